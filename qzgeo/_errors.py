@@ -1,0 +1,44 @@
+"""The small exception hierarchy of qzgeo.
+
+Every error a user can cause derives from :class:`QzgeoError`; the CLI turns those into a
+message and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class QzgeoError(Exception):
+    """Base class for errors caused by input, configuration or the environment."""
+
+
+class PackError(QzgeoError):
+    """A plan pack (catalog, styles, maps) is inconsistent.
+
+    ``problems`` holds every problem found, so that a user can fix them all in one pass.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        msg = f"the plan pack has {len(self.problems)} problem(s):\n{lines}"
+        super().__init__(msg)
+
+
+class InputError(QzgeoError):
+    """An input file or layer cannot be read as asked (format, encoding, missing layer...)."""
+
+
+class CRSError(QzgeoError):
+    """A coordinate reference system is missing, wrong or inconsistent with the data."""
+
+
+class GeometryError(QzgeoError):
+    """Geometry that cannot be repaired or used for the requested operation."""
+
+
+class PublishError(QzgeoError):
+    """A map cannot be built as declared (e.g. an internal layer on a public map)."""
+
+
+class OutputError(QzgeoError):
+    """An output cannot be written (full disk, permissions...). The previous output survives."""

@@ -1,0 +1,502 @@
+"""Plan packs: the catalog, styles and map products of one city, as data.
+
+A pack is a folder with three parts::
+
+    layers/catalog.toml   one [[layers]] entry per layer, plus [pack] and [params]
+    styles/*.toml         symbology per layer and per class
+    maps/*.toml           one map product per file
+
+Reading a pack never raises for a *semantic* problem (an unknown role, a missing file...):
+those are collected in :attr:`Pack.problems` and reported all at once by
+:func:`qzgeo._validate.validate_pack`. Only an unreadable TOML file stops the reader, and even
+then every unreadable file is listed.
+
+Catalog keys of a layer
+-----------------------
+``id`` (required, ``[a-z0-9_]``), ``title`` (Chinese), ``title_en``, ``role`` (zone, constraint,
+corridor or base), ``path`` (relative to ``layers/``, or a ``postgresql://`` URI), ``layer``
+(inside a GeoPackage), ``crs`` (used only if the file has none), ``datum`` (``"gcj02"`` to convert
+AMap-style coordinates on load), ``sensitivity`` (public or internal), ``class_field``,
+``name_field``, ``publish_fields``, ``source``, ``licence``, ``precision``, and the constraint
+semantics: ``constraint`` (``"exclusion"`` or ``"boundary"`` for every class of the layer)
+and/or ``[layers.constraint_classes]`` mapping a class value to a mode. An *exclusion* takes
+its area away from the zones; a *boundary* makes whatever lies outside it the conflict.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from qzgeo._errors import PackError
+
+ROLES = ("zone", "constraint", "corridor", "base")
+SENSITIVITIES = ("public", "internal")
+CONSTRAINT_MODES = ("exclusion", "boundary")
+PRECISIONS = ("real", "OSM", "calibrated-schematic", "schematic", "survey")
+AUDIENCES = ("public", "internal")
+BASEMAPS = ("osm", "tianditu_vec", "tianditu_img", "amap", "none")
+ANALYSIS_OUTPUTS = ("available_land", "conflicts")
+SYMBOL_KEYS = frozenset(
+    {
+        "fill",
+        "fill_opacity",
+        "stroke",
+        "weight",
+        "opacity",
+        "dash",
+        "pattern",
+        "pattern_color",
+        "pattern_angle",
+        "legend",
+        "radius",
+    }
+)
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One catalog entry."""
+
+    id: str
+    title: str
+    role: str
+    path: str
+    layer: str | None = None
+    crs: str | None = None
+    datum: str | None = None
+    sensitivity: str = "internal"
+    class_field: str | None = None
+    name_field: str | None = None
+    publish_fields: tuple[str, ...] = ()
+    constraint: str | None = None
+    constraint_classes: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+    licence: str = ""
+    precision: str = ""
+    title_en: str | None = None
+
+    @property
+    def is_constraint(self) -> bool:
+        """True if any class of this layer constrains the zones."""
+        return self.constraint is not None or bool(self.constraint_classes)
+
+    @property
+    def is_public(self) -> bool:
+        return self.sensitivity == "public"
+
+    def constraint_mode(self, cls: str | None) -> str | None:
+        """Mode (exclusion/boundary) of class ``cls``, or ``None`` if it does not constrain."""
+        if cls is not None and cls in self.constraint_classes:
+            return self.constraint_classes[cls]
+        return self.constraint
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """How one layer or class is drawn."""
+
+    fill: str | None = None
+    fill_opacity: float = 0.4
+    stroke: str = "#333333"
+    weight: float = 1.5
+    opacity: float = 1.0
+    dash: str | None = None
+    pattern: str | None = None  # "stripe" for hatch fills
+    pattern_color: str | None = None
+    pattern_angle: float = 45.0
+    legend: str | None = None
+    radius: float = 5.0
+
+
+@dataclass(frozen=True)
+class LayerStyle:
+    """Symbology of one layer: a default symbol and one per class value."""
+
+    layer_id: str
+    default: Symbol
+    classes: dict[str, Symbol] = field(default_factory=dict)
+    class_field: str | None = None
+    label_field: str | None = None
+    legend_title: str | None = None
+    source_file: str = ""
+
+    def symbol_for(self, cls: object) -> Symbol:
+        if isinstance(cls, str) and cls in self.classes:
+            return self.classes[cls]
+        return self.default
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """One map product (one ``maps/*.toml``)."""
+
+    id: str
+    title: str
+    audience: str
+    layers: tuple[str, ...]
+    analysis: tuple[str, ...] = ()
+    basemap: str = "osm"
+    basemaps: tuple[str, ...] = ()
+    title_en: str | None = None
+    description: str = ""
+    source_file: str = ""
+
+
+@dataclass
+class Pack:
+    """A loaded plan pack. ``problems`` lists everything found wrong while reading it."""
+
+    root: Path
+    name: str
+    title: str
+    layers: dict[str, LayerSpec]
+    styles: dict[str, LayerStyle]
+    maps: dict[str, MapSpec]
+    storage_crs: str = "EPSG:4490"
+    planar_crs: str | None = None
+    extent: tuple[float, float, float, float] | None = None
+    notice: str = ""
+    attribution: str = ""
+    tianditu_key: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "layers" / "catalog.toml"
+
+    def layer_path(self, spec: LayerSpec) -> str:
+        """Absolute path (or URI) of a layer's data source."""
+        if "://" in spec.path:
+            return spec.path
+        return str((self.root / "layers" / spec.path).resolve())
+
+    def constraint_layers(self) -> list[LayerSpec]:
+        return [s for s in self.layers.values() if s.is_constraint]
+
+    def zone_layers(self) -> list[LayerSpec]:
+        return [s for s in self.layers.values() if s.role == "zone"]
+
+
+def get_path(name: str = "qinzhou") -> Path:
+    """Return the folder of a bundled plan pack.
+
+    The Qinzhou pack is the repository's own ``layers/``, ``styles/`` and ``maps/``; an
+    installed wheel carries a copy under ``qzgeo/_pack``.
+
+    Examples
+    --------
+    >>> (get_path() / "layers" / "catalog.toml").is_file()
+    True
+    """
+    if name != "qinzhou":
+        msg = f"no bundled plan pack named {name!r}; the bundled pack is 'qinzhou'"
+        raise ValueError(msg)
+    installed = Path(str(resources.files("qzgeo"))) / "_pack"
+    if (installed / "layers" / "catalog.toml").is_file():
+        return installed
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "layers" / "catalog.toml").is_file():
+        return checkout
+    msg = "the bundled Qinzhou pack is missing from this installation; reinstall qzgeo"
+    raise FileNotFoundError(msg)
+
+
+def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"{path}: not valid TOML ({exc}); fix the syntax")
+    except OSError as exc:
+        problems.append(f"{path}: cannot be read ({exc.strerror})")
+    return None
+
+
+def _str_tuple(value: Any, where: str, key: str, problems: list[str]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    problems.append(f"{where}: `{key}` must be a list of strings, got {value!r}")
+    return ()
+
+
+_LAYER_KEYS = frozenset(
+    {
+        "id",
+        "title",
+        "title_en",
+        "role",
+        "path",
+        "layer",
+        "crs",
+        "datum",
+        "sensitivity",
+        "class_field",
+        "name_field",
+        "publish_fields",
+        "constraint",
+        "constraint_classes",
+        "source",
+        "licence",
+        "precision",
+    }
+)
+
+
+def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerSpec | None:
+    lid = raw.get("id")
+    if not isinstance(lid, str) or not _ID_RE.match(lid):
+        problems.append(
+            f"{where}: `id` must be a lower-case identifier like 'port_zones', got {lid!r}"
+        )
+        return None
+    where = f"{where} (id={lid!r})"
+    for key in sorted(set(raw) - _LAYER_KEYS):
+        problems.append(
+            f"{where}: unknown key `{key}`; known keys are {', '.join(sorted(_LAYER_KEYS))}"
+        )
+    role = raw.get("role")
+    if role not in ROLES:
+        problems.append(f"{where}: unknown role {role!r}; use one of {', '.join(ROLES)}")
+    sens = raw.get("sensitivity")
+    if sens not in SENSITIVITIES:
+        problems.append(
+            f"{where}: `sensitivity` must be 'public' or 'internal', got {sens!r}"
+        )
+    path = raw.get("path")
+    if not isinstance(path, str) or not path:
+        problems.append(f"{where}: `path` is missing; give the data file relative to layers/")
+        path = ""
+    for key in ("title", "source", "licence", "precision"):
+        if not isinstance(raw.get(key), str) or not raw.get(key):
+            problems.append(f"{where}: `{key}` is missing; every layer states it")
+    precision = raw.get("precision", "")
+    if precision and precision not in PRECISIONS:
+        problems.append(
+            f"{where}: `precision` {precision!r} is unknown; use one of {', '.join(PRECISIONS)}"
+        )
+    datum = raw.get("datum")
+    if datum not in (None, "gcj02", "cgcs2000", "wgs84"):
+        problems.append(f"{where}: `datum` must be 'gcj02', 'cgcs2000' or 'wgs84', got {datum!r}")
+    constraint = raw.get("constraint")
+    if constraint is not None and constraint not in CONSTRAINT_MODES:
+        problems.append(
+            f"{where}: `constraint` must be 'exclusion' or 'boundary', got {constraint!r}"
+        )
+    classes = raw.get("constraint_classes") or {}
+    if not isinstance(classes, dict):
+        problems.append(f"{where}: `constraint_classes` must be a table of class = mode")
+        classes = {}
+    for cls, mode in classes.items():
+        if mode not in CONSTRAINT_MODES:
+            problems.append(
+                f"{where}: constraint class {cls!r} has mode {mode!r}; "
+                "use 'exclusion' or 'boundary'"
+            )
+    if classes and not raw.get("class_field"):
+        problems.append(f"{where}: `constraint_classes` needs a `class_field` to read classes from")
+    if role == "constraint" and constraint is None and not classes:
+        problems.append(
+            f"{where}: a constraint layer must declare `constraint` or `constraint_classes`"
+        )
+    return LayerSpec(
+        id=lid,
+        title=str(raw.get("title", lid)),
+        title_en=raw.get("title_en"),
+        role=str(role),
+        path=path,
+        layer=raw.get("layer"),
+        crs=raw.get("crs"),
+        datum=datum,
+        sensitivity=str(sens),
+        class_field=raw.get("class_field"),
+        name_field=raw.get("name_field"),
+        publish_fields=_str_tuple(raw.get("publish_fields"), where, "publish_fields", problems),
+        constraint=constraint,
+        constraint_classes={str(k): str(v) for k, v in classes.items()},
+        source=str(raw.get("source", "")),
+        licence=str(raw.get("licence", "")),
+        precision=str(precision),
+    )
+
+
+def _parse_symbol(raw: dict[str, Any], where: str, problems: list[str]) -> Symbol:
+    known = {k: v for k, v in raw.items() if k in SYMBOL_KEYS}
+    if known.get("pattern") not in (None, "stripe"):
+        problems.append(f"{where}: `pattern` must be 'stripe', got {known['pattern']!r}")
+    try:
+        return Symbol(**known)
+    except TypeError as exc:  # pragma: no cover - guarded by SYMBOL_KEYS
+        problems.append(f"{where}: {exc}")
+        return Symbol()
+
+
+_STYLE_KEYS = frozenset({"classes", "class_field", "label_field", "legend_title"})
+
+
+def _parse_styles(root: Path, problems: list[str]) -> dict[str, LayerStyle]:
+    styles: dict[str, LayerStyle] = {}
+    for path in sorted((root / "styles").glob("*.toml")):
+        data = _read_toml(path, problems)
+        if data is None:
+            continue
+        for lid, raw in data.items():
+            where = f"{path.name} [{lid}]"
+            if not isinstance(raw, dict):
+                problems.append(f"{where}: must be a table of symbol keys")
+                continue
+            if lid in styles:
+                problems.append(
+                    f"{where}: layer {lid!r} is styled twice "
+                    f"(also in {styles[lid].source_file}); keep one"
+                )
+            unknown = set(raw) - SYMBOL_KEYS - _STYLE_KEYS
+            for key in sorted(unknown):
+                problems.append(
+                    f"{where}: unknown style key `{key}`; symbol keys are "
+                    f"{', '.join(sorted(SYMBOL_KEYS))}"
+                )
+            default = _parse_symbol(raw, where, problems)
+            classes: dict[str, Symbol] = {}
+            for cls, craw in (raw.get("classes") or {}).items():
+                merged = {k: v for k, v in raw.items() if k in SYMBOL_KEYS and k != "legend"}
+                if isinstance(craw, dict):
+                    for key in sorted(set(craw) - SYMBOL_KEYS):
+                        problems.append(f"{where} class {cls!r}: unknown symbol key `{key}`")
+                    merged.update(craw)
+                classes[str(cls)] = _parse_symbol(merged, f"{where} class {cls!r}", problems)
+            styles[lid] = LayerStyle(
+                layer_id=lid,
+                default=default,
+                classes=classes,
+                class_field=raw.get("class_field"),
+                label_field=raw.get("label_field"),
+                legend_title=raw.get("legend_title"),
+                source_file=path.name,
+            )
+    return styles
+
+
+_MAP_KEYS = frozenset(
+    {"title", "title_en", "audience", "layers", "analysis", "basemap", "basemaps", "description"}
+)
+
+
+def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
+    maps: dict[str, MapSpec] = {}
+    for path in sorted((root / "maps").glob("*.toml")):
+        data = _read_toml(path, problems)
+        if data is None:
+            continue
+        where = f"maps/{path.name}"
+        for key in sorted(set(data) - _MAP_KEYS):
+            problems.append(f"{where}: unknown key `{key}`; known keys are {sorted(_MAP_KEYS)}")
+        audience = data.get("audience")
+        if audience not in AUDIENCES:
+            problems.append(f"{where}: `audience` must be 'public' or 'internal', got {audience!r}")
+        if not data.get("title"):
+            problems.append(f"{where}: `title` is missing")
+        basemap = data.get("basemap", "osm")
+        basemaps = _str_tuple(data.get("basemaps"), where, "basemaps", problems)
+        for b in (basemap, *basemaps):
+            if b not in BASEMAPS:
+                problems.append(f"{where}: unknown basemap {b!r}; use one of {', '.join(BASEMAPS)}")
+        analysis = _str_tuple(data.get("analysis"), where, "analysis", problems)
+        for a in analysis:
+            if a not in ANALYSIS_OUTPUTS:
+                problems.append(
+                    f"{where}: unknown analysis output {a!r}; use {', '.join(ANALYSIS_OUTPUTS)}"
+                )
+        layers = _str_tuple(data.get("layers"), where, "layers", problems)
+        if not layers and not analysis:
+            problems.append(f"{where}: `layers` is empty; name at least one catalog layer")
+        maps[path.stem] = MapSpec(
+            id=path.stem,
+            title=str(data.get("title", path.stem)),
+            title_en=data.get("title_en"),
+            audience=str(audience),
+            layers=layers,
+            analysis=analysis,
+            basemap=str(basemap),
+            basemaps=basemaps,
+            description=str(data.get("description", "")),
+            source_file=where,
+        )
+    return maps
+
+
+def load_pack(root: str | Path | None = None) -> Pack:
+    """Read a plan pack folder (default: the bundled Qinzhou pack).
+
+    Semantic problems are collected in ``Pack.problems``; call
+    :func:`qzgeo._validate.validate_pack` to check the data and raise them all at once.
+
+    Examples
+    --------
+    >>> pack = load_pack()
+    >>> pack.name
+    'qinzhou'
+    """
+    root = get_path() if root is None else Path(root)
+    problems: list[str] = []
+    if not root.is_dir():
+        msg = f"plan pack folder {root} does not exist; pass --pack DIR with layers/, styles/, maps/"
+        raise PackError([msg])
+    catalog_path = root / "layers" / "catalog.toml"
+    if not catalog_path.is_file():
+        msg = f"{catalog_path} is missing; a pack needs layers/catalog.toml"
+        raise PackError([msg])
+    catalog = _read_toml(catalog_path, problems) or {}
+    head = catalog.get("pack", {})
+    if not isinstance(head, dict):
+        problems.append("catalog.toml: [pack] must be a table")
+        head = {}
+    layers: dict[str, LayerSpec] = {}
+    raw_layers = catalog.get("layers", [])
+    if not isinstance(raw_layers, list) or not raw_layers:
+        problems.append("catalog.toml: no [[layers]] entries; add one per layer")
+        raw_layers = []
+    for i, raw in enumerate(raw_layers):
+        spec = _parse_layer(raw, f"catalog.toml [[layers]] #{i + 1}", problems)
+        if spec is None:
+            continue
+        if spec.id in layers:
+            problems.append(f"catalog.toml: layer id {spec.id!r} is used twice; ids must be unique")
+        layers[spec.id] = spec
+    extent = head.get("extent")
+    if extent is not None and (
+        not isinstance(extent, list)
+        or len(extent) != 4
+        or not all(isinstance(v, int | float) for v in extent)
+    ):
+        problems.append("catalog.toml [pack]: `extent` must be [minlon, minlat, maxlon, maxlat]")
+        extent = None
+    if not (root / "styles").is_dir():
+        problems.append(f"{root / 'styles'} is missing; a pack needs a styles/ folder")
+    if not (root / "maps").is_dir():
+        problems.append(f"{root / 'maps'} is missing; a pack needs a maps/ folder")
+    pack = Pack(
+        root=root.resolve(),
+        name=str(head.get("name", root.name)),
+        title=str(head.get("title", root.name)),
+        layers=layers,
+        styles=_parse_styles(root, problems),
+        maps=_parse_maps(root, problems),
+        storage_crs=str(head.get("storage_crs", "EPSG:4490")),
+        planar_crs=head.get("planar_crs"),
+        extent=tuple(extent) if extent else None,  # type: ignore[arg-type]
+        notice=str(head.get("notice", "")),
+        attribution=str(head.get("attribution", "")),
+        tianditu_key=head.get("tianditu_key") or None,
+        params=dict(catalog.get("params", {})),
+        problems=problems,
+    )
+    return pack
