@@ -1,0 +1,256 @@
+"""Zone analysis of a plan pack: available land, conflict patches (冲突图斑) and a zone summary.
+
+Constraint semantics come from the catalog: an *exclusion* class takes its area away from the
+zones; a *boundary* class (城镇开发边界) makes whatever lies outside it the conflict. Geometry
+work happens in the pack's planar Gauss-Krüger CRS; every reported area is ellipsoidal, measured
+on the CGCS2000 ellipsoid after transforming the result back to lon/lat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from qzgeo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
+from qzgeo.load import LoadedPack
+from qzgeo.pack import LayerSpec, Pack
+from qzgeo.repair import _polygonal_part
+
+OUTSIDE_SUFFIX = "外"  # 城镇开发边界 -> 城镇开发边界外: the conflict class of a boundary
+CONSERVATION_RTOL = 1e-6
+
+
+@dataclass(frozen=True)
+class ConstraintClass:
+    """One constraint class of one layer, merged into a single prepared planar geometry."""
+
+    layer_id: str
+    cls: str
+    mode: str  # "exclusion" or "boundary"
+    sensitivity: str
+    geometry: shapely.Geometry  # planar CRS, merged, prepared
+
+    @property
+    def conflict_class(self) -> str:
+        """The class name a conflict patch carries (boundaries: the part *outside*)."""
+        return self.cls + OUTSIDE_SUFFIX if self.mode == "boundary" else self.cls
+
+
+def _classes_of(spec: LayerSpec, gdf: gpd.GeoDataFrame) -> pd.Series:
+    if spec.class_field and spec.class_field in gdf.columns:
+        return gdf[spec.class_field].astype("string").fillna("")
+    return pd.Series(spec.title, index=gdf.index, dtype="string")
+
+
+def merge_constraints(
+    pack: Pack, layers: dict[str, gpd.GeoDataFrame], *, planar_crs: CRS
+) -> list[ConstraintClass]:
+    """Merge each constraint class of the pack into one planar geometry, prepared for queries.
+
+    Classes come from each layer's ``class_field``; a layer without one is a single class named
+    after its title. Only classes with a declared mode (``constraint`` or
+    ``constraint_classes``) are returned, sorted by layer and class for determinism.
+    """
+    out: list[ConstraintClass] = []
+    for spec in pack.constraint_layers():
+        if spec.id not in layers:
+            continue
+        gdf = layers[spec.id].to_crs(planar_crs)
+        classes = _classes_of(spec, gdf)
+        for cls in sorted(set(classes)):
+            mode = spec.constraint_mode(cls)
+            if mode is None:
+                continue
+            geoms = gdf.geometry.values[(classes == cls).to_numpy()]
+            polys = [_polygonal_part(g) for g in geoms if g is not None]
+            merged = shapely.union_all(polys) if polys else shapely.Polygon()
+            shapely.prepare(merged)
+            out.append(ConstraintClass(spec.id, str(cls), mode, spec.sensitivity, merged))
+    return out
+
+
+@dataclass
+class AnalysisResult:
+    """The outputs of :func:`analyse_pack`, all in the storage CRS."""
+
+    available_land: gpd.GeoDataFrame
+    conflicts: gpd.GeoDataFrame
+    zone_summary: pd.DataFrame
+    sensitivity: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def total_available_ha(self) -> float:
+        """Available 公顷 of the union of every zone (zones of several layers overlap)."""
+        if self.available_land.empty:
+            return 0.0
+        merged = shapely.union_all(self.available_land.geometry.values)
+        return float(m2_to_ha(ellipsoidal_area([merged])[0]))
+
+
+def _units(prefix: str, m2: np.ndarray) -> dict[str, np.ndarray]:
+    return {f"{prefix}m2": m2, f"{prefix}ha": m2_to_ha(m2), f"{prefix}mu": m2_to_mu(m2)}
+
+
+def _sorted_parts(geom: shapely.Geometry) -> list[shapely.Geometry]:
+    parts = [p for p in shapely.get_parts(_polygonal_part(geom)) if not p.is_empty]
+    # A stable order (by representative point) keeps patch ids identical across runs.
+    return sorted(parts, key=lambda p: (round(p.representative_point().x, 3),
+                                        round(p.representative_point().y, 3)))
+
+
+def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
+    """Available land per zone, conflict patches and the zone summary of a loaded pack.
+
+    Returns
+    -------
+    AnalysisResult
+        ``available_land`` (one row per zone feature), ``conflicts`` (one row per patch, with a
+        stable ``id``), ``zone_summary`` (per zone: areas in m², 公顷 and 亩, per class overlap).
+        Outputs derived from an internal layer are marked internal in ``sensitivity``.
+    """
+    pack, planar = loaded.pack, loaded.planar_crs
+    storage = CRS.from_user_input(pack.storage_crs)
+    constraints = merge_constraints(pack, loaded.layers, planar_crs=planar)
+    avail_rows: list[dict[str, object]] = []
+    conflict_rows: list[dict[str, object]] = []
+    summary_rows: list[dict[str, object]] = []
+    to_storage = _transformer(planar, storage)
+
+    for spec in pack.zone_layers():
+        zones = loaded.layers.get(spec.id)
+        if zones is None or zones.empty:
+            continue
+        zp = zones.to_crs(planar)
+        for fid, zone in zip(zp.index, zp.geometry.values, strict=True):
+            if zone is None or shapely.get_type_id(zone) not in (3, 6):
+                continue  # only polygonal zones have land to analyse
+            name = _zone_name(spec, zones, fid)
+            zone_area = float(ellipsoidal_area([to_storage(zone)])[0])
+            constrained = []
+            per_class: dict[str, float] = {}
+            for c in constraints:
+                piece = (
+                    shapely.difference(zone, c.geometry)
+                    if c.mode == "boundary"
+                    else shapely.intersection(zone, c.geometry)
+                )
+                parts = _sorted_parts(piece)
+                if not parts:
+                    continue
+                constrained.append(piece)
+                class_m2 = 0.0
+                for k, part in enumerate(parts, start=1):
+                    geo = to_storage(part)
+                    m2 = float(ellipsoidal_area([geo])[0])
+                    class_m2 += m2
+                    conflict_rows.append(
+                        {
+                            "id": f"{spec.id}-{fid}-{c.layer_id}-{c.conflict_class}-{k}",
+                            "zone_layer": spec.id,
+                            "zone_fid": int(fid),
+                            "名称": name,
+                            "constraint_layer": c.layer_id,
+                            "类别": c.conflict_class,
+                            "mode": c.mode,
+                            "area_m2": m2,
+                            "geometry": geo,
+                        }
+                    )
+                per_class[c.conflict_class] = per_class.get(c.conflict_class, 0.0) + class_m2
+            removed = shapely.union_all(constrained) if constrained else shapely.Polygon()
+            available = _polygonal_part(shapely.difference(zone, removed))
+            avail_geo = to_storage(available)
+            avail_m2 = float(ellipsoidal_area([avail_geo])[0])
+            removed_m2 = float(ellipsoidal_area([to_storage(_polygonal_part(removed))])[0])
+            _check_conservation(spec.id, fid, zone_area, avail_m2, removed_m2)
+            avail_rows.append(
+                {
+                    "id": f"{spec.id}-{fid}",
+                    "zone_layer": spec.id,
+                    "zone_fid": int(fid),
+                    "名称": name,
+                    "area_m2": avail_m2,
+                    "geometry": avail_geo,
+                }
+            )
+            row: dict[str, object] = {
+                "zone_layer": spec.id,
+                "zone_fid": int(fid),
+                "名称": name,
+                **{k: float(v) for k, v in _units("zone_", np.array(zone_area)).items()},
+                **{k: float(v) for k, v in _units("available_", np.array(avail_m2)).items()},
+                **{k: float(v) for k, v in _units("constrained_", np.array(removed_m2)).items()},
+                "conflict_patches": sum(
+                    1 for r in conflict_rows
+                    if r["zone_layer"] == spec.id and r["zone_fid"] == int(fid)
+                ),
+            }
+            for cls, m2 in sorted(per_class.items()):
+                row[f"{cls}_ha"] = float(m2_to_ha(m2))
+            summary_rows.append(row)
+
+    available = _frame(avail_rows, storage)
+    conflicts = _frame(conflict_rows, storage)
+    summary = pd.DataFrame(summary_rows)
+    class_cols = [c for c in summary.columns if c.endswith("_ha") and not c.startswith(
+        ("zone_", "available_", "constrained_"))]
+    summary[class_cols] = summary[class_cols].fillna(0.0)
+    internal = any(c.sensitivity != "public" for c in constraints)
+    sens = "internal" if internal else "public"
+    return AnalysisResult(
+        available_land=available,
+        conflicts=conflicts,
+        zone_summary=summary,
+        sensitivity={"available_land": sens, "conflicts": sens, "zone_summary": sens},
+    )
+
+
+def _zone_name(spec: LayerSpec, zones: gpd.GeoDataFrame, fid: object) -> str:
+    field_name = spec.name_field or ("名称" if "名称" in zones.columns else None)
+    if field_name and field_name in zones.columns:
+        value = zones.at[fid, field_name]
+        if isinstance(value, str) and value:
+            return value
+    return f"{spec.title} #{fid}"
+
+
+def _transformer(src: CRS, dst: CRS):  # type: ignore[no-untyped-def]
+    from pyproj import Transformer
+
+    t = Transformer.from_crs(src, dst, always_xy=True)
+
+    def apply(geom: shapely.Geometry) -> shapely.Geometry:
+        return shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+
+    return apply
+
+
+def _frame(rows: list[dict[str, object]], crs: CRS) -> gpd.GeoDataFrame:
+    if not rows:
+        cols = ["id", "zone_layer", "zone_fid", "名称", "area_m2", "area_ha", "area_mu"]
+        return gpd.GeoDataFrame(columns=[*cols, "geometry"], geometry="geometry", crs=crs)
+    df = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+    df["area_ha"] = m2_to_ha(df["area_m2"].to_numpy())
+    df["area_mu"] = m2_to_mu(df["area_m2"].to_numpy())
+    df["geometry"] = [
+        shapely.MultiPolygon(list(shapely.get_parts(g))) if not g.is_empty else g
+        for g in df.geometry.values
+    ]
+    cols = [c for c in df.columns if c != "geometry"] + ["geometry"]
+    return df[cols]
+
+
+def _check_conservation(layer: str, fid: object, zone: float, avail: float, removed: float) -> None:
+    from qzgeo._errors import GeometryError
+
+    if zone > 0 and abs(avail + removed - zone) > max(CONSERVATION_RTOL * zone, 0.01):
+        msg = (
+            f"area not conserved for zone {layer}#{fid}: available {avail:.3f} + constrained "
+            f"{removed:.3f} != zone {zone:.3f} m²; please report this with the input data"
+        )
+        raise GeometryError(msg)

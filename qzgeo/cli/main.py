@@ -1,0 +1,61 @@
+"""Entry point of the ``qzgeo`` command: a click group that loads one module per command."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+import click
+
+from qzgeo._errors import QzgeoError
+
+# command name -> module under qzgeo.cli; each module defines a click command named `command`.
+COMMANDS = {
+    "validate": "validate",
+    "publish": "publish",
+    "analyze": "analyze",
+    "check": "check",
+    "convert": "convert",
+}
+
+
+class QzgeoGroup(click.Group):
+    """Loads commands lazily and turns every qzgeo error into a message and exit code 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        command: click.Command = importlib.import_module(f"qzgeo.cli.{module}").command
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except QzgeoError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+        except (MemoryError, KeyboardInterrupt):
+            raise
+        except OSError as exc:
+            # Files that vanish or cannot be opened are the user's to fix, not a crash.
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=QzgeoGroup)
+@click.version_option(package_name="qzgeo")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+def cli(verbose: int) -> None:
+    """qzgeo: plan packs, overlay analysis, siting checks and offline maps for Qinzhou."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:  # pragma: no cover - console script shim
+    cli()

@@ -1,0 +1,68 @@
+"""Load and normalise a pack's layers: read, check, repair, reproject to the storage CRS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+from pyproj import CRS
+
+from qzgeo.crs import planar_crs_for_bounds
+from qzgeo.io import read_layer, sha256_file, to_storage
+from qzgeo.pack import Pack
+from qzgeo.repair import RepairReport, repair_layer
+
+
+@dataclass
+class LoadedPack:
+    """A pack's layers in the storage CRS, the planar CRS for geometry work, and the report."""
+
+    pack: Pack
+    layers: dict[str, gpd.GeoDataFrame]
+    planar_crs: CRS
+    report: RepairReport = field(default_factory=RepairReport)
+    input_hashes: dict[str, str] = field(default_factory=dict)
+
+
+def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack:
+    """Read every catalog layer (or ``only`` those), repaired and in the storage CRS.
+
+    Parameters
+    ----------
+    pack
+        A pack from :func:`qzgeo.pack.load_pack` (validate it first).
+    only
+        Layer ids to load; default all.
+
+    Returns
+    -------
+    LoadedPack
+    """
+    report = RepairReport()
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    hashes: dict[str, str] = {}
+    for spec in pack.layers.values():
+        if only is not None and spec.id not in only:
+            continue
+        source = pack.layer_path(spec)
+        gdf = read_layer(source, layer=spec.layer, crs=spec.crs, datum=spec.datum)
+        gdf = repair_layer(gdf, layer_id=spec.id, report=report)
+        layers[spec.id] = to_storage(gdf, crs=pack.storage_crs)
+        if "://" not in source:
+            rel = Path(source).relative_to(pack.root) if Path(source).is_relative_to(
+                pack.root
+            ) else Path(source)
+            hashes.setdefault(rel.as_posix(), sha256_file(source))
+    if pack.planar_crs:
+        planar = CRS.from_user_input(pack.planar_crs)
+    else:
+        bounds = [g.total_bounds for g in layers.values() if not g.empty]
+        if not bounds:
+            planar = CRS.from_epsg(4545)
+        else:
+            minx = min(b[0] for b in bounds)
+            maxx = max(b[2] for b in bounds)
+            planar = planar_crs_for_bounds((minx, 0.0, maxx, 0.0))
+    return LoadedPack(pack=pack, layers=layers, planar_crs=planar, report=report,
+                      input_hashes=dict(sorted(hashes.items())))
