@@ -48,6 +48,10 @@ rm -rf "$DIR"
 mkdir -p "$DATA" "$SOCK"
 if [[ ${#as_owner[@]} -gt 0 ]]; then
     chown -R postgres: "$DIR"
+    if ! "${as_owner[@]}" test -w "$DATA"; then
+        echo "start_postgis.sh: user postgres cannot reach $DIR; use a DIR under /tmp" >&2
+        exit 1
+    fi
 fi
 
 "${as_owner[@]}" "$PGBIN/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 from pyproj import CRS
 
@@ -110,11 +111,13 @@ def to_storage(gdf: gpd.GeoDataFrame, *, crs: str = STORAGE_CRS) -> gpd.GeoDataF
     return gdf.to_crs(crs)
 
 
-def write_gpkg(path: str | os.PathLike[str], layers: Mapping[str, gpd.GeoDataFrame]) -> Path:
+def write_gpkg(
+    path: str | os.PathLike[str], layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame]
+) -> Path:
     """Write several layers into one new GeoPackage, atomically and reproducibly.
 
     The file is always rebuilt from scratch: re-runs replace the GeoPackage, they never append
-    layers to an old one.
+    layers to an old one. A plain DataFrame becomes an attribute table.
     """
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _FIXED_DATE})
     with atomic_path(path) as tmp:

@@ -1,12 +1,38 @@
-"""`qzgeo publish` (being built)."""
+"""`qzgeo publish`: the main job — validate, analyse and publish a plan pack's maps."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import click
+
+from qzgeo.cli.options import out_opt, pack_opt, resolve_out
+from qzgeo.pipeline import run_publish
 
 
 @click.command(name="publish")
-def command() -> None:
-    """Not available yet in this build."""
-    msg = "qzgeo publish is not available in this build"
-    raise click.ClickException(msg)
+@pack_opt
+@out_opt
+@click.option(
+    "--offline/--online",
+    default=True,
+    show_default=True,
+    help="Inline every script into each HTML file (offline), or link CDNs with SRI (online).",
+)
+@click.option("--png", is_flag=True, help="Also write a PNG of each map (needs chromium).")
+@click.option("--no-maps", is_flag=True, help="Validate and analyse only; build no HTML.")
+def command(pack_dir: Path | None, out_dir: Path | None, offline: bool, png: bool,
+            no_maps: bool) -> None:
+    """Validate → analyse → publish maps. With no options: the bundled Qinzhou pack."""
+    started = time.perf_counter()
+    out = resolve_out(out_dir)
+    summary = run_publish(pack_dir, out, offline=offline, png=png, maps=not no_maps)
+    for w in summary.warnings:
+        click.echo(f"warning: {w}", err=True)
+    repairs = summary.loaded.report.summary()
+    click.echo(f"analysis: {out / 'analysis.gpkg'}, {out / 'zone_summary.csv'} ({repairs})")
+    if summary.index is not None:
+        click.echo(f"maps: {summary.index.resolve()}")
+    click.echo(f"{summary.pack.name}: {summary.one_line()} "
+               f"[{time.perf_counter() - started:.1f} s]")

@@ -1,12 +1,28 @@
-"""`qzgeo validate` (being built)."""
+"""`qzgeo validate`: check a plan pack and list every problem at once."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from qzgeo._validate import check_pack
+from qzgeo.cli.options import pack_opt
+from qzgeo.pack import load_pack
 
 
 @click.command(name="validate")
-def command() -> None:
-    """Not available yet in this build."""
-    msg = "qzgeo validate is not available in this build"
-    raise click.ClickException(msg)
+@pack_opt
+def command(pack_dir: Path | None) -> None:
+    """Check a plan pack: catalog, data files, styles and maps. Exit code 2 on problems."""
+    pack = load_pack(pack_dir)
+    problems = check_pack(pack)
+    if problems:
+        click.echo(f"{pack.root}: {len(problems)} problem(s)", err=True)
+        for p in problems:
+            click.echo(f"  - {p}", err=True)
+        raise SystemExit(2)
+    click.echo(
+        f"{pack.root}: OK ({len(pack.layers)} layers, {len(pack.styles)} styles, "
+        f"{len(pack.maps)} maps)"
+    )

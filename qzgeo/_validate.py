@@ -1,0 +1,169 @@
+"""Validation of a plan pack: collect every problem, then raise them all at once.
+
+Checks the catalog against its data (files, layers, CRS, fields, class values), the styles
+against the catalog and the data, and the maps against the catalog and the audience rules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyogrio
+
+from qzgeo._errors import PackError
+from qzgeo.pack import ANALYSIS_OUTPUTS, LayerSpec, Pack
+
+# Analysis outputs can be styled and mapped like layers.
+_ANALYSIS_FIELDS = {
+    "available_land": {"id", "zone_layer", "zone_fid", "名称", "area_m2", "area_ha", "area_mu"},
+    "conflicts": {
+        "id", "zone_layer", "zone_fid", "名称", "constraint_layer", "类别", "mode",
+        "area_m2", "area_ha", "area_mu",
+    },
+}
+
+
+def _layer_fields(pack: Pack, spec: LayerSpec, problems: list[str]) -> tuple[set[str], bool] | None:
+    """Field names of a layer and whether it has a CRS, or None (problem recorded)."""
+    where = f"catalog.toml layer {spec.id!r}"
+    if "://" in spec.path:
+        return None  # remote sources (PostGIS) are checked when loaded
+    path = Path(pack.layer_path(spec))
+    if not path.exists():
+        problems.append(f"{where}: file {spec.path!r} not found in {path.parent}; fix `path`")
+        return None
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+    except Exception as exc:  # GDAL raises several types for unreadable files
+        problems.append(f"{where}: cannot open {spec.path!r} ({exc}); is it a vector file?")
+        return None
+    layer = spec.layer
+    if layer is None and len(names) > 1:
+        problems.append(
+            f"{where}: {spec.path!r} has several layers ({', '.join(names)}); set `layer`"
+        )
+        return None
+    if layer is not None and layer not in names:
+        problems.append(
+            f"{where}: layer {layer!r} not in {spec.path!r}; it has {', '.join(names) or 'none'}"
+        )
+        return None
+    info = pyogrio.read_info(path, layer=layer)
+    return {str(f) for f in info["fields"]}, info["crs"] is not None
+
+
+def _class_values(pack: Pack, spec: LayerSpec, field: str) -> set[str]:
+    df = pyogrio.read_dataframe(
+        pack.layer_path(spec), layer=spec.layer, columns=[field], read_geometry=False
+    )
+    return {str(v) for v in df[field].dropna().unique()}
+
+
+def check_pack(pack: Pack, *, check_data: bool = True) -> list[str]:
+    """Return every problem of ``pack`` (an empty list means it is valid)."""
+    problems = list(pack.problems)
+    fields: dict[str, set[str]] = {}
+    classes: dict[str, set[str]] = {}
+    for spec in pack.layers.values():
+        where = f"catalog.toml layer {spec.id!r}"
+        if not check_data:
+            continue
+        got = _layer_fields(pack, spec, problems)
+        if got is None:
+            continue
+        names, has_crs = got
+        fields[spec.id] = names
+        if not has_crs and not spec.crs:
+            problems.append(
+                f"{where}: {spec.path!r} has no CRS; add `crs = \"EPSG:...\"` to the entry"
+            )
+        for key, value in (("class_field", spec.class_field), ("name_field", spec.name_field)):
+            if value and value not in names:
+                problems.append(
+                    f"{where}: `{key}` {value!r} is not a field; fields are {', '.join(sorted(names))}"
+                )
+        for f in spec.publish_fields:
+            if f not in names:
+                problems.append(
+                    f"{where}: publish field {f!r} is not a field; fields are "
+                    f"{', '.join(sorted(names))}"
+                )
+        if spec.class_field and spec.class_field in names:
+            classes[spec.id] = _class_values(pack, spec, spec.class_field)
+            for cls in spec.constraint_classes:
+                if cls not in classes[spec.id]:
+                    problems.append(
+                        f"{where}: constraint class {cls!r} does not occur in field "
+                        f"{spec.class_field!r}; values are {', '.join(sorted(classes[spec.id]))}"
+                    )
+    _check_styles(pack, fields, classes, problems, check_data=check_data)
+    _check_maps(pack, problems)
+    return problems
+
+
+def _check_styles(
+    pack: Pack,
+    fields: dict[str, set[str]],
+    classes: dict[str, set[str]],
+    problems: list[str],
+    *,
+    check_data: bool,
+) -> None:
+    for lid, style in pack.styles.items():
+        where = f"styles/{style.source_file} [{lid}]"
+        if lid not in pack.layers and lid not in ANALYSIS_OUTPUTS:
+            problems.append(f"{where}: no catalog layer {lid!r}; fix the table name or add the layer")
+            continue
+        known = fields.get(lid) or _ANALYSIS_FIELDS.get(lid)
+        spec = pack.layers.get(lid)
+        class_field = style.class_field or (spec.class_field if spec else None)
+        if lid == "conflicts":
+            class_field = style.class_field or "类别"
+        if style.classes and not class_field:
+            problems.append(f"{where}: has `classes` but neither the style nor the catalog names a "
+                            "`class_field`")
+        for key, value in (("class_field", style.class_field), ("label_field", style.label_field)):
+            if value and known is not None and value not in known:
+                problems.append(f"{where}: `{key}` {value!r} is not a field of the layer")
+        if check_data and lid in classes and class_field == (spec.class_field if spec else None):
+            for cls in style.classes:
+                if cls not in classes[lid]:
+                    problems.append(
+                        f"{where}: unknown style class {cls!r}; the layer's classes are "
+                        f"{', '.join(sorted(classes[lid]))}"
+                    )
+
+
+def _check_maps(pack: Pack, problems: list[str]) -> None:
+    internal_constraints = [s.id for s in pack.constraint_layers() if not s.is_public]
+    for m in pack.maps.values():
+        for lid in m.layers:
+            spec = pack.layers.get(lid)
+            if spec is None:
+                problems.append(
+                    f"{m.source_file}: layer {lid!r} does not exist in the catalog; "
+                    f"known layers are {', '.join(sorted(pack.layers))}"
+                )
+            elif m.audience == "public" and not spec.is_public:
+                problems.append(
+                    f"{m.source_file}: public map shows internal layer {lid!r}; remove it or set "
+                    "`audience = \"internal\"`"
+                )
+        if m.audience == "public" and m.analysis and internal_constraints:
+            problems.append(
+                f"{m.source_file}: public map shows analysis outputs {list(m.analysis)} derived "
+                f"from internal layer(s) {', '.join(internal_constraints)}; make the map internal"
+            )
+
+
+def validate_pack(pack: Pack, *, check_data: bool = True) -> None:
+    """Raise :class:`~qzgeo._errors.PackError` listing every problem of ``pack``, if any.
+
+    Examples
+    --------
+    >>> from qzgeo.pack import load_pack
+    >>> validate_pack(load_pack())  # the bundled pack is valid
+    """
+    problems = check_pack(pack, check_data=check_data)
+    if problems:
+        raise PackError(problems)

@@ -1,0 +1,534 @@
+"""PostGIS tables as layer sources and as analysis outputs.
+
+A table is named by a URI::
+
+    postgresql://user:password@host:port/dbname?table=schema.name[&geom=geom_col]
+
+``table`` is required (``schema.`` defaults to ``public``); ``geom`` picks the geometry column
+when a table has several, and names it when writing. ``sslmode`` and ``connect_timeout`` pass
+through to libpq; nothing else is accepted, in particular no SQL. Identifiers are matched
+exactly (they are always quoted), so ``table=Parcels`` is not ``parcels``. Leave the password
+out and use ``PGPASSWORD`` or ``~/.pgpass`` to keep it out of catalogs and shell history.
+
+The optional extra ``qzgeo[postgis]`` (psycopg 3, SQLAlchemy 2, GeoAlchemy2) is imported only
+when a table is read or written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+import geopandas as gpd
+import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError as PyprojCRSError
+
+from qzgeo._errors import CRSError, InputError, OutputError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Connection, Engine
+
+__all__ = [
+    "PostgisSource",
+    "is_postgis_uri",
+    "parse_postgis_uri",
+    "read_postgis_layer",
+    "with_table",
+    "write_postgis_layer",
+]
+
+_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+_PASSTHROUGH = ("sslmode", "connect_timeout")
+_MAX_IDENTIFIER_BYTES = 63  # PostgreSQL silently truncates longer names (NAMEDATALEN - 1)
+_IF_EXISTS = ("replace", "fail", "append")
+_POSTGIS_CATALOG = frozenset(
+    (
+        "spatial_ref_sys",
+        "geometry_columns",
+        "geography_columns",
+        "raster_columns",
+        "raster_overviews",
+    )
+)
+
+
+@dataclass(frozen=True)
+class PostgisSource:
+    """A PostGIS table named by a ``postgresql://`` URI, split into checked parts."""
+
+    host: str | None
+    port: int | None
+    database: str
+    user: str | None
+    password: str | None = field(repr=False)
+    schema: str
+    table: str
+    geom: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def url(self) -> URL:
+        """SQLAlchemy URL with the psycopg 3 driver."""
+        sa = _require_extras()
+        return sa.engine.URL.create(
+            "postgresql+psycopg",
+            username=self.user,
+            password=self.password,
+            host=self.host,
+            port=self.port,
+            database=self.database,
+            query=dict(self.options),
+        )
+
+    @property
+    def server(self) -> str:
+        """``user@host:port/db`` for messages; never contains the password."""
+        user = f"{self.user}@" if self.user else ""
+        host = self.host or "local socket"
+        port = f":{self.port}" if self.port else ""
+        return f"{user}{host}{port}/{self.database}"
+
+    @property
+    def qualified(self) -> str:
+        """``schema.table`` for messages."""
+        return f"{self.schema}.{self.table}"
+
+
+def is_postgis_uri(s: object) -> bool:
+    """Whether ``s`` is a ``postgresql://`` (or ``postgres://``) URI.
+
+    Examples
+    --------
+    >>> is_postgis_uri("postgresql://u@db/gis?table=zones"), is_postgis_uri("zones.gpkg")
+    (True, False)
+    """
+    return isinstance(s, str) and s.split("://", 1)[0].lower() in _SCHEMES and "://" in s
+
+
+def parse_postgis_uri(uri: str) -> PostgisSource:
+    """Split and validate a PostGIS table URI; no connection is made.
+
+    Raises :class:`~qzgeo._errors.InputError` naming the bad part, before any SQL can run.
+
+    Examples
+    --------
+    >>> src = parse_postgis_uri("postgresql://gis:s3cret@db:5432/plan?table=zoning.地块")
+    >>> src.schema, src.table, src.server
+    ('zoning', '地块', 'gis@db:5432/plan')
+    """
+    if not is_postgis_uri(uri):
+        msg = f"not a PostGIS URI: {_redact(uri)!r}; use postgresql://user@host:port/db?table=name"
+        raise InputError(msg)
+    parts = urlsplit(uri)
+    shown = _redact(uri)
+    database = unquote(parts.path.lstrip("/"))
+    if not database:
+        msg = f"{shown}: the database name is missing; use postgresql://host:port/DBNAME?table=..."
+        raise InputError(msg)
+    try:
+        port = parts.port
+    except ValueError:
+        msg = f"{shown}: the port is not a number"
+        raise InputError(msg) from None
+
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key in params:
+            msg = f"{shown}: parameter {key!r} is given twice"
+            raise InputError(msg)
+        if key not in ("table", "geom", *_PASSTHROUGH):
+            allowed = ", ".join(("table", "geom", *_PASSTHROUGH))
+            msg = f"{shown}: unknown parameter {key!r}; only {allowed} are allowed (no SQL in URIs)"
+            raise InputError(msg)
+        params[key] = value
+    if not params.get("table"):
+        msg = f"{shown}: `table` is missing; add ?table=schema.name (schema defaults to public)"
+        raise InputError(msg)
+    schema, table = _split_table(params["table"], what=shown)
+    geom = params.get("geom") or None
+    if geom is not None:
+        _check_identifier(geom, what=f"{shown}: geometry column")
+    return PostgisSource(
+        host=parts.hostname,
+        port=port,
+        database=database,
+        user=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+        schema=schema,
+        table=table,
+        geom=geom,
+        options=tuple((k, params[k]) for k in _PASSTHROUGH if k in params),
+    )
+
+
+def with_table(uri: str, table: str) -> str:
+    """The URI of ``table`` in the same database (and schema, unless ``table`` names one).
+
+    Examples
+    --------
+    >>> with_table("postgresql://u@db/plan?table=out.zones", "摘要")
+    'postgresql://u@db/plan?table=out.%E6%91%98%E8%A6%81'
+    """
+    src = parse_postgis_uri(uri)
+    schema, name = _split_table(table, what="table", default_schema=src.schema)
+    parts = urlsplit(uri)
+    query = [("table", f"{schema}.{name}")]
+    query += [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "table"]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def read_postgis_layer(uri: str, *, crs: str | None = None) -> gpd.GeoDataFrame:
+    """Read a PostGIS table as a GeoDataFrame.
+
+    The CRS comes from the table's SRID; ``crs`` (the catalog's ``crs``) is used only when the
+    SRID is 0, as for files without a CRS.
+
+    Parameters
+    ----------
+    uri : str
+        ``postgresql://user@host:port/db?table=schema.name[&geom=column]``.
+    crs : str, optional
+        CRS for tables whose geometry has SRID 0, e.g. ``"EPSG:4524"``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        All columns, ordered by the primary key when the table has one.
+    """
+    src = parse_postgis_uri(uri)
+    sa = _require_extras()
+    engine = _engine(src)
+    try:
+        with _connect(engine, src) as conn:
+            _require_postgis(conn, src)
+            geom_col, srid = _geometry_column(conn, src)
+            target_crs = _resolve_crs(conn, src, geom_col, srid, crs)
+            table = sa.table(src.table, schema=src.schema)
+            query = sa.select(sa.text("*")).select_from(table)
+            pk = sa.inspect(conn).get_pk_constraint(src.table, schema=src.schema)
+            if pk.get("constrained_columns"):
+                query = query.order_by(*(sa.column(c) for c in pk["constrained_columns"]))
+            return gpd.read_postgis(query, conn, geom_col=geom_col, crs=target_crs)
+    except sa.exc.DBAPIError as exc:
+        msg = f"could not read PostGIS table {src.qualified} on {src.server}: {_reason(exc, src)}"
+        raise InputError(msg) from None
+    finally:
+        engine.dispose()
+
+
+def write_postgis_layer(gdf: gpd.GeoDataFrame, uri: str, *, if_exists: str = "replace") -> None:
+    """Write a GeoDataFrame to a PostGIS table in one transaction.
+
+    ``"replace"`` writes a new table and swaps it for the old one in the same transaction, so
+    a failed write leaves the old table untouched; ``"fail"`` refuses an existing table;
+    ``"append"`` adds rows (the SRID must match). Polygons are written as MULTIPOLYGON and
+    lines as MULTILINESTRING (like ``ogr2ogr -nlt PROMOTE_TO_MULTI``) with the EPSG code of
+    ``gdf.crs`` as SRID. The geometry column is named by ``?geom=`` or keeps its name.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Data with a CRS that has an EPSG code (EPSG:4490, EPSG:4524...). Not modified.
+    uri : str
+        ``postgresql://user@host:port/db?table=schema.name``; the schema must exist.
+    if_exists : {"replace", "fail", "append"}
+    """
+    if if_exists not in _IF_EXISTS:
+        msg = f"if_exists must be one of {', '.join(_IF_EXISTS)}; got {if_exists!r}"
+        raise ValueError(msg)
+    src = parse_postgis_uri(uri)
+    out = _prepare_for_postgis(gdf, src)
+    sa = _require_extras()
+    engine = _engine(src)
+    try:
+        with _connect(engine, src) as conn, conn.begin():
+            _require_postgis(conn, src)
+            insp = sa.inspect(conn)
+            if src.schema not in insp.get_schema_names():
+                msg = (
+                    f"schema {src.schema!r} does not exist in {src.server}; create it "
+                    "(CREATE SCHEMA) or name another one in table=schema.name"
+                )
+                raise OutputError(msg)
+            exists = insp.has_table(src.table, schema=src.schema)
+            if exists and if_exists == "fail":
+                msg = f"PostGIS table {src.qualified} already exists; use if_exists='replace'"
+                raise OutputError(msg)
+            if exists and if_exists == "append":
+                out.to_postgis(src.table, conn, schema=src.schema, if_exists="append")
+            else:
+                _write_and_swap(conn, out, src, replace=exists)
+    except (sa.exc.DBAPIError, ValueError) as exc:
+        reason = _reason(exc, src).rstrip(".")
+        if "other objects depend on it" in reason:
+            reason += " (drop or recreate the dependent views after writing)"
+        msg = f"could not write PostGIS table {src.qualified} on {src.server}: {reason}"
+        raise OutputError(msg + "; the previous table is unchanged") from None
+    finally:
+        engine.dispose()
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _require_extras() -> Any:
+    try:
+        import geoalchemy2  # noqa: F401  (registers the Geometry type used by to_postgis)
+        import psycopg  # noqa: F401
+        import sqlalchemy
+        import sqlalchemy.exc
+    except ImportError as exc:
+        msg = f"PostGIS support needs {exc.name}: pip install 'qzgeo[postgis]'"
+        raise InputError(msg) from None
+    return sqlalchemy
+
+
+def _engine(src: PostgisSource) -> Engine:
+    sa = _require_extras()
+    # libpq waits forever for an unreachable host by default.
+    connect_args = {} if "connect_timeout" in dict(src.options) else {"connect_timeout": 10}
+    # NullPool: one short-lived connection per call, nothing left open between CLI steps.
+    return sa.create_engine(src.url, poolclass=sa.pool.NullPool, connect_args=connect_args)
+
+
+def _connect(engine: Engine, src: PostgisSource) -> Connection:
+    sa = _require_extras()
+    try:
+        return engine.connect()
+    except sa.exc.DBAPIError as exc:
+        msg = (
+            f"cannot connect to PostGIS at {src.server}: {_reason(exc, src)}; check host, port, "
+            "database and credentials (PGPASSWORD or ~/.pgpass)"
+        )
+        raise InputError(msg) from None
+
+
+def _redact(uri: str) -> str:
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+
+
+def _check_identifier(name: str, *, what: str) -> None:
+    if not name.isidentifier():
+        msg = (
+            f"{what} {name!r} is not a plain identifier; use letters (Chinese allowed), digits "
+            "and _, not starting with a digit"
+        )
+        raise InputError(msg)
+    if len(name.encode("utf-8")) > _MAX_IDENTIFIER_BYTES:
+        msg = f"{what} {name!r} is longer than PostgreSQL's 63 bytes; use a shorter name"
+        raise InputError(msg)
+
+
+def _split_table(value: str, *, what: str, default_schema: str = "public") -> tuple[str, str]:
+    pieces = value.split(".")
+    if len(pieces) > 2:
+        msg = f"{what}: table {value!r} has more than one '.'; use table=schema.name"
+        raise InputError(msg)
+    schema, table = pieces if len(pieces) == 2 else (default_schema, pieces[0])
+    _check_identifier(schema, what=f"{what}: schema")
+    _check_identifier(table, what=f"{what}: table")
+    return schema, table
+
+
+def _reason(exc: BaseException, src: PostgisSource) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if src.password:
+        text = text.replace(src.password, "***")
+    return text
+
+
+def _require_postgis(conn: Connection, src: PostgisSource) -> None:
+    sa = _require_extras()
+    found = conn.execute(
+        sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
+    ).scalar_one_or_none()
+    if found is None:
+        msg = f"database {src.server} has no PostGIS; run CREATE EXTENSION postgis; in it"
+        raise InputError(msg)
+
+
+def _geometry_column(conn: Connection, src: PostgisSource) -> tuple[str, int]:
+    sa = _require_extras()
+    insp = sa.inspect(conn)
+    if src.table not in insp.get_table_names(schema=src.schema) + insp.get_view_names(
+        schema=src.schema
+    ):
+        _raise_missing_table(conn, src)
+    rows = conn.execute(
+        sa.text(
+            "SELECT f_geometry_column, srid FROM geometry_columns "
+            "WHERE f_table_schema = :schema AND f_table_name = :table "
+            "ORDER BY f_geometry_column"
+        ),
+        {"schema": src.schema, "table": src.table},
+    ).all()
+    columns = {str(r[0]): int(r[1]) for r in rows}
+    if not columns:
+        msg = (
+            f"PostGIS table {src.qualified} has no geometry column; geography columns are not "
+            "read: expose them as geometry in a view (geog::geometry)"
+        )
+        raise InputError(msg)
+    if src.geom is not None:
+        if src.geom not in columns:
+            msg = (
+                f"PostGIS table {src.qualified} has no geometry column {src.geom!r}; "
+                f"it has {', '.join(columns)}"
+            )
+            raise InputError(msg)
+        return src.geom, columns[src.geom]
+    if len(columns) > 1:
+        msg = (
+            f"PostGIS table {src.qualified} has {len(columns)} geometry columns "
+            f"({', '.join(columns)}); pick one with &geom=NAME"
+        )
+        raise InputError(msg)
+    return next(iter(columns.items()))
+
+
+def _raise_missing_table(conn: Connection, src: PostgisSource) -> None:
+    sa = _require_extras()
+    insp = sa.inspect(conn)
+    if src.schema not in insp.get_schema_names():
+        msg = f"schema {src.schema!r} does not exist in {src.server}; check table=schema.name"
+        raise InputError(msg)
+    names = sorted(insp.get_table_names(schema=src.schema) + insp.get_view_names(src.schema))
+    names = [n for n in names if n not in _POSTGIS_CATALOG]
+    listing = ", ".join(names) if names else "none"
+    msg = (
+        f"PostGIS table {src.qualified} does not exist in {src.server}; "
+        f"tables in schema {src.schema!r}: {listing}"
+    )
+    raise InputError(msg)
+
+
+def _resolve_crs(
+    conn: Connection, src: PostgisSource, geom_col: str, srid: int, crs: str | None
+) -> CRS:
+    sa = _require_extras()
+    if srid == 0:
+        # An unconstrained `geometry` column reports 0 even when every row carries an SRID.
+        table = sa.table(src.table, sa.column(geom_col), schema=src.schema)
+        rows = conn.execute(
+            sa.select(sa.func.ST_SRID(table.c[geom_col]))
+            .where(table.c[geom_col].is_not(None))
+            .distinct()
+            .limit(2)
+        ).scalars()
+        found = [int(s) for s in rows if s]
+        if len(found) > 1:
+            msg = (
+                f"PostGIS table {src.qualified} mixes SRIDs in {geom_col!r}; fix it with "
+                "ST_Transform / UpdateGeometrySRID"
+            )
+            raise CRSError(msg)
+        srid = found[0] if found else 0
+    if srid == 0:
+        if crs is None:
+            msg = (
+                f"PostGIS table {src.qualified} has SRID 0 (no CRS); set it with "
+                f'`crs = "EPSG:4524"` (the right code) in the catalog or --crs, or in the '
+                f"database with UpdateGeometrySRID"
+            )
+            raise CRSError(msg)
+        try:
+            return CRS.from_user_input(crs)
+        except PyprojCRSError:
+            msg = f"crs {crs!r} for PostGIS table {src.qualified} is not a CRS; use 'EPSG:4490'"
+            raise CRSError(msg) from None
+    auth = conn.execute(
+        sa.text("SELECT auth_name, auth_srid FROM spatial_ref_sys WHERE srid = :srid"),
+        {"srid": srid},
+    ).one_or_none()
+    name, code = (str(auth[0]), int(auth[1])) if auth else ("EPSG", srid)
+    try:
+        return CRS.from_authority(name, code)
+    except PyprojCRSError:
+        msg = (
+            f"PostGIS table {src.qualified} has SRID {srid} ({name}:{code}), unknown to PROJ; "
+            "transform it to an EPSG CRS"
+        )
+        raise CRSError(msg) from None
+
+
+def _prepare_for_postgis(gdf: gpd.GeoDataFrame, src: PostgisSource) -> gpd.GeoDataFrame:
+    if gdf.crs is None:
+        msg = f"cannot write PostGIS table {src.qualified}: the data has no CRS; set one first"
+        raise CRSError(msg)
+    if gdf.crs.to_epsg() is None:
+        msg = (
+            f"cannot write PostGIS table {src.qualified}: CRS {gdf.crs.name!r} has no EPSG code; "
+            "use to_crs('EPSG:4490')"
+        )
+        raise CRSError(msg)
+    for col in gdf.columns:
+        if not isinstance(col, str):
+            msg = f"cannot write PostGIS table {src.qualified}: column name {col!r} is not text"
+            raise OutputError(msg)
+        if len(col.encode("utf-8")) > _MAX_IDENTIFIER_BYTES:
+            msg = (
+                f"cannot write PostGIS table {src.qualified}: column {col!r} is longer than "
+                "PostgreSQL's 63 bytes and would be truncated; rename it"
+            )
+            raise OutputError(msg)
+    out = gdf.copy()
+    if src.geom is not None and src.geom != out.geometry.name:
+        if src.geom in out.columns:
+            msg = f"cannot write geometry as {src.geom!r}: the data already has such a column"
+            raise OutputError(msg)
+        out = out.rename_geometry(src.geom)
+    out[out.geometry.name] = _promote_to_multi(out.geometry)
+    return out
+
+
+def _promote_to_multi(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
+    values = geoms.array
+    kinds = shapely.get_type_id(values)
+    out = values.copy()
+    polygons = kinds == shapely.GeometryType.POLYGON
+    lines = kinds == shapely.GeometryType.LINESTRING
+    points = kinds == shapely.GeometryType.POINT
+    if polygons.any():
+        out[polygons] = [shapely.MultiPolygon([g]) for g in values[polygons]]
+    if lines.any():
+        out[lines] = [shapely.MultiLineString([g]) for g in values[lines]]
+    # Points stay POINT unless mixed with multipoints: a table must have one geometry type.
+    if points.any() and (kinds == shapely.GeometryType.MULTIPOINT).any():
+        out[points] = [shapely.MultiPoint([g]) for g in values[points]]
+    return gpd.GeoSeries(out, index=geoms.index, crs=geoms.crs, name=geoms.name)
+
+
+def _write_and_swap(
+    conn: Connection, gdf: gpd.GeoDataFrame, src: PostgisSource, *, replace: bool
+) -> None:
+    """Write to a fresh table, then drop the old one and rename, all in ``conn``'s transaction."""
+    from psycopg import sql
+
+    tmp = f"qzgeo_tmp_{uuid.uuid4().hex[:16]}"
+    gdf.to_postgis(tmp, conn, schema=src.schema, if_exists="fail", index=False)
+    geom = gdf.geometry.name
+    statements = []
+    if replace:
+        statements.append(sql.SQL("DROP TABLE {}").format(sql.Identifier(src.schema, src.table)))
+    statements += [
+        sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+            sql.Identifier(src.schema, tmp), sql.Identifier(src.table)
+        ),
+        # GeoAlchemy2 named the spatial index after the temporary table; use its usual name.
+        sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
+            sql.Identifier(src.schema, f"idx_{tmp}_{geom}"),
+            sql.Identifier(f"idx_{src.table}_{geom}"),
+        ),
+    ]
+    raw = conn.connection.driver_connection
+    for stmt in statements:
+        conn.exec_driver_sql(stmt.as_string(raw))

@@ -1,0 +1,134 @@
+"""Scripts and stylesheets of a published map: inlined from pinned packages, or CDN + SRI.
+
+Leaflet comes from the ``xstatic-leaflet`` wheel (1.9.3, byte-identical to the npm release, so
+the SRI hash computed here also matches the CDN copy). The qzgeo controls live in ``js/`` next
+to this module.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import re
+from importlib import resources
+from pathlib import Path
+
+from qzgeo._errors import PublishError
+
+LEAFLET_VERSION = "1.9.3"
+LEAFLET_CDN = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist"
+
+_SOURCEMAP_RE = re.compile(r"\n//# sourceMappingURL=\S+\s*$")
+_CSS_URL_RE = re.compile(r"url\((images/[a-z0-9-]+\.png)\)")
+
+
+def leaflet_dir() -> Path:
+    """Folder of the pinned Leaflet files."""
+    try:
+        import xstatic.pkg.leaflet as xs
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        msg = "xstatic-leaflet is not installed; pip install 'xstatic-leaflet==1.9.3.0'"
+        raise PublishError(msg) from exc
+    if xs.VERSION != LEAFLET_VERSION:
+        msg = f"xstatic-leaflet provides Leaflet {xs.VERSION}; qzgeo pins {LEAFLET_VERSION}"
+        raise PublishError(msg)
+    return Path(xs.BASE_DIR)
+
+
+@functools.cache
+def _read(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def _own(name: str) -> str:
+    return (resources.files("qzgeo.publish") / "js" / name).read_text(encoding="utf-8")
+
+
+def sri(data: bytes) -> str:
+    """Subresource-integrity value (sha384) of ``data``.
+
+    Examples
+    --------
+    >>> sri(b"")[:7]
+    'sha384-'
+    """
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
+
+
+def _safe_script(code: str, what: str) -> str:
+    # Inline code must not be able to close its own <script>/<style> element.
+    low = code.lower()
+    if "</script" in low or "<!--" in low or "</style" in low:
+        msg = f"{what} contains '</script', '</style' or '<!--' and cannot be inlined safely"
+        raise PublishError(msg)
+    return code
+
+
+def leaflet_css_inline() -> str:
+    """Leaflet's CSS with its images turned into data URIs."""
+    base = leaflet_dir()
+    css = _read(base / "leaflet.css").decode("utf-8")
+
+    def _data_uri(m: re.Match[str]) -> str:
+        png = _read(base / m.group(1))
+        return "url(data:image/png;base64," + base64.b64encode(png).decode("ascii") + ")"
+
+    return _safe_script(_CSS_URL_RE.sub(_data_uri, css), "leaflet.css")
+
+
+def leaflet_js_inline() -> str:
+    """Leaflet's minified JS, without the source-map comment (the map file is not shipped)."""
+    js = _read(leaflet_dir() / "leaflet.js").decode("utf-8")
+    return _safe_script(_SOURCEMAP_RE.sub("\n", js), "leaflet.js")
+
+
+def own_js() -> str:
+    """The qzgeo controls (legend, layers, search, measure, fullscreen, notice)."""
+    return _safe_script(_own("qzgeo.js"), "qzgeo.js")
+
+
+def own_css() -> str:
+    return _safe_script(_own("qzgeo.css"), "qzgeo.css")
+
+
+def head_html(*, offline: bool) -> str:
+    """``<style>``/``<script>`` (offline) or SRI-pinned CDN tags (online) for the page head."""
+    parts: list[str] = []
+    if offline:
+        parts.append(f"<style>{leaflet_css_inline()}</style>")
+        parts.append(f"<script>{leaflet_js_inline()}</script>")
+    else:
+        base = leaflet_dir()
+        css_sri = sri(_read(base / "leaflet.css"))
+        js_sri = sri(_read(base / "leaflet.js"))
+        parts.append(
+            f'<link rel="stylesheet" href="{LEAFLET_CDN}/leaflet.css" '
+            f'integrity="{css_sri}" crossorigin="anonymous"/>'
+        )
+        parts.append(
+            f'<script src="{LEAFLET_CDN}/leaflet.js" '
+            f'integrity="{js_sri}" crossorigin="anonymous"></script>'
+        )
+    parts.append(f"<style>{own_css()}</style>")
+    parts.append(f"<script>{own_js()}</script>")
+    return "\n".join(parts)
+
+
+def script_json(value: object) -> str:
+    """JSON that is safe inside ``<script>``: no ``<``, ``>``, ``&`` or line separators survive.
+
+    Examples
+    --------
+    >>> script_json({"a": "</script>&"})
+    '{"a":"\\\\u003c/script\\\\u003e\\\\u0026"}'
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )

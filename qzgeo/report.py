@@ -1,0 +1,70 @@
+"""Reports: the analysis GeoPackage, the zone summary CSV/XLSX, and the run report.
+
+CSV files are UTF-8 with a BOM so that Excel opens the Chinese headers; every file is written
+atomically and deterministically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from qzgeo._atomic import write_bytes, write_text
+from qzgeo.analysis import AnalysisResult
+from qzgeo.io import write_gpkg
+
+# English column -> Chinese header for the zone summary table.
+SUMMARY_HEADERS = {
+    "zone_layer": "图层",
+    "zone_fid": "要素编号",
+    "名称": "名称",
+    "zone_m2": "分区面积(m²)",
+    "zone_ha": "分区面积(公顷)",
+    "zone_mu": "分区面积(亩)",
+    "available_m2": "可用面积(m²)",
+    "available_ha": "可用面积(公顷)",
+    "available_mu": "可用面积(亩)",
+    "constrained_m2": "受限面积(m²)",
+    "constrained_ha": "受限面积(公顷)",
+    "constrained_mu": "受限面积(亩)",
+    "conflict_patches": "冲突图斑数",
+}
+
+
+def csv_bytes(df: pd.DataFrame, *, float_format: str = "%.4f") -> bytes:
+    """A DataFrame as UTF-8-with-BOM CSV bytes (``\\n`` line ends, fixed float format)."""
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, float_format=float_format, lineterminator="\n")
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The zone summary with Chinese headers (class columns become ``<class>(公顷)``)."""
+    renamed = {c: SUMMARY_HEADERS.get(c, c.removesuffix("_ha") + "(公顷)") for c in summary.columns}
+    return summary.rename(columns=renamed)
+
+
+def write_analysis(result: AnalysisResult, out_dir: Path) -> list[Path]:
+    """Write ``analysis.gpkg`` (available_land, conflicts, zone_summary) and ``zone_summary.csv``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = result.zone_summary
+    gpkg = write_gpkg(
+        out_dir / "analysis.gpkg",
+        {
+            "available_land": result.available_land,
+            "conflicts": result.conflicts,
+            "zone_summary": summary,  # an attribute table
+        },
+    )
+    csv = write_bytes(out_dir / "zone_summary.csv", csv_bytes(summary_table(summary)))
+    return [gpkg, csv]
+
+
+def write_run_report(out_dir: Path, report: dict[str, Any]) -> Path:
+    """Write ``report.json`` (repairs, drops, warnings, summary) with sorted keys."""
+    text = json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    return write_text(out_dir / "report.json", text)

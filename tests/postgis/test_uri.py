@@ -1,0 +1,112 @@
+"""URI parsing and validation: no server needed, nothing here may reach a database."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from qzgeo._errors import InputError
+from qzgeo.postgis import is_postgis_uri, parse_postgis_uri, read_postgis_layer, with_table
+
+# Port 1 on loopback: if validation ever let a bad name through, the error would be
+# "cannot connect" instead of the name check asserted below.
+BASE = "postgresql://gis:hunter2pw@127.0.0.1:1/plan"
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("postgresql://u@h/db?table=t", True),
+        ("postgres://u@h/db?table=t", True),
+        ("postgresql+psycopg://u@h/db?table=t", True),
+        ("PostgreSQL://u@h/db?table=t", True),
+        ("zones.gpkg", False),
+        ("sqlite:///x.db", False),
+        ("/data/postgresql/zones.shp", False),
+    ],
+)
+def test_is_postgis_uri(uri: str, expected: bool) -> None:
+    assert is_postgis_uri(uri) is expected
+
+
+def test_parse_full_uri() -> None:
+    src = parse_postgis_uri(f"{BASE}?table=规划.地块&geom=shape&sslmode=require")
+    assert (src.host, src.port, src.database, src.user) == ("127.0.0.1", 1, "plan", "gis")
+    assert (src.schema, src.table, src.geom) == ("规划", "地块", "shape")
+    assert src.url.drivername == "postgresql+psycopg"
+    assert src.url.query == {"sslmode": "require"}
+    assert "hunter2pw" not in repr(src)
+    assert "hunter2pw" not in src.server
+
+
+def test_schema_defaults_to_public() -> None:
+    src = parse_postgis_uri(f"{BASE}?table=zones")
+    assert (src.schema, src.table, src.geom) == ("public", "zones", None)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "x; drop table y",
+        "x;drop table y",
+        'x"; drop table y; --',
+        "a.b.c",
+        "1zones",
+        "zones--",
+        "public.x y",
+        "sch-ema.t",
+        "t" * 64,
+        "地" * 22,  # 66 bytes in UTF-8: PostgreSQL would truncate it
+    ],
+)
+def test_bad_table_names_rejected_before_any_sql(table: str) -> None:
+    from urllib.parse import quote
+
+    uri = f"{BASE}?table={quote(table)}"
+    with pytest.raises(InputError, match="table") as info:
+        parse_postgis_uri(uri)
+    with pytest.raises(InputError) as info:
+        read_postgis_layer(uri)
+    assert "cannot connect" not in str(info.value)
+    assert "hunter2pw" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("query", "match"),
+    [
+        ("", "`table` is missing"),
+        ("?geom=g", "`table` is missing"),
+        ("?table=t&where=1=1", "unknown parameter 'where'"),
+        ("?table=t&table=u", "given twice"),
+        ("?table=t&geom=g;drop", "geometry column"),
+    ],
+)
+def test_bad_query_rejected(query: str, match: str) -> None:
+    with pytest.raises(InputError, match=match) as info:
+        parse_postgis_uri(BASE + query)
+    assert "hunter2pw" not in str(info.value)
+    assert "***" in str(info.value)
+
+
+def test_missing_database_name() -> None:
+    with pytest.raises(InputError, match="database name is missing"):
+        parse_postgis_uri("postgresql://u@h:5432/?table=t")
+
+
+def test_with_table_keeps_server_schema_and_options() -> None:
+    uri = f"{BASE}?table=out.zones&sslmode=require"
+    other = parse_postgis_uri(with_table(uri, "摘要"))
+    assert (other.schema, other.table) == ("out", "摘要")
+    assert other.password == "hunter2pw"
+    assert other.options == (("sslmode", "require"),)
+    moved = parse_postgis_uri(with_table(uri, "archive.zones_2024"))
+    assert (moved.schema, moved.table) == ("archive", "zones_2024")
+    with pytest.raises(InputError, match="not a plain identifier"):
+        with_table(uri, "zones; drop table x")
+
+
+def test_missing_extras_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "geoalchemy2", None)
+    with pytest.raises(InputError, match=r"pip install 'qzgeo\[postgis\]'"):
+        read_postgis_layer(f"{BASE}?table=t")

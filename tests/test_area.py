@@ -1,0 +1,42 @@
+"""Areas against hand-computed cases: the 1 km square, units, degrees refused."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from shapely import box
+
+from qzgeo._errors import CRSError
+from qzgeo.area import ellipsoidal_area, m2_to_ha, m2_to_mu, require_geographic
+
+
+def test_units() -> None:
+    assert float(m2_to_ha(10_000)) == 1.0
+    assert float(m2_to_mu(10_000)) == pytest.approx(15.0)
+    assert float(m2_to_mu(666.666666)) == pytest.approx(1.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("epsg", [4524, 4545])
+def test_one_km_square_is_100_ha(epsg: int) -> None:
+    x0 = 36_564_000 if epsg == 4524 else 564_000
+    sq = gpd.GeoSeries([box(x0, 2_399_000, x0 + 1000, 2_400_000)], crs=epsg)
+    m2 = ellipsoidal_area(sq.to_crs(4490).values)[0]
+    # GK zone 36 at 64 km from the central meridian: the scale factor k ≈ 1 + 5e-5, so the
+    # true (ellipsoidal) area of a 1 km grid square is smaller by about 2(k-1) ≈ 1e-4.
+    assert m2 == pytest.approx(1_000_000, rel=2e-4)
+    assert m2 < 1_000_000
+    assert float(m2_to_ha(m2)) == pytest.approx(100.0, rel=2e-4)
+    assert float(m2_to_mu(m2)) == pytest.approx(1500.0, rel=2e-4)
+
+
+def test_area_of_degrees_is_never_square_degrees() -> None:
+    # 0.01° × 0.01° at 22°N is about 1.14 km², never 1e-4 "square degrees".
+    m2 = ellipsoidal_area([box(108.0, 22.0, 108.01, 22.01)])[0]
+    assert 1.13e6 < m2 < 1.15e6
+
+
+def test_require_geographic_names_the_fix() -> None:
+    with pytest.raises(CRSError, match="to_crs"):
+        require_geographic("EPSG:4545", what="layer x")
+    with pytest.raises(CRSError, match="no CRS"):
+        require_geographic(None)
