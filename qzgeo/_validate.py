@@ -17,8 +17,16 @@ from qzgeo.pack import ANALYSIS_OUTPUTS, LayerSpec, Pack
 _ANALYSIS_FIELDS = {
     "available_land": {"id", "zone_layer", "zone_fid", "名称", "area_m2", "area_ha", "area_mu"},
     "conflicts": {
-        "id", "zone_layer", "zone_fid", "名称", "constraint_layer", "类别", "mode",
-        "area_m2", "area_ha", "area_mu",
+        "id",
+        "zone_layer",
+        "zone_fid",
+        "名称",
+        "constraint_layer",
+        "类别",
+        "mode",
+        "area_m2",
+        "area_ha",
+        "area_mu",
     },
 }
 
@@ -75,13 +83,12 @@ def check_pack(pack: Pack, *, check_data: bool = True) -> list[str]:
         fields[spec.id] = names
         if not has_crs and not spec.crs:
             problems.append(
-                f"{where}: {spec.path!r} has no CRS; add `crs = \"EPSG:...\"` to the entry"
+                f'{where}: {spec.path!r} has no CRS; add `crs = "EPSG:..."` to the entry'
             )
         for key, value in (("class_field", spec.class_field), ("name_field", spec.name_field)):
             if value and value not in names:
-                problems.append(
-                    f"{where}: `{key}` {value!r} is not a field; fields are {', '.join(sorted(names))}"
-                )
+                known = ", ".join(sorted(names))
+                problems.append(f"{where}: `{key}` {value!r} is not a field; fields are {known}")
         for f in spec.publish_fields:
             if f not in names:
                 problems.append(
@@ -112,7 +119,9 @@ def _check_styles(
     for lid, style in pack.styles.items():
         where = f"styles/{style.source_file} [{lid}]"
         if lid not in pack.layers and lid not in ANALYSIS_OUTPUTS:
-            problems.append(f"{where}: no catalog layer {lid!r}; fix the table name or add the layer")
+            problems.append(
+                f"{where}: no catalog layer {lid!r}; fix the table name or add the layer"
+            )
             continue
         known = fields.get(lid) or _ANALYSIS_FIELDS.get(lid)
         spec = pack.layers.get(lid)
@@ -120,8 +129,10 @@ def _check_styles(
         if lid == "conflicts":
             class_field = style.class_field or "类别"
         if style.classes and not class_field:
-            problems.append(f"{where}: has `classes` but neither the style nor the catalog names a "
-                            "`class_field`")
+            problems.append(
+                f"{where}: has `classes` but neither the style nor the catalog names a "
+                "`class_field`"
+            )
         for key, value in (("class_field", style.class_field), ("label_field", style.label_field)):
             if value and known is not None and value not in known:
                 problems.append(f"{where}: `{key}` {value!r} is not a field of the layer")
@@ -147,7 +158,7 @@ def _check_maps(pack: Pack, problems: list[str]) -> None:
             elif m.audience == "public" and not spec.is_public:
                 problems.append(
                     f"{m.source_file}: public map shows internal layer {lid!r}; remove it or set "
-                    "`audience = \"internal\"`"
+                    '`audience = "internal"`'
                 )
         if m.audience == "public" and m.analysis and internal_constraints:
             problems.append(

@@ -8,6 +8,7 @@ on the CGCS2000 ellipsoid after transforming the result back to lon/lat.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
+from shapely.geometry.base import BaseGeometry
 
 from qzgeo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
 from qzgeo.load import LoadedPack
@@ -33,7 +35,7 @@ class ConstraintClass:
     cls: str
     mode: str  # "exclusion" or "boundary"
     sensitivity: str
-    geometry: shapely.Geometry  # planar CRS, merged, prepared
+    geometry: BaseGeometry  # planar CRS, merged, prepared
 
     @property
     def conflict_class(self) -> str:
@@ -96,11 +98,13 @@ def _units(prefix: str, m2: np.ndarray) -> dict[str, np.ndarray]:
     return {f"{prefix}m2": m2, f"{prefix}ha": m2_to_ha(m2), f"{prefix}mu": m2_to_mu(m2)}
 
 
-def _sorted_parts(geom: shapely.Geometry) -> list[shapely.Geometry]:
+def _sorted_parts(geom: BaseGeometry) -> list[BaseGeometry]:
     parts = [p for p in shapely.get_parts(_polygonal_part(geom)) if not p.is_empty]
     # A stable order (by representative point) keeps patch ids identical across runs.
-    return sorted(parts, key=lambda p: (round(p.representative_point().x, 3),
-                                        round(p.representative_point().y, 3)))
+    return sorted(
+        parts,
+        key=lambda p: (round(p.representative_point().x, 3), round(p.representative_point().y, 3)),
+    )
 
 
 def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
@@ -186,7 +190,8 @@ def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
                 **{k: float(v) for k, v in _units("available_", np.array(avail_m2)).items()},
                 **{k: float(v) for k, v in _units("constrained_", np.array(removed_m2)).items()},
                 "conflict_patches": sum(
-                    1 for r in conflict_rows
+                    1
+                    for r in conflict_rows
                     if r["zone_layer"] == spec.id and r["zone_fid"] == int(fid)
                 ),
             }
@@ -197,8 +202,11 @@ def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
     available = _frame(avail_rows, storage)
     conflicts = _frame(conflict_rows, storage)
     summary = pd.DataFrame(summary_rows)
-    class_cols = [c for c in summary.columns if c.endswith("_ha") and not c.startswith(
-        ("zone_", "available_", "constrained_"))]
+    class_cols = [
+        c
+        for c in summary.columns
+        if c.endswith("_ha") and not c.startswith(("zone_", "available_", "constrained_"))
+    ]
     summary[class_cols] = summary[class_cols].fillna(0.0)
     internal = any(c.sensitivity != "public" for c in constraints)
     sens = "internal" if internal else "public"
@@ -219,12 +227,12 @@ def _zone_name(spec: LayerSpec, zones: gpd.GeoDataFrame, fid: object) -> str:
     return f"{spec.title} #{fid}"
 
 
-def _transformer(src: CRS, dst: CRS):  # type: ignore[no-untyped-def]
+def _transformer(src: CRS, dst: CRS) -> Callable[[BaseGeometry], BaseGeometry]:
     from pyproj import Transformer
 
     t = Transformer.from_crs(src, dst, always_xy=True)
 
-    def apply(geom: shapely.Geometry) -> shapely.Geometry:
+    def apply(geom: BaseGeometry) -> BaseGeometry:
         return shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
 
     return apply

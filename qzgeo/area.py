@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
-import shapely
 from pyproj import CRS, Geod
+from shapely.geometry.base import BaseGeometry
 
 M2_PER_HA = 10_000.0
 MU_PER_HA = 15.0
@@ -43,7 +43,7 @@ def m2_to_mu(m2: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return np.asarray(m2, dtype=float) / M2_PER_MU
 
 
-def ellipsoidal_area(geoms: Iterable[shapely.Geometry | None]) -> npt.NDArray[np.float64]:
+def ellipsoidal_area(geoms: Iterable[BaseGeometry | None]) -> npt.NDArray[np.float64]:
     """Ellipsoidal area in m² of lon/lat geometries (EPSG:4490 or 4326), one value per geometry.
 
     Non-polygonal and empty geometries have area 0. Orientation does not matter.

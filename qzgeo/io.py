@@ -90,7 +90,7 @@ def read_layer(
         if gdf.crs is None:
             if crs is None:
                 msg = (
-                    f"{path} has no CRS; declare it with `crs = \"EPSG:4524\"` (for example) "
+                    f'{path} has no CRS; declare it with `crs = "EPSG:4524"` (for example) '
                     "in the catalog or pass --crs. qzgeo never guesses a CRS."
                 )
                 raise CRSError(msg)

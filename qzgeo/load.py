@@ -50,9 +50,11 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
         gdf = repair_layer(gdf, layer_id=spec.id, report=report)
         layers[spec.id] = to_storage(gdf, crs=pack.storage_crs)
         if "://" not in source:
-            rel = Path(source).relative_to(pack.root) if Path(source).is_relative_to(
-                pack.root
-            ) else Path(source)
+            rel = (
+                Path(source).relative_to(pack.root)
+                if Path(source).is_relative_to(pack.root)
+                else Path(source)
+            )
             hashes.setdefault(rel.as_posix(), sha256_file(source))
     if pack.planar_crs:
         planar = CRS.from_user_input(pack.planar_crs)
@@ -64,5 +66,10 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
             minx = min(b[0] for b in bounds)
             maxx = max(b[2] for b in bounds)
             planar = planar_crs_for_bounds((minx, 0.0, maxx, 0.0))
-    return LoadedPack(pack=pack, layers=layers, planar_crs=planar, report=report,
-                      input_hashes=dict(sorted(hashes.items())))
+    return LoadedPack(
+        pack=pack,
+        layers=layers,
+        planar_crs=planar,
+        report=report,
+        input_hashes=dict(sorted(hashes.items())),
+    )

@@ -268,9 +268,7 @@ def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerS
         problems.append(f"{where}: unknown role {role!r}; use one of {', '.join(ROLES)}")
     sens = raw.get("sensitivity")
     if sens not in SENSITIVITIES:
-        problems.append(
-            f"{where}: `sensitivity` must be 'public' or 'internal', got {sens!r}"
-        )
+        problems.append(f"{where}: `sensitivity` must be 'public' or 'internal', got {sens!r}")
     path = raw.get("path")
     if not isinstance(path, str) or not path:
         problems.append(f"{where}: `path` is missing; give the data file relative to layers/")
@@ -448,7 +446,9 @@ def load_pack(root: str | Path | None = None) -> Pack:
     root = get_path() if root is None else Path(root)
     problems: list[str] = []
     if not root.is_dir():
-        msg = f"plan pack folder {root} does not exist; pass --pack DIR with layers/, styles/, maps/"
+        msg = (
+            f"plan pack folder {root} does not exist; pass --pack DIR with layers/, styles/, maps/"
+        )
         raise PackError([msg])
     catalog_path = root / "layers" / "catalog.toml"
     if not catalog_path.is_file():
@@ -492,7 +492,7 @@ def load_pack(root: str | Path | None = None) -> Pack:
         maps=_parse_maps(root, problems),
         storage_crs=str(head.get("storage_crs", "EPSG:4490")),
         planar_crs=head.get("planar_crs"),
-        extent=tuple(extent) if extent else None,  # type: ignore[arg-type]
+        extent=tuple(extent) if extent else None,
         notice=str(head.get("notice", "")),
         attribution=str(head.get("attribution", "")),
         tianditu_key=head.get("tianditu_key") or None,

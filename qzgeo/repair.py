@@ -13,6 +13,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from qzgeo.area import ellipsoidal_area
 
@@ -83,7 +84,7 @@ def geometry_family(gdf: gpd.GeoDataFrame) -> str | None:
     return str(fams.value_counts().sort_index().idxmax())
 
 
-def _area(geom: shapely.Geometry | None, geographic: bool) -> float | None:
+def _area(geom: BaseGeometry | None, geographic: bool) -> float | None:
     if geom is None or geom.is_empty or _FAMILIES.get(geom.geom_type) != "polygon":
         return None
     if geographic:
@@ -91,7 +92,7 @@ def _area(geom: shapely.Geometry | None, geographic: bool) -> float | None:
     return float(geom.area)
 
 
-def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
+def _polygonal_part(geom: BaseGeometry) -> BaseGeometry:
     """Keep only the polygonal parts of a geometry (e.g. out of a GeometryCollection)."""
     parts = shapely.get_parts(geom)
     polys = [p for p in parts if p.geom_type in ("Polygon", "MultiPolygon")]
@@ -178,7 +179,9 @@ def repair_layer(
             if family == "polygon":
                 poly = _polygonal_part(fixed)
                 if poly.is_empty:
-                    record(i, f"invalid ({reason}); nothing polygonal remains", "dropped", before, 0.0)
+                    record(
+                        i, f"invalid ({reason}); nothing polygonal remains", "dropped", before, 0.0
+                    )
                     keep[i] = False
                     continue
                 fixed = poly
@@ -190,8 +193,13 @@ def repair_layer(
                 record(i, "GeometryCollection without polygons", "dropped", None, None)
                 keep[i] = False
                 continue
-            record(i, "GeometryCollection: non-polygonal parts dropped", "parts dropped",
-                   None, _area(poly, geographic))
+            record(
+                i,
+                "GeometryCollection: non-polygonal parts dropped",
+                "parts dropped",
+                None,
+                _area(poly, geographic),
+            )
             geom = poly
         out[i] = geom
     result = gdf.copy()

@@ -49,7 +49,7 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_analysis(result: AnalysisResult, out_dir: Path) -> list[Path]:
-    """Write ``analysis.gpkg`` (available_land, conflicts, zone_summary) and ``zone_summary.csv``."""
+    """Write ``analysis.gpkg`` (available_land, conflicts, zone_summary) and a CSV summary."""
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = result.zone_summary
     gpkg = write_gpkg(

@@ -22,8 +22,9 @@ from qzgeo.pipeline import run_publish
 )
 @click.option("--png", is_flag=True, help="Also write a PNG of each map (needs chromium).")
 @click.option("--no-maps", is_flag=True, help="Validate and analyse only; build no HTML.")
-def command(pack_dir: Path | None, out_dir: Path | None, offline: bool, png: bool,
-            no_maps: bool) -> None:
+def command(
+    pack_dir: Path | None, out_dir: Path | None, offline: bool, png: bool, no_maps: bool
+) -> None:
     """Validate → analyse → publish maps. With no options: the bundled Qinzhou pack."""
     started = time.perf_counter()
     out = resolve_out(out_dir)
@@ -34,5 +35,4 @@ def command(pack_dir: Path | None, out_dir: Path | None, offline: bool, png: boo
     click.echo(f"analysis: {out / 'analysis.gpkg'}, {out / 'zone_summary.csv'} ({repairs})")
     if summary.index is not None:
         click.echo(f"maps: {summary.index.resolve()}")
-    click.echo(f"{summary.pack.name}: {summary.one_line()} "
-               f"[{time.perf_counter() - started:.1f} s]")
+    click.echo(f"{summary.pack.name}: {summary.one_line()} [{time.perf_counter() - started:.1f} s]")

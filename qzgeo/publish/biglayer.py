@@ -38,7 +38,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -220,14 +219,14 @@ class BigPolygonLayer(Layer):
             return [[None, None], [None, None]]
         return [list(self._bounds[0]), list(self._bounds[1])]
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> Any:
         figure = self.get_root()
         if not isinstance(figure, Figure):
             msg = "add the BigPolygonLayer to a folium.Map before rendering it"
             raise PublishError(msg)
         # Named child: one copy of the drawing code however many big layers the map has.
         figure.header.add_child(Element(_script_tag()), name="qzgeo_biglayer_js")
-        super().render(**kwargs)
+        return super().render(**kwargs)
 
 
 @cache
@@ -390,7 +389,9 @@ def _classes(
     styles: Mapping[str, Mapping[str, Any]] | None,
     default_style: Mapping[str, Any] | None,
 ) -> tuple[list[dict[str, Any]], np.ndarray]:
-    table = [_check_style("default_style", DEFAULT_STYLE if default_style is None else default_style)]
+    table = [
+        _check_style("default_style", DEFAULT_STYLE if default_style is None else default_style)
+    ]
     lookup: dict[str, int] = {}
     for key, style in (styles or {}).items():
         lookup[str(key)] = len(table)
@@ -452,7 +453,3 @@ def _display(value: Any) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return str(value)
-
-
-# folium.Map is imported for its side effect of registering Leaflet in the page template.
-_ = folium.Map

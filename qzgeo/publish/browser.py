@@ -128,7 +128,10 @@ def render_html(
     result = RenderResult()
     timeout_ms = timeout_s * 1000
     try:
-        with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="qzgeo-chromium-") as profile:
+        with (
+            sync_playwright() as p,
+            tempfile.TemporaryDirectory(prefix="qzgeo-chromium-") as profile,
+        ):
             context = p.chromium.launch_persistent_context(
                 profile,
                 executable_path=CHROMIUM,

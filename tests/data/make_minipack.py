@@ -21,14 +21,22 @@ HERE = Path(__file__).parent / "minipack" / "layers"
 
 def main() -> None:
     zones = gpd.GeoDataFrame(
-        {"名称": ["甲区", "乙区"], "主导产业": ["电子信息", "装备制造"], "来源": ["test", "test"],
-         "精度": ["schematic", "schematic"], "secret": ["内部备注", "内部备注"]},
+        {
+            "名称": ["甲区", "乙区"],
+            "主导产业": ["电子信息", "装备制造"],
+            "来源": ["test", "test"],
+            "精度": ["schematic", "schematic"],
+            "secret": ["内部备注", "内部备注"],
+        },
         geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000), box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)],
         crs="EPSG:4524",
     )
     cons = gpd.GeoDataFrame(
-        {"类别": ["生态保护红线", "永久基本农田", "城镇开发边界"], "来源": ["test"] * 3,
-         "精度": ["schematic"] * 3},
+        {
+            "类别": ["生态保护红线", "永久基本农田", "城镇开发边界"],
+            "来源": ["test"] * 3,
+            "精度": ["schematic"] * 3,
+        },
         geometry=[
             box(X0 - 500, Y0 - 500, X0 + 250, Y0 + 1500),
             box(X0 + 1500, Y0, X0 + 2000, Y0 + 500),

@@ -191,7 +191,9 @@ def test_write_needs_an_epsg_crs(pg_uri: str, pg_schema: str) -> None:
 def test_password_absent_from_errors(pg_uri: str) -> None:
     secret = "Qz-s3cret-pw"
     dead = f"postgresql://gis:{secret}@127.0.0.1:1/plan?table=zones"
-    with pytest.raises(InputError, match=r"cannot connect to PostGIS at gis@127\.0\.0\.1:1/plan") as a:
+    with pytest.raises(
+        InputError, match=r"cannot connect to PostGIS at gis@127\.0\.0\.1:1/plan"
+    ) as a:
         read_postgis_layer(dead)
     with pytest.raises(InputError) as b:
         write_postgis_layer(_parcels_4490(), dead)
