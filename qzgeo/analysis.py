@@ -82,7 +82,7 @@ class AnalysisResult:
 
     available_land: gpd.GeoDataFrame
     conflicts: gpd.GeoDataFrame
-    zone_summary: pd.DataFrame
+    zone_summary: gpd.GeoDataFrame  # one row per zone feature, with the zone's geometry
     sensitivity: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -137,6 +137,7 @@ def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
             zone_area = float(ellipsoidal_area([to_storage(zone)])[0])
             constrained = []
             per_class: dict[str, float] = {}
+            patches_before = len(conflict_rows)
             for c in constraints:
                 piece = (
                     shapely.difference(zone, c.geometry)
@@ -189,19 +190,16 @@ def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
                 **{k: float(v) for k, v in _units("zone_", np.array(zone_area)).items()},
                 **{k: float(v) for k, v in _units("available_", np.array(avail_m2)).items()},
                 **{k: float(v) for k, v in _units("constrained_", np.array(removed_m2)).items()},
-                "conflict_patches": sum(
-                    1
-                    for r in conflict_rows
-                    if r["zone_layer"] == spec.id and r["zone_fid"] == int(fid)
-                ),
+                "conflict_patches": len(conflict_rows) - patches_before,
             }
             for cls, m2 in sorted(per_class.items()):
                 row[f"{cls}_ha"] = float(m2_to_ha(m2))
+            row["geometry"] = to_storage(zone)
             summary_rows.append(row)
 
     available = _frame(avail_rows, storage)
     conflicts = _frame(conflict_rows, storage)
-    summary = pd.DataFrame(summary_rows)
+    summary = gpd.GeoDataFrame(summary_rows, geometry="geometry", crs=storage)
     class_cols = [
         c
         for c in summary.columns

@@ -9,7 +9,7 @@ from qzgeo._validate import validate_pack
 from qzgeo.analysis import AnalysisResult, analyse_pack
 from qzgeo.load import LoadedPack, load_pack_layers
 from qzgeo.pack import Pack, load_pack
-from qzgeo.report import write_analysis, write_run_report
+from qzgeo.report import write_analysis, write_analysis_postgis, write_run_report
 
 
 @dataclass
@@ -40,6 +40,7 @@ def run_publish(
     offline: bool = True,
     png: bool = False,
     maps: bool = True,
+    to_postgis: str | None = None,
 ) -> PublishSummary:
     """Validate a pack, analyse it and publish its maps into ``out_dir``.
 
@@ -56,6 +57,9 @@ def run_publish(
         Also write a PNG of each map through headless Chromium.
     maps
         Build the maps (``False`` runs validation and analysis only).
+    to_postgis
+        Also write the analysis layers to PostGIS: ``postgresql://...?table=schema.prefix``
+        gives tables ``prefix_available_land``, ``prefix_conflicts``, ``prefix_zone_summary``.
     """
     pack = load_pack(pack_dir)
     validate_pack(pack)
@@ -63,6 +67,8 @@ def run_publish(
     result = analyse_pack(loaded)
     out = Path(out_dir)
     outputs = write_analysis(result, out)
+    if to_postgis:
+        write_analysis_postgis(result, to_postgis)
     warnings = list(loaded.report.warnings)
     index: Path | None = None
     if maps:

@@ -44,8 +44,9 @@ def csv_bytes(df: pd.DataFrame, *, float_format: str = "%.4f") -> bytes:
 
 def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     """The zone summary with Chinese headers (class columns become ``<class>(公顷)``)."""
-    renamed = {c: SUMMARY_HEADERS.get(c, c.removesuffix("_ha") + "(公顷)") for c in summary.columns}
-    return summary.rename(columns=renamed)
+    table = pd.DataFrame(summary.drop(columns="geometry", errors="ignore"))
+    renamed = {c: SUMMARY_HEADERS.get(c, c.removesuffix("_ha") + "(公顷)") for c in table.columns}
+    return table.rename(columns=renamed)
 
 
 def write_analysis(result: AnalysisResult, out_dir: Path) -> list[Path]:
@@ -57,11 +58,32 @@ def write_analysis(result: AnalysisResult, out_dir: Path) -> list[Path]:
         {
             "available_land": result.available_land,
             "conflicts": result.conflicts,
-            "zone_summary": summary,  # an attribute table
+            "zone_summary": summary,
         },
     )
     csv = write_bytes(out_dir / "zone_summary.csv", csv_bytes(summary_table(summary)))
     return [gpkg, csv]
+
+
+def write_analysis_postgis(result: AnalysisResult, uri: str) -> list[str]:
+    """Write the three analysis layers as tables next to the table named in ``uri``.
+
+    ``postgresql://user@host/db?table=schema.qz`` writes ``schema.qz_available_land``,
+    ``schema.qz_conflicts`` and ``schema.qz_zone_summary``; each replaces its old table atomically.
+    """
+    from qzgeo.postgis import parse_postgis_uri, with_table, write_postgis_layer
+
+    src = parse_postgis_uri(uri)
+    written = []
+    for name, gdf in (
+        ("available_land", result.available_land),
+        ("conflicts", result.conflicts),
+        ("zone_summary", result.zone_summary),
+    ):
+        target = with_table(uri, f"{src.schema}.{src.table}_{name}")
+        write_postgis_layer(gdf, target)
+        written.append(f"{src.schema}.{src.table}_{name}")
+    return written
 
 
 def write_run_report(out_dir: Path, report: dict[str, Any]) -> Path:

@@ -28,7 +28,15 @@ def command(
     """Validate → analyse → publish maps. With no options: the bundled Qinzhou pack."""
     started = time.perf_counter()
     out = resolve_out(out_dir)
-    summary = run_publish(pack_dir, out, offline=offline, png=png, maps=not no_maps)
+    if to_postgis is not None:
+        from qzgeo.postgis import is_postgis_uri
+
+        if not is_postgis_uri(to_postgis):
+            msg = f"expected postgresql://user@host/db?table=schema.prefix, got {to_postgis!r}"
+            raise click.BadParameter(msg, param_hint="--to-postgis")
+    summary = run_publish(
+        pack_dir, out, offline=offline, png=png, maps=not no_maps, to_postgis=to_postgis
+    )
     for w in summary.warnings:
         click.echo(f"warning: {w}", err=True)
     repairs = summary.loaded.report.summary()

@@ -1,6 +1,7 @@
 """A PostGIS server for the tests: $QZGEO_TEST_PG_URI, else a throwaway local cluster, else skip.
 
-In CI (``CI`` set) a missing server fails the run instead of skipping it.
+With ``QZGEO_REQUIRE_POSTGIS=1`` (or ``CI`` set) a missing server fails the run instead of
+skipping it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ INITDB = Path("/usr/lib/postgresql/15/bin/initdb")
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
+    if os.environ.get("QZGEO_REQUIRE_POSTGIS") == "1" or os.environ.get("CI"):
         pytest.fail(f"PostGIS tests cannot run in CI: {reason}; set QZGEO_TEST_PG_URI")
     pytest.skip(reason)
 

@@ -1,0 +1,115 @@
+"""Checks run on every map of a pack before any file is written."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from qzgeo.pack import LayerStyle, MapSpec, Pack, Symbol
+
+ANALYSIS_FIELDS: dict[str, tuple[str, ...]] = {
+    "available_land": ("名称", "area_ha", "area_mu"),
+    "conflicts": ("名称", "类别", "area_ha", "area_mu"),
+}
+
+_COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|rgba?\([0-9.,\s%]+\))$")
+_DASH_RE = re.compile(r"^[0-9.]+([ ,]+[0-9.]+)*$")
+
+
+def style_fields(style: LayerStyle | None, class_field: str | None) -> list[str]:
+    """Columns a style reads (class and label field), in a stable order."""
+    out = []
+    for f in (class_field, style.label_field if style else None):
+        if f and f not in out:
+            out.append(f)
+    return out
+
+
+def layer_class_field(pack: Pack, layer_id: str) -> str | None:
+    style = pack.styles.get(layer_id)
+    if style is not None and style.class_field:
+        return style.class_field
+    spec = pack.layers.get(layer_id)
+    return spec.class_field if spec is not None else None
+
+
+def analysis_class_field(pack: Pack, name: str) -> str | None:
+    style = pack.styles.get(name)
+    if style is not None and style.class_field:
+        return style.class_field
+    if name == "conflicts" and style is not None and style.classes:
+        return "类别"
+    return None
+
+
+def _symbol_problems(sym: Symbol, where: str) -> Iterable[str]:
+    for key in ("fill", "stroke", "pattern_color"):
+        value = getattr(sym, key)
+        if value is not None and not _COLOR_RE.match(str(value)):
+            yield f"{where}: `{key}` = {value!r} is not a colour; use '#rrggbb' or a CSS name"
+    if sym.dash is not None and not _DASH_RE.match(str(sym.dash)):
+        yield f"{where}: `dash` = {sym.dash!r} must be dash lengths like '6 4'"
+
+
+def style_problems(pack: Pack, ids: Iterable[str]) -> list[str]:
+    """Colours and dash patterns that cannot be drawn safely."""
+    problems: list[str] = []
+    for lid in ids:
+        style = pack.styles.get(lid)
+        if style is None:
+            continue
+        where = f"styles/{style.source_file} [{lid}]"
+        problems.extend(_symbol_problems(style.default, where))
+        for cls, sym in style.classes.items():
+            problems.extend(_symbol_problems(sym, f"{where} class {cls!r}"))
+    return problems
+
+
+def map_problems(
+    pack: Pack, mspec: MapSpec, analysis_sensitivity: Mapping[str, str]
+) -> list[str]:
+    """Everything that stops ``mspec`` from being published, each with its fix."""
+    where = mspec.source_file or f"maps/{mspec.id}.toml"
+    public = mspec.audience == "public"
+    problems: list[str] = []
+    for lid in mspec.layers:
+        spec = pack.layers.get(lid)
+        if spec is None:
+            problems.append(
+                f"{where}: layer {lid!r} is not in layers/catalog.toml; "
+                "add it to the catalog or remove it from `layers`"
+            )
+            continue
+        if public and not spec.is_public:
+            problems.append(
+                f"{where}: public map names internal layer {lid!r} "
+                f"(sensitivity = {spec.sensitivity!r}); remove {lid!r} from `layers` "
+                "or set audience = 'internal'"
+            )
+            continue
+        if public:
+            needed = style_fields(pack.styles.get(lid), layer_class_field(pack, lid))
+            for f in needed:
+                if f not in spec.publish_fields:
+                    problems.append(
+                        f"{where}: layer {lid!r} is styled by field {f!r}, which is not in its "
+                        f"publish_fields {list(spec.publish_fields)}; add {f!r} to "
+                        "publish_fields in layers/catalog.toml (it will be public)"
+                    )
+    for name in mspec.analysis:
+        sens = analysis_sensitivity.get(name, "internal")
+        if public and sens != "public":
+            problems.append(
+                f"{where}: public map shows analysis output {name!r}, which is derived from "
+                f"internal data (sensitivity = {sens!r}); remove {name!r} from `analysis` "
+                "or set audience = 'internal'"
+            )
+        elif public:
+            for f in style_fields(pack.styles.get(name), analysis_class_field(pack, name)):
+                if f not in ANALYSIS_FIELDS.get(name, ()):
+                    problems.append(
+                        f"{where}: analysis {name!r} is styled by field {f!r}, which is not "
+                        f"published (fields {list(ANALYSIS_FIELDS.get(name, ()))}); "
+                        "style it by one of those"
+                    )
+    return problems

@@ -1,0 +1,180 @@
+"""What a map embeds: the published fields only, simplified and rounded geometry as GeoJSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from qzgeo._errors import PublishError
+from qzgeo.crs import geoms_wgs84_to_gcj02, planar_crs_for_bounds
+
+COORD_DECIMALS = 6  # 1e-6 degree is about 0.1 m
+SIMPLIFY_VERTICES = 5_000
+BIG_LAYER_FEATURES = 20_000
+DEFAULT_SIMPLIFY_M = 1.0
+
+_LONLAT_CRS = (CRS.from_epsg(4490), CRS.from_epsg(4326))
+
+
+@dataclass
+class Prepared:
+    """A layer ready to embed (EPSG:4490 lon/lat, or GCJ-02 for AMap tiles)."""
+
+    gdf: gpd.GeoDataFrame
+    kind: str  # "polygon", "line" or "point": drives the legend swatch
+    vertices: int
+    simplified_m: float | None = None
+    coverage: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def geometry_kind(geoms: gpd.GeoSeries) -> str:
+    """Dominant geometry family of a layer (polygon beats line beats point)."""
+    types = set(geoms.geom_type.dropna())
+    if types & {"Polygon", "MultiPolygon"}:
+        return "polygon"
+    if types & {"LineString", "MultiLineString", "LinearRing"}:
+        return "line"
+    return "point"
+
+
+def _to_lonlat(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    if gdf.crs is None:
+        msg = f"{what} has no CRS; layers passed to publish_maps must be in EPSG:4490"
+        raise PublishError(msg)
+    crs = CRS.from_user_input(gdf.crs)
+    if any(crs.equals(c, ignore_axis_order=True) for c in _LONLAT_CRS):
+        return gdf
+    return gdf.to_crs("EPSG:4490")
+
+
+def _simplify(
+    geoms: gpd.GeoSeries, tolerance_m: float, planar: CRS | None
+) -> tuple[gpd.GeoSeries, bool]:
+    crs = planar or planar_crs_for_bounds(tuple(geoms.total_bounds))
+    projected = geoms.to_crs(crs)
+    arr = np.asarray(projected.values, dtype=object)
+    polygonal = bool(projected.geom_type.isin(["Polygon", "MultiPolygon"]).all())
+    coverage = polygonal and len(arr) > 1 and bool(shapely.coverage_is_valid(arr))
+    if coverage:
+        # Shared edges are simplified once, so neighbours keep touching without gaps/overlaps.
+        out = shapely.coverage_simplify(arr, tolerance_m)
+    else:
+        out = shapely.simplify(arr, tolerance_m, preserve_topology=True)
+    simplified = gpd.GeoSeries(out, index=geoms.index, crs=crs).to_crs(geoms.crs)
+    return simplified, coverage
+
+
+def prepare_layer(
+    gdf: gpd.GeoDataFrame,
+    *,
+    fields: Sequence[str],
+    what: str,
+    gcj02: bool = False,
+    simplify_m: float = DEFAULT_SIMPLIFY_M,
+    planar_crs: str | None = None,
+) -> Prepared:
+    """Keep ``fields`` only, drop empty geometry (reported), simplify big layers, shift, round.
+
+    Parameters
+    ----------
+    gdf
+        The layer, in EPSG:4490 (another CRS is reprojected).
+    fields
+        Columns to keep; every other attribute is dropped before anything is serialised.
+    what
+        Name used in messages, e.g. ``"layer 'port_zones'"``.
+    gcj02
+        Shift WGS84/CGCS2000 coordinates to GCJ-02 (for AMap tiles).
+    simplify_m
+        Topology-preserving simplification tolerance in metres, applied when the layer has
+        more than 5,000 vertices.
+    """
+    gdf = _to_lonlat(gdf, what)
+    missing = [f for f in fields if f not in gdf.columns]
+    if missing:
+        msg = (
+            f"{what} has no column(s) {', '.join(map(repr, missing))} named in its "
+            f"publish/style fields; columns are {', '.join(map(repr, gdf.columns))}"
+        )
+        raise PublishError(msg)
+    geom_name = gdf.geometry.name
+    out = gpd.GeoDataFrame(
+        {f: gdf[f].to_numpy() for f in fields}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs
+    )
+    if geom_name in fields:  # pragma: no cover - a geometry column is never a publish field
+        msg = f"{what}: the geometry column cannot be a publish field"
+        raise PublishError(msg)
+    notes: list[str] = []
+    empty = out.geometry.isna() | out.geometry.is_empty
+    if empty.any():
+        notes.append(f"{what}: {int(empty.sum())} feature(s) without geometry are not shown")
+        out = out.loc[~empty].reset_index(drop=True)
+    vertices = int(shapely.get_num_coordinates(np.asarray(out.geometry.values)).sum())
+    simplified_m: float | None = None
+    coverage = False
+    if vertices > SIMPLIFY_VERTICES and len(out):
+        planar = CRS.from_user_input(planar_crs) if planar_crs else None
+        geoms, coverage = _simplify(out.geometry, simplify_m, planar)
+        out = out.set_geometry(geoms.values)
+        simplified_m = simplify_m
+    arr = np.asarray(out.geometry.values, dtype=object)
+    if gcj02:
+        arr = geoms_wgs84_to_gcj02(arr)
+    arr = shapely.transform(arr, lambda c: np.round(c, COORD_DECIMALS))
+    out = out.set_geometry(gpd.GeoSeries(arr, index=out.index, crs=out.crs))
+    return Prepared(
+        gdf=out,
+        kind=geometry_kind(out.geometry),
+        vertices=vertices,
+        simplified_m=simplified_m,
+        coverage=coverage,
+        notes=notes,
+    )
+
+
+def json_value(value: Any) -> Any:
+    """A property value as plain JSON (NaN/NaT become null, floats keep 6 decimals)."""
+    if value is None:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        return round(f, 6) if math.isfinite(f) else None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    try:
+        if value != value:  # NaT, pd.NA
+            return None
+    except (TypeError, ValueError):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def to_feature_collection(prepared: Prepared) -> dict[str, Any]:
+    """GeoJSON FeatureCollection of a prepared layer (coordinates already rounded)."""
+    gdf = prepared.gdf
+    fields = [c for c in gdf.columns if c != gdf.geometry.name]
+    columns = {f: gdf[f].tolist() for f in fields}
+    features = []
+    for i, geom in enumerate(gdf.geometry.values):
+        props = {f: json_value(columns[f][i]) for f in fields}
+        features.append(
+            {"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)}
+        )
+    return {"type": "FeatureCollection", "features": features}
