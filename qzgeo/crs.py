@@ -344,31 +344,38 @@ EPSG:4524, which expects 36 xxx xxx): use EPSG:4545, not EPSG:4524
     x, y = xy[:, 0], xy[:, 1]
     boxes = [CHINA_BOUNDS] + ([extent] if extent is not None else [])
 
+    tm_params = tm_parameters(c)
+
     def fits(xs: FloatArray, ys: FloatArray) -> bool:
+        if tm_params is not None:
+            # China's box is coarse: also ask for eastings within a zone of the central meridian
+            # and northings of 3..54 degrees north.
+            off = np.abs(xs - tm_params[0])
+            if not ((off <= 5e5).all() and ((ys >= 3e5) & (ys <= 6.1e6)).all()):
+                return False
         lon, lat = _to_lonlat(c, xs, ys)
         return any(_inside(lon, lat, b) for b in boxes)
 
+    med_e = float(np.median(x))
+    if tm_params is not None and tm_params[0] >= 1e6 and med_e >= 1e7:
+        zone = int(med_e // 1e6)
+        if zone != int(tm_params[0] // 1e6):
+            hint = _suggest_gk(c, med_e)
+            msg = (
+                f"{source}: eastings carry zone prefix {zone}, but {name} is zone "
+                f"{int(tm_params[0] // 1e6)}" + (f": use {hint}, not {name}" if hint else "")
+            )
+            raise CRSError(msg)
     if fits(x, y):
-        tm = tm_parameters(c)
-        if tm is not None and tm[0] >= 1e6:
-            # A prefixed zone other than the declared one still lands in China: check the prefix.
-            zones = np.unique(np.floor(x / 1e6))
-            if len(zones) == 1 and zones[0] * 1e6 + 5e5 != tm[0]:
-                hint = _suggest_gk(c, float(np.median(x)))
-                msg = (
-                    f"{source}: eastings carry zone prefix {int(zones[0])}, but {name} is zone "
-                    f"{int(tm[0] // 1e6)}" + (f": use {hint}, not {name}" if hint else "")
-                )
-                raise CRSError(msg)
         return
     if fits(y, x):
         msg = (
-            f"{source}: coordinates look like swapped X/Y (northing first) for {name}; "
+            f"{source}: looks like swapped X/Y (the first column holds the northing or latitude) "
+            f"for {name}; "
             "swap the columns (for 界址点 files: swap_xy=True / --swap-xy) and read again"
         )
         raise CRSError(msg)
-    tm = tm_parameters(c)
-    med_e = float(np.median(x))
+    tm = tm_params
     if tm is not None:
         hint = _suggest_gk(c, med_e)
         if tm[0] >= 1e6 and med_e < 1e6:

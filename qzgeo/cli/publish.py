@@ -22,8 +22,19 @@ from qzgeo.pipeline import run_publish
 )
 @click.option("--png", is_flag=True, help="Also write a PNG of each map (needs chromium).")
 @click.option("--no-maps", is_flag=True, help="Validate and analyse only; build no HTML.")
+@click.option(
+    "--to-postgis",
+    metavar="URI",
+    default=None,
+    help="Also write the analysis layers to PostGIS: postgresql://user@host/db?table=schema.prefix",
+)
 def command(
-    pack_dir: Path | None, out_dir: Path | None, offline: bool, png: bool, no_maps: bool
+    pack_dir: Path | None,
+    out_dir: Path | None,
+    offline: bool,
+    png: bool,
+    no_maps: bool,
+    to_postgis: str | None,
 ) -> None:
     """Validate → analyse → publish maps. With no options: the bundled Qinzhou pack."""
     started = time.perf_counter()

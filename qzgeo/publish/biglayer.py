@@ -180,7 +180,8 @@ class BigPolygonLayer(Layer):
         _check_options(gdf, style_by, tooltip_fields, tooltip_aliases, precision, simplify_m)
 
         geoms = _prepare_geometry(gdf, simplify_m)
-        bounds = shapely.total_bounds(geoms)
+        present = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
+        bounds = shapely.total_bounds(present) if len(present) else np.full(4, np.nan)
         has_bounds = bool(np.isfinite(bounds).all())
         origin = (float(bounds[0]), float(bounds[1])) if has_bounds else (0.0, 0.0)
         blobs, counts = _encode_geometry(geoms, origin, precision)

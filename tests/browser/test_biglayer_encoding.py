@@ -143,7 +143,8 @@ def test_hostile_tooltips_do_not_reach_html_raw(parcels):
     m, _ = parcel_map(parcels)
     html = m.get_root().render()
     for text in HOSTILE:
-        assert text not in html
+        if set(text) & set("<>&\u2028\u2029"):
+            assert text not in html
     assert "window.__pwned" in html  # the payload is there, only escaped
     assert html.lower().count("</script") == html.lower().count("<script")
 
@@ -200,7 +201,7 @@ def test_input_is_not_modified(parcels):
         (lambda g: g.to_crs("EPSG:4545"), {}, CRSError, "to_crs"),
         (
             lambda g: g.set_crs("EPSG:4490", allow_override=True).assign(
-                geometry=g.geometry.scale(1000, 1000)
+                geometry=g.geometry.scale(1000, 1000, origin=(0, 0))
             ),
             {},
             CRSError,

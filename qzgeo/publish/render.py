@@ -1,0 +1,326 @@
+"""One map product as one self-contained HTML page (folium figure + the qzgeo controls).
+
+Folium is used as the page skeleton (Figure, Map) and to host MacroElements such as the
+compact big-polygon layer. Everything data-driven travels as one JSON document in a
+``<script type="application/json">`` block that the qzgeo script reads with ``JSON.parse``:
+no attribute value is ever pasted into JavaScript source or markup.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import folium
+from branca.element import Element, Figure, MacroElement
+from folium.template import Template
+
+from qzgeo.pack import LayerStyle, Symbol
+from qzgeo.publish.assets import head_html, script_json
+from qzgeo.publish.basemaps import Basemap
+from qzgeo.publish.prepare import Prepared, to_feature_collection
+
+GROUPS = {
+    "zone": "规划分区",
+    "constraint": "控制线",
+    "corridor": "控制线",
+    "analysis": "分析结果",
+    "base": "底图",
+}
+GROUP_ORDER = ("规划分区", "控制线", "分析结果", "底图")
+_DRAW_GROUP = {"底图": 0, "规划分区": 1, "控制线": 2, "分析结果": 3}
+_DRAW_KIND = {"polygon": 0, "line": 1, "point": 2}
+FIELD_LABELS = {"area_ha": "面积（公顷）", "area_mu": "面积（亩）", "area_m2": "面积（m²）"}
+OTHER_LABEL = "其他 Other"
+_UUID_NAME_RE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*?)_([0-9a-f]{32})\b")
+
+
+@dataclass
+class LayerView:
+    """One overlay as it appears on one map."""
+
+    id: str
+    title: str
+    group: str
+    prepared: Prepared
+    style: LayerStyle | None
+    class_field: str | None
+    label_field: str | None
+    name_field: str | None
+    fields: list[str]
+    labels: bool
+    provenance: str
+    big: bool = False
+
+
+@dataclass
+class MapPage:
+    """Everything a page needs besides its layers."""
+
+    id: str
+    title: str
+    title_en: str | None
+    notice: str
+    basemaps: list[Basemap]
+    basemap: str | None
+    provenance: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    bounds: tuple[float, float, float, float] = (108.0, 21.5, 109.2, 22.3)
+
+
+def symbol_config(sym: Symbol) -> dict[str, Any]:
+    d = asdict(sym)
+    d.pop("legend", None)
+    return d
+
+
+def _class_values(view: LayerView) -> list[str]:
+    if not view.class_field or view.class_field not in view.prepared.gdf.columns:
+        return []
+    values = view.prepared.gdf[view.class_field].dropna().astype(str)
+    return sorted(set(values))
+
+
+def legend_entries(view: LayerView) -> list[dict[str, Any]]:
+    """Legend rows: styled classes present in the data, then "other" for unstyled values."""
+    style = view.style
+    default = style.default if style else Symbol()
+    if style is None or not style.classes or not view.class_field:
+        label = default.legend or view.title
+        return [{"label": label, "symbol": symbol_config(default)}]
+    present = _class_values(view)
+    rows = [
+        {"label": sym.legend or cls, "symbol": symbol_config(sym)}
+        for cls, sym in style.classes.items()
+        if cls in present or view.big
+    ]
+    if any(v not in style.classes for v in present) or not rows:
+        rows.append({"label": default.legend or OTHER_LABEL, "symbol": symbol_config(default)})
+    return rows
+
+
+def layer_config(view: LayerView) -> dict[str, Any]:
+    style = view.style
+    default = style.default if style else Symbol()
+    return {
+        "id": view.id,
+        "title": view.title,
+        "group": view.group,
+        "kind": view.prepared.kind,
+        "show": True,
+        "class_field": view.class_field,
+        "label_field": view.label_field,
+        "name_field": view.name_field,
+        "labels": view.labels,
+        "fields": [[f, FIELD_LABELS.get(f, f)] for f in view.fields],
+        "styles": {c: symbol_config(s) for c, s in (style.classes if style else {}).items()},
+        "default": symbol_config(default),
+        "legend_title": (style.legend_title if style and style.legend_title else view.title),
+        "legend": legend_entries(view),
+        "data": None if view.big else to_feature_collection(view.prepared),
+    }
+
+
+def draw_order(views: Sequence[LayerView]) -> list[LayerView]:
+    """Polygons under lines under points; base under zones under control lines under analysis."""
+    ranked = sorted(
+        enumerate(views),
+        key=lambda iv: (_DRAW_KIND[iv[1].prepared.kind], _DRAW_GROUP[iv[1].group], iv[0]),
+    )
+    return [v for _, v in ranked]
+
+
+def display_order(views: Sequence[LayerView]) -> list[str]:
+    ranked = sorted(enumerate(views), key=lambda iv: (GROUP_ORDER.index(iv[1].group), iv[0]))
+    return [v.id for _, v in ranked]
+
+
+class _Literal:
+    """Stands in for a jinja template whose text must be emitted as is."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def render(self, **kwargs: object) -> str:
+        return self.text
+
+
+class _Raw(Element):  # type: ignore[misc]
+    """A fixed piece of markup, emitted verbatim (never parsed as a template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "raw"
+        self.text = text
+
+    def render(self, **kwargs: object) -> str:
+        return self.text
+
+
+class _Build(MacroElement):  # type: ignore[misc]
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = qzgeo.build({{ this._parent.get_name() }},
+    JSON.parse(document.getElementById("qz-config").textContent));
+{% endmacro %}
+"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "qz_build"
+
+
+class _Finish(MacroElement):  # type: ignore[misc]
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+qzgeo.finish({{ this.build.get_name() }}, {
+{%- for lid, el in this.externals %}
+    {{ lid|tojson }}: (typeof {{ el.get_name() }} === "undefined" ? null : {{ el.get_name() }}),
+{%- endfor %}
+});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, build: _Build, externals: list[tuple[str, Element]]) -> None:
+        super().__init__()
+        self._name = "qz_finish"
+        self.build = build
+        self.externals = externals
+
+
+def _big_layer(view: LayerView, config: Mapping[str, Any]) -> Element:
+    from qzgeo.publish.biglayer import BigPolygonLayer  # built alongside; imported lazily
+
+    fields = [f for f in view.fields if f in view.prepared.gdf.columns]
+    return BigPolygonLayer(
+        view.prepared.gdf,
+        name=view.title,
+        style_by=view.class_field,
+        styles={c: leaflet_style(s) for c, s in (view.style.classes if view.style else {}).items()},
+        default_style=leaflet_style(view.style.default if view.style else Symbol()),
+        tooltip_fields=fields,
+        show=bool(config.get("show", True)),
+    )
+
+
+def leaflet_style(sym: Symbol) -> dict[str, Any]:
+    """Leaflet path options of a symbol (for layers drawn by other code)."""
+    style: dict[str, Any] = {
+        "color": sym.stroke,
+        "weight": sym.weight,
+        "opacity": sym.opacity,
+        "fill": sym.fill is not None,
+        "fillColor": sym.fill or sym.stroke,
+        "fillOpacity": sym.fill_opacity if sym.fill else 0.0,
+    }
+    if sym.dash:
+        style["dashArray"] = sym.dash
+    return style
+
+
+def _stable_ids(fig: Figure) -> None:
+    """Replace folium's random element ids by a counter so that rebuilds are byte-identical."""
+    counter = 0
+    seen: set[int] = set()
+
+    def walk(el: Element) -> None:
+        nonlocal counter
+        if id(el) in seen:
+            return
+        seen.add(id(el))
+        counter += 1
+        el._id = str(counter)
+        for child in list(el._children.values()):
+            walk(child)
+
+    walk(fig)
+    for part in (fig.header, fig.html, fig.script):
+        walk(part)
+
+
+def _render(fig: Figure) -> str:
+    # Figure.render, except that the markup produced by each MacroElement is emitted verbatim:
+    # branca wraps it in Element(template=...), i.e. parses data as a jinja template again.
+    for child in list(fig._children.values()):
+        child.render()
+    for part in (fig.header, fig.html, fig.script):
+        for child in part._children.values():
+            if type(child) is Element and child._template_str is not None:
+                child._template = _Literal(child._template_str)
+    return str(fig._template.render(this=fig, kwargs={}))
+
+
+def _derandomise(text: str) -> str:
+    # Safety net for elements created during rendering by code we do not control.
+    names: dict[str, str] = {}
+
+    def sub(m: re.Match[str]) -> str:
+        key = m.group(2)
+        if key not in names:
+            names[key] = f"r{len(names) + 1}"
+        return f"{m.group(1)}_{names[key]}"
+
+    return _UUID_NAME_RE.sub(sub, text)
+
+
+def render_page(page: MapPage, views: Sequence[LayerView], *, offline: bool) -> str:
+    """The HTML of one map: a deterministic, self-contained page."""
+    ordered = draw_order(views)
+    configs = {v.id: layer_config(v) for v in ordered}
+    minx, miny, maxx, maxy = page.bounds
+    config = {
+        "title": page.title,
+        "title_en": page.title_en,
+        "notice": page.notice,
+        "provenance": page.provenance,
+        "warnings": page.warnings,
+        "bounds": [[miny, minx], [maxy, maxx]],
+        "basemap": page.basemap,
+        "basemaps": [b.to_config() for b in page.basemaps],
+        "layers": [configs[v.id] for v in ordered],
+        "order": display_order(views),
+    }
+    fig = Figure()
+    fig.header.add_child(_Raw('<meta charset="utf-8"/>'), name="qz_charset")
+    fig.header.add_child(_Raw(f"<title>{html.escape(page.title)}</title>"), name="qz_title")
+    fig.header.add_child(_Raw(head_html(offline=offline)), name="qz_assets")
+    fig.html.add_child(
+        _Raw(
+            '<script type="application/json" id="qz-config">'
+            + script_json(config)
+            + "</script>\n<noscript>此地图需要启用 JavaScript。This map needs JavaScript.</noscript>"
+        ),
+        name="qz_config",
+    )
+    m = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        zoom_start=11,
+        tiles=None,
+        control_scale=False,
+        zoom_control=True,
+        prefer_canvas=False,
+        max_zoom=19,
+    )
+    # Leaflet is inlined (or SRI-linked) by head_html; jQuery, Bootstrap and the marker icon
+    # fonts that folium adds by default are not needed for polygons.
+    m.default_js = []
+    m.default_css = []
+    fig.add_child(m, name="map")
+    build = _Build()
+    m.add_child(build, name="qz_build")
+    externals: list[tuple[str, Element]] = []
+    for v in ordered:
+        if v.big:
+            big = _big_layer(v, configs[v.id])
+            m.add_child(big, name=f"qz_big_{v.id}")
+            externals.append((v.id, big))
+    m.add_child(_Finish(build, externals), name="qz_finish")
+    _stable_ids(fig)
+    return _derandomise(_render(fig))
