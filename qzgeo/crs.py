@@ -428,6 +428,7 @@ def detect_gcj02_offset(
     reference: npt.ArrayLike,
     *,
     min_gain_m: float = 100.0,
+    near_m: float = 2_000.0,
     max_vertices: int = 5_000,
 ) -> Gcj02Check:
     """Check lon/lat ``geoms`` for the systematic GCJ-02 offset against a ``reference``.
@@ -435,7 +436,8 @@ def detect_gcj02_offset(
     GCJ-02 data stored as WGS84 sit ~500 m south-east of true positions in Qinzhou. This can
     only be seen against a trusted layer that shares edges with the data (a coastline, a base
     map's boundaries): the check compares the median distance from the data's vertices to the
-    reference as stored and after converting GCJ-02 → WGS84. If the conversion brings the data
+    reference as stored and after converting GCJ-02 → WGS84, over the vertices within
+    ``near_m`` of the reference (inland edges say nothing). If the conversion brings the data
     closer by at least ``min_gain_m`` metres (and by at least a third), the layer looks GCJ-02.
 
     Both inputs are EPSG:4490/4326 lon/lat geometry arrays.
@@ -469,12 +471,15 @@ def detect_gcj02_offset(
     ref_union = shapely.union_all(project(edges))
     conv_lon, conv_lat = gcj02_to_wgs84(pts[:, 0], pts[:, 1])
 
-    def median_dist(lon: FloatArray, lat: FloatArray) -> float:
+    def dist(lon: FloatArray, lat: FloatArray) -> FloatArray:
         px, py = fwd.transform(lon, lat)
-        return float(np.median(shapely.distance(shapely.points(px, py), ref_union)))
+        return np.asarray(shapely.distance(shapely.points(px, py), ref_union), dtype=float)
 
-    as_is = median_dist(pts[:, 0], pts[:, 1])
-    converted = median_dist(conv_lon, conv_lat)
+    d_as_is, d_conv = dist(pts[:, 0], pts[:, 1]), dist(conv_lon, conv_lat)
+    near = (d_as_is <= near_m) | (d_conv <= near_m)
+    if not near.any():
+        return Gcj02Check(float("nan"), float("nan"), False)
+    as_is, converted = float(np.median(d_as_is[near])), float(np.median(d_conv[near]))
     gain = as_is - converted
     return Gcj02Check(as_is, converted, bool(gain >= min_gain_m and converted <= as_is * 2 / 3))
 

@@ -102,6 +102,57 @@ def _polygonal_part(geom: BaseGeometry) -> BaseGeometry:
     return shapely.MultiPolygon(flat) if len(flat) > 1 else flat[0]
 
 
+def _has_m(geom: BaseGeometry) -> bool:
+    has_m = getattr(shapely, "has_m", None)  # shapely >= 2.1
+    return bool(has_m(geom)) if has_m is not None else False
+
+
+def _non_polygonal_parts(geom: BaseGeometry) -> str:
+    kinds = [p.geom_type for p in shapely.get_parts(geom)]
+    kinds = [k for k in kinds if k not in ("Polygon", "MultiPolygon")]
+    return ", ".join(f"{kinds.count(k)} {k}" for k in sorted(set(kinds)))
+
+
+def overlay_op(
+    a: BaseGeometry,
+    b: BaseGeometry,
+    *,
+    op: str = "intersection",
+    grid_size: float = 0.001,
+    report: RepairReport | None = None,
+    context: str = "",
+) -> BaseGeometry:
+    """``shapely.<op>(a, b)``, retried on a snapping grid if GEOS raises a TopologyException.
+
+    Near-coincident boundaries (vertices a few nanometres apart) can make GEOS overlays fail.
+    The retry snaps both inputs to ``grid_size`` (in CRS units: 1 mm in a metric CRS) and is
+    noted in ``report.warnings``.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> overlay_op(box(0, 0, 2, 2), box(1, 1, 3, 3)).area
+    1.0
+    """
+    func = getattr(shapely, op)
+    try:
+        return func(a, b)  # type: ignore[no-any-return]
+    except shapely.errors.GEOSException as exc:
+        try:
+            result = func(a, b, grid_size=grid_size)
+        except shapely.errors.GEOSException as exc2:
+            from qzgeo._errors import GeometryError
+
+            msg = f"{op} failed{f' ({context})' if context else ''}: {exc2}; repair the inputs"
+            raise GeometryError(msg) from exc2
+        if report is not None:
+            report.warnings.append(
+                f"{op}{f' ({context})' if context else ''}: GEOS failed ({exc}); retried on a "
+                f"{grid_size} grid"
+            )
+        return result  # type: ignore[no-any-return]
+
+
 def repair_layer(
     gdf: gpd.GeoDataFrame,
     *,
@@ -164,9 +215,11 @@ def repair_layer(
             record(i, "NaN or infinite coordinates", "dropped", None, None)
             keep[i] = False
             continue
-        if shapely.has_z(geom):
+        if shapely.has_z(geom) or _has_m(geom):
+            dims = "Z" if not _has_m(geom) else ("M" if not shapely.has_z(geom) else "Z and M")
             geom = shapely.force_2d(geom)
-            record(i, "Z/M coordinates removed (2D analysis)", "repaired", None, None)
+            area2d = _area(geom, geographic)
+            record(i, f"{dims} coordinates removed (2D analysis)", "repaired", area2d, area2d)
         fam = _FAMILIES.get(geom.geom_type)
         if family is not None and fam != family and geom.geom_type != "GeometryCollection":
             record(i, f"{geom.geom_type} in a {family} layer", "dropped", None, None)
@@ -175,7 +228,12 @@ def repair_layer(
         if not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
             before = _area(geom, geographic)
-            fixed = shapely.make_valid(geom, method="structure", keep_collapsed=False)
+            try:
+                fixed = shapely.make_valid(geom, method="structure", keep_collapsed=False)
+            except shapely.errors.GEOSException as exc:
+                record(i, f"invalid ({reason}); repair failed: {exc}", "dropped", before, 0.0)
+                keep[i] = False
+                continue
             if family == "polygon":
                 poly = _polygonal_part(fixed)
                 if poly.is_empty:
@@ -193,12 +251,14 @@ def repair_layer(
                 record(i, "GeometryCollection without polygons", "dropped", None, None)
                 keep[i] = False
                 continue
+            dropped = _non_polygonal_parts(geom)
+            area_after = _area(poly, geographic)
             record(
                 i,
-                "GeometryCollection: non-polygonal parts dropped",
+                f"GeometryCollection: non-polygonal parts dropped ({dropped}; no area)",
                 "parts dropped",
-                None,
-                _area(poly, geographic),
+                area_after,
+                area_after,
             )
             geom = poly
         out[i] = geom

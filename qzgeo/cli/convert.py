@@ -1,12 +1,110 @@
-"""`qzgeo convert` (being built)."""
+"""`qzgeo convert IN OUT`: convert one layer between formats, optionally reprojecting."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from qzgeo.cli.options import crs_opt, from_gcj02_opt
 
 
 @click.command(name="convert")
-def command() -> None:
-    """Not available yet in this build."""
-    msg = "qzgeo convert is not available in this build"
-    raise click.ClickException(msg)
+@click.argument("source")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@crs_opt
+@click.option("--to-crs", default=None, help="Reproject the output, e.g. EPSG:4490 or EPSG:4524.")
+@from_gcj02_opt
+@click.option("--layer", default=None, help="Layer to read from a multi-layer source.")
+@click.option("--out-layer", default=None, help="Layer name in the output (default: its stem).")
+@click.option(
+    "--encoding",
+    default=None,
+    help="Text encoding of a Shapefile DBF or a 界址点 .txt (default: .cpg, else UTF-8, else GBK).",
+)
+@click.option(
+    "--swap-xy/--no-swap-xy",
+    default=None,
+    help="界址点 .txt: the X column holds eastings (default: decided from the magnitudes).",
+)
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Size cap for text inputs in bytes (default 512 MB or $QZGEO_MAX_BYTES).",
+)
+@click.option("--zone", type=int, default=None, help="GK zone of a 界址点 .txt output.")
+@click.option(
+    "--no-prefix", is_flag=True, default=False, help="界址点 .txt output: eastings without zone prefix."
+)
+@click.option(
+    "--repair", is_flag=True, default=False, help="Repair invalid geometries and list each repair."
+)
+def command(
+    source: str,
+    out: Path,
+    crs: str | None,
+    to_crs: str | None,
+    from_gcj02: bool,
+    layer: str | None,
+    out_layer: str | None,
+    encoding: str | None,
+    swap_xy: bool | None,
+    max_bytes: int | None,
+    zone: int | None,
+    no_prefix: bool,
+    repair: bool,
+) -> None:
+    """Convert SOURCE (file or postgresql:// URI) to OUT; the format follows OUT's extension.
+
+    Formats: .gpkg .geojson .shp .fgb .parquet and 界址点 .txt (read also: DXF and any format
+    GDAL reads). The input is never modified; OUT is replaced atomically.
+
+    \b
+    Examples:
+      qzgeo convert 界址点.txt parcels.gpkg
+      qzgeo convert zones.shp zones.geojson --to-crs EPSG:4490
+      qzgeo convert parcels.gpkg parcels.txt --zone 36
+    """
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError as ProjCRSError
+
+    from qzgeo.io import WRITE_FORMATS, read_layer, write_layer
+    from qzgeo.repair import RepairReport, repair_layer
+
+    if out.suffix.lower() not in WRITE_FORMATS:
+        msg = f"unknown output extension {out.suffix!r}; use one of {', '.join(WRITE_FORMATS)}"
+        raise click.BadParameter(msg, param_hint="OUT")
+    if not source.startswith("postgres") and Path(source).resolve() == out.resolve():
+        msg = "OUT is the input file; write to another file (inputs are never modified)"
+        raise click.BadParameter(msg, param_hint="OUT")
+    for value, hint in ((crs, "--crs"), (to_crs, "--to-crs")):
+        if value is not None:
+            try:
+                CRS.from_user_input(value)
+            except ProjCRSError as exc:
+                msg = f"{value!r} is not a CRS ({exc}); use e.g. EPSG:4524"
+                raise click.BadParameter(msg, param_hint=hint) from exc
+    gdf = read_layer(
+        source,
+        layer=layer,
+        crs=crs,
+        datum="gcj02" if from_gcj02 else None,
+        encoding=encoding,
+        max_bytes=max_bytes,
+        swap_xy=swap_xy,
+    )
+    for warning in gdf.attrs.get("warnings", []):
+        click.echo(f"Warning: {warning}", err=True)
+    if "encoding" in gdf.attrs:
+        click.echo(f"Read {source} as {gdf.attrs['encoding']} text", err=True)
+    if repair:
+        report = RepairReport()
+        gdf = repair_layer(gdf, layer_id=out_layer or out.stem, report=report)
+        for r in report.records:
+            click.echo(f"Repair: feature {r.feature_id}: {r.reason} -> {r.action}", err=True)
+        click.echo(report.summary().replace("; see report.json", ""), err=True)
+    if to_crs is not None:
+        gdf = gdf.to_crs(to_crs)
+    write_layer(gdf, out, layer=out_layer, zone=zone, prefix=not no_prefix)
+    click.echo(f"Wrote {len(gdf)} feature(s) to {out}")

@@ -22,6 +22,7 @@ LEAFLET_CDN = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist"
 
 _SOURCEMAP_RE = re.compile(r"\n//# sourceMappingURL=\S+\s*$")
 _CSS_URL_RE = re.compile(r"url\((images/[a-z0-9-]+\.png)\)")
+_CSS_COMMENT_RE = re.compile(r"/\*.*?\*/", re.DOTALL)
 
 
 def leaflet_dir() -> Path:
@@ -69,7 +70,9 @@ def _safe_script(code: str, what: str) -> str:
 def leaflet_css_inline() -> str:
     """Leaflet's CSS with its images turned into data URIs."""
     base = leaflet_dir()
-    css = _read(base / "leaflet.css").decode("utf-8")
+    # Comments go (one links to a bug tracker), line ends become \n; the rules stay as shipped.
+    css = _read(base / "leaflet.css").decode("utf-8").replace("\r\n", "\n")
+    css = _CSS_COMMENT_RE.sub("", css)
 
     def _data_uri(m: re.Match[str]) -> str:
         png = _read(base / m.group(1))

@@ -182,11 +182,18 @@
     return parts.length === 1 ? parts[0] : L.layerGroup(parts);
   }
 
+  function kindOf(geom, fallback) {
+    var t = geom && geom.type;
+    if (t === "LineString" || t === "MultiLineString") { return "line"; }
+    if (t === "Polygon" || t === "MultiPolygon") { return "polygon"; }
+    return fallback;
+  }
+
   function buildGeoJson(inst, lay) {
     var map = inst.map;
     var entries = [];
     var gj = L.geoJSON(lay.data, {
-      style: function (f) { return pathStyle(symbolOf(lay, f.properties), lay.kind); },
+      style: function (f) { return pathStyle(symbolOf(lay, f.properties), kindOf(f.geometry, lay.kind)); },
       pointToLayer: function (f, latlng) {
         return L.circleMarker(latlng, pathStyle(symbolOf(lay, f.properties), "point"));
       },
@@ -205,7 +212,7 @@
         if (name !== null) {
           inst.index.push({ name: name, layer: layer, group: gj, title: lay.title });
         }
-        if (lay.kind !== "point") {
+        if (kindOf(f.geometry, lay.kind) !== "point") {
           layer.on("mouseover", function () {
             layer.setStyle({ weight: (Number(symbolOf(lay, f.properties).weight) || 1) + 2 });
           });
@@ -232,8 +239,8 @@
       var c = map.latLngToContainerPoint(b.getNorthEast());
       var w = Math.abs(c.x - a.x);
       var h = Math.abs(c.y - a.y);
-      var need = Math.min(node.textContent.length * 13 + 8, 160);
-      node.style.visibility = (w >= need && h >= 14) ? "" : "hidden";
+      // show a name only where it fits inside its feature, so labels never pile up
+      node.style.visibility = (w >= node.offsetWidth + 4 && h >= node.offsetHeight) ? "" : "hidden";
     }
   }
 
@@ -242,6 +249,8 @@
       map: map, cfg: cfg, overlays: {}, bases: {}, labelled: [], index: [], counts: {}
     };
     map.attributionControl.setPrefix("Leaflet");
+    // fit first, so that tiles are requested for the final view only
+    map.fitBounds(cfg.bounds, { padding: [10, 10] });
     var i;
     for (i = 0; i < cfg.basemaps.length; i++) {
       var b = cfg.basemaps[i];
@@ -258,7 +267,6 @@
         inst.overlays[lay.id] = { cfg: lay, layer: null };
       }
     }
-    map.fitBounds(cfg.bounds, { padding: [10, 10] });
     map.on("zoomend", function () { updateLabels(inst); });
     window.qzgeo.instances.push(inst);
     return inst;
@@ -293,8 +301,9 @@
       for (g = 0; g < GROUP_ORDER.length; g++) {
         var gname = GROUP_ORDER[g];
         var ids = [];
-        for (j = 0; j < cfg.layers.length; j++) {
-          if (cfg.layers[j].group === gname && inst.overlays[cfg.layers[j].id].layer) { ids.push(cfg.layers[j].id); }
+        for (j = 0; j < cfg.order.length; j++) {
+          var ov0 = inst.overlays[cfg.order[j]];
+          if (ov0 && ov0.layer && ov0.cfg.group === gname) { ids.push(cfg.order[j]); }
         }
         var isBase = gname === "底图";
         if (!ids.length && !(isBase && cfg.basemaps.length)) { continue; }
@@ -348,7 +357,8 @@
       L.DomEvent.on(head, "click", function () {
         body.style.display = body.style.display === "none" ? "" : "none";
       });
-      cfg.layers.forEach(function (lay) {
+      cfg.order.forEach(function (id) {
+        var lay = inst.overlays[id].cfg;
         var sec = el("div", "qz-legend-layer", body);
         el("div", "qz-legend-title", sec, lay.legend_title);
         lay.legend.forEach(function (e) {
@@ -390,7 +400,7 @@
     var map = inst.map;
     makeControl("topleft", function () {
       var bar = el("div", "leaflet-bar qz-tool");
-      var a = el("button", "qz-tool-btn", bar, "⛶");
+      var a = el("button", "qz-tool-btn", bar, "全屏");
       a.type = "button";
       a.title = UI.fullscreen;
       a.setAttribute("aria-label", UI.fullscreen);
@@ -518,7 +528,7 @@
 
     makeControl("topleft", function () {
       var bar = el("div", "leaflet-bar qz-tool");
-      var a = el("button", "qz-tool-btn", bar, "📐");
+      var a = el("button", "qz-tool-btn", bar, "测量");
       a.type = "button";
       a.title = UI.measure;
       a.setAttribute("aria-label", UI.measure);

@@ -1,0 +1,177 @@
+"""The ``index.html`` gallery (one card per map) and the build ``manifest.json``."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from urllib.parse import quote
+
+import numpy as np
+import shapely
+
+from qzgeo.publish.render import LayerView, draw_order
+
+_W, _H = 320, 200
+_MAX_FEATURES = 1500
+
+
+@dataclass
+class Card:
+    """One gallery entry."""
+
+    id: str
+    file: str
+    title: str
+    title_en: str | None
+    audience: str
+    description: str
+    n_layers: int
+    thumbnail_svg: str = ""
+    thumbnail_png: str | None = None
+
+
+def _ring_path(coords: np.ndarray, tx: float, ty: float, s: tuple[float, float], close: bool) -> str:
+    pts = [f"{(x - tx) * s[0]:.1f} {(ty - y) * s[1]:.1f}" for x, y in coords[:, :2]]
+    if len(pts) < 2:
+        return ""
+    return "M" + "L".join(pts) + ("Z" if close else "")
+
+
+def _geom_path(g: shapely.Geometry, tx: float, ty: float, s: tuple[float, float]) -> str:
+    parts: list[str] = []
+    for part in getattr(g, "geoms", [g]):
+        if part.geom_type == "Polygon":
+            for ring in (part.exterior, *part.interiors):
+                parts.append(_ring_path(np.asarray(ring.coords), tx, ty, s, True))
+        elif part.geom_type in ("LineString", "LinearRing"):
+            parts.append(_ring_path(np.asarray(part.coords), tx, ty, s, False))
+        elif part.geom_type == "Point":
+            x, y = part.x, part.y
+            parts.append(f"M{(x - tx) * s[0] - 1.5:.1f} {(ty - y) * s[1]:.1f}h3")
+    return "".join(parts)
+
+
+def sketch_svg(views: Sequence[LayerView], bounds: tuple[float, float, float, float]) -> str:
+    """A small SVG drawing of a map's layers, coloured by their default symbols."""
+    minx, miny, maxx, maxy = bounds
+    kx = math.cos(math.radians((miny + maxy) / 2))
+    span_x = max((maxx - minx) * kx, 1e-9)
+    span_y = max(maxy - miny, 1e-9)
+    s = min((_W - 10) / span_x, (_H - 10) / span_y)
+    w, h = span_x * s, span_y * s
+    ox, oy = (_W - w) / 2, (_H - h) / 2
+    tol = max(span_x, span_y) / 300
+    out = [
+        f'<svg class="sketch" viewBox="0 0 {_W} {_H}" width="{_W}" height="{_H}" '
+        'role="img" aria-label="示意缩略图">',
+        f'<rect width="{_W}" height="{_H}" fill="#eef3f6"/>',
+        f'<g transform="translate({ox:.1f} {oy:.1f})">',
+    ]
+    for v in draw_order(views):
+        sym = v.style.default if v.style else None
+        fill = (sym.fill if sym else None) or "none"
+        stroke = sym.stroke if sym else "#333333"
+        if v.prepared.kind != "polygon":
+            fill = "none"
+        geoms = np.asarray(v.prepared.gdf.geometry.values, dtype=object)[:_MAX_FEATURES]
+        geoms = shapely.simplify(geoms, tol, preserve_topology=True)
+        d = "".join(_geom_path(g, minx, maxy, (s * kx, s)) for g in geoms if g is not None and not g.is_empty)
+        if not d:
+            continue
+        out.append(
+            f'<path d="{html.escape(d)}" fill="{html.escape(fill)}" fill-opacity="0.5" '
+            f'stroke="{html.escape(stroke)}" stroke-width="0.8" fill-rule="evenodd"/>'
+        )
+    out.append("</g></svg>")
+    return "".join(out)
+
+
+_CSS = """
+body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",sans-serif;
+margin:0;background:#f5f6f7;color:#222}
+header{background:#24435c;color:#fff;padding:16px 24px}
+header h1{margin:0;font-size:22px}
+header p{margin:6px 0 0;font-size:13px;opacity:.9}
+main{display:flex;flex-wrap:wrap;gap:18px;padding:20px 24px}
+.card{background:#fff;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.2);width:320px;
+overflow:hidden;text-decoration:none;color:inherit;display:block}
+.card:hover{box-shadow:0 2px 10px rgba(0,0,0,.3)}
+.card img,.card svg{display:block;width:320px;height:200px;object-fit:cover}
+.card .body{padding:10px 12px}
+.card h2{font-size:16px;margin:0 0 2px}
+.card .en{font-size:12px;color:#666;margin:0 0 6px}
+.card .desc{font-size:13px;color:#444;margin:6px 0 0}
+.badge{display:inline-block;font-size:12px;padding:1px 6px;border-radius:3px;color:#fff}
+.badge.public{background:#2e7d32}.badge.internal{background:#b23c17}
+.meta{font-size:12px;color:#777;margin-left:6px}
+footer{font-size:12px;color:#666;padding:0 24px 20px}
+"""
+
+
+def gallery_html(title: str, notice: str, cards: Sequence[Card]) -> str:
+    """The ``index.html`` page: a static, script-free gallery."""
+    e = html.escape
+    items = []
+    for c in cards:
+        badge = (
+            '<span class="badge public">公开 Public</span>'
+            if c.audience == "public"
+            else '<span class="badge internal">内部 Internal</span>'
+        )
+        thumb = (
+            f'<img src="{e(quote(c.thumbnail_png))}" alt="{e(c.title)}" loading="lazy"/>'
+            if c.thumbnail_png
+            else c.thumbnail_svg
+        )
+        en = f'<p class="en">{e(c.title_en)}</p>' if c.title_en else ""
+        desc = f'<p class="desc">{e(c.description)}</p>' if c.description else ""
+        items.append(
+            f'<a class="card" href="{e(quote(c.file))}">{thumb}<div class="body">'
+            f"<h2>{e(c.title)}</h2>{en}{badge}"
+            f'<span class="meta">{c.n_layers} 个图层</span>{desc}</div></a>'
+        )
+    return (
+        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8"/>\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"/>\n'
+        f"<title>{e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<header><h1>{e(title)}</h1><p>{e(notice)}</p></header>\n"
+        f"<main>\n{chr(10).join(items)}\n</main>\n"
+        "<footer>由 qzgeo 生成的示意地图 · Schematic maps generated by qzgeo</footer>\n"
+        "</body>\n</html>\n"
+    )
+
+
+def package_versions() -> dict[str, str]:
+    """Versions that can change the bytes of a published map."""
+    out: dict[str, str] = {}
+    for dist in ("qzgeo", "folium", "branca", "xstatic-leaflet", "geopandas", "shapely", "pyproj"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    out["geos"] = shapely.geos_version_string
+    out["leaflet"] = "1.9.3"
+    return out
+
+
+def manifest_json(
+    *,
+    maps: Sequence[Mapping[str, object]],
+    build: Mapping[str, object],
+    inputs: Mapping[str, object] | None,
+    warnings: Sequence[str],
+) -> str:
+    """Deterministic manifest: inputs, package versions, build options, output hashes."""
+    doc = {
+        "generator": "qzgeo publish",
+        "packages": package_versions(),
+        "build": dict(build),
+        "inputs": dict(inputs or {}),
+        "maps": list(maps),
+        "warnings": list(warnings),
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
