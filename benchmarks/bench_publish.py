@@ -189,7 +189,8 @@ def fmt_time(v: object, cap_s: float) -> str:
 
 def table(rows: list[dict[str, object]], cap_s: float) -> str:
     lines = [
-        "| parcels | variant | build s | HTML MB | render s | size vs (b) | render vs (b) | errors |",
+        "| parcels | variant | build s | HTML MB | render s | size vs (b) | render vs (b)"
+        " | errors |",
         "|--:|:--|--:|--:|--:|--:|--:|:--|",
     ]
     base = {r["n"]: r for r in rows if r["variant"] == "baseline"}

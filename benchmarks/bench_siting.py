@@ -59,8 +59,14 @@ def main() -> None:
             geometry=[shapely.LineString([(X0 + 3000, Y0 - 5000), (X0 + 3500, Y0 + 6000)])],
             crs="EPSG:4524",
         )
-        write_gpkg(gpkg, {"zones": zones, "control_lines": cons.to_crs("EPSG:4490"),
-                          "canal": canal.to_crs("EPSG:4490")})
+        write_gpkg(
+            gpkg,
+            {
+                "zones": zones,
+                "control_lines": cons.to_crs("EPSG:4490"),
+                "canal": canal.to_crs("EPSG:4490"),
+            },
+        )
         catalog = pack_dir / "layers" / "catalog.toml"
         catalog.write_text(
             catalog.read_text(encoding="utf-8")
@@ -104,11 +110,15 @@ def main() -> None:
         text = reports_to_json(reports)
         t_json = time.perf_counter() - t
         n_conf = sum(r.verdict == "conflict" for r in reports)
-        print(f"context build (red line {args.red_line_vertices} vertices -> {tiles} tiles): "
-              f"{t_ctx * 1000:.0f} ms")
+        print(
+            f"context build (red line {args.red_line_vertices} vertices -> {tiles} tiles): "
+            f"{t_ctx * 1000:.0f} ms"
+        )
         print(f"one site: {t_one * 1000:.2f} ms")
-        print(f"{args.sites} sites: read {t_read:.2f} s, check {t_check:.2f} s, "
-              f"json {t_json:.2f} s ({len(text) / 1e6:.1f} MB), {n_conf} in conflict")
+        print(
+            f"{args.sites} sites: read {t_read:.2f} s, check {t_check:.2f} s, "
+            f"json {t_json:.2f} s ({len(text) / 1e6:.1f} MB), {n_conf} in conflict"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

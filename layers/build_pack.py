@@ -53,7 +53,6 @@ PLANAR = "EPSG:4545"
 GEOD = Geod(ellps="GRS80")
 _FWD = Transformer.from_crs(STORAGE, PLANAR, always_xy=True)
 _INV = Transformer.from_crs(PLANAR, STORAGE, always_xy=True)
-GRID = 1e-7  # output grid in degrees (~1 cm): hides float noise, keeps shared edges shared
 SLIVER_M2 = 2_000.0  # clipping remnants smaller than 0.2 ha are dropped
 CALIBRATION_RTOL = 1e-3
 
@@ -512,10 +511,6 @@ def side_polygon(line: Coords, *, west: bool) -> Polygon:
     return Polygon([*line, (x, last[1]), (x, first[1])])
 
 
-def snap(geom: BaseGeometry) -> BaseGeometry:
-    return shapely.set_precision(geom, GRID)
-
-
 # --- sources -------------------------------------------------------------------------------
 
 
@@ -556,7 +551,10 @@ class Sources:
         self.canal_features = canal["features"]
         reclaim = shapely.union_all([shapely.box(*b) for b in RECLAMATION_BOXES.values()])
         self.reclamation = reclaim.intersection(self.district_union)
-        self.buildable = shapely.union_all([self.land, self.reclamation])
+        # zones go on GSHHG land or the port's fills, and inside Qinzhou's districts
+        self.buildable = shapely.union_all([self.land, self.reclamation]).intersection(
+            self.district_union
+        )
 
     def canal_mainline(self) -> tuple[LineString, str]:
         for f in self.canal_features:
@@ -570,7 +568,9 @@ class Sources:
 
 
 def frame(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
-    geoms = [snap(r.pop("geometry")) for r in rows]
+    # no coordinate rounding: rounding each feature on its own would open slivers of overlap
+    # along the edges that neighbouring features share
+    geoms = [r.pop("geometry") for r in rows]
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE)
 
 
@@ -866,14 +866,11 @@ def port_layers(src: Sources) -> dict[str, gpd.GeoDataFrame]:
 
 
 def hitech_layers(src: Sources) -> dict[str, gpd.GeoDataFrame]:
-    main, _, _ = canal_line(src)
-    river = buffer_m(main, 300.0)
+    # no OSM geometry here (the literals keep clear of the 钦江; tests check it), so these
+    # layers stay free of the ODbL share-alike
     seed = "004 六、空间布局"
     park = calibrate_scale(
-        poly(HITECH_PARK_LIT),
-        TARGETS_M2["高新区"],
-        clip=src.land.difference(river),
-        what="钦州高新区",
+        poly(HITECH_PARK_LIT), TARGETS_M2["高新区"], clip=src.land, what="钦州高新区"
     )
     if not park.contains(Point(QINZHOU_EAST_STATION)):
         msg = "钦州东站 fell outside the calibrated 高新区; move HITECH_PARK_LIT"
@@ -959,7 +956,7 @@ def hitech_layers(src: Sources) -> dict[str, gpd.GeoDataFrame]:
     hexi = calibrate_scale(
         poly(PHASE_LITS["三期（河西科教园）"]),
         TARGETS_M2["三期"],
-        clip=src.land.difference(river).difference(park),
+        clip=src.land.difference(park),
         what="三期",
     )
     phases.append(
@@ -1026,7 +1023,12 @@ def layer_control_lines(src: Sources) -> gpd.GeoDataFrame:
         coast = src.coast_lines.intersection(window)
         inland = buffer_m(src.land.intersection(window), -part["land_margin_m"])
 
-        def band(d: float, region: BaseGeometry = region, coast: BaseGeometry = coast) -> Any:
+        def band(
+            d: float,
+            region: BaseGeometry = region,
+            coast: BaseGeometry = coast,
+            inland: BaseGeometry = inland,
+        ) -> MultiPolygon:
             return polygonal(buffer_m(coast, d).intersection(region).difference(inland))
 
         geom = calibrate_growth(
@@ -1139,7 +1141,9 @@ def write_pack(layers: dict[str, gpd.GeoDataFrame], out: Path) -> None:
     with atomic_path(out) as tmp:
         tmp.unlink(missing_ok=True)
         for name, gdf in layers.items():
-            pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", promote_to_multi=True)
+            # one geometry type per layer: polygons and lines as Multi*, points stay points
+            multi = bool((gdf.geom_type != "Point").any())
+            pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", promote_to_multi=multi)
 
 
 def main(argv: list[str] | None = None) -> int:

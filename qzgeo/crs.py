@@ -175,9 +175,12 @@ _GK3_FAMILIES = {
 # CGCS2000 6-degree GK: zones 13 (CM 75E) .. 23 (CM 135E).
 _GK6_ZONE_FIRST_EPSG, _GK6_CM_FIRST_EPSG, _GK6_FIRST_ZONE, _GK6_LAST_ZONE = 4491, 4502, 13, 23
 
+# ESRI names, and the EPSG-style names PROJ gives them when it cannot match the whole CRS.
 _ESRI_GK = re.compile(
     r"^(?P<datum>CGCS2000|Xian_1980|Beijing_1954)_(?P<width>3|6)_Degree_GK_"
     r"(?:Zone_(?P<zone>\d+)|CM_(?P<cm>\d+)E)$"
+    r"|^(?P<datum2>CGCS2000|Xian 1980|Beijing 1954) / (?P<width2>3)-degree Gauss-Kruger "
+    r"(?:zone (?P<zone2>\d+)|CM (?P<cm2>\d+)E)$"
 )
 
 
@@ -228,20 +231,26 @@ def resolve_crs(crs: str | CRS) -> CRS:
     if code is None:
         m = _ESRI_GK.match(c.name.strip())
         if m is not None:
-            datum = {"CGCS2000": "cgcs2000", "Xian_1980": "xian80", "Beijing_1954": "beijing54"}
-            width = int(m["width"])
-            if m["zone"] is not None:
-                zone, prefix = int(m["zone"]), True
+            g = {k.rstrip("2"): v for k, v in m.groupdict().items() if v is not None}
+            datum = {"CGCS2000": "cgcs2000", "Xian_1980": "xian80", "Beijing_1954": "beijing54",
+                     "Xian 1980": "xian80", "Beijing 1954": "beijing54"}
+            width = int(g["width"])
+            if "zone" in g:
+                zone, prefix = int(g["zone"]), True
             else:
-                cm = int(m["cm"])
+                cm = int(g["cm"])
                 zone, prefix = (cm // 3 if width == 3 else (cm + 3) // 6), False
             try:
-                code = gk_epsg(zone, prefix=prefix, width=width, datum=datum[m["datum"]])
+                code = gk_epsg(zone, prefix=prefix, width=width, datum=datum[g["datum"]])
             except ValueError:
                 code = None
     if code is None:
         return c
-    return CRS.from_epsg(code)
+    found = CRS.from_epsg(code)
+    # A name is only a claim: accept it if the projection parameters agree.
+    if c.to_epsg(min_confidence=90) is None and tm_parameters(found) != tm_parameters(c):
+        return c
+    return found
 
 
 def tm_parameters(crs: CRS) -> tuple[float, float] | None:

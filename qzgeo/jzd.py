@@ -470,6 +470,18 @@ def write_jzd(
     if len(gdf) == 0:
         msg = "no features to write to a 界址点 file"
         raise InputError(msg)
+    recomputed = (DECLARED_AREA, DECLARED_POINTS, LINE)
+    extra = [
+        c
+        for c in gdf.columns
+        if c != gdf.geometry.name and c not in PARCEL_FIELDS and c not in recomputed
+    ]
+    if extra:
+        log.warning(
+            "%s: the 界址点 format has no place for column(s) %s; they are not written",
+            Path(path).name,
+            ", ".join(map(str, extra)),
+        )
     lonlat = gdf.geometry.to_crs(STORAGE_CRS)
     if zone is None:
         minx, _, maxx, _ = lonlat.total_bounds

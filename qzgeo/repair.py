@@ -81,7 +81,11 @@ def geometry_family(gdf: gpd.GeoDataFrame) -> str | None:
     fams = types.map(_FAMILIES).dropna()
     if fams.empty:
         return None
-    return str(fams.value_counts().sort_index().idxmax())
+    counts = fams.value_counts()
+    # On a tie prefer polygons, then lines: dropping the points of a parcel layer is the
+    # expected reading, dropping its parcels is not.
+    rank = {"polygon": 0, "line": 1, "point": 2}
+    return str(min(counts.index, key=lambda f: (-counts[f], rank[str(f)])))
 
 
 def _area(geom: BaseGeometry | None, geographic: bool) -> float | None:

@@ -225,11 +225,10 @@ def read_sites(
         warnings.extend(f"{arg}: {w}" for w in gdf.attrs.get("warnings", []))
         geoms = gdf.geometry.values
         missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-        polygonal = np.isin(shapely.get_type_id(geoms), _POLYGONAL) | (
-            (shapely.get_type_id(geoms) == 7)
-            & ~np.array([_polygonal_part(g).is_empty if g is not None else True for g in geoms])
-        )
-        polygonal &= ~missing
+        types = shapely.get_type_id(geoms)
+        polygonal = np.isin(types, _POLYGONAL) & ~missing
+        for i in np.flatnonzero((types == 7) & ~missing).tolist():
+            polygonal[i] = not _polygonal_part(geoms[i]).is_empty  # collections with polygons
         for fid, geom, miss in zip(
             gdf.index[~polygonal], geoms[~polygonal], missing[~polygonal], strict=True
         ):
@@ -423,6 +422,9 @@ class SitingContext:
         names: list[str] = []
         zgeoms = np.empty(0, dtype=object)
         if zones is not None and not zones.empty:
+            if zone_name_field not in zones.columns:
+                msg = f"zones have no column {zone_name_field!r}; pass zone_name_field="
+                raise InputError(msg)
             zp = zones.to_crs(planar)
             keep = np.isin(shapely.get_type_id(zp.geometry.values), _POLYGONAL)
             zgeoms = np.asarray(zp.geometry.values[keep], dtype=object)
@@ -701,9 +703,11 @@ def check_sites(
     --------
     >>> from shapely import box
     >>> from qzgeo.analysis import ConstraintClass
-    >>> red = ConstraintClass("red", "生态保护红线", "exclusion", "internal", box(0, 0, 500, 500))
+    >>> x, y = 560_000, 2_400_000  # EPSG:4545, near 钦州港
+    >>> red = ConstraintClass("red", "生态保护红线", "exclusion", "internal",
+    ...                       box(x, y, x + 500, y + 500))
     >>> ctx = SitingContext.from_layers(constraints=[red], planar_crs="EPSG:4545")
-    >>> site = gpd.GeoDataFrame(geometry=[box(250, 0, 750, 500)], crs="EPSG:4545")
+    >>> site = gpd.GeoDataFrame(geometry=[box(x + 250, y, x + 750, y + 500)], crs="EPSG:4545")
     >>> rep = check_sites(site, ctx)[0]
     >>> rep.verdict, round(rep.conflicts[0].share, 6)
     ('conflict', 0.5)
@@ -941,7 +945,11 @@ def _leaflet_inline() -> tuple[str, str]:
 
 
 _SITE_STYLE = {"color": "#1f4e9c", "weight": 2, "fillOpacity": 0.05}
-_PATCH_STYLE = {"color": "#b30000", "weight": 1, "fillColor": "#ff3300", "fillOpacity": 0.5}
+# Exclusion overlaps in red, the part outside a boundary (城镇开发边界外) in purple.
+_PATCH_STYLES = {
+    "exclusion": {"color": "#b30000", "weight": 1, "fillColor": "#ff3300", "fillOpacity": 0.5},
+    "boundary": {"color": "#5b2a7a", "weight": 1, "fillColor": "#7b3fa0", "fillOpacity": 0.45},
+}
 
 
 def reports_to_html(
@@ -960,7 +968,7 @@ def reports_to_html(
     import folium
 
     drawn = [r for r in reports if r.geometry is not None][:max_map_sites]
-    fmap = folium.Map(tiles=None, control_scale=True, height="60%", prefer_canvas=True)
+    fmap = folium.Map(tiles=None, control_scale=True, height="60%")
     fmap.default_js = []
     fmap.default_css = []
     if drawn:
@@ -969,7 +977,7 @@ def reports_to_html(
         )
         patch_fc = _feature_collection(
             [
-                (g, {"label": html.escape(f"{r.site}: {c.cls} ({_pct(c.share)})")})
+                (g, {"label": html.escape(f"{r.site}: {c.cls} ({_pct(c.share)})"), "mode": c.mode})
                 for r in drawn
                 for c, g in r.patches
             ]
@@ -984,7 +992,7 @@ def reports_to_html(
             folium.GeoJson(
                 patch_fc,
                 name="冲突 Conflicts",
-                style_function=lambda _f: _PATCH_STYLE,
+                style_function=lambda f: _PATCH_STYLES[f["properties"]["mode"]],
                 tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
             ).add_to(fmap)
         minx, miny, maxx, maxy = shapely.total_bounds([r.geometry for r in drawn])

@@ -70,8 +70,14 @@ def command(
     """Check SITE polygons against the plan's constraints, zones and the 平陆运河.
 
     SITE is a GeoJSON, Shapefile, GeoPackage (PATH:LAYER) or 界址点坐标 .txt file; every
-    polygon feature is a site. Exit code 0: all sites clear; 1: a site conflicts with a
-    constraint or lies partly outside the 城镇开发边界; 2: bad input.
+    polygon feature is a site. --crs applies to every input without a CRS; --from-gcj02 to
+    the SITE files only (red-line files are never GCJ-02).
+
+    The report goes to stdout (text, json) or to DIR/check.txt|check.json|check.html with
+    --out DIR; html without --out goes to ./qzgeo-out/check.html.
+
+    Exit code 0: all sites clear; 1: a site conflicts with a constraint or lies partly
+    outside the 城镇开发边界; 2: bad input.
 
     \b
     Examples:
@@ -108,9 +114,8 @@ def command(
         class_field=class_field,
         mode=mode,
         crs=crs,
-        datum=datum,
     )
-    for w in warnings:
+    for w in [*warnings, *siting.report.warnings]:
         click.echo(f"warning: {w}", err=True)
     if siting.report.records or siting.report.warnings:
         click.echo(f"constraint and pack layers: {siting.report.summary()}", err=True)

@@ -306,6 +306,9 @@ def render_page(page: MapPage, views: Sequence[LayerView], *, offline: bool) -> 
         control_scale=False,
         zoom_control=True,
         prefer_canvas=False,
+        # 2D positioning: fewer composited layers, so screenshots never catch a half-rastered
+        # overlay (seen with headless Chromium) and old devices draw faster
+        disable_3d=True,
         max_zoom=19,
     )
     # Leaflet is inlined (or SRI-linked) by head_html; jQuery, Bootstrap and the marker icon

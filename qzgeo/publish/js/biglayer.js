@@ -192,8 +192,8 @@
           for (var r = fr[f]; r < fr[f + 1]; r++) {
             var v0 = vo[r], v1 = vo[r + 1];
             if (v1 - v0 < 2) { continue; }
-            var px = ax * X[v0] + bx, py = ay * Y[v0] + by;
-            path.moveTo(px, py);
+            var sx = ax * X[v0] + bx, sy = ay * Y[v0] + by, px = sx, py = sy;
+            path.moveTo(sx, sy);
             for (var v = v0 + 1; v < v1; v++) {
               var qx = ax * X[v] + bx, qy = ay * Y[v] + by;
               // screen-space decimation: sub-pixel steps add nothing visible
@@ -201,7 +201,8 @@
               path.lineTo(qx, qy);
               px = qx; py = qy;
             }
-            path.closePath();
+            // Not closePath(): Chrome's Path2D makes it cost O(subpaths) each time.
+            path.lineTo(sx, sy);
           }
           if (++inBatch >= 5000) { paths.push(path); path = new Path2D(); inBatch = 0; }
         }
@@ -231,7 +232,7 @@
         ctx.strokeStyle = st.color || "#3388ff";
         ctx.lineWidth = st.weight === undefined ? 1 : st.weight;
         ctx.lineJoin = st.lineJoin || "round";
-        ctx.lineCap = st.lineCap || "round";
+        ctx.lineCap = st.lineCap || "round";  // round caps hide the explicit ring closure
         ctx.setLineDash(st.dashArray ? String(st.dashArray).split(/[ ,]+/).map(Number) : []);
         for (j = 0; j < b.paths.length; j++) { ctx.stroke(b.paths[j]); }
       }

@@ -1,0 +1,29 @@
+"""Fixtures of the overlay tests: the minipack loaded, and parcel helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from qzgeo.load import LoadedPack, load_pack_layers
+from qzgeo.pack import load_pack
+
+MINIPACK = Path(__file__).parent.parent / "data" / "minipack"
+# Origin of the minipack's squares (EPSG:4524, zone-prefixed GK zone 36).
+X0, Y0 = 36_564_000.0, 2_399_000.0
+
+
+@pytest.fixture(scope="session")
+def loaded_minipack() -> LoadedPack:
+    return load_pack_layers(load_pack(MINIPACK))
+
+
+def boxes(*bounds: tuple[float, float, float, float], crs: str = "EPSG:4524") -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"name": [f"p{k}" for k in range(len(bounds))]},
+        geometry=[shapely.box(*b) for b in bounds],
+        crs=crs,
+    )

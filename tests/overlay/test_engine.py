@@ -1,0 +1,235 @@
+"""The overlay engine on hand-made cases with known areas."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+import shapely.affinity
+from shapely import box
+
+from qzgeo._errors import CRSError, GeometryError
+from qzgeo.analysis import ConstraintClass
+from qzgeo.area import m2_to_ha, m2_to_mu
+from qzgeo.overlay import (
+    OverlayPlan,
+    _subdivide,
+    merge_polygons,
+    overlay_areas,
+    overlay_groups,
+    plan_overlay,
+)
+
+from .conftest import boxes
+
+# EPSG:4545 (GK zone 36 without prefix): x = 500 000 at the central meridian 108E.
+CM_X, Y = 500_000.0, 2_430_000.0
+
+
+def cc(cls: str, mode: str, geom: shapely.Geometry, layer: str = "cl") -> ConstraintClass:
+    shapely.prepare(geom)
+    return ConstraintClass(layer, cls, mode, "internal", geom)
+
+
+def run(parcels, constraints, **kw):  # type: ignore[no-untyped-def]
+    kw.setdefault("ellipsoidal", False)
+    return overlay_areas(parcels, constraints, **kw)
+
+
+def test_one_km_square_is_100_ha_and_1500_mu() -> None:
+    parcels = boxes((CM_X, Y, CM_X + 1000, Y + 1000), crs="EPSG:4545")
+    red = cc("生态保护红线", "exclusion", box(CM_X + 5000, Y, CM_X + 6000, Y + 1000))
+    planar, _ = run(parcels, [red])
+    assert planar["area_m2"].iloc[0] == 1_000_000.0
+    ell, _ = overlay_areas(parcels, [red])
+    a = ell["area_m2"].iloc[0]
+    # k0 = 1 on the CM: the ellipsoidal area differs from the planar one by < 1e-6 here.
+    assert float(m2_to_ha(a)) == pytest.approx(100.0, rel=1e-6)
+    assert float(m2_to_mu(a)) == pytest.approx(1500.0, rel=1e-6)
+    assert ell["available_m2"].iloc[0] == a
+
+
+def test_inside_outside_half() -> None:
+    red = cc("生态保护红线", "exclusion", box(0, 0, 100, 100))
+    parcels = boxes((10, 10, 20, 20), (200, 200, 300, 300), (50, 0, 150, 100), crs="EPSG:4545")
+    df, rep = run(parcels, [red])
+    col = "cl:生态保护红线"
+    assert df[col].tolist() == [100.0, 0.0, 5000.0]
+    assert df["available_m2"].tolist() == [0.0, 10_000.0, 5000.0]
+    assert df["constrained_m2"].tolist() == [100.0, 0.0, 5000.0]
+    assert df["conflict"].tolist() == [True, False, True]
+    assert df["inside_boundary"].isna().all()
+    assert not rep.conservation_failures and not rep.retries
+    assert list(df.index) == list(parcels.index)
+
+
+def test_overlapping_classes_are_not_counted_twice() -> None:
+    red = cc("生态保护红线", "exclusion", box(0, 0, 60, 100))
+    farm = cc("永久基本农田", "exclusion", box(40, 0, 100, 100))
+    parcels = boxes((0, 0, 100, 100), crs="EPSG:4545")
+    df, _ = run(parcels, [red, farm])
+    assert df["cl:生态保护红线"].iloc[0] == pytest.approx(6000.0)
+    assert df["cl:永久基本农田"].iloc[0] == pytest.approx(6000.0)
+    assert df["constrained_m2"].iloc[0] == pytest.approx(10_000.0)
+    assert df["available_m2"].iloc[0] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_boundary_semantics() -> None:
+    town = cc("城镇开发边界", "boundary", box(0, 0, 80, 1000))
+    red = cc("生态保护红线", "exclusion", box(0, 0, 30, 100))
+    parcels = boxes(
+        (0, 0, 100, 100),  # 30 red, 20 outside the boundary, 50 available
+        (10, 200, 20, 210),  # inside the boundary: no conflict
+        (500, 500, 600, 600),  # wholly outside the boundary
+        crs="EPSG:4545",
+    )
+    df, rep = run(parcels, [town, red])
+    assert df["cl:城镇开发边界"].tolist() == pytest.approx([8000.0, 100.0, 0.0])
+    assert df["inside_boundary"].tolist() == pytest.approx([0.8, 1.0, 0.0])
+    assert df["constrained_m2"].tolist() == pytest.approx([5000.0, 0.0, 10_000.0])
+    assert df["available_m2"].tolist() == pytest.approx([5000.0, 100.0, 0.0])
+    assert df["conflict"].tolist() == [True, False, True]
+    assert not rep.conservation_failures
+
+
+def test_boundary_alone_and_two_boundaries() -> None:
+    a = cc("城镇开发边界", "boundary", box(0, 0, 80, 100))
+    b = cc("园区边界", "boundary", box(20, 0, 100, 100))
+    parcels = boxes((0, 0, 100, 100), crs="EPSG:4545")
+    one, _ = run(parcels, [a])
+    assert one["available_m2"].iloc[0] == pytest.approx(8000.0)
+    assert one["constrained_m2"].iloc[0] == pytest.approx(2000.0)
+    two, rep = run(parcels, [a, b])
+    assert two["inside_boundary"].iloc[0] == pytest.approx(0.6)
+    assert two["available_m2"].iloc[0] == pytest.approx(6000.0)
+    assert two["constrained_m2"].iloc[0] == pytest.approx(4000.0)
+    assert not rep.conservation_failures
+
+
+def test_results_do_not_depend_on_workers_or_chunks() -> None:
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0, 2000, (400, 2))
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=box(0, 0, 2000, 2000))
+    )
+    parcels = gpd.GeoDataFrame(geometry=shapely.clip_by_rect(cells, 0, 0, 2000, 2000),
+                               crs="EPSG:4545")
+    parcels.geometry = parcels.geometry.translate(CM_X, Y)
+    ring = shapely.Point(CM_X + 1000, Y + 1000).buffer(700, quad_segs=64)
+    red = cc("生态保护红线", "exclusion", ring.difference(ring.buffer(-200)))
+    town = cc("城镇开发边界", "boundary", box(CM_X, Y, CM_X + 1500, Y + 2000))
+    ref, _ = overlay_areas(parcels, [red, town], workers=1, chunk_size=10_000)
+    for workers, chunk in ((2, 37), (2, 400), (1, 1)):
+        df, _ = overlay_areas(parcels, [red, town], workers=workers, chunk_size=chunk)
+        pd.testing.assert_frame_equal(df, ref, check_exact=True)
+    # Subdividing the parts changes nothing beyond rounding.
+    plan = plan_overlay([red, town], max_vertices=16)
+    assert len(plan.classes.parts) > 2
+    sub, rep = overlay_areas(parcels, plan)
+    pd.testing.assert_frame_equal(sub, ref, rtol=1e-9, atol=1e-6)
+    assert not rep.conservation_failures
+
+
+def test_plan_is_reusable_and_picklable() -> None:
+    import pickle
+
+    plan = plan_overlay([cc("生态保护红线", "exclusion", box(0, 0, 50, 100))])
+    back = pickle.loads(pickle.dumps(plan))
+    assert isinstance(back, OverlayPlan)
+    parcels = boxes((0, 0, 100, 100), crs="EPSG:4545")
+    df, _ = run(parcels, back)
+    assert df["available_m2"].iloc[0] == pytest.approx(5000.0)
+
+
+def test_touching_parcel_reports_the_dropped_line() -> None:
+    red = cc("生态保护红线", "exclusion", box(0, 0, 100, 100))
+    parcels = boxes((100, 0, 200, 100), crs="EPSG:4545")
+    df, rep = run(parcels, [red])
+    assert df["cl:生态保护红线"].iloc[0] == 0.0
+    assert not df["conflict"].iloc[0]
+    assert rep.dropped_parts and rep.dropped_parts[0]["dropped"] == ["LineString"]
+
+
+def test_geos_error_is_retried_on_a_1mm_grid(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = shapely.intersection
+    calls = {"n": 0}
+
+    def flaky(a, b, grid_size=None, **kw):  # type: ignore[no-untyped-def]
+        if grid_size is None and calls["n"] < 2:
+            calls["n"] += 1  # the array call, then the first pair alone
+            raise shapely.errors.GEOSException("TopologyException: side location conflict")
+        return real(a, b, grid_size=grid_size, **kw)
+
+    monkeypatch.setattr(shapely, "intersection", flaky)
+    red = cc("生态保护红线", "exclusion", box(0, 0, 50, 100))
+    parcels = boxes((0, 0, 100, 100), (25, 0, 75, 50), crs="EPSG:4545")
+    df, rep = run(parcels, [red], workers=1)
+    assert df["cl:生态保护红线"].tolist() == pytest.approx([5000.0, 1250.0])
+    assert len(rep.retries) == 1
+    assert rep.retries[0]["grid_size"] == 0.001
+    assert "TopologyException" in rep.retries[0]["error"]
+
+
+def test_conservation_failure_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = shapely.difference
+
+    def lossy(a, b, **kw):  # type: ignore[no-untyped-def]
+        out = real(a, b, **kw)
+        # A broken overlay that loses half the remainder (5000 -> 2500 m² of 10 000).
+        return np.array([shapely.affinity.scale(g, 0.5, 1.0) for g in out], dtype=object)
+
+    monkeypatch.setattr(shapely, "difference", lossy)
+    red = cc("生态保护红线", "exclusion", box(0, 0, 50, 100))
+    df, rep = run(boxes((0, 0, 100, 100), crs="EPSG:4545"), [red])
+    assert len(rep.conservation_failures) == 1
+    assert rep.conservation_failures[0]["relative_error"] == pytest.approx(0.25)
+
+
+def test_bad_inputs() -> None:
+    red = cc("生态保护红线", "exclusion", box(0, 0, 50, 100))
+    with pytest.raises(CRSError, match="to_crs"):
+        overlay_areas(boxes((108.0, 22.0, 108.1, 22.1), crs="EPSG:4490"), [red])
+    with pytest.raises(CRSError, match="no CRS"):
+        overlay_areas(gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)]), [red])
+    pts = gpd.GeoDataFrame(geometry=[shapely.Point(1, 1)], crs="EPSG:4545")
+    with pytest.raises(GeometryError, match="not polygons"):
+        overlay_areas(pts, [red])
+    with pytest.raises(GeometryError, match="mode"):
+        plan_overlay([ConstraintClass("a", "b", "buffer", "public", box(0, 0, 1, 1))])
+
+
+def test_no_constraints_and_no_parcels() -> None:
+    parcels = boxes((0, 0, 100, 100), crs="EPSG:4545")
+    df, _ = run(parcels, [])
+    assert df["available_m2"].iloc[0] == 10_000.0
+    assert not df["conflict"].iloc[0]
+    empty, _ = run(parcels.iloc[:0], [cc("x", "exclusion", box(0, 0, 1, 1))])
+    assert len(empty) == 0 and "available_m2" in empty.columns
+
+
+def test_merge_polygons_coverage_and_overlap() -> None:
+    cover = merge_polygons([box(0, 0, 1, 1), box(1, 0, 2, 1)])
+    assert cover.area == 2.0 and cover.geom_type == "Polygon"
+    overlap = merge_polygons([box(0, 0, 2, 1), box(1, 0, 3, 1)])
+    assert overlap.area == 3.0
+    assert merge_polygons([]).is_empty
+
+
+def test_subdivide_keeps_area_and_bounds_vertices() -> None:
+    circle = shapely.Point(0, 0).buffer(100, quad_segs=256).difference(
+        shapely.Point(10, 0).buffer(30)
+    )
+    pieces = _subdivide(circle, 64)
+    assert max(shapely.get_num_coordinates(p) for p in pieces) <= 64
+    assert sum(p.area for p in pieces) == pytest.approx(circle.area, rel=1e-12)
+
+
+def test_overlay_groups_measures_overlapping_polygons_each() -> None:
+    parcels = boxes((0, 0, 100, 100), (300, 300, 400, 400), crs="EPSG:4545")
+    zones = [box(0, 0, 50, 100), box(0, 0, 100, 25)]
+    pairs, _ = overlay_groups(parcels, zones, labels=["甲", "乙"], ellipsoidal=False)
+    assert pairs["label"].tolist() == ["甲", "乙"]
+    assert pairs["m2"].tolist() == pytest.approx([5000.0, 2500.0])
+    assert pairs["parcel"].tolist() == [0, 0]
