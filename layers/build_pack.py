@@ -56,7 +56,7 @@ _INV = Transformer.from_crs(PLANAR, STORAGE, always_xy=True)
 SLIVER_M2 = 2_000.0  # clipping remnants smaller than 0.2 ha are dropped
 CALIBRATION_RTOL = 1e-3
 
-# Published figures (km²) the schematic polygons are calibrated to. Tests check them too.
+# Published figures (in m²) the schematic polygons are calibrated to. Tests check them too.
 KM2 = 1e6
 MU = 10_000.0 / 15.0
 TARGETS_M2 = {
@@ -76,7 +76,8 @@ TARGETS_M2 = {
     "七十二泾": 1.00 * KM2,
     "大风江": 2.85 * KM2,
 }
-CANAL_TOTAL_KM = 134.2
+CANAL_TOTAL_KM = 134.2  # published total; the sea approach is drawn to match it
+CANAL_TOLERANCE_KM = 0.5
 
 Coords = Sequence[tuple[float, float]]
 
@@ -473,7 +474,7 @@ def calibrate_scale(
             geom = geom.intersection(clip)
         return polygonal(geom)
 
-    k = 1.0
+    k, got = 1.0, 0.0
     for _ in range(60):
         got = area_m2(shaped(k))
         if got > 0 and abs(got / target_m2 - 1.0) < CALIBRATION_RTOL / 4:
@@ -482,7 +483,10 @@ def calibrate_scale(
         # exact for the former and still converges monotonically for the latter
         k *= float(np.sqrt(target_m2 / got)) if got > 0 else 2.0
         k = min(k, 20.0)
-    msg = f"cannot calibrate {what} to {target_m2 / KM2:.3f} km²: the clip area is too small"
+    msg = (
+        f"cannot calibrate {what} to {target_m2 / KM2:.3f} km² (reached {got / KM2:.3f}): "
+        "the literal or its clip area is too small or too large"
+    )
     raise RuntimeError(msg)
 
 
@@ -631,6 +635,10 @@ def canal_line(src: Sources) -> tuple[LineString, LineString, str]:
     main, note = src.canal_mainline()
     end = main.coords[-1]
     sea = LineString([end, *SEA_APPROACH])
+    total_km = (GEOD.geometry_length(main) + GEOD.geometry_length(sea)) / 1000.0
+    if abs(total_km - CANAL_TOTAL_KM) > CANAL_TOLERANCE_KM:
+        msg = f"canal is {total_km:.2f} km, published {CANAL_TOTAL_KM} km; adjust SEA_APPROACH"
+        raise RuntimeError(msg)
     return main, sea, note
 
 

@@ -90,7 +90,8 @@ class AnalysisResult:
         """Available 公顷 of the union of every zone (zones of several layers overlap)."""
         if self.available_land.empty:
             return 0.0
-        merged = shapely.union_all(self.available_land.geometry.values)
+        # the planar -> lon/lat round trip can leave self-touching rings; repair before union
+        merged = shapely.union_all(shapely.make_valid(self.available_land.geometry.values))
         return float(m2_to_ha(ellipsoidal_area([merged])[0]))
 
 

@@ -201,7 +201,10 @@ def gk_epsg(zone: int, *, prefix: bool = False, width: int = 3, datum: str = "cg
         first = _GK6_ZONE_FIRST_EPSG if prefix else _GK6_CM_FIRST_EPSG
         return first + zone - _GK6_FIRST_ZONE
     if width != 3 or datum not in _GK3_FAMILIES:
-        msg = f"width must be 3 or 6 and datum one of {sorted(_GK3_FAMILIES)}, got {width!r} {datum!r}"
+        msg = (
+            f"width must be 3 or 6 and datum one of {sorted(_GK3_FAMILIES)}, "
+            f"got {width!r} {datum!r}"
+        )
         raise ValueError(msg)
     if not _GK3_FIRST_ZONE <= zone <= _GK3_LAST_ZONE:
         msg = f"3-degree GK zone must be in 25..45, got {zone!r}"
@@ -232,8 +235,13 @@ def resolve_crs(crs: str | CRS) -> CRS:
         m = _ESRI_GK.match(c.name.strip())
         if m is not None:
             g = {k.rstrip("2"): v for k, v in m.groupdict().items() if v is not None}
-            datum = {"CGCS2000": "cgcs2000", "Xian_1980": "xian80", "Beijing_1954": "beijing54",
-                     "Xian 1980": "xian80", "Beijing 1954": "beijing54"}
+            datum = {
+                "CGCS2000": "cgcs2000",
+                "Xian_1980": "xian80",
+                "Beijing_1954": "beijing54",
+                "Xian 1980": "xian80",
+                "Beijing 1954": "beijing54",
+            }
             width = int(g["width"])
             if "zone" in g:
                 zone, prefix = int(g["zone"]), True
@@ -274,7 +282,7 @@ def _suggest_gk(crs: CRS, easting: float) -> str | None:
     datum = {"China 2000": "cgcs2000", "Xian 1980": "xian80", "Beijing 1954": "beijing54"}.get(
         crs.datum.name if crs.datum is not None else "", "cgcs2000"
     )
-    # EPSG names the 3-degree families "3-degree Gauss-Kruger"; the 6-degree ones just "Gauss-Kruger".
+    # EPSG calls the 3-degree families "3-degree Gauss-Kruger", the 6-degree ones "Gauss-Kruger".
     width = 6 if "Gauss-Kruger" in crs.name and "3-degree" not in crs.name else 3
     try:
         if easting >= 1e7:
@@ -428,7 +436,7 @@ class Gcj02Check:
         return (
             f"{name} looks like GCJ-02 (AMap) coordinates: its vertices lie a median "
             f"{self.median_as_is_m:.0f} m from the reference, {self.median_if_converted_m:.0f} m "
-            "after a GCJ-02 → WGS84 conversion; declare `datum = \"gcj02\"` (or --from-gcj02)"
+            'after a GCJ-02 → WGS84 conversion; declare `datum = "gcj02"` (or --from-gcj02)'
         )
 
 
@@ -456,8 +464,10 @@ def detect_gcj02_offset(
     >>> from shapely import LineString
     >>> coast = [LineString([(108.5, 21.6), (108.7, 21.7), (108.9, 21.65)])]
     >>> shifted = geoms_wgs84_to_gcj02(coast)
-    >>> detect_gcj02_offset(shifted, coast).looks_gcj02, detect_gcj02_offset(coast, coast).looks_gcj02
-    (True, False)
+    >>> detect_gcj02_offset(shifted, coast).looks_gcj02
+    True
+    >>> detect_gcj02_offset(coast, coast).looks_gcj02
+    False
     """
     pts = sample_coordinates(geoms, limit=max_vertices)
     ref = np.asarray(reference, dtype=object)
@@ -491,4 +501,3 @@ def detect_gcj02_offset(
     as_is, converted = float(np.median(d_as_is[near])), float(np.median(d_conv[near]))
     gain = as_is - converted
     return Gcj02Check(as_is, converted, bool(gain >= min_gain_m and converted <= as_is * 2 / 3))
-

@@ -1,7 +1,8 @@
 """Parcel analysis on a Dask cluster (dask-geopandas), for parcel sets beyond one machine.
 
-The parcels are partitioned spatially (sorted along a Hilbert curve), the :class:`~qzgeo.parcels.ParcelPlan`
-(merged constraints and zones) is broadcast to every worker *once* with ``client.scatter``, and
+The parcels are partitioned spatially (sorted along a Hilbert curve), the
+:class:`~qzgeo.parcels.ParcelPlan` (merged constraints and zones) is broadcast to every worker
+*once* with ``client.scatter``, and
 each partition is measured by the same kernel as the single-machine path, so the numbers are
 identical. Needs the ``dask`` extra: ``pip install 'qzgeo[dask]'``.
 
@@ -21,10 +22,10 @@ import pandas as pd
 
 from qzgeo._errors import QzgeoError
 from qzgeo.load import LoadedPack
-from qzgeo.overlay import OverlayReport
+from qzgeo.overlay import OverlayPlan, OverlayReport, overlay_areas
 from qzgeo.parcels import ParcelPlan, _to_planar, build_parcel_plan, finish_parcels, measure_parcels
 
-__all__ = ["analyze_parcels_dask", "dask_client"]
+__all__ = ["analyze_parcels_dask", "dask_client", "overlay_areas_dask"]
 
 _POS = "_qzgeo_pos"
 
@@ -83,6 +84,58 @@ def _measure_partition(part: gpd.GeoDataFrame, plan: ParcelPlan) -> tuple[pd.Dat
     return df, report
 
 
+def _map_partitions(
+    client: Any, frame: gpd.GeoDataFrame, func: Any, plan: Any, npartitions: int | None
+) -> list[Any]:
+    """Run ``func(partition, plan)`` on Hilbert-sorted partitions; the plan is sent once."""
+    dask_geopandas, _ = _imports()
+    if npartitions is None:
+        threads = sum(client.nthreads().values()) or 1
+        npartitions = max(1, min(4 * threads, len(frame) // 500 or 1))
+    # Hilbert partitions: sort by the curve on the client (cheap) instead of a cluster shuffle,
+    # so each partition is spatially compact and its STRtree prunes most constraint parts.
+    order = np.argsort(frame.hilbert_distance().to_numpy(), kind="stable")
+    ddf = dask_geopandas.from_geopandas(frame.iloc[order], npartitions=npartitions, sort=False)
+    # Broadcast the merged constraints once; tasks receive the future, not the geometry.
+    plan_future = client.scatter(plan, broadcast=True)
+    parts = client.compute(ddf.to_delayed())
+    futures = [client.submit(func, part, plan_future, pure=False) for part in parts]
+    return list(client.gather(futures))
+
+
+def _overlay_partition(
+    part: gpd.GeoDataFrame, args: tuple[OverlayPlan, dict[str, Any]]
+) -> tuple[pd.DataFrame, OverlayReport]:
+    plan, options = args
+    df, report = overlay_areas(part, plan, workers=1, chunk_size=max(len(part), 1), **options)
+    df[_POS] = part[_POS].to_numpy()
+    return df, report
+
+
+def overlay_areas_dask(
+    parcels: gpd.GeoDataFrame,
+    plan: OverlayPlan,
+    *,
+    client: Any,
+    npartitions: int | None = None,
+    ellipsoidal: bool = True,
+    check_conservation: bool = True,
+) -> tuple[pd.DataFrame, OverlayReport]:
+    """:func:`qzgeo.overlay.overlay_areas` on a Dask cluster: same result, same index."""
+    frame = gpd.GeoDataFrame(
+        {_POS: range(len(parcels))}, geometry=parcels.geometry.values, crs=parcels.crs
+    )
+    options = {"ellipsoidal": ellipsoidal, "check_conservation": check_conservation}
+    outs = _map_partitions(client, frame, _overlay_partition, (plan, options), npartitions)
+    df = pd.concat([o[0] for o in outs], ignore_index=True).sort_values(_POS)
+    df = df.drop(columns=_POS)
+    df.index = parcels.index
+    report = OverlayReport()
+    for o in outs:
+        report.extend(o[1])
+    return df, report
+
+
 def analyze_parcels_dask(
     parcels: gpd.GeoDataFrame,
     loaded: LoadedPack,
@@ -111,24 +164,12 @@ def analyze_parcels_dask(
             return analyze_parcels_dask(
                 parcels, loaded, client=own, npartitions=npartitions, report=report, plan=plan
             )
-    dask_geopandas, _ = _imports()
     plan = plan or build_parcel_plan(loaded)
     planar = _to_planar(parcels, plan.planar_crs)
     frame = gpd.GeoDataFrame(
         {_POS: range(len(planar))}, geometry=planar.geometry.values, crs=planar.crs
     )
-    if npartitions is None:
-        threads = sum(client.nthreads().values()) or 1
-        npartitions = max(1, min(4 * threads, len(frame) // 500 or 1))
-    # Hilbert partitions: sort by the curve on the client (cheap) instead of a cluster shuffle,
-    # so each partition is spatially compact and its STRtree prunes most constraint parts.
-    order = np.argsort(frame.hilbert_distance().to_numpy(), kind="stable")
-    ddf = dask_geopandas.from_geopandas(frame.iloc[order], npartitions=npartitions, sort=False)
-    # Broadcast the merged constraints once; tasks receive the future, not the geometry.
-    plan_future = client.scatter(plan, broadcast=True)
-    parts = client.compute(ddf.to_delayed())
-    futures = [client.submit(_measure_partition, part, plan_future, pure=False) for part in parts]
-    outs = client.gather(futures)
+    outs = _map_partitions(client, frame, _measure_partition, plan, npartitions)
     measured = pd.concat([o[0] for o in outs if len(o[0])], ignore_index=True)
     measured = measured.sort_values(_POS).set_index(_POS)
     if len(measured) != len(parcels):

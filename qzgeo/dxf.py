@@ -26,9 +26,7 @@ _POLYLINES = ("LWPOLYLINE", "POLYLINE")
 _FLATTEN = 0.01  # max distance of the flattened arc from the true arc, in drawing units
 
 
-def read_dxf(
-    path: str | os.PathLike[str], *, crs: str | CRS | None = None
-) -> gpd.GeoDataFrame:
+def read_dxf(path: str | os.PathLike[str], *, crs: str | CRS | None = None) -> gpd.GeoDataFrame:
     """Read the closed polylines of a DXF file's model space as polygons.
 
     Parameters
@@ -75,7 +73,9 @@ def read_dxf(
         except Exception as exc:  # ezdxf raises several types for broken entities
             msg = f"{path.name}: {kind} handle {handle} cannot be read: {exc}"
             raise InputError(msg) from exc
-        closed = bool(entity.is_closed) or (len(pts) > 1 and np.allclose(pts[0], pts[-1]))
+        closed = bool(getattr(entity, "is_closed", False)) or (
+            len(pts) > 1 and np.allclose(pts[0], pts[-1])
+        )
         if not closed:
             open_lines.append(f"{kind} handle {handle} on layer {entity.dxf.layer!r}")
             continue

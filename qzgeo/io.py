@@ -63,8 +63,18 @@ def list_layers(path: str | os.PathLike[str]) -> list[str]:
 #: ``--max-bytes``.
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 TEXT_SUFFIXES = frozenset(
-    {".geojson", ".json", ".geojsonl", ".geojsons", ".ndjson", ".txt", ".csv", ".kml", ".gml",
-     ".dxf"}
+    {
+        ".geojson",
+        ".json",
+        ".geojsonl",
+        ".geojsons",
+        ".ndjson",
+        ".txt",
+        ".csv",
+        ".kml",
+        ".gml",
+        ".dxf",
+    }
 )
 _PYOGRIO_ERRORS = (
     pyogrio.errors.DataSourceError,
@@ -193,7 +203,7 @@ def read_layer(
         if gdf.crs is None:
             if crs is None:
                 msg = (
-                    f"{path} has no CRS; declare it with `crs = \"EPSG:4524\"` (for example) "
+                    f'{path} has no CRS; declare it with `crs = "EPSG:4524"` (for example) '
                     "in the catalog or pass --crs. qzgeo never guesses a CRS."
                 )
                 raise CRSError(msg)
@@ -247,7 +257,12 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
             log.warning("%s", note)
         if encoding is None and path.suffix.lower() == ".shp":
             encoding = str(pyogrio.read_info(path)["encoding"])
-    except (*_PYOGRIO_ERRORS, RuntimeError, UnicodeDecodeError, shapely.errors.GEOSException) as exc:
+    except (
+        *_PYOGRIO_ERRORS,
+        RuntimeError,
+        UnicodeDecodeError,
+        shapely.errors.GEOSException,
+    ) as exc:
         msg = f"cannot read {path}: {exc}; the file may be corrupt or truncated"
         raise InputError(msg) from exc
     gdf.attrs["warnings"] = warnings
@@ -264,14 +279,22 @@ def _pyogrio_read(
         _warnings.simplefilter("ignore")
         try:
             return pyogrio.read_dataframe(
-                path, layer=layer, use_arrow=True, fid_as_index=True, encoding=encoding,
+                path,
+                layer=layer,
+                use_arrow=True,
+                fid_as_index=True,
+                encoding=encoding,
                 on_invalid=on_invalid,
             )
         except ValueError:
             # pyogrio's Arrow path fails on GeoJSON whose features have an "id" property
             # (the FID column appears twice); the row-by-row path reads them.
             return pyogrio.read_dataframe(
-                path, layer=layer, use_arrow=False, fid_as_index=True, encoding=encoding,
+                path,
+                layer=layer,
+                use_arrow=False,
+                fid_as_index=True,
+                encoding=encoding,
                 on_invalid=on_invalid,
             )
 
@@ -469,7 +492,9 @@ def write_layer(
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in WRITE_FORMATS:
-        msg = f"cannot write {target.name}: unknown extension; use one of {', '.join(WRITE_FORMATS)}"
+        msg = (
+            f"cannot write {target.name}: unknown extension; use one of {', '.join(WRITE_FORMATS)}"
+        )
         raise OutputError(msg)
     data = gdf.reset_index(drop=True)
     try:

@@ -297,7 +297,8 @@ def _area_warning(parcel: _Parcel, computed_ha: float, name: str) -> str | None:
     if abs(declared - computed_ha) <= max(_AREA_RTOL * computed_ha, _AREA_ATOL_HA):
         return None
     msg = (
-        f"{name} line {parcel.line}: parcel {parcel.attrs['地块编号']!r} declares {declared:g} 公顷 "
+        f"{name} line {parcel.line}: parcel {parcel.attrs['地块编号']!r} declares "
+        f"{declared:g} 公顷 "
         f"but its computed ellipsoidal area is {computed_ha:.4f} 公顷"
     )
     ratio = declared / computed_ha

@@ -119,16 +119,48 @@ def merge_polygons(geoms: Sequence[shapely.Geometry] | ObjArray) -> shapely.Geom
     >>> merge_polygons([box(0, 0, 1, 1), box(1, 0, 2, 1)]).area
     2.0
     """
-    arr = np.asarray([g for g in geoms if g is not None and not g.is_empty], dtype=object)
+    arr: ObjArray = np.asarray(
+        [g for g in geoms if g is not None and not shapely.is_empty(g)], dtype=object
+    )
     if len(arr) == 0:
         return shapely.Polygon()
     if len(arr) == 1:
-        return shapely.make_valid(arr[0]) if not shapely.is_valid(arr[0]) else arr[0]
-    if shapely.is_valid(arr).all() and bool(shapely.coverage_is_valid(arr)):
-        merged = shapely.coverage_union_all(arr)
-    else:
-        merged = shapely.union_all(arr)
-    return _polygonal(merged)
+        return _polygonal(shapely.make_valid(arr[0]) if not shapely.is_valid(arr[0]) else arr[0])
+    valid = shapely.is_valid(arr)
+    if not valid.all():
+        arr = arr.copy()
+        arr[~valid] = shapely.make_valid(arr[~valid])
+    # Polygons that touch nothing are already part of the union; only clusters of touching or
+    # overlapping polygons are unioned (most red lines touch nothing: 10x faster).
+    a, b = shapely.STRtree(arr).query(arr, predicate="intersects")
+    label = _components(len(arr), a[a != b], b[a != b])
+    lone = np.bincount(label, minlength=len(arr))[label] == 1
+    pieces = [arr[lone]]
+    for lab in np.unique(label[~lone]):
+        group = arr[label == lab]
+        if bool(shapely.coverage_is_valid(group)):
+            pieces.append(np.asarray([shapely.coverage_union_all(group)], dtype=object))
+        else:
+            pieces.append(np.asarray([shapely.union_all(group)], dtype=object))
+    parts = [q for g in np.concatenate(pieces) for q in shapely.get_parts(_polygonal(g))]
+    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+
+
+def _components(n: int, a: IntArray, b: IntArray) -> IntArray:
+    """Connected components of an undirected graph given as edge arrays (union-find)."""
+    parent = np.arange(n)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = int(parent[i])
+        return i
+
+    for i, j in zip(a.tolist(), b.tolist(), strict=True):
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    return np.asarray([find(i) for i in range(n)], dtype=np.int64)
 
 
 def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
@@ -148,12 +180,12 @@ def _subdivide(geom: shapely.Geometry, max_vertices: int) -> list[shapely.Geomet
     stack = [geom]
     while stack:
         g = stack.pop()
-        if g.is_empty:
+        if shapely.is_empty(g):
             continue
         if shapely.get_num_coordinates(g) <= max_vertices:
             out.append(g)
             continue
-        minx, miny, maxx, maxy = g.bounds
+        minx, miny, maxx, maxy = (float(v) for v in shapely.bounds(g))
         if maxx - minx >= maxy - miny:
             mid = (minx + maxx) / 2.0
             halves = [(minx - 1, miny - 1, mid, maxy + 1), (mid, miny - 1, maxx + 1, maxy + 1)]
@@ -192,7 +224,7 @@ class _Target:
         parts: list[shapely.Geometry] = []
         group: list[int] = []
         for k, g in enumerate(geoms):
-            if g is None or g.is_empty:
+            if g is None or shapely.is_empty(g):
                 continue
             for poly in shapely.get_parts(_polygonal(g)):
                 pieces = _subdivide(poly, max_vertices) if max_vertices > 0 else [poly]
@@ -249,7 +281,10 @@ def plan_overlay(
     """
     for c in constraints:
         if c.mode not in ("exclusion", "boundary"):
-            msg = f"constraint class {c.layer_id}:{c.cls} has mode {c.mode!r}; use exclusion|boundary"
+            msg = (
+                f"constraint class {c.layer_id}:{c.cls} has mode {c.mode!r}; "
+                "use 'exclusion' or 'boundary'"
+            )
             raise GeometryError(msg)
     columns = tuple(class_column(c.layer_id, c.cls) for c in constraints)
     if len(set(columns)) != len(columns):
@@ -268,7 +303,7 @@ def plan_overlay(
             inside = _polygonal(shapely.intersection(inside, b))
     if len(bounds) >= 2:
         inside_group = len(geoms)
-        geoms = [*geoms, inside]
+        geoms = [*geoms, inside if inside is not None else shapely.Polygon()]
         labels.append("∩boundaries")
     single = len(constraints) == 1
     classes = _Target.build("classes", geoms, labels, max_vertices=max_vertices, remainder=single)
@@ -423,8 +458,12 @@ class _Runner:
             m2[full] = area[ci[full]]
             part_idx = np.flatnonzero(~full)
             pieces = self._overlay(
-                "intersection", geoms[ci[part_idx]], parts[pi[part_idx]],
-                start + ci[part_idx], target, report,
+                "intersection",
+                geoms[ci[part_idx]],
+                parts[pi[part_idx]],
+                start + ci[part_idx],
+                target,
+                report,
             )
             m2[part_idx] = self.ell(shapely.area(pieces), pieces)
             rem_pos = np.zeros(0, dtype=np.int64)
@@ -521,7 +560,7 @@ class _Runner:
                     )
         types = shapely.get_type_id(out)
         odd = np.flatnonzero(~np.isin(types, _POLYGONAL) & ~shapely.is_empty(out))
-        for k in odd:
+        for k in odd.tolist():
             kept = _polygonal(out[k])
             dropped = sorted({p.geom_type for p in shapely.get_parts(out[k])} - {"Polygon"})
             if dropped:
@@ -612,9 +651,9 @@ def _run_targets(
     return area, merged, report
 
 
-def _prepare_parcels(parcels: gpd.GeoDataFrame, *, ellipsoidal: bool) -> tuple[
-    ObjArray, _AreaScale | None
-]:
+def _prepare_parcels(
+    parcels: gpd.GeoDataFrame, *, ellipsoidal: bool
+) -> tuple[ObjArray, _AreaScale | None]:
     crs = _check_planar(parcels.crs)
     geoms = np.asarray(parcels.geometry.values, dtype=object)
     bad = np.flatnonzero(
@@ -693,8 +732,14 @@ def overlay_areas(
     ids = np.asarray(parcels.index)
     targets = [plan.classes] if plan.balance is None else [plan.classes, plan.balance]
     area, res, report = _run_targets(
-        geoms, ids, targets, scale,
-        workers=workers, chunk_size=chunk_size, progress=progress, desc="overlay",
+        geoms,
+        ids,
+        targets,
+        scale,
+        workers=workers,
+        chunk_size=chunk_size,
+        progress=progress,
+        desc="overlay",
         check=check_conservation,
     )
     n = len(geoms)
@@ -748,13 +793,15 @@ def overlay_areas(
 def _check_conservation(out: pd.DataFrame, ids: npt.NDArray[Any], report: OverlayReport) -> None:
     area = out["area_m2"].to_numpy()
     err = np.abs(out["available_m2"].to_numpy() + out["constrained_m2"].to_numpy() - area)
-    for k in np.flatnonzero(err > CONSERVATION_RTOL * np.maximum(area, 1e-300)):
+    avail = out["available_m2"].to_numpy()
+    cons = out["constrained_m2"].to_numpy()
+    for k in np.flatnonzero(err > CONSERVATION_RTOL * np.maximum(area, 1e-300)).tolist():
         report.conservation_failures.append(
             {
                 "parcel": _jsonable(ids[k]),
                 "area_m2": float(area[k]),
-                "available_m2": float(out["available_m2"].iat[k]),
-                "constrained_m2": float(out["constrained_m2"].iat[k]),
+                "available_m2": float(avail[k]),
+                "constrained_m2": float(cons[k]),
                 "relative_error": float(err[k] / area[k]) if area[k] > 0 else float("inf"),
             }
         )
@@ -783,12 +830,18 @@ def overlay_groups(
     target = _Target.build("groups", list(geoms), labels, max_vertices=max_vertices)
     ids = np.asarray(parcels.index)
     _, res, report = _run_targets(
-        pgeoms, ids, [target], scale,
-        workers=workers, chunk_size=chunk_size, progress=progress, desc="zones",
+        pgeoms,
+        ids,
+        [target],
+        scale,
+        workers=workers,
+        chunk_size=chunk_size,
+        progress=progress,
+        desc="zones",
     )
     r = res[0]
-    df = pd.DataFrame({"pos": r.pos, "group": r.group, "m2": r.m2})
-    df = df.groupby(["pos", "group"], sort=True, as_index=False)["m2"].sum()
+    raw = pd.DataFrame({"pos": r.pos, "group": r.group, "m2": r.m2})
+    df = pd.DataFrame(raw.groupby(["pos", "group"], sort=True, as_index=False)["m2"].sum())
     df.insert(0, "parcel", ids[df["pos"].to_numpy()])
     df["label"] = [labels[g] for g in df["group"].to_numpy()]
     return df[["parcel", "pos", "group", "label", "m2"]], report

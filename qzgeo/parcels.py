@@ -267,16 +267,19 @@ def _xlsx_bytes(summary: pd.DataFrame) -> bytes:
             data = src.read(info.filename)
             if info.filename == "docProps/core.xml":
                 data = _pin_core_dates(data)
-            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0)), data,
-                         compress_type=zipfile.ZIP_DEFLATED)
+            dst.writestr(
+                zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0)),
+                data,
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
     return out.getvalue()
 
 
 def _pin_core_dates(xml: bytes) -> bytes:
     import re
 
-    return re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)", rb"\g<1>2000-01-01T00:00:00Z\2",
-                  xml)
+    pattern = rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)"
+    return re.sub(pattern, rb"\g<1>2000-01-01T00:00:00Z\2", xml)
 
 
 @dataclass
@@ -306,16 +309,16 @@ def write_parcel_outputs(
     out = Path(out_dir)
     gpkg = write_gpkg(out / "parcels.gpkg", {"parcels": result})
     summary = parcel_summary(result, plan)
-    csv = write_bytes(
-        out / "parcels_summary.csv", summary.to_csv(index=False).encode("utf-8-sig")
-    )
+    csv = write_bytes(out / "parcels_summary.csv", summary.to_csv(index=False).encode("utf-8-sig"))
     notes: list[str] = []
     xlsx: Path | None = None
     try:
         data = _xlsx_bytes(summary)
     except ImportError:
-        notes.append("openpyxl is not installed, so no parcels_summary.xlsx; "
-                     "pip install 'qzgeo[excel]' to get it")
+        notes.append(
+            "openpyxl is not installed, so no parcels_summary.xlsx; "
+            "pip install 'qzgeo[excel]' to get it"
+        )
     else:
         xlsx = write_bytes(out / "parcels_summary.xlsx", data)
     rep = {

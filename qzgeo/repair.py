@@ -140,7 +140,7 @@ def overlay_op(
     """
     func = getattr(shapely, op)
     try:
-        return func(a, b)  # type: ignore[no-any-return]
+        return func(a, b)
     except shapely.errors.GEOSException as exc:
         try:
             result = func(a, b, grid_size=grid_size)
@@ -154,7 +154,7 @@ def overlay_op(
                 f"{op}{f' ({context})' if context else ''}: GEOS failed ({exc}); retried on a "
                 f"{grid_size} grid"
             )
-        return result  # type: ignore[no-any-return]
+        return result
 
 
 def repair_layer(

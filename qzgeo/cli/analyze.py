@@ -82,8 +82,7 @@ def command(
     pack = load_pack(pack_dir)
     validate_pack(pack)
     loaded = load_pack_layers(pack)
-    parcels = read_layer(parcels_path, layer=layer, crs=crs,
-                         datum="gcj02" if from_gcj02 else None)
+    parcels = read_layer(parcels_path, layer=layer, crs=crs, datum="gcj02" if from_gcj02 else None)
     repairs = RepairReport()
     repairs.extend(loaded.report)
     parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
@@ -94,8 +93,12 @@ def command(
         from qzgeo.distributed import analyze_parcels_dask
 
         result = analyze_parcels_dask(
-            parcels, loaded, scheduler=scheduler, n_workers=workers,
-            report=overlay_report, plan=plan,
+            parcels,
+            loaded,
+            scheduler=scheduler,
+            n_workers=workers,
+            report=overlay_report,
+            plan=plan,
         )
         engine = f"dask ({scheduler or f'local, {workers} processes'})"
     else:
@@ -104,13 +107,17 @@ def command(
         )
         engine = f"threads ({workers})"
     outputs = write_parcel_outputs(
-        result, plan, out, repairs=repairs, overlay_report=overlay_report,
+        result,
+        plan,
+        out,
+        repairs=repairs,
+        overlay_report=overlay_report,
         extra={"inputs": {parcels_path.name: sha256_file(parcels_path)}},
     )
     for note in outputs.notes:
         click.echo(f"note: {note}", err=True)
     n_conf = int(result["conflict"].sum())
-    files = [outputs.gpkg, outputs.csv, *( [outputs.xlsx] if outputs.xlsx else []), outputs.report]
+    files = [outputs.gpkg, outputs.csv, *([outputs.xlsx] if outputs.xlsx else []), outputs.report]
     click.echo(f"wrote {', '.join(str(f) for f in files)}")
     click.echo(
         f"{len(result)} parcels, {n_conflicts_text(n_conf)}, "

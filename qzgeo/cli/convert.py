@@ -35,7 +35,10 @@ from qzgeo.cli.options import crs_opt, from_gcj02_opt
 )
 @click.option("--zone", type=int, default=None, help="GK zone of a 界址点 .txt output.")
 @click.option(
-    "--no-prefix", is_flag=True, default=False, help="界址点 .txt output: eastings without zone prefix."
+    "--no-prefix",
+    is_flag=True,
+    default=False,
+    help="界址点 .txt output: eastings without zone prefix.",
 )
 @click.option(
     "--repair", is_flag=True, default=False, help="Repair invalid geometries and list each repair."
@@ -94,8 +97,7 @@ def command(
         max_bytes=max_bytes,
         swap_xy=swap_xy,
     )
-    for warning in gdf.attrs.get("warnings", []):
-        click.echo(f"Warning: {warning}", err=True)
+    # Reader warnings (gdf.attrs["warnings"]) are already logged at WARNING level.
     if "encoding" in gdf.attrs:
         click.echo(f"Read {source} as {gdf.attrs['encoding']} text", err=True)
     if repair:

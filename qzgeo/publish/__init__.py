@@ -94,19 +94,21 @@ def _basemaps(
             )
         return [], None, "wgs84", warnings, notes
     resolved: list[Basemap] = []
+    keyless: list[str] = []
     for n in names:
         if n == "none":
             continue
         b = basemap(n, tianditu_key=key)
         if b is None:
-            warnings.append(
-                f"{where}: 天地图 basemap {n!r} omitted: no key; set {TIANDITU_ENV}, pass "
-                "tianditu_key=... or set tianditu_key in [pack] of catalog.toml"
-            )
-            if TIANDITU_NOTE not in notes:
-                notes.append(TIANDITU_NOTE)
-            continue
-        resolved.append(b)
+            keyless.append(n)
+        else:
+            resolved.append(b)
+    if keyless:
+        warnings.append(
+            f"{where}: 天地图 basemap(s) {', '.join(map(repr, keyless))} omitted: no key; set "
+            f"{TIANDITU_ENV}, pass tianditu_key=... or set tianditu_key in [pack] of catalog.toml"
+        )
+        notes.append(TIANDITU_NOTE)
     default = next((b for b in resolved if b.id == mspec.basemap), None)
     if default is None and resolved:
         default = resolved[0]
@@ -219,7 +221,10 @@ def _layer_plans(
 
 
 def _bounds(views: Sequence[LayerView], pack: Pack) -> tuple[float, float, float, float]:
-    boxes = [v.prepared.gdf.total_bounds for v in views if len(v.prepared.gdf)]
+    # Frame the map's subject; base layers (districts, sea) only frame a map of base layers.
+    shown = [v for v in views if len(v.prepared.gdf)]
+    subject = [v for v in shown if v.group != "底图"] or shown
+    boxes = [v.prepared.gdf.total_bounds for v in subject]
     if boxes:
         return (
             float(min(b[0] for b in boxes)),
@@ -429,7 +434,9 @@ def publish_maps(
                 "png": png_path.name if mid in pngs else None,
             }
         )
-    index = write_text(out / "index.html", gallery_html(pack.title, pack.notice, cards))
+    index = write_text(
+        out / "index.html", gallery_html(pack.title, pack.notice or DEFAULT_NOTICE, cards)
+    )
     build = {
         "offline": offline,
         "png": png,

@@ -153,7 +153,8 @@ class BigPolygonLayer(Layer):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = new L.QzgeoBigLayer({{ this.payload_js }});
+            var {{ this.get_name() }} = new L.QzgeoBigLayer(
+                {{ this.payload_js }}, {{ this.get_name()|tojson }});
         {% endmacro %}
         """
     )
@@ -205,12 +206,10 @@ class BigPolygonLayer(Layer):
                 else None
             ),
         }
-        body = js_json(payload)
-        # Stable across rebuilds, distinct for different data under the same name.
-        digest = hashlib.sha256(f"{name}\0{body}".encode()).hexdigest()[:20]
-        self._id = digest
-        payload["id"] = self.get_name()
         self.payload_js = js_json(payload)
+        # Stable across rebuilds, distinct for different data under the same name.
+        digest = hashlib.sha256(f"{name}\0{self.payload_js}".encode()).hexdigest()[:20]
+        self._id = digest
         self.n_features = counts[0]
         self.n_vertices = counts[3]
         self._bounds = payload["bounds"]
@@ -403,8 +402,7 @@ def _classes(
     if style_by is None or not lookup:
         return table, np.zeros(len(gdf), dtype=np.int64)
     values = gdf[style_by]
-    labels = values.astype(str).where(values.notna(), None)
-    cls = labels.map(lambda v: lookup.get(v, 0) if v is not None else 0)
+    cls = values.astype(str).map(lookup).where(values.notna()).fillna(0)
     return table, cls.to_numpy(dtype=np.int64)
 
 
@@ -430,17 +428,36 @@ def _tooltip(
 ) -> dict[str, Any] | None:
     if not fields:
         return None
-    strings: dict[str, int] = {}
-    columns = []
-    for field in fields:
-        texts = [_display(v) for v in gdf[field].tolist()]
-        columns.append([-1 if t is None else strings.setdefault(t, len(strings)) for t in texts])
+    texts = np.concatenate([_texts(gdf[field]) for field in fields])
+    # One dictionary for all fields, in order of first appearance (reproducible).
+    codes, uniques = pd.factorize(texts, use_na_sentinel=True)
+    columns = codes.reshape(len(fields), len(gdf))
     return {
         "fields": [str(f) for f in fields],
         "aliases": [str(a) for a in (aliases if aliases is not None else fields)],
-        "dict": list(strings),
-        "columns": columns,
+        "dict": [str(u) for u in uniques],
+        "columns": columns.tolist(),
     }
+
+
+def _texts(column: pd.Series) -> np.ndarray:
+    """Tooltip text of every value of a column (object array, None where missing)."""
+    missing = column.isna().to_numpy().copy()
+    kind = column.dtype.kind
+    texts: list[str | None]
+    if kind == "f":
+        floats = column.to_numpy(dtype=float, na_value=np.nan)
+        missing |= ~np.isfinite(floats)
+        texts = [f"{v:.10g}" for v in floats.tolist()]
+    elif kind in "iub":
+        texts = list(column.astype(str))
+    elif pd.api.types.infer_dtype(column, skipna=True) == "string":
+        texts = column.tolist()
+    else:
+        texts = [_display(v) for v in column.tolist()]
+    out = np.array(texts, dtype=object)
+    out[missing] = None
+    return out
 
 
 def _display(value: Any) -> str | None:

@@ -65,9 +65,7 @@ def style_problems(pack: Pack, ids: Iterable[str]) -> list[str]:
     return problems
 
 
-def map_problems(
-    pack: Pack, mspec: MapSpec, analysis_sensitivity: Mapping[str, str]
-) -> list[str]:
+def map_problems(pack: Pack, mspec: MapSpec, analysis_sensitivity: Mapping[str, str]) -> list[str]:
     """Everything that stops ``mspec`` from being published, each with its fix."""
     where = mspec.source_file or f"maps/{mspec.id}.toml"
     public = mspec.audience == "public"

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import numpy as np
 import shapely
 
+from qzgeo.pack import Symbol
 from qzgeo.publish.render import LayerView, draw_order
 
 _W, _H = 320, 200
@@ -34,8 +35,10 @@ class Card:
     thumbnail_png: str | None = None
 
 
-def _ring_path(coords: np.ndarray, tx: float, ty: float, s: tuple[float, float], close: bool) -> str:
-    pts = [f"{(x - tx) * s[0]:.1f} {(ty - y) * s[1]:.1f}" for x, y in coords[:, :2]]
+def _ring_path(
+    coords: np.ndarray, tx: float, ty: float, s: tuple[float, float], close: bool
+) -> str:
+    pts = [f"{(x - tx) * s[0]:.0f} {(ty - y) * s[1]:.0f}" for x, y in coords[:, :2]]
     if len(pts) < 2:
         return ""
     return "M" + "L".join(pts) + ("Z" if close else "")
@@ -51,12 +54,12 @@ def _geom_path(g: shapely.Geometry, tx: float, ty: float, s: tuple[float, float]
             parts.append(_ring_path(np.asarray(part.coords), tx, ty, s, False))
         elif part.geom_type == "Point":
             x, y = part.x, part.y
-            parts.append(f"M{(x - tx) * s[0] - 1.5:.1f} {(ty - y) * s[1]:.1f}h3")
+            parts.append(f"M{(x - tx) * s[0] - 1.5:.0f} {(ty - y) * s[1]:.0f}h3")
     return "".join(parts)
 
 
 def sketch_svg(views: Sequence[LayerView], bounds: tuple[float, float, float, float]) -> str:
-    """A small SVG drawing of a map's layers, coloured by their default symbols."""
+    """A small SVG drawing of a map's layers in their style colours (for the gallery)."""
     minx, miny, maxx, maxy = bounds
     kx = math.cos(math.radians((miny + maxy) / 2))
     span_x = max((maxx - minx) * kx, 1e-9)
@@ -64,7 +67,15 @@ def sketch_svg(views: Sequence[LayerView], bounds: tuple[float, float, float, fl
     s = min((_W - 10) / span_x, (_H - 10) / span_y)
     w, h = span_x * s, span_y * s
     ox, oy = (_W - w) / 2, (_H - h) / 2
-    tol = max(span_x, span_y) / 300
+    tol = max(span_x, span_y) / 250
+    # the whole picture in lon/lat plus a margin, so clipped edges fall outside the picture
+    m = 3.0
+    view = (
+        minx - (ox + m) / (s * kx),
+        maxy - (_H - oy + m) / s,
+        minx + (_W - ox + m) / (s * kx),
+        maxy + (oy + m) / s,
+    )
     out = [
         f'<svg class="sketch" viewBox="0 0 {_W} {_H}" width="{_W}" height="{_H}" '
         'role="img" aria-label="示意缩略图">',
@@ -72,20 +83,28 @@ def sketch_svg(views: Sequence[LayerView], bounds: tuple[float, float, float, fl
         f'<g transform="translate({ox:.1f} {oy:.1f})">',
     ]
     for v in draw_order(views):
-        sym = v.style.default if v.style else None
-        fill = (sym.fill if sym else None) or "none"
-        stroke = sym.stroke if sym else "#333333"
-        if v.prepared.kind != "polygon":
-            fill = "none"
-        geoms = np.asarray(v.prepared.gdf.geometry.values, dtype=object)[:_MAX_FEATURES]
-        geoms = shapely.simplify(geoms, tol, preserve_topology=True)
-        d = "".join(_geom_path(g, minx, maxy, (s * kx, s)) for g in geoms if g is not None and not g.is_empty)
-        if not d:
-            continue
-        out.append(
-            f'<path d="{html.escape(d)}" fill="{html.escape(fill)}" fill-opacity="0.5" '
-            f'stroke="{html.escape(stroke)}" stroke-width="0.8" fill-rule="evenodd"/>'
+        gdf = v.prepared.gdf.iloc[:_MAX_FEATURES]
+        geoms = np.asarray(gdf.geometry.values, dtype=object)
+        # base layers (the sea...) reach far beyond the frame: draw only what is inside it
+        geoms = shapely.simplify(shapely.clip_by_rect(geoms, *view), tol)
+        classes = (
+            gdf[v.class_field].tolist()
+            if v.class_field and v.class_field in gdf.columns
+            else [None] * len(gdf)
         )
+        paths: dict[Symbol, list[str]] = {}
+        for g, cls in zip(geoms, classes, strict=True):
+            if g is None or g.is_empty:
+                continue
+            sym = v.style.symbol_for(cls) if v.style else Symbol()
+            paths.setdefault(sym, []).append(_geom_path(g, minx, maxy, (s * kx, s)))
+        for sym, parts in paths.items():
+            fill = (sym.fill or "none") if v.prepared.kind == "polygon" else "none"
+            out.append(
+                f'<path d="{html.escape("".join(parts))}" fill="{html.escape(fill)}" '
+                f'fill-opacity="0.55" stroke="{html.escape(sym.stroke)}" stroke-width="0.8" '
+                'fill-rule="evenodd"/>'
+            )
     out.append("</g></svg>")
     return "".join(out)
 

@@ -95,7 +95,7 @@ def legend_entries(view: LayerView) -> list[dict[str, Any]]:
     rows = [
         {"label": sym.legend or cls, "symbol": symbol_config(sym)}
         for cls, sym in style.classes.items()
-        if cls in present or view.big
+        if cls in present
     ]
     if any(v not in style.classes for v in present) or not rows:
         rows.append({"label": default.legend or OTHER_LABEL, "symbol": symbol_config(default)})
@@ -148,7 +148,7 @@ class _Literal:
         return self.text
 
 
-class _Raw(Element):  # type: ignore[misc]
+class _Raw(Element):
     """A fixed piece of markup, emitted verbatim (never parsed as a template)."""
 
     def __init__(self, text: str) -> None:
@@ -160,7 +160,7 @@ class _Raw(Element):  # type: ignore[misc]
         return self.text
 
 
-class _Build(MacroElement):  # type: ignore[misc]
+class _Build(MacroElement):
     _template = Template(
         """
 {% macro script(this, kwargs) %}
@@ -175,7 +175,7 @@ var {{ this.get_name() }} = qzgeo.build({{ this._parent.get_name() }},
         self._name = "qz_build"
 
 
-class _Finish(MacroElement):  # type: ignore[misc]
+class _Finish(MacroElement):
     _template = Template(
         """
 {% macro script(this, kwargs) %}
@@ -253,7 +253,7 @@ def _render(fig: Figure) -> str:
     for part in (fig.header, fig.html, fig.script):
         for child in part._children.values():
             if type(child) is Element and child._template_str is not None:
-                child._template = _Literal(child._template_str)
+                child._template = _Literal(child._template_str)  # type: ignore[assignment]
     return str(fig._template.render(this=fig, kwargs={}))
 
 
@@ -295,7 +295,8 @@ def render_page(page: MapPage, views: Sequence[LayerView], *, offline: bool) -> 
         _Raw(
             '<script type="application/json" id="qz-config">'
             + script_json(config)
-            + "</script>\n<noscript>此地图需要启用 JavaScript。This map needs JavaScript.</noscript>"
+            + "</script>\n<noscript>此地图需要启用 JavaScript。"
+            + "This map needs JavaScript.</noscript>"
         ),
         name="qz_config",
     )
@@ -326,4 +327,5 @@ def render_page(page: MapPage, views: Sequence[LayerView], *, offline: bool) -> 
             externals.append((v.id, big))
     m.add_child(_Finish(build, externals), name="qz_finish")
     _stable_ids(fig)
-    return _derandomise(_render(fig))
+    text = _derandomise(_render(fig))
+    return text.replace("<html>\n", '<html lang="zh-CN">\n', 1)

@@ -1,4 +1,4 @@
-"""Rebuild the bad-input catalog files in tests/badinputs/data/ (python tests/badinputs/make_cases.py).
+"""Rebuild the bad-input catalog in tests/badinputs/data/: python tests/badinputs/make_cases.py.
 
 Each file holds one small, hand-made case near 大榄坪 (钦州港), CGCS2000. The files are
 committed; this script documents how they were made and rebuilds them byte-for-byte (except
@@ -58,11 +58,11 @@ HOSTILE = [
     "<script>alert('x')</script>",
     "$(rm -rf ~) `id` ${HOME}",
     "{{7*7}} %s %n %x",
-    "=HYPERLINK(\"http://example.invalid\",\"点我\")",
+    '=HYPERLINK("http://example.invalid","点我")',
     "line1\nline2\r\nline3\ttab",
     "\u202e反向文本 RTL override",
     "emoji 🏗️ and 𠀀 (GB18030 4-byte)",
-    "quote \" and backslash \\ and comma ,",
+    'quote " and backslash \\ and comma ,',
     "长" * 300,
 ]
 
@@ -89,12 +89,24 @@ def make_geometry_cases() -> None:
     bowtie = [[x, y], [x + s, y + s], [x + s, y], [x, y + s], [x, y]]
     _geojson("01_bowtie.geojson", [_feature(1, {"type": "Polygon", "coordinates": [bowtie]})])
     # A square with a 1 km spike that goes out and comes back along the same line.
-    spike = [[x, y], [x + s, y], [x + s, y + s / 2], [x + s + 0.01, y + s / 2],
-             [x + s, y + s / 2], [x + s, y + s], [x, y + s], [x, y]]
+    spike = [
+        [x, y],
+        [x + s, y],
+        [x + s, y + s / 2],
+        [x + s + 0.01, y + s / 2],
+        [x + s, y + s / 2],
+        [x + s, y + s],
+        [x, y + s],
+        [x, y],
+    ]
     _geojson("02_spike.geojson", [_feature(1, {"type": "Polygon", "coordinates": [spike]})])
     # Exactly collinear (binary-exact coordinates): zero area, collapses on repair.
-    sliver = [[108.625, 21.625], [108.62890625, 21.62890625], [108.6328125, 21.6328125],
-              [108.625, 21.625]]
+    sliver = [
+        [108.625, 21.625],
+        [108.62890625, 21.62890625],
+        [108.6328125, 21.6328125],
+        [108.625, 21.625],
+    ]
     _geojson(
         "03_sliver.geojson",
         [
@@ -103,8 +115,9 @@ def make_geometry_cases() -> None:
         ],
     )
     unclosed = [[x, y], [x + s, y], [x + s, y + s], [x, y + s]]
-    _geojson("04_unclosed_ring.geojson",
-             [_feature(1, {"type": "Polygon", "coordinates": [unclosed]})])
+    _geojson(
+        "04_unclosed_ring.geojson", [_feature(1, {"type": "Polygon", "coordinates": [unclosed]})]
+    )
     _geojson(
         "06_empty_null.geojson",
         [
@@ -124,12 +137,17 @@ def make_geometry_cases() -> None:
     inf = Polygon([(x, y), (float("inf"), y), (x + s, y + s), (x, y)])
     write_gpkg(
         DATA / "08_nan_inf.gpkg",
-        {"parcels": gpd.GeoDataFrame({"k": [1, 2, 3]}, geometry=[nan, inf, _lonlat_box()],
-                                     crs="EPSG:4490")},
+        {
+            "parcels": gpd.GeoDataFrame(
+                {"k": [1, 2, 3]}, geometry=[nan, inf, _lonlat_box()], crs="EPSG:4490"
+            )
+        },
     )
     polyz = Polygon([(E0, N0, 5.0), (E0 + 100, N0, 6.0), (E0 + 100, N0 + 100, 7.0), (E0, N0, 5.0)])
-    write_gpkg(DATA / "22_polygonz.gpkg",
-               {"parcels": gpd.GeoDataFrame({"k": [1]}, geometry=[polyz], crs="EPSG:4524")})
+    write_gpkg(
+        DATA / "22_polygonz.gpkg",
+        {"parcels": gpd.GeoDataFrame({"k": [1]}, geometry=[polyz], crs="EPSG:4524")},
+    )
 
 
 def make_dxf() -> None:
@@ -138,13 +156,18 @@ def make_dxf() -> None:
     doc.header["$TDUPDATE"] = 2451545.0
     msp = doc.modelspace()
     e, n = E0, N0
-    msp.add_lwpolyline([(e, n), (e + 100, n), (e + 100, n + 100), (e, n + 100)], close=True,
-                       dxfattribs={"layer": "地块"})
+    msp.add_lwpolyline(
+        [(e, n), (e + 100, n), (e + 100, n + 100), (e, n + 100)],
+        close=True,
+        dxfattribs={"layer": "地块"},
+    )
     # Closed by repeating the first point, flag not set.
-    msp.add_lwpolyline([(e + 200, n), (e + 300, n), (e + 300, n + 100), (e + 200, n)],
-                       dxfattribs={"layer": "地块"})
-    open_pl = msp.add_lwpolyline([(e + 400, n), (e + 500, n), (e + 500, n + 100)],
-                                 dxfattribs={"layer": "草图"})
+    msp.add_lwpolyline(
+        [(e + 200, n), (e + 300, n), (e + 300, n + 100), (e + 200, n)], dxfattribs={"layer": "地块"}
+    )
+    open_pl = msp.add_lwpolyline(
+        [(e + 400, n), (e + 500, n), (e + 500, n + 100)], dxfattribs={"layer": "草图"}
+    )
     msp.add_text("地块A", dxfattribs={"layer": "注记"})
     doc.saveas(DATA / "05_open_polyline.dxf")
     msp.delete_entity(open_pl)
@@ -154,12 +177,16 @@ def make_dxf() -> None:
 def make_crs_cases() -> None:
     sq = box(E0, N0, E0 + 500, N0 + 500)
     # 9: zone-prefixed eastings declared as CM 108E (no prefix).
-    write_gpkg(DATA / "09_wrong_zone.gpkg",
-               {"parcels": gpd.GeoDataFrame({"k": [1]}, geometry=[sq], crs="EPSG:4545")})
+    write_gpkg(
+        DATA / "09_wrong_zone.gpkg",
+        {"parcels": gpd.GeoDataFrame({"k": [1]}, geometry=[sq], crs="EPSG:4545")},
+    )
     # 10: northing in X, easting in Y.
     swapped = shapely.transform(sq, lambda c: c[:, ::-1])
-    write_gpkg(DATA / "10_swapped_xy.gpkg",
-               {"parcels": gpd.GeoDataFrame({"k": [1]}, geometry=[swapped], crs="EPSG:4524")})
+    write_gpkg(
+        DATA / "10_swapped_xy.gpkg",
+        {"parcels": gpd.GeoDataFrame({"k": [1]}, geometry=[swapped], crs="EPSG:4524")},
+    )
     # 11: shapefile without .prj.
     g = gpd.GeoDataFrame({"k": [1]}, geometry=[sq], crs="EPSG:4524")
     pyogrio.write_dataframe(g, DATA / "11_no_prj.shp", encoding="UTF-8")
@@ -172,7 +199,7 @@ def make_crs_cases() -> None:
         '0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],PARAMETER['
         '"False_Easting",36500000.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",'
         '108.0],PARAMETER["Scale_Factor",1.0],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",'
-        '1.0]]'
+        "1.0]]"
     )
 
 
@@ -202,7 +229,7 @@ def make_gcj02_case() -> None:
     lon = 108.4 + 0.5 * t
     lat = 21.7 + 0.01 * np.sin(t * 40) + 0.004 * np.sin(t * 130)
     coast = shapely.LineString(np.column_stack([lon, lat]))
-    district = Polygon(list(zip(lon, lat, strict=True)) + [(108.9, 22.0), (108.4, 22.0)])
+    district = Polygon([*zip(lon, lat, strict=True), (108.9, 22.0), (108.4, 22.0)])
     gpd.GeoDataFrame({"名称": ["海岸线"]}, geometry=[coast], crs="EPSG:4490").to_file(
         DATA / "15_coast.geojson", driver="GeoJSON"
     )
@@ -225,8 +252,10 @@ def make_jzd_cases() -> None:
     )
     head = "[属性描述]\n坐标系=2000国家大地坐标系\n几度分带=3\n带号=36\n[地块坐标]\n"
     _jzd("17_jzd_area_mu.txt", head + "5,1500.0000,QZ-MU,亩当公顷,面,,工业用地,0601,@\n" + square)
-    _jzd("17_jzd_area_m2.txt",
-         head + "5,1000000.0000,QZ-M2,平方米当公顷,面,,工业用地,0601,@\n" + square)
+    _jzd(
+        "17_jzd_area_m2.txt",
+        head + "5,1000000.0000,QZ-M2,平方米当公顷,面,,工业用地,0601,@\n" + square,
+    )
     no_prefix = square.replace(",3656", ",56")
     _jzd("18_jzd_no_prefix.txt", head + "5,100.0000,QZ-NP,无带号前缀,面,,,,@\n" + no_prefix)
     _jzd(
@@ -237,22 +266,33 @@ def make_jzd_cases() -> None:
     # Two parcels, the second's header declares 7 points but has 5 rows.
     _jzd(
         "18_jzd_count_mismatch.txt",
-        head + "5,100.0000,QZ-A,甲,面,,,,@\n" + square
-        + "7,100.0000,QZ-B,乙,面,,,,@\n" + square.replace("2399", "2401").replace("2400", "2402"),
+        head
+        + "5,100.0000,QZ-A,甲,面,,,,@\n"
+        + square
+        + "7,100.0000,QZ-B,乙,面,,,,@\n"
+        + square.replace("2399", "2401").replace("2400", "2402"),
     )
     swapped = "\n".join(
         ",".join([p[0], p[1], p[3], p[2]]) for p in (r.split(",") for r in square.splitlines())
     )
     _jzd("18_jzd_swapped.txt", head + "5,100.0000,QZ-SW,XY互换,面,,,,@\n" + swapped + "\n")
-    _jzd("18_jzd_utf8_bom.txt", "\ufeff" + head + "5,100.0000,QZ-U8,UTF8文件,面,,,,@\n" + square,
-         encoding="utf-8")
-    _jzd("18_jzd_bad_number.txt", head + "5,100.0000,QZ-X,坏数字,面,,,,@\n"
-         + square.replace("2400000.000,36565000", "24OOOOO.000,36565000"))
+    _jzd(
+        "18_jzd_utf8_bom.txt",
+        "\ufeff" + head + "5,100.0000,QZ-U8,UTF8文件,面,,,,@\n" + square,
+        encoding="utf-8",
+    )
+    _jzd(
+        "18_jzd_bad_number.txt",
+        head
+        + "5,100.0000,QZ-X,坏数字,面,,,,@\n"
+        + square.replace("2400000.000,36565000", "24OOOOO.000,36565000"),
+    )
 
 
 def make_corrupt_cases() -> None:
-    good = gpd.GeoDataFrame({"k": range(50)}, geometry=[_lonlat_box(0.003 * i) for i in range(50)],
-                            crs="EPSG:4490")
+    good = gpd.GeoDataFrame(
+        {"k": range(50)}, geometry=[_lonlat_box(0.003 * i) for i in range(50)], crs="EPSG:4490"
+    )
     write_gpkg(DATA / "23_good.gpkg", {"parcels": good})
     raw = (DATA / "23_good.gpkg").read_bytes()
     (DATA / "23_truncated.gpkg").write_bytes(raw[: len(raw) // 3])

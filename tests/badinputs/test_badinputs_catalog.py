@@ -21,7 +21,7 @@ import shapely
 from click.testing import CliRunner
 from shapely import Polygon, box
 
-from qzgeo._errors import CRSError, GeometryError, InputError
+from qzgeo._errors import GeometryError, InputError
 from qzgeo.area import ellipsoidal_area
 from qzgeo.cli.main import cli
 from qzgeo.crs import detect_gcj02_offset
@@ -83,11 +83,13 @@ def case_04_unclosed_ring(tmp: Path) -> None:
 
 
 def case_05_dxf(tmp: Path) -> None:
-    code, msg = convert(str(DATA / "05_open_polyline.dxf"), str(tmp / "o.gpkg"), "--crs",
-                        "EPSG:4524")
+    code, msg = convert(
+        str(DATA / "05_open_polyline.dxf"), str(tmp / "o.gpkg"), "--crs", "EPSG:4524"
+    )
     assert code == 2 and "open polyline" in msg and "handle 31" in msg and "Close them" in msg
-    code, msg = convert(str(DATA / "05_closed_polylines.dxf"), str(tmp / "c.gpkg"), "--crs",
-                        "EPSG:4524")
+    code, msg = convert(
+        str(DATA / "05_closed_polylines.dxf"), str(tmp / "c.gpkg"), "--crs", "EPSG:4524"
+    )
     assert code == 0, msg
     gdf = read_layer(tmp / "c.gpkg")
     assert sorted(gdf.geometry.area.round(3)) == [5000.0, 10000.0]
@@ -169,7 +171,7 @@ def case_15_gcj02_mixed(tmp: Path) -> None:
     flagged = detect_gcj02_offset(gcj.geometry.values, coast)
     assert flagged.looks_gcj02 and flagged.median_as_is_m > 200  # ~500 m SE, coast runs E-W
     assert flagged.median_if_converted_m < 1.0
-    assert "datum = \"gcj02\"" in flagged.message("districts")
+    assert 'datum = "gcj02"' in flagged.message("districts")
     assert not detect_gcj02_offset(wgs.geometry.values, coast).looks_gcj02
     # Declared, it is converted on load and then fits the reference.
     fixed = read_layer(DATA / "15_district_gcj02.geojson", datum="gcj02")
@@ -277,8 +279,9 @@ def case_22_polygon_z(tmp: Path) -> None:
     assert rec.reason == "Z coordinates removed (2D analysis)" and rec.action == "repaired"
     polym = shapely.from_wkt("POLYGON M ((0 0 1, 1 0 2, 1 1 3, 0 0 1))")
     rep = RepairReport()
-    out = repair_layer(gpd.GeoDataFrame(geometry=[polym], crs="EPSG:4545"), layer_id="m",
-                       report=rep)
+    out = repair_layer(
+        gpd.GeoDataFrame(geometry=[polym], crs="EPSG:4545"), layer_id="m", report=rep
+    )
     assert rep.records[0].reason == "M coordinates removed (2D analysis)"
     assert not shapely.has_z(out.geometry.iloc[0]) and not shapely.has_m(out.geometry.iloc[0])
 
@@ -324,40 +327,60 @@ CASES: list[tuple[str, str, Callable[[Path], None]]] = [
     ("02 spike", "repaired (spike removed, area unchanged)", case_02_spike),
     ("03 zero-area sliver", "rejected: dropped and reported", case_03_sliver),
     ("04 unclosed ring GeoJSON", "repaired on read with a warning", case_04_unclosed_ring),
-    ("05 DXF closed + open polyline", "exit 2 naming the handle; closed ones read",
-     case_05_dxf),
+    ("05 DXF closed + open polyline", "exit 2 naming the handle; closed ones read", case_05_dxf),
     ("06 empty and null geometries", "rejected: dropped and reported", case_06_empty_null),
-    ("07 points in a polygon layer", "rejected: dropped and reported",
-     case_07_points_in_polygons),
+    ("07 points in a polygon layer", "rejected: dropped and reported", case_07_points_in_polygons),
     ("08 NaN/Inf coordinates", "rejected: dropped and reported", case_08_nan_inf),
     ("09 wrong zone variant", "exit 2 suggesting EPSG:4524", case_09_wrong_zone),
-    ("10 swapped X/Y", "exit 2 (GIS file); 界址点 swapped back with a warning",
-     case_10_swapped_xy),
+    ("10 swapped X/Y", "exit 2 (GIS file); 界址点 swapped back with a warning", case_10_swapped_xy),
     ("11 missing .prj", "exit 2 asking for --crs; works with --crs", case_11_missing_prj),
     ("12 ESRI GK .prj", "read as EPSG:4524", case_12_esri_prj),
-    ("13 GBK DBF without .cpg", "read as GB18030, recorded and warned",
-     case_13_gbk_without_cpg),
-    ("14 long Chinese field name to .shp", "exit 2 suggesting GeoPackage",
-     case_14_long_field_to_shp),
-    ("15 GCJ-02 layer among CGCS2000 layers", "detected against a reference layer",
-     case_15_gcj02_mixed),
+    ("13 GBK DBF without .cpg", "read as GB18030, recorded and warned", case_13_gbk_without_cpg),
+    (
+        "14 long Chinese field name to .shp",
+        "exit 2 suggesting GeoPackage",
+        case_14_long_field_to_shp,
+    ),
+    (
+        "15 GCJ-02 layer among CGCS2000 layers",
+        "detected against a reference layer",
+        case_15_gcj02_mixed,
+    ),
     ("16 areas of EPSG:4490 data", "ellipsoidal m², asserted", case_16_area_on_4490),
-    ("17 界址点 area ×15 / ×10⁴", "warning with both numbers and the unit hint",
-     case_17_jzd_declared_area),
-    ("18 界址点 prefix / no prefix / holes / counts", "read; warnings with line numbers",
-     case_18_jzd_variants),
-    ("19 hostile attribute strings", "byte-exact round trip; refused where a format would cut",
-     case_19_hostile_strings),
-    ("20 overlay GeometryCollection", "polygonal part kept, dropped parts reported",
-     case_20_overlay_collection),
-    ("21 GEOS TopologyException", "GeometryError naming the fix; repaired inputs overlay",
-     case_21_topology_exception),
+    (
+        "17 界址点 area ×15 / ×10⁴",
+        "warning with both numbers and the unit hint",
+        case_17_jzd_declared_area,
+    ),
+    (
+        "18 界址点 prefix / no prefix / holes / counts",
+        "read; warnings with line numbers",
+        case_18_jzd_variants,
+    ),
+    (
+        "19 hostile attribute strings",
+        "byte-exact round trip; refused where a format would cut",
+        case_19_hostile_strings,
+    ),
+    (
+        "20 overlay GeometryCollection",
+        "polygonal part kept, dropped parts reported",
+        case_20_overlay_collection,
+    ),
+    (
+        "21 GEOS TopologyException",
+        "GeometryError naming the fix; repaired inputs overlay",
+        case_21_topology_exception,
+    ),
     ("22 PolygonZ/M", "forced 2D and reported", case_22_polygon_z),
     ("23 truncated GPKG / .shp / .shx", "exit 2 InputError", case_23_truncated),
     ("24 missing layer", "exit 2 listing the layers", case_24_missing_layer),
     ("25 empty file", "exit 2 InputError", case_25_empty_file),
-    ("26 1 GB GeoJSON", "exit 2 before parsing, naming size, cap and override",
-     case_26_huge_geojson),
+    (
+        "26 1 GB GeoJSON",
+        "exit 2 before parsing, naming size, cap and override",
+        case_26_huge_geojson,
+    ),
 ]
 
 

@@ -93,8 +93,9 @@ def test_write_refuses_what_the_format_cannot_hold(tmp_path: Path) -> None:
     line = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 0), (1, 1)])], crs="EPSG:4545")
     with pytest.raises(InputError, match="polygons only"):
         write_jzd(line, tmp_path / "l.txt")
-    comma = gpd.GeoDataFrame({"地块名称": ["a,b"]}, geometry=[box(5e5, 2.4e6, 5e5 + 9, 2.4e6 + 9)],
-                             crs="EPSG:4545")
+    comma = gpd.GeoDataFrame(
+        {"地块名称": ["a,b"]}, geometry=[box(5e5, 2.4e6, 5e5 + 9, 2.4e6 + 9)], crs="EPSG:4545"
+    )
     with pytest.raises(InputError, match="comma"):
         write_jzd(comma, tmp_path / "c.txt")
     assert not list(tmp_path.iterdir())
@@ -118,8 +119,9 @@ def test_errors_carry_line_numbers(tmp_path: Path) -> None:
     p.write_text("[地块坐标]\n5,1,A,,面,,,,@\nJ1,x,2399000,36564000\n", encoding="gbk")
     with pytest.raises(InputError, match=r"line 3: 圈号 'x' is not an integer"):
         read_jzd(p)
-    p.write_text("[地块坐标]\n3,1,A,,面,,,,@\nJ1,1,2399000,36564000\nJ2,1,2399000,36564000\n",
-                 encoding="gbk")
+    p.write_text(
+        "[地块坐标]\n3,1,A,,面,,,,@\nJ1,1,2399000,36564000\nJ2,1,2399000,36564000\n", encoding="gbk"
+    )
     with pytest.raises(InputError, match=r"line 3: ring 1 of parcel 'A' has 1 distinct"):
         read_jzd(p)
 
@@ -127,8 +129,28 @@ def test_errors_carry_line_numbers(tmp_path: Path) -> None:
 # --- fuzz: random or mutated text -> a GeoDataFrame or a clear error --------------------------
 
 _SEED = EXAMPLE.read_bytes().decode("gbk")
-_TOKENS = ["[属性描述]", "[地块坐标]", "带号=36", "带号=x", ",", "@", "\n", "J1", "1", "2",
-           "2399603.043", "36564161.661", "564161.661", "nan", "inf", "-1e309", "面", "线", "", "，"]
+_TOKENS = [
+    "[属性描述]",
+    "[地块坐标]",
+    "带号=36",
+    "带号=x",
+    ",",
+    "@",
+    "\n",
+    "J1",
+    "1",
+    "2",
+    "2399603.043",
+    "36564161.661",
+    "564161.661",
+    "nan",
+    "inf",
+    "-1e309",
+    "面",
+    "线",
+    "",
+    "，",
+]
 
 
 @st.composite
@@ -152,7 +174,9 @@ def _mutated(draw: st.DrawFn) -> str:
     return "\n".join(lines)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=st.one_of(_mutated(), st.text(max_size=300)), enc=st.sampled_from(["gbk", "utf-8"]))
 def test_fuzz_parser(tmp_path: Path, text: str, enc: str) -> None:
     p = tmp_path / "fuzz.txt"

@@ -29,9 +29,12 @@ def polygon(draw: st.DrawFn) -> shapely.Geometry:
 
 
 classes = st.lists(
-    st.tuples(st.sampled_from(["exclusion", "exclusion", "boundary"]),
-              st.lists(polygon(), min_size=1, max_size=4)),
-    min_size=1, max_size=3,
+    st.tuples(
+        st.sampled_from(["exclusion", "exclusion", "boundary"]),
+        st.lists(polygon(), min_size=1, max_size=4),
+    ),
+    min_size=1,
+    max_size=3,
 )
 
 
@@ -46,8 +49,11 @@ def _reference(parcels: gpd.GeoDataFrame, geom: shapely.Geometry) -> np.ndarray:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(parcel_geoms=st.lists(polygon(), min_size=1, max_size=12), spec=classes,
-       max_vertices=st.sampled_from([0, 8, 512]))
+@given(
+    parcel_geoms=st.lists(polygon(), min_size=1, max_size=12),
+    spec=classes,
+    max_vertices=st.sampled_from([0, 8, 512]),
+)
 def test_engine_matches_geopandas_overlay(
     parcel_geoms: list[shapely.Geometry],
     spec: list[tuple[str, list[shapely.Geometry]]],

@@ -24,11 +24,15 @@ def voronoi_parcels(n: int) -> gpd.GeoDataFrame:
     frame = (X0 - 300, Y0 - 300, X0 + 2300, Y0 + 1300)
     xy = np.column_stack([rng.uniform(frame[0], frame[2], n), rng.uniform(frame[1], frame[3], n)])
     cells = shapely.get_parts(
-        shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=shapely.box(*frame),
-                                 ordered=True)
+        shapely.voronoi_polygons(
+            shapely.multipoints(xy), extend_to=shapely.box(*frame), ordered=True
+        )
     )
-    return gpd.GeoDataFrame({"地块号": [f"D{k:05d}" for k in range(n)]},
-                            geometry=shapely.clip_by_rect(cells, *frame), crs="EPSG:4524")
+    return gpd.GeoDataFrame(
+        {"地块号": [f"D{k:05d}" for k in range(n)]},
+        geometry=shapely.clip_by_rect(cells, *frame),
+        crs="EPSG:4524",
+    )
 
 
 @pytest.mark.slow
@@ -45,8 +49,9 @@ def test_dask_path_equals_single_path(loaded_minipack) -> None:  # type: ignore[
     )
     try:
         with distributed.Client(cluster) as client:
-            got = analyze_parcels_dask(parcels, loaded_minipack, client=client, report=dask_rep,
-                                       npartitions=4)
+            got = analyze_parcels_dask(
+                parcels, loaded_minipack, client=client, report=dask_rep, npartitions=4
+            )
     finally:
         cluster.close()
     assert 0 < single["conflict"].sum() < len(parcels)

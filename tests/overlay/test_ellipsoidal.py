@@ -33,8 +33,9 @@ def test_scale_factor_area_error_below_1e_5_across_the_zone() -> None:
                 geoms.append(box(x - size / 2, y - size / 2, x + size / 2, y + size / 2))
     parcels = gpd.GeoDataFrame(geometry=geoms, crs=GK)
     # A class covering the western half of every parcel: the pieces are measured too.
-    halves = shapely.union_all([box(g.bounds[0], g.bounds[1], g.centroid.x, g.bounds[3])
-                                for g in geoms])
+    halves = shapely.union_all(
+        [box(g.bounds[0], g.bounds[1], g.centroid.x, g.bounds[3]) for g in geoms]
+    )
     cls = ConstraintClass("l", "half", "exclusion", "internal", halves)
     df, rep = overlay_areas(parcels, [cls])
     assert not rep.conservation_failures

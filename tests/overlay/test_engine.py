@@ -114,8 +114,9 @@ def test_results_do_not_depend_on_workers_or_chunks() -> None:
     cells = shapely.get_parts(
         shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=box(0, 0, 2000, 2000))
     )
-    parcels = gpd.GeoDataFrame(geometry=shapely.clip_by_rect(cells, 0, 0, 2000, 2000),
-                               crs="EPSG:4545")
+    parcels = gpd.GeoDataFrame(
+        geometry=shapely.clip_by_rect(cells, 0, 0, 2000, 2000), crs="EPSG:4545"
+    )
     parcels.geometry = parcels.geometry.translate(CM_X, Y)
     ring = shapely.Point(CM_X + 1000, Y + 1000).buffer(700, quad_segs=64)
     red = cc("生态保护红线", "exclusion", ring.difference(ring.buffer(-200)))
@@ -182,7 +183,7 @@ def test_conservation_failure_is_recorded(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(shapely, "difference", lossy)
     red = cc("生态保护红线", "exclusion", box(0, 0, 50, 100))
-    df, rep = run(boxes((0, 0, 100, 100), crs="EPSG:4545"), [red])
+    _, rep = run(boxes((0, 0, 100, 100), crs="EPSG:4545"), [red])
     assert len(rep.conservation_failures) == 1
     assert rep.conservation_failures[0]["relative_error"] == pytest.approx(0.25)
 
@@ -218,8 +219,8 @@ def test_merge_polygons_coverage_and_overlap() -> None:
 
 
 def test_subdivide_keeps_area_and_bounds_vertices() -> None:
-    circle = shapely.Point(0, 0).buffer(100, quad_segs=256).difference(
-        shapely.Point(10, 0).buffer(30)
+    circle = (
+        shapely.Point(0, 0).buffer(100, quad_segs=256).difference(shapely.Point(10, 0).buffer(30))
     )
     pieces = _subdivide(circle, 64)
     assert max(shapely.get_num_coordinates(p) for p in pieces) <= 64

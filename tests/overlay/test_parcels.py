@@ -94,12 +94,24 @@ def test_cli_analyze_point_layer_and_missing_file(tmp_path: Path) -> None:
     pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([X0], [Y0]), crs="EPSG:4524")
     pts.to_file(tmp_path / "pts.gpkg")
     runner = CliRunner()
-    res = runner.invoke(cli, ["analyze", "--parcels", str(tmp_path / "pts.gpkg"),
-                              "--pack", str(MINIPACK), "--out", str(tmp_path / "o")])
+    res = runner.invoke(
+        cli,
+        [
+            "analyze",
+            "--parcels",
+            str(tmp_path / "pts.gpkg"),
+            "--pack",
+            str(MINIPACK),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert res.exit_code == 2 and "polygon" in res.output
-    res = runner.invoke(cli, ["analyze", "--parcels", str(tmp_path / "nope.gpkg"),
-                              "--pack", str(MINIPACK)])
+    res = runner.invoke(
+        cli, ["analyze", "--parcels", str(tmp_path / "nope.gpkg"), "--pack", str(MINIPACK)]
+    )
     assert res.exit_code == 2 and "does not exist" in res.output
-    res = runner.invoke(cli, ["analyze", "--parcels", str(tmp_path / "pts.gpkg"),
-                              "--scheduler", "localhost:8786"])
+    res = runner.invoke(
+        cli, ["analyze", "--parcels", str(tmp_path / "pts.gpkg"), "--scheduler", "localhost:8786"]
+    )
     assert res.exit_code == 2 and "tcp://" in res.output

@@ -5,8 +5,12 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from pathlib import Path
 
-from .conftest import GPKG, LAYERS
+ROOT = Path(__file__).resolve().parents[2]
+LAYERS = ROOT / "layers"
+GPKG = LAYERS / "qinzhou.gpkg"
+
 
 MAX_BYTES = 2_000_000
 

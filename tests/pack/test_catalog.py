@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyogrio
 import pytest
 
 from qzgeo.pack import PRECISIONS, load_pack
 
-from .conftest import GPKG, ROOT
+ROOT = Path(__file__).resolve().parents[2]
+LAYERS = ROOT / "layers"
+GPKG = LAYERS / "qinzhou.gpkg"
+
 
 ALLOWED_FEATURE_PRECISION = {"real", "OSM", "calibrated-schematic", "schematic"}
 

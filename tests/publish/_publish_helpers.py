@@ -276,7 +276,9 @@ def write_pack(root: Path, maps: dict[str, str] | None = None) -> Built:
         gdf.to_file(path, driver="GeoJSON")
     # the tests publish what was read back from disk, as the pipeline does
     read = {
-        lid: gpd.read_file(root / "layers" / f"{lid if lid != 'secret_lines' else 'secret'}.geojson")
+        lid: gpd.read_file(
+            root / "layers" / f"{lid if lid != 'secret_lines' else 'secret'}.geojson"
+        )
         for lid in layers
     }
     pack = load_pack(root)

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _publish_helpers import Built, write_pack  # noqa: E402
+from _publish_helpers import Built, write_pack
 
 
 @pytest.fixture

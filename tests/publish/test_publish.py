@@ -109,8 +109,12 @@ def test_coordinates_have_at_most_six_decimals(built: Built, tmp_path: Path) -> 
         cfg = config_of(read(path))
         text = json.dumps([lay["data"] for lay in cfg["layers"]])
         assert re.findall(r"\d+\.\d{7,}", text) == [], path.name
-        coords = [c for lay in cfg["layers"] for f in lay["data"]["features"]
-                  for c in all_coords(f["geometry"]["coordinates"])]
+        coords = [
+            c
+            for lay in cfg["layers"]
+            for f in lay["data"]["features"]
+            for c in all_coords(f["geometry"]["coordinates"])
+        ]
         assert coords and all(abs(c * 1e6 - round(c * 1e6)) < 1e-6 for c in coords)
 
 
@@ -136,9 +140,7 @@ def test_hostile_values_only_appear_escaped(built: Built, tmp_path: Path) -> Non
     assert all("__pwned" not in s for s in scripts)
 
 
-def test_public_map_with_internal_layer_fails_before_writing(
-    built: Built, tmp_path: Path
-) -> None:
+def test_public_map_with_internal_layer_fails_before_writing(built: Built, tmp_path: Path) -> None:
     built.write_map(
         "leak",
         """
@@ -169,20 +171,27 @@ def test_public_map_with_internal_analysis_fails(built: Built, tmp_path: Path) -
     with pytest.raises(PublishError, match=r"maps/leak2.toml.*'conflicts'.*internal"):
         publish(built, tmp_path / "out")
     # the same map is fine once the analysis is declared public
-    publish(built, tmp_path / "out", analysis_sensitivity={"available_land": "public",
-                                                           "conflicts": "public"})
+    publish(
+        built,
+        tmp_path / "out",
+        analysis_sensitivity={"available_land": "public", "conflicts": "public"},
+    )
 
 
 def test_public_map_styled_by_unpublished_field_fails(built: Built, tmp_path: Path) -> None:
     cat = built.root / "layers" / "catalog.toml"
     cat.write_text(
-        read(cat).replace('publish_fields = ["名称", "类型", "面积_ha"]', 'publish_fields = ["名称"]'),
+        read(cat).replace(
+            'publish_fields = ["名称", "类型", "面积_ha"]', 'publish_fields = ["名称"]'
+        ),
         encoding="utf-8",
     )
     from qzgeo.pack import load_pack
 
     built.pack = load_pack(built.root)
-    with pytest.raises(PublishError, match=r"public_map.toml: layer 'zones' is styled by field '类型'"):
+    with pytest.raises(
+        PublishError, match=r"public_map.toml: layer 'zones' is styled by field '类型'"
+    ):
         publish(built, tmp_path / "out")
 
 
@@ -230,7 +239,13 @@ def test_legend_follows_the_styles(built: Built, tmp_path: Path) -> None:
         "available_land": "分析结果",
     }
     # drawing order: polygons (base, zones, control lines, analysis), then lines, then points
-    assert [lay["id"] for lay in cfg["layers"]] == ["zones", "ctrl", "available_land", "axis", "hubs"]
+    assert [lay["id"] for lay in cfg["layers"]] == [
+        "zones",
+        "ctrl",
+        "available_land",
+        "axis",
+        "hubs",
+    ]
     assert cfg["order"] == ["zones", "ctrl", "axis", "available_land", "hubs"]
     assert cfg["notice"] == "示意图，仅供测试。"
     assert any("© OpenStreetMap contributors" in p for p in cfg["provenance"])
@@ -375,9 +390,7 @@ def test_hostile_map_title_is_escaped(built: Built, tmp_path: Path) -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in index
 
 
-def test_large_coverage_is_simplified_and_stays_a_coverage(
-    built: Built, tmp_path: Path
-) -> None:
+def test_large_coverage_is_simplified_and_stays_a_coverage(built: Built, tmp_path: Path) -> None:
     zones = built.layers["zones"]
     zones.geometry = shapely.segmentize(np.asarray(zones.geometry.values), 2e-5)
     assert shapely.get_num_coordinates(np.asarray(zones.geometry.values)).sum() > 5000
@@ -390,9 +403,7 @@ def test_large_coverage_is_simplified_and_stays_a_coverage(
     assert any("规划分区" in p and "容差 1 m" in p and "覆盖简化" in p for p in cfg["provenance"])
 
 
-def test_empty_geometries_are_reported_not_silently_dropped(
-    built: Built, tmp_path: Path
-) -> None:
+def test_empty_geometries_are_reported_not_silently_dropped(built: Built, tmp_path: Path) -> None:
     built.layers["hubs"].loc[0, "geometry"] = None
     res = publish(built, tmp_path / "out")
     assert any("layer 'hubs': 1 feature(s) without geometry" in w for w in res.warnings)
@@ -418,7 +429,9 @@ def test_big_layers_use_the_compact_renderer(
     (zones,) = [x for x in cfg["layers"] if x["id"] == "zones"]
     assert zones["data"] is None  # not embedded as GeoJSON
     assert "L.QzgeoBigLayer" in html
-    assert re.search(r'qzgeo\.finish\(qz_build_\d+, \{\s*"zones": \(typeof qzgeo_big_layer_\d+', html)
+    assert re.search(
+        r'qzgeo\.finish\(qz_build_\d+, \{\s*"zones": \(typeof qzgeo_big_layer_\d+', html
+    )
     assert SECRET not in html
     again = publish(built, tmp_path / "again", only=["internal_map"])
     assert read(again.maps["internal_map"]) == html

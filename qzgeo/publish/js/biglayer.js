@@ -51,10 +51,10 @@
   L.QzgeoBigLayer = L.Layer.extend({
     options: { pane: "overlayPane", padding: 0.1 },
 
-    initialize: function (data, options) {
+    initialize: function (data, key, options) {
       L.setOptions(this, options);
       this._data = data;
-      this._key = data.id;
+      this._key = key;
     },
 
     getBounds: function () {

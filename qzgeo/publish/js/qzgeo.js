@@ -192,6 +192,7 @@
   function buildGeoJson(inst, lay) {
     var map = inst.map;
     var entries = [];
+    var hits = [];
     var gj = L.geoJSON(lay.data, {
       style: function (f) { return pathStyle(symbolOf(lay, f.properties), kindOf(f.geometry, lay.kind)); },
       pointToLayer: function (f, latlng) {
@@ -210,7 +211,8 @@
           layer.bindTooltip(el("span", null, null, name), { sticky: true, className: "qz-hover" });
         }
         if (name !== null) {
-          inst.index.push({ name: name, layer: layer, group: gj, title: lay.title });
+          // the group is filled in below: onEachFeature runs while L.geoJSON is being built
+          hits.push({ name: name, layer: layer, group: null, title: lay.title });
         }
         if (kindOf(f.geometry, lay.kind) !== "point") {
           layer.on("mouseover", function () {
@@ -222,12 +224,18 @@
       }
     });
     gj.qzCount = entries.length;
+    hits.forEach(function (h) { h.group = gj; inst.index.push(h); });
     if (lay.show) { gj.addTo(map); }
     return gj;
   }
 
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+
   function updateLabels(inst) {
     var map = inst.map;
+    var kept = [];
     var i;
     for (i = 0; i < inst.labelled.length; i++) {
       var layer = inst.labelled[i];
@@ -239,8 +247,15 @@
       var c = map.latLngToContainerPoint(b.getNorthEast());
       var w = Math.abs(c.x - a.x);
       var h = Math.abs(c.y - a.y);
-      // show a name only where it fits inside its feature, so labels never pile up
-      node.style.visibility = (w >= node.offsetWidth + 4 && h >= node.offsetHeight) ? "" : "hidden";
+      // show a name only where it fits inside its feature and clears the names already shown
+      var show = w >= node.offsetWidth + 4 && h >= node.offsetHeight;
+      if (show) {
+        var r = node.getBoundingClientRect();
+        var k;
+        for (k = 0; k < kept.length && show; k++) { show = !overlaps(r, kept[k]); }
+        if (show) { kept.push(r); }
+      }
+      node.style.visibility = show ? "" : "hidden";
     }
   }
 
@@ -569,12 +584,13 @@
 
       function go(hit) {
         if (!map.hasLayer(hit.group)) { hit.group.addTo(map); }
+        // open the popup once the view has settled; opened mid-animation it gets lost
+        map.once("moveend", function () { hit.layer.openPopup(); });
         if (hit.layer.getBounds) {
           map.fitBounds(hit.layer.getBounds(), { maxZoom: 16, padding: [20, 20] });
         } else if (hit.layer.getLatLng) {
           map.setView(hit.layer.getLatLng(), Math.max(map.getZoom(), 15));
         }
-        hit.layer.openPopup();
         list.textContent = "";
       }
 

@@ -1,0 +1,80 @@
+"""Property test: random (often invalid) polygons through repair_layer never escape the report."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qzgeo._errors import QzgeoError
+from qzgeo.repair import RepairReport, repair_layer
+
+E0, N0 = 564_000.0, 2_399_000.0  # EPSG:4545, near 大榄坪
+
+coord = st.one_of(
+    st.floats(0, 100, allow_nan=False).map(lambda v: round(v, 1)),  # repeats and collinearity
+    st.sampled_from([0.0, 50.0, 100.0, math.nan, math.inf]),
+)
+# NaN/inf only after the first vertex: GEOS cannot even build a ring whose first point is NaN.
+ring = st.lists(st.tuples(coord, coord), min_size=3, max_size=8).map(
+    lambda r: [(0.0, 0.0), *r[1:]] if not all(map(math.isfinite, r[0])) else r
+)
+
+
+@st.composite
+def geometry(draw: st.DrawFn) -> shapely.Geometry | None:
+    kind = draw(st.sampled_from(["polygon", "polygon", "holed", "multi", "point", "none", "gc"]))
+    if kind == "none":
+        return None
+    pts = [(E0 + x, N0 + y) for x, y in draw(ring)]
+    if kind == "point":
+        return shapely.Point(pts[0])
+    shell = shapely.Polygon(pts)
+    if kind == "polygon":
+        return shell
+    hole = [(E0 + x, N0 + y) for x, y in draw(ring)]
+    if kind == "holed":
+        return shapely.Polygon(pts, [hole])
+    other = shapely.Polygon(hole)
+    if kind == "multi":
+        return shapely.MultiPolygon([shell, other])
+    return shapely.GeometryCollection([shell, shapely.LineString(hole[:2]), shapely.Point(pts[0])])
+
+
+@settings(max_examples=100, deadline=None)
+@given(geoms=st.lists(geometry(), min_size=1, max_size=6))
+def test_repair_accounts_for_every_feature(geoms: list[shapely.Geometry | None]) -> None:
+    gdf = gpd.GeoDataFrame({"k": range(len(geoms))}, geometry=geoms, crs="EPSG:4545")
+    report = RepairReport()
+    try:
+        out = repair_layer(gdf, layer_id="fuzz", report=report, family="polygon")
+    except QzgeoError:
+        return
+    by_id: dict[str, list[str]] = {}
+    for r in report.records:
+        by_id.setdefault(r.feature_id, []).append(r.action)
+    kept = set(out.index.astype(str))
+    for i, geom in zip(gdf.index.astype(str), geoms, strict=True):
+        if i not in kept:
+            assert "dropped" in by_id.get(i, []), f"feature {i} vanished without a record"
+            continue
+        new = out.geometry.loc[int(i)]
+        assert new.is_valid and not new.is_empty
+        assert new.geom_type in ("Polygon", "MultiPolygon")
+        if geom is None or not new.equals_exact(geom, tolerance=0):
+            assert i in by_id, f"feature {i} changed without a record"
+        records = [r for r in report.records if r.feature_id == i]
+        if records and records[-1].area_after_m2 is not None:
+            assert records[-1].area_after_m2 == pytest.approx(new.area, rel=1e-9, abs=1e-9)
+    # Accounting: the kept area equals the recorded areas after repair plus untouched features.
+    untouched = sum(out.geometry.loc[int(i)].area for i in kept if i not in by_id)
+    recorded = sum(
+        next(r.area_after_m2 for r in reversed(report.records) if r.feature_id == i) or 0.0
+        for i in kept
+        if i in by_id
+    )
+    assert untouched + recorded == pytest.approx(out.geometry.area.sum(), rel=1e-9, abs=1e-6)
