@@ -53,6 +53,7 @@ PLANAR = "EPSG:4545"
 GEOD = Geod(ellps="GRS80")
 _FWD = Transformer.from_crs(STORAGE, PLANAR, always_xy=True)
 _INV = Transformer.from_crs(PLANAR, STORAGE, always_xy=True)
+UDB_SHORE_MARGIN_M = 200.0
 SLIVER_M2 = 2_000.0  # clipping remnants smaller than 0.2 ha are dropped
 CALIBRATION_RTOL = 1e-3
 
@@ -251,7 +252,7 @@ PHASE_LITS: dict[str, Coords] = {
     "三期（河西科教园）": [
         (108.575, 21.925),
         (108.598, 21.920),
-        (108.612, 21.945),
+        (108.607, 21.945),
         (108.600, 21.958),
         (108.578, 21.952),
     ],
@@ -297,8 +298,8 @@ MANGROVE_PARTS: list[dict[str, Any]] = [
         "名称": "茅尾海红树林自然保护区（七十二泾片）",
         "region": [
             (108.5625, 21.74306),
-            (108.595, 21.74306),
-            (108.595, 21.790),
+            (108.590, 21.74306),
+            (108.590, 21.790),
             (108.5625, 21.790),
         ],
         "land_margin_m": 30.0,
@@ -384,6 +385,8 @@ URBAN_BOUNDARY_LITS: dict[str, Coords] = {  # 城镇开发边界, schematic
     "钦州中心城区（含高新区）城镇开发边界（示意）": [
         (108.575, 21.915),
         (108.620, 21.905),
+        (108.626, 21.889),
+        (108.660, 21.889),
         (108.700, 21.908),
         (108.722, 21.930),
         (108.722, 21.985),
@@ -394,9 +397,9 @@ URBAN_BOUNDARY_LITS: dict[str, Coords] = {  # 城镇开发边界, schematic
     ],
     "钦州港城镇开发边界（示意）": [
         (108.585, 21.720),
-        (108.600, 21.650),
-        (108.668, 21.645),
-        (108.700, 21.680),
+        (108.598, 21.645),
+        (108.672, 21.643),
+        (108.700, 21.676),
         (108.745, 21.690),
         (108.755, 21.760),
         (108.752, 21.840),
@@ -1085,7 +1088,11 @@ def layer_control_lines(src: Sources) -> gpd.GeoDataFrame:
     farm = shapely.union_all([poly(c) for c in FARMLAND_PATCHES.values()])
     udb_rows = []
     for name, coords in URBAN_BOUNDARY_LITS.items():
-        geom = polygonal(poly(coords).intersection(src.buildable).difference(eco).difference(farm))
+        lit = poly(coords)
+        # reach 200 m past the shore, so that zones clipped to the same shore lie inside the
+        # boundary without slivers of "outside" along the coast
+        shore = buffer_m(src.buildable.intersection(lit.buffer(0.01)), UDB_SHORE_MARGIN_M)
+        geom = polygonal(lit.intersection(shore).difference(eco).difference(farm))
         udb_rows.append(
             {
                 "名称": name,

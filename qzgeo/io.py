@@ -108,7 +108,7 @@ def check_input_file(path: str | os.PathLike[str], *, max_bytes: int | None = No
     """
     p = Path(path)
     if not p.exists():
-        msg = f"{p} does not exist; check the path (relative paths are from layers/)"
+        msg = f"{p} does not exist; check the path"
         raise InputError(msg)
     if p.is_dir():
         return p

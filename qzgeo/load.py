@@ -46,7 +46,10 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
         if only is not None and spec.id not in only:
             continue
         source = pack.layer_path(spec)
-        gdf = read_layer(source, layer=spec.layer, crs=spec.crs, datum=spec.datum)
+        gdf = read_layer(
+            source, layer=spec.layer, crs=spec.crs, datum=spec.datum, extent=pack.extent
+        )
+        report.warnings.extend(f"{spec.id}: {w}" for w in gdf.attrs.get("warnings", []))
         gdf = repair_layer(gdf, layer_id=spec.id, report=report)
         layers[spec.id] = to_storage(gdf, crs=pack.storage_crs)
         if "://" not in source:

@@ -613,6 +613,9 @@ def _run_targets(
         msg = f"chunk_size must be a positive number of parcels, got {chunk_size!r}"
         raise ValueError(msg)
     runner = _Runner(targets, scale, ids, check)
+    if workers > 1:
+        # At least ~4 chunks per thread, so that small inputs are shared out too.
+        chunk_size = min(chunk_size, max(1_000, math.ceil(len(geoms) / (4 * workers))))
     spans = list(_chunks(len(geoms), chunk_size))
     bar = _progress_bar(len(geoms), progress, desc)
 

@@ -36,6 +36,7 @@ _DRAW_KIND = {"polygon": 0, "line": 1, "point": 2}
 FIELD_LABELS = {"area_ha": "面积（公顷）", "area_mu": "面积（亩）", "area_m2": "面积（m²）"}
 OTHER_LABEL = "其他 Other"
 _UUID_NAME_RE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*?)_([0-9a-f]{32})\b")
+_RANDOM_ID_RE = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass
@@ -257,12 +258,28 @@ def _render(fig: Figure) -> str:
     return str(fig._template.render(this=fig, kwargs={}))
 
 
-def _derandomise(text: str) -> str:
-    # Safety net for elements created during rendering by code we do not control.
+def _derandomise(fig: Figure, text: str) -> str:
+    # Safety net for elements created during rendering (by code we do not control): their
+    # random ids are replaced, in order of appearance; data that merely looks alike is not.
+    random_ids: set[str] = set()
+
+    def collect(el: Element) -> None:
+        if _RANDOM_ID_RE.fullmatch(str(el._id)):
+            random_ids.add(str(el._id))
+        for child in el._children.values():
+            collect(child)
+
+    collect(fig)
+    for part in (fig.header, fig.html, fig.script):
+        collect(part)
+    if not random_ids:
+        return text
     names: dict[str, str] = {}
 
     def sub(m: re.Match[str]) -> str:
         key = m.group(2)
+        if key not in random_ids:
+            return m.group(0)
         if key not in names:
             names[key] = f"r{len(names) + 1}"
         return f"{m.group(1)}_{names[key]}"
@@ -327,5 +344,5 @@ def render_page(page: MapPage, views: Sequence[LayerView], *, offline: bool) -> 
             externals.append((v.id, big))
     m.add_child(_Finish(build, externals), name="qz_finish")
     _stable_ids(fig)
-    text = _derandomise(_render(fig))
+    text = _derandomise(fig, _render(fig))
     return text.replace("<html>\n", '<html lang="zh-CN">\n', 1)

@@ -435,3 +435,10 @@ def test_big_layers_use_the_compact_renderer(
     assert SECRET not in html
     again = publish(built, tmp_path / "again", only=["internal_map"])
     assert read(again.maps["internal_map"]) == html
+
+
+def test_id_like_values_are_not_rewritten(built: Built, tmp_path: Path) -> None:
+    value = "layer_" + "0123456789abcdef" * 2  # looks like a folium element name
+    built.layers["zones"].loc[0, "名称"] = value
+    html = read(publish(built, tmp_path / "out").maps["internal_map"])
+    assert value in {f["properties"]["名称"] for f in features(html, "zones")}

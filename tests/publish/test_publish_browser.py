@@ -195,3 +195,20 @@ def test_screenshot_is_written(site, tmp_path: Path) -> None:
     browser.screenshot(maps["public_map"], png)
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def test_png_export_feeds_the_gallery(built: Built, tmp_path: Path) -> None:
+    res = publish_maps(
+        built.pack,
+        built.layers,
+        built.analysis,
+        tmp_path / "out",
+        analysis_sensitivity=SENS,
+        png=True,
+        only=["internal_map"],
+    )
+    png = res.pngs["internal_map"]
+    assert png == tmp_path / "out" / "internal_map.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    index = res.index.read_text(encoding="utf-8")
+    assert '<img src="internal_map.png"' in index and "<svg" not in index
