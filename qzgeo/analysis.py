@@ -21,10 +21,11 @@ from shapely.geometry.base import BaseGeometry
 from qzgeo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
 from qzgeo.load import LoadedPack
 from qzgeo.pack import LayerSpec, Pack
-from qzgeo.repair import _polygonal_part
+from qzgeo.repair import RepairReport, _polygonal_part, overlay_op
 
 OUTSIDE_SUFFIX = "外"  # 城镇开发边界 -> 城镇开发边界外: the conflict class of a boundary
 CONSERVATION_RTOL = 1e-6
+DEFAULT_MIN_PATCH_M2 = 1.0
 
 
 @dataclass(frozen=True)
@@ -84,19 +85,21 @@ class AnalysisResult:
     conflicts: gpd.GeoDataFrame
     zone_summary: gpd.GeoDataFrame  # one row per zone feature, with the zone's geometry
     sensitivity: dict[str, str] = field(default_factory=dict)
+    total_available_m2: float = 0.0  # area of the union of all available land
+    notes: list[str] = field(default_factory=list)
 
     @property
     def total_available_ha(self) -> float:
         """Available 公顷 of the union of every zone (zones of several layers overlap)."""
-        if self.available_land.empty:
-            return 0.0
-        # the planar -> lon/lat round trip can leave self-touching rings; repair before union
-        merged = shapely.union_all(shapely.make_valid(self.available_land.geometry.values))
-        return float(m2_to_ha(ellipsoidal_area([merged])[0]))
+        return float(m2_to_ha(self.total_available_m2))
 
 
-def _units(prefix: str, m2: np.ndarray) -> dict[str, np.ndarray]:
-    return {f"{prefix}m2": m2, f"{prefix}ha": m2_to_ha(m2), f"{prefix}mu": m2_to_mu(m2)}
+def _units(prefix: str, m2: float) -> dict[str, float]:
+    return {
+        f"{prefix}m2": m2,
+        f"{prefix}ha": float(m2_to_ha(m2)),
+        f"{prefix}mu": float(m2_to_mu(m2)),
+    }
 
 
 def _sorted_parts(geom: BaseGeometry) -> list[BaseGeometry]:
@@ -111,6 +114,10 @@ def _sorted_parts(geom: BaseGeometry) -> list[BaseGeometry]:
 def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
     """Available land per zone, conflict patches and the zone summary of a loaded pack.
 
+    Conflict pieces smaller than the pack's ``[params] min_patch_m2`` (default 1 m²: slivers
+    left where schematic boundaries almost coincide) are not listed as patches, but their area
+    stays in the zone's constrained total, so area is conserved; the count is in ``notes``.
+
     Returns
     -------
     AnalysisResult
@@ -120,10 +127,14 @@ def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
     """
     pack, planar = loaded.pack, loaded.planar_crs
     storage = CRS.from_user_input(pack.storage_crs)
+    report = loaded.report
+    min_patch = float(pack.params.get("min_patch_m2", DEFAULT_MIN_PATCH_M2))
     constraints = merge_constraints(pack, loaded.layers, planar_crs=planar)
     avail_rows: list[dict[str, object]] = []
     conflict_rows: list[dict[str, object]] = []
     summary_rows: list[dict[str, object]] = []
+    available_planar: list[BaseGeometry] = []
+    slivers = 0
     to_storage = _transformer(planar, storage)
 
     for spec in pack.zone_layers():
@@ -135,25 +146,27 @@ def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
             if zone is None or shapely.get_type_id(zone) not in (3, 6):
                 continue  # only polygonal zones have land to analyse
             name = _zone_name(spec, zones, fid)
-            zone_area = float(ellipsoidal_area([to_storage(zone)])[0])
+            where = f"zone {spec.id}#{fid}"
+            zone_area = _m2(to_storage(zone))
             constrained = []
             per_class: dict[str, float] = {}
             patches_before = len(conflict_rows)
             for c in constraints:
-                piece = (
-                    shapely.difference(zone, c.geometry)
-                    if c.mode == "boundary"
-                    else shapely.intersection(zone, c.geometry)
-                )
+                op = "difference" if c.mode == "boundary" else "intersection"
+                piece = overlay_op(zone, c.geometry, op=op, report=report, context=where)
                 parts = _sorted_parts(piece)
                 if not parts:
                     continue
                 constrained.append(piece)
-                class_m2 = 0.0
-                for k, part in enumerate(parts, start=1):
-                    geo = to_storage(part)
-                    m2 = float(ellipsoidal_area([geo])[0])
-                    class_m2 += m2
+                geos = [to_storage(p) for p in parts]
+                areas = ellipsoidal_area(geos)
+                per_class[c.conflict_class] = per_class.get(c.conflict_class, 0.0) + areas.sum()
+                k = 0
+                for geo, m2 in zip(geos, areas, strict=True):
+                    if m2 < min_patch:
+                        slivers += 1
+                        continue
+                    k += 1
                     conflict_rows.append(
                         {
                             "id": f"{spec.id}-{fid}-{c.layer_id}-{c.conflict_class}-{k}",
@@ -163,17 +176,19 @@ def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
                             "constraint_layer": c.layer_id,
                             "类别": c.conflict_class,
                             "mode": c.mode,
-                            "area_m2": m2,
+                            "area_m2": float(m2),
                             "geometry": geo,
                         }
                     )
-                per_class[c.conflict_class] = per_class.get(c.conflict_class, 0.0) + class_m2
-            removed = shapely.union_all(constrained) if constrained else shapely.Polygon()
-            available = _polygonal_part(shapely.difference(zone, removed))
+            removed = _union(constrained, report=report, context=where)
+            available = _polygonal_part(
+                overlay_op(zone, removed, op="difference", report=report, context=where)
+            )
+            available_planar.append(available)
             avail_geo = to_storage(available)
-            avail_m2 = float(ellipsoidal_area([avail_geo])[0])
-            removed_m2 = float(ellipsoidal_area([to_storage(_polygonal_part(removed))])[0])
-            _check_conservation(spec.id, fid, zone_area, avail_m2, removed_m2)
+            avail_m2 = _m2(avail_geo)
+            removed_m2 = _m2(to_storage(_polygonal_part(removed)))
+            _check_conservation(where, zone_area, avail_m2, removed_m2)
             avail_rows.append(
                 {
                     "id": f"{spec.id}-{fid}",
@@ -188,18 +203,16 @@ def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
                 "zone_layer": spec.id,
                 "zone_fid": int(fid),
                 "名称": name,
-                **{k: float(v) for k, v in _units("zone_", np.array(zone_area)).items()},
-                **{k: float(v) for k, v in _units("available_", np.array(avail_m2)).items()},
-                **{k: float(v) for k, v in _units("constrained_", np.array(removed_m2)).items()},
+                **_units("zone_", zone_area),
+                **_units("available_", avail_m2),
+                **_units("constrained_", removed_m2),
                 "conflict_patches": len(conflict_rows) - patches_before,
             }
             for cls, m2 in sorted(per_class.items()):
                 row[f"{cls}_ha"] = float(m2_to_ha(m2))
-            row["geometry"] = to_storage(zone)
+            row["geometry"] = _valid(to_storage(zone))
             summary_rows.append(row)
 
-    available = _frame(avail_rows, storage)
-    conflicts = _frame(conflict_rows, storage)
     summary = gpd.GeoDataFrame(summary_rows, geometry="geometry", crs=storage)
     class_cols = [
         c
@@ -209,12 +222,38 @@ def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
     summary[class_cols] = summary[class_cols].fillna(0.0)
     internal = any(c.sensitivity != "public" for c in constraints)
     sens = "internal" if internal else "public"
+    # Zones of several layers overlap (片区 range, 三区, 六区): the headline total is the area of
+    # the union of the available land, not a sum that would count land twice.
+    total = _m2(to_storage(_union(available_planar, report=report, context="total")))
+    notes = []
+    if slivers:
+        notes.append(
+            f"{slivers} conflict piece(s) under {min_patch:g} m² are not listed as patches "
+            "(their area stays in the zones' constrained totals); set [params] min_patch_m2"
+        )
     return AnalysisResult(
-        available_land=available,
-        conflicts=conflicts,
+        available_land=_frame(avail_rows, storage),
+        conflicts=_frame(conflict_rows, storage),
         zone_summary=summary,
         sensitivity={"available_land": sens, "conflicts": sens, "zone_summary": sens},
+        total_available_m2=total,
+        notes=notes,
     )
+
+
+def _m2(geom: BaseGeometry) -> float:
+    return float(ellipsoidal_area([geom])[0])
+
+
+def _union(geoms: list[BaseGeometry], *, report: RepairReport, context: str) -> BaseGeometry:
+    """Union of planar polygons, retried on a 1 mm grid if GEOS fails (as overlay_op does)."""
+    if not geoms:
+        return shapely.Polygon()
+    try:
+        return shapely.union_all(geoms)
+    except shapely.errors.GEOSException as exc:
+        report.warnings.append(f"union ({context}): GEOS failed ({exc}); retried on a 1 mm grid")
+        return shapely.union_all(geoms, grid_size=0.001)
 
 
 def _zone_name(spec: LayerSpec, zones: gpd.GeoDataFrame, fid: object) -> str:
@@ -237,6 +276,18 @@ def _transformer(src: CRS, dst: CRS) -> Callable[[BaseGeometry], BaseGeometry]:
     return apply
 
 
+def _valid(geom: BaseGeometry) -> BaseGeometry:
+    """A valid copy of a transformed output geometry.
+
+    A needle-thin spike that is valid in GK can cross itself after the transform to lon/lat.
+    Areas are measured on the transformed rings as they are (the signed ring areas keep the
+    planar topology, so area is conserved); only the stored geometry is repaired.
+    """
+    if geom.is_valid:
+        return geom
+    return _polygonal_part(shapely.make_valid(geom, method="structure", keep_collapsed=False))
+
+
 def _frame(rows: list[dict[str, object]], crs: CRS) -> gpd.GeoDataFrame:
     if not rows:
         cols = ["id", "zone_layer", "zone_fid", "名称", "area_m2", "area_ha", "area_mu"]
@@ -245,19 +296,19 @@ def _frame(rows: list[dict[str, object]], crs: CRS) -> gpd.GeoDataFrame:
     df["area_ha"] = m2_to_ha(df["area_m2"].to_numpy())
     df["area_mu"] = m2_to_mu(df["area_m2"].to_numpy())
     df["geometry"] = [
-        shapely.MultiPolygon(list(shapely.get_parts(g))) if not g.is_empty else g
+        shapely.MultiPolygon(list(shapely.get_parts(v))) if not (v := _valid(g)).is_empty else v
         for g in df.geometry.values
     ]
     cols = [c for c in df.columns if c != "geometry"] + ["geometry"]
     return df[cols]
 
 
-def _check_conservation(layer: str, fid: object, zone: float, avail: float, removed: float) -> None:
+def _check_conservation(where: str, zone: float, avail: float, removed: float) -> None:
     from qzgeo._errors import GeometryError
 
     if zone > 0 and abs(avail + removed - zone) > max(CONSERVATION_RTOL * zone, 0.01):
         msg = (
-            f"area not conserved for zone {layer}#{fid}: available {avail:.3f} + constrained "
+            f"area not conserved for {where}: available {avail:.3f} + constrained "
             f"{removed:.3f} != zone {zone:.3f} m²; please report this with the input data"
         )
         raise GeometryError(msg)

@@ -69,7 +69,7 @@ def run_publish(
     outputs = write_analysis(result, out)
     if to_postgis:
         write_analysis_postgis(result, to_postgis)
-    warnings = list(loaded.report.warnings)
+    warnings = list(loaded.report.warnings) + list(result.notes)
     index: Path | None = None
     if maps:
         from qzgeo.publish import publish_maps

@@ -105,8 +105,8 @@ def _basemaps(
             resolved.append(b)
     if keyless:
         warnings.append(
-            f"{where}: 天地图 basemap(s) {', '.join(map(repr, keyless))} omitted: no key; set "
-            f"{TIANDITU_ENV}, pass tianditu_key=... or set tianditu_key in [pack] of catalog.toml"
+            f"天地图 basemaps left out of the maps that list them: no key; set {TIANDITU_ENV}, "
+            "pass tianditu_key=... or set tianditu_key in [pack] of catalog.toml"
         )
         notes.append(TIANDITU_NOTE)
     default = next((b for b in resolved if b.id == mspec.basemap), None)
@@ -328,7 +328,7 @@ def publish_maps(
     pages: dict[str, tuple[str, list[LayerView], MapPage]] = {}
     for mspec in selected:
         tiles, default, datum, bwarn, notes = _basemaps(mspec, key)
-        warnings.extend(bwarn)
+        warnings.extend(w for w in bwarn if w not in warnings)
         views: list[LayerView] = []
         for plan in plans[mspec.id]:
             ck = (plan.id, tuple(plan.fields), datum)

@@ -33,6 +33,7 @@ import base64
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
@@ -44,7 +45,6 @@ import pandas as pd
 import shapely
 from branca.element import Element, Figure
 from folium.map import Layer
-from folium.template import Template
 
 from qzgeo._errors import CRSError, GeometryError, PublishError
 
@@ -75,6 +75,7 @@ DEFAULT_STYLE: dict[str, Any] = {
 _GEOGRAPHIC_EPSG = (4490, 4326)
 _METRES_PER_DEGREE = 111_320.0  # along a meridian; conservative for longitude elsewhere
 _POLYGON_TYPES = (3, 6)  # shapely type ids: Polygon, MultiPolygon
+_JINJA_OPEN = re.compile(r"\{(?=[{%#])")
 _JS_ESCAPES = {
     "<": "\\u003c",
     ">": "\\u003e",
@@ -101,7 +102,9 @@ def js_json(value: Any) -> str:
     )
     for char, escape in _JS_ESCAPES.items():
         text = text.replace(char, escape)
-    return text
+    # No Jinja delimiters ({{ {% {#) either, in case the text passes through a folium
+    # template; JSON itself never puts these characters after a structural brace.
+    return _JINJA_OPEN.sub(r"\\u007b", text)
 
 
 class BigPolygonLayer(Layer):
@@ -149,15 +152,6 @@ class BigPolygonLayer(Layer):
     >>> layer.n_features
     2
     """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = new L.QzgeoBigLayer(
-                {{ this.payload_js }}, {{ this.get_name()|tojson }});
-        {% endmacro %}
-        """
-    )
 
     def __init__(
         self,
@@ -219,14 +213,40 @@ class BigPolygonLayer(Layer):
             return [[None, None], [None, None]]
         return [list(self._bounds[0]), list(self._bounds[1])]
 
-    def render(self, **kwargs: Any) -> Any:
+    def render(self, **kwargs: Any) -> str:
+        # Not MacroElement.render: that wraps the rendered script in Element(template=...),
+        # i.e. parses the data as a Jinja template, so a tooltip value "{{ 7*7 }}" would
+        # come out as "49" (and Jinja there is not sandboxed). Raw elements are never parsed.
         figure = self.get_root()
-        if not isinstance(figure, Figure):
+        parent = self._parent
+        if not isinstance(figure, Figure) or parent is None:
             msg = "add the BigPolygonLayer to a folium.Map before rendering it"
             raise PublishError(msg)
+        name = self.get_name()
         # Named child: one copy of the drawing code however many big layers the map has.
-        figure.header.add_child(Element(_script_tag()), name="qzgeo_biglayer_js")
-        return super().render(**kwargs)
+        figure.header.add_child(_Raw(_script_tag()), name="qzgeo_biglayer_js")
+        figure.script.add_child(
+            _Raw(f"var {name} = new L.QzgeoBigLayer({self.payload_js}, {js_json(name)});\n"),
+            name=name,
+        )
+        if self.show:
+            figure.script.add_child(
+                _Raw(f"{name}.addTo({parent.get_name()});\n"), name=f"{name}_add"
+            )
+        for child in self._children.values():
+            child.render(**kwargs)
+        return ""
+
+
+class _Raw(Element):
+    """Text inserted into the page as is (branca's Element would parse it as Jinja)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._text
 
 
 @cache
@@ -364,19 +384,21 @@ def _zigzag(values: np.ndarray) -> np.ndarray:
 
 
 def _varints(values: np.ndarray) -> bytes:
-    """Unsigned LEB128 of non-negative integers, vectorised."""
+    """Unsigned LEB128 of non-negative integers, vectorised (one pass per byte position)."""
     u = np.asarray(values, dtype=np.uint64)
     if not len(u):
         return b""
     n_bytes = np.ones(len(u), dtype=np.int64)
-    for bits in (7, 14, 21, 28, 35):
+    for bits in (7, 14, 21, 28, 35, 42, 49, 56, 63):
         n_bytes += u >= np.uint64(1 << bits)
-    owner = np.repeat(np.arange(len(u)), n_bytes)
     starts = np.cumsum(n_bytes) - n_bytes
-    pos = np.arange(int(n_bytes.sum())) - np.repeat(starts, n_bytes)
-    out = (u[owner] >> (np.uint64(7) * pos.astype(np.uint64))) & np.uint64(0x7F)
-    out[pos < n_bytes[owner] - 1] |= np.uint64(0x80)
-    return out.astype(np.uint8).tobytes()
+    out = np.empty(int(starts[-1] + n_bytes[-1]), dtype=np.uint8)
+    for k in range(int(n_bytes.max())):
+        sel = np.flatnonzero(n_bytes > k) if k else slice(None)
+        low7 = ((u[sel] >> np.uint64(7 * k)) & np.uint64(0x7F)).astype(np.uint8)
+        more = (n_bytes[sel] > k + 1).astype(np.uint8) << 7
+        out[starts[sel] + k] = low7 | more
+    return out.tobytes()
 
 
 def _b64(data: bytes) -> str:

@@ -22,6 +22,7 @@ HOSTILE = [
     "\u2028window.__pwned=1//\u2029",
     '"];window.__pwned=1;//',
     "&lt;b&gt; & <!-- -->",
+    "{{ 7*7 }}{% for i in range(3) %}x{% endfor %}{# c #}",
 ]
 CLASSES = ["R", "G", "M", "W"]
 STYLES = {

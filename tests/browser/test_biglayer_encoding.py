@@ -131,17 +131,24 @@ def test_missing_tooltip_values_are_marked(parcels):
     assert tt["dict"][tt["columns"][0][2]] == "x"
 
 
-@pytest.mark.parametrize("text", [*HOSTILE, "a\u2028b\u2029c", "中文</SCRIPT >"])
+@pytest.mark.parametrize("text", [*HOSTILE, "a\u2028b\u2029c", "中文</SCRIPT >", "{{{%{#\\{{"])
 def test_js_json_escapes_markup_and_line_terminators(text):
     out = js_json({"v": text})
-    for bad in ("<", ">", "&", "\u2028", "\u2029"):
+    for bad in ("<", ">", "&", "\u2028", "\u2029", "{{", "{%", "{#"):
         assert bad not in out
     assert json.loads(out) == {"v": text}
 
 
 def test_hostile_tooltips_do_not_reach_html_raw(parcels):
-    m, _ = parcel_map(parcels)
+    m, layer = parcel_map(parcels)
     html = m.get_root().render()
+    # what the page holds decodes back to the literal strings (no Jinja evaluation: "49")
+    start = html.index(f"var {layer.get_name()} = new L.QzgeoBigLayer(") + len(
+        f"var {layer.get_name()} = new L.QzgeoBigLayer("
+    )
+    payload, _ = json.JSONDecoder().raw_decode(html, start)
+    assert set(HOSTILE) <= set(payload["tooltip"]["dict"])
+    assert "{{" not in html and "{%" not in html
     for text in HOSTILE:
         if set(text) & set("<>&\u2028\u2029"):
             assert text not in html

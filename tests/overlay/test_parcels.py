@@ -59,6 +59,7 @@ def _write_parcels(path: Path) -> Path:
 
 def test_cli_analyze_writes_outputs_deterministically(tmp_path: Path) -> None:
     src = _write_parcels(tmp_path / "parcels.gpkg")
+    before = src.read_bytes()
     runner = CliRunner()
     args = ["analyze", "--parcels", str(src), "--pack", str(MINIPACK), "--workers", "1"]
     res = runner.invoke(cli, [*args, "--out", str(tmp_path / "a")])
@@ -77,6 +78,7 @@ def test_cli_analyze_writes_outputs_deterministically(tmp_path: Path) -> None:
     assert res2.exit_code == 0, res2.output
     for name in ("parcels.gpkg", "parcels_summary.csv", "parcels_summary.xlsx", "report.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert src.read_bytes() == before  # inputs are never modified
 
 
 def test_cli_analyze_bad_parcels_file(tmp_path: Path) -> None:

@@ -309,7 +309,7 @@ def test_amap_basemap_shifts_overlays_to_gcj02(built: Built, tmp_path: Path) -> 
 
 def test_tianditu_without_key_is_left_out_with_a_warning(built: Built, tmp_path: Path) -> None:
     res = publish(built, tmp_path / "out")
-    assert any("tianditu_vec" in w and "QZGEO_TIANDITU_KEY" in w for w in res.warnings)
+    assert any("天地图" in w and "QZGEO_TIANDITU_KEY" in w for w in res.warnings)
     html = read(res.maps["public_map"])
     assert "tianditu.gov.cn" not in html and "tianditu_vec" not in html
     assert config_of(html)["warnings"] == [TIANDITU_NOTE]
