@@ -255,9 +255,9 @@ Measured {date} on: {env}
 Target for 100k parcels: at most 15 MB and under 3 s to first render.
 
 Notes: the machine is shared (2 cores, other jobs running), so render times below ~1 s are
-mostly page start-up and noise; only the 10k and 100k rows separate the variants. HTML sizes
-and build times are reproducible. (a) at 100k did not finish its first render within the
-cap when last measured; the issue notes report ~72 s on a quiet machine.
+mostly page start-up and noise (on a quiet machine (c) at 1k renders in 0.2-0.3 s vs
+0.3-0.4 s for (b)); only the 10k and 100k rows separate the variants. HTML sizes are
+reproducible. (a) at 100k is close to the cap: 92 s in one run, "> 120" in another.
 """
 
 

@@ -20,6 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from qzgeo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
 from qzgeo.load import LoadedPack
+from qzgeo.overlay import merge_polygons
 from qzgeo.pack import LayerSpec, Pack
 from qzgeo.repair import RepairReport, _polygonal_part, overlay_op
 
@@ -71,7 +72,7 @@ def merge_constraints(
                 continue
             geoms = gdf.geometry.values[(classes == cls).to_numpy()]
             polys = [_polygonal_part(g) for g in geoms if g is not None]
-            merged = shapely.union_all(polys) if polys else shapely.Polygon()
+            merged = merge_polygons(polys) if polys else shapely.Polygon()
             shapely.prepare(merged)
             out.append(ConstraintClass(spec.id, str(cls), mode, spec.sensitivity, merged))
     return out
