@@ -8,8 +8,9 @@ on the CGCS2000 ellipsoid after transforming the result back to lon/lat.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -72,7 +73,7 @@ def merge_constraints(
                 continue
             geoms = gdf.geometry.values[(classes == cls).to_numpy()]
             polys = [_polygonal_part(g) for g in geoms if g is not None]
-            merged = merge_polygons(polys) if polys else shapely.Polygon()
+            merged = cast(BaseGeometry, merge_polygons(polys)) if polys else shapely.Polygon()
             shapely.prepare(merged)
             out.append(ConstraintClass(spec.id, str(cls), mode, spec.sensitivity, merged))
     return out
@@ -112,6 +113,29 @@ def _sorted_parts(geom: BaseGeometry) -> list[BaseGeometry]:
     )
 
 
+@dataclass(frozen=True)
+class ZoneFeature:
+    """One polygonal zone of a pack, in the planar CRS."""
+
+    layer_id: str
+    fid: int
+    name: str
+    geometry: BaseGeometry
+
+
+def planar_zones(loaded: LoadedPack) -> Iterator[ZoneFeature]:
+    """Every polygonal feature of the pack's zone layers, in catalog order, in the planar CRS."""
+    for spec in loaded.pack.zone_layers():
+        zones = loaded.layers.get(spec.id)
+        if zones is None or zones.empty:
+            continue
+        zp = zones.to_crs(loaded.planar_crs)
+        for fid, geom in zip(zp.index, zp.geometry.values, strict=True):
+            if geom is None or shapely.get_type_id(geom) not in (3, 6):
+                continue  # only polygonal zones have land to analyse
+            yield ZoneFeature(spec.id, int(fid), zone_name(spec, zones, fid), geom)
+
+
 def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
     """Available land per zone, conflict patches and the zone summary of a loaded pack.
 
@@ -138,81 +162,74 @@ def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
     slivers = 0
     to_storage = _transformer(planar, storage)
 
-    for spec in pack.zone_layers():
-        zones = loaded.layers.get(spec.id)
-        if zones is None or zones.empty:
-            continue
-        zp = zones.to_crs(planar)
-        for fid, zone in zip(zp.index, zp.geometry.values, strict=True):
-            if zone is None or shapely.get_type_id(zone) not in (3, 6):
-                continue  # only polygonal zones have land to analyse
-            name = _zone_name(spec, zones, fid)
-            where = f"zone {spec.id}#{fid}"
-            zone_area = _m2(to_storage(zone))
-            constrained = []
-            per_class: dict[str, float] = {}
-            patches_before = len(conflict_rows)
-            for c in constraints:
-                op = "difference" if c.mode == "boundary" else "intersection"
-                piece = overlay_op(zone, c.geometry, op=op, report=report, context=where)
-                parts = _sorted_parts(piece)
-                if not parts:
+    for z in planar_zones(loaded):
+        layer_id, fid, name, zone = z.layer_id, z.fid, z.name, z.geometry
+        where = f"zone {layer_id}#{fid}"
+        zone_area = _m2(to_storage(zone))
+        constrained = []
+        per_class: dict[str, float] = {}
+        patches_before = len(conflict_rows)
+        for c in constraints:
+            op = "difference" if c.mode == "boundary" else "intersection"
+            piece = overlay_op(zone, c.geometry, op=op, report=report, context=where)
+            parts = _sorted_parts(piece)
+            if not parts:
+                continue
+            constrained.append(piece)
+            geos = [to_storage(p) for p in parts]
+            areas = ellipsoidal_area(geos)
+            per_class[c.conflict_class] = per_class.get(c.conflict_class, 0.0) + areas.sum()
+            k = 0
+            for geo, m2 in zip(geos, areas, strict=True):
+                if m2 < min_patch:
+                    slivers += 1
                     continue
-                constrained.append(piece)
-                geos = [to_storage(p) for p in parts]
-                areas = ellipsoidal_area(geos)
-                per_class[c.conflict_class] = per_class.get(c.conflict_class, 0.0) + areas.sum()
-                k = 0
-                for geo, m2 in zip(geos, areas, strict=True):
-                    if m2 < min_patch:
-                        slivers += 1
-                        continue
-                    k += 1
-                    conflict_rows.append(
-                        {
-                            "id": f"{spec.id}-{fid}-{c.layer_id}-{c.conflict_class}-{k}",
-                            "zone_layer": spec.id,
-                            "zone_fid": int(fid),
-                            "名称": name,
-                            "constraint_layer": c.layer_id,
-                            "类别": c.conflict_class,
-                            "mode": c.mode,
-                            "area_m2": float(m2),
-                            "geometry": geo,
-                        }
-                    )
-            removed = _union(constrained, report=report, context=where)
-            available = _polygonal_part(
-                overlay_op(zone, removed, op="difference", report=report, context=where)
-            )
-            available_planar.append(available)
-            avail_geo = to_storage(available)
-            avail_m2 = _m2(avail_geo)
-            removed_m2 = _m2(to_storage(_polygonal_part(removed)))
-            _check_conservation(where, zone_area, avail_m2, removed_m2)
-            avail_rows.append(
-                {
-                    "id": f"{spec.id}-{fid}",
-                    "zone_layer": spec.id,
-                    "zone_fid": int(fid),
-                    "名称": name,
-                    "area_m2": avail_m2,
-                    "geometry": avail_geo,
-                }
-            )
-            row: dict[str, object] = {
-                "zone_layer": spec.id,
-                "zone_fid": int(fid),
+                k += 1
+                conflict_rows.append(
+                    {
+                        "id": f"{layer_id}-{fid}-{c.layer_id}-{c.conflict_class}-{k}",
+                        "zone_layer": layer_id,
+                        "zone_fid": fid,
+                        "名称": name,
+                        "constraint_layer": c.layer_id,
+                        "类别": c.conflict_class,
+                        "mode": c.mode,
+                        "area_m2": float(m2),
+                        "geometry": geo,
+                    }
+                )
+        removed = _union(constrained, report=report, context=where)
+        available = _polygonal_part(
+            overlay_op(zone, removed, op="difference", report=report, context=where)
+        )
+        available_planar.append(available)
+        avail_geo = to_storage(available)
+        avail_m2 = _m2(avail_geo)
+        removed_m2 = _m2(to_storage(_polygonal_part(removed)))
+        _check_conservation(where, zone_area, avail_m2, removed_m2)
+        avail_rows.append(
+            {
+                "id": f"{layer_id}-{fid}",
+                "zone_layer": layer_id,
+                "zone_fid": fid,
                 "名称": name,
-                **_units("zone_", zone_area),
-                **_units("available_", avail_m2),
-                **_units("constrained_", removed_m2),
-                "conflict_patches": len(conflict_rows) - patches_before,
+                "area_m2": avail_m2,
+                "geometry": avail_geo,
             }
-            for cls, m2 in sorted(per_class.items()):
-                row[f"{cls}_ha"] = float(m2_to_ha(m2))
-            row["geometry"] = _valid(to_storage(zone))
-            summary_rows.append(row)
+        )
+        row: dict[str, object] = {
+            "zone_layer": layer_id,
+            "zone_fid": fid,
+            "名称": name,
+            **_units("zone_", zone_area),
+            **_units("available_", avail_m2),
+            **_units("constrained_", removed_m2),
+            "conflict_patches": len(conflict_rows) - patches_before,
+        }
+        for cls, m2 in sorted(per_class.items()):
+            row[f"{cls}_ha"] = float(m2_to_ha(m2))
+        row["geometry"] = _valid(to_storage(zone))
+        summary_rows.append(row)
 
     summary = gpd.GeoDataFrame(summary_rows, geometry="geometry", crs=storage)
     class_cols = [
@@ -257,7 +274,8 @@ def _union(geoms: list[BaseGeometry], *, report: RepairReport, context: str) -> 
         return shapely.union_all(geoms, grid_size=0.001)
 
 
-def _zone_name(spec: LayerSpec, zones: gpd.GeoDataFrame, fid: object) -> str:
+def zone_name(spec: LayerSpec, zones: gpd.GeoDataFrame, fid: object) -> str:
+    """The display name of a zone: its name field, else ``<layer title> #<fid>``."""
     field_name = spec.name_field or ("名称" if "名称" in zones.columns else None)
     if field_name and field_name in zones.columns:
         value = zones.at[fid, field_name]

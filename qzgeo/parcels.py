@@ -22,7 +22,7 @@ from pyproj import CRS
 
 from qzgeo._atomic import write_bytes, write_text
 from qzgeo._errors import CRSError, GeometryError
-from qzgeo.analysis import merge_constraints
+from qzgeo.analysis import merge_constraints, planar_zones
 from qzgeo.area import m2_to_ha, m2_to_mu
 from qzgeo.io import write_gpkg
 from qzgeo.load import LoadedPack
@@ -61,26 +61,17 @@ class ParcelPlan:
 
 def build_parcel_plan(loaded: LoadedPack) -> ParcelPlan:
     """Merge the pack's constraint classes and collect its zones, in the planar CRS."""
-    from qzgeo.analysis import _zone_name
-
     pack, planar = loaded.pack, loaded.planar_crs
     constraints = merge_constraints(pack, loaded.layers, planar_crs=planar)
     geoms: list[shapely.Geometry] = []
     layers: list[str] = []
     fids: list[int] = []
     names: list[str] = []
-    for spec in pack.zone_layers():
-        zones = loaded.layers.get(spec.id)
-        if zones is None or zones.empty:
-            continue
-        zp = zones.to_crs(planar)
-        for fid, geom in zip(zp.index, zp.geometry.values, strict=True):
-            if geom is None or shapely.get_type_id(geom) not in (3, 6):
-                continue
-            geoms.append(geom)
-            layers.append(spec.id)
-            fids.append(int(fid))
-            names.append(_zone_name(spec, zones, fid))
+    for z in planar_zones(loaded):
+        geoms.append(z.geometry)
+        layers.append(z.layer_id)
+        fids.append(z.fid)
+        names.append(z.name)
     internal = any(c.sensitivity != "public" for c in constraints)
     return ParcelPlan(
         planar_crs_wkt=planar.to_wkt(),

@@ -30,7 +30,7 @@ import shapely
 from pyproj import CRS, Proj, Transformer
 
 from qzgeo._errors import CRSError, GeometryError, InputError, PackError
-from qzgeo.analysis import ConstraintClass, _zone_name, merge_constraints
+from qzgeo.analysis import ConstraintClass, merge_constraints, zone_name
 from qzgeo.area import GEOD, M2_PER_HA, M2_PER_MU, ellipsoidal_area
 from qzgeo.crs import STORAGE_CRS, planar_crs_for_bounds
 from qzgeo.io import read_layer
@@ -563,7 +563,7 @@ def _pack_zones(pack: Pack, layers: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataF
         gdf = layers.get(spec.id)
         if gdf is None or gdf.empty:
             continue
-        names = [_zone_name(spec, gdf, fid) for fid in gdf.index]
+        names = [zone_name(spec, gdf, fid) for fid in gdf.index]
         frames.append(gpd.GeoDataFrame({"name": names}, geometry=gdf.geometry.values, crs=gdf.crs))
     if not frames:
         return None
