@@ -99,7 +99,7 @@ def read_dxf(path: str | os.PathLike[str], *, crs: str | CRS | None = None) -> g
         for kind, n in sorted(skipped.items())
     ]
     for w in warnings:
-        log.warning("%s", w)
+        log.info("%s", w)
     gdf = gpd.GeoDataFrame({"layer": layers, "handle": handles}, geometry=geoms, crs=crs)
     gdf.attrs["warnings"] = warnings
     return gdf

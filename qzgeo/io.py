@@ -239,7 +239,7 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
             encoding, note = _shapefile_encoding(path)
             if note:
                 warnings.append(note)
-                log.warning("%s", note)
+                log.info("%s", note)
     try:
         try:
             gdf = _pyogrio_read(path, layer, encoding, "raise")
@@ -254,7 +254,7 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
                 "had invalid rings (e.g. not closed); GEOS fixed them on read (closed the rings)"
             )
             warnings.append(note)
-            log.warning("%s", note)
+            log.info("%s", note)
         if encoding is None and path.suffix.lower() == ".shp":
             encoding = str(pyogrio.read_info(path)["encoding"])
     except (

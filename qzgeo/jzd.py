@@ -418,7 +418,7 @@ def read_jzd(
         if w is not None:
             warnings.append(w)
     for w in warnings:
-        log.warning("%s", w)
+        log.info("%s", w)
     gdf.attrs["warnings"] = warnings
     gdf.attrs["encoding"] = used
     gdf.attrs["metadata"] = {k: v for k, (_, v) in meta.items()}

@@ -97,7 +97,8 @@ def command(
         max_bytes=max_bytes,
         swap_xy=swap_xy,
     )
-    # Reader warnings (gdf.attrs["warnings"]) are already logged at WARNING level.
+    for w in gdf.attrs.get("warnings", []):
+        click.echo(f"warning: {w}", err=True)
     if "encoding" in gdf.attrs:
         click.echo(f"Read {source} as {gdf.attrs['encoding']} text", err=True)
     if repair:
@@ -106,6 +107,15 @@ def command(
         for r in report.records:
             click.echo(f"Repair: feature {r.feature_id}: {r.reason} -> {r.action}", err=True)
         click.echo(report.summary().replace("; see report.json", ""), err=True)
+    else:
+        invalid = int((~gdf.geometry.is_valid & gdf.geometry.notna()).sum())
+        if invalid:
+            noun = "geometry" if invalid == 1 else "geometries"
+            click.echo(
+                f"warning: {invalid} invalid {noun} copied unchanged; add --repair to repair "
+                "them (each repair is listed)",
+                err=True,
+            )
     if to_crs is not None:
         gdf = gdf.to_crs(to_crs)
     write_layer(gdf, out, layer=out_layer, zone=zone, prefix=not no_prefix)

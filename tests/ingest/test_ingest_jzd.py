@@ -37,7 +37,8 @@ def test_worked_example_areas() -> None:
 
 
 def test_warnings_are_logged(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level("WARNING", logger="qzgeo.jzd"):
+    # Logged at INFO (shown with -v); commands print attrs["warnings"] once themselves.
+    with caplog.at_level("INFO", logger="qzgeo.jzd"):
         gdf = read_jzd(EXAMPLE)
     assert [r.getMessage() for r in caplog.records] == gdf.attrs["warnings"]
 
