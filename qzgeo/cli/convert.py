@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import shapely
 
 from qzgeo.cli.options import crs_opt, from_gcj02_opt
 
@@ -108,7 +109,8 @@ def command(
             click.echo(f"Repair: feature {r.feature_id}: {r.reason} -> {r.action}", err=True)
         click.echo(report.summary().replace("; see report.json", ""), err=True)
     else:
-        invalid = int((~gdf.geometry.is_valid & gdf.geometry.notna()).sum())
+        geoms = gdf.geometry.values
+        invalid = int((~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)).sum())
         if invalid:
             noun = "geometry" if invalid == 1 else "geometries"
             click.echo(
