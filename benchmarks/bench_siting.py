@@ -43,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sites", type=int, default=10_000)
     parser.add_argument("--red-line-vertices", type=int, default=50_000)
+    parser.add_argument("--json-out", type=Path, default=None, help="Also write the 10k JSON here.")
     args = parser.parse_args()
     rng = np.random.default_rng(42)
     tmp = Path(tempfile.mkdtemp(prefix="bench_siting_"))
@@ -110,6 +111,8 @@ def main() -> None:
         text = reports_to_json(reports)
         t_json = time.perf_counter() - t
         n_conf = sum(r.verdict == "conflict" for r in reports)
+        if args.json_out is not None:
+            args.json_out.write_text(text, encoding="utf-8")
         print(
             f"context build (red line {args.red_line_vertices} vertices -> {tiles} tiles): "
             f"{t_ctx * 1000:.0f} ms"

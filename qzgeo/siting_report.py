@@ -1,0 +1,208 @@
+"""Reports of the siting check (选址合规性检查): JSON, a bilingual text summary, an HTML map.
+
+Every renderer takes the :class:`qzgeo.siting.SiteReport` list that
+:func:`qzgeo.siting.check_sites` returns; the output is byte-identical across re-runs.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import shapely
+
+if TYPE_CHECKING:
+    from qzgeo.siting import SiteReport
+
+__all__ = ["reports_to_html", "reports_to_json", "reports_to_text"]
+
+
+def reports_to_json(reports: Sequence[SiteReport]) -> str:
+    """A JSON array, one object per site, with fixed key order and rounding."""
+    return json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2) + "\n"
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.4f}%"
+
+
+def reports_to_text(reports: Sequence[SiteReport]) -> str:
+    """A human summary in Chinese and English, one block per site, then a total line."""
+    lines: list[str] = []
+    for r in reports:
+        d = r.to_dict()
+        where = f" ({r.source}:{r.index})" if r.source is not None else ""
+        lines.append(f"== 地块 Site: {r.site}{where} ==")
+        lines.append(
+            f"面积 Area: {d['area_m2']:.2f} m² = {d['area_ha']:.6f} 公顷 ha = "
+            f"{d['area_mu']:.5f} 亩 mu"
+        )
+        if r.conflicts:
+            lines.append("冲突 Conflicts:")
+            for c in r.conflicts:
+                cd = c.to_dict()
+                lines.append(
+                    f"  - {c.layer} / {c.cls}: {cd['area_m2']:.2f} m² = {cd['area_ha']:.6f} 公顷"
+                    f" = {cd['area_mu']:.5f} 亩 ({_pct(c.share)})"
+                )
+        else:
+            lines.append("冲突 Conflicts: 无 none")
+        b = r.development_boundary
+        if b is not None:
+            lines.append(
+                f"{b.cls} Development boundary: 内 inside {_pct(b.inside_share)}, "
+                f"外 outside {_pct(b.outside_share)}"
+            )
+        lines.append(f"规划分区 Zones: {'、'.join(r.zones) if r.zones else '无 none'}")
+        dist = d["canal_distance_m"]
+        lines.append(
+            "距平陆运河 Distance to the Pinglu Canal: "
+            + ("未知 unknown" if dist is None else f"{dist:.2f} m")
+        )
+        verdict = "冲突 CONFLICT" if r.verdict == "conflict" else "合规 CLEAR"
+        lines.append(f"结论 Verdict: {verdict}")
+        for w in r.warnings:
+            lines.append(f"警告 Warning: {w}")
+        for rep in r.repairs:
+            lines.append(f"修复 Repair: {rep}")
+        lines.append("")
+    n_conf = sum(r.verdict == "conflict" for r in reports)
+    lines.append(
+        f"共 {len(reports)} 个地块: {len(reports) - n_conf} 合规 clear, {n_conf} 冲突 conflict"
+    )
+    return "\n".join(lines) + "\n"
+
+
+_SITE_STYLE = {"color": "#1f4e9c", "weight": 2, "fillOpacity": 0.05}
+# Exclusion overlaps in red, the part outside a boundary (城镇开发边界外) in purple.
+_PATCH_STYLES = {
+    "exclusion": {"color": "#b30000", "weight": 1, "fillColor": "#ff3300", "fillOpacity": 0.5},
+    "boundary": {"color": "#5b2a7a", "weight": 1, "fillColor": "#7b3fa0", "fillOpacity": 0.45},
+}
+
+
+def reports_to_html(
+    reports: Sequence[SiteReport],
+    *,
+    title: str = "选址合规性检查 Siting check",
+    max_map_sites: int = 1000,
+) -> str:
+    """A self-contained page: a Folium map of the sites and conflict patches, and the table.
+
+    Leaflet is inlined (no network, no tiles); every value from the input is HTML-escaped.
+    Patches are drawn when the reports were made with ``check_sites(..., with_patches=True)``.
+    Only the first ``max_map_sites`` sites are drawn; the table lists all.
+    """
+    import branca.element as be
+    import folium
+
+    # Imported here: the publishing package costs 0.4 s to import, text and JSON need none of it.
+    from qzgeo.publish.assets import leaflet_css_inline, leaflet_js_inline
+
+    drawn = [r for r in reports if r.geometry is not None][:max_map_sites]
+    fmap = folium.Map(tiles=None, control_scale=True, height="60%")
+    fmap.default_js = []
+    fmap.default_css = []
+    if drawn:
+        sites_fc = _feature_collection(
+            [(r.geometry, {"label": html.escape(r.site), "verdict": r.verdict}) for r in drawn]
+        )
+        patch_fc = _feature_collection(
+            [
+                (g, {"label": html.escape(f"{r.site}: {c.cls} ({_pct(c.share)})"), "mode": c.mode})
+                for r in drawn
+                for c, g in r.patches
+            ]
+        )
+        folium.GeoJson(
+            sites_fc,
+            name="选址 Sites",
+            style_function=lambda _f: _SITE_STYLE,
+            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+        ).add_to(fmap)
+        if patch_fc["features"]:
+            folium.GeoJson(
+                patch_fc,
+                name="冲突 Conflicts",
+                style_function=lambda f: _PATCH_STYLES[f["properties"]["mode"]],
+                tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+            ).add_to(fmap)
+        minx, miny, maxx, maxy = shapely.total_bounds([r.geometry for r in drawn])
+        fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    root = fmap.get_root()
+    assert isinstance(root, be.Figure)
+    root.header.add_child(be.Element(f"<style>{leaflet_css_inline()}</style>"), name="leaflet_css")
+    root.header.add_child(be.Element(f"<script>{leaflet_js_inline()}</script>"), name="leaflet_js")
+    root.header.add_child(be.Element(f"<title>{html.escape(title)}</title>"), name="title")
+    note = ""
+    if len(drawn) < len(reports):
+        note = f"<p>地图只画前 {len(drawn)} 个地块 (map shows the first {len(drawn)} sites).</p>"
+    root.html.add_child(be.Element(_table(reports, title) + note), name="table")
+    _fix_ids(root)
+    return str(root.render())
+
+
+def _feature_collection(items: list[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
+    feats = [
+        {
+            "type": "Feature",
+            "properties": props,
+            "geometry": shapely.geometry.mapping(shapely.set_precision(g, 1e-7)),
+        }
+        for g, props in items
+        if g is not None and not g.is_empty
+    ]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _fix_ids(root: Any) -> None:
+    """Replace Folium's random element ids by sequential ones: re-runs are byte-identical."""
+    count = 0
+    stack = [root]
+    while stack:
+        el = stack.pop(0)
+        el._id = f"{count:032x}"
+        count += 1
+        stack.extend(el._children.values())
+
+
+def _table(reports: Sequence[SiteReport], title: str) -> str:
+    e = html.escape
+    head = (
+        "<tr><th>地块 Site</th><th>来源 Source</th><th>面积 Area (公顷 ha / 亩 mu)</th>"
+        "<th>冲突 Conflicts</th><th>城镇开发边界外 Outside boundary</th><th>分区 Zones</th>"
+        "<th>距运河 Canal (m)</th><th>结论 Verdict</th><th>警告 Warnings</th></tr>"
+    )
+    rows = []
+    for r in reports:
+        d = r.to_dict()
+        conf = (
+            "<br>".join(
+                e(f"{c.layer} / {c.cls}: {c.to_dict()['area_ha']:.6f} 公顷 ({_pct(c.share)})")
+                for c in r.conflicts
+            )
+            or "—"
+        )
+        b = r.development_boundary
+        outside = _pct(b.outside_share) if b is not None else "—"
+        dist = "—" if d["canal_distance_m"] is None else f"{d['canal_distance_m']:.2f}"
+        verdict = "冲突 conflict" if r.verdict == "conflict" else "合规 clear"
+        src = "" if r.source is None else f"{r.source}:{r.index}"
+        rows.append(
+            f'<tr class="{r.verdict}"><td>{e(r.site)}</td><td>{e(src)}</td>'
+            f"<td>{d['area_ha']:.6f} / {d['area_mu']:.5f}</td><td>{conf}</td>"
+            f"<td>{outside}</td><td>{e('、'.join(r.zones)) or '—'}</td><td>{dist}</td>"
+            f"<td>{verdict}</td><td>{'<br>'.join(e(w) for w in r.warnings + r.repairs)}</td></tr>"
+        )
+    style = (
+        "<style>.qz-check{font-family:sans-serif;margin:1em}"
+        ".qz-check table{border-collapse:collapse}.qz-check td,.qz-check th"
+        "{border:1px solid #999;padding:3px 6px;font-size:13px;vertical-align:top}"
+        ".qz-check tr.conflict td{background:#fde2de}</style>"
+    )
+    return (
+        f'{style}<div class="qz-check"><h2>{e(title)}</h2><table>{head}'
+        f"{''.join(rows)}</table></div>"
+    )
