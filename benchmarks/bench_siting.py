@@ -23,7 +23,8 @@ import shapely
 
 from qzgeo.io import write_gpkg
 from qzgeo.pack import load_pack
-from qzgeo.siting import SitingContext, check_sites, read_sites, reports_to_json
+from qzgeo.siting import SitingContext, check_sites, read_sites
+from qzgeo.siting_report import reports_to_json
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIPACK = ROOT / "tests" / "data" / "minipack"
@@ -80,7 +81,7 @@ def main() -> None:
         t = time.perf_counter()
         ctx = SitingContext.from_pack(load_pack(pack_dir))
         t_ctx = time.perf_counter() - t
-        tiles = sum(ix.tiles.size for ix in ctx._index)
+        tiles = len(ctx.plan.classes.parts)
 
         one = gpd.GeoDataFrame(
             geometry=[shapely.box(X0 + 1400, Y0 + 200, X0 + 1700, Y0 + 600)], crs="EPSG:4524"
@@ -114,7 +115,7 @@ def main() -> None:
         if args.json_out is not None:
             args.json_out.write_text(text, encoding="utf-8")
         print(
-            f"context build (red line {args.red_line_vertices} vertices -> {tiles} tiles): "
+            f"context build (red line {args.red_line_vertices} vertices -> {tiles} class parts): "
             f"{t_ctx * 1000:.0f} ms"
         )
         print(f"one site: {t_one * 1000:.2f} ms")

@@ -1,24 +1,23 @@
 """Siting check (选址合规性检查): does a proposed site respect the plan's constraints?
 
 A :class:`SitingContext` is built once from a plan pack (or from the user's own red-line
-files): every constraint class merged and cut into small tiles in the pack's planar
-Gauss-Krüger CRS, the planned zones in an STRtree, the 平陆运河 corridor lines as indexed
-segments. :func:`check_sites` then checks any number of site polygons with vectorised shapely
-calls, so one site takes milliseconds and ten thousand take seconds.
+files): the constraint classes merged and planned for the shared overlay engine
+(:func:`qzgeo.overlay.plan_overlay`) in the pack's planar Gauss-Krüger CRS, the planned zones in
+an STRtree, the 平陆运河 corridor lines as indexed segments. :func:`check_sites` then checks any
+number of site polygons with vectorised calls, so one site takes milliseconds and ten thousand
+take about a second. Reports are rendered by :mod:`qzgeo.siting_report`.
 
-Areas are ellipsoidal (CGCS2000/GRS80): a site's own area with :func:`qzgeo.area.ellipsoidal_area`,
-overlap pieces as their planar GK area divided by the GK areal scale factor at the piece's
-centroid (the linear term of the scale variation cancels at the centroid, so the error is
-below 1e-8 for kilometre-sized pieces). Canal distances are geodesic, measured on the ellipsoid
-between the nearest points found in the GK plane.
+Areas are ellipsoidal (CGCS2000/GRS80): a site's own area with :func:`qzgeo.area.ellipsoidal_area`;
+its share inside each class is the ratio of two ellipsoidal areas from the overlay engine (planar
+GK areas divided by the areal scale factor), so a site wholly inside a class has a share of
+exactly 1. Canal distances are geodesic, measured on the ellipsoid between the nearest points
+found in the GK plane.
 """
 
 from __future__ import annotations
 
-import html
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +26,18 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
-from pyproj import CRS, Proj, Transformer
+from pyproj import CRS, Transformer
 
 from qzgeo._errors import CRSError, GeometryError, InputError, PackError
-from qzgeo.analysis import ConstraintClass, merge_constraints, zone_name
+from qzgeo.analysis import ConstraintClass, merge_constraints, planar_zones
 from qzgeo.area import GEOD, M2_PER_HA, M2_PER_MU, ellipsoidal_area
 from qzgeo.crs import STORAGE_CRS, planar_crs_for_bounds
 from qzgeo.io import read_layer
 from qzgeo.load import load_pack_layers
+from qzgeo.overlay import OverlayPlan, overlay_areas, plan_overlay
 from qzgeo.pack import Pack
-from qzgeo.repair import RepairReport, _polygonal_part, repair_layer
+from qzgeo.repair import RepairReport, _polygonal_part, overlay_op, repair_layer
+from qzgeo.siting_report import reports_to_html, reports_to_json, reports_to_text
 
 __all__ = [
     "BoundaryShare",
@@ -44,6 +45,7 @@ __all__ = [
     "SiteReport",
     "SitingContext",
     "check_sites",
+    "exit_code",
     "read_sites",
     "reports_to_html",
     "reports_to_json",
@@ -56,9 +58,9 @@ CLASS_COLUMNS = ("类别", "class", "CLASS", "DLMC")
 LABEL_COLUMNS = ("名称", "地块名称", "name", "NAME")
 CANAL_HINTS = ("运河", "canal", "pinglu")
 MODES = ("auto", "exclusion", "boundary")
+NO_CANAL = "no 平陆运河 corridor line in the plan pack; canal_distance_m is null"
 # Overlaps below the reporting precision (0.01 m²) are coordinate round-off, not conflicts.
 MIN_AREA_M2 = 0.01
-TILE_VERTICES = 256
 SOURCE_COL, FID_COL = "_site_source", "_site_fid"
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon, MultiPolygon
 
@@ -308,47 +310,6 @@ def _merge_user(
 # --- the context --------------------------------------------------------------------------
 
 
-def _subdivide(geom: shapely.Geometry, *, max_vertices: int = TILE_VERTICES) -> list[Any]:
-    """Cut a polygonal geometry into disjoint pieces of at most ``max_vertices`` vertices.
-
-    Small pieces make each site's intersection cost independent of the size of a red line
-    with a hundred thousand vertices (like PostGIS ST_Subdivide).
-    """
-    out: list[Any] = []
-    stack: list[tuple[Any, int]] = [(geom, 0)]
-    while stack:
-        g, depth = stack.pop()
-        for part in shapely.get_parts(g):
-            if part.is_empty:
-                continue
-            if shapely.get_num_coordinates(part) <= max_vertices or depth >= 30:
-                out.append(part)
-                continue
-            minx, miny, maxx, maxy = part.bounds
-            if maxx - minx >= maxy - miny:
-                mid = (minx + maxx) / 2.0
-                halves = ((minx - 1, miny - 1, mid, maxy + 1), (mid, miny - 1, maxx + 1, maxy + 1))
-            else:
-                mid = (miny + maxy) / 2.0
-                halves = ((minx - 1, miny - 1, maxx + 1, mid), (minx - 1, mid, maxx + 1, maxy + 1))
-            for half in halves:
-                # clip_by_rect is fast but may return invalid output; then do it exactly.
-                piece = shapely.clip_by_rect(part, *half)
-                if not piece.is_valid:
-                    piece = shapely.intersection(part, shapely.box(*half))
-                piece = _polygonal_part(piece)
-                if not piece.is_empty:
-                    stack.append((piece, depth + 1))
-    return out
-
-
-@dataclass
-class _ClassIndex:
-    cls: ConstraintClass
-    tiles: npt.NDArray[np.object_]
-    tree: shapely.STRtree
-
-
 @dataclass
 class SitingContext:
     """Everything a siting check needs, loaded and indexed once.
@@ -370,6 +331,8 @@ class SitingContext:
         Repeated in every site report (e.g. "no corridor line, no canal distance").
     report : RepairReport
         Repairs made while loading the pack and constraint layers.
+    plan : OverlayPlan
+        The classes prepared for :func:`qzgeo.overlay.overlay_areas` (built here, once).
     """
 
     planar_crs: CRS
@@ -379,21 +342,20 @@ class SitingContext:
     canal_segments: npt.NDArray[np.object_] | None = None
     warnings: list[str] = field(default_factory=list)
     report: RepairReport = field(default_factory=RepairReport)
+    plan: OverlayPlan = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._index = [
-            _ClassIndex(
-                c, tiles := np.asarray(_subdivide(c.geometry), dtype=object), shapely.STRtree(tiles)
-            )
-            for c in self.classes
-        ]
+        # The plan's columns are read by position; positional layer ids keep two --constraint
+        # files with the same stem (and so the same "layer:class") apart.
+        self.plan = plan_overlay([replace(c, layer_id=str(k)) for k, c in enumerate(self.classes)])
         shapely.prepare(self.zone_geoms)
         self._zone_tree = shapely.STRtree(self.zone_geoms)
-        self._canal_tree = (
-            shapely.STRtree(self.canal_segments) if self.canal_segments is not None else None
-        )
+        self._canal_tree = None
+        if self.canal_segments is None:
+            self.warnings.append(NO_CANAL)
+        else:
+            self._canal_tree = shapely.STRtree(self.canal_segments)
         self._to_lonlat = Transformer.from_crs(self.planar_crs, STORAGE_CRS, always_xy=True)
-        self._proj = Proj(self.planar_crs)
 
     @property
     def boundary_class(self) -> ConstraintClass | None:
@@ -429,19 +391,15 @@ class SitingContext:
             keep = np.isin(shapely.get_type_id(zp.geometry.values), _POLYGONAL)
             zgeoms = np.asarray(zp.geometry.values[keep], dtype=object)
             names = [str(v) for v in zp.loc[keep, zone_name_field]]
-        warnings = []
         segments = None
         if canal is not None and not canal.empty:
             segments = _segments(canal.to_crs(planar).geometry.values)
-        if segments is None:
-            warnings.append("no 平陆运河 corridor line in the plan pack; canal_distance_m is null")
         return cls(
             planar_crs=planar,
             classes=sorted(constraints, key=lambda c: (c.layer_id, c.cls)),
             zone_names=names,
             zone_geoms=zgeoms,
             canal_segments=segments,
-            warnings=warnings,
         )
 
     @classmethod
@@ -504,41 +462,41 @@ class SitingContext:
             if constraint_sources
             else []
         )
-        zones = None
-        canal = None
         if pack is None:
             bounds = np.array([g.total_bounds for _, g, _ in user])
             planar = planar_crs_for_bounds(
                 (bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max())
             )
+            ctx = cls.from_layers(
+                constraints=_merge_user(user, mode=mode, planar=planar), planar_crs=planar
+            )
+            ctx.report = report
+            return ctx
+        corridor_ids = _canal_layer_ids(pack, canal_layers)
+        wanted = [s.id for s in pack.zone_layers()] + corridor_ids
+        if not constraint_sources:
+            wanted += [s.id for s in pack.constraint_layers()]
+        loaded = load_pack_layers(pack, only=wanted)
+        report.extend(loaded.report)
+        planar = loaded.planar_crs
+        if constraint_sources:
             classes = _merge_user(user, mode=mode, planar=planar)
         else:
-            corridor_ids = _canal_layer_ids(pack, canal_layers)
-            wanted = [s.id for s in pack.zone_layers()] + corridor_ids
-            if not constraint_sources:
-                wanted += [s.id for s in pack.constraint_layers()]
-            loaded = load_pack_layers(pack, only=wanted)
-            report.extend(loaded.report)
-            planar = loaded.planar_crs
-            if constraint_sources:
-                classes = _merge_user(user, mode=mode, planar=planar)
-            else:
-                classes = merge_constraints(pack, loaded.layers, planar_crs=planar)
-            zones = _pack_zones(pack, loaded.layers)
-            lines = [loaded.layers[i] for i in corridor_ids if i in loaded.layers]
-            if lines:
-                canal = gpd.GeoDataFrame(
-                    geometry=np.concatenate([g.geometry.values for g in lines]), crs=STORAGE_CRS
-                )
-        ctx = cls.from_layers(
-            constraints=classes,
+            classes = merge_constraints(pack, loaded.layers, planar_crs=planar)
+        zones = list(planar_zones(loaded))
+        lines = [
+            loaded.layers[i].to_crs(planar).geometry.values
+            for i in corridor_ids
+            if i in loaded.layers
+        ]
+        return cls(
             planar_crs=planar,
-            zones=zones,
-            zone_name_field="name",
-            canal=canal,
+            classes=sorted(classes, key=lambda c: (c.layer_id, c.cls)),
+            zone_names=[z.name for z in zones],
+            zone_geoms=np.asarray([z.geometry for z in zones], dtype=object),
+            canal_segments=_segments(np.concatenate(lines)) if lines else None,
+            report=report,
         )
-        ctx.report = report
-        return ctx
 
 
 def _canal_layer_ids(pack: Pack, canal_layers: Sequence[str] | None) -> list[str]:
@@ -555,19 +513,6 @@ def _canal_layer_ids(pack: Pack, canal_layers: Sequence[str] | None) -> list[str
         if any(h in f"{s.id} {s.title} {s.title_en or ''}".lower() for h in CANAL_HINTS)
     ]
     return [s.id for s in (named or corridors)]
-
-
-def _pack_zones(pack: Pack, layers: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame | None:
-    frames = []
-    for spec in pack.zone_layers():
-        gdf = layers.get(spec.id)
-        if gdf is None or gdf.empty:
-            continue
-        names = [zone_name(spec, gdf, fid) for fid in gdf.index]
-        frames.append(gpd.GeoDataFrame({"name": names}, geometry=gdf.geometry.values, crs=gdf.crs))
-    if not frames:
-        return None
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
 def _segments(geoms: npt.ArrayLike) -> npt.NDArray[np.object_] | None:
@@ -658,19 +603,6 @@ def _clean_sites(geoms: npt.NDArray[np.object_], labels: list[str]) -> tuple[Any
     return out, repairs
 
 
-def _piece_m2(ctx: SitingContext, pieces: npt.NDArray[np.object_]) -> npt.NDArray[np.float64]:
-    """Ellipsoidal m² of planar pieces: GK area / areal scale factor at the centroid."""
-    out = np.zeros(pieces.size)
-    area = shapely.area(pieces) if pieces.size else out
-    nonempty = np.flatnonzero(area > 0)
-    if nonempty.size:
-        xy = shapely.get_coordinates(shapely.centroid(pieces[nonempty]))
-        lon, lat = ctx._to_lonlat.transform(xy[:, 0], xy[:, 1])
-        scale = np.asarray(ctx._proj.get_factors(lon, lat).areal_scale, dtype=float)
-        out[nonempty] = area[nonempty] / scale
-    return out
-
-
 def check_sites(
     sites: gpd.GeoDataFrame,
     ctx: SitingContext,
@@ -729,97 +661,79 @@ def check_sites(
         repairs[i].append("became invalid in the planar CRS; repaired with make_valid")
     site_m2 = ellipsoidal_area(lonlat)
     cent = shapely.get_coordinates(shapely.centroid(lonlat))
+    inside = _inside_shares(ctx, planar, repairs)
 
     conflicts: list[list[Conflict]] = [[] for _ in range(n)]
     patches: list[list[tuple[Conflict, Any]]] = [[] for _ in range(n)]
     boundary: list[BoundaryShare | None] = [None] * n
     bclass = ctx.boundary_class
-    for cindex in ctx._index:
-        c = cindex.cls
-        inside_m2, inside, pieces_of = _overlap(ctx, cindex, planar, site_m2, with_patches)
+    for k, c in enumerate(ctx.classes):
+        inside_m2 = site_m2 * inside[:, k]
         conflict_m2 = site_m2 - inside_m2 if c.mode == "boundary" else inside_m2
         conflict_m2 = np.where(conflict_m2 < min_area_m2, 0.0, np.minimum(conflict_m2, site_m2))
         share = np.divide(conflict_m2, site_m2, out=np.zeros(n), where=site_m2 > 0)
-        for i in np.flatnonzero(conflict_m2 > 0).tolist():
+        hit = np.flatnonzero(conflict_m2 > 0)
+        drawn = _patches(c, planar[hit]) if with_patches else [None] * hit.size
+        for i, patch in zip(hit.tolist(), drawn, strict=True):
             conf = Conflict(
                 c.layer_id, c.conflict_class, c.mode, float(conflict_m2[i]), float(share[i])
             )
             conflicts[i].append(conf)
-            if with_patches:
-                patch = _patch(c.mode, planar[i], inside[i], pieces_of.get(i))
-                if patch is not None and not patch.is_empty:
-                    patches[i].append((conf, _to_storage(ctx, patch)))
+            if patch is not None and not patch.is_empty:
+                patches[i].append((conf, _to_storage(ctx, patch)))
         if c is bclass:
             boundary = [BoundaryShare(c.layer_id, c.cls, 1.0 - float(x), float(x)) for x in share]
 
     zones = _zones_of(ctx, planar, min_area_m2)
     canal = _canal_distance(ctx, planar)
     srcs, fids = _origin(sites)
-    reports = []
-    for i in range(n):
-        reports.append(
-            SiteReport(
-                site=labels[i],
-                source=srcs[i],
-                index=fids[i],
-                area_m2=float(site_m2[i]),
-                centroid=(float(cent[i, 0]), float(cent[i, 1])),
-                conflicts=conflicts[i],
-                development_boundary=boundary[i],
-                zones=zones[i],
-                canal_distance_m=None if canal is None else float(canal[i]),
-                warnings=list(ctx.warnings),
-                repairs=repairs[i],
-                geometry=lonlat[i],
-                patches=patches[i],
-            )
+    return [
+        SiteReport(
+            site=labels[i],
+            source=srcs[i],
+            index=fids[i],
+            area_m2=float(site_m2[i]),
+            centroid=(float(cent[i, 0]), float(cent[i, 1])),
+            conflicts=conflicts[i],
+            development_boundary=boundary[i],
+            zones=zones[i],
+            canal_distance_m=None if canal is None else float(canal[i]),
+            warnings=list(ctx.warnings),
+            repairs=repairs[i],
+            geometry=lonlat[i],
+            patches=patches[i],
         )
-    return reports
+        for i in range(n)
+    ]
 
 
-def _overlap(
-    ctx: SitingContext,
-    cindex: _ClassIndex,
-    planar: npt.NDArray[np.object_],
-    site_m2: npt.NDArray[np.float64],
-    with_patches: bool,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], dict[int, list[Any]]]:
-    """Ellipsoidal m² of each site inside one class; which sites lie wholly inside it."""
-    n = planar.size
-    inside_m2 = np.zeros(n)
-    inside = np.zeros(n, dtype=bool)
-    pieces_of: dict[int, list[Any]] = {}
-    if cindex.tiles.size == 0:
-        return inside_m2, inside, pieces_of
-    site_idx, tile_idx = cindex.tree.query(planar, predicate="intersects")
-    if site_idx.size == 0:
-        return inside_m2, inside, pieces_of
-    hit = np.unique(site_idx)
-    # Fast path: a site wholly inside the (prepared, merged) class needs no intersection.
-    whole = shapely.contains_properly(cindex.cls.geometry, planar[hit])
-    inside[hit[whole]] = True
-    inside_m2[inside] = site_m2[inside]
-    partial = ~inside[site_idx]
-    s, t = site_idx[partial], tile_idx[partial]
-    pieces = shapely.intersection(planar[s], cindex.tiles[t])
-    m2 = _piece_m2(ctx, np.asarray(pieces, dtype=object))
-    inside_m2 += np.bincount(s, weights=m2, minlength=n)
-    if with_patches:
-        for i, piece in zip(s.tolist(), pieces, strict=True):
-            pieces_of.setdefault(i, []).append(piece)
-    return inside_m2, inside, pieces_of
+def _inside_shares(
+    ctx: SitingContext, planar: npt.NDArray[np.object_], repairs: list[list[str]]
+) -> npt.NDArray[np.float64]:
+    """Share of each site (rows) inside each class (columns), from the shared overlay engine.
+
+    A ratio of two ellipsoidal areas of the engine; times the site's geodesic area it gives the
+    overlap, and a site wholly inside a class gets exactly its own area.
+    """
+    parcels = gpd.GeoDataFrame(geometry=planar, crs=ctx.planar_crs)
+    df, rep = overlay_areas(parcels, ctx.plan, check_conservation=False)
+    for r in rep.retries:
+        repairs[int(r["parcel"])].append(
+            f"the {r['op']} with the constraints failed in GEOS ({r['error']}); "
+            f"redone on a {r['grid_size'] * 1000:g} mm grid"
+        )
+    area = df["area_m2"].to_numpy()[:, None]
+    m2 = df[list(ctx.plan.columns)].to_numpy(dtype=float).reshape(len(df), -1)
+    return np.divide(m2, area, out=np.zeros_like(m2), where=area > 0)
 
 
-def _patch(mode: str, site: Any, inside: bool, pieces: list[Any] | None) -> Any:
-    if mode == "boundary":
-        if inside:
-            return None
-        if not pieces:
-            return site
-        return _polygonal_part(shapely.difference(site, shapely.union_all(pieces)))
-    if inside:
-        return site
-    return _polygonal_part(shapely.union_all(pieces)) if pieces else None
+def _patches(c: ConstraintClass, sites: npt.NDArray[np.object_]) -> list[Any]:
+    """Conflict patches (planar) of sites with one class: the overlap, or the part outside.
+
+    Kept local: the overlay engine returns areas only, and patches are needed for maps only.
+    """
+    op = "difference" if c.mode == "boundary" else "intersection"
+    return [_polygonal_part(overlay_op(s, c.geometry, op=op)) for s in sites]
 
 
 def _to_storage(ctx: SitingContext, geom: Any) -> Any:
@@ -868,211 +782,6 @@ def _canal_distance(
     out = np.zeros(planar.size)
     out[s] = np.asarray(dist, dtype=float)
     return out
-
-
-# --- output -------------------------------------------------------------------------------
-
-
-def reports_to_json(reports: Sequence[SiteReport]) -> str:
-    """A JSON array, one object per site, with fixed key order and rounding."""
-    return json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2) + "\n"
-
-
-def _pct(share: float) -> str:
-    return f"{share * 100:.4f}%"
-
-
-def reports_to_text(reports: Sequence[SiteReport]) -> str:
-    """A human summary in Chinese and English, one block per site, then a total line."""
-    lines: list[str] = []
-    for r in reports:
-        d = r.to_dict()
-        where = f" ({r.source}:{r.index})" if r.source is not None else ""
-        lines.append(f"== 地块 Site: {r.site}{where} ==")
-        lines.append(
-            f"面积 Area: {d['area_m2']:.2f} m² = {d['area_ha']:.6f} 公顷 ha = "
-            f"{d['area_mu']:.5f} 亩 mu"
-        )
-        if r.conflicts:
-            lines.append("冲突 Conflicts:")
-            for c in r.conflicts:
-                cd = c.to_dict()
-                lines.append(
-                    f"  - {c.layer} / {c.cls}: {cd['area_m2']:.2f} m² = {cd['area_ha']:.6f} 公顷"
-                    f" = {cd['area_mu']:.5f} 亩 ({_pct(c.share)})"
-                )
-        else:
-            lines.append("冲突 Conflicts: 无 none")
-        b = r.development_boundary
-        if b is not None:
-            lines.append(
-                f"{b.cls} Development boundary: 内 inside {_pct(b.inside_share)}, "
-                f"外 outside {_pct(b.outside_share)}"
-            )
-        lines.append(f"规划分区 Zones: {'、'.join(r.zones) if r.zones else '无 none'}")
-        dist = d["canal_distance_m"]
-        lines.append(
-            "距平陆运河 Distance to the Pinglu Canal: "
-            + ("未知 unknown" if dist is None else f"{dist:.2f} m")
-        )
-        verdict = "冲突 CONFLICT" if r.verdict == "conflict" else "合规 CLEAR"
-        lines.append(f"结论 Verdict: {verdict}")
-        for w in r.warnings:
-            lines.append(f"警告 Warning: {w}")
-        for rep in r.repairs:
-            lines.append(f"修复 Repair: {rep}")
-        lines.append("")
-    n_conf = sum(r.verdict == "conflict" for r in reports)
-    lines.append(
-        f"共 {len(reports)} 个地块: {len(reports) - n_conf} 合规 clear, {n_conf} 冲突 conflict"
-    )
-    return "\n".join(lines) + "\n"
-
-
-def _leaflet_inline() -> tuple[str, str]:
-    """Leaflet's JS and CSS for offline pages (the publishing module's copy when present)."""
-    try:
-        from qzgeo.publish.assets import leaflet_css_inline, leaflet_js_inline
-    except ImportError:  # pragma: no cover - the publishing module ships with qzgeo
-        import xstatic.pkg.leaflet as xleaflet
-
-        base = Path(xleaflet.BASE_DIR)
-        return (
-            (base / "leaflet.js").read_text(encoding="utf-8"),
-            (base / "leaflet.css").read_text(encoding="utf-8"),
-        )
-    return leaflet_js_inline(), leaflet_css_inline()
-
-
-_SITE_STYLE = {"color": "#1f4e9c", "weight": 2, "fillOpacity": 0.05}
-# Exclusion overlaps in red, the part outside a boundary (城镇开发边界外) in purple.
-_PATCH_STYLES = {
-    "exclusion": {"color": "#b30000", "weight": 1, "fillColor": "#ff3300", "fillOpacity": 0.5},
-    "boundary": {"color": "#5b2a7a", "weight": 1, "fillColor": "#7b3fa0", "fillOpacity": 0.45},
-}
-
-
-def reports_to_html(
-    reports: Sequence[SiteReport],
-    *,
-    title: str = "选址合规性检查 Siting check",
-    max_map_sites: int = 1000,
-) -> str:
-    """A self-contained page: a Folium map of the sites and conflict patches, and the table.
-
-    Leaflet is inlined (no network, no tiles); every value from the input is HTML-escaped.
-    Patches are drawn when the reports were made with ``check_sites(..., with_patches=True)``.
-    Only the first ``max_map_sites`` sites are drawn; the table lists all.
-    """
-    import branca.element as be
-    import folium
-
-    drawn = [r for r in reports if r.geometry is not None][:max_map_sites]
-    fmap = folium.Map(tiles=None, control_scale=True, height="60%")
-    fmap.default_js = []
-    fmap.default_css = []
-    if drawn:
-        sites_fc = _feature_collection(
-            [(r.geometry, {"label": html.escape(r.site), "verdict": r.verdict}) for r in drawn]
-        )
-        patch_fc = _feature_collection(
-            [
-                (g, {"label": html.escape(f"{r.site}: {c.cls} ({_pct(c.share)})"), "mode": c.mode})
-                for r in drawn
-                for c, g in r.patches
-            ]
-        )
-        folium.GeoJson(
-            sites_fc,
-            name="选址 Sites",
-            style_function=lambda _f: _SITE_STYLE,
-            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-        ).add_to(fmap)
-        if patch_fc["features"]:
-            folium.GeoJson(
-                patch_fc,
-                name="冲突 Conflicts",
-                style_function=lambda f: _PATCH_STYLES[f["properties"]["mode"]],
-                tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-            ).add_to(fmap)
-        minx, miny, maxx, maxy = shapely.total_bounds([r.geometry for r in drawn])
-        fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    root = fmap.get_root()
-    assert isinstance(root, be.Figure)
-    js, css = _leaflet_inline()
-    root.header.add_child(be.Element(f"<style>{css}</style>"), name="leaflet_css")
-    root.header.add_child(be.Element(f"<script>{js}</script>"), name="leaflet_js")
-    root.header.add_child(be.Element(f"<title>{html.escape(title)}</title>"), name="title")
-    note = ""
-    if len(drawn) < len(reports):
-        note = f"<p>地图只画前 {len(drawn)} 个地块 (map shows the first {len(drawn)} sites).</p>"
-    root.html.add_child(be.Element(_table(reports, title) + note), name="table")
-    _fix_ids(root)
-    return str(root.render())
-
-
-def _feature_collection(items: list[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
-    feats = [
-        {
-            "type": "Feature",
-            "properties": props,
-            "geometry": shapely.geometry.mapping(shapely.set_precision(g, 1e-7)),
-        }
-        for g, props in items
-        if g is not None and not g.is_empty
-    ]
-    return {"type": "FeatureCollection", "features": feats}
-
-
-def _fix_ids(root: Any) -> None:
-    """Replace Folium's random element ids by sequential ones: re-runs are byte-identical."""
-    count = 0
-    stack = [root]
-    while stack:
-        el = stack.pop(0)
-        el._id = f"{count:032x}"
-        count += 1
-        stack.extend(el._children.values())
-
-
-def _table(reports: Sequence[SiteReport], title: str) -> str:
-    e = html.escape
-    head = (
-        "<tr><th>地块 Site</th><th>来源 Source</th><th>面积 Area (公顷 ha / 亩 mu)</th>"
-        "<th>冲突 Conflicts</th><th>城镇开发边界外 Outside boundary</th><th>分区 Zones</th>"
-        "<th>距运河 Canal (m)</th><th>结论 Verdict</th><th>警告 Warnings</th></tr>"
-    )
-    rows = []
-    for r in reports:
-        d = r.to_dict()
-        conf = (
-            "<br>".join(
-                e(f"{c.layer} / {c.cls}: {c.to_dict()['area_ha']:.6f} 公顷 ({_pct(c.share)})")
-                for c in r.conflicts
-            )
-            or "—"
-        )
-        b = r.development_boundary
-        outside = _pct(b.outside_share) if b is not None else "—"
-        dist = "—" if d["canal_distance_m"] is None else f"{d['canal_distance_m']:.2f}"
-        verdict = "冲突 conflict" if r.verdict == "conflict" else "合规 clear"
-        src = "" if r.source is None else f"{r.source}:{r.index}"
-        rows.append(
-            f'<tr class="{r.verdict}"><td>{e(r.site)}</td><td>{e(src)}</td>'
-            f"<td>{d['area_ha']:.6f} / {d['area_mu']:.5f}</td><td>{conf}</td>"
-            f"<td>{outside}</td><td>{e('、'.join(r.zones)) or '—'}</td><td>{dist}</td>"
-            f"<td>{verdict}</td><td>{'<br>'.join(e(w) for w in r.warnings + r.repairs)}</td></tr>"
-        )
-    style = (
-        "<style>.qz-check{font-family:sans-serif;margin:1em}"
-        ".qz-check table{border-collapse:collapse}.qz-check td,.qz-check th"
-        "{border:1px solid #999;padding:3px 6px;font-size:13px;vertical-align:top}"
-        ".qz-check tr.conflict td{background:#fde2de}</style>"
-    )
-    return (
-        f'{style}<div class="qz-check"><h2>{e(title)}</h2><table>{head}'
-        f"{''.join(rows)}</table></div>"
-    )
 
 
 def exit_code(reports: Sequence[SiteReport]) -> int:

@@ -86,15 +86,8 @@ def command(
       qzgeo check site.txt --crs EPSG:4524 --no-pack --constraint 红线.shp
     """
     from qzgeo.pack import load_pack
-    from qzgeo.siting import (
-        SitingContext,
-        check_sites,
-        exit_code,
-        read_sites,
-        reports_to_html,
-        reports_to_json,
-        reports_to_text,
-    )
+    from qzgeo.siting import SitingContext, check_sites, exit_code, read_sites
+    from qzgeo.siting_report import reports_to_html, reports_to_json, reports_to_text
 
     if no_pack and pack_dir is not None:
         msg = "give either --pack DIR or --no-pack, not both"

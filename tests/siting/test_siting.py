@@ -19,16 +19,10 @@ from _siting_helpers import GK, ellipsoidal_m2, gk_box
 
 from qzgeo._errors import CRSError, GeometryError, InputError
 from qzgeo.analysis import ConstraintClass
+from qzgeo.overlay import _subdivide
 from qzgeo.pack import load_pack
-from qzgeo.siting import (
-    SitingContext,
-    _subdivide,
-    check_sites,
-    exit_code,
-    reports_to_json,
-    reports_to_text,
-    split_source,
-)
+from qzgeo.siting import SitingContext, check_sites, exit_code, split_source
+from qzgeo.siting_report import reports_to_json, reports_to_text
 
 
 def _check(ctx: SitingContext, *geoms: shapely.Geometry, **kw: object) -> list[dict]:
