@@ -232,12 +232,12 @@ def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
         summary_rows.append(row)
 
     summary = gpd.GeoDataFrame(summary_rows, geometry="geometry", crs=storage)
-    class_cols = [
-        c
-        for c in summary.columns
-        if c.endswith("_ha") and not c.startswith(("zone_", "available_", "constrained_"))
-    ]
-    summary[class_cols] = summary[class_cols].fillna(0.0)
+    # One column per constraint class, zero where a zone does not touch it, in a fixed order.
+    class_cols = sorted({f"{c.conflict_class}_ha" for c in constraints})
+    for col in class_cols:
+        summary[col] = summary[col].fillna(0.0) if col in summary else 0.0
+    base_cols = [c for c in summary.columns if c not in class_cols and c != "geometry"]
+    summary = summary[[*base_cols, *class_cols, "geometry"]]
     internal = any(c.sensitivity != "public" for c in constraints)
     sens = "internal" if internal else "public"
     # Zones of several layers overlap (片区 range, 三区, 六区): the headline total is the area of
