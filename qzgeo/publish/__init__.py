@@ -221,9 +221,14 @@ def _layer_plans(
 
 
 def _bounds(views: Sequence[LayerView], pack: Pack) -> tuple[float, float, float, float]:
-    # Frame the map's subject; base layers (districts, sea) only frame a map of base layers.
+    # Frame the map's subject: its zones, else its other non-base layers (a canal running
+    # through a zone map must not zoom it out); base layers only frame a map of base layers.
     shown = [v for v in views if len(v.prepared.gdf)]
-    subject = [v for v in shown if v.group != "底图"] or shown
+    subject = (
+        [v for v in shown if v.group == "规划分区"]
+        or [v for v in shown if v.group != "底图"]
+        or shown
+    )
     boxes = [v.prepared.gdf.total_bounds for v in subject]
     if boxes:
         return (

@@ -55,6 +55,7 @@ class LayerView:
     labels: bool
     provenance: str
     big: bool = False
+    field_labels: dict[str, str] = field(default_factory=dict)  # overrides FIELD_LABELS
 
 
 @dataclass
@@ -116,7 +117,7 @@ def layer_config(view: LayerView) -> dict[str, Any]:
         "label_field": view.label_field,
         "name_field": view.name_field,
         "labels": view.labels,
-        "fields": [[f, FIELD_LABELS.get(f, f)] for f in view.fields],
+        "fields": [[f, field_label(view, f)] for f in view.fields],
         "styles": {c: symbol_config(s) for c, s in (style.classes if style else {}).items()},
         "default": symbol_config(default),
         "legend_title": (style.legend_title if style and style.legend_title else view.title),
@@ -207,8 +208,14 @@ def _big_layer(view: LayerView, config: Mapping[str, Any]) -> Element:
         styles={c: leaflet_style(s) for c, s in (view.style.classes if view.style else {}).items()},
         default_style=leaflet_style(view.style.default if view.style else Symbol()),
         tooltip_fields=fields,
+        tooltip_aliases=[field_label(view, f) for f in fields],
         show=bool(config.get("show", True)),
     )
+
+
+def field_label(view: LayerView, name: str) -> str:
+    """The label of a field in popups and tooltips (Chinese where qzgeo knows one)."""
+    return view.field_labels.get(name) or FIELD_LABELS.get(name, name)
 
 
 def leaflet_style(sym: Symbol) -> dict[str, Any]:

@@ -22,7 +22,7 @@
     notice: "示意",
     sources: "数据来源",
     hide: "收起",
-    show: "展开",
+    show: "来源",
     other: "其他"
   };
 
@@ -394,9 +394,12 @@
       var head = el("div", "qz-notice-head", box);
       el("strong", "qz-badge", head, UI.notice);
       el("span", null, head, cfg.notice);
-      var tog = el("button", "qz-notice-toggle", head, UI.hide);
+      // The sources list starts folded so that the map stays visible on a phone; the
+      // 示意 line itself is always shown.
+      var tog = el("button", "qz-notice-toggle", head, UI.show);
       tog.type = "button";
       var body = el("div", "qz-notice-body", box);
+      body.style.display = "none";
       cfg.warnings.forEach(function (w) { el("div", "qz-warn", body, w); });
       el("div", "qz-notice-sub", body, UI.sources);
       var ul = el("ul", null, body);
