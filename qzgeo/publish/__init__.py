@@ -248,6 +248,105 @@ def _big_available() -> bool:
     return True
 
 
+def simplify_tolerance(pack: Pack) -> float:
+    """Web simplification tolerance in metres (``publish_simplify_m`` in ``[params]``)."""
+    simplify_m = float(pack.params.get("publish_simplify_m", DEFAULT_SIMPLIFY_M))
+    if not simplify_m > 0:
+        msg = f"[params] publish_simplify_m must be > 0 metres, got {simplify_m!r}"
+        raise PublishError(msg)
+    return simplify_m
+
+
+def map_views(
+    pack: Pack,
+    plans: Sequence[_Plan],
+    *,
+    datum: str,
+    simplify_m: float,
+    cache: dict[tuple[str, tuple[str, ...], str], Prepared],
+    warnings: list[str],
+) -> list[LayerView]:
+    """Prepare the layers of one map; shared by :func:`publish_maps` and the parcels map."""
+    big_ok = _big_available()
+    views: list[LayerView] = []
+    for plan in plans:
+        ck = (plan.id, tuple(plan.fields), datum)
+        if ck not in cache:
+            cache[ck] = prepare_layer(
+                plan.gdf,
+                fields=plan.fields,
+                what=f"layer {plan.id!r}",
+                gcj02=datum == "gcj02",
+                simplify_m=simplify_m,
+                planar_crs=pack.planar_crs,
+            )
+            warnings.extend(cache[ck].notes)
+        prepared = cache[ck]
+        big = len(prepared.gdf) > BIG_LAYER_FEATURES
+        if big and not big_ok:
+            warnings.append(
+                f"layer {plan.id!r} has {len(prepared.gdf)} features but the compact "
+                "big-layer renderer is not installed; embedded as GeoJSON (large page)"
+            )
+            big = False
+        views.append(
+            LayerView(
+                id=plan.id,
+                title=plan.title,
+                group=plan.group,
+                prepared=prepared,
+                style=plan.style,
+                class_field=plan.class_field,
+                label_field=plan.label_field,
+                name_field=plan.name_field,
+                fields=plan.fields,
+                labels=plan.labels,
+                provenance=plan.provenance + simplified_note(prepared),
+                big=big,
+            )
+        )
+    return views
+
+
+def simplified_note(prepared: Prepared) -> str:
+    """Provenance suffix telling how a layer was simplified for the web ("" if it was not)."""
+    if prepared.simplified_m is None:
+        return ""
+    how = "覆盖简化" if prepared.coverage else "保持拓扑简化"
+    return f"；网页显示已{how}，容差 {prepared.simplified_m:g} m"
+
+
+def map_page(
+    pack: Pack,
+    mspec: MapSpec,
+    views: Sequence[LayerView],
+    *,
+    tiles: list[Basemap],
+    basemap: str | None,
+    datum: str,
+    notes: list[str],
+) -> MapPage:
+    """Title, notice, basemaps, sources and extent of one map page."""
+    provenance = [v.provenance for v in views]
+    provenance.extend(f"底图 {b.title}：{b.attribution}" for b in tiles)
+    if pack.attribution:
+        provenance.append(pack.attribution)
+    provenance.append(f"坐标保留 {COORD_DECIMALS} 位小数（约 0.1 m）")
+    if datum == "gcj02":
+        provenance.append("叠加图层已由 CGCS2000/WGS84 转换为 GCJ-02，以对齐高德底图")
+    return MapPage(
+        id=mspec.id,
+        title=mspec.title,
+        title_en=mspec.title_en,
+        notice=pack.notice or DEFAULT_NOTICE,
+        basemaps=tiles,
+        basemap=basemap,
+        provenance=provenance,
+        warnings=notes,
+        bounds=_bounds(views, pack),
+    )
+
+
 def publish_maps(
     pack: Pack,
     layers: Mapping[str, gpd.GeoDataFrame],
@@ -322,77 +421,23 @@ def publish_maps(
     if problems:
         raise _fail(problems)
 
-    simplify_m = float(pack.params.get("publish_simplify_m", DEFAULT_SIMPLIFY_M))
-    if not simplify_m > 0:
-        msg = f"[params] publish_simplify_m must be > 0 metres, got {simplify_m!r}"
-        raise PublishError(msg)
+    simplify_m = simplify_tolerance(pack)
     key = resolve_tianditu_key(tianditu_key, pack.tianditu_key)
-    big_ok = _big_available()
     warnings: list[str] = []
     cache: dict[tuple[str, tuple[str, ...], str], Prepared] = {}
     pages: dict[str, tuple[str, list[LayerView], MapPage]] = {}
     for mspec in selected:
         tiles, default, datum, bwarn, notes = _basemaps(mspec, key)
         warnings.extend(w for w in bwarn if w not in warnings)
-        views: list[LayerView] = []
-        for plan in plans[mspec.id]:
-            ck = (plan.id, tuple(plan.fields), datum)
-            if ck not in cache:
-                cache[ck] = prepare_layer(
-                    plan.gdf,
-                    fields=plan.fields,
-                    what=f"layer {plan.id!r}",
-                    gcj02=datum == "gcj02",
-                    simplify_m=simplify_m,
-                    planar_crs=pack.planar_crs,
-                )
-                warnings.extend(cache[ck].notes)
-            prepared = cache[ck]
-            big = len(prepared.gdf) > BIG_LAYER_FEATURES
-            if big and not big_ok:
-                warnings.append(
-                    f"layer {plan.id!r} has {len(prepared.gdf)} features but the compact "
-                    "big-layer renderer is not installed; embedded as GeoJSON (large page)"
-                )
-                big = False
-            prov = plan.provenance
-            if prepared.simplified_m is not None:
-                how = "覆盖简化" if prepared.coverage else "保持拓扑简化"
-                prov += f"；网页显示已{how}，容差 {prepared.simplified_m:g} m"
-            views.append(
-                LayerView(
-                    id=plan.id,
-                    title=plan.title,
-                    group=plan.group,
-                    prepared=prepared,
-                    style=plan.style,
-                    class_field=plan.class_field,
-                    label_field=plan.label_field,
-                    name_field=plan.name_field,
-                    fields=plan.fields,
-                    labels=plan.labels,
-                    provenance=prov,
-                    big=big,
-                )
-            )
-        provenance = [v.provenance for v in views]
-        provenance.extend(f"底图 {b.title}：{b.attribution}" for b in tiles)
-        if pack.attribution:
-            provenance.append(pack.attribution)
-        provenance.append(f"坐标保留 {COORD_DECIMALS} 位小数（约 0.1 m）")
-        if datum == "gcj02":
-            provenance.append("叠加图层已由 CGCS2000/WGS84 转换为 GCJ-02，以对齐高德底图")
-        page = MapPage(
-            id=mspec.id,
-            title=mspec.title,
-            title_en=mspec.title_en,
-            notice=pack.notice or DEFAULT_NOTICE,
-            basemaps=tiles,
-            basemap=default,
-            provenance=provenance,
-            warnings=notes,
-            bounds=_bounds(views, pack),
+        views = map_views(
+            pack,
+            plans[mspec.id],
+            datum=datum,
+            simplify_m=simplify_m,
+            cache=cache,
+            warnings=warnings,
         )
+        page = map_page(pack, mspec, views, tiles=tiles, basemap=default, datum=datum, notes=notes)
         pages[mspec.id] = (render_page(page, views, offline=offline), views, page)
 
     # Everything is rendered: only now touch the output folder, one atomic file at a time.

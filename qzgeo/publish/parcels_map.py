@@ -1,0 +1,320 @@
+"""Parcel analysis results as one offline map page (``parcels.html``).
+
+Parcel results reach 100k-1M features, so the parcels are always drawn by the compact
+canvas layer (:class:`qzgeo.publish.biglayer.BigPolygonLayer`), never as per-feature GeoJSON.
+The page is built by the same code as the pack maps (:func:`qzgeo.publish.map_views`,
+:func:`qzgeo.publish.map_page`, :func:`qzgeo.publish.render.render_page`), so it has the same
+controls, notice, legend and guarantees: offline, deterministic, written atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from qzgeo._atomic import write_text
+from qzgeo._errors import CRSError, PublishError
+from qzgeo.pack import BASEMAPS, SENSITIVITIES, LayerStyle, MapSpec, Pack, Symbol
+from qzgeo.publish import (
+    _basemaps,
+    _big_available,
+    _fail,
+    _layer_plans,
+    map_page,
+    map_views,
+    simplified_note,
+    simplify_tolerance,
+)
+from qzgeo.publish.basemaps import resolve_tianditu_key
+from qzgeo.publish.checks import map_problems, style_problems
+from qzgeo.publish.prepare import Prepared, prepare_layer
+from qzgeo.publish.render import LayerView, render_page
+
+__all__ = ["STATE_FIELD", "parcel_states", "parcels_sensitivity", "publish_parcels_map"]
+
+#: Column of the derived parcel state (冲突 / 部分受限 / 可用).
+STATE_FIELD = "状态"
+CONFLICT, PARTLY, AVAILABLE = "冲突", "部分受限", "可用"
+STATE_SYMBOLS = {
+    CONFLICT: Symbol(
+        fill="#d7191c", fill_opacity=0.65, stroke="#8b0000", weight=0.6, legend="冲突 Conflict"
+    ),
+    PARTLY: Symbol(
+        fill="#fdae61",
+        fill_opacity=0.65,
+        stroke="#a6611a",
+        weight=0.6,
+        legend="部分受限（重叠未达冲突阈值）Partly constrained",
+    ),
+    AVAILABLE: Symbol(
+        fill="#1a9641", fill_opacity=0.55, stroke="#0b5d24", weight=0.6, legend="可用 Available"
+    ),
+}
+#: Tooltip fields of a parcel and their labels.
+TOOLTIP_LABELS = {
+    "parcel_id": "地块编号",
+    "zone_name": "所在分区",
+    "area_ha": "面积（公顷）",
+    "available_ha": "可用面积（公顷）",
+    "conflict": "是否冲突",
+}
+REQUIRED = ("zone_name", "area_m2", "constrained_m2", "available_m2", "conflict")
+NO_ZONE_TEXT = "（不在分区内）"
+PARCELS_ID = "parcels"
+_HA_DECIMALS = 4  # 0.0001 公顷 = 1 m²
+
+
+def parcels_sensitivity(pack: Pack) -> str:
+    """``"internal"`` if any constraint or zone layer of ``pack`` is internal, else ``"public"``.
+
+    Parcel results are derived from the pack's zones and constraints, so they are no more
+    public than the least public of those layers.
+    """
+    used = [*pack.constraint_layers(), *pack.zone_layers()]
+    return "internal" if any(not s.is_public for s in used) else "public"
+
+
+def parcel_states(result: pd.DataFrame) -> pd.Series:
+    """State of every parcel: 冲突 (conflict), 部分受限 or 可用.
+
+    部分受限 is a parcel that overlaps a constraint (``constrained_m2 > 0``) by no more than
+    the conflict tolerance of the overlay, so it is not flagged as a conflict.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"conflict": [True, False, False], "constrained_m2": [5.0, 0.2, 0.0]})
+    >>> parcel_states(df).tolist()
+    ['冲突', '部分受限', '可用']
+    """
+    conflict = result["conflict"].fillna(False).to_numpy(dtype=bool)
+    constrained = result["constrained_m2"].fillna(0.0).to_numpy(dtype=float) > 0
+    state = np.where(conflict, CONFLICT, np.where(constrained, PARTLY, AVAILABLE))
+    return pd.Series(state, index=result.index, name=STATE_FIELD, dtype=object)
+
+
+def _map_table(result: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Only what the page shows: id, zone, areas in 公顷, conflict as 是/否, state."""
+    zone = result["zone_name"].astype(object).where(result["zone_name"].notna(), "")
+    zone = zone.map(lambda z: str(z) if str(z) != "" else NO_ZONE_TEXT)
+    table = pd.DataFrame(
+        {
+            "parcel_id": [str(i) for i in result.index],
+            "zone_name": zone.to_numpy(),
+            "area_ha": np.round(result["area_m2"].to_numpy(dtype=float) / 10_000, _HA_DECIMALS),
+            "available_ha": np.round(
+                result["available_m2"].to_numpy(dtype=float) / 10_000, _HA_DECIMALS
+            ),
+            "conflict": np.where(result["conflict"].fillna(False).to_numpy(bool), "是", "否"),
+            STATE_FIELD: parcel_states(result).to_numpy(),
+        }
+    )
+    return gpd.GeoDataFrame(table, geometry=result.geometry.to_numpy(), crs=result.crs)
+
+
+def _check_result(result: gpd.GeoDataFrame) -> None:
+    if not isinstance(result, gpd.GeoDataFrame):
+        msg = f"expected the GeoDataFrame of analyze_parcels, got {type(result).__name__}"
+        raise PublishError(msg)
+    missing = [c for c in REQUIRED if c not in result.columns]
+    if missing:
+        msg = (
+            f"the parcel results have no column(s) {missing}; pass the output of "
+            "qzgeo.parcels.analyze_parcels"
+        )
+        raise PublishError(msg)
+    if result.crs is None:
+        msg = "the parcel results have no CRS; set it, e.g. result.set_crs('EPSG:4490')"
+        raise CRSError(msg)
+
+
+def _spec(pack: Pack, sensitivity: str, title: str, basemap: str | None) -> MapSpec:
+    """The parcels map as if it were a map of the pack: its context layers and basemaps."""
+    layers = [s.id for s in pack.zone_layers()]
+    if sensitivity == "internal":
+        layers += [s.id for s in pack.constraint_layers() if s.id not in layers]
+    if basemap is not None:
+        if basemap not in BASEMAPS:
+            msg = f"unknown basemap {basemap!r}; use one of {', '.join(BASEMAPS)}"
+            raise PublishError(msg)
+        names: tuple[str, tuple[str, ...]] = (basemap, ())
+    else:
+        # The basemaps of the pack's first map for the same audience, else of any map.
+        specs = sorted(pack.maps.values(), key=lambda m: (m.audience != sensitivity, m.id))
+        names = (specs[0].basemap, specs[0].basemaps) if specs else ("none", ())
+    internal = sensitivity == "internal"
+    return MapSpec(
+        id=PARCELS_ID,
+        title=title,
+        title_en="Parcel analysis · INTERNAL" if internal else "Parcel analysis",
+        audience=sensitivity,
+        layers=tuple(layers),
+        basemap=names[0],
+        basemaps=names[1],
+        source_file="parcels map",
+    )
+
+
+def _parcels_view(prepared: Prepared, n_total: int) -> LayerView:
+    counts = prepared.gdf[STATE_FIELD].value_counts()
+    tally = "、".join(f"{s} {int(counts.get(s, 0))}" for s in STATE_SYMBOLS)
+    style = LayerStyle(
+        layer_id=PARCELS_ID,
+        default=STATE_SYMBOLS[AVAILABLE],
+        classes=dict(STATE_SYMBOLS),
+        class_field=STATE_FIELD,
+        legend_title="地块状态",
+    )
+    return LayerView(
+        id=PARCELS_ID,
+        title="地块",
+        group="分析结果",
+        prepared=prepared,
+        style=style,
+        class_field=STATE_FIELD,
+        label_field=None,
+        name_field=None,
+        fields=list(TOOLTIP_LABELS),
+        labels=False,
+        provenance=(
+            f"地块：qzgeo 地块分析结果，共 {n_total} 个（{tally}），面积按 CGCS2000 椭球计算"
+            + simplified_note(prepared)
+        ),
+        big=True,
+        field_labels=dict(TOOLTIP_LABELS),
+    )
+
+
+def publish_parcels_map(
+    parcels_result_gdf: gpd.GeoDataFrame,
+    pack: Pack,
+    out_path: str | Path,
+    *,
+    sensitivity: str,
+    offline: bool = True,
+    title: str | None = None,
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+    basemap: str | None = None,
+    tianditu_key: str | None = None,
+) -> Path:
+    """Write the parcel analysis results as one self-contained HTML map.
+
+    The parcels are drawn by the compact canvas layer, coloured by a derived ``状态``:
+    冲突 (conflict), 部分受限 (overlaps a constraint below the conflict tolerance) or 可用;
+    hovering or tapping one shows its id (the row index), zone, area and available area in
+    公顷 and whether it is in conflict. Underneath are the pack's zone layers and, on an
+    internal map, its constraint layers.
+
+    Parameters
+    ----------
+    parcels_result_gdf
+        Output of :func:`qzgeo.parcels.analyze_parcels` (EPSG:4490; another CRS is
+        reprojected).
+    pack
+        The plan pack the parcels were analysed against.
+    out_path
+        The HTML file to write (atomically; its folder is created if needed).
+    sensitivity
+        ``"internal"`` or ``"public"``. Must be ``"internal"`` when any zone or constraint
+        layer of the pack is internal (see :func:`parcels_sensitivity`); an internal page
+        says so in its title and notice and shows the constraint layers.
+    offline
+        Inline Leaflet and the qzgeo controls (default); ``False`` links Leaflet from a CDN.
+    title
+        Page title (default ``地块分析结果``); ``（内部）`` is appended on an internal page.
+    layers
+        The pack's layers in EPSG:4490 (e.g. ``LoadedPack.layers``); loaded if not given.
+    basemap
+        A basemap id (``"none"`` keeps the page free of tile requests); default: the
+        basemaps of the pack's first map for the same audience.
+    tianditu_key
+        天地图 key; else ``$QZGEO_TIANDITU_KEY``, else the pack's.
+
+    Returns
+    -------
+    Path
+        ``out_path``.
+
+    Raises
+    ------
+    PublishError
+        A result without the analysis columns, a public page for internal results, or a
+        context layer that cannot be drawn. Nothing is written then.
+
+    Examples
+    --------
+    >>> from qzgeo.load import load_pack_layers
+    >>> from qzgeo.parcels import analyze_parcels
+    >>> loaded = load_pack_layers(pack)  # doctest: +SKIP
+    >>> result = analyze_parcels(parcels, loaded)  # doctest: +SKIP
+    >>> publish_parcels_map(result, pack, "out/parcels.html",
+    ...     sensitivity=parcels_sensitivity(pack), layers=loaded.layers)  # doctest: +SKIP
+    PosixPath('out/parcels.html')
+    """
+    if sensitivity not in SENSITIVITIES:
+        msg = f"sensitivity must be 'public' or 'internal', got {sensitivity!r}"
+        raise PublishError(msg)
+    if sensitivity == "public" and parcels_sensitivity(pack) != "public":
+        internal = [
+            s.id for s in (*pack.zone_layers(), *pack.constraint_layers()) if not s.is_public
+        ]
+        msg = (
+            f"the parcel results derive from internal layer(s) {internal}, so they cannot be "
+            "published as public; use sensitivity='internal'"
+        )
+        raise PublishError(msg)
+    _check_result(parcels_result_gdf)
+    if not _big_available():
+        msg = "the parcels map needs qzgeo.publish.biglayer (folium, branca); reinstall qzgeo"
+        raise PublishError(msg)
+    internal = sensitivity == "internal"
+    page_title = title or "地块分析结果"
+    if internal and "内部" not in page_title:
+        page_title += "（内部）"
+    mspec = _spec(pack, sensitivity, page_title, basemap)
+
+    problems = map_problems(pack, mspec, {})
+    problems.extend(style_problems(pack, mspec.layers))
+    if problems:
+        raise _fail(problems)
+    if layers is None:
+        from qzgeo.load import load_pack_layers
+
+        layers = load_pack_layers(pack, only=list(mspec.layers)).layers
+    plans = _layer_plans(pack, mspec, layers, {}, problems)
+    if problems:
+        raise _fail(problems)
+
+    simplify_m = simplify_tolerance(pack)
+    tiles, default, datum, build_warnings, notes = _basemaps(
+        mspec, resolve_tianditu_key(tianditu_key, pack.tianditu_key)
+    )
+    notes = list(notes)
+    if internal:
+        notes.insert(0, "内部资料：本图含内部控制线及由其导出的地块分析结果，不得公开发布。")
+    messages = list(build_warnings)
+    views = map_views(pack, plans, datum=datum, simplify_m=simplify_m, cache={}, warnings=messages)
+    prepared = prepare_layer(
+        _map_table(parcels_result_gdf),
+        fields=[*TOOLTIP_LABELS, STATE_FIELD],
+        what="the parcels",
+        gcj02=datum == "gcj02",
+        simplify_m=simplify_m,
+        planar_crs=pack.planar_crs,
+    )
+    messages.extend(prepared.notes)
+    views.append(_parcels_view(prepared, len(parcels_result_gdf)))
+    page = map_page(pack, mspec, views, tiles=tiles, basemap=default, datum=datum, notes=notes)
+    if len(prepared.gdf):
+        # Frame the parcels (the subject here), not the zones around them.
+        minx, miny, maxx, maxy = (float(v) for v in prepared.gdf.total_bounds)
+        page = dataclasses.replace(page, bounds=(minx, miny, maxx, maxy))
+    text = render_page(page, views, offline=offline)
+    for m in messages:
+        warnings.warn(m, UserWarning, stacklevel=2)
+    return write_text(Path(out_path), text)
