@@ -111,6 +111,9 @@ def main() -> None:
         t = time.perf_counter()
         text = reports_to_json(reports)
         t_json = time.perf_counter() - t
+        t = time.perf_counter()
+        check_sites(gdf, ctx, with_patches=True)
+        t_patches = time.perf_counter() - t
         n_conf = sum(r.verdict == "conflict" for r in reports)
         if args.json_out is not None:
             args.json_out.write_text(text, encoding="utf-8")
@@ -123,6 +126,7 @@ def main() -> None:
             f"{args.sites} sites: read {t_read:.2f} s, check {t_check:.2f} s, "
             f"json {t_json:.2f} s ({len(text) / 1e6:.1f} MB), {n_conf} in conflict"
         )
+        print(f"{args.sites} sites with conflict patches (for --format html): {t_patches:.2f} s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -7,11 +7,10 @@ an STRtree, the 平陆运河 corridor lines as indexed segments. :func:`check_si
 number of site polygons with vectorised calls, so one site takes milliseconds and ten thousand
 take about a second. Reports are rendered by :mod:`qzgeo.siting_report`.
 
-Areas are ellipsoidal (CGCS2000/GRS80): a site's own area with :func:`qzgeo.area.ellipsoidal_area`;
-its share inside each class is the ratio of two ellipsoidal areas from the overlay engine (planar
-GK areas divided by the areal scale factor), so a site wholly inside a class has a share of
-exactly 1. Canal distances are geodesic, measured on the ellipsoid between the nearest points
-found in the GK plane.
+Areas are ellipsoidal (CGCS2000/GRS80): a site's own area with :func:`qzgeo.area.ellipsoidal_area`,
+overlaps by :func:`qzgeo.overlay.overlay_areas` (planar GK areas divided by the areal scale
+factor); a site wholly inside a class overlaps it by exactly its own area. Canal distances are
+geodesic, measured on the ellipsoid between the nearest points found in the GK plane.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ from qzgeo.io import read_layer
 from qzgeo.load import load_pack_layers
 from qzgeo.overlay import OverlayPlan, overlay_areas, plan_overlay
 from qzgeo.pack import Pack
-from qzgeo.repair import RepairReport, _polygonal_part, overlay_op, repair_layer
+from qzgeo.repair import RepairReport, _polygonal_part, repair_layer
 from qzgeo.siting_report import reports_to_html, reports_to_json, reports_to_text
 
 __all__ = [
@@ -345,9 +344,11 @@ class SitingContext:
     plan: OverlayPlan = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        shapely.prepare([c.geometry for c in self.classes])
         # The plan's columns are read by position; positional layer ids keep two --constraint
         # files with the same stem (and so the same "layer:class") apart.
         self.plan = plan_overlay([replace(c, layer_id=str(k)) for k, c in enumerate(self.classes)])
+        self._part_tree = shapely.STRtree(self.plan.classes.parts)
         shapely.prepare(self.zone_geoms)
         self._zone_tree = shapely.STRtree(self.zone_geoms)
         self._canal_tree = None
@@ -450,17 +451,13 @@ class SitingContext:
         if pack is not None and pack.problems:
             raise PackError(pack.problems)
         report = RepairReport()
-        user = (
-            _user_constraints(
-                constraint_sources,
-                class_field=class_field,
-                mode=mode,
-                crs=crs,
-                datum=datum,
-                report=report,
-            )
-            if constraint_sources
-            else []
+        user = _user_constraints(
+            constraint_sources or [],
+            class_field=class_field,
+            mode=mode,
+            crs=crs,
+            datum=datum,
+            report=report,
         )
         if pack is None:
             bounds = np.array([g.total_bounds for _, g, _ in user])
@@ -661,19 +658,19 @@ def check_sites(
         repairs[i].append("became invalid in the planar CRS; repaired with make_valid")
     site_m2 = ellipsoidal_area(lonlat)
     cent = shapely.get_coordinates(shapely.centroid(lonlat))
-    inside = _inside_shares(ctx, planar, repairs)
+    inside = _inside_m2(ctx, planar, site_m2, repairs)
 
     conflicts: list[list[Conflict]] = [[] for _ in range(n)]
     patches: list[list[tuple[Conflict, Any]]] = [[] for _ in range(n)]
     boundary: list[BoundaryShare | None] = [None] * n
     bclass = ctx.boundary_class
     for k, c in enumerate(ctx.classes):
-        inside_m2 = site_m2 * inside[:, k]
+        inside_m2 = inside[:, k]
         conflict_m2 = site_m2 - inside_m2 if c.mode == "boundary" else inside_m2
         conflict_m2 = np.where(conflict_m2 < min_area_m2, 0.0, np.minimum(conflict_m2, site_m2))
         share = np.divide(conflict_m2, site_m2, out=np.zeros(n), where=site_m2 > 0)
         hit = np.flatnonzero(conflict_m2 > 0)
-        drawn = _patches(c, planar[hit]) if with_patches else [None] * hit.size
+        drawn = _patches(ctx, k, planar[hit]) if with_patches else [None] * hit.size
         for i, patch in zip(hit.tolist(), drawn, strict=True):
             conf = Conflict(
                 c.layer_id, c.conflict_class, c.mode, float(conflict_m2[i]), float(share[i])
@@ -707,13 +704,16 @@ def check_sites(
     ]
 
 
-def _inside_shares(
-    ctx: SitingContext, planar: npt.NDArray[np.object_], repairs: list[list[str]]
+def _inside_m2(
+    ctx: SitingContext,
+    planar: npt.NDArray[np.object_],
+    site_m2: npt.NDArray[np.float64],
+    repairs: list[list[str]],
 ) -> npt.NDArray[np.float64]:
-    """Share of each site (rows) inside each class (columns), from the shared overlay engine.
+    """Ellipsoidal m² of each site (rows) inside each class (columns), by the overlay engine.
 
-    A ratio of two ellipsoidal areas of the engine; times the site's geodesic area it gives the
-    overlap, and a site wholly inside a class gets exactly its own area.
+    A site wholly inside a class gets exactly its own geodesic area (share exactly 1), as the
+    engine's tiled parts cannot tell a site straddling two tiles from a partial one.
     """
     parcels = gpd.GeoDataFrame(geometry=planar, crs=ctx.planar_crs)
     df, rep = overlay_areas(parcels, ctx.plan, check_conservation=False)
@@ -722,18 +722,31 @@ def _inside_shares(
             f"the {r['op']} with the constraints failed in GEOS ({r['error']}); "
             f"redone on a {r['grid_size'] * 1000:g} mm grid"
         )
-    area = df["area_m2"].to_numpy()[:, None]
-    m2 = df[list(ctx.plan.columns)].to_numpy(dtype=float).reshape(len(df), -1)
-    return np.divide(m2, area, out=np.zeros_like(m2), where=area > 0)
+    m2 = df[list(ctx.plan.columns)].to_numpy(dtype=float, copy=True).reshape(len(df), -1)
+    for k, c in enumerate(ctx.classes):
+        hit = np.flatnonzero(m2[:, k] > 0)
+        whole = hit[shapely.contains_properly(c.geometry, planar[hit])]
+        m2[whole, k] = site_m2[whole]
+    return m2
 
 
-def _patches(c: ConstraintClass, sites: npt.NDArray[np.object_]) -> list[Any]:
-    """Conflict patches (planar) of sites with one class: the overlap, or the part outside.
+def _patches(ctx: SitingContext, k: int, sites: npt.NDArray[np.object_]) -> list[Any]:
+    """Conflict patches (planar) of sites with class ``k``: the overlap, or the part outside.
 
-    Kept local: the overlay engine returns areas only, and patches are needed for maps only.
+    Kept local: the overlay engine returns areas only. Pieces come from the plan's parts near
+    each site, so a patch never walks a whole red line.
     """
-    op = "difference" if c.mode == "boundary" else "intersection"
-    return [_polygonal_part(overlay_op(s, c.geometry, op=op)) for s in sites]
+    if len(sites) == 0:
+        return []
+    target = ctx.plan.classes
+    si, pi = ctx._part_tree.query(sites, predicate="intersects")
+    keep = target.group[pi] == k
+    si, pi = si[keep], pi[keep]
+    pieces = shapely.intersection(sites[si], target.parts[pi])
+    cuts = np.searchsorted(si, np.arange(1, len(sites)))  # query results are sorted by site
+    inside = np.asarray([shapely.union_all(g) for g in np.split(pieces, cuts)], dtype=object)
+    out = shapely.difference(sites, inside) if ctx.classes[k].mode == "boundary" else inside
+    return [_polygonal_part(g) for g in out]
 
 
 def _to_storage(ctx: SitingContext, geom: Any) -> Any:
@@ -744,7 +757,12 @@ def _to_storage(ctx: SitingContext, geom: Any) -> Any:
 def _zones_of(
     ctx: SitingContext, planar: npt.NDArray[np.object_], min_area_m2: float
 ) -> list[list[str]]:
-    """Names of the zones each site overlaps with area (a shared edge is not a touch)."""
+    """Names of the zones each site overlaps with area (a shared edge is not a touch).
+
+    Kept local: :func:`qzgeo.overlay.overlay_groups` has no reusable plan and would re-split
+    every zone on each call, while a yes/no per zone needs no areas beyond round-off; the
+    STRtree built once in the context keeps a one-site check independent of the zone count.
+    """
     out: list[list[str]] = [[] for _ in range(planar.size)]
     if ctx.zone_geoms.size == 0:
         return out
@@ -770,7 +788,10 @@ def _zones_of(
 def _canal_distance(
     ctx: SitingContext, planar: npt.NDArray[np.object_]
 ) -> npt.NDArray[np.float64] | None:
-    """Geodesic distance (m) from each site to the nearest canal segment; 0 if it crosses."""
+    """Geodesic distance (m) from each site to the nearest canal segment; 0 if it crosses.
+
+    Kept local: the overlay engine measures areas, not distances.
+    """
     if ctx._canal_tree is None or ctx.canal_segments is None:
         return None
     s, j = ctx._canal_tree.query_nearest(planar, all_matches=False)

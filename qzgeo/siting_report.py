@@ -149,12 +149,22 @@ def _feature_collection(items: list[tuple[Any, dict[str, Any]]]) -> dict[str, An
         {
             "type": "Feature",
             "properties": props,
-            "geometry": shapely.geometry.mapping(shapely.set_precision(g, 1e-7)),
+            "geometry": shapely.geometry.mapping(_rounded(g)),
         }
         for g, props in items
         if g is not None and not g.is_empty
     ]
     return {"type": "FeatureCollection", "features": feats}
+
+
+def _rounded(geom: Any) -> Any:
+    """Coordinates on a 1e-7° grid (1 cm): smaller pages, same drawing."""
+    try:
+        return shapely.set_precision(geom, 1e-7)
+    except shapely.errors.GEOSException:
+        # Snapping can fail on slivers ("unable to assign free hole"); a map only needs the
+        # rounded coordinates, not a valid polygon.
+        return shapely.set_precision(geom, 1e-7, mode="pointwise")
 
 
 def _fix_ids(root: Any) -> None:

@@ -5,10 +5,16 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from qzgeo.cli.options import crs_opt, from_gcj02_opt, out_opt, pack_opt, resolve_out
+
+if TYPE_CHECKING:
+    from geopandas import GeoDataFrame
+
+    from qzgeo.load import LoadedPack
 
 
 @click.command(name="analyze")
@@ -43,6 +49,12 @@ from qzgeo.cli.options import crs_opt, from_gcj02_opt, out_opt, pack_opt, resolv
     default=None,
     help="Progress bar on stderr (default: only when stderr is a terminal).",
 )
+@click.option(
+    "--map",
+    "make_map",
+    is_flag=True,
+    help="Also write parcels.html: an offline map of the parcels coloured by state.",
+)
 def command(
     parcels_path: Path,
     layer: str | None,
@@ -54,6 +66,7 @@ def command(
     use_dask: bool,
     scheduler: str | None,
     progress: bool | None,
+    make_map: bool,
 ) -> None:
     """Analyse parcels against a plan pack: parcels.gpkg, parcels_summary.csv, report.json."""
     from qzgeo._validate import validate_pack
@@ -114,10 +127,13 @@ def command(
         overlay_report=overlay_report,
         extra={"inputs": {parcels_path.name: sha256_file(parcels_path)}},
     )
-    for note in outputs.notes:
+    notes = list(outputs.notes)
+    html = _write_map(result, loaded, plan.sensitivity, out, notes) if make_map else None
+    for note in notes:
         click.echo(f"note: {note}", err=True)
     n_conf = int(result["conflict"].sum())
     files = [outputs.gpkg, outputs.csv, *([outputs.xlsx] if outputs.xlsx else []), outputs.report]
+    files += [html] if html else []
     click.echo(f"wrote {', '.join(str(f) for f in files)}")
     click.echo(
         f"{len(result)} parcels, {n_conflicts_text(n_conf)}, "
@@ -125,6 +141,28 @@ def command(
         f"{len(overlay_report.retries)} overlay retries; {engine} "
         f"[{time.perf_counter() - started:.1f} s]"
     )
+
+
+def _write_map(
+    result: GeoDataFrame, loaded: LoadedPack, sensitivity: str, out: Path, notes: list[str]
+) -> Path:
+    import warnings
+
+    from qzgeo.publish.parcels_map import parcels_sensitivity, publish_parcels_map
+
+    # Internal if the constraints are (the plan) or anything else the results derive from is.
+    internal = "internal" in (sensitivity, parcels_sensitivity(loaded.pack))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = publish_parcels_map(
+            result,
+            loaded.pack,
+            out / "parcels.html",
+            sensitivity="internal" if internal else "public",
+            layers=loaded.layers,
+        )
+    notes.extend(str(w.message) for w in caught)
+    return path
 
 
 def n_conflicts_text(n: int) -> str:

@@ -26,6 +26,7 @@ from qzgeo.publish import (
     _big_available,
     _fail,
     _layer_plans,
+    _Plan,
     map_page,
     map_views,
     simplified_note,
@@ -50,7 +51,7 @@ STATE_SYMBOLS = {
         fill_opacity=0.65,
         stroke="#a6611a",
         weight=0.6,
-        legend="部分受限（重叠未达冲突阈值）Partly constrained",
+        legend="部分受限 Partly constrained",
     ),
     AVAILABLE: Symbol(
         fill="#1a9641", fill_opacity=0.55, stroke="#0b5d24", weight=0.6, legend="可用 Available"
@@ -160,6 +161,29 @@ def _spec(pack: Pack, sensitivity: str, title: str, basemap: str | None) -> MapS
     )
 
 
+def _outline(sym: Symbol) -> Symbol:
+    return dataclasses.replace(sym, fill=None, fill_opacity=0.0, pattern=None)
+
+
+def _as_outlines(plans: list[_Plan]) -> list[_Plan]:
+    """Context layers as outlines only.
+
+    The parcels are one canvas, and Leaflet puts canvases under its SVG layers: filled or
+    hatched context layers would hide them. Outlines keep every zone and constraint
+    boundary visible on top of the coloured parcels.
+    """
+    out = []
+    for plan in plans:
+        style = plan.style or LayerStyle(plan.id, Symbol())
+        style = dataclasses.replace(
+            style,
+            default=_outline(style.default),
+            classes={k: _outline(v) for k, v in style.classes.items()},
+        )
+        out.append(dataclasses.replace(plan, style=style))
+    return out
+
+
 def _parcels_view(prepared: Prepared, n_total: int) -> LayerView:
     counts = prepared.gdf[STATE_FIELD].value_counts()
     tally = "、".join(f"{s} {int(counts.get(s, 0))}" for s in STATE_SYMBOLS)
@@ -182,8 +206,8 @@ def _parcels_view(prepared: Prepared, n_total: int) -> LayerView:
         fields=list(TOOLTIP_LABELS),
         labels=False,
         provenance=(
-            f"地块：qzgeo 地块分析结果，共 {n_total} 个（{tally}），面积按 CGCS2000 椭球计算"
-            + simplified_note(prepared)
+            f"地块：qzgeo 地块分析结果，共 {n_total} 个（{tally}），面积按 CGCS2000 椭球计算；"
+            "部分受限指与控制线重叠但未超过冲突容差" + simplified_note(prepared)
         ),
         big=True,
         field_labels=dict(TOOLTIP_LABELS),
@@ -260,11 +284,9 @@ def publish_parcels_map(
         msg = f"sensitivity must be 'public' or 'internal', got {sensitivity!r}"
         raise PublishError(msg)
     if sensitivity == "public" and parcels_sensitivity(pack) != "public":
-        internal = [
-            s.id for s in (*pack.zone_layers(), *pack.constraint_layers()) if not s.is_public
-        ]
+        secret = [s.id for s in (*pack.zone_layers(), *pack.constraint_layers()) if not s.is_public]
         msg = (
-            f"the parcel results derive from internal layer(s) {internal}, so they cannot be "
+            f"the parcel results derive from internal layer(s) {secret}, so they cannot be "
             "published as public; use sensitivity='internal'"
         )
         raise PublishError(msg)
@@ -286,7 +308,7 @@ def publish_parcels_map(
         from qzgeo.load import load_pack_layers
 
         layers = load_pack_layers(pack, only=list(mspec.layers)).layers
-    plans = _layer_plans(pack, mspec, layers, {}, problems)
+    plans = _as_outlines(_layer_plans(pack, mspec, layers, {}, problems))
     if problems:
         raise _fail(problems)
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
+
+from qzgeo.io import write_gpkg
+from qzgeo.load import LoadedPack, load_pack_layers
+from qzgeo.pack import Pack, load_pack
+from qzgeo.parcels import analyze_parcels
 
 MINIPACK = Path(__file__).resolve().parent.parent / "data" / "minipack"
 # Each payload sets window.__pwned if it ever runs as code; {{ 7*7 }} would become 49.
@@ -42,3 +50,50 @@ def voronoi_parcels(zones: gpd.GeoDataFrame, n: int, *, seed: int = 7) -> gpd.Ge
         geometry=cells[order],
         crs="EPSG:4524",
     )
+
+
+N_PARCELS = 2000
+N_HOSTILE_IDS = 40
+ZONE_NAMES = [HOSTILE[0] + HOSTILE[2], HOSTILE[1] + HOSTILE[3]]
+
+
+@dataclass
+class Analysed:
+    pack: Pack
+    loaded: LoadedPack
+    parcels: gpd.GeoDataFrame  # EPSG:4524, as a user would hand them in
+    result: gpd.GeoDataFrame  # analyze_parcels output, EPSG:4490
+
+
+def hostile_pack(dst: Path, *, public: bool = False) -> Path:
+    """A copy of the minipack whose zone names are hostile (and, if asked, all public)."""
+    shutil.copytree(MINIPACK, dst)
+    gpkg = dst / "layers" / "mini.gpkg"
+    zones = gpd.read_file(gpkg, layer="zones")
+    lines = gpd.read_file(gpkg, layer="control_lines")
+    zones["名称"] = ZONE_NAMES
+    write_gpkg(gpkg, {"zones": zones, "control_lines": lines})
+    if public:
+        cat = dst / "layers" / "catalog.toml"
+        text = cat.read_text(encoding="utf-8").replace(
+            'sensitivity = "internal"', 'sensitivity = "public"'
+        )
+        cat.write_text(text, encoding="utf-8")
+    return dst
+
+
+def hostile_parcels(loaded: LoadedPack) -> gpd.GeoDataFrame:
+    parcels = voronoi_parcels(loaded.layers["zones"], N_PARCELS, seed=11)
+    ids = [
+        f"{HOSTILE[i % len(HOSTILE)]}#{i}" if i < N_HOSTILE_IDS else f"P{i:05d}"
+        for i in range(len(parcels))
+    ]
+    return parcels.set_index(pd.Index(ids, name="parcel"))
+
+
+def analyse(root: Path) -> Analysed:
+    pack = load_pack(root)
+    loaded = load_pack_layers(pack)
+    parcels = hostile_parcels(loaded)
+    result = analyze_parcels(parcels, loaded)
+    return Analysed(pack, loaded, parcels, result)

@@ -1,0 +1,118 @@
+"""The parcels page in headless Chromium, network blocked: it draws; hostile data stays text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import shapely
+from _parcels_helpers import HOSTILE, ZONE_NAMES, Analysed
+
+from qzgeo.publish.parcels_map import TOOLTIP_LABELS, parcels_sensitivity, publish_parcels_map
+
+browser = pytest.importorskip("qzgeo.publish.browser")
+pytestmark = pytest.mark.browser
+
+if not browser.chromium_available():  # pragma: no cover - depends on the machine
+    pytest.skip(f"no Chromium at {browser.CHROMIUM}", allow_module_level=True)
+
+PROBE = """
+async (arg) => {
+  const inst = window.qzgeo.instances[0];
+  const map = inst.map;
+  const box = map.getContainer().getBoundingClientRect();
+  const canvas = document.querySelector("canvas.qzgeo-biglayer");
+  const img = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let painted = 0;
+  for (let i = 3; i < img.length; i += 4) { if (img[i]) { painted++; } }
+  const hover = ([lat, lon]) => {
+    const p = map.latLngToContainerPoint([lat, lon]);
+    map.getContainer().dispatchEvent(new MouseEvent("mousemove", {
+      clientX: box.left + p.x, clientY: box.top + p.y, bubbles: true, cancelable: true}));
+    const tip = document.querySelector(".qzgeo-biglayer-tooltip");
+    return {
+      shown: tip.style.display !== "none",
+      heads: [...tip.querySelectorAll("th")].map(e => e.textContent),
+      cells: [...tip.querySelectorAll("td")].map(e => e.textContent),
+      markup: tip.querySelectorAll("img,script").length,
+    };
+  };
+  const texts = (s) => Array.from(document.querySelectorAll(s)).map((e) => e.textContent);
+  return {
+    painted, total: canvas.width * canvas.height,
+    hovers: arg.points.map(hover),
+    title: document.title,
+    mapTitle: texts(".qz-title-zh"),
+    legendRows: texts(".qz-legend-row"),
+    labels: texts(".qz-label"),
+    notice: texts(".qz-notice-head"),
+    scale: !!document.querySelector(".leaflet-control-scale"),
+    tools: texts(".qz-tool-btn"),
+    pwned: window.__pwned === undefined ? null : window.__pwned,
+    injectedImgs: document.querySelectorAll('img[src="x"]').length,
+    ready: window.__qzgeo_ready,
+  };
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def rendered(analysed: Analysed, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("browser")
+    html = publish_parcels_map(
+        analysed.result,
+        analysed.pack,
+        out / "parcels.html",
+        sensitivity=parcels_sensitivity(analysed.pack),
+        layers=analysed.loaded.layers,
+    )
+    res = analysed.result
+    # Hover over a point deep inside two hostile parcels (one per zone if possible).
+    picks = [0, 1, 2, 3]
+    geoms = np.asarray(res.geometry.values[picks], dtype=object)
+    inner = shapely.point_on_surface(shapely.buffer(geoms, -2e-5))
+    points = [[float(p.y), float(p.x)] for p in inner]
+    shot = out / "parcels.png"
+    result = browser.render_html(
+        html,
+        evaluate=f"({PROBE})({{points: {points!r}}})",
+        screenshot=shot,
+    )
+    return {"result": result, "picks": picks, "shot": shot, "html": html}
+
+
+def test_page_renders_offline_without_errors(rendered: dict[str, Any]) -> None:
+    r = rendered["result"]
+    assert r.console_errors == []
+    assert r.page_errors == []
+    assert r.requests_blocked == []
+    v = r.value
+    assert v["ready"] is True
+    assert v["scale"] is True
+    assert v["tools"] == ["全屏", "测量"]
+    assert v["title"] == v["mapTitle"][0] == "地块分析结果（内部）"
+    assert any("示意" in n for n in v["notice"])
+    assert rendered["shot"].stat().st_size > 10_000
+
+
+def test_canvas_has_drawn_parcels(rendered: dict[str, Any]) -> None:
+    v = rendered["result"].value
+    assert v["painted"] > 0.1 * v["total"]
+    assert any(row.startswith("冲突") for row in v["legendRows"])
+    assert any(row.startswith("可用") for row in v["legendRows"])
+
+
+def test_hostile_values_are_shown_as_text(rendered: dict[str, Any], analysed: Analysed) -> None:
+    v = rendered["result"].value
+    assert v["pwned"] is None
+    assert v["injectedImgs"] == 0
+    assert set(v["labels"]) == set(ZONE_NAMES)  # zone labels, as text
+    res = analysed.result
+    for k, hover in zip(rendered["picks"], v["hovers"], strict=True):
+        assert hover["shown"]
+        assert hover["markup"] == 0
+        assert hover["heads"] == list(TOOLTIP_LABELS.values())
+        assert hover["cells"][0] == str(res.index[k])
+        assert hover["cells"][0].startswith(HOSTILE[k % len(HOSTILE)])
+        assert hover["cells"][1] == res["zone_name"].iloc[k]
