@@ -400,6 +400,28 @@ class _TargetResult:
     full_pos: IntArray  # parcels properly inside one part (remainder 0)
 
 
+# Per-thread prepared copies of plan parts, kept across calls: GEOS prepared geometries are not
+# thread-safe (libgeos/geos#825), and re-preparing a large red line on every call made one
+# siting check cost time in proportion to the red line's vertices. A few plans per thread.
+_PREPARED = threading.local()
+_PREPARED_PLANS = 8
+
+
+def _prepared_copy(src: ObjArray) -> ObjArray:
+    cache: dict[int, tuple[ObjArray, ObjArray]] | None = getattr(_PREPARED, "cache", None)
+    if cache is None:
+        cache = _PREPARED.cache = {}
+    hit = cache.get(id(src))
+    if hit is not None and hit[0] is src:
+        return hit[1]
+    copy = shapely.from_wkb(shapely.to_wkb(src)) if len(src) else src
+    shapely.prepare(copy)
+    if len(cache) >= _PREPARED_PLANS:
+        cache.pop(next(iter(cache)))
+    cache[id(src)] = (src, copy)
+    return copy
+
+
 class _Runner:
     """Runs chunks on threads; each thread prepares its own copy of every target's parts."""
 
@@ -414,19 +436,9 @@ class _Runner:
         self.targets = list(targets)
         self.scale = scale
         self.ids = ids
-        self.local = threading.local()
 
     def parts(self, k: int) -> ObjArray:
-        cache: dict[int, ObjArray] | None = getattr(self.local, "parts", None)
-        if cache is None:
-            cache = {}
-            self.local.parts = cache
-        if k not in cache:
-            src = self.targets[k].parts
-            copy = shapely.from_wkb(shapely.to_wkb(src)) if len(src) else src
-            shapely.prepare(copy)
-            cache[k] = copy
-        return cache[k]
+        return _prepared_copy(self.targets[k].parts)
 
     def ell(self, planar: FloatArray, geoms: ObjArray) -> FloatArray:
         if self.scale is None or len(planar) == 0:
