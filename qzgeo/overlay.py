@@ -174,31 +174,40 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
 def _subdivide(geom: shapely.Geometry, max_vertices: int) -> list[shapely.Geometry]:
     """Split a polygon into pieces of at most ``max_vertices`` vertices (like ST_Subdivide).
 
-    Pieces are cut by exact intersection with half boxes, so their areas add up to the input's.
+    Pieces are cut with half boxes by GEOS's fast rectangle clip, so their areas add up to the
+    input's. The fast clip does not promise valid output: if any piece comes out invalid, the
+    whole polygon is cut again by exact intersection. The fast path splits a 500k-vertex red
+    line in well under a second instead of ~20 s of full overlays.
     """
-    out: list[shapely.Geometry] = []
+    pieces = list(_bisect(geom, max_vertices, exact=False))
+    if len(pieces) > 1 and not shapely.is_valid(np.asarray(pieces, dtype=object)).all():
+        pieces = list(_bisect(geom, max_vertices, exact=True))
+    return pieces
+
+
+def _bisect(
+    geom: shapely.Geometry, max_vertices: int, *, exact: bool
+) -> Iterator[shapely.Geometry]:
+    """Yield the leaves of a recursive halving of ``geom``'s bounds."""
     stack = [geom]
     while stack:
         g = stack.pop()
         if shapely.is_empty(g):
             continue
-        if shapely.get_num_coordinates(g) <= max_vertices:
-            out.append(g)
-            continue
         minx, miny, maxx, maxy = (float(v) for v in shapely.bounds(g))
+        if shapely.get_num_coordinates(g) <= max_vertices or min(maxx - minx, maxy - miny) == 0:
+            yield g
+            continue
         if maxx - minx >= maxy - miny:
             mid = (minx + maxx) / 2.0
             halves = [(minx - 1, miny - 1, mid, maxy + 1), (mid, miny - 1, maxx + 1, maxy + 1)]
         else:
             mid = (miny + maxy) / 2.0
             halves = [(minx - 1, miny - 1, maxx + 1, mid), (minx - 1, mid, maxx + 1, maxy + 1)]
-        if min(maxx - minx, maxy - miny) == 0.0:
-            out.append(g)
-            continue
         for b in reversed(halves):
-            piece = _polygonal(shapely.intersection(g, shapely.box(*b)))
-            stack.extend(reversed(list(shapely.get_parts(piece))))
-    return out
+            cut = shapely.intersection(g, shapely.box(*b)) if exact else shapely.clip_by_rect(g, *b)
+            parts = shapely.get_parts(_polygonal(cut))
+            stack.extend(reversed(list(parts)))
 
 
 @dataclass(frozen=True)

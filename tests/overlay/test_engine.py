@@ -234,3 +234,37 @@ def test_overlay_groups_measures_overlapping_polygons_each() -> None:
     assert pairs["label"].tolist() == ["甲", "乙"]
     assert pairs["m2"].tolist() == pytest.approx([5000.0, 2500.0])
     assert pairs["parcel"].tolist() == [0, 0]
+
+
+def test_subdivide_fast_clip_conserves_area_and_falls_back_when_invalid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from qzgeo import overlay
+
+    rng = np.random.default_rng(7)
+    angles = np.sort(rng.uniform(0, 2 * np.pi, 4000))
+    radii = 1000 + rng.uniform(-80, 80, angles.size)
+    outer = np.column_stack([radii * np.cos(angles), radii * np.sin(angles)])
+    hole = shapely.Point(0, 0).buffer(300, quad_segs=64)
+    poly = shapely.Polygon(outer, [hole.exterior.coords])
+    assert poly.is_valid
+    pieces = overlay._subdivide(poly, 256)
+    assert len(pieces) > 10
+    assert all(shapely.get_num_coordinates(p) <= 256 for p in pieces)
+    assert shapely.is_valid(np.asarray(pieces, dtype=object)).all()
+    assert sum(p.area for p in pieces) == pytest.approx(poly.area, rel=1e-12)
+
+    # If the fast clip ever yields an invalid piece, the exact path redoes the whole polygon.
+    bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    real_clip = shapely.clip_by_rect
+    calls = {"n": 0}
+
+    def dirty_clip(geom, *rect):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return bowtie if calls["n"] == 3 else real_clip(geom, *rect)
+
+    monkeypatch.setattr(shapely, "clip_by_rect", dirty_clip)
+    again = overlay._subdivide(poly, 256)
+    assert calls["n"] >= 3
+    assert shapely.is_valid(np.asarray(again, dtype=object)).all()
+    assert sum(p.area for p in again) == pytest.approx(poly.area, rel=1e-12)
