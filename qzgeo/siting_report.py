@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import shapely
+from branca.element import Figure, MacroElement
 
 if TYPE_CHECKING:
     from qzgeo.siting import SiteReport
@@ -99,7 +100,7 @@ def reports_to_html(
     import folium
 
     # Imported here: the publishing package costs 0.4 s to import, text and JSON need none of it.
-    from qzgeo.publish.assets import leaflet_css_inline, leaflet_js_inline
+    from qzgeo.publish.assets import RawElement, leaflet_css_inline, leaflet_js_inline
 
     drawn = [r for r in reports if r.geometry is not None][:max_map_sites]
     fmap = folium.Map(tiles=None, control_scale=True, height="60%")
@@ -107,41 +108,63 @@ def reports_to_html(
     fmap.default_css = []
     if drawn:
         sites_fc = _feature_collection(
-            [(r.geometry, {"label": html.escape(r.site), "verdict": r.verdict}) for r in drawn]
+            [(r.geometry, {"label": r.site, "verdict": r.verdict}) for r in drawn]
         )
         patch_fc = _feature_collection(
             [
-                (g, {"label": html.escape(f"{r.site}: {c.cls} ({_pct(c.share)})"), "mode": c.mode})
+                (g, {"label": f"{r.site}: {c.cls} ({_pct(c.share)})", "mode": c.mode})
                 for r in drawn
                 for c, g in r.patches
             ]
         )
-        folium.GeoJson(
-            sites_fc,
-            name="选址 Sites",
-            style_function=lambda _f: _SITE_STYLE,
-            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-        ).add_to(fmap)
-        if patch_fc["features"]:
-            folium.GeoJson(
-                patch_fc,
-                name="冲突 Conflicts",
-                style_function=lambda f: _PATCH_STYLES[f["properties"]["mode"]],
-                tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-            ).add_to(fmap)
+        _SitesLayer(sites_fc, patch_fc).add_to(fmap)
         minx, miny, maxx, maxy = shapely.total_bounds([r.geometry for r in drawn])
         fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     root = fmap.get_root()
     assert isinstance(root, be.Figure)
-    root.header.add_child(be.Element(f"<style>{leaflet_css_inline()}</style>"), name="leaflet_css")
-    root.header.add_child(be.Element(f"<script>{leaflet_js_inline()}</script>"), name="leaflet_js")
-    root.header.add_child(be.Element(f"<title>{html.escape(title)}</title>"), name="title")
+    # Everything derived from the input goes in as RawElement: branca parses Element text as
+    # a Jinja template, so a site named "{{ 7*7 }}" would otherwise be evaluated.
+    root.header.add_child(RawElement(f"<style>{leaflet_css_inline()}</style>"), name="leaflet_css")
+    root.header.add_child(RawElement(f"<script>{leaflet_js_inline()}</script>"), name="leaflet_js")
+    root.header.add_child(RawElement(f"<title>{html.escape(title)}</title>"), name="title")
     note = ""
     if len(drawn) < len(reports):
         note = f"<p>地图只画前 {len(drawn)} 个地块 (map shows the first {len(drawn)} sites).</p>"
-    root.html.add_child(be.Element(_table(reports, title) + note), name="table")
+    root.html.add_child(RawElement(_table(reports, title) + note), name="table")
     _fix_ids(root)
     return str(root.render())
+
+
+class _SitesLayer(MacroElement):
+    """Sites and conflict patches as plain Leaflet GeoJSON; tooltips set with textContent."""
+
+    def __init__(self, sites: dict[str, Any], patches: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "SitesLayer"
+        self.sites, self.patches = sites, patches
+
+    def render(self, **kwargs: Any) -> str:
+        from qzgeo.publish.assets import RawElement, script_json
+
+        figure, parent = self.get_root(), self._parent
+        assert isinstance(figure, Figure) and parent is not None
+        js = (
+            "(function (map) {\n"
+            "  function tip(layer) { var d = document.createElement('div');"
+            " d.textContent = layer.feature.properties.label; return d; }\n"
+            f"  var siteStyle = {script_json(_SITE_STYLE)};\n"
+            f"  var patchStyles = {script_json(_PATCH_STYLES)};\n"
+            f"  var sites = L.geoJSON({script_json(self.sites)},"
+            " {style: function () { return siteStyle; }}).bindTooltip(tip).addTo(map);\n"
+            f"  var patches = L.geoJSON({script_json(self.patches)},"
+            " {style: function (f) { return patchStyles[f.properties.mode]; }})"
+            ".bindTooltip(tip).addTo(map);\n"
+            '  L.control.layers(null, {"选址 Sites": sites, "冲突 Conflicts": patches})'
+            ".addTo(map);\n"
+            f"}})({parent.get_name()});\n"
+        )
+        figure.script.add_child(RawElement(js), name=self.get_name())
+        return ""
 
 
 def _feature_collection(items: list[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:

@@ -15,6 +15,8 @@ import re
 from importlib import resources
 from pathlib import Path
 
+from branca.element import Element
+
 from qzgeo._errors import PublishError
 
 LEAFLET_VERSION = "1.9.3"
@@ -119,19 +121,47 @@ def head_html(*, offline: bool) -> str:
     return "\n".join(parts)
 
 
-def script_json(value: object) -> str:
+_SCRIPT_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+_JINJA_OPEN = re.compile(r"\{(?=[{%#])")
+
+
+def script_json(value: object, *, sort_keys: bool = False) -> str:
     """JSON that is safe inside ``<script>``: no ``<``, ``>``, ``&`` or line separators survive.
+
+    Jinja openers (``{{``, ``{%``, ``{#``) are escaped too, in case the text ever passes
+    through a folium template; JSON itself never puts these after a structural brace.
 
     Examples
     --------
     >>> script_json({"a": "</script>&"})
     '{"a":"\\\\u003c/script\\\\u003e\\\\u0026"}'
     """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
+    text = json.dumps(
+        value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys, allow_nan=False
     )
+    for char, escape in _SCRIPT_ESCAPES.items():
+        text = text.replace(char, escape)
+    return _JINJA_OPEN.sub(r"\\u007b", text)
+
+
+class RawElement(Element):
+    """Text put into the page verbatim.
+
+    branca's ``Element`` and folium's ``MacroElement`` parse their rendered text as a Jinja
+    template (unsandboxed), so data must never go through them: a value ``{{ 7*7 }}`` would
+    come out as ``49``. Everything qzgeo derives from data is emitted through this class.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "raw"
+        self.text = text
+
+    def render(self, **kwargs: object) -> str:
+        return self.text

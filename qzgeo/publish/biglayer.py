@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
@@ -43,10 +41,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, Figure
+from branca.element import Figure
 from folium.map import Layer
 
 from qzgeo._errors import CRSError, GeometryError, PublishError
+from qzgeo.publish.assets import RawElement, script_json
 
 __all__ = ["BigPolygonLayer", "js_json"]
 
@@ -75,36 +74,17 @@ DEFAULT_STYLE: dict[str, Any] = {
 _GEOGRAPHIC_EPSG = (4490, 4326)
 _METRES_PER_DEGREE = 111_320.0  # along a meridian; conservative for longitude elsewhere
 _POLYGON_TYPES = (3, 6)  # shapely type ids: Polygon, MultiPolygon
-_JINJA_OPEN = re.compile(r"\{(?=[{%#])")
-_JS_ESCAPES = {
-    "<": "\\u003c",
-    ">": "\\u003e",
-    "&": "\\u0026",
-    "\u2028": "\\u2028",
-    "\u2029": "\\u2029",
-}
 
 
 def js_json(value: Any) -> str:
-    """JSON that is safe to embed inside an HTML ``<script>`` element.
-
-    ``<``, ``>``, ``&`` and the JavaScript line terminators U+2028/U+2029 are written as
-    ``\\uXXXX`` escapes, so a value such as ``"</script><img onerror=...>"`` can neither
-    close the script element nor start markup. Keys are sorted so output is reproducible.
+    """JSON safe inside ``<script>``, keys sorted (see :func:`qzgeo.publish.assets.script_json`).
 
     Examples
     --------
     >>> js_json({"a": "</script>"})
     '{"a":"\\\\u003c/script\\\\u003e"}'
     """
-    text = json.dumps(
-        value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
-    )
-    for char, escape in _JS_ESCAPES.items():
-        text = text.replace(char, escape)
-    # No Jinja delimiters ({{ {% {#) either, in case the text passes through a folium
-    # template; JSON itself never puts these characters after a structural brace.
-    return _JINJA_OPEN.sub(r"\\u007b", text)
+    return script_json(value, sort_keys=True)
 
 
 class BigPolygonLayer(Layer):
@@ -224,29 +204,18 @@ class BigPolygonLayer(Layer):
             raise PublishError(msg)
         name = self.get_name()
         # Named child: one copy of the drawing code however many big layers the map has.
-        figure.header.add_child(_Raw(_script_tag()), name="qzgeo_biglayer_js")
+        figure.header.add_child(RawElement(_script_tag()), name="qzgeo_biglayer_js")
         figure.script.add_child(
-            _Raw(f"var {name} = new L.QzgeoBigLayer({self.payload_js}, {js_json(name)});\n"),
+            RawElement(f"var {name} = new L.QzgeoBigLayer({self.payload_js}, {js_json(name)});\n"),
             name=name,
         )
         if self.show:
             figure.script.add_child(
-                _Raw(f"{name}.addTo({parent.get_name()});\n"), name=f"{name}_add"
+                RawElement(f"{name}.addTo({parent.get_name()});\n"), name=f"{name}_add"
             )
         for child in self._children.values():
             child.render(**kwargs)
         return ""
-
-
-class _Raw(Element):
-    """Text inserted into the page as is (branca's Element would parse it as Jinja)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._text = text
-
-    def render(self, **kwargs: Any) -> str:
-        return self._text
 
 
 @cache

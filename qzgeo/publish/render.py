@@ -19,7 +19,7 @@ from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
 from qzgeo.pack import LayerStyle, Symbol
-from qzgeo.publish.assets import head_html, script_json
+from qzgeo.publish.assets import RawElement, head_html, script_json
 from qzgeo.publish.basemaps import Basemap
 from qzgeo.publish.prepare import Prepared, to_feature_collection
 
@@ -144,18 +144,6 @@ class _Literal:
     """Stands in for a jinja template whose text must be emitted as is."""
 
     def __init__(self, text: str) -> None:
-        self.text = text
-
-    def render(self, **kwargs: object) -> str:
-        return self.text
-
-
-class _Raw(Element):
-    """A fixed piece of markup, emitted verbatim (never parsed as a template)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._name = "raw"
         self.text = text
 
     def render(self, **kwargs: object) -> str:
@@ -312,11 +300,11 @@ def render_page(page: MapPage, views: Sequence[LayerView], *, offline: bool) -> 
         "order": display_order(views),
     }
     fig = Figure()
-    fig.header.add_child(_Raw('<meta charset="utf-8"/>'), name="qz_charset")
-    fig.header.add_child(_Raw(f"<title>{html.escape(page.title)}</title>"), name="qz_title")
-    fig.header.add_child(_Raw(head_html(offline=offline)), name="qz_assets")
+    fig.header.add_child(RawElement('<meta charset="utf-8"/>'), name="qz_charset")
+    fig.header.add_child(RawElement(f"<title>{html.escape(page.title)}</title>"), name="qz_title")
+    fig.header.add_child(RawElement(head_html(offline=offline)), name="qz_assets")
     fig.html.add_child(
-        _Raw(
+        RawElement(
             '<script type="application/json" id="qz-config">'
             + script_json(config)
             + "</script>\n<noscript>此地图需要启用 JavaScript。"

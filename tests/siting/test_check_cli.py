@@ -259,3 +259,27 @@ def test_jzd_txt_site(tmp_path, minipack) -> None:  # type: ignore[no-untyped-de
     assert d["area_ha"] == pytest.approx(50.0, rel=2e-4)
     farm = next(c for c in d["conflicts"] if c["class"] == "永久基本农田")
     assert farm["share"] == pytest.approx(0.5, abs=1e-5)
+
+
+def test_html_never_evaluates_template_syntax_in_site_names(tmp_path: Path, minipack) -> None:  # type: ignore[no-untyped-def]
+    """folium/branca parse element text as Jinja: site names must never pass through it."""
+    from shapely import box
+
+    x0, y0 = 36_564_000, 2_399_000
+    names = ["{{ 7*7 }}", "a'b\"c{% if %}", "{# x #}</script><img src=x onerror=alert(1)>"]
+    sites = gpd.GeoDataFrame(
+        {"名称": names},
+        geometry=[box(x0 + 1500 + 100 * i, y0, x0 + 1550 + 100 * i, y0 + 50) for i in range(3)],
+        crs="EPSG:4524",
+    )
+    path = tmp_path / "sites.gpkg"
+    sites.to_file(path)
+    result = CliRunner().invoke(
+        cli,
+        ["check", str(path), "--pack", str(minipack), "--format", "html", "--out", str(tmp_path)],
+    )
+    assert result.exit_code == 1, result.output  # the sites conflict; no crash
+    page = (tmp_path / "check.html").read_text(encoding="utf-8")
+    assert "{{ 7*7 }}" in page  # the table, HTML-escaped but literal
+    assert ">49<" not in page and '"49"' not in page
+    assert "<img src=x" not in page
