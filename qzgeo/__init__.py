@@ -1,0 +1,25 @@
+"""qzgeo: plan packs, exact overlay analysis, siting checks and offline maps for Qinzhou (钦州).
+
+The engine is city-agnostic: a city is a *plan pack* (``layers/catalog.toml``, ``styles/``,
+``maps/``). The bundled Qinzhou pack is at :func:`get_path`.
+
+Examples
+--------
+>>> import qzgeo
+>>> pack = qzgeo.load_pack()
+>>> sorted(pack.maps)[:2]
+['canal', 'conflicts']
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from qzgeo.pack import get_path, load_pack
+
+try:
+    __version__ = version("qzgeo")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0.0.0"
+
+__all__ = ["__version__", "get_path", "load_pack"]
