@@ -1,0 +1,73 @@
+"""Every map of the bundled Qinzhou pack renders offline in headless Chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qzgeo.pipeline import PublishSummary, run_publish
+from qzgeo.publish import browser
+
+pytestmark = pytest.mark.browser
+
+if not browser.chromium_available():  # pragma: no cover - depends on the machine
+    pytest.skip("needs Chromium at /usr/bin/chromium", allow_module_level=True)
+
+PROBE = """
+() => {
+  const inst = window.qzgeo.instances[0];
+  const texts = (s) => Array.from(document.querySelectorAll(s)).map((e) => e.textContent);
+  return {
+    container: !!document.querySelector(".leaflet-container"),
+    ready: inst.ready === true,
+    counts: inst.counts,
+    legendTitles: texts(".qz-legend-title"),
+    scale: !!document.querySelector(".leaflet-control-scale"),
+    notice: (document.querySelector(".qz-notice") || {}).textContent || "",
+  };
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> PublishSummary:
+    return run_publish(None, tmp_path_factory.mktemp("qinzhou"))
+
+
+def _expected_counts(built: PublishSummary, map_id: str) -> dict[str, int]:
+    spec = built.pack.maps[map_id]
+    frames = dict(built.loaded.layers)
+    frames["available_land"] = built.analysis.available_land
+    frames["conflicts"] = built.analysis.conflicts
+    return {
+        lid: int((~frames[lid].geometry.is_empty & frames[lid].geometry.notna()).sum())
+        for lid in (*spec.layers, *spec.analysis)
+    }
+
+
+@pytest.mark.parametrize("map_id", ["overview", "port", "hitech", "canal", "conflicts"])
+def test_bundled_map_renders_offline(built: PublishSummary, map_id: str) -> None:
+    page = built.out_dir / f"{map_id}.html"
+    result = browser.render_html(page, evaluate=PROBE, block_network=True)
+    assert result.page_errors == []
+    # The only requests a bundled map makes are basemap tiles, and they are blocked here.
+    assert all("tile" in u or "openstreetmap" in u for u in result.requests_blocked)
+    assert [e for e in result.console_errors if "Failed to load resource" not in e] == []
+    v = result.value
+    assert v["container"] and v["ready"] and v["scale"]
+    assert v["counts"] == _expected_counts(built, map_id)
+    assert v["legendTitles"], "the legend is missing"
+    assert "示意" in v["notice"]
+
+
+def test_public_maps_carry_no_internal_data(built: PublishSummary) -> None:
+    internal_values = set(built.loaded.layers["control_lines"]["名称"].dropna())
+    assert len(internal_values) > 5
+    for map_id, spec in built.pack.maps.items():
+        if spec.audience != "public":
+            continue
+        html = Path(built.out_dir / f"{map_id}.html").read_text(encoding="utf-8")
+        assert "control_lines" not in html
+        leaked = [v for v in internal_values if v and v in html]
+        assert leaked == [], f"{map_id}: {leaked}"
