@@ -748,8 +748,11 @@ def overlay_areas(
     >>> red = ConstraintClass("red", "生态保护红线", "exclusion", "internal", box(0, 0, 50, 100))
     >>> parcels = gpd.GeoDataFrame(geometry=[box(0, 0, 100, 100)], crs="EPSG:4545")
     >>> df, rep = overlay_areas(parcels, [red], ellipsoidal=False)
-    >>> df[["area_m2", "red:生态保护红线", "available_m2", "conflict"]].iloc[0].tolist()
-    [10000.0, 5000.0, 5000.0, True]
+    >>> row = df.iloc[0]
+    >>> float(row["area_m2"]), float(row["red:生态保护红线"]), float(row["available_m2"])
+    (10000.0, 5000.0, 5000.0)
+    >>> bool(row["conflict"])
+    True
     """
     plan = constraints if isinstance(constraints, OverlayPlan) else plan_overlay(constraints)
     geoms, scale = _prepare_parcels(parcels, ellipsoidal=ellipsoidal)

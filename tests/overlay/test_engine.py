@@ -188,6 +188,25 @@ def test_conservation_failure_is_recorded(monkeypatch: pytest.MonkeyPatch) -> No
     assert rep.conservation_failures[0]["relative_error"] == pytest.approx(0.25)
 
 
+def test_corrupted_intersection_piece_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The check must not be `available = area - overlap` (which cannot fail): a wrong piece
+    # from the intersection path has to show up as a conservation failure.
+    real = shapely.intersection
+
+    def lossy(a, b, **kw):  # type: ignore[no-untyped-def]
+        out = real(a, b, **kw)
+        return np.array([shapely.affinity.scale(g, 0.5, 1.0) for g in out], dtype=object)
+
+    monkeypatch.setattr(shapely, "intersection", lossy)
+    red = cc("生态保护红线", "exclusion", box(0, 0, 50, 100))
+    parcels = boxes((0, 0, 100, 100), (10, 10, 20, 20), crs="EPSG:4545")
+    df, rep = run(parcels, [red])
+    assert [f["parcel"] for f in rep.conservation_failures] == [0]
+    assert rep.conservation_failures[0]["relative_error"] == pytest.approx(0.25)
+    # The parcel wholly inside takes the predicate fast path: no overlay, nothing to corrupt.
+    assert df["cl:生态保护红线"].iloc[1] == pytest.approx(100.0)
+
+
 def test_bad_inputs() -> None:
     red = cc("生态保护红线", "exclusion", box(0, 0, 50, 100))
     with pytest.raises(CRSError, match="to_crs"):
