@@ -129,8 +129,10 @@ def test_hostile_values_only_appear_escaped(built: Built, tmp_path: Path) -> Non
         assert "\u2028" not in html and "\u2029" not in html
         assert not re.search(r"href\s*=\s*[\"']?\s*javascript:", html, re.I)
         assert "\\u003cimg src=x onerror=window.__pwned=1\\u003e" in html
-        # the jinja-looking value is neither evaluated by folium/branca nor altered
-        assert "{{ 7*7 }}{% if true %}jinja{% endif %}" in html
+        # the jinja-looking value is neither evaluated by folium/branca nor altered: it is
+        # embedded as JSON with its openers \u-escaped (JSON.parse restores it exactly)
+        assert "\\u007b{ 7*7 }}\\u007b% if true %}jinja\\u007b% endif %}" in html
+        assert "jinja" not in html.replace("\\u007b% if true %}jinja", "")
         names = {f["properties"]["名称"] for f in features(html, "zones")}
         assert set(HOSTILE) <= names  # every value survives exactly, as data
     # values never reach JavaScript source: the only script blocks are the libraries,
