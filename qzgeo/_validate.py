@@ -103,6 +103,11 @@ def check_pack(pack: Pack, *, check_data: bool = True) -> list[str]:
                         f"{where}: constraint class {cls!r} does not occur in field "
                         f"{spec.class_field!r}; values are {', '.join(sorted(classes[spec.id]))}"
                     )
+    if pack.reference_layer is not None and pack.reference_layer not in pack.layers:
+        problems.append(
+            f"catalog.toml [pack]: reference_layer {pack.reference_layer!r} is not a layer; "
+            f"known layers are {', '.join(sorted(pack.layers))}"
+        )
     _check_styles(pack, fields, classes, problems, check_data=check_data)
     _check_maps(pack, problems)
     return problems

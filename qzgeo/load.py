@@ -8,7 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 from pyproj import CRS
 
-from qzgeo.crs import planar_crs_for_bounds
+from qzgeo.crs import detect_gcj02_offset, planar_crs_for_bounds
 from qzgeo.io import read_layer, sha256_file, to_storage
 from qzgeo.pack import Pack
 from qzgeo.repair import RepairReport, repair_layer
@@ -59,6 +59,7 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
                 else Path(source)
             )
             hashes.setdefault(rel.as_posix(), sha256_file(source))
+    _check_gcj02(pack, layers, report)
     if pack.planar_crs:
         planar = CRS.from_user_input(pack.planar_crs)
     else:
@@ -76,3 +77,24 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
         report=report,
         input_hashes=dict(sorted(hashes.items())),
     )
+
+
+# Only layers that claim to be real data can be compared with the reference: schematic
+# outlines do not follow a coast, so a shift would prove nothing about them.
+_CHECKED_PRECISIONS = ("real", "OSM", "survey")
+
+
+def _check_gcj02(pack: Pack, layers: dict[str, gpd.GeoDataFrame], report: RepairReport) -> None:
+    """Warn about real-data layers that sit ~500 m off the reference like GCJ-02 data do."""
+    ref_id = pack.reference_layer
+    if ref_id is None or ref_id not in layers:
+        return
+    reference = layers[ref_id].geometry.values
+    for spec in pack.layers.values():
+        if spec.id == ref_id or spec.datum is not None or spec.id not in layers:
+            continue
+        if spec.precision not in _CHECKED_PRECISIONS:
+            continue
+        check = detect_gcj02_offset(layers[spec.id].geometry.values, reference)
+        if check.looks_gcj02:
+            report.warnings.append(check.message(f"layer {spec.id!r}"))

@@ -164,6 +164,9 @@ class Pack:
     notice: str = ""
     attribution: str = ""
     tianditu_key: str | None = None
+    # A trusted layer (e.g. the coastline) that real-data layers are checked against for an
+    # undeclared GCJ-02 offset.
+    reference_layer: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
@@ -496,6 +499,7 @@ def load_pack(root: str | Path | None = None) -> Pack:
         notice=str(head.get("notice", "")),
         attribution=str(head.get("attribution", "")),
         tianditu_key=head.get("tianditu_key") or None,
+        reference_layer=head.get("reference_layer") or None,
         params=dict(catalog.get("params", {})),
         problems=problems,
     )

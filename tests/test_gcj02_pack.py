@@ -1,0 +1,60 @@
+"""An undeclared GCJ-02 layer in a pack is caught against the pack's reference layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+from shapely import LineString, Polygon
+
+from qzgeo.crs import geoms_wgs84_to_gcj02
+from qzgeo.load import load_pack_layers
+from qzgeo.pack import load_pack
+
+COAST = [(108.55, 21.62), (108.60, 21.66), (108.64, 21.65), (108.70, 21.70), (108.75, 21.68)]
+ENTRY = """
+[[layers]]
+id = "{id}"
+title = "{id}"
+role = "base"
+path = "{id}.geojson"
+sensitivity = "public"
+source = "test"
+licence = "CC0-1.0"
+precision = "real"
+"""
+
+
+def _add_layers(pack: Path, *, declare: bool) -> None:
+    layers = pack / "layers"
+    coast = gpd.GeoDataFrame(geometry=[LineString(COAST)], crs="EPSG:4326")
+    coast.to_file(layers / "coast.geojson")
+    # A shore parcel digitised on AMap: its seaward edge follows the coast, in GCJ-02.
+    shore = Polygon([*COAST, (108.75, 21.75), (108.55, 21.75)])
+    amap = gpd.GeoDataFrame(geometry=geoms_wgs84_to_gcj02([shore]), crs="EPSG:4326")
+    amap.to_file(layers / "amap.geojson")
+    catalog = layers / "catalog.toml"
+    text = catalog.read_text(encoding="utf-8").replace(
+        "[pack]\n", '[pack]\nreference_layer = "coast"\n', 1
+    )
+    text += ENTRY.format(id="coast") + ENTRY.format(id="amap")
+    if declare:
+        text += 'datum = "gcj02"\n'
+    catalog.write_text(text, encoding="utf-8")
+
+
+def test_undeclared_gcj02_layer_is_reported(minipack: Path) -> None:
+    _add_layers(minipack, declare=False)
+    loaded = load_pack_layers(load_pack(minipack))
+    warnings = [w for w in loaded.report.warnings if "'amap'" in w]
+    assert len(warnings) == 1
+    assert "GCJ-02" in warnings[0] and 'datum = "gcj02"' in warnings[0]
+    assert not any("'zones'" in w or "'coast'" in w for w in loaded.report.warnings)
+
+
+def test_declared_gcj02_layer_is_converted_and_quiet(minipack: Path) -> None:
+    _add_layers(minipack, declare=True)
+    loaded = load_pack_layers(load_pack(minipack))
+    assert not any("GCJ-02" in w for w in loaded.report.warnings)
+    x0, y0 = loaded.layers["amap"].geometry.iloc[0].exterior.coords[0]
+    assert abs(x0 - COAST[0][0]) < 1e-6 and abs(y0 - COAST[0][1]) < 1e-6
