@@ -71,3 +71,14 @@ def test_public_maps_carry_no_internal_data(built: PublishSummary) -> None:
         assert "control_lines" not in html
         leaked = [v for v in internal_values if v and v in html]
         assert leaked == [], f"{map_id}: {leaked}"
+
+
+@pytest.mark.parametrize(("width", "folded"), [(390, True), (1280, False)])
+def test_panels_fold_on_phones(built: PublishSummary, width: int, folded: bool) -> None:
+    probe = """
+    () => Array.from(
+      document.querySelectorAll(".qz-legend .qz-panel-body, .qz-layers .qz-panel-body")
+    ).map((b) => getComputedStyle(b).display === "none")
+    """
+    result = browser.render_html(built.out_dir / "port.html", evaluate=probe, width=width)
+    assert result.value == [folded, folded]

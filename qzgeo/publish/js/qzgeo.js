@@ -27,6 +27,7 @@
   };
 
   var GROUP_ORDER = ["规划分区", "控制线", "分析结果", "底图"];
+  var NARROW_PX = 600;  // maps narrower than this (phones) start with panels folded
 
   function el(tag, cls, parent, text) {
     var e = document.createElement(tag);
@@ -301,6 +302,15 @@
     return new C();
   }
 
+  // Panels fold under their heading; on a phone-sized map they start folded so that the
+  // map itself stays visible.
+  function foldable(map, head, body) {
+    if (map.getSize().x < NARROW_PX) { body.style.display = "none"; }
+    L.DomEvent.on(head, "click", function () {
+      body.style.display = body.style.display === "none" ? "" : "none";
+    });
+  }
+
   function addLayerControl(inst) {
     var cfg = inst.cfg;
     var map = inst.map;
@@ -309,9 +319,7 @@
       var head = el("button", "qz-panel-head", box, UI.layers);
       head.type = "button";
       var body = el("div", "qz-panel-body", box);
-      L.DomEvent.on(head, "click", function () {
-        body.style.display = body.style.display === "none" ? "" : "none";
-      });
+      foldable(map, head, body);
       var g, j;
       for (g = 0; g < GROUP_ORDER.length; g++) {
         var gname = GROUP_ORDER[g];
@@ -369,9 +377,7 @@
       var head = el("button", "qz-panel-head", box, UI.legend);
       head.type = "button";
       var body = el("div", "qz-panel-body", box);
-      L.DomEvent.on(head, "click", function () {
-        body.style.display = body.style.display === "none" ? "" : "none";
-      });
+      foldable(inst.map, head, body);
       cfg.order.forEach(function (id) {
         var lay = inst.overlays[id].cfg;
         var sec = el("div", "qz-legend-layer", body);
