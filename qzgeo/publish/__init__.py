@@ -291,16 +291,9 @@ def map_views(
             big = False
         views.append(
             LayerView(
-                id=plan.id,
-                title=plan.title,
-                group=plan.group,
+                # a view is its plan with the data prepared for this map's datum
+                **{k: v for k, v in vars(plan).items() if k not in ("gdf", "provenance")},
                 prepared=prepared,
-                style=plan.style,
-                class_field=plan.class_field,
-                label_field=plan.label_field,
-                name_field=plan.name_field,
-                fields=plan.fields,
-                labels=plan.labels,
                 provenance=plan.provenance + simplified_note(prepared),
                 big=big,
             )
