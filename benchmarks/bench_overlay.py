@@ -9,7 +9,7 @@ reading the parcels. Times are the median of ``--repeat`` runs; reading is not t
 
 Methods:
   baseline        geopandas.overlay(how="intersection") + dissolve per parcel (planar)
-  engine          qzgeo.overlay.overlay_areas, 2 threads, planar areas (for the totals check)
+  engine          qzgeo.analysis.overlay.overlay_areas, 2 threads, planar areas (totals check)
   engine_ell      the same with ellipsoidal areas (the default)
   engine_nocheck  ellipsoidal, without the independent conservation overlay
   engine_1t       ellipsoidal, 1 thread
@@ -60,8 +60,8 @@ def _load(n: int):  # type: ignore[no-untyped-def]
 
 
 def _constraint(red):  # type: ignore[no-untyped-def]
-    from qzgeo.analysis import ConstraintClass
-    from qzgeo.overlay import merge_polygons
+    from qzgeo.analysis.overlay import merge_polygons
+    from qzgeo.analysis.overlay_plan import ConstraintClass
 
     return ConstraintClass(
         "red", "生态保护红线", "exclusion", "internal", merge_polygons(red.geometry.values)
@@ -91,7 +91,7 @@ def run_method(method: str, n: int, repeat: int) -> dict[str, object]:
             return float(inside.sum()), int((inside > 0.01).sum()), total - float(inside.sum())
 
     elif method.startswith("engine"):
-        from qzgeo.overlay import overlay_areas, plan_overlay
+        from qzgeo.analysis.overlay import overlay_areas, plan_overlay
 
         opts = {
             "engine": {"ellipsoidal": False},
@@ -116,8 +116,8 @@ def run_method(method: str, n: int, repeat: int) -> dict[str, object]:
 
         import distributed
 
-        from qzgeo.distributed import overlay_areas_dask
-        from qzgeo.overlay import plan_overlay
+        from qzgeo.analysis.distributed import overlay_areas_dask
+        from qzgeo.analysis.overlay import plan_overlay
 
         logging.getLogger("distributed").setLevel(logging.ERROR)
         t0 = time.perf_counter()

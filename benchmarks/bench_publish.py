@@ -40,8 +40,8 @@ import shapely
 import xstatic.pkg.leaflet as xl
 from pyproj import Transformer
 
-from qzgeo._atomic import write_text
 from qzgeo._errors import PublishError
+from qzgeo.io.atomic import write_text
 from qzgeo.publish.biglayer import BigPolygonLayer
 from qzgeo.publish.browser import CHROMIUM, render_html
 

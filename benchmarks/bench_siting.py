@@ -21,10 +21,10 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from qzgeo.io import write_gpkg
-from qzgeo.pack import load_pack
-from qzgeo.siting import SitingContext, check_sites, read_sites
-from qzgeo.siting_report import reports_to_json
+from qzgeo.analysis.siting import SitingContext, check_sites, read_sites
+from qzgeo.io.vector import write_gpkg
+from qzgeo.pack.catalog import load_pack
+from qzgeo.publish.site_report import reports_to_json
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIPACK = ROOT / "tests" / "data" / "minipack"

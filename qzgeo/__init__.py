@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from qzgeo.pack import get_path, load_pack
+from qzgeo.pack.catalog import get_path, load_pack
 
 try:
     __version__ = version("qzgeo")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qzgeo._validate import validate_pack
-from qzgeo.analysis import AnalysisResult, analyse_pack
-from qzgeo.load import LoadedPack, load_pack_layers
-from qzgeo.pack import Pack, load_pack
-from qzgeo.report import write_analysis, write_analysis_postgis, write_run_report
+from qzgeo.analysis.zones import AnalysisResult, analyse_pack
+from qzgeo.pack.catalog import Pack, load_pack
+from qzgeo.pack.load import LoadedPack, load_pack_layers
+from qzgeo.pack.validate import validate_pack
+from qzgeo.publish.tables import write_analysis, write_analysis_postgis, write_run_report
 
 
 @dataclass
@@ -72,7 +72,7 @@ def run_publish(
     warnings = list(loaded.report.warnings) + list(result.notes)
     index: Path | None = None
     if maps:
-        from qzgeo.publish import publish_maps
+        from qzgeo.publish.maps import publish_maps
 
         published = publish_maps(
             pack,

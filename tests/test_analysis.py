@@ -8,10 +8,10 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from qzgeo.analysis import analyse_pack
-from qzgeo.area import ellipsoidal_area
-from qzgeo.load import load_pack_layers
-from qzgeo.pack import load_pack
+from qzgeo.analysis.zones import analyse_pack
+from qzgeo.geo.area import ellipsoidal_area
+from qzgeo.pack.catalog import load_pack
+from qzgeo.pack.load import load_pack_layers
 
 MINIPACK = Path(__file__).parent / "data" / "minipack"
 

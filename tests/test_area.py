@@ -7,7 +7,7 @@ import pytest
 from shapely import box
 
 from qzgeo._errors import CRSError
-from qzgeo.area import ellipsoidal_area, m2_to_ha, m2_to_mu, require_geographic
+from qzgeo.geo.area import ellipsoidal_area, m2_to_ha, m2_to_mu, require_geographic
 
 
 def test_units() -> None:

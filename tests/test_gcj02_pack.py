@@ -7,9 +7,9 @@ from pathlib import Path
 import geopandas as gpd
 from shapely import LineString, Polygon
 
-from qzgeo.crs import geoms_wgs84_to_gcj02
-from qzgeo.load import load_pack_layers
-from qzgeo.pack import load_pack
+from qzgeo.geo.crs import geoms_wgs84_to_gcj02
+from qzgeo.pack.catalog import load_pack
+from qzgeo.pack.load import load_pack_layers
 
 COAST = [(108.55, 21.62), (108.60, 21.66), (108.64, 21.65), (108.70, 21.70), (108.75, 21.68)]
 ENTRY = """

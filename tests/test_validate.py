@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from qzgeo._errors import PackError
-from qzgeo._validate import check_pack, validate_pack
 from qzgeo.cli.main import cli
-from qzgeo.pack import load_pack
+from qzgeo.pack.catalog import load_pack
+from qzgeo.pack.validate import check_pack, validate_pack
 
 
 def _break(pack: Path) -> None:

@@ -14,7 +14,7 @@ from qzgeo.cli.options import crs_opt, from_gcj02_opt, out_opt, pack_opt, resolv
 if TYPE_CHECKING:
     from geopandas import GeoDataFrame
 
-    from qzgeo.load import LoadedPack
+    from qzgeo.pack.load import LoadedPack
 
 
 @click.command(name="analyze")
@@ -69,18 +69,18 @@ def command(
     make_map: bool,
 ) -> None:
     """Analyse parcels against a plan pack: parcels.gpkg, parcels_summary.csv, report.json."""
-    from qzgeo._validate import validate_pack
-    from qzgeo.io import read_layer, sha256_file
-    from qzgeo.load import load_pack_layers
-    from qzgeo.overlay import OverlayReport
-    from qzgeo.pack import load_pack
-    from qzgeo.parcels import (
+    from qzgeo.analysis.overlay import OverlayReport
+    from qzgeo.analysis.parcels import (
         analyze_parcels,
         build_parcel_plan,
         check_parcels,
         write_parcel_outputs,
     )
-    from qzgeo.repair import RepairReport, repair_layer
+    from qzgeo.geo.repair import RepairReport, repair_layer
+    from qzgeo.io.vector import read_layer, sha256_file
+    from qzgeo.pack.catalog import load_pack
+    from qzgeo.pack.load import load_pack_layers
+    from qzgeo.pack.validate import validate_pack
 
     started = time.perf_counter()
     if scheduler is not None and not scheduler.startswith(("tcp://", "tls://", "inproc://")):
@@ -103,7 +103,7 @@ def command(
     plan = build_parcel_plan(loaded)
     overlay_report = OverlayReport()
     if use_dask or scheduler:
-        from qzgeo.distributed import analyze_parcels_dask
+        from qzgeo.analysis.distributed import analyze_parcels_dask
 
         result = analyze_parcels_dask(
             parcels,

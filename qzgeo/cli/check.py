@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from qzgeo._atomic import write_text
 from qzgeo.cli.options import crs_opt, from_gcj02_opt, out_opt, pack_opt, resolve_out
+from qzgeo.io.atomic import write_text
 
 _FILES = {"json": "check.json", "text": "check.txt", "html": "check.html"}
 
@@ -85,9 +85,9 @@ def command(
       qzgeo check a.shp b.gpkg:sites --format json --out report/
       qzgeo check site.txt --crs EPSG:4524 --no-pack --constraint 红线.shp
     """
-    from qzgeo.pack import load_pack
-    from qzgeo.siting import SitingContext, check_sites, exit_code, read_sites
-    from qzgeo.siting_report import reports_to_html, reports_to_json, reports_to_text
+    from qzgeo.analysis.siting import SitingContext, check_sites, exit_code, read_sites
+    from qzgeo.pack.catalog import load_pack
+    from qzgeo.publish.site_report import reports_to_html, reports_to_json, reports_to_text
 
     if no_pack and pack_dir is not None:
         msg = "give either --pack DIR or --no-pack, not both"

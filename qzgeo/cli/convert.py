@@ -73,8 +73,8 @@ def command(
     from pyproj import CRS
     from pyproj.exceptions import CRSError as ProjCRSError
 
-    from qzgeo.io import WRITE_FORMATS, read_layer, write_layer
-    from qzgeo.repair import RepairReport, repair_layer
+    from qzgeo.geo.repair import RepairReport, repair_layer
+    from qzgeo.io.vector import WRITE_FORMATS, read_layer, write_layer
 
     if out.suffix.lower() not in WRITE_FORMATS:
         msg = f"unknown output extension {out.suffix!r}; use one of {', '.join(WRITE_FORMATS)}"

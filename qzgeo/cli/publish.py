@@ -40,7 +40,7 @@ def command(
     started = time.perf_counter()
     out = resolve_out(out_dir)
     if to_postgis is not None:
-        from qzgeo.postgis import is_postgis_uri
+        from qzgeo.io.postgis import is_postgis_uri
 
         if not is_postgis_uri(to_postgis):
             msg = f"expected postgresql://user@host/db?table=schema.prefix, got {to_postgis!r}"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from qzgeo._validate import check_pack
 from qzgeo.cli.options import pack_opt
-from qzgeo.pack import load_pack
+from qzgeo.pack.catalog import load_pack
+from qzgeo.pack.validate import check_pack
 
 
 @click.command(name="validate")

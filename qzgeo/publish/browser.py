@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qzgeo._atomic import atomic_path
 from qzgeo._errors import InputError, PublishError
+from qzgeo.io.atomic import atomic_path
 
 __all__ = ["CHROMIUM", "RenderResult", "chromium_available", "render_html", "screenshot"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from qzgeo.pack import LayerStyle, MapSpec, Pack, Symbol
+from qzgeo.pack.catalog import LayerStyle, MapSpec, Pack, Symbol
 
 ANALYSIS_FIELDS: dict[str, tuple[str, ...]] = {
     "available_land": ("名称", "area_ha", "area_mu"),

@@ -18,10 +18,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from qzgeo._atomic import write_text
 from qzgeo._errors import CRSError, PublishError
-from qzgeo.pack import BASEMAPS, SENSITIVITIES, LayerStyle, MapSpec, Pack, Symbol
-from qzgeo.publish import (
+from qzgeo.io.atomic import write_text
+from qzgeo.pack.catalog import BASEMAPS, SENSITIVITIES, LayerStyle, MapSpec, Pack, Symbol
+from qzgeo.publish.basemaps import resolve_tianditu_key
+from qzgeo.publish.checks import map_problems, style_problems
+from qzgeo.publish.maps import (
     _basemaps,
     _big_available,
     _fail,
@@ -32,8 +34,6 @@ from qzgeo.publish import (
     simplified_note,
     simplify_tolerance,
 )
-from qzgeo.publish.basemaps import resolve_tianditu_key
-from qzgeo.publish.checks import map_problems, style_problems
 from qzgeo.publish.prepare import Prepared, prepare_layer
 from qzgeo.publish.render import LayerView, render_page
 
@@ -126,7 +126,7 @@ def _check_result(result: gpd.GeoDataFrame) -> None:
     if missing:
         msg = (
             f"the parcel results have no column(s) {missing}; pass the output of "
-            "qzgeo.parcels.analyze_parcels"
+            "qzgeo.analysis.parcels.analyze_parcels"
         )
         raise PublishError(msg)
     if result.crs is None:
@@ -237,7 +237,7 @@ def publish_parcels_map(
     Parameters
     ----------
     parcels_result_gdf
-        Output of :func:`qzgeo.parcels.analyze_parcels` (EPSG:4490; another CRS is
+        Output of :func:`qzgeo.analysis.parcels.analyze_parcels` (EPSG:4490; another CRS is
         reprojected).
     pack
         The plan pack the parcels were analysed against.
@@ -272,8 +272,8 @@ def publish_parcels_map(
 
     Examples
     --------
-    >>> from qzgeo.load import load_pack_layers
-    >>> from qzgeo.parcels import analyze_parcels
+    >>> from qzgeo.pack.load import load_pack_layers
+    >>> from qzgeo.analysis.parcels import analyze_parcels
     >>> loaded = load_pack_layers(pack)  # doctest: +SKIP
     >>> result = analyze_parcels(parcels, loaded)  # doctest: +SKIP
     >>> publish_parcels_map(result, pack, "out/parcels.html",
@@ -305,7 +305,7 @@ def publish_parcels_map(
     if problems:
         raise _fail(problems)
     if layers is None:
-        from qzgeo.load import load_pack_layers
+        from qzgeo.pack.load import load_pack_layers
 
         layers = load_pack_layers(pack, only=list(mspec.layers)).layers
     plans = _as_outlines(_layer_plans(pack, mspec, layers, {}, problems))

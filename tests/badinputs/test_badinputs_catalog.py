@@ -22,11 +22,11 @@ from click.testing import CliRunner
 from shapely import Polygon, box
 
 from qzgeo._errors import GeometryError, InputError
-from qzgeo.area import ellipsoidal_area
 from qzgeo.cli.main import cli
-from qzgeo.crs import detect_gcj02_offset
-from qzgeo.io import read_layer, write_layer
-from qzgeo.repair import RepairReport, overlay_op, repair_layer
+from qzgeo.geo.area import ellipsoidal_area
+from qzgeo.geo.crs import detect_gcj02_offset
+from qzgeo.geo.repair import RepairReport, overlay_op, repair_layer
+from qzgeo.io.vector import read_layer, write_layer
 
 DATA = Path(__file__).parent / "data"
 
@@ -392,7 +392,7 @@ def test_bad_input(case: str, expected: str, run: Callable[[Path], None], tmp_pa
 
 
 def test_catalog_is_complete_and_inputs_unchanged(tmp_path: Path) -> None:
-    from qzgeo.io import sha256_file
+    from qzgeo.io.vector import sha256_file
 
     assert [int(c[0][:2]) for c in CASES] == list(range(1, 27))
     before = {p.name: sha256_file(p) for p in sorted(DATA.iterdir())}

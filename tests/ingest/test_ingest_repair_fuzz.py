@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qzgeo._errors import QzgeoError
-from qzgeo.repair import RepairReport, repair_layer
+from qzgeo.geo.repair import RepairReport, repair_layer
 
 E0, N0 = 564_000.0, 2_399_000.0  # EPSG:4545, near 大榄坪
 

@@ -8,8 +8,8 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from qzgeo.load import LoadedPack, load_pack_layers
-from qzgeo.pack import load_pack
+from qzgeo.pack.catalog import load_pack
+from qzgeo.pack.load import LoadedPack, load_pack_layers
 
 MINIPACK = Path(__file__).parent.parent / "data" / "minipack"
 # Origin of the minipack's squares (EPSG:4524, zone-prefixed GK zone 36).

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely import box
 
-from qzgeo.analysis import ConstraintClass
-from qzgeo.overlay import overlay_areas, plan_overlay
+from qzgeo.analysis.overlay import overlay_areas, plan_overlay
+from qzgeo.analysis.overlay_plan import ConstraintClass
 
 CRS = "EPSG:4545"
 coord = st.floats(0, 90, allow_nan=False).map(lambda v: round(v, 3))

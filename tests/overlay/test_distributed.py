@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from qzgeo.overlay import OverlayReport
-from qzgeo.parcels import analyze_parcels
+from qzgeo.analysis.overlay import OverlayReport
+from qzgeo.analysis.parcels import analyze_parcels
 
 from .conftest import X0, Y0
 
@@ -37,7 +37,7 @@ def voronoi_parcels(n: int) -> gpd.GeoDataFrame:
 
 @pytest.mark.slow
 def test_dask_path_equals_single_path(loaded_minipack) -> None:  # type: ignore[no-untyped-def]
-    from qzgeo.distributed import analyze_parcels_dask
+    from qzgeo.analysis.distributed import analyze_parcels_dask
 
     parcels = voronoi_parcels(2000)
     parcels.index = parcels.index * 3 + 5  # a non-trivial index must survive the shuffle

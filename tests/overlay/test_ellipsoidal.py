@@ -8,9 +8,9 @@ import shapely
 from pyproj import Transformer
 from shapely import box
 
-from qzgeo.analysis import ConstraintClass
-from qzgeo.area import ellipsoidal_area
-from qzgeo.overlay import overlay_areas
+from qzgeo.analysis.overlay import overlay_areas
+from qzgeo.analysis.overlay_plan import ConstraintClass
+from qzgeo.geo.area import ellipsoidal_area
 
 GK = "EPSG:4545"  # CGCS2000 GK zone 36, CM 108E
 

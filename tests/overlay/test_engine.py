@@ -11,16 +11,15 @@ import shapely.affinity
 from shapely import box
 
 from qzgeo._errors import CRSError, GeometryError
-from qzgeo.analysis import ConstraintClass
-from qzgeo.area import m2_to_ha, m2_to_mu
-from qzgeo.overlay import (
+from qzgeo.analysis.overlay import (
     OverlayPlan,
-    _subdivide,
     merge_polygons,
     overlay_areas,
     overlay_groups,
     plan_overlay,
 )
+from qzgeo.analysis.overlay_plan import ConstraintClass, subdivide
+from qzgeo.geo.area import m2_to_ha, m2_to_mu
 
 from .conftest import boxes
 
@@ -241,7 +240,7 @@ def test_subdivide_keeps_area_and_bounds_vertices() -> None:
     circle = (
         shapely.Point(0, 0).buffer(100, quad_segs=256).difference(shapely.Point(10, 0).buffer(30))
     )
-    pieces = _subdivide(circle, 64)
+    pieces = subdivide(circle, 64)
     assert max(shapely.get_num_coordinates(p) for p in pieces) <= 64
     assert sum(p.area for p in pieces) == pytest.approx(circle.area, rel=1e-12)
 
@@ -258,7 +257,7 @@ def test_overlay_groups_measures_overlapping_polygons_each() -> None:
 def test_subdivide_fast_clip_conserves_area_and_falls_back_when_invalid(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from qzgeo import overlay
+    from qzgeo.analysis import overlay_plan as overlay
 
     rng = np.random.default_rng(7)
     angles = np.sort(rng.uniform(0, 2 * np.pi, 4000))
@@ -267,7 +266,7 @@ def test_subdivide_fast_clip_conserves_area_and_falls_back_when_invalid(
     hole = shapely.Point(0, 0).buffer(300, quad_segs=64)
     poly = shapely.Polygon(outer, [hole.exterior.coords])
     assert poly.is_valid
-    pieces = overlay._subdivide(poly, 256)
+    pieces = overlay.subdivide(poly, 256)
     assert len(pieces) > 10
     assert all(shapely.get_num_coordinates(p) <= 256 for p in pieces)
     assert shapely.is_valid(np.asarray(pieces, dtype=object)).all()
@@ -283,7 +282,7 @@ def test_subdivide_fast_clip_conserves_area_and_falls_back_when_invalid(
         return bowtie if calls["n"] == 3 else real_clip(geom, *rect)
 
     monkeypatch.setattr(shapely, "clip_by_rect", dirty_clip)
-    again = overlay._subdivide(poly, 256)
+    again = overlay.subdivide(poly, 256)
     assert calls["n"] >= 3
     assert shapely.is_valid(np.asarray(again, dtype=object)).all()
     assert sum(p.area for p in again) == pytest.approx(poly.area, rel=1e-12)

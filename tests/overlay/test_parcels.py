@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from qzgeo.analysis.overlay import OverlayReport
+from qzgeo.analysis.parcels import analyze_parcels
 from qzgeo.cli.main import cli
-from qzgeo.overlay import OverlayReport
-from qzgeo.parcels import analyze_parcels
 
 from .conftest import MINIPACK, X0, Y0, boxes
 

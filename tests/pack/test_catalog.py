@@ -7,7 +7,7 @@ from pathlib import Path
 import pyogrio
 import pytest
 
-from qzgeo.pack import PRECISIONS, load_pack
+from qzgeo.pack.catalog import PRECISIONS, load_pack
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ROOT / "layers"
@@ -70,7 +70,7 @@ def test_constraint_semantics(pack):
 def test_canal_widths_come_from_params(pack, pack_layers):
     from pyproj import Geod
 
-    from qzgeo.area import ellipsoidal_area
+    from qzgeo.geo.area import ellipsoidal_area
 
     length = sum(Geod(ellps="GRS80").geometry_length(g) for g in pack_layers["canal"].geometry)
     zones = pack_layers["canal_zones"].set_index("类别")

@@ -11,7 +11,7 @@ import shapely
 import shapely.ops
 from pyproj import Geod
 
-from qzgeo.area import M2_PER_MU, ellipsoidal_area
+from qzgeo.geo.area import M2_PER_MU, ellipsoidal_area
 
 KM2 = 1e6
 HA = 1e4

@@ -10,7 +10,7 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point
 
-from qzgeo.area import ellipsoidal_area
+from qzgeo.geo.area import ellipsoidal_area
 
 POLYGON_LAYERS = [
     "districts",

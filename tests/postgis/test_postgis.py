@@ -11,8 +11,8 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
 from qzgeo._errors import CRSError, InputError, OutputError
-from qzgeo.area import ellipsoidal_area
-from qzgeo.postgis import read_postgis_layer, with_table, write_postgis_layer
+from qzgeo.geo.area import ellipsoidal_area
+from qzgeo.io.postgis import read_postgis_layer, with_table, write_postgis_layer
 
 pytestmark = pytest.mark.postgis
 

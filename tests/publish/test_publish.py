@@ -12,12 +12,13 @@ import pytest
 import shapely
 from _publish_helpers import HOSTILE, SECRET, SENS, Built, config_of
 
-import qzgeo._atomic
-import qzgeo.publish
+import qzgeo.io.atomic
+import qzgeo.publish.maps
 from qzgeo._errors import OutputError, PublishError
-from qzgeo.crs import wgs84_to_gcj02
-from qzgeo.publish import assets, publish_maps
+from qzgeo.geo.crs import wgs84_to_gcj02
+from qzgeo.publish import assets
 from qzgeo.publish.basemaps import TIANDITU_NOTE
+from qzgeo.publish.maps import publish_maps
 
 
 def publish(b: Built, out: Path, **kw):
@@ -188,7 +189,7 @@ def test_public_map_styled_by_unpublished_field_fails(built: Built, tmp_path: Pa
         ),
         encoding="utf-8",
     )
-    from qzgeo.pack import load_pack
+    from qzgeo.pack.catalog import load_pack
 
     built.pack = load_pack(built.root)
     with pytest.raises(
@@ -260,7 +261,7 @@ def test_atomic_write_keeps_previous_maps_when_rendering_fails(
     out = tmp_path / "out"
     publish(built, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    real = qzgeo.publish.render_page
+    real = qzgeo.publish.maps.render_page
     calls = []
 
     def flaky(page, views, *, offline):
@@ -269,7 +270,7 @@ def test_atomic_write_keeps_previous_maps_when_rendering_fails(
             raise RuntimeError("injected failure")
         return real(page, views, offline=offline)
 
-    monkeypatch.setattr(qzgeo.publish, "render_page", flaky)
+    monkeypatch.setattr(qzgeo.publish.maps, "render_page", flaky)
     built.layers["zones"].loc[0, "名称"] = "改名"
     with pytest.raises(RuntimeError, match="injected"):
         publish(built, out)
@@ -286,7 +287,7 @@ def test_atomic_write_keeps_previous_file_when_the_write_fails(
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(qzgeo._atomic.os, "replace", broken_replace)
+    monkeypatch.setattr(qzgeo.io.atomic.os, "replace", broken_replace)
     built.layers["zones"].loc[0, "名称"] = "改名"
     with pytest.raises(OutputError, match="previous file is unchanged"):
         publish(built, out)
@@ -424,7 +425,7 @@ def test_big_layers_use_the_compact_renderer(
     built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("qzgeo.publish.biglayer")
-    monkeypatch.setattr(qzgeo.publish, "BIG_LAYER_FEATURES", 3)
+    monkeypatch.setattr(qzgeo.publish.maps, "BIG_LAYER_FEATURES", 3)
     res = publish(built, tmp_path / "out", only=["internal_map"])
     html = read(res.maps["internal_map"])
     cfg = config_of(html)

@@ -9,9 +9,9 @@ import pytest
 import shapely
 from _publish_helpers import HOSTILE, SENS, X0, Y0, Built
 
-import qzgeo.publish
-from qzgeo.area import ellipsoidal_area
-from qzgeo.publish import publish_maps
+import qzgeo.publish.maps
+from qzgeo.geo.area import ellipsoidal_area
+from qzgeo.publish.maps import publish_maps
 
 browser = pytest.importorskip("qzgeo.publish.browser")
 pytestmark = pytest.mark.browser
@@ -160,7 +160,7 @@ def test_big_layer_renders_and_toggles(
     built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("qzgeo.publish.biglayer")
-    monkeypatch.setattr(qzgeo.publish, "BIG_LAYER_FEATURES", 3)
+    monkeypatch.setattr(qzgeo.publish.maps, "BIG_LAYER_FEATURES", 3)
     res = publish_maps(
         built.pack,
         built.layers,

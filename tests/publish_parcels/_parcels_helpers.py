@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from qzgeo.io import write_gpkg
-from qzgeo.load import LoadedPack, load_pack_layers
-from qzgeo.pack import Pack, load_pack
-from qzgeo.parcels import analyze_parcels
+from qzgeo.analysis.parcels import analyze_parcels
+from qzgeo.io.vector import write_gpkg
+from qzgeo.pack.catalog import Pack, load_pack
+from qzgeo.pack.load import LoadedPack, load_pack_layers
 
 MINIPACK = Path(__file__).resolve().parent.parent / "data" / "minipack"
 # Each payload sets window.__pwned if it ever runs as code; {{ 7*7 }} would become 49.

@@ -15,10 +15,10 @@ import rasterio
 from rasterio.transform import Affine
 from shapely import Point, box
 
-import qzgeo.raster as qr
+import qzgeo.analysis.raster as qr
 from qzgeo._errors import CRSError, GeometryError, InputError
-from qzgeo.area import GEOD, ellipsoidal_area
-from qzgeo.raster import rasterize_layer, slope_share, zonal_stats
+from qzgeo.analysis.raster import rasterize_layer, slope_share, zonal_stats
+from qzgeo.geo.area import GEOD, ellipsoidal_area
 
 X0, Y0 = 564_000.0, 2_400_000.0  # EPSG:4545, 64 km east of the central meridian 108E
 

@@ -15,9 +15,9 @@ sys.path.insert(0, str(Path(__file__).parent))  # pytest runs with --import-mode
 
 from _siting_helpers import _CANAL_ENTRY, CANAL_X, GK, MINIPACK, Y0
 
-from qzgeo.io import write_gpkg
-from qzgeo.pack import load_pack
-from qzgeo.siting import SitingContext
+from qzgeo.analysis.siting import SitingContext
+from qzgeo.io.vector import write_gpkg
+from qzgeo.pack.catalog import load_pack
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Library tests of qzgeo.siting against hand-computed minipack values.
+"""Library tests of qzgeo.analysis.siting against hand-computed minipack values.
 
 Minipack (EPSG:4524, relative to X0, Y0): zones 甲区 = [0,1000]x[0,1000], 乙区 = [1000,2000]x
 [0,1000]; 生态保护红线 = [-500,250]x[-500,1500]; 永久基本农田 = [1500,2000]x[0,500];
@@ -18,11 +18,10 @@ import shapely
 from _siting_helpers import GK, ellipsoidal_m2, gk_box
 
 from qzgeo._errors import CRSError, GeometryError, InputError
-from qzgeo.analysis import ConstraintClass
-from qzgeo.overlay import _subdivide
-from qzgeo.pack import load_pack
-from qzgeo.siting import SitingContext, check_sites, exit_code, split_source
-from qzgeo.siting_report import reports_to_json, reports_to_text
+from qzgeo.analysis.overlay_plan import ConstraintClass, subdivide
+from qzgeo.analysis.siting import SitingContext, check_sites, exit_code, split_source
+from qzgeo.pack.catalog import load_pack
+from qzgeo.publish.site_report import reports_to_json, reports_to_text
 
 
 def _check(ctx: SitingContext, *geoms: shapely.Geometry, **kw: object) -> list[dict]:
@@ -116,7 +115,7 @@ def test_many_sites_match_direct_overlay() -> None:
         np.column_stack([500_000 + radius * np.cos(angle), 2_400_000 + radius * np.sin(angle)])
     )
     assert red.is_valid
-    tiles = _subdivide(red, max_vertices=64)
+    tiles = subdivide(red, max_vertices=64)
     assert len(tiles) > 20
     assert sum(t.area for t in tiles) == pytest.approx(red.area, rel=1e-12)
     cls = ConstraintClass("red", "生态保护红线", "exclusion", "internal", red)

@@ -19,31 +19,14 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from qzgeo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
-from qzgeo.load import LoadedPack
-from qzgeo.overlay import merge_polygons
-from qzgeo.pack import LayerSpec, Pack
-from qzgeo.repair import RepairReport, _polygonal_part, overlay_op
+from qzgeo.analysis.overlay_plan import ConstraintClass, merge_polygons
+from qzgeo.geo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
+from qzgeo.geo.repair import RepairReport, overlay_op, polygonal_part
+from qzgeo.pack.catalog import LayerSpec, Pack
+from qzgeo.pack.load import LoadedPack
 
-OUTSIDE_SUFFIX = "外"  # 城镇开发边界 -> 城镇开发边界外: the conflict class of a boundary
 CONSERVATION_RTOL = 1e-6
 DEFAULT_MIN_PATCH_M2 = 1.0
-
-
-@dataclass(frozen=True)
-class ConstraintClass:
-    """One constraint class of one layer, merged into a single prepared planar geometry."""
-
-    layer_id: str
-    cls: str
-    mode: str  # "exclusion" or "boundary"
-    sensitivity: str
-    geometry: BaseGeometry  # planar CRS, merged, prepared
-
-    @property
-    def conflict_class(self) -> str:
-        """The class name a conflict patch carries (boundaries: the part *outside*)."""
-        return self.cls + OUTSIDE_SUFFIX if self.mode == "boundary" else self.cls
 
 
 def _classes_of(spec: LayerSpec, gdf: gpd.GeoDataFrame) -> pd.Series:
@@ -72,7 +55,7 @@ def merge_constraints(
             if mode is None:
                 continue
             geoms = gdf.geometry.values[(classes == cls).to_numpy()]
-            polys = [_polygonal_part(g) for g in geoms if g is not None]
+            polys = [polygonal_part(g) for g in geoms if g is not None]
             merged = cast(BaseGeometry, merge_polygons(polys)) if polys else shapely.Polygon()
             shapely.prepare(merged)
             out.append(ConstraintClass(spec.id, str(cls), mode, spec.sensitivity, merged))
@@ -105,7 +88,7 @@ def _units(prefix: str, m2: float) -> dict[str, float]:
 
 
 def _sorted_parts(geom: BaseGeometry) -> list[BaseGeometry]:
-    parts = [p for p in shapely.get_parts(_polygonal_part(geom)) if not p.is_empty]
+    parts = [p for p in shapely.get_parts(polygonal_part(geom)) if not p.is_empty]
     # A stable order (by representative point) keeps patch ids identical across runs.
     return sorted(
         parts,
@@ -199,13 +182,13 @@ def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
                     }
                 )
         removed = _union(constrained, report=report, context=where)
-        available = _polygonal_part(
+        available = polygonal_part(
             overlay_op(zone, removed, op="difference", report=report, context=where)
         )
         available_planar.append(available)
         avail_geo = to_storage(available)
         avail_m2 = _m2(avail_geo)
-        removed_m2 = _m2(to_storage(_polygonal_part(removed)))
+        removed_m2 = _m2(to_storage(polygonal_part(removed)))
         _check_conservation(where, zone_area, avail_m2, removed_m2)
         avail_rows.append(
             {
@@ -304,7 +287,7 @@ def _valid(geom: BaseGeometry) -> BaseGeometry:
     """
     if geom.is_valid:
         return geom
-    return _polygonal_part(shapely.make_valid(geom, method="structure", keep_collapsed=False))
+    return polygonal_part(shapely.make_valid(geom, method="structure", keep_collapsed=False))
 
 
 def _frame(rows: list[dict[str, object]], crs: CRS) -> gpd.GeoDataFrame:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyogrio
 
 from qzgeo._errors import PackError
-from qzgeo.pack import ANALYSIS_OUTPUTS, LayerSpec, Pack
+from qzgeo.pack.catalog import ANALYSIS_OUTPUTS, LayerSpec, Pack
 
 # Analysis outputs can be styled and mapped like layers.
 _ANALYSIS_FIELDS = {
@@ -177,7 +177,7 @@ def validate_pack(pack: Pack, *, check_data: bool = True) -> None:
 
     Examples
     --------
-    >>> from qzgeo.pack import load_pack
+    >>> from qzgeo.pack.catalog import load_pack
     >>> validate_pack(load_pack())  # the bundled pack is valid
     """
     problems = check_pack(pack, check_data=check_data)

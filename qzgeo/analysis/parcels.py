@@ -1,8 +1,8 @@
 """Parcel analysis (地块分析): zone, constraint overlaps, available area and conflict per parcel.
 
-The measuring is done by :mod:`qzgeo.overlay`; this module assembles the result table and its
-summaries. The same :class:`ParcelPlan` drives the single-machine path and the Dask path
-(:mod:`qzgeo.distributed`), so both give identical numbers.
+The measuring is done by :mod:`qzgeo.analysis.overlay`; this module assembles the result table
+and its summaries. The same :class:`ParcelPlan` drives the single-machine path and the Dask path
+(:mod:`qzgeo.analysis.distributed`), so both give identical numbers.
 """
 
 from __future__ import annotations
@@ -20,14 +20,20 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from qzgeo._atomic import write_bytes, write_text
 from qzgeo._errors import CRSError, GeometryError
-from qzgeo.analysis import merge_constraints, planar_zones
-from qzgeo.area import m2_to_ha, m2_to_mu
-from qzgeo.io import write_gpkg
-from qzgeo.load import LoadedPack
-from qzgeo.overlay import OverlayPlan, OverlayReport, overlay_areas, overlay_groups, plan_overlay
-from qzgeo.repair import RepairReport
+from qzgeo.analysis.overlay import (
+    OverlayPlan,
+    OverlayReport,
+    overlay_areas,
+    overlay_groups,
+    plan_overlay,
+)
+from qzgeo.analysis.zones import merge_constraints, planar_zones
+from qzgeo.geo.area import m2_to_ha, m2_to_mu
+from qzgeo.geo.repair import RepairReport
+from qzgeo.io.atomic import write_bytes, write_text
+from qzgeo.io.vector import write_gpkg
+from qzgeo.pack.load import LoadedPack
 
 __all__ = [
     "ParcelPlan",
@@ -95,8 +101,8 @@ def measure_parcels(
     """The numbers of :func:`analyze_parcels` for parcels already in the plan's planar CRS.
 
     Returns a DataFrame indexed like ``parcels`` with the overlay columns of
-    :func:`qzgeo.overlay.overlay_areas` plus ``zone`` (position of the zone with the largest
-    overlap in the plan, -1 for none) and ``zone_m2``.
+    :func:`qzgeo.analysis.overlay.overlay_areas` plus ``zone`` (position of the zone with the
+    largest overlap in the plan, -1 for none) and ``zone_m2``.
     """
     df, report = overlay_areas(
         parcels, plan.overlay, workers=workers, chunk_size=chunk_size, progress=progress
@@ -176,11 +182,11 @@ def analyze_parcels(
     Parameters
     ----------
     parcels
-        Repaired polygons in any CRS (see :func:`qzgeo.repair.repair_layer`).
+        Repaired polygons in any CRS (see :func:`qzgeo.geo.repair.repair_layer`).
     loaded
-        A pack from :func:`qzgeo.load.load_pack_layers`.
+        A pack from :func:`qzgeo.pack.load.load_pack_layers`.
     workers, chunk_size, progress
-        Passed to :func:`qzgeo.overlay.overlay_areas`.
+        Passed to :func:`qzgeo.analysis.overlay.overlay_areas`.
     report
         Collects overlay retries, dropped parts and conservation failures.
     plan

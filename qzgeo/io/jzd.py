@@ -27,10 +27,10 @@ import numpy.typing as npt
 import shapely
 from pyproj import CRS
 
-from qzgeo._atomic import write_bytes
 from qzgeo._errors import CRSError, InputError
-from qzgeo.area import M2_PER_HA, MU_PER_HA, ellipsoidal_area
-from qzgeo.crs import STORAGE_CRS, gk3_zone, gk_epsg
+from qzgeo.geo.area import M2_PER_HA, MU_PER_HA, ellipsoidal_area
+from qzgeo.geo.crs import STORAGE_CRS, gk3_zone, gk_epsg
+from qzgeo.io.atomic import write_bytes
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from qzgeo._atomic import write_bytes, write_text
-from qzgeo.analysis import AnalysisResult
-from qzgeo.io import write_gpkg
+from qzgeo.analysis.zones import AnalysisResult
+from qzgeo.io.atomic import write_bytes, write_text
+from qzgeo.io.vector import write_gpkg
 
 # English column -> Chinese header for the zone summary table.
 SUMMARY_HEADERS = {
@@ -71,7 +71,7 @@ def write_analysis_postgis(result: AnalysisResult, uri: str) -> list[str]:
     ``postgresql://user@host/db?table=schema.qz`` writes ``schema.qz_available_land``,
     ``schema.qz_conflicts`` and ``schema.qz_zone_summary``; each replaces its old table atomically.
     """
-    from qzgeo.postgis import parse_postgis_uri, with_table, write_postgis_layer
+    from qzgeo.io.postgis import parse_postgis_uri, with_table, write_postgis_layer
 
     src = parse_postgis_uri(uri)
     written = []

@@ -161,7 +161,7 @@ def geoms_wgs84_to_gcj02(geoms: npt.ArrayLike) -> npt.NDArray[np.object_]:
     return _transform_geoms(geoms, wgs84_to_gcj02)
 
 
-# --- Checks on declared CRSs (used by qzgeo.io.read_layer) ---------------------------------
+# --- Checks on declared CRSs (used by qzgeo.io.vector.read_layer) ---------------------------------
 
 #: lon/lat box of China used by the plausibility check (with a margin for the sea).
 CHINA_BOUNDS = (73.0, 3.0, 135.0, 54.0)

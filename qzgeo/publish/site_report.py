@@ -1,7 +1,7 @@
 """Reports of the siting check (选址合规性检查): JSON, a bilingual text summary, an HTML map.
 
-Every renderer takes the :class:`qzgeo.siting.SiteReport` list that
-:func:`qzgeo.siting.check_sites` returns; the output is byte-identical across re-runs.
+Every renderer takes the :class:`qzgeo.analysis.siting.SiteReport` list that
+:func:`qzgeo.analysis.siting.check_sites` returns; the output is byte-identical across re-runs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import shapely
 from branca.element import Figure, MacroElement
 
 if TYPE_CHECKING:
-    from qzgeo.siting import SiteReport
+    from qzgeo.analysis.siting import SiteReport
 
 __all__ = ["reports_to_html", "reports_to_json", "reports_to_text"]
 

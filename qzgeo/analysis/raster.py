@@ -28,10 +28,10 @@ from rasterio.features import geometry_mask, rasterize
 from rasterio.transform import Affine
 from rasterio.windows import Window
 
-from qzgeo._atomic import atomic_path
 from qzgeo._errors import CRSError, GeometryError, InputError, QzgeoError
-from qzgeo.area import GEOD, m2_to_ha, m2_to_mu
-from qzgeo.crs import STORAGE_CRS, planar_crs_for_bounds
+from qzgeo.geo.area import GEOD, m2_to_ha, m2_to_mu
+from qzgeo.geo.crs import STORAGE_CRS, planar_crs_for_bounds
+from qzgeo.io.atomic import atomic_path
 
 CLASSES_TAG = "QZGEO_CLASSES"  # JSON {"code": "class name"} in the GeoTIFF metadata
 OVERLAP_RULE = "lowest code wins (first class of the class table)"

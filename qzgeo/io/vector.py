@@ -24,15 +24,15 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from qzgeo._atomic import atomic_path, write_with
 from qzgeo._errors import CRSError, InputError, OutputError
-from qzgeo.crs import (
+from qzgeo.geo.crs import (
     STORAGE_CRS,
     check_coordinates,
     geoms_gcj02_to_wgs84,
     resolve_crs,
     sample_coordinates,
 )
+from qzgeo.io.atomic import atomic_path, write_with
 
 log = logging.getLogger(__name__)
 
@@ -180,18 +180,18 @@ def read_layer(
     warnings: list[str] = []
     encoding_used: str | None = None
     if src.startswith(("postgresql://", "postgres://", "postgresql+")):
-        from qzgeo.postgis import read_postgis_layer
+        from qzgeo.io.postgis import read_postgis_layer
 
         gdf = read_postgis_layer(src, crs=str(crs) if crs is not None else None)
     else:
         path = check_input_file(src, max_bytes=max_bytes)
         suffix = path.suffix.lower()
         if suffix == ".txt":
-            from qzgeo.jzd import read_jzd
+            from qzgeo.io.jzd import read_jzd
 
             gdf = read_jzd(path, encoding=encoding, swap_xy=swap_xy, crs=crs)
         elif suffix == ".dxf":
-            from qzgeo.dxf import read_dxf
+            from qzgeo.io.dxf import read_dxf
 
             gdf = read_dxf(path, crs=None)
         elif suffix in (".parquet", ".geoparquet"):
@@ -477,7 +477,7 @@ def write_layer(
     of the .shp/.shx/.dbf/.prj/.cpg files is replaced in turn) and reproducible. The index is
     not written. Shapefiles are written in UTF-8 with a ``.cpg``; field names over the 10-byte
     DBF limit and text over 254 bytes are refused instead of being cut. ``zone`` and ``prefix``
-    apply to 界址点 ``.txt`` output (see :func:`qzgeo.jzd.write_jzd`).
+    apply to 界址点 ``.txt`` output (see :func:`qzgeo.io.jzd.write_jzd`).
 
     Examples
     --------
@@ -510,7 +510,7 @@ def _write_by_suffix(
     if suffix == ".gpkg":
         return write_gpkg(target, {name: data})
     if suffix == ".txt":
-        from qzgeo.jzd import write_jzd
+        from qzgeo.io.jzd import write_jzd
 
         return write_jzd(data, target, zone=zone, prefix=prefix)
     if suffix == ".shp":

@@ -1,8 +1,8 @@
 """Parcel analysis on a Dask cluster (dask-geopandas), for parcel sets beyond one machine.
 
 The parcels are partitioned spatially (sorted along a Hilbert curve), the
-:class:`~qzgeo.parcels.ParcelPlan` (merged constraints and zones) is broadcast to every worker
-*once* with ``client.scatter``, and
+:class:`~qzgeo.analysis.parcels.ParcelPlan` (merged constraints and zones) is broadcast to
+every worker *once* with ``client.scatter``, and
 each partition is measured by the same kernel as the single-machine path, so the numbers are
 identical. Needs the ``dask`` extra: ``pip install 'qzgeo[dask]'``.
 
@@ -21,9 +21,15 @@ import numpy as np
 import pandas as pd
 
 from qzgeo._errors import QzgeoError
-from qzgeo.load import LoadedPack
-from qzgeo.overlay import OverlayPlan, OverlayReport, overlay_areas
-from qzgeo.parcels import ParcelPlan, _to_planar, build_parcel_plan, finish_parcels, measure_parcels
+from qzgeo.analysis.overlay import OverlayPlan, OverlayReport, overlay_areas
+from qzgeo.analysis.parcels import (
+    ParcelPlan,
+    _to_planar,
+    build_parcel_plan,
+    finish_parcels,
+    measure_parcels,
+)
+from qzgeo.pack.load import LoadedPack
 
 __all__ = ["analyze_parcels_dask", "dask_client", "overlay_areas_dask"]
 
@@ -121,7 +127,7 @@ def overlay_areas_dask(
     ellipsoidal: bool = True,
     check_conservation: bool = True,
 ) -> tuple[pd.DataFrame, OverlayReport]:
-    """:func:`qzgeo.overlay.overlay_areas` on a Dask cluster: same result, same index."""
+    """:func:`qzgeo.analysis.overlay.overlay_areas` on a Dask cluster: same result, same index."""
     frame = gpd.GeoDataFrame(
         {_POS: range(len(parcels))}, geometry=parcels.geometry.values, crs=parcels.crs
     )
@@ -147,12 +153,12 @@ def analyze_parcels_dask(
     report: OverlayReport | None = None,
     plan: ParcelPlan | None = None,
 ) -> gpd.GeoDataFrame:
-    """:func:`qzgeo.parcels.analyze_parcels` on Dask: same columns, same numbers.
+    """:func:`qzgeo.analysis.parcels.analyze_parcels` on Dask: same columns, same numbers.
 
     Parameters
     ----------
     parcels, loaded, report, plan
-        As for :func:`qzgeo.parcels.analyze_parcels`.
+        As for :func:`qzgeo.analysis.parcels.analyze_parcels`.
     client
         An existing ``distributed.Client``; otherwise one is made from ``scheduler``
         (``tcp://host:8786``) or a local cluster of ``n_workers`` processes.

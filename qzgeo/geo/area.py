@@ -7,12 +7,17 @@ areas. 1 公顷 = 15 亩 = 10 000 m².
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
-from pyproj import CRS, Geod
+from pyproj import CRS, Geod, Proj, Transformer
 from shapely.geometry.base import BaseGeometry
+
+from qzgeo._errors import CRSError
+
+FloatArray = npt.NDArray[np.float64]
 
 M2_PER_HA = 10_000.0
 MU_PER_HA = 15.0
@@ -77,3 +82,46 @@ def require_geographic(crs: CRS | str | None, *, what: str = "data") -> CRS:
         msg = f"{what} is in {c.name}; areas need lon/lat: use to_crs('EPSG:4490') first"
         raise CRSError(msg)
     return c
+
+
+SCALE_CELL = 1000.0  # m; bilinear interpolation error of k² on this lattice is ~1e-9
+
+
+class AreaScale:
+    """Areal scale factor ``k²`` of a planar CRS, interpolated on a fixed 1 km lattice.
+
+    Lattice nodes are multiples of 1 km, so any subset of parcels (a Dask partition, a chunk)
+    sees the same node values and therefore bit-identical areas.
+    """
+
+    def __init__(self, crs: CRS, bounds: tuple[float, float, float, float]) -> None:
+        self.cell = SCALE_CELL
+        minx, miny, maxx, maxy = bounds
+        self.i0 = math.floor(minx / self.cell) - 1
+        self.j0 = math.floor(miny / self.cell) - 1
+        ni = math.ceil(maxx / self.cell) + 2 - self.i0
+        nj = math.ceil(maxy / self.cell) + 2 - self.j0
+        xs = (self.i0 + np.arange(ni)) * self.cell
+        ys = (self.j0 + np.arange(nj)) * self.cell
+        gx, gy = np.meshgrid(xs, ys, indexing="ij")
+        to_geo = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+        lon, lat = to_geo.transform(gx.ravel(), gy.ravel())
+        factors = Proj(crs).get_factors(lon, lat)
+        self.grid = np.asarray(factors.areal_scale, dtype=float).reshape(ni, nj)
+        if not np.isfinite(self.grid).all():
+            msg = f"the planar CRS {crs.name} has no scale factor over the parcels' extent {bounds}"
+            raise CRSError(msg)
+
+    def __call__(self, x: FloatArray, y: FloatArray) -> FloatArray:
+        fx = x / self.cell - self.i0
+        fy = y / self.cell - self.j0
+        i = np.clip(np.floor(fx).astype(np.int64), 0, self.grid.shape[0] - 2)
+        j = np.clip(np.floor(fy).astype(np.int64), 0, self.grid.shape[1] - 2)
+        tx, ty = fx - i, fy - j
+        g = self.grid
+        return (
+            g[i, j] * (1 - tx) * (1 - ty)
+            + g[i + 1, j] * tx * (1 - ty)
+            + g[i, j + 1] * (1 - tx) * ty
+            + g[i + 1, j + 1] * tx * ty
+        )

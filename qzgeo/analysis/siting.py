@@ -2,15 +2,16 @@
 
 A :class:`SitingContext` is built once from a plan pack (or from the user's own red-line
 files): the constraint classes merged and planned for the shared overlay engine
-(:func:`qzgeo.overlay.plan_overlay`) in the pack's planar Gauss-Krüger CRS, the planned zones in
-an STRtree, the 平陆运河 corridor lines as indexed segments. :func:`check_sites` then checks any
+(:func:`qzgeo.analysis.overlay.plan_overlay`) in the pack's planar Gauss-Krüger CRS, the planned
+zones in an STRtree, the corridor lines as indexed segments. :func:`check_sites` then checks any
 number of site polygons with vectorised calls, so one site takes milliseconds and ten thousand
-take about a second. Reports are rendered by :mod:`qzgeo.siting_report`.
+take about a second. Reports are rendered by :mod:`qzgeo.publish.site_report`.
 
-Areas are ellipsoidal (CGCS2000/GRS80): a site's own area with :func:`qzgeo.area.ellipsoidal_area`,
-overlaps by :func:`qzgeo.overlay.overlay_areas` (planar GK areas divided by the areal scale
-factor); a site wholly inside a class overlaps it by exactly its own area. Canal distances are
-geodesic, measured on the ellipsoid between the nearest points found in the GK plane.
+Areas are ellipsoidal (CGCS2000/GRS80): a site's own area with
+:func:`qzgeo.geo.area.ellipsoidal_area`, overlaps by :func:`qzgeo.analysis.overlay.overlay_areas`
+(planar GK areas divided by the areal scale factor); a site wholly inside a class overlaps it by
+exactly its own area. Distances are geodesic, measured on the ellipsoid between the nearest
+points found in the GK plane.
 """
 
 from __future__ import annotations
@@ -28,15 +29,15 @@ import shapely
 from pyproj import CRS, Transformer
 
 from qzgeo._errors import CRSError, GeometryError, InputError, PackError
-from qzgeo.analysis import ConstraintClass, merge_constraints, planar_zones
-from qzgeo.area import GEOD, M2_PER_HA, M2_PER_MU, ellipsoidal_area
-from qzgeo.crs import STORAGE_CRS, planar_crs_for_bounds
-from qzgeo.io import read_layer
-from qzgeo.load import load_pack_layers
-from qzgeo.overlay import OverlayPlan, overlay_areas, plan_overlay
-from qzgeo.pack import Pack
-from qzgeo.repair import RepairReport, _polygonal_part, repair_layer
-from qzgeo.siting_report import reports_to_html, reports_to_json, reports_to_text
+from qzgeo.analysis.overlay import OverlayPlan, overlay_areas, plan_overlay
+from qzgeo.analysis.overlay_plan import ConstraintClass
+from qzgeo.analysis.zones import merge_constraints, planar_zones
+from qzgeo.geo.area import GEOD, M2_PER_HA, M2_PER_MU, ellipsoidal_area
+from qzgeo.geo.crs import STORAGE_CRS, planar_crs_for_bounds
+from qzgeo.geo.repair import RepairReport, polygonal_part, repair_layer
+from qzgeo.io.vector import read_layer
+from qzgeo.pack.catalog import Pack
+from qzgeo.pack.load import load_pack_layers
 
 __all__ = [
     "BoundaryShare",
@@ -46,9 +47,6 @@ __all__ = [
     "check_sites",
     "exit_code",
     "read_sites",
-    "reports_to_html",
-    "reports_to_json",
-    "reports_to_text",
     "split_source",
 ]
 
@@ -204,7 +202,7 @@ def read_sites(
     ----------
     sources
         GeoJSON, Shapefile, GeoPackage (``PATH:LAYER``), 界址点坐标 .txt or any file
-        :func:`qzgeo.io.read_layer` reads.
+        :func:`qzgeo.io.vector.read_layer` reads.
     crs
         CRS of sources that have none (never guessed).
     datum
@@ -229,7 +227,7 @@ def read_sites(
         types = shapely.get_type_id(geoms)
         polygonal = np.isin(types, _POLYGONAL) & ~missing
         for i in np.flatnonzero((types == 7) & ~missing).tolist():
-            polygonal[i] = not _polygonal_part(geoms[i]).is_empty  # collections with polygons
+            polygonal[i] = not polygonal_part(geoms[i]).is_empty  # collections with polygons
         for fid, geom, miss in zip(
             gdf.index[~polygonal], geoms[~polygonal], missing[~polygonal], strict=True
         ):
@@ -300,7 +298,7 @@ def _merge_user(
             else:
                 cmode = mode
             geoms = gp.geometry.values[(classes == cls).to_numpy()]
-            merged = shapely.union_all([_polygonal_part(g) for g in geoms])
+            merged = shapely.union_all([polygonal_part(g) for g in geoms])
             shapely.prepare(merged)
             out.append(ConstraintClass(name, str(cls), cmode, "internal", merged))
     return out
@@ -331,7 +329,7 @@ class SitingContext:
     report : RepairReport
         Repairs made while loading the pack and constraint layers.
     plan : OverlayPlan
-        The classes prepared for :func:`qzgeo.overlay.overlay_areas` (built here, once).
+        The classes prepared for :func:`qzgeo.analysis.overlay.overlay_areas` (built here, once).
     """
 
     planar_crs: CRS
@@ -420,7 +418,7 @@ class SitingContext:
         Parameters
         ----------
         pack
-            A pack from :func:`qzgeo.pack.load_pack`, or ``None`` to check against
+            A pack from :func:`qzgeo.pack.catalog.load_pack`, or ``None`` to check against
             ``constraint_sources`` only (no zones, no canal).
         constraint_sources
             ``PATH[:LAYER]`` polygon layers that REPLACE the pack's constraint layers.
@@ -439,7 +437,7 @@ class SitingContext:
 
         Examples
         --------
-        >>> from qzgeo.pack import load_pack
+        >>> from qzgeo.pack.catalog import load_pack
         >>> ctx = SitingContext.from_pack(load_pack("tests/data/minipack"))  # doctest: +SKIP
         """
         if pack is None and not constraint_sources:
@@ -582,16 +580,14 @@ def _clean_sites(geoms: npt.NDArray[np.object_], labels: list[str]) -> tuple[Any
         out[i] = shapely.force_2d(out[i])
         repairs[i].append("Z/M coordinates removed (2D check)")
     for i in np.flatnonzero(types == 7):
-        out[i] = _polygonal_part(out[i])
+        out[i] = polygonal_part(out[i])
         if out[i].is_empty:
             msg = f"site {labels[i]!r} is a GeometryCollection without polygons"
             raise GeometryError(msg)
         repairs[i].append("GeometryCollection: non-polygonal parts dropped")
     for i in np.flatnonzero(~shapely.is_valid(out)):
         reason = shapely.is_valid_reason(out[i])
-        fixed = _polygonal_part(
-            shapely.make_valid(out[i], method="structure", keep_collapsed=False)
-        )
+        fixed = polygonal_part(shapely.make_valid(out[i], method="structure", keep_collapsed=False))
         if fixed.is_empty:
             msg = f"site {labels[i]!r} is invalid ({reason}) and nothing polygonal remains"
             raise GeometryError(msg)
@@ -631,7 +627,7 @@ def check_sites(
     Examples
     --------
     >>> from shapely import box
-    >>> from qzgeo.analysis import ConstraintClass
+    >>> from qzgeo.analysis.overlay_plan import ConstraintClass
     >>> x, y = 560_000, 2_400_000  # EPSG:4545, near 钦州港
     >>> red = ConstraintClass("red", "生态保护红线", "exclusion", "internal",
     ...                       box(x, y, x + 500, y + 500))
@@ -654,7 +650,7 @@ def check_sites(
     planar = np.asarray(gs.to_crs(ctx.planar_crs).values, dtype=object)
     for i in np.flatnonzero(~shapely.is_valid(planar)).tolist():
         # Reprojection can fold a near-degenerate ring; repair rather than fail in GEOS.
-        planar[i] = _polygonal_part(shapely.make_valid(planar[i]))
+        planar[i] = polygonal_part(shapely.make_valid(planar[i]))
         repairs[i].append("became invalid in the planar CRS; repaired with make_valid")
     site_m2 = ellipsoidal_area(lonlat)
     cent = shapely.get_coordinates(shapely.centroid(lonlat))
@@ -746,7 +742,7 @@ def _patches(ctx: SitingContext, k: int, sites: npt.NDArray[np.object_]) -> list
     cuts = np.searchsorted(si, np.arange(1, len(sites)))  # query results are sorted by site
     inside = np.asarray([shapely.union_all(g) for g in np.split(pieces, cuts)], dtype=object)
     out = shapely.difference(sites, inside) if ctx.classes[k].mode == "boundary" else inside
-    return [_polygonal_part(g) for g in out]
+    return [polygonal_part(g) for g in out]
 
 
 def _to_storage(ctx: SitingContext, geom: Any) -> Any:
@@ -759,8 +755,8 @@ def _zones_of(
 ) -> list[list[str]]:
     """Names of the zones each site overlaps with area (a shared edge is not a touch).
 
-    Kept local: :func:`qzgeo.overlay.overlay_groups` has no reusable plan and would re-split
-    every zone on each call, while a yes/no per zone needs no areas beyond round-off; the
+    Kept local: :func:`qzgeo.analysis.overlay.overlay_groups` has no reusable plan and would
+    re-split every zone on each call, while a yes/no per zone needs no areas beyond round-off; the
     STRtree built once in the context keeps a one-site check independent of the zone count.
     """
     out: list[list[str]] = [[] for _ in range(planar.size)]

@@ -31,19 +31,28 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
-from pyproj import CRS, Proj, Transformer
+from pyproj import CRS
 
 from qzgeo._errors import CRSError, GeometryError
-
-if TYPE_CHECKING:
-    from qzgeo.analysis import ConstraintClass
+from qzgeo.analysis.overlay_plan import (
+    DEFAULT_MAX_VERTICES,
+    POLYGONAL_TYPES,
+    ConstraintClass,
+    OverlayPlan,
+    Target,
+    class_column,
+    merge_polygons,
+    plan_overlay,
+    polygonal,
+)
+from qzgeo.geo.area import AreaScale
 
 __all__ = [
     "OverlayPlan",
@@ -57,9 +66,6 @@ __all__ = [
 
 CONSERVATION_RTOL = 1e-6
 RETRY_GRID_SIZE = 0.001  # 1 mm: snap-rounding that makes GEOS overlays robust
-DEFAULT_MAX_VERTICES = 512
-_SCALE_CELL = 1000.0  # m; bilinear interpolation error of k² on this lattice is ~1e-9
-_POLYGONAL = (3, 6)  # shapely type ids of Polygon, MultiPolygon
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -96,289 +102,6 @@ class OverlayReport:
             "dropped_parts": ordered(self.dropped_parts),
             "conservation_failures": ordered(self.conservation_failures),
         }
-
-
-def class_column(layer_id: str, cls: str) -> str:
-    """Name of the overlap column of one constraint class: ``"{layer}:{class}"``."""
-    return f"{layer_id}:{cls}"
-
-
-# --- merging and subdividing ----------------------------------------------------------------
-
-
-def merge_polygons(geoms: Sequence[shapely.Geometry] | ObjArray) -> shapely.Geometry:
-    """Union polygons into one valid geometry: coverage union if they form a coverage.
-
-    A coverage (polygons that do not overlap and whose shared edges match vertex for vertex,
-    such as parcels or most red-line layers) is merged by ``coverage_union_all``, which is much
-    faster than a general ``union_all``.
-
-    Examples
-    --------
-    >>> from shapely import box
-    >>> merge_polygons([box(0, 0, 1, 1), box(1, 0, 2, 1)]).area
-    2.0
-    """
-    arr: ObjArray = np.asarray(
-        [g for g in geoms if g is not None and not shapely.is_empty(g)], dtype=object
-    )
-    if len(arr) == 0:
-        return shapely.Polygon()
-    if len(arr) == 1:
-        return _polygonal(shapely.make_valid(arr[0]) if not shapely.is_valid(arr[0]) else arr[0])
-    valid = shapely.is_valid(arr)
-    if not valid.all():
-        arr = arr.copy()
-        arr[~valid] = shapely.make_valid(arr[~valid])
-    # Polygons that touch nothing are already part of the union; only clusters of touching or
-    # overlapping polygons are unioned (most red lines touch nothing: 10x faster).
-    a, b = shapely.STRtree(arr).query(arr, predicate="intersects")
-    label = _components(len(arr), a[a != b], b[a != b])
-    lone = np.bincount(label, minlength=len(arr))[label] == 1
-    pieces = [arr[lone]]
-    for lab in np.unique(label[~lone]):
-        group = arr[label == lab]
-        if bool(shapely.coverage_is_valid(group)):
-            pieces.append(np.asarray([shapely.coverage_union_all(group)], dtype=object))
-        else:
-            pieces.append(np.asarray([shapely.union_all(group)], dtype=object))
-    parts = [q for g in np.concatenate(pieces) for q in shapely.get_parts(_polygonal(g))]
-    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
-
-
-def _components(n: int, a: IntArray, b: IntArray) -> IntArray:
-    """Connected components of an undirected graph given as edge arrays (union-find)."""
-    parent = np.arange(n)
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = int(parent[i])
-        return i
-
-    for i, j in zip(a.tolist(), b.tolist(), strict=True):
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[max(ri, rj)] = min(ri, rj)
-    return np.asarray([find(i) for i in range(n)], dtype=np.int64)
-
-
-def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
-    parts = shapely.get_parts(geom)
-    polys = [q for p in parts if shapely.get_type_id(p) in _POLYGONAL for q in shapely.get_parts(p)]
-    if not polys:
-        return shapely.Polygon()
-    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
-
-
-def _subdivide(geom: shapely.Geometry, max_vertices: int) -> list[shapely.Geometry]:
-    """Split a polygon into pieces of at most ``max_vertices`` vertices (like ST_Subdivide).
-
-    Pieces are cut with half boxes by GEOS's fast rectangle clip, so their areas add up to the
-    input's. The fast clip does not promise valid output: if any piece comes out invalid, the
-    whole polygon is cut again by exact intersection. The fast path splits a 500k-vertex red
-    line in well under a second instead of ~20 s of full overlays.
-    """
-    pieces = list(_bisect(geom, max_vertices, exact=False))
-    if len(pieces) > 1 and not shapely.is_valid(np.asarray(pieces, dtype=object)).all():
-        pieces = list(_bisect(geom, max_vertices, exact=True))
-    return pieces
-
-
-def _bisect(
-    geom: shapely.Geometry, max_vertices: int, *, exact: bool
-) -> Iterator[shapely.Geometry]:
-    """Yield the leaves of a recursive halving of ``geom``'s bounds."""
-    stack = [geom]
-    while stack:
-        g = stack.pop()
-        if shapely.is_empty(g):
-            continue
-        minx, miny, maxx, maxy = (float(v) for v in shapely.bounds(g))
-        if shapely.get_num_coordinates(g) <= max_vertices or min(maxx - minx, maxy - miny) == 0:
-            yield g
-            continue
-        if maxx - minx >= maxy - miny:
-            mid = (minx + maxx) / 2.0
-            halves = [(minx - 1, miny - 1, mid, maxy + 1), (mid, miny - 1, maxx + 1, maxy + 1)]
-        else:
-            mid = (miny + maxy) / 2.0
-            halves = [(minx - 1, miny - 1, maxx + 1, mid), (minx - 1, mid, maxx + 1, maxy + 1)]
-        for b in reversed(halves):
-            cut = shapely.intersection(g, shapely.box(*b)) if exact else shapely.clip_by_rect(g, *b)
-            parts = shapely.get_parts(_polygonal(cut))
-            stack.extend(reversed(list(parts)))
-
-
-@dataclass(frozen=True)
-class _Target:
-    """Disjoint-within-group polygon parts, each tagged with its group (class, zone...)."""
-
-    name: str
-    parts: ObjArray
-    group: IntArray
-    labels: tuple[str, ...]
-    remainder: bool = False  # also measure parcel − union(parts)
-
-    @classmethod
-    def build(
-        cls,
-        name: str,
-        geoms: Sequence[shapely.Geometry],
-        labels: Sequence[str],
-        *,
-        max_vertices: int,
-        remainder: bool = False,
-    ) -> _Target:
-        parts: list[shapely.Geometry] = []
-        group: list[int] = []
-        for k, g in enumerate(geoms):
-            if g is None or shapely.is_empty(g):
-                continue
-            for poly in shapely.get_parts(_polygonal(g)):
-                pieces = _subdivide(poly, max_vertices) if max_vertices > 0 else [poly]
-                parts.extend(pieces)
-                group.extend([k] * len(pieces))
-        return cls(
-            name=name,
-            parts=np.asarray(parts, dtype=object).reshape(-1),
-            group=np.asarray(group, dtype=np.int64),
-            labels=tuple(labels),
-            remainder=remainder,
-        )
-
-
-@dataclass(frozen=True)
-class OverlayPlan:
-    """Constraint classes merged, split into parts and ready to overlay any parcels.
-
-    Build it once with :func:`plan_overlay` and reuse it (it pickles, so it can be broadcast to
-    Dask workers). It does not depend on the parcels.
-    """
-
-    columns: tuple[str, ...]
-    modes: tuple[str, ...]
-    classes: _Target
-    balance: _Target | None  # None: the single class target doubles as the balance target
-    balance_kind: str  # "removed" (no boundaries) or "kept" (inside boundaries, outside exclusions)
-    inside_group: int | None  # group of the class target holding ∩ boundaries, if >= 2 of them
-
-    @property
-    def boundary_columns(self) -> list[str]:
-        return [c for c, m in zip(self.columns, self.modes, strict=True) if m == "boundary"]
-
-    @property
-    def exclusion_columns(self) -> list[str]:
-        return [c for c, m in zip(self.columns, self.modes, strict=True) if m == "exclusion"]
-
-
-def plan_overlay(
-    constraints: Sequence[ConstraintClass], *, max_vertices: int = DEFAULT_MAX_VERTICES
-) -> OverlayPlan:
-    """Prepare constraint classes (from :func:`qzgeo.analysis.merge_constraints`) for overlays.
-
-    Parameters
-    ----------
-    constraints
-        Merged planar classes; their CRS must be the parcels' planar CRS.
-    max_vertices
-        Parts with more vertices are subdivided (0 disables subdivision).
-
-    Returns
-    -------
-    OverlayPlan
-    """
-    for c in constraints:
-        if c.mode not in ("exclusion", "boundary"):
-            msg = (
-                f"constraint class {c.layer_id}:{c.cls} has mode {c.mode!r}; "
-                "use 'exclusion' or 'boundary'"
-            )
-            raise GeometryError(msg)
-    columns = tuple(class_column(c.layer_id, c.cls) for c in constraints)
-    if len(set(columns)) != len(columns):
-        msg = f"constraint classes must be unique per layer, got {list(columns)!r}"
-        raise GeometryError(msg)
-    modes = tuple(c.mode for c in constraints)
-    geoms = [_polygonal(c.geometry) for c in constraints]
-    excl = [g for g, m in zip(geoms, modes, strict=True) if m == "exclusion"]
-    bounds = [g for g, m in zip(geoms, modes, strict=True) if m == "boundary"]
-    labels = list(columns)
-    inside_group = None
-    inside = None
-    if bounds:
-        inside = bounds[0]
-        for b in bounds[1:]:
-            inside = _polygonal(shapely.intersection(inside, b))
-    if len(bounds) >= 2:
-        inside_group = len(geoms)
-        geoms = [*geoms, inside if inside is not None else shapely.Polygon()]
-        labels.append("∩boundaries")
-    single = len(constraints) == 1
-    classes = _Target.build("classes", geoms, labels, max_vertices=max_vertices, remainder=single)
-    balance_kind = "kept" if bounds else "removed"
-    balance = None
-    if not single:
-        removed = merge_polygons(excl) if excl else shapely.Polygon()
-        if bounds:
-            assert inside is not None
-            bal = _polygonal(shapely.difference(inside, removed)) if excl else inside
-        else:
-            bal = removed
-        balance = _Target.build(
-            balance_kind, [bal], [balance_kind], max_vertices=max_vertices, remainder=True
-        )
-    return OverlayPlan(
-        columns=columns,
-        modes=modes,
-        classes=classes,
-        balance=balance,
-        balance_kind=balance_kind,
-        inside_group=inside_group,
-    )
-
-
-# --- ellipsoidal area scale -----------------------------------------------------------------
-
-
-class _AreaScale:
-    """Areal scale factor ``k²`` of a planar CRS, interpolated on a fixed 1 km lattice.
-
-    Lattice nodes are multiples of 1 km, so any subset of parcels (a Dask partition, a chunk)
-    sees the same node values and therefore bit-identical areas.
-    """
-
-    def __init__(self, crs: CRS, bounds: tuple[float, float, float, float]) -> None:
-        self.cell = _SCALE_CELL
-        minx, miny, maxx, maxy = bounds
-        self.i0 = math.floor(minx / self.cell) - 1
-        self.j0 = math.floor(miny / self.cell) - 1
-        ni = math.ceil(maxx / self.cell) + 2 - self.i0
-        nj = math.ceil(maxy / self.cell) + 2 - self.j0
-        xs = (self.i0 + np.arange(ni)) * self.cell
-        ys = (self.j0 + np.arange(nj)) * self.cell
-        gx, gy = np.meshgrid(xs, ys, indexing="ij")
-        to_geo = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
-        lon, lat = to_geo.transform(gx.ravel(), gy.ravel())
-        factors = Proj(crs).get_factors(lon, lat)
-        self.grid = np.asarray(factors.areal_scale, dtype=float).reshape(ni, nj)
-        if not np.isfinite(self.grid).all():
-            msg = f"the planar CRS {crs.name} has no scale factor over the parcels' extent {bounds}"
-            raise CRSError(msg)
-
-    def __call__(self, x: FloatArray, y: FloatArray) -> FloatArray:
-        fx = x / self.cell - self.i0
-        fy = y / self.cell - self.j0
-        i = np.clip(np.floor(fx).astype(np.int64), 0, self.grid.shape[0] - 2)
-        j = np.clip(np.floor(fy).astype(np.int64), 0, self.grid.shape[1] - 2)
-        tx, ty = fx - i, fy - j
-        g = self.grid
-        return (
-            g[i, j] * (1 - tx) * (1 - ty)
-            + g[i + 1, j] * tx * (1 - ty)
-            + g[i, j + 1] * (1 - tx) * ty
-            + g[i + 1, j + 1] * tx * ty
-        )
 
 
 def _check_planar(crs: Any) -> CRS:
@@ -436,8 +159,8 @@ class _Runner:
 
     def __init__(
         self,
-        targets: Sequence[_Target],
-        scale: _AreaScale | None,
+        targets: Sequence[Target],
+        scale: AreaScale | None,
         ids: npt.NDArray[Any],
         check: bool = True,
     ) -> None:
@@ -512,7 +235,7 @@ class _Runner:
         pi: IntArray,
         full: npt.NDArray[np.bool_],
         parts: ObjArray,
-        target: _Target,
+        target: Target,
         start: int,
         report: OverlayReport,
     ) -> tuple[IntArray, FloatArray]:
@@ -548,7 +271,7 @@ class _Runner:
         a: ObjArray,
         b: ObjArray,
         pos: IntArray,
-        target: _Target,
+        target: Target,
         report: OverlayReport,
     ) -> ObjArray:
         func: Callable[..., Any] = getattr(shapely, op)
@@ -580,9 +303,9 @@ class _Runner:
                         }
                     )
         types = shapely.get_type_id(out)
-        odd = np.flatnonzero(~np.isin(types, _POLYGONAL) & ~shapely.is_empty(out))
+        odd = np.flatnonzero(~np.isin(types, POLYGONAL_TYPES) & ~shapely.is_empty(out))
         for k in odd.tolist():
-            kept = _polygonal(out[k])
+            kept = polygonal(out[k])
             dropped = sorted({p.geom_type for p in shapely.get_parts(out[k])} - {"Polygon"})
             if dropped:
                 report.dropped_parts.append(
@@ -621,8 +344,8 @@ def _progress_bar(total: int, enabled: bool, desc: str) -> Any:
 def _run_targets(
     geoms: ObjArray,
     ids: npt.NDArray[Any],
-    targets: Sequence[_Target],
-    scale: _AreaScale | None,
+    targets: Sequence[Target],
+    scale: AreaScale | None,
     *,
     workers: int,
     chunk_size: int,
@@ -677,22 +400,22 @@ def _run_targets(
 
 def _prepare_parcels(
     parcels: gpd.GeoDataFrame, *, ellipsoidal: bool
-) -> tuple[ObjArray, _AreaScale | None]:
+) -> tuple[ObjArray, AreaScale | None]:
     crs = _check_planar(parcels.crs)
     geoms = np.asarray(parcels.geometry.values, dtype=object)
     bad = np.flatnonzero(
-        shapely.is_missing(geoms) | ~np.isin(shapely.get_type_id(geoms), _POLYGONAL)
+        shapely.is_missing(geoms) | ~np.isin(shapely.get_type_id(geoms), POLYGONAL_TYPES)
     )
     if len(bad):
         msg = (
             f"{len(bad)} parcel(s) are not polygons (first: {parcels.index[bad[0]]!r}); "
-            "repair them with qzgeo.repair.repair_layer first"
+            "repair them with qzgeo.geo.repair.repair_layer first"
         )
         raise GeometryError(msg)
     scale = None
     if ellipsoidal and len(geoms):
         b = shapely.total_bounds(geoms)
-        scale = _AreaScale(crs, (float(b[0]), float(b[1]), float(b[2]), float(b[3])))
+        scale = AreaScale(crs, (float(b[0]), float(b[1]), float(b[2]), float(b[3])))
     return geoms, scale
 
 
@@ -714,7 +437,7 @@ def overlay_areas(
     parcels
         Polygons in a planar Gauss-Krüger CRS (the pack's ``planar_crs``), repaired.
     constraints
-        Merged classes from :func:`qzgeo.analysis.merge_constraints` (same planar CRS), or an
+        Merged classes from :func:`qzgeo.analysis.zones.merge_constraints` (same planar CRS), or an
         :class:`OverlayPlan` built from them (reuse one plan for many calls).
     workers
         Threads (shapely releases the GIL; 2 threads give 1.3-1.7x on 2 cores).
@@ -744,7 +467,7 @@ def overlay_areas(
     Examples
     --------
     >>> from shapely import box
-    >>> from qzgeo.analysis import ConstraintClass
+    >>> from qzgeo.analysis.overlay_plan import ConstraintClass
     >>> red = ConstraintClass("red", "生态保护红线", "exclusion", "internal", box(0, 0, 50, 100))
     >>> parcels = gpd.GeoDataFrame(geometry=[box(0, 0, 100, 100)], crs="EPSG:4545")
     >>> df, rep = overlay_areas(parcels, [red], ellipsoidal=False)
@@ -854,7 +577,7 @@ def overlay_groups(
     """
     pgeoms, scale = _prepare_parcels(parcels, ellipsoidal=ellipsoidal)
     labels = [str(k) for k in range(len(geoms))] if labels is None else list(labels)
-    target = _Target.build("groups", list(geoms), labels, max_vertices=max_vertices)
+    target = Target.build("groups", list(geoms), labels, max_vertices=max_vertices)
     ids = np.asarray(parcels.index)
     _, res, report = _run_targets(
         pgeoms,

@@ -8,7 +8,7 @@ A pack is a folder with three parts::
 
 Reading a pack never raises for a *semantic* problem (an unknown role, a missing file...):
 those are collected in :attr:`Pack.problems` and reported all at once by
-:func:`qzgeo._validate.validate_pack`. Only an unreadable TOML file stops the reader, and even
+:func:`qzgeo.pack.validate.validate_pack`. Only an unreadable TOML file stops the reader, and even
 then every unreadable file is listed.
 
 Catalog keys of a layer
@@ -204,7 +204,7 @@ def get_path(name: str = "qinzhou") -> Path:
     installed = Path(str(resources.files("qzgeo"))) / "_pack"
     if (installed / "layers" / "catalog.toml").is_file():
         return installed
-    checkout = Path(__file__).resolve().parent.parent
+    checkout = Path(__file__).resolve().parents[2]
     if (checkout / "layers" / "catalog.toml").is_file():
         return checkout
     msg = "the bundled Qinzhou pack is missing from this installation; reinstall qzgeo"
@@ -438,7 +438,7 @@ def load_pack(root: str | Path | None = None) -> Pack:
     """Read a plan pack folder (default: the bundled Qinzhou pack).
 
     Semantic problems are collected in ``Pack.problems``; call
-    :func:`qzgeo._validate.validate_pack` to check the data and raise them all at once.
+    :func:`qzgeo.pack.validate.validate_pack` to check the data and raise them all at once.
 
     Examples
     --------

@@ -8,10 +8,10 @@ from pathlib import Path
 import geopandas as gpd
 from pyproj import CRS
 
-from qzgeo.crs import detect_gcj02_offset, planar_crs_for_bounds
-from qzgeo.io import read_layer, sha256_file, to_storage
-from qzgeo.pack import Pack
-from qzgeo.repair import RepairReport, repair_layer
+from qzgeo.geo.crs import detect_gcj02_offset, planar_crs_for_bounds
+from qzgeo.geo.repair import RepairReport, repair_layer
+from qzgeo.io.vector import read_layer, sha256_file, to_storage
+from qzgeo.pack.catalog import Pack
 
 
 @dataclass
@@ -31,7 +31,7 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
     Parameters
     ----------
     pack
-        A pack from :func:`qzgeo.pack.load_pack` (validate it first).
+        A pack from :func:`qzgeo.pack.catalog.load_pack` (validate it first).
     only
         Layer ids to load; default all.
 

@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from qzgeo.area import ellipsoidal_area
+from qzgeo.geo.area import ellipsoidal_area
 
 _FAMILIES = {
     "Polygon": "polygon",
@@ -96,7 +96,7 @@ def _area(geom: BaseGeometry | None, geographic: bool) -> float | None:
     return float(geom.area)
 
 
-def _polygonal_part(geom: BaseGeometry) -> BaseGeometry:
+def polygonal_part(geom: BaseGeometry) -> BaseGeometry:
     """Keep only the polygonal parts of a geometry (e.g. out of a GeometryCollection)."""
     parts = shapely.get_parts(geom)
     polys = [p for p in parts if p.geom_type in ("Polygon", "MultiPolygon")]
@@ -239,7 +239,7 @@ def repair_layer(
                 keep[i] = False
                 continue
             if family == "polygon":
-                poly = _polygonal_part(fixed)
+                poly = polygonal_part(fixed)
                 if poly.is_empty:
                     record(
                         i, f"invalid ({reason}); nothing polygonal remains", "dropped", before, 0.0
@@ -250,7 +250,7 @@ def repair_layer(
             record(i, f"invalid ({reason})", "repaired", before, _area(fixed, geographic))
             geom = fixed
         elif geom.geom_type == "GeometryCollection" and family == "polygon":
-            poly = _polygonal_part(geom)
+            poly = polygonal_part(geom)
             if poly.is_empty:
                 record(i, "GeometryCollection without polygons", "dropped", None, None)
                 keep[i] = False
