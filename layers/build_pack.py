@@ -45,7 +45,7 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
 from qzgeo.geo.area import ellipsoidal_area  # noqa: E402
-from qzgeo.geo.crs import geoms_gcj02_to_wgs84  # noqa: E402
+from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84  # noqa: E402
 from qzgeo.io.atomic import atomic_path  # noqa: E402
 
 STORAGE = "EPSG:4490"

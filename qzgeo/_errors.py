@@ -1,7 +1,16 @@
 """The small exception hierarchy of qzgeo.
 
 Every error a user can cause derives from :class:`QzgeoError`; the CLI turns those into a
-message and exit code 2, never a traceback.
+message and exit code 2, never a traceback. Each class also subclasses the matching built-in
+(as osmnx does), so library callers can catch ``ValueError``, ``FileNotFoundError`` or
+``OSError`` without knowing qzgeo's classes.
+
+Examples
+--------
+>>> issubclass(InputError, ValueError), issubclass(MissingInputError, FileNotFoundError)
+(True, True)
+>>> issubclass(OutputError, OSError), issubclass(CRSError, QzgeoError)
+(True, True)
 """
 
 from __future__ import annotations
@@ -11,7 +20,7 @@ class QzgeoError(Exception):
     """Base class for errors caused by input, configuration or the environment."""
 
 
-class PackError(QzgeoError):
+class PackError(QzgeoError, ValueError):
     """A plan pack (catalog, styles, maps) is inconsistent.
 
     ``problems`` holds every problem found, so that a user can fix them all in one pass.
@@ -24,21 +33,25 @@ class PackError(QzgeoError):
         super().__init__(msg)
 
 
-class InputError(QzgeoError):
+class InputError(QzgeoError, ValueError):
     """An input file or layer cannot be read as asked (format, encoding, missing layer...)."""
 
 
-class CRSError(QzgeoError):
+class MissingInputError(InputError, FileNotFoundError):
+    """An input file does not exist."""
+
+
+class CRSError(QzgeoError, ValueError):
     """A coordinate reference system is missing, wrong or inconsistent with the data."""
 
 
-class GeometryError(QzgeoError):
+class GeometryError(QzgeoError, ValueError):
     """Geometry that cannot be repaired or used for the requested operation."""
 
 
-class PublishError(QzgeoError):
+class PublishError(QzgeoError, ValueError):
     """A map cannot be built as declared (e.g. an internal layer on a public map)."""
 
 
-class OutputError(QzgeoError):
+class OutputError(QzgeoError, OSError):
     """An output cannot be written (full disk, permissions...). The previous output survives."""

@@ -1,14 +1,31 @@
-"""The main job: catalog → load & normalise → analyse → publish, in one call."""
+"""The only place that strings the stages together: catalog → load & normalise → analyze → publish.
+
+One function per command: :func:`run_publish` (``qzgeo publish``), :func:`run_analyze`
+(``qzgeo analyze``) and :func:`run_check` (``qzgeo check``). The CLI modules only parse options,
+call these and print what they return.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qzgeo.analysis.zones import AnalysisResult, analyse_pack
-from qzgeo.pack.catalog import Pack, load_pack
+import geopandas as gpd
+
+from qzgeo.analysis.overlay import OverlayReport
+from qzgeo.analysis.parcels import analyze_parcels, build_parcel_plan, check_parcels
+from qzgeo.analysis.site_results import SiteReport, exit_code
+from qzgeo.analysis.sites import read_sites
+from qzgeo.analysis.siting import SitingContext, check_sites
+from qzgeo.analysis.zones import AnalysisResult, analyze_pack
+from qzgeo.geo.repair import RepairReport, repair_layer
+from qzgeo.io.vector import read_layer, sha256_file
+from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, load_pack_layers
+from qzgeo.pack.model import Pack
 from qzgeo.pack.validate import validate_pack
+from qzgeo.publish.parcel_tables import write_parcel_outputs
 from qzgeo.publish.tables import write_analysis, write_analysis_postgis, write_run_report
 
 
@@ -42,7 +59,7 @@ def run_publish(
     maps: bool = True,
     to_postgis: str | None = None,
 ) -> PublishSummary:
-    """Validate a pack, analyse it and publish its maps into ``out_dir``.
+    """Validate a pack, analyze it and publish its maps into ``out_dir``.
 
     Parameters
     ----------
@@ -64,7 +81,7 @@ def run_publish(
     pack = load_pack(pack_dir)
     validate_pack(pack)
     loaded = load_pack_layers(pack)
-    result = analyse_pack(loaded)
+    result = analyze_pack(loaded)
     out = Path(out_dir)
     outputs = write_analysis(result, out)
     if to_postgis:
@@ -99,3 +116,194 @@ def run_publish(
     }
     outputs.append(write_run_report(out, report))
     return PublishSummary(pack, out, index, outputs, result, loaded, warnings)
+
+
+# --- qzgeo analyze -------------------------------------------------------------------------
+
+
+@dataclass
+class AnalyzeSummary:
+    """What :func:`run_analyze` computed and wrote."""
+
+    result: gpd.GeoDataFrame
+    files: list[Path]
+    notes: list[str]
+    repairs: RepairReport
+    overlay: OverlayReport
+    engine: str
+
+    def one_line(self) -> str:
+        """``N parcels, K in conflict, X ha available; repairs; retries; engine``."""
+        n_conf = int(self.result["conflict"].sum())
+        conflicts = "no conflicts" if n_conf == 0 else f"{n_conf} in conflict"
+        return (
+            f"{len(self.result)} parcels, {conflicts}, "
+            f"{self.result['available_m2'].sum() / 10_000:.2f} ha available; "
+            f"{self.repairs.summary()}; {len(self.overlay.retries)} overlay retries; {self.engine}"
+        )
+
+
+def run_analyze(
+    parcels_path: str | Path,
+    out_dir: str | Path = "qzgeo-out",
+    *,
+    pack_dir: str | Path | None = None,
+    layer: str | None = None,
+    crs: str | None = None,
+    datum: str | None = None,
+    workers: int = 2,
+    use_dask: bool = False,
+    scheduler: str | None = None,
+    progress: bool = False,
+    make_map: bool = False,
+) -> AnalyzeSummary:
+    """Analyze a parcel layer against a pack and write ``parcels.gpkg`` and its tables.
+
+    Parameters
+    ----------
+    parcels_path
+        Parcel polygons in any format :func:`qzgeo.io.vector.read_layer` reads.
+    out_dir
+        Output folder: ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``),
+        ``report.json`` and with ``make_map`` ``parcels.html``.
+    pack_dir
+        Plan pack folder; default the bundled pack.
+    layer, crs, datum
+        Reading options for the parcels (layer name, CRS when the file has none, ``"gcj02"``).
+    workers
+        Threads, or local Dask worker processes with ``use_dask``.
+    use_dask, scheduler
+        Run on a local Dask cluster, or on the cluster at ``scheduler``.
+    progress
+        Show a progress bar on stderr.
+    make_map
+        Also write ``parcels.html``.
+    """
+    pack = load_pack(pack_dir)
+    validate_pack(pack)
+    loaded = load_pack_layers(pack)
+    parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum)
+    repairs = RepairReport()
+    repairs.extend(loaded.report)
+    parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
+    check_parcels(parcels, where=str(parcels_path))
+    plan = build_parcel_plan(loaded)
+    overlay = OverlayReport()
+    if use_dask or scheduler:
+        from qzgeo.analysis.distributed import analyze_parcels_dask
+
+        result = analyze_parcels_dask(
+            parcels, loaded, scheduler=scheduler, n_workers=workers, report=overlay, plan=plan
+        )
+        engine = f"dask ({scheduler or f'local, {workers} processes'})"
+    else:
+        result = analyze_parcels(
+            parcels, loaded, workers=workers, progress=progress, report=overlay, plan=plan
+        )
+        engine = f"threads ({workers})"
+    out = Path(out_dir)
+    outputs = write_parcel_outputs(
+        result,
+        plan,
+        out,
+        repairs=repairs,
+        overlay_report=overlay,
+        extra={"inputs": {Path(parcels_path).name: sha256_file(parcels_path)}},
+    )
+    notes = list(outputs.notes)
+    files = [outputs.gpkg, outputs.csv, *([outputs.xlsx] if outputs.xlsx else []), outputs.report]
+    if make_map:
+        files.append(_parcels_map(result, loaded, plan.sensitivity, out, notes))
+    return AnalyzeSummary(result, files, notes, repairs, overlay, engine)
+
+
+def _parcels_map(
+    result: gpd.GeoDataFrame, loaded: LoadedPack, sensitivity: str, out: Path, notes: list[str]
+) -> Path:
+    import warnings
+
+    from qzgeo.publish.parcels_map import parcels_sensitivity, publish_parcels_map
+
+    # Internal if the constraints are (the plan) or anything else the results derive from is.
+    internal = "internal" in (sensitivity, parcels_sensitivity(loaded.pack))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = publish_parcels_map(
+            result,
+            loaded.pack,
+            out / "parcels.html",
+            sensitivity="internal" if internal else "public",
+            layers=loaded.layers,
+        )
+    notes.extend(str(w.message) for w in caught)
+    return path
+
+
+# --- qzgeo check ---------------------------------------------------------------------------
+
+
+@dataclass
+class CheckSummary:
+    """What :func:`run_check` found: one report per site, and notices about the inputs."""
+
+    reports: list[SiteReport]
+    warnings: list[str]
+    context_summary: str | None
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every site is clear, 1 when any conflicts (see :func:`exit_code`)."""
+        return exit_code(self.reports)
+
+    def render(self, fmt: str) -> str:
+        """The reports as ``"text"``, ``"json"`` or ``"html"``."""
+        from qzgeo.publish.site_report import reports_to_html, reports_to_json, reports_to_text
+
+        render = {"json": reports_to_json, "text": reports_to_text, "html": reports_to_html}
+        return render[fmt](self.reports)
+
+
+def run_check(
+    sites: Sequence[str],
+    *,
+    pack_dir: str | Path | None = None,
+    no_pack: bool = False,
+    constraints: Sequence[str] = (),
+    class_field: str | None = None,
+    mode: str | None = None,
+    crs: str | None = None,
+    datum: str | None = None,
+    label_field: str | None = None,
+    with_patches: bool = False,
+) -> CheckSummary:
+    """Check site polygons against a pack (or the user's own constraint layers).
+
+    Parameters
+    ----------
+    sites
+        ``PATH[:LAYER]`` of each site file; every polygon feature is a site.
+    pack_dir, no_pack
+        The plan pack (default: the bundled one), or none at all.
+    constraints, class_field, mode
+        The user's constraint layers, which replace the pack's, with their class column and
+        mode (``auto``, ``exclusion``, ``boundary``).
+    crs, datum
+        CRS of inputs without one; ``"gcj02"`` for AMap coordinates in the site files.
+    label_field
+        Site column naming the sites.
+    with_patches
+        Keep the conflict patches (for the HTML report).
+    """
+    site_gdf, warnings = read_sites(sites, crs=crs, datum=datum)
+    pack = None if no_pack else load_pack(pack_dir)
+    context = SitingContext.from_pack(
+        pack,
+        constraint_sources=list(constraints) or None,
+        class_field=class_field,
+        mode=mode,
+        crs=crs,
+    )
+    rep = context.report
+    summary = rep.summary() if rep.records or rep.warnings else None
+    reports = check_sites(site_gdf, context, label_field=label_field, with_patches=with_patches)
+    return CheckSummary(reports, [*warnings, *rep.warnings], summary)

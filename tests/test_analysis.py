@@ -8,7 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from qzgeo.analysis.zones import analyse_pack
+from qzgeo.analysis.zones import analyze_pack
 from qzgeo.geo.area import ellipsoidal_area
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import load_pack_layers
@@ -20,7 +20,7 @@ GK_SCALE = 2e-4  # GK zone 36 area scale error 64 km from the central meridian
 
 @pytest.fixture(scope="module")
 def result():  # type: ignore[no-untyped-def]
-    return analyse_pack(load_pack_layers(load_pack(MINIPACK)))
+    return analyze_pack(load_pack_layers(load_pack(MINIPACK)))
 
 
 def _row(summary: pd.DataFrame, name: str) -> pd.Series:

@@ -65,7 +65,7 @@ def test_public_maps_carry_no_internal_data(built: PublishSummary) -> None:
     internal_values = set(built.loaded.layers["control_lines"]["名称"].dropna())
     assert len(internal_values) > 5
     for map_id, spec in built.pack.maps.items():
-        if spec.audience != "public":
+        if spec.sensitivity != "public":
             continue
         html = Path(built.out_dir / f"{map_id}.html").read_text(encoding="utf-8")
         assert "control_lines" not in html

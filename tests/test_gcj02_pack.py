@@ -7,7 +7,7 @@ from pathlib import Path
 import geopandas as gpd
 from shapely import LineString, Polygon
 
-from qzgeo.geo.crs import geoms_wgs84_to_gcj02
+from qzgeo.geo.gcj02 import geoms_wgs84_to_gcj02
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import load_pack_layers
 

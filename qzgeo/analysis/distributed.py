@@ -24,10 +24,10 @@ from qzgeo._errors import QzgeoError
 from qzgeo.analysis.overlay import OverlayPlan, OverlayReport, overlay_areas
 from qzgeo.analysis.parcels import (
     ParcelPlan,
-    _to_planar,
     build_parcel_plan,
     finish_parcels,
     measure_parcels,
+    to_planar,
 )
 from qzgeo.pack.load import LoadedPack
 
@@ -171,7 +171,7 @@ def analyze_parcels_dask(
                 parcels, loaded, client=own, npartitions=npartitions, report=report, plan=plan
             )
     plan = plan or build_parcel_plan(loaded)
-    planar = _to_planar(parcels, plan.planar_crs)
+    planar = to_planar(parcels, plan.planar_crs)
     frame = gpd.GeoDataFrame(
         {_POS: range(len(planar))}, geometry=planar.geometry.values, crs=planar.crs
     )

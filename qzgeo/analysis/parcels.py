@@ -7,11 +7,7 @@ and its summaries. The same :class:`ParcelPlan` drives the single-machine path a
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -30,9 +26,6 @@ from qzgeo.analysis.overlay import (
 )
 from qzgeo.analysis.zones import merge_constraints, planar_zones
 from qzgeo.geo.area import m2_to_ha, m2_to_mu
-from qzgeo.geo.repair import RepairReport
-from qzgeo.io.atomic import write_bytes, write_text
-from qzgeo.io.vector import write_gpkg
 from qzgeo.pack.load import LoadedPack
 
 __all__ = [
@@ -42,7 +35,6 @@ __all__ = [
     "finish_parcels",
     "measure_parcels",
     "parcel_summary",
-    "write_parcel_outputs",
 ]
 
 NO_ZONE = ""  # zone_layer / zone_name of a parcel outside every zone
@@ -125,7 +117,7 @@ def measure_parcels(
     return df, report
 
 
-def _to_planar(parcels: gpd.GeoDataFrame, planar: CRS) -> gpd.GeoDataFrame:
+def to_planar(parcels: gpd.GeoDataFrame, planar: CRS) -> gpd.GeoDataFrame:
     if parcels.crs is None:
         msg = "the parcels have no CRS; declare it with --crs EPSG:4524 (for example)"
         raise CRSError(msg)
@@ -190,7 +182,7 @@ def analyze_parcels(
     report
         Collects overlay retries, dropped parts and conservation failures.
     plan
-        A prebuilt :func:`build_parcel_plan` (to analyse several parcel files).
+        A prebuilt :func:`build_parcel_plan` (to analyze several parcel files).
 
     Returns
     -------
@@ -202,7 +194,7 @@ def analyze_parcels(
     All areas are ellipsoidal (CGCS2000).
     """
     plan = plan or build_parcel_plan(loaded)
-    planar = _to_planar(parcels, plan.planar_crs)
+    planar = to_planar(parcels, plan.planar_crs)
     measured, rep = measure_parcels(
         planar, plan, workers=workers, chunk_size=chunk_size, progress=progress
     )
@@ -241,98 +233,8 @@ def parcel_summary(result: gpd.GeoDataFrame, plan: ParcelPlan) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _xlsx_bytes(summary: pd.DataFrame) -> bytes:
-    from datetime import datetime
-
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "汇总"
-    ws.append(list(summary.columns))
-    for rec in summary.itertuples(index=False):
-        ws.append(list(rec))
-    fixed = datetime(2000, 1, 1)
-    wb.properties.created = fixed
-    wb.properties.modified = fixed
-    raw = io.BytesIO()
-    wb.save(raw)
-    # openpyxl stamps zip entries with the current time; pin them so re-runs are identical.
-    out = io.BytesIO()
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = _pin_core_dates(data)
-            dst.writestr(
-                zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0)),
-                data,
-                compress_type=zipfile.ZIP_DEFLATED,
-            )
-    return out.getvalue()
-
-
-def _pin_core_dates(xml: bytes) -> bytes:
-    import re
-
-    pattern = rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)"
-    return re.sub(pattern, rb"\g<1>2000-01-01T00:00:00Z\2", xml)
-
-
-@dataclass
-class ParcelOutputs:
-    """Paths written by :func:`write_parcel_outputs`, and what could not be written."""
-
-    gpkg: Path
-    csv: Path
-    report: Path
-    xlsx: Path | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-def write_parcel_outputs(
-    result: gpd.GeoDataFrame,
-    plan: ParcelPlan,
-    out_dir: str | Path,
-    *,
-    repairs: RepairReport | None = None,
-    overlay_report: OverlayReport | None = None,
-    extra: dict[str, Any] | None = None,
-) -> ParcelOutputs:
-    """Write ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and ``report.json``.
-
-    Every file is written atomically and deterministically (re-runs are byte-identical).
-    """
-    out = Path(out_dir)
-    gpkg = write_gpkg(out / "parcels.gpkg", {"parcels": result})
-    summary = parcel_summary(result, plan)
-    csv = write_bytes(out / "parcels_summary.csv", summary.to_csv(index=False).encode("utf-8-sig"))
-    notes: list[str] = []
-    xlsx: Path | None = None
-    try:
-        data = _xlsx_bytes(summary)
-    except ImportError:
-        notes.append(
-            "openpyxl is not installed, so no parcels_summary.xlsx; "
-            "pip install 'qzgeo[excel]' to get it"
-        )
-    else:
-        xlsx = write_bytes(out / "parcels_summary.xlsx", data)
-    rep = {
-        "parcels": len(result),
-        "conflicts": int(result["conflict"].sum()),
-        "sensitivity": plan.sensitivity,
-        "repairs": (repairs or RepairReport()).to_dict(),
-        "overlay": (overlay_report or OverlayReport()).to_dict(),
-        **(extra or {}),
-    }
-    text = json.dumps(rep, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
-    report = write_text(out / "report.json", text)
-    return ParcelOutputs(gpkg=gpkg, csv=csv, report=report, xlsx=xlsx, notes=notes)
-
-
 def check_parcels(parcels: gpd.GeoDataFrame, *, where: str = "parcels") -> None:
-    """Raise a clear error if the parcels cannot be analysed (no rows, not polygons)."""
+    """Raise a clear error if the parcels cannot be analyzed (no rows, not polygons)."""
     if parcels.empty:
         msg = f"{where} has no features; give a polygon layer of parcels"
         raise GeometryError(msg)

@@ -30,278 +30,28 @@ from pyproj import CRS, Transformer
 
 from qzgeo._errors import CRSError, GeometryError, InputError, PackError
 from qzgeo.analysis.overlay import OverlayPlan, overlay_areas, plan_overlay
-from qzgeo.analysis.overlay_plan import ConstraintClass
+from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, ConstraintClass
+from qzgeo.analysis.site_results import BoundaryShare, Conflict, SiteReport
+from qzgeo.analysis.sites import (
+    BOUNDARY_HINT,
+    FID_COL,
+    SOURCE_COL,
+    merge_user_constraints,
+    read_user_constraints,
+    split_source,
+)
 from qzgeo.analysis.zones import merge_constraints, planar_zones
-from qzgeo.geo.area import GEOD, M2_PER_HA, M2_PER_MU, ellipsoidal_area
+from qzgeo.geo.area import GEOD, ellipsoidal_area
 from qzgeo.geo.crs import STORAGE_CRS, planar_crs_for_bounds
-from qzgeo.geo.repair import RepairReport, polygonal_part, repair_layer
-from qzgeo.io.vector import read_layer
-from qzgeo.pack.catalog import Pack
+from qzgeo.geo.repair import RepairReport, polygonal_part
 from qzgeo.pack.load import load_pack_layers
+from qzgeo.pack.model import Pack
 
-__all__ = [
-    "BoundaryShare",
-    "Conflict",
-    "SiteReport",
-    "SitingContext",
-    "check_sites",
-    "exit_code",
-    "read_sites",
-    "split_source",
-]
-
-BOUNDARY_HINT = "城镇开发边界"
-CLASS_COLUMNS = ("类别", "class", "CLASS", "DLMC")
 LABEL_COLUMNS = ("名称", "地块名称", "name", "NAME")
 CANAL_HINTS = ("运河", "canal", "pinglu")
-MODES = ("auto", "exclusion", "boundary")
 NO_CANAL = "no 平陆运河 corridor line in the plan pack; canal_distance_m is null"
 # Overlaps below the reporting precision (0.01 m²) are coordinate round-off, not conflicts.
 MIN_AREA_M2 = 0.01
-SOURCE_COL, FID_COL = "_site_source", "_site_fid"
-_POLYGONAL = (3, 6)  # shapely type ids of Polygon, MultiPolygon
-
-
-# --- results ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """Overlap of a site with one constraint class (a boundary: the part outside it)."""
-
-    layer: str
-    cls: str  # conflict class, e.g. "永久基本农田" or "城镇开发边界外"
-    mode: str
-    area_m2: float
-    share: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "layer": self.layer,
-            "class": self.cls,
-            "mode": self.mode,
-            **_units(self.area_m2),
-            "share": round(self.share, 6),
-        }
-
-
-@dataclass(frozen=True)
-class BoundaryShare:
-    """Share of a site inside and outside a boundary class (城镇开发边界)."""
-
-    layer: str
-    cls: str
-    inside_share: float
-    outside_share: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "layer": self.layer,
-            "class": self.cls,
-            "inside_share": round(self.inside_share, 6),
-            "outside_share": round(self.outside_share, 6),
-        }
-
-
-@dataclass
-class SiteReport:
-    """The siting check of one site feature. ``geometry`` and ``patches`` are CGCS2000 lon/lat."""
-
-    site: str
-    source: str | None
-    index: Any
-    area_m2: float
-    centroid: tuple[float, float]
-    conflicts: list[Conflict]
-    development_boundary: BoundaryShare | None
-    zones: list[str]
-    canal_distance_m: float | None
-    warnings: list[str] = field(default_factory=list)
-    repairs: list[str] = field(default_factory=list)
-    geometry: shapely.Geometry | None = None
-    patches: list[tuple[Conflict, shapely.Geometry]] = field(default_factory=list)
-
-    @property
-    def verdict(self) -> str:
-        """``"conflict"`` if any constraint is hit or the site leaves a boundary."""
-        return "conflict" if self.conflicts else "clear"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict with a fixed key order and rounding (m² to 0.01, shares to 1e-6)."""
-        return {
-            "site": self.site,
-            "source": self.source,
-            "index": self.index,
-            **_units(self.area_m2),
-            "centroid": [round(self.centroid[0], 7), round(self.centroid[1], 7)],
-            "conflicts": [c.to_dict() for c in self.conflicts],
-            "development_boundary": (
-                self.development_boundary.to_dict() if self.development_boundary else None
-            ),
-            "zones": list(self.zones),
-            "canal_distance_m": (
-                None if self.canal_distance_m is None else round(self.canal_distance_m, 2)
-            ),
-            "verdict": self.verdict,
-            "warnings": list(self.warnings),
-            "repairs": list(self.repairs),
-        }
-
-
-def _units(m2: float) -> dict[str, float]:
-    return {
-        "area_m2": round(m2, 2),
-        "area_ha": round(m2 / M2_PER_HA, 6),
-        "area_mu": round(m2 / M2_PER_MU, 5),
-    }
-
-
-# --- reading ------------------------------------------------------------------------------
-
-
-def split_source(arg: str) -> tuple[str, str | None]:
-    """Split ``PATH[:LAYER]`` into the path and the layer name.
-
-    An existing path wins, so file names containing ``:`` still work; URIs are kept whole.
-
-    Examples
-    --------
-    >>> split_source("plan.gpkg:sites")
-    ('plan.gpkg', 'sites')
-    >>> split_source("sites.geojson")
-    ('sites.geojson', None)
-    """
-    if "://" in arg or Path(arg).exists() or ":" not in arg:
-        return arg, None
-    path, layer = arg.rsplit(":", 1)
-    if not path or not layer:
-        return arg, None
-    return path, layer
-
-
-def _read(arg: str, *, crs: str | CRS | None, datum: str | None) -> gpd.GeoDataFrame:
-    path, layer = split_source(arg)
-    if "://" not in path and not Path(path).exists():
-        msg = f"{path} does not exist; check the file name"
-        raise InputError(msg)
-    return read_layer(path, layer=layer, crs=crs, datum=datum)
-
-
-def read_sites(
-    sources: Sequence[str],
-    *,
-    crs: str | CRS | None = None,
-    datum: str | None = None,
-) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """Read site polygons from one or more files (``PATH[:LAYER]``), in CGCS2000 lon/lat.
-
-    Every polygonal feature is a site. Features without geometry or with a non-polygonal one
-    are skipped and named in the returned warnings; a source without any polygon is an error.
-
-    Parameters
-    ----------
-    sources
-        GeoJSON, Shapefile, GeoPackage (``PATH:LAYER``), 界址点坐标 .txt or any file
-        :func:`qzgeo.io.vector.read_layer` reads.
-    crs
-        CRS of sources that have none (never guessed).
-    datum
-        ``"gcj02"`` for AMap-style coordinates.
-
-    Returns
-    -------
-    (GeoDataFrame, warnings)
-        The attribute columns of the sources plus ``_site_source`` (the argument) and
-        ``_site_fid`` (the feature id in its source), in EPSG:4490.
-    """
-    if not sources:
-        msg = "no site given; pass at least one SITE file"
-        raise InputError(msg)
-    frames: list[gpd.GeoDataFrame] = []
-    warnings: list[str] = []
-    for arg in sources:
-        gdf = _read(arg, crs=crs, datum=datum)
-        warnings.extend(f"{arg}: {w}" for w in gdf.attrs.get("warnings", []))
-        geoms = gdf.geometry.values
-        missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-        types = shapely.get_type_id(geoms)
-        polygonal = np.isin(types, _POLYGONAL) & ~missing
-        for i in np.flatnonzero((types == 7) & ~missing).tolist():
-            polygonal[i] = not polygonal_part(geoms[i]).is_empty  # collections with polygons
-        for fid, geom, miss in zip(
-            gdf.index[~polygonal], geoms[~polygonal], missing[~polygonal], strict=True
-        ):
-            kind = "no geometry" if miss else f"a {geom.geom_type}, not a polygon"
-            warnings.append(f"{arg}: feature {fid} has {kind}; skipped")
-        if not polygonal.any():
-            types = sorted({g.geom_type for g in geoms[~missing]}) or ["no geometry"]
-            msg = (
-                f"{arg} has no polygon features (found: {', '.join(types)}); "
-                "a site must be a polygon"
-            )
-            raise InputError(msg)
-        part = gdf.loc[polygonal].to_crs(STORAGE_CRS)
-        part[SOURCE_COL] = arg
-        part[FID_COL] = part.index.to_numpy()
-        frames.append(part)
-    out = pd.concat(frames, ignore_index=True)
-    return gpd.GeoDataFrame(out, geometry=frames[0].geometry.name, crs=STORAGE_CRS), warnings
-
-
-def _user_constraints(
-    sources: Sequence[str],
-    *,
-    class_field: str | None,
-    mode: str | None,
-    crs: str | CRS | None,
-    datum: str | None,
-    report: RepairReport,
-) -> list[tuple[str, gpd.GeoDataFrame, pd.Series]]:
-    """Read the user's constraint layers: (layer name, layer in EPSG:4490, class per feature)."""
-    mode = mode or "auto"
-    if mode not in MODES:
-        msg = f"constraint mode must be one of {', '.join(MODES)}, got {mode!r}"
-        raise InputError(msg)
-    out = []
-    for arg in sources:
-        path, layer = split_source(arg)
-        name = Path(path).stem + (f":{layer}" if layer else "")
-        gdf = _read(arg, crs=crs, datum=datum)
-        report.warnings.extend(f"{arg}: {w}" for w in gdf.attrs.get("warnings", []))
-        gdf = repair_layer(gdf, layer_id=name, report=report, family="polygon")
-        if gdf.empty:
-            msg = f"{arg} has no polygon features; a constraint layer must hold polygons"
-            raise InputError(msg)
-        if class_field is not None and class_field not in gdf.columns:
-            cols = ", ".join(c for c in gdf.columns if c != gdf.geometry.name) or "(none)"
-            msg = f"{arg} has no column {class_field!r} for --class-field; its columns are: {cols}"
-            raise InputError(msg)
-        col = class_field or next((c for c in CLASS_COLUMNS if c in gdf.columns), None)
-        if col is None:
-            classes = pd.Series(Path(path).stem, index=gdf.index, dtype="string")
-        else:
-            classes = gdf[col].astype("string").fillna("").str.strip()
-            classes = classes.mask(classes == "", Path(path).stem)
-        out.append((name, gdf.to_crs(STORAGE_CRS), classes))
-    return out
-
-
-def _merge_user(
-    layers: list[tuple[str, gpd.GeoDataFrame, pd.Series]], *, mode: str | None, planar: CRS
-) -> list[ConstraintClass]:
-    out = []
-    for name, gdf, classes in layers:
-        gp = gdf.to_crs(planar)
-        for cls in sorted(set(classes)):
-            if mode in (None, "auto"):
-                cmode = "boundary" if BOUNDARY_HINT in cls else "exclusion"
-            else:
-                cmode = mode
-            geoms = gp.geometry.values[(classes == cls).to_numpy()]
-            merged = shapely.union_all([polygonal_part(g) for g in geoms])
-            shapely.prepare(merged)
-            out.append(ConstraintClass(name, str(cls), cmode, "internal", merged))
-    return out
 
 
 # --- the context --------------------------------------------------------------------------
@@ -387,7 +137,7 @@ class SitingContext:
                 msg = f"zones have no column {zone_name_field!r}; pass zone_name_field="
                 raise InputError(msg)
             zp = zones.to_crs(planar)
-            keep = np.isin(shapely.get_type_id(zp.geometry.values), _POLYGONAL)
+            keep = np.isin(shapely.get_type_id(zp.geometry.values), POLYGONAL_TYPES)
             zgeoms = np.asarray(zp.geometry.values[keep], dtype=object)
             names = [str(v) for v in zp.loc[keep, zone_name_field]]
         segments = None
@@ -449,7 +199,7 @@ class SitingContext:
         if pack is not None and pack.problems:
             raise PackError(pack.problems)
         report = RepairReport()
-        user = _user_constraints(
+        user = read_user_constraints(
             constraint_sources or [],
             class_field=class_field,
             mode=mode,
@@ -463,7 +213,8 @@ class SitingContext:
                 (bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max())
             )
             ctx = cls.from_layers(
-                constraints=_merge_user(user, mode=mode, planar=planar), planar_crs=planar
+                constraints=merge_user_constraints(user, mode=mode, planar=planar),
+                planar_crs=planar,
             )
             ctx.report = report
             return ctx
@@ -475,7 +226,7 @@ class SitingContext:
         report.extend(loaded.report)
         planar = loaded.planar_crs
         if constraint_sources:
-            classes = _merge_user(user, mode=mode, planar=planar)
+            classes = merge_user_constraints(user, mode=mode, planar=planar)
         else:
             classes = merge_constraints(pack, loaded.layers, planar_crs=planar)
         zones = list(planar_zones(loaded))
@@ -572,7 +323,7 @@ def _clean_sites(geoms: npt.NDArray[np.object_], labels: list[str]) -> tuple[Any
     out = np.array(geoms, dtype=object)
     bad = shapely.is_missing(out) | shapely.is_empty(out)
     types = shapely.get_type_id(out)
-    for i in np.flatnonzero(bad | ~np.isin(types, (*_POLYGONAL, 7))):
+    for i in np.flatnonzero(bad | ~np.isin(types, (*POLYGONAL_TYPES, 7))):
         what = "no geometry" if bad[i] else f"a {out[i].geom_type}"
         msg = f"site {labels[i]!r} has {what}; a site must be a polygon (read_sites skips these)"
         raise GeometryError(msg)
@@ -627,7 +378,7 @@ def check_sites(
     Examples
     --------
     >>> from shapely import box
-    >>> from qzgeo.analysis.overlay_plan import ConstraintClass
+    >>> from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, ConstraintClass
     >>> x, y = 560_000, 2_400_000  # EPSG:4545, near 钦州港
     >>> red = ConstraintClass("red", "生态保护红线", "exclusion", "internal",
     ...                       box(x, y, x + 500, y + 500))
@@ -799,8 +550,3 @@ def _canal_distance(
     out = np.zeros(planar.size)
     out[s] = np.asarray(dist, dtype=float)
     return out
-
-
-def exit_code(reports: Sequence[SiteReport]) -> int:
-    """0 if every site is clear, 1 if any site conflicts (for scripts)."""
-    return 1 if any(r.verdict == "conflict" for r in reports) else 0

@@ -22,8 +22,8 @@ from shapely.geometry.base import BaseGeometry
 from qzgeo.analysis.overlay_plan import ConstraintClass, merge_polygons
 from qzgeo.geo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
 from qzgeo.geo.repair import RepairReport, overlay_op, polygonal_part
-from qzgeo.pack.catalog import LayerSpec, Pack
 from qzgeo.pack.load import LoadedPack
+from qzgeo.pack.model import LayerSpec, Pack
 
 CONSERVATION_RTOL = 1e-6
 DEFAULT_MIN_PATCH_M2 = 1.0
@@ -64,7 +64,7 @@ def merge_constraints(
 
 @dataclass
 class AnalysisResult:
-    """The outputs of :func:`analyse_pack`, all in the storage CRS."""
+    """The outputs of :func:`analyze_pack`, all in the storage CRS."""
 
     available_land: gpd.GeoDataFrame
     conflicts: gpd.GeoDataFrame
@@ -115,11 +115,11 @@ def planar_zones(loaded: LoadedPack) -> Iterator[ZoneFeature]:
         zp = zones.to_crs(loaded.planar_crs)
         for fid, geom in zip(zp.index, zp.geometry.values, strict=True):
             if geom is None or shapely.get_type_id(geom) not in (3, 6):
-                continue  # only polygonal zones have land to analyse
+                continue  # only polygonal zones have land to analyze
             yield ZoneFeature(spec.id, int(fid), zone_name(spec, zones, fid), geom)
 
 
-def analyse_pack(loaded: LoadedPack) -> AnalysisResult:
+def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
     """Available land per zone, conflict patches and the zone summary of a loaded pack.
 
     Conflict pieces smaller than the pack's ``[params] min_patch_m2`` (default 1 m²: slivers

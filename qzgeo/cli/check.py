@@ -85,9 +85,7 @@ def command(
       qzgeo check a.shp b.gpkg:sites --format json --out report/
       qzgeo check site.txt --crs EPSG:4524 --no-pack --constraint 红线.shp
     """
-    from qzgeo.analysis.siting import SitingContext, check_sites, exit_code, read_sites
-    from qzgeo.pack.catalog import load_pack
-    from qzgeo.publish.site_report import reports_to_html, reports_to_json, reports_to_text
+    from qzgeo.pipeline import run_check
 
     if no_pack and pack_dir is not None:
         msg = "give either --pack DIR or --no-pack, not both"
@@ -98,31 +96,27 @@ def command(
     if (class_field is not None or mode is not None) and not constraints:
         msg = "--class-field and --mode describe --constraint layers; add --constraint PATH"
         raise click.BadParameter(msg, param_hint="--class-field/--mode")
-    datum = "gcj02" if from_gcj02 else None
-    site_gdf, warnings = read_sites(sites, crs=crs, datum=datum)
-    pack = None if no_pack else load_pack(pack_dir)
-    siting = SitingContext.from_pack(
-        pack,
-        constraint_sources=list(constraints) or None,
+    summary = run_check(
+        sites,
+        pack_dir=pack_dir,
+        no_pack=no_pack,
+        constraints=constraints,
         class_field=class_field,
         mode=mode,
         crs=crs,
+        datum="gcj02" if from_gcj02 else None,
+        label_field=label_field,
+        with_patches=fmt == "html",
     )
-    for w in [*warnings, *siting.report.warnings]:
+    for w in summary.warnings:
         click.echo(f"warning: {w}", err=True)
-    if siting.report.records or siting.report.warnings:
-        click.echo(f"constraint and pack layers: {siting.report.summary()}", err=True)
-    reports = check_sites(site_gdf, siting, label_field=label_field, with_patches=fmt == "html")
-    if fmt == "json":
-        text = reports_to_json(reports)
-    elif fmt == "text":
-        text = reports_to_text(reports)
-    else:
-        text = reports_to_html(reports)
+    if summary.context_summary:
+        click.echo(f"constraint and pack layers: {summary.context_summary}", err=True)
+    text = summary.render(fmt)
     if out_dir is None and fmt != "html":
         click.echo(text, nl=False)
     else:
         target = resolve_out(out_dir) / _FILES[fmt]
         write_text(target, text)
         click.echo(f"wrote {target}", err=True)
-    ctx.exit(exit_code(reports))
+    ctx.exit(summary.exit_code)

@@ -74,12 +74,14 @@ def command(
     from pyproj.exceptions import CRSError as ProjCRSError
 
     from qzgeo.geo.repair import RepairReport, repair_layer
-    from qzgeo.io.vector import WRITE_FORMATS, read_layer, write_layer
+    from qzgeo.io.postgis_uri import is_postgis_uri
+    from qzgeo.io.vector import read_layer
+    from qzgeo.io.write import WRITE_FORMATS, write_layer
 
     if out.suffix.lower() not in WRITE_FORMATS:
         msg = f"unknown output extension {out.suffix!r}; use one of {', '.join(WRITE_FORMATS)}"
         raise click.BadParameter(msg, param_hint="OUT")
-    if not source.startswith("postgres") and Path(source).resolve() == out.resolve():
+    if not is_postgis_uri(source) and Path(source).resolve() == out.resolve():
         msg = "OUT is the input file; write to another file (inputs are never modified)"
         raise click.BadParameter(msg, param_hint="OUT")
     for value, hint in ((crs, "--crs"), (to_crs, "--to-crs")):

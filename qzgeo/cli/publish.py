@@ -1,4 +1,4 @@
-"""`qzgeo publish`: the main job — validate, analyse and publish a plan pack's maps."""
+"""`qzgeo publish`: the main job — validate, analyze and publish a plan pack's maps."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from qzgeo.pipeline import run_publish
     help="Inline every script into each HTML file (offline), or link CDNs with SRI (online).",
 )
 @click.option("--png", is_flag=True, help="Also write a PNG of each map (needs chromium).")
-@click.option("--no-maps", is_flag=True, help="Validate and analyse only; build no HTML.")
+@click.option("--no-maps", is_flag=True, help="Validate and analyze only; build no HTML.")
 @click.option(
     "--to-postgis",
     metavar="URI",
@@ -36,11 +36,11 @@ def command(
     no_maps: bool,
     to_postgis: str | None,
 ) -> None:
-    """Validate → analyse → publish maps. With no options: the bundled Qinzhou pack."""
+    """Validate → analyze → publish maps. With no options: the bundled Qinzhou pack."""
     started = time.perf_counter()
     out = resolve_out(out_dir)
     if to_postgis is not None:
-        from qzgeo.io.postgis import is_postgis_uri
+        from qzgeo.io.postgis_uri import is_postgis_uri
 
         if not is_postgis_uri(to_postgis):
             msg = f"expected postgresql://user@host/db?table=schema.prefix, got {to_postgis!r}"

@@ -1,22 +1,21 @@
-"""Coordinate reference systems: CGCS2000 Gauss-Krüger zones and GCJ-02.
+"""Coordinate reference systems: CGCS2000 Gauss-Krüger zones and checks on declared CRSs.
 
 Storage is CGCS2000 geographic (EPSG:4490); geometry work happens in a CGCS2000 3-degree
 Gauss-Krüger zone chosen from the data's extent. CGCS2000 and WGS84 agree to well under a
-metre, which is why WGS84 data is read as CGCS2000 without a datum shift.
-
-GCJ-02 is the obfuscated datum of AMap/高德 and Google China tiles. Its forward formula is
-public; the inverse is solved here by fixed-point iteration to well under a millimetre.
+metre, which is why WGS84 data is read as CGCS2000 without a datum shift. GCJ-02 (AMap) is in
+:mod:`qzgeo.geo.gcj02`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import shapely
 from pyproj import CRS
+
+from qzgeo._errors import CRSError
 
 STORAGE_CRS = "EPSG:4490"
 
@@ -25,143 +24,73 @@ STORAGE_CRS = "EPSG:4490"
 _GK3_ZONE_FIRST_EPSG = 4513  # EPSG:4513 = zone 25 with prefix
 _GK3_CM_FIRST_EPSG = 4534  # EPSG:4534 = CM 75E, no prefix
 _GK3_FIRST_ZONE, _GK3_LAST_ZONE = 25, 45
+# CGCS2000 6-degree GK: zones 13 (CM 75E) .. 23 (CM 135E).
+_GK6_ZONE_FIRST_EPSG, _GK6_CM_FIRST_EPSG, _GK6_FIRST_ZONE, _GK6_LAST_ZONE = 4491, 4502, 13, 23
 
 FloatArray = npt.NDArray[np.float64]
 
 
-def gk3_zone(lon: float) -> int:
-    """Return the 3-degree Gauss-Krüger zone number whose central meridian is nearest ``lon``.
+def gk_zone(lon: float, *, width: int = 3) -> int:
+    """The GK zone (``width`` 3 or 6 degrees) whose central meridian is nearest ``lon``.
 
     Examples
     --------
-    >>> gk3_zone(108.6)
-    36
+    >>> gk_zone(108.6), gk_zone(108.6, width=6)
+    (36, 19)
     """
-    zone = round(lon / 3.0)
-    if not _GK3_FIRST_ZONE <= zone <= _GK3_LAST_ZONE:
-        msg = f"longitude {lon} is outside China's 3-degree GK zones 25..45 (75E..135E)"
+    if width == 3:
+        zone, first, last = round(lon / 3.0), _GK3_FIRST_ZONE, _GK3_LAST_ZONE
+    elif width == 6:
+        zone, first, last = round((lon + 3.0) / 6.0), _GK6_FIRST_ZONE, _GK6_LAST_ZONE
+    else:
+        msg = f"width must be 3 or 6, got {width!r}"
+        raise ValueError(msg)
+    if not first <= zone <= last:
+        msg = (
+            f"longitude {lon} is outside China's {width}-degree GK zones {first}..{last} "
+            "(75E..135E)"
+        )
         raise ValueError(msg)
     return int(zone)
 
 
-def gk3_epsg(zone: int, *, prefix: bool = False) -> int:
-    """EPSG code of CGCS2000 3-degree GK ``zone``; ``prefix=True`` gives the zone-prefixed variant.
+def gk_zone_of_epsg(epsg: int, *, width: int = 3) -> tuple[int, bool] | None:
+    """``(zone, prefixed)`` if ``epsg`` is a CGCS2000 ``width``-degree GK code, else ``None``.
 
     Examples
     --------
-    >>> gk3_epsg(36), gk3_epsg(36, prefix=True)
-    (4545, 4524)
+    >>> gk_zone_of_epsg(4524), gk_zone_of_epsg(4545), gk_zone_of_epsg(4497, width=6)
+    ((36, True), (36, False), (19, True))
     """
-    if not _GK3_FIRST_ZONE <= zone <= _GK3_LAST_ZONE:
-        msg = f"3-degree GK zone must be in 25..45, got {zone!r}"
-        raise ValueError(msg)
-    first = _GK3_ZONE_FIRST_EPSG if prefix else _GK3_CM_FIRST_EPSG
-    return first + zone - _GK3_FIRST_ZONE
-
-
-def gk3_zone_of_epsg(epsg: int) -> tuple[int, bool] | None:
-    """Return ``(zone, prefixed)`` if ``epsg`` is a CGCS2000 3-degree GK code, else ``None``."""
-    n = _GK3_LAST_ZONE - _GK3_FIRST_ZONE
-    if _GK3_ZONE_FIRST_EPSG <= epsg <= _GK3_ZONE_FIRST_EPSG + n:
-        return epsg - _GK3_ZONE_FIRST_EPSG + _GK3_FIRST_ZONE, True
-    if _GK3_CM_FIRST_EPSG <= epsg <= _GK3_CM_FIRST_EPSG + n:
-        return epsg - _GK3_CM_FIRST_EPSG + _GK3_FIRST_ZONE, False
+    if width == 3:
+        zone_first, cm_first, first, last = (
+            _GK3_ZONE_FIRST_EPSG,
+            _GK3_CM_FIRST_EPSG,
+            _GK3_FIRST_ZONE,
+            _GK3_LAST_ZONE,
+        )
+    else:
+        zone_first, cm_first, first, last = (
+            _GK6_ZONE_FIRST_EPSG,
+            _GK6_CM_FIRST_EPSG,
+            _GK6_FIRST_ZONE,
+            _GK6_LAST_ZONE,
+        )
+    n = last - first
+    if zone_first <= epsg <= zone_first + n:
+        return epsg - zone_first + first, True
+    if cm_first <= epsg <= cm_first + n:
+        return epsg - cm_first + first, False
     return None
 
 
 def planar_crs_for_bounds(bounds: tuple[float, float, float, float]) -> CRS:
     """CGCS2000 3-degree GK CRS (no prefix) for lon/lat ``bounds`` (minx, miny, maxx, maxy)."""
     minx, _, maxx, _ = bounds
-    return CRS.from_epsg(gk3_epsg(gk3_zone((minx + maxx) / 2.0)))
+    return CRS.from_epsg(gk_epsg(gk_zone((minx + maxx) / 2.0)))
 
 
-# --- GCJ-02 -------------------------------------------------------------------------------
-
-_GCJ_A = 6378245.0  # Krasovsky 1940 semi-major axis used by the GCJ-02 formula
-_GCJ_EE = 0.00669342162296594323
-
-
-def _outside_china(lon: FloatArray, lat: FloatArray) -> npt.NDArray[np.bool_]:
-    # The published formula applies no offset outside this box.
-    return (lon < 72.004) | (lon > 137.8347) | (lat < 0.8293) | (lat > 55.8271)
-
-
-def _delta(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
-    x, y = lon - 105.0, lat - 35.0
-    sx = np.sqrt(np.abs(x))
-    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sx
-    dlat += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-    dlat += (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
-    dlat += (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
-    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sx
-    dlon += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-    dlon += (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
-    dlon += (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
-    radlat = lat / 180.0 * np.pi
-    magic = 1.0 - _GCJ_EE * np.sin(radlat) ** 2
-    sqrtmagic = np.sqrt(magic)
-    dlat = (dlat * 180.0) / ((_GCJ_A * (1.0 - _GCJ_EE)) / (magic * sqrtmagic) * np.pi)
-    dlon = (dlon * 180.0) / (_GCJ_A / sqrtmagic * np.cos(radlat) * np.pi)
-    outside = _outside_china(lon, lat)
-    return np.where(outside, 0.0, dlon), np.where(outside, 0.0, dlat)
-
-
-def wgs84_to_gcj02(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Shift WGS84 (or CGCS2000) lon/lat to GCJ-02.
-
-    Examples
-    --------
-    >>> lon, lat = wgs84_to_gcj02(108.6, 21.9)
-    >>> round(float(lon) - 108.6, 4), round(float(lat) - 21.9, 4)
-    (0.0037, -0.0029)
-    """
-    lon_a, lat_a = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    dlon, dlat = _delta(lon_a, lat_a)
-    return lon_a + dlon, lat_a + dlat
-
-
-def gcj02_to_wgs84(
-    lon: npt.ArrayLike, lat: npt.ArrayLike, *, tol: float = 1e-10, max_iter: int = 20
-) -> tuple[FloatArray, FloatArray]:
-    """Invert :func:`wgs84_to_gcj02` by fixed-point iteration (converges to ``tol`` degrees).
-
-    Examples
-    --------
-    >>> g = wgs84_to_gcj02(108.6, 21.9)
-    >>> lon, lat = gcj02_to_wgs84(*g)
-    >>> abs(float(lon) - 108.6) < 1e-9 and abs(float(lat) - 21.9) < 1e-9
-    True
-    """
-    glon, glat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    wlon, wlat = glon.copy(), glat.copy()
-    for _ in range(max_iter):
-        flon, flat = wgs84_to_gcj02(wlon, wlat)
-        elon, elat = flon - glon, flat - glat
-        wlon, wlat = wlon - elon, wlat - elat
-        if np.all(np.abs(elon) < tol) and np.all(np.abs(elat) < tol):
-            break
-    return wlon, wlat
-
-
-def _transform_geoms(geoms: npt.ArrayLike, func: object) -> npt.NDArray[np.object_]:
-    def _xy(coords: FloatArray) -> FloatArray:
-        lon, lat = func(coords[:, 0], coords[:, 1])  # type: ignore[operator]
-        return np.column_stack([lon, lat])
-
-    return np.asarray(shapely.transform(np.asarray(geoms, dtype=object), _xy))
-
-
-def geoms_gcj02_to_wgs84(geoms: npt.ArrayLike) -> npt.NDArray[np.object_]:
-    """Convert an array of shapely geometries from GCJ-02 to WGS84 lon/lat."""
-    return _transform_geoms(geoms, gcj02_to_wgs84)
-
-
-def geoms_wgs84_to_gcj02(geoms: npt.ArrayLike) -> npt.NDArray[np.object_]:
-    """Convert an array of shapely geometries from WGS84 lon/lat to GCJ-02 (for AMap tiles)."""
-    return _transform_geoms(geoms, wgs84_to_gcj02)
-
-
-# --- Checks on declared CRSs (used by qzgeo.io.vector.read_layer) ---------------------------------
+# --- Checks on declared CRSs (used by qzgeo.io.vector.read_layer) ----------------------------
 
 #: lon/lat box of China used by the plausibility check (with a margin for the sea).
 CHINA_BOUNDS = (73.0, 3.0, 135.0, 54.0)
@@ -172,8 +101,6 @@ _GK3_FAMILIES = {
     "xian80": (2349, 2370),
     "beijing54": (2401, 2422),
 }
-# CGCS2000 6-degree GK: zones 13 (CM 75E) .. 23 (CM 135E).
-_GK6_ZONE_FIRST_EPSG, _GK6_CM_FIRST_EPSG, _GK6_FIRST_ZONE, _GK6_LAST_ZONE = 4491, 4502, 13, 23
 
 # ESRI names, and the EPSG-style names PROJ gives them when it cannot match the whole CRS.
 _ESRI_GK = re.compile(
@@ -349,8 +276,6 @@ def check_coordinates(
     qzgeo._errors.CRSError: a.shp: eastings look like they carry no zone prefix (564162 in \
 EPSG:4524, which expects 36 xxx xxx): use EPSG:4545, not EPSG:4524
     """
-    from qzgeo._errors import CRSError
-
     xy = np.asarray(coords, dtype=float).reshape(-1, 2)
     xy = xy[np.isfinite(xy).all(axis=1)]
     if len(xy) == 0:
@@ -360,54 +285,18 @@ EPSG:4524, which expects 36 xxx xxx): use EPSG:4545, not EPSG:4524
     name = f"EPSG:{code}" if code else c.name
     x, y = xy[:, 0], xy[:, 1]
     boxes = [CHINA_BOUNDS] + ([extent] if extent is not None else [])
-
-    tm_params = tm_parameters(c)
-
-    def fits(xs: FloatArray, ys: FloatArray) -> bool:
-        if tm_params is not None:
-            # China's box is coarse: also ask for eastings within a zone of the central meridian
-            # and northings of 3..54 degrees north.
-            off = np.abs(xs - tm_params[0])
-            if not ((off <= 5e5).all() and ((ys >= 3e5) & (ys <= 6.1e6)).all()):
-                return False
-        lon, lat = _to_lonlat(c, xs, ys)
-        return any(_inside(lon, lat, b) for b in boxes)
-
     med_e = float(np.median(x))
-    if tm_params is not None and tm_params[0] >= 1e6 and med_e >= 1e7:
-        zone = int(med_e // 1e6)
-        if zone != int(tm_params[0] // 1e6):
-            hint = _suggest_gk(c, med_e)
-            msg = (
-                f"{source}: eastings carry zone prefix {zone}, but {name} is zone "
-                f"{int(tm_params[0] // 1e6)}" + (f": use {hint}, not {name}" if hint else "")
-            )
-            raise CRSError(msg)
-    if fits(x, y):
+    _check_zone_prefix(c, med_e, name, source)
+    if _fits(c, x, y, boxes):
         return
-    if fits(y, x):
+    if _fits(c, y, x, boxes):
         msg = (
             f"{source}: looks like swapped X/Y (the first column holds the northing or latitude) "
             f"for {name}; "
             "swap the columns (for 界址点 files: swap_xy=True / --swap-xy) and read again"
         )
         raise CRSError(msg)
-    tm = tm_params
-    if tm is not None:
-        hint = _suggest_gk(c, med_e)
-        if tm[0] >= 1e6 and med_e < 1e6:
-            msg = (
-                f"{source}: eastings look like they carry no zone prefix ({med_e:.0f} in {name}, "
-                f"which expects {int(tm[0] // 1e6)} xxx xxx)"
-                + (f": use {hint}, not {name}" if hint else "")
-            )
-            raise CRSError(msg)
-        if tm[0] < 1e6 and med_e >= 1e7:
-            msg = (
-                f"{source}: eastings look zone-prefixed ({med_e:.0f}, zone {int(med_e // 1e6)}) "
-                f"but {name} has no prefix" + (f": use {hint}, not {name}" if hint else "")
-            )
-            raise CRSError(msg)
+    _check_prefix_variant(c, med_e, name, source)
     lon, lat = _to_lonlat(c, x, y)
     if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
         msg = (
@@ -424,80 +313,52 @@ EPSG:4524, which expects 36 xxx xxx): use EPSG:4545, not EPSG:4524
     raise CRSError(msg)
 
 
-@dataclass(frozen=True)
-class Gcj02Check:
-    """Result of :func:`detect_gcj02_offset`: median distances (m) to the reference."""
+def _fits(
+    crs: CRS, xs: FloatArray, ys: FloatArray, boxes: list[tuple[float, float, float, float]]
+) -> bool:
+    """Whether ``xs, ys`` in ``crs`` land inside one of the lon/lat ``boxes``."""
+    tm = tm_parameters(crs)
+    if tm is not None:
+        # China's box is coarse: also ask for eastings within a zone of the central meridian
+        # and northings of 3..54 degrees north.
+        off = np.abs(xs - tm[0])
+        if not ((off <= 5e5).all() and ((ys >= 3e5) & (ys <= 6.1e6)).all()):
+            return False
+    lon, lat = _to_lonlat(crs, xs, ys)
+    return any(_inside(lon, lat, b) for b in boxes)
 
-    median_as_is_m: float
-    median_if_converted_m: float
-    looks_gcj02: bool
 
-    def message(self, name: str) -> str:
-        return (
-            f"{name} looks like GCJ-02 (AMap) coordinates: its vertices lie a median "
-            f"{self.median_as_is_m:.0f} m from the reference, {self.median_if_converted_m:.0f} m "
-            'after a GCJ-02 → WGS84 conversion; declare `datum = "gcj02"` (or --from-gcj02)'
+def _check_zone_prefix(crs: CRS, med_e: float, name: str, source: str) -> None:
+    """Refuse zone-prefixed eastings of another zone than ``crs``'s."""
+    tm = tm_parameters(crs)
+    if tm is None or tm[0] < 1e6 or med_e < 1e7:
+        return
+    zone = int(med_e // 1e6)
+    if zone != int(tm[0] // 1e6):
+        hint = _suggest_gk(crs, med_e)
+        msg = (
+            f"{source}: eastings carry zone prefix {zone}, but {name} is zone "
+            f"{int(tm[0] // 1e6)}" + (f": use {hint}, not {name}" if hint else "")
         )
+        raise CRSError(msg)
 
 
-def detect_gcj02_offset(
-    geoms: npt.ArrayLike,
-    reference: npt.ArrayLike,
-    *,
-    min_gain_m: float = 100.0,
-    near_m: float = 2_000.0,
-    max_vertices: int = 5_000,
-) -> Gcj02Check:
-    """Check lon/lat ``geoms`` for the systematic GCJ-02 offset against a ``reference``.
-
-    GCJ-02 data stored as WGS84 sit ~500 m south-east of true positions in Qinzhou. This can
-    only be seen against a trusted layer that shares edges with the data (a coastline, a base
-    map's boundaries): the check compares the median distance from the data's vertices to the
-    reference as stored and after converting GCJ-02 → WGS84, over the vertices within
-    ``near_m`` of the reference (inland edges say nothing). If the conversion brings the data
-    closer by at least ``min_gain_m`` metres (and by at least a third), the layer looks GCJ-02.
-
-    Both inputs are EPSG:4490/4326 lon/lat geometry arrays.
-
-    Examples
-    --------
-    >>> from shapely import LineString
-    >>> coast = [LineString([(108.5, 21.6), (108.7, 21.7), (108.9, 21.65)])]
-    >>> shifted = geoms_wgs84_to_gcj02(coast)
-    >>> detect_gcj02_offset(shifted, coast).looks_gcj02
-    True
-    >>> detect_gcj02_offset(coast, coast).looks_gcj02
-    False
-    """
-    pts = sample_coordinates(geoms, limit=max_vertices)
-    ref = np.asarray(reference, dtype=object)
-    if len(pts) == 0 or len(ref) == 0:
-        return Gcj02Check(float("nan"), float("nan"), False)
-    lon0 = float(np.median(pts[:, 0]))
-    planar = CRS.from_epsg(gk3_epsg(gk3_zone(lon0)))
-    from pyproj import Transformer
-
-    fwd = Transformer.from_crs(STORAGE_CRS, planar, always_xy=True)
-
-    def project(g: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
-        return np.asarray(
-            shapely.transform(g, lambda c: np.column_stack(fwd.transform(c[:, 0], c[:, 1])))
+def _check_prefix_variant(crs: CRS, med_e: float, name: str, source: str) -> None:
+    """Refuse eastings with a zone prefix in a CRS without one, and the other way round."""
+    tm = tm_parameters(crs)
+    if tm is None:
+        return
+    hint = _suggest_gk(crs, med_e)
+    if tm[0] >= 1e6 and med_e < 1e6:
+        msg = (
+            f"{source}: eastings look like they carry no zone prefix ({med_e:.0f} in {name}, "
+            f"which expects {int(tm[0] // 1e6)} xxx xxx)"
+            + (f": use {hint}, not {name}" if hint else "")
         )
-
-    # Distances to a polygon's edge, not its interior (a shifted point inside land is still off).
-    polygonal = np.isin(shapely.get_type_id(ref), (3, 6))
-    edges = np.where(polygonal, shapely.boundary(ref), ref)
-    ref_union = shapely.union_all(project(edges))
-    conv_lon, conv_lat = gcj02_to_wgs84(pts[:, 0], pts[:, 1])
-
-    def dist(lon: FloatArray, lat: FloatArray) -> FloatArray:
-        px, py = fwd.transform(lon, lat)
-        return np.asarray(shapely.distance(shapely.points(px, py), ref_union), dtype=float)
-
-    d_as_is, d_conv = dist(pts[:, 0], pts[:, 1]), dist(conv_lon, conv_lat)
-    near = (d_as_is <= near_m) | (d_conv <= near_m)
-    if not near.any():
-        return Gcj02Check(float("nan"), float("nan"), False)
-    as_is, converted = float(np.median(d_as_is[near])), float(np.median(d_conv[near]))
-    gain = as_is - converted
-    return Gcj02Check(as_is, converted, bool(gain >= min_gain_m and converted <= as_is * 2 / 3))
+        raise CRSError(msg)
+    if tm[0] < 1e6 and med_e >= 1e7:
+        msg = (
+            f"{source}: eastings look zone-prefixed ({med_e:.0f}, zone {int(med_e // 1e6)}) "
+            f"but {name} has no prefix" + (f": use {hint}, not {name}" if hint else "")
+        )
+        raise CRSError(msg)

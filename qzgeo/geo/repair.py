@@ -7,6 +7,7 @@ Nothing is dropped silently: each repaired or dropped feature becomes a :class:`
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from qzgeo._errors import GeometryError
 from qzgeo.geo.area import ellipsoidal_area
 
 _FAMILIES = {
@@ -117,20 +119,63 @@ def _non_polygonal_parts(geom: BaseGeometry) -> str:
     return ", ".join(f"{kinds.count(k)} {k}" for k in sorted(set(kinds)))
 
 
+#: Snapping grid of the retry when a GEOS overlay fails: 1 mm in a metric CRS.
+RETRY_GRID_SIZE = 0.001
+
+
+def retry_on_grid(
+    func: Callable[..., Any],
+    *geoms: Any,
+    grid_size: float = RETRY_GRID_SIZE,
+    context: str = "",
+) -> tuple[Any, str | None]:
+    """``func(*geoms)``, retried with ``grid_size=`` if GEOS raises a TopologyException.
+
+    The one implementation of qzgeo's "1 mm retry": near-coincident boundaries (vertices a few
+    nanometres apart) can make GEOS overlays fail, and snapping both inputs to a 1 mm grid
+    (in a metric CRS) makes them robust. ``func`` is any shapely function taking
+    ``grid_size`` (``intersection``, ``difference``, ``union_all``...).
+
+    Returns
+    -------
+    The result and, if a retry was needed, the first GEOS error message (else ``None``).
+
+    Raises
+    ------
+    GeometryError
+        The retry failed too; the message names ``context``.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> result, error = retry_on_grid(shapely.intersection, box(0, 0, 2, 2), box(1, 1, 3, 3))
+    >>> result.area, error
+    (1.0, None)
+    """
+    try:
+        return func(*geoms), None
+    except shapely.errors.GEOSException as exc:
+        try:
+            return func(*geoms, grid_size=grid_size), str(exc)
+        except shapely.errors.GEOSException as exc2:
+            name = getattr(func, "__name__", "overlay")
+            where = f" ({context})" if context else ""
+            msg = f"{name}{where} failed even on a {grid_size:g} grid: {exc2}; repair the inputs"
+            raise GeometryError(msg) from exc2
+
+
 def overlay_op(
     a: BaseGeometry,
     b: BaseGeometry,
     *,
     op: str = "intersection",
-    grid_size: float = 0.001,
+    grid_size: float = RETRY_GRID_SIZE,
     report: RepairReport | None = None,
     context: str = "",
 ) -> BaseGeometry:
     """``shapely.<op>(a, b)``, retried on a snapping grid if GEOS raises a TopologyException.
 
-    Near-coincident boundaries (vertices a few nanometres apart) can make GEOS overlays fail.
-    The retry snaps both inputs to ``grid_size`` (in CRS units: 1 mm in a metric CRS) and is
-    noted in ``report.warnings``.
+    See :func:`retry_on_grid`; a retry is noted in ``report.warnings``.
 
     Examples
     --------
@@ -138,23 +183,13 @@ def overlay_op(
     >>> overlay_op(box(0, 0, 2, 2), box(1, 1, 3, 3)).area
     1.0
     """
-    func = getattr(shapely, op)
-    try:
-        return func(a, b)
-    except shapely.errors.GEOSException as exc:
-        try:
-            result = func(a, b, grid_size=grid_size)
-        except shapely.errors.GEOSException as exc2:
-            from qzgeo._errors import GeometryError
-
-            msg = f"{op} failed{f' ({context})' if context else ''}: {exc2}; repair the inputs"
-            raise GeometryError(msg) from exc2
-        if report is not None:
-            report.warnings.append(
-                f"{op}{f' ({context})' if context else ''}: GEOS failed ({exc}); retried on a "
-                f"{grid_size} grid"
-            )
-        return result
+    result, error = retry_on_grid(getattr(shapely, op), a, b, grid_size=grid_size, context=context)
+    if error is not None and report is not None:
+        report.warnings.append(
+            f"{op}{f' ({context})' if context else ''}: GEOS failed ({error}); retried on a "
+            f"{grid_size} grid"
+        )
+    return result
 
 
 def repair_layer(
@@ -196,76 +231,81 @@ def repair_layer(
     geoms = gdf.geometry.values
     keep = np.ones(len(gdf), dtype=bool)
     out = np.array(geoms, dtype=object)
-
-    def record(i: int, reason: str, action: str, before: Any, after: Any) -> None:
-        report.add(
-            RepairRecord(
-                layer=layer_id,
-                feature_id=str(gdf.index[i]),
-                reason=reason,
-                action=action,
-                area_before_m2=before,
-                area_after_m2=after,
-            )
-        )
-
     for i, geom in enumerate(geoms):
-        if geom is None or geom.is_empty:
-            record(i, "null or empty geometry", "dropped", None, None)
-            keep[i] = False
-            continue
-        coords = shapely.get_coordinates(geom)
-        if not np.isfinite(coords).all():
-            record(i, "NaN or infinite coordinates", "dropped", None, None)
-            keep[i] = False
-            continue
-        if shapely.has_z(geom) or _has_m(geom):
-            dims = "Z" if not _has_m(geom) else ("M" if not shapely.has_z(geom) else "Z and M")
-            geom = shapely.force_2d(geom)
-            area2d = _area(geom, geographic)
-            record(i, f"{dims} coordinates removed (2D analysis)", "repaired", area2d, area2d)
-        fam = _FAMILIES.get(geom.geom_type)
-        if family is not None and fam != family and geom.geom_type != "GeometryCollection":
-            record(i, f"{geom.geom_type} in a {family} layer", "dropped", None, None)
-            keep[i] = False
-            continue
-        if not geom.is_valid:
-            reason = shapely.is_valid_reason(geom)
-            before = _area(geom, geographic)
-            try:
-                fixed = shapely.make_valid(geom, method="structure", keep_collapsed=False)
-            except shapely.errors.GEOSException as exc:
-                record(i, f"invalid ({reason}); repair failed: {exc}", "dropped", before, 0.0)
-                keep[i] = False
-                continue
-            if family == "polygon":
-                poly = polygonal_part(fixed)
-                if poly.is_empty:
-                    record(
-                        i, f"invalid ({reason}); nothing polygonal remains", "dropped", before, 0.0
-                    )
-                    keep[i] = False
-                    continue
-                fixed = poly
-            record(i, f"invalid ({reason})", "repaired", before, _area(fixed, geographic))
-            geom = fixed
-        elif geom.geom_type == "GeometryCollection" and family == "polygon":
-            poly = polygonal_part(geom)
-            if poly.is_empty:
-                record(i, "GeometryCollection without polygons", "dropped", None, None)
-                keep[i] = False
-                continue
-            dropped = _non_polygonal_parts(geom)
-            area_after = _area(poly, geographic)
-            record(
-                i,
-                f"GeometryCollection: non-polygonal parts dropped ({dropped}; no area)",
-                "parts dropped",
-                area_after,
-                area_after,
+        fixed, notes = _repair_geometry(geom, family, geographic)
+        for reason, action, before, after in notes:
+            report.add(
+                RepairRecord(
+                    layer=layer_id,
+                    feature_id=str(gdf.index[i]),
+                    reason=reason,
+                    action=action,
+                    area_before_m2=before,
+                    area_after_m2=after,
+                )
             )
-            geom = poly
-        out[i] = geom
+        if fixed is None:
+            keep[i] = False
+        else:
+            out[i] = fixed
     result = gdf.copy()
     result = result.set_geometry(gpd.GeoSeries(out, index=gdf.index, crs=gdf.crs))
     return result.loc[keep]
+
+
+# (reason, action, area before, area after) of one repair or drop.
+_Note = tuple[str, str, float | None, float | None]
+
+
+def _repair_geometry(
+    geom: BaseGeometry | None, family: str | None, geographic: bool
+) -> tuple[BaseGeometry | None, list[_Note]]:
+    """One feature's geometry, repaired (``None``: dropped), and the notes of what was done."""
+    if geom is None or geom.is_empty:
+        return None, [("null or empty geometry", "dropped", None, None)]
+    if not np.isfinite(shapely.get_coordinates(geom)).all():
+        return None, [("NaN or infinite coordinates", "dropped", None, None)]
+    notes: list[_Note] = []
+    if shapely.has_z(geom) or _has_m(geom):
+        dims = "Z" if not _has_m(geom) else ("M" if not shapely.has_z(geom) else "Z and M")
+        geom = shapely.force_2d(geom)
+        area2d = _area(geom, geographic)
+        notes.append((f"{dims} coordinates removed (2D analysis)", "repaired", area2d, area2d))
+    fam = _FAMILIES.get(geom.geom_type)
+    if family is not None and fam != family and geom.geom_type != "GeometryCollection":
+        return None, [*notes, (f"{geom.geom_type} in a {family} layer", "dropped", None, None)]
+    if not geom.is_valid:
+        fixed, note = _make_valid(geom, family, geographic)
+    elif geom.geom_type == "GeometryCollection" and family == "polygon":
+        fixed, note = _polygons_of_collection(geom, geographic)
+    else:
+        return geom, notes
+    return fixed, [*notes, note]
+
+
+def _make_valid(
+    geom: BaseGeometry, family: str | None, geographic: bool
+) -> tuple[BaseGeometry | None, _Note]:
+    reason = shapely.is_valid_reason(geom)
+    before = _area(geom, geographic)
+    try:
+        fixed = shapely.make_valid(geom, method="structure", keep_collapsed=False)
+    except shapely.errors.GEOSException as exc:
+        return None, (f"invalid ({reason}); repair failed: {exc}", "dropped", before, 0.0)
+    if family == "polygon":
+        fixed = polygonal_part(fixed)
+        if fixed.is_empty:
+            return None, (f"invalid ({reason}); nothing polygonal remains", "dropped", before, 0.0)
+    return fixed, (f"invalid ({reason})", "repaired", before, _area(fixed, geographic))
+
+
+def _polygons_of_collection(
+    geom: BaseGeometry, geographic: bool
+) -> tuple[BaseGeometry | None, _Note]:
+    poly = polygonal_part(geom)
+    if poly.is_empty:
+        return None, ("GeometryCollection without polygons", "dropped", None, None)
+    dropped = _non_polygonal_parts(geom)
+    area_after = _area(poly, geographic)
+    reason = f"GeometryCollection: non-polygonal parts dropped ({dropped}; no area)"
+    return poly, (reason, "parts dropped", area_after, area_after)

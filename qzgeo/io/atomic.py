@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from qzgeo._errors import OutputError
+from qzgeo._errors import OutputError, QzgeoError
 
 
 @contextlib.contextmanager
@@ -44,6 +44,10 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
         _fsync(tmp)
         os.replace(tmp, target)
         _fsync_dir(target.parent)
+    except QzgeoError:
+        # Already explained (qzgeo's OutputError is also an OSError): do not wrap it again.
+        _cleanup(tmp)
+        raise
     except OSError as exc:
         _cleanup(tmp)
         msg = f"could not write {target}: {exc.strerror or exc}; the previous file is unchanged"

@@ -1,48 +1,33 @@
 """PostGIS tables as layer sources and as analysis outputs.
 
-A table is named by a URI::
-
-    postgresql://user:password@host:port/dbname?table=schema.name[&geom=geom_col]
-
-``table`` is required (``schema.`` defaults to ``public``); ``geom`` picks the geometry column
-when a table has several, and names it when writing. ``sslmode`` and ``connect_timeout`` pass
-through to libpq; nothing else is accepted, in particular no SQL. Identifiers are matched
-exactly (they are always quoted), so ``table=Parcels`` is not ``parcels``. Leave the password
-out and use ``PGPASSWORD`` or ``~/.pgpass`` to keep it out of catalogs and shell history.
-
-The optional extra ``qzgeo[postgis]`` (psycopg 3, SQLAlchemy 2, GeoAlchemy2) is imported only
-when a table is read or written.
+Tables are named by ``postgresql://`` URIs (see :mod:`qzgeo.io.postgis_uri`). The optional
+extra ``qzgeo[postgis]`` (psycopg 3, SQLAlchemy 2, GeoAlchemy2) is imported only when a table
+is read or written.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
-from qzgeo._errors import CRSError, InputError, OutputError
+from qzgeo._errors import CRSError, InputError, OutputError, QzgeoError
+from qzgeo.io.postgis_uri import (
+    MAX_IDENTIFIER_BYTES,
+    PostgisSource,
+    parse_postgis_uri,
+    require_postgis_extras,
+)
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import URL, Connection, Engine
+    from sqlalchemy.engine import Connection, Engine
 
-__all__ = [
-    "PostgisSource",
-    "is_postgis_uri",
-    "parse_postgis_uri",
-    "read_postgis_layer",
-    "with_table",
-    "write_postgis_layer",
-]
+__all__ = ["read_postgis_layer", "write_postgis_layer"]
 
-_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
-_PASSTHROUGH = ("sslmode", "connect_timeout")
-_MAX_IDENTIFIER_BYTES = 63  # PostgreSQL silently truncates longer names (NAMEDATALEN - 1)
 _IF_EXISTS = ("replace", "fail", "append")
 _POSTGIS_CATALOG = frozenset(
     (
@@ -53,131 +38,6 @@ _POSTGIS_CATALOG = frozenset(
         "raster_overviews",
     )
 )
-
-
-@dataclass(frozen=True)
-class PostgisSource:
-    """A PostGIS table named by a ``postgresql://`` URI, split into checked parts."""
-
-    host: str | None
-    port: int | None
-    database: str
-    user: str | None
-    password: str | None = field(repr=False)
-    schema: str
-    table: str
-    geom: str | None = None
-    options: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def url(self) -> URL:
-        """SQLAlchemy URL with the psycopg 3 driver."""
-        sa = _require_extras()
-        return sa.engine.URL.create(
-            "postgresql+psycopg",
-            username=self.user,
-            password=self.password,
-            host=self.host,
-            port=self.port,
-            database=self.database,
-            query=dict(self.options),
-        )
-
-    @property
-    def server(self) -> str:
-        """``user@host:port/db`` for messages; never contains the password."""
-        user = f"{self.user}@" if self.user else ""
-        host = self.host or "local socket"
-        port = f":{self.port}" if self.port else ""
-        return f"{user}{host}{port}/{self.database}"
-
-    @property
-    def qualified(self) -> str:
-        """``schema.table`` for messages."""
-        return f"{self.schema}.{self.table}"
-
-
-def is_postgis_uri(s: object) -> bool:
-    """Whether ``s`` is a ``postgresql://`` (or ``postgres://``) URI.
-
-    Examples
-    --------
-    >>> is_postgis_uri("postgresql://u@db/gis?table=zones"), is_postgis_uri("zones.gpkg")
-    (True, False)
-    """
-    return isinstance(s, str) and s.split("://", 1)[0].lower() in _SCHEMES and "://" in s
-
-
-def parse_postgis_uri(uri: str) -> PostgisSource:
-    """Split and validate a PostGIS table URI; no connection is made.
-
-    Raises :class:`~qzgeo._errors.InputError` naming the bad part, before any SQL can run.
-
-    Examples
-    --------
-    >>> src = parse_postgis_uri("postgresql://gis:s3cret@db:5432/plan?table=zoning.地块")
-    >>> src.schema, src.table, src.server
-    ('zoning', '地块', 'gis@db:5432/plan')
-    """
-    if not is_postgis_uri(uri):
-        msg = f"not a PostGIS URI: {_redact(uri)!r}; use postgresql://user@host:port/db?table=name"
-        raise InputError(msg)
-    parts = urlsplit(uri)
-    shown = _redact(uri)
-    database = unquote(parts.path.lstrip("/"))
-    if not database:
-        msg = f"{shown}: the database name is missing; use postgresql://host:port/DBNAME?table=..."
-        raise InputError(msg)
-    try:
-        port = parts.port
-    except ValueError:
-        msg = f"{shown}: the port is not a number"
-        raise InputError(msg) from None
-
-    params: dict[str, str] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key in params:
-            msg = f"{shown}: parameter {key!r} is given twice"
-            raise InputError(msg)
-        if key not in ("table", "geom", *_PASSTHROUGH):
-            allowed = ", ".join(("table", "geom", *_PASSTHROUGH))
-            msg = f"{shown}: unknown parameter {key!r}; only {allowed} are allowed (no SQL in URIs)"
-            raise InputError(msg)
-        params[key] = value
-    if not params.get("table"):
-        msg = f"{shown}: `table` is missing; add ?table=schema.name (schema defaults to public)"
-        raise InputError(msg)
-    schema, table = _split_table(params["table"], what=shown)
-    geom = params.get("geom") or None
-    if geom is not None:
-        _check_identifier(geom, what=f"{shown}: geometry column")
-    return PostgisSource(
-        host=parts.hostname,
-        port=port,
-        database=database,
-        user=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None else None,
-        schema=schema,
-        table=table,
-        geom=geom,
-        options=tuple((k, params[k]) for k in _PASSTHROUGH if k in params),
-    )
-
-
-def with_table(uri: str, table: str) -> str:
-    """The URI of ``table`` in the same database (and schema, unless ``table`` names one).
-
-    Examples
-    --------
-    >>> with_table("postgresql://u@db/plan?table=out.zones", "摘要")
-    'postgresql://u@db/plan?table=out.%E6%91%98%E8%A6%81'
-    """
-    src = parse_postgis_uri(uri)
-    schema, name = _split_table(table, what="table", default_schema=src.schema)
-    parts = urlsplit(uri)
-    query = [("table", f"{schema}.{name}")]
-    query += [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "table"]
-    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def read_postgis_layer(uri: str, *, crs: str | None = None) -> gpd.GeoDataFrame:
@@ -199,7 +59,7 @@ def read_postgis_layer(uri: str, *, crs: str | None = None) -> gpd.GeoDataFrame:
         All columns, ordered by the primary key when the table has one.
     """
     src = parse_postgis_uri(uri)
-    sa = _require_extras()
+    sa = require_postgis_extras()
     engine = _engine(src)
     try:
         with _connect(engine, src) as conn:
@@ -241,7 +101,7 @@ def write_postgis_layer(gdf: gpd.GeoDataFrame, uri: str, *, if_exists: str = "re
         raise ValueError(msg)
     src = parse_postgis_uri(uri)
     out = _prepare_for_postgis(gdf, src)
-    sa = _require_extras()
+    sa = require_postgis_extras()
     engine = _engine(src)
     try:
         with _connect(engine, src) as conn, conn.begin():
@@ -261,6 +121,8 @@ def write_postgis_layer(gdf: gpd.GeoDataFrame, uri: str, *, if_exists: str = "re
                 out.to_postgis(src.table, conn, schema=src.schema, if_exists="append")
             else:
                 _write_and_swap(conn, out, src, replace=exists)
+    except QzgeoError:
+        raise  # already explained; InputError is also a ValueError
     except (sa.exc.DBAPIError, ValueError) as exc:
         reason = _reason(exc, src).rstrip(".")
         if "other objects depend on it" in reason:
@@ -274,20 +136,8 @@ def write_postgis_layer(gdf: gpd.GeoDataFrame, uri: str, *, if_exists: str = "re
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _require_extras() -> Any:
-    try:
-        import geoalchemy2  # noqa: F401  (registers the Geometry type used by to_postgis)
-        import psycopg  # noqa: F401
-        import sqlalchemy
-        import sqlalchemy.exc
-    except ImportError as exc:
-        msg = f"PostGIS support needs {exc.name}: pip install 'qzgeo[postgis]'"
-        raise InputError(msg) from None
-    return sqlalchemy
-
-
 def _engine(src: PostgisSource) -> Engine:
-    sa = _require_extras()
+    sa = require_postgis_extras()
     # libpq waits forever for an unreachable host by default.
     connect_args = {} if "connect_timeout" in dict(src.options) else {"connect_timeout": 10}
     # NullPool: one short-lived connection per call, nothing left open between CLI steps.
@@ -295,7 +145,7 @@ def _engine(src: PostgisSource) -> Engine:
 
 
 def _connect(engine: Engine, src: PostgisSource) -> Connection:
-    sa = _require_extras()
+    sa = require_postgis_extras()
     try:
         return engine.connect()
     except sa.exc.DBAPIError as exc:
@@ -304,38 +154,6 @@ def _connect(engine: Engine, src: PostgisSource) -> Connection:
             "database and credentials (PGPASSWORD or ~/.pgpass)"
         )
         raise InputError(msg) from None
-
-
-def _redact(uri: str) -> str:
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
-
-
-def _check_identifier(name: str, *, what: str) -> None:
-    if not name.isidentifier():
-        msg = (
-            f"{what} {name!r} is not a plain identifier; use letters (Chinese allowed), digits "
-            "and _, not starting with a digit"
-        )
-        raise InputError(msg)
-    if len(name.encode("utf-8")) > _MAX_IDENTIFIER_BYTES:
-        msg = f"{what} {name!r} is longer than PostgreSQL's 63 bytes; use a shorter name"
-        raise InputError(msg)
-
-
-def _split_table(value: str, *, what: str, default_schema: str = "public") -> tuple[str, str]:
-    pieces = value.split(".")
-    if len(pieces) > 2:
-        msg = f"{what}: table {value!r} has more than one '.'; use table=schema.name"
-        raise InputError(msg)
-    schema, table = pieces if len(pieces) == 2 else (default_schema, pieces[0])
-    _check_identifier(schema, what=f"{what}: schema")
-    _check_identifier(table, what=f"{what}: table")
-    return schema, table
 
 
 def _reason(exc: BaseException, src: PostgisSource) -> str:
@@ -347,7 +165,7 @@ def _reason(exc: BaseException, src: PostgisSource) -> str:
 
 
 def _require_postgis(conn: Connection, src: PostgisSource) -> None:
-    sa = _require_extras()
+    sa = require_postgis_extras()
     found = conn.execute(
         sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
     ).scalar_one_or_none()
@@ -357,7 +175,7 @@ def _require_postgis(conn: Connection, src: PostgisSource) -> None:
 
 
 def _geometry_column(conn: Connection, src: PostgisSource) -> tuple[str, int]:
-    sa = _require_extras()
+    sa = require_postgis_extras()
     insp = sa.inspect(conn)
     if src.table not in insp.get_table_names(schema=src.schema) + insp.get_view_names(
         schema=src.schema
@@ -396,7 +214,7 @@ def _geometry_column(conn: Connection, src: PostgisSource) -> tuple[str, int]:
 
 
 def _raise_missing_table(conn: Connection, src: PostgisSource) -> None:
-    sa = _require_extras()
+    sa = require_postgis_extras()
     insp = sa.inspect(conn)
     if src.schema not in insp.get_schema_names():
         msg = f"schema {src.schema!r} does not exist in {src.server}; check table=schema.name"
@@ -414,7 +232,7 @@ def _raise_missing_table(conn: Connection, src: PostgisSource) -> None:
 def _resolve_crs(
     conn: Connection, src: PostgisSource, geom_col: str, srid: int, crs: str | None
 ) -> CRS:
-    sa = _require_extras()
+    sa = require_postgis_extras()
     if srid == 0:
         # An unconstrained `geometry` column reports 0 even when every row carries an SRID.
         table = sa.table(src.table, sa.column(geom_col), schema=src.schema)
@@ -474,7 +292,7 @@ def _prepare_for_postgis(gdf: gpd.GeoDataFrame, src: PostgisSource) -> gpd.GeoDa
         if not isinstance(col, str):
             msg = f"cannot write PostGIS table {src.qualified}: column name {col!r} is not text"
             raise OutputError(msg)
-        if len(col.encode("utf-8")) > _MAX_IDENTIFIER_BYTES:
+        if len(col.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
             msg = (
                 f"cannot write PostGIS table {src.qualified}: column {col!r} is longer than "
                 "PostgreSQL's 63 bytes and would be truncated; rename it"

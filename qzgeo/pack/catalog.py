@@ -27,164 +27,27 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from qzgeo._errors import PackError
-
-ROLES = ("zone", "constraint", "corridor", "base")
-SENSITIVITIES = ("public", "internal")
-CONSTRAINT_MODES = ("exclusion", "boundary")
-PRECISIONS = ("real", "OSM", "calibrated-schematic", "schematic", "survey")
-AUDIENCES = ("public", "internal")
-BASEMAPS = ("osm", "tianditu_vec", "tianditu_img", "amap", "none")
-ANALYSIS_OUTPUTS = ("available_land", "conflicts")
-SYMBOL_KEYS = frozenset(
-    {
-        "fill",
-        "fill_opacity",
-        "stroke",
-        "weight",
-        "opacity",
-        "dash",
-        "pattern",
-        "pattern_color",
-        "pattern_angle",
-        "legend",
-        "radius",
-    }
+from qzgeo.pack.model import (
+    ANALYSIS_OUTPUTS,
+    BASEMAPS,
+    CONSTRAINT_MODES,
+    PRECISIONS,
+    ROLES,
+    SENSITIVITIES,
+    SYMBOL_KEYS,
+    LayerSpec,
+    LayerStyle,
+    MapSpec,
+    Pack,
+    Symbol,
 )
+
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One catalog entry."""
-
-    id: str
-    title: str
-    role: str
-    path: str
-    layer: str | None = None
-    crs: str | None = None
-    datum: str | None = None
-    sensitivity: str = "internal"
-    class_field: str | None = None
-    name_field: str | None = None
-    publish_fields: tuple[str, ...] = ()
-    constraint: str | None = None
-    constraint_classes: dict[str, str] = field(default_factory=dict)
-    source: str = ""
-    licence: str = ""
-    precision: str = ""
-    title_en: str | None = None
-
-    @property
-    def is_constraint(self) -> bool:
-        """True if any class of this layer constrains the zones."""
-        return self.constraint is not None or bool(self.constraint_classes)
-
-    @property
-    def is_public(self) -> bool:
-        return self.sensitivity == "public"
-
-    def constraint_mode(self, cls: str | None) -> str | None:
-        """Mode (exclusion/boundary) of class ``cls``, or ``None`` if it does not constrain."""
-        if cls is not None and cls in self.constraint_classes:
-            return self.constraint_classes[cls]
-        return self.constraint
-
-
-@dataclass(frozen=True)
-class Symbol:
-    """How one layer or class is drawn."""
-
-    fill: str | None = None
-    fill_opacity: float = 0.4
-    stroke: str = "#333333"
-    weight: float = 1.5
-    opacity: float = 1.0
-    dash: str | None = None
-    pattern: str | None = None  # "stripe" for hatch fills
-    pattern_color: str | None = None
-    pattern_angle: float = 45.0
-    legend: str | None = None
-    radius: float = 5.0
-
-
-@dataclass(frozen=True)
-class LayerStyle:
-    """Symbology of one layer: a default symbol and one per class value."""
-
-    layer_id: str
-    default: Symbol
-    classes: dict[str, Symbol] = field(default_factory=dict)
-    class_field: str | None = None
-    label_field: str | None = None
-    legend_title: str | None = None
-    source_file: str = ""
-
-    def symbol_for(self, cls: object) -> Symbol:
-        if isinstance(cls, str) and cls in self.classes:
-            return self.classes[cls]
-        return self.default
-
-
-@dataclass(frozen=True)
-class MapSpec:
-    """One map product (one ``maps/*.toml``)."""
-
-    id: str
-    title: str
-    audience: str
-    layers: tuple[str, ...]
-    analysis: tuple[str, ...] = ()
-    basemap: str = "osm"
-    basemaps: tuple[str, ...] = ()
-    title_en: str | None = None
-    description: str = ""
-    source_file: str = ""
-
-
-@dataclass
-class Pack:
-    """A loaded plan pack. ``problems`` lists everything found wrong while reading it."""
-
-    root: Path
-    name: str
-    title: str
-    layers: dict[str, LayerSpec]
-    styles: dict[str, LayerStyle]
-    maps: dict[str, MapSpec]
-    storage_crs: str = "EPSG:4490"
-    planar_crs: str | None = None
-    extent: tuple[float, float, float, float] | None = None
-    notice: str = ""
-    attribution: str = ""
-    tianditu_key: str | None = None
-    # A trusted layer (e.g. the coastline) that real-data layers are checked against for an
-    # undeclared GCJ-02 offset.
-    reference_layer: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def catalog_path(self) -> Path:
-        return self.root / "layers" / "catalog.toml"
-
-    def layer_path(self, spec: LayerSpec) -> str:
-        """Absolute path (or URI) of a layer's data source."""
-        if "://" in spec.path:
-            return spec.path
-        return str((self.root / "layers" / spec.path).resolve())
-
-    def constraint_layers(self) -> list[LayerSpec]:
-        return [s for s in self.layers.values() if s.is_constraint]
-
-    def zone_layers(self) -> list[LayerSpec]:
-        return [s for s in self.layers.values() if s.role == "zone"]
 
 
 def get_path(name: str = "qinzhou") -> Path:
@@ -317,7 +180,8 @@ def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerS
         layer=raw.get("layer"),
         crs=raw.get("crs"),
         datum=datum,
-        sensitivity=str(sens),
+        # An unknown value is a recorded problem; meanwhile the layer is treated as internal.
+        sensitivity=sens if sens in SENSITIVITIES else "internal",
         class_field=raw.get("class_field"),
         name_field=raw.get("name_field"),
         publish_fields=_str_tuple(raw.get("publish_fields"), where, "publish_fields", problems),
@@ -401,7 +265,7 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
         for key in sorted(set(data) - _MAP_KEYS):
             problems.append(f"{where}: unknown key `{key}`; known keys are {sorted(_MAP_KEYS)}")
         audience = data.get("audience")
-        if audience not in AUDIENCES:
+        if audience not in SENSITIVITIES:
             problems.append(f"{where}: `audience` must be 'public' or 'internal', got {audience!r}")
         if not data.get("title"):
             problems.append(f"{where}: `title` is missing")
@@ -423,7 +287,7 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
             id=path.stem,
             title=str(data.get("title", path.stem)),
             title_en=data.get("title_en"),
-            audience=str(audience),
+            sensitivity=audience if audience in SENSITIVITIES else "internal",
             layers=layers,
             analysis=analysis,
             basemap=str(basemap),

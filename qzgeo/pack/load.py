@@ -8,10 +8,11 @@ from pathlib import Path
 import geopandas as gpd
 from pyproj import CRS
 
-from qzgeo.geo.crs import detect_gcj02_offset, planar_crs_for_bounds
+from qzgeo.geo.crs import planar_crs_for_bounds
+from qzgeo.geo.gcj02 import detect_gcj02_offset
 from qzgeo.geo.repair import RepairReport, repair_layer
 from qzgeo.io.vector import read_layer, sha256_file, to_storage
-from qzgeo.pack.catalog import Pack
+from qzgeo.pack.model import Pack
 
 
 @dataclass

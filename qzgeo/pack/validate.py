@@ -11,7 +11,8 @@ from pathlib import Path
 import pyogrio
 
 from qzgeo._errors import PackError
-from qzgeo.pack.catalog import ANALYSIS_OUTPUTS, LayerSpec, Pack
+from qzgeo.io.postgis_uri import is_postgis_uri
+from qzgeo.pack.model import ANALYSIS_OUTPUTS, LayerSpec, Pack
 
 # Analysis outputs can be styled and mapped like layers.
 _ANALYSIS_FIELDS = {
@@ -34,7 +35,7 @@ _ANALYSIS_FIELDS = {
 def _layer_fields(pack: Pack, spec: LayerSpec, problems: list[str]) -> tuple[set[str], bool] | None:
     """Field names of a layer and whether it has a CRS, or None (problem recorded)."""
     where = f"catalog.toml layer {spec.id!r}"
-    if "://" in spec.path:
+    if is_postgis_uri(spec.path):
         return None  # remote sources (PostGIS) are checked when loaded
     path = Path(pack.layer_path(spec))
     if not path.exists():
@@ -160,12 +161,12 @@ def _check_maps(pack: Pack, problems: list[str]) -> None:
                     f"{m.source_file}: layer {lid!r} does not exist in the catalog; "
                     f"known layers are {', '.join(sorted(pack.layers))}"
                 )
-            elif m.audience == "public" and not spec.is_public:
+            elif m.sensitivity == "public" and not spec.is_public:
                 problems.append(
                     f"{m.source_file}: public map shows internal layer {lid!r}; remove it or set "
                     '`audience = "internal"`'
                 )
-        if m.audience == "public" and m.analysis and internal_constraints:
+        if m.sensitivity == "public" and m.analysis and internal_constraints:
             problems.append(
                 f"{m.source_file}: public map shows analysis outputs {list(m.analysis)} derived "
                 f"from internal layer(s) {', '.join(internal_constraints)}; make the map internal"

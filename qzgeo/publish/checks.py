@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from qzgeo.pack.catalog import LayerStyle, MapSpec, Pack, Symbol
+from qzgeo.pack.model import LayerStyle, MapSpec, Pack, Symbol
 
 ANALYSIS_FIELDS: dict[str, tuple[str, ...]] = {
     "available_land": ("名称", "area_ha", "area_mu"),
@@ -68,7 +68,7 @@ def style_problems(pack: Pack, ids: Iterable[str]) -> list[str]:
 def map_problems(pack: Pack, mspec: MapSpec, analysis_sensitivity: Mapping[str, str]) -> list[str]:
     """Everything that stops ``mspec`` from being published, each with its fix."""
     where = mspec.source_file or f"maps/{mspec.id}.toml"
-    public = mspec.audience == "public"
+    public = mspec.sensitivity == "public"
     problems: list[str] = []
     for lid in mspec.layers:
         spec = pack.layers.get(lid)

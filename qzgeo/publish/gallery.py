@@ -13,7 +13,7 @@ from urllib.parse import quote
 import numpy as np
 import shapely
 
-from qzgeo.pack.catalog import Symbol
+from qzgeo.pack.model import Symbol
 from qzgeo.publish.render import LayerView, draw_order
 
 _W, _H = 320, 200

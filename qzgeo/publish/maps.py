@@ -16,7 +16,7 @@ import geopandas as gpd
 
 from qzgeo._errors import PublishError
 from qzgeo.io.atomic import atomic_path, write_text
-from qzgeo.pack.catalog import LayerStyle, MapSpec, Pack, Symbol
+from qzgeo.pack.model import LayerStyle, MapSpec, Pack, Symbol
 from qzgeo.publish.basemaps import (
     TIANDITU_ENV,
     TIANDITU_NOTE,
@@ -72,12 +72,12 @@ class PublishResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _fail(problems: Sequence[str]) -> PublishError:
+def publish_error(problems: Sequence[str]) -> PublishError:
     lines = "\n".join(f"  - {p}" for p in problems)
     return PublishError(f"cannot publish: {len(problems)} problem(s):\n{lines}")
 
 
-def _basemaps(
+def choose_basemaps(
     mspec: MapSpec, key: str | None
 ) -> tuple[list[Basemap], str | None, str, list[str], list[str]]:
     """Tile layers of a map, its default, the overlay datum, build warnings, in-map notes."""
@@ -126,7 +126,7 @@ def _basemaps(
 
 
 @dataclass
-class _Plan:
+class LayerPlan:
     """A layer to put on a map, before its data is prepared."""
 
     id: str
@@ -142,15 +142,15 @@ class _Plan:
     provenance: str
 
 
-def _layer_plans(
+def layer_plans(
     pack: Pack,
     mspec: MapSpec,
     layers: Mapping[str, gpd.GeoDataFrame],
     analysis: Mapping[str, gpd.GeoDataFrame],
     problems: list[str],
-) -> list[_Plan]:
+) -> list[LayerPlan]:
     where = mspec.source_file or f"maps/{mspec.id}.toml"
-    plans: list[_Plan] = []
+    plans: list[LayerPlan] = []
     for lid in mspec.layers:
         spec = pack.layers[lid]
         if lid not in layers:
@@ -172,7 +172,7 @@ def _layer_plans(
         name = spec.name_field if spec.name_field in fields else label
         prov = f"{spec.title}：{spec.source}（{spec.licence}；精度 {spec.precision}）"
         plans.append(
-            _Plan(
+            LayerPlan(
                 id=lid,
                 title=spec.title,
                 group=GROUPS.get(spec.role, "规划分区"),
@@ -203,7 +203,7 @@ def _layer_plans(
             continue
         title = ANALYSIS_TITLES[aname]
         plans.append(
-            _Plan(
+            LayerPlan(
                 id=aname,
                 title=title,
                 group="分析结果",
@@ -240,7 +240,7 @@ def _bounds(views: Sequence[LayerView], pack: Pack) -> tuple[float, float, float
     return pack.extent or _DEFAULT_BOUNDS
 
 
-def _big_available() -> bool:
+def big_layer_available() -> bool:
     try:
         from qzgeo.publish.biglayer import BigPolygonLayer  # noqa: F401
     except ImportError:
@@ -259,7 +259,7 @@ def simplify_tolerance(pack: Pack) -> float:
 
 def map_views(
     pack: Pack,
-    plans: Sequence[_Plan],
+    plans: Sequence[LayerPlan],
     *,
     datum: str,
     simplify_m: float,
@@ -267,7 +267,7 @@ def map_views(
     warnings: list[str],
 ) -> list[LayerView]:
     """Prepare the layers of one map; shared by :func:`publish_maps` and the parcels map."""
-    big_ok = _big_available()
+    big_ok = big_layer_available()
     views: list[LayerView] = []
     for plan in plans:
         ck = (plan.id, tuple(plan.fields), datum)
@@ -409,10 +409,10 @@ def publish_maps(
     used = {lid for m in pack.maps.values() for lid in (*m.layers, *m.analysis)}
     problems.extend(style_problems(pack, sorted(used)))
     if problems:
-        raise _fail(problems)
-    plans = {m.id: _layer_plans(pack, m, layers, analysis, problems) for m in selected}
+        raise publish_error(problems)
+    plans = {m.id: layer_plans(pack, m, layers, analysis, problems) for m in selected}
     if problems:
-        raise _fail(problems)
+        raise publish_error(problems)
 
     simplify_m = simplify_tolerance(pack)
     key = resolve_tianditu_key(tianditu_key, pack.tianditu_key)
@@ -420,7 +420,7 @@ def publish_maps(
     cache: dict[tuple[str, tuple[str, ...], str], Prepared] = {}
     pages: dict[str, tuple[str, list[LayerView], MapPage]] = {}
     for mspec in selected:
-        tiles, default, datum, bwarn, notes = _basemaps(mspec, key)
+        tiles, default, datum, bwarn, notes = choose_basemaps(mspec, key)
         warnings.extend(w for w in bwarn if w not in warnings)
         views = map_views(
             pack,
@@ -451,7 +451,7 @@ def publish_maps(
             file=path.name,
             title=mspec.title,
             title_en=mspec.title_en,
-            audience=mspec.audience,
+            audience=mspec.sensitivity,
             description=mspec.description,
             n_layers=len(mspec.layers) + len(mspec.analysis),
         )
@@ -470,7 +470,7 @@ def publish_maps(
                 "file": path.name,
                 "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
                 "title": mspec.title,
-                "audience": mspec.audience,
+                "audience": mspec.sensitivity,
                 "layers": list(mspec.layers),
                 "analysis": list(mspec.analysis),
                 "basemap": mspec.basemap,

@@ -20,17 +20,17 @@ import pandas as pd
 
 from qzgeo._errors import CRSError, PublishError
 from qzgeo.io.atomic import write_text
-from qzgeo.pack.catalog import BASEMAPS, SENSITIVITIES, LayerStyle, MapSpec, Pack, Symbol
+from qzgeo.pack.model import BASEMAPS, SENSITIVITIES, LayerStyle, MapSpec, Pack, Symbol
 from qzgeo.publish.basemaps import resolve_tianditu_key
 from qzgeo.publish.checks import map_problems, style_problems
 from qzgeo.publish.maps import (
-    _basemaps,
-    _big_available,
-    _fail,
-    _layer_plans,
-    _Plan,
+    LayerPlan,
+    big_layer_available,
+    choose_basemaps,
+    layer_plans,
     map_page,
     map_views,
+    publish_error,
     simplified_note,
     simplify_tolerance,
 )
@@ -146,14 +146,14 @@ def _spec(pack: Pack, sensitivity: str, title: str, basemap: str | None) -> MapS
         names: tuple[str, tuple[str, ...]] = (basemap, ())
     else:
         # The basemaps of the pack's first map for the same audience, else of any map.
-        specs = sorted(pack.maps.values(), key=lambda m: (m.audience != sensitivity, m.id))
+        specs = sorted(pack.maps.values(), key=lambda m: (m.sensitivity != sensitivity, m.id))
         names = (specs[0].basemap, specs[0].basemaps) if specs else ("none", ())
     internal = sensitivity == "internal"
     return MapSpec(
         id=PARCELS_ID,
         title=title,
         title_en="Parcel analysis · INTERNAL" if internal else "Parcel analysis",
-        audience=sensitivity,
+        sensitivity="internal" if internal else "public",
         layers=tuple(layers),
         basemap=names[0],
         basemaps=names[1],
@@ -165,7 +165,7 @@ def _outline(sym: Symbol) -> Symbol:
     return dataclasses.replace(sym, fill=None, fill_opacity=0.0, pattern=None)
 
 
-def _as_outlines(plans: list[_Plan]) -> list[_Plan]:
+def _as_outlines(plans: list[LayerPlan]) -> list[LayerPlan]:
     """Context layers as outlines only.
 
     The parcels are one canvas, and Leaflet puts canvases under its SVG layers: filled or
@@ -222,7 +222,7 @@ def publish_parcels_map(
     sensitivity: str,
     offline: bool = True,
     title: str | None = None,
-    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+    layers: Mapping[str, gpd.GeoDataFrame],
     basemap: str | None = None,
     tianditu_key: str | None = None,
 ) -> Path:
@@ -240,7 +240,7 @@ def publish_parcels_map(
         Output of :func:`qzgeo.analysis.parcels.analyze_parcels` (EPSG:4490; another CRS is
         reprojected).
     pack
-        The plan pack the parcels were analysed against.
+        The plan pack the parcels were analyzed against.
     out_path
         The HTML file to write (atomically; its folder is created if needed).
     sensitivity
@@ -252,7 +252,7 @@ def publish_parcels_map(
     title
         Page title (default ``地块分析结果``); ``（内部）`` is appended on an internal page.
     layers
-        The pack's layers in EPSG:4490 (e.g. ``LoadedPack.layers``); loaded if not given.
+        The pack's layers in EPSG:4490 (e.g. ``LoadedPack.layers``).
     basemap
         A basemap id (``"none"`` keeps the page free of tile requests); default: the
         basemaps of the pack's first map for the same audience.
@@ -291,7 +291,7 @@ def publish_parcels_map(
         )
         raise PublishError(msg)
     _check_result(parcels_result_gdf)
-    if not _big_available():
+    if not big_layer_available():
         msg = "the parcels map needs qzgeo.publish.biglayer (folium, branca); reinstall qzgeo"
         raise PublishError(msg)
     internal = sensitivity == "internal"
@@ -303,17 +303,13 @@ def publish_parcels_map(
     problems = map_problems(pack, mspec, {})
     problems.extend(style_problems(pack, mspec.layers))
     if problems:
-        raise _fail(problems)
-    if layers is None:
-        from qzgeo.pack.load import load_pack_layers
-
-        layers = load_pack_layers(pack, only=list(mspec.layers)).layers
-    plans = _as_outlines(_layer_plans(pack, mspec, layers, {}, problems))
+        raise publish_error(problems)
+    plans = _as_outlines(layer_plans(pack, mspec, layers, {}, problems))
     if problems:
-        raise _fail(problems)
+        raise publish_error(problems)
 
     simplify_m = simplify_tolerance(pack)
-    tiles, default, datum, build_warnings, notes = _basemaps(
+    tiles, default, datum, build_warnings, notes = choose_basemaps(
         mspec, resolve_tianditu_key(tianditu_key, pack.tianditu_key)
     )
     notes = list(notes)

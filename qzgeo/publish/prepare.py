@@ -14,7 +14,8 @@ import shapely
 from pyproj import CRS
 
 from qzgeo._errors import PublishError
-from qzgeo.geo.crs import geoms_wgs84_to_gcj02, planar_crs_for_bounds
+from qzgeo.geo.crs import planar_crs_for_bounds
+from qzgeo.geo.gcj02 import geoms_wgs84_to_gcj02
 
 COORD_DECIMALS = 6  # 1e-6 degree is about 0.1 m
 SIMPLIFY_VERTICES = 5_000

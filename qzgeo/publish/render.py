@@ -18,7 +18,7 @@ import folium
 from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
-from qzgeo.pack.catalog import LayerStyle, Symbol
+from qzgeo.pack.model import LayerStyle, Symbol
 from qzgeo.publish.assets import RawElement, head_html, script_json
 from qzgeo.publish.basemaps import Basemap
 from qzgeo.publish.prepare import Prepared, to_feature_collection

@@ -15,7 +15,7 @@ import shapely
 from branca.element import Figure, MacroElement
 
 if TYPE_CHECKING:
-    from qzgeo.analysis.siting import SiteReport
+    from qzgeo.analysis.site_results import SiteReport
 
 __all__ = ["reports_to_html", "reports_to_json", "reports_to_text"]
 

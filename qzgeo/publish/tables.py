@@ -15,7 +15,7 @@ import pandas as pd
 
 from qzgeo.analysis.zones import AnalysisResult
 from qzgeo.io.atomic import write_bytes, write_text
-from qzgeo.io.vector import write_gpkg
+from qzgeo.io.write import write_gpkg
 
 # English column -> Chinese header for the zone summary table.
 SUMMARY_HEADERS = {
@@ -71,7 +71,8 @@ def write_analysis_postgis(result: AnalysisResult, uri: str) -> list[str]:
     ``postgresql://user@host/db?table=schema.qz`` writes ``schema.qz_available_land``,
     ``schema.qz_conflicts`` and ``schema.qz_zone_summary``; each replaces its old table atomically.
     """
-    from qzgeo.io.postgis import parse_postgis_uri, with_table, write_postgis_layer
+    from qzgeo.io.postgis import write_postgis_layer
+    from qzgeo.io.postgis_uri import parse_postgis_uri, with_table
 
     src = parse_postgis_uri(uri)
     written = []

@@ -18,8 +18,8 @@ import pyogrio
 import shapely
 from shapely import Polygon, box
 
-from qzgeo.geo.crs import geoms_wgs84_to_gcj02
-from qzgeo.io.vector import write_gpkg
+from qzgeo.geo.gcj02 import geoms_wgs84_to_gcj02
+from qzgeo.io.write import write_gpkg
 
 DATA = Path(__file__).parent / "data"
 LON, LAT = 108.65, 21.68  # 大榄坪

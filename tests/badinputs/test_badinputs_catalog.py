@@ -24,9 +24,10 @@ from shapely import Polygon, box
 from qzgeo._errors import GeometryError, InputError
 from qzgeo.cli.main import cli
 from qzgeo.geo.area import ellipsoidal_area
-from qzgeo.geo.crs import detect_gcj02_offset
+from qzgeo.geo.gcj02 import detect_gcj02_offset
 from qzgeo.geo.repair import RepairReport, overlay_op, repair_layer
-from qzgeo.io.vector import read_layer, write_layer
+from qzgeo.io.vector import read_layer
+from qzgeo.io.write import write_layer
 
 DATA = Path(__file__).parent / "data"
 

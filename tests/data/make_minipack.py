@@ -13,7 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 from shapely import box
 
-from qzgeo.io.vector import write_gpkg
+from qzgeo.io.write import write_gpkg
 
 X0, Y0 = 36_564_000.0, 2_399_000.0  # zone-prefixed easting, northing
 HERE = Path(__file__).parent / "minipack" / "layers"

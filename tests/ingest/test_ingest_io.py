@@ -20,8 +20,10 @@ from shapely import box
 
 from qzgeo._errors import CRSError, InputError, OutputError
 from qzgeo.cli.main import cli
-from qzgeo.geo.crs import check_coordinates, gcj02_to_wgs84, resolve_crs, wgs84_to_gcj02
-from qzgeo.io.vector import list_layers, read_layer, sha256_file, write_layer
+from qzgeo.geo.crs import check_coordinates, resolve_crs
+from qzgeo.geo.gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
+from qzgeo.io.vector import list_layers, read_layer, sha256_file
+from qzgeo.io.write import write_layer
 
 DATA = Path(__file__).parents[1] / "badinputs" / "data"
 FORMATS = (".gpkg", ".geojson", ".shp", ".fgb", ".parquet")
@@ -184,7 +186,7 @@ _KILLED_WRITER = textwrap.dedent(
     import sys, time
     import geopandas as gpd, pyogrio
     from shapely import box
-    from qzgeo.io.vector import write_layer
+    from qzgeo.io.write import write_layer
 
     real = pyogrio.write_dataframe
 

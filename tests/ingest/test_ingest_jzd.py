@@ -13,7 +13,8 @@ from shapely import box
 
 from qzgeo._errors import CRSError, InputError
 from qzgeo.geo.area import ellipsoidal_area
-from qzgeo.io.jzd import DECLARED_AREA, read_jzd, write_jzd
+from qzgeo.io.jzd_read import DECLARED_AREA, read_jzd
+from qzgeo.io.jzd_write import write_jzd
 
 DATA = Path(__file__).parents[1] / "badinputs" / "data"
 EXAMPLE = DATA / "18_jzd_prefix_holes.txt"
@@ -38,7 +39,7 @@ def test_worked_example_areas() -> None:
 
 def test_warnings_are_logged(caplog: pytest.LogCaptureFixture) -> None:
     # Logged at INFO (shown with -v); commands print attrs["warnings"] once themselves.
-    with caplog.at_level("INFO", logger="qzgeo.io.jzd"):
+    with caplog.at_level("INFO", logger="qzgeo.io.jzd_read"):
         gdf = read_jzd(EXAMPLE)
     assert [r.getMessage() for r in caplog.records] == gdf.attrs["warnings"]
 

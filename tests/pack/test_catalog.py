@@ -7,7 +7,8 @@ from pathlib import Path
 import pyogrio
 import pytest
 
-from qzgeo.pack.catalog import PRECISIONS, load_pack
+from qzgeo.pack.catalog import load_pack
+from qzgeo.pack.model import PRECISIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ROOT / "layers"
@@ -94,9 +95,9 @@ def test_maps_reference_catalog_layers_and_respect_audience(pack):
     for m in pack.maps.values():
         for lid in m.layers:
             assert lid in pack.layers, (m.id, lid)
-            if m.audience == "public":
+            if m.sensitivity == "public":
                 assert pack.layers[lid].is_public, (m.id, lid)
-    assert pack.maps["conflicts"].audience == "internal"
+    assert pack.maps["conflicts"].sensitivity == "internal"
     assert set(pack.maps["conflicts"].analysis) == {"available_land", "conflicts"}
     assert "control_lines" in pack.maps["conflicts"].layers
     overview = set(pack.maps["overview"].layers)

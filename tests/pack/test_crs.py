@@ -8,7 +8,7 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from qzgeo.geo.crs import (
+from qzgeo.geo.gcj02 import (
     gcj02_to_wgs84,
     geoms_gcj02_to_wgs84,
     geoms_wgs84_to_gcj02,

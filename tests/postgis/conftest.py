@@ -65,7 +65,7 @@ def pg_schema(pg_uri: str) -> Iterator[str]:
     """A fresh schema for one test, dropped afterwards, so that tests never share tables."""
     import sqlalchemy as sa
 
-    from qzgeo.io.postgis import parse_postgis_uri
+    from qzgeo.io.postgis_uri import parse_postgis_uri
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
     engine = sa.create_engine(
@@ -86,7 +86,7 @@ def pg_sql(pg_uri: str) -> Iterator[object]:
     """Run SQL on the test database: ``pg_sql("SELECT ...", {...})`` returns all rows."""
     import sqlalchemy as sa
 
-    from qzgeo.io.postgis import parse_postgis_uri
+    from qzgeo.io.postgis_uri import parse_postgis_uri
 
     engine = sa.create_engine(
         parse_postgis_uri(f"{pg_uri}?table=x").url, poolclass=sa.pool.NullPool

@@ -12,7 +12,8 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from qzgeo._errors import CRSError, InputError, OutputError
 from qzgeo.geo.area import ellipsoidal_area
-from qzgeo.io.postgis import read_postgis_layer, with_table, write_postgis_layer
+from qzgeo.io.postgis import read_postgis_layer, write_postgis_layer
+from qzgeo.io.postgis_uri import with_table
 
 pytestmark = pytest.mark.postgis
 

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from qzgeo.cli.main import cli
-from qzgeo.io.postgis import read_postgis_layer, with_table
+from qzgeo.io.postgis import read_postgis_layer
+from qzgeo.io.postgis_uri import with_table
 
 pytestmark = pytest.mark.postgis
 

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from qzgeo._errors import InputError
-from qzgeo.io.postgis import is_postgis_uri, parse_postgis_uri, read_postgis_layer, with_table
+from qzgeo.io.postgis import read_postgis_layer
+from qzgeo.io.postgis_uri import is_postgis_uri, parse_postgis_uri, with_table
 
 # Port 1 on loopback: if validation ever let a bad name through, the error would be
 # "cannot connect" instead of the name check asserted below.

@@ -11,7 +11,8 @@ import geopandas as gpd
 import shapely
 from shapely.geometry import LineString, Point, box
 
-from qzgeo.pack.catalog import Pack, load_pack
+from qzgeo.pack.catalog import load_pack
+from qzgeo.pack.model import Pack
 
 SECRET = "SECRET-7731-内部"
 # Each payload sets window.__pwned if it ever runs as code.

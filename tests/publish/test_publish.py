@@ -15,7 +15,7 @@ from _publish_helpers import HOSTILE, SECRET, SENS, Built, config_of
 import qzgeo.io.atomic
 import qzgeo.publish.maps
 from qzgeo._errors import OutputError, PublishError
-from qzgeo.geo.crs import wgs84_to_gcj02
+from qzgeo.geo.gcj02 import wgs84_to_gcj02
 from qzgeo.publish import assets
 from qzgeo.publish.basemaps import TIANDITU_NOTE
 from qzgeo.publish.maps import publish_maps

@@ -12,9 +12,10 @@ import pandas as pd
 import shapely
 
 from qzgeo.analysis.parcels import analyze_parcels
-from qzgeo.io.vector import write_gpkg
-from qzgeo.pack.catalog import Pack, load_pack
+from qzgeo.io.write import write_gpkg
+from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, load_pack_layers
+from qzgeo.pack.model import Pack
 
 MINIPACK = Path(__file__).resolve().parent.parent / "data" / "minipack"
 # Each payload sets window.__pwned if it ever runs as code; {{ 7*7 }} would become 49.
@@ -91,7 +92,7 @@ def hostile_parcels(loaded: LoadedPack) -> gpd.GeoDataFrame:
     return parcels.set_index(pd.Index(ids, name="parcel"))
 
 
-def analyse(root: Path) -> Analysed:
+def analyze(root: Path) -> Analysed:
     pack = load_pack(root)
     loaded = load_pack_layers(pack)
     parcels = hostile_parcels(loaded)

@@ -1,4 +1,4 @@
-"""Fixtures: the minipack with hostile zone names, 2 000 Voronoi parcels, analysed once."""
+"""Fixtures: the minipack with hostile zone names, 2 000 Voronoi parcels, analyzed once."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _parcels_helpers import Analysed, analyse, hostile_pack
+from _parcels_helpers import Analysed, analyze, hostile_pack
 
 
 @pytest.fixture(scope="module")
-def analysed(tmp_path_factory: pytest.TempPathFactory) -> Analysed:
-    return analyse(hostile_pack(tmp_path_factory.mktemp("pp") / "pack"))
+def analyzed(tmp_path_factory: pytest.TempPathFactory) -> Analysed:
+    return analyze(hostile_pack(tmp_path_factory.mktemp("pp") / "pack"))
 
 
 @pytest.fixture(scope="module")
-def analysed_public(tmp_path_factory: pytest.TempPathFactory) -> Analysed:
-    return analyse(hostile_pack(tmp_path_factory.mktemp("pp") / "pack", public=True))
+def analyzed_public(tmp_path_factory: pytest.TempPathFactory) -> Analysed:
+    return analyze(hostile_pack(tmp_path_factory.mktemp("pp") / "pack", public=True))

@@ -58,16 +58,16 @@ async (arg) => {
 
 
 @pytest.fixture(scope="module")
-def rendered(analysed: Analysed, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def rendered(analyzed: Analysed, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("browser")
     html = publish_parcels_map(
-        analysed.result,
-        analysed.pack,
+        analyzed.result,
+        analyzed.pack,
         out / "parcels.html",
-        sensitivity=parcels_sensitivity(analysed.pack),
-        layers=analysed.loaded.layers,
+        sensitivity=parcels_sensitivity(analyzed.pack),
+        layers=analyzed.loaded.layers,
     )
-    res = analysed.result
+    res = analyzed.result
     # Hover over a point deep inside two hostile parcels (one per zone if possible).
     picks = [0, 1, 2, 3]
     geoms = np.asarray(res.geometry.values[picks], dtype=object)
@@ -103,12 +103,12 @@ def test_canvas_has_drawn_parcels(rendered: dict[str, Any]) -> None:
     assert any(row.startswith("可用") for row in v["legendRows"])
 
 
-def test_hostile_values_are_shown_as_text(rendered: dict[str, Any], analysed: Analysed) -> None:
+def test_hostile_values_are_shown_as_text(rendered: dict[str, Any], analyzed: Analysed) -> None:
     v = rendered["result"].value
     assert v["pwned"] is None
     assert v["injectedImgs"] == 0
     assert set(v["labels"]) == set(ZONE_NAMES)  # zone labels, as text
-    res = analysed.result
+    res = analyzed.result
     for k, hover in zip(rendered["picks"], v["hovers"], strict=True):
         assert hover["shown"]
         assert hover["markup"] == 0

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # pytest runs with --import-mode
 from _siting_helpers import _CANAL_ENTRY, CANAL_X, GK, MINIPACK, Y0
 
 from qzgeo.analysis.siting import SitingContext
-from qzgeo.io.vector import write_gpkg
+from qzgeo.io.write import write_gpkg
 from qzgeo.pack.catalog import load_pack
 
 

@@ -14,7 +14,7 @@ from _siting_helpers import GK, X0, Y0, gk_box
 from click.testing import CliRunner
 
 from qzgeo.cli.main import cli
-from qzgeo.geo.crs import geoms_wgs84_to_gcj02
+from qzgeo.geo.gcj02 import geoms_wgs84_to_gcj02
 
 HOSTILE = "</script><script>alert('x')</script><img src=x onerror=alert(1)>"
 
@@ -244,9 +244,9 @@ def test_ten_thousand_sites(tmp_path, minipack) -> None:  # type: ignore[no-unty
 
 def test_jzd_txt_site(tmp_path, minipack) -> None:  # type: ignore[no-untyped-def]
     try:
-        from qzgeo.io.jzd import write_jzd
+        from qzgeo.io.jzd_write import write_jzd
     except ImportError:
-        pytest.skip("qzgeo.io.jzd (界址点 .txt support in read_layer) is not available yet")
+        pytest.skip("qzgeo.io.jzd_write (界址点 .txt support in read_layer) is not available yet")
     site = gpd.GeoDataFrame(
         {"地块名称": ["江东地块"]}, geometry=[gk_box(1500, 0, 2000, 1000)], crs=GK
     )

@@ -19,7 +19,9 @@ from _siting_helpers import GK, ellipsoidal_m2, gk_box
 
 from qzgeo._errors import CRSError, GeometryError, InputError
 from qzgeo.analysis.overlay_plan import ConstraintClass, subdivide
-from qzgeo.analysis.siting import SitingContext, check_sites, exit_code, split_source
+from qzgeo.analysis.site_results import exit_code
+from qzgeo.analysis.sites import split_source
+from qzgeo.analysis.siting import SitingContext, check_sites
 from qzgeo.pack.catalog import load_pack
 from qzgeo.publish.site_report import reports_to_json, reports_to_text
 

@@ -1,4 +1,4 @@
-"""界址点坐标 text files: the parcel-boundary format of 建设用地报批 (land approval) submissions.
+"""Reading 界址点坐标 text files: the parcel boundaries of 建设用地报批 (land approval).
 
 A file has an ``[属性描述]`` section (``key=value`` lines: 坐标系, 几度分带, 带号, ...) and a
 ``[地块坐标]`` section with one header line per parcel, ending in ``@``::
@@ -9,7 +9,7 @@ followed by vertex rows ``点号,圈号,X,Y``: X is the northing, Y the easting 
 prefix when present), 圈号 1 the outer ring, higher numbers holes. Each ring repeats its first
 point to close it. The description follows community parsers, not the official specification.
 
-Readers never guess silently: everything they assume (encoding, swapped columns, a closed
+The reader never guesses silently: everything it assumes (encoding, swapped columns, a closed
 ring, a declared area that does not match) is logged and listed in ``gdf.attrs["warnings"]``.
 """
 
@@ -29,8 +29,7 @@ from pyproj import CRS
 
 from qzgeo._errors import CRSError, InputError
 from qzgeo.geo.area import M2_PER_HA, MU_PER_HA, ellipsoidal_area
-from qzgeo.geo.crs import STORAGE_CRS, gk3_zone, gk_epsg
-from qzgeo.io.atomic import write_bytes
+from qzgeo.geo.crs import STORAGE_CRS, gk_epsg
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +98,47 @@ def _number(text: str, what: str, where: str) -> float:
     return value
 
 
+def _parse_header(fields: list[str], lineno: int, where: str) -> _Parcel:
+    """A parcel header line ``点数,面积,地块编号,地块名称,图形属性,图幅号,地块用途,地类编码,@``."""
+    values = fields[:-1] + [""] * max(0, 8 - len(fields) + 1)
+    points = None
+    if values[0]:
+        try:
+            points = int(values[0])
+        except ValueError:
+            msg = f"{where}: 点数 {values[0]!r} is not an integer"
+            raise InputError(msg) from None
+    area = _number(values[1], "面积", where) if values[1] else None
+    attrs = dict(zip(PARCEL_FIELDS, values[2:8], strict=True))
+    if attrs["图形属性"] not in ("", "面"):
+        msg = (
+            f"{where}: 图形属性 {attrs['图形属性']!r} is not supported; only 面 "
+            "(polygon) parcels can be read"
+        )
+        raise InputError(msg)
+    return _Parcel(line=lineno, points=points, area_ha=area, attrs=attrs)
+
+
+def _add_vertex(parcels: list[_Parcel], fields: list[str], lineno: int, where: str) -> None:
+    """A vertex row ``点号,圈号,X,Y`` of the last parcel."""
+    if not parcels:
+        msg = f"{where}: vertex row before any parcel header line (ending in ',@')"
+        raise InputError(msg)
+    if len(fields) < 4:
+        msg = f"{where}: expected '点号,圈号,X,Y', got {','.join(fields)[:60]!r}"
+        raise InputError(msg)
+    try:
+        ring_no = int(fields[1])
+    except ValueError:
+        msg = f"{where}: 圈号 {fields[1]!r} is not an integer"
+        raise InputError(msg) from None
+    x = _number(fields[2], "X", where)
+    y = _number(fields[3], "Y", where)
+    parcel = parcels[-1]
+    parcel.n_rows += 1
+    parcel.rings.setdefault(ring_no, _Ring(ring_no, lineno)).coords.append((x, y))
+
+
 def _parse(text: str, name: str) -> tuple[dict[str, tuple[int, str]], list[_Parcel], list[str]]:
     meta: dict[str, tuple[int, str]] = {}
     parcels: list[_Parcel] = []
@@ -121,48 +161,22 @@ def _parse(text: str, name: str) -> tuple[dict[str, tuple[int, str]], list[_Parc
             key, sep, value = line.partition("=")
             if sep:
                 meta[key.strip()] = (lineno, value.strip())
-            continue
-        if section != "地块坐标":
-            continue
-        fields = [f.strip() for f in line.split(",")]
-        if fields[-1] == "@":
-            values = fields[:-1] + [""] * max(0, 8 - len(fields) + 1)
-            points = None
-            if values[0]:
-                try:
-                    points = int(values[0])
-                except ValueError:
-                    msg = f"{where}: 点数 {values[0]!r} is not an integer"
-                    raise InputError(msg) from None
-            area = _number(values[1], "面积", where) if values[1] else None
-            attrs = dict(zip(PARCEL_FIELDS, values[2:8], strict=True))
-            if attrs["图形属性"] not in ("", "面"):
-                msg = (
-                    f"{where}: 图形属性 {attrs['图形属性']!r} is not supported; only 面 "
-                    "(polygon) parcels can be read"
-                )
-                raise InputError(msg)
-            parcels.append(_Parcel(line=lineno, points=points, area_ha=area, attrs=attrs))
-            continue
-        if not parcels:
-            msg = f"{where}: vertex row before any parcel header line (ending in ',@')"
-            raise InputError(msg)
-        if len(fields) < 4:
-            msg = f"{where}: expected '点号,圈号,X,Y', got {line[:60]!r}"
-            raise InputError(msg)
-        try:
-            ring_no = int(fields[1])
-        except ValueError:
-            msg = f"{where}: 圈号 {fields[1]!r} is not an integer"
-            raise InputError(msg) from None
-        x = _number(fields[2], "X", where)
-        y = _number(fields[3], "Y", where)
-        parcel = parcels[-1]
-        parcel.n_rows += 1
-        parcel.rings.setdefault(ring_no, _Ring(ring_no, lineno)).coords.append((x, y))
+        elif section == "地块坐标":
+            fields = [f.strip() for f in line.split(",")]
+            if fields[-1] == "@":
+                parcels.append(_parse_header(fields, lineno, where))
+            else:
+                _add_vertex(parcels, fields, lineno, where)
     if not parcels:
         msg = f"{name}: no parcels found (no [地块坐标] header line ending in ',@')"
         raise InputError(msg)
+    for p in parcels:
+        if not p.rings:
+            msg = (
+                f"{name} line {p.line}: parcel {p.attrs['地块编号']!r} has no vertex rows "
+                "('点号,圈号,X,Y') under it; add its boundary points"
+            )
+            raise InputError(msg)
     return meta, parcels, warnings
 
 
@@ -195,13 +209,8 @@ def _datum(meta: dict[str, tuple[int, str]], name: str, warnings: list[str]) -> 
     return None
 
 
-def _file_crs(
-    meta: dict[str, tuple[int, str]],
-    easting: npt.NDArray[np.float64],
-    name: str,
-    warnings: list[str],
-    fallback: str | CRS | None,
-) -> CRS:
+def _declared_zone(meta: dict[str, tuple[int, str]], name: str) -> tuple[int, int | None, int]:
+    """``(line, zone, width)`` from 带号 and 几度分带 (zone None if not given)."""
     zone_line, zone_text = meta.get("带号", (0, ""))
     zone_meta: int | None = None
     if zone_text:
@@ -214,7 +223,11 @@ def _file_crs(
     if width_text not in ("3", "6", ""):
         msg = f"{name} line {width_line}: 几度分带 must be 3 or 6, got {width_text!r}"
         raise InputError(msg)
-    width = 6 if width_text == "6" else 3
+    return zone_line, zone_meta, 6 if width_text == "6" else 3
+
+
+def _prefix_zones(easting: npt.NDArray[np.float64], name: str) -> npt.NDArray[np.float64]:
+    """The zone prefix carried by the eastings (one value), or an empty array if none."""
     prefixed = easting >= 1e7
     if prefixed.any() and not prefixed.all():
         msg = f"{name}: some eastings carry a zone prefix and some do not; fix the file"
@@ -223,22 +236,33 @@ def _file_crs(
     if len(zones) > 1:
         msg = f"{name}: eastings carry several zone prefixes {zones.astype(int).tolist()}"
         raise InputError(msg)
+    return zones
+
+
+def _file_crs(
+    meta: dict[str, tuple[int, str]],
+    easting: npt.NDArray[np.float64],
+    name: str,
+    warnings: list[str],
+    fallback: str | CRS | None,
+) -> CRS:
+    zone_line, zone_meta, width = _declared_zone(meta, name)
+    zones = _prefix_zones(easting, name)
     datum = _datum(meta, name, warnings)
     if datum is None:
         if fallback is not None:
             return CRS.from_user_input(fallback)
         msg = f"{name}: unknown 坐标系 {meta['坐标系'][1]!r}; pass crs=... / --crs"
         raise CRSError(msg)
+    if len(zones) == 1 and zone_meta is not None and zone_meta != int(zones[0]):
+        msg = (
+            f"{name} line {zone_line}: 带号={zone_meta} but the eastings carry zone "
+            f"prefix {int(zones[0])}; fix 带号 or pass crs=... / --crs"
+        )
+        raise CRSError(msg)
     try:
         if len(zones) == 1:
-            zone = int(zones[0])
-            if zone_meta is not None and zone_meta != zone:
-                msg = (
-                    f"{name} line {zone_line}: 带号={zone_meta} but the eastings carry zone "
-                    f"prefix {zone}; fix 带号 or pass crs=... / --crs"
-                )
-                raise CRSError(msg)
-            return CRS.from_epsg(gk_epsg(zone, prefix=True, width=width, datum=datum))
+            return CRS.from_epsg(gk_epsg(int(zones[0]), prefix=True, width=width, datum=datum))
         if zone_meta is not None:
             return CRS.from_epsg(gk_epsg(zone_meta, prefix=False, width=width, datum=datum))
     except ValueError as exc:
@@ -367,49 +391,14 @@ def read_jzd(
         raise InputError(msg) from exc
     text, used = _decode(data, encoding, name)
     meta, parcels, warnings = _parse(text, name)
-
-    for p in parcels:
-        if p.points is not None and p.points != p.n_rows:
-            warnings.append(
-                f"{name} line {p.line}: parcel {p.attrs['地块编号']!r} declares {p.points} "
-                f"points but has {p.n_rows} vertex rows"
-            )
+    warnings.extend(_point_count_warnings(parcels, name))
     all_xy = np.asarray(
         [c for p in parcels for r in p.rings.values() for c in r.coords], dtype=float
     )
-    xs, ys = all_xy[:, 0], all_xy[:, 1]
-    normal = _looks_northing(xs) and _looks_easting(ys)
-    swapped = _looks_northing(ys) and _looks_easting(xs)
-    if swap_xy is None:
-        swap = swapped and not normal
-        if swap:
-            warnings.append(
-                f"{name}: the X column holds eastings and Y northings (swapped X/Y); "
-                "read them swapped (pass swap_xy=False / --no-swap-xy to keep the file order)"
-            )
-        elif not normal and crs is None:
-            msg = (
-                f"{name}: coordinates (X {xs.min():.0f}..{xs.max():.0f}, Y {ys.min():.0f}.."
-                f"{ys.max():.0f}) do not look like Gauss-Krüger northing/easting in metres; "
-                "pass crs=... / --crs (and swap_xy=... / --swap-xy if X is the easting)"
-            )
-            raise CRSError(msg)
-    else:
-        swap = swap_xy
-    easting = xs if swap else ys
+    swap = _decide_swap(all_xy, swap_xy, crs, name, warnings)
+    easting = all_xy[:, 0] if swap else all_xy[:, 1]
     out_crs = _file_crs(meta, easting, name, warnings, crs)
-
-    geoms = [_polygon(p, swap, name, warnings) for p in parcels]
-    gdf = gpd.GeoDataFrame(
-        {
-            **{f: [p.attrs[f] for p in parcels] for f in PARCEL_FIELDS},
-            DECLARED_AREA: [p.area_ha for p in parcels],
-            DECLARED_POINTS: [p.points for p in parcels],
-            LINE: [p.line for p in parcels],
-        },
-        geometry=geoms,
-        crs=out_crs,
-    )
+    gdf = _parcels_frame(parcels, [_polygon(p, swap, name, warnings) for p in parcels], out_crs)
     with np.errstate(all="ignore"):
         lonlat = gdf.geometry.to_crs(STORAGE_CRS)
     computed = ellipsoidal_area(lonlat.values) / M2_PER_HA
@@ -425,125 +414,54 @@ def read_jzd(
     return gdf
 
 
-def _text_field(value: object, column: str, row: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    text = str(value)
-    if any(ch in text for ch in ",，\r\n@"):
+def _point_count_warnings(parcels: list[_Parcel], name: str) -> list[str]:
+    return [
+        f"{name} line {p.line}: parcel {p.attrs['地块编号']!r} declares {p.points} "
+        f"points but has {p.n_rows} vertex rows"
+        for p in parcels
+        if p.points is not None and p.points != p.n_rows
+    ]
+
+
+def _decide_swap(
+    all_xy: npt.NDArray[np.float64],
+    swap_xy: bool | None,
+    crs: str | CRS | None,
+    name: str,
+    warnings: list[str],
+) -> bool:
+    """Whether the X column holds eastings: ``swap_xy`` if given, else from the magnitudes."""
+    if swap_xy is not None:
+        return swap_xy
+    xs, ys = all_xy[:, 0], all_xy[:, 1]
+    normal = _looks_northing(xs) and _looks_easting(ys)
+    swapped = _looks_northing(ys) and _looks_easting(xs)
+    swap = swapped and not normal
+    if swap:
+        warnings.append(
+            f"{name}: the X column holds eastings and Y northings (swapped X/Y); "
+            "read them swapped (pass swap_xy=False / --no-swap-xy to keep the file order)"
+        )
+    elif not normal and crs is None:
         msg = (
-            f"column {column!r} of feature {row!r} contains a comma, '@' or a line break "
-            f"({text[:40]!r}), which the 界址点 format cannot carry; clean the value first"
+            f"{name}: coordinates (X {xs.min():.0f}..{xs.max():.0f}, Y {ys.min():.0f}.."
+            f"{ys.max():.0f}) do not look like Gauss-Krüger northing/easting in metres; "
+            "pass crs=... / --crs (and swap_xy=... / --swap-xy if X is the easting)"
         )
-        raise InputError(msg)
-    return text
-
-
-def write_jzd(
-    gdf: gpd.GeoDataFrame,
-    path: str | os.PathLike[str],
-    *,
-    zone: int | None = None,
-    prefix: bool = True,
-    encoding: str = "gbk",
-) -> Path:
-    """Write polygons as a 界址点坐标 text file (atomically).
-
-    Coordinates go out in CGCS2000 3-degree GK ``zone`` (default: the zone of the data's
-    centre), X = northing, Y = easting with the zone prefix unless ``prefix=False``, to the
-    millimetre. The declared area is the ellipsoidal area in 公顷. Columns named like the
-    header fields (地块编号, 地块名称, 图幅号, 地块用途, 地类编码) fill them; 地块编号 defaults to
-    the row number. Holes get 圈号 2, 3...; the parts of a MultiPolygon follow with the next
-    圈号 (the reader tells parts from holes by containment).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from shapely import box
-    >>> g = gpd.GeoDataFrame({"地块编号": ["A"]}, geometry=[box(108.6, 21.7, 108.61, 21.71)],
-    ...                      crs="EPSG:4490")
-    >>> p = write_jzd(g, pathlib.Path(tempfile.mkdtemp()) / "a.txt")
-    >>> read_jzd(p).crs.to_epsg()
-    4524
-    """
-    if gdf.crs is None:
-        msg = "the layer has no CRS; set one before writing a 界址点 file"
         raise CRSError(msg)
-    if len(gdf) == 0:
-        msg = "no features to write to a 界址点 file"
-        raise InputError(msg)
-    recomputed = (DECLARED_AREA, DECLARED_POINTS, LINE)
-    extra = [
-        c
-        for c in gdf.columns
-        if c != gdf.geometry.name and c not in PARCEL_FIELDS and c not in recomputed
-    ]
-    if extra:
-        log.warning(
-            "%s: the 界址点 format has no place for column(s) %s; they are not written",
-            Path(path).name,
-            ", ".join(map(str, extra)),
-        )
-    lonlat = gdf.geometry.to_crs(STORAGE_CRS)
-    if zone is None:
-        minx, _, maxx, _ = lonlat.total_bounds
-        zone = gk3_zone((minx + maxx) / 2)
-    target = CRS.from_epsg(gk_epsg(zone, prefix=prefix))
-    projected = gdf.geometry.to_crs(target)
-    areas_ha = ellipsoidal_area(lonlat.values) / M2_PER_HA
-    lines = [
-        "[属性描述]",
-        "格式版本号=1.01版本",
-        "数据产生单位=qzgeo",
-        "坐标系=2000国家大地坐标系",
-        "几度分带=3",
-        "投影类型=高斯克吕格",
-        "计量单位=米",
-        f"带号={zone}",
-        "精度=0.001",
-        "转换参数=,,,,,,",
-        "[地块坐标]",
-    ]
-    for i, geom in enumerate(projected):
-        if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
-            kind = "empty" if geom is None or geom.is_empty else geom.geom_type
-            msg = f"feature {gdf.index[i]!r} is {kind}; a 界址点 file holds polygons only"
-            raise InputError(msg)
-        rec = {c: gdf[c].iat[i] for c in PARCEL_FIELDS if c in gdf.columns}
-        fields = {
-            f: _text_field(rec.get(f), f, gdf.index[i]) for f in PARCEL_FIELDS if f != "图形属性"
-        }
-        fields["地块编号"] = fields["地块编号"] or str(i + 1)
-        rings: list[npt.NDArray[np.float64]] = []
-        for poly in shapely.get_parts(geom):
-            rings.append(shapely.get_coordinates(poly.exterior))
-            rings.extend(shapely.get_coordinates(r) for r in poly.interiors)
-        body: list[str] = []
-        n = 0
-        for ring_no, coords in enumerate(rings, start=1):
-            first = n + 1
-            for k, (e, north) in enumerate(coords):
-                closing = k == len(coords) - 1
-                label = first if closing else n + 1
-                if not closing:
-                    n += 1
-                body.append(f"J{label},{ring_no},{north:.3f},{e:.3f}")
-        header = [
-            str(len(body)),
-            f"{areas_ha[i]:.4f}",
-            fields["地块编号"],
-            fields["地块名称"],
-            "面",
-            fields["图幅号"],
-            fields["地块用途"],
-            fields["地类编码"],
-            "@",
-        ]
-        lines.append(",".join(header))
-        lines.extend(body)
-    text = "\r\n".join(lines) + "\r\n"
-    try:
-        data = text.encode(encoding)
-    except UnicodeEncodeError as exc:
-        msg = f"some text cannot be written as {encoding!r} ({exc}); use encoding='utf-8'"
-        raise InputError(msg) from exc
-    return write_bytes(path, data)
+    return swap
+
+
+def _parcels_frame(
+    parcels: list[_Parcel], geoms: list[shapely.Geometry], crs: CRS
+) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            **{f: [p.attrs[f] for p in parcels] for f in PARCEL_FIELDS},
+            DECLARED_AREA: [p.area_ha for p in parcels],
+            DECLARED_POINTS: [p.points for p in parcels],
+            LINE: [p.line for p in parcels],
+        },
+        geometry=geoms,
+        crs=crs,
+    )

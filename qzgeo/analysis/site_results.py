@@ -1,0 +1,109 @@
+"""Results of a siting check: one :class:`SiteReport` per site, JSON-ready."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+
+from qzgeo.geo.area import M2_PER_HA, M2_PER_MU
+
+__all__ = ["BoundaryShare", "Conflict", "SiteReport", "area_units", "exit_code"]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Overlap of a site with one constraint class (a boundary: the part outside it)."""
+
+    layer: str
+    cls: str  # conflict class, e.g. "永久基本农田" or "城镇开发边界外"
+    mode: str
+    area_m2: float
+    share: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "layer": self.layer,
+            "class": self.cls,
+            "mode": self.mode,
+            **area_units(self.area_m2),
+            "share": round(self.share, 6),
+        }
+
+
+@dataclass(frozen=True)
+class BoundaryShare:
+    """Share of a site inside and outside a boundary class (城镇开发边界)."""
+
+    layer: str
+    cls: str
+    inside_share: float
+    outside_share: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "layer": self.layer,
+            "class": self.cls,
+            "inside_share": round(self.inside_share, 6),
+            "outside_share": round(self.outside_share, 6),
+        }
+
+
+@dataclass
+class SiteReport:
+    """The siting check of one site feature. ``geometry`` and ``patches`` are CGCS2000 lon/lat."""
+
+    site: str
+    source: str | None
+    index: Any
+    area_m2: float
+    centroid: tuple[float, float]
+    conflicts: list[Conflict]
+    development_boundary: BoundaryShare | None
+    zones: list[str]
+    canal_distance_m: float | None
+    warnings: list[str] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+    geometry: shapely.Geometry | None = None
+    patches: list[tuple[Conflict, shapely.Geometry]] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        """``"conflict"`` if any constraint is hit or the site leaves a boundary."""
+        return "conflict" if self.conflicts else "clear"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with a fixed key order and rounding (m² to 0.01, shares to 1e-6)."""
+        return {
+            "site": self.site,
+            "source": self.source,
+            "index": self.index,
+            **area_units(self.area_m2),
+            "centroid": [round(self.centroid[0], 7), round(self.centroid[1], 7)],
+            "conflicts": [c.to_dict() for c in self.conflicts],
+            "development_boundary": (
+                self.development_boundary.to_dict() if self.development_boundary else None
+            ),
+            "zones": list(self.zones),
+            "canal_distance_m": (
+                None if self.canal_distance_m is None else round(self.canal_distance_m, 2)
+            ),
+            "verdict": self.verdict,
+            "warnings": list(self.warnings),
+            "repairs": list(self.repairs),
+        }
+
+
+def area_units(m2: float) -> dict[str, float]:
+    return {
+        "area_m2": round(m2, 2),
+        "area_ha": round(m2 / M2_PER_HA, 6),
+        "area_mu": round(m2 / M2_PER_MU, 5),
+    }
+
+
+def exit_code(reports: Sequence[SiteReport]) -> int:
+    """0 when every site is clear, 1 when any site conflicts."""
+    return 1 if any(r.verdict == "conflict" for r in reports) else 0

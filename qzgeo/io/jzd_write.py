@@ -1,0 +1,170 @@
+"""Writing 界址点坐标 text files (see :mod:`qzgeo.io.jzd_read` for the format).
+
+Coordinates go out in a CGCS2000 3-degree Gauss-Krüger zone, to the millimetre, with the
+ellipsoidal area in 公顷 as the declared area. Columns the format has no place for are named
+in a warning, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import shapely
+from pyproj import CRS
+from shapely.geometry.base import BaseGeometry
+
+from qzgeo._errors import CRSError, InputError
+from qzgeo.geo.area import M2_PER_HA, ellipsoidal_area
+from qzgeo.geo.crs import STORAGE_CRS, gk_epsg, gk_zone
+from qzgeo.io.atomic import write_bytes
+from qzgeo.io.jzd_read import DECLARED_AREA, DECLARED_POINTS, LINE, PARCEL_FIELDS
+
+log = logging.getLogger(__name__)
+
+
+def _text_field(value: object, column: str, row: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = str(value)
+    if any(ch in text for ch in ",，\r\n@"):
+        msg = (
+            f"column {column!r} of feature {row!r} contains a comma, '@' or a line break "
+            f"({text[:40]!r}), which the 界址点 format cannot carry; clean the value first"
+        )
+        raise InputError(msg)
+    return text
+
+
+def write_jzd(
+    gdf: gpd.GeoDataFrame,
+    path: str | os.PathLike[str],
+    *,
+    zone: int | None = None,
+    prefix: bool = True,
+    encoding: str = "gbk",
+) -> Path:
+    """Write polygons as a 界址点坐标 text file (atomically).
+
+    Coordinates go out in CGCS2000 3-degree GK ``zone`` (default: the zone of the data's
+    centre), X = northing, Y = easting with the zone prefix unless ``prefix=False``, to the
+    millimetre. The declared area is the ellipsoidal area in 公顷. Columns named like the
+    header fields (地块编号, 地块名称, 图幅号, 地块用途, 地类编码) fill them; 地块编号 defaults to
+    the row number. Holes get 圈号 2, 3...; the parts of a MultiPolygon follow with the next
+    圈号 (the reader tells parts from holes by containment).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from shapely import box
+    >>> g = gpd.GeoDataFrame({"地块编号": ["A"]}, geometry=[box(108.6, 21.7, 108.61, 21.71)],
+    ...                      crs="EPSG:4490")
+    >>> from qzgeo.io.jzd_read import read_jzd
+    >>> p = write_jzd(g, pathlib.Path(tempfile.mkdtemp()) / "a.txt")
+    >>> read_jzd(p).crs.to_epsg()
+    4524
+    """
+    if gdf.crs is None:
+        msg = "the layer has no CRS; set one before writing a 界址点 file"
+        raise CRSError(msg)
+    if len(gdf) == 0:
+        msg = "no features to write to a 界址点 file"
+        raise InputError(msg)
+    _warn_unwritten_columns(gdf, Path(path).name)
+    lonlat = gdf.geometry.to_crs(STORAGE_CRS)
+    if zone is None:
+        minx, _, maxx, _ = lonlat.total_bounds
+        zone = gk_zone((minx + maxx) / 2)
+    projected = gdf.geometry.to_crs(CRS.from_epsg(gk_epsg(zone, prefix=prefix)))
+    areas_ha = ellipsoidal_area(lonlat.values) / M2_PER_HA
+    lines = _metadata_lines(zone)
+    for i, geom in enumerate(projected):
+        lines.extend(_parcel_lines(gdf, i, geom, float(areas_ha[i])))
+    text = "\r\n".join(lines) + "\r\n"
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        msg = f"some text cannot be written as {encoding!r} ({exc}); use encoding='utf-8'"
+        raise InputError(msg) from exc
+    return write_bytes(path, data)
+
+
+def _warn_unwritten_columns(gdf: gpd.GeoDataFrame, name: str) -> None:
+    recomputed = (DECLARED_AREA, DECLARED_POINTS, LINE)
+    extra = [
+        c
+        for c in gdf.columns
+        if c != gdf.geometry.name and c not in PARCEL_FIELDS and c not in recomputed
+    ]
+    if extra:
+        log.warning(
+            "%s: the 界址点 format has no place for column(s) %s; they are not written",
+            name,
+            ", ".join(map(str, extra)),
+        )
+
+
+def _metadata_lines(zone: int) -> list[str]:
+    return [
+        "[属性描述]",
+        "格式版本号=1.01版本",
+        "数据产生单位=qzgeo",
+        "坐标系=2000国家大地坐标系",
+        "几度分带=3",
+        "投影类型=高斯克吕格",
+        "计量单位=米",
+        f"带号={zone}",
+        "精度=0.001",
+        "转换参数=,,,,,,",
+        "[地块坐标]",
+    ]
+
+
+def _parcel_lines(
+    gdf: gpd.GeoDataFrame, i: int, geom: BaseGeometry | None, area_ha: float
+) -> list[str]:
+    """The header line and vertex rows of feature ``i`` (``geom`` in the GK zone)."""
+    if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        kind = "empty" if geom is None or geom.is_empty else geom.geom_type
+        msg = f"feature {gdf.index[i]!r} is {kind}; a 界址点 file holds polygons only"
+        raise InputError(msg)
+    rec = {c: gdf[c].iat[i] for c in PARCEL_FIELDS if c in gdf.columns}
+    fields = {f: _text_field(rec.get(f), f, gdf.index[i]) for f in PARCEL_FIELDS if f != "图形属性"}
+    fields["地块编号"] = fields["地块编号"] or str(i + 1)
+    body = _vertex_rows(geom)
+    header = [
+        str(len(body)),
+        f"{area_ha:.4f}",
+        fields["地块编号"],
+        fields["地块名称"],
+        "面",
+        fields["图幅号"],
+        fields["地块用途"],
+        fields["地类编码"],
+        "@",
+    ]
+    return [",".join(header), *body]
+
+
+def _vertex_rows(geom: BaseGeometry) -> list[str]:
+    """``J<n>,<圈号>,<northing>,<easting>`` rows; each ring ends on its first point's number."""
+    rings: list[npt.NDArray[np.float64]] = []
+    for poly in shapely.get_parts(geom):
+        rings.append(shapely.get_coordinates(poly.exterior))
+        rings.extend(shapely.get_coordinates(r) for r in poly.interiors)
+    body: list[str] = []
+    n = 0
+    for ring_no, coords in enumerate(rings, start=1):
+        first = n + 1
+        for k, (e, north) in enumerate(coords):
+            closing = k == len(coords) - 1
+            label = first if closing else n + 1
+            if not closing:
+                n += 1
+            body.append(f"J{label},{ring_no},{north:.3f},{e:.3f}")
+    return body

@@ -1,0 +1,214 @@
+"""Shapefiles: refusing truncated files, finding the DBF's text encoding, writing them safely.
+
+GDAL reads a truncated .shp/.shx/.dbf without complaint (fewer features) and guesses a DBF's
+encoding from nothing when there is no ``.cpg``; these checks make both explicit. The writer
+refuses what a DBF would silently cut (long field names, long text) and replaces the sidecar
+files of an old shapefile atomically, one by one, the ``.shp`` last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import struct
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from qzgeo._errors import InputError, MissingInputError, OutputError
+
+log = logging.getLogger(__name__)
+
+_DBF_NAME_BYTES = 10
+_DBF_TEXT_BYTES = 254
+_SHP_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".fix")
+
+
+def sidecar(path: Path, ext: str) -> Path | None:
+    """The file beside ``path`` with extension ``ext`` (either case), if it exists."""
+    for cand in (path.with_suffix(ext), path.with_suffix(ext.upper())):
+        if cand.exists():
+            return cand
+    return None
+
+
+def _check_shp_header(path: Path, ext: str) -> None:
+    part = path if ext == ".shp" else sidecar(path, ext)
+    if part is None:
+        msg = f"{path}: the {ext} file is missing; copy all the shapefile's files together"
+        raise MissingInputError(msg)
+    size = part.stat().st_size
+    with part.open("rb") as fh:
+        head = fh.read(100)
+    if len(head) < 100 or struct.unpack(">i", head[:4])[0] != 9994:
+        msg = f"{part} is not a shapefile (bad or truncated header); export it again"
+        raise InputError(msg)
+    declared = struct.unpack(">i", head[24:28])[0] * 2
+    if size < declared:
+        msg = (
+            f"{part} is truncated: its header says {declared} bytes, the file has {size}; "
+            "copy or export it again"
+        )
+        raise InputError(msg)
+
+
+def check_shapefile(path: Path) -> None:
+    """Refuse truncated .shp/.shx/.dbf files (GDAL would silently read fewer features)."""
+    for ext in (".shp", ".shx"):
+        _check_shp_header(path, ext)
+    dbf = sidecar(path, ".dbf")
+    if dbf is None:
+        msg = f"{path}: the .dbf file is missing; copy all the shapefile's files together"
+        raise MissingInputError(msg)
+    n_records, header_len, record_len = _dbf_header(dbf)
+    if dbf.stat().st_size < header_len + n_records * record_len:
+        msg = (
+            f"{dbf} is truncated: {n_records} records need {header_len + n_records * record_len} "
+            f"bytes, the file has {dbf.stat().st_size}; copy or export it again"
+        )
+        raise InputError(msg)
+
+
+def _dbf_header(dbf: Path) -> tuple[int, int, int]:
+    with dbf.open("rb") as fh:
+        head = fh.read(32)
+    if len(head) < 32:
+        msg = f"{dbf} is truncated (no complete header)"
+        raise InputError(msg)
+    n_records, header_len, record_len = struct.unpack("<IHH", head[4:12])
+    return n_records, header_len, record_len
+
+
+def _dbf_fields(header: bytes) -> tuple[list[bytes], list[tuple[int, int]]]:
+    """Field names, and (offset, length) in a record of each character field."""
+    fields: list[tuple[int, int]] = []
+    names: list[bytes] = []
+    offset = 1  # deletion flag
+    for k in range(32, len(header) - 1, 32):
+        desc = header[k : k + 32]
+        if desc[:1] == b"\r" or len(desc) < 32:
+            break
+        names.append(desc[:11].split(b"\0", 1)[0])
+        length = desc[16]
+        if desc[11:12] == b"C":
+            length = desc[16] + 256 * desc[17]  # FoxPro-style long character fields
+            fields.append((offset, length))
+        offset += length
+    return names, fields
+
+
+def _dbf_text_chunks(dbf: Path, *, chunk_records: int = 4096) -> Iterator[bytes]:
+    """The raw bytes of the DBF's field names and character fields, in chunks."""
+    n_records, header_len, record_len = _dbf_header(dbf)
+    with dbf.open("rb") as fh:
+        names, fields = _dbf_fields(fh.read(header_len))
+        yield b"\n".join(names)
+        remaining = n_records
+        while remaining > 0:
+            n = min(chunk_records, remaining)
+            block = fh.read(n * record_len)
+            remaining -= n
+            yield b"\n".join(
+                block[r * record_len + o : r * record_len + o + ln]
+                for r in range(len(block) // record_len)
+                for o, ln in fields
+            )
+
+
+def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
+    """Encoding of a shapefile's DBF and a note for the user (None: GDAL knows, from .cpg).
+
+    Without a ``.cpg``, the text is tried as strict UTF-8, then GB18030 (a GBK superset);
+    text that is neither is refused rather than read as mojibake.
+    """
+    if sidecar(path, ".cpg") is not None:
+        return None, None
+    dbf = sidecar(path, ".dbf")
+    if dbf is None:
+        msg = f"{path}: the .dbf file is missing; copy all the shapefile's files together"
+        raise MissingInputError(msg)
+    for enc in ("utf-8", "gb18030"):
+        try:
+            for chunk in _dbf_text_chunks(dbf):
+                chunk.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        label = "UTF-8" if enc == "utf-8" else "GB18030"
+        note = f"{path.name}: no .cpg file; the attribute text decodes as {label}, read as {label}"
+        if enc == "utf-8":
+            log.info("%s", note)
+            return label, None
+        return label, note
+    msg = (
+        f"{path}: no .cpg file and the attribute text is neither UTF-8 nor GBK; pass the "
+        "encoding (encoding=... / --encoding, e.g. big5) or add a .cpg file"
+    )
+    raise InputError(msg)
+
+
+def _check_dbf_limits(gdf: gpd.GeoDataFrame, target: Path, encoding: str) -> None:
+    """Refuse field names and text that a DBF would cut."""
+    columns = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+    long_names = [c for c in columns if len(c.encode(encoding)) > _DBF_NAME_BYTES]
+    if long_names:
+        listed = ", ".join(f"{c!r} ({len(c.encode(encoding))} bytes)" for c in long_names)
+        msg = (
+            f"cannot write {target.name}: field names longer than the 10-byte DBF limit in "
+            f"{encoding}: {listed}. Shapefiles would cut them; rename the columns or write a "
+            "GeoPackage (.gpkg) instead"
+        )
+        raise OutputError(msg)
+    for c in columns:
+        col = gdf[c]
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            sizes = col.dropna().map(lambda v: len(str(v).encode(encoding)))
+            if len(sizes) and sizes.max() > _DBF_TEXT_BYTES:
+                msg = (
+                    f"cannot write {target.name}: column {c!r} holds text of {sizes.max()} bytes, "
+                    "over the 254-byte DBF limit; write a GeoPackage (.gpkg) instead"
+                )
+                raise OutputError(msg)
+
+
+def _replace_shapefile(tmpdir: Path, target: Path) -> None:
+    """Move the files written in ``tmpdir`` over ``target``'s, the ``.shp`` last."""
+    written = {p.suffix.lower(): p for p in tmpdir.iterdir()}
+    for p in written.values():
+        with p.open("rb") as fh:
+            os.fsync(fh.fileno())
+    # Stale indexes of an old file would describe the wrong geometries: remove them.
+    for ext in _SHP_SIDECARS:
+        if ext not in written:
+            with contextlib.suppress(FileNotFoundError):
+                target.with_suffix(ext).unlink()
+    for ext in sorted(written, key=lambda e: e == ".shp"):  # the .shp last
+        os.replace(written[ext], target.with_suffix(ext))
+
+
+def write_shapefile(gdf: gpd.GeoDataFrame, target: Path) -> Path:
+    """Write ``gdf`` as a UTF-8 shapefile with a ``.cpg``, replacing each file atomically."""
+    encoding = "UTF-8"
+    _check_dbf_limits(gdf, target, encoding)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.stem}.", dir=target.parent))
+    try:
+        pyogrio.write_dataframe(
+            gdf,
+            tmpdir / target.name,
+            driver="ESRI Shapefile",
+            encoding=encoding,
+            layer_options={"DBF_DATE_LAST_UPDATE": "2000-01-01"},
+        )
+        _replace_shapefile(tmpdir, target)
+    except OSError as exc:
+        msg = f"could not write {target}: {exc.strerror or exc}; the previous file is unchanged"
+        raise OutputError(msg) from exc
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return target

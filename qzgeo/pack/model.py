@@ -1,0 +1,167 @@
+"""The plan pack as data: layer specs, styles, map products and the pack itself.
+
+Plain dataclasses and the vocabularies of the pack files (roles, sensitivities, basemaps...);
+:mod:`qzgeo.pack.catalog` reads them from TOML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from qzgeo.io.postgis_uri import is_postgis_uri
+
+#: Who may see a layer (``sensitivity``) or a map (``audience`` in ``maps/*.toml``): a public
+#: map or folder holds nothing derived from an internal layer.
+Sensitivity = Literal["public", "internal"]
+SENSITIVITIES: tuple[Sensitivity, ...] = ("public", "internal")
+ROLES = ("zone", "constraint", "corridor", "base")
+CONSTRAINT_MODES = ("exclusion", "boundary")
+PRECISIONS = ("real", "OSM", "calibrated-schematic", "schematic", "survey")
+BASEMAPS = ("osm", "tianditu_vec", "tianditu_img", "amap", "none")
+ANALYSIS_OUTPUTS = ("available_land", "conflicts")
+SYMBOL_KEYS = frozenset(
+    {
+        "fill",
+        "fill_opacity",
+        "stroke",
+        "weight",
+        "opacity",
+        "dash",
+        "pattern",
+        "pattern_color",
+        "pattern_angle",
+        "legend",
+        "radius",
+    }
+)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One catalog entry."""
+
+    id: str
+    title: str
+    role: str
+    path: str
+    layer: str | None = None
+    crs: str | None = None
+    datum: str | None = None
+    sensitivity: Sensitivity = "internal"
+    class_field: str | None = None
+    name_field: str | None = None
+    publish_fields: tuple[str, ...] = ()
+    constraint: str | None = None
+    constraint_classes: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+    licence: str = ""
+    precision: str = ""
+    title_en: str | None = None
+
+    @property
+    def is_constraint(self) -> bool:
+        """True if any class of this layer constrains the zones."""
+        return self.constraint is not None or bool(self.constraint_classes)
+
+    @property
+    def is_public(self) -> bool:
+        return self.sensitivity == "public"
+
+    def constraint_mode(self, cls: str | None) -> str | None:
+        """Mode (exclusion/boundary) of class ``cls``, or ``None`` if it does not constrain."""
+        if cls is not None and cls in self.constraint_classes:
+            return self.constraint_classes[cls]
+        return self.constraint
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """How one layer or class is drawn."""
+
+    fill: str | None = None
+    fill_opacity: float = 0.4
+    stroke: str = "#333333"
+    weight: float = 1.5
+    opacity: float = 1.0
+    dash: str | None = None
+    pattern: str | None = None  # "stripe" for hatch fills
+    pattern_color: str | None = None
+    pattern_angle: float = 45.0
+    legend: str | None = None
+    radius: float = 5.0
+
+
+@dataclass(frozen=True)
+class LayerStyle:
+    """Symbology of one layer: a default symbol and one per class value."""
+
+    layer_id: str
+    default: Symbol
+    classes: dict[str, Symbol] = field(default_factory=dict)
+    class_field: str | None = None
+    label_field: str | None = None
+    legend_title: str | None = None
+    source_file: str = ""
+
+    def symbol_for(self, cls: object) -> Symbol:
+        if isinstance(cls, str) and cls in self.classes:
+            return self.classes[cls]
+        return self.default
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """One map product (one ``maps/*.toml``)."""
+
+    id: str
+    title: str
+    #: The map's ``audience`` key: who may see it.
+    sensitivity: Sensitivity
+    layers: tuple[str, ...]
+    analysis: tuple[str, ...] = ()
+    basemap: str = "osm"
+    basemaps: tuple[str, ...] = ()
+    title_en: str | None = None
+    description: str = ""
+    source_file: str = ""
+
+
+@dataclass
+class Pack:
+    """A loaded plan pack. ``problems`` lists everything found wrong while reading it."""
+
+    root: Path
+    name: str
+    title: str
+    layers: dict[str, LayerSpec]
+    styles: dict[str, LayerStyle]
+    maps: dict[str, MapSpec]
+    storage_crs: str = "EPSG:4490"
+    planar_crs: str | None = None
+    extent: tuple[float, float, float, float] | None = None
+    notice: str = ""
+    attribution: str = ""
+    tianditu_key: str | None = None
+    # A trusted layer (e.g. the coastline) that real-data layers are checked against for an
+    # undeclared GCJ-02 offset.
+    reference_layer: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "layers" / "catalog.toml"
+
+    def layer_path(self, spec: LayerSpec) -> str:
+        """Absolute path (or URI) of a layer's data source."""
+        if is_postgis_uri(spec.path):
+            return spec.path
+        return str((self.root / "layers" / spec.path).resolve())
+
+    def constraint_layers(self) -> list[LayerSpec]:
+        return [s for s in self.layers.values() if s.is_constraint]
+
+    def zone_layers(self) -> list[LayerSpec]:
+        return [s for s in self.layers.values() if s.role == "zone"]
