@@ -1,0 +1,329 @@
+"""End-to-end benchmark of `qzgeo analyze --parcels` and a cold `qzgeo check` (issue 13).
+
+Everything runs as users run it: a new process per measurement, files in and out. Each child's
+wall time and peak RSS (``os.wait4`` rusage of that child) are recorded; every figure is then a
+ratio against the geopandas baseline measured in the same run.
+
+    PYTHONPATH=. python benchmarks/bench_analyze_e2e.py --sizes 100000,300000
+
+Parcel files (GeoPackage, EPSG:4524 = CGCS2000 GK zone 36 with the zone prefix) are generated
+once into ``benchmarks/_work/e2e/`` (git-ignored; ``--work`` to change):
+
+  voronoi  Voronoi cells of ``gen_county.py`` over an 80 x 60 km county around 钦州
+  grid     a jittered grid (nodes moved up to 1/4 cell) over the WHOLE extent of the bundled
+           pack (``[pack] extent`` of layers/catalog.toml): most parcels lie outside the
+           城镇开发边界, as in a county-wide 地块 layer
+
+Methods (per layout and size):
+
+  baseline   benchmarks/baseline_geopandas_analyze.py (read, geopandas.overlay, dissolve, write)
+  qzgeo      qzgeo analyze --parcels FILE --out DIR (the real CLI, default 2 threads)
+  floor_io   pyogrio.read_dataframe + write_dataframe (Arrow) of the same file, nothing else
+  floor_geos shapely.intersection on every (parcel, constraint part) candidate pair of the
+             qzgeo plan, 1 thread; reading, reprojection and the STRtree query are not timed
+             (its "wall" is the timed part only)
+
+And once: ``qzgeo check SITE`` on the bundled pack in a new process (median of --repeat), with
+``python -c "import qzgeo.cli.main"`` and ``python -c pass`` as its floors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+CRS = "EPSG:4524"
+LAYOUTS = ("voronoi", "grid")
+METHODS = ("baseline", "qzgeo", "floor_io", "floor_geos")
+CLI = "import sys; from qzgeo.cli.main import cli; cli(prog_name='qzgeo')"
+SITE = (108.600, 21.700, 108.605, 21.705)  # a 0.5 km box on the 钦州港 shore (EPSG:4490)
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def grid_parcels(n: int, seed: int = 20241113):  # type: ignore[no-untyped-def]
+    """About ``n`` jittered quads covering the bundled pack's extent, in EPSG:4524."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+    from pyproj import Transformer
+
+    catalog = tomllib.loads((ROOT / "layers" / "catalog.toml").read_text(encoding="utf-8"))
+    lon0, lat0, lon1, lat1 = catalog["pack"]["extent"]
+    t = Transformer.from_crs("EPSG:4490", CRS, always_xy=True)
+    minx, miny, maxx, maxy = t.transform_bounds(lon0, lat0, lon1, lat1, densify_pts=21)
+    nx = max(1, round((n * (maxx - minx) / (maxy - miny)) ** 0.5))
+    ny = max(1, round(n / nx))
+    dx, dy = (maxx - minx) / nx, (maxy - miny) / ny
+    rng = np.random.default_rng(seed)
+    gx, gy = np.meshgrid(np.arange(nx + 1) * dx + minx, np.arange(ny + 1) * dy + miny)
+    gx = gx + rng.uniform(-0.25, 0.25, gx.shape) * dx
+    gy = gy + rng.uniform(-0.25, 0.25, gy.shape) * dy
+    corners = [(0, 0), (0, 1), (1, 1), (1, 0), (0, 0)]
+    ring = np.stack(
+        [
+            np.stack([gx[j : j + ny, i : i + nx], gy[j : j + ny, i : i + nx]], -1)
+            for j, i in corners
+        ],
+        axis=2,
+    ).reshape(-1, 5, 2)
+    geoms = shapely.polygons(ring)
+    return gpd.GeoDataFrame({"pid": np.arange(len(geoms), dtype=np.int64)}, geometry=geoms, crs=CRS)
+
+
+def ensure(work: Path, layout: str, n: int) -> Path:
+    """Generate (once) and return the GeoPackage of ``n`` parcels in ``layout``."""
+    import pyogrio
+
+    path = work / f"{layout}_{n}.gpkg"
+    if path.exists():
+        return path
+    work.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    if layout == "voronoi":
+        from gen_county import parcels
+
+        gdf = parcels(n).set_crs(CRS, allow_override=True)
+    else:
+        gdf = grid_parcels(n)
+    gdf.insert(1, "地块编号", "QZ" + gdf["pid"].astype(str).str.zfill(9))
+    tmp = path.with_suffix(".tmp.gpkg")
+    tmp.unlink(missing_ok=True)
+    pyogrio.write_dataframe(gdf, tmp, layer="parcels", driver="GPKG", use_arrow=True)
+    tmp.rename(path)
+    print(f"generated {path.name}: {len(gdf)} parcels, {time.perf_counter() - t:.1f} s", flush=True)
+    return path
+
+
+def site_file(work: Path) -> Path:
+    path = work / "site.geojson"
+    if not path.exists():
+        x0, y0, x1, y1 = SITE
+        ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+        feature = {
+            "type": "Feature",
+            "properties": {"名称": "试验地块"},
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+        }
+        work.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    return path
+
+
+# --- children -------------------------------------------------------------------------------
+
+
+def run_child(cmd: list[str]) -> dict[str, object]:
+    """Run ``cmd``; its wall time, peak RSS (MB), exit code and the tail of its output."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    return {
+        "wall_s": wall,
+        "rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "rc": os.waitstatus_to_exitcode(status),
+        "stdout": stdout[-600:],
+        "stderr": stderr[-1500:],
+    }
+
+
+def worker(method: str, path: str, out: str) -> None:
+    """In-process floors; prints one JSON line."""
+    import numpy as np
+    import pyogrio
+    import shapely
+
+    if method == "gen":  # the orchestrator stays stdlib-only: forked children start small
+        layout, n = path.split(":")
+        print(json.dumps({"path": str(ensure(Path(out), layout, int(n)))}))
+        return
+    if method == "floor_io":
+        t = time.perf_counter()
+        gdf = pyogrio.read_dataframe(path, use_arrow=True)
+        pyogrio.write_dataframe(gdf, out, layer="parcels", driver="GPKG", use_arrow=True)
+        print(json.dumps({"timed_s": time.perf_counter() - t}))
+        return
+    from qzgeo.load import load_pack_layers
+    from qzgeo.pack import load_pack
+    from qzgeo.parcels import build_parcel_plan
+
+    loaded = load_pack_layers(load_pack())
+    plan = build_parcel_plan(loaded)
+    geoms = np.asarray(
+        pyogrio.read_dataframe(path, use_arrow=True).to_crs(plan.planar_crs).geometry.values
+    )
+    parts = plan.overlay.classes.parts
+    ci, pi = shapely.STRtree(geoms).query(parts, predicate="intersects")[::-1]
+    t = time.perf_counter()
+    pieces = shapely.intersection(geoms[ci], parts[pi])
+    timed = time.perf_counter() - t
+    print(json.dumps({"timed_s": timed, "pairs": len(ci), "m2": float(shapely.area(pieces).sum())}))
+
+
+def command(method: str, path: Path, outdir: Path) -> list[str]:
+    py = sys.executable
+    if method == "baseline":
+        script = str(HERE / "baseline_geopandas_analyze.py")
+        return [py, script, str(path), str(outdir / "baseline.gpkg")]
+    if method == "qzgeo":
+        return [py, "-c", CLI, "analyze", "--parcels", str(path), "--out", str(outdir / "qz")]
+    return [py, __file__, "--worker", method, str(path), str(outdir / "floor.gpkg")]
+
+
+# --- orchestration --------------------------------------------------------------------------
+
+
+def measure_analyze(work: Path, layouts: list[str], sizes: list[int], methods: list[str]) -> list:
+    rows = []
+    for layout in layouts:
+        for n in sizes:
+            gen = run_child(
+                [sys.executable, __file__, "--worker", "gen", f"{layout}:{n}", str(work)]
+            )
+            if gen["rc"] != 0:
+                raise SystemExit(f"generating {layout} {n} failed: {gen['stderr']}")
+            print(str(gen["stdout"]).strip(), flush=True)
+            path = work / f"{layout}_{n}.gpkg"
+            for m in methods:
+                with tempfile.TemporaryDirectory(dir=work) as tmp:
+                    load = os.getloadavg()[0]
+                    r = run_child(command(m, path, Path(tmp)))
+                if r["rc"] != 0:
+                    print(r["stderr"], file=sys.stderr)
+                    raise SystemExit(f"{m} on {path.name} failed (exit {r['rc']})")
+                row = {"layout": layout, "n": n, "method": m, "load_before": round(load, 2), **r}
+                if m.startswith("floor"):
+                    row.update(json.loads(str(r["stdout"]).strip().splitlines()[-1]))
+                if m == "floor_geos":
+                    row["wall_s"] = row["timed_s"]
+                rows.append(row)
+                print(
+                    f"{layout:8} {n:>8} {m:11} {row['wall_s']:7.2f} s  cpu {r['cpu_s']:7.2f} s  "
+                    f"rss {r['rss_mb']:7.0f} MB  load {load:.1f}  {str(r['stdout']).strip()[-90:]}",
+                    flush=True,
+                )
+    return rows
+
+
+def measure_check(work: Path, repeat: int) -> list:
+    site = site_file(work)
+    py = sys.executable
+    cases = {
+        "check_cold": [py, "-c", CLI, "check", str(site)],
+        "import_cli": [py, "-c", "import qzgeo.cli.main"],
+        "python": [py, "-c", "pass"],
+    }
+    rows = []
+    for name, cmd in cases.items():
+        runs = [run_child(cmd) for _ in range(repeat)]
+        bad = [r for r in runs if r["rc"] not in (0, 1)]  # check exits 1 on a conflict
+        if bad:
+            print(bad[0]["stderr"], file=sys.stderr)
+            raise SystemExit(f"{name} failed")
+        rows.append(
+            {
+                "method": name,
+                "wall_s": statistics.median(float(r["wall_s"]) for r in runs),
+                "walls": [round(float(r["wall_s"]), 3) for r in runs],
+                "rss_mb": max(float(r["rss_mb"]) for r in runs),
+                "rc": runs[0]["rc"],
+            }
+        )
+        print(f"{name:11} median {rows[-1]['wall_s']:.2f} s  {rows[-1]['walls']}", flush=True)
+    return rows
+
+
+def table(rows: list, check: list) -> str:
+    lines = [
+        "| layout | parcels | baseline s | qzgeo s | × baseline | I/O floor s | GEOS floor s "
+        "| qzgeo / (I/O + GEOS floor) | CPU s baseline / qzgeo | CPU × baseline "
+        "| peak RSS MB baseline / qzgeo / I/O floor |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    keys = sorted({(r["layout"], r["n"]) for r in rows}, key=lambda k: (k[0] != "voronoi", k))
+    for layout, n in keys:
+        rs = {r["method"]: r for r in rows if (r["layout"], r["n"]) == (layout, n)}
+
+        def s(m: str, rs: dict = rs) -> float:
+            return float(rs[m]["wall_s"]) if m in rs else float("nan")
+
+        def mb(m: str, rs: dict = rs) -> str:
+            return f"{rs[m]['rss_mb']:.0f}" if m in rs else "–"
+
+        def cpu(m: str, rs: dict = rs) -> float:
+            return float(rs[m]["cpu_s"]) if m in rs else float("nan")
+
+        floor = s("floor_io") + s("floor_geos")
+        lines.append(
+            f"| {layout} | {n:,} | {s('baseline'):.2f} | {s('qzgeo'):.2f} | "
+            f"**{s('baseline') / s('qzgeo'):.2f}** | {s('floor_io'):.2f} | {s('floor_geos'):.2f} | "
+            f"{s('qzgeo') / floor:.1f} | {cpu('baseline'):.1f} / {cpu('qzgeo'):.1f} | "
+            f"{cpu('baseline') / cpu('qzgeo'):.2f} | "
+            f"{mb('baseline')} / {mb('qzgeo')} / {mb('floor_io')} |"
+        )
+    if check:
+        c = {r["method"]: r for r in check}
+        lines += [
+            "",
+            "| cold start | median wall s | peak RSS MB |",
+            "|---|--:|--:|",
+            *(f"| {k} | {v['wall_s']:.2f} | {v['rss_mb']:.0f} |" for k, v in c.items()),
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sizes", default="100000,300000", help="comma-separated parcel counts")
+    ap.add_argument("--layouts", default=",".join(LAYOUTS))
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--repeat", type=int, default=5, help="runs of the cold-start cases")
+    ap.add_argument("--no-check", action="store_true", help="skip the cold-start cases")
+    ap.add_argument("--work", type=Path, default=HERE / "_work" / "e2e")
+    ap.add_argument("--json", type=Path, default=HERE / "results_e2e.json")
+    ap.add_argument("--table", action="store_true", help="print the table of --json and exit")
+    ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        worker(*args.worker)
+        return
+    if args.table:
+        saved = json.loads(args.json.read_text())
+        print(table(saved["analyze"], saved["check"]))
+        return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"cores {os.cpu_count()}, load {os.getloadavg()}", flush=True)
+    rows = measure_analyze(args.work, args.layouts.split(","), sizes, args.methods.split(","))
+    check = [] if args.no_check else measure_check(args.work, args.repeat)
+    for r in rows:
+        r.pop("stdout", None)
+        r.pop("stderr", None)
+    args.json.write_text(
+        json.dumps({"analyze": rows, "check": check}, indent=1, ensure_ascii=False) + "\n"
+    )
+    print()
+    print(table(rows, check))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Where `qzgeo analyze --parcels` and a cold `qzgeo check` spend their time (README_e2e.md).
+
+    PYTHONPATH=. python benchmarks/profile_analyze.py analyze benchmarks/_work/e2e/grid_300000.gpkg
+    PYTHONPATH=. python benchmarks/profile_analyze.py check benchmarks/_work/e2e/site.geojson
+
+``analyze``: cProfile of the real command in this process (``cli(..., standalone_mode=False)``),
+then the cumulative seconds of each step of ``qzgeo/cli/analyze.py``, the top functions by own
+time, and the engine with and without the conservation check. cProfile sees the main thread
+only: the overlay's worker threads show up as waiting in ``overlay_areas`` (its wall time).
+The ``.prof`` file is kept in ``benchmarks/_work/`` for snakeviz / pstats.
+
+``check``: ``python -X importtime`` of the command in a new process (the heaviest top-level
+imports), the pack layers it reads, and a cProfile of the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import cProfile
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CLI = "from qzgeo.cli.main import cli; cli(prog_name='qzgeo')"
+
+# step -> (file suffix, function name, caller function name or None)
+STEPS = [
+    ("load_pack + validate_pack", "qzgeo/pack.py", "load_pack", None),
+    ("", "qzgeo/_validate.py", "validate_pack", None),
+    ("load_pack_layers (18 layers)", "qzgeo/load.py", "load_pack_layers", None),
+    ("read parcels (read_layer)", "qzgeo/io.py", "read_layer", "command"),
+    ("  pyogrio read (Arrow)", "qzgeo/io.py", "_pyogrio_read", None),
+    ("repair_layer(parcels)", "qzgeo/repair.py", "repair_layer", "command"),
+    ("check_parcels", "qzgeo/parcels.py", "check_parcels", None),
+    ("build_parcel_plan", "qzgeo/parcels.py", "build_parcel_plan", None),
+    ("_to_planar: to_crs 4524 -> 4545", "qzgeo/parcels.py", "_to_planar", None),
+    ("overlay_areas (classes + balance)", "qzgeo/overlay.py", "overlay_areas", None),
+    ("overlay_groups (zones)", "qzgeo/overlay.py", "overlay_groups", None),
+    ("finish_parcels (incl. to_crs -> 4490)", "qzgeo/parcels.py", "finish_parcels", None),
+    ("  to_crs in finish_parcels", "geopandas/geoseries.py", "to_crs", "finish_parcels"),
+    ("write_parcel_outputs", "qzgeo/parcels.py", "write_parcel_outputs", None),
+    ("  write_gpkg", "qzgeo/io.py", "write_gpkg", None),
+    ("  parcel_summary", "qzgeo/parcels.py", "parcel_summary", None),
+    ("  summary.to_csv", "pandas/core/generic.py", "to_csv", "write_parcel_outputs"),
+    ("  _xlsx_bytes", "qzgeo/parcels.py", "_xlsx_bytes", None),
+    ("sha256_file(parcels)", "qzgeo/io.py", "sha256_file", "command"),
+]
+
+
+def _cum(stats: pstats.Stats, suffix: str, func: str, caller: str | None) -> tuple[float, int]:
+    total, calls = 0.0, 0
+    for (fname, _line, name), (_cc, nc, _tt, ct, callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if name != func or not fname.endswith(suffix):
+            continue
+        if caller is None:
+            total += ct
+            calls += nc
+        else:
+            for (_f, _l, cname), val in callers.items():
+                if cname == caller:
+                    total += val[3]
+                    calls += val[1]
+    return total, calls
+
+
+def profile_analyze(parcels: Path) -> None:
+    from qzgeo.cli.main import cli
+
+    prof_path = HERE / "_work" / f"analyze_{parcels.stem}.prof"
+    with tempfile.TemporaryDirectory() as out:
+        prof = cProfile.Profile()
+        t = time.perf_counter()
+        prof.enable()
+        cli(["analyze", "--parcels", str(parcels), "--out", out], standalone_mode=False)
+        prof.disable()
+        wall = time.perf_counter() - t
+    prof.dump_stats(prof_path)
+    stats = pstats.Stats(str(prof_path))
+    print(f"\nqzgeo analyze {parcels.name}: {wall:.2f} s under cProfile ({prof_path})\n")
+    print("| step | cumulative s | calls |\n|---|--:|--:|")
+    for label, suffix, func, caller in STEPS:
+        ct, nc = _cum(stats, suffix, func, caller)
+        print(f"| {label or func} | {ct:.2f} | {nc} |")
+    print("\nTop 25 by own time:")
+    stats.sort_stats("tottime").print_stats(25)
+    print("Callees of repair_layer:")
+    stats.sort_stats("cumulative").print_callees("repair_layer")
+    _engine_check_cost(parcels)
+
+
+def _engine_check_cost(parcels: Path) -> None:
+    """The engine alone on the same parcels: with and without the conservation check."""
+    from qzgeo.io import read_layer
+    from qzgeo.load import load_pack_layers
+    from qzgeo.overlay import overlay_areas
+    from qzgeo.pack import load_pack
+    from qzgeo.parcels import build_parcel_plan
+
+    plan = build_parcel_plan(load_pack_layers(load_pack()))
+    planar = read_layer(parcels).to_crs(plan.planar_crs)
+    for check in (True, False, True, False):
+        t = time.perf_counter()
+        overlay_areas(planar, plan.overlay, check_conservation=check)
+        print(f"overlay_areas check_conservation={check}: {time.perf_counter() - t:.2f} s")
+
+
+def profile_check(site: Path) -> None:
+    cmd = [sys.executable, "-X", "importtime", "-c", CLI, "check", str(site)]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    print(f"qzgeo check (with -X importtime): {time.perf_counter() - t:.2f} s wall")
+    rows = []  # (cumulative us, module) of the imports made at top level (not nested)
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _self_us, cum_us, name = line.split(":", 1)[1].split("|")
+        if not name[1:].startswith(" "):
+            rows.append((int(cum_us), name.strip()))
+    top = sorted(rows, reverse=True)[:15]
+    print("\nTop-level imports by cumulative time:\n| module | ms |\n|---|--:|")
+    for cum, name in top:
+        print(f"| {name} | {cum / 1000:.0f} |")
+    total = sum(c for c, _ in rows)
+    print(f"| (all top-level) | {total / 1000:.0f} |")
+
+    import qzgeo.load as load_mod
+    from qzgeo.cli.main import cli
+
+    read = load_mod.read_layer
+    seen: list[str] = []
+
+    def spy(source, **kw):  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        gdf = read(source, **kw)
+        seen.append(f"{kw.get('layer')} ({len(gdf)} features, {time.perf_counter() - t0:.3f} s)")
+        return gdf
+
+    load_mod.read_layer = spy  # type: ignore[assignment]
+    prof = cProfile.Profile()
+    prof.enable()
+    with contextlib.suppress(SystemExit):
+        cli(["check", str(site)], standalone_mode=False)
+    prof.disable()
+    print(f"\nPack layers read by the check ({len(seen)}): " + "; ".join(seen))
+    stats = pstats.Stats(prof)
+    print("\nThe check once imported (cumulative):")
+    stats.sort_stats("cumulative").print_stats(30)
+
+
+if __name__ == "__main__":
+    what, path = sys.argv[1], Path(sys.argv[2])
+    profile_analyze(path) if what == "analyze" else profile_check(path)
