@@ -163,9 +163,9 @@ def worker(method: str, path: str, out: str) -> None:
         pyogrio.write_dataframe(gdf, out, layer="parcels", driver="GPKG", use_arrow=True)
         print(json.dumps({"timed_s": time.perf_counter() - t}))
         return
-    from qzgeo.load import load_pack_layers
-    from qzgeo.pack import load_pack
-    from qzgeo.parcels import build_parcel_plan
+    from qzgeo.analysis.parcels import build_parcel_plan
+    from qzgeo.pack.catalog import load_pack
+    from qzgeo.pack.load import load_pack_layers
 
     loaded = load_pack_layers(load_pack())
     plan = build_parcel_plan(loaded)

@@ -29,25 +29,25 @@ CLI = "from qzgeo.cli.main import cli; cli(prog_name='qzgeo')"
 
 # step -> (file suffix, function name, caller function name or None)
 STEPS = [
-    ("load_pack + validate_pack", "qzgeo/pack.py", "load_pack", None),
-    ("", "qzgeo/_validate.py", "validate_pack", None),
-    ("load_pack_layers (18 layers)", "qzgeo/load.py", "load_pack_layers", None),
-    ("read parcels (read_layer)", "qzgeo/io.py", "read_layer", "command"),
-    ("  pyogrio read (Arrow)", "qzgeo/io.py", "_pyogrio_read", None),
-    ("repair_layer(parcels)", "qzgeo/repair.py", "repair_layer", "command"),
-    ("check_parcels", "qzgeo/parcels.py", "check_parcels", None),
-    ("build_parcel_plan", "qzgeo/parcels.py", "build_parcel_plan", None),
-    ("_to_planar: to_crs 4524 -> 4545", "qzgeo/parcels.py", "_to_planar", None),
-    ("overlay_areas (classes + balance)", "qzgeo/overlay.py", "overlay_areas", None),
-    ("overlay_groups (zones)", "qzgeo/overlay.py", "overlay_groups", None),
-    ("finish_parcels (incl. to_crs -> 4490)", "qzgeo/parcels.py", "finish_parcels", None),
+    ("load_pack + validate_pack", "qzgeo/pack/catalog.py", "load_pack", None),
+    ("", "qzgeo/pack/validate.py", "validate_pack", None),
+    ("load_pack_layers (18 layers)", "qzgeo/pack/load.py", "load_pack_layers", None),
+    ("read parcels (read_layer)", "qzgeo/io/vector.py", "read_layer", "command"),
+    ("  pyogrio read (Arrow)", "qzgeo/io/vector.py", "_pyogrio_read", None),
+    ("repair_layer(parcels)", "qzgeo/geo/repair.py", "repair_layer", "command"),
+    ("check_parcels", "qzgeo/analysis/parcels.py", "check_parcels", None),
+    ("build_parcel_plan", "qzgeo/analysis/parcels.py", "build_parcel_plan", None),
+    ("_to_planar: to_crs 4524 -> 4545", "qzgeo/analysis/parcels.py", "to_planar", None),
+    ("overlay_areas (classes + balance)", "qzgeo/analysis/overlay.py", "overlay_areas", None),
+    ("overlay_groups (zones)", "qzgeo/analysis/overlay.py", "overlay_groups", None),
+    ("finish_parcels (incl. to_crs -> 4490)", "qzgeo/analysis/parcels.py", "finish_parcels", None),
     ("  to_crs in finish_parcels", "geopandas/geoseries.py", "to_crs", "finish_parcels"),
-    ("write_parcel_outputs", "qzgeo/parcels.py", "write_parcel_outputs", None),
-    ("  write_gpkg", "qzgeo/io.py", "write_gpkg", None),
-    ("  parcel_summary", "qzgeo/parcels.py", "parcel_summary", None),
+    ("write_parcel_outputs", "qzgeo/publish/parcel_tables.py", "write_parcel_outputs", None),
+    ("  write_gpkg", "qzgeo/io/write.py", "write_gpkg", None),
+    ("  parcel_summary", "qzgeo/analysis/parcels.py", "parcel_summary", None),
     ("  summary.to_csv", "pandas/core/generic.py", "to_csv", "write_parcel_outputs"),
-    ("  _xlsx_bytes", "qzgeo/parcels.py", "_xlsx_bytes", None),
-    ("sha256_file(parcels)", "qzgeo/io.py", "sha256_file", "command"),
+    ("  _xlsx_bytes", "qzgeo/publish/parcel_tables.py", "_xlsx_bytes", None),
+    ("sha256_file(parcels)", "qzgeo/io/vector.py", "sha256_file", "command"),
 ]
 
 
@@ -94,11 +94,11 @@ def profile_analyze(parcels: Path) -> None:
 
 def _engine_check_cost(parcels: Path) -> None:
     """The engine alone on the same parcels: with and without the conservation check."""
-    from qzgeo.io import read_layer
-    from qzgeo.load import load_pack_layers
-    from qzgeo.overlay import overlay_areas
-    from qzgeo.pack import load_pack
-    from qzgeo.parcels import build_parcel_plan
+    from qzgeo.analysis.overlay import overlay_areas
+    from qzgeo.analysis.parcels import build_parcel_plan
+    from qzgeo.io.vector import read_layer
+    from qzgeo.pack.catalog import load_pack
+    from qzgeo.pack.load import load_pack_layers
 
     plan = build_parcel_plan(load_pack_layers(load_pack()))
     planar = read_layer(parcels).to_crs(plan.planar_crs)
@@ -127,7 +127,7 @@ def profile_check(site: Path) -> None:
     total = sum(c for c, _ in rows)
     print(f"| (all top-level) | {total / 1000:.0f} |")
 
-    import qzgeo.load as load_mod
+    import qzgeo.pack.load as load_mod
     from qzgeo.cli.main import cli
 
     read = load_mod.read_layer

@@ -13,6 +13,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -228,11 +229,14 @@ def repair_layer(
     """
     geographic = bool(gdf.crs is not None and gdf.crs.is_geographic)
     family = family or geometry_family(gdf)
-    geoms = gdf.geometry.values
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    flagged = np.flatnonzero(_needs_repair(geoms, family))
+    if len(flagged) == 0:
+        return gdf.copy()
     keep = np.ones(len(gdf), dtype=bool)
-    out = np.array(geoms, dtype=object)
-    for i, geom in enumerate(geoms):
-        fixed, notes = _repair_geometry(geom, family, geographic)
+    out = geoms.copy()
+    for i in flagged.tolist():
+        fixed, notes = _repair_geometry(geoms[i], family, geographic)
         for reason, action, before, after in notes:
             report.add(
                 RepairRecord(
@@ -251,6 +255,39 @@ def repair_layer(
     result = gdf.copy()
     result = result.set_geometry(gpd.GeoSeries(out, index=gdf.index, crs=gdf.crs))
     return result.loc[keep]
+
+
+# shapely type id -> family ("" for GeometryCollection and missing values)
+_TYPE_FAMILY = np.array(["point", "line", "line", "polygon", "point", "line", "polygon", ""])
+
+
+def _needs_repair(geoms: npt.NDArray[np.object_], family: str | None) -> npt.NDArray[np.bool_]:
+    """Features :func:`_repair_geometry` would touch, found with array operations.
+
+    Missing or empty, non-finite x/y, Z or M, another family than ``family``, a collection in a
+    polygon layer, or invalid. Only these go through the per-feature repair.
+    """
+    n = len(geoms)
+    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    nonfinite = ~np.isfinite(coords).all(axis=1)
+    if nonfinite.any():
+        bad |= np.bincount(idx[nonfinite], minlength=n).astype(bool)
+    bad |= shapely.has_z(geoms)
+    has_m = getattr(shapely, "has_m", None)  # shapely >= 2.1
+    if has_m is not None:
+        bad |= has_m(geoms)
+    types = shapely.get_type_id(geoms)
+    known = types >= 0
+    if family is not None:
+        fam = np.full(n, "", dtype=_TYPE_FAMILY.dtype)
+        fam[known] = _TYPE_FAMILY[types[known]]
+        bad |= known & (fam != family)  # GeometryCollections: fam "" != family
+    # Checking validity only where nothing else flagged the feature keeps is_valid away from
+    # missing or non-finite geometries.
+    rest = np.flatnonzero(~bad)
+    bad[rest] |= ~shapely.is_valid(geoms[rest])
+    return bad
 
 
 # (reason, action, area before, area after) of one repair or drop.
