@@ -14,7 +14,12 @@ from pathlib import Path
 import geopandas as gpd
 
 from qzgeo.analysis.overlay import OverlayReport
-from qzgeo.analysis.parcels import analyze_parcels, build_parcel_plan, check_parcels
+from qzgeo.analysis.parcels import (
+    analyze_parcels,
+    build_parcel_plan,
+    check_parcels,
+    overlay_crs,
+)
 from qzgeo.analysis.site_results import SiteReport, exit_code
 from qzgeo.analysis.sites import read_sites
 from qzgeo.analysis.siting import SitingContext, check_sites
@@ -187,7 +192,7 @@ def run_analyze(
     repairs.extend(loaded.report)
     parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
     check_parcels(parcels, where=str(parcels_path))
-    plan = build_parcel_plan(loaded)
+    plan = build_parcel_plan(loaded, planar_crs=overlay_crs(parcels.crs, loaded.planar_crs))
     overlay = OverlayReport()
     if use_dask or scheduler:
         from qzgeo.analysis.distributed import analyze_parcels_dask

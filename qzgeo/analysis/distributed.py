@@ -27,6 +27,7 @@ from qzgeo.analysis.parcels import (
     build_parcel_plan,
     finish_parcels,
     measure_parcels,
+    overlay_crs,
     to_planar,
 )
 from qzgeo.pack.load import LoadedPack
@@ -170,7 +171,7 @@ def analyze_parcels_dask(
             return analyze_parcels_dask(
                 parcels, loaded, client=own, npartitions=npartitions, report=report, plan=plan
             )
-    plan = plan or build_parcel_plan(loaded)
+    plan = plan or build_parcel_plan(loaded, planar_crs=overlay_crs(parcels.crs, loaded.planar_crs))
     planar = to_planar(parcels, plan.planar_crs)
     frame = gpd.GeoDataFrame(
         {_POS: range(len(planar))}, geometry=planar.geometry.values, crs=planar.crs

@@ -7,7 +7,7 @@ and its summaries. The same :class:`ParcelPlan` drives the single-machine path a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
@@ -26,6 +26,7 @@ from qzgeo.analysis.overlay import (
 )
 from qzgeo.analysis.zones import merge_constraints, planar_zones
 from qzgeo.geo.area import m2_to_ha, m2_to_mu
+from qzgeo.geo.crs import gk_zone_of_epsg
 from qzgeo.pack.load import LoadedPack
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "build_parcel_plan",
     "finish_parcels",
     "measure_parcels",
+    "overlay_crs",
     "parcel_summary",
 ]
 
@@ -57,8 +59,36 @@ class ParcelPlan:
         return CRS.from_wkt(self.planar_crs_wkt)
 
 
-def build_parcel_plan(loaded: LoadedPack) -> ParcelPlan:
-    """Merge the pack's constraint classes and collect its zones, in the planar CRS."""
+def overlay_crs(parcels_crs: Any, default: CRS) -> CRS:
+    """The planar CRS to overlay parcels in: their own if it is a CGCS2000 Gauss-Krüger zone.
+
+    Parcels are many and the plan's constraints and zones are few: transforming the plan into
+    the parcels' zone instead of the parcels into the pack's saves a reprojection of every
+    parcel. Any other CRS (lon/lat, Web Mercator, another datum) falls back to ``default``.
+
+    Examples
+    --------
+    >>> overlay_crs("EPSG:4524", CRS.from_epsg(4545)).to_epsg()
+    4524
+    >>> overlay_crs("EPSG:4490", CRS.from_epsg(4545)).to_epsg()
+    4545
+    """
+    if parcels_crs is None:
+        return default
+    crs = CRS.from_user_input(parcels_crs)
+    epsg = crs.to_epsg(min_confidence=70) if crs.is_projected else None
+    if epsg is not None and (gk_zone_of_epsg(epsg) or gk_zone_of_epsg(epsg, width=6)):
+        return crs
+    return default
+
+
+def build_parcel_plan(loaded: LoadedPack, *, planar_crs: CRS | None = None) -> ParcelPlan:
+    """Merge the pack's constraint classes and collect its zones, in the planar CRS.
+
+    ``planar_crs`` (default the pack's) is where the overlay runs; see :func:`overlay_crs`.
+    """
+    if planar_crs is not None and not planar_crs.equals(loaded.planar_crs):
+        loaded = replace(loaded, planar_crs=planar_crs)
     pack, planar = loaded.pack, loaded.planar_crs
     constraints = merge_constraints(pack, loaded.layers, planar_crs=planar)
     geoms: list[shapely.Geometry] = []
@@ -193,7 +223,7 @@ def analyze_parcels(
     inside the 城镇开发边界); ``constrained_m2``; ``available_m2/ha/mu``; ``conflict``.
     All areas are ellipsoidal (CGCS2000).
     """
-    plan = plan or build_parcel_plan(loaded)
+    plan = plan or build_parcel_plan(loaded, planar_crs=overlay_crs(parcels.crs, loaded.planar_crs))
     planar = to_planar(parcels, plan.planar_crs)
     measured, rep = measure_parcels(
         planar, plan, workers=workers, chunk_size=chunk_size, progress=progress

@@ -117,3 +117,32 @@ def test_cli_analyze_point_layer_and_missing_file(tmp_path: Path) -> None:
         cli, ["analyze", "--parcels", str(tmp_path / "pts.gpkg"), "--scheduler", "localhost:8786"]
     )
     assert res.exit_code == 2 and "tcp://" in res.output
+
+
+@pytest.mark.parametrize("other", ["EPSG:4545", "EPSG:4490"])
+def test_overlay_in_the_parcels_zone_gives_the_same_areas(loaded_minipack, other) -> None:  # type: ignore[no-untyped-def]
+    """Parcels in a GK zone are overlaid in that zone (the plan is moved, not the parcels).
+
+    The same parcels given in the pack's planar CRS (EPSG:4545, the former path) or in lon/lat
+    (falls back to the pack's planar CRS) must give the same areas to 1e-9 relative, and the
+    parcel area must match pyproj.Geod on the parcel's lon/lat ring (independent oracle).
+    """
+    from pyproj import Geod
+
+    from qzgeo.analysis.parcels import build_parcel_plan, overlay_crs
+
+    parcels = parcels_frame()
+    assert overlay_crs(parcels.crs, loaded_minipack.planar_crs).to_epsg() == 4524
+    assert build_parcel_plan(loaded_minipack, planar_crs=parcels.crs).planar_crs.to_epsg() == 4524
+    own = analyze_parcels(parcels, loaded_minipack)
+    ref = analyze_parcels(parcels.to_crs(other), loaded_minipack)
+    cols = [c for c in own.columns if c.endswith(("_m2", "_ha", "_mu")) or ":" in c]
+    scale = own["area_m2"].to_numpy()[:, None]
+    diff = (own[cols].to_numpy(float) - ref[cols].to_numpy(float)) / scale
+    assert abs(diff).max() < 1e-9
+    assert own["conflict"].tolist() == ref["conflict"].tolist()
+    assert own["zone_name"].tolist() == ref["zone_name"].tolist()
+    geod = Geod(ellps="GRS80")
+    lonlat = parcels.to_crs("EPSG:4490").geometry
+    oracle = [abs(geod.geometry_area_perimeter(g)[0]) for g in lonlat]
+    assert own["area_m2"].tolist() == pytest.approx(oracle, rel=1e-7)
