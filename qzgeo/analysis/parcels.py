@@ -234,33 +234,55 @@ def analyze_parcels(
 
 
 def parcel_summary(result: gpd.GeoDataFrame, plan: ParcelPlan) -> pd.DataFrame:
-    """Per-zone totals (公顷, 亩, counts) with a 合计 row; Chinese headers."""
-    df = pd.DataFrame(result.drop(columns=result.geometry.name))
-    df["_zone"] = list(zip(df["zone_layer"], df["zone_fid"], df["zone_name"], strict=True))
-    rows: list[dict[str, Any]] = []
+    """Per-zone totals (公顷, 亩, counts) with a 合计 row; Chinese headers.
 
-    def row(layer: str, name: str, part: pd.DataFrame) -> dict[str, Any]:
-        r: dict[str, Any] = {
-            "分区图层": layer,
-            "分区": name,
-            "地块数": len(part),
-            "面积_公顷": float(m2_to_ha(part["area_m2"].sum())),
-            "面积_亩": float(m2_to_mu(part["area_m2"].sum())),
-            "受约束_公顷": float(m2_to_ha(part["constrained_m2"].sum())),
-            "可用_公顷": float(m2_to_ha(part["available_m2"].sum())),
-            "可用_亩": float(m2_to_mu(part["available_m2"].sum())),
-            "冲突地块数": int(part["conflict"].sum()),
-        }
-        for col in plan.overlay.columns:
-            r[f"{col}_公顷"] = float(m2_to_ha(part[col].sum()))
-        return r
-
-    keys = sorted(set(df["_zone"]), key=lambda k: (k[0] == NO_ZONE, k[0], k[1]))
-    for layer, fid, name in keys:
-        part = df[df["_zone"] == (layer, fid, name)]
-        rows.append(row(layer or "(无)", name or "(不在分区内)", part))
-    rows.append(row("合计", "", df))
+    One ``groupby`` over the zone columns: no per-parcel Python.
+    """
+    keys = ["zone_layer", "zone_fid", "zone_name"]
+    sums = ["area_m2", "constrained_m2", "available_m2", "conflict", *plan.overlay.columns]
+    df = pd.DataFrame({c: result[c].to_numpy() for c in keys})
+    for c in sums:
+        df[c] = result[c].to_numpy(dtype=float)
+    df["n"] = 1
+    groups = df.groupby(keys, sort=False, dropna=False)[[*sums, "n"]].sum().reset_index()
+    order = sorted(
+        range(len(groups)),
+        key=lambda i: (
+            groups["zone_layer"].iat[i] == NO_ZONE,
+            groups["zone_layer"].iat[i],
+            groups["zone_fid"].iat[i],
+            groups["zone_name"].iat[i],
+        ),
+    )
+    totals = {c: df[c].sum() for c in [*sums, "n"]}
+    rows = [
+        _summary_row(
+            groups["zone_layer"].iat[i] or "(无)",
+            groups["zone_name"].iat[i] or "(不在分区内)",
+            {c: groups[c].iat[i] for c in [*sums, "n"]},
+            plan,
+        )
+        for i in order
+    ]
+    rows.append(_summary_row("合计", "", totals, plan))
     return pd.DataFrame(rows)
+
+
+def _summary_row(layer: str, name: str, t: dict[str, Any], plan: ParcelPlan) -> dict[str, Any]:
+    r: dict[str, Any] = {
+        "分区图层": layer,
+        "分区": name,
+        "地块数": int(t["n"]),
+        "面积_公顷": float(m2_to_ha(t["area_m2"])),
+        "面积_亩": float(m2_to_mu(t["area_m2"])),
+        "受约束_公顷": float(m2_to_ha(t["constrained_m2"])),
+        "可用_公顷": float(m2_to_ha(t["available_m2"])),
+        "可用_亩": float(m2_to_mu(t["available_m2"])),
+        "冲突地块数": int(t["conflict"]),
+    }
+    for col in plan.overlay.columns:
+        r[f"{col}_公顷"] = float(m2_to_ha(t[col]))
+    return r
 
 
 def check_parcels(parcels: gpd.GeoDataFrame, *, where: str = "parcels") -> None:

@@ -146,3 +146,28 @@ def test_overlay_in_the_parcels_zone_gives_the_same_areas(loaded_minipack, other
     lonlat = parcels.to_crs("EPSG:4490").geometry
     oracle = [abs(geod.geometry_area_perimeter(g)[0]) for g in lonlat]
     assert own["area_m2"].tolist() == pytest.approx(oracle, rel=1e-7)
+
+
+def test_parcel_summary_matches_a_plain_loop(loaded_minipack) -> None:  # type: ignore[no-untyped-def]
+    """The grouped summary against totals summed parcel by parcel in the test."""
+    from qzgeo.analysis.parcels import build_parcel_plan, parcel_summary
+
+    plan = build_parcel_plan(loaded_minipack, planar_crs=parcels_frame().crs)
+    out = analyze_parcels(parcels_frame(), loaded_minipack, plan=plan)
+    summary = parcel_summary(out, plan)
+    expected: dict[str, list[float]] = {}
+    for _, p in out.iterrows():
+        t = expected.setdefault(p["zone_name"] or "(不在分区内)", [0, 0.0, 0.0, 0])
+        t[0] += 1
+        t[1] += p["area_m2"] / 10_000
+        t[2] += p["available_m2"] / 10_000
+        t[3] += int(p["conflict"])
+    assert summary["分区"].tolist() == ["甲区", "乙区", "(不在分区内)", ""]
+    for name, (n, area, avail, conf) in expected.items():
+        row = summary[summary["分区"] == name].iloc[0]
+        assert row["地块数"] == n and row["冲突地块数"] == conf
+        assert row["面积_公顷"] == pytest.approx(area, rel=1e-12)
+        assert row["可用_公顷"] == pytest.approx(avail, rel=1e-12, abs=1e-12)
+    total = summary.iloc[-1]
+    assert total["地块数"] == len(out)
+    assert total["面积_公顷"] == pytest.approx(out["area_m2"].sum() / 10_000, rel=1e-12)
