@@ -13,13 +13,22 @@ Examples
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from qzgeo.pack.catalog import get_path, load_pack
 
-try:
-    __version__ = version("qzgeo")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> Any:
+    # __version__ on demand: importlib.metadata costs ~40 ms of every command's start.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("qzgeo")
+        except PackageNotFoundError:  # pragma: no cover - source tree without install
+            return "0.0.0"
+    msg = f"module 'qzgeo' has no attribute {name!r}"
+    raise AttributeError(msg)
+
 
 __all__ = ["__version__", "get_path", "load_pack"]

@@ -27,7 +27,7 @@ from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.geo.repair import RepairReport, repair_layer
 from qzgeo.io.vector import read_layer, sha256_file
 from qzgeo.pack.catalog import load_pack
-from qzgeo.pack.load import LoadedPack, load_pack_layers
+from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
 from qzgeo.pack.model import Pack
 from qzgeo.pack.validate import validate_pack
 from qzgeo.publish.parcel_tables import write_parcel_outputs
@@ -186,7 +186,8 @@ def run_analyze(
     """
     pack = load_pack(pack_dir)
     validate_pack(pack)
-    loaded = load_pack_layers(pack)
+    # The map draws every layer; the numbers need only constraints and zones.
+    loaded = load_pack_layers(pack, only=None if make_map else analysis_layer_ids(pack))
     parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum)
     repairs = RepairReport()
     repairs.extend(loaded.report)

@@ -7,6 +7,7 @@ one needs ``crs=`` (the catalog's ``crs`` or ``--crs``). Writers live in :mod:`q
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -40,7 +41,16 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 def list_layers(path: str | os.PathLike[str]) -> list[str]:
-    """Names of the layers in a vector data source."""
+    """Names of the layers in a vector data source (listed once per file version)."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return list(_list_layers(str(path), 0, 0))
+    return list(_list_layers(str(path), st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=64)
+def _list_layers(path: str, mtime_ns: int, size: int) -> list[str]:
     try:
         return [str(name) for name, _ in pyogrio.list_layers(path)]
     except pyogrio.errors.DataSourceError as exc:

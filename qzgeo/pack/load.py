@@ -80,6 +80,20 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
     )
 
 
+def analysis_layer_ids(pack: Pack) -> list[str] | None:
+    """The layers an analysis of parcels needs: constraints, zones and the GCJ-02 reference.
+
+    ``None`` (load everything) when the pack declares no ``planar_crs``: the planar CRS is then
+    chosen from the extent of all layers.
+    """
+    if not pack.planar_crs:
+        return None
+    ids = {s.id for s in pack.constraint_layers()} | {s.id for s in pack.zone_layers()}
+    if pack.reference_layer:
+        ids.add(pack.reference_layer)
+    return [lid for lid in pack.layers if lid in ids]
+
+
 # Only layers that claim to be real data can be compared with the reference: schematic
 # outlines do not follow a coast, so a shift would prove nothing about them.
 _CHECKED_PRECISIONS = ("real", "OSM", "survey")

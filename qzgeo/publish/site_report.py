@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import shapely
-from branca.element import Figure, MacroElement
 
 if TYPE_CHECKING:
     from qzgeo.analysis.site_results import SiteReport
@@ -76,14 +75,6 @@ def reports_to_text(reports: Sequence[SiteReport]) -> str:
     return "\n".join(lines) + "\n"
 
 
-_SITE_STYLE = {"color": "#1f4e9c", "weight": 2, "fillOpacity": 0.05}
-# Exclusion overlaps in red, the part outside a boundary (城镇开发边界外) in purple.
-_PATCH_STYLES = {
-    "exclusion": {"color": "#b30000", "weight": 1, "fillColor": "#ff3300", "fillOpacity": 0.5},
-    "boundary": {"color": "#5b2a7a", "weight": 1, "fillColor": "#7b3fa0", "fillOpacity": 0.45},
-}
-
-
 def reports_to_html(
     reports: Sequence[SiteReport],
     *,
@@ -101,6 +92,7 @@ def reports_to_html(
 
     # Imported here: the publishing package costs 0.4 s to import, text and JSON need none of it.
     from qzgeo.publish.assets import RawElement, leaflet_css_inline, leaflet_js_inline
+    from qzgeo.publish.site_map_layer import SitesLayer
 
     drawn = [r for r in reports if r.geometry is not None][:max_map_sites]
     fmap = folium.Map(tiles=None, control_scale=True, height="60%")
@@ -117,7 +109,7 @@ def reports_to_html(
                 for c, g in r.patches
             ]
         )
-        _SitesLayer(sites_fc, patch_fc).add_to(fmap)
+        SitesLayer(sites_fc, patch_fc).add_to(fmap)
         minx, miny, maxx, maxy = shapely.total_bounds([r.geometry for r in drawn])
         fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     root = fmap.get_root()
@@ -133,38 +125,6 @@ def reports_to_html(
     root.html.add_child(RawElement(_table(reports, title) + note), name="table")
     _fix_ids(root)
     return str(root.render())
-
-
-class _SitesLayer(MacroElement):
-    """Sites and conflict patches as plain Leaflet GeoJSON; tooltips set with textContent."""
-
-    def __init__(self, sites: dict[str, Any], patches: dict[str, Any]) -> None:
-        super().__init__()
-        self._name = "SitesLayer"
-        self.sites, self.patches = sites, patches
-
-    def render(self, **kwargs: Any) -> str:
-        from qzgeo.publish.assets import RawElement, script_json
-
-        figure, parent = self.get_root(), self._parent
-        assert isinstance(figure, Figure) and parent is not None
-        js = (
-            "(function (map) {\n"
-            "  function tip(layer) { var d = document.createElement('div');"
-            " d.textContent = layer.feature.properties.label; return d; }\n"
-            f"  var siteStyle = {script_json(_SITE_STYLE)};\n"
-            f"  var patchStyles = {script_json(_PATCH_STYLES)};\n"
-            f"  var sites = L.geoJSON({script_json(self.sites)},"
-            " {style: function () { return siteStyle; }}).bindTooltip(tip).addTo(map);\n"
-            f"  var patches = L.geoJSON({script_json(self.patches)},"
-            " {style: function (f) { return patchStyles[f.properties.mode]; }})"
-            ".bindTooltip(tip).addTo(map);\n"
-            '  L.control.layers(null, {"选址 Sites": sites, "冲突 Conflicts": patches})'
-            ".addTo(map);\n"
-            f"}})({parent.get_name()});\n"
-        )
-        figure.script.add_child(RawElement(js), name=self.get_name())
-        return ""
 
 
 def _feature_collection(items: list[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
