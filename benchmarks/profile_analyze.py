@@ -31,13 +31,13 @@ CLI = "from qzgeo.cli.main import cli; cli(prog_name='qzgeo')"
 STEPS = [
     ("load_pack + validate_pack", "qzgeo/pack/catalog.py", "load_pack", None),
     ("", "qzgeo/pack/validate.py", "validate_pack", None),
-    ("load_pack_layers (18 layers)", "qzgeo/pack/load.py", "load_pack_layers", None),
-    ("read parcels (read_layer)", "qzgeo/io/vector.py", "read_layer", "command"),
+    ("load_pack_layers", "qzgeo/pack/load.py", "load_pack_layers", None),
+    ("read parcels (read_layer)", "qzgeo/io/vector.py", "read_layer", "run_analyze"),
     ("  pyogrio read (Arrow)", "qzgeo/io/vector.py", "_pyogrio_read", None),
-    ("repair_layer(parcels)", "qzgeo/geo/repair.py", "repair_layer", "command"),
+    ("repair_layer(parcels)", "qzgeo/geo/repair.py", "repair_layer", "run_analyze"),
     ("check_parcels", "qzgeo/analysis/parcels.py", "check_parcels", None),
     ("build_parcel_plan", "qzgeo/analysis/parcels.py", "build_parcel_plan", None),
-    ("_to_planar: to_crs 4524 -> 4545", "qzgeo/analysis/parcels.py", "to_planar", None),
+    ("to_planar (no-op when the parcels are in a GK zone)", "qzgeo/analysis/parcels.py", "to_planar", None),
     ("overlay_areas (classes + balance)", "qzgeo/analysis/overlay.py", "overlay_areas", None),
     ("overlay_groups (zones)", "qzgeo/analysis/overlay.py", "overlay_groups", None),
     ("finish_parcels (incl. to_crs -> 4490)", "qzgeo/analysis/parcels.py", "finish_parcels", None),
@@ -47,7 +47,7 @@ STEPS = [
     ("  parcel_summary", "qzgeo/analysis/parcels.py", "parcel_summary", None),
     ("  summary.to_csv", "pandas/core/generic.py", "to_csv", "write_parcel_outputs"),
     ("  _xlsx_bytes", "qzgeo/publish/parcel_tables.py", "_xlsx_bytes", None),
-    ("sha256_file(parcels)", "qzgeo/io/vector.py", "sha256_file", "command"),
+    ("sha256_file(parcels)", "qzgeo/io/vector.py", "sha256_file", "run_analyze"),
 ]
 
 

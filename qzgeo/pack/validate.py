@@ -12,6 +12,7 @@ import pyogrio
 
 from qzgeo._errors import PackError
 from qzgeo.io.postgis_uri import is_postgis_uri
+from qzgeo.io.vector import list_layers
 from qzgeo.pack.model import ANALYSIS_OUTPUTS, LayerSpec, Pack
 
 # Analysis outputs can be styled and mapped like layers.
@@ -42,7 +43,7 @@ def _layer_fields(pack: Pack, spec: LayerSpec, problems: list[str]) -> tuple[set
         problems.append(f"{where}: file {spec.path!r} not found in {path.parent}; fix `path`")
         return None
     try:
-        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+        names = list_layers(path)  # cached: the load lists the same files again
     except Exception as exc:  # GDAL raises several types for unreadable files
         problems.append(f"{where}: cannot open {spec.path!r} ({exc}); is it a vector file?")
         return None
