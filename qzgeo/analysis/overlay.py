@@ -24,13 +24,7 @@ Design (measured on a 2-core machine, see ``benchmarks/README_overlay.md``):
 
 from __future__ import annotations
 
-import json
-import math
-import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -41,6 +35,7 @@ import shapely
 from pyproj import CRS
 
 from qzgeo._errors import CRSError, GeometryError
+from qzgeo.analysis.overlay_kernel import OverlayReport, TargetResult, jsonable, run_targets
 from qzgeo.analysis.overlay_plan import (
     DEFAULT_MAX_VERTICES,
     POLYGONAL_TYPES,
@@ -50,7 +45,6 @@ from qzgeo.analysis.overlay_plan import (
     class_column,
     merge_polygons,
     plan_overlay,
-    polygonal,
 )
 from qzgeo.geo.area import AreaScale
 
@@ -65,43 +59,9 @@ __all__ = [
 ]
 
 CONSERVATION_RTOL = 1e-6
-RETRY_GRID_SIZE = 0.001  # 1 mm: snap-rounding that makes GEOS overlays robust
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 ObjArray = npt.NDArray[np.object_]
-
-
-@dataclass
-class OverlayReport:
-    """What the engine had to do beyond the plain overlay, for ``report.json``.
-
-    ``retries``: pairs whose overlay raised a GEOS error and were redone with a 1 mm grid.
-    ``dropped_parts``: non-polygonal pieces (lines, points where a parcel only touches a class)
-    left out of an overlay result; their area is zero. ``conservation_failures``: parcels whose
-    available + constrained area differs from the parcel area by more than 1e-6 relative.
-    """
-
-    retries: list[dict[str, Any]] = field(default_factory=list)
-    dropped_parts: list[dict[str, Any]] = field(default_factory=list)
-    conservation_failures: list[dict[str, Any]] = field(default_factory=list)
-
-    def extend(self, other: OverlayReport) -> None:
-        self.retries.extend(other.retries)
-        self.dropped_parts.extend(other.dropped_parts)
-        self.conservation_failures.extend(other.conservation_failures)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The records, each list sorted so that the output does not depend on scheduling."""
-
-        def ordered(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return sorted(records, key=lambda r: json.dumps(r, sort_keys=True, default=str))
-
-        return {
-            "retries": ordered(self.retries),
-            "dropped_parts": ordered(self.dropped_parts),
-            "conservation_failures": ordered(self.conservation_failures),
-        }
+FloatArray = npt.NDArray[np.float64]
 
 
 def _check_planar(crs: Any) -> CRS:
@@ -116,286 +76,6 @@ def _check_planar(crs: Any) -> CRS:
         )
         raise CRSError(msg)
     return c
-
-
-# --- the per-chunk kernel -------------------------------------------------------------------
-
-
-@dataclass
-class _TargetResult:
-    pos: IntArray  # parcel position within the whole input
-    group: IntArray
-    part: IntArray
-    m2: FloatArray
-    rem_pos: IntArray  # parcels measured by the remainder overlay (partial ones)
-    rem_m2: FloatArray
-    full_pos: IntArray  # parcels properly inside one part (remainder 0)
-
-
-# Per-thread prepared copies of plan parts, kept across calls: GEOS prepared geometries are not
-# thread-safe (libgeos/geos#825), and re-preparing a large red line on every call made one
-# siting check cost time in proportion to the red line's vertices. A few plans per thread.
-_PREPARED = threading.local()
-_PREPARED_PLANS = 8
-
-
-def _prepared_copy(src: ObjArray) -> ObjArray:
-    cache: dict[int, tuple[ObjArray, ObjArray]] | None = getattr(_PREPARED, "cache", None)
-    if cache is None:
-        cache = _PREPARED.cache = {}
-    hit = cache.get(id(src))
-    if hit is not None and hit[0] is src:
-        return hit[1]
-    copy = shapely.from_wkb(shapely.to_wkb(src)) if len(src) else src
-    shapely.prepare(copy)
-    if len(cache) >= _PREPARED_PLANS:
-        cache.pop(next(iter(cache)))
-    cache[id(src)] = (src, copy)
-    return copy
-
-
-class _Runner:
-    """Runs chunks on threads; each thread prepares its own copy of every target's parts."""
-
-    def __init__(
-        self,
-        targets: Sequence[Target],
-        scale: AreaScale | None,
-        ids: npt.NDArray[Any],
-        check: bool = True,
-    ) -> None:
-        self.check = check
-        self.targets = list(targets)
-        self.scale = scale
-        self.ids = ids
-
-    def parts(self, k: int) -> ObjArray:
-        return _prepared_copy(self.targets[k].parts)
-
-    def ell(self, planar: FloatArray, geoms: ObjArray) -> FloatArray:
-        if self.scale is None or len(planar) == 0:
-            return planar
-        out = np.zeros(len(planar))
-        nz = planar > 0
-        if nz.any():
-            c = shapely.centroid(geoms[nz])
-            out[nz] = planar[nz] / self.scale(shapely.get_x(c), shapely.get_y(c))
-        return out
-
-    def run(
-        self, start: int, geoms: ObjArray
-    ) -> tuple[FloatArray, list[_TargetResult], OverlayReport]:
-        report = OverlayReport()
-        area = self.ell(shapely.area(geoms), geoms)
-        tree = shapely.STRtree(geoms)
-        results = []
-        for k, target in enumerate(self.targets):
-            parts = self.parts(k)
-            if len(parts) == 0:
-                pi = ci = np.zeros(0, dtype=np.int64)
-            else:
-                pi, ci = tree.query(parts, predicate="intersects")
-            order = np.lexsort((pi, ci))
-            pi, ci = pi[order], ci[order]
-            full = shapely.contains_properly(parts[pi], geoms[ci])
-            m2 = np.empty(len(pi))
-            m2[full] = area[ci[full]]
-            part_idx = np.flatnonzero(~full)
-            pieces = self._overlay(
-                "intersection",
-                geoms[ci[part_idx]],
-                parts[pi[part_idx]],
-                start + ci[part_idx],
-                target,
-                report,
-            )
-            m2[part_idx] = self.ell(shapely.area(pieces), pieces)
-            rem_pos = np.zeros(0, dtype=np.int64)
-            rem_m2 = np.zeros(0)
-            full_pos = np.unique(ci[full])
-            if target.remainder and self.check:
-                rem_pos, rem_m2 = self._remainder(geoms, ci, pi, full, parts, target, start, report)
-            results.append(
-                _TargetResult(
-                    pos=start + ci,
-                    group=target.group[pi],
-                    part=pi,
-                    m2=m2,
-                    rem_pos=start + rem_pos,
-                    rem_m2=rem_m2,
-                    full_pos=start + full_pos,
-                )
-            )
-        return area, results, report
-
-    def _remainder(
-        self,
-        geoms: ObjArray,
-        ci: IntArray,
-        pi: IntArray,
-        full: npt.NDArray[np.bool_],
-        parts: ObjArray,
-        target: Target,
-        start: int,
-        report: OverlayReport,
-    ) -> tuple[IntArray, FloatArray]:
-        """Area of parcel − union(its boundary parts), by a difference, parcel by parcel.
-
-        The parts of one target are disjoint, so subtracting them one at a time is exact.
-        """
-        inside = np.zeros(len(geoms), dtype=bool)
-        inside[ci[full]] = True
-        sel = ~inside[ci]
-        ci_p, pi_p = ci[sel], pi[sel]
-        if len(ci_p) == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        # Pairs are sorted by parcel; the rank of a pair within its parcel gives the round.
-        first = np.r_[True, ci_p[1:] != ci_p[:-1]]
-        starts = np.flatnonzero(first)
-        rank = np.arange(len(ci_p)) - np.repeat(starts, np.diff(np.r_[starts, len(ci_p)]))
-        uniq = ci_p[starts]
-        where = np.full(len(geoms), -1, dtype=np.int64)
-        where[uniq] = np.arange(len(uniq))
-        rest = geoms[uniq].copy()
-        for r in range(int(rank.max()) + 1):
-            m = rank == r
-            slot = where[ci_p[m]]
-            rest[slot] = self._overlay(
-                "difference", rest[slot], parts[pi_p[m]], start + ci_p[m], target, report
-            )
-        return uniq, self.ell(shapely.area(rest), rest)
-
-    def _overlay(
-        self,
-        op: str,
-        a: ObjArray,
-        b: ObjArray,
-        pos: IntArray,
-        target: Target,
-        report: OverlayReport,
-    ) -> ObjArray:
-        func: Callable[..., Any] = getattr(shapely, op)
-        if len(a) == 0:
-            return np.zeros(0, dtype=object)
-        try:
-            out = np.asarray(func(a, b), dtype=object)
-        except shapely.errors.GEOSException:
-            out = np.empty(len(a), dtype=object)
-            for k in range(len(a)):
-                try:
-                    out[k] = func(a[k], b[k])
-                except shapely.errors.GEOSException as exc:
-                    try:
-                        out[k] = func(a[k], b[k], grid_size=RETRY_GRID_SIZE)
-                    except shapely.errors.GEOSException as exc2:
-                        msg = (
-                            f"the {op} of parcel {self.ids[pos[k]]!r} with {target.name} failed "
-                            f"even on a 1 mm grid ({exc2}); repair the parcel or the layer"
-                        )
-                        raise GeometryError(msg) from exc2
-                    report.retries.append(
-                        {
-                            "parcel": _jsonable(self.ids[pos[k]]),
-                            "target": target.name,
-                            "op": op,
-                            "error": str(exc),
-                            "grid_size": RETRY_GRID_SIZE,
-                        }
-                    )
-        types = shapely.get_type_id(out)
-        odd = np.flatnonzero(~np.isin(types, POLYGONAL_TYPES) & ~shapely.is_empty(out))
-        for k in odd.tolist():
-            kept = polygonal(out[k])
-            dropped = sorted({p.geom_type for p in shapely.get_parts(out[k])} - {"Polygon"})
-            if dropped:
-                report.dropped_parts.append(
-                    {
-                        "parcel": _jsonable(self.ids[pos[k]]),
-                        "target": target.name,
-                        "op": op,
-                        "dropped": dropped,
-                    }
-                )
-            out[k] = kept
-        return out
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    return v if isinstance(v, int | float | str) else str(v)
-
-
-def _chunks(n: int, size: int) -> Iterator[tuple[int, int]]:
-    for s in range(0, n, size):
-        yield s, min(n, s + size)
-
-
-def _progress_bar(total: int, enabled: bool, desc: str) -> Any:
-    if not enabled:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        return None
-    return tqdm(total=total, desc=desc, unit="parcel", file=sys.stderr)
-
-
-def _run_targets(
-    geoms: ObjArray,
-    ids: npt.NDArray[Any],
-    targets: Sequence[Target],
-    scale: AreaScale | None,
-    *,
-    workers: int,
-    chunk_size: int,
-    progress: bool,
-    desc: str,
-    check: bool = True,
-) -> tuple[FloatArray, list[_TargetResult], OverlayReport]:
-    if chunk_size < 1:
-        msg = f"chunk_size must be a positive number of parcels, got {chunk_size!r}"
-        raise ValueError(msg)
-    runner = _Runner(targets, scale, ids, check)
-    if workers > 1:
-        # At least ~4 chunks per thread, so that small inputs are shared out too.
-        chunk_size = min(chunk_size, max(1_000, math.ceil(len(geoms) / (4 * workers))))
-    spans = list(_chunks(len(geoms), chunk_size))
-    bar = _progress_bar(len(geoms), progress, desc)
-
-    def job(span: tuple[int, int]) -> tuple[FloatArray, list[_TargetResult], OverlayReport]:
-        res = runner.run(span[0], geoms[span[0] : span[1]])
-        if bar is not None:
-            bar.update(span[1] - span[0])
-        return res
-
-    try:
-        if workers > 1 and len(spans) > 1:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qzgeo-overlay") as ex:
-                outs = list(ex.map(job, spans))
-        else:
-            outs = [job(s) for s in spans]
-    finally:
-        if bar is not None:
-            bar.close()
-    report = OverlayReport()
-    for o in outs:
-        report.extend(o[2])
-    area = np.concatenate([o[0] for o in outs]) if outs else np.zeros(0)
-    merged = []
-    for k in range(len(targets)):
-        rs = [o[1][k] for o in outs]
-        merged.append(
-            _TargetResult(
-                *(
-                    np.concatenate([getattr(r, f) for r in rs])
-                    if rs
-                    else np.zeros(0, dtype=np.int64 if f != "m2" and f != "rem_m2" else float)
-                    for f in ("pos", "group", "part", "m2", "rem_pos", "rem_m2", "full_pos")
-                )
-            )
-        )
-    return area, merged, report
 
 
 def _prepare_parcels(
@@ -481,7 +161,7 @@ def overlay_areas(
     geoms, scale = _prepare_parcels(parcels, ellipsoidal=ellipsoidal)
     ids = np.asarray(parcels.index)
     targets = [plan.classes] if plan.balance is None else [plan.classes, plan.balance]
-    area, res, report = _run_targets(
+    area, res, report = run_targets(
         geoms,
         ids,
         targets,
@@ -492,9 +172,19 @@ def overlay_areas(
         desc="overlay",
         check=check_conservation,
     )
-    n = len(geoms)
-    n_groups = len(plan.classes.labels)
-    mat = np.zeros((n, n_groups))
+    mat, constrained, available = _balance(plan, area, res, check_conservation)
+    out = _area_table(parcels.index, plan, area, mat, constrained, available, tolerance_m2)
+    if check_conservation:
+        _check_conservation(out, ids, report)
+    return out, report
+
+
+def _balance(
+    plan: OverlayPlan, area: FloatArray, res: list[TargetResult], check: bool
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per-class overlap matrix, constrained and available m² from the targets' results."""
+    n = len(area)
+    mat = np.zeros((n, len(plan.classes.labels)))
     cls = res[0]
     np.add.at(mat, (cls.pos, cls.group), cls.m2)
     bal = res[0] if plan.balance is None else res[1]
@@ -503,18 +193,29 @@ def overlay_areas(
         overlap = mat[:, 0].copy()
     else:
         np.add.at(overlap, bal.pos, bal.m2)
-    if check_conservation:
+    if check:
         remainder = area.copy()
         remainder[bal.full_pos] = 0.0
         remainder[bal.rem_pos] = bal.rem_m2
     else:
         remainder = np.maximum(area - overlap, 0.0)
     if plan.balance_kind == "removed":
-        constrained, available = overlap, remainder
-    else:
-        available, constrained = overlap, remainder
+        return mat, overlap, remainder
+    return mat, remainder, overlap
 
-    out = pd.DataFrame(index=parcels.index)
+
+def _area_table(
+    index: pd.Index,
+    plan: OverlayPlan,
+    area: FloatArray,
+    mat: FloatArray,
+    constrained: FloatArray,
+    available: FloatArray,
+    tolerance_m2: float,
+) -> pd.DataFrame:
+    """The result columns of :func:`overlay_areas`."""
+    n = len(area)
+    out = pd.DataFrame(index=index)
     out["area_m2"] = area
     for k, col in enumerate(plan.columns):
         out[col] = mat[:, k]
@@ -535,9 +236,7 @@ def overlay_areas(
     for col in bcols:
         conflict |= (area - out[col].to_numpy()) > tolerance_m2
     out["conflict"] = conflict
-    if check_conservation:
-        _check_conservation(out, ids, report)
-    return out, report
+    return out
 
 
 def _check_conservation(out: pd.DataFrame, ids: npt.NDArray[Any], report: OverlayReport) -> None:
@@ -548,7 +247,7 @@ def _check_conservation(out: pd.DataFrame, ids: npt.NDArray[Any], report: Overla
     for k in np.flatnonzero(err > CONSERVATION_RTOL * np.maximum(area, 1e-300)).tolist():
         report.conservation_failures.append(
             {
-                "parcel": _jsonable(ids[k]),
+                "parcel": jsonable(ids[k]),
                 "area_m2": float(area[k]),
                 "available_m2": float(avail[k]),
                 "constrained_m2": float(cons[k]),
@@ -579,7 +278,7 @@ def overlay_groups(
     labels = [str(k) for k in range(len(geoms))] if labels is None else list(labels)
     target = Target.build("groups", list(geoms), labels, max_vertices=max_vertices)
     ids = np.asarray(parcels.index)
-    _, res, report = _run_targets(
+    _, res, report = run_targets(
         pgeoms,
         ids,
         [target],

@@ -1,0 +1,332 @@
+"""The per-chunk kernel of the overlay engine: STRtree query, full pairs, exact overlays.
+
+:mod:`qzgeo.analysis.overlay` turns parcels and an :class:`~qzgeo.analysis.overlay_plan.OverlayPlan`
+into tables; this module runs one chunk of parcels against the plan's targets, on a thread pool,
+and records what went beyond a plain overlay in an :class:`OverlayReport`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, Target, polygonal
+from qzgeo.geo.area import AreaScale
+from qzgeo.geo.repair import RETRY_GRID_SIZE, retry_on_grid
+
+__all__ = ["ChunkRunner", "OverlayReport", "TargetResult", "jsonable", "run_targets"]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+ObjArray = npt.NDArray[np.object_]
+
+
+@dataclass
+class OverlayReport:
+    """What the engine had to do beyond the plain overlay, for ``report.json``.
+
+    ``retries``: pairs whose overlay raised a GEOS error and were redone with a 1 mm grid.
+    ``dropped_parts``: non-polygonal pieces (lines, points where a parcel only touches a class)
+    left out of an overlay result; their area is zero. ``conservation_failures``: parcels whose
+    available + constrained area differs from the parcel area by more than 1e-6 relative.
+    """
+
+    retries: list[dict[str, Any]] = field(default_factory=list)
+    dropped_parts: list[dict[str, Any]] = field(default_factory=list)
+    conservation_failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def extend(self, other: OverlayReport) -> None:
+        self.retries.extend(other.retries)
+        self.dropped_parts.extend(other.dropped_parts)
+        self.conservation_failures.extend(other.conservation_failures)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The records, each list sorted so that the output does not depend on scheduling."""
+
+        def ordered(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return sorted(records, key=lambda r: json.dumps(r, sort_keys=True, default=str))
+
+        return {
+            "retries": ordered(self.retries),
+            "dropped_parts": ordered(self.dropped_parts),
+            "conservation_failures": ordered(self.conservation_failures),
+        }
+
+
+@dataclass
+class TargetResult:
+    pos: IntArray  # parcel position within the whole input
+    group: IntArray
+    part: IntArray
+    m2: FloatArray
+    rem_pos: IntArray  # parcels measured by the remainder overlay (partial ones)
+    rem_m2: FloatArray
+    full_pos: IntArray  # parcels properly inside one part (remainder 0)
+
+
+# Per-thread prepared copies of plan parts, kept across calls: GEOS prepared geometries are not
+# thread-safe (libgeos/geos#825), and re-preparing a large red line on every call made one
+# siting check cost time in proportion to the red line's vertices. A few plans per thread.
+_PREPARED = threading.local()
+_PREPARED_PLANS = 8
+
+
+def _prepared_copy(src: ObjArray) -> ObjArray:
+    cache: dict[int, tuple[ObjArray, ObjArray]] | None = getattr(_PREPARED, "cache", None)
+    if cache is None:
+        cache = _PREPARED.cache = {}
+    hit = cache.get(id(src))
+    if hit is not None and hit[0] is src:
+        return hit[1]
+    copy = shapely.from_wkb(shapely.to_wkb(src)) if len(src) else src
+    shapely.prepare(copy)
+    if len(cache) >= _PREPARED_PLANS:
+        cache.pop(next(iter(cache)))
+    cache[id(src)] = (src, copy)
+    return copy
+
+
+class ChunkRunner:
+    """Runs chunks on threads; each thread prepares its own copy of every target's parts."""
+
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        scale: AreaScale | None,
+        ids: npt.NDArray[Any],
+        check: bool = True,
+    ) -> None:
+        self.check = check
+        self.targets = list(targets)
+        self.scale = scale
+        self.ids = ids
+
+    def parts(self, k: int) -> ObjArray:
+        return _prepared_copy(self.targets[k].parts)
+
+    def ell(self, planar: FloatArray, geoms: ObjArray) -> FloatArray:
+        if self.scale is None or len(planar) == 0:
+            return planar
+        out = np.zeros(len(planar))
+        nz = planar > 0
+        if nz.any():
+            c = shapely.centroid(geoms[nz])
+            out[nz] = planar[nz] / self.scale(shapely.get_x(c), shapely.get_y(c))
+        return out
+
+    def run(
+        self, start: int, geoms: ObjArray
+    ) -> tuple[FloatArray, list[TargetResult], OverlayReport]:
+        report = OverlayReport()
+        area = self.ell(shapely.area(geoms), geoms)
+        tree = shapely.STRtree(geoms)
+        results = []
+        for k, target in enumerate(self.targets):
+            parts = self.parts(k)
+            if len(parts) == 0:
+                pi = ci = np.zeros(0, dtype=np.int64)
+            else:
+                pi, ci = tree.query(parts, predicate="intersects")
+            order = np.lexsort((pi, ci))
+            pi, ci = pi[order], ci[order]
+            full = shapely.contains_properly(parts[pi], geoms[ci])
+            m2 = np.empty(len(pi))
+            m2[full] = area[ci[full]]
+            part_idx = np.flatnonzero(~full)
+            pieces = self._overlay(
+                "intersection",
+                geoms[ci[part_idx]],
+                parts[pi[part_idx]],
+                start + ci[part_idx],
+                target,
+                report,
+            )
+            m2[part_idx] = self.ell(shapely.area(pieces), pieces)
+            rem_pos = np.zeros(0, dtype=np.int64)
+            rem_m2 = np.zeros(0)
+            full_pos = np.unique(ci[full])
+            if target.remainder and self.check:
+                rem_pos, rem_m2 = self._remainder(geoms, ci, pi, full, parts, target, start, report)
+            results.append(
+                TargetResult(
+                    pos=start + ci,
+                    group=target.group[pi],
+                    part=pi,
+                    m2=m2,
+                    rem_pos=start + rem_pos,
+                    rem_m2=rem_m2,
+                    full_pos=start + full_pos,
+                )
+            )
+        return area, results, report
+
+    def _remainder(
+        self,
+        geoms: ObjArray,
+        ci: IntArray,
+        pi: IntArray,
+        full: npt.NDArray[np.bool_],
+        parts: ObjArray,
+        target: Target,
+        start: int,
+        report: OverlayReport,
+    ) -> tuple[IntArray, FloatArray]:
+        """Area of parcel − union(its boundary parts), by a difference, parcel by parcel.
+
+        The parts of one target are disjoint, so subtracting them one at a time is exact.
+        """
+        inside = np.zeros(len(geoms), dtype=bool)
+        inside[ci[full]] = True
+        sel = ~inside[ci]
+        ci_p, pi_p = ci[sel], pi[sel]
+        if len(ci_p) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        # Pairs are sorted by parcel; the rank of a pair within its parcel gives the round.
+        first = np.r_[True, ci_p[1:] != ci_p[:-1]]
+        starts = np.flatnonzero(first)
+        rank = np.arange(len(ci_p)) - np.repeat(starts, np.diff(np.r_[starts, len(ci_p)]))
+        uniq = ci_p[starts]
+        where = np.full(len(geoms), -1, dtype=np.int64)
+        where[uniq] = np.arange(len(uniq))
+        rest = geoms[uniq].copy()
+        for r in range(int(rank.max()) + 1):
+            m = rank == r
+            slot = where[ci_p[m]]
+            rest[slot] = self._overlay(
+                "difference", rest[slot], parts[pi_p[m]], start + ci_p[m], target, report
+            )
+        return uniq, self.ell(shapely.area(rest), rest)
+
+    def _overlay(
+        self,
+        op: str,
+        a: ObjArray,
+        b: ObjArray,
+        pos: IntArray,
+        target: Target,
+        report: OverlayReport,
+    ) -> ObjArray:
+        func: Callable[..., Any] = getattr(shapely, op)
+        if len(a) == 0:
+            return np.zeros(0, dtype=object)
+        try:
+            out = np.asarray(func(a, b), dtype=object)
+        except shapely.errors.GEOSException:
+            out = np.empty(len(a), dtype=object)
+            for i in range(len(a)):
+                context = f"parcel {self.ids[pos[i]]!r} with {target.name}"
+                out[i], error = retry_on_grid(func, a[i], b[i], context=context)
+                if error is not None:
+                    report.retries.append(
+                        {
+                            "parcel": jsonable(self.ids[pos[i]]),
+                            "target": target.name,
+                            "op": op,
+                            "error": error,
+                            "grid_size": RETRY_GRID_SIZE,
+                        }
+                    )
+        types = shapely.get_type_id(out)
+        odd = np.flatnonzero(~np.isin(types, POLYGONAL_TYPES) & ~shapely.is_empty(out))
+        for k in odd.tolist():
+            kept = polygonal(out[k])
+            dropped = sorted({p.geom_type for p in shapely.get_parts(out[k])} - {"Polygon"})
+            if dropped:
+                report.dropped_parts.append(
+                    {
+                        "parcel": jsonable(self.ids[pos[k]]),
+                        "target": target.name,
+                        "op": op,
+                        "dropped": dropped,
+                    }
+                )
+            out[k] = kept
+        return out
+
+
+def jsonable(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v if isinstance(v, int | float | str) else str(v)
+
+
+def _chunks(n: int, size: int) -> Iterator[tuple[int, int]]:
+    for s in range(0, n, size):
+        yield s, min(n, s + size)
+
+
+def _progress_bar(total: int, enabled: bool, desc: str) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return None
+    return tqdm(total=total, desc=desc, unit="parcel", file=sys.stderr)
+
+
+def run_targets(
+    geoms: ObjArray,
+    ids: npt.NDArray[Any],
+    targets: Sequence[Target],
+    scale: AreaScale | None,
+    *,
+    workers: int,
+    chunk_size: int,
+    progress: bool,
+    desc: str,
+    check: bool = True,
+) -> tuple[FloatArray, list[TargetResult], OverlayReport]:
+    if chunk_size < 1:
+        msg = f"chunk_size must be a positive number of parcels, got {chunk_size!r}"
+        raise ValueError(msg)
+    runner = ChunkRunner(targets, scale, ids, check)
+    if workers > 1:
+        # At least ~4 chunks per thread, so that small inputs are shared out too.
+        chunk_size = min(chunk_size, max(1_000, math.ceil(len(geoms) / (4 * workers))))
+    spans = list(_chunks(len(geoms), chunk_size))
+    bar = _progress_bar(len(geoms), progress, desc)
+
+    def job(span: tuple[int, int]) -> tuple[FloatArray, list[TargetResult], OverlayReport]:
+        res = runner.run(span[0], geoms[span[0] : span[1]])
+        if bar is not None:
+            bar.update(span[1] - span[0])
+        return res
+
+    try:
+        if workers > 1 and len(spans) > 1:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qzgeo-overlay") as ex:
+                outs = list(ex.map(job, spans))
+        else:
+            outs = [job(s) for s in spans]
+    finally:
+        if bar is not None:
+            bar.close()
+    report = OverlayReport()
+    for o in outs:
+        report.extend(o[2])
+    area = np.concatenate([o[0] for o in outs]) if outs else np.zeros(0)
+    merged = []
+    for k in range(len(targets)):
+        rs = [o[1][k] for o in outs]
+        merged.append(
+            TargetResult(
+                *(
+                    np.concatenate([getattr(r, f) for r in rs])
+                    if rs
+                    else np.zeros(0, dtype=np.int64 if f != "m2" and f != "rem_m2" else float)
+                    for f in ("pos", "group", "part", "m2", "rem_pos", "rem_m2", "full_pos")
+                )
+            )
+        )
+    return area, merged, report
