@@ -97,6 +97,38 @@ def rasterize_layer(
     >>> info.crs, info.classes
     ('EPSG:4545', {1: '耕地'})
     """
+    _check_layer(gdf, resolution_m)
+    names = _class_names(gdf, class_field)
+    codes, dtype = _class_codes(names, priority)
+    target = _planar_crs(gdf, crs)
+    proj = gdf.geometry.to_crs(target)
+    res = float(resolution_m)
+    width, height, transform = _grid(bounds if bounds is not None else proj.total_bounds, res)
+
+    # Burn in decreasing code order so that the lowest code (highest priority) lands last.
+    code_of = np.array([codes[n] for n in names])
+    order = np.lexsort((np.arange(len(names)), -code_of))
+    profile = {
+        "driver": "GTiff", "width": width, "height": height, "count": 1, "dtype": dtype,
+        "crs": target.to_wkt(), "transform": transform, "nodata": 0, "tiled": True,
+        "blockxsize": 256, "blockysize": 256, "compress": "deflate", "predictor": 2,
+        "BIGTIFF": "IF_SAFER",
+    }  # fmt: skip
+    with atomic_path(out_path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        _burn_strips(dst, proj.values[order], code_of[order], transform, all_touched)
+        tags = {str(c): n for n, c in codes.items()}
+        dst.update_tags(**{CLASSES_TAG: json.dumps(tags, ensure_ascii=False)})
+        dst.update_tags(QZGEO_OVERLAP=OVERLAP_RULE)
+        dst.set_band_description(1, class_field or DEFAULT_CLASS)
+    return RasterInfo(
+        path=Path(out_path), crs=_crs_name(target), transform=tuple(transform.to_gdal()),
+        width=width, height=height, resolution_m=res, dtype=dtype,
+        classes={c: n for n, c in codes.items()},
+    )  # fmt: skip
+
+
+def _check_layer(gdf: gpd.GeoDataFrame, resolution_m: float) -> None:
+    """Refuse what cannot be rasterized: bad resolution, no CRS, no features, non-polygons."""
     if not (math.isfinite(resolution_m) and resolution_m > 0):
         msg = f"resolution_m must be a positive number of metres, got {resolution_m!r}"
         raise InputError(msg)
@@ -114,7 +146,10 @@ def rasterize_layer(
             "keep polygons only: gdf[gdf.geom_type.isin(['Polygon', 'MultiPolygon'])]"
         )
         raise GeometryError(msg)
-    names = _class_names(gdf, class_field)
+
+
+def _class_codes(names: list[str], priority: Sequence[str] | None) -> tuple[dict[str, int], str]:
+    """Code of each class (1..n in priority order) and the raster dtype that holds them."""
     table = list(priority) if priority is not None else sorted(set(names))
     missing = sorted(set(names) - set(table))
     if missing or len(set(table)) != len(table):
@@ -124,12 +159,12 @@ def rasterize_layer(
         msg = f"{len(table)} classes do not fit a uint16 raster; group them (at most 65535)"
         raise InputError(msg)
     codes = {name: i for i, name in enumerate(table, start=1)}
-    dtype = "uint8" if len(table) <= 255 else "uint16"
-    target = _planar_crs(gdf, crs)
-    proj = gdf.geometry.to_crs(target)
+    return codes, "uint8" if len(table) <= 255 else "uint16"
 
-    res = float(resolution_m)
-    minx, miny, maxx, maxy = bounds if bounds is not None else proj.total_bounds
+
+def _grid(bounds: Any, res: float) -> tuple[int, int, Affine]:
+    """Width, height and transform of the grid snapped to multiples of ``res``."""
+    minx, miny, maxx, maxy = bounds
     minx, miny = math.floor(minx / res) * res, math.floor(miny / res) * res
     width = max(1, math.ceil(maxx / res - minx / res - 1e-9))
     height = max(1, math.ceil(maxy / res - miny / res - 1e-9))
@@ -137,41 +172,26 @@ def rasterize_layer(
         msg = f"a {width} x {height} grid is too large; use a coarser resolution_m or bounds"
         raise InputError(msg)
     top = miny + height * res
-    transform = Affine(res, 0.0, minx, 0.0, -res, top)
+    return width, height, Affine(res, 0.0, minx, 0.0, -res, top)
 
-    # Burn in decreasing code order so that the lowest code (highest priority) lands last.
-    code_of = np.array([codes[n] for n in names])
-    order = np.lexsort((np.arange(len(names)), -code_of))
-    geoms, code_of = proj.values[order], code_of[order]
+
+def _burn_strips(dst: Any, geoms: Any, code_of: Any, transform: Affine, all_touched: bool) -> None:
+    """Rasterize strips of :data:`STRIP_ROWS` rows, each from the polygons that reach it."""
+    width, height, dtype = dst.width, dst.height, dst.dtypes[0]
+    res, minx, top = transform.a, transform.c, transform.f
     tree = shapely.STRtree(geoms)
-    profile = {
-        "driver": "GTiff", "width": width, "height": height, "count": 1, "dtype": dtype,
-        "crs": target.to_wkt(), "transform": transform, "nodata": 0, "tiled": True,
-        "blockxsize": 256, "blockysize": 256, "compress": "deflate", "predictor": 2,
-        "BIGTIFF": "IF_SAFER",
-    }  # fmt: skip
-    with atomic_path(out_path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
-        for row0 in range(0, height, STRIP_ROWS):
-            h = min(STRIP_ROWS, height - row0)
-            strip = shapely.box(minx, top - (row0 + h) * res, minx + width * res, top - row0 * res)
-            hits = np.sort(tree.query(strip))
-            arr = np.zeros((h, width), dtype=dtype)
-            if len(hits):
-                shapes = zip(geoms[hits], code_of[hits].tolist(), strict=True)
-                arr = rasterize(
-                    shapes, out_shape=(h, width), transform=transform @ Affine.translation(0, row0),
-                    fill=0, all_touched=all_touched, dtype=dtype,
-                )  # fmt: skip
-            dst.write(arr, 1, window=Window(0, row0, width, h))
-        tags = {str(c): n for n, c in codes.items()}
-        dst.update_tags(**{CLASSES_TAG: json.dumps(tags, ensure_ascii=False)})
-        dst.update_tags(QZGEO_OVERLAP=OVERLAP_RULE)
-        dst.set_band_description(1, class_field or DEFAULT_CLASS)
-    return RasterInfo(
-        path=Path(out_path), crs=_crs_name(target), transform=tuple(transform.to_gdal()),
-        width=width, height=height, resolution_m=res, dtype=dtype,
-        classes={c: n for n, c in codes.items()},
-    )  # fmt: skip
+    for row0 in range(0, height, STRIP_ROWS):
+        h = min(STRIP_ROWS, height - row0)
+        strip = shapely.box(minx, top - (row0 + h) * res, minx + width * res, top - row0 * res)
+        hits = np.sort(tree.query(strip))
+        arr = np.zeros((h, width), dtype=dtype)
+        if len(hits):
+            shapes = zip(geoms[hits], code_of[hits].tolist(), strict=True)
+            arr = rasterize(
+                shapes, out_shape=(h, width), transform=transform @ Affine.translation(0, row0),
+                fill=0, all_touched=all_touched, dtype=dtype,
+            )  # fmt: skip
+        dst.write(arr, 1, window=Window(0, row0, width, h))
 
 
 def _class_names(gdf: gpd.GeoDataFrame, class_field: str | None) -> list[str]:
