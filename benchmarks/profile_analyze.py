@@ -37,7 +37,7 @@ STEPS = [
     ("repair_layer(parcels)", "qzgeo/geo/repair.py", "repair_layer", "run_analyze"),
     ("check_parcels", "qzgeo/analysis/parcels.py", "check_parcels", None),
     ("build_parcel_plan", "qzgeo/analysis/parcels.py", "build_parcel_plan", None),
-    ("to_planar (no-op when the parcels are in a GK zone)", "qzgeo/analysis/parcels.py", "to_planar", None),
+    ("to_planar (no-op in a GK zone)", "qzgeo/analysis/parcels.py", "to_planar", None),
     ("overlay_areas (classes + balance)", "qzgeo/analysis/overlay.py", "overlay_areas", None),
     ("overlay_groups (zones)", "qzgeo/analysis/overlay.py", "overlay_groups", None),
     ("finish_parcels (incl. to_crs -> 4490)", "qzgeo/analysis/parcels.py", "finish_parcels", None),

@@ -259,8 +259,8 @@ def parcel_summary(result: gpd.GeoDataFrame, plan: ParcelPlan) -> pd.DataFrame:
     totals = {c: df[c].sum() for c in [*sums, "n"]}
     rows = [
         _summary_row(
-            groups["zone_layer"].iat[i] or "(无)",
-            groups["zone_name"].iat[i] or "(不在分区内)",
+            str(groups["zone_layer"].iat[i] or "(无)"),
+            str(groups["zone_name"].iat[i] or "(不在分区内)"),
             {c: groups[c].iat[i] for c in [*sums, "n"]},
             plan,
         )
