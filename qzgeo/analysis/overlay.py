@@ -54,6 +54,7 @@ __all__ = [
     "class_column",
     "merge_polygons",
     "overlay_areas",
+    "overlay_areas_and_groups",
     "overlay_groups",
     "plan_overlay",
 ]
@@ -159,24 +160,79 @@ def overlay_areas(
     """
     plan = constraints if isinstance(constraints, OverlayPlan) else plan_overlay(constraints)
     geoms, scale = _prepare_parcels(parcels, ellipsoidal=ellipsoidal)
-    ids = np.asarray(parcels.index)
+    out, _, report = _measure(
+        parcels.index, geoms, scale, plan, None, workers, chunk_size, progress, tolerance_m2,
+        check_conservation,
+    )  # fmt: skip
+    return out, report
+
+
+def overlay_areas_and_groups(
+    parcels: gpd.GeoDataFrame,
+    plan: OverlayPlan,
+    groups: Target,
+    *,
+    workers: int = 2,
+    chunk_size: int = 20_000,
+    progress: bool = False,
+    tolerance_m2: float = 0.01,
+    check_conservation: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame, OverlayReport]:
+    """:func:`overlay_areas` and :func:`overlay_groups` in one pass over the parcels.
+
+    One STRtree and one (ellipsoidal) parcel area per chunk serve the constraint classes and
+    the groups (zones): what a parcel analysis needs, for the price of one overlay call.
+    ``groups`` is a :class:`~qzgeo.analysis.overlay_plan.Target` (``Target.build``); the group
+    table has the columns of :func:`overlay_groups`.
+    """
+    geoms, scale = _prepare_parcels(parcels, ellipsoidal=True)
+    out, pairs, report = _measure(
+        parcels.index, geoms, scale, plan, groups, workers, chunk_size, progress, tolerance_m2,
+        check_conservation,
+    )  # fmt: skip
+    assert pairs is not None
+    return out, pairs, report
+
+
+def _measure(
+    index: pd.Index,
+    geoms: ObjArray,
+    scale: AreaScale | None,
+    plan: OverlayPlan,
+    groups: Target | None,
+    workers: int,
+    chunk_size: int,
+    progress: bool,
+    tolerance_m2: float,
+    check: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame | None, OverlayReport]:
+    ids = np.asarray(index)
     targets = [plan.classes] if plan.balance is None else [plan.classes, plan.balance]
     area, res, report = run_targets(
         geoms,
         ids,
-        targets,
+        [*targets, *([groups] if groups is not None else [])],
         scale,
         workers=workers,
         chunk_size=chunk_size,
         progress=progress,
         desc="overlay",
-        check=check_conservation,
+        check=check,
     )
-    mat, constrained, available = _balance(plan, area, res, check_conservation)
-    out = _area_table(parcels.index, plan, area, mat, constrained, available, tolerance_m2)
-    if check_conservation:
+    mat, constrained, available = _balance(plan, area, res[: len(targets)], check)
+    out = _area_table(index, plan, area, mat, constrained, available, tolerance_m2)
+    if check:
         _check_conservation(out, ids, report)
-    return out, report
+    pairs = _group_pairs(res[-1], ids, groups.labels) if groups is not None else None
+    return out, pairs, report
+
+
+def _group_pairs(r: TargetResult, ids: npt.NDArray[Any], labels: Sequence[str]) -> pd.DataFrame:
+    raw = pd.DataFrame({"pos": r.pos, "group": r.group, "m2": r.m2})
+    df = pd.DataFrame(raw.groupby(["pos", "group"], sort=True, as_index=False)["m2"].sum())
+    df.insert(0, "parcel", ids[df["pos"].to_numpy()])
+    df["label"] = [labels[g] for g in df["group"].to_numpy()]
+    return df[["parcel", "pos", "group", "label", "m2"]]
 
 
 def _balance(
@@ -288,9 +344,4 @@ def overlay_groups(
         progress=progress,
         desc="zones",
     )
-    r = res[0]
-    raw = pd.DataFrame({"pos": r.pos, "group": r.group, "m2": r.m2})
-    df = pd.DataFrame(raw.groupby(["pos", "group"], sort=True, as_index=False)["m2"].sum())
-    df.insert(0, "parcel", ids[df["pos"].to_numpy()])
-    df["label"] = [labels[g] for g in df["group"].to_numpy()]
-    return df[["parcel", "pos", "group", "label", "m2"]], report
+    return _group_pairs(res[0], ids, labels), report

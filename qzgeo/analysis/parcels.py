@@ -7,6 +7,7 @@ and its summaries. The same :class:`ParcelPlan` drives the single-machine path a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,9 +22,10 @@ from qzgeo.analysis.overlay import (
     OverlayPlan,
     OverlayReport,
     overlay_areas,
-    overlay_groups,
+    overlay_areas_and_groups,
     plan_overlay,
 )
+from qzgeo.analysis.overlay_plan import DEFAULT_MAX_VERTICES, Target
 from qzgeo.analysis.zones import merge_constraints, planar_zones
 from qzgeo.geo.area import m2_to_ha, m2_to_mu
 from qzgeo.geo.crs import gk_zone_of_epsg
@@ -53,6 +55,7 @@ class ParcelPlan:
     zone_fids: tuple[int, ...]
     zone_names: tuple[str, ...]
     sensitivity: str = "internal"
+    zone_target: Target | None = None  # the zones prepared for the engine (subdivided)
 
     @property
     def planar_crs(self) -> CRS:
@@ -109,6 +112,7 @@ def build_parcel_plan(loaded: LoadedPack, *, planar_crs: CRS | None = None) -> P
         zone_fids=tuple(fids),
         zone_names=tuple(names),
         sensitivity="internal" if internal else "public",
+        zone_target=zone_target(geoms) if geoms else None,
     )
 
 
@@ -126,16 +130,19 @@ def measure_parcels(
     :func:`qzgeo.analysis.overlay.overlay_areas` plus ``zone`` (position of the zone with the
     largest overlap in the plan, -1 for none) and ``zone_m2``.
     """
-    df, report = overlay_areas(
-        parcels, plan.overlay, workers=workers, chunk_size=chunk_size, progress=progress
-    )
     zone = np.full(len(parcels), -1, dtype=np.int64)
     zone_m2 = np.zeros(len(parcels))
-    if plan.zone_geoms and len(parcels):
-        pairs, zrep = overlay_groups(
-            parcels, list(plan.zone_geoms), workers=workers, chunk_size=chunk_size
+    zones = plan.zone_target
+    if zones is None and plan.zone_geoms:
+        zones = zone_target(plan.zone_geoms)
+    if zones is None or not len(parcels):
+        df, report = overlay_areas(
+            parcels, plan.overlay, workers=workers, chunk_size=chunk_size, progress=progress
         )
-        report.extend(zrep)
+    else:
+        df, pairs, report = overlay_areas_and_groups(
+            parcels, plan.overlay, zones, workers=workers, chunk_size=chunk_size, progress=progress
+        )
         pairs = pairs[pairs["m2"] > 0]
         # Largest overlap wins; ties go to the zone listed first in the pack (stable).
         best = pairs.sort_values(["pos", "m2", "group"], ascending=[True, False, True])
@@ -145,6 +152,12 @@ def measure_parcels(
     df["zone"] = zone
     df["zone_m2"] = zone_m2
     return df, report
+
+
+def zone_target(geoms: Sequence[shapely.Geometry]) -> Target:
+    """Zones as an engine target: group ``k`` is the k-th zone (zones may overlap)."""
+    labels = [str(k) for k in range(len(geoms))]
+    return Target.build("groups", list(geoms), labels, max_vertices=DEFAULT_MAX_VERTICES)
 
 
 def to_planar(parcels: gpd.GeoDataFrame, planar: CRS) -> gpd.GeoDataFrame:

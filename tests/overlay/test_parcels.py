@@ -171,3 +171,19 @@ def test_parcel_summary_matches_a_plain_loop(loaded_minipack) -> None:  # type: 
     total = summary.iloc[-1]
     assert total["地块数"] == len(out)
     assert total["面积_公顷"] == pytest.approx(out["area_m2"].sum() / 10_000, rel=1e-12)
+
+
+def test_one_pass_equals_the_two_overlays(loaded_minipack) -> None:  # type: ignore[no-untyped-def]
+    """Classes and zones in one engine pass give exactly what two separate calls give."""
+    from qzgeo.analysis.overlay import overlay_areas, overlay_areas_and_groups, overlay_groups
+    from qzgeo.analysis.parcels import build_parcel_plan, zone_target
+
+    parcels = parcels_frame()
+    plan = build_parcel_plan(loaded_minipack, planar_crs=parcels.crs)
+    one, pairs, _ = overlay_areas_and_groups(
+        parcels, plan.overlay, zone_target(plan.zone_geoms), workers=2, chunk_size=2
+    )
+    two, _ = overlay_areas(parcels, plan.overlay, workers=1)
+    groups, _ = overlay_groups(parcels, list(plan.zone_geoms), workers=1)
+    pd.testing.assert_frame_equal(one, two)
+    pd.testing.assert_frame_equal(pairs.reset_index(drop=True), groups.reset_index(drop=True))
