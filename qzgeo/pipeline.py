@@ -13,6 +13,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from qzgeo._errors import InputError
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcels import (
     analyze_parcels,
@@ -30,6 +31,7 @@ from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
 from qzgeo.pack.model import Pack
 from qzgeo.pack.validate import validate_pack
+from qzgeo.publish.parcel_stream import analyze_parcels_streamed, feature_count
 from qzgeo.publish.parcel_tables import write_parcel_outputs
 from qzgeo.publish.tables import write_analysis, write_analysis_postgis, write_run_report
 
@@ -130,20 +132,23 @@ def run_publish(
 class AnalyzeSummary:
     """What :func:`run_analyze` computed and wrote."""
 
-    result: gpd.GeoDataFrame
+    result: gpd.GeoDataFrame | None  # None when streamed in chunks (not kept in memory)
     files: list[Path]
     notes: list[str]
     repairs: RepairReport
     overlay: OverlayReport
     engine: str
+    counts: tuple[int, int, float] = (0, 0, 0.0)  # parcels, in conflict, available m²
 
     def one_line(self) -> str:
         """``N parcels, K in conflict, X ha available; repairs; retries; engine``."""
-        n_conf = int(self.result["conflict"].sum())
+        n, n_conf, avail = self.counts
+        if self.result is not None:
+            n, n_conf = len(self.result), int(self.result["conflict"].sum())
+            avail = float(self.result["available_m2"].sum())
         conflicts = "no conflicts" if n_conf == 0 else f"{n_conf} in conflict"
         return (
-            f"{len(self.result)} parcels, {conflicts}, "
-            f"{self.result['available_m2'].sum() / 10_000:.2f} ha available; "
+            f"{n} parcels, {conflicts}, {avail / 10_000:.2f} ha available; "
             f"{self.repairs.summary()}; {len(self.overlay.retries)} overlay retries; {self.engine}"
         )
 
@@ -161,6 +166,7 @@ def run_analyze(
     scheduler: str | None = None,
     progress: bool = False,
     make_map: bool = False,
+    chunk_rows: int | None = None,
 ) -> AnalyzeSummary:
     """Analyze a parcel layer against a pack and write ``parcels.gpkg`` and its tables.
 
@@ -183,14 +189,24 @@ def run_analyze(
         Show a progress bar on stderr.
     make_map
         Also write ``parcels.html``.
+    chunk_rows
+        Read, analyze and write this many parcels at a time (bounded memory; GeoPackage,
+        FlatGeobuf or Shapefile). Default: chunks of :data:`CHUNK_ROWS` for files of more than
+        :data:`STREAM_ABOVE` parcels, unless ``use_dask``, ``scheduler`` or ``make_map``.
     """
     pack = load_pack(pack_dir)
     validate_pack(pack)
     # The map draws every layer; the numbers need only constraints and zones.
     loaded = load_pack_layers(pack, only=None if make_map else analysis_layer_ids(pack))
-    parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum)
     repairs = RepairReport()
     repairs.extend(loaded.report)
+    chunk_rows = _chunk_rows(parcels_path, layer, chunk_rows, use_dask or bool(scheduler), make_map)
+    if chunk_rows is not None:
+        return _run_analyze_streamed(
+            parcels_path, out_dir, loaded, repairs, chunk_rows, layer, crs, datum, workers, progress
+        )
+    parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum)
+    repairs.warnings.extend(f"parcels: {w}" for w in parcels.attrs.get("warnings", []))
     parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
     check_parcels(parcels, where=str(parcels_path))
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(parcels.crs, loaded.planar_crs))
@@ -221,6 +237,50 @@ def run_analyze(
     if make_map:
         files.append(_parcels_map(result, loaded, plan.sensitivity, out, notes))
     return AnalyzeSummary(result, files, notes, repairs, overlay, engine)
+
+
+#: Files with more parcels than this are analyzed in chunks of CHUNK_ROWS (bounded memory).
+STREAM_ABOVE = 500_000
+CHUNK_ROWS = 250_000
+
+
+def _chunk_rows(
+    path: str | Path, layer: str | None, chunk_rows: int | None, dask: bool, make_map: bool
+) -> int | None:
+    """Rows per chunk, or ``None`` to analyze the parcels in memory."""
+    if chunk_rows is not None:
+        if dask or make_map:
+            msg = "chunk_rows streams the parcels; it cannot be combined with Dask or the map"
+            raise InputError(msg)
+        return chunk_rows
+    if dask or make_map:
+        return None
+    n = feature_count(path, layer)
+    return CHUNK_ROWS if n is not None and n > STREAM_ABOVE else None
+
+
+def _run_analyze_streamed(
+    parcels_path: str | Path,
+    out_dir: str | Path,
+    loaded: LoadedPack,
+    repairs: RepairReport,
+    chunk_rows: int,
+    layer: str | None,
+    crs: str | None,
+    datum: str | None,
+    workers: int,
+    progress: bool,
+) -> AnalyzeSummary:
+    streamed = analyze_parcels_streamed(
+        parcels_path, loaded, out_dir, chunk_rows=chunk_rows, layer=layer, crs=crs, datum=datum,
+        workers=workers, progress=progress, repairs=repairs,
+        extra={"inputs": {Path(parcels_path).name: sha256_file(parcels_path)}},
+    )  # fmt: skip
+    o = streamed.outputs
+    files = [o.gpkg, o.csv, *([o.xlsx] if o.xlsx else []), o.report]
+    engine = f"threads ({workers}), {streamed.chunks} chunk(s) of {chunk_rows} parcels"
+    counts = (streamed.parcels, streamed.conflicts, streamed.available_m2)
+    return AnalyzeSummary(None, files, list(o.notes), repairs, streamed.overlay, engine, counts)
 
 
 def _parcels_map(

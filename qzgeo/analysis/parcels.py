@@ -39,6 +39,8 @@ __all__ = [
     "measure_parcels",
     "overlay_crs",
     "parcel_summary",
+    "summary_from_totals",
+    "zone_totals",
 ]
 
 NO_ZONE = ""  # zone_layer / zone_name of a parcel outside every zone
@@ -248,18 +250,35 @@ def analyze_parcels(
     return finish_parcels(parcels, measured, plan, storage_crs=loaded.pack.storage_crs)
 
 
+ZONE_KEYS = ["zone_layer", "zone_fid", "zone_name"]
+
+
 def parcel_summary(result: gpd.GeoDataFrame, plan: ParcelPlan) -> pd.DataFrame:
     """Per-zone totals (公顷, 亩, counts) with a 合计 row; Chinese headers.
 
     One ``groupby`` over the zone columns: no per-parcel Python.
     """
-    keys = ["zone_layer", "zone_fid", "zone_name"]
+    return summary_from_totals(zone_totals(result, plan), plan)
+
+
+def zone_totals(result: pd.DataFrame, plan: ParcelPlan) -> pd.DataFrame:
+    """Sums of the area columns and the parcel count ``n`` per zone, of one result (chunk).
+
+    Totals of several chunks add up: ``pd.concat`` them and pass them to
+    :func:`summary_from_totals`.
+    """
     sums = ["area_m2", "constrained_m2", "available_m2", "conflict", *plan.overlay.columns]
-    df = pd.DataFrame({c: result[c].to_numpy() for c in keys})
+    df = pd.DataFrame({c: result[c].to_numpy() for c in ZONE_KEYS})
     for c in sums:
         df[c] = result[c].to_numpy(dtype=float)
     df["n"] = 1
-    groups = df.groupby(keys, sort=False, dropna=False)[[*sums, "n"]].sum().reset_index()
+    return df.groupby(ZONE_KEYS, sort=False, dropna=False)[[*sums, "n"]].sum().reset_index()
+
+
+def summary_from_totals(totals: pd.DataFrame, plan: ParcelPlan) -> pd.DataFrame:
+    """The table of :func:`parcel_summary` from :func:`zone_totals` (of one or many chunks)."""
+    groups = totals.groupby(ZONE_KEYS, sort=False, dropna=False).sum().reset_index()
+    sums = [c for c in groups.columns if c not in ZONE_KEYS]
     order = sorted(
         range(len(groups)),
         key=lambda i: (
@@ -269,17 +288,17 @@ def parcel_summary(result: gpd.GeoDataFrame, plan: ParcelPlan) -> pd.DataFrame:
             groups["zone_name"].iat[i],
         ),
     )
-    totals = {c: df[c].sum() for c in [*sums, "n"]}
     rows = [
         _summary_row(
             str(groups["zone_layer"].iat[i] or "(无)"),
             str(groups["zone_name"].iat[i] or "(不在分区内)"),
-            {c: groups[c].iat[i] for c in [*sums, "n"]},
+            {c: groups[c].iat[i] for c in sums},
             plan,
         )
         for i in order
     ]
-    rows.append(_summary_row("合计", "", totals, plan))
+    totals_row = {c: float(groups[c].sum()) for c in sums}
+    rows.append(_summary_row("合计", "", totals_row, plan))
     return pd.DataFrame(rows)
 
 

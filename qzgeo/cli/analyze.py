@@ -49,6 +49,14 @@ from qzgeo.cli.options import crs_opt, from_gcj02_opt, out_opt, pack_opt, resolv
     is_flag=True,
     help="Also write parcels.html: an offline map of the parcels coloured by state.",
 )
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Read, analyze and write this many parcels at a time (bounded memory). Default: "
+    "chunks of 250 000 for files of more than 500 000 parcels (GeoPackage, FlatGeobuf, "
+    "Shapefile), unless --dask or --map.",
+)
 def command(
     parcels_path: Path,
     layer: str | None,
@@ -61,6 +69,7 @@ def command(
     scheduler: str | None,
     progress: bool | None,
     make_map: bool,
+    chunk_rows: int | None,
 ) -> None:
     """Analyze parcels against a plan pack: parcels.gpkg, parcels_summary.csv, report.json."""
     from qzgeo.pipeline import run_analyze
@@ -69,6 +78,9 @@ def command(
     if scheduler is not None and not scheduler.startswith(("tcp://", "tls://", "inproc://")):
         msg = f"expected a Dask scheduler address like tcp://host:8786, got {scheduler!r}"
         raise click.BadParameter(msg, param_hint="--scheduler")
+    if chunk_rows is not None and (use_dask or scheduler or make_map):
+        msg = "--chunk-rows streams the parcels; it cannot be combined with --dask or --map"
+        raise click.BadParameter(msg, param_hint="--chunk-rows")
     if not parcels_path.exists():
         msg = f"{parcels_path} does not exist"
         raise click.BadParameter(msg, param_hint="--parcels")
@@ -84,6 +96,7 @@ def command(
         scheduler=scheduler,
         progress=progress if progress is not None else sys.stderr.isatty(),
         make_map=make_map,
+        chunk_rows=chunk_rows,
     )
     for note in summary.notes:
         click.echo(f"note: {note}", err=True)

@@ -139,6 +139,7 @@ def read_layer(
     swap_xy: bool | None = None,
     extent: tuple[float, float, float, float] | None = None,
     check_crs: bool = True,
+    features: tuple[int, int] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one vector layer; the index holds the source feature ids (FIDs).
 
@@ -164,6 +165,9 @@ def read_layer(
         Extra lon/lat box accepted by the location check besides China (the pack extent).
     check_crs
         Check that the coordinates fit the CRS (zone variant, swapped X/Y, inside China).
+    features
+        ``(skip, count)``: read only ``count`` features after the first ``skip`` (GDAL formats
+        only; chunked reading of big files).
 
     Returns
     -------
@@ -184,7 +188,9 @@ def read_layer(
         encoding_used = None
     else:
         path = check_input_file(src, max_bytes=max_bytes)
-        gdf = _read_file(path, layer=layer, crs=crs, encoding=encoding, swap_xy=swap_xy)
+        gdf = _read_file(
+            path, layer=layer, crs=crs, encoding=encoding, swap_xy=swap_xy, features=features
+        )
         warnings = list(gdf.attrs.get("warnings", []))
         encoding_used = gdf.attrs.get("encoding")
         gdf = _require_crs(gdf, crs, path)
@@ -210,6 +216,7 @@ def _read_file(
     crs: str | CRS | None,
     encoding: str | None,
     swap_xy: bool | None,
+    features: tuple[int, int] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a checked input file with the reader its extension calls for."""
     suffix = path.suffix.lower()
@@ -219,7 +226,7 @@ def _read_file(
         return read_dxf(path, crs=None)
     if suffix in (".parquet", ".geoparquet"):
         return _read_parquet(path)
-    return _read_ogr(path, layer=layer, encoding=encoding)
+    return _read_ogr(path, layer=layer, encoding=encoding, features=features)
 
 
 def _require_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None, path: Path) -> gpd.GeoDataFrame:
@@ -243,7 +250,9 @@ def _from_gcj02(gdf: gpd.GeoDataFrame, src: str) -> gpd.GeoDataFrame:
     return gdf.set_geometry(geoms_gcj02_to_wgs84(gdf.geometry.values), crs=STORAGE_CRS)
 
 
-def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
+def _read_ogr(
+    path: Path, *, layer: str | None, encoding: str | None, features: tuple[int, int] | None = None
+) -> gpd.GeoDataFrame:
     if layer is not None:
         names = list_layers(path)
         if layer not in names:
@@ -259,12 +268,12 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
                 log.info("%s", note)
     try:
         try:
-            gdf = _pyogrio_read(path, layer, encoding, "raise")
+            gdf = _pyogrio_read(path, layer, encoding, "raise", features)
         except shapely.errors.GEOSException:
             # Typically rings that do not close (GDAL accepts them, GEOS does not): close them
             # and name the features that needed it.
-            bad = _pyogrio_read(path, layer, encoding, "warn").geometry.isna()
-            gdf = _pyogrio_read(path, layer, encoding, "fix")
+            bad = _pyogrio_read(path, layer, encoding, "warn", features).geometry.isna()
+            gdf = _pyogrio_read(path, layer, encoding, "fix", features)
             fids = [str(i) for i in gdf.index[bad.to_numpy() & gdf.geometry.notna().to_numpy()]]
             note = (
                 f"{path.name}: feature(s) {', '.join(fids[:20])}{' ...' if len(fids) > 20 else ''} "
@@ -289,8 +298,13 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
 
 
 def _pyogrio_read(
-    path: Path, layer: str | None, encoding: str | None, on_invalid: str
+    path: Path,
+    layer: str | None,
+    encoding: str | None,
+    on_invalid: str,
+    features: tuple[int, int] | None = None,
 ) -> gpd.GeoDataFrame:
+    skip, count = features if features is not None else (0, None)
     with _warnings.catch_warnings():
         # GDAL's "Non closed ring detected" etc.: handled and reported by the caller.
         _warnings.simplefilter("ignore")
@@ -302,6 +316,8 @@ def _pyogrio_read(
                 fid_as_index=True,
                 encoding=encoding,
                 on_invalid=on_invalid,
+                skip_features=skip,
+                max_features=count,
             )
         except ValueError:
             # pyogrio's Arrow path fails on GeoJSON whose features have an "id" property
@@ -313,6 +329,8 @@ def _pyogrio_read(
                 fid_as_index=True,
                 encoding=encoding,
                 on_invalid=on_invalid,
+                skip_features=skip,
+                max_features=count,
             )
 
 

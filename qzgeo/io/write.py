@@ -8,7 +8,8 @@ byte-identical files.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -48,6 +49,35 @@ def write_gpkg(
                 use_arrow=True,
             )
     return Path(path)
+
+
+@contextmanager
+def gpkg_layer_appender(
+    path: str | os.PathLike[str], layer: str, *, promote_to_multi: bool = False
+) -> Iterator[Callable[[gpd.GeoDataFrame], None]]:
+    """Write one GeoPackage layer in pieces: ``with gpkg_layer_appender(p, "l") as add: add(df)``.
+
+    The file is built beside ``path`` and renamed into place when the block ends without an
+    error (atomic, like :func:`write_gpkg`); every ``add`` appends its rows through Arrow.
+    The first piece fixes the layer's geometry type: ``promote_to_multi`` declares polygons as
+    MultiPolygon, so that a later piece holding multipolygons still fits the layer.
+    """
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _FIXED_DATE})
+    with atomic_path(path) as tmp:
+
+        def add(gdf: gpd.GeoDataFrame) -> None:
+            pyogrio.write_dataframe(
+                gdf,
+                tmp,
+                layer=layer,
+                driver="GPKG",
+                append=tmp.exists(),
+                layer_options={"SPATIAL_INDEX": "YES"},
+                use_arrow=True,
+                promote_to_multi=promote_to_multi,
+            )
+
+        yield add
 
 
 #: Output formats by file extension.

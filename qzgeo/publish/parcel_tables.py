@@ -18,7 +18,7 @@ from qzgeo.geo.repair import RepairReport
 from qzgeo.io.atomic import write_bytes, write_text
 from qzgeo.io.write import write_gpkg
 
-__all__ = ["ParcelOutputs", "write_parcel_outputs"]
+__all__ = ["ParcelOutputs", "write_parcel_outputs", "write_parcel_tables"]
 
 
 def _xlsx_bytes(summary: pd.DataFrame) -> bytes:
@@ -85,7 +85,33 @@ def write_parcel_outputs(
     """
     out = Path(out_dir)
     gpkg = write_gpkg(out / "parcels.gpkg", {"parcels": result})
-    summary = parcel_summary(result, plan)
+    return write_parcel_tables(
+        out,
+        gpkg,
+        parcel_summary(result, plan),
+        plan,
+        counts=(len(result), int(result["conflict"].sum())),
+        repairs=repairs,
+        overlay_report=overlay_report,
+        extra=extra,
+    )
+
+
+def write_parcel_tables(
+    out: Path,
+    gpkg: Path,
+    summary: pd.DataFrame,
+    plan: ParcelPlan,
+    *,
+    counts: tuple[int, int],
+    repairs: RepairReport | None = None,
+    overlay_report: OverlayReport | None = None,
+    extra: dict[str, Any] | None = None,
+) -> ParcelOutputs:
+    """Write the summary (CSV, Excel) and ``report.json`` beside an already written ``gpkg``.
+
+    ``counts`` is (parcels, parcels in conflict).
+    """
     csv = write_bytes(out / "parcels_summary.csv", summary.to_csv(index=False).encode("utf-8-sig"))
     notes: list[str] = []
     xlsx: Path | None = None
@@ -99,8 +125,8 @@ def write_parcel_outputs(
     else:
         xlsx = write_bytes(out / "parcels_summary.xlsx", data)
     rep = {
-        "parcels": len(result),
-        "conflicts": int(result["conflict"].sum()),
+        "parcels": counts[0],
+        "conflicts": counts[1],
         "sensitivity": plan.sensitivity,
         "repairs": (repairs or RepairReport()).to_dict(),
         "overlay": (overlay_report or OverlayReport()).to_dict(),

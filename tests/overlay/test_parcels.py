@@ -187,3 +187,45 @@ def test_one_pass_equals_the_two_overlays(loaded_minipack) -> None:  # type: ign
     groups, _ = overlay_groups(parcels, list(plan.zone_geoms), workers=1)
     pd.testing.assert_frame_equal(one, two)
     pd.testing.assert_frame_equal(pairs.reset_index(drop=True), groups.reset_index(drop=True))
+
+
+def test_cli_analyze_in_chunks_gives_the_same_rows(tmp_path: Path) -> None:
+    """--chunk-rows streams the file; every parcel row is the one of the in-memory run."""
+    import shapely as shp
+
+    frame = parcels_frame()
+    bad = frame.iloc[[0]].copy()  # a bow-tie in the second chunk: repaired and reported
+    bad.geometry = [shp.Polygon([(X0, Y0), (X0 + 10, Y0 + 10), (X0 + 10, Y0), (X0, Y0 + 10)])]
+    bad["name"] = "bowtie"
+    frame = pd.concat([frame, bad], ignore_index=True)
+    src = tmp_path / "parcels.gpkg"
+    frame.to_file(src, layer="parcels", driver="GPKG")
+    runner = CliRunner()
+    args = ["analyze", "--parcels", str(src), "--pack", str(MINIPACK), "--workers", "1"]
+    mem = runner.invoke(cli, [*args, "--out", str(tmp_path / "mem")])
+    chunked = runner.invoke(cli, [*args, "--out", str(tmp_path / "chunks"), "--chunk-rows", "3"])
+    assert mem.exit_code == 0 and chunked.exit_code == 0, chunked.output
+    assert "3 chunk(s) of 3 parcels" in chunked.output
+    a = gpd.read_file(tmp_path / "mem" / "parcels.gpkg")
+    b = gpd.read_file(tmp_path / "chunks" / "parcels.gpkg")
+    pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
+    # Chunks are written as MultiPolygons (a later chunk may hold some): same shapes.
+    assert a.geometry.geom_equals(b.geometry).all() and set(b.geom_type) == {"MultiPolygon"}
+    sa = pd.read_csv(tmp_path / "mem" / "parcels_summary.csv", encoding="utf-8-sig")
+    sb = pd.read_csv(tmp_path / "chunks" / "parcels_summary.csv", encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(sa, sb, rtol=1e-12)
+    import json
+
+    ra = json.loads((tmp_path / "mem" / "report.json").read_text(encoding="utf-8"))
+    rb = json.loads((tmp_path / "chunks" / "report.json").read_text(encoding="utf-8"))
+    assert ra == rb and ra["repairs"]["repairs"][0]["feature_id"] == "7"
+
+
+def test_cli_chunk_rows_refuses_the_map(tmp_path: Path) -> None:
+    src = _write_parcels(tmp_path / "parcels.gpkg")
+    res = CliRunner().invoke(
+        cli,
+        ["analyze", "--parcels", str(src), "--pack", str(MINIPACK), "--out", str(tmp_path / "o")]
+        + ["--chunk-rows", "2", "--map"],
+    )
+    assert res.exit_code == 2 and "--chunk-rows" in res.output

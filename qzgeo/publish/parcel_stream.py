@@ -1,0 +1,195 @@
+"""`qzgeo analyze` on big parcel files: read, analyze and write in chunks of rows.
+
+Peak memory is bounded by the chunk, not by the file: each chunk of ``chunk_rows`` features is
+read (with the same checks as :func:`qzgeo.io.vector.read_layer`), repaired, measured with the
+one :class:`~qzgeo.analysis.parcels.ParcelPlan` and appended to ``parcels.gpkg``; only the
+per-zone totals, the counts and the reports stay in memory. Every per-parcel number is computed
+exactly as in memory (the engine's area scale lattice is fixed, chunks only cut the work), so
+the rows are the same as those of :func:`qzgeo.analysis.parcels.analyze_parcels`.
+
+Chunks follow the file's feature order. A spatially sorted file (a GeoPackage written in
+Hilbert or tile order) gives each chunk a smaller extent, which only makes it faster.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from qzgeo._errors import InputError
+from qzgeo.analysis.overlay import OverlayReport
+from qzgeo.analysis.parcels import (
+    ParcelPlan,
+    analyze_parcels,
+    build_parcel_plan,
+    check_parcels,
+    overlay_crs,
+    summary_from_totals,
+    zone_totals,
+)
+from qzgeo.geo.repair import RepairReport, repair_layer
+from qzgeo.io.vector import read_layer
+from qzgeo.io.write import gpkg_layer_appender
+from qzgeo.pack.load import LoadedPack
+from qzgeo.publish.parcel_tables import ParcelOutputs, write_parcel_tables
+
+__all__ = ["STREAM_SUFFIXES", "StreamedParcels", "analyze_parcels_streamed", "feature_count"]
+
+#: Formats read in chunks (GDAL can skip to a feature without parsing the ones before).
+STREAM_SUFFIXES = frozenset({".gpkg", ".fgb", ".shp"})
+
+
+@dataclass
+class StreamedParcels:
+    """What :func:`analyze_parcels_streamed` wrote and counted."""
+
+    outputs: ParcelOutputs
+    plan: ParcelPlan
+    parcels: int = 0
+    conflicts: int = 0
+    available_m2: float = 0.0
+    chunks: int = 0
+    overlay: OverlayReport = field(default_factory=OverlayReport)
+
+
+def feature_count(path: str | Path, layer: str | None = None) -> int | None:
+    """Number of features of a streamable file (see :data:`STREAM_SUFFIXES`), else ``None``."""
+    if Path(path).suffix.lower() not in STREAM_SUFFIXES or not Path(path).is_file():
+        return None
+    try:
+        n = pyogrio.read_info(path, layer=layer)["features"]
+    except Exception:  # unreadable: the normal reader reports it with a clear message
+        return None
+    return int(n) if n is not None and n >= 0 else None
+
+
+def analyze_parcels_streamed(
+    parcels_path: str | Path,
+    loaded: LoadedPack,
+    out_dir: str | Path,
+    *,
+    chunk_rows: int,
+    layer: str | None = None,
+    crs: str | None = None,
+    datum: str | None = None,
+    workers: int = 2,
+    progress: bool = False,
+    repairs: RepairReport | None = None,
+    extra: dict[str, Any] | None = None,
+) -> StreamedParcels:
+    """Analyze a parcel file chunk by chunk into ``out_dir`` (the outputs of ``qzgeo analyze``).
+
+    Parameters
+    ----------
+    parcels_path
+        A GeoPackage, FlatGeobuf or Shapefile of parcel polygons.
+    loaded
+        The pack, from :func:`qzgeo.pack.load.load_pack_layers`.
+    out_dir
+        Receives ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and ``report.json``.
+    chunk_rows
+        Features per chunk (e.g. 200 000: ~0.5 GB of peak memory).
+    layer, crs, datum
+        As for :func:`qzgeo.io.vector.read_layer`.
+    workers, progress
+        Threads of the overlay; a progress bar over the chunks on stderr.
+    repairs
+        Collects the repairs of every chunk (feature ids are the file's FIDs).
+    extra
+        More entries for ``report.json``.
+    """
+    if chunk_rows < 1:
+        msg = f"chunk_rows must be a positive number of features, got {chunk_rows!r}"
+        raise InputError(msg)
+    n = feature_count(parcels_path, layer)
+    if n is None:
+        msg = (
+            f"{parcels_path}: cannot be read in chunks; give a GeoPackage, FlatGeobuf or "
+            "Shapefile, or analyze it without chunks"
+        )
+        raise InputError(msg)
+    acc = _Chunks(loaded, workers, repairs if repairs is not None else RepairReport())
+    out = Path(out_dir)
+    bar = _bar(n, progress)
+    # MultiPolygon layer: a later chunk may hold multipolygons (the in-memory path declares
+    # Polygon when every parcel is one; the geometries are the same).
+    with gpkg_layer_appender(out / "parcels.gpkg", "parcels", promote_to_multi=True) as add:
+        for start in range(0, max(n, 1), chunk_rows):
+            chunk = read_layer(
+                parcels_path, layer=layer, crs=crs, datum=datum, features=(start, chunk_rows)
+            )
+            result = acc.analyze(chunk, where=f"{parcels_path} (features {start + 1}..)")
+            if result is not None:
+                add(result)
+            if bar is not None:
+                bar.update(len(chunk))
+        if acc.plan is None:  # no polygon at all: the error of an empty parcel layer
+            check_parcels(chunk.iloc[:0], where=str(parcels_path))
+    if bar is not None:
+        bar.close()
+    assert acc.plan is not None
+    outputs = write_parcel_tables(
+        out,
+        out / "parcels.gpkg",
+        summary_from_totals(pd.concat(acc.totals, ignore_index=True), acc.plan),
+        acc.plan,
+        counts=(acc.parcels, acc.conflicts),
+        repairs=acc.repairs,
+        overlay_report=acc.overlay,
+        extra=extra,
+    )
+    return StreamedParcels(
+        outputs=outputs,
+        plan=acc.plan,
+        parcels=acc.parcels,
+        conflicts=acc.conflicts,
+        available_m2=acc.available_m2,
+        chunks=len(acc.totals),
+        overlay=acc.overlay,
+    )
+
+
+class _Chunks:
+    """Analyzes chunk after chunk with one plan; keeps only totals, counts and reports."""
+
+    def __init__(self, loaded: LoadedPack, workers: int, repairs: RepairReport) -> None:
+        self.loaded, self.workers, self.repairs = loaded, workers, repairs
+        self.plan: ParcelPlan | None = None
+        self.overlay = OverlayReport()
+        self.totals: list[pd.DataFrame] = []
+        self.parcels = self.conflicts = 0
+        self.available_m2 = 0.0
+
+    def analyze(self, chunk: gpd.GeoDataFrame, *, where: str) -> gpd.GeoDataFrame | None:
+        for w in chunk.attrs.get("warnings", []):
+            if f"parcels: {w}" not in self.repairs.warnings:  # once, not once per chunk
+                self.repairs.warnings.append(f"parcels: {w}")
+        chunk = repair_layer(chunk, layer_id="parcels", report=self.repairs, family="polygon")
+        if chunk.empty:
+            return None
+        check_parcels(chunk, where=where)
+        if self.plan is None:
+            crs = overlay_crs(chunk.crs, self.loaded.planar_crs)
+            self.plan = build_parcel_plan(self.loaded, planar_crs=crs)
+        result = analyze_parcels(
+            chunk, self.loaded, workers=self.workers, report=self.overlay, plan=self.plan
+        )
+        self.totals.append(zone_totals(result, self.plan))
+        self.parcels += len(result)
+        self.conflicts += int(result["conflict"].sum())
+        self.available_m2 += float(result["available_m2"].sum())
+        return result
+
+
+def _bar(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="parcels", unit="parcel", file=sys.stderr)
