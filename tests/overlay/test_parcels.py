@@ -225,7 +225,9 @@ def test_cli_chunk_rows_refuses_the_map(tmp_path: Path) -> None:
     src = _write_parcels(tmp_path / "parcels.gpkg")
     res = CliRunner().invoke(
         cli,
-        ["analyze", "--parcels", str(src), "--pack", str(MINIPACK), "--out", str(tmp_path / "o")]
-        + ["--chunk-rows", "2", "--map"],
+        [
+            *("analyze", "--parcels", str(src), "--pack", str(MINIPACK)),
+            *("--out", str(tmp_path / "o"), "--chunk-rows", "2", "--map"),
+        ],
     )
     assert res.exit_code == 2 and "--chunk-rows" in res.output
