@@ -67,7 +67,8 @@ def run_publish(
         Plan pack folder; default the bundled Qinzhou pack.
     out_dir
         Output folder (created). Receives ``analysis.gpkg``, ``zone_summary.csv``,
-        ``report.json``, one HTML per map, ``index.html`` and ``manifest.json``.
+        ``report.json``, one HTML per map, ``index.html``, ``manifest.json`` and the QGIS
+        project: ``<pack>.gpkg`` (every layer, with ``layer_styles``) and ``<pack>.qgz``.
     offline
         Inline every script and stylesheet into the HTML (no CDN).
     png
@@ -104,6 +105,10 @@ def run_publish(
         outputs.extend(published.paths)
         index = published.index
         warnings.extend(published.warnings)
+        # The QGIS project holds every layer, internal ones included: it goes to the INTERNAL
+        # output folder only, never to a public one.
+        internal_dir = out
+        outputs.extend(_write_qgis(pack, loaded, result, internal_dir))
     report = {
         "pack": pack.name,
         "summary": {
@@ -116,6 +121,24 @@ def run_publish(
     }
     outputs.append(write_run_report(out, report))
     return PublishSummary(pack, out, index, outputs, result, loaded, warnings)
+
+
+def _write_qgis(pack: Pack, loaded: LoadedPack, result: AnalysisResult, out: Path) -> list[Path]:
+    """``<pack>.gpkg`` + the styled ``<pack>.qgz``: every pack layer and analysis layer."""
+    from qzgeo.publish.qgis import write_qgis_project
+
+    analysis = {
+        "available_land": result.available_land,
+        "conflicts": result.conflicts,
+        "zone_summary": result.zone_summary,
+    }
+    return write_qgis_project(
+        pack=pack,
+        layers=loaded.layers,
+        analysis=analysis,
+        out_dir=out,
+        planar_crs=loaded.planar_crs,
+    )
 
 
 # --- qzgeo analyze -------------------------------------------------------------------------

@@ -54,4 +54,6 @@ def command(
     click.echo(f"analysis: {out / 'analysis.gpkg'}, {out / 'zone_summary.csv'} ({repairs})")
     if summary.index is not None:
         click.echo(f"maps: {summary.index.resolve()}")
+    for path in (p for p in summary.outputs if p.suffix == ".qgz"):
+        click.echo(f"QGIS project: {path.resolve()}")
     click.echo(f"{summary.pack.name}: {summary.one_line()} [{time.perf_counter() - started:.1f} s]")

@@ -29,11 +29,11 @@ import geopandas as gpd
 import pandas as pd
 from pyproj import CRS, Transformer
 
-from qzgeo._atomic import write_bytes
 from qzgeo._errors import PublishError
-from qzgeo.crs import planar_crs_for_bounds
-from qzgeo.io import write_gpkg
-from qzgeo.pack import LayerStyle, Pack, Symbol
+from qzgeo.geo.crs import planar_crs_for_bounds
+from qzgeo.io.atomic import write_bytes
+from qzgeo.io.write import write_gpkg
+from qzgeo.pack.model import LayerStyle, Pack, Symbol
 from qzgeo.publish.checks import analysis_class_field, layer_class_field
 from qzgeo.publish.qml import (
     QGIS_VERSION,
@@ -55,7 +55,7 @@ ZIP_DATE = (2000, 1, 1, 0, 0, 0)
 STYLE_NAME = "qzgeo"
 ANALYSIS_LAYER_TITLES = {
     "available_land": "可用地",
-    "conflicts": "冲突图斑",
+    "conflicts": "规划冲突",
     "zone_summary": "分区汇总",
 }
 CGCS2000_ELLIPSOID = "EPSG:1024"
@@ -410,10 +410,11 @@ def write_qgis_project(
     Parameters
     ----------
     pack
-        The plan pack (:func:`qzgeo.pack.load_pack`); its styles and maps give the symbology,
-        groups and layer order.
+        The plan pack (:func:`qzgeo.pack.catalog.load_pack`); its styles and maps give the
+        symbology, groups and layer order.
     layers
-        Catalog layer id -> GeoDataFrame (loaded and repaired, :func:`qzgeo.load.load_pack_layers`).
+        Catalog layer id -> GeoDataFrame (loaded and repaired,
+        :func:`qzgeo.pack.load.load_pack_layers`).
     analysis
         Analysis layer name (``available_land``, ``conflicts``, ``zone_summary``) ->
         GeoDataFrame.

@@ -1,6 +1,6 @@
 """QGIS styles (QML) and OGC SLD from a pack's ``styles/*.toml``.
 
-The web maps draw a :class:`~qzgeo.pack.Symbol` with Leaflet (``qzgeo.js``: ``pathStyle``);
+The web maps draw a :class:`~qzgeo.pack.model.Symbol` with Leaflet (``qzgeo.js``: ``pathStyle``);
 this module draws the same symbol in QGIS terms so that a GIS user sees the same map:
 
 * sizes are CSS pixels on the web; here millimetres at 96 dpi (1 px = 25.4 / 96 mm);
@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from qzgeo._errors import PublishError
-from qzgeo.pack import LayerStyle, Symbol
+from qzgeo.pack.model import LayerStyle, Symbol
 
 __all__ = [
     "KINDS",

@@ -24,10 +24,11 @@ import pyogrio
 import pytest
 
 from qzgeo._errors import PublishError
-from qzgeo._validate import validate_pack
-from qzgeo.analysis import analyse_pack
-from qzgeo.load import load_pack_layers
-from qzgeo.pack import LayerStyle, Symbol, load_pack
+from qzgeo.analysis.zones import analyze_pack
+from qzgeo.pack.catalog import load_pack
+from qzgeo.pack.load import load_pack_layers
+from qzgeo.pack.model import LayerStyle, Symbol
+from qzgeo.pack.validate import validate_pack
 from qzgeo.publish.qgis import write_qgis_project
 from qzgeo.publish.qml import LayerSymbology, layer_qml, layer_sld
 
@@ -75,7 +76,7 @@ def bundled() -> dict[str, Any]:
     pack = load_pack()
     validate_pack(pack)
     loaded = load_pack_layers(pack)
-    result = analyse_pack(loaded)
+    result = analyze_pack(loaded)
     analysis = {
         "available_land": result.available_land,
         "conflicts": result.conflicts,
@@ -360,3 +361,23 @@ def test_rendered_png_shows_the_styles(probe: dict[str, Any]) -> None:
     assert {"#e00000", "#7b1fa2", "#1f6fb2"} <= colours["project"]
     assert {"#6b4f33", "#c2185b", "#e65100"} <= colours["port"]
     assert "#e00000" not in colours["port"]  # the public port map shows no red line
+
+
+def test_analysis_titles_match_the_web_maps() -> None:
+    from qzgeo.publish.maps import ANALYSIS_TITLES
+    from qzgeo.publish.qgis import ANALYSIS_LAYER_TITLES
+
+    for name, title in ANALYSIS_TITLES.items():
+        assert ANALYSIS_LAYER_TITLES[name] == title
+
+
+def test_publish_writes_the_project_and_lists_it(minipack: Path, tmp_path: Path) -> None:
+    from qzgeo.pipeline import run_publish
+
+    summary = run_publish(minipack, tmp_path / "out")
+    name = summary.pack.name
+    gpkg, qgz = tmp_path / "out" / f"{name}.gpkg", tmp_path / "out" / f"{name}.qgz"
+    assert gpkg in summary.outputs and qgz in summary.outputs
+    listed = set(pyogrio.list_layers(gpkg)[:, 0])
+    want = {*summary.pack.layers, "available_land", "conflicts", "zone_summary", "layer_styles"}
+    assert listed == want
