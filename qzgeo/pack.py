@@ -146,6 +146,8 @@ class MapSpec:
     title_en: str | None = None
     description: str = ""
     source_file: str = ""
+    paper: str | None = None  # PDF sheet: A4, A3 or A1
+    orientation: str | None = None  # PDF sheet: landscape or portrait
 
 
 @dataclass
@@ -169,6 +171,14 @@ class Pack:
     reference_layer: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    organisation_name: str | None = None  # [pack] organisation (编制单位)
+
+    @property
+    def organisation(self) -> str:
+        """编制单位 of the pack's sheets: ``[pack] organisation``, else derived from the title."""
+        if self.organisation_name:
+            return self.organisation_name
+        return re.sub(r"[（(][^）)]*[）)]\s*$", "", self.title).strip() + "编制组"
 
     @property
     def catalog_path(self) -> Path:
@@ -387,8 +397,13 @@ def _parse_styles(root: Path, problems: list[str]) -> dict[str, LayerStyle]:
 
 
 _MAP_KEYS = frozenset(
-    {"title", "title_en", "audience", "layers", "analysis", "basemap", "basemaps", "description"}
+    {
+        *("title", "title_en", "audience", "layers", "analysis", "basemap", "basemaps"),
+        *("description", "paper", "orientation"),
+    }
 )
+PAPERS = ("A4", "A3", "A1")
+ORIENTATIONS = ("landscape", "portrait")
 
 
 def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
@@ -417,6 +432,13 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
                     f"{where}: unknown analysis output {a!r}; use {', '.join(ANALYSIS_OUTPUTS)}"
                 )
         layers = _str_tuple(data.get("layers"), where, "layers", problems)
+        paper, orientation = data.get("paper"), data.get("orientation")
+        if paper is not None and paper not in PAPERS:
+            problems.append(f"{where}: `paper` must be one of {', '.join(PAPERS)}, got {paper!r}")
+        if orientation is not None and orientation not in ORIENTATIONS:
+            problems.append(
+                f"{where}: `orientation` must be 'landscape' or 'portrait', got {orientation!r}"
+            )
         if not layers and not analysis:
             problems.append(f"{where}: `layers` is empty; name at least one catalog layer")
         maps[path.stem] = MapSpec(
@@ -430,6 +452,8 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
             basemaps=basemaps,
             description=str(data.get("description", "")),
             source_file=where,
+            paper=paper if paper in PAPERS else None,
+            orientation=orientation if orientation in ORIENTATIONS else None,
         )
     return maps
 
@@ -502,5 +526,6 @@ def load_pack(root: str | Path | None = None) -> Pack:
         reference_layer=head.get("reference_layer") or None,
         params=dict(catalog.get("params", {})),
         problems=problems,
+        organisation_name=str(head["organisation"]) if head.get("organisation") else None,
     )
     return pack

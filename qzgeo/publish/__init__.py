@@ -69,6 +69,7 @@ class PublishResult:
     manifest: Path
     maps: dict[str, Path] = field(default_factory=dict)
     pngs: dict[str, Path] = field(default_factory=dict)
+    pdfs: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -352,6 +353,9 @@ def publish_maps(
     tianditu_key: str | None = None,
     manifest_extra: Mapping[str, object] | None = None,
     only: Sequence[str] | None = None,
+    pdf: bool = False,
+    paper: str | None = None,
+    orientation: str | None = None,
 ) -> PublishResult:
     """Write every map of ``pack`` (or those in ``only``) as HTML, plus a gallery and manifest.
 
@@ -379,6 +383,11 @@ def publish_maps(
         Extra entries (e.g. input hashes) recorded under ``inputs`` in ``manifest.json``.
     only
         Map ids to build (default: all).
+    pdf
+        Also write ``<map id>.pdf``, a print-ready vector sheet (needs matplotlib and a CJK
+        font), from the same layer views (:mod:`qzgeo.publish.sheet`).
+    paper, orientation
+        Paper of the sheets (A4, A3, A1; landscape, portrait), overriding the maps' own.
 
     Returns
     -------
@@ -419,6 +428,11 @@ def publish_maps(
     warnings: list[str] = []
     cache: dict[tuple[str, tuple[str, ...], str], Prepared] = {}
     pages: dict[str, tuple[str, list[LayerView], MapPage]] = {}
+    sheets: dict[str, tuple[MapSpec, MapPage, list[LayerView]]] = {}
+    if pdf:
+        from qzgeo.publish.sheet_font import find_cjk_font
+
+        find_cjk_font()  # fail before anything is written
     for mspec in selected:
         tiles, default, datum, bwarn, notes = _basemaps(mspec, key)
         warnings.extend(w for w in bwarn if w not in warnings)
@@ -432,6 +446,20 @@ def publish_maps(
         )
         page = map_page(pack, mspec, views, tiles=tiles, basemap=default, datum=datum, notes=notes)
         pages[mspec.id] = (render_page(page, views, offline=offline), views, page)
+        if pdf:  # sheets are drawn in true coordinates, whatever the web basemap's datum
+            paper_views = (
+                views
+                if datum == "wgs84"
+                else map_views(
+                    pack,
+                    plans[mspec.id],
+                    datum="wgs84",
+                    simplify_m=simplify_m,
+                    cache=cache,
+                    warnings=warnings,
+                )
+            )
+            sheets[mspec.id] = (mspec, page, paper_views)
 
     # Everything is rendered: only now touch the output folder, one atomic file at a time.
     written: dict[str, Path] = {}
@@ -440,6 +468,20 @@ def publish_maps(
     pngs: dict[str, Path] = {}
     if png:
         pngs = _screenshots(written)
+    pdfs: dict[str, Path] = {}
+    if sheets:
+        from qzgeo.publish.sheet import write_map_sheet
+
+        for mid, (mspec, page, paper_views) in sheets.items():
+            pdfs[mid] = write_map_sheet(
+                pack,
+                mspec,
+                page,
+                paper_views,
+                out / f"{mid}.pdf",
+                paper=paper,
+                orientation=orientation,
+            ).path
     cards: list[Card] = []
     entries: list[dict[str, object]] = []
     for mid, mspec in pack.maps.items():
@@ -475,6 +517,7 @@ def publish_maps(
                 "analysis": list(mspec.analysis),
                 "basemap": mspec.basemap,
                 "png": png_path.name if mid in pngs else None,
+                "pdf": f"{mid}.pdf" if mid in pdfs else None,
             }
         )
     index = write_text(
@@ -483,6 +526,7 @@ def publish_maps(
     build = {
         "offline": offline,
         "png": png,
+        "pdf": pdf,
         "only": list(only) if only is not None else None,
         "tianditu_key": "set" if key else "missing",
         "simplify_m": simplify_m,
@@ -498,6 +542,7 @@ def publish_maps(
         manifest=manifest,
         maps=written,
         pngs=pngs,
+        pdfs=pdfs,
         warnings=warnings,
     )
 
