@@ -58,6 +58,9 @@ def run_publish(
     png: bool = False,
     maps: bool = True,
     to_postgis: str | None = None,
+    pdf: bool = False,
+    paper: str | None = None,
+    orientation: str | None = None,
 ) -> PublishSummary:
     """Validate a pack, analyze it and publish its maps into ``out_dir``.
 
@@ -78,6 +81,8 @@ def run_publish(
     to_postgis
         Also write the analysis layers to PostGIS: ``postgresql://...?table=schema.prefix``
         gives tables ``prefix_available_land``, ``prefix_conflicts``, ``prefix_zone_summary``.
+    pdf, paper, orientation
+        Also write a vector PDF sheet per map on this paper (default: the map's, else A3 landscape).
     """
     pack = load_pack(pack_dir)
     validate_pack(pack)
@@ -101,8 +106,12 @@ def run_publish(
             offline=offline,
             png=png,
             manifest_extra={"inputs": loaded.input_hashes, "pack": pack.name},
+            pdf=pdf,
+            paper=paper,
+            orientation=orientation,
         )
         outputs.extend(published.paths)
+        outputs.extend(published.pdfs.values())
         index = published.index
         warnings.extend(published.warnings)
         # The QGIS project holds every layer, internal ones included: it goes to the INTERNAL
