@@ -39,7 +39,15 @@ from qzgeo.io.write import gpkg_layer_appender
 from qzgeo.pack.load import LoadedPack
 from qzgeo.publish.parcel_tables import ParcelOutputs, write_parcel_tables
 
-__all__ = ["STREAM_SUFFIXES", "StreamedParcels", "analyze_parcels_streamed", "feature_count"]
+__all__ = [
+    "CHUNK_ROWS",
+    "STREAM_ABOVE",
+    "STREAM_SUFFIXES",
+    "StreamedParcels",
+    "analyze_parcels_streamed",
+    "chunk_rows_for",
+    "feature_count",
+]
 
 #: Formats read in chunks (GDAL can skip to a feature without parsing the ones before).
 STREAM_SUFFIXES = frozenset({".gpkg", ".fgb", ".shp"})
@@ -56,6 +64,30 @@ class StreamedParcels:
     available_m2: float = 0.0
     chunks: int = 0
     overlay: OverlayReport = field(default_factory=OverlayReport)
+
+
+#: Files with more parcels than this are analyzed in chunks of CHUNK_ROWS by default.
+STREAM_ABOVE = 500_000
+CHUNK_ROWS = 250_000
+
+
+def chunk_rows_for(
+    path: str | Path, layer: str | None, chunk_rows: int | None, dask: bool, make_map: bool
+) -> int | None:
+    """Parcels per chunk for ``qzgeo analyze``, or ``None`` to analyze them in memory.
+
+    ``chunk_rows`` if given (refused with Dask or the map, which need every parcel at once);
+    else :data:`CHUNK_ROWS` for streamable files of more than :data:`STREAM_ABOVE` features.
+    """
+    if chunk_rows is not None:
+        if dask or make_map:
+            msg = "chunk_rows streams the parcels; it cannot be combined with Dask or the map"
+            raise InputError(msg)
+        return chunk_rows
+    if dask or make_map:
+        return None
+    n = feature_count(path, layer)
+    return CHUNK_ROWS if n is not None and n > STREAM_ABOVE else None
 
 
 def feature_count(path: str | Path, layer: str | None = None) -> int | None:
@@ -133,26 +165,7 @@ def analyze_parcels_streamed(
             check_parcels(chunk.iloc[:0], where=str(parcels_path))
     if bar is not None:
         bar.close()
-    assert acc.plan is not None
-    outputs = write_parcel_tables(
-        out,
-        out / "parcels.gpkg",
-        summary_from_totals(pd.concat(acc.totals, ignore_index=True), acc.plan),
-        acc.plan,
-        counts=(acc.parcels, acc.conflicts),
-        repairs=acc.repairs,
-        overlay_report=acc.overlay,
-        extra=extra,
-    )
-    return StreamedParcels(
-        outputs=outputs,
-        plan=acc.plan,
-        parcels=acc.parcels,
-        conflicts=acc.conflicts,
-        available_m2=acc.available_m2,
-        chunks=len(acc.totals),
-        overlay=acc.overlay,
-    )
+    return acc.finish(out, extra)
 
 
 class _Chunks:
@@ -185,6 +198,24 @@ class _Chunks:
         self.conflicts += int(result["conflict"].sum())
         self.available_m2 += float(result["available_m2"].sum())
         return result
+
+    def finish(self, out: Path, extra: dict[str, Any] | None) -> StreamedParcels:
+        """Write the summary and the report of every chunk beside ``parcels.gpkg``."""
+        assert self.plan is not None
+        outputs = write_parcel_tables(
+            out,
+            out / "parcels.gpkg",
+            summary_from_totals(pd.concat(self.totals, ignore_index=True), self.plan),
+            self.plan,
+            counts=(self.parcels, self.conflicts),
+            repairs=self.repairs,
+            overlay_report=self.overlay,
+            extra=extra,
+        )
+        return StreamedParcels(
+            outputs, self.plan, self.parcels, self.conflicts, self.available_m2,
+            len(self.totals), self.overlay,
+        )  # fmt: skip
 
 
 def _bar(total: int, enabled: bool) -> Any:
