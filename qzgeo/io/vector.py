@@ -139,7 +139,7 @@ def read_layer(
     swap_xy: bool | None = None,
     extent: tuple[float, float, float, float] | None = None,
     check_crs: bool = True,
-    features: tuple[int, int] | None = None,
+    features: tuple[int | str, int] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one vector layer; the index holds the source feature ids (FIDs).
 
@@ -167,7 +167,8 @@ def read_layer(
         Check that the coordinates fit the CRS (zone variant, swapped X/Y, inside China).
     features
         ``(skip, count)``: read only ``count`` features after the first ``skip`` (GDAL formats
-        only; chunked reading of big files).
+        only; chunked reading of big files). ``skip`` may be a ``str``: an attribute filter
+        instead (e.g. ``'"fid" > 1000'``, fast on a GeoPackage's primary key).
 
     Returns
     -------
@@ -216,7 +217,7 @@ def _read_file(
     crs: str | CRS | None,
     encoding: str | None,
     swap_xy: bool | None,
-    features: tuple[int, int] | None = None,
+    features: tuple[int | str, int] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a checked input file with the reader its extension calls for."""
     suffix = path.suffix.lower()
@@ -251,7 +252,11 @@ def _from_gcj02(gdf: gpd.GeoDataFrame, src: str) -> gpd.GeoDataFrame:
 
 
 def _read_ogr(
-    path: Path, *, layer: str | None, encoding: str | None, features: tuple[int, int] | None = None
+    path: Path,
+    *,
+    layer: str | None,
+    encoding: str | None,
+    features: tuple[int | str, int] | None = None,
 ) -> gpd.GeoDataFrame:
     if layer is not None:
         names = list_layers(path)
@@ -302,9 +307,11 @@ def _pyogrio_read(
     layer: str | None,
     encoding: str | None,
     on_invalid: str,
-    features: tuple[int, int] | None = None,
+    features: tuple[int | str, int] | None = None,
 ) -> gpd.GeoDataFrame:
     skip, count = features if features is not None else (0, None)
+    where = skip if isinstance(skip, str) else None
+    skip = 0 if isinstance(skip, str) else skip
     with _warnings.catch_warnings():
         # GDAL's "Non closed ring detected" etc.: handled and reported by the caller.
         _warnings.simplefilter("ignore")
@@ -318,6 +325,7 @@ def _pyogrio_read(
                 on_invalid=on_invalid,
                 skip_features=skip,
                 max_features=count,
+                where=where,
             )
         except ValueError:
             # pyogrio's Arrow path fails on GeoJSON whose features have an "id" property
@@ -331,6 +339,7 @@ def _pyogrio_read(
                 on_invalid=on_invalid,
                 skip_features=skip,
                 max_features=count,
+                where=where,
             )
 
 

@@ -151,11 +151,17 @@ def analyze_parcels_streamed(
     bar = _bar(n, progress)
     # MultiPolygon layer: a later chunk may hold multipolygons (the in-memory path declares
     # Polygon when every parcel is one; the geometries are the same).
+    fid = _fid_column(parcels_path, layer)
+    last: Any = None
     with gpkg_layer_appender(out / "parcels.gpkg", "parcels", promote_to_multi=True) as add:
         for start in range(0, max(n, 1), chunk_rows):
+            # A GeoPackage continues after the last FID (its primary key: no re-reading);
+            # other formats skip to the feature by its position.
+            after: int | str = start if fid is None or last is None else f'"{fid}" > {last}'
             chunk = read_layer(
-                parcels_path, layer=layer, crs=crs, datum=datum, features=(start, chunk_rows)
+                parcels_path, layer=layer, crs=crs, datum=datum, features=(after, chunk_rows)
             )
+            last = chunk.index.max() if len(chunk) else last
             result = acc.analyze(chunk, where=f"{parcels_path} (features {start + 1}..)")
             if result is not None:
                 add(result)
@@ -216,6 +222,14 @@ class _Chunks:
             outputs, self.plan, self.parcels, self.conflicts, self.available_m2,
             len(self.totals), self.overlay,
         )  # fmt: skip
+
+
+def _fid_column(path: str | Path, layer: str | None) -> str | None:
+    """The primary key of a GeoPackage layer (FIDs ascend in reading order), else ``None``."""
+    if Path(path).suffix.lower() != ".gpkg":
+        return None
+    fid = pyogrio.read_info(path, layer=layer).get("fid_column")
+    return str(fid) if fid else None
 
 
 def _bar(total: int, enabled: bool) -> Any:
