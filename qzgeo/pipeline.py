@@ -24,7 +24,7 @@ from qzgeo.io.vector import read_layer, sha256_file
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, load_pack_layers
 from qzgeo.pack.model import Pack
-from qzgeo.pack.validate import validate_pack
+from qzgeo.pack.validate import pack_warnings, validate_pack
 from qzgeo.publish.parcel_tables import write_parcel_outputs
 from qzgeo.publish.tables import write_analysis, write_analysis_postgis, write_run_report
 
@@ -46,7 +46,8 @@ class PublishSummary:
         n_zones = len(self.analysis.zone_summary)
         return (
             f"{n_zones} zones, {self.analysis.total_available_ha:,.1f} 公顷 available, "
-            f"{len(self.analysis.conflicts)} conflict patches"
+            f"{len(self.analysis.conflicts)} conflict patches; "
+            f"planar CRS {self.analysis.planar_crs}"
         )
 
 
@@ -86,7 +87,7 @@ def run_publish(
     outputs = write_analysis(result, out)
     if to_postgis:
         write_analysis_postgis(result, to_postgis)
-    warnings = list(loaded.report.warnings) + list(result.notes)
+    warnings = pack_warnings(pack) + list(loaded.report.warnings) + list(result.notes)
     index: Path | None = None
     if maps:
         from qzgeo.publish.maps import publish_maps
@@ -110,6 +111,8 @@ def run_publish(
             "zones": len(result.zone_summary),
             "available_ha": round(result.total_available_ha, 4),
             "conflict_patches": len(result.conflicts),
+            "planar_crs": result.planar_crs,
+            "max_conservation_residual_m2": result.max_residual_m2,
         },
         **loaded.report.to_dict(),
         "warnings": warnings,
