@@ -40,6 +40,7 @@ from qzgeo.pack.model import (
     ROLES,
     SENSITIVITIES,
     SYMBOL_KEYS,
+    DistanceSpec,
     LayerSpec,
     LayerStyle,
     MapSpec,
@@ -298,6 +299,40 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
     return maps
 
 
+_DISTANCE_KEYS = frozenset({"layer", "label", "label_en"})
+
+
+def _parse_distances(
+    raw: Any, layers: dict[str, LayerSpec], problems: list[str]
+) -> tuple[DistanceSpec, ...]:
+    """``[[distances]]``: the layers a site report measures distances to, with their labels."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+        problems.append("catalog.toml: `distances` must be [[distances]] tables")
+        return ()
+    out = []
+    for i, entry in enumerate(raw):
+        where = f"catalog.toml [[distances]] #{i + 1}"
+        for key in sorted(set(entry) - _DISTANCE_KEYS):
+            problems.append(f"{where}: unknown key `{key}`; known keys are layer, label, label_en")
+        layer, label, label_en = entry.get("layer"), entry.get("label"), entry.get("label_en", "")
+        if not isinstance(layer, str) or layer not in layers:
+            problems.append(
+                f"{where}: `layer` {layer!r} is not a layer id; known layers are "
+                f"{', '.join(sorted(layers))}"
+            )
+            continue
+        if not isinstance(label, str) or not label.strip():
+            problems.append(f'{where}: `label` is missing; e.g. label = "距{layers[layer].title}"')
+            continue
+        if not isinstance(label_en, str):
+            problems.append(f"{where}: `label_en` must be a string, got {label_en!r}")
+            label_en = ""
+        out.append(DistanceSpec(layer, label, label_en))
+    return tuple(out)
+
+
 def load_pack(root: str | Path | None = None) -> Pack:
     """Read a plan pack folder (default: the bundled Qinzhou pack).
 
@@ -365,6 +400,7 @@ def load_pack(root: str | Path | None = None) -> Pack:
         tianditu_key=head.get("tianditu_key") or None,
         reference_layer=head.get("reference_layer") or None,
         params=dict(catalog.get("params", {})),
+        distances=_parse_distances(catalog.get("distances"), layers, problems),
         problems=problems,
     )
     return pack

@@ -128,6 +128,15 @@ class MapSpec:
     source_file: str = ""
 
 
+@dataclass(frozen=True)
+class DistanceSpec:
+    """A ``[[distances]]`` entry: a site report measures the distance to this layer."""
+
+    layer: str
+    label: str  # Chinese, e.g. "距平陆运河"
+    label_en: str = ""  # e.g. "Distance to the Pinglu Canal"
+
+
 @dataclass
 class Pack:
     """A loaded plan pack. ``problems`` lists everything found wrong while reading it."""
@@ -148,6 +157,10 @@ class Pack:
     # undeclared GCJ-02 offset.
     reference_layer: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    #: What site reports measure distances to (``[[distances]]`` in the catalog), in order.
+    distances: tuple[DistanceSpec, ...] = ()
+    #: How the pack was chosen: "--pack", "QZGEO_PACK", "qzgeo.toml" or "bundled".
+    selected_by: str = ""
     problems: list[str] = field(default_factory=list)
 
     @property
