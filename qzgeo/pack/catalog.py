@@ -25,6 +25,7 @@ its area away from the zones; a *boundary* makes whatever lies outside it the co
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from importlib import resources
@@ -51,28 +52,76 @@ from qzgeo.pack.model import (
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def get_path(name: str = "qinzhou") -> Path:
-    """Return the folder of a bundled plan pack.
+#: Environment variable naming the pack folder every command uses without ``--pack``.
+PACK_ENV = "QZGEO_PACK"
+#: A file in the working folder with ``pack = "path/to/pack"`` (relative to the file).
+CONFIG_FILE = "qzgeo.toml"
 
-    The Qinzhou pack is the repository's own ``layers/``, ``styles/`` and ``maps/``; an
-    installed wheel carries a copy under ``qzgeo/_pack``.
 
-    Examples
-    --------
-    >>> (get_path() / "layers" / "catalog.toml").is_file()
-    True
-    """
-    if name != "qinzhou":
-        msg = f"no bundled plan pack named {name!r}; the bundled pack is 'qinzhou'"
-        raise ValueError(msg)
+def _bundled_root() -> Path:
     installed = Path(str(resources.files("qzgeo"))) / "_pack"
     if (installed / "layers" / "catalog.toml").is_file():
         return installed
     checkout = Path(__file__).resolve().parents[2]
     if (checkout / "layers" / "catalog.toml").is_file():
         return checkout
-    msg = "the bundled Qinzhou pack is missing from this installation; reinstall qzgeo"
+    msg = "the bundled plan pack is missing from this installation; reinstall qzgeo"
     raise FileNotFoundError(msg)
+
+
+def pack_name_of(root: Path) -> str:
+    """The ``[pack] name`` of the catalog in ``root`` (the folder name if it has none)."""
+    try:
+        with (root / "layers" / "catalog.toml").open("rb") as fh:
+            head = tomllib.load(fh).get("pack", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return root.name
+    name = head.get("name") if isinstance(head, dict) else None
+    return str(name) if name else root.name
+
+
+def get_path(name: str | None = None) -> Path:
+    """Return the folder of the bundled plan pack (``name``, if given, must be its name).
+
+    The bundled pack is the repository's own ``layers/``, ``styles/`` and ``maps/``; an
+    installed wheel carries a copy under ``qzgeo/_pack``. Its name is its catalog's
+    ``[pack] name``.
+
+    Examples
+    --------
+    >>> (get_path() / "layers" / "catalog.toml").is_file()
+    True
+    """
+    root = _bundled_root()
+    if name is not None and name != (bundled := pack_name_of(root)):
+        msg = f"no bundled plan pack named {name!r}; the bundled pack is {bundled!r}"
+        raise ValueError(msg)
+    return root
+
+
+def resolve_pack_dir(root: str | Path | None = None) -> tuple[Path, str]:
+    """The pack folder a command uses, and what chose it.
+
+    In order: ``root`` (``--pack``); the environment variable ``QZGEO_PACK``; a ``qzgeo.toml``
+    in the working folder with ``pack = "DIR"`` (relative to that file); the bundled pack.
+    """
+    if root is not None:
+        return Path(root), "--pack"
+    env = os.environ.get(PACK_ENV, "").strip()
+    if env:
+        return Path(env).expanduser(), f"${PACK_ENV}"
+    config = Path.cwd() / CONFIG_FILE
+    if config.is_file():
+        problems: list[str] = []
+        data = _read_toml(config, problems)
+        if data is None:
+            raise PackError(problems)
+        value = data.get("pack")
+        if not isinstance(value, str) or not value.strip():
+            msg = f'{config}: expected `pack = "path/to/pack"` (a folder), got {value!r}'
+            raise PackError([msg])
+        return (config.parent / Path(value).expanduser()), str(config)
+    return get_path(), "bundled"
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
@@ -334,7 +383,7 @@ def _parse_distances(
 
 
 def load_pack(root: str | Path | None = None) -> Pack:
-    """Read a plan pack folder (default: the bundled Qinzhou pack).
+    """Read a plan pack folder (default: see :func:`resolve_pack_dir`; else the bundled pack).
 
     Semantic problems are collected in ``Pack.problems``; call
     :func:`qzgeo.pack.validate.validate_pack` to check the data and raise them all at once.
@@ -345,11 +394,12 @@ def load_pack(root: str | Path | None = None) -> Pack:
     >>> pack.name
     'qinzhou'
     """
-    root = get_path() if root is None else Path(root)
+    root, selected_by = resolve_pack_dir(root)
     problems: list[str] = []
     if not root.is_dir():
         msg = (
-            f"plan pack folder {root} does not exist; pass --pack DIR with layers/, styles/, maps/"
+            f"plan pack folder {root} (chosen by {selected_by}) does not exist; pass --pack DIR "
+            "with layers/, styles/, maps/"
         )
         raise PackError([msg])
     catalog_path = root / "layers" / "catalog.toml"
@@ -401,6 +451,7 @@ def load_pack(root: str | Path | None = None) -> Pack:
         reference_layer=head.get("reference_layer") or None,
         params=dict(catalog.get("params", {})),
         distances=_parse_distances(catalog.get("distances"), layers, problems),
+        selected_by=selected_by,
         problems=problems,
     )
     return pack
