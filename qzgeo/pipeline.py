@@ -65,7 +65,7 @@ def run_publish(
     Parameters
     ----------
     pack_dir
-        Plan pack folder; default the bundled Qinzhou pack.
+        Plan pack folder; default as :func:`qzgeo.pack.catalog.resolve_pack_dir` says.
     out_dir
         Output folder (created). Receives ``analysis.gpkg``, ``zone_summary.csv``,
         ``report.json``, one HTML per map, ``index.html`` and ``manifest.json``.
@@ -252,6 +252,8 @@ class CheckSummary:
     reports: list[SiteReport]
     warnings: list[str]
     context_summary: str | None
+    title: str = "选址合规性检查 Siting check"  # names the pack when there is one
+    internal: bool = True  # the conflicts derive from internal (or the user's own) red lines
 
     @property
     def exit_code(self) -> int:
@@ -262,7 +264,9 @@ class CheckSummary:
         """The reports as ``"text"``, ``"json"`` or ``"html"``."""
         from qzgeo.publish.site_report import reports_to_html, reports_to_json, reports_to_text
 
-        render = {"json": reports_to_json, "text": reports_to_text, "html": reports_to_html}
+        if fmt == "html":
+            return reports_to_html(self.reports, title=self.title, internal=self.internal)
+        render = {"json": reports_to_json, "text": reports_to_text}
         return render[fmt](self.reports)
 
 
@@ -309,4 +313,6 @@ def run_check(
     rep = context.report
     summary = rep.summary() if rep.records or rep.warnings else None
     reports = check_sites(site_gdf, context, label_field=label_field, with_patches=with_patches)
-    return CheckSummary(reports, [*warnings, *rep.warnings], summary)
+    title = "选址合规性检查 Siting check" + (f" — {pack.title}" if pack is not None else "")
+    internal = bool(constraints) or any(c.sensitivity != "public" for c in context.classes)
+    return CheckSummary(reports, [*warnings, *rep.warnings], summary, title, internal)

@@ -42,7 +42,7 @@ crs_opt = click.option(
     "--crs",
     "crs",
     default=None,
-    help="CRS of inputs that lack one, e.g. EPSG:4524. Never guessed.",
+    help="CRS of inputs that lack one, e.g. EPSG:4490 or a GK zone. Never guessed.",
 )
 
 from_gcj02_opt = click.option(

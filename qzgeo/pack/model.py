@@ -133,8 +133,8 @@ class DistanceSpec:
     """A ``[[distances]]`` entry: a site report measures the distance to this layer."""
 
     layer: str
-    label: str  # Chinese, e.g. "距平陆运河"
-    label_en: str = ""  # e.g. "Distance to the Pinglu Canal"
+    label: str  # Chinese, e.g. "距交通走廊"
+    label_en: str = ""  # e.g. "Distance to the transport corridor"
 
 
 @dataclass

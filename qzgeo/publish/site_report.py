@@ -88,8 +88,12 @@ def reports_to_html(
     *,
     title: str = "选址合规性检查 Siting check",
     max_map_sites: int = 1000,
+    internal: bool = True,
 ) -> str:
     """A self-contained page: a Folium map of the sites and conflict patches, and the table.
+
+    ``internal`` (the default: conflict patches derive from red lines) marks the page 内部 in
+    its title and with a notice.
 
     Leaflet is inlined (no network, no tiles); every value from the input is HTML-escaped.
     Patches are drawn when the reports were made with ``check_sites(..., with_patches=True)``.
@@ -125,10 +129,17 @@ def reports_to_html(
     # a Jinja template, so a site named "{{ 7*7 }}" would otherwise be evaluated.
     root.header.add_child(RawElement(f"<style>{leaflet_css_inline()}</style>"), name="leaflet_css")
     root.header.add_child(RawElement(f"<script>{leaflet_js_inline()}</script>"), name="leaflet_js")
+    if internal:
+        title = f"【内部】{title}"
     root.header.add_child(RawElement(f"<title>{html.escape(title)}</title>"), name="title")
     note = ""
     if len(drawn) < len(reports):
         note = f"<p>地图只画前 {len(drawn)} 个地块 (map shows the first {len(drawn)} sites).</p>"
+    if internal:
+        note += (
+            '<p class="qz-internal">内部资料 Internal: 本页含由控制线导出的冲突图斑，'
+            "不得公开发布 (conflict patches derived from internal red lines; do not publish).</p>"
+        )
     root.html.add_child(RawElement(_table(reports, title) + note), name="table")
     _fix_ids(root)
     return str(root.render())

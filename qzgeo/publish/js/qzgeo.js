@@ -26,7 +26,7 @@
     other: "其他"
   };
 
-  var GROUP_ORDER = ["规划分区", "控制线", "分析结果", "底图"];
+  var GROUP_ORDER = ["规划分区", "控制线", "通道", "分析结果", "底图"];
   var NARROW_PX = 600;  // maps narrower than this (phones) start with panels folded
 
   function el(tag, cls, parent, text) {
