@@ -15,6 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
@@ -39,6 +40,11 @@ def _text_field(value: object, column: str, row: object) -> str:
         )
         raise InputError(msg)
     return text
+
+
+def _fits(values: pd.Series) -> bool:
+    """True if every value can be written as a 界址点 text field."""
+    return not values.astype("string").str.contains(r"[,，\r\n@]", regex=True).fillna(False).any()
 
 
 def write_jzd(
@@ -76,7 +82,7 @@ def write_jzd(
     if len(gdf) == 0:
         msg = "no features to write to a 界址点 file"
         raise InputError(msg)
-    if "地块名称" not in gdf.columns and "名称" in gdf.columns:
+    if "地块名称" not in gdf.columns and "名称" in gdf.columns and _fits(gdf["名称"]):
         gdf = gdf.rename(columns={"名称": "地块名称"})  # the format's name field
     _warn_unwritten_columns(gdf, Path(path).name)
     lonlat = gdf.geometry.to_crs(STORAGE_CRS)

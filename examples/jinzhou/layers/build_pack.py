@@ -47,9 +47,9 @@ SOURCES = HERE / "sources"
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from qzgeo._atomic import atomic_path  # noqa: E402
-from qzgeo.area import ellipsoidal_area  # noqa: E402
-from qzgeo.crs import geoms_gcj02_to_wgs84  # noqa: E402
+from qzgeo.geo.area import ellipsoidal_area  # noqa: E402
+from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84  # noqa: E402
+from qzgeo.io.atomic import atomic_path  # noqa: E402
 
 STORAGE = "EPSG:4490"
 SLIVER_M2 = 2_000.0  # clipping remnants smaller than 0.2 ha are dropped
