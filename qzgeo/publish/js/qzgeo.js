@@ -204,8 +204,11 @@
         layer.bindPopup(function () { return featureTable(lay, f.properties); }, { maxWidth: 360 });
         if (name !== null && lay.labels) {
           var lab = el("span", null, null, name);
+          // a point's label sits beside its marker, not over it
+          var pt = f.geometry && /Point$/.test(f.geometry.type);
           layer.bindTooltip(lab, {
-            permanent: true, direction: "center", className: "qz-label", interactive: false
+            permanent: true, direction: pt ? "right" : "center", offset: pt ? [6, 0] : [0, 0],
+            className: "qz-label", interactive: false
           });
           inst.labelled.push(layer);
         } else if (name !== null) {
