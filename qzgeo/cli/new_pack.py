@@ -195,7 +195,10 @@ def skeleton_files(name: str, title: str, lon: float, lat: float) -> dict[str, s
             {"名称": "示例边界", "类别": "城镇开发边界"}, _box(lon - d / 4, lat, d * 1.2, d * 1.5)
         ),
     ]
-    road = {"type": "LineString", "coordinates": [[lon - 2 * d, lat - d], [lon + 2 * d, lat - d]]}
+    road: dict[str, object] = {
+        "type": "LineString",
+        "coordinates": [[lon - 2 * d, lat - d], [lon + 2 * d, lat - d]],
+    }
     corridor = [_feature({"名称": "示例走廊", **prov}, road)]
     epsg = gk_epsg(gk_zone(lon))
     bounds = {"minx": lon - 0.5, "miny": lat - 0.5, "maxx": lon + 0.5, "maxy": lat + 0.5}
