@@ -51,7 +51,7 @@ def test_no_crs_message_suggests_from_the_data(
     assert not CITY.search(r.stderr)
 
 
-def test_jzd_writer_puts_名称_into_地块名称(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_jzd_writer_fills_地块名称(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     gdf = gpd.GeoDataFrame(
         {"名称": ["港区一号"], "备注": ["x"]},
         geometry=[shapely.box(121.0, 41.0, 121.01, 41.01)],
