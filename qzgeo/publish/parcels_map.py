@@ -250,8 +250,7 @@ def publish_parcels_map(
     offline
         Inline Leaflet and the qzgeo controls (default); ``False`` links Leaflet from a CDN.
     title
-        Page title (default ``<pack title> · 地块分析结果``); ``（内部）`` is appended on an
-        internal page.
+        Page title (default ``<pack title> · 地块分析结果``; ``（内部）`` on an internal page).
     layers
         The pack's layers in EPSG:4490 (e.g. ``LoadedPack.layers``).
     basemap
