@@ -141,3 +141,15 @@ def test_far_planar_crs_is_a_warning_naming_the_zone(tmp_path: Path) -> None:
     assert "EPSG:4549" in far[0]  # zone 40, CM 120E: the data span 121.1–121.8E
     report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     assert far[0] in report["warnings"]
+
+
+def test_validate_prints_the_far_planar_crs_warning(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from qzgeo.cli.main import cli
+
+    write_pack(tmp_path / "pack", planar_crs="EPSG:4545", dense=False)
+    r = CliRunner().invoke(cli, ["validate", "--pack", str(tmp_path / "pack")])
+    assert r.exit_code == 0  # a warning, not a problem
+    assert "warning: catalog.toml [pack]: planar_crs EPSG:4545" in r.stderr
+    assert "use EPSG:4549" in r.stderr
