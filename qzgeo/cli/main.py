@@ -19,6 +19,7 @@ COMMANDS = {
     "check": "check",
     "convert": "convert",
     "new-pack": "new_pack",
+    "suitability": "suitability",
 }
 
 
