@@ -137,20 +137,20 @@ def run_publish(
         # output folder only, never to a public one.
         internal_dir = out
         outputs.extend(_write_qgis(pack, loaded, result, internal_dir))
-    report = {
-        "pack": pack.name,
-        "summary": {
-            "zones": len(result.zone_summary),
-            "available_ha": round(result.total_available_ha, 4),
-            "conflict_patches": len(result.conflicts),
-            "planar_crs": result.planar_crs,
-            "max_conservation_residual_m2": result.max_residual_m2,
-        },
-        **loaded.report.to_dict(),
-        "warnings": warnings,
-    }
-    outputs.append(write_run_report(out, report))
+    report = {"pack": pack.name, "summary": _summary(result), **loaded.report.to_dict()}
+    outputs.append(write_run_report(out, {**report, "warnings": warnings}))
     return PublishSummary(pack, out, index, outputs, result, loaded, warnings)
+
+
+def _summary(result: AnalysisResult) -> dict[str, object]:
+    """The ``summary`` of ``report.json``: the headline figures and the planar CRS used."""
+    return {
+        "zones": len(result.zone_summary),
+        "available_ha": round(result.total_available_ha, 4),
+        "conflict_patches": len(result.conflicts),
+        "planar_crs": result.planar_crs,
+        "max_conservation_residual_m2": result.max_residual_m2,
+    }
 
 
 def _write_qgis(pack: Pack, loaded: LoadedPack, result: AnalysisResult, out: Path) -> list[Path]:
