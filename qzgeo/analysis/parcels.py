@@ -164,7 +164,7 @@ def zone_target(geoms: Sequence[shapely.Geometry]) -> Target:
 
 def to_planar(parcels: gpd.GeoDataFrame, planar: CRS) -> gpd.GeoDataFrame:
     if parcels.crs is None:
-        msg = "the parcels have no CRS; declare it with --crs EPSG:4524 (for example)"
+        msg = "the parcels have no CRS; declare it with --crs EPSG:... (qzgeo never guesses)"
         raise CRSError(msg)
     if CRS.from_user_input(parcels.crs).equals(planar):
         return parcels  # overlaid in the parcels' own zone: no transform (see overlay_crs)
