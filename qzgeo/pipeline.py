@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
@@ -25,15 +26,6 @@ from qzgeo.analysis.parcels import (
 from qzgeo.analysis.site_results import SiteReport, exit_code
 from qzgeo.analysis.sites import read_sites
 from qzgeo.analysis.siting import SitingContext, check_sites
-from qzgeo.analysis.suitability.job import (
-    UNASSESSED,
-    job_warnings,
-    pick_model,
-    plan_factors,
-    prepare_job,
-)
-from qzgeo.analysis.suitability.model import Model, read_model
-from qzgeo.analysis.suitability.zonal import zone_table
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.geo.repair import RepairReport, repair_layer
 from qzgeo.io.atomic import write_bytes
@@ -44,13 +36,10 @@ from qzgeo.pack.model import Pack
 from qzgeo.pack.validate import pack_warnings, validate_pack
 from qzgeo.publish.parcel_stream import analyze_parcels_streamed, chunk_rows_for
 from qzgeo.publish.parcel_tables import write_parcel_outputs
-from qzgeo.publish.suitability_write import (
-    finish_folder,
-    suitability_folder,
-    suitability_report,
-    write_grids,
-)
 from qzgeo.publish.tables import csv_bytes, write_analysis, write_analysis_postgis, write_run_report
+
+if TYPE_CHECKING:
+    from qzgeo.analysis.suitability.model import Model
 
 
 @dataclass
@@ -444,7 +433,22 @@ def run_suitability(
     internal : Treat the rasters as internal data (the outputs become internal).
     progress : Show a progress bar (default: when stderr is a terminal).
     """
+    from qzgeo.analysis.suitability.job import (
+        UNASSESSED,
+        job_warnings,
+        pick_model,
+        plan_factors,
+        prepare_job,
+    )
+    from qzgeo.analysis.suitability.model import read_model
+    from qzgeo.analysis.suitability.zonal import zone_table
     from qzgeo.publish.suitability_map import write_result_map
+    from qzgeo.publish.suitability_write import (
+        finish_folder,
+        suitability_folder,
+        suitability_report,
+        write_grids,
+    )
 
     pack = load_pack(pack_dir)
     validate_pack(pack, check_data=False)
