@@ -231,3 +231,18 @@ def test_cli_chunk_rows_refuses_the_map(tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 2 and "--chunk-rows" in res.output
+
+
+def test_cli_analyze_in_chunks_from_a_shapefile(tmp_path: Path) -> None:
+    """A Shapefile is chunked by feature position (GDAL skips to it): same rows."""
+    src = tmp_path / "parcels.shp"
+    parcels_frame().to_file(src, driver="ESRI Shapefile", encoding="utf-8")
+    runner = CliRunner()
+    args = ["analyze", "--parcels", str(src), "--pack", str(MINIPACK), "--workers", "1"]
+    mem = runner.invoke(cli, [*args, "--out", str(tmp_path / "mem")])
+    chunked = runner.invoke(cli, [*args, "--out", str(tmp_path / "chunks"), "--chunk-rows", "4"])
+    assert mem.exit_code == 0 and chunked.exit_code == 0, chunked.output
+    a = gpd.read_file(tmp_path / "mem" / "parcels.gpkg")
+    b = gpd.read_file(tmp_path / "chunks" / "parcels.gpkg")
+    pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
+    assert b["name"].tolist() == [f"p{k}" for k in range(6)]
