@@ -140,6 +140,8 @@ def analyze_parcels_streamed(
         msg = f"chunk_rows must be a positive number of features, got {chunk_rows!r}"
         raise InputError(msg)
     n = feature_count(parcels_path, layer)
+    if n is None and Path(parcels_path).suffix.lower() in STREAM_SUFFIXES:
+        read_layer(parcels_path, layer=layer, crs=crs, features=(0, 1))  # names what is wrong
     if n is None:
         msg = (
             f"{parcels_path}: cannot be read in chunks; give a GeoPackage, FlatGeobuf or "
