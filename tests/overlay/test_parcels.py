@@ -246,3 +246,17 @@ def test_cli_analyze_in_chunks_from_a_shapefile(tmp_path: Path) -> None:
     b = gpd.read_file(tmp_path / "chunks" / "parcels.gpkg")
     pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
     assert b["name"].tolist() == [f"p{k}" for k in range(6)]
+
+
+def test_cli_chunk_rows_on_a_corrupt_file_names_it(tmp_path: Path) -> None:
+    bad = tmp_path / "parcels.gpkg"
+    bad.write_text("not a geopackage")
+    res = CliRunner().invoke(
+        cli,
+        [
+            *("analyze", "--parcels", str(bad), "--pack", str(MINIPACK)),
+            *("--out", str(tmp_path / "o"), "--chunk-rows", "2"),
+        ],
+    )
+    assert res.exit_code == 2 and "cannot read" in res.output and "parcels.gpkg" in res.output
+    assert not (tmp_path / "o" / "parcels.gpkg").exists()
