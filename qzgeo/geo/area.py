@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
+import shapely
 from pyproj import CRS, Geod, Proj, Transformer
 from shapely.geometry.base import BaseGeometry
 
@@ -51,7 +52,9 @@ def m2_to_mu(m2: npt.ArrayLike) -> npt.NDArray[np.float64]:
 def ellipsoidal_area(geoms: Iterable[BaseGeometry | None]) -> npt.NDArray[np.float64]:
     """Ellipsoidal area in m² of lon/lat geometries (EPSG:4490 or 4326), one value per geometry.
 
-    Non-polygonal and empty geometries have area 0. Orientation does not matter.
+    Non-polygonal and empty geometries have area 0. Orientation does not matter: every ring is
+    wound the standard way first (shells counter-clockwise, holes clockwise), so a hole wound like
+    its shell (CAD exports do this) is subtracted, never added.
 
     Examples
     --------
@@ -65,7 +68,8 @@ def ellipsoidal_area(geoms: Iterable[BaseGeometry | None]) -> npt.NDArray[np.flo
         if geom is None or geom.is_empty:
             out.append(0.0)
             continue
-        area, _ = GEOD.geometry_area_perimeter(geom)
+        oriented = shapely.orient_polygons(geom, exterior_cw=False)
+        area, _ = GEOD.geometry_area_perimeter(oriented)
         out.append(abs(area))
     return np.asarray(out, dtype=float)
 

@@ -174,7 +174,9 @@ def test_property_area_equals_oracle(tmp_path_factory, poly, scale, frame) -> No
         lon0, lat0 = CENTRES[zone]
         crs = f"EPSG:{4513 + zone - 25}"  # CGCS2000 3-degree GK, zone-prefixed
         ll = [[(lon0 + x * scale, lat0 + y * scale) for x, y in r] for r in [shell, *holes]]
-        gk = [from_lonlat(r, crs) for r in ll]  # GK keeps the windings drawn
+        # GK keeps the windings drawn; rounded to the file's 0.001 m so the oracle measures
+        # the coordinates the file holds (half a millimetre on a 10 km perimeter is ~1 m²).
+        gk = [[(round(x, 3), round(y, 3)) for x, y in from_lonlat(r, crs)] for r in ll]
         p = JzdParcel(rings=gk, order=order)
         path = write_text(tmp / "site.txt", jzd_text([p], zone=str(zone)), "gbk")
         want = projected_polygon_m2(gk[0], gk[1:], crs=crs)
