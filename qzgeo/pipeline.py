@@ -20,7 +20,8 @@ from qzgeo.analysis.sites import read_sites
 from qzgeo.analysis.siting import SitingContext, check_sites
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.geo.repair import RepairReport, repair_layer
-from qzgeo.io.vector import read_layer, sha256_file
+from qzgeo.io.vector import ReadOptions, enforce_extent, read_layer, sha256_file
+from qzgeo.notices import notices_of
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, load_pack_layers
 from qzgeo.pack.model import Pack
@@ -156,6 +157,7 @@ def run_analyze(
     scheduler: str | None = None,
     progress: bool = False,
     make_map: bool = False,
+    read_options: ReadOptions | None = None,
 ) -> AnalyzeSummary:
     """Analyze a parcel layer against a pack and write ``parcels.gpkg`` and its tables.
 
@@ -178,13 +180,22 @@ def run_analyze(
         Show a progress bar on stderr.
     make_map
         Also write ``parcels.html``.
+    read_options
+        Encoding, X/Y order, size cap and datum assumption of the parcel file.
+
+    Parcels wholly outside the pack extent are refused (CRSError); every reader notice and
+    parcels partly outside the extent go to ``report.json`` (``warnings``).
     """
     pack = load_pack(pack_dir)
     validate_pack(pack)
     loaded = load_pack_layers(pack)
-    parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum)
+    kw = (read_options or ReadOptions()).kwargs()
+    parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum, **kw)
+    notes = notices_of(parcels)
+    notes.extend(enforce_extent(parcels, pack.extent, source=str(parcels_path)))
     repairs = RepairReport()
     repairs.extend(loaded.report)
+    repairs.warnings.extend(notes.messages())
     parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
     check_parcels(parcels, where=str(parcels_path))
     plan = build_parcel_plan(loaded)
@@ -275,6 +286,7 @@ def run_check(
     datum: str | None = None,
     label_field: str | None = None,
     with_patches: bool = False,
+    read_options: ReadOptions | None = None,
 ) -> CheckSummary:
     """Check site polygons against a pack (or the user's own constraint layers).
 
@@ -293,8 +305,13 @@ def run_check(
         Site column naming the sites.
     with_patches
         Keep the conflict patches (for the HTML report).
+    read_options
+        Encoding, X/Y order, size cap and datum assumption of every input.
+
+    Every notice about a site (reading, CRS and extent checks, repairs, overlay retries) is in
+    that site's report; ``CheckSummary.warnings`` repeats the readers' notices for stderr.
     """
-    site_gdf, warnings = read_sites(sites, crs=crs, datum=datum)
+    site_gdf, notices = read_sites(sites, crs=crs, datum=datum, options=read_options)
     pack = None if no_pack else load_pack(pack_dir)
     context = SitingContext.from_pack(
         pack,
@@ -302,8 +319,12 @@ def run_check(
         class_field=class_field,
         mode=mode,
         crs=crs,
+        options=read_options,
     )
     rep = context.report
     summary = rep.summary() if rep.records or rep.warnings else None
-    reports = check_sites(site_gdf, context, label_field=label_field, with_patches=with_patches)
-    return CheckSummary(reports, [*warnings, *rep.warnings], summary)
+    reports = check_sites(
+        site_gdf, context, label_field=label_field, with_patches=with_patches, notices=notices
+    )
+    warnings = list(dict.fromkeys([*notices.messages(), *rep.warnings]))
+    return CheckSummary(reports, warnings, summary)

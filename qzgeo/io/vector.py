@@ -8,26 +8,38 @@ one needs ``crs=`` (the catalog's ``crs`` or ``--crs``). Writers live in :mod:`q
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import warnings as _warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
 import shapely
 from pyproj import CRS
 
 from qzgeo._errors import CRSError, InputError, MissingInputError
-from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, resolve_crs, sample_coordinates
+from qzgeo.geo.crs import (
+    STORAGE_CRS,
+    check_coordinates,
+    extent_status,
+    old_datum,
+    outside_extent_message,
+    resolve_crs,
+    sample_coordinates,
+)
 from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84
 from qzgeo.io.dxf import read_dxf
 from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.postgis import read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri
 from qzgeo.io.shapefile import check_shapefile, shapefile_encoding
+from qzgeo.notices import Notices, attach_notices, notices_of
 
-log = logging.getLogger(__name__)
+#: The option that accepts an old datum (Xian 1980, Beijing 1954) as if it were CGCS2000.
+ASSUME_DATUM_FLAG = "--assume-datum-shift-negligible"
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -118,6 +130,28 @@ def check_input_file(path: str | os.PathLike[str], *, max_bytes: int | None = No
     return p
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read the user's files, shared by every command that reads them.
+
+    The CLI builds one from its reading options (:mod:`qzgeo.cli.options`); ``kwargs()``
+    gives the matching :func:`read_layer` keywords.
+    """
+
+    encoding: str | None = None
+    swap_xy: bool | None = None
+    max_bytes: int | None = None
+    assume_datum_shift_negligible: bool = False
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            "encoding": self.encoding,
+            "swap_xy": self.swap_xy,
+            "max_bytes": self.max_bytes,
+            "assume_datum_shift_negligible": self.assume_datum_shift_negligible,
+        }
+
+
 def read_layer(
     source: str | os.PathLike[str],
     *,
@@ -129,6 +163,7 @@ def read_layer(
     swap_xy: bool | None = None,
     extent: tuple[float, float, float, float] | None = None,
     check_crs: bool = True,
+    assume_datum_shift_negligible: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read one vector layer; the index holds the source feature ids (FIDs).
 
@@ -154,40 +189,46 @@ def read_layer(
         Extra lon/lat box accepted by the location check besides China (the pack extent).
     check_crs
         Check that the coordinates fit the CRS (zone variant, swapped X/Y, inside China).
+    assume_datum_shift_negligible
+        Accept data on the Xian 1980 or Beijing 1954 datum as if it were CGCS2000 (errors of
+        tens of metres), with a warning. Without it such data are refused.
 
     Returns
     -------
     GeoDataFrame in the source's CRS (or EPSG:4490 after a GCJ-02 conversion). ``attrs``
-    holds ``warnings`` (a list of messages, also logged) and, where it applies, ``encoding``.
+    holds ``notices`` (:class:`~qzgeo.notices.Notices`: every assumption, repair and warning
+    of the reader, see :func:`qzgeo.notices.notices_of`) and, where it applies, ``encoding``.
 
     Raises
     ------
     InputError
         Missing, empty, oversized, corrupt or truncated files; missing layers.
     CRSError
-        No CRS, or coordinates that do not fit the declared CRS.
+        No CRS, coordinates that do not fit the declared CRS, or an old datum (Xian 1980,
+        Beijing 1954) without ``assume_datum_shift_negligible``.
     """
     src = str(source)
     if is_postgis_uri(src):
         gdf = read_postgis_layer(src, crs=str(crs) if crs is not None else None)
-        warnings: list[str] = []
+        notes = Notices()
         encoding_used = None
     else:
         path = check_input_file(src, max_bytes=max_bytes)
         gdf = _read_file(path, layer=layer, crs=crs, encoding=encoding, swap_xy=swap_xy)
-        warnings = list(gdf.attrs.get("warnings", []))
+        notes = notices_of(gdf)
         encoding_used = gdf.attrs.get("encoding")
         gdf = _require_crs(gdf, crs, path)
     resolved = resolve_crs(gdf.crs)
     if resolved != gdf.crs:
         gdf = gdf.set_crs(resolved, allow_override=True)
+    _check_datum(gdf.crs, src, assume_datum_shift_negligible, notes)
     if check_crs:
         check_coordinates(
             sample_coordinates(gdf.geometry.values), gdf.crs, source=src, extent=extent
         )
     if datum == "gcj02":
         gdf = _from_gcj02(gdf, src)
-    gdf.attrs["warnings"] = warnings
+    attach_notices(gdf, notes)
     if encoding_used is not None:
         gdf.attrs["encoding"] = encoding_used
     return gdf
@@ -210,6 +251,78 @@ def _read_file(
     if suffix in (".parquet", ".geoparquet"):
         return _read_parquet(path)
     return _read_ogr(path, layer=layer, encoding=encoding)
+
+
+def _check_datum(crs: CRS, src: str, assumed: bool, notes: Notices) -> None:
+    """Refuse an old datum (Xian 1980, Beijing 1954) unless the user accepts the shift."""
+    old = old_datum(crs)
+    if old is None:
+        return
+    name = Path(src).name if "://" not in src else src
+    if not assumed:
+        msg = (
+            f"{src}: its CRS ({crs.name}) is on the {old} datum, tens of metres away from "
+            "CGCS2000, and qzgeo has no datum transformation for it. Convert the data to "
+            "CGCS2000 with your bureau's 7-parameter transformation first (e.g. ogr2ogr "
+            f"-s_srs '+towgs84=...'), or pass {ASSUME_DATUM_FLAG} to read it as if the datums "
+            "agreed (positions off by tens of metres)"
+        )
+        raise CRSError(msg)
+    notes.add(
+        f"{name}: CRS {crs.name} is on the {old} datum; read as CGCS2000 without a datum "
+        f"shift ({ASSUME_DATUM_FLAG}): positions may be off by tens of metres",
+        source=name,
+    )
+
+
+def enforce_extent(
+    gdf: gpd.GeoDataFrame,
+    extent: tuple[float, float, float, float] | None,
+    *,
+    source: str,
+    per_feature: bool = True,
+) -> Notices:
+    """Refuse data wholly outside the pack ``extent``; a notice for data partly outside.
+
+    With ``per_feature`` (sites, parcels) any feature wholly outside is refused and each
+    feature partly outside gets a notice; otherwise (a pack layer) only a layer wholly
+    outside is refused, and a layer partly outside gets one notice. No ``extent``: no check.
+
+    Raises
+    ------
+    CRSError
+        Naming the source, the extent and the likely causes (wrong pack, CRS or zone).
+    """
+    notes = Notices()
+    if extent is None or gdf.empty or gdf.crs is None:
+        return notes
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        lonlat = gdf.geometry.to_crs(STORAGE_CRS)
+    geoms = np.asarray(lonlat.values, dtype=object)
+    if not per_feature:
+        geoms = np.asarray([shapely.union_all(geoms)], dtype=object)
+    out, part = extent_status(geoms, extent)
+    if out.any():
+        i = int(np.flatnonzero(out)[0])
+        n = int(out.sum())
+        what = (
+            "the layer"
+            if not per_feature
+            else (f"feature {gdf.index[i]}" + (f" (and {n - 1} more)" if n > 1 else ""))
+        )
+        bounds = tuple(float(v) for v in shapely.bounds(geoms[i]))
+        raise CRSError(outside_extent_message(source, what, extent, bounds))  # type: ignore[arg-type]
+    for i in np.flatnonzero(part).tolist():
+        fid = gdf.index[i] if per_feature else None
+        what = f"feature {fid}" if per_feature else "the layer"
+        notes.add(
+            f"{source}: {what} lies partly outside the pack extent {list(extent)}; the part "
+            "outside is checked against no plan data",
+            source=source,
+            feature=fid.item() if hasattr(fid, "item") else fid,
+        )
+    return notes
 
 
 def _require_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None, path: Path) -> gpd.GeoDataFrame:
@@ -239,14 +352,15 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
         if layer not in names:
             msg = f"{path} has no layer {layer!r}; it has: {', '.join(names) or '(none)'}"
             raise InputError(msg)
-    warnings: list[str] = []
+    notes = Notices()
     if path.suffix.lower() == ".shp":
         check_shapefile(path)
         if encoding is None:
             encoding, note = shapefile_encoding(path)
             if note:
-                warnings.append(note)
-                log.info("%s", note)
+                notes.add(
+                    note + "; pass --encoding if names look wrong", kind="note", source=path.name
+                )
     try:
         try:
             gdf = _pyogrio_read(path, layer, encoding, "raise")
@@ -255,13 +369,15 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
             # and name the features that needed it.
             bad = _pyogrio_read(path, layer, encoding, "warn").geometry.isna()
             gdf = _pyogrio_read(path, layer, encoding, "fix")
-            fids = [str(i) for i in gdf.index[bad.to_numpy() & gdf.geometry.notna().to_numpy()]]
-            note = (
-                f"{path.name}: feature(s) {', '.join(fids[:20])}{' ...' if len(fids) > 20 else ''} "
-                "had invalid rings (e.g. not closed); GEOS fixed them on read (closed the rings)"
-            )
-            warnings.append(note)
-            log.info("%s", note)
+            fixed = gdf.index[bad.to_numpy() & gdf.geometry.notna().to_numpy()]
+            for fid in fixed.tolist():
+                notes.add(
+                    f"{path.name}: feature {fid} had invalid rings (e.g. not closed); GEOS "
+                    "fixed them on read (closed the rings)",
+                    kind="repair",
+                    source=path.name,
+                    feature=fid,
+                )
         if encoding is None and path.suffix.lower() == ".shp":
             encoding = str(pyogrio.read_info(path)["encoding"])
     except (
@@ -272,7 +388,7 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
     ) as exc:
         msg = f"cannot read {path}: {exc}; the file may be corrupt or truncated"
         raise InputError(msg) from exc
-    gdf.attrs["warnings"] = warnings
+    attach_notices(gdf, notes)
     if encoding is not None:
         gdf.attrs["encoding"] = encoding
     return gdf
