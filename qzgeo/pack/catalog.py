@@ -94,6 +94,68 @@ def _str_tuple(value: Any, where: str, key: str, problems: list[str]) -> tuple[s
     return ()
 
 
+def _opt_str(table: dict[str, Any], key: str, where: str, problems: list[str]) -> str | None:
+    """``table[key]`` if it is a string (or absent: ``None``); else a problem naming it."""
+    value = table.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    problems.append(
+        f'{where}: `{key}` must be a string (in quotes, e.g. {key} = "..."), got {value!r}'
+    )
+    return None
+
+
+def _check_crs(
+    value: str | None, where: str, key: str, problems: list[str], *, kind: str | None = None
+) -> str | None:
+    """``value`` if PROJ knows it (and it is ``kind``: projected/geographic), else a problem."""
+    if value is None:
+        return None
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_user_input(value)
+    except CRSError:
+        problems.append(
+            f"{where}: `{key}` {value!r} is not a CRS PROJ knows; use an EPSG code such as "
+            '"EPSG:4545" (CGCS2000 3-degree GK CM 108E)'
+        )
+        return None
+    if kind == "projected" and not crs.is_projected:
+        problems.append(
+            f"{where}: `{key}` {value!r} is {crs.name}, not a planar (projected) CRS; use the "
+            'CGCS2000 Gauss-Krüger zone of the pack, e.g. "EPSG:4545"'
+        )
+        return None
+    if kind == "geographic" and not crs.is_geographic:
+        problems.append(
+            f'{where}: `{key}` {value!r} is {crs.name}, not lon/lat; use "EPSG:4490" (CGCS2000)'
+        )
+        return None
+    return value
+
+
+def _params(raw: Any, problems: list[str]) -> dict[str, float]:
+    """``[params]``: every value a number (TOML ``1.5``, not ``"1.5 m2"``)."""
+    where = "catalog.toml [params]"
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(f"{where} must be a table of name = number, got {raw!r}")
+        return {}
+    out: dict[str, float] = {}
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.append(
+                f"{where}: `{key}` must be a number without quotes or unit (e.g. {key} = 1.0), "
+                f"got {value!r}"
+            )
+            continue
+        out[str(key)] = value
+    return out
+
+
 _LAYER_KEYS = frozenset(
     {
         "id",
@@ -115,6 +177,9 @@ _LAYER_KEYS = frozenset(
         "precision",
     }
 )
+
+
+_OPTIONAL_STR_KEYS = ("title_en", "layer", "crs", "class_field", "name_field")
 
 
 def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerSpec | None:
@@ -171,19 +236,20 @@ def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerS
         problems.append(
             f"{where}: a constraint layer must declare `constraint` or `constraint_classes`"
         )
+    opt = {k: _opt_str(raw, k, where, problems) for k in _OPTIONAL_STR_KEYS}
     return LayerSpec(
         id=lid,
         title=str(raw.get("title", lid)),
-        title_en=raw.get("title_en"),
+        title_en=opt["title_en"],
         role=str(role),
         path=path,
-        layer=raw.get("layer"),
-        crs=raw.get("crs"),
+        layer=opt["layer"],
+        crs=_check_crs(opt["crs"], where, "crs", problems),
         datum=datum,
         # An unknown value is a recorded problem; meanwhile the layer is treated as internal.
         sensitivity=sens if sens in SENSITIVITIES else "internal",
-        class_field=raw.get("class_field"),
-        name_field=raw.get("name_field"),
+        class_field=opt["class_field"],
+        name_field=opt["name_field"],
         publish_fields=_str_tuple(raw.get("publish_fields"), where, "publish_fields", problems),
         constraint=constraint,
         constraint_classes={str(k): str(v) for k, v in classes.items()},
@@ -286,7 +352,7 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
         maps[path.stem] = MapSpec(
             id=path.stem,
             title=str(data.get("title", path.stem)),
-            title_en=data.get("title_en"),
+            title_en=_opt_str(data, "title_en", where, problems),
             sensitivity=audience if audience in SENSITIVITIES else "internal",
             layers=layers,
             analysis=analysis,
@@ -296,6 +362,18 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
             source_file=where,
         )
     return maps
+
+
+_PACK_STR_KEYS = (
+    "name",
+    "title",
+    "storage_crs",
+    "planar_crs",
+    "notice",
+    "attribution",
+    "tianditu_key",
+    "reference_layer",
+)
 
 
 def load_pack(root: str | Path | None = None) -> Pack:
@@ -350,21 +428,26 @@ def load_pack(root: str | Path | None = None) -> Pack:
         problems.append(f"{root / 'styles'} is missing; a pack needs a styles/ folder")
     if not (root / "maps").is_dir():
         problems.append(f"{root / 'maps'} is missing; a pack needs a maps/ folder")
+    where = "catalog.toml [pack]"
+    text = {k: _opt_str(head, k, where, problems) for k in _PACK_STR_KEYS}
     pack = Pack(
         root=root.resolve(),
-        name=str(head.get("name", root.name)),
-        title=str(head.get("title", root.name)),
+        name=text["name"] or root.name,
+        title=text["title"] or root.name,
         layers=layers,
         styles=_parse_styles(root, problems),
         maps=_parse_maps(root, problems),
-        storage_crs=str(head.get("storage_crs", "EPSG:4490")),
-        planar_crs=head.get("planar_crs"),
+        storage_crs=_check_crs(
+            text["storage_crs"], where, "storage_crs", problems, kind="geographic"
+        )
+        or "EPSG:4490",
+        planar_crs=_check_crs(text["planar_crs"], where, "planar_crs", problems, kind="projected"),
         extent=tuple(extent) if extent else None,
-        notice=str(head.get("notice", "")),
-        attribution=str(head.get("attribution", "")),
-        tianditu_key=head.get("tianditu_key") or None,
-        reference_layer=head.get("reference_layer") or None,
-        params=dict(catalog.get("params", {})),
+        notice=text["notice"] or "",
+        attribution=text["attribution"] or "",
+        tianditu_key=text["tianditu_key"] or None,
+        reference_layer=text["reference_layer"] or None,
+        params=_params(catalog.get("params"), problems),
         problems=problems,
     )
     return pack
