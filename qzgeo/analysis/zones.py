@@ -190,6 +190,7 @@ def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
         avail_m2 = _m2(avail_geo)
         removed_m2 = _m2(to_storage(polygonal_part(removed)))
         _check_conservation(where, zone_area, avail_m2, removed_m2)
+        zone_area, avail_m2, removed_m2 = balanced_areas(zone_area, removed_m2)
         avail_rows.append(
             {
                 "id": f"{layer_id}-{fid}",
@@ -303,6 +304,24 @@ def _frame(rows: list[dict[str, object]], crs: CRS) -> gpd.GeoDataFrame:
     ]
     cols = [c for c in df.columns if c != "geometry"] + ["geometry"]
     return df[cols]
+
+
+def balanced_areas(zone_m2: float, constrained_m2: float) -> tuple[float, float, float]:
+    """``(zone, available, constrained)`` m² to 1 cm², with available = zone − constrained.
+
+    Measured on its own, the available land differs from zone − constrained by ~1e-7 of the
+    zone (a straight Gauss-Krüger edge cut at a new vertex is two geodesics, not one): the
+    table would not add up in its last printed digit. So the zone and the constrained land are
+    measured, and the available area is their difference; the conservation check before this
+    still compares the three measured areas.
+
+    Examples
+    --------
+    >>> balanced_areas(999894.02914, 349962.57776)
+    (999894.0291, 649931.4513, 349962.5778)
+    """
+    zone, constrained = round(zone_m2, 4), round(constrained_m2, 4)
+    return zone, round(zone - constrained, 4), constrained
 
 
 def _check_conservation(where: str, zone: float, avail: float, removed: float) -> None:
