@@ -56,9 +56,8 @@ class Notice:
         if self.source is not None:
             out["source"] = self.source
         if self.feature is not None:
-            out["feature"] = (
-                self.feature if isinstance(self.feature, int | str) else str(self.feature)
-            )
+            f = self.feature.item() if hasattr(self.feature, "item") else self.feature
+            out["feature"] = f if isinstance(f, int | str) else str(f)
         if self.line is not None:
             out["line"] = self.line
         return out
@@ -134,12 +133,27 @@ class Notices:
 
 
 def notices_of(obj: Any) -> Notices:
-    """The notices attached to a (Geo)DataFrame by a reader (an empty collector if none)."""
+    """The notices attached to a (Geo)DataFrame by a reader (an empty collector if none).
+
+    They are kept in ``attrs["notices"]`` as plain dicts (:meth:`Notice.to_dict`), so that
+    pandas can copy them and writers (GeoParquet keeps ``attrs``) can serialise them.
+    """
     attrs = getattr(obj, "attrs", None)
     found = attrs.get(ATTR) if isinstance(attrs, dict) else None
-    return Notices(list(found)) if isinstance(found, Notices) else Notices()
+    out = Notices()
+    for d in found if isinstance(found, list) else []:
+        if isinstance(d, dict) and "message" in d:
+            kind = d.get("kind", "warning")
+            out.add(
+                str(d["message"]),
+                kind=kind if kind in KINDS else "warning",
+                source=d.get("source"),
+                feature=d.get("feature"),
+                line=d.get("line"),
+            )
+    return out
 
 
 def attach_notices(obj: Any, notices: Notices) -> None:
     """Attach ``notices`` to a (Geo)DataFrame's ``attrs`` (replacing any there)."""
-    obj.attrs[ATTR] = notices
+    obj.attrs[ATTR] = notices.to_list()

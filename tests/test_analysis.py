@@ -65,5 +65,10 @@ def test_against_independent_geopandas_overlay(result) -> None:  # type: ignore[
     inside = gpd.overlay(zones, boundary[["geometry"]], how="intersection")
     available = gpd.overlay(inside, excl[["geometry"]], how="difference")
     expected = ellipsoidal_area(available.to_crs(4490).geometry.values)
-    got = result.available_land.set_index("名称").loc[list(available["名称"]), "area_m2"]
-    assert list(got) == pytest.approx(list(expected), rel=1e-9)
+    land = result.available_land.set_index("名称").loc[list(available["名称"])]
+    # The geometry is the overlay's, to 1e-9 ...
+    assert list(ellipsoidal_area(land.geometry.values)) == pytest.approx(list(expected), rel=1e-9)
+    # ... while area_m2 is zone − constrained (qzgeo.analysis.zones.balanced_areas), so that the
+    # zone table adds up: it differs from the piece measured on its own by ~1e-7 (a straight GK
+    # edge cut at a new vertex is two geodesics, not one).
+    assert list(land["area_m2"]) == pytest.approx(list(expected), rel=1e-6)

@@ -25,6 +25,7 @@ from qzgeo.geo.crs import (
     STORAGE_CRS,
     check_coordinates,
     extent_status,
+    format_extent,
     old_datum,
     outside_extent_message,
     resolve_crs,
@@ -311,14 +312,14 @@ def enforce_extent(
             if not per_feature
             else (f"feature {gdf.index[i]}" + (f" (and {n - 1} more)" if n > 1 else ""))
         )
-        bounds = tuple(float(v) for v in shapely.bounds(geoms[i]))
-        raise CRSError(outside_extent_message(source, what, extent, bounds))  # type: ignore[arg-type]
+        x0, y0, x1, y1 = (float(v) for v in shapely.bounds(geoms[i]))
+        raise CRSError(outside_extent_message(source, what, extent, (x0, y0, x1, y1)))
     for i in np.flatnonzero(part).tolist():
-        fid = gdf.index[i] if per_feature else None
+        fid: Any = gdf.index[i] if per_feature else None
         what = f"feature {fid}" if per_feature else "the layer"
         notes.add(
-            f"{source}: {what} lies partly outside the pack extent {list(extent)}; the part "
-            "outside is checked against no plan data",
+            f"{source}: {what} lies partly outside the pack extent {format_extent(extent)}; "
+            "the part outside is checked against no plan data",
             source=source,
             feature=fid.item() if hasattr(fid, "item") else fid,
         )
