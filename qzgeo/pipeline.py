@@ -181,10 +181,8 @@ def run_analyze(
     make_map
         Also write ``parcels.html``.
     read_options
-        Encoding, X/Y order, size cap and datum assumption of the parcel file.
-
-    Parcels wholly outside the pack extent are refused (CRSError); every reader notice and
-    parcels partly outside the extent go to ``report.json`` (``warnings``).
+        Encoding, X/Y order, size cap and datum assumption of the parcel file. Parcels wholly
+        outside the pack extent are refused; reader notices go to ``report.json``.
     """
     pack = load_pack(pack_dir)
     validate_pack(pack)
