@@ -20,7 +20,8 @@ from qzgeo.analysis.sites import read_sites
 from qzgeo.analysis.siting import SitingContext, check_sites
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.geo.repair import RepairReport, repair_layer
-from qzgeo.io.vector import ReadOptions, enforce_extent, read_layer, sha256_file
+from qzgeo.io.input_checks import enforce_extent
+from qzgeo.io.vector import ReadOptions, read_layer, sha256_file
 from qzgeo.notices import notices_of
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, load_pack_layers

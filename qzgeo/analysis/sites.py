@@ -18,7 +18,8 @@ from qzgeo._errors import GeometryError, InputError
 from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, ConstraintClass
 from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.geo.repair import RepairReport, polygonal_part, repair_layer
-from qzgeo.io.vector import ReadOptions, enforce_extent, read_layer
+from qzgeo.io.input_checks import enforce_extent
+from qzgeo.io.vector import ReadOptions, read_layer
 from qzgeo.notices import Notices, notices_of
 
 __all__ = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,31 @@ class EncodingParam(click.ParamType):
         return str(value)
 
 
+class Towgs84Param(click.ParamType):
+    """Seven comma-separated numbers: dx, dy, dz (m), rx, ry, rz (arc-seconds), ds (ppm)."""
+
+    name = "towgs84"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[float, ...]:
+        if isinstance(value, tuple):
+            return value
+        parts = [p.strip() for p in str(value).split(",")]
+        try:
+            numbers = tuple(float(p) for p in parts)
+        except ValueError:
+            numbers = ()
+        if len(numbers) != 7 or not all(math.isfinite(v) for v in numbers):
+            self.fail(
+                f"{value!r} is not 7 numbers; give DX,DY,DZ,RX,RY,RZ,DS as your survey bureau "
+                "publishes them, e.g. --towgs84 24.5,-126.3,-62.1,0.5,-1.2,0.8,3.1",
+                param,
+                ctx,
+            )
+        return numbers
+
+
 CRS = CRSParam()
 
 crs_opt = click.option(
@@ -111,7 +137,15 @@ _READING = (
         is_flag=True,
         default=False,
         help="Read Xian 1980 / Beijing 1954 data as if they were CGCS2000 (errors of tens of "
-        "metres; said in the result). Without it such data are refused.",
+        "metres; said in the result). Without it (or --towgs84) such data are refused.",
+    ),
+    click.option(
+        "--towgs84",
+        type=Towgs84Param(),
+        default=None,
+        metavar="DX,DY,DZ,RX,RY,RZ,DS",
+        help="7-parameter transformation of Xian 1980 / Beijing 1954 data to WGS84/CGCS2000 "
+        "(metres, arc-seconds, ppm; PROJ +towgs84 position-vector convention).",
     ),
 )
 
@@ -132,6 +166,7 @@ def reading_options(f: Callable[..., Any]) -> Callable[..., Any]:
             swap_xy=kwargs.pop("swap_xy"),
             max_bytes=kwargs.pop("max_bytes"),
             assume_datum_shift_negligible=kwargs.pop("assume_datum_shift_negligible"),
+            towgs84=kwargs.pop("towgs84"),
         )
         return f(*args, **kwargs)
 

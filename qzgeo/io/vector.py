@@ -15,32 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pyogrio
 import shapely
 from pyproj import CRS
 
 from qzgeo._errors import CRSError, InputError, MissingInputError
-from qzgeo.geo.crs import (
-    STORAGE_CRS,
-    check_coordinates,
-    extent_status,
-    format_extent,
-    old_datum,
-    outside_extent_message,
-    resolve_crs,
-    sample_coordinates,
-)
+from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, resolve_crs, sample_coordinates
 from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84
 from qzgeo.io.dxf import read_dxf
+from qzgeo.io.input_checks import check_datum
 from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.postgis import read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri
 from qzgeo.io.shapefile import check_shapefile, shapefile_encoding
 from qzgeo.notices import Notices, attach_notices, notices_of
-
-#: The option that accepts an old datum (Xian 1980, Beijing 1954) as if it were CGCS2000.
-ASSUME_DATUM_FLAG = "--assume-datum-shift-negligible"
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -143,6 +131,7 @@ class ReadOptions:
     swap_xy: bool | None = None
     max_bytes: int | None = None
     assume_datum_shift_negligible: bool = False
+    towgs84: tuple[float, ...] | None = None
 
     def kwargs(self) -> dict[str, Any]:
         return {
@@ -150,6 +139,7 @@ class ReadOptions:
             "swap_xy": self.swap_xy,
             "max_bytes": self.max_bytes,
             "assume_datum_shift_negligible": self.assume_datum_shift_negligible,
+            "towgs84": self.towgs84,
         }
 
 
@@ -165,6 +155,7 @@ def read_layer(
     extent: tuple[float, float, float, float] | None = None,
     check_crs: bool = True,
     assume_datum_shift_negligible: bool = False,
+    towgs84: tuple[float, ...] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one vector layer; the index holds the source feature ids (FIDs).
 
@@ -192,7 +183,11 @@ def read_layer(
         Check that the coordinates fit the CRS (zone variant, swapped X/Y, inside China).
     assume_datum_shift_negligible
         Accept data on the Xian 1980 or Beijing 1954 datum as if it were CGCS2000 (errors of
-        tens of metres), with a warning. Without it such data are refused.
+        tens of metres), with a warning. Without it (or ``towgs84``) such data are refused.
+    towgs84
+        The 7 parameters (dx, dy, dz m; rx, ry, rz arc-seconds; ds ppm; PROJ ``+towgs84``,
+        position-vector convention) that move Xian 1980 / Beijing 1954 data to WGS84, taken as
+        CGCS2000 (they agree to well under a metre). The result is in EPSG:4490, with a note.
 
     Returns
     -------
@@ -222,7 +217,7 @@ def read_layer(
     resolved = resolve_crs(gdf.crs)
     if resolved != gdf.crs:
         gdf = gdf.set_crs(resolved, allow_override=True)
-    _check_datum(gdf.crs, src, assume_datum_shift_negligible, notes)
+    gdf = check_datum(gdf, src, notes, assumed=assume_datum_shift_negligible, towgs84=towgs84)
     if check_crs:
         check_coordinates(
             sample_coordinates(gdf.geometry.values), gdf.crs, source=src, extent=extent
@@ -252,78 +247,6 @@ def _read_file(
     if suffix in (".parquet", ".geoparquet"):
         return _read_parquet(path)
     return _read_ogr(path, layer=layer, encoding=encoding)
-
-
-def _check_datum(crs: CRS, src: str, assumed: bool, notes: Notices) -> None:
-    """Refuse an old datum (Xian 1980, Beijing 1954) unless the user accepts the shift."""
-    old = old_datum(crs)
-    if old is None:
-        return
-    name = Path(src).name if "://" not in src else src
-    if not assumed:
-        msg = (
-            f"{src}: its CRS ({crs.name}) is on the {old} datum, tens of metres away from "
-            "CGCS2000, and qzgeo has no datum transformation for it. Convert the data to "
-            "CGCS2000 with your bureau's 7-parameter transformation first (e.g. ogr2ogr "
-            f"-s_srs '+towgs84=...'), or pass {ASSUME_DATUM_FLAG} to read it as if the datums "
-            "agreed (positions off by tens of metres)"
-        )
-        raise CRSError(msg)
-    notes.add(
-        f"{name}: CRS {crs.name} is on the {old} datum; read as CGCS2000 without a datum "
-        f"shift ({ASSUME_DATUM_FLAG}): positions may be off by tens of metres",
-        source=name,
-    )
-
-
-def enforce_extent(
-    gdf: gpd.GeoDataFrame,
-    extent: tuple[float, float, float, float] | None,
-    *,
-    source: str,
-    per_feature: bool = True,
-) -> Notices:
-    """Refuse data wholly outside the pack ``extent``; a notice for data partly outside.
-
-    With ``per_feature`` (sites, parcels) any feature wholly outside is refused and each
-    feature partly outside gets a notice; otherwise (a pack layer) only a layer wholly
-    outside is refused, and a layer partly outside gets one notice. No ``extent``: no check.
-
-    Raises
-    ------
-    CRSError
-        Naming the source, the extent and the likely causes (wrong pack, CRS or zone).
-    """
-    notes = Notices()
-    if extent is None or gdf.empty or gdf.crs is None:
-        return notes
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")
-        lonlat = gdf.geometry.to_crs(STORAGE_CRS)
-    geoms = np.asarray(lonlat.values, dtype=object)
-    if not per_feature:
-        geoms = np.asarray([shapely.union_all(geoms)], dtype=object)
-    out, part = extent_status(geoms, extent)
-    if out.any():
-        i = int(np.flatnonzero(out)[0])
-        n = int(out.sum())
-        what = (
-            "the layer"
-            if not per_feature
-            else (f"feature {gdf.index[i]}" + (f" (and {n - 1} more)" if n > 1 else ""))
-        )
-        x0, y0, x1, y1 = (float(v) for v in shapely.bounds(geoms[i]))
-        raise CRSError(outside_extent_message(source, what, extent, (x0, y0, x1, y1)))
-    for i in np.flatnonzero(part).tolist():
-        fid: Any = gdf.index[i] if per_feature else None
-        what = f"feature {fid}" if per_feature else "the layer"
-        notes.add(
-            f"{source}: {what} lies partly outside the pack extent {format_extent(extent)}; "
-            "the part outside is checked against no plan data",
-            source=source,
-            feature=fid.item() if hasattr(fid, "item") else fid,
-        )
-    return notes
 
 
 def _require_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None, path: Path) -> gpd.GeoDataFrame:

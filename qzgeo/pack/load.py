@@ -11,7 +11,8 @@ from pyproj import CRS
 from qzgeo.geo.crs import planar_crs_for_bounds
 from qzgeo.geo.gcj02 import detect_gcj02_offset
 from qzgeo.geo.repair import RepairReport, repair_layer
-from qzgeo.io.vector import enforce_extent, read_layer, sha256_file, to_storage
+from qzgeo.io.input_checks import enforce_extent
+from qzgeo.io.vector import read_layer, sha256_file, to_storage
 from qzgeo.notices import notices_of
 from qzgeo.pack.model import Pack
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import geopandas as gpd
 
 from qzgeo._errors import PackError, QzgeoError
+from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.postgis_uri import is_postgis_uri
-from qzgeo.io.vector import enforce_extent, list_layers, read_layer
+from qzgeo.io.vector import list_layers, read_layer
 from qzgeo.pack.model import ANALYSIS_OUTPUTS, LayerSpec, Pack
 
 # Formats that hold one layer: no need to list layers first.
