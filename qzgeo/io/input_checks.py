@@ -39,7 +39,13 @@ def check_datum(
     assumed: bool,
     towgs84: tuple[float, ...] | None,
 ) -> gpd.GeoDataFrame:
-    """Refuse an old datum (Xian 1980, Beijing 1954) unless the user gives the shift."""
+    """Refuse an old datum (Xian 1980, Beijing 1954) unless the user gives the shift.
+
+    ``assumed``: read as if CGCS2000 (errors of tens of metres), with a warning. ``towgs84``:
+    the 7 parameters (dx, dy, dz m; rx, ry, rz arc-seconds; ds ppm; PROJ ``+towgs84``,
+    position-vector convention) to WGS84, taken as CGCS2000 (they agree to well under a
+    metre); the data come back in EPSG:4490, with a note.
+    """
     crs = gdf.crs
     old = old_datum(crs)
     name = Path(src).name if "://" not in src else src

@@ -181,19 +181,14 @@ def read_layer(
         Extra lon/lat box accepted by the location check besides China (the pack extent).
     check_crs
         Check that the coordinates fit the CRS (zone variant, swapped X/Y, inside China).
-    assume_datum_shift_negligible
-        Accept data on the Xian 1980 or Beijing 1954 datum as if it were CGCS2000 (errors of
-        tens of metres), with a warning. Without it (or ``towgs84``) such data are refused.
-    towgs84
-        The 7 parameters (dx, dy, dz m; rx, ry, rz arc-seconds; ds ppm; PROJ ``+towgs84``,
-        position-vector convention) that move Xian 1980 / Beijing 1954 data to WGS84, taken as
-        CGCS2000 (they agree to well under a metre). The result is in EPSG:4490, with a note.
+    assume_datum_shift_negligible, towgs84
+        Xian 1980 / Beijing 1954 data are refused unless read as if CGCS2000 (a warning) or
+        moved by 7 parameters (:func:`qzgeo.io.input_checks.check_datum`).
 
     Returns
     -------
-    GeoDataFrame in the source's CRS (or EPSG:4490 after a GCJ-02 conversion). ``attrs``
-    holds ``notices`` (:class:`~qzgeo.notices.Notices`: every assumption, repair and warning
-    of the reader, see :func:`qzgeo.notices.notices_of`) and, where it applies, ``encoding``.
+    GeoDataFrame in the source's CRS (EPSG:4490 after a GCJ-02 or 7-parameter move). ``attrs``
+    holds the reader's ``notices`` (see :func:`qzgeo.notices.notices_of`) and ``encoding``.
 
     Raises
     ------
