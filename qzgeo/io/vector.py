@@ -299,12 +299,14 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
                 )
         if encoding is None and path.suffix.lower() == ".shp":
             encoding = str(pyogrio.read_info(path)["encoding"])
-    except (
-        *PYOGRIO_ERRORS,
-        RuntimeError,
-        UnicodeDecodeError,
-        shapely.errors.GEOSException,
-    ) as exc:
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"cannot read {path}: a field name or text is not valid {exc.encoding} ({exc.reason} "
+            f"at byte {exc.start}; a DBF field name cut inside a character?). Rename the field "
+            "and export again, or give the right encoding (--encoding / a .cpg file)"
+        )
+        raise InputError(msg) from exc
+    except (*PYOGRIO_ERRORS, RuntimeError, shapely.errors.GEOSException) as exc:
         msg = f"cannot read {path}: {exc}; the file may be corrupt or truncated"
         raise InputError(msg) from exc
     attach_notices(gdf, notes)
