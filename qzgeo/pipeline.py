@@ -1,25 +1,37 @@
 """The only place that strings the stages together: catalog → load & normalise → analyze → publish.
 
 One function per command: :func:`run_publish` (``qzgeo publish``), :func:`run_analyze`
-(``qzgeo analyze``) and :func:`run_check` (``qzgeo check``). The CLI modules only parse options,
-call these and print what they return.
+(``qzgeo analyze``), :func:`run_check` (``qzgeo check``) and :func:`run_suitability`
+(``qzgeo suitability``). The CLI modules only parse options, call these and print what they
+return.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 
+from qzgeo._errors import PackError
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcels import analyze_parcels, build_parcel_plan, check_parcels
 from qzgeo.analysis.site_results import SiteReport, exit_code
 from qzgeo.analysis.sites import read_sites
 from qzgeo.analysis.siting import SitingContext, check_sites
+from qzgeo.analysis.suitability.job import (
+    UNASSESSED,
+    job_warnings,
+    pick_model,
+    plan_factors,
+    prepare_job,
+)
+from qzgeo.analysis.suitability.model import Model, read_model
+from qzgeo.analysis.suitability.zonal import zone_table
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.geo.repair import RepairReport, repair_layer
+from qzgeo.io.atomic import write_bytes
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import ReadOptions, read_layer, sha256_file
 from qzgeo.notices import notices_of
@@ -28,7 +40,13 @@ from qzgeo.pack.load import LoadedPack, load_pack_layers
 from qzgeo.pack.model import Pack
 from qzgeo.pack.validate import validate_pack
 from qzgeo.publish.parcel_tables import write_parcel_outputs
-from qzgeo.publish.tables import write_analysis, write_analysis_postgis, write_run_report
+from qzgeo.publish.suitability_write import (
+    finish_folder,
+    suitability_folder,
+    suitability_report,
+    write_grids,
+)
+from qzgeo.publish.tables import csv_bytes, write_analysis, write_analysis_postgis, write_run_report
 
 
 @dataclass
@@ -60,6 +78,9 @@ def run_publish(
     png: bool = False,
     maps: bool = True,
     to_postgis: str | None = None,
+    pdf: bool = False,
+    paper: str | None = None,
+    orientation: str | None = None,
 ) -> PublishSummary:
     """Validate a pack, analyze it and publish its maps into ``out_dir``.
 
@@ -69,7 +90,8 @@ def run_publish(
         Plan pack folder; default the bundled Qinzhou pack.
     out_dir
         Output folder (created). Receives ``analysis.gpkg``, ``zone_summary.csv``,
-        ``report.json``, one HTML per map, ``index.html`` and ``manifest.json``.
+        ``report.json``, one HTML per map, ``index.html``, ``manifest.json`` and the QGIS
+        project: ``<pack>.gpkg`` (every layer, with ``layer_styles``) and ``<pack>.qgz``.
     offline
         Inline every script and stylesheet into the HTML (no CDN).
     png
@@ -79,6 +101,8 @@ def run_publish(
     to_postgis
         Also write the analysis layers to PostGIS: ``postgresql://...?table=schema.prefix``
         gives tables ``prefix_available_land``, ``prefix_conflicts``, ``prefix_zone_summary``.
+    pdf, paper, orientation
+        Also write a vector PDF sheet per map on this paper (default: the map's, else A3 landscape).
     """
     pack = load_pack(pack_dir)
     validate_pack(pack)
@@ -102,10 +126,18 @@ def run_publish(
             offline=offline,
             png=png,
             manifest_extra={"inputs": loaded.input_hashes, "pack": pack.name},
+            pdf=pdf,
+            paper=paper,
+            orientation=orientation,
         )
         outputs.extend(published.paths)
+        outputs.extend(published.pdfs.values())
         index = published.index
         warnings.extend(published.warnings)
+        # The QGIS project holds every layer, internal ones included: it goes to the INTERNAL
+        # output folder only, never to a public one.
+        internal_dir = out
+        outputs.extend(_write_qgis(pack, loaded, result, internal_dir))
     report = {
         "pack": pack.name,
         "summary": {
@@ -118,6 +150,24 @@ def run_publish(
     }
     outputs.append(write_run_report(out, report))
     return PublishSummary(pack, out, index, outputs, result, loaded, warnings)
+
+
+def _write_qgis(pack: Pack, loaded: LoadedPack, result: AnalysisResult, out: Path) -> list[Path]:
+    """``<pack>.gpkg`` + the styled ``<pack>.qgz``: every pack layer and analysis layer."""
+    from qzgeo.publish.qgis import write_qgis_project
+
+    analysis = {
+        "available_land": result.available_land,
+        "conflicts": result.conflicts,
+        "zone_summary": result.zone_summary,
+    }
+    return write_qgis_project(
+        pack=pack,
+        layers=loaded.layers,
+        analysis=analysis,
+        out_dir=out,
+        planar_crs=loaded.planar_crs,
+    )
 
 
 # --- qzgeo analyze -------------------------------------------------------------------------
@@ -327,3 +377,87 @@ def run_check(
     )
     warnings = list(dict.fromkeys([*notices.messages(), *rep.warnings]))
     return CheckSummary(reports, warnings, summary)
+
+
+# --- qzgeo suitability ---------------------------------------------------------------------
+
+
+@dataclass
+class SuitabilityResult:
+    """What :func:`run_suitability` wrote and what it had to say."""
+
+    model: Model
+    out_dir: Path
+    sensitivity: str
+    outputs: list[Path]
+    used: list[str]
+    missing: list[dict[str, str]]
+    totals: dict[str, float]
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_suitability(
+    pack_dir: str | Path | None = None,
+    *,
+    model: str | None = None,
+    rasters: Mapping[str, str | Path] | None = None,
+    resolution_m: float | None = None,
+    out_dir: str | Path = "qzgeo-out",
+    internal: bool = False,
+    progress: bool | None = None,
+) -> SuitabilityResult:
+    """Grade the land of a pack's study area by a suitability model (双评价).
+
+    Outputs go to ``<out>/public/suitability/<model>/`` or, when any input layer is internal
+    (or ``internal``), ``<out>/internal/suitability/<model>/``: ``result.tif`` and one
+    ``factor_<id>.tif`` per graded factor (COGs), ``zones.csv``, ``result.png``, ``map.html``
+    and ``report.json`` (warnings, factors used and missing, grid, inputs, outputs).
+
+    Parameters
+    ----------
+    pack_dir : Plan pack folder; default the bundled pack.
+    model : ``suitability/<model>.toml`` of the pack; default its only model.
+    rasters : Raster name -> file (any GDAL raster with a CRS); ``"dem"`` is the DEM.
+    resolution_m : Cell size in metres; default the model's ``resolution_m``.
+    out_dir : Output root.
+    internal : Treat the rasters as internal data (the outputs become internal).
+    progress : Show a progress bar (default: when stderr is a terminal).
+    """
+    from qzgeo.publish.suitability_map import write_result_map
+
+    pack = load_pack(pack_dir)
+    validate_pack(pack, check_data=False)
+    m = read_model(pack, pick_model(pack, model))
+    given = {k: Path(v) for k, v in (rasters or {}).items()}
+    used, missing, problems = plan_factors(m, given)
+    if problems:
+        raise PackError(problems)
+    loaded = load_pack_layers(pack, only=m.layer_ids())
+    job = prepare_job(pack, loaded, m, used, given, resolution_m)
+    internal_ids = [lid for lid in m.layer_ids() if not pack.layers[lid].is_public]
+    sensitivity = "internal" if internal_ids or internal else "public"
+    folder, previous = suitability_folder(Path(out_dir), sensitivity, m.name)
+    outputs = write_grids(folder, job, m, used, sensitivity=sensitivity, progress=progress)
+    warnings = job_warnings(m, job, missing, given, internal_ids, internal)
+    job.totals["合计"] = sum(job.totals.values())
+    table = zone_table(
+        folder / "result.tif",
+        {lid: loaded.layers[lid] for lid in m.zones},
+        {lid: pack.layers[lid].name_field for lid in m.zones},
+        [UNASSESSED, *(c.name for c in m.classes)],
+        job.totals,
+    )
+    outputs.append(write_bytes(folder / "zones.csv", csv_bytes(table, float_format="%.6f")))
+    outputs += write_result_map(
+        folder,
+        pack=pack,
+        model=m,
+        layers=loaded.layers,
+        public=sensitivity == "public",
+        notes=warnings,
+    )
+    report = suitability_report(m, pack, job, used, missing, given, sensitivity, outputs, warnings)
+    outputs.append(finish_folder(folder, report, previous))
+    totals = {k: round(v, 2) for k, v in job.totals.items()}
+    used_ids = [f.id for f in used]
+    return SuitabilityResult(m, folder, sensitivity, outputs, used_ids, missing, totals, warnings)

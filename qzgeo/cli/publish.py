@@ -21,6 +21,19 @@ from qzgeo.pipeline import run_publish
     help="Inline every script into each HTML file (offline), or link CDNs with SRI (online).",
 )
 @click.option("--png", is_flag=True, help="Also write a PNG of each map (needs chromium).")
+@click.option("--pdf", is_flag=True, help="Also write a print-ready vector PDF sheet per map.")
+@click.option(
+    "--paper",
+    type=click.Choice(["A4", "A3", "A1"], case_sensitive=False),
+    default=None,
+    help="Paper of the PDF sheets [default: the map's `paper`, else A3].",
+)
+@click.option(
+    "--orientation",
+    type=click.Choice(["landscape", "portrait"]),
+    default=None,
+    help="Orientation of the PDF sheets [default: the map's, else landscape].",
+)
 @click.option("--no-maps", is_flag=True, help="Validate and analyze only; build no HTML.")
 @click.option(
     "--to-postgis",
@@ -33,6 +46,9 @@ def command(
     out_dir: Path | None,
     offline: bool,
     png: bool,
+    pdf: bool,
+    paper: str | None,
+    orientation: str | None,
     no_maps: bool,
     to_postgis: str | None,
 ) -> None:
@@ -58,8 +74,19 @@ def command(
         if not is_postgis_uri(to_postgis):
             msg = f"expected postgresql://user@host/db?table=schema.prefix, got {to_postgis!r}"
             raise click.BadParameter(msg, param_hint="--to-postgis")
+    if no_maps and pdf:
+        msg = "--pdf draws the maps; drop --no-maps or --pdf"
+        raise click.BadParameter(msg, param_hint="--pdf")
     summary = run_publish(
-        pack_dir, out, offline=offline, png=png, maps=not no_maps, to_postgis=to_postgis
+        pack_dir,
+        out,
+        offline=offline,
+        png=png,
+        maps=not no_maps,
+        to_postgis=to_postgis,
+        pdf=pdf,
+        paper=paper.upper() if paper else None,
+        orientation=orientation,
     )
     for w in summary.warnings:
         click.echo(f"warning: {w}", err=True)
@@ -67,4 +94,9 @@ def command(
     click.echo(f"analysis: {out / 'analysis.gpkg'}, {out / 'zone_summary.csv'} ({repairs})")
     if summary.index is not None:
         click.echo(f"maps: {summary.index.resolve()}")
+    for path in (p for p in summary.outputs if p.suffix == ".qgz"):
+        click.echo(f"QGIS project: {path.resolve()}")
+    sheets = [p for p in summary.outputs if p.suffix == ".pdf"]
+    if sheets:
+        click.echo(f"sheets: {len(sheets)} PDF in {sheets[0].parent.resolve()}")
     click.echo(f"{summary.pack.name}: {summary.one_line()} [{time.perf_counter() - started:.1f} s]")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -41,6 +42,7 @@ from qzgeo.publish.prepare import (
     prepare_layer,
 )
 from qzgeo.publish.render import GROUPS, LayerView, MapPage, render_page
+from qzgeo.publish.sheets import require_sheets, write_map_sheets
 
 __all__ = ["PublishResult", "publish_maps"]
 
@@ -69,6 +71,7 @@ class PublishResult:
     manifest: Path
     maps: dict[str, Path] = field(default_factory=dict)
     pngs: dict[str, Path] = field(default_factory=dict)
+    pdfs: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -352,6 +355,9 @@ def publish_maps(
     tianditu_key: str | None = None,
     manifest_extra: Mapping[str, object] | None = None,
     only: Sequence[str] | None = None,
+    pdf: bool = False,
+    paper: str | None = None,
+    orientation: str | None = None,
 ) -> PublishResult:
     """Write every map of ``pack`` (or those in ``only``) as HTML, plus a gallery and manifest.
 
@@ -379,6 +385,9 @@ def publish_maps(
         Extra entries (e.g. input hashes) recorded under ``inputs`` in ``manifest.json``.
     only
         Map ids to build (default: all).
+    pdf, paper, orientation
+        Also write ``<map id>.pdf`` sheets (:mod:`qzgeo.publish.sheets`) on this paper (A4, A3,
+        A1; landscape, portrait), overriding the maps' own ``paper``/``orientation``.
 
     Returns
     -------
@@ -413,6 +422,8 @@ def publish_maps(
     plans = {m.id: layer_plans(pack, m, layers, analysis, problems) for m in selected}
     if problems:
         raise publish_error(problems)
+    if pdf:
+        require_sheets()  # matplotlib and a CJK font, before anything is written
 
     simplify_m = simplify_tolerance(pack)
     key = resolve_tianditu_key(tianditu_key, pack.tianditu_key)
@@ -440,6 +451,11 @@ def publish_maps(
     pngs: dict[str, Path] = {}
     if png:
         pngs = _screenshots(written)
+    pdfs: dict[str, Path] = {}
+    if pdf:  # sheets are drawn in true coordinates, whatever the web basemap's datum
+        wgs84 = partial(map_views, pack, datum="wgs84", simplify_m=simplify_m, cache=cache)
+        sheets = {m: (p[2], wgs84(plans[m], warnings=[])) for m, p in pages.items()}
+        pdfs = write_map_sheets(pack, sheets, out, paper=paper, orientation=orientation)
     cards: list[Card] = []
     entries: list[dict[str, object]] = []
     for mid, mspec in pack.maps.items():
@@ -475,6 +491,7 @@ def publish_maps(
                 "analysis": list(mspec.analysis),
                 "basemap": mspec.basemap,
                 "png": png_path.name if mid in pngs else None,
+                "pdf": f"{mid}.pdf" if mid in pdfs else None,
             }
         )
     index = write_text(
@@ -483,6 +500,7 @@ def publish_maps(
     build = {
         "offline": offline,
         "png": png,
+        "pdf": pdf,
         "only": list(only) if only is not None else None,
         "tianditu_key": "set" if key else "missing",
         "simplify_m": simplify_m,
@@ -498,6 +516,7 @@ def publish_maps(
         manifest=manifest,
         maps=written,
         pngs=pngs,
+        pdfs=pdfs,
         warnings=warnings,
     )
 
