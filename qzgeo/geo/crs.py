@@ -409,13 +409,31 @@ def format_extent(extent: tuple[float, float, float, float]) -> str:
 def extent_status(
     geoms_lonlat: npt.ArrayLike, extent: tuple[float, float, float, float]
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Per geometry (lon/lat): ``(wholly_outside, partly_outside)`` of the ``extent`` box."""
+    """Per geometry (lon/lat): ``(wholly_outside, partly_outside)`` of the ``extent`` box.
+
+    Bounding boxes settle most geometries; only those straddling the box's edge are tested
+    exactly. Missing and empty geometries are neither.
+    """
     geoms = np.asarray(geoms_lonlat, dtype=object)
-    box = shapely.box(*extent)
-    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    meets = shapely.intersects(geoms, box) | ~present
-    within = shapely.covered_by(geoms, box) | ~present
-    return ~meets, meets & ~within
+    minx, miny, maxx, maxy = extent
+    with np.errstate(invalid="ignore"):
+        b = shapely.bounds(geoms)
+        present = np.isfinite(b).all(axis=1)
+        inside = (
+            present & (b[:, 0] >= minx) & (b[:, 1] >= miny) & (b[:, 2] <= maxx) & (b[:, 3] <= maxy)
+        )
+        apart = present & (
+            (b[:, 2] < minx) | (b[:, 0] > maxx) | (b[:, 3] < miny) | (b[:, 1] > maxy)
+        )
+    out = apart.copy()
+    part = np.zeros(len(geoms), dtype=bool)
+    edge = np.flatnonzero(present & ~inside & ~apart)
+    if edge.size:
+        box = shapely.box(*extent)
+        meets = shapely.intersects(geoms[edge], box)
+        out[edge] = ~meets
+        part[edge] = meets & ~shapely.covered_by(geoms[edge], box)
+    return out, part
 
 
 def outside_extent_message(

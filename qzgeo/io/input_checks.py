@@ -121,9 +121,12 @@ def enforce_extent(
         _warnings.simplefilter("ignore")
         lonlat = gdf.geometry.to_crs(STORAGE_CRS)
     geoms = np.asarray(lonlat.values, dtype=object)
-    if not per_feature:
-        geoms = np.asarray([shapely.union_all(geoms)], dtype=object)
     out, part = extent_status(geoms, extent)
+    if not per_feature:  # the layer as one: wholly outside if every feature is
+        present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        whole = bool(out[present].all()) if present.any() else False
+        geoms = np.asarray([shapely.box(*shapely.total_bounds(geoms[present]))], dtype=object)
+        out, part = np.array([whole]), np.array([not whole and bool(part.any() or out.any())])
     if out.any():
         i = int(np.flatnonzero(out)[0])
         n = int(out.sum())
