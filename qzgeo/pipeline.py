@@ -38,7 +38,7 @@ from qzgeo.notices import notices_of
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, load_pack_layers
 from qzgeo.pack.model import Pack
-from qzgeo.pack.validate import validate_pack
+from qzgeo.pack.validate import pack_warnings, validate_pack
 from qzgeo.publish.parcel_tables import write_parcel_outputs
 from qzgeo.publish.suitability_write import (
     finish_folder,
@@ -66,7 +66,8 @@ class PublishSummary:
         n_zones = len(self.analysis.zone_summary)
         return (
             f"{n_zones} zones, {self.analysis.total_available_ha:,.1f} 公顷 available, "
-            f"{len(self.analysis.conflicts)} conflict patches"
+            f"{len(self.analysis.conflicts)} conflict patches; "
+            f"planar CRS {self.analysis.planar_crs}"
         )
 
 
@@ -87,7 +88,7 @@ def run_publish(
     Parameters
     ----------
     pack_dir
-        Plan pack folder; default the bundled Qinzhou pack.
+        Plan pack folder; default as :func:`qzgeo.pack.catalog.resolve_pack_dir` says.
     out_dir
         Output folder (created). Receives ``analysis.gpkg``, ``zone_summary.csv``,
         ``report.json``, one HTML per map, ``index.html``, ``manifest.json`` and the QGIS
@@ -112,7 +113,7 @@ def run_publish(
     outputs = write_analysis(result, out)
     if to_postgis:
         write_analysis_postgis(result, to_postgis)
-    warnings = list(loaded.report.warnings) + list(result.notes)
+    warnings = pack_warnings(pack) + list(loaded.report.warnings) + list(result.notes)
     index: Path | None = None
     if maps:
         from qzgeo.publish.maps import publish_maps
@@ -138,18 +139,20 @@ def run_publish(
         # output folder only, never to a public one.
         internal_dir = out
         outputs.extend(_write_qgis(pack, loaded, result, internal_dir))
-    report = {
-        "pack": pack.name,
-        "summary": {
-            "zones": len(result.zone_summary),
-            "available_ha": round(result.total_available_ha, 4),
-            "conflict_patches": len(result.conflicts),
-        },
-        **loaded.report.to_dict(),
-        "warnings": warnings,
-    }
-    outputs.append(write_run_report(out, report))
+    report = {"pack": pack.name, "summary": _summary(result), **loaded.report.to_dict()}
+    outputs.append(write_run_report(out, {**report, "warnings": warnings}))
     return PublishSummary(pack, out, index, outputs, result, loaded, warnings)
+
+
+def _summary(result: AnalysisResult) -> dict[str, object]:
+    """The ``summary`` of ``report.json``: the headline figures and the planar CRS used."""
+    return {
+        "zones": len(result.zone_summary),
+        "available_ha": round(result.total_available_ha, 4),
+        "conflict_patches": len(result.conflicts),
+        "planar_crs": result.planar_crs,
+        "max_conservation_residual_m2": result.max_residual_m2,
+    }
 
 
 def _write_qgis(pack: Pack, loaded: LoadedPack, result: AnalysisResult, out: Path) -> list[Path]:
@@ -309,6 +312,8 @@ class CheckSummary:
     reports: list[SiteReport]
     warnings: list[str]
     context_summary: str | None
+    title: str = "选址合规性检查 Siting check"  # names the pack when there is one
+    internal: bool = True  # the conflicts derive from internal (or the user's own) red lines
 
     @property
     def exit_code(self) -> int:
@@ -319,7 +324,9 @@ class CheckSummary:
         """The reports as ``"text"``, ``"json"`` or ``"html"``."""
         from qzgeo.publish.site_report import reports_to_html, reports_to_json, reports_to_text
 
-        render = {"json": reports_to_json, "text": reports_to_text, "html": reports_to_html}
+        if fmt == "html":
+            return reports_to_html(self.reports, title=self.title, internal=self.internal)
+        render = {"json": reports_to_json, "text": reports_to_text}
         return render[fmt](self.reports)
 
 
@@ -376,7 +383,9 @@ def run_check(
         site_gdf, context, label_field=label_field, with_patches=with_patches, notices=notices
     )
     warnings = list(dict.fromkeys([*notices.messages(), *rep.warnings]))
-    return CheckSummary(reports, warnings, summary)
+    title = "选址合规性检查 Siting check" + (f" — {pack.title}" if pack is not None else "")
+    internal = bool(constraints) or any(c.sensitivity != "public" for c in context.classes)
+    return CheckSummary(reports, warnings, summary, title, internal)
 
 
 # --- qzgeo suitability ---------------------------------------------------------------------

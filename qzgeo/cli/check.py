@@ -30,7 +30,7 @@ _FILES = {"json": "check.json", "text": "check.txt", "html": "check.html"}
     "--no-pack",
     is_flag=True,
     default=False,
-    help="Use no plan pack: check against --constraint layers only (no zones, no canal).",
+    help="Use no plan pack: check against --constraint layers only (no zones, no distances).",
 )
 @click.option(
     "--constraint",
@@ -80,12 +80,13 @@ def command(
     from_gcj02: bool,
     read_options: ReadOptions,
 ) -> None:
-    """Check SITE polygons against the plan's constraints, zones and the 平陆运河.
+    """Check SITE polygons against the plan's constraints and zones, and measure distances.
 
     SITE is a GeoJSON, Shapefile, GeoPackage (PATH:LAYER) or 界址点坐标 .txt file; every
-    polygon feature is a site. --crs and the reading options (--encoding, --swap-xy, ...)
-    apply to every input; --from-gcj02 to the SITE files only (red-line files are never
-    GCJ-02). Every warning about a site's file is in that site's report.
+    polygon feature is a site. Distances are measured to the layers the pack lists in
+    [[distances]]. --crs and the reading options (--encoding, --swap-xy, ...) apply to every
+    input; --from-gcj02 to the SITE files only (red-line files are never GCJ-02). Every
+    warning about a site's file is in that site's report.
 
     The report goes to stdout (text, json) or to DIR/check.txt|check.json|check.html with
     --out DIR; html without --out goes to ./qzgeo-out/check.html.
@@ -97,7 +98,7 @@ def command(
     Examples:
       qzgeo check site.geojson
       qzgeo check a.shp b.gpkg:sites --format json --out report/
-      qzgeo check site.txt --crs EPSG:4524 --no-pack --constraint 红线.shp
+      qzgeo check site.txt --crs EPSG:4527 --no-pack --constraint 红线.shp
     """
     from qzgeo.pipeline import run_check
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @crs_opt
 @click.option(
-    "--to-crs", type=CRS, default=None, help="Reproject the output, e.g. EPSG:4490 or EPSG:4524."
+    "--to-crs", type=CRS, default=None, help="Reproject the output, e.g. EPSG:4490 or a GK zone."
 )
 @from_gcj02_opt
 @click.option("--layer", default=None, help="Layer to read from a multi-layer source.")

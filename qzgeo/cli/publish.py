@@ -52,7 +52,7 @@ def command(
     no_maps: bool,
     to_postgis: str | None,
 ) -> None:
-    """Validate → analyze → publish maps. With no options: the bundled Qinzhou pack."""
+    """Validate → analyze → publish maps. With no options: the pack `qzgeo --help` describes."""
     started = time.perf_counter()
     out = resolve_out(out_dir)
     if png:

@@ -59,7 +59,7 @@ _ANALYSIS_FALLBACK = {
         pattern_color="#d73027",
     ),
 }
-_DEFAULT_BOUNDS = (108.0, 21.5, 109.2, 22.3)  # Qinzhou
+_DEFAULT_BOUNDS = (73.0, 18.0, 135.0, 54.0)  # China: a pack with no data and no extent
 
 
 @dataclass

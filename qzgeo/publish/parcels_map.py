@@ -250,7 +250,7 @@ def publish_parcels_map(
     offline
         Inline Leaflet and the qzgeo controls (default); ``False`` links Leaflet from a CDN.
     title
-        Page title (default ``地块分析结果``); ``（内部）`` is appended on an internal page.
+        Page title (default ``<pack title> · 地块分析结果``; ``（内部）`` on an internal page).
     layers
         The pack's layers in EPSG:4490 (e.g. ``LoadedPack.layers``).
     basemap
@@ -295,7 +295,7 @@ def publish_parcels_map(
         msg = "the parcels map needs qzgeo.publish.biglayer (folium, branca); reinstall qzgeo"
         raise PublishError(msg)
     internal = sensitivity == "internal"
-    page_title = title or "地块分析结果"
+    page_title = title or f"{pack.title} · 地块分析结果"
     if internal and "内部" not in page_title:
         page_title += "（内部）"
     mspec = _spec(pack, sensitivity, page_title, basemap)
