@@ -61,8 +61,8 @@ class CRSParam(click.ParamType):
             CRS.from_user_input(value)
         except CRSError as exc:
             self.fail(
-                f"{value!r} is not a CRS PROJ knows ({exc}); use e.g. EPSG:4524 "
-                "(CGCS2000 GK zone 36) or EPSG:4490 (CGCS2000 lon/lat)",
+                f"{value!r} is not a CRS PROJ knows ({exc}); use an EPSG code such as "
+                "EPSG:4490 (CGCS2000 lon/lat) or the CGCS2000 3-degree GK zone of the data",
                 param,
                 ctx,
             )

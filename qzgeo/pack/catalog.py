@@ -171,13 +171,13 @@ def _check_crs(
     except CRSError:
         problems.append(
             f"{where}: `{key}` {value!r} is not a CRS PROJ knows; use an EPSG code such as "
-            '"EPSG:4545" (CGCS2000 3-degree GK CM 108E)'
+            "the CGCS2000 3-degree GK zone of the data (EPSG:4534..4554, by central meridian)"
         )
         return None
     if kind == "projected" and not crs.is_projected:
         problems.append(
             f"{where}: `{key}` {value!r} is {crs.name}, not a planar (projected) CRS; use the "
-            'CGCS2000 Gauss-Krüger zone of the pack, e.g. "EPSG:4545"'
+            "CGCS2000 3-degree Gauss-Krüger zone of the pack's data (EPSG:4534..4554)"
         )
         return None
     if kind == "geographic" and not crs.is_geographic:
