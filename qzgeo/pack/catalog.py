@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from qzgeo._errors import PackError
+from qzgeo.pack.catalog_types import check_crs, opt_str, parse_extent, parse_params
 from qzgeo.pack.model import (
     ANALYSIS_OUTPUTS,
     BASEMAPS,
@@ -146,68 +147,6 @@ def _str_tuple(value: Any, where: str, key: str, problems: list[str]) -> tuple[s
     return ()
 
 
-def _opt_str(table: dict[str, Any], key: str, where: str, problems: list[str]) -> str | None:
-    """``table[key]`` if it is a string (or absent: ``None``); else a problem naming it."""
-    value = table.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    problems.append(
-        f'{where}: `{key}` must be a string (in quotes, e.g. {key} = "..."), got {value!r}'
-    )
-    return None
-
-
-def _check_crs(
-    value: str | None, where: str, key: str, problems: list[str], *, kind: str | None = None
-) -> str | None:
-    """``value`` if PROJ knows it (and it is ``kind``: projected/geographic), else a problem."""
-    if value is None:
-        return None
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
-    try:
-        crs = CRS.from_user_input(value)
-    except CRSError:
-        problems.append(
-            f"{where}: `{key}` {value!r} is not a CRS PROJ knows; use an EPSG code such as "
-            "the CGCS2000 3-degree GK zone of the data (EPSG:4534..4554, by central meridian)"
-        )
-        return None
-    if kind == "projected" and not crs.is_projected:
-        problems.append(
-            f"{where}: `{key}` {value!r} is {crs.name}, not a planar (projected) CRS; use the "
-            "CGCS2000 3-degree Gauss-Krüger zone of the pack's data (EPSG:4534..4554)"
-        )
-        return None
-    if kind == "geographic" and not crs.is_geographic:
-        problems.append(
-            f'{where}: `{key}` {value!r} is {crs.name}, not lon/lat; use "EPSG:4490" (CGCS2000)'
-        )
-        return None
-    return value
-
-
-def _params(raw: Any, problems: list[str]) -> dict[str, float]:
-    """``[params]``: every value a number (TOML ``1.5``, not ``"1.5 m2"``)."""
-    where = "catalog.toml [params]"
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        problems.append(f"{where} must be a table of name = number, got {raw!r}")
-        return {}
-    out: dict[str, float] = {}
-    for key, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.append(
-                f"{where}: `{key}` must be a number without quotes or unit (e.g. {key} = 1.0), "
-                f"got {value!r}"
-            )
-            continue
-        out[str(key)] = value
-    return out
-
-
 _LAYER_KEYS = frozenset(
     {
         "id",
@@ -288,7 +227,7 @@ def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerS
         problems.append(
             f"{where}: a constraint layer must declare `constraint` or `constraint_classes`"
         )
-    opt = {k: _opt_str(raw, k, where, problems) for k in _OPTIONAL_STR_KEYS}
+    opt = {k: opt_str(raw, k, where, problems) for k in _OPTIONAL_STR_KEYS}
     return LayerSpec(
         id=lid,
         title=str(raw.get("title", lid)),
@@ -296,7 +235,7 @@ def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerS
         role=str(role),
         path=path,
         layer=opt["layer"],
-        crs=_check_crs(opt["crs"], where, "crs", problems),
+        crs=check_crs(opt["crs"], where, "crs", problems),
         datum=datum,
         # An unknown value is a recorded problem; meanwhile the layer is treated as internal.
         sensitivity=sens if sens in SENSITIVITIES else "internal",
@@ -414,7 +353,7 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
         maps[path.stem] = MapSpec(
             id=path.stem,
             title=str(data.get("title", path.stem)),
-            title_en=_opt_str(data, "title_en", where, problems),
+            title_en=opt_str(data, "title_en", where, problems),
             sensitivity=audience if audience in SENSITIVITIES else "internal",
             layers=layers,
             analysis=analysis,
@@ -474,25 +413,6 @@ def _parse_distances(
     return tuple(out)
 
 
-def _extent(raw: Any, problems: list[str]) -> tuple[float, float, float, float] | None:
-    """``[pack] extent``: four numbers, west < east and south < north, in lon/lat."""
-    if raw is None:
-        return None
-    if (
-        not isinstance(raw, list)
-        or len(raw) != 4
-        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw)
-        or not (raw[0] < raw[2] and raw[1] < raw[3])
-    ):
-        problems.append(
-            "catalog.toml [pack]: `extent` must be [minlon, minlat, maxlon, maxlat] (west < east, "
-            f"south < north), got {raw!r}"
-        )
-        return None
-    w, s, e, n = (float(v) for v in raw)
-    return (w, s, e, n)
-
-
 def load_pack(root: str | Path | None = None) -> Pack:
     """Read a plan pack folder (default: see :func:`resolve_pack_dir`; else the bundled pack).
 
@@ -534,13 +454,13 @@ def load_pack(root: str | Path | None = None) -> Pack:
         if spec.id in layers:
             problems.append(f"catalog.toml: layer id {spec.id!r} is used twice; ids must be unique")
         layers[spec.id] = spec
-    extent = _extent(head.get("extent"), problems)
+    extent = parse_extent(head.get("extent"), problems)
     if not (root / "styles").is_dir():
         problems.append(f"{root / 'styles'} is missing; a pack needs a styles/ folder")
     if not (root / "maps").is_dir():
         problems.append(f"{root / 'maps'} is missing; a pack needs a maps/ folder")
     where = "catalog.toml [pack]"
-    text = {k: _opt_str(head, k, where, problems) for k in _PACK_STR_KEYS}
+    text = {k: opt_str(head, k, where, problems) for k in _PACK_STR_KEYS}
     pack = Pack(
         root=root.resolve(),
         name=text["name"] or root.name,
@@ -548,17 +468,17 @@ def load_pack(root: str | Path | None = None) -> Pack:
         layers=layers,
         styles=_parse_styles(root, problems),
         maps=_parse_maps(root, problems),
-        storage_crs=_check_crs(
+        storage_crs=check_crs(
             text["storage_crs"], where, "storage_crs", problems, kind="geographic"
         )
         or "EPSG:4490",
-        planar_crs=_check_crs(text["planar_crs"], where, "planar_crs", problems, kind="projected"),
+        planar_crs=check_crs(text["planar_crs"], where, "planar_crs", problems, kind="projected"),
         extent=extent,
         notice=text["notice"] or "",
         attribution=text["attribution"] or "",
         tianditu_key=text["tianditu_key"] or None,
         reference_layer=text["reference_layer"] or None,
-        params=_params(catalog.get("params"), problems),
+        params=parse_params(catalog.get("params"), problems),
         distances=_parse_distances(catalog.get("distances"), layers, problems),
         selected_by=selected_by,
         problems=problems,
