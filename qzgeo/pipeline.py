@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 
@@ -29,7 +29,9 @@ from qzgeo.analysis.siting import SitingContext, check_sites
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.geo.repair import RepairReport, repair_layer
 from qzgeo.io.atomic import write_bytes
-from qzgeo.io.vector import read_layer, sha256_file
+from qzgeo.io.input_checks import enforce_extent
+from qzgeo.io.vector import ReadOptions, read_layer, sha256_file
+from qzgeo.notices import notices_of
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
 from qzgeo.pack.model import Pack
@@ -207,6 +209,7 @@ def run_analyze(
     scheduler: str | None = None,
     progress: bool = False,
     make_map: bool = False,
+    read_options: ReadOptions | None = None,
     chunk_rows: int | None = None,
 ) -> AnalyzeSummary:
     """Analyze a parcel layer against a pack and write ``parcels.gpkg`` and its tables.
@@ -230,6 +233,9 @@ def run_analyze(
         Show a progress bar on stderr.
     make_map
         Also write ``parcels.html``.
+    read_options
+        Encoding, X/Y order, size cap and datum assumption of the parcel file. Parcels wholly
+        outside the pack extent are refused; reader notices go to ``report.json``.
     chunk_rows
         Parcels per chunk, streamed (bounded memory); default: see
         :func:`qzgeo.publish.parcel_stream.chunk_rows_for`.
@@ -240,13 +246,17 @@ def run_analyze(
     loaded = load_pack_layers(pack, only=None if make_map else analysis_layer_ids(pack))
     repairs = RepairReport()
     repairs.extend(loaded.report)
+    kw = (read_options or ReadOptions()).kwargs()
     dask = use_dask or bool(scheduler)
     if (chunk_rows := chunk_rows_for(parcels_path, layer, chunk_rows, dask, make_map)) is not None:
         return _run_analyze_streamed(
-            parcels_path, out_dir, loaded, repairs, chunk_rows, layer, crs, datum, workers, progress
-        )
-    parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum)
-    repairs.warnings.extend(f"parcels: {w}" for w in parcels.attrs.get("warnings", []))
+            parcels_path, out_dir, loaded, repairs, chunk_rows, layer, crs, datum, kw, workers,
+            progress,
+        )  # fmt: skip
+    parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum, **kw)
+    read_notes = notices_of(parcels)
+    read_notes.extend(enforce_extent(parcels, pack.extent, source=str(parcels_path)))
+    repairs.warnings.extend(read_notes.messages())
     parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
     check_parcels(parcels, where=str(parcels_path))
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(parcels.crs, loaded.planar_crs))
@@ -277,12 +287,12 @@ def run_analyze(
 
 def _run_analyze_streamed(
     parcels_path: str | Path, out_dir: str | Path, loaded: LoadedPack, repairs: RepairReport,
-    chunk_rows: int, layer: str | None, crs: str | None, datum: str | None, workers: int,
-    progress: bool,
+    chunk_rows: int, layer: str | None, crs: str | None, datum: str | None,
+    read_kwargs: dict[str, Any], workers: int, progress: bool,
 ) -> AnalyzeSummary:  # fmt: skip
     streamed = analyze_parcels_streamed(
         parcels_path, loaded, out_dir, chunk_rows=chunk_rows, layer=layer, crs=crs, datum=datum,
-        workers=workers, progress=progress, repairs=repairs,
+        read_kwargs=read_kwargs, workers=workers, progress=progress, repairs=repairs,
         extra={"inputs": {Path(parcels_path).name: sha256_file(parcels_path)}},
     )  # fmt: skip
     o, counts = streamed.outputs, (streamed.parcels, streamed.conflicts, streamed.available_m2)
@@ -353,6 +363,7 @@ def run_check(
     datum: str | None = None,
     label_field: str | None = None,
     with_patches: bool = False,
+    read_options: ReadOptions | None = None,
 ) -> CheckSummary:
     """Check site polygons against a pack (or the user's own constraint layers).
 
@@ -371,8 +382,13 @@ def run_check(
         Site column naming the sites.
     with_patches
         Keep the conflict patches (for the HTML report).
+    read_options
+        Encoding, X/Y order, size cap and datum assumption of every input.
+
+    Every notice about a site (reading, CRS and extent checks, repairs, overlay retries) is in
+    that site's report; ``CheckSummary.warnings`` repeats the readers' notices for stderr.
     """
-    site_gdf, warnings = read_sites(sites, crs=crs, datum=datum)
+    site_gdf, notices = read_sites(sites, crs=crs, datum=datum, options=read_options)
     pack = None if no_pack else load_pack(pack_dir)
     context = SitingContext.from_pack(
         pack,
@@ -380,13 +396,17 @@ def run_check(
         class_field=class_field,
         mode=mode,
         crs=crs,
+        options=read_options,
     )
     rep = context.report
     summary = rep.summary() if rep.records or rep.warnings else None
-    reports = check_sites(site_gdf, context, label_field=label_field, with_patches=with_patches)
+    reports = check_sites(
+        site_gdf, context, label_field=label_field, with_patches=with_patches, notices=notices
+    )
+    warnings = list(dict.fromkeys([*notices.messages(), *rep.warnings]))
     title = "选址合规性检查 Siting check" + (f" — {pack.title}" if pack is not None else "")
     internal = bool(constraints) or any(c.sensitivity != "public" for c in context.classes)
-    return CheckSummary(reports, [*warnings, *rep.warnings], summary, title, internal)
+    return CheckSummary(reports, warnings, summary, title, internal)
 
 
 # --- qzgeo suitability ---------------------------------------------------------------------

@@ -5,10 +5,21 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from qzgeo.cli.options import crs_opt, from_gcj02_opt, out_opt, pack_opt, resolve_out
+from qzgeo.cli.options import (
+    crs_opt,
+    from_gcj02_opt,
+    out_opt,
+    pack_opt,
+    reading_options,
+    resolve_out,
+)
+
+if TYPE_CHECKING:
+    from qzgeo.io.vector import ReadOptions
 
 
 @click.command(name="analyze")
@@ -24,6 +35,7 @@ from qzgeo.cli.options import crs_opt, from_gcj02_opt, out_opt, pack_opt, resolv
 @out_opt
 @crs_opt
 @from_gcj02_opt
+@reading_options
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -64,6 +76,7 @@ def command(
     out_dir: Path | None,
     crs: str | None,
     from_gcj02: bool,
+    read_options: ReadOptions,
     workers: int,
     use_dask: bool,
     scheduler: str | None,
@@ -96,6 +109,7 @@ def command(
         scheduler=scheduler,
         progress=progress if progress is not None else sys.stderr.isatty(),
         make_map=make_map,
+        read_options=read_options,
         chunk_rows=chunk_rows,
     )
     for note in summary.notes:

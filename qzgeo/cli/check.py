@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from qzgeo.cli.options import crs_opt, from_gcj02_opt, out_opt, pack_opt, resolve_out
+from qzgeo.cli.options import (
+    crs_opt,
+    from_gcj02_opt,
+    out_opt,
+    pack_opt,
+    reading_options,
+    resolve_out,
+)
+
+if TYPE_CHECKING:
+    from qzgeo.io.vector import ReadOptions
 from qzgeo.io.atomic import write_text
 
 _FILES = {"json": "check.json", "text": "check.txt", "html": "check.html"}
@@ -52,6 +63,7 @@ _FILES = {"json": "check.json", "text": "check.txt", "html": "check.html"}
 @click.option("--label-field", default=None, help="Site column naming the sites (default 名称).")
 @crs_opt
 @from_gcj02_opt
+@reading_options
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -66,13 +78,15 @@ def command(
     label_field: str | None,
     crs: str | None,
     from_gcj02: bool,
+    read_options: ReadOptions,
 ) -> None:
     """Check SITE polygons against the plan's constraints and zones, and measure distances.
 
     SITE is a GeoJSON, Shapefile, GeoPackage (PATH:LAYER) or 界址点坐标 .txt file; every
     polygon feature is a site. Distances are measured to the layers the pack lists in
-    [[distances]]. --crs applies to every input without a CRS; --from-gcj02 to the SITE
-    files only (red-line files are never GCJ-02).
+    [[distances]]. --crs and the reading options (--encoding, --swap-xy, ...) apply to every
+    input; --from-gcj02 to the SITE files only (red-line files are never GCJ-02). Every
+    warning about a site's file is in that site's report.
 
     The report goes to stdout (text, json) or to DIR/check.txt|check.json|check.html with
     --out DIR; html without --out goes to ./qzgeo-out/check.html.
@@ -108,6 +122,7 @@ def command(
         datum="gcj02" if from_gcj02 else None,
         label_field=label_field,
         with_patches=fmt == "html",
+        read_options=read_options,
     )
     for w in summary.warnings:
         click.echo(f"warning: {w}", err=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import logging
 import os
 import warnings as _warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pyogrio
@@ -23,12 +24,12 @@ from qzgeo._errors import CRSError, InputError, MissingInputError
 from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, resolve_crs, sample_coordinates
 from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84
 from qzgeo.io.dxf import read_dxf
+from qzgeo.io.input_checks import check_datum
 from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.postgis import read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri
 from qzgeo.io.shapefile import check_shapefile, shapefile_encoding
-
-log = logging.getLogger(__name__)
+from qzgeo.notices import Notices, attach_notices, notices_of
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -128,6 +129,30 @@ def check_input_file(path: str | os.PathLike[str], *, max_bytes: int | None = No
     return p
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read the user's files, shared by every command that reads them.
+
+    The CLI builds one from its reading options (:mod:`qzgeo.cli.options`); ``kwargs()``
+    gives the matching :func:`read_layer` keywords.
+    """
+
+    encoding: str | None = None
+    swap_xy: bool | None = None
+    max_bytes: int | None = None
+    assume_datum_shift_negligible: bool = False
+    towgs84: tuple[float, ...] | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            "encoding": self.encoding,
+            "swap_xy": self.swap_xy,
+            "max_bytes": self.max_bytes,
+            "assume_datum_shift_negligible": self.assume_datum_shift_negligible,
+            "towgs84": self.towgs84,
+        }
+
+
 def read_layer(
     source: str | os.PathLike[str],
     *,
@@ -139,6 +164,8 @@ def read_layer(
     swap_xy: bool | None = None,
     extent: tuple[float, float, float, float] | None = None,
     check_crs: bool = True,
+    assume_datum_shift_negligible: bool = False,
+    towgs84: tuple[float, ...] | None = None,
     features: tuple[int | str, int] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one vector layer; the index holds the source feature ids (FIDs).
@@ -165,46 +192,47 @@ def read_layer(
         Extra lon/lat box accepted by the location check besides China (the pack extent).
     check_crs
         Check that the coordinates fit the CRS (zone variant, swapped X/Y, inside China).
+    assume_datum_shift_negligible, towgs84
+        Xian 1980 / Beijing 1954 data are refused unless read as if CGCS2000 (a warning) or
+        moved by 7 parameters (:func:`qzgeo.io.input_checks.check_datum`).
     features
-        ``(skip, count)``: read only ``count`` features after the first ``skip`` (GDAL formats
-        only; chunked reading of big files). ``skip`` may be a ``str``: an attribute filter
-        instead (e.g. ``'"fid" > 1000'``, fast on a GeoPackage's primary key).
+        ``(skip, count)`` features, for chunks; ``skip`` may be a filter (``'"fid" > 9'``).
 
     Returns
     -------
-    GeoDataFrame in the source's CRS (or EPSG:4490 after a GCJ-02 conversion). ``attrs``
-    holds ``warnings`` (a list of messages, also logged) and, where it applies, ``encoding``.
+    GeoDataFrame in the source's CRS (EPSG:4490 after a GCJ-02 or 7-parameter move). ``attrs``
+    holds the reader's ``notices`` (see :func:`qzgeo.notices.notices_of`) and ``encoding``.
 
     Raises
     ------
     InputError
         Missing, empty, oversized, corrupt or truncated files; missing layers.
     CRSError
-        No CRS, or coordinates that do not fit the declared CRS.
+        No CRS, coordinates that do not fit the declared CRS, or an old datum (Xian 1980,
+        Beijing 1954) without ``assume_datum_shift_negligible``.
     """
     src = str(source)
     if is_postgis_uri(src):
         gdf = read_postgis_layer(src, crs=str(crs) if crs is not None else None)
-        warnings: list[str] = []
+        notes = Notices()
         encoding_used = None
     else:
         path = check_input_file(src, max_bytes=max_bytes)
-        gdf = _read_file(
-            path, layer=layer, crs=crs, encoding=encoding, swap_xy=swap_xy, features=features
-        )
-        warnings = list(gdf.attrs.get("warnings", []))
+        gdf = _read_file(path, layer, crs, encoding, swap_xy, features)
+        notes = notices_of(gdf)
         encoding_used = gdf.attrs.get("encoding")
         gdf = _require_crs(gdf, crs, path)
     resolved = resolve_crs(gdf.crs)
     if resolved != gdf.crs:
         gdf = gdf.set_crs(resolved, allow_override=True)
+    gdf = check_datum(gdf, src, notes, assumed=assume_datum_shift_negligible, towgs84=towgs84)
     if check_crs:
         check_coordinates(
             sample_coordinates(gdf.geometry.values), gdf.crs, source=src, extent=extent
         )
     if datum == "gcj02":
         gdf = _from_gcj02(gdf, src)
-    gdf.attrs["warnings"] = warnings
+    attach_notices(gdf, notes)
     if encoding_used is not None:
         gdf.attrs["encoding"] = encoding_used
     return gdf
@@ -212,7 +240,6 @@ def read_layer(
 
 def _read_file(
     path: Path,
-    *,
     layer: str | None,
     crs: str | CRS | None,
     encoding: str | None,
@@ -286,14 +313,15 @@ def _read_ogr(
         if layer not in names:
             msg = f"{path} has no layer {layer!r}; it has: {', '.join(names) or '(none)'}"
             raise InputError(msg)
-    warnings: list[str] = []
+    notes = Notices()
     if path.suffix.lower() == ".shp":
         check_shapefile(path)
         if encoding is None:
             encoding, note = shapefile_encoding(path)
             if note:
-                warnings.append(note)
-                log.info("%s", note)
+                notes.add(
+                    note + "; pass --encoding if names look wrong", kind="note", source=path.name
+                )
     try:
         try:
             gdf = _pyogrio_read(path, layer, encoding, "raise", features)
@@ -302,24 +330,28 @@ def _read_ogr(
             # and name the features that needed it.
             bad = _pyogrio_read(path, layer, encoding, "warn", features).geometry.isna()
             gdf = _pyogrio_read(path, layer, encoding, "fix", features)
-            fids = [str(i) for i in gdf.index[bad.to_numpy() & gdf.geometry.notna().to_numpy()]]
-            note = (
-                f"{path.name}: feature(s) {', '.join(fids[:20])}{' ...' if len(fids) > 20 else ''} "
-                "had invalid rings (e.g. not closed); GEOS fixed them on read (closed the rings)"
-            )
-            warnings.append(note)
-            log.info("%s", note)
+            fixed = gdf.index[bad.to_numpy() & gdf.geometry.notna().to_numpy()]
+            for fid in fixed.tolist():
+                notes.add(
+                    f"{path.name}: feature {fid} had invalid rings (e.g. not closed); GEOS "
+                    "fixed them on read (closed the rings)",
+                    kind="repair",
+                    source=path.name,
+                    feature=fid,
+                )
         if encoding is None and path.suffix.lower() == ".shp":
             encoding = str(pyogrio.read_info(path)["encoding"])
-    except (
-        *PYOGRIO_ERRORS,
-        RuntimeError,
-        UnicodeDecodeError,
-        shapely.errors.GEOSException,
-    ) as exc:
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"cannot read {path}: a field name or text is not valid {exc.encoding} ({exc.reason} "
+            f"at byte {exc.start}; a DBF field name cut inside a character?). Rename the field "
+            "and export again, or give the right encoding (--encoding / a .cpg file)"
+        )
+        raise InputError(msg) from exc
+    except (*PYOGRIO_ERRORS, RuntimeError, shapely.errors.GEOSException) as exc:
         msg = f"cannot read {path}: {exc}; the file may be corrupt or truncated"
         raise InputError(msg) from exc
-    gdf.attrs["warnings"] = warnings
+    attach_notices(gdf, notes)
     if encoding is not None:
         gdf.attrs["encoding"] = encoding
     return gdf

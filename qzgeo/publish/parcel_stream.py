@@ -34,8 +34,10 @@ from qzgeo.analysis.parcels import (
     zone_totals,
 )
 from qzgeo.geo.repair import RepairReport, repair_layer
+from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import read_layer
 from qzgeo.io.write import gpkg_layer_appender
+from qzgeo.notices import notices_of
 from qzgeo.pack.load import LoadedPack
 from qzgeo.publish.parcel_tables import ParcelOutputs, write_parcel_tables
 
@@ -110,6 +112,7 @@ def analyze_parcels_streamed(
     layer: str | None = None,
     crs: str | None = None,
     datum: str | None = None,
+    read_kwargs: dict[str, Any] | None = None,
     workers: int = 2,
     progress: bool = False,
     repairs: RepairReport | None = None,
@@ -127,8 +130,9 @@ def analyze_parcels_streamed(
         Receives ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and ``report.json``.
     chunk_rows
         Features per chunk (e.g. 200 000: ~0.5 GB of peak memory).
-    layer, crs, datum
-        As for :func:`qzgeo.io.vector.read_layer`.
+    layer, crs, datum, read_kwargs
+        As for :func:`qzgeo.io.vector.read_layer` (``read_kwargs``: ``ReadOptions.kwargs()``).
+        Parcels wholly outside the pack extent are refused, as in memory.
     workers, progress
         Threads of the overlay; a progress bar over the chunks on stderr.
     repairs
@@ -141,7 +145,7 @@ def analyze_parcels_streamed(
         raise InputError(msg)
     n = feature_count(parcels_path, layer)
     if n is None and Path(parcels_path).suffix.lower() in STREAM_SUFFIXES:
-        read_layer(parcels_path, layer=layer, crs=crs, features=(0, 1))  # names what is wrong
+        read_layer(parcels_path, layer=layer, crs=crs, features=(0, 1), **(read_kwargs or {}))
     if n is None:
         msg = (
             f"{parcels_path}: cannot be read in chunks; give a GeoPackage, FlatGeobuf or "
@@ -161,10 +165,11 @@ def analyze_parcels_streamed(
             # other formats skip to the feature by its position.
             after: int | str = start if fid is None or last is None else f'"{fid}" > {last}'
             chunk = read_layer(
-                parcels_path, layer=layer, crs=crs, datum=datum, features=(after, chunk_rows)
-            )
+                parcels_path, layer=layer, crs=crs, datum=datum, features=(after, chunk_rows),
+                **(read_kwargs or {}),
+            )  # fmt: skip
             last = chunk.index.max() if len(chunk) else last
-            result = acc.analyze(chunk, where=f"{parcels_path} (features {start + 1}..)")
+            result = acc.analyze(chunk, source=str(parcels_path), start=start)
             if result is not None:
                 add(result)
             if bar is not None:
@@ -187,14 +192,18 @@ class _Chunks:
         self.parcels = self.conflicts = 0
         self.available_m2 = 0.0
 
-    def analyze(self, chunk: gpd.GeoDataFrame, *, where: str) -> gpd.GeoDataFrame | None:
-        for w in chunk.attrs.get("warnings", []):
-            if f"parcels: {w}" not in self.repairs.warnings:  # once, not once per chunk
-                self.repairs.warnings.append(f"parcels: {w}")
+    def analyze(
+        self, chunk: gpd.GeoDataFrame, *, source: str, start: int
+    ) -> gpd.GeoDataFrame | None:
+        notes = notices_of(chunk)
+        notes.extend(enforce_extent(chunk, self.loaded.pack.extent, source=source))
+        for message in notes.messages():
+            if message not in self.repairs.warnings:  # once, not once per chunk
+                self.repairs.warnings.append(message)
         chunk = repair_layer(chunk, layer_id="parcels", report=self.repairs, family="polygon")
         if chunk.empty:
             return None
-        check_parcels(chunk, where=where)
+        check_parcels(chunk, where=f"{source} (features {start + 1}..)")
         if self.plan is None:
             crs = overlay_crs(chunk.crs, self.loaded.planar_crs)
             self.plan = build_parcel_plan(self.loaded, planar_crs=crs)
