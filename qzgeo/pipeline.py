@@ -17,21 +17,14 @@ import geopandas as gpd
 
 from qzgeo._errors import PackError
 from qzgeo.analysis.overlay import OverlayReport
-from qzgeo.analysis.parcels import (
-    analyze_parcels,
-    build_parcel_plan,
-    check_parcels,
-    overlay_crs,
-)
+from qzgeo.analysis.parcels import analyze_parcels, build_parcel_plan, clean_parcels, overlay_crs
 from qzgeo.analysis.site_results import SiteReport, exit_code
 from qzgeo.analysis.sites import read_sites
 from qzgeo.analysis.siting import SitingContext, check_sites
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
-from qzgeo.geo.repair import RepairReport, repair_layer
+from qzgeo.geo.repair import RepairReport
 from qzgeo.io.atomic import write_bytes
-from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import ReadOptions, read_layer, sha256_file
-from qzgeo.notices import notices_of
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
 from qzgeo.pack.model import Pack
@@ -232,33 +225,25 @@ def run_analyze(
     progress
         Show a progress bar on stderr.
     make_map
-        Also write ``parcels.html``.
+        Also write ``parcels.html`` (then every pack layer is loaded, else only what is measured).
     read_options
         Encoding, X/Y order, size cap and datum assumption of the parcel file. Parcels wholly
         outside the pack extent are refused; reader notices go to ``report.json``.
     chunk_rows
-        Parcels per chunk, streamed (bounded memory); default: see
-        :func:`qzgeo.publish.parcel_stream.chunk_rows_for`.
+        Parcels per chunk, streamed; default :func:`qzgeo.publish.parcel_stream.chunk_rows_for`.
     """
     pack = load_pack(pack_dir)
     validate_pack(pack)
-    # The map draws every layer; the numbers need only constraints and zones.
     loaded = load_pack_layers(pack, only=None if make_map else analysis_layer_ids(pack))
     repairs = RepairReport()
     repairs.extend(loaded.report)
     kw = (read_options or ReadOptions()).kwargs()
     dask = use_dask or bool(scheduler)
     if (chunk_rows := chunk_rows_for(parcels_path, layer, chunk_rows, dask, make_map)) is not None:
-        return _run_analyze_streamed(
-            parcels_path, out_dir, loaded, repairs, chunk_rows, layer, crs, datum, kw, workers,
-            progress,
-        )  # fmt: skip
+        args = (parcels_path, out_dir, loaded, repairs, chunk_rows, layer, crs, datum, kw)
+        return _run_analyze_streamed(*args, workers, progress)
     parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum, **kw)
-    read_notes = notices_of(parcels)
-    read_notes.extend(enforce_extent(parcels, pack.extent, source=str(parcels_path)))
-    repairs.warnings.extend(read_notes.messages())
-    parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
-    check_parcels(parcels, where=str(parcels_path))
+    parcels = clean_parcels(parcels, extent=pack.extent, source=str(parcels_path), repairs=repairs)
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(parcels.crs, loaded.planar_crs))
     overlay = OverlayReport()
     if dask:

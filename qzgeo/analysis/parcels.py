@@ -29,12 +29,16 @@ from qzgeo.analysis.overlay_plan import DEFAULT_MAX_VERTICES, Target
 from qzgeo.analysis.zones import merge_constraints, planar_zones
 from qzgeo.geo.area import m2_to_ha, m2_to_mu
 from qzgeo.geo.crs import gk_zone_of_epsg
+from qzgeo.geo.repair import RepairReport, repair_layer
+from qzgeo.io.input_checks import enforce_extent
+from qzgeo.notices import notices_of
 from qzgeo.pack.load import LoadedPack
 
 __all__ = [
     "ParcelPlan",
     "analyze_parcels",
     "build_parcel_plan",
+    "clean_parcels",
     "finish_parcels",
     "measure_parcels",
     "overlay_crs",
@@ -317,6 +321,29 @@ def _summary_row(layer: str, name: str, t: dict[str, Any], plan: ParcelPlan) -> 
     for col in plan.overlay.columns:
         r[f"{col}_公顷"] = float(m2_to_ha(t[col]))
     return r
+
+
+def clean_parcels(
+    parcels: gpd.GeoDataFrame,
+    *,
+    extent: tuple[float, float, float, float] | None,
+    source: str,
+    repairs: RepairReport,
+    where: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Parcels as read, checked and repaired for the analysis (the whole file or one chunk).
+
+    The reader's notices and the extent check (parcels wholly outside ``extent`` are refused)
+    go to ``repairs.warnings`` (each message once); invalid geometries are repaired or dropped
+    and reported; then :func:`check_parcels` (``where`` names them, default ``source``).
+    """
+    notes = notices_of(parcels)
+    notes.extend(enforce_extent(parcels, extent, source=source))
+    repairs.warnings.extend(m for m in notes.messages() if m not in repairs.warnings)
+    parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
+    if not parcels.empty or where is None:
+        check_parcels(parcels, where=where or source)
+    return parcels
 
 
 def check_parcels(parcels: gpd.GeoDataFrame, *, where: str = "parcels") -> None:

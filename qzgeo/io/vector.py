@@ -7,6 +7,7 @@ one needs ``crs=`` (the catalog's ``crs`` or ``--crs``). Writers live in :mod:`q
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import hashlib
 import os
@@ -166,7 +167,6 @@ def read_layer(
     check_crs: bool = True,
     assume_datum_shift_negligible: bool = False,
     towgs84: tuple[float, ...] | None = None,
-    features: tuple[int | str, int] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one vector layer; the index holds the source feature ids (FIDs).
 
@@ -195,8 +195,6 @@ def read_layer(
     assume_datum_shift_negligible, towgs84
         Xian 1980 / Beijing 1954 data are refused unless read as if CGCS2000 (a warning) or
         moved by 7 parameters (:func:`qzgeo.io.input_checks.check_datum`).
-    features
-        ``(skip, count)`` features, for chunks; ``skip`` may be a filter (``'"fid" > 9'``).
 
     Returns
     -------
@@ -218,7 +216,7 @@ def read_layer(
         encoding_used = None
     else:
         path = check_input_file(src, max_bytes=max_bytes)
-        gdf = _read_file(path, layer, crs, encoding, swap_xy, features)
+        gdf = _read_file(path, layer=layer, crs=crs, encoding=encoding, swap_xy=swap_xy)
         notes = notices_of(gdf)
         encoding_used = gdf.attrs.get("encoding")
         gdf = _require_crs(gdf, crs, path)
@@ -238,13 +236,36 @@ def read_layer(
     return gdf
 
 
+#: ``(skip or filter, count)`` of the read in progress, set by :func:`read_layer_features`.
+_FEATURES: contextvars.ContextVar[tuple[int | str, int] | None] = contextvars.ContextVar(
+    "qzgeo_read_features", default=None
+)
+
+
+def read_layer_features(
+    source: str | os.PathLike[str], features: tuple[int | str, int], **kwargs: Any
+) -> gpd.GeoDataFrame:
+    """:func:`read_layer` of some features only: a chunk of a big GDAL file.
+
+    ``features`` is ``(skip, count)``: ``count`` features after the first ``skip``; ``skip``
+    may instead be an attribute filter such as ``'"fid" > 250000'`` (on a GeoPackage's primary
+    key GDAL seeks, while skipping by position re-reads the skipped features). Every check of
+    :func:`read_layer` applies to the chunk.
+    """
+    token = _FEATURES.set(features)
+    try:
+        return read_layer(source, **kwargs)
+    finally:
+        _FEATURES.reset(token)
+
+
 def _read_file(
     path: Path,
+    *,
     layer: str | None,
     crs: str | CRS | None,
     encoding: str | None,
     swap_xy: bool | None,
-    features: tuple[int | str, int] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a checked input file with the reader its extension calls for."""
     suffix = path.suffix.lower()
@@ -254,7 +275,7 @@ def _read_file(
         return read_dxf(path, crs=None)
     if suffix in (".parquet", ".geoparquet"):
         return _read_parquet(path)
-    return _read_ogr(path, layer=layer, encoding=encoding, features=features)
+    return _read_ogr(path, layer=layer, encoding=encoding)
 
 
 def _require_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None, path: Path) -> gpd.GeoDataFrame:
@@ -301,13 +322,7 @@ def _from_gcj02(gdf: gpd.GeoDataFrame, src: str) -> gpd.GeoDataFrame:
     return gdf.set_geometry(geoms_gcj02_to_wgs84(gdf.geometry.values), crs=STORAGE_CRS)
 
 
-def _read_ogr(
-    path: Path,
-    *,
-    layer: str | None,
-    encoding: str | None,
-    features: tuple[int | str, int] | None = None,
-) -> gpd.GeoDataFrame:
+def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
     if layer is not None:
         names = list_layers(path)
         if layer not in names:
@@ -324,12 +339,12 @@ def _read_ogr(
                 )
     try:
         try:
-            gdf = _pyogrio_read(path, layer, encoding, "raise", features)
+            gdf = _pyogrio_read(path, layer, encoding, "raise")
         except shapely.errors.GEOSException:
             # Typically rings that do not close (GDAL accepts them, GEOS does not): close them
             # and name the features that needed it.
-            bad = _pyogrio_read(path, layer, encoding, "warn", features).geometry.isna()
-            gdf = _pyogrio_read(path, layer, encoding, "fix", features)
+            bad = _pyogrio_read(path, layer, encoding, "warn").geometry.isna()
+            gdf = _pyogrio_read(path, layer, encoding, "fix")
             fixed = gdf.index[bad.to_numpy() & gdf.geometry.notna().to_numpy()]
             for fid in fixed.tolist():
                 notes.add(
@@ -358,13 +373,9 @@ def _read_ogr(
 
 
 def _pyogrio_read(
-    path: Path,
-    layer: str | None,
-    encoding: str | None,
-    on_invalid: str,
-    features: tuple[int | str, int] | None = None,
+    path: Path, layer: str | None, encoding: str | None, on_invalid: str
 ) -> gpd.GeoDataFrame:
-    skip, count = features if features is not None else (0, None)
+    skip, count = _FEATURES.get() or (0, None)
     where = skip if isinstance(skip, str) else None
     skip = 0 if isinstance(skip, str) else skip
     with _warnings.catch_warnings():

@@ -29,15 +29,14 @@ from qzgeo.analysis.parcels import (
     analyze_parcels,
     build_parcel_plan,
     check_parcels,
+    clean_parcels,
     overlay_crs,
     summary_from_totals,
     zone_totals,
 )
-from qzgeo.geo.repair import RepairReport, repair_layer
-from qzgeo.io.input_checks import enforce_extent
-from qzgeo.io.vector import read_layer
+from qzgeo.geo.repair import RepairReport
+from qzgeo.io.vector import read_layer_features
 from qzgeo.io.write import gpkg_layer_appender
-from qzgeo.notices import notices_of
 from qzgeo.pack.load import LoadedPack
 from qzgeo.publish.parcel_tables import ParcelOutputs, write_parcel_tables
 
@@ -145,7 +144,7 @@ def analyze_parcels_streamed(
         raise InputError(msg)
     n = feature_count(parcels_path, layer)
     if n is None and Path(parcels_path).suffix.lower() in STREAM_SUFFIXES:
-        read_layer(parcels_path, layer=layer, crs=crs, features=(0, 1), **(read_kwargs or {}))
+        read_layer_features(parcels_path, (0, 1), layer=layer, crs=crs, **(read_kwargs or {}))
     if n is None:
         msg = (
             f"{parcels_path}: cannot be read in chunks; give a GeoPackage, FlatGeobuf or "
@@ -164,8 +163,8 @@ def analyze_parcels_streamed(
             # A GeoPackage continues after the last FID (its primary key: no re-reading);
             # other formats skip to the feature by its position.
             after: int | str = start if fid is None or last is None else f'"{fid}" > {last}'
-            chunk = read_layer(
-                parcels_path, layer=layer, crs=crs, datum=datum, features=(after, chunk_rows),
+            chunk = read_layer_features(
+                parcels_path, (after, chunk_rows), layer=layer, crs=crs, datum=datum,
                 **(read_kwargs or {}),
             )  # fmt: skip
             last = chunk.index.max() if len(chunk) else last
@@ -195,15 +194,13 @@ class _Chunks:
     def analyze(
         self, chunk: gpd.GeoDataFrame, *, source: str, start: int
     ) -> gpd.GeoDataFrame | None:
-        notes = notices_of(chunk)
-        notes.extend(enforce_extent(chunk, self.loaded.pack.extent, source=source))
-        for message in notes.messages():
-            if message not in self.repairs.warnings:  # once, not once per chunk
-                self.repairs.warnings.append(message)
-        chunk = repair_layer(chunk, layer_id="parcels", report=self.repairs, family="polygon")
+        where = f"{source} (features {start + 1}..)"
+        extent = self.loaded.pack.extent
+        chunk = clean_parcels(
+            chunk, extent=extent, source=source, repairs=self.repairs, where=where
+        )
         if chunk.empty:
             return None
-        check_parcels(chunk, where=f"{source} (features {start + 1}..)")
         if self.plan is None:
             crs = overlay_crs(chunk.crs, self.loaded.planar_crs)
             self.plan = build_parcel_plan(self.loaded, planar_crs=crs)

@@ -286,3 +286,17 @@ def test_subdivide_fast_clip_conserves_area_and_falls_back_when_invalid(
     assert calls["n"] >= 3
     assert shapely.is_valid(np.asarray(again, dtype=object)).all()
     assert sum(p.area for p in again) == pytest.approx(poly.area, rel=1e-12)
+
+
+def test_subdivide_falls_back_when_the_fast_clip_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GEOS's rectangle clip can raise (a 3-point ring, found by hypothesis): cut exactly."""
+    from qzgeo.analysis.overlay_plan import subdivide
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise shapely.errors.GEOSException("IllegalArgumentException: Invalid number of points")
+
+    monkeypatch.setattr(shapely, "clip_by_rect", broken)
+    ring = shapely.Point(0, 0).buffer(100, quad_segs=16)  # 65 vertices
+    pieces = subdivide(ring, 8)
+    assert len(pieces) > 1 and all(shapely.get_num_coordinates(p) <= 8 for p in pieces)
+    assert sum(p.area for p in pieces) == pytest.approx(ring.area, rel=1e-12)
