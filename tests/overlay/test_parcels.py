@@ -260,3 +260,40 @@ def test_cli_chunk_rows_on_a_corrupt_file_names_it(tmp_path: Path) -> None:
     )
     assert res.exit_code == 2 and "cannot read" in res.output and "parcels.gpkg" in res.output
     assert not (tmp_path / "o" / "parcels.gpkg").exists()
+
+
+@pytest.mark.parametrize("outside", [False, True])
+def test_fast_extent_test_changes_nothing(outside: bool) -> None:
+    """clean_parcels skips the exact extent check only for parcels surely inside: the notices
+    and the refusal are those of enforce_extent on every parcel (the oracle here)."""
+    import numpy as np
+    import shapely as shp
+
+    from qzgeo.analysis.parcels import clean_parcels, surely_inside
+    from qzgeo.geo.repair import RepairReport
+    from qzgeo.io.input_checks import enforce_extent
+
+    extent = (108.5, 21.6, 108.7, 21.8)
+    rng = np.random.default_rng(3)
+    lon = rng.uniform(108.49, 108.71, 400)
+    lat = rng.uniform(21.59, 21.81, 400)
+    size = rng.choice([1e-4, 1e-3, 3e-2], 400)  # ~10 m, ~100 m and ~3 km parcels
+    boxes_ll = shp.box(lon, lat, lon + size, lat + size)
+    frame = gpd.GeoDataFrame(geometry=boxes_ll, crs="EPSG:4490").to_crs("EPSG:4524")
+    if not outside:
+        frame = frame[[shp.intersects(g, shp.box(*extent)) for g in boxes_ll]]
+    sure = surely_inside(frame, extent)
+    assert 0 < sure.sum() < len(frame)
+    assert frame.to_crs("EPSG:4490").geometry[sure].within(shp.box(*extent)).all()
+    try:
+        expected = enforce_extent(frame, extent, source="p.gpkg").messages()
+    except Exception as exc:  # noqa: BLE001 - compared below
+        assert outside
+        with pytest.raises(type(exc)) as got:
+            clean_parcels(frame, extent=extent, source="p.gpkg", repairs=RepairReport())
+        assert str(got.value) == str(exc)
+        return
+    assert not outside
+    rep = RepairReport()
+    clean_parcels(frame, extent=extent, source="p.gpkg", repairs=rep)
+    assert rep.warnings == expected and expected
