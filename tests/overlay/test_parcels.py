@@ -287,7 +287,7 @@ def test_fast_extent_test_changes_nothing(outside: bool) -> None:
     assert frame.to_crs("EPSG:4490").geometry[sure].within(shp.box(*extent)).all()
     try:
         expected = enforce_extent(frame, extent, source="p.gpkg").messages()
-    except Exception as exc:  # noqa: BLE001 - compared below
+    except Exception as exc:
         assert outside
         with pytest.raises(type(exc)) as got:
             clean_parcels(frame, extent=extent, source="p.gpkg", repairs=RepairReport())
