@@ -20,18 +20,25 @@ from qzgeo.analysis.sites import read_sites
 from qzgeo.analysis.siting import SitingContext, check_sites
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.geo.repair import RepairReport, repair_layer
+from qzgeo.io.guard import ReadCaps, read_caps
+from qzgeo.io.outdir import check_out_dir, output_build
 from qzgeo.io.vector import read_layer, sha256_file
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, load_pack_layers
 from qzgeo.pack.model import Pack
 from qzgeo.pack.validate import validate_pack
 from qzgeo.publish.parcel_tables import write_parcel_outputs
-from qzgeo.publish.tables import write_analysis, write_analysis_postgis, write_run_report
+from qzgeo.publish.tables import (
+    analysis_postgis_targets,
+    write_analysis,
+    write_analysis_postgis,
+    write_run_report,
+)
 
 
 @dataclass
 class PublishSummary:
-    """What :func:`run_publish` built."""
+    """What :func:`run_publish` built: ``out_dir/public`` (to post) and ``out_dir/internal``."""
 
     pack: Pack
     out_dir: Path
@@ -40,6 +47,17 @@ class PublishSummary:
     analysis: AnalysisResult
     loaded: LoadedPack
     warnings: list[str] = field(default_factory=list)
+    postgis: list[str] = field(default_factory=list)
+
+    @property
+    def public_dir(self) -> Path:
+        """The folder to post as it is."""
+        return self.out_dir / "public"
+
+    @property
+    def internal_dir(self) -> Path:
+        """The folder for staff: internal maps, analysis tables, report.json."""
+        return self.out_dir / "internal"
 
     def one_line(self) -> str:
         """``N zones, X 公顷 available, K conflict patches`` — what the CLI prints last."""
@@ -50,6 +68,18 @@ class PublishSummary:
         )
 
 
+def _public_inputs(loaded: LoadedPack) -> dict[str, str]:
+    """Input hashes of the files that only public layers are read from."""
+    pack = loaded.pack
+    files: dict[str, set[str]] = {}
+    for spec in pack.layers.values():
+        source = pack.layer_path(spec)
+        if "://" not in source and Path(source).is_relative_to(pack.root):
+            rel = Path(source).relative_to(pack.root).as_posix()
+            files.setdefault(rel, set()).add(spec.sensitivity)
+    return {rel: sha for rel, sha in loaded.input_hashes.items() if files.get(rel) == {"public"}}
+
+
 def run_publish(
     pack_dir: str | Path | None = None,
     out_dir: str | Path = "qzgeo-out",
@@ -58,16 +88,20 @@ def run_publish(
     png: bool = False,
     maps: bool = True,
     to_postgis: str | None = None,
+    caps: ReadCaps | None = None,
 ) -> PublishSummary:
-    """Validate a pack, analyze it and publish its maps into ``out_dir``.
+    """Validate a pack, analyze it and publish it into ``out_dir/public`` and ``/internal``.
 
     Parameters
     ----------
     pack_dir
         Plan pack folder; default the bundled Qinzhou pack.
     out_dir
-        Output folder (created). Receives ``analysis.gpkg``, ``zone_summary.csv``,
-        ``report.json``, one HTML per map, ``index.html`` and ``manifest.json``.
+        Output folder: new, empty or written by qzgeo before (see
+        :mod:`qzgeo.io.outdir`). ``public/`` receives the public maps, their gallery
+        ``index.html`` and ``manifest.json`` (post it as it is); ``internal/`` the internal
+        maps, ``analysis.gpkg``, ``zone_summary.csv``, ``report.json`` and the full manifest.
+        Both are built aside and swapped in whole.
     offline
         Inline every script and stylesheet into the HTML (no CDN).
     png
@@ -76,46 +110,56 @@ def run_publish(
         Build the maps (``False`` runs validation and analysis only).
     to_postgis
         Also write the analysis layers to PostGIS: ``postgresql://...?table=schema.prefix``
-        gives tables ``prefix_available_land``, ``prefix_conflicts``, ``prefix_zone_summary``.
+        gives tables ``prefix_available_land``, ``prefix_conflicts``, ``prefix_zone_summary``,
+        written in one transaction after every local file is built.
+    caps
+        Vertex and feature caps of the layers read (default :class:`ReadCaps`).
     """
     pack = load_pack(pack_dir)
     validate_pack(pack)
-    loaded = load_pack_layers(pack)
-    result = analyze_pack(loaded)
-    out = Path(out_dir)
-    outputs = write_analysis(result, out)
+    check_out_dir(out_dir, pack=pack.root)
     if to_postgis:
-        write_analysis_postgis(result, to_postgis)
+        analysis_postgis_targets(to_postgis)  # names checked before anything is read or written
+    with read_caps(caps):
+        loaded = load_pack_layers(pack)
+    result = analyze_pack(loaded)
     warnings = list(loaded.report.warnings) + list(result.notes)
-    index: Path | None = None
-    if maps:
-        from qzgeo.publish.maps import publish_maps
+    with output_build(out_dir, pack=pack.root) as build:
+        outputs = write_analysis(result, build.internal)
+        index: Path | None = None
+        if maps:
+            from qzgeo.publish.maps import publish_maps
 
-        published = publish_maps(
-            pack,
-            loaded.layers,
-            {"available_land": result.available_land, "conflicts": result.conflicts},
-            out,
-            analysis_sensitivity=result.sensitivity,
-            offline=offline,
-            png=png,
-            manifest_extra={"inputs": loaded.input_hashes, "pack": pack.name},
-        )
-        outputs.extend(published.paths)
-        index = published.index
-        warnings.extend(published.warnings)
-    report = {
-        "pack": pack.name,
-        "summary": {
-            "zones": len(result.zone_summary),
-            "available_ha": round(result.total_available_ha, 4),
-            "conflict_patches": len(result.conflicts),
-        },
-        **loaded.report.to_dict(),
-        "warnings": warnings,
-    }
-    outputs.append(write_run_report(out, report))
-    return PublishSummary(pack, out, index, outputs, result, loaded, warnings)
+            published = publish_maps(
+                pack,
+                loaded.layers,
+                {"available_land": result.available_land, "conflicts": result.conflicts},
+                build.tmp,
+                analysis_sensitivity=result.sensitivity,
+                offline=offline,
+                png=png,
+                manifest_extra={"inputs": loaded.input_hashes, "pack": pack.name},
+                public_manifest_extra={"inputs": _public_inputs(loaded), "pack": pack.name},
+            )
+            outputs.extend([*published.paths, *published.pngs.values()])
+            outputs.extend(published.galleries.values())
+            index = published.index
+            warnings.extend(w for w in published.warnings if w not in warnings)
+        report = {
+            "pack": pack.name,
+            "summary": {
+                "zones": len(result.zone_summary),
+                "available_ha": round(result.total_available_ha, 4),
+                "conflict_patches": len(result.conflicts),
+            },
+            **loaded.report.to_dict(),
+            "warnings": warnings,
+        }
+        outputs.append(write_run_report(build.internal, report))
+        tables = write_analysis_postgis(result, to_postgis) if to_postgis else []
+        outputs = [build.final(p) for p in outputs]
+        index = build.final(index) if index is not None else None
+    return PublishSummary(pack, build.out, index, outputs, result, loaded, warnings, tables)
 
 
 # --- qzgeo analyze -------------------------------------------------------------------------

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from qzgeo.cli.options import out_opt, pack_opt, resolve_out
+from qzgeo.cli.options import (
+    max_features_opt,
+    max_vertices_opt,
+    out_opt,
+    pack_opt,
+    printable,
+    read_caps_from,
+    resolve_out,
+)
 from qzgeo.pipeline import run_publish
 
 
@@ -28,6 +36,8 @@ from qzgeo.pipeline import run_publish
     default=None,
     help="Also write the analysis layers to PostGIS: postgresql://user@host/db?table=schema.prefix",
 )
+@max_vertices_opt
+@max_features_opt
 def command(
     pack_dir: Path | None,
     out_dir: Path | None,
@@ -35,23 +45,38 @@ def command(
     png: bool,
     no_maps: bool,
     to_postgis: str | None,
+    max_vertices: int | None,
+    max_features: int | None,
 ) -> None:
-    """Validate → analyze → publish maps. With no options: the bundled Qinzhou pack."""
+    """Validate → analyze → publish maps. With no options: the bundled Qinzhou pack.
+
+    OUT/public/ is the folder to post as it is: the public maps, their gallery and manifest.
+    OUT/internal/ holds what must not be posted: internal maps, the analysis GeoPackage and
+    tables (red-line areas), report.json.
+    """
     started = time.perf_counter()
     out = resolve_out(out_dir)
     if to_postgis is not None:
-        from qzgeo.io.postgis_uri import is_postgis_uri
+        from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 
         if not is_postgis_uri(to_postgis):
-            msg = f"expected postgresql://user@host/db?table=schema.prefix, got {to_postgis!r}"
+            shown = redact_uri(to_postgis)
+            msg = f"expected postgresql://user@host/db?table=schema.prefix, got {shown!r}"
             raise click.BadParameter(msg, param_hint="--to-postgis")
     summary = run_publish(
-        pack_dir, out, offline=offline, png=png, maps=not no_maps, to_postgis=to_postgis
+        pack_dir,
+        out,
+        offline=offline,
+        png=png,
+        maps=not no_maps,
+        to_postgis=to_postgis,
+        caps=read_caps_from(max_vertices, max_features),
     )
     for w in summary.warnings:
-        click.echo(f"warning: {w}", err=True)
+        click.echo(f"warning: {printable(w)}", err=True)
     repairs = summary.loaded.report.summary()
-    click.echo(f"analysis: {out / 'analysis.gpkg'}, {out / 'zone_summary.csv'} ({repairs})")
-    if summary.index is not None:
-        click.echo(f"maps: {summary.index.resolve()}")
+    click.echo(f"public (post this folder as it is): {summary.public_dir}")
+    click.echo(f"internal (staff only; analysis, report.json): {summary.internal_dir} ({repairs})")
+    for table in summary.postgis:
+        click.echo(f"PostGIS table: {table}")
     click.echo(f"{summary.pack.name}: {summary.one_line()} [{time.perf_counter() - started:.1f} s]")

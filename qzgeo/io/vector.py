@@ -22,9 +22,10 @@ from qzgeo._errors import CRSError, InputError, MissingInputError
 from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, resolve_crs, sample_coordinates
 from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84
 from qzgeo.io.dxf import read_dxf
+from qzgeo.io.guard import admit_source, check_vertices
 from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.postgis import read_postgis_layer
-from qzgeo.io.postgis_uri import is_postgis_uri
+from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.shapefile import check_shapefile, shapefile_encoding
 
 log = logging.getLogger(__name__)
@@ -174,16 +175,18 @@ def read_layer(
         encoding_used = None
     else:
         path = check_input_file(src, max_bytes=max_bytes)
+        admitted = admit_source(src, layer=layer)  # driver allow-list, caps (qzgeo.io.guard)
         gdf = _read_file(path, layer=layer, crs=crs, encoding=encoding, swap_xy=swap_xy)
-        warnings = list(gdf.attrs.get("warnings", []))
+        warnings = [*admitted, *gdf.attrs.get("warnings", [])]
         encoding_used = gdf.attrs.get("encoding")
         gdf = _require_crs(gdf, crs, path)
+    check_vertices(gdf, redact_uri(src))
     resolved = resolve_crs(gdf.crs)
     if resolved != gdf.crs:
         gdf = gdf.set_crs(resolved, allow_override=True)
     if check_crs:
         check_coordinates(
-            sample_coordinates(gdf.geometry.values), gdf.crs, source=src, extent=extent
+            sample_coordinates(gdf.geometry.values), gdf.crs, source=redact_uri(src), extent=extent
         )
     if datum == "gcj02":
         gdf = _from_gcj02(gdf, src)

@@ -101,6 +101,7 @@ def reports_to_html(
 
     # Imported here: the publishing package costs 0.4 s to import, text and JSON need none of it.
     from qzgeo.publish.assets import RawElement, leaflet_css_inline, leaflet_js_inline
+    from qzgeo.publish.csp import map_page_csp
 
     drawn = [r for r in reports if r.geometry is not None][:max_map_sites]
     fmap = folium.Map(tiles=None, control_scale=True, height="60%")
@@ -124,6 +125,7 @@ def reports_to_html(
     assert isinstance(root, be.Figure)
     # Everything derived from the input goes in as RawElement: branca parses Element text as
     # a Jinja template, so a site named "{{ 7*7 }}" would otherwise be evaluated.
+    root.header.add_child(RawElement(map_page_csp(offline=True)), name="csp")
     root.header.add_child(RawElement(f"<style>{leaflet_css_inline()}</style>"), name="leaflet_css")
     root.header.add_child(RawElement(f"<script>{leaflet_js_inline()}</script>"), name="leaflet_js")
     root.header.add_child(RawElement(f"<title>{html.escape(title)}</title>"), name="title")
