@@ -16,12 +16,14 @@ import geopandas as gpd
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcels import analyze_parcels, build_parcel_plan, check_parcels
 from qzgeo.analysis.site_results import SiteReport, exit_code
-from qzgeo.analysis.sites import read_sites
+from qzgeo.analysis.sites import read_sites, split_source
 from qzgeo.analysis.siting import SitingContext, check_sites
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.geo.repair import RepairReport, repair_layer
+from qzgeo.io.atomic import write_text
 from qzgeo.io.guard import ReadCaps, read_caps
 from qzgeo.io.outdir import check_out_dir, output_build
+from qzgeo.io.postgis_uri import redact_text
 from qzgeo.io.vector import read_layer, sha256_file
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, load_pack_layers
@@ -200,6 +202,7 @@ def run_analyze(
     scheduler: str | None = None,
     progress: bool = False,
     make_map: bool = False,
+    caps: ReadCaps | None = None,
 ) -> AnalyzeSummary:
     """Analyze a parcel layer against a pack and write ``parcels.gpkg`` and its tables.
 
@@ -208,25 +211,30 @@ def run_analyze(
     parcels_path
         Parcel polygons in any format :func:`qzgeo.io.vector.read_layer` reads.
     out_dir
-        Output folder: ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``),
-        ``report.json`` and with ``make_map`` ``parcels.html``.
+        Output folder (new, empty or qzgeo's own; see :mod:`qzgeo.io.outdir`):
+        ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and with ``make_map``
+        ``parcels.html`` go to ``out_dir/public`` when every zone and constraint layer is
+        public, else to ``out_dir/internal``; ``report.json`` always to ``internal``.
     pack_dir
         Plan pack folder; default the bundled pack.
     layer, crs, datum
         Reading options for the parcels (layer name, CRS when the file has none, ``"gcj02"``).
-    workers
-        Threads, or local Dask worker processes with ``use_dask``.
-    use_dask, scheduler
-        Run on a local Dask cluster, or on the cluster at ``scheduler``.
+    workers, use_dask, scheduler
+        Threads, or a local Dask cluster of ``workers`` processes, or the cluster at
+        ``scheduler``.
     progress
         Show a progress bar on stderr.
     make_map
         Also write ``parcels.html``.
+    caps
+        Vertex and feature caps of the layers read.
     """
     pack = load_pack(pack_dir)
     validate_pack(pack)
-    loaded = load_pack_layers(pack)
-    parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum)
+    check_out_dir(out_dir, inputs=[parcels_path], pack=pack.root)
+    with read_caps(caps):
+        loaded = load_pack_layers(pack)
+        parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum)
     repairs = RepairReport()
     repairs.extend(loaded.report)
     parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
@@ -245,38 +253,57 @@ def run_analyze(
             parcels, loaded, workers=workers, progress=progress, report=overlay, plan=plan
         )
         engine = f"threads ({workers})"
-    out = Path(out_dir)
-    outputs = write_parcel_outputs(
-        result,
-        plan,
-        out,
-        repairs=repairs,
-        overlay_report=overlay,
-        extra={"inputs": {Path(parcels_path).name: sha256_file(parcels_path)}},
-    )
-    notes = list(outputs.notes)
-    files = [outputs.gpkg, outputs.csv, *([outputs.xlsx] if outputs.xlsx else []), outputs.report]
-    if make_map:
-        files.append(_parcels_map(result, loaded, plan.sensitivity, out, notes))
+    # public only if every layer the results derive from is (zones and constraints)
+    used = (*pack.constraint_layers(), *pack.zone_layers())
+    public = plan.sensitivity == "public" and all(s.is_public for s in used)
+    if public:
+        result = _published_zone_names(result, pack)
+    with output_build(out_dir, inputs=[parcels_path], pack=pack.root) as build:
+        part = build.public if public else build.internal
+        outputs = write_parcel_outputs(
+            result,
+            plan,
+            part,
+            repairs=repairs,
+            overlay_report=overlay,
+            extra={"inputs": {Path(parcels_path).name: sha256_file(parcels_path)}},
+            report_dir=build.internal,
+        )
+        notes = list(outputs.notes)
+        files = [outputs.gpkg, outputs.csv, *([outputs.xlsx] if outputs.xlsx else [])]
+        if make_map:
+            files.append(_parcels_map(result, loaded, part, public=public, notes=notes))
+        files = [build.final(f) for f in [*files, outputs.report]]
     return AnalyzeSummary(result, files, notes, repairs, overlay, engine)
 
 
+def _published_zone_names(result: gpd.GeoDataFrame, pack: Pack) -> gpd.GeoDataFrame:
+    """Zone names only where every zone layer publishes them; else ``layer#fid``."""
+    from qzgeo.publish.plans import zone_names_published
+
+    if zone_names_published(pack):
+        return result
+    out = result.copy()
+    inside = out["zone_layer"].astype(str) != ""
+    label = out["zone_layer"].astype(str) + "#" + out["zone_fid"].astype(str)
+    out["zone_name"] = label.where(inside, "")
+    return out
+
+
 def _parcels_map(
-    result: gpd.GeoDataFrame, loaded: LoadedPack, sensitivity: str, out: Path, notes: list[str]
+    result: gpd.GeoDataFrame, loaded: LoadedPack, out: Path, *, public: bool, notes: list[str]
 ) -> Path:
     import warnings
 
-    from qzgeo.publish.parcels_map import parcels_sensitivity, publish_parcels_map
+    from qzgeo.publish.parcels_map import publish_parcels_map
 
-    # Internal if the constraints are (the plan) or anything else the results derive from is.
-    internal = "internal" in (sensitivity, parcels_sensitivity(loaded.pack))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         path = publish_parcels_map(
             result,
             loaded.pack,
             out / "parcels.html",
-            sensitivity="internal" if internal else "public",
+            sensitivity="public" if public else "internal",
             layers=loaded.layers,
         )
     notes.extend(str(w.message) for w in caught)
@@ -293,6 +320,9 @@ class CheckSummary:
     reports: list[SiteReport]
     warnings: list[str]
     context_summary: str | None
+    sensitivity: str = "internal"
+    pack_root: Path | None = None
+    inputs: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -307,6 +337,22 @@ class CheckSummary:
         return render[fmt](self.reports)
 
 
+CHECK_FILES = {"json": "check.json", "text": "check.txt", "html": "check.html"}
+
+
+def write_check_report(summary: CheckSummary, fmt: str, out_dir: str | Path) -> Path:
+    """Write the report into ``out_dir/public`` if every input is public, else ``/internal``.
+
+    The site files are the user's own; the pack's layers count by their sensitivity, and
+    ``--constraint`` files as internal (they are red lines). Returns the final path.
+    """
+    text = summary.render(fmt)
+    with output_build(out_dir, inputs=summary.inputs, pack=summary.pack_root) as build:
+        part = build.public if summary.sensitivity == "public" else build.internal
+        written = build.final(write_text(part / CHECK_FILES[fmt], text))
+    return written
+
+
 def run_check(
     sites: Sequence[str],
     *,
@@ -319,6 +365,8 @@ def run_check(
     datum: str | None = None,
     label_field: str | None = None,
     with_patches: bool = False,
+    out_dir: str | Path | None = None,
+    caps: ReadCaps | None = None,
 ) -> CheckSummary:
     """Check site polygons against a pack (or the user's own constraint layers).
 
@@ -337,17 +385,39 @@ def run_check(
         Site column naming the sites.
     with_patches
         Keep the conflict patches (for the HTML report).
+    out_dir
+        Where :func:`write_check_report` will write: checked before any work.
+    caps
+        Vertex and feature caps of the layers read.
     """
-    site_gdf, warnings = read_sites(sites, crs=crs, datum=datum)
     pack = None if no_pack else load_pack(pack_dir)
-    context = SitingContext.from_pack(
-        pack,
-        constraint_sources=list(constraints) or None,
-        class_field=class_field,
-        mode=mode,
-        crs=crs,
-    )
+    inputs = [split_source(s)[0] for s in (*sites, *constraints)]
+    if out_dir is not None:
+        check_out_dir(out_dir, inputs=inputs, pack=pack.root if pack else None)
+    with read_caps(caps):
+        site_gdf, warnings = read_sites(sites, crs=crs, datum=datum)
+        context = SitingContext.from_pack(
+            pack,
+            constraint_sources=list(constraints) or None,
+            class_field=class_field,
+            mode=mode,
+            crs=crs,
+        )
     rep = context.report
     summary = rep.summary() if rep.records or rep.warnings else None
     reports = check_sites(site_gdf, context, label_field=label_field, with_patches=with_patches)
-    return CheckSummary(reports, [*warnings, *rep.warnings], summary)
+    warnings = [redact_text(w) for w in warnings]
+    for r in reports:
+        if r.source is not None:
+            own = [w for w in warnings if w.startswith(f"{redact_text(r.source)}: ")]
+            r.source = redact_text(r.source)
+            r.warnings.extend(w for w in own if w not in r.warnings)
+    public = not constraints and pack is not None and all(s.is_public for s in pack.layers.values())
+    return CheckSummary(
+        reports,
+        [*warnings, *rep.warnings],
+        summary,
+        sensitivity="public" if public else "internal",
+        pack_root=pack.root if pack else None,
+        inputs=inputs,
+    )

@@ -221,7 +221,10 @@ def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
         summary[col] = summary[col].fillna(0.0) if col in summary else 0.0
     base_cols = [c for c in summary.columns if c not in class_cols and c != "geometry"]
     summary = summary[[*base_cols, *class_cols, "geometry"]]
-    internal = any(c.sensitivity != "public" for c in constraints)
+    # derived from every constraint AND zone layer that went in: internal if any of them is
+    internal = any(c.sensitivity != "public" for c in constraints) or any(
+        not s.is_public for s in pack.zone_layers()
+    )
     sens = "internal" if internal else "public"
     # Zones of several layers overlap (片区 range, 三区, 六区): the headline total is the area of
     # the union of the available land, not a sum that would count land twice.

@@ -8,7 +8,17 @@ from pathlib import Path
 
 import click
 
-from qzgeo.cli.options import crs_opt, from_gcj02_opt, out_opt, pack_opt, resolve_out
+from qzgeo.cli.options import (
+    crs_opt,
+    from_gcj02_opt,
+    max_features_opt,
+    max_vertices_opt,
+    out_opt,
+    pack_opt,
+    printable,
+    read_caps_from,
+    resolve_out,
+)
 
 
 @click.command(name="analyze")
@@ -49,6 +59,8 @@ from qzgeo.cli.options import crs_opt, from_gcj02_opt, out_opt, pack_opt, resolv
     is_flag=True,
     help="Also write parcels.html: an offline map of the parcels coloured by state.",
 )
+@max_vertices_opt
+@max_features_opt
 def command(
     parcels_path: Path,
     layer: str | None,
@@ -61,8 +73,14 @@ def command(
     scheduler: str | None,
     progress: bool | None,
     make_map: bool,
+    max_vertices: int | None,
+    max_features: int | None,
 ) -> None:
-    """Analyze parcels against a plan pack: parcels.gpkg, parcels_summary.csv, report.json."""
+    """Analyze parcels against a plan pack: parcels.gpkg, parcels_summary.csv, report.json.
+
+    The results go to OUT/public when every zone and constraint layer of the pack is public,
+    else to OUT/internal; report.json always to OUT/internal.
+    """
     from qzgeo.pipeline import run_analyze
 
     started = time.perf_counter()
@@ -84,8 +102,9 @@ def command(
         scheduler=scheduler,
         progress=progress if progress is not None else sys.stderr.isatty(),
         make_map=make_map,
+        caps=read_caps_from(max_vertices, max_features),
     )
     for note in summary.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {printable(note)}", err=True)
     click.echo(f"wrote {', '.join(str(f) for f in summary.files)}")
     click.echo(f"{summary.one_line()} [{time.perf_counter() - started:.1f} s]")

@@ -78,10 +78,12 @@ def write_parcel_outputs(
     repairs: RepairReport | None = None,
     overlay_report: OverlayReport | None = None,
     extra: dict[str, Any] | None = None,
+    report_dir: str | Path | None = None,
 ) -> ParcelOutputs:
     """Write ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and ``report.json``.
 
-    Every file is written atomically and deterministically (re-runs are byte-identical).
+    ``report.json`` (repairs of every layer, internal ones too) goes to ``report_dir``
+    (default ``out_dir``). Every file is written atomically and deterministically.
     """
     out = Path(out_dir)
     gpkg = write_gpkg(out / "parcels.gpkg", {"parcels": result})
@@ -107,5 +109,5 @@ def write_parcel_outputs(
         **(extra or {}),
     }
     text = json.dumps(rep, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
-    report = write_text(out / "report.json", text)
+    report = write_text(Path(report_dir or out) / "report.json", text)
     return ParcelOutputs(gpkg=gpkg, csv=csv, report=report, xlsx=xlsx, notes=notes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +20,14 @@ if TYPE_CHECKING:
 
 __all__ = ["reports_to_html", "reports_to_json", "reports_to_text"]
 
+_C1 = re.compile("[\x7f-\x9f]")
+
 
 def reports_to_json(reports: Sequence[SiteReport]) -> str:
     """A JSON array, one object per site, with fixed key order and rounding."""
-    return json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2) + "\n"
+    text = json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2) + "\n"
+    # JSON escapes C0 controls; C1 ones (CSI \x9b...) would reach a terminal raw
+    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _pct(share: float) -> str:
