@@ -107,14 +107,14 @@ def _refuse(path: str, why: str) -> InputError:
     )
 
 
-def admit_source(path: str | os.PathLike[str], *, layer: str | None = None) -> list[str]:
-    """Refuse a source GDAL must not open; return warnings (duplicate GeoJSON ids).
+def admit_path(path: str | os.PathLike[str]) -> Path:
+    """Refuse a path GDAL must not open (driver allow-list, by extension and first bytes).
 
     Raises
     ------
     InputError
         A ``/vsi*`` path, a ``PREFIX:`` path, a format not on the allow-list (``.vrt``...),
-        a file whose first bytes do not match its extension, or a layer over the feature cap.
+        or a file whose first bytes do not match its extension (or name a VRT).
     """
     text = os.fspath(path)
     shown = repr(text) if any(ord(c) < 32 for c in text) else text
@@ -122,7 +122,7 @@ def admit_source(path: str | os.PathLike[str], *, layer: str | None = None) -> l
         raise _refuse(shown, "a /vsi* or PREFIX: source is not accepted")
     p = Path(text)
     if p.is_dir():
-        return []
+        return p
     suffix = p.suffix.lower()
     if suffix not in ALLOWED_SUFFIXES:
         raise _refuse(shown, f"the format {suffix or '(no extension)'!r} is not accepted")
@@ -133,9 +133,16 @@ def admit_source(path: str | os.PathLike[str], *, layer: str | None = None) -> l
         raise _refuse(shown, f"the file is not a {suffix} file (its first bytes do not match)")
     if any(m in head for m in _FORBIDDEN_CONTENT):
         raise _refuse(shown, "the file is a GDAL virtual data source, which is not accepted")
-    if suffix in _OWN_READERS:
+    return p
+
+
+def admit_source(path: str | os.PathLike[str], *, layer: str | None = None) -> list[str]:
+    """:func:`admit_path`, then the feature cap; return warnings (duplicate GeoJSON ids)."""
+    p = admit_path(path)
+    if p.is_dir() or p.suffix.lower() in _OWN_READERS:
         return []
-    return _layer_checks(p, shown, layer)
+    text = os.fspath(path)
+    return _layer_checks(p, repr(text) if any(ord(c) < 32 for c in text) else text, layer)
 
 
 def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
@@ -148,7 +155,7 @@ def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
     n = int(info.get("features") or 0)
     if n > caps.max_features:
         msg = (
-            f"{where} has {n:,} features, over the cap of {caps.max_features:,} per layer; "
+            f"{where} has {n:,} features, over the cap of {caps.max_features} per layer; "
             "raise it with --max-features N if the data are what you expect"
         )
         raise InputError(msg)
@@ -177,7 +184,7 @@ def check_vertices(gdf: gpd.GeoDataFrame, source: str) -> None:
     caps = current_caps()
     if len(gdf) > caps.max_features:
         msg = (
-            f"{source} has {len(gdf):,} features, over the cap of {caps.max_features:,} per "
+            f"{source} has {len(gdf):,} features, over the cap of {caps.max_features} per "
             "layer; raise it with --max-features N if the data are what you expect"
         )
         raise InputError(msg)
@@ -188,7 +195,7 @@ def check_vertices(gdf: gpd.GeoDataFrame, source: str) -> None:
     if counts[worst] > caps.max_vertices:
         msg = (
             f"{source}: feature {gdf.index[worst]} has {int(counts[worst]):,} vertices, over "
-            f"the cap of {caps.max_vertices:,} per feature; simplify it, or raise the cap "
+            f"the cap of {caps.max_vertices} per feature; simplify it, or raise the cap "
             "with --max-vertices N"
         )
         raise InputError(msg)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pyogrio
 
-from qzgeo._errors import PackError
+from qzgeo._errors import InputError, PackError
+from qzgeo.io.guard import admit_path
 from qzgeo.io.postgis_uri import is_postgis_uri
 from qzgeo.pack.model import ANALYSIS_OUTPUTS, LayerSpec, Pack
 
@@ -38,8 +39,15 @@ def _layer_fields(pack: Pack, spec: LayerSpec, problems: list[str]) -> tuple[set
     if is_postgis_uri(spec.path):
         return None  # remote sources (PostGIS) are checked when loaded
     path = Path(pack.layer_path(spec))
+    if not path.is_relative_to(pack.root):
+        return None  # refused by load_pack: a path must stay inside the pack
     if not path.exists():
         problems.append(f"{where}: file {spec.path!r} not found in {path.parent}; fix `path`")
+        return None
+    try:
+        admit_path(path)  # driver allow-list: no VRT, no /vsi*, no PREFIX:
+    except InputError as exc:
+        problems.append(f"{where}: {exc}")
         return None
     try:
         names = [str(n) for n, _ in pyogrio.list_layers(path)]
