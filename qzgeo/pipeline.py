@@ -14,7 +14,12 @@ from pathlib import Path
 import geopandas as gpd
 
 from qzgeo.analysis.overlay import OverlayReport
-from qzgeo.analysis.parcels import analyze_parcels, build_parcel_plan, check_parcels
+from qzgeo.analysis.parcels import (
+    ParcelPlan,
+    analyze_parcels,
+    build_parcel_plan,
+    check_parcels,
+)
 from qzgeo.analysis.site_results import SiteReport, exit_code
 from qzgeo.analysis.sites import read_sites, split_source
 from qzgeo.analysis.siting import SitingContext, check_sites
@@ -215,19 +220,13 @@ def run_analyze(
         ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and with ``make_map``
         ``parcels.html`` go to ``out_dir/public`` when every zone and constraint layer is
         public, else to ``out_dir/internal``; ``report.json`` always to ``internal``.
-    pack_dir
-        Plan pack folder; default the bundled pack.
-    layer, crs, datum
-        Reading options for the parcels (layer name, CRS when the file has none, ``"gcj02"``).
-    workers, use_dask, scheduler
+    pack_dir, layer, crs, datum
+        Plan pack folder (default the bundled pack); reading options for the parcels.
+    workers, use_dask, scheduler, progress
         Threads, or a local Dask cluster of ``workers`` processes, or the cluster at
-        ``scheduler``.
-    progress
-        Show a progress bar on stderr.
-    make_map
-        Also write ``parcels.html``.
-    caps
-        Vertex and feature caps of the layers read.
+        ``scheduler``; a progress bar on stderr.
+    make_map, caps
+        Also write ``parcels.html``; vertex and feature caps of the layers read.
     """
     pack = load_pack(pack_dir)
     validate_pack(pack)
@@ -241,18 +240,16 @@ def run_analyze(
     check_parcels(parcels, where=str(parcels_path))
     plan = build_parcel_plan(loaded)
     overlay = OverlayReport()
-    if use_dask or scheduler:
-        from qzgeo.analysis.distributed import analyze_parcels_dask
-
-        result = analyze_parcels_dask(
-            parcels, loaded, scheduler=scheduler, n_workers=workers, report=overlay, plan=plan
-        )
-        engine = f"dask ({scheduler or f'local, {workers} processes'})"
-    else:
-        result = analyze_parcels(
-            parcels, loaded, workers=workers, progress=progress, report=overlay, plan=plan
-        )
-        engine = f"threads ({workers})"
+    result, engine = _run_engine(
+        parcels,
+        loaded,
+        plan,
+        overlay,
+        workers=workers,
+        use_dask=use_dask,
+        scheduler=scheduler,
+        progress=progress,
+    )
     # public only if every layer the results derive from is (zones and constraints)
     used = (*pack.constraint_layers(), *pack.zone_layers())
     public = plan.sensitivity == "public" and all(s.is_public for s in used)
@@ -275,6 +272,30 @@ def run_analyze(
             files.append(_parcels_map(result, loaded, part, public=public, notes=notes))
         files = [build.final(f) for f in [*files, outputs.report]]
     return AnalyzeSummary(result, files, notes, repairs, overlay, engine)
+
+
+def _run_engine(
+    parcels: gpd.GeoDataFrame,
+    loaded: LoadedPack,
+    plan: ParcelPlan,
+    overlay: OverlayReport,
+    *,
+    workers: int,
+    use_dask: bool,
+    scheduler: str | None,
+    progress: bool,
+) -> tuple[gpd.GeoDataFrame, str]:
+    if use_dask or scheduler:
+        from qzgeo.analysis.distributed import analyze_parcels_dask
+
+        result = analyze_parcels_dask(
+            parcels, loaded, scheduler=scheduler, n_workers=workers, report=overlay, plan=plan
+        )
+        return result, f"dask ({scheduler or f'local, {workers} processes'})"
+    result = analyze_parcels(
+        parcels, loaded, workers=workers, progress=progress, report=overlay, plan=plan
+    )
+    return result, f"threads ({workers})"
 
 
 def _published_zone_names(result: gpd.GeoDataFrame, pack: Pack) -> gpd.GeoDataFrame:

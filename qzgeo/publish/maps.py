@@ -349,34 +349,26 @@ def publish_maps(
 
     Parameters
     ----------
-    pack
-        The plan pack (:func:`qzgeo.pack.catalog.load_pack`).
-    layers
-        Catalog layer id -> GeoDataFrame in EPSG:4490 (loaded and repaired).
-    analysis
-        ``"available_land"`` / ``"conflicts"`` -> GeoDataFrame in EPSG:4490.
+    pack, layers, analysis
+        The plan pack; its layers (id -> GeoDataFrame in EPSG:4490, loaded and repaired);
+        the analysis outputs (``"available_land"``, ``"conflicts"``).
     out_dir
         Output folder (a build folder: see :func:`qzgeo.io.outdir.output_build`).
     analysis_sensitivity
         ``"public"`` or ``"internal"`` per analysis output; a missing entry counts as internal.
-    offline
-        Inline every script and stylesheet (default), or link Leaflet from a CDN with SRI.
-    png
-        Also write ``<map id>.png`` screenshots (needs Chromium) used as gallery thumbnails.
+    offline, png
+        Inline every script and stylesheet (default), or link Leaflet from a CDN with SRI;
+        also write ``<map id>.png`` screenshots (needs Chromium) as gallery thumbnails.
     tianditu_key
         天地图 key; else ``$QZGEO_TIANDITU_KEY``, else ``tianditu_key`` in the pack.
-    manifest_extra, public_manifest_extra
-        Entries (e.g. input hashes) recorded under ``inputs`` in the internal and the public
-        ``manifest.json``.
-    only
-        Map ids to build (default: all).
+    manifest_extra, public_manifest_extra, only
+        ``inputs`` of the internal and the public ``manifest.json``; map ids to build.
 
     Raises
     ------
     PublishError
-        Before anything is written, listing every problem of every map: an internal layer
-        or analysis output on a public map, a style field missing from ``publish_fields``,
-        missing data.
+        Before anything is written, listing every problem of every map (an internal layer
+        or analysis output on a public map, a style field not published, missing data).
     """
     out = Path(out_dir)
     selected = _selected(pack, only)
@@ -404,9 +396,7 @@ def publish_maps(
         inputs=manifest_extra,
         public_inputs=public_manifest_extra,
     )
-    warnings: list[str] = []
-    for b in built.values():
-        warnings.extend(w for w in b.warnings if w not in warnings)
+    warnings = list(dict.fromkeys(w for b in built.values() for w in b.warnings))
     return PublishResult(
         paths=list(written.values()),
         index=parts["public"][0],
