@@ -368,9 +368,13 @@ def write_check_report(summary: CheckSummary, fmt: str, out_dir: str | Path) -> 
     ``--constraint`` files as internal (they are red lines). Returns the final path.
     """
     text = summary.render(fmt)
-    with output_build(out_dir, inputs=summary.inputs, pack=summary.pack_root) as build:
-        part = build.public if summary.sensitivity == "public" else build.internal
-        written = build.final(write_text(part / CHECK_FILES[fmt], text))
+    name = CHECK_FILES[fmt]
+    with output_build(out_dir, inputs=summary.inputs, pack=summary.pack_root, whole=False) as b:
+        part, other = (
+            (b.public, "internal") if summary.sensitivity == "public" else (b.internal, "public")
+        )
+        written = write_text(part / name, text)
+        (b.out / other / name).unlink(missing_ok=True)  # an earlier report elsewhere is stale
     return written
 
 

@@ -173,13 +173,14 @@ def output_build(
     *,
     inputs: Iterable[str | os.PathLike[str]] = (),
     pack: str | os.PathLike[str] | None = None,
-    replace: Iterable[str] = PARTS,
+    whole: bool = True,
 ) -> Iterator[Build]:
-    """Check ``out``, lock it, yield a :class:`Build` and swap the parts it wrote into place.
+    """Check ``out``, lock it, yield a :class:`Build`, and put what it wrote in place.
 
-    Parts named in ``replace`` are replaced whole (stale files vanish) even when the build
-    left them empty; the others are replaced only when written. On an exception nothing
-    under ``out`` changes except qzgeo's own hidden files.
+    With ``whole`` (publish, analyze) both parts are built in a hidden folder and swapped in
+    whole at the end, so stale files vanish and an exception leaves the previous build. With
+    ``whole=False`` (a single report, written atomically) files go straight into the parts
+    and the other files there stay.
     """
     inputs = list(inputs)
     target = check_out_dir(out, inputs=inputs, pack=pack)
@@ -192,12 +193,18 @@ def output_build(
         raise OutputError(msg) from exc
     with _locked(target):
         check_out_dir(out, inputs=inputs, pack=pack)
+        if not whole:
+            yield Build(out=target, tmp=target)
+            return
         for stale in target.glob(_BUILD_PREFIX + "*"):
             shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=_BUILD_PREFIX, dir=target))
-        build = Build(out=target, tmp=tmp, touched=set(replace))
+        build = Build(out=target, tmp=tmp, touched=set(PARTS))
         try:
             yield build
             _swap(build)
+        except OutputError as exc:
+            # name the final place, not the hidden build folder
+            raise OutputError(str(exc).replace(str(tmp), str(target))) from exc
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -66,18 +66,18 @@ def test_cli_analyze_writes_outputs_deterministically(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "6 parcels, 4 in conflict" in res.output
     for name in ("parcels.gpkg", "parcels_summary.csv", "parcels_summary.xlsx", "report.json"):
-        assert (tmp_path / "a" / name).stat().st_size > 0
-    csv = (tmp_path / "a" / "parcels_summary.csv").read_bytes()
+        assert (tmp_path / "a" / "internal" / name).stat().st_size > 0
+    csv = (tmp_path / "a" / "internal" / "parcels_summary.csv").read_bytes()
     assert csv.startswith(b"\xef\xbb\xbf")
-    summary = pd.read_csv(tmp_path / "a" / "parcels_summary.csv", encoding="utf-8-sig")
+    summary = pd.read_csv(tmp_path / "a" / "internal" / "parcels_summary.csv", encoding="utf-8-sig")
     assert summary["分区"].tolist()[:2] == ["甲区", "乙区"]
     assert summary.iloc[-1]["分区图层"] == "合计" and summary.iloc[-1]["地块数"] == 6
-    got = gpd.read_file(tmp_path / "a" / "parcels.gpkg", layer="parcels")
+    got = gpd.read_file(tmp_path / "a" / "internal" / "parcels.gpkg", layer="parcels")
     assert len(got) == 6 and got["conflict"].sum() == 4
     res2 = runner.invoke(cli, [*args, "--out", str(tmp_path / "b"), "--progress"])
     assert res2.exit_code == 0, res2.output
     for name in ("parcels.gpkg", "parcels_summary.csv", "parcels_summary.xlsx", "report.json"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+        assert (tmp_path / "a" / "internal" / name).read_bytes() == (tmp_path / "b" / "internal" / name).read_bytes(), name
     assert src.read_bytes() == before  # inputs are never modified
 
 
@@ -85,11 +85,13 @@ def test_cli_analyze_bad_parcels_file(tmp_path: Path) -> None:
     bad = tmp_path / "parcels.gpkg"
     bad.write_text("not a geopackage")
     res = CliRunner().invoke(
-        cli, ["analyze", "--parcels", str(bad), "--pack", str(MINIPACK), "--out", str(tmp_path)]
+        cli,
+        ["analyze", "--parcels", str(bad), "--pack", str(MINIPACK), "--out", str(tmp_path / "o")],
     )
     assert res.exit_code == 2
-    assert "cannot" in res.output and "parcels.gpkg" in res.output
-    assert not (tmp_path / "parcels_summary.csv").exists()
+    assert "parcels.gpkg" in res.output
+    assert "cannot" in res.output or "not a .gpkg file" in res.output
+    assert not list(tmp_path.rglob("parcels_summary.csv"))
 
 
 def test_cli_analyze_point_layer_and_missing_file(tmp_path: Path) -> None:
