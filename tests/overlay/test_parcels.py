@@ -77,7 +77,8 @@ def test_cli_analyze_writes_outputs_deterministically(tmp_path: Path) -> None:
     res2 = runner.invoke(cli, [*args, "--out", str(tmp_path / "b"), "--progress"])
     assert res2.exit_code == 0, res2.output
     for name in ("parcels.gpkg", "parcels_summary.csv", "parcels_summary.xlsx", "report.json"):
-        assert (tmp_path / "a" / "internal" / name).read_bytes() == (tmp_path / "b" / "internal" / name).read_bytes(), name
+        a, b = (tmp_path / d / "internal" / name for d in "ab")
+        assert a.read_bytes() == b.read_bytes(), name
     assert src.read_bytes() == before  # inputs are never modified
 
 
