@@ -157,6 +157,17 @@ def render_html(
     return result
 
 
+def _wait_until(page: Any, ready: str, timeout_ms: float) -> None:
+    """Poll ``ready`` from outside the page: ``wait_for_function`` evaluates it with ``eval``
+    inside the page, which the page's Content-Security-Policy (no 'unsafe-eval') forbids."""
+    deadline = time.perf_counter() + timeout_ms / 1000
+    while not page.evaluate(ready):
+        if time.perf_counter() > deadline:
+            msg = f"Timeout {timeout_ms:.0f}ms exceeded waiting for {ready[:60]!r}"
+            raise PublishError(msg)
+        page.wait_for_timeout(20)
+
+
 def _drive(
     context: Any,
     html: Path,
@@ -180,7 +191,7 @@ def _drive(
     page.on("pageerror", lambda e: result.page_errors.append(str(e)))
     start = time.perf_counter()
     page.goto(html.resolve().as_uri(), wait_until="load", timeout=timeout_ms)
-    page.wait_for_function(ready, timeout=timeout_ms, polling="raf")
+    _wait_until(page, ready, timeout_ms)
     page.evaluate(_TWO_FRAMES)
     result.elapsed_s = time.perf_counter() - start
     if evaluate is not None:
