@@ -55,6 +55,7 @@ class PublishSummary:
     loaded: LoadedPack
     warnings: list[str] = field(default_factory=list)
     postgis: list[str] = field(default_factory=list)
+    maps: dict[str, Path] = field(default_factory=dict)
 
     @property
     def public_dir(self) -> Path:
@@ -134,6 +135,7 @@ def run_publish(
     with output_build(out_dir, pack=pack.root) as build:
         outputs = write_analysis(result, build.internal)
         index: Path | None = None
+        pages: dict[str, Path] = {}
         if maps:
             from qzgeo.publish.maps import publish_maps
 
@@ -150,6 +152,7 @@ def run_publish(
             )
             outputs.extend([*published.paths, *published.pngs.values()])
             outputs.extend(published.galleries.values())
+            pages = published.maps
             index = published.index
             warnings.extend(w for w in published.warnings if w not in warnings)
         report = {
@@ -166,7 +169,10 @@ def run_publish(
         tables = write_analysis_postgis(result, to_postgis) if to_postgis else []
         outputs = [build.final(p) for p in outputs]
         index = build.final(index) if index is not None else None
-    return PublishSummary(pack, build.out, index, outputs, result, loaded, warnings, tables)
+        pages = {mid: build.final(p) for mid, p in pages.items()}
+    return PublishSummary(
+        pack, build.out, index, outputs, result, loaded, warnings, tables, maps=pages
+    )
 
 
 # --- qzgeo analyze -------------------------------------------------------------------------

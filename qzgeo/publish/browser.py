@@ -160,11 +160,13 @@ def render_html(
 def _wait_until(page: Any, ready: str, timeout_ms: float) -> None:
     """Poll ``ready`` from outside the page: ``wait_for_function`` evaluates it with ``eval``
     inside the page, which the page's Content-Security-Policy (no 'unsafe-eval') forbids."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     deadline = time.perf_counter() + timeout_ms / 1000
     while not page.evaluate(ready):
         if time.perf_counter() > deadline:
             msg = f"Timeout {timeout_ms:.0f}ms exceeded waiting for {ready[:60]!r}"
-            raise PublishError(msg)
+            raise PlaywrightTimeout(msg)
         page.wait_for_timeout(20)
 
 
