@@ -1,42 +1,57 @@
 """The only place that strings the stages together: catalog → load & normalise → analyze → publish.
 
 One function per command: :func:`run_publish` (``qzgeo publish``), :func:`run_analyze`
-(``qzgeo analyze``) and :func:`run_check` (``qzgeo check``). The CLI modules only parse options,
-call these and print what they return.
+(``qzgeo analyze``), :func:`run_check` (``qzgeo check``) and :func:`run_suitability`
+(``qzgeo suitability``). The CLI modules only parse options, call these and print what they
+return. Every command writes through :mod:`qzgeo.io.outdir`: into ``OUT/public`` (to post)
+or ``OUT/internal``, never into a folder qzgeo does not own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 
+from qzgeo._errors import PackError
 from qzgeo.analysis.overlay import OverlayReport
-from qzgeo.analysis.parcels import (
-    ParcelPlan,
-    analyze_parcels,
-    build_parcel_plan,
-    check_parcels,
-)
+from qzgeo.analysis.parcels import ParcelPlan, analyze_parcels, build_parcel_plan, check_parcels
 from qzgeo.analysis.site_results import SiteReport, exit_code
 from qzgeo.analysis.sites import read_sites, split_source
 from qzgeo.analysis.siting import SitingContext, check_sites
+from qzgeo.analysis.suitability.job import (
+    UNASSESSED,
+    job_warnings,
+    pick_model,
+    plan_factors,
+    prepare_job,
+)
+from qzgeo.analysis.suitability.model import Model, read_model
+from qzgeo.analysis.suitability.zonal import zone_table
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.geo.repair import RepairReport, repair_layer
-from qzgeo.io.atomic import write_text
+from qzgeo.io.atomic import write_bytes
 from qzgeo.io.guard import ReadCaps, read_caps
-from qzgeo.io.outdir import check_out_dir, output_build
+from qzgeo.io.outdir import check_out_dir, output_build, write_part_file
 from qzgeo.io.postgis_uri import redact_text
 from qzgeo.io.vector import read_layer, sha256_file
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, load_pack_layers
 from qzgeo.pack.model import Pack
 from qzgeo.pack.validate import validate_pack
-from qzgeo.publish.parcel_tables import write_parcel_outputs
+from qzgeo.publish.checks import shown_name_field
+from qzgeo.publish.parcel_tables import published_zone_names, write_parcel_outputs
+from qzgeo.publish.suitability_write import (
+    finish_folder,
+    suitability_folder,
+    suitability_report,
+    write_grids,
+)
 from qzgeo.publish.tables import (
     analysis_postgis_targets,
+    csv_bytes,
     write_analysis,
     write_analysis_postgis,
     write_run_report,
@@ -64,7 +79,7 @@ class PublishSummary:
 
     @property
     def internal_dir(self) -> Path:
-        """The folder for staff: internal maps, analysis tables, report.json."""
+        """The folder for staff: internal maps, analysis tables, report.json, QGIS project."""
         return self.out_dir / "internal"
 
     def one_line(self) -> str:
@@ -76,18 +91,6 @@ class PublishSummary:
         )
 
 
-def _public_inputs(loaded: LoadedPack) -> dict[str, str]:
-    """Input hashes of the files that only public layers are read from."""
-    pack = loaded.pack
-    files: dict[str, set[str]] = {}
-    for spec in pack.layers.values():
-        source = pack.layer_path(spec)
-        if "://" not in source and Path(source).is_relative_to(pack.root):
-            rel = Path(source).relative_to(pack.root).as_posix()
-            files.setdefault(rel, set()).add(spec.sensitivity)
-    return {rel: sha for rel, sha in loaded.input_hashes.items() if files.get(rel) == {"public"}}
-
-
 def run_publish(
     pack_dir: str | Path | None = None,
     out_dir: str | Path = "qzgeo-out",
@@ -97,6 +100,9 @@ def run_publish(
     maps: bool = True,
     to_postgis: str | None = None,
     caps: ReadCaps | None = None,
+    pdf: bool = False,
+    paper: str | None = None,
+    orientation: str | None = None,
 ) -> PublishSummary:
     """Validate a pack, analyze it and publish it into ``out_dir/public`` and ``/internal``.
 
@@ -105,23 +111,18 @@ def run_publish(
     pack_dir
         Plan pack folder; default the bundled Qinzhou pack.
     out_dir
-        Output folder: new, empty or written by qzgeo before (see
-        :mod:`qzgeo.io.outdir`). ``public/`` receives the public maps, their gallery
-        ``index.html`` and ``manifest.json`` (post it as it is); ``internal/`` the internal
-        maps, ``analysis.gpkg``, ``zone_summary.csv``, ``report.json`` and the full manifest.
-        Both are built aside and swapped in whole.
-    offline
-        Inline every script and stylesheet into the HTML (no CDN).
-    png
-        Also write a PNG of each map through headless Chromium.
-    maps
-        Build the maps (``False`` runs validation and analysis only).
+        New, empty or qzgeo's own folder (:mod:`qzgeo.io.outdir`). ``public/``: the public
+        maps, their gallery and manifest (post it as it is); ``internal/``: internal maps,
+        ``analysis.gpkg``, ``zone_summary.csv``, ``report.json``, the full manifest, the QGIS
+        project. Built aside and swapped in whole.
+    offline, png, maps
+        Inline every script (no CDN); also PNGs (headless Chromium); ``False``: no maps.
     to_postgis
-        Also write the analysis layers to PostGIS: ``postgresql://...?table=schema.prefix``
-        gives tables ``prefix_available_land``, ``prefix_conflicts``, ``prefix_zone_summary``,
-        written in one transaction after every local file is built.
-    caps
-        Vertex and feature caps of the layers read (default :class:`ReadCaps`).
+        ``postgresql://...?table=schema.prefix``: also tables ``prefix_available_land``,
+        ``prefix_conflicts``, ``prefix_zone_summary``, in one transaction, written last.
+    caps, pdf, paper, orientation
+        Vertex and feature caps of the layers read; a vector PDF sheet per map beside its
+        page, on this paper (default: the map's, else A3 landscape).
     """
     pack = load_pack(pack_dir)
     validate_pack(pack)
@@ -134,27 +135,24 @@ def run_publish(
     warnings = list(loaded.report.warnings) + list(result.notes)
     with output_build(out_dir, pack=pack.root) as build:
         outputs = write_analysis(result, build.internal)
-        index: Path | None = None
-        pages: dict[str, Path] = {}
+        published = None
         if maps:
-            from qzgeo.publish.maps import publish_maps
+            from qzgeo.publish.bundle import publish_pack_maps, write_pack_qgis
 
-            published = publish_maps(
-                pack,
-                loaded.layers,
-                {"available_land": result.available_land, "conflicts": result.conflicts},
+            published = publish_pack_maps(
                 build.tmp,
-                analysis_sensitivity=result.sensitivity,
+                loaded,
+                result,
                 offline=offline,
                 png=png,
-                manifest_extra={"inputs": loaded.input_hashes, "pack": pack.name},
-                public_manifest_extra={"inputs": _public_inputs(loaded), "pack": pack.name},
+                pdf=pdf,
+                paper=paper,
+                orientation=orientation,
             )
-            outputs.extend([*published.paths, *published.pngs.values()])
-            outputs.extend(published.galleries.values())
-            pages = published.maps
-            index = published.index
+            outputs.extend(published.all_paths)
             warnings.extend(w for w in published.warnings if w not in warnings)
+            # The QGIS project holds every layer, internal ones included: INTERNAL folder only.
+            outputs.extend(write_pack_qgis(loaded, result, build.internal))
         report = {
             "pack": pack.name,
             "summary": {
@@ -168,8 +166,8 @@ def run_publish(
         outputs.append(write_run_report(build.internal, report))
         tables = write_analysis_postgis(result, to_postgis) if to_postgis else []
         outputs = [build.final(p) for p in outputs]
-        index = build.final(index) if index is not None else None
-        pages = {mid: build.final(p) for mid, p in pages.items()}
+        index = build.final(published.index) if published else None
+        pages = {mid: build.final(p) for mid, p in published.maps.items()} if published else {}
     return PublishSummary(
         pack, build.out, index, outputs, result, loaded, warnings, tables, maps=pages
     )
@@ -219,20 +217,18 @@ def run_analyze(
 
     Parameters
     ----------
-    parcels_path
-        Parcel polygons in any format :func:`qzgeo.io.vector.read_layer` reads.
-    out_dir
-        Output folder (new, empty or qzgeo's own; see :mod:`qzgeo.io.outdir`):
+    parcels_path, out_dir
+        Parcel polygons (any format :func:`read_layer` reads); the output folder (new,
+        empty or qzgeo's own; see :mod:`qzgeo.io.outdir`):
         ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and with ``make_map``
         ``parcels.html`` go to ``out_dir/public`` when every zone and constraint layer is
         public, else to ``out_dir/internal``; ``report.json`` always to ``internal``.
     pack_dir, layer, crs, datum
         Plan pack folder (default the bundled pack); reading options for the parcels.
     workers, use_dask, scheduler, progress
-        Threads, or a local Dask cluster of ``workers`` processes, or the cluster at
-        ``scheduler``; a progress bar on stderr.
+        Threads, or a local Dask cluster of ``workers``, or the one at ``scheduler``; a bar.
     make_map, caps
-        Also write ``parcels.html``; vertex and feature caps of the layers read.
+        Also write ``parcels.html``; caps on vertices and features read.
     """
     pack = load_pack(pack_dir)
     validate_pack(pack)
@@ -260,9 +256,9 @@ def run_analyze(
     used = (*pack.constraint_layers(), *pack.zone_layers())
     public = plan.sensitivity == "public" and all(s.is_public for s in used)
     if public:
-        result = _published_zone_names(result, pack)
-    with output_build(out_dir, inputs=[parcels_path], pack=pack.root) as build:
-        part = build.public if public else build.internal
+        result = published_zone_names(result, pack)
+    with output_build(out_dir, inputs=[parcels_path], pack=pack.root, whole=False) as build:
+        part, other = (build.public, "internal") if public else (build.internal, "public")
         outputs = write_parcel_outputs(
             result,
             plan,
@@ -275,8 +271,12 @@ def run_analyze(
         notes = list(outputs.notes)
         files = [outputs.gpkg, outputs.csv, *([outputs.xlsx] if outputs.xlsx else [])]
         if make_map:
-            files.append(_parcels_map(result, loaded, part, public=public, notes=notes))
-        files = [build.final(f) for f in [*files, outputs.report]]
+            from qzgeo.publish.parcels_map import write_parcels_map
+
+            files.append(write_parcels_map(result, loaded, part, public=public, notes=notes))
+        files = [*files, outputs.report]
+        for stale in files[:-1]:  # the same outputs of an earlier run in the other part
+            (build.out / other / stale.name).unlink(missing_ok=True)
     return AnalyzeSummary(result, files, notes, repairs, overlay, engine)
 
 
@@ -302,39 +302,6 @@ def _run_engine(
         parcels, loaded, workers=workers, progress=progress, report=overlay, plan=plan
     )
     return result, f"threads ({workers})"
-
-
-def _published_zone_names(result: gpd.GeoDataFrame, pack: Pack) -> gpd.GeoDataFrame:
-    """Zone names only where every zone layer publishes them; else ``layer#fid``."""
-    from qzgeo.publish.plans import zone_names_published
-
-    if zone_names_published(pack):
-        return result
-    out = result.copy()
-    inside = out["zone_layer"].astype(str) != ""
-    label = out["zone_layer"].astype(str) + "#" + out["zone_fid"].astype(str)
-    out["zone_name"] = label.where(inside, "")
-    return out
-
-
-def _parcels_map(
-    result: gpd.GeoDataFrame, loaded: LoadedPack, out: Path, *, public: bool, notes: list[str]
-) -> Path:
-    import warnings
-
-    from qzgeo.publish.parcels_map import publish_parcels_map
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        path = publish_parcels_map(
-            result,
-            loaded.pack,
-            out / "parcels.html",
-            sensitivity="public" if public else "internal",
-            layers=loaded.layers,
-        )
-    notes.extend(str(w.message) for w in caught)
-    return path
 
 
 # --- qzgeo check ---------------------------------------------------------------------------
@@ -364,24 +331,20 @@ class CheckSummary:
         return render[fmt](self.reports)
 
 
-CHECK_FILES = {"json": "check.json", "text": "check.txt", "html": "check.html"}
-
-
 def write_check_report(summary: CheckSummary, fmt: str, out_dir: str | Path) -> Path:
     """Write the report into ``out_dir/public`` if every input is public, else ``/internal``.
 
-    The site files are the user's own; the pack's layers count by their sensitivity, and
-    ``--constraint`` files as internal (they are red lines). Returns the final path.
+    Site files are the user's own; pack layers count by their sensitivity, ``--constraint``
+    files as internal (red lines). Returns the path written.
     """
-    text = summary.render(fmt)
-    name = CHECK_FILES[fmt]
-    with output_build(out_dir, inputs=summary.inputs, pack=summary.pack_root, whole=False) as b:
-        part, other = (
-            (b.public, "internal") if summary.sensitivity == "public" else (b.internal, "public")
-        )
-        written = write_text(part / name, text)
-        (b.out / other / name).unlink(missing_ok=True)  # an earlier report elsewhere is stale
-    return written
+    return write_part_file(
+        summary.render(fmt),
+        f"check.{'txt' if fmt == 'text' else fmt}",
+        out_dir,
+        public=summary.sensitivity == "public",
+        inputs=summary.inputs,
+        pack=summary.pack_root,
+    )
 
 
 def run_check(
@@ -401,25 +364,11 @@ def run_check(
 ) -> CheckSummary:
     """Check site polygons against a pack (or the user's own constraint layers).
 
-    Parameters
-    ----------
-    sites
-        ``PATH[:LAYER]`` of each site file; every polygon feature is a site.
-    pack_dir, no_pack
-        The plan pack (default: the bundled one), or none at all.
-    constraints, class_field, mode
-        The user's constraint layers, which replace the pack's, with their class column and
-        mode (``auto``, ``exclusion``, ``boundary``).
-    crs, datum
-        CRS of inputs without one; ``"gcj02"`` for AMap coordinates in the site files.
-    label_field
-        Site column naming the sites.
-    with_patches
-        Keep the conflict patches (for the HTML report).
-    out_dir
-        Where :func:`write_check_report` will write: checked before any work.
-    caps
-        Vertex and feature caps of the layers read.
+    ``sites`` are ``PATH[:LAYER]`` (every polygon is a site); ``constraints`` (with
+    ``class_field`` and ``mode``) replace the pack's; ``crs``/``datum`` apply to inputs
+    without a CRS / to GCJ-02 sites; ``label_field`` names the sites; ``with_patches`` keeps
+    the conflict patches (HTML); ``out_dir`` (where :func:`write_check_report` will write) is
+    checked before any work; ``caps`` cap vertices and features.
     """
     pack = None if no_pack else load_pack(pack_dir)
     inputs = [split_source(s)[0] for s in (*sites, *constraints)]
@@ -452,3 +401,91 @@ def run_check(
         pack_root=pack.root if pack else None,
         inputs=inputs,
     )
+
+
+# --- qzgeo suitability ---------------------------------------------------------------------
+
+
+@dataclass
+class SuitabilityResult:
+    """What :func:`run_suitability` wrote and what it had to say."""
+
+    model: Model
+    out_dir: Path
+    sensitivity: str
+    outputs: list[Path]
+    used: list[str]
+    missing: list[dict[str, str]]
+    totals: dict[str, float]
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_suitability(
+    pack_dir: str | Path | None = None,
+    *,
+    model: str | None = None,
+    rasters: Mapping[str, str | Path] | None = None,
+    resolution_m: float | None = None,
+    out_dir: str | Path = "qzgeo-out",
+    internal: bool = False,
+    progress: bool | None = None,
+) -> SuitabilityResult:
+    """Grade the land of a pack's study area by a suitability model (双评价).
+
+    Outputs go to ``<out>/public/suitability/<model>/`` or, when any input layer is internal
+    (or ``internal``), ``<out>/internal/suitability/<model>/``: ``result.tif`` and one
+    ``factor_<id>.tif`` per graded factor (COGs), ``zones.csv``, ``result.png``, ``map.html``
+    and ``report.json`` (warnings, factors used and missing, grid, inputs, outputs).
+
+    Parameters
+    ----------
+    pack_dir : Plan pack folder; default the bundled pack.
+    model : ``suitability/<model>.toml`` of the pack; default its only model.
+    rasters : Raster name -> file (any GDAL raster with a CRS); ``"dem"`` is the DEM.
+    resolution_m : Cell size in metres; default the model's ``resolution_m``.
+    out_dir : Output root.
+    internal : Treat the rasters as internal data (the outputs become internal).
+    progress : Show a progress bar (default: when stderr is a terminal).
+    """
+    from qzgeo.publish.suitability_map import write_result_map
+
+    pack = load_pack(pack_dir)
+    validate_pack(pack, check_data=False)
+    m = read_model(pack, pick_model(pack, model))
+    given = {k: Path(v) for k, v in (rasters or {}).items()}
+    check_out_dir(out_dir, inputs=given.values(), pack=pack.root)
+    used, missing, problems = plan_factors(m, given)
+    if problems:
+        raise PackError(problems)
+    loaded = load_pack_layers(pack, only=m.layer_ids())
+    job = prepare_job(pack, loaded, m, used, given, resolution_m)
+    internal_ids = [lid for lid in m.layer_ids() if not pack.layers[lid].is_public]
+    sensitivity = "internal" if internal_ids or internal else "public"
+    with output_build(out_dir, inputs=given.values(), pack=pack.root, whole=False) as build:
+        folder, previous = suitability_folder(build.out, sensitivity, m.name)
+        outputs = write_grids(folder, job, m, used, sensitivity=sensitivity, progress=progress)
+        warnings = job_warnings(m, job, missing, given, internal_ids, internal)
+        job.totals["合计"] = sum(job.totals.values())
+        table = zone_table(
+            folder / "result.tif",
+            {lid: loaded.layers[lid] for lid in m.zones},
+            {lid: shown_name_field(pack, lid, public=sensitivity == "public") for lid in m.zones},
+            [UNASSESSED, *(c.name for c in m.classes)],
+            job.totals,
+        )
+        outputs.append(write_bytes(folder / "zones.csv", csv_bytes(table, float_format="%.6f")))
+        outputs += write_result_map(
+            folder,
+            pack=pack,
+            model=m,
+            layers=loaded.layers,
+            public=sensitivity == "public",
+            notes=warnings,
+        )
+        report = suitability_report(
+            m, pack, job, used, missing, given, sensitivity, outputs, warnings
+        )
+        outputs.append(finish_folder(folder, report, previous))
+    totals = {k: round(v, 2) for k, v in job.totals.items()}
+    used_ids = [f.id for f in used]
+    return SuitabilityResult(m, folder, sensitivity, outputs, used_ids, missing, totals, warnings)

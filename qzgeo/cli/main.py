@@ -18,6 +18,7 @@ COMMANDS = {
     "analyze": "analyze",
     "check": "check",
     "convert": "convert",
+    "suitability": "suitability",
 }
 
 

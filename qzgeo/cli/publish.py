@@ -29,6 +29,19 @@ from qzgeo.pipeline import run_publish
     help="Inline every script into each HTML file (offline), or link CDNs with SRI (online).",
 )
 @click.option("--png", is_flag=True, help="Also write a PNG of each map (needs chromium).")
+@click.option("--pdf", is_flag=True, help="Also write a print-ready vector PDF sheet per map.")
+@click.option(
+    "--paper",
+    type=click.Choice(["A4", "A3", "A1"], case_sensitive=False),
+    default=None,
+    help="Paper of the PDF sheets [default: the map's `paper`, else A3].",
+)
+@click.option(
+    "--orientation",
+    type=click.Choice(["landscape", "portrait"]),
+    default=None,
+    help="Orientation of the PDF sheets [default: the map's, else landscape].",
+)
 @click.option("--no-maps", is_flag=True, help="Validate and analyze only; build no HTML.")
 @click.option(
     "--to-postgis",
@@ -43,6 +56,9 @@ def command(
     out_dir: Path | None,
     offline: bool,
     png: bool,
+    pdf: bool,
+    paper: str | None,
+    orientation: str | None,
     no_maps: bool,
     to_postgis: str | None,
     max_vertices: int | None,
@@ -63,6 +79,9 @@ def command(
             shown = redact_uri(to_postgis)
             msg = f"expected postgresql://user@host/db?table=schema.prefix, got {shown!r}"
             raise click.BadParameter(msg, param_hint="--to-postgis")
+    if no_maps and pdf:
+        msg = "--pdf draws the maps; drop --no-maps or --pdf"
+        raise click.BadParameter(msg, param_hint="--pdf")
     summary = run_publish(
         pack_dir,
         out,
@@ -71,12 +90,21 @@ def command(
         maps=not no_maps,
         to_postgis=to_postgis,
         caps=read_caps_from(max_vertices, max_features),
+        pdf=pdf,
+        paper=paper.upper() if paper else None,
+        orientation=orientation,
     )
     for w in summary.warnings:
         click.echo(f"warning: {printable(w)}", err=True)
     repairs = summary.loaded.report.summary()
     click.echo(f"public (post this folder as it is): {summary.public_dir}")
     click.echo(f"internal (staff only; analysis, report.json): {summary.internal_dir} ({repairs})")
+    for path in (p for p in summary.outputs if p.suffix == ".qgz"):
+        click.echo(f"QGIS project (internal): {path}")
+    sheets = [p for p in summary.outputs if p.suffix == ".pdf"]
+    if sheets:
+        parts = sorted({p.parent.name for p in sheets})
+        click.echo(f"sheets: {len(sheets)} PDF beside their pages in {', '.join(parts)}")
     for table in summary.postgis:
         click.echo(f"PostGIS table: {table}")
     click.echo(f"{summary.pack.name}: {summary.one_line()} [{time.perf_counter() - started:.1f} s]")

@@ -30,6 +30,18 @@ LOCK = ".qzgeo.lock"
 _BUILD_PREFIX = ".qzgeo-build-"
 PARTS = ("public", "internal")
 PACK_FOLDERS = ("layers", "styles", "maps")
+#: Outputs of other commands (analyze, check, suitability) that a whole build (publish) into
+#: the same folder carries over instead of dropping as stale.
+CARRIED = (
+    "suitability",
+    "parcels.gpkg",
+    "parcels_summary.csv",
+    "parcels_summary.xlsx",
+    "parcels.html",
+    "check.json",
+    "check.txt",
+    "check.html",
+)
 _MARKER_TEXT = (
     "This folder is written by qzgeo. Post public/ as it is; internal/ is for staff only.\n"
     "qzgeo replaces public/ and internal/ on every run.\n"
@@ -163,6 +175,9 @@ def _swap(build: Build) -> None:
                 continue
         trash = build.tmp / f".old-{name}"
         if old.exists():
+            for kept in CARRIED:
+                if (old / kept).exists() and not (new / kept).exists():
+                    (old / kept).rename(new / kept)
             old.rename(trash)
         new.rename(old)
 
@@ -177,10 +192,11 @@ def output_build(
 ) -> Iterator[Build]:
     """Check ``out``, lock it, yield a :class:`Build`, and put what it wrote in place.
 
-    With ``whole`` (publish, analyze) both parts are built in a hidden folder and swapped in
-    whole at the end, so stale files vanish and an exception leaves the previous build. With
-    ``whole=False`` (a single report, written atomically) files go straight into the parts
-    and the other files there stay.
+    With ``whole`` (publish) both parts are built in a hidden folder and swapped in whole at
+    the end, so stale pages vanish and an exception leaves the previous build (the outputs of
+    other commands, :data:`CARRIED`, are kept). With ``whole=False`` (analyze, check,
+    suitability: a fixed set of files, each written atomically) files go straight into the
+    parts and the other files there stay.
     """
     inputs = list(inputs)
     target = check_out_dir(out, inputs=inputs, pack=pack)
@@ -208,3 +224,25 @@ def output_build(
             raise OutputError(str(exc).replace(str(tmp), str(target))) from exc
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_part_file(
+    text: str,
+    name: str,
+    out: str | os.PathLike[str],
+    *,
+    public: bool,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    pack: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Write one report ``name`` into ``out/public`` or ``out/internal``; return its path.
+
+    The same file in the other part (an earlier run's, now stale) is removed.
+    """
+    from qzgeo.io.atomic import write_text
+
+    with output_build(out, inputs=inputs, pack=pack, whole=False) as b:
+        part, other = (b.public, "internal") if public else (b.internal, "public")
+        path = write_text(part / name, text)
+        (b.out / other / name).unlink(missing_ok=True)
+    return path

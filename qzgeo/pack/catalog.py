@@ -36,6 +36,8 @@ from qzgeo.pack.model import (
     ANALYSIS_OUTPUTS,
     BASEMAPS,
     CONSTRAINT_MODES,
+    ORIENTATIONS,
+    PAPERS,
     PRECISIONS,
     ROLES,
     SENSITIVITIES,
@@ -288,7 +290,10 @@ def _parse_styles(root: Path, problems: list[str]) -> dict[str, LayerStyle]:
 
 
 _MAP_KEYS = frozenset(
-    {"title", "title_en", "audience", "layers", "analysis", "basemap", "basemaps", "description"}
+    {
+        *("title", "title_en", "audience", "layers", "analysis", "basemap", "basemaps"),
+        *("description", "paper", "orientation"),
+    }
 )
 
 
@@ -324,6 +329,13 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
                     f"{where}: unknown analysis output {a!r}; use {', '.join(ANALYSIS_OUTPUTS)}"
                 )
         layers = _str_tuple(data.get("layers"), where, "layers", problems)
+        paper, orientation = data.get("paper"), data.get("orientation")
+        if paper is not None and paper not in PAPERS:
+            problems.append(f"{where}: `paper` must be one of {', '.join(PAPERS)}, got {paper!r}")
+        if orientation is not None and orientation not in ORIENTATIONS:
+            problems.append(
+                f"{where}: `orientation` must be 'landscape' or 'portrait', got {orientation!r}"
+            )
         if not layers and not analysis:
             problems.append(f"{where}: `layers` is empty; name at least one catalog layer")
         maps[path.stem] = MapSpec(
@@ -337,6 +349,8 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
             basemaps=basemaps,
             description=str(data.get("description", "")),
             source_file=where,
+            paper=paper if paper in PAPERS else None,
+            orientation=orientation if orientation in ORIENTATIONS else None,
         )
     return maps
 
@@ -410,5 +424,6 @@ def load_pack(root: str | Path | None = None) -> Pack:
         reference_layer=head.get("reference_layer") or None,
         params=dict(catalog.get("params", {})),
         problems=problems,
+        organisation_name=str(head["organisation"]) if head.get("organisation") else None,
     )
     return pack

@@ -6,6 +6,7 @@ Plain dataclasses and the vocabularies of the pack files (roles, sensitivities, 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +22,8 @@ CONSTRAINT_MODES = ("exclusion", "boundary")
 PRECISIONS = ("real", "OSM", "calibrated-schematic", "schematic", "survey")
 BASEMAPS = ("osm", "tianditu_vec", "tianditu_img", "amap", "none")
 ANALYSIS_OUTPUTS = ("available_land", "conflicts")
+PAPERS = ("A4", "A3", "A1")  # PDF sheets
+ORIENTATIONS = ("landscape", "portrait")
 SYMBOL_KEYS = frozenset(
     {
         "fill",
@@ -126,6 +129,8 @@ class MapSpec:
     title_en: str | None = None
     description: str = ""
     source_file: str = ""
+    paper: str | None = None  # PDF sheet: A4, A3 or A1
+    orientation: str | None = None  # PDF sheet: landscape or portrait
 
 
 @dataclass
@@ -149,6 +154,14 @@ class Pack:
     reference_layer: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    organisation_name: str | None = None  # [pack] organisation (编制单位)
+
+    @property
+    def organisation(self) -> str:
+        """编制单位 of the pack's sheets: ``[pack] organisation``, else derived from the title."""
+        if self.organisation_name:
+            return self.organisation_name
+        return re.sub(r"[（(][^）)]*[）)]\s*$", "", self.title).strip() + "编制组"
 
     @property
     def catalog_path(self) -> Path:

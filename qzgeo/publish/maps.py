@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,7 +22,7 @@ from qzgeo.pack.model import MapSpec, Pack
 from qzgeo.publish.basemaps import Basemap, resolve_tianditu_key
 from qzgeo.publish.checks import map_problems, style_problems
 from qzgeo.publish.gallery import Card, gallery_html, manifest_json, sketch_svg
-from qzgeo.publish.plans import LayerPlan, choose_basemaps, layer_plans
+from qzgeo.publish.plans import ANALYSIS_TITLES, LayerPlan, choose_basemaps, layer_plans
 from qzgeo.publish.prepare import (
     BIG_LAYER_FEATURES,
     COORD_DECIMALS,
@@ -30,8 +31,16 @@ from qzgeo.publish.prepare import (
     prepare_layer,
 )
 from qzgeo.publish.render import LayerView, MapPage, render_page
+from qzgeo.publish.sheets import require_sheets, write_map_sheets
 
-__all__ = ["LayerPlan", "PublishResult", "choose_basemaps", "layer_plans", "publish_maps"]
+__all__ = [
+    "ANALYSIS_TITLES",
+    "LayerPlan",
+    "PublishResult",
+    "choose_basemaps",
+    "layer_plans",
+    "publish_maps",
+]
 
 DEFAULT_NOTICE = "本图为示意图，不作为规划管理、用地审批或权属认定的依据。"
 _DEFAULT_BOUNDS = (108.0, 21.5, 109.2, 22.3)  # Qinzhou
@@ -46,8 +55,21 @@ class PublishResult:
     manifest: Path
     maps: dict[str, Path] = field(default_factory=dict)
     pngs: dict[str, Path] = field(default_factory=dict)
+    pdfs: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     galleries: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def all_paths(self) -> list[Path]:
+        """Every file written: pages, PNGs, PDF sheets, galleries and manifests."""
+        manifests = [g.with_name("manifest.json") for g in self.galleries.values()]
+        return [
+            *self.paths,
+            *self.pngs.values(),
+            *self.pdfs.values(),
+            *self.galleries.values(),
+            *manifests,
+        ]
 
 
 def publish_error(problems: Sequence[str]) -> PublishError:
@@ -252,7 +274,7 @@ def build_maps(
 
 
 def _card_and_entry(
-    pack: Pack, built: BuiltMap, file: str, png: str | None, sha: str
+    pack: Pack, built: BuiltMap, file: str, png: str | None, sha: str, pdf: str | None
 ) -> tuple[Card, dict[str, object]]:
     mspec = built.spec
     card = Card(
@@ -278,6 +300,7 @@ def _card_and_entry(
         "analysis": list(mspec.analysis),
         "basemap": mspec.basemap,
         "png": png,
+        "pdf": pdf,
     }
     return card, entry
 
@@ -287,6 +310,7 @@ def write_galleries(
     out: Path,
     built: Mapping[str, BuiltMap],
     pngs: Mapping[str, Path],
+    pdfs: Mapping[str, Path],
     *,
     build: Mapping[str, object],
     inputs: Mapping[str, object] | None,
@@ -308,8 +332,9 @@ def write_galleries(
             prefix = "" if b.part == part else f"../{b.part}/"
             page = out / b.part / f"{mid}.html"
             png = f"{prefix}{mid}.png" if mid in pngs else None
+            pdf = f"{prefix}{mid}.pdf" if mid in pdfs else None
             sha = hashlib.sha256(page.read_bytes()).hexdigest()
-            card, entry = _card_and_entry(pack, b, f"{prefix}{mid}.html", png, sha)
+            card, entry = _card_and_entry(pack, b, f"{prefix}{mid}.html", png, sha, pdf)
             cards.append(card)
             entries.append(entry)
             warnings.extend(w for w in b.warnings if w not in warnings)
@@ -340,72 +365,117 @@ def publish_maps(
     manifest_extra: Mapping[str, object] | None = None,
     public_manifest_extra: Mapping[str, object] | None = None,
     only: Sequence[str] | None = None,
+    pdf: bool = False,
+    paper: str | None = None,
+    orientation: str | None = None,
 ) -> PublishResult:
     """Write the maps of ``pack`` (or those in ``only``) into ``out_dir/public`` and ``/internal``.
 
-    Public maps, their gallery ``index.html`` and a manifest of public maps only go to
-    ``public/`` (the folder to post); internal maps and a gallery and manifest of every map go
-    to ``internal/``. Nothing of an internal map reaches ``public/``.
+    ``public/`` (the folder to post) gets the public maps, their gallery and a manifest of them
+    only; ``internal/`` the internal maps and a gallery and manifest of every map.
 
     Parameters
     ----------
     pack, layers, analysis
         The plan pack; its layers (id -> GeoDataFrame in EPSG:4490, loaded and repaired);
         the analysis outputs (``"available_land"``, ``"conflicts"``).
-    out_dir
-        Output folder (a build folder: see :func:`qzgeo.io.outdir.output_build`).
-    analysis_sensitivity
-        ``"public"`` or ``"internal"`` per analysis output; a missing entry counts as internal.
+    out_dir, analysis_sensitivity
+        Output (build) folder; ``"public"``/``"internal"`` per analysis output (missing:
+        internal).
     offline, png
         Inline every script and stylesheet (default), or link Leaflet from a CDN with SRI;
         also write ``<map id>.png`` screenshots (needs Chromium) as gallery thumbnails.
-    tianditu_key
-        天地图 key; else ``$QZGEO_TIANDITU_KEY``, else ``tianditu_key`` in the pack.
-    manifest_extra, public_manifest_extra, only
-        ``inputs`` of the internal and the public ``manifest.json``; map ids to build.
+    tianditu_key, only
+        天地图 key (else ``$QZGEO_TIANDITU_KEY``, else the pack's); map ids to build.
+    manifest_extra, public_manifest_extra
+        ``inputs`` of the internal and the public ``manifest.json``.
+    pdf, paper, orientation
+        Also write ``<map id>.pdf`` sheets (:mod:`qzgeo.publish.sheets`) beside the pages,
+        on this paper (A4, A3, A1; landscape, portrait) over the maps' own.
 
     Raises
     ------
     PublishError
-        Before anything is written, listing every problem of every map (an internal layer
-        or analysis output on a public map, a style field not published, missing data).
+        Before anything is written: every problem of every map (internal data on a public
+        map, a style field not published, missing data).
     """
     out = Path(out_dir)
     selected = _selected(pack, only)
     plans = _checked_plans(pack, selected, layers, analysis, analysis_sensitivity)
+    if pdf:
+        require_sheets()  # matplotlib and a CJK font, before anything is written
     simplify_m = simplify_tolerance(pack)
     key = resolve_tianditu_key(tianditu_key, pack.tianditu_key)
     built = build_maps(pack, selected, plans, offline=offline, key=key, simplify_m=simplify_m)
     # Everything is rendered: only now touch the output folder.
     written = {mid: write_text(out / b.part / f"{mid}.html", b.html) for mid, b in built.items()}
     pngs = _screenshots(written) if png else {}
-    build = {
-        "offline": offline,
-        "png": png,
-        "only": list(only) if only is not None else None,
-        "tianditu_key": "set" if key else "missing",
-        "simplify_m": simplify_m,
-        "coordinate_decimals": COORD_DECIMALS,
-    }
+    pdfs = _sheets(pack, built, plans, out, simplify_m, paper, orientation) if pdf else {}
+    build = _build_info(offline, png, pdf, only, key, simplify_m)
     parts = write_galleries(
         pack,
         out,
         built,
         pngs,
+        pdfs,
         build=build,
         inputs=manifest_extra,
         public_inputs=public_manifest_extra,
     )
-    warnings = list(dict.fromkeys(w for b in built.values() for w in b.warnings))
     return PublishResult(
         paths=list(written.values()),
         index=parts["public"][0],
         manifest=parts["public"][1],
         maps=written,
         pngs=pngs,
-        warnings=warnings,
+        pdfs=pdfs,
+        warnings=list(dict.fromkeys(w for b in built.values() for w in b.warnings)),
         galleries={part: index for part, (index, _) in parts.items()},
     )
+
+
+def _build_info(
+    offline: bool,
+    png: bool,
+    pdf: bool,
+    only: Sequence[str] | None,
+    key: str | None,
+    simplify_m: float,
+) -> dict[str, object]:
+    """The build options recorded in the manifests (never the 天地图 key itself)."""
+    return {
+        "offline": offline,
+        "png": png,
+        "pdf": pdf,
+        "only": list(only) if only is not None else None,
+        "tianditu_key": "set" if key else "missing",
+        "simplify_m": simplify_m,
+        "coordinate_decimals": COORD_DECIMALS,
+    }
+
+
+def _sheets(
+    pack: Pack,
+    built: Mapping[str, BuiltMap],
+    plans: Mapping[str, Sequence[LayerPlan]],
+    out: Path,
+    simplify_m: float,
+    paper: str | None,
+    orientation: str | None,
+) -> dict[str, Path]:
+    """PDF sheets beside their pages; drawn in true coordinates, whatever the basemap datum."""
+    cache: dict[tuple[str, tuple[str, ...], str], Prepared] = {}
+    wgs84 = partial(map_views, pack, datum="wgs84", simplify_m=simplify_m, cache=cache)
+    pdfs: dict[str, Path] = {}
+    for part in ("public", "internal"):
+        sheets = {
+            m: (b.page, wgs84(plans[m], warnings=[])) for m, b in built.items() if b.part == part
+        }
+        if sheets:
+            pdfs.update(
+                write_map_sheets(pack, sheets, out / part, paper=paper, orientation=orientation)
+            )
+    return pdfs
 
 
 def _screenshots(written: Mapping[str, Path]) -> dict[str, Path]:

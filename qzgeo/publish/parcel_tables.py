@@ -17,8 +17,21 @@ from qzgeo.analysis.parcels import ParcelPlan, parcel_summary
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.atomic import write_bytes, write_text
 from qzgeo.io.write import write_gpkg
+from qzgeo.pack.model import Pack
+from qzgeo.publish.checks import zone_names_published
 
-__all__ = ["ParcelOutputs", "write_parcel_outputs"]
+__all__ = ["ParcelOutputs", "published_zone_names", "write_parcel_outputs"]
+
+
+def published_zone_names(result: gpd.GeoDataFrame, pack: Pack) -> gpd.GeoDataFrame:
+    """Zone names only where every zone layer publishes them; else ``layer#fid``."""
+    if zone_names_published(pack):
+        return result
+    out = result.copy()
+    inside = out["zone_layer"].astype(str) != ""
+    label = out["zone_layer"].astype(str) + "#" + out["zone_fid"].astype(str)
+    out["zone_name"] = label.where(inside, "")
+    return out
 
 
 def _xlsx_bytes(summary: pd.DataFrame) -> bytes:

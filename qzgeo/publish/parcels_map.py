@@ -20,9 +20,10 @@ import pandas as pd
 
 from qzgeo._errors import CRSError, PublishError
 from qzgeo.io.atomic import write_text
+from qzgeo.pack.load import LoadedPack
 from qzgeo.pack.model import BASEMAPS, SENSITIVITIES, LayerStyle, MapSpec, Pack, Symbol
 from qzgeo.publish.basemaps import resolve_tianditu_key
-from qzgeo.publish.checks import map_problems, style_problems
+from qzgeo.publish.checks import map_problems, style_problems, zone_names_published
 from qzgeo.publish.maps import (
     LayerPlan,
     big_layer_available,
@@ -34,7 +35,6 @@ from qzgeo.publish.maps import (
     simplified_note,
     simplify_tolerance,
 )
-from qzgeo.publish.plans import zone_names_published
 from qzgeo.publish.prepare import Prepared, prepare_layer
 from qzgeo.publish.render import LayerView, render_page
 
@@ -319,3 +319,20 @@ def publish_parcels_map(
     for m in messages:
         warnings.warn(m, UserWarning, stacklevel=2)
     return write_text(Path(out_path), text)
+
+
+def write_parcels_map(
+    result: gpd.GeoDataFrame, loaded: LoadedPack, out: Path, *, public: bool, notes: list[str]
+) -> Path:
+    """``out/parcels.html`` for ``qzgeo analyze --map``; its warnings appended to ``notes``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = publish_parcels_map(
+            result,
+            loaded.pack,
+            out / "parcels.html",
+            sensitivity="public" if public else "internal",
+            layers=loaded.layers,
+        )
+    notes.extend(str(w.message) for w in caught)
+    return path

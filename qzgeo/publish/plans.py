@@ -19,6 +19,7 @@ from qzgeo.publish.checks import (
     analysis_class_field,
     layer_class_field,
     style_fields,
+    zone_names_published,
 )
 from qzgeo.publish.render import GROUPS
 
@@ -99,11 +100,6 @@ class LayerPlan:
     fields: list[str]
     labels: bool
     provenance: str
-
-
-def zone_names_published(pack: Pack) -> bool:
-    """Whether every zone layer publishes its ``name_field`` (the analysis ``名称`` column)."""
-    return all(s.name_field is None or s.name_field in s.publish_fields for s in pack.zone_layers())
 
 
 def _pack_layer_plan(

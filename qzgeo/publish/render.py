@@ -283,10 +283,23 @@ def _derandomise(fig: Figure, text: str) -> str:
     return _UUID_NAME_RE.sub(sub, text)
 
 
-def render_page(page: MapPage, views: Sequence[LayerView], *, offline: bool) -> str:
-    """The HTML of one map: a deterministic, self-contained page."""
+def render_page(
+    page: MapPage,
+    views: Sequence[LayerView],
+    *,
+    offline: bool,
+    overlays: Mapping[str, Element] | None = None,
+) -> str:
+    """The HTML of one map: a deterministic, self-contained page.
+
+    ``overlays`` maps a view id to a folium layer that draws it (e.g. an image overlay); such
+    a view embeds no data and keeps its legend and its switch in the layer control.
+    """
     ordered = draw_order(views)
     configs = {v.id: layer_config(v) for v in ordered}
+    extra = dict(overlays or {})
+    for lid in extra:
+        configs[lid]["data"] = None
     minx, miny, maxx, maxy = page.bounds
     config = {
         "title": page.title,
@@ -340,6 +353,9 @@ def render_page(page: MapPage, views: Sequence[LayerView], *, offline: bool) -> 
             big = _big_layer(v, configs[v.id])
             m.add_child(big, name=f"qz_big_{v.id}")
             externals.append((v.id, big))
+        elif v.id in extra:
+            m.add_child(extra[v.id], name=f"qz_ext_{v.id}")
+            externals.append((v.id, extra[v.id]))
     m.add_child(_Finish(build, externals), name="qz_finish")
     _stable_ids(fig)
     text = _derandomise(fig, _render(fig))

@@ -1,0 +1,233 @@
+"""One grid for a suitability run: snapped to the resolution in the pack's planar (GK) CRS.
+
+Everything is read and written window by window, so a county at 10 m (10⁸ cells) runs in
+bounded memory. Rasters the user brings (any CRS GDAL reads) are resampled onto the grid on the
+fly by a ``WarpedVRT``. Cell areas are ellipsoidal (CGCS2000/GRS80): the grid area of a cell
+divided by the projection's areal scale at the cell.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import rasterio
+import shapely
+from pyproj import CRS, Proj, Transformer
+from rasterio.enums import Resampling
+from rasterio.features import rasterize
+from rasterio.transform import Affine
+from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window
+
+from qzgeo._errors import CRSError, InputError
+
+BLOCK = 512  # window and tile size in cells
+MAX_CELLS = 4_000_000_000
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up grid of ``width`` x ``height`` square cells of ``res`` metres in ``crs``."""
+
+    crs: CRS
+    transform: Affine
+    width: int
+    height: int
+    res: float
+
+    @classmethod
+    def snapped(cls, bounds: Sequence[float], res: float, crs: CRS) -> Grid:
+        """The grid covering ``bounds`` (planar, metres) with its origin on multiples of ``res``."""
+        if not (math.isfinite(res) and res > 0):
+            msg = f"resolution {res!r} is not a positive number of metres; use e.g. 30"
+            raise InputError(msg)
+        minx, miny, maxx, maxy = bounds
+        minx, miny = math.floor(minx / res) * res, math.floor(miny / res) * res
+        width = max(1, math.ceil(maxx / res - minx / res - 1e-9))
+        height = max(1, math.ceil(maxy / res - miny / res - 1e-9))
+        if width * height > MAX_CELLS:
+            msg = (
+                f"a {width} x {height} grid at {res:g} m is too large; "
+                "use a coarser --resolution or a smaller study area"
+            )
+            raise InputError(msg)
+        top = miny + height * res
+        return cls(crs, Affine(res, 0.0, minx, 0.0, -res, top), width, height, float(res))
+
+    @property
+    def cells(self) -> int:
+        return self.width * self.height
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        t = self.transform
+        return (t.c, t.f - self.height * self.res, t.c + self.width * self.res, t.f)
+
+    def windows(self, block: int = BLOCK) -> Iterator[Window]:
+        """Tile-aligned windows, row-major; together they cover the grid once."""
+        for r in range(0, self.height, block):
+            for c in range(0, self.width, block):
+                yield Window(c, r, min(block, self.width - c), min(block, self.height - r))
+
+    def window_transform(self, win: Window) -> Affine:
+        return self.transform @ Affine.translation(win.col_off, win.row_off)
+
+    def window_bounds(self, win: Window, pad: float = 0.0) -> tuple[float, float, float, float]:
+        t = self.window_transform(win)
+        return (
+            t.c - pad,
+            t.f - win.height * self.res - pad,
+            t.c + win.width * self.res + pad,
+            t.f + pad,
+        )
+
+    def centres(self, win: Window) -> tuple[FloatArray, FloatArray]:
+        """Planar x (columns) and y (rows) of the cell centres of ``win``."""
+        t = self.window_transform(win)
+        x = t.c + self.res * (np.arange(win.width) + 0.5)
+        y = t.f - self.res * (np.arange(win.height) + 0.5)
+        return x, y
+
+
+class Scale:
+    """Areal and linear scale of the grid's projection, interpolated from a coarse lattice."""
+
+    def __init__(self, grid: Grid) -> None:
+        self.grid = grid
+        if not grid.crs.is_projected or grid.crs.axis_info[0].unit_name != "metre":
+            msg = f"the grid CRS {grid.crs.name!r} is not planar in metres; use a GK CRS"
+            raise CRSError(msg)
+        self.proj = Proj(grid.crs)
+        self.to_ll = Transformer.from_crs(grid.crs, grid.crs.geodetic_crs, always_xy=True)
+
+    def areal(self, win: Window) -> FloatArray:
+        """Areal scale factor per cell of ``win``: smooth, so a 5 x 5 lattice is exact to 1e-9."""
+        x, y = self.grid.centres(win)
+        ci = np.unique(np.linspace(0, len(x) - 1, min(len(x), 5)).round().astype(int))
+        ri = np.unique(np.linspace(0, len(y) - 1, min(len(y), 5)).round().astype(int))
+        lon, lat = self.to_ll.transform(*np.meshgrid(x[ci], y[ri]))
+        lattice = np.asarray(self.proj.get_factors(lon, lat).areal_scale, dtype=float)
+        cols = np.arange(len(x))
+        along = np.vstack([np.interp(cols, ci, row) for row in lattice])  # (len(ri), width)
+        rows = np.arange(len(y))
+        return np.vstack([np.interp(rows, ri, along[:, j]) for j in range(len(x))]).T
+
+    def cell_area(self, win: Window) -> FloatArray:
+        """Ellipsoidal m² of each cell of ``win``."""
+        return self.grid.res**2 / self.areal(win)
+
+    def ground_spacing(self, win: Window) -> FloatArray:
+        """Ground distance in metres between neighbouring cell centres (GK is conformal)."""
+        return self.grid.res / np.sqrt(self.areal(win))
+
+
+def burn(geoms: Sequence[Any] | npt.NDArray[Any], grid: Grid, win: Window) -> BoolArray:
+    """Cells of ``win`` whose centre lies in any of the (planar) polygons ``geoms``."""
+    shape = (int(win.height), int(win.width))
+    arr = np.asarray(geoms, dtype=object)
+    if not len(arr):
+        return np.zeros(shape, dtype=bool)
+    box = grid.window_bounds(win, pad=grid.res)
+    clipped = shapely.clip_by_rect(arr, *box)
+    keep = [g for g in clipped if not g.is_empty]
+    if not keep:
+        return np.zeros(shape, dtype=bool)
+    arr = rasterize(
+        [(g, 1) for g in keep],
+        out_shape=shape,
+        transform=grid.window_transform(win),
+        fill=0,
+        dtype="uint8",
+    )
+    return arr.astype(bool)
+
+
+class GridRaster:
+    """A user raster resampled onto the grid (nodata and cells outside it are NaN)."""
+
+    def __init__(self, path: str | os.PathLike[str], grid: Grid, *, what: str, nearest: bool):
+        p = Path(path)
+        if not p.is_file():
+            msg = f"{what}: raster {str(p)!r} does not exist; check the path"
+            raise InputError(msg)
+        try:
+            self.src = rasterio.open(p)
+        except rasterio.errors.RasterioIOError as exc:
+            msg = f"{what}: cannot read {str(p)!r} as a raster ({exc}); give a GeoTIFF"
+            raise InputError(msg) from exc
+        self.path, self.what, self.grid = p, what, grid
+        try:
+            self._check()
+            self.vrt = WarpedVRT(
+                self.src,
+                crs=grid.crs.to_wkt(),
+                transform=grid.transform,
+                width=grid.width,
+                height=grid.height,
+                dtype="float32",
+                nodata=np.nan,
+                src_nodata=self.src.nodata,
+                resampling=Resampling.nearest if nearest else Resampling.bilinear,
+            )
+        except BaseException:
+            self.src.close()
+            raise
+
+    def _check(self) -> None:
+        src, p = self.src, str(self.path)
+        if src.crs is None:
+            msg = (
+                f"{self.what}: raster {p!r} has no CRS; set the real one, e.g. "
+                f"gdal_edit.py -a_srs EPSG:4490 {p!r} (never guessed)"
+            )
+            raise CRSError(msg)
+        if src.count < 1:
+            msg = f"{self.what}: raster {p!r} has no band"
+            raise InputError(msg)
+        crs = CRS.from_wkt(src.crs.to_wkt())
+        to_grid = Transformer.from_crs(crs, self.grid.crs, always_xy=True)
+        try:
+            b = src.bounds
+            box = to_grid.transform_bounds(b.left, b.bottom, b.right, b.top, densify_pts=21)
+        except Exception as exc:  # pyproj raises ProjError for impossible transforms
+            msg = f"{self.what}: raster {p!r} in {crs.name} cannot be placed on the grid ({exc})"
+            raise CRSError(msg) from exc
+        g = self.grid.bounds
+        if not all(map(math.isfinite, box)) or (
+            box[0] >= g[2] or box[2] <= g[0] or box[1] >= g[3] or box[3] <= g[1]
+        ):
+            ll = Transformer.from_crs(self.grid.crs, "EPSG:4490", always_xy=True)
+            area = ll.transform_bounds(*g)
+            msg = (
+                f"{self.what}: raster {p!r} (bounds {tuple(round(v, 4) for v in src.bounds)} in "
+                f"{crs.name}) does not overlap the study area (lon/lat "
+                f"{tuple(round(v, 4) for v in area)}); give a raster of the study area or "
+                "check its CRS"
+            )
+            raise InputError(msg)
+
+    def read(self, win: Window, halo: int = 0) -> FloatArray:
+        """Values of ``win`` grown by ``halo`` cells (NaN outside the grid or the raster)."""
+        grid = self.grid
+        r0, c0 = win.row_off - halo, win.col_off - halo
+        h, w = win.height + 2 * halo, win.width + 2 * halo
+        out = np.full((h, w), np.nan, dtype=np.float64)
+        rr0, cc0 = max(0, r0), max(0, c0)
+        rr1, cc1 = min(grid.height, r0 + h), min(grid.width, c0 + w)
+        data = self.vrt.read(1, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0), masked=True)
+        vals = np.ma.filled(data.astype(np.float64), np.nan)
+        out[rr0 - r0 : rr1 - r0, cc0 - c0 : cc1 - c0] = vals
+        return out
+
+    def close(self) -> None:
+        self.vrt.close()
+        self.src.close()

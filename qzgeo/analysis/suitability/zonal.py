@@ -1,0 +1,136 @@
+"""Exact areas of a suitability result per zone feature and class (m², 公顷, 亩).
+
+``exactextract`` gives each cell's exact coverage by a zone polygon; each covered part is
+weighted by the ellipsoidal area of the cell, so that the areas are true on the ellipsoid
+(CGCS2000/GRS80), not planar Gauss-Krüger areas.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+from pyproj import CRS, Proj, Transformer
+from rasterio.transform import Affine
+
+from qzgeo.geo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
+
+__all__ = ["TABLE_COLUMNS", "TOTAL_LAYER", "area_weights", "zone_table"]
+
+TABLE_COLUMNS = ["图层", "要素编号", "名称", "类别", "面积(m²)", "面积(公顷)", "面积(亩)"]
+TOTAL_LAYER = "（评价范围）"
+
+
+WEIGHT_CELL_M = 100.0  # the area-weights grid is at most this coarse
+
+
+def area_weights(result: Path, target: Path) -> Path:
+    """A coarse raster aligned with ``result``: the ellipsoidal m² of one result cell.
+
+    One weight per block of cells at most 100 m wide (exactextract accepts a weights grid
+    whose resolution is a multiple of the value grid's): the GK areal scale changes by at most
+    2·x·100 m / R² (4e-7 at 90 km from the central meridian) across a block, and by less on
+    average, so a 10⁸-cell grid needs only 10⁶ weights.
+    """
+    with rasterio.open(result) as src:
+        t, crs = src.transform, CRS.from_wkt(src.crs.to_wkt())
+        step = max(1, int(WEIGHT_CELL_M // abs(t.a)))
+        w, h = -(-src.width // step), -(-src.height // step)
+    coarse = t @ Affine.scale(step)
+    cols, rows = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+    x, y = coarse.c + coarse.a * cols, coarse.f + coarse.e * rows
+    lon, lat = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(x, y)
+    scale = np.asarray(Proj(crs).get_factors(lon, lat).areal_scale, dtype=np.float64)
+    profile = {
+        "driver": "GTiff",
+        "width": w,
+        "height": h,
+        "count": 1,
+        "dtype": "float64",
+        "crs": src.crs,
+        "transform": coarse,
+    }
+    with rasterio.open(target, "w", **profile) as dst:
+        dst.write(abs(t.a * t.e) / scale, 1)
+    return target
+
+
+def zone_table(
+    result: Path,
+    zones: Mapping[str, gpd.GeoDataFrame],
+    names: Mapping[str, str | None],
+    classes: Sequence[str],
+    totals: Mapping[str, float],
+) -> pd.DataFrame:
+    """Area per zone feature and result class (m², 公顷, 亩), then the study-area totals.
+
+    ``exactextract`` gives each cell's exact coverage by the zone polygon; each covered part
+    is weighted by the ellipsoidal area of the cell (:func:`area_weights`). ``classes`` are
+    the names of codes 0 (not assessed) .. n; the not-assessed row is the rest of the zone's
+    ellipsoidal vector area (nodata cells and any part outside the grid), so that ``合计`` is
+    the zone's area. ``names`` gives each layer's name field.
+    """
+    from exactextract import exact_extract
+
+    vector_m2 = {
+        lid: ellipsoidal_area(g.geometry.to_crs("EPSG:4490").values) for lid, g in zones.items()
+    }
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory(dir=result.parent, prefix=".qzgeo-") as tmp:
+        weights = area_weights(result, Path(tmp) / "weights.tif")
+        with rasterio.open(result) as src:
+            crs = src.crs.to_wkt()
+        for lid, gdf in zones.items():
+            planar = gpd.GeoDataFrame(geometry=gdf.geometry.to_crs(crs).values, crs=crs)
+            ops = ["unique", "weighted_frac", "weighted_sum", "weighted_mean"]
+            stats = exact_extract(str(result), planar, ops, weights=str(weights), output="pandas")
+            field = names.get(lid)
+            for fid, st in enumerate(stats.itertuples(index=False)):
+                label = str(gdf[field].iloc[fid]) if field and field in gdf.columns else str(fid)
+                # sum(code * cover * w) / mean(code weighted by cover * w) = sum(cover * w)
+                assessed = st.weighted_sum / st.weighted_mean if st.weighted_mean > 0 else 0.0
+                per = dict(
+                    zip(
+                        np.asarray(st.unique).tolist(),
+                        np.asarray(st.weighted_frac).tolist(),
+                        strict=True,
+                    )
+                )
+                vector = float(vector_m2[lid][fid])
+                rest = vector - assessed
+                rest = rest if rest > 1e-6 * vector else 0.0  # below the weights' precision
+                for code, cls in enumerate(classes):
+                    m2 = assessed * per.get(code, 0.0) if code else rest
+                    rows.append(
+                        {"图层": lid, "要素编号": fid, "名称": label, "类别": cls, "m2": m2}
+                    )
+                rows.append(
+                    {
+                        "图层": lid,
+                        "要素编号": fid,
+                        "名称": label,
+                        "类别": "合计",
+                        "m2": assessed + rest,
+                    }
+                )
+    for cls in [*classes, "合计"]:
+        rows.append(
+            {
+                "图层": TOTAL_LAYER,
+                "要素编号": -1,
+                "名称": TOTAL_LAYER,
+                "类别": cls,
+                "m2": float(totals.get(cls, 0.0)),
+            }
+        )
+    table = pd.DataFrame(rows, columns=["图层", "要素编号", "名称", "类别", "m2"])
+    m2 = table.pop("m2").to_numpy(dtype=float)
+    table["面积(m²)"] = np.round(m2, 2)
+    table["面积(公顷)"] = np.round(m2_to_ha(m2), 6)
+    table["面积(亩)"] = np.round(m2_to_mu(m2), 5)
+    return table[TABLE_COLUMNS]

@@ -1,0 +1,412 @@
+"""Print-ready vector PDF map sheets (图集) from the same layer views as the HTML maps.
+
+One styling model, two renderers: :func:`write_sheet` takes the :class:`LayerView` list and
+:class:`MapPage` that :func:`qzgeo.publish.render.render_page` turns into HTML, and draws them
+with matplotlib as vector paths on paper: the 图名, a map frame at a round scale true in the
+pack's planar (Gauss-Krüger) CRS, graticule ticks in degrees, a scale bar and the ratio, a north
+arrow, the legend from the styles, labels, the 示意 notice, sources and licences, the 编制单位
+and date, and 内部 on internal sheets. Text is set in an embedded CJK font
+(:mod:`qzgeo.publish.sheet_font`). The same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from matplotlib import rc_context
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
+from pyproj import CRS, Transformer
+
+from qzgeo.geo.crs import planar_crs_for_bounds
+from qzgeo.io.atomic import atomic_path
+from qzgeo.pack.model import MapSpec, Pack
+from qzgeo.publish.render import LayerView, MapPage
+from qzgeo.publish.sheet_font import find_cjk_font, subset_font
+from qzgeo.publish.sheet_layout import (
+    Box,
+    Layout,
+    fit_frame,
+    sheet_layout,
+)
+from qzgeo.publish.sheet_legend import MM_PER_PT, draw_legend, legend_blocks, text_width, wrap
+from qzgeo.publish.sheet_map import draw_labels, draw_layers
+from qzgeo.publish.sheet_marks import frame_and_ticks, north_arrow, scale_block
+
+__all__ = ["SheetInfo", "sheet_date", "write_map_sheet", "write_sheet"]
+
+INTERNAL_MARK = "内部"
+_RC: Any = {  # typed loosely: matplotlib 3.11 types the keys as literals
+    "pdf.fonttype": 42,
+    "pdf.compression": 6,
+    "lines.scale_dashes": False,
+    "path.simplify": False,
+    "hatch.linewidth": 0.5,
+    "text.parse_math": False,  # data and titles are text, never mathtext ("$...$")
+}
+
+
+@dataclass(frozen=True)
+class SheetInfo:
+    """What :func:`write_sheet` drew: the scale and where the frame lies on paper and ground."""
+
+    path: Path
+    paper: str
+    orientation: str
+    page_mm: tuple[float, float]
+    scale: int
+    frame_mm: Box  # x, y, width, height from the page's lower-left corner
+    ground: tuple[float, float, float, float]  # the frame in ``crs`` (metres)
+    crs: str
+    labels: int
+    font: str
+
+
+def _paper_axes(fig: Figure, layout: Layout) -> Axes:
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_xlim(0, layout.width)
+    ax.set_ylim(0, layout.height)
+    ax.set_axis_off()
+    return ax
+
+
+def _map_axes(fig: Figure, layout: Layout, ground: tuple[float, float, float, float]) -> Axes:
+    x, y, w, h = layout.frame
+    ax = fig.add_axes((x / layout.width, y / layout.height, w / layout.width, h / layout.height))
+    ax.set_xlim(ground[0], ground[2])
+    ax.set_ylim(ground[1], ground[3])
+    ax.set_axis_off()
+    ax.patch.set_visible(False)
+    return ax
+
+
+def _subject_bounds(
+    page: MapPage, views: Sequence[LayerView], crs: CRS
+) -> tuple[float, float, float, float]:
+    """The page's bounds, widened to every non-base polygon layer (paper cannot be panned)."""
+    boxes = [page.bounds]
+    for v in views:
+        if v.group != "底图" and v.prepared.kind == "polygon" and len(v.prepared.gdf):
+            boxes.append(tuple(float(b) for b in v.prepared.gdf.total_bounds))  # type: ignore[arg-type]
+    lonlat = (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+    to_plane = Transformer.from_crs(CRS.from_epsg(4490), crs, always_xy=True)
+    minx, miny, maxx, maxy = to_plane.transform_bounds(*lonlat, densify_pts=21)
+    return float(minx), float(miny), float(maxx), float(maxy)
+
+
+def _title(ax: Axes, layout: Layout, page: MapPage, internal: bool) -> None:
+    u = layout.unit
+    x, y, w, h = layout.title
+    room = w - 2 * (32 * u if internal else 0)
+    ax.text(
+        x + w / 2,
+        y + h * 0.62,
+        page.title,
+        fontsize=min(20 * u, room / max(text_width(page.title, 1.0), 1e-6)),
+        fontweight="bold",
+        ha="center",
+        va="center",
+    )
+    if page.title_en:
+        ax.text(
+            x + w / 2,
+            y + h * 0.16,
+            page.title_en,
+            fontsize=9.5 * u,
+            ha="center",
+            va="center",
+            color="#333333",
+        )
+    if internal:
+        sw, sh = 30 * u, 13 * u
+        sx, sy = x + w - sw, y + h - sh
+        red = "#C00000"
+        ax.add_patch(Rectangle((sx, sy), sw, sh, fill=False, edgecolor=red, linewidth=2.0 * u))
+        ax.text(
+            sx + sw / 2,
+            sy + sh * 0.6,
+            INTERNAL_MARK,
+            fontsize=18 * u,
+            color=red,
+            fontweight="bold",
+            ha="center",
+            va="center",
+        )
+        ax.text(
+            sx + sw / 2,
+            sy + sh * 0.17,
+            "内部资料 不得公开",
+            fontsize=5.5 * u,
+            color=red,
+            ha="center",
+            va="center",
+        )
+
+
+def _text_block(
+    ax: Axes,
+    box: Box,
+    head: str,
+    items: Sequence[str],
+    size: float,
+    unit: float,
+    *,
+    color: str = "black",
+) -> float:
+    """A heading and wrapped items from the top of ``box``; return the height used."""
+    x, y, w, h = box
+    lh = size * MM_PER_PT * 1.45
+    cy = y + h
+    ax.text(x, cy, head, fontsize=size + 1.0, fontweight="bold", va="top", color=color)
+    cy -= (size + 1.0) * MM_PER_PT * 1.6
+    for item in items:
+        for line in wrap(item, w, size):
+            ax.text(x, cy, line, fontsize=size, va="top", color=color)
+            cy -= lh
+    return y + h - cy
+
+
+def _measure(box: Box, head: str, items: Sequence[str], size: float) -> float:
+    lines = sum(len(wrap(i, box[2], size)) for i in items)
+    return (size + 1.0) * MM_PER_PT * 1.6 + lines * size * MM_PER_PT * 1.45
+
+
+@dataclass(frozen=True)
+class _Notes:
+    notice: list[str]
+    sources: list[str]
+    footer: list[str]
+
+
+def _panel(ax: Axes, layout: Layout, views: Sequence[LayerView], notes: _Notes, scale: int) -> None:
+    """Legend on top (or left), then scale, notice, sources, 编制单位 and date from the bottom."""
+    u = layout.unit
+    px, py, pw, ph = layout.panel
+    gap = 4 * u
+    if layout.side:
+        info_box = (px, py, pw, ph)
+    else:
+        info_w = pw * 0.46
+        info_box = (px + pw - info_w, py, info_w, ph)
+    ix, iy, iw, ih = info_box
+    for size in (5.5 * u, 5.0 * u, 4.5 * u, 4.0 * u):
+        heights = [
+            15.0 * u,
+            _measure(info_box, "说明", notes.notice, size),
+            _measure(info_box, "资料来源", notes.sources, size),
+            _measure(info_box, "", notes.footer, size + 1.0),
+        ]
+        stack = sum(heights) + gap * 3
+        if not layout.side or stack <= ih * 0.72:
+            break
+    top = iy + stack
+    top -= scale_block(ax, (ix, iy, iw, top - iy), scale, u) + gap
+    top -= _text_block(ax, (ix, iy, iw, top - iy), "说明", notes.notice, size, u) + gap
+    top -= _text_block(ax, (ix, iy, iw, top - iy), "资料来源", notes.sources, size, u) + gap
+    _text_block(ax, (ix, iy, iw, top - iy), "", notes.footer, size + 1.0, u)
+    if layout.side:
+        legend_box = (px, iy + stack + gap, pw, ph - stack - gap)
+    else:
+        legend_box = (px, py, pw - iw - 6 * u, ph)
+    draw_legend(ax, legend_blocks(views), legend_box, u)
+
+
+def _embed_fonts(fig: Figure, tmp: Path) -> str:
+    """Set every text in a subset of the CJK font (bold texts in the bold face)."""
+    texts = [t for t in fig.findobj(Text) if t.get_text()]
+    regular, bold = find_cjk_font(), find_cjk_font(bold=True)
+    weights = {t: str(t.get_fontweight()) in ("bold", "700", "heavy", "black") for t in texts}
+    files = {
+        False: subset_font(regular, [t.get_text() for t in texts if not weights[t]], tmp / "r.ttf"),
+        True: subset_font(bold, [t.get_text() for t in texts if weights[t]], tmp / "b.ttf"),
+    }
+    for t in texts:
+        t.set_fontproperties(FontProperties(fname=files[weights[t]], size=t.get_fontsize()))
+    return regular.name
+
+
+def _creation_datetime(date: dt.date | dt.datetime) -> dt.datetime:
+    if isinstance(date, dt.datetime):
+        return date if date.tzinfo else date.replace(tzinfo=dt.UTC)
+    return dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
+
+
+def _metadata(
+    page: MapPage, organisation: str, date: dt.date | dt.datetime, internal: bool
+) -> dict[str, Any]:
+    return {
+        "Title": page.title,
+        "Subject": page.title_en or "",
+        "Author": organisation,
+        "Creator": "qzgeo",
+        "Keywords": "示意" + (f", {INTERNAL_MARK}" if internal else ""),
+        "CreationDate": _creation_datetime(date),
+    }
+
+
+def write_sheet(
+    page: MapPage,
+    views: Sequence[LayerView],
+    path: str | os.PathLike[str],
+    *,
+    organisation: str,
+    date: dt.date | dt.datetime,
+    planar_crs: str | None = None,
+    internal: bool = False,
+    sources: Sequence[str] | None = None,
+    paper: str = "A3",
+    orientation: str = "landscape",
+) -> SheetInfo:
+    """Draw one map product as a one-page vector PDF and write it atomically to ``path``.
+
+    Parameters
+    ----------
+    page, views
+        The page and layer views of the map, as built for the HTML map
+        (:func:`qzgeo.publish.maps.map_page`, :func:`qzgeo.publish.maps.map_views`); layers in
+        EPSG:4490.
+    path
+        The PDF to write (replaced atomically).
+    organisation
+        编制单位 printed on the sheet and recorded as the PDF author.
+    date
+        编制日期; also the PDF's CreationDate, so that the bytes depend on the inputs only.
+    planar_crs
+        The pack's planar CRS (metres) in which the scale is true; default the CGCS2000
+        Gauss-Krüger 3° zone of the map's extent.
+    internal
+        Mark the sheet 内部.
+    sources
+        来源 lines; default the views' provenance.
+    paper, orientation
+        ``A4``, ``A3`` or ``A1``; ``landscape`` or ``portrait``.
+
+    Returns
+    -------
+    SheetInfo
+        The scale, the frame on paper and on the ground, the font used.
+
+    Raises
+    ------
+    PublishError
+        Unknown paper or orientation, no CJK font, a character the font lacks.
+    """
+    layout = sheet_layout(paper, orientation)
+    crs = CRS.from_user_input(planar_crs) if planar_crs else planar_crs_for_bounds(page.bounds)
+    scale, ground = fit_frame(_subject_bounds(page, views, crs), (layout.frame[2], layout.frame[3]))
+    notes = _sheet_notes(page, views, crs, organisation, date, internal, sources)
+    with rc_context(_RC), tempfile.TemporaryDirectory(prefix="qzgeo-sheet-") as tmp:
+        fig = Figure(figsize=(layout.width / 25.4, layout.height / 25.4))
+        paper_ax = _paper_axes(fig, layout)
+        map_ax = _map_axes(fig, layout, ground)
+        projected = draw_layers(map_ax, views, crs, layout.unit)
+        n_labels = draw_labels(
+            map_ax, views, projected, scale=scale, ground=ground, unit=layout.unit
+        )
+        frame_and_ticks(paper_ax, layout, ground, crs)
+        north_arrow(paper_ax, layout, ground, crs)
+        _title(paper_ax, layout, page, internal)
+        _panel(paper_ax, layout, views, notes, scale)
+        font = _embed_fonts(fig, Path(tmp))
+        metadata = _metadata(page, organisation, date, internal)
+        with atomic_path(path) as out:
+            fig.savefig(out, format="pdf", metadata=metadata)
+    return SheetInfo(
+        path=Path(path),
+        paper=paper.upper(),
+        orientation=orientation,
+        page_mm=(layout.width, layout.height),
+        scale=scale,
+        frame_mm=layout.frame,
+        ground=ground,
+        crs=crs.to_string(),
+        labels=n_labels,
+        font=font,
+    )
+
+
+def _sheet_notes(
+    page: MapPage,
+    views: Sequence[LayerView],
+    crs: CRS,
+    organisation: str,
+    date: dt.date | dt.datetime,
+    internal: bool,
+    sources: Sequence[str] | None,
+) -> _Notes:
+    notice = page.notice if "示意" in page.notice else f"示意图。{page.notice}"
+    crs_name = crs.name + (f"（{crs.to_string()}）" if crs.to_epsg() else "")
+    notice_items = [
+        notice,
+        f"投影与比例尺：{crs_name}，图上比例尺按该高斯-克吕格投影计算；经纬度为 CGCS2000。",
+    ]
+    if internal:
+        notice_items.append("内部：本图含内部图层或由其派生的分析结果，不得公开发布。")
+    if sources is None:
+        sources = [v.provenance.replace("网页显示", "图面") for v in views]
+    when = date.strftime("%Y年%m月%d日")
+    footer = [f"编制单位：{organisation}", f"编制日期：{when}"]
+    return _Notes(notice_items, [f"· {s}" for s in sources], footer)
+
+
+def sheet_date(pack: Pack) -> dt.datetime:
+    """The date of a pack's sheets: ``$SOURCE_DATE_EPOCH``, else the newest pack input file.
+
+    Inputs are ``layers/catalog.toml``, ``styles/*.toml``, ``maps/*.toml`` and the local layer
+    files, so that the same inputs give the same PDF bytes.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
+    files = [pack.catalog_path, *pack.root.glob("styles/*.toml"), *pack.root.glob("maps/*.toml")]
+    files += [Path(pack.layer_path(s)) for s in pack.layers.values() if "://" not in s.path]
+    stamps = [int(f.stat().st_mtime) for f in files if f.is_file()]
+    return dt.datetime.fromtimestamp(max(stamps, default=0), tz=dt.UTC)
+
+
+def write_map_sheet(
+    pack: Pack,
+    mspec: MapSpec,
+    page: MapPage,
+    views: Sequence[LayerView],
+    path: str | os.PathLike[str],
+    *,
+    paper: str | None = None,
+    orientation: str | None = None,
+    sources: Sequence[str] | None = None,
+) -> SheetInfo:
+    """:func:`write_sheet` with the pack's 编制单位, date, planar CRS and the map's paper.
+
+    ``paper``/``orientation`` override the map's ``paper``/``orientation`` keys (default A3
+    landscape).
+    """
+    if sources is None:
+        sources = [v.provenance.replace("网页显示", "图面") for v in views]
+        if pack.attribution:
+            sources = [*sources, pack.attribution]
+    return write_sheet(
+        page,
+        views,
+        path,
+        organisation=pack.organisation,
+        date=sheet_date(pack),
+        planar_crs=pack.planar_crs,
+        internal=mspec.sensitivity == "internal",
+        sources=sources,
+        paper=paper or mspec.paper or "A3",
+        orientation=orientation or mspec.orientation or "landscape",
+    )

@@ -1,0 +1,192 @@
+"""The CJK font of a PDF sheet: found on the system, subset and embedded as TrueType.
+
+matplotlib's PDF backend embeds fonts as CID TrueType (``pdf.fonttype = 42``). The Noto Sans
+CJK collections shipped by Linux distributions hold CFF (PostScript) outlines, which
+matplotlib would write as a *TrueType* font program: poppler warns ("Mismatch between font type
+and embedded font file") and stricter readers may refuse it (matplotlib issue #20870). So the
+characters a sheet uses are subset from the font with fontTools and, when the outlines are
+CFF, converted to quadratic TrueType outlines (``cu2qu``, 1 font unit tolerance). The result is
+a small, valid TrueType font that matplotlib subsets and embeds again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fontTools import subset
+from fontTools.pens.cu2quPen import Cu2QuPen
+from fontTools.pens.ttGlyphPen import TTGlyphPen
+from fontTools.ttLib import TTCollection, TTFont, TTLibError, newTable
+
+from qzgeo._errors import PublishError
+
+FONT_ENV = "QZGEO_CJK_FONT"
+# Regular and bold faces, most wanted first; Debian/Ubuntu, Fedora/Arch, Alpine, WenQuanYi,
+# Droid fallback, then Windows and macOS.
+_REGULAR = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "C:/Windows/Fonts/msyh.ttc",
+    "C:/Windows/Fonts/simhei.ttf",
+    "/System/Library/Fonts/Supplemental/Songti.ttc",
+)
+_BOLD = {
+    "NotoSansCJK-Regular.ttc": "NotoSansCJK-Bold.ttc",
+    "NotoSansCJKsc-Regular.otf": "NotoSansCJKsc-Bold.otf",
+    "msyh.ttc": "msyhbd.ttc",
+}
+_PROBE = "图例示意分区"
+_INSTALL = (
+    "install a CJK font (Debian/Ubuntu: apt-get install fonts-noto-cjk) or set "
+    f"{FONT_ENV}=/path/to/font.ttc (TrueType/OpenType, collections allowed)"
+)
+
+
+@dataclass(frozen=True)
+class FontFace:
+    """One face of a font file (``index`` inside a .ttc collection)."""
+
+    path: Path
+    index: int
+    name: str
+
+
+def _faces(path: Path) -> list[FontFace]:
+    try:
+        if path.suffix.lower() in (".ttc", ".otc"):
+            coll = TTCollection(str(path), lazy=True)
+            fonts = list(coll.fonts)
+        else:
+            fonts = [TTFont(str(path), lazy=True)]
+    except (OSError, TTLibError) as exc:
+        msg = f"cannot read the font {path}: {exc}; {_INSTALL}"
+        raise PublishError(msg) from exc
+    faces = []
+    for i, font in enumerate(fonts):
+        cmap = font.getBestCmap() or {}
+        if all(ord(c) in cmap for c in _PROBE):
+            faces.append(FontFace(path, i, str(font["name"].getDebugName(4) or path.stem)))
+    return faces
+
+
+def _best_face(path: Path) -> FontFace | None:
+    faces = _faces(path)
+    # Simplified Chinese glyph forms first (Noto "SC", Windows "GB"/YaHei)
+    for tag in (" SC", "SC ", " CN", "GB", "YaHei"):
+        for face in faces:
+            if tag in face.name:
+                return face
+    return faces[0] if faces else None
+
+
+def find_cjk_font(*, bold: bool = False) -> FontFace:
+    """The CJK face to set sheets in: ``$QZGEO_CJK_FONT``, else a known system font.
+
+    Raises
+    ------
+    PublishError
+        If no font with Chinese glyphs is found (the message says how to install one).
+    """
+    env = os.environ.get(FONT_ENV)
+    if env:
+        face = _best_face(Path(env))
+        if face is None:
+            msg = f"{FONT_ENV}={env} has no face with Chinese glyphs (e.g. 图例); {_INSTALL}"
+            raise PublishError(msg)
+        return face
+    for candidate in _REGULAR:
+        path = Path(candidate)
+        if bold and path.name in _BOLD:
+            path = path.with_name(_BOLD[path.name])
+        if path.is_file():
+            face = _best_face(path)
+            if face is not None:
+                return face
+    if bold:
+        return find_cjk_font(bold=False)
+    msg = f"no font with Chinese glyphs found for the PDF sheets; {_INSTALL}"
+    raise PublishError(msg)
+
+
+def _to_truetype(font: TTFont) -> None:
+    """Replace CFF outlines by quadratic ``glyf`` outlines (fontTools' otf2ttf recipe)."""
+    order = font.getGlyphOrder()
+    glyph_set = font.getGlyphSet()
+    glyphs = {}
+    for name in order:
+        pen = TTGlyphPen(glyph_set)
+        glyph_set[name].draw(Cu2QuPen(pen, 1.0, reverse_direction=True))
+        glyphs[name] = pen.glyph()
+    font["loca"] = newTable("loca")
+    glyf = font["glyf"] = newTable("glyf")
+    glyf.glyphOrder = order
+    glyf.glyphs = glyphs
+    for tag in ("CFF ", "CFF2", "VORG"):
+        if tag in font:
+            del font[tag]
+    maxp = font["maxp"] = newTable("maxp")
+    maxp.tableVersion = 0x00010000
+    for attr in (
+        "maxTwilightPoints",
+        "maxStorage",
+        "maxFunctionDefs",
+        "maxInstructionDefs",
+        "maxStackElements",
+        "maxSizeOfInstructions",
+        "maxComponentElements",
+    ):
+        setattr(maxp, attr, 0)
+    maxp.maxZones = 1
+    font["head"].glyphDataFormat = 0
+    post = font["post"]
+    post.formatType = 2.0
+    post.extraNames = []
+    post.mapping = {}
+    post.glyphOrder = order
+    font.sfntVersion = "\x00\x01\x00\x00"
+    font.recalcBBoxes = True
+
+
+def subset_font(face: FontFace, text: Iterable[str], out: Path) -> Path:
+    """Write a TrueType font with the glyphs of ``text`` (plus printable ASCII) to ``out``.
+
+    Raises
+    ------
+    PublishError
+        If the face lacks a glyph for a character of ``text`` (named in the message).
+    """
+    chars = {c for s in text for c in s if c.isprintable()} | {chr(i) for i in range(32, 127)}
+    opts = subset.Options()
+    opts.font_number = face.index
+    opts.name_IDs = ["*"]
+    opts.name_languages = ["*"]
+    opts.notdef_outline = True
+    opts.layout_features = []
+    opts.hinting = False
+    opts.desubroutinize = True
+    font = subset.load_font(str(face.path), opts)
+    cmap = font.getBestCmap() or {}
+    missing = sorted(c for c in chars if ord(c) not in cmap and not c.isspace())
+    if missing:
+        shown = "".join(missing[:20])
+        msg = (
+            f"the font {face.name} ({face.path}) has no glyph for {shown!r} used on a sheet; "
+            f"set {FONT_ENV} to a font that has them"
+        )
+        raise PublishError(msg)
+    subsetter = subset.Subsetter(opts)
+    subsetter.populate(text="".join(sorted(chars)))
+    subsetter.subset(font)
+    if "glyf" not in font:
+        _to_truetype(font)
+    font.save(str(out))
+    return out

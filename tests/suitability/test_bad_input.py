@@ -1,0 +1,122 @@
+"""Bad input ends in exit 2 with the file, the value and the fix — never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qzgeo.cli.main import cli
+
+GOOD = """
+title = "t"
+resolution_m = 100
+area = ["study"]
+basemap = "none"
+[[factors]]
+id = "near"
+kind = "distance"
+layers = ["road"]
+breaks = [100, 200]
+grades = [5, 3, 1]
+weight = 1
+[[factors]]
+id = "slope"
+kind = "slope"
+weight = 1
+optional = true
+"""
+
+
+def run(pack: Path, out: Path, *args: str) -> tuple[int, str]:
+    res = CliRunner().invoke(
+        cli, ["suitability", "--pack", str(pack), "--out", str(out), "--no-progress", *args]
+    )
+    assert "Traceback" not in res.output
+    return res.exit_code, res.output
+
+
+@pytest.mark.parametrize(
+    ("edit", "needles"),
+    [
+        (
+            lambda s: s.replace('layers = ["road"]', 'layers = ["raod"]'),
+            ["suitability/m.toml", "raod", "use one of"],
+        ),
+        (
+            lambda s: s.replace("breaks = [100, 200]", "breaks = [200, 100]"),
+            ["factors[0] (id='near').breaks", "strictly ascending", "[200, 100]"],
+        ),
+        (
+            lambda s: s.replace("grades = [5, 3, 1]", "grades = [5, 3]"),
+            ["factors[0] (id='near').grades", "needs 3 grades"],
+        ),
+        (lambda s: s.replace('area = ["study"]', 'area = ["nowhere"]'), ["`area`", "'nowhere'"]),
+        (
+            lambda s: s + '[[hard_limits]]\nlayer = "redline"\nclasses = ["红綫"]\n',
+            ["hard_limits", "'红綫'", "生态保护红线"],
+        ),
+    ],
+)
+def test_bad_model(make_pack, h, tmp_path, edit, needles):
+    pack = make_pack({"m": edit(GOOD) + h.FIVE_CLASSES})
+    code, out = run(pack, tmp_path / "out")
+    assert code == 2, out
+    for n in needles:
+        assert n in out, out
+
+
+def test_bad_result_breaks_all_reported_at_once(make_pack, h, tmp_path):
+    bad = GOOD.replace(
+        "weight = 1\n[[factors]]", "weight = -1\n[[factors]]"
+    ) + h.FIVE_CLASSES.replace("[1.5, 2.5, 3.5, 4.5]", "[1.5, 2.5, 3.5, 7]")
+    code, out = run(make_pack({"m": bad}), tmp_path / "out")
+    assert code == 2
+    assert "2 problem(s)" in out and "weight" in out and "score breaks must lie in (1, 5]" in out
+
+
+def test_raster_without_crs(make_pack, h, tmp_path):
+    dem = h.gk_plane(tmp_path / "nocrs.tif", 5.0, crs=None)
+    code, out = run(make_pack({"m": GOOD + h.FIVE_CLASSES}), tmp_path / "out", "--dem", str(dem))
+    assert code == 2
+    assert "nocrs.tif" in out and "has no CRS" in out and "gdal_edit.py -a_srs" in out
+
+
+def test_raster_not_overlapping(make_pack, h, tmp_path):
+    import numpy as np
+    from rasterio.transform import Affine
+
+    far = h.write_dem(
+        tmp_path / "far.tif", np.zeros((10, 10)), Affine(0.01, 0, 120, 0, -0.01, 40), "EPSG:4490"
+    )
+    code, out = run(make_pack({"m": GOOD + h.FIVE_CLASSES}), tmp_path / "out", "--dem", str(far))
+    assert code == 2
+    assert "far.tif" in out and "does not overlap the study area" in out
+
+
+def test_unknown_raster_name_and_missing_file(make_pack, h, tmp_path):
+    pack = make_pack({"m": GOOD + h.FIVE_CLASSES})
+    code, out = run(pack, tmp_path / "out", "--raster", "landcover=x.tif")
+    assert code == 2 and "--raster landcover=FILE" in out and "uses no raster 'landcover'" in out
+    code, out = run(pack, tmp_path / "out", "--dem", str(tmp_path / "missing.tif"))
+    assert code == 2 and "missing.tif" in out and "does not exist" in out
+    code, out = run(pack, tmp_path / "out", "--raster", "noequals")
+    assert code == 2 and "NAME=FILE" in out
+    code, out = run(pack, tmp_path / "out", "--model", "nope")
+    assert code == 2 and "suitability/nope.toml does not exist" in out and "m" in out
+
+
+def test_missing_optional_factor_is_reported(make_pack, h, tmp_path):
+    code, out = run(make_pack({"m": GOOD + h.FIVE_CLASSES}), tmp_path / "out")
+    assert code == 0, out
+    assert "factor missing: slope" in out and "renormalised" in out
+
+
+def test_foreign_output_folder_is_not_overwritten(make_pack, h, tmp_path):
+    folder = tmp_path / "out" / "public" / "suitability" / "m"
+    folder.mkdir(parents=True)
+    (folder / "notes.txt").write_text("mine", encoding="utf-8")
+    code, out = run(make_pack({"m": GOOD + h.FIVE_CLASSES}), tmp_path / "out")
+    assert code == 2 and "was not written by qzgeo" in out
+    assert (folder / "notes.txt").read_text(encoding="utf-8") == "mine"
