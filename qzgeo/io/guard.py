@@ -68,6 +68,11 @@ _GDAL_OFFLINE = {
     "GML_DOWNLOAD_SCHEMA": "NO",
 }
 pyogrio.set_gdal_config_options(_GDAL_OFFLINE)
+# rasterio carries its own GDAL, which reads these from the environment
+os.environ.update(_GDAL_OFFLINE)
+
+#: Raster formats GDAL may open (GeoTIFF/COG, Erdas Imagine, ASCII grid).
+RASTER_SUFFIXES = frozenset({".tif", ".tiff", ".img", ".asc"})
 
 DEFAULT_MAX_VERTICES = 1_000_000
 DEFAULT_MAX_FEATURES = 5_000_000
@@ -133,6 +138,28 @@ def admit_path(path: str | os.PathLike[str]) -> Path:
         raise _refuse(shown, f"the file is not a {suffix} file (its first bytes do not match)")
     if any(m in head for m in _FORBIDDEN_CONTENT):
         raise _refuse(shown, "the file is a GDAL virtual data source, which is not accepted")
+    return p
+
+
+def admit_raster(path: str | os.PathLike[str]) -> Path:
+    """Refuse a raster GDAL must not open: not a GeoTIFF, IMG or ASCII grid, a VRT, a /vsi*
+    or PREFIX: path (a ``.vrt`` DEM can name any file or URL)."""
+    text = os.fspath(path)
+    shown = repr(text) if any(ord(c) < 32 for c in text) else text
+    if text.startswith("/vsi") or _PREFIX_RE.match(text):
+        raise _refuse(shown, "a /vsi* or PREFIX: source is not accepted")
+    p = Path(text)
+    if p.suffix.lower() not in RASTER_SUFFIXES:
+        msg = (
+            f"{shown}: the raster format {p.suffix.lower() or '(no extension)'!r} is not "
+            "accepted; give a GeoTIFF (.tif), .img or .asc (driver allow-list: no VRT)"
+        )
+        raise InputError(msg)
+    if p.is_file():
+        with p.open("rb") as fh:
+            head = fh.read(4096)
+        if b"VRTDataset" in head or b"OGRVRTDataSource" in head:
+            raise _refuse(shown, "the file is a GDAL virtual data source, which is not accepted")
     return p
 
 
