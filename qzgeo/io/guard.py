@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import mmap
 import os
 import re
 import warnings
@@ -172,22 +173,44 @@ def admit_source(path: str | os.PathLike[str], *, layer: str | None = None) -> l
     return _layer_checks(p, repr(text) if any(ord(c) < 32 for c in text) else text, layer)
 
 
+_GEOJSON_SUFFIXES = frozenset({".geojson", ".json", ".geojsonl", ".geojsons", ".ndjson"})
+
+
 def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
+    """Feature cap of binary formats before reading; duplicate ids of GeoJSON.
+
+    Text formats are already bounded by their byte cap and counted after reading
+    (:func:`check_vertices`): counting them here would parse them twice.
+    """
+    if p.suffix.lower() in _GEOJSON_SUFFIXES:
+        return _duplicate_ids(p, layer) if _mentions_id(p) else []
     caps = current_caps()
     try:
         info = pyogrio.read_info(p, layer=layer)
     except Exception:
         return []
-    where = f"{shown} (layer {layer!r})" if layer else shown
     n = int(info.get("features") or 0)
     if n > caps.max_features:
+        where = f"{shown} (layer {layer!r})" if layer else shown
         msg = (
-            f"{where} has {n:,} features, over the cap of {caps.max_features} per layer; "
+            f"{where} has {n} features, over the cap of {caps.max_features} per layer; "
             "raise it with --max-features N if the data are what you expect"
         )
         raise InputError(msg)
-    if info.get("driver") != "GeoJSON":
-        return []
+    return []
+
+
+def _mentions_id(p: Path) -> bool:
+    """Whether the file has an ``"id"`` member anywhere (cheap: no parse)."""
+    with p.open("rb") as fh:
+        if p.stat().st_size == 0:
+            return False
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            return mm.find(b'"id"') >= 0
+
+
+def _duplicate_ids(p: Path, layer: str | None) -> list[str]:
+    """GDAL renumbers duplicate GeoJSON feature ids silently but for a warning: keep it."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with contextlib.suppress(Exception):
