@@ -15,6 +15,7 @@ Every command that writes files (``publish``, ``analyze``, ``check --out``) goes
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import shutil
@@ -164,22 +165,44 @@ def _locked(out: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _carry(old: Path, new: Path) -> None:
+    """Hard-link the other commands' outputs of ``old`` into ``new`` (``old`` stays intact)."""
+    for kept in CARRIED:
+        src, dst = old / kept, new / kept
+        if dst.exists() or not src.exists():
+            continue
+        if src.is_dir():
+            shutil.copytree(src, dst, copy_function=os.link)
+        else:
+            os.link(src, dst)
+
+
 def _swap(build: Build) -> None:
+    """Put each part in place: exchanged with the previous one in one step where Linux can."""
     for name in PARTS:
         new = build.tmp / name
         old = build.out / name
         if not new.is_dir():
-            if name in build.touched:
-                new.mkdir()
-            else:
+            if name not in build.touched:
                 continue
-        trash = build.tmp / f".old-{name}"
-        if old.exists():
-            for kept in CARRIED:
-                if (old / kept).exists() and not (new / kept).exists():
-                    (old / kept).rename(new / kept)
-            old.rename(trash)
-        new.rename(old)
+            new.mkdir()
+        if not old.exists():
+            new.rename(old)
+            continue
+        _carry(old, new)
+        if not _exchange(new, old):
+            old.rename(build.tmp / f".old-{name}")
+            new.rename(old)
 
 
 @contextlib.contextmanager
