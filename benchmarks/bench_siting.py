@@ -75,7 +75,8 @@ def main() -> None:
             catalog.read_text(encoding="utf-8")
             + '\n[[layers]]\nid = "canal"\ntitle = "平陆运河"\nrole = "corridor"\n'
             'path = "mini.gpkg"\nlayer = "canal"\nsensitivity = "public"\n'
-            'source = "test"\nlicence = "CC0-1.0"\nprecision = "schematic"\n',
+            'source = "test"\nlicence = "CC0-1.0"\nprecision = "schematic"\n'
+            '\n[[distances]]\nlayer = "canal"\nlabel = "距运河"\n',
             encoding="utf-8",
         )
 

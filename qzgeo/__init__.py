@@ -1,7 +1,8 @@
-"""qzgeo: plan packs, exact overlay analysis, siting checks and offline maps for Qinzhou (钦州).
+"""qzgeo: plan packs, exact overlay analysis, siting checks and offline maps for any city.
 
 The engine is city-agnostic: a city is a *plan pack* (``layers/catalog.toml``, ``styles/``,
-``maps/``). The bundled Qinzhou pack is at :func:`get_path`.
+``maps/``), chosen by ``--pack``, ``$QZGEO_PACK`` or ``qzgeo.toml``; the bundled pack is at
+:func:`get_path`.
 
 Examples
 --------

@@ -40,7 +40,7 @@ from qzgeo.io.vector import read_layer, sha256_file
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, load_pack_layers
 from qzgeo.pack.model import Pack
-from qzgeo.pack.validate import validate_pack
+from qzgeo.pack.validate import pack_warnings, validate_pack
 from qzgeo.publish.checks import shown_name_field
 from qzgeo.publish.parcel_tables import published_zone_names, write_parcel_outputs
 from qzgeo.publish.suitability_write import (
@@ -87,7 +87,8 @@ class PublishSummary:
         n_zones = len(self.analysis.zone_summary)
         return (
             f"{n_zones} zones, {self.analysis.total_available_ha:,.1f} 公顷 available, "
-            f"{len(self.analysis.conflicts)} conflict patches"
+            f"{len(self.analysis.conflicts)} conflict patches; "
+            f"planar CRS {self.analysis.planar_crs}"
         )
 
 
@@ -109,7 +110,7 @@ def run_publish(
     Parameters
     ----------
     pack_dir
-        Plan pack folder; default the bundled Qinzhou pack.
+        Plan pack folder; default as :func:`qzgeo.pack.catalog.resolve_pack_dir` says.
     out_dir
         New, empty or qzgeo's own folder (:mod:`qzgeo.io.outdir`). ``public/``: the public
         maps, their gallery and manifest (post it as it is); ``internal/``: internal maps,
@@ -132,7 +133,7 @@ def run_publish(
     with read_caps(caps):
         loaded = load_pack_layers(pack)
     result = analyze_pack(loaded)
-    warnings = list(loaded.report.warnings) + list(result.notes)
+    warnings = pack_warnings(pack) + list(loaded.report.warnings) + list(result.notes)
     with output_build(out_dir, pack=pack.root) as build:
         outputs = write_analysis(result, build.internal)
         published = None
@@ -153,17 +154,8 @@ def run_publish(
             warnings.extend(w for w in published.warnings if w not in warnings)
             # The QGIS project holds every layer, internal ones included: INTERNAL folder only.
             outputs.extend(write_pack_qgis(loaded, result, build.internal))
-        report = {
-            "pack": pack.name,
-            "summary": {
-                "zones": len(result.zone_summary),
-                "available_ha": round(result.total_available_ha, 4),
-                "conflict_patches": len(result.conflicts),
-            },
-            **loaded.report.to_dict(),
-            "warnings": warnings,
-        }
-        outputs.append(write_run_report(build.internal, report))
+        report = {"pack": pack.name, "summary": _summary(result), **loaded.report.to_dict()}
+        outputs.append(write_run_report(build.internal, {**report, "warnings": warnings}))
         tables = write_analysis_postgis(result, to_postgis) if to_postgis else []
         outputs = [build.final(p) for p in outputs]
         index = build.final(published.index) if published else None
@@ -171,6 +163,17 @@ def run_publish(
     return PublishSummary(
         pack, build.out, index, outputs, result, loaded, warnings, tables, maps=pages
     )
+
+
+def _summary(result: AnalysisResult) -> dict[str, object]:
+    """The ``summary`` of ``report.json``: the headline figures and the planar CRS used."""
+    return {
+        "zones": len(result.zone_summary),
+        "available_ha": round(result.total_available_ha, 4),
+        "conflict_patches": len(result.conflicts),
+        "planar_crs": result.planar_crs,
+        "max_conservation_residual_m2": result.max_residual_m2,
+    }
 
 
 # --- qzgeo analyze -------------------------------------------------------------------------
@@ -314,7 +317,8 @@ class CheckSummary:
     reports: list[SiteReport]
     warnings: list[str]
     context_summary: str | None
-    sensitivity: str = "internal"
+    title: str = "选址合规性检查 Siting check"  # names the pack when there is one
+    sensitivity: str = "internal"  # public only if every pack layer is and no --constraint
     pack_root: Path | None = None
     inputs: list[str] = field(default_factory=list)
 
@@ -327,7 +331,10 @@ class CheckSummary:
         """The reports as ``"text"``, ``"json"`` or ``"html"``."""
         from qzgeo.publish.site_report import reports_to_html, reports_to_json, reports_to_text
 
-        render = {"json": reports_to_json, "text": reports_to_text, "html": reports_to_html}
+        if fmt == "html":
+            internal = self.sensitivity != "public"
+            return reports_to_html(self.reports, title=self.title, internal=internal)
+        render = {"json": reports_to_json, "text": reports_to_text}
         return render[fmt](self.reports)
 
 
@@ -397,6 +404,7 @@ def run_check(
         reports,
         [*warnings, *rep.warnings],
         summary,
+        title="选址合规性检查 Siting check" + (f" — {pack.title}" if pack is not None else ""),
         sensitivity="public" if public else "internal",
         pack_root=pack.root if pack else None,
         inputs=inputs,

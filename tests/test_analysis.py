@@ -59,6 +59,9 @@ def test_conflict_patches_have_stable_ids_and_classes(result) -> None:  # type: 
 def test_against_independent_geopandas_overlay(result) -> None:  # type: ignore[no-untyped-def]
     gpkg = Path(MINIPACK) / "layers" / "mini.gpkg"
     zones = gpd.read_file(gpkg, layer="zones").to_crs(4545)
+    # The area of a planar (GK) region: its straight edges densified to 10 m before measuring
+    # on the ellipsoid, so that the oracle does not depend on where the vertices are.
+    zones["geometry"] = zones.geometry.segmentize(10.0)
     cons = gpd.read_file(gpkg, layer="control_lines").to_crs(4545)
     excl = cons[cons["类别"] != "城镇开发边界"].dissolve()
     boundary = cons[cons["类别"] == "城镇开发边界"]
@@ -66,4 +69,4 @@ def test_against_independent_geopandas_overlay(result) -> None:  # type: ignore[
     available = gpd.overlay(inside, excl[["geometry"]], how="difference")
     expected = ellipsoidal_area(available.to_crs(4490).geometry.values)
     got = result.available_land.set_index("名称").loc[list(available["名称"]), "area_m2"]
-    assert list(got) == pytest.approx(list(expected), rel=1e-9)
+    assert list(got) == pytest.approx(list(expected), rel=1e-8)

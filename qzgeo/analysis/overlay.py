@@ -106,13 +106,13 @@ class OverlayReport:
 
 def _check_planar(crs: Any) -> CRS:
     if crs is None:
-        msg = "the parcels have no CRS; set one (e.g. set_crs('EPSG:4524')) before the overlay"
+        msg = "the parcels have no CRS; set one (e.g. set_crs('EPSG:...')) before the overlay"
         raise CRSError(msg)
     c = CRS.from_user_input(crs)
     if c.is_geographic:
         msg = (
             f"the parcels are in {c.name} (lon/lat); the overlay needs a planar Gauss-Krüger CRS: "
-            "use to_crs(loaded.planar_crs) or to_crs('EPSG:4545')"
+            "use to_crs(loaded.planar_crs) or the GK zone of the data"
         )
         raise CRSError(msg)
     return c

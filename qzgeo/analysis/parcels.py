@@ -122,7 +122,7 @@ def measure_parcels(
 
 def to_planar(parcels: gpd.GeoDataFrame, planar: CRS) -> gpd.GeoDataFrame:
     if parcels.crs is None:
-        msg = "the parcels have no CRS; declare it with --crs EPSG:4524 (for example)"
+        msg = "the parcels have no CRS; declare it with --crs EPSG:... (qzgeo never guesses)"
         raise CRSError(msg)
     return parcels.to_crs(planar)
 

@@ -201,10 +201,10 @@ def _planar_crs(gdf: gpd.GeoDataFrame, crs: Any) -> CRS:
     try:
         c = CRS.from_user_input(crs)
     except pyproj.exceptions.CRSError as exc:
-        msg = f"cannot understand crs={crs!r}; use e.g. 'EPSG:4545' (CGCS2000 GK CM 108E)"
+        msg = f"cannot understand crs={crs!r}; use a CGCS2000 GK zone, e.g. 'EPSG:4549' (CM 120E)"
         raise CRSError(msg) from exc
     if not c.is_projected or c.axis_info[0].unit_name != "metre":
-        msg = f"crs={crs!r} is not planar in metres; use a GK CRS such as 'EPSG:4545' or None"
+        msg = f"crs={crs!r} is not planar in metres; use a GK CRS (EPSG:4534-4554) or None"
         raise CRSError(msg)
     return c
 
@@ -231,7 +231,7 @@ def _open(path: str | os.PathLike[str], band: int) -> rasterio.DatasetReader:
     t = src.transform
     problem: QzgeoError | None = None
     if src.crs is None:
-        problem = CRSError(f"raster {str(p)!r} has no CRS; set one: gdal_edit.py -a_srs EPSG:4545")
+        problem = CRSError(f"raster {str(p)!r} has no CRS; set one: gdal_edit.py -a_srs EPSG:...")
     elif t.b != 0 or t.d != 0 or t.a <= 0 or t.e >= 0:
         problem = InputError(f"raster {str(p)!r} is not north-up; gdalwarp it to a north-up grid")
     elif not 1 <= band <= src.count:
@@ -258,7 +258,7 @@ class _Cells:
         self.geographic = crs.is_geographic
         if not self.geographic:
             if crs.axis_info[0].unit_name != "metre":
-                msg = f"raster CRS {crs.name!r} is not in metres; gdalwarp it to EPSG:4545"
+                msg = f"raster CRS {crs.name!r} is not in metres; gdalwarp it to a GK zone"
                 raise CRSError(msg)
             self.proj = Proj(crs)
             self.to_ll = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)

@@ -10,7 +10,26 @@ import shapely
 
 from qzgeo.geo.area import M2_PER_HA, M2_PER_MU
 
-__all__ = ["BoundaryShare", "Conflict", "SiteReport", "area_units", "exit_code"]
+__all__ = ["BoundaryShare", "Conflict", "SiteDistance", "SiteReport", "area_units", "exit_code"]
+
+
+@dataclass(frozen=True)
+class SiteDistance:
+    """Geodesic distance from a site to a layer the pack names in ``[[distances]]``."""
+
+    layer: str
+    label: str
+    label_en: str
+    distance_m: float | None  # None: the layer has no geometry
+
+    def to_dict(self) -> dict[str, Any]:
+        m = None if self.distance_m is None else round(self.distance_m, 2)
+        return {
+            "layer": self.layer,
+            "label": self.label,
+            "label_en": self.label_en,
+            "distance_m": m,
+        }
 
 
 @dataclass(frozen=True)
@@ -63,7 +82,7 @@ class SiteReport:
     conflicts: list[Conflict]
     development_boundary: BoundaryShare | None
     zones: list[str]
-    canal_distance_m: float | None
+    distances: list[SiteDistance] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
     geometry: shapely.Geometry | None = None
@@ -87,9 +106,7 @@ class SiteReport:
                 self.development_boundary.to_dict() if self.development_boundary else None
             ),
             "zones": list(self.zones),
-            "canal_distance_m": (
-                None if self.canal_distance_m is None else round(self.canal_distance_m, 2)
-            ),
+            "distances": [d.to_dict() for d in self.distances],
             "verdict": self.verdict,
             "warnings": list(self.warnings),
             "repairs": list(self.repairs),

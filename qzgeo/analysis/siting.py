@@ -29,6 +29,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from qzgeo._errors import CRSError, GeometryError, InputError, PackError
+from qzgeo.analysis.distances import DistanceTarget, build_targets, measure
 from qzgeo.analysis.overlay import OverlayPlan, overlay_areas, plan_overlay
 from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, ConstraintClass
 from qzgeo.analysis.site_results import BoundaryShare, Conflict, SiteReport
@@ -41,15 +42,13 @@ from qzgeo.analysis.sites import (
     split_source,
 )
 from qzgeo.analysis.zones import merge_constraints, planar_zones
-from qzgeo.geo.area import GEOD, ellipsoidal_area
+from qzgeo.geo.area import ellipsoidal_area
 from qzgeo.geo.crs import STORAGE_CRS, planar_crs_for_bounds
 from qzgeo.geo.repair import RepairReport, polygonal_part
 from qzgeo.pack.load import load_pack_layers
-from qzgeo.pack.model import Pack
+from qzgeo.pack.model import DistanceSpec, Pack
 
 LABEL_COLUMNS = ("名称", "地块名称", "name", "NAME")
-CANAL_HINTS = ("运河", "canal", "pinglu")
-NO_CANAL = "no 平陆运河 corridor line in the plan pack; canal_distance_m is null"
 # Overlaps below the reporting precision (0.01 m²) are coordinate round-off, not conflicts.
 MIN_AREA_M2 = 0.01
 
@@ -72,10 +71,10 @@ class SitingContext:
         Merged, prepared constraint classes (planar), sorted by layer and class.
     zone_names, zone_geoms
         Planned zones (planar), in catalog order.
-    canal_segments
-        Segments of the 平陆运河 corridor lines (planar), or ``None`` without a corridor line.
+    distances
+        The layers site reports measure distances to (the pack's ``[[distances]]``), indexed.
     warnings : list of str
-        Repeated in every site report (e.g. "no corridor line, no canal distance").
+        Repeated in every site report (e.g. a distance layer without geometry).
     report : RepairReport
         Repairs made while loading the pack and constraint layers.
     plan : OverlayPlan
@@ -86,7 +85,7 @@ class SitingContext:
     classes: list[ConstraintClass]
     zone_names: list[str] = field(default_factory=list)
     zone_geoms: npt.NDArray[np.object_] = field(default_factory=lambda: np.empty(0, dtype=object))
-    canal_segments: npt.NDArray[np.object_] | None = None
+    distances: list[DistanceTarget] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     report: RepairReport = field(default_factory=RepairReport)
     plan: OverlayPlan = field(init=False, repr=False)
@@ -99,11 +98,6 @@ class SitingContext:
         self._part_tree = shapely.STRtree(self.plan.classes.parts)
         shapely.prepare(self.zone_geoms)
         self._zone_tree = shapely.STRtree(self.zone_geoms)
-        self._canal_tree = None
-        if self.canal_segments is None:
-            self.warnings.append(NO_CANAL)
-        else:
-            self._canal_tree = shapely.STRtree(self.canal_segments)
         self._to_lonlat = Transformer.from_crs(self.planar_crs, STORAGE_CRS, always_xy=True)
 
     @property
@@ -122,12 +116,12 @@ class SitingContext:
         planar_crs: CRS | str,
         zones: gpd.GeoDataFrame | None = None,
         zone_name_field: str = "name",
-        canal: gpd.GeoDataFrame | None = None,
+        distances: Sequence[tuple[DistanceSpec, gpd.GeoDataFrame]] = (),
     ) -> SitingContext:
         """Build a context from ready-made pieces (constraint classes already planar).
 
-        ``zones`` (any CRS) name their features by ``zone_name_field``; ``canal`` holds the
-        corridor lines (any CRS). Without ``canal`` distances are ``None`` with a warning.
+        ``zones`` (any CRS) name their features by ``zone_name_field``; ``distances`` pairs
+        each distance entry with its layer's features (any CRS).
         """
         planar = CRS.from_user_input(planar_crs)
         names: list[str] = []
@@ -140,15 +134,16 @@ class SitingContext:
             keep = np.isin(shapely.get_type_id(zp.geometry.values), POLYGONAL_TYPES)
             zgeoms = np.asarray(zp.geometry.values[keep], dtype=object)
             names = [str(v) for v in zp.loc[keep, zone_name_field]]
-        segments = None
-        if canal is not None and not canal.empty:
-            segments = _segments(canal.to_crs(planar).geometry.values)
+        targets, warnings = build_targets(
+            [d for d, _ in distances], {d.layer: g for d, g in distances}, planar_crs=planar
+        )
         return cls(
             planar_crs=planar,
             classes=sorted(constraints, key=lambda c: (c.layer_id, c.cls)),
             zone_names=names,
             zone_geoms=zgeoms,
-            canal_segments=segments,
+            distances=targets,
+            warnings=warnings,
         )
 
     @classmethod
@@ -161,15 +156,14 @@ class SitingContext:
         mode: str | None = None,
         crs: str | CRS | None = None,
         datum: str | None = None,
-        canal_layers: Sequence[str] | None = None,
     ) -> SitingContext:
-        """Load a pack's constraints, zones and canal once, merged and indexed.
+        """Load a pack's constraints, zones and distance layers once, merged and indexed.
 
         Parameters
         ----------
         pack
             A pack from :func:`qzgeo.pack.catalog.load_pack`, or ``None`` to check against
-            ``constraint_sources`` only (no zones, no canal).
+            ``constraint_sources`` only (no zones, no distances).
         constraint_sources
             ``PATH[:LAYER]`` polygon layers that REPLACE the pack's constraint layers.
             Classes come from ``class_field``, else a column 类别/class/CLASS/DLMC, else the
@@ -181,9 +175,6 @@ class SitingContext:
             of the ``constraint_sources``.
         crs, datum
             CRS for ``constraint_sources`` without one; ``"gcj02"`` for AMap coordinates.
-        canal_layers
-            Ids of the corridor layers to measure the canal distance to. Default: the
-            corridor-role line layers naming 运河/canal/pinglu, else every corridor-role layer.
 
         Examples
         --------
@@ -218,8 +209,7 @@ class SitingContext:
             )
             ctx.report = report
             return ctx
-        corridor_ids = _canal_layer_ids(pack, canal_layers)
-        wanted = [s.id for s in pack.zone_layers()] + corridor_ids
+        wanted = [s.id for s in pack.zone_layers()] + [d.layer for d in pack.distances]
         if not constraint_sources:
             wanted += [s.id for s in pack.constraint_layers()]
         loaded = load_pack_layers(pack, only=wanted)
@@ -230,49 +220,16 @@ class SitingContext:
         else:
             classes = merge_constraints(pack, loaded.layers, planar_crs=planar)
         zones = list(planar_zones(loaded))
-        lines = [
-            loaded.layers[i].to_crs(planar).geometry.values
-            for i in corridor_ids
-            if i in loaded.layers
-        ]
+        targets, warnings = build_targets(pack.distances, loaded.layers, planar_crs=planar)
         return cls(
             planar_crs=planar,
             classes=sorted(classes, key=lambda c: (c.layer_id, c.cls)),
             zone_names=[z.name for z in zones],
             zone_geoms=np.asarray([z.geometry for z in zones], dtype=object),
-            canal_segments=_segments(np.concatenate(lines)) if lines else None,
+            distances=targets,
+            warnings=warnings,
             report=report,
         )
-
-
-def _canal_layer_ids(pack: Pack, canal_layers: Sequence[str] | None) -> list[str]:
-    if canal_layers is not None:
-        unknown = [i for i in canal_layers if i not in pack.layers]
-        if unknown:
-            msg = f"canal layer(s) {unknown} are not in the pack; it has {sorted(pack.layers)}"
-            raise InputError(msg)
-        return list(canal_layers)
-    corridors = [s for s in pack.layers.values() if s.role == "corridor"]
-    named = [
-        s
-        for s in corridors
-        if any(h in f"{s.id} {s.title} {s.title_en or ''}".lower() for h in CANAL_HINTS)
-    ]
-    return [s.id for s in (named or corridors)]
-
-
-def _segments(geoms: npt.ArrayLike) -> npt.NDArray[np.object_] | None:
-    """Every straight segment of the line parts of ``geoms`` (polygons are ignored)."""
-    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
-    lines = parts[np.isin(shapely.get_type_id(parts), (1, 2))]
-    if lines.size == 0:
-        return None
-    coords, idx = shapely.get_coordinates(lines, return_index=True)
-    same = idx[1:] == idx[:-1]
-    starts, ends = coords[:-1][same], coords[1:][same]
-    if starts.size == 0:
-        return None
-    return np.asarray(shapely.linestrings(np.stack([starts, ends], axis=1)), dtype=object)
 
 
 # --- the check ----------------------------------------------------------------------------
@@ -355,7 +312,7 @@ def check_sites(
     with_patches: bool = False,
     min_area_m2: float = MIN_AREA_M2,
 ) -> list[SiteReport]:
-    """Check every site polygon against the constraints, zones and canal of ``ctx``.
+    """Check every site polygon against the constraints, zones and distance layers of ``ctx``.
 
     Parameters
     ----------
@@ -429,7 +386,7 @@ def check_sites(
             boundary = [BoundaryShare(c.layer_id, c.cls, 1.0 - float(x), float(x)) for x in share]
 
     zones = _zones_of(ctx, planar, min_area_m2)
-    canal = _canal_distance(ctx, planar)
+    distances = measure(ctx.distances, planar, planar_crs=ctx.planar_crs)
     srcs, fids = _origin(sites)
     return [
         SiteReport(
@@ -441,7 +398,7 @@ def check_sites(
             conflicts=conflicts[i],
             development_boundary=boundary[i],
             zones=zones[i],
-            canal_distance_m=None if canal is None else float(canal[i]),
+            distances=distances[i],
             warnings=list(ctx.warnings),
             repairs=repairs[i],
             geometry=lonlat[i],
@@ -529,24 +486,4 @@ def _zones_of(
         name = ctx.zone_names[z[k]]
         if name not in out[s[k]]:
             out[s[k]].append(name)
-    return out
-
-
-def _canal_distance(
-    ctx: SitingContext, planar: npt.NDArray[np.object_]
-) -> npt.NDArray[np.float64] | None:
-    """Geodesic distance (m) from each site to the nearest canal segment; 0 if it crosses.
-
-    Kept local: the overlay engine measures areas, not distances.
-    """
-    if ctx._canal_tree is None or ctx.canal_segments is None:
-        return None
-    s, j = ctx._canal_tree.query_nearest(planar, all_matches=False)
-    lines = shapely.shortest_line(planar[s], ctx.canal_segments[j])
-    xy = shapely.get_coordinates(lines).reshape(-1, 2, 2)
-    lon0, lat0 = ctx._to_lonlat.transform(xy[:, 0, 0], xy[:, 0, 1])
-    lon1, lat1 = ctx._to_lonlat.transform(xy[:, 1, 0], xy[:, 1, 1])
-    _, _, dist = GEOD.inv(lon0, lat0, lon1, lat1)
-    out = np.zeros(planar.size)
-    out[s] = np.asarray(dist, dtype=float)
     return out

@@ -21,11 +21,16 @@ from shapely.geometry.base import BaseGeometry
 
 from qzgeo.analysis.overlay_plan import ConstraintClass, merge_polygons
 from qzgeo.geo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
+from qzgeo.geo.crs import crs_label
 from qzgeo.geo.repair import RepairReport, overlay_op, polygonal_part
 from qzgeo.pack.load import LoadedPack
 from qzgeo.pack.model import LayerSpec, Pack
 
 CONSERVATION_RTOL = 1e-6
+#: Zone edges are densified to this length (m) in the planar CRS before the overlay (see
+#: :func:`analyze_pack`); the area error of a vertex inserted on a straight planar edge of
+#: length L is about k·L³/12, with k the curvature of a geodesic in the projection.
+DENSIFY_M = 50.0
 DEFAULT_MIN_PATCH_M2 = 1.0
 
 
@@ -72,6 +77,8 @@ class AnalysisResult:
     sensitivity: dict[str, str] = field(default_factory=dict)
     total_available_m2: float = 0.0  # area of the union of all available land
     notes: list[str] = field(default_factory=list)
+    planar_crs: str = ""  # the CRS the geometry work used, e.g. "EPSG:4549 (CGCS2000 / ...)"
+    max_residual_m2: float = 0.0  # worst |available + constrained - zone| over the zones
 
     @property
     def total_available_ha(self) -> float:
@@ -126,123 +133,142 @@ def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
     left where schematic boundaries almost coincide) are not listed as patches, but their area
     stays in the zone's constrained total, so area is conserved; the count is in ``notes``.
 
+    Every area is measured the same way: the planar pieces are transformed back to lon/lat and
+    measured on the ellipsoid. Zone edges are densified to :data:`DENSIFY_M` in the planar CRS
+    first, so that a vertex an overlay inserts on a zone edge lies (to well under a square
+    millimetre) on the edge the zone's own area is measured along — this is what keeps
+    available + constrained = zone far from the CRS's central meridian.
+
     Returns
     -------
     AnalysisResult
         ``available_land`` (one row per zone feature), ``conflicts`` (one row per patch, with a
         stable ``id``), ``zone_summary`` (per zone: areas in m², 公顷 and 亩, per class overlap).
-        Outputs derived from an internal layer are marked internal in ``sensitivity``.
+        Outputs derived from an internal layer are marked internal in ``sensitivity``;
+        ``planar_crs`` names the CRS the geometry work used.
     """
     pack, planar = loaded.pack, loaded.planar_crs
     storage = CRS.from_user_input(pack.storage_crs)
-    report = loaded.report
-    min_patch = float(pack.params.get("min_patch_m2", DEFAULT_MIN_PATCH_M2))
-    constraints = merge_constraints(pack, loaded.layers, planar_crs=planar)
-    avail_rows: list[dict[str, object]] = []
-    conflict_rows: list[dict[str, object]] = []
-    summary_rows: list[dict[str, object]] = []
-    available_planar: list[BaseGeometry] = []
+    ctx = _ZoneContext(
+        constraints=merge_constraints(pack, loaded.layers, planar_crs=planar),
+        to_storage=_transformer(planar, storage),
+        report=loaded.report,
+        min_patch=float(pack.params.get("min_patch_m2", DEFAULT_MIN_PATCH_M2)),
+    )
+    outcomes = [_analyze_zone(z, ctx) for z in planar_zones(loaded)]
+    # Zones of several layers overlap (片区 range, 三区, 六区): the headline total is the area of
+    # the union of the available land, not a sum that would count land twice.
+    union = _union([o.available for o in outcomes], report=ctx.report, context="total")
+    slivers = sum(o.slivers for o in outcomes)
+    notes = []
+    if slivers:
+        notes.append(
+            f"{slivers} conflict piece(s) under {ctx.min_patch:g} m² are not listed as patches "
+            "(their area stays in the zones' constrained totals); set [params] min_patch_m2"
+        )
+    # derived from every constraint AND zone layer that went in: internal if any of them is
+    internal = any(c.sensitivity != "public" for c in ctx.constraints) or any(
+        not s.is_public for s in loaded.pack.zone_layers()
+    )
+    sens = "internal" if internal else "public"
+    return AnalysisResult(
+        available_land=_frame([o.avail_row for o in outcomes], storage),
+        conflicts=_frame([r for o in outcomes for r in o.conflict_rows], storage),
+        zone_summary=_summary_frame([o.summary_row for o in outcomes], ctx.constraints, storage),
+        sensitivity={"available_land": sens, "conflicts": sens, "zone_summary": sens},
+        total_available_m2=_m2(ctx.to_storage(union)),
+        notes=notes,
+        planar_crs=crs_label(planar),
+        max_residual_m2=max((o.residual_m2 for o in outcomes), default=0.0),
+    )
+
+
+@dataclass
+class _ZoneContext:
+    constraints: list[ConstraintClass]
+    to_storage: Callable[[BaseGeometry], BaseGeometry]
+    report: RepairReport
+    min_patch: float
+
+
+@dataclass
+class _ZoneOutcome:
+    avail_row: dict[str, object]
+    summary_row: dict[str, object]
+    conflict_rows: list[dict[str, object]]
+    available: BaseGeometry  # planar, for the union of all available land
+    slivers: int
+    residual_m2: float
+
+
+def _analyze_zone(z: ZoneFeature, ctx: _ZoneContext) -> _ZoneOutcome:
+    """Available land, conflict patches and the summary row of one zone."""
+    where = f"zone {z.layer_id}#{z.fid}"
+    zone = shapely.segmentize(z.geometry, DENSIFY_M)
+    zone_area = _m2(ctx.to_storage(zone))
+    constrained: list[BaseGeometry] = []
+    per_class: dict[str, float] = {}
+    rows: list[dict[str, object]] = []
     slivers = 0
-    to_storage = _transformer(planar, storage)
+    for c in ctx.constraints:
+        op = "difference" if c.mode == "boundary" else "intersection"
+        piece = overlay_op(zone, c.geometry, op=op, report=ctx.report, context=where)
+        parts = _sorted_parts(piece)
+        if not parts:
+            continue
+        constrained.append(piece)
+        geos = [ctx.to_storage(p) for p in parts]
+        areas = ellipsoidal_area(geos)
+        per_class[c.conflict_class] = per_class.get(c.conflict_class, 0.0) + areas.sum()
+        kept = [(g, m2) for g, m2 in zip(geos, areas, strict=True) if m2 >= ctx.min_patch]
+        slivers += len(geos) - len(kept)
+        for k, (geo, m2) in enumerate(kept, start=1):
+            rows.append(
+                {
+                    "id": f"{z.layer_id}-{z.fid}-{c.layer_id}-{c.conflict_class}-{k}",
+                    "zone_layer": z.layer_id,
+                    "zone_fid": z.fid,
+                    "名称": z.name,
+                    "constraint_layer": c.layer_id,
+                    "类别": c.conflict_class,
+                    "mode": c.mode,
+                    "area_m2": float(m2),
+                    "geometry": geo,
+                }
+            )
+    removed = _union(constrained, report=ctx.report, context=where)
+    available = polygonal_part(
+        overlay_op(zone, removed, op="difference", report=ctx.report, context=where)
+    )
+    avail_geo = ctx.to_storage(available)
+    avail_m2 = _m2(avail_geo)
+    removed_m2 = _m2(ctx.to_storage(polygonal_part(removed)))
+    residual = _check_conservation(where, zone_area, avail_m2, removed_m2)
+    ids = {"zone_layer": z.layer_id, "zone_fid": z.fid, "名称": z.name}
+    summary: dict[str, object] = {
+        **ids,
+        **_units("zone_", zone_area),
+        **_units("available_", avail_m2),
+        **_units("constrained_", removed_m2),
+        "conflict_patches": len(rows),
+    }
+    for cls, m2 in sorted(per_class.items()):
+        summary[f"{cls}_ha"] = float(m2_to_ha(m2))
+    summary["geometry"] = _valid(ctx.to_storage(zone))
+    avail_row = {"id": f"{z.layer_id}-{z.fid}", **ids, "area_m2": avail_m2, "geometry": avail_geo}
+    return _ZoneOutcome(avail_row, summary, rows, available, slivers, residual)
 
-    for z in planar_zones(loaded):
-        layer_id, fid, name, zone = z.layer_id, z.fid, z.name, z.geometry
-        where = f"zone {layer_id}#{fid}"
-        zone_area = _m2(to_storage(zone))
-        constrained = []
-        per_class: dict[str, float] = {}
-        patches_before = len(conflict_rows)
-        for c in constraints:
-            op = "difference" if c.mode == "boundary" else "intersection"
-            piece = overlay_op(zone, c.geometry, op=op, report=report, context=where)
-            parts = _sorted_parts(piece)
-            if not parts:
-                continue
-            constrained.append(piece)
-            geos = [to_storage(p) for p in parts]
-            areas = ellipsoidal_area(geos)
-            per_class[c.conflict_class] = per_class.get(c.conflict_class, 0.0) + areas.sum()
-            k = 0
-            for geo, m2 in zip(geos, areas, strict=True):
-                if m2 < min_patch:
-                    slivers += 1
-                    continue
-                k += 1
-                conflict_rows.append(
-                    {
-                        "id": f"{layer_id}-{fid}-{c.layer_id}-{c.conflict_class}-{k}",
-                        "zone_layer": layer_id,
-                        "zone_fid": fid,
-                        "名称": name,
-                        "constraint_layer": c.layer_id,
-                        "类别": c.conflict_class,
-                        "mode": c.mode,
-                        "area_m2": float(m2),
-                        "geometry": geo,
-                    }
-                )
-        removed = _union(constrained, report=report, context=where)
-        available = polygonal_part(
-            overlay_op(zone, removed, op="difference", report=report, context=where)
-        )
-        available_planar.append(available)
-        avail_geo = to_storage(available)
-        avail_m2 = _m2(avail_geo)
-        removed_m2 = _m2(to_storage(polygonal_part(removed)))
-        _check_conservation(where, zone_area, avail_m2, removed_m2)
-        avail_rows.append(
-            {
-                "id": f"{layer_id}-{fid}",
-                "zone_layer": layer_id,
-                "zone_fid": fid,
-                "名称": name,
-                "area_m2": avail_m2,
-                "geometry": avail_geo,
-            }
-        )
-        row: dict[str, object] = {
-            "zone_layer": layer_id,
-            "zone_fid": fid,
-            "名称": name,
-            **_units("zone_", zone_area),
-            **_units("available_", avail_m2),
-            **_units("constrained_", removed_m2),
-            "conflict_patches": len(conflict_rows) - patches_before,
-        }
-        for cls, m2 in sorted(per_class.items()):
-            row[f"{cls}_ha"] = float(m2_to_ha(m2))
-        row["geometry"] = _valid(to_storage(zone))
-        summary_rows.append(row)
 
-    summary = gpd.GeoDataFrame(summary_rows, geometry="geometry", crs=storage)
+def _summary_frame(
+    rows: list[dict[str, object]], constraints: list[ConstraintClass], storage: CRS
+) -> gpd.GeoDataFrame:
+    summary = gpd.GeoDataFrame(rows, geometry="geometry", crs=storage)
     # One column per constraint class, zero where a zone does not touch it, in a fixed order.
     class_cols = sorted({f"{c.conflict_class}_ha" for c in constraints})
     for col in class_cols:
         summary[col] = summary[col].fillna(0.0) if col in summary else 0.0
     base_cols = [c for c in summary.columns if c not in class_cols and c != "geometry"]
-    summary = summary[[*base_cols, *class_cols, "geometry"]]
-    # derived from every constraint AND zone layer that went in: internal if any of them is
-    internal = any(c.sensitivity != "public" for c in constraints) or any(
-        not s.is_public for s in pack.zone_layers()
-    )
-    sens = "internal" if internal else "public"
-    # Zones of several layers overlap (片区 range, 三区, 六区): the headline total is the area of
-    # the union of the available land, not a sum that would count land twice.
-    total = _m2(to_storage(_union(available_planar, report=report, context="total")))
-    notes = []
-    if slivers:
-        notes.append(
-            f"{slivers} conflict piece(s) under {min_patch:g} m² are not listed as patches "
-            "(their area stays in the zones' constrained totals); set [params] min_patch_m2"
-        )
-    return AnalysisResult(
-        available_land=_frame(avail_rows, storage),
-        conflicts=_frame(conflict_rows, storage),
-        zone_summary=summary,
-        sensitivity={"available_land": sens, "conflicts": sens, "zone_summary": sens},
-        total_available_m2=total,
-        notes=notes,
-    )
+    return summary[[*base_cols, *class_cols, "geometry"]]
 
 
 def _m2(geom: BaseGeometry) -> float:
@@ -308,12 +334,15 @@ def _frame(rows: list[dict[str, object]], crs: CRS) -> gpd.GeoDataFrame:
     return df[cols]
 
 
-def _check_conservation(where: str, zone: float, avail: float, removed: float) -> None:
+def _check_conservation(where: str, zone: float, avail: float, removed: float) -> float:
+    """The residual ``|available + constrained - zone|`` in m², or an error past the tolerance."""
     from qzgeo._errors import GeometryError
 
-    if zone > 0 and abs(avail + removed - zone) > max(CONSERVATION_RTOL * zone, 0.01):
+    residual = abs(avail + removed - zone)
+    if zone > 0 and residual > max(CONSERVATION_RTOL * zone, 0.01):
         msg = (
             f"area not conserved for {where}: available {avail:.3f} + constrained "
             f"{removed:.3f} != zone {zone:.3f} m²; please report this with the input data"
         )
         raise GeometryError(msg)
+    return residual

@@ -26,7 +26,7 @@ from qzgeo.cli.options import (
     "--no-pack",
     is_flag=True,
     default=False,
-    help="Use no plan pack: check against --constraint layers only (no zones, no canal).",
+    help="Use no plan pack: check against --constraint layers only (no zones, no distances).",
 )
 @click.option(
     "--constraint",
@@ -78,11 +78,12 @@ def command(
     max_vertices: int | None,
     max_features: int | None,
 ) -> None:
-    """Check SITE polygons against the plan's constraints, zones and the 平陆运河.
+    """Check SITE polygons against the plan's constraints and zones, and measure distances.
 
     SITE is a GeoJSON, Shapefile, GeoPackage (PATH:LAYER) or 界址点坐标 .txt file; every
-    polygon feature is a site. --crs applies to every input without a CRS; --from-gcj02 to
-    the SITE files only (red-line files are never GCJ-02).
+    polygon feature is a site. Distances are measured to the layers the pack lists in
+    [[distances]]. --crs applies to every input without a CRS; --from-gcj02 to the SITE
+    files only (red-line files are never GCJ-02).
 
     The report goes to stdout (text, json) or to DIR/public/check.* (every input public) or
     DIR/internal/check.* with --out DIR; html without --out goes to ./qzgeo-out.
@@ -94,7 +95,7 @@ def command(
     Examples:
       qzgeo check site.geojson
       qzgeo check a.shp b.gpkg:sites --format json --out report/
-      qzgeo check site.txt --crs EPSG:4524 --no-pack --constraint 红线.shp
+      qzgeo check site.txt --crs EPSG:4527 --no-pack --constraint 红线.shp
     """
     from qzgeo.pipeline import run_check, write_check_report
 

@@ -14,7 +14,7 @@ from qzgeo.cli.options import crs_opt, from_gcj02_opt
 @click.argument("source")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @crs_opt
-@click.option("--to-crs", default=None, help="Reproject the output, e.g. EPSG:4490 or EPSG:4524.")
+@click.option("--to-crs", default=None, help="Reproject the output, e.g. EPSG:4490 or a GK zone.")
 @from_gcj02_opt
 @click.option("--layer", default=None, help="Layer to read from a multi-layer source.")
 @click.option("--out-layer", default=None, help="Layer name in the output (default: its stem).")
@@ -89,7 +89,7 @@ def command(
             try:
                 CRS.from_user_input(value)
             except ProjCRSError as exc:
-                msg = f"{value!r} is not a CRS ({exc}); use e.g. EPSG:4524"
+                msg = f"{value!r} is not a CRS ({exc}); use e.g. EPSG:4490 or EPSG:4527"
                 raise click.BadParameter(msg, param_hint=hint) from exc
     gdf = read_layer(
         source,

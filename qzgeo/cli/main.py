@@ -18,6 +18,7 @@ COMMANDS = {
     "analyze": "analyze",
     "check": "check",
     "convert": "convert",
+    "new-pack": "new_pack",
     "suitability": "suitability",
 }
 
@@ -55,7 +56,12 @@ class QzgeoGroup(click.Group):
 @click.version_option(package_name="qzgeo")
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 def cli(verbose: int) -> None:
-    """qzgeo: plan packs, overlay analysis, siting checks and offline maps for Qinzhou."""
+    """qzgeo: plan packs, overlay analysis, siting checks and offline maps for any city.
+
+    The plan pack is chosen by --pack, else $QZGEO_PACK, else `pack = "DIR"` in ./qzgeo.toml,
+    else the bundled pack; every command prints which one it used. Start a new city with
+    `qzgeo new-pack DIR`.
+    """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 

@@ -8,12 +8,28 @@ import click
 
 from qzgeo.io.guard import ReadCaps
 
+
+def _announce_pack(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """Print which pack the command uses (and what chose it) on stderr."""
+    if ctx.params.get("no_pack") or ctx.resilient_parsing:
+        return value
+    from qzgeo.pack.catalog import pack_name_of, resolve_pack_dir
+
+    root, how = resolve_pack_dir(value)
+    click.echo(f"pack: {pack_name_of(root)} ({root}; from {how})", err=True)
+    return value
+
+
 pack_opt = click.option(
     "--pack",
     "pack_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Plan pack folder (layers/, styles/, maps/). Default: the bundled Qinzhou pack.",
+    callback=_announce_pack,
+    help=(
+        "Plan pack folder (layers/, styles/, maps/). Default: $QZGEO_PACK, else `pack = ...` "
+        "in ./qzgeo.toml, else the bundled pack."
+    ),
 )
 
 out_opt = click.option(
@@ -28,7 +44,7 @@ crs_opt = click.option(
     "--crs",
     "crs",
     default=None,
-    help="CRS of inputs that lack one, e.g. EPSG:4524. Never guessed.",
+    help="CRS of inputs that lack one, e.g. EPSG:4490 or a GK zone. Never guessed.",
 )
 
 from_gcj02_opt = click.option(

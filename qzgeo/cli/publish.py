@@ -64,11 +64,11 @@ def command(
     max_vertices: int | None,
     max_features: int | None,
 ) -> None:
-    """Validate → analyze → publish maps. With no options: the bundled Qinzhou pack.
+    """Validate → analyze → publish maps. With no options: the pack `qzgeo --help` describes.
 
     OUT/public/ is the folder to post as it is: the public maps, their gallery and manifest.
     OUT/internal/ holds what must not be posted: internal maps, the analysis GeoPackage and
-    tables (red-line areas), report.json.
+    tables (red-line areas), report.json, the QGIS project.
     """
     started = time.perf_counter()
     out = resolve_out(out_dir)

@@ -8,7 +8,7 @@ import click
 
 from qzgeo.cli.options import pack_opt
 from qzgeo.pack.catalog import load_pack
-from qzgeo.pack.validate import check_pack
+from qzgeo.pack.validate import check_pack, pack_warnings
 
 
 @click.command(name="validate")
@@ -22,6 +22,8 @@ def command(pack_dir: Path | None) -> None:
         for p in problems:
             click.echo(f"  - {p}", err=True)
         raise SystemExit(2)
+    for w in pack_warnings(pack):
+        click.echo(f"warning: {w}", err=True)
     click.echo(
         f"{pack.root}: OK ({len(pack.layers)} layers, {len(pack.styles)} styles, "
         f"{len(pack.maps)} maps)"

@@ -200,6 +200,18 @@ def tm_parameters(crs: CRS) -> tuple[float, float] | None:
     return float(fe), float(cm)
 
 
+def crs_label(crs: CRS) -> str:
+    """``"EPSG:4549 (CGCS2000 / 3-degree Gauss-Kruger CM 120E)"``: a CRS as reports name it."""
+    epsg = crs.to_epsg(min_confidence=90)
+    return f"EPSG:{epsg} ({crs.name})" if epsg else crs.name
+
+
+def central_meridian(crs: CRS) -> float | None:
+    """Central meridian (degrees) of a transverse Mercator / GK CRS, else ``None``."""
+    tm = tm_parameters(crs)
+    return None if tm is None else tm[1]
+
+
 def _suggest_gk(crs: CRS, easting: float) -> str | None:
     """EPSG code of the variant of ``crs``'s family that fits ``easting``, if any."""
     tm = tm_parameters(crs)

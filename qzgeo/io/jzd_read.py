@@ -272,7 +272,8 @@ def _file_crs(
         return CRS.from_user_input(fallback)
     msg = (
         f"{name}: no 带号 in [属性描述] and the eastings carry no zone prefix, so the zone is "
-        "unknown; pass crs=... / --crs (e.g. EPSG:4545 for CGCS2000 GK CM 108E in 钦州)"
+        "unknown; pass crs=... / --crs: the CGCS2000 3-degree GK zone of the data, "
+        "EPSG:(4509 + round(central meridian / 3)) for eastings without the zone prefix"
     )
     raise CRSError(msg)
 

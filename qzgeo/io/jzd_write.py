@@ -15,6 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
@@ -41,6 +42,11 @@ def _text_field(value: object, column: str, row: object) -> str:
     return text
 
 
+def _fits(values: pd.Series) -> bool:
+    """True if every value can be written as a 界址点 text field."""
+    return not values.astype("string").str.contains(r"[,，\r\n@]", regex=True).fillna(False).any()
+
+
 def write_jzd(
     gdf: gpd.GeoDataFrame,
     path: str | os.PathLike[str],
@@ -54,9 +60,10 @@ def write_jzd(
     Coordinates go out in CGCS2000 3-degree GK ``zone`` (default: the zone of the data's
     centre), X = northing, Y = easting with the zone prefix unless ``prefix=False``, to the
     millimetre. The declared area is the ellipsoidal area in 公顷. Columns named like the
-    header fields (地块编号, 地块名称, 图幅号, 地块用途, 地类编码) fill them; 地块编号 defaults to
-    the row number. Holes get 圈号 2, 3...; the parts of a MultiPolygon follow with the next
-    圈号 (the reader tells parts from holes by containment).
+    header fields (地块编号, 地块名称, 图幅号, 地块用途, 地类编码) fill them (a 名称 column fills
+    地块名称 when there is none); 地块编号 defaults to the row number. Holes get 圈号 2, 3...;
+    the parts of a MultiPolygon follow with the next 圈号 (the reader tells parts from holes
+    by containment).
 
     Examples
     --------
@@ -75,6 +82,8 @@ def write_jzd(
     if len(gdf) == 0:
         msg = "no features to write to a 界址点 file"
         raise InputError(msg)
+    if "地块名称" not in gdf.columns and "名称" in gdf.columns and _fits(gdf["名称"]):
+        gdf = gdf.rename(columns={"名称": "地块名称"})  # the format's name field
     _warn_unwritten_columns(gdf, Path(path).name)
     lonlat = gdf.geometry.to_crs(STORAGE_CRS)
     if zone is None:
@@ -103,9 +112,11 @@ def _warn_unwritten_columns(gdf: gpd.GeoDataFrame, name: str) -> None:
     ]
     if extra:
         log.warning(
-            "%s: the 界址点 format has no place for column(s) %s; they are not written",
+            "%s: column(s) %s are not written: a 界址点 file holds only %s (rename a column to "
+            "one of these to keep it)",
             name,
             ", ".join(map(str, extra)),
+            ", ".join(f for f in PARCEL_FIELDS if f != "图形属性"),
         )
 
 

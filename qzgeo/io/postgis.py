@@ -288,7 +288,7 @@ def _resolve_crs(
         if crs is None:
             msg = (
                 f"PostGIS table {src.qualified} has SRID 0 (no CRS); set it with "
-                f'`crs = "EPSG:4524"` (the right code) in the catalog or --crs, or in the '
+                f'`crs = "EPSG:..."` (the right code) in the catalog or --crs, or in the '
                 f"database with UpdateGeometrySRID"
             )
             raise CRSError(msg)

@@ -221,11 +221,34 @@ def _require_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None, path: Path) -> gp
         return gdf
     if crs is None:
         msg = (
-            f'{path} has no CRS; declare it with `crs = "EPSG:4524"` (for example) '
-            "in the catalog or pass --crs. qzgeo never guesses a CRS."
+            f'{path} has no CRS; declare it with `crs = "EPSG:..."` in the catalog or pass '
+            f"--crs ({_crs_hint(gdf)}). qzgeo never guesses a CRS."
         )
         raise CRSError(msg)
     return gdf.set_crs(crs)
+
+
+def _crs_hint(gdf: gpd.GeoDataFrame) -> str:
+    """What the coordinates look like, as a hint for the message (never applied)."""
+    from qzgeo.geo.crs import gk_epsg
+
+    if gdf.empty or gdf.geometry.is_empty.all():
+        return "e.g. EPSG:4490 for CGCS2000 lon/lat"
+    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+    if x0 >= 73 and x1 <= 136 and y0 >= 3 and y1 <= 54:
+        return "the coordinates look like lon/lat: EPSG:4490 (CGCS2000) or EPSG:4326 (WGS84)"
+    zone = int(x0 // 1_000_000)
+    if 25 <= zone <= 45 and zone == int(x1 // 1_000_000):
+        return (
+            f"eastings with the zone prefix {zone} look like CGCS2000 3-degree GK zone {zone}: "
+            f"EPSG:{gk_epsg(zone, prefix=True)}"
+        )
+    if x0 > 0 and x1 < 1_000_000 and 0 < y0 < 6_000_000:
+        return (
+            "eastings near 500 000 look like a Gauss-Krueger zone without prefix: "
+            "EPSG:(4509 + the zone, i.e. round(central meridian / 3)) for CGCS2000"
+        )
+    return "e.g. EPSG:4490 for CGCS2000 lon/lat, or the Gauss-Krueger zone of the data"
 
 
 def _from_gcj02(gdf: gpd.GeoDataFrame, src: str) -> gpd.GeoDataFrame:

@@ -25,6 +25,7 @@ its area away from the zones; a *boundary* makes whatever lies outside it the co
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from importlib import resources
@@ -42,6 +43,7 @@ from qzgeo.pack.model import (
     ROLES,
     SENSITIVITIES,
     SYMBOL_KEYS,
+    DistanceSpec,
     LayerSpec,
     LayerStyle,
     MapSpec,
@@ -52,28 +54,76 @@ from qzgeo.pack.model import (
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def get_path(name: str = "qinzhou") -> Path:
-    """Return the folder of a bundled plan pack.
+#: Environment variable naming the pack folder every command uses without ``--pack``.
+PACK_ENV = "QZGEO_PACK"
+#: A file in the working folder with ``pack = "path/to/pack"`` (relative to the file).
+CONFIG_FILE = "qzgeo.toml"
 
-    The Qinzhou pack is the repository's own ``layers/``, ``styles/`` and ``maps/``; an
-    installed wheel carries a copy under ``qzgeo/_pack``.
 
-    Examples
-    --------
-    >>> (get_path() / "layers" / "catalog.toml").is_file()
-    True
-    """
-    if name != "qinzhou":
-        msg = f"no bundled plan pack named {name!r}; the bundled pack is 'qinzhou'"
-        raise ValueError(msg)
+def _bundled_root() -> Path:
     installed = Path(str(resources.files("qzgeo"))) / "_pack"
     if (installed / "layers" / "catalog.toml").is_file():
         return installed
     checkout = Path(__file__).resolve().parents[2]
     if (checkout / "layers" / "catalog.toml").is_file():
         return checkout
-    msg = "the bundled Qinzhou pack is missing from this installation; reinstall qzgeo"
+    msg = "the bundled plan pack is missing from this installation; reinstall qzgeo"
     raise FileNotFoundError(msg)
+
+
+def pack_name_of(root: Path) -> str:
+    """The ``[pack] name`` of the catalog in ``root`` (the folder name if it has none)."""
+    try:
+        with (root / "layers" / "catalog.toml").open("rb") as fh:
+            head = tomllib.load(fh).get("pack", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return root.name
+    name = head.get("name") if isinstance(head, dict) else None
+    return str(name) if name else root.name
+
+
+def get_path(name: str | None = None) -> Path:
+    """Return the folder of the bundled plan pack (``name``, if given, must be its name).
+
+    The bundled pack is the repository's own ``layers/``, ``styles/`` and ``maps/``; an
+    installed wheel carries a copy under ``qzgeo/_pack``. Its name is its catalog's
+    ``[pack] name``.
+
+    Examples
+    --------
+    >>> (get_path() / "layers" / "catalog.toml").is_file()
+    True
+    """
+    root = _bundled_root()
+    if name is not None and name != (bundled := pack_name_of(root)):
+        msg = f"no bundled plan pack named {name!r}; the bundled pack is {bundled!r}"
+        raise ValueError(msg)
+    return root
+
+
+def resolve_pack_dir(root: str | Path | None = None) -> tuple[Path, str]:
+    """The pack folder a command uses, and what chose it.
+
+    In order: ``root`` (``--pack``); the environment variable ``QZGEO_PACK``; a ``qzgeo.toml``
+    in the working folder with ``pack = "DIR"`` (relative to that file); the bundled pack.
+    """
+    if root is not None:
+        return Path(root), "--pack"
+    env = os.environ.get(PACK_ENV, "").strip()
+    if env:
+        return Path(env).expanduser(), f"${PACK_ENV}"
+    config = Path.cwd() / CONFIG_FILE
+    if config.is_file():
+        problems: list[str] = []
+        data = _read_toml(config, problems)
+        if data is None:
+            raise PackError(problems)
+        value = data.get("pack")
+        if not isinstance(value, str) or not value.strip():
+            msg = f'{config}: expected `pack = "path/to/pack"` (a folder), got {value!r}'
+            raise PackError([msg])
+        return (config.parent / Path(value).expanduser()), str(config)
+    return get_path(), "bundled"
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
@@ -355,8 +405,42 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
     return maps
 
 
+_DISTANCE_KEYS = frozenset({"layer", "label", "label_en"})
+
+
+def _parse_distances(
+    raw: Any, layers: dict[str, LayerSpec], problems: list[str]
+) -> tuple[DistanceSpec, ...]:
+    """``[[distances]]``: the layers a site report measures distances to, with their labels."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+        problems.append("catalog.toml: `distances` must be [[distances]] tables")
+        return ()
+    out = []
+    for i, entry in enumerate(raw):
+        where = f"catalog.toml [[distances]] #{i + 1}"
+        for key in sorted(set(entry) - _DISTANCE_KEYS):
+            problems.append(f"{where}: unknown key `{key}`; known keys are layer, label, label_en")
+        layer, label, label_en = entry.get("layer"), entry.get("label"), entry.get("label_en", "")
+        if not isinstance(layer, str) or layer not in layers:
+            problems.append(
+                f"{where}: `layer` {layer!r} is not a layer id; known layers are "
+                f"{', '.join(sorted(layers))}"
+            )
+            continue
+        if not isinstance(label, str) or not label.strip():
+            problems.append(f'{where}: `label` is missing; e.g. label = "距{layers[layer].title}"')
+            continue
+        if not isinstance(label_en, str):
+            problems.append(f"{where}: `label_en` must be a string, got {label_en!r}")
+            label_en = ""
+        out.append(DistanceSpec(layer, label, label_en))
+    return tuple(out)
+
+
 def load_pack(root: str | Path | None = None) -> Pack:
-    """Read a plan pack folder (default: the bundled Qinzhou pack).
+    """Read a plan pack folder (default: see :func:`resolve_pack_dir`; else the bundled pack).
 
     Semantic problems are collected in ``Pack.problems``; call
     :func:`qzgeo.pack.validate.validate_pack` to check the data and raise them all at once.
@@ -367,11 +451,12 @@ def load_pack(root: str | Path | None = None) -> Pack:
     >>> pack.name
     'qinzhou'
     """
-    root = get_path() if root is None else Path(root)
+    root, selected_by = resolve_pack_dir(root)
     problems: list[str] = []
     if not root.is_dir():
         msg = (
-            f"plan pack folder {root} does not exist; pass --pack DIR with layers/, styles/, maps/"
+            f"plan pack folder {root} (chosen by {selected_by}) does not exist; pass --pack DIR "
+            "with layers/, styles/, maps/"
         )
         raise PackError([msg])
     catalog_path = root / "layers" / "catalog.toml"
@@ -423,6 +508,8 @@ def load_pack(root: str | Path | None = None) -> Pack:
         tianditu_key=head.get("tianditu_key") or None,
         reference_layer=head.get("reference_layer") or None,
         params=dict(catalog.get("params", {})),
+        distances=_parse_distances(catalog.get("distances"), layers, problems),
+        selected_by=selected_by,
         problems=problems,
         organisation_name=str(head["organisation"]) if head.get("organisation") else None,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 from pyproj import CRS
 
+from qzgeo._errors import PackError
 from qzgeo.geo.crs import planar_crs_for_bounds
 from qzgeo.geo.gcj02 import detect_gcj02_offset
 from qzgeo.geo.repair import RepairReport, repair_layer
@@ -66,8 +67,11 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
         planar = CRS.from_user_input(pack.planar_crs)
     else:
         bounds = [g.total_bounds for g in layers.values() if not g.empty]
+        if not bounds and pack.extent:
+            bounds = [pack.extent]
         if not bounds:
-            planar = CRS.from_epsg(4545)
+            msg = f"{pack.catalog_path}: no layer has data to choose a planar CRS; set planar_crs"
+            raise PackError([msg])
         else:
             minx = min(b[0] for b in bounds)
             maxx = max(b[2] for b in bounds)

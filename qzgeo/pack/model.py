@@ -133,6 +133,15 @@ class MapSpec:
     orientation: str | None = None  # PDF sheet: landscape or portrait
 
 
+@dataclass(frozen=True)
+class DistanceSpec:
+    """A ``[[distances]]`` entry: a site report measures the distance to this layer."""
+
+    layer: str
+    label: str  # Chinese, e.g. "距交通走廊"
+    label_en: str = ""  # e.g. "Distance to the transport corridor"
+
+
 @dataclass
 class Pack:
     """A loaded plan pack. ``problems`` lists everything found wrong while reading it."""
@@ -153,6 +162,10 @@ class Pack:
     # undeclared GCJ-02 offset.
     reference_layer: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    #: What site reports measure distances to (``[[distances]]`` in the catalog), in order.
+    distances: tuple[DistanceSpec, ...] = ()
+    #: How the pack was chosen: "--pack", "QZGEO_PACK", "qzgeo.toml" or "bundled".
+    selected_by: str = ""
     problems: list[str] = field(default_factory=list)
     organisation_name: str | None = None  # [pack] organisation (编制单位)
 

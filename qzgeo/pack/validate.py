@@ -6,6 +6,7 @@ against the catalog and the data, and the maps against the catalog and the audie
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pyogrio
@@ -179,6 +180,62 @@ def _check_maps(pack: Pack, problems: list[str]) -> None:
                 f"{m.source_file}: public map shows analysis outputs {list(m.analysis)} derived "
                 f"from internal layer(s) {', '.join(internal_constraints)}; make the map internal"
             )
+
+
+#: A planar CRS whose central meridian is farther than this from any of the data is "far".
+PLANAR_CRS_REACH_DEG = 3.0
+
+
+def _data_lon_range(pack: Pack) -> tuple[float, float] | None:
+    """West and east longitude of the pack's file layers (header bounds, no data read)."""
+    from pyproj import CRS, Transformer
+
+    wests, easts = [], []
+    for spec in pack.layers.values():
+        path = pack.layer_path(spec)
+        if is_postgis_uri(spec.path) or not Path(path).exists():
+            continue
+        try:
+            info = pyogrio.read_info(path, layer=spec.layer, force_total_bounds=True)
+            crs = CRS.from_user_input(spec.crs or info["crs"])
+            t = Transformer.from_crs(crs, "EPSG:4490", always_xy=True)
+            w, _, e, _ = t.transform_bounds(*info["total_bounds"])
+        except Exception:  # unreadable layers are validate's problems already
+            continue
+        if all(map(math.isfinite, (w, e))):
+            wests.append(w)
+            easts.append(e)
+    return (min(wests), max(easts)) if wests else None
+
+
+def pack_warnings(pack: Pack) -> list[str]:
+    """Warnings about a valid pack: a ``planar_crs`` far from the data, naming the right zone."""
+    from pyproj import CRS
+
+    from qzgeo.geo.crs import central_meridian, crs_label, gk_epsg, gk_zone
+
+    if not pack.planar_crs:
+        return []
+    try:
+        planar = CRS.from_user_input(pack.planar_crs)
+    except Exception:  # an unknown CRS is reported by the loader
+        return []
+    cm = central_meridian(planar)
+    lons = _data_lon_range(pack)
+    if cm is None or lons is None:
+        return []
+    west, east = lons
+    if max(abs(west - cm), abs(east - cm)) <= PLANAR_CRS_REACH_DEG:
+        return []
+    try:
+        right = CRS.from_epsg(gk_epsg(gk_zone((west + east) / 2.0)))
+    except ValueError:
+        return []  # outside China's GK zones; the extent checks report that
+    return [
+        f"catalog.toml [pack]: planar_crs {crs_label(planar)} has its central meridian at "
+        f"{cm:g}°E but the data span {west:.2f}–{east:.2f}°E; use {crs_label(right)} "
+        "(the 3° Gauss-Krüger zone of the data's centre)"
+    ]
 
 
 def validate_pack(pack: Pack, *, check_data: bool = True) -> None:

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 DEFAULT_NOTICE = "本图为示意图，不作为规划管理、用地审批或权属认定的依据。"
-_DEFAULT_BOUNDS = (108.0, 21.5, 109.2, 22.3)  # Qinzhou
+_DEFAULT_BOUNDS = (73.0, 18.0, 135.0, 54.0)  # China: a pack with no data and no extent
 
 
 @dataclass

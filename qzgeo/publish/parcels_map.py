@@ -275,7 +275,7 @@ def publish_parcels_map(
     ``sensitivity`` must be ``"internal"`` when any zone or constraint layer is internal
     (:func:`parcels_sensitivity`). ``layers`` are the pack's layers in EPSG:4490
     (``LoadedPack.layers``); ``basemap`` defaults to that of the pack's first map for the
-    same audience; ``title`` to ``地块分析结果``.
+    same audience; ``title`` to ``<pack title> · 地块分析结果``.
 
     Raises
     ------
@@ -285,7 +285,7 @@ def publish_parcels_map(
     """
     _check_request(parcels_result_gdf, pack, sensitivity)
     internal = sensitivity == "internal"
-    page_title = title or "地块分析结果"
+    page_title = title or f"{pack.title} · 地块分析结果"
     if internal and "内部" not in page_title:
         page_title += "（内部）"
     mspec = _spec(pack, sensitivity, page_title, basemap)

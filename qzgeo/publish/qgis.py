@@ -6,9 +6,9 @@
   ``layer_styles`` table holding each layer's style (QML, and SLD for GeoServer) as the
   default style, so that QGIS styles a layer even when it is added straight from the file;
 * ``<pack.name>.qgz``: a QGIS project over that GeoPackage (relative paths), with the pack's
-  planar CRS, the layers grouped like the web maps (规划分区 / 控制线 / 分析结果 / 底图) and drawn
-  in the maps' order (polygons under lines under points; base under zones under control lines
-  under analysis results).
+  planar CRS, the layers grouped like the web maps (规划分区 / 控制线 / 通道 / 分析结果 /
+  底图) and drawn in the maps' order (polygons under lines under points; base under zones
+  under control lines under analysis results).
 
 Both files are written atomically and are byte-identical on a re-run (GeoPackage timestamps
 and the zip entry's date are pinned). The project holds internal layers: it is an internal
@@ -61,7 +61,7 @@ ANALYSIS_LAYER_TITLES = {
 CGCS2000_ELLIPSOID = "EPSG:1024"
 # as qzgeo.publish.render.draw_order: polygons under lines under points, then by group
 _DRAW_KIND = {"polygon": 0, "line": 1, "point": 2}
-_DRAW_GROUP = {"底图": 0, "规划分区": 1, "控制线": 2, "分析结果": 3}
+_DRAW_GROUP = {"底图": 0, "规划分区": 1, "控制线": 2, "通道": 2, "分析结果": 3}
 _KIND_OF = {
     "Polygon": "polygon",
     "MultiPolygon": "polygon",

@@ -27,12 +27,12 @@ from qzgeo.publish.prepare import Prepared, to_feature_collection
 GROUPS = {
     "zone": "规划分区",
     "constraint": "控制线",
-    "corridor": "控制线",
+    "corridor": "通道",
     "analysis": "分析结果",
     "base": "底图",
 }
-GROUP_ORDER = ("规划分区", "控制线", "分析结果", "底图")
-_DRAW_GROUP = {"底图": 0, "规划分区": 1, "控制线": 2, "分析结果": 3}
+GROUP_ORDER = ("规划分区", "控制线", "通道", "分析结果", "底图")
+_DRAW_GROUP = {"底图": 0, "规划分区": 1, "控制线": 2, "通道": 2, "分析结果": 3}
 _DRAW_KIND = {"polygon": 0, "line": 1, "point": 2}
 FIELD_LABELS = {"area_ha": "面积（公顷）", "area_mu": "面积（亩）", "area_m2": "面积（m²）"}
 OTHER_LABEL = "其他 Other"

@@ -62,11 +62,10 @@ def reports_to_text(reports: Sequence[SiteReport]) -> str:
                 f"外 outside {_pct(b.outside_share)}"
             )
         lines.append(f"规划分区 Zones: {'、'.join(r.zones) if r.zones else '无 none'}")
-        dist = d["canal_distance_m"]
-        lines.append(
-            "距平陆运河 Distance to the Pinglu Canal: "
-            + ("未知 unknown" if dist is None else f"{dist:.2f} m")
-        )
+        for dd in r.distances:
+            m = dd.to_dict()["distance_m"]
+            label = f"{dd.label} {dd.label_en}".strip()
+            lines.append(f"{label}: " + ("未知 unknown" if m is None else f"{m:.2f} m"))
         verdict = "冲突 CONFLICT" if r.verdict == "conflict" else "合规 CLEAR"
         lines.append(f"结论 Verdict: {verdict}")
         for w in r.warnings:
@@ -94,8 +93,12 @@ def reports_to_html(
     *,
     title: str = "选址合规性检查 Siting check",
     max_map_sites: int = 1000,
+    internal: bool = True,
 ) -> str:
     """A self-contained page: a Folium map of the sites and conflict patches, and the table.
+
+    ``internal`` (the default: conflict patches derive from red lines) marks the page 内部 in
+    its title and with a notice.
 
     Leaflet is inlined (no network, no tiles); every value from the input is HTML-escaped.
     Patches are drawn when the reports were made with ``check_sites(..., with_patches=True)``.
@@ -133,10 +136,17 @@ def reports_to_html(
     root.header.add_child(RawElement(map_page_csp(offline=True)), name="csp")
     root.header.add_child(RawElement(f"<style>{leaflet_css_inline()}</style>"), name="leaflet_css")
     root.header.add_child(RawElement(f"<script>{leaflet_js_inline()}</script>"), name="leaflet_js")
+    if internal:
+        title = f"【内部】{title}"
     root.header.add_child(RawElement(f"<title>{html.escape(title)}</title>"), name="title")
     note = ""
     if len(drawn) < len(reports):
         note = f"<p>地图只画前 {len(drawn)} 个地块 (map shows the first {len(drawn)} sites).</p>"
+    if internal:
+        note += (
+            '<p class="qz-internal">内部资料 Internal: 本页含由控制线导出的冲突图斑，'
+            "不得公开发布 (conflict patches derived from internal red lines; do not publish).</p>"
+        )
     root.html.add_child(RawElement(_table(reports, title) + note), name="table")
     _fix_ids(root)
     return str(root.render())
@@ -213,7 +223,11 @@ def _table(reports: Sequence[SiteReport], title: str) -> str:
     head = (
         "<tr><th>地块 Site</th><th>来源 Source</th><th>面积 Area (公顷 ha / 亩 mu)</th>"
         "<th>冲突 Conflicts</th><th>城镇开发边界外 Outside boundary</th><th>分区 Zones</th>"
-        "<th>距运河 Canal (m)</th><th>结论 Verdict</th><th>警告 Warnings</th></tr>"
+        + "".join(
+            f"<th>{e(f'{t.label} {t.label_en}'.strip())} (m)</th>"
+            for t in (reports[0].distances if reports else [])
+        )
+        + "<th>结论 Verdict</th><th>警告 Warnings</th></tr>"
     )
     rows = []
     for r in reports:
@@ -227,13 +241,16 @@ def _table(reports: Sequence[SiteReport], title: str) -> str:
         )
         b = r.development_boundary
         outside = _pct(b.outside_share) if b is not None else "—"
-        dist = "—" if d["canal_distance_m"] is None else f"{d['canal_distance_m']:.2f}"
+        dist = "".join(
+            "<td>—</td>" if m is None else f"<td>{m:.2f}</td>"
+            for m in (x["distance_m"] for x in d["distances"])
+        )
         verdict = "冲突 conflict" if r.verdict == "conflict" else "合规 clear"
         src = "" if r.source is None else f"{r.source}:{r.index}"
         rows.append(
             f'<tr class="{r.verdict}"><td>{e(r.site)}</td><td>{e(src)}</td>'
             f"<td>{d['area_ha']:.6f} / {d['area_mu']:.5f}</td><td>{conf}</td>"
-            f"<td>{outside}</td><td>{e('、'.join(r.zones)) or '—'}</td><td>{dist}</td>"
+            f"<td>{outside}</td><td>{e('、'.join(r.zones)) or '—'}</td>{dist}"
             f"<td>{verdict}</td><td>{'<br>'.join(e(w) for w in r.warnings + r.repairs)}</td></tr>"
         )
     style = (

@@ -243,7 +243,7 @@ def test_legend_follows_the_styles(built: Built, tmp_path: Path) -> None:
     assert groups == {
         "zones": "规划分区",
         "ctrl": "控制线",
-        "axis": "控制线",
+        "axis": "通道",  # role corridor: not a control line
         "hubs": "底图",
         "available_land": "分析结果",
     }

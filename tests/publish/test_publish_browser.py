@@ -123,7 +123,7 @@ def test_public_map_with_blocked_tiles(site) -> None:
     v = r.value
     assert v["counts"] == {"zones": 7, "ctrl": 1, "available_land": 7, "axis": 1, "hubs": 2}
     assert v["paths"] == 18
-    assert v["groups"] == ["规划分区", "控制线", "分析结果", "底图"]
+    assert v["groups"] == ["规划分区", "控制线", "通道", "分析结果", "底图"]  # axis: corridor
     assert "OpenStreetMap" in v["layerRows"] and "无底图" in v["layerRows"]
     assert "天地图底图需要密钥: set QZGEO_TIANDITU_KEY" in v["notice"]
     assert "© OpenStreetMap contributors" in v["notice"]

@@ -34,7 +34,7 @@ from qzgeo.publish.qml import LayerSymbology, layer_qml, layer_sld
 
 QGIS_PYTHON = "/usr/bin/python3"
 PROBE = Path(__file__).with_name("qgis_probe.py")
-GROUP_OF_ROLE = {"zone": "规划分区", "constraint": "控制线", "corridor": "控制线", "base": "底图"}
+GROUP_OF_ROLE = {"zone": "规划分区", "constraint": "控制线", "corridor": "通道", "base": "底图"}
 QGIS_STYLE_COLUMNS = (
     *("f_table_catalog", "f_table_schema", "f_table_name", "f_geometry_column"),
     *("styleName", "styleQML", "styleSLD", "useAsDefault", "description", "owner", "ui"),
@@ -319,7 +319,7 @@ def test_groups_and_drawing_order_follow_the_maps(
     pack = bundled["pack"]
     ids = {info["id"]: name for name, info in probe["layers"].items()}
     groups = {g: [ids[i] for i in members] for g, members in probe["groups"].items()}
-    assert list(groups) == ["规划分区", "控制线", "分析结果", "底图"]
+    assert list(groups) == ["规划分区", "控制线", "通道", "分析结果", "底图"]
     for group, members in groups.items():
         for name in members:
             role = pack.layers[name].role if name in pack.layers else None

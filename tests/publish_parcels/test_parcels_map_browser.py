@@ -91,7 +91,8 @@ def test_page_renders_offline_without_errors(rendered: dict[str, Any]) -> None:
     assert v["ready"] is True
     assert v["scale"] is True
     assert v["tools"] == ["全屏", "测量"]
-    assert v["title"] == v["mapTitle"][0] == "地块分析结果（内部）"
+    assert v["title"] == v["mapTitle"][0]
+    assert v["title"].endswith(" · 地块分析结果（内部）")
     assert any("示意" in n for n in v["notice"])
     assert rendered["shot"].stat().st_size > 10_000
 

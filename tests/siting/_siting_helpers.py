@@ -11,13 +11,13 @@ from pyproj import Geod, Transformer
 MINIPACK = Path(__file__).resolve().parent.parent / "data" / "minipack"
 X0, Y0 = 36_564_000.0, 2_399_000.0  # EPSG:4524, as in tests/data/make_minipack.py
 GK = "EPSG:4524"
-CANAL_X = X0 + 3000  # the test canal runs north-south along this easting
+CANAL_X = X0 + 3000  # the test corridor line runs north-south along this easting
 
 _CANAL_ENTRY = """
 [[layers]]
-id = "pinglu_canal"
-title = "平陆运河"
-title_en = "Pinglu Canal"
+id = "test_railway"
+title = "测试铁路"
+title_en = "Test railway"
 role = "corridor"
 path = "canal.gpkg"
 layer = "canal"
@@ -25,6 +25,11 @@ sensitivity = "public"
 source = "hand-made test line"
 licence = "CC0-1.0"
 precision = "schematic"
+
+[[distances]]
+layer = "test_railway"
+label = "距测试铁路"
+label_en = "Distance to the test railway"
 """
 
 

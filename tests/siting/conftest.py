@@ -32,11 +32,11 @@ def ctx() -> SitingContext:
 
 @pytest.fixture(scope="session")
 def canal_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the minipack with a 平陆运河 corridor line at easting X0+3000."""
+    """A copy of the minipack with a corridor line at easting X0+3000, declared in [[distances]]."""
     root = tmp_path_factory.mktemp("canalpack") / "pack"
     shutil.copytree(MINIPACK, root)
     line = shapely.LineString([(CANAL_X, Y0 - 5000), (CANAL_X, Y0 + 5000)])
-    canal = gpd.GeoDataFrame({"名称": ["平陆运河"]}, geometry=[line], crs=GK)
+    canal = gpd.GeoDataFrame({"名称": ["测试铁路"]}, geometry=[line], crs=GK)
     write_gpkg(root / "layers" / "canal.gpkg", {"canal": canal.to_crs("EPSG:4490")})
     catalog = root / "layers" / "catalog.toml"
     catalog.write_text(catalog.read_text(encoding="utf-8") + _CANAL_ENTRY, encoding="utf-8")

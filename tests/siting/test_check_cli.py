@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from qzgeo.cli.main import cli
 from qzgeo.geo.gcj02 import geoms_wgs84_to_gcj02
+from qzgeo.pack.catalog import load_pack
 
 HOSTILE = "</script><script>alert('x')</script><img src=x onerror=alert(1)>"
 
@@ -196,6 +197,11 @@ def test_html_escapes_hostile_names(tmp_path, write_sites, minipack) -> None:  #
     assert "alert(" in page  # the name is there...
     assert "<script>alert" not in page and "<img src=x" not in page  # ...but never as markup
     assert "&lt;/script&gt;&lt;script&gt;alert" in page  # the table shows it as text
+    # The page names the pack and is marked internal: its patches derive from internal red lines.
+    title = re.search(r"<title>(.*?)</title>", page)
+    assert title is not None and title.group(1).startswith("【内部】选址合规性检查")
+    assert load_pack(minipack).title in title.group(1)
+    assert "内部资料" in page
     # Offline: no script or stylesheet is fetched from anywhere.
     assert not re.search(r"<script[^>]+src=", page)
     assert not re.search(r"<link[^>]+href=[\"']https?:", page)

@@ -15,7 +15,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from _siting_helpers import GK, ellipsoidal_m2, gk_box
+from _siting_helpers import GK, X0, Y0, ellipsoidal_m2, gk_box
+from pyproj import CRS
 
 from qzgeo._errors import CRSError, GeometryError, InputError
 from qzgeo.analysis.overlay_plan import ConstraintClass, subdivide
@@ -56,8 +57,8 @@ def test_farmland_and_outside_boundary(ctx: SitingContext) -> None:
     }
     assert d["zones"] == ["乙区"]
     assert d["verdict"] == "conflict"
-    assert d["canal_distance_m"] is None
-    assert any("平陆运河" in w for w in d["warnings"])
+    assert d["distances"] == []  # the minipack declares no [[distances]]
+    assert d["warnings"] == []
     assert d["repairs"] == []
     lon, lat = d["centroid"]
     assert 108.5 < lon < 108.8 and 21.5 < lat < 21.8
@@ -91,7 +92,7 @@ def test_zones_touching_edge_not_counted(ctx: SitingContext) -> None:
     assert edge["zones"] == []  # shares only an edge with 乙区
 
 
-def test_canal_distance_geodesic(canal_pack) -> None:  # type: ignore[no-untyped-def]
+def test_declared_distance_geodesic(canal_pack) -> None:  # type: ignore[no-untyped-def]
     ctx = SitingContext.from_pack(load_pack(canal_pack))
     far, crossing = _check(ctx, gk_box(1500, 0, 2000, 1000), gk_box(2900, 0, 3100, 100))
     # Independent reference: geodesic between the nearest points (planar gap = 1000 m).
@@ -102,10 +103,41 @@ def test_canal_distance_geodesic(canal_pack) -> None:  # type: ignore[no-untyped
     lon0, lat0 = t.transform(36_566_000.0, y)
     lon1, lat1 = t.transform(36_567_000.0, y)
     expect = Geod(ellps="GRS80").inv(lon0, lat0, lon1, lat1)[2]
-    assert far["canal_distance_m"] == pytest.approx(expect, abs=0.01)
-    assert far["canal_distance_m"] == pytest.approx(1000.0, rel=2e-4)
-    assert crossing["canal_distance_m"] == 0.0
-    assert not any("平陆运河" in w for w in far["warnings"])
+    (dist,) = far["distances"]
+    assert dist == {
+        "layer": "test_railway",
+        "label": "距测试铁路",
+        "label_en": "Distance to the test railway",
+        "distance_m": pytest.approx(expect, abs=0.01),
+    }
+    assert dist["distance_m"] == pytest.approx(1000.0, rel=2e-4)
+    assert crossing["distances"][0]["distance_m"] == 0.0
+    assert far["warnings"] == []
+    sites = gpd.GeoDataFrame(geometry=[gk_box(1500, 0, 2000, 1000)], crs=GK)
+    text = reports_to_text(check_sites(sites, ctx))
+    assert "距测试铁路 Distance to the test railway: " in text
+
+
+def test_distance_to_points_and_polygons_and_empty_layers() -> None:
+    from qzgeo.analysis.distances import build_targets, measure
+    from qzgeo.pack.model import DistanceSpec
+
+    crs = CRS.from_user_input(GK)
+    layers = {
+        "pts": gpd.GeoDataFrame(geometry=[shapely.Point(X0, Y0 + 2000)], crs=GK),
+        "area": gpd.GeoDataFrame(geometry=[gk_box(0, 0, 1000, 1000)], crs=GK),
+        "none": gpd.GeoDataFrame(geometry=[], crs=GK),
+    }
+    specs = [DistanceSpec(k, f"距{k}") for k in layers]
+    targets, warnings = build_targets(specs, layers, planar_crs=crs)
+    assert len(warnings) == 1 and "'none'" in warnings[0]
+    sites = np.asarray([gk_box(100, 100, 200, 200), gk_box(0, 1500, 10, 1510)], dtype=object)
+    (a_pts, a_area, a_none), (b_pts, b_area, _) = measure(targets, sites, planar_crs=crs)
+    assert a_area.distance_m == 0.0  # inside the polygon
+    assert a_none.distance_m is None
+    assert b_area.distance_m == pytest.approx(500.0, rel=2e-4)  # GK scale ~1e-4 here
+    assert b_pts.distance_m == pytest.approx(490.0, rel=2e-4)
+    assert a_pts.distance_m == pytest.approx(float(np.hypot(100, 1800)), rel=2e-4)
 
 
 def test_many_sites_match_direct_overlay() -> None:
@@ -170,7 +202,7 @@ def test_json_is_deterministic_and_ordered(ctx: SitingContext) -> None:
         "conflicts",
         "development_boundary",
         "zones",
-        "canal_distance_m",
+        "distances",
         "verdict",
         "warnings",
         "repairs",

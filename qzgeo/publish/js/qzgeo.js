@@ -26,7 +26,7 @@
     other: "其他"
   };
 
-  var GROUP_ORDER = ["规划分区", "控制线", "分析结果", "底图"];
+  var GROUP_ORDER = ["规划分区", "控制线", "通道", "分析结果", "底图"];
   var NARROW_PX = 600;  // maps narrower than this (phones) start with panels folded
 
   function el(tag, cls, parent, text) {
@@ -204,8 +204,11 @@
         layer.bindPopup(function () { return featureTable(lay, f.properties); }, { maxWidth: 360 });
         if (name !== null && lay.labels) {
           var lab = el("span", null, null, name);
+          // a point's label sits beside its marker, not over it
+          var pt = f.geometry && /Point$/.test(f.geometry.type);
           layer.bindTooltip(lab, {
-            permanent: true, direction: "center", className: "qz-label", interactive: false
+            permanent: true, direction: pt ? "right" : "center", offset: pt ? [6, 0] : [0, 0],
+            className: "qz-label", interactive: false
           });
           inst.labelled.push(layer);
         } else if (name !== null) {

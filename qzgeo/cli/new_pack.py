@@ -1,0 +1,256 @@
+"""`qzgeo new-pack DIR`: write a minimal, valid, commented plan pack to start a city from.
+
+The skeleton has one zone layer, one constraint layer (a 生态保护红线 and a 城镇开发边界), one
+corridor line that site reports measure distances to, a style per layer and two maps (a public
+overview, an internal conflict map). Its geometry is a placeholder around ``--center``: replace
+the GeoJSON files with the city's data, keeping the field names, and run ``qzgeo validate``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import click
+
+from qzgeo.geo.crs import gk_epsg, gk_zone
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_M_PER_DEG_LAT = 111_000.0
+
+CATALOG = """\
+# Plan pack "{name}": the catalog. Every key is described in docs/pack-guide.md.
+# Geometry in this skeleton is a PLACEHOLDER around {lon}E {lat}N: replace the files in layers/
+# with your city's data (keep the field names, or change name_field/class_field below).
+
+[pack]
+name = "{name}"                   # lower-case id; printed by every command
+title = "{title}"
+storage_crs = "EPSG:4490"         # CGCS2000 lon/lat: every layer is stored and measured in it
+# Geometry work happens in a CGCS2000 3-degree Gauss-Krueger zone. Pick the zone whose central
+# meridian is nearest your data (zone = round(longitude / 3); EPSG = 4509 + zone for the codes
+# without a zone prefix). `qzgeo validate` warns if it is far from the data.
+planar_crs = "EPSG:{epsg}"
+extent = [{minx}, {miny}, {maxx}, {maxy}]   # [min lon, min lat, max lon, max lat] of the pack
+notice = "示意 — placeholder data from `qzgeo new-pack`; replace before use"
+attribution = "placeholder"
+
+[params]
+min_patch_m2 = 1.0                # conflict pieces smaller than this are not listed as patches
+
+# One [[layers]] entry per layer. role: zone (analysed for available land), constraint
+# (red lines: take area away or bound the zones), corridor (lines/points drawn and measured
+# to), base (drawn only). sensitivity: public or internal (internal layers and anything derived
+# from them never reach a public map). source/licence/precision are required on every layer.
+
+[[layers]]
+id = "zones"
+title = "规划分区（示意）"
+title_en = "Planned zones (placeholder)"
+role = "zone"
+path = "zones.geojson"
+sensitivity = "public"
+name_field = "名称"
+publish_fields = ["名称", "来源", "精度"]   # the only fields a public page shows
+source = "placeholder written by qzgeo new-pack"
+licence = "CC0-1.0"
+precision = "schematic"
+
+[[layers]]
+id = "control_lines"
+title = "控制线（示意）"
+title_en = "Control lines (placeholder)"
+role = "constraint"
+path = "control_lines.geojson"
+sensitivity = "internal"
+class_field = "类别"
+name_field = "名称"
+publish_fields = ["名称", "类别"]
+# exclusion: its area is taken away from the zones; boundary: what lies OUTSIDE it conflicts.
+constraint_classes = {{ "生态保护红线" = "exclusion", "城镇开发边界" = "boundary" }}
+source = "placeholder written by qzgeo new-pack"
+licence = "CC0-1.0"
+precision = "schematic"
+
+[[layers]]
+id = "corridor"
+title = "交通走廊（示意）"
+title_en = "Transport corridor (placeholder)"
+role = "corridor"
+path = "corridor.geojson"
+sensitivity = "public"
+name_field = "名称"
+publish_fields = ["名称", "来源", "精度"]
+source = "placeholder written by qzgeo new-pack"
+licence = "CC0-1.0"
+precision = "schematic"
+
+# What `qzgeo check` reports distances to: one entry per layer, labels in Chinese and English.
+[[distances]]
+layer = "corridor"
+label = "距交通走廊"
+label_en = "Distance to the transport corridor"
+"""
+
+STYLES = """\
+# Symbology: one table per layer id (or per analysis output: available_land, conflicts).
+# Symbol keys: fill, fill_opacity, stroke, weight, opacity, dash, pattern ("stripe"),
+# pattern_color, pattern_angle, radius (points), legend. See docs/pack-guide.md.
+
+[zones]
+fill = "#BB9674"
+fill_opacity = 0.5
+stroke = "#6B4F33"
+weight = 1.5
+label_field = "名称"
+legend = "规划分区"
+
+[control_lines]
+legend_title = "控制线"
+[control_lines.classes."生态保护红线"]
+fill = "#F4A6A6"
+fill_opacity = 0.35
+stroke = "#E00000"
+weight = 2.0
+legend = "生态保护红线"
+[control_lines.classes."城镇开发边界"]
+fill_opacity = 0.0
+stroke = "#7B1FA2"
+weight = 2.5
+dash = "8 4"
+legend = "城镇开发边界"
+
+[corridor]
+stroke = "#1565C0"
+weight = 4.0
+legend = "交通走廊"
+
+[available_land]
+fill = "#33A02C"
+fill_opacity = 0.55
+stroke = "#1B5E20"
+weight = 1.0
+legend = "可用地"
+
+[conflicts]
+class_field = "类别"
+fill = "#E31A1C"
+fill_opacity = 0.6
+stroke = "#B10026"
+weight = 1.0
+legend = "冲突图斑"
+"""
+
+OVERVIEW = """\
+# A public map: only public layers, no analysis derived from internal ones.
+title = "{title}（示意）"
+title_en = "Overview (placeholder)"
+audience = "public"
+layers = ["zones", "corridor"]
+basemap = "osm"                   # osm, tianditu_vec, tianditu_img, amap or none
+basemaps = ["none"]
+description = "示意：由 qzgeo new-pack 生成的占位数据。"
+"""
+
+CONFLICTS = """\
+# An internal map: may show internal layers and the analysis outputs.
+title = "冲突分析（内部，示意）"
+title_en = "Conflicts (internal, placeholder)"
+audience = "internal"
+layers = ["control_lines", "zones", "corridor"]
+analysis = ["available_land", "conflicts"]
+basemap = "osm"
+basemaps = ["none"]
+description = "内部：分区相对控制线的冲突图斑与可用地（占位数据）。"
+"""
+
+
+def _feature(props: dict[str, str], geometry: dict[str, object]) -> dict[str, object]:
+    return {"type": "Feature", "properties": props, "geometry": geometry}
+
+
+def _box(lon: float, lat: float, dx: float, dy: float) -> dict[str, object]:
+    """A polygon of dx × dy degrees centred on (lon, lat), counter-clockwise."""
+    x0, x1, y0, y1 = lon - dx / 2, lon + dx / 2, lat - dy / 2, lat + dy / 2
+    ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+    return {"type": "Polygon", "coordinates": [[[round(v, 6) for v in p] for p in ring]]}
+
+
+def _collection(features: list[dict[str, object]]) -> str:
+    data = {"type": "FeatureCollection", "features": features}
+    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+
+def skeleton_files(name: str, title: str, lon: float, lat: float) -> dict[str, str]:
+    """The files of a pack skeleton around (lon, lat): relative path -> text."""
+    d = 0.02  # ~2 km: the zone; the boundary and red line overlap it
+    prov = {"来源": "placeholder (qzgeo new-pack)", "精度": "schematic"}
+    zones = [_feature({"名称": "示例分区", **prov}, _box(lon, lat, d, d))]
+    lines = [
+        _feature(
+            {"名称": "示例红线", "类别": "生态保护红线"}, _box(lon + d / 2, lat, d / 2, d / 2)
+        ),
+        _feature(
+            {"名称": "示例边界", "类别": "城镇开发边界"}, _box(lon - d / 4, lat, d * 1.2, d * 1.5)
+        ),
+    ]
+    road: dict[str, object] = {
+        "type": "LineString",
+        "coordinates": [[lon - 2 * d, lat - d], [lon + 2 * d, lat - d]],
+    }
+    corridor = [_feature({"名称": "示例走廊", **prov}, road)]
+    epsg = gk_epsg(gk_zone(lon))
+    bounds = {"minx": lon - 0.5, "miny": lat - 0.5, "maxx": lon + 0.5, "maxy": lat + 0.5}
+    fmt = {k: round(v, 4) for k, v in bounds.items()}
+    return {
+        "layers/catalog.toml": CATALOG.format(
+            name=name, title=title, lon=lon, lat=lat, epsg=epsg, **fmt
+        ),
+        "layers/zones.geojson": _collection(zones),
+        "layers/control_lines.geojson": _collection(lines),
+        "layers/corridor.geojson": _collection(corridor),
+        "styles/layers.toml": STYLES,
+        "maps/overview.toml": OVERVIEW.format(title=title),
+        "maps/conflicts.toml": CONFLICTS,
+    }
+
+
+def _center(value: str) -> tuple[float, float]:
+    try:
+        lon, lat = (float(v) for v in value.split(","))
+        gk_zone(lon)
+    except ValueError:
+        msg = f"expected LON,LAT in China (e.g. 121.1,41.1), got {value!r}"
+        raise click.BadParameter(msg, param_hint="--center") from None
+    if not 3.0 <= lat <= 54.0:
+        msg = f"latitude {lat} is outside China (3..54N); give --center LON,LAT"
+        raise click.BadParameter(msg, param_hint="--center")
+    return lon, lat
+
+
+@click.command(name="new-pack")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default=None, help="Pack id (lower-case, [a-z0-9_]). Default: FOLDER.")
+@click.option("--title", default="新规划包", show_default=True, help="Pack title (Chinese).")
+@click.option(
+    "--center",
+    default="114.3,30.6",
+    show_default=True,
+    help="LON,LAT of the placeholder data; sets planar_crs to the GK zone there.",
+)
+def command(folder: Path, name: str | None, title: str, center: str) -> None:
+    """Write a minimal, valid, commented plan pack skeleton into FOLDER (new or empty)."""
+    lon, lat = _center(center)
+    pack_name = name or folder.resolve().name.lower().replace("-", "_")
+    if not _NAME_RE.match(pack_name):
+        msg = f"{pack_name!r} is not a pack id; use lower-case letters, digits and _"
+        raise click.BadParameter(msg, param_hint="--name")
+    if folder.exists() and any(folder.iterdir()):
+        msg = f"{folder} is not empty; new-pack writes only into a new or empty folder"
+        raise click.BadParameter(msg, param_hint="FOLDER")
+    for rel, text in skeleton_files(pack_name, title, lon, lat).items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    click.echo(f"{folder}: pack {pack_name!r} written; next: qzgeo validate --pack {folder}")

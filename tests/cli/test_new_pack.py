@@ -1,0 +1,61 @@
+"""`qzgeo new-pack`: a skeleton that validates, publishes and checks sites, and never writes
+over a folder it does not own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+from click.testing import CliRunner
+from pyproj import Geod
+
+from qzgeo.cli.main import cli
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(cli, list(args))
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_skeleton_validates_publishes_and_checks(tmp_path: Path) -> None:
+    pack = tmp_path / "mycity"
+    code, out, _ = _run("new-pack", str(pack), "--center", "121.1,41.1", "--title", "某市")
+    assert code == 0, out
+    catalog = (pack / "layers" / "catalog.toml").read_text(encoding="utf-8")
+    assert 'name = "mycity"' in catalog and 'planar_crs = "EPSG:4549"' in catalog  # CM 120E
+    assert catalog.count("#") > 10  # commented
+    code, out, err = _run("validate", "--pack", str(pack))
+    assert code == 0, err
+    assert "OK (3 layers" in out and "warning" not in err
+    code, out, err = _run("publish", "--pack", str(pack), "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert report["pack"] == "mycity"
+    assert report["summary"]["planar_crs"].startswith("EPSG:4549")
+    # A site 0.01° south of the zone centre line: its distance to the placeholder corridor
+    # (0.02° south of the centre) is the geodesic gap to that line.
+    site = tmp_path / "site.geojson"
+    geom = shapely.box(121.095, 41.085, 121.1, 41.09)
+    gpd.GeoDataFrame({"名称": ["地块"]}, geometry=[geom], crs="EPSG:4326").to_file(site)
+    code, out, err = _run("check", "--pack", str(pack), "--format", "json", str(site))
+    assert code in (0, 1), err
+    (d,) = json.loads(out)
+    (dist,) = d["distances"]
+    assert dist["label"] == "距交通走廊" and dist["layer"] == "corridor"
+    expect = Geod(ellps="GRS80").inv(121.095, 41.085, 121.095, 41.08)[2]
+    assert abs(dist["distance_m"] - expect) < 1.0
+
+
+def test_refuses_a_folder_with_files(tmp_path: Path) -> None:
+    (tmp_path / "x.txt").write_text("mine", encoding="utf-8")
+    code, _, err = _run("new-pack", str(tmp_path))
+    assert code == 2 and "not empty" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+
+
+def test_bad_center_is_exit_2(tmp_path: Path) -> None:
+    code, _, err = _run("new-pack", str(tmp_path / "p"), "--center", "0,0")
+    assert code == 2 and "--center" in err
+    assert not (tmp_path / "p").exists()
