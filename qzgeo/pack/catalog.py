@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from qzgeo._errors import PackError
+from qzgeo.pack.confine import path_problems, text_cap_problems
 from qzgeo.pack.model import (
     ANALYSIS_OUTPUTS,
     BASEMAPS,
@@ -169,42 +170,6 @@ _LAYER_KEYS = frozenset(
 )
 
 
-#: Longest title (characters) and description a page may carry.
-MAX_TITLE_CHARS = 200
-MAX_DESCRIPTION_CHARS = 2000
-
-
-def _text_caps(raw: dict[str, Any], where: str) -> list[str]:
-    """Titles and descriptions over their caps (a 50 MB title made a 157 MB page)."""
-    out = []
-    caps = {"title": MAX_TITLE_CHARS, "title_en": MAX_TITLE_CHARS}
-    caps["description"] = MAX_DESCRIPTION_CHARS
-    for key, cap in caps.items():
-        value = raw.get(key)
-        if isinstance(value, str) and len(value) > cap:
-            out.append(
-                f"{where}: `{key}` is {len(value):,} characters long, over the cap of {cap}; "
-                f"shorten it (it starts {value[:20]!r})"
-            )
-    return out
-
-
-def _confinement_problems(root: Path, spec: LayerSpec) -> list[str]:
-    """A layer path must resolve (symlinks followed) inside the pack folder."""
-    if not spec.path or "://" in spec.path:
-        return []
-    where = f"catalog.toml layer {spec.id!r}"
-    raw = Path(spec.path)
-    resolved = (root / "layers" / raw).resolve()
-    if raw.is_absolute() or not resolved.is_relative_to(root.resolve()):
-        shown = spec.path if len(spec.path) < 300 else spec.path[:300] + "..."
-        return [
-            f"{where}: `path` {shown!r} leads outside the pack ({root.resolve()}); "
-            "copy the data into the pack's layers/ folder and give a relative path"
-        ]
-    return []
-
-
 def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerSpec | None:
     lid = raw.get("id")
     if not isinstance(lid, str) or not _ID_RE.match(lid):
@@ -230,7 +195,7 @@ def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerS
     for key in ("title", "source", "licence", "precision"):
         if not isinstance(raw.get(key), str) or not raw.get(key):
             problems.append(f"{where}: `{key}` is missing; every layer states it")
-    problems.extend(_text_caps(raw, where))
+    problems.extend(text_cap_problems(raw, where))
     precision = raw.get("precision", "")
     if precision and precision not in PRECISIONS:
         problems.append(
@@ -361,7 +326,7 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
             problems.append(f"{where}: `audience` must be 'public' or 'internal', got {audience!r}")
         if not data.get("title"):
             problems.append(f"{where}: `title` is missing")
-        problems.extend(_text_caps(data, where))
+        problems.extend(text_cap_problems(data, where))
         if path.stem == "index":
             problems.append(
                 f"{where}: the map id 'index' is taken by the gallery page index.html; "
@@ -480,7 +445,7 @@ def load_pack(root: str | Path | None = None) -> Pack:
         if spec.id in layers:
             problems.append(f"catalog.toml: layer id {spec.id!r} is used twice; ids must be unique")
         layers[spec.id] = spec
-        problems.extend(_confinement_problems(root, spec))
+        problems.extend(path_problems(root, spec))
     extent = head.get("extent")
     if extent is not None and (
         not isinstance(extent, list)
