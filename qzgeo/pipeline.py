@@ -3,8 +3,7 @@
 One function per command: :func:`run_publish` (``qzgeo publish``), :func:`run_analyze`
 (``qzgeo analyze``), :func:`run_check` (``qzgeo check``) and :func:`run_suitability`
 (``qzgeo suitability``). The CLI modules only parse options, call these and print what they
-return. Every command writes through :mod:`qzgeo.io.outdir`: into ``OUT/public`` (to post)
-or ``OUT/internal``, never into a folder qzgeo does not own.
+return. Every command writes through :mod:`qzgeo.io.outdir` (``OUT/public``, ``OUT/internal``).
 """
 
 from __future__ import annotations
@@ -34,9 +33,11 @@ from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.geo.repair import RepairReport, repair_layer
 from qzgeo.io.atomic import write_bytes
 from qzgeo.io.guard import ReadCaps, read_caps
+from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.outdir import check_out_dir, output_build, write_part_file
 from qzgeo.io.postgis_uri import redact_text
-from qzgeo.io.vector import read_layer, sha256_file
+from qzgeo.io.vector import ReadOptions, read_layer, sha256_file
+from qzgeo.notices import notices_of
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, load_pack_layers
 from qzgeo.pack.model import Pack
@@ -52,6 +53,7 @@ from qzgeo.publish.suitability_write import (
 from qzgeo.publish.tables import (
     analysis_postgis_targets,
     csv_bytes,
+    run_summary,
     write_analysis,
     write_analysis_postgis,
     write_run_report,
@@ -154,7 +156,7 @@ def run_publish(
             warnings.extend(w for w in published.warnings if w not in warnings)
             # The QGIS project holds every layer, internal ones included: INTERNAL folder only.
             outputs.extend(write_pack_qgis(loaded, result, build.internal))
-        report = {"pack": pack.name, "summary": _summary(result), **loaded.report.to_dict()}
+        report = {"pack": pack.name, "summary": run_summary(result), **loaded.report.to_dict()}
         outputs.append(write_run_report(build.internal, {**report, "warnings": warnings}))
         tables = write_analysis_postgis(result, to_postgis) if to_postgis else []
         outputs = [build.final(p) for p in outputs]
@@ -163,17 +165,6 @@ def run_publish(
     return PublishSummary(
         pack, build.out, index, outputs, result, loaded, warnings, tables, maps=pages
     )
-
-
-def _summary(result: AnalysisResult) -> dict[str, object]:
-    """The ``summary`` of ``report.json``: the headline figures and the planar CRS used."""
-    return {
-        "zones": len(result.zone_summary),
-        "available_ha": round(result.total_available_ha, 4),
-        "conflict_patches": len(result.conflicts),
-        "planar_crs": result.planar_crs,
-        "max_conservation_residual_m2": result.max_residual_m2,
-    }
 
 
 # --- qzgeo analyze -------------------------------------------------------------------------
@@ -215,32 +206,29 @@ def run_analyze(
     progress: bool = False,
     make_map: bool = False,
     caps: ReadCaps | None = None,
+    read_options: ReadOptions | None = None,
 ) -> AnalyzeSummary:
     """Analyze a parcel layer against a pack and write ``parcels.gpkg`` and its tables.
 
-    Parameters
-    ----------
-    parcels_path, out_dir
-        Parcel polygons (any format :func:`read_layer` reads); the output folder (new,
-        empty or qzgeo's own; see :mod:`qzgeo.io.outdir`):
-        ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and with ``make_map``
-        ``parcels.html`` go to ``out_dir/public`` when every zone and constraint layer is
-        public, else to ``out_dir/internal``; ``report.json`` always to ``internal``.
-    pack_dir, layer, crs, datum
-        Plan pack folder (default the bundled pack); reading options for the parcels.
-    workers, use_dask, scheduler, progress
-        Threads, or a local Dask cluster of ``workers``, or the one at ``scheduler``; a bar.
-    make_map, caps
-        Also write ``parcels.html``; caps on vertices and features read.
+    ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and with ``make_map``
+    ``parcels.html`` go to ``out_dir/public`` when every zone and constraint layer is public,
+    else ``out_dir/internal`` (:mod:`qzgeo.io.outdir`); ``report.json`` always internal.
+    ``layer``/``crs``/``datum``/``read_options`` read the parcels (notices to
+    ``report.json``); ``workers``/``use_dask``/``scheduler``: threads, or a Dask cluster;
+    ``caps``: vertex and feature caps.
     """
     pack = load_pack(pack_dir)
     validate_pack(pack)
     check_out_dir(out_dir, inputs=[parcels_path], pack=pack.root)
     with read_caps(caps):
         loaded = load_pack_layers(pack)
-        parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum)
+        kw = (read_options or ReadOptions()).kwargs()
+        parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum, **kw)
+    read_notes = notices_of(parcels)
+    read_notes.extend(enforce_extent(parcels, pack.extent, source=str(parcels_path)))
     repairs = RepairReport()
     repairs.extend(loaded.report)
+    repairs.warnings.extend(read_notes.messages())
     parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
     check_parcels(parcels, where=str(parcels_path))
     plan = build_parcel_plan(loaded)
@@ -368,6 +356,7 @@ def run_check(
     with_patches: bool = False,
     out_dir: str | Path | None = None,
     caps: ReadCaps | None = None,
+    read_options: ReadOptions | None = None,
 ) -> CheckSummary:
     """Check site polygons against a pack (or the user's own constraint layers).
 
@@ -375,34 +364,37 @@ def run_check(
     ``class_field`` and ``mode``) replace the pack's; ``crs``/``datum`` apply to inputs
     without a CRS / to GCJ-02 sites; ``label_field`` names the sites; ``with_patches`` keeps
     the conflict patches (HTML); ``out_dir`` (where :func:`write_check_report` will write) is
-    checked before any work; ``caps`` cap vertices and features.
+    checked before any work; ``caps`` cap vertices and features; ``read_options``: encoding,
+    X/Y order, size cap and datum assumption of every input. Every notice about a site is in
+    its report (PostGIS passwords redacted); ``warnings`` repeats them for stderr.
     """
     pack = None if no_pack else load_pack(pack_dir)
     inputs = [split_source(s)[0] for s in (*sites, *constraints)]
     if out_dir is not None:
         check_out_dir(out_dir, inputs=inputs, pack=pack.root if pack else None)
     with read_caps(caps):
-        site_gdf, warnings = read_sites(sites, crs=crs, datum=datum)
+        site_gdf, notices = read_sites(sites, crs=crs, datum=datum, options=read_options)
         context = SitingContext.from_pack(
             pack,
             constraint_sources=list(constraints) or None,
             class_field=class_field,
             mode=mode,
             crs=crs,
+            options=read_options,
         )
     rep = context.report
     summary = rep.summary() if rep.records or rep.warnings else None
-    reports = check_sites(site_gdf, context, label_field=label_field, with_patches=with_patches)
-    warnings = [redact_text(w) for w in warnings]
+    reports = check_sites(
+        site_gdf, context, label_field=label_field, with_patches=with_patches, notices=notices
+    )
     for r in reports:
-        if r.source is not None:
-            own = [w for w in warnings if w.startswith(f"{redact_text(r.source)}: ")]
-            r.source = redact_text(r.source)
-            r.warnings.extend(w for w in own if w not in r.warnings)
+        r.source = redact_text(r.source) if r.source is not None else None
+        r.warnings = [redact_text(w) for w in r.warnings]
+    warnings = [redact_text(w) for w in dict.fromkeys([*notices.messages(), *rep.warnings])]
     public = not constraints and pack is not None and all(s.is_public for s in pack.layers.values())
     return CheckSummary(
         reports,
-        [*warnings, *rep.warnings],
+        warnings,
         summary,
         title="选址合规性检查 Siting check" + (f" — {pack.title}" if pack is not None else ""),
         sensitivity="public" if public else "internal",

@@ -3,26 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 from pyproj import CRS
 
-from qzgeo._errors import InputError
+from qzgeo._errors import GeometryError, InputError
 from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, ConstraintClass
 from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.geo.repair import RepairReport, polygonal_part, repair_layer
-from qzgeo.io.vector import read_layer
+from qzgeo.io.input_checks import enforce_extent
+from qzgeo.io.vector import ReadOptions, read_layer
+from qzgeo.notices import Notices, notices_of
 
-__all__ = ["merge_user_constraints", "read_sites", "read_user_constraints", "split_source"]
+__all__ = [
+    "clean_sites",
+    "merge_user_constraints",
+    "read_sites",
+    "read_user_constraints",
+    "site_extent_notices",
+    "site_labels",
+    "site_notes",
+    "site_origin",
+    "split_source",
+]
 
 BOUNDARY_HINT = "城镇开发边界"
 CLASS_COLUMNS = ("类别", "class", "CLASS", "DLMC")
 MODES = ("auto", "exclusion", "boundary")
 SOURCE_COL, FID_COL = "_site_source", "_site_fid"
+LABEL_COLUMNS = ("名称", "地块名称", "name", "NAME")
 
 
 def split_source(arg: str) -> tuple[str, str | None]:
@@ -45,12 +61,17 @@ def split_source(arg: str) -> tuple[str, str | None]:
     return path, layer
 
 
-def _read(arg: str, *, crs: str | CRS | None, datum: str | None) -> gpd.GeoDataFrame:
+def _read(
+    arg: str, *, crs: str | CRS | None, datum: str | None, options: ReadOptions | None
+) -> tuple[gpd.GeoDataFrame, Notices]:
+    """Read ``PATH[:LAYER]``; its notices carry ``arg`` as their source."""
     path, layer = split_source(arg)
     if "://" not in path and not Path(path).exists():
         msg = f"{path} does not exist; check the file name"
         raise InputError(msg)
-    return read_layer(path, layer=layer, crs=crs, datum=datum)
+    kw = (options or ReadOptions()).kwargs()
+    gdf = read_layer(path, layer=layer, crs=crs, datum=datum, **kw)
+    return gdf, notices_of(gdf).with_source(arg)
 
 
 def read_sites(
@@ -58,7 +79,8 @@ def read_sites(
     *,
     crs: str | CRS | None = None,
     datum: str | None = None,
-) -> tuple[gpd.GeoDataFrame, list[str]]:
+    options: ReadOptions | None = None,
+) -> tuple[gpd.GeoDataFrame, Notices]:
     """Read site polygons from one or more files (``PATH[:LAYER]``), in CGCS2000 lon/lat.
 
     Every polygonal feature is a site. Features without geometry or with a non-polygonal one
@@ -73,21 +95,25 @@ def read_sites(
         CRS of sources that have none (never guessed).
     datum
         ``"gcj02"`` for AMap-style coordinates.
+    options
+        Encoding, X/Y order, size cap and datum assumption (:class:`ReadOptions`).
 
     Returns
     -------
-    (GeoDataFrame, warnings)
+    (GeoDataFrame, Notices)
         The attribute columns of the sources plus ``_site_source`` (the argument) and
-        ``_site_fid`` (the feature id in its source), in EPSG:4490.
+        ``_site_fid`` (the feature id in its source), in EPSG:4490; the readers' notices,
+        with ``source`` the argument and ``feature`` the feature id (pass them to
+        :func:`qzgeo.analysis.siting.check_sites`, which puts each in its site's report).
     """
     if not sources:
         msg = "no site given; pass at least one SITE file"
         raise InputError(msg)
     frames: list[gpd.GeoDataFrame] = []
-    warnings: list[str] = []
+    notes = Notices()
     for arg in sources:
-        gdf = _read(arg, crs=crs, datum=datum)
-        warnings.extend(f"{arg}: {w}" for w in gdf.attrs.get("warnings", []))
+        gdf, read_notes = _read(arg, crs=crs, datum=datum, options=options)
+        notes.extend(read_notes)
         geoms = gdf.geometry.values
         missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
         types = shapely.get_type_id(geoms)
@@ -98,7 +124,7 @@ def read_sites(
             gdf.index[~polygonal], geoms[~polygonal], missing[~polygonal], strict=True
         ):
             kind = "no geometry" if miss else f"a {geom.geom_type}, not a polygon"
-            warnings.append(f"{arg}: feature {fid} has {kind}; skipped")
+            notes.add(f"{arg}: feature {fid} has {kind}; skipped", source=arg)
         if not polygonal.any():
             types = sorted({g.geom_type for g in geoms[~missing]}) or ["no geometry"]
             msg = (
@@ -111,7 +137,7 @@ def read_sites(
         part[FID_COL] = part.index.to_numpy()
         frames.append(part)
     out = pd.concat(frames, ignore_index=True)
-    return gpd.GeoDataFrame(out, geometry=frames[0].geometry.name, crs=STORAGE_CRS), warnings
+    return gpd.GeoDataFrame(out, geometry=frames[0].geometry.name, crs=STORAGE_CRS), notes
 
 
 def read_user_constraints(
@@ -122,6 +148,7 @@ def read_user_constraints(
     crs: str | CRS | None,
     datum: str | None,
     report: RepairReport,
+    options: ReadOptions | None = None,
 ) -> list[tuple[str, gpd.GeoDataFrame, pd.Series]]:
     """Read the user's constraint layers: (layer name, layer in EPSG:4490, class per feature)."""
     mode = mode or "auto"
@@ -132,8 +159,8 @@ def read_user_constraints(
     for arg in sources:
         path, layer = split_source(arg)
         name = Path(path).stem + (f":{layer}" if layer else "")
-        gdf = _read(arg, crs=crs, datum=datum)
-        report.warnings.extend(f"{arg}: {w}" for w in gdf.attrs.get("warnings", []))
+        gdf, notes = _read(arg, crs=crs, datum=datum, options=options)
+        report.warnings.extend(f"{arg}: {n}" for n in notes)
         gdf = repair_layer(gdf, layer_id=name, report=report, family="polygon")
         if gdf.empty:
             msg = f"{arg} has no polygon features; a constraint layer must hold polygons"
@@ -168,3 +195,107 @@ def merge_user_constraints(
             shapely.prepare(merged)
             out.append(ConstraintClass(name, str(cls), cmode, "internal", merged))
     return out
+
+
+# --- sites as the check sees them ------------------------------------------------------------
+
+
+def site_origin(sites: gpd.GeoDataFrame) -> tuple[list[str | None], list[Any]]:
+    """Source argument and feature id of each site (``None`` and the index without them)."""
+    n = len(sites)
+    srcs: list[str | None] = (
+        [str(v) for v in sites[SOURCE_COL].tolist()] if SOURCE_COL in sites.columns else [None] * n
+    )
+    fids = sites[FID_COL].tolist() if FID_COL in sites.columns else sites.index.tolist()
+    return srcs, [f.item() if hasattr(f, "item") else f for f in fids]
+
+
+def site_labels(sites: gpd.GeoDataFrame, label_field: str | None) -> list[str]:
+    if label_field is not None and label_field not in sites.columns:
+        msg = f"label field {label_field!r} is not a column of the sites; they have {list(sites)}"
+        raise InputError(msg)
+    cols = [label_field] if label_field else [c for c in LABEL_COLUMNS if c in sites.columns]
+    values = [sites[c].tolist() for c in cols]
+    srcs, fids = site_origin(sites)
+    out = []
+    for i in range(len(sites)):
+        label = None
+        for col in values:
+            value = col[i]
+            if isinstance(value, str):
+                if value.strip():
+                    label = value.strip()
+                    break
+            elif value is not None and not pd.isna(value):
+                label = str(value)
+                break
+        if label is None:
+            if srcs[i] is not None:
+                path, layer = split_source(str(srcs[i]))
+                label = Path(path).name + (f":{layer}" if layer else "") + f":{fids[i]}"
+            else:
+                label = str(fids[i])
+        out.append(label)
+    return out
+
+
+def clean_sites(geoms: npt.NDArray[np.object_], labels: list[str]) -> tuple[Any, list[list[str]]]:
+    """Polygonal, valid, 2-D site geometries; a repair note per site touched."""
+    repairs: list[list[str]] = [[] for _ in range(len(geoms))]
+    out = np.array(geoms, dtype=object)
+    bad = shapely.is_missing(out) | shapely.is_empty(out)
+    types = shapely.get_type_id(out)
+    for i in np.flatnonzero(bad | ~np.isin(types, (*POLYGONAL_TYPES, 7))):
+        what = "no geometry" if bad[i] else f"a {out[i].geom_type}"
+        msg = f"site {labels[i]!r} has {what}; a site must be a polygon (read_sites skips these)"
+        raise GeometryError(msg)
+    for i in np.flatnonzero(shapely.has_z(out)):
+        out[i] = shapely.force_2d(out[i])
+        repairs[i].append("Z/M coordinates removed (2D check)")
+    for i in np.flatnonzero(types == 7):
+        out[i] = polygonal_part(out[i])
+        if out[i].is_empty:
+            msg = f"site {labels[i]!r} is a GeometryCollection without polygons"
+            raise GeometryError(msg)
+        repairs[i].append("GeometryCollection: non-polygonal parts dropped")
+    for i in np.flatnonzero(~shapely.is_valid(out)):
+        reason = shapely.is_valid_reason(out[i])
+        fixed = polygonal_part(shapely.make_valid(out[i], method="structure", keep_collapsed=False))
+        if fixed.is_empty:
+            msg = f"site {labels[i]!r} is invalid ({reason}) and nothing polygonal remains"
+            raise GeometryError(msg)
+        repairs[i].append(f"invalid ({reason}); repaired with make_valid")
+        out[i] = fixed
+    return out, repairs
+
+
+def site_extent_notices(
+    sites: gpd.GeoDataFrame, extent: tuple[float, float, float, float] | None
+) -> Notices:
+    """Refuse sites wholly outside the pack ``extent``; a notice for each site partly outside.
+
+    Raises :class:`~qzgeo._errors.CRSError` naming the site's file, the extent and the likely
+    causes (wrong pack, CRS or zone).
+    """
+    notes = Notices()
+    if extent is None or sites.empty:
+        return notes
+    srcs, fids = site_origin(sites)
+    for src in dict.fromkeys(srcs):
+        rows = [i for i, s in enumerate(srcs) if s == src]
+        part = gpd.GeoDataFrame(
+            geometry=sites.geometry.values[rows], index=[fids[i] for i in rows], crs=sites.crs
+        )
+        notes.extend(enforce_extent(part, extent, source=src or "the sites"))
+    if srcs and srcs[0] is None:
+        notes = Notices([replace(n, source=None) for n in notes])
+    return notes
+
+
+def site_notes(
+    notes: Notices, source: str | None, fid: Any, repairs: list[str]
+) -> tuple[list[str], list[str]]:
+    """``(warnings, repairs)`` of one site: the notices about it, then its own repairs."""
+    mine = notes.for_feature(source, fid)
+    warned = [n.message for n in mine if n.kind != "repair"]
+    return warned, [n.message for n in mine if n.kind == "repair"] + repairs

@@ -17,38 +17,40 @@ points found in the GK plane.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
-from qzgeo._errors import CRSError, GeometryError, InputError, PackError
+from qzgeo._errors import CRSError, InputError, PackError
 from qzgeo.analysis.distances import DistanceTarget, build_targets, measure
-from qzgeo.analysis.overlay import OverlayPlan, overlay_areas, plan_overlay
+from qzgeo.analysis.overlay import OverlayPlan
 from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, ConstraintClass
-from qzgeo.analysis.site_results import BoundaryShare, Conflict, SiteReport
+from qzgeo.analysis.site_overlap import ClassOverlap
+from qzgeo.analysis.site_results import SiteReport
 from qzgeo.analysis.sites import (
     BOUNDARY_HINT,
-    FID_COL,
-    SOURCE_COL,
+    clean_sites,
     merge_user_constraints,
     read_user_constraints,
-    split_source,
+    site_extent_notices,
+    site_labels,
+    site_notes,
+    site_origin,
 )
 from qzgeo.analysis.zones import merge_constraints, planar_zones
 from qzgeo.geo.area import ellipsoidal_area
 from qzgeo.geo.crs import STORAGE_CRS, planar_crs_for_bounds
 from qzgeo.geo.repair import RepairReport, polygonal_part
+from qzgeo.io.vector import ReadOptions
+from qzgeo.notices import Notices
 from qzgeo.pack.load import load_pack_layers
 from qzgeo.pack.model import DistanceSpec, Pack
 
-LABEL_COLUMNS = ("名称", "地块名称", "name", "NAME")
 # Overlaps below the reporting precision (0.01 m²) are coordinate round-off, not conflicts.
 MIN_AREA_M2 = 0.01
 
@@ -74,9 +76,13 @@ class SitingContext:
     distances
         The layers site reports measure distances to (the pack's ``[[distances]]``), indexed.
     warnings : list of str
-        Repeated in every site report (e.g. a distance layer without geometry).
+        Repeated in every site report (e.g. a distance layer without geometry, reader notices
+        about the pack's and the constraint layers).
     report : RepairReport
         Repairs made while loading the pack and constraint layers.
+    extent : tuple of float, optional
+        The pack's lon/lat extent: sites wholly outside are refused, sites partly outside
+        get a warning (:func:`qzgeo.analysis.sites.site_extent_notices`).
     plan : OverlayPlan
         The classes prepared for :func:`qzgeo.analysis.overlay.overlay_areas` (built here, once).
     """
@@ -88,17 +94,15 @@ class SitingContext:
     distances: list[DistanceTarget] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     report: RepairReport = field(default_factory=RepairReport)
+    extent: tuple[float, float, float, float] | None = None
     plan: OverlayPlan = field(init=False, repr=False)
+    overlap: ClassOverlap = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        shapely.prepare([c.geometry for c in self.classes])
-        # The plan's columns are read by position; positional layer ids keep two --constraint
-        # files with the same stem (and so the same "layer:class") apart.
-        self.plan = plan_overlay([replace(c, layer_id=str(k)) for k, c in enumerate(self.classes)])
-        self._part_tree = shapely.STRtree(self.plan.classes.parts)
+        self.overlap = ClassOverlap(self.planar_crs, self.classes, self.boundary_class)
+        self.plan = self.overlap.plan
         shapely.prepare(self.zone_geoms)
         self._zone_tree = shapely.STRtree(self.zone_geoms)
-        self._to_lonlat = Transformer.from_crs(self.planar_crs, STORAGE_CRS, always_xy=True)
 
     @property
     def boundary_class(self) -> ConstraintClass | None:
@@ -156,6 +160,7 @@ class SitingContext:
         mode: str | None = None,
         crs: str | CRS | None = None,
         datum: str | None = None,
+        options: ReadOptions | None = None,
     ) -> SitingContext:
         """Load a pack's constraints, zones and distance layers once, merged and indexed.
 
@@ -173,22 +178,11 @@ class SitingContext:
         mode
             ``"auto"`` (default, as above), ``"exclusion"`` or ``"boundary"`` for every class
             of the ``constraint_sources``.
-        crs, datum
-            CRS for ``constraint_sources`` without one; ``"gcj02"`` for AMap coordinates.
-
-        Examples
-        --------
-        >>> from qzgeo.pack.catalog import load_pack
-        >>> ctx = SitingContext.from_pack(load_pack("tests/data/minipack"))  # doctest: +SKIP
+        crs, datum, options
+            CRS for ``constraint_sources`` without one; ``"gcj02"`` for AMap coordinates;
+            the other reading options (:class:`qzgeo.io.vector.ReadOptions`).
         """
-        if pack is None and not constraint_sources:
-            msg = "nothing to check against: give a plan pack or constraint layers (--constraint)"
-            raise InputError(msg)
-        if (class_field is not None or mode not in (None, "auto")) and not constraint_sources:
-            msg = "class_field and mode apply to constraint_sources (--constraint) only"
-            raise InputError(msg)
-        if pack is not None and pack.problems:
-            raise PackError(pack.problems)
+        _check_arguments(pack, constraint_sources, class_field=class_field, mode=mode)
         report = RepairReport()
         user = read_user_constraints(
             constraint_sources or [],
@@ -197,18 +191,10 @@ class SitingContext:
             crs=crs,
             datum=datum,
             report=report,
+            options=options,
         )
         if pack is None:
-            bounds = np.array([g.total_bounds for _, g, _ in user])
-            planar = planar_crs_for_bounds(
-                (bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max())
-            )
-            ctx = cls.from_layers(
-                constraints=merge_user_constraints(user, mode=mode, planar=planar),
-                planar_crs=planar,
-            )
-            ctx.report = report
-            return ctx
+            return _without_pack(cls, user, mode=mode, report=report)
         wanted = [s.id for s in pack.zone_layers()] + [d.layer for d in pack.distances]
         if not constraint_sources:
             wanted += [s.id for s in pack.constraint_layers()]
@@ -221,7 +207,7 @@ class SitingContext:
             classes = merge_constraints(pack, loaded.layers, planar_crs=planar)
         zones = list(planar_zones(loaded))
         targets, warnings = build_targets(pack.distances, loaded.layers, planar_crs=planar)
-        return cls(
+        ctx = cls(
             planar_crs=planar,
             classes=sorted(classes, key=lambda c: (c.layer_id, c.cls)),
             zone_names=[z.name for z in zones],
@@ -229,79 +215,50 @@ class SitingContext:
             distances=targets,
             warnings=warnings,
             report=report,
+            extent=pack.extent,
         )
+        ctx.warnings.extend(report.warnings)  # about the inputs of every verdict
+        return ctx
+
+
+def _check_arguments(
+    pack: Pack | None,
+    constraint_sources: Sequence[str] | None,
+    *,
+    class_field: str | None,
+    mode: str | None,
+) -> None:
+    if pack is None and not constraint_sources:
+        msg = "nothing to check against: give a plan pack or constraint layers (--constraint)"
+        raise InputError(msg)
+    if (class_field is not None or mode not in (None, "auto")) and not constraint_sources:
+        msg = "class_field and mode apply to constraint_sources (--constraint) only"
+        raise InputError(msg)
+    if pack is not None and pack.problems:
+        raise PackError(pack.problems)
+
+
+def _without_pack(
+    cls: type[SitingContext],
+    user: list[tuple[str, gpd.GeoDataFrame, pd.Series]],
+    *,
+    mode: str | None,
+    report: RepairReport,
+) -> SitingContext:
+    """A context of the user's constraint layers only, in the GK zone of their extent."""
+    bounds = np.array([g.total_bounds for _, g, _ in user])
+    planar = planar_crs_for_bounds(
+        (bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max())
+    )
+    ctx = cls.from_layers(
+        constraints=merge_user_constraints(user, mode=mode, planar=planar), planar_crs=planar
+    )
+    ctx.report = report
+    ctx.warnings.extend(report.warnings)
+    return ctx
 
 
 # --- the check ----------------------------------------------------------------------------
-
-
-def _origin(sites: gpd.GeoDataFrame) -> tuple[list[str | None], list[Any]]:
-    """Source argument and feature id of each site (``None`` and the index without them)."""
-    n = len(sites)
-    srcs: list[str | None] = (
-        [str(v) for v in sites[SOURCE_COL].tolist()] if SOURCE_COL in sites.columns else [None] * n
-    )
-    fids = sites[FID_COL].tolist() if FID_COL in sites.columns else sites.index.tolist()
-    return srcs, [f.item() if hasattr(f, "item") else f for f in fids]
-
-
-def _labels(sites: gpd.GeoDataFrame, label_field: str | None) -> list[str]:
-    if label_field is not None and label_field not in sites.columns:
-        msg = f"label field {label_field!r} is not a column of the sites; they have {list(sites)}"
-        raise InputError(msg)
-    cols = [label_field] if label_field else [c for c in LABEL_COLUMNS if c in sites.columns]
-    values = [sites[c].tolist() for c in cols]
-    srcs, fids = _origin(sites)
-    out = []
-    for i in range(len(sites)):
-        label = None
-        for col in values:
-            value = col[i]
-            if isinstance(value, str):
-                if value.strip():
-                    label = value.strip()
-                    break
-            elif value is not None and not pd.isna(value):
-                label = str(value)
-                break
-        if label is None:
-            if srcs[i] is not None:
-                path, layer = split_source(str(srcs[i]))
-                label = Path(path).name + (f":{layer}" if layer else "") + f":{fids[i]}"
-            else:
-                label = str(fids[i])
-        out.append(label)
-    return out
-
-
-def _clean_sites(geoms: npt.NDArray[np.object_], labels: list[str]) -> tuple[Any, list[list[str]]]:
-    """Polygonal, valid, 2-D site geometries; a repair note per site touched."""
-    repairs: list[list[str]] = [[] for _ in range(len(geoms))]
-    out = np.array(geoms, dtype=object)
-    bad = shapely.is_missing(out) | shapely.is_empty(out)
-    types = shapely.get_type_id(out)
-    for i in np.flatnonzero(bad | ~np.isin(types, (*POLYGONAL_TYPES, 7))):
-        what = "no geometry" if bad[i] else f"a {out[i].geom_type}"
-        msg = f"site {labels[i]!r} has {what}; a site must be a polygon (read_sites skips these)"
-        raise GeometryError(msg)
-    for i in np.flatnonzero(shapely.has_z(out)):
-        out[i] = shapely.force_2d(out[i])
-        repairs[i].append("Z/M coordinates removed (2D check)")
-    for i in np.flatnonzero(types == 7):
-        out[i] = polygonal_part(out[i])
-        if out[i].is_empty:
-            msg = f"site {labels[i]!r} is a GeometryCollection without polygons"
-            raise GeometryError(msg)
-        repairs[i].append("GeometryCollection: non-polygonal parts dropped")
-    for i in np.flatnonzero(~shapely.is_valid(out)):
-        reason = shapely.is_valid_reason(out[i])
-        fixed = polygonal_part(shapely.make_valid(out[i], method="structure", keep_collapsed=False))
-        if fixed.is_empty:
-            msg = f"site {labels[i]!r} is invalid ({reason}) and nothing polygonal remains"
-            raise GeometryError(msg)
-        repairs[i].append(f"invalid ({reason}); repaired with make_valid")
-        out[i] = fixed
-    return out, repairs
 
 
 def check_sites(
@@ -311,8 +268,11 @@ def check_sites(
     label_field: str | None = None,
     with_patches: bool = False,
     min_area_m2: float = MIN_AREA_M2,
+    notices: Notices | None = None,
 ) -> list[SiteReport]:
     """Check every site polygon against the constraints, zones and distance layers of ``ctx``.
+
+    Returns one :class:`SiteReport` per row of ``sites``, in order.
 
     Parameters
     ----------
@@ -327,18 +287,17 @@ def check_sites(
         Also keep the conflict patches (lon/lat geometries) for maps.
     min_area_m2
         Overlaps smaller than this are round-off, not conflicts.
-
-    Returns
-    -------
-    list of SiteReport, one per row of ``sites``, in order.
+    notices
+        From :func:`qzgeo.analysis.sites.read_sites`: each goes into the report of its site
+        (by source and feature id), or of every site of its source. Sites partly outside
+        ``ctx.extent`` get a warning; wholly outside, CRSError (exit 2).
 
     Examples
     --------
     >>> from shapely import box
-    >>> from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, ConstraintClass
+    >>> from qzgeo.analysis.overlay_plan import ConstraintClass
     >>> x, y = 560_000, 2_400_000  # EPSG:4545, near 钦州港
-    >>> red = ConstraintClass("red", "生态保护红线", "exclusion", "internal",
-    ...                       box(x, y, x + 500, y + 500))
+    >>> red = ConstraintClass("red", "红线", "exclusion", "internal", box(x, y, x + 500, y + 500))
     >>> ctx = SitingContext.from_layers(constraints=[red], planar_crs="EPSG:4545")
     >>> site = gpd.GeoDataFrame(geometry=[box(x + 250, y, x + 750, y + 500)], crs="EPSG:4545")
     >>> rep = check_sites(site, ctx)[0]
@@ -348,46 +307,22 @@ def check_sites(
     if sites.crs is None:
         msg = "the sites have no CRS; use set_crs() or pass --crs (qzgeo never guesses a CRS)"
         raise CRSError(msg)
-    n = len(sites)
-    if n == 0:
+    if (n := len(sites)) == 0:
         return []
-    labels = _labels(sites, label_field)
-    geoms, repairs = _clean_sites(np.asarray(sites.geometry.values, dtype=object), labels)
-    gs = gpd.GeoSeries(geoms, crs=sites.crs)
-    lonlat = np.asarray(gs.to_crs(STORAGE_CRS).values, dtype=object)
-    planar = np.asarray(gs.to_crs(ctx.planar_crs).values, dtype=object)
-    for i in np.flatnonzero(~shapely.is_valid(planar)).tolist():
-        # Reprojection can fold a near-degenerate ring; repair rather than fail in GEOS.
-        planar[i] = polygonal_part(shapely.make_valid(planar[i]))
-        repairs[i].append("became invalid in the planar CRS; repaired with make_valid")
+    notes = Notices([*(notices or ()), *site_extent_notices(sites, ctx.extent)])
+    labels = site_labels(sites, label_field)
+    geoms, repairs = clean_sites(np.asarray(sites.geometry.values, dtype=object), labels)
+    lonlat, planar = _project(gpd.GeoSeries(geoms, crs=sites.crs), ctx.planar_crs, repairs)
     site_m2 = ellipsoidal_area(lonlat)
     cent = shapely.get_coordinates(shapely.centroid(lonlat))
-    inside = _inside_m2(ctx, planar, site_m2, repairs)
-
-    conflicts: list[list[Conflict]] = [[] for _ in range(n)]
-    patches: list[list[tuple[Conflict, Any]]] = [[] for _ in range(n)]
-    boundary: list[BoundaryShare | None] = [None] * n
-    bclass = ctx.boundary_class
-    for k, c in enumerate(ctx.classes):
-        inside_m2 = inside[:, k]
-        conflict_m2 = site_m2 - inside_m2 if c.mode == "boundary" else inside_m2
-        conflict_m2 = np.where(conflict_m2 < min_area_m2, 0.0, np.minimum(conflict_m2, site_m2))
-        share = np.divide(conflict_m2, site_m2, out=np.zeros(n), where=site_m2 > 0)
-        hit = np.flatnonzero(conflict_m2 > 0)
-        drawn = _patches(ctx, k, planar[hit]) if with_patches else [None] * hit.size
-        for i, patch in zip(hit.tolist(), drawn, strict=True):
-            conf = Conflict(
-                c.layer_id, c.conflict_class, c.mode, float(conflict_m2[i]), float(share[i])
-            )
-            conflicts[i].append(conf)
-            if patch is not None and not patch.is_empty:
-                patches[i].append((conf, _to_storage(ctx, patch)))
-        if c is bclass:
-            boundary = [BoundaryShare(c.layer_id, c.cls, 1.0 - float(x), float(x)) for x in share]
-
+    inside = ctx.overlap.inside_m2(planar, site_m2, repairs)
+    conflicts, patches, boundary = ctx.overlap.conflicts(
+        planar, site_m2, inside, with_patches=with_patches, min_area_m2=min_area_m2
+    )
     zones = _zones_of(ctx, planar, min_area_m2)
     distances = measure(ctx.distances, planar, planar_crs=ctx.planar_crs)
-    srcs, fids = _origin(sites)
+    srcs, fids = site_origin(sites)
+    told = [site_notes(notes, srcs[i], fids[i], repairs[i]) for i in range(n)]
     return [
         SiteReport(
             site=labels[i],
@@ -399,8 +334,8 @@ def check_sites(
             development_boundary=boundary[i],
             zones=zones[i],
             distances=distances[i],
-            warnings=list(ctx.warnings),
-            repairs=repairs[i],
+            warnings=[*ctx.warnings, *told[i][0]],
+            repairs=told[i][1],
             geometry=lonlat[i],
             patches=patches[i],
         )
@@ -408,54 +343,17 @@ def check_sites(
     ]
 
 
-def _inside_m2(
-    ctx: SitingContext,
-    planar: npt.NDArray[np.object_],
-    site_m2: npt.NDArray[np.float64],
-    repairs: list[list[str]],
-) -> npt.NDArray[np.float64]:
-    """Ellipsoidal m² of each site (rows) inside each class (columns), by the overlay engine.
-
-    A site wholly inside a class gets exactly its own geodesic area (share exactly 1), as the
-    engine's tiled parts cannot tell a site straddling two tiles from a partial one.
-    """
-    parcels = gpd.GeoDataFrame(geometry=planar, crs=ctx.planar_crs)
-    df, rep = overlay_areas(parcels, ctx.plan, check_conservation=False)
-    for r in rep.retries:
-        repairs[int(r["parcel"])].append(
-            f"the {r['op']} with the constraints failed in GEOS ({r['error']}); "
-            f"redone on a {r['grid_size'] * 1000:g} mm grid"
-        )
-    m2 = df[list(ctx.plan.columns)].to_numpy(dtype=float, copy=True).reshape(len(df), -1)
-    for k, c in enumerate(ctx.classes):
-        hit = np.flatnonzero(m2[:, k] > 0)
-        whole = hit[shapely.contains_properly(c.geometry, planar[hit])]
-        m2[whole, k] = site_m2[whole]
-    return m2
-
-
-def _patches(ctx: SitingContext, k: int, sites: npt.NDArray[np.object_]) -> list[Any]:
-    """Conflict patches (planar) of sites with class ``k``: the overlap, or the part outside.
-
-    Kept local: the overlay engine returns areas only. Pieces come from the plan's parts near
-    each site, so a patch never walks a whole red line.
-    """
-    if len(sites) == 0:
-        return []
-    target = ctx.plan.classes
-    si, pi = ctx._part_tree.query(sites, predicate="intersects")
-    keep = target.group[pi] == k
-    si, pi = si[keep], pi[keep]
-    pieces = shapely.intersection(sites[si], target.parts[pi])
-    cuts = np.searchsorted(si, np.arange(1, len(sites)))  # query results are sorted by site
-    inside = np.asarray([shapely.union_all(g) for g in np.split(pieces, cuts)], dtype=object)
-    out = shapely.difference(sites, inside) if ctx.classes[k].mode == "boundary" else inside
-    return [polygonal_part(g) for g in out]
-
-
-def _to_storage(ctx: SitingContext, geom: Any) -> Any:
-    t = ctx._to_lonlat
-    return shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+def _project(
+    gs: gpd.GeoSeries, planar_crs: CRS, repairs: list[list[str]]
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+    """The sites in lon/lat and in the planar CRS (repaired if reprojection folded a ring)."""
+    lonlat = np.asarray(gs.to_crs(STORAGE_CRS).values, dtype=object)
+    planar = np.asarray(gs.to_crs(planar_crs).values, dtype=object)
+    for i in np.flatnonzero(~shapely.is_valid(planar)).tolist():
+        # Reprojection can fold a near-degenerate ring; repair rather than fail in GEOS.
+        planar[i] = polygonal_part(shapely.make_valid(planar[i]))
+        repairs[i].append("became invalid in the planar CRS; repaired with make_valid")
+    return lonlat, planar
 
 
 def _zones_of(

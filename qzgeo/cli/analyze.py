@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,8 +18,12 @@ from qzgeo.cli.options import (
     pack_opt,
     printable,
     read_caps_from,
+    reading_options,
     resolve_out,
 )
+
+if TYPE_CHECKING:
+    from qzgeo.io.vector import ReadOptions
 
 
 @click.command(name="analyze")
@@ -34,6 +39,7 @@ from qzgeo.cli.options import (
 @out_opt
 @crs_opt
 @from_gcj02_opt
+@reading_options
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -68,6 +74,7 @@ def command(
     out_dir: Path | None,
     crs: str | None,
     from_gcj02: bool,
+    read_options: ReadOptions,
     workers: int,
     use_dask: bool,
     scheduler: str | None,
@@ -103,6 +110,7 @@ def command(
         progress=progress if progress is not None else sys.stderr.isatty(),
         make_map=make_map,
         caps=read_caps_from(max_vertices, max_features),
+        read_options=read_options,
     )
     for note in summary.notes:
         click.echo(f"note: {printable(note)}", err=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,8 +16,12 @@ from qzgeo.cli.options import (
     pack_opt,
     printable,
     read_caps_from,
+    reading_options,
     resolve_out,
 )
+
+if TYPE_CHECKING:
+    from qzgeo.io.vector import ReadOptions
 
 
 @click.command(name="check")
@@ -61,6 +66,7 @@ from qzgeo.cli.options import (
 @from_gcj02_opt
 @max_vertices_opt
 @max_features_opt
+@reading_options
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -77,13 +83,15 @@ def command(
     from_gcj02: bool,
     max_vertices: int | None,
     max_features: int | None,
+    read_options: ReadOptions,
 ) -> None:
     """Check SITE polygons against the plan's constraints and zones, and measure distances.
 
     SITE is a GeoJSON, Shapefile, GeoPackage (PATH:LAYER) or 界址点坐标 .txt file; every
     polygon feature is a site. Distances are measured to the layers the pack lists in
-    [[distances]]. --crs applies to every input without a CRS; --from-gcj02 to the SITE
-    files only (red-line files are never GCJ-02).
+    [[distances]]. --crs and the reading options (--encoding, --swap-xy, ...) apply to every
+    input; --from-gcj02 to the SITE files only (red-line files are never GCJ-02). Every
+    warning about a site's file is in that site's report.
 
     The report goes to stdout (text, json) or to DIR/public/check.* (every input public) or
     DIR/internal/check.* with --out DIR; html without --out goes to ./qzgeo-out.
@@ -121,6 +129,7 @@ def command(
         with_patches=fmt == "html",
         out_dir=None if out_dir is None and fmt != "html" else resolve_out(out_dir),
         caps=read_caps_from(max_vertices, max_features),
+        read_options=read_options,
     )
     for w in summary.warnings:
         click.echo(f"warning: {printable(w)}", err=True)

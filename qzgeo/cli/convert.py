@@ -3,37 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import shapely
 
-from qzgeo.cli.options import crs_opt, from_gcj02_opt
+from qzgeo.cli.options import CRS, crs_opt, from_gcj02_opt, reading_options
+
+if TYPE_CHECKING:
+    from qzgeo.io.vector import ReadOptions
 
 
 @click.command(name="convert")
 @click.argument("source")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @crs_opt
-@click.option("--to-crs", default=None, help="Reproject the output, e.g. EPSG:4490 or a GK zone.")
+@click.option(
+    "--to-crs", type=CRS, default=None, help="Reproject the output, e.g. EPSG:4490 or a GK zone."
+)
 @from_gcj02_opt
 @click.option("--layer", default=None, help="Layer to read from a multi-layer source.")
 @click.option("--out-layer", default=None, help="Layer name in the output (default: its stem).")
-@click.option(
-    "--encoding",
-    default=None,
-    help="Text encoding of a Shapefile DBF or a 界址点 .txt (default: .cpg, else UTF-8, else GBK).",
-)
-@click.option(
-    "--swap-xy/--no-swap-xy",
-    default=None,
-    help="界址点 .txt: the X column holds eastings (default: decided from the magnitudes).",
-)
-@click.option(
-    "--max-bytes",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Size cap for text inputs in bytes (default 512 MB or $QZGEO_MAX_BYTES).",
-)
+@reading_options
 @click.option("--zone", type=int, default=None, help="GK zone of a 界址点 .txt output.")
 @click.option(
     "--no-prefix",
@@ -52,9 +43,7 @@ def command(
     from_gcj02: bool,
     layer: str | None,
     out_layer: str | None,
-    encoding: str | None,
-    swap_xy: bool | None,
-    max_bytes: int | None,
+    read_options: ReadOptions,
     zone: int | None,
     no_prefix: bool,
     repair: bool,
@@ -70,13 +59,11 @@ def command(
       qzgeo convert zones.shp zones.geojson --to-crs EPSG:4490
       qzgeo convert parcels.gpkg parcels.txt --zone 36
     """
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError as ProjCRSError
-
     from qzgeo.geo.repair import RepairReport, repair_layer
     from qzgeo.io.postgis_uri import is_postgis_uri
     from qzgeo.io.vector import read_layer
     from qzgeo.io.write import WRITE_FORMATS, write_layer
+    from qzgeo.notices import notices_of
 
     if out.suffix.lower() not in WRITE_FORMATS:
         msg = f"unknown output extension {out.suffix!r}; use one of {', '.join(WRITE_FORMATS)}"
@@ -84,24 +71,15 @@ def command(
     if not is_postgis_uri(source) and Path(source).resolve() == out.resolve():
         msg = "OUT is the input file; write to another file (inputs are never modified)"
         raise click.BadParameter(msg, param_hint="OUT")
-    for value, hint in ((crs, "--crs"), (to_crs, "--to-crs")):
-        if value is not None:
-            try:
-                CRS.from_user_input(value)
-            except ProjCRSError as exc:
-                msg = f"{value!r} is not a CRS ({exc}); use e.g. EPSG:4490 or EPSG:4527"
-                raise click.BadParameter(msg, param_hint=hint) from exc
     gdf = read_layer(
         source,
         layer=layer,
         crs=crs,
         datum="gcj02" if from_gcj02 else None,
-        encoding=encoding,
-        max_bytes=max_bytes,
-        swap_xy=swap_xy,
+        **read_options.kwargs(),
     )
-    for w in gdf.attrs.get("warnings", []):
-        click.echo(f"warning: {w}", err=True)
+    for n in notices_of(gdf):
+        click.echo(f"{n.kind}: {n}", err=True)
     if "encoding" in gdf.attrs:
         click.echo(f"Read {source} as {gdf.attrs['encoding']} text", err=True)
     if repair:

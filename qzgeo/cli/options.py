@@ -1,8 +1,17 @@
-"""Options shared by several commands (the registry, as in rasterio's ``rio``)."""
+"""Options shared by several commands (the registry, as in rasterio's ``rio``).
+
+Values are checked once, here, at the CLI boundary: a bad ``--crs`` or ``--encoding`` is a
+usage error (exit 2) naming the option, the value and the fix, before any file is read.
+"""
 
 from __future__ import annotations
 
+import codecs
+import functools
+import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -40,9 +49,76 @@ out_opt = click.option(
     help="Output folder. Default: ./qzgeo-out (created if needed).",
 )
 
+
+class CRSParam(click.ParamType):
+    """A CRS PROJ knows (``EPSG:4524``, WKT, a PROJ string); the value stays a string."""
+
+    name = "crs"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_user_input(value)
+        except CRSError as exc:
+            self.fail(
+                f"{value!r} is not a CRS PROJ knows ({exc}); use an EPSG code such as "
+                "EPSG:4490 (CGCS2000 lon/lat) or the CGCS2000 3-degree GK zone of the data",
+                param,
+                ctx,
+            )
+        return str(value)
+
+
+class EncodingParam(click.ParamType):
+    """A text encoding Python knows (``gbk``, ``utf-8``, ``utf-16``, ``big5``...)."""
+
+    name = "encoding"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            codecs.lookup(str(value))
+        except LookupError:
+            self.fail(
+                f"{value!r} is not a known text encoding; use e.g. gbk, utf-8 or utf-16",
+                param,
+                ctx,
+            )
+        return str(value)
+
+
+class Towgs84Param(click.ParamType):
+    """Seven comma-separated numbers: dx, dy, dz (m), rx, ry, rz (arc-seconds), ds (ppm)."""
+
+    name = "towgs84"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[float, ...]:
+        if isinstance(value, tuple):
+            return value
+        parts = [p.strip() for p in str(value).split(",")]
+        try:
+            numbers = tuple(float(p) for p in parts)
+        except ValueError:
+            numbers = ()
+        if len(numbers) != 7 or not all(math.isfinite(v) for v in numbers):
+            self.fail(
+                f"{value!r} is not 7 numbers; give DX,DY,DZ,RX,RY,RZ,DS as your survey bureau "
+                "publishes them, e.g. --towgs84 24.5,-126.3,-62.1,0.5,-1.2,0.8,3.1",
+                param,
+                ctx,
+            )
+        return numbers
+
+
+CRS = CRSParam()
+
 crs_opt = click.option(
     "--crs",
     "crs",
+    type=CRS,
     default=None,
     help="CRS of inputs that lack one, e.g. EPSG:4490 or a GK zone. Never guessed.",
 )
@@ -53,6 +129,70 @@ from_gcj02_opt = click.option(
     default=False,
     help="Inputs are GCJ-02 (AMap) lon/lat: convert them to WGS84/CGCS2000 on load.",
 )
+
+_READING = (
+    click.option(
+        "--encoding",
+        type=EncodingParam(),
+        default=None,
+        help="Text encoding of a Shapefile DBF or a 界址点 .txt (default: .cpg, else a BOM, "
+        "else UTF-8, else GBK).",
+    ),
+    click.option(
+        "--swap-xy/--no-swap-xy",
+        default=None,
+        help="界址点 .txt: the X column holds eastings (default: decided from the magnitudes).",
+    ),
+    click.option(
+        "--max-bytes",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Size cap for text inputs in bytes (default 512 MB or $QZGEO_MAX_BYTES).",
+    ),
+    click.option(
+        "--assume-datum-shift-negligible",
+        "assume_datum_shift_negligible",
+        is_flag=True,
+        default=False,
+        help="Read Xian 1980 / Beijing 1954 data as if they were CGCS2000 (errors of tens of "
+        "metres; said in the result). Without it (or --towgs84) such data are refused.",
+    ),
+    click.option(
+        "--towgs84",
+        type=Towgs84Param(),
+        default=None,
+        metavar="DX,DY,DZ,RX,RY,RZ,DS",
+        help="7-parameter transformation of Xian 1980 / Beijing 1954 data to WGS84/CGCS2000 "
+        "(metres, arc-seconds, ppm; PROJ +towgs84 position-vector convention).",
+    ),
+)
+
+
+def reading_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the shared reading options; the command gets them as ``read_options``.
+
+    ``read_options`` is a :class:`qzgeo.io.vector.ReadOptions` (encoding, X/Y order, size cap,
+    datum assumption), passed unchanged to the pipeline and the readers.
+    """
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from qzgeo.io.vector import ReadOptions
+
+        kwargs["read_options"] = ReadOptions(
+            encoding=kwargs.pop("encoding"),
+            swap_xy=kwargs.pop("swap_xy"),
+            max_bytes=kwargs.pop("max_bytes"),
+            assume_datum_shift_negligible=kwargs.pop("assume_datum_shift_negligible"),
+            towgs84=kwargs.pop("towgs84"),
+        )
+        return f(*args, **kwargs)
+
+    command: Callable[..., Any] = wrapper
+    for opt in reversed(_READING):
+        command = opt(command)
+    return command
+
 
 DEFAULT_OUT = Path("qzgeo-out")
 

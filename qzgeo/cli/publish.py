@@ -72,6 +72,19 @@ def command(
     """
     started = time.perf_counter()
     out = resolve_out(out_dir)
+    if png:
+        import importlib.util
+
+        try:
+            found = importlib.util.find_spec("playwright.sync_api") is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            msg = (
+                "--png needs Playwright to drive the headless browser: "
+                "pip install playwright (it uses the system Chromium); or drop --png"
+            )
+            raise click.BadParameter(msg, param_hint="--png")
     if to_postgis is not None:
         from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 

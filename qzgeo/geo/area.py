@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
+import shapely
 from pyproj import CRS, Geod, Proj, Transformer
 from shapely.geometry.base import BaseGeometry
 
@@ -51,13 +52,20 @@ def m2_to_mu(m2: npt.ArrayLike) -> npt.NDArray[np.float64]:
 def ellipsoidal_area(geoms: Iterable[BaseGeometry | None]) -> npt.NDArray[np.float64]:
     """Ellipsoidal area in m² of lon/lat geometries (EPSG:4490 or 4326), one value per geometry.
 
-    Non-polygonal and empty geometries have area 0. Orientation does not matter.
+    Non-polygonal and empty geometries have area 0. Orientation does not matter: each ring is
+    measured unsigned and a polygon's area is its shell's minus its holes', so a hole wound
+    like its shell (CAD exports do this) is subtracted, never added.
 
     Examples
     --------
-    >>> from shapely import box
+    >>> from shapely import Polygon, box
     >>> a = ellipsoidal_area([box(108.0, 22.0, 108.01, 22.01)])
     >>> bool(1_140_000 < a[0] < 1_145_000)
+    True
+    >>> shell = [(108.0, 22.0), (108.01, 22.0), (108.01, 22.01), (108.0, 22.01)]
+    >>> hole = [(108.002, 22.002), (108.004, 22.002), (108.004, 22.004), (108.002, 22.004)]
+    >>> same, opposite = ellipsoidal_area([Polygon(shell, [hole]), Polygon(shell, [hole[::-1]])])
+    >>> bool(same == opposite < a[0])
     True
     """
     out = []
@@ -65,9 +73,23 @@ def ellipsoidal_area(geoms: Iterable[BaseGeometry | None]) -> npt.NDArray[np.flo
         if geom is None or geom.is_empty:
             out.append(0.0)
             continue
-        area, _ = GEOD.geometry_area_perimeter(geom)
-        out.append(abs(area))
+        polys = shapely.get_parts(geom)
+        while (collections := shapely.get_type_id(polys) == 7).any():
+            polys = np.concatenate([polys[~collections], shapely.get_parts(polys[collections])])
+        total = 0.0
+        for poly in polys[shapely.get_type_id(polys) == 3]:
+            total += _ring_m2(poly.exterior) - sum(_ring_m2(r) for r in poly.interiors)
+        out.append(total)
     return np.asarray(out, dtype=float)
+
+
+def _ring_m2(ring: BaseGeometry) -> float:
+    """Unsigned geodesic area of a lon/lat ring."""
+    xy = shapely.get_coordinates(ring)
+    if len(xy) < 4:
+        return 0.0
+    area, _ = GEOD.polygon_area_perimeter(xy[:-1, 0], xy[:-1, 1])
+    return abs(float(area))
 
 
 def require_geographic(crs: CRS | str | None, *, what: str = "data") -> CRS:

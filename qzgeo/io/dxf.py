@@ -8,7 +8,6 @@ open one is an error naming its entity handle, so it can be found and closed in 
 
 from __future__ import annotations
 
-import logging
 import os
 from collections import Counter
 from pathlib import Path
@@ -19,8 +18,7 @@ import shapely
 from pyproj import CRS
 
 from qzgeo._errors import GeometryError, InputError
-
-log = logging.getLogger(__name__)
+from qzgeo.notices import Notices, attach_notices
 
 _POLYLINES = ("LWPOLYLINE", "POLYLINE")
 _FLATTEN = 0.01  # max distance of the flattened arc from the true arc, in drawing units
@@ -38,7 +36,7 @@ def read_dxf(path: str | os.PathLike[str], *, crs: str | CRS | None = None) -> g
 
     Returns
     -------
-    GeoDataFrame with columns ``layer`` (CAD layer) and ``handle``; ``attrs["warnings"]``
+    GeoDataFrame with columns ``layer`` (CAD layer) and ``handle``; ``attrs["notices"]``
     lists the entity types that were not read (text, hatches, blocks...).
 
     Raises
@@ -93,15 +91,15 @@ def read_dxf(path: str | os.PathLike[str], *, crs: str | CRS | None = None) -> g
             + ". Close them in CAD (or delete them) and export again"
         )
         raise GeometryError(msg)
-    warnings = [
-        f"{path.name}: {n} {kind} entit{'y' if n == 1 else 'ies'} not read (only closed "
-        "polylines become polygons)"
-        for kind, n in sorted(skipped.items())
-    ]
-    for w in warnings:
-        log.info("%s", w)
+    notes = Notices()
+    for kind, n in sorted(skipped.items()):
+        notes.add(
+            f"{path.name}: {n} {kind} entit{'y' if n == 1 else 'ies'} not read (only closed "
+            "polylines become polygons)",
+            source=path.name,
+        )
     gdf = gpd.GeoDataFrame({"layer": layers, "handle": handles}, geometry=geoms, crs=crs)
-    gdf.attrs["warnings"] = warnings
+    attach_notices(gdf, notes)
     return gdf
 
 

@@ -10,12 +10,13 @@ prefix when present), 圈号 1 the outer ring, higher numbers holes. Each ring r
 point to close it. The description follows community parsers, not the official specification.
 
 The reader never guesses silently: everything it assumes (encoding, swapped columns, a closed
-ring, a declared area that does not match) is logged and listed in ``gdf.attrs["warnings"]``.
+ring, a declared area that does not match) becomes a :class:`~qzgeo.notices.Notice` in
+``gdf.attrs["notices"]`` (see :func:`qzgeo.notices.notices_of`), tagged with the parcel's row
+when it is about one parcel, so that it reaches that parcel's report.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 from dataclasses import dataclass, field
@@ -23,15 +24,14 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import numpy.typing as npt
 import shapely
 from pyproj import CRS
 
-from qzgeo._errors import CRSError, InputError
+from qzgeo._errors import InputError
 from qzgeo.geo.area import M2_PER_HA, MU_PER_HA, ellipsoidal_area
-from qzgeo.geo.crs import STORAGE_CRS, gk_epsg
-
-log = logging.getLogger(__name__)
+from qzgeo.geo.crs import STORAGE_CRS
+from qzgeo.io.jzd_crs import decide_swap, file_crs
+from qzgeo.notices import Notices, attach_notices
 
 #: Attribute columns of a parcel header, in file order (after 点数 and 面积).
 PARCEL_FIELDS = ("地块编号", "地块名称", "图形属性", "图幅号", "地块用途", "地类编码")
@@ -64,16 +64,25 @@ class _Parcel:
     n_rows: int = 0
 
 
-def _decode(data: bytes, encoding: str | None, name: str) -> tuple[str, str]:
-    """Decode with ``encoding``, else UTF-8 (with or without BOM) if it decodes, else GBK."""
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def _decode(data: bytes, encoding: str | None, name: str, notes: Notices) -> tuple[str, str]:
+    """Decode with ``encoding``, else by the BOM (UTF-8, UTF-16), else UTF-8 if it decodes,
+    else GBK (with a note: that one is a guess)."""
     if encoding is not None:
         try:
             return data.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError) as exc:
             msg = f"{name}: cannot decode as {encoding!r} ({exc}); try encoding='gbk' or 'utf-8'"
             raise InputError(msg) from exc
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec).lstrip("\ufeff"), codec
+            except UnicodeDecodeError as exc:
+                msg = f"{name}: starts with a {codec} byte-order mark but is not {codec} ({exc})"
+                raise InputError(msg) from exc
     # UTF-8 text read as GBK decodes to mojibake without an error, GBK text read as strict
     # UTF-8 fails: so trying UTF-8 first is the safe order for a GBK-default format.
     try:
@@ -81,21 +90,53 @@ def _decode(data: bytes, encoding: str | None, name: str) -> tuple[str, str]:
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("gb18030"), "gbk"
+        text = data.decode("gb18030")
     except UnicodeDecodeError as exc:
-        msg = f"{name}: neither GBK nor UTF-8 text ({exc}); pass encoding=... / --encoding"
+        msg = (
+            f"{name}: neither GBK nor UTF-8 text ({exc}); pass encoding=... / --encoding "
+            "(UTF-16 files need a byte-order mark, or --encoding utf-16-le)"
+        )
         raise InputError(msg) from exc
+    notes.add(
+        f"{name}: no encoding given and the text is not UTF-8; read as GBK (GB18030). "
+        "If names look wrong, pass --encoding",
+        kind="note",
+        source=name,
+    )
+    return text, "gbk"
 
 
-def _number(text: str, what: str, where: str) -> float:
+def _number(text: str, what: str, where: str, expected: str = "'点号,圈号,X,Y'") -> float:
     try:
         value = float(text)
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        msg = f"{where}: {what} {text!r} is not a finite number; expected '点号,圈号,X,Y'"
+        msg = f"{where}: {what} {text!r} is not a finite number; expected {expected}"
         raise InputError(msg)
     return value
+
+
+#: Units a 面积 may carry, as 公顷 per unit (no unit: 公顷).
+AREA_UNITS = {
+    "公顷": 1.0,
+    "ha": 1.0,
+    "平方米": 1 / M2_PER_HA,
+    "m²": 1 / M2_PER_HA,
+    "m2": 1 / M2_PER_HA,
+    "亩": 1 / MU_PER_HA,
+}
+
+
+def _area_ha(text: str, where: str) -> float:
+    """A header's 面积 in 公顷: a number, or a number followed by 公顷, 平方米 (m²) or 亩."""
+    for unit, factor in AREA_UNITS.items():
+        if text.endswith(unit):
+            head = text[: -len(unit)].strip()
+            return (
+                _number(head, "面积", where, f"a number in 公顷, or one ending in {unit}") * factor
+            )
+    return _number(text, "面积", where, "a number in 公顷 (or ending in 公顷, 平方米 or 亩)")
 
 
 def _parse_header(fields: list[str], lineno: int, where: str) -> _Parcel:
@@ -108,7 +149,7 @@ def _parse_header(fields: list[str], lineno: int, where: str) -> _Parcel:
         except ValueError:
             msg = f"{where}: 点数 {values[0]!r} is not an integer"
             raise InputError(msg) from None
-    area = _number(values[1], "面积", where) if values[1] else None
+    area = _area_ha(values[1], where) if values[1] else None
     attrs = dict(zip(PARCEL_FIELDS, values[2:8], strict=True))
     if attrs["图形属性"] not in ("", "面"):
         msg = (
@@ -139,10 +180,11 @@ def _add_vertex(parcels: list[_Parcel], fields: list[str], lineno: int, where: s
     parcel.rings.setdefault(ring_no, _Ring(ring_no, lineno)).coords.append((x, y))
 
 
-def _parse(text: str, name: str) -> tuple[dict[str, tuple[int, str]], list[_Parcel], list[str]]:
+def _parse(
+    text: str, name: str, notes: Notices
+) -> tuple[dict[str, tuple[int, str]], list[_Parcel]]:
     meta: dict[str, tuple[int, str]] = {}
     parcels: list[_Parcel] = []
-    warnings: list[str] = []
     section: str | None = None
     for lineno, raw in enumerate(text.splitlines(), start=1):
         where = f"{name} line {lineno}"
@@ -152,7 +194,7 @@ def _parse(text: str, name: str) -> tuple[dict[str, tuple[int, str]], list[_Parc
         if line.startswith("[") and line.endswith("]"):
             section = line[1:-1].strip()
             if section not in ("属性描述", "地块坐标"):
-                warnings.append(f"{where}: unknown section [{section}] ignored")
+                notes.add(f"{where}: unknown section [{section}] ignored", source=name, line=lineno)
             continue
         if section is None:
             msg = f"{where}: expected a [属性描述] or [地块坐标] section header, got {line[:40]!r}"
@@ -177,108 +219,12 @@ def _parse(text: str, name: str) -> tuple[dict[str, tuple[int, str]], list[_Parc
                 "('点号,圈号,X,Y') under it; add its boundary points"
             )
             raise InputError(msg)
-    return meta, parcels, warnings
+    return meta, parcels
 
 
-def _looks_northing(a: npt.NDArray[np.float64]) -> bool:
-    return bool(((a >= 3e5) & (a <= 6.1e6)).all())
-
-
-def _looks_easting(a: npt.NDArray[np.float64]) -> bool:
-    prefixed = a >= 1e7
-    zone = np.floor(a / 1e6)
-    rest = a - zone * 1e6
-    ok_prefixed = prefixed & (zone >= 13) & (zone <= 45) & (rest >= 1e5) & (rest <= 9e5)
-    ok_plain = ~prefixed & (a >= 1e5) & (a <= 9e5)
-    return bool((ok_prefixed | ok_plain).all())
-
-
-def _datum(meta: dict[str, tuple[int, str]], name: str, warnings: list[str]) -> str | None:
-    """'cgcs2000', 'xian80' or 'beijing54' from 坐标系; None if it is not recognised."""
-    lineno, text = meta.get("坐标系", (0, ""))
-    if not text:
-        warnings.append(f"{name}: no 坐标系 given; assuming 2000国家大地坐标系 (CGCS2000)")
-        return "cgcs2000"
-    if "2000" in text:
-        return "cgcs2000"
-    if "西安" in text or "1980" in text or "80" in text:
-        return "xian80"
-    if "北京" in text or "1954" in text or "54" in text:
-        return "beijing54"
-    warnings.append(f"{name} line {lineno}: unknown 坐标系 {text!r}")
-    return None
-
-
-def _declared_zone(meta: dict[str, tuple[int, str]], name: str) -> tuple[int, int | None, int]:
-    """``(line, zone, width)`` from 带号 and 几度分带 (zone None if not given)."""
-    zone_line, zone_text = meta.get("带号", (0, ""))
-    zone_meta: int | None = None
-    if zone_text:
-        try:
-            zone_meta = int(float(zone_text))
-        except ValueError:
-            msg = f"{name} line {zone_line}: 带号 {zone_text!r} is not a zone number"
-            raise InputError(msg) from None
-    width_line, width_text = meta.get("几度分带", (0, "3"))
-    if width_text not in ("3", "6", ""):
-        msg = f"{name} line {width_line}: 几度分带 must be 3 or 6, got {width_text!r}"
-        raise InputError(msg)
-    return zone_line, zone_meta, 6 if width_text == "6" else 3
-
-
-def _prefix_zones(easting: npt.NDArray[np.float64], name: str) -> npt.NDArray[np.float64]:
-    """The zone prefix carried by the eastings (one value), or an empty array if none."""
-    prefixed = easting >= 1e7
-    if prefixed.any() and not prefixed.all():
-        msg = f"{name}: some eastings carry a zone prefix and some do not; fix the file"
-        raise InputError(msg)
-    zones = np.unique(np.floor(easting / 1e6)) if prefixed.all() else np.array([])
-    if len(zones) > 1:
-        msg = f"{name}: eastings carry several zone prefixes {zones.astype(int).tolist()}"
-        raise InputError(msg)
-    return zones
-
-
-def _file_crs(
-    meta: dict[str, tuple[int, str]],
-    easting: npt.NDArray[np.float64],
-    name: str,
-    warnings: list[str],
-    fallback: str | CRS | None,
-) -> CRS:
-    zone_line, zone_meta, width = _declared_zone(meta, name)
-    zones = _prefix_zones(easting, name)
-    datum = _datum(meta, name, warnings)
-    if datum is None:
-        if fallback is not None:
-            return CRS.from_user_input(fallback)
-        msg = f"{name}: unknown 坐标系 {meta['坐标系'][1]!r}; pass crs=... / --crs"
-        raise CRSError(msg)
-    if len(zones) == 1 and zone_meta is not None and zone_meta != int(zones[0]):
-        msg = (
-            f"{name} line {zone_line}: 带号={zone_meta} but the eastings carry zone "
-            f"prefix {int(zones[0])}; fix 带号 or pass crs=... / --crs"
-        )
-        raise CRSError(msg)
-    try:
-        if len(zones) == 1:
-            return CRS.from_epsg(gk_epsg(int(zones[0]), prefix=True, width=width, datum=datum))
-        if zone_meta is not None:
-            return CRS.from_epsg(gk_epsg(zone_meta, prefix=False, width=width, datum=datum))
-    except ValueError as exc:
-        msg = f"{name}: {exc}; pass crs=... / --crs"
-        raise CRSError(msg) from exc
-    if fallback is not None:
-        return CRS.from_user_input(fallback)
-    msg = (
-        f"{name}: no 带号 in [属性描述] and the eastings carry no zone prefix, so the zone is "
-        "unknown; pass crs=... / --crs: the CGCS2000 3-degree GK zone of the data, "
-        "EPSG:(4509 + round(central meridian / 3)) for eastings without the zone prefix"
-    )
-    raise CRSError(msg)
-
-
-def _polygon(parcel: _Parcel, swap: bool, name: str, warnings: list[str]) -> shapely.Geometry:
+def _polygon(
+    parcel: _Parcel, index: int, swap: bool, name: str, notes: Notices
+) -> shapely.Geometry:
     parts: list[tuple[list[tuple[float, float]], list[list[tuple[float, float]]]]] = []
     outers: list[shapely.Polygon] = []
     for ring in sorted(parcel.rings.values(), key=lambda r: r.number):
@@ -293,9 +239,13 @@ def _polygon(parcel: _Parcel, swap: bool, name: str, warnings: list[str]) -> sha
             raise InputError(msg)
         if coords[0] != coords[-1]:
             coords.append(coords[0])
-            warnings.append(
+            notes.add(
                 f"{name} line {ring.line}: ring {ring.number} of parcel "
-                f"{parcel.attrs['地块编号']!r} does not repeat its first point; closed it"
+                f"{parcel.attrs['地块编号']!r} does not repeat its first point; closed it",
+                kind="repair",
+                source=name,
+                feature=index,
+                line=ring.line,
             )
         host = None
         if parts:
@@ -306,7 +256,14 @@ def _polygon(parcel: _Parcel, swap: bool, name: str, warnings: list[str]) -> sha
                     break
         if host is None:
             if parts:
-                log.info("%s: ring %d lies outside the outer ring: a new part", name, ring.number)
+                notes.add(
+                    f"{name} line {ring.line}: ring {ring.number} of parcel "
+                    f"{parcel.attrs['地块编号']!r} lies outside the outer ring; read as a new part",
+                    kind="note",
+                    source=name,
+                    feature=index,
+                    line=ring.line,
+                )
             parts.append((coords, []))
             outers.append(shapely.Polygon(coords))
         else:
@@ -363,7 +320,8 @@ def read_jzd(
     -------
     GeoDataFrame with columns 地块编号, 地块名称, 图形属性, 图幅号, 地块用途, 地类编码,
     申报面积_公顷 (declared), 申报点数 (declared), 行号 (line of the parcel header). ``attrs``
-    holds ``warnings`` (list of str), ``encoding`` and ``metadata`` (the [属性描述] pairs).
+    holds ``notices`` (:class:`~qzgeo.notices.Notices`), ``encoding`` and ``metadata`` (the
+    [属性描述] pairs).
 
     Raises
     ------
@@ -390,67 +348,41 @@ def read_jzd(
     except OSError as exc:
         msg = f"cannot read {path}: {exc.strerror or exc}"
         raise InputError(msg) from exc
-    text, used = _decode(data, encoding, name)
-    meta, parcels, warnings = _parse(text, name)
-    warnings.extend(_point_count_warnings(parcels, name))
+    notes = Notices()
+    text, used = _decode(data, encoding, name, notes)
+    meta, parcels = _parse(text, name, notes)
+    _point_count_notices(parcels, name, notes)
     all_xy = np.asarray(
         [c for p in parcels for r in p.rings.values() for c in r.coords], dtype=float
     )
-    swap = _decide_swap(all_xy, swap_xy, crs, name, warnings)
+    swap = decide_swap(all_xy, swap_xy, crs, name, notes)
     easting = all_xy[:, 0] if swap else all_xy[:, 1]
-    out_crs = _file_crs(meta, easting, name, warnings, crs)
-    gdf = _parcels_frame(parcels, [_polygon(p, swap, name, warnings) for p in parcels], out_crs)
+    out_crs = file_crs(meta, easting, name, notes, crs)
+    geoms = [_polygon(p, i, swap, name, notes) for i, p in enumerate(parcels)]
+    gdf = _parcels_frame(parcels, geoms, out_crs)
     with np.errstate(all="ignore"):
         lonlat = gdf.geometry.to_crs(STORAGE_CRS)
     computed = ellipsoidal_area(lonlat.values) / M2_PER_HA
-    for p, ha in zip(parcels, computed, strict=True):
+    for i, (p, ha) in enumerate(zip(parcels, computed, strict=True)):
         w = _area_warning(p, float(ha), name)
         if w is not None:
-            warnings.append(w)
-    for w in warnings:
-        log.info("%s", w)
-    gdf.attrs["warnings"] = warnings
+            notes.add(w, source=name, feature=i, line=p.line)
+    attach_notices(gdf, notes)
     gdf.attrs["encoding"] = used
     gdf.attrs["metadata"] = {k: v for k, (_, v) in meta.items()}
     return gdf
 
 
-def _point_count_warnings(parcels: list[_Parcel], name: str) -> list[str]:
-    return [
-        f"{name} line {p.line}: parcel {p.attrs['地块编号']!r} declares {p.points} "
-        f"points but has {p.n_rows} vertex rows"
-        for p in parcels
-        if p.points is not None and p.points != p.n_rows
-    ]
-
-
-def _decide_swap(
-    all_xy: npt.NDArray[np.float64],
-    swap_xy: bool | None,
-    crs: str | CRS | None,
-    name: str,
-    warnings: list[str],
-) -> bool:
-    """Whether the X column holds eastings: ``swap_xy`` if given, else from the magnitudes."""
-    if swap_xy is not None:
-        return swap_xy
-    xs, ys = all_xy[:, 0], all_xy[:, 1]
-    normal = _looks_northing(xs) and _looks_easting(ys)
-    swapped = _looks_northing(ys) and _looks_easting(xs)
-    swap = swapped and not normal
-    if swap:
-        warnings.append(
-            f"{name}: the X column holds eastings and Y northings (swapped X/Y); "
-            "read them swapped (pass swap_xy=False / --no-swap-xy to keep the file order)"
-        )
-    elif not normal and crs is None:
-        msg = (
-            f"{name}: coordinates (X {xs.min():.0f}..{xs.max():.0f}, Y {ys.min():.0f}.."
-            f"{ys.max():.0f}) do not look like Gauss-Krüger northing/easting in metres; "
-            "pass crs=... / --crs (and swap_xy=... / --swap-xy if X is the easting)"
-        )
-        raise CRSError(msg)
-    return swap
+def _point_count_notices(parcels: list[_Parcel], name: str, notes: Notices) -> None:
+    for i, p in enumerate(parcels):
+        if p.points is not None and p.points != p.n_rows:
+            notes.add(
+                f"{name} line {p.line}: parcel {p.attrs['地块编号']!r} declares {p.points} "
+                f"points but has {p.n_rows} vertex rows",
+                source=name,
+                feature=i,
+                line=p.line,
+            )
 
 
 def _parcels_frame(

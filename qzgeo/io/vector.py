@@ -8,10 +8,11 @@ one needs ``crs=`` (the catalog's ``crs`` or ``--crs``). Writers live in :mod:`q
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import warnings as _warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pyogrio
@@ -23,12 +24,12 @@ from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, resolve_crs, sample_co
 from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84
 from qzgeo.io.dxf import read_dxf
 from qzgeo.io.guard import admit_source, check_vertices
+from qzgeo.io.input_checks import check_datum
 from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.postgis import read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.shapefile import check_shapefile, shapefile_encoding
-
-log = logging.getLogger(__name__)
+from qzgeo.notices import Notice, Notices, attach_notices, notices_of
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -119,6 +120,30 @@ def check_input_file(path: str | os.PathLike[str], *, max_bytes: int | None = No
     return p
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read the user's files, shared by every command that reads them.
+
+    The CLI builds one from its reading options (:mod:`qzgeo.cli.options`); ``kwargs()``
+    gives the matching :func:`read_layer` keywords.
+    """
+
+    encoding: str | None = None
+    swap_xy: bool | None = None
+    max_bytes: int | None = None
+    assume_datum_shift_negligible: bool = False
+    towgs84: tuple[float, ...] | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            "encoding": self.encoding,
+            "swap_xy": self.swap_xy,
+            "max_bytes": self.max_bytes,
+            "assume_datum_shift_negligible": self.assume_datum_shift_negligible,
+            "towgs84": self.towgs84,
+        }
+
+
 def read_layer(
     source: str | os.PathLike[str],
     *,
@@ -130,6 +155,8 @@ def read_layer(
     swap_xy: bool | None = None,
     extent: tuple[float, float, float, float] | None = None,
     check_crs: bool = True,
+    assume_datum_shift_negligible: bool = False,
+    towgs84: tuple[float, ...] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one vector layer; the index holds the source feature ids (FIDs).
 
@@ -138,59 +165,62 @@ def read_layer(
     source
         A file (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, GeoParquet, 界址点 ``.txt``,
         DXF...) or a ``postgresql://`` URI. Files are opened read-only and never modified.
-    layer
-        Layer name inside a multi-layer source.
-    crs
-        CRS to assume when the source has none. A source with a CRS keeps its own.
+    layer, crs
+        Layer name inside a multi-layer source; CRS to assume when the source has none.
     datum
         ``"gcj02"`` converts AMap-style GCJ-02 lon/lat to WGS84/CGCS2000 on load.
     encoding
         Text encoding of a Shapefile's DBF or a 界址点 file. Default: the ``.cpg`` file; else
         strict UTF-8, else GB18030 (a GBK superset), recorded in ``attrs["encoding"]``.
-    max_bytes
-        Size cap for text formats (default :data:`DEFAULT_MAX_BYTES` or ``$QZGEO_MAX_BYTES``).
-    swap_xy
+    max_bytes, swap_xy
+        Size cap for text formats (default :data:`DEFAULT_MAX_BYTES`, ``$QZGEO_MAX_BYTES``);
         界址点 files only: force (``True``) or forbid (``False``) swapping the X/Y columns.
-    extent
-        Extra lon/lat box accepted by the location check besides China (the pack extent).
-    check_crs
-        Check that the coordinates fit the CRS (zone variant, swapped X/Y, inside China).
+    extent, check_crs
+        Extra lon/lat box accepted besides China (the pack extent); check that the
+        coordinates fit the CRS (zone variant, swapped X/Y, inside China).
+    assume_datum_shift_negligible, towgs84
+        Xian 1980 / Beijing 1954 data are refused unless read as if CGCS2000 (a warning) or
+        moved by 7 parameters (:func:`qzgeo.io.input_checks.check_datum`).
 
     Returns
     -------
-    GeoDataFrame in the source's CRS (or EPSG:4490 after a GCJ-02 conversion). ``attrs``
-    holds ``warnings`` (a list of messages, also logged) and, where it applies, ``encoding``.
+    GeoDataFrame in the source's CRS (EPSG:4490 after a GCJ-02 or 7-parameter move). ``attrs``
+    holds the reader's ``notices`` (see :func:`qzgeo.notices.notices_of`) and ``encoding``.
 
     Raises
     ------
     InputError
-        Missing, empty, oversized, corrupt or truncated files; missing layers.
+        Missing, empty, oversized, corrupt or truncated files; missing layers; a format GDAL
+        may not open or data over the caps (:mod:`qzgeo.io.guard`).
     CRSError
-        No CRS, or coordinates that do not fit the declared CRS.
+        No CRS, coordinates that do not fit the declared CRS, or an old datum (Xian 1980,
+        Beijing 1954) without ``assume_datum_shift_negligible``.
     """
     src = str(source)
     if is_postgis_uri(src):
         gdf = read_postgis_layer(src, crs=str(crs) if crs is not None else None)
-        warnings: list[str] = []
+        notes = Notices()
         encoding_used = None
     else:
         path = check_input_file(src, max_bytes=max_bytes)
         admitted = admit_source(src, layer=layer)  # driver allow-list, caps (qzgeo.io.guard)
         gdf = _read_file(path, layer=layer, crs=crs, encoding=encoding, swap_xy=swap_xy)
-        warnings = [*admitted, *gdf.attrs.get("warnings", [])]
+        notes = notices_of(gdf)
+        notes.extend(Notice(m, source=src) for m in admitted)
         encoding_used = gdf.attrs.get("encoding")
         gdf = _require_crs(gdf, crs, path)
     check_vertices(gdf, redact_uri(src))
     resolved = resolve_crs(gdf.crs)
     if resolved != gdf.crs:
         gdf = gdf.set_crs(resolved, allow_override=True)
+    gdf = check_datum(gdf, src, notes, assumed=assume_datum_shift_negligible, towgs84=towgs84)
     if check_crs:
         check_coordinates(
             sample_coordinates(gdf.geometry.values), gdf.crs, source=redact_uri(src), extent=extent
         )
     if datum == "gcj02":
         gdf = _from_gcj02(gdf, src)
-    gdf.attrs["warnings"] = warnings
+    attach_notices(gdf, notes)
     if encoding_used is not None:
         gdf.attrs["encoding"] = encoding_used
     return gdf
@@ -265,14 +295,15 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
         if layer not in names:
             msg = f"{path} has no layer {layer!r}; it has: {', '.join(names) or '(none)'}"
             raise InputError(msg)
-    warnings: list[str] = []
+    notes = Notices()
     if path.suffix.lower() == ".shp":
         check_shapefile(path)
         if encoding is None:
             encoding, note = shapefile_encoding(path)
             if note:
-                warnings.append(note)
-                log.info("%s", note)
+                notes.add(
+                    note + "; pass --encoding if names look wrong", kind="note", source=path.name
+                )
     try:
         try:
             gdf = _pyogrio_read(path, layer, encoding, "raise")
@@ -281,24 +312,28 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
             # and name the features that needed it.
             bad = _pyogrio_read(path, layer, encoding, "warn").geometry.isna()
             gdf = _pyogrio_read(path, layer, encoding, "fix")
-            fids = [str(i) for i in gdf.index[bad.to_numpy() & gdf.geometry.notna().to_numpy()]]
-            note = (
-                f"{path.name}: feature(s) {', '.join(fids[:20])}{' ...' if len(fids) > 20 else ''} "
-                "had invalid rings (e.g. not closed); GEOS fixed them on read (closed the rings)"
-            )
-            warnings.append(note)
-            log.info("%s", note)
+            fixed = gdf.index[bad.to_numpy() & gdf.geometry.notna().to_numpy()]
+            for fid in fixed.tolist():
+                notes.add(
+                    f"{path.name}: feature {fid} had invalid rings (e.g. not closed); GEOS "
+                    "fixed them on read (closed the rings)",
+                    kind="repair",
+                    source=path.name,
+                    feature=fid,
+                )
         if encoding is None and path.suffix.lower() == ".shp":
             encoding = str(pyogrio.read_info(path)["encoding"])
-    except (
-        *PYOGRIO_ERRORS,
-        RuntimeError,
-        UnicodeDecodeError,
-        shapely.errors.GEOSException,
-    ) as exc:
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"cannot read {path}: a field name or text is not valid {exc.encoding} ({exc.reason} "
+            f"at byte {exc.start}; a DBF field name cut inside a character?). Rename the field "
+            "and export again, or give the right encoding (--encoding / a .cpg file)"
+        )
+        raise InputError(msg) from exc
+    except (*PYOGRIO_ERRORS, RuntimeError, shapely.errors.GEOSException) as exc:
         msg = f"cannot read {path}: {exc}; the file may be corrupt or truncated"
         raise InputError(msg) from exc
-    gdf.attrs["warnings"] = warnings
+    attach_notices(gdf, notes)
     if encoding is not None:
         gdf.attrs["encoding"] = encoding
     return gdf

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from qzgeo._errors import PackError
+from qzgeo.pack.catalog_types import check_crs, opt_str, parse_extent, parse_params
 from qzgeo.pack.confine import path_problems, text_cap_problems
 from qzgeo.pack.model import (
     ANALYSIS_OUTPUTS,
@@ -170,6 +171,9 @@ _LAYER_KEYS = frozenset(
 )
 
 
+_OPTIONAL_STR_KEYS = ("title_en", "layer", "crs", "class_field", "name_field")
+
+
 def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerSpec | None:
     lid = raw.get("id")
     if not isinstance(lid, str) or not _ID_RE.match(lid):
@@ -225,19 +229,20 @@ def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerS
         problems.append(
             f"{where}: a constraint layer must declare `constraint` or `constraint_classes`"
         )
+    opt = {k: opt_str(raw, k, where, problems) for k in _OPTIONAL_STR_KEYS}
     return LayerSpec(
         id=lid,
         title=str(raw.get("title", lid)),
-        title_en=raw.get("title_en"),
+        title_en=opt["title_en"],
         role=str(role),
         path=path,
-        layer=raw.get("layer"),
-        crs=raw.get("crs"),
+        layer=opt["layer"],
+        crs=check_crs(opt["crs"], where, "crs", problems),
         datum=datum,
         # An unknown value is a recorded problem; meanwhile the layer is treated as internal.
         sensitivity=sens if sens in SENSITIVITIES else "internal",
-        class_field=raw.get("class_field"),
-        name_field=raw.get("name_field"),
+        class_field=opt["class_field"],
+        name_field=opt["name_field"],
         publish_fields=_str_tuple(raw.get("publish_fields"), where, "publish_fields", problems),
         constraint=constraint,
         constraint_classes={str(k): str(v) for k, v in classes.items()},
@@ -356,7 +361,7 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
         maps[path.stem] = MapSpec(
             id=path.stem,
             title=str(data.get("title", path.stem)),
-            title_en=data.get("title_en"),
+            title_en=opt_str(data, "title_en", where, problems),
             sensitivity=audience if audience in SENSITIVITIES else "internal",
             layers=layers,
             analysis=analysis,
@@ -368,6 +373,18 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
             orientation=orientation if orientation in ORIENTATIONS else None,
         )
     return maps
+
+
+_PACK_STR_KEYS = (
+    "name",
+    "title",
+    "storage_crs",
+    "planar_crs",
+    "notice",
+    "attribution",
+    "tianditu_key",
+    "reference_layer",
+)
 
 
 _DISTANCE_KEYS = frozenset({"layer", "label", "label_en"})
@@ -446,33 +463,31 @@ def load_pack(root: str | Path | None = None) -> Pack:
             problems.append(f"catalog.toml: layer id {spec.id!r} is used twice; ids must be unique")
         layers[spec.id] = spec
         problems.extend(path_problems(root, spec))
-    extent = head.get("extent")
-    if extent is not None and (
-        not isinstance(extent, list)
-        or len(extent) != 4
-        or not all(isinstance(v, int | float) for v in extent)
-    ):
-        problems.append("catalog.toml [pack]: `extent` must be [minlon, minlat, maxlon, maxlat]")
-        extent = None
+    extent = parse_extent(head.get("extent"), problems)
     if not (root / "styles").is_dir():
         problems.append(f"{root / 'styles'} is missing; a pack needs a styles/ folder")
     if not (root / "maps").is_dir():
         problems.append(f"{root / 'maps'} is missing; a pack needs a maps/ folder")
+    where = "catalog.toml [pack]"
+    text = {k: opt_str(head, k, where, problems) for k in _PACK_STR_KEYS}
     pack = Pack(
         root=root.resolve(),
-        name=str(head.get("name", root.name)),
-        title=str(head.get("title", root.name)),
+        name=text["name"] or root.name,
+        title=text["title"] or root.name,
         layers=layers,
         styles=_parse_styles(root, problems),
         maps=_parse_maps(root, problems),
-        storage_crs=str(head.get("storage_crs", "EPSG:4490")),
-        planar_crs=head.get("planar_crs"),
-        extent=tuple(extent) if extent else None,
-        notice=str(head.get("notice", "")),
-        attribution=str(head.get("attribution", "")),
-        tianditu_key=head.get("tianditu_key") or None,
-        reference_layer=head.get("reference_layer") or None,
-        params=dict(catalog.get("params", {})),
+        storage_crs=check_crs(
+            text["storage_crs"], where, "storage_crs", problems, kind="geographic"
+        )
+        or "EPSG:4490",
+        planar_crs=check_crs(text["planar_crs"], where, "planar_crs", problems, kind="projected"),
+        extent=extent,
+        notice=text["notice"] or "",
+        attribution=text["attribution"] or "",
+        tianditu_key=text["tianditu_key"] or None,
+        reference_layer=text["reference_layer"] or None,
+        params=parse_params(catalog.get("params"), problems),
         distances=_parse_distances(catalog.get("distances"), layers, problems),
         selected_by=selected_by,
         problems=problems,

@@ -12,7 +12,9 @@ from qzgeo._errors import PackError
 from qzgeo.geo.crs import planar_crs_for_bounds
 from qzgeo.geo.gcj02 import detect_gcj02_offset
 from qzgeo.geo.repair import RepairReport, repair_layer
+from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import read_layer, sha256_file, to_storage
+from qzgeo.notices import notices_of
 from qzgeo.pack.model import Pack
 
 
@@ -51,7 +53,9 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
         gdf = read_layer(
             source, layer=spec.layer, crs=spec.crs, datum=spec.datum, extent=pack.extent
         )
-        report.warnings.extend(f"{spec.id}: {w}" for w in gdf.attrs.get("warnings", []))
+        notes = notices_of(gdf)
+        notes.extend(enforce_extent(gdf, pack.extent, source=spec.path, per_feature=False))
+        report.warnings.extend(f"{spec.id}: {n}" for n in notes)
         gdf = repair_layer(gdf, layer_id=spec.id, report=report)
         layers[spec.id] = to_storage(gdf, crs=pack.storage_crs)
         if "://" not in source:

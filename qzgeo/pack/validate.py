@@ -2,6 +2,8 @@
 
 Checks the catalog against its data (files, layers, CRS, fields, class values), the styles
 against the catalog and the data, and the maps against the catalog and the audience rules.
+Data are read through :func:`qzgeo.io.vector.read_layer`, with the same CRS, datum and
+extent checks as loading, so that what validates also loads.
 """
 
 from __future__ import annotations
@@ -9,13 +11,20 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import geopandas as gpd
 import pyogrio
 
-from qzgeo._errors import InputError, PackError
+from qzgeo._errors import PackError, QzgeoError
 from qzgeo.io.guard import admit_path
+from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.postgis_uri import is_postgis_uri
+from qzgeo.io.vector import list_layers, read_layer
 from qzgeo.pack.model import ANALYSIS_OUTPUTS, LayerSpec, Pack
 
+# Formats that hold one layer: no need to list layers first.
+_SINGLE_LAYER_SUFFIXES = frozenset(
+    {".txt", ".dxf", ".parquet", ".geoparquet", ".geojson", ".json", ".shp", ".fgb"}
+)
 # Analysis outputs can be styled and mapped like layers.
 _ANALYSIS_FIELDS = {
     "available_land": {"id", "zone_layer", "zone_fid", "名称", "area_m2", "area_ha", "area_mu"},
@@ -34,8 +43,13 @@ _ANALYSIS_FIELDS = {
 }
 
 
-def _layer_fields(pack: Pack, spec: LayerSpec, problems: list[str]) -> tuple[set[str], bool] | None:
-    """Field names of a layer and whether it has a CRS, or None (problem recorded)."""
+def _read(pack: Pack, spec: LayerSpec, problems: list[str]) -> gpd.GeoDataFrame | None:
+    """The layer read as loading reads it (same reader, CRS and extent checks), or None.
+
+    A problem is recorded for anything loading would refuse: a missing file, an ambiguous
+    or missing layer, no CRS, coordinates that do not fit the CRS, an old datum, data
+    wholly outside the pack extent, text that is not valid in its encoding.
+    """
     where = f"catalog.toml layer {spec.id!r}"
     if is_postgis_uri(spec.path):
         return None  # remote sources (PostGIS) are checked when loaded
@@ -46,35 +60,28 @@ def _layer_fields(pack: Pack, spec: LayerSpec, problems: list[str]) -> tuple[set
         problems.append(f"{where}: file {spec.path!r} not found in {path.parent}; fix `path`")
         return None
     try:
-        admit_path(path)  # driver allow-list: no VRT, no /vsi*, no PREFIX:
-    except InputError as exc:
+        admit_path(path)  # driver allow-list before GDAL opens anything: no VRT, /vsi*, PREFIX:
+    except QzgeoError as exc:
         problems.append(f"{where}: {exc}")
         return None
+    if spec.layer is None and path.suffix.lower() not in _SINGLE_LAYER_SUFFIXES:
+        try:
+            names = list_layers(path)
+        except QzgeoError as exc:
+            problems.append(f"{where}: cannot open {spec.path!r} ({exc}); is it a vector file?")
+            return None
+        if len(names) > 1:
+            problems.append(
+                f"{where}: {spec.path!r} has several layers ({', '.join(names)}); set `layer`"
+            )
+            return None
     try:
-        names = [str(n) for n, _ in pyogrio.list_layers(path)]
-    except Exception as exc:  # GDAL raises several types for unreadable files
-        problems.append(f"{where}: cannot open {spec.path!r} ({exc}); is it a vector file?")
+        gdf = read_layer(path, layer=spec.layer, crs=spec.crs, datum=spec.datum, extent=pack.extent)
+        enforce_extent(gdf, pack.extent, source=spec.path, per_feature=False)
+    except QzgeoError as exc:
+        problems.append(f"{where}: {exc}")
         return None
-    layer = spec.layer
-    if layer is None and len(names) > 1:
-        problems.append(
-            f"{where}: {spec.path!r} has several layers ({', '.join(names)}); set `layer`"
-        )
-        return None
-    if layer is not None and layer not in names:
-        problems.append(
-            f"{where}: layer {layer!r} not in {spec.path!r}; it has {', '.join(names) or 'none'}"
-        )
-        return None
-    info = pyogrio.read_info(path, layer=layer)
-    return {str(f) for f in info["fields"]}, info["crs"] is not None
-
-
-def _class_values(pack: Pack, spec: LayerSpec, field: str) -> set[str]:
-    df = pyogrio.read_dataframe(
-        pack.layer_path(spec), layer=spec.layer, columns=[field], read_geometry=False
-    )
-    return {str(v) for v in df[field].dropna().unique()}
+    return gdf
 
 
 def check_pack(pack: Pack, *, check_data: bool = True) -> list[str]:
@@ -86,15 +93,11 @@ def check_pack(pack: Pack, *, check_data: bool = True) -> list[str]:
         where = f"catalog.toml layer {spec.id!r}"
         if not check_data:
             continue
-        got = _layer_fields(pack, spec, problems)
-        if got is None:
+        gdf = _read(pack, spec, problems)
+        if gdf is None:
             continue
-        names, has_crs = got
+        names = {str(c) for c in gdf.columns if c != gdf.geometry.name}
         fields[spec.id] = names
-        if not has_crs and not spec.crs:
-            problems.append(
-                f'{where}: {spec.path!r} has no CRS; add `crs = "EPSG:..."` to the entry'
-            )
         for key, value in (("class_field", spec.class_field), ("name_field", spec.name_field)):
             if value and value not in names:
                 known = ", ".join(sorted(names))
@@ -106,7 +109,7 @@ def check_pack(pack: Pack, *, check_data: bool = True) -> list[str]:
                     f"{', '.join(sorted(names))}"
                 )
         if spec.class_field and spec.class_field in names:
-            classes[spec.id] = _class_values(pack, spec, spec.class_field)
+            classes[spec.id] = {str(v) for v in gdf[spec.class_field].dropna().unique()}
             for cls in spec.constraint_classes:
                 if cls not in classes[spec.id]:
                     problems.append(

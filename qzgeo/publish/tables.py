@@ -100,3 +100,14 @@ def write_run_report(out_dir: Path, report: dict[str, Any]) -> Path:
     """Write ``report.json`` (repairs, drops, warnings, summary) with sorted keys."""
     text = json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     return write_text(out_dir / "report.json", text)
+
+
+def run_summary(result: AnalysisResult) -> dict[str, object]:
+    """The ``summary`` of ``report.json``: the headline figures and the planar CRS used."""
+    return {
+        "zones": len(result.zone_summary),
+        "available_ha": round(result.total_available_ha, 4),
+        "conflict_patches": len(result.conflicts),
+        "planar_crs": result.planar_crs,
+        "max_conservation_residual_m2": result.max_residual_m2,
+    }

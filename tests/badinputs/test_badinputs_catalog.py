@@ -28,6 +28,7 @@ from qzgeo.geo.gcj02 import detect_gcj02_offset
 from qzgeo.geo.repair import RepairReport, overlay_op, repair_layer
 from qzgeo.io.vector import read_layer
 from qzgeo.io.write import write_layer
+from qzgeo.notices import notices_of
 
 DATA = Path(__file__).parent / "data"
 
@@ -77,7 +78,7 @@ def case_03_sliver(tmp: Path) -> None:
 
 def case_04_unclosed_ring(tmp: Path) -> None:
     gdf = read_layer(DATA / "04_unclosed_ring.geojson")
-    [warning] = gdf.attrs["warnings"]
+    [warning] = notices_of(gdf).messages()
     assert "closed the rings" in warning
     ring = gdf.geometry.iloc[0].exterior
     assert ring.coords[0] == ring.coords[-1] and len(ring.coords) == 5
@@ -133,7 +134,9 @@ def case_10_swapped_xy(tmp: Path) -> None:
     code, msg = convert(str(DATA / "10_swapped_xy.gpkg"), str(tmp / "o.gpkg"))
     assert code == 2 and "looks like swapped X/Y" in msg
     gdf = read_layer(DATA / "18_jzd_swapped.txt")  # 界址点: detected, swapped back, warned
-    assert gdf.crs.to_epsg() == 4524 and "swapped X/Y" in gdf.attrs["warnings"][0]
+    assert (
+        gdf.crs.to_epsg() == 4524 and "swapped X/Y" in notices_of(gdf).messages(kind="warning")[0]
+    )
     assert gdf.total_bounds[0] == pytest.approx(36_564_000)
 
 
@@ -154,7 +157,7 @@ def case_12_esri_prj(tmp: Path) -> None:
 def case_13_gbk_without_cpg(tmp: Path) -> None:
     gdf = read_layer(DATA / "13_gbk_no_cpg.shp")
     assert gdf.attrs["encoding"] == "GB18030"
-    assert "no .cpg" in gdf.attrs["warnings"][0]
+    assert "no .cpg" in notices_of(gdf).messages()[0]
     assert gdf["名称"].tolist() == ["钦州港片区", "保税港区"]
 
 
@@ -201,8 +204,8 @@ def case_16_area_on_4490(tmp: Path) -> None:
 
 
 def case_17_jzd_declared_area(tmp: Path) -> None:
-    mu = read_layer(DATA / "17_jzd_area_mu.txt").attrs["warnings"]
-    m2 = read_layer(DATA / "17_jzd_area_m2.txt").attrs["warnings"]
+    mu = notices_of(read_layer(DATA / "17_jzd_area_mu.txt")).messages(kind="warning")
+    m2 = notices_of(read_layer(DATA / "17_jzd_area_m2.txt")).messages(kind="warning")
     assert "declares 1500 公顷" in mu[0] and "looks like 亩" in mu[0] and "99.98" in mu[0]
     assert "looks like m²" in m2[0] and "line 6" in m2[0]
 
@@ -212,16 +215,16 @@ def case_18_jzd_variants(tmp: Path) -> None:
     assert ex.crs.to_epsg() == 4524
     assert len(ex.geometry.iloc[0].interiors) == 1
     assert ex.geometry.area.iloc[0] / 1e4 == pytest.approx(29.79, abs=0.01)
-    assert any("5.1723 公顷" in w and "29.79" in w for w in ex.attrs["warnings"])
+    assert any("5.1723 公顷" in w and "29.79" in w for w in notices_of(ex).messages())
     nopre = read_layer(DATA / "18_jzd_no_prefix.txt")
-    assert nopre.crs.to_epsg() == 4545 and nopre.attrs["warnings"] == []
+    assert nopre.crs.to_epsg() == 4545 and notices_of(nopre).messages(kind="warning") == []
     code, msg = convert(str(DATA / "18_jzd_no_zone.txt"), str(tmp / "o.gpkg"))
     assert code == 2 and "no 带号" in msg and "--crs" in msg
     code, _ = convert(str(DATA / "18_jzd_no_zone.txt"), str(tmp / "o.gpkg"), "--crs", "EPSG:4545")
     assert code == 0
     mismatch = read_layer(DATA / "18_jzd_count_mismatch.txt")
     assert len(mismatch) == 2
-    assert mismatch.attrs["warnings"] == [
+    assert notices_of(mismatch).messages(kind="warning") == [
         "18_jzd_count_mismatch.txt line 12: parcel 'QZ-B' declares 7 points but has 5 vertex rows"
     ]
     code, msg = convert(str(DATA / "18_jzd_bad_number.txt"), str(tmp / "o.gpkg"))

@@ -1,4 +1,8 @@
-"""Fixtures for the outsider CLI tests (issue 10): packs built at test time, PostGIS reused."""
+"""Fixtures for the outsider CLI tests.
+
+Issue 9: helpers in _cli.py, files from tests/data/real_shaped. Issue 10: packs built at test
+time (tests/data/packs.py), PostGIS fixtures reused.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,13 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
+HERE = Path(__file__).resolve().parent
+# pytest runs with --import-mode=importlib: make the helper modules importable.
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "data" / "real_shaped"))
+sys.path.insert(0, str(HERE.parent / "data"))
 
-_PG = Path(__file__).resolve().parents[1] / "postgis" / "conftest.py"
+_PG = HERE.parent / "postgis" / "conftest.py"
 _spec = importlib.util.spec_from_file_location("_qzgeo_pg_fixtures", _PG)
 assert _spec is not None and _spec.loader is not None
 _pg = importlib.util.module_from_spec(_spec)

@@ -24,6 +24,7 @@ from qzgeo.geo.crs import check_coordinates, resolve_crs
 from qzgeo.geo.gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
 from qzgeo.io.vector import list_layers, read_layer, sha256_file
 from qzgeo.io.write import write_layer
+from qzgeo.notices import notices_of
 
 DATA = Path(__file__).parents[1] / "badinputs" / "data"
 FORMATS = (".gpkg", ".geojson", ".shp", ".fgb", ".parquet")
@@ -96,7 +97,7 @@ def test_cpg_is_honoured(tmp_path: Path, parcels: gpd.GeoDataFrame) -> None:
     pyogrio.write_dataframe(parcels, tmp_path / "g.shp", encoding="GBK")
     assert (tmp_path / "g.cpg").read_text() == "GBK"
     gdf = read_layer(tmp_path / "g.shp")
-    assert list(gdf["名称"]) == list(parcels["名称"]) and gdf.attrs["warnings"] == []
+    assert list(gdf["名称"]) == list(parcels["名称"]) and notices_of(gdf).messages() == []
 
 
 def test_utf8_without_cpg_is_detected(tmp_path: Path, parcels: gpd.GeoDataFrame) -> None:
@@ -111,7 +112,7 @@ def test_explicit_encoding_and_undecodable(tmp_path: Path, parcels: gpd.GeoDataF
     pyogrio.write_dataframe(parcels, tmp_path / "g.shp", encoding="GBK")
     (tmp_path / "g.cpg").unlink()
     gdf = read_layer(tmp_path / "g.shp", encoding="GBK")
-    assert list(gdf["名称"]) == list(parcels["名称"]) and gdf.attrs["warnings"] == []
+    assert list(gdf["名称"]) == list(parcels["名称"]) and notices_of(gdf).messages() == []
     code, msg = convert(str(tmp_path / "g.shp"), str(tmp_path / "o.gpkg"), "--encoding", "gbk")
     assert code == 0, msg
     odd = gpd.GeoDataFrame(

@@ -15,6 +15,7 @@ from qzgeo._errors import CRSError, InputError
 from qzgeo.geo.area import ellipsoidal_area
 from qzgeo.io.jzd_read import DECLARED_AREA, read_jzd
 from qzgeo.io.jzd_write import write_jzd
+from qzgeo.notices import notices_of
 
 DATA = Path(__file__).parents[1] / "badinputs" / "data"
 EXAMPLE = DATA / "18_jzd_prefix_holes.txt"
@@ -32,16 +33,22 @@ def test_worked_example_areas() -> None:
     assert gdf.loc[0, DECLARED_AREA] == 5.1723
     assert gdf.loc[0, "地块编号"] == "QZ-001" and gdf.loc[0, "地块用途"] == "工业用地"
     assert gdf.attrs["encoding"] == "gbk" and gdf.attrs["metadata"]["带号"] == "36"
-    [area_warning] = [w for w in gdf.attrs["warnings"] if "公顷" in w]
+    [area_warning] = [w for w in notices_of(gdf).messages() if "公顷" in w]
     assert "line 13" in area_warning and "5.1723" in area_warning and "29.79" in area_warning
     assert "亩" not in area_warning and "m²" not in area_warning
 
 
-def test_warnings_are_logged(caplog: pytest.LogCaptureFixture) -> None:
-    # Logged at INFO (shown with -v); commands print attrs["warnings"] once themselves.
-    with caplog.at_level("INFO", logger="qzgeo.io.jzd_read"):
-        gdf = read_jzd(EXAMPLE)
-    assert [r.getMessage() for r in caplog.records] == gdf.attrs["warnings"]
+def test_notices_travel_with_the_data() -> None:
+    # One channel: every notice is attached to the data (attrs["notices"]), tagged with the
+    # parcel's row where it is about one parcel, and JSON-ready (GeoParquet keeps attrs).
+    import json
+
+    gdf = read_jzd(EXAMPLE)
+    notes = notices_of(gdf)
+    [area] = [n for n in notes if "公顷" in n.message]
+    assert area.kind == "warning" and area.feature == 0 and area.line == 13
+    assert area.source == EXAMPLE.name
+    json.dumps(gdf.attrs, ensure_ascii=False)
 
 
 def test_holes_and_parts_by_containment(tmp_path: Path) -> None:
@@ -67,7 +74,9 @@ def test_write_read_round_trip(tmp_path: Path) -> None:
     src = read_jzd(EXAMPLE)
     out = write_jzd(src, tmp_path / "out.txt")
     back = read_jzd(out)
-    assert back.attrs["warnings"] == []  # declared area and point count are now right
+    assert (
+        notices_of(back).messages(kind="warning") == []
+    )  # declared area and point count are now right
     assert back.crs.to_epsg() == 4524
     assert back.geometry.iloc[0].equals_exact(src.geometry.iloc[0], tolerance=1e-3)
     assert back.loc[0, DECLARED_AREA] == pytest.approx(29.7916, abs=1e-4)

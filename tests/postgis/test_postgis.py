@@ -155,7 +155,7 @@ def test_srid_zero_needs_crs(pg_uri: str, pg_schema: str, pg_sql: Sql) -> None:
     with pytest.raises(CRSError) as info:
         read_postgis_layer(uri)
     assert f"{pg_schema}.old_survey" in str(info.value)
-    assert 'crs = "EPSG:4524"' in str(info.value)
+    assert 'crs = "EPSG:..."' in str(info.value)
     read = read_postgis_layer(uri, crs="EPSG:4524")
     assert read.crs == "EPSG:4524"
     assert read["名称"].tolist() == ["甲", "乙"]  # ordered by the primary key

@@ -1,0 +1,149 @@
+"""Checks on what a reader returns: the datum (Xian 1980, Beijing 1954) and the pack extent.
+
+Used by :func:`qzgeo.io.vector.read_layer` (datum) and by every stage that knows the pack
+extent (sites, parcels, pack layers): nothing far from the plan gets a confident answer.
+"""
+
+from __future__ import annotations
+
+import warnings as _warnings
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from qzgeo._errors import CRSError
+from qzgeo.geo.crs import (
+    STORAGE_CRS,
+    extent_status,
+    format_extent,
+    old_datum,
+    outside_extent_message,
+)
+from qzgeo.notices import Notices
+
+__all__ = ["ASSUME_DATUM_FLAG", "check_datum", "enforce_extent"]
+
+#: The option that accepts an old datum (Xian 1980, Beijing 1954) as if it were CGCS2000.
+ASSUME_DATUM_FLAG = "--assume-datum-shift-negligible"
+
+
+def check_datum(
+    gdf: gpd.GeoDataFrame,
+    src: str,
+    notes: Notices,
+    *,
+    assumed: bool,
+    towgs84: tuple[float, ...] | None,
+) -> gpd.GeoDataFrame:
+    """Refuse an old datum (Xian 1980, Beijing 1954) unless the user gives the shift.
+
+    ``assumed``: read as if CGCS2000 (errors of tens of metres), with a warning. ``towgs84``:
+    the 7 parameters (dx, dy, dz m; rx, ry, rz arc-seconds; ds ppm; PROJ ``+towgs84``,
+    position-vector convention) to WGS84, taken as CGCS2000 (they agree to well under a
+    metre); the data come back in EPSG:4490, with a note.
+    """
+    crs = gdf.crs
+    old = old_datum(crs)
+    name = Path(src).name if "://" not in src else src
+    if old is None:
+        if towgs84 is not None:
+            notes.add(
+                f"{name}: --towgs84 ignored: its CRS ({crs.name}) is not on Xian 1980 or "
+                "Beijing 1954",
+                kind="note",
+                source=name,
+            )
+        return gdf
+    if towgs84 is not None:
+        return _apply_towgs84(gdf, towgs84, name, old, notes)
+    if not assumed:
+        msg = (
+            f"{src}: its CRS ({crs.name}) is on the {old} datum, tens of metres away from "
+            "CGCS2000, and qzgeo has no datum transformation for it. Convert the data to "
+            "CGCS2000 with your bureau's 7-parameter transformation first (e.g. ogr2ogr "
+            f"-s_srs '+towgs84=...'), give its 7 parameters with --towgs84 DX,DY,DZ,RX,RY,RZ,DS, "
+            f"or pass {ASSUME_DATUM_FLAG} to read it as if the datums agreed (positions off by "
+            "tens of metres)"
+        )
+        raise CRSError(msg)
+    notes.add(
+        f"{name}: CRS {crs.name} is on the {old} datum; read as CGCS2000 without a datum "
+        f"shift ({ASSUME_DATUM_FLAG}): positions may be off by tens of metres",
+        source=name,
+    )
+    return gdf
+
+
+def _apply_towgs84(
+    gdf: gpd.GeoDataFrame, towgs84: tuple[float, ...], name: str, old: str, notes: Notices
+) -> gpd.GeoDataFrame:
+    """Move old-datum data to WGS84 with a 7-parameter Helmert, then call it CGCS2000."""
+    params = ",".join(f"{v:g}" for v in towgs84)
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")  # "you will likely lose important projection information"
+        bound = CRS.from_user_input(f"{gdf.crs.to_proj4()} +towgs84={params}")
+    moved = gdf.set_crs(bound, allow_override=True).to_crs("EPSG:4326")
+    notes.add(
+        f"{name}: moved from {gdf.crs.name} ({old}) to CGCS2000 with the 7-parameter "
+        f"transformation +towgs84={params} (to WGS84, taken as CGCS2000)",
+        kind="note",
+        source=name,
+    )
+    return moved.set_crs(STORAGE_CRS, allow_override=True)
+
+
+def enforce_extent(
+    gdf: gpd.GeoDataFrame,
+    extent: tuple[float, float, float, float] | None,
+    *,
+    source: str,
+    per_feature: bool = True,
+) -> Notices:
+    """Refuse data wholly outside the pack ``extent``; a notice for data partly outside.
+
+    With ``per_feature`` (sites, parcels) any feature wholly outside is refused and each
+    feature partly outside gets a notice; otherwise (a pack layer) only a layer wholly
+    outside is refused, and a layer partly outside gets one notice. No ``extent``: no check.
+
+    Raises
+    ------
+    CRSError
+        Naming the source, the extent and the likely causes (wrong pack, CRS or zone).
+    """
+    notes = Notices()
+    if extent is None or gdf.empty or gdf.crs is None:
+        return notes
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        lonlat = gdf.geometry.to_crs(STORAGE_CRS)
+    geoms = np.asarray(lonlat.values, dtype=object)
+    out, part = extent_status(geoms, extent)
+    if not per_feature:  # the layer as one: wholly outside if every feature is
+        present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        whole = bool(out[present].all()) if present.any() else False
+        geoms = np.asarray([shapely.box(*shapely.total_bounds(geoms[present]))], dtype=object)
+        out, part = np.array([whole]), np.array([not whole and bool(part.any() or out.any())])
+    if out.any():
+        i = int(np.flatnonzero(out)[0])
+        n = int(out.sum())
+        what = (
+            "the layer"
+            if not per_feature
+            else (f"feature {gdf.index[i]}" + (f" (and {n - 1} more)" if n > 1 else ""))
+        )
+        x0, y0, x1, y1 = (float(v) for v in shapely.bounds(geoms[i]))
+        raise CRSError(outside_extent_message(source, what, extent, (x0, y0, x1, y1)))
+    for i in np.flatnonzero(part).tolist():
+        fid: Any = gdf.index[i] if per_feature else None
+        what = f"feature {fid}" if per_feature else "the layer"
+        notes.add(
+            f"{source}: {what} lies partly outside the pack extent {format_extent(extent)}; "
+            "the part outside is checked against no plan data",
+            source=source,
+            feature=fid.item() if hasattr(fid, "item") else fid,
+        )
+    return notes

@@ -1,0 +1,145 @@
+"""The CRS of a 界址点坐标 file: 坐标系, 几度分带, 带号 and the eastings' zone prefix; swapped X/Y.
+
+Split from :mod:`qzgeo.io.jzd_read`, which parses the text.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from pyproj import CRS
+
+from qzgeo._errors import CRSError, InputError
+from qzgeo.geo.crs import gk_epsg
+from qzgeo.notices import Notices
+
+__all__ = ["decide_swap", "file_crs"]
+
+
+def _looks_northing(a: npt.NDArray[np.float64]) -> bool:
+    return bool(((a >= 3e5) & (a <= 6.1e6)).all())
+
+
+def _looks_easting(a: npt.NDArray[np.float64]) -> bool:
+    prefixed = a >= 1e7
+    zone = np.floor(a / 1e6)
+    rest = a - zone * 1e6
+    ok_prefixed = prefixed & (zone >= 13) & (zone <= 45) & (rest >= 1e5) & (rest <= 9e5)
+    ok_plain = ~prefixed & (a >= 1e5) & (a <= 9e5)
+    return bool((ok_prefixed | ok_plain).all())
+
+
+def _datum(meta: dict[str, tuple[int, str]], name: str, notes: Notices) -> str | None:
+    """'cgcs2000', 'xian80' or 'beijing54' from 坐标系; None if it is not recognised."""
+    lineno, text = meta.get("坐标系", (0, ""))
+    if not text:
+        notes.add(f"{name}: no 坐标系 given; assuming 2000国家大地坐标系 (CGCS2000)", source=name)
+        return "cgcs2000"
+    if "2000" in text:
+        return "cgcs2000"
+    if "西安" in text or "1980" in text or "80" in text:
+        return "xian80"
+    if "北京" in text or "1954" in text or "54" in text:
+        return "beijing54"
+    notes.add(f"{name} line {lineno}: unknown 坐标系 {text!r}", source=name, line=lineno)
+    return None
+
+
+def _declared_zone(meta: dict[str, tuple[int, str]], name: str) -> tuple[int, int | None, int]:
+    """``(line, zone, width)`` from 带号 and 几度分带 (zone None if not given)."""
+    zone_line, zone_text = meta.get("带号", (0, ""))
+    zone_meta: int | None = None
+    if zone_text:
+        try:
+            zone_meta = int(float(zone_text))
+        except ValueError:
+            msg = f"{name} line {zone_line}: 带号 {zone_text!r} is not a zone number"
+            raise InputError(msg) from None
+    width_line, width_text = meta.get("几度分带", (0, "3"))
+    width_text = width_text.removesuffix("度").strip()
+    if width_text not in ("3", "6", ""):
+        msg = f"{name} line {width_line}: 几度分带 must be 3 or 6, got {width_text!r}"
+        raise InputError(msg)
+    return zone_line, zone_meta, 6 if width_text == "6" else 3
+
+
+def _prefix_zones(easting: npt.NDArray[np.float64], name: str) -> npt.NDArray[np.float64]:
+    """The zone prefix carried by the eastings (one value), or an empty array if none."""
+    prefixed = easting >= 1e7
+    if prefixed.any() and not prefixed.all():
+        msg = f"{name}: some eastings carry a zone prefix and some do not; fix the file"
+        raise InputError(msg)
+    zones = np.unique(np.floor(easting / 1e6)) if prefixed.all() else np.array([])
+    if len(zones) > 1:
+        msg = f"{name}: eastings carry several zone prefixes {zones.astype(int).tolist()}"
+        raise InputError(msg)
+    return zones
+
+
+def file_crs(
+    meta: dict[str, tuple[int, str]],
+    easting: npt.NDArray[np.float64],
+    name: str,
+    notes: Notices,
+    fallback: str | CRS | None,
+) -> CRS:
+    zone_line, zone_meta, width = _declared_zone(meta, name)
+    zones = _prefix_zones(easting, name)
+    datum = _datum(meta, name, notes)
+    if datum is None:
+        if fallback is not None:
+            return CRS.from_user_input(fallback)
+        msg = f"{name}: unknown 坐标系 {meta['坐标系'][1]!r}; pass crs=... / --crs"
+        raise CRSError(msg)
+    if len(zones) == 1 and zone_meta is not None and zone_meta != int(zones[0]):
+        msg = (
+            f"{name} line {zone_line}: 带号={zone_meta} but the eastings carry zone "
+            f"prefix {int(zones[0])}; fix 带号 or pass crs=... / --crs"
+        )
+        raise CRSError(msg)
+    try:
+        if len(zones) == 1:
+            return CRS.from_epsg(gk_epsg(int(zones[0]), prefix=True, width=width, datum=datum))
+        if zone_meta is not None:
+            return CRS.from_epsg(gk_epsg(zone_meta, prefix=False, width=width, datum=datum))
+    except ValueError as exc:
+        msg = f"{name}: {exc}; pass crs=... / --crs"
+        raise CRSError(msg) from exc
+    if fallback is not None:
+        return CRS.from_user_input(fallback)
+    msg = (
+        f"{name}: no 带号 in [属性描述] and the eastings carry no zone prefix, so the zone is "
+        "unknown; pass crs=... / --crs: the CGCS2000 3-degree GK zone of the data, "
+        "EPSG:(4509 + round(central meridian / 3)) for eastings without the zone prefix"
+    )
+    raise CRSError(msg)
+
+
+def decide_swap(
+    all_xy: npt.NDArray[np.float64],
+    swap_xy: bool | None,
+    crs: str | CRS | None,
+    name: str,
+    notes: Notices,
+) -> bool:
+    """Whether the X column holds eastings: ``swap_xy`` if given, else from the magnitudes."""
+    if swap_xy is not None:
+        return swap_xy
+    xs, ys = all_xy[:, 0], all_xy[:, 1]
+    normal = _looks_northing(xs) and _looks_easting(ys)
+    swapped = _looks_northing(ys) and _looks_easting(xs)
+    swap = swapped and not normal
+    if swap:
+        notes.add(
+            f"{name}: the X column holds eastings and Y northings (swapped X/Y); "
+            "read them swapped (pass swap_xy=False / --no-swap-xy to keep the file order)",
+            source=name,
+        )
+    elif not normal and crs is None:
+        msg = (
+            f"{name}: coordinates (X {xs.min():.0f}..{xs.max():.0f}, Y {ys.min():.0f}.."
+            f"{ys.max():.0f}) do not look like Gauss-Krüger northing/easting in metres; "
+            "pass crs=... / --crs (and swap_xy=... / --swap-xy if X is the easting)"
+        )
+        raise CRSError(msg)
+    return swap

@@ -1,0 +1,93 @@
+"""Type checks of catalog.toml values: every key's value has the type it must have.
+
+A mistyped value (a list for a string, a number in quotes, an unknown or non-planar CRS) is a
+problem naming catalog.toml, the key, the value and the fix, collected like every other pack
+problem (:func:`qzgeo.pack.catalog.load_pack`), never a crash later in a stage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["check_crs", "opt_str", "parse_extent", "parse_params"]
+
+
+def opt_str(table: dict[str, Any], key: str, where: str, problems: list[str]) -> str | None:
+    """``table[key]`` if it is a string (or absent: ``None``); else a problem naming it."""
+    value = table.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    problems.append(
+        f'{where}: `{key}` must be a string (in quotes, e.g. {key} = "..."), got {value!r}'
+    )
+    return None
+
+
+def check_crs(
+    value: str | None, where: str, key: str, problems: list[str], *, kind: str | None = None
+) -> str | None:
+    """``value`` if PROJ knows it (and it is ``kind``: projected/geographic), else a problem."""
+    if value is None:
+        return None
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_user_input(value)
+    except CRSError:
+        problems.append(
+            f"{where}: `{key}` {value!r} is not a CRS PROJ knows; use an EPSG code such as "
+            "the CGCS2000 3-degree GK zone of the data (EPSG:4534..4554, by central meridian)"
+        )
+        return None
+    if kind == "projected" and not crs.is_projected:
+        problems.append(
+            f"{where}: `{key}` {value!r} is {crs.name}, not a planar (projected) CRS; use the "
+            "CGCS2000 3-degree Gauss-Krüger zone of the pack's data (EPSG:4534..4554)"
+        )
+        return None
+    if kind == "geographic" and not crs.is_geographic:
+        problems.append(
+            f'{where}: `{key}` {value!r} is {crs.name}, not lon/lat; use "EPSG:4490" (CGCS2000)'
+        )
+        return None
+    return value
+
+
+def parse_params(raw: Any, problems: list[str]) -> dict[str, float]:
+    """``[params]``: every value a number (TOML ``1.5``, not ``"1.5 m2"``)."""
+    where = "catalog.toml [params]"
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(f"{where} must be a table of name = number, got {raw!r}")
+        return {}
+    out: dict[str, float] = {}
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.append(
+                f"{where}: `{key}` must be a number without quotes or unit (e.g. {key} = 1.0), "
+                f"got {value!r}"
+            )
+            continue
+        out[str(key)] = value
+    return out
+
+
+def parse_extent(raw: Any, problems: list[str]) -> tuple[float, float, float, float] | None:
+    """``[pack] extent``: four numbers, west < east and south < north, in lon/lat."""
+    if raw is None:
+        return None
+    if (
+        not isinstance(raw, list)
+        or len(raw) != 4
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw)
+        or not (raw[0] < raw[2] and raw[1] < raw[3])
+    ):
+        problems.append(
+            "catalog.toml [pack]: `extent` must be [minlon, minlat, maxlon, maxlat] (west < east, "
+            f"south < north), got {raw!r}"
+        )
+        return None
+    w, s, e, n = (float(v) for v in raw)
+    return (w, s, e, n)

@@ -1,0 +1,52 @@
+"""Golden outputs of the small pack (tests/data/minipack), compared byte for byte.
+
+The goldens in tests/data/golden/ are written by tests/data/real_shaped/make_goldens.py with
+geopandas.overlay and pyproj.Geod, not by qzgeo (see that script for the one qzgeo-only value).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+from _cli import MINIPACK, qzgeo
+
+GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
+X0, Y0 = 36_564_000.0, 2_399_000.0
+
+
+def _publish(tmp: Path) -> Path:
+    out = tmp / "out"
+    res = qzgeo("publish", "--pack", MINIPACK, "--out", out, "--no-maps")
+    assert res.exit_code == 0, res.output
+    return out / "internal"  # analysis tables are internal (issue 10)
+
+
+def test_zone_summary_csv(tmp_path: Path) -> None:
+    got = (_publish(tmp_path) / "zone_summary.csv").read_bytes()
+    assert got.decode("utf-8") == (GOLDEN / "minipack_zone_summary.csv").read_text("utf-8")
+
+
+def test_conflicts_table(tmp_path: Path) -> None:
+    gdf = gpd.read_file(_publish(tmp_path) / "analysis.gpkg", layer="conflicts")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["id", "class", "area_m2"])
+    w.writerows(sorted((r["id"], r["类别"], f"{r['area_m2']:.2f}") for _, r in gdf.iterrows()))
+    assert buf.getvalue() == (GOLDEN / "minipack_conflicts.csv").read_text("utf-8")
+
+
+def test_site_json(tmp_path: Path) -> None:
+    site = tmp_path / "site.gpkg"
+    gpd.GeoDataFrame(
+        {"名称": ["东片地块"]},
+        geometry=[shapely.box(X0 + 1500, Y0, X0 + 2000, Y0 + 1000)],
+        crs="EPSG:4524",
+    ).to_file(site, engine="pyogrio")
+    res = qzgeo("check", site, "--pack", MINIPACK, "--format", "json")
+    assert res.exit_code == 1, res.output
+    got = res.stdout.replace(f'"source": "{site}"', '"source": "<SITE>"')
+    assert got == (GOLDEN / "minipack_site.json").read_text("utf-8")
