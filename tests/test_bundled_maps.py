@@ -48,7 +48,7 @@ def _expected_counts(built: PublishSummary, map_id: str) -> dict[str, int]:
 
 @pytest.mark.parametrize("map_id", ["overview", "port", "hitech", "canal", "conflicts"])
 def test_bundled_map_renders_offline(built: PublishSummary, map_id: str) -> None:
-    page = built.out_dir / f"{map_id}.html"
+    page = built.maps[map_id]
     result = browser.render_html(page, evaluate=PROBE, block_network=True)
     assert result.page_errors == []
     # The only requests a bundled map makes are basemap tiles, and they are blocked here.
@@ -67,7 +67,7 @@ def test_public_maps_carry_no_internal_data(built: PublishSummary) -> None:
     for map_id, spec in built.pack.maps.items():
         if spec.sensitivity != "public":
             continue
-        html = Path(built.out_dir / f"{map_id}.html").read_text(encoding="utf-8")
+        html = Path(built.maps[map_id]).read_text(encoding="utf-8")
         assert "control_lines" not in html
         leaked = [v for v in internal_values if v and v in html]
         assert leaked == [], f"{map_id}: {leaked}"
@@ -80,5 +80,5 @@ def test_panels_fold_on_phones(built: PublishSummary, width: int, folded: bool) 
       document.querySelectorAll(".qz-legend .qz-panel-body, .qz-layers .qz-panel-body")
     ).map((b) => getComputedStyle(b).display === "none")
     """
-    result = browser.render_html(built.out_dir / "port.html", evaluate=probe, width=width)
+    result = browser.render_html(built.maps["port"], evaluate=probe, width=width)
     assert result.value == [folded, folded]

@@ -29,18 +29,20 @@ def test_publish_writes_analysis_and_maps(minipack: Path, tmp_path: Path) -> Non
     out = tmp_path / "out"
     output = _publish(minipack, out)
     for name in (
-        "analysis.gpkg",
-        "zone_summary.csv",
-        "report.json",
-        "index.html",
-        "zones.html",
-        "conflicts.html",
-        "manifest.json",
+        "internal/analysis.gpkg",
+        "internal/zone_summary.csv",
+        "internal/report.json",
+        "internal/index.html",
+        "internal/conflicts.html",
+        "internal/manifest.json",
+        "public/index.html",
+        "public/zones.html",
+        "public/manifest.json",
     ):
         assert (out / name).is_file(), name
     assert "2 zones, 140.0 公顷 available, 3 conflict patches" in output
-    assert str((out / "index.html").resolve()) in output
-    csv = (out / "zone_summary.csv").read_bytes()
+    assert str((out / "public").resolve()) in output
+    csv = (out / "internal" / "zone_summary.csv").read_bytes()
     assert csv.startswith(b"\xef\xbb\xbf")  # BOM, so that Excel reads the Chinese headers
     assert "可用面积(公顷)" in csv.decode("utf-8-sig")
 
@@ -65,9 +67,9 @@ def test_analysis_gpkg_layers(minipack: Path, tmp_path: Path) -> None:
     import pyogrio
 
     _publish(minipack, tmp_path / "out", "--no-maps")
-    names = [n for n, _ in pyogrio.list_layers(tmp_path / "out" / "analysis.gpkg")]
+    names = [n for n, _ in pyogrio.list_layers(tmp_path / "out" / "internal" / "analysis.gpkg")]
     assert sorted(names) == ["available_land", "conflicts", "zone_summary"]
-    assert not (tmp_path / "out" / "index.html").exists()
+    assert not list((tmp_path / "out").rglob("index.html"))
 
 
 def test_failed_build_keeps_previous_outputs(
@@ -96,7 +98,8 @@ def test_failed_build_keeps_previous_outputs(
     assert "No space left on device" in result.output
     assert "previous file is unchanged" in result.output
     assert _hashes(out) == before
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
+    own = {".qzgeo", ".qzgeo.lock"}  # qzgeo's marker and lock
+    assert not [p for p in out.iterdir() if p.name.startswith(".") and p.name not in own]
 
 
 def test_publish_reports_pack_problems_with_exit_2(minipack: Path, tmp_path: Path) -> None:

@@ -166,7 +166,11 @@ def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
             f"{slivers} conflict piece(s) under {ctx.min_patch:g} m² are not listed as patches "
             "(their area stays in the zones' constrained totals); set [params] min_patch_m2"
         )
-    sens = "internal" if any(c.sensitivity != "public" for c in ctx.constraints) else "public"
+    # derived from every constraint AND zone layer that went in: internal if any of them is
+    internal = any(c.sensitivity != "public" for c in ctx.constraints) or any(
+        not s.is_public for s in loaded.pack.zone_layers()
+    )
+    sens = "internal" if internal else "public"
     return AnalysisResult(
         available_land=_frame([o.avail_row for o in outcomes], storage),
         conflicts=_frame([r for o in outcomes for r in o.conflict_rows], storage),

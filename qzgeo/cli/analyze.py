@@ -12,8 +12,12 @@ import click
 from qzgeo.cli.options import (
     crs_opt,
     from_gcj02_opt,
+    max_features_opt,
+    max_vertices_opt,
     out_opt,
     pack_opt,
+    printable,
+    read_caps_from,
     reading_options,
     resolve_out,
 )
@@ -61,6 +65,8 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Also write parcels.html: an offline map of the parcels coloured by state.",
 )
+@max_vertices_opt
+@max_features_opt
 @click.option(
     "--chunk-rows",
     type=click.IntRange(min=1),
@@ -82,9 +88,15 @@ def command(
     scheduler: str | None,
     progress: bool | None,
     make_map: bool,
+    max_vertices: int | None,
+    max_features: int | None,
     chunk_rows: int | None,
 ) -> None:
-    """Analyze parcels against a plan pack: parcels.gpkg, parcels_summary.csv, report.json."""
+    """Analyze parcels against a plan pack: parcels.gpkg, parcels_summary.csv, report.json.
+
+    The results go to OUT/public when every zone and constraint layer of the pack is public,
+    else to OUT/internal; report.json always to OUT/internal.
+    """
     from qzgeo.pipeline import run_analyze
 
     started = time.perf_counter()
@@ -109,10 +121,11 @@ def command(
         scheduler=scheduler,
         progress=progress if progress is not None else sys.stderr.isatty(),
         make_map=make_map,
+        caps=read_caps_from(max_vertices, max_features),
         read_options=read_options,
         chunk_rows=chunk_rows,
     )
     for note in summary.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {printable(note)}", err=True)
     click.echo(f"wrote {', '.join(str(f) for f in summary.files)}")
     click.echo(f"{summary.one_line()} [{time.perf_counter() - started:.1f} s]")

@@ -10,17 +10,18 @@ import click
 from qzgeo.cli.options import (
     crs_opt,
     from_gcj02_opt,
+    max_features_opt,
+    max_vertices_opt,
     out_opt,
     pack_opt,
+    printable,
+    read_caps_from,
     reading_options,
     resolve_out,
 )
 
 if TYPE_CHECKING:
     from qzgeo.io.vector import ReadOptions
-from qzgeo.io.atomic import write_text
-
-_FILES = {"json": "check.json", "text": "check.txt", "html": "check.html"}
 
 
 @click.command(name="check")
@@ -63,6 +64,8 @@ _FILES = {"json": "check.json", "text": "check.txt", "html": "check.html"}
 @click.option("--label-field", default=None, help="Site column naming the sites (default 名称).")
 @crs_opt
 @from_gcj02_opt
+@max_vertices_opt
+@max_features_opt
 @reading_options
 @click.pass_context
 def command(
@@ -78,6 +81,8 @@ def command(
     label_field: str | None,
     crs: str | None,
     from_gcj02: bool,
+    max_vertices: int | None,
+    max_features: int | None,
     read_options: ReadOptions,
 ) -> None:
     """Check SITE polygons against the plan's constraints and zones, and measure distances.
@@ -88,8 +93,8 @@ def command(
     input; --from-gcj02 to the SITE files only (red-line files are never GCJ-02). Every
     warning about a site's file is in that site's report.
 
-    The report goes to stdout (text, json) or to DIR/check.txt|check.json|check.html with
-    --out DIR; html without --out goes to ./qzgeo-out/check.html.
+    The report goes to stdout (text, json) or to DIR/public/check.* (every input public) or
+    DIR/internal/check.* with --out DIR; html without --out goes to ./qzgeo-out.
 
     Exit code 0: all sites clear; 1: a site conflicts with a constraint or lies partly
     outside the 城镇开发边界; 2: bad input.
@@ -100,7 +105,7 @@ def command(
       qzgeo check a.shp b.gpkg:sites --format json --out report/
       qzgeo check site.txt --crs EPSG:4527 --no-pack --constraint 红线.shp
     """
-    from qzgeo.pipeline import run_check
+    from qzgeo.pipeline import run_check, write_check_report
 
     if no_pack and pack_dir is not None:
         msg = "give either --pack DIR or --no-pack, not both"
@@ -122,17 +127,18 @@ def command(
         datum="gcj02" if from_gcj02 else None,
         label_field=label_field,
         with_patches=fmt == "html",
+        out_dir=None if out_dir is None and fmt != "html" else resolve_out(out_dir),
+        caps=read_caps_from(max_vertices, max_features),
         read_options=read_options,
     )
     for w in summary.warnings:
-        click.echo(f"warning: {w}", err=True)
+        click.echo(f"warning: {printable(w)}", err=True)
     if summary.context_summary:
-        click.echo(f"constraint and pack layers: {summary.context_summary}", err=True)
-    text = summary.render(fmt)
+        click.echo(f"constraint and pack layers: {printable(summary.context_summary)}", err=True)
     if out_dir is None and fmt != "html":
-        click.echo(text, nl=False)
+        text = summary.render(fmt)
+        click.echo(printable(text) if fmt == "text" else text, nl=False)
     else:
-        target = resolve_out(out_dir) / _FILES[fmt]
-        write_text(target, text)
+        target = write_check_report(summary, fmt, resolve_out(out_dir))
         click.echo(f"wrote {target}", err=True)
     ctx.exit(summary.exit_code)

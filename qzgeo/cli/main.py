@@ -40,7 +40,9 @@ class QzgeoGroup(click.Group):
         try:
             return super().invoke(ctx)
         except QzgeoError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            from qzgeo.cli.options import printable
+
+            click.echo(f"Error: {printable(exc)}", err=True)  # no raw terminal escapes
             sys.exit(2)
         except (MemoryError, KeyboardInterrupt):
             raise

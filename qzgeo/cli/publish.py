@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from qzgeo.cli.options import out_opt, pack_opt, resolve_out
+from qzgeo.cli.options import (
+    max_features_opt,
+    max_vertices_opt,
+    out_opt,
+    pack_opt,
+    printable,
+    read_caps_from,
+    resolve_out,
+)
 from qzgeo.pipeline import run_publish
 
 
@@ -41,6 +49,8 @@ from qzgeo.pipeline import run_publish
     default=None,
     help="Also write the analysis layers to PostGIS: postgresql://user@host/db?table=schema.prefix",
 )
+@max_vertices_opt
+@max_features_opt
 def command(
     pack_dir: Path | None,
     out_dir: Path | None,
@@ -51,8 +61,15 @@ def command(
     orientation: str | None,
     no_maps: bool,
     to_postgis: str | None,
+    max_vertices: int | None,
+    max_features: int | None,
 ) -> None:
-    """Validate → analyze → publish maps. With no options: the pack `qzgeo --help` describes."""
+    """Validate → analyze → publish maps. With no options: the pack `qzgeo --help` describes.
+
+    OUT/public/ is the folder to post as it is: the public maps, their gallery and manifest.
+    OUT/internal/ holds what must not be posted: internal maps, the analysis GeoPackage and
+    tables (red-line areas), report.json, the QGIS project.
+    """
     started = time.perf_counter()
     out = resolve_out(out_dir)
     if png:
@@ -69,10 +86,11 @@ def command(
             )
             raise click.BadParameter(msg, param_hint="--png")
     if to_postgis is not None:
-        from qzgeo.io.postgis_uri import is_postgis_uri
+        from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 
         if not is_postgis_uri(to_postgis):
-            msg = f"expected postgresql://user@host/db?table=schema.prefix, got {to_postgis!r}"
+            shown = redact_uri(to_postgis)
+            msg = f"expected postgresql://user@host/db?table=schema.prefix, got {shown!r}"
             raise click.BadParameter(msg, param_hint="--to-postgis")
     if no_maps and pdf:
         msg = "--pdf draws the maps; drop --no-maps or --pdf"
@@ -84,19 +102,22 @@ def command(
         png=png,
         maps=not no_maps,
         to_postgis=to_postgis,
+        caps=read_caps_from(max_vertices, max_features),
         pdf=pdf,
         paper=paper.upper() if paper else None,
         orientation=orientation,
     )
     for w in summary.warnings:
-        click.echo(f"warning: {w}", err=True)
+        click.echo(f"warning: {printable(w)}", err=True)
     repairs = summary.loaded.report.summary()
-    click.echo(f"analysis: {out / 'analysis.gpkg'}, {out / 'zone_summary.csv'} ({repairs})")
-    if summary.index is not None:
-        click.echo(f"maps: {summary.index.resolve()}")
+    click.echo(f"public (post this folder as it is): {summary.public_dir}")
+    click.echo(f"internal (staff only; analysis, report.json): {summary.internal_dir} ({repairs})")
     for path in (p for p in summary.outputs if p.suffix == ".qgz"):
-        click.echo(f"QGIS project: {path.resolve()}")
+        click.echo(f"QGIS project (internal): {path}")
     sheets = [p for p in summary.outputs if p.suffix == ".pdf"]
     if sheets:
-        click.echo(f"sheets: {len(sheets)} PDF in {sheets[0].parent.resolve()}")
+        parts = sorted({p.parent.name for p in sheets})
+        click.echo(f"sheets: {len(sheets)} PDF beside their pages in {', '.join(parts)}")
+    for table in summary.postgis:
+        click.echo(f"PostGIS table: {table}")
     click.echo(f"{summary.pack.name}: {summary.one_line()} [{time.perf_counter() - started:.1f} s]")

@@ -8,7 +8,8 @@ is read or written.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import shapely
@@ -26,7 +27,7 @@ from qzgeo.io.postgis_uri import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["read_postgis_layer", "write_postgis_layer"]
+__all__ = ["read_postgis_layer", "write_postgis_layer", "write_postgis_layers"]
 
 _IF_EXISTS = ("replace", "fail", "append")
 _POSTGIS_CATALOG = frozenset(
@@ -96,41 +97,74 @@ def write_postgis_layer(gdf: gpd.GeoDataFrame, uri: str, *, if_exists: str = "re
         ``postgresql://user@host:port/db?table=schema.name``; the schema must exist.
     if_exists : {"replace", "fail", "append"}
     """
+    write_postgis_layers([(gdf, uri)], if_exists=if_exists)
+
+
+def write_postgis_layers(
+    items: Sequence[tuple[gpd.GeoDataFrame, str]], *, if_exists: str = "replace"
+) -> None:
+    """Write several tables of one database in ONE transaction: all are written, or none.
+
+    Each ``(gdf, uri)`` is written as :func:`write_postgis_layer` would; the URIs must name
+    the same server and database (they differ by ``table=``). Every table name and column is
+    checked before connecting.
+    """
     if if_exists not in _IF_EXISTS:
         msg = f"if_exists must be one of {', '.join(_IF_EXISTS)}; got {if_exists!r}"
         raise ValueError(msg)
-    src = parse_postgis_uri(uri)
-    out = _prepare_for_postgis(gdf, src)
+    if not items:
+        return
+    prepared = []
+    for gdf, uri in items:
+        src = parse_postgis_uri(uri)
+        prepared.append((src, _prepare_for_postgis(gdf, src)))
+    first = prepared[0][0]
+    if any(src.url != first.url for src, _ in prepared):
+        msg = "the tables of one write must be in the same PostGIS database"
+        raise InputError(msg)
     sa = require_postgis_extras()
-    engine = _engine(src)
+    engine = _engine(first)
+    current = first
     try:
-        with _connect(engine, src) as conn, conn.begin():
-            _require_postgis(conn, src)
-            insp = sa.inspect(conn)
-            if src.schema not in insp.get_schema_names():
-                msg = (
-                    f"schema {src.schema!r} does not exist in {src.server}; create it "
-                    "(CREATE SCHEMA) or name another one in table=schema.name"
-                )
-                raise OutputError(msg)
-            exists = insp.has_table(src.table, schema=src.schema)
-            if exists and if_exists == "fail":
-                msg = f"PostGIS table {src.qualified} already exists; use if_exists='replace'"
-                raise OutputError(msg)
-            if exists and if_exists == "append":
-                out.to_postgis(src.table, conn, schema=src.schema, if_exists="append")
-            else:
-                _write_and_swap(conn, out, src, replace=exists)
+        with _connect(engine, first) as conn, conn.begin():
+            _require_postgis(conn, first)
+            for src, out in prepared:
+                current = src
+                _write_one(conn, sa, src, out, if_exists)
     except QzgeoError:
         raise  # already explained; InputError is also a ValueError
     except (sa.exc.DBAPIError, ValueError) as exc:
-        reason = _reason(exc, src).rstrip(".")
+        reason = _reason(exc, current).rstrip(".")
         if "other objects depend on it" in reason:
             reason += " (drop or recreate the dependent views after writing)"
-        msg = f"could not write PostGIS table {src.qualified} on {src.server}: {reason}"
-        raise OutputError(msg + "; the previous table is unchanged") from None
+        unchanged = "table is" if len(prepared) == 1 else "tables are all"
+        msg = (
+            f"could not write PostGIS table {current.qualified} on {current.server}: {reason}; "
+            f"the previous {unchanged} unchanged"
+        )
+        raise OutputError(msg) from None
     finally:
         engine.dispose()
+
+
+def _write_one(
+    conn: Connection, sa: Any, src: PostgisSource, out: gpd.GeoDataFrame, if_exists: str
+) -> None:
+    insp = sa.inspect(conn)
+    if src.schema not in insp.get_schema_names():
+        msg = (
+            f"schema {src.schema!r} does not exist in {src.server}; create it "
+            "(CREATE SCHEMA) or name another one in table=schema.name"
+        )
+        raise OutputError(msg)
+    exists = insp.has_table(src.table, schema=src.schema)
+    if exists and if_exists == "fail":
+        msg = f"PostGIS table {src.qualified} already exists; use if_exists='replace'"
+        raise OutputError(msg)
+    if exists and if_exists == "append":
+        out.to_postgis(src.table, conn, schema=src.schema, if_exists="append")
+    else:
+        _write_and_swap(conn, out, src, replace=exists)
 
 
 # --- helpers --------------------------------------------------------------------------------

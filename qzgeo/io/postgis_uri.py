@@ -13,6 +13,7 @@ out and use ``PGPASSWORD`` or ``~/.pgpass`` to keep it out of catalogs and shell
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -194,6 +195,20 @@ def redact_uri(uri: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)
     user = netloc[0].split(":", 1)[0]
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+
+
+_URI_PASSWORD = re.compile(r"(postgres(?:ql)?(?:\+\w+)?://[^:/@\s]*):[^@\s]*@")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the password of every PostGIS URI in it replaced by ``***``.
+
+    Examples
+    --------
+    >>> redact_text("cannot read postgresql://gis:s3cret@db/plan?table=t: no table")
+    'cannot read postgresql://gis:***@db/plan?table=t: no table'
+    """
+    return _URI_PASSWORD.sub(r"\1:***@", text)
 
 
 def check_identifier(name: str, *, what: str) -> None:

@@ -25,12 +25,13 @@ from qzgeo._errors import CRSError, InputError, MissingInputError
 from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, resolve_crs, sample_coordinates
 from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84
 from qzgeo.io.dxf import read_dxf
+from qzgeo.io.guard import admit_source, check_vertices
 from qzgeo.io.input_checks import check_datum
 from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.postgis import read_postgis_layer
-from qzgeo.io.postgis_uri import is_postgis_uri
+from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.shapefile import check_shapefile, shapefile_encoding
-from qzgeo.notices import Notices, attach_notices, notices_of
+from qzgeo.notices import Notice, Notices, attach_notices, notices_of
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -175,23 +176,19 @@ def read_layer(
     source
         A file (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, GeoParquet, 界址点 ``.txt``,
         DXF...) or a ``postgresql://`` URI. Files are opened read-only and never modified.
-    layer
-        Layer name inside a multi-layer source.
-    crs
-        CRS to assume when the source has none. A source with a CRS keeps its own.
+    layer, crs
+        Layer name inside a multi-layer source; CRS to assume when the source has none.
     datum
         ``"gcj02"`` converts AMap-style GCJ-02 lon/lat to WGS84/CGCS2000 on load.
     encoding
         Text encoding of a Shapefile's DBF or a 界址点 file. Default: the ``.cpg`` file; else
         strict UTF-8, else GB18030 (a GBK superset), recorded in ``attrs["encoding"]``.
-    max_bytes
-        Size cap for text formats (default :data:`DEFAULT_MAX_BYTES` or ``$QZGEO_MAX_BYTES``).
-    swap_xy
+    max_bytes, swap_xy
+        Size cap for text formats (default :data:`DEFAULT_MAX_BYTES`, ``$QZGEO_MAX_BYTES``);
         界址点 files only: force (``True``) or forbid (``False``) swapping the X/Y columns.
-    extent
-        Extra lon/lat box accepted by the location check besides China (the pack extent).
-    check_crs
-        Check that the coordinates fit the CRS (zone variant, swapped X/Y, inside China).
+    extent, check_crs
+        Extra lon/lat box accepted besides China (the pack extent); check that the
+        coordinates fit the CRS (zone variant, swapped X/Y, inside China).
     assume_datum_shift_negligible, towgs84
         Xian 1980 / Beijing 1954 data are refused unless read as if CGCS2000 (a warning) or
         moved by 7 parameters (:func:`qzgeo.io.input_checks.check_datum`).
@@ -204,7 +201,8 @@ def read_layer(
     Raises
     ------
     InputError
-        Missing, empty, oversized, corrupt or truncated files; missing layers.
+        Missing, empty, oversized, corrupt or truncated files; missing layers; a format GDAL
+        may not open or data over the caps (:mod:`qzgeo.io.guard`).
     CRSError
         No CRS, coordinates that do not fit the declared CRS, or an old datum (Xian 1980,
         Beijing 1954) without ``assume_datum_shift_negligible``.
@@ -216,17 +214,20 @@ def read_layer(
         encoding_used = None
     else:
         path = check_input_file(src, max_bytes=max_bytes)
+        admitted = admit_source(src, layer=layer)  # driver allow-list, caps (qzgeo.io.guard)
         gdf = _read_file(path, layer=layer, crs=crs, encoding=encoding, swap_xy=swap_xy)
         notes = notices_of(gdf)
+        notes.extend(Notice(m, source=src) for m in admitted)
         encoding_used = gdf.attrs.get("encoding")
         gdf = _require_crs(gdf, crs, path)
+    check_vertices(gdf, redact_uri(src))
     resolved = resolve_crs(gdf.crs)
     if resolved != gdf.crs:
         gdf = gdf.set_crs(resolved, allow_override=True)
     gdf = check_datum(gdf, src, notes, assumed=assume_datum_shift_negligible, towgs84=towgs84)
     if check_crs:
         check_coordinates(
-            sample_coordinates(gdf.geometry.values), gdf.crs, source=src, extent=extent
+            sample_coordinates(gdf.geometry.values), gdf.crs, source=redact_uri(src), extent=extent
         )
     if datum == "gcj02":
         gdf = _from_gcj02(gdf, src)

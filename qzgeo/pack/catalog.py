@@ -34,6 +34,7 @@ from typing import Any
 
 from qzgeo._errors import PackError
 from qzgeo.pack.catalog_types import check_crs, opt_str, parse_extent, parse_params
+from qzgeo.pack.confine import path_problems, text_cap_problems
 from qzgeo.pack.model import (
     ANALYSIS_OUTPUTS,
     BASEMAPS,
@@ -198,6 +199,7 @@ def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerS
     for key in ("title", "source", "licence", "precision"):
         if not isinstance(raw.get(key), str) or not raw.get(key):
             problems.append(f"{where}: `{key}` is missing; every layer states it")
+    problems.extend(text_cap_problems(raw, where))
     precision = raw.get("precision", "")
     if precision and precision not in PRECISIONS:
         problems.append(
@@ -329,6 +331,12 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
             problems.append(f"{where}: `audience` must be 'public' or 'internal', got {audience!r}")
         if not data.get("title"):
             problems.append(f"{where}: `title` is missing")
+        problems.extend(text_cap_problems(data, where))
+        if path.stem == "index":
+            problems.append(
+                f"{where}: the map id 'index' is taken by the gallery page index.html; "
+                "rename the file (e.g. maps/overview.toml)"
+            )
         basemap = data.get("basemap", "osm")
         basemaps = _str_tuple(data.get("basemaps"), where, "basemaps", problems)
         for b in (basemap, *basemaps):
@@ -454,6 +462,7 @@ def load_pack(root: str | Path | None = None) -> Pack:
         if spec.id in layers:
             problems.append(f"catalog.toml: layer id {spec.id!r} is used twice; ids must be unique")
         layers[spec.id] = spec
+        problems.extend(path_problems(root, spec))
     extent = parse_extent(head.get("extent"), problems)
     if not (root / "styles").is_dir():
         problems.append(f"{root / 'styles'} is missing; a pack needs a styles/ folder")

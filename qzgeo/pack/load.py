@@ -66,6 +66,7 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
             )
             hashes.setdefault(rel.as_posix(), sha256_file(source))
     _check_gcj02(pack, layers, report)
+    report.warnings.extend(twin_source_warnings(pack))
     if pack.planar_crs:
         planar = CRS.from_user_input(pack.planar_crs)
     else:
@@ -100,6 +101,24 @@ def analysis_layer_ids(pack: Pack) -> list[str] | None:
     if pack.reference_layer:
         ids.add(pack.reference_layer)
     return [lid for lid in pack.layers if lid in ids]
+
+
+def twin_source_warnings(pack: Pack) -> list[str]:
+    """One data source declared twice, once internal and once public: the data are public."""
+    seen: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
+    for spec in pack.layers.values():
+        seen.setdefault((pack.layer_path(spec), spec.layer), []).append((spec.id, spec.sensitivity))
+    out = []
+    for (_, layer), specs in seen.items():
+        if len({sens for _, sens in specs}) > 1:
+            ids = ", ".join(f"{lid!r} ({sens})" for lid, sens in specs)
+            src = specs[0][0]
+            out.append(
+                f"layers {ids} read the same data (path of {src!r}, layer {layer!r}): what "
+                "the public layer publishes is public however the other is marked; declare "
+                "the source once, or publish only the fields meant to be public"
+            )
+    return out
 
 
 # Only layers that claim to be real data can be compared with the reference: schematic

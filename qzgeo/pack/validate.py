@@ -15,6 +15,7 @@ import geopandas as gpd
 import pyogrio
 
 from qzgeo._errors import PackError, QzgeoError
+from qzgeo.io.guard import admit_path
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.postgis_uri import is_postgis_uri
 from qzgeo.io.vector import list_layers, read_layer
@@ -53,8 +54,15 @@ def _read(pack: Pack, spec: LayerSpec, problems: list[str]) -> gpd.GeoDataFrame 
     if is_postgis_uri(spec.path):
         return None  # remote sources (PostGIS) are checked when loaded
     path = Path(pack.layer_path(spec))
+    if not path.is_relative_to(pack.root):
+        return None  # refused by load_pack: a path must stay inside the pack
     if not path.exists():
         problems.append(f"{where}: file {spec.path!r} not found in {path.parent}; fix `path`")
+        return None
+    try:
+        admit_path(path)  # driver allow-list before GDAL opens anything: no VRT, /vsi*, PREFIX:
+    except QzgeoError as exc:
+        problems.append(f"{where}: {exc}")
         return None
     if spec.layer is None and path.suffix.lower() not in _SINGLE_LAYER_SUFFIXES:
         try:

@@ -107,15 +107,10 @@ def render_html(
     timeout_s : float
         Give up (``PublishError``) if loading or ``ready`` takes longer.
 
-    Returns
-    -------
-    RenderResult
-
     Examples
     --------
-    >>> r = render_html("map.html", evaluate="document.title")  # doctest: +SKIP
-    >>> r.page_errors, r.requests_blocked  # doctest: +SKIP
-    ([], [])
+    >>> render_html("map.html", evaluate="document.title").page_errors  # doctest: +SKIP
+    []
     """
     html = Path(html_path)
     if not html.is_file():
@@ -126,7 +121,6 @@ def render_html(
     from playwright.sync_api import sync_playwright
 
     result = RenderResult()
-    timeout_ms = timeout_s * 1000
     try:
         with (
             sync_playwright() as p,
@@ -141,25 +135,16 @@ def render_html(
                 device_scale_factor=1,
             )
             try:
-                if block_network:
-                    context.route("**/*", _network_guard(result.requests_blocked))
-                page = context.pages[0] if context.pages else context.new_page()
-                page.set_default_timeout(timeout_ms)
-                page.on(
-                    "console",
-                    lambda m: result.console_errors.append(m.text) if m.type == "error" else None,
+                _drive(
+                    context,
+                    html,
+                    result,
+                    evaluate=evaluate,
+                    ready=ready,
+                    block_network=block_network,
+                    screenshot=screenshot,
+                    timeout_ms=timeout_s * 1000,
                 )
-                page.on("pageerror", lambda e: result.page_errors.append(str(e)))
-                start = time.perf_counter()
-                page.goto(html.resolve().as_uri(), wait_until="load", timeout=timeout_ms)
-                page.wait_for_function(ready, timeout=timeout_ms, polling="raf")
-                page.evaluate(_TWO_FRAMES)
-                result.elapsed_s = time.perf_counter() - start
-                if evaluate is not None:
-                    result.value = page.evaluate(evaluate)
-                if screenshot is not None:
-                    with atomic_path(screenshot, suffix=".png") as tmp:
-                        page.screenshot(path=str(tmp), type="png")
             finally:
                 context.close()
     except PlaywrightError as exc:
@@ -170,6 +155,52 @@ def render_html(
         )
         raise PublishError(msg) from exc
     return result
+
+
+def _wait_until(page: Any, ready: str, timeout_ms: float) -> None:
+    """Poll ``ready`` from outside the page: ``wait_for_function`` evaluates it with ``eval``
+    inside the page, which the page's Content-Security-Policy (no 'unsafe-eval') forbids."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.perf_counter() + timeout_ms / 1000
+    while not page.evaluate(ready):
+        if time.perf_counter() > deadline:
+            msg = f"Timeout {timeout_ms:.0f}ms exceeded waiting for {ready[:60]!r}"
+            raise PlaywrightTimeout(msg)
+        page.wait_for_timeout(20)
+
+
+def _drive(
+    context: Any,
+    html: Path,
+    result: RenderResult,
+    *,
+    evaluate: str | None,
+    ready: str,
+    block_network: bool,
+    screenshot: str | os.PathLike[str] | None,
+    timeout_ms: float,
+) -> None:
+    """Load ``html`` in a browser context, wait until ``ready``, evaluate, screenshot."""
+    if block_network:
+        context.route("**/*", _network_guard(result.requests_blocked))
+    page = context.pages[0] if context.pages else context.new_page()
+    page.set_default_timeout(timeout_ms)
+    page.on(
+        "console",
+        lambda m: result.console_errors.append(m.text) if m.type == "error" else None,
+    )
+    page.on("pageerror", lambda e: result.page_errors.append(str(e)))
+    start = time.perf_counter()
+    page.goto(html.resolve().as_uri(), wait_until="load", timeout=timeout_ms)
+    _wait_until(page, ready, timeout_ms)
+    page.evaluate(_TWO_FRAMES)
+    result.elapsed_s = time.perf_counter() - start
+    if evaluate is not None:
+        result.value = page.evaluate(evaluate)
+    if screenshot is not None:
+        with atomic_path(screenshot, suffix=".png") as tmp:
+            page.screenshot(path=str(tmp), type="png")
 
 
 def screenshot(

@@ -16,6 +16,19 @@ _COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|rgba?\([0-9.,\s%]+\)
 _DASH_RE = re.compile(r"^[0-9.]+([ ,]+[0-9.]+)*$")
 
 
+def zone_names_published(pack: Pack) -> bool:
+    """Whether every zone layer publishes its ``name_field`` (the analysis ``名称`` column)."""
+    return all(s.name_field is None or s.name_field in s.publish_fields for s in pack.zone_layers())
+
+
+def shown_name_field(pack: Pack, layer_id: str, *, public: bool) -> str | None:
+    """A zone layer's ``name_field`` where it may be shown: internal, or published."""
+    spec = pack.layers[layer_id]
+    if public and spec.name_field not in spec.publish_fields:
+        return None
+    return spec.name_field
+
+
 def style_fields(style: LayerStyle | None, class_field: str | None) -> list[str]:
     """Columns a style reads (class and label field), in a stable order."""
     out = []

@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 
 from qzgeo.pack.model import Symbol
+from qzgeo.publish.csp import gallery_csp
 from qzgeo.publish.render import LayerView, draw_order
 
 _W, _H = 320, 200
@@ -155,6 +156,7 @@ def gallery_html(title: str, notice: str, cards: Sequence[Card]) -> str:
         )
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8"/>\n'
+        f"{gallery_csp()}\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1"/>\n'
         f"<title>{e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
         f"<header><h1>{e(title)}</h1><p>{e(notice)}</p></header>\n"

@@ -14,6 +14,7 @@ Hilbert or tile order) gives each chunk a smaller extent, which only makes it fa
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,16 @@ from qzgeo.analysis.parcels import (
     zone_totals,
 )
 from qzgeo.geo.repair import RepairReport
-from qzgeo.io.vector import read_layer_features
+from qzgeo.io.outdir import output_build
+from qzgeo.io.vector import read_layer_features, sha256_file
 from qzgeo.io.write import gpkg_layer_appender
 from qzgeo.pack.load import LoadedPack
-from qzgeo.publish.parcel_tables import ParcelOutputs, write_parcel_tables
+from qzgeo.publish.parcel_tables import (
+    ParcelOutputs,
+    published_zone_names,
+    results_public,
+    write_parcel_tables,
+)
 
 __all__ = [
     "CHUNK_ROWS",
@@ -48,6 +55,7 @@ __all__ = [
     "analyze_parcels_streamed",
     "chunk_rows_for",
     "feature_count",
+    "stream_parcels_into",
 ]
 
 #: Formats read in chunks (GDAL can skip to a feature without parsing the ones before).
@@ -65,6 +73,12 @@ class StreamedParcels:
     available_m2: float = 0.0
     chunks: int = 0
     overlay: OverlayReport = field(default_factory=OverlayReport)
+    files: list[Path] = field(default_factory=list)
+    engine: str = ""
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self.outputs.notes)
 
 
 #: Files with more parcels than this are analyzed in chunks of CHUNK_ROWS by default.
@@ -116,6 +130,8 @@ def analyze_parcels_streamed(
     progress: bool = False,
     repairs: RepairReport | None = None,
     extra: dict[str, Any] | None = None,
+    report_dir: str | Path | None = None,
+    rename: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame] | None = None,
 ) -> StreamedParcels:
     """Analyze a parcel file chunk by chunk into ``out_dir`` (the outputs of ``qzgeo analyze``).
 
@@ -136,8 +152,10 @@ def analyze_parcels_streamed(
         Threads of the overlay; a progress bar over the chunks on stderr.
     repairs
         Collects the repairs of every chunk (feature ids are the file's FIDs).
-    extra
-        More entries for ``report.json``.
+    extra, report_dir
+        More entries for ``report.json``, and its folder (default ``out_dir``).
+    rename
+        Applied to each chunk's result before it is written and summed (unpublished names).
     """
     if chunk_rows < 1:
         msg = f"chunk_rows must be a positive number of features, got {chunk_rows!r}"
@@ -151,7 +169,7 @@ def analyze_parcels_streamed(
             "Shapefile, or analyze it without chunks"
         )
         raise InputError(msg)
-    acc = _Chunks(loaded, workers, repairs if repairs is not None else RepairReport())
+    acc = _Chunks(loaded, workers, repairs if repairs is not None else RepairReport(), rename)
     out = Path(out_dir)
     bar = _bar(n, progress)
     # MultiPolygon layer: a later chunk may hold multipolygons (the in-memory path declares
@@ -177,14 +195,20 @@ def analyze_parcels_streamed(
             check_parcels(chunk.iloc[:0], where=str(parcels_path))
     if bar is not None:
         bar.close()
-    return acc.finish(out, extra)
+    return acc.finish(out, extra, Path(report_dir) if report_dir is not None else out)
 
 
 class _Chunks:
     """Analyzes chunk after chunk with one plan; keeps only totals, counts and reports."""
 
-    def __init__(self, loaded: LoadedPack, workers: int, repairs: RepairReport) -> None:
-        self.loaded, self.workers, self.repairs = loaded, workers, repairs
+    def __init__(
+        self,
+        loaded: LoadedPack,
+        workers: int,
+        repairs: RepairReport,
+        rename: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame] | None,
+    ) -> None:
+        self.loaded, self.workers, self.repairs, self.rename = loaded, workers, repairs, rename
         self.plan: ParcelPlan | None = None
         self.overlay = OverlayReport()
         self.totals: list[pd.DataFrame] = []
@@ -207,13 +231,15 @@ class _Chunks:
         result = analyze_parcels(
             chunk, self.loaded, workers=self.workers, report=self.overlay, plan=self.plan
         )
+        if self.rename is not None:
+            result = self.rename(result)
         self.totals.append(zone_totals(result, self.plan))
         self.parcels += len(result)
         self.conflicts += int(result["conflict"].sum())
         self.available_m2 += float(result["available_m2"].sum())
         return result
 
-    def finish(self, out: Path, extra: dict[str, Any] | None) -> StreamedParcels:
+    def finish(self, out: Path, extra: dict[str, Any] | None, report_dir: Path) -> StreamedParcels:
         """Write the summary and the report of every chunk beside ``parcels.gpkg``."""
         assert self.plan is not None
         outputs = write_parcel_tables(
@@ -225,11 +251,46 @@ class _Chunks:
             repairs=self.repairs,
             overlay_report=self.overlay,
             extra=extra,
+            report_dir=report_dir,
         )
         return StreamedParcels(
             outputs, self.plan, self.parcels, self.conflicts, self.available_m2,
             len(self.totals), self.overlay,
         )  # fmt: skip
+
+
+def stream_parcels_into(
+    out_dir: str | Path,
+    parcels_path: str | Path,
+    loaded: LoadedPack,
+    repairs: RepairReport,
+    chunk_rows: int,
+    **kwargs: Any,
+) -> StreamedParcels:
+    """:func:`analyze_parcels_streamed` into ``out_dir/public`` or ``out_dir/internal``.
+
+    The same placement as the in-memory ``qzgeo analyze`` (:mod:`qzgeo.io.outdir`): public
+    only if every zone and constraint layer is (then unpublished zone names are replaced);
+    ``report.json`` always internal; the same outputs of an earlier run in the other part are
+    removed. ``kwargs`` go to :func:`analyze_parcels_streamed`.
+    """
+    pack = loaded.pack
+    public = results_public(pack)
+    extra = {"inputs": {Path(parcels_path).name: sha256_file(parcels_path)}}
+    with output_build(out_dir, inputs=[parcels_path], pack=pack.root, whole=False) as build:
+        part, other = (build.public, "internal") if public else (build.internal, "public")
+        streamed = analyze_parcels_streamed(
+            parcels_path, loaded, part, chunk_rows=chunk_rows, repairs=repairs, extra=extra,
+            report_dir=build.internal,
+            rename=(lambda r: published_zone_names(r, pack)) if public else None, **kwargs,
+        )  # fmt: skip
+        o = streamed.outputs
+        streamed.files = [o.gpkg, o.csv, *([o.xlsx] if o.xlsx else []), o.report]
+        for stale in streamed.files[:-1]:  # the same outputs of an earlier run elsewhere
+            (build.out / other / stale.name).unlink(missing_ok=True)
+    workers = kwargs.get("workers", 2)
+    streamed.engine = f"threads ({workers}), {streamed.chunks} chunk(s) of {chunk_rows} parcels"
+    return streamed
 
 
 def _fid_column(path: str | Path, layer: str | None) -> str | None:

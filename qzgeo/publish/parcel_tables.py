@@ -17,8 +17,32 @@ from qzgeo.analysis.parcels import ParcelPlan, parcel_summary
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.atomic import write_bytes, write_text
 from qzgeo.io.write import write_gpkg
+from qzgeo.pack.model import Pack
+from qzgeo.publish.checks import zone_names_published
 
-__all__ = ["ParcelOutputs", "write_parcel_outputs", "write_parcel_tables"]
+__all__ = [
+    "ParcelOutputs",
+    "published_zone_names",
+    "results_public",
+    "write_parcel_outputs",
+    "write_parcel_tables",
+]
+
+
+def results_public(pack: Pack) -> bool:
+    """Parcel results are public only if every layer they derive from is (zones, constraints)."""
+    return all(s.is_public for s in (*pack.constraint_layers(), *pack.zone_layers()))
+
+
+def published_zone_names(result: gpd.GeoDataFrame, pack: Pack) -> gpd.GeoDataFrame:
+    """Zone names only where every zone layer publishes them; else ``layer#fid``."""
+    if zone_names_published(pack):
+        return result
+    out = result.copy()
+    inside = out["zone_layer"].astype(str) != ""
+    label = out["zone_layer"].astype(str) + "#" + out["zone_fid"].astype(str)
+    out["zone_name"] = label.where(inside, "")
+    return out
 
 
 def _xlsx_bytes(summary: pd.DataFrame) -> bytes:
@@ -78,10 +102,12 @@ def write_parcel_outputs(
     repairs: RepairReport | None = None,
     overlay_report: OverlayReport | None = None,
     extra: dict[str, Any] | None = None,
+    report_dir: str | Path | None = None,
 ) -> ParcelOutputs:
     """Write ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and ``report.json``.
 
-    Every file is written atomically and deterministically (re-runs are byte-identical).
+    ``report.json`` (repairs of every layer, internal ones too) goes to ``report_dir``
+    (default ``out_dir``). Every file is written atomically and deterministically.
     """
     out = Path(out_dir)
     gpkg = write_gpkg(out / "parcels.gpkg", {"parcels": result})
@@ -94,6 +120,7 @@ def write_parcel_outputs(
         repairs=repairs,
         overlay_report=overlay_report,
         extra=extra,
+        report_dir=report_dir,
     )
 
 
@@ -107,10 +134,12 @@ def write_parcel_tables(
     repairs: RepairReport | None = None,
     overlay_report: OverlayReport | None = None,
     extra: dict[str, Any] | None = None,
+    report_dir: str | Path | None = None,
 ) -> ParcelOutputs:
     """Write the summary (CSV, Excel) and ``report.json`` beside an already written ``gpkg``.
 
-    ``counts`` is (parcels, parcels in conflict).
+    ``counts`` is (parcels, parcels in conflict); ``report.json`` goes to ``report_dir``
+    (default ``out``).
     """
     csv = write_bytes(out / "parcels_summary.csv", summary.to_csv(index=False).encode("utf-8-sig"))
     notes: list[str] = []
@@ -133,5 +162,5 @@ def write_parcel_tables(
         **(extra or {}),
     }
     text = json.dumps(rep, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
-    report = write_text(out / "report.json", text)
+    report = write_text(Path(report_dir or out) / "report.json", text)
     return ParcelOutputs(gpkg=gpkg, csv=csv, report=report, xlsx=xlsx, notes=notes)

@@ -20,9 +20,10 @@ import pandas as pd
 
 from qzgeo._errors import CRSError, PublishError
 from qzgeo.io.atomic import write_text
+from qzgeo.pack.load import LoadedPack
 from qzgeo.pack.model import BASEMAPS, SENSITIVITIES, LayerStyle, MapSpec, Pack, Symbol
 from qzgeo.publish.basemaps import resolve_tianditu_key
-from qzgeo.publish.checks import map_problems, style_problems
+from qzgeo.publish.checks import map_problems, style_problems, zone_names_published
 from qzgeo.publish.maps import (
     LayerPlan,
     big_layer_available,
@@ -184,7 +185,7 @@ def _as_outlines(plans: list[LayerPlan]) -> list[LayerPlan]:
     return out
 
 
-def _parcels_view(prepared: Prepared, n_total: int) -> LayerView:
+def _parcels_view(prepared: Prepared, n_total: int, fields: list[str]) -> LayerView:
     counts = prepared.gdf[STATE_FIELD].value_counts()
     tally = "、".join(f"{s} {int(counts.get(s, 0))}" for s in STATE_SYMBOLS)
     style = LayerStyle(
@@ -203,15 +204,53 @@ def _parcels_view(prepared: Prepared, n_total: int) -> LayerView:
         class_field=STATE_FIELD,
         label_field=None,
         name_field=None,
-        fields=list(TOOLTIP_LABELS),
+        fields=list(fields),
         labels=False,
         provenance=(
             f"地块：qzgeo 地块分析结果，共 {n_total} 个（{tally}），面积按 CGCS2000 椭球计算；"
             "部分受限指与控制线重叠但未超过冲突容差" + simplified_note(prepared)
         ),
         big=True,
-        field_labels=dict(TOOLTIP_LABELS),
+        field_labels={f: TOOLTIP_LABELS[f] for f in fields},
     )
+
+
+def _check_request(result: gpd.GeoDataFrame, pack: Pack, sensitivity: str) -> None:
+    if sensitivity not in SENSITIVITIES:
+        msg = f"sensitivity must be 'public' or 'internal', got {sensitivity!r}"
+        raise PublishError(msg)
+    if sensitivity == "public" and parcels_sensitivity(pack) != "public":
+        secret = [s.id for s in (*pack.zone_layers(), *pack.constraint_layers()) if not s.is_public]
+        msg = (
+            f"the parcel results derive from internal layer(s) {secret}, so they cannot be "
+            "published as public; use sensitivity='internal'"
+        )
+        raise PublishError(msg)
+    _check_result(result)
+    if not big_layer_available():
+        msg = "the parcels map needs qzgeo.publish.biglayer (folium, branca); reinstall qzgeo"
+        raise PublishError(msg)
+
+
+def _context_plans(
+    pack: Pack, mspec: MapSpec, layers: Mapping[str, gpd.GeoDataFrame]
+) -> list[LayerPlan]:
+    problems = map_problems(pack, mspec, {})
+    problems.extend(style_problems(pack, mspec.layers))
+    if problems:
+        raise publish_error(problems)
+    plans = _as_outlines(layer_plans(pack, mspec, layers, {}, problems))
+    if problems:
+        raise publish_error(problems)
+    return plans
+
+
+def tooltip_fields(pack: Pack, *, internal: bool) -> list[str]:
+    """Tooltip fields of a parcel: the zone name only where every zone layer publishes it."""
+    fields = list(TOOLTIP_LABELS)
+    if not internal and not zone_names_published(pack):
+        fields.remove("zone_name")
+    return fields
 
 
 def publish_parcels_map(
@@ -226,88 +265,31 @@ def publish_parcels_map(
     basemap: str | None = None,
     tianditu_key: str | None = None,
 ) -> Path:
-    """Write the parcel analysis results as one self-contained HTML map.
+    """Write the parcel analysis results as one self-contained HTML map (atomically).
 
-    The parcels are drawn by the compact canvas layer, coloured by a derived ``状态``:
-    冲突 (conflict), 部分受限 (overlaps a constraint below the conflict tolerance) or 可用;
-    hovering or tapping one shows its id (the row index), zone, area and available area in
-    公顷 and whether it is in conflict. Underneath are the pack's zone layers and, on an
-    internal map, its constraint layers.
+    Parcels are coloured by a derived ``状态`` (冲突, 部分受限, 可用); a tooltip shows their
+    id, zone (on a public page only if every zone layer publishes its ``name_field``), areas
+    in 公顷 and conflict. Underneath: the zone layers and, on an internal page, the
+    constraint layers, as outlines.
 
-    Parameters
-    ----------
-    parcels_result_gdf
-        Output of :func:`qzgeo.analysis.parcels.analyze_parcels` (EPSG:4490; another CRS is
-        reprojected).
-    pack
-        The plan pack the parcels were analyzed against.
-    out_path
-        The HTML file to write (atomically; its folder is created if needed).
-    sensitivity
-        ``"internal"`` or ``"public"``. Must be ``"internal"`` when any zone or constraint
-        layer of the pack is internal (see :func:`parcels_sensitivity`); an internal page
-        says so in its title and notice and shows the constraint layers.
-    offline
-        Inline Leaflet and the qzgeo controls (default); ``False`` links Leaflet from a CDN.
-    title
-        Page title (default ``<pack title> · 地块分析结果``; ``（内部）`` on an internal page).
-    layers
-        The pack's layers in EPSG:4490 (e.g. ``LoadedPack.layers``).
-    basemap
-        A basemap id (``"none"`` keeps the page free of tile requests); default: the
-        basemaps of the pack's first map for the same audience.
-    tianditu_key
-        天地图 key; else ``$QZGEO_TIANDITU_KEY``, else the pack's.
-
-    Returns
-    -------
-    Path
-        ``out_path``.
+    ``sensitivity`` must be ``"internal"`` when any zone or constraint layer is internal
+    (:func:`parcels_sensitivity`). ``layers`` are the pack's layers in EPSG:4490
+    (``LoadedPack.layers``); ``basemap`` defaults to that of the pack's first map for the
+    same audience; ``title`` to ``<pack title> · 地块分析结果``.
 
     Raises
     ------
     PublishError
         A result without the analysis columns, a public page for internal results, or a
         context layer that cannot be drawn. Nothing is written then.
-
-    Examples
-    --------
-    >>> from qzgeo.pack.load import load_pack_layers
-    >>> from qzgeo.analysis.parcels import analyze_parcels
-    >>> loaded = load_pack_layers(pack)  # doctest: +SKIP
-    >>> result = analyze_parcels(parcels, loaded)  # doctest: +SKIP
-    >>> publish_parcels_map(result, pack, "out/parcels.html",
-    ...     sensitivity=parcels_sensitivity(pack), layers=loaded.layers)  # doctest: +SKIP
-    PosixPath('out/parcels.html')
     """
-    if sensitivity not in SENSITIVITIES:
-        msg = f"sensitivity must be 'public' or 'internal', got {sensitivity!r}"
-        raise PublishError(msg)
-    if sensitivity == "public" and parcels_sensitivity(pack) != "public":
-        secret = [s.id for s in (*pack.zone_layers(), *pack.constraint_layers()) if not s.is_public]
-        msg = (
-            f"the parcel results derive from internal layer(s) {secret}, so they cannot be "
-            "published as public; use sensitivity='internal'"
-        )
-        raise PublishError(msg)
-    _check_result(parcels_result_gdf)
-    if not big_layer_available():
-        msg = "the parcels map needs qzgeo.publish.biglayer (folium, branca); reinstall qzgeo"
-        raise PublishError(msg)
+    _check_request(parcels_result_gdf, pack, sensitivity)
     internal = sensitivity == "internal"
     page_title = title or f"{pack.title} · 地块分析结果"
     if internal and "内部" not in page_title:
         page_title += "（内部）"
     mspec = _spec(pack, sensitivity, page_title, basemap)
-
-    problems = map_problems(pack, mspec, {})
-    problems.extend(style_problems(pack, mspec.layers))
-    if problems:
-        raise publish_error(problems)
-    plans = _as_outlines(layer_plans(pack, mspec, layers, {}, problems))
-    if problems:
-        raise publish_error(problems)
-
+    plans = _context_plans(pack, mspec, layers)
     simplify_m = simplify_tolerance(pack)
     tiles, default, datum, build_warnings, notes = choose_basemaps(
         mspec, resolve_tianditu_key(tianditu_key, pack.tianditu_key)
@@ -317,16 +299,17 @@ def publish_parcels_map(
         notes.insert(0, "内部资料：本图含内部控制线及由其导出的地块分析结果，不得公开发布。")
     messages = list(build_warnings)
     views = map_views(pack, plans, datum=datum, simplify_m=simplify_m, cache={}, warnings=messages)
+    fields = tooltip_fields(pack, internal=internal)
     prepared = prepare_layer(
-        _map_table(parcels_result_gdf),
-        fields=[*TOOLTIP_LABELS, STATE_FIELD],
+        _map_table(parcels_result_gdf)[[*fields, STATE_FIELD, "geometry"]],
+        fields=[*fields, STATE_FIELD],
         what="the parcels",
         gcj02=datum == "gcj02",
         simplify_m=simplify_m,
         planar_crs=pack.planar_crs,
     )
     messages.extend(prepared.notes)
-    views.append(_parcels_view(prepared, len(parcels_result_gdf)))
+    views.append(_parcels_view(prepared, len(parcels_result_gdf), fields))
     page = map_page(pack, mspec, views, tiles=tiles, basemap=default, datum=datum, notes=notes)
     if len(prepared.gdf):
         # Frame the parcels (the subject here), not the zones around them.
@@ -336,3 +319,20 @@ def publish_parcels_map(
     for m in messages:
         warnings.warn(m, UserWarning, stacklevel=2)
     return write_text(Path(out_path), text)
+
+
+def write_parcels_map(
+    result: gpd.GeoDataFrame, loaded: LoadedPack, out: Path, *, public: bool, notes: list[str]
+) -> Path:
+    """``out/parcels.html`` for ``qzgeo analyze --map``; its warnings appended to ``notes``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = publish_parcels_map(
+            result,
+            loaded.pack,
+            out / "parcels.html",
+            sensitivity="public" if public else "internal",
+            layers=loaded.layers,
+        )
+    notes.extend(str(w.message) for w in caught)
+    return path

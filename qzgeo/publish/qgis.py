@@ -6,9 +6,9 @@
   ``layer_styles`` table holding each layer's style (QML, and SLD for GeoServer) as the
   default style, so that QGIS styles a layer even when it is added straight from the file;
 * ``<pack.name>.qgz``: a QGIS project over that GeoPackage (relative paths), with the pack's
-  planar CRS, the layers grouped like the web maps (规划分区 / 控制线 / 通道 / 分析结果 / 底图) and drawn
-  in the maps' order (polygons under lines under points; base under zones under control lines
-  under analysis results).
+  planar CRS, the layers grouped like the web maps (规划分区 / 控制线 / 通道 / 分析结果 /
+  底图) and drawn in the maps' order (polygons under lines under points; base under zones
+  under control lines under analysis results).
 
 Both files are written atomically and are byte-identical on a re-run (GeoPackage timestamps
 and the zip entry's date are pinned). The project holds internal layers: it is an internal

@@ -21,6 +21,7 @@ from folium.template import Template
 from qzgeo.pack.model import LayerStyle, Symbol
 from qzgeo.publish.assets import RawElement, head_html, script_json
 from qzgeo.publish.basemaps import Basemap
+from qzgeo.publish.csp import map_page_csp
 from qzgeo.publish.prepare import Prepared, to_feature_collection
 
 GROUPS = {
@@ -314,6 +315,8 @@ def render_page(
     }
     fig = Figure()
     fig.header.add_child(RawElement('<meta charset="utf-8"/>'), name="qz_charset")
+    csp = map_page_csp(offline=offline, basemaps=page.basemaps)
+    fig.header.add_child(RawElement(csp), name="qz_csp")
     fig.header.add_child(RawElement(f"<title>{html.escape(page.title)}</title>"), name="qz_title")
     fig.header.add_child(RawElement(head_html(offline=offline)), name="qz_assets")
     fig.html.add_child(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,10 +19,14 @@ if TYPE_CHECKING:
 
 __all__ = ["reports_to_html", "reports_to_json", "reports_to_text"]
 
+_C1 = re.compile("[\x7f-\x9f]")
+
 
 def reports_to_json(reports: Sequence[SiteReport]) -> str:
     """A JSON array, one object per site, with fixed key order and rounding."""
-    return json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2) + "\n"
+    text = json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2) + "\n"
+    # JSON escapes C0 controls; C1 ones (CSI \x9b...) would reach a terminal raw
+    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _pct(share: float) -> str:
@@ -95,6 +100,7 @@ def reports_to_html(
 
     # Imported here: the publishing package costs 0.4 s to import, text and JSON need none of it.
     from qzgeo.publish.assets import RawElement, leaflet_css_inline, leaflet_js_inline
+    from qzgeo.publish.csp import map_page_csp
     from qzgeo.publish.site_map_layer import SitesLayer
 
     drawn = [r for r in reports if r.geometry is not None][:max_map_sites]
@@ -119,6 +125,7 @@ def reports_to_html(
     assert isinstance(root, be.Figure)
     # Everything derived from the input goes in as RawElement: branca parses Element text as
     # a Jinja template, so a site named "{{ 7*7 }}" would otherwise be evaluated.
+    root.header.add_child(RawElement(map_page_csp(offline=True)), name="csp")
     root.header.add_child(RawElement(f"<style>{leaflet_css_inline()}</style>"), name="leaflet_css")
     root.header.add_child(RawElement(f"<script>{leaflet_js_inline()}</script>"), name="leaflet_js")
     if internal:

@@ -65,29 +65,49 @@ def write_analysis(result: AnalysisResult, out_dir: Path) -> list[Path]:
     return [gpkg, csv]
 
 
+ANALYSIS_TABLES = ("available_land", "conflicts", "zone_summary")
+
+
+def analysis_postgis_targets(uri: str) -> dict[str, str]:
+    """Output name -> table URI, every name checked (<= 63 bytes) before anything connects."""
+    from qzgeo.io.postgis_uri import parse_postgis_uri, with_table
+
+    src = parse_postgis_uri(uri)
+    return {name: with_table(uri, f"{src.schema}.{src.table}_{name}") for name in ANALYSIS_TABLES}
+
+
 def write_analysis_postgis(result: AnalysisResult, uri: str) -> list[str]:
     """Write the three analysis layers as tables next to the table named in ``uri``.
 
     ``postgresql://user@host/db?table=schema.qz`` writes ``schema.qz_available_land``,
-    ``schema.qz_conflicts`` and ``schema.qz_zone_summary``; each replaces its old table atomically.
+    ``schema.qz_conflicts`` and ``schema.qz_zone_summary`` in one transaction: all three
+    replace their old tables, or none does.
     """
-    from qzgeo.io.postgis import write_postgis_layer
-    from qzgeo.io.postgis_uri import parse_postgis_uri, with_table
+    from qzgeo.io.postgis import write_postgis_layers
+    from qzgeo.io.postgis_uri import parse_postgis_uri
 
-    src = parse_postgis_uri(uri)
-    written = []
-    for name, gdf in (
-        ("available_land", result.available_land),
-        ("conflicts", result.conflicts),
-        ("zone_summary", result.zone_summary),
-    ):
-        target = with_table(uri, f"{src.schema}.{src.table}_{name}")
-        write_postgis_layer(gdf, target)
-        written.append(f"{src.schema}.{src.table}_{name}")
-    return written
+    targets = analysis_postgis_targets(uri)
+    frames = {
+        "available_land": result.available_land,
+        "conflicts": result.conflicts,
+        "zone_summary": result.zone_summary,
+    }
+    write_postgis_layers([(frames[name], target) for name, target in targets.items()])
+    return [parse_postgis_uri(t).qualified for t in targets.values()]
 
 
 def write_run_report(out_dir: Path, report: dict[str, Any]) -> Path:
     """Write ``report.json`` (repairs, drops, warnings, summary) with sorted keys."""
     text = json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     return write_text(out_dir / "report.json", text)
+
+
+def run_summary(result: AnalysisResult) -> dict[str, object]:
+    """The ``summary`` of ``report.json``: the headline figures and the planar CRS used."""
+    return {
+        "zones": len(result.zone_summary),
+        "available_ha": round(result.total_available_ha, 4),
+        "conflict_patches": len(result.conflicts),
+        "planar_crs": result.planar_crs,
+        "max_conservation_residual_m2": result.max_residual_m2,
+    }

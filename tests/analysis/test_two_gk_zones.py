@@ -104,13 +104,15 @@ def test_zone_across_two_gk_zones_conserves_area(tmp_path: Path, planar_crs: str
     # Long zone edges (4 vertices): the edges a cut splits are 50 km long.
     write_pack(tmp_path / "pack", planar_crs=planar_crs, dense=False)
     summary = run_publish(tmp_path / "pack", tmp_path / "out", maps=False)
-    row = gpd.read_file(tmp_path / "out" / "analysis.gpkg", layer="zone_summary").iloc[0]
+    row = gpd.read_file(tmp_path / "out" / "internal" / "analysis.gpkg", layer="zone_summary").iloc[
+        0
+    ]
     assert row["conflict_patches"] > 10
     gap = abs(row["available_m2"] + row["constrained_m2"] - row["zone_m2"])
     # Exact to a hundredth of a square metre on 1,120 km² (the engine's own check allows 1e-6
     # relative; without densified zone edges the gap here is ~4 m²).
     assert gap <= 0.01
-    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    report = json.loads((tmp_path / "out" / "internal" / "report.json").read_text(encoding="utf-8"))
     used = report["summary"]["planar_crs"]
     assert used == summary.analysis.planar_crs
     assert used.startswith(planar_crs or "EPSG:4549")  # default: zone of the centre 121.45E
@@ -121,7 +123,9 @@ def test_zone_across_two_gk_zones_conserves_area(tmp_path: Path, planar_crs: str
 def test_two_gk_zones_areas_match_geod(tmp_path: Path, planar_crs: str) -> None:
     g = write_pack(tmp_path / "pack", planar_crs=planar_crs, dense=True)
     run_publish(tmp_path / "pack", tmp_path / "out", maps=False)
-    row = gpd.read_file(tmp_path / "out" / "analysis.gpkg", layer="zone_summary").iloc[0]
+    row = gpd.read_file(tmp_path / "out" / "internal" / "analysis.gpkg", layer="zone_summary").iloc[
+        0
+    ]
     zone_m2 = ring_area(g["zone"])
     outside = g["zone"].difference(g["udb"])
     farm_in = g["zone"].intersection(g["farm"])
@@ -139,7 +143,7 @@ def test_far_planar_crs_is_a_warning_naming_the_zone(tmp_path: Path) -> None:
     far = [w for w in summary.warnings if "planar_crs" in w]
     assert len(far) == 1
     assert "EPSG:4549" in far[0]  # zone 40, CM 120E: the data span 121.1–121.8E
-    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    report = json.loads((tmp_path / "out" / "internal" / "report.json").read_text(encoding="utf-8"))
     assert far[0] in report["warnings"]
 
 

@@ -31,7 +31,7 @@ def test_skeleton_validates_publishes_and_checks(tmp_path: Path) -> None:
     assert "OK (3 layers" in out and "warning" not in err
     code, out, err = _run("publish", "--pack", str(pack), "--out", str(tmp_path / "out"))
     assert code == 0, err
-    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    report = json.loads((tmp_path / "out" / "internal" / "report.json").read_text(encoding="utf-8"))
     assert report["pack"] == "mycity"
     assert report["summary"]["planar_crs"].startswith("EPSG:4549")
     # A site 0.01° south of the zone centre line: its distance to the placeholder corridor

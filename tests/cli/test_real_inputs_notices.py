@@ -71,7 +71,7 @@ def test_html_report_lists_reader_warnings(tmp_path: Path) -> None:
         "check", sloppy_parcel_file(tmp_path), "--pack", MINIPACK, "--format", "html", "--out", out
     )
     assert res.exit_code in (0, 1), res.output
-    html = (out / "check.html").read_text(encoding="utf-8")
+    html = (out / "internal" / "check.html").read_text(encoding="utf-8")
     assert COUNT.search(html) and CLOSED.search(html)
 
 
@@ -82,7 +82,8 @@ def test_analyze_report_json_lists_reader_warnings(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     report = json.dumps(
-        json.loads((out / "report.json").read_text(encoding="utf-8")), ensure_ascii=False
+        json.loads((out / "internal" / "report.json").read_text(encoding="utf-8")),
+        ensure_ascii=False,
     )
     assert COUNT.search(report) and CLOSED.search(report), report[:2000]
 
@@ -94,7 +95,8 @@ def test_publish_report_json_lists_reader_warnings(tmp_path: Path, minipack: Pat
     res = qzgeo("publish", "--pack", minipack, "--out", out, "--no-maps")
     assert res.exit_code == 0, res.output
     report = json.dumps(
-        json.loads((out / "report.json").read_text(encoding="utf-8")), ensure_ascii=False
+        json.loads((out / "internal" / "report.json").read_text(encoding="utf-8")),
+        ensure_ascii=False,
     )
     assert COUNT.search(report) and CLOSED.search(report), report[:2000]
 

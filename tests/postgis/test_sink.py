@@ -19,11 +19,11 @@ def test_publish_writes_analysis_to_postgis(
     pg_uri: str, pg_schema: str, minipack: Path, tmp_path: Path
 ) -> None:
     uri = f"{pg_uri}?table={pg_schema}.qz"
-    args = ["publish", "--pack", str(minipack), "--out", str(tmp_path), "--no-maps"]
+    args = ["publish", "--pack", str(minipack), "--out", str(tmp_path / "out"), "--no-maps"]
     for _ in range(2):  # a re-run replaces the tables, it never appends
         result = CliRunner().invoke(cli, [*args, "--to-postgis", uri])
         assert result.exit_code == 0, result.output
-    gpkg = tmp_path / "analysis.gpkg"
+    gpkg = tmp_path / "out" / "internal" / "analysis.gpkg"
     for name in ("available_land", "conflicts", "zone_summary"):
         db = read_postgis_layer(with_table(uri, f"{pg_schema}.qz_{name}"))
         local = gpd.read_file(gpkg, layer=name)

@@ -31,10 +31,16 @@ def read(path: Path) -> str:
 
 
 def without_leaflet(html: str) -> str:
-    """The page minus the verbatim Leaflet library (its licence header names leafletjs.com)."""
+    """The page minus the verbatim Leaflet library (its licence header names leafletjs.com)
+    and its Content-Security-Policy (which names the tile hosts, checked in tests/cli)."""
     js = assets.leaflet_js_inline()
     assert js in html
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
     return html.replace(js, "")
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def features(html: str, layer_id: str) -> list[dict]:
@@ -56,7 +62,10 @@ def test_writes_one_page_per_map_and_gallery(built: Built, tmp_path: Path) -> No
         "internal_map.html",
         "public_map.html",
     ]
-    assert res.index == tmp_path / "out" / "index.html"
+    assert res.index == tmp_path / "out" / "public" / "index.html"
+    assert res.galleries["internal"] == tmp_path / "out" / "internal" / "index.html"
+    assert res.maps["internal_map"].parent.name == "internal"
+    assert res.maps["public_map"].parent.name == "public"
     assert res.manifest.is_file()
     assert set(res.maps) == {"public_map", "internal_map", "amap_map"}
 
@@ -208,10 +217,7 @@ def test_rebuild_is_byte_identical(built: Built, tmp_path: Path) -> None:
     extra = {"inputs": {"zones.geojson": "sha256:abc"}}
     a = publish(built, tmp_path / "a", manifest_extra=extra)
     b = publish(built, tmp_path / "b", manifest_extra=extra)
-    files_a = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert files_a == sorted(p.name for p in (tmp_path / "b").iterdir())
-    for name in files_a:
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
     for path in a.paths:
         # no random folium/branca element ids, no timestamps
         assert not re.search(r"_[0-9a-f]{32}\b", read(path))
@@ -260,7 +266,7 @@ def test_atomic_write_keeps_previous_maps_when_rendering_fails(
 ) -> None:
     out = tmp_path / "out"
     publish(built, out)
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = tree(out)
     real = qzgeo.publish.maps.render_page
     calls = []
 
@@ -274,7 +280,7 @@ def test_atomic_write_keeps_previous_maps_when_rendering_fails(
     built.layers["zones"].loc[0, "名称"] = "改名"
     with pytest.raises(RuntimeError, match="injected"):
         publish(built, out)
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert tree(out) == before
 
 
 def test_atomic_write_keeps_previous_file_when_the_write_fails(
@@ -282,7 +288,7 @@ def test_atomic_write_keeps_previous_file_when_the_write_fails(
 ) -> None:
     out = tmp_path / "out"
     publish(built, out)
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = tree(out)
 
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
@@ -291,7 +297,7 @@ def test_atomic_write_keeps_previous_file_when_the_write_fails(
     built.layers["zones"].loc[0, "名称"] = "改名"
     with pytest.raises(OutputError, match="previous file is unchanged"):
         publish(built, out)
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temp files left
+    assert tree(out) == before  # no temp files left
 
 
 def test_amap_basemap_shifts_overlays_to_gcj02(built: Built, tmp_path: Path) -> None:
@@ -355,20 +361,25 @@ def test_online_build_links_cdn_with_sri(built: Built, tmp_path: Path) -> None:
 def test_gallery_and_manifest(built: Built, tmp_path: Path) -> None:
     extra = {"input_sha256": {"zones.geojson": "0" * 64}}
     res = publish(built, tmp_path / "out", manifest_extra=extra)
-    index = read(res.index)
+    # the internal gallery lists every map; the public one only the public maps
+    index = read(res.galleries["internal"])
     for title in ("公开示意图", "内部图", "高德底图"):
         assert f"<h2>{title}</h2>" in index
     assert index.count('class="card"') == 3
     assert index.count("<svg") == 3 and "<path d=" in index
     assert "公开 Public" in index and "内部 Internal" in index
-    assert 'href="public_map.html"' in index
+    assert 'href="../public/public_map.html"' in index
     assert "<script" not in index
-    man = json.loads(read(res.manifest))
+    public = read(res.index)
+    assert public.count('class="card"') == 2 and "内部图" not in public
+    assert 'href="public_map.html"' in public and "内部 Internal" not in public
+    assert json.loads(read(res.manifest))["inputs"] == {}
+    man = json.loads(read(res.galleries["internal"].with_name("manifest.json")))
     assert man["inputs"] == extra
     assert man["build"]["offline"] is True and man["build"]["tianditu_key"] == "missing"
     assert {"folium", "xstatic-leaflet", "shapely", "geos"} <= set(man["packages"])
     for entry in man["maps"]:
-        data = (tmp_path / "out" / entry["file"]).read_bytes()
+        data = (tmp_path / "out" / "internal" / entry["file"]).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
     assert man["warnings"] == res.warnings
 
@@ -388,7 +399,7 @@ def test_hostile_map_title_is_escaped(built: Built, tmp_path: Path) -> None:
     html = read(res.maps["evil"])
     assert "<title>&lt;/title&gt;&lt;script&gt;window.__pwned=9&lt;/script&gt;</title>" in html
     assert "<script>window.__pwned=9" not in html
-    index = read(res.index)
+    index = read(res.galleries["internal"])
     assert "<script>window.__pwned=9" not in index and "<img src=x" not in index
     assert "&lt;img src=x onerror=alert(1)&gt;" in index
 
@@ -416,7 +427,8 @@ def test_empty_geometries_are_reported_not_silently_dropped(built: Built, tmp_pa
 def test_only_and_unknown_map(built: Built, tmp_path: Path) -> None:
     res = publish(built, tmp_path / "out", only=["internal_map"])
     assert [p.name for p in res.paths] == ["internal_map.html"]
-    assert read(res.index).count('class="card"') == 1
+    assert read(res.galleries["internal"]).count('class="card"') == 1
+    assert read(res.index).count('class="card"') == 0
     with pytest.raises(PublishError, match="unknown map id"):
         publish(built, tmp_path / "out", only=["nope"])
 

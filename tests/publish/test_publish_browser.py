@@ -208,7 +208,7 @@ def test_png_export_feeds_the_gallery(built: Built, tmp_path: Path) -> None:
         only=["internal_map"],
     )
     png = res.pngs["internal_map"]
-    assert png == tmp_path / "out" / "internal_map.png"
+    assert png == tmp_path / "out" / "internal" / "internal_map.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    index = res.index.read_text(encoding="utf-8")
+    index = res.galleries["internal"].read_text(encoding="utf-8")
     assert '<img src="internal_map.png"' in index and "<svg" not in index

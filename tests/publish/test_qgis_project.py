@@ -376,7 +376,9 @@ def test_publish_writes_the_project_and_lists_it(minipack: Path, tmp_path: Path)
 
     summary = run_publish(minipack, tmp_path / "out")
     name = summary.pack.name
-    gpkg, qgz = tmp_path / "out" / f"{name}.gpkg", tmp_path / "out" / f"{name}.qgz"
+    internal = tmp_path / "out" / "internal"  # the project holds internal layers
+    gpkg, qgz = internal / f"{name}.gpkg", internal / f"{name}.qgz"
+    assert not list((tmp_path / "out" / "public").glob(f"{name}.*"))
     assert gpkg in summary.outputs and qgz in summary.outputs
     listed = set(pyogrio.list_layers(gpkg)[:, 0])
     want = {*summary.pack.layers, "available_land", "conflicts", "zone_summary", "layer_styles"}

@@ -65,7 +65,8 @@ def test_publish_writes_one_pdf_per_map_with_the_sheet_text(built: Built, tmp_pa
     pdfs = _publish(built, tmp_path)
     assert set(pdfs) == set(built.pack.maps)
     for mid, pdf in pdfs.items():
-        assert pdf == tmp_path / f"{mid}.pdf"
+        part = "public" if built.pack.maps[mid].sensitivity == "public" else "internal"
+        assert pdf == tmp_path / part / f"{mid}.pdf"  # beside its page
         assert pdf.read_bytes().startswith(b"%PDF-")
         text = _text(pdf)
         assert built.pack.maps[mid].title in text

@@ -277,7 +277,7 @@ def test_cli_analyze_map(analyzed: Analysed, tmp_path: Path) -> None:
     args = ["analyze", "--parcels", str(src), "--pack", str(analyzed.pack.root), "--out", str(out)]
     res = CliRunner().invoke(cli, [*args, "--map"])
     assert res.exit_code == 0, res.output
-    html = out / "parcels.html"
+    html = out / "internal" / "parcels.html"  # the pack's control lines are internal
     assert html.is_file()
     assert str(html) in res.output
     first = html.read_bytes()
@@ -288,5 +288,5 @@ def test_cli_analyze_map(analyzed: Analysed, tmp_path: Path) -> None:
     # Without --map no page is written.
     res = CliRunner().invoke(cli, [*args[:-1], str(tmp_path / "nomap")])
     assert res.exit_code == 0, res.output
-    assert not (tmp_path / "nomap" / "parcels.html").exists()
+    assert not list((tmp_path / "nomap").rglob("parcels.html"))
     assert "parcels.html" not in res.output

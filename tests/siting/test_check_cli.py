@@ -177,14 +177,15 @@ def test_out_dir_json_and_html_deterministic(tmp_path, write_sites, minipack) ->
     site = write_sites([gk_box(1500, 0, 2000, 1000)], names=["东片"])
     out = tmp_path / "out"
     assert run(site, "--pack", minipack, "--format", "json", "--out", out).exit_code == 1
-    first = (out / "check.json").read_bytes()
+    first = (out / "internal" / "check.json").read_bytes()
     run(site, "--pack", minipack, "--format", "json", "--out", out)
-    assert (out / "check.json").read_bytes() == first
+    assert (out / "internal" / "check.json").read_bytes() == first
     assert run(site, "--pack", minipack, "--format", "html", "--out", out).exit_code == 1
-    page = (out / "check.html").read_bytes()
+    page = (out / "internal" / "check.html").read_bytes()
     run(site, "--pack", minipack, "--format", "html", "--out", out)
-    assert (out / "check.html").read_bytes() == page
-    assert sorted(p.name for p in out.iterdir()) == ["check.html", "check.json"]  # no temp files
+    assert (out / "internal" / "check.html").read_bytes() == page
+    got = sorted(p.name for p in (out / "internal").iterdir())
+    assert got == ["check.html", "check.json"]  # no temp files
 
 
 def test_html_escapes_hostile_names(tmp_path, write_sites, minipack) -> None:  # type: ignore[no-untyped-def]
@@ -192,7 +193,7 @@ def test_html_escapes_hostile_names(tmp_path, write_sites, minipack) -> None:  #
     out = tmp_path / "out"
     res = run(site, "--pack", minipack, "--format", "html", "--out", out)
     assert res.exit_code == 1
-    page = (out / "check.html").read_text(encoding="utf-8")
+    page = (out / "internal" / "check.html").read_text(encoding="utf-8")
     assert "alert(" in page  # the name is there...
     assert "<script>alert" not in page and "<img src=x" not in page  # ...but never as markup
     assert "&lt;/script&gt;&lt;script&gt;alert" in page  # the table shows it as text
@@ -220,7 +221,7 @@ def test_html_renders_offline_without_running_hostile_script(  # type: ignore[no
     out = tmp_path / "out"
     run(site, "--pack", minipack, "--format", "html", "--out", out)
     res = render_html(
-        out / "check.html",
+        out / "internal" / "check.html",
         evaluate="() => [window.__alerted === true, "
         "document.querySelectorAll('.leaflet-interactive').length, "
         "document.querySelector('.qz-check td').textContent]",
@@ -280,12 +281,13 @@ def test_html_never_evaluates_template_syntax_in_site_names(tmp_path: Path, mini
     )
     path = tmp_path / "sites.gpkg"
     sites.to_file(path)
+    out = tmp_path / "out"
     result = CliRunner().invoke(
         cli,
-        ["check", str(path), "--pack", str(minipack), "--format", "html", "--out", str(tmp_path)],
+        ["check", str(path), "--pack", str(minipack), "--format", "html", "--out", str(out)],
     )
     assert result.exit_code == 1, result.output  # the sites conflict; no crash
-    page = (tmp_path / "check.html").read_text(encoding="utf-8")
+    page = (out / "internal" / "check.html").read_text(encoding="utf-8")
     assert "{{ 7*7 }}" in page  # the table, HTML-escaped but literal
     assert ">49<" not in page and '"49"' not in page
     assert "<img src=x" not in page

@@ -118,5 +118,5 @@ def test_foreign_output_folder_is_not_overwritten(make_pack, h, tmp_path):
     folder.mkdir(parents=True)
     (folder / "notes.txt").write_text("mine", encoding="utf-8")
     code, out = run(make_pack({"m": GOOD + h.FIVE_CLASSES}), tmp_path / "out")
-    assert code == 2 and "was not written by qzgeo suitability" in out
+    assert code == 2 and "was not written by qzgeo" in out
     assert (folder / "notes.txt").read_text(encoding="utf-8") == "mine"

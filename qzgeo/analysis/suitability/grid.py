@@ -27,6 +27,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from qzgeo._errors import CRSError, InputError
+from qzgeo.io.guard import admit_raster
 
 BLOCK = 512  # window and tile size in cells
 MAX_CELLS = 4_000_000_000
@@ -159,6 +160,7 @@ class GridRaster:
         if not p.is_file():
             msg = f"{what}: raster {str(p)!r} does not exist; check the path"
             raise InputError(msg)
+        admit_raster(p)  # driver allow-list: no VRT, no /vsi* (qzgeo.io.guard)
         try:
             self.src = rasterio.open(p)
         except rasterio.errors.RasterioIOError as exc:

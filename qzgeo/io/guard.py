@@ -1,0 +1,251 @@
+"""What GDAL may open, and how big a layer may be: checked before and after every read.
+
+GDAL can be made to read anything: a ``.vrt`` file names other sources (``/etc/passwd``
+through ``CSV:``, a URL through ``/vsicurl/``), a ``XX:`` prefix picks a driver, ``/vsi*``
+paths reach archives and the network. :func:`admit_source` lets through only files of the
+formats qzgeo reads, by extension and by their first bytes, and GDAL's network access is
+switched off when this module is imported.
+
+Caps on vertices per feature and features per layer (``--max-vertices``, ``--max-features``)
+stop a single hostile polygon or layer from taking the machine; the pipeline sets them for a
+run with :func:`read_caps`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import mmap
+import os
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import shapely
+
+from qzgeo._errors import InputError
+
+#: Extensions GDAL may open (OGR drivers GPKG, ESRI Shapefile, GeoJSON(Seq), FlatGeobuf,
+#: KML, GML, CSV) and those qzgeo reads itself (界址点 .txt, DXF, GeoParquet).
+ALLOWED_SUFFIXES = frozenset(
+    {
+        ".gpkg",
+        ".shp",
+        ".geojson",
+        ".json",
+        ".geojsonl",
+        ".geojsons",
+        ".ndjson",
+        ".fgb",
+        ".kml",
+        ".gml",
+        ".csv",
+        ".txt",
+        ".dxf",
+        ".parquet",
+        ".geoparquet",
+    }
+)
+_OWN_READERS = frozenset({".txt", ".dxf", ".parquet", ".geoparquet"})
+_MAGIC = {
+    ".gpkg": (b"SQLite format 3\x00",),
+    ".shp": (b"\x00\x00\x27\x0a",),
+    ".fgb": (b"fgb",),
+}
+_PREFIX_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]+:")
+_FORBIDDEN_CONTENT = (b"OGRVRTDataSource",)
+_GDAL_OFFLINE = {
+    # No URL is fetched: /vsicurl/ accepts no extension, HTTP goes nowhere, GML/XSD links
+    # are not resolved.
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".qzgeo-no-network",
+    "GDAL_HTTP_PROXY": "127.0.0.1:9",
+    "GDAL_HTTP_TIMEOUT": "1",
+    "GML_SKIP_RESOLVE_ELEMS": "ALL",
+    "GML_DOWNLOAD_SCHEMA": "NO",
+}
+pyogrio.set_gdal_config_options(_GDAL_OFFLINE)
+# rasterio carries its own GDAL, which reads these from the environment
+os.environ.update(_GDAL_OFFLINE)
+
+#: Raster formats GDAL may open (GeoTIFF/COG, Erdas Imagine, ASCII grid).
+RASTER_SUFFIXES = frozenset({".tif", ".tiff", ".img", ".asc"})
+
+DEFAULT_MAX_VERTICES = 1_000_000
+DEFAULT_MAX_FEATURES = 5_000_000
+
+
+@dataclass(frozen=True)
+class ReadCaps:
+    """Caps on what one read may hold; raise them with ``--max-vertices``/``--max-features``."""
+
+    max_vertices: int = DEFAULT_MAX_VERTICES
+    max_features: int = DEFAULT_MAX_FEATURES
+
+
+_CAPS: contextvars.ContextVar[ReadCaps] = contextvars.ContextVar("qzgeo_read_caps")
+
+
+@contextlib.contextmanager
+def read_caps(caps: ReadCaps | None) -> Iterator[ReadCaps]:
+    """Apply ``caps`` (default :class:`ReadCaps`) to every :func:`read_layer` in the block."""
+    token = _CAPS.set(caps or ReadCaps())
+    try:
+        yield _CAPS.get()
+    finally:
+        _CAPS.reset(token)
+
+
+def current_caps() -> ReadCaps:
+    """The caps in force (the defaults outside :func:`read_caps`)."""
+    return _CAPS.get(ReadCaps())
+
+
+def _refuse(path: str, why: str) -> InputError:
+    return InputError(
+        f"{path}: {why}; GDAL opens only GeoPackage, Shapefile, GeoJSON, FlatGeobuf, KML, "
+        "GML and CSV files here (driver allow-list; no VRT, no /vsi* or PREFIX: paths). "
+        "Convert the data to GeoPackage"
+    )
+
+
+def admit_path(path: str | os.PathLike[str]) -> Path:
+    """Refuse a path GDAL must not open (driver allow-list, by extension and first bytes).
+
+    Raises
+    ------
+    InputError
+        A ``/vsi*`` path, a ``PREFIX:`` path, a format not on the allow-list (``.vrt``...),
+        or a file whose first bytes do not match its extension (or name a VRT).
+    """
+    text = os.fspath(path)
+    shown = repr(text) if any(ord(c) < 32 for c in text) else text
+    if text.startswith("/vsi") or _PREFIX_RE.match(text):
+        raise _refuse(shown, "a /vsi* or PREFIX: source is not accepted")
+    p = Path(text)
+    if p.is_dir():
+        return p
+    suffix = p.suffix.lower()
+    if suffix not in ALLOWED_SUFFIXES:
+        raise _refuse(shown, f"the format {suffix or '(no extension)'!r} is not accepted")
+    with p.open("rb") as fh:
+        head = fh.read(4096)
+    magic = _MAGIC.get(suffix)
+    if magic is not None and not head.startswith(magic):
+        raise _refuse(shown, f"the file is not a {suffix} file (its first bytes do not match)")
+    if any(m in head for m in _FORBIDDEN_CONTENT):
+        raise _refuse(shown, "the file is a GDAL virtual data source, which is not accepted")
+    return p
+
+
+def admit_raster(path: str | os.PathLike[str]) -> Path:
+    """Refuse a raster GDAL must not open: not a GeoTIFF, IMG or ASCII grid, a VRT, a /vsi*
+    or PREFIX: path (a ``.vrt`` DEM can name any file or URL)."""
+    text = os.fspath(path)
+    shown = repr(text) if any(ord(c) < 32 for c in text) else text
+    if text.startswith("/vsi") or _PREFIX_RE.match(text):
+        raise _refuse(shown, "a /vsi* or PREFIX: source is not accepted")
+    p = Path(text)
+    if p.suffix.lower() not in RASTER_SUFFIXES:
+        msg = (
+            f"{shown}: the raster format {p.suffix.lower() or '(no extension)'!r} is not "
+            "accepted; give a GeoTIFF (.tif), .img or .asc (driver allow-list: no VRT)"
+        )
+        raise InputError(msg)
+    if p.is_file():
+        with p.open("rb") as fh:
+            head = fh.read(4096)
+        if b"VRTDataset" in head or b"OGRVRTDataSource" in head:
+            raise _refuse(shown, "the file is a GDAL virtual data source, which is not accepted")
+    return p
+
+
+def admit_source(path: str | os.PathLike[str], *, layer: str | None = None) -> list[str]:
+    """:func:`admit_path`, then the feature cap; return warnings (duplicate GeoJSON ids)."""
+    p = admit_path(path)
+    if p.is_dir() or p.suffix.lower() in _OWN_READERS:
+        return []
+    text = os.fspath(path)
+    return _layer_checks(p, repr(text) if any(ord(c) < 32 for c in text) else text, layer)
+
+
+_GEOJSON_SUFFIXES = frozenset({".geojson", ".json", ".geojsonl", ".geojsons", ".ndjson"})
+
+
+def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
+    """Feature cap of binary formats before reading; duplicate ids of GeoJSON.
+
+    Text formats are already bounded by their byte cap and counted after reading
+    (:func:`check_vertices`): counting them here would parse them twice.
+    """
+    if p.suffix.lower() in _GEOJSON_SUFFIXES:
+        return _duplicate_ids(p, layer) if _mentions_id(p) else []
+    caps = current_caps()
+    try:
+        info = pyogrio.read_info(p, layer=layer)
+    except Exception:
+        return []
+    n = int(info.get("features") or 0)
+    if n > caps.max_features:
+        where = f"{shown} (layer {layer!r})" if layer else shown
+        msg = (
+            f"{where} has {n} features, over the cap of {caps.max_features} per layer; "
+            "raise it with --max-features N if the data are what you expect"
+        )
+        raise InputError(msg)
+    return []
+
+
+def _mentions_id(p: Path) -> bool:
+    """Whether the file has an ``"id"`` member anywhere (cheap: no parse)."""
+    with p.open("rb") as fh:
+        if p.stat().st_size == 0:
+            return False
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            return mm.find(b'"id"') >= 0
+
+
+def _duplicate_ids(p: Path, layer: str | None) -> list[str]:
+    """GDAL renumbers duplicate GeoJSON feature ids silently but for a warning: keep it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with contextlib.suppress(Exception):
+            pyogrio.read_dataframe(
+                p, layer=layer, read_geometry=False, columns=[], fid_as_index=True
+            )
+    out = []
+    for w in caught:
+        m = re.search(r"Several features with id = (\S+)", str(w.message))
+        if m:
+            out.append(
+                f"{p.name}: duplicate GeoJSON feature id {m.group(1)} (maybe others too); "
+                "GDAL renumbered the duplicates, so feature ids in reports differ from the "
+                "file's. Give every feature a unique id"
+            )
+    return out
+
+
+def check_vertices(gdf: gpd.GeoDataFrame, source: str) -> None:
+    """Refuse a layer with a feature over the vertex cap, or over the feature cap."""
+    caps = current_caps()
+    if len(gdf) > caps.max_features:
+        msg = (
+            f"{source} has {len(gdf):,} features, over the cap of {caps.max_features} per "
+            "layer; raise it with --max-features N if the data are what you expect"
+        )
+        raise InputError(msg)
+    if gdf.empty:
+        return
+    counts = shapely.get_num_coordinates(np.asarray(gdf.geometry.values, dtype=object))
+    worst = int(np.argmax(counts))
+    if counts[worst] > caps.max_vertices:
+        msg = (
+            f"{source}: feature {gdf.index[worst]} has {int(counts[worst]):,} vertices, over "
+            f"the cap of {caps.max_vertices} per feature; simplify it, or raise the cap "
+            "with --max-vertices N"
+        )
+        raise InputError(msg)

@@ -1,0 +1,271 @@
+"""Output folders that qzgeo owns: checked, locked, built aside and swapped in whole.
+
+Every command that writes files (``publish``, ``analyze``, ``check --out``) goes through
+:func:`check_out_dir` before any work and :func:`output_build` to write:
+
+- the folder must be new, empty, or marked by an earlier qzgeo run (the ``.qzgeo`` marker
+  file); a website or home folder is never written into;
+- it must not be, or lie inside, the plan pack, and no input may lie inside it;
+- a lock (``.qzgeo.lock``, ``flock``) refuses a second run into the same folder;
+- the parts (``public/``, ``internal/``) are built in a hidden ``.qzgeo-build-*`` folder
+  inside OUT, on the same file system, and renamed into place at the end: a crash or Ctrl-C
+  leaves the previous build, and a map removed from the pack leaves no stale page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qzgeo._errors import OutputError
+
+MARKER = ".qzgeo"
+LOCK = ".qzgeo.lock"
+_BUILD_PREFIX = ".qzgeo-build-"
+PARTS = ("public", "internal")
+PACK_FOLDERS = ("layers", "styles", "maps")
+#: Outputs of other commands (analyze, check, suitability) that a whole build (publish) into
+#: the same folder carries over instead of dropping as stale.
+CARRIED = (
+    "suitability",
+    "parcels.gpkg",
+    "parcels_summary.csv",
+    "parcels_summary.xlsx",
+    "parcels.html",
+    "check.json",
+    "check.txt",
+    "check.html",
+)
+_MARKER_TEXT = (
+    "This folder is written by qzgeo. Post public/ as it is; internal/ is for staff only.\n"
+    "qzgeo replaces public/ and internal/ on every run.\n"
+)
+
+
+def _own_entry(name: str) -> bool:
+    return name.startswith(MARKER)
+
+
+def _local(path: str | os.PathLike[str]) -> Path | None:
+    text = os.fspath(path)
+    if "://" in text:
+        return None
+    return Path(text).expanduser().resolve()
+
+
+def check_out_dir(
+    out: str | os.PathLike[str],
+    *,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    pack: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Refuse an output folder qzgeo must not write into; return it resolved.
+
+    Parameters
+    ----------
+    out
+        The output folder.
+    inputs
+        Input files of the run (PostGIS URIs are skipped): none may lie inside ``out``.
+    pack
+        The plan pack folder: ``out`` may not be it, hold it, or lie inside its
+        ``layers/``, ``styles/`` or ``maps/``.
+
+    Raises
+    ------
+    OutputError
+        Naming the folder, the reason and the fix.
+    """
+    target = Path(out).expanduser().resolve()
+    if pack is not None:
+        root = Path(pack).resolve()
+        data = [root / d for d in PACK_FOLDERS]
+        if root.is_relative_to(target) or any(target.is_relative_to(d) for d in data):
+            msg = (
+                f"--out {out} would write into the plan pack at {root}; choose an output "
+                "folder outside the pack (qzgeo never writes into its inputs)"
+            )
+            raise OutputError(msg)
+    for src in inputs:
+        path = _local(src)
+        if path is not None and (path == target or path.is_relative_to(target)):
+            msg = (
+                f"--out {out} holds the input {src}; an output there could replace it. "
+                "Choose an output folder that holds none of the inputs"
+            )
+            raise OutputError(msg)
+    if target.exists() and not target.is_dir():
+        msg = f"--out {out} is a file, not a folder; choose a folder"
+        raise OutputError(msg)
+    if target.is_dir() and not (target / MARKER).is_file():
+        foreign = sorted(p.name for p in target.iterdir() if not _own_entry(p.name))
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+            msg = (
+                f"--out {out} is not empty ({shown}) and was not written by qzgeo; qzgeo "
+                "writes only into a new or empty folder, or one an earlier qzgeo run marked "
+                f"with {MARKER}. Choose a new folder"
+            )
+            raise OutputError(msg)
+    return target
+
+
+@dataclass
+class Build:
+    """Folders of one build: write into :attr:`public` and :attr:`internal`."""
+
+    out: Path
+    tmp: Path
+    touched: set[str] = field(default_factory=set)
+
+    def part(self, name: str) -> Path:
+        """The build folder of ``public`` or ``internal`` (created)."""
+        if name not in PARTS:
+            msg = f"unknown output part {name!r}; use one of {PARTS}"
+            raise ValueError(msg)
+        self.touched.add(name)
+        path = self.tmp / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def public(self) -> Path:
+        return self.part("public")
+
+    @property
+    def internal(self) -> Path:
+        return self.part("internal")
+
+    def final(self, path: Path) -> Path:
+        """Where a file written under the build folder will be once swapped in."""
+        return self.out / path.relative_to(self.tmp)
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            msg = (
+                f"another qzgeo run is writing into {out} (it holds the lock {out / LOCK}); "
+                "wait for it to finish or choose another --out folder"
+            )
+            raise OutputError(msg) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _carry(old: Path, new: Path) -> None:
+    """Hard-link the other commands' outputs of ``old`` into ``new`` (``old`` stays intact)."""
+    for kept in CARRIED:
+        src, dst = old / kept, new / kept
+        if dst.exists() or not src.exists():
+            continue
+        if src.is_dir():
+            shutil.copytree(src, dst, copy_function=os.link)
+        else:
+            os.link(src, dst)
+
+
+def _swap(build: Build) -> None:
+    """Put each part in place: exchanged with the previous one in one step where Linux can."""
+    for name in PARTS:
+        new = build.tmp / name
+        old = build.out / name
+        if not new.is_dir():
+            if name not in build.touched:
+                continue
+            new.mkdir()
+        if not old.exists():
+            new.rename(old)
+            continue
+        _carry(old, new)
+        if not _exchange(new, old):
+            old.rename(build.tmp / f".old-{name}")
+            new.rename(old)
+
+
+@contextlib.contextmanager
+def output_build(
+    out: str | os.PathLike[str],
+    *,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    pack: str | os.PathLike[str] | None = None,
+    whole: bool = True,
+) -> Iterator[Build]:
+    """Check ``out``, lock it, yield a :class:`Build`, and put what it wrote in place.
+
+    With ``whole`` (publish) both parts are built in a hidden folder and swapped in whole at
+    the end, so stale pages vanish and an exception leaves the previous build (the outputs of
+    other commands, :data:`CARRIED`, are kept). With ``whole=False`` (analyze, check,
+    suitability: a fixed set of files, each written atomically) files go straight into the
+    parts and the other files there stay.
+    """
+    inputs = list(inputs)
+    target = check_out_dir(out, inputs=inputs, pack=pack)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        if not (target / MARKER).is_file():
+            (target / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
+    except OSError as exc:
+        msg = f"cannot create the output folder {out}: {exc.strerror or exc}"
+        raise OutputError(msg) from exc
+    with _locked(target):
+        check_out_dir(out, inputs=inputs, pack=pack)
+        if not whole:
+            yield Build(out=target, tmp=target)
+            return
+        for stale in target.glob(_BUILD_PREFIX + "*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix=_BUILD_PREFIX, dir=target))
+        build = Build(out=target, tmp=tmp, touched=set(PARTS))
+        try:
+            yield build
+            _swap(build)
+        except OutputError as exc:
+            # name the final place, not the hidden build folder
+            raise OutputError(str(exc).replace(str(tmp), str(target))) from exc
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_part_file(
+    text: str,
+    name: str,
+    out: str | os.PathLike[str],
+    *,
+    public: bool,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    pack: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Write one report ``name`` into ``out/public`` or ``out/internal``; return its path.
+
+    The same file in the other part (an earlier run's, now stale) is removed.
+    """
+    from qzgeo.io.atomic import write_text
+
+    with output_build(out, inputs=inputs, pack=pack, whole=False) as b:
+        part, other = (b.public, "internal") if public else (b.internal, "public")
+        path = write_text(part / name, text)
+        (b.out / other / name).unlink(missing_ok=True)
+    return path

@@ -1,0 +1,48 @@
+"""What a pack may say: layer paths confined to the pack, titles of a sane size.
+
+A catalog ``path`` that is absolute, climbs with ``../`` or is a symlink out of the pack would
+let a pack read (and publish) any file of the machine; a 50 MB title made a 157 MB page.
+Both are refused as pack problems, listed by ``qzgeo validate``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qzgeo.pack.model import LayerSpec
+
+#: Longest title (characters) and description a page may carry.
+MAX_TITLE_CHARS = 200
+MAX_DESCRIPTION_CHARS = 2000
+
+
+def text_cap_problems(raw: dict[str, Any], where: str) -> list[str]:
+    """Titles and descriptions over their caps (a 50 MB title made a 157 MB page)."""
+    out = []
+    caps = {"title": MAX_TITLE_CHARS, "title_en": MAX_TITLE_CHARS}
+    caps["description"] = MAX_DESCRIPTION_CHARS
+    for key, cap in caps.items():
+        value = raw.get(key)
+        if isinstance(value, str) and len(value) > cap:
+            out.append(
+                f"{where}: `{key}` is {len(value):,} characters long, over the cap of {cap}; "
+                f"shorten it (it starts {value[:20]!r})"
+            )
+    return out
+
+
+def path_problems(root: Path, spec: LayerSpec) -> list[str]:
+    """A layer path must resolve (symlinks followed) inside the pack folder."""
+    if not spec.path or "://" in spec.path:
+        return []
+    where = f"catalog.toml layer {spec.id!r}"
+    raw = Path(spec.path)
+    resolved = (root / "layers" / raw).resolve()
+    if raw.is_absolute() or not resolved.is_relative_to(root.resolve()):
+        shown = spec.path if len(spec.path) < 300 else spec.path[:300] + "..."
+        return [
+            f"{where}: `path` {shown!r} leads outside the pack ({root.resolve()}); "
+            "copy the data into the pack's layers/ folder and give a relative path"
+        ]
+    return []
