@@ -6,9 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-DATA = Path(__file__).parent / "data"
-MINIPACK = DATA / "minipack"
+from support import MINIPACK
 
 
 @pytest.fixture
@@ -29,3 +27,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if required and not chromium_available():
         msg = f"browser tests need Chromium at {CHROMIUM}: apt-get install chromium"
         raise pytest.UsageError(msg)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The one skip mechanism for browser tests: marked ``browser``, skipped without Chromium.
+
+    (In CI a missing Chromium already stopped the session in :func:`pytest_sessionstart`.)
+    """
+    from qzgeo.publish.browser import CHROMIUM, chromium_available
+
+    if chromium_available():
+        return
+    skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)

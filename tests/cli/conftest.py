@@ -18,7 +18,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "data" / "real_shaped"))
 sys.path.insert(0, str(HERE.parent / "data"))
 
-_PG = HERE.parent / "postgis" / "conftest.py"
+_PG = HERE.parent / "io" / "postgis" / "conftest.py"
 _spec = importlib.util.spec_from_file_location("_qzgeo_pg_fixtures", _PG)
 assert _spec is not None and _spec.loader is not None
 _pg = importlib.util.module_from_spec(_spec)

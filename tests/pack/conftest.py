@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 import geopandas as gpd
 import pyogrio
 import pytest
 import shapely
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ROOT / "layers"
 SOURCES = LAYERS / "sources"
 GPKG = LAYERS / "qinzhou.gpkg"

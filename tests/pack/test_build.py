@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from support import ROOT
+
 LAYERS = ROOT / "layers"
 GPKG = LAYERS / "qinzhou.gpkg"
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pyogrio
 import pytest
+from support import ROOT
 
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.model import PRECISIONS
 
-ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ROOT / "layers"
 GPKG = LAYERS / "qinzhou.gpkg"
 

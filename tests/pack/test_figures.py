@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import geopandas as gpd
 import pytest
 import shapely
 import shapely.ops
 from pyproj import Geod
+from support import ROOT
 
 from qzgeo.geo.area import M2_PER_MU, ellipsoidal_area
 
@@ -91,7 +91,7 @@ def test_sea_approach_stays_in_water(pack_layers, land):
 
 
 def test_hubs_match_osm_reference_points(pack_layers):
-    path = Path(__file__).resolve().parents[2] / "layers" / "sources" / "reference_points.csv"
+    path = ROOT / "layers" / "sources" / "reference_points.csv"
     with path.open(encoding="utf-8") as fh:
         ref = {r["name"].split(" ")[0]: r for r in csv.DictReader(fh)}
     geod = Geod(ellps="GRS80")

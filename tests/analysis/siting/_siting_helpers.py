@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import shapely
 from pyproj import Geod, Transformer
+from support import get_path
 
-MINIPACK = Path(__file__).resolve().parent.parent / "data" / "minipack"
+MINIPACK = get_path("minipack")
 X0, Y0 = 36_564_000.0, 2_399_000.0  # EPSG:4524, as in tests/data/make_minipack.py
 GK = "EPSG:4524"
 CANAL_X = X0 + 3000  # the test corridor line runs north-south along this easting

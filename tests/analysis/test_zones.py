@@ -7,13 +7,14 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+from support import get_path
 
 from qzgeo.analysis.zones import analyze_pack
 from qzgeo.geo.area import ellipsoidal_area
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import load_pack_layers
 
-MINIPACK = Path(__file__).parent / "data" / "minipack"
+MINIPACK = get_path("minipack")
 
 GK_SCALE = 2e-4  # GK zone 36 area scale error 64 km from the central meridian
 

@@ -17,6 +17,7 @@ import pyogrio
 import pytest
 from click.testing import CliRunner
 from shapely import box
+from support import BADINPUTS
 
 from qzgeo._errors import CRSError, InputError, OutputError
 from qzgeo.cli.main import cli
@@ -26,7 +27,7 @@ from qzgeo.io.vector import list_layers, read_layer, sha256_file
 from qzgeo.io.write import write_layer
 from qzgeo.notices import notices_of
 
-DATA = Path(__file__).parents[1] / "badinputs" / "data"
+DATA = BADINPUTS
 FORMATS = (".gpkg", ".geojson", ".shp", ".fgb", ".parquet")
 
 

@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from support import get_path
 
 from qzgeo.analysis.parcels import analyze_parcels
 from qzgeo.io.write import write_gpkg
@@ -17,7 +18,7 @@ from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, load_pack_layers
 from qzgeo.pack.model import Pack
 
-MINIPACK = Path(__file__).resolve().parent.parent / "data" / "minipack"
+MINIPACK = get_path("minipack")
 # Each payload sets window.__pwned if it ever runs as code; {{ 7*7 }} would become 49.
 HOSTILE = [
     "<img src=x onerror=window.__pwned=1>",

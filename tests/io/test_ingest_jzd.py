@@ -10,6 +10,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely import box
+from support import BADINPUTS
 
 from qzgeo._errors import CRSError, InputError
 from qzgeo.geo.area import ellipsoidal_area
@@ -17,7 +18,7 @@ from qzgeo.io.jzd_read import DECLARED_AREA, read_jzd
 from qzgeo.io.jzd_write import write_jzd
 from qzgeo.notices import notices_of
 
-DATA = Path(__file__).parents[1] / "badinputs" / "data"
+DATA = BADINPUTS
 EXAMPLE = DATA / "18_jzd_prefix_holes.txt"
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import geopandas as gpd
 import pytest
 import shapely
+from support import get_path
 
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, load_pack_layers
 
-MINIPACK = Path(__file__).parent.parent / "data" / "minipack"
+MINIPACK = get_path("minipack")
 # Origin of the minipack's squares (EPSG:4524, zone-prefixed GK zone 36).
 X0, Y0 = 36_564_000.0, 2_399_000.0
 

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
-SCRIPT = Path(__file__).resolve().parents[2] / ".ci" / "start_postgis.sh"
+SCRIPT = ROOT / ".ci" / "start_postgis.sh"
 INITDB = Path("/usr/lib/postgresql/15/bin/initdb")
 
 

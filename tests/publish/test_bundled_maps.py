@@ -11,9 +11,6 @@ from qzgeo.publish import browser
 
 pytestmark = pytest.mark.browser
 
-if not browser.chromium_available():  # pragma: no cover - depends on the machine
-    pytest.skip("needs Chromium at /usr/bin/chromium", allow_module_level=True)
-
 PROBE = """
 () => {
   const inst = window.qzgeo.instances[0];
