@@ -20,7 +20,7 @@ from shapely.geometry.base import BaseGeometry
 from qzgeo._errors import GeometryError
 from qzgeo.geo.area import ellipsoidal_area
 
-_FAMILIES = {
+GEOMETRY_FAMILIES = {
     "Polygon": "polygon",
     "MultiPolygon": "polygon",
     "LineString": "line",
@@ -81,7 +81,7 @@ class RepairReport:
 def geometry_family(gdf: gpd.GeoDataFrame) -> str | None:
     """'polygon', 'line' or 'point': the family of most non-empty geometries."""
     types = gdf.geometry.geom_type.dropna()
-    fams = types.map(_FAMILIES).dropna()
+    fams = types.map(GEOMETRY_FAMILIES).dropna()
     if fams.empty:
         return None
     counts = fams.value_counts()
@@ -92,7 +92,7 @@ def geometry_family(gdf: gpd.GeoDataFrame) -> str | None:
 
 
 def _area(geom: BaseGeometry | None, geographic: bool) -> float | None:
-    if geom is None or geom.is_empty or _FAMILIES.get(geom.geom_type) != "polygon":
+    if geom is None or geom.is_empty or GEOMETRY_FAMILIES.get(geom.geom_type) != "polygon":
         return None
     if geographic:
         return float(ellipsoidal_area([geom])[0])
@@ -308,7 +308,7 @@ def _repair_geometry(
         geom = shapely.force_2d(geom)
         area2d = _area(geom, geographic)
         notes.append((f"{dims} coordinates removed (2D analysis)", "repaired", area2d, area2d))
-    fam = _FAMILIES.get(geom.geom_type)
+    fam = GEOMETRY_FAMILIES.get(geom.geom_type)
     if family is not None and fam != family and geom.geom_type != "GeometryCollection":
         return None, [*notes, (f"{geom.geom_type} in a {family} layer", "dropped", None, None)]
     if not geom.is_valid:

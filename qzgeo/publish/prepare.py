@@ -16,6 +16,7 @@ from pyproj import CRS
 from qzgeo._errors import PublishError
 from qzgeo.geo.crs import planar_crs_for_bounds
 from qzgeo.geo.gcj02 import geoms_wgs84_to_gcj02
+from qzgeo.geo.repair import geometry_family
 
 COORD_DECIMALS = 6  # 1e-6 degree is about 0.1 m
 SIMPLIFY_VERTICES = 5_000
@@ -35,16 +36,6 @@ class Prepared:
     simplified_m: float | None = None
     coverage: bool = False
     notes: list[str] = field(default_factory=list)
-
-
-def geometry_kind(geoms: gpd.GeoSeries) -> str:
-    """Dominant geometry family of a layer (polygon beats line beats point)."""
-    types = set(geoms.geom_type.dropna())
-    if types & {"Polygon", "MultiPolygon"}:
-        return "polygon"
-    if types & {"LineString", "MultiLineString", "LinearRing"}:
-        return "line"
-    return "point"
 
 
 def _to_lonlat(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
@@ -134,7 +125,7 @@ def prepare_layer(
     out = out.set_geometry(gpd.GeoSeries(arr, index=out.index, crs=out.crs))
     return Prepared(
         gdf=out,
-        kind=geometry_kind(out.geometry),
+        kind=geometry_family(out) or "point",
         vertices=vertices,
         simplified_m=simplified_m,
         coverage=coverage,

@@ -31,6 +31,7 @@ from pyproj import CRS, Transformer
 
 from qzgeo._errors import PublishError
 from qzgeo.geo.crs import planar_crs_for_bounds
+from qzgeo.geo.repair import GEOMETRY_FAMILIES
 from qzgeo.io.atomic import write_bytes
 from qzgeo.io.write import write_gpkg
 from qzgeo.pack.model import LayerStyle, Pack, Symbol
@@ -42,7 +43,7 @@ from qzgeo.publish.qml import (
     layer_sld,
     style_elements,
 )
-from qzgeo.publish.render import GROUP_ORDER, GROUPS
+from qzgeo.publish.render import DRAW_GROUP, DRAW_KIND, GROUP_ORDER, GROUPS
 
 __all__ = ["ProjectLayer", "project_layers", "write_qgis_project"]
 
@@ -59,18 +60,6 @@ ANALYSIS_LAYER_TITLES = {
     "zone_summary": "分区汇总",
 }
 CGCS2000_ELLIPSOID = "EPSG:1024"
-# as qzgeo.publish.render.draw_order: polygons under lines under points, then by group
-_DRAW_KIND = {"polygon": 0, "line": 1, "point": 2}
-_DRAW_GROUP = {"底图": 0, "规划分区": 1, "控制线": 2, "通道": 2, "分析结果": 3}
-_KIND_OF = {
-    "Polygon": "polygon",
-    "MultiPolygon": "polygon",
-    "LineString": "line",
-    "MultiLineString": "line",
-    "LinearRing": "line",
-    "Point": "point",
-    "MultiPoint": "point",
-}
 _WKB = {"polygon": "MultiPolygon", "line": "MultiLineString", "point": "Point"}
 
 
@@ -96,7 +85,7 @@ class ProjectLayer:
 
 def _kind(gdf: gpd.GeoDataFrame, what: str) -> str:
     types = {str(t) for t in gdf.geometry.dropna().geom_type.unique()}
-    kinds = {_KIND_OF.get(t, "other") for t in types}
+    kinds = {GEOMETRY_FAMILIES.get(t, "other") for t in types}
     if not kinds:
         return "polygon"
     if len(kinds) > 1 or "other" in kinds:
@@ -214,7 +203,7 @@ def project_layers(
     rank = {lid: i for i, lid in enumerate([*order, *(p.id for p in out if p.id not in order)])}
     return sorted(
         out,
-        key=lambda p: (_DRAW_KIND[p.symbology.kind], _DRAW_GROUP[p.group], rank[p.id]),
+        key=lambda p: (DRAW_KIND[p.symbology.kind], DRAW_GROUP[p.group], rank[p.id]),
     )
 
 

@@ -32,8 +32,8 @@ GROUPS = {
     "base": "底图",
 }
 GROUP_ORDER = ("规划分区", "控制线", "通道", "分析结果", "底图")
-_DRAW_GROUP = {"底图": 0, "规划分区": 1, "控制线": 2, "通道": 2, "分析结果": 3}
-_DRAW_KIND = {"polygon": 0, "line": 1, "point": 2}
+DRAW_GROUP = {"底图": 0, "规划分区": 1, "控制线": 2, "通道": 2, "分析结果": 3}
+DRAW_KIND = {"polygon": 0, "line": 1, "point": 2}
 FIELD_LABELS = {"area_ha": "面积（公顷）", "area_mu": "面积（亩）", "area_m2": "面积（m²）"}
 OTHER_LABEL = "其他 Other"
 _UUID_NAME_RE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*?)_([0-9a-f]{32})\b")
@@ -131,7 +131,7 @@ def draw_order(views: Sequence[LayerView]) -> list[LayerView]:
     """Polygons under lines under points; base under zones under control lines under analysis."""
     ranked = sorted(
         enumerate(views),
-        key=lambda iv: (_DRAW_KIND[iv[1].prepared.kind], _DRAW_GROUP[iv[1].group], iv[0]),
+        key=lambda iv: (DRAW_KIND[iv[1].prepared.kind], DRAW_GROUP[iv[1].group], iv[0]),
     )
     return [v for _, v in ranked]
 
