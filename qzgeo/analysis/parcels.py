@@ -79,10 +79,10 @@ def overlay_crs(parcels_crs: Any, default: CRS) -> CRS:
 
     Examples
     --------
-    >>> overlay_crs("EPSG:4524", CRS.from_epsg(4545)).to_epsg()
-    4524
-    >>> overlay_crs("EPSG:4490", CRS.from_epsg(4545)).to_epsg()
-    4545
+    >>> overlay_crs("EPSG:4528", CRS.from_epsg(4549)).to_epsg()
+    4528
+    >>> overlay_crs("EPSG:4490", CRS.from_epsg(4549)).to_epsg()
+    4549
     """
     if parcels_crs is None:
         return default

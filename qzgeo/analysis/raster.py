@@ -92,11 +92,11 @@ def rasterize_layer(
     --------
     >>> import tempfile, geopandas as gpd
     >>> from shapely import box
-    >>> g = gpd.GeoDataFrame({"类别": ["耕地"]}, geometry=[box(108.6, 21.9, 108.61, 21.91)],
+    >>> g = gpd.GeoDataFrame({"类别": ["耕地"]}, geometry=[box(120.1, 30.2, 120.11, 30.21)],
     ...                      crs="EPSG:4490")
     >>> info = rasterize_layer(g, tempfile.mkdtemp() + "/a.tif", class_field="类别")
     >>> info.crs, info.classes
-    ('EPSG:4545', {1: '耕地'})
+    ('EPSG:4549', {1: '耕地'})
     """
     _check_layer(gdf, resolution_m)
     names = _class_names(gdf, class_field)
@@ -393,10 +393,10 @@ def zonal_stats(
     --------
     >>> import tempfile, geopandas as gpd
     >>> from shapely import box
-    >>> g = gpd.GeoDataFrame(geometry=[box(108.6, 21.9, 108.61, 21.91)], crs="EPSG:4490")
+    >>> g = gpd.GeoDataFrame(geometry=[box(120.1, 30.2, 120.11, 30.21)], crs="EPSG:4490")
     >>> tif = rasterize_layer(g, tempfile.mkdtemp() + "/a.tif").path
     >>> round(float(zonal_stats(tif, g, categorical=True).loc[0, "present_ha"]))
-    114
+    107
     """
     with _open(raster_path, band) as src:
         geoms = _zones_in(src, zones)

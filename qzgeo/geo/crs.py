@@ -119,8 +119,8 @@ def gk_epsg(zone: int, *, prefix: bool = False, width: int = 3, datum: str = "cg
 
     Examples
     --------
-    >>> gk_epsg(36, prefix=True), gk_epsg(36, datum="xian80"), gk_epsg(19, width=6, prefix=True)
-    (4524, 2381, 4497)
+    >>> gk_epsg(40, prefix=True), gk_epsg(40, datum="xian80"), gk_epsg(19, width=6, prefix=True)
+    (4528, 2385, 4497)
     """
     if width == 6:
         if datum != "cgcs2000" or not _GK6_FIRST_ZONE <= zone <= _GK6_LAST_ZONE:
@@ -144,18 +144,18 @@ def gk_epsg(zone: int, *, prefix: bool = False, width: int = 3, datum: str = "cg
 def resolve_crs(crs: str | CRS) -> CRS:
     """Return ``crs`` as an EPSG CRS when it is one in disguise (e.g. an ESRI ``.prj``).
 
-    ESRI names such as ``CGCS2000_3_Degree_GK_Zone_36`` and ``CGCS2000_3_Degree_GK_CM_108E``
-    become EPSG:4524 and EPSG:4545. A CRS that matches no EPSG code is returned unchanged.
+    ESRI names such as ``CGCS2000_3_Degree_GK_Zone_40`` and ``CGCS2000_3_Degree_GK_CM_120E``
+    become EPSG:4528 and EPSG:4549. A CRS that matches no EPSG code is returned unchanged.
 
     Examples
     --------
-    >>> resolve_crs('PROJCS["CGCS2000_3_Degree_GK_CM_108E",GEOGCS["GCS_China_Geodetic_'
+    >>> resolve_crs('PROJCS["CGCS2000_3_Degree_GK_CM_120E",GEOGCS["GCS_China_Geodetic_'
     ...     'Coordinate_System_2000",DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,'
     ...     '298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],'
     ...     'PROJECTION["Gauss_Kruger"],PARAMETER["False_Easting",500000.0],PARAMETER['
-    ...     '"False_Northing",0.0],PARAMETER["Central_Meridian",108.0],PARAMETER["Scale_'
+    ...     '"False_Northing",0.0],PARAMETER["Central_Meridian",120.0],PARAMETER["Scale_'
     ...     'Factor",1.0],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]').to_epsg()
-    4545
+    4549
     """
     c = CRS.from_user_input(crs)
     code = c.to_epsg(min_confidence=90)
@@ -291,11 +291,11 @@ def check_coordinates(
 
     Examples
     --------
-    >>> check_coordinates([[564161.7, 2399603.0]], "EPSG:4524", source="a.shp")
+    >>> check_coordinates([[564161.7, 3343000.0]], "EPSG:4528", source="a.shp")
     Traceback (most recent call last):
     ...
     qzgeo._errors.CRSError: a.shp: eastings look like they carry no zone prefix (564162 in \
-EPSG:4524, which expects 36 xxx xxx): use EPSG:4545, not EPSG:4524
+EPSG:4528, which expects 40 xxx xxx): use EPSG:4549, not EPSG:4528
     """
     xy = np.asarray(coords, dtype=float).reshape(-1, 2)
     xy = xy[np.isfinite(xy).all(axis=1)]

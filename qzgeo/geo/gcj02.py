@@ -126,7 +126,7 @@ def detect_gcj02_offset(
 ) -> Gcj02Check:
     """Check lon/lat ``geoms`` for the systematic GCJ-02 offset against a ``reference``.
 
-    GCJ-02 data stored as WGS84 sit ~500 m south-east of true positions in Qinzhou. This can
+    GCJ-02 data stored as WGS84 sit ~500 m south-east of true positions in Guangxi. This can
     only be seen against a trusted layer that shares edges with the data (a coastline, a base
     map's boundaries): the check compares the median distance from the data's vertices to the
     reference as stored and after converting GCJ-02 → WGS84, over the vertices within

@@ -32,7 +32,7 @@ def read_dxf(path: str | os.PathLike[str], *, crs: str | CRS | None = None) -> g
     path
         The ``.dxf`` file.
     crs
-        CRS of the drawing coordinates (e.g. ``"EPSG:4524"``); DXF files do not carry one.
+        CRS of the drawing coordinates (e.g. ``"EPSG:4528"``); DXF files do not carry one.
 
     Returns
     -------

@@ -313,7 +313,7 @@ def read_jzd(
         zone × 10⁶ with the zone prefix), with a warning when the columns look swapped.
     crs
         CRS to use when the file does not tell: the file's own comes from 坐标系 and ``带号``
-        or the zone prefix (EPSG:4524-style codes for prefixed eastings, EPSG:4545-style
+        or the zone prefix (EPSG:4513–4533 codes for prefixed eastings, EPSG:4534–4554
         otherwise; Xian 1980 and Beijing 1954 files get their own EPSG codes).
 
     Returns
@@ -334,12 +334,12 @@ def read_jzd(
     --------
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
-    >>> _ = p.write_text("[属性描述]\\n带号=36\\n[地块坐标]\\n5,1.0,A,,面,,,,@\\n"
-    ...     "J1,1,2399600,36564100\\nJ2,1,2399600,36564200\\nJ3,1,2399700,36564200\\n"
-    ...     "J4,1,2399700,36564100\\nJ1,1,2399600,36564100\\n", encoding="gbk")
+    >>> _ = p.write_text("[属性描述]\\n带号=40\\n[地块坐标]\\n5,1.0,A,,面,,,,@\\n"
+    ...     "J1,1,3343600,40564100\\nJ2,1,3343600,40564200\\nJ3,1,3343700,40564200\\n"
+    ...     "J4,1,3343700,40564100\\nJ1,1,3343600,40564100\\n", encoding="gbk")
     >>> gdf = read_jzd(p)
     >>> gdf.crs.to_epsg(), round(gdf.geometry.area.iloc[0])
-    (4524, 10000)
+    (4528, 10000)
     """
     path = Path(path)
     name = path.name

@@ -69,12 +69,12 @@ def write_jzd(
     --------
     >>> import tempfile, pathlib
     >>> from shapely import box
-    >>> g = gpd.GeoDataFrame({"地块编号": ["A"]}, geometry=[box(108.6, 21.7, 108.61, 21.71)],
+    >>> g = gpd.GeoDataFrame({"地块编号": ["A"]}, geometry=[box(120.1, 30.2, 120.11, 30.21)],
     ...                      crs="EPSG:4490")
     >>> from qzgeo.io.jzd_read import read_jzd
     >>> p = write_jzd(g, pathlib.Path(tempfile.mkdtemp()) / "a.txt")
     >>> read_jzd(p).crs.to_epsg()
-    4524
+    4528
     """
     if gdf.crs is None:
         msg = "the layer has no CRS; set one before writing a 界址点 file"

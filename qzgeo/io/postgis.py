@@ -52,7 +52,7 @@ def read_postgis_layer(uri: str, *, crs: str | None = None) -> gpd.GeoDataFrame:
     uri : str
         ``postgresql://user@host:port/db?table=schema.name[&geom=column]``.
     crs : str, optional
-        CRS for tables whose geometry has SRID 0, e.g. ``"EPSG:4524"``.
+        CRS for tables whose geometry has SRID 0, e.g. ``"EPSG:4528"``.
 
     Returns
     -------
@@ -92,7 +92,7 @@ def write_postgis_layer(gdf: gpd.GeoDataFrame, uri: str, *, if_exists: str = "re
     Parameters
     ----------
     gdf : geopandas.GeoDataFrame
-        Data with a CRS that has an EPSG code (EPSG:4490, EPSG:4524...). Not modified.
+        Data with a CRS that has an EPSG code (EPSG:4490, EPSG:4528...). Not modified.
     uri : str
         ``postgresql://user@host:port/db?table=schema.name``; the schema must exist.
     if_exists : {"replace", "fail", "append"}

@@ -430,8 +430,8 @@ def load_pack(root: str | Path | None = None) -> Pack:
     Examples
     --------
     >>> pack = load_pack()
-    >>> pack.name
-    'qinzhou'
+    >>> len(pack.layers) > 0 and pack.name == pack.name.lower()
+    True
     """
     root, selected_by = resolve_pack_dir(root)
     problems: list[str] = []
