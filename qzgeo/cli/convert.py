@@ -63,7 +63,7 @@ def command(
     from qzgeo.io.postgis_uri import is_postgis_uri
     from qzgeo.io.vector import read_layer
     from qzgeo.io.write import WRITE_FORMATS, write_layer
-    from qzgeo.notices import notices_of
+    from qzgeo.notices import Notices, notices_of
 
     if out.suffix.lower() not in WRITE_FORMATS:
         msg = f"unknown output extension {out.suffix!r}; use one of {', '.join(WRITE_FORMATS)}"
@@ -100,5 +100,8 @@ def command(
             )
     if to_crs is not None:
         gdf = gdf.to_crs(to_crs)
-    write_layer(gdf, out, layer=out_layer, zone=zone, prefix=not no_prefix)
+    written = Notices()
+    write_layer(gdf, out, layer=out_layer, zone=zone, prefix=not no_prefix, notices=written)
+    for n in written:
+        click.echo(f"{n.kind}: {n}", err=True)
     click.echo(f"Wrote {len(gdf)} feature(s) to {out}")

@@ -25,6 +25,7 @@ from qzgeo.geo.area import M2_PER_HA, ellipsoidal_area
 from qzgeo.geo.crs import STORAGE_CRS, gk_epsg, gk_zone
 from qzgeo.io.atomic import write_bytes
 from qzgeo.io.jzd_read import DECLARED_AREA, DECLARED_POINTS, LINE, PARCEL_FIELDS
+from qzgeo.notices import Notices
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,11 @@ def write_jzd(
     zone: int | None = None,
     prefix: bool = True,
     encoding: str = "gbk",
+    notices: Notices | None = None,
 ) -> Path:
     """Write polygons as a 界址点坐标 text file (atomically).
+
+    Columns the format cannot hold are named in ``notices`` when given (else logged).
 
     Coordinates go out in CGCS2000 3-degree GK ``zone`` (default: the zone of the data's
     centre), X = northing, Y = easting with the zone prefix unless ``prefix=False``, to the
@@ -84,7 +88,7 @@ def write_jzd(
         raise InputError(msg)
     if "地块名称" not in gdf.columns and "名称" in gdf.columns and _fits(gdf["名称"]):
         gdf = gdf.rename(columns={"名称": "地块名称"})  # the format's name field
-    _warn_unwritten_columns(gdf, Path(path).name)
+    _warn_unwritten_columns(gdf, Path(path).name, notices)
     lonlat = gdf.geometry.to_crs(STORAGE_CRS)
     if zone is None:
         minx, _, maxx, _ = lonlat.total_bounds
@@ -103,21 +107,24 @@ def write_jzd(
     return write_bytes(path, data)
 
 
-def _warn_unwritten_columns(gdf: gpd.GeoDataFrame, name: str) -> None:
+def _warn_unwritten_columns(gdf: gpd.GeoDataFrame, name: str, notices: Notices | None) -> None:
     recomputed = (DECLARED_AREA, DECLARED_POINTS, LINE)
     extra = [
         c
         for c in gdf.columns
         if c != gdf.geometry.name and c not in PARCEL_FIELDS and c not in recomputed
     ]
-    if extra:
-        log.warning(
-            "%s: column(s) %s are not written: a 界址点 file holds only %s (rename a column to "
-            "one of these to keep it)",
-            name,
-            ", ".join(map(str, extra)),
-            ", ".join(f for f in PARCEL_FIELDS if f != "图形属性"),
-        )
+    if not extra:
+        return
+    msg = (
+        f"{name}: column(s) {', '.join(map(str, extra))} are not written: a 界址点 file holds "
+        f"only {', '.join(f for f in PARCEL_FIELDS if f != '图形属性')} (rename a column to one "
+        "of these to keep it)"
+    )
+    if notices is not None:
+        notices.add(msg, source=name)
+    else:
+        log.warning("%s", msg)
 
 
 def _metadata_lines(zone: int) -> list[str]:

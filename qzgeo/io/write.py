@@ -21,6 +21,7 @@ from qzgeo.io.atomic import atomic_path, write_with
 from qzgeo.io.jzd_write import write_jzd
 from qzgeo.io.shapefile import write_shapefile
 from qzgeo.io.vector import PYOGRIO_ERRORS
+from qzgeo.notices import Notices
 
 # GeoPackages record a "last change" timestamp; pinning it keeps rebuilds byte-identical.
 _FIXED_DATE = "2000-01-01T00:00:00.000Z"
@@ -99,6 +100,7 @@ def write_layer(
     layer: str | None = None,
     zone: int | None = None,
     prefix: bool = True,
+    notices: Notices | None = None,
 ) -> Path:
     """Write one layer to ``path``, the format chosen by the extension (see :data:`WRITE_FORMATS`).
 
@@ -128,19 +130,25 @@ def write_layer(
         raise OutputError(msg)
     data = gdf.reset_index(drop=True)
     try:
-        return _write_by_suffix(data, target, suffix, layer or target.stem, zone, prefix)
+        return _write_by_suffix(data, target, suffix, layer or target.stem, zone, prefix, notices)
     except PYOGRIO_ERRORS as exc:
         msg = f"could not write {target}: {exc}; the previous file is unchanged"
         raise OutputError(msg) from exc
 
 
 def _write_by_suffix(
-    data: gpd.GeoDataFrame, target: Path, suffix: str, name: str, zone: int | None, prefix: bool
+    data: gpd.GeoDataFrame,
+    target: Path,
+    suffix: str,
+    name: str,
+    zone: int | None,
+    prefix: bool,
+    notices: Notices | None,
 ) -> Path:
     if suffix == ".gpkg":
         return write_gpkg(target, {name: data})
     if suffix == ".txt":
-        return write_jzd(data, target, zone=zone, prefix=prefix)
+        return write_jzd(data, target, zone=zone, prefix=prefix, notices=notices)
     if suffix == ".shp":
         return write_shapefile(data, target)
     if suffix == ".parquet":

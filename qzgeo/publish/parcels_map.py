@@ -20,6 +20,7 @@ import pandas as pd
 
 from qzgeo._errors import CRSError, PublishError
 from qzgeo.io.atomic import write_text
+from qzgeo.notices import Notices
 from qzgeo.pack.load import LoadedPack
 from qzgeo.pack.model import BASEMAPS, SENSITIVITIES, LayerStyle, MapSpec, Pack, Symbol
 from qzgeo.publish.basemaps import resolve_tianditu_key
@@ -264,8 +265,12 @@ def publish_parcels_map(
     layers: Mapping[str, gpd.GeoDataFrame],
     basemap: str | None = None,
     tianditu_key: str | None = None,
+    notices: Notices | None = None,
 ) -> Path:
     """Write the parcel analysis results as one self-contained HTML map (atomically).
+
+    Notices about the page (features left out, simplification) go to ``notices`` when given,
+    else they are raised as :class:`UserWarning` for interactive use.
 
     Parcels are coloured by a derived ``状态`` (冲突, 部分受限, 可用); a tooltip shows their
     id, zone (on a public page only if every zone layer publishes its ``name_field``), areas
@@ -317,22 +322,25 @@ def publish_parcels_map(
         page = dataclasses.replace(page, bounds=(minx, miny, maxx, maxy))
     text = render_page(page, views, offline=offline)
     for m in messages:
-        warnings.warn(m, UserWarning, stacklevel=2)
+        if notices is not None:
+            notices.add(m, kind="note", source="parcels.html")
+        else:
+            warnings.warn(m, UserWarning, stacklevel=2)
     return write_text(Path(out_path), text)
 
 
 def write_parcels_map(
     result: gpd.GeoDataFrame, loaded: LoadedPack, out: Path, *, public: bool, notes: list[str]
 ) -> Path:
-    """``out/parcels.html`` for ``qzgeo analyze --map``; its warnings appended to ``notes``."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        path = publish_parcels_map(
-            result,
-            loaded.pack,
-            out / "parcels.html",
-            sensitivity="public" if public else "internal",
-            layers=loaded.layers,
-        )
-    notes.extend(str(w.message) for w in caught)
+    """``out/parcels.html`` for ``qzgeo analyze --map``; its notices appended to ``notes``."""
+    notices = Notices()
+    path = publish_parcels_map(
+        result,
+        loaded.pack,
+        out / "parcels.html",
+        sensitivity="public" if public else "internal",
+        layers=loaded.layers,
+        notices=notices,
+    )
+    notes.extend(str(n) for n in notices)
     return path

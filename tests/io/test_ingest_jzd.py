@@ -199,3 +199,21 @@ def test_fuzz_parser(tmp_path: Path, text: str, enc: str) -> None:
         return
     assert isinstance(gdf, gpd.GeoDataFrame) and len(gdf) >= 1
     assert gdf.crs is not None
+
+
+def test_convert_names_columns_a_jzd_file_cannot_hold(tmp_path: Path) -> None:
+    """The 界址点 writer's notice reaches the user through convert, not a log they never see."""
+    from click.testing import CliRunner
+    from shapely import box
+
+    from qzgeo.cli.main import cli
+
+    src = tmp_path / "a.geojson"
+    gpd.GeoDataFrame(
+        {"地块编号": ["A"], "备注字段": ["x"]},
+        geometry=[box(108.60, 21.70, 108.61, 21.71)],
+        crs="EPSG:4490",
+    ).to_file(src)
+    res = CliRunner().invoke(cli, ["convert", str(src), str(tmp_path / "a.txt")])
+    assert res.exit_code == 0, res.output
+    assert "备注字段" in res.output and "not written" in res.output
