@@ -382,32 +382,21 @@ def _pyogrio_read(
     with _warnings.catch_warnings():
         # GDAL's "Non closed ring detected" etc.: handled and reported by the caller.
         _warnings.simplefilter("ignore")
+        kwargs = {
+            "layer": layer,
+            "fid_as_index": True,
+            "encoding": encoding,
+            "on_invalid": on_invalid,
+            "skip_features": skip,
+            "max_features": count,
+            "where": where,
+        }
         try:
-            return pyogrio.read_dataframe(
-                path,
-                layer=layer,
-                use_arrow=True,
-                fid_as_index=True,
-                encoding=encoding,
-                on_invalid=on_invalid,
-                skip_features=skip,
-                max_features=count,
-                where=where,
-            )
+            return pyogrio.read_dataframe(path, use_arrow=True, **kwargs)
         except ValueError:
             # pyogrio's Arrow path fails on GeoJSON whose features have an "id" property
             # (the FID column appears twice); the row-by-row path reads them.
-            return pyogrio.read_dataframe(
-                path,
-                layer=layer,
-                use_arrow=False,
-                fid_as_index=True,
-                encoding=encoding,
-                on_invalid=on_invalid,
-                skip_features=skip,
-                max_features=count,
-                where=where,
-            )
+            return pyogrio.read_dataframe(path, use_arrow=False, **kwargs)
 
 
 def _read_parquet(path: Path) -> gpd.GeoDataFrame:
