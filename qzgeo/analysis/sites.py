@@ -17,7 +17,7 @@ from pyproj import CRS
 from qzgeo._errors import GeometryError, InputError
 from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, ConstraintClass
 from qzgeo.geo.crs import STORAGE_CRS
-from qzgeo.geo.repair import RepairReport, polygonal_part, repair_layer
+from qzgeo.geo.repair import RepairReport, polygonal_part, repair_layer, valid_polygonal
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import ReadOptions, read_layer
 from qzgeo.notices import Notices, notices_of
@@ -260,7 +260,7 @@ def clean_sites(geoms: npt.NDArray[np.object_], labels: list[str]) -> tuple[Any,
         repairs[i].append("GeometryCollection: non-polygonal parts dropped")
     for i in np.flatnonzero(~shapely.is_valid(out)):
         reason = shapely.is_valid_reason(out[i])
-        fixed = polygonal_part(shapely.make_valid(out[i], method="structure", keep_collapsed=False))
+        fixed = valid_polygonal(out[i])
         if fixed.is_empty:
             msg = f"site {labels[i]!r} is invalid ({reason}) and nothing polygonal remains"
             raise GeometryError(msg)

@@ -22,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from qzgeo.analysis.overlay_plan import ConstraintClass, merge_polygons
 from qzgeo.geo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
 from qzgeo.geo.crs import crs_label
-from qzgeo.geo.repair import RepairReport, overlay_op, polygonal_part
+from qzgeo.geo.repair import RepairReport, overlay_op, polygonal_part, valid_polygonal
 from qzgeo.pack.load import LoadedPack
 from qzgeo.pack.model import LayerSpec, Pack
 
@@ -316,7 +316,7 @@ def _valid(geom: BaseGeometry) -> BaseGeometry:
     """
     if geom.is_valid:
         return geom
-    return polygonal_part(shapely.make_valid(geom, method="structure", keep_collapsed=False))
+    return valid_polygonal(geom)
 
 
 def _frame(rows: list[dict[str, object]], crs: CRS) -> gpd.GeoDataFrame:

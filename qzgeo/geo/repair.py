@@ -109,6 +109,18 @@ def polygonal_part(geom: BaseGeometry) -> BaseGeometry:
     return shapely.MultiPolygon(flat) if len(flat) > 1 else flat[0]
 
 
+def valid_polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """The valid polygonal part of ``geom`` (``make_valid``, method "structure").
+
+    GEOS's "structure" method can return parts that share an edge, an invalid MultiPolygon
+    (found by the repair fuzz test, GEOS 3.14); their union is the polygon it meant.
+    """
+    fixed = polygonal_part(shapely.make_valid(geom, method="structure", keep_collapsed=False))
+    if not fixed.is_empty and not fixed.is_valid:
+        fixed = polygonal_part(shapely.union_all(shapely.get_parts(fixed)))
+    return fixed
+
+
 def _has_m(geom: BaseGeometry) -> bool:
     has_m = getattr(shapely, "has_m", None)  # shapely >= 2.1
     return bool(has_m(geom)) if has_m is not None else False
@@ -326,13 +338,14 @@ def _make_valid(
     reason = shapely.is_valid_reason(geom)
     before = _area(geom, geographic)
     try:
-        fixed = shapely.make_valid(geom, method="structure", keep_collapsed=False)
+        if family == "polygon":
+            fixed = valid_polygonal(geom)
+        else:
+            fixed = shapely.make_valid(geom, method="structure", keep_collapsed=False)
     except shapely.errors.GEOSException as exc:
         return None, (f"invalid ({reason}); repair failed: {exc}", "dropped", before, 0.0)
-    if family == "polygon":
-        fixed = polygonal_part(fixed)
-        if fixed.is_empty:
-            return None, (f"invalid ({reason}); nothing polygonal remains", "dropped", before, 0.0)
+    if family == "polygon" and fixed.is_empty:
+        return None, (f"invalid ({reason}); nothing polygonal remains", "dropped", before, 0.0)
     return fixed, (f"invalid ({reason})", "repaired", before, _area(fixed, geographic))
 
 
