@@ -14,7 +14,7 @@ Hilbert or tile order) gives each chunk a smaller extent, which only makes it fa
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from qzgeo.analysis.parcels import (
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.outdir import output_build
 from qzgeo.io.vector import read_layer_features, sha256_file
-from qzgeo.io.write import gpkg_layer_appender
+from qzgeo.io.write_stream import prefetched, write_gpkg_stream
 from qzgeo.pack.load import LoadedPack
 from qzgeo.publish.parcel_tables import (
     ParcelOutputs,
@@ -172,30 +172,42 @@ def analyze_parcels_streamed(
     acc = _Chunks(loaded, workers, repairs if repairs is not None else RepairReport(), rename)
     out = Path(out_dir)
     bar = _bar(n, progress)
-    # MultiPolygon layer: a later chunk may hold multipolygons (the in-memory path declares
-    # Polygon when every parcel is one; the geometries are the same).
-    fid = _fid_column(parcels_path, layer)
-    last: Any = None
-    with gpkg_layer_appender(out / "parcels.gpkg", "parcels", promote_to_multi=True) as add:
-        for start in range(0, max(n, 1), chunk_rows):
-            # A GeoPackage continues after the last FID (its primary key: no re-reading);
-            # other formats skip to the feature by its position.
-            after: int | str = start if fid is None or last is None else f'"{fid}" > {last}'
-            chunk = read_layer_features(
-                parcels_path, (after, chunk_rows), layer=layer, crs=crs, datum=datum,
-                **(read_kwargs or {}),
-            )  # fmt: skip
-            last = chunk.index.max() if len(chunk) else last
-            result = acc.analyze(chunk, source=str(parcels_path), start=start)
-            if result is not None:
-                add(result)
-            if bar is not None:
-                bar.update(len(chunk))
-        if acc.plan is None:  # no polygon at all: the error of an empty parcel layer
-            check_parcels(chunk.iloc[:0], where=str(parcels_path))
+    chunks = _read_chunks(
+        parcels_path, n, chunk_rows, layer=layer, crs=crs, datum=datum, read_kwargs=read_kwargs
+    )
+    results = (acc.analyze(c, source=str(parcels_path), start=s, bar=bar) for s, c in chunks)
+    # The next chunk is read and analyzed in a background thread while GDAL writes this one;
+    # the layer is declared MultiPolygon (a later chunk may hold multipolygons).
+    write_gpkg_stream(out / "parcels.gpkg", "parcels", prefetched(results))
     if bar is not None:
         bar.close()
+    if acc.plan is None:  # no polygon at all: the error of an empty parcel layer
+        check_parcels(acc.last_empty, where=str(parcels_path))
     return acc.finish(out, extra, Path(report_dir) if report_dir is not None else out)
+
+
+def _read_chunks(
+    path: str | Path,
+    n: int,
+    chunk_rows: int,
+    *,
+    layer: str | None,
+    crs: str | None,
+    datum: str | None,
+    read_kwargs: dict[str, Any] | None,
+) -> Iterator[tuple[int, gpd.GeoDataFrame]]:
+    """``(start, chunk)`` of ``chunk_rows`` features each, in the file's order."""
+    fid = _fid_column(path, layer)
+    last: Any = None
+    for start in range(0, max(n, 1), chunk_rows):
+        # A GeoPackage continues after the last FID (its primary key: no re-reading);
+        # other formats skip to the feature by its position.
+        after: int | str = start if fid is None or last is None else f'"{fid}" > {last}'
+        chunk = read_layer_features(
+            path, (after, chunk_rows), layer=layer, crs=crs, datum=datum, **(read_kwargs or {})
+        )
+        last = chunk.index.max() if len(chunk) else last
+        yield start, chunk
 
 
 class _Chunks:
@@ -214,17 +226,22 @@ class _Chunks:
         self.totals: list[pd.DataFrame] = []
         self.parcels = self.conflicts = 0
         self.available_m2 = 0.0
+        self.last_empty: gpd.GeoDataFrame = gpd.GeoDataFrame()
 
     def analyze(
-        self, chunk: gpd.GeoDataFrame, *, source: str, start: int
-    ) -> gpd.GeoDataFrame | None:
+        self, chunk: gpd.GeoDataFrame, *, source: str, start: int, bar: Any = None
+    ) -> gpd.GeoDataFrame:
+        """The result rows of one chunk (none if every feature was dropped)."""
+        if bar is not None:
+            bar.update(len(chunk))
         where = f"{source} (features {start + 1}..)"
         extent = self.loaded.pack.extent
         chunk = clean_parcels(
             chunk, extent=extent, source=source, repairs=self.repairs, where=where
         )
         if chunk.empty:
-            return None
+            self.last_empty = chunk
+            return chunk
         if self.plan is None:
             crs = overlay_crs(chunk.crs, self.loaded.planar_crs)
             self.plan = build_parcel_plan(self.loaded, planar_crs=crs)
