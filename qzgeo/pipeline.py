@@ -1,20 +1,21 @@
 """The only place that strings the stages together: catalog → load & normalise → analyze → publish.
 
 One function per command: :func:`run_publish` (``qzgeo publish``), :func:`run_analyze`
-(``qzgeo analyze``), :func:`run_check` (``qzgeo check``) and :func:`run_suitability`
-(``qzgeo suitability``). The CLI modules only parse options, call these and print what they
+(``qzgeo analyze``) and :func:`run_check` (``qzgeo check``);
+:func:`qzgeo.publish.suitability_run.run_suitability` (``qzgeo suitability``) lives apart so
+that the other commands do not import the raster stack. The CLI modules only parse options, call these and print what they
 return. Every command writes through :mod:`qzgeo.io.outdir` (``OUT/public``, ``OUT/internal``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 
-from qzgeo._errors import PackError
+from qzgeo.analysis.chunk_pool import chunk_pool
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcels import (
     ParcelPlan,
@@ -26,18 +27,8 @@ from qzgeo.analysis.parcels import (
 from qzgeo.analysis.site_results import SiteReport, exit_code
 from qzgeo.analysis.sites import read_sites, split_source
 from qzgeo.analysis.siting import SitingContext, check_sites
-from qzgeo.analysis.suitability.job import (
-    UNASSESSED,
-    job_warnings,
-    pick_model,
-    plan_factors,
-    prepare_job,
-)
-from qzgeo.analysis.suitability.model import Model, read_model
-from qzgeo.analysis.suitability.zonal import zone_table
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.geo.repair import RepairReport
-from qzgeo.io.atomic import write_bytes
 from qzgeo.io.guard import ReadCaps, read_caps
 from qzgeo.io.outdir import check_out_dir, output_build, write_part_file
 from qzgeo.io.postgis_uri import redact_text
@@ -46,18 +37,10 @@ from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
 from qzgeo.pack.model import Pack
 from qzgeo.pack.validate import pack_warnings, validate_pack
-from qzgeo.publish.checks import shown_name_field
-from qzgeo.publish.parcel_stream import chunk_rows_for, stream_parcels_into
+from qzgeo.publish.parcel_stream import stream_choice, stream_parcels_into
 from qzgeo.publish.parcel_tables import published_zone_names, results_public, write_parcel_outputs
-from qzgeo.publish.suitability_write import (
-    finish_folder,
-    suitability_folder,
-    suitability_report,
-    write_grids,
-)
 from qzgeo.publish.tables import (
     analysis_postgis_targets,
-    csv_bytes,
     run_summary,
     write_analysis,
     write_analysis_postgis,
@@ -215,6 +198,7 @@ def run_analyze(
     caps: ReadCaps | None = None,
     read_options: ReadOptions | None = None,
     chunk_rows: int | None = None,
+    processes: bool = False,
 ) -> AnalyzeSummary:
     """Analyze a parcel layer against a pack and write ``parcels.gpkg`` and its tables.
 
@@ -223,21 +207,27 @@ def run_analyze(
     else ``out_dir/internal`` (:mod:`qzgeo.io.outdir`); ``report.json`` always internal.
     ``layer``/``crs``/``datum``/``read_options`` read the parcels (notices to
     ``report.json``); ``workers``/``use_dask``/``scheduler``: threads, or a Dask cluster;
-    ``caps``: vertex and feature caps; ``chunk_rows``: parcels per streamed chunk.
+    ``caps``: vertex and feature caps; ``chunk_rows``: parcels per streamed chunk;
+    ``processes``: big files are analyzed by ``workers`` worker processes (the calling
+    script needs ``if __name__ == "__main__":``, as for any multiprocessing pool).
     """
     pack = load_pack(pack_dir)
     validate_pack(pack)
     check_out_dir(out_dir, inputs=[parcels_path], pack=pack.root)
     dask, kw = use_dask or bool(scheduler), (read_options or ReadOptions()).kwargs()
-    chunk_rows = chunk_rows_for(parcels_path, layer, chunk_rows, dask, make_map)
+    chunks = stream_choice(
+        parcels_path, layer, chunk_rows, dask=dask, make_map=make_map,
+        workers=workers if processes else 1,
+    )  # fmt: skip
     repairs = RepairReport()
-    with read_caps(caps):
+    with read_caps(caps), chunk_pool(chunks.processes if chunks else 1) as pool:
+        # the worker processes start while the pack is read
         loaded = load_pack_layers(pack, only=None if make_map else analysis_layer_ids(pack))
         repairs.extend(loaded.report)
-        if chunk_rows is not None:
+        if chunks is not None:
             st = stream_parcels_into(
-                out_dir, parcels_path, loaded, repairs, chunk_rows, layer=layer, crs=crs,
-                datum=datum, read_kwargs=kw, workers=workers, progress=progress,
+                out_dir, parcels_path, loaded, repairs, chunks.rows, layer=layer, crs=crs,
+                datum=datum, read_kwargs=kw, workers=workers, progress=progress, pool=pool,
             )  # fmt: skip
             counts = (st.parcels, st.conflicts, st.available_m2)
             return AnalyzeSummary(None, st.files, st.notes, repairs, st.overlay, st.engine, counts)
@@ -408,88 +398,3 @@ def run_check(
 
 
 # --- qzgeo suitability ---------------------------------------------------------------------
-
-
-@dataclass
-class SuitabilityResult:
-    """What :func:`run_suitability` wrote and what it had to say."""
-
-    model: Model
-    out_dir: Path
-    sensitivity: str
-    outputs: list[Path]
-    used: list[str]
-    missing: list[dict[str, str]]
-    totals: dict[str, float]
-    warnings: list[str] = field(default_factory=list)
-
-
-def run_suitability(
-    pack_dir: str | Path | None = None,
-    *,
-    model: str | None = None,
-    rasters: Mapping[str, str | Path] | None = None,
-    resolution_m: float | None = None,
-    out_dir: str | Path = "qzgeo-out",
-    internal: bool = False,
-    progress: bool | None = None,
-) -> SuitabilityResult:
-    """Grade the land of a pack's study area by a suitability model (双评价).
-
-    Outputs go to ``<out>/public/suitability/<model>/`` or, when any input layer is internal
-    (or ``internal``), ``<out>/internal/suitability/<model>/``: ``result.tif`` and one
-    ``factor_<id>.tif`` per graded factor (COGs), ``zones.csv``, ``result.png``, ``map.html``
-    and ``report.json`` (warnings, factors used and missing, grid, inputs, outputs).
-
-    Parameters
-    ----------
-    pack_dir : Plan pack folder; default the bundled pack.
-    model : ``suitability/<model>.toml`` of the pack; default its only model.
-    rasters : Raster name -> file (any GDAL raster with a CRS); ``"dem"`` is the DEM.
-    resolution_m : Cell size in metres; default the model's ``resolution_m``.
-    out_dir : Output root.
-    internal : Treat the rasters as internal data (the outputs become internal).
-    progress : Show a progress bar (default: when stderr is a terminal).
-    """
-    from qzgeo.publish.suitability_map import write_result_map
-
-    pack = load_pack(pack_dir)
-    validate_pack(pack, check_data=False)
-    m = read_model(pack, pick_model(pack, model))
-    given = {k: Path(v) for k, v in (rasters or {}).items()}
-    check_out_dir(out_dir, inputs=given.values(), pack=pack.root)
-    used, missing, problems = plan_factors(m, given)
-    if problems:
-        raise PackError(problems)
-    loaded = load_pack_layers(pack, only=m.layer_ids())
-    job = prepare_job(pack, loaded, m, used, given, resolution_m)
-    internal_ids = [lid for lid in m.layer_ids() if not pack.layers[lid].is_public]
-    sensitivity = "internal" if internal_ids or internal else "public"
-    with output_build(out_dir, inputs=given.values(), pack=pack.root, whole=False) as build:
-        folder, previous = suitability_folder(build.out, sensitivity, m.name)
-        outputs = write_grids(folder, job, m, used, sensitivity=sensitivity, progress=progress)
-        warnings = job_warnings(m, job, missing, given, internal_ids, internal)
-        job.totals["合计"] = sum(job.totals.values())
-        table = zone_table(
-            folder / "result.tif",
-            {lid: loaded.layers[lid] for lid in m.zones},
-            {lid: shown_name_field(pack, lid, public=sensitivity == "public") for lid in m.zones},
-            [UNASSESSED, *(c.name for c in m.classes)],
-            job.totals,
-        )
-        outputs.append(write_bytes(folder / "zones.csv", csv_bytes(table, float_format="%.6f")))
-        outputs += write_result_map(
-            folder,
-            pack=pack,
-            model=m,
-            layers=loaded.layers,
-            public=sensitivity == "public",
-            notes=warnings,
-        )
-        report = suitability_report(
-            m, pack, job, used, missing, given, sensitivity, outputs, warnings
-        )
-        outputs.append(finish_folder(folder, report, previous))
-    totals = {k: round(v, 2) for k, v in job.totals.items()}
-    used_ids = [f.id for f in used]
-    return SuitabilityResult(m, folder, sensitivity, outputs, used_ids, missing, totals, warnings)

@@ -45,7 +45,10 @@ if TYPE_CHECKING:
     type=click.IntRange(min=1),
     default=2,
     show_default=True,
-    help="Threads on this machine, or local Dask worker processes with --dask.",
+    help=(
+        "Worker processes for files of 50 000 parcels or more (threads for smaller ones), "
+        "or local Dask worker processes with --dask."
+    ),
 )
 @click.option("--dask", "use_dask", is_flag=True, help="Run on a local Dask cluster.")
 @click.option(
@@ -124,6 +127,7 @@ def command(
         caps=read_caps_from(max_vertices, max_features),
         read_options=read_options,
         chunk_rows=chunk_rows,
+        processes=True,  # the qzgeo command's entry point is import-safe for workers
     )
     for note in summary.notes:
         click.echo(f"note: {printable(note)}", err=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from qzgeo.cli.options import out_opt, pack_opt, resolve_out
-from qzgeo.pipeline import run_suitability
+from qzgeo.publish.suitability_run import run_suitability
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 

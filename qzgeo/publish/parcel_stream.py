@@ -13,32 +13,42 @@ Hilbert or tile order) gives each chunk a smaller extent, which only makes it fa
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 
 from qzgeo._errors import InputError
+from qzgeo.analysis.chunk_pool import (
+    ChunkContext,
+    ChunkPool,
+    ChunkResult,
+    ChunkSource,
+    chunk_starts,
+    fid_column,
+    run_chunks,
+)
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcels import (
     ParcelPlan,
-    analyze_parcels,
     build_parcel_plan,
     check_parcels,
-    clean_parcels,
     overlay_crs,
     summary_from_totals,
-    zone_totals,
 )
 from qzgeo.geo.repair import RepairReport
+from qzgeo.io.guard import current_caps
 from qzgeo.io.outdir import output_build
 from qzgeo.io.vector import read_layer_features, sha256_file
-from qzgeo.io.write_stream import prefetched, write_gpkg_stream
+from qzgeo.io.write_stream import write_gpkg_stream
 from qzgeo.pack.load import LoadedPack
 from qzgeo.publish.parcel_tables import (
     ParcelOutputs,
@@ -49,12 +59,14 @@ from qzgeo.publish.parcel_tables import (
 
 __all__ = [
     "CHUNK_ROWS",
+    "POOL_ABOVE",
     "STREAM_ABOVE",
     "STREAM_SUFFIXES",
+    "StreamChoice",
     "StreamedParcels",
     "analyze_parcels_streamed",
-    "chunk_rows_for",
     "feature_count",
+    "stream_choice",
     "stream_parcels_into",
 ]
 
@@ -81,28 +93,56 @@ class StreamedParcels:
         return list(self.outputs.notes)
 
 
-#: Files with more parcels than this are analyzed in chunks of CHUNK_ROWS by default.
+#: Files with more parcels than this are streamed by default (threads: in chunks of
+#: CHUNK_ROWS; worker processes: see :func:`stream_choice`).
 STREAM_ABOVE = 500_000
 CHUNK_ROWS = 250_000
+#: Files of at least this many parcels are analyzed by worker processes when allowed.
+POOL_ABOVE = 50_000
 
 
-def chunk_rows_for(
-    path: str | Path, layer: str | None, chunk_rows: int | None, dask: bool, make_map: bool
-) -> int | None:
-    """Parcels per chunk for ``qzgeo analyze``, or ``None`` to analyze them in memory.
+@dataclass(frozen=True)
+class StreamChoice:
+    """How ``qzgeo analyze`` reads a parcel file: chunks of ``rows``, in ``processes``."""
 
-    ``chunk_rows`` if given (refused with Dask or the map, which need every parcel at once);
-    else :data:`CHUNK_ROWS` for streamable files of more than :data:`STREAM_ABOVE` features.
+    rows: int
+    processes: int
+
+
+def stream_choice(
+    path: str | Path,
+    layer: str | None,
+    chunk_rows: int | None,
+    *,
+    dask: bool,
+    make_map: bool,
+    workers: int = 1,
+) -> StreamChoice | None:
+    """Chunks for ``qzgeo analyze``, or ``None`` to analyze the parcels in memory.
+
+    ``chunk_rows`` if given (refused with Dask or the map, which need every parcel at once).
+    With ``workers`` > 1 processes allowed, a streamable file (:data:`STREAM_SUFFIXES`) of
+    at least :data:`POOL_ABOVE` parcels goes to ``workers`` processes in chunks of about an
+    eighth of the file per worker (25 000 to :data:`CHUNK_ROWS`): small enough to keep the
+    processes and the writer busy together. Otherwise files of more than
+    :data:`STREAM_ABOVE` parcels are streamed in chunks of :data:`CHUNK_ROWS`.
     """
-    if chunk_rows is not None:
-        if dask or make_map:
-            msg = "chunk_rows streams the parcels; it cannot be combined with Dask or the map"
-            raise InputError(msg)
-        return chunk_rows
+    if chunk_rows is not None and (dask or make_map):
+        msg = "chunk_rows streams the parcels; it cannot be combined with Dask or the map"
+        raise InputError(msg)
     if dask or make_map:
         return None
     n = feature_count(path, layer)
-    return CHUNK_ROWS if n is not None and n > STREAM_ABOVE else None
+    if n is None:
+        if chunk_rows is not None:
+            return StreamChoice(chunk_rows, 1)  # analyze_parcels_streamed explains the refusal
+        return None
+    if workers > 1 and n >= POOL_ABOVE:
+        rows = chunk_rows or min(CHUNK_ROWS, max(25_000, -(-n // (8 * workers))))
+        return StreamChoice(rows, workers)
+    if chunk_rows is not None:
+        return StreamChoice(chunk_rows, 1)
+    return StreamChoice(CHUNK_ROWS, 1) if n > STREAM_ABOVE else None
 
 
 def feature_count(path: str | Path, layer: str | None = None) -> int | None:
@@ -129,9 +169,10 @@ def analyze_parcels_streamed(
     workers: int = 2,
     progress: bool = False,
     repairs: RepairReport | None = None,
-    extra: dict[str, Any] | None = None,
+    extra: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
     report_dir: str | Path | None = None,
     rename: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame] | None = None,
+    pool: ChunkPool | None = None,
 ) -> StreamedParcels:
     """Analyze a parcel file chunk by chunk into ``out_dir`` (the outputs of ``qzgeo analyze``).
 
@@ -153,112 +194,87 @@ def analyze_parcels_streamed(
     repairs
         Collects the repairs of every chunk (feature ids are the file's FIDs).
     extra, report_dir
-        More entries for ``report.json``, and its folder (default ``out_dir``).
+        More entries for ``report.json`` (or a function giving them, called at the end), and
+        its folder (default ``out_dir``).
     rename
         Applied to each chunk's result before it is written and summed (unpublished names).
+    pool
+        Worker processes (:func:`qzgeo.analysis.chunk_pool.chunk_pool`) that analyze the
+        chunks while this process writes; without one the chunks are analyzed here with
+        ``workers`` threads.
     """
     if chunk_rows < 1:
         msg = f"chunk_rows must be a positive number of features, got {chunk_rows!r}"
         raise InputError(msg)
     n = feature_count(parcels_path, layer)
-    if n is None and Path(parcels_path).suffix.lower() in STREAM_SUFFIXES:
-        read_layer_features(parcels_path, (0, 1), layer=layer, crs=crs, **(read_kwargs or {}))
+    read = {"layer": layer, "crs": crs, "datum": datum, **(read_kwargs or {})}
+    # the first feature, read as every chunk will be: the CRS to overlay in, and any
+    # reading error (CRS, encoding, driver) before a worker starts
+    probe = read_layer_features(parcels_path, (0, 1), **read)
     if n is None:
         msg = (
             f"{parcels_path}: cannot be read in chunks; give a GeoPackage, FlatGeobuf or "
             "Shapefile, or analyze it without chunks"
         )
         raise InputError(msg)
-    acc = _Chunks(loaded, workers, repairs if repairs is not None else RepairReport(), rename)
+    plan = build_parcel_plan(loaded, planar_crs=overlay_crs(probe.crs, loaded.planar_crs))
+    source = ChunkSource(
+        str(parcels_path), layer, crs, datum, dict(read_kwargs or {}),
+        fid_column(parcels_path, layer),
+    )  # fmt: skip
+    ctx = ChunkContext(source, plan, loaded.pack.extent, current_caps(), rename)
+    acc = _Totals(plan, repairs if repairs is not None else RepairReport())
+    starts = chunk_starts(source, n, chunk_rows)
+    results = run_chunks(ctx, starts, chunk_rows, pool=pool, threads=workers)
     out = Path(out_dir)
-    bar = _bar(n, progress)
-    chunks = _read_chunks(
-        parcels_path, n, chunk_rows, layer=layer, crs=crs, datum=datum, read_kwargs=read_kwargs
+    write_gpkg_stream(
+        out / "parcels.gpkg", "parcels", acc.tables(results, _bar(n, progress)), crs=probe.crs
     )
-    results = (acc.analyze(c, source=str(parcels_path), start=s, bar=bar) for s, c in chunks)
-    # The next chunk is read and analyzed in a background thread while GDAL writes this one;
-    # the layer is declared MultiPolygon (a later chunk may hold multipolygons).
-    write_gpkg_stream(out / "parcels.gpkg", "parcels", prefetched(results))
-    if bar is not None:
-        bar.close()
-    if acc.plan is None:  # no polygon at all: the error of an empty parcel layer
-        check_parcels(acc.last_empty, where=str(parcels_path))
+    if acc.parcels == 0:  # no polygon at all: the error of an empty parcel layer
+        check_parcels(probe.iloc[:0], where=str(parcels_path))
+    way = f"{pool.processes} processes" if pool is not None else f"threads ({workers})"
+    acc.engine = f"{way}, {len(starts)} chunk(s) of {chunk_rows} parcels"
     return acc.finish(out, extra, Path(report_dir) if report_dir is not None else out)
 
 
-def _read_chunks(
-    path: str | Path,
-    n: int,
-    chunk_rows: int,
-    *,
-    layer: str | None,
-    crs: str | None,
-    datum: str | None,
-    read_kwargs: dict[str, Any] | None,
-) -> Iterator[tuple[int, gpd.GeoDataFrame]]:
-    """``(start, chunk)`` of ``chunk_rows`` features each, in the file's order."""
-    fid = _fid_column(path, layer)
-    last: Any = None
-    for start in range(0, max(n, 1), chunk_rows):
-        # A GeoPackage continues after the last FID (its primary key: no re-reading);
-        # other formats skip to the feature by its position.
-        after: int | str = start if fid is None or last is None else f'"{fid}" > {last}'
-        chunk = read_layer_features(
-            path, (after, chunk_rows), layer=layer, crs=crs, datum=datum, **(read_kwargs or {})
-        )
-        last = chunk.index.max() if len(chunk) else last
-        yield start, chunk
+class _Totals:
+    """Keeps what a streamed run needs of each chunk: totals, counts and reports."""
 
-
-class _Chunks:
-    """Analyzes chunk after chunk with one plan; keeps only totals, counts and reports."""
-
-    def __init__(
-        self,
-        loaded: LoadedPack,
-        workers: int,
-        repairs: RepairReport,
-        rename: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame] | None,
-    ) -> None:
-        self.loaded, self.workers, self.repairs, self.rename = loaded, workers, repairs, rename
-        self.plan: ParcelPlan | None = None
+    def __init__(self, plan: ParcelPlan, repairs: RepairReport) -> None:
+        self.plan, self.repairs = plan, repairs
         self.overlay = OverlayReport()
         self.totals: list[pd.DataFrame] = []
         self.parcels = self.conflicts = 0
         self.available_m2 = 0.0
-        self.last_empty: gpd.GeoDataFrame = gpd.GeoDataFrame()
+        self.engine = ""
 
-    def analyze(
-        self, chunk: gpd.GeoDataFrame, *, source: str, start: int, bar: Any = None
-    ) -> gpd.GeoDataFrame:
-        """The result rows of one chunk (none if every feature was dropped)."""
-        if bar is not None:
-            bar.update(len(chunk))
-        where = f"{source} (features {start + 1}..)"
-        extent = self.loaded.pack.extent
-        chunk = clean_parcels(
-            chunk, extent=extent, source=source, repairs=self.repairs, where=where
-        )
-        if chunk.empty:
-            self.last_empty = chunk
-            return chunk
-        if self.plan is None:
-            crs = overlay_crs(chunk.crs, self.loaded.planar_crs)
-            self.plan = build_parcel_plan(self.loaded, planar_crs=crs)
-        result = analyze_parcels(
-            chunk, self.loaded, workers=self.workers, report=self.overlay, plan=self.plan
-        )
-        if self.rename is not None:
-            result = self.rename(result)
-        self.totals.append(zone_totals(result, self.plan))
-        self.parcels += len(result)
-        self.conflicts += int(result["conflict"].sum())
-        self.available_m2 += float(result["available_m2"].sum())
-        return result
+    def tables(self, results: Iterator[ChunkResult], bar: Any) -> Iterator[pa.Table | None]:
+        """The chunks' Arrow tables in file order, each chunk's numbers added on the way."""
+        try:
+            for r in results:
+                self.repairs.records.extend(r.repairs.records)
+                new = [m for m in r.repairs.warnings if m not in self.repairs.warnings]
+                self.repairs.warnings.extend(new)  # each message once, as in memory
+                self.overlay.extend(r.overlay)
+                if r.totals is not None:
+                    self.totals.append(r.totals)
+                self.parcels += r.parcels
+                self.conflicts += r.conflicts
+                self.available_m2 += r.available_m2
+                if bar is not None:
+                    bar.update(r.read)
+                yield r.table
+        finally:
+            if bar is not None:
+                bar.close()
 
-    def finish(self, out: Path, extra: dict[str, Any] | None, report_dir: Path) -> StreamedParcels:
+    def finish(
+        self,
+        out: Path,
+        extra: dict[str, Any] | Callable[[], dict[str, Any]] | None,
+        report_dir: Path,
+    ) -> StreamedParcels:
         """Write the summary and the report of every chunk beside ``parcels.gpkg``."""
-        assert self.plan is not None
         outputs = write_parcel_tables(
             out,
             out / "parcels.gpkg",
@@ -267,12 +283,12 @@ class _Chunks:
             counts=(self.parcels, self.conflicts),
             repairs=self.repairs,
             overlay_report=self.overlay,
-            extra=extra,
+            extra=extra() if callable(extra) else extra,
             report_dir=report_dir,
         )
         return StreamedParcels(
             outputs, self.plan, self.parcels, self.conflicts, self.available_m2,
-            len(self.totals), self.overlay,
+            len(self.totals), self.overlay, engine=self.engine,
         )  # fmt: skip
 
 
@@ -293,29 +309,26 @@ def stream_parcels_into(
     """
     pack = loaded.pack
     public = results_public(pack)
-    extra = {"inputs": {Path(parcels_path).name: sha256_file(parcels_path)}}
-    with output_build(out_dir, inputs=[parcels_path], pack=pack.root, whole=False) as build:
+    with (
+        output_build(out_dir, inputs=[parcels_path], pack=pack.root, whole=False) as build,
+        ThreadPoolExecutor(1) as hasher,
+    ):
+        # the input's hash (for report.json) is read while the chunks are analyzed
+        digest = hasher.submit(sha256_file, parcels_path)
         part, other = (build.public, "internal") if public else (build.internal, "public")
         streamed = analyze_parcels_streamed(
-            parcels_path, loaded, part, chunk_rows=chunk_rows, repairs=repairs, extra=extra,
+            parcels_path, loaded, part, chunk_rows=chunk_rows, repairs=repairs,
+            extra=lambda: {"inputs": {Path(parcels_path).name: digest.result()}},
             report_dir=build.internal,
-            rename=(lambda r: published_zone_names(r, pack)) if public else None, **kwargs,
+            # a partial, not a lambda: worker processes receive it pickled
+            rename=functools.partial(published_zone_names, pack=pack) if public else None,
+            **kwargs,
         )  # fmt: skip
         o = streamed.outputs
         streamed.files = [o.gpkg, o.csv, *([o.xlsx] if o.xlsx else []), o.report]
         for stale in streamed.files[:-1]:  # the same outputs of an earlier run elsewhere
             (build.out / other / stale.name).unlink(missing_ok=True)
-    workers = kwargs.get("workers", 2)
-    streamed.engine = f"threads ({workers}), {streamed.chunks} chunk(s) of {chunk_rows} parcels"
     return streamed
-
-
-def _fid_column(path: str | Path, layer: str | None) -> str | None:
-    """The primary key of a GeoPackage layer (FIDs ascend in reading order), else ``None``."""
-    if Path(path).suffix.lower() != ".gpkg":
-        return None
-    fid = pyogrio.read_info(path, layer=layer).get("fid_column")
-    return str(fid) if fid else None
 
 
 def _bar(total: int, enabled: bool) -> Any:

@@ -1,0 +1,237 @@
+"""Parcel chunks analyzed in worker processes: each reads, cleans, measures and encodes its own.
+
+Threads cannot use a second core for most of the per-parcel work (pandas, Arrow conversion and
+the reading glue hold the GIL: two threads made a 1M-parcel run no faster). Here every chunk is
+one task for a process: it reads its features from the file itself (a GeoPackage by a range of
+its primary key, other formats by position), repairs them, measures them with the plan the
+worker received once, and returns the rows as an Arrow table with the chunk's totals and
+reports. The caller writes the tables in file order while the workers go on, and keeps at most
+``workers + 1`` chunks in flight, so memory is bounded by the chunks, not the file.
+
+Every number is computed by the same functions as in memory
+(:func:`~qzgeo.analysis.parcels.measure_parcels` and
+:func:`~qzgeo.analysis.parcels.finish_parcels`), one chunk at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyarrow as pa
+import pyogrio
+
+from qzgeo.analysis.overlay import OverlayReport
+from qzgeo.analysis.parcels import (
+    ParcelPlan,
+    clean_parcels,
+    finish_parcels,
+    measure_parcels,
+    to_planar,
+    zone_totals,
+)
+from qzgeo.geo.repair import RepairReport
+from qzgeo.io.guard import ReadCaps, read_caps
+from qzgeo.io.vector import read_layer_features
+from qzgeo.io.write_stream import arrow_batch
+
+__all__ = [
+    "ChunkContext",
+    "ChunkPool",
+    "ChunkResult",
+    "ChunkSource",
+    "analyze_chunk",
+    "chunk_pool",
+    "chunk_starts",
+    "fid_column",
+    "run_chunks",
+]
+
+
+@dataclass(frozen=True)
+class ChunkSource:
+    """Where the parcels are and how to read them (the options of ``read_layer``)."""
+
+    path: str
+    layer: str | None = None
+    crs: str | None = None
+    datum: str | None = None
+    read_kwargs: dict[str, Any] = field(default_factory=dict)
+    fid: str | None = None  # a GeoPackage's primary key: chunks are ranges of it
+
+
+@dataclass(frozen=True)
+class ChunkContext:
+    """Everything a worker needs besides the chunk: sent once to each worker process."""
+
+    source: ChunkSource
+    plan: ParcelPlan
+    extent: tuple[float, float, float, float] | None
+    caps: ReadCaps
+    rename: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame] | None = None
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass
+class ChunkResult:
+    """One chunk's rows (Arrow, for the GeoPackage) and what the run keeps of it."""
+
+    start: int
+    read: int
+    table: pa.Table | None
+    totals: pd.DataFrame | None
+    repairs: RepairReport
+    overlay: OverlayReport
+    parcels: int = 0
+    conflicts: int = 0
+    available_m2: float = 0.0
+
+
+def chunk_starts(source: ChunkSource, n: int, rows: int) -> list[tuple[int, int | str]]:
+    """``(position, selector)`` of every chunk of ``rows`` features, in file order.
+
+    For a GeoPackage the selector is a range of its primary key (the FIDs are read once,
+    ~0.1 s per million); for other formats it is the position to skip to.
+    """
+    if source.fid is None:
+        return [(s, s) for s in range(0, max(n, 1), rows)]
+    _, fids = pyogrio.read_arrow(
+        source.path, layer=source.layer, columns=[], read_geometry=False, return_fids=True
+    )[:2]
+    fid_values = fids.column(0).to_numpy() if isinstance(fids, pa.Table) else fids
+    bounds = [int(v) for v in fid_values[::rows]] or [0]
+    key = source.fid.replace('"', '""')
+    out: list[tuple[int, int | str]] = []
+    for k, lo in enumerate(bounds):
+        hi = f' AND "{key}" < {bounds[k + 1]}' if k + 1 < len(bounds) else ""
+        out.append((k * rows, f'"{key}" >= {lo}{hi}'))
+    return out
+
+
+def analyze_chunk(
+    ctx: ChunkContext, start: int, selector: int | str, rows: int, *, threads: int = 1
+) -> ChunkResult:
+    """Read, clean, measure and encode one chunk (in a worker, or inline)."""
+    src = ctx.source
+    with read_caps(ctx.caps):
+        chunk = read_layer_features(
+            src.path, (selector, rows), layer=src.layer, crs=src.crs, datum=src.datum,
+            **src.read_kwargs,
+        )  # fmt: skip
+    repairs = RepairReport()
+    where = f"{src.path} (features {start + 1}..)"
+    n_read = len(chunk)
+    chunk = clean_parcels(chunk, extent=ctx.extent, source=src.path, repairs=repairs, where=where)
+    overlay = OverlayReport()
+    if chunk.empty:
+        return ChunkResult(start, n_read, None, None, repairs, overlay)
+    plan = ctx.plan
+    measured, overlay = measure_parcels(
+        to_planar(chunk, plan.planar_crs), plan, workers=threads, chunk_size=20_000
+    )
+    result = finish_parcels(chunk, measured, plan)
+    if ctx.rename is not None:
+        result = ctx.rename(result)
+    return ChunkResult(
+        start, n_read, arrow_batch(result), zone_totals(result, plan), repairs, overlay,
+        len(result), int(result["conflict"].sum()), float(result["available_m2"].sum()),
+    )  # fmt: skip
+
+
+# The context each worker process has seen, by key: the plan's prepared geometries are reused
+# from chunk to chunk instead of being prepared again.
+_CONTEXTS: dict[str, ChunkContext] = {}
+
+
+def _task(ctx: ChunkContext, start: int, selector: int | str, rows: int) -> ChunkResult:
+    ctx = _CONTEXTS.setdefault(ctx.key, ctx)
+    return analyze_chunk(ctx, start, selector, rows)
+
+
+def _ready() -> int:
+    return 0
+
+
+@dataclass(frozen=True)
+class ChunkPool:
+    """Worker processes of :func:`chunk_pool`."""
+
+    executor: ProcessPoolExecutor
+    processes: int
+
+
+@contextlib.contextmanager
+def chunk_pool(processes: int) -> Iterator[ChunkPool | None]:
+    """Worker processes for :func:`run_chunks`, started now (``None`` for fewer than 2).
+
+    Start it before the slow steps of the caller (reading the pack): the workers start in the
+    meantime. They are made by a ``forkserver`` (they do not inherit this process's threads or
+    open files) that imports this module once. Like every multiprocessing pool, it needs the
+    calling script's top level behind ``if __name__ == "__main__":`` (the ``qzgeo`` command's
+    is).
+    """
+    if processes < 2:
+        yield None
+        return
+    mp = multiprocessing.get_context("forkserver")
+    mp.set_forkserver_preload([__name__])
+    pool = ProcessPoolExecutor(processes, mp_context=mp)
+    # The first submit waits for the forkserver to import this module (~0.4 s): do it in a
+    # thread, so that the caller reads the pack meanwhile.
+    warm = threading.Thread(target=lambda: [pool.submit(_ready) for _ in range(processes)])
+    warm.start()
+    try:
+        yield ChunkPool(pool, processes)
+    finally:
+        warm.join()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_chunks(
+    ctx: ChunkContext,
+    starts: Sequence[tuple[int, int | str]],
+    rows: int,
+    *,
+    pool: ChunkPool | None = None,
+    threads: int = 2,
+) -> Iterator[ChunkResult]:
+    """The results of every chunk, in file order.
+
+    With a ``pool`` (:func:`chunk_pool`) the chunks run in its worker processes, at most one
+    more than there are workers in flight; otherwise here, one after the other, with
+    ``threads`` overlay threads. An error in a chunk is raised here, and the chunks not yet
+    started are cancelled.
+    """
+    if pool is None or len(starts) <= 1:
+        for start, sel in starts:
+            yield analyze_chunk(ctx, start, sel, rows, threads=threads)
+        return
+    pending: deque[Future[ChunkResult]] = deque()
+    try:
+        for start, sel in starts:
+            pending.append(pool.executor.submit(_task, ctx, start, sel, rows))
+            if len(pending) > pool.processes:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for f in pending:
+            f.cancel()
+
+
+def fid_column(path: str | Path, layer: str | None) -> str | None:
+    """The primary key of a GeoPackage layer (FIDs ascend in reading order), else ``None``."""
+    if Path(path).suffix.lower() != ".gpkg":
+        return None
+    fid = pyogrio.read_info(path, layer=layer).get("fid_column")
+    return str(fid) if fid else None

@@ -1,0 +1,122 @@
+"""`qzgeo suitability` end to end: read the pack and the rasters, grade, write the outputs.
+
+Kept apart from :mod:`qzgeo.pipeline` so that the other commands do not import the raster
+stack (rasterio, exactextract) they never use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qzgeo._errors import PackError
+from qzgeo.analysis.suitability.job import (
+    UNASSESSED,
+    job_warnings,
+    pick_model,
+    plan_factors,
+    prepare_job,
+)
+from qzgeo.analysis.suitability.model import Model, read_model
+from qzgeo.analysis.suitability.zonal import zone_table
+from qzgeo.io.atomic import write_bytes
+from qzgeo.io.outdir import check_out_dir, output_build
+from qzgeo.pack.catalog import load_pack
+from qzgeo.pack.load import load_pack_layers
+from qzgeo.pack.validate import validate_pack
+from qzgeo.publish.checks import shown_name_field
+from qzgeo.publish.suitability_write import (
+    finish_folder,
+    suitability_folder,
+    suitability_report,
+    write_grids,
+)
+from qzgeo.publish.tables import csv_bytes
+
+__all__ = ["SuitabilityResult", "run_suitability"]
+
+
+@dataclass
+class SuitabilityResult:
+    """What :func:`run_suitability` wrote and what it had to say."""
+
+    model: Model
+    out_dir: Path
+    sensitivity: str
+    outputs: list[Path]
+    used: list[str]
+    missing: list[dict[str, str]]
+    totals: dict[str, float]
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_suitability(
+    pack_dir: str | Path | None = None,
+    *,
+    model: str | None = None,
+    rasters: Mapping[str, str | Path] | None = None,
+    resolution_m: float | None = None,
+    out_dir: str | Path = "qzgeo-out",
+    internal: bool = False,
+    progress: bool | None = None,
+) -> SuitabilityResult:
+    """Grade the land of a pack's study area by a suitability model (双评价).
+
+    Outputs go to ``<out>/public/suitability/<model>/`` or, when any input layer is internal
+    (or ``internal``), ``<out>/internal/suitability/<model>/``: ``result.tif`` and one
+    ``factor_<id>.tif`` per graded factor (COGs), ``zones.csv``, ``result.png``, ``map.html``
+    and ``report.json`` (warnings, factors used and missing, grid, inputs, outputs).
+
+    Parameters
+    ----------
+    pack_dir : Plan pack folder; default the bundled pack.
+    model : ``suitability/<model>.toml`` of the pack; default its only model.
+    rasters : Raster name -> file (any GDAL raster with a CRS); ``"dem"`` is the DEM.
+    resolution_m : Cell size in metres; default the model's ``resolution_m``.
+    out_dir : Output root.
+    internal : Treat the rasters as internal data (the outputs become internal).
+    progress : Show a progress bar (default: when stderr is a terminal).
+    """
+    from qzgeo.publish.suitability_map import write_result_map
+
+    pack = load_pack(pack_dir)
+    validate_pack(pack, check_data=False)
+    m = read_model(pack, pick_model(pack, model))
+    given = {k: Path(v) for k, v in (rasters or {}).items()}
+    check_out_dir(out_dir, inputs=given.values(), pack=pack.root)
+    used, missing, problems = plan_factors(m, given)
+    if problems:
+        raise PackError(problems)
+    loaded = load_pack_layers(pack, only=m.layer_ids())
+    job = prepare_job(pack, loaded, m, used, given, resolution_m)
+    internal_ids = [lid for lid in m.layer_ids() if not pack.layers[lid].is_public]
+    sensitivity = "internal" if internal_ids or internal else "public"
+    with output_build(out_dir, inputs=given.values(), pack=pack.root, whole=False) as build:
+        folder, previous = suitability_folder(build.out, sensitivity, m.name)
+        outputs = write_grids(folder, job, m, used, sensitivity=sensitivity, progress=progress)
+        warnings = job_warnings(m, job, missing, given, internal_ids, internal)
+        job.totals["合计"] = sum(job.totals.values())
+        table = zone_table(
+            folder / "result.tif",
+            {lid: loaded.layers[lid] for lid in m.zones},
+            {lid: shown_name_field(pack, lid, public=sensitivity == "public") for lid in m.zones},
+            [UNASSESSED, *(c.name for c in m.classes)],
+            job.totals,
+        )
+        outputs.append(write_bytes(folder / "zones.csv", csv_bytes(table, float_format="%.6f")))
+        outputs += write_result_map(
+            folder,
+            pack=pack,
+            model=m,
+            layers=loaded.layers,
+            public=sensitivity == "public",
+            notes=warnings,
+        )
+        report = suitability_report(
+            m, pack, job, used, missing, given, sensitivity, outputs, warnings
+        )
+        outputs.append(finish_folder(folder, report, previous))
+    totals = {k: round(v, 2) for k, v in job.totals.items()}
+    used_ids = [f.id for f in used]
+    return SuitabilityResult(m, folder, sensitivity, outputs, used_ids, missing, totals, warnings)
