@@ -47,7 +47,7 @@ from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
 from qzgeo.pack.model import Pack
 from qzgeo.pack.validate import pack_warnings, validate_pack
 from qzgeo.publish.checks import shown_name_field
-from qzgeo.publish.parcel_stream import chunk_rows_for, stream_parcels_into
+from qzgeo.publish.parcel_stream import chunk_measure, chunk_rows_for, stream_parcels_into
 from qzgeo.publish.parcel_tables import published_zone_names, results_public, write_parcel_outputs
 from qzgeo.publish.suitability_write import (
     finish_folder,
@@ -229,16 +229,17 @@ def run_analyze(
     validate_pack(pack)
     check_out_dir(out_dir, inputs=[parcels_path], pack=pack.root)
     dask, kw = use_dask or bool(scheduler), (read_options or ReadOptions()).kwargs()
-    chunk_rows = chunk_rows_for(parcels_path, layer, chunk_rows, dask, make_map)
+    chunk_rows = chunk_rows_for(parcels_path, layer, chunk_rows, make_map=make_map)
     repairs = RepairReport()
     with read_caps(caps):
         loaded = load_pack_layers(pack, only=None if make_map else analysis_layer_ids(pack))
         repairs.extend(loaded.report)
         if chunk_rows is not None:
-            st = stream_parcels_into(
-                out_dir, parcels_path, loaded, repairs, chunk_rows, layer=layer, crs=crs,
-                datum=datum, read_kwargs=kw, workers=workers, progress=progress,
-            )  # fmt: skip
+            with chunk_measure(dask=dask, scheduler=scheduler, workers=workers) as measure:
+                st = stream_parcels_into(
+                    out_dir, parcels_path, loaded, repairs, chunk_rows, layer=layer, crs=crs,
+                    datum=datum, read_kwargs=kw, progress=progress, measure=measure,
+                )  # fmt: skip
             counts = (st.parcels, st.conflicts, st.available_m2)
             return AnalyzeSummary(None, st.files, st.notes, repairs, st.overlay, st.engine, counts)
         parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum, **kw)

@@ -9,15 +9,22 @@ the rows are the same as those of :func:`qzgeo.analysis.parcels.analyze_parcels`
 
 Chunks follow the file's feature order. A spatially sorted file (a GeoPackage written in
 Hilbert or tile order) gives each chunk a smaller extent, which only makes it faster.
+
+How a chunk is measured is a :class:`ChunkMeasure`: threads on this machine
+(:class:`ThreadedChunks`), or a Dask cluster (:class:`qzgeo.analysis.distributed.DaskChunks`,
+``--dask``/``--scheduler``: the same chunks, read, repaired and written here, measured on the
+cluster). Everything else, and so every row, is the same.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import geopandas as gpd
 import pandas as pd
@@ -27,12 +34,14 @@ from qzgeo._errors import InputError
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcels import (
     ParcelPlan,
-    analyze_parcels,
     build_parcel_plan,
     check_parcels,
     clean_parcels,
+    finish_parcels,
+    measure_parcels,
     overlay_crs,
     summary_from_totals,
+    to_planar,
     zone_totals,
 )
 from qzgeo.geo.repair import RepairReport
@@ -51,8 +60,11 @@ __all__ = [
     "CHUNK_ROWS",
     "STREAM_ABOVE",
     "STREAM_SUFFIXES",
+    "ChunkMeasure",
     "StreamedParcels",
+    "ThreadedChunks",
     "analyze_parcels_streamed",
+    "chunk_measure",
     "chunk_rows_for",
     "feature_count",
     "stream_parcels_into",
@@ -87,22 +99,77 @@ CHUNK_ROWS = 250_000
 
 
 def chunk_rows_for(
-    path: str | Path, layer: str | None, chunk_rows: int | None, dask: bool, make_map: bool
+    path: str | Path, layer: str | None, chunk_rows: int | None, *, make_map: bool
 ) -> int | None:
     """Parcels per chunk for ``qzgeo analyze``, or ``None`` to analyze them in memory.
 
-    ``chunk_rows`` if given (refused with Dask or the map, which need every parcel at once);
-    else :data:`CHUNK_ROWS` for streamable files of more than :data:`STREAM_ABOVE` features.
+    ``chunk_rows`` if given (refused with the map, which needs every parcel at once); else
+    :data:`CHUNK_ROWS` for streamable files of more than :data:`STREAM_ABOVE` features. The
+    threads and Dask stream alike.
     """
     if chunk_rows is not None:
-        if dask or make_map:
-            msg = "chunk_rows streams the parcels; it cannot be combined with Dask or the map"
+        if make_map:
+            msg = (
+                f"chunk_rows={chunk_rows} streams the parcels, but the map needs every parcel "
+                "at once; leave out the map or chunk_rows"
+            )
             raise InputError(msg)
         return chunk_rows
-    if dask or make_map:
+    if make_map:
         return None
     n = feature_count(path, layer)
     return CHUNK_ROWS if n is not None and n > STREAM_ABOVE else None
+
+
+Measured = tuple[pd.DataFrame, OverlayReport]
+
+
+class ChunkMeasure(Protocol):
+    """How the chunks are measured: threads here, or a cluster.
+
+    :meth:`put` takes one repaired chunk in the plan's planar CRS and returns the chunks
+    measured meanwhile, oldest first, each as :func:`qzgeo.analysis.parcels.measure_parcels`
+    returns it; :meth:`flush` returns the rest; ``label`` names the engine in the output.
+    """
+
+    @property
+    def label(self) -> str: ...
+
+    def put(self, planar: gpd.GeoDataFrame, plan: ParcelPlan) -> list[Measured]: ...
+
+    def flush(self) -> list[Measured]: ...
+
+
+@dataclass
+class ThreadedChunks:
+    """Measures each chunk at once on ``workers`` threads of this machine."""
+
+    workers: int = 2
+
+    @property
+    def label(self) -> str:
+        return f"threads ({self.workers})"
+
+    def put(self, planar: gpd.GeoDataFrame, plan: ParcelPlan) -> list[Measured]:
+        return [measure_parcels(planar, plan, workers=self.workers)]
+
+    def flush(self) -> list[Measured]:
+        return []
+
+
+def chunk_measure(
+    *, dask: bool, scheduler: str | None, workers: int
+) -> contextlib.AbstractContextManager[ChunkMeasure]:
+    """The measure of ``qzgeo analyze``'s chunks: ``workers`` threads, or a Dask cluster.
+
+    With ``dask``, the cluster at ``scheduler`` (``tcp://host:8786``), else a local cluster of
+    ``workers`` processes; it is disconnected (a local one shut down) on exit.
+    """
+    if not dask:
+        return contextlib.nullcontext(ThreadedChunks(workers))
+    from qzgeo.analysis.distributed import dask_chunks
+
+    return dask_chunks(scheduler, n_workers=workers)
 
 
 def feature_count(path: str | Path, layer: str | None = None) -> int | None:
@@ -132,6 +199,7 @@ def analyze_parcels_streamed(
     extra: dict[str, Any] | None = None,
     report_dir: str | Path | None = None,
     rename: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame] | None = None,
+    measure: ChunkMeasure | None = None,
 ) -> StreamedParcels:
     """Analyze a parcel file chunk by chunk into ``out_dir`` (the outputs of ``qzgeo analyze``).
 
@@ -156,20 +224,13 @@ def analyze_parcels_streamed(
         More entries for ``report.json``, and its folder (default ``out_dir``).
     rename
         Applied to each chunk's result before it is written and summed (unpublished names).
+    measure
+        Measures the chunks (default :class:`ThreadedChunks` of ``workers`` threads), e.g.
+        :class:`qzgeo.analysis.distributed.DaskChunks` on a Dask cluster.
     """
-    if chunk_rows < 1:
-        msg = f"chunk_rows must be a positive number of features, got {chunk_rows!r}"
-        raise InputError(msg)
-    n = feature_count(parcels_path, layer)
-    if n is None and Path(parcels_path).suffix.lower() in STREAM_SUFFIXES:
-        read_layer_features(parcels_path, (0, 1), layer=layer, crs=crs, **(read_kwargs or {}))
-    if n is None:
-        msg = (
-            f"{parcels_path}: cannot be read in chunks; give a GeoPackage, FlatGeobuf or "
-            "Shapefile, or analyze it without chunks"
-        )
-        raise InputError(msg)
-    acc = _Chunks(loaded, workers, repairs if repairs is not None else RepairReport(), rename)
+    n = _streamable_count(parcels_path, layer, chunk_rows, crs, read_kwargs)
+    measure = measure if measure is not None else ThreadedChunks(workers)
+    acc = _Chunks(loaded, measure, repairs if repairs is not None else RepairReport(), rename)
     out = Path(out_dir)
     bar = _bar(n, progress)
     # MultiPolygon layer: a later chunk may hold multipolygons (the in-memory path declares
@@ -186,11 +247,12 @@ def analyze_parcels_streamed(
                 **(read_kwargs or {}),
             )  # fmt: skip
             last = chunk.index.max() if len(chunk) else last
-            result = acc.analyze(chunk, source=str(parcels_path), start=start)
-            if result is not None:
-                add(result)
+            for result in acc.analyze(chunk, source=str(parcels_path), start=start):
+                add(result)  # in file order, the chunks the measure has finished
             if bar is not None:
                 bar.update(len(chunk))
+        for result in acc.flush():
+            add(result)
         if acc.plan is None:  # no polygon at all: the error of an empty parcel layer
             check_parcels(chunk.iloc[:0], where=str(parcels_path))
     if bar is not None:
@@ -198,17 +260,45 @@ def analyze_parcels_streamed(
     return acc.finish(out, extra, Path(report_dir) if report_dir is not None else out)
 
 
+def _streamable_count(
+    path: str | Path,
+    layer: str | None,
+    chunk_rows: int,
+    crs: str | None,
+    read_kwargs: dict[str, Any] | None,
+) -> int:
+    """The number of features to stream, or the reader's error (corrupt file) or a refusal."""
+    if chunk_rows < 1:
+        msg = f"chunk_rows must be a positive number of features, got {chunk_rows!r}"
+        raise InputError(msg)
+    n = feature_count(path, layer)
+    if n is None and Path(path).suffix.lower() in STREAM_SUFFIXES:
+        read_layer_features(path, (0, 1), layer=layer, crs=crs, **(read_kwargs or {}))
+    if n is None:
+        msg = (
+            f"{path}: cannot be read in chunks; give a GeoPackage, FlatGeobuf or "
+            "Shapefile, or analyze it without chunks"
+        )
+        raise InputError(msg)
+    return n
+
+
 class _Chunks:
-    """Analyzes chunk after chunk with one plan; keeps only totals, counts and reports."""
+    """Analyzes chunk after chunk with one plan; keeps only totals, counts and reports.
+
+    A chunk waits in ``pending`` (repaired, in its own CRS) until ``measure`` returns its
+    numbers; measures return chunks in the order they were put.
+    """
 
     def __init__(
         self,
         loaded: LoadedPack,
-        workers: int,
+        measure: ChunkMeasure,
         repairs: RepairReport,
         rename: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame] | None,
     ) -> None:
-        self.loaded, self.workers, self.repairs, self.rename = loaded, workers, repairs, rename
+        self.loaded, self.measure, self.repairs, self.rename = loaded, measure, repairs, rename
+        self.pending: deque[gpd.GeoDataFrame] = deque()
         self.plan: ParcelPlan | None = None
         self.overlay = OverlayReport()
         self.totals: list[pd.DataFrame] = []
@@ -217,27 +307,41 @@ class _Chunks:
 
     def analyze(
         self, chunk: gpd.GeoDataFrame, *, source: str, start: int
-    ) -> gpd.GeoDataFrame | None:
+    ) -> list[gpd.GeoDataFrame]:
+        """Repair the chunk and put it to the measure; the results of the chunks measured."""
         where = f"{source} (features {start + 1}..)"
         extent = self.loaded.pack.extent
         chunk = clean_parcels(
             chunk, extent=extent, source=source, repairs=self.repairs, where=where
         )
         if chunk.empty:
-            return None
+            return []
         if self.plan is None:
             crs = overlay_crs(chunk.crs, self.loaded.planar_crs)
             self.plan = build_parcel_plan(self.loaded, planar_crs=crs)
-        result = analyze_parcels(
-            chunk, self.loaded, workers=self.workers, report=self.overlay, plan=self.plan
-        )
-        if self.rename is not None:
-            result = self.rename(result)
-        self.totals.append(zone_totals(result, self.plan))
-        self.parcels += len(result)
-        self.conflicts += int(result["conflict"].sum())
-        self.available_m2 += float(result["available_m2"].sum())
-        return result
+        self.pending.append(chunk)
+        return self._results(self.measure.put(to_planar(chunk, self.plan.planar_crs), self.plan))
+
+    def flush(self) -> list[gpd.GeoDataFrame]:
+        """The results of the chunks still being measured."""
+        return self._results(self.measure.flush())
+
+    def _results(self, measured: list[Measured]) -> list[gpd.GeoDataFrame]:
+        """What :func:`~qzgeo.analysis.parcels.analyze_parcels` returns, chunk by chunk."""
+        out = []
+        for df, report in measured:
+            assert self.plan is not None  # built with the first chunk put
+            chunk = self.pending.popleft()
+            self.overlay.extend(report)
+            result = finish_parcels(chunk, df, self.plan, storage_crs=self.loaded.pack.storage_crs)
+            if self.rename is not None:
+                result = self.rename(result)
+            self.totals.append(zone_totals(result, self.plan))
+            self.parcels += len(result)
+            self.conflicts += int(result["conflict"].sum())
+            self.available_m2 += float(result["available_m2"].sum())
+            out.append(result)
+        return out
 
     def finish(self, out: Path, extra: dict[str, Any] | None, report_dir: Path) -> StreamedParcels:
         """Write the summary and the report of every chunk beside ``parcels.gpkg``."""
@@ -288,8 +392,8 @@ def stream_parcels_into(
         streamed.files = [o.gpkg, o.csv, *([o.xlsx] if o.xlsx else []), o.report]
         for stale in streamed.files[:-1]:  # the same outputs of an earlier run elsewhere
             (build.out / other / stale.name).unlink(missing_ok=True)
-    workers = kwargs.get("workers", 2)
-    streamed.engine = f"threads ({workers}), {streamed.chunks} chunk(s) of {chunk_rows} parcels"
+    measure = kwargs.get("measure") or ThreadedChunks(kwargs.get("workers", 2))
+    streamed.engine = f"{measure.label}, {streamed.chunks} chunk(s) of {chunk_rows} parcels"
     return streamed
 
 
