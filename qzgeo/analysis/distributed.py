@@ -224,7 +224,7 @@ def analyze_parcels_dask(
     if report is not None:
         for o in sorted(outs, key=lambda o: int(o[0][_POS].min()) if len(o[0]) else -1):
             report.extend(o[1])
-    return finish_parcels(parcels, measured, plan, storage_crs=loaded.pack.storage_crs)
+    return finish_parcels(parcels, measured, plan)
 
 
 Measured = tuple[pd.DataFrame, OverlayReport]

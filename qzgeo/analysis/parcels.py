@@ -7,6 +7,7 @@ and its summaries. The same :class:`ParcelPlan` drives the single-machine path a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -41,6 +42,7 @@ __all__ = [
     "build_parcel_plan",
     "clean_parcels",
     "finish_parcels",
+    "inner_box",
     "measure_parcels",
     "overlay_crs",
     "parcel_summary",
@@ -181,9 +183,14 @@ def to_planar(parcels: gpd.GeoDataFrame, planar: CRS) -> gpd.GeoDataFrame:
 
 
 def finish_parcels(
-    parcels: gpd.GeoDataFrame, measured: pd.DataFrame, plan: ParcelPlan, *, storage_crs: str
+    parcels: gpd.GeoDataFrame, measured: pd.DataFrame, plan: ParcelPlan
 ) -> gpd.GeoDataFrame:
-    """Assemble the result table: parcel attributes, zone, areas in m²/公顷/亩, geometry."""
+    """Assemble the result table: parcel attributes, zone, areas in m²/公顷/亩, geometry.
+
+    The geometry is the parcels' own, in their own CRS: the vertices GIS staff read in come
+    back untouched (a reprojection would move every vertex by rounding and cost a transform of
+    every parcel), so the results join back to their layer by geometry as well as by id.
+    """
     zone = measured["zone"].to_numpy()
     has = zone >= 0
     zl = np.array([*plan.zone_layers, NO_ZONE], dtype=object)
@@ -212,7 +219,7 @@ def finish_parcels(
     out["available_mu"] = m2_to_mu(avail)
     out["conflict"] = measured["conflict"].to_numpy()
     geom = gpd.GeoSeries(parcels.geometry.values, index=parcels.index, crs=parcels.crs)
-    return gpd.GeoDataFrame(out, geometry=geom.to_crs(storage_crs), crs=storage_crs)
+    return gpd.GeoDataFrame(out, geometry=geom, crs=parcels.crs)
 
 
 def analyze_parcels(
@@ -242,12 +249,12 @@ def analyze_parcels(
 
     Returns
     -------
-    GeoDataFrame in the pack's storage CRS, indexed like ``parcels``: the parcel attributes;
-    ``zone_layer``, ``zone_fid``, ``zone_name`` (the zone with the largest overlap, empty if
-    none) and ``zone_m2``; ``area_m2/ha/mu``; one ``"{layer}:{class}"`` column per constraint
-    class (m² of overlap; for a boundary class the m² inside it); ``inside_boundary`` (share
-    inside the 城镇开发边界); ``constrained_m2``; ``available_m2/ha/mu``; ``conflict``.
-    All areas are ellipsoidal (CGCS2000).
+    GeoDataFrame in the parcels' CRS with their geometry as given, indexed like ``parcels``:
+    the parcel attributes; ``zone_layer``, ``zone_fid``, ``zone_name`` (the zone with the
+    largest overlap, empty if none) and ``zone_m2``; ``area_m2/ha/mu``; one
+    ``"{layer}:{class}"`` column per constraint class (m² of overlap; for a boundary class the
+    m² inside it); ``inside_boundary`` (share inside the 城镇开发边界); ``constrained_m2``;
+    ``available_m2/ha/mu``; ``conflict``. All areas are ellipsoidal (CGCS2000).
     """
     plan = plan or build_parcel_plan(loaded, planar_crs=overlay_crs(parcels.crs, loaded.planar_crs))
     planar = to_planar(parcels, plan.planar_crs)
@@ -256,7 +263,7 @@ def analyze_parcels(
     )
     if report is not None:
         report.extend(rep)
-    return finish_parcels(parcels, measured, plan, storage_crs=loaded.pack.storage_crs)
+    return finish_parcels(parcels, measured, plan)
 
 
 ZONE_KEYS = ["zone_layer", "zone_fid", "zone_name"]
@@ -364,14 +371,31 @@ _FAST_EXTENT_MARGIN_DEG = 1e-5
 def surely_inside(
     parcels: gpd.GeoDataFrame, extent: tuple[float, float, float, float]
 ) -> npt.NDArray[np.bool_]:
-    """Parcels wholly inside the lon/lat ``extent`` by their bounding box's corners alone.
+    """Parcels wholly inside the lon/lat ``extent`` by their bounding box alone.
 
-    Moves 4 points per parcel instead of every vertex. ``False`` means "not sure" (near the
-    edge, big, missing or empty): such parcels need the exact check
-    (:func:`qzgeo.io.input_checks.enforce_extent`).
+    In a projected CRS a box inside :func:`inner_box` (the extent's image, shrunk to an
+    axis-aligned rectangle) is inside without moving a point; the others are tested by their
+    box's 4 corners in lon/lat. ``False`` means "not sure" (near the edge, big, missing or
+    empty): such parcels need the exact check (:func:`qzgeo.io.input_checks.enforce_extent`).
     """
     crs = CRS.from_user_input(parcels.crs)
     b = shapely.bounds(np.asarray(parcels.geometry.values, dtype=object))
+    finite = np.isfinite(b).all(axis=1)
+    sure = np.zeros(len(b), dtype=bool)
+    rect = None if crs.is_geographic else inner_box(crs.to_wkt(), extent)
+    if rect is not None:
+        with np.errstate(invalid="ignore"):
+            sure = (b[:, 0] >= rect[0]) & (b[:, 1] >= rect[1])
+            sure &= (b[:, 2] <= rect[2]) & (b[:, 3] <= rect[3])
+    rest = np.flatnonzero(~sure & finite)
+    if len(rest):
+        sure[rest] = _corners_inside(crs, b[rest], extent)
+    return np.asarray(sure & finite, dtype=bool)
+
+
+def _corners_inside(
+    crs: CRS, b: npt.NDArray[np.float64], extent: tuple[float, float, float, float]
+) -> npt.NDArray[np.bool_]:
     to_ll = cached_transformer(crs.to_wkt(), STORAGE_CRS)
     with np.errstate(invalid="ignore"):
         lon, lat = to_ll.transform(b[:, [0, 2, 2, 0]].ravel(), b[:, [1, 1, 3, 3]].ravel())
@@ -386,7 +410,48 @@ def surely_inside(
         if not crs.is_geographic:  # lon/lat boxes are exact; projected ones bow a little
             span = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
             sure &= span <= _FAST_EXTENT_SPAN_M
-    return np.asarray(sure & np.isfinite(b).all(axis=1), dtype=bool)
+    return np.asarray(sure, dtype=bool)
+
+
+@functools.lru_cache(maxsize=16)
+def inner_box(
+    crs_wkt: str, extent: tuple[float, float, float, float], *, n: int = 512
+) -> tuple[float, float, float, float] | None:
+    """An axis-aligned rectangle of ``crs_wkt`` wholly inside the lon/lat ``extent``.
+
+    The extent's edges are densified (``n`` points each, < 1 km apart in a county-sized
+    pack) and projected; the rectangle spans from the innermost point of each edge, minus
+    2 m, and is checked by projecting its own densified edges back (``None`` if that fails,
+    e.g. for an extent the CRS cannot hold).
+
+    Examples
+    --------
+    >>> r = inner_box(CRS.from_epsg(4524).to_wkt(), (108.5, 21.6, 108.7, 21.8))
+    >>> [round(v) for v in r]
+    [36551777, 2389674, 36572384, 2411736]
+    """
+    lon0, lat0, lon1, lat1 = extent
+    t = np.linspace(0.0, 1.0, n)
+    fwd = cached_transformer(STORAGE_CRS, crs_wkt)
+    with np.errstate(all="ignore"):
+        west = fwd.transform(np.full(n, lon0), lat0 + t * (lat1 - lat0))[0]
+        east = fwd.transform(np.full(n, lon1), lat0 + t * (lat1 - lat0))[0]
+        south = fwd.transform(lon0 + t * (lon1 - lon0), np.full(n, lat0))[1]
+        north = fwd.transform(lon0 + t * (lon1 - lon0), np.full(n, lat1))[1]
+    rect = (np.max(west) + 2.0, np.max(south) + 2.0, np.min(east) - 2.0, np.min(north) - 2.0)
+    if not np.isfinite(rect).all() or rect[0] >= rect[2] or rect[1] >= rect[3]:
+        return None
+    x = np.concatenate([rect[0] + t * (rect[2] - rect[0]), np.full(n, rect[2])])
+    y = np.concatenate([np.full(n, rect[1]), rect[1] + t * (rect[3] - rect[1])])
+    x = np.concatenate([x, rect[2] - t * (rect[2] - rect[0]), np.full(n, rect[0])])
+    y = np.concatenate([y, np.full(n, rect[3]), rect[3] - t * (rect[3] - rect[1])])
+    with np.errstate(all="ignore"):
+        lon, lat = cached_transformer(crs_wkt, STORAGE_CRS).transform(x, y)
+    # Its edges bow by micrometres between points 1 km apart: inside here is inside.
+    inside = (lon > lon0) & (lon < lon1) & (lat > lat0) & (lat < lat1)
+    if not bool(inside.all()):
+        return None
+    return float(rect[0]), float(rect[1]), float(rect[2]), float(rect[3])
 
 
 def check_parcels(parcels: gpd.GeoDataFrame, *, where: str = "parcels") -> None:

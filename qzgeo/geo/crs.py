@@ -257,8 +257,15 @@ def _inside(lon: FloatArray, lat: FloatArray, box: tuple[float, float, float, fl
 
 
 def sample_coordinates(geoms: npt.ArrayLike, *, limit: int = 20_000) -> FloatArray:
-    """Finite x/y coordinates of ``geoms`` (at most about ``limit`` of them, evenly sampled)."""
-    coords = shapely.get_coordinates(np.asarray(geoms, dtype=object))
+    """Finite x/y coordinates of ``geoms`` (at most about ``limit`` of them, evenly sampled).
+
+    Big layers are sampled by geometry first (every k-th, k = n // limit + 1): reading every
+    vertex of a million parcels to keep 20 000 of them cost a quarter of a second.
+    """
+    arr = np.asarray(geoms, dtype=object).ravel()
+    if len(arr) > limit:
+        arr = arr[:: len(arr) // limit + 1]
+    coords = shapely.get_coordinates(arr)
     coords = coords[np.isfinite(coords).all(axis=1)]
     if len(coords) > limit:
         coords = coords[:: len(coords) // limit + 1]

@@ -8,8 +8,7 @@ byte-identical files.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -42,13 +41,7 @@ def write_gpkg(
     return Path(path)
 
 
-def _append_layer(
-    tmp: Path,
-    layer: str,
-    gdf: gpd.GeoDataFrame | pd.DataFrame,
-    *,
-    promote_to_multi: bool | None = None,
-) -> None:
+def _append_layer(tmp: Path, layer: str, gdf: gpd.GeoDataFrame | pd.DataFrame) -> None:
     pyogrio.write_dataframe(
         gdf,
         tmp,
@@ -59,28 +52,7 @@ def _append_layer(
         # Arrow: the columns go to GDAL as arrays in one transaction, not row by row
         # (~1.5x faster on 300k parcels, same schema).
         use_arrow=True,
-        promote_to_multi=promote_to_multi,
     )
-
-
-@contextmanager
-def gpkg_layer_appender(
-    path: str | os.PathLike[str], layer: str, *, promote_to_multi: bool = False
-) -> Iterator[Callable[[gpd.GeoDataFrame], None]]:
-    """Write one GeoPackage layer in pieces: ``with gpkg_layer_appender(p, "l") as add: add(df)``.
-
-    The file is built beside ``path`` and renamed into place when the block ends without an
-    error (atomic, like :func:`write_gpkg`); every ``add`` appends its rows through Arrow.
-    The first piece fixes the layer's geometry type: ``promote_to_multi`` declares polygons as
-    MultiPolygon, so that a later piece holding multipolygons still fits the layer.
-    """
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _FIXED_DATE})
-    with atomic_path(path) as tmp:
-
-        def add(gdf: gpd.GeoDataFrame) -> None:
-            _append_layer(tmp, layer, gdf, promote_to_multi=promote_to_multi)
-
-        yield add
 
 
 #: Output formats by file extension.

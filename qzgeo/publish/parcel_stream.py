@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,7 +47,7 @@ from qzgeo.analysis.parcels import (
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.outdir import output_build
 from qzgeo.io.vector import read_layer_features, sha256_file
-from qzgeo.io.write import gpkg_layer_appender
+from qzgeo.io.write_stream import prefetched, write_gpkg_stream
 from qzgeo.pack.load import LoadedPack
 from qzgeo.publish.parcel_tables import (
     ParcelOutputs,
@@ -233,30 +233,17 @@ def analyze_parcels_streamed(
     acc = _Chunks(loaded, measure, repairs if repairs is not None else RepairReport(), rename)
     out = Path(out_dir)
     bar = _bar(n, progress)
-    # MultiPolygon layer: a later chunk may hold multipolygons (the in-memory path declares
-    # Polygon when every parcel is one; the geometries are the same).
-    fid = _fid_column(parcels_path, layer)
-    last: Any = None
-    with gpkg_layer_appender(out / "parcels.gpkg", "parcels", promote_to_multi=True) as add:
-        for start in range(0, max(n, 1), chunk_rows):
-            # A GeoPackage continues after the last FID (its primary key: no re-reading);
-            # other formats skip to the feature by its position.
-            after: int | str = start if fid is None or last is None else f'"{fid}" > {last}'
-            chunk = read_layer_features(
-                parcels_path, (after, chunk_rows), layer=layer, crs=crs, datum=datum,
-                **(read_kwargs or {}),
-            )  # fmt: skip
-            last = chunk.index.max() if len(chunk) else last
-            for result in acc.analyze(chunk, source=str(parcels_path), start=start):
-                add(result)  # in file order, the chunks the measure has finished
-            if bar is not None:
-                bar.update(len(chunk))
-        for result in acc.flush():
-            add(result)
-        if acc.plan is None:  # no polygon at all: the error of an empty parcel layer
-            check_parcels(chunk.iloc[:0], where=str(parcels_path))
+    chunks = _read_chunks(
+        parcels_path, n, chunk_rows, layer=layer, crs=crs, datum=datum, read_kwargs=read_kwargs
+    )
+    results = acc.stream(chunks, source=str(parcels_path), bar=bar)
+    # The next chunk is read and analyzed in a background thread while GDAL writes this one;
+    # the layer is declared MultiPolygon (a later chunk may hold multipolygons).
+    write_gpkg_stream(out / "parcels.gpkg", "parcels", prefetched(results))
     if bar is not None:
         bar.close()
+    if acc.plan is None:  # no polygon at all: the error of an empty parcel layer
+        check_parcels(acc.last_empty, where=str(parcels_path))
     return acc.finish(out, extra, Path(report_dir) if report_dir is not None else out)
 
 
@@ -283,6 +270,30 @@ def _streamable_count(
     return n
 
 
+def _read_chunks(
+    path: str | Path,
+    n: int,
+    chunk_rows: int,
+    *,
+    layer: str | None,
+    crs: str | None,
+    datum: str | None,
+    read_kwargs: dict[str, Any] | None,
+) -> Iterator[tuple[int, gpd.GeoDataFrame]]:
+    """``(start, chunk)`` of ``chunk_rows`` features each, in the file's order."""
+    fid = _fid_column(path, layer)
+    last: Any = None
+    for start in range(0, max(n, 1), chunk_rows):
+        # A GeoPackage continues after the last FID (its primary key: no re-reading);
+        # other formats skip to the feature by its position.
+        after: int | str = start if fid is None or last is None else f'"{fid}" > {last}'
+        chunk = read_layer_features(
+            path, (after, chunk_rows), layer=layer, crs=crs, datum=datum, **(read_kwargs or {})
+        )
+        last = chunk.index.max() if len(chunk) else last
+        yield start, chunk
+
+
 class _Chunks:
     """Analyzes chunk after chunk with one plan; keeps only totals, counts and reports.
 
@@ -304,18 +315,33 @@ class _Chunks:
         self.totals: list[pd.DataFrame] = []
         self.parcels = self.conflicts = 0
         self.available_m2 = 0.0
+        self.last_empty: gpd.GeoDataFrame = gpd.GeoDataFrame()
+
+    def stream(
+        self, chunks: Iterator[tuple[int, gpd.GeoDataFrame]], *, source: str, bar: Any = None
+    ) -> Iterator[gpd.GeoDataFrame]:
+        """The result rows of every chunk in file order (the measure may hold a few back)."""
+        for start, chunk in chunks:
+            yield from self.analyze(chunk, source=source, start=start, bar=bar)
+        yield from self.flush()
 
     def analyze(
-        self, chunk: gpd.GeoDataFrame, *, source: str, start: int
+        self, chunk: gpd.GeoDataFrame, *, source: str, start: int, bar: Any = None
     ) -> list[gpd.GeoDataFrame]:
-        """Repair the chunk and put it to the measure; the results of the chunks measured."""
+        """Repair the chunk and put it to the measure; the results of the chunks measured.
+
+        A chunk whose every feature was dropped comes back at once, empty.
+        """
+        if bar is not None:
+            bar.update(len(chunk))
         where = f"{source} (features {start + 1}..)"
         extent = self.loaded.pack.extent
         chunk = clean_parcels(
             chunk, extent=extent, source=source, repairs=self.repairs, where=where
         )
         if chunk.empty:
-            return []
+            self.last_empty = chunk
+            return [chunk]
         if self.plan is None:
             crs = overlay_crs(chunk.crs, self.loaded.planar_crs)
             self.plan = build_parcel_plan(self.loaded, planar_crs=crs)
@@ -333,7 +359,7 @@ class _Chunks:
             assert self.plan is not None  # built with the first chunk put
             chunk = self.pending.popleft()
             self.overlay.extend(report)
-            result = finish_parcels(chunk, df, self.plan, storage_crs=self.loaded.pack.storage_crs)
+            result = finish_parcels(chunk, df, self.plan)
             if self.rename is not None:
                 result = self.rename(result)
             self.totals.append(zone_totals(result, self.plan))

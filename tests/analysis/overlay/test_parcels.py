@@ -7,7 +7,10 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely as shp
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcels import analyze_parcels
@@ -33,8 +36,11 @@ def parcels_frame() -> gpd.GeoDataFrame:
 
 def test_analyze_parcels_on_the_minipack(loaded_minipack) -> None:  # type: ignore[no-untyped-def]
     rep = OverlayReport()
-    out = analyze_parcels(parcels_frame(), loaded_minipack, report=rep)
-    assert out.crs.to_epsg() == 4490
+    parcels = parcels_frame()
+    out = analyze_parcels(parcels, loaded_minipack, report=rep)
+    # the parcels' own CRS and vertices come back, untouched
+    assert out.crs.to_epsg() == 4524
+    assert shp.equals_exact(out.geometry.values, parcels.geometry.values, tolerance=0).all()
     assert out["name"].tolist() == [f"p{k}" for k in range(6)]
     assert out["zone_name"].tolist() == ["甲区", "甲区", "乙区", "甲区", "乙区", ""]
     assert out["zone_layer"].tolist() == ["zones"] * 5 + [""]
@@ -300,3 +306,35 @@ def test_fast_extent_test_changes_nothing(outside: bool) -> None:
     rep = RepairReport()
     clean_parcels(frame, extent=extent, source="p.gpkg", repairs=rep)
     assert rep.warnings == expected and expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    zone=st.integers(25, 45),
+    lon=st.floats(-1.4, 1.4),
+    lat0=st.floats(18.0, 50.0),
+    w=st.floats(0.01, 3.0),
+    h=st.floats(0.01, 3.0),
+)
+def test_inner_box_lies_inside_the_extent(
+    zone: int, lon: float, lat0: float, w: float, h: float
+) -> None:
+    """Every point of the projected inner box maps back inside the lon/lat extent (pyproj)."""
+    import numpy as np
+    from pyproj import CRS, Transformer
+
+    from qzgeo.analysis.parcels import inner_box
+
+    lon0 = zone * 3 + lon - w / 2
+    extent = (lon0, lat0, lon0 + w, lat0 + h)
+    epsg = 4513 + zone - 25  # CGCS2000 3-degree GK zones 25..45, zone-prefixed
+    rect = inner_box(CRS.from_epsg(epsg).to_wkt(), extent)
+    if rect is None:  # a thin strip whose image holds no rectangle: the corner test decides
+        assert min(w, h) < 0.5
+        return
+    rng = np.random.default_rng(zone)
+    x = np.concatenate([rng.uniform(rect[0], rect[2], 500), [rect[0], rect[2], rect[0], rect[2]]])
+    y = np.concatenate([rng.uniform(rect[1], rect[3], 500), [rect[1], rect[1], rect[3], rect[3]]])
+    lonv, latv = Transformer.from_crs(epsg, 4490, always_xy=True).transform(x, y)
+    assert (lonv > extent[0]).all() and (lonv < extent[2]).all()
+    assert (latv > extent[1]).all() and (latv < extent[3]).all()

@@ -70,7 +70,8 @@ def rendered(analyzed: Analysed, tmp_path_factory: pytest.TempPathFactory) -> di
     res = analyzed.result
     # Hover over a point deep inside two hostile parcels (one per zone if possible).
     picks = [0, 1, 2, 3]
-    geoms = np.asarray(res.geometry.values[picks], dtype=object)
+    # results keep the parcels' CRS; Leaflet wants lon/lat
+    geoms = np.asarray(res.geometry.to_crs("EPSG:4490").values[picks], dtype=object)
     inner = shapely.point_on_surface(shapely.buffer(geoms, -2e-5))
     points = [[float(p.y), float(p.x)] for p in inner]
     shot = out / "parcels.png"
