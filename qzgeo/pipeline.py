@@ -3,8 +3,9 @@
 One function per command: :func:`run_publish` (``qzgeo publish``), :func:`run_analyze`
 (``qzgeo analyze``) and :func:`run_check` (``qzgeo check``);
 :func:`qzgeo.publish.suitability_run.run_suitability` (``qzgeo suitability``) lives apart so
-that the other commands do not import the raster stack. The CLI modules only parse options, call these and print what they
-return. Every command writes through :mod:`qzgeo.io.outdir` (``OUT/public``, ``OUT/internal``).
+that the other commands do not import the raster stack. The CLI modules only parse options,
+call these and print what they return. Every command writes through :mod:`qzgeo.io.outdir`
+(``OUT/public``, ``OUT/internal``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
 from qzgeo.pack.model import Pack
 from qzgeo.pack.validate import pack_warnings, validate_pack
-from qzgeo.publish.parcel_stream import stream_choice, stream_parcels_into
+from qzgeo.publish.parcel_stream import chunk_measure, stream_choice, stream_parcels_into
 from qzgeo.publish.parcel_tables import published_zone_names, results_public, write_parcel_outputs
 from qzgeo.publish.tables import (
     analysis_postgis_targets,
@@ -225,10 +226,12 @@ def run_analyze(
         loaded = load_pack_layers(pack, only=None if make_map else analysis_layer_ids(pack))
         repairs.extend(loaded.report)
         if chunks is not None:
-            st = stream_parcels_into(
-                out_dir, parcels_path, loaded, repairs, chunks.rows, layer=layer, crs=crs,
-                datum=datum, read_kwargs=kw, workers=workers, progress=progress, pool=pool,
-            )  # fmt: skip
+            with chunk_measure(dask=dask, scheduler=scheduler, workers=workers) as measure:
+                st = stream_parcels_into(
+                    out_dir, parcels_path, loaded, repairs, chunks.rows, layer=layer, crs=crs,
+                    datum=datum, read_kwargs=kw, workers=workers, progress=progress, pool=pool,
+                    measure=measure,
+                )  # fmt: skip
             counts = (st.parcels, st.conflicts, st.available_m2)
             return AnalyzeSummary(None, st.files, st.notes, repairs, st.overlay, st.engine, counts)
         parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum, **kw)
@@ -239,6 +242,25 @@ def run_analyze(
         parcels, loaded, plan, overlay, workers=workers, use_dask=use_dask, scheduler=scheduler,
         progress=progress,
     )  # fmt: skip
+    files, notes = _write_in_memory(
+        result, plan, loaded, parcels_path, out_dir, repairs, overlay, make_map=make_map
+    )
+    return AnalyzeSummary(result, files, notes, repairs, overlay, engine)
+
+
+def _write_in_memory(
+    result: gpd.GeoDataFrame,
+    plan: ParcelPlan,
+    loaded: LoadedPack,
+    parcels_path: str | Path,
+    out_dir: str | Path,
+    repairs: RepairReport,
+    overlay: OverlayReport,
+    *,
+    make_map: bool,
+) -> tuple[list[Path], list[str]]:
+    """Write the outputs of an in-memory ``qzgeo analyze``; the files and the notes."""
+    pack = loaded.pack
     public = plan.sensitivity == "public" and results_public(pack)
     if public:
         result = published_zone_names(result, pack)
@@ -262,7 +284,7 @@ def run_analyze(
         files = [*files, outputs.report]
         for stale in files[:-1]:  # the same outputs of an earlier run in the other part
             (build.out / other / stale.name).unlink(missing_ok=True)
-    return AnalyzeSummary(result, files, notes, repairs, overlay, engine)
+    return files, notes
 
 
 def _run_engine(

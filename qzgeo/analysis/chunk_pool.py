@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import geopandas as gpd
 import pandas as pd
@@ -47,13 +47,17 @@ from qzgeo.io.write_stream import arrow_batch
 
 __all__ = [
     "ChunkContext",
+    "ChunkMeasure",
     "ChunkPool",
     "ChunkResult",
     "ChunkSource",
     "analyze_chunk",
     "chunk_pool",
     "chunk_starts",
+    "complete_chunk",
     "fid_column",
+    "measure_elsewhere",
+    "read_chunk",
     "run_chunks",
 ]
 
@@ -122,6 +126,18 @@ def analyze_chunk(
     ctx: ChunkContext, start: int, selector: int | str, rows: int, *, threads: int = 1
 ) -> ChunkResult:
     """Read, clean, measure and encode one chunk (in a worker, or inline)."""
+    chunk, repairs, n_read = read_chunk(ctx, start, selector, rows)
+    if chunk.empty:
+        return ChunkResult(start, n_read, None, None, repairs, OverlayReport())
+    planar = to_planar(chunk, ctx.plan.planar_crs)
+    measured, overlay = measure_parcels(planar, ctx.plan, workers=threads, chunk_size=20_000)
+    return complete_chunk(ctx, chunk, (measured, overlay), repairs, start=start, read=n_read)
+
+
+def read_chunk(
+    ctx: ChunkContext, start: int, selector: int | str, rows: int
+) -> tuple[gpd.GeoDataFrame, RepairReport, int]:
+    """One chunk as read and repaired (its notices and repairs), and how many were read."""
     src = ctx.source
     with read_caps(ctx.caps):
         chunk = read_layer_features(
@@ -132,20 +148,72 @@ def analyze_chunk(
     where = f"{src.path} (features {start + 1}..)"
     n_read = len(chunk)
     chunk = clean_parcels(chunk, extent=ctx.extent, source=src.path, repairs=repairs, where=where)
-    overlay = OverlayReport()
-    if chunk.empty:
-        return ChunkResult(start, n_read, None, None, repairs, overlay)
+    return chunk, repairs, n_read
+
+
+def complete_chunk(
+    ctx: ChunkContext,
+    chunk: gpd.GeoDataFrame,
+    measured: Measured,
+    repairs: RepairReport,
+    *,
+    start: int,
+    read: int,
+) -> ChunkResult:
+    """The result rows of a measured chunk, encoded for the writer, with its totals."""
     plan = ctx.plan
-    measured, overlay = measure_parcels(
-        to_planar(chunk, plan.planar_crs), plan, workers=threads, chunk_size=20_000
-    )
-    result = finish_parcels(chunk, measured, plan)
+    result = finish_parcels(chunk, measured[0], plan)
     if ctx.rename is not None:
         result = ctx.rename(result)
     return ChunkResult(
-        start, n_read, arrow_batch(result), zone_totals(result, plan), repairs, overlay,
+        start, read, arrow_batch(result), zone_totals(result, plan), repairs, measured[1],
         len(result), int(result["conflict"].sum()), float(result["available_m2"].sum()),
     )  # fmt: skip
+
+
+Measured = tuple[pd.DataFrame, OverlayReport]
+
+
+class ChunkMeasure(Protocol):
+    """Measures chunks elsewhere, e.g. on a Dask cluster
+    (:class:`qzgeo.analysis.distributed.DaskChunks`).
+
+    :meth:`put` takes one repaired chunk in the plan's planar CRS and returns the chunks
+    measured meanwhile, oldest first, each as :func:`qzgeo.analysis.parcels.measure_parcels`
+    returns it; :meth:`flush` returns the rest; ``label`` names the engine in the output.
+    """
+
+    @property
+    def label(self) -> str: ...
+
+    def put(self, planar: gpd.GeoDataFrame, plan: ParcelPlan) -> list[Measured]: ...
+
+    def flush(self) -> list[Measured]: ...
+
+
+def measure_elsewhere(
+    ctx: ChunkContext, starts: Sequence[tuple[int, int | str]], rows: int, measure: ChunkMeasure
+) -> Iterator[ChunkResult]:
+    """:func:`run_chunks` with the measuring done by ``measure``; reading, repairing and
+    encoding here. Chunks wait (repaired) until their numbers come back, in file order."""
+    waiting: deque[tuple[gpd.GeoDataFrame, RepairReport, int, int]] = deque()
+
+    def completed(done: list[Measured]) -> Iterator[ChunkResult]:
+        for m in done:
+            while waiting[0][0].empty:  # chunks left empty by the repairs were not sent
+                chunk, repairs, start, n_read = waiting.popleft()
+                yield ChunkResult(start, n_read, None, None, repairs, OverlayReport())
+            chunk, repairs, start, n_read = waiting.popleft()
+            yield complete_chunk(ctx, chunk, m, repairs, start=start, read=n_read)
+
+    for start, sel in starts:
+        chunk, repairs, n_read = read_chunk(ctx, start, sel, rows)
+        waiting.append((chunk, repairs, start, n_read))
+        if not chunk.empty:
+            yield from completed(measure.put(to_planar(chunk, ctx.plan.planar_crs), ctx.plan))
+    yield from completed(measure.flush())
+    for _chunk, repairs, start, n_read in waiting:  # trailing chunks left empty
+        yield ChunkResult(start, n_read, None, None, repairs, OverlayReport())
 
 
 # The context each worker process has seen, by key: the plan's prepared geometries are reused

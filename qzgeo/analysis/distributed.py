@@ -6,6 +6,12 @@ every worker *once* with ``client.scatter``, and
 each partition is measured by the same kernel as the single-machine path, so the numbers are
 identical. Needs the ``dask`` extra: ``pip install 'qzgeo[dask]'``.
 
+Two ways in: :func:`analyze_parcels_dask` measures parcels held in memory; :class:`DaskChunks`
+measures the chunks of a streamed ``qzgeo analyze`` (big files, ``--chunk-rows``): the client
+reads, repairs and writes each chunk, the cluster measures it (several Hilbert partitions per
+chunk, the plan scattered once per run), and at most ``window`` chunks are in flight, so the
+client's memory stays bounded by the chunk. See ``docs/dask.md``.
+
 On one 2-core machine the threaded single-machine path is faster: processes pay for pickling
 the parcels (see ``benchmarks/README_overlay.md``). The Dask path is for a real cluster.
 """
@@ -13,14 +19,17 @@ the parcels (see ``benchmarks/README_overlay.md``). The Dask path is for a real 
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import shapely
 
-from qzgeo._errors import QzgeoError
+from qzgeo._errors import InputError, QzgeoError
 from qzgeo.analysis.overlay import OverlayPlan, OverlayReport, overlay_areas
 from qzgeo.analysis.parcels import (
     ParcelPlan,
@@ -32,7 +41,13 @@ from qzgeo.analysis.parcels import (
 )
 from qzgeo.pack.load import LoadedPack
 
-__all__ = ["analyze_parcels_dask", "dask_client", "overlay_areas_dask"]
+__all__ = [
+    "DaskChunks",
+    "analyze_parcels_dask",
+    "dask_chunks",
+    "dask_client",
+    "overlay_areas_dask",
+]
 
 _POS = "_qzgeo_pos"
 
@@ -56,16 +71,22 @@ def dask_client(
 ) -> Iterator[Any]:
     """A ``distributed.Client``: connected to ``scheduler`` or to a new local cluster.
 
-    A local cluster is shut down on exit; a remote scheduler is only disconnected.
+    A local cluster is shut down on exit; a remote scheduler is only disconnected. Connecting
+    to ``scheduler`` and waiting for its first worker each give up after Dask's connect
+    timeout (``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT``, default 30 s).
     """
     _, distributed = _imports()
     if scheduler:
         try:
-            client = distributed.Client(scheduler, timeout="20s")
-        except OSError as exc:
-            msg = f"cannot reach the Dask scheduler {scheduler!r} ({exc}); is it running?"
+            client = distributed.Client(scheduler)
+        except (OSError, ValueError) as exc:
+            msg = (
+                f"cannot reach the Dask scheduler {scheduler!r} ({exc}); is it running? "
+                "Start it with `dask scheduler` and give its address, e.g. tcp://host:8786"
+            )
             raise QzgeoError(msg) from exc
         try:
+            _wait_for_a_worker(client, scheduler)
             yield client
         finally:
             client.close()
@@ -84,6 +105,19 @@ def dask_client(
         cluster.close()
 
 
+def _wait_for_a_worker(client: Any, scheduler: str) -> None:
+    import dask
+
+    try:
+        client.wait_for_workers(1, timeout=dask.config.get("distributed.comm.timeouts.connect"))
+    except (OSError, TimeoutError) as exc:
+        msg = (
+            f"the Dask scheduler {scheduler!r} has no worker; start some with "
+            f"`dask worker {scheduler}` (with qzgeo installed: pip install 'qzgeo[dask]')"
+        )
+        raise QzgeoError(msg) from exc
+
+
 def _measure_partition(part: gpd.GeoDataFrame, plan: ParcelPlan) -> tuple[pd.DataFrame, Any]:
     # One thread per task: Dask already runs one task per worker thread.
     df, report = measure_parcels(part, plan, workers=1, chunk_size=max(len(part), 1))
@@ -91,14 +125,18 @@ def _measure_partition(part: gpd.GeoDataFrame, plan: ParcelPlan) -> tuple[pd.Dat
     return df, report
 
 
+def _partitions(client: Any, n: int) -> int:
+    """Partitions for ``n`` parcels: 4 per worker thread, at least 500 parcels each."""
+    threads = sum(client.nthreads().values()) or 1
+    return max(1, min(4 * threads, n // 500 or 1))
+
+
 def _map_partitions(
     client: Any, frame: gpd.GeoDataFrame, func: Any, plan: Any, npartitions: int | None
 ) -> list[Any]:
     """Run ``func(partition, plan)`` on Hilbert-sorted partitions; the plan is sent once."""
     dask_geopandas, _ = _imports()
-    if npartitions is None:
-        threads = sum(client.nthreads().values()) or 1
-        npartitions = max(1, min(4 * threads, len(frame) // 500 or 1))
+    npartitions = npartitions or _partitions(client, len(frame))
     # Hilbert partitions: sort by the curve on the client (cheap) instead of a cluster shuffle,
     # so each partition is spatially compact and its STRtree prunes most constraint parts.
     order = np.argsort(frame.hilbert_distance().to_numpy(), kind="stable")
@@ -187,3 +225,116 @@ def analyze_parcels_dask(
         for o in sorted(outs, key=lambda o: int(o[0][_POS].min()) if len(o[0]) else -1):
             report.extend(o[1])
     return finish_parcels(parcels, measured, plan)
+
+
+Measured = tuple[pd.DataFrame, OverlayReport]
+
+
+def _measure_wkb(
+    part: tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]], plan: ParcelPlan
+) -> Measured:
+    """Measure one partition of a chunk: WKB in the plan's planar CRS, labels, positions."""
+    wkb, labels, pos = part
+    frame = gpd.GeoDataFrame(
+        geometry=shapely.from_wkb(wkb), index=pd.Index(labels), crs=plan.planar_crs
+    )
+    # One thread per task: Dask already runs one task per worker thread.
+    df, report = measure_parcels(frame, plan, workers=1, chunk_size=max(len(frame), 1))
+    df[_POS] = pos
+    return df, report
+
+
+class DaskChunks:
+    """Measures the chunks of a streamed parcel analysis on a Dask cluster.
+
+    :meth:`put` sends one chunk to the cluster and returns the chunks measured meanwhile,
+    oldest first (file order); :meth:`flush` waits for the rest. At most ``window`` chunks
+    are in flight: while the cluster measures one, the client writes the previous one and
+    reads and repairs the next. Each chunk is cut into ``npartitions`` Hilbert-ordered
+    partitions (default: 4 per worker thread, see :func:`analyze_parcels_dask`) so that every
+    worker is busy. Only the planar geometries cross the network, as WKB, with the parcels'
+    index labels (the overlay report names parcels by them); the
+    :class:`~qzgeo.analysis.parcels.ParcelPlan` is scattered to every worker once per run.
+
+    Parameters
+    ----------
+    client
+        A ``distributed.Client`` (see :func:`dask_client`).
+    window
+        Chunks in flight at most (1: one chunk at a time, the cluster idles while the client
+        reads and writes).
+    npartitions
+        Partitions per chunk.
+
+    Examples
+    --------
+    >>> chunks = DaskChunks(client)  # doctest: +SKIP
+    >>> done = chunks.put(planar_chunk, plan)  # doctest: +SKIP
+    >>> done += chunks.flush()  # doctest: +SKIP
+    """
+
+    def __init__(self, client: Any, *, window: int = 2, npartitions: int | None = None) -> None:
+        if window < 1 or (npartitions is not None and npartitions < 1):
+            msg = f"window and npartitions must be at least 1, got {window!r}, {npartitions!r}"
+            raise InputError(msg)
+        self.client, self.window, self.npartitions = client, window, npartitions
+        self._plan: ParcelPlan | None = None
+        self._plan_future: Any = None
+        self._inflight: deque[tuple[pd.Index, list[Any]]] = deque()
+        workers = len(client.nthreads())
+        self.label = f"dask ({client.scheduler.address}, {workers} workers)"
+
+    def put(self, planar: gpd.GeoDataFrame, plan: ParcelPlan) -> list[Measured]:
+        """Send one chunk, in the plan's planar CRS; return the chunks measured meanwhile.
+
+        Each returned ``(DataFrame, OverlayReport)`` is that of
+        :func:`~qzgeo.analysis.parcels.measure_parcels` on one earlier chunk, indexed like it.
+        """
+        if plan is not self._plan:  # once per run: every chunk is measured with one plan
+            self._plan, self._plan_future = plan, self.client.scatter(plan, broadcast=True)
+        self._inflight.append((planar.index, self._submit(planar)))
+        done = []
+        while len(self._inflight) >= self.window:
+            done.append(self._gather(*self._inflight.popleft()))
+        return done
+
+    def flush(self) -> list[Measured]:
+        """Wait for the chunks still in flight; their results, oldest first."""
+        done = []
+        while self._inflight:
+            done.append(self._gather(*self._inflight.popleft()))
+        return done
+
+    def _submit(self, planar: gpd.GeoDataFrame) -> list[Any]:
+        n = len(planar)
+        order = np.argsort(planar.hilbert_distance().to_numpy(), kind="stable")
+        wkb = shapely.to_wkb(planar.geometry.to_numpy()[order])
+        labels = planar.index.to_numpy()[order]
+        cuts = np.array_split(
+            np.arange(n), min(self.npartitions or _partitions(self.client, n), max(n, 1))
+        )
+        parts = [(wkb[c], labels[c], order[c]) for c in cuts if len(c)]
+        # Scattered, not embedded in the task graph: the scheduler passes them to a worker.
+        data = self.client.scatter(parts, hash=False)
+        return [self.client.submit(_measure_wkb, d, self._plan_future, pure=False) for d in data]
+
+    def _gather(self, index: pd.Index, futures: list[Any]) -> Measured:
+        outs = self.client.gather(futures)
+        df = pd.concat([o[0] for o in outs]).sort_values(_POS).drop(columns=_POS)
+        if len(df) != len(index):
+            msg = f"the Dask path measured {len(df)} of {len(index)} parcels; please report"
+            raise QzgeoError(msg)
+        df.index = index
+        report = OverlayReport()
+        for o in outs:
+            report.extend(o[1])
+        return df, report
+
+
+@contextlib.contextmanager
+def dask_chunks(
+    scheduler: str | None = None, *, n_workers: int = 2, window: int = 2
+) -> Iterator[DaskChunks]:
+    """:class:`DaskChunks` on a client of :func:`dask_client` (closed on exit)."""
+    with dask_client(scheduler, n_workers=n_workers) as client:
+        yield DaskChunks(client, window=window)

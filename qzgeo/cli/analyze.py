@@ -76,7 +76,7 @@ if TYPE_CHECKING:
     default=None,
     help="Read, analyze and write this many parcels at a time (bounded memory). Default: "
     "chunks of 250 000 for files of more than 500 000 parcels (GeoPackage, FlatGeobuf, "
-    "Shapefile), unless --dask or --map.",
+    "Shapefile), unless --map; with --dask or --scheduler the cluster measures each chunk.",
 )
 def command(
     parcels_path: Path,
@@ -106,8 +106,11 @@ def command(
     if scheduler is not None and not scheduler.startswith(("tcp://", "tls://", "inproc://")):
         msg = f"expected a Dask scheduler address like tcp://host:8786, got {scheduler!r}"
         raise click.BadParameter(msg, param_hint="--scheduler")
-    if chunk_rows is not None and (use_dask or scheduler or make_map):
-        msg = "--chunk-rows streams the parcels; it cannot be combined with --dask or --map"
+    if chunk_rows is not None and make_map:
+        msg = (
+            f"--chunk-rows {chunk_rows} streams the parcels, but --map needs every parcel at "
+            "once; leave out one of them"
+        )
         raise click.BadParameter(msg, param_hint="--chunk-rows")
     if not parcels_path.exists():
         msg = f"{parcels_path} does not exist"

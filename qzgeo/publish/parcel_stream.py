@@ -13,6 +13,7 @@ Hilbert or tile order) gives each chunk a smaller extent, which only makes it fa
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from collections.abc import Callable, Iterator
@@ -29,11 +30,13 @@ import pyogrio
 from qzgeo._errors import InputError
 from qzgeo.analysis.chunk_pool import (
     ChunkContext,
+    ChunkMeasure,
     ChunkPool,
     ChunkResult,
     ChunkSource,
     chunk_starts,
     fid_column,
+    measure_elsewhere,
     run_chunks,
 )
 from qzgeo.analysis.overlay import OverlayReport
@@ -65,6 +68,7 @@ __all__ = [
     "StreamChoice",
     "StreamedParcels",
     "analyze_parcels_streamed",
+    "chunk_measure",
     "feature_count",
     "stream_choice",
     "stream_parcels_into",
@@ -120,29 +124,48 @@ def stream_choice(
 ) -> StreamChoice | None:
     """Chunks for ``qzgeo analyze``, or ``None`` to analyze the parcels in memory.
 
-    ``chunk_rows`` if given (refused with Dask or the map, which need every parcel at once).
-    With ``workers`` > 1 processes allowed, a streamable file (:data:`STREAM_SUFFIXES`) of
-    at least :data:`POOL_ABOVE` parcels goes to ``workers`` processes in chunks of about an
-    eighth of the file per worker (25 000 to :data:`CHUNK_ROWS`): small enough to keep the
-    processes and the writer busy together. Otherwise files of more than
-    :data:`STREAM_ABOVE` parcels are streamed in chunks of :data:`CHUNK_ROWS`.
+    ``chunk_rows`` if given (refused with the map, which needs every parcel at once). With
+    ``workers`` > 1 processes allowed (and no Dask), a streamable file
+    (:data:`STREAM_SUFFIXES`) of at least :data:`POOL_ABOVE` parcels goes to ``workers``
+    processes in chunks of about an eighth of the file per worker (25 000 to
+    :data:`CHUNK_ROWS`): small enough to keep the processes and the writer busy together.
+    Otherwise files of more than :data:`STREAM_ABOVE` parcels are streamed in chunks of
+    :data:`CHUNK_ROWS` (threads, or measured on the Dask cluster).
     """
-    if chunk_rows is not None and (dask or make_map):
-        msg = "chunk_rows streams the parcels; it cannot be combined with Dask or the map"
+    if chunk_rows is not None and make_map:
+        msg = (
+            f"chunk_rows={chunk_rows} streams the parcels, but the map needs every parcel "
+            "at once; leave out the map or chunk_rows"
+        )
         raise InputError(msg)
-    if dask or make_map:
+    if make_map:
         return None
     n = feature_count(path, layer)
     if n is None:
         if chunk_rows is not None:
             return StreamChoice(chunk_rows, 1)  # analyze_parcels_streamed explains the refusal
         return None
-    if workers > 1 and n >= POOL_ABOVE:
+    if workers > 1 and n >= POOL_ABOVE and not dask:
         rows = chunk_rows or min(CHUNK_ROWS, max(25_000, -(-n // (8 * workers))))
         return StreamChoice(rows, workers)
     if chunk_rows is not None:
         return StreamChoice(chunk_rows, 1)
     return StreamChoice(CHUNK_ROWS, 1) if n > STREAM_ABOVE else None
+
+
+def chunk_measure(
+    *, dask: bool, scheduler: str | None, workers: int
+) -> contextlib.AbstractContextManager[ChunkMeasure | None]:
+    """Where ``qzgeo analyze`` measures streamed chunks: here (``None``), or a Dask cluster.
+
+    With ``dask``, the cluster at ``scheduler`` (``tcp://host:8786``), else a local cluster of
+    ``workers`` processes; it is disconnected (a local one shut down) on exit.
+    """
+    if not dask:
+        return contextlib.nullcontext(None)
+    from qzgeo.analysis.distributed import dask_chunks
+
+    return dask_chunks(scheduler, n_workers=workers)
 
 
 def feature_count(path: str | Path, layer: str | None = None) -> int | None:
@@ -173,6 +196,7 @@ def analyze_parcels_streamed(
     report_dir: str | Path | None = None,
     rename: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame] | None = None,
     pool: ChunkPool | None = None,
+    measure: ChunkMeasure | None = None,
 ) -> StreamedParcels:
     """Analyze a parcel file chunk by chunk into ``out_dir`` (the outputs of ``qzgeo analyze``).
 
@@ -202,21 +226,13 @@ def analyze_parcels_streamed(
         Worker processes (:func:`qzgeo.analysis.chunk_pool.chunk_pool`) that analyze the
         chunks while this process writes; without one the chunks are analyzed here with
         ``workers`` threads.
+    measure
+        Measures the chunks elsewhere, e.g. on a Dask cluster
+        (:class:`qzgeo.analysis.distributed.DaskChunks`); the chunks are read, repaired and
+        written here.
     """
-    if chunk_rows < 1:
-        msg = f"chunk_rows must be a positive number of features, got {chunk_rows!r}"
-        raise InputError(msg)
-    n = feature_count(parcels_path, layer)
     read = {"layer": layer, "crs": crs, "datum": datum, **(read_kwargs or {})}
-    # the first feature, read as every chunk will be: the CRS to overlay in, and any
-    # reading error (CRS, encoding, driver) before a worker starts
-    probe = read_layer_features(parcels_path, (0, 1), **read)
-    if n is None:
-        msg = (
-            f"{parcels_path}: cannot be read in chunks; give a GeoPackage, FlatGeobuf or "
-            "Shapefile, or analyze it without chunks"
-        )
-        raise InputError(msg)
+    n, probe = _probe(parcels_path, chunk_rows, read)
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(probe.crs, loaded.planar_crs))
     source = ChunkSource(
         str(parcels_path), layer, crs, datum, dict(read_kwargs or {}),
@@ -225,7 +241,10 @@ def analyze_parcels_streamed(
     ctx = ChunkContext(source, plan, loaded.pack.extent, current_caps(), rename)
     acc = _Totals(plan, repairs if repairs is not None else RepairReport())
     starts = chunk_starts(source, n, chunk_rows)
-    results = run_chunks(ctx, starts, chunk_rows, pool=pool, threads=workers)
+    if measure is not None:
+        results = measure_elsewhere(ctx, starts, chunk_rows, measure)
+    else:
+        results = run_chunks(ctx, starts, chunk_rows, pool=pool, threads=workers)
     out = Path(out_dir)
     write_gpkg_stream(
         out / "parcels.gpkg", "parcels", acc.tables(results, _bar(n, progress)), crs=probe.crs
@@ -233,8 +252,28 @@ def analyze_parcels_streamed(
     if acc.parcels == 0:  # no polygon at all: the error of an empty parcel layer
         check_parcels(probe.iloc[:0], where=str(parcels_path))
     way = f"{pool.processes} processes" if pool is not None else f"threads ({workers})"
+    way = measure.label if measure is not None else way
     acc.engine = f"{way}, {len(starts)} chunk(s) of {chunk_rows} parcels"
     return acc.finish(out, extra, Path(report_dir) if report_dir is not None else out)
+
+
+def _probe(path: str | Path, chunk_rows: int, read: dict[str, Any]) -> tuple[int, gpd.GeoDataFrame]:
+    """The number of features, and the first one read as every chunk will be (its CRS).
+
+    Reading it first raises any reading error (CRS, encoding, driver) before a worker starts.
+    """
+    if chunk_rows < 1:
+        msg = f"chunk_rows must be a positive number of features, got {chunk_rows!r}"
+        raise InputError(msg)
+    n = feature_count(path, read.get("layer"))
+    probe = read_layer_features(path, (0, 1), **read)
+    if n is None:
+        msg = (
+            f"{path}: cannot be read in chunks; give a GeoPackage, FlatGeobuf or "
+            "Shapefile, or analyze it without chunks"
+        )
+        raise InputError(msg)
+    return n, probe
 
 
 class _Totals:
