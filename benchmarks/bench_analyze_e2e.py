@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from pathlib import Path
@@ -134,21 +135,95 @@ def site_file(work: Path) -> Path:
 # --- children -------------------------------------------------------------------------------
 
 
+def _tree(root: int) -> list[int]:
+    """``root`` and every live descendant (from /proc's parent links)."""
+    parents: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(d))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(parents.get(pid, []))
+    return out
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+class TreeSampler(threading.Thread):
+    """Samples a process tree every 50 ms: the peak of its summed PSS (shared pages counted
+    once, split between their sharers: worker processes are not double counted) and the
+    CPU time of every process seen (the last sample of each, so a process that ends between
+    samples loses < 50 ms)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_kb, self.cpu = pid, 0, {}
+        self.stop = threading.Event()
+        self.processes = 0
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            pids = _tree(self.pid)
+            self.processes = max(self.processes, len(pids))
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in pids))
+            for p in pids:
+                self.cpu[p] = max(self.cpu.get(p, 0), _cpu_ticks(p))
+            self.stop.wait(0.05)
+
+
 def run_child(cmd: list[str]) -> dict[str, object]:
-    """Run ``cmd``; its wall time, peak RSS (MB), exit code and the tail of its output."""
+    """Run ``cmd``; its wall time, peak memory, CPU, exit code and the tail of its output.
+
+    ``rss_mb`` is the child's own peak RSS (``wait4``); ``tree_pss_mb`` the peak summed PSS of
+    the child and all its descendants (worker processes), ``tree_cpu_s`` their CPU time.
+    """
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t
+        sampler.stop.set()
+        sampler.join()
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    own_cpu = usage.ru_utime + usage.ru_stime
+    others = sum(v for p, v in sampler.cpu.items() if p != proc.pid) / os.sysconf("SC_CLK_TCK")
     return {
         "wall_s": wall,
         "rss_mb": round(usage.ru_maxrss / 1024, 1),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "tree_pss_mb": round(sampler.peak_kb / 1024, 1),
+        "processes": sampler.processes,
+        "cpu_s": round(own_cpu + others, 2),
         "rc": os.waitstatus_to_exitcode(status),
         "stdout": stdout[-600:],
         "stderr": stderr[-1500:],
@@ -227,7 +302,7 @@ def measure_analyze(work: Path, layouts: list[str], sizes: list[int], methods: l
                 rows.append(row)
                 print(
                     f"{layout:8} {n:>8} {m:11} {row['wall_s']:7.2f} s  cpu {r['cpu_s']:7.2f} s  "
-                    f"rss {r['rss_mb']:7.0f} MB  load {load:.1f}  {str(r['stdout']).strip()[-90:]}",
+                    f"pss {r['tree_pss_mb']:7.0f} MB ({r['processes']} proc)  load {load:.1f}  {str(r['stdout']).strip()[-90:]}",
                     flush=True,
                 )
     return rows
@@ -265,7 +340,7 @@ def table(rows: list, check: list) -> str:
     lines = [
         "| layout | parcels | baseline s | qzgeo s | × baseline | I/O floor s | GEOS floor s "
         "| qzgeo / (I/O + GEOS floor) | CPU s baseline / qzgeo | CPU × baseline "
-        "| peak RSS MB baseline / qzgeo / I/O floor |",
+        "| peak memory MB (PSS of all processes) baseline / qzgeo / I/O floor |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     keys = sorted({(r["layout"], r["n"]) for r in rows}, key=lambda k: (k[0] != "voronoi", k))
@@ -276,7 +351,9 @@ def table(rows: list, check: list) -> str:
             return float(rs[m]["wall_s"]) if m in rs else float("nan")
 
         def mb(m: str, rs: dict = rs) -> str:
-            return f"{rs[m]['rss_mb']:.0f}" if m in rs else "–"
+            if m not in rs:
+                return "–"
+            return f"{rs[m].get('tree_pss_mb', rs[m]['rss_mb']):.0f}"
 
         def cpu(m: str, rs: dict = rs) -> float:
             return float(rs[m]["cpu_s"]) if m in rs else float("nan")

@@ -213,7 +213,6 @@ def run_analyze(
     script needs ``if __name__ == "__main__":``, as for any multiprocessing pool).
     """
     pack = load_pack(pack_dir)
-    validate_pack(pack)
     check_out_dir(out_dir, inputs=[parcels_path], pack=pack.root)
     dask, kw = use_dask or bool(scheduler), (read_options or ReadOptions()).kwargs()
     chunks = stream_choice(
@@ -222,7 +221,8 @@ def run_analyze(
     )  # fmt: skip
     repairs = RepairReport()
     with read_caps(caps), chunk_pool(chunks.processes if chunks else 1) as pool:
-        # the worker processes start while the pack is read
+        # the worker processes start while the pack is validated and read
+        validate_pack(pack)
         loaded = load_pack_layers(pack, only=None if make_map else analysis_layer_ids(pack))
         repairs.extend(loaded.report)
         if chunks is not None:

@@ -1,8 +1,10 @@
 """`qzgeo analyze` on big parcel files: read, analyze and write in chunks of rows.
 
-Peak memory is bounded by the chunk, not by the file: each chunk of ``chunk_rows`` features is
+Peak memory is bounded by the chunks, not by the file: each chunk of ``chunk_rows`` features is
 read (with the same checks as :func:`qzgeo.io.vector.read_layer`), repaired, measured with the
-one :class:`~qzgeo.analysis.parcels.ParcelPlan` and appended to ``parcels.gpkg``; only the
+one :class:`~qzgeo.analysis.parcels.ParcelPlan` and encoded
+(:func:`qzgeo.analysis.chunk_pool.analyze_chunk`: in worker processes, here, or measured on a
+Dask cluster), then written in file order into ``parcels.gpkg`` as one Arrow stream; only the
 per-zone totals, the counts and the reports stay in memory. Every per-parcel number is computed
 exactly as in memory (the engine's area scale lattice is fixed, chunks only cut the work), so
 the rows are the same as those of :func:`qzgeo.analysis.parcels.analyze_parcels`.
