@@ -139,9 +139,23 @@ def subdivide(geom: shapely.Geometry, max_vertices: int) -> list[shapely.Geometr
         pieces = list(_bisect(geom, max_vertices, exact=False))
     except shapely.errors.GEOSException:  # the fast clip can even fail (a 3-point ring)
         return list(_bisect(geom, max_vertices, exact=True))
-    if len(pieces) > 1 and not shapely.is_valid(np.asarray(pieces, dtype=object)).all():
+    if len(pieces) > 1 and not _is_partition(geom, pieces):
         pieces = list(_bisect(geom, max_vertices, exact=True))
     return pieces
+
+
+def _is_partition(geom: shapely.Geometry, pieces: list[shapely.Geometry]) -> bool:
+    """Whether the fast clip's ``pieces`` are valid and their areas add up to ``geom``'s.
+
+    Valid pieces are not enough: GEOS's rectangle clip can return, for a polygon whose hole
+    meets a cut, valid pieces that overlap (found by a hypothesis test: 26.6 m² counted twice
+    in a 1 939 m² class). The sum catches that; the exact cut is then used.
+    """
+    arr = np.asarray(pieces, dtype=object)
+    if not shapely.is_valid(arr).all():
+        return False
+    total, whole = float(shapely.area(arr).sum()), float(shapely.area(geom))
+    return abs(total - whole) <= 1e-9 * max(whole, 1e-300)
 
 
 def _bisect(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 from pyproj import CRS
@@ -12,10 +15,11 @@ from qzgeo._errors import PackError
 from qzgeo.geo.crs import planar_crs_for_bounds
 from qzgeo.geo.gcj02 import detect_gcj02_offset
 from qzgeo.geo.repair import RepairReport, repair_layer
+from qzgeo.io.guard import current_caps
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import read_layer, sha256_file, to_storage
 from qzgeo.notices import notices_of
-from qzgeo.pack.model import Pack
+from qzgeo.pack.model import LayerSpec, Pack
 
 
 @dataclass
@@ -27,6 +31,48 @@ class LoadedPack:
     planar_crs: CRS
     report: RepairReport = field(default_factory=RepairReport)
     input_hashes: dict[str, str] = field(default_factory=dict)
+
+
+#: The last few pack layers read, by file state and reading options: validating a pack and
+#: then loading it reads each layer once, not twice (~0.2 s of every command).
+_READS: OrderedDict[tuple[Any, ...], gpd.GeoDataFrame] = OrderedDict()
+_READS_KEPT = 64
+
+
+def read_pack_layer(pack: Pack, spec: LayerSpec) -> gpd.GeoDataFrame:
+    """One catalog layer as :func:`qzgeo.io.vector.read_layer` reads it (not yet repaired).
+
+    A local file read before in this process, unchanged since (same size and modification
+    time) and with the same read caps, is not read again: a copy of the earlier read is
+    returned, its notices included.
+    """
+    source = pack.layer_path(spec)
+    key: tuple[Any, ...] | None = None
+    if "://" not in source:
+        try:
+            st = Path(source).stat()
+        except OSError:
+            st = None
+        if st is not None:
+            key = (
+                str(Path(source).resolve()), st.st_size, st.st_mtime_ns, spec.layer, spec.crs,
+                spec.datum, pack.extent, current_caps(),
+            )  # fmt: skip
+    if key is not None and key in _READS:
+        _READS.move_to_end(key)
+        return _copy(_READS[key])
+    gdf = read_layer(source, layer=spec.layer, crs=spec.crs, datum=spec.datum, extent=pack.extent)
+    if key is not None:
+        _READS[key] = _copy(gdf)
+        while len(_READS) > _READS_KEPT:
+            _READS.popitem(last=False)
+    return gdf
+
+
+def _copy(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    out.attrs = copy.deepcopy(gdf.attrs)
+    return out
 
 
 def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack:
@@ -50,9 +96,7 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
         if only is not None and spec.id not in only:
             continue
         source = pack.layer_path(spec)
-        gdf = read_layer(
-            source, layer=spec.layer, crs=spec.crs, datum=spec.datum, extent=pack.extent
-        )
+        gdf = read_pack_layer(pack, spec)
         notes = notices_of(gdf)
         notes.extend(enforce_extent(gdf, pack.extent, source=spec.path, per_feature=False))
         report.warnings.extend(f"{spec.id}: {n}" for n in notes)

@@ -18,7 +18,8 @@ from qzgeo._errors import PackError, QzgeoError
 from qzgeo.io.guard import admit_path
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.postgis_uri import is_postgis_uri
-from qzgeo.io.vector import list_layers, read_layer
+from qzgeo.io.vector import list_layers
+from qzgeo.pack.load import read_pack_layer
 from qzgeo.pack.model import ANALYSIS_OUTPUTS, LayerSpec, Pack
 
 # Formats that hold one layer: no need to list layers first.
@@ -76,7 +77,7 @@ def _read(pack: Pack, spec: LayerSpec, problems: list[str]) -> gpd.GeoDataFrame 
             )
             return None
     try:
-        gdf = read_layer(path, layer=spec.layer, crs=spec.crs, datum=spec.datum, extent=pack.extent)
+        gdf = read_pack_layer(pack, spec)
         enforce_extent(gdf, pack.extent, source=spec.path, per_feature=False)
     except QzgeoError as exc:
         problems.append(f"{where}: {exc}")

@@ -138,7 +138,9 @@ def burn(geoms: Sequence[Any] | npt.NDArray[Any], grid: Grid, win: Window) -> Bo
     if not len(arr):
         return np.zeros(shape, dtype=bool)
     box = grid.window_bounds(win, pad=grid.res)
-    clipped = shapely.clip_by_rect(arr, *box)
+    # An exact cut, not GEOS's rectangle clip: that can return wrong pieces for a polygon
+    # whose hole meets the rectangle's edge (see overlay_plan.subdivide).
+    clipped = shapely.intersection(arr, shapely.box(*box))
     keep = [g for g in clipped if not g.is_empty]
     if not keep:
         return np.zeros(shape, dtype=bool)
