@@ -333,10 +333,18 @@ EPSG:4528, which expects 40 xxx xxx): use EPSG:4549, not EPSG:4528
         )
         raise CRSError(msg)
     where = f"lon {lon.min():.3f}..{lon.max():.3f}, lat {lat.min():.3f}..{lat.max():.3f}"
+    tm = tm_parameters(c)
+    in_china = any(_inside(lon, lat, b) for b in boxes)
+    if tm is not None and in_china and bool((np.abs(x - tm[0]) > 5e5).any()):
+        # in China, but far outside the zone (the band test of _fits)
+        why = f"more than 500 km from the central meridian ({tm[1]:g}E) of {name}'s zone"
+    else:
+        why = "outside China (lon 73–135, lat 3–54)" + (
+            " and the pack extent" if extent is not None else ""
+        )
     msg = (
-        f"{source}: in {name} the data lie at {where}, outside China (lon 73–135, lat 3–54)"
-        + (" and the pack extent" if extent is not None else "")
-        + "; the declared CRS is probably wrong: check `crs` / --crs"
+        f"{source}: in {name} the data lie at {where}, {why}; the declared CRS is probably "
+        "wrong: check `crs` / --crs"
     )
     raise CRSError(msg)
 

@@ -1,0 +1,132 @@
+"""qzgeo.io.write_stream: one GeoPackage layer from a stream of Arrow tables (an outsider's view).
+
+The oracle is what pyogrio reads back from the written file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyogrio
+import pytest
+import shapely
+
+from qzgeo._errors import OutputError
+from qzgeo.io.write_stream import arrow_batch, multi_wkb, write_gpkg_stream
+
+CRS = "EPSG:4524"
+X0, Y0 = 36_564_000.0, 2_399_000.0
+
+
+def frame(n: int, start: int = 0, **columns: object) -> gpd.GeoDataFrame:
+    """``n`` 10 m squares in a row (pid ``start``..), with the given columns."""
+    x = X0 + 20.0 * np.arange(start, start + n)
+    geoms = shapely.box(x, Y0, x + 10.0, Y0 + 10.0)
+    data = {"pid": np.arange(start, start + n, dtype=np.int64), **columns}
+    return gpd.GeoDataFrame(data, geometry=list(geoms), crs=CRS)
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_later_chunks_of_other_types_are_cast_to_the_first(tmp_path: Path) -> None:
+    """int64 then float64 with NaN; text all null in the first chunk, then text: all kept."""
+    first = frame(3, 0, a=np.array([1, 2, 3], dtype=np.int64), b=[None, None, None])
+    second = frame(2, 3, a=np.array([4.0, np.nan]), b=["x", "水"])
+    third = frame(1, 5, a=np.array([np.nan]), b=[None])
+    target = tmp_path / "out.gpkg"
+    tables = [arrow_batch(f) for f in (first, second, third)]
+    assert pa.types.is_null(pa.Table.from_pandas(first[["b"]]).schema.field("b").type)
+    path, rows = write_gpkg_stream(target, "parcels", iter(tables), crs=CRS)
+    assert path == target and rows == 6
+    info = pyogrio.read_info(target, layer="parcels")
+    assert info["geometry_type"] == "MultiPolygon" and info["features"] == 6
+    assert dict(zip(info["fields"], info["dtypes"], strict=True))["a"] == "int64"
+    back = pyogrio.read_dataframe(target, layer="parcels")
+    assert back["pid"].tolist() == list(range(6))
+    a = back["a"].to_numpy(dtype=float)
+    np.testing.assert_array_equal(a[:4], [1, 2, 3, 4])
+    assert np.isnan(a[4:]).all()
+    assert back["b"].tolist()[:3] == [None, None, None] or back["b"].isna()[:3].all()
+    assert back["b"].tolist()[3:5] == ["x", "水"] and pd.isna(back["b"].iloc[5])
+    want = shapely.multipolygons([[g] for g in pd.concat([first, second, third]).geometry])
+    got = np.asarray(back.geometry.values, dtype=object)
+    assert shapely.equals_exact(got, want, tolerance=0).all()
+    assert listing(tmp_path) == ["out.gpkg"]
+
+
+def test_a_later_chunk_that_cannot_be_cast_is_an_output_error(tmp_path: Path) -> None:
+    """A fractional float after an integer column cannot be cast: a qzgeo error, no file."""
+    tables = [
+        arrow_batch(frame(2, 0, a=np.array([1, 2], dtype=np.int64))),
+        arrow_batch(frame(1, 2, a=np.array([2.5]))),
+    ]
+    with pytest.raises(OutputError, match="does not fit the columns of the first"):
+        write_gpkg_stream(tmp_path / "out.gpkg", "parcels", iter(tables), crs=CRS)
+    assert listing(tmp_path) == []
+
+
+class BoomError(RuntimeError):
+    """An error of the caller's own, raised while the tables are made."""
+
+
+def _failing(at: int, exc: BaseException) -> Iterator[pa.Table]:
+    for k in range(3):
+        if k == at:
+            raise exc
+        yield arrow_batch(frame(1000, 1000 * k, c=np.full(1000, k)))
+
+
+@pytest.mark.parametrize("at", [0, 1, 2])
+def test_an_error_mid_stream_is_raised_unchanged_and_leaves_no_file(
+    tmp_path: Path, at: int
+) -> None:
+    target = tmp_path / "out.gpkg"
+    exc = BoomError(f"chunk {at} failed: 地块 7")
+    with pytest.raises(BoomError) as got:
+        write_gpkg_stream(target, "parcels", _failing(at, exc), crs=CRS)
+    assert got.value is exc and str(got.value) == f"chunk {at} failed: 地块 7"
+    assert listing(tmp_path) == []
+
+
+def test_an_error_mid_stream_keeps_the_previous_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.gpkg"
+    write_gpkg_stream(target, "parcels", iter([arrow_batch(frame(2))]), crs=CRS)
+    before = target.read_bytes()
+    with pytest.raises(KeyboardInterrupt):
+        write_gpkg_stream(target, "parcels", _failing(1, KeyboardInterrupt()), crs=CRS)
+    assert target.read_bytes() == before and listing(tmp_path) == ["out.gpkg"]
+
+
+def test_no_rows_writes_an_empty_layer_with_its_crs(tmp_path: Path) -> None:
+    target = tmp_path / "out.gpkg"
+    path, rows = write_gpkg_stream(target, "parcels", iter([None, None]), crs=CRS)
+    assert rows == 0
+    info = pyogrio.read_info(path, layer="parcels")
+    assert info["features"] == 0 and info["crs"] == CRS
+
+
+def test_multi_wkb_promotes_polygons_only() -> None:
+    poly = shapely.Polygon(
+        [(0, 0), (4, 0), (4, 3), (0, 0)], [[(1, 0.5), (3, 0.5), (3, 1), (1, 0.5)]]
+    )
+    multi = shapely.MultiPolygon([poly, shapely.box(10, 10, 11, 11)])
+    poly3d = shapely.Polygon([(0, 0, 5), (1, 0, 6), (1, 1, 7), (0, 0, 5)])
+    empty = shapely.Polygon()
+    geoms = np.array([poly, multi, poly3d, empty, None], dtype=object)
+    out = multi_wkb(geoms)
+    back = shapely.from_wkb(out)
+    assert shapely.equals_exact(back[0], shapely.MultiPolygon([poly]), tolerance=0)
+    assert out[1] == shapely.to_wkb(multi, byte_order=1)
+    assert shapely.equals_exact(back[1], multi, tolerance=0)
+    flat = shapely.MultiPolygon([shapely.force_2d(poly3d)])
+    assert not shapely.has_z(back[2]) and shapely.equals_exact(back[2], flat, tolerance=0)
+    assert back[3].geom_type == "MultiPolygon" and back[3].is_empty
+    assert out[4] is None and back[4] is None
+    assert all(w[0] == 1 for w in out[:4])  # little-endian
