@@ -11,6 +11,9 @@ Examples
 (True, True)
 >>> issubclass(OutputError, OSError), issubclass(CRSError, QzgeoError)
 (True, True)
+>>> import pickle
+>>> pickle.loads(pickle.dumps(PackError(["a bad layer"]))).problems
+['a bad layer']
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ class PackError(QzgeoError, ValueError):
         lines = "\n".join(f"  - {p}" for p in self.problems)
         msg = f"the plan pack has {len(self.problems)} problem(s):\n{lines}"
         super().__init__(msg)
+
+    def __reduce__(self) -> tuple[type[PackError], tuple[list[str]]]:
+        # Pickled by its problems, not its message: errors cross from worker processes.
+        return (type(self), (self.problems,))
 
 
 class InputError(QzgeoError, ValueError):
