@@ -138,11 +138,12 @@ def site_file(work: Path) -> Path:
 def _tree(root: int) -> list[int]:
     """``root`` and every live descendant (from /proc's parent links)."""
     parents: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
+    for entry in Path("/proc").iterdir():
+        d = entry.name
         if not d.isdigit():
             continue
         try:
-            with open(f"/proc/{d}/stat", "rb") as f:
+            with (entry / "stat").open("rb") as f:
                 ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
@@ -157,7 +158,7 @@ def _tree(root: int) -> list[int]:
 
 def _pss_kb(pid: int) -> int:
     try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
+        with Path(f"/proc/{pid}/smaps_rollup").open() as f:
             for line in f:
                 if line.startswith("Pss:"):
                     return int(line.split()[1])
@@ -168,7 +169,7 @@ def _pss_kb(pid: int) -> int:
 
 def _cpu_ticks(pid: int) -> int:
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
+        with Path(f"/proc/{pid}/stat").open("rb") as f:
             fields = f.read().rsplit(b")", 1)[1].split()
         return int(fields[11]) + int(fields[12])  # utime + stime
     except (OSError, IndexError, ValueError):
@@ -302,7 +303,8 @@ def measure_analyze(work: Path, layouts: list[str], sizes: list[int], methods: l
                 rows.append(row)
                 print(
                     f"{layout:8} {n:>8} {m:11} {row['wall_s']:7.2f} s  cpu {r['cpu_s']:7.2f} s  "
-                    f"pss {r['tree_pss_mb']:7.0f} MB ({r['processes']} proc)  load {load:.1f}  {str(r['stdout']).strip()[-90:]}",
+                    f"pss {r['tree_pss_mb']:7.0f} MB ({r['processes']} proc)  load {load:.1f}  "
+                    f"{str(r['stdout']).strip()[-90:]}",
                     flush=True,
                 )
     return rows
