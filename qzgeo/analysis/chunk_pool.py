@@ -27,10 +27,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyogrio
 
+from qzgeo._errors import QzgeoError
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcels import (
     ParcelPlan,
@@ -41,6 +43,7 @@ from qzgeo.analysis.parcels import (
     zone_totals,
 )
 from qzgeo.geo.repair import RepairReport
+from qzgeo.io.gpkg_tiles import rtree_tiles
 from qzgeo.io.guard import ReadCaps, read_caps
 from qzgeo.io.vector import read_layer_features
 from qzgeo.io.write_stream import arrow_batch
@@ -51,6 +54,7 @@ __all__ = [
     "ChunkPool",
     "ChunkResult",
     "ChunkSource",
+    "ChunkStart",
     "analyze_chunk",
     "chunk_pool",
     "chunk_starts",
@@ -101,32 +105,46 @@ class ChunkResult:
     available_m2: float = 0.0
 
 
-def chunk_starts(source: ChunkSource, n: int, rows: int) -> list[tuple[int, int | str]]:
-    """``(position, selector)`` of every chunk of ``rows`` features, in file order.
+#: One chunk: its position (features before it, for messages), the selector of
+#: :func:`qzgeo.io.vector.read_layer_features`, at most how many features, and how many it
+#: must hold (``None``: as many as the file has there).
+ChunkStart = tuple[int, int | str, int, int | None]
 
-    For a GeoPackage the selector is a range of its primary key (the FIDs are read once,
-    ~0.1 s per million); for other formats it is the position to skip to.
+
+def chunk_starts(source: ChunkSource, n: int, rows: int) -> list[ChunkStart]:
+    """Every chunk of at most ``rows`` features.
+
+    A GeoPackage with an R-tree holding one box per feature is cut into spatial tiles
+    (:func:`qzgeo.io.gpkg_tiles.rtree_tiles`: neighbouring parcels in one chunk, chunks in a
+    spatially coherent order, so the output's R-tree is built 4x faster); any other
+    GeoPackage into ranges of its primary key (the FIDs are read once, ~0.1 s per million);
+    other formats by position.
     """
     if source.fid is None:
-        return [(s, s) for s in range(0, max(n, 1), rows)]
+        return [(s, s, rows, None) for s in range(0, max(n, 1), rows)]
     _, fids = pyogrio.read_arrow(
         source.path, layer=source.layer, columns=[], read_geometry=False, return_fids=True
     )[:2]
-    fid_values = fids.column(0).to_numpy() if isinstance(fids, pa.Table) else fids
+    fid_values = np.asarray(
+        fids.column(0).to_numpy() if isinstance(fids, pa.Table) else fids, dtype=np.int64
+    )
+    tiles = rtree_tiles(source.path, source.layer, source.fid, rows, fid_values)
+    if tiles is not None:
+        positions = np.cumsum([0, *(k for _, k in tiles)])
+        return [(int(p), w, k + 1, k) for p, (w, k) in zip(positions, tiles, strict=False)]
     bounds = [int(v) for v in fid_values[::rows]] or [0]
     key = source.fid.replace('"', '""')
-    out: list[tuple[int, int | str]] = []
+    out: list[ChunkStart] = []
     for k, lo in enumerate(bounds):
         hi = f' AND "{key}" < {bounds[k + 1]}' if k + 1 < len(bounds) else ""
-        out.append((k * rows, f'"{key}" >= {lo}{hi}'))
+        out.append((k * rows, f'"{key}" >= {lo}{hi}', rows, None))
     return out
 
 
-def analyze_chunk(
-    ctx: ChunkContext, start: int, selector: int | str, rows: int, *, threads: int = 1
-) -> ChunkResult:
+def analyze_chunk(ctx: ChunkContext, spec: ChunkStart, *, threads: int = 1) -> ChunkResult:
     """Read, clean, measure and encode one chunk (in a worker, or inline)."""
-    chunk, repairs, n_read = read_chunk(ctx, start, selector, rows)
+    start = spec[0]
+    chunk, repairs, n_read = read_chunk(ctx, spec)
     if chunk.empty:
         return ChunkResult(start, n_read, None, None, repairs, OverlayReport())
     planar = to_planar(chunk, ctx.plan.planar_crs)
@@ -134,19 +152,24 @@ def analyze_chunk(
     return complete_chunk(ctx, chunk, (measured, overlay), repairs, start=start, read=n_read)
 
 
-def read_chunk(
-    ctx: ChunkContext, start: int, selector: int | str, rows: int
-) -> tuple[gpd.GeoDataFrame, RepairReport, int]:
+def read_chunk(ctx: ChunkContext, spec: ChunkStart) -> tuple[gpd.GeoDataFrame, RepairReport, int]:
     """One chunk as read and repaired (its notices and repairs), and how many were read."""
     src = ctx.source
+    start, selector, rows, expected = spec
     with read_caps(ctx.caps):
         chunk = read_layer_features(
             src.path, (selector, rows), layer=src.layer, crs=src.crs, datum=src.datum,
             **src.read_kwargs,
         )  # fmt: skip
+    n_read = len(chunk)
+    if expected is not None and n_read != expected:  # never drop a parcel silently
+        msg = (
+            f"{src.path}: a spatial chunk read {n_read} features where the file's R-tree has "
+            f"{expected}; please report this (analyze with --workers 1 meanwhile)"
+        )
+        raise QzgeoError(msg)
     repairs = RepairReport()
     where = f"{src.path} (features {start + 1}..)"
-    n_read = len(chunk)
     chunk = clean_parcels(chunk, extent=ctx.extent, source=src.path, repairs=repairs, where=where)
     return chunk, repairs, n_read
 
@@ -192,7 +215,7 @@ class ChunkMeasure(Protocol):
 
 
 def measure_elsewhere(
-    ctx: ChunkContext, starts: Sequence[tuple[int, int | str]], rows: int, measure: ChunkMeasure
+    ctx: ChunkContext, starts: Sequence[ChunkStart], measure: ChunkMeasure
 ) -> Iterator[ChunkResult]:
     """:func:`run_chunks` with the measuring done by ``measure``; reading, repairing and
     encoding here. Chunks wait (repaired) until their numbers come back, in file order."""
@@ -206,8 +229,9 @@ def measure_elsewhere(
             chunk, repairs, start, n_read = waiting.popleft()
             yield complete_chunk(ctx, chunk, m, repairs, start=start, read=n_read)
 
-    for start, sel in starts:
-        chunk, repairs, n_read = read_chunk(ctx, start, sel, rows)
+    for spec in starts:
+        start = spec[0]
+        chunk, repairs, n_read = read_chunk(ctx, spec)
         waiting.append((chunk, repairs, start, n_read))
         if not chunk.empty:
             yield from completed(measure.put(to_planar(chunk, ctx.plan.planar_crs), ctx.plan))
@@ -221,9 +245,9 @@ def measure_elsewhere(
 _CONTEXTS: dict[str, ChunkContext] = {}
 
 
-def _task(ctx: ChunkContext, start: int, selector: int | str, rows: int) -> ChunkResult:
+def _task(ctx: ChunkContext, spec: ChunkStart) -> ChunkResult:
     ctx = _CONTEXTS.setdefault(ctx.key, ctx)
-    return analyze_chunk(ctx, start, selector, rows)
+    return analyze_chunk(ctx, spec)
 
 
 def _ready() -> int:
@@ -267,8 +291,7 @@ def chunk_pool(processes: int) -> Iterator[ChunkPool | None]:
 
 def run_chunks(
     ctx: ChunkContext,
-    starts: Sequence[tuple[int, int | str]],
-    rows: int,
+    starts: Sequence[ChunkStart],
     *,
     pool: ChunkPool | None = None,
     threads: int = 2,
@@ -281,13 +304,13 @@ def run_chunks(
     started are cancelled.
     """
     if pool is None or len(starts) <= 1:
-        for start, sel in starts:
-            yield analyze_chunk(ctx, start, sel, rows, threads=threads)
+        for spec in starts:
+            yield analyze_chunk(ctx, spec, threads=threads)
         return
     pending: deque[Future[ChunkResult]] = deque()
     try:
-        for start, sel in starts:
-            pending.append(pool.executor.submit(_task, ctx, start, sel, rows))
+        for spec in starts:
+            pending.append(pool.executor.submit(_task, ctx, spec))
             if len(pending) > pool.processes:
                 yield pending.popleft().result()
         while pending:

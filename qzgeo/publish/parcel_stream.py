@@ -244,9 +244,9 @@ def analyze_parcels_streamed(
     acc = _Totals(plan, repairs if repairs is not None else RepairReport())
     starts = chunk_starts(source, n, chunk_rows)
     if measure is not None:
-        results = measure_elsewhere(ctx, starts, chunk_rows, measure)
+        results = measure_elsewhere(ctx, starts, measure)
     else:
-        results = run_chunks(ctx, starts, chunk_rows, pool=pool, threads=workers)
+        results = run_chunks(ctx, starts, pool=pool, threads=workers)
     out = Path(out_dir)
     write_gpkg_stream(
         out / "parcels.gpkg", "parcels", acc.tables(results, _bar(n, progress)), crs=probe.crs
@@ -255,7 +255,9 @@ def analyze_parcels_streamed(
         check_parcels(probe.iloc[:0], where=str(parcels_path))
     way = f"{pool.processes} processes" if pool is not None else f"threads ({workers})"
     way = measure.label if measure is not None else way
-    acc.engine = f"{way}, {len(starts)} chunk(s) of {chunk_rows} parcels"
+    spatial = any(spec[3] is not None for spec in starts)  # tiles of the file's R-tree
+    kind = "spatial chunk(s) of up to" if spatial else "chunk(s) of"
+    acc.engine = f"{way}, {len(starts)} {kind} {chunk_rows} parcels"
     return acc.finish(out, extra, Path(report_dir) if report_dir is not None else out)
 
 
