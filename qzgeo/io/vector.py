@@ -219,6 +219,13 @@ def read_layer(
         notes = notices_of(gdf)
         notes.extend(Notice(m, source=src) for m in admitted)
         encoding_used = gdf.attrs.get("encoding")
+        if not isinstance(gdf, gpd.GeoDataFrame):  # e.g. a CSV table without coordinates
+            msg = (
+                f"{path}: has no geometry column (columns: {', '.join(map(str, gdf.columns))}); "
+                "give a vector layer (GeoPackage, Shapefile, GeoJSON, 界址点 .txt) or a CSV "
+                "with a WKT column"
+            )
+            raise InputError(msg)
         gdf = _require_crs(gdf, crs, path)
     check_vertices(gdf, redact_uri(src))
     resolved = resolve_crs(gdf.crs)

@@ -340,3 +340,27 @@ def test_never_lets_inf_through() -> None:
     assert not np.isfinite(t.transform(36_564_161.0, 2_399_603.0)).all()  # the silent trap
     with pytest.raises(CRSError):
         check_coordinates([(36_564_161.0, 2_399_603.0)], "EPSG:4545")
+
+
+def test_table_without_geometry_is_refused_by_every_command(tmp_path: Path) -> None:
+    """A CSV of attributes only (no WKT, no coordinates): exit 2 naming the file and the fix,
+    not a traceback, whether read in memory, in chunks, or checked as sites."""
+    from click.testing import CliRunner
+
+    from qzgeo._errors import InputError
+    from qzgeo.cli.main import cli
+    from qzgeo.io.vector import read_layer
+
+    table = tmp_path / "地块表.csv"
+    table.write_text("地块编号,面积\nA1,100\n", encoding="utf-8")
+    with pytest.raises(InputError, match="has no geometry column.*地块编号"):
+        read_layer(table)
+    for args in (
+        ["analyze", "--parcels", str(table), "--out", str(tmp_path / "o1")],
+        ["analyze", "--parcels", str(table), "--out", str(tmp_path / "o2"), "--chunk-rows", "5"],
+        ["check", str(table)],
+        ["convert", str(table), str(tmp_path / "x.gpkg")],
+    ):
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 2, (args, res.output, res.exception)
+        assert "has no geometry column" in res.output and "Traceback" not in res.output
