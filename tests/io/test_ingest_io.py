@@ -353,7 +353,7 @@ def test_table_without_geometry_is_refused_by_every_command(tmp_path: Path) -> N
 
     table = tmp_path / "地块表.csv"
     table.write_text("地块编号,面积\nA1,100\n", encoding="utf-8")
-    with pytest.raises(InputError, match="has no geometry column.*地块编号"):
+    with pytest.raises(InputError, match=r"has no geometry column.*地块编号"):
         read_layer(table)
     for args in (
         ["analyze", "--parcels", str(table), "--out", str(tmp_path / "o1")],
