@@ -27,3 +27,11 @@ def get_path(name: str) -> Path:
         msg = f"no test dataset {name!r} under {DATA}; known: {', '.join(known)}"
         raise FileNotFoundError(msg)
     return path
+
+
+def die_in_worker(result):  # type: ignore[no-untyped-def]
+    """A ``rename`` for chunk_pool tests: kills the worker process that calls it (as the
+    kernel's OOM killer would)."""
+    import os
+
+    os._exit(3)

@@ -22,6 +22,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -315,6 +316,12 @@ def run_chunks(
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+    except BrokenProcessPool as exc:
+        msg = (
+            f"a worker process analyzing {ctx.source.path} died ({exc}); out of memory? "
+            "Run again with --workers 1, or smaller chunks with --chunk-rows"
+        )
+        raise QzgeoError(msg) from exc
     finally:
         for f in pending:
             f.cancel()

@@ -173,3 +173,37 @@ def test_constraint_areas_against_geopandas_overlay(runs: dict[str, Path]) -> No
     total = got["available_m2"].sum()
     assert 0 < total < area.sum() and abs(total - available.sum()) <= 1e-6 * area.sum()
     assert abs(got["constrained_m2"].sum() - constrained.sum()) <= 1e-6 * area.sum()
+
+
+def test_a_worker_that_dies_gives_a_clear_error(tmp_path: Path) -> None:
+    """A worker process killed mid-run (the OOM killer, say): a QzgeoError naming the file
+    and the fix, not a BrokenProcessPool traceback; no output written."""
+    from support import die_in_worker
+
+    from qzgeo._errors import QzgeoError
+    from qzgeo.analysis.chunk_pool import ChunkContext, ChunkSource, chunk_pool, run_chunks
+    from qzgeo.analysis.parcels import build_parcel_plan
+    from qzgeo.io.guard import current_caps
+    from qzgeo.pack.catalog import load_pack
+    from qzgeo.pack.load import analysis_layer_ids, load_pack_layers
+
+    src = tmp_path / "p.gpkg"
+    gpd.GeoDataFrame(
+        {"pid": range(40)},
+        geometry=[
+            shapely.box(36561000 + 50 * i, 2400000, 36561040 + 50 * i, 2400040) for i in range(40)
+        ],
+        crs="EPSG:4524",
+    ).to_file(src, layer="parcels")
+    pack = load_pack()
+    loaded = load_pack_layers(pack, only=analysis_layer_ids(pack))
+    ctx = ChunkContext(
+        ChunkSource(str(src), fid="fid"), build_parcel_plan(loaded), pack.extent,
+        current_caps(), die_in_worker,
+    )  # fmt: skip
+    starts = [(0, '"fid" >= 1 AND "fid" < 21', 20, None), (20, '"fid" >= 21', 20, None)]
+    with (
+        chunk_pool(2) as pool,
+        pytest.raises(QzgeoError, match=r"worker process .* died.*--workers 1"),
+    ):
+        list(run_chunks(ctx, starts, pool=pool))
