@@ -219,14 +219,7 @@ def read_layer(
         notes = notices_of(gdf)
         notes.extend(Notice(m, source=src) for m in admitted)
         encoding_used = gdf.attrs.get("encoding")
-        if not isinstance(gdf, gpd.GeoDataFrame):  # e.g. a CSV table without coordinates
-            msg = (
-                f"{path}: has no geometry column (columns: {', '.join(map(str, gdf.columns))}); "
-                "give a vector layer (GeoPackage, Shapefile, GeoJSON, 界址点 .txt) or a CSV "
-                "with a WKT column"
-            )
-            raise InputError(msg)
-        gdf = _require_crs(gdf, crs, path)
+        gdf = _require_crs(_require_geometry(gdf, path), crs, path)
     check_vertices(gdf, redact_uri(src))
     resolved = resolve_crs(gdf.crs)
     if resolved != gdf.crs:
@@ -284,6 +277,18 @@ def _read_file(
     if suffix in (".parquet", ".geoparquet"):
         return _read_parquet(path)
     return _read_ogr(path, layer=layer, encoding=encoding)
+
+
+def _require_geometry(gdf: Any, path: Path) -> gpd.GeoDataFrame:
+    """``gdf`` if it is a layer with geometry; a table without (a CSV of attributes) is refused."""
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        msg = (
+            f"{path}: has no geometry column (columns: {', '.join(map(str, gdf.columns))}); "
+            "give a vector layer (GeoPackage, Shapefile, GeoJSON, 界址点 .txt) or a CSV "
+            "with a WKT column"
+        )
+        raise InputError(msg)
+    return gdf
 
 
 def _require_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None, path: Path) -> gpd.GeoDataFrame:
