@@ -221,3 +221,44 @@ def test_postgis_tables_written_in_one_transaction(
             {"s": pg_schema, "t": f"res_{t}"},
         )
         assert ("old_run",) in cols, f"res_{t} was replaced although the run failed"
+
+
+def test_public_pack_in_worker_processes(mini: Path, tmp_path: Path) -> None:
+    """A public pack whose zone names are not published, analyzed by worker processes: the
+    renaming runs in the workers, and the rows equal those of one process (``--workers 1``)."""
+    import subprocess
+    import sys
+
+    import numpy as np
+    import shapely
+
+    _all_public(mini)
+    edit_catalog(mini, lambda doc: layer(doc, "zones").update(publish_fields=["主导产业"]))
+    gx, gy = np.meshgrid(np.arange(250) * 8.0, np.arange(240) * 8.0)  # 60 000 parcels, 7 m
+    x, y = X0 + gx.ravel(), Y0 + gy.ravel()
+    parcels = tmp_path / "many.gpkg"
+    gpd.GeoDataFrame(
+        {"地块编号": [f"P{i}" for i in range(len(x))]},
+        geometry=shapely.box(x, y, x + 7, y + 7),
+        crs="EPSG:4524",
+    ).to_file(parcels, driver="GPKG")
+    cli = "from qzgeo.cli.main import cli; cli(prog_name='qzgeo')"
+    out = {}
+    for name, extra in (("pool", []), ("one", ["--workers", "1"])):
+        args = ["analyze", "--parcels", str(parcels), "--pack", str(mini)]
+        res = subprocess.run(
+            [sys.executable, "-c", cli, *args, "--out", str(tmp_path / name), *extra],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        assert ("2 processes" in res.stdout) == (name == "pool"), res.stdout
+        assert not (tmp_path / name / "internal" / "parcels.gpkg").exists()
+        out[name] = gpd.read_file(tmp_path / name / "public" / "parcels.gpkg")
+    pool, one = out["pool"], out["one"]
+    assert len(pool) == len(one) == 60_000
+    assert set(pool["zone_name"]) - {""} <= {"zones#1", "zones#2"}  # layer#fid, not 甲区
+    assert (pool["zone_name"] != "").any()
+    cols = [c for c in one.columns if c != "geometry"]
+    pd_pool = pool.sort_values("地块编号")[cols].reset_index(drop=True)
+    pd_one = one.sort_values("地块编号")[cols].reset_index(drop=True)
+    assert pd_pool.equals(pd_one)
