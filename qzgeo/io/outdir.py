@@ -223,6 +223,8 @@ def output_build(
     """
     inputs = list(inputs)
     target = check_out_dir(out, inputs=inputs, pack=pack)
+    created = not target.exists()
+    was_empty = created or not any(target.iterdir())
     try:
         target.mkdir(parents=True, exist_ok=True)
         if not (target / MARKER).is_file():
@@ -231,22 +233,39 @@ def output_build(
         msg = f"cannot create the output folder {out}: {exc.strerror or exc}"
         raise OutputError(msg) from exc
     with _locked(target):
-        check_out_dir(out, inputs=inputs, pack=pack)
-        if not whole:
-            yield Build(out=target, tmp=target)
-            return
-        for stale in target.glob(_BUILD_PREFIX + "*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        tmp = Path(tempfile.mkdtemp(prefix=_BUILD_PREFIX, dir=target))
-        build = Build(out=target, tmp=tmp, touched=set(PARTS))
         try:
-            yield build
-            _swap(build)
-        except OutputError as exc:
-            # name the final place, not the hidden build folder
-            raise OutputError(str(exc).replace(str(tmp), str(target))) from exc
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            check_out_dir(out, inputs=inputs, pack=pack)
+            if not whole:
+                yield Build(out=target, tmp=target)
+                return
+            yield from _build_whole(target)
+        except BaseException:
+            # A failed first run leaves the folder as it found it: nothing in it was there.
+            if created:
+                shutil.rmtree(target, ignore_errors=True)
+            elif was_empty:
+                for child in list(target.iterdir()):
+                    if child.is_dir() and not child.is_symlink():
+                        shutil.rmtree(child, ignore_errors=True)
+                    else:
+                        child.unlink(missing_ok=True)
+            raise
+
+
+def _build_whole(target: Path) -> Iterator[Build]:
+    """Build both parts in a hidden folder of ``target`` and swap them in at the end."""
+    for stale in target.glob(_BUILD_PREFIX + "*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=_BUILD_PREFIX, dir=target))
+    build = Build(out=target, tmp=tmp, touched=set(PARTS))
+    try:
+        yield build
+        _swap(build)
+    except OutputError as exc:
+        # name the final place, not the hidden build folder
+        raise OutputError(str(exc).replace(str(tmp), str(target))) from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_part_file(

@@ -262,3 +262,22 @@ def test_public_pack_in_worker_processes(mini: Path, tmp_path: Path) -> None:
     pd_pool = pool.sort_values("地块编号")[cols].reset_index(drop=True)
     pd_one = one.sort_values("地块编号")[cols].reset_index(drop=True)
     assert pd_pool.equals(pd_one)
+
+
+def test_a_failed_first_run_leaves_the_folder_as_it_was(mini: Path, tmp_path: Path) -> None:
+    """Parcels that are points, not polygons, are refused (exit 2): a new --out folder is not
+    left behind, an empty one stays empty (no marker, no lock, no empty part folders)."""
+    from shapely.geometry import Point
+
+    far = tmp_path / "points.gpkg"
+    gpd.GeoDataFrame(
+        {"地块编号": ["F1"]}, geometry=[Point(X0 + 50, Y0 + 50)], crs="EPSG:4524"
+    ).to_file(far, driver="GPKG")
+    new, empty = tmp_path / "new" / "out", tmp_path / "empty"
+    empty.mkdir()
+    for out in (new, empty):
+        result = run_cli("analyze", "--parcels", far, "--pack", mini, "--out", out)
+        assert result.exit_code == 2, all_output(result)
+        assert_no_traceback(result)
+    assert not new.exists()
+    assert empty.is_dir() and not any(empty.iterdir())
