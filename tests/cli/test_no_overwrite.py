@@ -276,7 +276,9 @@ def test_a_failed_first_run_leaves_the_folder_as_it_was(mini: Path, tmp_path: Pa
     new, empty = tmp_path / "new" / "out", tmp_path / "empty"
     empty.mkdir()
     for out in (new, empty):
-        result = run_cli("analyze", "--parcels", far, "--pack", mini, "--out", out)
+        # streamed: the output folder is opened before the first chunk is read
+        args = ("--parcels", far, "--pack", mini, "--out", out, "--chunk-rows", "10")
+        result = run_cli("analyze", *args)
         assert result.exit_code == 2, all_output(result)
         assert_no_traceback(result)
     assert not new.exists()
