@@ -16,7 +16,7 @@ from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcels import ParcelPlan, parcel_summary
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.atomic import write_bytes, write_text
-from qzgeo.io.write import write_gpkg
+from qzgeo.io.write_stream import arrow_batch, write_gpkg_stream
 from qzgeo.pack.model import Pack
 from qzgeo.publish.checks import zone_names_published
 
@@ -110,7 +110,11 @@ def write_parcel_outputs(
     (default ``out_dir``). Every file is written atomically and deterministically.
     """
     out = Path(out_dir)
-    gpkg = write_gpkg(out / "parcels.gpkg", {"parcels": result})
+    # the writer of the streamed path, so that every parcels.gpkg has one layout
+    # (MultiPolygon, the same column types) whatever the size of the file
+    gpkg, _ = write_gpkg_stream(
+        out / "parcels.gpkg", "parcels", [arrow_batch(result)], crs=result.crs
+    )
     return write_parcel_tables(
         out,
         gpkg,
