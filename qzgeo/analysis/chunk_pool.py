@@ -3,8 +3,8 @@
 Threads cannot use a second core for most of the per-parcel work (pandas, Arrow conversion and
 the reading glue hold the GIL: two threads made a 1M-parcel run no faster). Here every chunk is
 one task for a process: it reads its features from the file itself (a GeoPackage by a range of
-its primary key, other formats by position), repairs them, measures them with the plan the
-worker received once, and returns the rows as an Arrow table with the chunk's totals and
+its primary key or a tile of its R-tree, other formats by position), repairs them, measures
+them with the pack's plan, and returns the rows as an Arrow table with the chunk's totals and
 reports. The caller writes the tables in file order while the workers go on, and keeps at most
 ``workers + 1`` chunks in flight, so memory is bounded by the chunks, not the file.
 
@@ -81,7 +81,11 @@ class ChunkSource:
 
 @dataclass(frozen=True)
 class ChunkContext:
-    """Everything a worker needs besides the chunk: sent once to each worker process."""
+    """Everything a worker needs besides the chunk.
+
+    Sent with every task (~150 KB for the bundled pack); a worker keeps the first copy it
+    gets by ``key``, so the plan's prepared geometries are reused from chunk to chunk.
+    """
 
     source: ChunkSource
     plan: ParcelPlan
