@@ -41,7 +41,7 @@ def rtree_tiles(
     """Tiles of at most about ``rows`` features covering the features ``fids`` of ``layer``.
 
     ``None`` (chunk by FID ranges then) when one chunk would do, when the layer has no R-tree
-    or it does not hold exactly one box per feature (features without geometry, a stale
+    or its ids are not exactly the features' FIDs (features without geometry, a stale
     index), or when the file is already in a spatial order: the boxes of a sample of 20 000
     features, taken in FID order, tell (:func:`_file_order_is_compact`).
     """
@@ -64,6 +64,8 @@ def rtree_tiles(
     except (*PYOGRIO_ERRORS, KeyError):
         return None
     if len(all_ids) != n or not (np.isfinite(sx).all() and np.isfinite(sy).all()):
+        return None
+    if not np.array_equal(np.sort(all_ids), np.sort(fids)):  # a stale index: one box a feature
         return None
     leaves = _split(sx, sy, rows)
     if len(leaves) < 2:

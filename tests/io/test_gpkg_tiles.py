@@ -111,3 +111,20 @@ def test_no_rtree_means_no_tiles(tmp_path: Path) -> None:
     path = tmp_path / "noindex.gpkg"
     pyogrio.write_dataframe(gdf, path, layer="parcels", driver="GPKG", SPATIAL_INDEX="NO")
     assert rtree_tiles(path, None, "fid", 50, np.arange(1, 301, dtype=np.int64)) is None
+
+
+def test_a_stale_rtree_disables_tiles(tmp_path: Path) -> None:
+    """An R-tree whose ids are not the features' FIDs (a tool that edited the table without
+    the triggers): as many boxes as features, but not theirs; FID ranges are used."""
+    import sqlite3
+
+    rng = np.random.default_rng(4)
+    centres = 36_500_000 + rng.uniform(0, 5_000, (300, 2))
+    path = tmp_path / "stale.gpkg"
+    fids = _write(path, centres)
+    assert rtree_tiles(path, None, "fid", 50, fids) is not None
+    con = sqlite3.connect(path)
+    with con:  # move one box to an id no feature has (no ST_* triggers fire on the rtree)
+        con.execute('UPDATE "rtree_parcels_geom" SET id = 100000 WHERE id = 7')
+    con.close()
+    assert rtree_tiles(path, None, "fid", 50, fids) is None
