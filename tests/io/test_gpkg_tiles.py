@@ -119,12 +119,13 @@ def test_a_stale_rtree_disables_tiles(tmp_path: Path) -> None:
     import sqlite3
 
     rng = np.random.default_rng(4)
-    centres = 36_500_000 + rng.uniform(0, 5_000, (300, 2))
+    centres = 36_500_000 + rng.uniform(0, 5_000, (40_000, 2))
     path = tmp_path / "stale.gpkg"
     fids = _write(path, centres)
-    assert rtree_tiles(path, None, "fid", 50, fids) is not None
+    assert rtree_tiles(path, None, "fid", 5_000, fids) is not None
     con = sqlite3.connect(path)
-    with con:  # move one box to an id no feature has (no ST_* triggers fire on the rtree)
-        con.execute('UPDATE "rtree_parcels_geom" SET id = 100000 WHERE id = 7')
+    with con:  # move one box to an id no feature has (no ST_* triggers fire on the rtree);
+        # FID 8 is not among the 20 000 sampled (every 2nd from FID 1)
+        con.execute('UPDATE "rtree_parcels_geom" SET id = 1000000 WHERE id = 8')
     con.close()
-    assert rtree_tiles(path, None, "fid", 50, fids) is None
+    assert rtree_tiles(path, None, "fid", 5_000, fids) is None
