@@ -33,7 +33,7 @@ from qzgeo.geo.repair import RepairReport
 from qzgeo.io.guard import ReadCaps, read_caps
 from qzgeo.io.outdir import check_out_dir, output_build, write_part_file
 from qzgeo.io.postgis_uri import redact_text
-from qzgeo.io.vector import ReadOptions, read_layer, sha256_file
+from qzgeo.io.vector import ReadOptions, integer_fields, read_layer, sha256_file
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
 from qzgeo.pack.model import Pack
@@ -243,8 +243,9 @@ def run_analyze(
         progress=progress,
     )  # fmt: skip
     files, notes = _write_in_memory(
-        result, plan, loaded, parcels_path, out_dir, repairs, overlay, make_map=make_map
-    )
+        result, plan, loaded, parcels_path, out_dir, repairs, overlay, make_map=make_map,
+        integers=integer_fields(parcels_path, layer),
+    )  # fmt: skip
     return AnalyzeSummary(result, files, notes, repairs, overlay, engine)
 
 
@@ -258,6 +259,7 @@ def _write_in_memory(
     overlay: OverlayReport,
     *,
     make_map: bool,
+    integers: Sequence[str] = (),
 ) -> tuple[list[Path], list[str]]:
     """Write the outputs of an in-memory ``qzgeo analyze``; the files and the notes."""
     pack = loaded.pack
@@ -274,6 +276,7 @@ def _write_in_memory(
             overlay_report=overlay,
             extra={"inputs": {Path(parcels_path).name: sha256_file(parcels_path)}},
             report_dir=build.internal,
+            integers=integers,
         )
         notes = list(outputs.notes)
         files = [outputs.gpkg, outputs.csv, *([outputs.xlsx] if outputs.xlsx else [])]

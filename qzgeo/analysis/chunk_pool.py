@@ -77,6 +77,7 @@ class ChunkSource:
     datum: str | None = None
     read_kwargs: dict[str, Any] = field(default_factory=dict)
     fid: str | None = None  # a GeoPackage's primary key: chunks are ranges of it
+    integers: tuple[str, ...] = ()  # fields declared as integers (written back as integers)
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,8 @@ def complete_chunk(
     if ctx.rename is not None:
         result = ctx.rename(result)
     return ChunkResult(
-        start, read, arrow_batch(result), zone_totals(result, plan), repairs, measured[1],
+        start, read, arrow_batch(result, integers=ctx.source.integers),
+        zone_totals(result, plan), repairs, measured[1],
         len(result), int(result["conflict"].sum()), float(result["available_m2"].sum()),
     )  # fmt: skip
 

@@ -279,6 +279,23 @@ def _read_file(
     return _read_ogr(path, layer=layer, encoding=encoding)
 
 
+def integer_fields(path: str | os.PathLike[str], layer: str | None = None) -> tuple[str, ...]:
+    """The fields a GDAL file declares as integers (empty when it cannot tell).
+
+    Read with Arrow into pandas, an integer column holding a null becomes floats; writers use
+    this to give such columns back their declared type, whichever chunk holds the nulls.
+    """
+    try:
+        info = pyogrio.read_info(path, layer=layer)
+    except Exception:
+        return ()
+    return tuple(
+        str(name)
+        for name, dtype in zip(info["fields"], info["dtypes"], strict=False)
+        if str(dtype).startswith(("int", "uint"))
+    )
+
+
 def _require_geometry(gdf: Any, path: Path) -> gpd.GeoDataFrame:
     """``gdf`` if it is a layer with geometry; a table without (a CSV of attributes) is refused."""
     if not isinstance(gdf, gpd.GeoDataFrame):

@@ -10,8 +10,9 @@ in memory.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,18 @@ _FIXED_DATE = "2000-01-01T00:00:00.000Z"
 _GEOM = "geom"
 
 
-def arrow_batch(gdf: gpd.GeoDataFrame) -> pa.Table:
+def arrow_batch(gdf: gpd.GeoDataFrame, *, integers: Sequence[str] = ()) -> pa.Table:
     """``gdf`` as an Arrow table for GDAL: polygons promoted to MultiPolygon, 2D WKB geometry.
 
+    ``integers`` (see :func:`qzgeo.io.vector.integer_fields`): columns declared as integers
+    by the source, written as integers even where a null made pandas read them as floats.
     An all-empty column (Arrow's null type, which GDAL lacks) becomes text.
     """
     df = pd.DataFrame({c: gdf[c] for c in gdf.columns if c != gdf.geometry.name})
+    for c in integers:
+        if c in df.columns and df[c].dtype.kind == "f":
+            with contextlib.suppress(TypeError, ValueError):  # not integral: keep the floats
+                df[c] = df[c].astype("Int64")
     df[_GEOM] = multi_wkb(np.asarray(gdf.geometry.values, dtype=object))
     table = pa.Table.from_pandas(df, preserve_index=False)
     for i, f in enumerate(table.schema):

@@ -338,3 +338,39 @@ def test_inner_box_lies_inside_the_extent(
     lonv, latv = Transformer.from_crs(epsg, 4490, always_xy=True).transform(x, y)
     assert (lonv > extent[0]).all() and (lonv < extent[2]).all()
     assert (latv > extent[1]).all() and (latv < extent[3]).all()
+
+
+@pytest.mark.parametrize("nulls_in", ["first", "last"])
+def test_integer_column_keeps_its_type_whatever_chunk_holds_the_nulls(
+    tmp_path: Path, nulls_in: str
+) -> None:
+    """An Integer64 field with nulls: in memory, in chunks whose first or last one holds the
+    nulls, parcels.gpkg declares it Integer64 and keeps the values and nulls (pyogrio reads
+    the output back: an independent reader)."""
+    import numpy as np
+    import pyogrio
+
+    n = 30
+    values = pd.array(np.arange(n) * 1000, dtype="Int64")
+    at = slice(0, 3) if nulls_in == "first" else slice(n - 3, n)
+    values[at] = pd.NA
+    src = tmp_path / "p.gpkg"
+    gpd.GeoDataFrame(
+        {"地籍号": values},
+        geometry=[shp.box(X0 + 20 * i, Y0, X0 + 20 * i + 10, Y0 + 10) for i in range(n)],
+        crs="EPSG:4524",
+    ).to_file(src, layer="parcels", driver="GPKG")
+    for name, extra in (("mem", []), ("chunks", ["--chunk-rows", "10"])):
+        out = tmp_path / name
+        res = CliRunner().invoke(
+            cli,
+            ["analyze", "--parcels", str(src), "--pack", str(MINIPACK), "--out", str(out), *extra],
+        )
+        assert res.exit_code == 0, res.output
+        gpkg = out / "internal" / "parcels.gpkg"
+        info = pyogrio.read_info(gpkg)
+        assert dict(zip(info["fields"], info["ogr_types"], strict=True))["地籍号"] == "OFTInteger64"
+        back = pyogrio.read_dataframe(gpkg, use_arrow=True, columns=["地籍号"], read_geometry=False)
+        got = back["地籍号"].to_numpy(dtype=float, na_value=np.nan)
+        want = values.to_numpy(dtype=float, na_value=np.nan)
+        np.testing.assert_array_equal(np.sort(got), np.sort(want))  # NaN sorts last in both
