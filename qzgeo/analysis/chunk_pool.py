@@ -282,8 +282,11 @@ def chunk_pool(processes: int) -> Iterator[ChunkPool | None]:
     if processes < 2:
         yield None
         return
-    mp = multiprocessing.get_context("forkserver")
-    mp.set_forkserver_preload([__name__])
+    # forkserver where there is one (Linux, macOS); Windows has only spawn
+    methods = multiprocessing.get_all_start_methods()
+    mp = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if mp.get_start_method() == "forkserver":
+        mp.set_forkserver_preload([__name__])
     pool = ProcessPoolExecutor(processes, mp_context=mp)
     # The first submit waits for the forkserver to import this module (~0.4 s): do it in a
     # thread, so that the caller reads the pack meanwhile.

@@ -207,3 +207,32 @@ def test_a_worker_that_dies_gives_a_clear_error(tmp_path: Path) -> None:
         pytest.raises(QzgeoError, match=r"worker process .* died.*--workers 1"),
     ):
         list(run_chunks(ctx, starts, pool=pool))
+
+
+def test_pool_without_forkserver_uses_spawn(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Windows has no forkserver: the workers are spawned, and the chunks come back the same
+    as when analyzed in this process."""
+    import multiprocessing
+
+    from qzgeo.analysis.chunk_pool import ChunkContext, ChunkSource, chunk_pool, run_chunks
+    from qzgeo.analysis.parcels import build_parcel_plan
+    from qzgeo.io.guard import current_caps
+    from qzgeo.pack.catalog import load_pack
+    from qzgeo.pack.load import analysis_layer_ids, load_pack_layers
+
+    src = tmp_path / "p.gpkg"
+    boxes = [shapely.box(36561000 + 50 * i, 2400000, 36561040 + 50 * i, 2400040) for i in range(40)]
+    gpd.GeoDataFrame({"pid": range(40)}, geometry=boxes, crs="EPSG:4524").to_file(src)
+    pack = load_pack()
+    loaded = load_pack_layers(pack, only=analysis_layer_ids(pack))
+    ctx = ChunkContext(
+        ChunkSource(str(src), fid="fid"), build_parcel_plan(loaded), pack.extent, current_caps()
+    )
+    starts = [(0, '"fid" >= 1 AND "fid" < 21', 20, None), (20, '"fid" >= 21', 20, None)]
+    inline = [r.table for r in run_chunks(ctx, starts)]
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    with chunk_pool(2) as pool:
+        spawned = [r.table for r in run_chunks(ctx, starts, pool=pool)]
+    assert all(a.equals(b) for a, b in zip(inline, spawned, strict=True))
