@@ -22,8 +22,13 @@ from qzgeo.io.shapefile import write_shapefile
 from qzgeo.io.vector import PYOGRIO_ERRORS
 from qzgeo.notices import Notices
 
-# GeoPackages record a "last change" timestamp; pinning it keeps rebuilds byte-identical.
-_FIXED_DATE = "2000-01-01T00:00:00.000Z"
+
+def pin_gpkg_timestamps() -> None:
+    """Make GDAL stamp every GeoPackage it writes with one fixed "last change" date.
+
+    GeoPackages record when they were changed; a fixed date keeps rebuilds byte-identical.
+    """
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
 
 
 def write_gpkg(
@@ -34,7 +39,7 @@ def write_gpkg(
     The file is always rebuilt from scratch: re-runs replace the GeoPackage, they never append
     layers to an old one. A plain DataFrame becomes an attribute table.
     """
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _FIXED_DATE})
+    pin_gpkg_timestamps()
     with atomic_path(path) as tmp:
         for name, gdf in layers.items():
             _append_layer(tmp, name, gdf)

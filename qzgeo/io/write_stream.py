@@ -26,11 +26,10 @@ import shapely
 from qzgeo._errors import OutputError
 from qzgeo.io.atomic import atomic_path
 from qzgeo.io.vector import PYOGRIO_ERRORS
+from qzgeo.io.write import pin_gpkg_timestamps
 
 __all__ = ["arrow_batch", "multi_wkb", "write_gpkg_stream"]
 
-# GeoPackages record a "last change" timestamp; pinning it keeps rebuilds byte-identical.
-_FIXED_DATE = "2000-01-01T00:00:00.000Z"
 _GEOM = "geom"
 
 
@@ -92,7 +91,7 @@ def write_gpkg_stream(
     stream and is raised again here, unchanged, after GDAL has let go of the file (which is
     removed); without a single row the layer is written empty, with its CRS.
     """
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _FIXED_DATE})
+    pin_gpkg_timestamps()
     source = _Batches(iter(tables))
     first = source.first()
     with atomic_path(path) as tmp:
