@@ -39,7 +39,12 @@ from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
 from qzgeo.pack.model import Pack
 from qzgeo.pack.validate import pack_warnings, validate_pack
 from qzgeo.publish.parcel_stream import chunk_measure, stream_choice, stream_parcels_into
-from qzgeo.publish.parcel_tables import published_zone_names, results_public, write_parcel_outputs
+from qzgeo.publish.parcel_tables import (
+    parcel_place,
+    published_zone_names,
+    results_public,
+    write_parcel_outputs,
+)
 from qzgeo.publish.tables import (
     analysis_postgis_targets,
     run_summary,
@@ -266,28 +271,25 @@ def _write_in_memory(
     public = plan.sensitivity == "public" and results_public(pack)
     if public:
         result = published_zone_names(result, pack)
-    with output_build(out_dir, inputs=[parcels_path], pack=pack.root, whole=False) as build:
-        part, other = (build.public, "internal") if public else (build.internal, "public")
+    with parcel_place(out_dir, parcels_path, pack, public=public) as place:
         outputs = write_parcel_outputs(
             result,
             plan,
-            part,
+            place.part,
             repairs=repairs,
             overlay_report=overlay,
             extra={"inputs": {Path(parcels_path).name: sha256_file(parcels_path)}},
-            report_dir=build.internal,
+            report_dir=place.build.internal,
             integers=integers,
         )
         notes = list(outputs.notes)
-        files = [outputs.gpkg, outputs.csv, *([outputs.xlsx] if outputs.xlsx else [])]
+        place.files = [outputs.gpkg, outputs.csv, *([outputs.xlsx] if outputs.xlsx else [])]
         if make_map:
             from qzgeo.publish.parcels_map import write_parcels_map
 
-            files.append(write_parcels_map(result, loaded, part, public=public, notes=notes))
-        files = [*files, outputs.report]
-        for stale in files[:-1]:  # the same outputs of an earlier run in the other part
-            (build.out / other / stale.name).unlink(missing_ok=True)
-    return files, notes
+            page = write_parcels_map(result, loaded, place.part, public=public, notes=notes)
+            place.files.append(page)
+    return [*place.files, outputs.report], notes
 
 
 def _run_engine(

@@ -176,7 +176,10 @@ def read_chunk(ctx: ChunkContext, spec: ChunkStart) -> tuple[gpd.GeoDataFrame, R
         raise QzgeoError(msg)
     repairs = RepairReport()
     where = f"{src.path} (features {start + 1}..)"
-    chunk = clean_parcels(chunk, extent=ctx.extent, source=src.path, repairs=repairs, where=where)
+    scope = f"its chunk of {n_read} features; the other chunks were not counted"
+    chunk = clean_parcels(
+        chunk, extent=ctx.extent, source=src.path, repairs=repairs, where=where, scope=scope
+    )
     return chunk, repairs, n_read
 
 

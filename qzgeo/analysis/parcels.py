@@ -342,8 +342,11 @@ def clean_parcels(
     source: str,
     repairs: RepairReport,
     where: str | None = None,
+    scope: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Parcels as read, checked and repaired for the analysis (the whole file or one chunk).
+
+    ``scope`` names the features of a chunk, for the extent check's message.
 
     The reader's notices and the extent check (parcels wholly outside ``extent`` are refused)
     go to ``repairs.warnings`` (each message once); invalid geometries are repaired or dropped
@@ -353,7 +356,7 @@ def clean_parcels(
     if extent is not None and len(parcels):
         # Parcels surely inside need no exact check (which moves every vertex to lon/lat).
         sure = surely_inside(parcels, extent)
-        notes.extend(enforce_extent(parcels[~sure], extent, source=source))
+        notes.extend(enforce_extent(parcels[~sure], extent, source=source, scope=scope))
     repairs.warnings.extend(m for m in notes.messages() if m not in repairs.warnings)
     parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
     if not parcels.empty or where is None:

@@ -219,7 +219,10 @@ max_features_opt = click.option(
     type=click.IntRange(min=1),
     default=None,
     metavar="N",
-    help="Refuse a layer with more than N features (default 5,000,000).",
+    help=(
+        "Refuse a layer with more than N features (default 5,000,000; a parcel file that "
+        "analyze reads in chunks is capped only when N is given)."
+    ),
 )
 
 
@@ -229,6 +232,7 @@ def read_caps_from(max_vertices: int | None, max_features: int | None) -> ReadCa
     return ReadCaps(
         max_vertices=max_vertices or caps.max_vertices,
         max_features=max_features or caps.max_features,
+        features_given=max_features is not None,
     )
 
 

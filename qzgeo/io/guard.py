@@ -81,10 +81,15 @@ DEFAULT_MAX_FEATURES = 5_000_000
 
 @dataclass(frozen=True)
 class ReadCaps:
-    """Caps on what one read may hold; raise them with ``--max-vertices``/``--max-features``."""
+    """Caps on what one read may hold; raise them with ``--max-vertices``/``--max-features``.
+
+    ``features_given``: ``max_features`` was asked for (``--max-features``), so it also caps
+    a layer read in chunks; the default cap bounds memory, which a chunked read bounds itself.
+    """
 
     max_vertices: int = DEFAULT_MAX_VERTICES
     max_features: int = DEFAULT_MAX_FEATURES
+    features_given: bool = False
 
 
 _CAPS: contextvars.ContextVar[ReadCaps] = contextvars.ContextVar("qzgeo_read_caps")

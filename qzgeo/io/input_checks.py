@@ -102,12 +102,15 @@ def enforce_extent(
     *,
     source: str,
     per_feature: bool = True,
+    scope: str | None = None,
 ) -> Notices:
     """Refuse data wholly outside the pack ``extent``; a notice for data partly outside.
 
     With ``per_feature`` (sites, parcels) any feature wholly outside is refused and each
     feature partly outside gets a notice; otherwise (a pack layer) only a layer wholly
     outside is refused, and a layer partly outside gets one notice. No ``extent``: no check.
+    ``scope`` says which features ``gdf`` holds when it is part of a layer read in chunks
+    (the count of features outside is then the chunk's).
 
     Raises
     ------
@@ -133,7 +136,10 @@ def enforce_extent(
         what = (
             "the layer"
             if not per_feature
-            else (f"feature {gdf.index[i]}" + (f" (and {n - 1} more)" if n > 1 else ""))
+            else (
+                f"feature {gdf.index[i]}"
+                + (f" (and {n - 1} more{f' among {scope}' if scope else ''})" if n > 1 else "")
+            )
         )
         x0, y0, x1, y1 = (float(v) for v in shapely.bounds(geoms[i]))
         raise CRSError(outside_extent_message(source, what, extent, (x0, y0, x1, y1)))

@@ -11,6 +11,7 @@ import contextvars
 import functools
 import hashlib
 import os
+import threading
 import warnings as _warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,11 +35,17 @@ from qzgeo.io.shapefile import check_shapefile, shapefile_encoding
 from qzgeo.notices import Notice, Notices, attach_notices, notices_of
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's bytes (for manifests and the never-modify-inputs check)."""
+def sha256_file(path: str | os.PathLike[str], *, stop: threading.Event | None = None) -> str:
+    """SHA-256 of a file's bytes (for manifests and the never-modify-inputs check).
+
+    ``stop``: when set (the run failed), hashing ends at the next megabyte and ``""`` is
+    returned, so that an error on a 2 GB input is not held back by its hash.
+    """
     h = hashlib.sha256()
     with Path(path).open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
+            if stop is not None and stop.is_set():
+                return ""
             h.update(block)
     return h.hexdigest()
 

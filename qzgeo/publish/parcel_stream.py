@@ -16,8 +16,10 @@ Hilbert or tile order) gives each chunk a smaller extent, which only makes it fa
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,13 +52,13 @@ from qzgeo.analysis.parcels import (
     summary_from_totals,
 )
 from qzgeo.geo.repair import RepairReport
-from qzgeo.io.guard import current_caps
-from qzgeo.io.outdir import output_build
+from qzgeo.io.guard import ReadCaps, current_caps, read_caps
 from qzgeo.io.vector import integer_fields, read_layer_features, sha256_file
 from qzgeo.io.write_stream import write_gpkg_stream
 from qzgeo.pack.load import LoadedPack
 from qzgeo.publish.parcel_tables import (
     ParcelOutputs,
+    parcel_place,
     published_zone_names,
     results_public,
     write_parcel_tables,
@@ -234,13 +236,15 @@ def analyze_parcels_streamed(
         written here.
     """
     read = {"layer": layer, "crs": crs, "datum": datum, **(read_kwargs or {})}
-    n, probe = _probe(parcels_path, chunk_rows, read)
+    caps = _chunked_caps(parcels_path, layer, current_caps())
+    with read_caps(caps):
+        n, probe = _probe(parcels_path, chunk_rows, read)
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(probe.crs, loaded.planar_crs))
     source = ChunkSource(
         str(parcels_path), layer, crs, datum, dict(read_kwargs or {}),
         fid_column(parcels_path, layer), integer_fields(parcels_path, layer),
     )  # fmt: skip
-    ctx = ChunkContext(source, plan, loaded.pack.extent, current_caps(), rename)
+    ctx = ChunkContext(source, plan, loaded.pack.extent, caps, rename)
     acc = _Totals(plan, repairs if repairs is not None else RepairReport())
     starts = chunk_starts(source, n, chunk_rows)
     if measure is not None:
@@ -259,6 +263,18 @@ def analyze_parcels_streamed(
     kind = "spatial chunk(s) of up to" if spatial else "chunk(s) of"
     acc.engine = f"{way}, {len(starts)} {kind} {chunk_rows} parcels"
     return acc.finish(out, extra, Path(report_dir) if report_dir is not None else out)
+
+
+def _chunked_caps(path: str | Path, layer: str | None, caps: ReadCaps) -> ReadCaps:
+    """The caps of a layer read in chunks: its feature count is capped only if asked.
+
+    The default feature cap bounds what one read holds in memory, and a chunked read holds
+    one chunk. A cap given with ``--max-features`` still refuses the layer, on its first read.
+    """
+    n = feature_count(path, layer) or 0
+    if caps.features_given or n <= caps.max_features:
+        return caps
+    return dataclasses.replace(caps, max_features=n)
 
 
 def _probe(path: str | Path, chunk_rows: int, read: dict[str, Any]) -> tuple[int, gpd.GeoDataFrame]:
@@ -352,25 +368,28 @@ def stream_parcels_into(
     """
     pack = loaded.pack
     public = results_public(pack)
+    failed = threading.Event()  # ends the hash at once: an error is not held back by it
     with (
-        output_build(out_dir, inputs=[parcels_path], pack=pack.root, whole=False) as build,
+        parcel_place(out_dir, parcels_path, pack, public=public) as place,
         ThreadPoolExecutor(1) as hasher,
     ):
         # the input's hash (for report.json) is read while the chunks are analyzed
-        digest = hasher.submit(sha256_file, parcels_path)
-        part, other = (build.public, "internal") if public else (build.internal, "public")
-        streamed = analyze_parcels_streamed(
-            parcels_path, loaded, part, chunk_rows=chunk_rows, repairs=repairs,
-            extra=lambda: {"inputs": {Path(parcels_path).name: digest.result()}},
-            report_dir=build.internal,
-            # a partial, not a lambda: worker processes receive it pickled
-            rename=functools.partial(published_zone_names, pack=pack) if public else None,
-            **kwargs,
-        )  # fmt: skip
+        digest = hasher.submit(sha256_file, parcels_path, stop=failed)
+        try:
+            streamed = analyze_parcels_streamed(
+                parcels_path, loaded, place.part, chunk_rows=chunk_rows, repairs=repairs,
+                extra=lambda: {"inputs": {Path(parcels_path).name: digest.result()}},
+                report_dir=place.build.internal,
+                # a partial, not a lambda: worker processes receive it pickled
+                rename=functools.partial(published_zone_names, pack=pack) if public else None,
+                **kwargs,
+            )  # fmt: skip
+        except BaseException:
+            failed.set()
+            raise
         o = streamed.outputs
-        streamed.files = [o.gpkg, o.csv, *([o.xlsx] if o.xlsx else []), o.report]
-        for stale in streamed.files[:-1]:  # the same outputs of an earlier run elsewhere
-            (build.out / other / stale.name).unlink(missing_ok=True)
+        place.files = [o.gpkg, o.csv, *([o.xlsx] if o.xlsx else [])]
+    streamed.files = [*place.files, o.report]
     return streamed
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,12 +19,15 @@ from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcels import ParcelPlan, parcel_summary
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.atomic import write_bytes, write_text
+from qzgeo.io.outdir import Build, output_build
 from qzgeo.io.write_stream import arrow_batch, write_gpkg_stream
 from qzgeo.pack.model import Pack
 from qzgeo.publish.checks import zone_names_published
 
 __all__ = [
     "ParcelOutputs",
+    "ParcelPlace",
+    "parcel_place",
     "published_zone_names",
     "results_public",
     "write_parcel_outputs",
@@ -33,6 +38,40 @@ __all__ = [
 def results_public(pack: Pack) -> bool:
     """Parcel results are public only if every layer they derive from is (zones, constraints)."""
     return all(s.is_public for s in (*pack.constraint_layers(), *pack.zone_layers()))
+
+
+@dataclass
+class ParcelPlace:
+    """Where one ``qzgeo analyze`` writes: ``part`` (public or internal) of ``build``.
+
+    Set ``files`` to the outputs written in ``part`` (not ``report.json``, always internal):
+    the same files of an earlier run in the other part are removed at the end.
+    """
+
+    build: Build
+    part: Path
+    other: str
+    files: list[Path] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def parcel_place(
+    out_dir: str | os.PathLike[str],
+    parcels_path: str | os.PathLike[str],
+    pack: Pack,
+    *,
+    public: bool,
+) -> Iterator[ParcelPlace]:
+    """The output folder of ``qzgeo analyze``, its part for the results, and stale files gone.
+
+    ``public``: only if every zone and constraint layer is (:func:`results_public`).
+    """
+    with output_build(out_dir, inputs=[parcels_path], pack=pack.root, whole=False) as build:
+        part, other = (build.public, "internal") if public else (build.internal, "public")
+        place = ParcelPlace(build, part, other)
+        yield place
+        for stale in place.files:  # the same outputs of an earlier run in the other part
+            (build.out / other / stale.name).unlink(missing_ok=True)
 
 
 def published_zone_names(result: gpd.GeoDataFrame, pack: Pack) -> gpd.GeoDataFrame:
