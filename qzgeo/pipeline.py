@@ -33,7 +33,13 @@ from qzgeo.geo.repair import RepairReport
 from qzgeo.io.guard import ReadCaps, read_caps
 from qzgeo.io.outdir import check_out_dir, output_build, write_part_file
 from qzgeo.io.postgis_uri import redact_text
-from qzgeo.io.vector import ReadOptions, integer_fields, read_layer, sha256_file
+from qzgeo.io.vector import (
+    ReadOptions,
+    declared_fields,
+    default_layer,
+    read_layer,
+    sha256_file,
+)
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
 from qzgeo.pack.model import Pack
@@ -219,6 +225,7 @@ def run_analyze(
     """
     pack = load_pack(pack_dir)
     check_out_dir(out_dir, inputs=[parcels_path], pack=pack.root)
+    layer = default_layer(parcels_path, layer)
     dask, kw = use_dask or bool(scheduler), (read_options or ReadOptions()).kwargs()
     chunks = stream_choice(
         parcels_path, layer, chunk_rows, dask=dask, make_map=make_map,
@@ -249,7 +256,7 @@ def run_analyze(
     )  # fmt: skip
     files, notes = _write_in_memory(
         result, plan, loaded, parcels_path, out_dir, repairs, overlay, make_map=make_map,
-        integers=integer_fields(parcels_path, layer),
+        declared=declared_fields(parcels_path, layer),
     )  # fmt: skip
     return AnalyzeSummary(result, files, notes, repairs, overlay, engine)
 
@@ -264,7 +271,7 @@ def _write_in_memory(
     overlay: OverlayReport,
     *,
     make_map: bool,
-    integers: Sequence[str] = (),
+    declared: Sequence[tuple[str, str]] = (),
 ) -> tuple[list[Path], list[str]]:
     """Write the outputs of an in-memory ``qzgeo analyze``; the files and the notes."""
     pack = loaded.pack
@@ -280,7 +287,7 @@ def _write_in_memory(
             overlay_report=overlay,
             extra={"inputs": {Path(parcels_path).name: sha256_file(parcels_path)}},
             report_dir=place.build.internal,
-            integers=integers,
+            declared=declared,
         )
         notes = list(outputs.notes)
         place.files = [outputs.gpkg, outputs.csv, *([outputs.xlsx] if outputs.xlsx else [])]

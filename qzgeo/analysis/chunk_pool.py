@@ -77,7 +77,7 @@ class ChunkSource:
     datum: str | None = None
     read_kwargs: dict[str, Any] = field(default_factory=dict)
     fid: str | None = None  # a GeoPackage's primary key: chunks are ranges of it
-    integers: tuple[str, ...] = ()  # fields declared as integers (written back as integers)
+    declared: tuple[tuple[str, str], ...] = ()  # (field, dtype): written back with its type
 
 
 @dataclass(frozen=True)
@@ -167,6 +167,10 @@ def read_chunk(ctx: ChunkContext, spec: ChunkStart) -> tuple[gpd.GeoDataFrame, R
             src.path, (selector, rows), layer=src.layer, crs=src.crs, datum=src.datum,
             **src.read_kwargs,
         )  # fmt: skip
+    if isinstance(selector, int) and Path(src.path).suffix.lower() == ".shp":
+        # GDAL skips to record `selector` (the FID) but then counts live records only (it
+        # skips those flagged deleted): keep this chunk's records, or chunks would overlap.
+        chunk = chunk[chunk.index < selector + rows]
     n_read = len(chunk)
     if expected is not None and n_read != expected:  # never drop a parcel silently
         msg = (
@@ -198,7 +202,7 @@ def complete_chunk(
     if ctx.rename is not None:
         result = ctx.rename(result)
     return ChunkResult(
-        start, read, arrow_batch(result, integers=ctx.source.integers),
+        start, read, arrow_batch(result, declared=ctx.source.declared),
         zone_totals(result, plan), repairs, measured[1],
         len(result), int(result["conflict"].sum()), float(result["available_m2"].sum()),
     )  # fmt: skip

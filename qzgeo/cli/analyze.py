@@ -34,7 +34,11 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Parcel polygons (GeoPackage, Shapefile, GeoJSON, FlatGeobuf...).",
 )
-@click.option("--layer", default=None, help="Layer of the parcels file (default: the first).")
+@click.option(
+    "--layer",
+    default=None,
+    help="Layer of the parcels file (default: its only layer with geometry).",
+)
 @pack_opt
 @out_opt
 @crs_opt

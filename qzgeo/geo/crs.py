@@ -327,9 +327,13 @@ EPSG:4528, which expects 40 xxx xxx): use EPSG:4549, not EPSG:4528
     _check_prefix_variant(c, med_e, name, source)
     lon, lat = _to_lonlat(c, x, y)
     if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        k, why = int(np.argmin(ok)), "the declared CRS is wrong; check `crs` / --crs"
+        if ok.mean() > 0.5:  # most do: a stray vertex rather than a wrong CRS
+            why = "a stray vertex? Fix or delete it (or check `crs` / --crs)"
         msg = (
-            f"{source}: coordinates such as ({x[0]:.3f}, {y[0]:.3f}) do not transform from {name} "
-            "(the result is infinite): the declared CRS is wrong; check `crs` / --crs"
+            f"{source}: coordinates such as ({x[k]:.3f}, {y[k]:.3f}) do not transform from {name} "
+            f"(the result is infinite): {why}"
         )
         raise CRSError(msg)
     where = f"lon {lon.min():.3f}..{lon.max():.3f}, lat {lat.min():.3f}..{lat.max():.3f}"

@@ -124,6 +124,8 @@ def enforce_extent(
         _warnings.simplefilter("ignore")
         lonlat = gdf.geometry.to_crs(STORAGE_CRS)
     geoms = np.asarray(lonlat.values, dtype=object)
+    if per_feature:
+        _refuse_stray_vertices(gdf, geoms, source=source)
     out, part = extent_status(geoms, extent)
     if not per_feature:  # the layer as one: wholly outside if every feature is
         present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -153,3 +155,27 @@ def enforce_extent(
             feature=fid.item() if hasattr(fid, "item") else fid,
         )
     return notes
+
+
+def _refuse_stray_vertices(gdf: gpd.GeoDataFrame, lonlat: np.ndarray, *, source: str) -> None:
+    """Refuse features with a finite vertex that does not transform to lon/lat.
+
+    Typically one stray vertex (a CAD point at the origin in a zone-prefixed CRS): the
+    feature would otherwise stretch the analysis over thousands of kilometres.
+    """
+    with np.errstate(invalid="ignore"):
+        src = np.isfinite(shapely.bounds(np.asarray(gdf.geometry.values, dtype=object)))
+        bad = src.all(axis=1) & ~np.isfinite(shapely.bounds(lonlat)).all(axis=1)
+    if not bad.any():
+        return
+    i = int(np.flatnonzero(bad)[0])
+    xy = shapely.get_coordinates(gdf.geometry.iloc[i])
+    k = int(np.argmin(np.isfinite(shapely.get_coordinates(lonlat[i])).all(axis=1)))
+    more = f" (and {int(bad.sum()) - 1} more)" if bad.sum() > 1 else ""
+    code = gdf.crs.to_epsg()
+    msg = (
+        f"{source}: feature {gdf.index[i]}{more} has a vertex at ({xy[k, 0]:.3f}, "
+        f"{xy[k, 1]:.3f}) that does not transform from {f'EPSG:{code}' if code else gdf.crs.name}"
+        ": a stray vertex? Fix or delete it (or check `crs` / --crs)"
+    )
+    raise CRSError(msg)

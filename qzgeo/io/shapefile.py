@@ -125,10 +125,13 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
     """Encoding of a shapefile's DBF and a note for the user (None: GDAL knows, from .cpg).
 
     Without a ``.cpg``, the text is tried as strict UTF-8, then GB18030 (a GBK superset);
-    text that is neither is refused rather than read as mojibake.
+    text that is neither is refused rather than read as mojibake. A ``.cpg`` naming a GB code
+    page (GB2312, GBK, 936...) is read as GB18030, their superset: Chinese tools write
+    "GB2312" for GBK text, and GB2312 alone loses characters such as 堃 and 镕.
     """
-    if sidecar(path, ".cpg") is not None:
-        return None, None
+    cpg = sidecar(path, ".cpg")
+    if cpg is not None:
+        return ("GB18030", None) if _gb_code_page(cpg) else (None, None)
     dbf = sidecar(path, ".dbf")
     if dbf is None:
         msg = f"{path}: the .dbf file is missing; copy all the shapefile's files together"
@@ -150,6 +153,20 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
         "encoding (encoding=... / --encoding, e.g. big5) or add a .cpg file"
     )
     raise InputError(msg)
+
+
+#: .cpg texts of the GB family (upper case, without spaces, dashes and underscores).
+_GB_CODE_PAGES = frozenset({"GB2312", "GBK", "936", "CP936", "ANSI936", "GB18030", "EUCCN"})
+
+
+def _gb_code_page(cpg: Path) -> bool:
+    """Whether a ``.cpg`` file names a GB code page (read as GB18030, their superset)."""
+    try:
+        text = cpg.read_bytes()[:64].decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    key = "".join(c for c in text.upper() if c not in " -_")
+    return key in _GB_CODE_PAGES
 
 
 def _check_dbf_limits(gdf: gpd.GeoDataFrame, target: Path, encoding: str) -> None:

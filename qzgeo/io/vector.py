@@ -97,6 +97,35 @@ PYOGRIO_ERRORS = (
 )
 
 
+#: Formats that may hold several layers with geometry.
+_MULTI_LAYER_SUFFIXES = frozenset({".gpkg", ".gml", ".kml"})
+
+
+def default_layer(path: str | os.PathLike[str], layer: str | None) -> str | None:
+    """``layer``, else the only layer with geometry of a file that has several layers.
+
+    A GeoPackage often holds a table besides its features (QGIS's ``layer_styles``): its one
+    layer with geometry is meant. With several layers with geometry the choice is refused,
+    not guessed (GDAL would take the first).
+    """
+    if layer is not None or Path(path).suffix.lower() not in _MULTI_LAYER_SUFFIXES:
+        return layer
+    try:
+        layers = pyogrio.list_layers(path)
+    except (*PYOGRIO_ERRORS, OSError):
+        return None  # the reader says what is wrong with the file
+    spatial = [str(name) for name, geometry_type in layers if geometry_type is not None]
+    if len(layers) <= 1 or not spatial:
+        return None
+    if len(spatial) == 1:
+        return spatial[0]
+    msg = (
+        f"{path} has {len(spatial)} layers with geometry ({', '.join(spatial)}); name the one "
+        "to read with --layer NAME"
+    )
+    raise InputError(msg)
+
+
 def max_bytes_limit(max_bytes: int | None = None) -> int:
     """The size cap for text inputs: ``max_bytes``, else ``$QZGEO_MAX_BYTES``, else 512 MB."""
     if max_bytes is not None:
@@ -286,20 +315,21 @@ def _read_file(
     return _read_ogr(path, layer=layer, encoding=encoding)
 
 
-def integer_fields(path: str | os.PathLike[str], layer: str | None = None) -> tuple[str, ...]:
-    """The fields a GDAL file declares as integers (empty when it cannot tell).
+def declared_fields(
+    path: str | os.PathLike[str], layer: str | None = None
+) -> tuple[tuple[str, str], ...]:
+    """``(field, numpy dtype name)`` of each field a GDAL file declares (empty: cannot tell).
 
-    Read with Arrow into pandas, an integer column holding a null becomes floats; writers use
-    this to give such columns back their declared type, whichever chunk holds the nulls.
+    Read into pandas, an integer column holding a null becomes floats, and a boolean or date
+    column holding only nulls has no type at all; writers use this to give such columns back
+    their declared type, whichever chunk holds the nulls.
     """
     try:
         info = pyogrio.read_info(path, layer=layer)
     except Exception:
         return ()
     return tuple(
-        str(name)
-        for name, dtype in zip(info["fields"], info["dtypes"], strict=False)
-        if str(dtype).startswith(("int", "uint"))
+        (str(name), str(dtype)) for name, dtype in zip(info["fields"], info["dtypes"], strict=False)
     )
 
 
@@ -428,11 +458,25 @@ def _pyogrio_read(
             "where": where,
         }
         try:
-            return pyogrio.read_dataframe(path, use_arrow=True, **kwargs)
+            return pyogrio.read_dataframe(path, use_arrow=_arrow_safe(path, layer), **kwargs)
         except ValueError:
             # pyogrio's Arrow path fails on GeoJSON whose features have an "id" property
             # (the FID column appears twice); the row-by-row path reads them.
             return pyogrio.read_dataframe(path, use_arrow=False, **kwargs)
+
+
+def _arrow_safe(path: Path, layer: str | None) -> bool:
+    """Whether GDAL's Arrow reader may read ``path``.
+
+    Not a FlatGeobuf without a spatial index: it alone may hold null or empty geometries, and
+    GDAL 3.12's Arrow reader then returns a corrupt geometry column (the process crashed).
+    """
+    if path.suffix.lower() != ".fgb":
+        return True
+    try:
+        return bool(pyogrio.read_info(path, layer=layer)["capabilities"]["fast_spatial_filter"])
+    except (*PYOGRIO_ERRORS, KeyError):
+        return False
 
 
 def _read_parquet(path: Path) -> gpd.GeoDataFrame:

@@ -33,24 +33,39 @@ __all__ = ["arrow_batch", "multi_wkb", "write_gpkg_stream"]
 _GEOM = "geom"
 
 
-def arrow_batch(gdf: gpd.GeoDataFrame, *, integers: Sequence[str] = ()) -> pa.Table:
+def arrow_batch(gdf: gpd.GeoDataFrame, *, declared: Sequence[tuple[str, str]] = ()) -> pa.Table:
     """``gdf`` as an Arrow table for GDAL: polygons promoted to MultiPolygon, 2D WKB geometry.
 
-    ``integers`` (see :func:`qzgeo.io.vector.integer_fields`): columns declared as integers
-    by the source, written as integers even where a null made pandas read them as floats.
-    An all-empty column (Arrow's null type, which GDAL lacks) becomes text.
+    ``declared`` (see :func:`qzgeo.io.vector.declared_fields`): the source's field types.
+    A column declared as integers is written as integers even where a null made pandas read
+    it as floats; an all-empty column (Arrow's null type, which GDAL lacks) takes its
+    declared type (boolean, date...), else becomes text.
     """
+    types = dict(declared)
     df = pd.DataFrame({c: gdf[c] for c in gdf.columns if c != gdf.geometry.name})
-    for c in integers:
-        if c in df.columns and df[c].dtype.kind == "f":
+    for c, dtype in types.items():
+        if dtype.startswith(("int", "uint")) and c in df.columns and df[c].dtype.kind == "f":
             with contextlib.suppress(TypeError, ValueError):  # not integral: keep the floats
                 df[c] = df[c].astype("Int64")
     df[_GEOM] = multi_wkb(np.asarray(gdf.geometry.values, dtype=object))
     table = pa.Table.from_pandas(df, preserve_index=False)
     for i, f in enumerate(table.schema):
         if pa.types.is_null(f.type):
-            table = table.set_column(i, f.with_type(pa.string()), table[i].cast(pa.string()))
+            t = _arrow_type(types.get(f.name))
+            table = table.set_column(i, f.with_type(t), table[i].cast(t))
     return table.replace_schema_metadata(None)
+
+
+def _arrow_type(dtype: str | None) -> pa.DataType:
+    """The Arrow type of a declared numpy dtype name (integers as int64); text if none."""
+    if dtype is None:
+        return pa.string()
+    if dtype.startswith(("int", "uint")):
+        return pa.int64()
+    try:
+        return pa.from_numpy_dtype(np.dtype(dtype))
+    except (TypeError, pa.ArrowNotImplementedError):
+        return pa.string()
 
 
 #: A little-endian 2D MultiPolygon of one part, before that part's Polygon WKB.

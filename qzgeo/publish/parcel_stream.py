@@ -53,7 +53,7 @@ from qzgeo.analysis.parcels import (
 )
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.guard import ReadCaps, current_caps, read_caps
-from qzgeo.io.vector import integer_fields, read_layer_features, sha256_file
+from qzgeo.io.vector import declared_fields, read_layer_features, sha256_file
 from qzgeo.io.write_stream import write_gpkg_stream
 from qzgeo.pack.load import LoadedPack
 from qzgeo.publish.parcel_tables import (
@@ -242,7 +242,7 @@ def analyze_parcels_streamed(
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(probe.crs, loaded.planar_crs))
     source = ChunkSource(
         str(parcels_path), layer, crs, datum, dict(read_kwargs or {}),
-        fid_column(parcels_path, layer), integer_fields(parcels_path, layer),
+        fid_column(parcels_path, layer), declared_fields(parcels_path, layer),
     )  # fmt: skip
     ctx = ChunkContext(source, plan, loaded.pack.extent, caps, rename)
     acc = _Totals(plan, repairs if repairs is not None else RepairReport())

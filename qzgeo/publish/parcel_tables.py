@@ -143,19 +143,19 @@ def write_parcel_outputs(
     overlay_report: OverlayReport | None = None,
     extra: dict[str, Any] | None = None,
     report_dir: str | Path | None = None,
-    integers: Sequence[str] = (),
+    declared: Sequence[tuple[str, str]] = (),
 ) -> ParcelOutputs:
     """Write ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and ``report.json``.
 
     ``report.json`` (repairs of every layer, internal ones too) goes to ``report_dir``
     (default ``out_dir``). Every file is written atomically and deterministically.
-    ``integers``: columns the parcel file declares as integers (kept integers with nulls).
+    ``declared``: the parcel file's field types (integers with nulls kept integers...).
     """
     out = Path(out_dir)
     # the writer of the streamed path, so that every parcels.gpkg has one layout
     # (MultiPolygon, the same column types) whatever the size of the file
     gpkg, _ = write_gpkg_stream(
-        out / "parcels.gpkg", "parcels", [arrow_batch(result, integers=integers)], crs=result.crs
+        out / "parcels.gpkg", "parcels", [arrow_batch(result, declared=declared)], crs=result.crs
     )
     return write_parcel_tables(
         out,
