@@ -411,7 +411,7 @@ def run_check(
             options=read_options,
         )
     rep = context.report
-    summary = rep.summary() if rep.records or rep.warnings else None
+    summary = rep.summary() if rep.records or rep.warnings or rep.flattened else None
     reports = check_sites(
         site_gdf, context, label_field=label_field, with_patches=with_patches, notices=notices
     )

@@ -87,6 +87,8 @@ def command(
         gdf = repair_layer(gdf, layer_id=out_layer or out.stem, report=report)
         for r in report.records:
             click.echo(f"Repair: feature {r.feature_id}: {r.reason} -> {r.action}", err=True)
+        for f in report.flattened:
+            click.echo(f"Repair: {f.features} feature(s): {f.reason}", err=True)
         click.echo(report.summary().replace("; see report.json", ""), err=True)
     else:
         geoms = gdf.geometry.values

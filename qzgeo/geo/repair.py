@@ -2,12 +2,16 @@
 
 Nothing is dropped silently: each repaired or dropped feature becomes a :class:`RepairRecord`
 (layer, feature id, reason, action, area before and after), written to ``report.json``.
+Features whose only fault is a Z or M dimension (a PolygonZ Shapefile: every feature) are
+made 2D in one array operation and counted per layer (:class:`Flattened`), not listed one by
+one: their areas do not change, and a million identical records would bury the rest.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,28 +45,70 @@ class RepairRecord:
     area_after_m2: float | None
 
 
+#: Feature ids listed with a :class:`Flattened` count.
+FLATTENED_IDS = 20
+
+
+def first_ids(ids: Iterable[Any]) -> list[str]:
+    """The :data:`FLATTENED_IDS` smallest feature ids (as numbers when they are), as text.
+
+    The same whatever order the features were read in (chunks, tiles, in memory).
+    """
+    return heapq.nsmallest(FLATTENED_IDS, {str(v) for v in ids}, key=_id_key)
+
+
+def _id_key(v: str) -> tuple[int, int | str]:
+    return (0, int(v)) if v.lstrip("-").isdigit() else (1, v)
+
+
+@dataclass
+class Flattened:
+    """Features of one layer whose only repair was removing a Z/M dimension (areas unchanged)."""
+
+    layer: str
+    reason: str
+    features: int
+    first_feature_ids: list[str]
+
+
 @dataclass
 class RepairReport:
     """Every repair and drop of one run."""
 
     records: list[RepairRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    flattened: list[Flattened] = field(default_factory=list)
 
     def add(self, record: RepairRecord) -> None:
         self.records.append(record)
 
+    def add_flattened(self, layer: str, reason: str, ids: list[str], count: int) -> None:
+        """Count ``count`` features made 2D (``ids``: the first of them), merged per reason."""
+        for f in self.flattened:
+            if (f.layer, f.reason) == (layer, reason):
+                f.features += count
+                f.first_feature_ids = first_ids([*f.first_feature_ids, *ids])
+                return
+        self.flattened.append(Flattened(layer, reason, count, first_ids(ids)))
+
     def extend(self, other: RepairReport) -> None:
         self.records.extend(other.records)
         self.warnings.extend(other.warnings)
+        self.extend_flattened(other)
+
+    def extend_flattened(self, other: RepairReport) -> None:
+        for f in other.flattened:
+            self.add_flattened(f.layer, f.reason, f.first_feature_ids, f.features)
 
     @property
     def dropped(self) -> list[RepairRecord]:
         return [r for r in self.records if r.action == "dropped"]
 
     def summary(self) -> str:
-        if not self.records and not self.warnings:
+        if not self.records and not self.warnings and not self.flattened:
             return "no features repaired or dropped"
         n_rep = sum(r.action != "dropped" for r in self.records)
+        n_rep += sum(f.features for f in self.flattened)
         return (
             f"{n_rep} feature(s) repaired, {len(self.dropped)} dropped, "
             f"{len(self.warnings)} warning(s); see report.json"
@@ -71,6 +117,9 @@ class RepairReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "repairs": [asdict(r) for r in self.records],
+            "made_2d": [
+                asdict(f) for f in sorted(self.flattened, key=lambda f: (f.layer, f.reason))
+            ],
             "warnings": list(self.warnings),
         }
 
@@ -247,6 +296,7 @@ def repair_layer(
         return gdf.copy()
     keep = np.ones(len(gdf), dtype=bool)
     out = geoms.copy()
+    flagged = _flatten_in_bulk(gdf, out, flagged, family, layer_id=layer_id, report=report)
     for i in flagged.tolist():
         fixed, notes = _repair_geometry(geoms[i], family, geographic)
         for reason, action, before, after in notes:
@@ -267,6 +317,42 @@ def repair_layer(
     result = gdf.copy()
     result = result.set_geometry(gpd.GeoSeries(out, index=gdf.index, crs=gdf.crs))
     return result.loc[keep]
+
+
+def _flatten_in_bulk(
+    gdf: gpd.GeoDataFrame,
+    out: npt.NDArray[np.object_],
+    flagged: npt.NDArray[np.intp],
+    family: str | None,
+    *,
+    layer_id: str,
+    report: RepairReport,
+) -> npt.NDArray[np.intp]:
+    """Make 2D, in ``out``, the flagged features whose only fault is a Z or M dimension.
+
+    They are counted in ``report`` (one :class:`Flattened` per dimension); the flagged
+    features still needing the per-feature repair are returned (with their Z/M, so that
+    their records say it).
+    """
+    has_m = getattr(shapely, "has_m", None)  # shapely >= 2.1
+    if has_m is None or len(flagged) == 0:
+        return flagged
+    sub = out[flagged]
+    z, m = shapely.has_z(sub), has_m(sub)
+    dims = z | m
+    if not dims.any():
+        return flagged
+    idx = flagged[dims]
+    flat = shapely.force_2d(out[idx])
+    fine = ~_needs_repair(flat, family)
+    out[idx[fine]] = flat[fine]
+    zf, mf = z[dims][fine], m[dims][fine]
+    for label, sel in (("Z", zf & ~mf), ("M", mf & ~zf), ("Z and M", zf & mf)):
+        if sel.any():
+            ids = first_ids(gdf.index[idx[fine][sel]])
+            reason = f"{label} coordinates removed (2D analysis)"
+            report.add_flattened(layer_id, reason, ids, int(sel.sum()))
+    return np.setdiff1d(flagged, idx[fine])
 
 
 # shapely type id -> family ("" for GeometryCollection and missing values)

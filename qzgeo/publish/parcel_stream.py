@@ -312,6 +312,7 @@ class _Totals:
         try:
             for r in results:
                 self.repairs.records.extend(r.repairs.records)
+                self.repairs.extend_flattened(r.repairs)
                 new = [m for m in r.repairs.warnings if m not in self.repairs.warnings]
                 self.repairs.warnings.extend(new)  # each message once, as in memory
                 self.overlay.extend(r.overlay)

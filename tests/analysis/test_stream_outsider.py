@@ -346,9 +346,16 @@ def test_multipolygons_holes_and_z_measure_the_geodesic_area(tmp_path: Path) -> 
     pyogrio.write_dataframe(gdf, src, layer="parcels", geometry_type="Unknown")
     mem = analyze(src, tmp_path / "mem")
     rows = assert_same(analyze(src, tmp_path / "ch", *CHUNKS), mem)
-    recs = report(mem)["repairs"]["repairs"]
-    assert sorted(r["feature_id"] for r in recs) == ["5001", "5002", "5003"]
-    assert {r["reason"] for r in recs} == {"Z coordinates removed (2D analysis)"}
+    made_2d = report(mem)["repairs"]["made_2d"]
+    assert made_2d == [
+        {
+            "layer": "parcels",
+            "reason": "Z coordinates removed (2D analysis)",
+            "features": 3,
+            "first_feature_ids": ["5001", "5002", "5003"],
+        }
+    ]
+    assert report(mem)["repairs"]["repairs"] == []
     ll = gdf.set_index("pid").geometry.to_crs(4490)
     pick = np.union1d(holes, multis)
     want = np.array([geod_m2(ll.loc[k]) for k in pick])

@@ -279,14 +279,15 @@ def case_21_topology_exception(tmp: Path) -> None:
 
 def case_22_polygon_z(tmp: Path) -> None:
     _, rep = repaired("22_polygonz.gpkg")
-    [rec] = rep.records
-    assert rec.reason == "Z coordinates removed (2D analysis)" and rec.action == "repaired"
+    [flat] = rep.flattened  # Z only: counted, not listed feature by feature
+    assert flat.reason == "Z coordinates removed (2D analysis)" and flat.features == 1
+    assert rep.records == [] and "1 feature(s) repaired" in rep.summary()
     polym = shapely.from_wkt("POLYGON M ((0 0 1, 1 0 2, 1 1 3, 0 0 1))")
     rep = RepairReport()
     out = repair_layer(
         gpd.GeoDataFrame(geometry=[polym], crs="EPSG:4545"), layer_id="m", report=rep
     )
-    assert rep.records[0].reason == "M coordinates removed (2D analysis)"
+    assert rep.flattened[0].reason == "M coordinates removed (2D analysis)"
     assert not shapely.has_z(out.geometry.iloc[0]) and not shapely.has_m(out.geometry.iloc[0])
 
 
