@@ -29,7 +29,7 @@ from qzgeo.analysis.overlay import (
 )
 from qzgeo.analysis.overlay_plan import DEFAULT_MAX_VERTICES, Target
 from qzgeo.analysis.zones import merge_constraints, planar_zones
-from qzgeo.geo.area import m2_to_ha, m2_to_mu
+from qzgeo.geo.area import fixed_point_m2, from_fixed_point_m2, m2_to_ha, m2_to_mu
 from qzgeo.geo.crs import STORAGE_CRS, cached_transformer, gk_zone_of_epsg
 from qzgeo.geo.repair import RepairReport, repair_layer
 from qzgeo.io.input_checks import enforce_extent
@@ -283,12 +283,23 @@ def zone_totals(result: pd.DataFrame, plan: ParcelPlan) -> pd.DataFrame:
     Totals of several chunks add up: ``pd.concat`` them and pass them to
     :func:`summary_from_totals`.
     """
-    sums = ["area_m2", "constrained_m2", "available_m2", "conflict", *plan.overlay.columns]
+    areas = ["area_m2", "constrained_m2", "available_m2", *plan.overlay.columns]
     df = pd.DataFrame({c: result[c].to_numpy() for c in ZONE_KEYS})
-    for c in sums:
-        df[c] = result[c].to_numpy(dtype=float)
+    for c in areas:  # integer parts: their sums do not depend on the order or the chunks
+        df[c + _HI], df[c + _LO] = fixed_point_m2(result[c].to_numpy(dtype=float))
+    df["conflict"] = result["conflict"].to_numpy(dtype=np.int64)
     df["n"] = 1
-    return df.groupby(ZONE_KEYS, sort=False, dropna=False)[[*sums, "n"]].sum().reset_index()
+    cols = [c for c in df.columns if c not in ZONE_KEYS]
+    return df.groupby(ZONE_KEYS, sort=False, dropna=False)[cols].sum().reset_index()
+
+
+#: Suffixes of the integer parts of an area column in :func:`zone_totals`.
+_HI, _LO = "@hi", "@lo"
+
+
+def _total(t: pd.Series | dict[str, Any], col: str) -> float:
+    """An area total (m²) from its integer parts (:func:`qzgeo.geo.area.fixed_point_m2`)."""
+    return from_fixed_point_m2(int(t[col + _HI]), int(t[col + _LO]))
 
 
 def summary_from_totals(totals: pd.DataFrame, plan: ParcelPlan) -> pd.DataFrame:
@@ -308,12 +319,12 @@ def summary_from_totals(totals: pd.DataFrame, plan: ParcelPlan) -> pd.DataFrame:
         _summary_row(
             str(groups["zone_layer"].iat[i] or "(无)"),
             str(groups["zone_name"].iat[i] or "(不在分区内)"),
-            {c: groups[c].iat[i] for c in sums},
+            {c: int(groups[c].to_numpy()[i]) for c in sums},
             plan,
         )
         for i in order
     ]
-    totals_row = {c: float(groups[c].sum()) for c in sums}
+    totals_row = {c: int(groups[c].sum()) for c in sums}  # Python ints: exact, unbounded
     rows.append(_summary_row("合计", "", totals_row, plan))
     return pd.DataFrame(rows)
 
@@ -323,15 +334,15 @@ def _summary_row(layer: str, name: str, t: dict[str, Any], plan: ParcelPlan) -> 
         "分区图层": layer,
         "分区": name,
         "地块数": int(t["n"]),
-        "面积_公顷": float(m2_to_ha(t["area_m2"])),
-        "面积_亩": float(m2_to_mu(t["area_m2"])),
-        "受约束_公顷": float(m2_to_ha(t["constrained_m2"])),
-        "可用_公顷": float(m2_to_ha(t["available_m2"])),
-        "可用_亩": float(m2_to_mu(t["available_m2"])),
+        "面积_公顷": float(m2_to_ha(_total(t, "area_m2"))),
+        "面积_亩": float(m2_to_mu(_total(t, "area_m2"))),
+        "受约束_公顷": float(m2_to_ha(_total(t, "constrained_m2"))),
+        "可用_公顷": float(m2_to_ha(_total(t, "available_m2"))),
+        "可用_亩": float(m2_to_mu(_total(t, "available_m2"))),
         "冲突地块数": int(t["conflict"]),
     }
     for col in plan.overlay.columns:
-        r[f"{col}_公顷"] = float(m2_to_ha(t[col]))
+        r[f"{col}_公顷"] = float(m2_to_ha(_total(t, col)))
     return r
 
 

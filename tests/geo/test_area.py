@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely import box
 
 from qzgeo._errors import CRSError
@@ -40,3 +42,32 @@ def test_require_geographic_names_the_fix() -> None:
         require_geographic("EPSG:4545", what="layer x")
     with pytest.raises(CRSError, match="no CRS"):
         require_geographic(None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(0, 1e10, allow_nan=False, allow_infinity=False), min_size=1, max_size=60),
+    st.randoms(use_true_random=False),
+    st.integers(1, 7),
+)
+def test_fixed_point_totals_do_not_depend_on_order_or_chunks(values, rnd, pieces) -> None:
+    """The summary's totals: the same float however the values are ordered and split, and
+    within 2^-50 m² per value of the exact sum (math.fsum, the oracle)."""
+    import math
+
+    from qzgeo.geo.area import fixed_point_m2, from_fixed_point_m2
+
+    def total(vs: list[float]) -> float:
+        cuts = sorted(rnd.sample(range(len(vs) + 1), min(pieces, len(vs) + 1)))
+        hi = lo = 0
+        for a, b in zip([0, *cuts], [*cuts, len(vs)], strict=True):
+            h, lw = fixed_point_m2(vs[a:b]) if b > a else ([0], [0])
+            hi, lo = hi + int(sum(int(x) for x in h)), lo + int(sum(int(x) for x in lw))
+        return from_fixed_point_m2(hi, lo)
+
+    first = total(values)
+    shuffled = list(values)
+    rnd.shuffle(shuffled)
+    assert total(shuffled) == first
+    exact = math.fsum(values)
+    assert abs(first - exact) <= len(values) * 2.0**-50 + 4 * math.ulp(exact)
