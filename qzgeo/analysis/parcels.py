@@ -201,6 +201,9 @@ def finish_parcels(
     for col in parcels.columns:
         if col != parcels.geometry.name:
             out[col] = parcels[col]
+    # the feature id in the input (a GeoPackage's primary key, a Shapefile's record number):
+    # the rows of a big file are written tile by tile, and some files have no other id
+    out[SOURCE_FID] = parcels.index.to_numpy()
     out["zone_layer"] = zl[pick]
     out["zone_fid"] = zf[pick]
     out["zone_name"] = zn[pick]
@@ -267,6 +270,8 @@ def analyze_parcels(
 
 
 ZONE_KEYS = ["zone_layer", "zone_fid", "zone_name"]
+#: The column of ``parcels.gpkg`` holding each parcel's feature id in the input.
+SOURCE_FID = "source_fid"
 
 
 def parcel_summary(result: gpd.GeoDataFrame, plan: ParcelPlan) -> pd.DataFrame:
