@@ -236,6 +236,11 @@ def run_child(cmd: list[str]) -> dict[str, object]:
 
 def worker(method: str, path: str, out: str) -> None:
     """In-process floors; prints one JSON line."""
+    if method == "floor_must":  # first: its imports are timed
+        from floor_must import must
+
+        print(json.dumps(must(path, out)))
+        return
     import numpy as np
     import pyogrio
     import shapely
@@ -243,11 +248,6 @@ def worker(method: str, path: str, out: str) -> None:
     if method == "gen":  # the orchestrator stays stdlib-only: forked children start small
         layout, n = path.split(":")
         print(json.dumps({"path": str(ensure(Path(out), layout, int(n)))}))
-        return
-    if method == "floor_must":
-        from floor_must import must
-
-        print(json.dumps(must(path, out)))
         return
     if method == "floor_io":
         t = time.perf_counter()

@@ -21,7 +21,7 @@ import numpy.typing as npt
 import shapely
 
 from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, Target, polygonal
-from qzgeo.geo.area import AreaScale
+from qzgeo.geo.area import AreaScale, centroids_xy
 from qzgeo.geo.repair import RETRY_GRID_SIZE, retry_on_grid
 
 __all__ = ["ChunkRunner", "OverlayReport", "TargetResult", "jsonable", "run_targets"]
@@ -120,8 +120,7 @@ class ChunkRunner:
         out = np.zeros(len(planar))
         nz = planar > 0
         if nz.any():
-            c = shapely.centroid(geoms[nz])
-            out[nz] = planar[nz] / self.scale(shapely.get_x(c), shapely.get_y(c))
+            out[nz] = planar[nz] / self.scale(*centroids_xy(geoms[nz]))
         return out
 
     def run(

@@ -109,6 +109,49 @@ def require_geographic(crs: CRS | str | None, *, what: str = "data") -> CRS:
 SCALE_CELL = 1000.0  # m; bilinear interpolation error of k² on this lattice is ~1e-9
 
 
+def centroids_xy(geoms: npt.NDArray[np.object_]) -> tuple[FloatArray, FloatArray]:
+    """Planar centroids of ``geoms`` (as ``shapely.centroid``), 3-4x faster for parcels.
+
+    A polygon without holes (nearly every parcel) is done with arrays: the shoelace moments of
+    its vertices, taken relative to its first vertex (Gauss-Krüger eastings of 36 500 000 m
+    would otherwise cancel in the products). Anything else, and a polygon of zero area, goes
+    to GEOS.
+
+    Examples
+    --------
+    >>> x, y = centroids_xy(np.array([shapely.box(36_500_000, 2_400_000, 36_500_010, 2_400_030)]))
+    >>> float(x[0]), float(y[0])
+    (36500005.0, 2400015.0)
+    """
+    n = len(geoms)
+    x, y = np.full(n, np.nan), np.full(n, np.nan)
+    simple = (shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON) & ~shapely.is_empty(geoms)
+    simple[simple] = shapely.get_num_interior_rings(geoms[simple]) == 0
+    done = np.zeros(n, dtype=bool)
+    if simple.any():
+        where = np.flatnonzero(simple)
+        coords, idx = shapely.get_coordinates(geoms[where], return_index=True)
+        first = np.searchsorted(idx, np.arange(len(where)))
+        x0, y0 = coords[first, 0], coords[first, 1]
+        dx, dy = coords[:, 0] - x0[idx], coords[:, 1] - y0[idx]
+        a = dx[:-1] * dy[1:] - dx[1:] * dy[:-1]
+        a[idx[:-1] != idx[1:]] = 0.0  # the pair joins two polygons
+        k = idx[:-1]
+        area2 = np.bincount(k, weights=a, minlength=len(where))
+        mx = np.bincount(k, weights=(dx[:-1] + dx[1:]) * a, minlength=len(where))
+        my = np.bincount(k, weights=(dy[:-1] + dy[1:]) * a, minlength=len(where))
+        ok = area2 != 0.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x[where] = x0 + mx / (3.0 * area2)
+            y[where] = y0 + my / (3.0 * area2)
+        done[where[ok]] = True
+    rest = np.flatnonzero(~done)
+    if len(rest):
+        c = shapely.centroid(geoms[rest])
+        x[rest], y[rest] = shapely.get_x(c), shapely.get_y(c)
+    return x, y
+
+
 class AreaScale:
     """Areal scale factor ``k²`` of a planar CRS, interpolated on a fixed 1 km lattice.
 

@@ -362,15 +362,11 @@ _TYPE_FAMILY = np.array(["point", "line", "line", "polygon", "point", "line", "p
 def _needs_repair(geoms: npt.NDArray[np.object_], family: str | None) -> npt.NDArray[np.bool_]:
     """Features :func:`_repair_geometry` would touch, found with array operations.
 
-    Missing or empty, non-finite x/y, Z or M, another family than ``family``, a collection in a
-    polygon layer, or invalid. Only these go through the per-feature repair.
+    Missing or empty, Z or M, another family than ``family``, a collection in a polygon
+    layer, or invalid (non-finite x/y included). Only these go through the per-feature repair.
     """
     n = len(geoms)
     bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    coords, idx = shapely.get_coordinates(geoms, return_index=True)
-    nonfinite = ~np.isfinite(coords).all(axis=1)
-    if nonfinite.any():
-        bad |= np.bincount(idx[nonfinite], minlength=n).astype(bool)
     bad |= shapely.has_z(geoms)
     has_m = getattr(shapely, "has_m", None)  # shapely >= 2.1
     if has_m is not None:
@@ -381,8 +377,9 @@ def _needs_repair(geoms: npt.NDArray[np.object_], family: str | None) -> npt.NDA
         fam = np.full(n, "", dtype=_TYPE_FAMILY.dtype)
         fam[known] = _TYPE_FAMILY[types[known]]
         bad |= known & (fam != family)  # GeometryCollections: fam "" != family
-    # Checking validity only where nothing else flagged the feature keeps is_valid away from
-    # missing or non-finite geometries.
+    # Validity is checked only where nothing else flagged the feature (not on missing ones);
+    # GEOS finds NaN or infinite coordinates invalid ("Invalid Coordinate"), so they need no
+    # pass over every vertex of their own.
     rest = np.flatnonzero(~bad)
     bad[rest] |= ~shapely.is_valid(geoms[rest])
     return bad

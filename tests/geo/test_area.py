@@ -71,3 +71,49 @@ def test_fixed_point_totals_do_not_depend_on_order_or_chunks(values, rnd, pieces
     assert total(shuffled) == first
     exact = math.fsum(values)
     assert abs(first - exact) <= len(values) * 2.0**-50 + 4 * math.ulp(exact)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(36_400_000, 36_700_000),  # a zone-prefixed GK easting
+            st.floats(2_300_000, 2_600_000),
+            st.floats(1.0, 5_000.0),  # radius (m)
+            st.integers(3, 40),  # vertices
+            st.booleans(),  # clockwise
+            st.integers(0, 3),  # 0 star, 1 with a hole, 2 multipolygon, 3 degenerate
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_centroids_match_geos_on_gk_coordinates(specs, rnd) -> None:
+    """Oracle: GEOS's centroid (shapely), on polygons placed as parcels are in a GK zone."""
+    import numpy as np
+    import shapely
+
+    from qzgeo.geo.area import centroids_xy
+
+    geoms = []
+    for cx, cy, r, k, cw, kind in specs:
+        ang = np.sort(np.array([rnd.uniform(0, 2 * np.pi) for _ in range(k)]))
+        rad = np.array([rnd.uniform(0.3, 1.0) * r for _ in range(k)])
+        ring = np.stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)], axis=1)
+        ring = ring[::-1] if cw else ring
+        poly = shapely.Polygon(ring)
+        if kind == 1:
+            poly = shapely.Polygon(
+                ring, [shapely.box(cx - r / 9, cy - r / 9, cx + r / 9, cy + r / 9).exterior.coords]
+            )
+        elif kind == 2:
+            poly = shapely.MultiPolygon([poly, shapely.box(cx + 3 * r, cy, cx + 4 * r, cy + r)])
+        elif kind == 3:
+            poly = shapely.Polygon([(cx, cy), (cx + r, cy), (cx + 2 * r, cy), (cx, cy)])
+        geoms.append(poly)
+    geoms = np.array(geoms, dtype=object)
+    x, y = centroids_xy(geoms)
+    c = shapely.centroid(geoms)
+    np.testing.assert_allclose(x, shapely.get_x(c), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(y, shapely.get_y(c), rtol=0, atol=1e-6)
