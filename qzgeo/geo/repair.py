@@ -107,10 +107,12 @@ class RepairReport:
     def summary(self) -> str:
         if not self.records and not self.warnings and not self.flattened:
             return "no features repaired or dropped"
-        n_rep = sum(r.action != "dropped" for r in self.records)
-        n_rep += sum(f.features for f in self.flattened)
+        # features, not records: one feature may have several (Z removed, then made valid)
+        dropped = {(r.layer, r.feature_id) for r in self.dropped}
+        kept = {(r.layer, r.feature_id) for r in self.records} - dropped
+        n_rep = len(kept) + sum(f.features for f in self.flattened)
         return (
-            f"{n_rep} feature(s) repaired, {len(self.dropped)} dropped, "
+            f"{n_rep} feature(s) repaired, {len(dropped)} dropped, "
             f"{len(self.warnings)} warning(s); see report.json"
         )
 
