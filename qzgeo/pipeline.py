@@ -31,15 +31,10 @@ from qzgeo.analysis.siting import SitingContext, check_sites
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.guard import ReadCaps, read_caps
+from qzgeo.io.layer_info import declared_fields, default_layer
 from qzgeo.io.outdir import check_out_dir, output_build, write_part_file
 from qzgeo.io.postgis_uri import redact_text
-from qzgeo.io.vector import (
-    ReadOptions,
-    declared_fields,
-    default_layer,
-    read_layer,
-    sha256_file,
-)
+from qzgeo.io.vector import ReadOptions, read_layer, sha256_file
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
 from qzgeo.pack.model import Pack

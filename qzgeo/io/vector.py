@@ -29,6 +29,7 @@ from qzgeo.io.dxf import read_dxf
 from qzgeo.io.guard import admit_source, check_vertices
 from qzgeo.io.input_checks import check_datum
 from qzgeo.io.jzd_read import read_jzd
+from qzgeo.io.layer_info import default_layer
 from qzgeo.io.postgis import read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.shapefile import check_shapefile, shapefile_encoding
@@ -95,35 +96,6 @@ PYOGRIO_ERRORS = (
     pyogrio.errors.GeometryError,
     pyogrio.errors.CRSError,
 )
-
-
-#: Formats that may hold several layers with geometry.
-_MULTI_LAYER_SUFFIXES = frozenset({".gpkg", ".gml", ".kml"})
-
-
-def default_layer(path: str | os.PathLike[str], layer: str | None) -> str | None:
-    """``layer``, else the only layer with geometry of a file that has several layers.
-
-    A GeoPackage often holds a table besides its features (QGIS's ``layer_styles``): its one
-    layer with geometry is meant. With several layers with geometry the choice is refused,
-    not guessed (GDAL would take the first).
-    """
-    if layer is not None or Path(path).suffix.lower() not in _MULTI_LAYER_SUFFIXES:
-        return layer
-    try:
-        layers = pyogrio.list_layers(path)
-    except (*PYOGRIO_ERRORS, OSError):
-        return None  # the reader says what is wrong with the file
-    spatial = [str(name) for name, geometry_type in layers if geometry_type is not None]
-    if len(layers) <= 1 or not spatial:
-        return None
-    if len(spatial) == 1:
-        return spatial[0]
-    msg = (
-        f"{path} has {len(spatial)} layers with geometry ({', '.join(spatial)}); name the one "
-        "to read with --layer NAME"
-    )
-    raise InputError(msg)
 
 
 def max_bytes_limit(max_bytes: int | None = None) -> int:
@@ -250,6 +222,7 @@ def read_layer(
         encoding_used = None
     else:
         path = check_input_file(src, max_bytes=max_bytes)
+        layer = default_layer(path, layer)  # several layers with geometry: never a guess
         admitted = admit_source(src, layer=layer)  # driver allow-list, caps (qzgeo.io.guard)
         gdf = _read_file(path, layer=layer, crs=crs, encoding=encoding, swap_xy=swap_xy)
         notes = notices_of(gdf)
@@ -258,8 +231,7 @@ def read_layer(
         gdf = _require_crs(_require_geometry(gdf, path), crs, path)
     check_vertices(gdf, redact_uri(src))
     resolved = resolve_crs(gdf.crs)
-    if resolved != gdf.crs:
-        gdf = gdf.set_crs(resolved, allow_override=True)
+    gdf = gdf if resolved == gdf.crs else gdf.set_crs(resolved, allow_override=True)
     gdf = check_datum(gdf, src, notes, assumed=assume_datum_shift_negligible, towgs84=towgs84)
     if check_crs:
         check_coordinates(
@@ -313,24 +285,6 @@ def _read_file(
     if suffix in (".parquet", ".geoparquet"):
         return _read_parquet(path)
     return _read_ogr(path, layer=layer, encoding=encoding)
-
-
-def declared_fields(
-    path: str | os.PathLike[str], layer: str | None = None
-) -> tuple[tuple[str, str], ...]:
-    """``(field, numpy dtype name)`` of each field a GDAL file declares (empty: cannot tell).
-
-    Read into pandas, an integer column holding a null becomes floats, and a boolean or date
-    column holding only nulls has no type at all; writers use this to give such columns back
-    their declared type, whichever chunk holds the nulls.
-    """
-    try:
-        info = pyogrio.read_info(path, layer=layer)
-    except Exception:
-        return ()
-    return tuple(
-        (str(name), str(dtype)) for name, dtype in zip(info["fields"], info["dtypes"], strict=False)
-    )
 
 
 def _require_geometry(gdf: Any, path: Path) -> gpd.GeoDataFrame:

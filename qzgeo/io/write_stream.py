@@ -36,7 +36,7 @@ _GEOM = "geom"
 def arrow_batch(gdf: gpd.GeoDataFrame, *, declared: Sequence[tuple[str, str]] = ()) -> pa.Table:
     """``gdf`` as an Arrow table for GDAL: polygons promoted to MultiPolygon, 2D WKB geometry.
 
-    ``declared`` (see :func:`qzgeo.io.vector.declared_fields`): the source's field types.
+    ``declared`` (see :func:`qzgeo.io.layer_info.declared_fields`): the source's field types.
     A column declared as integers is written as integers even where a null made pandas read
     it as floats; an all-empty column (Arrow's null type, which GDAL lacks) takes its
     declared type (boolean, date...), else becomes text.

@@ -53,7 +53,8 @@ from qzgeo.analysis.parcels import (
 )
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.guard import ReadCaps, current_caps, read_caps
-from qzgeo.io.vector import declared_fields, read_layer_features, sha256_file
+from qzgeo.io.layer_info import declared_fields
+from qzgeo.io.vector import read_layer_features, sha256_file
 from qzgeo.io.write_stream import write_gpkg_stream
 from qzgeo.pack.load import LoadedPack
 from qzgeo.publish.parcel_tables import (

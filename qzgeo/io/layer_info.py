@@ -1,0 +1,68 @@
+"""What a vector file declares before it is read: which layer to read, its field types.
+
+A GeoPackage (or GML, KML) may hold several layers with geometry: GDAL would read the first,
+so :func:`default_layer` refuses to guess. :func:`declared_fields` gives writers the types of
+the source's fields, which pandas loses for a column holding nulls.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyogrio
+
+from qzgeo._errors import InputError
+from qzgeo.io.guard import admit_path
+
+__all__ = ["declared_fields", "default_layer"]
+
+#: Formats that may hold several layers with geometry.
+_MULTI_LAYER_SUFFIXES = frozenset({".gpkg", ".gml", ".kml"})
+
+
+def default_layer(path: str | os.PathLike[str], layer: str | None) -> str | None:
+    """``layer``, else the only layer with geometry of a file that has several layers.
+
+    A GeoPackage often holds a table besides its features (QGIS's ``layer_styles``): its one
+    layer with geometry is meant. With several layers with geometry the choice is refused,
+    not guessed (GDAL would take the first).
+    """
+    if layer is not None or Path(path).suffix.lower() not in _MULTI_LAYER_SUFFIXES:
+        return layer
+    if not Path(path).is_file():
+        return None  # the reader says what is missing
+    admit_path(path)  # GDAL opens nothing the allow-list refuses, not even to list layers
+    try:
+        layers = pyogrio.list_layers(path)
+    except (pyogrio.errors.DataSourceError, OSError):
+        return None  # the reader says what is wrong with the file
+    spatial = [str(name) for name, geometry_type in layers if geometry_type is not None]
+    if len(layers) <= 1 or not spatial:
+        return None
+    if len(spatial) == 1:
+        return spatial[0]
+    msg = (
+        f"{path} has {len(spatial)} layers with geometry ({', '.join(spatial)}); name the one "
+        f"to read: --layer {spatial[-1]} (analyze, convert), {path}:{spatial[-1]} (check), "
+        f'layer = "{spatial[-1]}" (a pack\'s catalog)'
+    )
+    raise InputError(msg)
+
+
+def declared_fields(
+    path: str | os.PathLike[str], layer: str | None = None
+) -> tuple[tuple[str, str], ...]:
+    """``(field, numpy dtype name)`` of each field a GDAL file declares (empty: cannot tell).
+
+    Read into pandas, an integer column holding a null becomes floats, and a boolean or date
+    column holding only nulls has no type at all; writers use this to give such columns back
+    their declared type, whichever chunk holds the nulls.
+    """
+    try:
+        info = pyogrio.read_info(path, layer=layer)
+    except Exception:
+        return ()
+    return tuple(
+        (str(name), str(dtype)) for name, dtype in zip(info["fields"], info["dtypes"], strict=False)
+    )
