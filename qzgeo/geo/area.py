@@ -216,6 +216,9 @@ def fixed_point_m2(values: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], npt.ND
     True
     """
     v = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(v).all():  # NaN would become an arbitrary integer, silently
+        msg = f"areas to total must be finite numbers, got {v[~np.isfinite(v)][:3].tolist()}"
+        raise ValueError(msg)
     hi = np.floor(v * _HI_SCALE)
     lo = np.rint((v - hi / _HI_SCALE) * _LO_SCALE)  # v - hi/2^10 is exact, in [0, 2^-10)
     return hi.astype(np.int64), lo.astype(np.int64)

@@ -117,3 +117,10 @@ def test_centroids_match_geos_on_gk_coordinates(specs, rnd) -> None:
     c = shapely.centroid(geoms)
     np.testing.assert_allclose(x, shapely.get_x(c), rtol=0, atol=1e-6)
     np.testing.assert_allclose(y, shapely.get_y(c), rtol=0, atol=1e-6)
+
+
+def test_fixed_point_refuses_nan() -> None:
+    from qzgeo.geo.area import fixed_point_m2
+
+    with pytest.raises(ValueError, match="finite"):
+        fixed_point_m2([1.0, float("nan")])
