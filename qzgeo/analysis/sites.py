@@ -18,6 +18,7 @@ from qzgeo._errors import GeometryError, InputError
 from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, ConstraintClass
 from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.geo.repair import RepairReport, polygonal_part, repair_layer, valid_polygonal
+from qzgeo.io.guard import refuse_virtual
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import ReadOptions, read_layer
 from qzgeo.notices import Notices, notices_of
@@ -38,7 +39,7 @@ BOUNDARY_HINT = "城镇开发边界"
 CLASS_COLUMNS = ("类别", "class", "CLASS", "DLMC")
 MODES = ("auto", "exclusion", "boundary")
 SOURCE_COL, FID_COL = "_site_source", "_site_fid"
-LABEL_COLUMNS = ("名称", "地块名称", "name", "NAME")
+LABEL_COLUMNS = ("名称", "地块名称", "name", "Name", "NAME")  # Name: a KML placemark
 
 
 def split_source(arg: str) -> tuple[str, str | None]:
@@ -66,6 +67,8 @@ def _read(
 ) -> tuple[gpd.GeoDataFrame, Notices]:
     """Read ``PATH[:LAYER]``; its notices carry ``arg`` as their source."""
     path, layer = split_source(arg)
+    if "://" not in path:
+        refuse_virtual(arg)
     if "://" not in path and not Path(path).exists():
         msg = f"{path} does not exist; check the file name"
         raise InputError(msg)

@@ -59,6 +59,7 @@ def command(
       qzgeo convert zones.shp zones.geojson --to-crs EPSG:4490
       qzgeo convert parcels.gpkg parcels.txt --zone 36
     """
+    from qzgeo._errors import InputError
     from qzgeo.geo.repair import RepairReport, repair_layer
     from qzgeo.io.postgis_uri import is_postgis_uri
     from qzgeo.io.vector import read_layer
@@ -78,6 +79,13 @@ def command(
         datum="gcj02" if from_gcj02 else None,
         **read_options.kwargs(),
     )
+    if gdf.empty:
+        what = f"layer {layer!r} of {source}" if layer else source
+        msg = (
+            f"{what} has no features; nothing to convert (the wrong layer or an empty export?"
+            " name another layer with --layer, or export the data again)"
+        )
+        raise InputError(msg)
     for n in notices_of(gdf):
         click.echo(f"{n.kind}: {n}", err=True)
     if "encoding" in gdf.attrs:

@@ -118,6 +118,17 @@ def _refuse(path: str, why: str) -> InputError:
     )
 
 
+def refuse_virtual(path: str | os.PathLike[str]) -> None:
+    """Refuse a ``/vsi*`` or ``PREFIX:`` path before anything else (even an existence check,
+    which would blame a missing file and show the path as :class:`~pathlib.Path` mangles it).
+    """
+    text = os.fspath(path)
+    if text.startswith("/vsi") or _PREFIX_RE.match(text):
+        shown = repr(text) if any(ord(c) < 32 for c in text) else text
+        why = "a /vsi* or PREFIX: source is not accepted (give a plain local path; download first)"
+        raise _refuse(shown, why)
+
+
 def admit_path(path: str | os.PathLike[str]) -> Path:
     """Refuse a path GDAL must not open (driver allow-list, by extension and first bytes).
 
@@ -129,8 +140,7 @@ def admit_path(path: str | os.PathLike[str]) -> Path:
     """
     text = os.fspath(path)
     shown = repr(text) if any(ord(c) < 32 for c in text) else text
-    if text.startswith("/vsi") or _PREFIX_RE.match(text):
-        raise _refuse(shown, "a /vsi* or PREFIX: source is not accepted")
+    refuse_virtual(text)
     p = Path(text)
     if p.is_dir():
         return p

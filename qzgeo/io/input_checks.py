@@ -16,6 +16,7 @@ import shapely
 from pyproj import CRS
 
 from qzgeo._errors import CRSError
+from qzgeo.geo.area import ellipsoidal_area
 from qzgeo.geo.crs import (
     STORAGE_CRS,
     extent_status,
@@ -150,11 +151,23 @@ def enforce_extent(
         what = f"feature {fid}" if per_feature else "the layer"
         notes.add(
             f"{source}: {what} lies partly outside the pack extent {format_extent(extent)}; "
-            "the part outside is checked against no plan data",
+            f"the part outside{_outside_part(geoms[i], extent) if per_feature else ''} is "
+            "checked against no plan data",
             source=source,
             feature=fid.item() if hasattr(fid, "item") else fid,
         )
     return notes
+
+
+def _outside_part(geom: Any, extent: tuple[float, float, float, float]) -> str:
+    """`` (lon a..b, lat c..d; N m², P % of it)``: the part of lon/lat ``geom`` outside."""
+    outside = shapely.difference(geom, shapely.box(*extent))
+    if outside.is_empty:
+        return ""
+    out_m2, all_m2 = ellipsoidal_area([outside, geom])
+    x0, y0, x1, y1 = outside.bounds
+    share = f"; {out_m2:,.2f} m², {100 * out_m2 / all_m2:.2f} % of it" if all_m2 > 0 else ""
+    return f" (lon {x0:.4f}..{x1:.4f}, lat {y0:.4f}..{y1:.4f}{share})"
 
 
 def _refuse_stray_vertices(gdf: gpd.GeoDataFrame, lonlat: np.ndarray, *, source: str) -> None:

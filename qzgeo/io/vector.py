@@ -26,7 +26,7 @@ from qzgeo._errors import CRSError, InputError, MissingInputError
 from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, resolve_crs, sample_coordinates
 from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84
 from qzgeo.io.dxf import read_dxf
-from qzgeo.io.guard import admit_source, check_vertices
+from qzgeo.io.guard import admit_source, check_vertices, refuse_virtual
 from qzgeo.io.input_checks import check_datum
 from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.layer_info import default_layer
@@ -118,6 +118,7 @@ def check_input_file(path: str | os.PathLike[str], *, max_bytes: int | None = No
     Text formats (:data:`TEXT_SUFFIXES`) larger than :func:`max_bytes_limit` are refused with
     a message naming the size, the cap and how to raise it.
     """
+    refuse_virtual(path)
     p = Path(path)
     if not p.exists():
         msg = f"{p} does not exist; check the path"
@@ -230,8 +231,7 @@ def read_layer(
         encoding_used = gdf.attrs.get("encoding")
         gdf = _require_crs(_require_geometry(gdf, path), crs, path)
     check_vertices(gdf, redact_uri(src))
-    resolved = resolve_crs(gdf.crs)
-    gdf = gdf if resolved == gdf.crs else gdf.set_crs(resolved, allow_override=True)
+    gdf = _settle_crs(gdf, crs, src, notes)
     gdf = check_datum(gdf, src, notes, assumed=assume_datum_shift_negligible, towgs84=towgs84)
     if check_crs:
         check_coordinates(
@@ -312,6 +312,28 @@ def _require_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None, path: Path) -> gp
     return gdf.set_crs(crs)
 
 
+def _settle_crs(
+    gdf: gpd.GeoDataFrame, crs: str | CRS | None, src: str, notes: Notices
+) -> gpd.GeoDataFrame:
+    """``gdf`` with its CRS resolved (ESRI names to EPSG); a notice if ``crs`` disagrees.
+
+    ``crs`` (``--crs``) only sets the CRS of a file without one: one the file declares wins,
+    and the user is told rather than left to believe the option applied.
+    """
+    resolved = resolve_crs(gdf.crs)
+    gdf = gdf if resolved == gdf.crs else gdf.set_crs(resolved, allow_override=True)
+    if crs is not None and resolve_crs(CRS.from_user_input(crs)) != gdf.crs:
+        code = gdf.crs.to_epsg()
+        notes.add(
+            f"{redact_uri(src)} declares its CRS ({f'EPSG:{code}' if code else gdf.crs.name});"
+            f" --crs {crs} only sets the CRS of a file without one and is ignored for it "
+            "(qzgeo convert --to-crs reprojects); if the file's own CRS (.prj, 带号) is wrong, "
+            "fix the file",
+            source=src,
+        )
+    return gdf
+
+
 def _crs_hint(gdf: gpd.GeoDataFrame) -> str:
     """What the coordinates look like, as a hint for the message (never applied)."""
     from qzgeo.geo.crs import gk_epsg
@@ -386,6 +408,11 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
         raise InputError(msg) from exc
     except (*PYOGRIO_ERRORS, RuntimeError, shapely.errors.GEOSException) as exc:
         msg = f"cannot read {path}: {exc}; the file may be corrupt or truncated"
+        if path.is_dir():
+            msg = (
+                f"cannot read {path}: a folder, and GDAL finds no layer in it; give the file "
+                "itself (a .shp, .gpkg, .geojson, .kml or 界址点 .txt)"
+            )
         raise InputError(msg) from exc
     attach_notices(gdf, notes)
     if encoding is not None:
