@@ -87,11 +87,16 @@ class SiteReport:
     repairs: list[str] = field(default_factory=list)
     geometry: shapely.Geometry | None = None
     patches: list[tuple[Conflict, shapely.Geometry]] = field(default_factory=list)
+    partly_outside: bool = False  # part of the site lies outside the pack's extent
 
     @property
     def verdict(self) -> str:
-        """``"conflict"`` if any constraint is hit or the site leaves a boundary."""
-        return "conflict" if self.conflicts else "clear"
+        """``"conflict"`` if any constraint is hit or the site leaves a boundary; else
+        ``"incomplete"`` if part of the site lies outside the pack's extent (no plan data was
+        checked there: not a confident "clear"); else ``"clear"``."""
+        if self.conflicts:
+            return "conflict"
+        return "incomplete" if self.partly_outside else "clear"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with a fixed key order and rounding (m² to 0.01, shares to 1e-6)."""
@@ -121,6 +126,14 @@ def area_units(m2: float) -> dict[str, float]:
     }
 
 
+#: How each verdict is written in the text and HTML reports (Chinese, English).
+VERDICT_LABELS = {
+    "conflict": ("冲突", "conflict"),
+    "incomplete": ("部分未核查", "incomplete: part outside the pack extent"),
+    "clear": ("合规", "clear"),
+}
+
+
 def exit_code(reports: Sequence[SiteReport]) -> int:
-    """0 when every site is clear, 1 when any site conflicts."""
-    return 1 if any(r.verdict == "conflict" for r in reports) else 0
+    """0 when every site is clear, 1 when any site conflicts or was only partly checked."""
+    return 1 if any(r.verdict != "clear" for r in reports) else 0

@@ -44,7 +44,7 @@ from qzgeo.analysis.sites import (
 )
 from qzgeo.analysis.zones import merge_constraints, planar_zones
 from qzgeo.geo.area import ellipsoidal_area
-from qzgeo.geo.crs import STORAGE_CRS, planar_crs_for_bounds
+from qzgeo.geo.crs import STORAGE_CRS, extent_status, planar_crs_for_bounds
 from qzgeo.geo.repair import RepairReport, polygonal_part
 from qzgeo.io.vector import ReadOptions
 from qzgeo.notices import Notices
@@ -272,15 +272,13 @@ def check_sites(
 ) -> list[SiteReport]:
     """Check every site polygon against the constraints, zones and distance layers of ``ctx``.
 
-    Returns one :class:`SiteReport` per row of ``sites``, in order.
-
     Parameters
     ----------
     sites
         Site polygons in any CRS (e.g. from :func:`read_sites`). Invalid polygons are repaired
         with ``make_valid`` and the repair is reported; non-polygons raise GeometryError.
     ctx
-        From :meth:`SitingContext.from_pack`.
+        From :meth:`SitingContext.from_pack`. Returns one :class:`SiteReport` per site, in order.
     label_field
         Column naming the sites; default 名称/name/NAME, else ``file:fid`` (or the index).
     with_patches
@@ -323,6 +321,7 @@ def check_sites(
     distances = measure(ctx.distances, planar, planar_crs=ctx.planar_crs)
     srcs, fids = site_origin(sites)
     told = [site_notes(notes, srcs[i], fids[i], repairs[i]) for i in range(n)]
+    partly = extent_status(lonlat, ctx.extent)[1] if ctx.extent else np.zeros(n, dtype=bool)
     return [
         SiteReport(
             site=labels[i],
@@ -338,6 +337,7 @@ def check_sites(
             repairs=told[i][1],
             geometry=lonlat[i],
             patches=patches[i],
+            partly_outside=bool(partly[i]),
         )
         for i in range(n)
     ]

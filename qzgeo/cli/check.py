@@ -96,8 +96,9 @@ def command(
     The report goes to stdout (text, json) or to DIR/public/check.* (every input public) or
     DIR/internal/check.* with --out DIR; html without --out goes to ./qzgeo-out.
 
-    Exit code 0: all sites clear; 1: a site conflicts with a constraint or lies partly
-    outside the 城镇开发边界; 2: bad input.
+    Exit code 0: all sites clear; 1: a site conflicts with a constraint, lies partly
+    outside the 城镇开发边界, or lies partly outside the pack's extent (verdict
+    "incomplete": no plan data there); 2: bad input.
 
     \b
     Examples:

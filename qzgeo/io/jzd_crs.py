@@ -5,6 +5,8 @@ Split from :mod:`qzgeo.io.jzd_read`, which parses the text.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 from pyproj import CRS
@@ -51,10 +53,16 @@ def _declared_zone(meta: dict[str, tuple[int, str]], name: str) -> tuple[int, in
     zone_meta: int | None = None
     if zone_text:
         try:
-            zone_meta = int(float(zone_text))
+            value = float(zone_text)
         except ValueError:
-            msg = f"{name} line {zone_line}: 带号 {zone_text!r} is not a zone number"
+            value = math.nan
+        if not (math.isfinite(value) and value.is_integer() and 1 <= value <= 120):
+            msg = (
+                f"{name} line {zone_line}: 带号 {zone_text!r} is not a zone number (a whole "
+                "number, 1..120: e.g. 36 for a 3-degree zone on 108E); fix the file's 带号 line"
+            )
             raise InputError(msg) from None
+        zone_meta = int(value)
     width_line, width_text = meta.get("几度分带", (0, "3"))
     width_text = width_text.removesuffix("度").strip()
     if width_text not in ("3", "6", ""):

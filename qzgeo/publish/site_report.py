@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import shapely
 
+from qzgeo.analysis.site_results import VERDICT_LABELS
+
 if TYPE_CHECKING:
     from qzgeo.analysis.site_results import SiteReport
 
@@ -65,16 +67,18 @@ def reports_to_text(reports: Sequence[SiteReport]) -> str:
             m = dd.to_dict()["distance_m"]
             label = f"{dd.label} {dd.label_en}".strip()
             lines.append(f"{label}: " + ("未知 unknown" if m is None else f"{m:.2f} m"))
-        verdict = "冲突 CONFLICT" if r.verdict == "conflict" else "合规 CLEAR"
-        lines.append(f"结论 Verdict: {verdict}")
+        zh, en = VERDICT_LABELS[r.verdict]
+        lines.append(f"结论 Verdict: {zh} {en.upper()}")
         for w in r.warnings:
             lines.append(f"警告 Warning: {w}")
         for rep in r.repairs:
             lines.append(f"修复 Repair: {rep}")
         lines.append("")
     n_conf = sum(r.verdict == "conflict" for r in reports)
+    n_part = sum(r.verdict == "incomplete" for r in reports)
     lines.append(
-        f"共 {len(reports)} 个地块: {len(reports) - n_conf} 合规 clear, {n_conf} 冲突 conflict"
+        f"共 {len(reports)} 个地块: {len(reports) - n_conf - n_part} 合规 clear, "
+        f"{n_conf} 冲突 conflict" + (f", {n_part} 部分未核查 incomplete" if n_part else "")
     )
     return "\n".join(lines) + "\n"
 
@@ -205,7 +209,7 @@ def _table(reports: Sequence[SiteReport], title: str) -> str:
             "<td>—</td>" if m is None else f"<td>{m:.2f}</td>"
             for m in (x["distance_m"] for x in d["distances"])
         )
-        verdict = "冲突 conflict" if r.verdict == "conflict" else "合规 clear"
+        verdict = " ".join(VERDICT_LABELS[r.verdict])
         src = "" if r.source is None else f"{r.source}:{r.index}"
         rows.append(
             f'<tr class="{r.verdict}"><td>{e(r.site)}</td><td>{e(src)}</td>'
@@ -217,7 +221,8 @@ def _table(reports: Sequence[SiteReport], title: str) -> str:
         "<style>.qz-check{font-family:sans-serif;margin:1em}"
         ".qz-check table{border-collapse:collapse}.qz-check td,.qz-check th"
         "{border:1px solid #999;padding:3px 6px;font-size:13px;vertical-align:top}"
-        ".qz-check tr.conflict td{background:#fde2de}</style>"
+        ".qz-check tr.conflict td{background:#fde2de}"
+        ".qz-check tr.incomplete td{background:#fff3cd}</style>"
     )
     return (
         f'{style}<div class="qz-check"><h2>{e(title)}</h2><table>{head}'

@@ -217,3 +217,38 @@ def test_convert_names_columns_a_jzd_file_cannot_hold(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["convert", str(src), str(tmp_path / "a.txt")])
     assert res.exit_code == 0, res.output
     assert "备注字段" in res.output and "not written" in res.output
+
+
+_ZONE_FILE = """[属性描述]
+坐标系=2000国家大地坐标系
+几度分带=3
+投影类型=高斯克吕格
+带号={zone}
+[地块坐标]
+5,5.1723,QZ-001,示例地块,面,,工业用地,1001,@
+J1,1,2399603.043,36564161.661
+J2,1,2399605.538,36564782.598
+J3,1,2400159.193,36564780.362
+J4,1,2400156.697,36564159.446
+J1,1,2399603.043,36564161.661
+"""
+
+
+@pytest.mark.parametrize("zone", ["inf", "nan", "36.7", "0", "1e9", "-36"])
+def test_a_zone_that_is_not_a_whole_zone_number_is_refused(tmp_path: Path, zone: str) -> None:
+    """Found by the fuzz test: 带号=inf crashed (OverflowError); 36.7 was read as 36."""
+    from qzgeo.io.vector import read_layer
+
+    path = tmp_path / "zone.txt"
+    path.write_text(_ZONE_FILE.format(zone=zone), encoding="utf-8")
+    with pytest.raises(InputError, match="带号") as err:
+        read_layer(path)
+    assert repr(zone) in str(err.value) and "line 5" in str(err.value)
+
+
+def test_a_whole_zone_number_written_as_a_float_is_read(tmp_path: Path) -> None:
+    from qzgeo.io.vector import read_layer
+
+    path = tmp_path / "zone.txt"
+    path.write_text(_ZONE_FILE.format(zone="36.0"), encoding="utf-8")
+    assert read_layer(path).crs.to_epsg() == 4524
