@@ -237,9 +237,9 @@ def analyze_parcels_streamed(
         written here.
     """
     read = {"layer": layer, "crs": crs, "datum": datum, **(read_kwargs or {})}
-    caps = _chunked_caps(parcels_path, layer, current_caps())
+    counted, caps = _chunked_caps(parcels_path, layer, current_caps())
     with read_caps(caps):
-        n, probe = _probe(parcels_path, chunk_rows, read)
+        n, probe = _probe(parcels_path, counted, chunk_rows, read)
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(probe.crs, loaded.planar_crs))
     source = ChunkSource(
         str(parcels_path), layer, crs, datum, dict(read_kwargs or {}),
@@ -266,27 +266,32 @@ def analyze_parcels_streamed(
     return acc.finish(out, extra, Path(report_dir) if report_dir is not None else out)
 
 
-def _chunked_caps(path: str | Path, layer: str | None, caps: ReadCaps) -> ReadCaps:
-    """The caps of a layer read in chunks: its feature count is capped only if asked.
+def _chunked_caps(
+    path: str | Path, layer: str | None, caps: ReadCaps
+) -> tuple[int | None, ReadCaps]:
+    """The layer's feature count, and its caps when read in chunks: the count is capped only
+    if asked.
 
     The default feature cap bounds what one read holds in memory, and a chunked read holds
     one chunk. A cap given with ``--max-features`` still refuses the layer, on its first read.
     """
-    n = feature_count(path, layer) or 0
-    if caps.features_given or n <= caps.max_features:
-        return caps
-    return dataclasses.replace(caps, max_features=n)
+    n = feature_count(path, layer)
+    if caps.features_given or n is None or n <= caps.max_features:
+        return n, caps
+    return n, dataclasses.replace(caps, max_features=n)
 
 
-def _probe(path: str | Path, chunk_rows: int, read: dict[str, Any]) -> tuple[int, gpd.GeoDataFrame]:
-    """The number of features, and the first one read as every chunk will be (its CRS).
+def _probe(
+    path: str | Path, n: int | None, chunk_rows: int, read: dict[str, Any]
+) -> tuple[int, gpd.GeoDataFrame]:
+    """The number of features ``n`` (:func:`feature_count`), and the first feature read as
+    every chunk will be (its CRS).
 
     Reading it first raises any reading error (CRS, encoding, driver) before a worker starts.
     """
     if chunk_rows < 1:
         msg = f"chunk_rows must be a positive number of features, got {chunk_rows!r}"
         raise InputError(msg)
-    n = feature_count(path, read.get("layer"))
     probe = read_layer_features(path, (0, 1), **read)
     if n is None:
         msg = (
