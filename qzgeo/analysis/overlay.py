@@ -52,6 +52,7 @@ __all__ = [
     "OverlayPlan",
     "OverlayReport",
     "class_column",
+    "conflict_flags",
     "merge_polygons",
     "overlay_areas",
     "overlay_areas_and_groups",
@@ -286,13 +287,22 @@ def _area_table(
     out["inside_boundary"] = np.clip(inside, 0.0, 1.0)
     out["constrained_m2"] = constrained
     out["available_m2"] = available
-    conflict = np.zeros(n, dtype=bool)
-    for col in plan.exclusion_columns:
-        conflict |= out[col].to_numpy() > tolerance_m2
-    for col in bcols:
-        conflict |= (area - out[col].to_numpy()) > tolerance_m2
-    out["conflict"] = conflict
+    out["conflict"] = conflict_flags(out, plan, area, tolerance_m2)
     return out
+
+
+def conflict_flags(
+    table: pd.DataFrame, plan: OverlayPlan, area: FloatArray, tolerance_m2: float
+) -> npt.NDArray[np.bool_]:
+    """A parcel conflicts if it overlaps an exclusion class, or reaches outside a boundary
+    class, by more than ``tolerance_m2``; ``area`` is the m² the boundary shortfall is taken
+    from (the parcel's, or the part of it that was checked)."""
+    conflict = np.zeros(len(table), dtype=bool)
+    for col in plan.exclusion_columns:
+        conflict |= table[col].to_numpy() > tolerance_m2
+    for col in plan.boundary_columns:
+        conflict |= (area - table[col].to_numpy()) > tolerance_m2
+    return conflict
 
 
 def _check_conservation(out: pd.DataFrame, ids: npt.NDArray[Any], report: OverlayReport) -> None:

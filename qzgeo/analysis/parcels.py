@@ -7,7 +7,6 @@ and its summaries. The same :class:`ParcelPlan` drives the single-machine path a
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -28,6 +27,7 @@ from qzgeo.analysis.overlay import (
     plan_overlay,
 )
 from qzgeo.analysis.overlay_plan import DEFAULT_MAX_VERTICES, Target
+from qzgeo.analysis.parcel_extent import UNCHECKED, inner_box, settle_unchecked
 from qzgeo.analysis.zones import merge_constraints, planar_zones
 from qzgeo.geo.area import fixed_point_m2, from_fixed_point_m2, m2_to_ha, m2_to_mu
 from qzgeo.geo.crs import STORAGE_CRS, cached_transformer, gk_zone_of_epsg
@@ -66,6 +66,7 @@ class ParcelPlan:
     zone_names: tuple[str, ...]
     sensitivity: str = "internal"
     zone_target: Target | None = None  # the zones prepared for the engine (subdivided)
+    extent: tuple[float, float, float, float] | None = None  # lon/lat box the plan covers
 
     @property
     def planar_crs(self) -> CRS:
@@ -126,6 +127,7 @@ def build_parcel_plan(loaded: LoadedPack, *, planar_crs: CRS | None = None) -> P
         zone_names=tuple(names),
         sensitivity="internal" if internal else "public",
         zone_target=zone_target(geoms) if geoms else None,
+        extent=pack.extent,
     )
 
 
@@ -162,6 +164,7 @@ def measure_parcels(
         best = best.drop_duplicates("pos")
         zone[best["pos"].to_numpy()] = best["group"].to_numpy()
         zone_m2[best["pos"].to_numpy()] = best["m2"].to_numpy()
+    df = settle_unchecked(df, parcels, plan.overlay, plan.extent, report=report)
     df["zone"] = zone
     df["zone_m2"] = zone_m2
     return df, report
@@ -220,6 +223,7 @@ def finish_parcels(
     out["available_m2"] = avail
     out["available_ha"] = m2_to_ha(avail)
     out["available_mu"] = m2_to_mu(avail)
+    out[UNCHECKED] = measured[UNCHECKED].to_numpy()
     out["conflict"] = measured["conflict"].to_numpy()
     geom = gpd.GeoSeries(parcels.geometry.values, index=parcels.index, crs=parcels.crs)
     return gpd.GeoDataFrame(out, geometry=geom, crs=parcels.crs)
@@ -257,7 +261,8 @@ def analyze_parcels(
     largest overlap, empty if none) and ``zone_m2``; ``area_m2/ha/mu``; one
     ``"{layer}:{class}"`` column per constraint class (m² of overlap; for a boundary class the
     m² inside it); ``inside_boundary`` (share inside the 城镇开发边界); ``constrained_m2``;
-    ``available_m2/ha/mu``; ``conflict``. All areas are ellipsoidal (CGCS2000).
+    ``available_m2/ha/mu``; ``unchecked_m2`` (the part outside the pack's extent, see
+    :mod:`qzgeo.analysis.parcel_extent`); ``conflict``. All areas are ellipsoidal (CGCS2000).
     """
     plan = plan or build_parcel_plan(loaded, planar_crs=overlay_crs(parcels.crs, loaded.planar_crs))
     planar = to_planar(parcels, plan.planar_crs)
@@ -288,7 +293,7 @@ def zone_totals(result: pd.DataFrame, plan: ParcelPlan) -> pd.DataFrame:
     Totals of several chunks add up: ``pd.concat`` them and pass them to
     :func:`summary_from_totals`.
     """
-    areas = ["area_m2", "constrained_m2", "available_m2", *plan.overlay.columns]
+    areas = ["area_m2", "constrained_m2", "available_m2", UNCHECKED, *plan.overlay.columns]
     df = pd.DataFrame({c: result[c].to_numpy() for c in ZONE_KEYS})
     for c in areas:  # integer parts: their sums do not depend on the order or the chunks
         df[c + _HI], df[c + _LO] = fixed_point_m2(result[c].to_numpy(dtype=float))
@@ -344,6 +349,7 @@ def _summary_row(layer: str, name: str, t: dict[str, Any], plan: ParcelPlan) -> 
         "受约束_公顷": float(m2_to_ha(_total(t, "constrained_m2"))),
         "可用_公顷": float(m2_to_ha(_total(t, "available_m2"))),
         "可用_亩": float(m2_to_mu(_total(t, "available_m2"))),
+        "未核查_公顷": float(m2_to_ha(_total(t, UNCHECKED))),
         "冲突地块数": int(t["conflict"]),
     }
     for col in plan.overlay.columns:
@@ -430,47 +436,6 @@ def _corners_inside(
             span = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
             sure &= span <= _FAST_EXTENT_SPAN_M
     return np.asarray(sure, dtype=bool)
-
-
-@functools.lru_cache(maxsize=16)
-def inner_box(
-    crs_wkt: str, extent: tuple[float, float, float, float], *, n: int = 512
-) -> tuple[float, float, float, float] | None:
-    """An axis-aligned rectangle of ``crs_wkt`` wholly inside the lon/lat ``extent``.
-
-    The extent's edges are densified (``n`` points each, < 1 km apart in a county-sized
-    pack) and projected; the rectangle spans from the innermost point of each edge, minus
-    2 m, and is checked by projecting its own densified edges back (``None`` if that fails,
-    e.g. for an extent the CRS cannot hold).
-
-    Examples
-    --------
-    >>> r = inner_box(CRS.from_epsg(4524).to_wkt(), (108.5, 21.6, 108.7, 21.8))
-    >>> [round(v) for v in r]
-    [36551777, 2389674, 36572384, 2411736]
-    """
-    lon0, lat0, lon1, lat1 = extent
-    t = np.linspace(0.0, 1.0, n)
-    fwd = cached_transformer(STORAGE_CRS, crs_wkt)
-    with np.errstate(all="ignore"):
-        west = fwd.transform(np.full(n, lon0), lat0 + t * (lat1 - lat0))[0]
-        east = fwd.transform(np.full(n, lon1), lat0 + t * (lat1 - lat0))[0]
-        south = fwd.transform(lon0 + t * (lon1 - lon0), np.full(n, lat0))[1]
-        north = fwd.transform(lon0 + t * (lon1 - lon0), np.full(n, lat1))[1]
-    rect = (np.max(west) + 2.0, np.max(south) + 2.0, np.min(east) - 2.0, np.min(north) - 2.0)
-    if not np.isfinite(rect).all() or rect[0] >= rect[2] or rect[1] >= rect[3]:
-        return None
-    x = np.concatenate([rect[0] + t * (rect[2] - rect[0]), np.full(n, rect[2])])
-    y = np.concatenate([np.full(n, rect[1]), rect[1] + t * (rect[3] - rect[1])])
-    x = np.concatenate([x, rect[2] - t * (rect[2] - rect[0]), np.full(n, rect[0])])
-    y = np.concatenate([y, np.full(n, rect[3]), rect[3] - t * (rect[3] - rect[1])])
-    with np.errstate(all="ignore"):
-        lon, lat = cached_transformer(crs_wkt, STORAGE_CRS).transform(x, y)
-    # Its edges bow by micrometres between points 1 km apart: inside here is inside.
-    inside = (lon > lon0) & (lon < lon1) & (lat > lat0) & (lat < lat1)
-    if not bool(inside.all()):
-        return None
-    return float(rect[0]), float(rect[1]), float(rect[2]), float(rect[3])
 
 
 def check_parcels(parcels: gpd.GeoDataFrame, *, where: str = "parcels") -> None:

@@ -202,6 +202,8 @@ def write_parcel_tables(
     rep = {
         "parcels": counts[0],
         "conflicts": counts[1],
+        # 未核查: parcels' parts outside the pack's extent, neither available nor constrained
+        "unchecked_ha": float(summary["未核查_公顷"].iloc[-1]) if len(summary) else 0.0,
         "sensitivity": plan.sensitivity,
         "repairs": (repairs or RepairReport()).to_dict(),
         "overlay": (overlay_report or OverlayReport()).to_dict(),

@@ -41,12 +41,19 @@ from qzgeo.publish.render import LayerView, render_page
 
 __all__ = ["STATE_FIELD", "parcel_states", "parcels_sensitivity", "publish_parcels_map"]
 
-#: Column of the derived parcel state (冲突 / 部分受限 / 可用).
+#: Column of the derived parcel state (冲突 / 部分未核查 / 部分受限 / 可用).
 STATE_FIELD = "状态"
-CONFLICT, PARTLY, AVAILABLE = "冲突", "部分受限", "可用"
+CONFLICT, UNCHECKED, PARTLY, AVAILABLE = "冲突", "部分未核查", "部分受限", "可用"
 STATE_SYMBOLS = {
     CONFLICT: Symbol(
         fill="#d7191c", fill_opacity=0.65, stroke="#8b0000", weight=0.6, legend="冲突 Conflict"
+    ),
+    UNCHECKED: Symbol(
+        fill="#bababa",
+        fill_opacity=0.65,
+        stroke="#5f5f5f",
+        weight=0.6,
+        legend="部分未核查 Partly outside the plan's extent",
     ),
     PARTLY: Symbol(
         fill="#fdae61",
@@ -84,20 +91,28 @@ def parcels_sensitivity(pack: Pack) -> str:
 
 
 def parcel_states(result: pd.DataFrame) -> pd.Series:
-    """State of every parcel: 冲突 (conflict), 部分受限 or 可用.
+    """State of every parcel: 冲突 (conflict), 部分未核查, 部分受限 or 可用.
 
-    部分受限 is a parcel that overlaps a constraint (``constrained_m2 > 0``) by no more than
-    the conflict tolerance of the overlay, so it is not flagged as a conflict.
+    部分未核查 is a parcel not in conflict with a part outside the pack's extent
+    (``unchecked_m2 > 0``): that part is checked against nothing. 部分受限 is a parcel that
+    overlaps a constraint (``constrained_m2 > 0``) by no more than the conflict tolerance of
+    the overlay, so it is not flagged as a conflict.
 
     Examples
     --------
-    >>> df = pd.DataFrame({"conflict": [True, False, False], "constrained_m2": [5.0, 0.2, 0.0]})
+    >>> df = pd.DataFrame({"conflict": [True, False, False, False],
+    ...                    "constrained_m2": [5.0, 0.2, 0.0, 0.0],
+    ...                    "unchecked_m2": [0.0, 0.0, 0.0, 3.0]})
     >>> parcel_states(df).tolist()
-    ['冲突', '部分受限', '可用']
+    ['冲突', '部分受限', '可用', '部分未核查']
     """
     conflict = result["conflict"].fillna(False).to_numpy(dtype=bool)
     constrained = result["constrained_m2"].fillna(0.0).to_numpy(dtype=float) > 0
-    state = np.where(conflict, CONFLICT, np.where(constrained, PARTLY, AVAILABLE))
+    unchecked = np.zeros(len(result), dtype=bool)
+    if "unchecked_m2" in result.columns:
+        unchecked = result["unchecked_m2"].fillna(0.0).to_numpy(dtype=float) > 0
+    state = np.where(constrained, PARTLY, AVAILABLE)
+    state = np.where(conflict, CONFLICT, np.where(unchecked, UNCHECKED, state))
     return pd.Series(state, index=result.index, name=STATE_FIELD, dtype=object)
 
 
@@ -188,11 +203,13 @@ def _as_outlines(plans: list[LayerPlan]) -> list[LayerPlan]:
 
 def _parcels_view(prepared: Prepared, n_total: int, fields: list[str]) -> LayerView:
     counts = prepared.gdf[STATE_FIELD].value_counts()
-    tally = "、".join(f"{s} {int(counts.get(s, 0))}" for s in STATE_SYMBOLS)
+    # 部分未核查 only where there is such a parcel: most analyses lie inside the extent
+    shown = {k: v for k, v in STATE_SYMBOLS.items() if k != UNCHECKED or counts.get(k, 0)}
+    tally = "、".join(f"{s} {int(counts.get(s, 0))}" for s in shown)
     style = LayerStyle(
         layer_id=PARCELS_ID,
         default=STATE_SYMBOLS[AVAILABLE],
-        classes=dict(STATE_SYMBOLS),
+        classes=shown,
         class_field=STATE_FIELD,
         legend_title="地块状态",
     )
