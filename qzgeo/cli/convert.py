@@ -33,6 +33,12 @@ if TYPE_CHECKING:
     help="界址点 .txt output: eastings without zone prefix.",
 )
 @click.option(
+    "--out-encoding",
+    default=None,
+    metavar="UTF-8|GBK|GB18030",
+    help="Text encoding of a .shp output (default UTF-8) or a 界址点 .txt output (default GBK).",
+)
+@click.option(
     "--repair", is_flag=True, default=False, help="Repair invalid geometries and list each repair."
 )
 def command(
@@ -46,6 +52,7 @@ def command(
     read_options: ReadOptions,
     zone: int | None,
     no_prefix: bool,
+    out_encoding: str | None,
     repair: bool,
 ) -> None:
     """Convert SOURCE (file or postgresql:// URI) to OUT; the format follows OUT's extension.
@@ -58,10 +65,12 @@ def command(
       qzgeo convert 界址点.txt parcels.gpkg
       qzgeo convert zones.shp zones.geojson --to-crs EPSG:4490
       qzgeo convert parcels.gpkg parcels.txt --zone 36
+      qzgeo convert zones.gpkg zones.shp --out-encoding GBK   # for ArcGIS 10.x
     """
-    from qzgeo._errors import InputError
+    from qzgeo._errors import InputError, OutputError
     from qzgeo.geo.repair import RepairReport, repair_layer
     from qzgeo.io.postgis_uri import is_postgis_uri
+    from qzgeo.io.shapefile import write_encoding
     from qzgeo.io.vector import read_layer
     from qzgeo.io.write import WRITE_FORMATS, write_layer
     from qzgeo.notices import Notices, notices_of
@@ -69,6 +78,17 @@ def command(
     if out.suffix.lower() not in WRITE_FORMATS:
         msg = f"unknown output extension {out.suffix!r}; use one of {', '.join(WRITE_FORMATS)}"
         raise click.BadParameter(msg, param_hint="OUT")
+    if out_encoding is not None:
+        if out.suffix.lower() not in (".shp", ".txt"):
+            msg = (
+                f"--out-encoding applies to .shp and 界址点 .txt outputs; {out.suffix} is "
+                "always UTF-8"
+            )
+            raise click.BadParameter(msg, param_hint="--out-encoding")
+        try:
+            out_encoding = write_encoding(out_encoding)
+        except OutputError as exc:
+            raise click.BadParameter(str(exc), param_hint="--out-encoding") from exc
     if not is_postgis_uri(source) and Path(source).resolve() == out.resolve():
         msg = "OUT is the input file; write to another file (inputs are never modified)"
         raise click.BadParameter(msg, param_hint="OUT")
@@ -111,7 +131,10 @@ def command(
     if to_crs is not None:
         gdf = gdf.to_crs(to_crs)
     written = Notices()
-    write_layer(gdf, out, layer=out_layer, zone=zone, prefix=not no_prefix, notices=written)
+    write_layer(
+        gdf, out, layer=out_layer, zone=zone, prefix=not no_prefix, notices=written,
+        encoding=out_encoding,
+    )  # fmt: skip
     for n in written:
         click.echo(f"{n.kind}: {n}", err=True)
     click.echo(f"Wrote {len(gdf)} feature(s) to {out}")

@@ -102,7 +102,11 @@ def write_jzd(
     try:
         data = text.encode(encoding)
     except UnicodeEncodeError as exc:
-        msg = f"some text cannot be written as {encoding!r} ({exc}); use encoding='utf-8'"
+        bad = text[exc.start : exc.end]
+        msg = (
+            f"cannot write {Path(path).name} in {encoding}: {bad!r} has no code in it; write "
+            "it in GB18030 or UTF-8 (convert --out-encoding GB18030, or encoding='GB18030')"
+        )
         raise InputError(msg) from exc
     return write_bytes(path, data)
 

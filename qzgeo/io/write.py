@@ -18,7 +18,7 @@ import pyogrio
 from qzgeo._errors import OutputError
 from qzgeo.io.atomic import atomic_path, write_with
 from qzgeo.io.jzd_write import write_jzd
-from qzgeo.io.shapefile import write_shapefile
+from qzgeo.io.shapefile import write_encoding, write_shapefile
 from qzgeo.io.vector import PYOGRIO_ERRORS
 from qzgeo.notices import Notices
 
@@ -80,14 +80,17 @@ def write_layer(
     zone: int | None = None,
     prefix: bool = True,
     notices: Notices | None = None,
+    encoding: str | None = None,
 ) -> Path:
     """Write one layer to ``path``, the format chosen by the extension (see :data:`WRITE_FORMATS`).
 
     Writes are atomic (a temporary file beside the target, then a rename; for Shapefiles each
     of the .shp/.shx/.dbf/.prj/.cpg files is replaced in turn) and reproducible. The index is
-    not written. Shapefiles are written in UTF-8 with a ``.cpg``; field names over the 10-byte
-    DBF limit and text over 254 bytes are refused instead of being cut. ``zone`` and ``prefix``
-    apply to 界址点 ``.txt`` output (see :func:`qzgeo.io.jzd_write.write_jzd`).
+    not written. Shapefiles are written in UTF-8 (or ``encoding``: GBK, GB18030) with a
+    ``.cpg``; field names over the 10-byte DBF limit and text over 254 bytes are refused
+    instead of being cut. ``zone``, ``prefix`` and ``encoding`` (default GBK) apply to 界址点
+    ``.txt`` output (see :func:`qzgeo.io.jzd_write.write_jzd`); ``encoding`` to no other
+    format (GeoPackage, GeoJSON, FlatGeobuf and GeoParquet are always UTF-8).
 
     Examples
     --------
@@ -107,9 +110,17 @@ def write_layer(
             f"cannot write {target.name}: unknown extension; use one of {', '.join(WRITE_FORMATS)}"
         )
         raise OutputError(msg)
+    if encoding is not None and suffix not in (".shp", ".txt"):
+        msg = (
+            f"cannot write {target.name} in {encoding}: only Shapefiles (.shp) and 界址点 files "
+            "(.txt) take an encoding; this format is always UTF-8"
+        )
+        raise OutputError(msg)
     data = gdf.reset_index(drop=True)
     try:
-        return _write_by_suffix(data, target, suffix, layer or target.stem, zone, prefix, notices)
+        return _write_by_suffix(
+            data, target, suffix, layer or target.stem, zone, prefix, notices, encoding
+        )
     except PYOGRIO_ERRORS as exc:
         msg = f"could not write {target}: {exc}; the previous file is unchanged"
         raise OutputError(msg) from exc
@@ -123,13 +134,15 @@ def _write_by_suffix(
     zone: int | None,
     prefix: bool,
     notices: Notices | None,
+    encoding: str | None,
 ) -> Path:
     if suffix == ".gpkg":
         return write_gpkg(target, {name: data})
     if suffix == ".txt":
-        return write_jzd(data, target, zone=zone, prefix=prefix, notices=notices)
+        text = "GBK" if encoding is None else write_encoding(encoding)
+        return write_jzd(data, target, zone=zone, prefix=prefix, notices=notices, encoding=text)
     if suffix == ".shp":
-        return write_shapefile(data, target)
+        return write_shapefile(data, target, encoding=write_encoding(encoding))
     if suffix == ".parquet":
         return write_with(target, lambda tmp: data.to_parquet(tmp))
     driver = WRITE_FORMATS[suffix]

@@ -126,5 +126,7 @@ def test_a_rerun_with_processes_is_byte_identical(tmp_path: Path) -> None:
     for name in ("parcels.gpkg", "parcels_summary.csv", "report.json"):
         assert a[f"internal/{name}"] == b[f"internal/{name}"], name
     report = json.loads(a["internal/report.json"])
-    assert set(report) == {"conflicts", "inputs", "overlay", "parcels", "repairs", "sensitivity"}
+    assert set(report) == {
+        "conflicts", "inputs", "overlay", "parcels", "repairs", "sensitivity", "unchecked_ha"
+    }  # fmt: skip
     assert a == b  # nothing else of the folder (xlsx, marker) varies either

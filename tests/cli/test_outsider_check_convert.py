@@ -262,17 +262,53 @@ def test_gbk_shapefile_to_gpkg_keeps_text_and_area(gbk_shp: Path, tmp_path: Path
     assert got["用地性质"].tolist() == ["工业"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Shapefiles are written in UTF-8 only: a GBK field name "
-    "of 8 bytes (用地性质) is 12 in UTF-8 and refused; no way to write GBK back",
-)
 def test_gbk_shapefile_round_trip_back_to_shapefile(gbk_shp: Path, tmp_path: Path) -> None:
     gpkg, back = tmp_path / "rt.gpkg", tmp_path / "back.shp"
     assert run_cli("convert", gbk_shp, gpkg).exit_code == 0
+    # 用地性质 is 8 bytes in GBK, 12 in UTF-8: over the DBF's 10-byte limit, so UTF-8 is
+    # refused, naming the way out
     res = run_cli("convert", gpkg, back)
+    assert res.exit_code == 2 and not back.exists()
+    assert "'用地性质' (12 bytes)" in all_output(res) and "--out-encoding GBK" in all_output(res)
+    res = run_cli("convert", gpkg, back, "--out-encoding", "gbk")
     assert res.exit_code == 0, all_output(res)
-    assert gpd.read_file(back)["用地性质"].tolist() == ["工业"]
+    assert back.with_suffix(".cpg").read_text().strip() == "GBK"
+    raw = back.with_suffix(".dbf").read_bytes()
+    assert "用地性质".encode("gbk") in raw and "王堃地块".encode("gbk") in raw
+    got = gpd.read_file(back)  # GDAL, from the .cpg
+    assert got["用地性质"].tolist() == ["工业"] and got["名称"].tolist() == ["王堃地块"]
+    assert geod_m2(got.to_crs(4490).geometry[0]) == pytest.approx(geod_m2(BOX_A), rel=1e-9)
+
+
+def test_text_gbk_cannot_hold_is_refused_not_written_as_question_marks(tmp_path: Path) -> None:
+    src = tmp_path / "ext.gpkg"
+    # 㐀 (U+3400, CJK extension A) is in GB18030 but not in GBK
+    gpd.GeoDataFrame({"名称": ["㐀地块"]}, geometry=[BOX_A], crs=4490).to_file(src)
+    out = tmp_path / "ext.shp"
+    res = run_cli("convert", src, out, "--out-encoding", "GBK")
+    assert res.exit_code == 2 and not out.exists(), all_output(res)
+    assert "'㐀'" in all_output(res) and "GB18030" in all_output(res)
+    assert_no_traceback(res)
+    res = run_cli("convert", src, out, "--out-encoding", "GB18030")
+    assert res.exit_code == 0, all_output(res)
+    assert gpd.read_file(out)["名称"].tolist() == ["㐀地块"]
+
+
+@pytest.mark.parametrize(
+    ("out", "value", "said"),
+    [
+        ("a.gpkg", "GBK", "--out-encoding applies to .shp and 界址点 .txt outputs"),
+        ("a.shp", "latin-1", "use one of UTF-8, GBK, GB18030"),
+    ],
+)
+def test_bad_encoding_option_exits_2_naming_it(
+    tmp_path: Path, out: str, value: str, said: str
+) -> None:
+    src = tmp_path / "a_in.gpkg"
+    gpd.GeoDataFrame({"名称": ["甲"]}, geometry=[BOX_A], crs=4490).to_file(src)
+    res = run_cli("convert", src, tmp_path / out, "--out-encoding", value)
+    assert res.exit_code == 2 and said in all_output(res), all_output(res)
+    assert "--out-encoding" in all_output(res) and not (tmp_path / out).exists()
 
 
 def test_polygonz_repair_counts_z_and_crs_disagreement_is_said(tmp_path: Path) -> None:
