@@ -11,6 +11,8 @@ import shapely
 from qzgeo.cli.options import CRS, crs_opt, from_gcj02_opt, reading_options
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from qzgeo.io.vector import ReadOptions
 
 
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     "--out-encoding",
     default=None,
     metavar="UTF-8|GBK|GB18030",
+    callback=lambda ctx, param, value: _out_encoding(value),
     help="Text encoding of a .shp output (default UTF-8) or a 界址点 .txt output (default GBK).",
 )
 @click.option(
@@ -67,10 +70,8 @@ def command(
       qzgeo convert parcels.gpkg parcels.txt --zone 36
       qzgeo convert zones.gpkg zones.shp --out-encoding GBK   # for ArcGIS 10.x
     """
-    from qzgeo._errors import InputError, OutputError
-    from qzgeo.geo.repair import RepairReport, repair_layer
+    from qzgeo._errors import InputError
     from qzgeo.io.postgis_uri import is_postgis_uri
-    from qzgeo.io.shapefile import write_encoding
     from qzgeo.io.vector import read_layer
     from qzgeo.io.write import WRITE_FORMATS, write_layer
     from qzgeo.notices import Notices, notices_of
@@ -78,17 +79,11 @@ def command(
     if out.suffix.lower() not in WRITE_FORMATS:
         msg = f"unknown output extension {out.suffix!r}; use one of {', '.join(WRITE_FORMATS)}"
         raise click.BadParameter(msg, param_hint="OUT")
-    if out_encoding is not None:
-        if out.suffix.lower() not in (".shp", ".txt"):
-            msg = (
-                f"--out-encoding applies to .shp and 界址点 .txt outputs; {out.suffix} is "
-                "always UTF-8"
-            )
-            raise click.BadParameter(msg, param_hint="--out-encoding")
-        try:
-            out_encoding = write_encoding(out_encoding)
-        except OutputError as exc:
-            raise click.BadParameter(str(exc), param_hint="--out-encoding") from exc
+    if out_encoding is not None and out.suffix.lower() not in (".shp", ".txt"):
+        msg = (
+            f"--out-encoding applies to .shp and 界址点 .txt outputs; {out.suffix} is always UTF-8"
+        )
+        raise click.BadParameter(msg, param_hint="--out-encoding")
     if not is_postgis_uri(source) and Path(source).resolve() == out.resolve():
         msg = "OUT is the input file; write to another file (inputs are never modified)"
         raise click.BadParameter(msg, param_hint="OUT")
@@ -110,9 +105,39 @@ def command(
         click.echo(f"{n.kind}: {n}", err=True)
     if "encoding" in gdf.attrs:
         click.echo(f"Read {source} as {gdf.attrs['encoding']} text", err=True)
+    gdf = _repair_or_warn(gdf, repair=repair, layer_id=out_layer or out.stem)
+    if to_crs is not None:
+        gdf = gdf.to_crs(to_crs)
+    written = Notices()
+    write_layer(
+        gdf, out, layer=out_layer, zone=zone, prefix=not no_prefix, notices=written,
+        encoding=out_encoding,
+    )  # fmt: skip
+    for n in written:
+        click.echo(f"{n.kind}: {n}", err=True)
+    click.echo(f"Wrote {len(gdf)} feature(s) to {out}")
+
+
+def _out_encoding(value: str | None) -> str | None:
+    """``--out-encoding`` checked once: UTF-8, GBK or GB18030 (cp936, gb2312 are GBK)."""
+    if value is None:
+        return None
+    from qzgeo._errors import OutputError
+    from qzgeo.io.shapefile import write_encoding
+
+    try:
+        return write_encoding(value)
+    except OutputError as exc:
+        raise click.BadParameter(str(exc), param_hint="--out-encoding") from exc
+
+
+def _repair_or_warn(gdf: gpd.GeoDataFrame, *, repair: bool, layer_id: str) -> gpd.GeoDataFrame:
+    """With ``--repair`` repair and list each repair; else count invalid geometries kept."""
+    from qzgeo.geo.repair import RepairReport, repair_layer
+
     if repair:
         report = RepairReport()
-        gdf = repair_layer(gdf, layer_id=out_layer or out.stem, report=report)
+        gdf = repair_layer(gdf, layer_id=layer_id, report=report)
         for r in report.records:
             click.echo(f"Repair: feature {r.feature_id}: {r.reason} -> {r.action}", err=True)
         for f in report.flattened:
@@ -128,13 +153,4 @@ def command(
                 "them (each repair is listed)",
                 err=True,
             )
-    if to_crs is not None:
-        gdf = gdf.to_crs(to_crs)
-    written = Notices()
-    write_layer(
-        gdf, out, layer=out_layer, zone=zone, prefix=not no_prefix, notices=written,
-        encoding=out_encoding,
-    )  # fmt: skip
-    for n in written:
-        click.echo(f"{n.kind}: {n}", err=True)
-    click.echo(f"Wrote {len(gdf)} feature(s) to {out}")
+    return gdf

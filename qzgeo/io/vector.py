@@ -29,6 +29,7 @@ from qzgeo.io.dxf import read_dxf
 from qzgeo.io.guard import admit_source, check_vertices, refuse_virtual
 from qzgeo.io.input_checks import check_datum
 from qzgeo.io.jzd_read import read_jzd
+from qzgeo.io.kml_names import restore_kml_names
 from qzgeo.io.layer_info import default_layer
 from qzgeo.io.postgis import read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
@@ -414,6 +415,7 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
                 "itself (a .shp, .gpkg, .geojson, .kml or 界址点 .txt)"
             )
         raise InputError(msg) from exc
+    gdf = restore_kml_names(gdf, path, notes)
     attach_notices(gdf, notes)
     if encoding is not None:
         gdf.attrs["encoding"] = encoding

@@ -103,15 +103,27 @@ def test_kml_placemark_name_labels_the_site_and_area_matches_geod(kml: Path) -> 
     assert_area(b, geod_m2(BOX_B))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GDAL's LIBKML driver turns non-ASCII ExtendedData names "
-    "into underscores ('用地性质' -> '____________'); qzgeo passes them on silently",
-)
 def test_kml_extended_data_chinese_field_names_survive_convert(kml: Path) -> None:
+    # GDAL's LIBKML driver reads 用地性质 as '____________'; qzgeo names it from the file
     out = kml.with_name("二期.gpkg")
     assert run_cli("convert", kml, out, "--layer", "二期").exit_code == 0
     assert gpd.read_file(out)["用地性质"].tolist() == ["仓储"]
+
+
+def test_kml_fields_gdal_merges_are_said_not_lost_silently(tmp_path: Path) -> None:
+    data = {"a-b": "1", "a.b": "2", "面积(m2)": "3", "权属单位": "某村"}
+    path = tmp_path / "merged.kml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+        f"<Document>{_placemark('甲', BOX_A, data)}</Document></kml>",
+        encoding="utf-8",
+    )
+    out = tmp_path / "merged.gpkg"
+    res = run_cli("convert", path, out)
+    assert res.exit_code == 0, all_output(res)
+    assert "'a-b', 'a.b' all reach GDAL as one column 'a_b'" in all_output(res)
+    got = gpd.read_file(out)
+    assert got["面积(m2)"].tolist() == ["3"] and got["权属单位"].tolist() == ["某村"]
 
 
 # -- 2. 界址点坐标 .txt: several parcels, GBK, zone prefix, bad counts, an unclosed ring --------
