@@ -1,16 +1,16 @@
-"""The part of a parcel outside the pack's extent: measured, and counted as neither available
-nor constrained.
+"""The part of a parcel outside the pack's extent: measured, and not counted as available.
 
 A pack declares the lon/lat box its plan data cover (``[pack] extent``). Parcels wholly outside
 it are refused when they are read (:func:`qzgeo.io.input_checks.enforce_extent`); a parcel that
-straddles its edge is kept, with a warning. Outside the box the pack knows nothing: no red
-line, no boundary, no zone. Counting that part as available (a pack without a boundary class)
-or as constrained (outside a 城镇开发边界 that ends at the box) would be a guess either way, so
-it goes to its own column, ``unchecked_m2`` (未核查), and the available and constrained areas,
-the class overlaps, ``inside_boundary`` and the conflict flag describe the checked part only.
-``area_m2 = available_m2 + constrained_m2 + unchecked_m2`` for every parcel.
+straddles its edge is kept, with a warning. Outside the box the pack's data may stop: a
+城镇开发边界 drawn up to the box says nothing of the land beyond it. Counting that part as
+available (a pack without a boundary class) or as constrained (outside a boundary that ends at
+the box) would be a guess either way. So the outside part that no exclusion class of the pack
+covers goes to its own column, ``unchecked_m2`` (未核查); what an exclusion covers there stays
+constrained, since the pack holds that red line. The class columns keep the whole parcel's
+overlaps; ``inside_boundary`` and the boundary test of the conflict flag describe the checked
+part. ``area_m2 = available_m2 + constrained_m2 + unchecked_m2`` for every parcel.
 """
-
 from __future__ import annotations
 
 import functools
@@ -23,9 +23,10 @@ import shapely
 from pyproj import CRS
 
 from qzgeo.analysis.overlay import OverlayPlan, OverlayReport, conflict_flags, overlay_areas
+from qzgeo.geo.area import AreaScale, centroids_xy
 from qzgeo.geo.crs import STORAGE_CRS, cached_transformer
 
-__all__ = ["UNCHECKED", "extent_polygon", "inner_box", "settle_unchecked"]
+__all__ = ["UNCHECKED", "excluded_m2", "extent_polygon", "inner_box", "settle_unchecked"]
 
 #: The column holding the m² of a parcel outside the pack extent (未核查).
 UNCHECKED = "unchecked_m2"
@@ -128,52 +129,97 @@ def settle_unchecked(
     report: OverlayReport,
     tolerance_m2: float = 0.01,
 ) -> pd.DataFrame:
-    """Move the part of each parcel outside ``extent`` to ``unchecked_m2``.
+    """Move the part of each parcel outside ``extent`` that no exclusion covers to
+    ``unchecked_m2``.
 
     ``measured`` is :func:`qzgeo.analysis.overlay.overlay_areas` of ``parcels`` (planar CRS).
-    The outside parts go through the same engine and plan, and their overlaps, constrained
-    and available areas are taken off the parcel's; ``inside_boundary`` becomes the share of
-    the checked part; the conflict flag is recomputed for it. Without ``extent``: all 0.
+    The outside parts go through the same engine and plan. What the pack's exclusion classes
+    cover outside the extent stays constrained (a red line the pack holds is known there
+    too); the rest of the outside part is neither available nor constrained. The class
+    columns keep the whole parcel's overlaps; ``inside_boundary`` and a boundary's share of
+    the conflict flag describe the checked part. Without ``extent``: all 0.
     """
     out = measured.copy()
     out.insert(list(out.columns).index("available_m2") + 1, UNCHECKED, 0.0)
     if extent is None or parcels.empty:
         return out
     geoms = np.asarray(parcels.geometry.values, dtype=object)
-    pos, pieces = outside_parts(geoms, CRS.from_user_input(parcels.crs), extent)
+    crs = CRS.from_user_input(parcels.crs)
+    pos, pieces = outside_parts(geoms, crs, extent)
     if not len(pos):
         return out
     idx = pd.RangeIndex(len(pos))
     side = gpd.GeoDataFrame(geometry=gpd.GeoSeries(pieces, index=idx), crs=parcels.crs)
     part, rep = overlay_areas(side, plan, workers=1, tolerance_m2=tolerance_m2)
     report.extend(rep)
-    _subtract(out, pos, part, plan, tolerance_m2)
+    if plan.balance_kind == "removed":  # constrained = the union of the exclusions
+        known = part["constrained_m2"].to_numpy(dtype=float)
+    else:
+        known = excluded_m2(pieces, plan, crs)
+    _settle(out, pos, part, known, plan, tolerance_m2)
     return out
 
 
-def _subtract(
+def excluded_m2(
+    pieces: npt.NDArray[np.object_], plan: OverlayPlan, crs: CRS
+) -> npt.NDArray[np.float64]:
+    """Ellipsoidal m² of each piece covered by the union of the plan's exclusion classes."""
+    out = np.zeros(len(pieces))
+    groups = [k for k, m in enumerate(plan.modes) if m == "exclusion"]
+    parts = plan.classes.parts[np.isin(plan.classes.group, groups)]
+    if not len(parts) or not len(pieces):
+        return out
+    pi, pj = shapely.STRtree(parts).query(pieces, predicate="intersects")
+    if not len(pi):
+        return out
+    order = np.argsort(pi, kind="stable")
+    pi, pj = pi[order], pj[order]
+    bits = shapely.intersection(pieces[pi], parts[pj])
+    heads = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]])
+    # Classes may overlap each other (a red line on farmland): their union, piece by piece
+    covered = np.asarray([shapely.union_all(g) for g in np.split(bits, heads[1:])], dtype=object)
+    planar = shapely.area(covered)
+    b = shapely.total_bounds(covered)
+    scale = AreaScale(crs, (float(b[0]), float(b[1]), float(b[2]), float(b[3])))
+    nz = planar > 0
+    m2 = np.zeros(len(covered))
+    if nz.any():
+        m2[nz] = planar[nz] / scale(*centroids_xy(covered[nz]))
+    out[pi[heads]] = m2
+    return out
+
+
+def _settle(
     out: pd.DataFrame,
     pos: npt.NDArray[np.int64],
     part: pd.DataFrame,
+    known: npt.NDArray[np.float64],
     plan: OverlayPlan,
     tolerance_m2: float,
 ) -> None:
-    """Take the outside parts' figures (``part``, one row per ``pos``) off ``out`` in place."""
-    cols = [*plan.columns, "constrained_m2", "available_m2"]
-    for col in cols:
-        v = out[col].to_numpy(dtype=float).copy()
-        v[pos] = np.maximum(v[pos] - part[col].to_numpy(dtype=float), 0.0)
-        out[col] = v
+    """Apply the outside parts' figures (``part``, one row per ``pos``) to ``out`` in place."""
     area = out["area_m2"].to_numpy(dtype=float)
+    outside = np.minimum(part["area_m2"].to_numpy(dtype=float), area[pos])
+    known = np.clip(known, 0.0, outside)
+    avail = out["available_m2"].to_numpy(dtype=float).copy()
+    avail[pos] = np.maximum(avail[pos] - part["available_m2"].to_numpy(dtype=float), 0.0)
+    cons = out["constrained_m2"].to_numpy(dtype=float).copy()
+    cons[pos] = cons[pos] - part["constrained_m2"].to_numpy(dtype=float) + known
+    cons[pos] = np.maximum(cons[pos], 0.0)
     unchecked = np.zeros(len(out))
-    unchecked[pos] = np.minimum(part["area_m2"].to_numpy(dtype=float), area[pos])
-    out[UNCHECKED] = unchecked
-    checked = area[pos] - unchecked[pos]
+    unchecked[pos] = outside - known
+    out["available_m2"], out["constrained_m2"], out[UNCHECKED] = avail, cons, unchecked
+    checked = area[pos] - outside
     share = out["inside_boundary"].to_numpy(dtype=float).copy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        inside = share[pos] * area[pos] - part["inside_boundary"].to_numpy() * unchecked[pos]
+        inside = share[pos] * area[pos] - part["inside_boundary"].to_numpy() * outside
         share[pos] = np.clip(np.where(checked > 0, inside / checked, np.nan), 0.0, 1.0)
     out["inside_boundary"] = share
+    # The conflict flag: any exclusion overlap (anywhere: the pack holds it), or a part of
+    # the checked land outside a boundary.
+    inner = out.iloc[pos][list(plan.columns)].copy()
+    for col in plan.boundary_columns:
+        inner[col] = inner[col].to_numpy() - part[col].to_numpy()
     flags = out["conflict"].to_numpy(dtype=bool).copy()
-    flags[pos] = conflict_flags(out.iloc[pos], plan, checked, tolerance_m2)
+    flags[pos] = conflict_flags(inner, plan, checked, tolerance_m2)
     out["conflict"] = flags

@@ -48,18 +48,20 @@ def ring_area(geom: BaseGeometry) -> float:
 def write_pack(root: Path, *, boundary: bool) -> dict[str, BaseGeometry]:
     """A pack with a red line near the east edge of its extent (and a boundary, if asked)."""
     red = box(108.60, 21.62, 108.75, 21.66)  # runs 0.05° past the east edge
+    farm = box(108.69, 21.60, 108.72, 21.645)  # overlaps the red line, in and out of the box
     udb = box(108.52, 21.61, 108.70, 21.80)  # ends exactly at the east and north edges
     (root / "layers").mkdir(parents=True)
     (root / "styles").mkdir()
     (root / "maps").mkdir()
-    classes = ["生态保护红线", *(["城镇开发边界"] if boundary else [])]
-    geoms = [red, *([udb] if boundary else [])]
+    classes = ["生态保护红线", "永久基本农田", *(["城镇开发边界"] if boundary else [])]
+    geoms = [red, farm, *([udb] if boundary else [])]
     gpd.GeoDataFrame(
         {"类别": classes, "来源": "made by this test", "精度": "示意"},
         geometry=[shapely.segmentize(g, STEP) for g in geoms],
         crs="EPSG:4490",
     ).to_file(root / "layers" / "lines.gpkg", layer="lines")
-    kinds = '"生态保护红线" = "exclusion"' + (', "城镇开发边界" = "boundary"' if boundary else "")
+    kinds = '"生态保护红线" = "exclusion", "永久基本农田" = "exclusion"'
+    kinds += ', "城镇开发边界" = "boundary"' if boundary else ""
     (root / "layers" / "catalog.toml").write_text(
         f"""[pack]
 name = "edge"
@@ -82,7 +84,7 @@ precision = "schematic"
 """,
         encoding="utf-8",
     )
-    return {"red": red, "udb": udb}
+    return {"red": red, "farm": farm, "udb": udb}
 
 
 # lon/lat parcels: across the east edge, over the red line; across the north edge; inside.
@@ -98,17 +100,19 @@ PARCELS = {
 
 def oracle(geom: BaseGeometry, g: dict[str, BaseGeometry], *, boundary: bool) -> dict[str, float]:
     ext = box(*EXTENT)
-    inside = geom.intersection(ext)
-    red = inside.intersection(g["red"])
-    kept = inside.difference(g["red"])
+    inside, outside = geom.intersection(ext), geom.difference(ext)
+    excluded = g["red"].union(g["farm"])  # they overlap: counted once
+    kept = inside.difference(excluded)
     if boundary:
         kept = kept.intersection(g["udb"])
+    known = ring_area(outside.intersection(excluded))  # the pack's exclusions, outside too
     return {
         "area_m2": ring_area(geom),
-        "unchecked_m2": ring_area(geom.difference(ext)),
+        "unchecked_m2": ring_area(outside) - known,
         "available_m2": ring_area(kept),
-        "red": ring_area(red),
-        "constrained_m2": ring_area(inside) - ring_area(kept),
+        "red": ring_area(geom.intersection(g["red"])),
+        "farm": ring_area(geom.intersection(g["farm"])),
+        "constrained_m2": ring_area(inside) - ring_area(kept) + known,
     }
 
 
@@ -140,9 +144,13 @@ def test_part_outside_the_extent_is_unchecked(tmp_path: Path, boundary: bool, cr
         for col in ("area_m2", "unchecked_m2", "available_m2", "constrained_m2"):
             assert row[col] == pytest.approx(want[col], rel=1e-6, abs=0.05), (name, col)
         assert row["lines:生态保护红线"] == pytest.approx(want["red"], rel=1e-6, abs=0.05)
+        assert row["lines:永久基本农田"] == pytest.approx(want["farm"], rel=1e-6, abs=0.05)
         total = row["available_m2"] + row["constrained_m2"] + row["unchecked_m2"]
         assert total == pytest.approx(row["area_m2"], rel=1e-9)
     assert result.loc["inside", "unchecked_m2"] == 0.0
+    # east_red's outside part lies partly on the red line, which the pack holds out there too
+    outside = ring_area(PARCELS["east_red"].difference(box(*EXTENT)))
+    assert result.loc["east_red", "unchecked_m2"] < 0.8 * outside
     # Only the red line makes a conflict: the unchecked part outside the boundary does not.
     assert bool(result.loc["east_red", "conflict"])
     assert not bool(result.loc["north", "conflict"])
