@@ -11,6 +11,7 @@ constrained, since the pack holds that red line. The class columns keep the whol
 overlaps; ``inside_boundary`` and the boundary test of the conflict flag describe the checked
 part. ``area_m2 = available_m2 + constrained_m2 + unchecked_m2`` for every parcel.
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,7 +27,14 @@ from qzgeo.analysis.overlay import OverlayPlan, OverlayReport, conflict_flags, o
 from qzgeo.geo.area import AreaScale, centroids_xy
 from qzgeo.geo.crs import STORAGE_CRS, cached_transformer
 
-__all__ = ["UNCHECKED", "excluded_m2", "extent_polygon", "inner_box", "settle_unchecked"]
+__all__ = [
+    "UNCHECKED",
+    "excluded_m2",
+    "extent_polygon",
+    "inner_box",
+    "outside_parts",
+    "settle_unchecked",
+]
 
 #: The column holding the m² of a parcel outside the pack extent (未核查).
 UNCHECKED = "unchecked_m2"

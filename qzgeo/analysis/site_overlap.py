@@ -21,7 +21,17 @@ from qzgeo.analysis.site_results import BoundaryShare, Conflict
 from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.geo.repair import polygonal_part
 
-__all__ = ["ClassOverlap"]
+__all__ = ["ClassOverlap", "Unchecked"]
+
+
+@dataclass(frozen=True)
+class Unchecked:
+    """The parts of sites outside the pack's extent: m² of each site (0 for most), m² of that
+    part inside each class (rows: sites, columns: classes) and the extent (planar polygon)."""
+
+    m2: npt.NDArray[np.float64]
+    inside: npt.NDArray[np.float64]
+    extent: Any
 
 
 @dataclass
@@ -68,11 +78,12 @@ class ClassOverlap:
             m2[whole, k] = site_m2[whole]
         return m2
 
-    def patches(self, k: int, sites: npt.NDArray[np.object_]) -> list[Any]:
+    def patches(self, k: int, sites: npt.NDArray[np.object_], *, clip: Any = None) -> list[Any]:
         """Conflict patches (planar) of sites with class ``k``: the overlap, or the part outside.
 
         Kept local: the overlay engine returns areas only. Pieces come from the plan's parts near
-        each site, so a patch never walks a whole red line.
+        each site, so a patch never walks a whole red line. ``clip``: the area checked (the
+        pack's extent), for the part outside a boundary.
         """
         if len(sites) == 0:
             return []
@@ -84,6 +95,8 @@ class ClassOverlap:
         cuts = np.searchsorted(si, np.arange(1, len(sites)))  # query results are sorted by site
         inside = np.asarray([shapely.union_all(g) for g in np.split(pieces, cuts)], dtype=object)
         out = shapely.difference(sites, inside) if self.classes[k].mode == "boundary" else inside
+        if clip is not None:
+            out = shapely.intersection(out, clip)
         return [polygonal_part(g) for g in out]
 
     def to_storage(self, geom: Any) -> Any:
@@ -98,20 +111,33 @@ class ClassOverlap:
         *,
         with_patches: bool,
         min_area_m2: float,
+        unchecked: Unchecked | None = None,
     ) -> tuple[list[list[Conflict]], list[list[tuple[Conflict, Any]]], list[BoundaryShare | None]]:
-        """Conflicts, conflict patches and the development-boundary share of each site."""
+        """Conflicts, conflict patches and the development-boundary share of each site.
+
+        ``unchecked``: the parts of the sites outside the pack's extent. A boundary that
+        ends at the extent says nothing of the land beyond, so only the checked part can
+        leave it; an exclusion class the pack holds out there is a conflict there too.
+        """
         n = len(planar)
         conflicts: list[list[Conflict]] = [[] for _ in range(n)]
         patches: list[list[tuple[Conflict, Any]]] = [[] for _ in range(n)]
         boundary: list[BoundaryShare | None] = [None] * n
         bclass = self.boundary_class
+        out_m2 = np.zeros(n) if unchecked is None else unchecked.m2
         for k, c in enumerate(self.classes):
             inside_m2 = inside[:, k]
-            conflict_m2 = site_m2 - inside_m2 if c.mode == "boundary" else inside_m2
+            conflict_m2 = inside_m2
+            if c.mode == "boundary":
+                beyond = 0.0 if unchecked is None else unchecked.inside[:, k]
+                conflict_m2 = (site_m2 - out_m2) - (inside_m2 - beyond)
             conflict_m2 = np.where(conflict_m2 < min_area_m2, 0.0, np.minimum(conflict_m2, site_m2))
             share = np.divide(conflict_m2, site_m2, out=np.zeros(n), where=site_m2 > 0)
             hit = np.flatnonzero(conflict_m2 > 0)
-            drawn = self.patches(k, planar[hit]) if with_patches else [None] * hit.size
+            drawn = [None] * hit.size
+            if with_patches:
+                clip = None if unchecked is None or c.mode != "boundary" else unchecked.extent
+                drawn = self.patches(k, planar[hit], clip=clip)
             for i, patch in zip(hit.tolist(), drawn, strict=True):
                 conf = Conflict(
                     c.layer_id, c.conflict_class, c.mode, float(conflict_m2[i]), float(share[i])
@@ -120,7 +146,19 @@ class ClassOverlap:
                 if patch is not None and not patch.is_empty:
                     patches[i].append((conf, self.to_storage(patch)))
             if c is bclass:
+                ins = np.divide(
+                    np.minimum(inside_m2, site_m2), site_m2, out=np.ones(n), where=site_m2 > 0
+                )
+                off = np.divide(
+                    out_m2 - (0.0 if unchecked is None else unchecked.inside[:, k]),
+                    site_m2,
+                    out=np.zeros(n),
+                    where=site_m2 > 0,
+                )
                 boundary = [
-                    BoundaryShare(c.layer_id, c.cls, 1.0 - float(x), float(x)) for x in share
+                    BoundaryShare(
+                        c.layer_id, c.cls, float(ins[i]), float(share[i]), max(float(off[i]), 0.0)
+                    )
+                    for i in range(n)
                 ]
         return conflicts, patches, boundary

@@ -59,15 +59,19 @@ class BoundaryShare:
     layer: str
     cls: str
     inside_share: float
-    outside_share: float
+    outside_share: float  # of the part checked: outside the pack's extent is unchecked_share
+    unchecked_share: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "layer": self.layer,
             "class": self.cls,
             "inside_share": round(self.inside_share, 6),
             "outside_share": round(self.outside_share, 6),
         }
+        if self.unchecked_share > 0:
+            out["unchecked_share"] = round(self.unchecked_share, 6)
+        return out
 
 
 @dataclass

@@ -30,7 +30,8 @@ from qzgeo._errors import CRSError, InputError, PackError
 from qzgeo.analysis.distances import DistanceTarget, build_targets, measure
 from qzgeo.analysis.overlay import OverlayPlan
 from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, ConstraintClass
-from qzgeo.analysis.site_overlap import ClassOverlap
+from qzgeo.analysis.parcel_extent import extent_polygon, outside_parts
+from qzgeo.analysis.site_overlap import ClassOverlap, Unchecked
 from qzgeo.analysis.site_results import SiteReport
 from qzgeo.analysis.sites import (
     BOUNDARY_HINT,
@@ -314,14 +315,15 @@ def check_sites(
     site_m2 = ellipsoidal_area(lonlat)
     cent = shapely.get_coordinates(shapely.centroid(lonlat))
     inside = ctx.overlap.inside_m2(planar, site_m2, repairs)
+    partly = extent_status(lonlat, ctx.extent)[1] if ctx.extent else np.zeros(n, dtype=bool)
     conflicts, patches, boundary = ctx.overlap.conflicts(
-        planar, site_m2, inside, with_patches=with_patches, min_area_m2=min_area_m2
-    )
+        planar, site_m2, inside, with_patches=with_patches, min_area_m2=min_area_m2,
+        unchecked=_unchecked(ctx, planar) if partly.any() else None,
+    )  # fmt: skip
     zones = _zones_of(ctx, planar, min_area_m2)
     distances = measure(ctx.distances, planar, planar_crs=ctx.planar_crs)
     srcs, fids = site_origin(sites)
     told = [site_notes(notes, srcs[i], fids[i], repairs[i]) for i in range(n)]
-    partly = extent_status(lonlat, ctx.extent)[1] if ctx.extent else np.zeros(n, dtype=bool)
     return [
         SiteReport(
             site=labels[i],
@@ -385,3 +387,18 @@ def _zones_of(
         if name not in out[s[k]]:
             out[s[k]].append(name)
     return out
+
+
+def _unchecked(ctx: SitingContext, planar: npt.NDArray[np.object_]) -> Unchecked | None:
+    """The parts of the sites outside the pack's extent, measured against every class."""
+    if ctx.extent is None:
+        return None
+    pos, pieces = outside_parts(planar, ctx.planar_crs, ctx.extent)
+    n = len(planar)
+    m2 = np.zeros(n)
+    inside = np.zeros((n, len(ctx.overlap.classes)))
+    if len(pos):
+        m2[pos] = ellipsoidal_area([ctx.overlap.to_storage(g) for g in pieces])
+        ignored: list[list[str]] = [[] for _ in pos]  # the whole site's retries are reported
+        inside[pos] = ctx.overlap.inside_m2(pieces, m2[pos], ignored)
+    return Unchecked(m2, inside, extent_polygon(ctx.planar_crs.to_wkt(), ctx.extent))
