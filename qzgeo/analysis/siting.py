@@ -299,8 +299,7 @@ def check_sites(
     >>> red = ConstraintClass("red", "红线", "exclusion", "internal", box(x, y, x + 500, y + 500))
     >>> ctx = SitingContext.from_layers(constraints=[red], planar_crs="EPSG:4545")
     >>> site = gpd.GeoDataFrame(geometry=[box(x + 250, y, x + 750, y + 500)], crs="EPSG:4545")
-    >>> rep = check_sites(site, ctx)[0]
-    >>> rep.verdict, round(rep.conflicts[0].share, 6)
+    >>> rep = check_sites(site, ctx)[0]; rep.verdict, round(rep.conflicts[0].share, 6)
     ('conflict', 0.5)
     """
     if sites.crs is None:
