@@ -11,7 +11,10 @@ import shapely
 from qzgeo.cli.options import CRS, crs_opt, from_gcj02_opt, reading_options
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from qzgeo.io.vector import ReadOptions
+    from qzgeo.notices import Notices
 
 
 @click.command(name="convert")
@@ -25,7 +28,13 @@ if TYPE_CHECKING:
 @click.option("--layer", default=None, help="Layer to read from a multi-layer source.")
 @click.option("--out-layer", default=None, help="Layer name in the output (default: its stem).")
 @reading_options
-@click.option("--zone", type=int, default=None, help="GK zone of a 界址点 .txt output.")
+@click.option(
+    "--zone",
+    type=click.IntRange(25, 45),
+    default=None,
+    help="CGCS2000 3° GK zone (25..45, round(longitude / 3)) of a 界址点 .txt output. "
+    "Default: the zone of the data's centre.",
+)
 @click.option(
     "--no-prefix",
     is_flag=True,
@@ -60,7 +69,6 @@ def command(
       qzgeo convert parcels.gpkg parcels.txt --zone 36
     """
     from qzgeo._errors import InputError
-    from qzgeo.geo.repair import RepairReport, repair_layer
     from qzgeo.io.postgis_uri import is_postgis_uri
     from qzgeo.io.vector import read_layer
     from qzgeo.io.write import WRITE_FORMATS, write_layer
@@ -90,9 +98,24 @@ def command(
         click.echo(f"{n.kind}: {n}", err=True)
     if "encoding" in gdf.attrs:
         click.echo(f"Read {source} as {gdf.attrs['encoding']} text", err=True)
+    gdf = _repair_or_warn(gdf, repair=repair, layer_id=out_layer or out.stem)
+    if to_crs is not None:
+        gdf = gdf.to_crs(to_crs)
+    written = Notices()
+    _warn_unused_zone(out, zone, no_prefix, written)
+    write_layer(gdf, out, layer=out_layer, zone=zone, prefix=not no_prefix, notices=written)
+    for n in written:
+        click.echo(f"{n.kind}: {n}", err=True)
+    click.echo(f"Wrote {len(gdf)} feature(s) to {out}")
+
+
+def _repair_or_warn(gdf: gpd.GeoDataFrame, *, repair: bool, layer_id: str) -> gpd.GeoDataFrame:
+    """``--repair``: repair and list each repair; else warn about invalid geometries copied."""
+    from qzgeo.geo.repair import RepairReport, repair_layer
+
     if repair:
         report = RepairReport()
-        gdf = repair_layer(gdf, layer_id=out_layer or out.stem, report=report)
+        gdf = repair_layer(gdf, layer_id=layer_id, report=report)
         for r in report.records:
             click.echo(f"Repair: feature {r.feature_id}: {r.reason} -> {r.action}", err=True)
         for f in report.flattened:
@@ -108,10 +131,15 @@ def command(
                 "them (each repair is listed)",
                 err=True,
             )
-    if to_crs is not None:
-        gdf = gdf.to_crs(to_crs)
-    written = Notices()
-    write_layer(gdf, out, layer=out_layer, zone=zone, prefix=not no_prefix, notices=written)
-    for n in written:
-        click.echo(f"{n.kind}: {n}", err=True)
-    click.echo(f"Wrote {len(gdf)} feature(s) to {out}")
+    return gdf
+
+
+def _warn_unused_zone(out: Path, zone: int | None, no_prefix: bool, notes: Notices) -> None:
+    """``--zone``/``--no-prefix`` shape a 界址点 .txt only: say so rather than ignore them."""
+    if (zone is not None or no_prefix) and out.suffix.lower() != ".txt":
+        given = "--zone" if zone is not None else "--no-prefix"
+        notes.add(
+            f"{out.name}: {given} applies to a 界址点 .txt output only and is ignored for "
+            f"{out.suffix}; use --to-crs EPSG:... to reproject",
+            source=str(out),
+        )

@@ -127,3 +127,59 @@ def test_new_pack_title_is_marked_once(tmp_path: Path, title: str) -> None:
     text = (pack / "maps" / "overview.toml").read_text(encoding="utf-8")
     assert "（示意）（示意）" not in text
     assert "示意" in text.split("title = ", 1)[1].splitlines()[0]
+
+
+def _harbin_parcels(tmp_path: Path) -> Path:
+    """Two parcels of 500 m x 500 m in 哈尔滨 (126.6°E, GK zone 42), lon/lat GeoJSON."""
+    src = tmp_path / "parcels.geojson"
+    feats = [
+        {
+            "type": "Feature",
+            "properties": {"地块名称": name},
+            "geometry": shapely.geometry.mapping(shapely.box(lon, 45.75, lon + 0.0064, 45.7545)),
+        }
+        for name, lon in (("地块一", 126.60), ("地块二", 126.61))
+    ]
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), "utf-8")
+    return src
+
+
+def test_convert_zone_out_of_range_is_exit_2(tmp_path: Path) -> None:
+    """`--zone 99` crashed with a ValueError traceback from deep in the writer."""
+    res = _run("convert", _harbin_parcels(tmp_path), tmp_path / "out.txt", "--zone", "99")
+    assert res.exit_code == 2, (res.exit_code, res.output, res.exception)
+    assert "--zone" in res.output and "99" in res.output and "25" in res.output, res.output
+
+
+@pytest.mark.parametrize(("zone", "prefix"), [("36", True), ("40", False)])
+def test_convert_zone_far_from_the_data_is_refused(tmp_path: Path, zone: str, prefix: bool) -> None:
+    """A 哈尔滨 officer copies the README's `--zone 36` (钦州): the 界址点 file came out with
+    eastings 1 450 km from the central meridian, which qzgeo itself then refused to read."""
+    out = tmp_path / "out.txt"
+    args = ["convert", _harbin_parcels(tmp_path), out, "--zone", zone]
+    res = _run(*args, *([] if prefix else ["--no-prefix"]))
+    assert res.exit_code == 2, (res.exit_code, res.output, res.exception)
+    assert "Traceback" not in res.output
+    assert f"zone {zone}" in res.output and "--zone 42" in res.output, res.output
+    assert not out.exists()
+
+
+def test_convert_zone_of_the_data_round_trips(tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    res = _run("convert", _harbin_parcels(tmp_path), out, "--zone", "42")
+    assert res.exit_code == 0, res.output
+    back = tmp_path / "back.geojson"
+    assert _run("convert", out, back, "--to-crs", "EPSG:4490").exit_code == 0
+    geod = Geod(ellps="GRS80")
+    for feat in json.loads(back.read_text("utf-8"))["features"]:
+        poly = shapely.geometry.shape(feat["geometry"])
+        m2 = abs(geod.geometry_area_perimeter(shapely.geometry.polygon.orient(poly))[0])
+        expect = abs(geod.geometry_area_perimeter(shapely.box(126.6, 45.75, 126.6064, 45.7545))[0])
+        assert m2 == pytest.approx(expect, abs=1.0)  # vertices to the mm: ≤ 2 km x 0.5 mm
+
+
+def test_convert_zone_with_another_format_is_not_silently_ignored(tmp_path: Path) -> None:
+    """`--zone 42` with a .gpkg output did nothing and said nothing."""
+    res = _run("convert", _harbin_parcels(tmp_path), tmp_path / "out.gpkg", "--zone", "42")
+    assert res.exit_code == 0, res.output
+    assert "--zone" in res.stderr and ".txt" in res.stderr, res.stderr
