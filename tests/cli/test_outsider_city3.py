@@ -183,3 +183,28 @@ def test_convert_zone_with_another_format_is_not_silently_ignored(tmp_path: Path
     res = _run("convert", _harbin_parcels(tmp_path), tmp_path / "out.gpkg", "--zone", "42")
     assert res.exit_code == 0, res.output
     assert "--zone" in res.stderr and ".txt" in res.stderr, res.stderr
+
+
+def test_constraint_class_without_a_style_class_is_a_warning(tmp_path: Path) -> None:
+    """The author adds 永久基本农田 to `constraint_classes` and to the data but not to the style:
+    the internal map drew the red line as a grey outline under 「其他 Other」, and validate
+    said OK."""
+    pack = _pack(tmp_path)
+    _edit(
+        _catalog(pack),
+        '"生态保护红线" = "exclusion",',
+        '"生态保护红线" = "exclusion", "永久基本农田" = "exclusion",',
+    )
+    lines = pack / "layers" / "control_lines.geojson"
+    doc = json.loads(lines.read_text("utf-8"))
+    farm = json.loads(json.dumps(doc["features"][0]))
+    farm["properties"] = {"名称": "示例农田", "类别": "永久基本农田"}
+    doc["features"].append(farm)
+    lines.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    val = _run("validate", "--pack", pack)
+    assert val.exit_code == 0, val.output
+    assert "永久基本农田" in val.stderr and "styles/layers.toml" in val.stderr, val.stderr
+    assert '[control_lines.classes."永久基本农田"]' in val.stderr, val.stderr
+    out = tmp_path / "out"
+    assert _run("publish", "--pack", pack, "--out", out).exit_code == 0
+    assert any("永久基本农田" in w for w in _report(out)["warnings"])
