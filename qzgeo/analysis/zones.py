@@ -25,6 +25,7 @@ from qzgeo.geo.crs import crs_label
 from qzgeo.geo.repair import RepairReport, overlay_op, polygonal_part, valid_polygonal
 from qzgeo.pack.load import LoadedPack
 from qzgeo.pack.model import LayerSpec, Pack
+from qzgeo.pack.overlaps import zone_name
 
 CONSERVATION_RTOL = 1e-6
 #: Zone edges are densified to this length (m) in the planar CRS before the overlay (see
@@ -284,16 +285,6 @@ def _union(geoms: list[BaseGeometry], *, report: RepairReport, context: str) -> 
     except shapely.errors.GEOSException as exc:
         report.warnings.append(f"union ({context}): GEOS failed ({exc}); retried on a 1 mm grid")
         return shapely.union_all(geoms, grid_size=0.001)
-
-
-def zone_name(spec: LayerSpec, zones: gpd.GeoDataFrame, fid: object) -> str:
-    """The display name of a zone: its name field, else ``<layer title> #<fid>``."""
-    field_name = spec.name_field or ("名称" if "名称" in zones.columns else None)
-    if field_name and field_name in zones.columns:
-        value = zones.at[fid, field_name]
-        if isinstance(value, str) and value:
-            return value
-    return f"{spec.title} #{fid}"
 
 
 def _transformer(src: CRS, dst: CRS) -> Callable[[BaseGeometry], BaseGeometry]:

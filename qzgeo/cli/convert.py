@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
     from qzgeo.io.vector import ReadOptions
+    from qzgeo.notices import Notices
 
 
 @click.command(name="convert")
@@ -27,7 +28,13 @@ if TYPE_CHECKING:
 @click.option("--layer", default=None, help="Layer to read from a multi-layer source.")
 @click.option("--out-layer", default=None, help="Layer name in the output (default: its stem).")
 @reading_options
-@click.option("--zone", type=int, default=None, help="GK zone of a 界址点 .txt output.")
+@click.option(
+    "--zone",
+    type=click.IntRange(25, 45),
+    default=None,
+    help="CGCS2000 3° GK zone (25..45, round(longitude / 3)) of a 界址点 .txt output. "
+    "Default: the zone of the data's centre.",
+)
 @click.option(
     "--no-prefix",
     is_flag=True,
@@ -109,6 +116,7 @@ def command(
     if to_crs is not None:
         gdf = gdf.to_crs(to_crs)
     written = Notices()
+    _warn_unused_zone(out, zone, no_prefix, written)
     write_layer(
         gdf, out, layer=out_layer, zone=zone, prefix=not no_prefix, notices=written,
         encoding=out_encoding,
@@ -132,7 +140,7 @@ def _out_encoding(value: str | None) -> str | None:
 
 
 def _repair_or_warn(gdf: gpd.GeoDataFrame, *, repair: bool, layer_id: str) -> gpd.GeoDataFrame:
-    """With ``--repair`` repair and list each repair; else count invalid geometries kept."""
+    """``--repair``: repair and list each repair; else warn about invalid geometries copied."""
     from qzgeo.geo.repair import RepairReport, repair_layer
 
     if repair:
@@ -154,3 +162,14 @@ def _repair_or_warn(gdf: gpd.GeoDataFrame, *, repair: bool, layer_id: str) -> gp
                 err=True,
             )
     return gdf
+
+
+def _warn_unused_zone(out: Path, zone: int | None, no_prefix: bool, notes: Notices) -> None:
+    """``--zone``/``--no-prefix`` shape a 界址点 .txt only: say so rather than ignore them."""
+    if (zone is not None or no_prefix) and out.suffix.lower() != ".txt":
+        given = "--zone" if zone is not None else "--no-prefix"
+        notes.add(
+            f"{out.name}: {given} applies to a 界址点 .txt output only and is ignored for "
+            f"{out.suffix}; use --to-crs EPSG:... to reproject",
+            source=str(out),
+        )

@@ -144,7 +144,7 @@ legend = "冲突图斑"
 
 OVERVIEW = """\
 # A public map: only public layers, no analysis derived from internal ones.
-title = "{title}（示意）"
+title = "{title}"
 title_en = "Overview (placeholder)"
 audience = "public"
 layers = ["zones", "corridor"]
@@ -182,6 +182,11 @@ def _collection(features: list[dict[str, object]]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
 
+def _marked_schematic(title: str) -> str:
+    """``title`` with the 示意 mark once: a title that already says 示意 is not marked again."""
+    return title if "示意" in title else f"{title}（示意）"
+
+
 def skeleton_files(name: str, title: str, lon: float, lat: float) -> dict[str, str]:
     """The files of a pack skeleton around (lon, lat): relative path -> text."""
     d = 0.02  # ~2 km: the zone; the boundary and red line overlap it
@@ -211,7 +216,7 @@ def skeleton_files(name: str, title: str, lon: float, lat: float) -> dict[str, s
         "layers/control_lines.geojson": _collection(lines),
         "layers/corridor.geojson": _collection(corridor),
         "styles/layers.toml": STYLES,
-        "maps/overview.toml": OVERVIEW.format(title=title),
+        "maps/overview.toml": OVERVIEW.format(title=_marked_schematic(title)),
         "maps/conflicts.toml": CONFLICTS,
     }
 

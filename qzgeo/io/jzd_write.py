@@ -90,9 +90,10 @@ def write_jzd(
         gdf = gdf.rename(columns={"名称": "地块名称"})  # the format's name field
     _warn_unwritten_columns(gdf, Path(path).name, notices)
     lonlat = gdf.geometry.to_crs(STORAGE_CRS)
+    minx, _, maxx, _ = lonlat.total_bounds
     if zone is None:
-        minx, _, maxx, _ = lonlat.total_bounds
         zone = gk_zone((minx + maxx) / 2)
+    _check_zone_reach(zone, float(minx), float(maxx), Path(path).name)
     projected = gdf.geometry.to_crs(CRS.from_epsg(gk_epsg(zone, prefix=prefix)))
     areas_ha = ellipsoidal_area(lonlat.values) / M2_PER_HA
     lines = _metadata_lines(zone)
@@ -109,6 +110,26 @@ def write_jzd(
         )
         raise InputError(msg) from exc
     return write_bytes(path, data)
+
+
+#: Data farther than this from the zone's central meridian are refused: GK coordinates there
+#: are distorted (over 7e-4 in scale) and no reader takes the eastings for that zone.
+ZONE_REACH_DEG = 3.0
+
+
+def _check_zone_reach(zone: int, west: float, east: float, name: str) -> None:
+    """Refuse a zone whose central meridian is more than 3° from any of the data."""
+    cm = 3.0 * zone
+    if max(abs(west - cm), abs(east - cm)) <= ZONE_REACH_DEG:
+        return
+    right = gk_zone((west + east) / 2)
+    msg = (
+        f"{name}: the data lie at lon {west:.3f}..{east:.3f}, more than {ZONE_REACH_DEG:g}° from "
+        f"the central meridian of GK zone {zone} ({cm:g}°E); the 界址点 coordinates would be "
+        f"wrong. Use the data's zone: --zone {right} (zone = round(longitude / 3)), or omit "
+        "--zone"
+    )
+    raise InputError(msg)
 
 
 def _warn_unwritten_columns(gdf: gpd.GeoDataFrame, name: str, notices: Notices | None) -> None:

@@ -178,6 +178,7 @@ def read_layer(
     check_crs: bool = True,
     assume_datum_shift_negligible: bool = False,
     towgs84: tuple[float, ...] | None = None,
+    crs_given_by: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one vector layer; the index holds the source feature ids (FIDs).
 
@@ -186,8 +187,9 @@ def read_layer(
     source
         A file (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, GeoParquet, 界址点 ``.txt``,
         DXF...) or a ``postgresql://`` URI. Files are opened read-only and never modified.
-    layer, crs
-        Layer name inside a multi-layer source; CRS to assume when the source has none.
+    layer, crs, crs_given_by
+        Layer name in a multi-layer source; CRS of a source with none; who gave it (the notice
+        when the file has another CRS; default ``--crs <crs>``).
     datum
         ``"gcj02"`` converts AMap-style GCJ-02 lon/lat to WGS84/CGCS2000 on load.
     encoding
@@ -220,8 +222,7 @@ def read_layer(
     src = str(source)
     if is_postgis_uri(src):
         gdf = read_postgis_layer(src, crs=str(crs) if crs is not None else None)
-        notes = Notices()
-        encoding_used = None
+        notes, encoding_used = Notices(), None
     else:
         path = check_input_file(src, max_bytes=max_bytes)
         layer = default_layer(path, layer)  # several layers with geometry: never a guess
@@ -232,7 +233,7 @@ def read_layer(
         encoding_used = gdf.attrs.get("encoding")
         gdf = _require_crs(_require_geometry(gdf, path), crs, path)
     check_vertices(gdf, redact_uri(src))
-    gdf = _settle_crs(gdf, crs, src, notes)
+    gdf = _settle_crs(gdf, crs, src, notes, given_by=crs_given_by or f"--crs {crs}")
     gdf = check_datum(gdf, src, notes, assumed=assume_datum_shift_negligible, towgs84=towgs84)
     if check_crs:
         check_coordinates(
@@ -314,7 +315,7 @@ def _require_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None, path: Path) -> gp
 
 
 def _settle_crs(
-    gdf: gpd.GeoDataFrame, crs: str | CRS | None, src: str, notes: Notices
+    gdf: gpd.GeoDataFrame, crs: str | CRS | None, src: str, notes: Notices, *, given_by: str
 ) -> gpd.GeoDataFrame:
     """``gdf`` with its CRS resolved (ESRI names to EPSG); a notice if ``crs`` disagrees.
 
@@ -327,7 +328,7 @@ def _settle_crs(
         code = gdf.crs.to_epsg()
         notes.add(
             f"{redact_uri(src)} declares its CRS ({f'EPSG:{code}' if code else gdf.crs.name});"
-            f" --crs {crs} only sets the CRS of a file without one and is ignored for it "
+            f" {given_by} only sets the CRS of a file without one and is ignored for it "
             "(qzgeo convert --to-crs reprojects); if the file's own CRS (.prj, 带号) is wrong, "
             "fix the file",
             source=src,

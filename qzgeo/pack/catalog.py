@@ -445,7 +445,8 @@ def load_pack(root: str | Path | None = None) -> Pack:
     if not catalog_path.is_file():
         msg = f"{catalog_path} is missing; a pack needs layers/catalog.toml"
         raise PackError([msg])
-    catalog = _read_toml(catalog_path, problems) or {}
+    parsed = _read_toml(catalog_path, problems)
+    catalog = parsed or {}
     head = catalog.get("pack", {})
     if not isinstance(head, dict):
         problems.append("catalog.toml: [pack] must be a table")
@@ -453,7 +454,8 @@ def load_pack(root: str | Path | None = None) -> Pack:
     layers: dict[str, LayerSpec] = {}
     raw_layers = catalog.get("layers", [])
     if not isinstance(raw_layers, list) or not raw_layers:
-        problems.append("catalog.toml: no [[layers]] entries; add one per layer")
+        if parsed is not None:  # a syntax error is the one problem, not "no layers" too
+            problems.append("catalog.toml: no [[layers]] entries; add one per layer")
         raw_layers = []
     for i, raw in enumerate(raw_layers):
         spec = _parse_layer(raw, f"catalog.toml [[layers]] #{i + 1}", problems)

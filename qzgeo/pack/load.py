@@ -20,6 +20,7 @@ from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import read_layer, sha256_file, to_storage
 from qzgeo.notices import notices_of
 from qzgeo.pack.model import LayerSpec, Pack
+from qzgeo.pack.overlaps import zone_overlap_warnings
 
 
 @dataclass
@@ -61,7 +62,15 @@ def read_pack_layer(pack: Pack, spec: LayerSpec) -> gpd.GeoDataFrame:
     if key is not None and key in _READS:
         _READS.move_to_end(key)
         return _copy(_READS[key])
-    gdf = read_layer(source, layer=spec.layer, crs=spec.crs, datum=spec.datum, extent=pack.extent)
+    given_by = f"`crs` {spec.crs!r} of catalog.toml layer {spec.id!r} (remove it)"
+    gdf = read_layer(
+        source,
+        layer=spec.layer,
+        crs=spec.crs,
+        datum=spec.datum,
+        extent=pack.extent,
+        crs_given_by=given_by,
+    )
     if key is not None:
         _READS[key] = _copy(gdf)
         while len(_READS) > _READS_KEPT:
@@ -124,6 +133,7 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
             minx = min(b[0] for b in bounds)
             maxx = max(b[2] for b in bounds)
             planar = planar_crs_for_bounds((minx, 0.0, maxx, 0.0))
+    report.warnings.extend(zone_overlap_warnings(pack, layers, planar))
     return LoadedPack(
         pack=pack,
         layers=layers,

@@ -122,8 +122,9 @@ def check_pack(pack: Pack, *, check_data: bool = True) -> list[str]:
             f"catalog.toml [pack]: reference_layer {pack.reference_layer!r} is not a layer; "
             f"known layers are {', '.join(sorted(pack.layers))}"
         )
-    _check_styles(pack, fields, classes, problems, check_data=check_data)
-    _check_maps(pack, problems)
+    if pack.layers:  # with no layer read, every style and map reference would fail: noise
+        _check_styles(pack, fields, classes, problems, check_data=check_data)
+        _check_maps(pack, problems)
     return problems
 
 
@@ -213,7 +214,32 @@ def _data_lon_range(pack: Pack) -> tuple[float, float] | None:
 
 
 def pack_warnings(pack: Pack) -> list[str]:
-    """Warnings about a valid pack: a ``planar_crs`` far from the data, naming the right zone."""
+    """Warnings about a valid pack: a ``planar_crs`` far from the data (naming the right zone),
+    constraint classes a styled layer draws with no symbol of their own."""
+    return _planar_crs_warnings(pack) + _unstyled_class_warnings(pack)
+
+
+def _unstyled_class_warnings(pack: Pack) -> list[str]:
+    """A constraint class missing from its layer's style ``classes`` is drawn as 「其他」."""
+    out = []
+    for spec in pack.constraint_layers():
+        style = pack.styles.get(spec.id)
+        if style is None or not style.classes:
+            continue  # one symbol for the whole layer: every class is drawn alike, on purpose
+        if (style.class_field or spec.class_field) != spec.class_field:
+            continue
+        for cls in spec.constraint_classes:
+            if cls not in style.classes:
+                out.append(
+                    f"styles/{style.source_file} [{spec.id}]: constraint class {cls!r} has no "
+                    f"symbol; maps draw it with the layer's default under 「其他 Other」; add "
+                    f'[{spec.id}.classes."{cls}"] with its fill, stroke and legend'
+                )
+    return out
+
+
+def _planar_crs_warnings(pack: Pack) -> list[str]:
+    """A ``planar_crs`` whose central meridian is far from the data, naming the right zone."""
     from pyproj import CRS
 
     from qzgeo.geo.crs import central_meridian, crs_label, gk_epsg, gk_zone
