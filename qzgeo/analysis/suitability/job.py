@@ -280,6 +280,7 @@ def prepare_job(
                 rasters[f.raster],
                 grid,
                 nearest=f.kind == "class",
+                heights=f.kind in ("slope", "elevation"),
                 what=f"factor {f.id!r} (raster {f.raster!r})",
             )
     return job
@@ -294,6 +295,7 @@ def job_warnings(
     internal: bool,
 ) -> list[str]:
     out = [f"factor {d['factor']!r} ({d['title']}): {d['action']}" for d in missing]
+    out += [note for r in job.rasters.values() for note in r.notes]
     for fid, m2 in sorted(job.no_value.items()):
         if m2 > 0:
             out.append(

@@ -1,0 +1,164 @@
+"""DEMs and class rasters as other producers write them, against independent oracles.
+
+North-down rasters, band scale/offset and vertical units, voids with a declared nodata, fill
+values with none declared, and a study area that does not fall on cell edges. The oracles are
+plane geometry (a plane of known slope), shapely and pyproj.Geod; no qzgeo code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from click.testing import CliRunner
+from rasterio.transform import Affine
+
+from qzgeo.cli.main import cli
+
+SLOPE = """
+title = "坡度"
+resolution_m = 100
+area = ["{area}"]
+zones = ["zones"]
+basemap = "none"
+[[factors]]
+id = "slope"
+kind = "slope"
+raster = "dem"
+breaks = [{lo2}, {lo1}, {hi1}, {hi2}]
+grades = [5, 4, 3, 2, 1]
+weight = 1
+"""
+
+
+def probe_model(h: object, degrees: float, *, area: str = "study") -> str:
+    """Slope graded 3 only within ±0.05° of ``degrees``."""
+    text = SLOPE.format(
+        area=area, lo2=degrees - 0.3, lo1=degrees - 0.05, hi1=degrees + 0.05, hi2=degrees + 0.3
+    )
+    return text + h.FIVE_CLASSES  # type: ignore[attr-defined]
+
+
+def run(pack: Path, out: Path, *args: str) -> tuple[int, str]:
+    res = CliRunner().invoke(
+        cli, ["suitability", "--pack", str(pack), "--out", str(out), "--no-progress", *args]
+    )
+    assert "Traceback" not in res.output, res.output
+    return res.exit_code, res.output
+
+
+def plane(h: object, degrees: float, res: float = 20.0) -> tuple[np.ndarray, Affine]:
+    """Heights (m) of a plane rising east by ``degrees`` over the study area + 1 km, north-up."""
+    n = int((h.SIZE + 2_000) / res)  # type: ignore[attr-defined]
+    x = h.X0 - 1_000 + res * (np.arange(n) + 0.5)  # type: ignore[attr-defined]
+    z = np.tile(math.tan(math.radians(degrees)) * (x - h.X0), (n, 1)) + 100.0  # type: ignore[attr-defined]
+    t = Affine(res, 0, h.X0 - 1_000, 0, -res, h.Y0 + h.SIZE + 1_000)  # type: ignore[attr-defined]
+    return z, t
+
+
+def write(path: Path, z: np.ndarray, t: Affine, **extra: object) -> Path:
+    units = extra.pop("units", None)
+    scale = extra.pop("scale", None)
+    profile = {
+        "driver": "GTiff",
+        "width": z.shape[1],
+        "height": z.shape[0],
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:4545",
+        "transform": t,
+        **extra,
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(z.astype(profile["dtype"]), 1)
+        if units is not None:
+            dst.units = (units,)
+        if scale is not None:
+            dst.scales = (scale,)
+    return path
+
+
+def slope_grades(out: Path, model: str, h: object, geom: object = None) -> np.ndarray:
+    folder = out / "public" / "suitability" / model
+    with rasterio.open(folder / "factor_slope.tif") as src:
+        grades, t = src.read(1), src.transform
+    rows, cols = np.indices(grades.shape)
+    x, y = t.c + t.a * (cols + 0.5), t.f + t.e * (rows + 0.5)
+    inside = shapely.contains_xy(geom if geom is not None else h.STUDY, x, y)  # type: ignore[attr-defined]
+    return grades[inside]
+
+
+def test_north_down_dem_is_read_not_refused(make_pack, h, tmp_path):
+    """A positive y resolution (rows from south to north) is a valid GeoTIFF layout."""
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0)
+    flipped = Affine(t.a, 0, t.c, 0, -t.e, t.f + t.e * z.shape[0])
+    dem = write(tmp_path / "north_down.tif", z[::-1], flipped)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    assert set(np.unique(slope_grades(tmp_path / "out", "p", h))) == {3}
+
+
+def test_dem_in_feet_is_converted_and_said(make_pack, h, tmp_path):
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0)
+    dem = write(tmp_path / "feet.tif", z / 0.3048, t, units="ft")
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    assert set(np.unique(slope_grades(tmp_path / "out", "p", h))) == {3}
+    report = json.loads(
+        (tmp_path / "out/public/suitability/p/report.json").read_text(encoding="utf-8")
+    )
+    assert any("feet.tif" in w and "0.3048" in w for w in report["warnings"])
+
+
+def test_dem_in_an_unknown_unit_is_refused(make_pack, h, tmp_path):
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0)
+    dem = write(tmp_path / "dm.tif", z * 10, t, units="decimetre")
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 2, out
+    assert "dm.tif" in out and "'decimetre'" in out and "metres" in out
+
+
+def test_dem_band_scale_is_applied(make_pack, h, tmp_path):
+    """An int16 DEM of decimetres stored with scale 0.1 (a common way to keep 0.1 m)."""
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0)
+    dem = write(tmp_path / "dm16.tif", np.round(z * 10), t, dtype="int16", scale=0.1)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    assert set(np.unique(slope_grades(tmp_path / "out", "p", h))) == {3}
+
+
+@pytest.mark.parametrize("fill", [-32768, -9999])
+def test_fill_value_without_nodata_is_refused(make_pack, h, tmp_path, fill):
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0)
+    z[:, z.shape[1] * 2 // 3 :] = fill  # a void filled, no nodata declared
+    dem = write(tmp_path / "filled.tif", z, t, dtype="int16")
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 2, out
+    assert "filled.tif" in out and str(fill) in out and "gdal_edit.py -a_nodata" in out
+
+
+def test_void_with_declared_nodata_does_not_bias_slope(make_pack, h, tmp_path):
+    """SRTM-style voids (-32768): cells next to a void get no slope rather than a wrong one."""
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0)
+    z[:, 300:] = -32768  # east of X0 + 5 km
+    dem = write(tmp_path / "void.tif", z, t, nodata=-32768)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    graded = slope_grades(tmp_path / "out", "p", h)
+    assert set(np.unique(graded)) == {0, 3}  # no value, or the true slope; never another grade
+    report = json.loads(
+        (tmp_path / "out/public/suitability/p/report.json").read_text(encoding="utf-8")
+    )
+    assert any("no value" in w for w in report["warnings"])
+
