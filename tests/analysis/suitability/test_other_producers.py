@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 import shapely
@@ -162,3 +163,24 @@ def test_void_with_declared_nodata_does_not_bias_slope(make_pack, h, tmp_path):
     )
     assert any("no value" in w for w in report["warnings"])
 
+
+def test_study_area_total_is_its_ellipsoidal_area(make_pack, h, tmp_path):
+    """The study area's rows are exact like the zones' (not centre-of-cell counts)."""
+    pack = make_pack({"p": probe_model(h, 10.0, area="zones").replace("= 100", "= 300")})
+    z, t = plane(h, 10.0)
+    dem = write(tmp_path / "dem.tif", z, t)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    folder = tmp_path / "out" / "public" / "suitability" / "p"
+    table = pd.read_csv(folder / "zones.csv", encoding="utf-8-sig")
+    study = table[table["图层"] == "（评价范围）"].set_index("类别")["面积(m²)"]
+    expected = sum(h.geod_area_gk(g) for g in (h.ZONE_A, h.ZONE_B, h.TRIANGLE))
+    assert study["合计"] == pytest.approx(expected, rel=1e-6)
+    assert study.drop("合计").sum() == pytest.approx(expected, rel=1e-6)
+    zones = table[(table["图层"] == "zones") & (table["类别"] != "合计")]
+    for cls in study.index.drop("合计"):
+        assert study[cls] == pytest.approx(
+            zones.loc[zones["类别"] == cls, "面积(m²)"].sum(), rel=1e-6, abs=0.05
+        )
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    assert report["areas_m2"]["合计"] == pytest.approx(expected, rel=1e-6)
