@@ -184,3 +184,22 @@ def test_study_area_total_is_its_ellipsoidal_area(make_pack, h, tmp_path):
         )
     report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
     assert report["areas_m2"]["合计"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_vrt_mosaic_refused_with_the_gdal_translate_fix(make_pack, h, tmp_path):
+    """The README's DEM recipe must end in a file qzgeo accepts."""
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0)
+    tif = write(tmp_path / "tile.tif", z, t)
+    vrt = tmp_path / "dem.vrt"
+    vrt.write_text(
+        f'<VRTDataset rasterXSize="{z.shape[1]}" rasterYSize="{z.shape[0]}"><VRTRasterBand '
+        f'dataType="Float32" band="1"><SimpleSource><SourceFilename>{tif}</SourceFilename>'
+        "</SimpleSource></VRTRasterBand></VRTDataset>",
+        encoding="utf-8",
+    )
+    code, out = run(pack, tmp_path / "out", "--dem", str(vrt))
+    assert code == 2, out
+    assert "dem.vrt" in out and "gdal_translate" in out
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    assert "--dem dem.vrt" not in readme
