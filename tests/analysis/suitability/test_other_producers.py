@@ -203,3 +203,42 @@ def test_vrt_mosaic_refused_with_the_gdal_translate_fix(make_pack, h, tmp_path):
     assert "dem.vrt" in out and "gdal_translate" in out
     readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
     assert "--dem dem.vrt" not in readme
+
+
+def test_unlisted_land_cover_codes_are_said_with_file_area_and_fix(make_pack, h, tmp_path):
+    """A land-cover raster in EPSG:4326 (another CRS and cell size) with a code the model omits."""
+    model = """
+title = "地类"
+resolution_m = 100
+area = ["study"]
+zones = ["zones"]
+basemap = "none"
+[[factors]]
+id = "lc"
+kind = "class"
+raster = "landcover"
+classes = { "10" = 5, "20" = 3 }
+weight = 1
+"""
+    pack = make_pack({"lc": model + h.FIVE_CLASSES})
+    step = 0.0005  # lon/lat cells; the code is 40 east of 108.04°E, 10 west of it
+    lon0, lat1 = 107.98, 21.77
+    lon = lon0 + step * (np.arange(200) + 0.5)
+    codes = np.tile(np.where(lon > 108.04, 40, 10), (200, 1)).astype("uint8")
+    lc = tmp_path / "地类 2020.tif"
+    t = Affine(step, 0, lon0, 0, -step, lat1)
+    write(lc, codes, t, crs="EPSG:4326", dtype="uint8", nodata=255)
+    code, out = run(pack, tmp_path / "out", "--raster", f"landcover={lc}")
+    assert code == 0, out
+    folder = tmp_path / "out" / "public" / "suitability" / "lc"
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    table = pd.read_csv(folder / "zones.csv", encoding="utf-8-sig")
+    unassessed = table[(table["图层"] == "（评价范围）") & (table["类别"] == "未评价")]
+    ha = float(unassessed["面积(公顷)"].iloc[0])
+    assert ha > 0
+    said = [w for w in report["warnings"] if "[40]" in w]
+    assert len(said) == 1, report["warnings"]
+    assert "'lc'" in said[0] and "地类 2020.tif" in said[0] and "suitability/lc.toml" in said[0]
+    assert (
+        f"{ha:,.2f} 公顷" in said[0] or abs(float(said[0].split(" 公顷")[0].split()[-1]) - ha) < 1
+    )
