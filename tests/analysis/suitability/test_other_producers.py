@@ -242,3 +242,24 @@ weight = 1
     assert (
         f"{ha:,.2f} 公顷" in said[0] or abs(float(said[0].split(" 公顷")[0].split()[-1]) - ha) < 1
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a DEM far coarser than the grid (here one 20 km cell) is resampled to a flat "
+    "surface and graded 5 everywhere with no warning; should warn (report.json) that its "
+    "ground cell size is N times the grid's, or refuse a DEM with fewer than 2 x 2 cells",
+)
+def test_dem_far_coarser_than_the_grid_is_said(make_pack, h, tmp_path):
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    t = Affine(20_000, 0, h.X0 - 5_000, 0, -20_000, h.Y0 + 10_000)
+    dem = write(tmp_path / "one_cell.tif", np.array([[150.0]]), t)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code in (0, 2), out
+    if code == 0:
+        report = json.loads(
+            (tmp_path / "out/public/suitability/p/report.json").read_text(encoding="utf-8")
+        )
+        assert any("one_cell.tif" in w and "coarser" in w for w in report["warnings"])
+    else:
+        assert "one_cell.tif" in out
