@@ -39,7 +39,7 @@ def _parse_rasters(dem: Path | None, pairs: tuple[str, ...]) -> dict[str, Path]:
     "--dem",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="DEM (any GDAL raster with a CRS, elevations in metres): the raster 'dem'.",
+    help="DEM (GeoTIFF, .img or .asc with a CRS; heights in metres or declared feet): 'dem'.",
 )
 @click.option(
     "--raster",

@@ -168,7 +168,8 @@ def admit_raster(path: str | os.PathLike[str]) -> Path:
     if p.suffix.lower() not in RASTER_SUFFIXES:
         msg = (
             f"{shown}: the raster format {p.suffix.lower() or '(no extension)'!r} is not "
-            "accepted; give a GeoTIFF (.tif), .img or .asc (driver allow-list: no VRT)"
+            "accepted; give a GeoTIFF (.tif), .img or .asc (driver allow-list: no VRT; "
+            f"a mosaic: gdal_translate {shown} out.tif)"
         )
         raise InputError(msg)
     if p.is_file():

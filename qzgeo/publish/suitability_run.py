@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
+import shapely
+
 from qzgeo._errors import PackError
 from qzgeo.analysis.suitability.job import (
     UNASSESSED,
@@ -19,7 +22,7 @@ from qzgeo.analysis.suitability.job import (
     prepare_job,
 )
 from qzgeo.analysis.suitability.model import Model, read_model
-from qzgeo.analysis.suitability.zonal import zone_table
+from qzgeo.analysis.suitability.zonal import TOTAL_LAYER, zone_table
 from qzgeo.io.atomic import write_bytes
 from qzgeo.io.outdir import check_out_dir, output_build
 from qzgeo.pack.catalog import load_pack
@@ -96,14 +99,15 @@ def run_suitability(
         folder, previous = suitability_folder(build.out, sensitivity, m.name)
         outputs = write_grids(folder, job, m, used, sensitivity=sensitivity, progress=progress)
         warnings = job_warnings(m, job, missing, given, internal_ids, internal)
-        job.totals["合计"] = sum(job.totals.values())
         table = zone_table(
             folder / "result.tif",
             {lid: loaded.layers[lid] for lid in m.zones},
             {lid: shown_name_field(pack, lid, public=sensitivity == "public") for lid in m.zones},
             [UNASSESSED, *(c.name for c in m.classes)],
-            job.totals,
+            gpd.GeoDataFrame(geometry=[shapely.union_all(job.area)], crs=job.grid.crs),
         )
+        study = table[table["图层"] == TOTAL_LAYER]
+        job.totals = dict(zip(study["类别"], study["面积(m²)"].astype(float), strict=True))
         outputs.append(write_bytes(folder / "zones.csv", csv_bytes(table, float_format="%.6f")))
         outputs += write_result_map(
             folder,

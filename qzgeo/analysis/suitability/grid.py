@@ -27,6 +27,13 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from qzgeo._errors import CRSError, InputError
+from qzgeo.analysis.suitability.source import (
+    HIGHEST_M,
+    LOWEST_M,
+    fill_value,
+    height_unit,
+    source_vrt,
+)
 from qzgeo.io.guard import admit_raster
 
 BLOCK = 512  # window and tile size in cells
@@ -155,9 +162,21 @@ def burn(geoms: Sequence[Any] | npt.NDArray[Any], grid: Grid, win: Window) -> Bo
 
 
 class GridRaster:
-    """A user raster resampled onto the grid (nodata and cells outside it are NaN)."""
+    """A user raster resampled onto the grid (nodata and cells outside it are NaN).
 
-    def __init__(self, path: str | os.PathLike[str], grid: Grid, *, what: str, nearest: bool):
+    ``heights`` (a DEM): values are converted to metres (band scale/offset, declared unit) and a
+    value no land has (a fill value with no nodata declared) is refused.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        grid: Grid,
+        *,
+        what: str,
+        nearest: bool,
+        heights: bool = False,
+    ):
         p = Path(path)
         if not p.is_file():
             msg = f"{what}: raster {str(p)!r} does not exist; check the path"
@@ -168,18 +187,24 @@ class GridRaster:
         except rasterio.errors.RasterioIOError as exc:
             msg = f"{what}: cannot read {str(p)!r} as a raster ({exc}); give a GeoTIFF"
             raise InputError(msg) from exc
-        self.path, self.what, self.grid = p, what, grid
+        self.path, self.what, self.grid, self.heights = p, what, grid, heights
+        self.notes: list[str] = []
         try:
             self._check()
+            factor = 1.0
+            if heights:
+                factor, note = height_unit(self.src, str(p), what)
+                self.notes += [note] if note else []
+            self.band = rasterio.open(source_vrt(self.src, str(p), heights=heights, factor=factor))
             self.vrt = WarpedVRT(
-                self.src,
+                self.band,
                 crs=grid.crs.to_wkt(),
                 transform=grid.transform,
                 width=grid.width,
                 height=grid.height,
                 dtype="float32",
                 nodata=np.nan,
-                src_nodata=self.src.nodata,
+                src_nodata=None,  # NaN (the file's nodata) spreads to every cell it touches
                 resampling=Resampling.nearest if nearest else Resampling.bilinear,
             )
         except BaseException:
@@ -199,9 +224,17 @@ class GridRaster:
             raise InputError(msg)
         crs = CRS.from_wkt(src.crs.to_wkt())
         to_grid = Transformer.from_crs(crs, self.grid.crs, always_xy=True)
+        # From the four corners: a north-down or rotated geotransform has no (left, bottom,
+        # right, top) in that order.
+        xs, ys = zip(
+            *(
+                src.transform * c
+                for c in ((0, 0), (src.width, 0), (0, src.height), (src.width, src.height))
+            ),
+            strict=True,
+        )
         try:
-            b = src.bounds
-            box = to_grid.transform_bounds(b.left, b.bottom, b.right, b.top, densify_pts=21)
+            box = to_grid.transform_bounds(min(xs), min(ys), max(xs), max(ys), densify_pts=21)
         except Exception as exc:  # pyproj raises ProjError for impossible transforms
             msg = f"{self.what}: raster {p!r} in {crs.name} cannot be placed on the grid ({exc})"
             raise CRSError(msg) from exc
@@ -230,8 +263,27 @@ class GridRaster:
         data = self.vrt.read(1, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0), masked=True)
         vals = np.ma.filled(data.astype(np.float64), np.nan)
         out[rr0 - r0 : rr1 - r0, cc0 - c0 : cc1 - c0] = vals
+        if self.heights:
+            self._no_fill(out)
         return out
+
+    def _no_fill(self, z: FloatArray) -> None:
+        """Refuse heights no land has: a fill value with no nodata declared."""
+        with np.errstate(invalid="ignore"):
+            bad = z[(z < LOWEST_M) | (z > HIGHEST_M)]
+        if not bad.size:
+            return
+        value = fill_value(self.src, bad.tolist())
+        p = str(self.path)
+        msg = (
+            f"{self.what}: raster {p!r} holds {value:g} over the study area, a height no land "
+            f"has ({LOWEST_M:g} to {HIGHEST_M:g} m; nodata declared: "
+            f"{self.src.nodata!r}): a fill value? Declare it: "
+            f"gdal_edit.py -a_nodata {value:g} {p!r}"
+        )
+        raise InputError(msg)
 
     def close(self) -> None:
         self.vrt.close()
+        self.band.close()
         self.src.close()

@@ -155,7 +155,8 @@ class SuitabilityJob:
     weights: dict[str, float]
     totals: dict[str, float] = field(default_factory=dict)
     no_value: dict[str, float] = field(default_factory=dict)
-    unmapped: set[int] = field(default_factory=set)
+    unmapped: dict[str, set[int]] = field(default_factory=dict)  # factor id -> codes
+    unmapped_m2: dict[str, float] = field(default_factory=dict)
 
     def close(self) -> None:
         """Close the factor rasters."""
@@ -201,7 +202,7 @@ def stream_job(
                     (scale.cell_area(win)[area & miss]).sum()
                 )
                 if f.kind == "class":
-                    job.unmapped.update(_unmapped(job.rasters[f.id], win, g, miss))
+                    _unmapped(job, f.id, area & (g == 0) & ~miss, scale.cell_area(win), win)
             g[~area] = 0
             grades[f.id] = g
             writers[f.id].write(g, win)
@@ -214,9 +215,14 @@ def stream_job(
             job.totals[name] = job.totals.get(name, 0.0) + float(cell[area & (codes == code)].sum())
 
 
-def _unmapped(raster: GridRaster, win: Any, g: np.ndarray, miss: np.ndarray) -> set[int]:
-    vals = raster.read(win)[(g == 0) & ~miss]
-    return {int(v) for v in np.unique(vals)[:20]}
+def _unmapped(job: SuitabilityJob, fid: str, cells: np.ndarray, area: np.ndarray, win: Any) -> None:
+    """Note the codes (at most 20) and area of class-raster cells the model gives no grade."""
+    if not cells.any():
+        return
+    codes = job.unmapped.setdefault(fid, set())
+    if len(codes) < 20:
+        codes.update(int(v) for v in np.unique(job.rasters[fid].read(win)[cells])[:20])
+    job.unmapped_m2[fid] = job.unmapped_m2.get(fid, 0.0) + float(area[cells].sum())
 
 
 def prepare_job(
@@ -280,6 +286,7 @@ def prepare_job(
                 rasters[f.raster],
                 grid,
                 nearest=f.kind == "class",
+                heights=f.kind in ("slope", "elevation"),
                 what=f"factor {f.id!r} (raster {f.raster!r})",
             )
     return job
@@ -294,16 +301,18 @@ def job_warnings(
     internal: bool,
 ) -> list[str]:
     out = [f"factor {d['factor']!r} ({d['title']}): {d['action']}" for d in missing]
+    out += [note for r in job.rasters.values() for note in r.notes]
     for fid, m2 in sorted(job.no_value.items()):
         if m2 > 0:
             out.append(
                 f"factor {fid!r}: its raster has no value over {m2 / 1e4:,.2f} 公顷 of the "
                 f"study area; those cells are {UNASSESSED} (unless a hard limit applies)"
             )
-    if job.unmapped:
+    for fid, codes in sorted(job.unmapped.items()):
         out.append(
-            f"class raster codes {sorted(job.unmapped)} have no grade in the model; "
-            f"those cells are {UNASSESSED}; add them to `classes`"
+            f"factor {fid!r}: codes {sorted(codes)} of {str(job.rasters[fid].path)!r} have no "
+            f"grade in suitability/{m.name}.toml; {job.unmapped_m2[fid] / 1e4:,.2f} 公顷 of "
+            f"the study area are {UNASSESSED}; add the codes to the factor's `classes`"
         )
     if internal_ids:
         out.append(

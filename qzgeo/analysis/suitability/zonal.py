@@ -65,72 +65,65 @@ def zone_table(
     zones: Mapping[str, gpd.GeoDataFrame],
     names: Mapping[str, str | None],
     classes: Sequence[str],
-    totals: Mapping[str, float],
+    study: gpd.GeoDataFrame,
 ) -> pd.DataFrame:
-    """Area per zone feature and result class (m², 公顷, 亩), then the study-area totals.
+    """Area per zone feature and result class (m², 公顷, 亩), then the study area's rows.
 
     ``exactextract`` gives each cell's exact coverage by the zone polygon; each covered part
     is weighted by the ellipsoidal area of the cell (:func:`area_weights`). ``classes`` are
     the names of codes 0 (not assessed) .. n; the not-assessed row is the rest of the zone's
     ellipsoidal vector area (nodata cells and any part outside the grid), so that ``合计`` is
-    the zone's area. ``names`` gives each layer's name field.
+    the zone's area. ``names`` gives each layer's name field. ``study`` (one feature, the
+    union of the study area) is measured the same way, so its ``合计`` is its area too.
     """
-    from exactextract import exact_extract
-
-    vector_m2 = {
-        lid: ellipsoidal_area(g.geometry.to_crs("EPSG:4490").values) for lid, g in zones.items()
-    }
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(dir=result.parent, prefix=".qzgeo-") as tmp:
         weights = area_weights(result, Path(tmp) / "weights.tif")
-        with rasterio.open(result) as src:
-            crs = src.crs.to_wkt()
-        for lid, gdf in zones.items():
-            planar = gpd.GeoDataFrame(geometry=gdf.geometry.to_crs(crs).values, crs=crs)
-            ops = ["unique", "weighted_frac", "weighted_sum", "weighted_mean"]
-            stats = exact_extract(str(result), planar, ops, weights=str(weights), output="pandas")
-            field = names.get(lid)
-            for fid, st in enumerate(stats.itertuples(index=False)):
-                label = str(gdf[field].iloc[fid]) if field and field in gdf.columns else str(fid)
-                # sum(code * cover * w) / mean(code weighted by cover * w) = sum(cover * w)
-                assessed = st.weighted_sum / st.weighted_mean if st.weighted_mean > 0 else 0.0
-                per = dict(
-                    zip(
-                        np.asarray(st.unique).tolist(),
-                        np.asarray(st.weighted_frac).tolist(),
-                        strict=True,
-                    )
-                )
-                vector = float(vector_m2[lid][fid])
-                rest = vector - assessed
-                rest = rest if rest > 1e-6 * vector else 0.0  # below the weights' precision
-                for code, cls in enumerate(classes):
-                    m2 = assessed * per.get(code, 0.0) if code else rest
-                    rows.append(
-                        {"图层": lid, "要素编号": fid, "名称": label, "类别": cls, "m2": m2}
-                    )
-                rows.append(
-                    {
-                        "图层": lid,
-                        "要素编号": fid,
-                        "名称": label,
-                        "类别": "合计",
-                        "m2": assessed + rest,
-                    }
-                )
-    for cls in [*classes, "合计"]:
-        rows.append(
-            {
-                "图层": TOTAL_LAYER,
-                "要素编号": -1,
-                "名称": TOTAL_LAYER,
-                "类别": cls,
-                "m2": float(totals.get(cls, 0.0)),
-            }
-        )
+        layers = [(lid, gdf, names.get(lid)) for lid, gdf in zones.items()]
+        for lid, gdf, field in [*layers, (TOTAL_LAYER, study, None)]:
+            rows += _layer_rows(result, weights, lid, gdf, field, classes)
     table = pd.DataFrame(rows, columns=["图层", "要素编号", "名称", "类别", "m2"])
     m2 = table.pop("m2").to_numpy(dtype=float)
     table["面积(m²)"] = np.round(m2, 2)
     table["面积(公顷)"] = np.round(m2_to_ha(m2), 6)
     table["面积(亩)"] = np.round(m2_to_mu(m2), 5)
     return table[TABLE_COLUMNS]
+
+
+def _layer_rows(
+    result: Path,
+    weights: Path,
+    lid: str,
+    gdf: gpd.GeoDataFrame,
+    field: str | None,
+    classes: Sequence[str],
+) -> list[dict[str, object]]:
+    """One row per feature of ``gdf`` and class, then its 合计 (the study area: id -1)."""
+    from exactextract import exact_extract
+
+    vector_m2 = ellipsoidal_area(gdf.geometry.to_crs("EPSG:4490").values)
+    with rasterio.open(result) as src:
+        crs = src.crs.to_wkt()
+    planar = gpd.GeoDataFrame(geometry=gdf.geometry.to_crs(crs).values, crs=crs)
+    ops = ["unique", "weighted_frac", "weighted_sum", "weighted_mean"]
+    stats = exact_extract(str(result), planar, ops, weights=str(weights), output="pandas")
+    rows: list[dict[str, object]] = []
+    for fid, st in enumerate(stats.itertuples(index=False)):
+        if lid == TOTAL_LAYER:
+            key = {"图层": lid, "要素编号": -1, "名称": TOTAL_LAYER}
+        else:
+            label = str(gdf[field].iloc[fid]) if field and field in gdf.columns else str(fid)
+            key = {"图层": lid, "要素编号": fid, "名称": label}
+        # sum(code * cover * w) / mean(code weighted by cover * w) = sum(cover * w)
+        assessed = st.weighted_sum / st.weighted_mean if st.weighted_mean > 0 else 0.0
+        per = dict(
+            zip(np.asarray(st.unique).tolist(), np.asarray(st.weighted_frac).tolist(), strict=True)
+        )
+        vector = float(vector_m2[fid])
+        rest = vector - assessed
+        rest = rest if rest > 1e-6 * vector else 0.0  # below the weights' precision
+        for code, cls in enumerate(classes):
+            m2 = assessed * per.get(code, 0.0) if code else rest
+            rows.append({**key, "类别": cls, "m2": m2})
+        rows.append({**key, "类别": "合计", "m2": assessed + rest})
+    return rows

@@ -1,0 +1,113 @@
+"""A user raster as the suitability grid reads it, before any resampling.
+
+Band 1 of the file is wrapped in a small in-memory VRT that
+
+- turns the declared nodata into NaN *before* the warp, so that a cell whose resampling
+  kernel touches a void has no value (GDAL's warper would otherwise average the valid part
+  of the kernel, which moves the cell's height and biases the slope next to every void);
+- applies the band's scale and offset (an int16 DEM of decimetres with scale 0.1);
+- for heights, converts the declared vertical unit (band unit or vertical CRS) to metres,
+  and refuses a unit it does not know.
+
+The VRT names only the file that :func:`qzgeo.io.guard.admit_raster` let through.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from xml.sax.saxutils import escape
+
+import numpy as np
+from pyproj import CRS
+from rasterio.enums import Resampling
+from rasterio.io import DatasetReader
+
+from qzgeo._errors import InputError
+
+__all__ = ["HIGHEST_M", "LOWEST_M", "fill_value", "height_unit", "source_vrt"]
+
+US_FOOT = 1200 / 3937
+_METRES = frozenset({"", "m", "metre", "metres", "meter", "meters"})
+_FEET = {
+    "ft": 0.3048,
+    "foot": 0.3048,
+    "feet": 0.3048,
+    "international foot": 0.3048,
+    "us survey foot": US_FOOT,
+    "us-ft": US_FOOT,
+    "ftus": US_FOOT,
+    "foot_us": US_FOOT,
+    "us_survey_foot": US_FOOT,
+}
+#: No height on Earth's land is below the Dead Sea shore (-430 m) or above Everest (8849 m).
+LOWEST_M, HIGHEST_M = -1000.0, 9000.0
+
+
+def _vertical_crs_unit(src: DatasetReader) -> tuple[str, float] | None:
+    if src.crs is None:
+        return None
+    crs = CRS.from_wkt(src.crs.to_wkt())
+    for sub in crs.sub_crs_list or [crs]:
+        for axis in sub.axis_info:
+            if axis.direction == "up":
+                return axis.unit_name, float(axis.unit_conversion_factor)
+    return None
+
+
+def height_unit(src: DatasetReader, shown: str, what: str) -> tuple[float, str | None]:
+    """Metres per unit of the band's heights, and a note when they are not metres."""
+    declared = (src.units[0] or "").strip() if src.units else ""
+    vertical = _vertical_crs_unit(src)
+    if declared.lower() in _METRES and vertical is not None:
+        name, factor = vertical
+        if math.isclose(factor, 1.0):
+            return 1.0, None
+        return factor, f"{what}: heights of {shown!r} are in {name} (vertical CRS), x {factor:g}"
+    if declared.lower() in _METRES:
+        return 1.0, None
+    if declared.lower() in _FEET:
+        factor = _FEET[declared.lower()]
+        note = (
+            f"{what}: heights of {shown!r} are in {declared!r} (band unit); "
+            f"converted to metres x {factor:.10g}"
+        )
+        return factor, note
+    msg = (
+        f"{what}: raster {shown!r} declares its heights in {declared!r}, a unit qzgeo does not "
+        "convert; give heights in metres (or feet), e.g. gdal_calc.py -A FILE "
+        '--calc "A*FACTOR" --outfile dem_m.tif, then clear the unit'
+    )
+    raise InputError(msg)
+
+
+def source_vrt(src: DatasetReader, path: str, *, heights: bool, factor: float = 1.0) -> str:
+    """VRT XML of band 1: nodata -> NaN, scale/offset (and ``factor`` for heights) applied."""
+    scale = float(src.scales[0]) if src.scales and src.scales[0] is not None else 1.0
+    offset = float(src.offsets[0]) if src.offsets and src.offsets[0] is not None else 0.0
+    if not heights:
+        scale, offset, factor = 1.0, 0.0, 1.0
+    nodata = "" if src.nodata is None else f"<NODATA>{src.nodata!r}</NODATA>"
+    gt = ", ".join(repr(float(v)) for v in src.transform.to_gdal())
+    return (
+        f'<VRTDataset rasterXSize="{src.width}" rasterYSize="{src.height}">'
+        f"<SRS>{escape(src.crs.to_wkt())}</SRS><GeoTransform>{gt}</GeoTransform>"
+        '<VRTRasterBand dataType="Float64" band="1"><NoDataValue>nan</NoDataValue>'
+        f'<ComplexSource><SourceFilename relativeToVRT="0">{escape(path)}</SourceFilename>'
+        f"<SourceBand>1</SourceBand>{nodata}"
+        f"<ScaleOffset>{offset * factor!r}</ScaleOffset><ScaleRatio>{scale * factor!r}</ScaleRatio>"
+        "</ComplexSource></VRTRasterBand></VRTDataset>"
+    )
+
+
+def fill_value(src: DatasetReader, found: Sequence[float]) -> float:
+    """The implausible height the file holds most often (a fill value), else one found."""
+    h, w = min(src.height, 1024), min(src.width, 1024)
+    sample = src.read(1, out_shape=(h, w), resampling=Resampling.nearest).astype(np.float64)
+    if src.nodata is not None:
+        sample = sample[sample != src.nodata]
+    bad = sample[np.isfinite(sample) & ((sample < LOWEST_M) | (sample > HIGHEST_M))]
+    if bad.size:
+        values, counts = np.unique(bad, return_counts=True)
+        return float(values[np.argmax(counts)])
+    return float(found[0])

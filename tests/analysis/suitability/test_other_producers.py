@@ -1,0 +1,265 @@
+"""DEMs and class rasters as other producers write them, against independent oracles.
+
+North-down rasters, band scale/offset and vertical units, voids with a declared nodata, fill
+values with none declared, and a study area that does not fall on cell edges. The oracles are
+plane geometry (a plane of known slope), shapely and pyproj.Geod; no qzgeo code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import shapely
+from click.testing import CliRunner
+from rasterio.transform import Affine
+
+from qzgeo.cli.main import cli
+
+SLOPE = """
+title = "坡度"
+resolution_m = 100
+area = ["{area}"]
+zones = ["zones"]
+basemap = "none"
+[[factors]]
+id = "slope"
+kind = "slope"
+raster = "dem"
+breaks = [{lo2}, {lo1}, {hi1}, {hi2}]
+grades = [5, 4, 3, 2, 1]
+weight = 1
+"""
+
+
+def probe_model(h: object, degrees: float, *, area: str = "study") -> str:
+    """Slope graded 3 only within ±0.05° of ``degrees``."""
+    text = SLOPE.format(
+        area=area, lo2=degrees - 0.3, lo1=degrees - 0.05, hi1=degrees + 0.05, hi2=degrees + 0.3
+    )
+    return text + h.FIVE_CLASSES  # type: ignore[attr-defined]
+
+
+def run(pack: Path, out: Path, *args: str) -> tuple[int, str]:
+    res = CliRunner().invoke(
+        cli, ["suitability", "--pack", str(pack), "--out", str(out), "--no-progress", *args]
+    )
+    assert "Traceback" not in res.output, res.output
+    return res.exit_code, res.output
+
+
+def plane(h: object, degrees: float, res: float = 20.0) -> tuple[np.ndarray, Affine]:
+    """Heights (m) of a plane rising east by ``degrees`` over the study area + 1 km, north-up."""
+    n = int((h.SIZE + 2_000) / res)  # type: ignore[attr-defined]
+    x = h.X0 - 1_000 + res * (np.arange(n) + 0.5)  # type: ignore[attr-defined]
+    z = np.tile(math.tan(math.radians(degrees)) * (x - h.X0), (n, 1)) + 100.0  # type: ignore[attr-defined]
+    t = Affine(res, 0, h.X0 - 1_000, 0, -res, h.Y0 + h.SIZE + 1_000)  # type: ignore[attr-defined]
+    return z, t
+
+
+def write(path: Path, z: np.ndarray, t: Affine, **extra: object) -> Path:
+    units = extra.pop("units", None)
+    scale = extra.pop("scale", None)
+    profile = {
+        "driver": "GTiff",
+        "width": z.shape[1],
+        "height": z.shape[0],
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:4545",
+        "transform": t,
+        **extra,
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(z.astype(profile["dtype"]), 1)
+        if units is not None:
+            dst.units = (units,)
+        if scale is not None:
+            dst.scales = (scale,)
+    return path
+
+
+def slope_grades(out: Path, model: str, h: object, geom: object = None) -> np.ndarray:
+    folder = out / "public" / "suitability" / model
+    with rasterio.open(folder / "factor_slope.tif") as src:
+        grades, t = src.read(1), src.transform
+    rows, cols = np.indices(grades.shape)
+    x, y = t.c + t.a * (cols + 0.5), t.f + t.e * (rows + 0.5)
+    inside = shapely.contains_xy(geom if geom is not None else h.STUDY, x, y)  # type: ignore[attr-defined]
+    return grades[inside]
+
+
+def test_north_down_dem_is_read_not_refused(make_pack, h, tmp_path):
+    """A positive y resolution (rows from south to north) is a valid GeoTIFF layout."""
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0)
+    flipped = Affine(t.a, 0, t.c, 0, -t.e, t.f + t.e * z.shape[0])
+    dem = write(tmp_path / "north_down.tif", z[::-1], flipped)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    assert set(np.unique(slope_grades(tmp_path / "out", "p", h))) == {3}
+
+
+def test_dem_in_feet_is_converted_and_said(make_pack, h, tmp_path):
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0)
+    dem = write(tmp_path / "feet.tif", z / 0.3048, t, units="ft")
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    assert set(np.unique(slope_grades(tmp_path / "out", "p", h))) == {3}
+    report = json.loads(
+        (tmp_path / "out/public/suitability/p/report.json").read_text(encoding="utf-8")
+    )
+    assert any("feet.tif" in w and "0.3048" in w for w in report["warnings"])
+
+
+def test_dem_in_an_unknown_unit_is_refused(make_pack, h, tmp_path):
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0)
+    dem = write(tmp_path / "dm.tif", z * 10, t, units="decimetre")
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 2, out
+    assert "dm.tif" in out and "'decimetre'" in out and "metres" in out
+
+
+def test_dem_band_scale_is_applied(make_pack, h, tmp_path):
+    """An int16 DEM of decimetres stored with scale 0.1 (a common way to keep 0.1 m)."""
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0)
+    dem = write(tmp_path / "dm16.tif", np.round(z * 10), t, dtype="int16", scale=0.1)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    assert set(np.unique(slope_grades(tmp_path / "out", "p", h))) == {3}
+
+
+@pytest.mark.parametrize("fill", [-32768, -9999])
+def test_fill_value_without_nodata_is_refused(make_pack, h, tmp_path, fill):
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0)
+    z[:, z.shape[1] * 2 // 3 :] = fill  # a void filled, no nodata declared
+    dem = write(tmp_path / "filled.tif", z, t, dtype="int16")
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 2, out
+    assert "filled.tif" in out and str(fill) in out and "gdal_edit.py -a_nodata" in out
+
+
+def test_void_with_declared_nodata_does_not_bias_slope(make_pack, h, tmp_path):
+    """SRTM-style voids (-32768): cells next to a void get no slope rather than a wrong one."""
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0)
+    z[:, 300:] = -32768  # east of X0 + 5 km
+    dem = write(tmp_path / "void.tif", z, t, nodata=-32768)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    graded = slope_grades(tmp_path / "out", "p", h)
+    assert set(np.unique(graded)) == {0, 3}  # no value, or the true slope; never another grade
+    report = json.loads(
+        (tmp_path / "out/public/suitability/p/report.json").read_text(encoding="utf-8")
+    )
+    assert any("no value" in w for w in report["warnings"])
+
+
+def test_study_area_total_is_its_ellipsoidal_area(make_pack, h, tmp_path):
+    """The study area's rows are exact like the zones' (not centre-of-cell counts)."""
+    pack = make_pack({"p": probe_model(h, 10.0, area="zones").replace("= 100", "= 300")})
+    z, t = plane(h, 10.0)
+    dem = write(tmp_path / "dem.tif", z, t)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    folder = tmp_path / "out" / "public" / "suitability" / "p"
+    table = pd.read_csv(folder / "zones.csv", encoding="utf-8-sig")
+    study = table[table["图层"] == "（评价范围）"].set_index("类别")["面积(m²)"]
+    expected = sum(h.geod_area_gk(g) for g in (h.ZONE_A, h.ZONE_B, h.TRIANGLE))
+    assert study["合计"] == pytest.approx(expected, rel=1e-6)
+    assert study.drop("合计").sum() == pytest.approx(expected, rel=1e-6)
+    zones = table[(table["图层"] == "zones") & (table["类别"] != "合计")]
+    for cls in study.index.drop("合计"):
+        assert study[cls] == pytest.approx(
+            zones.loc[zones["类别"] == cls, "面积(m²)"].sum(), rel=1e-6, abs=0.05
+        )
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    assert report["areas_m2"]["合计"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_vrt_mosaic_refused_with_the_gdal_translate_fix(make_pack, h, tmp_path):
+    """The README's DEM recipe must end in a file qzgeo accepts."""
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0)
+    tif = write(tmp_path / "tile.tif", z, t)
+    vrt = tmp_path / "dem.vrt"
+    vrt.write_text(
+        f'<VRTDataset rasterXSize="{z.shape[1]}" rasterYSize="{z.shape[0]}"><VRTRasterBand '
+        f'dataType="Float32" band="1"><SimpleSource><SourceFilename>{tif}</SourceFilename>'
+        "</SimpleSource></VRTRasterBand></VRTDataset>",
+        encoding="utf-8",
+    )
+    code, out = run(pack, tmp_path / "out", "--dem", str(vrt))
+    assert code == 2, out
+    assert "dem.vrt" in out and "gdal_translate" in out
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    assert "--dem dem.vrt" not in readme
+
+
+def test_unlisted_land_cover_codes_are_said_with_file_area_and_fix(make_pack, h, tmp_path):
+    """A land-cover raster in EPSG:4326 (another CRS and cell size) with a code the model omits."""
+    model = """
+title = "地类"
+resolution_m = 100
+area = ["study"]
+zones = ["zones"]
+basemap = "none"
+[[factors]]
+id = "lc"
+kind = "class"
+raster = "landcover"
+classes = { "10" = 5, "20" = 3 }
+weight = 1
+"""
+    pack = make_pack({"lc": model + h.FIVE_CLASSES})
+    step = 0.0005  # lon/lat cells; the code is 40 east of 108.04°E, 10 west of it
+    lon0, lat1 = 107.98, 21.77
+    lon = lon0 + step * (np.arange(200) + 0.5)
+    codes = np.tile(np.where(lon > 108.04, 40, 10), (200, 1)).astype("uint8")
+    lc = tmp_path / "地类 2020.tif"
+    t = Affine(step, 0, lon0, 0, -step, lat1)
+    write(lc, codes, t, crs="EPSG:4326", dtype="uint8", nodata=255)
+    code, out = run(pack, tmp_path / "out", "--raster", f"landcover={lc}")
+    assert code == 0, out
+    folder = tmp_path / "out" / "public" / "suitability" / "lc"
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    table = pd.read_csv(folder / "zones.csv", encoding="utf-8-sig")
+    unassessed = table[(table["图层"] == "（评价范围）") & (table["类别"] == "未评价")]
+    ha = float(unassessed["面积(公顷)"].iloc[0])
+    assert ha > 0
+    said = [w for w in report["warnings"] if "[40]" in w]
+    assert len(said) == 1, report["warnings"]
+    assert "'lc'" in said[0] and "地类 2020.tif" in said[0] and "suitability/lc.toml" in said[0]
+    assert (
+        f"{ha:,.2f} 公顷" in said[0] or abs(float(said[0].split(" 公顷")[0].split()[-1]) - ha) < 1
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a DEM far coarser than the grid (here one 20 km cell) is resampled to a flat "
+    "surface and graded 5 everywhere with no warning; should warn (report.json) that its "
+    "ground cell size is N times the grid's, or refuse a DEM with fewer than 2 x 2 cells",
+)
+def test_dem_far_coarser_than_the_grid_is_said(make_pack, h, tmp_path):
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    t = Affine(20_000, 0, h.X0 - 5_000, 0, -20_000, h.Y0 + 10_000)
+    dem = write(tmp_path / "one_cell.tif", np.array([[150.0]]), t)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code in (0, 2), out
+    if code == 0:
+        report = json.loads(
+            (tmp_path / "out/public/suitability/p/report.json").read_text(encoding="utf-8")
+        )
+        assert any("one_cell.tif" in w and "coarser" in w for w in report["warnings"])
+    else:
+        assert "one_cell.tif" in out
