@@ -37,6 +37,8 @@ from qzgeo.analysis.suitability.source import (
 from qzgeo.io.guard import admit_raster
 
 BLOCK = 512  # window and tile size in cells
+#: A DEM whose cells are more than this many times the grid's gets a note (see GridRaster).
+COARSE_RATIO = 4.0
 MAX_CELLS = 4_000_000_000
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -195,6 +197,7 @@ class GridRaster:
             if heights:
                 factor, note = height_unit(self.src, str(p), what)
                 self.notes += [note] if note else []
+                self.notes += self._coarseness()
             self.band = rasterio.open(source_vrt(self.src, str(p), heights=heights, factor=factor))
             self.vrt = WarpedVRT(
                 self.band,
@@ -228,7 +231,7 @@ class GridRaster:
         # right, top) in that order.
         xs, ys = zip(
             *(
-                src.transform * c
+                src.transform @ c
                 for c in ((0, 0), (src.width, 0), (0, src.height), (src.width, src.height))
             ),
             strict=True,
@@ -251,6 +254,31 @@ class GridRaster:
                 "check its CRS"
             )
             raise InputError(msg)
+
+    def _coarseness(self) -> list[str]:
+        """Refuse heights with fewer than 2 x 2 cells (no slope); a note for cells far coarser
+        than the grid's (the slope is interpolated across them: steep ground inside is lost)."""
+        src, p, res = self.src, str(self.path), self.grid.res
+        if src.width < 2 or src.height < 2:
+            msg = (
+                f"{self.what}: raster {p!r} has {src.width} x {src.height} cell(s); a slope needs "
+                f"at least 2 x 2. Give a DEM of the study area near the grid's {res:g} m"
+            )
+            raise InputError(msg)
+        c, r = src.width // 2, src.height // 2
+        pts = [src.transform @ (c + dc, r + dr) for dc, dr in ((0, 0), (1, 0), (0, 1))]
+        to_grid = Transformer.from_crs(
+            CRS.from_wkt(src.crs.to_wkt()), self.grid.crs, always_xy=True
+        )
+        x, y = to_grid.transform([q[0] for q in pts], [q[1] for q in pts])
+        cell = math.sqrt(abs((x[1] - x[0]) * (y[2] - y[0]) - (y[1] - y[0]) * (x[2] - x[0])))
+        if not math.isfinite(cell) or cell <= COARSE_RATIO * res:
+            return []
+        return [
+            f"{self.what}: raster {p!r} has cells of about {cell:,.0f} m, {cell / res:.0f}x "
+            f"coarser than the grid's {res:g} m: the slope is interpolated across them, so "
+            "steep ground inside a cell is missed; give a finer DEM or a coarser --resolution"
+        ]
 
     def read(self, win: Window, halo: int = 0) -> FloatArray:
         """Values of ``win`` grown by ``halo`` cells (NaN outside the grid or the raster)."""

@@ -244,22 +244,32 @@ weight = 1
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a DEM far coarser than the grid (here one 20 km cell) is resampled to a flat "
-    "surface and graded 5 everywhere with no warning; should warn (report.json) that its "
-    "ground cell size is N times the grid's, or refuse a DEM with fewer than 2 x 2 cells",
-)
-def test_dem_far_coarser_than_the_grid_is_said(make_pack, h, tmp_path):
+def test_dem_of_one_cell_is_refused(make_pack, h, tmp_path):
+    # Before: stretched into a flat surface, the whole study area graded 5, no warning.
     pack = make_pack({"p": probe_model(h, 10.0)})
     t = Affine(20_000, 0, h.X0 - 5_000, 0, -20_000, h.Y0 + 10_000)
     dem = write(tmp_path / "one_cell.tif", np.array([[150.0]]), t)
     code, out = run(pack, tmp_path / "out", "--dem", str(dem))
-    assert code in (0, 2), out
-    if code == 0:
-        report = json.loads(
-            (tmp_path / "out/public/suitability/p/report.json").read_text(encoding="utf-8")
-        )
-        assert any("one_cell.tif" in w and "coarser" in w for w in report["warnings"])
-    else:
-        assert "one_cell.tif" in out
+    assert code == 2, out
+    assert "one_cell.tif" in out and "1 x 1 cell(s)" in out and "at least 2 x 2" in out
+    assert not (tmp_path / "out" / "public" / "suitability").exists()
+
+
+def test_dem_far_coarser_than_the_grid_is_said(make_pack, h, tmp_path):
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0, res=1_000.0)  # 1 km cells for a 100 m grid
+    dem = write(tmp_path / "coarse.tif", z, t)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    report = json.loads(
+        (tmp_path / "out/public/suitability/p/report.json").read_text(encoding="utf-8")
+    )
+    said = [w for w in report["warnings"] if "coarse.tif" in w and "coarser" in w]
+    assert len(said) == 1 and "about 1,000 m, 10x" in said[0], report["warnings"]
+    # a DEM at the grid's resolution gets no such note
+    fine = write(tmp_path / "fine.tif", *plane(h, 10.0, res=100.0))
+    code, out = run(pack, tmp_path / "out2", "--dem", str(fine))
+    report = json.loads(
+        (tmp_path / "out2/public/suitability/p/report.json").read_text(encoding="utf-8")
+    )
+    assert code == 0 and not [w for w in report["warnings"] if "coarser" in w]
