@@ -18,6 +18,7 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
+from support import geod_ring_area
 
 from qzgeo.pipeline import run_publish
 
@@ -26,16 +27,7 @@ STEP_DEG = 0.0002  # ≈ 20 m: the oracle's lattice
 
 
 def ring_area(geom: BaseGeometry) -> float:
-    """Geodesic area from oriented rings: exteriors counter-clockwise, holes clockwise."""
-    total = 0.0
-    for part in shapely.get_parts(geom):
-        if part.geom_type != "Polygon":
-            continue
-        p = shapely.geometry.polygon.orient(part, sign=1.0)
-        total += GEOD.polygon_area_perimeter(*p.exterior.coords.xy)[0]
-        for hole in p.interiors:
-            total += GEOD.polygon_area_perimeter(*hole.coords.xy)[0]
-    return total
+    return geod_ring_area(geom)
 
 
 def write_pack(root: Path, *, planar_crs: str | None, dense: bool) -> dict[str, BaseGeometry]:

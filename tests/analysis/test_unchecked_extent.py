@@ -22,6 +22,7 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
+from support import geod_ring_area
 
 from qzgeo.pipeline import run_analyze
 
@@ -31,18 +32,8 @@ STEP = 0.0001
 
 
 def ring_area(geom: BaseGeometry) -> float:
-    """Geodesic area from oriented rings (exteriors counter-clockwise, holes clockwise)."""
-    total = 0.0
-    # Densified after the overlay: a cut along a parallel 1 km long bows ~8 mm from the
-    # geodesic between its ends, ~6 m² of area.
-    for part in shapely.get_parts(shapely.segmentize(geom, STEP)):
-        if part.geom_type != "Polygon":  # lines where two pieces touch: no area
-            continue
-        p = shapely.geometry.polygon.orient(part, sign=1.0)
-        total += GEOD.polygon_area_perimeter(*p.exterior.coords.xy)[0]
-        for hole in p.interiors:
-            total += GEOD.polygon_area_perimeter(*hole.coords.xy)[0]
-    return total
+    # densified after the overlay: cuts along parallels must bow like parallels
+    return geod_ring_area(geom, densify_deg=STEP)
 
 
 def write_pack(root: Path, *, boundary: bool) -> dict[str, BaseGeometry]:
