@@ -13,11 +13,14 @@ fraction is its start status plus ``Σ ±(1 − t)`` over its transversal crossi
 vertex (Gauss-Krüger eastings of 36 500 000 m would cancel in the products).
 
 - Crossings and their directions come from orientation signs of the four endpoints.
-- The status of a part edge's start (inside the parcel or not) is a crossing number against
-  the parcel's edges, which are all at hand; the status of a parcel ring's first vertex (inside
-  the part) is one ``shapely.contains_xy``, propagated along the ring crossing by crossing.
-
-Only part edges whose box meets the parcel's box can contribute; :class:`EdgeIndex` finds them.
+- Only part edges whose box meets the parcel's box can contribute (:class:`EdgeIndex` finds
+  them), and only edge pairs whose boxes meet can cross.
+- Statuses (inside the other polygon or not) are propagated along the rings, crossing by
+  crossing: a run of part edges starts outside the parcel where the previous edge of its ring
+  is not a candidate (its box misses the parcel's); a ring whose edges are all candidates
+  takes a crossing number against the parcel's edges. A parcel ring starts from the direction
+  of its first crossing, or, without crossings, from one ``shapely.contains_xy``. Where runs
+  and rings close, the statuses must agree.
 Any orientation sign that is not certain -- a vertex on, or within ``TOL_ABS`` of, the other
 polygon's boundary, collinear overlapping edges, a crossing at an endpoint -- and any status
 that is not 0 or 1 make the pair *undecided*: no area is claimed for it, and the caller falls
@@ -99,36 +102,79 @@ class PolygonEdges:
         """The geometry of each edge."""
         return np.repeat(np.arange(len(self.offsets) - 1), np.diff(self.offsets))
 
+    def links(self) -> tuple[IntArray, IntArray, BoolArray]:
+        """Previous and next edge of each edge in its ring (cyclic), and the rings' first edges."""
+        n = len(self.ring)
+        idx = np.arange(n)
+        first = np.ones(n, dtype=bool)
+        first[1:] = self.ring[1:] != self.ring[:-1]
+        last = np.ones(n, dtype=bool)
+        last[:-1] = first[1:]
+        group = np.cumsum(first) - 1
+        pred = np.where(first, idx[last][group], idx - 1)
+        succ = np.where(last, idx[first][group], idx + 1)
+        return pred, succ, first
+
 
 @dataclass(frozen=True)
 class EdgeIndex:
-    """The edges of polygon parts and an STRtree over them, built once per set of parts.
+    """The edges of polygon parts, and an STRtree over runs of ``GROUP`` consecutive edges.
 
-    Queries are read-only once the tree is built (:meth:`build` builds it), so one index may be
-    shared by threads.
+    Built once per set of parts; queries are read-only once the tree is built (:meth:`build`
+    builds it), so one index may be shared by threads.
     """
 
     edges: PolygonEdges
     owner: IntArray
+    pred: IntArray
+    succ: IntArray
+    first: BoolArray
+    lo: tuple[FloatArray, FloatArray]  # lower corner of each edge's box: x, y
+    hi: tuple[FloatArray, FloatArray]
+    groups: IntArray  # offsets of the runs of edges in the tree
     tree: shapely.STRtree
+
+    GROUP = 8
 
     @classmethod
     def build(cls, parts: ObjArray) -> EdgeIndex:
         """Index the edges of ``parts``."""
         edges = PolygonEdges.of(parts)
-        lines = shapely.linestrings(np.stack([edges.a, edges.b], axis=1))
-        tree = shapely.STRtree(np.asarray(lines, dtype=object))
+        owner = edges.owner()
+        n = len(owner)
+        lo, hi = np.minimum(edges.a, edges.b), np.maximum(edges.a, edges.b)
+        starts = np.flatnonzero((np.arange(n) - edges.offsets[owner]) % cls.GROUP == 0)
+        boxes = np.zeros(0, dtype=object)
+        if n:
+            glo = np.minimum.reduceat(lo, starts, axis=0)
+            ghi = np.maximum.reduceat(hi, starts, axis=0)
+            boxes = shapely.box(glo[:, 0], glo[:, 1], ghi[:, 0], ghi[:, 1])
+        tree = shapely.STRtree(np.asarray(boxes, dtype=object))
         tree.query(shapely.Point(0.0, 0.0))  # GEOS builds the tree on its first query
-        return cls(edges=edges, owner=edges.owner(), tree=tree)
+        pred, succ, first = edges.links()
+        groups = np.r_[starts, n].astype(np.int64)
+        lo_xy = (lo[:, 0].copy(), lo[:, 1].copy())
+        hi_xy = (hi[:, 0].copy(), hi[:, 1].copy())
+        return cls(edges, owner, pred, succ, first, lo_xy, hi_xy, groups, tree)
 
     def candidates(self, bounds: FloatArray, part: IntArray) -> tuple[IntArray, IntArray]:
-        """(query, edge) for the edges of part ``part[q]`` whose box meets ``bounds[q]``."""
+        """(query, edge), sorted, for the edges of ``part[q]`` whose box meets ``bounds[q]``."""
         if len(bounds) == 0 or len(self.owner) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        lo, hi = bounds[:, :2] - EXPAND, bounds[:, 2:] + EXPAND
-        q, e = self.tree.query(shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1]))
-        keep = self.owner[e] == part[q]
-        return q[keep].astype(np.int64), e[keep].astype(np.int64)
+        qlo, qhi = bounds[:, :2] - EXPAND, bounds[:, 2:] + EXPAND
+        q, g = self.tree.query(shapely.box(qlo[:, 0], qlo[:, 1], qhi[:, 0], qhi[:, 1]))
+        keep = self.owner[self.groups[g]] == part[q]
+        q, g = q[keep], g[keep]
+        k, e = _repeat_ranges(self.groups[g], np.diff(self.groups)[g])
+        q = q[k]
+        lo, hi = self.lo, self.hi
+        near = (lo[0][e] <= qhi[q, 0]) & (hi[0][e] >= qlo[q, 0])
+        k = np.flatnonzero(near)
+        q, e = q[k], e[k]
+        near = (lo[1][e] <= qhi[q, 1]) & (hi[1][e] >= qlo[q, 1])
+        q, e = q[near].astype(np.int64), e[near]
+        order = np.lexsort((e, q))
+        return q[order], e[order]
 
 
 def _side(
@@ -148,90 +194,16 @@ def _repeat_ranges(start: IntArray, count: IntArray) -> tuple[IntArray, IntArray
     return owner, start[owner] + (np.arange(int(count.sum())) - first[owner])
 
 
-@dataclass(frozen=True)
-class _Rows:
-    """Every (part edge, parcel edge) of every pair, in local coordinates."""
-
-    cand: IntArray  # candidate part edge of the row
-    pedge: IntArray  # pair-parcel edge of the row
-    o: tuple[FloatArray, FloatArray, FloatArray, FloatArray]  # e.a, e.b vs f; f.a, f.b vs e
-    cross: BoolArray  # e and f cross transversally, away from their endpoints
-    ray: BoolArray  # the +x ray from e.a crosses f
-    undecided: BoolArray
-
-
-def _rows(
-    ea: FloatArray, eb: FloatArray, fa: FloatArray, fb: FloatArray, cand: IntArray, pedge: IntArray
-) -> _Rows:
-    """Orientation signs of the rows ``(cand, pedge)``; ``ea``... are per candidate / edge."""
-    e0, e1, f0, f1 = ea[cand], eb[cand], fa[pedge], fb[pedge]
-    fd, ed = f1 - f0, e1 - e0
-    o1, s1 = _side(fd[:, 0], fd[:, 1], e0[:, 0] - f0[:, 0], e0[:, 1] - f0[:, 1])
-    o2, s2 = _side(fd[:, 0], fd[:, 1], e1[:, 0] - f0[:, 0], e1[:, 1] - f0[:, 1])
-    o3, s3 = _side(ed[:, 0], ed[:, 1], f0[:, 0] - e0[:, 0], f0[:, 1] - e0[:, 1])
-    o4, s4 = _side(ed[:, 0], ed[:, 1], f1[:, 0] - e0[:, 0], f1[:, 1] - e0[:, 1])
-    apart = (s1 & s2 & ((o1 > 0) == (o2 > 0))) | (s3 & s4 & ((o3 > 0) == (o4 > 0)))
-    cross = s1 & s2 & s3 & s4 & ((o1 > 0) != (o2 > 0)) & ((o3 > 0) != (o4 > 0))
-    y = e0[:, 1]
-    spans = (f0[:, 1] > y) != (f1[:, 1] > y)
-    ray = spans & ((o1 > 0) == (f1[:, 1] > f0[:, 1]))
-    undecided = ~(apart | cross) | (spans & ~s1)
-    return _Rows(cand, pedge, (o1, o2, o3, o4), cross, ray, undecided)
-
-
-def _crossings(rows: _Rows, n_cand: int, n_pedge: int) -> tuple[FloatArray, ...]:
-    """Σ ±(1 − t) and Σ ±1 over the crossings of each part edge, then of each parcel edge.
-
-    A part edge enters the parcel where its start is right of the parcel edge (``o1 < 0``);
-    a parcel edge enters the part where its start is right of the part edge (``o3 < 0``).
-    """
-    k = np.flatnonzero(rows.cross)
-    o1, o2, o3, o4 = (o[k] for o in rows.o)
-    we = np.where(o1 < 0, 1.0, -1.0)
-    wf = np.where(o3 < 0, 1.0, -1.0)
-    t, u = o1 / (o1 - o2), o3 / (o3 - o4)
-    c, f = rows.cand[k], rows.pedge[k]
-    return (
-        _sums(c, we * (1.0 - t), n_cand),
-        _sums(c, we, n_cand),
-        _sums(f, wf * (1.0 - u), n_pedge),
-        _sums(f, wf, n_pedge),
-    )
-
-
 def _sums(index: IntArray, weights: npt.ArrayLike, n: int) -> FloatArray:
     """``np.bincount`` with weights, typed."""
     return np.bincount(index, weights, n).astype(np.float64, copy=False)
 
 
-def _not01(s: FloatArray) -> BoolArray:
-    return (s != 0.0) & (s != 1.0)
-
-
-def _edge_terms(
-    a: FloatArray, b: FloatArray, start: FloatArray, acc: FloatArray, net: FloatArray
-) -> tuple[FloatArray, BoolArray]:
-    """∫ω over the inside part of each edge, and whether the edge is inconsistent."""
-    m = start + acc  # the fraction of the edge inside the other polygon
-    bad = _not01(start) | _not01(start + net)
-    bad |= (m < -_FRACTION_SLACK) | (m > 1.0 + _FRACTION_SLACK)
-    return m * (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]) / 2.0, bad
-
-
-def _ring_status(
-    first: BoolArray, inside0: FloatArray, net: FloatArray
-) -> tuple[FloatArray, BoolArray]:
-    """Status at the start of each parcel edge, from each ring's first vertex and the crossings.
-
-    ``first`` marks the first edge of each (pair, ring) run, ``inside0`` is the status of its
-    start. A ring whose crossings do not add up to zero is inconsistent.
-    """
+def _propagate(first: BoolArray, status0: FloatArray, net: FloatArray) -> FloatArray:
+    """Status at the start of each edge of runs that begin at ``first`` with ``status0``."""
     group = np.cumsum(first) - 1
-    starts = np.flatnonzero(first)
     before = np.cumsum(net) - net
-    status = inside0[group] + before - before[starts][group]
-    loop = _sums(group, net, len(starts)) != 0.0
-    return status, loop[group]
+    return status0[group] + before - before[np.flatnonzero(first)][group]
 
 
 @dataclass(frozen=True)
@@ -268,6 +240,144 @@ def _pair_edges(parcels: ObjArray, parcel_of: IntArray) -> _PairEdges:
         origin=origin,
         start_xy=pe.a[edge[first]],
     )
+
+
+@dataclass(frozen=True)
+class _Crossings:
+    """Transversal crossings of part edges (candidates) with parcel edges (pair-edges)."""
+
+    acc_e: FloatArray  # per candidate: Σ ±(1 − t)
+    net_e: FloatArray  # per candidate: Σ ±1
+    acc_f: FloatArray  # per pair-edge
+    net_f: FloatArray
+    start_f: FloatArray  # per pair-edge: its start status from its first crossing (or NaN)
+    undecided: IntArray  # candidates of the rows whose configuration is not certain
+
+
+def _crossings(ea: FloatArray, eb: FloatArray, pe: _PairEdges, cq: IntArray) -> _Crossings:
+    """Crossings of every candidate with the parcel edges of its pair whose boxes meet it.
+
+    A part edge enters the parcel where its start is right of the parcel edge (``o1 < 0``);
+    a parcel edge enters the part where its start is right of the part edge (``o3 < 0``).
+    """
+    cand, pedge = _repeat_ranges(pe.offsets[cq], pe.count[cq])
+    for axis in (0, 1):
+        elo = np.minimum(ea[:, axis], eb[:, axis]) - EXPAND
+        ehi = np.maximum(ea[:, axis], eb[:, axis]) + EXPAND
+        flo, fhi = (
+            np.minimum(pe.a[:, axis], pe.b[:, axis]),
+            np.maximum(pe.a[:, axis], pe.b[:, axis]),
+        )
+        near = np.flatnonzero((elo[cand] <= fhi[pedge]) & (ehi[cand] >= flo[pedge]))
+        cand, pedge = cand[near], pedge[near]
+    e0, e1, f0, f1 = ea[cand], eb[cand], pe.a[pedge], pe.b[pedge]
+    fd, ed = f1 - f0, e1 - e0
+    o1, s1 = _side(fd[:, 0], fd[:, 1], e0[:, 0] - f0[:, 0], e0[:, 1] - f0[:, 1])
+    o2, s2 = _side(fd[:, 0], fd[:, 1], e1[:, 0] - f0[:, 0], e1[:, 1] - f0[:, 1])
+    o3, s3 = _side(ed[:, 0], ed[:, 1], f0[:, 0] - e0[:, 0], f0[:, 1] - e0[:, 1])
+    o4, s4 = _side(ed[:, 0], ed[:, 1], f1[:, 0] - e0[:, 0], f1[:, 1] - e0[:, 1])
+    apart = (s1 & s2 & ((o1 > 0) == (o2 > 0))) | (s3 & s4 & ((o3 > 0) == (o4 > 0)))
+    cross = s1 & s2 & s3 & s4 & ((o1 > 0) != (o2 > 0)) & ((o3 > 0) != (o4 > 0))
+    k = np.flatnonzero(cross)
+    we, wf = np.where(o1[k] < 0, 1.0, -1.0), np.where(o3[k] < 0, 1.0, -1.0)
+    t, u = o1[k] / (o1[k] - o2[k]), o3[k] / (o3[k] - o4[k])
+    c, f = cand[k], pedge[k]
+    order = np.lexsort((u, f))
+    firsts = order[np.r_[True, f[order][1:] != f[order][:-1]]] if len(k) else order
+    start_f = np.full(len(pe.pair), np.nan)
+    start_f[f[firsts]] = (wf[firsts] < 0).astype(float)  # entering: it started outside
+    n_e, n_f = len(cq), len(pe.pair)
+    return _Crossings(
+        acc_e=_sums(c, we * (1.0 - t), n_e),
+        net_e=_sums(c, we, n_e),
+        acc_f=_sums(f, wf * (1.0 - u), n_f),
+        net_f=_sums(f, wf, n_f),
+        start_f=start_f,
+        undecided=cand[~(apart | cross)],
+    )
+
+
+def _ray_status(p: FloatArray, pe: _PairEdges, pair: IntArray) -> tuple[FloatArray, BoolArray]:
+    """Inside the parcel of ``pair[k]`` or not, for points ``p[k]``: a crossing number.
+
+    The +x ray from ``p`` crosses a parcel edge that spans its ordinate (half-open) and has
+    ``p`` on its left going up, on its right going down; a point on the line of such an edge is
+    not certain.
+    """
+    owner, pedge = _repeat_ranges(pe.offsets[pair], pe.count[pair])
+    q, f0, f1 = p[owner], pe.a[pedge], pe.b[pedge]
+    o, sure = _side(
+        f1[:, 0] - f0[:, 0], f1[:, 1] - f0[:, 1], q[:, 0] - f0[:, 0], q[:, 1] - f0[:, 1]
+    )
+    spans = (f0[:, 1] > q[:, 1]) != (f1[:, 1] > q[:, 1])
+    hit = spans & ((o > 0) == (f1[:, 1] > f0[:, 1]))
+    return _sums(owner, hit, len(p)) % 2.0, _sums(owner, spans & ~sure, len(p)) > 0
+
+
+def _part_status(
+    index: EdgeIndex, cq: IntArray, ce: IntArray, ea: FloatArray, pe: _PairEdges, net: FloatArray
+) -> tuple[FloatArray, BoolArray]:
+    """Status (inside the parcel) at the start of each candidate, and inconsistent candidates.
+
+    ``(cq, ce)`` are sorted. A candidate whose previous edge is not one starts outside (the
+    previous edge's box misses the parcel's); the first edge of a ring whose last edge is a
+    candidate takes a crossing number; every other one continues its predecessor, the one
+    before it in the sorted order. A run must end outside, or where its successor starts.
+    """
+    key = cq * len(index.owner) + ce
+
+    def find(edge: IntArray) -> IntArray:
+        want = cq * len(index.owner) + edge
+        i = np.minimum(np.searchsorted(key, want), len(key) - 1)
+        return np.where(key[i] == want, i, -1)
+
+    pred, succ = find(index.pred[ce]), find(index.succ[ce])
+    ray = (pred >= 0) & index.first[ce]
+    start = (pred < 0) | ray
+    status0 = np.zeros(len(cq))
+    status0[ray], unsure = _ray_status(ea[ray], pe, cq[ray])
+    status = _propagate(start, status0[start], net)
+    end = status + net
+    bad = np.where(succ >= 0, status[succ] != end, end != 0.0)
+    bad[ray] |= unsure
+    return status, bad
+
+
+def _parcel_status(
+    pe: _PairEdges, parts: ObjArray, part_of: IntArray, cr: _Crossings
+) -> tuple[FloatArray, BoolArray]:
+    """Status (inside the part) at the start of each pair-edge, and inconsistent pair-edges.
+
+    A ring with crossings starts from its first crossing's direction, one without crossings
+    from ``shapely.contains_xy`` at its first vertex; its crossings must add up to zero.
+    """
+    group = np.cumsum(pe.first) - 1
+    starts = np.flatnonzero(pe.first)
+    before = np.cumsum(cr.net_f) - cr.net_f
+    rel = before - before[starts][group]
+    s0 = np.full(len(starts), np.nan)
+    crossed = np.flatnonzero(~np.isnan(cr.start_f))
+    g, at = np.unique(group[crossed], return_index=True)
+    s0[g] = cr.start_f[crossed[at]] - rel[crossed[at]]
+    rest = np.flatnonzero(np.isnan(s0))
+    owner = parts[part_of[pe.pair[starts[rest]]]]
+    s0[rest] = shapely.contains_xy(owner, pe.start_xy[rest, 0], pe.start_xy[rest, 1])
+    loop = _sums(group, cr.net_f, len(starts)) != 0.0
+    return s0[group] + rel, loop[group]
+
+
+def _not01(s: FloatArray) -> BoolArray:
+    return (s != 0.0) & (s != 1.0)
+
+
+def _edge_terms(
+    a: FloatArray, b: FloatArray, start: FloatArray, acc: FloatArray, net: FloatArray
+) -> tuple[FloatArray, BoolArray]:
+    """∫ω over the inside part of each edge, and whether the edge is inconsistent."""
+    m = start + acc  # the fraction of the edge inside the other polygon
+    bad = _not01(start) | _not01(start + net)
+    bad |= (m < -_FRACTION_SLACK) | (m > 1.0 + _FRACTION_SLACK)
+    return m * (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]) / 2.0, bad
 
 
 def pair_areas(
@@ -309,24 +419,19 @@ def pair_areas(
     if n == 0:
         return np.zeros(0), np.zeros(0, dtype=bool)
     pe = _pair_edges(parcels, parcel_of)
-    bounds = shapely.bounds(parcels[parcel_of])
-    cq, ce = index.candidates(bounds, part_of)
+    cq, ce = index.candidates(shapely.bounds(parcels[parcel_of]), part_of)
     ea = index.edges.a[ce] - pe.origin[cq]
     eb = index.edges.b[ce] - pe.origin[cq]
-    cand, pedge = _repeat_ranges(pe.offsets[cq], pe.count[cq])
-    rows = _rows(ea, eb, pe.a, pe.b, cand, pedge)
-    acc_e, net_e, acc_f, net_f = _crossings(rows, len(cq), len(pe.pair))
-    ray = _sums(rows.cand, rows.ray, len(cq)) % 2.0
-    term_e, bad_e = _edge_terms(ea, eb, ray, acc_e, net_e)
-    owner = part_of[pe.pair[pe.first]]
-    inside0 = shapely.contains_xy(parts[owner], pe.start_xy[:, 0], pe.start_xy[:, 1])
-    status, loop = _ring_status(pe.first, inside0.astype(float), net_f)
-    term_f, bad_f = _edge_terms(pe.a, pe.b, status, acc_f, net_f)
+    cr = _crossings(ea, eb, pe, cq)
+    status_e, link_e = _part_status(index, cq, ce, ea, pe, cr.net_e)
+    term_e, bad_e = _edge_terms(ea, eb, status_e, cr.acc_e, cr.net_e)
+    status_f, loop_f = _parcel_status(pe, parts, part_of, cr)
+    term_f, bad_f = _edge_terms(pe.a, pe.b, status_f, cr.acc_f, cr.net_f)
     area = _sums(cq, term_e, n) + _sums(pe.pair, term_f, n)
     bad = pe.count == 0
-    bad[cq[rows.cand[rows.undecided]]] = True
-    bad[cq[bad_e]] = True
-    bad[pe.pair[bad_f | loop]] = True
+    bad[cq[cr.undecided]] = True
+    bad[cq[bad_e | link_e]] = True
+    bad[pe.pair[bad_f | loop_f]] = True
     return area, ~bad
 
 
