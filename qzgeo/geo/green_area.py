@@ -17,10 +17,12 @@ vertex (Gauss-Krüger eastings of 36 500 000 m would cancel in the products).
   them), and only edge pairs whose boxes meet can cross.
 - Statuses (inside the other polygon or not) are propagated along the rings, crossing by
   crossing: a run of part edges starts outside the parcel where the previous edge of its ring
-  is not a candidate (its box misses the parcel's); a ring whose edges are all candidates
-  takes a crossing number against the parcel's edges. A parcel ring starts from the direction
-  of its first crossing, or, without crossings, from one ``shapely.contains_xy``. Where runs
-  and rings close, the statuses must agree.
+  is not a candidate (its box misses the parcel's); the first edge of a ring whose last edge
+  is a candidate (a run that wraps around, a small ring) takes a crossing number against the
+  parcel's edges. A parcel ring starts from the direction of its first crossing, or, without
+  crossings, from one ``shapely.contains_xy``. Where runs and rings close, the statuses must
+  agree.
+
 Any orientation sign that is not certain -- a vertex on, or within ``TOL_ABS`` of, the other
 polygon's boundary, collinear overlapping edges, a crossing at an endpoint -- and any status
 that is not 0 or 1 make the pair *undecided*: no area is claimed for it, and the caller falls
@@ -412,7 +414,7 @@ def pair_areas(
     >>> area, decided = pair_areas(
     ...     np.array([box(0, 0, 10, 10)], dtype=object), np.array([0]), parts, np.array([0]),
     ...     EdgeIndex.build(parts))
-    >>> float(area[0]), bool(decided[0])
+    >>> round(float(area[0]), 9), bool(decided[0])
     (25.0, True)
     """
     n = len(parcel_of)
