@@ -22,6 +22,7 @@ import shapely
 
 from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, Target, polygonal
 from qzgeo.geo.area import AreaScale, centroids_xy
+from qzgeo.geo.green_area import EdgeIndex, agreement_m2, agrees, pair_areas
 from qzgeo.geo.repair import RETRY_GRID_SIZE, retry_on_grid
 
 __all__ = ["ChunkRunner", "OverlayReport", "TargetResult", "jsonable", "run_targets"]
@@ -96,6 +97,47 @@ def _prepared_copy(src: ObjArray) -> ObjArray:
     return copy
 
 
+# Edge indexes of plan parts for the Green check, shared by the threads (queries are read-only).
+_EDGES: dict[int, tuple[ObjArray, EdgeIndex]] = {}
+_EDGES_LOCK = threading.Lock()
+
+
+def _edge_index(src: ObjArray) -> EdgeIndex:
+    with _EDGES_LOCK:
+        hit = _EDGES.get(id(src))
+        if hit is not None and hit[0] is src:
+            return hit[1]
+        index = EdgeIndex.build(src)
+        if len(_EDGES) >= _PREPARED_PLANS:
+            _EDGES.pop(next(iter(_EDGES)))
+        _EDGES[id(src)] = (src, index)
+        return index
+
+
+@dataclass
+class _Measured:
+    """Planar areas, centroids (NaN where not needed) and m² (ellipsoidal or planar)."""
+
+    planar: FloatArray
+    x: FloatArray
+    y: FloatArray
+    m2: FloatArray
+
+
+@dataclass
+class _Pairs:
+    """The (parcel, part) pairs of one chunk and one target, sorted by parcel then part.
+
+    ``pieces`` measures the intersection pieces of the boundary pairs (zeros for full pairs).
+    """
+
+    ci: IntArray  # parcel, within the chunk
+    pi: IntArray  # part
+    full: npt.NDArray[np.bool_]  # the part contains_properly the parcel
+    m2: FloatArray  # measured overlap (ellipsoidal if the runner is)
+    pieces: _Measured
+
+
 class ChunkRunner:
     """Runs chunks on threads; each thread prepares its own copy of every target's parts."""
 
@@ -114,82 +156,164 @@ class ChunkRunner:
     def parts(self, k: int) -> ObjArray:
         return _prepared_copy(self.targets[k].parts)
 
-    def ell(self, planar: FloatArray, geoms: ObjArray) -> FloatArray:
+    def measure(self, geoms: ObjArray) -> _Measured:
+        """Areas of ``geoms``; with a scale, ellipsoidal at each centroid."""
+        planar = shapely.area(geoms)
+        x, y = np.full(len(geoms), np.nan), np.full(len(geoms), np.nan)
         if self.scale is None or len(planar) == 0:
-            return planar
+            return _Measured(planar, x, y, planar)
         out = np.zeros(len(planar))
         nz = planar > 0
         if nz.any():
-            out[nz] = planar[nz] / self.scale(*centroids_xy(geoms[nz]))
-        return out
+            x[nz], y[nz] = centroids_xy(geoms[nz])
+            out[nz] = planar[nz] / self.scale(x[nz], y[nz])
+        return _Measured(planar, x, y, out)
 
     def run(
         self, start: int, geoms: ObjArray
     ) -> tuple[FloatArray, list[TargetResult], OverlayReport]:
         report = OverlayReport()
-        area = self.ell(shapely.area(geoms), geoms)
+        parcels = self.measure(geoms)
         tree = shapely.STRtree(geoms)
         results = []
         for k, target in enumerate(self.targets):
             parts = self.parts(k)
-            if len(parts) == 0:
-                pi = ci = np.zeros(0, dtype=np.int64)
-            else:
-                pi, ci = tree.query(parts, predicate="intersects")
-            order = np.lexsort((pi, ci))
-            pi, ci = pi[order], ci[order]
-            full = shapely.contains_properly(parts[pi], geoms[ci])
-            m2 = np.empty(len(pi))
-            m2[full] = area[ci[full]]
-            part_idx = np.flatnonzero(~full)
-            pieces = self._overlay(
-                "intersection",
-                geoms[ci[part_idx]],
-                parts[pi[part_idx]],
-                start + ci[part_idx],
-                target,
-                report,
-            )
-            m2[part_idx] = self.ell(shapely.area(pieces), pieces)
+            pairs = self._pairs(tree, geoms, parts, parcels.m2, target, start, report)
             rem_pos = np.zeros(0, dtype=np.int64)
             rem_m2 = np.zeros(0)
-            full_pos = np.unique(ci[full])
             if target.remainder and self.check:
-                rem_pos, rem_m2 = self._remainder(geoms, ci, pi, full, parts, target, start, report)
+                rem_pos, rem_m2 = self._remainder(k, geoms, parcels, pairs, parts, start, report)
             results.append(
                 TargetResult(
-                    pos=start + ci,
-                    group=target.group[pi],
-                    part=pi,
-                    m2=m2,
+                    pos=start + pairs.ci,
+                    group=target.group[pairs.pi],
+                    part=pairs.pi,
+                    m2=pairs.m2,
                     rem_pos=start + rem_pos,
                     rem_m2=rem_m2,
-                    full_pos=start + full_pos,
+                    full_pos=start + np.unique(pairs.ci[pairs.full]),
                 )
             )
-        return area, results, report
+        return parcels.m2, results, report
+
+    def _pairs(
+        self,
+        tree: shapely.STRtree,
+        geoms: ObjArray,
+        parts: ObjArray,
+        area: FloatArray,
+        target: Target,
+        start: int,
+        report: OverlayReport,
+    ) -> _Pairs:
+        """The pairs of one target and their overlaps: parcel area or an intersection."""
+        if len(parts) == 0:
+            pi = ci = np.zeros(0, dtype=np.int64)
+        else:
+            pi, ci = tree.query(parts, predicate="intersects")
+        order = np.lexsort((pi, ci))
+        pi, ci = pi[order], ci[order]
+        full = shapely.contains_properly(parts[pi], geoms[ci])
+        part_idx = np.flatnonzero(~full)
+        pieces = self._overlay(
+            "intersection",
+            geoms[ci[part_idx]],
+            parts[pi[part_idx]],
+            start + ci[part_idx],
+            target,
+            report,
+        )
+        measured = self.measure(pieces)
+        m2 = np.empty(len(pi))
+        m2[full] = area[ci[full]]
+        m2[part_idx] = measured.m2
+        spread = _Measured(*(np.zeros(len(pi)) for _ in range(4)))
+        for name in ("planar", "x", "y", "m2"):
+            getattr(spread, name)[part_idx] = getattr(measured, name)
+        return _Pairs(ci=ci, pi=pi, full=full, m2=m2, pieces=spread)
 
     def _remainder(
         self,
+        k: int,
         geoms: ObjArray,
-        ci: IntArray,
-        pi: IntArray,
-        full: npt.NDArray[np.bool_],
+        parcels: _Measured,
+        pairs: _Pairs,
+        parts: ObjArray,
+        start: int,
+        report: OverlayReport,
+    ) -> tuple[IntArray, FloatArray]:
+        """Area of parcel − union(its boundary parts), for each parcel with boundary pairs.
+
+        Each intersection piece is first checked against the planar area of parcel ∩ part by
+        Green's theorem (:mod:`qzgeo.geo.green_area`, no GEOS overlay). A parcel whose pieces
+        all agree has the remainder parcel − Σ pieces, its centroid from the moments. The
+        others (undecided configurations such as shared edges, a disagreement, a remainder too
+        small to tell from rounding) are measured by a second, independent overlay, a
+        difference, which the conservation check then compares with the pieces.
+        """
+        inside = np.zeros(len(geoms), dtype=bool)
+        inside[pairs.ci[pairs.full]] = True
+        sel = np.flatnonzero(~inside[pairs.ci])
+        ci_p, pi_p = pairs.ci[sel], pairs.pi[sel]
+        if len(ci_p) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        uniq, slot = np.unique(ci_p, return_inverse=True)
+        green, decided = pair_areas(geoms, ci_p, parts, pi_p, _edge_index(self.targets[k].parts))
+        planar = pairs.pieces.planar[sel]
+        ok = agrees(green, decided, planar, parcels.planar[ci_p])
+        rest = parcels.planar[uniq] - np.bincount(slot, planar, len(uniq))
+        slack = np.bincount(slot, agreement_m2(parcels.planar[ci_p]), len(uniq))
+        redo = rest <= slack
+        redo[slot[~ok]] = True
+        rem = self._rest_m2(rest, parcels, uniq, slot, pairs, sel, redo)
+        if redo.any():
+            again = redo[slot]
+            rem[redo] = self._difference(
+                geoms, ci_p[again], pi_p[again], parts, self.targets[k], start, report
+            )
+        return uniq, rem
+
+    def _rest_m2(
+        self,
+        rest: FloatArray,
+        parcels: _Measured,
+        uniq: IntArray,
+        slot: IntArray,
+        pairs: _Pairs,
+        sel: IntArray,
+        redo: npt.NDArray[np.bool_],
+    ) -> FloatArray:
+        """m² of planar remainders ``rest`` (``redo``: to be measured otherwise, left 0)."""
+        out = np.zeros(len(rest))
+        keep = ~redo
+        if self.scale is None or not keep.any():
+            out[keep] = rest[keep]
+            return out
+        # The remainder's centroid from the first moments, relative to the parcel's centroid.
+        p = pairs.pieces
+        w = np.where(p.planar[sel] > 0, p.planar[sel], 0.0)
+        px, py = parcels.x[pairs.ci[sel]], parcels.y[pairs.ci[sel]]
+        mx = np.bincount(slot, w * np.nan_to_num(p.x[sel] - px), len(rest))
+        my = np.bincount(slot, w * np.nan_to_num(p.y[sel] - py), len(rest))
+        x = parcels.x[uniq[keep]] - mx[keep] / rest[keep]
+        y = parcels.y[uniq[keep]] - my[keep] / rest[keep]
+        out[keep] = rest[keep] / self.scale(x, y)
+        return out
+
+    def _difference(
+        self,
+        geoms: ObjArray,
+        ci_p: IntArray,
+        pi_p: IntArray,
         parts: ObjArray,
         target: Target,
         start: int,
         report: OverlayReport,
-    ) -> tuple[IntArray, FloatArray]:
-        """Area of parcel − union(its boundary parts), by a difference, parcel by parcel.
+    ) -> FloatArray:
+        """parcel − its parts by GEOS, for the parcels of ``ci_p`` (sorted), in their order.
 
         The parts of one target are disjoint, so subtracting them one at a time is exact.
         """
-        inside = np.zeros(len(geoms), dtype=bool)
-        inside[ci[full]] = True
-        sel = ~inside[ci]
-        ci_p, pi_p = ci[sel], pi[sel]
-        if len(ci_p) == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
         # Pairs are sorted by parcel; the rank of a pair within its parcel gives the round.
         first = np.r_[True, ci_p[1:] != ci_p[:-1]]
         starts = np.flatnonzero(first)
@@ -204,7 +328,7 @@ class ChunkRunner:
             rest[slot] = self._overlay(
                 "difference", rest[slot], parts[pi_p[m]], start + ci_p[m], target, report
             )
-        return uniq, self.ell(shapely.area(rest), rest)
+        return self.measure(rest).m2
 
     def _overlay(
         self,

@@ -331,3 +331,54 @@ def test_subdivided_pieces_of_a_holed_polygon_do_not_overlap() -> None:
     plan = plan_overlay([ConstraintClass("l", "c", "exclusion", "internal", poly)], max_vertices=8)
     df, _ = overlay_areas(parcels, plan, ellipsoidal=False)
     assert df["l:c"].iloc[0] == pytest.approx(shapely.intersection(parcel, poly).area, rel=1e-9)
+
+
+def _tilted_parcels() -> gpd.GeoDataFrame:
+    """Parcels in general position against box(CM_X, Y, +50, +100): no shared edges."""
+    cells = [
+        shapely.affinity.rotate(box(CM_X + x, Y + y, CM_X + x + 30, Y + y + 20), 17)
+        for x, y in ((-10, 10), (30, 40), (-5, 70), (100, 10))
+    ]
+    return gpd.GeoDataFrame(geometry=cells, crs="EPSG:4545")
+
+
+def test_green_check_replaces_the_difference_in_general_position(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    red = cc("生态保护红线", "exclusion", box(CM_X, Y, CM_X + 50, Y + 100))
+    parcels = _tilted_parcels()
+    real = shapely.difference
+    calls: list[int] = []
+
+    def counted(a, b, **kw):  # type: ignore[no-untyped-def]
+        calls.append(len(a))
+        return real(a, b, **kw)
+
+    monkeypatch.setattr(shapely, "difference", counted)
+    df, rep = overlay_areas(parcels, [red])
+    assert not calls and not rep.conservation_failures
+    geod, _ = overlay_areas(parcels, [red], check_conservation=False)
+    pd.testing.assert_frame_equal(df, geod, rtol=1e-9, atol=1e-6)
+    # Three parcels cross the red line's edges, one lies outside it.
+    assert (df["cl:生态保护红线"] > 0).tolist() == [True, True, True, False]
+    assert (df["available_m2"] > 0).tolist() == [True, True, True, True]
+
+
+def test_wrong_intersection_piece_is_caught_by_the_green_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One pair's piece shrunk by 10 %: the Green area disagrees, the parcel goes through the
+    # GEOS difference, and the conservation check reports it (and only it).
+    real = shapely.intersection
+
+    def lossy(a, b, **kw):  # type: ignore[no-untyped-def]
+        out = np.array(real(a, b, **kw), dtype=object)
+        if len(out) > 1:
+            out[1] = shapely.affinity.scale(out[1], 0.9, 1.0)
+        return out
+
+    monkeypatch.setattr(shapely, "intersection", lossy)
+    red = cc("生态保护红线", "exclusion", box(CM_X, Y, CM_X + 50, Y + 100))
+    _, rep = overlay_areas(_tilted_parcels(), [red])
+    assert [f["parcel"] for f in rep.conservation_failures] == [1]
+    assert rep.conservation_failures[0]["relative_error"] > 1e-3
