@@ -175,16 +175,24 @@ class AnalyzeSummary:
     repairs: RepairReport
     overlay: OverlayReport
     engine: str
-    counts: tuple[int, int, float] = (0, 0, 0.0)  # parcels, in conflict, available m²
+    # parcels, in conflict, available m², unchecked m² (outside the pack's extent)
+    counts: tuple[int, int, float, float] = (0, 0, 0.0, 0.0)
 
     def one_line(self) -> str:
-        """``N parcels, K in conflict, X ha available; repairs; retries; engine``."""
-        r, (n, n_conf, avail) = self.result, self.counts
+        """``N parcels, K in conflict, X ha available[, Y ha unchecked]; repairs; retries;
+        engine``."""
+        r, (n, n_conf, avail, unchecked) = self.result, self.counts
         if r is not None:
             n, n_conf, avail = len(r), int(r["conflict"].sum()), float(r["available_m2"].sum())
+            unchecked = float(r["unchecked_m2"].sum())
         conflicts = "no conflicts" if n_conf == 0 else f"{n_conf} in conflict"
+        beyond = (
+            f", {unchecked / 10_000:.2f} ha unchecked (outside the pack's extent)"
+            if unchecked > 0
+            else ""
+        )
         return (
-            f"{n} parcels, {conflicts}, {avail / 10_000:.2f} ha available; "
+            f"{n} parcels, {conflicts}, {avail / 10_000:.2f} ha available{beyond}; "
             f"{self.repairs.summary()}; {len(self.overlay.retries)} overlay retries; {self.engine}"
         )
 
@@ -239,7 +247,7 @@ def run_analyze(
                     datum=datum, read_kwargs=kw, workers=workers, progress=progress, pool=pool,
                     measure=measure,
                 )  # fmt: skip
-            counts = (st.parcels, st.conflicts, st.available_m2)
+            counts = (st.parcels, st.conflicts, st.available_m2, st.unchecked_m2)
             return AnalyzeSummary(None, st.files, st.notes, repairs, st.overlay, st.engine, counts)
         parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum, **kw)
     parcels = clean_parcels(parcels, extent=pack.extent, source=str(parcels_path), repairs=repairs)

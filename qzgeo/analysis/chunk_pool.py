@@ -109,6 +109,7 @@ class ChunkResult:
     parcels: int = 0
     conflicts: int = 0
     available_m2: float = 0.0
+    unchecked_m2: float = 0.0
 
 
 #: One chunk: its position (features before it, for messages), the selector of
@@ -205,6 +206,7 @@ def complete_chunk(
         start, read, arrow_batch(result, declared=ctx.source.declared),
         zone_totals(result, plan), repairs, measured[1],
         len(result), int(result["conflict"].sum()), float(result["available_m2"].sum()),
+        float(result["unchecked_m2"].sum()),
     )  # fmt: skip
 
 

@@ -92,6 +92,7 @@ class StreamedParcels:
     parcels: int = 0
     conflicts: int = 0
     available_m2: float = 0.0
+    unchecked_m2: float = 0.0
     chunks: int = 0
     overlay: OverlayReport = field(default_factory=OverlayReport)
     files: list[Path] = field(default_factory=list)
@@ -310,7 +311,7 @@ class _Totals:
         self.overlay = OverlayReport()
         self.totals: list[pd.DataFrame] = []
         self.parcels = self.conflicts = 0
-        self.available_m2 = 0.0
+        self.available_m2 = self.unchecked_m2 = 0.0
         self.engine = ""
 
     def tables(self, results: Iterator[ChunkResult], bar: Any) -> Iterator[pa.Table | None]:
@@ -327,6 +328,7 @@ class _Totals:
                 self.parcels += r.parcels
                 self.conflicts += r.conflicts
                 self.available_m2 += r.available_m2
+                self.unchecked_m2 += r.unchecked_m2
                 if bar is not None:
                     bar.update(r.read)
                 yield r.table
@@ -354,7 +356,7 @@ class _Totals:
         )
         return StreamedParcels(
             outputs, self.plan, self.parcels, self.conflicts, self.available_m2,
-            len(self.totals), self.overlay, engine=self.engine,
+            self.unchecked_m2, len(self.totals), self.overlay, engine=self.engine,
         )  # fmt: skip
 
 

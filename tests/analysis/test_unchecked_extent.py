@@ -114,7 +114,7 @@ def analyze(
     dense = [shapely.segmentize(p, STEP) for p in PARCELS.values()]
     parcels = gpd.GeoDataFrame({"name": list(PARCELS)}, geometry=dense, crs="EPSG:4490").to_crs(crs)
     parcels.to_file(tmp_path / "parcels.gpkg")
-    run_analyze(
+    summary = run_analyze(
         tmp_path / "parcels.gpkg",
         tmp_path / "out",
         pack_dir=tmp_path / "pack",
@@ -122,7 +122,7 @@ def analyze(
     )
     result = gpd.read_file(tmp_path / "out" / "internal" / "parcels.gpkg").set_index("name")
     report = json.loads((tmp_path / "out" / "internal" / "report.json").read_text("utf-8"))
-    return result, {"geoms": g, "report": report}
+    return result, {"geoms": g, "report": report, "line": summary.one_line()}
 
 
 @pytest.mark.parametrize("boundary", [False, True])
@@ -160,6 +160,8 @@ def test_summary_has_the_unchecked_total(tmp_path: Path, chunk_rows: int | None)
     # chunk_rows=2: the streamed path (chunks of 2 parcels) gives the same columns and totals
     result, ctx = analyze(tmp_path, boundary=True, crs="EPSG:4524", chunk_rows=chunk_rows)
     assert ctx["report"]["unchecked_ha"] == pytest.approx(result["unchecked_m2"].sum() / 1e4)
+    ha = result["unchecked_m2"].sum() / 1e4
+    assert f"{ha:.2f} ha unchecked (outside the pack's extent)" in ctx["line"]  # printed last
     summary = pd.read_csv(tmp_path / "out" / "internal" / "parcels_summary.csv")
     total = summary[summary["分区图层"] == "合计"].iloc[0]
     assert total["未核查_公顷"] == pytest.approx(result["unchecked_m2"].sum() / 1e4, rel=1e-9)
