@@ -39,6 +39,9 @@ _POSTGIS_CATALOG = frozenset(
         "raster_overviews",
     )
 )
+#: Start of the comment qzgeo puts on every table it writes: only such tables are replaced.
+OWNER_MARK = "qzgeo:"
+_OWNER_COMMENT = f"{OWNER_MARK} written by qzgeo; replaced by its next run"
 
 
 def read_postgis_layer(uri: str, *, crs: str | None = None) -> gpd.GeoDataFrame:
@@ -84,7 +87,8 @@ def write_postgis_layer(gdf: gpd.GeoDataFrame, uri: str, *, if_exists: str = "re
     """Write a GeoDataFrame to a PostGIS table in one transaction.
 
     ``"replace"`` writes a new table and swaps it for the old one in the same transaction, so
-    a failed write leaves the old table untouched; ``"fail"`` refuses an existing table;
+    a failed write leaves the old table untouched, and only a table qzgeo wrote (its comment
+    starts with :data:`OWNER_MARK`) is ever replaced; ``"fail"`` refuses an existing table;
     ``"append"`` adds rows (the SRID must match). Polygons are written as MULTIPOLYGON and
     lines as MULTILINESTRING (like ``ogr2ogr -nlt PROMOTE_TO_MULTI``) with the EPSG code of
     ``gdf.crs`` as SRID. The geometry column is named by ``?geom=`` or keeps its name.
@@ -158,6 +162,8 @@ def _write_one(
         )
         raise OutputError(msg)
     exists = insp.has_table(src.table, schema=src.schema)
+    if exists and if_exists == "replace":
+        _require_owned(conn, src)
     if exists and if_exists == "fail":
         msg = f"PostGIS table {src.qualified} already exists; use if_exists='replace'"
         raise OutputError(msg)
@@ -168,6 +174,32 @@ def _write_one(
 
 
 # --- helpers --------------------------------------------------------------------------------
+
+
+def _require_owned(conn: Connection, src: PostgisSource) -> None:
+    """Refuse to replace a table, view or other relation that qzgeo did not write."""
+    sa = require_postgis_extras()
+    row = conn.execute(
+        sa.text(
+            "SELECT c.relkind, obj_description(c.oid, 'pg_class') FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND c.relname = :table"
+        ),
+        {"schema": src.schema, "table": src.table},
+    ).one_or_none()
+    if row is None:
+        return
+    kind, comment = str(row[0]), row[1]
+    if kind in ("r", "p") and isinstance(comment, str) and comment.startswith(OWNER_MARK):
+        return
+    what = "table" if kind in ("r", "p") else "view or other relation"
+    msg = (
+        f"PostGIS {what} {src.qualified} on {src.server} exists and was not written by qzgeo "
+        f"(its comment does not start with {OWNER_MARK!r}); qzgeo replaces only its own "
+        "tables: name another table (or prefix) in table=schema.name, or drop or rename that "
+        "one yourself if it is an old qzgeo output"
+    )
+    raise OutputError(msg)
 
 
 def _engine(src: PostgisSource) -> Engine:
@@ -379,6 +411,9 @@ def _write_and_swap(
         sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
             sql.Identifier(src.schema, f"idx_{tmp}_{geom}"),
             sql.Identifier(f"idx_{src.table}_{geom}"),
+        ),
+        sql.SQL("COMMENT ON TABLE {} IS {}").format(
+            sql.Identifier(src.schema, src.table), sql.Literal(_OWNER_COMMENT)
         ),
     ]
     raw = conn.connection.driver_connection
