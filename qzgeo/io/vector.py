@@ -52,6 +52,20 @@ def sha256_file(path: str | os.PathLike[str], *, stop: threading.Event | None = 
     return h.hexdigest()
 
 
+def input_digest(source: str | os.PathLike[str]) -> dict[str, str]:
+    """``{name: sha256}`` of an input file for ``report.json``; a PostGIS table (which has no
+    bytes to hash) is named by its URI, password hidden, with ``"postgis"`` in place of a hash.
+
+    Examples
+    --------
+    >>> input_digest("postgresql://gis:pw@db/plan?table=规划.地块")
+    {'postgresql://gis:***@db/plan?table=规划.地块': 'postgis'}
+    """
+    if is_postgis_uri(str(source)):
+        return {redact_uri(str(source)): "postgis"}
+    return {Path(source).name: sha256_file(source)}
+
+
 def list_layers(path: str | os.PathLike[str]) -> list[str]:
     """Names of the layers in a vector data source (listed once per file version)."""
     try:
