@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
@@ -23,6 +24,7 @@ from qzgeo.io.postgis_uri import (
     parse_postgis_uri,
     require_postgis_extras,
 )
+from qzgeo.notices import Notice, Notices, attach_notices
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -60,7 +62,9 @@ def read_postgis_layer(uri: str, *, crs: str | None = None) -> gpd.GeoDataFrame:
     Returns
     -------
     geopandas.GeoDataFrame
-        All columns, ordered by the primary key when the table has one.
+        All columns, ordered by the primary key when the table has one. The index holds the
+        feature ids that reports name rows by: the values of an integer primary key of one
+        column, else the row positions 0, 1, ... (with a notice saying so).
     """
     src = parse_postgis_uri(uri)
     sa = require_postgis_extras()
@@ -72,10 +76,16 @@ def read_postgis_layer(uri: str, *, crs: str | None = None) -> gpd.GeoDataFrame:
             target_crs = _resolve_crs(conn, src, geom_col, srid, crs)
             table = sa.table(src.table, schema=src.schema)
             query = sa.select(sa.text("*")).select_from(table)
-            pk = sa.inspect(conn).get_pk_constraint(src.table, schema=src.schema)
-            if pk.get("constrained_columns"):
-                query = query.order_by(*(sa.column(c) for c in pk["constrained_columns"]))
-            return gpd.read_postgis(query, conn, geom_col=geom_col, crs=target_crs)
+            key = list(
+                sa.inspect(conn)
+                .get_pk_constraint(src.table, schema=src.schema)
+                .get("constrained_columns")
+                or []
+            )
+            if key:
+                query = query.order_by(*(sa.column(c) for c in key))
+            gdf = gpd.read_postgis(query, conn, geom_col=geom_col, crs=target_crs)
+            return _index_by_key(gdf, key, src)
     except sa.exc.DBAPIError as exc:
         msg = f"could not read PostGIS table {src.qualified} on {src.server}: {_reason(exc, src)}"
         raise InputError(msg) from None
@@ -174,6 +184,20 @@ def _write_one(
 
 
 # --- helpers --------------------------------------------------------------------------------
+
+
+def _index_by_key(gdf: gpd.GeoDataFrame, key: list[str], src: PostgisSource) -> gpd.GeoDataFrame:
+    """Index ``gdf`` by its integer primary key, so that reports name rows as the table does."""
+    if len(key) == 1 and key[0] in gdf.columns and pd.api.types.is_integer_dtype(gdf[key[0]]):
+        return gdf.set_index(pd.Index(gdf[key[0]].to_numpy(), name=None))
+    why = "no primary key" if not key else f"primary key ({', '.join(key)}) is not one integer"
+    msg = (
+        f"PostGIS table {src.qualified} has {why}: its rows are named by position (0, 1, ...) "
+        f"in reports{'' if key else ', in an order PostgreSQL does not promise'}; add an "
+        "integer key (ALTER TABLE ... ADD COLUMN gid serial PRIMARY KEY) to name them by it"
+    )
+    attach_notices(gdf, Notices([Notice(msg, source=src.qualified)]))
+    return gdf
 
 
 def _require_owned(conn: Connection, src: PostgisSource) -> None:

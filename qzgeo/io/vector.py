@@ -236,7 +236,7 @@ def read_layer(
     src = str(source)
     if is_postgis_uri(src):
         gdf = read_postgis_layer(src, crs=str(crs) if crs is not None else None)
-        notes, encoding_used = Notices(), None
+        notes, encoding_used = notices_of(gdf).with_source(src), None
     else:
         path = check_input_file(src, max_bytes=max_bytes)
         layer = default_layer(path, layer)  # several layers with geometry: never a guess

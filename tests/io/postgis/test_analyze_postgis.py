@@ -99,3 +99,29 @@ def test_analyze_postgis_parcels_match_postgis(
     for gid, want in overlaps:
         # edges straight in GK (parcels) vs in lon/lat (red line): within a square metre
         assert got.loc[gid, "control_lines:生态保护红线"] == pytest.approx(float(want), abs=1.0)  # type: ignore[arg-type]
+
+
+def test_analyze_postgis_feature_ids_are_the_primary_key(
+    pg_uri: str, pg_schema: str, pg_sql: Sql, minipack: Path, tmp_path: Path
+) -> None:
+    """Reports name a row by its primary key (gid 103), not by its position (2)."""
+    table = _parcels_table(pg_sql, pg_schema)
+    _, report = _run(pg_uri, table, minipack, tmp_path / "out")
+    records = report["repairs"]["records" if "records" in report["repairs"] else "repairs"]  # type: ignore[index]
+    by_reason = {r["reason"].split(" ")[0]: r for r in records}
+    assert by_reason["null"]["feature_id"] == "103"
+    assert by_reason["invalid"]["feature_id"] == "107"
+    got = gpd.read_file(tmp_path / "out" / "internal" / "parcels.gpkg")
+    assert (got["source_fid"] == got["gid"]).all()
+
+
+def test_analyze_postgis_without_key_says_rows_are_positions(
+    pg_uri: str, pg_schema: str, pg_sql: Sql, minipack: Path, tmp_path: Path
+) -> None:
+    """A view has no primary key: the report says its rows are numbered by position."""
+    _parcels_table(pg_sql, pg_schema)
+    pg_sql(f'CREATE VIEW {pg_schema}.v AS SELECT * FROM {pg_schema}."地块" WHERE gid > 103')
+    output, report = _run(pg_uri, f"{pg_schema}.v", minipack, tmp_path / "out")
+    warnings = report["repairs"]["warnings"]  # type: ignore[index]
+    assert any(f"{pg_schema}.v has no primary key" in w for w in warnings), warnings
+    assert "1 warning(s); see report.json" in output
