@@ -125,3 +125,17 @@ def test_analyze_postgis_without_key_says_rows_are_positions(
     warnings = report["repairs"]["warnings"]  # type: ignore[index]
     assert any(f"{pg_schema}.v has no primary key" in w for w in warnings), warnings
     assert "1 warning(s); see report.json" in output
+
+
+def test_analyze_repair_areas_are_ellipsoidal(
+    pg_uri: str, pg_schema: str, pg_sql: Sql, minipack: Path, tmp_path: Path
+) -> None:
+    """report.json's area after a repair is the ellipsoidal area, not the GK plane's."""
+    table = _parcels_table(pg_sql, pg_schema)
+    _, report = _run(pg_uri, table, minipack, tmp_path / "out")
+    [fixed] = [r for r in report["repairs"]["repairs"] if r["action"] == "repaired"]  # type: ignore[index]
+    [(want,)] = pg_sql(
+        f"SELECT ST_Area(ST_Transform(ST_MakeValid(geom), 4490)::geography) "
+        f'FROM {pg_schema}."地块" WHERE gid = 107'
+    )
+    assert fixed["area_after_m2"] == pytest.approx(float(want), abs=0.01)  # type: ignore[arg-type]
