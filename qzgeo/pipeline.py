@@ -34,7 +34,7 @@ from qzgeo.io.guard import ReadCaps, read_caps
 from qzgeo.io.layer_info import declared_fields, default_layer
 from qzgeo.io.outdir import check_out_dir, output_build, write_part_file
 from qzgeo.io.postgis_uri import redact_text
-from qzgeo.io.vector import ReadOptions, read_layer, sha256_file
+from qzgeo.io.vector import ReadOptions, input_digest, read_layer
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
 from qzgeo.pack.model import Pack
@@ -288,7 +288,7 @@ def _write_in_memory(
             place.part,
             repairs=repairs,
             overlay_report=overlay,
-            extra={"inputs": {Path(parcels_path).name: sha256_file(parcels_path)}},
+            extra={"inputs": input_digest(parcels_path)},
             report_dir=place.build.internal,
             declared=declared,
         )

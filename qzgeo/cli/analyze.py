@@ -31,8 +31,9 @@ if TYPE_CHECKING:
     "--parcels",
     "parcels_path",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Parcel polygons (GeoPackage, Shapefile, GeoJSON, FlatGeobuf...).",
+    metavar="FILE|URI",
+    help="Parcel polygons (GeoPackage, Shapefile, GeoJSON, FlatGeobuf...) or a PostGIS table: "
+    "postgresql://user@host/db?table=schema.name.",
 )
 @click.option(
     "--layer",
@@ -84,7 +85,7 @@ if TYPE_CHECKING:
     "chunks of 250 000 for files of more than 500 000 parcels. Not with --map.",
 )
 def command(
-    parcels_path: Path,
+    parcels_path: str,
     layer: str | None,
     pack_dir: Path | None,
     out_dir: Path | None,
@@ -117,11 +118,13 @@ def command(
             "once; leave out one of them"
         )
         raise click.BadParameter(msg, param_hint="--chunk-rows")
-    if not parcels_path.exists():
+    from qzgeo.io.postgis_uri import is_postgis_uri
+
+    if not is_postgis_uri(parcels_path) and not Path(parcels_path).exists():
         msg = f"{parcels_path} does not exist"
         raise click.BadParameter(msg, param_hint="--parcels")
     summary = run_analyze(
-        parcels_path,
+        parcels_path if is_postgis_uri(parcels_path) else Path(parcels_path),
         resolve_out(out_dir),
         pack_dir=pack_dir,
         layer=layer,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 @click.command(name="convert")
 @click.argument("source")
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out_arg", metavar="OUT")
 @crs_opt
 @click.option(
     "--to-crs", type=CRS, default=None, help="Reproject the output, e.g. EPSG:4490 or a GK zone."
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 )
 def command(
     source: str,
-    out: Path,
+    out_arg: str,
     crs: str | None,
     to_crs: str | None,
     from_gcj02: bool,
@@ -68,7 +69,9 @@ def command(
     """Convert SOURCE (file or postgresql:// URI) to OUT; the format follows OUT's extension.
 
     Formats: .gpkg .geojson .shp .fgb .parquet and 界址点 .txt (read also: DXF and any format
-    GDAL reads). The input is never modified; OUT is replaced atomically.
+    GDAL reads), or a PostGIS table postgresql://user@host/db?table=schema.name (a table
+    qzgeo wrote is replaced, any other is never touched). The input is never modified; OUT is
+    replaced atomically.
 
     \b
     Examples:
@@ -76,24 +79,16 @@ def command(
       qzgeo convert zones.shp zones.geojson --to-crs EPSG:4490
       qzgeo convert parcels.gpkg parcels.txt --zone 36
       qzgeo convert zones.gpkg zones.shp --out-encoding GBK   # for ArcGIS 10.x
+      qzgeo convert zones.gpkg 'postgresql://gis@db/plan?table=规划.zones'
     """
     from qzgeo._errors import InputError
     from qzgeo.io.postgis_uri import is_postgis_uri
     from qzgeo.io.vector import read_layer
-    from qzgeo.io.write import WRITE_FORMATS, write_layer
+    from qzgeo.io.write import write_layer
     from qzgeo.notices import Notices, notices_of
 
-    if out.suffix.lower() not in WRITE_FORMATS:
-        msg = f"unknown output extension {out.suffix!r}; use one of {', '.join(WRITE_FORMATS)}"
-        raise click.BadParameter(msg, param_hint="OUT")
-    if out_encoding is not None and out.suffix.lower() not in (".shp", ".txt"):
-        msg = (
-            f"--out-encoding applies to .shp and 界址点 .txt outputs; {out.suffix} is always UTF-8"
-        )
-        raise click.BadParameter(msg, param_hint="--out-encoding")
-    if not is_postgis_uri(source) and Path(source).resolve() == out.resolve():
-        msg = "OUT is the input file; write to another file (inputs are never modified)"
-        raise click.BadParameter(msg, param_hint="OUT")
+    file_only = {"--out-layer": out_layer, "--zone": zone, "--no-prefix": no_prefix}
+    out = _check_out(source, out_arg, out_encoding, file_only)
     gdf = read_layer(
         source,
         layer=layer,
@@ -115,6 +110,9 @@ def command(
     gdf = _repair_or_warn(gdf, repair=repair, layer_id=out_layer or out.stem)
     if to_crs is not None:
         gdf = gdf.to_crs(to_crs)
+    if is_postgis_uri(out_arg):
+        _write_postgis(gdf, out_arg)
+        return
     written = Notices()
     _warn_unused_zone(out, zone, no_prefix, written)
     write_layer(
@@ -124,6 +122,68 @@ def command(
     for n in written:
         click.echo(f"{n.kind}: {n}", err=True)
     click.echo(f"Wrote {len(gdf)} feature(s) to {out}")
+
+
+def _check_out(
+    source: str, out_arg: str, out_encoding: str | None, file_only: Mapping[str, object]
+) -> Path:
+    """OUT checked before anything is read: its format, its options, not the input."""
+    from qzgeo.io.postgis_uri import is_postgis_uri
+    from qzgeo.io.write import WRITE_FORMATS
+
+    out = Path(out_arg)
+    if is_postgis_uri(out_arg):
+        _check_postgis_out(source, out_arg, {**file_only, "--out-encoding": out_encoding})
+        return out
+    if out.suffix.lower() not in WRITE_FORMATS:
+        msg = (
+            f"unknown output extension {out.suffix!r}; use one of {', '.join(WRITE_FORMATS)} "
+            "or a PostGIS table postgresql://user@host/db?table=schema.name"
+        )
+        raise click.BadParameter(msg, param_hint="OUT")
+    if out_encoding is not None and out.suffix.lower() not in (".shp", ".txt"):
+        msg = (
+            f"--out-encoding applies to .shp and 界址点 .txt outputs; {out.suffix} is always UTF-8"
+        )
+        raise click.BadParameter(msg, param_hint="--out-encoding")
+    if not is_postgis_uri(source) and Path(source).resolve() == out.resolve():
+        msg = "OUT is the input file; write to another file (inputs are never modified)"
+        raise click.BadParameter(msg, param_hint="OUT")
+    return out
+
+
+def _check_postgis_out(source: str, out: str, file_only: Mapping[str, object]) -> None:
+    """A PostGIS OUT: a valid URI, not the input table, no file-only options."""
+    from qzgeo.io.postgis_uri import is_postgis_uri, parse_postgis_uri
+
+    target = parse_postgis_uri(out)
+    given = [name for name, value in file_only.items() if value]
+    if given:
+        msg = (
+            f"{', '.join(given)} shape file outputs; a PostGIS OUT is named by table=schema.name "
+            "(leave them out)"
+        )
+        raise click.BadParameter(msg, param_hint="OUT")
+    if is_postgis_uri(source):
+        src = parse_postgis_uri(source)
+        if (src.server, src.qualified) == (target.server, target.qualified):
+            msg = (
+                f"OUT is the input table {src.qualified}; name another table (inputs are "
+                "never modified)"
+            )
+            raise click.BadParameter(msg, param_hint="OUT")
+
+
+def _write_postgis(gdf: gpd.GeoDataFrame, uri: str) -> None:
+    """Write ``gdf`` to the PostGIS table ``uri`` (replacing only a table qzgeo wrote)."""
+    from qzgeo.io.postgis import write_postgis_layer
+    from qzgeo.io.postgis_uri import parse_postgis_uri
+
+    write_postgis_layer(gdf, uri)
+    target = parse_postgis_uri(uri)
+    click.echo(
+        f"Wrote {len(gdf)} feature(s) to PostGIS table {target.qualified} on {target.server}"
+    )
 
 
 def _out_encoding(value: str | None) -> str | None:

@@ -19,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import shapely
+from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
 from qzgeo._errors import GeometryError
@@ -142,12 +143,29 @@ def geometry_family(gdf: gpd.GeoDataFrame) -> str | None:
     return str(min(counts.index, key=lambda f: (-counts[f], rank[str(f)])))
 
 
-def _area(geom: BaseGeometry | None, geographic: bool) -> float | None:
+#: Area in m² of a polygonal geometry in the layer's CRS.
+_Measure = Callable[[BaseGeometry], float]
+
+
+def _measure_for(crs: CRS | None) -> _Measure:
+    """Ellipsoidal area (CGCS2000/GRS80) in any CRS; planar only for data without a CRS."""
+    if crs is None:
+        return lambda g: float(g.area)
+    if crs.is_geographic:
+        return lambda g: float(ellipsoidal_area([g])[0])
+    to_lonlat = Transformer.from_crs(crs, crs.geodetic_crs or "EPSG:4490", always_xy=True)
+
+    def measure(g: BaseGeometry) -> float:
+        lonlat = shapely.transform(g, lambda xy: np.column_stack(to_lonlat.transform(*xy.T)))
+        return float(ellipsoidal_area([lonlat])[0])
+
+    return measure
+
+
+def _area(geom: BaseGeometry | None, measure: _Measure) -> float | None:
     if geom is None or geom.is_empty or GEOMETRY_FAMILIES.get(geom.geom_type) != "polygon":
         return None
-    if geographic:
-        return float(ellipsoidal_area([geom])[0])
-    return float(geom.area)
+    return measure(geom)
 
 
 def polygonal_part(geom: BaseGeometry) -> BaseGeometry:
@@ -290,7 +308,7 @@ def repair_layer(
     >>> bool(fixed.geometry.iloc[0].is_valid), rep.records[0].action
     (True, 'repaired')
     """
-    geographic = bool(gdf.crs is not None and gdf.crs.is_geographic)
+    measure = _measure_for(gdf.crs)
     family = family or geometry_family(gdf)
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     flagged = np.flatnonzero(_needs_repair(geoms, family))
@@ -300,7 +318,7 @@ def repair_layer(
     out = geoms.copy()
     flagged = _flatten_in_bulk(gdf, out, flagged, family, layer_id=layer_id, report=report)
     for i in flagged.tolist():
-        fixed, notes = _repair_geometry(geoms[i], family, geographic)
+        fixed, notes = _repair_geometry(geoms[i], family, measure)
         for reason, action, before, after in notes:
             report.add(
                 RepairRecord(
@@ -392,7 +410,7 @@ _Note = tuple[str, str, float | None, float | None]
 
 
 def _repair_geometry(
-    geom: BaseGeometry | None, family: str | None, geographic: bool
+    geom: BaseGeometry | None, family: str | None, measure: _Measure
 ) -> tuple[BaseGeometry | None, list[_Note]]:
     """One feature's geometry, repaired (``None``: dropped), and the notes of what was done."""
     if geom is None or geom.is_empty:
@@ -403,25 +421,25 @@ def _repair_geometry(
     if shapely.has_z(geom) or _has_m(geom):
         dims = "Z" if not _has_m(geom) else ("M" if not shapely.has_z(geom) else "Z and M")
         geom = shapely.force_2d(geom)
-        area2d = _area(geom, geographic)
+        area2d = _area(geom, measure)
         notes.append((f"{dims} coordinates removed (2D analysis)", "repaired", area2d, area2d))
     fam = GEOMETRY_FAMILIES.get(geom.geom_type)
     if family is not None and fam != family and geom.geom_type != "GeometryCollection":
         return None, [*notes, (f"{geom.geom_type} in a {family} layer", "dropped", None, None)]
     if not geom.is_valid:
-        fixed, note = _make_valid(geom, family, geographic)
+        fixed, note = _make_valid(geom, family, measure)
     elif geom.geom_type == "GeometryCollection" and family == "polygon":
-        fixed, note = _polygons_of_collection(geom, geographic)
+        fixed, note = _polygons_of_collection(geom, measure)
     else:
         return geom, notes
     return fixed, [*notes, note]
 
 
 def _make_valid(
-    geom: BaseGeometry, family: str | None, geographic: bool
+    geom: BaseGeometry, family: str | None, measure: _Measure
 ) -> tuple[BaseGeometry | None, _Note]:
     reason = shapely.is_valid_reason(geom)
-    before = _area(geom, geographic)
+    before = _area(geom, measure)
     try:
         if family == "polygon":
             fixed = valid_polygonal(geom)
@@ -431,16 +449,16 @@ def _make_valid(
         return None, (f"invalid ({reason}); repair failed: {exc}", "dropped", before, 0.0)
     if family == "polygon" and fixed.is_empty:
         return None, (f"invalid ({reason}); nothing polygonal remains", "dropped", before, 0.0)
-    return fixed, (f"invalid ({reason})", "repaired", before, _area(fixed, geographic))
+    return fixed, (f"invalid ({reason})", "repaired", before, _area(fixed, measure))
 
 
 def _polygons_of_collection(
-    geom: BaseGeometry, geographic: bool
+    geom: BaseGeometry, measure: _Measure
 ) -> tuple[BaseGeometry | None, _Note]:
     poly = polygonal_part(geom)
     if poly.is_empty:
         return None, ("GeometryCollection without polygons", "dropped", None, None)
     dropped = _non_polygonal_parts(geom)
-    area_after = _area(poly, geographic)
+    area_after = _area(poly, measure)
     reason = f"GeometryCollection: non-polygonal parts dropped ({dropped}; no area)"
     return poly, (reason, "parts dropped", area_after, area_after)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
@@ -23,6 +24,7 @@ from qzgeo.io.postgis_uri import (
     parse_postgis_uri,
     require_postgis_extras,
 )
+from qzgeo.notices import Notice, Notices, attach_notices
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -39,6 +41,9 @@ _POSTGIS_CATALOG = frozenset(
         "raster_overviews",
     )
 )
+#: Start of the comment qzgeo puts on every table it writes: only such tables are replaced.
+OWNER_MARK = "qzgeo:"
+_OWNER_COMMENT = f"{OWNER_MARK} written by qzgeo; replaced by its next run"
 
 
 def read_postgis_layer(uri: str, *, crs: str | None = None) -> gpd.GeoDataFrame:
@@ -57,7 +62,9 @@ def read_postgis_layer(uri: str, *, crs: str | None = None) -> gpd.GeoDataFrame:
     Returns
     -------
     geopandas.GeoDataFrame
-        All columns, ordered by the primary key when the table has one.
+        All columns, ordered by the primary key when the table has one. The index holds the
+        feature ids that reports name rows by: the values of an integer primary key of one
+        column, else the row positions 0, 1, ... (with a notice saying so).
     """
     src = parse_postgis_uri(uri)
     sa = require_postgis_extras()
@@ -69,10 +76,16 @@ def read_postgis_layer(uri: str, *, crs: str | None = None) -> gpd.GeoDataFrame:
             target_crs = _resolve_crs(conn, src, geom_col, srid, crs)
             table = sa.table(src.table, schema=src.schema)
             query = sa.select(sa.text("*")).select_from(table)
-            pk = sa.inspect(conn).get_pk_constraint(src.table, schema=src.schema)
-            if pk.get("constrained_columns"):
-                query = query.order_by(*(sa.column(c) for c in pk["constrained_columns"]))
-            return gpd.read_postgis(query, conn, geom_col=geom_col, crs=target_crs)
+            key = list(
+                sa.inspect(conn)
+                .get_pk_constraint(src.table, schema=src.schema)
+                .get("constrained_columns")
+                or []
+            )
+            if key:
+                query = query.order_by(*(sa.column(c) for c in key))
+            gdf = gpd.read_postgis(query, conn, geom_col=geom_col, crs=target_crs)
+            return _index_by_key(gdf, key, src)
     except sa.exc.DBAPIError as exc:
         msg = f"could not read PostGIS table {src.qualified} on {src.server}: {_reason(exc, src)}"
         raise InputError(msg) from None
@@ -84,7 +97,8 @@ def write_postgis_layer(gdf: gpd.GeoDataFrame, uri: str, *, if_exists: str = "re
     """Write a GeoDataFrame to a PostGIS table in one transaction.
 
     ``"replace"`` writes a new table and swaps it for the old one in the same transaction, so
-    a failed write leaves the old table untouched; ``"fail"`` refuses an existing table;
+    a failed write leaves the old table untouched, and only a table qzgeo wrote (its comment
+    starts with :data:`OWNER_MARK`) is ever replaced; ``"fail"`` refuses an existing table;
     ``"append"`` adds rows (the SRID must match). Polygons are written as MULTIPOLYGON and
     lines as MULTILINESTRING (like ``ogr2ogr -nlt PROMOTE_TO_MULTI``) with the EPSG code of
     ``gdf.crs`` as SRID. The geometry column is named by ``?geom=`` or keeps its name.
@@ -158,6 +172,8 @@ def _write_one(
         )
         raise OutputError(msg)
     exists = insp.has_table(src.table, schema=src.schema)
+    if exists and if_exists == "replace":
+        _require_owned(conn, src)
     if exists and if_exists == "fail":
         msg = f"PostGIS table {src.qualified} already exists; use if_exists='replace'"
         raise OutputError(msg)
@@ -168,6 +184,46 @@ def _write_one(
 
 
 # --- helpers --------------------------------------------------------------------------------
+
+
+def _index_by_key(gdf: gpd.GeoDataFrame, key: list[str], src: PostgisSource) -> gpd.GeoDataFrame:
+    """Index ``gdf`` by its integer primary key, so that reports name rows as the table does."""
+    if len(key) == 1 and key[0] in gdf.columns and pd.api.types.is_integer_dtype(gdf[key[0]]):
+        return gdf.set_index(pd.Index(gdf[key[0]].to_numpy(), name=None))
+    why = "no primary key" if not key else f"primary key ({', '.join(key)}) is not one integer"
+    msg = (
+        f"PostGIS table {src.qualified} has {why}: its rows are named by position (0, 1, ...) "
+        f"in reports{'' if key else ', in an order PostgreSQL does not promise'}; add an "
+        "integer key (ALTER TABLE ... ADD COLUMN gid serial PRIMARY KEY) to name them by it"
+    )
+    attach_notices(gdf, Notices([Notice(msg, source=src.qualified)]))
+    return gdf
+
+
+def _require_owned(conn: Connection, src: PostgisSource) -> None:
+    """Refuse to replace a table, view or other relation that qzgeo did not write."""
+    sa = require_postgis_extras()
+    row = conn.execute(
+        sa.text(
+            "SELECT c.relkind, obj_description(c.oid, 'pg_class') FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND c.relname = :table"
+        ),
+        {"schema": src.schema, "table": src.table},
+    ).one_or_none()
+    if row is None:
+        return
+    kind, comment = str(row[0]), row[1]
+    if kind in ("r", "p") and isinstance(comment, str) and comment.startswith(OWNER_MARK):
+        return
+    what = "table" if kind in ("r", "p") else "view or other relation"
+    msg = (
+        f"PostGIS {what} {src.qualified} on {src.server} exists and was not written by qzgeo "
+        f"(its comment does not start with {OWNER_MARK!r}); qzgeo replaces only its own "
+        "tables: name another table (or prefix) in table=schema.name, or drop or rename that "
+        "one yourself if it is an old qzgeo output"
+    )
+    raise OutputError(msg)
 
 
 def _engine(src: PostgisSource) -> Engine:
@@ -379,6 +435,9 @@ def _write_and_swap(
         sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
             sql.Identifier(src.schema, f"idx_{tmp}_{geom}"),
             sql.Identifier(f"idx_{src.table}_{geom}"),
+        ),
+        sql.SQL("COMMENT ON TABLE {} IS {}").format(
+            sql.Identifier(src.schema, src.table), sql.Literal(_OWNER_COMMENT)
         ),
     ]
     raw = conn.connection.driver_connection

@@ -184,20 +184,26 @@ def require_postgis_extras() -> Any:
 def redact_uri(uri: str) -> str:
     """``uri`` with its password replaced by ``***``, for messages.
 
+    The password is everything between the first ``:`` after ``scheme://`` and the last
+    ``@``, so that one pasted unencoded (with ``/``, ``?``, ``#``, ``@`` or a space, which
+    break the URI) is hidden as well; a URI with no ``@`` has no password.
+
     Examples
     --------
     >>> redact_uri("postgresql://gis:s3cret@db/plan?table=t")
     'postgresql://gis:***@db/plan?table=t'
+    >>> redact_uri("postgresql://gis:a/b?c@db/plan?table=t")
+    'postgresql://gis:***@db/plan?table=t'
     """
-    parts = urlsplit(uri)
-    if parts.password is None:
+    scheme, sep, rest = uri.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
         return uri
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
-_URI_PASSWORD = re.compile(r"(postgres(?:ql)?(?:\+\w+)?://[^:/@\s]*):[^@\s]*@")
+# The password runs to the last "@" before the end of the line or the next URI.
+_URI_PASSWORD = re.compile(r"(postgres(?:ql)?(?:\+\w+)?://[^:/@\s]*):(?:(?!://)[^\n])*@")
 
 
 def redact_text(text: str) -> str:

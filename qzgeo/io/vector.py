@@ -52,6 +52,20 @@ def sha256_file(path: str | os.PathLike[str], *, stop: threading.Event | None = 
     return h.hexdigest()
 
 
+def input_digest(source: str | os.PathLike[str]) -> dict[str, str]:
+    """``{name: sha256}`` of an input file for ``report.json``; a PostGIS table (which has no
+    bytes to hash) is named by its URI, password hidden, with ``"postgis"`` in place of a hash.
+
+    Examples
+    --------
+    >>> input_digest("postgresql://gis:pw@db/plan?table=规划.地块")
+    {'postgresql://gis:***@db/plan?table=规划.地块': 'postgis'}
+    """
+    if is_postgis_uri(str(source)):
+        return {redact_uri(str(source)): "postgis"}
+    return {Path(source).name: sha256_file(source)}
+
+
 def list_layers(path: str | os.PathLike[str]) -> list[str]:
     """Names of the layers in a vector data source (listed once per file version)."""
     try:
@@ -222,7 +236,7 @@ def read_layer(
     src = str(source)
     if is_postgis_uri(src):
         gdf = read_postgis_layer(src, crs=str(crs) if crs is not None else None)
-        notes, encoding_used = Notices(), None
+        notes, encoding_used = notices_of(gdf).with_source(src), None
     else:
         path = check_input_file(src, max_bytes=max_bytes)
         layer = default_layer(path, layer)  # several layers with geometry: never a guess

@@ -111,3 +111,25 @@ def test_missing_extras_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "geoalchemy2", None)
     with pytest.raises(InputError, match=r"pip install 'qzgeo\[postgis\]'"):
         read_postgis_layer(f"{BASE}?table=t")
+
+
+@pytest.mark.parametrize("password", ["pa/ss", "pa?ss", "pa#ss", "p@ss", "pa ss", "p:a;ss"])
+def test_unencoded_password_never_shown(password: str) -> None:
+    """Users paste passwords with /, ?, #, @ unencoded: the URI is then broken, but the
+    message that says so must still hide the password."""
+    from click.testing import CliRunner
+
+    from qzgeo.cli.main import cli
+    from qzgeo.io.postgis_uri import redact_text, redact_uri
+
+    uri = f"postgresql://gis:{password}@127.0.0.1:1/plan?table=zones"
+    assert password not in redact_uri(uri)
+    assert password not in redact_text(f"cannot read {uri}: no such table")
+    try:
+        parse_postgis_uri(uri)
+    except InputError as exc:
+        assert password not in str(exc)
+    res = CliRunner().invoke(cli, ["check", uri, "--no-pack", "--constraint", uri])
+    assert res.exit_code == 2, res.output
+    assert password not in res.output
+    assert "Traceback" not in res.output
