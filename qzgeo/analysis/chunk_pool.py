@@ -46,6 +46,7 @@ from qzgeo.analysis.parcels import (
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.gpkg_tiles import rtree_tiles
 from qzgeo.io.guard import ReadCaps, read_caps
+from qzgeo.io.raw_wkb import RawWKB, keep_raw_wkb
 from qzgeo.io.vector import read_layer_features
 from qzgeo.io.write_stream import arrow_batch
 
@@ -151,23 +152,29 @@ def chunk_starts(source: ChunkSource, n: int, rows: int) -> list[ChunkStart]:
 def analyze_chunk(ctx: ChunkContext, spec: ChunkStart, *, threads: int = 1) -> ChunkResult:
     """Read, clean, measure and encode one chunk (in a worker, or inline)."""
     start = spec[0]
-    chunk, repairs, n_read = read_chunk(ctx, spec)
+    chunk, repairs, n_read, raw = read_chunk(ctx, spec)
     if chunk.empty:
         return ChunkResult(start, n_read, None, None, repairs, OverlayReport())
     planar = to_planar(chunk, ctx.plan.planar_crs)
     measured, overlay = measure_parcels(planar, ctx.plan, workers=threads, chunk_size=20_000)
-    return complete_chunk(ctx, chunk, (measured, overlay), repairs, start=start, read=n_read)
+    return complete_chunk(
+        ctx, chunk, (measured, overlay), repairs, start=start, read=n_read, raw=raw
+    )
 
 
-def read_chunk(ctx: ChunkContext, spec: ChunkStart) -> tuple[gpd.GeoDataFrame, RepairReport, int]:
-    """One chunk as read and repaired (its notices and repairs), and how many were read."""
+def read_chunk(
+    ctx: ChunkContext, spec: ChunkStart
+) -> tuple[gpd.GeoDataFrame, RepairReport, int, RawWKB | None]:
+    """One chunk as read and repaired (its notices and repairs), how many were read, and the
+    WKB they were read with (:mod:`qzgeo.io.raw_wkb`; ``None`` if not kept)."""
     src = ctx.source
     start, selector, rows, expected = spec
-    with read_caps(ctx.caps):
+    with read_caps(ctx.caps), keep_raw_wkb() as kept:
         chunk = read_layer_features(
             src.path, (selector, rows), layer=src.layer, crs=src.crs, datum=src.datum,
             **src.read_kwargs,
         )  # fmt: skip
+    raw = kept[0] if len(kept) == 1 else None  # one read, or none kept: encode them all
     if isinstance(selector, int) and Path(src.path).suffix.lower() == ".shp":
         # GDAL skips to record `selector` (the FID) but then counts live records only (it
         # skips those flagged deleted): keep this chunk's records, or chunks would overlap.
@@ -185,7 +192,7 @@ def read_chunk(ctx: ChunkContext, spec: ChunkStart) -> tuple[gpd.GeoDataFrame, R
     chunk = clean_parcels(
         chunk, extent=ctx.extent, source=src.path, repairs=repairs, where=where, scope=scope
     )
-    return chunk, repairs, n_read
+    return chunk, repairs, n_read, raw
 
 
 def complete_chunk(
@@ -196,14 +203,18 @@ def complete_chunk(
     *,
     start: int,
     read: int,
+    raw: RawWKB | None = None,
 ) -> ChunkResult:
-    """The result rows of a measured chunk, encoded for the writer, with its totals."""
+    """The result rows of a measured chunk, encoded for the writer, with its totals.
+
+    ``raw``: the WKB the chunk was read with; its untouched geometries are written with it.
+    """
     plan = ctx.plan
     result = finish_parcels(chunk, measured[0], plan)
     if ctx.rename is not None:
         result = ctx.rename(result)
     return ChunkResult(
-        start, read, arrow_batch(result, declared=ctx.source.declared),
+        start, read, arrow_batch(result, declared=ctx.source.declared, raw=raw),
         zone_totals(result, plan), repairs, measured[1],
         len(result), int(result["conflict"].sum()), float(result["available_m2"].sum()),
         float(result["unchecked_m2"].sum()),
@@ -235,24 +246,24 @@ def measure_elsewhere(
 ) -> Iterator[ChunkResult]:
     """:func:`run_chunks` with the measuring done by ``measure``; reading, repairing and
     encoding here. Chunks wait (repaired) until their numbers come back, in file order."""
-    waiting: deque[tuple[gpd.GeoDataFrame, RepairReport, int, int]] = deque()
+    waiting: deque[tuple[gpd.GeoDataFrame, RepairReport, int, int, RawWKB | None]] = deque()
 
     def completed(done: list[Measured]) -> Iterator[ChunkResult]:
         for m in done:
             while waiting[0][0].empty:  # chunks left empty by the repairs were not sent
-                chunk, repairs, start, n_read = waiting.popleft()
+                chunk, repairs, start, n_read, _ = waiting.popleft()
                 yield ChunkResult(start, n_read, None, None, repairs, OverlayReport())
-            chunk, repairs, start, n_read = waiting.popleft()
-            yield complete_chunk(ctx, chunk, m, repairs, start=start, read=n_read)
+            chunk, repairs, start, n_read, raw = waiting.popleft()
+            yield complete_chunk(ctx, chunk, m, repairs, start=start, read=n_read, raw=raw)
 
     for spec in starts:
         start = spec[0]
-        chunk, repairs, n_read = read_chunk(ctx, spec)
-        waiting.append((chunk, repairs, start, n_read))
+        chunk, repairs, n_read, raw = read_chunk(ctx, spec)
+        waiting.append((chunk, repairs, start, n_read, raw))
         if not chunk.empty:
             yield from completed(measure.put(to_planar(chunk, ctx.plan.planar_crs), ctx.plan))
     yield from completed(measure.flush())
-    for _chunk, repairs, start, n_read in waiting:  # trailing chunks left empty
+    for _chunk, repairs, start, n_read, _raw in waiting:  # trailing chunks left empty
         yield ChunkResult(start, n_read, None, None, repairs, OverlayReport())
 
 
