@@ -1,0 +1,48 @@
+"""Chunk results cross from the worker processes as Arrow files in shared memory: the table
+comes back equal, the files go, and a folder that cannot take them leaves the pipe as before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from qzgeo.analysis.chunk_pool import ChunkResult, _landed, _spill, chunk_pool
+from qzgeo.analysis.overlay import OverlayReport
+from qzgeo.geo.repair import RepairReport
+
+
+def _result() -> ChunkResult:
+    table = pa.table({"pid": [1, 2, 3], "名": ["a", None, "地块"], "geom": [b"\x01", b"", None]})
+    return ChunkResult(0, 3, table, None, RepairReport(), OverlayReport(), parcels=3)
+
+
+def test_a_spilled_table_lands_equal_and_its_file_is_removed(tmp_path: Path) -> None:
+    result = _result()
+    spilled = _spill(result, str(tmp_path))
+    assert spilled.table is None and spilled.table_path is not None
+    assert Path(spilled.table_path).parent == tmp_path
+    landed = _landed(spilled)
+    assert landed.table is not None and landed.table.equals(result.table, check_metadata=True)
+    assert landed.table_path is None and not list(tmp_path.iterdir())
+    assert landed.parcels == 3
+
+
+def test_without_a_folder_the_table_stays_in_the_result(tmp_path: Path) -> None:
+    result = _result()
+    assert _spill(result, None) is result
+    gone = tmp_path / "missing"  # e.g. /dev/shm full or removed: OSError
+    kept = _spill(result, str(gone))
+    assert kept.table is result.table and kept.table_path is None
+    assert _landed(kept) is kept
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no /dev/shm")
+def test_the_pool_removes_its_spill_folder() -> None:
+    with chunk_pool(2) as pool:
+        assert pool is not None and pool.spill is not None
+        folder = Path(pool.spill)
+        assert folder.is_dir()
+        (folder / "left.arrow").write_bytes(b"x")  # a cancelled chunk's table
+    assert not folder.exists()
