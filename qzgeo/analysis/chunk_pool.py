@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import multiprocessing
+import os
 import shutil
 import tempfile
 import threading
@@ -359,15 +360,32 @@ def chunk_pool(processes: int) -> Iterator[ChunkPool | None]:
             shutil.rmtree(spill, ignore_errors=True)
 
 
-def _spill_folder() -> str | None:
-    """A new folder in shared memory (``/dev/shm``) for the workers' tables, else ``None``."""
-    shm = Path("/dev/shm")
+def _spill_folder(shm: Path = Path("/dev/shm")) -> str | None:
+    """A new folder in shared memory (``/dev/shm``) for the workers' tables, else ``None``.
+
+    Named after this process: the folders of runs that were killed (no ``finally``) hold
+    memory until a reboot, and are removed here once their process is gone.
+    """
     if not shm.is_dir():
         return None
+    for old in shm.glob("qzgeo-chunks-*-*"):
+        pid = old.name.split("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
     try:
-        return tempfile.mkdtemp(prefix="qzgeo-chunks-", dir=shm)
+        return tempfile.mkdtemp(prefix=f"qzgeo-chunks-{os.getpid()}-", dir=shm)
     except OSError:
         return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's: alive, and not ours to remove anyway
+        return True
+    return True
 
 
 def run_chunks(

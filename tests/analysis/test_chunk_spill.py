@@ -46,3 +46,26 @@ def test_the_pool_removes_its_spill_folder() -> None:
         assert folder.is_dir()
         (folder / "left.arrow").write_bytes(b"x")  # a cancelled chunk's table
     assert not folder.exists()
+
+
+def test_folders_of_killed_runs_are_removed(tmp_path: Path) -> None:
+    """A run killed without cleaning up leaves its folder; the next run removes it, and
+    leaves the folders of runs still going."""
+    import os
+    import subprocess
+    import sys
+
+    from qzgeo.analysis.chunk_pool import _spill_folder
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: its pid names no process
+    dead = tmp_path / f"qzgeo-chunks-{gone.pid}-x"
+    dead.mkdir()
+    (dead / "t.arrow").write_bytes(b"x")
+    live = tmp_path / f"qzgeo-chunks-{os.getpid()}-y"
+    live.mkdir()
+    other = tmp_path / "not-ours"
+    other.mkdir()
+    new = _spill_folder(tmp_path)
+    assert new is not None and Path(new).name.startswith(f"qzgeo-chunks-{os.getpid()}-")
+    assert not dead.exists() and live.exists() and other.exists()
