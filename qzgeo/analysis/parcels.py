@@ -196,20 +196,23 @@ def finish_parcels(
     """
     zone = measured["zone"].to_numpy()
     has = zone >= 0
-    zl = np.array([*plan.zone_layers, NO_ZONE], dtype=object)
-    zn = np.array([*plan.zone_names, NO_ZONE], dtype=object)
+    # the few zone names as pandas will hold them, then taken per parcel: no per-parcel
+    # Python strings to convert (pandas' str dtype is Arrow-backed)
+    zl = pd.Series(np.array([*plan.zone_layers, NO_ZONE], dtype=object)).array
+    zn = pd.Series(np.array([*plan.zone_names, NO_ZONE], dtype=object)).array
     zf = np.array([*plan.zone_fids, -1], dtype=np.int64)
     pick = np.where(has, zone, len(plan.zone_layers))
-    out = pd.DataFrame(index=parcels.index)
-    for col in parcels.columns:
-        if col != parcels.geometry.name:
-            out[col] = parcels[col]
+    # columns collected first and framed once: inserting ~20 columns one by one into a frame
+    # costs pandas more than computing them (a new column index per insertion)
+    out: dict[str, Any] = {
+        col: parcels[col].array for col in parcels.columns if col != parcels.geometry.name
+    }
     # the feature id in the input (a GeoPackage's primary key, a Shapefile's record number):
     # the rows of a big file are written tile by tile, and some files have no other id
     out[SOURCE_FID] = parcels.index.to_numpy()
-    out["zone_layer"] = zl[pick]
+    out["zone_layer"] = zl.take(pick)
     out["zone_fid"] = zf[pick]
-    out["zone_name"] = zn[pick]
+    out["zone_name"] = zn.take(pick)
     out["zone_m2"] = measured["zone_m2"].to_numpy()
     area = measured["area_m2"].to_numpy()
     out["area_m2"] = area
@@ -226,7 +229,7 @@ def finish_parcels(
     out[UNCHECKED] = measured[UNCHECKED].to_numpy()
     out["conflict"] = measured["conflict"].to_numpy()
     geom = gpd.GeoSeries(parcels.geometry.values, index=parcels.index, crs=parcels.crs)
-    return gpd.GeoDataFrame(out, geometry=geom, crs=parcels.crs)
+    return gpd.GeoDataFrame(pd.DataFrame(out, index=parcels.index), geometry=geom, crs=parcels.crs)
 
 
 def analyze_parcels(
@@ -294,11 +297,12 @@ def zone_totals(result: pd.DataFrame, plan: ParcelPlan) -> pd.DataFrame:
     :func:`summary_from_totals`.
     """
     areas = ["area_m2", "constrained_m2", "available_m2", UNCHECKED, *plan.overlay.columns]
-    df = pd.DataFrame({c: result[c].to_numpy() for c in ZONE_KEYS})
+    data: dict[str, Any] = {c: result[c].to_numpy() for c in ZONE_KEYS}
     for c in areas:  # integer parts: their sums do not depend on the order or the chunks
-        df[c + _HI], df[c + _LO] = fixed_point_m2(result[c].to_numpy(dtype=float))
-    df["conflict"] = result["conflict"].to_numpy(dtype=np.int64)
-    df["n"] = 1
+        data[c + _HI], data[c + _LO] = fixed_point_m2(result[c].to_numpy(dtype=float))
+    data["conflict"] = result["conflict"].to_numpy(dtype=np.int64)
+    data["n"] = np.ones(len(result), dtype=np.int64)
+    df = pd.DataFrame(data)  # framed once (see finish_parcels)
     cols = [c for c in df.columns if c not in ZONE_KEYS]
     return df.groupby(ZONE_KEYS, sort=False, dropna=False)[cols].sum().reset_index()
 

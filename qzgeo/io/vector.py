@@ -33,6 +33,7 @@ from qzgeo.io.kml_names import restore_kml_names
 from qzgeo.io.layer_info import default_layer
 from qzgeo.io.postgis import read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
+from qzgeo.io.raw_wkb import raw_wkb_wanted, read_frame_keeping_wkb
 from qzgeo.io.shapefile import check_shapefile, shapefile_encoding
 from qzgeo.notices import Notice, Notices, attach_notices, notices_of
 
@@ -456,7 +457,11 @@ def _pyogrio_read(
             "where": where,
         }
         try:
-            return pyogrio.read_dataframe(path, use_arrow=_arrow_safe(path, layer), **kwargs)
+            arrow = _arrow_safe(path, layer)
+            if arrow and on_invalid == "raise" and raw_wkb_wanted():  # the chunks of analyze
+                keep = {k: v for k, v in kwargs.items() if k not in ("fid_as_index", "on_invalid")}
+                return read_frame_keeping_wkb(path, keep)
+            return pyogrio.read_dataframe(path, use_arrow=arrow, **kwargs)
         except ValueError:
             # pyogrio's Arrow path fails on GeoJSON whose features have an "id" property
             # (the FID column appears twice); the row-by-row path reads them.

@@ -25,6 +25,7 @@ import shapely
 
 from qzgeo._errors import OutputError
 from qzgeo.io.atomic import atomic_path
+from qzgeo.io.raw_wkb import MULTI_OF_ONE, RawWKB, wkb_column
 from qzgeo.io.vector import PYOGRIO_ERRORS
 from qzgeo.io.write import pin_gpkg_timestamps
 
@@ -33,8 +34,13 @@ __all__ = ["arrow_batch", "multi_wkb", "write_gpkg_stream"]
 _GEOM = "geom"
 
 
-def arrow_batch(gdf: gpd.GeoDataFrame, *, declared: Sequence[tuple[str, str]] = ()) -> pa.Table:
+def arrow_batch(
+    gdf: gpd.GeoDataFrame, *, declared: Sequence[tuple[str, str]] = (), raw: RawWKB | None = None
+) -> pa.Table:
     """``gdf`` as an Arrow table for GDAL: polygons promoted to MultiPolygon, 2D WKB geometry.
+
+    ``raw``: the WKB ``gdf``'s features were read with; untouched geometries are written with
+    those bytes instead of being encoded again (:func:`qzgeo.io.raw_wkb.wkb_column`).
 
     ``declared`` (see :func:`qzgeo.io.layer_info.declared_fields`): the source's field types.
     A column declared as integers is written as integers even where a null made pandas read
@@ -47,7 +53,11 @@ def arrow_batch(gdf: gpd.GeoDataFrame, *, declared: Sequence[tuple[str, str]] = 
         if dtype.startswith(("int", "uint")) and c in df.columns and df[c].dtype.kind == "f":
             with contextlib.suppress(TypeError, ValueError):  # not integral: keep the floats
                 df[c] = df[c].astype("Int64")
-    df[_GEOM] = multi_wkb(np.asarray(gdf.geometry.values, dtype=object))
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    if raw is None:
+        df[_GEOM] = multi_wkb(geoms)
+    else:  # the column as Arrow: no Python bytes to convert
+        df[_GEOM] = pd.arrays.ArrowExtensionArray(wkb_column(geoms, gdf.index, raw, multi_wkb))
     table = pa.Table.from_pandas(df, preserve_index=False)
     for i, f in enumerate(table.schema):
         if pa.types.is_null(f.type):
@@ -68,10 +78,6 @@ def _arrow_type(dtype: str | None) -> pa.DataType:
         return pa.string()
 
 
-#: A little-endian 2D MultiPolygon of one part, before that part's Polygon WKB.
-_MULTI_OF_ONE = b"\x01" + (6).to_bytes(4, "little") + (1).to_bytes(4, "little")
-
-
 def multi_wkb(geoms: np.ndarray) -> np.ndarray:
     """Little-endian WKB of ``geoms`` with every 2D Polygon written as a MultiPolygon of one.
 
@@ -87,7 +93,7 @@ def multi_wkb(geoms: np.ndarray) -> np.ndarray:
     wkb = shapely.to_wkb(geoms, byte_order=1, output_dimension=2)
     simple = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
     out = wkb.copy()
-    out[simple] = [_MULTI_OF_ONE + w for w in wkb[simple]]
+    out[simple] = [MULTI_OF_ONE + w for w in wkb[simple]]
     return out
 
 

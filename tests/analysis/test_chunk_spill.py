@@ -1,0 +1,80 @@
+"""Chunk results cross from the worker processes as Arrow files in shared memory: the table
+comes back equal, the files go, and a folder that cannot take them leaves the pipe as before."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from qzgeo.analysis.chunk_pool import ChunkResult, _landed, _spill, chunk_pool
+from qzgeo.analysis.overlay import OverlayReport
+from qzgeo.geo.repair import RepairReport
+
+
+def _result() -> ChunkResult:
+    table = pa.table({"pid": [1, 2, 3], "名": ["a", None, "地块"], "geom": [b"\x01", b"", None]})
+    return ChunkResult(0, 3, table, None, RepairReport(), OverlayReport(), parcels=3)
+
+
+def test_a_spilled_table_lands_equal_and_its_file_is_removed(tmp_path: Path) -> None:
+    result = _result()
+    spilled = _spill(result, str(tmp_path))
+    assert spilled.table is None and spilled.table_path is not None
+    assert Path(spilled.table_path).parent == tmp_path
+    landed = _landed(spilled)
+    assert landed.table is not None and landed.table.equals(result.table, check_metadata=True)
+    assert landed.table_path is None and not list(tmp_path.iterdir())
+    assert landed.parcels == 3
+
+
+def test_without_a_folder_the_table_stays_in_the_result(tmp_path: Path) -> None:
+    result = _result()
+    assert _spill(result, None) is result
+    gone = tmp_path / "missing"  # e.g. /dev/shm full or removed: OSError
+    kept = _spill(result, str(gone))
+    assert kept.table is result.table and kept.table_path is None
+    assert _landed(kept) is kept
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no /dev/shm")
+def test_the_pool_removes_its_spill_folder() -> None:
+    with chunk_pool(2) as pool:
+        assert pool is not None and pool.spill is not None
+        folder = Path(pool.spill)
+        assert folder.is_dir()
+        (folder / "left.arrow").write_bytes(b"x")  # a cancelled chunk's table
+    assert not folder.exists()
+
+
+def test_folders_of_killed_runs_are_removed(tmp_path: Path) -> None:
+    """A run killed without cleaning up leaves its folder; the next run removes it, and
+    leaves the folders of runs still going."""
+    import os
+    import subprocess
+    import sys
+
+    from qzgeo.analysis.chunk_pool import _spill_folder
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: its pid names no process
+    dead = tmp_path / f"qzgeo-chunks-{gone.pid}-x"
+    dead.mkdir()
+    (dead / "t.arrow").write_bytes(b"x")
+    two_hours_ago = time.time() - 7200
+    for p in (dead / "t.arrow", dead):
+        os.utime(p, (two_hours_ago, two_hours_ago))
+    # a pid that is dead here but written to a minute ago: a run in another PID namespace
+    # sharing /dev/shm, never removed
+    busy = tmp_path / f"qzgeo-chunks-{gone.pid}-z"
+    busy.mkdir()
+    (busy / "t.arrow").write_bytes(b"x")
+    live = tmp_path / f"qzgeo-chunks-{os.getpid()}-y"
+    live.mkdir()
+    other = tmp_path / "not-ours"
+    other.mkdir()
+    new = _spill_folder(tmp_path)
+    assert new is not None and Path(new).name.startswith(f"qzgeo-chunks-{os.getpid()}-")
+    assert not dead.exists() and live.exists() and other.exists() and busy.exists()
