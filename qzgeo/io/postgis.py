@@ -306,17 +306,27 @@ def _geometry_column(conn: Connection, src: PostgisSource) -> tuple[str, int]:
 def _raise_missing_table(conn: Connection, src: PostgisSource) -> None:
     sa = require_postgis_extras()
     insp = sa.inspect(conn)
-    if src.schema not in insp.get_schema_names():
-        msg = f"schema {src.schema!r} does not exist in {src.server}; check table=schema.name"
+    schemas = insp.get_schema_names()
+    if src.schema not in schemas:
+        msg = (
+            f"schema {src.schema!r} does not exist in {src.server}"
+            f"{_case_hint(src.schema, schemas)}; check table=schema.name"
+        )
         raise InputError(msg)
     names = sorted(insp.get_table_names(schema=src.schema) + insp.get_view_names(src.schema))
     names = [n for n in names if n not in _POSTGIS_CATALOG]
     listing = ", ".join(names) if names else "none"
     msg = (
-        f"PostGIS table {src.qualified} does not exist in {src.server}; "
-        f"tables in schema {src.schema!r}: {listing}"
+        f"PostGIS table {src.qualified} does not exist in {src.server}"
+        f"{_case_hint(src.table, names)}; tables in schema {src.schema!r}: {listing}"
     )
     raise InputError(msg)
+
+
+def _case_hint(name: str, known: Sequence[str]) -> str:
+    """`` (names are case-sensitive: did you mean 'x'?)`` if ``name`` differs only in case."""
+    same = [k for k in known if k.lower() == name.lower()]
+    return f" (names are case-sensitive: did you mean {same[0]!r}?)" if same else ""
 
 
 def _resolve_crs(

@@ -140,6 +140,11 @@ def test_missing_table_lists_existing_tables(pg_uri: str, pg_schema: str) -> Non
     assert "roads, 地块" in msg
     with pytest.raises(InputError, match="schema 'nope' does not exist"):
         read_postgis_layer(with_table(uri, "nope.zones"))
+    # PostgreSQL folds unquoted names to lower case, qzgeo quotes them: say so
+    with pytest.raises(InputError, match="case-sensitive: did you mean 'roads'"):
+        read_postgis_layer(with_table(uri, "Roads"))
+    with pytest.raises(InputError, match=f"case-sensitive: did you mean '{pg_schema}'"):
+        read_postgis_layer(with_table(uri, f"{pg_schema.upper()}.roads"))
 
 
 def test_srid_zero_needs_crs(pg_uri: str, pg_schema: str, pg_sql: Sql) -> None:
