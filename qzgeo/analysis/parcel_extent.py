@@ -26,6 +26,7 @@ from pyproj import CRS
 from qzgeo.analysis.overlay import OverlayPlan, OverlayReport, conflict_flags, overlay_areas
 from qzgeo.geo.area import AreaScale, centroids_xy
 from qzgeo.geo.crs import STORAGE_CRS, cached_transformer
+from qzgeo.geo.repair import retry_on_grid
 
 __all__ = [
     "UNCHECKED",
@@ -127,7 +128,16 @@ def outside_parts(
     box = shapely.Polygon(box.exterior)
     shapely.prepare(box)
     cand = near[~shapely.contains_properly(box, geoms[near])]
-    pieces = shapely.difference(geoms[cand], box)
+    try:
+        pieces = shapely.difference(geoms[cand], box)
+    except shapely.errors.GEOSException:  # near-coincident edges: the engine's 1 mm retry
+        pieces = np.asarray(
+            [
+                retry_on_grid(shapely.difference, g, box, context="the pack extent")[0]
+                for g in geoms[cand]
+            ],
+            dtype=object,
+        )
     keep = ~shapely.is_empty(pieces) & (shapely.area(pieces) > 0)
     return cand[keep].astype(np.int64), np.asarray(pieces[keep], dtype=object)
 

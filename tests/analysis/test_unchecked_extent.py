@@ -168,3 +168,29 @@ def test_summary_has_the_unchecked_total(tmp_path: Path, chunk_rows: int | None)
     assert total["未核查_公顷"] > 0
     parts = total["可用_公顷"] + total["受约束_公顷"] + total["未核查_公顷"]
     assert parts == pytest.approx(total["面积_公顷"], rel=1e-9)
+
+
+def test_a_geos_error_cutting_the_extent_is_retried_not_raised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Near-coincident edges can make GEOS raise on the cut: the 1 mm retry, as in the engine."""
+    from pyproj import CRS
+
+    from qzgeo.analysis import parcel_extent
+
+    real = shapely.difference
+
+    def flaky(a: object, b: object, **kw: object) -> object:
+        if isinstance(a, np.ndarray) and "grid_size" not in kw:
+            raise shapely.errors.GEOSException("TopologyException: side location conflict")
+        return real(a, b, **kw)
+
+    monkeypatch.setattr(parcel_extent.shapely, "difference", flaky)
+    crs = CRS.from_epsg(4524)
+    parcel = gpd.GeoSeries([PARCELS["north"]], crs=4490).to_crs(crs).to_numpy()
+    pos, pieces = parcel_extent.outside_parts(np.asarray(parcel, dtype=object), crs, EXTENT)
+    assert pos.tolist() == [0]
+    lonlat = gpd.GeoSeries(pieces, crs=crs).to_crs(4490).iloc[0]
+    assert ring_area(lonlat) == pytest.approx(
+        ring_area(PARCELS["north"].difference(box(*EXTENT))), rel=1e-6
+    )
