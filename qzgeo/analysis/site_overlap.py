@@ -146,18 +146,21 @@ class ClassOverlap:
                 if patch is not None and not patch.is_empty:
                     patches[i].append((conf, self.to_storage(patch)))
             if c is bclass:
-                ins = np.divide(
-                    np.minimum(inside_m2, site_m2), site_m2, out=np.ones(n), where=site_m2 > 0
-                )
+                # beyond the extent and outside the boundary: unchecked; the rest inside
                 off = np.divide(
                     out_m2 - (0.0 if unchecked is None else unchecked.inside[:, k]),
                     site_m2,
                     out=np.zeros(n),
                     where=site_m2 > 0,
                 )
+                off = np.clip(off, 0.0, 1.0 - share)
                 boundary = [
                     BoundaryShare(
-                        c.layer_id, c.cls, float(ins[i]), float(share[i]), max(float(off[i]), 0.0)
+                        c.layer_id,
+                        c.cls,
+                        1.0 - float(share[i]) - float(off[i]),
+                        float(share[i]),
+                        float(off[i]),
                     )
                     for i in range(n)
                 ]
