@@ -25,11 +25,14 @@ def require_sheets() -> None:
         matplotlib (the ``pdf`` extra) is not installed, or no CJK font is found.
     """
     try:
+        import matplotlib  # noqa: F401  (the sheet renderer's only heavy import)
+
         from qzgeo.publish.sheet_font import find_cjk_font
     except ImportError as exc:
+        missing = exc.name or str(exc)
         msg = (
-            f"PDF sheets need matplotlib and fontTools ({exc}); "
-            "pip install 'qzgeo[pdf]' or publish without --pdf"
+            f"--pdf needs the `pdf` extra (matplotlib, fontTools), but {missing} is not "
+            'installed: pip install ".[pdf]" in the qzgeo source folder, or publish without --pdf'
         )
         raise PublishError(msg) from exc
     find_cjk_font()
