@@ -8,10 +8,13 @@ import shutil
 import sys
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
+from _publish_helpers import SENS, Built
 from click.testing import CliRunner
 
 from qzgeo.cli.main import cli
+from qzgeo.publish.maps import publish_maps
 
 MINIPACK = Path(__file__).parents[1] / "data" / "minipack"
 pytestmark = pytest.mark.skipif(
@@ -46,3 +49,41 @@ def test_paper_options_without_pdf_are_refused(tmp_path: Path, option: list[str]
     assert result.exit_code == 2, result.output
     assert option[0] in result.output and "--pdf" in result.output
     assert not out.exists()
+
+
+def _empty(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return gdf.iloc[0:0].copy()
+
+
+def test_map_of_empty_layers_warns_and_writes_no_sheet(built: Built, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    built.write_map(
+        "nothing",
+        """
+        title = "空图"
+        audience = "public"
+        layers = ["axis", "hubs"]
+        basemap = "none"
+        """,
+    )
+    layers = {**built.layers, "axis": _empty(built.layers["axis"])}
+    layers["hubs"] = _empty(built.layers["hubs"])
+    res = publish_maps(
+        built.pack, layers, built.analysis, tmp_path, analysis_sensitivity=SENS, pdf=True
+    )
+    # the empty map frames nothing: no sheet of a made-up extent at 1:50 000 000
+    assert "nothing" not in res.pdfs
+    assert not (tmp_path / "public" / "nothing.pdf").exists()
+    assert "public_map" in res.pdfs  # the other maps are still drawn
+    said = [w for w in res.warnings if "'nothing'" in w]
+    assert said, res.warnings
+    assert "axis" in said[0] and "hubs" in said[0] and "no features" in said[0]
+
+
+def test_an_empty_layer_on_a_map_is_named_in_the_warnings(built: Built, tmp_path: Path) -> None:
+    layers = {**built.layers, "hubs": _empty(built.layers["hubs"])}
+    res = publish_maps(
+        built.pack, layers, built.analysis, tmp_path, analysis_sensitivity=SENS, only=["public_map"]
+    )
+    said = [w for w in res.warnings if "'public_map'" in w and "hubs" in w]
+    assert said and "no features" in said[0], res.warnings
