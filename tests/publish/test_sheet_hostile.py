@@ -4,6 +4,7 @@ with nothing to draw. Each must exit 2 or warn in report.json, never a traceback
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -87,3 +88,30 @@ def test_an_empty_layer_on_a_map_is_named_in_the_warnings(built: Built, tmp_path
     )
     said = [w for w in res.warnings if "'public_map'" in w and "hubs" in w]
     assert said and "no features" in said[0], res.warnings
+
+
+@pytest.mark.parametrize("paper", ["A4", "A3"])
+def test_a_one_parcel_sheet_still_has_graticule_labels(tmp_path: Path, paper: str) -> None:
+    """A 50 m parcel is drawn at about 1:500: its frame spans seconds of arc, under a 1′ step."""
+    import datetime as dt
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _square_views, _text
+
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.0005)  # ~50 m
+    info = write_sheet(
+        page,
+        views,
+        tmp_path / "s.pdf",
+        organisation="测试单位",
+        date=dt.date(2024, 1, 2),
+        planar_crs="EPSG:4545",
+        paper=paper,
+    )
+    assert info.scale <= 1000
+    text = _text(info.path)
+    # a planner reads the parcel's position off the neat line: seconds of arc, both axes
+    assert re.search(r"108°30′\d\d″E", text), text
+    assert re.search(r"21°48′\d\d″N", text), text
