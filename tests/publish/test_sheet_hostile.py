@@ -115,3 +115,34 @@ def test_a_one_parcel_sheet_still_has_graticule_labels(tmp_path: Path, paper: st
     # a planner reads the parcel's position off the neat line: seconds of arc, both axes
     assert re.search(r"108°30′\d\d″E", text), text
     assert re.search(r"21°48′\d\d″N", text), text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a long 图名 is shrunk to fit one line (about 9 pt for 123 characters on A3), never "
+    "wrapped; wrapping needs the title box and the map frame below it to be laid out anew",
+)
+def test_a_long_title_wraps_instead_of_shrinking_below_12_pt(tmp_path: Path) -> None:
+    import datetime as dt
+    import subprocess
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _square_views
+
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    page.title = "钦州港片区规划分区与控制线冲突分析" * 7 + "（示意）"  # 123 characters
+    info = write_sheet(
+        page, views, tmp_path / "s.pdf", organisation="测试单位", date=dt.date(2024, 1, 2)
+    )
+    bbox = subprocess.run(
+        ["pdftotext", "-bbox", str(info.path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    heights = [
+        float(m.group(2)) - float(m.group(1))
+        for m in re.finditer(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">钦州港片区', bbox)
+    ]
+    assert heights
+    # a word box is ~1.45 em high in Noto Sans CJK
+    assert min(heights) / 1.45 >= 12.0, heights
