@@ -19,6 +19,19 @@ from qzgeo.cli.options import (
 from qzgeo.pipeline import run_publish
 
 
+def _check_sheet_options(pdf: bool, paper: str | None, orientation: str | None) -> None:
+    """Refuse sheet options without --pdf; with it, fail on a missing extra before any work."""
+    if not pdf:
+        for hint, value in (("--paper", paper), ("--orientation", orientation)):
+            if value is not None:
+                msg = f"{hint} {value} sets the paper of the PDF sheets only; add --pdf or drop it"
+                raise click.BadParameter(msg, param_hint=hint)
+        return
+    from qzgeo.publish.sheets import require_sheets
+
+    require_sheets()  # the pdf extra and a CJK font, before the pack is analysed
+
+
 @click.command(name="publish")
 @pack_opt
 @out_opt
@@ -95,6 +108,7 @@ def command(
     if no_maps and pdf:
         msg = "--pdf draws the maps; drop --no-maps or --pdf"
         raise click.BadParameter(msg, param_hint="--pdf")
+    _check_sheet_options(pdf, paper, orientation)
     summary = run_publish(
         pack_dir,
         out,

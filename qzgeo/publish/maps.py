@@ -31,7 +31,7 @@ from qzgeo.publish.prepare import (
     prepare_layer,
 )
 from qzgeo.publish.render import LayerView, MapPage, render_page
-from qzgeo.publish.sheets import require_sheets, write_map_sheets
+from qzgeo.publish.sheets import empty_layers_note, require_sheets, write_map_sheets
 
 __all__ = [
     "ANALYSIS_TITLES",
@@ -267,6 +267,8 @@ def build_maps(
             cache=cache,
             warnings=warnings,
         )
+        if note := empty_layers_note(pack, mspec.id, views):
+            warnings.append(note)
         page = map_page(pack, mspec, views, tiles=tiles, basemap=default, datum=datum, notes=notes)
         html = render_page(page, views, offline=offline)
         built[mspec.id] = BuiltMap(mspec, html, views, page, warnings)

@@ -19,6 +19,13 @@ ORIENTATIONS = ("landscape", "portrait")
 # 1, 2, 2.5 and 5 times a power of ten: 1:10 000, 1:25 000, 1:50 000, 1:100 000, 1:200 000 ...
 _SCALE_STEPS = (1.0, 2.0, 2.5, 5.0)
 _TICK_STEPS_DEG = (
+    1 / 3600,  # seconds of arc: a one-parcel map at 1:250 spans a few seconds
+    2 / 3600,
+    5 / 3600,
+    10 / 3600,
+    15 / 3600,
+    20 / 3600,
+    30 / 3600,
     1 / 60,
     2 / 60,
     5 / 60,
@@ -157,7 +164,7 @@ def scale_bar(scale: int, max_mm: float) -> tuple[float, int, str]:
 
 
 def tick_step(span_deg: float, target: int = 5) -> float:
-    """A graticule interval (1′, 2′, 5′, 10′, 15′, 20′, 30′, 1°…) giving about ``target`` ticks."""
+    """A graticule interval (1″ … 30″, 1′ … 30′, 1°…) giving about ``target`` ticks."""
     for step in _TICK_STEPS_DEG:
         if span_deg / step <= target:
             return step
@@ -165,10 +172,21 @@ def tick_step(span_deg: float, target: int = 5) -> float:
 
 
 def format_degrees(value: float, axis: str) -> str:
-    """``108°30′E`` / ``21°45′N`` (minutes rounded)."""
+    """``108°30′E`` / ``21°45′N`` / ``108°30′05″E`` (seconds only when not whole minutes).
+
+    Examples
+    --------
+    >>> format_degrees(108.5, "lon"), format_degrees(21.0, "lat")
+    ('108°30′E', '21°N')
+    >>> format_degrees(108.5 + 5 / 3600, "lon")
+    '108°30′05″E'
+    """
     hemi = ("E" if value >= 0 else "W") if axis == "lon" else ("N" if value >= 0 else "S")
-    total = round(abs(value) * 60)
-    deg, minutes = divmod(total, 60)
+    total = round(abs(value) * 3600)
+    deg, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if seconds:
+        return f"{deg}°{minutes:02d}′{seconds:02d}″{hemi}"
     return f"{deg}°{minutes:02d}′{hemi}" if minutes else f"{deg}°{hemi}"
 
 

@@ -13,7 +13,9 @@ from qzgeo._errors import PublishError
 from qzgeo.pack.model import Pack
 from qzgeo.publish.render import LayerView, MapPage
 
-__all__ = ["require_sheets", "write_map_sheets"]
+__all__ = ["empty_layers_note", "require_sheets", "write_map_sheets"]
+
+ANALYSIS_GROUP = "分析结果"  # the map group of qzgeo's analysis outputs
 
 
 def require_sheets() -> None:
@@ -25,14 +27,43 @@ def require_sheets() -> None:
         matplotlib (the ``pdf`` extra) is not installed, or no CJK font is found.
     """
     try:
+        import matplotlib  # noqa: F401  (the sheet renderer's only heavy import)
+
         from qzgeo.publish.sheet_font import find_cjk_font
     except ImportError as exc:
+        missing = exc.name or str(exc)
         msg = (
-            f"PDF sheets need matplotlib and fontTools ({exc}); "
-            "pip install 'qzgeo[pdf]' or publish without --pdf"
+            f"--pdf needs the `pdf` extra (matplotlib, fontTools), but {missing} is not "
+            'installed: pip install ".[pdf]" in the qzgeo source folder, or publish without --pdf'
         )
         raise PublishError(msg) from exc
     find_cjk_font()
+
+
+def _has_features(views: Sequence[LayerView]) -> bool:
+    return any(len(v.prepared.gdf) for v in views)
+
+
+def empty_layers_note(pack: Pack, map_id: str, views: Sequence[LayerView]) -> str | None:
+    """The warning for a map with layers of no features (``None`` if every layer has some).
+
+    A map with nothing at all to draw gets no PDF sheet: it would frame a made-up extent.
+    """
+    if views and not _has_features(views):
+        frame = "the pack's extent" if pack.extent else "all of China (the pack has no extent)"
+        return (
+            f"map {map_id!r}: every layer ({', '.join(v.id for v in views)}) has no features: "
+            f"the page is framed on {frame} and no PDF sheet is drawn; add data to these "
+            f"layers or drop maps/{map_id}.toml"
+        )
+    # an analysis output with no features is a result (no conflicts), not missing data
+    empty = [v.id for v in views if not len(v.prepared.gdf) and v.group != ANALYSIS_GROUP]
+    if not empty:
+        return None
+    return (
+        f"map {map_id!r}: layer(s) {', '.join(empty)} have no features and draw nothing; "
+        f"add their data or drop them from maps/{map_id}.toml"
+    )
 
 
 def write_map_sheets(
@@ -46,7 +77,8 @@ def write_map_sheets(
     """Write ``<map id>.pdf`` for every map of ``sheets``; return map id -> path.
 
     ``sheets`` maps a map id to its page and layer views in true coordinates (CGCS2000/WGS84,
-    never GCJ-02).
+    never GCJ-02). A map whose layers have no features is left out (:func:`empty_layers_note`
+    warns of it).
     ``paper``/``orientation`` override the maps' own keys (default A3 landscape).
     """
     require_sheets()
@@ -63,4 +95,5 @@ def write_map_sheets(
             orientation=orientation,
         ).path
         for mid, (page, views) in sheets.items()
+        if _has_features(views)
     }
