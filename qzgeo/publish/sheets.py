@@ -11,11 +11,11 @@ from pathlib import Path
 
 from qzgeo._errors import PublishError
 from qzgeo.pack.model import Pack
-from qzgeo.publish.render import LayerView, MapPage
+from qzgeo.publish.render import GROUPS, LayerView, MapPage
 
 __all__ = ["empty_layers_note", "require_sheets", "write_map_sheets"]
 
-ANALYSIS_GROUP = "分析结果"  # the map group of qzgeo's analysis outputs
+ANALYSIS_GROUP = GROUPS["analysis"]  # the map group of qzgeo's analysis outputs
 
 
 def require_sheets() -> None:
