@@ -51,7 +51,7 @@ def _check_sheet_options(pdf: bool, paper: str | None, orientation: str | None) 
 )
 @click.option(
     "--orientation",
-    type=click.Choice(["landscape", "portrait"]),
+    type=click.Choice(["landscape", "portrait"], case_sensitive=False),
     default=None,
     help="Orientation of the PDF sheets [default: the map's, else landscape].",
 )

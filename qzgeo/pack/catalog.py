@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from qzgeo._errors import PackError
-from qzgeo.pack.catalog_types import check_crs, opt_str, parse_extent, parse_params
+from qzgeo.pack.catalog_types import check_crs, opt_choice, opt_str, parse_extent, parse_params
 from qzgeo.pack.confine import path_problems, text_cap_problems
 from qzgeo.pack.model import (
     ANALYSIS_OUTPUTS,
@@ -349,13 +349,9 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
                     f"{where}: unknown analysis output {a!r}; use {', '.join(ANALYSIS_OUTPUTS)}"
                 )
         layers = _str_tuple(data.get("layers"), where, "layers", problems)
-        paper, orientation = data.get("paper"), data.get("orientation")
-        if paper is not None and paper not in PAPERS:
-            problems.append(f"{where}: `paper` must be one of {', '.join(PAPERS)}, got {paper!r}")
-        if orientation is not None and orientation not in ORIENTATIONS:
-            problems.append(
-                f"{where}: `orientation` must be 'landscape' or 'portrait', got {orientation!r}"
-            )
+        # any case, as the CLI's --paper a4: the canonical spelling is kept
+        paper = opt_choice(data, "paper", PAPERS, where, problems)
+        orientation = opt_choice(data, "orientation", ORIENTATIONS, where, problems)
         if not layers and not analysis:
             problems.append(f"{where}: `layers` is empty; name at least one catalog layer")
         maps[path.stem] = MapSpec(
@@ -369,8 +365,8 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
             basemaps=basemaps,
             description=str(data.get("description", "")),
             source_file=where,
-            paper=paper if paper in PAPERS else None,
-            orientation=orientation if orientation in ORIENTATIONS else None,
+            paper=paper,
+            orientation=orientation,
         )
     return maps
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["check_crs", "opt_str", "parse_extent", "parse_params"]
+__all__ = ["check_crs", "opt_choice", "opt_str", "parse_extent", "parse_params"]
 
 
 def opt_str(table: dict[str, Any], key: str, where: str, problems: list[str]) -> str | None:
@@ -20,6 +20,30 @@ def opt_str(table: dict[str, Any], key: str, where: str, problems: list[str]) ->
     problems.append(
         f'{where}: `{key}` must be a string (in quotes, e.g. {key} = "..."), got {value!r}'
     )
+    return None
+
+
+def opt_choice(
+    table: dict[str, Any], key: str, choices: tuple[str, ...], where: str, problems: list[str]
+) -> str | None:
+    """``table[key]`` spelt as in ``choices`` whatever its case (absent: ``None``), else a problem.
+
+    Examples
+    --------
+    >>> problems: list[str] = []
+    >>> opt_choice({"paper": "a4"}, "paper", ("A4", "A3"), "maps/m.toml", problems), problems
+    ('A4', [])
+    >>> opt_choice({"paper": "B5"}, "paper", ("A4", "A3"), "maps/m.toml", problems), problems
+    (None, ["maps/m.toml: `paper` must be one of A4, A3 (any case), got 'B5'"])
+    """
+    value = table.get(key)
+    if value is None:
+        return None
+    for choice in choices:
+        if isinstance(value, str) and value.casefold() == choice.casefold():
+            return choice
+    shown = ", ".join(choices)
+    problems.append(f"{where}: `{key}` must be one of {shown} (any case), got {value!r}")
     return None
 
 

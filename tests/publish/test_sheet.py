@@ -127,6 +127,41 @@ def test_map_toml_sets_the_paper(built: Built, tmp_path: Path) -> None:
     assert m is not None and float(m.group(1)) < float(m.group(2))
 
 
+@pytest.mark.parametrize(("paper", "orientation"), [("a4", "Portrait"), ("A4", "PORTRAIT")])
+def test_map_toml_paper_and_orientation_in_any_case(
+    built: Built, paper: str, orientation: str
+) -> None:
+    """``--paper a4`` is accepted by the CLI: ``paper = "a4"`` in a map's TOML is too."""
+    built.write_map(
+        "lower",
+        f"""
+        title = "小写纸张"
+        audience = "public"
+        layers = ["zones"]
+        paper = "{paper}"
+        orientation = "{orientation}"
+        """,
+    )
+    assert not [p for p in built.pack.problems if "lower" in p], built.pack.problems
+    spec = built.pack.maps["lower"]
+    assert (spec.paper, spec.orientation) == ("A4", "portrait")  # the canonical spelling
+
+
+def test_cli_orientation_in_any_case(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from qzgeo.cli.main import cli
+
+    # without --pdf both are refused after parsing, naming the value as it was normalised
+    for option, value, canonical in (
+        ("--orientation", "Portrait", "portrait"),
+        ("--paper", "a4", "A4"),
+    ):
+        result = CliRunner().invoke(cli, ["publish", option, value])
+        assert result.exit_code == 2
+        assert f"{option} {canonical} sets the paper" in result.output, result.output
+
+
 def test_bad_paper_in_map_toml_is_a_pack_problem(built: Built) -> None:
     built.write_map("bad", 'title = "x"\naudience = "public"\nlayers = ["zones"]\npaper = "B5"\n')
     assert any("`paper` must be one of A4, A3, A1" in p for p in built.pack.problems)
