@@ -156,7 +156,10 @@ def draw_labels(
     minx, miny, maxx, maxy = ground
     mm = scale / 1000.0  # metres of ground per mm of paper
     placed: list[tuple[float, float, float, float]] = []
-    halo = [patheffects.withStroke(linewidth=1.6 * unit, foreground="white")]
+    # The halo is a white copy of the label drawn as outlines (a path effect turns text into
+    # paths); the label itself is a plain text on top, so that the PDF holds it as searchable,
+    # copyable text (in the embedded font) exactly once.
+    halo = [patheffects.Stroke(linewidth=1.6 * unit, foreground="white")]
     n = 0
     for x, y, text, kind in label_candidates(views, projected, scale):
         w = text_width(text, size) * mm
@@ -171,17 +174,18 @@ def draw_labels(
         ):
             continue
         placed.append(box)
-        ax.text(
-            cx,
-            y,
-            text,
-            fontsize=size,
-            ha="center",
-            va="center",
-            color="#222222",
-            zorder=1000,
-            path_effects=halo,
-            clip_on=True,
-        )
+        for color, effects, z in (("white", halo, 1000), ("#222222", None, 1001)):
+            ax.text(
+                cx,
+                y,
+                text,
+                fontsize=size,
+                ha="center",
+                va="center",
+                color=color,
+                zorder=z,
+                path_effects=effects,
+                clip_on=True,
+            )
         n += 1
     return n

@@ -179,13 +179,17 @@ def test_rebuild_is_byte_identical(
     assert b"D:20231114" in a["public_map"].read_bytes()  # CreationDate from the epoch
 
 
-def _square_views(side_deg: float) -> tuple[MapPage, list[LayerView]]:
+def _square_views(
+    side_deg: float, names: tuple[str, ...] = ("甲区",)
+) -> tuple[MapPage, list[LayerView]]:
+    """Squares of ``side_deg`` side by side, labelled ``names``."""
     import geopandas as gpd
     from shapely.geometry import box
 
+    x0 = [108.5 + 1.5 * side_deg * i for i in range(len(names))]
     gdf = gpd.GeoDataFrame(
-        {"名称": ["甲区"]},
-        geometry=[box(108.5, 21.8, 108.5 + side_deg, 21.8 + side_deg)],
+        {"名称": list(names)},
+        geometry=[box(x, 21.8, x + side_deg, 21.8 + side_deg) for x in x0],
         crs="EPSG:4490",
     )
     prepared = prepare_layer(gdf, fields=["名称"], what="layer 'z'")
@@ -291,3 +295,30 @@ def test_cli_publish_pdf(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["publish", "--pdf", "--paper", "A5"])
     assert result.exit_code == 2
     assert "--paper" in result.output and "A5" in result.output
+
+
+def test_labels_are_searchable_text_once_with_embedded_fonts(tmp_path: Path) -> None:
+    """Planners search a sheet for a place name and copy it: labels are text, not outlines."""
+    import datetime as dt
+
+    names = ("甲区", "钦州港（一期）", "Port A-12 区")
+    page, views = _square_views(0.05, names)
+    info = write_sheet(
+        page,
+        views,
+        tmp_path / "s.pdf",
+        organisation="测试单位",
+        date=dt.date(2024, 1, 2),
+        planar_crs="EPSG:4545",
+    )
+    assert info.labels == len(names)
+    # the map frame only: the legend and notes do not repeat the names
+    x, y, w, h = (v * PT_PER_MM for v in info.frame_mm)
+    page_h = info.page_mm[1] * PT_PER_MM
+    crop = ["-x", f"{x:.0f}", "-y", f"{page_h - y - h:.0f}", "-W", f"{w:.0f}", "-H", f"{h:.0f}"]
+    framed = _run("pdftotext", "-raw", *crop, str(info.path), "-")
+    for name in names:
+        # once: a halo drawn as a second copy of the text would be extracted twice
+        assert framed.count(name) == 1, (name, framed)
+    for row in _run("pdffonts", str(info.path)).splitlines()[2:]:
+        assert re.search(r"\byes\s+yes\s+yes\b", row), row  # embedded, subset, unicode
