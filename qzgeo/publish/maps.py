@@ -469,14 +469,16 @@ def _sheets(
     cache: dict[tuple[str, tuple[str, ...], str], Prepared] = {}
     wgs84 = partial(map_views, pack, datum="wgs84", simplify_m=simplify_m, cache=cache)
     pdfs: dict[str, Path] = {}
+    said = {m: b.warnings for m, b in built.items()}  # a sheet's warnings go to report.json
     for part in ("public", "internal"):
         sheets = {
             m: (b.page, wgs84(plans[m], warnings=[])) for m, b in built.items() if b.part == part
         }
-        if sheets:
-            pdfs.update(
-                write_map_sheets(pack, sheets, out / part, paper=paper, orientation=orientation)
+        pdfs.update(
+            write_map_sheets(
+                pack, sheets, out / part, paper=paper, orientation=orientation, warnings=said
             )
+        )
     return pdfs
 
 

@@ -15,7 +15,7 @@ import datetime as dt
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,6 @@ from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
-from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from pyproj import CRS, Transformer
 
@@ -31,20 +30,20 @@ from qzgeo.geo.crs import planar_crs_for_bounds
 from qzgeo.io.atomic import atomic_path
 from qzgeo.pack.model import MapSpec, Pack
 from qzgeo.publish.render import LayerView, MapPage
-from qzgeo.publish.sheet_font import find_cjk_font, subset_font
+from qzgeo.publish.sheet_font import FontFace, advance_measure, find_cjk_font, subset_font
 from qzgeo.publish.sheet_layout import (
     Box,
     Layout,
     fit_frame,
     sheet_layout,
 )
-from qzgeo.publish.sheet_legend import MM_PER_PT, draw_legend, legend_blocks, text_width, wrap
+from qzgeo.publish.sheet_legend import MM_PER_PT, draw_legend, legend_blocks, wrap
 from qzgeo.publish.sheet_map import draw_labels, draw_layers
 from qzgeo.publish.sheet_marks import frame_and_ticks, north_arrow, scale_block
+from qzgeo.publish.sheet_title import INTERNAL_MARK, TitleBlock, draw_title, title_block
 
 __all__ = ["SheetInfo", "sheet_date", "write_map_sheet", "write_sheet"]
 
-INTERNAL_MARK = "内部"
 _RC: Any = {  # typed loosely: matplotlib 3.11 types the keys as literals
     "pdf.fonttype": 42,
     "pdf.compression": 6,
@@ -69,6 +68,7 @@ class SheetInfo:
     crs: str
     labels: int
     font: str
+    warnings: list[str] = field(default_factory=list)  # e.g. a title shrunk to fit
 
 
 def _paper_axes(fig: Figure, layout: Layout) -> Axes:
@@ -106,55 +106,6 @@ def _subject_bounds(
     to_plane = Transformer.from_crs(CRS.from_epsg(4490), crs, always_xy=True)
     minx, miny, maxx, maxy = to_plane.transform_bounds(*lonlat, densify_pts=21)
     return float(minx), float(miny), float(maxx), float(maxy)
-
-
-def _title(ax: Axes, layout: Layout, page: MapPage, internal: bool) -> None:
-    u = layout.unit
-    x, y, w, h = layout.title
-    room = w - 2 * (32 * u if internal else 0)
-    ax.text(
-        x + w / 2,
-        y + h * 0.62,
-        page.title,
-        fontsize=min(20 * u, room / max(text_width(page.title, 1.0), 1e-6)),
-        fontweight="bold",
-        ha="center",
-        va="center",
-    )
-    if page.title_en:
-        ax.text(
-            x + w / 2,
-            y + h * 0.16,
-            page.title_en,
-            fontsize=9.5 * u,
-            ha="center",
-            va="center",
-            color="#333333",
-        )
-    if internal:
-        sw, sh = 30 * u, 13 * u
-        sx, sy = x + w - sw, y + h - sh
-        red = "#C00000"
-        ax.add_patch(Rectangle((sx, sy), sw, sh, fill=False, edgecolor=red, linewidth=2.0 * u))
-        ax.text(
-            sx + sw / 2,
-            sy + sh * 0.6,
-            INTERNAL_MARK,
-            fontsize=18 * u,
-            color=red,
-            fontweight="bold",
-            ha="center",
-            va="center",
-        )
-        ax.text(
-            sx + sw / 2,
-            sy + sh * 0.17,
-            "内部资料 不得公开",
-            fontsize=5.5 * u,
-            color=red,
-            ha="center",
-            va="center",
-        )
 
 
 def _text_block(
@@ -225,10 +176,9 @@ def _panel(ax: Axes, layout: Layout, views: Sequence[LayerView], notes: _Notes, 
     draw_legend(ax, legend_blocks(views), legend_box, u)
 
 
-def _embed_fonts(fig: Figure, tmp: Path) -> str:
+def _embed_fonts(fig: Figure, tmp: Path, regular: FontFace, bold: FontFace) -> str:
     """Set every text in a subset of the CJK font (bold texts in the bold face)."""
     texts = [t for t in fig.findobj(Text) if t.get_text()]
-    regular, bold = find_cjk_font(), find_cjk_font(bold=True)
     weights = {t: str(t.get_fontweight()) in ("bold", "700", "heavy", "black") for t in texts}
     files = {
         False: subset_font(regular, [t.get_text() for t in texts if not weights[t]], tmp / "r.ttf"),
@@ -298,14 +248,15 @@ def write_sheet(
     Returns
     -------
     SheetInfo
-        The scale, the frame on paper and on the ground, the font used.
+        The scale, the frame on paper and on the ground, the font used, warnings.
 
     Raises
     ------
     PublishError
         Unknown paper or orientation, no CJK font, a character the font lacks.
     """
-    layout = sheet_layout(paper, orientation)
+    regular, bold = find_cjk_font(), find_cjk_font(bold=True)
+    layout, title = _layout(page, paper, orientation, internal, regular, bold)
     crs = CRS.from_user_input(planar_crs) if planar_crs else planar_crs_for_bounds(page.bounds)
     scale, ground = fit_frame(_subject_bounds(page, views, crs), (layout.frame[2], layout.frame[3]))
     notes = _sheet_notes(page, views, crs, organisation, date, internal, sources)
@@ -319,16 +270,15 @@ def write_sheet(
         )
         frame_and_ticks(paper_ax, layout, ground, crs)
         north_arrow(paper_ax, layout, ground, crs)
-        _title(paper_ax, layout, page, internal)
+        draw_title(paper_ax, layout.title, title)
         _panel(paper_ax, layout, views, notes, scale)
-        font = _embed_fonts(fig, Path(tmp))
-        metadata = _metadata(page, organisation, date, internal)
+        font = _embed_fonts(fig, Path(tmp), regular, bold)
         with atomic_path(path) as out:
-            fig.savefig(out, format="pdf", metadata=metadata)
+            fig.savefig(out, format="pdf", metadata=_metadata(page, organisation, date, internal))
     return SheetInfo(
         path=Path(path),
         paper=paper.upper(),
-        orientation=orientation,
+        orientation=orientation.lower(),
         page_mm=(layout.width, layout.height),
         scale=scale,
         frame_mm=layout.frame,
@@ -336,7 +286,30 @@ def write_sheet(
         crs=crs.to_string(),
         labels=n_labels,
         font=font,
+        warnings=title.warnings,
     )
+
+
+def _layout(
+    page: MapPage,
+    paper: str,
+    orientation: str,
+    internal: bool,
+    regular: FontFace,
+    bold: FontFace,
+) -> tuple[Layout, TitleBlock]:
+    """The title set in lines, and the sheet laid out below a title box of their height."""
+    plain = sheet_layout(paper, orientation)  # the title's width does not depend on its height
+    title = title_block(
+        page.title,
+        page.title_en,
+        width_mm=plain.title[2],
+        unit=plain.unit,
+        internal=internal,
+        measure=advance_measure(bold),
+        measure_en=advance_measure(regular),
+    )
+    return sheet_layout(paper, orientation, title_h=title.height), title
 
 
 def _sheet_notes(
@@ -392,13 +365,13 @@ def write_map_sheet(
     """:func:`write_sheet` with the pack's 编制单位, date, planar CRS and the map's paper.
 
     ``paper``/``orientation`` override the map's ``paper``/``orientation`` keys (default A3
-    landscape).
+    landscape). The warnings name the map and its file.
     """
     if sources is None:
         sources = [v.provenance.replace("网页显示", "图面") for v in views]
         if pack.attribution:
             sources = [*sources, pack.attribution]
-    return write_sheet(
+    info = write_sheet(
         page,
         views,
         path,
@@ -410,3 +383,6 @@ def write_map_sheet(
         paper=paper or mspec.paper or "A3",
         orientation=orientation or mspec.orientation or "landscape",
     )
+    where = f"map {mspec.id!r} ({mspec.source_file or 'maps/' + mspec.id + '.toml'})"
+    sheet = f"{info.paper} {info.orientation} PDF sheet"
+    return replace(info, warnings=[f"{where}, {sheet}: {w}" for w in info.warnings])

@@ -11,8 +11,9 @@ a small, valid TrueType font that matplotlib subsets and embeds again.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +116,30 @@ def find_cjk_font(*, bold: bool = False) -> FontFace:
         return find_cjk_font(bold=False)
     msg = f"no font with Chinese glyphs found for the PDF sheets; {_INSTALL}"
     raise PublishError(msg)
+
+
+@functools.lru_cache(maxsize=4)
+def _advances(path: Path, index: int) -> tuple[dict[int, float], float]:
+    """Advance widths in em by code point, and the width of a missing glyph (1 em)."""
+    font = TTFont(str(path), fontNumber=index, lazy=True)
+    cmap = font.getBestCmap() or {}
+    hmtx = font["hmtx"]
+    upem = float(font["head"].unitsPerEm)
+    return {cp: hmtx[name][0] / upem for cp, name in cmap.items()}, 1.0
+
+
+def advance_measure(face: FontFace) -> Callable[[str], float]:
+    """A function giving the width of a text set in ``face``, in em (no kerning, as drawn).
+
+    Sheets are set without OpenType layout features (:func:`subset_font`), so a text's width
+    is the sum of its glyphs' advances.
+    """
+    widths, missing = _advances(face.path, face.index)
+
+    def measure(text: str) -> float:
+        return sum(widths.get(ord(c), missing) for c in text)
+
+    return measure
 
 
 def _to_truetype(font: TTFont) -> None:

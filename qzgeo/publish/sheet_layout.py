@@ -43,16 +43,16 @@ Box = tuple[float, float, float, float]  # x, y (lower left), width, height in m
 
 
 def paper_size(paper: str, orientation: str) -> tuple[float, float]:
-    """Width and height in mm of ``paper`` (A4, A3, A1) turned to ``orientation``."""
+    """Width and height in mm of ``paper`` (A4, A3, A1) turned to ``orientation`` (any case)."""
     key = paper.upper()
     if key not in PAPERS_MM:
         msg = f"unknown paper {paper!r}; use one of {', '.join(PAPERS_MM)}"
         raise PublishError(msg)
-    if orientation not in ORIENTATIONS:
+    if orientation.lower() not in ORIENTATIONS:
         msg = f"unknown orientation {orientation!r}; use 'landscape' or 'portrait'"
         raise PublishError(msg)
     short, long_ = PAPERS_MM[key]
-    return (long_, short) if orientation == "landscape" else (short, long_)
+    return (long_, short) if orientation.lower() == "landscape" else (short, long_)
 
 
 @dataclass(frozen=True)
@@ -69,20 +69,24 @@ class Layout:
     side: bool  # panel beside (landscape) or below (portrait) the frame
 
 
-def sheet_layout(paper: str, orientation: str) -> Layout:
-    """Boxes of a sheet: title across the top, the frame, a panel right or below."""
+def sheet_layout(paper: str, orientation: str, *, title_h: float | None = None) -> Layout:
+    """Boxes of a sheet: title across the top, the frame, a panel right or below.
+
+    ``title_h`` is the height in mm of the title box (default 20 mm scaled with the paper, a
+    one-line title); a title wrapped onto more lines takes it from the frame and the panel.
+    """
     w, h = paper_size(paper, orientation)
     unit = math.sqrt(w * h / (420.0 * 297.0))
     margin = 10.0 * unit
     border = (margin, margin, w - 2 * margin, h - 2 * margin)
     pad = 5.0 * unit
-    title_h = 20.0 * unit
+    title_h = 20.0 * unit if title_h is None else title_h
     inner_x, inner_y = margin + pad, margin + pad
     inner_w, inner_h = w - 2 * (margin + pad), h - 2 * (margin + pad) - title_h
     title = (inner_x, inner_y + inner_h, inner_w, title_h)
     # room for the graticule labels around the frame
     tick = 6.0 * unit
-    side = orientation == "landscape"
+    side = orientation.lower() == "landscape"
     if side:
         panel_w = min(110.0 * unit, 0.3 * inner_w)
         frame = (

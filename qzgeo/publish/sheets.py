@@ -73,6 +73,7 @@ def write_map_sheets(
     *,
     paper: str | None = None,
     orientation: str | None = None,
+    warnings: Mapping[str, list[str]] | None = None,
 ) -> dict[str, Path]:
     """Write ``<map id>.pdf`` for every map of ``sheets``; return map id -> path.
 
@@ -80,12 +81,19 @@ def write_map_sheets(
     never GCJ-02). A map whose layers have no features is left out (:func:`empty_layers_note`
     warns of it).
     ``paper``/``orientation`` override the maps' own keys (default A3 landscape).
+    A sheet's warnings (a title shrunk to fit) are appended to ``warnings[map id]``, the
+    map's warnings that go to report.json and the manifests.
     """
+    if not sheets:
+        return {}
     require_sheets()
     from qzgeo.publish.sheet import write_map_sheet
 
-    return {
-        mid: write_map_sheet(
+    paths: dict[str, Path] = {}
+    for mid, (page, views) in sheets.items():
+        if not _has_features(views):
+            continue
+        info = write_map_sheet(
             pack,
             pack.maps[mid],
             page,
@@ -93,7 +101,9 @@ def write_map_sheets(
             out_dir / f"{mid}.pdf",
             paper=paper,
             orientation=orientation,
-        ).path
-        for mid, (page, views) in sheets.items()
-        if _has_features(views)
-    }
+        )
+        paths[mid] = info.path
+        if warnings is not None:
+            said = warnings[mid]
+            said.extend(w for w in info.warnings if w not in said)
+    return paths

@@ -117,11 +117,6 @@ def test_a_one_parcel_sheet_still_has_graticule_labels(tmp_path: Path, paper: st
     assert re.search(r"21°48′\d\d″N", text), text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a long 图名 is shrunk to fit one line (about 9 pt for 123 characters on A3), never "
-    "wrapped; wrapping needs the title box and the map frame below it to be laid out anew",
-)
 def test_a_long_title_wraps_instead_of_shrinking_below_12_pt(tmp_path: Path) -> None:
     import datetime as dt
     import subprocess
@@ -146,3 +141,127 @@ def test_a_long_title_wraps_instead_of_shrinking_below_12_pt(tmp_path: Path) -> 
     assert heights
     # a word box is ~1.45 em high in Noto Sans CJK
     assert min(heights) / 1.45 >= 12.0, heights
+
+
+_LONG_TITLE = (
+    "钦州港片区“一心两轴六区”与“三区三线”规划分区、控制线冲突与可用地分析"
+    "（2021—2035年，示意），含 Port Area A-12 号地块与 1:50 000 比例尺成果……汇编·总图"
+)
+_LONG_EN = (
+    "Qinzhou Port Area: zones, control lines and the land available "
+    "(schematic sketch, not a survey; 2021-2035)"
+)
+_STAMP = {"内部", "内部资料", "不得公开"}
+PT_PER_MM = 72 / 25.4
+
+
+def _ink_boxes(pdf: Path) -> list[tuple[float, float, float, float, str]]:
+    """pdftotext's word boxes (points from the top left), cut to the glyphs' ink height.
+
+    A box spans the font's ascent to descent (about 1.45 em in Noto Sans CJK) and so overlaps
+    the next line's at a 1.3 em line pitch; the ink of CJK glyphs is about 0.28 em below the
+    box's top and 0.17 em above its bottom.
+    """
+    import subprocess
+
+    out = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    boxes = []
+    for m in re.finditer(
+        r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<', out
+    ):
+        x0, y0, x1, y1 = (float(m.group(i)) for i in range(1, 5))
+        em = (y1 - y0) / 1.448
+        boxes.append((x0, y0 + 0.28 * em, x1, y1 - 0.17 * em, m.group(5)))
+    return boxes
+
+
+@pytest.mark.parametrize("orientation", ["portrait", "landscape"])
+@pytest.mark.parametrize("paper", ["A4", "A3", "A1"])
+def test_a_wrapped_title_overlaps_nothing(tmp_path: Path, paper: str, orientation: str) -> None:
+    """Title lines, the 内部 stamp, graticule labels, legend, scale and notes: no two overlap,
+    and the title sits whole above the frame's graticule labels, at 12 pt or more."""
+    import datetime as dt
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _square_views
+
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.05)
+    page.title, page.title_en = _LONG_TITLE, _LONG_EN
+    info = write_sheet(
+        page,
+        views,
+        tmp_path / "s.pdf",
+        organisation="测试单位",
+        date=dt.date(2024, 1, 2),
+        planar_crs="EPSG:4545",
+        internal=True,
+        paper=paper,
+        orientation=orientation,
+    )
+    assert not info.warnings
+    boxes = _ink_boxes(info.path)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+            assert apart, (a, b)
+    frame_top = info.page_mm[1] - info.frame_mm[1] - info.frame_mm[3]  # mm from the top
+    frame_top *= PT_PER_MM
+    top_ticks = [b for b in boxes if "°" in b[4] and b[3] <= frame_top]
+    assert top_ticks  # graticule labels above the frame
+    ceiling = min(b[1] for b in top_ticks)
+    above = [b for b in boxes if b[3] <= ceiling and b[4] not in _STAMP]
+    lines: dict[float, list[tuple[float, float, float, float, str]]] = {}
+    for b in above:
+        lines.setdefault(round(b[1], 1), []).append(b)
+    texts = [" ".join(w[4] for w in sorted(ws)) for _, ws in sorted(lines.items())]
+    # every word of the title and subtitle is there, above the graticule labels: none is hidden
+    # under the frame or cut off
+    assert "".join(texts).replace(" ", "") == (_LONG_TITLE + _LONG_EN).replace(" ", ""), texts
+    title_lines = [t for t in texts if re.search("[\u4e00-\u9fff]", t)]
+    assert 2 <= len(title_lines) <= 3, texts
+    for text in title_lines[1:]:
+        assert text[0] not in "，。、；：！？）」』》”", texts  # never before closing punctuation
+    for unit in ("A-12", "1:50 000", "2021—2035", "……"):
+        assert any(unit in t for t in title_lines), (unit, texts)  # never inside a number
+    heights = [b[3] - b[1] for b in above if re.search("[\u4e00-\u9fff]", b[4])]
+    assert min(heights) >= 12.0 * 0.99, heights  # the ink box is 1 em high
+
+
+def test_a_title_too_long_for_three_lines_is_shrunk_with_a_warning_in_the_report(
+    built: Built, tmp_path: Path
+) -> None:
+    import json
+
+    pytest.importorskip("matplotlib")
+    title = ("钦州港片区规划分区与控制线冲突分析" * 12)[:200]  # the longest title a pack takes
+    built.write_map(
+        "long",
+        f"""
+        title = "{title}"
+        audience = "public"
+        layers = ["zones"]
+        basemap = "none"
+        paper = "A4"
+        orientation = "portrait"
+        """,
+    )
+    assert not built.pack.problems
+    res = publish_maps(
+        built.pack,
+        built.layers,
+        built.analysis,
+        tmp_path,
+        analysis_sensitivity=SENS,
+        pdf=True,
+        only=["long"],
+    )
+    said = [w for w in res.warnings if "'long'" in w]
+    assert said, res.warnings  # res.warnings is what report.json lists
+    assert "maps/long.toml" in said[0] and "200 characters" in said[0], said
+    assert "A4 portrait" in said[0] and "shorten" in said[0], said
+    manifest = json.loads((tmp_path / "public" / "manifest.json").read_text(encoding="utf-8"))
+    assert said[0] in manifest["warnings"]
