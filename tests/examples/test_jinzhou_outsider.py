@@ -1,0 +1,104 @@
+"""锦州 staff's own files against the 锦州 pack: what a GIS technician of the 自然资源局 meets.
+
+Inputs are made here the way the bureau has them, never with qzgeo: Shapefiles in CGCS2000
+3-degree Gauss-Krüger zone 40 (CM 120°E, EPSG:4528 with the zone prefix) or zone 41 (CM 123°E,
+EPSG:4529), a GBK ``.dbf`` with Chinese field names; 锦州 straddles the zone boundary at
+121.5°E. Expected numbers come from ``pyproj`` alone: the GK rings densified to 10 m (their
+edges are straight in the plane), taken to lon/lat and measured with ``Geod`` (``support``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from click.testing import CliRunner, Result
+from pyproj import Transformer
+from support import geod_ring_area
+
+from qzgeo.cli.main import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+PACK = ROOT / "examples" / "jinzhou"
+EXTENT_NORTH = 42.2  # [pack] extent of the 锦州 pack: its north edge is this parallel
+
+
+def _run(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def _gk_box(lon: float, lat: float, w: float, h: float, epsg: int) -> shapely.Polygon:
+    """A w × h m rectangle of GK ``epsg`` from the corner (lon, lat), vertices every 10 m."""
+    x, y = Transformer.from_crs(4490, epsg, always_xy=True).transform(lon, lat)
+    return shapely.segmentize(shapely.box(x, y, x + w, y + h), 10.0)
+
+
+def _to_lonlat(geom: shapely.Geometry, epsg: int) -> shapely.Geometry:
+    t = Transformer.from_crs(epsg, 4490, always_xy=True)
+    return shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+
+
+def _gbk_shapefile(path: Path, names: list[str], geoms: list[shapely.Geometry], epsg: int) -> Path:
+    gdf = gpd.GeoDataFrame(
+        {"宗地代码": [f"2107{i:015d}" for i in range(len(names))], "用地性质": names},
+        geometry=geoms,
+        crs=f"EPSG:{epsg}",
+    )
+    gdf.to_file(path, encoding="GBK")
+    path.with_suffix(".cpg").write_text("GBK", encoding="ascii")
+    return path
+
+
+def test_site_across_the_north_edge_reports_the_outside_part_along_the_parallel(
+    tmp_path: Path,
+) -> None:
+    """A 1 km × 1.5 km site in zone 41 across the pack's north edge (42.2°N): the warning's
+    m² of the part outside is cut along the parallel, as the verdict's unchecked share is.
+
+    Cut along the geodesic between the two crossing points instead, the part outside was
+    950,199.51 m² against the parallel's 950,211.34 (a 1 km cut bows ~2 cm at 42°N), and the
+    warning and the shares no longer added up to the site.
+    """
+    site = _gk_box(122.0, 42.195, 1000.0, 1500.0, 4529)
+    shp = _gbk_shapefile(tmp_path / "选址_41带.shp", ["跨北界选址"], [site], 4529)
+    r = _run("check", "--pack", PACK, "--format", "json", shp)
+    assert r.exit_code == 1, r.stderr  # outside the 城镇开发边界 where it is checked
+    (d,) = json.loads(r.stdout)
+    lonlat = _to_lonlat(site, 4529)
+    north = shapely.box(121.0, EXTENT_NORTH, 123.0, 43.0)
+    outside_m2 = geod_ring_area(shapely.intersection(lonlat, north), densify_deg=1e-5)
+    whole_m2 = geod_ring_area(lonlat)
+    assert d["area_m2"] == pytest.approx(whole_m2, abs=0.01)
+    (warning,) = [w for w in d["warnings"] if "partly outside the pack extent" in w]
+    said = float(re.search(r"; ([\d,.]+) m²", warning).group(1).replace(",", ""))
+    assert said == pytest.approx(outside_m2, abs=0.05)
+    share = d["development_boundary"]["unchecked_share"]
+    assert share == pytest.approx(outside_m2 / whole_m2, abs=1e-6)
+
+
+def test_text_and_html_reports_give_the_unchecked_share_of_a_site_across_the_edge(
+    tmp_path: Path,
+) -> None:
+    """The boundary line's shares add up to the site: inside + outside + unchecked = 100 %.
+
+    The text said ``内 inside 0.0000%, 外 outside 36.6421%`` and nothing of the other 63 %
+    (outside the pack extent, said only in JSON as ``unchecked_share``).
+    """
+    site = _gk_box(122.0, 42.195, 1000.0, 1500.0, 4529)
+    shp = _gbk_shapefile(tmp_path / "选址_41带.shp", ["跨北界选址"], [site], 4529)
+    r = _run("check", "--pack", PACK, shp)
+    assert r.exit_code == 1, r.stderr
+    (line,) = [x for x in r.stdout.splitlines() if "Development boundary" in x]
+    shares = [float(v) for v in re.findall(r"([\d.]+)%", line)]
+    assert "未核查 unchecked" in line
+    assert sum(shares) == pytest.approx(100.0, abs=1e-3), line
+    out = tmp_path / "out"
+    r = _run("check", "--pack", PACK, "--format", "html", "--out", out, shp)
+    assert r.exit_code == 1, r.stderr
+    page = (out / "internal" / "check.html").read_text(encoding="utf-8")
+    assert f"未核查 unchecked {shares[2]:.4f}%" in page
