@@ -102,3 +102,42 @@ def test_text_and_html_reports_give_the_unchecked_share_of_a_site_across_the_edg
     assert r.exit_code == 1, r.stderr
     page = (out / "internal" / "check.html").read_text(encoding="utf-8")
     assert f"未核查 unchecked {shares[2]:.4f}%" in page
+
+
+@pytest.mark.parametrize(("epsg", "zone"), [(4528, 40), (4549, 40), (4529, 41)])
+def test_convert_to_jzd_keeps_the_zone_of_a_gk_source(tmp_path: Path, epsg: int, zone: int) -> None:
+    """A 40带 parcel layer whose centre lies east of 121.5°E stays in zone 40 as 界址点.
+
+    Parcels at the port (121.04°E) and in 黑山 (122.05°E): the centre, 121.55°E, is in zone
+    41. The 界址点 file was written in zone 41 (带号=41), every coordinate changed from the
+    survey's; the file's zone now follows its source's (with the prefix, the format's habit).
+    """
+    geoms = [_gk_box(121.04, 40.80, 300.0, 200.0, epsg), _gk_box(122.05, 41.82, 400.0, 300.0, epsg)]
+    shp = _gbk_shapefile(
+        tmp_path / f"宗地_{epsg}.shp", ["港口码头用地", "公用设施用地"], geoms, epsg
+    )
+    out = tmp_path / "宗地.txt"
+    r = _run("convert", shp, out)
+    assert r.exit_code == 0, r.stderr
+    text = out.read_text(encoding="gbk")
+    assert f"带号={zone}" in text
+    rows = [line.split(",") for line in text.splitlines() if re.match(r"J\d+,\d+,", line)]
+    northing_easting = np.asarray([(float(r[2]), float(r[3])) for r in rows])
+    prefix = 0.0 if epsg in (4528, 4529) else zone * 1e6
+    src = np.concatenate([shapely.get_coordinates(g) for g in geoms])
+    assert len(src) == len(northing_easting)
+    got = np.column_stack([northing_easting[:, 1] - prefix, northing_easting[:, 0]])
+    # every written point is a surveyed one, to the millimetre of the file (in any order: the
+    # writer may wind the rings its way)
+    gap = np.hypot(*(got[:, None, :] - src[None, :, :]).transpose(2, 0, 1)).min(axis=1)
+    assert gap.max() <= 0.0008
+
+
+def test_convert_to_jzd_of_lonlat_data_takes_the_zone_of_the_centre(tmp_path: Path) -> None:
+    """Lon/lat data have no zone of their own: the zone of their centre, as documented."""
+    lonlat = [_to_lonlat(_gk_box(121.6, 41.5, 300.0, 200.0, 4529), 4529)]
+    gj = tmp_path / "选址.geojson"
+    gpd.GeoDataFrame({"名称": ["北镇地块"]}, geometry=lonlat, crs="EPSG:4490").to_file(gj)
+    out = tmp_path / "选址.txt"
+    assert _run("convert", gj, out).exit_code == 0
+    assert "带号=41" in out.read_text(encoding="gbk")
