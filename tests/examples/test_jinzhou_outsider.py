@@ -141,3 +141,44 @@ def test_convert_to_jzd_of_lonlat_data_takes_the_zone_of_the_centre(tmp_path: Pa
     out = tmp_path / "选址.txt"
     assert _run("convert", gj, out).exit_code == 0
     assert "带号=41" in out.read_text(encoding="gbk")
+
+
+# A city coordinate system (城市坐标系): CGCS2000's ellipsoid, its own central meridian and
+# projection height. Its 界址点 files name it in 坐标系 and give the nearest 带号.
+CITY_CRS = (
+    "+proj=tmerc +lat_0=0 +lon_0=121.3333333333 +k=1.0000157 +x_0=500000 +y_0=0 "
+    "+ellps=GRS80 +units=m +no_defs"
+)
+
+
+def _jzd_in_city_crs(path: Path, crs_name: str, lon: float, lat: float) -> Path:
+    x, y = Transformer.from_crs(4490, CITY_CRS, always_xy=True).transform(lon, lat)
+    ring = [(x, y), (x, y + 200.0), (x + 300.0, y + 200.0), (x + 300.0, y), (x, y)]
+    rows = "".join(f"J{i % 4 + 1},1,{n:.3f},{e:.3f}\r\n" for i, (e, n) in enumerate(ring))
+    text = (
+        "[属性描述]\r\n格式版本号=1.01版本\r\n数据产生单位=锦州市自然资源局\r\n"
+        f"坐标系={crs_name}\r\n几度分带=3\r\n投影类型=高斯克吕格\r\n计量单位=米\r\n"
+        "带号=40\r\n精度=0.01\r\n[地块坐标]\r\n"
+        f"5,6.0000,210726001,黑山地块,面,,工业用地,0601,@\r\n{rows}"
+    )
+    path.write_bytes(text.encode("gbk"))
+    return path
+
+
+@pytest.mark.parametrize("crs_name", ["锦州2000城市坐标系", "2000国家大地坐标系（锦州独立）"])
+def test_jzd_in_a_city_coordinate_system_is_not_read_as_cgcs2000(
+    tmp_path: Path, crs_name: str
+) -> None:
+    """坐标系 names a city (独立/城市) system: refused without --crs, right with it.
+
+    It was read as CGCS2000 GK zone 40 because the name holds "2000": a parcel at 122.30°E in
+    黑山 landed at 120.97°E, inside the pack, and got a confident verdict 110 km away.
+    """
+    txt = _jzd_in_city_crs(tmp_path / "城市坐标系.txt", crs_name, 122.30, 41.75)
+    r = _run("check", "--pack", PACK, "--format", "json", txt)
+    assert r.exit_code == 2, r.stdout
+    assert crs_name in r.stderr and "--crs" in r.stderr
+    r = _run("check", "--pack", PACK, "--format", "json", "--crs", CITY_CRS, txt)
+    assert r.exit_code in (0, 1), r.stderr
+    (d,) = json.loads(r.stdout)
+    assert d["centroid"] == pytest.approx([122.30 + 0.0018, 41.75 + 0.0009], abs=0.0005)
