@@ -182,3 +182,47 @@ def test_jzd_in_a_city_coordinate_system_is_not_read_as_cgcs2000(
     assert r.exit_code in (0, 1), r.stderr
     (d,) = json.loads(r.stdout)
     assert d["centroid"] == pytest.approx([122.30 + 0.0018, 41.75 + 0.0009], abs=0.0005)
+
+
+def test_qgis_default_view_frames_the_zones_with_a_margin(tmp_path: Path) -> None:
+    """The project opens on the 锦州 zones with room around them, as the web maps do.
+
+    Its default view was the zones' bounding box itself: 锦州港 touched the bottom of the
+    canvas (12 m, under a pixel) and the 黑山 wind farm its top.
+    """
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    from qzgeo.analysis.zones import analyze_pack
+    from qzgeo.pack.catalog import load_pack
+    from qzgeo.pack.load import load_pack_layers
+    from qzgeo.publish.qgis import write_qgis_project
+
+    pack = load_pack(PACK)
+    loaded = load_pack_layers(pack)
+    result = analyze_pack(loaded)
+    analysis = {"available_land": result.available_land, "conflicts": result.conflicts}
+    _, qgz = write_qgis_project(
+        pack=pack, layers=loaded.layers, analysis=analysis, out_dir=tmp_path / "q"
+    )
+    with zipfile.ZipFile(qgz) as zf:
+        qgs = zf.read(zf.namelist()[0]).decode("utf-8")
+    view = ET.fromstring(qgs.split("\n", 1)[1]).find("ProjectViewSettings/DefaultViewExtent")
+    assert view is not None
+    x0, y0, x1, y1 = (float(view.get(k, "nan")) for k in ("xmin", "ymin", "xmax", "ymax"))
+    gpkg = PACK / "layers" / "jinzhou.gpkg"
+    zones = gpd.GeoDataFrame(
+        geometry=[
+            g
+            for layer in ("port", "industrial_zones", "energy_projects")
+            for g in gpd.read_file(gpkg, layer=layer).geometry
+        ],
+        crs="EPSG:4490",
+    )
+    # the pack's planar_crs (zone 40), where QGIS draws the zones' vertices
+    bx0, by0, bx1, by1 = zones.to_crs(4549).total_bounds
+    w, h = bx1 - bx0, by1 - by0
+    for margin in (bx0 - x0, x1 - bx1):
+        assert margin >= 0.02 * w
+    for margin in (by0 - y0, y1 - by1):
+        assert margin >= 0.02 * h
