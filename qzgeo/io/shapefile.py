@@ -137,10 +137,7 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
         msg = f"{path}: the .dbf file is missing; copy all the shapefile's files together"
         raise MissingInputError(msg)
     for enc in ("utf-8", "gb18030"):
-        try:
-            for chunk in _dbf_text_chunks(dbf):
-                chunk.decode(enc)
-        except UnicodeDecodeError:
+        if not _decodes(dbf, enc):
             continue
         label = "UTF-8" if enc == "utf-8" else "GB18030"
         note = f"{path.name}: no .cpg file; the attribute text decodes as {label}, read as {label}"
@@ -153,6 +150,39 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
         "encoding (encoding=... / --encoding, e.g. big5) or add a .cpg file"
     )
     raise InputError(msg)
+
+
+def _decodes(dbf: Path, encoding: str) -> bool:
+    """Whether every field name and text of the DBF decodes strictly as ``encoding``."""
+    try:
+        for chunk in _dbf_text_chunks(dbf):
+            chunk.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def cpg_mismatch(path: Path, encoding: str | None) -> str | None:
+    """What to say when a shapefile's text fails in the encoding its ``.cpg`` names.
+
+    ``None`` for another file, with an ``encoding`` given, without a ``.cpg`` or with a GB one
+    (read as GB18030). A ``.cpg`` copied from another export is common: a GBK ``.dbf`` beside
+    ``UTF-8``, ``65001`` or ``ANSI 1252`` (pyogrio's Arrow reader then says "not encoded in
+    UTF-8; please use_arrow=False", which names neither the .cpg nor the fix).
+    """
+    if encoding is not None or path.suffix.lower() != ".shp":
+        return None
+    cpg = sidecar(path, ".cpg")
+    dbf = sidecar(path, ".dbf")
+    if cpg is None or dbf is None or _gb_code_page(cpg):
+        return None
+    declared = cpg.read_bytes()[:64].decode("ascii", "replace").strip()
+    fix = (
+        "it decodes as GBK: pass --encoding GBK (or write GBK in the .cpg)"
+        if _decodes(dbf, "gb18030")
+        else "pass its encoding with --encoding (or fix the .cpg)"
+    )
+    return f"its .cpg says {declared!r} but the attribute text is not in that encoding; {fix}"
 
 
 #: .cpg texts of the GB family (upper case, without spaces, dashes and underscores).

@@ -226,3 +226,22 @@ def test_qgis_default_view_frames_the_zones_with_a_margin(tmp_path: Path) -> Non
         assert margin >= 0.02 * w
     for margin in (by0 - y0, y1 - by1):
         assert margin >= 0.02 * h
+
+
+@pytest.mark.parametrize("cpg", ["UTF-8", "65001", "ANSI 1252"])
+def test_gbk_dbf_with_a_wrong_cpg_is_refused_naming_the_cpg_and_gbk(
+    tmp_path: Path, cpg: str
+) -> None:
+    """A GBK .dbf beside a .cpg copied from another export: exit 2 naming the .cpg and GBK.
+
+    With ``65001`` (UTF-8 by its code page) or ``ANSI 1252`` the message was pyogrio's "not
+    encoded in UTF-8; please use_arrow=False; the file may be corrupt or truncated".
+    """
+    site = _gk_box(121.04, 40.80, 300.0, 200.0, 4528)
+    shp = _gbk_shapefile(tmp_path / "宗地.shp", ["港口码头用地"], [site], 4528)
+    shp.with_suffix(".cpg").write_text(cpg, encoding="ascii")
+    r = _run("check", "--pack", PACK, shp)
+    assert r.exit_code == 2, r.stdout
+    assert f".cpg says {cpg!r}" in r.stderr, r.stderr
+    assert "--encoding GBK" in r.stderr
+    assert "use_arrow" not in r.stderr and "corrupt" not in r.stderr
