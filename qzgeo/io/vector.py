@@ -34,7 +34,7 @@ from qzgeo.io.layer_info import default_layer
 from qzgeo.io.postgis import read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.raw_wkb import raw_wkb_wanted, read_frame_keeping_wkb
-from qzgeo.io.shapefile import check_shapefile, cpg_mismatch, shapefile_encoding
+from qzgeo.io.shapefile import check_shapefile, cpg_label, cpg_mismatch, shapefile_encoding
 from qzgeo.notices import Notice, Notices, attach_notices, notices_of
 
 
@@ -415,7 +415,7 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
                     feature=fid,
                 )
         if encoding is None and path.suffix.lower() == ".shp":
-            encoding = str(pyogrio.read_info(path)["encoding"])
+            encoding = cpg_label(path) or str(pyogrio.read_info(path)["encoding"])
     except UnicodeDecodeError as exc:
         msg = (
             f"cannot read {path}: a field name or text is not valid {exc.encoding} ({exc.reason} "

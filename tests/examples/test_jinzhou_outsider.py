@@ -245,3 +245,23 @@ def test_gbk_dbf_with_a_wrong_cpg_is_refused_naming_the_cpg_and_gbk(
     assert f".cpg says {cpg!r}" in r.stderr, r.stderr
     assert "--encoding GBK" in r.stderr
     assert "use_arrow" not in r.stderr and "corrupt" not in r.stderr
+
+
+def test_gbk_dbf_read_by_a_latin_cpg_is_said_and_named_truly(tmp_path: Path) -> None:
+    """A GBK .dbf beside a ``.cpg`` of ``1252``: read as the .cpg says, with a note.
+
+    GDAL decodes it as Windows-1252 (用地性质 becomes 'ÓÃµØÐÔÖÊ'); convert printed "Read … as
+    UTF-8 text" (what GDAL hands over, not what the file was read as) and said nothing else.
+    """
+    site = _gk_box(121.04, 40.80, 300.0, 200.0, 4528)
+    shp = _gbk_shapefile(tmp_path / "宗地.shp", ["港口码头用地"], [site], 4528)
+    shp.with_suffix(".cpg").write_text("1252", encoding="ascii")
+    r = _run("convert", shp, tmp_path / "out.gpkg")
+    assert r.exit_code == 0, r.stderr
+    assert "as UTF-8 text" not in r.stderr
+    assert "1252" in r.stderr and "--encoding GBK" in r.stderr, r.stderr
+    r = _run("check", "--pack", PACK, "--format", "json", "--label-field", "宗地代码", shp)
+    assert r.exit_code == 2  # the GBK column name is not there: mojibake
+    r = _run("check", "--pack", PACK, "--format", "json", shp)
+    (d,) = json.loads(r.stdout)
+    assert any("--encoding GBK" in w for w in d["warnings"]), d["warnings"]
