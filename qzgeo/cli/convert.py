@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     type=click.IntRange(25, 45),
     default=None,
     help="CGCS2000 3° GK zone (25..45, round(longitude / 3)) of a 界址点 .txt output. "
-    "Default: the zone of the data's centre.",
+    "Default: the input's zone when it is in a CGCS2000 3° GK CRS, else the zone of the "
+    "data's centre.",
 )
 @click.option(
     "--no-prefix",

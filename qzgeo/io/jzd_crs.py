@@ -31,12 +31,21 @@ def _looks_easting(a: npt.NDArray[np.float64]) -> bool:
     return bool((ok_prefixed | ok_plain).all())
 
 
+#: Words of a 坐标系 that name a city or project system (城市坐标系, 独立坐标系...): its own
+#: central meridian, projection height or origin. "锦州2000城市坐标系" holds "2000" but is not
+#: CGCS2000 Gauss-Krüger; read as such its parcels move by kilometres, often still inside
+#: the plan, so such a file needs --crs.
+_LOCAL_SYSTEM_WORDS = ("独立", "城市", "地方", "城建", "工程", "假定", "任意", "自定义")
+
+
 def _datum(meta: dict[str, tuple[int, str]], name: str, notes: Notices) -> str | None:
     """'cgcs2000', 'xian80' or 'beijing54' from 坐标系; None if it is not recognised."""
     lineno, text = meta.get("坐标系", (0, ""))
     if not text:
         notes.add(f"{name}: no 坐标系 given; assuming 2000国家大地坐标系 (CGCS2000)", source=name)
         return "cgcs2000"
+    if any(word in text for word in _LOCAL_SYSTEM_WORDS):
+        return None  # the caller asks for --crs, or uses the one given
     if "2000" in text:
         return "cgcs2000"
     if "西安" in text or "1980" in text or "80" in text:
@@ -97,7 +106,15 @@ def file_crs(
     if datum is None:
         if fallback is not None:
             return CRS.from_user_input(fallback)
-        msg = f"{name}: unknown 坐标系 {meta['坐标系'][1]!r}; pass crs=... / --crs"
+        text = meta["坐标系"][1]
+        msg = f"{name}: unknown 坐标系 {text!r}; pass crs=... / --crs"
+        if any(word in text for word in _LOCAL_SYSTEM_WORDS):
+            msg = (
+                f"{name}: 坐标系 {text!r} is a city or local system, not a CGCS2000 / Xian 1980 /"
+                " Beijing 1954 Gauss-Krüger zone, so 带号 and the eastings do not give its CRS; "
+                "pass it with --crs (crs=...), e.g. its PROJ string '+proj=tmerc +lon_0=... "
+                "+k=... +x_0=... +y_0=... +ellps=GRS80', or convert the file to CGCS2000 first"
+            )
         raise CRSError(msg)
     if len(zones) == 1 and zone_meta is not None and zone_meta != int(zones[0]):
         msg = (

@@ -22,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 
 from qzgeo._errors import CRSError, InputError
 from qzgeo.geo.area import M2_PER_HA, ellipsoidal_area
-from qzgeo.geo.crs import STORAGE_CRS, gk_epsg, gk_zone
+from qzgeo.geo.crs import STORAGE_CRS, gk_epsg, gk_zone, gk_zone_of_epsg
 from qzgeo.io.atomic import write_bytes
 from qzgeo.io.jzd_read import DECLARED_AREA, DECLARED_POINTS, LINE, PARCEL_FIELDS
 from qzgeo.notices import Notices
@@ -61,7 +61,8 @@ def write_jzd(
 
     Columns the format cannot hold are named in ``notices`` when given (else logged).
 
-    Coordinates go out in CGCS2000 3-degree GK ``zone`` (default: the zone of the data's
+    Coordinates go out in CGCS2000 3-degree GK ``zone`` (default: the zone of ``gdf``'s CRS
+    when it is a CGCS2000 3-degree GK one reaching the data, else the zone of the data's
     centre), X = northing, Y = easting with the zone prefix unless ``prefix=False``, to the
     millimetre. The declared area is the ellipsoidal area in 公顷. Columns named like the
     header fields (地块编号, 地块名称, 图幅号, 地块用途, 地类编码) fill them (a 名称 column fills
@@ -92,7 +93,7 @@ def write_jzd(
     lonlat = gdf.geometry.to_crs(STORAGE_CRS)
     minx, _, maxx, _ = lonlat.total_bounds
     if zone is None:
-        zone = gk_zone((minx + maxx) / 2)
+        zone = _source_zone(gdf.crs, float(minx), float(maxx))
     _check_zone_reach(zone, float(minx), float(maxx), Path(path).name)
     projected = gdf.geometry.to_crs(CRS.from_epsg(gk_epsg(zone, prefix=prefix)))
     areas_ha = ellipsoidal_area(lonlat.values) / M2_PER_HA
@@ -110,6 +111,23 @@ def write_jzd(
         )
         raise InputError(msg) from exc
     return write_bytes(path, data)
+
+
+def _source_zone(crs: CRS, west: float, east: float) -> int:
+    """The zone of a CGCS2000 3° GK ``crs`` (the data's survey coordinates stay as they are),
+    else the zone of the data's centre.
+
+    A city across a zone boundary (121.5°E) keeps its data in one zone: a layer of zone 40
+    whose centre lies at 121.6°E is written in zone 40, not moved to zone 41.
+    """
+    epsg = crs.to_epsg()
+    own = gk_zone_of_epsg(epsg) if epsg is not None else None
+    if (
+        own is not None
+        and max(abs(west - 3.0 * own[0]), abs(east - 3.0 * own[0])) <= ZONE_REACH_DEG
+    ):
+        return own[0]
+    return gk_zone((west + east) / 2)
 
 
 #: Data farther than this from the zone's central meridian are refused: GK coordinates there

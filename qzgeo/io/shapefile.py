@@ -131,16 +131,13 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
     """
     cpg = sidecar(path, ".cpg")
     if cpg is not None:
-        return ("GB18030", None) if _gb_code_page(cpg) else (None, None)
+        return ("GB18030", None) if _gb_code_page(cpg) else (None, _other_cpg_note(path, cpg))
     dbf = sidecar(path, ".dbf")
     if dbf is None:
         msg = f"{path}: the .dbf file is missing; copy all the shapefile's files together"
         raise MissingInputError(msg)
     for enc in ("utf-8", "gb18030"):
-        try:
-            for chunk in _dbf_text_chunks(dbf):
-                chunk.decode(enc)
-        except UnicodeDecodeError:
+        if not _decodes(dbf, enc):
             continue
         label = "UTF-8" if enc == "utf-8" else "GB18030"
         note = f"{path.name}: no .cpg file; the attribute text decodes as {label}, read as {label}"
@@ -153,6 +150,72 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
         "encoding (encoding=... / --encoding, e.g. big5) or add a .cpg file"
     )
     raise InputError(msg)
+
+
+def cpg_label(path: Path) -> str | None:
+    """``'<text> (its .cpg)'`` for a shapefile GDAL decodes by a non-GB ``.cpg``, else None.
+
+    GDAL hands the text over as UTF-8 whatever the .cpg says: that is not what it was read as.
+    """
+    cpg = sidecar(path, ".cpg")
+    if cpg is None or _gb_code_page(cpg):
+        return None
+    return f"{_cpg_text(cpg)} (its .cpg)"
+
+
+def _cpg_text(cpg: Path) -> str:
+    return cpg.read_bytes()[:64].decode("ascii", "replace").strip()
+
+
+def _other_cpg_note(path: Path, cpg: Path) -> str | None:
+    """A note when a non-GB, non-UTF-8 ``.cpg`` (1252, ISO-8859-1...) holds GBK-looking text.
+
+    Any bytes read as Windows-1252 or Latin-1: a GBK .dbf beside such a .cpg (written by a
+    tool set to a Western code page) becomes mojibake without an error.
+    """
+    text = _cpg_text(cpg)
+    if "".join(c for c in text.upper() if c not in " -_") in ("UTF8", "65001"):
+        return None
+    dbf = sidecar(path, ".dbf")
+    if dbf is None or _decodes(dbf, "ascii") or not _decodes(dbf, "gb18030"):
+        return None
+    return (
+        f"{path.name}: its .cpg says {text!r} and the text is read so, but it also reads as "
+        "GBK (GBK read as 1252 gives names such as 'ÓÃµØÐÔÖÊ'; then: --encoding GBK)"
+    )
+
+
+def _decodes(dbf: Path, encoding: str) -> bool:
+    """Whether every field name and text of the DBF decodes strictly as ``encoding``."""
+    try:
+        for chunk in _dbf_text_chunks(dbf):
+            chunk.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def cpg_mismatch(path: Path, encoding: str | None) -> str | None:
+    """What to say when a shapefile's text fails in the encoding its ``.cpg`` names.
+
+    ``None`` for another file, with an ``encoding`` given, without a ``.cpg`` or with a GB one
+    (read as GB18030). A ``.cpg`` copied from another export is common: a GBK ``.dbf`` beside
+    ``UTF-8``, ``65001`` or ``ANSI 1252`` (pyogrio's Arrow reader then says "not encoded in
+    UTF-8; please use_arrow=False", which names neither the .cpg nor the fix).
+    """
+    if encoding is not None or path.suffix.lower() != ".shp":
+        return None
+    cpg = sidecar(path, ".cpg")
+    dbf = sidecar(path, ".dbf")
+    if cpg is None or dbf is None or _gb_code_page(cpg):
+        return None
+    declared = _cpg_text(cpg)
+    fix = (
+        "it decodes as GBK: pass --encoding GBK (or write GBK in the .cpg)"
+        if _decodes(dbf, "gb18030")
+        else "pass its encoding with --encoding (or fix the .cpg)"
+    )
+    return f"its .cpg says {declared!r} but the attribute text is not in that encoding; {fix}"
 
 
 #: .cpg texts of the GB family (upper case, without spaces, dashes and underscores).

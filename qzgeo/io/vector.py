@@ -34,7 +34,7 @@ from qzgeo.io.layer_info import default_layer
 from qzgeo.io.postgis import read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.raw_wkb import raw_wkb_wanted, read_frame_keeping_wkb
-from qzgeo.io.shapefile import check_shapefile, shapefile_encoding
+from qzgeo.io.shapefile import check_shapefile, cpg_label, cpg_mismatch, shapefile_encoding
 from qzgeo.notices import Notice, Notices, attach_notices, notices_of
 
 
@@ -415,16 +415,18 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
                     feature=fid,
                 )
         if encoding is None and path.suffix.lower() == ".shp":
-            encoding = str(pyogrio.read_info(path)["encoding"])
+            encoding = cpg_label(path) or str(pyogrio.read_info(path)["encoding"])
     except UnicodeDecodeError as exc:
         msg = (
             f"cannot read {path}: a field name or text is not valid {exc.encoding} ({exc.reason} "
             f"at byte {exc.start}; a DBF field name cut inside a character?). Rename the field "
             "and export again, or give the right encoding (--encoding / a .cpg file)"
         )
-        raise InputError(msg) from exc
+        cpg = cpg_mismatch(path, encoding)
+        raise InputError(msg if cpg is None else f"{msg}; {cpg}") from exc
     except (*PYOGRIO_ERRORS, RuntimeError, shapely.errors.GEOSException) as exc:
-        msg = f"cannot read {path}: {exc}; the file may be corrupt or truncated"
+        cpg = cpg_mismatch(path, encoding) if "not encoded in UTF-8" in str(exc) else None
+        msg = f"cannot read {path}: {cpg or f'{exc}; the file may be corrupt or truncated'}"
         if path.is_dir():
             msg = (
                 f"cannot read {path}: a folder, and GDAL finds no layer in it; give the file "

@@ -136,6 +136,7 @@ def map_views(
                 gcj02=datum == "gcj02",
                 simplify_m=simplify_m,
                 planar_crs=pack.planar_crs,
+                name_field=plan.name_field,
             )
         prepared = cache[ck]
         warnings.extend(n for n in prepared.notes if n not in warnings)

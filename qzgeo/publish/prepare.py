@@ -10,6 +10,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import CRS
 
@@ -73,6 +74,7 @@ def prepare_layer(
     gcj02: bool = False,
     simplify_m: float = DEFAULT_SIMPLIFY_M,
     planar_crs: str | None = None,
+    name_field: str | None = None,
 ) -> Prepared:
     """Keep ``fields`` only, drop empty geometry (reported), simplify big layers, shift, round.
 
@@ -89,6 +91,9 @@ def prepare_layer(
     simplify_m
         Topology-preserving simplification tolerance in metres, applied when the layer has
         more than 5,000 vertices.
+    name_field
+        A column among ``fields`` naming the features: the note on features without geometry
+        names them (e.g. a zone with no available land left).
     """
     gdf = _to_lonlat(gdf, what)
     missing = [f for f in fields if f not in gdf.columns]
@@ -108,7 +113,10 @@ def prepare_layer(
     notes: list[str] = []
     empty = out.geometry.isna() | out.geometry.is_empty
     if empty.any():
-        notes.append(f"{what}: {int(empty.sum())} feature(s) without geometry are not shown")
+        notes.append(
+            f"{what}: {int(empty.sum())} feature(s) without geometry are not shown"
+            + _named(out, empty, name_field)
+        )
         out = out.loc[~empty].reset_index(drop=True)
     vertices = int(shapely.get_num_coordinates(np.asarray(out.geometry.values)).sum())
     simplified_m: float | None = None
@@ -131,6 +139,17 @@ def prepare_layer(
         coverage=coverage,
         notes=notes,
     )
+
+
+def _named(gdf: gpd.GeoDataFrame, rows: pd.Series, name_field: str | None) -> str:
+    """`` (a、b、c and N more)``: the names of ``rows`` (none without a name column)."""
+    if name_field is None or name_field not in gdf.columns:
+        return ""
+    names = [str(v) for v in gdf.loc[rows, name_field] if v is not None and v == v]
+    if not names:
+        return ""
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    return f" ({'、'.join(names[:5])}{more})"
 
 
 def json_value(value: Any) -> Any:

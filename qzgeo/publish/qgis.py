@@ -249,6 +249,10 @@ def _srs(parent: ET.Element, crs: CRS) -> None:
     _sub(srs, "geographicflag", "true" if crs.is_geographic else "false")
 
 
+#: Margin of the project's default view around the zones, as a share of their width/height.
+VIEW_MARGIN = 0.05
+
+
 def _extent(entries: Sequence[ProjectLayer], crs: CRS) -> tuple[float, float, float, float] | None:
     """The zones' extent (else every layer's) in the project CRS, like the web maps' frame."""
     shown = [e for e in entries if len(e.gdf) and e.visible]
@@ -259,12 +263,12 @@ def _extent(entries: Sequence[ProjectLayer], crs: CRS) -> tuple[float, float, fl
         boxes.append(to_crs.transform_bounds(*e.gdf.total_bounds))
     if not boxes:
         return None
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    # room around the zones, as the web maps' padding: else the outermost zone touches the
+    # canvas edge (a port on the coast, under a pixel from the bottom)
+    dx, dy = VIEW_MARGIN * (x1 - x0), VIEW_MARGIN * (y1 - y0)
+    return x0 - dx, y0 - dy, x1 + dx, y1 + dy
 
 
 def _layer_tree(root: ET.Element, entries: Sequence[ProjectLayer], gpkg_name: str) -> None:

@@ -17,7 +17,7 @@ import shapely
 from qzgeo.analysis.site_results import VERDICT_LABELS
 
 if TYPE_CHECKING:
-    from qzgeo.analysis.site_results import SiteReport
+    from qzgeo.analysis.site_results import BoundaryShare, SiteReport
 
 __all__ = ["reports_to_html", "reports_to_json", "reports_to_text"]
 
@@ -33,6 +33,13 @@ def reports_to_json(reports: Sequence[SiteReport]) -> str:
 
 def _pct(share: float) -> str:
     return f"{share * 100:.4f}%"
+
+
+def _unchecked(b: BoundaryShare, before: str, after: str = "") -> str:
+    """The share outside the pack extent, so that the boundary shares add up to the site."""
+    if b.unchecked_share <= 0:
+        return ""
+    return f"{before}未核查 unchecked {_pct(b.unchecked_share)}{after}"
 
 
 def reports_to_text(reports: Sequence[SiteReport]) -> str:
@@ -60,7 +67,7 @@ def reports_to_text(reports: Sequence[SiteReport]) -> str:
         if b is not None:
             lines.append(
                 f"{b.cls} Development boundary: 内 inside {_pct(b.inside_share)}, "
-                f"外 outside {_pct(b.outside_share)}"
+                f"外 outside {_pct(b.outside_share)}{_unchecked(b, ', ')}"
             )
         lines.append(f"规划分区 Zones: {'、'.join(r.zones) if r.zones else '无 none'}")
         for dd in r.distances:
@@ -204,7 +211,7 @@ def _table(reports: Sequence[SiteReport], title: str) -> str:
             or "—"
         )
         b = r.development_boundary
-        outside = _pct(b.outside_share) if b is not None else "—"
+        outside = _pct(b.outside_share) + _unchecked(b, " (", ")") if b is not None else "—"
         dist = "".join(
             "<td>—</td>" if m is None else f"<td>{m:.2f}</td>"
             for m in (x["distance_m"] for x in d["distances"])

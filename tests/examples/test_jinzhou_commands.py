@@ -70,6 +70,10 @@ def test_publish_conserves_area_and_names_no_other_city(tmp_path: Path) -> None:
     report = json.loads((out / "internal" / "report.json").read_text(encoding="utf-8"))
     assert report["pack"] == "jinzhou"
     assert report["summary"]["planar_crs"].startswith("EPSG:4549")
+    # the wind farm lies wholly outside the 城镇开发边界: no available land to draw, and the
+    # warning says which zone that is (it said only "1 feature(s) without geometry")
+    (empty,) = [w for w in report["warnings"] if w.startswith("layer 'available_land'")]
+    assert "黑山400兆瓦风电项目（示意）" in empty, empty
     summary = gpd.read_file(out / "internal" / "analysis.gpkg", layer="zone_summary")
     assert len(summary) == 6
     gap = (summary["available_m2"] + summary["constrained_m2"] - summary["zone_m2"]).abs()
