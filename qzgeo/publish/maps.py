@@ -29,6 +29,7 @@ from qzgeo.publish.prepare import (
     DEFAULT_SIMPLIFY_M,
     Prepared,
     prepare_layer,
+    simplified_note,
 )
 from qzgeo.publish.render import LayerView, MapPage, render_page
 from qzgeo.publish.sheets import empty_layers_note, require_sheets, write_map_sheets
@@ -157,14 +158,6 @@ def map_views(
             )
         )
     return views
-
-
-def simplified_note(prepared: Prepared) -> str:
-    """Provenance suffix telling how a layer was simplified for the web ("" if it was not)."""
-    if prepared.simplified_m is None:
-        return ""
-    how = "覆盖简化" if prepared.coverage else "保持拓扑简化"
-    return f"；网页显示已{how}，容差 {prepared.simplified_m:g} m"
 
 
 def map_page(

@@ -33,10 +33,9 @@ from qzgeo.publish.maps import (
     map_page,
     map_views,
     publish_error,
-    simplified_note,
     simplify_tolerance,
 )
-from qzgeo.publish.prepare import Prepared, prepare_layer
+from qzgeo.publish.prepare import Prepared, prepare_layer, simplified_note
 from qzgeo.publish.render import LayerView, render_page
 
 __all__ = ["STATE_FIELD", "parcel_states", "parcels_sensitivity", "publish_parcels_map"]

@@ -189,3 +189,11 @@ def to_feature_collection(prepared: Prepared) -> dict[str, Any]:
             {"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)}
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def simplified_note(prepared: Prepared) -> str:
+    """Provenance suffix telling how a layer was simplified for the web ("" if it was not)."""
+    if prepared.simplified_m is None:
+        return ""
+    how = "覆盖简化" if prepared.coverage else "保持拓扑简化"
+    return f"；网页显示已{how}，容差 {prepared.simplified_m:g} m"
