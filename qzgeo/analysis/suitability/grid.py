@@ -28,9 +28,9 @@ from rasterio.windows import Window
 
 from qzgeo._errors import CRSError, InputError
 from qzgeo.analysis.suitability.source import (
-    HIGHEST_M,
-    LOWEST_M,
+    HeightRange,
     fill_value,
+    height_range,
     height_unit,
     source_vrt,
 )
@@ -167,7 +167,8 @@ class GridRaster:
     """A user raster resampled onto the grid (nodata and cells outside it are NaN).
 
     ``heights`` (a DEM): values are converted to metres (band scale/offset, declared unit) and a
-    value no land has (a fill value with no nodata declared) is refused.
+    value outside ``valid`` (:func:`~qzgeo.analysis.suitability.source.height_range`; default
+    land's heights) is refused as a fill value with no nodata declared.
     """
 
     def __init__(
@@ -178,6 +179,7 @@ class GridRaster:
         what: str,
         nearest: bool,
         heights: bool = False,
+        valid: HeightRange | None = None,
     ):
         p = Path(path)
         if not p.is_file():
@@ -190,6 +192,7 @@ class GridRaster:
             msg = f"{what}: cannot read {str(p)!r} as a raster ({exc}); give a GeoTIFF"
             raise InputError(msg) from exc
         self.path, self.what, self.grid, self.heights = p, what, grid, heights
+        self.valid, self.declared = height_range(valid), valid is not None
         self.notes: list[str] = []
         try:
             self._check()
@@ -198,6 +201,12 @@ class GridRaster:
                 factor, note = height_unit(self.src, str(p), what)
                 self.notes += [note] if note else []
                 self.notes += self._coarseness()
+                if self.declared:  # the report says which heights were let through
+                    lo, hi = self.valid
+                    self.notes.append(
+                        f"{what}: heights of {str(p)!r} accepted from {lo:g} to {hi:g} m "
+                        "(--height-range), not only land's"
+                    )
             self.band = rasterio.open(source_vrt(self.src, str(p), heights=heights, factor=factor))
             self.vrt = WarpedVRT(
                 self.band,
@@ -296,18 +305,27 @@ class GridRaster:
         return out
 
     def _no_fill(self, z: FloatArray) -> None:
-        """Refuse heights no land has: a fill value with no nodata declared."""
+        """Refuse heights outside the valid range: a fill value with no nodata declared."""
+        lo, hi = self.valid
         with np.errstate(invalid="ignore"):
-            bad = z[(z < LOWEST_M) | (z > HIGHEST_M)]
+            bad = z[(z < lo) | (z > hi)]
         if not bad.size:
             return
-        value = fill_value(self.src, bad.tolist())
+        value = fill_value(self.src, bad.tolist(), self.valid)
         p = str(self.path)
+        if self.declared:
+            why = f"outside the declared --height-range ({lo:g} to {hi:g} m"
+            real = "; if it is a real height, widen --height-range"
+        else:
+            why = f"a height no land has ({lo:g} to {hi:g} m"
+            real = (
+                "; if the file holds real depths (a sea-floor DEM), declare its heights: "
+                "--height-range -9000 100 (lowest, highest, in metres)"
+            )
         msg = (
-            f"{self.what}: raster {p!r} holds {value:g} over the study area, a height no land "
-            f"has ({LOWEST_M:g} to {HIGHEST_M:g} m; nodata declared: "
-            f"{self.src.nodata!r}): a fill value? Declare it: "
-            f"gdal_edit.py -a_nodata {value:g} {p!r}"
+            f"{self.what}: raster {p!r} holds {value:g} over the study area, {why}; nodata "
+            f"declared: {self.src.nodata!r}): a fill value? Declare it: "
+            f"gdal_edit.py -a_nodata {value:g} {p!r}{real}"
         )
         raise InputError(msg)
 
