@@ -28,6 +28,7 @@ from rasterio.windows import Window
 
 from qzgeo._errors import CRSError, InputError
 from qzgeo.analysis.suitability.source import (
+    DEEPEST_M,
     HeightRange,
     fill_value,
     height_range,
@@ -305,29 +306,47 @@ class GridRaster:
         return out
 
     def _no_fill(self, z: FloatArray) -> None:
-        """Refuse heights outside the valid range: a fill value with no nodata declared."""
+        """Refuse heights outside the valid range: a fill value with no nodata declared, or
+        (default range) sea-floor depths, which need ``--height-range``."""
         lo, hi = self.valid
         with np.errstate(invalid="ignore"):
             bad = z[(z < lo) | (z > hi)]
         if not bad.size:
             return
-        value = fill_value(self.src, bad.tolist(), self.valid)
-        p = str(self.path)
+        value, repeated = fill_value(self.src, bad.tolist(), self.valid)
+        p, deepest = str(self.path), self._lowest(float(bad.min()))
+        fill = f"gdal_edit.py -a_nodata {value:g} {p!r}"
+        nodata = f"nodata declared: {self.src.nodata!r}"
         if self.declared:
-            why = f"outside the declared --height-range ({lo:g} to {hi:g} m"
-            real = "; if it is a real height, widen --height-range"
-        else:
-            why = f"a height no land has ({lo:g} to {hi:g} m"
-            real = (
-                "; if the file holds real depths (a sea-floor DEM), declare its heights: "
-                "--height-range -9000 100 (lowest, highest, in metres)"
+            msg = (
+                f"{self.what}: raster {p!r} holds {value:g} over the study area, outside the "
+                f"declared --height-range ({lo:g} to {hi:g} m; {nodata}): a fill value? "
+                f"Declare it: {fill}; if it is a real height, widen --height-range"
             )
-        msg = (
-            f"{self.what}: raster {p!r} holds {value:g} over the study area, {why}; nodata "
-            f"declared: {self.src.nodata!r}): a fill value? Declare it: "
-            f"gdal_edit.py -a_nodata {value:g} {p!r}{real}"
-        )
+        elif repeated or deepest < DEEPEST_M or deepest >= lo:
+            msg = (
+                f"{self.what}: raster {p!r} holds {value:g} over the study area, a height no "
+                f"land has ({lo:g} to {hi:g} m; {nodata}): a fill value? Declare it: {fill}; "
+                "if the file holds real depths (a sea-floor DEM), declare its heights: "
+                "--height-range LOWEST HIGHEST (metres)"
+            )
+        else:  # many values below land's: depths, it seems
+            floor = max(DEEPEST_M, 1000.0 * math.floor(deepest / 1000.0))
+            msg = (
+                f"{self.what}: raster {p!r} holds heights down to {deepest:g} m, below any "
+                f"land ({lo:g} to {hi:g} m): a sea-floor DEM? Declare its "
+                f"heights: --height-range {floor:g} {hi:g}; if {value:g} is a fill value "
+                f"instead ({nodata}), declare it: {fill}"
+            )
         raise InputError(msg)
+
+    def _lowest(self, found: float) -> float:
+        """The lowest height (m) of the whole file, sampled on at most 1024 x 1024 cells, or
+        ``found`` if lower: the range to suggest must hold every window, not the first."""
+        h, w = min(self.src.height, 1024), min(self.src.width, 1024)
+        sample = self.band.read(1, out_shape=(h, w), resampling=Resampling.nearest)
+        finite = sample[np.isfinite(sample)]
+        return min(found, float(finite.min())) if finite.size else found
 
     def close(self) -> None:
         self.vrt.close()

@@ -151,8 +151,9 @@ def height_range(value: Sequence[float] | None) -> HeightRange:
 
 def fill_value(
     src: DatasetReader, found: Sequence[float], valid: HeightRange = (LOWEST_M, HIGHEST_M)
-) -> float:
-    """The height outside ``valid`` the file holds most often (a fill value), else one found."""
+) -> tuple[float, bool]:
+    """The height outside ``valid`` the file holds most often (a fill value), else one found,
+    and whether it is most of them (a fill value is one value; real depths are many)."""
     h, w = min(src.height, 1024), min(src.width, 1024)
     sample = src.read(1, out_shape=(h, w), resampling=Resampling.nearest).astype(np.float64)
     if src.nodata is not None:
@@ -160,5 +161,6 @@ def fill_value(
     bad = sample[np.isfinite(sample) & ((sample < valid[0]) | (sample > valid[1]))]
     if bad.size:
         values, counts = np.unique(bad, return_counts=True)
-        return float(values[np.argmax(counts)])
-    return float(found[0])
+        top = int(np.argmax(counts))
+        return float(values[top]), 2 * int(counts[top]) >= bad.size
+    return float(found[0]), True

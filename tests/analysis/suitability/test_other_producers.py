@@ -1,8 +1,9 @@
 """DEMs and class rasters as other producers write them, against independent oracles.
 
 North-down rasters, band scale/offset and vertical units, voids with a declared nodata, fill
-values with none declared, a study area that does not fall on cell edges, and sea-floor depths
-accepted by a declared ``--height-range``. The oracles are plane geometry (a plane of known slope), shapely and pyproj.Geod; no qzgeo code.
+values with none declared, a study area that does not fall on cell edges, and sea-floor
+depths accepted by a declared ``--height-range``. The oracles are plane geometry (a plane of
+known slope), shapely and pyproj.Geod; no qzgeo code.
 """
 
 from __future__ import annotations
@@ -321,9 +322,11 @@ def test_bathymetric_dem_is_refused_by_default_naming_the_option(make_pack, h, t
     dem = _sea_floor(h, tmp_path)
     code, out = run(pack, tmp_path / "out", "--dem", str(dem))
     assert code == 2, out
-    assert "bathymetry.tif" in out and "-1000 to 9000 m" in out
+    assert "bathymetry.tif" in out and "-1000 to 9000 m" in out and "down to -8" in out
     assert "gdal_edit.py -a_nodata" in out  # the fill-value fix is still offered
-    assert "--height-range" in out  # and the fix for real depths
+    assert "--height-range -9000 9000" in out  # and the fix for real depths, which works:
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem), "--height-range", "-9000", "9000")
+    assert code == 0, out
 
 
 def test_bathymetric_dem_with_declared_range_grades_depth_and_slope(make_pack, h, tmp_path):
