@@ -60,6 +60,10 @@ _DTYPES = {
 }
 
 
+#: The column a non-integer key is read into as text, then made the index (never written).
+_ID = "qzgeo:feature_id"
+
+
 @dataclass(frozen=True)
 class KeyRange:
     """The rows of a table whose primary key is ``>= lo`` and ``< hi`` (``None``: unbounded),
@@ -122,7 +126,11 @@ def read_postgis_layer(
         geom_col, srid = _geometry_column(conn, src)
         target_crs = _resolve_crs(conn, src, geom_col, srid, crs)
         key = _one_key(conn, src)
-        query = sa.select(sa.text("*")).select_from(sa.table(src.table, schema=src.schema))
+        columns: list[Any] = [sa.text("*")]
+        if key is not None and not key.integer:  # ids as PostgreSQL writes the key (numeric
+            # keys would come back as floats: 19 digits do not survive that)
+            columns.append(sa.cast(sa.column(key.column), sa.Text).label(_ID))
+        query = sa.select(*columns).select_from(sa.table(src.table, schema=src.schema))
         if key is not None:
             query = query.order_by(sa.column(key.column))
         query, checked = _chunk_of(query, key, features, src)
@@ -310,9 +318,8 @@ def _chunk_of(
 def _index_by_key(gdf: gpd.GeoDataFrame, key: _Key | None, src: PostgisSource) -> gpd.GeoDataFrame:
     """Index ``gdf`` by its primary key, so that reports name rows as the table does."""
     if key is not None:
-        values = gdf[key.column]
-        ids = values.to_numpy() if key.integer else values.map(str).to_numpy(dtype=object)
-        return gdf.set_index(pd.Index(ids, name=None))
+        ids = gdf[key.column] if key.integer else gdf.pop(_ID)
+        return gdf.set_index(pd.Index(ids.to_numpy(dtype=object if not key.integer else None)))
     msg = (
         f"PostGIS table {src.qualified} has no primary key: its rows are named by position "
         "(0, 1, ...) in reports, in an order PostgreSQL does not promise; give it a one-column "

@@ -161,3 +161,30 @@ def test_zone_layer_keyed_by_text_keeps_numeric_zone_fids(
     names = dict(zip(zones["分区代码"], zones["名称"], strict=True))
     by_fid = {0: names["ZQ-A"], 1: names["ZQ-B"]}  # positions in key order
     assert all(by_fid[f] == n for f, n in zip(inside["zone_fid"], inside["zone_name"], strict=True))
+
+
+def test_numeric_key_of_19_digits_names_rows_exactly(
+    pg_uri: str, pg_schema: str, pg_sql: Sql, minipack: Path, tmp_path: Path
+) -> None:
+    """A 宗地代码 kept as numeric(19,0): pandas reads numerics as floats (15-16 digits), so
+    the ids come from PostgreSQL's own text of the key."""
+    _zongdi_table(pg_sql, pg_schema)
+    pg_sql(
+        f"CREATE TABLE {pg_schema}.num AS SELECT (4507020010010000000 + row_number() OVER "
+        f'(ORDER BY "{CODE}"))::numeric(19, 0) AS code, geom FROM {pg_schema}."宗地"'
+    )
+    pg_sql(f"ALTER TABLE {pg_schema}.num ADD PRIMARY KEY (code)")
+    gdf = read_postgis_layer(f"{pg_uri}?table={pg_schema}.num")
+    assert list(gdf.index) == [str(4507020010010000000 + k) for k in range(1, 25)]
+    code, output = _analyze(f"{pg_uri}?table={pg_schema}.num", minipack, tmp_path / "out")
+    assert code == 0, output
+    got = gpd.read_file(tmp_path / "out" / "internal" / "parcels.gpkg")
+    want = dict(
+        pg_sql(
+            "SELECT code::text, ST_Area(ST_Transform(ST_MakeValid(geom), 4490)::geography) "
+            f"FROM {pg_schema}.num WHERE geom IS NOT NULL"
+        )
+    )
+    assert sorted(got["source_fid"]) == sorted(want)
+    for key, area in zip(got["source_fid"], got["area_m2"], strict=True):
+        assert area == pytest.approx(float(want[key]), abs=0.01), key  # type: ignore[arg-type]
