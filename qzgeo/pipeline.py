@@ -33,7 +33,7 @@ from qzgeo.geo.repair import RepairReport
 from qzgeo.io.guard import ReadCaps, read_caps
 from qzgeo.io.layer_info import declared_fields, default_layer
 from qzgeo.io.outdir import check_out_dir, output_build, write_part_file
-from qzgeo.io.postgis_uri import redact_text
+from qzgeo.io.postgis_uri import redact_text, redact_uri
 from qzgeo.io.vector import ReadOptions, input_digest, read_layer
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
@@ -250,7 +250,8 @@ def run_analyze(
             counts = (st.parcels, st.conflicts, st.available_m2, st.unchecked_m2)
             return AnalyzeSummary(None, st.files, st.notes, repairs, st.overlay, st.engine, counts)
         parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum, **kw)
-    parcels = clean_parcels(parcels, extent=pack.extent, source=str(parcels_path), repairs=repairs)
+    shown = redact_uri(str(parcels_path))  # a PostGIS password never reaches a message
+    parcels = clean_parcels(parcels, extent=pack.extent, source=shown, repairs=repairs)
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(parcels.crs, loaded.planar_crs))
     overlay = OverlayReport()
     result, engine = _run_engine(

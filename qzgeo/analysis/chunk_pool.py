@@ -51,6 +51,8 @@ from qzgeo.analysis.parcels import (
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.gpkg_tiles import rtree_tiles
 from qzgeo.io.guard import ReadCaps, read_caps
+from qzgeo.io.postgis_read import KeyRange, postgis_key_ranges
+from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.raw_wkb import RawWKB, keep_raw_wkb
 from qzgeo.io.vector import read_layer_features
 from qzgeo.io.write_stream import arrow_batch
@@ -84,6 +86,11 @@ class ChunkSource:
     read_kwargs: dict[str, Any] = field(default_factory=dict)
     fid: str | None = None  # a GeoPackage's primary key: chunks are ranges of it
     declared: tuple[tuple[str, str], ...] = ()  # (field, dtype): written back with its type
+
+    @property
+    def shown(self) -> str:
+        """``path`` for messages: a PostGIS URI's password hidden."""
+        return redact_uri(self.path)
 
 
 @dataclass(frozen=True)
@@ -121,8 +128,8 @@ class ChunkResult:
 
 #: One chunk: its position (features before it, for messages), the selector of
 #: :func:`qzgeo.io.vector.read_layer_features`, at most how many features, and how many it
-#: must hold (``None``: as many as the file has there).
-ChunkStart = tuple[int, int | str, int, int | None]
+#: must hold (``None``: as many as the file has there; a PostGIS key range counts its own).
+ChunkStart = tuple[int, int | str | KeyRange, int, int | None]
 
 
 def chunk_starts(source: ChunkSource, n: int, rows: int) -> list[ChunkStart]:
@@ -132,8 +139,12 @@ def chunk_starts(source: ChunkSource, n: int, rows: int) -> list[ChunkStart]:
     (:func:`qzgeo.io.gpkg_tiles.rtree_tiles`: neighbouring parcels in one chunk, chunks in a
     spatially coherent order, so the output's R-tree is built 4x faster); any other
     GeoPackage into ranges of its primary key (the FIDs are read once, ~0.1 s per million);
-    other formats by position.
+    a PostGIS table into ranges of its primary key, in key order
+    (:func:`qzgeo.io.postgis_read.postgis_key_ranges`); other formats by position.
     """
+    if is_postgis_uri(source.path):
+        ranges = postgis_key_ranges(source.path, rows)
+        return [(k * rows, r, rows, None) for k, r in enumerate(ranges)]
     if source.fid is None:
         return [(s, s, rows, None) for s in range(0, max(n, 1), rows)]
     _, fids = pyogrio.read_arrow(
@@ -188,15 +199,15 @@ def read_chunk(
     n_read = len(chunk)
     if expected is not None and n_read != expected:  # never drop a parcel silently
         msg = (
-            f"{src.path}: a spatial chunk read {n_read} features where the file's R-tree has "
+            f"{src.shown}: a spatial chunk read {n_read} features where the file's R-tree has "
             f"{expected}; please report this (analyze with --workers 1 meanwhile)"
         )
         raise QzgeoError(msg)
     repairs = RepairReport()
-    where = f"{src.path} (features {start + 1}..)"
+    where = f"{src.shown} (features {start + 1}..)"
     scope = f"its chunk of {n_read} features; the other chunks were not counted"
     chunk = clean_parcels(
-        chunk, extent=ctx.extent, source=src.path, repairs=repairs, where=where, scope=scope
+        chunk, extent=ctx.extent, source=src.shown, repairs=repairs, where=where, scope=scope
     )
     return chunk, repairs, n_read, raw
 
@@ -431,7 +442,7 @@ def run_chunks(
             yield _landed(pending.popleft().result())
     except BrokenProcessPool as exc:
         msg = (
-            f"a worker process analyzing {ctx.source.path} died ({exc}); out of memory? "
+            f"a worker process analyzing {ctx.source.shown} died ({exc}); out of memory? "
             "Run again with --workers 1, or smaller chunks with --chunk-rows"
         )
         raise QzgeoError(msg) from exc

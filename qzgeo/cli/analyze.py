@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     required=True,
     metavar="FILE|URI",
     help="Parcel polygons (GeoPackage, Shapefile, GeoJSON, FlatGeobuf...) or a PostGIS table: "
-    "postgresql://user@host/db?table=schema.name.",
+    "postgresql://user@host/db?table=schema.name (rows named by its primary key).",
 )
 @click.option(
     "--layer",
@@ -51,8 +51,8 @@ if TYPE_CHECKING:
     default=2,
     show_default=True,
     help=(
-        "Worker processes for files of 50 000 parcels or more (threads for smaller ones), "
-        "or local Dask worker processes with --dask."
+        "Worker processes for files (or keyed PostGIS tables) of 50 000 parcels or more "
+        "(threads for smaller ones), or local Dask worker processes with --dask."
     ),
 )
 @click.option("--dask", "use_dask", is_flag=True, help="Run on a local Dask cluster.")
@@ -80,7 +80,8 @@ if TYPE_CHECKING:
     type=click.IntRange(min=1),
     default=None,
     help="Read, analyze and write this many parcels at a time (bounded memory). Default, "
-    "for GeoPackage, FlatGeobuf and Shapefile: about 1/16 of a file of 50 000 parcels or more "
+    "for GeoPackage, FlatGeobuf, Shapefile and PostGIS tables with a one-column primary key "
+    "(read in key order): about 1/16 of a file of 50 000 parcels or more "
     "(25 000 to 250 000) in worker processes; with --workers 1, --dask or --scheduler, "
     "chunks of 250 000 for files of more than 500 000 parcels. Not with --map.",
 )

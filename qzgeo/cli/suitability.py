@@ -55,6 +55,16 @@ def _parse_rasters(dem: Path | None, pairs: tuple[str, ...]) -> dict[str, Path]:
     default=None,
     help="Cell size in metres (default: the model's resolution_m).",
 )
+@click.option(
+    "--height-range",
+    "heights",
+    type=float,
+    nargs=2,
+    default=None,
+    metavar="LOWEST HIGHEST",
+    help="Valid heights of the DEM in metres (default land's: -1000 9000); others are refused "
+    "as fill values. For a sea-floor DEM, e.g. --height-range -9000 100.",
+)
 @click.option("--internal", is_flag=True, help="The rasters are internal data: outputs internal.")
 @click.option(
     "--progress/--no-progress", default=None, help="Progress bar (default: on a terminal)."
@@ -66,6 +76,7 @@ def command(
     dem: Path | None,
     raster_pairs: tuple[str, ...],
     resolution: float | None,
+    heights: tuple[float, float] | None,
     internal: bool,
     progress: bool | None,
     out_dir: Path | None,
@@ -84,6 +95,7 @@ def command(
         out_dir=resolve_out(out_dir),
         internal=internal,
         progress=progress,
+        heights=heights,
     )
     for w in result.warnings:
         click.echo(f"warning: {w}", err=True)

@@ -14,6 +14,8 @@ import pyogrio
 
 from qzgeo._errors import InputError
 from qzgeo.io.guard import admit_path
+from qzgeo.io.postgis_read import postgis_fields
+from qzgeo.io.postgis_uri import is_postgis_uri
 
 __all__ = ["declared_fields", "default_layer"]
 
@@ -53,12 +55,15 @@ def default_layer(path: str | os.PathLike[str], layer: str | None) -> str | None
 def declared_fields(
     path: str | os.PathLike[str], layer: str | None = None
 ) -> tuple[tuple[str, str], ...]:
-    """``(field, numpy dtype name)`` of each field a GDAL file declares (empty: cannot tell).
+    """``(field, numpy dtype name)`` of each field a GDAL file declares (empty: cannot tell);
+    of a PostGIS table (a URI), its integer, boolean, float and date columns.
 
     Read into pandas, an integer column holding a null becomes floats, and a boolean or date
     column holding only nulls has no type at all; writers use this to give such columns back
     their declared type, whichever chunk holds the nulls.
     """
+    if is_postgis_uri(str(path)):  # never handed to GDAL: it would try to open a database
+        return postgis_fields(str(path))
     try:
         info = pyogrio.read_info(path, layer=layer)
     except Exception:

@@ -31,7 +31,7 @@ from qzgeo.io.input_checks import check_datum
 from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.kml_names import restore_kml_names
 from qzgeo.io.layer_info import default_layer
-from qzgeo.io.postgis import read_postgis_layer
+from qzgeo.io.postgis_read import KeyRange, read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.raw_wkb import raw_wkb_wanted, read_frame_keeping_wkb
 from qzgeo.io.shapefile import check_shapefile, cpg_label, cpg_mismatch, shapefile_encoding
@@ -236,7 +236,7 @@ def read_layer(
     """
     src = str(source)
     if is_postgis_uri(src):
-        gdf = read_postgis_layer(src, crs=str(crs) if crs is not None else None)
+        gdf = read_postgis_layer(src, crs=crs, features=_FEATURES.get())
         notes, encoding_used = notices_of(gdf).with_source(src), None
     else:
         path = check_input_file(src, max_bytes=max_bytes)
@@ -262,21 +262,22 @@ def read_layer(
     return gdf
 
 
-#: ``(skip or filter, count)`` of the read in progress, set by :func:`read_layer_features`.
-_FEATURES: contextvars.ContextVar[tuple[int | str, int] | None] = contextvars.ContextVar(
+#: ``(skip, filter or key range; count)`` of a read in progress (:func:`read_layer_features`).
+Features = tuple[int | str | KeyRange, int]
+_FEATURES: contextvars.ContextVar[Features | None] = contextvars.ContextVar(
     "qzgeo_read_features", default=None
 )
 
 
 def read_layer_features(
-    source: str | os.PathLike[str], features: tuple[int | str, int], **kwargs: Any
+    source: str | os.PathLike[str], features: Features, **kwargs: Any
 ) -> gpd.GeoDataFrame:
-    """:func:`read_layer` of some features only: a chunk of a big GDAL file.
+    """:func:`read_layer` of some features only: a chunk of a big GDAL file or PostGIS table.
 
     ``features`` is ``(skip, count)``: ``count`` features after the first ``skip``; ``skip``
     may instead be an attribute filter such as ``'"fid" > 250000'`` (on a GeoPackage's primary
-    key GDAL seeks, while skipping by position re-reads the skipped features). Every check of
-    :func:`read_layer` applies to the chunk.
+    key GDAL seeks, while skipping by position re-reads the skipped features), or a PostGIS
+    table's :class:`~qzgeo.io.postgis_read.KeyRange`. Every check of read_layer applies.
     """
     token = _FEATURES.set(features)
     try:

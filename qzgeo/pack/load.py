@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 from pyproj import CRS
 
 from qzgeo._errors import PackError
@@ -109,6 +110,7 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
         notes = notices_of(gdf)
         notes.extend(enforce_extent(gdf, pack.extent, source=spec.path, per_feature=False))
         report.warnings.extend(f"{spec.id}: {n}" for n in notes)
+        gdf = _numbered_zones(gdf, spec, report)
         gdf = repair_layer(gdf, layer_id=spec.id, report=report)
         layers[spec.id] = to_storage(gdf, crs=pack.storage_crs)
         if "://" not in source:
@@ -141,6 +143,20 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
         report=report,
         input_hashes=dict(sorted(hashes.items())),
     )
+
+
+def _numbered_zones(
+    gdf: gpd.GeoDataFrame, spec: LayerSpec, report: RepairReport
+) -> gpd.GeoDataFrame:
+    """A zone layer whose ids are not numbers (a PostGIS table keyed by text) numbered by
+    position: ``zone_fid`` (要素编号) is a number in every output; the key stays a column."""
+    if spec.role != "zone" or gdf.empty or pd.api.types.is_integer_dtype(gdf.index):
+        return gdf
+    report.warnings.append(
+        f"{spec.id}: its rows are keyed by text ({gdf.index[0]!r}, ...): zone_fid (要素编号) "
+        "numbers them by position (0, 1, ...) in key order; the key stays a column"
+    )
+    return gdf.reset_index(drop=True)
 
 
 def analysis_layer_ids(pack: Pack) -> list[str] | None:

@@ -10,7 +10,9 @@ exactly as in memory (the engine's area scale lattice is fixed, chunks only cut 
 the rows are the same as those of :func:`qzgeo.analysis.parcels.analyze_parcels`.
 
 Chunks follow the file's feature order. A spatially sorted file (a GeoPackage written in
-Hilbert or tile order) gives each chunk a smaller extent, which only makes it faster.
+Hilbert or tile order) gives each chunk a smaller extent, which only makes it faster. A PostGIS
+table with a one-column primary key is streamed like a file, in key order (ranges of its key,
+see :func:`qzgeo.io.postgis_read.postgis_key_ranges`); one without is read whole.
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ from qzgeo.analysis.parcels import (
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.guard import ReadCaps, current_caps, read_caps
 from qzgeo.io.layer_info import declared_fields
-from qzgeo.io.vector import read_layer_features, sha256_file
+from qzgeo.io.postgis_read import chunk_refusal, postgis_keyed_count
+from qzgeo.io.postgis_uri import is_postgis_uri
+from qzgeo.io.vector import input_digest, read_layer_features, sha256_file
 from qzgeo.io.write_stream import write_gpkg_stream
 from qzgeo.pack.load import LoadedPack
 from qzgeo.publish.parcel_tables import (
@@ -175,7 +179,10 @@ def chunk_measure(
 
 
 def feature_count(path: str | Path, layer: str | None = None) -> int | None:
-    """Number of features of a streamable file (see :data:`STREAM_SUFFIXES`), else ``None``."""
+    """Number of features of a streamable file (see :data:`STREAM_SUFFIXES`) or PostGIS
+    table (one with a one-column primary key), else ``None``."""
+    if is_postgis_uri(str(path)):
+        return postgis_keyed_count(str(path))  # errors (no table, a key of 2 columns) now
     if Path(path).suffix.lower() not in STREAM_SUFFIXES or not Path(path).is_file():
         return None
     try:
@@ -209,7 +216,7 @@ def analyze_parcels_streamed(
     Parameters
     ----------
     parcels_path
-        A GeoPackage, FlatGeobuf or Shapefile of parcel polygons.
+        A GeoPackage, FlatGeobuf or Shapefile of parcel polygons, or a keyed PostGIS table.
     loaded
         The pack, from :func:`qzgeo.pack.load.load_pack_layers`.
     out_dir
@@ -294,6 +301,8 @@ def _probe(
         msg = f"chunk_rows must be a positive number of features, got {chunk_rows!r}"
         raise InputError(msg)
     probe = read_layer_features(path, (0, 1), **read)
+    if n is None and is_postgis_uri(str(path)):
+        raise chunk_refusal(str(path))
     if n is None:
         msg = (
             f"{path}: cannot be read in chunks; give a GeoPackage, FlatGeobuf or "
@@ -382,12 +391,11 @@ def stream_parcels_into(
         parcel_place(out_dir, parcels_path, pack, public=public) as place,
         ThreadPoolExecutor(1) as hasher,
     ):
-        # the input's hash (for report.json) is read while the chunks are analyzed
-        digest = hasher.submit(sha256_file, parcels_path, stop=failed)
+        inputs = _inputs(parcels_path, hasher, failed)
         try:
             streamed = analyze_parcels_streamed(
                 parcels_path, loaded, place.part, chunk_rows=chunk_rows, repairs=repairs,
-                extra=lambda: {"inputs": {Path(parcels_path).name: digest.result()}},
+                extra=lambda: {"inputs": inputs()},
                 report_dir=place.build.internal,
                 # a partial, not a lambda: worker processes receive it pickled
                 rename=functools.partial(published_zone_names, pack=pack) if public else None,
@@ -400,6 +408,17 @@ def stream_parcels_into(
         place.files = [o.gpkg, o.csv, *([o.xlsx] if o.xlsx else [])]
     streamed.files = [*place.files, o.report]
     return streamed
+
+
+def _inputs(
+    path: str | Path, hasher: ThreadPoolExecutor, stop: threading.Event
+) -> Callable[[], dict[str, str]]:
+    """The ``inputs`` of report.json, when asked: a file's hash is read meanwhile, while the
+    chunks are analyzed; a PostGIS table is named by its URI (password hidden)."""
+    if is_postgis_uri(str(path)):
+        return lambda: input_digest(path)
+    digest = hasher.submit(sha256_file, path, stop=stop)
+    return lambda: {Path(path).name: digest.result()}
 
 
 def _bar(total: int, enabled: bool) -> Any:

@@ -22,6 +22,7 @@ from qzgeo.analysis.suitability.job import (
     prepare_job,
 )
 from qzgeo.analysis.suitability.model import Model, read_model
+from qzgeo.analysis.suitability.source import height_range
 from qzgeo.analysis.suitability.zonal import TOTAL_LAYER, zone_table
 from qzgeo.io.atomic import write_bytes
 from qzgeo.io.outdir import check_out_dir, output_build
@@ -63,6 +64,7 @@ def run_suitability(
     out_dir: str | Path = "qzgeo-out",
     internal: bool = False,
     progress: bool | None = None,
+    heights: tuple[float, float] | None = None,
 ) -> SuitabilityResult:
     """Grade the land of a pack's study area by a suitability model (双评价).
 
@@ -80,9 +82,13 @@ def run_suitability(
     out_dir : Output root.
     internal : Treat the rasters as internal data (the outputs become internal).
     progress : Show a progress bar (default: when stderr is a terminal).
+    heights : Valid heights of the DEMs in metres, ``(lowest, highest)``; a height outside
+        is refused as a fill value. Default land's, -1 000 to 9 000 m; a bathymetric DEM
+        declares its depths, e.g. ``(-9000, 100)`` (``--height-range -9000 100``).
     """
     from qzgeo.publish.suitability_map import write_result_map
 
+    valid = height_range(heights) if heights is not None else None  # refused before any read
     pack = load_pack(pack_dir)
     validate_pack(pack, check_data=False)
     m = read_model(pack, pick_model(pack, model))
@@ -92,7 +98,7 @@ def run_suitability(
     if problems:
         raise PackError(problems)
     loaded = load_pack_layers(pack, only=m.layer_ids())
-    job = prepare_job(pack, loaded, m, used, given, resolution_m)
+    job = prepare_job(pack, loaded, m, used, given, resolution_m, heights=valid)
     internal_ids = [lid for lid in m.layer_ids() if not pack.layers[lid].is_public]
     sensitivity = "internal" if internal_ids or internal else "public"
     with output_build(out_dir, inputs=given.values(), pack=pack.root, whole=False) as build:

@@ -28,9 +28,10 @@ from rasterio.windows import Window
 
 from qzgeo._errors import CRSError, InputError
 from qzgeo.analysis.suitability.source import (
-    HIGHEST_M,
-    LOWEST_M,
+    DEEPEST_M,
+    HeightRange,
     fill_value,
+    height_range,
     height_unit,
     source_vrt,
 )
@@ -167,7 +168,8 @@ class GridRaster:
     """A user raster resampled onto the grid (nodata and cells outside it are NaN).
 
     ``heights`` (a DEM): values are converted to metres (band scale/offset, declared unit) and a
-    value no land has (a fill value with no nodata declared) is refused.
+    value outside ``valid`` (:func:`~qzgeo.analysis.suitability.source.height_range`; default
+    land's heights) is refused as a fill value with no nodata declared.
     """
 
     def __init__(
@@ -178,6 +180,7 @@ class GridRaster:
         what: str,
         nearest: bool,
         heights: bool = False,
+        valid: HeightRange | None = None,
     ):
         p = Path(path)
         if not p.is_file():
@@ -190,6 +193,7 @@ class GridRaster:
             msg = f"{what}: cannot read {str(p)!r} as a raster ({exc}); give a GeoTIFF"
             raise InputError(msg) from exc
         self.path, self.what, self.grid, self.heights = p, what, grid, heights
+        self.valid, self.declared = height_range(valid), valid is not None
         self.notes: list[str] = []
         try:
             self._check()
@@ -198,6 +202,12 @@ class GridRaster:
                 factor, note = height_unit(self.src, str(p), what)
                 self.notes += [note] if note else []
                 self.notes += self._coarseness()
+                if self.declared:  # the report says which heights were let through
+                    lo, hi = self.valid
+                    self.notes.append(
+                        f"{what}: heights of {str(p)!r} accepted from {lo:g} to {hi:g} m "
+                        "(--height-range), not only land's"
+                    )
             self.band = rasterio.open(source_vrt(self.src, str(p), heights=heights, factor=factor))
             self.vrt = WarpedVRT(
                 self.band,
@@ -296,20 +306,47 @@ class GridRaster:
         return out
 
     def _no_fill(self, z: FloatArray) -> None:
-        """Refuse heights no land has: a fill value with no nodata declared."""
+        """Refuse heights outside the valid range: a fill value with no nodata declared, or
+        (default range) sea-floor depths, which need ``--height-range``."""
+        lo, hi = self.valid
         with np.errstate(invalid="ignore"):
-            bad = z[(z < LOWEST_M) | (z > HIGHEST_M)]
+            bad = z[(z < lo) | (z > hi)]
         if not bad.size:
             return
-        value = fill_value(self.src, bad.tolist())
-        p = str(self.path)
-        msg = (
-            f"{self.what}: raster {p!r} holds {value:g} over the study area, a height no land "
-            f"has ({LOWEST_M:g} to {HIGHEST_M:g} m; nodata declared: "
-            f"{self.src.nodata!r}): a fill value? Declare it: "
-            f"gdal_edit.py -a_nodata {value:g} {p!r}"
-        )
+        value, repeated = fill_value(self.src, bad.tolist(), self.valid)
+        p, deepest = str(self.path), self._lowest(float(bad.min()))
+        fill = f"gdal_edit.py -a_nodata {value:g} {p!r}"
+        nodata = f"nodata declared: {self.src.nodata!r}"
+        if self.declared:
+            msg = (
+                f"{self.what}: raster {p!r} holds {value:g} over the study area, outside the "
+                f"declared --height-range ({lo:g} to {hi:g} m; {nodata}): a fill value? "
+                f"Declare it: {fill}; if it is a real height, widen --height-range"
+            )
+        elif repeated or deepest < DEEPEST_M or deepest >= lo:
+            msg = (
+                f"{self.what}: raster {p!r} holds {value:g} over the study area, a height no "
+                f"land has ({lo:g} to {hi:g} m; {nodata}): a fill value? Declare it: {fill}; "
+                "if the file holds real depths (a sea-floor DEM), declare its heights: "
+                "--height-range LOWEST HIGHEST (metres)"
+            )
+        else:  # many values below land's: depths, it seems
+            floor = max(DEEPEST_M, 1000.0 * math.floor(deepest / 1000.0))
+            msg = (
+                f"{self.what}: raster {p!r} holds heights down to {deepest:g} m, below any "
+                f"land ({lo:g} to {hi:g} m): a sea-floor DEM? Declare its "
+                f"heights: --height-range {floor:g} {hi:g}; if {value:g} is a fill value "
+                f"instead ({nodata}), declare it: {fill}"
+            )
         raise InputError(msg)
+
+    def _lowest(self, found: float) -> float:
+        """The lowest height (m) of the whole file, sampled on at most 1024 x 1024 cells, or
+        ``found`` if lower: the range to suggest must hold every window, not the first."""
+        h, w = min(self.src.height, 1024), min(self.src.width, 1024)
+        sample = self.band.read(1, out_shape=(h, w), resampling=Resampling.nearest)
+        finite = sample[np.isfinite(sample)]
+        return min(found, float(finite.min())) if finite.size else found
 
     def close(self) -> None:
         self.vrt.close()

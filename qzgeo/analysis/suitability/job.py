@@ -25,6 +25,7 @@ from qzgeo.analysis.suitability.combine import apply_limits, classify, short_boa
 from qzgeo.analysis.suitability.factors import DistanceFactor, raster_grades
 from qzgeo.analysis.suitability.grid import Grid, GridRaster, Scale, burn
 from qzgeo.analysis.suitability.model import GRADE_NAMES, Factor, Model, list_models
+from qzgeo.analysis.suitability.source import HeightRange
 from qzgeo.pack.load import LoadedPack
 from qzgeo.pack.model import Pack
 
@@ -232,8 +233,13 @@ def prepare_job(
     used: list[Factor],
     rasters: Mapping[str, Path],
     resolution_m: float | None,
+    *,
+    heights: HeightRange | None = None,
 ) -> SuitabilityJob:
     """The model's grid, study area, hard limits and factor sources (rasters opened).
+
+    ``heights``: the valid heights of the rasters read as heights (see
+    :func:`qzgeo.analysis.suitability.source.height_range`); default land's.
 
     Raises
     ------
@@ -287,6 +293,7 @@ def prepare_job(
                 grid,
                 nearest=f.kind == "class",
                 heights=f.kind in ("slope", "elevation"),
+                valid=heights,
                 what=f"factor {f.id!r} (raster {f.raster!r})",
             )
     return job

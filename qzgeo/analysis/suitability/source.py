@@ -25,7 +25,16 @@ from rasterio.io import DatasetReader
 
 from qzgeo._errors import InputError
 
-__all__ = ["HIGHEST_M", "LOWEST_M", "fill_value", "height_unit", "source_vrt"]
+__all__ = [
+    "DEEPEST_M",
+    "HIGHEST_M",
+    "LOWEST_M",
+    "HeightRange",
+    "fill_value",
+    "height_range",
+    "height_unit",
+    "source_vrt",
+]
 
 US_FOOT = 1200 / 3937
 _METRES = frozenset({"", "m", "metre", "metres", "meter", "meters"})
@@ -42,6 +51,11 @@ _FEET = {
 }
 #: No height on Earth's land is below the Dead Sea shore (-430 m) or above Everest (8849 m).
 LOWEST_M, HIGHEST_M = -1000.0, 9000.0
+#: No sea floor is deeper than the Challenger Deep (about -10 935 m): a declared range that
+#: reaches below this would let a fill value such as -32768 through as a height.
+DEEPEST_M = -12000.0
+#: Valid heights in metres, lowest and highest (see :func:`height_range`).
+HeightRange = tuple[float, float]
 
 
 def _vertical_crs_unit(src: DatasetReader) -> tuple[str, float] | None:
@@ -100,14 +114,53 @@ def source_vrt(src: DatasetReader, path: str, *, heights: bool, factor: float = 
     )
 
 
-def fill_value(src: DatasetReader, found: Sequence[float]) -> float:
-    """The implausible height the file holds most often (a fill value), else one found."""
+def height_range(value: Sequence[float] | None) -> HeightRange:
+    """The heights a DEM may hold, in metres: ``value`` (``(lowest, highest)``) checked once,
+    else land's (:data:`LOWEST_M` to :data:`HIGHEST_M`).
+
+    A height outside it is taken for a fill value and refused. A bathymetric DEM (sea floor)
+    declares its depths, e.g. ``(-9000, 100)``; the range may not reach below
+    :data:`DEEPEST_M` (no sea is deeper) nor above :data:`HIGHEST_M` (no mountain is higher),
+    so that a fill value such as -32768 or 32767 is never accepted as a height.
+
+    Examples
+    --------
+    >>> height_range(None), height_range((-9000, 100))
+    ((-1000.0, 9000.0), (-9000.0, 100.0))
+    """
+    if value is None:
+        return LOWEST_M, HIGHEST_M
+    lo, hi = (float(v) for v in value)
+    shown = f"--height-range {lo:g} {hi:g}"
+    fix = "e.g. --height-range -9000 100 for a sea-floor DEM"
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        msg = f"{shown}: both heights must be finite numbers of metres; {fix}"
+        raise InputError(msg)
+    if lo >= hi:
+        msg = f"{shown}: the lowest height must be below the highest; {fix}"
+        raise InputError(msg)
+    if lo < DEEPEST_M or hi > HIGHEST_M:
+        msg = (
+            f"{shown}: heights on Earth lie between {DEEPEST_M:g} m (below the deepest sea "
+            f"floor) and {HIGHEST_M:g} m (above Everest), and a wider range would take fill "
+            f"values such as -32768 for heights; {fix}"
+        )
+        raise InputError(msg)
+    return lo, hi
+
+
+def fill_value(
+    src: DatasetReader, found: Sequence[float], valid: HeightRange = (LOWEST_M, HIGHEST_M)
+) -> tuple[float, bool]:
+    """The height outside ``valid`` the file holds most often (a fill value), else one found,
+    and whether it is most of them (a fill value is one value; real depths are many)."""
     h, w = min(src.height, 1024), min(src.width, 1024)
     sample = src.read(1, out_shape=(h, w), resampling=Resampling.nearest).astype(np.float64)
     if src.nodata is not None:
         sample = sample[sample != src.nodata]
-    bad = sample[np.isfinite(sample) & ((sample < LOWEST_M) | (sample > HIGHEST_M))]
+    bad = sample[np.isfinite(sample) & ((sample < valid[0]) | (sample > valid[1]))]
     if bad.size:
         values, counts = np.unique(bad, return_counts=True)
-        return float(values[np.argmax(counts)])
-    return float(found[0])
+        top = int(np.argmax(counts))
+        return float(values[top]), 2 * int(counts[top]) >= bad.size
+    return float(found[0]), True

@@ -1,8 +1,9 @@
 """DEMs and class rasters as other producers write them, against independent oracles.
 
 North-down rasters, band scale/offset and vertical units, voids with a declared nodata, fill
-values with none declared, and a study area that does not fall on cell edges. The oracles are
-plane geometry (a plane of known slope), shapely and pyproj.Geod; no qzgeo code.
+values with none declared, a study area that does not fall on cell edges, and sea-floor
+depths accepted by a declared ``--height-range``. The oracles are plane geometry (a plane of
+known slope), shapely and pyproj.Geod; no qzgeo code.
 """
 
 from __future__ import annotations
@@ -273,3 +274,113 @@ def test_dem_far_coarser_than_the_grid_is_said(make_pack, h, tmp_path):
         (tmp_path / "out2/public/suitability/p/report.json").read_text(encoding="utf-8")
     )
     assert code == 0 and not [w for w in report["warnings"] if "coarser" in w]
+
+
+# --- a bathymetric DEM (sea floor to -8 000 m) accepted by a declared --height-range ---
+# Heights below -1 000 m or above 9 000 m are no land's and are refused as fill values by
+# default; a port city's 围填海 planning reads sea-floor depths, so the valid range can be
+# declared. Oracle: a trench wall of known slope and depth at each cell centre (bilinear
+# resampling of a plane is exact).
+
+DEPTH = """
+[[factors]]
+id = "depth"
+kind = "elevation"
+raster = "dem"
+breaks = [{b}]
+grades = [1, 2, 3, 4, 5]
+weight = 1
+"""
+#: A trench wall rising east by 10°: -7 900 m at the study area's west edge, -6 842 m east.
+DEGREES, FLOOR = 10.0, -8_000.0
+DEPTH_BREAKS = (-7_700.0, -7_400.0, -7_100.0, -6_950.0)
+
+
+def _model(h: object) -> str:
+    slope = SLOPE.format(area="study", lo2=9.7, lo1=9.95, hi1=10.05, hi2=10.3)
+    depth = DEPTH.format(b=", ".join(f"{v:g}" for v in DEPTH_BREAKS))
+    return slope + depth + h.FIVE_CLASSES  # type: ignore[attr-defined]
+
+
+def _sea_floor(h: object, tmp_path: object) -> object:
+    z, t = plane(h, DEGREES)
+    return write(tmp_path / "bathymetry.tif", z + FLOOR, t)  # type: ignore[operator]
+
+
+def _grades(path: object, h: object) -> tuple[np.ndarray, np.ndarray]:
+    """Grades inside the study area and the planar x of their cell centres."""
+    with rasterio.open(path) as src:  # type: ignore[arg-type]
+        grades, t = src.read(1), src.transform
+    rows, cols = np.indices(grades.shape)
+    x, y = t.c + t.a * (cols + 0.5), t.f + t.e * (rows + 0.5)
+    inside = shapely.contains_xy(h.STUDY, x, y)  # type: ignore[attr-defined]
+    return grades[inside], x[inside]
+
+
+def test_bathymetric_dem_is_refused_by_default_naming_the_option(make_pack, h, tmp_path):
+    pack = make_pack({"p": _model(h)})
+    dem = _sea_floor(h, tmp_path)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 2, out
+    assert "bathymetry.tif" in out and "-1000 to 9000 m" in out and "down to -8" in out
+    assert "gdal_edit.py -a_nodata" in out  # the fill-value fix is still offered
+    assert "--height-range -9000 9000" in out  # and the fix for real depths, which works:
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem), "--height-range", "-9000", "9000")
+    assert code == 0, out
+
+
+def test_bathymetric_dem_with_declared_range_grades_depth_and_slope(make_pack, h, tmp_path):
+    pack = make_pack({"p": _model(h)})
+    dem = _sea_floor(h, tmp_path)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem), "--height-range", "-9000", "100")
+    assert code == 0, out
+    folder = tmp_path / "out" / "public" / "suitability" / "p"
+    slope, _ = _grades(folder / "factor_slope.tif", h)
+    assert set(np.unique(slope)) == {3}
+    depth, x = _grades(folder / "factor_depth.tif", h)
+    want_z = math.tan(math.radians(DEGREES)) * (x - h.X0) + 100.0 + FLOOR
+    assert want_z.min() < -7_800  # real sea-floor depths reached the grading
+    want = 1 + np.searchsorted(np.asarray(DEPTH_BREAKS), want_z, side="left")
+    clear = np.min(np.abs(want_z[:, None] - np.asarray(DEPTH_BREAKS)[None, :]), axis=1) > 0.5
+    assert clear.sum() > 0.9 * len(clear)
+    np.testing.assert_array_equal(depth[clear], want[clear])
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    assert any("-9000 to 100 m" in w and "--height-range" in w for w in report["warnings"])
+
+
+def test_fill_value_outside_the_declared_range_is_still_refused(make_pack, h, tmp_path):
+    pack = make_pack({"p": _model(h)})
+    z, t = plane(h, DEGREES)
+    z = z + FLOOR
+    z[:, z.shape[1] * 2 // 3 :] = -32768  # a void filled, no nodata declared
+    dem = write(tmp_path / "filled.tif", z, t)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem), "--height-range", "-9000", "100")
+    assert code == 2, out
+    assert "-32768" in out and "-9000 to 100 m" in out and "gdal_edit.py -a_nodata" in out
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "says"),
+    [
+        ("100", "-9000", "below"),
+        ("0", "0", "below"),
+        ("nan", "100", "finite"),
+        ("-9000", "inf", "finite"),
+        ("-40000", "100", "-12000"),
+        ("-9000", "12000", "9000"),
+    ],
+)
+def test_bad_height_range_is_refused_before_reading(make_pack, h, tmp_path, lo, hi, says):
+    pack = make_pack({"p": _model(h)})
+    dem = _sea_floor(h, tmp_path)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem), "--height-range", lo, hi)
+    assert code == 2, out
+    assert "--height-range" in out and says in out
+    assert not (tmp_path / "out").exists()  # refused before anything was read or written
+
+
+def test_height_range_not_a_number_is_a_usage_error(make_pack, h, tmp_path):
+    pack = make_pack({"p": _model(h)})
+    code, out = run(pack, tmp_path / "out", "--height-range", "deep", "100")
+    assert code == 2, out
+    assert "--height-range" in out and "deep" in out
