@@ -30,11 +30,12 @@ from qzgeo.analysis.sites import read_sites, split_source
 from qzgeo.analysis.siting import SitingContext, check_sites
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.geo.repair import RepairReport
+from qzgeo.io.digest import input_digest
 from qzgeo.io.guard import ReadCaps, read_caps
 from qzgeo.io.layer_info import declared_fields, default_layer
 from qzgeo.io.outdir import check_out_dir, output_build, write_part_file
 from qzgeo.io.postgis_uri import redact_text, redact_uri
-from qzgeo.io.vector import ReadOptions, input_digest, read_layer
+from qzgeo.io.vector import ReadOptions, read_layer
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
 from qzgeo.pack.model import Pack

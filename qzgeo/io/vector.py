@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import hashlib
 import os
-import threading
 import warnings as _warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,35 +34,6 @@ from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.raw_wkb import raw_wkb_wanted, read_frame_keeping_wkb
 from qzgeo.io.shapefile import check_shapefile, cpg_label, cpg_mismatch, shapefile_encoding
 from qzgeo.notices import Notice, Notices, attach_notices, notices_of
-
-
-def sha256_file(path: str | os.PathLike[str], *, stop: threading.Event | None = None) -> str:
-    """SHA-256 of a file's bytes (for manifests and the never-modify-inputs check).
-
-    ``stop``: when set (the run failed), hashing ends at the next megabyte and ``""`` is
-    returned, so that an error on a 2 GB input is not held back by its hash.
-    """
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            if stop is not None and stop.is_set():
-                return ""
-            h.update(block)
-    return h.hexdigest()
-
-
-def input_digest(source: str | os.PathLike[str]) -> dict[str, str]:
-    """``{name: sha256}`` of an input file for ``report.json``; a PostGIS table (which has no
-    bytes to hash) is named by its URI, password hidden, with ``"postgis"`` in place of a hash.
-
-    Examples
-    --------
-    >>> input_digest("postgresql://gis:pw@db/plan?table=规划.地块")
-    {'postgresql://gis:***@db/plan?table=规划.地块': 'postgis'}
-    """
-    if is_postgis_uri(str(source)):
-        return {redact_uri(str(source)): "postgis"}
-    return {Path(source).name: sha256_file(source)}
 
 
 def list_layers(path: str | os.PathLike[str]) -> list[str]:

@@ -16,9 +16,10 @@ from qzgeo._errors import PackError
 from qzgeo.geo.crs import planar_crs_for_bounds
 from qzgeo.geo.gcj02 import detect_gcj02_offset
 from qzgeo.geo.repair import RepairReport, repair_layer
+from qzgeo.io.digest import sha256_file
 from qzgeo.io.guard import current_caps
 from qzgeo.io.input_checks import enforce_extent
-from qzgeo.io.vector import read_layer, sha256_file, to_storage
+from qzgeo.io.vector import read_layer, to_storage
 from qzgeo.notices import notices_of
 from qzgeo.pack.model import LayerSpec, Pack
 from qzgeo.pack.overlaps import zone_overlap_warnings

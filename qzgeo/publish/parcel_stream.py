@@ -54,11 +54,12 @@ from qzgeo.analysis.parcels import (
     summary_from_totals,
 )
 from qzgeo.geo.repair import RepairReport
+from qzgeo.io.digest import input_digest, sha256_file
 from qzgeo.io.guard import ReadCaps, current_caps, read_caps
 from qzgeo.io.layer_info import declared_fields
 from qzgeo.io.postgis_read import chunk_refusal, postgis_keyed_count
 from qzgeo.io.postgis_uri import is_postgis_uri
-from qzgeo.io.vector import input_digest, read_layer_features, sha256_file
+from qzgeo.io.vector import read_layer_features
 from qzgeo.io.write_stream import write_gpkg_stream
 from qzgeo.pack.load import LoadedPack
 from qzgeo.publish.parcel_tables import (

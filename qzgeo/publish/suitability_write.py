@@ -28,7 +28,7 @@ from qzgeo.analysis.suitability.grid import BLOCK, Grid
 from qzgeo.analysis.suitability.job import SuitabilityJob, interval_names, stream_job
 from qzgeo.analysis.suitability.model import Factor, Model
 from qzgeo.io.atomic import atomic_path, write_text
-from qzgeo.io.vector import sha256_file
+from qzgeo.io.digest import sha256_file
 from qzgeo.pack.model import Pack
 
 TOOL = "qzgeo suitability"

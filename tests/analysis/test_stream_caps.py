@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from pool_support import CRS, quad_parcels, qzgeo, result_rows, write_parcels
 
 from qzgeo._errors import CRSError, InputError
+from qzgeo.io.digest import sha256_file
 from qzgeo.io.guard import ReadCaps
-from qzgeo.io.vector import sha256_file
 from qzgeo.pipeline import run_analyze
 
 N_SIDE = 30  # 900 parcels

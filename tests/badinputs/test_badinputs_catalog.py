@@ -399,7 +399,7 @@ def test_bad_input(case: str, expected: str, run: Callable[[Path], None], tmp_pa
 
 
 def test_catalog_is_complete_and_inputs_unchanged(tmp_path: Path) -> None:
-    from qzgeo.io.vector import sha256_file
+    from qzgeo.io.digest import sha256_file
 
     assert [int(c[0][:2]) for c in CASES] == list(range(1, 27))
     before = {p.name: sha256_file(p) for p in sorted(DATA.iterdir())}

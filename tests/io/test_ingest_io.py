@@ -23,7 +23,8 @@ from qzgeo._errors import CRSError, InputError, OutputError
 from qzgeo.cli.main import cli
 from qzgeo.geo.crs import check_coordinates, resolve_crs
 from qzgeo.geo.gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
-from qzgeo.io.vector import list_layers, read_layer, sha256_file
+from qzgeo.io.digest import sha256_file
+from qzgeo.io.vector import list_layers, read_layer
 from qzgeo.io.write import write_layer
 from qzgeo.notices import notices_of
 
