@@ -3,12 +3,13 @@ foreign hosts unreachable, the folder posted under a sub-path of the bureau's si
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from _phone_helpers import SMALL_TARGETS, serve, visit
-from _publish_helpers import SENS, Built
+from _publish_helpers import SENS, Built, config_of
 
 from qzgeo.pipeline import run_publish
 from qzgeo.publish import browser
@@ -236,18 +237,45 @@ def test_on_a_phone_one_panel_is_open_at_a_time(
     ]
 
 
-def test_long_names_wrap_inside_their_panels(site: dict[str, Path]) -> None:
-    # a 300-character name without a break: the search results stay inside the phone
+def test_long_names_wrap_inside_their_panels(built: Built, tmp_path: Path) -> None:
+    # a 300-character name and a 120-character title without a break: they wrap inside
+    # their boxes, and a search result takes at most three lines of the phone
+    built.layers["zones"].loc[0, "名称"] = LONG
+    built.write_map(
+        "long",
+        f"""
+        title = "{"T" * 120}"
+        audience = "public"
+        layers = ["zones"]
+        basemap = "none"
+        """,
+    )
+    res = publish_maps(
+        built.pack,
+        built.layers,
+        built.analysis,
+        tmp_path / "out",
+        analysis_sensitivity=SENS,
+        only=["long"],
+    )
+
     def probe(page):
         page.fill(".qz-search input", "XXXX")
         page.wait_for_timeout(200)
-        return [_rect(page, ".qz-search"), _rect(page, ".qz-search-hit")]
+        spill = """(s) => { const e = document.querySelector(s);
+            return e.scrollWidth - e.clientWidth; }"""
+        return {
+            "box": _rect(page, ".qz-search"),
+            "hit": _rect(page, ".qz-search-hit"),
+            "spill": {s: page.evaluate(spill, s) for s in (".qz-title", ".qz-search-hit")},
+        }
 
-    v = visit(site["public_map"], probe)
-    box, hit = v.value
+    v = visit(res.maps["long"], probe)
+    box, hit = v.value["box"], v.value["hit"]
     assert hit is not None
     assert box["right"] <= 390 and hit["right"] <= box["right"] + 0.5
-    assert box["bottom"] <= 844 * 0.6, "the result list covers the whole phone"
+    assert hit["bottom"] - hit["top"] <= 80, "one result fills the phone"
+    assert v.value["spill"] == {".qz-title": 0, ".qz-search-hit": 0}
 
 
 def test_controls_speak_chinese(site: dict[str, Path]) -> None:
@@ -264,3 +292,20 @@ def test_controls_speak_chinese(site: dict[str, Path]) -> None:
     v = visit(site["public_map"], probe)
     english = [t for t in v.value if any(w in t for w in ("Zoom", "Close"))]
     assert english == [], english
+
+
+@pytest.mark.parametrize("pack", [None, "examples/jinzhou"])
+def test_bundled_notice_is_written_for_residents(
+    pack: str | None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # the 示意 line is the one text every reader sees: it must be Chinese, not a
+    # mostly English sentence with 三区三线 in it
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path_factory.mktemp("notice")
+    run_publish(None if pack is None else root / pack, out)
+    for page in sorted((out / "public").glob("*.html")):
+        if page.name == "index.html":
+            continue
+        notice = config_of(page.read_text(encoding="utf-8"))["notice"]
+        assert re.search(r"[\u4e00-\u9fff]{8,}", notice), f"{page.name}: {notice!r}"
+        assert notice.startswith("示意"), notice
