@@ -77,7 +77,16 @@ def test_landscape_phone_starts_folded_and_nothing_overlaps(site: dict[str, Path
             ".qz-legend .qz-panel-body, .qz-layers .qz-panel-body"))
             .map((b) => getComputedStyle(b).display === "none")"""
         )
-        sel = [".qz-title", ".qz-search", ".qz-layers", ".qz-legend", ".qz-notice"]
+        page.wait_for_timeout(300)  # the tiles fail: the notice grows by the 底图 line
+        sel = [
+            ".qz-title",
+            ".qz-search",
+            ".qz-layers",
+            ".qz-legend",
+            ".qz-notice",
+            ".leaflet-control-zoom",
+            ".qz-tool",
+        ]
         return folded, {s: _rect(page, s) for s in sel}
 
     v = visit(site["public_map"], probe, width=640, height=360)
@@ -309,3 +318,46 @@ def test_bundled_notice_is_written_for_residents(
         notice = config_of(page.read_text(encoding="utf-8"))["notice"]
         assert re.search(r"[\u4e00-\u9fff]{8,}", notice), f"{page.name}: {notice!r}"
         assert notice.startswith("示意"), notice
+
+
+def test_layer_list_works_from_the_keyboard(site: dict[str, Path]) -> None:
+    def probe(page):
+        page.focus(".qz-layers .qz-panel-head")
+        page.keyboard.press("Enter")
+        opened = page.evaluate(
+            """() => getComputedStyle(document.querySelector(".qz-layers .qz-panel-body"))
+            .display !== "none" """
+        )
+        page.keyboard.press("Tab")
+        focused = page.evaluate("() => document.activeElement.type")
+        page.keyboard.press("Space")
+        shown = page.evaluate(
+            """() => { const inst = window.qzgeo.instances[0];
+            return inst.map.hasLayer(inst.overlays.zones.layer); }"""
+        )
+        return opened, focused, shown
+
+    v = visit(site["public_map"], probe, mobile=False, width=390)
+    assert v.value == (True, "checkbox", False)
+
+
+def test_home_button_brings_back_the_whole_map(site: dict[str, Path]) -> None:
+    def probe(page):
+        zoom = "() => window.qzgeo.instances[0].map.getZoom()"
+        start = page.evaluate(zoom)
+        page.evaluate(
+            """() => { const m = window.qzgeo.instances[0].map;
+            m.setView([21.0, 110.0], m.getZoom() + 4, { animate: false }); }"""
+        )
+        page.click(".qz-home")
+        page.wait_for_timeout(800)
+        inside = page.evaluate(
+            """() => { const inst = window.qzgeo.instances[0]; const b = inst.cfg.bounds;
+            return inst.map.getBounds().contains(L.latLngBounds(b)); }"""
+        )
+        return start, page.evaluate(zoom), inside, page.evaluate(SMALL_TARGETS)
+
+    v = visit(site["public_map"], probe)
+    start, after, inside, small = v.value
+    assert after == start and inside
+    assert small == []

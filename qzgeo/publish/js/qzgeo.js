@@ -23,6 +23,8 @@
     measureNote: "面积按 CGCS2000 椭球等积换算计算（10 km 以内相对误差 < 0.01%），长度按球面计算（误差 < 0.5%）。",
     fullscreen: "全屏",
     zoomIn: "放大",
+    home: "全图",
+    homeTitle: "回到全图",
     zoomOut: "缩小",
     close: "关闭",
     notice: "示意",
@@ -312,6 +314,7 @@
     if (map.zoomControl) {
       map.zoomControl.remove();
       map.zoomControl = L.control.zoom({ zoomInTitle: UI.zoomIn, zoomOutTitle: UI.zoomOut }).addTo(map);
+      addHome(map, cfg.bounds);
     }
     // fit first, so that tiles are requested for the final view only
     map.fitBounds(cfg.bounds, { padding: [10, 10] });
@@ -349,6 +352,19 @@
   }
 
   // --- controls ---------------------------------------------------------------------------
+  // 全图 under the zoom buttons: back to the whole map after a search or a pinch went astray
+  function addHome(map, bounds) {
+    var a = el("a", "qz-home", map.zoomControl.getContainer(), UI.home);
+    a.href = "#";
+    a.setAttribute("role", "button");
+    a.title = UI.homeTitle;
+    a.setAttribute("aria-label", UI.homeTitle);
+    L.DomEvent.on(a, "click", function (e) {
+      L.DomEvent.preventDefault(e);
+      map.fitBounds(bounds, { padding: [10, 10] });
+    });
+  }
+
   function addTitle(inst) {
     var cfg = inst.cfg;
     var box = el("div", "qz-title", inst.map.getContainer());
@@ -500,10 +516,21 @@
     }).addTo(inst.map);
   }
 
+  // 全屏 and 测量 share one bar: on a phone held sideways every 10 px of the left column counts
+  function toolBar(inst) {
+    if (!inst.toolBar) {
+      makeControl("topleft", function () {
+        inst.toolBar = el("div", "leaflet-bar qz-tool");
+        stop(inst.toolBar);
+        return inst.toolBar;
+      }).addTo(inst.map);
+    }
+    return inst.toolBar;
+  }
+
   function addFullscreen(inst) {
     var map = inst.map;
-    makeControl("topleft", function () {
-      var bar = el("div", "leaflet-bar qz-tool");
+    (function (bar) {
       var a = el("button", "qz-tool-btn", bar, "全屏");
       a.type = "button";
       a.title = UI.fullscreen;
@@ -521,9 +548,7 @@
         }
       });
       document.addEventListener("fullscreenchange", function () { map.invalidateSize(); });
-      stop(bar);
-      return bar;
-    }).addTo(map);
+    }(toolBar(inst)));
   }
 
   // Equal-area area on the GRS80 (CGCS2000) ellipsoid: each edge is integrated as a straight
@@ -630,8 +655,7 @@
       redraw();
     }
 
-    makeControl("topleft", function () {
-      var bar = el("div", "leaflet-bar qz-tool");
+    (function (bar) {
       var a = el("button", "qz-tool-btn", bar, "测量");
       a.type = "button";
       a.title = UI.measure;
@@ -654,9 +678,7 @@
         state.marks.clearLayers();
         panel.style.display = "none";
       });
-      stop(bar);
-      return bar;
-    }).addTo(map);
+    }(toolBar(inst)));
     inst.measureArea = ellipsoidArea;
   }
 
