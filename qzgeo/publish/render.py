@@ -372,5 +372,16 @@ def render_page(
             externals.append((v.id, extra[v.id]))
     m.add_child(_Finish(build, externals), name="qz_finish")
     _stable_ids(fig)
-    text = _VIEWPORT_RE.sub(VIEWPORT, _derandomise(fig, _render(fig)), count=1)
+    return for_readers(_derandomise(fig, _render(fig)))
+
+
+def for_readers(text: str) -> str:
+    """A rendered folium page with ``lang="zh-CN"`` and a viewport that lets readers zoom.
+
+    Examples
+    --------
+    >>> for_readers('<html>\\n<meta name="viewport" content="user-scalable=no" />')
+    '<html lang="zh-CN">\\n<meta name="viewport" content="width=device-width, initial-scale=1"/>'
+    """
+    text = _VIEWPORT_RE.sub(VIEWPORT, text, count=1)
     return text.replace("<html>\n", '<html lang="zh-CN">\n', 1)

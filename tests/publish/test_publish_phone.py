@@ -72,3 +72,14 @@ def test_page_says_what_is_wrong_when_its_scripts_are_blocked(built: Built, tmp_
     assert m, "no fallback message in the markup"
     assert "脚本" in m.group(1) and "Content-Security-Policy" in m.group(1)
     assert html.index('class="qz-fallback"') < html.index('class="folium-map"')
+
+
+def test_site_report_page_reads_on_a_phone() -> None:
+    from qzgeo.publish.site_report import reports_to_html
+
+    html = reports_to_html([], internal=False)
+    assert '<html lang="zh-CN">' in html
+    metas = re.findall(r'<meta name="viewport" content="([^"]*)"', html)
+    assert metas == ["width=device-width, initial-scale=1"]
+    # the wide table scrolls inside its own box
+    assert re.search(r'<div class="qz-check-scroll"><table>', html)
