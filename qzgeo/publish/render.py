@@ -21,7 +21,7 @@ from folium.template import Template
 from qzgeo.pack.model import LayerStyle, Symbol
 from qzgeo.publish.assets import RawElement, head_html, script_json
 from qzgeo.publish.basemaps import Basemap
-from qzgeo.publish.csp import map_page_csp
+from qzgeo.publish.csp import map_page_csp, pin_inline_scripts
 from qzgeo.publish.prepare import Prepared, to_feature_collection
 
 GROUPS = {
@@ -372,7 +372,7 @@ def render_page(
             externals.append((v.id, extra[v.id]))
     m.add_child(_Finish(build, externals), name="qz_finish")
     _stable_ids(fig)
-    return for_readers(_derandomise(fig, _render(fig)))
+    return pin_inline_scripts(for_readers(_derandomise(fig, _render(fig))))
 
 
 def for_readers(text: str) -> str:

@@ -104,7 +104,7 @@ def reports_to_html(
 
     # Imported here: the publishing package costs 0.4 s to import, text and JSON need none of it.
     from qzgeo.publish.assets import RawElement, leaflet_css_inline, leaflet_js_inline
-    from qzgeo.publish.csp import map_page_csp
+    from qzgeo.publish.csp import map_page_csp, pin_inline_scripts
     from qzgeo.publish.render import for_readers
     from qzgeo.publish.site_map_layer import SitesLayer
 
@@ -146,7 +146,7 @@ def reports_to_html(
         )
     root.html.add_child(RawElement(_table(reports, title) + note), name="table")
     _fix_ids(root)
-    return for_readers(str(root.render()))
+    return pin_inline_scripts(for_readers(str(root.render())))
 
 
 def _feature_collection(items: list[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:

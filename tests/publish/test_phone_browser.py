@@ -361,3 +361,22 @@ def test_home_button_brings_back_the_whole_map(site: dict[str, Path]) -> None:
     start, after, inside, small = v.value
     assert after == start and inside
     assert small == []
+
+
+def test_markup_slipped_into_the_page_cannot_run(site: dict[str, Path]) -> None:
+    # the page's own policy lists the hashes of its scripts: were an escaping bug ever to let
+    # "<img onerror=...>" into the page, the handler would not run (the page still works)
+    def probe(page):
+        page.evaluate(
+            """() => document.body.insertAdjacentHTML("beforeend",
+            '<img src="no-such-file.png" onerror="window.__pwned = 1">')"""
+        )
+        page.wait_for_timeout(300)
+        return page.evaluate(
+            "() => [window.__pwned === undefined, window.qzgeo.instances[0].ready]"
+        )
+
+    for name in ("public_map", "internal_map"):
+        v = visit(site[name], probe)
+        assert v.page_errors == []
+        assert v.value == [True, True], name
