@@ -45,11 +45,11 @@ _VIEWPORT_RE = re.compile(r'<meta name="viewport" content="[^"]*"\s*/>')
 # Content-Security-Policy header blocks inline scripts (<noscript> stays hidden then and the
 # reader would get a blank page with no clue).
 FALLBACK = (
-    '<div class="qz-fallback" role="alert">地图未能显示：浏览器没有运行本页内嵌的脚本'
-    "（JavaScript 已关闭，或网站的 Content-Security-Policy 拦截了内嵌脚本；网站管理员："
-    "本页需要 script-src 与 style-src 'unsafe-inline'）。"
-    "The map needs its inline scripts (JavaScript off, or blocked by the site's "
-    "Content-Security-Policy).</div>"
+    '<div class="qz-fallback" role="alert">地图未能显示：浏览器没有运行本页的脚本'
+    "（JavaScript 已关闭，网站的 Content-Security-Policy 拦截了内嵌脚本，或地图程序库"
+    "未能从网络加载；网站管理员：本页需要 script-src 与 style-src 'unsafe-inline'）。"
+    "The map needs its inline scripts (JavaScript off, blocked by the site's "
+    "Content-Security-Policy, or its map library failed to load).</div>"
 )
 VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1"/>'
 
