@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 TIANDITU_ENV = "QZGEO_TIANDITU_KEY"
-TIANDITU_NOTE = "天地图底图需要密钥: set QZGEO_TIANDITU_KEY"
+# Shown to the map's readers (residents), who cannot set a key: what is missing and why; the
+# publisher gets the instructions in the build warnings.
+TIANDITU_NOTE = "天地图底图未启用：发布时没有配置天地图密钥。"
 
 _TDT = (
     "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"

@@ -7,6 +7,9 @@ at all. No page may connect anywhere (``connect-src`` falls back to ``default-sr
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
@@ -14,6 +17,11 @@ from qzgeo.publish.assets import LEAFLET_CDN
 from qzgeo.publish.basemaps import Basemap
 
 _CDN_HOST = "{0.scheme}://{0.netloc}".format(urlsplit(LEAFLET_CDN))
+# An inline script the browser runs: no src, no type or a JavaScript one (not the JSON data).
+_INLINE_SCRIPT = re.compile(
+    r'<script(?:\s+type="text/javascript")?\s*>(.*?)</script>', re.DOTALL | re.IGNORECASE
+)
+_SCRIPT_SRC = "script-src 'unsafe-inline'"
 
 
 def tile_hosts(basemaps: Iterable[Basemap]) -> list[str]:
@@ -62,3 +70,26 @@ def gallery_csp() -> str:
             ("form-action", ["'none'"]),
         ]
     )
+
+
+def pin_inline_scripts(page: str) -> str:
+    """Add the sha256 of each inline script of ``page`` to its policy's ``script-src``.
+
+    A browser that knows hashes (CSP level 2, every current one) then ignores
+    ``'unsafe-inline'`` and runs only these scripts: markup that an escaping bug let into
+    the page (``<img onerror=...>``) would not run; an older one keeps ``'unsafe-inline'``.
+
+    Examples
+    --------
+    >>> page = map_page_csp(offline=True) + "<script>go()</script>"
+    >>> "'sha256-" in pin_inline_scripts(page)
+    True
+    """
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(m.group(1).encode()).digest()).decode() + "'"
+        for m in _INLINE_SCRIPT.finditer(page)
+    ]
+    if not hashes or _SCRIPT_SRC not in page:
+        return page
+    pinned = " ".join([_SCRIPT_SRC, *dict.fromkeys(hashes)])
+    return page.replace(_SCRIPT_SRC, pinned, 1)

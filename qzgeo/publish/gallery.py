@@ -118,9 +118,9 @@ header h1{margin:0;font-size:22px}
 header p{margin:6px 0 0;font-size:13px;opacity:.9}
 main{display:flex;flex-wrap:wrap;gap:18px;padding:20px 24px}
 .card{background:#fff;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.2);width:320px;
-overflow:hidden;text-decoration:none;color:inherit;display:block}
+max-width:100%;overflow:hidden;text-decoration:none;color:inherit;display:block}
 .card:hover{box-shadow:0 2px 10px rgba(0,0,0,.3)}
-.card img,.card svg{display:block;width:320px;height:200px;object-fit:cover}
+.card img,.card svg{display:block;width:100%;height:auto;aspect-ratio:8/5;object-fit:cover}
 .card .body{padding:10px 12px}
 .card h2{font-size:16px;margin:0 0 2px}
 .card .en{font-size:12px;color:#666;margin:0 0 6px}
@@ -129,6 +129,7 @@ overflow:hidden;text-decoration:none;color:inherit;display:block}
 .badge.public{background:#2e7d32}.badge.internal{background:#b23c17}
 .meta{font-size:12px;color:#777;margin-left:6px}
 footer{font-size:12px;color:#666;padding:0 24px 20px}
+@media (max-width:400px){header,main,footer{padding-left:12px;padding-right:12px}}
 """
 
 

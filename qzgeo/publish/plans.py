@@ -64,15 +64,22 @@ def choose_basemaps(
         else:
             resolved.append(b)
     if keyless:
+        # Promoting the next basemap listed to default would be a guess, and often a foreign
+        # tile host (OpenStreetMap) that is slow or blocked for readers in China: a map whose
+        # default is left out starts with no basemap, and offers the others.
+        start = (
+            "; a map whose default basemap is 天地图 starts with none"
+            if mspec.basemap in keyless
+            else ""
+        )
         warnings.append(
-            f"天地图 basemaps left out of the maps that list them: no key; set {TIANDITU_ENV}, "
-            "pass tianditu_key=... or set tianditu_key in [pack] of catalog.toml"
+            f"天地图 basemaps left out of the maps that list them: no key{start}; "
+            f"set {TIANDITU_ENV}, pass tianditu_key=... or set tianditu_key in [pack] of "
+            "catalog.toml"
         )
         notes.append(TIANDITU_NOTE)
     default = next((b for b in resolved if b.id == mspec.basemap), None)
-    if default is None and resolved:
-        default = resolved[0]
-    datum = default.datum if default else "wgs84"
+    datum = (default or resolved[0]).datum if resolved else "wgs84"
     kept = []
     for b in resolved:
         if b.datum == datum:

@@ -21,7 +21,7 @@ from folium.template import Template
 from qzgeo.pack.model import LayerStyle, Symbol
 from qzgeo.publish.assets import RawElement, head_html, script_json
 from qzgeo.publish.basemaps import Basemap
-from qzgeo.publish.csp import map_page_csp
+from qzgeo.publish.csp import map_page_csp, pin_inline_scripts
 from qzgeo.publish.prepare import Prepared, to_feature_collection
 
 GROUPS = {
@@ -38,6 +38,20 @@ FIELD_LABELS = {"area_ha": "面积（公顷）", "area_mu": "面积（亩）", "
 OTHER_LABEL = "其他 Other"
 _UUID_NAME_RE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*?)_([0-9a-f]{32})\b")
 _RANDOM_ID_RE = re.compile(r"[0-9a-f]{32}")
+# folium's viewport forbids page zoom (maximum-scale=1, user-scalable=no): a reader with poor
+# sight could not enlarge the notice or a popup (WCAG 1.4.4); the map handles its own pinch.
+_VIEWPORT_RE = re.compile(r'<meta name="viewport" content="[^"]*"\s*/>')
+# Shown until the page's own script hides it: with JavaScript off, and also where a site's
+# Content-Security-Policy header blocks inline scripts (<noscript> stays hidden then and the
+# reader would get a blank page with no clue).
+FALLBACK = (
+    '<div class="qz-fallback" role="alert">地图未能显示：浏览器没有运行本页的脚本'
+    "（JavaScript 已关闭，网站的 Content-Security-Policy 拦截了内嵌脚本，或地图程序库"
+    "未能从网络加载；网站管理员：本页需要 script-src 与 style-src 'unsafe-inline'）。"
+    "The map needs its inline scripts (JavaScript off, blocked by the site's "
+    "Content-Security-Policy, or its map library failed to load).</div>"
+)
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1"/>'
 
 
 @dataclass
@@ -323,8 +337,8 @@ def render_page(
         RawElement(
             '<script type="application/json" id="qz-config">'
             + script_json(config)
-            + "</script>\n<noscript>此地图需要启用 JavaScript。"
-            + "This map needs JavaScript.</noscript>"
+            + "</script>\n"
+            + FALLBACK
         ),
         name="qz_config",
     )
@@ -358,5 +372,16 @@ def render_page(
             externals.append((v.id, extra[v.id]))
     m.add_child(_Finish(build, externals), name="qz_finish")
     _stable_ids(fig)
-    text = _derandomise(fig, _render(fig))
+    return pin_inline_scripts(for_readers(_derandomise(fig, _render(fig))))
+
+
+def for_readers(text: str) -> str:
+    """A rendered folium page with ``lang="zh-CN"`` and a viewport that lets readers zoom.
+
+    Examples
+    --------
+    >>> for_readers('<html>\\n<meta name="viewport" content="user-scalable=no" />')
+    '<html lang="zh-CN">\\n<meta name="viewport" content="width=device-width, initial-scale=1"/>'
+    """
+    text = _VIEWPORT_RE.sub(VIEWPORT, text, count=1)
     return text.replace("<html>\n", '<html lang="zh-CN">\n', 1)

@@ -111,7 +111,8 @@ def reports_to_html(
 
     # Imported here: the publishing package costs 0.4 s to import, text and JSON need none of it.
     from qzgeo.publish.assets import RawElement, leaflet_css_inline, leaflet_js_inline
-    from qzgeo.publish.csp import map_page_csp
+    from qzgeo.publish.csp import map_page_csp, pin_inline_scripts
+    from qzgeo.publish.render import for_readers
     from qzgeo.publish.site_map_layer import SitesLayer
 
     drawn = [r for r in reports if r.geometry is not None][:max_map_sites]
@@ -152,7 +153,7 @@ def reports_to_html(
         )
     root.html.add_child(RawElement(_table(reports, title) + note), name="table")
     _fix_ids(root)
-    return str(root.render())
+    return pin_inline_scripts(for_readers(str(root.render())))
 
 
 def _feature_collection(items: list[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
@@ -226,12 +227,14 @@ def _table(reports: Sequence[SiteReport], title: str) -> str:
         )
     style = (
         "<style>.qz-check{font-family:sans-serif;margin:1em}"
+        # a phone scrolls the wide table sideways inside its box, not the whole page
+        ".qz-check-scroll{overflow-x:auto;max-width:100%}"
         ".qz-check table{border-collapse:collapse}.qz-check td,.qz-check th"
         "{border:1px solid #999;padding:3px 6px;font-size:13px;vertical-align:top}"
         ".qz-check tr.conflict td{background:#fde2de}"
         ".qz-check tr.incomplete td{background:#fff3cd}</style>"
     )
     return (
-        f'{style}<div class="qz-check"><h2>{e(title)}</h2><table>{head}'
-        f"{''.join(rows)}</table></div>"
+        f'{style}<div class="qz-check"><h2>{e(title)}</h2><div class="qz-check-scroll"><table>'
+        f"{head}{''.join(rows)}</table></div></div>"
     )

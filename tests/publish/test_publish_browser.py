@@ -11,6 +11,7 @@ from _publish_helpers import HOSTILE, SENS, X0, Y0, Built
 
 import qzgeo.publish.maps
 from qzgeo.geo.area import ellipsoidal_area
+from qzgeo.publish.basemaps import TIANDITU_NOTE
 from qzgeo.publish.maps import publish_maps
 
 browser = pytest.importorskip("qzgeo.publish.browser")
@@ -125,7 +126,8 @@ def test_public_map_with_blocked_tiles(site) -> None:
     assert v["paths"] == 18
     assert v["groups"] == ["规划分区", "控制线", "通道", "分析结果", "底图"]  # axis: corridor
     assert "OpenStreetMap" in v["layerRows"] and "无底图" in v["layerRows"]
-    assert "天地图底图需要密钥: set QZGEO_TIANDITU_KEY" in v["notice"]
+    assert TIANDITU_NOTE in v["notice"]
+    assert "QZGEO_TIANDITU_KEY" not in v["notice"]  # readers cannot set it
     assert "© OpenStreetMap contributors" in v["notice"]
 
 

@@ -7,6 +7,9 @@
 (function (window, document, L) {
   "use strict";
 
+  // scripts run: hide the "scripts blocked" message of the markup (qzgeo.css)
+  document.documentElement.className += " qz-js";
+
   var UI = {
     layers: "图层",
     legend: "图例 Legend",
@@ -19,15 +22,22 @@
     measureHint: "单击地图添加顶点，双击或点“完成”结束。",
     measureNote: "面积按 CGCS2000 椭球等积换算计算（10 km 以内相对误差 < 0.01%），长度按球面计算（误差 < 0.5%）。",
     fullscreen: "全屏",
+    zoomIn: "放大",
+    home: "全图",
+    homeTitle: "回到全图",
+    zoomOut: "缩小",
+    close: "关闭",
     notice: "示意",
     sources: "数据来源",
+    tilesFailed: "底图未能加载（网络不通或底图网站被拦截）；规划图层不受影响。",
     hide: "收起",
     show: "来源",
     other: "其他"
   };
 
   var GROUP_ORDER = ["规划分区", "控制线", "通道", "分析结果", "底图"];
-  var NARROW_PX = 600;  // maps narrower than this (phones) start with panels folded
+  var NARROW_PX = 600;  // maps narrower than this (phones) start with panels folded,
+  var SHORT_PX = 500;   // and so do maps lower than this (a phone held sideways)
 
   function el(tag, cls, parent, text) {
     var e = document.createElement(tag);
@@ -171,14 +181,31 @@
   }
 
   // --- building -------------------------------------------------------------------------
-  function makeBasemap(b) {
+  // A basemap that cannot load (no network, a host blocked or refused by the site's CSP)
+  // leaves an empty background: say so under the 示意 line, so that nobody takes the empty
+  // map for the plan.
+  function tileNote(inst) {
+    if (!inst.tileNote) { return; }
+    var failed = inst.tileParts.some(function (t) {
+      return t.errors > 0 && inst.map.hasLayer(t.layer);
+    });
+    inst.tileNote.style.display = failed ? "" : "none";
+  }
+
+  function makeBasemap(inst, b) {
     var parts = [];
     var i;
     for (i = 0; i < b.urls.length; i++) {
-      parts.push(L.tileLayer(b.urls[i], {
+      var t = L.tileLayer(b.urls[i], {
         subdomains: b.subdomains || "abc", maxZoom: b.max_zoom || 18,
         attribution: i === 0 ? b.attribution : ""
-      }));
+      });
+      var watch = { layer: t, errors: 0 };
+      t.on("loading", function () { this.errors = 0; }, watch);
+      t.on("tileerror", function () { this.errors += 1; tileNote(inst); }, watch);
+      t.on("load", function () { tileNote(inst); });
+      inst.tileParts.push(watch);
+      parts.push(t);
     }
     return parts.length === 1 ? parts[0] : L.layerGroup(parts);
   }
@@ -188,6 +215,20 @@
     if (t === "LineString" || t === "MultiLineString") { return "line"; }
     if (t === "Polygon" || t === "MultiPolygon") { return "polygon"; }
     return fallback;
+  }
+
+  // A popup is never wider or taller than the phone it is read on, so that it can pan into
+  // view whole (the wrapper adds about 50 px to the content, the tip and margins 40 px), and
+  // it pans clear of the map title, which is drawn above it.
+  var TITLE_CLEARANCE_PX = 64;
+
+  function popupSize(map) {
+    var size = map.getSize();
+    return {
+      maxWidth: Math.max(120, Math.min(360, size.x - 70)),
+      maxHeight: Math.max(120, size.y - TITLE_CLEARANCE_PX - 60),
+      autoPanPaddingTopLeft: L.point(5, TITLE_CLEARANCE_PX)
+    };
   }
 
   function buildGeoJson(inst, lay) {
@@ -201,7 +242,7 @@
       },
       onEachFeature: function (f, layer) {
         var name = featureName(lay, f.properties);
-        layer.bindPopup(function () { return featureTable(lay, f.properties); }, { maxWidth: 360 });
+        layer.bindPopup(function () { return featureTable(lay, f.properties); }, popupSize(map));
         if (name !== null && lay.labels) {
           var lab = el("span", null, null, name);
           // a point's label sits beside its marker, not over it
@@ -265,15 +306,22 @@
 
   function build(map, cfg) {
     var inst = {
-      map: map, cfg: cfg, overlays: {}, bases: {}, labelled: [], index: [], counts: {}
+      map: map, cfg: cfg, overlays: {}, bases: {}, labelled: [], index: [], counts: {},
+      tileParts: [], tileNote: null, panels: []
     };
     map.attributionControl.setPrefix("Leaflet");
+    // Leaflet's own buttons are labelled in English ("Zoom in", "Close popup")
+    if (map.zoomControl) {
+      map.zoomControl.remove();
+      map.zoomControl = L.control.zoom({ zoomInTitle: UI.zoomIn, zoomOutTitle: UI.zoomOut }).addTo(map);
+      addHome(map, cfg.bounds);
+    }
     // fit first, so that tiles are requested for the final view only
     map.fitBounds(cfg.bounds, { padding: [10, 10] });
     var i;
     for (i = 0; i < cfg.basemaps.length; i++) {
       var b = cfg.basemaps[i];
-      inst.bases[b.id] = { title: b.title, layer: makeBasemap(b) };
+      inst.bases[b.id] = { title: b.title, layer: makeBasemap(inst, b) };
     }
     if (cfg.basemap && inst.bases[cfg.basemap]) { inst.bases[cfg.basemap].layer.addTo(map); }
     for (i = 0; i < cfg.layers.length; i++) {
@@ -287,11 +335,36 @@
       }
     }
     map.on("zoomend", function () { updateLabels(inst); });
+    // a popup opened after the phone turned round is fitted to its new size
+    map.on("popupopen", function (e) {
+      var close = e.popup.getElement().querySelector(".leaflet-popup-close-button");
+      if (close) { close.setAttribute("aria-label", UI.close); close.title = UI.close; }
+      var fit = popupSize(map);
+      var o = e.popup.options;
+      if (o.maxWidth !== fit.maxWidth || o.maxHeight !== fit.maxHeight) {
+        L.extend(o, fit);
+        // next frame: restarting the pan Leaflet has just begun would leave it half done
+        L.Util.requestAnimFrame(function () { e.popup.update(); });
+      }
+    });
     window.qzgeo.instances.push(inst);
     return inst;
   }
 
   // --- controls ---------------------------------------------------------------------------
+  // 全图 under the zoom buttons: back to the whole map after a search or a pinch went astray
+  function addHome(map, bounds) {
+    var a = el("a", "qz-home", map.zoomControl.getContainer(), UI.home);
+    a.href = "#";
+    a.setAttribute("role", "button");
+    a.title = UI.homeTitle;
+    a.setAttribute("aria-label", UI.homeTitle);
+    L.DomEvent.on(a, "click", function (e) {
+      L.DomEvent.preventDefault(e);
+      map.fitBounds(bounds, { padding: [10, 10] });
+    });
+  }
+
   function addTitle(inst) {
     var cfg = inst.cfg;
     var box = el("div", "qz-title", inst.map.getContainer());
@@ -306,11 +379,28 @@
   }
 
   // Panels fold under their heading; on a phone-sized map they start folded so that the
-  // map itself stays visible.
-  function foldable(map, head, body) {
-    if (map.getSize().x < NARROW_PX) { body.style.display = "none"; }
+  // map itself stays visible, and opening one folds the others (each covers most of it).
+  function small(map) {
+    var size = map.getSize();
+    return size.x < NARROW_PX || size.y < SHORT_PX;
+  }
+
+  function showPanel(p, show) {
+    p.body.style.display = show ? "" : "none";
+    p.head.setAttribute("aria-expanded", show ? "true" : "false");
+    if (p.onChange) { p.onChange(show); }
+  }
+
+  function foldable(inst, head, body, folded, onChange) {
+    var p = { head: head, body: body, onChange: onChange };
+    inst.panels.push(p);
+    showPanel(p, !(folded || small(inst.map)));
     L.DomEvent.on(head, "click", function () {
-      body.style.display = body.style.display === "none" ? "" : "none";
+      var open = body.style.display === "none";
+      if (open && small(inst.map)) {
+        inst.panels.forEach(function (q) { if (q !== p) { showPanel(q, false); } });
+      }
+      showPanel(p, open);
     });
   }
 
@@ -322,7 +412,7 @@
       var head = el("button", "qz-panel-head", box, UI.layers);
       head.type = "button";
       var body = el("div", "qz-panel-body", box);
-      foldable(map, head, body);
+      foldable(inst, head, body, false);
       var g, j;
       for (g = 0; g < GROUP_ORDER.length; g++) {
         var gname = GROUP_ORDER[g];
@@ -351,6 +441,7 @@
                 if (Object.prototype.hasOwnProperty.call(inst.bases, k)) { map.removeLayer(inst.bases[k].layer); }
               }
               if (o[0] && inst.bases[o[0]]) { inst.bases[o[0]].layer.addTo(map); }
+              tileNote(inst);
             });
           });
         }
@@ -375,12 +466,14 @@
 
   function addLegend(inst) {
     var cfg = inst.cfg;
-    makeControl("bottomright", function () {
+    // on a phone the legend sits under the layer list, where opening one folds the other,
+    // and never over the 示意 notice in the corner below
+    makeControl(small(inst.map) ? "topright" : "bottomright", function () {
       var box = el("div", "qz-panel qz-legend");
       var head = el("button", "qz-panel-head", box, UI.legend);
       head.type = "button";
       var body = el("div", "qz-panel-body", box);
-      foldable(inst.map, head, body);
+      foldable(inst, head, body, false);
       cfg.order.forEach(function (id) {
         var lay = inst.overlays[id].cfg;
         var sec = el("div", "qz-legend-layer", body);
@@ -407,26 +500,37 @@
       // 示意 line itself is always shown.
       var tog = el("button", "qz-notice-toggle", head, UI.show);
       tog.type = "button";
+      inst.tileNote = el("div", "qz-tile-note", box, UI.tilesFailed);
+      inst.tileNote.setAttribute("role", "status");
+      tileNote(inst);
       var body = el("div", "qz-notice-body", box);
-      body.style.display = "none";
       cfg.warnings.forEach(function (w) { el("div", "qz-warn", body, w); });
       el("div", "qz-notice-sub", body, UI.sources);
       var ul = el("ul", null, body);
       cfg.provenance.forEach(function (p) { el("li", null, ul, p); });
-      L.DomEvent.on(tog, "click", function () {
-        var hidden = body.style.display === "none";
-        body.style.display = hidden ? "" : "none";
-        tog.textContent = hidden ? UI.hide : UI.show;
+      foldable(inst, tog, body, true, function (show) {
+        tog.textContent = show ? UI.hide : UI.show;
       });
       stop(box);
       return box;
     }).addTo(inst.map);
   }
 
+  // 全屏 and 测量 share one bar: on a phone held sideways every 10 px of the left column counts
+  function toolBar(inst) {
+    if (!inst.toolBar) {
+      makeControl("topleft", function () {
+        inst.toolBar = el("div", "leaflet-bar qz-tool");
+        stop(inst.toolBar);
+        return inst.toolBar;
+      }).addTo(inst.map);
+    }
+    return inst.toolBar;
+  }
+
   function addFullscreen(inst) {
     var map = inst.map;
-    makeControl("topleft", function () {
-      var bar = el("div", "leaflet-bar qz-tool");
+    (function (bar) {
       var a = el("button", "qz-tool-btn", bar, "全屏");
       a.type = "button";
       a.title = UI.fullscreen;
@@ -444,9 +548,7 @@
         }
       });
       document.addEventListener("fullscreenchange", function () { map.invalidateSize(); });
-      stop(bar);
-      return bar;
-    }).addTo(map);
+    }(toolBar(inst)));
   }
 
   // Equal-area area on the GRS80 (CGCS2000) ellipsoid: each edge is integrated as a straight
@@ -553,8 +655,7 @@
       redraw();
     }
 
-    makeControl("topleft", function () {
-      var bar = el("div", "leaflet-bar qz-tool");
+    (function (bar) {
       var a = el("button", "qz-tool-btn", bar, "测量");
       a.type = "button";
       a.title = UI.measure;
@@ -577,9 +678,7 @@
         state.marks.clearLayers();
         panel.style.display = "none";
       });
-      stop(bar);
-      return bar;
-    }).addTo(map);
+    }(toolBar(inst)));
     inst.measureArea = ellipsoidArea;
   }
 
