@@ -56,6 +56,20 @@ _INV = Transformer.from_crs(PLANAR, STORAGE, always_xy=True)
 UDB_SHORE_MARGIN_M = 200.0
 SLIVER_M2 = 2_000.0  # clipping remnants smaller than 0.2 ha are dropped
 CALIBRATION_RTOL = 1e-3
+# Every edge written is at most DENSIFY_DEG long in lon/lat. qzgeo analyses an edge as the
+# straight chord between its vertices in the planar CRS (EPSG:4545), ≈ the geodesic, while the
+# web maps (Web Mercator) and QGIS (EPSG:4490) draw it straight in lon/lat, i.e. along the
+# parallel for an east-west edge. The two part by ≈ L²·tanφ/(8R): 1.1 m for the 11.6 km edges
+# of the control lines here, 2.7 m for a 12.5 km parallel at 41.8°N. 0.0018° is ≤ 200 m in any
+# direction (≤ 111.3 km per degree); the worst chord/lon-lat offset of such an edge is 0.32 mm
+# at 22°N (0.32 mm too for a 200 m edge along the 22°N parallel; 0.55 mm / 0.68 mm at 41°N),
+# far below the 1 cm target. Densifying adds vertices only: the real sources keep all theirs
+# (their long edges — districts to 2.3 km, GSHHG coast to 3.6 km, the OSM canal to 2.7 km —
+# are split too, so that zones clipped to them agree with the maps as well).
+DENSIFY_DEG = 0.0018
+# Planar shapes (buffers, scaled literals) have straight edges in EPSG:4545: they are split
+# there before going back to lon/lat (140 m ≤ 0.0014° here, so the lon/lat pass leaves them be).
+DENSIFY_PLANAR_M = 140.0
 
 # Published figures (in m²) the schematic polygons are calibrated to. Tests check them too.
 KM2 = 1e6
@@ -429,7 +443,16 @@ def to_planar(geom: BaseGeometry) -> BaseGeometry:
 
 
 def to_geo(geom: BaseGeometry) -> BaseGeometry:
-    return shapely.transform(geom, lambda xy: np.column_stack(_INV.transform(xy[:, 0], xy[:, 1])))
+    """A planar geometry in lon/lat, split first so that its edges stay planar-straight."""
+    return shapely.transform(
+        shapely.segmentize(geom, DENSIFY_PLANAR_M),
+        lambda xy: np.column_stack(_INV.transform(xy[:, 0], xy[:, 1])),
+    )
+
+
+def densify(geom: BaseGeometry) -> BaseGeometry:
+    """``geom`` (lon/lat) with no edge longer than ``DENSIFY_DEG``; its vertices all kept."""
+    return shapely.segmentize(geom, DENSIFY_DEG)
 
 
 def area_m2(geom: BaseGeometry) -> float:
@@ -437,8 +460,14 @@ def area_m2(geom: BaseGeometry) -> float:
     return float(ellipsoidal_area([geom])[0])
 
 
-def poly(coords: Coords) -> Polygon:
-    return Polygon(coords)
+def poly(coords: Coords) -> BaseGeometry:
+    """A literal as drawn in lon/lat: straight edges between the typed vertices, densified."""
+    return densify(Polygon(coords))
+
+
+def polyline(coords: Coords) -> BaseGeometry:
+    """A line literal as drawn in lon/lat, densified."""
+    return densify(LineString(coords))
 
 
 def polygonal(geom: BaseGeometry, *, min_m2: float = SLIVER_M2) -> MultiPolygon:
@@ -511,11 +540,11 @@ def calibrate_growth(
     raise RuntimeError(msg)
 
 
-def side_polygon(line: Coords, *, west: bool) -> Polygon:
+def side_polygon(line: Coords, *, west: bool) -> BaseGeometry:
     """The half of the Qinzhou box west (or east) of a north-to-south polyline."""
     x = 108.0 if west else 109.5
     first, last = line[0], line[-1]
-    return Polygon([*line, (x, last[1]), (x, first[1])])
+    return poly([*line, (x, last[1]), (x, first[1])])
 
 
 # --- sources -------------------------------------------------------------------------------
@@ -544,29 +573,30 @@ class Sources:
         geoms = geoms_gcj02_to_wgs84(raw.geometry.values)
         self.districts = gpd.GeoDataFrame(
             {"名称": raw["name"].to_numpy(), "adcode": raw["adcode"].astype(str).to_numpy()},
-            geometry=[shapely.make_valid(g) for g in geoms],
+            geometry=[densify(shapely.make_valid(g)) for g in geoms],
             crs=STORAGE,
         )
         self.district_union = shapely.union_all(self.districts.geometry.values)
         land = read_geojson("gshhg_f_land_qinzhou.geojson")
-        self.land = shapely.make_valid(shapely.union_all(land.geometry.values))
+        self.land = densify(shapely.make_valid(shapely.union_all(land.geometry.values)))
         self.coast = read_geojson("gshhg_f_coast_qinzhou.geojson")
+        self.coast.geometry = self.coast.geometry.segmentize(DENSIFY_DEG)
         self.coast_lines = shapely.union_all(
             [g.boundary if g.geom_type.endswith("Polygon") else g for g in self.coast.geometry]
         )
         canal = json.loads((SOURCES / "pinglu_canal_osm.geojson").read_text(encoding="utf-8"))
         self.canal_features = canal["features"]
-        reclaim = shapely.union_all([shapely.box(*b) for b in RECLAMATION_BOXES.values()])
+        reclaim = shapely.union_all([densify(shapely.box(*b)) for b in RECLAMATION_BOXES.values()])
         self.reclamation = reclaim.intersection(self.district_union)
         # zones go on GSHHG land or the port's fills, and inside Qinzhou's districts
         self.buildable = shapely.union_all([self.land, self.reclamation]).intersection(
             self.district_union
         )
 
-    def canal_mainline(self) -> tuple[LineString, str]:
+    def canal_mainline(self) -> tuple[BaseGeometry, str]:
         for f in self.canal_features:
             if f["properties"].get("role") == "derived: merged":
-                return LineString(f["geometry"]["coordinates"]), f["properties"]["name"]
+                return densify(LineString(f["geometry"]["coordinates"])), f["properties"]["name"]
         msg = "pinglu_canal_osm.geojson has no merged mainline feature"
         raise KeyError(msg)
 
@@ -577,7 +607,10 @@ class Sources:
 def frame(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
     # no coordinate rounding: rounding each feature on its own would open slivers of overlap
     # along the edges that neighbouring features share
-    geoms = [r.pop("geometry") for r in rows]
+    # sources, literals and planar shapes are densified as made (areas are measured on them);
+    # this is the guarantee for every edge written, and splits at most an edge that rounding
+    # left a hair over DENSIFY_DEG
+    geoms = [densify(r.pop("geometry")) for r in rows]
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE)
 
 
@@ -619,7 +652,7 @@ def layer_coast(src: Sources) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
             },
         ]
     )
-    box = shapely.box(108.1, 21.3, 109.4, 22.95)
+    box = densify(shapely.box(108.1, 21.3, 109.4, 22.95))
     sea = polygonal(box.difference(src.land), min_m2=10_000.0)
     seas = frame(
         [
@@ -634,10 +667,10 @@ def layer_coast(src: Sources) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     return coast, seas
 
 
-def canal_line(src: Sources) -> tuple[LineString, LineString, str]:
+def canal_line(src: Sources) -> tuple[BaseGeometry, BaseGeometry, str]:
     main, note = src.canal_mainline()
     end = main.coords[-1]
-    sea = LineString([end, *SEA_APPROACH])
+    sea = polyline([end, *SEA_APPROACH])
     total_km = (GEOD.geometry_length(main) + GEOD.geometry_length(sea)) / 1000.0
     if abs(total_km - CANAL_TOTAL_KM) > CANAL_TOLERANCE_KM:
         msg = f"canal is {total_km:.2f} km, published {CANAL_TOTAL_KM} km; adjust SEA_APPROACH"
@@ -831,7 +864,7 @@ def port_layers(src: Sources) -> dict[str, gpd.GeoDataFrame]:
             "名称": name,
             "来源": f"{seed}一（两轴）；示意走向",
             "精度": "schematic",
-            "geometry": LineString(coords),
+            "geometry": polyline(coords),
         }
         for name, coords in PORT_AXES.items()
     ]
@@ -888,7 +921,7 @@ def hitech_layers(src: Sources) -> dict[str, gpd.GeoDataFrame]:
         raise RuntimeError(msg)
     west_of_rail = side_polygon(RAILWAY_LIT, west=True)
     east_of_road = side_polygon(ROAD_LIT, west=False)
-    spine_strip = Polygon([*RAILWAY_LIT, *reversed(ROAD_LIT)])
+    spine_strip = poly([*RAILWAY_LIT, *reversed(ROAD_LIT)])
     west = calibrate_scale(
         poly(WEST_WING_LIT),
         TARGETS_M2["西翼"],

@@ -8,7 +8,9 @@ the GeoJSON files with the city's data, keeping the field names, and run ``qzgeo
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import re
 from pathlib import Path
 
@@ -18,6 +20,9 @@ from qzgeo.geo.crs import gk_epsg, gk_zone
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _M_PER_DEG_LAT = 111_000.0
+#: Placeholder edges are split every 0.0018° (≤ 200 m): the maps draw a lon/lat edge straight in
+#: lon/lat, the analysis straight in the planar CRS, and `validate` warns about edges over 1 km.
+_STEP_DEG = 0.0018
 
 CATALOG = """\
 # Plan pack "{name}": the catalog. Every key is described in docs/pack-guide.md.
@@ -170,11 +175,20 @@ def _feature(props: dict[str, str], geometry: dict[str, object]) -> dict[str, ob
     return {"type": "Feature", "properties": props, "geometry": geometry}
 
 
+def _densified(corners: list[tuple[float, float]]) -> list[list[float]]:
+    """The polyline through ``corners`` with vertices at most ``_STEP_DEG`` apart."""
+    out = [corners[0]]
+    for (x0, y0), (x1, y1) in itertools.pairwise(corners):
+        n = max(1, math.ceil(math.hypot(x1 - x0, y1 - y0) / _STEP_DEG))
+        out.extend((x0 + (x1 - x0) * i / n, y0 + (y1 - y0) * i / n) for i in range(1, n + 1))
+    return [[round(x, 6), round(y, 6)] for x, y in out]
+
+
 def _box(lon: float, lat: float, dx: float, dy: float) -> dict[str, object]:
     """A polygon of dx × dy degrees centred on (lon, lat), counter-clockwise."""
     x0, x1, y0, y1 = lon - dx / 2, lon + dx / 2, lat - dy / 2, lat + dy / 2
-    ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
-    return {"type": "Polygon", "coordinates": [[[round(v, 6) for v in p] for p in ring]]}
+    ring = _densified([(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)])
+    return {"type": "Polygon", "coordinates": [ring]}
 
 
 def _collection(features: list[dict[str, object]]) -> str:
@@ -202,7 +216,7 @@ def skeleton_files(name: str, title: str, lon: float, lat: float) -> dict[str, s
     ]
     road: dict[str, object] = {
         "type": "LineString",
-        "coordinates": [[lon - 2 * d, lat - d], [lon + 2 * d, lat - d]],
+        "coordinates": _densified([(lon - 2 * d, lat - d), (lon + 2 * d, lat - d)]),
     }
     corridor = [_feature({"名称": "示例走廊", **prov}, road)]
     epsg = gk_epsg(gk_zone(lon))

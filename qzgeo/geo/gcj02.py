@@ -100,6 +100,22 @@ def geoms_wgs84_to_gcj02(geoms: npt.ArrayLike) -> npt.NDArray[np.object_]:
     return _transform_geoms(geoms, wgs84_to_gcj02)
 
 
+def _segments(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """The two-point segments of the lines of ``geoms``, and their points.
+
+    The distance to a reference is the distance to its nearest segment: a tree of segments
+    answers in O(log n) per vertex what the distance to the whole union answered in O(n)
+    (every vertex against every segment: 0.5 s of ``validate`` on a 7 000-vertex coast).
+    """
+    parts = shapely.get_parts(geoms)
+    kind = shapely.get_type_id(parts)
+    xy, line = shapely.get_coordinates(parts[(kind == 1) | (kind == 2)], return_index=True)
+    same = np.flatnonzero(line[1:] == line[:-1])
+    ends = np.stack([xy[same], xy[same + 1]], axis=1).reshape(-1, 2)
+    segments = shapely.linestrings(ends, indices=np.repeat(np.arange(len(same)), 2))
+    return np.concatenate([np.asarray(segments, dtype=object).reshape(-1), parts[kind == 0]])
+
+
 @dataclass(frozen=True)
 class Gcj02Check:
     """Result of :func:`detect_gcj02_offset`: median distances (m) to the reference."""
@@ -161,12 +177,17 @@ def detect_gcj02_offset(
     # Distances to a polygon's edge, not its interior (a shifted point inside land is still off).
     polygonal = np.isin(shapely.get_type_id(ref), (3, 6))
     edges = np.where(polygonal, shapely.boundary(ref), ref)
-    ref_union = shapely.union_all(project(edges))
+    tree = shapely.STRtree(_segments(project(edges)))
     conv_lon, conv_lat = gcj02_to_wgs84(pts[:, 0], pts[:, 1])
 
     def dist(lon: FloatArray, lat: FloatArray) -> FloatArray:
         px, py = fwd.transform(lon, lat)
-        return np.asarray(shapely.distance(shapely.points(px, py), ref_union), dtype=float)
+        (at, _), d = tree.query_nearest(
+            shapely.points(px, py), return_distance=True, all_matches=False
+        )
+        out = np.full(len(px), np.inf)
+        out[at] = d
+        return out
 
     d_as_is, d_conv = dist(pts[:, 0], pts[:, 1]), dist(conv_lon, conv_lat)
     near = (d_as_is <= near_m) | (d_conv <= near_m)

@@ -13,14 +13,18 @@ from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
+from pyproj import CRS
 
 from qzgeo._errors import PackError, QzgeoError
+from qzgeo.geo.crs import crs_label, planar_crs_for_bounds
+from qzgeo.geo.edges import Edge, long_edges
 from qzgeo.io.guard import admit_path
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.postgis_uri import is_postgis_uri
 from qzgeo.io.vector import list_layers
 from qzgeo.pack.load import read_pack_layer
 from qzgeo.pack.model import ANALYSIS_OUTPUTS, LayerSpec, Pack
+from qzgeo.pack.overlaps import zone_name
 
 # Formats that hold one layer: no need to list layers first.
 _SINGLE_LAYER_SUFFIXES = frozenset(
@@ -193,7 +197,7 @@ PLANAR_CRS_REACH_DEG = 3.0
 
 def _data_lon_range(pack: Pack) -> tuple[float, float] | None:
     """West and east longitude of the pack's file layers (header bounds, no data read)."""
-    from pyproj import CRS, Transformer
+    from pyproj import Transformer
 
     wests, easts = [], []
     for spec in pack.layers.values():
@@ -215,8 +219,74 @@ def _data_lon_range(pack: Pack) -> tuple[float, float] | None:
 
 def pack_warnings(pack: Pack) -> list[str]:
     """Warnings about a valid pack: a ``planar_crs`` far from the data (naming the right zone),
-    constraint classes a styled layer draws with no symbol of their own."""
-    return _planar_crs_warnings(pack) + _unstyled_class_warnings(pack)
+    constraint classes a styled layer draws with no symbol of their own, lon/lat layers whose
+    long edges the maps and the analysis draw apart."""
+    return _planar_crs_warnings(pack) + _unstyled_class_warnings(pack) + long_edge_warnings(pack)
+
+
+#: A lon/lat edge longer than this (m) is drawn apart by the maps and the analysis: 1.7 cm in
+#: the middle at 41°N, 0.8 cm at 22°N, growing with the square of the length (2.7 m at 12.5 km).
+LONG_EDGE_M = 1_000.0
+#: The densifying step the warning proposes: ≤ 200 m in any direction, < 1 mm apart.
+DENSIFY_STEP_DEG = 0.0018
+
+
+def long_edge_warnings(pack: Pack) -> list[str]:
+    """One warning per layer stored in a geographic CRS with edges longer than ~1 km.
+
+    The maps draw an edge straight in lon/lat (QGIS) or Web Mercator (the web maps), the
+    analysis straight in the planar CRS: a site drawn just outside a long edge is partly inside
+    it for the analysis. The warning names the longest edge, the widest gap and the fix.
+    Layers are read as validation read them (cached): no second read.
+    """
+    planar = _analysis_crs(pack)
+    if planar is None:
+        return []
+    out = []
+    for spec in pack.layers.values():
+        path = pack.layer_path(spec)
+        if is_postgis_uri(spec.path) or not Path(path).exists():
+            continue
+        try:
+            gdf = read_pack_layer(pack, spec)
+        except QzgeoError:  # validation reports it
+            continue
+        if gdf.crs is None or not gdf.crs.is_geographic or gdf.empty:
+            continue
+        found = long_edges(gdf.geometry.values, crs=gdf.crs, planar=planar, min_m=LONG_EDGE_M)
+        if found is None:
+            continue
+
+        def where(e: Edge, gdf: gpd.GeoDataFrame = gdf, spec: LayerSpec = spec) -> str:
+            fid = gdf.index[e.row]
+            return (
+                f"{zone_name(spec, gdf, fid)} (fid {fid}), {e.start[0]:.5f}°E {e.start[1]:.5f}°N"
+                f" – {e.end[0]:.5f}°E {e.end[1]:.5f}°N"
+            )
+
+        gap = found.worst.value
+        out.append(
+            f"catalog.toml layer {spec.id!r} ({spec.path}): {found.count} edge(s) longer than "
+            f"{LONG_EDGE_M / 1000:g} km in lon/lat, the longest {found.longest.value / 1000:.1f}"
+            f" km ({where(found.longest)}). The maps draw an edge straight in lon/lat (Web "
+            f"Mercator), the analysis straight in {crs_label(planar)}: the two lines are up to "
+            f"{gap:.2f} m apart ({where(found.worst)}), so a site drawn up to {gap:.2f} m "
+            "outside such an edge on the map can be inside it for the analysis. Densify the "
+            f"layer to edges of ~200 m in lon/lat: `ogr2ogr -segmentize {DENSIFY_STEP_DEG:g} "
+            f"out.gpkg in.gpkg`, or shapely.segmentize(geometry, {DENSIFY_STEP_DEG:g})"
+        )
+    return out
+
+
+def _analysis_crs(pack: Pack) -> CRS | None:
+    """The planar CRS the analysis will use: ``planar_crs``, else the GK zone of the data."""
+    if pack.planar_crs:
+        try:
+            return CRS.from_user_input(pack.planar_crs)
+        except Exception:  # an unknown CRS is reported by the loader
+            return None
+    lons = _data_lon_range(pack)
+    return None if lons is None else planar_crs_for_bounds((lons[0], 0.0, lons[1], 0.0))
 
 
 def _unstyled_class_warnings(pack: Pack) -> list[str]:
@@ -240,9 +310,7 @@ def _unstyled_class_warnings(pack: Pack) -> list[str]:
 
 def _planar_crs_warnings(pack: Pack) -> list[str]:
     """A ``planar_crs`` whose central meridian is far from the data, naming the right zone."""
-    from pyproj import CRS
-
-    from qzgeo.geo.crs import central_meridian, crs_label, gk_epsg, gk_zone
+    from qzgeo.geo.crs import central_meridian, gk_epsg, gk_zone
 
     if not pack.planar_crs:
         return []

@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from pyproj import Geod
 from shapely.geometry import LineString, Point
 
 from qzgeo.geo.area import ellipsoidal_area
@@ -79,6 +80,27 @@ def test_no_feature_is_empty_or_invalid(pack_layers):
         assert gdf.is_valid.all(), name
         assert not gdf.is_empty.any(), name
         assert gdf.crs.to_epsg() == 4490, name
+
+
+def _edge_lengths_m(geoms) -> np.ndarray:
+    """Geodesic length of every edge of every line and ring (pyproj.Geod, GRS80)."""
+    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+    rings = [
+        r for p in parts for r in ([p.exterior, *p.interiors] if p.geom_type == "Polygon" else [p])
+    ]
+    xy, which = shapely.get_coordinates(np.asarray(rings, dtype=object), return_index=True)
+    same = which[1:] == which[:-1]
+    a, b = xy[:-1][same], xy[1:][same]
+    return np.asarray(Geod(ellps="GRS80").inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2])
+
+
+def test_no_stored_edge_is_longer_than_200_m(pack_layers):
+    # the maps draw an edge straight in lon/lat, the analysis straight in EPSG:4545: over
+    # 200 m they would part by more than ~0.3 mm (the literals' 11.6 km edges: 1.05 m)
+    for name, gdf in pack_layers.items():
+        if (gdf.geom_type == "Point").all():
+            continue
+        assert _edge_lengths_m(gdf.geometry.values).max() <= 201.0, name
 
 
 @pytest.mark.parametrize("layer", ZONE_LAYERS)

