@@ -58,3 +58,19 @@ def test_declared_gcj02_layer_is_converted_and_quiet(minipack: Path) -> None:
     assert not any("GCJ-02" in w for w in loaded.report.warnings)
     x0, y0 = loaded.layers["amap"].geometry.iloc[0].exterior.coords[0]
     assert abs(x0 - COAST[0][0]) < 1e-6 and abs(y0 - COAST[0][1]) < 1e-6
+
+
+def test_gcj02_found_in_a_densified_layer_of_the_bundled_pack() -> None:
+    """Pack layers are densified (edges ≤ 200 m, so that map and analysis agree); vertices on
+    straight edges must not dilute the check: the bundled districts shifted to GCJ-02 and
+    densified again, as an author following the pack guide would store them, are caught."""
+    import shapely
+
+    from qzgeo.geo.gcj02 import detect_gcj02_offset
+
+    gpkg = Path(__file__).resolve().parents[2] / "layers" / "qinzhou.gpkg"
+    districts = gpd.read_file(gpkg, layer="districts").geometry.values
+    coast = gpd.read_file(gpkg, layer="coastline").geometry.values
+    shifted = shapely.segmentize(geoms_wgs84_to_gcj02(districts), 0.0018)
+    assert detect_gcj02_offset(shifted, coast).looks_gcj02
+    assert not detect_gcj02_offset(shapely.segmentize(districts, 0.0018), coast).looks_gcj02
