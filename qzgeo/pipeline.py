@@ -34,7 +34,7 @@ from qzgeo.geo.repair import RepairReport
 from qzgeo.io.guard import ReadCaps, read_caps
 from qzgeo.io.layer_info import declared_fields, default_layer
 from qzgeo.io.outdir import check_out_dir, output_build, write_part_file
-from qzgeo.io.postgis_uri import redact_text
+from qzgeo.io.postgis_uri import redact_text, redact_uri
 from qzgeo.io.vector import ReadOptions, input_digest, read_layer
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
@@ -265,7 +265,8 @@ def run_analyze(
         parcels, loaded, plan, overlay, workers=workers, use_dask=use_dask, scheduler=scheduler,
         progress=progress,
     )  # fmt: skip
-    if (tally := count_unchecked(result, plan.extent, source=str(parcels_path))) is not None:
+    shown = redact_uri(str(parcels_path))  # a PostGIS password never reaches a message
+    if (tally := count_unchecked(result, plan.extent, source=shown)) is not None:
         repairs.add_outside(tally)
     files, notes = _write_in_memory(
         result, plan, loaded, parcels_path, out_dir, repairs, overlay, make_map=make_map,

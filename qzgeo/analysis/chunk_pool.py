@@ -53,6 +53,7 @@ from qzgeo.geo.coverage import CheckedArea
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.gpkg_tiles import rtree_tiles
 from qzgeo.io.guard import ReadCaps, read_caps
+from qzgeo.io.postgis_uri import redact_uri
 from qzgeo.io.raw_wkb import RawWKB, keep_raw_wkb
 from qzgeo.io.vector import read_layer_features
 from qzgeo.io.write_stream import arrow_batch
@@ -219,7 +220,7 @@ def complete_chunk(
     """
     plan = ctx.plan
     result = finish_parcels(chunk, measured[0], plan)
-    tally = count_unchecked(result, plan.extent, source=ctx.source.path)
+    tally = count_unchecked(result, plan.extent, source=redact_uri(ctx.source.path))
     if tally is not None:
         repairs.add_outside(tally)
     if ctx.rename is not None:
