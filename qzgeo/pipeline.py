@@ -18,6 +18,7 @@ import geopandas as gpd
 
 from qzgeo.analysis.chunk_pool import chunk_pool
 from qzgeo.analysis.overlay import OverlayReport
+from qzgeo.analysis.parcel_extent import count_unchecked
 from qzgeo.analysis.parcels import (
     ParcelPlan,
     analyze_parcels,
@@ -178,6 +179,8 @@ class AnalyzeSummary:
     engine: str
     # parcels, in conflict, available m², unchecked m² (outside the pack's extent)
     counts: tuple[int, int, float, float] = (0, 0, 0.0, 0.0)
+    # what lies outside is "the pack's coverage" with a `coverage_layer`, else its extent
+    outside_of: str = "the pack's extent"
 
     def one_line(self) -> str:
         """``N parcels, K in conflict, X ha available[, Y ha unchecked]; repairs; retries;
@@ -188,7 +191,7 @@ class AnalyzeSummary:
             unchecked = float(r["unchecked_m2"].sum())
         conflicts = "no conflicts" if n_conf == 0 else f"{n_conf} in conflict"
         beyond = (
-            f", {unchecked / 10_000:.2f} ha unchecked (outside the pack's extent)"
+            f", {unchecked / 10_000:.2f} ha unchecked (outside {self.outside_of})"
             if unchecked > 0
             else ""
         )
@@ -236,6 +239,7 @@ def run_analyze(
         workers=workers if processes else 1,
     )  # fmt: skip
     repairs = RepairReport()
+    beyond = "the pack's coverage" if pack.coverage_layer else "the pack's extent"
     with read_caps(caps), chunk_pool(chunks.processes if chunks else 1) as pool:
         # the worker processes start while the pack is validated and read
         validate_pack(pack)
@@ -249,21 +253,26 @@ def run_analyze(
                     measure=measure,
                 )  # fmt: skip
             counts = (st.parcels, st.conflicts, st.available_m2, st.unchecked_m2)
-            return AnalyzeSummary(None, st.files, st.notes, repairs, st.overlay, st.engine, counts)
+            return AnalyzeSummary(
+                None, st.files, st.notes, repairs, st.overlay, st.engine, counts, beyond
+            )
         parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum, **kw)
     shown = redact_uri(str(parcels_path))  # a PostGIS password never reaches a message
-    parcels = clean_parcels(parcels, extent=pack.extent, source=shown, repairs=repairs)
+    parcels = clean_parcels(parcels, extent=loaded.coverage, source=shown, repairs=repairs)
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(parcels.crs, loaded.planar_crs))
     overlay = OverlayReport()
     result, engine = _run_engine(
         parcels, loaded, plan, overlay, workers=workers, use_dask=use_dask, scheduler=scheduler,
         progress=progress,
     )  # fmt: skip
+    shown = redact_uri(str(parcels_path))  # a PostGIS password never reaches a message
+    if (tally := count_unchecked(result, plan.extent, source=shown)) is not None:
+        repairs.add_outside(tally)
     files, notes = _write_in_memory(
         result, plan, loaded, parcels_path, out_dir, repairs, overlay, make_map=make_map,
         declared=declared_fields(parcels_path, layer),
     )  # fmt: skip
-    return AnalyzeSummary(result, files, notes, repairs, overlay, engine)
+    return AnalyzeSummary(result, files, notes, repairs, overlay, engine, outside_of=beyond)
 
 
 def _write_in_memory(

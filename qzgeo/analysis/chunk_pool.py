@@ -40,6 +40,7 @@ import pyogrio
 
 from qzgeo._errors import QzgeoError
 from qzgeo.analysis.overlay import OverlayReport
+from qzgeo.analysis.parcel_extent import count_unchecked
 from qzgeo.analysis.parcels import (
     ParcelPlan,
     clean_parcels,
@@ -48,6 +49,7 @@ from qzgeo.analysis.parcels import (
     to_planar,
     zone_totals,
 )
+from qzgeo.geo.coverage import CheckedArea
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.gpkg_tiles import rtree_tiles
 from qzgeo.io.guard import ReadCaps, read_caps
@@ -103,7 +105,7 @@ class ChunkContext:
 
     source: ChunkSource
     plan: ParcelPlan
-    extent: tuple[float, float, float, float] | None
+    extent: CheckedArea | None  # the pack's extent box, or its coverage
     caps: ReadCaps
     rename: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame] | None = None
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -228,6 +230,9 @@ def complete_chunk(
     """
     plan = ctx.plan
     result = finish_parcels(chunk, measured[0], plan)
+    tally = count_unchecked(result, plan.extent, source=redact_uri(ctx.source.path))
+    if tally is not None:
+        repairs.add_outside(tally)
     if ctx.rename is not None:
         result = ctx.rename(result)
     return ChunkResult(

@@ -1,20 +1,25 @@
 """The part of a parcel outside the pack's extent: measured, and not counted as available.
 
-A pack declares the lon/lat box its plan data cover (``[pack] extent``). Parcels wholly outside
-it are refused when they are read (:func:`qzgeo.io.input_checks.enforce_extent`); a parcel that
-straddles its edge is kept, with a warning. Outside the box the pack's data may stop: a
-城镇开发边界 drawn up to the box says nothing of the land beyond it. Counting that part as
-available (a pack without a boundary class) or as constrained (outside a boundary that ends at
-the box) would be a guess either way. So the outside part that no exclusion class of the pack
-covers goes to its own column, ``unchecked_m2`` (未核查); what an exclusion covers there stays
-constrained, since the pack holds that red line. The class columns keep the whole parcel's
-overlaps; ``inside_boundary`` and the boundary test of the conflict flag describe the checked
-part. ``area_m2 = available_m2 + constrained_m2 + unchecked_m2`` for every parcel.
+A pack declares the lon/lat box its plan data cover (``[pack] extent``), and may narrow it to
+the polygons of a layer (``[pack] coverage_layer``, a :class:`~qzgeo.geo.coverage.Coverage`):
+"the extent" below is that coverage when the pack declares one. Parcels wholly outside the
+box are refused when they are read (:func:`qzgeo.io.input_checks.enforce_extent`); a parcel
+that straddles its edge is kept, with a warning, and so is one inside the box but outside
+the coverage (a neighbouring city, the sea): all of it is then outside. Outside the extent
+the pack's data may stop: a 城镇开发边界 drawn up to its edge says nothing of the land beyond
+it. Counting that part as available (a pack without a boundary class) or as constrained
+(outside a boundary that ends at the edge) would be a guess either way. So the outside part
+that no exclusion class of the pack covers goes to its own column, ``unchecked_m2``
+(未核查); what an exclusion covers there stays constrained, since the pack holds that red
+line. The class columns keep the whole parcel's overlaps; ``inside_boundary`` and the
+boundary test of the conflict flag describe the checked part.
+``area_m2 = available_m2 + constrained_m2 + unchecked_m2`` for every parcel.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -23,17 +28,27 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from qzgeo.analysis.coverage_cut import coverage_outside
 from qzgeo.analysis.overlay import OverlayPlan, OverlayReport, conflict_flags, overlay_areas
 from qzgeo.geo.area import AreaScale, centroids_xy
+from qzgeo.geo.coverage import (
+    EDGE_TOLERANCE_M2,
+    CheckedArea,
+    as_coverage,
+    coverage_in,
+)
 from qzgeo.geo.crs import STORAGE_CRS, cached_transformer
-from qzgeo.geo.repair import retry_on_grid
+from qzgeo.geo.repair import FLATTENED_IDS, Outside, first_ids, retry_on_grid
 
 __all__ = [
     "UNCHECKED",
+    "checked_polygon",
+    "count_unchecked",
     "excluded_m2",
     "extent_polygon",
     "inner_box",
     "outside_parts",
+    "outside_split",
     "settle_unchecked",
 ]
 
@@ -109,10 +124,45 @@ def inner_box(
     return float(rect[0]), float(rect[1]), float(rect[2]), float(rect[3])
 
 
+def checked_polygon(crs_wkt: str, area: CheckedArea) -> shapely.Geometry:
+    """The area checked (the extent box, or the pack's coverage) in the planar CRS ``crs_wkt``.
+
+    Shared and cached: copy it before preparing it.
+    """
+    cov = as_coverage(area)
+    assert cov is not None
+    return extent_polygon(crs_wkt, cov.extent) if cov.is_box else coverage_in(crs_wkt, cov)
+
+
 def outside_parts(
+    geoms: npt.NDArray[np.object_], crs: CRS, extent: CheckedArea
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]]:
+    """Positions of the parcels reaching outside ``extent`` (the box or the pack's coverage),
+    and the part of each outside it."""
+    pos, pieces, _ = outside_split(geoms, crs, extent)
+    return pos, pieces
+
+
+def outside_split(
+    geoms: npt.NDArray[np.object_], crs: CRS, extent: CheckedArea
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_], npt.NDArray[np.bool_]]:
+    """:func:`outside_parts`, and whether each part is its whole parcel (the same object).
+
+    A coverage polygon's fast path: parcels properly inside its prepared polygon skip the
+    cut, parcels that do not meet it are wholly outside (their part is the parcel itself,
+    no overlay); only the parcels across its edge are cut, by its subdivided pieces.
+    """
+    cov = as_coverage(extent)
+    assert cov is not None
+    if cov.is_box:
+        pos, pieces = _outside_box(geoms, crs, cov.extent)
+        return pos, pieces, np.zeros(len(pos), dtype=bool)
+    return coverage_outside(geoms, crs, cov)
+
+
+def _outside_box(
     geoms: npt.NDArray[np.object_], crs: CRS, extent: tuple[float, float, float, float]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]]:
-    """Positions of the parcels reaching outside ``extent``, and the part of each outside it."""
     box = extent_polygon(crs.to_wkt(), extent)
     # A parcel whose box lies in a rectangle inside the extent needs no overlay: most of them.
     b = shapely.bounds(geoms)
@@ -146,16 +196,18 @@ def settle_unchecked(
     measured: pd.DataFrame,
     parcels: gpd.GeoDataFrame,
     plan: OverlayPlan,
-    extent: tuple[float, float, float, float] | None,
+    extent: CheckedArea | None,
     *,
     report: OverlayReport,
     tolerance_m2: float = 0.01,
 ) -> pd.DataFrame:
-    """Move the part of each parcel outside ``extent`` that no exclusion covers to
-    ``unchecked_m2``.
+    """Move the part of each parcel outside ``extent`` (the box, or the pack's coverage) that
+    no exclusion covers to ``unchecked_m2``.
 
     ``measured`` is :func:`qzgeo.analysis.overlay.overlay_areas` of ``parcels`` (planar CRS).
-    The outside parts go through the same engine and plan. What the pack's exclusion classes
+    The outside parts go through the same engine and plan (a parcel wholly outside a
+    coverage is its own outside part: its figures are taken from ``measured``, not measured
+    again). What the pack's exclusion classes
     cover outside the extent stays constrained (a red line the pack holds is known there
     too); the rest of the outside part is neither available nor constrained. The class
     columns keep the whole parcel's overlaps; ``inside_boundary`` and a boundary's share of
@@ -167,19 +219,39 @@ def settle_unchecked(
         return out
     geoms = np.asarray(parcels.geometry.values, dtype=object)
     crs = CRS.from_user_input(parcels.crs)
-    pos, pieces = outside_parts(geoms, crs, extent)
+    pos, pieces, whole = outside_split(geoms, crs, extent)
     if not len(pos):
         return out
-    idx = pd.RangeIndex(len(pos))
-    side = gpd.GeoDataFrame(geometry=gpd.GeoSeries(pieces, index=idx), crs=parcels.crs)
-    part, rep = overlay_areas(side, plan, workers=1, tolerance_m2=tolerance_m2)
-    report.extend(rep)
+    part = _outside_figures(measured, (pos, pieces, whole), parcels.crs, plan, report, tolerance_m2)
     if plan.balance_kind == "removed":  # constrained = the union of the exclusions
         known = part["constrained_m2"].to_numpy(dtype=float)
     else:
         known = excluded_m2(pieces, plan, crs)
     _settle(out, pos, part, known, plan, tolerance_m2)
     return out
+
+
+def _outside_figures(
+    measured: pd.DataFrame,
+    outside: tuple[npt.NDArray[np.int64], npt.NDArray[np.object_], npt.NDArray[np.bool_]],
+    crs: Any,
+    plan: OverlayPlan,
+    report: OverlayReport,
+    tolerance_m2: float,
+) -> pd.DataFrame:
+    """The overlay figures of each outside part of :func:`outside_split` (one row each)."""
+    pos, pieces, whole = outside
+    cols = ["area_m2", "available_m2", "constrained_m2", "inside_boundary", *plan.columns]
+    data = {c: measured[c].to_numpy(dtype=float)[pos] for c in cols}
+    cut = np.flatnonzero(~whole)
+    if len(cut):
+        idx = pd.RangeIndex(len(cut))
+        side = gpd.GeoDataFrame(geometry=gpd.GeoSeries(pieces[cut], index=idx), crs=crs)
+        part, rep = overlay_areas(side, plan, workers=1, tolerance_m2=tolerance_m2)
+        report.extend(rep)
+        for c in cols:
+            data[c][cut] = part[c].to_numpy(dtype=float)
+    return pd.DataFrame(data, index=pd.RangeIndex(len(pos)))
 
 
 def excluded_m2(
@@ -245,3 +317,31 @@ def _settle(
     flags = out["conflict"].to_numpy(dtype=bool).copy()
     flags[pos] = conflict_flags(inner, plan, checked, tolerance_m2)
     out["conflict"] = flags
+
+
+def count_unchecked(
+    result: pd.DataFrame, extent: CheckedArea | None, *, source: str
+) -> Outside | None:
+    """The parcels of ``result`` (a parcel table) with a part no plan data check
+    (``unchecked_m2`` over 0.01 m²) outside a coverage layer's ``extent``: one warning for
+    them all.
+
+    A coverage hugs the land, and thousands of parcels may cross it: the notice of each that
+    the pack's box gets (:func:`qzgeo.io.input_checks.enforce_extent`) would flood the
+    report. Counted from the table, it agrees with it, and the counts of chunks add up
+    (:meth:`qzgeo.geo.repair.RepairReport.add_outside`). ``None`` for a box, or no such parcel.
+    """
+    area = as_coverage(extent)
+    if area is None or area.is_box or result.empty:
+        return None
+    m2 = result[UNCHECKED].to_numpy(dtype=float)
+    # above the reporting precision: a parcel on a red line outside keeps ~1e-9 m² of round-off
+    hit = np.flatnonzero(m2 > EDGE_TOLERANCE_M2)
+    if not len(hit):
+        return None
+    area_m2 = result["area_m2"].to_numpy(dtype=float)[hit]
+    whole = int((m2[hit] >= area_m2 - EDGE_TOLERANCE_M2).sum())
+    ids: Any = result.index[hit]
+    if pd.api.types.is_integer_dtype(ids):  # the smallest without a text of every one
+        ids = np.sort(ids.to_numpy())[:FLATTENED_IDS]
+    return Outside(source, area.describe(), len(hit) - whole, whole, first_ids(ids))

@@ -30,9 +30,10 @@ from qzgeo.analysis.overlay_plan import DEFAULT_MAX_VERTICES, Target
 from qzgeo.analysis.parcel_extent import UNCHECKED, inner_box, settle_unchecked
 from qzgeo.analysis.zones import merge_constraints, planar_zones
 from qzgeo.geo.area import fixed_point_m2, from_fixed_point_m2, m2_to_ha, m2_to_mu
+from qzgeo.geo.coverage import CheckedArea, as_coverage
 from qzgeo.geo.crs import STORAGE_CRS, cached_transformer, gk_zone_of_epsg
 from qzgeo.geo.repair import RepairReport, repair_layer
-from qzgeo.io.input_checks import enforce_extent
+from qzgeo.io.input_checks import enforce_extent, refuse_wholly_outside
 from qzgeo.notices import notices_of
 from qzgeo.pack.load import LoadedPack
 
@@ -66,7 +67,8 @@ class ParcelPlan:
     zone_names: tuple[str, ...]
     sensitivity: str = "internal"
     zone_target: Target | None = None  # the zones prepared for the engine (subdivided)
-    extent: tuple[float, float, float, float] | None = None  # lon/lat box the plan covers
+    # the area the plan covers: the pack's lon/lat extent box, or its coverage (a Coverage)
+    extent: CheckedArea | None = None
 
     @property
     def planar_crs(self) -> CRS:
@@ -127,7 +129,7 @@ def build_parcel_plan(loaded: LoadedPack, *, planar_crs: CRS | None = None) -> P
         zone_names=tuple(names),
         sensitivity="internal" if internal else "public",
         zone_target=zone_target(geoms) if geoms else None,
-        extent=pack.extent,
+        extent=loaded.coverage or pack.extent,
     )
 
 
@@ -264,8 +266,9 @@ def analyze_parcels(
     largest overlap, empty if none) and ``zone_m2``; ``area_m2/ha/mu``; one
     ``"{layer}:{class}"`` column per constraint class (m² of overlap; for a boundary class the
     m² inside it); ``inside_boundary`` (share inside the 城镇开发边界); ``constrained_m2``;
-    ``available_m2/ha/mu``; ``unchecked_m2`` (the part outside the pack's extent, see
-    :mod:`qzgeo.analysis.parcel_extent`); ``conflict``. All areas are ellipsoidal (CGCS2000).
+    ``available_m2/ha/mu``; ``unchecked_m2`` (the part outside the pack's extent or its
+    coverage, see :mod:`qzgeo.analysis.parcel_extent`); ``conflict``. All areas are
+    ellipsoidal (CGCS2000).
     """
     plan = plan or build_parcel_plan(loaded, planar_crs=overlay_crs(parcels.crs, loaded.planar_crs))
     planar = to_planar(parcels, plan.planar_crs)
@@ -364,7 +367,7 @@ def _summary_row(layer: str, name: str, t: dict[str, Any], plan: ParcelPlan) -> 
 def clean_parcels(
     parcels: gpd.GeoDataFrame,
     *,
-    extent: tuple[float, float, float, float] | None,
+    extent: CheckedArea | None,
     source: str,
     repairs: RepairReport,
     where: str | None = None,
@@ -376,13 +379,20 @@ def clean_parcels(
 
     The reader's notices and the extent check (parcels wholly outside ``extent`` are refused)
     go to ``repairs.warnings`` (each message once); invalid geometries are repaired or dropped
-    and reported; then :func:`check_parcels` (``where`` names them, default ``source``).
+    and reported; then :func:`check_parcels` (``where`` names them, default ``source``). With
+    the pack's coverage (:class:`~qzgeo.geo.coverage.Coverage`) as ``extent``, parcels wholly
+    outside its box are refused all the same; those outside the coverage get no notice each
+    (:func:`qzgeo.analysis.parcel_extent.count_unchecked` counts them in one).
     """
     notes = notices_of(parcels)
-    if extent is not None and len(parcels):
+    area = as_coverage(extent)
+    if area is not None and len(parcels):
         # Parcels surely inside need no exact check (which moves every vertex to lon/lat).
-        sure = surely_inside(parcels, extent)
-        notes.extend(enforce_extent(parcels[~sure], extent, source=source, scope=scope))
+        sure = surely_inside(parcels, area.extent)
+        if area.is_box:
+            notes.extend(enforce_extent(parcels[~sure], area.extent, source=source, scope=scope))
+        else:  # the parcels outside the coverage: counted from the results (count_unchecked)
+            refuse_wholly_outside(parcels[~sure], area.extent, source=source, scope=scope)
     repairs.warnings.extend(m for m in notes.messages() if m not in repairs.warnings)
     parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
     if not parcels.empty or where is None:

@@ -26,8 +26,9 @@ __all__ = ["ClassOverlap", "Unchecked"]
 
 @dataclass(frozen=True)
 class Unchecked:
-    """The parts of sites outside the pack's extent: m² of each site (0 for most), m² of that
-    part inside each class (rows: sites, columns: classes) and the extent (planar polygon)."""
+    """The parts of sites outside the pack's extent (or coverage): m² of each site (0 for
+    most), m² of that part inside each class (rows: sites, columns: classes) and the extent
+    or coverage (planar polygon)."""
 
     m2: npt.NDArray[np.float64]
     inside: npt.NDArray[np.float64]

@@ -59,7 +59,7 @@ class BoundaryShare:
     layer: str
     cls: str
     inside_share: float
-    outside_share: float  # of the part checked: outside the pack's extent is unchecked_share
+    outside_share: float  # of the part checked: outside the extent/coverage is unchecked_share
     unchecked_share: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,13 +91,14 @@ class SiteReport:
     repairs: list[str] = field(default_factory=list)
     geometry: shapely.Geometry | None = None
     patches: list[tuple[Conflict, shapely.Geometry]] = field(default_factory=list)
-    partly_outside: bool = False  # part of the site lies outside the pack's extent
+    partly_outside: bool = False  # part of the site lies outside the pack's extent/coverage
 
     @property
     def verdict(self) -> str:
         """``"conflict"`` if any constraint is hit or the site leaves a boundary; else
-        ``"incomplete"`` if part of the site lies outside the pack's extent (no plan data was
-        checked there: not a confident "clear"); else ``"clear"``."""
+        ``"incomplete"`` if part of the site (or all of it) lies outside the pack's extent, or
+        its coverage (``[pack] coverage_layer``): no plan data was checked there, not a
+        confident "clear"; else ``"clear"``."""
         if self.conflicts:
             return "conflict"
         return "incomplete" if self.partly_outside else "clear"
@@ -133,7 +134,7 @@ def area_units(m2: float) -> dict[str, float]:
 #: How each verdict is written in the text and HTML reports (Chinese, English).
 VERDICT_LABELS = {
     "conflict": ("冲突", "conflict"),
-    "incomplete": ("部分未核查", "incomplete: part outside the pack extent"),
+    "incomplete": ("部分未核查", "incomplete: part outside the area the pack covers"),
     "clear": ("合规", "clear"),
 }
 

@@ -16,6 +16,7 @@ from pyproj import CRS
 
 from qzgeo._errors import GeometryError, InputError
 from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, ConstraintClass
+from qzgeo.geo.coverage import CheckedArea
 from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.geo.repair import RepairReport, polygonal_part, repair_layer, valid_polygonal
 from qzgeo.io.guard import refuse_virtual
@@ -272,10 +273,11 @@ def clean_sites(geoms: npt.NDArray[np.object_], labels: list[str]) -> tuple[Any,
     return out, repairs
 
 
-def site_extent_notices(
-    sites: gpd.GeoDataFrame, extent: tuple[float, float, float, float] | None
-) -> Notices:
+def site_extent_notices(sites: gpd.GeoDataFrame, extent: CheckedArea | None) -> Notices:
     """Refuse sites wholly outside the pack ``extent``; a notice for each site partly outside.
+
+    ``extent`` may be the pack's coverage (:class:`~qzgeo.geo.coverage.Coverage`): a notice
+    then for each site partly or wholly outside it (wholly outside its box: refused).
 
     Raises :class:`~qzgeo._errors.CRSError` naming the site's file, the extent and the likely
     causes (wrong pack, CRS or zone).

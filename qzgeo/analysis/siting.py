@@ -30,7 +30,7 @@ from qzgeo._errors import CRSError, InputError, PackError
 from qzgeo.analysis.distances import DistanceTarget, build_targets, measure
 from qzgeo.analysis.overlay import OverlayPlan
 from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, ConstraintClass
-from qzgeo.analysis.parcel_extent import extent_polygon, outside_parts
+from qzgeo.analysis.parcel_extent import checked_polygon, outside_parts
 from qzgeo.analysis.site_overlap import ClassOverlap, Unchecked
 from qzgeo.analysis.site_results import SiteReport
 from qzgeo.analysis.sites import (
@@ -45,6 +45,7 @@ from qzgeo.analysis.sites import (
 )
 from qzgeo.analysis.zones import merge_constraints, planar_zones
 from qzgeo.geo.area import ellipsoidal_area
+from qzgeo.geo.coverage import CheckedArea, as_coverage
 from qzgeo.geo.crs import STORAGE_CRS, extent_status, planar_crs_for_bounds
 from qzgeo.geo.repair import RepairReport, polygonal_part
 from qzgeo.io.vector import ReadOptions
@@ -81,9 +82,11 @@ class SitingContext:
         about the pack's and the constraint layers).
     report : RepairReport
         Repairs made while loading the pack and constraint layers.
-    extent : tuple of float, optional
-        The pack's lon/lat extent: sites wholly outside are refused, sites partly outside
-        get a warning (:func:`qzgeo.analysis.sites.site_extent_notices`).
+    extent : tuple of float or Coverage, optional
+        The pack's lon/lat extent, or its coverage (:class:`~qzgeo.geo.coverage.Coverage`):
+        sites wholly outside the extent are refused, sites partly outside it (or outside the
+        coverage) get a warning (:func:`qzgeo.analysis.sites.site_extent_notices`) and the
+        verdict ``incomplete``.
     plan : OverlayPlan
         The classes prepared for :func:`qzgeo.analysis.overlay.overlay_areas` (built here, once).
     """
@@ -95,7 +98,7 @@ class SitingContext:
     distances: list[DistanceTarget] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     report: RepairReport = field(default_factory=RepairReport)
-    extent: tuple[float, float, float, float] | None = None
+    extent: CheckedArea | None = None
     plan: OverlayPlan = field(init=False, repr=False)
     overlap: ClassOverlap = field(init=False, repr=False)
 
@@ -216,7 +219,7 @@ class SitingContext:
             distances=targets,
             warnings=warnings,
             report=report,
-            extent=pack.extent,
+            extent=loaded.coverage,
         )
         ctx.warnings.extend(report.warnings)  # about the inputs of every verdict
         return ctx
@@ -314,10 +317,10 @@ def check_sites(
     site_m2 = ellipsoidal_area(lonlat)
     cent = shapely.get_coordinates(shapely.centroid(lonlat))
     inside = ctx.overlap.inside_m2(planar, site_m2, repairs)
-    partly = extent_status(lonlat, ctx.extent)[1] if ctx.extent else np.zeros(n, dtype=bool)
+    partly, unchecked = _outside(ctx, lonlat, planar, min_area_m2)
     conflicts, patches, boundary = ctx.overlap.conflicts(
         planar, site_m2, inside, with_patches=with_patches, min_area_m2=min_area_m2,
-        unchecked=_unchecked(ctx, planar) if partly.any() else None,
+        unchecked=unchecked,
     )  # fmt: skip
     zones = _zones_of(ctx, planar, min_area_m2)
     distances = measure(ctx.distances, planar, planar_crs=ctx.planar_crs)
@@ -388,8 +391,32 @@ def _zones_of(
     return out
 
 
+def _outside(
+    ctx: SitingContext,
+    lonlat: npt.NDArray[np.object_],
+    planar: npt.NDArray[np.object_],
+    min_area_m2: float,
+) -> tuple[npt.NDArray[np.bool_], Unchecked | None]:
+    """Which sites reach outside the area checked, and their parts outside.
+
+    Against the extent box: sites partly outside it, by their lon/lat shape. Against a
+    coverage: sites with at least ``min_area_m2`` outside it (a site drawn along a district
+    line meets the coverage's edge to the nanometre), wholly outside ones included.
+    """
+    area = as_coverage(ctx.extent)
+    if area is None:
+        return np.zeros(len(planar), dtype=bool), None
+    if area.is_box:
+        partly = extent_status(lonlat, area.extent)[1]
+        return partly, _unchecked(ctx, planar) if partly.any() else None
+    unchecked = _unchecked(ctx, planar)
+    assert unchecked is not None
+    return unchecked.m2 >= min_area_m2, unchecked
+
+
 def _unchecked(ctx: SitingContext, planar: npt.NDArray[np.object_]) -> Unchecked | None:
-    """The parts of the sites outside the pack's extent, measured against every class."""
+    """The parts of the sites outside the pack's extent (or coverage), measured against every
+    class."""
     if ctx.extent is None:
         return None
     pos, pieces = outside_parts(planar, ctx.planar_crs, ctx.extent)
@@ -400,4 +427,4 @@ def _unchecked(ctx: SitingContext, planar: npt.NDArray[np.object_]) -> Unchecked
         m2[pos] = ellipsoidal_area([ctx.overlap.to_storage(g) for g in pieces])
         ignored: list[list[str]] = [[] for _ in pos]  # the whole site's retries are reported
         inside[pos] = ctx.overlap.inside_m2(pieces, m2[pos], ignored)
-    return Unchecked(m2, inside, extent_polygon(ctx.planar_crs.to_wkt(), ctx.extent))
+    return Unchecked(m2, inside, checked_polygon(ctx.planar_crs.to_wkt(), ctx.extent))

@@ -97,8 +97,8 @@ def command(
     DIR/internal/check.* with --out DIR; html without --out goes to ./qzgeo-out.
 
     Exit code 0: all sites clear; 1: a site conflicts with a constraint, lies partly
-    outside the 城镇开发边界, or lies partly outside the pack's extent (verdict
-    "incomplete": no plan data there); 2: bad input.
+    outside the 城镇开发边界, or lies partly outside the pack's extent or the land its
+    coverage_layer covers (verdict "incomplete": no plan data there); 2: bad input.
 
     \b
     Examples:

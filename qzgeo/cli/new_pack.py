@@ -38,6 +38,10 @@ storage_crs = "EPSG:4490"         # CGCS2000 lon/lat: every layer is stored and 
 # without a zone prefix). `qzgeo validate` warns if it is far from the data.
 planar_crs = "EPSG:{epsg}"
 extent = [{minx}, {miny}, {maxx}, {maxy}]   # [min lon, min lat, max lon, max lat] of the pack
+# A box takes in neighbouring cities and the sea. Name a polygon layer (your districts, 行政区)
+# whose union within `extent` is the land your data cover: parcels and sites outside it are
+# 未核查 (unchecked), not "outside the 城镇开发边界". See docs/pack-guide.md (Coverage).
+# coverage_layer = "districts"
 notice = "示意 — placeholder data from `qzgeo new-pack`; replace before use"
 attribution = "placeholder"
 

@@ -73,12 +73,35 @@ class Flattened:
 
 
 @dataclass
+class Outside:
+    """Parcels of ``source`` with a part outside ``area`` (the pack's coverage) that no plan
+    data check: too many to name one by one (a coverage hugs the land), so counted (all of
+    it: ``wholly``; some: ``partly``), the first named."""
+
+    source: str
+    area: str  # as Coverage.describe() says it
+    partly: int
+    wholly: int
+    first_feature_ids: list[str]
+
+    def message(self) -> str:
+        n, ids = self.partly + self.wholly, ", ".join(self.first_feature_ids)
+        more = ", ..." if n > len(self.first_feature_ids) else ""
+        return (
+            f"{self.source}: {n} feature(s) lie outside {self.area} ({self.partly} partly, "
+            f"{self.wholly} wholly; feature {ids}{more}); their parts outside are checked "
+            "against no plan data: unchecked_m2 (未核查)"
+        )
+
+
+@dataclass
 class RepairReport:
     """Every repair and drop of one run."""
 
     records: list[RepairRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     flattened: list[Flattened] = field(default_factory=list)
+    outside: list[Outside] = field(default_factory=list)  # a warning each, in to_dict
 
     def add(self, record: RepairRecord) -> None:
         self.records.append(record)
@@ -92,21 +115,33 @@ class RepairReport:
                 return
         self.flattened.append(Flattened(layer, reason, count, first_ids(ids)))
 
+    def add_outside(self, o: Outside) -> None:
+        """Count features outside a coverage, merged per source (chunks add up)."""
+        for mine in self.outside:
+            if (mine.source, mine.area) == (o.source, o.area):
+                mine.partly, mine.wholly = mine.partly + o.partly, mine.wholly + o.wholly
+                mine.first_feature_ids = first_ids([*mine.first_feature_ids, *o.first_feature_ids])
+                return
+        self.outside.append(Outside(o.source, o.area, o.partly, o.wholly, o.first_feature_ids))
+
     def extend(self, other: RepairReport) -> None:
         self.records.extend(other.records)
         self.warnings.extend(other.warnings)
         self.extend_flattened(other)
 
     def extend_flattened(self, other: RepairReport) -> None:
+        """The counted notices of ``other`` (features made 2D, features outside a coverage)."""
         for f in other.flattened:
             self.add_flattened(f.layer, f.reason, f.first_feature_ids, f.features)
+        for o in other.outside:
+            self.add_outside(o)
 
     @property
     def dropped(self) -> list[RepairRecord]:
         return [r for r in self.records if r.action == "dropped"]
 
     def summary(self) -> str:
-        if not self.records and not self.warnings and not self.flattened:
+        if not self.records and not self.warnings and not self.flattened and not self.outside:
             return "no features repaired or dropped"
         # features, not records: one feature may have several (Z removed, then made valid)
         dropped = {(r.layer, r.feature_id) for r in self.dropped}
@@ -114,7 +149,7 @@ class RepairReport:
         n_rep = len(kept) + sum(f.features for f in self.flattened)
         return (
             f"{n_rep} feature(s) repaired, {len(dropped)} dropped, "
-            f"{len(self.warnings)} warning(s); see report.json"
+            f"{len(self.warnings) + len(self.outside)} warning(s); see report.json"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,7 +158,7 @@ class RepairReport:
             "made_2d": [
                 asdict(f) for f in sorted(self.flattened, key=lambda f: (f.layer, f.reason))
             ],
-            "warnings": list(self.warnings),
+            "warnings": [*self.warnings, *(o.message() for o in self.outside)],
         }
 
     def to_json(self) -> str:

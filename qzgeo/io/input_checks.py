@@ -17,6 +17,14 @@ from pyproj import CRS
 
 from qzgeo._errors import CRSError
 from qzgeo.geo.area import ellipsoidal_area
+from qzgeo.geo.coverage import (
+    DENSIFY_DEG,
+    EDGE_TOLERANCE_M2,
+    CheckedArea,
+    Coverage,
+    as_coverage,
+    coverage_in,
+)
 from qzgeo.geo.crs import (
     STORAGE_CRS,
     extent_status,
@@ -26,7 +34,14 @@ from qzgeo.geo.crs import (
 )
 from qzgeo.notices import Notices
 
-__all__ = ["ASSUME_DATUM_FLAG", "check_datum", "enforce_extent"]
+__all__ = [
+    "ASSUME_DATUM_FLAG",
+    "check_datum",
+    "coverage_notices",
+    "enforce_extent",
+    "outside_coverage",
+    "refuse_wholly_outside",
+]
 
 #: The option that accepts an old datum (Xian 1980, Beijing 1954) as if it were CGCS2000.
 ASSUME_DATUM_FLAG = "--assume-datum-shift-negligible"
@@ -99,7 +114,7 @@ def _apply_towgs84(
 
 def enforce_extent(
     gdf: gpd.GeoDataFrame,
-    extent: tuple[float, float, float, float] | None,
+    extent: CheckedArea | None,
     *,
     source: str,
     per_feature: bool = True,
@@ -113,14 +128,38 @@ def enforce_extent(
     ``scope`` says which features ``gdf`` holds when it is part of a layer read in chunks
     (the count of features outside is then the chunk's).
 
+    ``extent`` may be the pack's :class:`~qzgeo.geo.coverage.Coverage`: what lies wholly
+    outside its box is refused all the same, and the notices are about the coverage
+    (:func:`coverage_notices`: a feature partly or wholly outside it).
+
     Raises
     ------
     CRSError
         Naming the source, the extent and the likely causes (wrong pack, CRS or zone).
     """
-    notes = Notices()
-    if extent is None or gdf.empty or gdf.crs is None:
+    area = as_coverage(extent)
+    if area is None or gdf.empty or gdf.crs is None:
+        return Notices()
+    warn = area.is_box or not per_feature
+    notes = _enforce_box(
+        gdf, area.extent, source=source, per_feature=per_feature, scope=scope, warn=warn
+    )
+    if warn:
         return notes
+    return coverage_notices(gdf, area, source=source)
+
+
+def _enforce_box(
+    gdf: gpd.GeoDataFrame,
+    extent: tuple[float, float, float, float],
+    *,
+    source: str,
+    per_feature: bool,
+    scope: str | None,
+    warn: bool = True,
+) -> Notices:
+    """:func:`enforce_extent` of the box (``warn``: with the notices of what lies partly out)."""
+    notes = Notices()
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore")
         lonlat = gdf.geometry.to_crs(STORAGE_CRS)
@@ -146,7 +185,7 @@ def enforce_extent(
         )
         x0, y0, x1, y1 = (float(v) for v in shapely.bounds(geoms[i]))
         raise CRSError(outside_extent_message(source, what, extent, (x0, y0, x1, y1)))
-    for i in np.flatnonzero(part).tolist():
+    for i in np.flatnonzero(part).tolist() if warn else []:
         fid: Any = gdf.index[i] if per_feature else None
         what = f"feature {fid}" if per_feature else "the layer"
         notes.add(
@@ -157,6 +196,18 @@ def enforce_extent(
             feature=fid.item() if hasattr(fid, "item") else fid,
         )
     return notes
+
+
+def refuse_wholly_outside(
+    gdf: gpd.GeoDataFrame,
+    extent: tuple[float, float, float, float],
+    *,
+    source: str,
+    scope: str | None = None,
+) -> None:
+    """The refusal of :func:`enforce_extent` (features wholly outside the box), no notices."""
+    if not gdf.empty and gdf.crs is not None:
+        _enforce_box(gdf, extent, source=source, per_feature=True, scope=scope, warn=False)
 
 
 #: Step (degrees, ~10 m) of the points put on the extent's edges before the cut: a parallel
@@ -186,6 +237,86 @@ def _outside_part(geom: Any, extent: tuple[float, float, float, float]) -> str:
     x0, y0, x1, y1 = outside.bounds
     share = f"; {out_m2:,.2f} m², {100 * out_m2 / all_m2:.2f} % of it" if all_m2 > 0 else ""
     return f" (lon {x0:.4f}..{x1:.4f}, lat {y0:.4f}..{y1:.4f}{share})"
+
+
+def outside_coverage(
+    gdf: gpd.GeoDataFrame, coverage: Coverage
+) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[Any, float, float]]]:
+    """Positions of the features of ``gdf`` (any CRS) partly and wholly outside ``coverage``
+    (a coverage layer's), and for those partly outside: the part outside (lon/lat), its m²
+    and the feature's.
+
+    Tested in ``gdf``'s own CRS against the coverage projected there: a feature moves to
+    lon/lat only if it meets the coverage's edge; the part outside is then cut and measured
+    in lon/lat, as the box's, and a part under :data:`EDGE_TOLERANCE_M2` is none.
+    """
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    wkt = CRS.from_user_input(gdf.crs).to_wkt()
+    shape = shapely.from_wkb(shapely.to_wkb(coverage_in(wkt, coverage)))  # ours to prepare
+    shapely.prepare(shape)
+    near = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    with np.errstate(invalid="ignore"):  # NaN coordinates: left to the repair after this
+        near = near[~shapely.contains_properly(shape, geoms[near])]
+        meets = shapely.intersects(shape, geoms[near])
+    edge = near[meets]
+    cuts = {
+        int(i): _outside_coverage(g, coverage)
+        for i, g in zip(edge.tolist(), _lonlat(gdf, edge), strict=True)
+    }
+    partly = np.asarray([i for i, c in cuts.items() if c[1] >= EDGE_TOLERANCE_M2], dtype=int)
+    return partly, near[~meets], {i: cuts[i] for i in partly.tolist()}
+
+
+def coverage_notices(gdf: gpd.GeoDataFrame, coverage: Coverage, *, source: str) -> Notices:
+    """A notice for each feature of ``gdf`` (sites) partly or wholly outside ``coverage`` (a
+    coverage layer's; a box coverage: see :func:`enforce_extent`), by
+    :func:`outside_coverage`."""
+    notes = Notices()
+    if gdf.empty or gdf.crs is None or coverage.is_box:
+        return notes
+    partly, wholly, cuts = outside_coverage(gdf, coverage)
+    hits = np.sort(np.concatenate([partly, wholly])).astype(int)
+    for i, g in zip(hits.tolist(), _lonlat(gdf, hits), strict=True):
+        piece, out_m2, all_m2 = cuts[i] if i in cuts else (g, *ellipsoidal_area([g, g]))
+        x0, y0, x1, y1 = piece.bounds
+        where = f"lon {x0:.4f}..{x1:.4f}, lat {y0:.4f}..{y1:.4f}; {out_m2:,.2f} m²"
+        text = (
+            f"lies partly outside {coverage.describe()}; the part outside ({where}, "
+            f"{100 * out_m2 / all_m2:.2f} % of it) is checked against no plan data"
+            if i in cuts and all_m2 > 0
+            else f"lies wholly outside {coverage.describe()} ({where}): it is checked against "
+            "no plan data"
+        )
+        fid: Any = gdf.index[i]
+        fid = fid.item() if hasattr(fid, "item") else fid
+        notes.add(f"{source}: feature {fid} {text}", source=source, feature=fid)
+    return notes
+
+
+def _lonlat(gdf: gpd.GeoDataFrame, rows: np.ndarray) -> np.ndarray:
+    """The geometries of ``gdf`` at positions ``rows``, in lon/lat."""
+    if not len(rows):
+        return np.zeros(0, dtype=object)
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        return np.asarray(gdf.geometry.iloc[rows].to_crs(STORAGE_CRS).values, dtype=object)
+
+
+def _outside_coverage(geom: Any, coverage: Coverage) -> tuple[Any, float, float]:
+    """The part of lon/lat ``geom`` outside ``coverage``, its m² and ``geom``'s m².
+
+    The coverage is clipped to around ``geom`` first, its edges densified as the analysis
+    densifies them before projecting (:data:`qzgeo.geo.coverage.DENSIFY_DEG`).
+    """
+    x0, y0, x1, y1 = shapely.bounds(geom)
+    pad = 2 * DENSIFY_DEG
+    rect = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+    near = shapely.clip_by_rect(coverage.lonlat(), *rect)
+    if not shapely.is_valid(near):  # the fast clip does not promise valid output
+        near = shapely.intersection(coverage.lonlat(), shapely.box(*rect))
+    outside = shapely.difference(geom, shapely.segmentize(near, DENSIFY_DEG))
+    out_m2, all_m2 = ellipsoidal_area([outside, geom])
+    return outside, float(out_m2), float(all_m2)
 
 
 def _refuse_stray_vertices(gdf: gpd.GeoDataFrame, lonlat: np.ndarray, *, source: str) -> None:

@@ -33,7 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from qzgeo._errors import PackError
-from qzgeo.pack.catalog_types import check_crs, opt_choice, opt_str, parse_extent, parse_params
+from qzgeo.pack.catalog_types import (
+    PACK_STR_KEYS,
+    check_coverage_layer,
+    check_crs,
+    opt_choice,
+    opt_str,
+    parse_extent,
+    parse_params,
+)
 from qzgeo.pack.confine import path_problems, text_cap_problems
 from qzgeo.pack.model import (
     ANALYSIS_OUTPUTS,
@@ -371,18 +379,6 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
     return maps
 
 
-_PACK_STR_KEYS = (
-    "name",
-    "title",
-    "storage_crs",
-    "planar_crs",
-    "notice",
-    "attribution",
-    "tianditu_key",
-    "reference_layer",
-)
-
-
 _DISTANCE_KEYS = frozenset({"layer", "label", "label_en"})
 
 
@@ -467,7 +463,7 @@ def load_pack(root: str | Path | None = None) -> Pack:
     if not (root / "maps").is_dir():
         problems.append(f"{root / 'maps'} is missing; a pack needs a maps/ folder")
     where = "catalog.toml [pack]"
-    text = {k: opt_str(head, k, where, problems) for k in _PACK_STR_KEYS}
+    text = {k: opt_str(head, k, where, problems) for k in PACK_STR_KEYS}
     pack = Pack(
         root=root.resolve(),
         name=text["name"] or root.name,
@@ -481,6 +477,7 @@ def load_pack(root: str | Path | None = None) -> Pack:
         or "EPSG:4490",
         planar_crs=check_crs(text["planar_crs"], where, "planar_crs", problems, kind="projected"),
         extent=extent,
+        coverage_layer=check_coverage_layer(text["coverage_layer"], layers, extent, problems),
         notice=text["notice"] or "",
         attribution=text["attribution"] or "",
         tianditu_key=text["tianditu_key"] or None,

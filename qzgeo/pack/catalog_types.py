@@ -7,9 +7,31 @@ problem (:func:`qzgeo.pack.catalog.load_pack`), never a crash later in a stage.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-__all__ = ["check_crs", "opt_choice", "opt_str", "parse_extent", "parse_params"]
+__all__ = [
+    "PACK_STR_KEYS",
+    "check_coverage_layer",
+    "check_crs",
+    "opt_choice",
+    "opt_str",
+    "parse_extent",
+    "parse_params",
+]
+
+#: The string keys of ``[pack]``.
+PACK_STR_KEYS = (
+    "name",
+    "title",
+    "storage_crs",
+    "planar_crs",
+    "notice",
+    "attribution",
+    "tianditu_key",
+    "reference_layer",
+    "coverage_layer",
+)
 
 
 def opt_str(table: dict[str, Any], key: str, where: str, problems: list[str]) -> str | None:
@@ -115,3 +137,32 @@ def parse_extent(raw: Any, problems: list[str]) -> tuple[float, float, float, fl
         return None
     w, s, e, n = (float(v) for v in raw)
     return (w, s, e, n)
+
+
+def check_coverage_layer(
+    value: str | None,
+    layers: Collection[str],
+    extent: tuple[float, float, float, float] | None,
+    problems: list[str],
+) -> str | None:
+    """``[pack] coverage_layer``: a layer id of the catalog, in a pack with an ``extent``.
+
+    Its data (polygons, not empty) are checked by :func:`qzgeo.pack.validate.check_pack`.
+    """
+    if value is None:
+        return None
+    where = "catalog.toml [pack]"
+    if value not in layers:
+        problems.append(
+            f"{where}: `coverage_layer` {value!r} is not a layer id; known layers are "
+            f"{', '.join(sorted(layers))}. Name the polygon layer of the land the pack's data "
+            'cover (e.g. coverage_layer = "districts", its 行政区), or remove the key'
+        )
+        return None
+    if extent is None:
+        problems.append(
+            f"{where}: `coverage_layer` {value!r} needs an `extent`: the coverage is the "
+            "layer's polygons cut to that box; add extent = [minlon, minlat, maxlon, maxlat]"
+        )
+        return None
+    return value

@@ -13,6 +13,7 @@ import pandas as pd
 from pyproj import CRS
 
 from qzgeo._errors import PackError
+from qzgeo.geo.coverage import Coverage
 from qzgeo.geo.crs import planar_crs_for_bounds
 from qzgeo.geo.gcj02 import detect_gcj02_offset
 from qzgeo.geo.repair import RepairReport, repair_layer
@@ -21,19 +22,25 @@ from qzgeo.io.guard import current_caps
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import read_layer, to_storage
 from qzgeo.notices import notices_of
+from qzgeo.pack.coverage import pack_coverage
 from qzgeo.pack.model import LayerSpec, Pack
 from qzgeo.pack.overlaps import zone_overlap_warnings
 
 
 @dataclass
 class LoadedPack:
-    """A pack's layers in the storage CRS, the planar CRS for geometry work, and the report."""
+    """A pack's layers in the storage CRS, the planar CRS for geometry work, and the report.
+
+    ``coverage``: the area the pack vouches for (:mod:`qzgeo.geo.coverage`): its extent box,
+    or its ``coverage_layer`` within it; ``None`` for a pack without an extent.
+    """
 
     pack: Pack
     layers: dict[str, gpd.GeoDataFrame]
     planar_crs: CRS
     report: RepairReport = field(default_factory=RepairReport)
     input_hashes: dict[str, str] = field(default_factory=dict)
+    coverage: Coverage | None = None
 
 
 #: The last few pack layers read, by file state and reading options: validating a pack and
@@ -94,7 +101,7 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
     pack
         A pack from :func:`qzgeo.pack.catalog.load_pack` (validate it first).
     only
-        Layer ids to load; default all.
+        Layer ids to load; default all. The ``coverage_layer`` is always loaded.
 
     Returns
     -------
@@ -103,6 +110,8 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
     report = RepairReport()
     layers: dict[str, gpd.GeoDataFrame] = {}
     hashes: dict[str, str] = {}
+    if only is not None and pack.coverage_layer is not None:
+        only = [*only, pack.coverage_layer]
     for spec in pack.layers.values():
         if only is not None and spec.id not in only:
             continue
@@ -123,6 +132,8 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
             hashes.setdefault(rel.as_posix(), sha256_file(source))
     _check_gcj02(pack, layers, report)
     report.warnings.extend(twin_source_warnings(pack))
+    coverage, warned = pack_coverage(pack, layers)
+    report.warnings.extend(warned)
     if pack.planar_crs:
         planar = CRS.from_user_input(pack.planar_crs)
     else:
@@ -143,6 +154,7 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
         planar_crs=planar,
         report=report,
         input_hashes=dict(sorted(hashes.items())),
+        coverage=coverage,
     )
 
 

@@ -155,6 +155,9 @@ class Pack:
     storage_crs: str = "EPSG:4490"
     planar_crs: str | None = None
     extent: tuple[float, float, float, float] | None = None
+    #: A polygon layer (the districts): its union within ``extent`` is the land the pack's
+    #: data cover; parcels and sites outside it are 未核查 (:mod:`qzgeo.geo.coverage`).
+    coverage_layer: str | None = None
     notice: str = ""
     attribution: str = ""
     tianditu_key: str | None = None

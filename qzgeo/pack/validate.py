@@ -22,6 +22,7 @@ from qzgeo.io.guard import admit_path
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.postgis_uri import is_postgis_uri
 from qzgeo.io.vector import list_layers
+from qzgeo.pack.coverage import coverage_problems
 from qzgeo.pack.load import read_pack_layer
 from qzgeo.pack.model import ANALYSIS_OUTPUTS, LayerSpec, Pack
 from qzgeo.pack.overlaps import zone_name
@@ -101,6 +102,8 @@ def check_pack(pack: Pack, *, check_data: bool = True) -> list[str]:
         gdf = _read(pack, spec, problems)
         if gdf is None:
             continue
+        if spec.id == pack.coverage_layer:
+            problems.extend(coverage_problems(pack, gdf))
         names = {str(c) for c in gdf.columns if c != gdf.geometry.name}
         fields[spec.id] = names
         for key, value in (("class_field", spec.class_field), ("name_field", spec.name_field)):

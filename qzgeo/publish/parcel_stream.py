@@ -254,7 +254,7 @@ def analyze_parcels_streamed(
         str(parcels_path), layer, crs, datum, dict(read_kwargs or {}),
         fid_column(parcels_path, layer), declared_fields(parcels_path, layer),
     )  # fmt: skip
-    ctx = ChunkContext(source, plan, loaded.pack.extent, caps, rename)
+    ctx = ChunkContext(source, plan, loaded.coverage, caps, rename)
     acc = _Totals(plan, repairs if repairs is not None else RepairReport())
     starts = chunk_starts(source, n, chunk_rows)
     if measure is not None:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcels import ParcelPlan, parcel_summary
+from qzgeo.geo.coverage import as_coverage
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.atomic import write_bytes, write_text
 from qzgeo.io.outdir import Build, output_build
@@ -202,8 +203,10 @@ def write_parcel_tables(
     rep = {
         "parcels": counts[0],
         "conflicts": counts[1],
-        # 未核查: parcels' parts outside the pack's extent, neither available nor constrained
+        # 未核查: parcels' parts outside the pack's extent (or coverage), neither available
+        # nor constrained
         "unchecked_ha": float(summary["未核查_公顷"].iloc[-1]) if len(summary) else 0.0,
+        **_coverage_entry(plan),
         "sensitivity": plan.sensitivity,
         "repairs": (repairs or RepairReport()).to_dict(),
         "overlay": (overlay_report or OverlayReport()).to_dict(),
@@ -212,3 +215,12 @@ def write_parcel_tables(
     text = json.dumps(rep, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
     report = write_text(Path(report_dir or out) / "report.json", text)
     return ParcelOutputs(gpkg=gpkg, csv=csv, report=report, xlsx=xlsx, notes=notes)
+
+
+def _coverage_entry(plan: ParcelPlan) -> dict[str, Any]:
+    """``{"coverage": {"layer", "extent"}}`` of a pack with a ``coverage_layer`` (what
+    ``unchecked_ha`` lies outside of), else nothing: the extent's report stays as it was."""
+    area = as_coverage(plan.extent)
+    if area is None or area.is_box:
+        return {}
+    return {"coverage": {"layer": area.layer, "extent": list(area.extent)}}

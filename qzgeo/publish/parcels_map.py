@@ -92,10 +92,11 @@ def parcels_sensitivity(pack: Pack) -> str:
 def parcel_states(result: pd.DataFrame) -> pd.Series:
     """State of every parcel: 冲突 (conflict), 部分未核查, 部分受限 or 可用.
 
-    部分未核查 is a parcel not in conflict with a part outside the pack's extent
-    (``unchecked_m2 > 0``): that part is checked against nothing. 部分受限 is a parcel that
-    overlaps a constraint (``constrained_m2 > 0``) by no more than the conflict tolerance of
-    the overlay, so it is not flagged as a conflict.
+    部分未核查 is a parcel not in conflict with a part outside the pack's extent, or its
+    coverage (``[pack] coverage_layer``; ``unchecked_m2 > 0``): that part is checked
+    against nothing. 部分受限 is a parcel that overlaps a constraint (``constrained_m2 > 0``)
+    by no more than the conflict tolerance of the overlay, so it is not flagged as a
+    conflict.
 
     Examples
     --------
@@ -200,14 +201,21 @@ def _as_outlines(plans: list[LayerPlan]) -> list[LayerPlan]:
     return out
 
 
-def _parcels_view(prepared: Prepared, n_total: int, fields: list[str]) -> LayerView:
+def _parcels_view(
+    prepared: Prepared, n_total: int, fields: list[str], *, coverage: bool = False
+) -> LayerView:
+    """The parcels by state; ``coverage``: the pack vouches for a coverage layer, not its box."""
     counts = prepared.gdf[STATE_FIELD].value_counts()
+    symbols = dict(STATE_SYMBOLS)
+    if coverage:
+        legend = "部分未核查 Partly outside the plan's coverage"
+        symbols[UNCHECKED] = dataclasses.replace(symbols[UNCHECKED], legend=legend)
     # 部分未核查 only where there is such a parcel: most analyses lie inside the extent
-    shown = {k: v for k, v in STATE_SYMBOLS.items() if k != UNCHECKED or counts.get(k, 0)}
+    shown = {k: v for k, v in symbols.items() if k != UNCHECKED or counts.get(k, 0)}
     tally = "、".join(f"{s} {int(counts.get(s, 0))}" for s in shown)
     style = LayerStyle(
         layer_id=PARCELS_ID,
-        default=STATE_SYMBOLS[AVAILABLE],
+        default=symbols[AVAILABLE],
         classes=shown,
         class_field=STATE_FIELD,
         legend_title="地块状态",
@@ -330,7 +338,11 @@ def publish_parcels_map(
         planar_crs=pack.planar_crs,
     )
     messages.extend(prepared.notes)
-    views.append(_parcels_view(prepared, len(parcels_result_gdf), fields))
+    views.append(
+        _parcels_view(
+            prepared, len(parcels_result_gdf), fields, coverage=pack.coverage_layer is not None
+        )
+    )
     page = map_page(pack, mspec, views, tiles=tiles, basemap=default, datum=datum, notes=notes)
     if len(prepared.gdf):
         # Frame the parcels (the subject here), not the zones around them.

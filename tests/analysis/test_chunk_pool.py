@@ -135,16 +135,32 @@ def _constraint_classes(crs: str) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
     return merged.dissolve(by="cls", as_index=False), modes
 
 
+def _coverage(crs: str) -> shapely.Geometry:
+    """The pack's coverage read from its catalog without qzgeo: the union of its
+    `coverage_layer` cut to its `extent` in lon/lat, where its edges are straight (densified
+    to ~10 m before projecting), in ``crs``."""
+    catalog = tomllib.loads((PACK / "catalog.toml").read_text(encoding="utf-8"))
+    head = catalog["pack"]
+    spec = next(s for s in catalog["layers"] if s["id"] == head["coverage_layer"])
+    gdf = gpd.read_file(PACK / spec["path"], layer=spec.get("layer")).to_crs("EPSG:4490")
+    land = shapely.union_all(gdf.geometry.values).intersection(shapely.box(*head["extent"]))
+    return gpd.GeoSeries([shapely.segmentize(land, 1e-4)], crs="EPSG:4490").to_crs(crs).iloc[0]
+
+
 def test_constraint_areas_against_geopandas_overlay(runs: dict[str, Path]) -> None:
-    """Per class overlap, available and constrained m² of 400 parcels (300 cut by a class
-    edge) from geopandas.overlay in EPSG:4524, the pieces measured with pyproj.Geod."""
+    """Per class overlap, available, constrained and unchecked m² of 450 parcels (300 cut by a
+    class edge, 50 by the edge of the pack's coverage, its districts) from geopandas.overlay
+    in EPSG:4524, the pieces measured with pyproj.Geod."""
     rows = result_rows(runs["processes"])
     classes, modes = _constraint_classes(CRS)
     assert sorted(set(modes.values())) == ["boundary", "exclusion"]
     edges = shapely.union_all(classes.geometry.boundary.to_numpy())
     cut = np.flatnonzero(shapely.intersects(np.asarray(rows.geometry.values), edges))
+    land = _coverage(CRS)
+    shore = np.flatnonzero(shapely.intersects(np.asarray(rows.geometry.values), land.boundary))
     rng = np.random.default_rng(7)
     pos = np.union1d(rng.choice(cut, 300, replace=False), rng.choice(len(rows), 100))
+    pos = np.union1d(pos, rng.choice(shore, 50, replace=False))
     parcels = gpd.GeoDataFrame(
         {"pid": rows.index[pos]}, geometry=rows.geometry.to_numpy()[pos], crs=CRS
     )
@@ -157,9 +173,19 @@ def test_constraint_areas_against_geopandas_overlay(runs: dict[str, Path]) -> No
     per_class = measured(gpd.overlay(parcels, classes, how="intersection"), ["pid", "cls"])
     exclusion = shapely.union_all(classes[classes["cls"].map(modes) == "exclusion"].geometry)
     boundary = shapely.intersection_all(classes[classes["cls"].map(modes) == "boundary"].geometry)
-    kept = gpd.GeoDataFrame(geometry=[shapely.difference(boundary, exclusion)], crs=CRS)
+    kept = shapely.intersection(shapely.difference(boundary, exclusion), land)
+    kept = gpd.GeoDataFrame(geometry=[kept], crs=CRS)
     available = measured(gpd.overlay(parcels, kept, how="intersection"), ["pid"])
     available = available.reindex(area.index, fill_value=0.0)
+    # outside the districts: unchecked, but for the red lines the pack holds there too
+    land_gdf = gpd.GeoDataFrame(geometry=[land], crs=CRS)
+    # polygons only: where a parcel touches the districts' line, a line piece is dropped
+    outside = gpd.overlay(parcels, land_gdf, how="difference", keep_geom_type=True)
+    held = gpd.GeoDataFrame(geometry=[exclusion], crs=CRS)
+    unchecked = measured(outside, ["pid"]).reindex(area.index, fill_value=0.0)
+    held_m2 = measured(gpd.overlay(outside, held, how="intersection", keep_geom_type=True), ["pid"])
+    unchecked -= held_m2.reindex(area.index, fill_value=0.0)
+    assert (unchecked > 1.0).sum() >= 50 and (available > 1.0).sum() >= 50
     got = rows.loc[area.index]
     tol = 1e-6 * area.to_numpy() + 1e-6
     for cls in classes["cls"]:
@@ -168,7 +194,8 @@ def test_constraint_areas_against_geopandas_overlay(runs: dict[str, Path]) -> No
         assert np.abs(got[cls].to_numpy() - want.to_numpy()).max() <= tol.max(), cls
         assert (np.abs(got[cls].to_numpy() - want.to_numpy()) <= tol).all(), cls
     assert (np.abs(got["available_m2"].to_numpy() - available.to_numpy()) <= tol).all()
-    constrained = area - available
+    assert (np.abs(got["unchecked_m2"].to_numpy() - unchecked.to_numpy()) <= tol).all()
+    constrained = area - available - unchecked
     assert (np.abs(got["constrained_m2"].to_numpy() - constrained.to_numpy()) <= tol).all()
     total = got["available_m2"].sum()
     assert 0 < total < area.sum() and abs(total - available.sum()) <= 1e-6 * area.sum()

@@ -127,6 +127,9 @@ def test_a_rerun_with_processes_is_byte_identical(tmp_path: Path) -> None:
         assert a[f"internal/{name}"] == b[f"internal/{name}"], name
     report = json.loads(a["internal/report.json"])
     assert set(report) == {
-        "conflicts", "inputs", "overlay", "parcels", "repairs", "sensitivity", "unchecked_ha"
+        "conflicts", "coverage", "inputs", "overlay", "parcels", "repairs", "sensitivity",
+        "unchecked_ha",
     }  # fmt: skip
+    # the bundled pack vouches for its districts: what unchecked_ha lies outside of
+    assert report["coverage"] == {"layer": "districts", "extent": [107.9, 21.3, 109.9, 23.0]}
     assert a == b  # nothing else of the folder (xlsx, marker) varies either

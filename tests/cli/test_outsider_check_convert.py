@@ -8,6 +8,7 @@ arithmetic (1 公顷 = 15 亩 = 10 000 m²).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 import shapely
 from packs import all_output, assert_no_traceback, run_cli
 from pyproj import Geod, Transformer
+from support import ROOT
 
 GEOD = Geod(ellps="GRS80")
 EXTENT = (107.9, 21.3, 109.9, 23.0)  # the bundled pack's
@@ -211,16 +213,30 @@ def test_far_site_refused_and_straddling_site_says_what_is_unchecked(tmp_path: P
     far = tmp_path / "杭州.geojson"
     gpd.GeoDataFrame(geometry=[shapely.box(120.15, 30.25, 120.16, 30.26)], crs=4490).to_file(far)
     refused(run_cli("check", far), str(far), "wholly outside", "wrong GK zone")
-    edge = shapely.box(109.87, 21.90, 109.95, 21.95)  # 5/8 inside, 3/8 outside the extent
+    # 5/8 inside, 3/8 outside the extent, and wholly outside 钦州's districts (the pack's
+    # coverage, whose east edge runs at ~109.57°E there): all of it unchecked
+    edge = shapely.box(109.87, 21.90, 109.95, 21.95)
+    # across the districts' east edge
+    shore = shapely.box(109.55, 21.90, 109.60, 21.95)
     path = tmp_path / "跨界.geojson"
-    gpd.GeoDataFrame({"名称": ["跨界"]}, geometry=[edge], crs=4490).to_file(path)
-    (site,) = sites(path)
-    assert_area(site, geod_m2(edge))
-    outside = shapely.difference(edge, shapely.box(*EXTENT))
-    share = 100 * geod_m2(outside) / geod_m2(edge)
-    (w,) = [w for w in site["warnings"] if "partly outside" in w]
-    assert f"{share:.2f} %" in w and f"{geod_m2(outside):,.2f} m²" in w, w
-    assert "lon 109.9000..109.9500" in w, w
+    gpd.GeoDataFrame({"名称": ["跨界", "跨县界"]}, geometry=[edge, shore], crs=4490).to_file(path)
+    s_edge, s_shore = sites(path)
+    assert_area(s_edge, geod_m2(edge))
+    (w,) = [w for w in s_edge["warnings"] if "outside the pack coverage" in w]
+    assert "wholly outside" in w and f"{geod_m2(edge):,.2f} m²" in w, w
+    assert s_edge["verdict"] == "incomplete" and s_edge["conflicts"] == []
+    districts = gpd.read_file(ROOT / "layers" / "qinzhou.gpkg", layer="districts")
+    land = shapely.union_all(districts.geometry.values).intersection(shapely.box(*EXTENT))
+    # the part outside cut along the districts' edges, straight in lon/lat (densified; the
+    # site's own edges stay geodesics between its corners, as its area's)
+    outside = shapely.difference(shore, shapely.segmentize(land, 1e-4))
+    (w,) = [w for w in s_shore["warnings"] if "outside the pack coverage" in w]
+    said = re.search(r"; ([\d,.]+) m², ([\d.]+) % of it\)", w)
+    assert "partly outside" in w and said is not None, w
+    assert float(said.group(1).replace(",", "")) == pytest.approx(geod_m2(outside), abs=0.05)
+    share = 100 * geod_m2(outside) / geod_m2(shore)
+    assert float(said.group(2)) == pytest.approx(share, abs=0.006)
+    assert 10 < share < 90
 
 
 # -- 4. GeoJSON MultiPolygons with holes, either winding ---------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,7 +26,24 @@ from qzgeo.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "examples" / "jinzhou"
+GPKG = PACK / "layers" / "jinzhou.gpkg"
 EXTENT_NORTH = 42.2  # [pack] extent of the 锦州 pack: its north edge is this parallel
+
+
+@pytest.fixture
+def box_pack(tmp_path: Path) -> Path:
+    """The 锦州 pack without its `coverage_layer`: its extent box is what it vouches for.
+
+    The sites across the box's north edge below lie wholly outside the districts (north of
+    42.13°N): against the pack as shipped they are unchecked all through.
+    """
+    dst = tmp_path / "jinzhou_box"
+    shutil.copytree(PACK, dst)
+    cat = dst / "layers" / "catalog.toml"
+    text = cat.read_text(encoding="utf-8")
+    assert 'coverage_layer = "districts"\n' in text
+    cat.write_text(text.replace('coverage_layer = "districts"\n', ""), encoding="utf-8")
+    return dst
 
 
 def _run(*args: str | Path) -> Result:
@@ -55,7 +73,7 @@ def _gbk_shapefile(path: Path, names: list[str], geoms: list[shapely.Geometry], 
 
 
 def test_site_across_the_north_edge_reports_the_outside_part_along_the_parallel(
-    tmp_path: Path,
+    tmp_path: Path, box_pack: Path
 ) -> None:
     """A 1 km × 1.5 km site in zone 41 across the pack's north edge (42.2°N): the warning's
     m² of the part outside is cut along the parallel, as the verdict's unchecked share is.
@@ -66,7 +84,7 @@ def test_site_across_the_north_edge_reports_the_outside_part_along_the_parallel(
     """
     site = _gk_box(122.0, 42.195, 1000.0, 1500.0, 4529)
     shp = _gbk_shapefile(tmp_path / "选址_41带.shp", ["跨北界选址"], [site], 4529)
-    r = _run("check", "--pack", PACK, "--format", "json", shp)
+    r = _run("check", "--pack", box_pack, "--format", "json", shp)
     assert r.exit_code == 1, r.stderr  # outside the 城镇开发边界 where it is checked
     (d,) = json.loads(r.stdout)
     lonlat = _to_lonlat(site, 4529)
@@ -82,7 +100,7 @@ def test_site_across_the_north_edge_reports_the_outside_part_along_the_parallel(
 
 
 def test_text_and_html_reports_give_the_unchecked_share_of_a_site_across_the_edge(
-    tmp_path: Path,
+    tmp_path: Path, box_pack: Path
 ) -> None:
     """The boundary line's shares add up to the site: inside + outside + unchecked = 100 %.
 
@@ -91,17 +109,57 @@ def test_text_and_html_reports_give_the_unchecked_share_of_a_site_across_the_edg
     """
     site = _gk_box(122.0, 42.195, 1000.0, 1500.0, 4529)
     shp = _gbk_shapefile(tmp_path / "选址_41带.shp", ["跨北界选址"], [site], 4529)
-    r = _run("check", "--pack", PACK, shp)
+    r = _run("check", "--pack", box_pack, shp)
     assert r.exit_code == 1, r.stderr
     (line,) = [x for x in r.stdout.splitlines() if "Development boundary" in x]
     shares = [float(v) for v in re.findall(r"([\d.]+)%", line)]
     assert "未核查 unchecked" in line
     assert sum(shares) == pytest.approx(100.0, abs=1e-3), line
     out = tmp_path / "out"
-    r = _run("check", "--pack", PACK, "--format", "html", "--out", out, shp)
+    r = _run("check", "--pack", box_pack, "--format", "html", "--out", out, shp)
     assert r.exit_code == 1, r.stderr
     page = (out / "internal" / "check.html").read_text(encoding="utf-8")
     assert f"未核查 unchecked {shares[2]:.4f}%" in page
+
+
+def test_site_across_the_districts_edge_is_unchecked_beyond_them(tmp_path: Path) -> None:
+    """The pack's coverage is its districts: a 1 km × 1.5 km site in zone 41 across 黑山's
+    north edge (into 阜新) has its part beyond them unchecked, not "outside the 城镇开发边界";
+    the warning's m² and the verdict's unchecked share are of the same cut along the
+    districts' outline."""
+    site = _gk_box(122.0, 41.92, 1000.0, 1500.0, 4529)
+    shp = _gbk_shapefile(tmp_path / "选址_41带.shp", ["跨县界选址"], [site], 4529)
+    r = _run("check", "--pack", PACK, "--format", "json", shp)
+    assert r.exit_code == 1, r.stderr
+    (d,) = json.loads(r.stdout)
+    lonlat = _to_lonlat(site, 4529)
+    land = shapely.union_all(gpd.read_file(GPKG, layer="districts").geometry.values)
+    outside_m2 = geod_ring_area(shapely.difference(lonlat, land), densify_deg=1e-4)
+    whole_m2 = geod_ring_area(lonlat)
+    assert 0.1 * whole_m2 < outside_m2 < 0.9 * whole_m2
+    (warning,) = [w for w in d["warnings"] if "partly outside the pack coverage" in w]
+    assert "layer 'districts' within the extent [120.6, 40.5, 122.7, 42.2]" in warning
+    said = float(re.search(r"; ([\d,.]+) m²", warning).group(1).replace(",", ""))
+    assert said == pytest.approx(outside_m2, abs=0.05)
+    share = d["development_boundary"]["unchecked_share"]
+    assert share == pytest.approx(outside_m2 / whole_m2, abs=1e-6)
+
+
+def test_a_site_in_a_neighbouring_city_is_incomplete_not_a_conflict(tmp_path: Path) -> None:
+    """The tester's case: a site west of 锦州's districts, in 葫芦岛, inside the pack's box.
+
+    It was a conflict (城镇开发边界外, 100 %, exit 1) against the box: a verdict about land
+    the pack holds no data for. Now: incomplete, all of it unchecked, and said so.
+    """
+    site = _gk_box(120.65, 40.90, 800.0, 800.0, 4528)
+    shp = _gbk_shapefile(tmp_path / "选址_葫芦岛.shp", ["邻市选址"], [site], 4528)
+    r = _run("check", "--pack", PACK, "--format", "json", shp)
+    assert r.exit_code == 1, r.stderr
+    (d,) = json.loads(r.stdout)
+    assert d["verdict"] == "incomplete" and d["conflicts"] == []
+    assert d["development_boundary"]["unchecked_share"] == 1.0
+    assert d["development_boundary"]["outside_share"] == 0.0
+    assert any("wholly outside the pack coverage" in w for w in d["warnings"]), d["warnings"]
 
 
 @pytest.mark.parametrize(("epsg", "zone"), [(4528, 40), (4549, 40), (4529, 41)])

@@ -1,0 +1,88 @@
+"""The pack's coverage: ``[pack] coverage_layer`` checked and merged within the extent.
+
+See :mod:`qzgeo.geo.coverage` for what a coverage is and who uses it. The catalog checks that
+the key names a layer of a pack with an ``extent`` (:mod:`qzgeo.pack.catalog_types`); here
+its data: polygons, and some of them within the extent.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from qzgeo._errors import PackError
+from qzgeo.geo.coverage import Coverage
+from qzgeo.geo.crs import STORAGE_CRS, format_extent
+from qzgeo.pack.model import Pack
+
+__all__ = ["coverage_problems", "pack_coverage"]
+
+
+def coverage_problems(pack: Pack, gdf: gpd.GeoDataFrame) -> list[str]:
+    """What makes the coverage layer ``gdf`` (any CRS) unusable: no features, features that
+    are not polygons, or no polygon within the pack extent."""
+    where = f"catalog.toml [pack]: `coverage_layer` {pack.coverage_layer!r}"
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if not len(present):
+        return [
+            f"{where} has no features with a geometry; name the polygon layer of the land the "
+            "pack covers (e.g. its districts), or remove the key"
+        ]
+    odd = ~np.isin(shapely.get_type_id(present), (3, 6))
+    if odd.any():
+        kinds = sorted({g.geom_type for g in present[odd]})
+        return [
+            f"{where} holds {', '.join(kinds)} ({int(odd.sum())} of {len(present)} features), "
+            "not only polygons; name a polygon layer (e.g. the districts), or remove the key"
+        ]
+    if pack.extent is None or gdf.crs is None:
+        return []  # reported by the catalog (coverage_layer needs an extent) or the reader
+    lonlat = gdf.geometry.to_crs(STORAGE_CRS).values
+    if not shapely.intersects(np.asarray(lonlat, dtype=object), shapely.box(*pack.extent)).any():
+        return [
+            f"{where}: none of its polygons lies within the extent {format_extent(pack.extent)}; "
+            "fix `extent` or name the layer of the land the pack covers"
+        ]
+    return []
+
+
+def pack_coverage(
+    pack: Pack, layers: dict[str, gpd.GeoDataFrame]
+) -> tuple[Coverage | None, list[str]]:
+    """The area ``pack`` vouches for, from its loaded ``layers`` (lon/lat), and warnings.
+
+    ``None`` without an extent; the extent box without a ``coverage_layer``; else the union of
+    that layer's polygons cut to the box. A layer reaching past the box gets a warning: the
+    land beyond the box stays unchecked.
+
+    Raises
+    ------
+    PackError
+        The coverage layer is not loaded, holds no polygon, or none within the extent.
+    """
+    if pack.extent is None:
+        return None, []
+    lid = pack.coverage_layer
+    if lid is None:
+        return Coverage(pack.extent), []
+    if lid not in layers:
+        msg = f"catalog.toml [pack]: `coverage_layer` {lid!r} was not loaded; is it a layer id?"
+        raise PackError([msg])
+    gdf = layers[lid]
+    problems = coverage_problems(pack, gdf)
+    if problems:
+        raise PackError(problems)
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    warnings = []
+    box = shapely.box(*pack.extent)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not shapely.covered_by(geoms[present], box).all():
+        warnings.append(
+            f"catalog.toml [pack]: `coverage_layer` {lid!r} reaches outside the extent "
+            f"{format_extent(pack.extent)}: the coverage is cut to the extent, and parcels and "
+            "sites beyond it are 未核查 (unchecked); widen `extent` if the pack's data cover "
+            "that land"
+        )
+    return Coverage.of_polygons(geoms, pack.extent, layer=lid), warnings
