@@ -28,7 +28,7 @@ import shapely
 __all__ = [
     "CELLS",
     "MARGIN",
-    "RADIUS",
+    "SLACK",
     "CellIndex",
     "Grid",
     "ParcelTrees",
@@ -44,10 +44,6 @@ CompArray = npt.NDArray[Any]  # uint8, uint16 or int32: the smallest that holds 
 
 #: Cells on the long side of the grid, margin included (measured: benchmarks/README_overlay.md).
 CELLS = 2048
-#: Chessboard dilation of the marked cells. None is needed (see :func:`boundary_mask`); kept as
-#: an option to measure what a wider band costs (radius 1: 74 % instead of XX % of the
-#: benchmark's parcels pass).
-RADIUS = 0
 #: Cells around the parts' bounds: the outer ring of the grid then holds no boundary cell and
 #: lies outside every part, and parcels beyond the grid, clamped onto it, pass.
 MARGIN = 3
@@ -84,7 +80,7 @@ class Grid:
         return np.floor(np.clip((y - self.y0) / self.cell, 0.0, self.rows - 1.0)).astype(np.int64)
 
 
-def boundary_mask(parts: ObjArray, grid: Grid, radius: int = RADIUS) -> BoolArray:
+def boundary_mask(parts: ObjArray, grid: Grid) -> BoolArray:
     """Cells of ``grid`` that the rings of ``parts`` may pass through (``rows × cols``).
 
     The rings are segmentized so that consecutive points are at most ``cell / 2`` apart; each
@@ -115,10 +111,6 @@ def boundary_mask(parts: ObjArray, grid: Grid, radius: int = RADIUS) -> BoolArra
         for r in (r0, r1):
             for c in (c0, c1):
                 mask[r, c] = True
-    if radius > 0:
-        from scipy import ndimage  # lazily: importing it takes ~0.3 s
-
-        mask = ndimage.maximum_filter(mask, size=2 * radius + 1, mode="constant", cval=False)
     return mask
 
 
@@ -154,9 +146,7 @@ class CellIndex:
         return self.sat.nbytes + self.comp.nbytes + self.ptr.nbytes + self.members.nbytes
 
     @classmethod
-    def build(
-        cls, parts: ObjArray, *, cells: int | None = None, radius: int = RADIUS
-    ) -> CellIndex | None:
+    def build(cls, parts: ObjArray, *, cells: int | None = None) -> CellIndex | None:
         """Index ``parts`` on a grid of ``cells`` (default ``CELLS``) on its long side.
 
         Without parts, or with parts whose total bounds have no width or height (or are not
@@ -180,13 +170,9 @@ class CellIndex:
             rows=math.ceil(h / cell) + 2 * MARGIN,
             cols=math.ceil(w / cell) + 2 * MARGIN,
         )
-        from scipy import ndimage  # lazily: importing it takes ~0.3 s
-
-        mask = boundary_mask(parts, grid, radius)
-        sat = summed_area(mask)
-        labels, n = ndimage.label(~mask)
-        comp, ptr, members = _component_parts(parts, grid, labels, n)
-        return cls(grid, sat, comp, ptr, members)
+        mask = boundary_mask(parts, grid)
+        comp, ptr, members = _component_parts(parts, grid, ~mask)
+        return cls(grid, summed_area(mask), comp, ptr, members)
 
     def pairs(self, bounds: FloatArray) -> tuple[BoolArray, IntArray, IntArray]:
         """Which parcels (by their ``shapely.bounds``) pass, and their (parcel, part) pairs.
@@ -239,42 +225,83 @@ def summed_area(mask: BoolArray) -> npt.NDArray[np.uint16]:
     return sat
 
 
+def components(free: BoolArray) -> tuple[IntArray, IntArray, IntArray]:
+    """4-connected components of the ``True`` cells of ``free``, by horizontal runs.
+
+    Returns the runs' ``start`` and ``end`` (exclusive) as flat indices into ``free`` padded
+    with one ``False`` column (so that no run wraps to the next row), and each run's
+    component: the index of one of its runs. (scipy.ndimage.label does the same in the same
+    time, but importing scipy costs each process ~0.13 s.)
+
+    Examples
+    --------
+    >>> free = np.array([[1, 1, 0, 1], [0, 1, 0, 1], [1, 0, 0, 1]], dtype=bool)
+    >>> start, end, comp = components(free)
+    >>> start.tolist(), end.tolist(), comp.tolist()
+    ([0, 3, 6, 8, 10, 13], [2, 4, 7, 9, 11, 14], [0, 1, 0, 1, 4, 1])
+    """
+    rows, cols = free.shape
+    w = cols + 1
+    padded = np.zeros((rows, w), dtype=np.int8)
+    padded[:, :cols] = free
+    step = np.diff(padded.ravel(), prepend=np.int8(0))
+    start, end = np.flatnonzero(step == 1), np.flatnonzero(step == -1)
+    # The runs of the row above that overlap run b (columns in common) are a contiguous range.
+    lo = np.searchsorted(end, start - w, side="right")
+    count = np.maximum(np.searchsorted(start, end - w, side="left") - lo, 0)
+    b = np.repeat(np.arange(len(start)), count)
+    a = np.repeat(lo, count) + np.arange(len(b)) - np.repeat(np.cumsum(count) - count, count)
+    # Union by hooking roots to the smaller root of an edge, then pointer jumping; every round
+    # merges at least two trees, and grids need a handful of rounds.
+    comp = np.arange(len(start))
+    while True:
+        ca, cb = comp[a], comp[b]
+        split = ca != cb
+        if not split.any():
+            return start, end, comp
+        np.minimum.at(comp, np.maximum(ca, cb)[split], np.minimum(ca, cb)[split])
+        while not np.array_equal(nxt := comp[comp], comp):
+            comp = nxt
+
+
 def _component_parts(
-    parts: ObjArray, grid: Grid, labels: npt.NDArray[np.int32], n: int
+    parts: ObjArray, grid: Grid, free: BoolArray
 ) -> tuple[CompArray, IntArray, IntArray]:
     """The list of parts of every cell's component, as ``(comp, ptr, members)``.
 
     One cell centre per component is looked up in an STRtree of the parts; components with the
     same parts share a list, so ``comp`` fits a small integer type.
     """
-    flat = labels.ravel()
-    rep = np.zeros(n + 1, dtype=np.int64)
-    # Any cell of a label will do: whichever write wins, it belongs to that label. The first
-    # cell of every run of a label in the raster order includes one of each label.
-    runs = np.r_[0, np.flatnonzero(flat[1:] != flat[:-1]) + 1]
-    rep[flat[runs]] = runs
-    cx = grid.x0 + (rep[1:] % grid.cols + 0.5) * grid.cell
-    cy = grid.y0 + (rep[1:] // grid.cols + 0.5) * grid.cell
-    # The centre of a boundary-free cell is on no ring: ``intersects`` is ``within`` here.
+    start, end, comp = components(free)
+    w = grid.cols + 1
+    roots = np.flatnonzero(comp == np.arange(len(comp)))
+    # Cell centres are ~1e6 ulps inside their cells (Grid.cell >= 8 SLACK): the centre of a
+    # cell of a component lies in the component, on no ring (``intersects`` is ``within``).
+    cx = grid.x0 + (start[roots] % w + 0.5) * grid.cell
+    cy = grid.y0 + (start[roots] // w + 0.5) * grid.cell
     pt, pa = shapely.STRtree(parts).query(shapely.points(cx, cy), predicate="intersects")
     order = np.lexsort((pa, pt))
     pt, pa = pt[order], pa[order]
-    bounds = np.searchsorted(pt, np.arange(n + 1))
+    bounds = np.searchsorted(pt, np.arange(len(roots) + 1))
     key: dict[tuple[int, ...], int] = {(): 0}
-    lut = np.zeros(n + 1, dtype=np.int64)  # label 0 (boundary cells) -> the empty list
+    lut = np.zeros(len(comp), dtype=np.int64)  # root run -> list; no part: the empty list 0
     members: list[int] = []
     ptr = [0, 0]
-    for lab in np.unique(pt).tolist():
-        lst = tuple(pa[bounds[lab] : bounds[lab + 1]].tolist())
+    for r in np.unique(pt).tolist():
+        lst = tuple(pa[bounds[r] : bounds[r + 1]].tolist())
         k = key.get(lst)
         if k is None:
             k = key[lst] = len(key)
             members.extend(lst)
             ptr.append(len(members))
-        lut[lab + 1] = k
+        lut[roots[r]] = k
     dtype = next(t for t in (np.uint8, np.uint16, np.int32) if len(key) <= np.iinfo(t).max)
-    comp = lut.astype(dtype)[labels]
-    return comp, np.asarray(ptr, dtype=np.int64), np.asarray(members, dtype=np.int64)
+    # Boundary cells (between runs) get list 0 too: they are never looked up.
+    edges = np.c_[start, end].ravel()
+    values = np.c_[np.zeros(len(start), dtype=np.int64), lut[comp]].ravel()
+    lengths = np.diff(np.r_[0, edges, grid.rows * w])
+    cells = np.repeat(np.r_[values, 0].astype(dtype), lengths).reshape(grid.rows, w)
+    return cells, np.asarray(ptr, dtype=np.int64), np.asarray(members, dtype=np.int64)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from qzgeo.analysis.cell_index import (
     Grid,
     ParcelTrees,
     cached_cell_index,
+    components,
     summed_area,
 )
 from qzgeo.analysis.overlay import (
@@ -230,6 +231,48 @@ def test_a_ring_that_cuts_the_corner_of_a_cell_between_two_samples(x0: float, y0
     )
     assert oracle(parts, parcels[0]) == ({0}, False)  # partly inside the triangle
     assert check_index(index, parts, parcels).tolist() == [False, True]
+
+
+def flood_fill(free: np.ndarray) -> np.ndarray:
+    """4-connected components of the True cells, by breadth-first search (the oracle)."""
+    label = np.full(free.shape, -1)
+    n = 0
+    for start in zip(*np.nonzero(free), strict=True):
+        if label[start] >= 0:
+            continue
+        label[start], todo = n, [start]
+        while todo:
+            r, c = todo.pop()
+            for q in ((r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)):
+                inside = 0 <= q[0] < free.shape[0] and 0 <= q[1] < free.shape[1]
+                if inside and free[q] and label[q] < 0:
+                    label[q] = n
+                    todo.append(q)
+        n += 1
+    return label
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 14), st.integers(1, 14)),
+    density=st.sampled_from([0.1, 0.4, 0.6, 0.9]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_components_of_free_cells_match_a_flood_fill(
+    shape: tuple[int, int], density: float, seed: int
+) -> None:
+    free = np.random.default_rng(seed).random(shape) < density
+    start, end, comp = components(free)
+    w = shape[1] + 1
+    label = np.full(shape, -1)
+    for s_, e, c in zip(start.tolist(), end.tolist(), comp.tolist(), strict=True):
+        assert s_ // w == (e - 1) // w and e % w <= shape[1]  # within one row
+        label[s_ // w, s_ % w : s_ % w + (e - s_)] = c
+    assert np.array_equal(label >= 0, free)
+    expected = flood_fill(free)
+    # The same partition: a bijection between the labels.
+    pairs = set(zip(label[free].tolist(), expected[free].tolist(), strict=True))
+    assert len(pairs) == len(set(label[free].tolist())) == len(set(expected[free].tolist()))
 
 
 def test_nan_and_empty_bounds_never_pass() -> None:
