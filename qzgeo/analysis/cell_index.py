@@ -12,6 +12,11 @@ other part touches it. Those are exactly the pairs that an STRtree query with ``
 followed by ``contains_properly`` would give, at the cost of four lookups in a summed-area
 table instead of GEOS predicates. :mod:`qzgeo.analysis.overlay_kernel` sends only the other
 parcels to GEOS.
+
+Rounding cannot break this: "the cell of a point" is defined by one monotone function of its
+coordinates (:meth:`Grid.col`, :meth:`Grid.row`), used alike for ring points, parcel boxes
+and component centres, so a box holds exactly the cells between those of its corners, and
+the points of a component's cells form a connected set that no ring meets.
 """
 
 from __future__ import annotations
@@ -179,7 +184,7 @@ class CellIndex:
 
         A parcel passes if its box covers no boundary cell; each part of its component then
         contains it properly, and no other part meets it (see :func:`boundary_mask`). Pairs
-        are sorted by parcel, then part. NaN bounds never pass.
+        are sorted by parcel, then part. NaN or infinite bounds (empty parcels) never pass.
         """
         ok = np.asarray(np.isfinite(bounds).all(axis=1))
         b = np.where(ok[:, None], bounds, 0.0)
@@ -275,8 +280,8 @@ def _component_parts(
     start, end, comp = components(free)
     w = grid.cols + 1
     roots = np.flatnonzero(comp == np.arange(len(comp)))
-    # Cell centres are ~1e6 ulps inside their cells (Grid.cell >= 8 SLACK): the centre of a
-    # cell of a component lies in the component, on no ring (``intersects`` is ``within``).
+    # Cell centres are > 10^4 ulps inside their cells (cell >= 8 SLACK × the coordinates): the
+    # centre of a cell of a component lies in it, on no ring (``intersects`` is ``within``).
     cx = grid.x0 + (start[roots] % w + 0.5) * grid.cell
     cy = grid.y0 + (start[roots] // w + 0.5) * grid.cell
     pt, pa = shapely.STRtree(parts).query(shapely.points(cx, cy), predicate="intersects")
