@@ -8,7 +8,9 @@ Design (measured on a 2-core machine, see ``benchmarks/README_overlay.md``):
 - Per chunk of parcels an STRtree over the parcels is queried with the prepared parts
   (``intersects``). Pairs where the part ``contains_properly`` the parcel take the parcel's full
   area without any overlay; only the remaining *boundary pairs* go through
-  ``shapely.intersection``, on arrays.
+  ``shapely.intersection``, on arrays. Parcels far from every part boundary skip the query and
+  the predicate: a raster index of the cells that part boundaries pass through, built once per
+  process and target (:mod:`qzgeo.analysis.cell_index`), gives their pairs exactly.
 - The area that a parcel loses (exclusions ∪ everything outside the boundaries) is measured
   against one precomputed geometry, so classes that overlap each other are never counted twice:
   without boundary classes it is ``union(exclusions)``; with them, the *kept* land
