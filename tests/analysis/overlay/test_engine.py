@@ -382,3 +382,26 @@ def test_wrong_intersection_piece_is_caught_by_the_green_check(
     _, rep = overlay_areas(_tilted_parcels(), [red])
     assert [f["parcel"] for f in rep.conservation_failures] == [1]
     assert rep.conservation_failures[0]["relative_error"] > 1e-3
+
+
+def test_subdivide_ends_where_cuts_no_longer_split() -> None:
+    """A polygon whose halving shrinks pieces to a few ulps without getting under the vertex
+    limit (found by hypothesis at max_vertices=6): subdivide must end, areas adding up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import shapely\n"
+        "from qzgeo.analysis.overlay_plan import subdivide\n"
+        "g = shapely.from_wkt('POLYGON ((36564000 2399000, 36564027.66906945 2399009, "
+        "36564012 2399009, 36564012 2399024, 36564033 2399024, 36564033 2399010.7340075388, "
+        "36564071.72857853 2399023.331366748, 36564061.60911908 2399001.5, "
+        "36564000 2399000))')\n"
+        "pieces = subdivide(g, 6)\n"
+        "total = sum(p.area for p in pieces)\n"
+        "assert abs(total - g.area) <= 1e-9 * g.area, (total, g.area)\n"
+        "assert all(p.is_valid for p in pieces)\n"
+    )
+    # in a subprocess with a timeout: the bug was an endless loop, not an exception
+    r = subprocess.run([sys.executable, "-c", code], timeout=60, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
