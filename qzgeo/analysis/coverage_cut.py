@@ -78,6 +78,10 @@ class _Cells:
         return sure_in, sure_out
 
 
+#: Parcels from which the cell grid of the coverage pays for itself (one check: none).
+_CELLS_FROM = 2_000
+
+
 @functools.lru_cache(maxsize=8)
 def _coverage_cells(crs_wkt: str, cov: Coverage) -> _Cells:
     shape = shapely.from_wkb(shapely.to_wkb(coverage_in(crs_wkt, cov)))  # ours to prepare
@@ -110,7 +114,10 @@ def coverage_outside(
     """
     wkt = crs.to_wkt()
     near = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
-    sure_in, sure_out = _coverage_cells(wkt, cov).classify(shapely.bounds(geoms[near]))
+    if len(near) >= _CELLS_FROM:
+        sure_in, sure_out = _coverage_cells(wkt, cov).classify(shapely.bounds(geoms[near]))
+    else:  # the grid costs ~0.1 s to build: a few sites go straight to the prepared polygon
+        sure_in = sure_out = np.zeros(len(near), dtype=bool)
     test = near[~sure_in & ~sure_out]
     meets = np.zeros(0, dtype=bool)
     if len(test):
