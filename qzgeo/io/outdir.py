@@ -9,7 +9,9 @@ Every command that writes files (``publish``, ``analyze``, ``check --out``) goes
 - a lock (``.qzgeo.lock``, ``flock``) refuses a second run into the same folder;
 - the parts (``public/``, ``internal/``) are built in a hidden ``.qzgeo-build-*`` folder
   inside OUT, on the same file system, and renamed into place at the end: a crash or Ctrl-C
-  leaves the previous build, and a map removed from the pack leaves no stale page.
+  leaves the previous build, and a map removed from the pack leaves no stale page;
+- what a killed run left (hidden ``.qzgeo-*`` temporary files and folders) is removed by the
+  next run, under the lock.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qzgeo._errors import OutputError
+from qzgeo.io.atomic import TEMP_PREFIX, signals_held
 
 MARKER = ".qzgeo"
 LOCK = ".qzgeo.lock"
-_BUILD_PREFIX = ".qzgeo-build-"
+_BUILD_PREFIX = TEMP_PREFIX + "build-"
 PARTS = ("public", "internal")
 PACK_FOLDERS = ("layers", "styles", "maps")
 #: Outputs of other commands (analyze, check, suitability) that a whole build (publish) into
@@ -188,7 +191,16 @@ def _carry(old: Path, new: Path) -> None:
 
 
 def _swap(build: Build) -> None:
-    """Put each part in place: exchanged with the previous one in one step where Linux can."""
+    """Put each part in place: exchanged with the previous one in one step where Linux can.
+
+    Ctrl-C or SIGTERM is held back meanwhile: between the two parts it would leave a new
+    ``public/`` beside the previous ``internal/``.
+    """
+    with signals_held():
+        _swap_parts(build)
+
+
+def _swap_parts(build: Build) -> None:
     for name in PARTS:
         new = build.tmp / name
         old = build.out / name
@@ -235,27 +247,59 @@ def output_build(
     with _locked(target):
         try:
             check_out_dir(out, inputs=inputs, pack=pack)
+            remove_stale(target)
             if not whole:
                 yield Build(out=target, tmp=target)
                 return
             yield from _build_whole(target)
         except BaseException:
-            # A failed first run leaves the folder as it found it: nothing in it was there.
-            if created:
-                shutil.rmtree(target, ignore_errors=True)
-            elif was_empty:
-                for child in list(target.iterdir()):
-                    if child.is_dir() and not child.is_symlink():
-                        shutil.rmtree(child, ignore_errors=True)
-                    else:
-                        child.unlink(missing_ok=True)
+            # A failed first run leaves the folder as it found it: what it wrote is removed
+            # (not what someone else put there meanwhile), and a folder it made, if empty.
+            if was_empty:
+                _undo(target, created=created)
             raise
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _undo(target: Path, *, created: bool) -> None:
+    for child in list(target.iterdir()):
+        if child.name in (MARKER, LOCK, *PARTS) or child.name.startswith(TEMP_PREFIX):
+            _remove(child)
+    if created:
+        with contextlib.suppress(OSError):  # not empty: someone else's files stay
+            target.rmdir()
+
+
+def remove_stale(target: Path) -> list[Path]:
+    """Remove the temporary files and folders (:data:`~qzgeo.io.atomic.TEMP_PREFIX`) that
+    killed runs left in the output folder ``target`` and its parts; return them.
+
+    A run killed by SIGKILL or a power cut cleans nothing up: its half-written file stays
+    (hidden, beside the previous output; in ``public/`` it would be posted). Called under the
+    lock, when no other run writes there.
+    """
+    found = [p for p in target.iterdir() if p.name.startswith(TEMP_PREFIX)]
+    for name in PARTS:
+        if not (target / name).is_dir() or (target / name).is_symlink():
+            continue
+        for folder, dirs, files in os.walk(target / name):  # symlinks are not followed
+            here = Path(folder)
+            found += [here / f for f in files if f.startswith(TEMP_PREFIX)]
+            found += [here / d for d in dirs if d.startswith(TEMP_PREFIX)]
+            dirs[:] = [d for d in dirs if not d.startswith(TEMP_PREFIX)]
+    for path in found:
+        _remove(path)
+    return found
 
 
 def _build_whole(target: Path) -> Iterator[Build]:
     """Build both parts in a hidden folder of ``target`` and swap them in at the end."""
-    for stale in target.glob(_BUILD_PREFIX + "*"):
-        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=_BUILD_PREFIX, dir=target))
     build = Build(out=target, tmp=tmp, touched=set(PARTS))
     try:

@@ -27,7 +27,7 @@ from qzgeo.analysis.raster import CLASSES_TAG
 from qzgeo.analysis.suitability.grid import BLOCK, Grid
 from qzgeo.analysis.suitability.job import SuitabilityJob, interval_names, stream_job
 from qzgeo.analysis.suitability.model import Factor, Model
-from qzgeo.io.atomic import atomic_path, write_text
+from qzgeo.io.atomic import TEMP_PREFIX, atomic_path, write_text
 from qzgeo.io.digest import sha256_file
 from qzgeo.pack.model import Pack
 
@@ -61,7 +61,7 @@ class CogWriter:
         tags: Mapping[str, str] | None = None,
     ) -> None:
         self.target = target
-        self._dir = Path(tempfile.mkdtemp(prefix=".qzgeo-", dir=target.parent))
+        self._dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=target.parent))
         self._tmp = self._dir / target.name
         profile = {
             "driver": "GTiff",
