@@ -22,7 +22,7 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -308,6 +308,37 @@ def _build_whole(target: Path) -> Iterator[Build]:
     except OutputError as exc:
         # name the final place, not the hidden build folder
         raise OutputError(str(exc).replace(str(tmp), str(target))) from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged(build: Build, *, stale: Callable[[], Iterable[Path]] = tuple) -> Iterator[Build]:
+    """A hidden folder inside ``build.out`` to write a set of files into; on success they are
+    moved into ``build.out`` together, at the end (with ``whole=False``, where the other files
+    of the parts stay).
+
+    Written straight into the parts, files of one run (``parcels.gpkg``, its summary, its
+    report, its map) replace their predecessors one by one as each is finished: a run
+    stopped half-way left the new ``parcels.gpkg`` beside the previous run's summary, report
+    or map (seconds apart with ``--map``). Staged, a stopped run replaces none of them; the
+    moves at the end are renames, not cut by Ctrl-C or SIGTERM (held back meanwhile).
+    ``stale()``: files of ``build.out`` that the set replaces, removed with the moves.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=_BUILD_PREFIX, dir=build.out))
+    stage = Build(out=build.out, tmp=tmp)
+    try:
+        yield stage
+        with signals_held():
+            for src in sorted(p for p in tmp.rglob("*") if p.is_file()):
+                dst = stage.final(src)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
+            for old in stale():
+                old.unlink(missing_ok=True)
+    except OutputError as exc:
+        # name the final place, not the hidden staging folder
+        raise OutputError(str(exc).replace(str(tmp), str(build.out))) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -407,7 +407,7 @@ def stream_parcels_into(
             raise
         o = streamed.outputs
         place.files = [o.gpkg, o.csv, *([o.xlsx] if o.xlsx else [])]
-    streamed.files = [*place.files, o.report]
+    streamed.files = [*place.files, place.final(o.report)]
     return streamed
 
 

@@ -89,9 +89,8 @@ def _wait_for(condition: Callable[[], object], what: str, timeout: float = 60.0)
 
 
 def _writing(out: Path) -> bool:
-    """A hidden (temporary) file in a part of ``out``: the writer has started."""
-    return any(p.name.startswith(".") for part in ("public", "internal") if (out / part).is_dir()
-               for p in (out / part).iterdir())  # fmt: skip
+    """A temporary file of qzgeo's anywhere in ``out``: the writer has started."""
+    return any(p.name.startswith(".qzgeo-tmp-") for p in out.rglob("*"))
 
 
 def _stopped_run(
@@ -130,8 +129,9 @@ def _kill_marked(mark: str) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _hidden_in_a_part(name: str) -> bool:
-    return name.startswith(("public/", "internal/")) and Path(name).name.startswith(".")
+def _temporary(name: str) -> bool:
+    """A file of a temporary folder or a temporary file of qzgeo's (hidden, .qzgeo-*)."""
+    return any(part.startswith(".qzgeo-") for part in Path(name).parts)
 
 
 def _no_spill(pid: int) -> bool:
@@ -167,13 +167,14 @@ def test_sigkill_leaves_no_workers_and_the_next_run_cleans_up(
     parcels: Path, previous: dict[str, bytes], tmp_path: Path
 ) -> None:
     """``kill -9`` or the OOM killer on the main process: no cleanup can run in it. Its workers
-    notice and exit (removing the spill folder); the half-written file is hidden, and the next
-    run into the folder removes it and writes the same bytes as an undisturbed run."""
+    notice and exit (removing the spill folder); the half-written files are in a hidden folder,
+    and the next run into the folder removes it and writes the same bytes as an undisturbed
+    run."""
     out = tmp_path / "out"
     proc, _, _ = _stopped_run(parcels, out, previous, lambda pid: os.kill(pid, signal.SIGKILL))
     assert proc.returncode == -signal.SIGKILL
     _wait_for(lambda: _no_spill(proc.pid), "the workers to remove the spill folder", timeout=20)
-    finished = {k: v for k, v in snapshot(out).items() if not _hidden_in_a_part(k)}
+    finished = {k: v for k, v in snapshot(out).items() if not _temporary(k)}
     assert finished == previous
     res = qzgeo("analyze", "--parcels", parcels, "--out", out)
     assert res.returncode == 0, res.stderr
