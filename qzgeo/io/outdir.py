@@ -104,6 +104,13 @@ def check_out_dir(
                 "Choose an output folder that holds none of the inputs"
             )
             raise OutputError(msg)
+        if path is not None and path.is_dir() and target.is_relative_to(path):
+            msg = (
+                f"--out {out} lies inside the input folder {src} (a .gdb or a folder of "
+                "shapefiles is read whole): an output there would change that input. Choose "
+                "an output folder outside it"
+            )
+            raise OutputError(msg)
     if target.exists() and not target.is_dir():
         msg = f"--out {out} is a file, not a folder; choose a folder"
         raise OutputError(msg)
