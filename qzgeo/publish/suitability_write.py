@@ -247,12 +247,18 @@ def suitability_report(
 
 
 def finish_folder(folder: Path, report: Mapping[str, Any], previous: Sequence[str]) -> Path:
-    """Write ``report.json`` and remove the files a previous run listed that this one did not."""
+    """Write ``report.json`` and remove the files a previous run listed that this one did not
+    (:func:`stale_outputs`) from ``folder``."""
     path = write_text(
         folder / "report.json",
         json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
     )
-    for stale in set(previous) - set(report.get("outputs", {})):
-        if "/" not in stale and stale != "report.json":
-            (folder / stale).unlink(missing_ok=True)
+    for stale in stale_outputs(report, previous):
+        (folder / stale).unlink(missing_ok=True)
     return path
+
+
+def stale_outputs(report: Mapping[str, Any], previous: Sequence[str]) -> list[str]:
+    """The files a previous run listed (``previous``) that this one (``report``) did not."""
+    made = set(report.get("outputs", {}))
+    return sorted(s for s in set(previous) - made if "/" not in s and s != "report.json")
