@@ -47,8 +47,8 @@ class QzgeoGroup(click.Group):
         except Stopped as exc:
             name = signal.Signals(exc.signum).name
             click.echo(
-                f"Error: stopped by {name}; files this run had not finished were removed, "
-                "and the outputs of earlier runs it had not replaced are kept",
+                f"Error: stopped by {name}; no half-written output is left (the outputs are "
+                "the previous run's, or this run's if it had finished writing them)",
                 err=True,
             )
             sys.exit(128 + exc.signum)
