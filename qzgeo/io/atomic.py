@@ -65,6 +65,17 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
         _cleanup(tmp)
         msg = f"could not write {target}: {exc.strerror or exc}; the previous file is unchanged"
         raise OutputError(msg) from exc
+    except Exception as exc:
+        # GDAL (pyogrio) and other writers report a full disk in their own exception types
+        left = _space_left_if_full(target.parent)
+        _cleanup(tmp)
+        if left is None:
+            raise
+        msg = (
+            f"could not write {target}: the disk is full ({left} left on its file system; "
+            f"{exc}); the previous file is unchanged. Free some space, or write elsewhere"
+        )
+        raise OutputError(msg) from exc
     except BaseException:
         _cleanup(tmp)
         raise
@@ -87,6 +98,41 @@ def write_with(target: str | os.PathLike[str], writer: Callable[[Path], object])
     with atomic_path(target) as tmp:
         writer(tmp)
     return Path(target)
+
+
+@contextlib.contextmanager
+def write_errors_explained(folder: Path) -> Iterator[None]:
+    """Turn the ``OSError`` of a writer that names no file and no cause (rasterio: "Write
+    failed. See previous exception for details.") into an :class:`OutputError` naming
+    ``folder``, and the space left on its file system when it is full."""
+    try:
+        yield
+    except QzgeoError:
+        raise
+    except OSError as exc:
+        left = _space_left_if_full(folder)
+        why = f"the disk is full ({left} left on its file system; {exc})" if left else str(exc)
+        msg = (
+            f"could not write into {folder}: {why}; the earlier outputs there are unchanged. "
+            "Free some space, or write elsewhere"
+        )
+        raise OutputError(msg) from exc
+
+
+#: Less room than this left after a failed write: the disk was full (a write stops as soon
+#: as the next block does not fit, so what is left is well under this).
+FULL_BELOW = 16 * 1024 * 1024
+
+
+def _space_left_if_full(folder: Path) -> str | None:
+    """The free space of ``folder``'s file system (e.g. ``"0.2 MB"``) if under
+    :data:`FULL_BELOW`, else ``None``."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # gone, or no statvfs (Windows)
+        return None
+    free = st.f_bavail * st.f_frsize
+    return f"{free / 1e6:.1f} MB" if free < FULL_BELOW else None
 
 
 def _fsync(path: Path) -> None:

@@ -24,7 +24,7 @@ from qzgeo.analysis.suitability.job import (
 from qzgeo.analysis.suitability.model import Model, read_model
 from qzgeo.analysis.suitability.source import height_range
 from qzgeo.analysis.suitability.zonal import TOTAL_LAYER, zone_table
-from qzgeo.io.atomic import write_bytes
+from qzgeo.io.atomic import write_bytes, write_errors_explained
 from qzgeo.io.outdir import check_out_dir, output_build, staged
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import load_pack_layers
@@ -106,6 +106,7 @@ def run_suitability(
     with (
         output_build(out_dir, inputs=given.values(), pack=pack.root, whole=False) as build,
         staged(build, stale=lambda: stale) as stage,  # the files go in place together
+        write_errors_explained(build.out),
     ):
         final, previous = suitability_folder(build.out, sensitivity, m.name)
         folder = stage.tmp / final.relative_to(build.out)
