@@ -62,3 +62,15 @@ class PublishError(QzgeoError, ValueError):
 
 class OutputError(QzgeoError, OSError):
     """An output cannot be written (full disk, permissions...). The previous output survives."""
+
+
+class Stopped(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGTERM, SIGHUP) that the CLI turns into an exception,
+    so that the cleanup of an interrupted run (Ctrl-C) runs for it too.
+
+    A ``KeyboardInterrupt``: never caught as an error, treated as an interruption everywhere.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

@@ -310,7 +310,7 @@ def _write_in_memory(
 
             page = write_parcels_map(result, loaded, place.part, public=public, notes=notes)
             place.files.append(page)
-    return [*place.files, outputs.report], notes
+    return [*place.files, place.final(outputs.report)], notes
 
 
 def _run_engine(

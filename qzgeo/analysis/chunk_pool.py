@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import multiprocessing
 import os
 import shutil
 import tempfile
@@ -49,6 +48,7 @@ from qzgeo.analysis.parcels import (
     to_planar,
     zone_totals,
 )
+from qzgeo.analysis.processes import alive, stop_workers, worker_pool
 from qzgeo.geo.coverage import CheckedArea
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.gpkg_tiles import rtree_tiles
@@ -352,29 +352,41 @@ def chunk_pool(processes: int) -> Iterator[ChunkPool | None]:
     meantime. They are made by a ``forkserver`` (they do not inherit this process's threads or
     open files) that imports this module once. Like every multiprocessing pool, it needs the
     calling script's top level behind ``if __name__ == "__main__":`` (the ``qzgeo`` command's
-    is).
+    is). The workers go with the run however it ends (:mod:`qzgeo.analysis.processes`): on an
+    error or Ctrl-C here they are stopped at once, not after their chunk.
     """
     if processes < 2:
         yield None
         return
-    # forkserver where there is one (Linux, macOS); Windows has only spawn
-    methods = multiprocessing.get_all_start_methods()
-    mp = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if mp.get_start_method() == "forkserver":
-        mp.set_forkserver_preload([__name__])
-    pool = ProcessPoolExecutor(processes, mp_context=mp)
-    # The first submit waits for the forkserver to import this module (~0.4 s): do it in a
-    # thread, so that the caller reads the pack meanwhile.
-    warm = threading.Thread(target=lambda: [pool.submit(_ready) for _ in range(processes)])
-    warm.start()
     spill = _spill_folder()
     try:
+        pool = worker_pool(processes, preload=__name__, spill=spill)
+    except BaseException:
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
+        raise
+    # The first submit waits for the forkserver to import this module (~0.4 s): do it in a
+    # thread, so that the caller reads the pack meanwhile.
+    warm = threading.Thread(target=_warm, args=(pool, processes))
+    warm.start()
+    try:
         yield ChunkPool(pool, processes, spill)
+    except BaseException:
+        stop_workers(pool)
+        raise
     finally:
         warm.join()
         pool.shutdown(wait=True, cancel_futures=True)
         if spill is not None:  # tables of cancelled or failed chunks
             shutil.rmtree(spill, ignore_errors=True)
+
+
+def _warm(pool: ProcessPoolExecutor, processes: int) -> None:
+    for _ in range(processes):
+        try:
+            pool.submit(_ready)
+        except Exception:  # a pool that broke or shut down meanwhile: the caller's tasks say why
+            return
 
 
 def _spill_folder(shm: Path = Path("/dev/shm")) -> str | None:
@@ -389,7 +401,7 @@ def _spill_folder(shm: Path = Path("/dev/shm")) -> str | None:
         return None
     for old in shm.glob("qzgeo-chunks-*-*"):
         pid = old.name.split("-")[2]
-        if pid.isdigit() and not _alive(int(pid)) and _idle(old, STALE_SPILL_S):
+        if pid.isdigit() and not alive(int(pid)) and _idle(old, STALE_SPILL_S):
             shutil.rmtree(old, ignore_errors=True)
     try:
         return tempfile.mkdtemp(prefix=f"qzgeo-chunks-{os.getpid()}-", dir=shm)
@@ -407,16 +419,6 @@ def _idle(folder: Path, seconds: float) -> bool:
     except OSError:  # removed meanwhile: nothing to do
         return False
     return time.time() - newest > seconds
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's: alive, and not ours to remove anyway
-        return True
-    return True
 
 
 def run_chunks(

@@ -19,6 +19,8 @@ the parcels (see ``benchmarks/README_overlay.md``). The Dask path is for a real 
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -91,18 +93,37 @@ def dask_client(
         finally:
             client.close()
         return
-    cluster = distributed.LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=threads_per_worker,
-        processes=True,
-        dashboard_address=None,
-    )
+    with _ctrl_c_ignored():  # by the worker processes started now (they inherit it)
+        cluster = distributed.LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=True,
+            dashboard_address=None,
+        )
     client = distributed.Client(cluster)
     try:
         yield client
     finally:
         client.close()
         cluster.close()
+
+
+@contextlib.contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """SIGINT ignored while a local cluster starts: its worker processes inherit that.
+
+    Ctrl-C reaches the terminal's whole process group; the workers answered it each with a
+    ``KeyboardInterrupt`` traceback, while this process stops the cluster anyway. (A Ctrl-C
+    pressed during the start, a second or two, is not seen: press it again.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _wait_for_a_worker(client: Any, scheduler: str) -> None:

@@ -150,6 +150,14 @@ def _check_out(
     if not is_postgis_uri(source) and Path(source).resolve() == out.resolve():
         msg = "OUT is the input file; write to another file (inputs are never modified)"
         raise click.BadParameter(msg, param_hint="OUT")
+    folder = None if is_postgis_uri(source) else Path(source)
+    if folder is not None and folder.is_dir() and out.resolve().is_relative_to(folder.resolve()):
+        msg = (
+            f"OUT lies inside the input folder {source} (a .gdb or a folder of shapefiles is "
+            "read whole): writing there would change that input. Write outside it (inputs "
+            "are never modified)"
+        )
+        raise click.BadParameter(msg, param_hint="OUT")
     return out
 
 

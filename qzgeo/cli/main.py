@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
-from qzgeo._errors import QzgeoError
+from qzgeo._errors import QzgeoError, Stopped
 
 # command name -> module under qzgeo.cli; each module defines a click command named `command`.
 COMMANDS = {
@@ -38,7 +42,16 @@ class QzgeoGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with _stoppable():
+                return super().invoke(ctx)
+        except Stopped as exc:
+            name = signal.Signals(exc.signum).name
+            click.echo(
+                f"Error: stopped by {name}; no half-written output is left (the outputs are "
+                "the previous run's, or this run's if it had finished writing them)",
+                err=True,
+            )
+            sys.exit(128 + exc.signum)
         except QzgeoError as exc:
             from qzgeo.cli.options import printable
 
@@ -50,6 +63,38 @@ class QzgeoGroup(click.Group):
             # Files that vanish or cannot be opened are the user's to fix, not a crash.
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)
+
+
+#: Signals that end a run the way Ctrl-C does (cleanup runs), instead of killing it outright.
+STOP_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+def _stop(signum: int, frame: object) -> None:
+    # A second one while cleaning up would cut the cleanup short: wait for it to finish.
+    signal.signal(signum, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stoppable() -> Iterator[None]:
+    """SIGTERM (``kill``, a scheduler, ``timeout``) and SIGHUP (the terminal closed) raise
+    :class:`Stopped` while a command runs, so that its outputs, worker processes and shared
+    memory are cleaned up as after Ctrl-C (by default they kill the process at once, leaving
+    half-written files and orphan workers). Only signals left at their default are taken (a
+    SIGHUP ignored by ``nohup`` stays ignored); the handlers are restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for name in STOP_SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
+            previous[sig] = signal.signal(sig, _stop)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @click.group(cls=QzgeoGroup)

@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import tempfile
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from qzgeo._errors import OutputError, QzgeoError
+
+#: Every temporary file or folder qzgeo makes beside its outputs starts with this: an output
+#: folder's leftovers of a killed run (SIGKILL, a power cut) are found by it and removed by
+#: the next run (:mod:`qzgeo.io.outdir`).
+TEMP_PREFIX = ".qzgeo-"
+#: The signals that stop a run: Ctrl-C, ``kill``, the terminal closing.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 @contextlib.contextmanager
@@ -34,7 +45,9 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix or "".join(target.suffixes), dir=target.parent
+        prefix=f"{TEMP_PREFIX}tmp-{target.name}.",
+        suffix=suffix or "".join(target.suffixes),
+        dir=target.parent,
     )
     os.close(fd)
     tmp = Path(name)
@@ -51,6 +64,17 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
     except OSError as exc:
         _cleanup(tmp)
         msg = f"could not write {target}: {exc.strerror or exc}; the previous file is unchanged"
+        raise OutputError(msg) from exc
+    except Exception as exc:
+        # GDAL (pyogrio) and other writers report a full disk in their own exception types
+        left = _space_left_if_full(target.parent)
+        _cleanup(tmp)
+        if left is None:
+            raise
+        msg = (
+            f"could not write {target}: the disk is full ({left} left on its file system; "
+            f"{exc}); the previous file is unchanged. Free some space, or write elsewhere"
+        )
         raise OutputError(msg) from exc
     except BaseException:
         _cleanup(tmp)
@@ -76,6 +100,41 @@ def write_with(target: str | os.PathLike[str], writer: Callable[[Path], object])
     return Path(target)
 
 
+@contextlib.contextmanager
+def write_errors_explained(folder: Path) -> Iterator[None]:
+    """Turn the ``OSError`` of a writer that names no file and no cause (rasterio: "Write
+    failed. See previous exception for details.") into an :class:`OutputError` naming
+    ``folder``, and the space left on its file system when it is full."""
+    try:
+        yield
+    except QzgeoError:
+        raise
+    except OSError as exc:
+        left = _space_left_if_full(folder)
+        why = f"the disk is full ({left} left on its file system; {exc})" if left else str(exc)
+        msg = (
+            f"could not write into {folder}: {why}; the earlier outputs there are unchanged. "
+            "Free some space, or write elsewhere"
+        )
+        raise OutputError(msg) from exc
+
+
+#: Less room than this left after a failed write: the disk was full (a write stops as soon
+#: as the next block does not fit, so what is left is well under this).
+FULL_BELOW = 16 * 1024 * 1024
+
+
+def _space_left_if_full(folder: Path) -> str | None:
+    """The free space of ``folder``'s file system (e.g. ``"0.2 MB"``) if under
+    :data:`FULL_BELOW`, else ``None``."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # gone, or no statvfs (Windows)
+        return None
+    free = st.f_bavail * st.f_frsize
+    return f"{free / 1e6:.1f} MB" if free < FULL_BELOW else None
+
+
 def _fsync(path: Path) -> None:
     with path.open("rb") as fh:
         os.fsync(fh.fileno())
@@ -94,3 +153,30 @@ def _cleanup(tmp: Path) -> None:
     for p in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
         with contextlib.suppress(FileNotFoundError):
             p.unlink()
+
+
+@contextlib.contextmanager
+def signals_held(signums: Iterable[int] = STOP_SIGNALS) -> Iterator[list[int]]:
+    """Hold ``signums`` back in the block, then deliver them to the handlers in force before.
+
+    For steps that must all happen or none (the renames that put a shapefile's files or a
+    build's two parts in place): Ctrl-C or SIGTERM then lands after them, not between them.
+    Yields the list of the signals received so far. Only the main thread can do this (in
+    another, nothing is held); a signal that is ignored stays ignored.
+    """
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+    previous = {}
+    for signum in signums:
+        if signal.getsignal(signum) in (signal.SIG_IGN, None):  # None: set outside Python
+            continue
+        previous[signum] = signal.signal(signum, lambda n, frame: got.append(n))
+    try:
+        yield got
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(got):
+            signal.raise_signal(signum)

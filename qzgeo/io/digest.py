@@ -9,7 +9,7 @@ from pathlib import Path
 
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 
-__all__ = ["input_digest", "sha256_file"]
+__all__ = ["input_digest", "sha256_file", "sha256_path"]
 
 
 def sha256_file(path: str | os.PathLike[str], *, stop: threading.Event | None = None) -> str:
@@ -38,4 +38,19 @@ def input_digest(source: str | os.PathLike[str]) -> dict[str, str]:
     """
     if is_postgis_uri(str(source)):
         return {redact_uri(str(source)): "postgis"}
-    return {Path(source).name: sha256_file(source)}
+    return {Path(source).name: sha256_path(source)}
+
+
+def sha256_path(path: str | os.PathLike[str], *, stop: threading.Event | None = None) -> str:
+    """:func:`sha256_file` of a file; of a folder read whole (a ``.gdb``, a folder of
+    shapefiles), the SHA-256 of its files' relative names and hashes, in name order."""
+    root = Path(path)
+    if not root.is_dir():
+        return sha256_file(root, stop=stop)
+    h = hashlib.sha256()
+    for p in sorted(q for q in root.rglob("*") if q.is_file()):
+        digest = sha256_file(p, stop=stop)
+        if stop is not None and stop.is_set():
+            return ""
+        h.update(f"{p.relative_to(root).as_posix()}\0{digest}\n".encode())
+    return h.hexdigest()

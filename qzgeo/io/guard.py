@@ -154,7 +154,49 @@ def admit_path(path: str | os.PathLike[str]) -> Path:
         raise _refuse(shown, f"the file is not a {suffix} file (its first bytes do not match)")
     if any(m in head for m in _FORBIDDEN_CONTENT):
         raise _refuse(shown, "the file is a GDAL virtual data source, which is not accepted")
+    if suffix == ".gpkg":
+        refuse_pending_writes(p, shown)
     return p
+
+
+#: The first bytes of a SQLite rollback journal that still has to be played back ("hot").
+_HOT_JOURNAL = b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7"
+
+
+def refuse_pending_writes(path: Path, shown: str | None = None) -> None:
+    """Refuse a GeoPackage whose latest changes are not in the file itself yet.
+
+    In WAL mode they wait in ``NAME-wal`` until the program editing the file closes it (or
+    for ever, if it crashed). Reading such a file changes it: when GDAL closes a file it
+    opened read-only, it opens it once more read-write to tidy the ``-wal`` file away, which
+    writes the changes into the ``.gpkg`` (its bytes and time stamp). A ``NAME-journal``
+    that is "hot" is a write that did not finish, which reading would roll back.
+    """
+    shown = shown or str(path)
+    wal = path.with_name(path.name + "-wal")
+    size = wal.stat().st_size if wal.is_file() else 0
+    if size:
+        msg = (
+            f"{shown}: {wal.name} holds {size:,} bytes of changes not yet written into "
+            f"{path.name}: a program (QGIS, QField...) has it open for editing, or stopped "
+            f"while editing it. Reading it now would write them into {path.name}, and qzgeo "
+            "never modifies its inputs. Finish the edit there (QGIS: save, stop editing and "
+            "close the project), or copy the file together with its -wal file to another "
+            "folder and give qzgeo the copy"
+        )
+        raise InputError(msg)
+    journal = path.with_name(path.name + "-journal")
+    with contextlib.suppress(OSError), journal.open("rb") as fh:
+        if fh.read(len(_HOT_JOURNAL)) == _HOT_JOURNAL:
+            msg = (
+                f"{shown}: {journal.name} is the journal of a write to {path.name} that has "
+                "not finished: a program is writing it, or stopped while writing it. Reading "
+                f"it now would roll that write back inside {path.name}, and qzgeo never "
+                "modifies its inputs. Let the program finish (or open the file once in QGIS, "
+                "which completes the recovery), or copy the file together with its -journal "
+                "file to another folder and give qzgeo the copy"
+            )
+            raise InputError(msg)
 
 
 def admit_raster(path: str | os.PathLike[str]) -> Path:

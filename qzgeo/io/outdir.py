@@ -9,7 +9,9 @@ Every command that writes files (``publish``, ``analyze``, ``check --out``) goes
 - a lock (``.qzgeo.lock``, ``flock``) refuses a second run into the same folder;
 - the parts (``public/``, ``internal/``) are built in a hidden ``.qzgeo-build-*`` folder
   inside OUT, on the same file system, and renamed into place at the end: a crash or Ctrl-C
-  leaves the previous build, and a map removed from the pack leaves no stale page.
+  leaves the previous build, and a map removed from the pack leaves no stale page;
+- what a killed run left (hidden ``.qzgeo-*`` temporary files and folders) is removed by the
+  next run, under the lock.
 """
 
 from __future__ import annotations
@@ -20,15 +22,16 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qzgeo._errors import OutputError
+from qzgeo.io.atomic import TEMP_PREFIX, signals_held
 
 MARKER = ".qzgeo"
 LOCK = ".qzgeo.lock"
-_BUILD_PREFIX = ".qzgeo-build-"
+_BUILD_PREFIX = TEMP_PREFIX + "build-"
 PARTS = ("public", "internal")
 PACK_FOLDERS = ("layers", "styles", "maps")
 #: Outputs of other commands (analyze, check, suitability) that a whole build (publish) into
@@ -99,6 +102,13 @@ def check_out_dir(
             msg = (
                 f"--out {out} holds the input {src}; an output there could replace it. "
                 "Choose an output folder that holds none of the inputs"
+            )
+            raise OutputError(msg)
+        if path is not None and path.is_dir() and target.is_relative_to(path):
+            msg = (
+                f"--out {out} lies inside the input folder {src} (a .gdb or a folder of "
+                "shapefiles is read whole): an output there would change that input. Choose "
+                "an output folder outside it"
             )
             raise OutputError(msg)
     if target.exists() and not target.is_dir():
@@ -188,7 +198,16 @@ def _carry(old: Path, new: Path) -> None:
 
 
 def _swap(build: Build) -> None:
-    """Put each part in place: exchanged with the previous one in one step where Linux can."""
+    """Put each part in place: exchanged with the previous one in one step where Linux can.
+
+    Ctrl-C or SIGTERM is held back meanwhile: between the two parts it would leave a new
+    ``public/`` beside the previous ``internal/``.
+    """
+    with signals_held():
+        _swap_parts(build)
+
+
+def _swap_parts(build: Build) -> None:
     for name in PARTS:
         new = build.tmp / name
         old = build.out / name
@@ -235,27 +254,59 @@ def output_build(
     with _locked(target):
         try:
             check_out_dir(out, inputs=inputs, pack=pack)
+            remove_stale(target)
             if not whole:
                 yield Build(out=target, tmp=target)
                 return
             yield from _build_whole(target)
         except BaseException:
-            # A failed first run leaves the folder as it found it: nothing in it was there.
-            if created:
-                shutil.rmtree(target, ignore_errors=True)
-            elif was_empty:
-                for child in list(target.iterdir()):
-                    if child.is_dir() and not child.is_symlink():
-                        shutil.rmtree(child, ignore_errors=True)
-                    else:
-                        child.unlink(missing_ok=True)
+            # A failed first run leaves the folder as it found it: what it wrote is removed
+            # (not what someone else put there meanwhile), and a folder it made, if empty.
+            if was_empty:
+                _undo(target, created=created)
             raise
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _undo(target: Path, *, created: bool) -> None:
+    for child in list(target.iterdir()):
+        if child.name in (MARKER, LOCK, *PARTS) or child.name.startswith(TEMP_PREFIX):
+            _remove(child)
+    if created:
+        with contextlib.suppress(OSError):  # not empty: someone else's files stay
+            target.rmdir()
+
+
+def remove_stale(target: Path) -> list[Path]:
+    """Remove the temporary files and folders (:data:`~qzgeo.io.atomic.TEMP_PREFIX`) that
+    killed runs left in the output folder ``target`` and its parts; return them.
+
+    A run killed by SIGKILL or a power cut cleans nothing up: its half-written file stays
+    (hidden, beside the previous output; in ``public/`` it would be posted). Called under the
+    lock, when no other run writes there.
+    """
+    found = [p for p in target.iterdir() if p.name.startswith(TEMP_PREFIX)]
+    for name in PARTS:
+        if not (target / name).is_dir() or (target / name).is_symlink():
+            continue
+        for folder, dirs, files in os.walk(target / name):  # symlinks are not followed
+            here = Path(folder)
+            found += [here / f for f in files if f.startswith(TEMP_PREFIX)]
+            found += [here / d for d in dirs if d.startswith(TEMP_PREFIX)]
+            dirs[:] = [d for d in dirs if not d.startswith(TEMP_PREFIX)]
+    for path in found:
+        _remove(path)
+    return found
 
 
 def _build_whole(target: Path) -> Iterator[Build]:
     """Build both parts in a hidden folder of ``target`` and swap them in at the end."""
-    for stale in target.glob(_BUILD_PREFIX + "*"):
-        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=_BUILD_PREFIX, dir=target))
     build = Build(out=target, tmp=tmp, touched=set(PARTS))
     try:
@@ -264,6 +315,37 @@ def _build_whole(target: Path) -> Iterator[Build]:
     except OutputError as exc:
         # name the final place, not the hidden build folder
         raise OutputError(str(exc).replace(str(tmp), str(target))) from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged(build: Build, *, stale: Callable[[], Iterable[Path]] = tuple) -> Iterator[Build]:
+    """A hidden folder inside ``build.out`` to write a set of files into; on success they are
+    moved into ``build.out`` together, at the end (with ``whole=False``, where the other files
+    of the parts stay).
+
+    Written straight into the parts, files of one run (``parcels.gpkg``, its summary, its
+    report, its map) replace their predecessors one by one as each is finished: a run
+    stopped half-way left the new ``parcels.gpkg`` beside the previous run's summary, report
+    or map (seconds apart with ``--map``). Staged, a stopped run replaces none of them; the
+    moves at the end are renames, not cut by Ctrl-C or SIGTERM (held back meanwhile).
+    ``stale()``: files of ``build.out`` that the set replaces, removed with the moves.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=_BUILD_PREFIX, dir=build.out))
+    stage = Build(out=build.out, tmp=tmp)
+    try:
+        yield stage
+        with signals_held():
+            for src in sorted(p for p in tmp.rglob("*") if p.is_file()):
+                dst = stage.final(src)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
+            for old in stale():
+                old.unlink(missing_ok=True)
+    except OutputError as exc:
+        # name the final place, not the hidden staging folder
+        raise OutputError(str(exc).replace(str(tmp), str(build.out))) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

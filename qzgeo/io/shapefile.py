@@ -22,6 +22,7 @@ import pandas as pd
 import pyogrio
 
 from qzgeo._errors import InputError, MissingInputError, OutputError
+from qzgeo.io.atomic import TEMP_PREFIX, signals_held
 
 log = logging.getLogger(__name__)
 
@@ -286,18 +287,23 @@ def _check_encodable(
 
 
 def _replace_shapefile(tmpdir: Path, target: Path) -> None:
-    """Move the files written in ``tmpdir`` over ``target``'s, the ``.shp`` last."""
+    """Move the files written in ``tmpdir`` over ``target``'s, the ``.shp`` last.
+
+    Ctrl-C or SIGTERM is held back meanwhile: between two renames it would leave the new
+    ``.dbf`` beside the old ``.shp`` (a shapefile whose records do not match).
+    """
     written = {p.suffix.lower(): p for p in tmpdir.iterdir()}
     for p in written.values():
         with p.open("rb") as fh:
             os.fsync(fh.fileno())
-    # Stale indexes of an old file would describe the wrong geometries: remove them.
-    for ext in _SHP_SIDECARS:
-        if ext not in written:
-            with contextlib.suppress(FileNotFoundError):
-                target.with_suffix(ext).unlink()
-    for ext in sorted(written, key=lambda e: e == ".shp"):  # the .shp last
-        os.replace(written[ext], target.with_suffix(ext))
+    with signals_held():
+        # Stale indexes of an old file would describe the wrong geometries: remove them.
+        for ext in _SHP_SIDECARS:
+            if ext not in written:
+                with contextlib.suppress(FileNotFoundError):
+                    target.with_suffix(ext).unlink()
+        for ext in sorted(written, key=lambda e: e == ".shp"):  # the .shp last
+            os.replace(written[ext], target.with_suffix(ext))
 
 
 #: Encodings a Shapefile (or a 界址点 file) can be written in: UTF-8, or GBK for tools that
@@ -327,7 +333,7 @@ def write_shapefile(gdf: gpd.GeoDataFrame, target: Path, *, encoding: str = "UTF
     encoding = write_encoding(encoding)
     _check_dbf_limits(gdf, target, encoding)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.stem}.", dir=target.parent))
+    tmpdir = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}tmp-{target.stem}.", dir=target.parent))
     try:
         pyogrio.write_dataframe(
             gdf,

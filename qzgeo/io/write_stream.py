@@ -11,6 +11,7 @@ in memory.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -122,7 +123,7 @@ def write_gpkg_stream(
             empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs))
             pyogrio.write_dataframe(empty, tmp, layer=layer, driver="GPKG")
             return Path(path), 0
-        reader = pa.RecordBatchReader.from_batches(first.schema, source.batches(first))
+        reader = pa.RecordBatchReader.from_batches(first.schema, source.started(first))
         try:
             pyogrio.write_arrow(
                 reader, tmp, layer=layer, driver="GPKG", geometry_name=_GEOM,
@@ -134,6 +135,10 @@ def write_gpkg_stream(
                 raise source.error from None
             msg = f"cannot write {path} ({exc}); is the disk full or the folder read-only?"
             raise OutputError(msg) from exc
+        except RuntimeError:  # pyogrio's "error while accessing batch from stream"
+            if source.error is not None:
+                raise source.error from None
+            raise
         if source.error is not None:  # the stream ended early: do not keep a partial file
             raise source.error
     return Path(path), source.rows
@@ -160,10 +165,23 @@ class _Batches:
             self.error = exc
         return None
 
+    def started(self, first: pa.Table) -> Iterator[pa.RecordBatch]:
+        """:meth:`batches`, started here rather than by GDAL.
+
+        A Ctrl-C (or SIGTERM) is raised where Python code next runs; in a generator, that
+        may be its first line, before any ``try`` in it. Raised there inside GDAL's call,
+        it would end the stream as a bare "stream error" (a RuntimeError traceback, the
+        interrupt lost). Started here, it is raised here; every later resumption of the
+        generator is inside its ``try``, where it is kept in :attr:`error`.
+        """
+        batches = self.batches(first)
+        head = next(batches, None)
+        return batches if head is None else itertools.chain([head], batches)
+
     def batches(self, first: pa.Table) -> Iterator[pa.RecordBatch]:
-        self.rows += first.num_rows
-        yield from first.to_batches()
         try:
+            self.rows += first.num_rows
+            yield from first.to_batches()
             for table in self.tables:
                 if table is None or not table.num_rows:
                     continue

@@ -17,7 +17,7 @@ from qzgeo.geo.coverage import Coverage
 from qzgeo.geo.crs import planar_crs_for_bounds
 from qzgeo.geo.gcj02 import detect_gcj02_offset
 from qzgeo.geo.repair import RepairReport, repair_layer
-from qzgeo.io.digest import sha256_file
+from qzgeo.io.digest import sha256_path
 from qzgeo.io.guard import current_caps
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import read_layer, to_storage
@@ -129,7 +129,7 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
                 if Path(source).is_relative_to(pack.root)
                 else Path(source)
             )
-            hashes.setdefault(rel.as_posix(), sha256_file(source))
+            hashes.setdefault(rel.as_posix(), sha256_path(source))
     _check_gcj02(pack, layers, report)
     report.warnings.extend(twin_source_warnings(pack))
     coverage, warned = pack_coverage(pack, layers)

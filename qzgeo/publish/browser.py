@@ -8,15 +8,19 @@ so a map that still needs the internet is caught instead of silently loading fro
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import signal
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qzgeo._errors import InputError, PublishError
-from qzgeo.io.atomic import atomic_path
+from qzgeo.io.atomic import atomic_path, signals_held
 
 __all__ = ["CHROMIUM", "RenderResult", "chromium_available", "render_html", "screenshot"]
 
@@ -118,14 +122,10 @@ def render_html(
         raise InputError(msg)
     _require_chromium()
     from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
 
     result = RenderResult()
     try:
-        with (
-            sync_playwright() as p,
-            tempfile.TemporaryDirectory(prefix="qzgeo-chromium-") as profile,
-        ):
+        with _browser() as (p, profile):
             context = p.chromium.launch_persistent_context(
                 profile,
                 executable_path=CHROMIUM,
@@ -155,6 +155,37 @@ def render_html(
         )
         raise PublishError(msg) from exc
     return result
+
+
+@contextlib.contextmanager
+def _browser() -> Iterator[tuple[Any, str]]:
+    """Playwright, started, and a throw-away Chromium profile folder.
+
+    The profile goes last, once Playwright has stopped the browser: removed while a browser
+    being stopped still writes to it, it failed with "Directory not empty", which hid the
+    real error (or the Ctrl-C) and left the profile behind.
+
+    Ctrl-C is held back until Playwright has returned: it reaches the whole process group,
+    the Playwright driver dies of it at once, and the interrupt, raised somewhere in
+    Playwright's event loop, was lost: the run ended as "headless Chromium failed" (exit 2)
+    with asyncio errors logged.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with (
+        tempfile.TemporaryDirectory(prefix="qzgeo-chromium-", ignore_cleanup_errors=True) as dir_,
+        signals_held((signal.SIGINT,)) as pressed,
+    ):
+        try:
+            with sync_playwright() as p:
+                yield p, dir_
+        finally:
+            if pressed:  # the dead driver's pending futures would each be logged at exit
+                logging.getLogger("asyncio").addFilter(_driver_gone)
+
+
+def _driver_gone(record: logging.LogRecord) -> bool:
+    return "Connection closed while reading from the driver" not in record.getMessage()
 
 
 def _wait_until(page: Any, ready: str, timeout_ms: float) -> None:

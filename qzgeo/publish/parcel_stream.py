@@ -54,7 +54,7 @@ from qzgeo.analysis.parcels import (
     summary_from_totals,
 )
 from qzgeo.geo.repair import RepairReport
-from qzgeo.io.digest import input_digest, sha256_file
+from qzgeo.io.digest import input_digest, sha256_path
 from qzgeo.io.guard import ReadCaps, current_caps, read_caps
 from qzgeo.io.layer_info import declared_fields
 from qzgeo.io.postgis_read import chunk_refusal, postgis_keyed_count
@@ -407,7 +407,7 @@ def stream_parcels_into(
             raise
         o = streamed.outputs
         place.files = [o.gpkg, o.csv, *([o.xlsx] if o.xlsx else [])]
-    streamed.files = [*place.files, o.report]
+    streamed.files = [*place.files, place.final(o.report)]
     return streamed
 
 
@@ -418,7 +418,7 @@ def _inputs(
     chunks are analyzed; a PostGIS table is named by its URI (password hidden)."""
     if is_postgis_uri(str(path)):
         return lambda: input_digest(path)
-    digest = hasher.submit(sha256_file, path, stop=stop)
+    digest = hasher.submit(sha256_path, path, stop=stop)
     return lambda: {Path(path).name: digest.result()}
 
 

@@ -20,7 +20,7 @@ from qzgeo.analysis.parcels import ParcelPlan, parcel_summary
 from qzgeo.geo.coverage import as_coverage
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.atomic import write_bytes, write_text
-from qzgeo.io.outdir import Build, output_build
+from qzgeo.io.outdir import PARTS, Build, output_build, staged
 from qzgeo.io.write_stream import arrow_batch, write_gpkg_stream
 from qzgeo.pack.model import Pack
 from qzgeo.publish.checks import zone_names_published
@@ -41,18 +41,29 @@ def results_public(pack: Pack) -> bool:
     return all(s.is_public for s in (*pack.constraint_layers(), *pack.zone_layers()))
 
 
+#: What ``qzgeo analyze`` writes in its part (``report.json`` aside, always internal).
+PARCEL_FILES = ("parcels.gpkg", "parcels_summary.csv", "parcels_summary.xlsx", "parcels.html")
+
+
 @dataclass
 class ParcelPlace:
-    """Where one ``qzgeo analyze`` writes: ``part`` (public or internal) of ``build``.
+    """Where one ``qzgeo analyze`` writes: ``part`` (public or internal) of ``build``, a
+    staging folder (:func:`qzgeo.io.outdir.staged`) whose files are put in place together
+    at the end; ``report.json`` goes to ``build.internal``.
 
     Set ``files`` to the outputs written in ``part`` (not ``report.json``, always internal):
-    the same files of an earlier run in the other part are removed at the end.
+    the same files of an earlier run in the other part are removed at the end. After the
+    ``with``, ``files`` hold their final paths; :meth:`final` gives any other's.
     """
 
     build: Build
     part: Path
     other: str
     files: list[Path] = field(default_factory=list)
+
+    def final(self, path: Path) -> Path:
+        """Where ``path``, written under :attr:`build`, is once the run is done."""
+        return self.build.final(path)
 
 
 @contextlib.contextmanager
@@ -67,12 +78,27 @@ def parcel_place(
 
     ``public``: only if every zone and constraint layer is (:func:`results_public`).
     """
-    with output_build(out_dir, inputs=[parcels_path], pack=pack.root, whole=False) as build:
-        part, other = (build.public, "internal") if public else (build.internal, "public")
-        place = ParcelPlace(build, part, other)
+    part_name = "public" if public else "internal"
+    place: ParcelPlace | None = None
+
+    def stale() -> list[Path]:
+        # An earlier run's outputs this run does not replace: in the other part, and those
+        # it did not make (parcels.html without --map): they describe other parcels.
+        made = {p.name for p in place.files} if place is not None else set()
+        return [
+            build.out / n / f
+            for n in PARTS
+            for f in PARCEL_FILES
+            if f not in made or n != part_name
+        ]
+
+    with (
+        output_build(out_dir, inputs=[parcels_path], pack=pack.root, whole=False) as build,
+        staged(build, stale=stale) as stage,
+    ):
+        place = ParcelPlace(stage, stage.part(part_name), "internal" if public else "public")
         yield place
-        for stale in place.files:  # the same outputs of an earlier run in the other part
-            (build.out / other / stale.name).unlink(missing_ok=True)
+        place.files = [place.final(p) for p in place.files]
 
 
 def published_zone_names(result: gpd.GeoDataFrame, pack: Pack) -> gpd.GeoDataFrame:

@@ -24,14 +24,15 @@ from qzgeo.analysis.suitability.job import (
 from qzgeo.analysis.suitability.model import Model, read_model
 from qzgeo.analysis.suitability.source import height_range
 from qzgeo.analysis.suitability.zonal import TOTAL_LAYER, zone_table
-from qzgeo.io.atomic import write_bytes
-from qzgeo.io.outdir import check_out_dir, output_build
+from qzgeo.io.atomic import write_bytes, write_errors_explained
+from qzgeo.io.outdir import check_out_dir, output_build, staged
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import load_pack_layers
 from qzgeo.pack.validate import validate_pack
 from qzgeo.publish.checks import shown_name_field
 from qzgeo.publish.suitability_write import (
     finish_folder,
+    stale_outputs,
     suitability_folder,
     suitability_report,
     write_grids,
@@ -101,8 +102,15 @@ def run_suitability(
     job = prepare_job(pack, loaded, m, used, given, resolution_m, heights=valid)
     internal_ids = [lid for lid in m.layer_ids() if not pack.layers[lid].is_public]
     sensitivity = "internal" if internal_ids or internal else "public"
-    with output_build(out_dir, inputs=given.values(), pack=pack.root, whole=False) as build:
-        folder, previous = suitability_folder(build.out, sensitivity, m.name)
+    stale: list[Path] = []
+    with (
+        output_build(out_dir, inputs=given.values(), pack=pack.root, whole=False) as build,
+        staged(build, stale=lambda: stale) as stage,  # the files go in place together
+        write_errors_explained(build.out),
+    ):
+        final, previous = suitability_folder(build.out, sensitivity, m.name)
+        folder = stage.tmp / final.relative_to(build.out)
+        folder.mkdir(parents=True)
         outputs = write_grids(folder, job, m, used, sensitivity=sensitivity, progress=progress)
         warnings = job_warnings(m, job, missing, given, internal_ids, internal)
         table = zone_table(
@@ -116,17 +124,15 @@ def run_suitability(
         job.totals = dict(zip(study["类别"], study["面积(m²)"].astype(float), strict=True))
         outputs.append(write_bytes(folder / "zones.csv", csv_bytes(table, float_format="%.6f")))
         outputs += write_result_map(
-            folder,
-            pack=pack,
-            model=m,
-            layers=loaded.layers,
-            public=sensitivity == "public",
+            folder, pack=pack, model=m, layers=loaded.layers, public=sensitivity == "public",
             notes=warnings,
-        )
+        )  # fmt: skip
         report = suitability_report(
             m, pack, job, used, missing, given, sensitivity, outputs, warnings
         )
         outputs.append(finish_folder(folder, report, previous))
+        stale = [final / name for name in stale_outputs(report, previous)]
     totals = {k: round(v, 2) for k, v in job.totals.items()}
     used_ids = [f.id for f in used]
-    return SuitabilityResult(m, folder, sensitivity, outputs, used_ids, missing, totals, warnings)
+    outputs = [stage.final(p) for p in outputs]
+    return SuitabilityResult(m, final, sensitivity, outputs, used_ids, missing, totals, warnings)

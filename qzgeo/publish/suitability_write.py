@@ -27,7 +27,7 @@ from qzgeo.analysis.raster import CLASSES_TAG
 from qzgeo.analysis.suitability.grid import BLOCK, Grid
 from qzgeo.analysis.suitability.job import SuitabilityJob, interval_names, stream_job
 from qzgeo.analysis.suitability.model import Factor, Model
-from qzgeo.io.atomic import atomic_path, write_text
+from qzgeo.io.atomic import TEMP_PREFIX, atomic_path, write_text
 from qzgeo.io.digest import sha256_file
 from qzgeo.pack.model import Pack
 
@@ -61,7 +61,7 @@ class CogWriter:
         tags: Mapping[str, str] | None = None,
     ) -> None:
         self.target = target
-        self._dir = Path(tempfile.mkdtemp(prefix=".qzgeo-", dir=target.parent))
+        self._dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=target.parent))
         self._tmp = self._dir / target.name
         profile = {
             "driver": "GTiff",
@@ -247,12 +247,18 @@ def suitability_report(
 
 
 def finish_folder(folder: Path, report: Mapping[str, Any], previous: Sequence[str]) -> Path:
-    """Write ``report.json`` and remove the files a previous run listed that this one did not."""
+    """Write ``report.json`` and remove the files a previous run listed that this one did not
+    (:func:`stale_outputs`) from ``folder``."""
     path = write_text(
         folder / "report.json",
         json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
     )
-    for stale in set(previous) - set(report.get("outputs", {})):
-        if "/" not in stale and stale != "report.json":
-            (folder / stale).unlink(missing_ok=True)
+    for stale in stale_outputs(report, previous):
+        (folder / stale).unlink(missing_ok=True)
     return path
+
+
+def stale_outputs(report: Mapping[str, Any], previous: Sequence[str]) -> list[str]:
+    """The files a previous run listed (``previous``) that this one (``report``) did not."""
+    made = set(report.get("outputs", {}))
+    return sorted(s for s in set(previous) - made if "/" not in s and s != "report.json")

@@ -130,3 +130,53 @@ def test_multi_wkb_promotes_polygons_only() -> None:
     assert back[3].geom_type == "MultiPolygon" and back[3].is_empty
     assert out[4] is None and back[4] is None
     assert all(w[0] == 1 for w in out[:4])  # little-endian
+
+
+class _InterruptedAfterOneBatch:
+    """A first table whose batches stop with Ctrl-C after the first one: a KeyboardInterrupt
+    raised where the stream resumes after handing GDAL its first batch (where a real Ctrl-C
+    lands while GDAL writes that batch)."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table, self.schema, self.num_rows = table, table.schema, table.num_rows
+
+    def to_batches(self) -> Iterator[pa.RecordBatch]:
+        yield self.table.to_batches()[0]
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_after_the_first_batch_is_a_keyboard_interrupt(tmp_path: Path) -> None:
+    """Not pyogrio's "Error while accessing batch from stream" RuntimeError (a traceback in
+    the terminal after Ctrl-C); no file left."""
+    target = tmp_path / "out.gpkg"
+    first = _InterruptedAfterOneBatch(arrow_batch(frame(5)))
+    with pytest.raises(KeyboardInterrupt):
+        write_gpkg_stream(target, "parcels", iter([first]), crs=CRS)  # type: ignore[list-item]
+    assert listing(tmp_path) == []
+
+
+class _InterruptedAsTheStreamStarts(_InterruptedAfterOneBatch):
+    """Ctrl-C landing as the stream starts (its second look at ``num_rows``)."""
+
+    def __init__(self, table: pa.Table) -> None:
+        super().__init__(table)
+        self.looks = 0
+
+    @property  # type: ignore[override]
+    def num_rows(self) -> int:
+        self.looks += 1
+        if self.looks > 1:
+            raise KeyboardInterrupt
+        return int(self.table.num_rows)
+
+    @num_rows.setter
+    def num_rows(self, value: int) -> None:
+        pass
+
+
+def test_ctrl_c_as_the_stream_starts_is_a_keyboard_interrupt(tmp_path: Path) -> None:
+    target = tmp_path / "out.gpkg"
+    first = _InterruptedAsTheStreamStarts(arrow_batch(frame(5)))
+    with pytest.raises(KeyboardInterrupt):
+        write_gpkg_stream(target, "parcels", iter([first]), crs=CRS)  # type: ignore[list-item]
+    assert listing(tmp_path) == []

@@ -19,6 +19,7 @@ from pyproj import CRS, Proj, Transformer
 from rasterio.transform import Affine
 
 from qzgeo.geo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
+from qzgeo.io.atomic import TEMP_PREFIX
 
 __all__ = ["TABLE_COLUMNS", "TOTAL_LAYER", "area_weights", "zone_table"]
 
@@ -77,7 +78,7 @@ def zone_table(
     union of the study area) is measured the same way, so its ``合计`` is its area too.
     """
     rows: list[dict[str, object]] = []
-    with tempfile.TemporaryDirectory(dir=result.parent, prefix=".qzgeo-") as tmp:
+    with tempfile.TemporaryDirectory(dir=result.parent, prefix=TEMP_PREFIX) as tmp:
         weights = area_weights(result, Path(tmp) / "weights.tif")
         layers = [(lid, gdf, names.get(lid)) for lid, gdf in zones.items()]
         for lid, gdf, field in [*layers, (TOTAL_LAYER, study, None)]:

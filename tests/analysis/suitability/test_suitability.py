@@ -238,3 +238,25 @@ def test_rerun_is_byte_identical(make_pack, h, tmp_path):
         assert src.driver == "GTiff" and src.profile["tiled"] and src.compression.name == "deflate"
         assert src.colormap(1)[2][:3] == (253, 174, 97)
         assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+
+
+def test_a_stopped_run_replaces_none_of_the_previous_files(make_pack, h, tmp_path, monkeypatch):
+    """Ctrl-C while the map is drawn, after the rasters and the table: the previous run's
+    files stay, all of them (the new result.tif beside the old report.json and zones.csv
+    would describe two different DEMs), and nothing half-written is left."""
+    pack = make_pack({"slope": SLOPE_ONLY + h.FIVE_CLASSES})
+    out = tmp_path / "out"
+    code, text = run(pack, out, "--dem", str(h.gk_plane(tmp_path / "dem1.tif", 20.0)))
+    assert code == 0, text
+    before = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def ctrl_c(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    import qzgeo.publish.suitability_map as suitability_map
+
+    monkeypatch.setattr(suitability_map, "write_result_map", ctrl_c)
+    code, text = run(pack, out, "--dem", str(h.gk_plane(tmp_path / "dem2.tif", 3.0)))
+    assert code == 1, text
+    after = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before

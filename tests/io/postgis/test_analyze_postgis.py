@@ -139,3 +139,26 @@ def test_analyze_repair_areas_are_ellipsoidal(
         f'FROM {pg_schema}."地块" WHERE gid = 107'
     )
     assert fixed["area_after_m2"] == pytest.approx(float(want), abs=0.01)  # type: ignore[arg-type]
+
+
+def test_analyze_leaves_the_postgis_table_as_it_was(
+    pg_uri: str, pg_schema: str, pg_sql: Sql, minipack: Path, tmp_path: Path
+) -> None:
+    """An input is never modified, a table no more than a file: same rows, same columns, no
+    new table, index or view in its schema."""
+    table = _parcels_table(pg_sql, pg_schema)
+
+    def state() -> list[tuple[object, ...]]:
+        rows = pg_sql(
+            f"SELECT md5(string_agg(t::text, '|' ORDER BY gid)) FROM {pg_schema}.\"地块\" t"
+        )
+        objects = pg_sql(
+            "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = "
+            "c.relnamespace WHERE n.nspname = :s ORDER BY 1",
+            {"s": pg_schema},
+        )
+        return [*rows, *objects]
+
+    before = state()
+    _run(pg_uri, table, minipack, tmp_path / "out")
+    assert state() == before

@@ -1,0 +1,112 @@
+"""Worker processes that go with their run, however it ends.
+
+A run is stopped on a shared machine in three ways, and each left workers behind:
+
+- **Ctrl-C** reaches the terminal's whole process group. Only the main process should
+  answer it (it stops the workers and cleans up); a worker answering too prints a
+  ``KeyboardInterrupt`` traceback each. The forkserver is started with SIGINT ignored, so
+  the workers it forks ignore it from their first instruction (and an initializer makes sure
+  where a forkserver already ran, or with ``spawn``).
+- **An error or a signal in the main process** (Ctrl-C, SIGTERM turned into an exception by
+  the CLI): :func:`stop_workers` ends the workers at once instead of waiting for their chunk.
+- **SIGKILL or the OOM killer** on the main process: nothing runs in it. Every worker watches
+  it (a ``pidfd`` on Linux, else a poll) and exits when it is gone, removing the run's spill
+  folder first (:func:`qzgeo.analysis.chunk_pool.chunk_pool`); without this, the workers
+  and the forkserver wait for work forever, holding their memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import select
+import shutil
+import signal
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.context import BaseContext
+
+__all__ = ["alive", "stop_workers", "worker_pool"]
+
+#: Seconds between two looks at the main process where there is no pidfd (not Linux).
+POLL_S = 1.0
+
+
+def worker_pool(processes: int, *, preload: str, spill: str | None) -> ProcessPoolExecutor:
+    """``processes`` workers, started by a forkserver that imports ``preload`` once
+    (``spawn`` where there is no forkserver: Windows), tied to this process as above."""
+    methods = multiprocessing.get_all_start_methods()
+    mp = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if mp.get_start_method() == "forkserver":
+        mp.set_forkserver_preload([preload])
+        _start_forkserver(mp)
+    return ProcessPoolExecutor(
+        processes, mp_context=mp, initializer=_init_worker, initargs=(os.getpid(), spill)
+    )
+
+
+def _start_forkserver(mp: BaseContext) -> None:
+    """Start the forkserver (if not running) with SIGINT ignored: it and every worker it forks
+    inherit that, and Python keeps a SIGINT ignored at start-up ignored."""
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers are the main thread's: the first task starts it as before
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _init_worker(parent: int, spill: str | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(parent, spill), daemon=True).start()
+
+
+def _exit_with(parent: int, spill: str | None) -> None:
+    """Wait until process ``parent`` is gone, then remove ``spill`` and exit."""
+    _wait_exit(parent)
+    if spill is not None:
+        shutil.rmtree(spill, ignore_errors=True)
+    os._exit(1)
+
+
+def _wait_exit(pid: int) -> None:
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except (AttributeError, OSError):  # no pidfd (not Linux, or a kernel before 5.3)
+        while alive(pid):
+            time.sleep(POLL_S)
+        return
+    try:
+        select.select([fd], [], [])  # readable once the process has exited
+    finally:
+        os.close(fd)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (one of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # not ours to signal: it exists
+        return True
+    return True
+
+
+def stop_workers(executor: ProcessPoolExecutor) -> None:
+    """End the workers of ``executor`` now (their current tasks are abandoned)."""
+    terminate = getattr(executor, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    processes = getattr(executor, "_processes", None) or {}
+    for process in list(processes.values()):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            process.terminate()
