@@ -298,7 +298,7 @@ def check_sites(
     --------
     >>> from shapely import box
     >>> from qzgeo.analysis.overlay_plan import ConstraintClass
-    >>> x, y = 560_000, 2_400_000  # EPSG:4545, near 钦州港
+    >>> x, y = 560_000, 2_400_000  # a GK zone-36 position (no prefix), on the coast
     >>> red = ConstraintClass("red", "红线", "exclusion", "internal", box(x, y, x + 500, y + 500))
     >>> ctx = SitingContext.from_layers(constraints=[red], planar_crs="EPSG:4545")
     >>> site = gpd.GeoDataFrame(geometry=[box(x + 250, y, x + 750, y + 500)], crs="EPSG:4545")

@@ -88,10 +88,10 @@ def break_lines(text: str, width: float, measure: Measure) -> list[str]:
     Examples
     --------
     >>> em = len  # one unit a character
-    >>> break_lines("钦州港片区（示意）规划", 6, em)
-    ['钦州港片区', '（示意）规划']
-    >>> break_lines("钦州港片区（示意）规划", 8, em)  # never before ）
-    ['钦州港片区（示', '意）规划']
+    >>> break_lines("某某港片区（示意）规划", 6, em)
+    ['某某港片区', '（示意）规划']
+    >>> break_lines("某某港片区（示意）规划", 8, em)  # never before ）
+    ['某某港片区（示', '意）规划']
     >>> break_lines("Port A-12 区规划范围", 8, em)
     ['Port', 'A-12 区规划', '范围']
     """
