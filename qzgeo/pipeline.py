@@ -43,6 +43,7 @@ from qzgeo.pack.model import Pack
 from qzgeo.pack.validate import pack_warnings, validate_pack
 from qzgeo.publish.parcel_stream import chunk_measure, stream_choice, stream_parcels_into
 from qzgeo.publish.parcel_tables import (
+    PARCEL_REPORT,
     parcel_place,
     published_zone_names,
     results_public,
@@ -197,7 +198,8 @@ class AnalyzeSummary:
         )
         return (
             f"{n} parcels, {conflicts}, {avail / 10_000:.2f} ha available{beyond}; "
-            f"{self.repairs.summary()}; {len(self.overlay.retries)} overlay retries; {self.engine}"
+            f"{self.repairs.summary(see=PARCEL_REPORT)}; "
+            f"{len(self.overlay.retries)} overlay retries; {self.engine}"
         )
 
 
@@ -223,9 +225,9 @@ def run_analyze(
 
     ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and with ``make_map``
     ``parcels.html`` go to ``out_dir/public`` when every zone and constraint layer is public,
-    else ``out_dir/internal`` (:mod:`qzgeo.io.outdir`); ``report.json`` always internal.
-    ``layer``/``crs``/``datum``/``read_options`` read the parcels (notices to
-    ``report.json``); ``workers``/``use_dask``/``scheduler``: threads, or a Dask cluster;
+    else ``out_dir/internal`` (:mod:`qzgeo.io.outdir`); ``parcels_report.json`` always
+    internal. ``layer``/``crs``/``datum``/``read_options`` read the parcels (notices to
+    ``parcels_report.json``); ``workers``/``use_dask``/``scheduler``: threads, or a Dask cluster;
     ``caps``: vertex and feature caps; ``chunk_rows``: parcels per streamed chunk;
     ``processes``: big files are analyzed by ``workers`` worker processes (the calling
     script needs ``if __name__ == "__main__":``, as for any multiprocessing pool).
@@ -425,7 +427,8 @@ def run_check(
             options=read_options,
         )
     rep = context.report
-    summary = rep.summary() if rep.records or rep.warnings or rep.flattened else None
+    # check writes no report.json: the line points nowhere else
+    summary = rep.summary(see=None) if rep.records or rep.warnings or rep.flattened else None
     reports = check_sites(
         site_gdf, context, label_field=label_field, with_patches=with_patches, notices=notices
     )

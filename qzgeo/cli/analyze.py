@@ -102,10 +102,10 @@ def command(
     max_features: int | None,
     chunk_rows: int | None,
 ) -> None:
-    """Analyze parcels against a plan pack: parcels.gpkg, parcels_summary.csv, report.json.
+    """Analyze parcels against a plan pack: parcels.gpkg, parcels_summary.csv, parcels_report.json.
 
     The results go to OUT/public when every zone and constraint layer of the pack is public,
-    else to OUT/internal; report.json always to OUT/internal.
+    else to OUT/internal; parcels_report.json always to OUT/internal.
     """
     from qzgeo.pipeline import run_analyze
 

@@ -219,7 +219,7 @@ def _repair_or_warn(gdf: gpd.GeoDataFrame, *, repair: bool, layer_id: str) -> gp
             click.echo(f"Repair: feature {r.feature_id}: {r.reason} -> {r.action}", err=True)
         for f in report.flattened:
             click.echo(f"Repair: {f.features} feature(s): {f.reason}", err=True)
-        click.echo(report.summary().replace("; see report.json", ""), err=True)
+        click.echo(report.summary(see=None), err=True)
     else:
         geoms = gdf.geometry.values
         invalid = int((~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)).sum())

@@ -140,17 +140,17 @@ class RepairReport:
     def dropped(self) -> list[RepairRecord]:
         return [r for r in self.records if r.action == "dropped"]
 
-    def summary(self) -> str:
+    def summary(self, *, see: str | None = "report.json") -> str:
+        """One line for the terminal; ``see``: the file that lists it all (None: no pointer)."""
         if not self.records and not self.warnings and not self.flattened and not self.outside:
             return "no features repaired or dropped"
         # features, not records: one feature may have several (Z removed, then made valid)
         dropped = {(r.layer, r.feature_id) for r in self.dropped}
         kept = {(r.layer, r.feature_id) for r in self.records} - dropped
         n_rep = len(kept) + sum(f.features for f in self.flattened)
-        return (
-            f"{n_rep} feature(s) repaired, {len(dropped)} dropped, "
-            f"{len(self.warnings) + len(self.outside)} warning(s); see report.json"
-        )
+        n_warn = len(self.warnings) + len(self.outside)
+        line = f"{n_rep} feature(s) repaired, {len(dropped)} dropped, {n_warn} warning(s)"
+        return f"{line}; see {see}" if see else line
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -42,6 +42,7 @@ CARRIED = (
     "parcels_summary.csv",
     "parcels_summary.xlsx",
     "parcels.html",
+    "parcels_report.json",
     "check.json",
     "check.txt",
     "check.html",

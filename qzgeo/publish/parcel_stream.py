@@ -221,7 +221,7 @@ def analyze_parcels_streamed(
     loaded
         The pack, from :func:`qzgeo.pack.load.load_pack_layers`.
     out_dir
-        Receives ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and ``report.json``.
+        Receives ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``), the report.
     chunk_rows
         Features per chunk (e.g. 200 000: ~0.5 GB of peak memory).
     layer, crs, datum, read_kwargs
@@ -232,8 +232,8 @@ def analyze_parcels_streamed(
     repairs
         Collects the repairs of every chunk (feature ids are the file's FIDs).
     extra, report_dir
-        More entries for ``report.json`` (or a function giving them, called at the end), and
-        its folder (default ``out_dir``).
+        More entries for ``parcels_report.json`` (or a function giving them, called at the
+        end), and its folder (default ``out_dir``).
     rename
         Applied to each chunk's result before it is written and summed (unpublished names).
     pool
@@ -382,8 +382,8 @@ def stream_parcels_into(
 
     The same placement as the in-memory ``qzgeo analyze`` (:mod:`qzgeo.io.outdir`): public
     only if every zone and constraint layer is (then unpublished zone names are replaced);
-    ``report.json`` always internal; the same outputs of an earlier run in the other part are
-    removed. ``kwargs`` go to :func:`analyze_parcels_streamed`.
+    ``parcels_report.json`` always internal; the same outputs of an earlier run in the other
+    part are removed. ``kwargs`` go to :func:`analyze_parcels_streamed`.
     """
     pack = loaded.pack
     public = results_public(pack)
@@ -414,7 +414,7 @@ def stream_parcels_into(
 def _inputs(
     path: str | Path, hasher: ThreadPoolExecutor, stop: threading.Event
 ) -> Callable[[], dict[str, str]]:
-    """The ``inputs`` of report.json, when asked: a file's hash is read meanwhile, while the
+    """The ``inputs`` of parcels_report.json, when asked: a file's hash is read meanwhile, while the
     chunks are analyzed; a PostGIS table is named by its URI (password hidden)."""
     if is_postgis_uri(str(path)):
         return lambda: input_digest(path)

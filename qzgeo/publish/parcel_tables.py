@@ -1,4 +1,4 @@
-"""Parcel analysis outputs: parcels.gpkg, parcels_summary.csv (+ .xlsx) and report.json."""
+"""Parcel analysis outputs: parcels.gpkg, parcels_summary.csv (+ .xlsx) and parcels_report.json."""
 
 from __future__ import annotations
 
@@ -41,7 +41,11 @@ def results_public(pack: Pack) -> bool:
     return all(s.is_public for s in (*pack.constraint_layers(), *pack.zone_layers()))
 
 
-#: What ``qzgeo analyze`` writes in its part (``report.json`` aside, always internal).
+#: The report of ``qzgeo analyze``, always internal. Not ``report.json``: that is publish's, and
+#: both commands default to the same OUT, so one would replace the other's.
+PARCEL_REPORT = "parcels_report.json"
+
+#: What ``qzgeo analyze`` writes in its part (``PARCEL_REPORT`` aside, always internal).
 PARCEL_FILES = ("parcels.gpkg", "parcels_summary.csv", "parcels_summary.xlsx", "parcels.html")
 
 
@@ -49,9 +53,9 @@ PARCEL_FILES = ("parcels.gpkg", "parcels_summary.csv", "parcels_summary.xlsx", "
 class ParcelPlace:
     """Where one ``qzgeo analyze`` writes: ``part`` (public or internal) of ``build``, a
     staging folder (:func:`qzgeo.io.outdir.staged`) whose files are put in place together
-    at the end; ``report.json`` goes to ``build.internal``.
+    at the end; ``parcels_report.json`` goes to ``build.internal``.
 
-    Set ``files`` to the outputs written in ``part`` (not ``report.json``, always internal):
+    Set ``files`` to the outputs written in ``part`` (not ``parcels_report.json``, always internal):
     the same files of an earlier run in the other part are removed at the end. After the
     ``with``, ``files`` hold their final paths; :meth:`final` gives any other's.
     """
@@ -172,9 +176,9 @@ def write_parcel_outputs(
     report_dir: str | Path | None = None,
     declared: Sequence[tuple[str, str]] = (),
 ) -> ParcelOutputs:
-    """Write ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and ``report.json``.
+    """Write ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and ``parcels_report.json``.
 
-    ``report.json`` (repairs of every layer, internal ones too) goes to ``report_dir``
+    ``parcels_report.json`` (repairs of every layer, internal ones too) goes to ``report_dir``
     (default ``out_dir``). Every file is written atomically and deterministically.
     ``declared``: the parcel file's field types (integers with nulls kept integers...).
     """
@@ -209,9 +213,9 @@ def write_parcel_tables(
     extra: dict[str, Any] | None = None,
     report_dir: str | Path | None = None,
 ) -> ParcelOutputs:
-    """Write the summary (CSV, Excel) and ``report.json`` beside an already written ``gpkg``.
+    """Write the summary (CSV, Excel) and ``parcels_report.json`` beside a written ``gpkg``.
 
-    ``counts`` is (parcels, parcels in conflict); ``report.json`` goes to ``report_dir``
+    ``counts`` is (parcels, parcels in conflict); ``parcels_report.json`` goes to ``report_dir``
     (default ``out``).
     """
     csv = write_bytes(out / "parcels_summary.csv", summary.to_csv(index=False).encode("utf-8-sig"))
@@ -239,7 +243,7 @@ def write_parcel_tables(
         **(extra or {}),
     }
     text = json.dumps(rep, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
-    report = write_text(Path(report_dir or out) / "report.json", text)
+    report = write_text(Path(report_dir or out) / PARCEL_REPORT, text)
     return ParcelOutputs(gpkg=gpkg, csv=csv, report=report, xlsx=xlsx, notes=notes)
 
 

@@ -81,14 +81,14 @@ def test_summaries_and_reports_agree(runs: dict[str, Path]) -> None:
         return pd.read_csv(runs[name] / "internal" / "parcels_summary.csv", encoding="utf-8-sig")
 
     def report(name: str) -> dict[str, object]:
-        text = (runs[name] / "internal" / "report.json").read_text(encoding="utf-8")
+        text = (runs[name] / "internal" / "parcels_report.json").read_text(encoding="utf-8")
         return dict(json.loads(text))
 
     base = summary("threads")
     assert base["分区"].iloc[-1] != base["分区"].iloc[0] and len(base) > 3
     for name in ("processes", "chunks", "inline_chunks"):
         pd.testing.assert_frame_equal(summary(name), base, check_exact=False, rtol=1e-9, atol=0)
-        # report.json holds no engine or timing text: the whole of it must agree
+        # parcels_report.json holds no engine or timing text: the whole of it must agree
         assert report(name) == report("threads"), name
 
 

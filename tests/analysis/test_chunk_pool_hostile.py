@@ -55,7 +55,7 @@ def repaired(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_a_bowtie_in_a_later_chunk_is_repaired_and_reported(repaired: tuple[Path, Path]) -> None:
     _src, out = repaired
-    report = json.loads((out / "internal" / "report.json").read_text(encoding="utf-8"))
+    report = json.loads((out / "internal" / "parcels_report.json").read_text(encoding="utf-8"))
     assert report["parcels"] == 60025
     (rec,) = report["repairs"]["repairs"]
     assert rec["feature_id"] == str(BOWTIE + 1) and rec["action"] == "repaired", rec
@@ -123,9 +123,9 @@ def test_a_rerun_with_processes_is_byte_identical(tmp_path: Path) -> None:
         assert res.returncode == 0 and ENGINE in res.stdout, res.stderr
     a, b = snapshot(tmp_path / "a"), snapshot(tmp_path / "b")
     assert a.keys() == b.keys()
-    for name in ("parcels.gpkg", "parcels_summary.csv", "report.json"):
+    for name in ("parcels.gpkg", "parcels_summary.csv", "parcels_report.json"):
         assert a[f"internal/{name}"] == b[f"internal/{name}"], name
-    report = json.loads(a["internal/report.json"])
+    report = json.loads(a["internal/parcels_report.json"])
     assert set(report) == {
         "conflicts", "coverage", "inputs", "overlay", "parcels", "repairs", "sensitivity",
         "unchecked_ha",

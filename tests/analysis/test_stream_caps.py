@@ -105,7 +105,7 @@ def test_a_streamed_run_keeps_the_input_hash(parcels: Path, tmp_path: Path) -> N
     import json
 
     run_analyze(parcels, tmp_path / "o", chunk_rows=300, workers=1)
-    report = json.loads((tmp_path / "o" / "internal" / "report.json").read_text("utf-8"))
+    report = json.loads((tmp_path / "o" / "internal" / "parcels_report.json").read_text("utf-8"))
     want = hashlib.sha256(parcels.read_bytes()).hexdigest()
     assert report["inputs"] == {parcels.name: want}
     assert pyogrio.read_info(parcels)["features"] == N_SIDE**2  # the input is untouched

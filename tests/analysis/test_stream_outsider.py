@@ -51,7 +51,7 @@ def analyze(src: Path, out: Path, *args: str, engine: str = "") -> Path:
 
 
 def report(out: Path, *, inputs: bool = True) -> dict:
-    rep = json.loads((out / "internal" / "report.json").read_text(encoding="utf-8"))
+    rep = json.loads((out / "internal" / "parcels_report.json").read_text(encoding="utf-8"))
     return rep if inputs else {k: v for k, v in rep.items() if k != "inputs"}
 
 
@@ -200,7 +200,7 @@ def test_hostile_rows_in_a_later_chunk_are_reported_never_lost(tmp_path: Path, e
         fid(at["bowtie"]): ("repaired", recs[fid(at["bowtie"])][1]),
     }
     lost = set(range(6400)) - set(rows.index)
-    assert lost == {at["empty"], at["null"], at["nan"]}  # each one in report.json
+    assert lost == {at["empty"], at["null"], at["nan"]}  # each one in parcels_report.json
     assert rows.loc[at["bowtie"], "area_m2"] == pytest.approx(1250.0, rel=1e-3)  # both lobes
     dup = shapely.get_coordinates(rows.geometry.loc[at["dup"]].geoms[0])
     assert len(dup) == 6  # the duplicated vertex is kept as the producer wrote it

@@ -150,7 +150,7 @@ def analyze(
     parcels = write_parcels(tmp_path / "parcels.gpkg", crs)
     summary = run_analyze(parcels, out, pack_dir=pack, **kw)  # type: ignore[arg-type]
     result = gpd.read_file(out / "internal" / "parcels.gpkg").set_index("name")
-    report = json.loads((out / "internal" / "report.json").read_text("utf-8"))
+    report = json.loads((out / "internal" / "parcels_report.json").read_text("utf-8"))
     return result, report, summary.one_line()
 
 
@@ -196,7 +196,7 @@ def test_parts_outside_the_coverage_are_unchecked(tmp_path: Path, crs: str) -> N
 
 def test_without_a_coverage_the_box_rules_as_before(tmp_path: Path) -> None:
     """The same pack without `coverage_layer`: the neighbour is a conflict (the old answer),
-    nothing inside the box is unchecked, and report.json has no `coverage`."""
+    nothing inside the box is unchecked, and parcels_report.json has no `coverage`."""
     result, report, line = analyze(tmp_path, coverage=False)
     assert bool(result.loc["neighbour", "conflict"])
     assert result.loc["neighbour_udb", "available_m2"] > 0

@@ -121,7 +121,7 @@ def analyze(
         chunk_rows=chunk_rows,
     )
     result = gpd.read_file(tmp_path / "out" / "internal" / "parcels.gpkg").set_index("name")
-    report = json.loads((tmp_path / "out" / "internal" / "report.json").read_text("utf-8"))
+    report = json.loads((tmp_path / "out" / "internal" / "parcels_report.json").read_text("utf-8"))
     return result, {"geoms": g, "report": report, "line": summary.one_line()}
 
 

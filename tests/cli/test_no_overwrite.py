@@ -166,9 +166,9 @@ def test_analyze_outputs_internal_unless_all_inputs_public(
     for name in ("parcels.gpkg", "parcels_summary.csv", "parcels.html"):
         assert (part / name).is_file(), sorted(str(p.relative_to(out)) for p in out.rglob("*"))
         assert str(part / name) in all_output(result)
-    # report.json (repairs) stays internal either way
-    assert (out / "internal" / "report.json").is_file()
-    assert not (out / "public" / "report.json").exists()
+    # parcels_report.json (repairs) stays internal either way
+    assert (out / "internal" / "parcels_report.json").is_file()
+    assert not (out / "public" / "parcels_report.json").exists()
 
 
 # --- PostGIS: checked before any local file; all tables in one transaction ---------------
@@ -283,3 +283,31 @@ def test_a_failed_first_run_leaves_the_folder_as_it_was(mini: Path, tmp_path: Pa
         assert_no_traceback(result)
     assert not new.exists()
     assert empty.is_dir() and not any(empty.iterdir())
+
+
+@pytest.mark.parametrize("first", ["publish", "analyze"])
+def test_publish_and_analyze_keep_each_others_report(
+    mini: Path, tmp_path: Path, first: str
+) -> None:
+    """Both commands default to the same OUT: neither may replace the other's report."""
+    parcels = _parcels(tmp_path / "parcels.gpkg")
+    out = tmp_path / "out"
+    runs = {
+        "publish": ("publish", "--pack", mini, "--out", out),
+        "analyze": ("analyze", "--parcels", parcels, "--pack", mini, "--out", out),
+    }
+    second = "analyze" if first == "publish" else "publish"
+    result = run_cli(*runs[first])
+    assert result.exit_code == 0, result.output
+    before = {p.name: p.read_bytes() for p in (out / "internal").glob("*report.json")}
+    assert len(before) == 1, sorted(before)
+    result = run_cli(*runs[second])
+    assert result.exit_code == 0, result.output
+    after = {p.name: p.read_bytes() for p in (out / "internal").glob("*report.json")}
+    assert len(after) == 2, sorted(after)
+    for name, data in before.items():
+        assert after[name] == data, f"{second} replaced {first}'s {name}"
+    publish = json.loads((out / "internal" / "report.json").read_text(encoding="utf-8"))
+    parcel = json.loads((out / "internal" / "parcels_report.json").read_text(encoding="utf-8"))
+    assert "parcels" not in publish and parcel["parcels"] == 2
+    assert "parcels_report.json" in all_output(result) or second == "publish"

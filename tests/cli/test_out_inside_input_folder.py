@@ -1,7 +1,7 @@
 """An input that is a folder (a ``.gdb``, a folder of shapefiles) is read whole: no output may
 go inside it. `convert SRC.gdb SRC.gdb/x.shp` wrote into the input, and `check --out` made its
 output folder there; `analyze` of such a folder stopped with a bare "[Errno 21] Is a
-directory" (its hash for report.json), and is now analyzed like a file."""
+directory" (its hash for parcels_report.json), and is now analyzed like a file."""
 
 from __future__ import annotations
 
@@ -60,5 +60,5 @@ def test_an_input_folder_is_analyzed_and_hashed(folder: Path, tmp_path: Path) ->
     out = tmp_path / "out"
     result = run_cli("analyze", "--parcels", folder, "--out", out)
     assert result.exit_code == 0, all_output(result)
-    report = json.loads((out / "internal" / "report.json").read_text(encoding="utf-8"))
+    report = json.loads((out / "internal" / "parcels_report.json").read_text(encoding="utf-8"))
     assert set(report["inputs"]) == {folder.name} and len(report["inputs"][folder.name]) == 64

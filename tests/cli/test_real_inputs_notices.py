@@ -82,7 +82,7 @@ def test_analyze_report_json_lists_reader_warnings(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     report = json.dumps(
-        json.loads((out / "internal" / "report.json").read_text(encoding="utf-8")),
+        json.loads((out / "internal" / "parcels_report.json").read_text(encoding="utf-8")),
         ensure_ascii=False,
     )
     assert COUNT.search(report) and CLOSED.search(report), report[:2000]

@@ -168,7 +168,9 @@ def test_cli_streams_chunks_to_a_scheduler_with_the_same_rows(  # type: ignore[n
     pd.testing.assert_frame_equal(summaries["dask"], summaries["threads"], check_exact=True)
     pd.testing.assert_frame_equal(summaries["dask"], summaries["mem"], rtol=1e-12)
     reports = {
-        k: json.loads((tmp_path / k / "internal" / "report.json").read_text(encoding="utf-8"))
+        k: json.loads(
+            (tmp_path / k / "internal" / "parcels_report.json").read_text(encoding="utf-8")
+        )
         for k in runs
     }
     assert reports["dask"] == reports["threads"] == reports["mem"] == reports["auto"]

@@ -71,7 +71,12 @@ def test_cli_analyze_writes_outputs_deterministically(tmp_path: Path) -> None:
     res = runner.invoke(cli, [*args, "--out", str(tmp_path / "a")])
     assert res.exit_code == 0, res.output
     assert "6 parcels, 4 in conflict" in res.output
-    for name in ("parcels.gpkg", "parcels_summary.csv", "parcels_summary.xlsx", "report.json"):
+    for name in (
+        "parcels.gpkg",
+        "parcels_summary.csv",
+        "parcels_summary.xlsx",
+        "parcels_report.json",
+    ):
         assert (tmp_path / "a" / "internal" / name).stat().st_size > 0
     csv = (tmp_path / "a" / "internal" / "parcels_summary.csv").read_bytes()
     assert csv.startswith(b"\xef\xbb\xbf")
@@ -82,7 +87,12 @@ def test_cli_analyze_writes_outputs_deterministically(tmp_path: Path) -> None:
     assert len(got) == 6 and got["conflict"].sum() == 4
     res2 = runner.invoke(cli, [*args, "--out", str(tmp_path / "b"), "--progress"])
     assert res2.exit_code == 0, res2.output
-    for name in ("parcels.gpkg", "parcels_summary.csv", "parcels_summary.xlsx", "report.json"):
+    for name in (
+        "parcels.gpkg",
+        "parcels_summary.csv",
+        "parcels_summary.xlsx",
+        "parcels_report.json",
+    ):
         a, b = (tmp_path / d / "internal" / name for d in "ab")
         assert a.read_bytes() == b.read_bytes(), name
     assert src.read_bytes() == before  # inputs are never modified
@@ -225,8 +235,12 @@ def test_cli_analyze_in_chunks_gives_the_same_rows(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(sa, sb, rtol=1e-12)
     import json
 
-    ra = json.loads((tmp_path / "mem" / "internal" / "report.json").read_text(encoding="utf-8"))
-    rb = json.loads((tmp_path / "chunks" / "internal" / "report.json").read_text(encoding="utf-8"))
+    ra = json.loads(
+        (tmp_path / "mem" / "internal" / "parcels_report.json").read_text(encoding="utf-8")
+    )
+    rb = json.loads(
+        (tmp_path / "chunks" / "internal" / "parcels_report.json").read_text(encoding="utf-8")
+    )
     assert ra == rb and ra["repairs"]["repairs"][0]["feature_id"] == "7"
 
 

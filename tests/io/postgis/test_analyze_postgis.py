@@ -65,7 +65,7 @@ def _run(pg_uri: str, table: str, pack: Path, out: Path) -> tuple[str, dict[str,
         if f.is_file():
             data = f.read_bytes()
             assert SECRET.encode() not in data and ENCODED.encode() not in data, f
-    report = json.loads((out / "internal" / "report.json").read_text(encoding="utf-8"))
+    report = json.loads((out / "internal" / "parcels_report.json").read_text(encoding="utf-8"))
     return res.output, report
 
 
@@ -124,13 +124,13 @@ def test_analyze_postgis_without_key_says_rows_are_positions(
     output, report = _run(pg_uri, f"{pg_schema}.v", minipack, tmp_path / "out")
     warnings = report["repairs"]["warnings"]  # type: ignore[index]
     assert any(f"{pg_schema}.v has no primary key" in w for w in warnings), warnings
-    assert "1 warning(s); see report.json" in output
+    assert "1 warning(s); see parcels_report.json" in output
 
 
 def test_analyze_repair_areas_are_ellipsoidal(
     pg_uri: str, pg_schema: str, pg_sql: Sql, minipack: Path, tmp_path: Path
 ) -> None:
-    """report.json's area after a repair is the ellipsoidal area, not the GK plane's."""
+    """parcels_report.json's area after a repair is the ellipsoidal area, not the GK plane's."""
     table = _parcels_table(pg_sql, pg_schema)
     _, report = _run(pg_uri, table, minipack, tmp_path / "out")
     [fixed] = [r for r in report["repairs"]["repairs"] if r["action"] == "repaired"]  # type: ignore[index]

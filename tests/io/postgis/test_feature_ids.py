@@ -82,7 +82,7 @@ def test_analyze_names_parcels_by_their_zongdi_code(
     table = _zongdi_table(pg_sql, pg_schema)
     code, output = _analyze(f"{pg_uri}?table={table}", minipack, tmp_path / "out")
     assert code == 0, output
-    report = json.loads((tmp_path / "out" / "internal" / "report.json").read_text("utf-8"))
+    report = json.loads((tmp_path / "out" / "internal" / "parcels_report.json").read_text("utf-8"))
     assert not any("by position" in w for w in report["repairs"]["warnings"])
     by_action = {r["action"]: r for r in report["repairs"]["repairs"]}
     assert by_action["repaired"]["feature_id"] == zongdi_code(7)
@@ -121,7 +121,7 @@ def test_table_without_key_is_numbered_by_position_with_a_warning(
     table = _zongdi_table(pg_sql, pg_schema, key="")
     code, output = _analyze(f"{pg_uri}?table={table}", minipack, tmp_path / "out")
     assert code == 0, output
-    report = json.loads((tmp_path / "out" / "internal" / "report.json").read_text("utf-8"))
+    report = json.loads((tmp_path / "out" / "internal" / "parcels_report.json").read_text("utf-8"))
     assert any(
         f"{pg_schema}.宗地 has no primary key" in w and "position" in w
         for w in report["repairs"]["warnings"]
@@ -151,7 +151,7 @@ def test_zone_layer_keyed_by_text_keeps_numeric_zone_fids(
     table = _zongdi_table(pg_sql, pg_schema)
     code, output = _analyze(f"{pg_uri}?table={table}", minipack, tmp_path / "out")
     assert code == 0, output
-    report = json.loads((tmp_path / "out" / "internal" / "report.json").read_text("utf-8"))
+    report = json.loads((tmp_path / "out" / "internal" / "parcels_report.json").read_text("utf-8"))
     assert any(
         "zones: its rows are keyed by text ('ZQ-A'" in w for w in report["repairs"]["warnings"]
     )

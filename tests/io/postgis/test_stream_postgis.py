@@ -102,7 +102,7 @@ def _assert_same_run(out: Path, ref: Path) -> None:
         check_exact=True,
     )
     assert a.geometry.geom_equals_exact(b.geometry, 0).all()
-    for name in ("parcels_summary.csv", "report.json"):
+    for name in ("parcels_summary.csv", "parcels_report.json"):
         assert (out / "internal" / name).read_bytes() == (ref / "internal" / name).read_bytes()
     for f in out.rglob("*"):
         if f.is_file():
@@ -120,7 +120,7 @@ def test_streamed_postgis_rows_are_the_in_memory_rows(
     assert f"8 chunk(s) of {ROWS} parcels" in out, out
     _assert_same_run(tmp_path / "chunks", tmp_path / "mem")
     rows = _rows(tmp_path / "chunks")
-    assert len(rows) == NX * NY - 1  # the NULL one dropped (and said so in report.json)
+    assert len(rows) == NX * NY - 1  # the NULL one dropped (and said so in parcels_report.json)
     info = pyogrio.read_info(tmp_path / "chunks" / "internal" / "parcels.gpkg")
     assert dict(zip(info["fields"], info["dtypes"], strict=True))["层数"] == "int64"
     assert list(rows[key]) == sorted(rows[key])  # key order, chunk after chunk
