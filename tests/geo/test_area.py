@@ -115,8 +115,14 @@ def test_centroids_match_geos_on_gk_coordinates(specs, rnd) -> None:
     geoms = np.array(geoms, dtype=object)
     x, y = centroids_xy(geoms)
     c = shapely.centroid(geoms)
-    np.testing.assert_allclose(x, shapely.get_x(c), rtol=0, atol=1e-6)
-    np.testing.assert_allclose(y, shapely.get_y(c), rtol=0, atol=1e-6)
+    # A sliver (area ≪ r²) has a centroid of moment / almost 0: both methods lose digits there
+    # (hypothesis found a 1 m star of almost no area whose centroid both put 170 000 km away, 6 cm
+    # apart). Parcels are not slivers; compare where the centroid is well conditioned.
+    r = np.array([s[2] for s in specs])
+    area = np.abs(shapely.area(geoms))
+    sound = (area >= 1e-3 * r**2) | (area == 0)  # zero area: both GEOS
+    np.testing.assert_allclose(x[sound], shapely.get_x(c)[sound], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(y[sound], shapely.get_y(c)[sound], rtol=0, atol=1e-6)
 
 
 def test_fixed_point_refuses_nan() -> None:
