@@ -45,7 +45,7 @@ from qzgeo.pack.load import LoadedPack, load_pack_layers
 from qzgeo.pack.model import Pack
 from qzgeo.pack.validate import pack_warnings, validate_pack
 
-__all__ = ["CACHE_FORMAT", "Prepared", "pack_key", "prepare_pack"]
+__all__ = ["CACHE_FORMAT", "Prepared", "code_digest", "pack_key", "prepare_pack", "source_digest"]
 
 #: Bumped whenever what an entry holds changes meaning.
 CACHE_FORMAT = 1
@@ -165,8 +165,12 @@ def _pack_files(pack: Pack) -> list[Path] | None:
 
 @functools.lru_cache(maxsize=1)
 def code_digest() -> str:
-    """SHA-256 of the qzgeo package's code: every ``.py`` file's path and bytes (~3 ms)."""
-    package = Path(__file__).resolve().parents[1]
+    """:func:`source_digest` of the qzgeo package (once per process, ~3 ms)."""
+    return source_digest(Path(__file__).resolve().parents[1])
+
+
+def source_digest(package: Path) -> str:
+    """SHA-256 of every ``.py`` file under ``package``: its relative path and its bytes."""
     h = hashlib.sha256()
     for p in sorted(package.rglob("*.py")):
         h.update(p.relative_to(package).as_posix().encode("utf-8") + b"\0")
