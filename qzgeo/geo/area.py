@@ -170,6 +170,9 @@ class AreaScale:
         xs = (self.i0 + np.arange(ni)) * self.cell
         ys = (self.j0 + np.arange(nj)) * self.cell
         gx, gy = np.meshgrid(xs, ys, indexing="ij")
+        if crs.geodetic_crs is None:
+            msg = f"{crs.name} has no geodetic CRS to measure areas on"
+            raise CRSError(msg)
         to_geo = cached_transformer(crs, crs.geodetic_crs)
         lon, lat = to_geo.transform(gx.ravel(), gy.ravel())
         factors = Proj(crs).get_factors(lon, lat)

@@ -58,8 +58,8 @@ def to_crs(gdf: gpd.GeoDataFrame, crs: str | CRS) -> gpd.GeoDataFrame:
     Examples
     --------
     >>> g = gpd.GeoDataFrame(geometry=[shapely.Point(108.6, 21.7)], crs="EPSG:4326")
-    >>> to_crs(g, "EPSG:4545").geometry.equals_exact(g.to_crs("EPSG:4545").geometry, 0).all()
-    np.True_
+    >>> to_crs(g, "EPSG:4545").geometry.iloc[0].equals_exact(g.to_crs(4545).geometry.iloc[0], 0)
+    True
     """
     target = CRS.from_user_input(crs)
     if gdf.crs is None or gdf.crs.is_exact_same(target):
@@ -70,8 +70,11 @@ def to_crs(gdf: gpd.GeoDataFrame, crs: str | CRS) -> gpd.GeoDataFrame:
     has_z = shapely.has_z(data)
     for mask, with_z in ((~has_z, False), (has_z, True)):
         xyz = shapely.get_coordinates(data[mask], include_z=with_z)
-        moved = t.transform(*(xyz[:, i] for i in range(xyz.shape[1])))
-        out[mask] = shapely.set_coordinates(data[mask].copy(), np.array(moved).T)
+        if with_z:
+            moved = np.array(t.transform(xyz[:, 0], xyz[:, 1], xyz[:, 2]))
+        else:
+            moved = np.array(t.transform(xyz[:, 0], xyz[:, 1]))
+        out[mask] = shapely.set_coordinates(data[mask].copy(), moved.T)
     result = gdf.copy()
     result[gdf.geometry.name] = gpd.GeoSeries(out, index=gdf.index, crs=target)
     return result.set_crs(target, allow_override=True)

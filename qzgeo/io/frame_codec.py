@@ -10,7 +10,7 @@ a round trip gave back exactly what went in: callers cache only what passes it.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -23,7 +23,7 @@ __all__ = ["frame_from_bytes", "frame_to_bytes", "same_frame"]
 _GEOM = "__qzgeo_wkb"
 _META = b"qzgeo"
 # M coordinates need GEOS 3.12 in WKB; older GEOS have none to keep.
-_DIMS = 4 if shapely.geos_version >= (3, 12, 0) else 3
+_DIMS: Literal[3, 4] = 4 if shapely.geos_version >= (3, 12, 0) else 3
 
 
 def frame_to_bytes(gdf: gpd.GeoDataFrame) -> bytes:
