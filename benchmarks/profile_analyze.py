@@ -10,14 +10,20 @@ only: the overlay's worker threads show up as waiting in ``overlay_areas`` (its 
 The ``.prof`` file is kept in ``benchmarks/_work/`` for snakeviz / pstats.
 
 ``check``: ``python -X importtime`` of the command in a new process (the heaviest top-level
-imports), the pack layers it reads, and a cProfile of the rest.
+imports), the pack layers it reads, and a cProfile of the rest; whether the prepared pack came
+from the cache (``qzgeo/pack/prepared.py``); then the wall time of the cold command in new
+processes, median of 5 interleaved runs each: a cache miss (an empty cache folder), a hit, and
+the cache off (``QZGEO_NO_CACHE=1``). Without ``$QZGEO_CACHE_DIR`` the runs use temporary
+cache folders, never the user's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import cProfile
+import os
 import pstats
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -120,6 +126,14 @@ def _engine_check_cost(parcels: Path) -> None:
 
 
 def profile_check(site: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        # the first run fills a temporary cache (a miss); the profiled one takes it (a hit)
+        os.environ.setdefault("QZGEO_CACHE_DIR", tmp)
+        _profile_check(site)
+    cold_check_walls(site)
+
+
+def _profile_check(site: Path) -> None:
     cmd = [sys.executable, "-X", "importtime", "-c", CLI, "check", str(site)]
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -139,7 +153,23 @@ def profile_check(site: Path) -> None:
     print(f"| (all top-level) | {total / 1000:.0f} |")
 
     import qzgeo.pack.load as load_mod
+    import qzgeo.pack.prepared as prepared
     from qzgeo.cli.main import cli
+
+    cache: list[str] = []
+    real_load, real_save = prepared.load_entry, prepared.save_entry
+
+    def load_spy(kind, key):  # type: ignore[no-untyped-def]
+        got = real_load(kind, key)
+        cache.append("hit" if got is not None else "miss")
+        return got
+
+    def save_spy(kind, key, meta, blobs):  # type: ignore[no-untyped-def]
+        saved = real_save(kind, key, meta, blobs)
+        cache.append("saved" if saved else "not saved")
+        return saved
+
+    prepared.load_entry, prepared.save_entry = load_spy, save_spy  # type: ignore[assignment]
 
     read = load_mod.read_layer
     seen: list[str] = []
@@ -157,9 +187,37 @@ def profile_check(site: Path) -> None:
         cli(["check", str(site)], standalone_mode=False)
     prof.disable()
     print(f"\nPack layers read by the check ({len(seen)}): " + "; ".join(seen))
+    print(f"Prepared pack cache: {', '.join(cache) or 'off'}")
     stats = pstats.Stats(prof)
     print("\nThe check once imported (cumulative):")
     stats.sort_stats("cumulative").print_stats(30)
+
+
+def cold_check_walls(site: Path, runs: int = 5) -> None:
+    """Median wall time of ``qzgeo check SITE`` in a new process: cache miss, hit, off."""
+    times: dict[str, list[float]] = {"miss": [], "hit": [], "off": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        warm = Path(tmp) / "warm"
+        _run_check(site, {"QZGEO_CACHE_DIR": str(warm)})  # fills the cache of the hits
+        for i in range(runs):
+            for mode in times:  # interleaved: a slow moment of the machine hits all three
+                env = {"QZGEO_CACHE_DIR": str(warm if mode == "hit" else Path(tmp) / f"m{i}")}
+                if mode == "off":
+                    env["QZGEO_NO_CACHE"] = "1"
+                times[mode].append(_run_check(site, env))
+    print(f"\nCold `qzgeo check {site.name}` in a new process, median of {runs} (s):")
+    print("| pack cache | wall s | runs |\n|---|--:|---|")
+    for mode, ts in times.items():
+        print(f"| {mode} | {statistics.median(ts):.2f} | {' '.join(f'{t:.2f}' for t in ts)} |")
+
+
+def _run_check(site: Path, extra: dict[str, str]) -> float:
+    env = {k: v for k, v in os.environ.items() if k != "QZGEO_NO_CACHE"} | extra
+    t = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", CLI, "check", str(site)], env=env, capture_output=True, check=False
+    )
+    return time.perf_counter() - t
 
 
 if __name__ == "__main__":

@@ -38,8 +38,9 @@ from qzgeo.io.outdir import check_out_dir, output_build, write_part_file
 from qzgeo.io.postgis_uri import redact_text, redact_uri
 from qzgeo.io.vector import ReadOptions, read_layer
 from qzgeo.pack.catalog import load_pack
-from qzgeo.pack.load import LoadedPack, analysis_layer_ids, load_pack_layers
+from qzgeo.pack.load import LoadedPack, analysis_layer_ids
 from qzgeo.pack.model import Pack
+from qzgeo.pack.prepared import prepare_pack
 from qzgeo.pack.validate import pack_warnings, validate_pack
 from qzgeo.publish.parcel_stream import chunk_measure, stream_choice, stream_parcels_into
 from qzgeo.publish.parcel_tables import (
@@ -131,7 +132,7 @@ def run_publish(
     if to_postgis:
         analysis_postgis_targets(to_postgis)  # names checked before anything is read or written
     with read_caps(caps):
-        loaded = load_pack_layers(pack)
+        loaded = prepare_pack(pack).loaded
     result = analyze_pack(loaded)
     warnings = pack_warnings(pack) + list(loaded.report.warnings) + list(result.notes)
     with output_build(out_dir, pack=pack.root) as build:
@@ -243,9 +244,10 @@ def run_analyze(
     repairs = RepairReport()
     beyond = "the pack's coverage" if pack.coverage_layer else "the pack's extent"
     with read_caps(caps), chunk_pool(chunks.processes if chunks else 1) as pool:
-        # the worker processes start while the pack is validated and read
-        validate_pack(pack)
-        loaded = load_pack_layers(pack, only=None if make_map else analysis_layer_ids(pack))
+        # the worker processes start while the pack is validated and read (or taken from
+        # the cache: qzgeo.pack.prepared)
+        only = None if make_map else analysis_layer_ids(pack)
+        loaded = prepare_pack(pack, only=only, validate=True).loaded
         repairs.extend(loaded.report)
         if chunks is not None:
             with chunk_measure(dask=dask, scheduler=scheduler, workers=workers) as measure:

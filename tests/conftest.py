@@ -17,6 +17,26 @@ def minipack(tmp_path: Path) -> Path:
     return dst
 
 
+_CACHE_DIR = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The session caches prepared packs in a folder of its own, never in the user's cache
+    (~/.cache/qzgeo): every qzgeo call of a test, and every process it starts, inherits it."""
+    import os
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="qzgeo-test-cache-")
+    config.stash[_CACHE_DIR] = folder
+    os.environ["QZGEO_CACHE_DIR"] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_CACHE_DIR, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """In CI the browser tests must run: a missing Chromium fails the run instead of skipping."""
     import os

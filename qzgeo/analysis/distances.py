@@ -20,6 +20,7 @@ from pyproj import CRS, Transformer
 from qzgeo.analysis.site_results import SiteDistance
 from qzgeo.geo.area import GEOD
 from qzgeo.geo.crs import STORAGE_CRS
+from qzgeo.geo.reproject import cached_transformer
 from qzgeo.pack.model import DistanceSpec
 
 ObjArray = npt.NDArray[np.object_]
@@ -90,7 +91,7 @@ def measure(
     targets: Sequence[DistanceTarget], planar: ObjArray, *, planar_crs: CRS
 ) -> list[list[SiteDistance]]:
     """Per site (rows of ``planar``), its distance to each target, in the targets' order."""
-    to_lonlat = Transformer.from_crs(planar_crs, STORAGE_CRS, always_xy=True)
+    to_lonlat = cached_transformer(planar_crs, STORAGE_CRS)
     out: list[list[SiteDistance]] = [[] for _ in range(planar.size)]
     for t in targets:
         dist = _geodesic(t, planar, to_lonlat)

@@ -20,6 +20,7 @@ from qzgeo.analysis.overlay_plan import ConstraintClass
 from qzgeo.analysis.site_results import BoundaryShare, Conflict
 from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.geo.repair import polygonal_part
+from qzgeo.geo.reproject import cached_transformer
 
 __all__ = ["ClassOverlap", "Unchecked"]
 
@@ -52,7 +53,7 @@ class ClassOverlap:
         # files with the same stem (and so the same "layer:class") apart.
         self.plan = plan_overlay([replace(c, layer_id=str(k)) for k, c in enumerate(self.classes)])
         self.part_tree = shapely.STRtree(self.plan.classes.parts)
-        self.to_lonlat = Transformer.from_crs(self.planar_crs, STORAGE_CRS, always_xy=True)
+        self.to_lonlat = cached_transformer(self.planar_crs, STORAGE_CRS)
 
     def inside_m2(
         self,

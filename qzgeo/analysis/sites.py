@@ -19,6 +19,7 @@ from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, ConstraintClass
 from qzgeo.geo.coverage import CheckedArea
 from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.geo.repair import RepairReport, polygonal_part, repair_layer, valid_polygonal
+from qzgeo.geo.reproject import to_crs
 from qzgeo.io.guard import refuse_virtual
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import ReadOptions, read_layer
@@ -136,7 +137,8 @@ def read_sites(
                 "a site must be a polygon"
             )
             raise InputError(msg)
-        part = gdf.loc[polygonal].to_crs(STORAGE_CRS)
+        # the CRS checks of the read built this transformer (~40 ms from WGS 84): reuse it
+        part = to_crs(gdf.loc[polygonal], STORAGE_CRS)
         part[SOURCE_COL] = arg
         part[FID_COL] = part.index.to_numpy()
         frames.append(part)

@@ -50,8 +50,8 @@ from qzgeo.geo.crs import STORAGE_CRS, extent_status, planar_crs_for_bounds
 from qzgeo.geo.repair import RepairReport, polygonal_part
 from qzgeo.io.vector import ReadOptions
 from qzgeo.notices import Notices
-from qzgeo.pack.load import load_pack_layers
 from qzgeo.pack.model import DistanceSpec, Pack
+from qzgeo.pack.prepared import prepare_pack
 
 # Overlaps below the reporting precision (0.01 m²) are coordinate round-off, not conflicts.
 MIN_AREA_M2 = 0.01
@@ -202,7 +202,7 @@ class SitingContext:
         wanted = [s.id for s in pack.zone_layers()] + [d.layer for d in pack.distances]
         if not constraint_sources:
             wanted += [s.id for s in pack.constraint_layers()]
-        loaded = load_pack_layers(pack, only=wanted)
+        loaded = prepare_pack(pack, only=wanted).loaded  # from the cache after the first run
         report.extend(loaded.report)
         planar = loaded.planar_crs
         if constraint_sources:

@@ -13,10 +13,11 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 import shapely
-from pyproj import CRS, Geod, Proj, Transformer
+from pyproj import CRS, Geod, Proj
 from shapely.geometry.base import BaseGeometry
 
 from qzgeo._errors import CRSError
+from qzgeo.geo.reproject import cached_transformer
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -169,7 +170,10 @@ class AreaScale:
         xs = (self.i0 + np.arange(ni)) * self.cell
         ys = (self.j0 + np.arange(nj)) * self.cell
         gx, gy = np.meshgrid(xs, ys, indexing="ij")
-        to_geo = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+        if crs.geodetic_crs is None:
+            msg = f"{crs.name} has no geodetic CRS to measure areas on"
+            raise CRSError(msg)
+        to_geo = cached_transformer(crs, crs.geodetic_crs)
         lon, lat = to_geo.transform(gx.ravel(), gy.ravel())
         factors = Proj(crs).get_factors(lon, lat)
         self.grid = np.asarray(factors.areal_scale, dtype=float).reshape(ni, nj)

@@ -21,7 +21,8 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from qzgeo.geo.crs import STORAGE_CRS, cached_transformer, format_extent
+from qzgeo.geo.crs import STORAGE_CRS, format_extent
+from qzgeo.geo.reproject import cached_transformer
 
 __all__ = [
     "DENSIFY_DEG",

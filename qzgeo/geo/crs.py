@@ -8,15 +8,15 @@ metre, which is why WGS84 data is read as CGCS2000 without a datum shift. GCJ-02
 
 from __future__ import annotations
 
-import functools
 import re
 
 import numpy as np
 import numpy.typing as npt
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
 from qzgeo._errors import CRSError
+from qzgeo.geo.reproject import cached_transformer
 
 STORAGE_CRS = "EPSG:4490"
 
@@ -233,18 +233,8 @@ def _suggest_gk(crs: CRS, easting: float) -> str | None:
         return None
 
 
-@functools.lru_cache(maxsize=64)
-def cached_transformer(src: str, dst: str) -> Transformer:
-    """``Transformer.from_crs(src, dst, always_xy=True)``, built once per pair of CRS strings.
-
-    Building a transformer costs ~10 ms (a PROJ database lookup); a pack of 18 layers needs the
-    same few again and again. Keys are user-input strings (``"EPSG:4490"`` or WKT).
-    """
-    return Transformer.from_crs(src, dst, always_xy=True)
-
-
 def _to_lonlat(crs: CRS, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
-    t = cached_transformer(crs.to_wkt(), STORAGE_CRS)
+    t = cached_transformer(crs, STORAGE_CRS)
     with np.errstate(all="ignore"):
         lon, lat = t.transform(x, y, errcheck=False)
     return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import shapely
 from pyproj import CRS, Geod
 
-from qzgeo.geo.crs import cached_transformer
+from qzgeo.geo.reproject import cached_transformer
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -78,7 +78,7 @@ def _map_offsets_m(a: FloatArray, b: FloatArray, crs: CRS, planar: CRS) -> Float
     ya, yb = (np.log(np.tan(np.pi / 4 + np.radians(p[:, 1]) / 2)) for p in (a, b))
     mid_merc = mid_lonlat.copy()
     mid_merc[:, 1] = np.degrees(2 * np.arctan(np.exp((ya + yb) / 2)) - np.pi / 2)
-    t = cached_transformer(crs.to_wkt(), planar.to_wkt())
+    t = cached_transformer(crs, planar)
     pts = np.concatenate([a, b, mid_lonlat, mid_merc])
     x, y = t.transform(pts[:, 0], pts[:, 1])
     p = np.column_stack([x, y]).reshape(4, len(a), 2)

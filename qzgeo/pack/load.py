@@ -52,9 +52,9 @@ _READS_KEPT = 64
 def read_pack_layer(pack: Pack, spec: LayerSpec) -> gpd.GeoDataFrame:
     """One catalog layer as :func:`qzgeo.io.vector.read_layer` reads it (not yet repaired).
 
-    A local file read before in this process, unchanged since (same size and modification
-    time) and with the same read caps, is not read again: a copy of the earlier read is
-    returned, its notices included.
+    A local file read before in this process, unchanged since (same size, modification and
+    change times, same inode) and with the same read caps, is not read again: a copy of the
+    earlier read is returned, its notices included.
     """
     source = pack.layer_path(spec)
     key: tuple[Any, ...] | None = None
@@ -64,9 +64,11 @@ def read_pack_layer(pack: Pack, spec: LayerSpec) -> gpd.GeoDataFrame:
         except OSError:
             st = None
         if st is not None:
+            # ctime too: an edit that keeps the size and puts the mtime back (os.utime) still
+            # moves the ctime, which no user call can set
             key = (
-                str(Path(source).resolve()), st.st_size, st.st_mtime_ns, spec.layer, spec.crs,
-                spec.datum, pack.extent, current_caps(),
+                str(Path(source).resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                st.st_ino, spec.layer, spec.crs, spec.datum, pack.extent, current_caps(),
             )  # fmt: skip
     if key is not None and key in _READS:
         _READS.move_to_end(key)

@@ -1,0 +1,156 @@
+"""qzgeo's cache folder: where it is, atomic entries, damage ignored, bounded, private."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from qzgeo.io import cache_store
+from qzgeo.io.cache_store import KEEP_ENTRIES, cache_folder, load_entry, save_entry, user_cache_dir
+
+
+def _key(n: int) -> str:
+    return hashlib.sha256(str(n).encode()).hexdigest()
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("QZGEO_CACHE_DIR", str(folder))
+    monkeypatch.delenv("QZGEO_NO_CACHE", raising=False)
+    return folder
+
+
+META = {"a": [1, 2.5, None], "名称": "钦", "nested": {"x": True}}
+BLOBS = {"one": b"\x00\x01\x02" * 100, "two": b"", "three": bytes(range(256))}
+
+
+def test_round_trip_in_the_folder_named_by_the_variable(cache: Path) -> None:
+    assert save_entry("packs", _key(1), META, BLOBS)
+    assert load_entry("packs", _key(1)) == (META, BLOBS)
+    files = [p for p in cache.rglob("*") if p.is_file()]
+    assert [p.relative_to(cache).as_posix() for p in files] == [f"packs/{_key(1)}.qzc"]
+    assert load_entry("packs", _key(2)) is None
+
+
+def test_user_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    if sys.platform in ("win32", "darwin"):
+        pytest.skip("XDG is the Linux convention")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert user_cache_dir() == tmp_path / "xdg" / "qzgeo"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")  # the spec: absolute paths only
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert user_cache_dir() == tmp_path / "home" / ".cache" / "qzgeo"
+    monkeypatch.delenv("QZGEO_CACHE_DIR")
+    assert save_entry("packs", _key(1), META, BLOBS)
+    assert (tmp_path / "home" / ".cache" / "qzgeo" / "packs" / f"{_key(1)}.qzc").is_file()
+
+
+@pytest.mark.parametrize("value", ["1", "yes", "true"])
+def test_no_cache_variable_turns_it_off(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    assert save_entry("packs", _key(1), META, BLOBS)
+    monkeypatch.setenv("QZGEO_NO_CACHE", value)
+    assert load_entry("packs", _key(1)) is None
+    assert not save_entry("packs", _key(2), META, BLOBS)
+    assert not (cache / "packs" / f"{_key(2)}.qzc").exists()
+    monkeypatch.setenv("QZGEO_NO_CACHE", "0")
+    assert load_entry("packs", _key(1)) == (META, BLOBS)
+
+
+def _entry(cache: Path, n: int = 1) -> Path:
+    return cache / "packs" / f"{_key(n)}.qzc"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["zero bytes", "truncated", "one bit flipped", "a byte appended", "foreign", "wrong key"],
+)
+def test_a_damaged_entry_is_a_miss_then_rewritten(cache: Path, damage: str) -> None:
+    assert save_entry("packs", _key(1), META, BLOBS)
+    path = _entry(cache)
+    data = path.read_bytes()
+    if damage == "zero bytes":
+        path.write_bytes(b"")
+    elif damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "one bit flipped":
+        i = len(data) - 200  # inside a blob: only the digest can tell
+        path.write_bytes(data[:i] + bytes([data[i] ^ 1]) + data[i + 1 :])
+    elif damage == "a byte appended":
+        path.write_bytes(data + b"\x00")
+    elif damage == "foreign":
+        path.write_bytes(b"PAR1" + os.urandom(500))
+    else:  # a sound entry of another key, renamed
+        assert save_entry("packs", _key(2), {"other": 1}, {})
+        os.replace(_entry(cache, 2), path)
+    assert load_entry("packs", _key(1)) is None
+    assert save_entry("packs", _key(1), META, BLOBS)
+    assert load_entry("packs", _key(1)) == (META, BLOBS)
+
+
+def test_unwritable_folder_is_no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        blocker = tmp_path / "a-file"  # root writes anywhere: a file where the folder would be
+        blocker.write_text("not a folder")
+        monkeypatch.setenv("QZGEO_CACHE_DIR", str(blocker))
+    else:
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o500)
+        monkeypatch.setenv("QZGEO_CACHE_DIR", str(ro))
+    monkeypatch.delenv("QZGEO_NO_CACHE", raising=False)
+    assert not save_entry("packs", _key(1), META, BLOBS)
+    assert load_entry("packs", _key(1)) is None
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
+def test_a_folder_others_can_write_to_is_not_used(cache: Path) -> None:
+    assert save_entry("packs", _key(1), META, BLOBS)
+    (cache / "packs").chmod(0o777)
+    assert load_entry("packs", _key(1)) is None
+    assert not save_entry("packs", _key(2), META, BLOBS)
+    (cache / "packs").chmod(0o700)
+    assert load_entry("packs", _key(1)) == (META, BLOBS)
+
+
+def test_only_the_newest_entries_are_kept_and_nothing_else_is_touched(cache: Path) -> None:
+    (cache / "packs").mkdir(parents=True, mode=0o700)
+    mine = cache / "packs" / "notes.txt"  # not an entry: never removed
+    mine.write_text("keep me")
+    for n in range(KEEP_ENTRIES + 3):
+        assert save_entry("packs", _key(n), {"n": n}, {})
+        os.utime(_entry(cache, n), (1_000_000 + n, 1_000_000 + n))  # in order of age
+    assert save_entry("packs", _key(99), {"n": 99}, {})
+    kept = sorted(p.name for p in (cache / "packs").glob("*.qzc"))
+    newest = [_key(n) for n in range(3 + 1, KEEP_ENTRIES + 3)] + [_key(99)]
+    assert kept == sorted(f"{k}.qzc" for k in newest)
+    assert mine.read_text() == "keep me"
+
+
+def test_a_read_marks_an_entry_recently_used(cache: Path) -> None:
+    for n in range(KEEP_ENTRIES):
+        assert save_entry("packs", _key(n), {"n": n}, {})
+        os.utime(_entry(cache, n), (1_000_000 + n, 1_000_000 + n))
+    assert load_entry("packs", _key(0)) is not None  # the oldest, used now
+    assert save_entry("packs", _key(99), {}, {})
+    assert _entry(cache, 0).exists() and not _entry(cache, 1).exists()
+
+
+def test_a_failed_write_leaves_no_file(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache_store.os, "replace", broken)
+    assert not save_entry("packs", _key(1), META, BLOBS)
+    assert list((cache / "packs").iterdir()) == []
+
+
+def test_keys_are_hex_digests(cache: Path) -> None:
+    with pytest.raises(ValueError, match="SHA-256"):
+        save_entry("packs", "../../etc/passwd", META, BLOBS)
+    assert cache_folder("packs") is None or not any((cache / "packs").iterdir())
