@@ -114,5 +114,7 @@ def test_analyze_outputs_are_the_same_cached_or_not(tmp_path: Path) -> None:
             aged = _age(cache)
         if label == "cached":
             assert _was_hit(cache, aged)  # the pack came from the cache
-    assert "internal/parcels.gpkg" in runs["first"] and "internal/report.json" in runs["first"]
+    assert (
+        "internal/parcels.gpkg" in runs["first"] and "internal/parcels_report.json" in runs["first"]
+    )
     assert runs["cached"] == runs["first"] and runs["off"] == runs["first"]
