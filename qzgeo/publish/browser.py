@@ -131,6 +131,9 @@ def render_html(
                 executable_path=CHROMIUM,
                 headless=True,
                 args=_LAUNCH_ARGS,
+                # Chromium's own temporaries (org.chromium.Chromium.*) go in the profile folder,
+                # removed with it: in $TMPDIR, one stayed behind when a Ctrl-C stopped it
+                env={**os.environ, "TMPDIR": profile},
                 viewport={"width": width, "height": height},
                 device_scale_factor=1,
             )
