@@ -306,22 +306,22 @@ def zone_totals(
     """
     areas = ["area_m2", "constrained_m2", "available_m2", UNCHECKED, *plan.overlay.columns]
     names = [f"{c}{part}" for c in areas for part in (_HI, _LO)] + ["conflict", "n"]
-    ints = np.empty((len(result), len(names)), dtype=np.int64)
+    ints = np.empty((len(names), len(result)), dtype=np.int64)  # a row per column: written whole
     for k, c in enumerate(areas):  # integer parts: their sums do not depend on the order
-        ints[:, 2 * k], ints[:, 2 * k + 1] = fixed_point_m2(result[c].to_numpy(dtype=float))
-    ints[:, -2] = result["conflict"].to_numpy(dtype=np.int64)
-    ints[:, -1] = 1
+        ints[2 * k], ints[2 * k + 1] = fixed_point_m2(result[c].to_numpy(dtype=float))
+    ints[-2] = result["conflict"].to_numpy(dtype=np.int64)
+    ints[-1] = 1
     if zone is None:
         codes = result.groupby(ZONE_KEYS, sort=False, dropna=False).ngroup().to_numpy()
     else:
         codes = np.asarray(zone, dtype=np.int64)
     order = np.argsort(codes, kind="stable")
     heads = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])[: len(order)]
-    sums = np.add.reduceat(ints[order], heads, axis=0) if len(order) else ints[:0]
+    sums = np.add.reduceat(ints[:, order], heads, axis=1) if len(order) else ints[:, :0]
     first = order[heads]  # each group's first row (a stable sort keeps rows in order)
     seen = np.argsort(first, kind="stable")
     data: dict[str, Any] = {c: result[c].array.take(first[seen]) for c in ZONE_KEYS}
-    data.update(zip(names, sums[seen].T, strict=True))
+    data.update(zip(names, sums[:, seen], strict=True))
     return pd.DataFrame(data)  # framed once (see finish_parcels)
 
 
