@@ -251,7 +251,7 @@ def _outside_figures(
     cut = np.flatnonzero(~whole)
     if len(cut):
         idx = pd.RangeIndex(len(cut))
-        side = gpd.GeoDataFrame(geometry=gpd.GeoSeries(pieces[cut], index=idx), crs=crs)
+        side = gpd.GeoDataFrame({"geometry": pieces[cut]}, index=idx, geometry="geometry", crs=crs)
         part, rep = overlay_areas(side, plan, workers=1, tolerance_m2=tolerance_m2)
         report.extend(rep)
         for c in cols:
