@@ -118,7 +118,9 @@ def coverage_outside(
     pos = np.concatenate([whole, cut]).astype(np.int64)
     flag = np.r_[np.ones(len(whole), dtype=bool), np.zeros(len(cut), dtype=bool)]
     area = shapely.area(pieces)
-    keep = ~shapely.is_empty(pieces) & (area > 0) & (flag | (area >= EDGE_TOLERANCE_M2))
+    empty = np.zeros(len(pieces), dtype=bool)  # a whole parcel is one of `near`: not empty
+    empty[len(whole) :] = shapely.is_empty(pieces[len(whole) :])
+    keep = ~empty & (area > 0) & (flag | (area >= EDGE_TOLERANCE_M2))
     order = np.argsort(pos[keep], kind="stable")
     return pos[keep][order], pieces[keep][order], flag[keep][order]
 
