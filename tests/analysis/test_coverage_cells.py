@@ -1,5 +1,6 @@
-"""The coverage's cell grid (the fast path of big inputs) decides exactly as the prepared
-polygon alone (the path of a few sites): same parcels outside, same parts, same flags."""
+"""The coverage's cell index (the fast path of big inputs) decides exactly as the prepared
+polygon alone (the path of a few sites): same parcels outside, same parts, same flags; and
+what it decides (inside, outside) is what shapely's predicates say."""
 
 from __future__ import annotations
 
