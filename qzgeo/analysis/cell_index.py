@@ -11,7 +11,8 @@ rectangle, which is 4-connected): the parts of that component contain it properl
 other part touches it. Those are exactly the pairs that an STRtree query with ``intersects``
 followed by ``contains_properly`` would give, at the cost of four lookups in a summed-area
 table instead of GEOS predicates. :mod:`qzgeo.analysis.overlay_kernel` sends only the other
-parcels to GEOS.
+parcels to GEOS; :mod:`qzgeo.analysis.coverage_cut` tells parcels inside and outside the pack's
+coverage with the index of the coverage's polygons.
 
 Rounding cannot break this: "the cell of a point" is defined by one monotone function of its
 coordinates (:meth:`Grid.col`, :meth:`Grid.row`), used alike for ring points, parcel boxes

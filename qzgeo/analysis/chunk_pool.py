@@ -237,7 +237,7 @@ def complete_chunk(
         result = ctx.rename(result)
     return ChunkResult(
         start, read, arrow_batch(result, declared=ctx.source.declared, raw=raw),
-        zone_totals(result, plan), repairs, measured[1],
+        zone_totals(result, plan, zone=measured[0]["zone"].to_numpy()), repairs, measured[1],
         len(result), int(result["conflict"].sum()), float(result["available_m2"].sum()),
         float(result["unchecked_m2"].sum()),
     )  # fmt: skip

@@ -29,7 +29,7 @@ Design (measured on a 2-core machine, see ``benchmarks/README_overlay.md``):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -280,8 +280,9 @@ def _area_table(
 ) -> pd.DataFrame:
     """The result columns of :func:`overlay_areas`."""
     n = len(area)
-    out = pd.DataFrame(index=index)
-    out["area_m2"] = area
+    # collected first and framed once: inserting columns one by one costs pandas a new column
+    # index each time
+    out: dict[str, Any] = {"area_m2": area}
     for k, col in enumerate(plan.columns):
         out[col] = mat[:, k]
     bcols = plan.boundary_columns
@@ -291,25 +292,29 @@ def _area_table(
         elif plan.inside_group is not None:
             inside = mat[:, plan.inside_group] / area
         else:
-            inside = out[bcols[0]].to_numpy() / area
+            inside = out[bcols[0]] / area
     out["inside_boundary"] = np.clip(inside, 0.0, 1.0)
     out["constrained_m2"] = constrained
     out["available_m2"] = available
     out["conflict"] = conflict_flags(out, plan, area, tolerance_m2)
-    return out
+    return pd.DataFrame(out, index=index)
 
 
 def conflict_flags(
-    table: pd.DataFrame, plan: OverlayPlan, area: FloatArray, tolerance_m2: float
+    table: pd.DataFrame | Mapping[str, FloatArray],
+    plan: OverlayPlan,
+    area: FloatArray,
+    tolerance_m2: float,
 ) -> npt.NDArray[np.bool_]:
     """A parcel conflicts if it overlaps an exclusion class, or reaches outside a boundary
     class, by more than ``tolerance_m2``; ``area`` is the m² the boundary shortfall is taken
-    from (the parcel's, or the part of it that was checked)."""
-    conflict = np.zeros(len(table), dtype=bool)
+    from (the parcel's, or the part of it that was checked). ``table``: the class columns,
+    as a frame or as arrays by name."""
+    conflict = np.zeros(len(area), dtype=bool)
     for col in plan.exclusion_columns:
-        conflict |= table[col].to_numpy() > tolerance_m2
+        conflict |= np.asarray(table[col]) > tolerance_m2
     for col in plan.boundary_columns:
-        conflict |= (area - table[col].to_numpy()) > tolerance_m2
+        conflict |= (area - np.asarray(table[col])) > tolerance_m2
     return conflict
 
 

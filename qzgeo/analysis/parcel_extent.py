@@ -213,45 +213,50 @@ def settle_unchecked(
     columns keep the whole parcel's overlaps; ``inside_boundary`` and a boundary's share of
     the conflict flag describe the checked part. Without ``extent``: all 0.
     """
-    out = measured.copy()
-    out.insert(list(out.columns).index("available_m2") + 1, UNCHECKED, 0.0)
-    if extent is None or parcels.empty:
-        return out
+    cols = {c: measured[c].to_numpy() for c in measured.columns}
+    cols[UNCHECKED] = np.zeros(len(measured))
     geoms = np.asarray(parcels.geometry.values, dtype=object)
-    crs = CRS.from_user_input(parcels.crs)
-    pos, pieces, whole = outside_split(geoms, crs, extent)
-    if not len(pos):
-        return out
-    part = _outside_figures(measured, (pos, pieces, whole), parcels.crs, plan, report, tolerance_m2)
-    if plan.balance_kind == "removed":  # constrained = the union of the exclusions
-        known = part["constrained_m2"].to_numpy(dtype=float)
-    else:
-        known = excluded_m2(pieces, plan, crs)
-    _settle(out, pos, part, known, plan, tolerance_m2)
-    return out
+    if extent is not None and len(geoms):
+        crs = CRS.from_user_input(parcels.crs)
+        pos, pieces, whole = outside_split(geoms, crs, extent)
+        if len(pos):
+            outside = (pos, pieces, whole)
+            part = _outside_figures(cols, outside, parcels.crs, plan, report, tolerance_m2)
+            if plan.balance_kind == "removed":  # constrained = the union of the exclusions
+                known = part["constrained_m2"]
+            else:
+                known = excluded_m2(pieces, plan, crs)
+            _settle(cols, pos, part, known, plan, tolerance_m2)
+    # framed once, ``unchecked_m2`` after ``available_m2`` (see finish_parcels)
+    names = list(measured.columns)
+    names.insert(names.index("available_m2") + 1, UNCHECKED)
+    return pd.DataFrame({c: cols[c] for c in names}, index=measured.index)
+
+
+Figures = dict[str, npt.NDArray[Any]]
 
 
 def _outside_figures(
-    measured: pd.DataFrame,
+    measured: Figures,
     outside: tuple[npt.NDArray[np.int64], npt.NDArray[np.object_], npt.NDArray[np.bool_]],
     crs: Any,
     plan: OverlayPlan,
     report: OverlayReport,
     tolerance_m2: float,
-) -> pd.DataFrame:
+) -> Figures:
     """The overlay figures of each outside part of :func:`outside_split` (one row each)."""
     pos, pieces, whole = outside
     cols = ["area_m2", "available_m2", "constrained_m2", "inside_boundary", *plan.columns]
-    data = {c: measured[c].to_numpy(dtype=float)[pos] for c in cols}
+    data = {c: np.asarray(measured[c], dtype=float)[pos] for c in cols}
     cut = np.flatnonzero(~whole)
     if len(cut):
         idx = pd.RangeIndex(len(cut))
-        side = gpd.GeoDataFrame(geometry=gpd.GeoSeries(pieces[cut], index=idx), crs=crs)
+        side = gpd.GeoDataFrame({"geometry": pieces[cut]}, index=idx, geometry="geometry", crs=crs)
         part, rep = overlay_areas(side, plan, workers=1, tolerance_m2=tolerance_m2)
         report.extend(rep)
         for c in cols:
             data[c][cut] = part[c].to_numpy(dtype=float)
-    return pd.DataFrame(data, index=pd.RangeIndex(len(pos)))
+    return data
 
 
 def excluded_m2(
@@ -284,37 +289,38 @@ def excluded_m2(
 
 
 def _settle(
-    out: pd.DataFrame,
+    out: Figures,
     pos: npt.NDArray[np.int64],
-    part: pd.DataFrame,
+    part: Figures,
     known: npt.NDArray[np.float64],
     plan: OverlayPlan,
     tolerance_m2: float,
 ) -> None:
-    """Apply the outside parts' figures (``part``, one row per ``pos``) to ``out`` in place."""
-    area = out["area_m2"].to_numpy(dtype=float)
-    outside = np.minimum(part["area_m2"].to_numpy(dtype=float), area[pos])
+    """Apply the outside parts' figures (``part``, one row per ``pos``) to the columns
+    ``out`` (replaced by new arrays: the measured ones are left as they were)."""
+    area = np.asarray(out["area_m2"], dtype=float)
+    outside = np.minimum(part["area_m2"], area[pos])
     known = np.clip(known, 0.0, outside)
-    avail = out["available_m2"].to_numpy(dtype=float).copy()
-    avail[pos] = np.maximum(avail[pos] - part["available_m2"].to_numpy(dtype=float), 0.0)
-    cons = out["constrained_m2"].to_numpy(dtype=float).copy()
-    cons[pos] = cons[pos] - part["constrained_m2"].to_numpy(dtype=float) + known
+    avail = np.array(out["available_m2"], dtype=float)
+    avail[pos] = np.maximum(avail[pos] - part["available_m2"], 0.0)
+    cons = np.array(out["constrained_m2"], dtype=float)
+    cons[pos] = cons[pos] - part["constrained_m2"] + known
     cons[pos] = np.maximum(cons[pos], 0.0)
-    unchecked = np.zeros(len(out))
+    unchecked = np.zeros(len(area))
     unchecked[pos] = outside - known
     out["available_m2"], out["constrained_m2"], out[UNCHECKED] = avail, cons, unchecked
     checked = area[pos] - outside
-    share = out["inside_boundary"].to_numpy(dtype=float).copy()
+    share = np.array(out["inside_boundary"], dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        inside = share[pos] * area[pos] - part["inside_boundary"].to_numpy() * outside
+        inside = share[pos] * area[pos] - part["inside_boundary"] * outside
         share[pos] = np.clip(np.where(checked > 0, inside / checked, np.nan), 0.0, 1.0)
     out["inside_boundary"] = share
     # The conflict flag: any exclusion overlap (anywhere: the pack holds it), or a part of
     # the checked land outside a boundary.
-    inner = out.iloc[pos][list(plan.columns)].copy()
+    inner = {col: np.asarray(out[col])[pos] for col in plan.columns}
     for col in plan.boundary_columns:
-        inner[col] = inner[col].to_numpy() - part[col].to_numpy()
-    flags = out["conflict"].to_numpy(dtype=bool).copy()
+        inner[col] = inner[col] - part[col]
+    flags = np.array(out["conflict"], dtype=bool)
     flags[pos] = conflict_flags(inner, plan, checked, tolerance_m2)
     out["conflict"] = flags
 

@@ -230,6 +230,9 @@ def finish_parcels(
     out["available_mu"] = m2_to_mu(avail)
     out[UNCHECKED] = measured[UNCHECKED].to_numpy()
     out["conflict"] = measured["conflict"].to_numpy()
+    if "geometry" not in out:  # framed with its geometry at once (a GeoSeries costs ~3 ms)
+        out["geometry"] = parcels.geometry.values
+        return gpd.GeoDataFrame(out, index=parcels.index, geometry="geometry", crs=parcels.crs)
     geom = gpd.GeoSeries(parcels.geometry.values, index=parcels.index, crs=parcels.crs)
     return gpd.GeoDataFrame(pd.DataFrame(out, index=parcels.index), geometry=geom, crs=parcels.crs)
 
@@ -293,21 +296,36 @@ def parcel_summary(result: gpd.GeoDataFrame, plan: ParcelPlan) -> pd.DataFrame:
     return summary_from_totals(zone_totals(result, plan), plan)
 
 
-def zone_totals(result: pd.DataFrame, plan: ParcelPlan) -> pd.DataFrame:
+def zone_totals(
+    result: pd.DataFrame, plan: ParcelPlan, *, zone: npt.NDArray[np.int64] | None = None
+) -> pd.DataFrame:
     """Sums of the area columns and the parcel count ``n`` per zone, of one result (chunk).
 
     Totals of several chunks add up: ``pd.concat`` them and pass them to
-    :func:`summary_from_totals`.
+    :func:`summary_from_totals`. ``zone``: each row's zone (the ``zone`` column of
+    :func:`measure_parcels`), which groups the rows as their zone columns do (those are a
+    function of it) without hashing three text columns; the rows of each group are summed in
+    integers (exact, in any order), the groups in the order they first appear.
     """
     areas = ["area_m2", "constrained_m2", "available_m2", UNCHECKED, *plan.overlay.columns]
-    data: dict[str, Any] = {c: result[c].to_numpy() for c in ZONE_KEYS}
-    for c in areas:  # integer parts: their sums do not depend on the order or the chunks
-        data[c + _HI], data[c + _LO] = fixed_point_m2(result[c].to_numpy(dtype=float))
-    data["conflict"] = result["conflict"].to_numpy(dtype=np.int64)
-    data["n"] = np.ones(len(result), dtype=np.int64)
-    df = pd.DataFrame(data)  # framed once (see finish_parcels)
-    cols = [c for c in df.columns if c not in ZONE_KEYS]
-    return df.groupby(ZONE_KEYS, sort=False, dropna=False)[cols].sum().reset_index()
+    names = [f"{c}{part}" for c in areas for part in (_HI, _LO)] + ["conflict", "n"]
+    ints = np.empty((len(names), len(result)), dtype=np.int64)  # a row per column: written whole
+    for k, c in enumerate(areas):  # integer parts: their sums do not depend on the order
+        ints[2 * k], ints[2 * k + 1] = fixed_point_m2(result[c].to_numpy(dtype=float))
+    ints[-2] = result["conflict"].to_numpy(dtype=np.int64)
+    ints[-1] = 1
+    if zone is None:
+        codes = result.groupby(ZONE_KEYS, sort=False, dropna=False).ngroup().to_numpy()
+    else:
+        codes = np.asarray(zone, dtype=np.int64)
+    order = np.argsort(codes, kind="stable")
+    heads = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])[: len(order)]
+    sums = np.add.reduceat(ints[:, order], heads, axis=1) if len(order) else ints[:, :0]
+    first = order[heads]  # each group's first row (a stable sort keeps rows in order)
+    seen = np.argsort(first, kind="stable")
+    data: dict[str, Any] = {c: result[c].array.take(first[seen]) for c in ZONE_KEYS}
+    data.update(zip(names, sums[:, seen], strict=True))
+    return pd.DataFrame(data)  # framed once (see finish_parcels)
 
 
 #: Suffixes of the integer parts of an area column in :func:`zone_totals`.

@@ -343,12 +343,12 @@ def repair_layer(
     >>> bool(fixed.geometry.iloc[0].is_valid), rep.records[0].action
     (True, 'repaired')
     """
-    measure = _measure_for(gdf.crs)
     family = family or geometry_family(gdf)
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     flagged = np.flatnonzero(_needs_repair(geoms, family))
     if len(flagged) == 0:
         return gdf.copy()
+    measure = _measure_for(gdf.crs)  # a transformer (~1 ms): only if something is repaired
     keep = np.ones(len(gdf), dtype=bool)
     out = geoms.copy()
     flagged = _flatten_in_bulk(gdf, out, flagged, family, layer_id=layer_id, report=report)

@@ -1,14 +1,18 @@
-"""The coverage's cell grid (the fast path of big inputs) decides exactly as the prepared
-polygon alone (the path of a few sites): same parcels outside, same parts, same flags."""
+"""The coverage's cell index (the fast path of big inputs) decides exactly as the prepared
+polygon alone (the path of a few sites): same parcels outside, same parts, same flags; and
+what it decides (inside, outside) is what shapely's predicates say."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pyproj import CRS
 
 from qzgeo.analysis import coverage_cut
+from qzgeo.analysis.cell_index import CellIndex
 from qzgeo.geo.coverage import Coverage
 
 EXTENT = (108.0, 21.4, 109.2, 22.4)
@@ -50,3 +54,73 @@ def test_cell_grid_and_prepared_polygon_agree(seed: int, monkeypatch: pytest.Mon
     assert np.array_equal(fast[2], slow[2])
     assert shapely.equals_exact(fast[1], slow[1], tolerance=0).all()
     assert 0 < len(fast[0]) < len(parcels)  # some parcels outside, not all
+
+
+# --- the index's sides against shapely's predicates ------------------------------------------
+
+
+@st.composite
+def _coverage_scene(draw: st.DrawFn) -> tuple[shapely.Geometry, np.ndarray]:
+    """A coverage (disjoint polygons, some with holes, GK-sized coordinates) and boxes
+    anywhere around it: far inside, far outside, across its edges, on them, huge."""
+    x0, y0 = draw(st.sampled_from([(0.0, 0.0), (36_564_000.0, 2_399_000.0)]))
+    unit = draw(st.sampled_from([0.5, 10.0, 1000.0]))
+    polys = []
+    for k in range(draw(st.integers(1, 3))):
+        a, b = draw(st.integers(0, 40)), draw(st.integers(2, 30))
+        c, d = draw(st.integers(0, 40)), draw(st.integers(2, 30))
+        g = shapely.box(a + 80 * k, c, a + 80 * k + b, c + d)
+        if draw(st.booleans()) and b > 4 and d > 4:
+            g = g.difference(shapely.box(a + 80 * k + 2, c + 2, a + 80 * k + b - 2, c + d - 2))
+        if draw(st.booleans()):  # a ragged edge, like a coastline (same point, same move)
+            amp, phase = draw(st.floats(0.05, 0.3)), draw(st.floats(0, 6.3))
+
+            def wobble(xy: np.ndarray, amp: float = amp, phase: float = phase) -> np.ndarray:
+                return xy + amp * np.sin(xy[:, ::-1] * 2.3 + phase)
+
+            g2 = shapely.transform(shapely.segmentize(g, 0.7), wobble)
+            if g2.is_valid:
+                g = g2
+        polys.append(g)
+    cov = shapely.union_all(polys)
+    n = draw(st.integers(1, 40))
+    xs = draw(st.lists(st.floats(-20, 260), min_size=n, max_size=n))
+    ys = draw(st.lists(st.floats(-20, 90), min_size=n, max_size=n))
+    ws = draw(st.lists(st.sampled_from([0.01, 0.3, 1.0, 4.0, 500.0]), min_size=n, max_size=n))
+    boxes = [shapely.box(x, y, x + w, y + w) for x, y, w in zip(xs, ys, ws, strict=True)]
+    boxes += list(shapely.get_parts(cov))  # equal to a part: on its edges everywhere
+    boxes += [shapely.box(*shapely.bounds(p)) for p in shapely.get_parts(cov)]
+
+    def place(g: shapely.Geometry) -> shapely.Geometry:
+        return shapely.transform(g, lambda xy: xy * unit + np.array([x0, y0]))
+
+    return place(cov), np.asarray([place(b) for b in boxes], dtype=object)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(s=_coverage_scene(), cells=st.sampled_from([16, 64, 2048]))
+def test_cell_index_sides_agree_with_shapely(
+    s: tuple[shapely.Geometry, np.ndarray], cells: int
+) -> None:
+    cov, parcels = s
+    parts = np.asarray(shapely.get_parts(cov), dtype=object)
+    index = CellIndex.build(parts, cells=cells)
+    assert index is not None
+    inside, outside = coverage_cut.coverage_sides(shapely.bounds(parcels), index)
+    assert not (inside & outside).any()
+    assert shapely.contains_properly(cov, parcels[inside]).all()
+    assert not shapely.intersects(cov, parcels[outside]).any()
+
+
+def test_cell_index_sides_decide_most_parcels() -> None:
+    # far inside and far outside are decided without GEOS; across the edge, never
+    cov = shapely.box(0, 0, 1000, 1000)
+    index = CellIndex.build(np.asarray([cov], dtype=object))
+    assert index is not None
+    boxes = shapely.bounds(
+        np.asarray([shapely.box(10, 10, 20, 20), shapely.box(2000, 0, 2010, 10),
+                    shapely.box(995, 10, 1005, 20), shapely.box(990, 10, 1000, 20)], dtype=object)
+    )  # fmt: skip
+    inside, outside = coverage_cut.coverage_sides(boxes, index)
+    assert inside.tolist() == [True, False, False, False]
+    assert outside.tolist() == [False, True, False, False]
