@@ -23,10 +23,13 @@ import os
 import select
 import shutil
 import signal
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import BaseContext
+from pathlib import Path
 
 __all__ = ["alive", "stop_workers", "worker_pool"]
 
@@ -56,9 +59,30 @@ def _start_forkserver(mp: BaseContext) -> None:
         return  # signal handlers are the main thread's: the first task starts it as before
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        forkserver.ensure_running()
+        with _same_imports():
+            forkserver.ensure_running()
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _same_imports() -> Iterator[None]:
+    """The forkserver (a ``python -c``, which puts the working folder first on its path)
+    finds modules where this process does: its ``sys.path``, working folder excluded unless
+    this process has it. Started from a folder holding another ``qzgeo/`` (a checkout of
+    another version), the workers ran that one, preloaded by the forkserver."""
+    keep = {k: os.environ.get(k) for k in ("PYTHONPATH", "PYTHONSAFEPATH")}
+    here = Path.cwd()
+    os.environ["PYTHONPATH"] = os.pathsep.join(str((here / p).resolve()) for p in sys.path)
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        for k, v in keep.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _init_worker(parent: int, spill: str | None) -> None:

@@ -1,0 +1,54 @@
+"""Worker processes run the qzgeo the command runs, whatever folder it is started from.
+
+The forkserver that makes the workers is a ``python -c`` interpreter: the working folder
+comes first on its ``sys.path``. Started from a folder holding another ``qzgeo/`` (a source
+tree of another version, a checkout), the workers imported that one while the main process
+ran the installed one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = textwrap.dedent(
+    """
+    import os
+    import qzgeo
+    from qzgeo.analysis.processes import alive, worker_pool
+
+    if __name__ == "__main__":
+        with worker_pool(1, preload="qzgeo.analysis.processes", spill=None) as pool:
+            answer = pool.submit(alive, os.getpid()).result(timeout=60)
+            assert answer is True, answer
+        print("main ran", qzgeo.__file__)
+    """
+)
+
+
+def test_workers_do_not_import_a_qzgeo_of_the_working_folder(tmp_path: Path) -> None:
+    cwd = tmp_path / "somewhere"
+    other = cwd / "qzgeo" / "analysis"
+    other.mkdir(parents=True)
+    (cwd / "qzgeo" / "__init__.py").write_text("")
+    (other / "__init__.py").write_text("")
+    # another version, where the function the workers run answers otherwise
+    (other / "processes.py").write_text("def alive(pid):\n    return 'the other qzgeo'\n")
+    probe = tmp_path / "bin" / "probe.py"  # like a console script: not in the working folder
+    probe.parent.mkdir()
+    probe.write_text(PROBE)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    env.pop("PYTHONSAFEPATH", None)
+    res = subprocess.run(
+        [sys.executable, str(probe)], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "main ran" in res.stdout and str(cwd) not in res.stdout
