@@ -131,9 +131,7 @@ def render_html(
                 executable_path=CHROMIUM,
                 headless=True,
                 args=_LAUNCH_ARGS,
-                # Chromium's own temporaries (org.chromium.Chromium.*) go in the profile folder,
-                # removed with it: in $TMPDIR, one stayed behind when a Ctrl-C stopped it
-                env={**os.environ, "TMPDIR": profile},
+                env=_chromium_env(profile),
                 viewport={"width": width, "height": height},
                 device_scale_factor=1,
             )
@@ -185,6 +183,20 @@ def _browser() -> Iterator[tuple[Any, str]]:
         finally:
             if pressed:  # the dead driver's pending futures would each be logged at exit
                 logging.getLogger("asyncio").addFilter(_driver_gone)
+
+
+#: What Chromium appends to $TMPDIR for its singleton socket; a Unix socket's path has at most
+#: 103 bytes on macOS (107 on Linux).
+_SOCKET_TAIL = len("/org.chromium.Chromium.XXXXXX/SingletonSocket")
+
+
+def _chromium_env(profile: str) -> dict[str, str] | None:
+    """Chromium's environment: its own temporaries (``org.chromium.Chromium.*``) in the profile
+    folder, removed with it (in $TMPDIR, one stayed behind when a Ctrl-C stopped Chromium),
+    unless the socket's path would then be too long; ``None``: this process's environment."""
+    if len(os.fsencode(profile)) + _SOCKET_TAIL > 103:
+        return None
+    return {**os.environ, "TMPDIR": profile}
 
 
 def _driver_gone(record: logging.LogRecord) -> bool:

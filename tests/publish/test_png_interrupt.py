@@ -91,3 +91,15 @@ def test_ctrl_c_while_rendering_pngs_is_an_interrupt(
     assert "Chromium failed" not in err and "asyncio" not in err and "Traceback" not in err, err
     assert not out.exists()  # a first run: the folder it made is gone
     assert list(tmp.iterdir()) == []  # and so is the Chromium profile
+
+
+def test_chromium_temporaries_go_in_the_profile_unless_the_socket_path_is_too_long() -> None:
+    from qzgeo.publish.browser import _chromium_env
+
+    short = "/tmp/qzgeo-chromium-abcd1234"
+    env = _chromium_env(short)
+    assert env is not None and env["TMPDIR"] == short
+    # a macOS $TMPDIR (/var/folders/…/T/) plus the profile's name: Chromium's socket would not
+    # fit in 104 bytes, so Chromium keeps this process's $TMPDIR
+    mac = "/var/folders/zz/zyxvpxvq6csfxvn_n0000000000000/T/qzgeo-chromium-x"
+    assert _chromium_env(mac) is None
