@@ -44,8 +44,9 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    sweep_dead_writers(target)
     fd, name = tempfile.mkstemp(
-        prefix=f"{TEMP_PREFIX}tmp-{target.name}.",
+        prefix=f"{TEMP_PREFIX}tmp-{target.name}.{os.getpid()}-",
         suffix=suffix or "".join(target.suffixes),
         dir=target.parent,
     )
@@ -79,6 +80,42 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
     except BaseException:
         _cleanup(tmp)
         raise
+
+
+def sweep_dead_writers(target: Path) -> list[Path]:
+    """Remove the temporaries of ``target`` (and their ``-journal``/``-wal``) whose writer
+    process is gone: a writer killed by SIGKILL or a power cut leaves one, and a target in the
+    user's own folder (``qzgeo convert IN OUT``) has no lock whose next holder would clean up.
+
+    The writer's pid is in the name (``.qzgeo-tmp-NAME.PID-random``); a name without one (an
+    older qzgeo's) or of a pid still running (this host's processes) is left alone.
+    """
+    prefix = f"{TEMP_PREFIX}tmp-{target.name}."
+    removed: list[Path] = []
+    try:
+        found = [p for p in target.parent.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return removed
+    for path in found:
+        pid, dash, _ = path.name[len(prefix) :].partition("-")
+        if not dash or not pid.isdigit() or _running(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it exists
+        return True
+    return True
 
 
 def write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:
