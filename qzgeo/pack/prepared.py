@@ -13,7 +13,8 @@ depends on:
   with it);
 * the pack's folder, the layers asked for (``only``), the read caps, ``$QZGEO_MAX_BYTES`` and
   GDAL's, PROJ's and their drivers' settings (``GDAL_*``, ``OGR_*``, ``PROJ_*``, ``SHAPE_*``,
-  ``GML_*``, ``OSR_*``...: :func:`qzgeo.pack.load.read_settings`);
+  ``GML_*``, ``OSR_*``...: :func:`qzgeo.pack.load.read_settings`) and GDAL's configuration
+  files (``~/.gdal/gdalrc``, ``$GDAL_CONFIG_FILE``), by content;
 * the qzgeo code (every ``.py`` of the package, by content) and the versions of Python,
   numpy, pandas, pyarrow, shapely/GEOS, pyogrio/GDAL, pyproj/PROJ, geopandas and ezdxf;
 * the cache format.
@@ -30,6 +31,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import platform
 from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
@@ -129,6 +131,7 @@ def pack_key(pack: Pack, *, only: list[str] | None = None) -> str | None:
         "only": None if only is None else sorted(set(only)),
         "caps": repr(current_caps()),
         "env": dict(read_settings()),
+        "gdal_config_files": _gdal_config_files(),
         "files": {str(p): sha256_path(p) for p in files},
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode("utf-8")).hexdigest()
@@ -154,6 +157,18 @@ def _pack_files(pack: Pack) -> list[Path] | None:
             return None
         files.extend(found)
     return list(dict.fromkeys(files))
+
+
+def _gdal_config_files() -> dict[str, str | None]:
+    """SHA-256 of the files GDAL takes settings from when it starts (``[configoptions]``):
+    ``$GDAL_CONFIG_FILE``, else ``/etc/gdal/gdalrc`` and ``~/.gdal/gdalrc``; ``None``: none."""
+    named = os.environ.get("GDAL_CONFIG_FILE")
+    if named:
+        paths = [Path(named)]
+    else:
+        home = os.environ.get("USERPROFILE" if os.name == "nt" else "HOME", "")
+        paths = [Path("/etc/gdal/gdalrc")] + ([Path(home) / ".gdal" / "gdalrc"] if home else [])
+    return {str(p): sha256_path(p) if p.is_file() else None for p in paths}
 
 
 @functools.lru_cache(maxsize=1)

@@ -345,3 +345,51 @@ def test_the_read_caps_change_the_key(pack_dir: Path) -> None:
         assert prepared.pack_key(pack) != before
     with read_caps(ReadCaps(max_features=10, features_given=True)):
         assert prepared.pack_key(pack) != before
+
+
+_RUN = """
+import sys
+from qzgeo._errors import QzgeoError
+from qzgeo.pack.catalog import load_pack
+from qzgeo.pack.prepared import prepare_pack
+try:
+    got = prepare_pack(load_pack(sys.argv[1]))
+except QzgeoError as exc:
+    print("refused:", exc)
+else:
+    print(got.loaded.layers["zones"].geometry.to_wkb(hex=True).tolist())
+"""
+
+
+def _in_new_process(pack_dir: Path, env: dict[str, str]) -> str:
+    import os
+    import subprocess
+
+    from support import ROOT
+
+    full = {**os.environ, **env}
+    full["PYTHONPATH"] = os.pathsep.join([str(ROOT), full.get("PYTHONPATH", "")])
+    res = subprocess.run(
+        [sys.executable, "-c", _RUN, str(pack_dir)],
+        env=full, capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    return res.stdout
+
+
+def test_a_gdal_configuration_file_is_in_the_key(pack_dir: Path, tmp_path: Path) -> None:
+    """GDAL reads settings from ``~/.gdal/gdalrc`` (or ``$GDAL_CONFIG_FILE``) when it starts:
+    an IT admin's gdalrc that turns lon/lat GML round changes the load as the variable does."""
+    _zones(["甲区", "乙区"]).to_crs("EPSG:4490").to_file(pack_dir / "layers" / "zones.gml")
+    _edit_catalog(pack_dir, 'path = "mini.gpkg"\nlayer = "zones"', 'path = "zones.gml"')
+    cache = {"QZGEO_CACHE_DIR": str(tmp_path / "cache")}
+    plain, admin = tmp_path / "plain", tmp_path / "admin"
+    plain.mkdir()
+    (admin / ".gdal").mkdir(parents=True)
+    (admin / ".gdal" / "gdalrc").write_text(
+        "[configoptions]\nGML_INVERT_AXIS_ORDER_IF_LAT_LONG=NO\n", encoding="ascii"
+    )
+    first = _in_new_process(pack_dir, {**cache, "HOME": str(plain)})
+    assert not first.startswith("refused")
+    oracle = _in_new_process(pack_dir, {**cache, "HOME": str(admin), "QZGEO_NO_CACHE": "1"})
+    assert oracle != first
+    assert _in_new_process(pack_dir, {**cache, "HOME": str(admin)}) == oracle
