@@ -135,7 +135,7 @@ def _decode(data: bytes, key: str) -> tuple[dict[str, Any], dict[str, bytes]] | 
         for name, n in header["blobs"]:
             blobs[str(name)] = data[at : at + int(n)]
             at += int(n)
-    except (ValueError, KeyError, TypeError):
+    except Exception:  # any header of a foreign writer: nesting too deep, sizes of 1e400...
         return None
     if at != len(data):
         return None
@@ -151,10 +151,13 @@ def save_entry(kind: str, key: str, meta: dict[str, Any], blobs: dict[str, bytes
     if folder is None:
         return False
     path = _entry_path(folder, key)
-    header = json.dumps(
-        {"key": key, "meta": meta, "blobs": [[name, len(b)] for name, b in blobs.items()]},
-        ensure_ascii=False,
-    ).encode("utf-8")
+    try:
+        header = json.dumps(
+            {"key": key, "meta": meta, "blobs": [[name, len(b)] for name, b in blobs.items()]},
+            ensure_ascii=False,
+        ).encode("utf-8")
+    except (TypeError, ValueError):  # a path that is not UTF-8 (a GBK folder name) in a warning
+        return False
     digest = hashlib.sha256(len(header).to_bytes(8, "little"))
     digest.update(header)
     for b in blobs.values():

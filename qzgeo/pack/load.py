@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import glob
+import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,28 +50,68 @@ class LoadedPack:
 _READS: OrderedDict[tuple[Any, ...], gpd.GeoDataFrame] = OrderedDict()
 _READS_KEPT = 64
 
+#: Environment settings that change how a layer reads: GDAL's, PROJ's and those of the drivers
+#: of the formats a layer may be in (GML_INVERT_AXIS_ORDER_IF_LAT_LONG turns a lon/lat GML's
+#: coordinates round; OSR_* change which CRS a .prj names).
+READ_ENV_PREFIXES = (
+    "GDAL_", "OGR_", "CPL_", "VSI_", "PROJ_", "OSR_", "SHAPE_", "DBF_", "GML_", "KML_",
+    "LIBKML_", "GPKG_", "SQLITE_", "CSV_", "GEOJSON_", "FGB_", "PYOGRIO_", "QZGEO_MAX_BYTES",
+)  # fmt: skip
+
+
+def read_settings() -> tuple[tuple[str, str], ...]:
+    """The environment variables named by :data:`READ_ENV_PREFIXES`, sorted."""
+    return tuple((k, v) for k, v in sorted(os.environ.items()) if k.startswith(READ_ENV_PREFIXES))
+
+
+def source_files(source: str) -> list[Path] | None:
+    """Every file reading the local layer ``source`` may read, or ``None`` if it is neither a
+    file nor a folder.
+
+    A file and every file beside it whose name is its stem and a dot (a shapefile's
+    ``.shx``/``.dbf``/``.prj``/``.cpg``, a GeoPackage's ``-wal``, a ``.aux.xml``); the stem is
+    escaped, a name such as ``地块[2024].shp`` being no pattern. A folder (a ``.gdb``, a folder
+    of shapefiles): every file in it.
+    """
+    path = Path(source)
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file())
+    if not path.is_file():
+        return None
+    beside = path.parent.glob(f"{glob.escape(path.stem)}.*")
+    return list(dict.fromkeys([path, *sorted(p for p in beside if p.is_file())]))
+
+
+def _files_state(files: list[Path]) -> tuple[tuple[Any, ...], ...] | None:
+    # ctime too: an edit that keeps the size and puts the mtime back (os.utime) still moves
+    # the ctime, which no user call can set
+    try:
+        return tuple(
+            (str(p), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            for p, st in ((p, p.stat()) for p in files)
+        )
+    except OSError:
+        return None
+
 
 def read_pack_layer(pack: Pack, spec: LayerSpec) -> gpd.GeoDataFrame:
     """One catalog layer as :func:`qzgeo.io.vector.read_layer` reads it (not yet repaired).
 
-    A local file read before in this process, unchanged since (same size, modification and
-    change times, same inode) and with the same read caps, is not read again: a copy of the
-    earlier read is returned, its notices included.
+    A local source read before in this process, unchanged since (each of its
+    :func:`source_files` of the same size, modification and change times and inode: a .dbf
+    edited beside an untouched .shp is seen) and with the same read caps and
+    :func:`read_settings`, is not read again: a copy of the earlier read is returned, its
+    notices included.
     """
     source = pack.layer_path(spec)
     key: tuple[Any, ...] | None = None
-    if "://" not in source:
-        try:
-            st = Path(source).stat()
-        except OSError:
-            st = None
-        if st is not None:
-            # ctime too: an edit that keeps the size and puts the mtime back (os.utime) still
-            # moves the ctime, which no user call can set
-            key = (
-                str(Path(source).resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns,
-                st.st_ino, spec.layer, spec.crs, spec.datum, pack.extent, current_caps(),
-            )  # fmt: skip
+    files = source_files(source) if "://" not in source else None
+    state = _files_state(files) if files is not None else None
+    if state is not None:
+        key = (
+            str(Path(source).resolve()), state, spec.layer, spec.crs, spec.datum, pack.extent,
+            current_caps(), read_settings(),
+        )  # fmt: skip
     if key is not None and key in _READS:
         _READS.move_to_end(key)
         return _copy(_READS[key])

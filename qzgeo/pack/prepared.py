@@ -8,11 +8,15 @@ depends on:
 
 * the bytes of ``catalog.toml``, ``styles/*.toml``, ``maps/*.toml`` and of every file a
   layer reads (a shapefile's ``.dbf``/``.prj``/``.cpg``..., a GeoPackage's ``-wal``: every file
-  beside it with its name and a dot), by content (an edit that kept size and time is seen);
+  beside it with its name and a dot), by content (an edit that kept size and time is seen),
+  and the catalog as the command parsed it (one saved while the command ran is not confused
+  with it);
 * the pack's folder, the layers asked for (``only``), the read caps, ``$QZGEO_MAX_BYTES`` and
-  the ``GDAL_*``/``OGR_*``/``PROJ_*``/``SHAPE_*``/``CPL_*`` settings;
+  GDAL's, PROJ's and their drivers' settings (``GDAL_*``, ``OGR_*``, ``PROJ_*``, ``SHAPE_*``,
+  ``GML_*``, ``OSR_*``...: :func:`qzgeo.pack.load.read_settings`) and GDAL's configuration
+  files (``~/.gdal/gdalrc``, ``$GDAL_CONFIG_FILE``), by content;
 * the qzgeo code (every ``.py`` of the package, by content) and the versions of Python,
-  numpy, pandas, pyarrow, shapely/GEOS, pyogrio/GDAL, pyproj/PROJ and geopandas;
+  numpy, pandas, pyarrow, shapely/GEOS, pyogrio/GDAL, pyproj/PROJ, geopandas and ezdxf;
 * the cache format.
 
 Packs with a PostGIS layer (data that change without a file changing), with catalog
@@ -29,7 +33,8 @@ import hashlib
 import json
 import os
 import platform
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +46,7 @@ from qzgeo.io.cache_store import cache_off, load_entry, save_entry
 from qzgeo.io.digest import sha256_path
 from qzgeo.io.frame_codec import frame_from_bytes, frame_to_bytes, same_frame
 from qzgeo.io.guard import current_caps
-from qzgeo.pack.load import LoadedPack, load_pack_layers
+from qzgeo.pack.load import LoadedPack, load_pack_layers, read_settings, source_files
 from qzgeo.pack.model import Pack
 from qzgeo.pack.validate import pack_warnings, validate_pack
 
@@ -50,7 +55,6 @@ __all__ = ["CACHE_FORMAT", "Prepared", "code_digest", "pack_key", "prepare_pack"
 #: Bumped whenever what an entry holds changes meaning.
 CACHE_FORMAT = 1
 _KIND = "packs"
-_ENV_PREFIXES = ("GDAL_", "OGR_", "PROJ_", "SHAPE_", "CPL_")
 
 
 @dataclass
@@ -121,10 +125,13 @@ def pack_key(pack: Pack, *, only: list[str] | None = None) -> str | None:
         "code": code_digest(),
         "libraries": _library_versions(),
         "root": str(pack.root),
+        # The catalog as this command parsed it: one saved since (while the command ran) is
+        # hashed below, and the entry must not be found again under the new file's key.
+        "pack": repr(replace(pack, selected_by="")),
         "only": None if only is None else sorted(set(only)),
         "caps": repr(current_caps()),
-        "env": {k: v for k, v in sorted(os.environ.items()) if k.startswith(_ENV_PREFIXES)},
-        "max_bytes": os.environ.get("QZGEO_MAX_BYTES"),
+        "env": dict(read_settings()),
+        "gdal_config_files": _gdal_config_files(),
         "files": {str(p): sha256_path(p) for p in files},
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode("utf-8")).hexdigest()
@@ -143,24 +150,25 @@ def _pack_files(pack: Pack) -> list[Path] | None:
     files = [pack.catalog_path]
     for sub in ("styles", "maps"):
         files.extend(sorted((root / sub).glob("*.toml")))
-    seen: set[Path] = set()
     for spec in pack.layers.values():
         source = pack.layer_path(spec)
-        if "://" in source:
+        found = None if "://" in source else source_files(source)
+        if found is None:
             return None
-        path = Path(source)
-        if path in seen:
-            continue
-        seen.add(path)
-        if path.is_dir():
-            files.append(path)  # hashed whole (sha256_path)
-        elif path.is_file():
-            # A shapefile's .shx/.dbf/.prj/.cpg, a GeoPackage's -wal, a .aux.xml: what GDAL
-            # may read beside the file starts with its stem and a dot.
-            files.extend(sorted(p for p in path.parent.glob(f"{path.stem}.*") if p.is_file()))
-        else:
-            return None
+        files.extend(found)
     return list(dict.fromkeys(files))
+
+
+def _gdal_config_files() -> dict[str, str | None]:
+    """SHA-256 of the files GDAL takes settings from when it starts (``[configoptions]``):
+    ``$GDAL_CONFIG_FILE``, else ``/etc/gdal/gdalrc`` and ``~/.gdal/gdalrc``; ``None``: none."""
+    named = os.environ.get("GDAL_CONFIG_FILE")
+    if named:
+        paths = [Path(named)]
+    else:
+        home = os.environ.get("USERPROFILE" if os.name == "nt" else "HOME", "")
+        paths = [Path("/etc/gdal/gdalrc")] + ([Path(home) / ".gdal" / "gdalrc"] if home else [])
+    return {str(p): sha256_path(p) if p.is_file() else None for p in paths}
 
 
 @functools.lru_cache(maxsize=1)
@@ -197,7 +205,17 @@ def _library_versions() -> dict[str, str]:
         "pyogrio": f"{pyogrio.__version__} GDAL {pyogrio.__gdal_version_string__}",
         "pyproj": f"{pyproj.__version__} PROJ {pyproj.proj_version_str}",
         "geopandas": geopandas.__version__,
+        # DXF layers are drawn by ezdxf (arcs flattened by it); asked of its metadata, as
+        # importing it costs ~0.1 s
+        "ezdxf": _distribution_version("ezdxf"),
     }
+
+
+def _distribution_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"
 
 
 # --- entries ---------------------------------------------------------------------------------

@@ -154,3 +154,34 @@ def test_keys_are_hex_digests(cache: Path) -> None:
     with pytest.raises(ValueError, match="SHA-256"):
         save_entry("packs", "../../etc/passwd", META, BLOBS)
     assert cache_folder("packs") is None or not any((cache / "packs").iterdir())
+
+
+def _sound(key: str, header: bytes) -> bytes:
+    """An entry whose digest is right around ``header``, as any writer can make one."""
+    body = len(header).to_bytes(8, "little") + header
+    return b"QZGEOC1\n" + hashlib.sha256(body).digest() + body
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # json.loads: RecursionError, not a ValueError
+        b'{"key": "K", "meta": {}, "blobs": [["a", 1e400]]}',  # int(inf): OverflowError
+        b'{"key": "K", "meta": {}, "blobs": 7}',
+        b'["K"]',
+    ],
+)
+def test_a_sound_entry_with_a_foreign_header_is_a_miss(cache: Path, header: bytes) -> None:
+    """A digest is no signature: a file with a right digest and any header is only a miss."""
+    assert save_entry("packs", _key(1), META, BLOBS)
+    _entry(cache).write_bytes(_sound(_key(1), header.replace(b"K", _key(1).encode())))
+    assert load_entry("packs", _key(1)) is None
+
+
+def test_what_the_header_cannot_hold_is_not_saved(cache: Path) -> None:
+    """A warning naming a folder whose name is not UTF-8 (unzipped from a GBK archive: Python
+    holds its bytes as lone surrogates) cannot be written as UTF-8: no entry, no error."""
+    gbk_folder = os.fsdecode("规划".encode("gbk"))
+    assert not save_entry("packs", _key(1), {"warnings": [f"/data/{gbk_folder}/a.shp"]}, {})
+    assert not save_entry("packs", _key(2), {"x": object()}, {})
+    assert list((cache / "packs").iterdir()) == []
