@@ -62,3 +62,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """qzgeo's cache folder for this test alone (``$QZGEO_CACHE_DIR``), cache on."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("QZGEO_CACHE_DIR", str(folder))
+    monkeypatch.delenv("QZGEO_NO_CACHE", raising=False)
+    return folder

@@ -7,6 +7,7 @@ Importable from every test (``pythonpath = ["tests"]`` in pyproject.toml), like 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
@@ -59,3 +60,33 @@ def geod_ring_area(geom: object, *, densify_deg: float | None = None) -> float:
         for hole in p.interiors:
             total += geod.polygon_area_perimeter(*hole.coords.xy)[0]
     return total
+
+
+def uncached_pack(pack_dir: Path, monkeypatch: Any, **kw: Any) -> Any:
+    """The oracle of the prepared-pack cache tests: ``prepare_pack`` of the pack read from its
+    files, with the cache off and no layer remembered by this process."""
+    from qzgeo.pack import load
+    from qzgeo.pack.catalog import load_pack
+    from qzgeo.pack.prepared import prepare_pack
+
+    with monkeypatch.context() as m:
+        m.setenv("QZGEO_NO_CACHE", "1")
+        m.setattr(load, "_READS", type(load._READS)())
+        got = prepare_pack(load_pack(pack_dir), **kw)
+    assert got.cache == "off"
+    return got
+
+
+def assert_same_loaded(a: Any, b: Any) -> None:
+    """Two ``LoadedPack`` alike in every layer (dtypes, index, geometry bytes), CRS, report,
+    input hashes and coverage."""
+    from qzgeo.io.frame_codec import same_frame
+
+    assert list(a.layers) == list(b.layers)
+    for lid in a.layers:
+        assert same_frame(a.layers[lid], b.layers[lid]), lid
+    assert a.planar_crs.srs == b.planar_crs.srs
+    assert a.planar_crs.to_wkt() == b.planar_crs.to_wkt()
+    assert a.report == b.report and a.report.to_json() == b.report.to_json()
+    assert a.input_hashes == b.input_hashes
+    assert a.coverage == b.coverage

@@ -17,14 +17,6 @@ def _key(n: int) -> str:
     return hashlib.sha256(str(n).encode()).hexdigest()
 
 
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("QZGEO_CACHE_DIR", str(folder))
-    monkeypatch.delenv("QZGEO_NO_CACHE", raising=False)
-    return folder
-
-
 META = {"a": [1, 2.5, None], "名称": "钦", "nested": {"x": True}}
 BLOBS = {"one": b"\x00\x01\x02" * 100, "two": b"", "three": bytes(range(256))}
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 from support import ROOT
+from support import assert_same_loaded as _assert_same
+from support import uncached_pack as _uncached
 
 from qzgeo._errors import PackError
-from qzgeo.io.frame_codec import same_frame
 from qzgeo.pack import prepared
 from qzgeo.pack.catalog import load_pack
-from qzgeo.pack.load import LoadedPack
-from qzgeo.pack.prepared import Prepared, prepare_pack
+from qzgeo.pack.prepared import prepare_pack
 from qzgeo.pack.validate import pack_warnings
 
 
@@ -32,33 +32,6 @@ def pack_dir(tmp_path: Path) -> Path:
     for sub in ("styles", "maps"):
         shutil.copytree(ROOT / sub, dst / sub)
     return dst
-
-
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("QZGEO_CACHE_DIR", str(folder))
-    monkeypatch.delenv("QZGEO_NO_CACHE", raising=False)
-    return folder
-
-
-def _uncached(pack_dir: Path, monkeypatch: pytest.MonkeyPatch, **kw: object) -> Prepared:
-    with monkeypatch.context() as m:
-        m.setenv("QZGEO_NO_CACHE", "1")
-        got = prepare_pack(load_pack(pack_dir), **kw)  # type: ignore[arg-type]
-    assert got.cache == "off"
-    return got
-
-
-def _assert_same(a: LoadedPack, b: LoadedPack) -> None:
-    assert list(a.layers) == list(b.layers)
-    for lid in a.layers:
-        assert same_frame(a.layers[lid], b.layers[lid]), lid
-    assert a.planar_crs.srs == b.planar_crs.srs
-    assert a.planar_crs.to_wkt() == b.planar_crs.to_wkt()
-    assert a.report == b.report and a.report.to_json() == b.report.to_json()
-    assert a.input_hashes == b.input_hashes
-    assert a.coverage == b.coverage
 
 
 def _entries(cache: Path) -> list[Path]:

@@ -15,22 +15,14 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 from support import MINIPACK
+from support import assert_same_loaded as _assert_same
+from support import uncached_pack as _uncached
 
 from qzgeo._errors import PackError
-from qzgeo.io.frame_codec import same_frame
 from qzgeo.pack import load, prepared
 from qzgeo.pack.catalog import load_pack
-from qzgeo.pack.load import LoadedPack
-from qzgeo.pack.prepared import Prepared, prepare_pack
+from qzgeo.pack.prepared import prepare_pack
 from qzgeo.pack.validate import validate_pack
-
-
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("QZGEO_CACHE_DIR", str(folder))
-    monkeypatch.delenv("QZGEO_NO_CACHE", raising=False)
-    return folder
 
 
 @pytest.fixture
@@ -38,26 +30,6 @@ def pack_dir(tmp_path: Path) -> Path:
     dst = tmp_path / "pack"
     shutil.copytree(MINIPACK, dst)
     return dst
-
-
-def _uncached(pack_dir: Path, monkeypatch: pytest.MonkeyPatch, **kw: object) -> Prepared:
-    """The pack read from its files: no cache, and no layer remembered by this process."""
-    with monkeypatch.context() as m:
-        m.setenv("QZGEO_NO_CACHE", "1")
-        m.setattr(load, "_READS", type(load._READS)())
-        got = prepare_pack(load_pack(pack_dir), **kw)  # type: ignore[arg-type]
-    assert got.cache == "off"
-    return got
-
-
-def _assert_same(a: LoadedPack, b: LoadedPack) -> None:
-    assert list(a.layers) == list(b.layers)
-    for lid in a.layers:
-        assert same_frame(a.layers[lid], b.layers[lid]), lid
-    assert a.planar_crs.to_wkt() == b.planar_crs.to_wkt()
-    assert a.report == b.report
-    assert a.input_hashes == b.input_hashes
-    assert a.coverage == b.coverage
 
 
 def _edit_catalog(pack_dir: Path, old: str, new: str) -> None:
