@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import os
+import re
 import warnings as _warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,12 @@ from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.raw_wkb import raw_wkb_wanted, read_frame_keeping_wkb
 from qzgeo.io.shapefile import check_shapefile, cpg_label, cpg_mismatch, shapefile_encoding
 from qzgeo.notices import Notice, Notices, attach_notices, notices_of
+
+#: GDAL's advice to name a driver ("CSV:path"): qzgeo refuses such paths (io/guard), so the
+#: hint would send users to a refusal.
+_GDAL_PREFIX_HINT = re.compile(
+    r"\s*It might help to specify the correct driver explicitly[^;]*?\.(?=;|$)"
+)
 
 
 def list_layers(path: str | os.PathLike[str]) -> list[str]:
@@ -396,7 +403,8 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
         raise InputError(msg if cpg is None else f"{msg}; {cpg}") from exc
     except (*PYOGRIO_ERRORS, RuntimeError, shapely.errors.GEOSException) as exc:
         cpg = cpg_mismatch(path, encoding) if "not encoded in UTF-8" in str(exc) else None
-        msg = f"cannot read {path}: {cpg or f'{exc}; the file may be corrupt or truncated'}"
+        said = _GDAL_PREFIX_HINT.sub("", str(exc)).strip().rstrip(";. ")
+        msg = f"cannot read {path}: {cpg or f'{said}; the file may be corrupt or truncated'}"
         if path.is_dir():
             msg = (
                 f"cannot read {path}: a folder, and GDAL finds no layer in it; give the file "
