@@ -8,6 +8,7 @@ import click
 
 from qzgeo.cli.options import pack_opt
 from qzgeo.pack.catalog import load_pack
+from qzgeo.pack.coverage import coverage_reach_warnings
 from qzgeo.pack.load import load_pack_layers
 from qzgeo.pack.validate import check_pack, pack_warnings
 
@@ -29,7 +30,8 @@ def command(pack_dir: Path | None) -> None:
             click.echo(f"  - {p}", err=True)
         raise SystemExit(2)
     loaded = load_pack_layers(pack)
-    for w in pack_warnings(pack) + list(loaded.report.warnings):
+    reach = coverage_reach_warnings(pack, loaded.layers, loaded.coverage)
+    for w in pack_warnings(pack) + list(loaded.report.warnings) + reach:
         click.echo(f"warning: {w}", err=True)
     click.echo(
         f"{pack.root}: OK ({len(pack.layers)} layers, {len(pack.styles)} styles, "

@@ -12,11 +12,13 @@ import numpy as np
 import shapely
 
 from qzgeo._errors import PackError
+from qzgeo.geo.area import ellipsoidal_area
 from qzgeo.geo.coverage import Coverage
 from qzgeo.geo.crs import STORAGE_CRS, format_extent
 from qzgeo.pack.model import Pack
+from qzgeo.pack.overlaps import zone_name
 
-__all__ = ["coverage_problems", "pack_coverage"]
+__all__ = ["coverage_problems", "coverage_reach_warnings", "pack_coverage"]
 
 
 def coverage_problems(pack: Pack, gdf: gpd.GeoDataFrame) -> list[str]:
@@ -86,3 +88,46 @@ def pack_coverage(
             "that land"
         )
     return Coverage.of_polygons(geoms, pack.extent, layer=lid), warnings
+
+
+#: Zone or boundary land outside the coverage below this (1 公顷) is drawing noise, not reach.
+REACH_MIN_M2 = 10_000.0
+
+
+def coverage_reach_warnings(
+    pack: Pack, layers: dict[str, gpd.GeoDataFrame], coverage: Coverage | None
+) -> list[str]:
+    """Zone layers and boundary classes (城镇开发边界) that reach past the coverage layer.
+
+    Land there is 未核查 (unchecked) for every parcel and site: neither available nor in
+    conflict, whatever zone or boundary the pack draws over it. ``layers``: lon/lat, as
+    loaded. One warning per layer, with the 公顷 outside and the feature with the most.
+    """
+    if coverage is None or coverage.is_box:
+        return []
+    cov = coverage.lonlat()
+    out = []
+    for spec in [*pack.zone_layers(), *pack.constraint_layers()]:
+        gdf = layers.get(spec.id)
+        if gdf is None or gdf.empty or spec.id == coverage.layer:
+            continue
+        keep = np.ones(len(gdf), dtype=bool)
+        if spec.is_constraint:  # exclusions out there still count: only boundaries lose land
+            classes = gdf[spec.class_field] if spec.class_field in gdf else [None] * len(gdf)
+            keep = np.array([spec.constraint_mode(c) == "boundary" for c in classes], dtype=bool)
+        geoms = np.asarray(gdf.geometry.values, dtype=object)
+        m2 = np.zeros(len(gdf))
+        if keep.any():
+            m2[keep] = ellipsoidal_area(shapely.difference(geoms[keep], cov))
+        if m2.sum() < REACH_MIN_M2:
+            continue
+        worst = int(np.argmax(m2))
+        name = zone_name(spec, gdf, gdf.index[worst])
+        out.append(
+            f"catalog.toml layer {spec.id!r} ({spec.path}): {m2.sum() / 1e4:,.1f} 公顷 lie "
+            f"outside the coverage layer {coverage.layer!r} (most of it {m2[worst] / 1e4:,.1f} "
+            f"公顷 of {name}); parcels and sites there are 未核查 "
+            "(unchecked), neither available nor in conflict. Extend the coverage layer over "
+            "that land if the pack's red lines cover it, or cut the layer to the coverage"
+        )
+    return out
