@@ -108,9 +108,10 @@ def read_pack_layer(pack: Pack, spec: LayerSpec) -> gpd.GeoDataFrame:
     files = source_files(source) if "://" not in source else None
     state = _files_state(files) if files is not None else None
     if state is not None:
+        # spec.id: the read's notices name the catalog layer (the `crs` given_by below)
         key = (
-            str(Path(source).resolve()), state, spec.layer, spec.crs, spec.datum, pack.extent,
-            current_caps(), read_settings(),
+            str(Path(source).resolve()), state, spec.id, spec.layer, spec.crs, spec.datum,
+            pack.extent, current_caps(), read_settings(),
         )  # fmt: skip
     if key is not None and key in _READS:
         _READS.move_to_end(key)
