@@ -27,7 +27,7 @@ from qzgeo.analysis.suitability.zonal import TOTAL_LAYER, zone_table
 from qzgeo.io.atomic import write_bytes, write_errors_explained
 from qzgeo.io.outdir import check_out_dir, output_build, staged
 from qzgeo.pack.catalog import load_pack
-from qzgeo.pack.load import load_pack_layers
+from qzgeo.pack.prepared import prepare_pack
 from qzgeo.pack.validate import validate_pack
 from qzgeo.publish.checks import shown_name_field
 from qzgeo.publish.suitability_write import (
@@ -98,7 +98,7 @@ def run_suitability(
     used, missing, problems = plan_factors(m, given)
     if problems:
         raise PackError(problems)
-    loaded = load_pack_layers(pack, only=m.layer_ids())
+    loaded = prepare_pack(pack, only=m.layer_ids()).loaded  # from the cache after a first run
     job = prepare_job(pack, loaded, m, used, given, resolution_m, heights=valid)
     internal_ids = [lid for lid in m.layer_ids() if not pack.layers[lid].is_public]
     sensitivity = "internal" if internal_ids or internal else "public"

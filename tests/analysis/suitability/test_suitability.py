@@ -214,7 +214,7 @@ def test_zone_class_areas_vs_exact_cell_coverage(make_pack, h, tmp_path):
         assert rows.loc[(name, "未评价"), "面积(m²)"] == 0
 
 
-def test_rerun_is_byte_identical(make_pack, h, tmp_path):
+def test_rerun_is_byte_identical(make_pack, h, tmp_path, cache):
     pack = make_pack({"slope": SLOPE_ONLY + h.FIVE_CLASSES})
     dem = h.gk_plane(tmp_path / "dem.tif", 20.0)
     folder = tmp_path / "out" / "public" / "suitability" / "slope"
@@ -222,6 +222,8 @@ def test_rerun_is_byte_identical(make_pack, h, tmp_path):
     for _ in range(2):
         code, out = run(pack, tmp_path / "out", "--dem", str(dem))
         assert code == 0, out
+        # the second run takes the pack from qzgeo's cache, with the same bytes out
+        assert list((cache / "packs").glob("*.qzc")), "the pack was not cached"
         digests.append(
             {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
         )
