@@ -90,3 +90,16 @@ def assert_same_loaded(a: Any, b: Any) -> None:
     assert a.report == b.report and a.report.to_json() == b.report.to_json()
     assert a.input_hashes == b.input_hashes
     assert a.coverage == b.coverage
+
+
+def copy_bundled_pack(dst: Path) -> Path:
+    """A private copy of the bundled pack at ``dst`` (catalog, GeoPackage, styles, maps), for
+    tests that edit it."""
+    import shutil
+
+    (dst / "layers").mkdir(parents=True)
+    for name in ("catalog.toml", "qinzhou.gpkg"):
+        shutil.copy2(ROOT / "layers" / name, dst / "layers" / name)
+    for sub in ("styles", "maps"):
+        shutil.copytree(ROOT / sub, dst / sub)
+    return dst

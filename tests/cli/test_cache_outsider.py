@@ -100,12 +100,8 @@ def test_a_planted_or_broken_entry_is_a_miss(
     sites: Path,
     oracle: tuple[int, str],
     state: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cache: Path,
 ) -> None:
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("QZGEO_CACHE_DIR", str(cache))
-    monkeypatch.delenv("QZGEO_NO_CACHE", raising=False)
     assert _check(sites) == oracle  # saves the entry
     _plant(cache / "packs", state)
     assert _check(sites) == oracle
@@ -119,12 +115,10 @@ def test_a_cache_folder_in_a_bad_state_is_no_cache(
     sites: Path,
     oracle: tuple[int, str],
     state: str,
+    cache: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    cache = tmp_path / "cache"
-    monkeypatch.delenv("QZGEO_NO_CACHE", raising=False)
-    monkeypatch.setenv("QZGEO_CACHE_DIR", str(cache))
     if state == "cache path is a file":
         cache.write_text("not a folder")
     elif state == "packs is a link":

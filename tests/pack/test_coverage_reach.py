@@ -8,14 +8,13 @@ Oracle: geopandas' difference of the layer and the districts, measured by Geogra
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 import shapely
 from click.testing import CliRunner
-from support import ROOT, geod_ring_area
+from support import ROOT, copy_bundled_pack, geod_ring_area
 
 from qzgeo.cli.main import cli
 
@@ -50,13 +49,8 @@ def test_validate_names_the_boundary_land_outside_the_coverage(pack: str) -> Non
 
 
 def test_boundaries_cut_to_the_coverage_get_no_such_warning(tmp_path: Path) -> None:
-    pack = tmp_path / "pack"
-    (pack / "layers").mkdir(parents=True)
-    for sub in ("styles", "maps"):
-        shutil.copytree(ROOT / sub, pack / sub)
-    shutil.copy2(ROOT / "layers" / "catalog.toml", pack / "layers")
+    pack = copy_bundled_pack(tmp_path / "pack")
     gpkg = pack / "layers" / "qinzhou.gpkg"
-    shutil.copy2(ROOT / "layers" / "qinzhou.gpkg", gpkg)
     districts = shapely.union_all(gpd.read_file(gpkg, layer="districts").geometry.values)
     lines = gpd.read_file(gpkg, layer="control_lines")
     lines["geometry"] = lines.geometry.intersection(districts)

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
-from support import ROOT
+from support import copy_bundled_pack
 
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import read_pack_layer
 
 
 def test_an_edit_that_keeps_size_and_mtime_is_read_again(tmp_path: Path) -> None:
-    dst = tmp_path / "pack"
-    (dst / "layers").mkdir(parents=True)
-    for name in ("catalog.toml", "qinzhou.gpkg"):
-        shutil.copy2(ROOT / "layers" / name, dst / "layers" / name)
-    for sub in ("styles", "maps"):
-        shutil.copytree(ROOT / sub, dst / sub)
+    dst = copy_bundled_pack(tmp_path / "pack")
     pack = load_pack(dst)
     spec = pack.layers["control_lines"]
     assert "13.24 km²" in read_pack_layer(pack, spec).loc[1, "来源"]

@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import ROOT
 from support import assert_same_loaded as _assert_same
+from support import copy_bundled_pack
 from support import uncached_pack as _uncached
 
 from qzgeo._errors import PackError
@@ -25,13 +25,7 @@ from qzgeo.pack.validate import pack_warnings
 @pytest.fixture
 def pack_dir(tmp_path: Path) -> Path:
     """A private copy of the bundled pack (18 layers, a coverage layer, a reference layer)."""
-    dst = tmp_path / "pack"
-    (dst / "layers").mkdir(parents=True)
-    for name in ("catalog.toml", "qinzhou.gpkg"):
-        shutil.copy2(ROOT / "layers" / name, dst / "layers" / name)
-    for sub in ("styles", "maps"):
-        shutil.copytree(ROOT / sub, dst / sub)
-    return dst
+    return copy_bundled_pack(tmp_path / "pack")
 
 
 def _entries(cache: Path) -> list[Path]:
