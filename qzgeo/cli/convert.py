@@ -129,6 +129,8 @@ def _check_out(
     source: str, out_arg: str, out_encoding: str | None, file_only: Mapping[str, object]
 ) -> Path:
     """OUT checked before anything is read: its format, its options, not the input."""
+    from qzgeo._errors import InputError
+    from qzgeo.io.guard import refuse_undecodable
     from qzgeo.io.postgis_uri import is_postgis_uri
     from qzgeo.io.write import WRITE_FORMATS
 
@@ -142,6 +144,11 @@ def _check_out(
             "or a PostGIS table postgresql://user@host/db?table=schema.name"
         )
         raise click.BadParameter(msg, param_hint="OUT")
+    if out.suffix.lower() != ".txt":  # GDAL and Arrow take UTF-8 paths only; qzgeo writes .txt
+        try:
+            refuse_undecodable(out_arg, what="OUT")
+        except InputError as exc:
+            raise click.BadParameter(str(exc), param_hint="OUT") from None
     if out_encoding is not None and out.suffix.lower() not in (".shp", ".txt"):
         msg = (
             f"--out-encoding applies to .shp and 界址点 .txt outputs; {out.suffix} is always UTF-8"

@@ -118,10 +118,72 @@ def _refuse(path: str, why: str) -> InputError:
     )
 
 
+def open_options(path: str | os.PathLike[str]) -> dict[str, str]:
+    """GDAL open options every qzgeo read passes (as keyword arguments of pyogrio's readers).
+
+    Reading a GML file that has no ``.xsd`` beside it makes GDAL write a ``.gfs`` there
+    (``WRITE_GFS=AUTO``): it would change the user's folder, and a stale ``.gfs`` left by one
+    version of the file steers the reading of the next. qzgeo never writes beside its inputs.
+
+    Examples
+    --------
+    >>> open_options("宗地.gml"), open_options("宗地.gpkg")
+    ({'WRITE_GFS': 'NO'}, {})
+    """
+    return {"WRITE_GFS": "NO"} if Path(os.fspath(path)).suffix.lower() == ".gml" else {}
+
+
+def ogr_layers(path: str | os.PathLike[str]) -> list[tuple[str, str | None]]:
+    """``pyogrio.list_layers(path)`` as ``(name, geometry type)``, with :func:`open_options`.
+
+    ``pyogrio.list_layers`` takes no open options, so a GML file's layers are listed one
+    :func:`pyogrio.read_info` at a time.
+    """
+    options = open_options(path)
+    if not options:
+        return [(str(n), None if g is None else str(g)) for n, g in pyogrio.list_layers(path)]
+    out: list[tuple[str, str | None]] = []
+    while True:
+        try:
+            info = pyogrio.read_info(path, layer=len(out), **options)
+        except pyogrio.errors.DataLayerError:
+            return out
+        geometry = info.get("geometry_type")
+        out.append((str(info["layer_name"]), None if geometry is None else str(geometry)))
+
+
+def refuse_undecodable(path: str | os.PathLike[str], *, what: str = "path") -> None:
+    r"""Refuse a path whose bytes are not UTF-8 (a GBK name from a Windows zip, say).
+
+    Python keeps such bytes as lone surrogates, which GDAL's bindings cannot pass on: the
+    read would end in a ``UnicodeEncodeError`` traceback. The message shows the bytes.
+
+    Examples
+    --------
+    >>> refuse_undecodable("规划/地块.gpkg")
+    >>> refuse_undecodable(os.fsdecode("地块".encode("gbk")))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qzgeo._errors.InputError: path b'\xb5\xd8\xbf\xe9' is not UTF-8 ...
+    """
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = os.fsencode(text)
+        msg = (
+            f"{what} {raw!r} is not UTF-8 (a GBK name from a Windows zip or share?); rename it "
+            "to UTF-8 (convmv -f gbk -t utf-8 -r --notest PATH) or unpack the zip again with "
+            "unzip -O GBK"
+        )
+        raise InputError(msg) from None
+
+
 def refuse_virtual(path: str | os.PathLike[str]) -> None:
     """Refuse a ``/vsi*`` or ``PREFIX:`` path before anything else (even an existence check,
     which would blame a missing file and show the path as :class:`~pathlib.Path` mangles it).
     """
+    refuse_undecodable(path)
     text = os.fspath(path)
     if text.startswith("/vsi") or _PREFIX_RE.match(text):
         shown = repr(text) if any(ord(c) < 32 for c in text) else text
@@ -244,7 +306,7 @@ def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
         return _duplicate_ids(p, layer) if _mentions_id(p) else []
     caps = current_caps()
     try:
-        info = pyogrio.read_info(p, layer=layer)
+        info = pyogrio.read_info(p, layer=layer, **open_options(p))
     except Exception:
         return []
     n = int(info.get("features") or 0)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyogrio
 
 from qzgeo._errors import InputError
-from qzgeo.io.guard import admit_path
+from qzgeo.io.guard import admit_path, ogr_layers, open_options
 from qzgeo.io.postgis_read import postgis_fields
 from qzgeo.io.postgis_uri import is_postgis_uri
 
@@ -36,7 +36,7 @@ def default_layer(path: str | os.PathLike[str], layer: str | None) -> str | None
         return None  # the reader says what is missing
     admit_path(path)  # GDAL opens nothing the allow-list refuses, not even to list layers
     try:
-        layers = pyogrio.list_layers(path)
+        layers = ogr_layers(path)
     except (pyogrio.errors.DataSourceError, OSError):
         return None  # the reader says what is wrong with the file
     spatial = [str(name) for name, geometry_type in layers if geometry_type is not None]
@@ -65,7 +65,7 @@ def declared_fields(
     if is_postgis_uri(str(path)):  # never handed to GDAL: it would try to open a database
         return postgis_fields(str(path))
     try:
-        info = pyogrio.read_info(path, layer=layer)
+        info = pyogrio.read_info(path, layer=layer, **open_options(path))
     except Exception:
         return ()
     return tuple(

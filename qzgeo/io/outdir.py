@@ -26,8 +26,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qzgeo._errors import OutputError
+from qzgeo._errors import InputError, OutputError
 from qzgeo.io.atomic import TEMP_PREFIX, signals_held
+from qzgeo.io.guard import refuse_undecodable
 
 MARKER = ".qzgeo"
 LOCK = ".qzgeo.lock"
@@ -88,6 +89,10 @@ def check_out_dir(
         Naming the folder, the reason and the fix.
     """
     target = Path(out).expanduser().resolve()
+    try:  # resolved: a relative --out under a non-UTF-8 working folder fails the same way
+        refuse_undecodable(target, what="--out folder")
+    except InputError as exc:
+        raise OutputError(str(exc)) from None
     if pack is not None:
         root = Path(pack).resolve()
         data = [root / d for d in PACK_FOLDERS]

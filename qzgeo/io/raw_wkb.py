@@ -30,6 +30,8 @@ import pyarrow.compute as pc
 import pyogrio
 import shapely
 
+from qzgeo.io.guard import open_options
+
 __all__ = ["RawWKB", "keep_raw_wkb", "raw_wkb_wanted", "read_frame_keeping_wkb", "wkb_column"]
 
 
@@ -107,7 +109,7 @@ def _plain_fields(path: str, layer: str | None) -> bool:
 @functools.lru_cache(maxsize=16)
 def _plain_fields_of(path: str, layer: str | None, mtime_ns: int, size: int) -> bool:
     """:func:`_plain_fields` once per file version (each chunk of a file asks)."""
-    info = pyogrio.read_info(path, layer=layer)
+    info = pyogrio.read_info(path, layer=layer, **open_options(path))
     dated = any(str(d).startswith("datetime") and str(d) != "datetime64[D]" for d in info["dtypes"])
     return not dated and "OFSTJSON" not in list(info.get("ogr_subtypes") or [])
 

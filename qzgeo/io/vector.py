@@ -25,7 +25,13 @@ from qzgeo._errors import CRSError, InputError, MissingInputError
 from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, resolve_crs, sample_coordinates
 from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84
 from qzgeo.io.dxf import read_dxf
-from qzgeo.io.guard import admit_source, check_vertices, refuse_virtual
+from qzgeo.io.guard import (
+    admit_source,
+    check_vertices,
+    ogr_layers,
+    open_options,
+    refuse_virtual,
+)
 from qzgeo.io.input_checks import check_datum
 from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.kml_names import restore_kml_names
@@ -55,7 +61,7 @@ def list_layers(path: str | os.PathLike[str]) -> list[str]:
 @functools.lru_cache(maxsize=64)
 def _list_layers(path: str, mtime_ns: int, size: int) -> list[str]:
     try:
-        return [str(name) for name, _ in pyogrio.list_layers(path)]
+        return [name for name, _ in ogr_layers(path)]
     except pyogrio.errors.DataSourceError as exc:
         msg = f"cannot open {path}: {exc}"
         raise InputError(msg) from exc
@@ -435,6 +441,7 @@ def _pyogrio_read(
             "skip_features": skip,
             "max_features": count,
             "where": where,
+            **open_options(path),
         }
         try:
             arrow = _arrow_safe(path, layer)
@@ -457,7 +464,8 @@ def _arrow_safe(path: Path, layer: str | None) -> bool:
     if path.suffix.lower() != ".fgb":
         return True
     try:
-        return bool(pyogrio.read_info(path, layer=layer)["capabilities"]["fast_spatial_filter"])
+        info = pyogrio.read_info(path, layer=layer, **open_options(path))
+        return bool(info["capabilities"]["fast_spatial_filter"])
     except (*PYOGRIO_ERRORS, KeyError):
         return False
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from qzgeo._errors import PackError
+from qzgeo.io.guard import refuse_undecodable
 from qzgeo.pack.catalog_types import (
     PACK_STR_KEYS,
     check_coverage_layer,
@@ -118,10 +119,10 @@ def resolve_pack_dir(root: str | Path | None = None) -> tuple[Path, str]:
     in the working folder with ``pack = "DIR"`` (relative to that file); the bundled pack.
     """
     if root is not None:
-        return Path(root), "--pack"
+        return _utf8_root(Path(root), "--pack")
     env = os.environ.get(PACK_ENV, "").strip()
     if env:
-        return Path(env).expanduser(), f"${PACK_ENV}"
+        return _utf8_root(Path(env).expanduser(), f"${PACK_ENV}")
     config = Path.cwd() / CONFIG_FILE
     if config.is_file():
         problems: list[str] = []
@@ -132,8 +133,14 @@ def resolve_pack_dir(root: str | Path | None = None) -> tuple[Path, str]:
         if not isinstance(value, str) or not value.strip():
             msg = f'{config}: expected `pack = "path/to/pack"` (a folder), got {value!r}'
             raise PackError([msg])
-        return (config.parent / Path(value).expanduser()), str(config)
+        return _utf8_root(config.parent / Path(value).expanduser(), str(config))
     return get_path(), "bundled"
+
+
+def _utf8_root(root: Path, how: str) -> tuple[Path, str]:
+    """``(root, how)``, once GDAL can be given paths under ``root`` (see refuse_undecodable)."""
+    refuse_undecodable(root, what=f"plan pack folder (chosen by {how})")
+    return root, how
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:

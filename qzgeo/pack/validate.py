@@ -18,7 +18,7 @@ from pyproj import CRS
 from qzgeo._errors import PackError, QzgeoError
 from qzgeo.geo.crs import crs_label, planar_crs_for_bounds
 from qzgeo.geo.edges import Edge, long_edges
-from qzgeo.io.guard import admit_path
+from qzgeo.io.guard import admit_path, open_options
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.postgis_uri import is_postgis_uri
 from qzgeo.io.vector import list_layers
@@ -208,7 +208,9 @@ def _data_lon_range(pack: Pack) -> tuple[float, float] | None:
         if is_postgis_uri(spec.path) or not Path(path).exists():
             continue
         try:
-            info = pyogrio.read_info(path, layer=spec.layer, force_total_bounds=True)
+            info = pyogrio.read_info(
+                path, layer=spec.layer, force_total_bounds=True, **open_options(path)
+            )
             crs = CRS.from_user_input(spec.crs or info["crs"])
             t = Transformer.from_crs(crs, "EPSG:4490", always_xy=True)
             w, _, e, _ = t.transform_bounds(*info["total_bounds"])
