@@ -314,9 +314,10 @@
     if (map.zoomControl) {
       map.zoomControl.remove();
       map.zoomControl = L.control.zoom({ zoomInTitle: UI.zoomIn, zoomOutTitle: UI.zoomOut }).addTo(map);
-      addHome(map, cfg.bounds);
+      addHome(inst);
     }
-    // fit first, so that tiles are requested for the final view only
+    // fit first, so that tiles are requested for a view near the final one (finish() refits
+    // it clear of the panels, once they exist)
     map.fitBounds(cfg.bounds, { padding: [10, 10] });
     var i;
     for (i = 0; i < cfg.basemaps.length; i++) {
@@ -353,16 +354,48 @@
 
   // --- controls ---------------------------------------------------------------------------
   // 全图 under the zoom buttons: back to the whole map after a search or a pinch went astray
-  function addHome(map, bounds) {
-    var a = el("a", "qz-home", map.zoomControl.getContainer(), UI.home);
+  function addHome(inst) {
+    var a = el("a", "qz-home", inst.map.zoomControl.getContainer(), UI.home);
     a.href = "#";
     a.setAttribute("role", "button");
     a.title = UI.homeTitle;
     a.setAttribute("aria-label", UI.homeTitle);
     L.DomEvent.on(a, "click", function (e) {
       L.DomEvent.preventDefault(e);
-      map.fitBounds(bounds, { padding: [10, 10] });
+      fitView(inst);
     });
+  }
+
+  // The whole map in the part of the view no panel covers: the layer list and the legend on
+  // the right, the zoom and tool buttons on the left, the title above, the notice below (a
+  // padding of 10 px alone put data under the legend). Where the panels would leave less than
+  // half of the view (a phone; its panels fold), they are ignored.
+  function fitView(inst) {
+    var map = inst.map;
+    var c = map.getContainer();
+    var box = c.getBoundingClientRect();
+    var pad = { left: 0, right: 0, top: 0, bottom: 0 };
+    var grow = function (sel, side) {
+      var nodes = c.querySelectorAll(sel), i;
+      for (i = 0; i < nodes.length; i++) {
+        var r = nodes[i].getBoundingClientRect();
+        if (!r.width || !r.height) { continue; }
+        var d = { left: r.right - box.left, right: box.right - r.left,
+                  top: r.bottom - box.top, bottom: box.bottom - r.top }[side];
+        pad[side] = Math.max(pad[side], d);
+      }
+    };
+    grow(".leaflet-right .leaflet-control", "right");
+    grow(".leaflet-top.leaflet-left .leaflet-control", "left");
+    grow(".qz-title", "top");
+    grow(".leaflet-bottom.leaflet-left .leaflet-control", "bottom");
+    var size = map.getSize();
+    var opts = { padding: [10, 10], animate: false };
+    if (size.x - pad.left - pad.right >= size.x / 2 && size.y - pad.top - pad.bottom >= size.y / 2) {
+      opts = { paddingTopLeft: [pad.left + 10, pad.top + 10],
+               paddingBottomRight: [pad.right + 10, pad.bottom + 10], animate: false };
+    }
+    map.fitBounds(inst.cfg.bounds, opts);
   }
 
   function addTitle(inst) {
@@ -748,6 +781,7 @@
     L.control.scale({ imperial: false, position: "bottomleft" }).addTo(inst.map);
     addNotice(inst);
     addLegend(inst);
+    fitView(inst);
     updateLabels(inst);
     inst.ready = true;
   }

@@ -39,8 +39,22 @@ async (arg) => {
     };
   };
   const texts = (s) => Array.from(document.querySelectorAll(s)).map((e) => e.textContent);
+  // the corners and edge midpoints of the data's extent, and any panel drawn over one
+  const [[s, w], [n, e]] = inst.cfg.bounds;
+  const rects = [...document.querySelectorAll(".leaflet-control, .qz-title")]
+    .map((el) => [el.className, el.getBoundingClientRect()]).filter(([, r]) => r.width);
+  const covered = [];
+  for (const [lat, lon] of [[s, w], [s, e], [n, w], [n, e], [(s + n) / 2, w], [(s + n) / 2, e],
+                            [s, (w + e) / 2], [n, (w + e) / 2]]) {
+    const p = map.latLngToContainerPoint([lat, lon]);
+    const x = box.left + p.x, y = box.top + p.y;
+    const inside = x >= box.left && x <= box.right && y >= box.top && y <= box.bottom;
+    const under = rects.filter(
+      ([, r]) => x >= r.left && x <= r.right && y >= r.top && y <= r.bottom);
+    if (!inside || under.length) { covered.push([lat, lon, inside, under.map(([c]) => c)]); }
+  }
   return {
-    painted, total: canvas.width * canvas.height,
+    painted, total: canvas.width * canvas.height, covered,
     hovers: arg.points.map(hover),
     title: document.title,
     mapTitle: texts(".qz-title-zh"),
@@ -96,6 +110,57 @@ def test_page_renders_offline_without_errors(rendered: dict[str, Any]) -> None:
     assert v["title"].endswith(" · 地块分析结果（内部）")
     assert any("示意" in n for n in v["notice"])
     assert rendered["shot"].stat().st_size > 10_000
+
+
+#: For each window size: the map resized, then 全图 (the whole map) pressed; the corners and
+#: edge midpoints of the data's extent that end up outside the map or under a panel.
+HOME_SWEEP = """
+() => {
+  const inst = window.qzgeo.instances[0];
+  const map = inst.map;
+  const c = map.getContainer();
+  const home = c.querySelector(".qz-home");
+  const [[s, w], [n, e]] = inst.cfg.bounds;
+  const out = [];
+  for (let width = 640; width <= 1600; width += 40) {
+    for (const height of [480, 640, 800, 1100]) {
+      c.style.width = width + "px";
+      c.style.height = height + "px";
+      map.invalidateSize({ animate: false });
+      home.click();
+      const box = c.getBoundingClientRect();
+      const rects = [...c.querySelectorAll(".leaflet-control, .qz-title")]
+        .map((el) => [el.className, el.getBoundingClientRect()]).filter(([, r]) => r.width);
+      for (const [lat, lon] of [[s, w], [s, e], [n, w], [n, e], [(s + n) / 2, w],
+                                [(s + n) / 2, e], [s, (w + e) / 2], [n, (w + e) / 2]]) {
+        const p = map.latLngToContainerPoint([lat, lon]);
+        const x = box.left + p.x, y = box.top + p.y;
+        const inside = x >= box.left && x <= box.right && y >= box.top && y <= box.bottom;
+        const under = rects.filter(
+          ([, r]) => x >= r.left && x <= r.right && y >= r.top && y <= r.bottom);
+        if (!inside || under.length) {
+          out.push([width, height, lat, lon, inside, under.map(([k]) => k)]);
+        }
+      }
+    }
+  }
+  return out;
+}
+"""
+
+
+def test_no_panel_covers_the_edges_of_the_data(rendered: dict[str, Any]) -> None:
+    """The first view frames every parcel clear of the layer list, the legend, the title and
+    the notice (with 10 px of padding alone, parcels at the east edge sat under the legend)."""
+    assert rendered["result"].value["covered"] == []
+
+
+def test_the_whole_map_button_frames_the_data_clear_of_the_panels(
+    rendered: dict[str, Any],
+) -> None:
+    """全图 in windows of many shapes, wherever the extent fills the width or the height."""
+    result = browser.render_html(rendered["html"], evaluate=HOME_SWEEP)
+    assert result.value == []
 
 
 def test_canvas_has_drawn_parcels(rendered: dict[str, Any]) -> None:
