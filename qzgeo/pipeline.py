@@ -97,7 +97,6 @@ def run_publish(
     pack_dir: str | Path | None = None,
     out_dir: str | Path = "qzgeo-out",
     *,
-    offline: bool = True,
     png: bool = False,
     maps: bool = True,
     to_postgis: str | None = None,
@@ -117,8 +116,8 @@ def run_publish(
         maps, their gallery and manifest (post it as it is); ``internal/``: internal maps,
         ``analysis.gpkg``, ``zone_summary.csv``, ``report.json``, the full manifest, the QGIS
         project. Built aside and swapped in whole.
-    offline, png, maps
-        Inline every script (no CDN); also PNGs (headless Chromium); ``False``: no maps.
+    png, maps
+        Also PNGs (headless Chromium); ``False``: no maps. Every page inlines its scripts.
     to_postgis
         ``postgresql://...?table=schema.prefix``: also tables ``prefix_available_land``,
         ``prefix_conflicts``, ``prefix_zone_summary``, in one transaction, written last.
@@ -145,7 +144,6 @@ def run_publish(
                 build.tmp,
                 loaded,
                 result,
-                offline=offline,
                 png=png,
                 pdf=pdf,
                 paper=paper,

@@ -38,8 +38,8 @@ def _check_sheet_options(pdf: bool, paper: str | None, orientation: str | None) 
 @click.option(
     "--offline/--online",
     default=True,
-    show_default=True,
-    help="Inline every script into each HTML file (offline), or link CDNs with SRI (online).",
+    hidden=True,  # every page inlines its scripts; --offline is kept for existing scripts
+    help="Removed: --online linked Leaflet from a foreign CDN.",
 )
 @click.option("--png", is_flag=True, help="Also write a PNG of each map (needs chromium).")
 @click.option("--pdf", is_flag=True, help="Also write a print-ready vector PDF sheet per map.")
@@ -84,6 +84,13 @@ def command(
     tables (red-line areas), report.json, the QGIS project.
     """
     started = time.perf_counter()
+    if not offline:
+        msg = (
+            "--online linked Leaflet from a foreign CDN (jsDelivr, slow or blocked in many "
+            "networks) and is gone: every page now carries its own scripts and opens "
+            "anywhere, offline too. Drop --online"
+        )
+        raise click.BadParameter(msg, param_hint="--online")
     out = resolve_out(out_dir)
     if png:
         import importlib.util
@@ -112,7 +119,6 @@ def command(
     summary = run_publish(
         pack_dir,
         out,
-        offline=offline,
         png=png,
         maps=not no_maps,
         to_postgis=to_postgis,

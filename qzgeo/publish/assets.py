@@ -1,15 +1,14 @@
-"""Scripts and stylesheets of a published map: inlined from pinned packages, or CDN + SRI.
+"""Scripts and stylesheets of a published map, inlined from pinned packages.
 
-Leaflet comes from the ``xstatic-leaflet`` wheel (1.9.3, byte-identical to the npm release, so
-the SRI hash computed here also matches the CDN copy). The qzgeo controls live in ``js/`` next
-to this module.
+Leaflet comes from the ``xstatic-leaflet`` wheel (1.9.3, byte-identical to the npm release).
+Every page carries its own copy: it opens from a USB stick, behind a firewall and where foreign
+CDNs are slow or blocked. The qzgeo controls live in ``js/`` next to this module.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import json
 import re
 from importlib import resources
@@ -20,7 +19,6 @@ from branca.element import Element
 from qzgeo._errors import PublishError
 
 LEAFLET_VERSION = "1.9.3"
-LEAFLET_CDN = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist"
 
 _SOURCEMAP_RE = re.compile(r"\n//# sourceMappingURL=\S+\s*$")
 _CSS_URL_RE = re.compile(r"url\((images/[a-z0-9-]+\.png)\)")
@@ -47,17 +45,6 @@ def _read(path: Path) -> bytes:
 
 def _own(name: str) -> str:
     return (resources.files("qzgeo.publish") / "js" / name).read_text(encoding="utf-8")
-
-
-def sri(data: bytes) -> str:
-    """Subresource-integrity value (sha384) of ``data``.
-
-    Examples
-    --------
-    >>> sri(b"")[:7]
-    'sha384-'
-    """
-    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
 
 
 def _safe_script(code: str, what: str) -> str:
@@ -98,24 +85,9 @@ def own_css() -> str:
     return _safe_script(_own("qzgeo.css"), "qzgeo.css")
 
 
-def head_html(*, offline: bool) -> str:
-    """``<style>``/``<script>`` (offline) or SRI-pinned CDN tags (online) for the page head."""
-    parts: list[str] = []
-    if offline:
-        parts.append(f"<style>{leaflet_css_inline()}</style>")
-        parts.append(f"<script>{leaflet_js_inline()}</script>")
-    else:
-        base = leaflet_dir()
-        css_sri = sri(_read(base / "leaflet.css"))
-        js_sri = sri(_read(base / "leaflet.js"))
-        parts.append(
-            f'<link rel="stylesheet" href="{LEAFLET_CDN}/leaflet.css" '
-            f'integrity="{css_sri}" crossorigin="anonymous"/>'
-        )
-        parts.append(
-            f'<script src="{LEAFLET_CDN}/leaflet.js" '
-            f'integrity="{js_sri}" crossorigin="anonymous"></script>'
-        )
+def head_html() -> str:
+    """The ``<style>``/``<script>`` elements of the page head: Leaflet's, then qzgeo's."""
+    parts = [f"<style>{leaflet_css_inline()}</style>", f"<script>{leaflet_js_inline()}</script>"]
     parts.append(f"<style>{own_css()}</style>")
     parts.append(f"<script>{own_js()}</script>")
     return "\n".join(parts)

@@ -1,7 +1,7 @@
 """Content-Security-Policy of every page qzgeo writes: only what the page needs.
 
 A map page runs its own inline scripts and styles, draws tiles from its basemaps' hosts
-(none when ``basemap = "none"``) and, online, Leaflet from the CDN. A gallery runs no script
+(none when ``basemap = "none"``); Leaflet is inlined, never fetched. A gallery runs no script
 at all. No page may connect anywhere (``connect-src`` falls back to ``default-src 'none'``).
 """
 
@@ -13,10 +13,8 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
-from qzgeo.publish.assets import LEAFLET_CDN
 from qzgeo.publish.basemaps import Basemap
 
-_CDN_HOST = "{0.scheme}://{0.netloc}".format(urlsplit(LEAFLET_CDN))
 # An inline script the browser runs: no src, no type or a JavaScript one (not the JSON data).
 _INLINE_SCRIPT = re.compile(
     r'<script(?:\s+type="text/javascript")?\s*>(.*?)</script>', re.DOTALL | re.IGNORECASE
@@ -44,15 +42,14 @@ def _meta(directives: Sequence[tuple[str, Sequence[str]]]) -> str:
     return f'<meta http-equiv="Content-Security-Policy" content="{policy}"/>'
 
 
-def map_page_csp(*, offline: bool, basemaps: Iterable[Basemap] = ()) -> str:
+def map_page_csp(*, basemaps: Iterable[Basemap] = ()) -> str:
     """The CSP ``<meta>`` of a map page (site report and parcels map included)."""
-    cdn = [] if offline else [_CDN_HOST]
     return _meta(
         [
             ("default-src", ["'none'"]),
-            ("script-src", ["'unsafe-inline'", *cdn]),
-            ("style-src", ["'unsafe-inline'", *cdn]),
-            ("img-src", ["data:", "blob:", *cdn, *tile_hosts(basemaps)]),
+            ("script-src", ["'unsafe-inline'"]),
+            ("style-src", ["'unsafe-inline'"]),
+            ("img-src", ["data:", "blob:", *tile_hosts(basemaps)]),
             ("base-uri", ["'none'"]),
             ("form-action", ["'none'"]),
         ]
@@ -81,7 +78,7 @@ def pin_inline_scripts(page: str) -> str:
 
     Examples
     --------
-    >>> page = map_page_csp(offline=True) + "<script>go()</script>"
+    >>> page = map_page_csp() + "<script>go()</script>"
     >>> "'sha256-" in pin_inline_scripts(page)
     True
     """

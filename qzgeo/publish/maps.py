@@ -244,7 +244,6 @@ def build_maps(
     selected: Sequence[MapSpec],
     plans: Mapping[str, Sequence[LayerPlan]],
     *,
-    offline: bool,
     key: str | None,
     simplify_m: float,
 ) -> dict[str, BuiltMap]:
@@ -264,7 +263,7 @@ def build_maps(
         if note := empty_layers_note(pack, mspec.id, views):
             warnings.append(note)
         page = map_page(pack, mspec, views, tiles=tiles, basemap=default, datum=datum, notes=notes)
-        html = render_page(page, views, offline=offline)
+        html = render_page(page, views)
         built[mspec.id] = BuiltMap(mspec, html, views, page, warnings)
     return built
 
@@ -355,7 +354,6 @@ def publish_maps(
     out_dir: str | Path,
     *,
     analysis_sensitivity: Mapping[str, str],
-    offline: bool = True,
     png: bool = False,
     tianditu_key: str | None = None,
     manifest_extra: Mapping[str, object] | None = None,
@@ -378,9 +376,8 @@ def publish_maps(
     out_dir, analysis_sensitivity
         Output (build) folder; ``"public"``/``"internal"`` per analysis output (missing:
         internal).
-    offline, png
-        Inline every script and stylesheet (default), or link Leaflet from a CDN with SRI;
-        also write ``<map id>.png`` screenshots (needs Chromium) as gallery thumbnails.
+    png
+        Also write ``<map id>.png`` screenshots (needs Chromium) as gallery thumbnails.
     tianditu_key, only
         天地图 key (else ``$QZGEO_TIANDITU_KEY``, else the pack's); map ids to build.
     manifest_extra, public_manifest_extra
@@ -402,12 +399,12 @@ def publish_maps(
         require_sheets()  # matplotlib and a CJK font, before anything is written
     simplify_m = simplify_tolerance(pack)
     key = resolve_tianditu_key(tianditu_key, pack.tianditu_key)
-    built = build_maps(pack, selected, plans, offline=offline, key=key, simplify_m=simplify_m)
+    built = build_maps(pack, selected, plans, key=key, simplify_m=simplify_m)
     # Everything is rendered: only now touch the output folder.
     written = {mid: write_text(out / b.part / f"{mid}.html", b.html) for mid, b in built.items()}
     pngs = _screenshots(written) if png else {}
     pdfs = _sheets(pack, built, plans, out, simplify_m, paper, orientation) if pdf else {}
-    build = _build_info(offline, png, pdf, only, key, simplify_m)
+    build = _build_info(png, pdf, only, key, simplify_m)
     parts = write_galleries(
         pack,
         out,
@@ -431,7 +428,6 @@ def publish_maps(
 
 
 def _build_info(
-    offline: bool,
     png: bool,
     pdf: bool,
     only: Sequence[str] | None,
@@ -440,7 +436,6 @@ def _build_info(
 ) -> dict[str, object]:
     """The build options recorded in the manifests (never the 天地图 key itself)."""
     return {
-        "offline": offline,
         "png": png,
         "pdf": pdf,
         "only": list(only) if only is not None else None,

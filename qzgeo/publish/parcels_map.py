@@ -284,7 +284,6 @@ def publish_parcels_map(
     out_path: str | Path,
     *,
     sensitivity: str,
-    offline: bool = True,
     title: str | None = None,
     layers: Mapping[str, gpd.GeoDataFrame],
     basemap: str | None = None,
@@ -348,7 +347,7 @@ def publish_parcels_map(
         # Frame the parcels (the subject here), not the zones around them.
         minx, miny, maxx, maxy = (float(v) for v in prepared.gdf.total_bounds)
         page = dataclasses.replace(page, bounds=(minx, miny, maxx, maxy))
-    text = render_page(page, views, offline=offline)
+    text = render_page(page, views)
     for m in messages:
         if notices is not None:
             notices.add(m, kind="note", source="parcels.html")

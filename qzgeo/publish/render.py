@@ -301,7 +301,6 @@ def render_page(
     page: MapPage,
     views: Sequence[LayerView],
     *,
-    offline: bool,
     overlays: Mapping[str, Element] | None = None,
 ) -> str:
     """The HTML of one map: a deterministic, self-contained page.
@@ -329,10 +328,10 @@ def render_page(
     }
     fig = Figure()
     fig.header.add_child(RawElement('<meta charset="utf-8"/>'), name="qz_charset")
-    csp = map_page_csp(offline=offline, basemaps=page.basemaps)
+    csp = map_page_csp(basemaps=page.basemaps)
     fig.header.add_child(RawElement(csp), name="qz_csp")
     fig.header.add_child(RawElement(f"<title>{html.escape(page.title)}</title>"), name="qz_title")
-    fig.header.add_child(RawElement(head_html(offline=offline)), name="qz_assets")
+    fig.header.add_child(RawElement(head_html()), name="qz_assets")
     fig.html.add_child(
         RawElement(
             '<script type="application/json" id="qz-config">'

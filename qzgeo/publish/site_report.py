@@ -137,7 +137,7 @@ def reports_to_html(
     assert isinstance(root, be.Figure)
     # Everything derived from the input goes in as RawElement: branca parses Element text as
     # a Jinja template, so a site named "{{ 7*7 }}" would otherwise be evaluated.
-    root.header.add_child(RawElement(map_page_csp(offline=True)), name="csp")
+    root.header.add_child(RawElement(map_page_csp()), name="csp")
     root.header.add_child(RawElement(f"<style>{leaflet_css_inline()}</style>"), name="leaflet_css")
     root.header.add_child(RawElement(f"<script>{leaflet_js_inline()}</script>"), name="leaflet_js")
     if internal:

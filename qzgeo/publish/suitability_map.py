@@ -186,7 +186,7 @@ def write_map(
     overlay = folium.raster_layers.ImageOverlay(
         str(png), bounds=[[lat0, lon0], [lat1, lon1]], pixelated=True, name=model.title
     )
-    html = render_page(page, views, offline=True, overlays={RESULT_ID: overlay})
+    html = render_page(page, views, overlays={RESULT_ID: overlay})
     return write_text(target, html)
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pytest
 import shapely
 from packs import (
     REPO,
@@ -260,11 +259,19 @@ def test_one_source_declared_internal_and_public_is_warned(mini: Path, tmp_path:
     assert any("lines_public" in w and "control_lines" in w for w in report["warnings"])
 
 
-@pytest.mark.parametrize("online", [False, True])
-def test_every_page_has_a_strict_csp(mini: Path, tmp_path: Path, online: bool) -> None:
+def test_online_is_refused_with_the_reason(mini: Path, tmp_path: Path) -> None:
+    """``--online`` linked Leaflet from jsDelivr, a foreign CDN: now exit 2, nothing written."""
     out = tmp_path / "out"
-    args = ["publish", "--pack", mini, "--out", out] + (["--online"] if online else [])
-    result = run_cli(*args)
+    result = run_cli("publish", "--pack", mini, "--out", out, "--online")
+    assert result.exit_code == 2, result.output
+    assert "foreign CDN" in result.output and "Drop --online" in result.output
+    assert not out.exists()
+    assert run_cli("publish", "--pack", mini, "--out", out, "--offline").exit_code == 0
+
+
+def test_every_page_has_a_strict_csp(mini: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_cli("publish", "--pack", mini, "--out", out)
     assert result.exit_code == 0, result.output
     pages = sorted(out.rglob("*.html"))
     assert len(pages) >= 3  # two maps and at least one gallery
@@ -279,9 +286,8 @@ def test_every_page_has_a_strict_csp(mini: Path, tmp_path: Path, online: bool) -
         sources = [s for v in policy.values() for s in v]
         assert "*" not in sources and "'unsafe-eval'" not in sources, policy
         hosts = {s for s in sources if "." in s and not s.startswith("'")}
-        allowed = {"https://cdn.jsdelivr.net"} if online else set()
         # basemap = "none" everywhere in the minipack: no tile host either
-        assert hosts <= allowed, (page.name, hosts)
+        assert hosts == set(), (page.name, hosts)
         assert "connect-src" not in policy or policy["connect-src"] == ["'none'"], policy
 
 

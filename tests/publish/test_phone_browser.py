@@ -380,22 +380,3 @@ def test_markup_slipped_into_the_page_cannot_run(site: dict[str, Path]) -> None:
         v = visit(site[name], probe)
         assert v.page_errors == []
         assert v.value == [True, True], name
-
-
-def test_online_page_with_its_cdn_blocked_says_so(built: Built, tmp_path: Path) -> None:
-    # --online pages load Leaflet from a CDN outside China; where it is blocked the reader
-    # gets the message, not a blank page
-    res = publish_maps(
-        built.pack,
-        built.layers,
-        built.analysis,
-        tmp_path / "out",
-        analysis_sensitivity=SENS,
-        offline=False,
-        only=["internal_map"],
-    )
-    probe = """() => { const f = document.querySelector(".qz-fallback");
-        return f && f.offsetHeight > 0 ? f.textContent : null; }"""
-    v = visit(res.maps["internal_map"], lambda p: p.evaluate(probe), wait_ready=False)
-    assert any("cdn.jsdelivr.net" in u for u in v.blocked)
-    assert v.value and "地图程序库" in v.value

@@ -270,11 +270,11 @@ def test_atomic_write_keeps_previous_maps_when_rendering_fails(
     real = qzgeo.publish.maps.render_page
     calls = []
 
-    def flaky(page, views, *, offline):
+    def flaky(page, views, **kw):
         calls.append(page.id)
         if len(calls) == 2:
             raise RuntimeError("injected failure")
-        return real(page, views, offline=offline)
+        return real(page, views, **kw)
 
     monkeypatch.setattr(qzgeo.publish.maps, "render_page", flaky)
     built.layers["zones"].loc[0, "名称"] = "改名"
@@ -342,20 +342,17 @@ def test_tianditu_key_from_environment(
     assert "abc123" not in read(res.manifest)
 
 
-def test_online_build_links_cdn_with_sri(built: Built, tmp_path: Path) -> None:
-    res = publish(built, tmp_path / "out", offline=False)
-    html = read(res.maps["internal_map"])
-    base = assets.leaflet_dir()
-    js_sri = assets.sri((base / "leaflet.js").read_bytes())
-    css_sri = assets.sri((base / "leaflet.css").read_bytes())
-    assert (
-        f'<script src="https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" '
-        f'integrity="{js_sri}" crossorigin="anonymous"></script>'
-    ) in html
-    assert f'integrity="{css_sri}" crossorigin="anonymous"' in html
-    assert assets.leaflet_js_inline() not in html
-    assert len(re.findall(r"<script src=", html)) == 1
-    assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
+def test_every_page_carries_leaflet_and_links_no_script(built: Built, tmp_path: Path) -> None:
+    """No CDN at all (the --online build linked jsDelivr): each page has its own Leaflet."""
+    res = publish(built, tmp_path / "out")
+    pages = sorted((tmp_path / "out").rglob("*.html"))
+    assert len(pages) >= 4
+    for page in pages:
+        html = read(page)
+        assert "<script src=" not in html and "<link rel=" not in html, page.name
+        assert not re.search(r"https?://(?!www\.w3\.org/)[^\s\"']*\.(?:js|css)\b", html)
+    for html in map(read, res.maps.values()):
+        assert assets.leaflet_js_inline() in html
 
 
 def test_gallery_and_manifest(built: Built, tmp_path: Path) -> None:
@@ -376,7 +373,7 @@ def test_gallery_and_manifest(built: Built, tmp_path: Path) -> None:
     assert json.loads(read(res.manifest))["inputs"] == {}
     man = json.loads(read(res.galleries["internal"].with_name("manifest.json")))
     assert man["inputs"] == extra
-    assert man["build"]["offline"] is True and man["build"]["tianditu_key"] == "missing"
+    assert "offline" not in man["build"] and man["build"]["tianditu_key"] == "missing"
     assert {"folium", "xstatic-leaflet", "shapely", "geos"} <= set(man["packages"])
     for entry in man["maps"]:
         data = (tmp_path / "out" / "internal" / entry["file"]).read_bytes()
