@@ -130,7 +130,7 @@ def _check_out(
 ) -> Path:
     """OUT checked before anything is read: its format, its options, not the input."""
     from qzgeo._errors import InputError
-    from qzgeo.io.guard import refuse_undecodable
+    from qzgeo.io.paths import refuse_undecodable
     from qzgeo.io.postgis_uri import is_postgis_uri
     from qzgeo.io.write import WRITE_FORMATS
 

@@ -29,6 +29,7 @@ import pyogrio
 import shapely
 
 from qzgeo._errors import InputError
+from qzgeo.io.paths import refuse_undecodable
 
 #: Extensions GDAL may open (OGR drivers GPKG, ESRI Shapefile, GeoJSON(Seq), FlatGeobuf,
 #: KML, GML, CSV) and those qzgeo reads itself (界址点 .txt, DXF, GeoParquet).
@@ -150,33 +151,6 @@ def ogr_layers(path: str | os.PathLike[str]) -> list[tuple[str, str | None]]:
             return out
         geometry = info.get("geometry_type")
         out.append((str(info["layer_name"]), None if geometry is None else str(geometry)))
-
-
-def refuse_undecodable(path: str | os.PathLike[str], *, what: str = "path") -> None:
-    r"""Refuse a path whose bytes are not UTF-8 (a GBK name from a Windows zip, say).
-
-    Python keeps such bytes as lone surrogates, which GDAL's bindings cannot pass on: the
-    read would end in a ``UnicodeEncodeError`` traceback. The message shows the bytes.
-
-    Examples
-    --------
-    >>> refuse_undecodable("规划/地块.gpkg")
-    >>> refuse_undecodable(os.fsdecode("地块".encode("gbk")))  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    qzgeo._errors.InputError: path b'\xb5\xd8\xbf\xe9' is not UTF-8 ...
-    """
-    text = os.fspath(path)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raw = os.fsencode(text)
-        msg = (
-            f"{what} {raw!r} is not UTF-8 (a GBK name from a Windows zip or share?); rename it "
-            "to UTF-8 (convmv -f gbk -t utf-8 -r --notest PATH) or unpack the zip again with "
-            "unzip -O GBK"
-        )
-        raise InputError(msg) from None
 
 
 def refuse_virtual(path: str | os.PathLike[str]) -> None:

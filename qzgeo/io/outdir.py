@@ -28,7 +28,7 @@ from pathlib import Path
 
 from qzgeo._errors import InputError, OutputError
 from qzgeo.io.atomic import TEMP_PREFIX, signals_held
-from qzgeo.io.guard import refuse_undecodable
+from qzgeo.io.paths import refuse_undecodable
 
 MARKER = ".qzgeo"
 LOCK = ".qzgeo.lock"

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from qzgeo._errors import PackError
-from qzgeo.io.guard import refuse_undecodable
+from qzgeo.io.paths import refuse_undecodable
 from qzgeo.pack.catalog_types import (
     PACK_STR_KEYS,
     check_coverage_layer,

@@ -1,0 +1,40 @@
+"""Paths GDAL can be given: checked before anything opens them, with no heavy import.
+
+:mod:`qzgeo.pack.catalog` resolves the pack folder when a command starts (``qzgeo --help``
+included), so this module imports nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import os
+
+from qzgeo._errors import InputError
+
+__all__ = ["refuse_undecodable"]
+
+
+def refuse_undecodable(path: str | os.PathLike[str], *, what: str = "path") -> None:
+    r"""Refuse a path whose bytes are not UTF-8 (a GBK name from a Windows zip, say).
+
+    Python keeps such bytes as lone surrogates, which GDAL's bindings cannot pass on: the
+    read would end in a ``UnicodeEncodeError`` traceback. The message shows the bytes.
+
+    Examples
+    --------
+    >>> refuse_undecodable("规划/地块.gpkg")
+    >>> refuse_undecodable(os.fsdecode("地块".encode("gbk")))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qzgeo._errors.InputError: path b'\xb5\xd8\xbf\xe9' is not UTF-8 ...
+    """
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = os.fsencode(text)
+        msg = (
+            f"{what} {raw!r} is not UTF-8 (a GBK name from a Windows zip or share?); rename it "
+            "to UTF-8 (convmv -f gbk -t utf-8 -r --notest PATH) or unpack the zip again with "
+            "unzip -O GBK"
+        )
+        raise InputError(msg) from None
