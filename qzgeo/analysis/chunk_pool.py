@@ -348,12 +348,14 @@ class ChunkPool:
 def chunk_pool(processes: int) -> Iterator[ChunkPool | None]:
     """Worker processes for :func:`run_chunks`, started now (``None`` for fewer than 2).
 
-    Start it before the slow steps of the caller (reading the pack): the workers start in the
-    meantime. They are made by a ``forkserver`` (they do not inherit this process's threads or
-    open files) that imports this module once. Like every multiprocessing pool, it needs the
-    calling script's top level behind ``if __name__ == "__main__":`` (the ``qzgeo`` command's
-    is). The workers go with the run however it ends (:mod:`qzgeo.analysis.processes`): on an
-    error or Ctrl-C here they are stopped at once, not after their chunk.
+    Start it before the slow steps of the caller (reading the pack), and before it starts a
+    thread: the workers are forked from this process where no other thread is alive (it has
+    imported everything they need), else made by a ``forkserver`` that imports this module
+    once, meanwhile (:func:`qzgeo.analysis.processes.worker_pool`). Like every
+    multiprocessing pool, it needs the calling script's top level behind
+    ``if __name__ == "__main__":`` (the ``qzgeo`` command's is). The workers go with the run
+    however it ends (:mod:`qzgeo.analysis.processes`): on an error or Ctrl-C here they are
+    stopped at once, not after their chunk.
     """
     if processes < 2:
         yield None
@@ -365,8 +367,8 @@ def chunk_pool(processes: int) -> Iterator[ChunkPool | None]:
         if spill is not None:
             shutil.rmtree(spill, ignore_errors=True)
         raise
-    # The first submit waits for the forkserver to import this module (~0.4 s): do it in a
-    # thread, so that the caller reads the pack meanwhile.
+    # With a forkserver the first submit waits for it to import this module (~0.4 s): do it
+    # in a thread, so that the caller reads the pack meanwhile (forked workers are running).
     warm = threading.Thread(target=_warm, args=(pool, processes))
     warm.start()
     try:
