@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="fork is used on
 
 PROBE = textwrap.dedent(
     """
-    import io, json, multiprocessing, os, signal, sys, threading
+    import gc, io, json, multiprocessing, os, signal, sys, threading
     from qzgeo.analysis.processes import fork_safe, worker_pool
 
     def handler(signum, frame):  # like the qzgeo command's: SIGTERM raises in the main process
@@ -44,6 +44,7 @@ PROBE = textwrap.dedent(
             term = pool.submit(signal.getsignal, signal.SIGTERM).result(timeout=60)
             sigint = pool.submit(signal.getsignal, signal.SIGINT).result(timeout=60)
             mask = pool.submit(signal.pthread_sigmask, signal.SIG_BLOCK, []).result(timeout=60)
+            frozen = pool.submit(gc.get_freeze_count).result(timeout=60)
         stop.set()
         print(json.dumps({
             "safe": safe,
@@ -52,6 +53,7 @@ PROBE = textwrap.dedent(
             "worker_sigterm": int(term),
             "worker_sigint": int(sigint),
             "worker_mask": sorted(int(s) for s in mask),
+            "worker_frozen": frozen,
             "main_mask": sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
             "main_sigterm_kept": signal.getsignal(signal.SIGTERM) is handler,
         }))
@@ -100,6 +102,16 @@ def test_workers_keep_no_handler_or_mask_of_the_main_process(
     assert got["worker_sigterm"] == signal.SIG_DFL, got
     assert got["worker_mask"] == [] and got["main_mask"] == [], got
     assert got["main_sigterm_kept"] is True, got
+
+
+@pytest.mark.parametrize("case", ["no-thread", "python-thread"])
+def test_workers_keep_what_they_start_with_out_of_the_garbage_collector(
+    case: str, tmp_path: os.PathLike[str]
+) -> None:
+    """A worker's imports (forked: the main process's objects) stay for its life; the
+    collector's full passes walked them all, again and again (a speed matter only)."""
+    got = _probe(case, tmp_path)
+    assert isinstance(got["worker_frozen"], int) and got["worker_frozen"] > 10_000, got
 
 
 @pytest.mark.parametrize("case", ["python-thread", "arrow-pool"])
