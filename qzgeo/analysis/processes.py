@@ -77,8 +77,13 @@ def _os_threads() -> set[int] | None:
 
 #: Threads alive when this module was imported (besides the importing one): those numpy's
 #: OpenBLAS and Arrow's allocator (jemalloc) start on import, both fork-safe by handlers of
-#: their own (``pthread_atfork``).
-_IMPORT_THREADS = (_os_threads() or set()) - {threading.get_native_id()}
+#: their own (``pthread_atfork``). None if a Python thread was alive too: then the others
+#: may be anyone's (a program that imports qzgeo late).
+_IMPORT_THREADS = (
+    (_os_threads() or set()) - {threading.get_native_id()}
+    if threading.active_count() == 1
+    else set()
+)
 
 
 def fork_safe() -> bool:

@@ -120,3 +120,31 @@ def test_another_thread_alive_means_a_forkserver(case: str, tmp_path: os.PathLik
     hold a lock at the fork: the workers come from a forkserver, and nothing warns."""
     got = _probe(case, tmp_path)
     assert got["safe"] is False and got["forked"] is False, got
+
+
+def test_threads_of_a_program_that_imports_qzgeo_late_are_not_taken_for_the_libraries() -> None:
+    """Imported while a thread of the program runs, the threads alive then may be anyone's
+    (a GDAL or Arrow pool started by the program), not only those numpy and Arrow start on
+    import: none of them is let through, even once the program's thread has ended."""
+    code = textwrap.dedent(
+        """
+        import threading
+        stop = threading.Event()
+        t = threading.Thread(target=stop.wait)
+        t.start()
+        from qzgeo.analysis.processes import fork_safe
+        stop.set()
+        t.join()
+        print(fork_safe())
+        """
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    res = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.strip() == "False", res.stdout
