@@ -302,7 +302,7 @@ def _task(ctx: ChunkContext, spec: ChunkStart, spill: str | None = None) -> Chun
     if first:
         # The context and what its first chunk cached (prepared geometries, cell indexes:
         # arrays of many objects) stay for the run: the garbage collector's full passes
-        # walked them all again (~15 % of a worker's CPU on the grid parcels).
+        # walked them all again (10-20 % of a worker's CPU on grid parcels).
         gc.freeze()
     return result
 
