@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import os
 import shutil
 import tempfile
@@ -295,8 +296,15 @@ _CONTEXTS: dict[str, ChunkContext] = {}
 
 
 def _task(ctx: ChunkContext, spec: ChunkStart, spill: str | None = None) -> ChunkResult:
+    first = ctx.key not in _CONTEXTS
     ctx = _CONTEXTS.setdefault(ctx.key, ctx)
-    return _spill(analyze_chunk(ctx, spec), spill)
+    result = _spill(analyze_chunk(ctx, spec), spill)
+    if first:
+        # The context and what its first chunk cached (prepared geometries, cell indexes:
+        # arrays of many objects) stay for the run: the garbage collector's full passes
+        # walked them all again (10-20 % of a worker's CPU on grid parcels).
+        gc.freeze()
+    return result
 
 
 def _spill(result: ChunkResult, folder: str | None) -> ChunkResult:
@@ -348,12 +356,14 @@ class ChunkPool:
 def chunk_pool(processes: int) -> Iterator[ChunkPool | None]:
     """Worker processes for :func:`run_chunks`, started now (``None`` for fewer than 2).
 
-    Start it before the slow steps of the caller (reading the pack): the workers start in the
-    meantime. They are made by a ``forkserver`` (they do not inherit this process's threads or
-    open files) that imports this module once. Like every multiprocessing pool, it needs the
-    calling script's top level behind ``if __name__ == "__main__":`` (the ``qzgeo`` command's
-    is). The workers go with the run however it ends (:mod:`qzgeo.analysis.processes`): on an
-    error or Ctrl-C here they are stopped at once, not after their chunk.
+    Start it before the slow steps of the caller (reading the pack), and before it starts a
+    thread: the workers are forked from this process where no other thread is alive (it has
+    imported everything they need), else made by a ``forkserver`` that imports this module
+    once, meanwhile (:func:`qzgeo.analysis.processes.worker_pool`). Like every
+    multiprocessing pool, it needs the calling script's top level behind
+    ``if __name__ == "__main__":`` (the ``qzgeo`` command's is). The workers go with the run
+    however it ends (:mod:`qzgeo.analysis.processes`): on an error or Ctrl-C here they are
+    stopped at once, not after their chunk.
     """
     if processes < 2:
         yield None
@@ -365,8 +375,8 @@ def chunk_pool(processes: int) -> Iterator[ChunkPool | None]:
         if spill is not None:
             shutil.rmtree(spill, ignore_errors=True)
         raise
-    # The first submit waits for the forkserver to import this module (~0.4 s): do it in a
-    # thread, so that the caller reads the pack meanwhile.
+    # With a forkserver the first submit waits for it to import this module (~0.4 s): do it
+    # in a thread, so that the caller reads the pack meanwhile (forked workers are running).
     warm = threading.Thread(target=_warm, args=(pool, processes))
     warm.start()
     try:

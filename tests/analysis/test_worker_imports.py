@@ -3,7 +3,8 @@
 The forkserver that makes the workers is a ``python -c`` interpreter: the working folder
 comes first on its ``sys.path``. Started from a folder holding another ``qzgeo/`` (a source
 tree of another version, a checkout), the workers imported that one while the main process
-ran the installed one.
+ran the installed one. Workers forked from the main process (where no other thread is
+alive) run its modules; the forkserver is tested with a thread alive.
 """
 
 from __future__ import annotations
@@ -14,24 +15,34 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = textwrap.dedent(
     """
     import os
+    import sys
+    import threading
     import qzgeo
-    from qzgeo.analysis.processes import alive, worker_pool
+    from qzgeo.analysis.processes import alive, fork_safe, worker_pool
 
     if __name__ == "__main__":
+        stop = threading.Event()
+        if sys.argv[1:] == ["thread"]:  # no fork with another thread alive: a forkserver
+            threading.Thread(target=stop.wait, daemon=True).start()
+            assert not fork_safe()
         with worker_pool(1, preload="qzgeo.analysis.processes", spill=None) as pool:
             answer = pool.submit(alive, os.getpid()).result(timeout=60)
             assert answer is True, answer
+        stop.set()
         print("main ran", qzgeo.__file__)
     """
 )
 
 
-def test_workers_do_not_import_a_qzgeo_of_the_working_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize("thread", [False, True])
+def test_workers_do_not_import_a_qzgeo_of_the_working_folder(thread: bool, tmp_path: Path) -> None:
     cwd = tmp_path / "somewhere"
     other = cwd / "qzgeo" / "analysis"
     other.mkdir(parents=True)
@@ -48,7 +59,12 @@ def test_workers_do_not_import_a_qzgeo_of_the_working_folder(tmp_path: Path) -> 
     }
     env.pop("PYTHONSAFEPATH", None)
     res = subprocess.run(
-        [sys.executable, str(probe)], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, str(probe), *(["thread"] if thread else [])],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "main ran" in res.stdout and str(cwd) not in res.stdout
