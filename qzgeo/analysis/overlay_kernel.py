@@ -12,7 +12,7 @@ import math
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "TargetResult",
     "jsonable",
     "run_targets",
+    "start_cell_indexes",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -157,7 +158,8 @@ class ChunkRunner:
     """Runs chunks on threads; each thread prepares its own copy of every target's parts.
 
     ``indexes``: a cell index per target (:mod:`qzgeo.analysis.cell_index`, ``None`` for
-    none), to take the parcels far from every part boundary without GEOS.
+    none), to take the parcels far from every part boundary without GEOS, or a future of them
+    (:func:`start_cell_indexes`), waited for once a chunk needs them.
     """
 
     def __init__(
@@ -166,13 +168,24 @@ class ChunkRunner:
         scale: AreaScale | None,
         ids: npt.NDArray[Any],
         check: bool = True,
-        indexes: Sequence[CellIndex | None] = (),
+        indexes: Sequence[CellIndex | None] | Future[list[CellIndex | None]] = (),
     ) -> None:
         self.check = check
         self.targets = list(targets)
         self.scale = scale
         self.ids = ids
-        self.indexes = list(indexes) or [None] * len(self.targets)
+        self._pending = indexes if isinstance(indexes, Future) else None
+        given = [] if isinstance(indexes, Future) else list(indexes)
+        self.indexes: list[CellIndex | None] = given or [None] * len(self.targets)
+
+    def index(self, k: int) -> CellIndex | None:
+        """The cell index of target ``k`` (waits for a pending build)."""
+        pending = self._pending
+        if pending is not None:
+            # Threads may both resolve it: the same list, and ``indexes`` is set first.
+            self.indexes = pending.result()
+            self._pending = None
+        return self.indexes[k]
 
     def parts(self, k: int) -> ObjArray:
         return _prepared_copy(self.targets[k].parts)
@@ -191,11 +204,12 @@ class ChunkRunner:
         return _Measured(planar, x, y, out)
 
     def run(
-        self, start: int, geoms: ObjArray
+        self, start: int, geoms: ObjArray, bounds: FloatArray | None = None
     ) -> tuple[FloatArray, list[TargetResult], OverlayReport]:
+        """Measure one chunk; ``bounds``: ``shapely.bounds(geoms)`` if the caller has them."""
         report = OverlayReport()
         parcels = self.measure(geoms)
-        trees = ParcelTrees(geoms)
+        trees = ParcelTrees(geoms, bounds=bounds)
         results = []
         for k, target in enumerate(self.targets):
             parts = self.parts(k)
@@ -203,7 +217,7 @@ class ChunkRunner:
             rem_pos = np.zeros(0, dtype=np.int64)
             rem_m2 = np.zeros(0)
             if target.remainder and self.check:
-                rem_pos, rem_m2 = self._remainder(k, geoms, parcels, pairs, parts, start, report)
+                rem_pos, rem_m2 = self._remainder(k, trees, parcels, pairs, parts, start, report)
             results.append(
                 TargetResult(
                     pos=start + pairs.ci,
@@ -233,7 +247,7 @@ class ChunkRunner:
         Parcels that the target's cell index passes come with their (full) pairs; the others
         are queried in an STRtree and told full by ``contains_properly``.
         """
-        index = self.indexes[k]
+        index = self.index(k)
         sel = kci = kpi = None
         if index is not None:
             passed, kci, kpi = index.pairs(trees.bounds())
@@ -265,7 +279,7 @@ class ChunkRunner:
     def _remainder(
         self,
         k: int,
-        geoms: ObjArray,
+        trees: ParcelTrees,
         parcels: _Measured,
         pairs: _Pairs,
         parts: ObjArray,
@@ -281,6 +295,7 @@ class ChunkRunner:
         small to tell from rounding) are measured by a second, independent overlay, a
         difference, which the conservation check then compares with the pieces.
         """
+        geoms = trees.geoms
         inside = np.zeros(len(geoms), dtype=bool)
         inside[pairs.ci[pairs.full]] = True
         sel = np.flatnonzero(~inside[pairs.ci])
@@ -288,7 +303,8 @@ class ChunkRunner:
         if len(ci_p) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         uniq, slot = np.unique(ci_p, return_inverse=True)
-        green, decided = pair_areas(geoms, ci_p, parts, pi_p, _edge_index(self.targets[k].parts))
+        edges = _edge_index(self.targets[k].parts)
+        green, decided = pair_areas(geoms, ci_p, parts, pi_p, edges, bounds=trees.bounds())
         planar = pairs.pieces.planar[sel]
         ok = agrees(green, decided, planar, parcels.planar[ci_p])
         rest = parcels.planar[uniq] - np.bincount(slot, planar, len(uniq))
@@ -428,6 +444,42 @@ def _progress_bar(total: int, enabled: bool, desc: str) -> Any:
     return tqdm(total=total, desc=desc, unit="parcel", file=sys.stderr)
 
 
+#: From this many parcels on, :func:`start_cell_indexes` builds on a thread of its own.
+_INDEX_THREAD_MIN_PARCELS = 10_000
+
+
+def start_cell_indexes(
+    targets: Sequence[Target], *, parcels: int
+) -> Future[list[CellIndex | None]]:
+    """The cell indexes of ``targets`` for ``parcels`` parcels (:func:`cached_cell_index`).
+
+    For large inputs they are built on a thread of their own, so that the caller's serial
+    preparation (parcel types and bounds, the area scale) and the chunks' first parcel areas
+    run meanwhile; the chunks wait for them before their first query.
+    """
+    least = PREFILTER_MIN_PARCELS
+    done: Future[list[CellIndex | None]] = Future()
+
+    def build() -> None:
+        try:
+            done.set_result(
+                [
+                    None
+                    if least is None
+                    else cached_cell_index(t.parts, parcels=parcels, least=least)
+                    for t in targets
+                ]
+            )
+        except BaseException as exc:  # handed to the chunk that waits for it
+            done.set_exception(exc)
+
+    if least is None or parcels < _INDEX_THREAD_MIN_PARCELS:
+        build()
+    else:
+        threading.Thread(target=build, name="qzgeo-cell-index", daemon=True).start()
+    return done
+
+
 def run_targets(
     geoms: ObjArray,
     ids: npt.NDArray[Any],
@@ -439,15 +491,19 @@ def run_targets(
     progress: bool,
     desc: str,
     check: bool = True,
+    bounds: FloatArray | None = None,
+    indexes: Future[list[CellIndex | None]] | None = None,
 ) -> tuple[FloatArray, list[TargetResult], OverlayReport]:
+    """Measure ``geoms`` against ``targets`` chunk by chunk, on ``workers`` threads.
+
+    ``bounds``: ``shapely.bounds(geoms)`` if the caller has them; ``indexes``: the targets'
+    cell indexes from :func:`start_cell_indexes` if the caller started them already.
+    """
     if chunk_size < 1:
         msg = f"chunk_size must be a positive number of parcels, got {chunk_size!r}"
         raise ValueError(msg)
-    least = PREFILTER_MIN_PARCELS
-    indexes = [
-        None if least is None else cached_cell_index(t.parts, parcels=len(geoms), least=least)
-        for t in targets
-    ]
+    if indexes is None:
+        indexes = start_cell_indexes(targets, parcels=len(geoms))
     runner = ChunkRunner(targets, scale, ids, check, indexes)
     if workers > 1:
         # At least ~4 chunks per thread, so that small inputs are shared out too.
@@ -456,7 +512,8 @@ def run_targets(
     bar = _progress_bar(len(geoms), progress, desc)
 
     def job(span: tuple[int, int]) -> tuple[FloatArray, list[TargetResult], OverlayReport]:
-        res = runner.run(span[0], geoms[span[0] : span[1]])
+        box = None if bounds is None else bounds[span[0] : span[1]]
+        res = runner.run(span[0], geoms[span[0] : span[1]], box)
         if bar is not None:
             bar.update(span[1] - span[0])
         return res
