@@ -202,20 +202,21 @@ class EdgeIndex:
         """(query, edge), sorted, for the edges of ``part[q]`` whose box meets ``bounds[q]``."""
         if len(bounds) == 0 or len(self.owner) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        qlo, qhi = bounds[:, :2] - EXPAND, bounds[:, 2:] + EXPAND
-        q, g = self.tree.query(shapely.box(qlo[:, 0], qlo[:, 1], qhi[:, 0], qhi[:, 1]))
-        keep = self.owner[self.groups[g]] == part[q]
+        qlx, qly = bounds[:, 0] - EXPAND, bounds[:, 1] - EXPAND
+        qhx, qhy = bounds[:, 2] + EXPAND, bounds[:, 3] + EXPAND
+        q, g = self.tree.query(shapely.box(qlx, qly, qhx, qhy))
+        keep = np.flatnonzero(self.owner[self.groups[g]] == part[q])
         q, g = q[keep], g[keep]
-        k, e = _repeat_ranges(self.groups[g], np.diff(self.groups)[g])
+        k, e = _repeat_ranges(self.groups[g], self.groups[g + 1] - self.groups[g])
         q = q[k]
         lo, hi = self.lo, self.hi
-        near = (lo[0][e] <= qhi[q, 0]) & (hi[0][e] >= qlo[q, 0])
-        k = np.flatnonzero(near)
+        k = np.flatnonzero((lo[0][e] <= qhx[q]) & (hi[0][e] >= qlx[q]))
         q, e = q[k], e[k]
-        near = (lo[1][e] <= qhi[q, 1]) & (hi[1][e] >= qlo[q, 1])
-        q, e = q[near].astype(np.int64), e[near]
-        order = np.lexsort((e, q))
-        return q[order], e[order]
+        k = np.flatnonzero((lo[1][e] <= qhy[q]) & (hi[1][e] >= qly[q]))
+        # One sort of (query, edge) keys instead of a two-key lexsort.
+        n = np.int64(len(self.owner))
+        key = np.sort(q[k].astype(np.int64) * n + e[k])
+        return key // n, key % n
 
 
 def _side(
