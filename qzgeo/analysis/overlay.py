@@ -226,7 +226,7 @@ def _measure(
     targets = [plan.classes] if plan.balance is None else [plan.classes, plan.balance]
     every = [*targets, *([groups] if groups is not None else [])]
     # The cell indexes depend on the plan only: built while the parcels are checked.
-    indexes = start_cell_indexes(every, parcels=len(parcels))
+    indexes = start_cell_indexes(every, parcels=len(parcels), edges=check)
     geoms, scale, bounds = _prepare_parcels(parcels, ellipsoidal=ellipsoidal)
     index = parcels.index
     ids = np.asarray(index)

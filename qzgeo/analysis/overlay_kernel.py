@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +19,11 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from qzgeo.analysis.cell_index import CellIndex, ParcelTrees, cached_cell_index
+from qzgeo.analysis.cell_index import CellIndex, ParcelTrees
 from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, Target, polygonal
+from qzgeo.analysis.overlay_threads import edge_index, prepared_copy, spans_of, start_indexes
 from qzgeo.geo.area import AreaScale, centroids_xy
-from qzgeo.geo.green_area import EdgeIndex, agreement_m2, agrees, pair_areas
+from qzgeo.geo.green_area import agreement_m2, agrees, pair_areas
 from qzgeo.geo.repair import RETRY_GRID_SIZE, retry_on_grid
 
 __all__ = [
@@ -91,45 +91,6 @@ class TargetResult:
     full_pos: IntArray  # parcels properly inside one part (remainder 0)
 
 
-# Per-thread prepared copies of plan parts, kept across calls: GEOS prepared geometries are not
-# thread-safe (libgeos/geos#825), and re-preparing a large red line on every call made one
-# siting check cost time in proportion to the red line's vertices. A few plans per thread.
-_PREPARED = threading.local()
-_PREPARED_PLANS = 8
-
-
-def _prepared_copy(src: ObjArray) -> ObjArray:
-    cache: dict[int, tuple[ObjArray, ObjArray]] | None = getattr(_PREPARED, "cache", None)
-    if cache is None:
-        cache = _PREPARED.cache = {}
-    hit = cache.get(id(src))
-    if hit is not None and hit[0] is src:
-        return hit[1]
-    copy = shapely.from_wkb(shapely.to_wkb(src)) if len(src) else src
-    shapely.prepare(copy)
-    if len(cache) >= _PREPARED_PLANS:
-        cache.pop(next(iter(cache)))
-    cache[id(src)] = (src, copy)
-    return copy
-
-
-# Edge indexes of plan parts for the Green check, shared by the threads (queries are read-only).
-_EDGES: dict[int, tuple[ObjArray, EdgeIndex]] = {}
-_EDGES_LOCK = threading.Lock()
-
-
-def _edge_index(src: ObjArray) -> EdgeIndex:
-    with _EDGES_LOCK:
-        hit = _EDGES.get(id(src))
-        if hit is not None and hit[0] is src:
-            return hit[1]
-        index = EdgeIndex.build(src)
-        if len(_EDGES) >= _PREPARED_PLANS:
-            _EDGES.pop(next(iter(_EDGES)))
-        _EDGES[id(src)] = (src, index)
-        return index
-
-
 @dataclass
 class _Measured:
     """Planar areas, centroids (NaN where not needed) and m² (ellipsoidal or planar)."""
@@ -188,7 +149,7 @@ class ChunkRunner:
         return self.indexes[k]
 
     def parts(self, k: int) -> ObjArray:
-        return _prepared_copy(self.targets[k].parts)
+        return prepared_copy(self.targets[k].parts)
 
     def measure(self, geoms: ObjArray) -> _Measured:
         """Areas of ``geoms``; with a scale, ellipsoidal at each centroid."""
@@ -313,7 +274,7 @@ class ChunkRunner:
         redo = rest <= slack
         green_pairs = np.flatnonzero(~redo[slot])
         gc, gp = ci_p[green_pairs], pi_p[green_pairs]
-        edges = _edge_index(self.targets[k].parts)
+        edges = edge_index(self.targets[k].parts)
         green, decided = pair_areas(geoms, gc, parts, gp, edges, bounds=trees.bounds())
         ok = agrees(green, decided, planar[green_pairs], parcels.planar[gc])
         redo[slot[green_pairs[~ok]]] = True
@@ -435,22 +396,6 @@ def jsonable(v: Any) -> Any:
     return v if isinstance(v, int | float | str) else str(v)
 
 
-def _chunks(n: int, size: int, workers: int = 1) -> Iterator[tuple[int, int]]:
-    """Spans of ``size`` parcels; with threads, the last ``workers`` spans in quarters.
-
-    The threads take spans in order, so a short tail lets them finish within a quarter of
-    a span of each other instead of one idling while the other measures a whole span.
-    Results do not depend on the spans (every parcel is measured on its own).
-    """
-    tail = 0 if workers < 2 else min(n, workers * size)
-    head = n - tail
-    for s in range(0, head, size):
-        yield s, min(head, s + size)
-    small = max(1, -(-size // 4))
-    for s in range(head, n, small):
-        yield s, min(n, s + small)
-
-
 def _progress_bar(total: int, enabled: bool, desc: str) -> Any:
     if not enabled:
         return None
@@ -461,40 +406,11 @@ def _progress_bar(total: int, enabled: bool, desc: str) -> Any:
     return tqdm(total=total, desc=desc, unit="parcel", file=sys.stderr)
 
 
-#: From this many parcels on, :func:`start_cell_indexes` builds on a thread of its own.
-_INDEX_THREAD_MIN_PARCELS = 10_000
-
-
 def start_cell_indexes(
-    targets: Sequence[Target], *, parcels: int
+    targets: Sequence[Target], *, parcels: int, edges: bool = False
 ) -> Future[list[CellIndex | None]]:
-    """The cell indexes of ``targets`` for ``parcels`` parcels (:func:`cached_cell_index`).
-
-    For large inputs they are built on a thread of their own, so that the caller's serial
-    preparation (parcel types and bounds, the area scale) and the chunks' first parcel areas
-    run meanwhile; the chunks wait for them before their first query.
-    """
-    least = PREFILTER_MIN_PARCELS
-    done: Future[list[CellIndex | None]] = Future()
-
-    def build() -> None:
-        try:
-            done.set_result(
-                [
-                    None
-                    if least is None
-                    else cached_cell_index(t.parts, parcels=parcels, least=least)
-                    for t in targets
-                ]
-            )
-        except BaseException as exc:  # handed to the chunk that waits for it
-            done.set_exception(exc)
-
-    if least is None or parcels < _INDEX_THREAD_MIN_PARCELS:
-        build()
-    else:
-        threading.Thread(target=build, name="qzgeo-cell-index", daemon=True).start()
-    return done
+    """:func:`~qzgeo.analysis.overlay_threads.start_indexes` with ``PREFILTER_MIN_PARCELS``."""
+    return start_indexes(targets, parcels=parcels, least=PREFILTER_MIN_PARCELS, edges=edges)
 
 
 def run_targets(
@@ -525,7 +441,7 @@ def run_targets(
     if workers > 1:
         # At least ~4 chunks per thread, so that small inputs are shared out too.
         chunk_size = min(chunk_size, max(1_000, math.ceil(len(geoms) / (4 * workers))))
-    spans = list(_chunks(len(geoms), chunk_size, workers))
+    spans = list(spans_of(len(geoms), chunk_size, workers))
     bar = _progress_bar(len(geoms), progress, desc)
 
     def job(span: tuple[int, int]) -> tuple[FloatArray, list[TargetResult], OverlayReport]:
