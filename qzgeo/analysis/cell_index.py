@@ -349,12 +349,13 @@ class ParcelTrees:
 
     One tree over all the parcels, built on first use and shared by the targets, or, for a
     target whose cell index left at most half of the parcels, a tree over those only.
+    ``bounds``: the parcels' ``shapely.bounds``, if the caller has them already.
     """
 
-    def __init__(self, geoms: ObjArray) -> None:
+    def __init__(self, geoms: ObjArray, *, bounds: FloatArray | None = None) -> None:
         self.geoms = geoms
         self.full: shapely.STRtree | None = None
-        self._bounds: FloatArray | None = None
+        self._bounds: FloatArray | None = bounds
 
     def bounds(self) -> FloatArray:
         """``shapely.bounds`` of the parcels, computed once."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import math
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,10 +19,11 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from qzgeo.analysis.cell_index import CellIndex, ParcelTrees, cached_cell_index
+from qzgeo.analysis.cell_index import CellIndex, ParcelTrees
 from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, Target, polygonal
+from qzgeo.analysis.overlay_threads import edge_index, prepared_copy, spans_of, start_indexes
 from qzgeo.geo.area import AreaScale, centroids_xy
-from qzgeo.geo.green_area import EdgeIndex, agreement_m2, agrees, pair_areas
+from qzgeo.geo.green_area import agreement_m2, agrees, pair_areas
 from qzgeo.geo.repair import RETRY_GRID_SIZE, retry_on_grid
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "TargetResult",
     "jsonable",
     "run_targets",
+    "start_cell_indexes",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -90,45 +91,6 @@ class TargetResult:
     full_pos: IntArray  # parcels properly inside one part (remainder 0)
 
 
-# Per-thread prepared copies of plan parts, kept across calls: GEOS prepared geometries are not
-# thread-safe (libgeos/geos#825), and re-preparing a large red line on every call made one
-# siting check cost time in proportion to the red line's vertices. A few plans per thread.
-_PREPARED = threading.local()
-_PREPARED_PLANS = 8
-
-
-def _prepared_copy(src: ObjArray) -> ObjArray:
-    cache: dict[int, tuple[ObjArray, ObjArray]] | None = getattr(_PREPARED, "cache", None)
-    if cache is None:
-        cache = _PREPARED.cache = {}
-    hit = cache.get(id(src))
-    if hit is not None and hit[0] is src:
-        return hit[1]
-    copy = shapely.from_wkb(shapely.to_wkb(src)) if len(src) else src
-    shapely.prepare(copy)
-    if len(cache) >= _PREPARED_PLANS:
-        cache.pop(next(iter(cache)))
-    cache[id(src)] = (src, copy)
-    return copy
-
-
-# Edge indexes of plan parts for the Green check, shared by the threads (queries are read-only).
-_EDGES: dict[int, tuple[ObjArray, EdgeIndex]] = {}
-_EDGES_LOCK = threading.Lock()
-
-
-def _edge_index(src: ObjArray) -> EdgeIndex:
-    with _EDGES_LOCK:
-        hit = _EDGES.get(id(src))
-        if hit is not None and hit[0] is src:
-            return hit[1]
-        index = EdgeIndex.build(src)
-        if len(_EDGES) >= _PREPARED_PLANS:
-            _EDGES.pop(next(iter(_EDGES)))
-        _EDGES[id(src)] = (src, index)
-        return index
-
-
 @dataclass
 class _Measured:
     """Planar areas, centroids (NaN where not needed) and m² (ellipsoidal or planar)."""
@@ -157,7 +119,8 @@ class ChunkRunner:
     """Runs chunks on threads; each thread prepares its own copy of every target's parts.
 
     ``indexes``: a cell index per target (:mod:`qzgeo.analysis.cell_index`, ``None`` for
-    none), to take the parcels far from every part boundary without GEOS.
+    none), to take the parcels far from every part boundary without GEOS, or a future of them
+    (:func:`start_cell_indexes`), waited for once a chunk needs them.
     """
 
     def __init__(
@@ -166,16 +129,27 @@ class ChunkRunner:
         scale: AreaScale | None,
         ids: npt.NDArray[Any],
         check: bool = True,
-        indexes: Sequence[CellIndex | None] = (),
+        indexes: Sequence[CellIndex | None] | Future[list[CellIndex | None]] = (),
     ) -> None:
         self.check = check
         self.targets = list(targets)
         self.scale = scale
         self.ids = ids
-        self.indexes = list(indexes) or [None] * len(self.targets)
+        self._pending = indexes if isinstance(indexes, Future) else None
+        given = [] if isinstance(indexes, Future) else list(indexes)
+        self.indexes: list[CellIndex | None] = given or [None] * len(self.targets)
+
+    def index(self, k: int) -> CellIndex | None:
+        """The cell index of target ``k`` (waits for a pending build)."""
+        pending = self._pending
+        if pending is not None:
+            # Threads may both resolve it: the same list, and ``indexes`` is set first.
+            self.indexes = pending.result()
+            self._pending = None
+        return self.indexes[k]
 
     def parts(self, k: int) -> ObjArray:
-        return _prepared_copy(self.targets[k].parts)
+        return prepared_copy(self.targets[k].parts)
 
     def measure(self, geoms: ObjArray) -> _Measured:
         """Areas of ``geoms``; with a scale, ellipsoidal at each centroid."""
@@ -191,11 +165,12 @@ class ChunkRunner:
         return _Measured(planar, x, y, out)
 
     def run(
-        self, start: int, geoms: ObjArray
+        self, start: int, geoms: ObjArray, bounds: FloatArray | None = None
     ) -> tuple[FloatArray, list[TargetResult], OverlayReport]:
+        """Measure one chunk; ``bounds``: ``shapely.bounds(geoms)`` if the caller has them."""
         report = OverlayReport()
         parcels = self.measure(geoms)
-        trees = ParcelTrees(geoms)
+        trees = ParcelTrees(geoms, bounds=bounds)
         results = []
         for k, target in enumerate(self.targets):
             parts = self.parts(k)
@@ -203,7 +178,7 @@ class ChunkRunner:
             rem_pos = np.zeros(0, dtype=np.int64)
             rem_m2 = np.zeros(0)
             if target.remainder and self.check:
-                rem_pos, rem_m2 = self._remainder(k, geoms, parcels, pairs, parts, start, report)
+                rem_pos, rem_m2 = self._remainder(k, trees, parcels, pairs, parts, start, report)
             results.append(
                 TargetResult(
                     pos=start + pairs.ci,
@@ -233,7 +208,7 @@ class ChunkRunner:
         Parcels that the target's cell index passes come with their (full) pairs; the others
         are queried in an STRtree and told full by ``contains_properly``.
         """
-        index = self.indexes[k]
+        index = self.index(k)
         sel = kci = kpi = None
         if index is not None:
             passed, kci, kpi = index.pairs(trees.bounds())
@@ -265,7 +240,7 @@ class ChunkRunner:
     def _remainder(
         self,
         k: int,
-        geoms: ObjArray,
+        trees: ParcelTrees,
         parcels: _Measured,
         pairs: _Pairs,
         parts: ObjArray,
@@ -281,20 +256,28 @@ class ChunkRunner:
         small to tell from rounding) are measured by a second, independent overlay, a
         difference, which the conservation check then compares with the pieces.
         """
+        geoms = trees.geoms
         inside = np.zeros(len(geoms), dtype=bool)
         inside[pairs.ci[pairs.full]] = True
         sel = np.flatnonzero(~inside[pairs.ci])
         ci_p, pi_p = pairs.ci[sel], pairs.pi[sel]
         if len(ci_p) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        uniq, slot = np.unique(ci_p, return_inverse=True)
-        green, decided = pair_areas(geoms, ci_p, parts, pi_p, _edge_index(self.targets[k].parts))
+        # Pairs are sorted by parcel: runs of one parcel.
+        first = np.r_[True, ci_p[1:] != ci_p[:-1]]
+        uniq, slot = ci_p[first], np.cumsum(first) - 1
         planar = pairs.pieces.planar[sel]
-        ok = agrees(green, decided, planar, parcels.planar[ci_p])
         rest = parcels.planar[uniq] - np.bincount(slot, planar, len(uniq))
         slack = np.bincount(slot, agreement_m2(parcels.planar[ci_p]), len(uniq))
+        # A remainder within rounding of zero goes to the difference whatever Green says of
+        # its pieces; the pieces of the other parcels are checked by Green.
         redo = rest <= slack
-        redo[slot[~ok]] = True
+        green_pairs = np.flatnonzero(~redo[slot])
+        gc, gp = ci_p[green_pairs], pi_p[green_pairs]
+        edges = edge_index(self.targets[k].parts)
+        green, decided = pair_areas(geoms, gc, parts, gp, edges, bounds=trees.bounds())
+        ok = agrees(green, decided, planar[green_pairs], parcels.planar[gc])
+        redo[slot[green_pairs[~ok]]] = True
         rem = self._rest_m2(rest, parcels, uniq, slot, pairs, sel, redo)
         if redo.any():
             again = redo[slot]
@@ -413,11 +396,6 @@ def jsonable(v: Any) -> Any:
     return v if isinstance(v, int | float | str) else str(v)
 
 
-def _chunks(n: int, size: int) -> Iterator[tuple[int, int]]:
-    for s in range(0, n, size):
-        yield s, min(n, s + size)
-
-
 def _progress_bar(total: int, enabled: bool, desc: str) -> Any:
     if not enabled:
         return None
@@ -426,6 +404,13 @@ def _progress_bar(total: int, enabled: bool, desc: str) -> Any:
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return None
     return tqdm(total=total, desc=desc, unit="parcel", file=sys.stderr)
+
+
+def start_cell_indexes(
+    targets: Sequence[Target], *, parcels: int, edges: bool = False
+) -> Future[list[CellIndex | None]]:
+    """:func:`~qzgeo.analysis.overlay_threads.start_indexes` with ``PREFILTER_MIN_PARCELS``."""
+    return start_indexes(targets, parcels=parcels, least=PREFILTER_MIN_PARCELS, edges=edges)
 
 
 def run_targets(
@@ -439,24 +424,29 @@ def run_targets(
     progress: bool,
     desc: str,
     check: bool = True,
+    bounds: FloatArray | None = None,
+    indexes: Future[list[CellIndex | None]] | None = None,
 ) -> tuple[FloatArray, list[TargetResult], OverlayReport]:
+    """Measure ``geoms`` against ``targets`` chunk by chunk, on ``workers`` threads.
+
+    ``bounds``: ``shapely.bounds(geoms)`` if the caller has them; ``indexes``: the targets'
+    cell indexes from :func:`start_cell_indexes` if the caller started them already.
+    """
     if chunk_size < 1:
         msg = f"chunk_size must be a positive number of parcels, got {chunk_size!r}"
         raise ValueError(msg)
-    least = PREFILTER_MIN_PARCELS
-    indexes = [
-        None if least is None else cached_cell_index(t.parts, parcels=len(geoms), least=least)
-        for t in targets
-    ]
+    if indexes is None:
+        indexes = start_cell_indexes(targets, parcels=len(geoms))
     runner = ChunkRunner(targets, scale, ids, check, indexes)
     if workers > 1:
         # At least ~4 chunks per thread, so that small inputs are shared out too.
         chunk_size = min(chunk_size, max(1_000, math.ceil(len(geoms) / (4 * workers))))
-    spans = list(_chunks(len(geoms), chunk_size))
+    spans = list(spans_of(len(geoms), chunk_size, workers))
     bar = _progress_bar(len(geoms), progress, desc)
 
     def job(span: tuple[int, int]) -> tuple[FloatArray, list[TargetResult], OverlayReport]:
-        res = runner.run(span[0], geoms[span[0] : span[1]])
+        box = None if bounds is None else bounds[span[0] : span[1]]
+        res = runner.run(span[0], geoms[span[0] : span[1]], box)
         if bar is not None:
             bar.update(span[1] - span[0])
         return res

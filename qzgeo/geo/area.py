@@ -126,13 +126,17 @@ def centroids_xy(geoms: npt.NDArray[np.object_]) -> tuple[FloatArray, FloatArray
     """
     n = len(geoms)
     x, y = np.full(n, np.nan), np.full(n, np.nan)
-    simple = (shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON) & ~shapely.is_empty(geoms)
+    simple = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
     simple[simple] = shapely.get_num_interior_rings(geoms[simple]) == 0
     done = np.zeros(n, dtype=bool)
     if simple.any():
         where = np.flatnonzero(simple)
         coords, idx = shapely.get_coordinates(geoms[where], return_index=True)
-        first = np.searchsorted(idx, np.arange(len(where)))
+        # An empty polygon has no coordinates: it gets a neighbour's origin but no terms, so
+        # a zero area, and goes to GEOS below.
+        first = np.minimum(np.searchsorted(idx, np.arange(len(where))), max(len(idx) - 1, 0))
+        if len(idx) == 0:
+            coords = np.zeros((1, 2))
         x0, y0 = coords[first, 0], coords[first, 1]
         dx, dy = coords[:, 0] - x0[idx], coords[:, 1] - y0[idx]
         a = dx[:-1] * dy[1:] - dx[1:] * dy[:-1]

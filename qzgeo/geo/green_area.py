@@ -89,6 +89,9 @@ class PolygonEdges:
     @classmethod
     def of(cls, geoms: ObjArray) -> PolygonEdges:
         """Edges of ``geoms`` (Polygons, MultiPolygons), rings oriented as Green needs them."""
+        simple = _simple_edges(geoms)
+        if simple is not None:
+            return cls(*simple)
         oriented = shapely.orient_polygons(geoms, exterior_cw=False)
         polys, owner = shapely.get_parts(oriented, return_index=True)
         rings, poly_of_ring = shapely.get_rings(polys, return_index=True)
@@ -116,6 +119,42 @@ class PolygonEdges:
         pred = np.where(first, idx[last][group], idx - 1)
         succ = np.where(last, idx[first][group], idx + 1)
         return pred, succ, first
+
+
+def _simple_edges(geoms: ObjArray) -> tuple[FloatArray, FloatArray, IntArray, IntArray] | None:
+    """:meth:`PolygonEdges.of` for polygons without holes (parcels, nearly always), in numpy.
+
+    The same edges as ``shapely.orient_polygons`` then the rings' coordinates: a clockwise ring
+    is reversed (its closing vertex stays first), so the arrays are identical. ``None`` (use
+    GEOS) for anything else: holes, multi-parts, empty polygons, or a ring whose shoelace sign
+    is not certain (``|2A| ≤ 1e-9 Σ|terms|``, far above the rounding of the sum).
+    """
+    n = len(geoms)
+    if n == 0 or not (shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON).all():
+        return None
+    if shapely.get_num_interior_rings(geoms).any():
+        return None
+    xy, own = shapely.get_coordinates(geoms, return_index=True)
+    start = np.searchsorted(own, np.arange(n + 1))
+    if (np.diff(start) < 4).any():  # empty (no coordinates) or not a ring
+        return None
+    # Shoelace terms relative to each ring's first vertex (GK eastings would cancel).
+    first = start[:-1][own]
+    dx, dy = xy[:, 0] - xy[first, 0], xy[:, 1] - xy[first, 1]
+    term = dx[:-1] * dy[1:] - dx[1:] * dy[:-1]
+    term[own[1:] != own[:-1]] = 0.0
+    twice = np.bincount(own[:-1], term, n)
+    if (np.abs(twice) <= 1e-9 * np.bincount(own[:-1], np.abs(term), n)).any():
+        return None
+    k = np.arange(len(xy))
+    cw = np.flatnonzero(twice[own] < 0.0)
+    k[cw] = first[cw] + start[1:][own[cw]] - 1 - k[cw]
+    xy = xy[k]
+    keep = (own[1:] == own[:-1]) & np.any(xy[1:] != xy[:-1], axis=1)
+    j = np.flatnonzero(keep)
+    ring = own[j].astype(np.int64)
+    offsets = np.searchsorted(ring, np.arange(n + 1)).astype(np.int64)
+    return xy[j], xy[j + 1], ring, offsets
 
 
 @dataclass(frozen=True)
@@ -163,20 +202,21 @@ class EdgeIndex:
         """(query, edge), sorted, for the edges of ``part[q]`` whose box meets ``bounds[q]``."""
         if len(bounds) == 0 or len(self.owner) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        qlo, qhi = bounds[:, :2] - EXPAND, bounds[:, 2:] + EXPAND
-        q, g = self.tree.query(shapely.box(qlo[:, 0], qlo[:, 1], qhi[:, 0], qhi[:, 1]))
-        keep = self.owner[self.groups[g]] == part[q]
+        qlx, qly = bounds[:, 0] - EXPAND, bounds[:, 1] - EXPAND
+        qhx, qhy = bounds[:, 2] + EXPAND, bounds[:, 3] + EXPAND
+        q, g = self.tree.query(shapely.box(qlx, qly, qhx, qhy))
+        keep = np.flatnonzero(self.owner[self.groups[g]] == part[q])
         q, g = q[keep], g[keep]
-        k, e = _repeat_ranges(self.groups[g], np.diff(self.groups)[g])
+        k, e = _repeat_ranges(self.groups[g], self.groups[g + 1] - self.groups[g])
         q = q[k]
         lo, hi = self.lo, self.hi
-        near = (lo[0][e] <= qhi[q, 0]) & (hi[0][e] >= qlo[q, 0])
-        k = np.flatnonzero(near)
+        k = np.flatnonzero((lo[0][e] <= qhx[q]) & (hi[0][e] >= qlx[q]))
         q, e = q[k], e[k]
-        near = (lo[1][e] <= qhi[q, 1]) & (hi[1][e] >= qlo[q, 1])
-        q, e = q[near].astype(np.int64), e[near]
-        order = np.lexsort((e, q))
-        return q[order], e[order]
+        k = np.flatnonzero((lo[1][e] <= qhy[q]) & (hi[1][e] >= qly[q]))
+        # One sort of (query, edge) keys instead of a two-key lexsort.
+        n = np.int64(len(self.owner))
+        key = np.sort(q[k].astype(np.int64) * n + e[k])
+        return key // n, key % n
 
 
 def _side(
@@ -388,6 +428,8 @@ def pair_areas(
     parts: ObjArray,
     part_of: IntArray,
     index: EdgeIndex,
+    *,
+    bounds: FloatArray | None = None,
 ) -> tuple[FloatArray, BoolArray]:
     """Planar area of ``parcels[parcel_of[k]] ∩ parts[part_of[k]]`` for every pair ``k``.
 
@@ -400,6 +442,8 @@ def pair_areas(
         The pairs, as positions in ``parcels`` and ``parts``.
     index
         :meth:`EdgeIndex.build` of ``parts``.
+    bounds
+        ``shapely.bounds(parcels)`` if the caller has them (computed here otherwise).
 
     Returns
     -------
@@ -421,7 +465,8 @@ def pair_areas(
     if n == 0:
         return np.zeros(0), np.zeros(0, dtype=bool)
     pe = _pair_edges(parcels, parcel_of)
-    cq, ce = index.candidates(shapely.bounds(parcels[parcel_of]), part_of)
+    box = shapely.bounds(parcels[parcel_of]) if bounds is None else bounds[parcel_of]
+    cq, ce = index.candidates(box, part_of)
     ea = index.edges.a[ce] - pe.origin[cq]
     eb = index.edges.b[ce] - pe.origin[cq]
     cr = _crossings(ea, eb, pe, cq)

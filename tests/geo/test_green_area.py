@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from shapely import Polygon, box
 
-from qzgeo.geo.green_area import EdgeIndex, agrees, pair_areas
+from qzgeo.geo.green_area import EdgeIndex, PolygonEdges, agrees, pair_areas
 
 X0, Y0 = 36_564_000.0, 2_399_000.0  # a zone-prefixed Gauss-Krüger origin
 
@@ -167,3 +167,57 @@ def test_agreement_tolerance_is_relative_and_capped() -> None:
     got = agrees(green, yes, geos, np.array([1e4, 1e4, 1.0, 1.0]))
     assert got.tolist() == [True, False, True, False]
     assert not agrees(green[:1], ~yes[:1], geos[:1], geos[:1]).any()
+
+
+@st.composite
+def plain_polygon(draw: st.DrawFn) -> shapely.Geometry:
+    """A star without holes, either orientation, maybe a repeated vertex, GK-sized."""
+    radii = draw(st.lists(st.floats(5.0, 60.0), min_size=3, max_size=9))
+    ring = star(X0 + draw(st.floats(-50, 50)), Y0, radii, draw(st.floats(0, 6.3)))
+    if draw(st.booleans()):
+        k = draw(st.integers(0, len(ring) - 1))
+        ring.insert(k, ring[k])  # a zero-length edge, left out
+    return Polygon(ring[::-1] if draw(st.booleans()) else ring)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(plain_polygon(), min_size=1, max_size=6))
+def test_plain_polygons_give_the_edges_of_geos_orientation(polys: list[shapely.Geometry]) -> None:
+    """Polygons without holes are oriented in numpy: the same arrays as GEOS orient_polygons.
+
+    The reference appends a polygon with a hole, which sends the batch through
+    ``shapely.orient_polygons``; the plain batch must not call it.
+    """
+    geoms = np.asarray(polys, dtype=object)
+    holed = Polygon(
+        box(X0, Y0, X0 + 10, Y0 + 10).exterior,
+        [box(X0 + 2, Y0 + 2, X0 + 3, Y0 + 3).exterior.coords],
+    )
+    slow = PolygonEdges.of(np.asarray([*polys, holed], dtype=object))
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the plain polygons went through GEOS")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(shapely, "orient_polygons", boom)
+        fast = PolygonEdges.of(geoms)
+    n = int(fast.offsets[-1])
+    assert np.array_equal(fast.offsets, slow.offsets[: len(geoms) + 1])
+    assert np.array_equal(fast.a, slow.a[:n]) and np.array_equal(fast.b, slow.b[:n])
+    assert np.array_equal(fast.ring, slow.ring[:n])
+
+
+def test_degenerate_rings_go_through_geos() -> None:
+    """A ring whose shoelace sign is not certain is left to GEOS (same edges either way)."""
+    flat = Polygon([(X0, Y0), (X0 + 10, Y0), (X0 + 20, Y0 + 1e-12), (X0 + 10, Y0)])
+    calls = []
+    real = shapely.orient_polygons
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(shapely, "orient_polygons", spy)
+        PolygonEdges.of(np.asarray([box(X0, Y0, X0 + 1, Y0 + 1), flat], dtype=object))
+    assert calls

@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+import shapely.affinity
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from shapely import box
 
-from qzgeo.analysis import cell_index, overlay_kernel
+from qzgeo.analysis import cell_index, overlay_kernel, overlay_threads
 from qzgeo.analysis.cell_index import (
     MARGIN,
     CellIndex,
@@ -409,6 +410,72 @@ def test_chunk_results_are_identical_with_and_without_prefilter(
         for name in ("pos", "group", "part", "m2", "rem_pos", "rem_m2", "full_pos"):
             assert np.array_equal(getattr(a, name), getattr(b, name)), name
     assert on[2].to_dict() == off[2].to_dict()
+
+
+def _crossing_scene() -> tuple[gpd.GeoDataFrame, OverlayPlan]:
+    """400 tilted parcels over two red-line squares (one with a hole), GK coordinates."""
+    x0, y0 = 36_500_000.0, 2_400_000.0
+    cells = [
+        shapely.affinity.rotate(box(x0 + 7 * i, y0 + 7 * j, x0 + 7 * i + 6, y0 + 7 * j + 6), 9)
+        for i in range(20)
+        for j in range(20)
+    ]
+    red = shapely.MultiPolygon(
+        [
+            shapely.Polygon(
+                box(x0 + 10, y0 + 10, x0 + 70, y0 + 60).exterior,
+                [box(x0 + 30, y0 + 25, x0 + 45, y0 + 40).exterior.coords],
+            ),
+            box(x0 + 90, y0 + 80, x0 + 130, y0 + 135),
+        ]
+    )
+    plan = plan_overlay(
+        [ConstraintClass("cl", "red", "exclusion", "internal", red)], max_vertices=8
+    )
+    return gpd.GeoDataFrame(geometry=cells, crs="EPSG:4524"), plan
+
+
+def test_indexes_built_on_their_own_thread_give_the_same_tables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cell and edge indexes built on a thread of their own while the parcels are checked
+    (large inputs) give the tables of the synchronous build and of no prefilter at all."""
+    parcels, plan = _crossing_scene()
+    monkeypatch.setattr(overlay_kernel, "PREFILTER_MIN_PARCELS", None)
+    off, rep_off = overlay_areas(parcels, plan, chunk_size=50)
+    monkeypatch.setattr(overlay_kernel, "PREFILTER_MIN_PARCELS", 0)
+    monkeypatch.setattr(cell_index, "CELLS", CELLS)
+    sync, _ = overlay_areas(parcels, plan, chunk_size=50)
+    monkeypatch.setattr(overlay_threads, "INDEX_THREAD_MIN_PARCELS", 0)
+    started: list[str] = []
+    real = overlay_threads.threading.Thread
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        started.append(kwargs.get("name", ""))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(overlay_threads.threading, "Thread", spy)
+    threaded, rep = overlay_areas(parcels, plan, chunk_size=50)
+    assert started.count("qzgeo-indexes") == 1
+    assert (off["cl:red"] > 0).sum() > 50 and not rep.conservation_failures
+    pd.testing.assert_frame_equal(threaded, off, check_exact=True)
+    pd.testing.assert_frame_equal(sync, off, check_exact=True)
+    assert rep.to_dict() == rep_off.to_dict()
+
+
+def test_a_failing_index_build_on_its_thread_reaches_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parcels, plan = _crossing_scene()
+    monkeypatch.setattr(overlay_kernel, "PREFILTER_MIN_PARCELS", 0)
+    monkeypatch.setattr(overlay_threads, "INDEX_THREAD_MIN_PARCELS", 0)
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise MemoryError("no room for the grid")
+
+    monkeypatch.setattr(cell_index.CellIndex, "build", broken)
+    with pytest.raises(MemoryError, match="no room for the grid"):
+        overlay_areas(parcels, plan, chunk_size=50)
 
 
 def test_the_grid_of_the_default_size_fits_the_memory_budget() -> None:

@@ -384,6 +384,28 @@ def test_wrong_intersection_piece_is_caught_by_the_green_check(
     assert rep.conservation_failures[0]["relative_error"] > 1e-3
 
 
+def test_piece_grown_to_the_whole_parcel_is_caught_by_the_difference(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A wrong piece as large as its parcel leaves a remainder of 0 (within rounding): such a
+    # parcel is not given to Green but measured by the GEOS difference, whose 5000 m² the
+    # conservation check then finds missing from the pieces.
+    real = shapely.intersection
+
+    def grown(a, b, **kw):  # type: ignore[no-untyped-def]
+        out = np.array(real(a, b, **kw), dtype=object)
+        out[:1] = a[:1]
+        return out
+
+    monkeypatch.setattr(shapely, "intersection", grown)
+    red = cc("生态保护红线", "exclusion", box(CM_X, Y, CM_X + 50, Y + 100))
+    parcels = boxes((CM_X, Y, CM_X + 100, Y + 100), crs="EPSG:4545")
+    df, rep = overlay_areas(parcels, [red])
+    assert [f["parcel"] for f in rep.conservation_failures] == [0]
+    assert rep.conservation_failures[0]["relative_error"] == pytest.approx(0.5, rel=1e-6)
+    assert df["available_m2"].iloc[0] == pytest.approx(0.5 * df["area_m2"].iloc[0], rel=1e-6)
+
+
 def test_subdivide_ends_where_cuts_no_longer_split() -> None:
     """A polygon whose halving shrinks pieces to a few ulps without getting under the vertex
     limit (found by hypothesis at max_vertices=6): subdivide must end, areas adding up."""
