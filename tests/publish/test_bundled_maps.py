@@ -79,3 +79,28 @@ def test_panels_fold_on_phones(built: PublishSummary, width: int, folded: bool) 
     """
     result = browser.render_html(built.maps["port"], evaluate=probe, width=width)
     assert result.value == [folded, folded]
+
+
+PANELS = """
+() => [...document.querySelectorAll(".leaflet-control")]
+  .map((el) => { const r = el.getBoundingClientRect();
+                 return [el.className, r.left, r.top, r.right, r.bottom]; })
+  .filter(([, l, t, r, b]) => r > l && b > t)
+"""
+
+
+@pytest.mark.parametrize("size", [(1280, 900), (1024, 700), (1600, 1000), (1366, 768)])
+@pytest.mark.parametrize("map_id", ["overview", "conflicts"])
+def test_no_two_panels_overlap(built: PublishSummary, map_id: str, size: tuple[int, int]) -> None:
+    """The layer list (top right) and the legend (bottom right), both open, each scroll within
+    their half of the map: at 1280 × 900 the legend hid the layer list's 底图 rows."""
+    rects = browser.render_html(
+        built.maps[map_id], evaluate=PANELS, width=size[0], height=size[1]
+    ).value
+    clashes = [
+        (a[0], b[0])
+        for i, a in enumerate(rects)
+        for b in rects[i + 1 :]
+        if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]
+    ]
+    assert clashes == []
