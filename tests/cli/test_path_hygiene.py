@@ -144,3 +144,16 @@ def test_new_pack_into_a_gbk_folder_is_refused_before_writing(
     monkeypatch.chdir(folder)  # a relative FOLDER under a GBK working folder
     assert_exit2(qzgeo("new-pack", "np2"), want, "not UTF-8")
     assert list(folder.iterdir()) == []
+
+
+def test_a_dem_in_a_gbk_folder_is_refused_with_the_fix(tmp_path: Path) -> None:
+    # Rasters went to rasterio unchecked: a UnicodeEncodeError traceback.
+    folder = _gbk_folder(tmp_path)
+    dem = folder / "dem.tif"
+    dem.write_bytes(b"II*\x00")  # refused before anything opens it
+    want = repr("钦州包".encode("gbk"))[2:-1]
+    out = tmp_path / "o"
+    res = qzgeo("suitability", "--dem", dem, "--out", out, "--no-progress")
+    assert_exit2(res, want, "not UTF-8", "convmv")
+    res = qzgeo("suitability", "--raster", f"dem={dem}", "--out", out, "--no-progress")
+    assert_exit2(res, want, "not UTF-8")
