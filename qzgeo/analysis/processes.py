@@ -132,7 +132,12 @@ def _start_forkserver(mp: BaseContext) -> None:
     from multiprocessing import forkserver
 
     if threading.current_thread() is not threading.main_thread():
-        return  # signal handlers are the main thread's: the first task starts it as before
+        # Signal handlers are the main thread's: started as it is (the initializer ignores
+        # SIGINT in the workers), but with this process's imports all the same (left to the
+        # first task, it preloaded a qzgeo/ of the working folder).
+        with _same_imports():
+            forkserver.ensure_running()
+        return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         with _same_imports():

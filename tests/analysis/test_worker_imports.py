@@ -27,22 +27,30 @@ PROBE = textwrap.dedent(
     import qzgeo
     from qzgeo.analysis.processes import alive, fork_safe, worker_pool
 
+    def run():
+        with worker_pool(1, preload="qzgeo.analysis.processes", spill=None) as pool:
+            answer = pool.submit(alive, os.getpid()).result(timeout=60)
+            assert answer is True, answer
+        print("main ran", qzgeo.__file__)
+
     if __name__ == "__main__":
         stop = threading.Event()
         if sys.argv[1:] == ["thread"]:  # no fork with another thread alive: a forkserver
             threading.Thread(target=stop.wait, daemon=True).start()
             assert not fork_safe()
-        with worker_pool(1, preload="qzgeo.analysis.processes", spill=None) as pool:
-            answer = pool.submit(alive, os.getpid()).result(timeout=60)
-            assert answer is True, answer
+        if sys.argv[1:] == ["from_thread"]:  # a program's own thread: a forkserver too
+            worker = threading.Thread(target=run)
+            worker.start()
+            worker.join()
+        else:
+            run()
         stop.set()
-        print("main ran", qzgeo.__file__)
     """
 )
 
 
-@pytest.mark.parametrize("thread", [False, True])
-def test_workers_do_not_import_a_qzgeo_of_the_working_folder(thread: bool, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["", "thread", "from_thread"])
+def test_workers_do_not_import_a_qzgeo_of_the_working_folder(mode: str, tmp_path: Path) -> None:
     cwd = tmp_path / "somewhere"
     other = cwd / "qzgeo" / "analysis"
     other.mkdir(parents=True)
@@ -59,7 +67,7 @@ def test_workers_do_not_import_a_qzgeo_of_the_working_folder(thread: bool, tmp_p
     }
     env.pop("PYTHONSAFEPATH", None)
     res = subprocess.run(
-        [sys.executable, str(probe), *(["thread"] if thread else [])],
+        [sys.executable, str(probe), *([mode] if mode else [])],
         cwd=cwd,
         env=env,
         capture_output=True,
