@@ -132,7 +132,12 @@ def _start_forkserver(mp: BaseContext) -> None:
     from multiprocessing import forkserver
 
     if threading.current_thread() is not threading.main_thread():
-        return  # signal handlers are the main thread's: the first task starts it as before
+        # Signal handlers are the main thread's: started as it is (the initializer ignores
+        # SIGINT in the workers), but with this process's imports all the same (left to the
+        # first task, it preloaded a qzgeo/ of the working folder).
+        with _same_imports():
+            forkserver.ensure_running()
+        return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         with _same_imports():
@@ -141,24 +146,31 @@ def _start_forkserver(mp: BaseContext) -> None:
         signal.signal(signal.SIGINT, previous)
 
 
+#: Held while :func:`_same_imports` has changed the environment.
+_ENVIRON_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _same_imports() -> Iterator[None]:
     """The forkserver (a ``python -c``, which puts the working folder first on its path)
     finds modules where this process does: its ``sys.path``, working folder excluded unless
     this process has it. Started from a folder holding another ``qzgeo/`` (a checkout of
     another version), the workers ran that one, preloaded by the forkserver."""
-    keep = {k: os.environ.get(k) for k in ("PYTHONPATH", "PYTHONSAFEPATH")}
-    here = Path.cwd()
-    os.environ["PYTHONPATH"] = os.pathsep.join(str((here / p).resolve()) for p in sys.path)
-    os.environ["PYTHONSAFEPATH"] = "1"
-    try:
-        yield
-    finally:
-        for k, v in keep.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    # One thread at a time: two threads starting workers at once each put back what the
+    # other had set, and the process kept the forkserver's environment for good.
+    with _ENVIRON_LOCK:
+        keep = {k: os.environ.get(k) for k in ("PYTHONPATH", "PYTHONSAFEPATH")}
+        here = Path.cwd()
+        os.environ["PYTHONPATH"] = os.pathsep.join(str((here / p).resolve()) for p in sys.path)
+        os.environ["PYTHONSAFEPATH"] = "1"
+        try:
+            yield
+        finally:
+            for k, v in keep.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
 
 def _init_worker(parent: int, spill: str | None, mask: list[int] | None = None) -> None:

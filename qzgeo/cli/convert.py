@@ -145,8 +145,8 @@ def _check_out(
         )
         raise click.BadParameter(msg, param_hint="OUT")
     if out.suffix.lower() != ".txt":  # GDAL and Arrow take UTF-8 paths only; qzgeo writes .txt
-        try:
-            refuse_undecodable(out_arg, what="OUT")
+        try:  # made absolute: GDAL is given OUT so, under the working folder's bytes too
+            refuse_undecodable(out.absolute(), what="OUT")
         except InputError as exc:
             raise click.BadParameter(str(exc), param_hint="OUT") from None
     if out_encoding is not None and out.suffix.lower() not in (".shp", ".txt"):

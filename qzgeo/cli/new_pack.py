@@ -16,7 +16,9 @@ from pathlib import Path
 
 import click
 
+from qzgeo._errors import InputError
 from qzgeo.geo.crs import gk_epsg, gk_zone
+from qzgeo.io.paths import refuse_undecodable
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _M_PER_DEG_LAT = 111_000.0
@@ -265,6 +267,10 @@ def _center(value: str) -> tuple[float, float]:
 def command(folder: Path, name: str | None, title: str, center: str) -> None:
     """Write a minimal, valid, commented plan pack skeleton into FOLDER (new or empty)."""
     lon, lat = _center(center)
+    try:  # every command refuses such a pack folder (GDAL cannot be given its paths)
+        refuse_undecodable(folder.absolute(), what="folder")
+    except InputError as exc:
+        raise click.BadParameter(str(exc), param_hint="FOLDER") from None
     pack_name = name or folder.resolve().name.lower().replace("-", "_")
     if not _NAME_RE.match(pack_name):
         msg = f"{pack_name!r} is not a pack id; use lower-case letters, digits and _"

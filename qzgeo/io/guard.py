@@ -237,7 +237,8 @@ def refuse_pending_writes(path: Path, shown: str | None = None) -> None:
 
 def admit_raster(path: str | os.PathLike[str]) -> Path:
     """Refuse a raster GDAL must not open: not a GeoTIFF, IMG or ASCII grid, a VRT, a /vsi*
-    or PREFIX: path (a ``.vrt`` DEM can name any file or URL)."""
+    or PREFIX: path (a ``.vrt`` DEM can name any file or URL), or one that is not UTF-8."""
+    refuse_undecodable(path, what="raster")
     text = os.fspath(path)
     shown = repr(text) if any(ord(c) < 32 for c in text) else text
     if text.startswith("/vsi") or _PREFIX_RE.match(text):

@@ -27,22 +27,30 @@ PROBE = textwrap.dedent(
     import qzgeo
     from qzgeo.analysis.processes import alive, fork_safe, worker_pool
 
+    def run():
+        with worker_pool(1, preload="qzgeo.analysis.processes", spill=None) as pool:
+            answer = pool.submit(alive, os.getpid()).result(timeout=60)
+            assert answer is True, answer
+        print("main ran", qzgeo.__file__)
+
     if __name__ == "__main__":
         stop = threading.Event()
         if sys.argv[1:] == ["thread"]:  # no fork with another thread alive: a forkserver
             threading.Thread(target=stop.wait, daemon=True).start()
             assert not fork_safe()
-        with worker_pool(1, preload="qzgeo.analysis.processes", spill=None) as pool:
-            answer = pool.submit(alive, os.getpid()).result(timeout=60)
-            assert answer is True, answer
+        if sys.argv[1:] == ["from_thread"]:  # a program's own thread: a forkserver too
+            worker = threading.Thread(target=run)
+            worker.start()
+            worker.join()
+        else:
+            run()
         stop.set()
-        print("main ran", qzgeo.__file__)
     """
 )
 
 
-@pytest.mark.parametrize("thread", [False, True])
-def test_workers_do_not_import_a_qzgeo_of_the_working_folder(thread: bool, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["", "thread", "from_thread"])
+def test_workers_do_not_import_a_qzgeo_of_the_working_folder(mode: str, tmp_path: Path) -> None:
     cwd = tmp_path / "somewhere"
     other = cwd / "qzgeo" / "analysis"
     other.mkdir(parents=True)
@@ -59,7 +67,7 @@ def test_workers_do_not_import_a_qzgeo_of_the_working_folder(thread: bool, tmp_p
     }
     env.pop("PYTHONSAFEPATH", None)
     res = subprocess.run(
-        [sys.executable, str(probe), *(["thread"] if thread else [])],
+        [sys.executable, str(probe), *([mode] if mode else [])],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -68,3 +76,52 @@ def test_workers_do_not_import_a_qzgeo_of_the_working_folder(thread: bool, tmp_p
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "main ran" in res.stdout and str(cwd) not in res.stdout
+
+
+RACE = textwrap.dedent(
+    """
+    import os
+    import threading
+    import time
+    from multiprocessing import forkserver
+    from qzgeo.analysis.processes import worker_pool
+
+    start = forkserver.ensure_running
+
+    def slow_start():  # widens the window in which the environment is changed
+        time.sleep(0.3)
+        start()
+
+    forkserver.ensure_running = slow_start
+
+    def run():
+        with worker_pool(1, preload="qzgeo.analysis.processes", spill=None) as pool:
+            pool.submit(os.getpid).result(timeout=60)
+
+    if __name__ == "__main__":
+        before = {k: os.environ.get(k) for k in ("PYTHONPATH", "PYTHONSAFEPATH")}
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+            time.sleep(0.1)
+        for t in threads:
+            t.join()
+        after = {k: os.environ.get(k) for k in ("PYTHONPATH", "PYTHONSAFEPATH")}
+        print("same" if after == before else f"changed: {before} -> {after}")
+    """
+)
+
+
+def test_two_threads_starting_workers_leave_the_environment_as_it_was(tmp_path: Path) -> None:
+    # Each start sets PYTHONPATH and PYTHONSAFEPATH for the forkserver and puts them back; two
+    # at once put back what the other had set: the program's later subprocesses inherited
+    # PYTHONSAFEPATH=1 (their own folder off their path).
+    probe = tmp_path / "race.py"
+    probe.write_text(RACE)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PYTHONSAFEPATH", None)
+    res = subprocess.run(
+        [sys.executable, str(probe)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == "same", res.stdout + res.stderr[-2000:]

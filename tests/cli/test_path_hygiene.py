@@ -119,3 +119,41 @@ def test_input_and_output_paths_with_a_gbk_name_are_refused(
     monkeypatch.chdir(folder)  # a relative --out under a GBK working folder
     assert_exit2(qzgeo("analyze", "--parcels", plain, "--pack", MINIPACK), want)
     assert not (folder / "qzgeo-out").exists()
+
+
+def test_convert_to_a_relative_out_under_a_gbk_working_folder_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OUT "x.gpkg" is plain, but GDAL is given it resolved: it ended in a UnicodeEncodeError.
+    folder = _gbk_folder(tmp_path)
+    plain = _gml(tmp_path, "plain.gml")
+    monkeypatch.chdir(folder)
+    want = repr("钦州包".encode("gbk"))[2:-1]
+    assert_exit2(qzgeo("convert", plain, "x.gpkg"), want, "OUT", "not UTF-8")
+    assert list(folder.iterdir()) == []
+
+
+def test_new_pack_into_a_gbk_folder_is_refused_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Such a pack is refused by every command that reads it: new-pack wrote it anyway, then
+    # ended in a UnicodeEncodeError traceback printing its name.
+    folder = _gbk_folder(tmp_path)
+    want = repr("钦州包".encode("gbk"))[2:-1]
+    assert_exit2(qzgeo("new-pack", folder / "np", "--name", "np"), want, "FOLDER", "not UTF-8")
+    monkeypatch.chdir(folder)  # a relative FOLDER under a GBK working folder
+    assert_exit2(qzgeo("new-pack", "np2"), want, "not UTF-8")
+    assert list(folder.iterdir()) == []
+
+
+def test_a_dem_in_a_gbk_folder_is_refused_with_the_fix(tmp_path: Path) -> None:
+    # Rasters went to rasterio unchecked: a UnicodeEncodeError traceback.
+    folder = _gbk_folder(tmp_path)
+    dem = folder / "dem.tif"
+    dem.write_bytes(b"II*\x00")  # refused before anything opens it
+    want = repr("钦州包".encode("gbk"))[2:-1]
+    out = tmp_path / "o"
+    res = qzgeo("suitability", "--dem", dem, "--out", out, "--no-progress")
+    assert_exit2(res, want, "not UTF-8", "convmv")
+    res = qzgeo("suitability", "--raster", f"dem={dem}", "--out", out, "--no-progress")
+    assert_exit2(res, want, "not UTF-8")
