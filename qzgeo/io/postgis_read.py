@@ -24,6 +24,7 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 from qzgeo._errors import CRSError, InputError
 from qzgeo.io.guard import current_caps
 from qzgeo.io.postgis_conn import connect, db_reason, engine_for, require_postgis
+from qzgeo.io.postgis_numeric import read_as_text, text_columns, wide_numerics
 from qzgeo.io.postgis_uri import PostgisSource, parse_postgis_uri, require_postgis_extras
 from qzgeo.notices import Notice, Notices, attach_notices
 
@@ -126,7 +127,8 @@ def read_postgis_layer(
         geom_col, srid = _geometry_column(conn, src)
         target_crs = _resolve_crs(conn, src, geom_col, srid, crs)
         key = _one_key(conn, src)
-        columns: list[Any] = [sa.text("*")]
+        wide = wide_numerics(conn, src)
+        columns: list[Any] = [sa.text("*"), *read_as_text(wide)]
         if key is not None and not key.integer:  # ids as PostgreSQL writes the key (numeric
             # keys would come back as floats: 19 digits do not survive that)
             columns.append(sa.cast(sa.column(key.column), sa.Text).label(_ID))
@@ -142,7 +144,7 @@ def read_postgis_layer(
             f"{len(gdf)}; run again when no one writes to it, or analyze it without --chunk-rows"
         )
         raise InputError(msg)
-    return _index_by_key(gdf, key, src)
+    return text_columns(_index_by_key(gdf, key, src), wide, src)
 
 
 def postgis_key_ranges(uri: str, rows: int) -> list[KeyRange]:

@@ -1,0 +1,82 @@
+"""PostGIS ``numeric`` columns that a float cannot hold, read as PostgreSQL's text of them.
+
+pandas turns every ``numeric`` into a float64: 15 significant digits survive, no more. A
+宗地代码 or 不动产单元号 kept as ``numeric(19,0)`` (``shp2pgsql`` makes one of a DBF ``N(19,0)``
+field) lost its last digits in every output, silently. Such a column is read as text instead,
+digit for digit, with a notice: ``numeric(p, s)`` with ``p`` over 15 always; an unconstrained
+``numeric`` when one of its values does not survive the round trip through a float8.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+
+from qzgeo.io.postgis_uri import PostgisSource, require_postgis_extras
+from qzgeo.notices import Notice, Notices, attach_notices, notices_of
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+__all__ = ["FLOAT_DIGITS", "read_as_text", "text_columns", "wide_numerics"]
+
+#: Significant decimal digits every float64 keeps (DBL_DIG).
+FLOAT_DIGITS = 15
+#: Prefix of the label a numeric column is read as text under, before it takes its place.
+_LABEL = "qzgeo:text:"
+
+
+def wide_numerics(conn: Connection, src: PostgisSource) -> dict[str, str]:
+    """``{column: declared type}`` of the table's numeric columns a float would round."""
+    sa = require_postgis_extras()
+    rows = conn.execute(
+        sa.text(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
+            "information_schema._pg_numeric_precision(a.atttypid, a.atttypmod) "
+            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND c.relname = :table AND a.attnum > 0 "
+            "AND NOT a.attisdropped AND a.atttypid = 'numeric'::regtype ORDER BY a.attnum"
+        ),
+        {"schema": src.schema, "table": src.table},
+    ).all()
+    table = sa.table(src.table, schema=src.schema)
+    out = {}
+    for name, declared, precision in rows:
+        if precision is not None:
+            if int(precision) > FLOAT_DIGITS:
+                out[str(name)] = str(declared)
+            continue
+        col = sa.column(str(name))
+        lossy = sa.select(sa.literal(1)).select_from(table)
+        lossy = lossy.where(sa.cast(sa.cast(col, sa.Float(53)), sa.Numeric) != col)
+        if conn.execute(sa.select(sa.exists(lossy))).scalar_one():
+            out[str(name)] = str(declared)
+    return out
+
+
+def read_as_text(columns: dict[str, str]) -> list[Any]:
+    """The select items that read ``columns`` as text, beside ``*``."""
+    sa = require_postgis_extras()
+    return [sa.cast(sa.column(c), sa.Text).label(_LABEL + c) for c in columns]
+
+
+def text_columns(
+    gdf: gpd.GeoDataFrame, columns: dict[str, str], src: PostgisSource
+) -> gpd.GeoDataFrame:
+    """Put the text of each of ``columns`` in its place, with a notice naming them."""
+    if not columns:
+        return gdf
+    for c in columns:
+        gdf[c] = gdf.pop(_LABEL + c).astype(object)
+    listed = ", ".join(f"{c} ({t})" for c, t in columns.items())
+    msg = (
+        f"PostGIS table {src.qualified}: {listed} hold more significant digits than a float "
+        f"keeps ({FLOAT_DIGITS}); read as text, digit for digit (cast them to bigint or to "
+        "numeric(15, s) in the table if they are quantities)"
+    )
+    notes = notices_of(gdf)  # beside those of the read (a table without a key, say)
+    notes.extend(Notices([Notice(msg, source=src.qualified)]))
+    attach_notices(gdf, notes)
+    return gdf

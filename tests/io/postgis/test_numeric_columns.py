@@ -1,0 +1,95 @@
+"""PostGIS ``numeric`` attribute columns keep every digit.
+
+pandas reads a ``numeric`` as a float: 15-16 significant digits. A 宗地代码 or 不动产单元号
+kept as ``numeric(19,0)`` beside a ``serial`` key (as ``shp2pgsql`` makes of a DBF ``N(19,0)``
+field) came out of ``analyze`` with its last digits changed, silently. PostgreSQL's own text of
+each value is the oracle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from click.testing import CliRunner
+
+from qzgeo.cli.main import cli
+from qzgeo.io.postgis import read_postgis_layer
+from qzgeo.notices import notices_of
+
+pytestmark = pytest.mark.postgis
+Sql = Callable[..., list[tuple[object, ...]]]
+X0, Y0 = 36_564_000.0, 2_399_000.0
+
+
+def _table(pg_sql: Sql, schema: str) -> str:
+    """12 squares in EPSG:4524 with a serial key, a 19-digit numeric code, an area numeric(12,2)
+    and an unconstrained numeric holding ordinary values."""
+    pg_sql(
+        f"CREATE TABLE {schema}.parcels (gid serial PRIMARY KEY, code numeric(19,0), "
+        f"area numeric(12,2), ratio numeric, geom geometry(Polygon, 4524))"
+    )
+    for k in range(12):
+        x, y = X0 + 200 * k, Y0
+        pg_sql(
+            f"INSERT INTO {schema}.parcels (code, area, ratio, geom) VALUES "
+            "(:code, :area, :ratio, ST_MakeEnvelope(:x, :y, :x + 150, :y + 100, 4524))",
+            {
+                "code": 4507020010010000001 + k,
+                "area": f"{15000 + k}.25",
+                "ratio": f"0.{k + 1}",
+                "x": x,
+                "y": y,
+            },
+        )
+    return f"{schema}.parcels"
+
+
+def test_a_19_digit_numeric_keeps_every_digit(pg_uri: str, pg_schema: str, pg_sql: Sql) -> None:
+    table = _table(pg_sql, pg_schema)
+    gdf = read_postgis_layer(f"{pg_uri}?table={table}")
+    want = [str(v) for (v,) in pg_sql(f"SELECT code::text FROM {table} ORDER BY gid")]
+    assert [str(v) for v in gdf["code"]] == want
+    # columns a float holds exactly stay numbers
+    assert gdf["area"].dtype.kind == "f" and gdf["ratio"].dtype.kind == "f"
+    assert gdf["area"].tolist() == [15000 + k + 0.25 for k in range(12)]
+    notes = " ".join(n.message for n in notices_of(gdf))
+    assert "code" in notes and "text" in notes
+
+
+def test_analyze_writes_the_19_digits_and_says_so(
+    pg_uri: str, pg_schema: str, pg_sql: Sql, minipack: Path, tmp_path: Path
+) -> None:
+    table = _table(pg_sql, pg_schema)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        cli,
+        ["analyze", "--parcels", f"{pg_uri}?table={table}", "--pack", str(minipack),
+         "--out", str(out), "--workers", "1"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    got = gpd.read_file(out / "internal" / "parcels.gpkg")
+    want = sorted(str(v) for (v,) in pg_sql(f"SELECT code::text FROM {table}"))
+    assert sorted(str(v) for v in got["code"]) == want
+    report = json.loads((out / "internal" / "parcels_report.json").read_text("utf-8"))
+    assert any("code" in w and "digits" in w for w in report["repairs"]["warnings"])
+
+
+def test_unconstrained_numerics_are_text_only_when_a_float_would_round(
+    pg_uri: str, pg_schema: str, pg_sql: Sql
+) -> None:
+    """No primary key (its own notice stays beside this one); ``numeric`` without a precision
+    is text only if a value does not survive a float8."""
+    pg_sql(
+        f"CREATE TABLE {pg_schema}.t AS SELECT k AS n, (k * 1000000000000000000 + 7)::numeric AS "
+        "big, (k / 8.0)::numeric AS small, ST_MakeEnvelope(36564000 + 200 * k, 2399000, "
+        "36564150 + 200 * k, 2399100, 4524) AS geom FROM generate_series(1, 5) AS k"
+    )
+    gdf = read_postgis_layer(f"{pg_uri}?table={pg_schema}.t")
+    assert gdf["big"].tolist() == [str(k * 10**18 + 7) for k in range(1, 6)]
+    assert gdf["small"].tolist() == [k / 8 for k in range(1, 6)]
+    notes = " ".join(n.message for n in notices_of(gdf))
+    assert "big (numeric)" in notes and "small" not in notes and "no primary key" in notes
