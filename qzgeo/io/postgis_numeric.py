@@ -1,10 +1,11 @@
 """PostGIS ``numeric`` columns that a float cannot hold, read as PostgreSQL's text of them.
 
 pandas turns every ``numeric`` into a float64: 15 significant digits survive, no more. A
-宗地代码 or 不动产单元号 kept as ``numeric(19,0)`` (``shp2pgsql`` makes one of a DBF ``N(19,0)``
-field) lost its last digits in every output, silently. Such a column is read as text instead,
-digit for digit, with a notice: ``numeric(p, s)`` with ``p`` over 15 always; an unconstrained
-``numeric`` when one of its values does not survive the round trip through a float8.
+19-digit parcel number kept as ``numeric(19,0)`` (what a DBF ``N(19,0)`` field often becomes
+once loaded) lost its last digits in every output, silently. Such a column is read as text
+instead, digit for digit, with a notice: ``numeric(p, s)`` with ``p`` over 15 always; an
+unconstrained ``numeric`` when one of its values does not survive the round trip through a
+float8.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """PostGIS ``numeric`` attribute columns keep every digit.
 
-pandas reads a ``numeric`` as a float: 15-16 significant digits. A 宗地代码 or 不动产单元号
-kept as ``numeric(19,0)`` beside a ``serial`` key (as ``shp2pgsql`` makes of a DBF ``N(19,0)``
-field) came out of ``analyze`` with its last digits changed, silently. PostgreSQL's own text of
-each value is the oracle.
+pandas reads a ``numeric`` as a float: 15-16 significant digits. A 19-digit parcel number
+kept as ``numeric(19,0)`` beside a ``serial`` key (what a DBF ``N(19,0)`` field often becomes
+once loaded) came out of ``analyze`` with its last digits changed, silently. PostgreSQL's own
+text of each value is the oracle.
 """
 
 from __future__ import annotations
