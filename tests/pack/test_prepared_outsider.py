@@ -48,6 +48,18 @@ def _zones(names: list[str]) -> gpd.GeoDataFrame:
     return zones
 
 
+def _zones_in_a_folder(pack_dir: Path) -> Path:
+    """The zones layer as a shapefile in ``layers/zones_dir`` (甲区, 乙区), read once: a miss."""
+    folder = pack_dir / "layers" / "zones_dir"
+    folder.mkdir()
+    _zones(["甲区", "乙区"]).to_file(folder / "zones.shp", encoding="UTF-8")
+    _edit_catalog(
+        pack_dir, 'path = "mini.gpkg"\nlayer = "zones"', 'path = "zones_dir"\nlayer = "zones"'
+    )
+    assert prepare_pack(load_pack(pack_dir)).cache == "miss"
+    return folder
+
+
 # --- file names GDAL reads that the key did not see ------------------------------------------
 
 
@@ -119,13 +131,7 @@ def test_a_file_edited_in_a_folder_layer_is_not_taken_from_the_earlier_read(
     pack_dir: Path, cache: Path, tmp_path: Path
 ) -> None:
     """A folder source: rewriting a file inside it leaves the folder's own times alone."""
-    folder = pack_dir / "layers" / "zones_dir"
-    folder.mkdir()
-    _zones(["甲区", "乙区"]).to_file(folder / "zones.shp", encoding="UTF-8")
-    _edit_catalog(
-        pack_dir, 'path = "mini.gpkg"\nlayer = "zones"', 'path = "zones_dir"\nlayer = "zones"'
-    )
-    assert prepare_pack(load_pack(pack_dir)).cache == "miss"
+    folder = _zones_in_a_folder(pack_dir)
     st = folder.stat()
     _zones(["丙区", "乙区"]).to_file(tmp_path / "zones.shp", encoding="UTF-8")
     shutil.copyfile(tmp_path / "zones.dbf", folder / "zones.dbf")  # written in place
@@ -221,13 +227,7 @@ def test_a_layer_in_a_folder_is_hashed_whole(
     pack_dir: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A folder source (a folder of shapefiles, FileGDB-like): a file inside edited."""
-    folder = pack_dir / "layers" / "zones_dir"
-    folder.mkdir()
-    _zones(["甲区", "乙区"]).to_file(folder / "zones.shp", encoding="UTF-8")
-    _edit_catalog(
-        pack_dir, 'path = "mini.gpkg"\nlayer = "zones"', 'path = "zones_dir"\nlayer = "zones"'
-    )
-    assert prepare_pack(load_pack(pack_dir)).cache == "miss"
+    folder = _zones_in_a_folder(pack_dir)
     _zones(["丙区", "乙区"]).to_file(folder / "zones.shp", encoding="UTF-8")
     got = prepare_pack(load_pack(pack_dir))
     assert got.loaded.layers["zones"]["名称"].tolist() == ["丙区", "乙区"]
