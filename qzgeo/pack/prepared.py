@@ -15,6 +15,9 @@ depends on:
   GDAL's, PROJ's and their drivers' settings (``GDAL_*``, ``OGR_*``, ``PROJ_*``, ``SHAPE_*``,
   ``GML_*``, ``OSR_*``...: :func:`qzgeo.pack.load.read_settings`) and GDAL's configuration
   files (``~/.gdal/gdalrc``, ``$GDAL_CONFIG_FILE``), by content;
+* the files where PROJ looks for its transformation grids (its data folders and the user's
+  writable one), by name, size and time (grids run to hundreds of MB), and whether PROJ may
+  fetch grids from the network: a grid installed since changes a datum shift;
 * the qzgeo code (every ``.py`` of the package, by content) and the versions of Python,
   numpy, pandas, pyarrow, shapely/GEOS, pyogrio/GDAL, pyproj/PROJ, geopandas and ezdxf;
 * the cache format.
@@ -28,6 +31,7 @@ coverage. ``qzgeo validate`` always validates from the data.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -132,6 +136,7 @@ def pack_key(pack: Pack, *, only: list[str] | None = None) -> str | None:
         "caps": repr(current_caps()),
         "env": dict(read_settings()),
         "gdal_config_files": _gdal_config_files(),
+        "proj_grids": _proj_grids(),
         "files": {str(p): sha256_path(p) for p in files},
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode("utf-8")).hexdigest()
@@ -169,6 +174,32 @@ def _gdal_config_files() -> dict[str, str | None]:
         home = os.environ.get("USERPROFILE" if os.name == "nt" else "HOME", "")
         paths = [Path("/etc/gdal/gdalrc")] + ([Path(home) / ".gdal" / "gdalrc"] if home else [])
     return {str(p): sha256_path(p) if p.is_file() else None for p in paths}
+
+
+def _proj_grids() -> dict[str, Any]:
+    """Every file in PROJ's search folders (name, size, time) and whether its network is on.
+
+    PROJ picks a transformation by the grids it finds: installing ``cn_*.tif`` in
+    ``~/.local/share/proj`` (or a ``PROJ_DATA`` folder) after a first run changes what a layer
+    in another datum reprojects to, with no change to the pack or to the settings.
+    """
+    from pyproj import datadir, network
+    from pyproj.exceptions import DataDirError
+
+    folders = [datadir.get_user_data_dir()]
+    # pyproj without its data (DataDirError): PROJ then finds no grid at all
+    with contextlib.suppress(DataDirError):
+        folders.extend(datadir.get_data_dir().split(os.pathsep))
+    files: dict[str, list[int]] = {}
+    for folder in dict.fromkeys(folders):
+        root = Path(folder)
+        if not root.is_dir():
+            continue
+        for p in sorted(root.rglob("*")):
+            if p.is_file():
+                st = p.stat()
+                files[str(p)] = [st.st_size, st.st_mtime_ns]
+    return {"network": network.is_network_enabled(), "files": files}
 
 
 @functools.lru_cache(maxsize=1)

@@ -365,3 +365,38 @@ def test_a_gdal_configuration_file_is_in_the_key(pack_dir: Path, tmp_path: Path)
     oracle = _in_new_process(pack_dir, {**cache, "HOME": str(admin), "QZGEO_NO_CACHE": "1"})
     assert oracle != first
     assert _in_new_process(pack_dir, {**cache, "HOME": str(admin)}) == oracle
+
+
+_CACHE_OUTCOME = """
+import sys
+from qzgeo.pack.catalog import load_pack
+from qzgeo.pack.prepared import prepare_pack
+print(prepare_pack(load_pack(sys.argv[1])).cache)
+"""
+
+
+def test_a_proj_grid_installed_since_is_in_the_key(pack_dir: Path, tmp_path: Path) -> None:
+    """PROJ chooses a datum shift by the grids it finds; one installed in the user's PROJ
+    folder (``projsync``, a ``cn_*.tif`` from a surveying office) after a first run must not
+    leave the first run's reprojection in use. ``XDG_DATA_HOME`` moves that folder."""
+    import os
+    import subprocess
+
+    from support import ROOT
+
+    env = {**os.environ, "QZGEO_CACHE_DIR": str(tmp_path / "cache")}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+
+    def outcome() -> str:
+        res = subprocess.run(
+            [sys.executable, "-c", _CACHE_OUTCOME, str(pack_dir)],
+            env=env, capture_output=True, text=True, check=True, timeout=300,
+        )  # fmt: skip
+        return res.stdout.strip()
+
+    assert [outcome(), outcome()] == ["miss", "hit"]
+    grids = tmp_path / "data" / "proj"
+    grids.mkdir(parents=True)
+    (grids / "cn_example_grid.tif").write_bytes(b"II*\0")
+    assert [outcome(), outcome()] == ["miss", "hit"]
