@@ -60,25 +60,28 @@ class RingRuns:
 
     Attributes
     ----------
-    xy
-        ``(n, 2)`` vertices, ring after ring, part after part.
+    x, y
+        The vertices, ring after ring, part after part.
     part_rings
         ``len(parts) + 1`` offsets: the rings of part ``k`` are ``part_rings[k]:part_rings[k+1]``.
     ring_runs
-        Offsets of each ring's runs; ``run_start``, ``run_len``: their vertices.
+        Offsets of each ring's runs; ``run_ring``: the ring of each run; ``run_start``,
+        ``run_len``: its vertices.
     lo, hi
-        ``(runs, 2)`` box of each run's edges (its vertices and the next run's first).
+        x and y of the corners of each run's box (its vertices and the next run's first).
     valid
         Per part: a valid polygon (others are not clipped here).
     """
 
-    xy: FloatArray
+    x: FloatArray
+    y: FloatArray
     part_rings: IntArray
     ring_runs: IntArray
+    run_ring: IntArray
     run_start: IntArray
     run_len: IntArray
-    lo: FloatArray
-    hi: FloatArray
+    lo: tuple[FloatArray, FloatArray]
+    hi: tuple[FloatArray, FloatArray]
     valid: BoolArray
 
     GROUP = 16
@@ -109,7 +112,10 @@ class RingRuns:
         if len(run_start):
             lo = np.minimum(np.minimum.reduceat(xy, run_start, axis=0), xy[nxt])
             hi = np.maximum(np.maximum.reduceat(xy, run_start, axis=0), xy[nxt])
-        return cls(xy, part_rings, ring_runs, run_start, run_len, lo, hi, valid)
+        return cls(
+            xy[:, 0].copy(), xy[:, 1].copy(), part_rings, ring_runs, run_ring, run_start,
+            run_len, (lo[:, 0].copy(), lo[:, 1].copy()), (hi[:, 0].copy(), hi[:, 1].copy()), valid,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,7 @@ class Windows:
     xy: FloatArray
     offsets: IntArray
     origin: FloatArray  # (windows, 2): the first vertex, absolute
-    lo: FloatArray  # (windows, 2): box, relative to origin
+    lo: FloatArray  # (windows, 2): box, absolute
     hi: FloatArray
 
 
@@ -178,7 +184,7 @@ def convex_windows(geoms: ObjArray) -> Windows:
     k[cw] = start[:-1][own[cw]] + start[1:][own[cw]] - k[cw]
     loc = loc[k]
     sel = ok[own]
-    loc, own = loc[sel], own[sel]
+    loc, own, xy = loc[sel], own[sel], xy[sel]
     idx = np.flatnonzero(ok)
     remap = np.full(len(cand), -1, dtype=np.int64)
     remap[idx] = np.arange(len(idx))
@@ -187,8 +193,8 @@ def convex_windows(geoms: ObjArray) -> Windows:
     of[cand[idx]] = np.arange(len(idx))
     lo, hi = np.zeros((len(idx), 2)), np.zeros((len(idx), 2))
     if len(idx):
-        lo = np.minimum.reduceat(loc, offsets[:-1], axis=0)
-        hi = np.maximum.reduceat(loc, offsets[:-1], axis=0)
+        lo = np.minimum.reduceat(xy, offsets[:-1], axis=0)
+        hi = np.maximum.reduceat(xy, offsets[:-1], axis=0)
     return Windows(of, loc, offsets, origin[idx], lo, hi)
 
 
@@ -226,55 +232,55 @@ class _Rings:
         return nxt
 
 
-def _side_code(
-    lo_x: FloatArray, lo_y: FloatArray, hi_x: FloatArray, hi_y: FloatArray, box: FloatArray
-) -> IntArray:
-    """1-4 for a box wholly left of, right of, below, above ``box`` (rows: lo x, lo y, hi x,
-    hi y); 0 where it meets it."""
-    return np.select(
-        [hi_x < box[:, 0], lo_x > box[:, 2], hi_y < box[:, 1], lo_y > box[:, 3]],
-        [1, 2, 3, 4],
-        0,
-    )
+def _side(
+    lo_x: FloatArray,
+    lo_y: FloatArray,
+    hi_x: FloatArray,
+    hi_y: FloatArray,
+    box: tuple[FloatArray, ...],
+) -> npt.NDArray[np.int8]:
+    """1, 2, 4, 8 for boxes wholly left of, right of, below, above ``box`` (lo x, lo y, hi x,
+    hi y; the first that holds), 0 where they meet it."""
+    bits = (hi_x < box[0]).astype(np.int8)
+    bits |= (lo_x > box[2]).astype(np.int8) << 1
+    bits |= (hi_y < box[1]).astype(np.int8) << 2
+    bits |= (lo_y > box[3]).astype(np.int8) << 3
+    return bits & -bits  # the lowest bit set
 
 
-def _thinned(runs: RingRuns, part: IntArray, origin: FloatArray, box: FloatArray) -> _Rings:
-    """The rings of ``part[k]`` near ``box[k]`` (relative to ``origin[k]``), pair by pair."""
+def _thinned(
+    runs: RingRuns, part: IntArray, origin: FloatArray, box: tuple[FloatArray, ...]
+) -> _Rings:
+    """The rings of ``part[k]`` near ``box[k]`` (absolute), relative to ``origin[k]``."""
     r0, r1 = runs.part_rings[part], runs.part_rings[part + 1]
     pk, run = _repeat_ranges(runs.ring_runs[r0], runs.ring_runs[r1] - runs.ring_runs[r0])
-    o = origin[pk]
-    code = _side_code(
-        runs.lo[run, 0] - o[:, 0],
-        runs.lo[run, 1] - o[:, 1],
-        runs.hi[run, 0] - o[:, 0],
-        runs.hi[run, 1] - o[:, 1],
-        box[pk],
-    )
-    ring_id = np.searchsorted(runs.ring_runs, run, side="right")
-    first = np.r_[True, (ring_id[1:] != ring_id[:-1]) | (pk[1:] != pk[:-1])]
+    code = _side(runs.lo[0][run], runs.lo[1][run], runs.hi[0][run], runs.hi[1][run],
+                 tuple(b[pk] for b in box))  # fmt: skip
+    ring = runs.run_ring[run]
+    first = np.r_[True, (ring[1:] != ring[:-1]) | (pk[1:] != pk[:-1])]
     # A run away from the box is one vertex, none if it continues a stretch on its side.
     new = first | np.r_[True, code[1:] != code[:-1]]
     count = np.where(code == 0, runs.run_len[run], new.astype(np.int64))
     row, vertex = _repeat_ranges(runs.run_start[run], count)
     seg = (np.cumsum(first) - 1)[row]
     vp = pk[row]
-    x = runs.xy[vertex, 0] - origin[vp, 0]
-    y = runs.xy[vertex, 1] - origin[vp, 1]
+    x, y = runs.x[vertex], runs.y[vertex]
     # The same for single vertices: a stretch on one side keeps its first and last vertex.
-    code = _side_code(x, y, x, y, box[vp])
+    code = _side(x, y, x, y, tuple(b[vp] for b in box))
     brk = np.r_[True, (seg[1:] != seg[:-1]) | (code[1:] != code[:-1])]
-    keep = (code == 0) | brk | np.r_[brk[1:], True]
-    x, y, seg = x[keep], y[keep], seg[keep]
+    keep = np.flatnonzero((code == 0) | brk | np.r_[brk[1:], True])
+    seg, vp = seg[keep], vp[keep]
     starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]]) if len(seg) else np.zeros(0, int)
     size = np.diff(np.r_[starts, len(seg)])
     big = size >= 3  # fewer vertices enclose no area
-    sel = np.repeat(big, size)
+    sel = keep[np.repeat(big, size)]
+    vp = vp[np.repeat(big, size)]
     counts = size[big]
     return _Rings(
-        x=x[sel],
-        y=y[sel],
+        x=x[sel] - origin[vp, 0],
+        y=y[sel] - origin[vp, 1],
         offsets=np.r_[0, np.cumsum(counts)].astype(np.int64),
-        pair=vp[keep][starts[big]] if len(starts) else np.zeros(0, np.int64),
+        pair=vp[np.cumsum(counts) - counts] if len(counts) else np.zeros(0, np.int64),
     )
 
 
@@ -344,7 +350,7 @@ def clip_areas(runs: RingRuns, part: IntArray, windows: Windows, window: IntArra
     count = np.diff(windows.offsets)[window]
     order = np.argsort(-count, kind="stable")  # most edges first: a prefix stays active
     w, m = window[order], count[order]
-    box = np.c_[windows.lo[w], windows.hi[w]]
+    box = (windows.lo[w, 0], windows.lo[w, 1], windows.hi[w, 0], windows.hi[w, 1])
     rings = _thinned(runs, part[order], windows.origin[w], box)
     near = ~runs.valid[part[order]]
     twice, mx, my = np.zeros(n), np.zeros(n), np.zeros(n)

@@ -71,6 +71,8 @@ def test_hand_made_areas(origin: tuple[float, float]) -> None:
                         ((5 * 100 - 3 * 4) / 96, (5 * 100 - 3 * 4) / 96)),
         "hole across": (Polygon(box(-5, -5, 15, 15).exterior, [box(5, -1, 14, 11).exterior]),
                         50.0, (2.5, 5.0)),
+        "multipolygon": (shapely.MultiPolygon([box(-5, -5, 2, 3), box(6, 7, 15, 15)]), 6.0 + 12.0,
+                         ((1 * 6 + 8 * 12) / 18, (1.5 * 6 + 8.5 * 12) / 18)),
         # The parcel lies in the part's hole except for a strip x < 1.
         "hole around": (Polygon(box(-5, -5, 15, 15).exterior, [box(1, -1, 12, 12).exterior]),
                         10.0, (0.5, 5.0)),
