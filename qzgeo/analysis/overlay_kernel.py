@@ -255,10 +255,11 @@ class ChunkRunner:
 
         Each intersection piece is first checked against the planar area of parcel ∩ part by
         Green's theorem (:mod:`qzgeo.geo.green_area`, no GEOS overlay). A parcel whose pieces
-        all agree has the remainder parcel − Σ pieces, its centroid from the moments. The
-        others (undecided configurations such as shared edges, a disagreement, a remainder too
-        small to tell from rounding) are measured by a second, independent overlay, a
-        difference, which the conservation check then compares with the pieces.
+        all agree has the remainder parcel − Σ pieces, its centroid from the moments, or 0
+        where that is within the rounding the agreement allows (a parcel covered by two
+        parts of a subdivided class). The others (undecided configurations such as shared
+        edges, a disagreement) are measured by a second, independent overlay, a difference,
+        which the conservation check then compares with the pieces.
         """
         geoms = trees.geoms
         inside = np.zeros(len(geoms), dtype=bool)
@@ -273,16 +274,15 @@ class ChunkRunner:
         planar = pairs.pieces.planar[sel]
         rest = parcels.planar[uniq] - np.bincount(slot, planar, len(uniq))
         slack = np.bincount(slot, agreement_m2(parcels.planar[ci_p]), len(uniq))
-        # A remainder within rounding of zero goes to the difference whatever Green says of
-        # its pieces; the pieces of the other parcels are checked by Green.
-        redo = rest <= slack
-        green_pairs = np.flatnonzero(~redo[slot])
-        gc, gp = ci_p[green_pairs], pi_p[green_pairs]
         edges = edge_index(self.targets[k].parts)
-        green, decided = pair_areas(geoms, gc, parts, gp, edges, bounds=trees.bounds())
-        ok = agrees(green, decided, planar[green_pairs], parcels.planar[gc])
-        redo[slot[green_pairs[~ok]]] = True
-        rem = self._rest_m2(rest, parcels, uniq, slot, pairs, sel, redo)
+        green, decided = pair_areas(geoms, ci_p, parts, pi_p, edges, bounds=trees.bounds())
+        ok = agrees(green, decided, planar, parcels.planar[ci_p])
+        # Pieces that all agree and leave less than the agreement's slack: covered, 0.
+        redo = np.zeros(len(uniq), dtype=bool)
+        redo[slot[~ok]] = True
+        zero = ~redo & (np.abs(rest) <= slack)
+        redo |= rest < -slack
+        rem = self._rest_m2(rest, parcels, uniq, slot, pairs, sel, redo | zero)
         if redo.any():
             again = redo[slot]
             rem[redo] = self._difference(
