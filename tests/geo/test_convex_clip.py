@@ -6,6 +6,8 @@ no code with :mod:`qzgeo.geo.convex_clip`), and hand-made cases with areas worke
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 import shapely
@@ -281,3 +283,47 @@ def test_start_vertex_winding_and_translation_do_not_matter(
             assert a2 == pytest.approx(area, rel=1e-9, abs=tol)
             assert x2 - moved[0] == pytest.approx(x, abs=1e-6)
             assert y2 - moved[1] == pytest.approx(y, abs=1e-6)
+
+
+def _exact_clip_area(window: Polygon, part: Polygon) -> Fraction:
+    """Area of window ∩ part in rational arithmetic: the coordinates as the exact binary
+    fractions they are, each oriented ring clipped against each edge of the convex window."""
+    win = shapely.geometry.polygon.orient(window, 1.0)
+    corners = [(Fraction(x), Fraction(y)) for x, y in win.exterior.coords[:-1]]
+    total = Fraction(0)
+    oriented = shapely.geometry.polygon.orient(part, 1.0)
+    for ring in [oriented.exterior, *oriented.interiors]:
+        pts = [(Fraction(x), Fraction(y)) for x, y in ring.coords[:-1]]
+        for j, (ax, ay) in enumerate(corners):
+            bx, by = corners[(j + 1) % len(corners)]
+            side = [(bx - ax) * (py - ay) - (by - ay) * (px - ax) for px, py in pts]
+            out = []
+            for i, p in enumerate(pts):
+                q, sp, sq = pts[(i + 1) % len(pts)], side[i], side[(i + 1) % len(pts)]
+                if sp >= 0:
+                    out.append(p)
+                if (sp >= 0) != (sq >= 0):
+                    t = sp / (sp - sq)
+                    out.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])))
+            pts = out
+        n = len(pts)
+        total += (
+            sum(pts[i][0] * pts[(i + 1) % n][1] - pts[(i + 1) % n][0] * pts[i][1] for i in range(n))
+            / 2
+        )
+    return total
+
+
+def test_areas_are_exact_to_rounding_at_gk_eastings() -> None:
+    """Against rational arithmetic: the clipping works relative to the parcel's first vertex,
+    so its error stays far below GEOS's (which rounds crossing points to a 3.65e7 easting)."""
+    wins, parts = _random_cases(11, GK_ZONE)
+    pi, wi = shapely.STRtree(wins).query(parts, predicate="intersects")
+    pi, wi = pi[:40], wi[:40]
+    win = convex_windows(wins)
+    res = clip_areas(RingRuns.build(parts), pi, win, win.of[wi])
+    assert res.sure.all()
+    for k in range(len(pi)):
+        exact = _exact_clip_area(wins[wi[k]], parts[pi[k]])
+        # Measured: ≤ 6e-14 m² here (GEOS: up to 5e-8 m², median 7e-9).
+        assert abs(Fraction(float(res.area[k])) - exact) <= 1e-11
