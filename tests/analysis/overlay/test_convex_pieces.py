@@ -135,3 +135,12 @@ def test_touching_convex_parcels_still_report_dropped_lines() -> None:
     df, rep = overlay_areas(parcels, [red], ellipsoidal=False)
     assert df[COL].tolist() == [0.0, 90.0]
     assert [(d["parcel"], d["dropped"]) for d in rep.dropped_parts] == [(0, ["LineString"])]
+
+
+def test_clipped_pieces_do_not_depend_on_chunks_or_threads() -> None:
+    """Each pair is clipped on its own: any chunking gives bit-identical tables."""
+    parcels, red = _parcels(), _red()
+    want, _ = overlay_areas(parcels, [red], workers=1)
+    for workers, chunk_size in ((1, 7), (2, 5), (2, 1)):
+        got, _ = overlay_areas(parcels, [red], workers=workers, chunk_size=chunk_size)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
