@@ -89,7 +89,13 @@ class RingRuns:
     @classmethod
     def build(cls, parts: ObjArray) -> RingRuns:
         """Cut the rings of ``parts`` (Polygons, MultiPolygons) into runs of ``GROUP`` edges."""
-        valid = shapely.is_valid(parts) & ~shapely.is_empty(parts)
+        kinds = shapely.get_type_id(parts)
+        polygonal = (kinds == shapely.GeometryType.POLYGON) | (
+            kinds == shapely.GeometryType.MULTIPOLYGON
+        )
+        valid = polygonal & shapely.is_valid(parts) & ~shapely.is_empty(parts)
+        parts = parts.copy()
+        parts[~polygonal] = shapely.Polygon()  # not clipped here (a GEOS overlay reports them)
         oriented = shapely.orient_polygons(parts, exterior_cw=False)
         polys, owner = shapely.get_parts(oriented, return_index=True)
         rings, poly_of = shapely.get_rings(polys, return_index=True)

@@ -159,10 +159,11 @@ def test_non_convex_windows_are_refused() -> None:
     assert convex_windows(geoms).of.tolist() == [-1] * 7 + [0]
 
 
-def test_invalid_parts_are_left_to_geos() -> None:
+def test_invalid_and_non_polygonal_parts_are_left_to_geos() -> None:
     bowtie = Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
-    res = clip([box(0, 0, 10, 10)], [bowtie, box(5, 5, 20, 20)])
-    assert res.sure.tolist() == [False, True]
+    mixed = shapely.GeometryCollection([box(5, 5, 20, 20), shapely.LineString([(0, 0), (9, 9)])])
+    res = clip([box(0, 0, 10, 10)], [bowtie, box(5, 5, 20, 20), mixed])
+    assert res.sure.tolist() == [False, True, False]
 
 
 def test_no_pairs() -> None:
