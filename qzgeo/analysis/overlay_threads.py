@@ -2,8 +2,9 @@
 
 - Each thread prepares its own copy of a plan's parts (GEOS prepared geometries are not
   thread-safe, libgeos/geos#825) and keeps it across calls.
-- The edge indexes of the Green check (:class:`~qzgeo.geo.green_area.EdgeIndex`) are built
-  once and shared (queries are read-only).
+- The edge indexes of the Green check (:class:`~qzgeo.geo.green_area.EdgeIndex`) and the ring
+  runs of the convex clipping (:class:`~qzgeo.geo.convex_clip.RingRuns`) are built once and
+  shared (read-only).
 - The cell indexes (:mod:`qzgeo.analysis.cell_index`) and edge indexes of a large input are
   built on a thread of their own while the caller prepares the parcels (:func:`start_indexes`).
 - :func:`spans_of` cuts the parcels into the chunks the threads take in turn.
@@ -21,9 +22,17 @@ import shapely
 
 from qzgeo.analysis.cell_index import CellIndex, cached_cell_index
 from qzgeo.analysis.overlay_plan import Target
+from qzgeo.geo.convex_clip import RingRuns
 from qzgeo.geo.green_area import EdgeIndex
 
-__all__ = ["INDEX_THREAD_MIN_PARCELS", "edge_index", "prepared_copy", "spans_of", "start_indexes"]
+__all__ = [
+    "INDEX_THREAD_MIN_PARCELS",
+    "edge_index",
+    "prepared_copy",
+    "ring_runs",
+    "spans_of",
+    "start_indexes",
+]
 
 ObjArray = npt.NDArray[np.object_]
 
@@ -68,6 +77,24 @@ def edge_index(src: ObjArray) -> EdgeIndex:
         return index
 
 
+# Ring runs of plan parts for the convex clipping of the intersections, shared likewise.
+_RUNS: dict[int, tuple[ObjArray, RingRuns]] = {}
+_RUNS_LOCK = threading.Lock()
+
+
+def ring_runs(src: ObjArray) -> RingRuns:
+    """The shared :class:`RingRuns` of the parts ``src`` (built on first use)."""
+    with _RUNS_LOCK:
+        hit = _RUNS.get(id(src))
+        if hit is not None and hit[0] is src:
+            return hit[1]
+        runs = RingRuns.build(src)
+        if len(_RUNS) >= _PREPARED_PLANS:
+            _RUNS.pop(next(iter(_RUNS)))
+        _RUNS[id(src)] = (src, runs)
+        return runs
+
+
 def spans_of(n: int, size: int, workers: int = 1) -> Iterator[tuple[int, int]]:
     """Spans of ``size`` parcels; with threads, the last ``workers`` spans in quarters.
 
@@ -96,9 +123,10 @@ def start_indexes(
 
     For large inputs they are built on a thread of their own, so that the caller's serial
     preparation (parcel types and bounds, the area scale) and the chunks' first parcel areas
-    run meanwhile; the chunks wait for them before their first query. ``edges``: that thread
-    then also indexes the edges of the remainder targets for the Green check, which the
-    chunks would otherwise build (one of them, the other waiting) at their first remainder.
+    run meanwhile; the chunks wait for them before their first query. That thread then also
+    cuts the targets' rings into runs for the convex clipping and, with ``edges``, indexes the
+    edges of the remainder targets for the Green check, which the chunks would otherwise build
+    (one of them, the other waiting) at their first use.
     """
     done: Future[list[CellIndex | None]] = Future()
     threaded = least is not None and parcels >= INDEX_THREAD_MIN_PARCELS
@@ -117,6 +145,9 @@ def start_indexes(
             done.set_exception(exc)
             return
         try:
+            for t in targets if threaded else ():
+                if len(t.parts):
+                    ring_runs(t.parts)
             for t in targets if edges and threaded else ():
                 if t.remainder and len(t.parts):
                     edge_index(t.parts)

@@ -53,6 +53,10 @@ __all__ = [
 ]
 
 NO_ZONE = ""  # zone_layer / zone_name of a parcel outside every zone
+#: Zone overlaps of a parcel within ZONE_TIE_REL·largest + ZONE_TIE_ABS_M2 of the largest tie
+#: with it (overlays round crossing points to ~1e-9 m: ~1e-6 m² over a kilometre of edge).
+ZONE_TIE_REL = 1e-9
+ZONE_TIE_ABS_M2 = 1e-6
 
 
 @dataclass(frozen=True)
@@ -161,9 +165,14 @@ def measure_parcels(
             parcels, plan.overlay, zones, workers=workers, chunk_size=chunk_size, progress=progress
         )
         pairs = pairs[pairs["m2"] > 0]
-        # Largest overlap wins; ties go to the zone listed first in the pack (stable).
-        best = pairs.sort_values(["pos", "m2", "group"], ascending=[True, False, True])
-        best = best.drop_duplicates("pos")
+        # Largest overlap wins; ties go to the zone listed first in the pack. Overlaps equal
+        # but for rounding are ties: two zones drawn along the same line (a zone and the
+        # district holding it) give one parcel overlaps measured from different vertices.
+        pos, m2 = pairs["pos"].to_numpy(), pairs["m2"].to_numpy()
+        top = np.zeros(len(parcels))
+        np.maximum.at(top, pos, m2)
+        near = m2 >= top[pos] * (1.0 - ZONE_TIE_REL) - ZONE_TIE_ABS_M2
+        best = pairs[near].sort_values(["pos", "group"]).drop_duplicates("pos")
         zone[best["pos"].to_numpy()] = best["group"].to_numpy()
         zone_m2[best["pos"].to_numpy()] = best["m2"].to_numpy()
     df = settle_unchecked(df, parcels, plan.overlay, plan.extent, report=report)

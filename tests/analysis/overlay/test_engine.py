@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 import shapely.affinity
-from shapely import box
+from shapely import Polygon, box
 
 from qzgeo._errors import CRSError, GeometryError
 from qzgeo.analysis.overlay import (
@@ -368,7 +368,18 @@ def test_wrong_intersection_piece_is_caught_by_the_green_check(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # One pair's piece shrunk by 10 %: the Green area disagrees, the parcel goes through the
-    # GEOS difference, and the conservation check reports it (and only it).
+    # GEOS difference, and the conservation check reports it (and only it). The parcels are
+    # convex: their pieces are made by GEOS here only with the convex clipping turned off
+    # (test_convex_pieces.py corrupts the clipped pieces).
+    from dataclasses import replace
+
+    from qzgeo.analysis import overlay_kernel
+    from qzgeo.geo.convex_clip import convex_windows
+
+    def none_convex(geoms):  # type: ignore[no-untyped-def]
+        return replace(convex_windows(geoms[:0]), of=np.full(len(geoms), -1))
+
+    monkeypatch.setattr(overlay_kernel, "convex_windows", none_convex)
     real = shapely.intersection
 
     def lossy(a, b, **kw):  # type: ignore[no-untyped-def]
@@ -427,3 +438,50 @@ def test_subdivide_ends_where_cuts_no_longer_split() -> None:
     # in a subprocess with a timeout: the bug was an endless loop, not an exception
     r = subprocess.run([sys.executable, "-c", code], timeout=60, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def _two_parts_cover() -> tuple[gpd.GeoDataFrame, ConstraintClass]:
+    """A tilted parcel covered by a class of two parts (split in general position)."""
+    cell = shapely.affinity.rotate(box(CM_X + 20, Y + 20, CM_X + 50, Y + 40), 17)
+    left = Polygon([(CM_X, Y), (CM_X + 37.3, Y + 1.1), (CM_X + 33.9, Y + 70), (CM_X + 2, Y + 66)])
+    right = Polygon([(CM_X + 37.3, Y + 1.1), (CM_X + 80, Y - 3), (CM_X + 77, Y + 71),
+                     (CM_X + 33.9, Y + 70)])  # fmt: skip
+    red = cc("生态保护红线", "exclusion", shapely.MultiPolygon([left, right]))
+    return gpd.GeoDataFrame(geometry=[cell], crs="EPSG:4545"), red
+
+
+def test_a_parcel_covered_by_two_parts_is_decided_without_the_difference(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Both pieces confirmed by Green, and nothing left but rounding: available 0, no overlay.
+    parcels, red = _two_parts_cover()
+    real = shapely.difference
+    calls: list[int] = []
+
+    def counted(a, b, **kw):  # type: ignore[no-untyped-def]
+        calls.append(len(a))
+        return real(a, b, **kw)
+
+    monkeypatch.setattr(shapely, "difference", counted)
+    for ell in (True, False):
+        df, rep = overlay_areas(parcels, [red], ellipsoidal=ell)
+        assert not calls and not rep.conservation_failures
+        assert df["available_m2"].tolist() == [0.0]
+        assert df["cl:生态保护红线"].iloc[0] == pytest.approx(df["area_m2"].iloc[0], rel=1e-12)
+
+
+def test_a_grown_piece_of_a_covered_parcel_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One of the two pieces 10 % too large: the remainder is negative, Green disagrees.
+    from qzgeo.analysis import overlay_kernel
+    from qzgeo.geo.convex_clip import ClipResult
+
+    real = overlay_kernel.clip_areas
+
+    def grown(runs, part, windows, window):  # type: ignore[no-untyped-def]
+        res = real(runs, part, windows, window)
+        return ClipResult(res.area * np.r_[1.1, np.ones(len(res.area) - 1)], res.x, res.y, res.sure)
+
+    monkeypatch.setattr(overlay_kernel, "clip_areas", grown)
+    parcels, red = _two_parts_cover()
+    _, rep = overlay_areas(parcels, [red])
+    assert [f["parcel"] for f in rep.conservation_failures] == [0]

@@ -8,6 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely as shp
+import shapely.affinity
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -388,3 +389,44 @@ def test_integer_column_keeps_its_type_whatever_chunk_holds_the_nulls(
         got = back["地籍号"].to_numpy(dtype=float, na_value=np.nan)
         want = values.to_numpy(dtype=float, na_value=np.nan)
         np.testing.assert_array_equal(np.sort(got), np.sort(want))  # NaN sorts last in both
+
+
+def test_zones_along_the_same_line_tie_to_the_first_listed(loaded_minipack) -> None:  # type: ignore[no-untyped-def]
+    """A zone and the district holding it, drawn along the same line with other vertices:
+    a parcel across that line overlaps both by the same area but for rounding, and goes to
+    the zone listed first, whichever rounding came out larger."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from qzgeo.analysis.parcels import build_parcel_plan, measure_parcels, zone_target
+
+    x0, y0 = X0 + 10_000.0, Y0 + 10_000.0
+    zone = shp.Polygon([(x0, y0), (x0 + 900, y0 + 40), (x0 + 870, y0 + 760), (x0 + 20, y0 + 700)])
+    # The district: the zone's edges with extra vertices along them, started elsewhere, and
+    # an extension beyond the zone's first edge.
+    ring = np.asarray(zone.exterior.coords)
+    dense = np.asarray(shp.segmentize(shp.LineString(ring), 37.0).coords)[:-1]
+    dense = np.roll(dense, -7, axis=0)
+    district = shp.union(shp.Polygon(dense), shp.box(x0 - 100, y0 - 500, x0 + 1000, y0 + 10))
+    rng = np.random.default_rng(3)
+    xs, ys = rng.uniform(x0 + 50, x0 + 850, 200), rng.uniform(y0 + 650, y0 + 800, 200)
+    cells = [
+        shp.affinity.rotate(shp.box(cx - 15, cy - 15, cx + 15, cy + 15), a)
+        for cx, cy, a in zip(xs, ys, rng.uniform(0, 90, 200), strict=True)
+    ]
+    parcels = gpd.GeoDataFrame(geometry=cells, crs="EPSG:4524")
+    plan = build_parcel_plan(loaded_minipack)
+    for order in ((zone, district), (district, zone)):
+        plan = replace(
+            plan,
+            zone_geoms=order,
+            zone_layers=("a", "b"),
+            zone_fids=(1, 1),
+            zone_names=("first", "second"),
+            zone_target=zone_target(order),
+        )
+        df, _ = measure_parcels(parcels, plan, workers=1)
+        inside = df["zone"].to_numpy() >= 0
+        assert inside.sum() > 100
+        assert (df["zone"].to_numpy()[inside] == 0).all()
