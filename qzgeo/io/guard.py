@@ -142,7 +142,14 @@ def ogr_layers(path: str | os.PathLike[str]) -> list[tuple[str, str | None]]:
     """
     options = open_options(path)
     if not options:
-        return [(str(n), None if g is None else str(g)) for n, g in pyogrio.list_layers(path)]
+        try:
+            layers = pyogrio.list_layers(path)
+        except pyogrio.errors.GeometryError as exc:
+            error = unreadable_geometry_type(path, exc)
+            if error is None:
+                raise
+            raise error from exc
+        return [(str(n), None if g is None else str(g)) for n, g in layers]
     out: list[tuple[str, str | None]] = []
     while True:
         try:
@@ -151,6 +158,46 @@ def ogr_layers(path: str | os.PathLike[str]) -> list[tuple[str, str | None]]:
             return out
         geometry = info.get("geometry_type")
         out.append((str(info["layer_name"]), None if geometry is None else str(geometry)))
+
+
+#: GDAL's codes of "any geometry" with Z, M or both, the layer types pyogrio cannot open.
+_ANY_GEOMETRY_ZM = {
+    0x80000000: "Geometry Z",
+    1000: "Geometry Z",
+    2000: "Geometry M",
+    3000: "Geometry ZM",
+}
+_UNSUPPORTED_TYPE_RE = re.compile(r"Geometry type is not supported: (\d+)")
+
+
+def unreadable_geometry_type(path: str | os.PathLike[str], exc: Exception) -> InputError | None:
+    """The error to raise when pyogrio cannot open a layer for its declared type, else None.
+
+    A layer declared as any geometry with Z ("Geometry Z": GeoPackages exported from 3D CAD
+    data, PostGIS views, QGIS layers of mixed types) makes pyogrio fail before reading a
+    feature, whatever the features hold; it reads the same layer saved without Z and M.
+
+    Examples
+    --------
+    >>> exc = RuntimeError("Geometry type is not supported: 2147483648")
+    >>> "'Geometry Z'" in str(unreadable_geometry_type("宗地.gpkg", exc))
+    True
+    >>> unreadable_geometry_type("宗地.gpkg", RuntimeError("other")) is None
+    True
+    """
+    found = _UNSUPPORTED_TYPE_RE.search(str(exc))
+    if found is None:
+        return None
+    code = int(found.group(1))
+    name = _ANY_GEOMETRY_ZM.get(code, f"code {code}")
+    msg = (
+        f"cannot read {os.fspath(path)}: a layer of it is declared with the geometry type "
+        f"{name!r}, which qzgeo's reader (pyogrio) cannot open; save it without Z and M first, "
+        "e.g. "
+        f"`ogr2ogr -dim XY out.gpkg {os.fspath(path)}` (QGIS: Export > Save Features As, "
+        "geometry type Polygon or MultiPolygon, Z and M unticked)"
+    )
+    return InputError(msg)
 
 
 def refuse_virtual(path: str | os.PathLike[str]) -> None:

@@ -31,6 +31,7 @@ from qzgeo.io.guard import (
     ogr_layers,
     open_options,
     refuse_virtual,
+    unreadable_geometry_type,
 )
 from qzgeo.io.input_checks import check_datum
 from qzgeo.io.jzd_read import read_jzd
@@ -367,8 +368,8 @@ def _from_gcj02(gdf: gpd.GeoDataFrame, src: str) -> gpd.GeoDataFrame:
 
 def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
     if layer is not None:
-        names = list_layers(path)
-        if layer not in names:
+        names = _layer_names(path)
+        if names is not None and layer not in names:
             msg = f"{path} has no layer {layer!r}; it has: {', '.join(names) or '(none)'}"
             raise InputError(msg)
     notes = Notices()
@@ -408,6 +409,9 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
         cpg = cpg_mismatch(path, encoding)
         raise InputError(msg if cpg is None else f"{msg}; {cpg}") from exc
     except (*PYOGRIO_ERRORS, RuntimeError, shapely.errors.GEOSException) as exc:
+        error = unreadable_geometry_type(path, exc)
+        if error is not None:
+            raise error from exc
         cpg = cpg_mismatch(path, encoding) if "not encoded in UTF-8" in str(exc) else None
         said = _GDAL_PREFIX_HINT.sub("", str(exc)).strip().rstrip(";. ")
         msg = f"cannot read {path}: {cpg or f'{said}; the file may be corrupt or truncated'}"
@@ -422,6 +426,20 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
     if encoding is not None:
         gdf.attrs["encoding"] = encoding
     return gdf
+
+
+def _layer_names(path: Path) -> list[str] | None:
+    """The layers of ``path``; None if pyogrio cannot list them for another layer's type.
+
+    One layer declared "Geometry Z" stops pyogrio from listing any: a named layer of another
+    type still reads, and reading the named one says what is wrong with it.
+    """
+    try:
+        return list_layers(path)
+    except InputError as exc:
+        if isinstance(exc.__cause__, pyogrio.errors.GeometryError):
+            return None
+        raise
 
 
 def _pyogrio_read(
