@@ -22,8 +22,7 @@ import shapely
 from pyproj import CRS
 
 from qzgeo._errors import CRSError, InputError, MissingInputError
-from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, resolve_crs, sample_coordinates
-from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84
+from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, sample_coordinates
 from qzgeo.io.dxf import read_dxf
 from qzgeo.io.guard import (
     admit_source,
@@ -36,6 +35,7 @@ from qzgeo.io.guard import (
 from qzgeo.io.input_checks import check_datum
 from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.kml_names import restore_kml_names
+from qzgeo.io.layer_crs import from_gcj02, require_crs, settle_crs
 from qzgeo.io.layer_info import default_layer
 from qzgeo.io.postgis_read import KeyRange, read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
@@ -229,16 +229,16 @@ def read_layer(
         notes = notices_of(gdf)
         notes.extend(Notice(m, source=src) for m in admitted)
         encoding_used = gdf.attrs.get("encoding")
-        gdf = _require_crs(_require_geometry(gdf, path), crs, path)
+        gdf = require_crs(_require_geometry(gdf, path), crs, path)
     check_vertices(gdf, redact_uri(src))
-    gdf = _settle_crs(gdf, crs, src, notes, given_by=crs_given_by or f"--crs {crs}")
+    gdf = settle_crs(gdf, crs, src, notes, given_by=crs_given_by or f"--crs {crs}")
     gdf = check_datum(gdf, src, notes, assumed=assume_datum_shift_negligible, towgs84=towgs84)
     if check_crs:
         check_coordinates(
             sample_coordinates(gdf.geometry.values), gdf.crs, source=redact_uri(src), extent=extent
         )
     if datum == "gcj02":
-        gdf = _from_gcj02(gdf, src)
+        gdf = from_gcj02(gdf, src)
     attach_notices(gdf, notes)
     if encoding_used is not None:
         gdf.attrs["encoding"] = encoding_used
@@ -298,72 +298,6 @@ def _require_geometry(gdf: Any, path: Path) -> gpd.GeoDataFrame:
         )
         raise InputError(msg)
     return gdf
-
-
-def _require_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None, path: Path) -> gpd.GeoDataFrame:
-    """``gdf`` with its own CRS, else ``crs``; never a guess."""
-    if gdf.crs is not None:
-        return gdf
-    if crs is None:
-        msg = (
-            f'{path} has no CRS; declare it with `crs = "EPSG:..."` in the catalog or pass '
-            f"--crs ({_crs_hint(gdf)}). qzgeo never guesses a CRS."
-        )
-        raise CRSError(msg)
-    return gdf.set_crs(crs)
-
-
-def _settle_crs(
-    gdf: gpd.GeoDataFrame, crs: str | CRS | None, src: str, notes: Notices, *, given_by: str
-) -> gpd.GeoDataFrame:
-    """``gdf`` with its CRS resolved (ESRI names to EPSG); a notice if ``crs`` disagrees.
-
-    ``crs`` (``--crs``) only sets the CRS of a file without one: one the file declares wins,
-    and the user is told rather than left to believe the option applied.
-    """
-    resolved = resolve_crs(gdf.crs)
-    gdf = gdf if resolved == gdf.crs else gdf.set_crs(resolved, allow_override=True)
-    if crs is not None and resolve_crs(CRS.from_user_input(crs)) != gdf.crs:
-        code = gdf.crs.to_epsg()
-        notes.add(
-            f"{redact_uri(src)} declares its CRS ({f'EPSG:{code}' if code else gdf.crs.name});"
-            f" {given_by} only sets the CRS of a file without one and is ignored for it "
-            "(qzgeo convert --to-crs reprojects); if the file's own CRS (.prj, 带号) is wrong, "
-            "fix the file",
-            source=src,
-        )
-    return gdf
-
-
-def _crs_hint(gdf: gpd.GeoDataFrame) -> str:
-    """What the coordinates look like, as a hint for the message (never applied)."""
-    from qzgeo.geo.crs import gk_epsg
-
-    if gdf.empty or gdf.geometry.is_empty.all():
-        return "e.g. EPSG:4490 for CGCS2000 lon/lat"
-    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
-    if x0 >= 73 and x1 <= 136 and y0 >= 3 and y1 <= 54:
-        return "the coordinates look like lon/lat: EPSG:4490 (CGCS2000) or EPSG:4326 (WGS84)"
-    zone = int(x0 // 1_000_000)
-    if 25 <= zone <= 45 and zone == int(x1 // 1_000_000):
-        return (
-            f"eastings with the zone prefix {zone} look like CGCS2000 3-degree GK zone {zone}: "
-            f"EPSG:{gk_epsg(zone, prefix=True)}"
-        )
-    if x0 > 0 and x1 < 1_000_000 and 0 < y0 < 6_000_000:
-        return (
-            "eastings near 500 000 look like a Gauss-Krueger zone without prefix: "
-            "EPSG:(4509 + the zone, i.e. round(central meridian / 3)) for CGCS2000"
-        )
-    return "e.g. EPSG:4490 for CGCS2000 lon/lat, or the Gauss-Krueger zone of the data"
-
-
-def _from_gcj02(gdf: gpd.GeoDataFrame, src: str) -> gpd.GeoDataFrame:
-    """Convert GCJ-02 lon/lat to WGS84/CGCS2000 (EPSG:4490)."""
-    if not gdf.crs.is_geographic:
-        msg = f"{src}: datum 'gcj02' applies to lon/lat data, but its CRS is {gdf.crs.name}"
-        raise CRSError(msg)
-    return gdf.set_geometry(geoms_gcj02_to_wgs84(gdf.geometry.values), crs=STORAGE_CRS)
 
 
 def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
