@@ -8,13 +8,21 @@ pyproj.Geod on the rings (GRS80 = the CGCS2000 ellipsoid), which shares no code 
 
 from __future__ import annotations
 
+import math
 import sqlite3
+import struct
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pyogrio.raw
 import pytest
 import shapely
-from _cli import assert_exit2, qzgeo
+from _cli import assert_exit2, check_json, qzgeo, warnings_of
+from pyproj import Geod, Transformer
+
+GEOD = Geod(ellps="GRS80")
+TO_LL = Transformer.from_crs(4545, 4490, always_xy=True)
 
 X0, Y0 = 570244.0, 2428420.0  # EPSG:4545 metres inside 钦州高新区 (108.68E, 21.95N)
 
@@ -53,3 +61,44 @@ def test_one_geometry_z_layer_blames_only_itself_in_a_pack(mini: Path) -> None:
     res = qzgeo("validate", "--pack", mini)
     assert_exit2(res, "1 problem(s)", "layer 'zones'", "'Geometry Z'")
     assert "layer 'control_lines'" not in res.output, res.output
+
+
+def _circle_gpkg(path: Path, radius: float) -> Path:
+    """A GeoPackage of one CURVEPOLYGON (a full circle of two arcs), as ArcGIS exports a
+    parcel with true curves; its WKB is written by hand (shapely cannot hold curves)."""
+    pts = [(X0, Y0), (X0 + 2 * radius, Y0), (X0, Y0)]  # a closed CIRCULARSTRING: a circle
+    arc = struct.pack("<BII", 1, 8, len(pts)) + b"".join(struct.pack("<dd", *p) for p in pts)
+    wkb = struct.pack("<BII", 1, 10, 1) + arc  # CurvePolygon with one ring
+    pyogrio.raw.write(
+        path,
+        geometry=np.array([wkb], dtype=object),
+        field_data=[np.array(["圆形地块"], dtype=object)],
+        fields=["名称"],
+        geometry_type="Unknown",
+        crs="EPSG:4545",
+        driver="GPKG",
+        layer="sites",
+    )
+    return path
+
+
+def _geod_circle_m2(radius: float, n: int = 20_000) -> float:
+    """The circle's area on the ellipsoid, its GK outline sampled at ``n`` points."""
+    t = np.linspace(0.0, 2 * math.pi, n, endpoint=False)
+    lon, lat = TO_LL.transform(X0 + radius + radius * np.cos(t), Y0 + radius * np.sin(t))
+    return abs(GEOD.polygon_area_perimeter(lon, lat)[0])
+
+
+def test_curved_parcel_is_read_as_segments_with_the_area_of_the_arc(tmp_path: Path) -> None:
+    src = _circle_gpkg(tmp_path / "弧形宗地.gpkg", radius=200.0)
+    _, sites = check_json(src)  # was exit 2: "Nonlinear geometry types ... may be corrupt"
+    expected = _geod_circle_m2(200.0)
+    assert sites[0]["area_m2"] == pytest.approx(expected, rel=3e-5), (sites[0], expected)
+    assert "curves (arcs)" in warnings_of(sites)  # in the JSON, not only on stderr
+    out = tmp_path / "out"
+    res = qzgeo("analyze", "--parcels", src, "--out", out)
+    assert res.exit_code == 0, res.output
+    got = gpd.read_file(out / "internal" / "parcels.gpkg")
+    assert got["area_m2"].iloc[0] == pytest.approx(expected, rel=3e-5)
+    report = (out / "internal" / "parcels_report.json").read_text(encoding="utf-8")
+    assert "curves (arcs)" in report
