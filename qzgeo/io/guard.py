@@ -30,6 +30,7 @@ import shapely
 
 from qzgeo._errors import InputError
 from qzgeo.io.paths import refuse_undecodable
+from qzgeo.io.shapefile import dbf_wide_integers
 
 #: Extensions GDAL may open (OGR drivers GPKG, ESRI Shapefile, GeoJSON(Seq), FlatGeobuf,
 #: KML, GML, CSV) and those qzgeo reads itself (界址点 .txt, DXF, GeoParquet).
@@ -126,12 +127,19 @@ def open_options(path: str | os.PathLike[str]) -> dict[str, str]:
     (``WRITE_GFS=AUTO``): it would change the user's folder, and a stale ``.gfs`` left by one
     version of the file steers the reading of the next. qzgeo never writes beside its inputs.
 
+    A shapefile whose DBF has integer fields of 19 digits or more (``N(19,0)``: a 19-digit
+    宗地代码 as QGIS or ArcGIS write a 64-bit integer) is opened with ``ADJUST_TYPE``: GDAL
+    then reads the values that fit as 64-bit integers instead of rounding them to floats.
+
     Examples
     --------
     >>> open_options("宗地.gml"), open_options("宗地.gpkg")
     ({'WRITE_GFS': 'NO'}, {})
     """
-    return {"WRITE_GFS": "NO"} if Path(os.fspath(path)).suffix.lower() == ".gml" else {}
+    suffix = Path(os.fspath(path)).suffix.lower()
+    if suffix == ".shp" and dbf_wide_integers(Path(os.fspath(path))):
+        return {"ADJUST_TYPE": "YES"}
+    return {"WRITE_GFS": "NO"} if suffix == ".gml" else {}
 
 
 def ogr_layers(path: str | os.PathLike[str]) -> list[tuple[str, str | None]]:

@@ -104,6 +104,53 @@ def _dbf_fields(header: bytes) -> tuple[list[bytes], list[tuple[int, int]]]:
     return names, fields
 
 
+#: Widest DBF numeric field (digits) GDAL reads as an integer by its width alone.
+_DBF_INT64_DIGITS = 18
+
+
+def dbf_wide_integers(path: Path) -> list[bytes]:
+    """Raw names of a shapefile's DBF fields ``N(w,0)`` wider than 18 digits ([] if none).
+
+    GDAL reads such a field as floats unless it looks at the values first (open option
+    ``ADJUST_TYPE``): QGIS, GDAL and ArcGIS write 64-bit integers (a 19-digit 宗地代码) as
+    ``N(19,0)`` or ``N(20,0)``, and read as floats two parcels' codes become one number.
+    """
+    dbf = sidecar(path, ".dbf")
+    if dbf is None:
+        return []
+    try:
+        _, header_len, _ = _dbf_header(dbf)
+        with dbf.open("rb") as fh:
+            header = fh.read(header_len)
+    except (OSError, InputError):
+        return []  # the reader says what is wrong with the file
+    wide: list[bytes] = []
+    for k in range(32, len(header) - 1, 32):
+        desc = header[k : k + 32]
+        if desc[:1] == b"\r" or len(desc) < 32:
+            break
+        if desc[11:12] == b"N" and desc[16] > _DBF_INT64_DIGITS and desc[17] == 0:
+            wide.append(desc[:11].split(b"\0", 1)[0])
+    return wide
+
+
+def rounded_integer_fields(path: Path, gdf: gpd.GeoDataFrame) -> list[str]:
+    """The wide integer fields (:func:`dbf_wide_integers`) GDAL still read as floats.
+
+    With ``ADJUST_TYPE`` GDAL reads them as 64-bit integers unless a value does not fit in
+    one (20 digits and more): then the whole field comes as floats, rounded to 16 digits.
+    """
+    out = []
+    for raw in dbf_wide_integers(path):
+        for enc in ("utf-8", "gb18030"):
+            with contextlib.suppress(UnicodeDecodeError):
+                name = raw.decode(enc)
+                if name in gdf.columns and gdf[name].dtype.kind == "f":
+                    out.append(name)
+                break
+    return out
+
+
 def _dbf_text_chunks(dbf: Path, *, chunk_records: int = 4096) -> Iterator[bytes]:
     """The raw bytes of the DBF's field names and character fields, in chunks."""
     n_records, header_len, record_len = _dbf_header(dbf)

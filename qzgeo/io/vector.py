@@ -40,7 +40,13 @@ from qzgeo.io.layer_info import default_layer
 from qzgeo.io.postgis_read import KeyRange, read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.raw_wkb import raw_wkb_wanted, read_frame_keeping_wkb
-from qzgeo.io.shapefile import check_shapefile, cpg_label, cpg_mismatch, shapefile_encoding
+from qzgeo.io.shapefile import (
+    check_shapefile,
+    cpg_label,
+    cpg_mismatch,
+    rounded_integer_fields,
+    shapefile_encoding,
+)
 from qzgeo.notices import Notice, Notices, attach_notices, notices_of
 
 #: GDAL's advice to name a driver ("CSV:path"): qzgeo refuses such paths (io/guard), so the
@@ -334,6 +340,13 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
                 )
         if encoding is None and path.suffix.lower() == ".shp":
             encoding = cpg_label(path) or str(pyogrio.read_info(path)["encoding"])
+        for name in rounded_integer_fields(path, gdf) if path.suffix.lower() == ".shp" else ():
+            notes.add(
+                f"{path.name}: field {name!r} holds integers too long for 64 bits (over "
+                "9223372036854775807); the field is read as decimal numbers rounded to about "
+                "16 digits: store such codes as text (a character field)",
+                source=path.name,
+            )
         if gdf.attrs.pop("arcs", False):
             notes.add(
                 f"{path.name}: the layer holds curves (arcs); read as straight segments, one "

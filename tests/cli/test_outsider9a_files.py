@@ -102,3 +102,41 @@ def test_curved_parcel_is_read_as_segments_with_the_area_of_the_arc(tmp_path: Pa
     assert got["area_m2"].iloc[0] == pytest.approx(expected, rel=3e-5)
     report = (out / "internal" / "parcels_report.json").read_text(encoding="utf-8")
     assert "curves (arcs)" in report
+
+
+CODES = [4507020010010000001, 4507020010010000002]  # 19-digit 宗地代码, one apart
+
+
+def test_19_digit_codes_in_a_dbf_n19_field_stay_exact(tmp_path: Path) -> None:
+    """GDAL writes an int64 column as a DBF ``N(19,0)`` field and read it back as floats:
+    both codes came out of analyze and convert as 4.50702001001e+18."""
+    src = tmp_path / "宗地.shp"
+    boxes = [shapely.box(X0 + 1000 * i, Y0, X0 + 1000 * i + 300, Y0 + 300) for i in range(2)]
+    gpd.GeoDataFrame({"ZDDM": CODES}, geometry=boxes, crs=4545).to_file(src)
+    dbf = (tmp_path / "宗地.dbf").read_bytes()
+    assert dbf[32 + 11 : 32 + 12] == b"N" and dbf[32 + 16] == 19  # the field as GDAL wrote it
+    out = tmp_path / "out"
+    res = qzgeo("analyze", "--parcels", src, "--out", out)
+    assert res.exit_code == 0, res.output
+    got = pyogrio.read_dataframe(out / "internal" / "parcels.gpkg")
+    assert got["ZDDM"].tolist() == CODES
+    res = qzgeo("convert", src, tmp_path / "宗地.gpkg")
+    assert res.exit_code == 0, res.output
+    assert pyogrio.read_dataframe(tmp_path / "宗地.gpkg")["ZDDM"].tolist() == CODES
+    _, sites = check_json(src, "--label-field", "ZDDM")
+    assert [s["site"] for s in sites] == [str(c) for c in CODES]
+
+
+def test_integers_a_float_rounds_and_int64_cannot_hold_are_said(tmp_path: Path) -> None:
+    """A 20-digit number in an ``N(20,0)`` field fits no integer type: GDAL reads the field as
+    floats, and the JSON says so (it was silent)."""
+    src = tmp_path / "宗地.shp"
+    box = shapely.box(X0, Y0, X0 + 300, Y0 + 300)
+    codes = gpd.GeoDataFrame({"ZDDM": ["45070200100100000021"]}, geometry=[box], crs=4545)
+    codes.to_file(src, layer_options={"RESIZE": "YES"})  # a C(20) field
+    dbf = bytearray((tmp_path / "宗地.dbf").read_bytes())
+    assert dbf[32 + 11 : 32 + 12] == b"C" and dbf[32 + 16] == 20
+    dbf[32 + 11 : 32 + 12] = b"N"  # the same 20 ASCII digits, as a numeric field
+    (tmp_path / "宗地.dbf").write_bytes(bytes(dbf))
+    _, sites = check_json(src)
+    assert "field 'ZDDM' holds integers too long for 64 bits" in warnings_of(sites)
