@@ -47,6 +47,7 @@ from qzgeo.io.shapefile import (
     rounded_integer_fields,
     shapefile_encoding,
 )
+from qzgeo.io.text_encoding import not_utf8_message, require_utf8
 from qzgeo.notices import Notice, Notices, attach_notices, notices_of
 
 #: GDAL's advice to name a driver ("CSV:path"): qzgeo refuses such paths (io/guard), so the
@@ -354,6 +355,8 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
                 source=path.name,
             )
     except UnicodeDecodeError as exc:
+        if path.suffix.lower() != ".shp":
+            raise InputError(not_utf8_message(path, exc.encoding, exc.reason)) from exc
         msg = (
             f"cannot read {path}: a field name or text is not valid {exc.encoding} ({exc.reason} "
             f"at byte {exc.start}; a DBF field name cut inside a character?). Rename the field "
@@ -418,8 +421,10 @@ def _pyogrio_read(
             arrow = _arrow_safe(path, layer)
             if arrow and on_invalid == "raise" and raw_wkb_wanted():  # the chunks of analyze
                 keep = {k: v for k, v in kwargs.items() if k not in ("fid_as_index", "on_invalid")}
-                return read_frame_keeping_wkb(path, keep)
-            return pyogrio.read_dataframe(path, use_arrow=arrow, **kwargs)
+                return require_utf8(read_frame_keeping_wkb(path, keep))
+            return require_utf8(pyogrio.read_dataframe(path, use_arrow=arrow, **kwargs))
+        except UnicodeDecodeError:
+            raise  # a ValueError too, but not one the row-by-row path would read better
         except ValueError:
             # pyogrio's Arrow path fails on GeoJSON whose features have an "id" property
             # (the FID column appears twice); the row-by-row path reads them.

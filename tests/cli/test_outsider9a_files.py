@@ -140,3 +140,48 @@ def test_integers_a_float_rounds_and_int64_cannot_hold_are_said(tmp_path: Path) 
     (tmp_path / "宗地.dbf").write_bytes(bytes(dbf))
     _, sites = check_json(src)
     assert "field 'ZDDM' holds integers too long for 64 bits" in warnings_of(sites)
+
+
+SQUARE_WKT = f"POLYGON(({X0} {Y0},{X0 + 300} {Y0},{X0 + 300} {Y0 + 300},{X0} {Y0 + 300},{X0} {Y0}))"
+
+
+def _gbk_csv(path: Path, header: str) -> Path:
+    """An Excel "CSV (逗号分隔)" of Chinese Windows: GBK text, CRLF, a WKT column."""
+    text = f'{header}\r\n钦州市某某公司,"{SQUARE_WKT}"\r\n'
+    path.write_bytes(text.encode("gbk"))
+    return path
+
+
+@pytest.mark.parametrize("header", ["权利人,WKT", "NAME,WKT"])
+def test_excel_gbk_csv_is_refused_with_the_encoding_fix(tmp_path: Path, header: str) -> None:
+    """Chinese headers: the message spoke of a DBF and a .cpg. ASCII headers over GBK values:
+    analyze wrote the GBK bytes into parcels.gpkg as if UTF-8, check --label-field crashed."""
+    src = _gbk_csv(tmp_path / "宗地.csv", header)
+    label = header.split(",")[0]
+    for args in (
+        ["check", src, "--crs", "EPSG:4545", "--label-field", label],
+        ["analyze", "--parcels", src, "--crs", "EPSG:4545", "--out", tmp_path / "out"],
+        ["convert", src, tmp_path / "宗地.gpkg", "--crs", "EPSG:4545"],
+    ):
+        res = qzgeo(*args)
+        assert_exit2(res, "宗地.csv", "not valid utf-8", "--encoding GBK", "'CSV UTF-8'")
+        assert "DBF" not in res.output and ".cpg" not in res.output, res.output
+    assert not (tmp_path / "out").exists() and not (tmp_path / "宗地.gpkg").exists()
+    _, sites = check_json(src, "--crs", "EPSG:4545", "--label-field", label, "--encoding", "GBK")
+    assert sites[0]["site"] == "钦州市某某公司"
+
+
+def test_gbk_values_under_a_lying_utf8_cpg_are_refused(tmp_path: Path) -> None:
+    """ASCII field names over GBK text with a .cpg copied from a UTF-8 export: check crashed
+    (pyarrow 'Wrapping ... failed'), analyze wrote the GBK bytes into its GeoPackage."""
+    src = tmp_path / "宗地.shp"
+    box = shapely.box(X0, Y0, X0 + 300, Y0 + 300)
+    named = gpd.GeoDataFrame({"NAME": ["钦州市某某公司"]}, geometry=[box], crs=4545)
+    named.to_file(src, encoding="gbk")
+    (tmp_path / "宗地.cpg").write_text("UTF-8")
+    res = qzgeo("check", src, "--label-field", "NAME")
+    assert_exit2(res, "宗地.shp", "its .cpg says 'UTF-8'", "--encoding GBK")
+    res = qzgeo("analyze", "--parcels", src, "--out", tmp_path / "out")
+    assert_exit2(res, "宗地.shp", "its .cpg says 'UTF-8'", "--encoding GBK")
+    _, sites = check_json(src, "--label-field", "NAME", "--encoding", "GBK")
+    assert sites[0]["site"] == "钦州市某某公司"
