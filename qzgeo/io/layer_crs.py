@@ -6,6 +6,8 @@ wins, and the user is told. ESRI names of CGCS2000 Gauss-Kruger zones resolve to
 
 from __future__ import annotations
 
+import math
+import mmap
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,15 +22,46 @@ from qzgeo.notices import Notices
 
 def require_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None, path: Path) -> gpd.GeoDataFrame:
     """``gdf`` with its own CRS, else ``crs``; never a guess."""
+    gdf = undeclared_geojson_crs(gdf, path)
     if gdf.crs is not None:
         return gdf
     if crs is None:
+        why = (
+            ' (no "crs" member, and its coordinates are not the lon/lat GeoJSON then means)'
+            if path.suffix.lower() in _GEOJSON_SUFFIXES
+            else ""
+        )
         msg = (
-            f'{path} has no CRS; declare it with `crs = "EPSG:..."` in the catalog or pass '
+            f'{path} has no CRS{why}; declare it with `crs = "EPSG:..."` in the catalog or pass '
             f"--crs ({_crs_hint(gdf)}). qzgeo never guesses a CRS."
         )
         raise CRSError(msg)
     return gdf.set_crs(crs)
+
+
+#: GeoJSON and GeoJSON text sequences: lon/lat unless a (2008-style) "crs" member says not.
+_GEOJSON_SUFFIXES = (".geojson", ".json", ".geojsonl", ".geojsons", ".ndjson")
+
+
+def undeclared_geojson_crs(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """``gdf`` without a CRS if it is GeoJSON without a ``"crs"`` member and not lon/lat.
+
+    GDAL gives every such file WGS84 lon/lat (RFC 7946 makes GeoJSON lon/lat), also one of
+    Gauss-Kruger metres (written by a script, or by a tool that drops the member): it was then
+    refused for a CRS it never declared, and ``--crs``, which sets the CRS of a file without
+    one, was ignored for it. Coordinates beyond ±180/±90 cannot be lon/lat: the file has no CRS.
+    """
+    if path.suffix.lower() not in _GEOJSON_SUFFIXES or gdf.crs is None or gdf.empty:
+        return gdf
+    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+    if not all(map(math.isfinite, (x0, y0, x1, y1))):
+        return gdf
+    if x0 >= -180 and x1 <= 180 and y0 >= -90 and y1 <= 90:
+        return gdf
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        if mm.find(b'"crs"') >= 0:
+            return gdf  # it declares one: the coordinate checks say what is wrong with it
+    return gdf.set_crs(None, allow_override=True)
 
 
 def settle_crs(

@@ -185,3 +185,36 @@ def test_gbk_values_under_a_lying_utf8_cpg_are_refused(tmp_path: Path) -> None:
     assert_exit2(res, "宗地.shp", "its .cpg says 'UTF-8'", "--encoding GBK")
     _, sites = check_json(src, "--label-field", "NAME", "--encoding", "GBK")
     assert sites[0]["site"] == "钦州市某某公司"
+
+
+def _gk_geojson(path: Path, *, crs_member: bool) -> Path:
+    """A GeoJSON of CGCS2000 GK zone 36 metres (no prefix), as a script writes it."""
+    ring = [[X0, Y0], [X0 + 300, Y0], [X0 + 300, Y0 + 300], [X0, Y0 + 300], [X0, Y0]]
+    crs = '"crs": {"type": "name", "properties": {"name": "EPSG:4545"}}, ' if crs_member else ""
+    path.write_text(
+        f'{{"type": "FeatureCollection", {crs}"features": [{{"type": "Feature", '
+        f'"properties": {{"名称": "乙"}}, "geometry": {{"type": "Polygon", '
+        f'"coordinates": [{ring}]}}}}]}}',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_geojson_of_gk_metres_without_crs_member_takes_the_crs_option(tmp_path: Path) -> None:
+    """GDAL calls every such file WGS84: refused as lying at lon 570244, and --crs (which the
+    message advised) was "ignored" for a CRS the file never declared: no way to read it."""
+    src = _gk_geojson(tmp_path / "宗地.geojson", crs_member=False)
+    res = qzgeo("check", src)
+    assert_exit2(res, "宗地.geojson has no CRS", 'no "crs" member', "--crs")
+    _, sites = check_json(src, "--crs", "EPSG:4545")
+    lon, lat = TO_LL.transform([X0, X0 + 300, X0 + 300, X0, X0], [Y0, Y0, Y0 + 300, Y0 + 300, Y0])
+    expected = abs(GEOD.polygon_area_perimeter(lon, lat)[0])
+    assert sites[0]["area_m2"] == pytest.approx(expected, abs=0.02)
+    assert "ignored" not in warnings_of(sites)
+
+
+def test_geojson_that_declares_its_crs_keeps_it(tmp_path: Path) -> None:
+    """The file's own "crs" member still wins over --crs, and lon/lat GeoJSON stays lon/lat."""
+    src = _gk_geojson(tmp_path / "宗地.geojson", crs_member=True)
+    _, sites = check_json(src, "--crs", "EPSG:4490")
+    assert "declares its CRS (EPSG:4545)" in warnings_of(sites)
