@@ -303,8 +303,17 @@ def _require_geometry(gdf: Any, path: Path) -> gpd.GeoDataFrame:
             "give a vector layer (GeoPackage, Shapefile, GeoJSON, 界址点 .txt) or a CSV "
             "with a WKT column"
         )
+        # QGIS's attribute table export names its WKT column wkt_geom, others geometry or
+        # SHAPE: GDAL takes geometry from a column named WKT only.
+        firsts = {str(c): gdf[c].dropna() for c in gdf.columns}
+        wkt = [c for c, v in firsts.items() if len(v) and _WKT_RE.match(str(v.iloc[0]))]
+        if wkt:
+            msg += f" (GDAL reads geometry only from a column named WKT: rename {wkt[0]!r} to WKT)"
         raise InputError(msg)
     return gdf
+
+
+_WKT_RE = re.compile(r"\s*(MULTI)?(POLYGON|LINESTRING|POINT|SURFACE|CURVEPOLYGON)\s*[ZM(]", re.I)
 
 
 def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:

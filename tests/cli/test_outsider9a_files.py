@@ -218,3 +218,15 @@ def test_geojson_that_declares_its_crs_keeps_it(tmp_path: Path) -> None:
     src = _gk_geojson(tmp_path / "宗地.geojson", crs_member=True)
     _, sites = check_json(src, "--crs", "EPSG:4490")
     assert "declares its CRS (EPSG:4545)" in warnings_of(sites)
+
+
+@pytest.mark.parametrize("column", ["wkt_geom", "SHAPE"])
+def test_csv_with_wkt_under_another_name_says_which_column_to_rename(
+    tmp_path: Path, column: str
+) -> None:
+    """QGIS's attribute-table export names the column wkt_geom: the message asked for "a CSV
+    with a WKT column", which the user believed they had given."""
+    src = tmp_path / "宗地.csv"
+    src.write_text(f'权利人,{column}\n张三,"{SQUARE_WKT}"\n', encoding="utf-8")
+    res = qzgeo("check", src, "--crs", "EPSG:4545")
+    assert_exit2(res, "宗地.csv", f"rename '{column}' to WKT")
