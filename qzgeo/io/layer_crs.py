@@ -49,15 +49,15 @@ def undeclared_geojson_crs(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFram
     GDAL gives every such file WGS84 lon/lat (RFC 7946 makes GeoJSON lon/lat), also one of
     Gauss-Kruger metres (written by a script, or by a tool that drops the member): it was then
     refused for a CRS it never declared, and ``--crs``, which sets the CRS of a file without
-    one, was ignored for it. Coordinates beyond ±180/±90 cannot be lon/lat: the file has no CRS.
+    one, was ignored for it. Coordinates beyond ±180 are not degrees: the file has no CRS.
     """
     if path.suffix.lower() not in _GEOJSON_SUFFIXES or gdf.crs is None or gdf.empty:
         return gdf
     x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
     if not all(map(math.isfinite, (x0, y0, x1, y1))):
         return gdf
-    if x0 >= -180 and x1 <= 180 and y0 >= -90 and y1 <= 90:
-        return gdf
+    if max(abs(x0), abs(x1), abs(y0), abs(y1)) <= 180:
+        return gdf  # degrees, perhaps lat/lon swapped: the coordinate checks say so
     with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         if mm.find(b'"crs"') >= 0:
             return gdf  # it declares one: the coordinate checks say what is wrong with it

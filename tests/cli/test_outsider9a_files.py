@@ -230,3 +230,15 @@ def test_csv_with_wkt_under_another_name_says_which_column_to_rename(
     src.write_text(f'权利人,{column}\n张三,"{SQUARE_WKT}"\n', encoding="utf-8")
     res = qzgeo("check", src, "--crs", "EPSG:4545")
     assert_exit2(res, "宗地.csv", f"rename '{column}' to WKT")
+
+
+def test_geojson_of_swapped_lat_lon_is_still_called_swapped(tmp_path: Path) -> None:
+    """Degrees with latitude first stay degrees (not "a file without a CRS")."""
+    src = tmp_path / "宗地.geojson"
+    ring = [[21.95, 108.68], [21.95, 108.683], [21.953, 108.683], [21.953, 108.68], [21.95, 108.68]]
+    src.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+        f'"geometry": {{"type": "Polygon", "coordinates": [{ring}]}}}}]}}',
+        encoding="utf-8",
+    )
+    assert_exit2(qzgeo("check", src), "swapped X/Y")
