@@ -242,3 +242,24 @@ def test_geojson_of_swapped_lat_lon_is_still_called_swapped(tmp_path: Path) -> N
         encoding="utf-8",
     )
     assert_exit2(qzgeo("check", src), "swapped X/Y")
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("选址.kml", '<kml xmlns="http://www.opengis.net/kml/2.2"><Document></Document></kml>'),
+        ("选址.gml", '<gml:FeatureCollection xmlns:gml="http://www.opengis.net/gml"/>'),
+    ],
+)
+def test_kml_or_gml_without_a_layer_is_exit_2_not_a_traceback(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    """An empty 奥维 or Google Earth folder export: pyogrio's default layer raised IndexError."""
+    src = tmp_path / name
+    src.write_text(f'<?xml version="1.0" encoding="UTF-8"?>{text}', encoding="utf-8")
+    for args in (
+        ["check", src],
+        ["analyze", "--parcels", src, "--out", tmp_path / "out"],
+        ["convert", src, tmp_path / "out.geojson"],
+    ):
+        assert_exit2(qzgeo(*args), name, "holds no layer")
