@@ -16,13 +16,17 @@ import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from qzgeo._errors import InputError, MissingInputError, OutputError
 from qzgeo.io.atomic import TEMP_PREFIX, signals_held
+from qzgeo.notices import Notices
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +138,28 @@ def dbf_wide_integers(path: Path) -> list[bytes]:
     return wide
 
 
+def note_shapefile_read(gdf: gpd.GeoDataFrame, path: Path, notes: Notices) -> None:
+    """Pair rings GDAL paired wrongly, in ``gdf``, and say which fields floats rounded.
+
+    See :func:`nest_miswound_rings` and :func:`rounded_integer_fields`.
+    """
+    for fid in nest_miswound_rings(gdf):
+        notes.add(
+            f"{path.name}: feature {fid}: rings wound against the shapefile rule (outer "
+            "clockwise, holes counter-clockwise); holes found by which ring lies in which",
+            kind="repair",
+            source=path.name,
+            feature=fid,
+        )
+    for name in rounded_integer_fields(path, gdf):
+        notes.add(
+            f"{path.name}: field {name!r} holds integers too long for 64 bits (over "
+            "9223372036854775807); the field is read as decimal numbers rounded to about "
+            "16 digits: store such codes as text (a character field)",
+            source=path.name,
+        )
+
+
 def rounded_integer_fields(path: Path, gdf: gpd.GeoDataFrame) -> list[str]:
     """The wide integer fields (:func:`dbf_wide_integers`) GDAL still read as floats.
 
@@ -149,6 +175,37 @@ def rounded_integer_fields(path: Path, gdf: gpd.GeoDataFrame) -> list[str]:
                     out.append(name)
                 break
     return out
+
+
+#: GEOS's reasons for a polygon GDAL put together from rings wound against the shapefile rule.
+_MISWOUND = ("Hole lies outside shell", "Nested shells")
+
+
+def nest_miswound_rings(gdf: gpd.GeoDataFrame) -> list[Any]:
+    """Rebuild, in ``gdf``, the polygons GDAL paired wrongly; their feature ids.
+
+    A shapefile polygon is a list of rings: outer rings clockwise, holes counter-clockwise.
+    GDAL trusts the winding, so rings wound otherwise (by a script, a CAD converter) come out
+    as a hole outside its shell or as nested shells; the repair then dropped the parcel, kept
+    its hole as land, or kept only an island. Such rings are paired by which lies inside which
+    (even-odd), as GDAL itself does when told to look (``OGR_ORGANIZE_POLYGONS=DEFAULT``).
+    """
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    rings = shapely.get_num_interior_rings(geoms) + shapely.get_num_geometries(geoms)
+    fixed: list[Any] = []
+    for i in np.flatnonzero(rings > 1):  # one ring cannot be paired wrongly
+        reason = shapely.is_valid_reason(geoms[i])
+        if not reason.startswith(_MISWOUND):
+            continue
+        lines = [r.coords for r in shapely.get_rings(shapely.get_parts(geoms[i]))]
+        rebuilt = shapely.build_area(shapely.MultiLineString(lines))
+        if rebuilt.is_empty or not rebuilt.is_valid:
+            continue  # rings that cross: the repair says what it does with them
+        geoms[i] = rebuilt
+        fixed.append(gdf.index[i])
+    if fixed:
+        gdf[gdf.geometry.name] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
+    return fixed
 
 
 def _dbf_text_chunks(dbf: Path, *, chunk_records: int = 4096) -> Iterator[bytes]:

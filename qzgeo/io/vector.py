@@ -44,7 +44,7 @@ from qzgeo.io.shapefile import (
     check_shapefile,
     cpg_label,
     cpg_mismatch,
-    rounded_integer_fields,
+    note_shapefile_read,
     shapefile_encoding,
 )
 from qzgeo.io.text_encoding import not_utf8_message, require_utf8
@@ -350,13 +350,8 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
                 )
         if encoding is None and path.suffix.lower() == ".shp":
             encoding = cpg_label(path) or str(pyogrio.read_info(path)["encoding"])
-        for name in rounded_integer_fields(path, gdf) if path.suffix.lower() == ".shp" else ():
-            notes.add(
-                f"{path.name}: field {name!r} holds integers too long for 64 bits (over "
-                "9223372036854775807); the field is read as decimal numbers rounded to about "
-                "16 digits: store such codes as text (a character field)",
-                source=path.name,
-            )
+        if path.suffix.lower() == ".shp":
+            note_shapefile_read(gdf, path, notes)
         if gdf.attrs.pop("arcs", False):
             notes.add(
                 f"{path.name}: the layer holds curves (arcs); read as straight segments, one "

@@ -263,3 +263,72 @@ def test_kml_or_gml_without_a_layer_is_exit_2_not_a_traceback(
         ["convert", src, tmp_path / "out.geojson"],
     ):
         assert_exit2(qzgeo(*args), name, "holds no layer")
+
+
+def _write_shp(stem: Path, parts: list[list[tuple[float, float]]]) -> Path:
+    """A one-polygon shapefile with its rings written as given (GDAL would rewind them)."""
+    pts = [p for ring in parts for p in ring]
+    box = (min(p[0] for p in pts), min(p[1] for p in pts))
+    box += (max(p[0] for p in pts), max(p[1] for p in pts))
+    starts, k = [], 0
+    for ring in parts:
+        starts.append(k)
+        k += len(ring)
+    rec = struct.pack("<i4dii", 5, *box, len(parts), len(pts))
+    rec += struct.pack(f"<{len(parts)}i", *starts)
+    rec += b"".join(struct.pack("<2d", *p) for p in pts)
+
+    def header(words: int) -> bytes:
+        return struct.pack(">7i", 9994, 0, 0, 0, 0, 0, words) + struct.pack(
+            "<2i8d", 1000, 5, *box, 0, 0, 0, 0
+        )
+
+    shp = struct.pack(">2i", 1, len(rec) // 2) + rec
+    stem.with_suffix(".shp").write_bytes(header((100 + len(shp)) // 2) + shp)
+    stem.with_suffix(".shx").write_bytes(header(54) + struct.pack(">2i", 50, len(rec) // 2))
+    dbf = struct.pack("<4BIHH20x", 3, 126, 1, 1, 1, 65, 11)
+    dbf += b"NAME".ljust(11, b"\0") + b"C" + bytes(4) + bytes([10, 0]) + bytes(14) + b"\r"
+    stem.with_suffix(".dbf").write_bytes(dbf + b" " + b"p0".ljust(10) + b"\x1a")
+    stem.with_suffix(".prj").write_text(gpd.GeoSeries([], crs=4545).crs.to_wkt("WKT1_ESRI"))
+    return stem.with_suffix(".shp")
+
+
+def _square(x: float, y: float, side: float, *, clockwise: bool) -> list[tuple[float, float]]:
+    ring = [(x, y), (x + side, y), (x + side, y + side), (x, y + side), (x, y)]
+    return ring[::-1] if clockwise else ring
+
+
+def _geod_square_m2(x: float, y: float, side: float) -> float:
+    lon, lat = TO_LL.transform([x, x + side, x + side, x], [y, y, y + side, y + side])
+    return abs(GEOD.polygon_area_perimeter(lon, lat)[0])
+
+
+OUTER, HOLE, ISLAND = (X0, Y0, 400.0), (X0 + 100, Y0 + 100, 100.0), (X0 + 1000, Y0, 200.0)
+
+
+@pytest.mark.parametrize(
+    "windings",
+    [
+        (False, True),  # both against the rule: the parcel was dropped
+        (False, False),  # all counter-clockwise: the hole counted as land
+        (True, True),  # all clockwise: the hole counted as land
+        (False, True, False),  # with an island: only the island was kept
+    ],
+    ids=["outer-ccw-hole-cw", "all-ccw", "all-cw", "with-island"],
+)
+def test_shapefile_rings_wound_against_the_rule_keep_their_holes(
+    tmp_path: Path, windings: tuple[bool, ...]
+) -> None:
+    squares = [OUTER, HOLE, ISLAND][: len(windings)]
+    rings = [_square(*sq, clockwise=cw) for sq, cw in zip(squares, windings, strict=True)]
+    src = _write_shp(tmp_path / "宗地", rings)
+    m2 = [_geod_square_m2(*sq) for sq in squares]
+    oracle = m2[0] - m2[1] + sum(m2[2:])  # outer - hole (+ island)
+    _, sites = check_json(src)
+    assert sites[0]["area_m2"] == pytest.approx(oracle, abs=0.05), (sites, oracle)
+    assert "rings wound against the shapefile rule" in warnings_of(sites)
+    out = tmp_path / "out"
+    res = qzgeo("analyze", "--parcels", src, "--out", out)
+    assert res.exit_code == 0, res.output
+    got = gpd.read_file(out / "internal" / "parcels.gpkg")
+    assert got["area_m2"].tolist() == pytest.approx([oracle], abs=0.05)
