@@ -332,3 +332,36 @@ def test_shapefile_rings_wound_against_the_rule_keep_their_holes(
     assert res.exit_code == 0, res.output
     got = gpd.read_file(out / "internal" / "parcels.gpkg")
     assert got["area_m2"].tolist() == pytest.approx([oracle], abs=0.05)
+
+
+@pytest.mark.parametrize("bulge", [1.0, -1.0])
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_dxf_arc_area_is_the_circles_within_the_flattening(
+    tmp_path: Path, bulge: float, mirrored: bool
+) -> None:
+    """A CAD parcel bounded by a half circle (an LWPOLYLINE bulge of ±1, radius 200 m): its
+    arc went through Bezier curves 5 cm outside the circle, +16 m² (0.025 %), although
+    arcs are flattened "to 0.01 drawing units". Mirrored: extrusion (0, 0, -1), x negated."""
+    ezdxf = pytest.importorskip("ezdxf")
+    x0, r = X0 + 36_000_000, 200.0  # zone-prefixed eastings, as CAD drawings carry them
+    doc = ezdxf.new()
+    sign = -1.0 if mirrored else 1.0
+    attribs = {"extrusion": (0, 0, -1)} if mirrored else {}
+    doc.modelspace().add_lwpolyline(
+        [(sign * x0, Y0, 0, 0, bulge), (sign * (x0 + 2 * r), Y0, 0, 0, 0)],
+        format="xyseb",
+        close=True,
+        dxfattribs=attribs,
+    )
+    src = tmp_path / "宗地.dxf"
+    doc.saveas(src)
+    # The half disc on the ellipsoid: its GK outline sampled finely, on the side the arc
+    # bulges to (a positive bulge turns counter-clockwise: below this eastward chord).
+    below = (bulge > 0) != mirrored
+    t = np.linspace(0.0, math.pi, 20_001)
+    ys = Y0 - r * np.sin(t) if below else Y0 + r * np.sin(t)
+    lon, lat = TO_LL.transform(X0 + r + r * np.cos(t), ys)
+    expected = abs(GEOD.polygon_area_perimeter(lon, lat)[0])
+    _, sites = check_json(src, "--crs", "EPSG:4524")
+    # Flattened inside the circle by at most 0.01 m: (2/3) * 0.01 m * 628 m ≈ 4.2 m² short.
+    assert expected - 6.0 < sites[0]["area_m2"] <= expected, (sites[0]["area_m2"], expected)
