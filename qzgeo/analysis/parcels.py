@@ -27,6 +27,7 @@ from qzgeo.analysis.overlay import (
     plan_overlay,
 )
 from qzgeo.analysis.overlay_plan import DEFAULT_MAX_VERTICES, Target
+from qzgeo.analysis.parcel_columns import SOURCE_FID, keep_own_columns
 from qzgeo.analysis.parcel_extent import UNCHECKED, inner_box, settle_unchecked
 from qzgeo.analysis.zones import merge_constraints, planar_zones
 from qzgeo.geo.area import fixed_point_m2, from_fixed_point_m2, m2_to_ha, m2_to_mu
@@ -284,8 +285,6 @@ def analyze_parcels(
 
 
 ZONE_KEYS = ["zone_layer", "zone_fid", "zone_name"]
-#: The column of ``parcels.gpkg`` holding each parcel's feature id in the input.
-SOURCE_FID = "source_fid"
 
 
 def parcel_summary(result: gpd.GeoDataFrame, plan: ParcelPlan) -> pd.DataFrame:
@@ -412,6 +411,7 @@ def clean_parcels(
         else:  # the parcels outside the coverage: counted from the results (count_unchecked)
             refuse_wholly_outside(parcels[~sure], area.extent, source=source, scope=scope)
     repairs.warnings.extend(m for m in notes.messages() if m not in repairs.warnings)
+    parcels = keep_own_columns(parcels, repairs)
     parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
     if not parcels.empty or where is None:
         check_parcels(parcels, where=where or source)

@@ -365,3 +365,24 @@ def test_dxf_arc_area_is_the_circles_within_the_flattening(
     _, sites = check_json(src, "--crs", "EPSG:4524")
     # Flattened inside the circle by at most 0.01 m: (2/3) * 0.01 m * 628 m ≈ 4.2 m² short.
     assert expected - 6.0 < sites[0]["area_m2"] <= expected, (sites[0]["area_m2"], expected)
+
+
+def test_parcels_own_columns_named_like_results_are_kept(tmp_path: Path) -> None:
+    """A surveyed area_m2 and an earlier conflict column were replaced by the results without
+    a word; they are kept as *_input, and parcels_report.json says so."""
+    src = tmp_path / "宗地.gpkg"
+    box = shapely.box(X0, Y0, X0 + 300, Y0 + 300)
+    own = {"宗地代码": ["A"], "area_m2": [12345.0], "conflict": ["是"], "source_fid": [77]}
+    gpd.GeoDataFrame(own, geometry=[box], crs=4545).to_file(src)
+    out = tmp_path / "out"
+    res = qzgeo("analyze", "--parcels", src, "--out", out)
+    assert res.exit_code == 0, res.output
+    got = gpd.read_file(out / "internal" / "parcels.gpkg").iloc[0]
+    assert (got["area_m2_input"], got["conflict_input"], got["source_fid_input"]) == (
+        12345.0,
+        "是",
+        77,
+    )
+    assert got["area_m2"] == pytest.approx(_geod_square_m2(X0, Y0, 300.0), abs=0.02)
+    report = (out / "internal" / "parcels_report.json").read_text(encoding="utf-8")
+    assert "are kept as source_fid_input, area_m2_input, conflict_input" in report
