@@ -7,6 +7,8 @@ replace them without a word; they are kept under another name, and the report sa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import geopandas as gpd
 
 from qzgeo.analysis.parcel_extent import UNCHECKED
@@ -60,3 +62,16 @@ def keep_own_columns(parcels: gpd.GeoDataFrame, repairs: RepairReport) -> gpd.Ge
     if msg not in repairs.warnings:
         repairs.warnings.append(msg)
     return parcels.rename(columns=names)
+
+
+def kept_declared(declared: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The parcel file's declared field types under the names :func:`keep_own_columns` gives.
+
+    A declared integer ``area_m2`` would otherwise cast the results' ``area_m2`` to integers.
+
+    Examples
+    --------
+    >>> kept_declared([("area_m2", "int64"), ("名称", "object")])
+    [('area_m2_input', 'int64'), ('名称', 'object')]
+    """
+    return [(f"{c}_input" if c in RESULT_COLUMNS else c, t) for c, t in declared]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio.raw
 import pytest
 import shapely
@@ -386,3 +387,20 @@ def test_parcels_own_columns_named_like_results_are_kept(tmp_path: Path) -> None
     assert got["area_m2"] == pytest.approx(_geod_square_m2(X0, Y0, 300.0), abs=0.02)
     report = (out / "internal" / "parcels_report.json").read_text(encoding="utf-8")
     assert "are kept as source_fid_input, area_m2_input, conflict_input" in report
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_kept_integer_column_keeps_its_declared_type(tmp_path: Path, chunked: bool) -> None:
+    """An integer area_m2 with a null reads as floats; its declared type follows it to
+    area_m2_input (it was looked up under area_m2, the results' float column)."""
+    src = tmp_path / "宗地.gpkg"
+    boxes = [shapely.box(X0 + 1000 * i, Y0, X0 + 1000 * i + 300, Y0 + 300) for i in range(2)]
+    own = {"area_m2": pd.array([None, 12345], dtype="Int64")}  # the first chunk all null
+    gpd.GeoDataFrame(own, geometry=boxes, crs=4545).to_file(src)
+    out = tmp_path / "out"
+    more = ["--chunk-rows", "1", "--workers", "1"] if chunked else []
+    res = qzgeo("analyze", "--parcels", src, "--out", out, *more)
+    assert res.exit_code == 0, res.output
+    info = pyogrio.read_info(out / "internal" / "parcels.gpkg")
+    types = dict(zip(info["fields"], info["dtypes"], strict=True))
+    assert (types["area_m2_input"], types["area_m2"]) == ("int64", "float64")
