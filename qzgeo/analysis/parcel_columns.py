@@ -64,7 +64,7 @@ def keep_own_columns(parcels: gpd.GeoDataFrame, repairs: RepairReport) -> gpd.Ge
     return parcels.rename(columns=names)
 
 
-def kept_declared(declared: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+def kept_declared(declared: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """The parcel file's declared field types under the names :func:`keep_own_columns` gives.
 
     A declared integer ``area_m2`` would otherwise cast the results' ``area_m2`` to integers.
@@ -72,6 +72,6 @@ def kept_declared(declared: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     Examples
     --------
     >>> kept_declared([("area_m2", "int64"), ("名称", "object")])
-    [('area_m2_input', 'int64'), ('名称', 'object')]
+    (('area_m2_input', 'int64'), ('名称', 'object'))
     """
-    return [(f"{c}_input" if c in RESULT_COLUMNS else c, t) for c, t in declared]
+    return tuple((f"{c}_input" if c in RESULT_COLUMNS else c, t) for c, t in declared)
