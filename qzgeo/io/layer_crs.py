@@ -21,8 +21,16 @@ from qzgeo.notices import Notices
 
 
 def require_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None, path: Path) -> gpd.GeoDataFrame:
-    """``gdf`` with its own CRS, else ``crs``; never a guess."""
+    """``gdf`` with its own CRS, else ``crs``; never a guess.
+
+    A CRS that says nothing of where the data lie counts as none: GeoPackage's "Undefined
+    geographic/Cartesian SRS" (what QGIS writes for a layer of CAD data without a CRS) and
+    local (engineering) systems, which no transformation reaches (pyproj failed on them).
+    """
     gdf = undeclared_geojson_crs(gdf, path)
+    stand_in = gdf.crs.name if gdf.crs is not None and _says_nothing(gdf.crs) else None
+    if stand_in is not None:
+        gdf = gdf.set_crs(None, allow_override=True)
     if gdf.crs is not None:
         return gdf
     if crs is None:
@@ -31,12 +39,23 @@ def require_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None, path: Path) -> gpd
             if path.suffix.lower() in _GEOJSON_SUFFIXES
             else ""
         )
+        if stand_in is not None:
+            why = f" (its CRS {stand_in!r} is undefined or local: it does not place the data)"
         msg = (
             f'{path} has no CRS{why}; declare it with `crs = "EPSG:..."` in the catalog or pass '
             f"--crs ({_crs_hint(gdf)}). qzgeo never guesses a CRS."
         )
         raise CRSError(msg)
     return gdf.set_crs(crs)
+
+
+#: GeoPackage's stand-ins for a layer without a CRS (``srs_id`` 0 and -1).
+_GPKG_UNDEFINED = ("Undefined geographic SRS", "Undefined Cartesian SRS")
+
+
+def _says_nothing(crs: CRS) -> bool:
+    """Whether ``crs`` is a stand-in for none or a local system (no way to lon/lat)."""
+    return crs.name in _GPKG_UNDEFINED or bool(crs.is_engineering)
 
 
 #: GeoJSON and GeoJSON text sequences: lon/lat unless a (2008-style) "crs" member says not.

@@ -404,3 +404,28 @@ def test_kept_integer_column_keeps_its_declared_type(tmp_path: Path, chunked: bo
     info = pyogrio.read_info(out / "internal" / "parcels.gpkg")
     types = dict(zip(info["fields"], info["dtypes"], strict=True))
     assert (types["area_m2_input"], types["area_m2"]) == ("int64", "float64")
+
+
+@pytest.mark.parametrize(
+    ("srs_id", "name"), [(-1, "Undefined Cartesian SRS"), (0, "Undefined geographic SRS")]
+)
+def test_gpkg_with_an_undefined_srs_takes_the_crs_option(
+    tmp_path: Path, srs_id: int, name: str
+) -> None:
+    """What QGIS writes for CAD data without a CRS: srs_id -1 was a pyproj traceback, srs_id
+    0 a dead end (--crs "ignored" for a CRS the file never had)."""
+    src = tmp_path / "宗地.gpkg"
+    box = shapely.box(X0, Y0, X0 + 300, Y0 + 300)
+    gpd.GeoDataFrame({"名称": ["乙"]}, geometry=[box], crs=4545).to_file(src)
+    with sqlite3.connect(src) as con:
+        con.execute("UPDATE gpkg_geometry_columns SET srs_id = ?", (srs_id,))
+        con.execute("UPDATE gpkg_contents SET srs_id = ?", (srs_id,))
+    con.close()
+    assert_exit2(qzgeo("check", src), "宗地.gpkg has no CRS", repr(name), "--crs")
+    _, sites = check_json(src, "--crs", "EPSG:4545")
+    assert sites[0]["area_m2"] == pytest.approx(_geod_square_m2(X0, Y0, 300.0), abs=0.02)
+    assert "ignored" not in warnings_of(sites)
+    out = tmp_path / "out"
+    res = qzgeo("analyze", "--parcels", src, "--crs", "EPSG:4545", "--out", out)
+    assert res.exit_code == 0, res.output
+    assert pyogrio.read_info(out / "internal" / "parcels.gpkg")["crs"] == "EPSG:4545"
