@@ -17,6 +17,7 @@ from qzgeo._errors import CRSError
 from qzgeo.geo.crs import STORAGE_CRS, resolve_crs
 from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84
 from qzgeo.io.postgis_uri import redact_uri
+from qzgeo.io.shapefile import sidecar
 from qzgeo.notices import Notices
 
 
@@ -41,6 +42,8 @@ def require_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None, path: Path) -> gpd
         )
         if stand_in is not None:
             why = f" (its CRS {stand_in!r} is undefined or local: it does not place the data)"
+        elif path.suffix.lower() == ".shp" and sidecar(path, ".prj") is not None:
+            why = " (its .prj is not a CRS GDAL can read: replace it, or pass --crs)"
         msg = (
             f'{path} has no CRS{why}; declare it with `crs = "EPSG:..."` in the catalog or pass '
             f"--crs ({_crs_hint(gdf)}). qzgeo never guesses a CRS."

@@ -375,6 +375,12 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
         cpg = cpg_mismatch(path, encoding) if "not encoded in UTF-8" in str(exc) else None
         said = _GDAL_PREFIX_HINT.sub("", str(exc)).strip().rstrip(";. ")
         msg = f"cannot read {path}: {cpg or f'{said}; the file may be corrupt or truncated'}"
+        if isinstance(exc, pyogrio.errors.CRSError):  # not the data: the CRS they declare
+            prj = "its .prj" if path.suffix.lower() == ".shp" else "the CRS it declares"
+            msg = (
+                f"cannot read {path}: {prj} cannot be understood ({said}); replace it with a "
+                "valid one, or remove it and pass --crs"
+            )
         if path.is_dir():
             msg = (
                 f"cannot read {path}: a folder, and GDAL finds no layer in it; give the file "

@@ -429,3 +429,21 @@ def test_gpkg_with_an_undefined_srs_takes_the_crs_option(
     res = qzgeo("analyze", "--parcels", src, "--crs", "EPSG:4545", "--out", out)
     assert res.exit_code == 0, res.output
     assert pyogrio.read_info(out / "internal" / "parcels.gpkg")["crs"] == "EPSG:4545"
+
+
+@pytest.mark.parametrize(
+    ("prj", "said"),
+    [
+        ('PROJCS["Gauss-Kruger (zone 36)"]', "its .prj cannot be understood (missing CONVERSION"),
+        ("西安80 36带", "its .prj is not a CRS GDAL can read"),
+    ],
+)
+def test_unreadable_prj_is_named(tmp_path: Path, prj: str, said: str) -> None:
+    """A hand-written .prj: 'the file may be corrupt or truncated' (the data were fine), or
+    'has no CRS' beside the .prj the user sees."""
+    src = tmp_path / "宗地.shp"
+    box = shapely.box(X0, Y0, X0 + 300, Y0 + 300)
+    gpd.GeoDataFrame({"NAME": ["a"]}, geometry=[box], crs=4545).to_file(src)
+    (tmp_path / "宗地.prj").write_text(prj, encoding="utf-8")
+    assert_exit2(qzgeo("check", src), "宗地.shp", said, "--crs")
+    assert "corrupt" not in qzgeo("check", src).output
