@@ -414,7 +414,7 @@ def clean_parcels(
     parcels = keep_own_columns(parcels, repairs)
     parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
     if not parcels.empty or where is None:
-        check_parcels(parcels, where=where or source)
+        check_parcels(parcels, where=where or source, dropped=repairs.dropped)
     return parcels
 
 
@@ -470,10 +470,19 @@ def _corners_inside(
     return np.asarray(sure, dtype=bool)
 
 
-def check_parcels(parcels: gpd.GeoDataFrame, *, where: str = "parcels") -> None:
-    """Raise a clear error if the parcels cannot be analyzed (no rows, not polygons)."""
+def check_parcels(
+    parcels: gpd.GeoDataFrame, *, where: str = "parcels", dropped: Sequence[Any] = ()
+) -> None:
+    """Raise a clear error if the parcels cannot be analyzed (no rows, not polygons).
+
+    ``dropped``: the repair records of the features dropped on the way (named, not "no
+    features", when none is left).
+    """
     if parcels.empty:
         msg = f"{where} has no features; give a polygon layer of parcels"
+        if dropped:
+            said = "; ".join(f"feature {r.feature_id}: {r.reason}" for r in dropped[:5])
+            msg = f"{where}: none of its {len(dropped)} feature(s) is a usable polygon ({said})"
         raise GeometryError(msg)
     types = shapely.get_type_id(np.asarray(parcels.geometry.values, dtype=object))
     if not np.isin(types, (3, 6)).all():

@@ -447,3 +447,14 @@ def test_unreadable_prj_is_named(tmp_path: Path, prj: str, said: str) -> None:
     (tmp_path / "宗地.prj").write_text(prj, encoding="utf-8")
     assert_exit2(qzgeo("check", src), "宗地.shp", said, "--crs")
     assert "corrupt" not in qzgeo("check", src).output
+
+
+def test_analyze_of_a_layer_whose_every_feature_is_dropped_names_them(tmp_path: Path) -> None:
+    """A CSV whose WKT is cut off and a line: "has no features", of a file with two."""
+    src = tmp_path / "宗地.csv"
+    src.write_text(
+        'WKT,名称\n"POLYGON((1 2, 3 4",甲\n"LINESTRING(108.6 21.9,108.7 21.9)",乙\n',
+        encoding="utf-8",
+    )
+    res = qzgeo("analyze", "--parcels", src, "--crs", "EPSG:4490", "--out", tmp_path / "o")
+    assert_exit2(res, "宗地.csv: none of its 2 feature(s)", "null or empty", "LineString")
