@@ -217,6 +217,11 @@ def refuse_virtual(path: str | os.PathLike[str]) -> None:
     if text.startswith("/vsi") or _PREFIX_RE.match(text):
         shown = repr(text) if any(ord(c) < 32 for c in text) else text
         why = "a /vsi* or PREFIX: source is not accepted (give a plain local path; download first)"
+        if not text.startswith("/vsi") and os.path.lexists(text):  # "v2:final.gpkg" exists
+            why += (
+                f"; for the local file of that name, give its absolute path "
+                f"({Path(text).absolute()}) or rename it without the colon"
+            )
         raise _refuse(shown, why)
 
 

@@ -458,3 +458,18 @@ def test_analyze_of_a_layer_whose_every_feature_is_dropped_names_them(tmp_path: 
     )
     res = qzgeo("analyze", "--parcels", src, "--crs", "EPSG:4490", "--out", tmp_path / "o")
     assert_exit2(res, "宗地.csv: none of its 2 feature(s)", "null or empty", "LineString")
+
+
+def test_local_file_with_a_colon_in_its_name_is_told_how_to_read_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "v2:final.gpkg" looks like a GDAL PREFIX: source and is refused, rightly; the message
+    said to "give a plain local path", which the user believed they had."""
+    src = tmp_path / "v2:final.gpkg"
+    box = shapely.box(X0, Y0, X0 + 300, Y0 + 300)
+    gpd.GeoDataFrame({"名称": ["乙"]}, geometry=[box], crs=4545).to_file(src)
+    monkeypatch.chdir(tmp_path)
+    res = qzgeo("analyze", "--parcels", "v2:final.gpkg", "--out", tmp_path / "out")
+    assert_exit2(res, f"give its absolute path ({src})")
+    _, sites = check_json(src)  # as told
+    assert sites[0]["area_m2"] == pytest.approx(_geod_square_m2(X0, Y0, 300.0), abs=0.02)
