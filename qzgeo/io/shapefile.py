@@ -78,6 +78,15 @@ def check_shapefile(path: Path) -> None:
             f"bytes, the file has {dbf.stat().st_size}; copy or export it again"
         )
         raise InputError(msg)
+    shx = sidecar(path, ".shx")
+    shapes = (shx.stat().st_size - 100) // 8 if shx is not None else n_records
+    if shapes != n_records:  # GDAL reads the fewer, and pairs shapes with the wrong rows
+        msg = (
+            f"{path}: its .shx indexes {shapes} shapes but its .dbf holds {n_records} records: "
+            "the files come from different exports and the attributes would not match the "
+            "shapes; copy the shapefile's files from one export"
+        )
+        raise InputError(msg)
 
 
 def _dbf_header(dbf: Path) -> tuple[int, int, int]:

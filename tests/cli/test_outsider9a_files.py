@@ -473,3 +473,19 @@ def test_local_file_with_a_colon_in_its_name_is_told_how_to_read_it(
     assert_exit2(res, f"give its absolute path ({src})")
     _, sites = check_json(src)  # as told
     assert sites[0]["area_m2"] == pytest.approx(_geod_square_m2(X0, Y0, 300.0), abs=0.02)
+
+
+def test_dbf_from_another_export_than_the_shp_is_refused(tmp_path: Path) -> None:
+    """A .dbf of three records beside a .shp/.shx of two shapes (copied from another export):
+    GDAL read two parcels, with the first two rows' attributes, and said nothing."""
+    boxes = [shapely.box(X0 + 1000 * i, Y0, X0 + 1000 * i + 300, Y0 + 300) for i in range(3)]
+    names = {"名称": ["甲", "乙", "丙"]}
+    gpd.GeoDataFrame(names, geometry=boxes, crs=4545).to_file(tmp_path / "新.shp")
+    old = gpd.GeoDataFrame({"名称": ["甲", "乙"]}, geometry=boxes[:2], crs=4545)
+    old.to_file(tmp_path / "宗地.shp")
+    (tmp_path / "宗地.dbf").write_bytes((tmp_path / "新.dbf").read_bytes())
+    for args in (
+        ["check", tmp_path / "宗地.shp"],
+        ["convert", tmp_path / "宗地.shp", tmp_path / "o.gpkg"],
+    ):
+        assert_exit2(qzgeo(*args), "宗地.shp", "indexes 2 shapes but its .dbf holds 3 records")
