@@ -23,6 +23,7 @@ from pyproj import CRS
 
 from qzgeo._errors import CRSError, InputError, MissingInputError
 from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, sample_coordinates
+from qzgeo.io.csv_wkt import note_unparsed_wkt
 from qzgeo.io.dxf import read_dxf
 from qzgeo.io.guard import (
     admit_source,
@@ -352,6 +353,7 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
             encoding = cpg_label(path) or str(pyogrio.read_info(path)["encoding"])
         if path.suffix.lower() == ".shp":
             note_shapefile_read(gdf, path, notes)
+        note_unparsed_wkt(gdf, path, notes)
         if gdf.attrs.pop("arcs", False):
             notes.add(
                 f"{path.name}: the layer holds curves (arcs); read as straight segments, one "

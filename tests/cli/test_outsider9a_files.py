@@ -489,3 +489,19 @@ def test_dbf_from_another_export_than_the_shp_is_refused(tmp_path: Path) -> None
         ["convert", tmp_path / "宗地.shp", tmp_path / "o.gpkg"],
     ):
         assert_exit2(qzgeo(*args), "宗地.shp", "indexes 2 shapes but its .dbf holds 3 records")
+
+
+@pytest.mark.parametrize("cut_at", [32_767, 300])
+def test_csv_wkt_that_does_not_parse_is_said_so(tmp_path: Path, cut_at: int) -> None:
+    """Excel cuts a cell at 32 767 characters: the parcel was "skipped: no geometry" while
+    its cell plainly held a WKT."""
+    t = np.linspace(0.0, 2 * math.pi, 2_000, endpoint=False)
+    ring = shapely.Polygon(np.c_[X0 + 150 * np.cos(t), Y0 + 150 * np.sin(t)])
+    long_wkt = shapely.to_wkt(ring, rounding_precision=6)
+    assert len(long_wkt) > cut_at
+    src = tmp_path / "宗地.csv"
+    src.write_text(f'名称,WKT\n甲,"{SQUARE_WKT}"\n乙,"{long_wkt[:cut_at]}"\n', encoding="utf-8-sig")
+    _, sites = check_json(src, "--crs", "EPSG:4545")
+    said = warnings_of(sites)
+    assert f"feature 2: its WKT does not parse ({cut_at} characters" in said, said
+    assert ("Excel's limit for a cell" in said) == (cut_at == 32_767)
