@@ -166,7 +166,10 @@ def read_user_constraints(
         path, layer = split_source(arg)
         name = Path(path).stem + (f":{layer}" if layer else "")
         gdf, notes = _read(arg, crs=crs, datum=datum, options=options)
-        report.warnings.extend(f"{arg}: {n}" for n in notes)
+        named = Path(path).name  # most notices start with the file: not twice
+        report.warnings.extend(
+            m if named in m.split(" ", 1)[0] else f"{arg}: {m}" for m in notes.messages()
+        )
         gdf = repair_layer(gdf, layer_id=name, report=report, family="polygon")
         if gdf.empty:
             msg = f"{arg} has no polygon features; a constraint layer must hold polygons"

@@ -505,3 +505,17 @@ def test_csv_wkt_that_does_not_parse_is_said_so(tmp_path: Path, cut_at: int) -> 
     said = warnings_of(sites)
     assert f"feature 2: its WKT does not parse ({cut_at} characters" in said, said
     assert ("Excel's limit for a cell" in said) == (cut_at == 32_767)
+
+
+def test_constraint_file_warning_names_the_file_once(tmp_path: Path) -> None:
+    """'红线.shp: 红线.shp: no .cpg file; ...': the file's name was put before its own notice."""
+    red = tmp_path / "红线.shp"
+    box = shapely.box(X0 - 100, Y0 - 100, X0 + 150, Y0 + 400)
+    eco = gpd.GeoDataFrame({"DLMC": ["生态保护红线"]}, geometry=[box], crs=4545)
+    eco.to_file(red, encoding="gbk")
+    (tmp_path / "红线.cpg").unlink()
+    site = _gk_geojson(tmp_path / "选址.geojson", crs_member=True)
+    _, sites = check_json(site, "--no-pack", "--constraint", red)
+    said = warnings_of(sites)
+    assert "红线.shp: no .cpg file" in said and "红线.shp: 红线.shp" not in said, said
+    assert sites[0]["conflicts"][0]["class"] == "生态保护红线"
