@@ -293,10 +293,34 @@ def _other_cpg_note(path: Path, cpg: Path) -> str | None:
     dbf = sidecar(path, ".dbf")
     if dbf is None or _decodes(dbf, "ascii") or not _decodes(dbf, "gb18030"):
         return None
+    sample = _first_non_ascii(dbf)
+    shown = ""
+    if sample is not None:  # the file's own text both ways, not an example
+        codec = _CPG_CODECS.get(text.upper().replace(" ", "").removeprefix("ANSI"), "cp1252")
+        as_cpg, as_gbk = sample.decode(codec, "replace")[:16], sample.decode("gb18030")[:16]
+        shown = f": {as_gbk!r} reads as {as_cpg!r}"
     return (
         f"{path.name}: its .cpg says {text!r} and the text is read so, but it also reads as "
-        "GBK (GBK read as 1252 gives names such as 'ÓÃµØÐÔÖÊ'; then: --encoding GBK)"
+        f"GBK{shown}; if GBK is meant: --encoding GBK"
     )
+
+
+#: Python codecs of the Western .cpg texts ArcGIS and QGIS write (upper case, no spaces).
+_CPG_CODECS = {
+    "1252": "cp1252",
+    "ISO-8859-1": "latin-1",
+    "ISO88591": "latin-1",
+    "8859-1": "latin-1",
+}
+
+
+def _first_non_ascii(dbf: Path) -> bytes | None:
+    """The first field name or text of the DBF that is not ASCII (a GBK one: checked before)."""
+    for chunk in _dbf_text_chunks(dbf):
+        for item in chunk.split(b"\n"):
+            if any(b >= 0x80 for b in item):
+                return item.strip(b" \0")
+    return None
 
 
 def _decodes(dbf: Path, encoding: str) -> bool:

@@ -519,3 +519,15 @@ def test_constraint_file_warning_names_the_file_once(tmp_path: Path) -> None:
     said = warnings_of(sites)
     assert "红线.shp: no .cpg file" in said and "红线.shp: 红线.shp" not in said, said
     assert sites[0]["conflicts"][0]["class"] == "生态保护红线"
+
+
+def test_latin_cpg_over_gbk_text_shows_the_files_own_text(tmp_path: Path) -> None:
+    """The note showed a fixed example ('ÓÃµØÐÔÖÊ', 用地性质), not the file's text."""
+    src = tmp_path / "宗地.shp"
+    box = shapely.box(X0, Y0, X0 + 300, Y0 + 300)
+    gpd.GeoDataFrame({"权利人": ["张三"]}, geometry=[box], crs=4545).to_file(src, encoding="gbk")
+    (tmp_path / "宗地.cpg").write_text("1252", encoding="ascii")
+    _, sites = check_json(src)
+    mojibake = "权利人".encode("gbk").decode("cp1252", "replace")
+    assert f"'权利人' reads as {mojibake!r}" in warnings_of(sites), warnings_of(sites)
+    assert "ÓÃµØÐÔÖÊ" not in warnings_of(sites)
