@@ -20,6 +20,7 @@ from qzgeo.geo.coverage import CheckedArea
 from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.geo.repair import RepairReport, polygonal_part, repair_layer, valid_polygonal
 from qzgeo.geo.reproject import to_crs
+from qzgeo.io.csv_wkt import UNPARSED
 from qzgeo.io.guard import refuse_virtual
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import ReadOptions, read_layer
@@ -136,7 +137,8 @@ def read_sites(
                 f"{arg} has no polygon features (found: {', '.join(types)}); "
                 "a site must be a polygon"
             )
-            raise InputError(msg)
+            said = [m for m in read_notes.messages() if UNPARSED in m][:3]
+            raise InputError("; ".join([msg, *said]))  # why a WKT gave no geometry
         # the CRS checks of the read built this transformer (~40 ms from WGS 84): reuse it
         part = to_crs(gdf.loc[polygonal], STORAGE_CRS)
         part[SOURCE_COL] = arg

@@ -15,6 +15,8 @@ from qzgeo.notices import Notices
 
 #: Characters Excel keeps in one cell.
 EXCEL_CELL_CHARS = 32_767
+#: The words of the notice (a caller refusing a file of such rows repeats the notices).
+UNPARSED = "its WKT does not parse"
 
 
 def note_unparsed_wkt(gdf: gpd.GeoDataFrame, path: Path, notes: Notices) -> None:
@@ -33,7 +35,7 @@ def note_unparsed_wkt(gdf: gpd.GeoDataFrame, path: Path, notes: Notices) -> None
             else ""
         )
         notes.add(
-            f"{path.name}: feature {fid}: its WKT does not parse ({len(cell)} characters"
+            f"{path.name}: feature {fid}: {UNPARSED} ({len(cell)} characters"
             f"{excel}; it ends {cell[-24:]!r}), so it has no geometry",
             source=path.name,  # no feature: the feature is skipped, its own notices unseen
         )

@@ -531,3 +531,10 @@ def test_latin_cpg_over_gbk_text_shows_the_files_own_text(tmp_path: Path) -> Non
     mojibake = "权利人".encode("gbk").decode("cp1252", "replace")
     assert f"'权利人' reads as {mojibake!r}" in warnings_of(sites), warnings_of(sites)
     assert "ÓÃµØÐÔÖÊ" not in warnings_of(sites)
+
+
+def test_check_of_a_csv_whose_only_wkt_does_not_parse_says_why(tmp_path: Path) -> None:
+    """'has no polygon features (found: no geometry)', of a CSV whose cell holds a WKT."""
+    src = tmp_path / "选址.csv"
+    src.write_text('名称,WKT\n甲,"POLYGON((1 2, 3 4"\n', encoding="utf-8")
+    assert_exit2(qzgeo("check", src, "--crs", "EPSG:4490"), "feature 1: its WKT does not parse")
