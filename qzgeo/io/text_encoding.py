@@ -9,6 +9,7 @@ step; they are refused at the read instead.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -58,4 +59,28 @@ def not_utf8_message(path: Path, encoding: str, reason: str) -> str:
     return (
         f"cannot read {path}: its text is not valid {encoding} ({reason}); {fix}, or save it "
         f"as UTF-8{excel}"
+    )
+
+
+_XML_ENCODING_RE = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']""")
+
+
+def xml_encoding_message(path: Path) -> str | None:
+    """The message for a KML or GML whose XML declares an encoding GDAL's parser lacks.
+
+    Chinese tools write ``encoding="GBK"`` or ``"GB2312"``; expat knows UTF-8, UTF-16 and
+    Latin-1 only, and GDAL said "unknown encoding ... the file may be corrupt".
+    """
+    try:
+        with path.open("rb") as fh:
+            found = _XML_ENCODING_RE.search(fh.read(512))
+    except OSError:
+        return None
+    if found is None:
+        return None
+    declared = found.group(1).decode("ascii", "replace")
+    return (
+        f"cannot read {path}: its XML declares encoding {declared!r}, which GDAL's reader does "
+        f"not know; save it as UTF-8 (e.g. iconv -f {declared} -t UTF-8, then write "
+        'encoding="UTF-8" in its first line)'
     )

@@ -48,7 +48,7 @@ from qzgeo.io.shapefile import (
     note_shapefile_read,
     shapefile_encoding,
 )
-from qzgeo.io.text_encoding import not_utf8_message, require_utf8
+from qzgeo.io.text_encoding import not_utf8_message, require_utf8, xml_encoding_message
 from qzgeo.notices import Notice, Notices, attach_notices, notices_of
 
 #: GDAL's advice to name a driver ("CSV:path"): qzgeo refuses such paths (io/guard), so the
@@ -377,6 +377,8 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
         cpg = cpg_mismatch(path, encoding) if "not encoded in UTF-8" in str(exc) else None
         said = _GDAL_PREFIX_HINT.sub("", str(exc)).strip().rstrip(";. ")
         msg = f"cannot read {path}: {cpg or f'{said}; the file may be corrupt or truncated'}"
+        if "unknown encoding" in said and path.suffix.lower() in (".kml", ".gml"):
+            msg = xml_encoding_message(path) or msg
         if isinstance(exc, pyogrio.errors.CRSError):  # not the data: the CRS they declare
             prj = "its .prj" if path.suffix.lower() == ".shp" else "the CRS it declares"
             msg = (

@@ -538,3 +538,24 @@ def test_check_of_a_csv_whose_only_wkt_does_not_parse_says_why(tmp_path: Path) -
     src = tmp_path / "选址.csv"
     src.write_text('名称,WKT\n甲,"POLYGON((1 2, 3 4"\n', encoding="utf-8")
     assert_exit2(qzgeo("check", src, "--crs", "EPSG:4490"), "feature 1: its WKT does not parse")
+
+
+@pytest.mark.parametrize("declared", ["GBK", "GB2312"])
+def test_kml_declaring_gbk_is_refused_with_the_fix(tmp_path: Path, declared: str) -> None:
+    """A KML in GBK that says so: GDAL's 'unknown encoding ... may be corrupt'. The fix the
+    message gives makes it read."""
+    body = (
+        '<kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>钦州甲</name>'
+        "<Polygon><outerBoundaryIs><LinearRing><coordinates>108.68,21.95 108.683,21.95 "
+        "108.683,21.953 108.68,21.953 108.68,21.95</coordinates></LinearRing>"
+        "</outerBoundaryIs></Polygon></Placemark></Document></kml>"
+    )
+    src = tmp_path / "选址.kml"
+    src.write_bytes(f'<?xml version="1.0" encoding="{declared}"?>{body}'.encode("gbk"))
+    res = qzgeo("check", src)
+    assert_exit2(res, "选址.kml", f"declares encoding '{declared}'", "iconv", 'encoding="UTF-8"')
+    assert "corrupt" not in res.output
+    fixed = tmp_path / "fixed.kml"
+    fixed.write_text(f'<?xml version="1.0" encoding="UTF-8"?>{body}', encoding="utf-8")
+    _, sites = check_json(fixed)
+    assert sites[0]["site"] == "钦州甲"
