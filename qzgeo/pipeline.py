@@ -18,6 +18,7 @@ import geopandas as gpd
 
 from qzgeo.analysis.chunk_pool import chunk_pool
 from qzgeo.analysis.overlay import OverlayReport
+from qzgeo.analysis.parcel_columns import kept_declared
 from qzgeo.analysis.parcel_extent import count_unchecked
 from qzgeo.analysis.parcels import (
     ParcelPlan,
@@ -272,7 +273,7 @@ def run_analyze(
         repairs.add_outside(tally)
     files, notes = _write_in_memory(
         result, plan, loaded, parcels_path, out_dir, repairs, overlay, make_map=make_map,
-        declared=declared_fields(parcels_path, layer),
+        declared=kept_declared(declared_fields(parcels_path, layer)),
     )  # fmt: skip
     return AnalyzeSummary(result, files, notes, repairs, overlay, engine, outside_of=beyond)
 

@@ -27,6 +27,7 @@ from qzgeo.analysis.overlay import (
     plan_overlay,
 )
 from qzgeo.analysis.overlay_plan import DEFAULT_MAX_VERTICES, Target
+from qzgeo.analysis.parcel_columns import SOURCE_FID, keep_own_columns
 from qzgeo.analysis.parcel_extent import UNCHECKED, inner_box, settle_unchecked
 from qzgeo.analysis.zones import merge_constraints, planar_zones
 from qzgeo.geo.area import fixed_point_m2, from_fixed_point_m2, m2_to_ha, m2_to_mu
@@ -293,8 +294,6 @@ def analyze_parcels(
 
 
 ZONE_KEYS = ["zone_layer", "zone_fid", "zone_name"]
-#: The column of ``parcels.gpkg`` holding each parcel's feature id in the input.
-SOURCE_FID = "source_fid"
 
 
 def parcel_summary(result: gpd.GeoDataFrame, plan: ParcelPlan) -> pd.DataFrame:
@@ -421,9 +420,10 @@ def clean_parcels(
         else:  # the parcels outside the coverage: counted from the results (count_unchecked)
             refuse_wholly_outside(parcels[~sure], area.extent, source=source, scope=scope)
     repairs.warnings.extend(m for m in notes.messages() if m not in repairs.warnings)
+    parcels = keep_own_columns(parcels, repairs)
     parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
     if not parcels.empty or where is None:
-        check_parcels(parcels, where=where or source)
+        check_parcels(parcels, where=where or source, dropped=repairs.dropped)
     return parcels
 
 
@@ -479,10 +479,19 @@ def _corners_inside(
     return np.asarray(sure, dtype=bool)
 
 
-def check_parcels(parcels: gpd.GeoDataFrame, *, where: str = "parcels") -> None:
-    """Raise a clear error if the parcels cannot be analyzed (no rows, not polygons)."""
+def check_parcels(
+    parcels: gpd.GeoDataFrame, *, where: str = "parcels", dropped: Sequence[Any] = ()
+) -> None:
+    """Raise a clear error if the parcels cannot be analyzed (no rows, not polygons).
+
+    ``dropped``: the repair records of the features dropped on the way (named, not "no
+    features", when none is left).
+    """
     if parcels.empty:
         msg = f"{where} has no features; give a polygon layer of parcels"
+        if dropped:
+            said = "; ".join(f"feature {r.feature_id}: {r.reason}" for r in dropped[:5])
+            msg = f"{where}: none of its {len(dropped)} feature(s) is a usable polygon ({said})"
         raise GeometryError(msg)
     types = shapely.get_type_id(np.asarray(parcels.geometry.values, dtype=object))
     if not np.isin(types, (3, 6)).all():

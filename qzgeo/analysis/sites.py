@@ -20,6 +20,7 @@ from qzgeo.geo.coverage import CheckedArea
 from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.geo.repair import RepairReport, polygonal_part, repair_layer, valid_polygonal
 from qzgeo.geo.reproject import to_crs
+from qzgeo.io.csv_wkt import UNPARSED
 from qzgeo.io.guard import refuse_virtual
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import ReadOptions, read_layer
@@ -136,7 +137,8 @@ def read_sites(
                 f"{arg} has no polygon features (found: {', '.join(types)}); "
                 "a site must be a polygon"
             )
-            raise InputError(msg)
+            said = [m for m in read_notes.messages() if UNPARSED in m][:3]
+            raise InputError("; ".join([msg, *said]))  # why a WKT gave no geometry
         # the CRS checks of the read built this transformer (~40 ms from WGS 84): reuse it
         part = to_crs(gdf.loc[polygonal], STORAGE_CRS)
         part[SOURCE_COL] = arg
@@ -166,7 +168,10 @@ def read_user_constraints(
         path, layer = split_source(arg)
         name = Path(path).stem + (f":{layer}" if layer else "")
         gdf, notes = _read(arg, crs=crs, datum=datum, options=options)
-        report.warnings.extend(f"{arg}: {n}" for n in notes)
+        named = Path(path).name  # most notices start with the file: not twice
+        report.warnings.extend(
+            m if named in m.split(" ", 1)[0] else f"{arg}: {m}" for m in notes.messages()
+        )
         gdf = repair_layer(gdf, layer_id=name, report=report, family="polygon")
         if gdf.empty:
             msg = f"{arg} has no polygon features; a constraint layer must hold polygons"

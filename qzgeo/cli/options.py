@@ -136,7 +136,7 @@ _READING = (
         type=EncodingParam(),
         default=None,
         help="Text encoding of a Shapefile DBF or a 界址点 .txt (default: .cpg, else a BOM, "
-        "else UTF-8, else GBK).",
+        "else UTF-8, else GBK), or of a CSV or GeoJSON (default UTF-8).",
     ),
     click.option(
         "--swap-xy/--no-swap-xy",

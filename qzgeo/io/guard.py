@@ -30,6 +30,7 @@ import shapely
 
 from qzgeo._errors import InputError
 from qzgeo.io.paths import refuse_undecodable
+from qzgeo.io.shapefile import dbf_wide_integers
 
 #: Extensions GDAL may open (OGR drivers GPKG, ESRI Shapefile, GeoJSON(Seq), FlatGeobuf,
 #: KML, GML, CSV) and those qzgeo reads itself (界址点 .txt, DXF, GeoParquet).
@@ -126,12 +127,19 @@ def open_options(path: str | os.PathLike[str]) -> dict[str, str]:
     (``WRITE_GFS=AUTO``): it would change the user's folder, and a stale ``.gfs`` left by one
     version of the file steers the reading of the next. qzgeo never writes beside its inputs.
 
+    A shapefile whose DBF has integer fields of 19 digits or more (``N(19,0)``: a 19-digit
+    宗地代码 as QGIS or ArcGIS write a 64-bit integer) is opened with ``ADJUST_TYPE``: GDAL
+    then reads the values that fit as 64-bit integers instead of rounding them to floats.
+
     Examples
     --------
     >>> open_options("宗地.gml"), open_options("宗地.gpkg")
     ({'WRITE_GFS': 'NO'}, {})
     """
-    return {"WRITE_GFS": "NO"} if Path(os.fspath(path)).suffix.lower() == ".gml" else {}
+    suffix = Path(os.fspath(path)).suffix.lower()
+    if suffix == ".shp" and dbf_wide_integers(Path(os.fspath(path))):
+        return {"ADJUST_TYPE": "YES"}
+    return {"WRITE_GFS": "NO"} if suffix == ".gml" else {}
 
 
 def ogr_layers(path: str | os.PathLike[str]) -> list[tuple[str, str | None]]:
@@ -142,7 +150,14 @@ def ogr_layers(path: str | os.PathLike[str]) -> list[tuple[str, str | None]]:
     """
     options = open_options(path)
     if not options:
-        return [(str(n), None if g is None else str(g)) for n, g in pyogrio.list_layers(path)]
+        try:
+            layers = pyogrio.list_layers(path)
+        except pyogrio.errors.GeometryError as exc:
+            error = unreadable_geometry_type(path, exc)
+            if error is None:
+                raise
+            raise error from exc
+        return [(str(n), None if g is None else str(g)) for n, g in layers]
     out: list[tuple[str, str | None]] = []
     while True:
         try:
@@ -151,6 +166,46 @@ def ogr_layers(path: str | os.PathLike[str]) -> list[tuple[str, str | None]]:
             return out
         geometry = info.get("geometry_type")
         out.append((str(info["layer_name"]), None if geometry is None else str(geometry)))
+
+
+#: GDAL's codes of "any geometry" with Z, M or both, the layer types pyogrio cannot open.
+_ANY_GEOMETRY_ZM = {
+    0x80000000: "Geometry Z",
+    1000: "Geometry Z",
+    2000: "Geometry M",
+    3000: "Geometry ZM",
+}
+_UNSUPPORTED_TYPE_RE = re.compile(r"Geometry type is not supported: (\d+)")
+
+
+def unreadable_geometry_type(path: str | os.PathLike[str], exc: Exception) -> InputError | None:
+    """The error to raise when pyogrio cannot open a layer for its declared type, else None.
+
+    A layer declared as any geometry with Z ("Geometry Z": GeoPackages exported from 3D CAD
+    data, PostGIS views, QGIS layers of mixed types) makes pyogrio fail before reading a
+    feature, whatever the features hold; it reads the same layer saved without Z and M.
+
+    Examples
+    --------
+    >>> exc = RuntimeError("Geometry type is not supported: 2147483648")
+    >>> "'Geometry Z'" in str(unreadable_geometry_type("宗地.gpkg", exc))
+    True
+    >>> unreadable_geometry_type("宗地.gpkg", RuntimeError("other")) is None
+    True
+    """
+    found = _UNSUPPORTED_TYPE_RE.search(str(exc))
+    if found is None:
+        return None
+    code = int(found.group(1))
+    name = _ANY_GEOMETRY_ZM.get(code, f"code {code}")
+    msg = (
+        f"cannot read {os.fspath(path)}: a layer of it is declared with the geometry type "
+        f"{name!r}, which qzgeo's reader (pyogrio) cannot open; save it without Z and M first, "
+        "e.g. "
+        f"`ogr2ogr -dim XY out.gpkg {os.fspath(path)}` (QGIS: Export > Save Features As, "
+        "geometry type Polygon or MultiPolygon, Z and M unticked)"
+    )
+    return InputError(msg)
 
 
 def refuse_virtual(path: str | os.PathLike[str]) -> None:
@@ -162,6 +217,11 @@ def refuse_virtual(path: str | os.PathLike[str]) -> None:
     if text.startswith("/vsi") or _PREFIX_RE.match(text):
         shown = repr(text) if any(ord(c) < 32 for c in text) else text
         why = "a /vsi* or PREFIX: source is not accepted (give a plain local path; download first)"
+        if not text.startswith("/vsi") and os.path.lexists(text):  # "v2:final.gpkg" exists
+            why += (
+                f"; for the local file of that name, give its absolute path "
+                f"({Path(text).absolute()}) or rename it without the colon"
+            )
         raise _refuse(shown, why)
 
 

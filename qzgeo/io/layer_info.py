@@ -39,6 +39,9 @@ def default_layer(path: str | os.PathLike[str], layer: str | None) -> str | None
         layers = ogr_layers(path)
     except (pyogrio.errors.DataSourceError, OSError):
         return None  # the reader says what is wrong with the file
+    if not layers:  # a KML without a Placemark, an empty GML: GDAL's default layer crashed
+        msg = f"{path} holds no layer (no feature to read); export the features again"
+        raise InputError(msg)
     spatial = [str(name) for name, geometry_type in layers if geometry_type is not None]
     if len(layers) <= 1 or not spatial:
         return None

@@ -16,13 +16,17 @@ import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from qzgeo._errors import InputError, MissingInputError, OutputError
 from qzgeo.io.atomic import TEMP_PREFIX, signals_held
+from qzgeo.notices import Notices
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,15 @@ def check_shapefile(path: Path) -> None:
             f"bytes, the file has {dbf.stat().st_size}; copy or export it again"
         )
         raise InputError(msg)
+    shx = sidecar(path, ".shx")
+    shapes = (shx.stat().st_size - 100) // 8 if shx is not None else n_records
+    if shapes != n_records:  # GDAL reads the fewer, and pairs shapes with the wrong rows
+        msg = (
+            f"{path}: its .shx indexes {shapes} shapes but its .dbf holds {n_records} records: "
+            "the files come from different exports and the attributes would not match the "
+            "shapes; copy the shapefile's files from one export"
+        )
+        raise InputError(msg)
 
 
 def _dbf_header(dbf: Path) -> tuple[int, int, int]:
@@ -102,6 +115,106 @@ def _dbf_fields(header: bytes) -> tuple[list[bytes], list[tuple[int, int]]]:
             fields.append((offset, length))
         offset += length
     return names, fields
+
+
+#: Widest DBF numeric field (digits) GDAL reads as an integer by its width alone.
+_DBF_INT64_DIGITS = 18
+
+
+def dbf_wide_integers(path: Path) -> list[bytes]:
+    """Raw names of a shapefile's DBF fields ``N(w,0)`` wider than 18 digits ([] if none).
+
+    GDAL reads such a field as floats unless it looks at the values first (open option
+    ``ADJUST_TYPE``): QGIS, GDAL and ArcGIS write 64-bit integers (a 19-digit 宗地代码) as
+    ``N(19,0)`` or ``N(20,0)``, and read as floats two parcels' codes become one number.
+    """
+    dbf = sidecar(path, ".dbf")
+    if dbf is None:
+        return []
+    try:
+        _, header_len, _ = _dbf_header(dbf)
+        with dbf.open("rb") as fh:
+            header = fh.read(header_len)
+    except (OSError, InputError):
+        return []  # the reader says what is wrong with the file
+    wide: list[bytes] = []
+    for k in range(32, len(header) - 1, 32):
+        desc = header[k : k + 32]
+        if desc[:1] == b"\r" or len(desc) < 32:
+            break
+        if desc[11:12] == b"N" and desc[16] > _DBF_INT64_DIGITS and desc[17] == 0:
+            wide.append(desc[:11].split(b"\0", 1)[0])
+    return wide
+
+
+def note_shapefile_read(gdf: gpd.GeoDataFrame, path: Path, notes: Notices) -> None:
+    """Pair rings GDAL paired wrongly, in ``gdf``, and say which fields floats rounded.
+
+    See :func:`nest_miswound_rings` and :func:`rounded_integer_fields`.
+    """
+    for fid in nest_miswound_rings(gdf):
+        notes.add(
+            f"{path.name}: feature {fid}: rings wound against the shapefile rule (outer "
+            "clockwise, holes counter-clockwise); holes found by which ring lies in which",
+            kind="repair",
+            source=path.name,
+            feature=fid,
+        )
+    for name in rounded_integer_fields(path, gdf):
+        notes.add(
+            f"{path.name}: field {name!r} holds integers too long for 64 bits (over "
+            "9223372036854775807); the field is read as decimal numbers rounded to about "
+            "16 digits: store such codes as text (a character field)",
+            source=path.name,
+        )
+
+
+def rounded_integer_fields(path: Path, gdf: gpd.GeoDataFrame) -> list[str]:
+    """The wide integer fields (:func:`dbf_wide_integers`) GDAL still read as floats.
+
+    With ``ADJUST_TYPE`` GDAL reads them as 64-bit integers unless a value does not fit in
+    one (20 digits and more): then the whole field comes as floats, rounded to 16 digits.
+    """
+    out = []
+    for raw in dbf_wide_integers(path):
+        for enc in ("utf-8", "gb18030"):
+            with contextlib.suppress(UnicodeDecodeError):
+                name = raw.decode(enc)
+                if name in gdf.columns and gdf[name].dtype.kind == "f":
+                    out.append(name)
+                break
+    return out
+
+
+#: GEOS's reasons for a polygon GDAL put together from rings wound against the shapefile rule.
+_MISWOUND = ("Hole lies outside shell", "Nested shells")
+
+
+def nest_miswound_rings(gdf: gpd.GeoDataFrame) -> list[Any]:
+    """Rebuild, in ``gdf``, the polygons GDAL paired wrongly; their feature ids.
+
+    A shapefile polygon is a list of rings: outer rings clockwise, holes counter-clockwise.
+    GDAL trusts the winding, so rings wound otherwise (by a script, a CAD converter) come out
+    as a hole outside its shell or as nested shells; the repair then dropped the parcel, kept
+    its hole as land, or kept only an island. Such rings are paired by which lies inside which
+    (even-odd), as GDAL itself does when told to look (``OGR_ORGANIZE_POLYGONS=DEFAULT``).
+    """
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    rings = shapely.get_num_interior_rings(geoms) + shapely.get_num_geometries(geoms)
+    fixed: list[Any] = []
+    for i in np.flatnonzero(rings > 1):  # one ring cannot be paired wrongly
+        reason = shapely.is_valid_reason(geoms[i])
+        if not reason.startswith(_MISWOUND):
+            continue
+        lines = [r.coords for r in shapely.get_rings(shapely.get_parts(geoms[i]))]
+        rebuilt = shapely.build_area(shapely.MultiLineString(lines))
+        if rebuilt.is_empty or not rebuilt.is_valid:
+            continue  # rings that cross: the repair says what it does with them
+        geoms[i] = rebuilt
+        fixed.append(gdf.index[i])
+    if fixed:
+        gdf[gdf.geometry.name] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
+    return fixed
 
 
 def _dbf_text_chunks(dbf: Path, *, chunk_records: int = 4096) -> Iterator[bytes]:
@@ -180,10 +293,34 @@ def _other_cpg_note(path: Path, cpg: Path) -> str | None:
     dbf = sidecar(path, ".dbf")
     if dbf is None or _decodes(dbf, "ascii") or not _decodes(dbf, "gb18030"):
         return None
+    sample = _first_non_ascii(dbf)
+    shown = ""
+    if sample is not None:  # the file's own text both ways, not an example
+        codec = _CPG_CODECS.get(text.upper().replace(" ", "").removeprefix("ANSI"), "cp1252")
+        as_cpg, as_gbk = sample.decode(codec, "replace")[:16], sample.decode("gb18030")[:16]
+        shown = f": {as_gbk!r} reads as {as_cpg!r}"
     return (
         f"{path.name}: its .cpg says {text!r} and the text is read so, but it also reads as "
-        "GBK (GBK read as 1252 gives names such as 'ÓÃµØÐÔÖÊ'; then: --encoding GBK)"
+        f"GBK{shown}; if GBK is meant: --encoding GBK"
     )
+
+
+#: Python codecs of the Western .cpg texts ArcGIS and QGIS write (upper case, no spaces).
+_CPG_CODECS = {
+    "1252": "cp1252",
+    "ISO-8859-1": "latin-1",
+    "ISO88591": "latin-1",
+    "8859-1": "latin-1",
+}
+
+
+def _first_non_ascii(dbf: Path) -> bytes | None:
+    """The first field name or text of the DBF that is not ASCII (a GBK one: checked before)."""
+    for chunk in _dbf_text_chunks(dbf):
+        for item in chunk.split(b"\n"):
+            if any(b >= 0x80 for b in item):
+                return item.strip(b" \0")
+    return None
 
 
 def _decodes(dbf: Path, encoding: str) -> bool:

@@ -22,8 +22,8 @@ import shapely
 from pyproj import CRS
 
 from qzgeo._errors import CRSError, InputError, MissingInputError
-from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, resolve_crs, sample_coordinates
-from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84
+from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, sample_coordinates
+from qzgeo.io.csv_wkt import note_unparsed_wkt
 from qzgeo.io.dxf import read_dxf
 from qzgeo.io.guard import (
     admit_source,
@@ -31,15 +31,24 @@ from qzgeo.io.guard import (
     ogr_layers,
     open_options,
     refuse_virtual,
+    unreadable_geometry_type,
 )
 from qzgeo.io.input_checks import check_datum
 from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.kml_names import restore_kml_names
+from qzgeo.io.layer_crs import from_gcj02, require_crs, settle_crs
 from qzgeo.io.layer_info import default_layer
 from qzgeo.io.postgis_read import KeyRange, read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.raw_wkb import raw_wkb_wanted, read_frame_keeping_wkb
-from qzgeo.io.shapefile import check_shapefile, cpg_label, cpg_mismatch, shapefile_encoding
+from qzgeo.io.shapefile import (
+    check_shapefile,
+    cpg_label,
+    cpg_mismatch,
+    note_shapefile_read,
+    shapefile_encoding,
+)
+from qzgeo.io.text_encoding import not_utf8_message, require_utf8, xml_encoding_message
 from qzgeo.notices import Notice, Notices, attach_notices, notices_of
 
 #: GDAL's advice to name a driver ("CSV:path"): qzgeo refuses such paths (io/guard), so the
@@ -228,16 +237,16 @@ def read_layer(
         notes = notices_of(gdf)
         notes.extend(Notice(m, source=src) for m in admitted)
         encoding_used = gdf.attrs.get("encoding")
-        gdf = _require_crs(_require_geometry(gdf, path), crs, path)
+        gdf = require_crs(_require_geometry(gdf, path), crs, path)
     check_vertices(gdf, redact_uri(src))
-    gdf = _settle_crs(gdf, crs, src, notes, given_by=crs_given_by or f"--crs {crs}")
+    gdf = settle_crs(gdf, crs, src, notes, given_by=crs_given_by or f"--crs {crs}")
     gdf = check_datum(gdf, src, notes, assumed=assume_datum_shift_negligible, towgs84=towgs84)
     if check_crs:
         check_coordinates(
             sample_coordinates(gdf.geometry.values), gdf.crs, source=redact_uri(src), extent=extent
         )
     if datum == "gcj02":
-        gdf = _from_gcj02(gdf, src)
+        gdf = from_gcj02(gdf, src)
     attach_notices(gdf, notes)
     if encoding_used is not None:
         gdf.attrs["encoding"] = encoding_used
@@ -295,80 +304,23 @@ def _require_geometry(gdf: Any, path: Path) -> gpd.GeoDataFrame:
             "give a vector layer (GeoPackage, Shapefile, GeoJSON, 界址点 .txt) or a CSV "
             "with a WKT column"
         )
+        # QGIS's attribute table export names its WKT column wkt_geom, others geometry or
+        # SHAPE: GDAL takes geometry from a column named WKT only.
+        firsts = {str(c): gdf[c].dropna() for c in gdf.columns}
+        wkt = [c for c, v in firsts.items() if len(v) and _WKT_RE.match(str(v.iloc[0]))]
+        if wkt:
+            msg += f" (GDAL reads geometry only from a column named WKT: rename {wkt[0]!r} to WKT)"
         raise InputError(msg)
     return gdf
 
 
-def _require_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None, path: Path) -> gpd.GeoDataFrame:
-    """``gdf`` with its own CRS, else ``crs``; never a guess."""
-    if gdf.crs is not None:
-        return gdf
-    if crs is None:
-        msg = (
-            f'{path} has no CRS; declare it with `crs = "EPSG:..."` in the catalog or pass '
-            f"--crs ({_crs_hint(gdf)}). qzgeo never guesses a CRS."
-        )
-        raise CRSError(msg)
-    return gdf.set_crs(crs)
-
-
-def _settle_crs(
-    gdf: gpd.GeoDataFrame, crs: str | CRS | None, src: str, notes: Notices, *, given_by: str
-) -> gpd.GeoDataFrame:
-    """``gdf`` with its CRS resolved (ESRI names to EPSG); a notice if ``crs`` disagrees.
-
-    ``crs`` (``--crs``) only sets the CRS of a file without one: one the file declares wins,
-    and the user is told rather than left to believe the option applied.
-    """
-    resolved = resolve_crs(gdf.crs)
-    gdf = gdf if resolved == gdf.crs else gdf.set_crs(resolved, allow_override=True)
-    if crs is not None and resolve_crs(CRS.from_user_input(crs)) != gdf.crs:
-        code = gdf.crs.to_epsg()
-        notes.add(
-            f"{redact_uri(src)} declares its CRS ({f'EPSG:{code}' if code else gdf.crs.name});"
-            f" {given_by} only sets the CRS of a file without one and is ignored for it "
-            "(qzgeo convert --to-crs reprojects); if the file's own CRS (.prj, 带号) is wrong, "
-            "fix the file",
-            source=src,
-        )
-    return gdf
-
-
-def _crs_hint(gdf: gpd.GeoDataFrame) -> str:
-    """What the coordinates look like, as a hint for the message (never applied)."""
-    from qzgeo.geo.crs import gk_epsg
-
-    if gdf.empty or gdf.geometry.is_empty.all():
-        return "e.g. EPSG:4490 for CGCS2000 lon/lat"
-    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
-    if x0 >= 73 and x1 <= 136 and y0 >= 3 and y1 <= 54:
-        return "the coordinates look like lon/lat: EPSG:4490 (CGCS2000) or EPSG:4326 (WGS84)"
-    zone = int(x0 // 1_000_000)
-    if 25 <= zone <= 45 and zone == int(x1 // 1_000_000):
-        return (
-            f"eastings with the zone prefix {zone} look like CGCS2000 3-degree GK zone {zone}: "
-            f"EPSG:{gk_epsg(zone, prefix=True)}"
-        )
-    if x0 > 0 and x1 < 1_000_000 and 0 < y0 < 6_000_000:
-        return (
-            "eastings near 500 000 look like a Gauss-Krueger zone without prefix: "
-            "EPSG:(4509 + the zone, i.e. round(central meridian / 3)) for CGCS2000"
-        )
-    return "e.g. EPSG:4490 for CGCS2000 lon/lat, or the Gauss-Krueger zone of the data"
-
-
-def _from_gcj02(gdf: gpd.GeoDataFrame, src: str) -> gpd.GeoDataFrame:
-    """Convert GCJ-02 lon/lat to WGS84/CGCS2000 (EPSG:4490)."""
-    if not gdf.crs.is_geographic:
-        msg = f"{src}: datum 'gcj02' applies to lon/lat data, but its CRS is {gdf.crs.name}"
-        raise CRSError(msg)
-    return gdf.set_geometry(geoms_gcj02_to_wgs84(gdf.geometry.values), crs=STORAGE_CRS)
+_WKT_RE = re.compile(r"\s*(MULTI)?(POLYGON|LINESTRING|POINT|SURFACE|CURVEPOLYGON)\s*[ZM(]", re.I)
 
 
 def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
     if layer is not None:
-        names = list_layers(path)
-        if layer not in names:
+        names = _layer_names(path)
+        if names is not None and layer not in names:
             msg = f"{path} has no layer {layer!r}; it has: {', '.join(names) or '(none)'}"
             raise InputError(msg)
     notes = Notices()
@@ -399,7 +351,18 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
                 )
         if encoding is None and path.suffix.lower() == ".shp":
             encoding = cpg_label(path) or str(pyogrio.read_info(path)["encoding"])
+        if path.suffix.lower() == ".shp":
+            note_shapefile_read(gdf, path, notes)
+        note_unparsed_wkt(gdf, path, notes)
+        if gdf.attrs.pop("arcs", False):
+            notes.add(
+                f"{path.name}: the layer holds curves (arcs); read as straight segments, one "
+                f"every {ARC_STEP_DEGREES}° of arc (a circle's area comes out 0.0013 % small)",
+                source=path.name,
+            )
     except UnicodeDecodeError as exc:
+        if path.suffix.lower() != ".shp":
+            raise InputError(not_utf8_message(path, exc.encoding, exc.reason)) from exc
         msg = (
             f"cannot read {path}: a field name or text is not valid {exc.encoding} ({exc.reason} "
             f"at byte {exc.start}; a DBF field name cut inside a character?). Rename the field "
@@ -408,9 +371,20 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
         cpg = cpg_mismatch(path, encoding)
         raise InputError(msg if cpg is None else f"{msg}; {cpg}") from exc
     except (*PYOGRIO_ERRORS, RuntimeError, shapely.errors.GEOSException) as exc:
+        error = unreadable_geometry_type(path, exc)
+        if error is not None:
+            raise error from exc
         cpg = cpg_mismatch(path, encoding) if "not encoded in UTF-8" in str(exc) else None
         said = _GDAL_PREFIX_HINT.sub("", str(exc)).strip().rstrip(";. ")
         msg = f"cannot read {path}: {cpg or f'{said}; the file may be corrupt or truncated'}"
+        if "unknown encoding" in said and path.suffix.lower() in (".kml", ".gml"):
+            msg = xml_encoding_message(path) or msg
+        if isinstance(exc, pyogrio.errors.CRSError):  # not the data: the CRS they declare
+            prj = "its .prj" if path.suffix.lower() == ".shp" else "the CRS it declares"
+            msg = (
+                f"cannot read {path}: {prj} cannot be understood ({said}); replace it with a "
+                "valid one, or remove it and pass --crs"
+            )
         if path.is_dir():
             msg = (
                 f"cannot read {path}: a folder, and GDAL finds no layer in it; give the file "
@@ -422,6 +396,20 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
     if encoding is not None:
         gdf.attrs["encoding"] = encoding
     return gdf
+
+
+def _layer_names(path: Path) -> list[str] | None:
+    """The layers of ``path``; None if pyogrio cannot list them for another layer's type.
+
+    One layer declared "Geometry Z" stops pyogrio from listing any: a named layer of another
+    type still reads, and reading the named one says what is wrong with it.
+    """
+    try:
+        return list_layers(path)
+    except InputError as exc:
+        if isinstance(exc.__cause__, pyogrio.errors.GeometryError):
+            return None
+        raise
 
 
 def _pyogrio_read(
@@ -447,12 +435,27 @@ def _pyogrio_read(
             arrow = _arrow_safe(path, layer)
             if arrow and on_invalid == "raise" and raw_wkb_wanted():  # the chunks of analyze
                 keep = {k: v for k, v in kwargs.items() if k not in ("fid_as_index", "on_invalid")}
-                return read_frame_keeping_wkb(path, keep)
-            return pyogrio.read_dataframe(path, use_arrow=arrow, **kwargs)
+                return require_utf8(read_frame_keeping_wkb(path, keep))
+            return require_utf8(pyogrio.read_dataframe(path, use_arrow=arrow, **kwargs))
+        except UnicodeDecodeError:
+            raise  # a ValueError too, but not one the row-by-row path would read better
         except ValueError:
             # pyogrio's Arrow path fails on GeoJSON whose features have an "id" property
             # (the FID column appears twice); the row-by-row path reads them.
             return pyogrio.read_dataframe(path, use_arrow=False, **kwargs)
+        except NotImplementedError:
+            # Curves (arcs of ArcGIS or CAD parcels: CurvePolygon, MultiSurface), which shapely
+            # cannot hold: the row-by-row path has GDAL turn them into straight segments, one
+            # every ARC_STEP_DEGREES of arc (set below), and the caller says so.
+            gdf = pyogrio.read_dataframe(path, use_arrow=False, **kwargs)
+            gdf.attrs["arcs"] = True
+            return gdf
+
+
+#: Degrees of arc per straight segment when GDAL turns curves into lines (its default, 4°,
+#: makes a circle 0.08 % too small; 0.5° makes it 0.0013 % too small).
+ARC_STEP_DEGREES = 0.5
+pyogrio.set_gdal_config_options({"OGR_ARC_STEPSIZE": str(ARC_STEP_DEGREES)})
 
 
 def _arrow_safe(path: Path, layer: str | None) -> bool:

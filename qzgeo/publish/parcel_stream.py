@@ -46,6 +46,7 @@ from qzgeo.analysis.chunk_pool import (
     run_chunks,
 )
 from qzgeo.analysis.overlay import OverlayReport
+from qzgeo.analysis.parcel_columns import kept_declared
 from qzgeo.analysis.parcels import (
     ParcelPlan,
     build_parcel_plan,
@@ -252,7 +253,7 @@ def analyze_parcels_streamed(
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(probe.crs, loaded.planar_crs))
     source = ChunkSource(
         str(parcels_path), layer, crs, datum, dict(read_kwargs or {}),
-        fid_column(parcels_path, layer), declared_fields(parcels_path, layer),
+        fid_column(parcels_path, layer), kept_declared(declared_fields(parcels_path, layer)),
     )  # fmt: skip
     ctx = ChunkContext(source, plan, loaded.coverage, caps, rename)
     acc = _Totals(plan, repairs if repairs is not None else RepairReport())

@@ -1,0 +1,77 @@
+"""The columns ``analyze`` writes for each parcel, and the parcels' own columns of those names.
+
+A parcel file may already hold a column named like a result: a surveyed ``area_m2``, a
+``conflict`` column of an earlier check, the results of an earlier run. The results used to
+replace them without a word; they are kept under another name, and the report says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+
+from qzgeo.analysis.parcel_extent import UNCHECKED
+from qzgeo.geo.repair import RepairReport
+
+#: The column of ``parcels.gpkg`` holding each parcel's feature id in the input.
+SOURCE_FID = "source_fid"
+
+#: The columns analyze writes besides the constraint classes' (``layer:class``).
+RESULT_COLUMNS = (
+    SOURCE_FID,
+    "zone_layer",
+    "zone_fid",
+    "zone_name",
+    "zone_m2",
+    "area_m2",
+    "area_ha",
+    "area_mu",
+    "inside_boundary",
+    "constrained_m2",
+    "available_m2",
+    "available_ha",
+    "available_mu",
+    UNCHECKED,
+    "conflict",
+)
+
+
+def keep_own_columns(parcels: gpd.GeoDataFrame, repairs: RepairReport) -> gpd.GeoDataFrame:
+    """The parcels with their own columns named like a result renamed ``<name>_input``.
+
+    Said once in ``repairs.warnings`` (each chunk of a big file renames alike).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> from qzgeo.geo.repair import RepairReport
+    >>> report = RepairReport()
+    >>> p = gpd.GeoDataFrame({"area_m2": [12.5]}, geometry=[box(0, 0, 1, 1)])
+    >>> list(keep_own_columns(p, report).columns), len(report.warnings)
+    (['area_m2_input', 'geometry'], 1)
+    """
+    clash = [c for c in RESULT_COLUMNS if c in parcels.columns and c != parcels.geometry.name]
+    if not clash:
+        return parcels
+    names = {c: f"{c}_input" for c in clash}
+    msg = (
+        f"the parcels' own columns {', '.join(clash)} are kept as {', '.join(names.values())}:"
+        " analyze writes its results under those names"
+    )
+    if msg not in repairs.warnings:
+        repairs.warnings.append(msg)
+    return parcels.rename(columns=names)
+
+
+def kept_declared(declared: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The parcel file's declared field types under the names :func:`keep_own_columns` gives.
+
+    A declared integer ``area_m2`` would otherwise cast the results' ``area_m2`` to integers.
+
+    Examples
+    --------
+    >>> kept_declared([("area_m2", "int64"), ("名称", "object")])
+    (('area_m2_input', 'int64'), ('名称', 'object'))
+    """
+    return tuple((f"{c}_input" if c in RESULT_COLUMNS else c, t) for c, t in declared)

@@ -1,0 +1,139 @@
+"""The CRS of a layer just read: the file's own, else the one the user gave; never a guess.
+
+``--crs`` (or a catalog ``crs``) sets the CRS of a file without one; a CRS the file declares
+wins, and the user is told. ESRI names of CGCS2000 Gauss-Kruger zones resolve to EPSG codes.
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+from pathlib import Path
+
+import geopandas as gpd
+from pyproj import CRS
+
+from qzgeo._errors import CRSError
+from qzgeo.geo.crs import STORAGE_CRS, resolve_crs
+from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84
+from qzgeo.io.postgis_uri import redact_uri
+from qzgeo.io.shapefile import sidecar
+from qzgeo.notices import Notices
+
+
+def require_crs(gdf: gpd.GeoDataFrame, crs: str | CRS | None, path: Path) -> gpd.GeoDataFrame:
+    """``gdf`` with its own CRS, else ``crs``; never a guess.
+
+    A CRS that says nothing of where the data lie counts as none: GeoPackage's "Undefined
+    geographic/Cartesian SRS" (what QGIS writes for a layer of CAD data without a CRS) and
+    local (engineering) systems, which no transformation reaches (pyproj failed on them).
+    """
+    gdf = undeclared_geojson_crs(gdf, path)
+    stand_in = gdf.crs.name if gdf.crs is not None and _says_nothing(gdf.crs) else None
+    if stand_in is not None:
+        gdf = gdf.set_crs(None, allow_override=True)
+    if gdf.crs is not None:
+        return gdf
+    if crs is None:
+        why = (
+            ' (no "crs" member, and its coordinates are not the lon/lat GeoJSON then means)'
+            if path.suffix.lower() in _GEOJSON_SUFFIXES
+            else ""
+        )
+        if stand_in is not None:
+            why = f" (its CRS {stand_in!r} is undefined or local: it does not place the data)"
+        elif path.suffix.lower() == ".shp" and sidecar(path, ".prj") is not None:
+            why = " (its .prj is not a CRS GDAL can read: replace it, or pass --crs)"
+        msg = (
+            f'{path} has no CRS{why}; declare it with `crs = "EPSG:..."` in the catalog or pass '
+            f"--crs ({_crs_hint(gdf)}). qzgeo never guesses a CRS."
+        )
+        raise CRSError(msg)
+    return gdf.set_crs(crs)
+
+
+#: GeoPackage's stand-ins for a layer without a CRS (``srs_id`` 0 and -1).
+_GPKG_UNDEFINED = ("Undefined geographic SRS", "Undefined Cartesian SRS")
+
+
+def _says_nothing(crs: CRS) -> bool:
+    """Whether ``crs`` is a stand-in for none or a local system (no way to lon/lat)."""
+    return crs.name in _GPKG_UNDEFINED or bool(crs.is_engineering)
+
+
+#: GeoJSON and GeoJSON text sequences: lon/lat unless a (2008-style) "crs" member says not.
+_GEOJSON_SUFFIXES = (".geojson", ".json", ".geojsonl", ".geojsons", ".ndjson")
+
+
+def undeclared_geojson_crs(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """``gdf`` without a CRS if it is GeoJSON without a ``"crs"`` member and not lon/lat.
+
+    GDAL gives every such file WGS84 lon/lat (RFC 7946 makes GeoJSON lon/lat), also one of
+    Gauss-Kruger metres (written by a script, or by a tool that drops the member): it was then
+    refused for a CRS it never declared, and ``--crs``, which sets the CRS of a file without
+    one, was ignored for it. Coordinates beyond ±180 are not degrees: the file has no CRS.
+    """
+    if path.suffix.lower() not in _GEOJSON_SUFFIXES or gdf.crs is None or gdf.empty:
+        return gdf
+    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+    if not all(map(math.isfinite, (x0, y0, x1, y1))):
+        return gdf
+    if max(abs(x0), abs(x1), abs(y0), abs(y1)) <= 180:
+        return gdf  # degrees, perhaps lat/lon swapped: the coordinate checks say so
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        if mm.find(b'"crs"') >= 0:
+            return gdf  # it declares one: the coordinate checks say what is wrong with it
+    return gdf.set_crs(None, allow_override=True)
+
+
+def settle_crs(
+    gdf: gpd.GeoDataFrame, crs: str | CRS | None, src: str, notes: Notices, *, given_by: str
+) -> gpd.GeoDataFrame:
+    """``gdf`` with its CRS resolved (ESRI names to EPSG); a notice if ``crs`` disagrees.
+
+    ``crs`` (``--crs``) only sets the CRS of a file without one: one the file declares wins,
+    and the user is told rather than left to believe the option applied.
+    """
+    resolved = resolve_crs(gdf.crs)
+    gdf = gdf if resolved == gdf.crs else gdf.set_crs(resolved, allow_override=True)
+    if crs is not None and resolve_crs(CRS.from_user_input(crs)) != gdf.crs:
+        code = gdf.crs.to_epsg()
+        notes.add(
+            f"{redact_uri(src)} declares its CRS ({f'EPSG:{code}' if code else gdf.crs.name});"
+            f" {given_by} only sets the CRS of a file without one and is ignored for it "
+            "(qzgeo convert --to-crs reprojects); if the file's own CRS (.prj, 带号) is wrong, "
+            "fix the file",
+            source=src,
+        )
+    return gdf
+
+
+def _crs_hint(gdf: gpd.GeoDataFrame) -> str:
+    """What the coordinates look like, as a hint for the message (never applied)."""
+    from qzgeo.geo.crs import gk_epsg
+
+    if gdf.empty or gdf.geometry.is_empty.all():
+        return "e.g. EPSG:4490 for CGCS2000 lon/lat"
+    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+    if x0 >= 73 and x1 <= 136 and y0 >= 3 and y1 <= 54:
+        return "the coordinates look like lon/lat: EPSG:4490 (CGCS2000) or EPSG:4326 (WGS84)"
+    zone = int(x0 // 1_000_000)
+    if 25 <= zone <= 45 and zone == int(x1 // 1_000_000):
+        return (
+            f"eastings with the zone prefix {zone} look like CGCS2000 3-degree GK zone {zone}: "
+            f"EPSG:{gk_epsg(zone, prefix=True)}"
+        )
+    if x0 > 0 and x1 < 1_000_000 and 0 < y0 < 6_000_000:
+        return (
+            "eastings near 500 000 look like a Gauss-Krueger zone without prefix: "
+            "EPSG:(4509 + the zone, i.e. round(central meridian / 3)) for CGCS2000"
+        )
+    return "e.g. EPSG:4490 for CGCS2000 lon/lat, or the Gauss-Krueger zone of the data"
+
+
+def from_gcj02(gdf: gpd.GeoDataFrame, src: str) -> gpd.GeoDataFrame:
+    """Convert GCJ-02 lon/lat to WGS84/CGCS2000 (EPSG:4490)."""
+    if not gdf.crs.is_geographic:
+        msg = f"{src}: datum 'gcj02' applies to lon/lat data, but its CRS is {gdf.crs.name}"
+        raise CRSError(msg)
+    return gdf.set_geometry(geoms_gcj02_to_wgs84(gdf.geometry.values), crs=STORAGE_CRS)
