@@ -52,6 +52,9 @@ _RC: Any = {  # typed loosely: matplotlib 3.11 types the keys as literals
     "hatch.linewidth": 0.5,
     "text.parse_math": False,  # data and titles are text, never mathtext ("$...$")
 }
+# Every text of a sheet is laid out as one line; matplotlib would start a second one at "\n"
+# (drawn over the next text) and drop all that follows U+2029, so line breaks become spaces.
+_LINE_BREAKS = str.maketrans(dict.fromkeys("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029", " "))
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,8 @@ def _panel(ax: Axes, layout: Layout, views: Sequence[LayerView], notes: _Notes, 
 def _embed_fonts(fig: Figure, tmp: Path, regular: FontFace, bold: FontFace) -> str:
     """Set every text in a subset of the CJK font (bold texts in the bold face)."""
     texts = [t for t in fig.findobj(Text) if t.get_text()]
+    for t in texts:
+        t.set_text(t.get_text().translate(_LINE_BREAKS))
     weights = {t: str(t.get_fontweight()) in ("bold", "700", "heavy", "black") for t in texts}
     files = {
         False: subset_font(regular, [t.get_text() for t in texts if not weights[t]], tmp / "r.ttf"),

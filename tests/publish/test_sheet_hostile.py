@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -265,3 +266,33 @@ def test_a_title_too_long_for_three_lines_is_shrunk_with_a_warning_in_the_report
     assert "A4 portrait" in said[0] and "shorten" in said[0], said
     manifest = json.loads((tmp_path / "public" / "manifest.json").read_text(encoding="utf-8"))
     assert said[0] in manifest["warnings"]
+
+
+def test_line_and_paragraph_separators_drop_no_text(tmp_path: Path) -> None:
+    """U+2029 in a title, layer title or 编制单位 made matplotlib drop the rest of that text
+    (and U+2028 drew a missing-glyph box); a newline drew a second line over the next one.
+    Each is set as a space: every word on the sheet, on one line, and no glyph warning."""
+    import datetime as dt
+    import warnings
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _run, _square_views
+
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    page.title = "一号图\u2029二号图\u2028三号图"
+    views = [replace(views[0], title="分区\u2029四号层\n五号层")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        info = write_sheet(
+            page,
+            views,
+            tmp_path / "s.pdf",
+            organisation="单位\u2029六号单位",
+            date=dt.date(2024, 1, 2),
+        )
+    assert not [str(w.message) for w in caught if "Glyph" in str(w.message)]
+    lines = [" ".join(line.split()) for line in _run("pdftotext", str(info.path), "-").splitlines()]
+    for text in ("一号图 二号图 三号图", "分区 四号层 五号层", "编制单位：单位 六号单位"):
+        assert text in lines, lines
