@@ -14,11 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+import shapely
 from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -291,8 +293,25 @@ def write_sheet(
         crs=crs.to_string(),
         labels=n_labels,
         font=font,
-        warnings=title.warnings,
+        warnings=[*title.warnings, *_outside_frame(views, projected, ground)],
     )
+
+
+def _outside_frame(
+    views: Sequence[LayerView],
+    projected: Mapping[str, gpd.GeoDataFrame],
+    ground: tuple[float, float, float, float],
+) -> list[str]:
+    """A warning per layer with features none of which reach the frame: its legend entry would
+    show nothing on the map (the frame follows the map's polygons, not its lines and points)."""
+    frame = shapely.box(*ground)
+    return [
+        f"layer {v.id!r} ({v.title}) lies wholly outside the sheet's frame, which is fitted "
+        "to the map's polygon layers: its legend entry shows nothing on the map; move it "
+        "within them or remove it from the map's `layers`"
+        for v in views
+        if v.id in projected and not projected[v.id].intersects(frame).any()
+    ]
 
 
 def _layout(

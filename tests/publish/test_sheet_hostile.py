@@ -296,3 +296,32 @@ def test_line_and_paragraph_separators_drop_no_text(tmp_path: Path) -> None:
     lines = [" ".join(line.split()) for line in _run("pdftotext", str(info.path), "-").splitlines()]
     for text in ("一号图 二号图 三号图", "分区 四号层 五号层", "编制单位：单位 六号单位"):
         assert text in lines, lines
+
+
+def test_a_layer_wholly_outside_the_frame_is_named_in_the_warnings(tmp_path: Path) -> None:
+    """The sheet is framed on the map's polygons; a corridor south of them (as in the
+    `qzgeo new-pack` skeleton) drew nothing while the legend listed it: say so."""
+    import datetime as dt
+
+    pytest.importorskip("matplotlib")
+    from shapely.geometry import LineString
+    from test_sheet import _square_views
+
+    from qzgeo.publish.prepare import prepare_layer
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    road = gpd.GeoDataFrame(
+        {"名称": ["走廊"]}, geometry=[LineString([(108.4, 21.75), (108.7, 21.75)])], crs="EPSG:4490"
+    )
+    inside = gpd.GeoDataFrame(
+        {"名称": ["穿越"]}, geometry=[LineString([(108.4, 21.81), (108.7, 21.81)])], crs="EPSG:4490"
+    )
+    for lid, gdf in (("road", road), ("cross", inside)):
+        prepared = prepare_layer(gdf, fields=["名称"], what=f"layer {lid!r}")
+        views.append(replace(views[0], id=lid, title=f"{lid}线", group="通道", prepared=prepared))
+    info = write_sheet(
+        page, views, tmp_path / "s.pdf", organisation="测试单位", date=dt.date(2024, 1, 2)
+    )
+    assert [w for w in info.warnings if "road线" in w], info.warnings
+    assert not [w for w in info.warnings if "cross线" in w or "分区" in w], info.warnings
