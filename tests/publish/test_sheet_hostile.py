@@ -325,3 +325,40 @@ def test_a_layer_wholly_outside_the_frame_is_named_in_the_warnings(tmp_path: Pat
     )
     assert [w for w in info.warnings if "road线" in w], info.warnings
     assert not [w for w in info.warnings if "cross线" in w or "分区" in w], info.warnings
+
+
+def test_wide_latin_text_stays_inside_the_panel_and_its_column(tmp_path: Path) -> None:
+    """Legend and notes were wrapped at an estimated 0.55 em a Latin letter: a layer title or
+    a source in capitals (W is 0.9 em) ran over the legend's second column and off the panel.
+    """
+    import datetime as dt
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _square_views
+
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    # enough rows to fill two legend columns: the wide title sits in the first
+    rows = [
+        replace(views[0], id=f"z{i}", title=f"分区{i}" + ("WMWMWMWM" * 6 if i == 3 else ""))
+        for i in range(14)
+    ]
+    info = write_sheet(
+        page,
+        rows,
+        tmp_path / "s.pdf",
+        organisation="测试单位",
+        date=dt.date(2024, 1, 2),
+        sources=["SOURCE " + "MWMWMWMW" * 12 + " END"],
+    )
+    boxes = _ink_boxes(info.path)
+    panel_right = (info.page_mm[0] - 15.0) * PT_PER_MM  # margin and padding on A3
+    wide = [b for b in boxes if "WM" in b[4] or "MW" in b[4]]
+    assert wide
+    assert max(b[2] for b in wide) <= panel_right, (panel_right, wide)
+    for a in wide:
+        for b in boxes:
+            if b is not a:
+                apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+                assert apart, (a, b)
