@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -54,9 +55,17 @@ _RC: Any = {  # typed loosely: matplotlib 3.11 types the keys as literals
     "hatch.linewidth": 0.5,
     "text.parse_math": False,  # data and titles are text, never mathtext ("$...$")
 }
-# Every text of a sheet is laid out as one line; matplotlib would start a second one at "\n"
-# (drawn over the next text) and drop all that follows U+2029, so line breaks become spaces.
-_LINE_BREAKS = str.maketrans(dict.fromkeys("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029", " "))
+
+
+def _one_line(text: str) -> str:
+    """``text`` as a sheet sets it: line breaks, tabs and other controls as spaces, no U+FEFF.
+
+    Every text of a sheet is laid out as one line; matplotlib would start a second one at
+    "\\n" (drawn over the next text), drop all that follows U+2029, draw a control as a
+    missing-glyph box, and fail on U+FEFF (an invisible character pasted text carries).
+    """
+    spaced = (" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    return "".join(spaced).replace("\ufeff", "")
 
 
 @dataclass(frozen=True)
@@ -185,7 +194,7 @@ def _embed_fonts(fig: Figure, tmp: Path, regular: FontFace, bold: FontFace) -> s
     """Set every text in a subset of the CJK font (bold texts in the bold face)."""
     texts = [t for t in fig.findobj(Text) if t.get_text()]
     for t in texts:
-        t.set_text(t.get_text().translate(_LINE_BREAKS))
+        t.set_text(_one_line(t.get_text()))
     weights = {t: str(t.get_fontweight()) in ("bold", "700", "heavy", "black") for t in texts}
     files = {
         False: subset_font(regular, [t.get_text() for t in texts if not weights[t]], tmp / "r.ttf"),

@@ -298,6 +298,47 @@ def test_line_and_paragraph_separators_drop_no_text(tmp_path: Path) -> None:
         assert text in lines, lines
 
 
+def test_control_characters_and_a_bom_in_sheet_text(tmp_path: Path) -> None:
+    """A tab or NUL in a layer title drew a missing-glyph box (a warning on stderr only); an
+    invisible U+FEFF pasted into a title (TOML takes it as it is) crashed matplotlib's PDF
+    backend with an IndexError. Controls are set as spaces, U+FEFF is dropped."""
+    import datetime as dt
+    import warnings
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _run, _square_views
+
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    page.title = "\ufeff一号图\t二号图"
+    views = [replace(views[0], title="分区\x00四号层\ufeff\x07五号层")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        info = write_sheet(
+            page, views, tmp_path / "s.pdf", organisation="单位\x1b", date=dt.date(2024, 1, 2)
+        )
+    assert not [str(w.message) for w in caught if "Glyph" in str(w.message)]
+    lines = [" ".join(line.split()) for line in _run("pdftotext", str(info.path), "-").splitlines()]
+    for text in ("一号图 二号图", "分区 四号层 五号层", "编制单位：单位"):
+        assert text in lines, lines
+
+
+def test_a_private_use_character_is_refused_like_any_missing_glyph(tmp_path: Path) -> None:
+    import datetime as dt
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _square_views
+
+    from qzgeo._errors import PublishError
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    page.title = "一号图\ue000"  # a private-use character: no font here has it, and it drew a box
+    with pytest.raises(PublishError, match="no glyph for '\\\\ue000'"):
+        write_sheet(page, views, tmp_path / "s.pdf", organisation="单位", date=dt.date(2024, 1, 2))
+
+
 def test_a_layer_wholly_outside_the_frame_is_named_in_the_warnings(tmp_path: Path) -> None:
     """The sheet is framed on the map's polygons; a corridor south of them (as in the
     `qzgeo new-pack` skeleton) drew nothing while the legend listed it: say so."""
