@@ -29,6 +29,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.text import Text
 from pyproj import CRS, Transformer
 
+from qzgeo._errors import PublishError
 from qzgeo.geo.crs import planar_crs_for_bounds
 from qzgeo.io.atomic import atomic_path
 from qzgeo.pack.model import MapSpec, Pack
@@ -404,18 +405,22 @@ def write_map_sheet(
         sources = [v.provenance.replace("网页显示", "图面") for v in views]
         if pack.attribution:
             sources = [*sources, pack.attribution]
-    info = write_sheet(
-        page,
-        views,
-        path,
-        organisation=pack.organisation,
-        date=sheet_date(pack),
-        planar_crs=pack.planar_crs,
-        internal=mspec.sensitivity == "internal",
-        sources=sources,
-        paper=paper or mspec.paper or "A3",
-        orientation=orientation or mspec.orientation or "landscape",
-    )
     where = f"map {mspec.id!r} ({mspec.source_file or 'maps/' + mspec.id + '.toml'})"
+    try:
+        info = write_sheet(
+            page,
+            views,
+            path,
+            organisation=pack.organisation,
+            date=sheet_date(pack),
+            planar_crs=pack.planar_crs,
+            internal=mspec.sensitivity == "internal",
+            sources=sources,
+            paper=paper or mspec.paper or "A3",
+            orientation=orientation or mspec.orientation or "landscape",
+        )
+    except PublishError as exc:  # e.g. a character the font lacks: say which map uses it
+        msg = f"{where}, PDF sheet: {exc}"
+        raise PublishError(msg) from exc
     sheet = f"{info.paper} {info.orientation} PDF sheet"
     return replace(info, warnings=[f"{where}, {sheet}: {w}" for w in info.warnings])

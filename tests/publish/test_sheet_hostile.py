@@ -403,3 +403,30 @@ def test_wide_latin_text_stays_inside_the_panel_and_its_column(tmp_path: Path) -
             if b is not a:
                 apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
                 assert apart, (a, b)
+
+
+def test_a_glyph_the_font_lacks_names_the_map(built: Built, tmp_path: Path) -> None:
+    """The error named the font and the characters but not which of the maps uses them."""
+    pytest.importorskip("matplotlib")
+    from qzgeo._errors import PublishError
+
+    built.write_map(
+        "emoji",
+        """
+        title = "港区 🏭 规划"
+        audience = "public"
+        layers = ["zones"]
+        basemap = "none"
+        """,
+    )
+    with pytest.raises(PublishError) as caught:
+        publish_maps(
+            built.pack,
+            built.layers,
+            built.analysis,
+            tmp_path,
+            analysis_sensitivity=SENS,
+            pdf=True,
+            only=["emoji"],
+        )
+    assert "maps/emoji.toml" in str(caught.value) and "🏭" in str(caught.value)
