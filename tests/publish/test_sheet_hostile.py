@@ -430,3 +430,27 @@ def test_a_glyph_the_font_lacks_names_the_map(built: Built, tmp_path: Path) -> N
             only=["emoji"],
         )
     assert "maps/emoji.toml" in str(caught.value) and "🏭" in str(caught.value)
+
+
+def test_a_one_point_map_is_drawn_at_a_real_scale(tmp_path: Path) -> None:
+    """A map of one point framed nothing: its sheet came out at 1:1, a frame 0.4 m across.
+    1:500, the largest scale of China's standard map series, is the floor."""
+    import datetime as dt
+
+    pytest.importorskip("matplotlib")
+    from shapely.geometry import Point
+    from test_sheet import _square_views, _text
+
+    from qzgeo.publish.prepare import prepare_layer
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    gdf = gpd.GeoDataFrame({"名称": ["码头"]}, geometry=[Point(108.5, 21.8)], crs="EPSG:4490")
+    prepared = prepare_layer(gdf, fields=["名称"], what="layer 'pt'")
+    view = replace(views[0], id="pt", title="节点", group="通道", prepared=prepared)
+    page.bounds = (108.5, 21.8, 108.5, 21.8)
+    info = write_sheet(
+        page, [view], tmp_path / "s.pdf", organisation="单位", date=dt.date(2024, 1, 2)
+    )
+    assert info.scale == 500
+    assert "1:500" in _text(info.path)
