@@ -38,6 +38,7 @@ from qzgeo.pack.catalog_types import (
     PACK_STR_KEYS,
     check_coverage_layer,
     check_crs,
+    check_pack_name,
     opt_choice,
     opt_str,
     parse_extent,
@@ -473,7 +474,7 @@ def load_pack(root: str | Path | None = None) -> Pack:
     text = {k: opt_str(head, k, where, problems) for k in PACK_STR_KEYS}
     pack = Pack(
         root=root.resolve(),
-        name=text["name"] or root.name,
+        name=check_pack_name(text["name"] or root.name, where, problems),
         title=text["title"] or root.name,
         layers=layers,
         styles=_parse_styles(root, problems),
