@@ -17,6 +17,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Rectangle
 
+from qzgeo._errors import PublishError
 from qzgeo.pack.model import Symbol
 from qzgeo.publish.render import GROUP_ORDER, LayerView, legend_entries
 from qzgeo.publish.sheet_font import FONT_ENV, advance_measure, find_cjk_font
@@ -225,8 +226,15 @@ def draw_legend(
                     x, y + h, "图例", fontsize=10 * unit, fontweight="bold", va="top", ha="left"
                 )
                 return head + per_col * lh
-    msg = "legend does not fit"  # pragma: no cover - the smallest size always fits in practice
-    raise ValueError(msg)
+    # a land-use layer of a hundred classes: the panel and the text scale together with the
+    # paper, so no paper holds more lines
+    room = max(0, 2 * int((h - head) // lh))
+    msg = (
+        f"the legend ({len(lines)} lines) does not fit the sheet's panel, which holds about "
+        f"{room} in two columns at the smallest size ({size:.1f} pt), on any paper; show fewer "
+        "entries (fewer classes in the layers' styles, or the layers over more maps)"
+    )
+    raise PublishError(msg)
 
 
 def _draw_lines(

@@ -454,3 +454,27 @@ def test_a_one_point_map_is_drawn_at_a_real_scale(tmp_path: Path) -> None:
     )
     assert info.scale == 500
     assert "1:500" in _text(info.path)
+
+
+def test_a_legend_too_long_for_the_panel_is_an_error_naming_the_fix(tmp_path: Path) -> None:
+    """124 land-use classes on an A3 sheet: `ValueError: legend does not fit`, a traceback."""
+    import datetime as dt
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _square_views
+
+    from qzgeo._errors import PublishError
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    many = [replace(views[0], id=f"z{i}", title=f"用途分类{i:03d}") for i in range(150)]
+    with pytest.raises(PublishError, match=r"legend \(300 lines\).*holds about \d+.*fewer"):
+        write_sheet(
+            page,
+            many,
+            tmp_path / "s.pdf",
+            organisation="单位",
+            date=dt.date(2024, 1, 2),
+            sources=["测试"],
+        )
+    assert not (tmp_path / "s.pdf").exists()
