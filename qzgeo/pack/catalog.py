@@ -38,12 +38,13 @@ from qzgeo.pack.catalog_types import (
     PACK_STR_KEYS,
     check_coverage_layer,
     check_crs,
+    check_pack_name,
     opt_choice,
     opt_str,
     parse_extent,
     parse_params,
 )
-from qzgeo.pack.confine import path_problems, text_cap_problems
+from qzgeo.pack.confine import map_id_problems, path_problems, text_cap_problems
 from qzgeo.pack.model import (
     ANALYSIS_OUTPUTS,
     BASEMAPS,
@@ -347,11 +348,7 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
         if not data.get("title"):
             problems.append(f"{where}: `title` is missing")
         problems.extend(text_cap_problems(data, where))
-        if path.stem == "index":
-            problems.append(
-                f"{where}: the map id 'index' is taken by the gallery page index.html; "
-                "rename the file (e.g. maps/overview.toml)"
-            )
+        problems.extend(map_id_problems(path.stem, where))
         basemap = data.get("basemap", "osm")
         basemaps = _str_tuple(data.get("basemaps"), where, "basemaps", problems)
         for b in (basemap, *basemaps):
@@ -473,7 +470,7 @@ def load_pack(root: str | Path | None = None) -> Pack:
     text = {k: opt_str(head, k, where, problems) for k in PACK_STR_KEYS}
     pack = Pack(
         root=root.resolve(),
-        name=text["name"] or root.name,
+        name=check_pack_name(text["name"] or root.name, where, problems),
         title=text["title"] or root.name,
         layers=layers,
         styles=_parse_styles(root, problems),

@@ -14,6 +14,7 @@ __all__ = [
     "PACK_STR_KEYS",
     "check_coverage_layer",
     "check_crs",
+    "check_pack_name",
     "opt_choice",
     "opt_str",
     "parse_extent",
@@ -32,6 +33,30 @@ PACK_STR_KEYS = (
     "reference_layer",
     "coverage_layer",
 )
+
+
+def check_pack_name(name: str, where: str, problems: list[str]) -> str:
+    """``name``, with a problem unless it is a plain file name: it names the QGIS project and
+    its GeoPackage (``<name>.qgz``, ``<name>.gpkg``), and ``../x`` wrote them outside the
+    output folder.
+
+    Examples
+    --------
+    >>> problems = []
+    >>> check_pack_name("锦州", "catalog.toml [pack]", problems), problems
+    ('锦州', [])
+    >>> _ = check_pack_name("../x", "catalog.toml [pack]", problems); len(problems)
+    1
+    """
+    odd = any(c in '/\\:*?"<>|' or not c.isprintable() for c in name)
+    if odd or not name.strip() or name.startswith(".") or len(name) > 100:
+        problems.append(
+            f"{where}: name {name!r} is not a plain file name, and the QGIS project and its "
+            "GeoPackage are named after it (<name>.qgz, <name>.gpkg); use one without "
+            '/ \\ : * ? " < > |, a leading dot or control characters, at most 100 characters '
+            '(e.g. name = "mycity")'
+        )
+    return name
 
 
 def opt_str(table: dict[str, Any], key: str, where: str, problems: list[str]) -> str | None:

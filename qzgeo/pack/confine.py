@@ -12,6 +12,14 @@ from typing import Any
 
 from qzgeo.pack.model import LayerSpec
 
+#: Map ids whose page another page of the same folder takes: the gallery, and what
+#: ``qzgeo analyze --map`` and ``qzgeo check --out`` write (and replace, or remove) there.
+TAKEN_MAP_IDS = {
+    "index": "the gallery page index.html",
+    "parcels": "parcels.html, the map `qzgeo analyze --map` writes (and analyze removes)",
+    "check": "check.html, the page `qzgeo check --out` writes",
+}
+
 #: Longest title (characters) and description a page may carry.
 MAX_TITLE_CHARS = 200
 MAX_DESCRIPTION_CHARS = 2000
@@ -30,6 +38,16 @@ def text_cap_problems(raw: dict[str, Any], where: str) -> list[str]:
                 f"shorten it (it starts {value[:20]!r})"
             )
     return out
+
+
+def map_id_problems(map_id: str, where: str) -> list[str]:
+    """A map id whose page (``<id>.html``) another page of the output folder takes."""
+    if map_id not in TAKEN_MAP_IDS:
+        return []
+    return [
+        f"{where}: the map id {map_id!r} is taken by {TAKEN_MAP_IDS[map_id]}; "
+        "rename the file (e.g. maps/overview.toml)"
+    ]
 
 
 def path_problems(root: Path, spec: LayerSpec) -> list[str]:

@@ -25,6 +25,7 @@ BIG_LAYER_FEATURES = 20_000
 DEFAULT_SIMPLIFY_M = 1.0
 
 _LONLAT_CRS = (CRS.from_epsg(4490), CRS.from_epsg(4326))
+_JS_SAFE_INT = 2**53  # a JavaScript number holds every integer up to this exactly
 
 
 @dataclass
@@ -153,20 +154,24 @@ def _named(gdf: gpd.GeoDataFrame, rows: pd.Series, name_field: str | None) -> st
 
 
 def json_value(value: Any) -> Any:
-    """A property value as plain JSON (NaN/NaT become null, floats keep 6 decimals)."""
+    """A property value as plain JSON (NaN/NaT become null, floats keep 6 decimals).
+
+    An integer a browser cannot hold exactly (beyond ±2⁵³, e.g. a 19-digit code) is written
+    as its digits in a string: as a number it would be shown rounded.
+    """
     if value is None:
         return None
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | np.integer):
-        return int(value)
+        return int(value) if abs(int(value)) <= _JS_SAFE_INT else str(int(value))
     if isinstance(value, float | np.floating):
         f = float(value)
         return round(f, 6) if math.isfinite(f) else None
     if isinstance(value, str):
         return value
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
+    if isinstance(value, dt.datetime | dt.date):  # pandas' NaT is one too
+        return None if value != value else value.isoformat()
     try:
         if value != value:  # NaT, pd.NA
             return None

@@ -14,11 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+import shapely
 from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -26,6 +29,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.text import Text
 from pyproj import CRS, Transformer
 
+from qzgeo._errors import PublishError
 from qzgeo.geo.crs import planar_crs_for_bounds
 from qzgeo.io.atomic import atomic_path
 from qzgeo.pack.model import MapSpec, Pack
@@ -52,6 +56,17 @@ _RC: Any = {  # typed loosely: matplotlib 3.11 types the keys as literals
     "hatch.linewidth": 0.5,
     "text.parse_math": False,  # data and titles are text, never mathtext ("$...$")
 }
+
+
+def _one_line(text: str) -> str:
+    """``text`` as a sheet sets it: line breaks, tabs and other controls as spaces, no U+FEFF.
+
+    Every text of a sheet is laid out as one line; matplotlib would start a second one at
+    "\\n" (drawn over the next text), drop all that follows U+2029, draw a control as a
+    missing-glyph box, and fail on U+FEFF (an invisible character pasted text carries).
+    """
+    spaced = (" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    return "".join(spaced).replace("\ufeff", "")
 
 
 @dataclass(frozen=True)
@@ -179,6 +194,8 @@ def _panel(ax: Axes, layout: Layout, views: Sequence[LayerView], notes: _Notes, 
 def _embed_fonts(fig: Figure, tmp: Path, regular: FontFace, bold: FontFace) -> str:
     """Set every text in a subset of the CJK font (bold texts in the bold face)."""
     texts = [t for t in fig.findobj(Text) if t.get_text()]
+    for t in texts:
+        t.set_text(_one_line(t.get_text()))
     weights = {t: str(t.get_fontweight()) in ("bold", "700", "heavy", "black") for t in texts}
     files = {
         False: subset_font(regular, [t.get_text() for t in texts if not weights[t]], tmp / "r.ttf"),
@@ -286,8 +303,25 @@ def write_sheet(
         crs=crs.to_string(),
         labels=n_labels,
         font=font,
-        warnings=title.warnings,
+        warnings=[*title.warnings, *_outside_frame(views, projected, ground)],
     )
+
+
+def _outside_frame(
+    views: Sequence[LayerView],
+    projected: Mapping[str, gpd.GeoDataFrame],
+    ground: tuple[float, float, float, float],
+) -> list[str]:
+    """A warning per layer with features none of which reach the frame: its legend entry would
+    show nothing on the map (the frame follows the map's polygons, not its lines and points)."""
+    frame = shapely.box(*ground)
+    return [
+        f"layer {v.id!r} ({v.title}) lies wholly outside the sheet's frame, which is fitted "
+        "to the map's polygon layers: its legend entry shows nothing on the map; move it "
+        "within them or remove it from the map's `layers`"
+        for v in views
+        if v.id in projected and not projected[v.id].intersects(frame).any()
+    ]
 
 
 def _layout(
@@ -371,18 +405,22 @@ def write_map_sheet(
         sources = [v.provenance.replace("网页显示", "图面") for v in views]
         if pack.attribution:
             sources = [*sources, pack.attribution]
-    info = write_sheet(
-        page,
-        views,
-        path,
-        organisation=pack.organisation,
-        date=sheet_date(pack),
-        planar_crs=pack.planar_crs,
-        internal=mspec.sensitivity == "internal",
-        sources=sources,
-        paper=paper or mspec.paper or "A3",
-        orientation=orientation or mspec.orientation or "landscape",
-    )
     where = f"map {mspec.id!r} ({mspec.source_file or 'maps/' + mspec.id + '.toml'})"
+    try:
+        info = write_sheet(
+            page,
+            views,
+            path,
+            organisation=pack.organisation,
+            date=sheet_date(pack),
+            planar_crs=pack.planar_crs,
+            internal=mspec.sensitivity == "internal",
+            sources=sources,
+            paper=paper or mspec.paper or "A3",
+            orientation=orientation or mspec.orientation or "landscape",
+        )
+    except PublishError as exc:  # e.g. a character the font lacks: say which map uses it
+        msg = f"{where}, PDF sheet: {exc}"
+        raise PublishError(msg) from exc
     sheet = f"{info.paper} {info.orientation} PDF sheet"
     return replace(info, warnings=[f"{where}, {sheet}: {w}" for w in info.warnings])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,7 +190,11 @@ def subset_font(face: FontFace, text: Iterable[str], out: Path) -> Path:
     PublishError
         If the face lacks a glyph for a character of ``text`` (named in the message).
     """
-    chars = {c for s in text for c in s if c.isprintable()} | {chr(i) for i in range(32, 127)}
+    # private-use and unassigned characters are not printable but drawn (as a box) all the same
+    drawn = {
+        c for s in text for c in s if c.isprintable() or unicodedata.category(c) in ("Co", "Cn")
+    }
+    chars = drawn | {chr(i) for i in range(32, 127)}
     opts = subset.Options()
     opts.font_number = face.index
     opts.name_IDs = ["*"]

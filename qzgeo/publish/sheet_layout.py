@@ -40,6 +40,9 @@ _TICK_STEPS_DEG = (
 )
 
 Box = tuple[float, float, float, float]  # x, y (lower left), width, height in mm
+#: The largest scale a sheet is drawn at, that of China's largest standard map series (1:500):
+#: a map of one point (or a few metres) frames no ground, and came out at 1:1.
+LARGEST_SCALE = 500
 
 
 def paper_size(paper: str, orientation: str) -> tuple[float, float]:
@@ -136,13 +139,14 @@ def fit_frame(
 ) -> tuple[int, tuple[float, float, float, float]]:
     """A round scale showing ``bounds_m`` (planar metres) in a frame of ``frame_mm``.
 
-    Returns the scale denominator and the ground extent of the frame (minx, miny, maxx, maxy),
-    centred on the bounds; ground width / paper width is exactly the scale.
+    Returns the scale denominator (at least :data:`LARGEST_SCALE`) and the ground extent of
+    the frame (minx, miny, maxx, maxy), centred on the bounds; ground width / paper width is
+    exactly the scale.
     """
     minx, miny, maxx, maxy = bounds_m
     gw, gh = (maxx - minx) * (1 + 2 * margin), (maxy - miny) * (1 + 2 * margin)
     fw, fh = frame_mm[0] / 1000.0, frame_mm[1] / 1000.0
-    scale = round_scale(max(gw / fw, gh / fh, 1.0))
+    scale = round_scale(max(gw / fw, gh / fh, LARGEST_SCALE))
     cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
     hw, hh = fw * scale / 2, fh * scale / 2
     return scale, (cx - hw, cy - hh, cx + hw, cy + hh)

@@ -6,7 +6,9 @@ or dash is drawn as :data:`PT_PER_PX` points, scaled with the paper size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,18 +17,31 @@ from matplotlib.colors import to_rgba
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Rectangle
 
+from qzgeo._errors import PublishError
 from qzgeo.pack.model import Symbol
 from qzgeo.publish.render import GROUP_ORDER, LayerView, legend_entries
+from qzgeo.publish.sheet_font import FONT_ENV, advance_measure, find_cjk_font
 
 PT_PER_PX = 0.5
 MM_PER_PT = 25.4 / 72.0
 _HATCH = {45: "////", -45: "\\\\\\\\", 135: "\\\\\\\\", 0: "----", 90: "||||", -90: "||||"}
 
 
+@functools.lru_cache(maxsize=4)
+def _measure_em(font_env: str | None) -> Callable[[str], float]:
+    # the bold face: headings are bold, and it is the wider of the two; keyed on the variable
+    # that chooses the font (find_cjk_font reads it)
+    del font_env
+    return advance_measure(find_cjk_font(bold=True))
+
+
 def text_width(text: str, size_pt: float) -> float:
-    """Estimated width in mm of ``text`` set at ``size_pt`` (CJK 1 em, other 0.55 em)."""
-    em = size_pt * MM_PER_PT
-    return sum(em * (1.0 if ord(c) >= 0x2E80 else 0.55) for c in text)
+    """Width in mm of ``text`` set at ``size_pt`` in the sheets' CJK face (bold, the wider).
+
+    The glyphs' own advances: a flat 0.55 em a Latin letter let capitals (W is 0.9 em) run
+    over the legend's next column and off the panel.
+    """
+    return size_pt * MM_PER_PT * _measure_em(os.environ.get(FONT_ENV))(text)
 
 
 def wrap(text: str, width_mm: float, size_pt: float) -> list[str]:
@@ -211,8 +226,15 @@ def draw_legend(
                     x, y + h, "图例", fontsize=10 * unit, fontweight="bold", va="top", ha="left"
                 )
                 return head + per_col * lh
-    msg = "legend does not fit"  # pragma: no cover - the smallest size always fits in practice
-    raise ValueError(msg)
+    # a land-use layer of a hundred classes: the panel and the text scale together with the
+    # paper, so no paper holds more lines
+    room = max(0, 2 * int((h - head) // lh))
+    msg = (
+        f"the legend ({len(lines)} lines) does not fit the sheet's panel, which holds about "
+        f"{room} in two columns at the smallest size ({size:.1f} pt), on any paper; show fewer "
+        "entries (fewer classes in the layers' styles, or the layers over more maps)"
+    )
+    raise PublishError(msg)
 
 
 def _draw_lines(

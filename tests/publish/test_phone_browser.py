@@ -380,3 +380,39 @@ def test_markup_slipped_into_the_page_cannot_run(site: dict[str, Path]) -> None:
         v = visit(site[name], probe)
         assert v.page_errors == []
         assert v.value == [True, True], name
+
+
+def test_a_map_of_one_point_opens_at_street_level(built: Built, tmp_path: Path) -> None:
+    # With no basemap Leaflet has no maximum zoom: fitted to one point, the map went to zoom
+    # Infinity ("Invalid LatLng object: (NaN, NaN)"), and the page stayed blank: no layer,
+    # no legend, no notice
+    built.write_map(
+        "one",
+        """
+        title = "码头位置"
+        audience = "public"
+        layers = ["hubs"]
+        basemap = "none"
+        """,
+    )
+    layers = {**built.layers, "hubs": built.layers["hubs"].iloc[:1]}
+    res = publish_maps(
+        built.pack,
+        layers,
+        built.analysis,
+        tmp_path / "out",
+        analysis_sensitivity=SENS,
+        only=["one"],
+    )
+
+    def probe(page):
+        return page.evaluate(
+            """() => [window.qzgeo.instances[0].map.getZoom(),
+                      document.querySelectorAll(".leaflet-interactive").length,
+                      document.querySelector(".qz-notice") !== null]"""
+        )
+
+    v = visit(res.maps["one"], probe, width=360, height=640)
+    assert v.page_errors == []
+    zoom, drawn, notice = v.value
+    assert 15 <= zoom <= 19 and drawn >= 1 and notice

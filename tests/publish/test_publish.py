@@ -454,3 +454,27 @@ def test_id_like_values_are_not_rewritten(built: Built, tmp_path: Path) -> None:
     built.layers["zones"].loc[0, "名称"] = value
     html = read(publish(built, tmp_path / "out").maps["internal_map"])
     assert value in {f["properties"]["名称"] for f in features(html, "zones")}
+
+
+def test_big_integers_and_missing_dates_reach_the_page_as_they_are() -> None:
+    # A 19-digit code kept as an integer came out as a JSON number, which the browser rounds
+    # to a double (4611686018427387905 shown as 4,611,686,018,427,388,000); a missing date
+    # came out as the text "NaT"
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import Point
+
+    from qzgeo.publish.prepare import prepare_layer, to_feature_collection
+
+    gdf = gpd.GeoDataFrame(
+        {
+            "代码": pd.array([2**62 + 1, -(2**53) - 1, 2**53], dtype="int64"),
+            "日期": pd.to_datetime(["2024-01-02", None, None]),
+        },
+        geometry=[Point(108.6, 21.7), Point(108.61, 21.7), Point(108.62, 21.7)],
+        crs="EPSG:4490",
+    )
+    prepared = prepare_layer(gdf, fields=["代码", "日期"], what="layer 'z'")
+    props = [f["properties"] for f in to_feature_collection(prepared)["features"]]
+    assert [p["代码"] for p in props] == ["4611686018427387905", "-9007199254740993", 2**53]
+    assert [p["日期"] for p in props] == ["2024-01-02T00:00:00", None, None]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -265,3 +266,215 @@ def test_a_title_too_long_for_three_lines_is_shrunk_with_a_warning_in_the_report
     assert "A4 portrait" in said[0] and "shorten" in said[0], said
     manifest = json.loads((tmp_path / "public" / "manifest.json").read_text(encoding="utf-8"))
     assert said[0] in manifest["warnings"]
+
+
+def test_line_and_paragraph_separators_drop_no_text(tmp_path: Path) -> None:
+    """U+2029 in a title, layer title or 编制单位 made matplotlib drop the rest of that text
+    (and U+2028 drew a missing-glyph box); a newline drew a second line over the next one.
+    Each is set as a space: every word on the sheet, on one line, and no glyph warning."""
+    import datetime as dt
+    import warnings
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _run, _square_views
+
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    page.title = "一号图\u2029二号图\u2028三号图"
+    views = [replace(views[0], title="分区\u2029四号层\n五号层")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        info = write_sheet(
+            page,
+            views,
+            tmp_path / "s.pdf",
+            organisation="单位\u2029六号单位",
+            date=dt.date(2024, 1, 2),
+        )
+    assert not [str(w.message) for w in caught if "Glyph" in str(w.message)]
+    lines = [" ".join(line.split()) for line in _run("pdftotext", str(info.path), "-").splitlines()]
+    for text in ("一号图 二号图 三号图", "分区 四号层 五号层", "编制单位：单位 六号单位"):
+        assert text in lines, lines
+
+
+def test_control_characters_and_a_bom_in_sheet_text(tmp_path: Path) -> None:
+    """A tab or NUL in a layer title drew a missing-glyph box (a warning on stderr only); an
+    invisible U+FEFF pasted into a title (TOML takes it as it is) crashed matplotlib's PDF
+    backend with an IndexError. Controls are set as spaces, U+FEFF is dropped."""
+    import datetime as dt
+    import warnings
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _run, _square_views
+
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    page.title = "\ufeff一号图\t二号图"
+    views = [replace(views[0], title="分区\x00四号层\ufeff\x07五号层")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        info = write_sheet(
+            page, views, tmp_path / "s.pdf", organisation="单位\x1b", date=dt.date(2024, 1, 2)
+        )
+    assert not [str(w.message) for w in caught if "Glyph" in str(w.message)]
+    lines = [" ".join(line.split()) for line in _run("pdftotext", str(info.path), "-").splitlines()]
+    for text in ("一号图 二号图", "分区 四号层 五号层", "编制单位：单位"):
+        assert text in lines, lines
+
+
+def test_a_private_use_character_is_refused_like_any_missing_glyph(tmp_path: Path) -> None:
+    import datetime as dt
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _square_views
+
+    from qzgeo._errors import PublishError
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    page.title = "一号图\ue000"  # a private-use character: no font here has it, and it drew a box
+    with pytest.raises(PublishError, match="no glyph for '\\\\ue000'"):
+        write_sheet(page, views, tmp_path / "s.pdf", organisation="单位", date=dt.date(2024, 1, 2))
+
+
+def test_a_layer_wholly_outside_the_frame_is_named_in_the_warnings(tmp_path: Path) -> None:
+    """The sheet is framed on the map's polygons; a corridor south of them (as in the
+    `qzgeo new-pack` skeleton) drew nothing while the legend listed it: say so."""
+    import datetime as dt
+
+    pytest.importorskip("matplotlib")
+    from shapely.geometry import LineString
+    from test_sheet import _square_views
+
+    from qzgeo.publish.prepare import prepare_layer
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    road = gpd.GeoDataFrame(
+        {"名称": ["走廊"]}, geometry=[LineString([(108.4, 21.75), (108.7, 21.75)])], crs="EPSG:4490"
+    )
+    inside = gpd.GeoDataFrame(
+        {"名称": ["穿越"]}, geometry=[LineString([(108.4, 21.81), (108.7, 21.81)])], crs="EPSG:4490"
+    )
+    for lid, gdf in (("road", road), ("cross", inside)):
+        prepared = prepare_layer(gdf, fields=["名称"], what=f"layer {lid!r}")
+        views.append(replace(views[0], id=lid, title=f"{lid}线", group="通道", prepared=prepared))
+    info = write_sheet(
+        page, views, tmp_path / "s.pdf", organisation="测试单位", date=dt.date(2024, 1, 2)
+    )
+    assert [w for w in info.warnings if "road线" in w], info.warnings
+    assert not [w for w in info.warnings if "cross线" in w or "分区" in w], info.warnings
+
+
+def test_wide_latin_text_stays_inside_the_panel_and_its_column(tmp_path: Path) -> None:
+    """Legend and notes were wrapped at an estimated 0.55 em a Latin letter: a layer title or
+    a source in capitals (W is 0.9 em) ran over the legend's second column and off the panel.
+    """
+    import datetime as dt
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _square_views
+
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    # enough rows to fill two legend columns: the wide title sits in the first
+    rows = [
+        replace(views[0], id=f"z{i}", title=f"分区{i}" + ("WMWMWMWM" * 6 if i == 3 else ""))
+        for i in range(14)
+    ]
+    info = write_sheet(
+        page,
+        rows,
+        tmp_path / "s.pdf",
+        organisation="测试单位",
+        date=dt.date(2024, 1, 2),
+        sources=["SOURCE " + "MWMWMWMW" * 12 + " END"],
+    )
+    boxes = _ink_boxes(info.path)
+    panel_right = (info.page_mm[0] - 15.0) * PT_PER_MM  # margin and padding on A3
+    wide = [b for b in boxes if "WM" in b[4] or "MW" in b[4]]
+    assert wide
+    assert max(b[2] for b in wide) <= panel_right, (panel_right, wide)
+    for a in wide:
+        for b in boxes:
+            if b is not a:
+                apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+                assert apart, (a, b)
+
+
+def test_a_glyph_the_font_lacks_names_the_map(built: Built, tmp_path: Path) -> None:
+    """The error named the font and the characters but not which of the maps uses them."""
+    pytest.importorskip("matplotlib")
+    from qzgeo._errors import PublishError
+
+    built.write_map(
+        "emoji",
+        """
+        title = "港区 🏭 规划"
+        audience = "public"
+        layers = ["zones"]
+        basemap = "none"
+        """,
+    )
+    with pytest.raises(PublishError) as caught:
+        publish_maps(
+            built.pack,
+            built.layers,
+            built.analysis,
+            tmp_path,
+            analysis_sensitivity=SENS,
+            pdf=True,
+            only=["emoji"],
+        )
+    assert "maps/emoji.toml" in str(caught.value) and "🏭" in str(caught.value)
+
+
+def test_a_one_point_map_is_drawn_at_a_real_scale(tmp_path: Path) -> None:
+    """A map of one point framed nothing: its sheet came out at 1:1, a frame 0.4 m across.
+    1:500, the largest scale of China's standard map series, is the floor."""
+    import datetime as dt
+
+    pytest.importorskip("matplotlib")
+    from shapely.geometry import Point
+    from test_sheet import _square_views, _text
+
+    from qzgeo.publish.prepare import prepare_layer
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    gdf = gpd.GeoDataFrame({"名称": ["码头"]}, geometry=[Point(108.5, 21.8)], crs="EPSG:4490")
+    prepared = prepare_layer(gdf, fields=["名称"], what="layer 'pt'")
+    view = replace(views[0], id="pt", title="节点", group="通道", prepared=prepared)
+    page.bounds = (108.5, 21.8, 108.5, 21.8)
+    info = write_sheet(
+        page, [view], tmp_path / "s.pdf", organisation="单位", date=dt.date(2024, 1, 2)
+    )
+    assert info.scale == 500
+    assert "1:500" in _text(info.path)
+
+
+def test_a_legend_too_long_for_the_panel_is_an_error_naming_the_fix(tmp_path: Path) -> None:
+    """124 land-use classes on an A3 sheet: `ValueError: legend does not fit`, a traceback."""
+    import datetime as dt
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _square_views
+
+    from qzgeo._errors import PublishError
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    many = [replace(views[0], id=f"z{i}", title=f"用途分类{i:03d}") for i in range(150)]
+    with pytest.raises(PublishError, match=r"legend \(300 lines\).*holds about \d+.*fewer"):
+        write_sheet(
+            page,
+            many,
+            tmp_path / "s.pdf",
+            organisation="单位",
+            date=dt.date(2024, 1, 2),
+            sources=["测试"],
+        )
+    assert not (tmp_path / "s.pdf").exists()

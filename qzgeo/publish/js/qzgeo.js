@@ -38,6 +38,9 @@
   var GROUP_ORDER = ["规划分区", "控制线", "通道", "分析结果", "底图"];
   var NARROW_PX = 600;  // maps narrower than this (phones) start with panels folded,
   var SHORT_PX = 500;   // and so do maps lower than this (a phone held sideways)
+  // The closest the whole-map view goes (street level, ~0.6 m a pixel): with no basemap Leaflet
+  // knows no maximum, and a map of one point was fitted at zoom Infinity (NaN, a blank page).
+  var FIT_MAX_ZOOM = 18;
 
   function el(tag, cls, parent, text) {
     var e = document.createElement(tag);
@@ -318,7 +321,7 @@
     }
     // fit first, so that tiles are requested for a view near the final one (finish() refits
     // it clear of the panels, once they exist)
-    map.fitBounds(cfg.bounds, { padding: [10, 10] });
+    map.fitBounds(cfg.bounds, { padding: [10, 10], maxZoom: FIT_MAX_ZOOM });
     var i;
     for (i = 0; i < cfg.basemaps.length; i++) {
       var b = cfg.basemaps[i];
@@ -390,10 +393,11 @@
     grow(".qz-title", "top");
     grow(".leaflet-bottom.leaflet-left .leaflet-control", "bottom");
     var size = map.getSize();
-    var opts = { padding: [10, 10], animate: false };
+    var opts = { padding: [10, 10], animate: false, maxZoom: FIT_MAX_ZOOM };
     if (size.x - pad.left - pad.right >= size.x / 2 && size.y - pad.top - pad.bottom >= size.y / 2) {
       opts = { paddingTopLeft: [pad.left + 10, pad.top + 10],
-               paddingBottomRight: [pad.right + 10, pad.bottom + 10], animate: false };
+               paddingBottomRight: [pad.right + 10, pad.bottom + 10], animate: false,
+               maxZoom: FIT_MAX_ZOOM };
     }
     map.fitBounds(inst.cfg.bounds, opts);
   }
