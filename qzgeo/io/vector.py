@@ -357,7 +357,8 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
         if gdf.attrs.pop("arcs", False):
             notes.add(
                 f"{path.name}: the layer holds curves (arcs); read as straight segments, one "
-                f"every {ARC_STEP_DEGREES}° of arc (a circle's area comes out 0.0013 % small)",
+                f"every {arc_step_degrees()}° of arc (at 0.5°, a circle's area comes out "
+                "0.0013 % small; OGR_ARC_STEPSIZE sets it)",
                 source=path.name,
             )
     except UnicodeDecodeError as exc:
@@ -453,9 +454,16 @@ def _pyogrio_read(
 
 
 #: Degrees of arc per straight segment when GDAL turns curves into lines (its default, 4°,
-#: makes a circle 0.08 % too small; 0.5° makes it 0.0013 % too small).
+#: makes a circle 0.08 % too small; 0.5° makes it 0.0013 % too small), unless the user set
+#: ``OGR_ARC_STEPSIZE`` (which the pack cache's key holds, as every ``OGR_*`` setting).
 ARC_STEP_DEGREES = 0.5
-pyogrio.set_gdal_config_options({"OGR_ARC_STEPSIZE": str(ARC_STEP_DEGREES)})
+if "OGR_ARC_STEPSIZE" not in os.environ:
+    pyogrio.set_gdal_config_options({"OGR_ARC_STEPSIZE": str(ARC_STEP_DEGREES)})
+
+
+def arc_step_degrees() -> str:
+    """The degrees of arc per segment GDAL uses for curves here: the user's or qzgeo's."""
+    return os.environ.get("OGR_ARC_STEPSIZE", str(ARC_STEP_DEGREES))
 
 
 def _arrow_safe(path: Path, layer: str | None) -> bool:

@@ -370,19 +370,30 @@ def _sheet_notes(
     return _Notes(notice_items, [f"· {s}" for s in sources], footer)
 
 
-def sheet_date(pack: Pack) -> dt.datetime:
-    """The date of a pack's sheets: ``$SOURCE_DATE_EPOCH``, else the newest pack input file.
+def sheet_date(pack: Pack, mspec: MapSpec | None = None) -> dt.datetime:
+    """The date of a sheet: ``$SOURCE_DATE_EPOCH``, else the day of its newest input file.
 
-    Inputs are ``layers/catalog.toml``, ``styles/*.toml``, ``maps/*.toml`` and the local layer
-    files, so that the same inputs give the same PDF bytes.
+    Inputs are ``layers/catalog.toml`` and, for a public map, its own ``maps/*.toml``, its
+    layers' styles and files; for an internal map (or none), every style, map and local layer
+    file, so that the same inputs give the same PDF bytes. A public sheet's date (printed as
+    编制日期, and the PDF's CreationDate) says nothing of an internal layer: the day an
+    internal file was edited, let alone its time, would be a fact derived from it.
     """
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch and epoch.strip().isdigit():
         return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
-    files = [pack.catalog_path, *pack.root.glob("styles/*.toml"), *pack.root.glob("maps/*.toml")]
-    files += [Path(pack.layer_path(s)) for s in pack.layers.values() if "://" not in s.path]
-    stamps = [int(f.stat().st_mtime) for f in files if f.is_file()]
-    return dt.datetime.fromtimestamp(max(stamps, default=0), tz=dt.UTC)
+    root = pack.root
+    if mspec is None or mspec.sensitivity != "public":
+        files = [*root.glob("styles/*.toml"), *root.glob("maps/*.toml")]
+        specs = list(pack.layers.values())
+    else:
+        styles = {pack.styles[lid].source_file for lid in mspec.layers if lid in pack.styles}
+        files = [root / "maps" / f"{mspec.id}.toml", *(root / "styles" / n for n in styles)]
+        specs = [pack.layers[lid] for lid in mspec.layers if lid in pack.layers]
+    files += [pack.catalog_path, *(Path(pack.layer_path(s)) for s in specs if "://" not in s.path)]
+    newest = max((int(f.stat().st_mtime) for f in files if f.is_file()), default=0)
+    day = dt.datetime.fromtimestamp(newest, tz=dt.UTC).date()
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
 def write_map_sheet(
@@ -412,7 +423,7 @@ def write_map_sheet(
             views,
             path,
             organisation=pack.organisation,
-            date=sheet_date(pack),
+            date=sheet_date(pack, mspec),
             planar_crs=pack.planar_crs,
             internal=mspec.sensitivity == "internal",
             sources=sources,
