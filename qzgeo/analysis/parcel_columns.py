@@ -51,10 +51,10 @@ def keep_own_columns(parcels: gpd.GeoDataFrame, repairs: RepairReport) -> gpd.Ge
     >>> list(keep_own_columns(p, report).columns), len(report.warnings)
     (['area_m2_input', 'geometry'], 1)
     """
-    clash = [c for c in RESULT_COLUMNS if c in parcels.columns and c != parcels.geometry.name]
-    if not clash:
+    names = input_names([str(c) for c in parcels.columns if c != parcels.geometry.name])
+    if not names:
         return parcels
-    names = {c: f"{c}_input" for c in clash}
+    clash = list(names)
     msg = (
         f"the parcels' own columns {', '.join(clash)} are kept as {', '.join(names.values())}:"
         " analyze writes its results under those names"
@@ -74,4 +74,29 @@ def kept_declared(declared: Sequence[tuple[str, str]]) -> tuple[tuple[str, str],
     >>> kept_declared([("area_m2", "int64"), ("名称", "object")])
     (('area_m2_input', 'int64'), ('名称', 'object'))
     """
-    return tuple((f"{c}_input" if c in RESULT_COLUMNS else c, t) for c, t in declared)
+    names = input_names([c for c, _ in declared])
+    return tuple((names.get(c, c), t) for c, t in declared)
+
+
+def input_names(columns: Sequence[str]) -> dict[str, str]:
+    """``{column: new name}`` for the ``columns`` named like a result: ``<name>_input``, or
+    ``<name>_input2``... where that is taken (a file analyze wrote, analyzed again, holds
+    both ``area_m2`` and ``area_m2_input``). Depends on the names only, so that the frame
+    and the file's declared fields are renamed alike.
+
+    Examples
+    --------
+    >>> input_names(["area_m2", "area_m2_input", "名称"])
+    {'area_m2': 'area_m2_input2'}
+    """
+    taken = set(columns)
+    out = {}
+    for c in RESULT_COLUMNS:
+        if c not in taken:
+            continue
+        name, n = f"{c}_input", 2
+        while name in taken:
+            name, n = f"{c}_input{n}", n + 1
+        taken.add(name)
+        out[c] = name
+    return out

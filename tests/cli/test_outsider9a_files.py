@@ -390,6 +390,25 @@ def test_parcels_own_columns_named_like_results_are_kept(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("chunked", [False, True])
+def test_analyze_its_own_output_again(tmp_path: Path, chunked: bool) -> None:
+    """Last year's parcels.gpkg analyzed again holds area_m2 and area_m2_input both: the
+    second became a duplicate column name and a pandas traceback. Now area_m2_input2."""
+    src = tmp_path / "宗地.gpkg"
+    boxes = [shapely.box(X0 + 1000 * i, Y0, X0 + 1000 * i + 300, Y0 + 300) for i in range(2)]
+    gpd.GeoDataFrame({"area_m2": [12345, 678]}, geometry=boxes, crs=4545).to_file(src)
+    more = ["--chunk-rows", "1", "--workers", "1"] if chunked else []
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert qzgeo("analyze", "--parcels", src, "--out", first, *more).exit_code == 0
+    res = qzgeo("analyze", "--parcels", first / "internal" / "parcels.gpkg", "--out", second, *more)
+    assert res.exit_code == 0, (res.output, res.exception)
+    got = gpd.read_file(second / "internal" / "parcels.gpkg")
+    assert got["area_m2_input"].tolist() == [12345, 678]  # the surveyed areas, kept twice
+    assert got["area_m2_input2"].tolist() == pytest.approx(got["area_m2"].tolist(), abs=1e-6)
+    expected = [_geod_square_m2(X0 + 1000 * i, Y0, 300.0) for i in range(2)]
+    assert got["area_m2"].tolist() == pytest.approx(expected, abs=0.05)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
 def test_kept_integer_column_keeps_its_declared_type(tmp_path: Path, chunked: bool) -> None:
     """An integer area_m2 with a null reads as floats; its declared type follows it to
     area_m2_input (it was looked up under area_m2, the results' float column)."""
