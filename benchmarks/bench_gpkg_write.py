@@ -15,7 +15,8 @@ wrote and writes its rows again several ways, to say where the floor of that ste
   sqlite_copy     INSERT INTO a copy SELECT * FROM the table: SQLite's transfer of whole
                   records, the least any SQLite writer can do
 
-    python benchmarks/bench_gpkg_write.py _work/e2e/qz/internal/parcels.gpkg --repeat 3
+    qzgeo analyze --parcels benchmarks/_work/e2e/grid_1000000.gpkg --out /tmp/g1
+    python benchmarks/bench_gpkg_write.py /tmp/g1/internal/parcels.gpkg --repeat 3
 
 Prints CPU-s and wall s (median of ``--repeat``) per method. Every output goes to a temporary
 folder (``/dev/shm`` where it exists), removed after each run.
