@@ -202,9 +202,11 @@ def nest_miswound_rings(gdf: gpd.GeoDataFrame) -> list[Any]:
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     rings = shapely.get_num_interior_rings(geoms) + shapely.get_num_geometries(geoms)
     fixed: list[Any] = []
-    for i in np.flatnonzero(rings > 1):  # one ring cannot be paired wrongly
-        reason = shapely.is_valid_reason(geoms[i])
-        if not reason.startswith(_MISWOUND):
+    several = np.flatnonzero(rings > 1)  # one ring cannot be paired wrongly
+    # the reasons of all of them at once (a loop of GEOS calls costs a big layer seconds)
+    reasons: Any = shapely.is_valid_reason(geoms[several]) if len(several) else []
+    for i, reason in zip(several, reasons, strict=True):
+        if reason is None or not reason.startswith(_MISWOUND):
             continue
         lines = [r.coords for r in shapely.get_rings(shapely.get_parts(geoms[i]))]
         rebuilt = shapely.build_area(shapely.MultiLineString(lines))
