@@ -13,8 +13,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from typing import Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 ObjArray = npt.NDArray[np.object_]
+T = TypeVar("T")
 
 # Per-thread prepared copies of plan parts, kept across calls: GEOS prepared geometries are not
 # thread-safe (libgeos/geos#825), and re-preparing a large red line on every call made one
@@ -59,40 +61,40 @@ def prepared_copy(src: ObjArray) -> ObjArray:
     return copy
 
 
-# Edge indexes of plan parts for the Green check, shared by the threads (queries are read-only).
-_EDGES: dict[int, tuple[ObjArray, EdgeIndex]] = {}
-_EDGES_LOCK = threading.Lock()
+class _SharedByPlan(Generic[T]):
+    """What ``build`` makes of a plan's parts, built once and shared by the threads (its
+    queries are read-only); the last few plans are kept, keyed by the parts array itself."""
+
+    def __init__(self, build: Callable[[ObjArray], T]) -> None:
+        self._build = build
+        self._items: dict[int, tuple[ObjArray, T]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, src: ObjArray) -> T:
+        with self._lock:
+            hit = self._items.get(id(src))
+            if hit is not None and hit[0] is src:
+                return hit[1]
+            made = self._build(src)
+            if len(self._items) >= _PREPARED_PLANS:
+                self._items.pop(next(iter(self._items)))
+            self._items[id(src)] = (src, made)
+            return made
+
+
+# Edge indexes of plan parts for the Green check, and the ring runs of the convex clipping.
+_EDGES = _SharedByPlan(EdgeIndex.build)
+_RUNS = _SharedByPlan(RingRuns.build)
 
 
 def edge_index(src: ObjArray) -> EdgeIndex:
     """The shared :class:`EdgeIndex` of the parts ``src`` (built on first use)."""
-    with _EDGES_LOCK:
-        hit = _EDGES.get(id(src))
-        if hit is not None and hit[0] is src:
-            return hit[1]
-        index = EdgeIndex.build(src)
-        if len(_EDGES) >= _PREPARED_PLANS:
-            _EDGES.pop(next(iter(_EDGES)))
-        _EDGES[id(src)] = (src, index)
-        return index
-
-
-# Ring runs of plan parts for the convex clipping of the intersections, shared likewise.
-_RUNS: dict[int, tuple[ObjArray, RingRuns]] = {}
-_RUNS_LOCK = threading.Lock()
+    return _EDGES.get(src)
 
 
 def ring_runs(src: ObjArray) -> RingRuns:
     """The shared :class:`RingRuns` of the parts ``src`` (built on first use)."""
-    with _RUNS_LOCK:
-        hit = _RUNS.get(id(src))
-        if hit is not None and hit[0] is src:
-            return hit[1]
-        runs = RingRuns.build(src)
-        if len(_RUNS) >= _PREPARED_PLANS:
-            _RUNS.pop(next(iter(_RUNS)))
-        _RUNS[id(src)] = (src, runs)
-        return runs
+    return _RUNS.get(src)
 
 
 def spans_of(n: int, size: int, workers: int = 1) -> Iterator[tuple[int, int]]:

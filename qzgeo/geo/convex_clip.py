@@ -31,6 +31,8 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from qzgeo.geo.green_area import TOL_ABS, TOL_REL
+
 __all__ = ["ClipResult", "RingRuns", "Windows", "clip_areas", "convex_windows"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -38,10 +40,9 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 ObjArray = npt.NDArray[np.object_]
 
-#: A vertex nearer than this (m) to the line of a window edge makes the pair uncertain ...
-TOL_ABS = 1e-9
-#: ... or nearer than this fraction of its distance to the edge's start (~4500 ulps).
-TOL_REL = 1e-12
+# A vertex within TOL_ABS (m), or TOL_REL of its distance to the edge's start, of the line of
+# a window edge makes the pair uncertain: the rounding of the same cross products as in the
+# Green check, hence its tolerances.
 #: Angle (rad) by which a window's turning may miss 2π (rounding is far smaller; a star
 #: turns by 4π or more).
 _TURN_SLACK = 0.5

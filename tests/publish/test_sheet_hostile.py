@@ -268,10 +268,9 @@ def test_a_title_too_long_for_three_lines_is_shrunk_with_a_warning_in_the_report
     assert said[0] in manifest["warnings"]
 
 
-def test_line_and_paragraph_separators_drop_no_text(tmp_path: Path) -> None:
-    """U+2029 in a title, layer title or 编制单位 made matplotlib drop the rest of that text
-    (and U+2028 drew a missing-glyph box); a newline drew a second line over the next one.
-    Each is set as a space: every word on the sheet, on one line, and no glyph warning."""
+def _sheet_lines(tmp_path: Path, title: str, layer_title: str, organisation: str) -> list[str]:
+    """The text lines of a sheet with these texts (pdftotext, blanks collapsed); asserts that
+    matplotlib warned of no missing glyph."""
     import datetime as dt
     import warnings
 
@@ -281,19 +280,24 @@ def test_line_and_paragraph_separators_drop_no_text(tmp_path: Path) -> None:
     from qzgeo.publish.sheet import write_sheet
 
     page, views = _square_views(0.02)
-    page.title = "一号图\u2029二号图\u2028三号图"
-    views = [replace(views[0], title="分区\u2029四号层\n五号层")]
+    page.title = title
+    views = [replace(views[0], title=layer_title)]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         info = write_sheet(
-            page,
-            views,
-            tmp_path / "s.pdf",
-            organisation="单位\u2029六号单位",
-            date=dt.date(2024, 1, 2),
+            page, views, tmp_path / "s.pdf", organisation=organisation, date=dt.date(2024, 1, 2)
         )
     assert not [str(w.message) for w in caught if "Glyph" in str(w.message)]
-    lines = [" ".join(line.split()) for line in _run("pdftotext", str(info.path), "-").splitlines()]
+    return [" ".join(line.split()) for line in _run("pdftotext", str(info.path), "-").splitlines()]
+
+
+def test_line_and_paragraph_separators_drop_no_text(tmp_path: Path) -> None:
+    """U+2029 in a title, layer title or 编制单位 made matplotlib drop the rest of that text
+    (and U+2028 drew a missing-glyph box); a newline drew a second line over the next one.
+    Each is set as a space: every word on the sheet, on one line, and no glyph warning."""
+    lines = _sheet_lines(
+        tmp_path, "一号图\u2029二号图\u2028三号图", "分区\u2029四号层\n五号层", "单位\u2029六号单位"
+    )
     for text in ("一号图 二号图 三号图", "分区 四号层 五号层", "编制单位：单位 六号单位"):
         assert text in lines, lines
 
@@ -302,24 +306,9 @@ def test_control_characters_and_a_bom_in_sheet_text(tmp_path: Path) -> None:
     """A tab or NUL in a layer title drew a missing-glyph box (a warning on stderr only); an
     invisible U+FEFF pasted into a title (TOML takes it as it is) crashed matplotlib's PDF
     backend with an IndexError. Controls are set as spaces, U+FEFF is dropped."""
-    import datetime as dt
-    import warnings
-
-    pytest.importorskip("matplotlib")
-    from test_sheet import _run, _square_views
-
-    from qzgeo.publish.sheet import write_sheet
-
-    page, views = _square_views(0.02)
-    page.title = "\ufeff一号图\t二号图"
-    views = [replace(views[0], title="分区\x00四号层\ufeff\x07五号层")]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        info = write_sheet(
-            page, views, tmp_path / "s.pdf", organisation="单位\x1b", date=dt.date(2024, 1, 2)
-        )
-    assert not [str(w.message) for w in caught if "Glyph" in str(w.message)]
-    lines = [" ".join(line.split()) for line in _run("pdftotext", str(info.path), "-").splitlines()]
+    lines = _sheet_lines(
+        tmp_path, "\ufeff一号图\t二号图", "分区\x00四号层\ufeff\x07五号层", "单位\x1b"
+    )
     for text in ("一号图 二号图", "分区 四号层 五号层", "编制单位：单位"):
         assert text in lines, lines
 

@@ -347,14 +347,7 @@ def test_green_check_replaces_the_difference_in_general_position(
 ) -> None:
     red = cc("生态保护红线", "exclusion", box(CM_X, Y, CM_X + 50, Y + 100))
     parcels = _tilted_parcels()
-    real = shapely.difference
-    calls: list[int] = []
-
-    def counted(a, b, **kw):  # type: ignore[no-untyped-def]
-        calls.append(len(a))
-        return real(a, b, **kw)
-
-    monkeypatch.setattr(shapely, "difference", counted)
+    calls = _count_differences(monkeypatch)
     df, rep = overlay_areas(parcels, [red])
     assert not calls and not rep.conservation_failures
     geod, _ = overlay_areas(parcels, [red], check_conservation=False)
@@ -455,14 +448,7 @@ def test_a_parcel_covered_by_two_parts_is_decided_without_the_difference(
 ) -> None:
     # Both pieces confirmed by Green, and nothing left but rounding: available 0, no overlay.
     parcels, red = _two_parts_cover()
-    real = shapely.difference
-    calls: list[int] = []
-
-    def counted(a, b, **kw):  # type: ignore[no-untyped-def]
-        calls.append(len(a))
-        return real(a, b, **kw)
-
-    monkeypatch.setattr(shapely, "difference", counted)
+    calls = _count_differences(monkeypatch)
     for ell in (True, False):
         df, rep = overlay_areas(parcels, [red], ellipsoidal=ell)
         assert not calls and not rep.conservation_failures
@@ -485,3 +471,16 @@ def test_a_grown_piece_of_a_covered_parcel_is_caught(monkeypatch: pytest.MonkeyP
     parcels, red = _two_parts_cover()
     _, rep = overlay_areas(parcels, [red])
     assert [f["parcel"] for f in rep.conservation_failures] == [0]
+
+
+def _count_differences(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the pairs each GEOS ``difference`` call gets (the check's fallback overlay)."""
+    real = shapely.difference
+    calls: list[int] = []
+
+    def counted(a, b, **kw):  # type: ignore[no-untyped-def]
+        calls.append(len(a))
+        return real(a, b, **kw)
+
+    monkeypatch.setattr(shapely, "difference", counted)
+    return calls
