@@ -9,6 +9,7 @@ import pytest
 import shapely
 import shapely.affinity
 from shapely import Polygon, box
+from support import geod_ring_area
 
 from qzgeo._errors import CRSError, GeometryError
 from qzgeo.analysis.overlay import (
@@ -485,3 +486,22 @@ def test_a_grown_piece_of_a_covered_parcel_is_caught(monkeypatch: pytest.MonkeyP
     parcels, red = _two_parts_cover()
     _, rep = overlay_areas(parcels, [red])
     assert [f["parcel"] for f in rep.conservation_failures] == [0]
+
+
+@pytest.mark.parametrize(("side", "n"), [(10_000.0, 12), (50_000.0, 2), (50_000.0, 10)])
+def test_a_one_m2_hole_in_the_parts_of_a_large_parcel_is_not_rounding(side: float, n: int) -> None:
+    # The parts cover the parcel but for a 1 m² hole: the remainder is 1 m², not 0, though
+    # the Green agreement's slack (1e-9 of the parcel a pair: 2.5 m² at 50 km) exceeds it.
+    xs = np.linspace(CM_X - 10, CM_X + side + 10, n + 1)
+    strips = [box(xs[i], Y - 10, xs[i + 1], Y + side + 10) for i in range(n)]
+    cx, cy = round((xs[0] + xs[1]) / 2), Y + side / 2
+    hole = box(cx, cy, cx + 1, cy + 1)
+    strips[0] = Polygon(strips[0].exterior, [hole.exterior])
+    red = cc("生态保护红线", "exclusion", shapely.MultiPolygon(strips))
+    parcels = boxes((CM_X, Y, CM_X + side, Y + side), crs="EPSG:4545")
+    df, rep = run(parcels, [red])
+    assert not rep.conservation_failures
+    assert df["available_m2"].iloc[0] == pytest.approx(1.0, abs=1e-6)
+    ell, _ = overlay_areas(parcels, [red])
+    lonlat = gpd.GeoSeries([hole], crs="EPSG:4545").to_crs("EPSG:4490").iloc[0]
+    assert ell["available_m2"].iloc[0] == pytest.approx(geod_ring_area(lonlat), rel=1e-6)
