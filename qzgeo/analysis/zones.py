@@ -22,6 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from qzgeo.analysis.overlay_plan import ConstraintClass, merge_polygons
 from qzgeo.geo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
 from qzgeo.geo.crs import crs_label
+from qzgeo.geo.edges import densify_rings
 from qzgeo.geo.repair import RepairReport, overlay_op, polygonal_part, valid_polygonal
 from qzgeo.pack.load import LoadedPack
 from qzgeo.pack.model import LayerSpec, Pack
@@ -205,7 +206,7 @@ class _ZoneOutcome:
 def _analyze_zone(z: ZoneFeature, ctx: _ZoneContext) -> _ZoneOutcome:
     """Available land, conflict patches and the summary row of one zone."""
     where = f"zone {z.layer_id}#{z.fid}"
-    zone = shapely.segmentize(z.geometry, DENSIFY_M)
+    zone = densify_rings(np.array([z.geometry], dtype=object), DENSIFY_M)[0]
     zone_area = _m2(ctx.to_storage(zone))
     constrained: list[BaseGeometry] = []
     per_class: dict[str, float] = {}

@@ -230,6 +230,27 @@ class AreaScale:
         )
 
 
+#: Units of rounding (eps × coordinates × boundary length) that :func:`rounding_m2` allows a
+#: piece. Measured: |parcel − Σ pieces| of covered parcels ≤ 1e-3 unit a piece for clipped
+#: pieces, ≤ 0.08 for GEOS's; a larger allowance would zero true holes (0.01 m² in 20 km).
+_CROSSING_ULPS = 1.0
+
+
+def rounding_m2(bounds: FloatArray, length: FloatArray) -> FloatArray:
+    """How far rounding may move a planar area cut from polygons of these ``bounds`` and
+    boundary ``length``, per piece: each crossing point computed at these coordinates moves
+    by ~an ulp of them, sweeping at most its edges' length.
+
+    Examples
+    --------
+    >>> float(rounding_m2(np.array([[500_000.0, 0.0, 500_010.0, 10.0]]), np.array([40.0]))[0])
+    4.441069734184566e-09
+    """
+    mag = np.maximum(np.abs(bounds[:, 0]), np.abs(bounds[:, 2]))
+    mag += np.maximum(np.abs(bounds[:, 1]), np.abs(bounds[:, 3]))
+    return np.asarray(_CROSSING_ULPS * np.finfo(np.float64).eps * mag * length, dtype=np.float64)
+
+
 #: Fixed-point parts of an area in m²: multiples of 2⁻¹⁰ (``hi``) and of 2⁻⁵⁰ (``lo``).
 _HI_SCALE = 2**10
 _LO_SCALE = 2**50

@@ -14,6 +14,7 @@ import shapely
 from pyproj import CRS
 
 from qzgeo.geo.area import ellipsoidal_area
+from qzgeo.geo.edges import densify_rings
 from qzgeo.pack.model import LayerSpec, Pack
 
 #: Shared land under this many m² is a sliver where outlines nearly coincide, not an overlap.
@@ -73,8 +74,8 @@ def _overlapping_pairs(geoms: gpd.GeoSeries, planar_crs: CRS) -> list[tuple[int,
     polygonal = np.array(
         [g is not None and not g.is_empty and shapely.get_type_id(g) in (3, 6) for g in geoms]
     )
-    planar = shapely.segmentize(geoms.to_crs(planar_crs).values, DENSIFY_M)
-    valid = np.where(polygonal, planar, None)
+    valid = densify_rings(np.asarray(geoms.to_crs(planar_crs).values, dtype=object), DENSIFY_M)
+    valid[~polygonal] = None
     left, right = shapely.STRtree(valid).query(valid, predicate="intersects")
     keep = left < right
     if not keep.any():

@@ -71,3 +71,37 @@ def test_against_independent_geopandas_overlay(result) -> None:  # type: ignore[
     expected = ellipsoidal_area(available.to_crs(4490).geometry.values)
     got = result.available_land.set_index("名称").loc[list(available["名称"]), "area_m2"]
     assert list(got) == pytest.approx(list(expected), rel=1e-8)
+
+
+# A valid zone with a near-degenerate spike: the vertex (36564500, 2400456.64...) lies within
+# rounding of the edge that comes back from the tip. GEOS 3.14's segmentize of such a polygon
+# re-validates it by buffer(0) and kept a sliver of 3e-5 m²: the zone measured 0 m².
+SPIKED_ZONE = (
+    "POLYGON ((36564279.12604497 2399367.28950483, 36564500 2399500.0039661787, "
+    "36564500 2400456.6433519195, 36564823.25095509 2400650.872120898, "
+    "36563856.79482353 2400070.1666914187, 36564279.12604497 2399367.28950483))"
+)
+
+
+def test_a_zone_with_a_near_degenerate_spike_keeps_its_area(tmp_path: Path) -> None:
+    import shutil
+
+    import numpy as np
+    import shapely
+    from pyproj import Geod, Transformer
+
+    pack = tmp_path / "pack"
+    shutil.copytree(MINIPACK, pack)
+    gpkg = pack / "layers" / "mini.gpkg"
+    zones = gpd.read_file(gpkg, layer="zones")
+    zones.loc[zones.index[0], "geometry"] = shapely.from_wkt(SPIKED_ZONE)
+    zones.to_file(gpkg, layer="zones", driver="GPKG")
+    s = analyze_pack(load_pack_layers(load_pack(pack))).zone_summary
+    # Oracle: pyproj.Geod on the ring, densified straight in the stored GK plane.
+    ring = np.asarray(shapely.segmentize(shapely.from_wkt(SPIKED_ZONE).exterior, 5.0).coords)
+    lon, lat = Transformer.from_crs(zones.crs, "EPSG:4490", always_xy=True).transform(*ring.T)
+    expected = abs(Geod(ellps="GRS80").polygon_area_perimeter(lon, lat)[0])
+    assert expected > 400_000
+    row = s.iloc[0]
+    assert row["zone_m2"] == pytest.approx(expected, rel=1e-6)
+    assert row["available_m2"] + row["constrained_m2"] == pytest.approx(expected, rel=1e-6)

@@ -138,3 +138,31 @@ def test_count_and_longest_match_a_loop(
     assert found is not None
     assert found.count == len(expect)
     assert found.longest.value == pytest.approx(max(m for _, m in expect), abs=1e-6)
+
+
+def test_densify_rings_keeps_the_area_of_a_polygon_with_a_near_degenerate_spike() -> None:
+    # GEOS 3.14's segmentize of this valid polygon (its vertex (..200.006, ..333.66) lies within
+    # rounding of the edge back from the tip) returned 4e-9 m² for steps of 1, 5 and 12 m.
+    from fractions import Fraction
+
+    from shapely import Polygon, from_wkt
+
+    from qzgeo.geo.edges import densify_rings
+
+    poly = from_wkt(
+        "POLYGON ((36565178.45732146 2399227.38621385, 36565200.006 2399240.333966177, "
+        "36565200.006 2399333.664637957, 36565231.54267854 2399352.61378615, "
+        "36565137.25427546 2399295.959597908, 36565178.45732146 2399227.38621385))"
+    )
+    c = [(Fraction(x), Fraction(y)) for x, y in poly.exterior.coords]
+    exact = float(sum(a[0] * b[1] - b[0] * a[1] for a, b in itertools.pairwise(c)) / 2)
+    x0, y0 = 36565000, 2399000
+    holed = Polygon(
+        poly.exterior, [[(x0 + 150, y0 + 280), (x0 + 160, y0 + 290), (x0 + 165, y0 + 280)]]
+    )
+    for step in (1.0, 5.0, 12.0, 50.0):
+        got = densify_rings(np.array([poly, holed, None], dtype=object), step)
+        assert got[0].area == pytest.approx(exact, rel=1e-12)
+        assert got[1].area == pytest.approx(exact - 75.0, rel=1e-12)
+        assert got[2] is None
+        assert got[0].is_valid and got[1].is_valid  # densified, or as it was where that crossed
