@@ -98,7 +98,7 @@ def test_failed_build_keeps_previous_outputs(
     assert "No space left on device" in result.output
     assert "previous file is unchanged" in result.output
     assert _hashes(out) == before
-    own = {".qzgeo", ".qzgeo.lock"}  # qzgeo's marker and lock
+    own = {".qzgeo", ".qzgeo.lock", ".qzgeo.files"}  # marker, lock, record
     assert not [p for p in out.iterdir() if p.name.startswith(".") and p.name not in own]
 
 

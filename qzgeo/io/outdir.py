@@ -28,6 +28,7 @@ from pathlib import Path
 
 from qzgeo._errors import InputError, OutputError
 from qzgeo.io.atomic import TEMP_PREFIX, signals_held
+from qzgeo.io.out_record import RECORD, part_files, refuse_foreign, update_record, write_record
 from qzgeo.io.paths import refuse_undecodable
 
 MARKER = ".qzgeo"
@@ -50,7 +51,8 @@ CARRIED = (
 )
 _MARKER_TEXT = (
     "This folder is written by qzgeo. Post public/ as it is; internal/ is for staff only.\n"
-    "qzgeo replaces public/ and internal/ on every run.\n"
+    "qzgeo replaces public/ and internal/ on every run: keep your own files outside them\n"
+    "(publish refuses to run while they hold a file qzgeo did not write; see .qzgeo.files).\n"
 )
 
 
@@ -242,9 +244,10 @@ def output_build(
 
     With ``whole`` (publish) both parts are built in a hidden folder and swapped in whole at
     the end, so stale pages vanish and an exception leaves the previous build (the outputs of
-    other commands, :data:`CARRIED`, are kept). With ``whole=False`` (analyze, check,
+    other commands, :data:`CARRIED`, are kept), and refused while the parts hold a file that
+    no qzgeo run wrote (:mod:`qzgeo.io.out_record`). With ``whole=False`` (analyze, check,
     suitability: a fixed set of files, each written atomically) files go straight into the
-    parts and the other files there stay.
+    parts and the other files there stay. Either way the files written are recorded.
     """
     inputs = list(inputs)
     target = check_out_dir(out, inputs=inputs, pack=pack)
@@ -262,9 +265,13 @@ def output_build(
             check_out_dir(out, inputs=inputs, pack=pack)
             remove_stale(target)
             if not whole:
+                before = part_files(target)
                 yield Build(out=target, tmp=target)
+                update_record(target, before)
                 return
+            refuse_foreign(target)
             yield from _build_whole(target)
+            write_record(target, part_files(target))
         except BaseException:
             # A failed first run leaves the folder as it found it: what it wrote is removed
             # (not what someone else put there meanwhile), and a folder it made, if empty.
@@ -282,7 +289,7 @@ def _remove(path: Path) -> None:
 
 def _undo(target: Path, *, created: bool) -> None:
     for child in list(target.iterdir()):
-        if child.name in (MARKER, LOCK, *PARTS) or child.name.startswith(TEMP_PREFIX):
+        if child.name in (MARKER, LOCK, RECORD, *PARTS) or child.name.startswith(TEMP_PREFIX):
             _remove(child)
     if created:
         with contextlib.suppress(OSError):  # not empty: someone else's files stay

@@ -24,7 +24,7 @@ GRID_X0, GRID_Y0 = 36_552_000.0, 2_395_000.0
 CELL = 120.0
 N_SIDE = 245  # 60 025 parcels: more than POOL_ABOVE, 3 chunks of 25 000 with 2 workers
 PARTS = {"public", "internal"}
-TOP = {".qzgeo", ".qzgeo.lock", *PARTS}
+TOP = {".qzgeo", ".qzgeo.lock", ".qzgeo.files", *PARTS}
 
 
 def quad_parcels(n_side: int = N_SIDE, seed: int = 1) -> gpd.GeoDataFrame:

@@ -66,4 +66,5 @@ def test_a_run_without_the_map_removes_the_previous_map(mini: Path, tmp_path: Pa
     assert again.exit_code == 0, all_output(again)
     assert not page.exists()  # it showed the parcels of a.gpkg
     assert (page.parent / "parcels.gpkg").is_file()
-    assert [p.name for p in out.rglob(".*") if p.name not in (".qzgeo", ".qzgeo.lock")] == []
+    own = (".qzgeo", ".qzgeo.lock", ".qzgeo.files")  # marker, lock, record
+    assert [p.name for p in out.rglob(".*") if p.name not in own] == []

@@ -42,7 +42,9 @@ def _previous_run(out: Path) -> Path:
 
 def _hidden(out: Path) -> list[str]:
     return sorted(
-        str(p.relative_to(out)) for p in out.rglob(".*") if p.name not in (".qzgeo", ".qzgeo.lock")
+        str(p.relative_to(out))
+        for p in out.rglob(".*")
+        if p.name not in (".qzgeo", ".qzgeo.lock", ".qzgeo.files")
     )
 
 
