@@ -22,6 +22,13 @@ from qzgeo.io.shapefile import write_encoding, write_shapefile
 from qzgeo.io.vector import PYOGRIO_ERRORS
 from qzgeo.notices import Notices
 
+#: The GeoPackage version qzgeo writes. GDAL 3.9+ writes 1.4 by default, which the GDAL of
+#: QGIS 3.22 LTR (Debian 12: GDAL 3.6) warns "may only be partially supported" on every layer
+#: it opens, as older ArcGIS and QGIS releases on office machines do; 1.2 is read by all of
+#: them, and nothing qzgeo writes needs 1.3 or 1.4.
+GPKG_VERSION = "1.2"
+GPKG_DATASET_OPTIONS = {"VERSION": GPKG_VERSION}
+
 
 def pin_gpkg_timestamps() -> None:
     """Make GDAL stamp every GeoPackage it writes with one fixed "last change" date.
@@ -53,6 +60,7 @@ def _append_layer(tmp: Path, layer: str, gdf: gpd.GeoDataFrame | pd.DataFrame) -
         layer=layer,
         driver="GPKG",
         append=tmp.exists(),
+        dataset_options=None if tmp.exists() else GPKG_DATASET_OPTIONS,
         layer_options={"SPATIAL_INDEX": "YES"},
         # Arrow: the columns go to GDAL as arrays in one transaction, not row by row
         # (~1.5x faster on 300k parcels, same schema).

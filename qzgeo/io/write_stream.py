@@ -28,7 +28,7 @@ from qzgeo._errors import OutputError
 from qzgeo.io.atomic import atomic_path
 from qzgeo.io.raw_wkb import MULTI_OF_ONE, RawWKB, wkb_column
 from qzgeo.io.vector import PYOGRIO_ERRORS
-from qzgeo.io.write import pin_gpkg_timestamps
+from qzgeo.io.write import GPKG_DATASET_OPTIONS, pin_gpkg_timestamps
 
 __all__ = ["arrow_batch", "multi_wkb", "write_gpkg_stream"]
 
@@ -121,13 +121,16 @@ def write_gpkg_stream(
             if source.error is not None:
                 raise source.error
             empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs))
-            pyogrio.write_dataframe(empty, tmp, layer=layer, driver="GPKG")
+            pyogrio.write_dataframe(
+                empty, tmp, layer=layer, driver="GPKG", dataset_options=GPKG_DATASET_OPTIONS
+            )
             return Path(path), 0
         reader = pa.RecordBatchReader.from_batches(first.schema, source.started(first))
         try:
             pyogrio.write_arrow(
                 reader, tmp, layer=layer, driver="GPKG", geometry_name=_GEOM,
                 geometry_type=geometry_type, crs=_crs_text(crs),
+                dataset_options=GPKG_DATASET_OPTIONS,
                 layer_options={"SPATIAL_INDEX": "YES", "GEOMETRY_NAME": _GEOM},
             )  # fmt: skip
         except PYOGRIO_ERRORS as exc:

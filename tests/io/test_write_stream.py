@@ -5,6 +5,7 @@ The oracle is what pyogrio reads back from the written file.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -180,3 +181,28 @@ def test_ctrl_c_as_the_stream_starts_is_a_keyboard_interrupt(tmp_path: Path) -> 
     with pytest.raises(KeyboardInterrupt):
         write_gpkg_stream(target, "parcels", iter([first]), crs=CRS)  # type: ignore[list-item]
     assert listing(tmp_path) == []
+
+
+def _gpkg_version(path: Path) -> int:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        return int(con.execute("PRAGMA user_version").fetchone()[0])
+
+
+@pytest.mark.parametrize("rows", [0, 3])
+def test_every_geopackage_is_version_1_2(tmp_path: Path, rows: int) -> None:
+    # GeoPackage 1.4 (GDAL 3.9+'s default) made QGIS 3.22's GDAL warn on every layer opened;
+    # 1.2 is read everywhere. The header's user_version is MMmmPP (10200 = 1.2.0).
+    from qzgeo.io.write import write_gpkg
+
+    frame = gpd.GeoDataFrame(
+        {"n": range(rows)}, geometry=[shapely.box(i, 0, i + 1, 1) for i in range(rows)],
+        crs="EPSG:4545",
+    )  # fmt: skip
+    streamed, _ = write_gpkg_stream(
+        tmp_path / "s.gpkg", "parcels", iter([arrow_batch(frame)]), crs="EPSG:4545"
+    )
+    layered = write_gpkg(tmp_path / "l.gpkg", {"a": frame, "b": frame})
+    assert _gpkg_version(streamed) == _gpkg_version(layered) == 10200
+    assert pyogrio.read_info(layered, layer="b")["features"] == rows
