@@ -33,7 +33,7 @@ CATALOG = """\
 
 [pack]
 name = "{name}"                   # lower-case id; printed by every command
-title = "{title}"
+title = {title}
 storage_crs = "EPSG:4490"         # CGCS2000 lon/lat: every layer is stored and measured in it
 # Geometry work happens in a CGCS2000 3-degree Gauss-Krueger zone. Pick the zone whose central
 # meridian is nearest your data (zone = round(longitude / 3); EPSG = 4509 + zone for the codes
@@ -155,7 +155,7 @@ legend = "冲突图斑"
 
 OVERVIEW = """\
 # A public map: only public layers, no analysis derived from internal ones.
-title = "{title}"
+title = {title}
 title_en = "Overview (placeholder)"
 audience = "public"
 layers = ["zones", "corridor"]
@@ -202,6 +202,17 @@ def _collection(features: list[dict[str, object]]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
 
+def _toml_string(text: str) -> str:
+    """``text`` as a TOML basic string: a quote or backslash in a title must not end or escape it.
+
+    JSON's string escapes are TOML's, but for DEL, which TOML does not allow unescaped.
+
+    >>> print(_toml_string('某市"规划"'))
+    "某市\\"规划\\""
+    """
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def _marked_schematic(title: str) -> str:
     """``title`` with the 示意 mark once: a title that already says 示意 is not marked again."""
     return title if "示意" in title else f"{title}（示意）"
@@ -230,13 +241,13 @@ def skeleton_files(name: str, title: str, lon: float, lat: float) -> dict[str, s
     fmt = {k: round(v, 4) for k, v in bounds.items()}
     return {
         "layers/catalog.toml": CATALOG.format(
-            name=name, title=title, lon=lon, lat=lat, epsg=epsg, **fmt
+            name=name, title=_toml_string(title), lon=lon, lat=lat, epsg=epsg, **fmt
         ),
         "layers/zones.geojson": _collection(zones),
         "layers/control_lines.geojson": _collection(lines),
         "layers/corridor.geojson": _collection(corridor),
         "styles/layers.toml": STYLES,
-        "maps/overview.toml": OVERVIEW.format(title=_marked_schematic(title)),
+        "maps/overview.toml": OVERVIEW.format(title=_toml_string(_marked_schematic(title))),
         "maps/conflicts.toml": CONFLICTS,
     }
 
