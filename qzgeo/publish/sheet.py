@@ -188,7 +188,7 @@ def _panel(ax: Axes, layout: Layout, views: Sequence[LayerView], notes: _Notes, 
         legend_box = (px, iy + stack + gap, pw, ph - stack - gap)
     else:
         legend_box = (px, py, pw - iw - 6 * u, ph)
-    draw_legend(ax, legend_blocks(views), legend_box, u)
+    draw_legend(ax, legend_blocks(views), legend_box, u, upright=not layout.side)
 
 
 def _embed_fonts(fig: Figure, tmp: Path, regular: FontFace, bold: FontFace) -> str:

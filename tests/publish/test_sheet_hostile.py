@@ -467,3 +467,25 @@ def test_a_legend_too_long_for_the_panel_is_an_error_naming_the_fix(tmp_path: Pa
             sources=["测试"],
         )
     assert not (tmp_path / "s.pdf").exists()
+
+
+def test_a_portrait_legend_too_long_says_landscape_holds_it(tmp_path: Path) -> None:
+    """80 legend lines on an A4 portrait sheet: the error said "on any paper" and offered only
+    fewer classes, though a landscape sheet, whose panel is a column, holds them."""
+    import datetime as dt
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _square_views
+
+    from qzgeo._errors import PublishError
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    many = [replace(views[0], id=f"z{i}", title=f"用途分类{i:03d}") for i in range(40)]
+    kw = {"organisation": "单位", "date": dt.date(2024, 1, 2), "sources": ["测试"], "paper": "A4"}
+    with pytest.raises(PublishError, match=r"legend \(80 lines\)") as caught:
+        write_sheet(page, many, tmp_path / "p.pdf", orientation="portrait", **kw)
+    assert "any paper;" not in str(caught.value)
+    assert "--orientation landscape" in str(caught.value)
+    write_sheet(page, many, tmp_path / "l.pdf", orientation="landscape", **kw)
+    assert (tmp_path / "l.pdf").exists()
