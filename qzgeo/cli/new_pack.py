@@ -19,6 +19,7 @@ import click
 from qzgeo._errors import InputError
 from qzgeo.geo.crs import gk_epsg, gk_zone
 from qzgeo.io.paths import refuse_undecodable
+from qzgeo.pack.confine import MAX_TITLE_CHARS
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _M_PER_DEG_LAT = 111_000.0
@@ -278,6 +279,13 @@ def _center(value: str) -> tuple[float, float]:
 def command(folder: Path, name: str | None, title: str, center: str) -> None:
     """Write a minimal, valid, commented plan pack skeleton into FOLDER (new or empty)."""
     lon, lat = _center(center)
+    marked = _marked_schematic(title)
+    if len(marked) > MAX_TITLE_CHARS:  # every later command would refuse the overview map
+        msg = (
+            f"the overview map's title {marked[:20]!r}… would be {len(marked)} characters "
+            f"(the title and （示意）), over the cap of {MAX_TITLE_CHARS}; shorten the title"
+        )
+        raise click.BadParameter(msg, param_hint="--title")
     try:  # every command refuses such a pack folder (GDAL cannot be given its paths)
         refuse_undecodable(folder.absolute(), what="folder")
     except InputError as exc:

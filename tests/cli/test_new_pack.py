@@ -75,3 +75,16 @@ def test_title_with_quotes_and_backslashes_stays_valid_toml(tmp_path: Path) -> N
         assert tomllib.load(f)["pack"]["title"] == title
     with (pack / "maps" / "overview.toml").open("rb") as f:
         assert tomllib.load(f)["title"] == title + "（示意）"
+
+
+def test_a_title_too_long_for_the_maps_is_refused_before_writing(tmp_path: Path) -> None:
+    # the overview map's title is the title and （示意）: 197 characters made a 201-character
+    # map title, which every later command refused (over the cap of 200)
+    pack = tmp_path / "p"
+    code, _, err = _run("new-pack", str(pack), "--title", "长" * 197)
+    assert code == 2 and "--title" in err and "200" in err
+    assert not pack.exists()
+    code, out, _ = _run("new-pack", str(pack), "--title", "长" * 196)
+    assert code == 0, out
+    code, _, err = _run("validate", "--pack", str(pack))
+    assert code == 0, err
