@@ -19,6 +19,7 @@ import click
 from qzgeo._errors import InputError
 from qzgeo.geo.crs import gk_epsg, gk_zone
 from qzgeo.io.paths import refuse_undecodable
+from qzgeo.pack.confine import MAX_TITLE_CHARS
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _M_PER_DEG_LAT = 111_000.0
@@ -33,7 +34,7 @@ CATALOG = """\
 
 [pack]
 name = "{name}"                   # lower-case id; printed by every command
-title = "{title}"
+title = {title}
 storage_crs = "EPSG:4490"         # CGCS2000 lon/lat: every layer is stored and measured in it
 # Geometry work happens in a CGCS2000 3-degree Gauss-Krueger zone. Pick the zone whose central
 # meridian is nearest your data (zone = round(longitude / 3); EPSG = 4509 + zone for the codes
@@ -155,7 +156,7 @@ legend = "冲突图斑"
 
 OVERVIEW = """\
 # A public map: only public layers, no analysis derived from internal ones.
-title = "{title}"
+title = {title}
 title_en = "Overview (placeholder)"
 audience = "public"
 layers = ["zones", "corridor"]
@@ -202,6 +203,17 @@ def _collection(features: list[dict[str, object]]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
 
+def _toml_string(text: str) -> str:
+    """``text`` as a TOML basic string: a quote or backslash in a title must not end or escape it.
+
+    JSON's string escapes are TOML's, but for DEL, which TOML does not allow unescaped.
+
+    >>> print(_toml_string('某市"规划"'))
+    "某市\\"规划\\""
+    """
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def _marked_schematic(title: str) -> str:
     """``title`` with the 示意 mark once: a title that already says 示意 is not marked again."""
     return title if "示意" in title else f"{title}（示意）"
@@ -230,13 +242,13 @@ def skeleton_files(name: str, title: str, lon: float, lat: float) -> dict[str, s
     fmt = {k: round(v, 4) for k, v in bounds.items()}
     return {
         "layers/catalog.toml": CATALOG.format(
-            name=name, title=title, lon=lon, lat=lat, epsg=epsg, **fmt
+            name=name, title=_toml_string(title), lon=lon, lat=lat, epsg=epsg, **fmt
         ),
         "layers/zones.geojson": _collection(zones),
         "layers/control_lines.geojson": _collection(lines),
         "layers/corridor.geojson": _collection(corridor),
         "styles/layers.toml": STYLES,
-        "maps/overview.toml": OVERVIEW.format(title=_marked_schematic(title)),
+        "maps/overview.toml": OVERVIEW.format(title=_toml_string(_marked_schematic(title))),
         "maps/conflicts.toml": CONFLICTS,
     }
 
@@ -267,6 +279,13 @@ def _center(value: str) -> tuple[float, float]:
 def command(folder: Path, name: str | None, title: str, center: str) -> None:
     """Write a minimal, valid, commented plan pack skeleton into FOLDER (new or empty)."""
     lon, lat = _center(center)
+    marked = _marked_schematic(title)
+    if len(marked) > MAX_TITLE_CHARS:  # every later command would refuse the overview map
+        msg = (
+            f"the overview map's title {marked[:20]!r}… would be {len(marked)} characters "
+            f"(the title and （示意）), over the cap of {MAX_TITLE_CHARS}; shorten the title"
+        )
+        raise click.BadParameter(msg, param_hint="--title")
     try:  # every command refuses such a pack folder (GDAL cannot be given its paths)
         refuse_undecodable(folder.absolute(), what="folder")
     except InputError as exc:

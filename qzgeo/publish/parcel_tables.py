@@ -127,6 +127,12 @@ def _xlsx_bytes(summary: pd.DataFrame) -> bytes:
     ws.append(list(summary.columns))
     for rec in summary.itertuples(index=False):
         ws.append(list(rec))
+    # openpyxl writes a string that starts with "=" as a formula: a zone or class named
+    # "=1+1" would be computed by Excel, a HYPERLINK(...) one followed; names are text
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
     fixed = datetime(2000, 1, 1)
     wb.properties.created = fixed
     wb.properties.modified = fixed

@@ -177,8 +177,18 @@ def _panel(ax: Axes, layout: Layout, views: Sequence[LayerView], notes: _Notes, 
             _measure(info_box, "", notes.footer, size + 1.0),
         ]
         stack = sum(heights) + gap * 3
-        if not layout.side or stack <= ih * 0.72:
+        # beside the map the legend takes the top of the column; under it, the notes have
+        # their part of the panel to themselves
+        if stack <= ih * (0.72 if layout.side else 1.0):
             break
+    if stack > ih:  # they would grow over the map (under it) or the title (beside it)
+        turn = "" if layout.side else "a landscape sheet (--orientation landscape) holds more; "
+        msg = (
+            f"the notes and 资料来源 ({len(notes.sources)} sources) do not fit the sheet's "
+            f"panel, even at {size:.1f} pt; {turn}shorten the layers' `source` texts, or show "
+            "the layers over more maps"
+        )
+        raise PublishError(msg)
     top = iy + stack
     top -= scale_block(ax, (ix, iy, iw, top - iy), scale, u) + gap
     top -= _text_block(ax, (ix, iy, iw, top - iy), "说明", notes.notice, size, u) + gap
@@ -188,7 +198,7 @@ def _panel(ax: Axes, layout: Layout, views: Sequence[LayerView], notes: _Notes, 
         legend_box = (px, iy + stack + gap, pw, ph - stack - gap)
     else:
         legend_box = (px, py, pw - iw - 6 * u, ph)
-    draw_legend(ax, legend_blocks(views), legend_box, u)
+    draw_legend(ax, legend_blocks(views), legend_box, u, upright=not layout.side)
 
 
 def _embed_fonts(fig: Figure, tmp: Path, regular: FontFace, bold: FontFace) -> str:

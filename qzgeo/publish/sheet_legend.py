@@ -203,11 +203,17 @@ def _legend_lines(blocks: Sequence[LegendBlock], text_w: float, size: float) -> 
 
 
 def draw_legend(
-    ax: Axes, blocks: Sequence[LegendBlock], box: tuple[float, float, float, float], unit: float
+    ax: Axes,
+    blocks: Sequence[LegendBlock],
+    box: tuple[float, float, float, float],
+    unit: float,
+    *,
+    upright: bool = False,
 ) -> float:
     """Draw the legend (图例) at the top of ``box``; return the height used in mm.
 
-    Rows flow into a second column, then shrink, when one column does not fit.
+    Rows flow into a second column, then shrink, when one column does not fit. ``upright``: the
+    sheet is portrait, whose panel under the map holds fewer lines than a landscape one's.
     """
     x, y, w, h = box
     for size in (7.0 * unit, 6.2 * unit, 5.5 * unit, 4.8 * unit):
@@ -227,12 +233,19 @@ def draw_legend(
                 )
                 return head + per_col * lh
     # a land-use layer of a hundred classes: the panel and the text scale together with the
-    # paper, so no paper holds more lines
+    # paper, so no paper holds more lines; a landscape sheet's panel (a column) holds more
     room = max(0, 2 * int((h - head) // lh))
+    turn = (
+        'a landscape sheet (--orientation landscape, or orientation = "landscape" in the map) '
+        "holds more; or show fewer entries "
+        if upright
+        else "show fewer entries "
+    )
     msg = (
         f"the legend ({len(lines)} lines) does not fit the sheet's panel, which holds about "
-        f"{room} in two columns at the smallest size ({size:.1f} pt), on any paper; show fewer "
-        "entries (fewer classes in the layers' styles, or the layers over more maps)"
+        f"{room} in two columns at the smallest size ({size:.1f} pt), on any paper held "
+        f"{'upright' if upright else 'sideways'}; {turn}(fewer classes in the layers' styles, "
+        "or the layers over more maps)"
     )
     raise PublishError(msg)
 

@@ -4,6 +4,7 @@ over a folder it does not own."""
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import geopandas as gpd
@@ -59,3 +60,31 @@ def test_bad_center_is_exit_2(tmp_path: Path) -> None:
     code, _, err = _run("new-pack", str(tmp_path / "p"), "--center", "0,0")
     assert code == 2 and "--center" in err
     assert not (tmp_path / "p").exists()
+
+
+def test_title_with_quotes_and_backslashes_stays_valid_toml(tmp_path: Path) -> None:
+    # the title is written into catalog.toml and maps/overview.toml: a quote in it ended the
+    # TOML string, and the skeleton new-pack promised "validates" did not parse
+    pack = tmp_path / "p"
+    title = '某市"规划"\\ 路 \x7f</script> שלום 🏭'
+    code, out, _ = _run("new-pack", str(pack), "--title", title)
+    assert code == 0, out
+    code, out, err = _run("validate", "--pack", str(pack))
+    assert code == 0, err
+    with (pack / "layers" / "catalog.toml").open("rb") as f:
+        assert tomllib.load(f)["pack"]["title"] == title
+    with (pack / "maps" / "overview.toml").open("rb") as f:
+        assert tomllib.load(f)["title"] == title + "（示意）"
+
+
+def test_a_title_too_long_for_the_maps_is_refused_before_writing(tmp_path: Path) -> None:
+    # the overview map's title is the title and （示意）: 197 characters made a 201-character
+    # map title, which every later command refused (over the cap of 200)
+    pack = tmp_path / "p"
+    code, _, err = _run("new-pack", str(pack), "--title", "长" * 197)
+    assert code == 2 and "--title" in err and "200" in err
+    assert not pack.exists()
+    code, out, _ = _run("new-pack", str(pack), "--title", "长" * 196)
+    assert code == 0, out
+    code, _, err = _run("validate", "--pack", str(pack))
+    assert code == 0, err

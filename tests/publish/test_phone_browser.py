@@ -11,6 +11,7 @@ import pytest
 from _phone_helpers import SMALL_TARGETS, serve, visit
 from _publish_helpers import SENS, Built, config_of
 
+from qzgeo.pack.catalog import load_pack
 from qzgeo.pipeline import run_publish
 from qzgeo.publish import browser
 from qzgeo.publish.maps import publish_maps
@@ -416,3 +417,37 @@ def test_a_map_of_one_point_opens_at_street_level(built: Built, tmp_path: Path) 
     assert v.page_errors == []
     zoom, drawn, notice = v.value
     assert 15 <= zoom <= 19 and drawn >= 1 and notice
+
+
+def test_popup_shows_integer_codes_without_grouping(built: Built, tmp_path: Path) -> None:
+    # an administrative or parcel code (adcode 450702, 宗地代码 450702001) is an identifier:
+    # "450,702,001" is not how anyone writes it; fractions (an area) keep their grouping
+    catalog = built.root / "layers" / "catalog.toml"
+    text = catalog.read_text(encoding="utf-8")
+    text = text.replace('"面积_ha"]', '"面积_ha", "宗地代码", "缺码"]', 1)
+    catalog.write_text(text, encoding="utf-8")
+    built.pack = load_pack(built.root)
+    zones = built.layers["zones"].copy()
+    zones["宗地代码"] = 450702001
+    # an integer column with a missing value is read as floats: still a code
+    zones["缺码"] = [450702.0, *[None] * (len(zones) - 1)]
+    zones["面积_ha"] = 12345.678
+    layers = {**built.layers, "zones": zones}
+    res = publish_maps(
+        built.pack, layers, built.analysis, tmp_path / "out", analysis_sensitivity=SENS
+    )
+
+    def probe(page):
+        return page.evaluate(
+            """() => { const inst = window.qzgeo.instances[0]; let cells = null;
+            inst.overlays.zones.layer.eachLayer((f) => { if (cells) return; f.openPopup();
+              cells = Array.from(document.querySelectorAll(".qz-popup-table tr"))
+                .map((r) => r.textContent); f.closePopup(); });
+            return cells; }"""
+        )
+
+    v = visit(res.maps["public_map"], probe)
+    assert v.page_errors == []
+    assert "宗地代码450702001" in v.value
+    assert "缺码450702" in v.value
+    assert "面积_ha12,345.68" in v.value

@@ -467,3 +467,68 @@ def test_a_legend_too_long_for_the_panel_is_an_error_naming_the_fix(tmp_path: Pa
             sources=["测试"],
         )
     assert not (tmp_path / "s.pdf").exists()
+
+
+def test_a_portrait_legend_too_long_says_landscape_holds_it(tmp_path: Path) -> None:
+    """80 legend lines on an A4 portrait sheet: the error said "on any paper" and offered only
+    fewer classes, though a landscape sheet, whose panel is a column, holds them."""
+    import datetime as dt
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _square_views
+
+    from qzgeo._errors import PublishError
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    many = [replace(views[0], id=f"z{i}", title=f"用途分类{i:03d}") for i in range(40)]
+    kw = {"organisation": "单位", "date": dt.date(2024, 1, 2), "sources": ["测试"], "paper": "A4"}
+    with pytest.raises(PublishError, match=r"legend \(80 lines\)") as caught:
+        write_sheet(page, many, tmp_path / "p.pdf", orientation="portrait", **kw)
+    assert "any paper;" not in str(caught.value)
+    assert "--orientation landscape" in str(caught.value)
+    write_sheet(page, many, tmp_path / "l.pdf", orientation="landscape", **kw)
+    assert (tmp_path / "l.pdf").exists()
+
+
+@pytest.mark.parametrize("orientation", ["portrait", "landscape"])
+def test_sources_too_long_for_the_panel_never_cover_the_map(
+    tmp_path: Path, orientation: str
+) -> None:
+    """20 layers' sources on an A4 portrait sheet: the notes under the map grew upward over
+    it, the scale bar drawn on the map, and no word said so. They shrink to fit, or the sheet
+    is refused naming the sources (and, on a portrait sheet, the landscape one)."""
+    import datetime as dt
+    import subprocess
+
+    pytest.importorskip("matplotlib")
+    from test_sheet import _square_views
+
+    from qzgeo._errors import PublishError
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.02)
+    text = "某某规划文本第三章第二节，示意位置，按公开数据校准" * 3
+    kw = {"organisation": "单位", "date": dt.date(2024, 1, 2), "paper": "A4"}
+    for n in (20, 60):
+        sources = [f"来源{i}：{text}" for i in range(n)]
+        path = tmp_path / f"s{n}.pdf"
+        try:
+            info = write_sheet(page, views, path, sources=sources, orientation=orientation, **kw)
+        except PublishError as exc:
+            assert "资料来源" in str(exc) and f"{n} " in str(exc), exc
+            assert ("--orientation landscape" in str(exc)) == (orientation == "portrait")
+            assert not path.exists()
+            continue
+        words = subprocess.run(
+            ["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        (top,) = re.findall(r'yMin="([\d.]+)"[^>]*>比例尺<', words)
+        page_h = info.page_mm[1]
+        frame_x, frame_y, frame_w, _ = info.frame_mm
+        if orientation == "portrait":  # the panel is under the frame: the notes stay below it
+            assert float(top) * 25.4 / 72 > page_h - frame_y, n
+        else:  # beside it
+            (left,) = re.findall(r'xMin="([\d.]+)"[^>]*>比例尺<', words)
+            assert float(left) * 25.4 / 72 > frame_x + frame_w, n
+    assert n == 60

@@ -158,6 +158,9 @@
   function fmt(v) {
     if (v === null || v === undefined || v === "") { return "—"; }
     if (typeof v === "number") {
+      // a whole number is most often a code (adcode 450702, 宗地代码 450702001), never
+      // written "450,702": group only numbers with a fraction (areas, lengths)
+      if (Number.isInteger(v)) { return String(v); }
       return v.toLocaleString("zh-CN", { maximumFractionDigits: 2 });
     }
     return String(v);
