@@ -298,7 +298,15 @@ class GridRaster:
         out = np.full((h, w), np.nan, dtype=np.float64)
         rr0, cc0 = max(0, r0), max(0, c0)
         rr1, cc1 = min(grid.height, r0 + h), min(grid.width, c0 + w)
-        data = self.vrt.read(1, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0), masked=True)
+        try:
+            data = self.vrt.read(1, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0), masked=True)
+        except rasterio.errors.RasterioIOError as exc:  # else taken for a failed write
+            p = str(self.path)
+            msg = (
+                f"{self.what}: cannot read the cells of {p!r} ({exc}): a damaged or partly "
+                f"downloaded file? Download it again; gdalinfo -checksum {p!r} shows the error"
+            )
+            raise InputError(msg) from exc
         vals = np.ma.filled(data.astype(np.float64), np.nan)
         out[rr0 - r0 : rr1 - r0, cc0 - c0 : cc1 - c0] = vals
         if self.heights:

@@ -1,0 +1,50 @@
+"""Raster files that are not what their name says: damaged downloads, data sources in disguise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import rasterio
+from click.testing import CliRunner
+
+from qzgeo.cli.main import cli
+
+SLOPE = """
+title = "t"
+resolution_m = 100
+area = ["study"]
+basemap = "none"
+[[factors]]
+id = "slope"
+kind = "slope"
+weight = 1
+"""
+
+
+def run(pack: Path, out: Path, *args: str) -> tuple[int, str]:
+    res = CliRunner().invoke(
+        cli, ["suitability", "--pack", str(pack), "--out", str(out), "--no-progress", *args]
+    )
+    assert "Traceback" not in res.output
+    return res.exit_code, res.output
+
+
+def test_damaged_dem_names_the_file_not_the_output_folder(make_pack, h, tmp_path):
+    # A partly downloaded tile: the header reads, its compressed tiles do not.
+    plane = h.gk_plane(tmp_path / "plane.tif", 10.0)
+    with rasterio.open(plane) as src:
+        profile, z = src.profile, src.read(1)
+    profile.update(tiled=True, blockxsize=256, blockysize=256, compress="deflate")
+    whole = tmp_path / "whole.tif"
+    with rasterio.open(whole, "w", **profile) as dst:
+        dst.write(z, 1)
+    data = whole.read_bytes()
+    damaged = tmp_path / "damaged.tif"
+    damaged.write_bytes(data[: len(data) // 2])
+    code, out = run(
+        make_pack({"m": SLOPE + h.FIVE_CLASSES}), tmp_path / "out", "--dem", str(damaged)
+    )
+    assert code == 2
+    assert "damaged.tif" in out and "Download it again" in out
+    assert "could not write" not in out and "Free some space" not in out
+
