@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -31,6 +32,9 @@ import shapely
 from qzgeo._errors import InputError
 from qzgeo.io.paths import refuse_undecodable
 from qzgeo.io.shapefile import dbf_wide_integers
+
+if TYPE_CHECKING:
+    from rasterio.io import DatasetReader
 
 #: Extensions GDAL may open (OGR drivers GPKG, ESRI Shapefile, GeoJSON(Seq), FlatGeobuf,
 #: KML, GML, CSV) and those qzgeo reads itself (界址点 .txt, DXF, GeoParquet).
@@ -74,8 +78,16 @@ pyogrio.set_gdal_config_options(_GDAL_OFFLINE)
 # rasterio carries its own GDAL, which reads these from the environment
 os.environ.update(_GDAL_OFFLINE)
 
-#: Raster formats GDAL may open (GeoTIFF/COG, Erdas Imagine, ASCII grid).
-RASTER_SUFFIXES = frozenset({".tif", ".tiff", ".img", ".asc"})
+#: Raster formats GDAL may open (GeoTIFF/COG, Erdas Imagine or ENVI, ASCII grid), and their
+#: drivers: GDAL picks a driver by content, not by name, so a ``dem.tif`` holding
+#: ``<GDAL_WMS>`` or ``<MRF_META>`` XML would otherwise fetch a URL or read any file.
+RASTER_DRIVERS: dict[str, tuple[str, ...]] = {
+    ".tif": ("GTiff",),
+    ".tiff": ("GTiff",),
+    ".img": ("HFA", "ENVI"),
+    ".asc": ("AAIGrid",),
+}
+RASTER_SUFFIXES = frozenset(RASTER_DRIVERS)
 
 DEFAULT_MAX_VERTICES = 1_000_000
 DEFAULT_MAX_FEATURES = 5_000_000
@@ -317,6 +329,25 @@ def admit_raster(path: str | os.PathLike[str]) -> Path:
         if b"VRTDataset" in head or b"OGRVRTDataSource" in head:
             raise _refuse(shown, "the file is a GDAL virtual data source, which is not accepted")
     return p
+
+
+def open_admitted_raster(path: Path) -> DatasetReader:
+    """Open ``path`` (let through by :func:`admit_raster`) with only the drivers of its suffix.
+
+    Raises
+    ------
+    rasterio.errors.RasterioIOError
+        When none of those drivers reads the file (another format under the name).
+    """
+    import rasterio  # not at import time: most commands read no raster
+
+    drivers = RASTER_DRIVERS[path.suffix.lower()]
+    for driver in drivers[:-1]:
+        try:
+            return rasterio.open(path, driver=driver)
+        except rasterio.errors.RasterioIOError:
+            continue
+    return rasterio.open(path, driver=drivers[-1])
 
 
 def admit_source(path: str | os.PathLike[str], *, layer: str | None = None) -> list[str]:

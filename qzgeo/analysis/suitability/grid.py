@@ -35,7 +35,7 @@ from qzgeo.analysis.suitability.source import (
     height_unit,
     source_vrt,
 )
-from qzgeo.io.guard import admit_raster
+from qzgeo.io.guard import admit_raster, open_admitted_raster
 
 BLOCK = 512  # window and tile size in cells
 #: A DEM whose cells are more than this many times the grid's gets a note (see GridRaster).
@@ -188,7 +188,7 @@ class GridRaster:
             raise InputError(msg)
         admit_raster(p)  # driver allow-list: no VRT, no /vsi* (qzgeo.io.guard)
         try:
-            self.src = rasterio.open(p)
+            self.src = open_admitted_raster(p)
         except rasterio.errors.RasterioIOError as exc:
             msg = f"{what}: cannot read {str(p)!r} as a raster ({exc}); give a GeoTIFF"
             raise InputError(msg) from exc

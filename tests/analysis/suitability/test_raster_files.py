@@ -48,3 +48,21 @@ def test_damaged_dem_names_the_file_not_the_output_folder(make_pack, h, tmp_path
     assert "damaged.tif" in out and "Download it again" in out
     assert "could not write" not in out and "Free some space" not in out
 
+
+def test_a_data_source_named_tif_is_refused(make_pack, h, tmp_path):
+    # An XML data source GDAL opens by content, whatever the name: a web map service here.
+    wms = tmp_path / "dem.tif"
+    wms.write_text(
+        '<GDAL_WMS><Service name="TMS"><ServerUrl>http://127.0.0.1:9/${z}/${x}/${y}.png'
+        "</ServerUrl></Service><DataWindow><UpperLeftX>-20037508.34</UpperLeftX>"
+        "<UpperLeftY>20037508.34</UpperLeftY><LowerRightX>20037508.34</LowerRightX>"
+        "<LowerRightY>-20037508.34</LowerRightY><TileLevel>18</TileLevel>"
+        "<TileCountX>1</TileCountX><TileCountY>1</TileCountY><YOrigin>top</YOrigin>"
+        "</DataWindow><Projection>EPSG:3857</Projection><BandsCount>1</BandsCount>"
+        "<DataType>Float32</DataType></GDAL_WMS>",
+        encoding="utf-8",
+    )
+    code, out = run(make_pack({"m": SLOPE + h.FIVE_CLASSES}), tmp_path / "out", "--dem", str(wms))
+    assert code == 2
+    assert "dem.tif" in out and "GeoTIFF" in out
+    assert "could not write" not in out
