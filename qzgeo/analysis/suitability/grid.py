@@ -219,6 +219,12 @@ class GridRaster:
                 nodata=np.nan,
                 src_nodata=None,  # NaN (the file's nodata) spreads to every cell it touches
                 resampling=Resampling.nearest if nearest else Resampling.bilinear,
+                # Bilinear at the cell centre, also when the grid is coarser than the raster:
+                # GDAL's downsampling kernel (radius from the ratio of the part of the grid
+                # the raster covers) does not keep a plane a plane unless that ratio is whole;
+                # a 10° plane of 20 m read at 30 m had slopes from 9.55° to 10.45°.
+                XSCALE=1,
+                YSCALE=1,
             )
         except BaseException:
             self.src.close()

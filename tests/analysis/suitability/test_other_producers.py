@@ -384,3 +384,24 @@ def test_height_range_not_a_number_is_a_usage_error(make_pack, h, tmp_path):
     code, out = run(pack, tmp_path / "out", "--height-range", "deep", "100")
     assert code == 2, out
     assert "--height-range" in out and "deep" in out
+
+
+@pytest.mark.parametrize(
+    ("dem_m", "grid_m", "east_km"),
+    [(20.0, 30.0, 7.0), (30.0, 100.0, 3.0)],
+    ids=["20m-on-30m", "30m-half-covering"],
+)
+def test_dem_finer_than_the_grid_keeps_a_plane_exact(
+    make_pack, h, tmp_path, dem_m, grid_m, east_km
+):
+    """Heights are sampled at the cell centres: GDAL's downsampling kernel (scaled by the
+    ratio of the part of the grid the DEM covers) moved a 10° plane by up to 0.5°."""
+    model = probe_model(h, 10.0).replace("resolution_m = 100", f"resolution_m = {grid_m:g}")
+    z, t = plane(h, 10.0, res=dem_m)
+    z = z[:, : int((1_000 + 1_000 * east_km) / dem_m)]  # a DEM ending east_km east of X0
+    dem = write(tmp_path / "dem.tif", z, t)
+    code, out = run(make_pack({"p": model}), tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    graded = slope_grades(tmp_path / "out", "p", h)
+    assert set(np.unique(graded)) <= {0, 3}  # the true slope, or none past the DEM's edge
+    assert (graded == 3).sum() > 0.4 * graded.size
