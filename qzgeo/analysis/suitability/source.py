@@ -22,6 +22,7 @@ import numpy as np
 from pyproj import CRS
 from rasterio.enums import Resampling
 from rasterio.io import DatasetReader
+from rasterio.transform import Affine
 
 from qzgeo._errors import InputError
 
@@ -102,13 +103,18 @@ def source_vrt(src: DatasetReader, path: str, *, heights: bool, factor: float = 
     if not heights:
         scale, offset, factor = 1.0, 0.0, 1.0
     nodata = "" if src.nodata is None else f"<NODATA>{src.nodata!r}</NODATA>"
-    gt = ", ".join(repr(float(v)) for v in src.transform.to_gdal())
+    # One NaN cell around the file: a cell centre beyond its edge took the edge heights
+    # (GDAL's bilinear clamps there), as if the ground were flat outside the DEM.
+    gt = ", ".join(repr(float(v)) for v in (src.transform * Affine.translation(-1, -1)).to_gdal())
+    w, h = src.width, src.height
+    rects = f'xOff="0" yOff="0" xSize="{w}" ySize="{h}"'
     return (
-        f'<VRTDataset rasterXSize="{src.width}" rasterYSize="{src.height}">'
+        f'<VRTDataset rasterXSize="{w + 2}" rasterYSize="{h + 2}">'
         f"<SRS>{escape(src.crs.to_wkt())}</SRS><GeoTransform>{gt}</GeoTransform>"
         '<VRTRasterBand dataType="Float64" band="1"><NoDataValue>nan</NoDataValue>'
         f'<ComplexSource><SourceFilename relativeToVRT="0">{escape(path)}</SourceFilename>'
-        f"<SourceBand>1</SourceBand>{nodata}"
+        f"<SourceBand>1</SourceBand><SrcRect {rects}/>"
+        f'<DstRect xOff="1" yOff="1" xSize="{w}" ySize="{h}"/>{nodata}'
         f"<ScaleOffset>{offset * factor!r}</ScaleOffset><ScaleRatio>{scale * factor!r}</ScaleRatio>"
         "</ComplexSource></VRTRasterBand></VRTDataset>"
     )

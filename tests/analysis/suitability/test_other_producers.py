@@ -388,8 +388,8 @@ def test_height_range_not_a_number_is_a_usage_error(make_pack, h, tmp_path):
 
 @pytest.mark.parametrize(
     ("dem_m", "grid_m", "east_km"),
-    [(20.0, 30.0, 7.0), (30.0, 100.0, 3.0)],
-    ids=["20m-on-30m", "30m-half-covering"],
+    [(20.0, 30.0, 7.0), (30.0, 100.0, 3.0), (12.5, 30.0, 3.0)],
+    ids=["20m-on-30m", "30m-half-covering", "alos-12.5m-on-30m-half-covering"],
 )
 def test_dem_finer_than_the_grid_keeps_a_plane_exact(
     make_pack, h, tmp_path, dem_m, grid_m, east_km
