@@ -128,8 +128,9 @@ def raster_grades(
     missing = ~np.isfinite(values)
     if factor.kind == "class":
         out = np.zeros(values.shape, dtype=np.uint8)
-        codes = np.where(missing, -1, values).astype(np.int64)
+        codes = np.where(missing, 0, values).astype(np.int64)
         for code, g in factor.class_grades.items():
-            out[codes == code] = g
+            out[(codes == code) & ~missing] = g  # any code may be mapped, -1 and 0 too
         return out, missing
     return grade_values(values, factor.breaks, factor.grades), missing
+
