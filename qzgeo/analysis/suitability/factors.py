@@ -21,6 +21,7 @@ import numpy.typing as npt
 import shapely
 from rasterio.windows import Window
 
+from qzgeo._errors import InputError
 from qzgeo.analysis.suitability.grid import BoolArray, FloatArray, Grid, GridRaster, Scale, burn
 from qzgeo.analysis.suitability.model import Factor
 
@@ -127,6 +128,7 @@ def raster_grades(
         values = raster.read(win)
     missing = ~np.isfinite(values)
     if factor.kind == "class":
+        _whole_codes(values[~missing], raster)
         out = np.zeros(values.shape, dtype=np.uint8)
         codes = np.where(missing, 0, values).astype(np.int64)
         for code, g in factor.class_grades.items():
@@ -134,3 +136,15 @@ def raster_grades(
         return out, missing
     return grade_values(values, factor.breaks, factor.grades), missing
 
+
+def _whole_codes(values: FloatArray, raster: GridRaster) -> None:
+    """Refuse a class raster with fractional values: cutting 10.7 to code 10 is a guess."""
+    frac = values[values != np.round(values)]
+    if frac.size:
+        p = str(raster.path)
+        msg = (
+            f"{raster.what}: raster {p!r} holds {float(frac[0]):.6g}, not a whole class code "
+            "(a DEM or another continuous raster given as classes?); give the raster of "
+            "integer class codes the model's `classes` name"
+        )
+        raise InputError(msg)

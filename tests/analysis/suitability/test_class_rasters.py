@@ -79,3 +79,11 @@ def test_nodata_cells_have_no_grade_even_when_code_minus_one_is_mapped(make_pack
     assert set(np.unique(g[y < h.Y0 + 500])) == {0}
     assert set(np.unique(g[y > h.Y0 + 500])) == {3, 5}
 
+
+def test_a_float_raster_with_fractions_is_not_a_class_raster(make_pack, h, tmp_path):
+    # 10.7 was cut to code 10 and graded 5, with no word; a DEM given as land cover, say.
+    pack = make_pack({"lc": MODEL.format(classes='"10" = 5, "20" = 3') + h.FIVE_CLASSES})
+    lc = land_cover(tmp_path / "heights.tif", h, "float32", -9999.0, offset=0.7)
+    code, out = run(pack, tmp_path / "out", "--raster", f"landcover={lc}")
+    assert code == 2, out
+    assert "heights.tif" in out and "10.7" in out and "whole" in out
