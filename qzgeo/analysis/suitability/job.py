@@ -87,14 +87,13 @@ def plan_factors(
         if not f.optional:
             problems.append(f"factor {f.id!r} ({f.title}) needs raster {f.raster!r}: pass {opt}")
             continue
-        missing.append(
-            {
-                "factor": f.id,
-                "title": f.title,
-                "raster": f.raster,
-                "action": f"left out (no {opt}); the other weights were renormalised",
-            }
-        )
+        action = f"left out (no {opt}); the other weights were renormalised"
+        if f.id in model.short_board:
+            action += (
+                f"; its 木桶 short-board rule (grade <= {model.short_board_grade} caps the "
+                "score) was not applied"
+            )
+        missing.append({"factor": f.id, "title": f.title, "raster": f.raster, "action": action})
     if not used and not problems:
         problems.append(f"model {model.name!r}: no factor can run; pass the rasters it names")
     return used, missing, problems

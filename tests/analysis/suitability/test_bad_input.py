@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,20 @@ def test_missing_optional_factor_is_reported(make_pack, h, tmp_path):
     code, out = run(make_pack({"m": GOOD + h.FIVE_CLASSES}), tmp_path / "out")
     assert code == 0, out
     assert "factor missing: slope" in out and "renormalised" in out
+
+
+def test_short_board_on_a_missing_factor_is_said_not_claimed(make_pack, h, tmp_path):
+    # The report listed short_board ["slope"] for a run without slope: a rule not applied.
+    model = GOOD.replace("[[factors]]", '[combine]\nshort_board = ["slope"]\n[[factors]]', 1)
+    code, out = run(make_pack({"m": model + h.FIVE_CLASSES}), tmp_path / "out")
+    assert code == 0, out
+    report = json.loads(
+        (tmp_path / "out/public/suitability/m/report.json").read_text(encoding="utf-8")
+    )
+    assert report["short_board"] == []
+    (action,) = [d["action"] for d in report["factors_missing"]]
+    assert "short-board" in action and "not applied" in action
+    assert any("short-board" in w for w in report["warnings"])
 
 
 def test_foreign_output_folder_is_not_overwritten(make_pack, h, tmp_path):
