@@ -154,6 +154,11 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _is_grade(v: Any, top: int = 5) -> bool:
+    """A whole grade 1..``top``; TOML's ``true`` is a bool, which Python counts as 1."""
+    return isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= top
+
+
 class _Checker:
     """Collects problems as ``file: key: value; fix``."""
 
@@ -185,7 +190,7 @@ class _Checker:
         return tuple(float(v) for v in value)
 
     def grades(self, key: str, value: Any, n: int) -> tuple[int, ...]:
-        ok = isinstance(value, list) and all(isinstance(v, int) and 1 <= v <= 5 for v in value)
+        ok = isinstance(value, list) and all(_is_grade(v) for v in value)
         if not ok:
             self.add(key, f"must be a list of whole grades 1..5 (5 = most suitable), got {value!r}")
             return ()
@@ -242,9 +247,7 @@ def _factor(raw: Any, i: int, ck: _Checker) -> Factor | None:
             ck.add(f"{key}.classes", 'must map raster codes to grades, e.g. { "11" = 5, "50" = 1 }')
         else:
             for code, g in table.items():
-                if not re.fullmatch(r"-?\d+", str(code)) or not (
-                    isinstance(g, int) and 1 <= g <= 5
-                ):
+                if not re.fullmatch(r"-?\d+", str(code)) or not _is_grade(g):
                     ck.add(f"{key}.classes", f"entry {code!r} = {g!r}: use an integer code = 1..5")
                 else:
                     class_grades[int(code)] = g
@@ -341,7 +344,7 @@ def _combine(raw: Any, factor_ids: list[str], ck: _Checker) -> tuple[tuple[str, 
         if s not in factor_ids:
             ck.add("combine.short_board", f"names unknown factor {s!r}; factors: {factor_ids}")
     grade = raw.get("short_board_grade", 1)
-    if not (isinstance(grade, int) and 1 <= grade <= 4):
+    if not _is_grade(grade, 4):
         ck.add("combine.short_board_grade", f"must be a grade 1..4, got {grade!r}")
         grade = 1
     return tuple(short), grade
@@ -377,6 +380,9 @@ def read_model(pack: Pack, name: str) -> Model:
         raw_factors = []
     factors = [f for i, r in enumerate(raw_factors) if (f := _factor(r, i, ck)) is not None]
     ids = [f.id for f in factors]
+    if not math.isfinite(sum(f.weight for f in factors)):  # else each renormalised weight is 0
+        shown = [f.weight for f in factors]
+        ck.add("factors", f"weights {shown!r} sum to infinity; use e.g. 0.3 (renormalised to 1)")
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         ck.add("factors", f"id {dup!r} is used twice; factor ids must be unique")
     short, short_grade = _combine(raw.get("combine"), ids, ck)

@@ -58,6 +58,17 @@ def run(pack: Path, out: Path, *args: str) -> tuple[int, str]:
             lambda s: s + '[[hard_limits]]\nlayer = "redline"\nclasses = ["红綫"]\n',
             ["hard_limits", "'红綫'", "生态保护红线"],
         ),
+        # true is a TOML boolean, not grade 1: it was taken for 1
+        (
+            lambda s: s.replace("grades = [5, 3, 1]", "grades = [5, 3, true]"),
+            ["factors[0] (id='near').grades", "[5, 3, True]"],
+        ),
+        (
+            lambda s: s + '[combine]\nshort_board = ["near"]\nshort_board_grade = true\n',
+            ["combine.short_board_grade", "True"],
+        ),
+        # weights each finite but summing to infinity: a ZeroDivisionError traceback
+        (lambda s: s.replace("weight = 1", "weight = 1e308"), ["weights", "sum", "1e+308"]),
     ],
 )
 def test_bad_model(make_pack, h, tmp_path, edit, needles):
