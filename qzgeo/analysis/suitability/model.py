@@ -77,6 +77,12 @@ _TOP_KEYS = frozenset(
 _FACTOR_KEYS = frozenset(
     {"id", "title", "kind", "raster", "layers", "classes", "breaks", "grades", "weight", "optional"}
 )
+_KIND_KEYS = {  # the keys each kind reads, beyond id, title, kind, weight and optional
+    "slope": frozenset({"raster", "breaks", "grades"}),
+    "elevation": frozenset({"raster", "breaks", "grades"}),
+    "distance": frozenset({"layers", "classes", "breaks", "grades"}),
+    "class": frozenset({"raster", "classes"}),
+}
 _LIMIT_KEYS = frozenset({"layer", "classes", "title"})
 _BASEMAPS = ("osm", "none")
 
@@ -216,6 +222,9 @@ def _factor(raw: Any, i: int, ck: _Checker) -> Factor | None:
     if kind not in KINDS:
         ck.add(f"{key}.kind", f"is {kind!r}; use one of {', '.join(KINDS)}")
         return None
+    common = {"id", "title", "kind", "weight", "optional"}
+    for k in sorted((set(raw) & _FACTOR_KEYS) - common - _KIND_KEYS[kind]):
+        ck.add(f"{key}.{k}", f"is not used by a {kind!r} factor; drop it or change `kind`")
     weight: Any = raw.get("weight")
     if not _is_num(weight) or weight <= 0:
         ck.add(f"{key}.weight", f"must be a positive number, got {weight!r}")

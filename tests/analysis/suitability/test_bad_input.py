@@ -67,6 +67,11 @@ def run(pack: Path, out: Path, *args: str) -> tuple[int, str]:
             lambda s: s + '[combine]\nshort_board = ["near"]\nshort_board_grade = true\n',
             ["combine.short_board_grade", "True"],
         ),
+        # a key the factor's kind does not read was ignored without a word
+        (
+            lambda s: s.replace('layers = ["road"]', 'layers = ["road"]\nraster = "dem"'),
+            ["factors[0] (id='near').raster", "not used by a 'distance' factor"],
+        ),
         # weights each finite but summing to infinity: a ZeroDivisionError traceback
         (lambda s: s.replace("weight = 1", "weight = 1e308"), ["weights", "sum", "1e+308"]),
     ],
