@@ -141,8 +141,11 @@ class Scale:
         return self.grid.res / np.sqrt(self.areal(win))
 
 
-def burn(geoms: Sequence[Any] | npt.NDArray[Any], grid: Grid, win: Window) -> BoolArray:
-    """Cells of ``win`` whose centre lies in any of the (planar) polygons ``geoms``."""
+def burn(
+    geoms: Sequence[Any] | npt.NDArray[Any], grid: Grid, win: Window, *, touched: bool = False
+) -> BoolArray:
+    """Cells of ``win`` whose centre lies in any of the (planar) polygons ``geoms``, or with
+    ``touched`` every cell they touch."""
     shape = (int(win.height), int(win.width))
     arr = np.asarray(geoms, dtype=object)
     if not len(arr):
@@ -160,6 +163,7 @@ def burn(geoms: Sequence[Any] | npt.NDArray[Any], grid: Grid, win: Window) -> Bo
         transform=grid.window_transform(win),
         fill=0,
         dtype="uint8",
+        all_touched=touched,
     )
     return arr.astype(bool)
 

@@ -186,7 +186,10 @@ def stream_job(
         desc=f"suitability {model.name}",
         unit="win",
     ):
-        area = burn(job.area, grid, win)
+        # Every cell the study area touches is graded: the zone table counts the part of
+        # each cell inside a zone, so a cell left 0 because its centre is outside would
+        # report that part as 未评价 all along the boundary.
+        area = burn(job.area, grid, win, touched=True)
         if not area.any():
             zero = np.zeros(area.shape, dtype=np.uint8)
             for w in writers.values():

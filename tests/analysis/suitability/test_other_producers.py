@@ -405,3 +405,31 @@ def test_dem_finer_than_the_grid_keeps_a_plane_exact(
     graded = slope_grades(tmp_path / "out", "p", h)
     assert set(np.unique(graded)) <= {0, 3}  # the true slope, or none past the DEM's edge
     assert (graded == 3).sum() > 0.4 * graded.size
+
+
+def test_no_unassessed_area_without_a_void(make_pack, h, tmp_path):
+    """未评价 is land with no value, not the parts of edge cells whose centre lies outside the
+    study area: a distance-only model over a triangle had 未评价 along its whole boundary."""
+    model = """
+title = "距离"
+resolution_m = 300
+area = ["zones"]
+zones = ["zones"]
+basemap = "none"
+[[factors]]
+id = "near"
+kind = "distance"
+layers = ["road"]
+breaks = [500, 1500, 3000, 4500]
+weight = 1
+"""
+    code, out = run(make_pack({"p": model + h.FIVE_CLASSES}), tmp_path / "out")
+    assert code == 0, out
+    folder = tmp_path / "out" / "public" / "suitability" / "p"
+    table = pd.read_csv(folder / "zones.csv", encoding="utf-8-sig")
+    m2 = table.set_index(["名称", "类别"])["面积(m²)"]
+    expected = sum(h.geod_area_gk(g) for g in (h.ZONE_A, h.ZONE_B, h.TRIANGLE))
+    assert m2[("（评价范围）", "合计")] == pytest.approx(expected, rel=1e-6)
+    assert m2[("（评价范围）", "未评价")] == 0
+    assert m2[("T", "未评价")] == 0
+    assert m2[("T", "合计")] == pytest.approx(h.geod_area_gk(h.TRIANGLE), rel=1e-6)
