@@ -195,6 +195,8 @@ def stream_job(
             for w in writers.values():
                 w.write(zero, win)
             continue
+        # The areas said in warnings: cells by centre, near the exact areas of the zone table
+        inside = burn(job.area, grid, win) if job.rasters else area
         grades = {}
         for f in used:
             if f.id in job.distance:
@@ -202,10 +204,10 @@ def stream_job(
             else:
                 g, miss = raster_grades(f, job.rasters[f.id], scale, grid, win)
                 job.no_value[f.id] = job.no_value.get(f.id, 0.0) + float(
-                    (scale.cell_area(win)[area & miss]).sum()
+                    (scale.cell_area(win)[inside & miss]).sum()
                 )
                 if f.kind == "class":
-                    _unmapped(job, f.id, area & (g == 0) & ~miss, scale.cell_area(win), win)
+                    _unmapped(job, f.id, inside & (g == 0) & ~miss, scale.cell_area(win), win)
             g[~area] = 0
             grades[f.id] = g
             writers[f.id].write(g, win)
@@ -215,7 +217,9 @@ def stream_job(
         writers["result"].write(codes, win)
         cell = scale.cell_area(win)
         for code, name in enumerate([UNASSESSED, *names]):
-            job.totals[name] = job.totals.get(name, 0.0) + float(cell[area & (codes == code)].sum())
+            job.totals[name] = job.totals.get(name, 0.0) + float(
+                cell[inside & (codes == code)].sum()
+            )
 
 
 def _unmapped(job: SuitabilityJob, fid: str, cells: np.ndarray, area: np.ndarray, win: Any) -> None:

@@ -433,3 +433,21 @@ weight = 1
     assert m2[("（评价范围）", "未评价")] == 0
     assert m2[("T", "未评价")] == 0
     assert m2[("T", "合计")] == pytest.approx(h.geod_area_gk(h.TRIANGLE), rel=1e-6)
+
+
+def test_no_value_warning_agrees_with_the_zone_table(make_pack, h, tmp_path):
+    """The warning's 公顷 with no DEM value is near the study area's 未评价 in zones.csv (cells
+    counted by centre: within the boundary cells), not the whole of every cell the area
+    touches (4.4 % more here)."""
+    model = probe_model(h, 10.0).replace("resolution_m = 100", "resolution_m = 90")
+    z, t = plane(h, 10.0)
+    dem = write(tmp_path / "dem.tif", z[:, : (1_000 + 3_000) // 20], t)  # west of X0 + 3 km
+    code, out = run(make_pack({"p": model}), tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    folder = tmp_path / "out" / "public" / "suitability" / "p"
+    table = pd.read_csv(folder / "zones.csv", encoding="utf-8-sig")
+    unassessed = table.set_index(["名称", "类别"]).loc[("（评价范围）", "未评价"), "面积(公顷)"]
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    (said,) = [w for w in report["warnings"] if "no value over" in w]
+    ha = float(said.split("no value over ")[1].split(" 公顷")[0].replace(",", ""))
+    assert ha == pytest.approx(unassessed, rel=0.025)
