@@ -206,6 +206,16 @@ class _Checker:
         return tuple(value)
 
 
+def _factor_keys(raw: dict[str, Any], key: str, kind: Any, ck: _Checker) -> None:
+    """Keys no factor has, and keys its kind does not read (both were ignored unsaid)."""
+    for k in sorted(set(raw) - _FACTOR_KEYS):
+        ck.add(f"{key}.{k}", f"is not a factor key; known keys: {', '.join(sorted(_FACTOR_KEYS))}")
+    if kind in _KIND_KEYS:
+        common = {"id", "title", "kind", "weight", "optional"}
+        for k in sorted((set(raw) & _FACTOR_KEYS) - common - _KIND_KEYS[kind]):
+            ck.add(f"{key}.{k}", f"is not used by a {kind!r} factor; drop it or change `kind`")
+
+
 def _factor(raw: Any, i: int, ck: _Checker) -> Factor | None:
     key = f"factors[{i}]"
     if not isinstance(raw, dict):
@@ -216,15 +226,11 @@ def _factor(raw: Any, i: int, ck: _Checker) -> Factor | None:
         ck.add(f"{key}.id", f"must be a lower-case identifier like 'road_distance', got {fid!r}")
         fid = f"factor{i}"
     key = f"factors[{i}] (id={fid!r})"
-    for k in sorted(set(raw) - _FACTOR_KEYS):
-        ck.add(f"{key}.{k}", f"is not a factor key; known keys: {', '.join(sorted(_FACTOR_KEYS))}")
     kind = raw.get("kind")
+    _factor_keys(raw, key, kind, ck)
     if kind not in KINDS:
         ck.add(f"{key}.kind", f"is {kind!r}; use one of {', '.join(KINDS)}")
         return None
-    common = {"id", "title", "kind", "weight", "optional"}
-    for k in sorted((set(raw) & _FACTOR_KEYS) - common - _KIND_KEYS[kind]):
-        ck.add(f"{key}.{k}", f"is not used by a {kind!r} factor; drop it or change `kind`")
     weight: Any = raw.get("weight")
     if not _is_num(weight) or weight <= 0:
         ck.add(f"{key}.weight", f"must be a positive number, got {weight!r}")
