@@ -122,6 +122,22 @@ def _class_filter(
     return np.asarray(gdf.geometry.values[keep], dtype=object)
 
 
+_AREA_FIX = "the study area is the union of polygon layers; name those in `area`"
+_LIMIT_FIX = (
+    "a hard limit is an area: give a polygon layer (the line buffered to its protection "
+    "width, say), or grade the distance to it with a distance factor"
+)
+
+
+def _polygons_only(geoms: np.ndarray, where: str, lid: str, problems: list[str], fix: str) -> None:
+    """A problem when ``geoms`` holds lines or points: burnt into the grid they would be one
+    cell wide, as wide as the resolution."""
+    kinds = {g.geom_type for g in geoms if g is not None and not g.is_empty}
+    other = sorted(kinds - {"Polygon", "MultiPolygon"})
+    if other:
+        problems.append(f"{where}: layer {lid!r} holds {', '.join(other)} features; {fix}")
+
+
 def _planar(geoms: np.ndarray, storage: str, planar: Any) -> np.ndarray:
     return np.asarray(gpd.GeoSeries(geoms, crs=storage).to_crs(planar).values, dtype=object)
 
@@ -255,16 +271,15 @@ def prepare_job(
     layers, planar, storage = loaded.layers, loaded.planar_crs, pack.storage_crs
     problems: list[str] = []
     where = f"suitability/{model.name}.toml"
+    for lid in model.area:
+        _polygons_only(layers[lid].geometry.values, f"{where} area", lid, problems, _AREA_FIX)
     area = _planar(np.concatenate([layers[i].geometry.values for i in model.area]), storage, planar)
     area = area[[g is not None and not g.is_empty for g in area]]
-    limits = [
-        _planar(
-            _class_filter(pack, layers, h.layer, h.classes, f"{where} hard_limits", problems),
-            storage,
-            planar,
-        )
-        for h in model.hard_limits
-    ]
+    limits = []
+    for h in model.hard_limits:
+        geoms = _class_filter(pack, layers, h.layer, h.classes, f"{where} hard_limits", problems)
+        _polygons_only(geoms, f"{where} hard_limits", h.layer, problems, _LIMIT_FIX)
+        limits.append(_planar(geoms, storage, planar))
     dist_geoms = {}
     for f in used:
         if f.kind == "distance":

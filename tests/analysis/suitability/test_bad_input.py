@@ -58,6 +58,12 @@ def run(pack: Path, out: Path, *args: str) -> tuple[int, str]:
             lambda s: s + '[[hard_limits]]\nlayer = "redline"\nclasses = ["红綫"]\n',
             ["hard_limits", "'红綫'", "生态保护红线"],
         ),
+        # a line as a hard limit was burnt one cell wide, as wide as the --resolution
+        (
+            lambda s: s + '[[hard_limits]]\nlayer = "road"\n',
+            ["hard_limits", "'road'", "LineString", "polygon", "distance factor"],
+        ),
+        (lambda s: s.replace('area = ["study"]', 'area = ["hubs"]'), ["`area`", "Point"]),
         # true is a TOML boolean, not grade 1: it was taken for 1
         (
             lambda s: s.replace("grades = [5, 3, 1]", "grades = [5, 3, true]"),
