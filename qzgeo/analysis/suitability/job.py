@@ -123,6 +123,7 @@ def _class_filter(
 
 
 _AREA_FIX = "the study area is the union of polygon layers; name those in `area`"
+_ZONE_FIX = "the area table is per polygon; name polygon layers in `zones`"
 _LIMIT_FIX = (
     "a hard limit is an area: give a polygon layer (the line buffered to its protection "
     "width, say), or grade the distance to it with a distance factor"
@@ -266,13 +267,15 @@ def prepare_job(
     Raises
     ------
     PackError
-        Listing every problem: a class not in a layer, a distance factor with no feature.
+        Listing every problem: a class not in a layer, a distance factor with no feature,
+        lines or points as the study area, a zone layer or a hard limit.
     """
     layers, planar, storage = loaded.layers, loaded.planar_crs, pack.storage_crs
     problems: list[str] = []
     where = f"suitability/{model.name}.toml"
-    for lid in model.area:
-        _polygons_only(layers[lid].geometry.values, f"{where} area", lid, problems, _AREA_FIX)
+    for key, ids, fix in (("area", model.area, _AREA_FIX), ("zones", model.zones, _ZONE_FIX)):
+        for lid in ids:
+            _polygons_only(layers[lid].geometry.values, f"{where} {key}", lid, problems, fix)
     area = _planar(np.concatenate([layers[i].geometry.values for i in model.area]), storage, planar)
     area = area[[g is not None and not g.is_empty for g in area]]
     limits = []

@@ -64,6 +64,11 @@ def run(pack: Path, out: Path, *args: str) -> tuple[int, str]:
             ["hard_limits", "'road'", "LineString", "polygon", "distance factor"],
         ),
         (lambda s: s.replace('area = ["study"]', 'area = ["hubs"]'), ["`area`", "Point"]),
+        # a line zone had an area table: 25 670 公顷 of a 3 600 公顷 study area
+        (
+            lambda s: s.replace('area = ["study"]', 'area = ["study"]\nzones = ["road"]'),
+            ["zones", "'road'", "LineString", "polygon layers"],
+        ),
         # true is a TOML boolean, not grade 1: it was taken for 1
         (
             lambda s: s.replace("grades = [5, 3, 1]", "grades = [5, 3, true]"),
