@@ -20,7 +20,7 @@ import shapely
 from rasterio.windows import Window
 from tqdm import tqdm
 
-from qzgeo._errors import PackError
+from qzgeo._errors import InputError, PackError
 from qzgeo.analysis.suitability.combine import apply_limits, classify, short_board, weighted_score
 from qzgeo.analysis.suitability.factors import DistanceFactor, raster_grades
 from qzgeo.analysis.suitability.grid import Grid, GridRaster, Scale, burn
@@ -174,6 +174,7 @@ class SuitabilityJob:
     no_value: dict[str, float] = field(default_factory=dict)
     unmapped: dict[str, set[int]] = field(default_factory=dict)  # factor id -> codes
     unmapped_m2: dict[str, float] = field(default_factory=dict)
+    valued: dict[str, int] = field(default_factory=dict)  # factor id -> cells with a value
 
     def close(self) -> None:
         """Close the factor rasters."""
@@ -223,6 +224,7 @@ def stream_job(
                 job.no_value[f.id] = job.no_value.get(f.id, 0.0) + float(
                     (scale.cell_area(win)[inside & miss]).sum()
                 )
+                job.valued[f.id] = job.valued.get(f.id, 0) + int((area & ~miss).sum())
                 if f.kind == "class":
                     _unmapped(job, f.id, inside & (g == 0) & ~miss, scale.cell_area(win), win)
             g[~area] = 0
@@ -237,6 +239,21 @@ def stream_job(
             job.totals[name] = job.totals.get(name, 0.0) + float(
                 cell[inside & (codes == code)].sum()
             )
+    _refuse_valueless(job)
+
+
+def _refuse_valueless(job: SuitabilityJob) -> None:
+    """A raster over the study area's bounding box but not the area itself is refused like one
+    beside it: every cell would be 未评价."""
+    for fid, raster in job.rasters.items():
+        if not job.valued.get(fid):
+            p = str(raster.path)
+            msg = (
+                f"{raster.what}: raster {p!r} has no value anywhere in the study area (it "
+                "covers only nodata there, or ground beside the area); give a raster of the "
+                "study area or check its CRS"
+            )
+            raise InputError(msg)
 
 
 def _unmapped(job: SuitabilityJob, fid: str, cells: np.ndarray, area: np.ndarray, win: Any) -> None:

@@ -451,3 +451,15 @@ def test_no_value_warning_agrees_with_the_zone_table(make_pack, h, tmp_path):
     (said,) = [w for w in report["warnings"] if "no value over" in w]
     ha = float(said.split("no value over ")[1].split(" 公顷")[0].replace(",", ""))
     assert ha == pytest.approx(unassessed, rel=0.025)
+
+
+def test_dem_with_no_value_in_the_study_area_is_refused(make_pack, h, tmp_path):
+    """A DEM inside the study area's bounding box but off the area itself (between the zones):
+    every cell was 未评价, exit 0; the README promises such a raster is refused."""
+    pack = make_pack({"p": probe_model(h, 10.0, area="zones")})
+    t = Affine(20.0, 0, h.X0 + 2_600, 0, -20.0, h.Y0 + 1_000)
+    dem = write(tmp_path / "beside.tif", np.full((50, 15), 100.0), t)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 2, out
+    assert "beside.tif" in out and "no value anywhere in the study area" in out
+    assert not (tmp_path / "out" / "public" / "suitability" / "p").exists()
