@@ -247,6 +247,7 @@ class GridRaster:
             raise InputError(msg)
         crs = CRS.from_wkt(src.crs.to_wkt())
         to_grid = Transformer.from_crs(crs, self.grid.crs, always_xy=True)
+        self.notes += self._ballpark(crs, to_grid.description)
         # From the four corners: a north-down or rotated geotransform has no (left, bottom,
         # right, top) in that order.
         xs, ys = zip(
@@ -274,6 +275,22 @@ class GridRaster:
                 "check its CRS"
             )
             raise InputError(msg)
+
+    def _ballpark(self, crs: CRS, how: str) -> list[str]:
+        """A note when the raster reaches the grid only by PROJ's ballpark transformation from
+        another ellipsoid (Beijing 1954, Xian 1980): same latitude and longitude assumed, tens
+        of metres off. WGS 84 is not said: its ellipsoid is the grid's within millimetres."""
+        here, there = crs.ellipsoid, self.grid.crs.ellipsoid
+        if "Ballpark" not in how or here is None or there is None:
+            return []
+        if abs(here.semi_major_metre - there.semi_major_metre) < 0.5:
+            return []
+        return [
+            f"{self.what}: raster {str(self.path)!r} is in {crs.name} ({here.name}), placed on "
+            f"the grid's {self.grid.crs.name} by PROJ's ballpark transformation (no datum "
+            "parameters: positions may be off by tens of metres); reproject it with the "
+            "local 转换参数 first if that matters"
+        ]
 
     def _coarseness(self) -> list[str]:
         """Refuse heights with fewer than 2 x 2 cells (no slope); a note for cells far coarser

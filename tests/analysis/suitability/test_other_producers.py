@@ -463,3 +463,28 @@ def test_dem_with_no_value_in_the_study_area_is_refused(make_pack, h, tmp_path):
     assert code == 2, out
     assert "beside.tif" in out and "no value anywhere in the study area" in out
     assert not (tmp_path / "out" / "public" / "suitability" / "p").exists()
+
+
+@pytest.mark.parametrize(("crs", "said"), [("EPSG:2433", True), ("EPSG:4326", False)])
+def test_dem_on_another_ellipsoid_is_said_to_be_placed_by_ballpark(
+    make_pack, h, tmp_path, crs, said
+):
+    """A Beijing 1954 GK DEM reaches CGCS2000 only by PROJ's ballpark (no datum parameters;
+    43 m off in northing here), which was silent; WGS 84 (the same ellipsoid) is not said."""
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    if crs == "EPSG:4326":
+        dem = h.geographic_plane(tmp_path / "dem.tif", 10.0)
+        with rasterio.open(dem, "r+") as dst:
+            dst.crs = crs
+    else:
+        z, t = plane(h, 10.0)
+        dem = write(tmp_path / "dem.tif", z, t, crs=crs)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    report = json.loads(
+        (tmp_path / "out/public/suitability/p/report.json").read_text(encoding="utf-8")
+    )
+    notes = [w for w in report["warnings"] if "ballpark" in w]
+    assert bool(notes) is said, report["warnings"]
+    if said:
+        assert "Beijing 1954" in notes[0] and "dem.tif" in notes[0]
