@@ -49,14 +49,15 @@ def grade_values(values: FloatArray, breaks: Sequence[float], grades: Sequence[i
 def slope_degrees(z: FloatArray, spacing: FloatArray) -> FloatArray:
     """Slope in degrees of the core of ``z`` (which has a one-cell halo).
 
-    ``spacing`` is the ground distance between cell centres (metres) for the core cells. Cells
-    with a NaN neighbour (or a NaN centre) have no slope; at the grid edge the difference is
-    one-sided.
+    ``spacing`` is the ground distance between cell centres (metres) for the core cells. Where
+    one neighbour on an axis is NaN (a void, the raster's edge; the halo past the grid's edge
+    is read from the raster) the difference on that axis is one-sided; a cell with a NaN
+    centre, or NaN on both sides of an axis, has no slope.
     """
     core = z[1:-1, 1:-1]
     left, right = z[1:-1, :-2], z[1:-1, 2:]
     up, down = z[:-2, 1:-1], z[2:, 1:-1]
-    # One-sided at the grid edge, where the halo is NaN but the centre has a value.
+    # One-sided next to a NaN neighbour, where the centre has a value.
     dx_n = np.where(np.isnan(left) | np.isnan(right), 1.0, 2.0)
     dzx = np.where(
         np.isnan(left), right - core, np.where(np.isnan(right), core - left, right - left)

@@ -216,9 +216,11 @@ class GridRaster:
             self.vrt = WarpedVRT(
                 self.band,
                 crs=grid.crs.to_wkt(),
-                transform=grid.transform,
-                width=grid.width,
-                height=grid.height,
+                # One cell more on every side: the slope of an edge cell takes its neighbour
+                # beyond the grid from the raster, not a one-sided difference.
+                transform=grid.transform * Affine.translation(-1, -1),
+                width=grid.width + 2,
+                height=grid.height + 2,
                 dtype="float32",
                 nodata=np.nan,
                 src_nodata=None,  # NaN (the file's nodata) spreads to every cell it touches
@@ -318,13 +320,14 @@ class GridRaster:
         ]
 
     def read(self, win: Window, halo: int = 0) -> FloatArray:
-        """Values of ``win`` grown by ``halo`` cells (NaN outside the grid or the raster)."""
+        """Values of ``win`` grown by ``halo`` cells (NaN outside the raster, and beyond the
+        grid's one-cell margin)."""
         grid = self.grid
-        r0, c0 = win.row_off - halo, win.col_off - halo
+        r0, c0 = win.row_off - halo + 1, win.col_off - halo + 1  # rows, cols of the margin VRT
         h, w = win.height + 2 * halo, win.width + 2 * halo
         out = np.full((h, w), np.nan, dtype=np.float64)
         rr0, cc0 = max(0, r0), max(0, c0)
-        rr1, cc1 = min(grid.height, r0 + h), min(grid.width, c0 + w)
+        rr1, cc1 = min(grid.height + 2, r0 + h), min(grid.width + 2, c0 + w)
         try:
             data = self.vrt.read(1, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0), masked=True)
         except rasterio.errors.RasterioIOError as exc:  # else taken for a failed write

@@ -488,3 +488,32 @@ def test_dem_on_another_ellipsoid_is_said_to_be_placed_by_ballpark(
     assert bool(notes) is said, report["warnings"]
     if said:
         assert "Beijing 1954" in notes[0] and "dem.tif" in notes[0]
+
+
+def test_slope_at_the_grid_edge_uses_the_dem_beyond_it(make_pack, h, tmp_path):
+    """A parabolic cylinder z = c·x², whose central differences are exact: the grid's edge
+    cells took a one-sided difference though the DEM went on 1 km past the grid."""
+    c = 4.8e-5
+    edge_x = h.SIZE - 50.0  # the centre of the grid's easternmost column, metres east of X0
+    central = math.degrees(math.atan(2 * c * edge_x))
+    one_sided = math.degrees(math.atan(c * (2 * edge_x - h.RES)))
+    brk = (central + one_sided) / 2
+    model = probe_model(h, 10.0).replace(
+        "breaks = [9.7, 9.95, 10.05, 10.3]", f"breaks = [3, 8, 15, {brk!r}]"
+    )
+    assert str(brk) in model
+    n = int((h.SIZE + 2_000) / h.RES)
+    x = h.X0 - 1_000 + h.RES * (np.arange(n) + 0.5)  # DEM cells on the grid's cell centres
+    z = np.tile(c * (x - h.X0) ** 2, (n, 1)) + 10.0
+    t = Affine(h.RES, 0, h.X0 - 1_000, 0, -h.RES, h.Y0 + h.SIZE + 1_000)
+    dem = write(tmp_path / "dem.tif", z, t)
+    code, out = run(make_pack({"p": model}), tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    with rasterio.open(tmp_path / "out/public/suitability/p/factor_slope.tif") as src:
+        grades, tr = src.read(1), src.transform
+    rows, cols = np.indices(grades.shape)
+    cx, cy = tr.c + tr.a * (cols + 0.5), tr.f + tr.e * (rows + 0.5)
+    inside = shapely.contains_xy(h.STUDY, cx, cy)
+    slope = np.degrees(np.arctan(2 * c * np.abs(cx - h.X0)))
+    expected = np.select([slope <= 3, slope <= 8, slope <= 15, slope <= brk], [5, 4, 3, 2], 1)
+    assert (grades[inside] == expected[inside]).all()
