@@ -146,26 +146,32 @@ def burn(
 ) -> BoolArray:
     """Cells of ``win`` whose centre lies in any of the (planar) polygons ``geoms``, or with
     ``touched`` every cell they touch."""
+    return burn_each(geoms, grid, win, (touched,))[0]
+
+
+def burn_each(
+    geoms: Sequence[Any] | npt.NDArray[Any], grid: Grid, win: Window, touched: Sequence[bool]
+) -> list[BoolArray]:
+    """:func:`burn` once for each ``touched`` flag, the polygons cut to the window once."""
     shape = (int(win.height), int(win.width))
     arr = np.asarray(geoms, dtype=object)
     if not len(arr):
-        return np.zeros(shape, dtype=bool)
+        return [np.zeros(shape, dtype=bool) for _ in touched]
     box = grid.window_bounds(win, pad=grid.res)
     # An exact cut, not GEOS's rectangle clip: that can return wrong pieces for a polygon
     # whose hole meets the rectangle's edge (see overlay_plan.subdivide).
     clipped = shapely.intersection(arr, shapely.box(*box))
     keep = [g for g in clipped if not g.is_empty]
     if not keep:
-        return np.zeros(shape, dtype=bool)
-    arr = rasterize(
-        [(g, 1) for g in keep],
-        out_shape=shape,
-        transform=grid.window_transform(win),
-        fill=0,
-        dtype="uint8",
-        all_touched=touched,
-    )
-    return arr.astype(bool)
+        return [np.zeros(shape, dtype=bool) for _ in touched]
+    transform = grid.window_transform(win)
+    shapes = [(g, 1) for g in keep]
+    return [
+        rasterize(
+            shapes, out_shape=shape, transform=transform, fill=0, dtype="uint8", all_touched=t
+        ).astype(bool)
+        for t in touched
+    ]
 
 
 class GridRaster:

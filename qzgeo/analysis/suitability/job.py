@@ -23,7 +23,7 @@ from tqdm import tqdm
 from qzgeo._errors import InputError, PackError
 from qzgeo.analysis.suitability.combine import apply_limits, classify, short_board, weighted_score
 from qzgeo.analysis.suitability.factors import DistanceFactor, raster_grades
-from qzgeo.analysis.suitability.grid import Grid, GridRaster, Scale, burn
+from qzgeo.analysis.suitability.grid import Grid, GridRaster, Scale, burn, burn_each
 from qzgeo.analysis.suitability.model import GRADE_NAMES, Factor, Model, list_models
 from qzgeo.analysis.suitability.source import HeightRange
 from qzgeo.pack.load import LoadedPack
@@ -206,15 +206,14 @@ def stream_job(
     ):
         # Every cell the study area touches is graded: the zone table counts the part of
         # each cell inside a zone, so a cell left 0 because its centre is outside would
-        # report that part as 未评价 all along the boundary.
-        area = burn(job.area, grid, win, touched=True)
+        # report that part as 未评价 all along the boundary. The areas said in warnings count
+        # cells by centre (``inside``), near the exact areas of the zone table.
+        area, inside = burn_each(job.area, grid, win, (True, False))
         if not area.any():
             zero = np.zeros(area.shape, dtype=np.uint8)
             for w in writers.values():
                 w.write(zero, win)
             continue
-        # The areas said in warnings: cells by centre, near the exact areas of the zone table
-        inside = burn(job.area, grid, win) if job.rasters else area
         grades = {}
         for f in used:
             if f.id in job.distance:
