@@ -244,6 +244,14 @@ class GridRaster:
 
     def _check(self) -> None:
         src, p = self.src, str(self.path)
+        gcps, gcp_crs = src.gcps
+        if src.crs is None and gcps:  # a scanned map, say: the fix is to rectify it
+            to = f"-t_srs {gcp_crs.to_string()} " if gcp_crs else ""
+            msg = (
+                f"{self.what}: raster {p!r} is placed by {len(gcps)} ground control points, "
+                f"not by a geotransform; rectify it first: gdalwarp {to}{p!r} rectified.tif"
+            )
+            raise CRSError(msg)
         if src.crs is None:
             msg = (
                 f"{self.what}: raster {p!r} has no CRS; set the real one, e.g. "

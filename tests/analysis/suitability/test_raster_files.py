@@ -66,3 +66,20 @@ def test_a_data_source_named_tif_is_refused(make_pack, h, tmp_path):
     assert code == 2
     assert "dem.tif" in out and "GeoTIFF" in out
     assert "could not write" not in out
+
+
+def test_a_dem_placed_by_ground_control_points_names_gdalwarp(make_pack, h, tmp_path):
+    # The fix said was gdal_edit.py -a_srs, which leaves the raster without a geotransform.
+    import numpy as np
+    from rasterio.control import GroundControlPoint as Gcp
+
+    n, x0, y0, size = 60, h.X0 - 500, h.Y0 - 500, h.SIZE + 1_000
+    gcps = [Gcp(r, c, x0 + size * c / n, y0 + size * (1 - r / n)) for r in (0, n) for c in (0, n)]
+    dem = tmp_path / "scanned.tif"
+    profile = {"driver": "GTiff", "width": n, "height": n, "count": 1, "dtype": "float32"}
+    with rasterio.open(dem, "w", **profile) as dst:
+        dst.write(np.full((n, n), 100.0, dtype="float32"), 1)
+        dst.gcps = (gcps, rasterio.crs.CRS.from_string("EPSG:4545"))
+    code, out = run(make_pack({"m": SLOPE + h.FIVE_CLASSES}), tmp_path / "out", "--dem", str(dem))
+    assert code == 2, out
+    assert "scanned.tif" in out and "ground control points" in out and "gdalwarp" in out
