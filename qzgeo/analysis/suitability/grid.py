@@ -20,7 +20,7 @@ import numpy.typing as npt
 import rasterio
 import shapely
 from pyproj import CRS, Proj, Transformer
-from rasterio.enums import Resampling
+from rasterio.enums import ColorInterp, Resampling
 from rasterio.features import rasterize
 from rasterio.transform import Affine
 from rasterio.vrt import WarpedVRT
@@ -261,6 +261,7 @@ class GridRaster:
         if src.count < 1:
             msg = f"{self.what}: raster {p!r} has no band"
             raise InputError(msg)
+        self._not_an_image()
         crs = CRS.from_wkt(src.crs.to_wkt())
         to_grid = Transformer.from_crs(crs, self.grid.crs, always_xy=True)
         self.notes += self._ballpark(crs, to_grid.description)
@@ -289,6 +290,25 @@ class GridRaster:
                 f"{crs.name}) does not overlap the study area (lon/lat "
                 f"{tuple(round(v, 4) for v in area)}); give a raster of the study area or "
                 "check its CRS"
+            )
+            raise InputError(msg)
+
+    def _not_an_image(self) -> None:
+        """Refuse a rendering of the data: band 1 of an RGB map is a red channel, and a band
+        with a colour table holds class codes, not heights."""
+        src, p = self.src, str(self.path)
+        wanted = "heights (a DEM)" if self.heights else "class codes"
+        rgb = (ColorInterp.red, ColorInterp.green, ColorInterp.blue)
+        if src.count >= 3 and tuple(src.colorinterp[:3]) == rgb:
+            msg = (
+                f"{self.what}: raster {p!r} is an RGB image (a rendered map?), not "
+                f"{wanted}; give the data the map was drawn from"
+            )
+            raise InputError(msg)
+        if self.heights and src.colorinterp[0] == ColorInterp.palette:
+            msg = (
+                f"{self.what}: raster {p!r} has a colour table: class codes, not heights; "
+                "give the DEM (or name this raster in a class factor)"
             )
             raise InputError(msg)
 

@@ -83,3 +83,53 @@ def test_a_dem_placed_by_ground_control_points_names_gdalwarp(make_pack, h, tmp_
     code, out = run(make_pack({"m": SLOPE + h.FIVE_CLASSES}), tmp_path / "out", "--dem", str(dem))
     assert code == 2, out
     assert "scanned.tif" in out and "ground control points" in out and "gdalwarp" in out
+
+
+CLASSES = """
+title = "t"
+resolution_m = 100
+area = ["study"]
+basemap = "none"
+[[factors]]
+id = "lc"
+kind = "class"
+raster = "landcover"
+classes = { "10" = 5, "20" = 3 }
+weight = 1
+"""
+
+
+def _image(path: Path, h: object, *, bands: int, palette: bool = False) -> Path:
+    import numpy as np
+    from rasterio.enums import ColorInterp
+    from rasterio.transform import Affine
+
+    n = 60
+    t = Affine(100.0, 0, h.X0, 0, -100.0, h.Y0 + h.SIZE)  # type: ignore[attr-defined]
+    profile = {"driver": "GTiff", "width": n, "height": n, "count": bands, "dtype": "uint8"}
+    if bands == 3:
+        profile["photometric"] = "RGB"
+    with rasterio.open(path, "w", crs="EPSG:4545", transform=t, **profile) as dst:
+        dst.write(np.full((bands, n, n), 10, dtype="uint8"))
+        if palette:
+            dst.write_colormap(1, {10: (0, 128, 0, 255)})
+        if bands == 3:
+            dst.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue]
+    return path
+
+
+def test_a_rendered_rgb_map_is_not_heights_nor_classes(make_pack, h, tmp_path):
+    # Band 1 (red) was read as heights or class codes without a word.
+    rgb = _image(tmp_path / "styled.tif", h, bands=3)
+    pack = make_pack({"m": SLOPE + h.FIVE_CLASSES, "c": CLASSES + h.FIVE_CLASSES})
+    code, out = run(pack, tmp_path / "o1", "--model", "m", "--dem", str(rgb))
+    assert code == 2 and "styled.tif" in out and "RGB image" in out, out
+    code, out = run(pack, tmp_path / "o2", "--model", "c", "--raster", f"landcover={rgb}")
+    assert code == 2 and "styled.tif" in out and "RGB image" in out, out
+
+
+def test_a_paletted_raster_is_not_heights(make_pack, h, tmp_path):
+    lc = _image(tmp_path / "landcover.tif", h, bands=1, palette=True)
+    pack = make_pack({"m": SLOPE + h.FIVE_CLASSES})
+    code, out = run(pack, tmp_path / "out", "--dem", str(lc))
+    assert code == 2 and "landcover.tif" in out and "colour table" in out, out
