@@ -22,7 +22,6 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -32,9 +31,6 @@ import shapely
 from qzgeo._errors import InputError
 from qzgeo.io.paths import refuse_undecodable
 from qzgeo.io.shapefile import dbf_wide_integers
-
-if TYPE_CHECKING:
-    from rasterio.io import DatasetReader
 
 #: Extensions GDAL may open (OGR drivers GPKG, ESRI Shapefile, GeoJSON(Seq), FlatGeobuf,
 #: KML, GML, CSV) and those qzgeo reads itself (界址点 .txt, DXF, GeoParquet).
@@ -331,23 +327,10 @@ def admit_raster(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def open_admitted_raster(path: Path) -> DatasetReader:
-    """Open ``path`` (let through by :func:`admit_raster`) with only the drivers of its suffix.
-
-    Raises
-    ------
-    rasterio.errors.RasterioIOError
-        When none of those drivers reads the file (another format under the name).
-    """
-    import rasterio  # not at import time: most commands read no raster
-
-    drivers = RASTER_DRIVERS[path.suffix.lower()]
-    for driver in drivers[:-1]:
-        try:
-            return rasterio.open(path, driver=driver)
-        except rasterio.errors.RasterioIOError:
-            continue
-    return rasterio.open(path, driver=drivers[-1])
+def raster_drivers(path: Path) -> tuple[str, ...]:
+    """The GDAL drivers to open ``path`` (let through by :func:`admit_raster`) with: only
+    those of its suffix, e.g. ``rasterio.open(path, driver=name)`` for each in turn."""
+    return RASTER_DRIVERS[path.suffix.lower()]
 
 
 def admit_source(path: str | os.PathLike[str], *, layer: str | None = None) -> list[str]:

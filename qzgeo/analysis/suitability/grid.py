@@ -33,9 +33,10 @@ from qzgeo.analysis.suitability.source import (
     fill_value,
     height_range,
     height_unit,
+    open_admitted,
     source_vrt,
 )
-from qzgeo.io.guard import admit_raster, open_admitted_raster
+from qzgeo.io.guard import admit_raster
 
 BLOCK = 512  # window and tile size in cells
 #: A DEM whose cells are more than this many times the grid's gets a note (see GridRaster).
@@ -198,7 +199,7 @@ class GridRaster:
             raise InputError(msg)
         admit_raster(p)  # driver allow-list: no VRT, no /vsi* (qzgeo.io.guard)
         try:
-            self.src = open_admitted_raster(p)
+            self.src = open_admitted(p)
         except rasterio.errors.RasterioIOError as exc:
             msg = f"{what}: cannot read {str(p)!r} as a raster ({exc}); give a GeoTIFF"
             raise InputError(msg) from exc

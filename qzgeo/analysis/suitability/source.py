@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import numpy as np
+import rasterio
 from pyproj import CRS
 from rasterio.enums import Resampling
 from rasterio.io import DatasetReader
 from rasterio.transform import Affine
 
 from qzgeo._errors import InputError
+from qzgeo.io.guard import raster_drivers
 
 __all__ = [
     "DEEPEST_M",
@@ -34,6 +37,7 @@ __all__ = [
     "fill_value",
     "height_range",
     "height_unit",
+    "open_admitted",
     "source_vrt",
 ]
 
@@ -170,3 +174,15 @@ def fill_value(
         top = int(np.argmax(counts))
         return float(values[top]), 2 * int(counts[top]) >= bad.size
     return float(found[0]), True
+
+
+def open_admitted(path: Path) -> DatasetReader:
+    """``path`` opened with only the GDAL drivers of its suffix (:mod:`qzgeo.io.guard`): GDAL
+    picks a driver by content, so a ``.tif`` of ``<GDAL_WMS>`` XML would fetch a URL."""
+    drivers = raster_drivers(path)
+    for driver in drivers[:-1]:
+        try:
+            return rasterio.open(path, driver=driver)
+        except rasterio.errors.RasterioIOError:
+            continue
+    return rasterio.open(path, driver=drivers[-1])
