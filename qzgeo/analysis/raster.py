@@ -29,6 +29,7 @@ from rasterio.transform import Affine
 from rasterio.windows import Window
 
 from qzgeo._errors import CRSError, GeometryError, InputError, QzgeoError
+from qzgeo.analysis.suitability.source import open_admitted
 from qzgeo.geo.area import GEOD, m2_to_ha, m2_to_mu
 from qzgeo.geo.crs import STORAGE_CRS, planar_crs_for_bounds
 from qzgeo.io.atomic import atomic_path
@@ -244,7 +245,7 @@ def _open(path: str | os.PathLike[str], band: int) -> rasterio.DatasetReader:
         raise InputError(msg)
     admit_raster(p)  # driver allow-list: no VRT, no /vsi* (qzgeo.io.guard)
     try:
-        src = rasterio.open(p)
+        src = open_admitted(p)
     except rasterio.errors.RasterioIOError as exc:
         msg = f"cannot read raster {str(p)!r} ({exc}); expected a GeoTIFF or other GDAL raster"
         raise InputError(msg) from exc

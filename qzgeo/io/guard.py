@@ -74,8 +74,16 @@ pyogrio.set_gdal_config_options(_GDAL_OFFLINE)
 # rasterio carries its own GDAL, which reads these from the environment
 os.environ.update(_GDAL_OFFLINE)
 
-#: Raster formats GDAL may open (GeoTIFF/COG, Erdas Imagine, ASCII grid).
-RASTER_SUFFIXES = frozenset({".tif", ".tiff", ".img", ".asc"})
+#: Raster formats GDAL may open (GeoTIFF/COG, Erdas Imagine or ENVI, ASCII grid), and their
+#: drivers: GDAL picks a driver by content, not by name, so a ``dem.tif`` holding
+#: ``<GDAL_WMS>`` or ``<MRF_META>`` XML would otherwise fetch a URL or read any file.
+RASTER_DRIVERS: dict[str, tuple[str, ...]] = {
+    ".tif": ("GTiff",),
+    ".tiff": ("GTiff",),
+    ".img": ("HFA", "ENVI"),
+    ".asc": ("AAIGrid",),
+}
+RASTER_SUFFIXES = frozenset(RASTER_DRIVERS)
 
 DEFAULT_MAX_VERTICES = 1_000_000
 DEFAULT_MAX_FEATURES = 5_000_000
@@ -317,6 +325,12 @@ def admit_raster(path: str | os.PathLike[str]) -> Path:
         if b"VRTDataset" in head or b"OGRVRTDataSource" in head:
             raise _refuse(shown, "the file is a GDAL virtual data source, which is not accepted")
     return p
+
+
+def raster_drivers(path: Path) -> tuple[str, ...]:
+    """The GDAL drivers to open ``path`` (let through by :func:`admit_raster`) with: only
+    those of its suffix, e.g. ``rasterio.open(path, driver=name)`` for each in turn."""
+    return RASTER_DRIVERS[path.suffix.lower()]
 
 
 def admit_source(path: str | os.PathLike[str], *, layer: str | None = None) -> list[str]:

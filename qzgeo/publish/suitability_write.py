@@ -235,7 +235,7 @@ def suitability_report(
             for f in used
         ],
         "factors_missing": missing,
-        "short_board": list(m.short_board),
+        "short_board": [k for k in m.short_board if k in job.weights],  # the rule applied
         "hard_limits": [{"layer": h.layer, "classes": list(h.classes)} for h in m.hard_limits],
         "rasters": {
             k: {"path": str(p), "sha256": sha256_file(p)} for k, p in sorted(given.items())

@@ -21,6 +21,7 @@ import numpy.typing as npt
 import shapely
 from rasterio.windows import Window
 
+from qzgeo._errors import InputError
 from qzgeo.analysis.suitability.grid import BoolArray, FloatArray, Grid, GridRaster, Scale, burn
 from qzgeo.analysis.suitability.model import Factor
 
@@ -48,14 +49,15 @@ def grade_values(values: FloatArray, breaks: Sequence[float], grades: Sequence[i
 def slope_degrees(z: FloatArray, spacing: FloatArray) -> FloatArray:
     """Slope in degrees of the core of ``z`` (which has a one-cell halo).
 
-    ``spacing`` is the ground distance between cell centres (metres) for the core cells. Cells
-    with a NaN neighbour (or a NaN centre) have no slope; at the grid edge the difference is
-    one-sided.
+    ``spacing`` is the ground distance between cell centres (metres) for the core cells. Where
+    one neighbour on an axis is NaN (a void, the raster's edge; the halo past the grid's edge
+    is read from the raster) the difference on that axis is one-sided; a cell with a NaN
+    centre, or NaN on both sides of an axis, has no slope.
     """
     core = z[1:-1, 1:-1]
     left, right = z[1:-1, :-2], z[1:-1, 2:]
     up, down = z[:-2, 1:-1], z[2:, 1:-1]
-    # One-sided at the grid edge, where the halo is NaN but the centre has a value.
+    # One-sided next to a NaN neighbour, where the centre has a value.
     dx_n = np.where(np.isnan(left) | np.isnan(right), 1.0, 2.0)
     dzx = np.where(
         np.isnan(left), right - core, np.where(np.isnan(right), core - left, right - left)
@@ -127,9 +129,23 @@ def raster_grades(
         values = raster.read(win)
     missing = ~np.isfinite(values)
     if factor.kind == "class":
+        _whole_codes(values[~missing], raster)
         out = np.zeros(values.shape, dtype=np.uint8)
-        codes = np.where(missing, -1, values).astype(np.int64)
+        codes = np.where(missing, 0, values).astype(np.int64)
         for code, g in factor.class_grades.items():
-            out[codes == code] = g
+            out[(codes == code) & ~missing] = g  # any code may be mapped, -1 and 0 too
         return out, missing
     return grade_values(values, factor.breaks, factor.grades), missing
+
+
+def _whole_codes(values: FloatArray, raster: GridRaster) -> None:
+    """Refuse a class raster with fractional values: cutting 10.7 to code 10 is a guess."""
+    frac = values[values != np.round(values)]
+    if frac.size:
+        p = str(raster.path)
+        msg = (
+            f"{raster.what}: raster {p!r} holds {float(frac[0]):.6g}, not a whole class code "
+            "(a DEM or another continuous raster given as classes?); give the raster of "
+            "integer class codes the model's `classes` name"
+        )
+        raise InputError(msg)

@@ -20,7 +20,7 @@ import numpy.typing as npt
 import rasterio
 import shapely
 from pyproj import CRS, Proj, Transformer
-from rasterio.enums import Resampling
+from rasterio.enums import ColorInterp, Resampling
 from rasterio.features import rasterize
 from rasterio.transform import Affine
 from rasterio.vrt import WarpedVRT
@@ -33,6 +33,7 @@ from qzgeo.analysis.suitability.source import (
     fill_value,
     height_range,
     height_unit,
+    open_admitted,
     source_vrt,
 )
 from qzgeo.io.guard import admit_raster
@@ -141,27 +142,37 @@ class Scale:
         return self.grid.res / np.sqrt(self.areal(win))
 
 
-def burn(geoms: Sequence[Any] | npt.NDArray[Any], grid: Grid, win: Window) -> BoolArray:
-    """Cells of ``win`` whose centre lies in any of the (planar) polygons ``geoms``."""
+def burn(
+    geoms: Sequence[Any] | npt.NDArray[Any], grid: Grid, win: Window, *, touched: bool = False
+) -> BoolArray:
+    """Cells of ``win`` whose centre lies in any of the (planar) polygons ``geoms``, or with
+    ``touched`` every cell they touch."""
+    return burn_each(geoms, grid, win, (touched,))[0]
+
+
+def burn_each(
+    geoms: Sequence[Any] | npt.NDArray[Any], grid: Grid, win: Window, touched: Sequence[bool]
+) -> list[BoolArray]:
+    """:func:`burn` once for each ``touched`` flag, the polygons cut to the window once."""
     shape = (int(win.height), int(win.width))
     arr = np.asarray(geoms, dtype=object)
     if not len(arr):
-        return np.zeros(shape, dtype=bool)
+        return [np.zeros(shape, dtype=bool) for _ in touched]
     box = grid.window_bounds(win, pad=grid.res)
     # An exact cut, not GEOS's rectangle clip: that can return wrong pieces for a polygon
     # whose hole meets the rectangle's edge (see overlay_plan.subdivide).
     clipped = shapely.intersection(arr, shapely.box(*box))
     keep = [g for g in clipped if not g.is_empty]
     if not keep:
-        return np.zeros(shape, dtype=bool)
-    arr = rasterize(
-        [(g, 1) for g in keep],
-        out_shape=shape,
-        transform=grid.window_transform(win),
-        fill=0,
-        dtype="uint8",
-    )
-    return arr.astype(bool)
+        return [np.zeros(shape, dtype=bool) for _ in touched]
+    transform = grid.window_transform(win)
+    shapes = [(g, 1) for g in keep]
+    return [
+        rasterize(
+            shapes, out_shape=shape, transform=transform, fill=0, dtype="uint8", all_touched=t
+        ).astype(bool)
+        for t in touched
+    ]
 
 
 class GridRaster:
@@ -188,7 +199,7 @@ class GridRaster:
             raise InputError(msg)
         admit_raster(p)  # driver allow-list: no VRT, no /vsi* (qzgeo.io.guard)
         try:
-            self.src = rasterio.open(p)
+            self.src = open_admitted(p)
         except rasterio.errors.RasterioIOError as exc:
             msg = f"{what}: cannot read {str(p)!r} as a raster ({exc}); give a GeoTIFF"
             raise InputError(msg) from exc
@@ -212,13 +223,21 @@ class GridRaster:
             self.vrt = WarpedVRT(
                 self.band,
                 crs=grid.crs.to_wkt(),
-                transform=grid.transform,
-                width=grid.width,
-                height=grid.height,
+                # One cell more on every side: the slope of an edge cell takes its neighbour
+                # beyond the grid from the raster, not a one-sided difference.
+                transform=grid.transform * Affine.translation(-1, -1),
+                width=grid.width + 2,
+                height=grid.height + 2,
                 dtype="float32",
                 nodata=np.nan,
                 src_nodata=None,  # NaN (the file's nodata) spreads to every cell it touches
                 resampling=Resampling.nearest if nearest else Resampling.bilinear,
+                # Bilinear at the cell centre, also when the grid is coarser than the raster:
+                # GDAL's downsampling kernel (radius from the ratio of the part of the grid
+                # the raster covers) does not keep a plane a plane unless that ratio is whole;
+                # a 10° plane of 20 m read at 30 m had slopes from 9.55° to 10.45°.
+                XSCALE=1,
+                YSCALE=1,
             )
         except BaseException:
             self.src.close()
@@ -226,6 +245,14 @@ class GridRaster:
 
     def _check(self) -> None:
         src, p = self.src, str(self.path)
+        gcps, gcp_crs = src.gcps
+        if src.crs is None and gcps:  # a scanned map, say: the fix is to rectify it
+            to = f"-t_srs {gcp_crs.to_string()} " if gcp_crs else ""
+            msg = (
+                f"{self.what}: raster {p!r} is placed by {len(gcps)} ground control points, "
+                f"not by a geotransform; rectify it first: gdalwarp {to}{p!r} rectified.tif"
+            )
+            raise CRSError(msg)
         if src.crs is None:
             msg = (
                 f"{self.what}: raster {p!r} has no CRS; set the real one, e.g. "
@@ -235,8 +262,10 @@ class GridRaster:
         if src.count < 1:
             msg = f"{self.what}: raster {p!r} has no band"
             raise InputError(msg)
+        self._not_an_image()
         crs = CRS.from_wkt(src.crs.to_wkt())
         to_grid = Transformer.from_crs(crs, self.grid.crs, always_xy=True)
+        self.notes += self._ballpark(crs, to_grid.description)
         # From the four corners: a north-down or rotated geotransform has no (left, bottom,
         # right, top) in that order.
         xs, ys = zip(
@@ -265,6 +294,41 @@ class GridRaster:
             )
             raise InputError(msg)
 
+    def _not_an_image(self) -> None:
+        """Refuse a rendering of the data: band 1 of an RGB map is a red channel, and a band
+        with a colour table holds class codes, not heights."""
+        src, p = self.src, str(self.path)
+        wanted = "heights (a DEM)" if self.heights else "class codes"
+        rgb = (ColorInterp.red, ColorInterp.green, ColorInterp.blue)
+        if src.count >= 3 and tuple(src.colorinterp[:3]) == rgb:
+            msg = (
+                f"{self.what}: raster {p!r} is an RGB image (a rendered map?), not "
+                f"{wanted}; give the data the map was drawn from"
+            )
+            raise InputError(msg)
+        if self.heights and src.colorinterp[0] == ColorInterp.palette:
+            msg = (
+                f"{self.what}: raster {p!r} has a colour table: class codes, not heights; "
+                "give the DEM (or name this raster in a class factor)"
+            )
+            raise InputError(msg)
+
+    def _ballpark(self, crs: CRS, how: str) -> list[str]:
+        """A note when the raster reaches the grid only by PROJ's ballpark transformation from
+        another ellipsoid (Beijing 1954, Xian 1980): same latitude and longitude assumed, tens
+        of metres off. WGS 84 is not said: its ellipsoid is the grid's within millimetres."""
+        here, there = crs.ellipsoid, self.grid.crs.ellipsoid
+        if "Ballpark" not in how or here is None or there is None:
+            return []
+        if abs(here.semi_major_metre - there.semi_major_metre) < 0.5:
+            return []
+        return [
+            f"{self.what}: raster {str(self.path)!r} is in {crs.name} ({here.name}), placed on "
+            f"the grid's {self.grid.crs.name} by PROJ's ballpark transformation (no datum "
+            "parameters: positions may be off by tens of metres); reproject it with the "
+            "local 转换参数 first if that matters"
+        ]
+
     def _coarseness(self) -> list[str]:
         """Refuse heights with fewer than 2 x 2 cells (no slope); a note for cells far coarser
         than the grid's (the slope is interpolated across them: steep ground inside is lost)."""
@@ -291,14 +355,23 @@ class GridRaster:
         ]
 
     def read(self, win: Window, halo: int = 0) -> FloatArray:
-        """Values of ``win`` grown by ``halo`` cells (NaN outside the grid or the raster)."""
+        """Values of ``win`` grown by ``halo`` cells (NaN outside the raster, and beyond the
+        grid's one-cell margin)."""
         grid = self.grid
-        r0, c0 = win.row_off - halo, win.col_off - halo
+        r0, c0 = win.row_off - halo + 1, win.col_off - halo + 1  # rows, cols of the margin VRT
         h, w = win.height + 2 * halo, win.width + 2 * halo
         out = np.full((h, w), np.nan, dtype=np.float64)
         rr0, cc0 = max(0, r0), max(0, c0)
-        rr1, cc1 = min(grid.height, r0 + h), min(grid.width, c0 + w)
-        data = self.vrt.read(1, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0), masked=True)
+        rr1, cc1 = min(grid.height + 2, r0 + h), min(grid.width + 2, c0 + w)
+        try:
+            data = self.vrt.read(1, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0), masked=True)
+        except rasterio.errors.RasterioIOError as exc:  # else taken for a failed write
+            p = str(self.path)
+            msg = (
+                f"{self.what}: cannot read the cells of {p!r} ({exc}): a damaged or partly "
+                f"downloaded file? Download it again; gdalinfo -checksum {p!r} shows the error"
+            )
+            raise InputError(msg) from exc
         vals = np.ma.filled(data.astype(np.float64), np.nan)
         out[rr0 - r0 : rr1 - r0, cc0 - c0 : cc1 - c0] = vals
         if self.heights:

@@ -20,10 +20,10 @@ import shapely
 from rasterio.windows import Window
 from tqdm import tqdm
 
-from qzgeo._errors import PackError
+from qzgeo._errors import InputError, PackError
 from qzgeo.analysis.suitability.combine import apply_limits, classify, short_board, weighted_score
 from qzgeo.analysis.suitability.factors import DistanceFactor, raster_grades
-from qzgeo.analysis.suitability.grid import Grid, GridRaster, Scale, burn
+from qzgeo.analysis.suitability.grid import Grid, GridRaster, Scale, burn, burn_each
 from qzgeo.analysis.suitability.model import GRADE_NAMES, Factor, Model, list_models
 from qzgeo.analysis.suitability.source import HeightRange
 from qzgeo.pack.load import LoadedPack
@@ -87,14 +87,13 @@ def plan_factors(
         if not f.optional:
             problems.append(f"factor {f.id!r} ({f.title}) needs raster {f.raster!r}: pass {opt}")
             continue
-        missing.append(
-            {
-                "factor": f.id,
-                "title": f.title,
-                "raster": f.raster,
-                "action": f"left out (no {opt}); the other weights were renormalised",
-            }
-        )
+        action = f"left out (no {opt}); the other weights were renormalised"
+        if f.id in model.short_board:
+            action += (
+                f"; its 木桶 short-board rule (grade <= {model.short_board_grade} caps the "
+                "score) was not applied"
+            )
+        missing.append({"factor": f.id, "title": f.title, "raster": f.raster, "action": action})
     if not used and not problems:
         problems.append(f"model {model.name!r}: no factor can run; pass the rasters it names")
     return used, missing, problems
@@ -121,6 +120,23 @@ def _class_filter(
             problems.append(f"{where}: class {c!r} is not in {lid}.{cf}; values: {sorted(values)}")
     keep = gdf[cf].astype(str).isin(classes).to_numpy()
     return np.asarray(gdf.geometry.values[keep], dtype=object)
+
+
+_AREA_FIX = "the study area is the union of polygon layers; name those in `area`"
+_ZONE_FIX = "the area table is per polygon; name polygon layers in `zones`"
+_LIMIT_FIX = (
+    "a hard limit is an area: give a polygon layer (the line buffered to its protection "
+    "width, say), or grade the distance to it with a distance factor"
+)
+
+
+def _polygons_only(geoms: np.ndarray, where: str, lid: str, problems: list[str], fix: str) -> None:
+    """A problem when ``geoms`` holds lines or points: burnt into the grid they would be one
+    cell wide, as wide as the resolution."""
+    kinds = {g.geom_type for g in geoms if g is not None and not g.is_empty}
+    other = sorted(kinds - {"Polygon", "MultiPolygon"})
+    if other:
+        problems.append(f"{where}: layer {lid!r} holds {', '.join(other)} features; {fix}")
 
 
 def _planar(geoms: np.ndarray, storage: str, planar: Any) -> np.ndarray:
@@ -158,6 +174,7 @@ class SuitabilityJob:
     no_value: dict[str, float] = field(default_factory=dict)
     unmapped: dict[str, set[int]] = field(default_factory=dict)  # factor id -> codes
     unmapped_m2: dict[str, float] = field(default_factory=dict)
+    valued: dict[str, int] = field(default_factory=dict)  # factor id -> cells with a value
 
     def close(self) -> None:
         """Close the factor rasters."""
@@ -187,7 +204,11 @@ def stream_job(
         desc=f"suitability {model.name}",
         unit="win",
     ):
-        area = burn(job.area, grid, win)
+        # Every cell the study area touches is graded: the zone table counts the part of
+        # each cell inside a zone, so a cell left 0 because its centre is outside would
+        # report that part as 未评价 all along the boundary. The areas said in warnings count
+        # cells by centre (``inside``), near the exact areas of the zone table.
+        area, inside = burn_each(job.area, grid, win, (True, False))
         if not area.any():
             zero = np.zeros(area.shape, dtype=np.uint8)
             for w in writers.values():
@@ -200,10 +221,11 @@ def stream_job(
             else:
                 g, miss = raster_grades(f, job.rasters[f.id], scale, grid, win)
                 job.no_value[f.id] = job.no_value.get(f.id, 0.0) + float(
-                    (scale.cell_area(win)[area & miss]).sum()
+                    (scale.cell_area(win)[inside & miss]).sum()
                 )
+                job.valued[f.id] = job.valued.get(f.id, 0) + int((area & ~miss).sum())
                 if f.kind == "class":
-                    _unmapped(job, f.id, area & (g == 0) & ~miss, scale.cell_area(win), win)
+                    _unmapped(job, f.id, inside & (g == 0) & ~miss, scale.cell_area(win), win)
             g[~area] = 0
             grades[f.id] = g
             writers[f.id].write(g, win)
@@ -213,7 +235,24 @@ def stream_job(
         writers["result"].write(codes, win)
         cell = scale.cell_area(win)
         for code, name in enumerate([UNASSESSED, *names]):
-            job.totals[name] = job.totals.get(name, 0.0) + float(cell[area & (codes == code)].sum())
+            job.totals[name] = job.totals.get(name, 0.0) + float(
+                cell[inside & (codes == code)].sum()
+            )
+    _refuse_valueless(job)
+
+
+def _refuse_valueless(job: SuitabilityJob) -> None:
+    """A raster over the study area's bounding box but not the area itself is refused like one
+    beside it: every cell would be 未评价."""
+    for fid, raster in job.rasters.items():
+        if not job.valued.get(fid):
+            p = str(raster.path)
+            msg = (
+                f"{raster.what}: raster {p!r} has no value anywhere in the study area (it "
+                "covers only nodata there, or ground beside the area); give a raster of the "
+                "study area or check its CRS"
+            )
+            raise InputError(msg)
 
 
 def _unmapped(job: SuitabilityJob, fid: str, cells: np.ndarray, area: np.ndarray, win: Any) -> None:
@@ -244,21 +283,22 @@ def prepare_job(
     Raises
     ------
     PackError
-        Listing every problem: a class not in a layer, a distance factor with no feature.
+        Listing every problem: a class not in a layer, a distance factor with no feature,
+        lines or points as the study area, a zone layer or a hard limit.
     """
     layers, planar, storage = loaded.layers, loaded.planar_crs, pack.storage_crs
     problems: list[str] = []
     where = f"suitability/{model.name}.toml"
+    for key, ids, fix in (("area", model.area, _AREA_FIX), ("zones", model.zones, _ZONE_FIX)):
+        for lid in ids:
+            _polygons_only(layers[lid].geometry.values, f"{where} {key}", lid, problems, fix)
     area = _planar(np.concatenate([layers[i].geometry.values for i in model.area]), storage, planar)
     area = area[[g is not None and not g.is_empty for g in area]]
-    limits = [
-        _planar(
-            _class_filter(pack, layers, h.layer, h.classes, f"{where} hard_limits", problems),
-            storage,
-            planar,
-        )
-        for h in model.hard_limits
-    ]
+    limits = []
+    for h in model.hard_limits:
+        geoms = _class_filter(pack, layers, h.layer, h.classes, f"{where} hard_limits", problems)
+        _polygons_only(geoms, f"{where} hard_limits", h.layer, problems, _LIMIT_FIX)
+        limits.append(_planar(geoms, storage, planar))
     dist_geoms = {}
     for f in used:
         if f.kind == "distance":

@@ -77,6 +77,12 @@ _TOP_KEYS = frozenset(
 _FACTOR_KEYS = frozenset(
     {"id", "title", "kind", "raster", "layers", "classes", "breaks", "grades", "weight", "optional"}
 )
+_KIND_KEYS = {  # the keys each kind reads, beyond id, title, kind, weight and optional
+    "slope": frozenset({"raster", "breaks", "grades"}),
+    "elevation": frozenset({"raster", "breaks", "grades"}),
+    "distance": frozenset({"layers", "classes", "breaks", "grades"}),
+    "class": frozenset({"raster", "classes"}),
+}
 _LIMIT_KEYS = frozenset({"layer", "classes", "title"})
 _BASEMAPS = ("osm", "none")
 
@@ -154,6 +160,11 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _is_grade(v: Any, top: int = 5) -> bool:
+    """A whole grade 1..``top``; TOML's ``true`` is a bool, which Python counts as 1."""
+    return isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= top
+
+
 class _Checker:
     """Collects problems as ``file: key: value; fix``."""
 
@@ -185,7 +196,7 @@ class _Checker:
         return tuple(float(v) for v in value)
 
     def grades(self, key: str, value: Any, n: int) -> tuple[int, ...]:
-        ok = isinstance(value, list) and all(isinstance(v, int) and 1 <= v <= 5 for v in value)
+        ok = isinstance(value, list) and all(_is_grade(v) for v in value)
         if not ok:
             self.add(key, f"must be a list of whole grades 1..5 (5 = most suitable), got {value!r}")
             return ()
@@ -193,6 +204,16 @@ class _Checker:
             self.add(key, f"needs {n} grades (one more than the breaks), got {len(value)}")
             return ()
         return tuple(value)
+
+
+def _factor_keys(raw: dict[str, Any], key: str, kind: Any, ck: _Checker) -> None:
+    """Keys no factor has, and keys its kind does not read (both were ignored unsaid)."""
+    for k in sorted(set(raw) - _FACTOR_KEYS):
+        ck.add(f"{key}.{k}", f"is not a factor key; known keys: {', '.join(sorted(_FACTOR_KEYS))}")
+    if kind in _KIND_KEYS:
+        common = {"id", "title", "kind", "weight", "optional"}
+        for k in sorted((set(raw) & _FACTOR_KEYS) - common - _KIND_KEYS[kind]):
+            ck.add(f"{key}.{k}", f"is not used by a {kind!r} factor; drop it or change `kind`")
 
 
 def _factor(raw: Any, i: int, ck: _Checker) -> Factor | None:
@@ -205,9 +226,8 @@ def _factor(raw: Any, i: int, ck: _Checker) -> Factor | None:
         ck.add(f"{key}.id", f"must be a lower-case identifier like 'road_distance', got {fid!r}")
         fid = f"factor{i}"
     key = f"factors[{i}] (id={fid!r})"
-    for k in sorted(set(raw) - _FACTOR_KEYS):
-        ck.add(f"{key}.{k}", f"is not a factor key; known keys: {', '.join(sorted(_FACTOR_KEYS))}")
     kind = raw.get("kind")
+    _factor_keys(raw, key, kind, ck)
     if kind not in KINDS:
         ck.add(f"{key}.kind", f"is {kind!r}; use one of {', '.join(KINDS)}")
         return None
@@ -242,9 +262,7 @@ def _factor(raw: Any, i: int, ck: _Checker) -> Factor | None:
             ck.add(f"{key}.classes", 'must map raster codes to grades, e.g. { "11" = 5, "50" = 1 }')
         else:
             for code, g in table.items():
-                if not re.fullmatch(r"-?\d+", str(code)) or not (
-                    isinstance(g, int) and 1 <= g <= 5
-                ):
+                if not re.fullmatch(r"-?\d+", str(code)) or not _is_grade(g):
                     ck.add(f"{key}.classes", f"entry {code!r} = {g!r}: use an integer code = 1..5")
                 else:
                     class_grades[int(code)] = g
@@ -341,7 +359,7 @@ def _combine(raw: Any, factor_ids: list[str], ck: _Checker) -> tuple[tuple[str, 
         if s not in factor_ids:
             ck.add("combine.short_board", f"names unknown factor {s!r}; factors: {factor_ids}")
     grade = raw.get("short_board_grade", 1)
-    if not (isinstance(grade, int) and 1 <= grade <= 4):
+    if not _is_grade(grade, 4):
         ck.add("combine.short_board_grade", f"must be a grade 1..4, got {grade!r}")
         grade = 1
     return tuple(short), grade
@@ -377,6 +395,9 @@ def read_model(pack: Pack, name: str) -> Model:
         raw_factors = []
     factors = [f for i, r in enumerate(raw_factors) if (f := _factor(r, i, ck)) is not None]
     ids = [f.id for f in factors]
+    if not math.isfinite(sum(f.weight for f in factors)):  # else each renormalised weight is 0
+        shown = [f.weight for f in factors]
+        ck.add("factors", f"weights {shown!r} sum to infinity; use e.g. 0.3 (renormalised to 1)")
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         ck.add("factors", f"id {dup!r} is used twice; factor ids must be unique")
     short, short_grade = _combine(raw.get("combine"), ids, ck)

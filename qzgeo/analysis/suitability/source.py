@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import numpy as np
+import rasterio
 from pyproj import CRS
 from rasterio.enums import Resampling
 from rasterio.io import DatasetReader
+from rasterio.transform import Affine
 
 from qzgeo._errors import InputError
+from qzgeo.io.guard import raster_drivers
 
 __all__ = [
     "DEEPEST_M",
@@ -33,6 +37,7 @@ __all__ = [
     "fill_value",
     "height_range",
     "height_unit",
+    "open_admitted",
     "source_vrt",
 ]
 
@@ -102,13 +107,18 @@ def source_vrt(src: DatasetReader, path: str, *, heights: bool, factor: float = 
     if not heights:
         scale, offset, factor = 1.0, 0.0, 1.0
     nodata = "" if src.nodata is None else f"<NODATA>{src.nodata!r}</NODATA>"
-    gt = ", ".join(repr(float(v)) for v in src.transform.to_gdal())
+    # One NaN cell around the file: a cell centre beyond its edge took the edge heights
+    # (GDAL's bilinear clamps there), as if the ground were flat outside the DEM.
+    gt = ", ".join(repr(float(v)) for v in (src.transform * Affine.translation(-1, -1)).to_gdal())
+    w, h = src.width, src.height
+    rects = f'xOff="0" yOff="0" xSize="{w}" ySize="{h}"'
     return (
-        f'<VRTDataset rasterXSize="{src.width}" rasterYSize="{src.height}">'
+        f'<VRTDataset rasterXSize="{w + 2}" rasterYSize="{h + 2}">'
         f"<SRS>{escape(src.crs.to_wkt())}</SRS><GeoTransform>{gt}</GeoTransform>"
         '<VRTRasterBand dataType="Float64" band="1"><NoDataValue>nan</NoDataValue>'
         f'<ComplexSource><SourceFilename relativeToVRT="0">{escape(path)}</SourceFilename>'
-        f"<SourceBand>1</SourceBand>{nodata}"
+        f"<SourceBand>1</SourceBand><SrcRect {rects}/>"
+        f'<DstRect xOff="1" yOff="1" xSize="{w}" ySize="{h}"/>{nodata}'
         f"<ScaleOffset>{offset * factor!r}</ScaleOffset><ScaleRatio>{scale * factor!r}</ScaleRatio>"
         "</ComplexSource></VRTRasterBand></VRTDataset>"
     )
@@ -164,3 +174,15 @@ def fill_value(
         top = int(np.argmax(counts))
         return float(values[top]), 2 * int(counts[top]) >= bad.size
     return float(found[0]), True
+
+
+def open_admitted(path: Path) -> DatasetReader:
+    """``path`` opened with only the GDAL drivers of its suffix (:mod:`qzgeo.io.guard`): GDAL
+    picks a driver by content, so a ``.tif`` of ``<GDAL_WMS>`` XML would fetch a URL."""
+    drivers = raster_drivers(path)
+    for driver in drivers[:-1]:
+        try:
+            return rasterio.open(path, driver=driver)
+        except rasterio.errors.RasterioIOError:
+            continue
+    return rasterio.open(path, driver=drivers[-1])

@@ -215,3 +215,21 @@ def test_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a column"):
         rasterize_layer(zones.set_crs(4545), tmp_path / "o.tif", class_field="nope")
     assert not (tmp_path / "o.tif").exists()
+
+
+def test_a_data_source_named_tif_is_not_opened(tmp_path: Path) -> None:
+    # GDAL picks a driver by content: a .tif holding <GDAL_WMS> XML would fetch tiles.
+    wms = tmp_path / "wms.tif"
+    wms.write_text(
+        '<GDAL_WMS><Service name="TMS"><ServerUrl>http://127.0.0.1:9/${z}/${x}/${y}.png'
+        "</ServerUrl></Service><DataWindow><UpperLeftX>-20037508.34</UpperLeftX>"
+        "<UpperLeftY>20037508.34</UpperLeftY><LowerRightX>20037508.34</LowerRightX>"
+        "<LowerRightY>-20037508.34</LowerRightY><TileLevel>18</TileLevel>"
+        "<TileCountX>1</TileCountX><TileCountY>1</TileCountY><YOrigin>top</YOrigin>"
+        "</DataWindow><Projection>EPSG:3857</Projection><BandsCount>1</BandsCount>"
+        "<DataType>Float32</DataType></GDAL_WMS>",
+        encoding="utf-8",
+    )
+    zones = gpd.GeoDataFrame(geometry=[box(X0, Y0 - 40, X0 + 40, Y0)], crs=4545)
+    with pytest.raises(InputError, match="cannot read raster"):
+        zonal_stats(wms, zones)

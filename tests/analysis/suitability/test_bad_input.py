@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,33 @@ def run(pack: Path, out: Path, *args: str) -> tuple[int, str]:
             lambda s: s + '[[hard_limits]]\nlayer = "redline"\nclasses = ["红綫"]\n',
             ["hard_limits", "'红綫'", "生态保护红线"],
         ),
+        # a line as a hard limit was burnt one cell wide, as wide as the --resolution
+        (
+            lambda s: s + '[[hard_limits]]\nlayer = "road"\n',
+            ["hard_limits", "'road'", "LineString", "polygon", "distance factor"],
+        ),
+        (lambda s: s.replace('area = ["study"]', 'area = ["hubs"]'), ["`area`", "Point"]),
+        # a line zone had an area table: 25 670 公顷 of a 3 600 公顷 study area
+        (
+            lambda s: s.replace('area = ["study"]', 'area = ["study"]\nzones = ["road"]'),
+            ["zones", "'road'", "LineString", "polygon layers"],
+        ),
+        # true is a TOML boolean, not grade 1: it was taken for 1
+        (
+            lambda s: s.replace("grades = [5, 3, 1]", "grades = [5, 3, true]"),
+            ["factors[0] (id='near').grades", "[5, 3, True]"],
+        ),
+        (
+            lambda s: s + '[combine]\nshort_board = ["near"]\nshort_board_grade = true\n',
+            ["combine.short_board_grade", "True"],
+        ),
+        # a key the factor's kind does not read was ignored without a word
+        (
+            lambda s: s.replace('layers = ["road"]', 'layers = ["road"]\nraster = "dem"'),
+            ["factors[0] (id='near').raster", "not used by a 'distance' factor"],
+        ),
+        # weights each finite but summing to infinity: a ZeroDivisionError traceback
+        (lambda s: s.replace("weight = 1", "weight = 1e308"), ["weights", "sum", "1e+308"]),
     ],
 )
 def test_bad_model(make_pack, h, tmp_path, edit, needles):
@@ -111,6 +139,20 @@ def test_missing_optional_factor_is_reported(make_pack, h, tmp_path):
     code, out = run(make_pack({"m": GOOD + h.FIVE_CLASSES}), tmp_path / "out")
     assert code == 0, out
     assert "factor missing: slope" in out and "renormalised" in out
+
+
+def test_short_board_on_a_missing_factor_is_said_not_claimed(make_pack, h, tmp_path):
+    # The report listed short_board ["slope"] for a run without slope: a rule not applied.
+    model = GOOD.replace("[[factors]]", '[combine]\nshort_board = ["slope"]\n[[factors]]', 1)
+    code, out = run(make_pack({"m": model + h.FIVE_CLASSES}), tmp_path / "out")
+    assert code == 0, out
+    report = json.loads(
+        (tmp_path / "out/public/suitability/m/report.json").read_text(encoding="utf-8")
+    )
+    assert report["short_board"] == []
+    (action,) = [d["action"] for d in report["factors_missing"]]
+    assert "short-board" in action and "not applied" in action
+    assert any("short-board" in w for w in report["warnings"])
 
 
 def test_foreign_output_folder_is_not_overwritten(make_pack, h, tmp_path):

@@ -384,3 +384,136 @@ def test_height_range_not_a_number_is_a_usage_error(make_pack, h, tmp_path):
     code, out = run(pack, tmp_path / "out", "--height-range", "deep", "100")
     assert code == 2, out
     assert "--height-range" in out and "deep" in out
+
+
+@pytest.mark.parametrize(
+    ("dem_m", "grid_m", "east_km"),
+    [(20.0, 30.0, 7.0), (30.0, 100.0, 3.0), (12.5, 30.0, 3.0)],
+    ids=["20m-on-30m", "30m-half-covering", "alos-12.5m-on-30m-half-covering"],
+)
+def test_dem_finer_than_the_grid_keeps_a_plane_exact(
+    make_pack, h, tmp_path, dem_m, grid_m, east_km
+):
+    """Heights are sampled at the cell centres: GDAL's downsampling kernel (scaled by the
+    ratio of the part of the grid the DEM covers) moved a 10° plane by up to 0.5°."""
+    model = probe_model(h, 10.0).replace("resolution_m = 100", f"resolution_m = {grid_m:g}")
+    z, t = plane(h, 10.0, res=dem_m)
+    z = z[:, : int((1_000 + 1_000 * east_km) / dem_m)]  # a DEM ending east_km east of X0
+    dem = write(tmp_path / "dem.tif", z, t)
+    code, out = run(make_pack({"p": model}), tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    graded = slope_grades(tmp_path / "out", "p", h)
+    assert set(np.unique(graded)) <= {0, 3}  # the true slope, or none past the DEM's edge
+    assert (graded == 3).sum() > 0.4 * graded.size
+
+
+def test_no_unassessed_area_without_a_void(make_pack, h, tmp_path):
+    """未评价 is land with no value, not the parts of edge cells whose centre lies outside the
+    study area: a distance-only model over a triangle had 未评价 along its whole boundary."""
+    model = """
+title = "距离"
+resolution_m = 300
+area = ["zones"]
+zones = ["zones"]
+basemap = "none"
+[[factors]]
+id = "near"
+kind = "distance"
+layers = ["road"]
+breaks = [500, 1500, 3000, 4500]
+weight = 1
+"""
+    code, out = run(make_pack({"p": model + h.FIVE_CLASSES}), tmp_path / "out")
+    assert code == 0, out
+    folder = tmp_path / "out" / "public" / "suitability" / "p"
+    table = pd.read_csv(folder / "zones.csv", encoding="utf-8-sig")
+    m2 = table.set_index(["名称", "类别"])["面积(m²)"]
+    expected = sum(h.geod_area_gk(g) for g in (h.ZONE_A, h.ZONE_B, h.TRIANGLE))
+    assert m2[("（评价范围）", "合计")] == pytest.approx(expected, rel=1e-6)
+    assert m2[("（评价范围）", "未评价")] == 0
+    assert m2[("T", "未评价")] == 0
+    assert m2[("T", "合计")] == pytest.approx(h.geod_area_gk(h.TRIANGLE), rel=1e-6)
+
+
+def test_no_value_warning_agrees_with_the_zone_table(make_pack, h, tmp_path):
+    """The warning's 公顷 with no DEM value is near the study area's 未评价 in zones.csv (cells
+    counted by centre: within the boundary cells), not the whole of every cell the area
+    touches (4.4 % more here)."""
+    model = probe_model(h, 10.0).replace("resolution_m = 100", "resolution_m = 90")
+    z, t = plane(h, 10.0)
+    dem = write(tmp_path / "dem.tif", z[:, : (1_000 + 3_000) // 20], t)  # west of X0 + 3 km
+    code, out = run(make_pack({"p": model}), tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    folder = tmp_path / "out" / "public" / "suitability" / "p"
+    table = pd.read_csv(folder / "zones.csv", encoding="utf-8-sig")
+    unassessed = table.set_index(["名称", "类别"]).loc[("（评价范围）", "未评价"), "面积(公顷)"]
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    (said,) = [w for w in report["warnings"] if "no value over" in w]
+    ha = float(said.split("no value over ")[1].split(" 公顷")[0].replace(",", ""))
+    assert ha == pytest.approx(unassessed, rel=0.025)
+
+
+def test_dem_with_no_value_in_the_study_area_is_refused(make_pack, h, tmp_path):
+    """A DEM inside the study area's bounding box but off the area itself (between the zones):
+    every cell was 未评价, exit 0; the README promises such a raster is refused."""
+    pack = make_pack({"p": probe_model(h, 10.0, area="zones")})
+    t = Affine(20.0, 0, h.X0 + 2_600, 0, -20.0, h.Y0 + 1_000)
+    dem = write(tmp_path / "beside.tif", np.full((50, 15), 100.0), t)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 2, out
+    assert "beside.tif" in out and "no value anywhere in the study area" in out
+    assert not (tmp_path / "out" / "public" / "suitability" / "p").exists()
+
+
+@pytest.mark.parametrize(("crs", "said"), [("EPSG:2433", True), ("EPSG:4326", False)])
+def test_dem_on_another_ellipsoid_is_said_to_be_placed_by_ballpark(
+    make_pack, h, tmp_path, crs, said
+):
+    """A Beijing 1954 GK DEM reaches CGCS2000 only by PROJ's ballpark (no datum parameters;
+    43 m off in northing here), which was silent; WGS 84 (the same ellipsoid) is not said."""
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    if crs == "EPSG:4326":
+        dem = h.geographic_plane(tmp_path / "dem.tif", 10.0)
+        with rasterio.open(dem, "r+") as dst:
+            dst.crs = crs
+    else:
+        z, t = plane(h, 10.0)
+        dem = write(tmp_path / "dem.tif", z, t, crs=crs)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    report = json.loads(
+        (tmp_path / "out/public/suitability/p/report.json").read_text(encoding="utf-8")
+    )
+    notes = [w for w in report["warnings"] if "ballpark" in w]
+    assert bool(notes) is said, report["warnings"]
+    if said:
+        assert "Beijing 1954" in notes[0] and "dem.tif" in notes[0]
+
+
+def test_slope_at_the_grid_edge_uses_the_dem_beyond_it(make_pack, h, tmp_path):
+    """A parabolic cylinder z = c·x², whose central differences are exact: the grid's edge
+    cells took a one-sided difference though the DEM went on 1 km past the grid."""
+    c = 4.8e-5
+    edge_x = h.SIZE - 50.0  # the centre of the grid's easternmost column, metres east of X0
+    central = math.degrees(math.atan(2 * c * edge_x))
+    one_sided = math.degrees(math.atan(c * (2 * edge_x - h.RES)))
+    brk = (central + one_sided) / 2
+    model = probe_model(h, 10.0).replace(
+        "breaks = [9.7, 9.95, 10.05, 10.3]", f"breaks = [3, 8, 15, {brk!r}]"
+    )
+    assert str(brk) in model
+    n = int((h.SIZE + 2_000) / h.RES)
+    x = h.X0 - 1_000 + h.RES * (np.arange(n) + 0.5)  # DEM cells on the grid's cell centres
+    z = np.tile(c * (x - h.X0) ** 2, (n, 1)) + 10.0
+    t = Affine(h.RES, 0, h.X0 - 1_000, 0, -h.RES, h.Y0 + h.SIZE + 1_000)
+    dem = write(tmp_path / "dem.tif", z, t)
+    code, out = run(make_pack({"p": model}), tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    with rasterio.open(tmp_path / "out/public/suitability/p/factor_slope.tif") as src:
+        grades, tr = src.read(1), src.transform
+    rows, cols = np.indices(grades.shape)
+    cx, cy = tr.c + tr.a * (cols + 0.5), tr.f + tr.e * (rows + 0.5)
+    inside = shapely.contains_xy(h.STUDY, cx, cy)
+    slope = np.degrees(np.arctan(2 * c * np.abs(cx - h.X0)))
+    expected = np.select([slope <= 3, slope <= 8, slope <= 15, slope <= brk], [5, 4, 3, 2], 1)
+    assert (grades[inside] == expected[inside]).all()
