@@ -43,6 +43,7 @@ from qzgeo.pack.catalog_types import (
     opt_str,
     parse_extent,
     parse_params,
+    unknown_key_problems,
 )
 from qzgeo.pack.confine import map_id_problems, path_problems, text_cap_problems
 from qzgeo.pack.model import (
@@ -443,6 +444,7 @@ def load_pack(root: str | Path | None = None) -> Pack:
         raise PackError([msg])
     parsed = _read_toml(catalog_path, problems)
     catalog = parsed or {}
+    unknown_key_problems(catalog, problems)
     head = catalog.get("pack", {})
     if not isinstance(head, dict):
         problems.append("catalog.toml: [pack] must be a table")
@@ -490,6 +492,6 @@ def load_pack(root: str | Path | None = None) -> Pack:
         distances=_parse_distances(catalog.get("distances"), layers, problems),
         selected_by=selected_by,
         problems=problems,
-        organisation_name=str(head["organisation"]) if head.get("organisation") else None,
+        organisation_name=text["organisation"] or None,
     )
     return pack
