@@ -139,7 +139,8 @@ def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
     measured on the ellipsoid. Zone edges are densified to :data:`DENSIFY_M` in the planar CRS
     first, so that a vertex an overlay inserts on a zone edge lies (to well under a square
     millimetre) on the edge the zone's own area is measured along — this is what keeps
-    available + constrained = zone far from the CRS's central meridian.
+    available + constrained = zone far from the CRS's central meridian. Each piece is densified
+    likewise before it is measured (its edges from a constraint may be kilometres long).
 
     Returns
     -------
@@ -178,7 +179,7 @@ def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
         conflicts=_frame([r for o in outcomes for r in o.conflict_rows], storage),
         zone_summary=_summary_frame([o.summary_row for o in outcomes], ctx.constraints, storage),
         sensitivity={"available_land": sens, "conflicts": sens, "zone_summary": sens},
-        total_available_m2=_m2(ctx.to_storage(union)),
+        total_available_m2=_m2(ctx.to_storage(_densified(union))),
         notes=notes,
         planar_crs=crs_label(planar),
         max_residual_m2=max((o.residual_m2 for o in outcomes), default=0.0),
@@ -206,7 +207,7 @@ class _ZoneOutcome:
 def _analyze_zone(z: ZoneFeature, ctx: _ZoneContext) -> _ZoneOutcome:
     """Available land, conflict patches and the summary row of one zone."""
     where = f"zone {z.layer_id}#{z.fid}"
-    zone = densify_rings(np.array([z.geometry], dtype=object), DENSIFY_M)[0]
+    zone = _densified(z.geometry)
     zone_area = _m2(ctx.to_storage(zone))
     constrained: list[BaseGeometry] = []
     per_class: dict[str, float] = {}
@@ -219,7 +220,7 @@ def _analyze_zone(z: ZoneFeature, ctx: _ZoneContext) -> _ZoneOutcome:
         if not parts:
             continue
         constrained.append(piece)
-        geos = [ctx.to_storage(p) for p in parts]
+        geos = [ctx.to_storage(_densified(p)) for p in parts]
         areas = ellipsoidal_area(geos)
         per_class[c.conflict_class] = per_class.get(c.conflict_class, 0.0) + areas.sum()
         kept = [(g, m2) for g, m2 in zip(geos, areas, strict=True) if m2 >= ctx.min_patch]
@@ -242,9 +243,9 @@ def _analyze_zone(z: ZoneFeature, ctx: _ZoneContext) -> _ZoneOutcome:
     available = polygonal_part(
         overlay_op(zone, removed, op="difference", report=ctx.report, context=where)
     )
-    avail_geo = ctx.to_storage(available)
+    avail_geo = ctx.to_storage(_densified(available))
     avail_m2 = _m2(avail_geo)
-    removed_m2 = _m2(ctx.to_storage(polygonal_part(removed)))
+    removed_m2 = _m2(ctx.to_storage(_densified(polygonal_part(removed))))
     residual = _check_conservation(where, zone_area, avail_m2, removed_m2)
     ids = {"zone_layer": z.layer_id, "zone_fid": z.fid, "名称": z.name}
     summary: dict[str, object] = {
@@ -271,6 +272,17 @@ def _summary_frame(
         summary[col] = summary[col].fillna(0.0) if col in summary else 0.0
     base_cols = [c for c in summary.columns if c not in class_cols and c != "geometry"]
     return summary[[*base_cols, *class_cols, "geometry"]]
+
+
+def _densified(planar: BaseGeometry) -> BaseGeometry:
+    """``planar`` with no edge over :data:`DENSIFY_M`, to be measured along its planar edges.
+
+    A piece keeps the constraint's own edges, which may be kilometres long (a 城镇开发边界
+    digitised in GK with four vertices); transformed as they are, the piece is measured along the
+    geodesic between their vertices, not the straight GK line the overlay cut along: 1,154 m²
+    on a 40 km boundary edge 120 km from the central meridian.
+    """
+    return densify_rings(np.array([planar], dtype=object), DENSIFY_M)[0]
 
 
 def _m2(geom: BaseGeometry) -> float:
