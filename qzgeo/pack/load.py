@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 from pyproj import CRS
 
 from qzgeo._errors import PackError
 from qzgeo.geo.coverage import Coverage
 from qzgeo.geo.crs import planar_crs_for_bounds
-from qzgeo.geo.edges import densify_rings
+from qzgeo.geo.edges import drawn_edges
 from qzgeo.geo.gcj02 import detect_gcj02_offset
 from qzgeo.geo.repair import RepairReport, repair_layer
 from qzgeo.io.digest import sha256_path
@@ -51,9 +50,6 @@ class LoadedPack:
 #: then loading it reads each layer once, not twice (~0.2 s of every command).
 _READS: OrderedDict[tuple[Any, ...], gpd.GeoDataFrame] = OrderedDict()
 _READS_KEPT = 64
-#: Longest edge (m) a layer drawn in a projected CRS keeps (:func:`_drawn_edges`): its offset
-#: from the lon/lat chord is L²·tan φ / (8R), 0.3 mm for 100 m at 54°N.
-PROJECTED_EDGE_M = 100.0
 
 #: Environment settings that change how a layer reads: GDAL's, PROJ's and those of the drivers
 #: of the formats a layer may be in (GML_INVERT_AXIS_ORDER_IF_LAT_LONG turns a lon/lat GML's
@@ -137,20 +133,6 @@ def read_pack_layer(pack: Pack, spec: LayerSpec) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _drawn_edges(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """A layer in a projected CRS (GK) with no edge over :data:`PROJECTED_EDGE_M`, in that CRS.
-
-    An edge is only its two vertices: stored in lon/lat, a 4-vertex 城镇开发边界 drawn in GK CM
-    87E became the straight line between them in lon/lat on the maps (~30 m off a 40 km edge)
-    and in GK CM 90E for an analysis there (0.23 m off an 18 km one). Points added along the
-    drawn edges keep the line the author drew, to < 0.2 mm, in every CRS it goes to.
-    """
-    if gdf.crs is None or not gdf.crs.is_projected or gdf.empty:
-        return gdf
-    geoms = np.asarray(gdf.geometry.values, dtype=object)
-    return gdf.set_geometry(densify_rings(geoms, PROJECTED_EDGE_M), crs=gdf.crs)
-
-
 def _copy(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = gdf.copy()
     out.attrs = copy.deepcopy(gdf.attrs)
@@ -186,7 +168,7 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
         report.warnings.extend(f"{spec.id}: {n}" for n in notes)
         gdf = _numbered_zones(gdf, spec, report)
         gdf = repair_layer(gdf, layer_id=spec.id, report=report)
-        layers[spec.id] = to_storage(_drawn_edges(gdf), crs=pack.storage_crs)
+        layers[spec.id] = to_storage(drawn_edges(gdf), crs=pack.storage_crs)
         if "://" not in source:
             rel = (
                 Path(source).relative_to(pack.root)
