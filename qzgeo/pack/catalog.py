@@ -39,6 +39,7 @@ from qzgeo.pack.catalog_types import (
     check_coverage_layer,
     check_crs,
     check_pack_name,
+    did_you_mean,
     opt_choice,
     opt_str,
     parse_extent,
@@ -200,9 +201,9 @@ def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerS
         return None
     where = f"{where} (id={lid!r})"
     for key in sorted(set(raw) - _LAYER_KEYS):
-        problems.append(
-            f"{where}: unknown key `{key}`; known keys are {', '.join(sorted(_LAYER_KEYS))}"
-        )
+        hint = did_you_mean(key, {k: k for k in _LAYER_KEYS})
+        known = ", ".join(sorted(_LAYER_KEYS))
+        problems.append(f"{where}: unknown key `{key}`{hint}; known keys are {known}")
     role = raw.get("role")
     if role not in ROLES:
         problems.append(f"{where}: unknown role {role!r}; use one of {', '.join(ROLES)}")

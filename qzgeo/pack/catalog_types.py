@@ -16,6 +16,7 @@ __all__ = [
     "check_coverage_layer",
     "check_crs",
     "check_pack_name",
+    "did_you_mean",
     "opt_choice",
     "opt_str",
     "parse_extent",
@@ -88,7 +89,7 @@ storage_crs, tianditu_key, title']
     for key in sorted(set(catalog) - set(_CATALOG_TABLES)):
         shown = f"[[{key}]]" if isinstance(catalog[key], list) else f"[{key}]"
         problems.append(
-            f"catalog.toml: unknown table `{shown}`{_did_you_mean(key, _CATALOG_TABLES)}; "
+            f"catalog.toml: unknown table `{shown}`{did_you_mean(key, _CATALOG_TABLES)}; "
             f"the tables are {', '.join(_CATALOG_TABLES.values())}"
         )
     head = catalog.get("pack")
@@ -97,13 +98,23 @@ storage_crs, tianditu_key, title']
     known = {k: k for k in (*PACK_STR_KEYS, *_PACK_OTHER_KEYS)}
     for key in sorted(set(head) - set(known)):
         problems.append(
-            f"catalog.toml [pack]: unknown key `{key}`{_did_you_mean(key, known)}; "
+            f"catalog.toml [pack]: unknown key `{key}`{did_you_mean(key, known)}; "
             f"known keys are {', '.join(sorted(known))}"
         )
 
 
-def _did_you_mean(key: str, known: dict[str, str]) -> str:
-    """`` (did you mean `X`?)`` for the known name closest to a misspelt ``key``, else ``""``."""
+def did_you_mean(key: str, known: dict[str, str]) -> str:
+    """`` (did you mean `X`?)`` for the known name closest to a misspelt ``key``, else ``""``.
+
+    ``known`` maps each name to how it is written (``{"layers": "[[layers]]"}``).
+
+    Examples
+    --------
+    >>> did_you_mean("sensitivty", {"sensitivity": "sensitivity", "source": "source"})
+    ' (did you mean `sensitivity`?)'
+    >>> did_you_mean("zzz", {"source": "source"})
+    ''
+    """
     close = difflib.get_close_matches(key, list(known), n=1)
     return f" (did you mean `{known[close[0]]}`?)" if close else ""
 

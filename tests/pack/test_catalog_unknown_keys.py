@@ -52,3 +52,9 @@ def test_organisation_is_a_known_key(pack: Path) -> None:
     _edit(pack, "[params]", 'organisation = "乌鲁木齐市自然资源局"\n\n[params]')
     loaded = load_pack(pack)
     assert loaded.problems == [] and loaded.organisation == "乌鲁木齐市自然资源局"
+
+
+def test_misspelt_layer_key_names_the_nearest(pack: Path) -> None:
+    _edit(pack, 'sensitivity = "public"', 'sensitivty = "public"')
+    said = [p for p in load_pack(pack).problems if "sensitivty" in p]
+    assert len(said) == 1 and "(did you mean `sensitivity`?)" in said[0], said
