@@ -175,8 +175,8 @@ def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
     )
     sens = "internal" if internal else "public"
     return AnalysisResult(
-        available_land=_frame([o.avail_row for o in outcomes], storage),
-        conflicts=_frame([r for o in outcomes for r in o.conflict_rows], storage),
+        available_land=_frame([o.avail_row for o in outcomes], storage, _AVAIL_COLS),
+        conflicts=_frame([r for o in outcomes for r in o.conflict_rows], storage, _CONFLICT_COLS),
         zone_summary=_summary_frame([o.summary_row for o in outcomes], ctx.constraints, storage),
         sensitivity={"available_land": sens, "conflicts": sens, "zone_summary": sens},
         total_available_m2=_m2(ctx.to_storage(_densified(union))),
@@ -265,7 +265,12 @@ def _analyze_zone(z: ZoneFeature, ctx: _ZoneContext) -> _ZoneOutcome:
 def _summary_frame(
     rows: list[dict[str, object]], constraints: list[ConstraintClass], storage: CRS
 ) -> gpd.GeoDataFrame:
-    summary = gpd.GeoDataFrame(rows, geometry="geometry", crs=storage)
+    if rows:
+        summary = gpd.GeoDataFrame(rows, geometry="geometry", crs=storage)
+    else:
+        summary = gpd.GeoDataFrame(
+            columns=[*_SUMMARY_COLS, "geometry"], geometry="geometry", crs=storage
+        )
     # One column per constraint class, zero where a zone does not touch it, in a fixed order.
     class_cols = sorted({f"{c.conflict_class}_ha" for c in constraints})
     for col in class_cols:
@@ -323,9 +328,21 @@ def _valid(geom: BaseGeometry) -> BaseGeometry:
     return valid_polygonal(geom)
 
 
-def _frame(rows: list[dict[str, object]], crs: CRS) -> gpd.GeoDataFrame:
+#: The columns of the outputs, for an empty one: a plan whose zones touch no red line has no
+#: conflicts, and its maps still style them by 类别; a pack of red lines alone has no zones.
+_AVAIL_COLS = ("id", "zone_layer", "zone_fid", "名称", "area_m2", "area_ha", "area_mu")
+_CONFLICT_COLS = (
+    *_AVAIL_COLS[:4], "constraint_layer", "类别", "mode", "area_m2", "area_ha", "area_mu"
+)  # fmt: skip
+_SUMMARY_COLS = (
+    *_AVAIL_COLS[1:4],
+    *(f"{k}_{u}" for k in ("zone", "available", "constrained") for u in ("m2", "ha", "mu")),
+    "conflict_patches",
+)
+
+
+def _frame(rows: list[dict[str, object]], crs: CRS, cols: tuple[str, ...]) -> gpd.GeoDataFrame:
     if not rows:
-        cols = ["id", "zone_layer", "zone_fid", "名称", "area_m2", "area_ha", "area_mu"]
         return gpd.GeoDataFrame(columns=[*cols, "geometry"], geometry="geometry", crs=crs)
     df = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
     df["area_ha"] = m2_to_ha(df["area_m2"].to_numpy())
@@ -334,8 +351,7 @@ def _frame(rows: list[dict[str, object]], crs: CRS) -> gpd.GeoDataFrame:
         shapely.MultiPolygon(list(shapely.get_parts(v))) if not (v := _valid(g)).is_empty else v
         for g in df.geometry.values
     ]
-    cols = [c for c in df.columns if c != "geometry"] + ["geometry"]
-    return df[cols]
+    return df[[c for c in df.columns if c != "geometry"] + ["geometry"]]
 
 
 def _check_conservation(where: str, zone: float, avail: float, removed: float) -> float:
