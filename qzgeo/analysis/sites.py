@@ -18,6 +18,7 @@ from qzgeo._errors import GeometryError, InputError
 from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, ConstraintClass
 from qzgeo.geo.coverage import CheckedArea
 from qzgeo.geo.crs import STORAGE_CRS
+from qzgeo.geo.edges import drawn_edges
 from qzgeo.geo.repair import RepairReport, polygonal_part, repair_layer, valid_polygonal
 from qzgeo.geo.reproject import to_crs
 from qzgeo.io.csv_wkt import UNPARSED
@@ -186,7 +187,8 @@ def read_user_constraints(
         else:
             classes = gdf[col].astype("string").fillna("").str.strip()
             classes = classes.mask(classes == "", Path(path).stem)
-        out.append((name, gdf.to_crs(STORAGE_CRS), classes))
+        # a red line drawn in GK keeps its edges, whatever zone the overlay runs in
+        out.append((name, drawn_edges(gdf).to_crs(STORAGE_CRS), classes))
     return out
 
 

@@ -211,6 +211,13 @@ class SitingContext:
             classes = merge_constraints(pack, loaded.layers, planar_crs=planar)
         zones = list(planar_zones(loaded))
         targets, warnings = build_targets(pack.distances, loaded.layers, planar_crs=planar)
+        if not classes:  # else every site is 合规 without a red line looked at
+            warnings.append(
+                f"{pack.catalog_path}: the pack has no constraint class (a layer with role = "
+                '"constraint" and `constraint` or `constraint_classes`), so no red line was '
+                "checked; add the 生态保护红线, 永久基本农田 and 城镇开发边界 layers, "
+                "or pass --constraint"
+            )
         ctx = cls(
             planar_crs=planar,
             classes=sorted(classes, key=lambda c: (c.layer_id, c.cls)),

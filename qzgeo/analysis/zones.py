@@ -139,7 +139,8 @@ def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
     measured on the ellipsoid. Zone edges are densified to :data:`DENSIFY_M` in the planar CRS
     first, so that a vertex an overlay inserts on a zone edge lies (to well under a square
     millimetre) on the edge the zone's own area is measured along — this is what keeps
-    available + constrained = zone far from the CRS's central meridian.
+    available + constrained = zone far from the CRS's central meridian. Each piece is densified
+    likewise before it is measured (its edges from a constraint may be kilometres long).
 
     Returns
     -------
@@ -174,11 +175,11 @@ def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
     )
     sens = "internal" if internal else "public"
     return AnalysisResult(
-        available_land=_frame([o.avail_row for o in outcomes], storage),
-        conflicts=_frame([r for o in outcomes for r in o.conflict_rows], storage),
+        available_land=_frame([o.avail_row for o in outcomes], storage, _AVAIL_COLS),
+        conflicts=_frame([r for o in outcomes for r in o.conflict_rows], storage, _CONFLICT_COLS),
         zone_summary=_summary_frame([o.summary_row for o in outcomes], ctx.constraints, storage),
         sensitivity={"available_land": sens, "conflicts": sens, "zone_summary": sens},
-        total_available_m2=_m2(ctx.to_storage(union)),
+        total_available_m2=_m2(ctx.to_storage(_densified(union))),
         notes=notes,
         planar_crs=crs_label(planar),
         max_residual_m2=max((o.residual_m2 for o in outcomes), default=0.0),
@@ -206,7 +207,7 @@ class _ZoneOutcome:
 def _analyze_zone(z: ZoneFeature, ctx: _ZoneContext) -> _ZoneOutcome:
     """Available land, conflict patches and the summary row of one zone."""
     where = f"zone {z.layer_id}#{z.fid}"
-    zone = densify_rings(np.array([z.geometry], dtype=object), DENSIFY_M)[0]
+    zone = _densified(z.geometry)
     zone_area = _m2(ctx.to_storage(zone))
     constrained: list[BaseGeometry] = []
     per_class: dict[str, float] = {}
@@ -219,7 +220,7 @@ def _analyze_zone(z: ZoneFeature, ctx: _ZoneContext) -> _ZoneOutcome:
         if not parts:
             continue
         constrained.append(piece)
-        geos = [ctx.to_storage(p) for p in parts]
+        geos = [ctx.to_storage(_densified(p)) for p in parts]
         areas = ellipsoidal_area(geos)
         per_class[c.conflict_class] = per_class.get(c.conflict_class, 0.0) + areas.sum()
         kept = [(g, m2) for g, m2 in zip(geos, areas, strict=True) if m2 >= ctx.min_patch]
@@ -242,9 +243,9 @@ def _analyze_zone(z: ZoneFeature, ctx: _ZoneContext) -> _ZoneOutcome:
     available = polygonal_part(
         overlay_op(zone, removed, op="difference", report=ctx.report, context=where)
     )
-    avail_geo = ctx.to_storage(available)
+    avail_geo = ctx.to_storage(_densified(available))
     avail_m2 = _m2(avail_geo)
-    removed_m2 = _m2(ctx.to_storage(polygonal_part(removed)))
+    removed_m2 = _m2(ctx.to_storage(_densified(polygonal_part(removed))))
     residual = _check_conservation(where, zone_area, avail_m2, removed_m2)
     ids = {"zone_layer": z.layer_id, "zone_fid": z.fid, "名称": z.name}
     summary: dict[str, object] = {
@@ -264,13 +265,29 @@ def _analyze_zone(z: ZoneFeature, ctx: _ZoneContext) -> _ZoneOutcome:
 def _summary_frame(
     rows: list[dict[str, object]], constraints: list[ConstraintClass], storage: CRS
 ) -> gpd.GeoDataFrame:
-    summary = gpd.GeoDataFrame(rows, geometry="geometry", crs=storage)
+    if rows:
+        summary = gpd.GeoDataFrame(rows, geometry="geometry", crs=storage)
+    else:
+        summary = gpd.GeoDataFrame(
+            columns=[*_SUMMARY_COLS, "geometry"], geometry="geometry", crs=storage
+        )
     # One column per constraint class, zero where a zone does not touch it, in a fixed order.
     class_cols = sorted({f"{c.conflict_class}_ha" for c in constraints})
     for col in class_cols:
         summary[col] = summary[col].fillna(0.0) if col in summary else 0.0
     base_cols = [c for c in summary.columns if c not in class_cols and c != "geometry"]
     return summary[[*base_cols, *class_cols, "geometry"]]
+
+
+def _densified(planar: BaseGeometry) -> BaseGeometry:
+    """``planar`` with no edge over :data:`DENSIFY_M`, to be measured along its planar edges.
+
+    A piece keeps the constraint's own edges, which may be kilometres long (a 城镇开发边界
+    digitised in GK with four vertices); transformed as they are, the piece is measured along the
+    geodesic between their vertices, not the straight GK line the overlay cut along: 1,154 m²
+    on a 40 km boundary edge 120 km from the central meridian.
+    """
+    return densify_rings(np.array([planar], dtype=object), DENSIFY_M)[0]
 
 
 def _m2(geom: BaseGeometry) -> float:
@@ -311,9 +328,21 @@ def _valid(geom: BaseGeometry) -> BaseGeometry:
     return valid_polygonal(geom)
 
 
-def _frame(rows: list[dict[str, object]], crs: CRS) -> gpd.GeoDataFrame:
+#: The columns of the outputs, for an empty one: a plan whose zones touch no red line has no
+#: conflicts, and its maps still style them by 类别; a pack of red lines alone has no zones.
+_AVAIL_COLS = ("id", "zone_layer", "zone_fid", "名称", "area_m2", "area_ha", "area_mu")
+_CONFLICT_COLS = (
+    *_AVAIL_COLS[:4], "constraint_layer", "类别", "mode", "area_m2", "area_ha", "area_mu"
+)  # fmt: skip
+_SUMMARY_COLS = (
+    *_AVAIL_COLS[1:4],
+    *(f"{k}_{u}" for k in ("zone", "available", "constrained") for u in ("m2", "ha", "mu")),
+    "conflict_patches",
+)
+
+
+def _frame(rows: list[dict[str, object]], crs: CRS, cols: tuple[str, ...]) -> gpd.GeoDataFrame:
     if not rows:
-        cols = ["id", "zone_layer", "zone_fid", "名称", "area_m2", "area_ha", "area_mu"]
         return gpd.GeoDataFrame(columns=[*cols, "geometry"], geometry="geometry", crs=crs)
     df = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
     df["area_ha"] = m2_to_ha(df["area_m2"].to_numpy())
@@ -322,8 +351,7 @@ def _frame(rows: list[dict[str, object]], crs: CRS) -> gpd.GeoDataFrame:
         shapely.MultiPolygon(list(shapely.get_parts(v))) if not (v := _valid(g)).is_empty else v
         for g in df.geometry.values
     ]
-    cols = [c for c in df.columns if c != "geometry"] + ["geometry"]
-    return df[cols]
+    return df[[c for c in df.columns if c != "geometry"] + ["geometry"]]
 
 
 def _check_conservation(where: str, zone: float, avail: float, removed: float) -> float:

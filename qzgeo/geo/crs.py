@@ -30,6 +30,10 @@ _GK6_ZONE_FIRST_EPSG, _GK6_CM_FIRST_EPSG, _GK6_FIRST_ZONE, _GK6_LAST_ZONE = 4491
 
 FloatArray = npt.NDArray[np.float64]
 
+#: lon/lat box of China, for the plausibility check of coordinates and for :func:`gk_zone`: its
+#: land reaches 73.48E (乌恰县) and 135.08E (抚远, 黑瞎子岛).
+CHINA_BOUNDS = (73.0, 3.0, 135.1, 54.0)
+
 
 def gk_zone(lon: float, *, width: int = 3) -> int:
     """The GK zone (``width`` 3 or 6 degrees) whose central meridian is nearest ``lon``.
@@ -46,6 +50,10 @@ def gk_zone(lon: float, *, width: int = 3) -> int:
     else:
         msg = f"width must be 3 or 6, got {width!r}"
         raise ValueError(msg)
+    if CHINA_BOUNDS[0] <= lon <= CHINA_BOUNDS[2]:
+        # China's western tip (73.48E) lies just west of zone 25 (73.5E..76.5E), and EPSG
+        # defines no CGCS2000 zone 24: the nearest zone defined is the one to use there.
+        zone = min(max(zone, first), last)
     if not first <= zone <= last:
         msg = (
             f"longitude {lon} is outside China's {width}-degree GK zones {first}..{last} "
@@ -92,9 +100,6 @@ def planar_crs_for_bounds(bounds: tuple[float, float, float, float]) -> CRS:
 
 
 # --- Checks on declared CRSs (used by qzgeo.io.vector.read_layer) ----------------------------
-
-#: lon/lat box of China used by the plausibility check (with a margin for the sea).
-CHINA_BOUNDS = (73.0, 3.0, 135.0, 54.0)
 
 # First EPSG code (zone 25 / CM 75E) of the other 3-degree GK families in use in China.
 _GK3_FAMILIES = {
@@ -273,7 +278,7 @@ def check_coordinates(
 
     Catches the usual mistakes: Gauss-Krüger eastings of the wrong zone variant (with or
     without the zone prefix), swapped X/Y (northing first), and data that transforms to
-    ``inf`` or lands outside China (lon 73–135, lat 3–54) and outside ``extent``.
+    ``inf`` or lands outside China (lon 73–135.1, lat 3–54) and outside ``extent``.
 
     Parameters
     ----------
@@ -333,7 +338,7 @@ EPSG:4528, which expects 40 xxx xxx): use EPSG:4549, not EPSG:4528
         # in China, but far outside the zone (the band test of _fits)
         why = f"more than 500 km from the central meridian ({tm[1]:g}E) of {name}'s zone"
     else:
-        why = "outside China (lon 73–135, lat 3–54)" + (
+        why = "outside China (lon 73–135.1, lat 3–54)" + (
             " and the pack extent" if extent is not None else ""
         )
     msg = (

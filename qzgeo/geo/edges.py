@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import shapely
@@ -175,3 +176,29 @@ def densify_rings(geoms: npt.NDArray[np.object_], step: float) -> npt.NDArray[np
     for k, g in enumerate(geoms):
         out[k] = None if g is None else one(g)
     return out
+
+
+#: Longest edge (m) a geometry drawn in a projected CRS keeps (:func:`drawn_edges`): the offset
+#: of a lon/lat chord from it is L²·tan φ / (8R), 0.3 mm for 100 m at 54°N.
+PROJECTED_EDGE_M = 100.0
+
+
+def drawn_edges(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` with a point every :data:`PROJECTED_EDGE_M` along its edges if its CRS is
+    projected (GK); as it is otherwise. Call it before moving the data to lon/lat.
+
+    An edge is only its two vertices: moved to lon/lat, a 4-vertex 城镇开发边界 drawn in GK CM
+    87E became the straight line between them in lon/lat on the maps (~30 m off a 40 km edge)
+    and in GK CM 90E for an analysis there (0.23 m off an 18 km one). Points added along the
+    drawn edges keep the line the author drew, to < 0.3 mm, in every CRS it goes to.
+
+    Examples
+    --------
+    >>> square = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1000, 1000)], crs="EPSG:4538")
+    >>> int(shapely.get_num_coordinates(drawn_edges(square).geometry.iloc[0]))
+    41
+    """
+    if gdf.crs is None or not gdf.crs.is_projected or gdf.empty:
+        return gdf
+    geoms = densify_rings(np.asarray(gdf.geometry.values, dtype=object), PROJECTED_EDGE_M)
+    return gdf.set_geometry(geoms, crs=gdf.crs)

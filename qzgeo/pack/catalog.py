@@ -39,10 +39,12 @@ from qzgeo.pack.catalog_types import (
     check_coverage_layer,
     check_crs,
     check_pack_name,
+    did_you_mean,
     opt_choice,
     opt_str,
     parse_extent,
     parse_params,
+    unknown_key_problems,
 )
 from qzgeo.pack.confine import map_id_problems, path_problems, text_cap_problems
 from qzgeo.pack.model import (
@@ -199,9 +201,9 @@ def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerS
         return None
     where = f"{where} (id={lid!r})"
     for key in sorted(set(raw) - _LAYER_KEYS):
-        problems.append(
-            f"{where}: unknown key `{key}`; known keys are {', '.join(sorted(_LAYER_KEYS))}"
-        )
+        hint = did_you_mean(key, {k: k for k in _LAYER_KEYS})
+        known = ", ".join(sorted(_LAYER_KEYS))
+        problems.append(f"{where}: unknown key `{key}`{hint}; known keys are {known}")
     role = raw.get("role")
     if role not in ROLES:
         problems.append(f"{where}: unknown role {role!r}; use one of {', '.join(ROLES)}")
@@ -443,6 +445,7 @@ def load_pack(root: str | Path | None = None) -> Pack:
         raise PackError([msg])
     parsed = _read_toml(catalog_path, problems)
     catalog = parsed or {}
+    unknown_key_problems(catalog, problems)
     head = catalog.get("pack", {})
     if not isinstance(head, dict):
         problems.append("catalog.toml: [pack] must be a table")
@@ -490,6 +493,6 @@ def load_pack(root: str | Path | None = None) -> Pack:
         distances=_parse_distances(catalog.get("distances"), layers, problems),
         selected_by=selected_by,
         problems=problems,
-        organisation_name=str(head["organisation"]) if head.get("organisation") else None,
+        organisation_name=text["organisation"] or None,
     )
     return pack

@@ -7,6 +7,7 @@ problem (:func:`qzgeo.pack.catalog.load_pack`), never a crash later in a stage.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection
 from typing import Any
 
@@ -15,10 +16,12 @@ __all__ = [
     "check_coverage_layer",
     "check_crs",
     "check_pack_name",
+    "did_you_mean",
     "opt_choice",
     "opt_str",
     "parse_extent",
     "parse_params",
+    "unknown_key_problems",
 ]
 
 #: The string keys of ``[pack]``.
@@ -32,7 +35,17 @@ PACK_STR_KEYS = (
     "tianditu_key",
     "reference_layer",
     "coverage_layer",
+    "organisation",
 )
+
+#: The tables of catalog.toml, as they are written, and the other keys of ``[pack]``.
+_CATALOG_TABLES = {
+    "pack": "[pack]",
+    "params": "[params]",
+    "layers": "[[layers]]",
+    "distances": "[[distances]]",
+}
+_PACK_OTHER_KEYS = ("extent",)
 
 
 def check_pack_name(name: str, where: str, problems: list[str]) -> str:
@@ -57,6 +70,53 @@ def check_pack_name(name: str, where: str, problems: list[str]) -> str:
             '(e.g. name = "mycity")'
         )
     return name
+
+
+def unknown_key_problems(catalog: dict[str, Any], problems: list[str]) -> None:
+    """A problem for every table of catalog.toml and key of ``[pack]`` qzgeo does not know.
+
+    A misspelt one was ignored: ``planer_crs`` gave the zone of the data's centre, ``extnt`` no
+    extent, ``[[distance]]`` no distances, all without a word.
+
+    Examples
+    --------
+    >>> problems = []
+    >>> unknown_key_problems({"pack": {"planer_crs": "EPSG:4538"}}, problems); problems
+    ['catalog.toml [pack]: unknown key `planer_crs` (did you mean `planar_crs`?); known keys \
+are attribution, coverage_layer, extent, name, notice, organisation, planar_crs, reference_layer, \
+storage_crs, tianditu_key, title']
+    """
+    for key in sorted(set(catalog) - set(_CATALOG_TABLES)):
+        shown = f"[[{key}]]" if isinstance(catalog[key], list) else f"[{key}]"
+        problems.append(
+            f"catalog.toml: unknown table `{shown}`{did_you_mean(key, _CATALOG_TABLES)}; "
+            f"the tables are {', '.join(_CATALOG_TABLES.values())}"
+        )
+    head = catalog.get("pack")
+    if not isinstance(head, dict):
+        return
+    known = {k: k for k in (*PACK_STR_KEYS, *_PACK_OTHER_KEYS)}
+    for key in sorted(set(head) - set(known)):
+        problems.append(
+            f"catalog.toml [pack]: unknown key `{key}`{did_you_mean(key, known)}; "
+            f"known keys are {', '.join(sorted(known))}"
+        )
+
+
+def did_you_mean(key: str, known: dict[str, str]) -> str:
+    """`` (did you mean `X`?)`` for the known name closest to a misspelt ``key``, else ``""``.
+
+    ``known`` maps each name to how it is written (``{"layers": "[[layers]]"}``).
+
+    Examples
+    --------
+    >>> did_you_mean("sensitivty", {"sensitivity": "sensitivity", "source": "source"})
+    ' (did you mean `sensitivity`?)'
+    >>> did_you_mean("zzz", {"source": "source"})
+    ''
+    """
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f" (did you mean `{known[close[0]]}`?)" if close else ""
 
 
 def opt_str(table: dict[str, Any], key: str, where: str, problems: list[str]) -> str | None:

@@ -17,6 +17,7 @@ from pyproj import CRS
 from qzgeo._errors import PackError
 from qzgeo.geo.coverage import Coverage
 from qzgeo.geo.crs import planar_crs_for_bounds
+from qzgeo.geo.edges import drawn_edges
 from qzgeo.geo.gcj02 import detect_gcj02_offset
 from qzgeo.geo.repair import RepairReport, repair_layer
 from qzgeo.io.digest import sha256_path
@@ -167,7 +168,7 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
         report.warnings.extend(f"{spec.id}: {n}" for n in notes)
         gdf = _numbered_zones(gdf, spec, report)
         gdf = repair_layer(gdf, layer_id=spec.id, report=report)
-        layers[spec.id] = to_storage(gdf, crs=pack.storage_crs)
+        layers[spec.id] = to_storage(drawn_edges(gdf), crs=pack.storage_crs)
         if "://" not in source:
             rel = (
                 Path(source).relative_to(pack.root)

@@ -224,9 +224,14 @@ def _data_lon_range(pack: Pack) -> tuple[float, float] | None:
 
 def pack_warnings(pack: Pack) -> list[str]:
     """Warnings about a valid pack: a ``planar_crs`` far from the data (naming the right zone),
-    constraint classes a styled layer draws with no symbol of their own, lon/lat layers whose
-    long edges the maps and the analysis draw apart."""
-    return _planar_crs_warnings(pack) + _unstyled_class_warnings(pack) + long_edge_warnings(pack)
+    constraint classes a styled layer draws with no symbol of their own, map layers with no
+    style, lon/lat layers whose long edges the maps and the analysis draw apart."""
+    return (
+        _planar_crs_warnings(pack)
+        + _unstyled_class_warnings(pack)
+        + _unstyled_map_layer_warnings(pack)
+        + long_edge_warnings(pack)
+    )
 
 
 #: A lon/lat edge longer than this (m) is drawn apart by the maps and the analysis: 1.7 cm in
@@ -311,6 +316,20 @@ def _unstyled_class_warnings(pack: Pack) -> list[str]:
                     f'[{spec.id}.classes."{cls}"] with its fill, stroke and legend'
                 )
     return out
+
+
+def _unstyled_map_layer_warnings(pack: Pack) -> list[str]:
+    """A layer that maps show but no style names: one warning per layer, naming its maps."""
+    shown: dict[str, list[str]] = {}
+    for m in pack.maps.values():
+        for lid in m.layers:
+            if lid in pack.layers and lid not in pack.styles:
+                shown.setdefault(lid, []).append(m.source_file or f"maps/{m.id}.toml")
+    return [
+        f"{', '.join(sorted(files))}: layer {lid!r} has no style; the maps draw it with the "
+        f"default symbol (a dark grey line, no fill); add a [{lid}] table to a file in styles/"
+        for lid, files in sorted(shown.items())
+    ]
 
 
 def _planar_crs_warnings(pack: Pack) -> list[str]:

@@ -83,9 +83,9 @@ class MapPage:
     notice: str
     basemaps: list[Basemap]
     basemap: str | None
+    bounds: tuple[float, float, float, float]  # lon/lat; the pack's, never a default city's
     provenance: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    bounds: tuple[float, float, float, float] = (108.0, 21.5, 109.2, 22.3)
 
 
 def symbol_config(sym: Symbol) -> dict[str, Any]:

@@ -28,7 +28,7 @@ GEOD = Geod(ellps="GRS80")
 X0, Y0 = 36_564_000.0, 2_399_000.0
 SITE = shapely.box(X0 + 1500, Y0, X0 + 2000, Y0 + 1000)  # EPSG:4524, 东片地块
 MU = 10_000 / 15
-DENSIFY_M = 50.0  # README: "after the zone's edges are densified to 50 m in the planar CRS"
+DENSIFY_M = 50.0  # README: "after its edges are densified to 50 m in the planar CRS"
 CLASSES = {"生态保护红线": "exclusion", "永久基本农田": "exclusion", "城镇开发边界": "boundary"}
 
 
@@ -54,6 +54,12 @@ def _layers() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     return zones, cons
 
 
+def _dense(piece: shapely.Geometry) -> shapely.Geometry:
+    """README: a piece is measured along its straight planar edges, densified to 50 m (a piece
+    keeps the constraint's own edges, as long as they were drawn)."""
+    return shapely.segmentize(piece, DENSIFY_M)
+
+
 def _pieces(geom: shapely.Geometry, cons: gpd.GeoDataFrame) -> dict[str, shapely.Geometry]:
     """Per class: the conflict piece (exclusion: overlap; boundary: the part outside)."""
     one = gpd.GeoDataFrame(geometry=[geom], crs=PLANAR)
@@ -77,9 +83,9 @@ def zone_summary() -> str:
     for fid, row in zones.iterrows():
         pieces = _pieces(row.geometry, cons)
         total = m2(row.geometry)
-        constrained = m2(shapely.union_all(list(pieces.values())))
+        constrained = m2(_dense(shapely.union_all(list(pieces.values()))))
         avail = total - constrained
-        per = {c: m2(g) for c, g in pieces.items()}
+        per = {c: m2(_dense(g)) for c, g in pieces.items()}
         n = sum(1 for v in per.values() if v >= 1.0)  # min_patch_m2 default 1 m²
         vals = []
         for v in (total, avail, constrained):
@@ -96,7 +102,7 @@ def conflicts_csv() -> str:
     rows = []
     for fid, row in zones.iterrows():
         for cls, g in _pieces(row.geometry, cons).items():
-            a = m2(g)
+            a = m2(_dense(g))
             if a >= 1.0:
                 name = cls + "外" if CLASSES[cls] == "boundary" else cls
                 # The id pattern <zone layer>-<fid>-<constraint layer>-<class>-<n> is qzgeo's

@@ -1,0 +1,60 @@
+"""A misspelt key of catalog.toml's [pack] or a misspelt table name is a problem, never ignored:
+`planer_crs` quietly gave the zone of the data's centre, `extnt` no extent at all, and
+`[[distance]]` no distances."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qzgeo.cli.main import cli
+from qzgeo.pack.catalog import load_pack
+
+
+@pytest.fixture
+def pack(tmp_path: Path) -> Path:
+    folder = tmp_path / "urumqi"
+    res = CliRunner().invoke(cli, ["new-pack", str(folder), "--center", "87.6,43.8"])
+    assert res.exit_code == 0, res.output
+    return folder
+
+
+def _edit(pack: Path, old: str, new: str) -> None:
+    cat = pack / "layers" / "catalog.toml"
+    text = cat.read_text(encoding="utf-8")
+    assert old in text
+    cat.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needles"),
+    [
+        ("planar_crs =", "planer_crs =", ["[pack]", "`planer_crs`", "`planar_crs`"]),
+        ("extent =", "extnt =", ["[pack]", "`extnt`", "`extent`"]),
+        ("[[distances]]", "[[distance]]", ["[[distance]]", "[[distances]]"]),
+        ("[params]", "[param]", ["[param]", "[params]"]),
+    ],
+)
+def test_misspelt_key_is_a_problem(pack: Path, old: str, new: str, needles: list[str]) -> None:
+    _edit(pack, old, new)
+    problems = load_pack(pack).problems
+    assert len(problems) == 1, problems
+    assert "catalog.toml" in problems[0]
+    for n in needles:
+        assert n in problems[0], (n, problems[0])
+    res = CliRunner().invoke(cli, ["validate", "--pack", str(pack)])
+    assert res.exit_code == 2 and needles[1] in res.output, res.output
+
+
+def test_organisation_is_a_known_key(pack: Path) -> None:
+    _edit(pack, "[params]", 'organisation = "乌鲁木齐市自然资源局"\n\n[params]')
+    loaded = load_pack(pack)
+    assert loaded.problems == [] and loaded.organisation == "乌鲁木齐市自然资源局"
+
+
+def test_misspelt_layer_key_names_the_nearest(pack: Path) -> None:
+    _edit(pack, 'sensitivity = "public"', 'sensitivty = "public"')
+    said = [p for p in load_pack(pack).problems if "sensitivty" in p]
+    assert len(said) == 1 and "(did you mean `sensitivity`?)" in said[0], said
