@@ -38,6 +38,7 @@ from qzgeo.geo.coverage import (
     coverage_in,
 )
 from qzgeo.geo.crs import STORAGE_CRS, cached_transformer
+from qzgeo.geo.edges import densify_rings
 from qzgeo.geo.repair import FLATTENED_IDS, Outside, first_ids, retry_on_grid
 
 __all__ = [
@@ -135,16 +136,17 @@ def checked_polygon(crs_wkt: str, area: CheckedArea) -> shapely.Geometry:
 
 
 def outside_parts(
-    geoms: npt.NDArray[np.object_], crs: CRS, extent: CheckedArea
+    geoms: npt.NDArray[np.object_], crs: CRS, extent: CheckedArea, *, edge_m: float | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]]:
     """Positions of the parcels reaching outside ``extent`` (the box or the pack's coverage),
-    and the part of each outside it."""
-    pos, pieces, _ = outside_split(geoms, crs, extent)
+    and the part of each outside it; ``edge_m``: the box's edges cut in pieces of at most
+    this length first (for parts measured in lon/lat, whose cut should stay the planar one)."""
+    pos, pieces, _ = outside_split(geoms, crs, extent, edge_m=edge_m)
     return pos, pieces
 
 
 def outside_split(
-    geoms: npt.NDArray[np.object_], crs: CRS, extent: CheckedArea
+    geoms: npt.NDArray[np.object_], crs: CRS, extent: CheckedArea, *, edge_m: float | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_], npt.NDArray[np.bool_]]:
     """:func:`outside_parts`, and whether each part is its whole parcel (the same object).
 
@@ -155,13 +157,16 @@ def outside_split(
     cov = as_coverage(extent)
     assert cov is not None
     if cov.is_box:
-        pos, pieces = _outside_box(geoms, crs, cov.extent)
+        pos, pieces = _outside_box(geoms, crs, cov.extent, edge_m)
         return pos, pieces, np.zeros(len(pos), dtype=bool)
     return coverage_outside(geoms, crs, cov)
 
 
 def _outside_box(
-    geoms: npt.NDArray[np.object_], crs: CRS, extent: tuple[float, float, float, float]
+    geoms: npt.NDArray[np.object_],
+    crs: CRS,
+    extent: tuple[float, float, float, float],
+    edge_m: float | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]]:
     box = extent_polygon(crs.to_wkt(), extent)
     # A parcel whose box lies in a rectangle inside the extent needs no overlay: most of them.
@@ -176,6 +181,8 @@ def _outside_box(
     # A copy of its own to prepare (~1 ms): the cached polygon is shared by threads, and GEOS
     # prepared geometries are not thread-safe.
     box = shapely.Polygon(box.exterior)
+    if edge_m is not None:
+        box = densify_rings(np.array([box], dtype=object), edge_m)[0]
     shapely.prepare(box)
     cand = near[~shapely.contains_properly(box, geoms[near])]
     try:
