@@ -30,7 +30,8 @@ from pyproj import CRS
 
 from qzgeo.analysis.coverage_cut import coverage_outside
 from qzgeo.analysis.overlay import OverlayPlan, OverlayReport, conflict_flags, overlay_areas
-from qzgeo.geo.area import AreaScale, centroids_xy
+from qzgeo.geo.area import AreaScale
+from qzgeo.geo.area_moments import measure, wide
 from qzgeo.geo.coverage import (
     EDGE_TOLERANCE_M2,
     CheckedArea,
@@ -284,14 +285,10 @@ def excluded_m2(
     heads = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]])
     # Classes may overlap each other (a red line on farmland): their union, piece by piece
     covered = np.asarray([shapely.union_all(g) for g in np.split(bits, heads[1:])], dtype=object)
-    planar = shapely.area(covered)
     b = shapely.total_bounds(covered)
     scale = AreaScale(crs, (float(b[0]), float(b[1]), float(b[2]), float(b[3])))
-    nz = planar > 0
-    m2 = np.zeros(len(covered))
-    if nz.any():
-        m2[nz] = planar[nz] / scale(*centroids_xy(covered[nz]))
-    out[pi[heads]] = m2
+    # As the overlay measures: wide pieces get the scale factor integrated over them.
+    out[pi[heads]] = measure(covered, scale, wide(shapely.bounds(covered))).m2
     return out
 
 
