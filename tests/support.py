@@ -103,3 +103,51 @@ def copy_bundled_pack(dst: Path) -> Path:
     for sub in ("styles", "maps"):
         shutil.copytree(ROOT / sub, dst / sub)
     return dst
+
+
+def geod_planar_m2(geom: object, crs: Any, *, step_m: float = 100.0) -> float:
+    """The oracle of ellipsoidal areas of planar (Gauss-Krüger) polygons: every ring's edges
+    densified to ``step_m`` in the projected plane (straight GK edges are what is measured),
+    moved to lon/lat and measured by ``pyproj.Geod`` (GRS80), holes subtracted unsigned."""
+    import numpy as np
+    import shapely
+    from pyproj import CRS, Geod, Transformer
+
+    c = CRS.from_user_input(crs)
+    to_geo = Transformer.from_crs(c, c.geodetic_crs, always_xy=True)
+    geod = Geod(ellps="GRS80")
+    total = 0.0
+    for poly in shapely.get_parts(geom):
+        if poly.geom_type != "Polygon":
+            continue
+        for k, ring in enumerate([poly.exterior, *poly.interiors]):
+            xy = np.asarray(ring.coords, dtype=float)
+            steps = np.maximum(np.ceil(np.hypot(*np.diff(xy, axis=0).T) / step_m), 1).astype(int)
+            dense = [xy[:1]]
+            for a, b, n in zip(xy[:-1], xy[1:], steps, strict=True):
+                dense.append(a + (b - a) * (np.arange(1, n + 1)[:, None] / n))
+            d = np.vstack(dense)
+            lon, lat = to_geo.transform(d[:-1, 0], d[:-1, 1])
+            m2 = abs(geod.polygon_area_perimeter(lon, lat)[0])
+            total += m2 if k == 0 else -m2
+    return total
+
+
+def spike_lonlat() -> Any:
+    """A valid lon/lat polygon (300 m x 1.7 km) with a near-degenerate spike: one vertex within
+    rounding of the edge back from a tip. GEOS 3.14.1's segmentize (1e-4°) kept 1.5e-14 of it.
+    It is the GK zone of tests/geo/test_edges.py moved exactly (x·2⁻¹⁵, y·2⁻¹³ about exact
+    origins: no rounding, so the same near-degeneracy)."""
+    import numpy as np
+    import shapely
+
+    gk = shapely.from_wkt(
+        "POLYGON ((36565178.45732146 2399227.38621385, 36565200.006 2399240.333966177, "
+        "36565200.006 2399333.664637957, 36565231.54267854 2399352.61378615, "
+        "36565137.25427546 2399295.959597908, 36565178.45732146 2399227.38621385))"
+    )
+    xy = shapely.get_coordinates(gk)
+    lon = (xy[:, 0] - 36_565_000) * 2.0**-15 + 108
+    lat = (xy[:, 1] - 2_399_000) * 2.0**-13 + 21
+    assert ((lon - 108) * 2**15 + 36_565_000 == xy[:, 0]).all()  # no rounding
+    return shapely.Polygon(np.column_stack([lon, lat]))

@@ -28,7 +28,8 @@ from qzgeo.analysis.overlay_threads import (
     spans_of,
     start_indexes,
 )
-from qzgeo.geo.area import AreaScale, centroids_xy, rounding_m2
+from qzgeo.geo.area import AreaScale, rounding_m2
+from qzgeo.geo.area_moments import Measured, ellipsoidal_m2, measure, remainder_m2, wide
 from qzgeo.geo.convex_clip import clip_areas, convex_windows
 from qzgeo.geo.green_area import agreement_m2, agrees, pair_areas
 from qzgeo.geo.repair import RETRY_GRID_SIZE, retry_on_grid
@@ -67,16 +68,6 @@ class TargetResult:
 
 
 @dataclass
-class _Measured:
-    """Planar areas, centroids (NaN where not needed) and m² (ellipsoidal or planar)."""
-
-    planar: FloatArray
-    x: FloatArray
-    y: FloatArray
-    m2: FloatArray
-
-
-@dataclass
 class _Pairs:
     """The (parcel, part) pairs of one chunk and one target, sorted by parcel then part.
 
@@ -87,7 +78,7 @@ class _Pairs:
     pi: IntArray  # part
     full: npt.NDArray[np.bool_]  # the part contains_properly the parcel
     m2: FloatArray  # measured overlap (ellipsoidal if the runner is)
-    pieces: _Measured
+    pieces: Measured
 
 
 class ChunkRunner:
@@ -126,34 +117,30 @@ class ChunkRunner:
     def parts(self, k: int) -> ObjArray:
         return prepared_copy(self.targets[k].parts)
 
-    def measure(self, geoms: ObjArray) -> _Measured:
-        """Areas of ``geoms``; with a scale, ellipsoidal at each centroid."""
-        planar = shapely.area(geoms)
-        x, y = np.full(len(geoms), np.nan), np.full(len(geoms), np.nan)
-        if self.scale is None or len(planar) == 0:
-            return _Measured(planar, x, y, planar)
-        out = np.zeros(len(planar))
-        nz = planar > 0
-        if nz.any():
-            x[nz], y[nz] = centroids_xy(geoms[nz])
-            out[nz] = planar[nz] / self.scale(x[nz], y[nz])
-        return _Measured(planar, x, y, out)
+    def measure(self, geoms: ObjArray, curved: npt.NDArray[np.bool_]) -> Measured:
+        """Areas of ``geoms``; with a scale, ellipsoidal (:func:`~qzgeo.geo.area_moments.measure`:
+        ``curved``, the wide parcels and their pieces, get the curvature term)."""
+        return measure(geoms, self.scale, curved)
 
     def run(
         self, start: int, geoms: ObjArray, bounds: FloatArray | None = None
     ) -> tuple[FloatArray, list[TargetResult], OverlayReport]:
         """Measure one chunk; ``bounds``: ``shapely.bounds(geoms)`` if the caller has them."""
         report = OverlayReport()
-        parcels = self.measure(geoms)
         trees = ParcelTrees(geoms, bounds=bounds)
+        # Only ellipsoidal areas need the curvature term (planar ones are exact as they are).
+        curved = wide(trees.bounds()) & (self.scale is not None)
+        parcels = self.measure(geoms, curved)
         results = []
         for k, target in enumerate(self.targets):
             parts = self.parts(k)
-            pairs = self._pairs(trees, k, geoms, parts, parcels.m2, target, start, report)
+            pairs = self._pairs(trees, k, parts, parcels, curved, target, start, report)
             rem_pos = np.zeros(0, dtype=np.int64)
             rem_m2 = np.zeros(0)
             if target.remainder and self.check:
-                rem_pos, rem_m2 = self._remainder(k, trees, parcels, pairs, parts, start, report)
+                rem_pos, rem_m2 = self._remainder(
+                    k, trees, (parcels, curved), pairs, parts, start, report
+                )
             results.append(
                 TargetResult(
                     pos=start + pairs.ci,
@@ -171,9 +158,9 @@ class ChunkRunner:
         self,
         trees: ParcelTrees,
         k: int,
-        geoms: ObjArray,
         parts: ObjArray,
-        area: FloatArray,
+        parcels: Measured,
+        curved: npt.NDArray[np.bool_],
         target: Target,
         start: int,
         report: OverlayReport,
@@ -183,6 +170,7 @@ class ChunkRunner:
         Parcels that the target's cell index passes come with their (full) pairs; the others
         are queried in an STRtree and told full by ``contains_properly``.
         """
+        geoms, area = trees.geoms, parcels.m2
         index = self.index(k)
         sel = kci = kpi = None
         if index is not None:
@@ -195,35 +183,40 @@ class ChunkRunner:
         order = np.lexsort((pi, ci))
         pi, ci, full = pi[order], ci[order], full[order]
         part_idx = np.flatnonzero(~full)
-        measured = self._pieces(k, geoms, ci[part_idx], parts, pi[part_idx], start, report)
+        measured = self._pieces(
+            k, (geoms, curved), ci[part_idx], parts, pi[part_idx], start, report
+        )
         m2 = np.empty(len(pi))
         m2[full] = area[ci[full]]
         m2[part_idx] = measured.m2
-        spread = _Measured(*(np.zeros(len(pi)) for _ in range(4)))
-        for name in ("planar", "x", "y", "m2"):
-            getattr(spread, name)[part_idx] = getattr(measured, name)
+        spread = Measured.zeros(len(pi))
+        spread.put(part_idx, measured)
         return _Pairs(ci=ci, pi=pi, full=full, m2=m2, pieces=spread)
 
     def _pieces(
         self,
         k: int,
-        geoms: ObjArray,
+        chunk: tuple[ObjArray, npt.NDArray[np.bool_]],
         ci: IntArray,
         parts: ObjArray,
         pi: IntArray,
         start: int,
         report: OverlayReport,
-    ) -> _Measured:
-        """Planar area, centroid and m² of each ``geoms[ci] ∩ parts[pi]``.
+    ) -> Measured:
+        """Planar area, centroid and m² of each ``geoms[ci] ∩ parts[pi]`` (``chunk``: the
+        parcels and which of them are ``curved``).
 
         A pair whose parcel is convex is clipped in numpy (:mod:`qzgeo.geo.convex_clip`,
-        ~4x cheaper than a GEOS overlay); the others, and the pairs it is not sure of (a
-        touch, which the overlay reports as dropped lines or points), are overlaid by GEOS.
+        ~4x cheaper than a GEOS overlay; with second moments for the pieces of curved
+        parcels); the others, and the pairs it is not sure of (a touch, which the overlay
+        reports as dropped lines or points), are overlaid by GEOS.
         """
+        geoms, curved = chunk
         uniq, inv = np.unique(ci, return_inverse=True)
         windows = convex_windows(geoms[uniq])
         sel = np.flatnonzero(windows.of[inv] >= 0)
-        clip = clip_areas(ring_runs(self.targets[k].parts), pi[sel], windows, windows.of[inv][sel])
+        runs, win = ring_runs(self.targets[k].parts), windows.of[inv][sel]
+        clip = clip_areas(runs, pi[sel], windows, win, second=curved[ci[sel]])
         done, rest = sel[clip.sure], np.ones(len(ci), dtype=bool)
         rest[done] = False
         rest = np.flatnonzero(rest)
@@ -231,21 +224,24 @@ class ChunkRunner:
             "intersection", geoms[ci[rest]], parts[pi[rest]], start + ci[rest], self.targets[k],
             report,
         )  # fmt: skip
-        out = _Measured(*(np.zeros(len(ci)) for _ in range(4)))
-        for name, value in vars(self.measure(pieces)).items():
-            getattr(out, name)[rest] = value
-        out.planar[done], out.x[done], out.y[done] = (
-            clip.area[clip.sure], clip.x[clip.sure], clip.y[clip.sure],
-        )  # fmt: skip
-        scale = 1.0 if self.scale is None else self.scale(out.x[done], out.y[done])
-        out.m2[done] = out.planar[done] / scale
+        out = Measured.zeros(len(ci))
+        out.put(rest, self.measure(pieces, curved[ci[rest]]))
+        s = clip.sure
+        out.planar[done], out.x[done], out.y[done] = clip.area[s], clip.x[s], clip.y[s]
+        out.sxx[done], out.sxy[done], out.syy[done] = clip.sxx[s], clip.sxy[s], clip.syy[s]
+        out.m2[done] = out.planar[done]
+        if self.scale is not None:
+            moments = (out.sxx[done], out.sxy[done], out.syy[done])
+            out.m2[done] = ellipsoidal_m2(
+                self.scale, out.planar[done], out.x[done], out.y[done], moments, curved[ci[done]]
+            )
         return out
 
     def _remainder(
         self,
         k: int,
         trees: ParcelTrees,
-        parcels: _Measured,
+        measured: tuple[Measured, npt.NDArray[np.bool_]],
         pairs: _Pairs,
         parts: ObjArray,
         start: int,
@@ -262,6 +258,7 @@ class ChunkRunner:
         which the conservation check then compares with the pieces.
         """
         geoms = trees.geoms
+        parcels, curved = measured
         inside = np.zeros(len(geoms), dtype=bool)
         inside[pairs.ci[pairs.full]] = True
         sel = np.flatnonzero(~inside[pairs.ci])
@@ -290,14 +287,14 @@ class ChunkRunner:
         if redo.any():
             again = redo[slot]
             rem[redo] = self._difference(
-                geoms, ci_p[again], pi_p[again], parts, self.targets[k], start, report
+                (geoms, curved), ci_p[again], pi_p[again], parts, self.targets[k], start, report
             )
         return uniq, rem
 
     def _rest_m2(
         self,
         rest: FloatArray,
-        parcels: _Measured,
+        parcels: Measured,
         uniq: IntArray,
         slot: IntArray,
         pairs: _Pairs,
@@ -305,25 +302,17 @@ class ChunkRunner:
         redo: npt.NDArray[np.bool_],
     ) -> FloatArray:
         """m² of planar remainders ``rest`` (``redo``: to be measured otherwise, left 0)."""
-        out = np.zeros(len(rest))
         keep = ~redo
         if self.scale is None or not keep.any():
+            out = np.zeros(len(rest))
             out[keep] = rest[keep]
             return out
-        # The remainder's centroid from the first moments, relative to the parcel's centroid.
-        p = pairs.pieces
-        w = np.where(p.planar[sel] > 0, p.planar[sel], 0.0)
-        px, py = parcels.x[pairs.ci[sel]], parcels.y[pairs.ci[sel]]
-        mx = np.bincount(slot, w * np.nan_to_num(p.x[sel] - px), len(rest))
-        my = np.bincount(slot, w * np.nan_to_num(p.y[sel] - py), len(rest))
-        x = parcels.x[uniq[keep]] - mx[keep] / rest[keep]
-        y = parcels.y[uniq[keep]] - my[keep] / rest[keep]
-        out[keep] = rest[keep] / self.scale(x, y)
-        return out
+        pieces = pairs.pieces.take(sel)
+        return remainder_m2(self.scale, rest, parcels, uniq, pieces, pairs.ci[sel], slot, keep)
 
     def _difference(
         self,
-        geoms: ObjArray,
+        chunk: tuple[ObjArray, npt.NDArray[np.bool_]],
         ci_p: IntArray,
         pi_p: IntArray,
         parts: ObjArray,
@@ -335,6 +324,7 @@ class ChunkRunner:
 
         The parts of one target are disjoint, so subtracting them one at a time is exact.
         """
+        geoms, curved = chunk
         # Pairs are sorted by parcel; the rank of a pair within its parcel gives the round.
         first = np.r_[True, ci_p[1:] != ci_p[:-1]]
         starts = np.flatnonzero(first)
@@ -349,7 +339,7 @@ class ChunkRunner:
             rest[slot] = self._overlay(
                 "difference", rest[slot], parts[pi_p[m]], start + ci_p[m], target, report
             )
-        return self.measure(rest).m2
+        return self.measure(rest, curved[uniq]).m2
 
     def _overlay(
         self,

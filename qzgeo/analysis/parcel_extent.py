@@ -30,7 +30,8 @@ from pyproj import CRS
 
 from qzgeo.analysis.coverage_cut import coverage_outside
 from qzgeo.analysis.overlay import OverlayPlan, OverlayReport, conflict_flags, overlay_areas
-from qzgeo.geo.area import AreaScale, centroids_xy
+from qzgeo.geo.area import AreaScale
+from qzgeo.geo.area_moments import measure, wide
 from qzgeo.geo.coverage import (
     EDGE_TOLERANCE_M2,
     CheckedArea,
@@ -38,6 +39,7 @@ from qzgeo.geo.coverage import (
     coverage_in,
 )
 from qzgeo.geo.crs import STORAGE_CRS, cached_transformer
+from qzgeo.geo.edges import densify_rings
 from qzgeo.geo.repair import FLATTENED_IDS, Outside, first_ids, retry_on_grid
 
 __all__ = [
@@ -135,16 +137,17 @@ def checked_polygon(crs_wkt: str, area: CheckedArea) -> shapely.Geometry:
 
 
 def outside_parts(
-    geoms: npt.NDArray[np.object_], crs: CRS, extent: CheckedArea
+    geoms: npt.NDArray[np.object_], crs: CRS, extent: CheckedArea, *, edge_m: float | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]]:
     """Positions of the parcels reaching outside ``extent`` (the box or the pack's coverage),
-    and the part of each outside it."""
-    pos, pieces, _ = outside_split(geoms, crs, extent)
+    and the part of each outside it; ``edge_m``: the box's edges cut in pieces of at most
+    this length first (for parts measured in lon/lat, whose cut should stay the planar one)."""
+    pos, pieces, _ = outside_split(geoms, crs, extent, edge_m=edge_m)
     return pos, pieces
 
 
 def outside_split(
-    geoms: npt.NDArray[np.object_], crs: CRS, extent: CheckedArea
+    geoms: npt.NDArray[np.object_], crs: CRS, extent: CheckedArea, *, edge_m: float | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_], npt.NDArray[np.bool_]]:
     """:func:`outside_parts`, and whether each part is its whole parcel (the same object).
 
@@ -155,13 +158,16 @@ def outside_split(
     cov = as_coverage(extent)
     assert cov is not None
     if cov.is_box:
-        pos, pieces = _outside_box(geoms, crs, cov.extent)
+        pos, pieces = _outside_box(geoms, crs, cov.extent, edge_m)
         return pos, pieces, np.zeros(len(pos), dtype=bool)
     return coverage_outside(geoms, crs, cov)
 
 
 def _outside_box(
-    geoms: npt.NDArray[np.object_], crs: CRS, extent: tuple[float, float, float, float]
+    geoms: npt.NDArray[np.object_],
+    crs: CRS,
+    extent: tuple[float, float, float, float],
+    edge_m: float | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]]:
     box = extent_polygon(crs.to_wkt(), extent)
     # A parcel whose box lies in a rectangle inside the extent needs no overlay: most of them.
@@ -176,6 +182,8 @@ def _outside_box(
     # A copy of its own to prepare (~1 ms): the cached polygon is shared by threads, and GEOS
     # prepared geometries are not thread-safe.
     box = shapely.Polygon(box.exterior)
+    if edge_m is not None:
+        box = densify_rings(np.array([box], dtype=object), edge_m)[0]
     shapely.prepare(box)
     cand = near[~shapely.contains_properly(box, geoms[near])]
     try:
@@ -277,14 +285,10 @@ def excluded_m2(
     heads = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]])
     # Classes may overlap each other (a red line on farmland): their union, piece by piece
     covered = np.asarray([shapely.union_all(g) for g in np.split(bits, heads[1:])], dtype=object)
-    planar = shapely.area(covered)
     b = shapely.total_bounds(covered)
     scale = AreaScale(crs, (float(b[0]), float(b[1]), float(b[2]), float(b[3])))
-    nz = planar > 0
-    m2 = np.zeros(len(covered))
-    if nz.any():
-        m2[nz] = planar[nz] / scale(*centroids_xy(covered[nz]))
-    out[pi[heads]] = m2
+    # As the overlay measures: wide pieces get the scale factor integrated over them.
+    out[pi[heads]] = measure(covered, scale, wide(shapely.bounds(covered))).m2
     return out
 
 

@@ -43,7 +43,7 @@ from qzgeo.analysis.sites import (
     site_notes,
     site_origin,
 )
-from qzgeo.analysis.zones import merge_constraints, planar_zones
+from qzgeo.analysis.zones import DENSIFY_M, merge_constraints, planar_zones
 from qzgeo.geo.area import ellipsoidal_area
 from qzgeo.geo.coverage import CheckedArea, as_coverage
 from qzgeo.geo.crs import STORAGE_CRS, extent_status, planar_crs_for_bounds
@@ -426,7 +426,11 @@ def _unchecked(ctx: SitingContext, planar: npt.NDArray[np.object_]) -> Unchecked
     class."""
     if ctx.extent is None:
         return None
-    pos, pieces = outside_parts(planar, ctx.planar_crs, ctx.extent)
+    # The cut along the extent box in short pieces: its edges are GK chords, which the
+    # overlay measures, and which Geod would take for the geodesics between their ends (a
+    # 0.014 m² sliver on a 5.5 km cut 200 km off the central meridian). The site's own
+    # edges stay as they are: geodesics between its vertices, as its area's.
+    pos, pieces = outside_parts(planar, ctx.planar_crs, ctx.extent, edge_m=DENSIFY_M)
     n = len(planar)
     m2 = np.zeros(n)
     inside = np.zeros((n, len(ctx.overlap.classes)))

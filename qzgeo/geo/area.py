@@ -214,14 +214,89 @@ class AreaScale:
         if not np.isfinite(self.grid).all():
             msg = f"the planar CRS {crs.name} has no scale factor over the parcels' extent {bounds}"
             raise CRSError(msg)
+        self._inverse = 1.0 / self.grid
+        self._hessian: tuple[FloatArray, FloatArray, FloatArray] | None = None
 
     def __call__(self, x: FloatArray, y: FloatArray) -> FloatArray:
+        """``k²`` at the points (``x``, ``y``), bilinear between the lattice nodes."""
+        return self._bilinear(self.grid, x, y)
+
+    def hessian(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """∂²f/∂x², ∂²f/∂x∂y, ∂²f/∂y² of ``f = 1/k²`` (1/m²), bilinear between the nodes."""
+        hxx, hxy, hyy = self._hessian_grids()
+        return self._bilinear(hxx, x, y), self._bilinear(hxy, x, y), self._bilinear(hyy, x, y)
+
+    def integral_m2(
+        self,
+        planar: FloatArray,
+        x: FloatArray,
+        y: FloatArray,
+        moments: tuple[FloatArray, FloatArray, FloatArray],
+    ) -> FloatArray:
+        """∫ 1/k² dA over regions of ``planar`` area, centroid (``x``, ``y``) and central
+        second moments ``moments`` (Sxx, Sxy, Syy in m⁴,
+        :func:`qzgeo.geo.area_moments.area_moments`): ``A f(c) + ½ tr(H S)``, ``f = 1/k²``.
+
+        ``f(c)`` is quadratic between the nodes (bilinear plus the Hessian's share, which
+        bilinear interpolation leaves out: up to ``h² |H| / 8`` ≈ 6e-9), so the result is
+        additive over pieces of a region to ~1e-10; the first-order term vanishes at the
+        centroid; the next (third and fourth moments) is below 1e-9 relative up to 100 km.
+        """
+        cells = self._cells(x, y)
+        _, _, tx, ty = cells
+        hxx, hxy, hyy = self._hessian_grids()
+        dxx, dxy, dyy = (self._bilinear(g, x, y, cells) for g in (hxx, hxy, hyy))
+        h2 = self.cell * self.cell
+        f = self._bilinear(self._inverse, x, y, cells) - 0.5 * h2 * (
+            dxx * tx * (1 - tx) + dyy * ty * (1 - ty)
+        )
+        sxx, sxy, syy = moments
+        return planar * f + 0.5 * (dxx * sxx + 2.0 * dxy * sxy + dyy * syy)
+
+    def _hessian_grids(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Central second differences of ``1/k²`` at the lattice nodes (the border copies its
+        inner neighbour). From the same fixed lattice as ``k²``, so any subset of parcels
+        gets the same values; PROJ's scale factors are smooth enough that 1 km differences
+        are within 1e-3 of 10 km ones (measured scatter: 1e-4..7e-4)."""
+        if self._hessian is not None:
+            return self._hessian
+        f = self._inverse
+        h2 = self.cell * self.cell
+        hxx = np.zeros_like(f)
+        hyy = np.zeros_like(f)
+        hxy = np.zeros_like(f)
+        if f.shape[0] >= 3:
+            hxx[1:-1, :] = (f[2:, :] - 2.0 * f[1:-1, :] + f[:-2, :]) / h2
+            hxx[0], hxx[-1] = hxx[1], hxx[-2]
+        if f.shape[1] >= 3:
+            hyy[:, 1:-1] = (f[:, 2:] - 2.0 * f[:, 1:-1] + f[:, :-2]) / h2
+            hyy[:, 0], hyy[:, -1] = hyy[:, 1], hyy[:, -2]
+        if min(f.shape) >= 3:
+            hxy[1:-1, 1:-1] = (f[2:, 2:] - f[2:, :-2] - f[:-2, 2:] + f[:-2, :-2]) / (4.0 * h2)
+            hxy[0], hxy[-1] = hxy[1], hxy[-2]
+            hxy[:, 0], hxy[:, -1] = hxy[:, 1], hxy[:, -2]
+        # Threads may both compute it: the same values.
+        self._hessian = (hxx, hxy, hyy)
+        return self._hessian
+
+    def _cells(
+        self, x: FloatArray, y: FloatArray
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], FloatArray, FloatArray]:
         fx = x / self.cell - self.i0
         fy = y / self.cell - self.j0
         i = np.clip(np.floor(fx).astype(np.int64), 0, self.grid.shape[0] - 2)
         j = np.clip(np.floor(fy).astype(np.int64), 0, self.grid.shape[1] - 2)
-        tx, ty = fx - i, fy - j
-        g = self.grid
+        return i, j, fx - i, fy - j
+
+    def _bilinear(
+        self,
+        g: FloatArray,
+        x: FloatArray,
+        y: FloatArray,
+        cells: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], FloatArray, FloatArray]
+        | None = None,
+    ) -> FloatArray:
+        i, j, tx, ty = self._cells(x, y) if cells is None else cells
         return (
             g[i, j] * (1 - tx) * (1 - ty)
             + g[i + 1, j] * tx * (1 - ty)

@@ -217,6 +217,11 @@ class ClipResult:
     x: FloatArray
     y: FloatArray
     sure: BoolArray
+    #: Central second moments of area (∫(x−cx)² dA, ∫(x−cx)(y−cy) dA, ∫(y−cy)² dA) of the
+    #: pairs asked for (``second`` of :func:`clip_areas`), 0 for the others.
+    sxx: FloatArray
+    sxy: FloatArray
+    syy: FloatArray
 
 
 @dataclass
@@ -321,20 +326,33 @@ def _clip_edge(rings: _Rings, a: FloatArray, d: FloatArray, near: BoolArray) -> 
     return _Rings(x, y, offsets, rings.pair)
 
 
-def _moments(rings: _Rings, n: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Twice the signed area and three times the first moments (× 2A) per pair."""
+def _moments(rings: _Rings, n: int, second: BoolArray | None) -> FloatArray:
+    """Per pair (rows): twice the signed area, three times the first moments (× 2A), and for
+    the pairs ``second`` 12 ∫x², 24 ∫xy, 12 ∫y² (about the pair's origin; 0 elsewhere)."""
     nxt = rings.following()
     vp = rings.vertex_pair()
     x, y, xn, yn = rings.x, rings.y, rings.x[nxt], rings.y[nxt]
     cross = x * yn - xn * y
-    return (
-        np.bincount(vp, cross, n).astype(np.float64, copy=False),
-        np.bincount(vp, (x + xn) * cross, n).astype(np.float64, copy=False),
-        np.bincount(vp, (y + yn) * cross, n).astype(np.float64, copy=False),
-    )
+    out = np.zeros((3 if second is None else 6, n))
+    out[0] = np.bincount(vp, cross, n)
+    out[1] = np.bincount(vp, (x + xn) * cross, n)
+    out[2] = np.bincount(vp, (y + yn) * cross, n)
+    if second is not None:
+        k = np.flatnonzero(second[vp])
+        x, y, xn, yn, c, v = x[k], y[k], xn[k], yn[k], cross[k], vp[k]
+        out[3] = np.bincount(v, c * (x * x + x * xn + xn * xn), n)
+        out[4] = np.bincount(v, c * (x * (2 * y + yn) + xn * (y + 2 * yn)), n)
+        out[5] = np.bincount(v, c * (y * y + y * yn + yn * yn), n)
+    return out
 
 
-def clip_areas(runs: RingRuns, part: IntArray, windows: Windows, window: IntArray) -> ClipResult:
+def clip_areas(
+    runs: RingRuns,
+    part: IntArray,
+    windows: Windows,
+    window: IntArray,
+    second: BoolArray | None = None,
+) -> ClipResult:
     """Area and centroid of ``window ∩ part`` for the pairs ``(window[k], part[k])``.
 
     Parameters
@@ -343,6 +361,8 @@ def clip_areas(runs: RingRuns, part: IntArray, windows: Windows, window: IntArra
         :meth:`RingRuns.build` of the parts.
     part, window
         The pairs, as positions in the parts and in ``windows`` (:func:`convex_windows`).
+    second
+        Pairs whose central second moments of area are wanted too (default none).
 
     Examples
     --------
@@ -360,7 +380,8 @@ def clip_areas(runs: RingRuns, part: IntArray, windows: Windows, window: IntArra
     box = (windows.lo[w, 0], windows.lo[w, 1], windows.hi[w, 0], windows.hi[w, 1])
     rings = _thinned(runs, part[order], windows.origin[w], box)
     near = ~runs.valid[part[order]]
-    twice, mx, my = np.zeros(n), np.zeros(n), np.zeros(n)
+    want = None if second is None or not second.any() else second[order]
+    sums = np.zeros((3 if want is None else 6, n))
     for j in range(int(m.max()) if n else 0):
         active = int(np.searchsorted(-m, -j, side="left"))  # pairs with more than j edges
         # Pairs whose window has j edges are done: measure them and leave them out.
@@ -372,22 +393,25 @@ def clip_areas(runs: RingRuns, part: IntArray, windows: Windows, window: IntArra
             rings.pair[stop:],
         )
         if len(done.pair):
-            t2, tx, ty = _moments(done, n)
-            twice += t2
-            mx += tx
-            my += ty
+            sums += _moments(done, n, want)
         cut = int(rings.offsets[stop])
         rings = _Rings(rings.x[:cut], rings.y[:cut], rings.offsets[: stop + 1], rings.pair[:stop])
         edge = windows.offsets[w[:active]] + j
         following = windows.offsets[w[:active]] + (j + 1) % m[:active]
         a = windows.xy[edge]
         rings = _clip_edge(rings, a, windows.xy[following] - a, near)
-    t2, tx, ty = _moments(rings, n)
-    twice, mx, my = twice + t2, mx + tx, my + ty
+    sums += _moments(rings, n, want)
+    twice = sums[0]
     with np.errstate(invalid="ignore", divide="ignore"):
-        x = windows.origin[w, 0] + mx / (3.0 * twice)
-        y = windows.origin[w, 1] + my / (3.0 * twice)
+        dx, dy = sums[1] / (3.0 * twice), sums[2] / (3.0 * twice)
+    x, y = windows.origin[w, 0] + dx, windows.origin[w, 1] + dy
     sure = ~near & (twice > 0.0)
+    central = np.zeros((3, n))
+    if want is not None:
+        a, k = twice / 2.0, want & sure
+        central[0, k] = (sums[3] / 12.0 - a * dx * dx)[k]
+        central[1, k] = (sums[4] / 24.0 - a * dx * dy)[k]
+        central[2, k] = (sums[5] / 12.0 - a * dy * dy)[k]
     inv = np.empty(n, dtype=np.int64)
     inv[order] = np.arange(n)
-    return ClipResult(twice[inv] / 2.0, x[inv], y[inv], sure[inv])
+    return ClipResult(twice[inv] / 2.0, x[inv], y[inv], sure[inv], *central[:, inv])

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import shapely
 
 from qzgeo.geo.crs import STORAGE_CRS, format_extent
+from qzgeo.geo.edges import densify_rings
 from qzgeo.geo.reproject import cached_transformer
 
 __all__ = [
@@ -145,7 +146,9 @@ def coverage_in(crs_wkt: str, coverage: Coverage) -> Any:
     if coverage.wkb is None:
         msg = "coverage_in is for a coverage layer; the extent box is projected by extent_polygon"
         raise ValueError(msg)
-    shape = shapely.segmentize(coverage.lonlat(), DENSIFY_DEG)
+    # Ring by ring: GEOS's segmentize of a polygon re-validates it by buffer(0), which kept a
+    # sliver of a valid polygon with a near-degenerate spike (geo.edges.densify_rings).
+    shape = densify_rings(np.array([coverage.lonlat()], dtype=object), DENSIFY_DEG)[0]
     t = cached_transformer(STORAGE_CRS, crs_wkt)
     out = shapely.transform(shape, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
     return out if shapely.is_valid(out) else _polygons(shapely.make_valid(out))

@@ -32,6 +32,7 @@ from qzgeo.geo.crs import (
     old_datum,
     outside_extent_message,
 )
+from qzgeo.geo.edges import densify_rings
 from qzgeo.notices import Notices
 
 __all__ = [
@@ -314,7 +315,9 @@ def _outside_coverage(geom: Any, coverage: Coverage) -> tuple[Any, float, float]
     near = shapely.clip_by_rect(coverage.lonlat(), *rect)
     if not shapely.is_valid(near):  # the fast clip does not promise valid output
         near = shapely.intersection(coverage.lonlat(), shapely.box(*rect))
-    outside = shapely.difference(geom, shapely.segmentize(near, DENSIFY_DEG))
+    # Ring by ring, as coverage_in: GEOS's segmentize may keep a sliver of a spiky polygon.
+    dense = densify_rings(np.array([near], dtype=object), DENSIFY_DEG)[0]
+    outside = shapely.difference(geom, dense)
     out_m2, all_m2 = ellipsoidal_area([outside, geom])
     return outside, float(out_m2), float(all_m2)
 

@@ -328,3 +328,28 @@ def test_areas_are_exact_to_rounding_at_gk_eastings() -> None:
         exact = _exact_clip_area(wins[wi[k]], parts[pi[k]])
         # Measured: ≤ 6e-14 m² here (GEOS: up to 5e-8 m², median 7e-9).
         assert abs(Fraction(float(res.area[k])) - exact) <= 1e-11
+
+
+@pytest.mark.parametrize("origin", [GK, GK_ZONE])
+def test_second_moments_of_the_pairs_asked_for(origin: tuple[float, float]) -> None:
+    """Central second moments of window ∩ part, for the pairs asked for only: against the
+    moments of a 3x3 grid of squares (hand-computed) the intersection is made of."""
+    # Window: a 3 km square; part: a larger square with a 1 km hole in the window's centre.
+    # The intersection: 3x3 cells of 1 km² less the centre, centroid at the window's centre.
+    win = shifted(box(0, 0, 3000, 3000), origin)
+    part = shifted(
+        Polygon(box(-500, -500, 4000, 4000).exterior, [box(1000, 1000, 2000, 2000).exterior]),
+        origin,
+    )
+    w, p = arr(win, win), arr(part)
+    windows = convex_windows(w)
+    res = clip_areas(
+        RingRuns.build(p), np.array([0, 0]), windows, windows.of, second=np.array([True, False])
+    )
+    assert res.sure.all() and res.area[0] == pytest.approx(8e6, rel=1e-12)
+    # Each 1 km cell: its own 1e12/12 plus 1e6 x (offset)²; offsets -1, 0, 1 km in x and y.
+    want = 8 * 1e12 / 12 + 1e6 * 1e6 * 6  # six cells 1 km off in x
+    assert res.sxx[0] == pytest.approx(want, rel=1e-9)
+    assert res.syy[0] == pytest.approx(want, rel=1e-9)
+    assert abs(res.sxy[0]) <= 1e-9 * want
+    assert res.sxx[1] == res.sxy[1] == res.syy[1] == 0.0

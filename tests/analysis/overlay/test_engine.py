@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -462,13 +464,12 @@ def test_a_parcel_covered_by_two_parts_is_decided_without_the_difference(
 def test_a_grown_piece_of_a_covered_parcel_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     # One of the two pieces 10 % too large: the remainder is negative, Green disagrees.
     from qzgeo.analysis import overlay_kernel
-    from qzgeo.geo.convex_clip import ClipResult
 
     real = overlay_kernel.clip_areas
 
-    def grown(runs, part, windows, window):  # type: ignore[no-untyped-def]
-        res = real(runs, part, windows, window)
-        return ClipResult(res.area * np.r_[1.1, np.ones(len(res.area) - 1)], res.x, res.y, res.sure)
+    def grown(runs, part, windows, window, **kw):  # type: ignore[no-untyped-def]
+        res = real(runs, part, windows, window, **kw)
+        return dataclasses.replace(res, area=res.area * np.r_[1.1, np.ones(len(res.area) - 1)])
 
     monkeypatch.setattr(overlay_kernel, "clip_areas", grown)
     parcels, red = _two_parts_cover()
