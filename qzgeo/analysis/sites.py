@@ -140,8 +140,11 @@ def read_sites(
             )
             said = [m for m in read_notes.messages() if UNPARSED in m][:3]
             raise InputError("; ".join([msg, *said]))  # why a WKT gave no geometry
-        # the CRS checks of the read built this transformer (~40 ms from WGS 84): reuse it
-        part = to_crs(gdf.loc[polygonal], STORAGE_CRS)
+        # the CRS checks of the read built this transformer (~40 ms from WGS 84): reuse it.
+        # A site drawn in GK (a 界址点 file, a CAD export) keeps its straight edges: measured
+        # between its vertices in lon/lat, a 10 km square at 88.4E was 20.5 m² over the
+        # polygon its overlaps (and analyze, and publish) measure.
+        part = to_crs(drawn_edges(gdf.loc[polygonal]), STORAGE_CRS)
         part[SOURCE_COL] = arg
         part[FID_COL] = part.index.to_numpy()
         frames.append(part)

@@ -119,7 +119,9 @@ def site_json() -> str:
     zones, cons = _layers()
     site = gpd.GeoSeries([SITE], crs="EPSG:4524").to_crs(PLANAR).iloc[0]
     lonlat = gpd.GeoSeries([SITE], crs="EPSG:4524").to_crs("EPSG:4490").iloc[0]
-    total = m2(site)
+    # README: a site drawn in GK keeps its straight edges, as a piece does: both measured
+    # along them (densified in the planar CRS, which has the site's central meridian)
+    total = m2(_dense(site))
     pieces = _pieces(site, cons)
 
     def units(v: float) -> dict[str, float]:
@@ -127,7 +129,7 @@ def site_json() -> str:
 
     conflicts = []
     for cls in sorted(CLASSES):  # qzgeo orders classes by (layer, class)
-        a = m2(pieces[cls])
+        a = m2(_dense(pieces[cls]))
         if a >= 0.01:
             mode = CLASSES[cls]
             conflicts.append(
@@ -139,7 +141,7 @@ def site_json() -> str:
                     "share": round(a / total, 6),
                 }
             )
-    outside = m2(pieces["城镇开发边界"]) / total
+    outside = m2(_dense(pieces["城镇开发边界"])) / total
     zone_names = [
         r["名称"] for _, r in zones.iterrows() if site.intersection(r.geometry).area >= 0.01
     ]
