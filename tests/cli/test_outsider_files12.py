@@ -1,0 +1,64 @@
+"""GIS staff of a 自然资源局 running qzgeo on their own files (round files12).
+
+Each case is a file as another producer writes it (GDAL/ogr2ogr through pyogrio, or bytes
+written by hand) and what ArcGIS or the user then sees. Expected numbers come from the DBF
+bytes themselves or from pyproj.Geod on the rings, sharing no code with qzgeo.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import shapely
+from _cli import qzgeo
+
+X0, Y0 = 570244.0, 2428420.0  # EPSG:4545 metres inside 钦州高新区 (108.68E, 21.95N)
+
+
+def _dbf_fields(dbf: Path) -> dict[str, tuple[str, int, int]]:
+    """Name → (type, width, decimals) of every field, read from the DBF header bytes."""
+    data = dbf.read_bytes()
+    header_len = int.from_bytes(data[8:10], "little")
+    out = {}
+    for k in range(32, header_len - 1, 32):
+        desc = data[k : k + 32]
+        if desc[:1] == b"\r":
+            break
+        name = desc[:11].split(b"\0", 1)[0].decode("ascii")
+        out[name] = (desc[11:12].decode("ascii"), desc[16], desc[17])
+    return out
+
+
+def test_convert_to_shp_writes_gpkg_integers_that_fit_32_bits_as_long(tmp_path: Path) -> None:
+    """A GeoPackage INTEGER is 64-bit, and GDAL wrote every such column to a DBF as N(18,0)
+    or N(19,0), which ArcGIS opens as Double: 标识码 1, 2 became 1.0, 2.0. Integers that fit
+    in 32 bits are written as a DBF long (N(≤11,0)); a 19-digit 宗地代码 keeps every digit."""
+    boxes = [shapely.box(X0 + 1000 * i, Y0, X0 + 1000 * i + 300, Y0 + 300) for i in range(2)]
+    codes = [4507020010010000001, 4507020010010000002]
+    src = tmp_path / "宗地.gpkg"
+    gdf = gpd.GeoDataFrame(
+        {
+            "BSM": np.array([1, 2], dtype="int64"),
+            "NEG": np.array([-2_147_483_648, 2_147_483_647], dtype="int64"),
+            "ZDDM": np.array(codes, dtype="int64"),
+            "BIG": np.array([1, 2_147_483_648], dtype="int64"),
+        },
+        geometry=boxes,
+        crs=4545,
+    )
+    gdf.to_file(src, layer="zd")
+    out = tmp_path / "宗地.shp"
+    res = qzgeo("convert", src, out)
+    assert res.exit_code == 0, res.output
+    fields = _dbf_fields(out.with_suffix(".dbf"))
+    assert fields["BSM"] == ("N", 9, 0), fields
+    assert fields["NEG"][0] == "N" and fields["NEG"][1] <= 11, fields
+    assert pyogrio.read_info(out)["dtypes"][0] == "int32"
+    back = pyogrio.read_dataframe(out, ADJUST_TYPE="YES")
+    assert back["BSM"].tolist() == [1, 2]
+    assert back["NEG"].tolist() == [-2_147_483_648, 2_147_483_647]
+    assert back["ZDDM"].tolist() == codes
+    assert back["BIG"].tolist() == [1, 2_147_483_648]
