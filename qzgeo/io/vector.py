@@ -23,6 +23,7 @@ from pyproj import CRS
 
 from qzgeo._errors import CRSError, InputError, MissingInputError
 from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, sample_coordinates
+from qzgeo.io.arrow_ints import read_dataframe
 from qzgeo.io.csv_wkt import note_unparsed_wkt
 from qzgeo.io.dxf import read_dxf
 from qzgeo.io.guard import (
@@ -437,7 +438,7 @@ def _pyogrio_read(
             if arrow and on_invalid == "raise" and raw_wkb_wanted():  # the chunks of analyze
                 keep = {k: v for k, v in kwargs.items() if k not in ("fid_as_index", "on_invalid")}
                 return require_utf8(read_frame_keeping_wkb(path, keep))
-            return require_utf8(pyogrio.read_dataframe(path, use_arrow=arrow, **kwargs))
+            return require_utf8(read_dataframe(path, use_arrow=arrow, **kwargs))
         except UnicodeDecodeError:
             raise  # a ValueError too, but not one the row-by-row path would read better
         except ValueError:

@@ -7,14 +7,19 @@ bytes themselves or from pyproj.Geod on the rings, sharing no code with qzgeo.
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pyogrio
 import shapely
 from _cli import qzgeo
 
+_INT64 = {pa.int64(): pd.Int64Dtype()}.get
 X0, Y0 = 570244.0, 2428420.0  # EPSG:4545 metres inside 钦州高新区 (108.68E, 21.95N)
 
 
@@ -62,3 +67,43 @@ def test_convert_to_shp_writes_gpkg_integers_that_fit_32_bits_as_long(tmp_path: 
     assert back["NEG"].tolist() == [-2_147_483_648, 2_147_483_647]
     assert back["ZDDM"].tolist() == codes
     assert back["BIG"].tolist() == [1, 2_147_483_648]
+
+
+def _sqlite_column(gpkg: Path, table: str, column: str) -> list[object]:
+    with closing(sqlite3.connect(gpkg)) as con:
+        return [r[0] for r in con.execute(f'SELECT "{column}" FROM "{table}" ORDER BY fid')]
+
+
+def test_19_digit_codes_with_a_null_keep_every_digit(tmp_path: Path) -> None:
+    """One parcel without a 宗地代码 (NULL) made pandas read the whole column as floats:
+    convert and analyze wrote 4507020010010000001 and …002 both as 4.50702001001e+18 (the
+    shapefile, the GeoPackage as REAL), and no warning said so."""
+    boxes = [shapely.box(X0 + 1000 * i, Y0, X0 + 1000 * i + 300, Y0 + 300) for i in range(3)]
+    codes = [4507020010010000001, 4507020010010000002, None]
+    src = tmp_path / "宗地.gpkg"
+    gdf = gpd.GeoDataFrame(
+        {"ZDDM": pd.array(codes, dtype="Int64"), "BSM": [1, 2, 3]}, geometry=boxes, crs=4545
+    )
+    pyogrio.write_dataframe(gdf, src, layer="zd", use_arrow=True)
+    assert _sqlite_column(src, "zd", "ZDDM") == codes  # the file as GDAL wrote it
+    for out, table in ((tmp_path / "o.gpkg", "o"), (tmp_path / "o.shp", None)):
+        res = qzgeo("convert", src, out)
+        assert res.exit_code == 0, res.output
+        if table is not None:
+            assert _sqlite_column(out, table, "ZDDM") == codes
+        else:
+            back = pyogrio.read_dataframe(
+                out,
+                ADJUST_TYPE="YES",
+                use_arrow=True,
+                arrow_to_pandas_kwargs={"types_mapper": _INT64},
+            )
+            assert back["ZDDM"].tolist() == [*codes[:2], pd.NA]
+    for extra in ([], ["--chunk-rows", "1"]):
+        res = qzgeo("analyze", "--parcels", src, "--out", tmp_path / "out", *extra)
+        assert res.exit_code == 0, res.output
+        parcels = tmp_path / "out" / "internal" / "parcels.gpkg"
+        assert sorted(map(str, _sqlite_column(parcels, "parcels", "ZDDM"))) == sorted(
+            map(str, codes)
+        )
+
