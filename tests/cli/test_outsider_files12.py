@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyogrio
 import shapely
-from _cli import qzgeo
+from _cli import assert_exit2, qzgeo
 
 _INT64 = {pa.int64(): pd.Int64Dtype()}.get
 X0, Y0 = 570244.0, 2428420.0  # EPSG:4545 metres inside 钦州高新区 (108.68E, 21.95N)
@@ -107,3 +107,18 @@ def test_19_digit_codes_with_a_null_keep_every_digit(tmp_path: Path) -> None:
             map(str, codes)
         )
 
+
+def test_latin1_csv_is_not_told_it_is_gbk(tmp_path: Path) -> None:
+    """A CSV from a Western Windows (Latin-1/cp1252) was told "it decodes as GBK: pass
+    --encoding GBK": bytes that are not UTF-8 nearly always decode as GBK, and 'Cafés' read so
+    is 'Caf閟'. The message shows the line read both ways and names both fixes."""
+    ring = f"{X0} {Y0},{X0 + 300} {Y0},{X0 + 300} {Y0 + 300},{X0} {Y0 + 300},{X0} {Y0}"
+    src = tmp_path / "sites.csv"
+    src.write_bytes(f'NAME,WKT\r\nCafés,"POLYGON(({ring}))"\r\n'.encode("cp1252"))
+    out = tmp_path / "sites.gpkg"
+    res = qzgeo("convert", src, out, "--crs", "EPSG:4545")
+    assert_exit2(res, "sites.csv", "line 2", "'Cafés", "'Caf閟", "--encoding cp1252")
+    assert "it decodes as GBK" not in res.output
+    res = qzgeo("convert", src, out, "--crs", "EPSG:4545", "--encoding", "cp1252")
+    assert res.exit_code == 0, res.output
+    assert pyogrio.read_dataframe(out)["NAME"].tolist() == ["Cafés"]
