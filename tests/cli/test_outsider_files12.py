@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyogrio
+import pytest
 import shapely
-from _cli import assert_exit2, qzgeo
+from _cli import assert_exit2, check_json, qzgeo
 
 _INT64 = {pa.int64(): pd.Int64Dtype()}.get
 X0, Y0 = 570244.0, 2428420.0  # EPSG:4545 metres inside 钦州高新区 (108.68E, 21.95N)
@@ -122,3 +123,42 @@ def test_latin1_csv_is_not_told_it_is_gbk(tmp_path: Path) -> None:
     res = qzgeo("convert", src, out, "--crs", "EPSG:4545", "--encoding", "cp1252")
     assert res.exit_code == 0, res.output
     assert pyogrio.read_dataframe(out)["NAME"].tolist() == ["Cafés"]
+
+
+def _two_layers(folder: Path, *, driver: str) -> Path:
+    """宗地 (a parcel) and 选址 (a site) as two feature classes of a FileGDB, or two
+    shapefiles of one folder: what a bureau hands out."""
+    zd = shapely.box(X0, Y0, X0 + 300, Y0 + 300)
+    xz = shapely.box(X0 + 1000, Y0, X0 + 1200, Y0 + 200)
+    for i, (name, geom) in enumerate((("宗地", zd), ("选址", xz))):
+        gdf = gpd.GeoDataFrame({"BSM": [i]}, geometry=[geom], crs=4545)
+        if driver == "OpenFileGDB":
+            options = {"FEATURE_DATASET": "规划"}
+            pyogrio.write_dataframe(
+                gdf, folder, layer=name, driver=driver, append=i > 0, layer_options=options
+            )
+        else:
+            folder.mkdir(exist_ok=True)
+            pyogrio.write_dataframe(gdf, folder / f"{name}.shp", driver=driver)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("name", "driver"), [("宗地.gdb", "OpenFileGDB"), ("shp", "ESRI Shapefile")]
+)
+def test_a_folder_of_several_layers_is_not_read_as_its_first(
+    tmp_path: Path, name: str, driver: str
+) -> None:
+    """A FileGDB (or a folder of shapefiles) of two feature classes: check, analyze and
+    convert read the first and said nothing, while a GeoPackage of two layers is refused."""
+    src = _two_layers(tmp_path / name, driver=driver)
+    pick = f"{src}:选址" if driver == "OpenFileGDB" else f"{src / '选址'}.shp"
+    out = tmp_path / "out"
+    for args in (
+        ["check", src],
+        ["analyze", "--parcels", src, "--out", out],
+        ["convert", src, out.with_suffix(".gpkg")],
+    ):
+        assert_exit2(qzgeo(*args), str(src), "宗地, 选址", pick)
+    _, [site] = check_json(pick)
+    assert site["area_m2"] == pytest.approx(40_000, rel=1e-3)
