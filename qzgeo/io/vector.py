@@ -73,7 +73,8 @@ def _list_layers(path: str, mtime_ns: int, size: int) -> list[str]:
     try:
         return [name for name, _ in ogr_layers(path)]
     except pyogrio.errors.DataSourceError as exc:
-        msg = f"cannot open {path}: {exc}"
+        said = _GDAL_PREFIX_HINT.sub("", str(exc)).strip().rstrip(";. ")
+        msg = f"cannot open {path}: {said}; the file may be corrupt or truncated"
         raise InputError(msg) from exc
 
 

@@ -162,3 +162,14 @@ def test_a_folder_of_several_layers_is_not_read_as_its_first(
         assert_exit2(qzgeo(*args), str(src), "宗地, 选址", pick)
     _, [site] = check_json(pick)
     assert site["area_m2"] == pytest.approx(40_000, rel=1e-3)
+
+
+def test_a_filegdb_gdal_cannot_open_is_not_told_to_use_a_driver_prefix(tmp_path: Path) -> None:
+    """A .gdb copied without its system catalog (``a00000001.gdbtable``, as an interrupted
+    copy leaves it): the message passed on GDAL's "specify the driver by prefixing the path
+    with '<DRIVER>:'", a path qzgeo itself refuses."""
+    src = _two_layers(tmp_path / "宗地.gdb", driver="OpenFileGDB")
+    (src / "a00000001.gdbtable").unlink()
+    res = qzgeo("check", f"{src}:宗地")
+    assert_exit2(res, str(src), "corrupt or truncated")
+    assert "<DRIVER>:" not in res.output and "prefixing" not in res.output
