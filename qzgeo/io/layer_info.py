@@ -53,7 +53,7 @@ def default_layer(path: str | os.PathLike[str], layer: str | None) -> str | None
         f"--layer {spatial[-1]} (analyze, convert), {path}:{spatial[-1]} (check), "
         f'layer = "{spatial[-1]}" (a pack\'s catalog)'
     )
-    if folder and Path(path).suffix.lower() != ".gdb":  # GDAL names a shapefile by its stem
+    if folder and Path(path).suffix.lower() != ".gdb":  # a folder of shapefiles (io.guard)
         pick = f"{Path(path) / spatial[-1]}.shp (check, analyze, convert)"
     listed = ", ".join(spatial)
     msg = f"{path} has {len(spatial)} layers with geometry ({listed}); name the one to read: {pick}"

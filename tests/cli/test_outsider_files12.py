@@ -173,3 +173,20 @@ def test_a_filegdb_gdal_cannot_open_is_not_told_to_use_a_driver_prefix(tmp_path:
     res = qzgeo("check", f"{src}:宗地")
     assert_exit2(res, str(src), "corrupt or truncated")
     assert "<DRIVER>:" not in res.output and "prefixing" not in res.output
+
+
+def test_a_folder_of_mapinfo_tables_is_not_read_past_the_allow_list(tmp_path: Path) -> None:
+    """A folder of MapInfo .tab files (GBK, as 国土 offices keep them): ``mi/地块.tab`` is
+    refused (not on the driver allow-list), but the folder itself was read through GDAL's
+    MapInfo driver. Only a FileGDB or a folder of shapefiles is read as a folder."""
+    folder = tmp_path / "mi"
+    folder.mkdir()
+    gdf = gpd.GeoDataFrame(
+        {"DLMC": ["工业用地"]}, geometry=[shapely.box(X0, Y0, X0 + 300, Y0 + 300)], crs=4545
+    )
+    pyogrio.write_dataframe(gdf, folder / "地块.tab", driver="MapInfo File", encoding="GBK")
+    assert pyogrio.read_info(folder)["driver"] == "MapInfo File"  # what GDAL would use
+    out = tmp_path / "out"
+    for args in (["check", folder], ["analyze", "--parcels", folder, "--out", out]):
+        assert_exit2(qzgeo(*args), str(folder), "neither a FileGDB (.gdb) nor holds a .shp")
+    assert_exit2(qzgeo("convert", folder, tmp_path / "o.gpkg"), str(folder), "allow-list")
