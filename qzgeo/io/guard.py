@@ -244,7 +244,12 @@ def admit_path(path: str | os.PathLike[str]) -> Path:
         # GDAL opens a folder with whichever driver claims its files (MapInfo .tab, CSV...):
         # only a FileGDB and a folder of shapefiles are on the allow-list.
         if suffix != ".gdb" and not any(f.suffix.lower() == ".shp" for f in p.iterdir()):
-            raise _refuse(shown, "a folder that is neither a FileGDB (.gdb) nor holds a .shp")
+            why = (
+                "a folder is read only as a FileGDB (.gdb) or a folder of shapefiles, and this "
+                "one holds no .shp; give the file itself (a .shp, .gpkg, .geojson, .kml or "
+                "界址点 .txt)"
+            )
+            raise _refuse(shown, why)
         return p
     if suffix not in ALLOWED_SUFFIXES:
         raise _refuse(shown, f"the format {suffix or '(no extension)'!r} is not accepted")
