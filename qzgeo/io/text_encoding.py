@@ -69,6 +69,31 @@ def not_utf8_message(path: Path, encoding: str, reason: str) -> str:
     )
 
 
+def dbf_text_message(path: Path, encoding: str, reason: str, start: int) -> str:
+    """The message for a shapefile whose DBF is not in the encoding it was read in.
+
+    :func:`require_utf8` names the field whose values fail (``field 'DLMC': ...``): the text
+    is in another encoding. A failure before any value is in a field name, most often one a
+    10-byte DBF limit cut inside a multibyte character.
+
+    Examples
+    --------
+    >>> print(dbf_text_message(Path("地块.shp"), "utf-8", "field 'DLMC': bad", 0))
+    cannot read 地块.shp: the text of field 'DLMC' is not valid utf-8 (bad); give the right encoding (--encoding / a .cpg file)
+    """  # noqa: E501
+    field = re.match(r"field ('[^']*'): (.*)", reason, re.S)
+    if field is not None:
+        return (
+            f"cannot read {path}: the text of field {field[1]} is not valid {encoding} "
+            f"({field[2]}); give the right encoding (--encoding / a .cpg file)"
+        )
+    return (
+        f"cannot read {path}: a field name or text is not valid {encoding} ({reason} at byte "
+        f"{start}; a DBF field name cut inside a character?). Rename the field and export "
+        "again, or give the right encoding (--encoding / a .cpg file)"
+    )
+
+
 _ENCODING_FIX = (
     "pass the encoding that reads right with --encoding (--encoding GBK for Excel on Chinese "
     "Windows, --encoding cp1252 for Western Windows)"

@@ -49,7 +49,12 @@ from qzgeo.io.shapefile import (
     note_shapefile_read,
     shapefile_encoding,
 )
-from qzgeo.io.text_encoding import not_utf8_message, require_utf8, xml_encoding_message
+from qzgeo.io.text_encoding import (
+    dbf_text_message,
+    not_utf8_message,
+    require_utf8,
+    xml_encoding_message,
+)
 from qzgeo.notices import Notice, Notices, attach_notices, notices_of
 
 #: GDAL's advice to name a driver ("CSV:path"): qzgeo refuses such paths (io/guard), so the
@@ -366,11 +371,7 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
     except UnicodeDecodeError as exc:
         if path.suffix.lower() != ".shp":
             raise InputError(not_utf8_message(path, exc.encoding, exc.reason)) from exc
-        msg = (
-            f"cannot read {path}: a field name or text is not valid {exc.encoding} ({exc.reason} "
-            f"at byte {exc.start}; a DBF field name cut inside a character?). Rename the field "
-            "and export again, or give the right encoding (--encoding / a .cpg file)"
-        )
+        msg = dbf_text_message(path, exc.encoding, exc.reason, exc.start)
         cpg = cpg_mismatch(path, encoding)
         raise InputError(msg if cpg is None else f"{msg}; {cpg}") from exc
     except (*PYOGRIO_ERRORS, RuntimeError, shapely.errors.GEOSException) as exc:

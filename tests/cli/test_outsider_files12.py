@@ -190,3 +190,28 @@ def test_a_folder_of_mapinfo_tables_is_not_read_past_the_allow_list(tmp_path: Pa
     for args in (["check", folder], ["analyze", "--parcels", folder, "--out", out]):
         assert_exit2(qzgeo(*args), str(folder), "this one holds no .shp")
     assert_exit2(qzgeo("convert", folder, tmp_path / "o.gpkg"), str(folder), "allow-list")
+
+
+def _gbk_shapefile(path: Path, cpg: str | None) -> Path:
+    """A shapefile as ArcGIS on Chinese Windows writes it: GBK text, a .cpg (or none), a
+    spatial index (.sbn/.sbx) and metadata (.shp.xml) beside it."""
+    boxes = [shapely.box(X0, Y0, X0 + 300, Y0 + 300)]
+    gdf = gpd.GeoDataFrame({"DLMC": ["工业用地"]}, geometry=boxes, crs=4545)
+    pyogrio.write_dataframe(gdf, path, encoding="GBK")
+    for ext in (".sbn", ".sbx"):
+        path.with_suffix(ext).write_bytes(b"\x00\x00\x27\x0a" + b"\0" * 96)
+    path.with_name(path.name + ".xml").write_text("<metadata/>", encoding="utf-8")
+    if cpg is None:
+        path.with_suffix(".cpg").unlink()
+    else:
+        path.with_suffix(".cpg").write_text(cpg, encoding="ascii")
+    return path
+
+
+def test_gbk_values_under_a_utf8_cpg_are_not_blamed_on_a_cut_field_name(tmp_path: Path) -> None:
+    """The values of DLMC are GBK, the .cpg says UTF-8: the message guessed "a DBF field name
+    cut inside a character?" and told to rename the field, whose name is plain ASCII."""
+    src = _gbk_shapefile(tmp_path / "地块.shp", "UTF-8")
+    res = qzgeo("check", src)
+    assert_exit2(res, str(src), "field 'DLMC'", "its .cpg says 'UTF-8'", "--encoding GBK")
+    assert "field name cut" not in res.output and "Rename the field" not in res.output
