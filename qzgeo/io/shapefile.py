@@ -26,6 +26,7 @@ import shapely
 
 from qzgeo._errors import InputError, MissingInputError, OutputError
 from qzgeo.io.atomic import TEMP_PREFIX, signals_held
+from qzgeo.io.text_encoding import ENCODING_FIX, readings
 from qzgeo.notices import Notices
 
 log = logging.getLogger(__name__)
@@ -350,11 +351,16 @@ def cpg_mismatch(path: Path, encoding: str | None) -> str | None:
     if cpg is None or dbf is None or _gb_code_page(cpg):
         return None
     declared = _cpg_text(cpg)
-    fix = (
-        "it decodes as GBK: pass --encoding GBK (or write GBK in the .cpg)"
-        if _decodes(dbf, "gb18030")
-        else "pass its encoding with --encoding (or fix the .cpg)"
-    )
+    fix = "pass its encoding with --encoding (or fix the .cpg)"
+    for chunk in _dbf_text_chunks(dbf):  # values joined by b"\n": show the first that fails
+        try:
+            chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            start = chunk.rfind(b"\n", 0, exc.start) + 1
+            value = chunk[start:].split(b"\n", 1)[0]
+            shown = readings(value, exc.start - start)
+            fix = f"a value reads {shown}: {ENCODING_FIX} (or fix the .cpg)"
+            break
     return f"its .cpg says {declared!r} but the attribute text is not in that encoding; {fix}"
 
 

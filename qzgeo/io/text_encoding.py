@@ -52,7 +52,7 @@ def not_utf8_message(path: Path, encoding: str, reason: str) -> str:
     >>> p = Path(tempfile.mkdtemp()) / "宗地.csv"
     >>> _ = p.write_bytes("名称,WKT\\n钦州,\\n".encode("gbk"))
     >>> print(not_utf8_message(p, "utf-8", "invalid continuation byte").split(": ", 1)[1])
-    its text is not valid utf-8 (invalid continuation byte); line 1 reads as GBK '名称,WKT', as cp1252 'Ãû³Æ,WKT': pass the encoding that reads right with --encoding (--encoding GBK for Excel on Chinese Windows, --encoding cp1252 for Western Windows), or save it as UTF-8 (Excel: 'CSV UTF-8')
+    its text is not valid utf-8 (invalid continuation byte); line 1 reads as GBK '名称,WKT', as cp1252 'Ãû³Æ,WKT': pass the encoding that reads right with --encoding (--encoding GBK for Chinese Windows: Excel, ArcGIS; --encoding cp1252 for Western Windows), or save it as UTF-8 (Excel: 'CSV UTF-8')
     """  # noqa: E501
     excel = " (Excel: 'CSV UTF-8')" if path.suffix.lower() == ".csv" else ""
     fix = "pass its encoding with --encoding"
@@ -61,7 +61,7 @@ def not_utf8_message(path: Path, encoding: str, reason: str) -> str:
             try:
                 line.decode(encoding)
             except UnicodeDecodeError as exc:
-                fix = f"line {number} reads {_readings(line, exc.start)}: " + _ENCODING_FIX
+                fix = f"line {number} reads {readings(line, exc.start)}: " + ENCODING_FIX
                 break
     return (
         f"cannot read {path}: its text is not valid {encoding} ({reason}); {fix}, or save it "
@@ -94,13 +94,14 @@ def dbf_text_message(path: Path, encoding: str, reason: str, start: int) -> str:
     )
 
 
-_ENCODING_FIX = (
-    "pass the encoding that reads right with --encoding (--encoding GBK for Excel on Chinese "
-    "Windows, --encoding cp1252 for Western Windows)"
+#: How to pass the encoding that reads right (see :func:`readings`).
+ENCODING_FIX = (
+    "pass the encoding that reads right with --encoding (--encoding GBK for Chinese Windows: "
+    "Excel, ArcGIS; --encoding cp1252 for Western Windows)"
 )
 
 
-def _readings(line: bytes, at: int) -> str:
+def readings(line: bytes, at: int) -> str:
     """``line`` around byte ``at`` as GBK and as cp1252 (60 bytes at most: a WKT is long)."""
     part = line[max(0, at - 30) : at + 30]
     out = []

@@ -215,3 +215,19 @@ def test_gbk_values_under_a_utf8_cpg_are_not_blamed_on_a_cut_field_name(tmp_path
     res = qzgeo("check", src)
     assert_exit2(res, str(src), "field 'DLMC'", "its .cpg says 'UTF-8'", "--encoding GBK")
     assert "field name cut" not in res.output and "Rename the field" not in res.output
+
+
+def test_latin1_dbf_under_a_utf8_cpg_is_not_told_it_is_gbk(tmp_path: Path) -> None:
+    """A DBF of cp1252 text beside a .cpg of UTF-8 was told "it decodes as GBK: pass
+    --encoding GBK" ('Cafés' read so is 'Caf閟'): the value is shown read both ways."""
+    src = tmp_path / "sites.shp"
+    gdf = gpd.GeoDataFrame(
+        {"NAME": ["Cafés"]}, geometry=[shapely.box(X0, Y0, X0 + 300, Y0 + 300)], crs=4545
+    )
+    pyogrio.write_dataframe(gdf, src, encoding="cp1252")
+    src.with_suffix(".cpg").write_text("UTF-8", encoding="ascii")
+    res = qzgeo("check", src)
+    assert_exit2(res, str(src), "its .cpg says 'UTF-8'", "'Cafés'", "'Caf閟", "--encoding cp1252")
+    assert "it decodes as GBK" not in res.output
+    _, [site] = check_json(src, "--encoding", "cp1252", "--label-field", "NAME")
+    assert site["site"] == "Cafés"
