@@ -231,3 +231,20 @@ def test_latin1_dbf_under_a_utf8_cpg_is_not_told_it_is_gbk(tmp_path: Path) -> No
     assert "it decodes as GBK" not in res.output
     _, [site] = check_json(src, "--encoding", "cp1252", "--label-field", "NAME")
     assert site["site"] == "Cafés"
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4555", "+proj=longlat +ellps=krass +no_defs"])
+def test_new_beijing_and_krassowsky_lonlat_are_not_taken_for_cgcs2000(
+    tmp_path: Path, crs: str
+) -> None:
+    """New Beijing (新北京54, EPSG:4555) and a PROJ string on the Krassowsky ellipsoid without
+    +towgs84 lie tens of metres from CGCS2000 like Beijing 1954, but only datums named Xian
+    1980 or Beijing 1954 were refused: these were read as CGCS2000 with no word (PROJ's
+    ballpark transformation moves nothing)."""
+    ring = "108.68 21.95,108.683 21.95,108.683 21.953,108.68 21.953,108.68 21.95"
+    src = tmp_path / "sites.csv"
+    src.write_text(f'NAME,WKT\nA,"POLYGON(({ring}))"\n', encoding="utf-8")
+    res = qzgeo("check", src, "--crs", crs, "--format", "json")
+    assert_exit2(res, "sites.csv", "Krass", "Beijing 1954", "--towgs84", "--assume-datum")
+    _, [site] = check_json(src, "--crs", crs, "--assume-datum-shift-negligible")
+    assert "positions may be off by tens of metres" in "\n".join(site["warnings"])
