@@ -248,3 +248,14 @@ def test_new_beijing_and_krassowsky_lonlat_are_not_taken_for_cgcs2000(
     assert_exit2(res, "sites.csv", "Krass", "Beijing 1954", "--towgs84", "--assume-datum")
     _, [site] = check_json(src, "--crs", crs, "--assume-datum-shift-negligible")
     assert "positions may be off by tens of metres" in "\n".join(site["warnings"])
+
+
+def test_convert_into_a_path_under_a_file_names_it(tmp_path: Path) -> None:
+    """OUT under a name that is a file (宗地.csv/宗地.gpkg, a typo for 宗地/宗地.gpkg): the
+    message was a bare "[Errno 17] File exists: '宗地.csv'"."""
+    src = tmp_path / "sites.gpkg"
+    gdf = gpd.GeoDataFrame(geometry=[shapely.box(X0, Y0, X0 + 300, Y0 + 300)], crs=4545)
+    gdf.to_file(src)
+    (tmp_path / "宗地.csv").write_text("x\n", encoding="utf-8")
+    res = qzgeo("convert", src, tmp_path / "宗地.csv" / "宗地.gpkg")
+    assert_exit2(res, f"{tmp_path / '宗地.csv'} is a file, not a folder", "choose another OUT")
