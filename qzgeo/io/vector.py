@@ -22,7 +22,7 @@ import shapely
 from pyproj import CRS
 
 from qzgeo._errors import CRSError, InputError, MissingInputError
-from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, sample_coordinates
+from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.io.arrow_ints import read_dataframe
 from qzgeo.io.csv_wkt import note_unparsed_wkt
 from qzgeo.io.dxf import read_dxf
@@ -37,7 +37,7 @@ from qzgeo.io.guard import (
 from qzgeo.io.input_checks import check_datum
 from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.kml_names import restore_kml_names
-from qzgeo.io.layer_crs import from_gcj02, require_crs, settle_crs
+from qzgeo.io.layer_crs import check_layer_coordinates, from_gcj02, require_crs, settle_crs
 from qzgeo.io.layer_info import default_layer
 from qzgeo.io.postgis_read import KeyRange, read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
@@ -249,9 +249,7 @@ def read_layer(
     gdf = settle_crs(gdf, crs, src, notes, given_by=crs_given_by or f"--crs {crs}")
     gdf = check_datum(gdf, src, notes, assumed=assume_datum_shift_negligible, towgs84=towgs84)
     if check_crs:
-        check_coordinates(
-            sample_coordinates(gdf.geometry.values), gdf.crs, source=redact_uri(src), extent=extent
-        )
+        check_layer_coordinates(gdf, redact_uri(src), crs, extent=extent)
     if datum == "gcj02":
         gdf = from_gcj02(gdf, src)
     attach_notices(gdf, notes)

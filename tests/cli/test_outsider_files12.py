@@ -259,3 +259,15 @@ def test_convert_into_a_path_under_a_file_names_it(tmp_path: Path) -> None:
     (tmp_path / "宗地.csv").write_text("x\n", encoding="utf-8")
     res = qzgeo("convert", src, tmp_path / "宗地.csv" / "宗地.gpkg")
     assert_exit2(res, f"{tmp_path / '宗地.csv'} is a file, not a folder", "choose another OUT")
+
+
+def test_a_wrong_prj_is_not_fixed_by_the_crs_option_it_names(tmp_path: Path) -> None:
+    """A shapefile of zone-prefixed eastings (36 570 244) whose .prj says CGCS2000 CM 108E
+    without the prefix (EPSG:4545; ArcGIS exports often pair them so): the message said "use
+    EPSG:4524", but --crs EPSG:4524 is ignored for a file with a .prj, and gave it again."""
+    src = tmp_path / "宗地.shp"
+    box = shapely.box(36_000_000 + X0, Y0, 36_000_000 + X0 + 300, Y0 + 300)
+    gpd.GeoDataFrame({"BSM": [1]}, geometry=[box], crs=4545).to_file(src)
+    for extra in ([], ["--crs", "EPSG:4524"]):
+        res = qzgeo("check", src, *extra)
+        assert_exit2(res, str(src), "use EPSG:4524", "the .prj", "--crs does not replace")
