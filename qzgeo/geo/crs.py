@@ -311,7 +311,7 @@ EPSG:4528, which expects 40 xxx xxx): use EPSG:4549, not EPSG:4528
         msg = (
             f"{source}: looks like swapped X/Y (the first column holds the northing or latitude) "
             f"for {name}; "
-            "swap the columns (for 界址点 files: swap_xy=True / --swap-xy) and read again"
+            "read it again with --swap-xy (swap_xy=True), or swap the axes in the file"
         )
         raise CRSError(msg)
     _check_prefix_variant(c, med_e, name, source)

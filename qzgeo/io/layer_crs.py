@@ -11,6 +11,7 @@ import mmap
 from pathlib import Path
 
 import geopandas as gpd
+import shapely
 from pyproj import CRS
 
 from qzgeo._errors import CRSError
@@ -87,13 +88,26 @@ def undeclared_geojson_crs(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFram
 
 
 def settle_crs(
-    gdf: gpd.GeoDataFrame, crs: str | CRS | None, src: str, notes: Notices, *, given_by: str
+    gdf: gpd.GeoDataFrame,
+    crs: str | CRS | None,
+    src: str,
+    notes: Notices,
+    *,
+    given_by: str,
+    swap_xy: bool | None = None,
 ) -> gpd.GeoDataFrame:
     """``gdf`` with its CRS resolved (ESRI names to EPSG); a notice if ``crs`` disagrees.
 
     ``crs`` (``--crs``) only sets the CRS of a file without one: one the file declares wins,
-    and the user is told rather than left to believe the option applied.
+    and the user is told rather than left to believe the option applied. ``swap_xy``
+    (``--swap-xy``): the X of the data holds northings (Chinese survey order, in CAD and
+    shapefile exports too), so x and y are exchanged, with a note; a 界址点 .txt has done so
+    in its reader.
     """
+    if swap_xy and not src.lower().endswith(".txt"):
+        swapped = shapely.transform(gdf.geometry.values, lambda xy: xy[:, ::-1])
+        gdf = gdf.set_geometry(gpd.GeoSeries(swapped, index=gdf.index, crs=gdf.crs).values)
+        notes.add(f"{redact_uri(src)}: X and Y exchanged (--swap-xy)", source=src)
     resolved = resolve_crs(gdf.crs)
     gdf = gdf if resolved == gdf.crs else gdf.set_crs(resolved, allow_override=True)
     if crs is not None and resolve_crs(CRS.from_user_input(crs)) != gdf.crs:

@@ -246,7 +246,8 @@ def read_layer(
         encoding_used = gdf.attrs.get("encoding")
         gdf = require_crs(_require_geometry(gdf, path), crs, path)
     check_vertices(gdf, redact_uri(src))
-    gdf = settle_crs(gdf, crs, src, notes, given_by=crs_given_by or f"--crs {crs}")
+    given_by = crs_given_by or f"--crs {crs}"
+    gdf = settle_crs(gdf, crs, src, notes, given_by=given_by, swap_xy=swap_xy)
     gdf = check_datum(gdf, src, notes, assumed=assume_datum_shift_negligible, towgs84=towgs84)
     if check_crs:
         check_layer_coordinates(gdf, redact_uri(src), crs, extent=extent)

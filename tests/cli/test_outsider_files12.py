@@ -19,6 +19,7 @@ import pyogrio
 import pytest
 import shapely
 from _cli import assert_exit2, check_json, qzgeo
+from pyproj import Geod, Transformer
 
 _INT64 = {pa.int64(): pd.Int64Dtype()}.get
 X0, Y0 = 570244.0, 2428420.0  # EPSG:4545 metres inside 钦州高新区 (108.68E, 21.95N)
@@ -271,3 +272,20 @@ def test_a_wrong_prj_is_not_fixed_by_the_crs_option_it_names(tmp_path: Path) -> 
     for extra in ([], ["--crs", "EPSG:4524"]):
         res = qzgeo("check", src, *extra)
         assert_exit2(res, str(src), "use EPSG:4524", "the .prj", "--crs does not replace")
+
+
+def test_swap_xy_applies_to_a_shapefile_it_is_suggested_for(tmp_path: Path) -> None:
+    """A shapefile from CAD with X the northing (测量坐标: X north, Y east): the message
+    suggested --swap-xy, which was silently ignored for anything but a 界址点 .txt."""
+    src = tmp_path / "宗地.shp"
+    box = shapely.box(Y0, X0, Y0 + 300, X0 + 200)  # northing first
+    gpd.GeoDataFrame({"BSM": [1]}, geometry=[box], crs=4545).to_file(src)
+    assert_exit2(qzgeo("check", src), str(src), "swapped X/Y", "--swap-xy")
+    _, [site] = check_json(src, "--swap-xy")
+    ring = shapely.box(X0, Y0, X0 + 200, Y0 + 300)
+    lon, lat = Transformer.from_crs(4545, 4490, always_xy=True).transform(
+        *np.asarray(shapely.segmentize(ring, 5.0).exterior.coords).T
+    )
+    expected = abs(Geod(ellps="GRS80").polygon_area_perimeter(lon, lat)[0])
+    assert site["area_m2"] == pytest.approx(expected, abs=0.02)
+    assert "X and Y exchanged (--swap-xy)" in "\n".join(site["warnings"])
