@@ -42,10 +42,10 @@ def plain_integers(df: pd.DataFrame) -> pd.DataFrame:
     for name in df.columns:
         dtype = df[name].dtype
         if dtype in _NULLABLE.values() and not df[name].hasnans:
-            df[name] = df[name].to_numpy(dtype=dtype.numpy_dtype)
+            df[name] = df[name].to_numpy(dtype=str(dtype).lower())  # Int64 -> int64
     if df.index.dtype in _NULLABLE.values() and not df.index.hasnans:
         # set_index, as pyogrio sets the FIDs: a RangeIndex where they run in steps of one
-        df = df.set_index(df.index.astype(df.index.dtype.numpy_dtype))
+        df = df.set_index(df.index.astype(str(df.index.dtype).lower()))
     return df
 
 
