@@ -261,7 +261,9 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
         if enc == "utf-8":
             log.info("%s", note)
             return label, None
-        return label, note
+        sample = _first_non_ascii(dbf)  # the file's own text both ways: Latin-1 reads as GBK too
+        shown = "" if sample is None else f" (first such text {readings(sample, 0)})"
+        return label, note + shown
     msg = (
         f"{path}: no .cpg file and the attribute text is neither UTF-8 nor GBK; pass the "
         "encoding (encoding=... / --encoding, e.g. big5) or add a .cpg file"

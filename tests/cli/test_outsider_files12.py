@@ -289,3 +289,18 @@ def test_swap_xy_applies_to_a_shapefile_it_is_suggested_for(tmp_path: Path) -> N
     expected = abs(Geod(ellps="GRS80").polygon_area_perimeter(lon, lat)[0])
     assert site["area_m2"] == pytest.approx(expected, abs=0.02)
     assert "X and Y exchanged (--swap-xy)" in "\n".join(site["warnings"])
+
+
+def test_a_latin1_dbf_without_cpg_read_as_gbk_shows_both_readings(tmp_path: Path) -> None:
+    """No .cpg, text in cp1252: it decodes as GB18030 too, and is read so (the documented
+    guess). The note only said "decodes as GB18030"; it now shows the text read both ways,
+    so that 'Caf閟' beside 'Cafés' tells the user which --encoding to give."""
+    src = tmp_path / "sites.shp"
+    gdf = gpd.GeoDataFrame(
+        {"NAME": ["Cafés"]}, geometry=[shapely.box(X0, Y0, X0 + 300, Y0 + 300)], crs=4545
+    )
+    pyogrio.write_dataframe(gdf, src, encoding="cp1252")
+    src.with_suffix(".cpg").unlink()
+    _, [site] = check_json(src)
+    said = "\n".join(site["warnings"])
+    assert "read as GB18030" in said and "'Caf閟'" in said and "'Cafés'" in said, said
