@@ -110,8 +110,11 @@ def integer_columns(gdf: gpd.GeoDataFrame, columns: dict[str, str]) -> gpd.GeoDa
         text = gdf.pop(_LABEL + c) if t == "bigint" else None
         if c not in gdf.columns or gdf[c].dtype.kind != "f":
             continue
-        values = gdf[c] if text is None else [None if pd.isna(v) else int(v) for v in text]
-        gdf[c] = pd.array(values, dtype=_NULLABLE[t])
+        if text is None:  # a float holds every integer and smallint exactly
+            gdf[c] = gdf[c].astype(_NULLABLE[t])
+        else:
+            digits = [None if pd.isna(v) else int(v) for v in text]
+            gdf[c] = pd.Series(digits, index=gdf.index, dtype=_NULLABLE[t])
     return gdf
 
 
