@@ -304,3 +304,31 @@ def test_a_latin1_dbf_without_cpg_read_as_gbk_shows_both_readings(tmp_path: Path
     _, [site] = check_json(src)
     said = "\n".join(site["warnings"])
     assert "read as GB18030" in said and "'Caf閟'" in said and "'Cafés'" in said, said
+
+
+def test_a_filegdb_boundary_feature_class_is_a_boundary(tmp_path: Path) -> None:
+    """三线.gdb with feature classes 城镇开发边界 and 生态保护红线 and no class column (how a
+    bureau exports them): each took the class "三线" from the file name, so the development
+    boundary was an exclusion and a site wholly inside it was a conflict."""
+    gdb = tmp_path / "三线.gdb"
+    layers = {
+        "城镇开发边界": shapely.box(X0 - 1000, Y0 - 1000, X0 + 1000, Y0 + 1000),
+        "生态保护红线": shapely.box(X0 + 5000, Y0, X0 + 5100, Y0 + 100),
+    }
+    for i, (name, geom) in enumerate(layers.items()):
+        gdf = gpd.GeoDataFrame({"BSM": [i]}, geometry=[geom], crs=4545)
+        pyogrio.write_dataframe(gdf, gdb, layer=name, driver="OpenFileGDB", append=i > 0)
+    site = tmp_path / "选址.geojson"
+    box = shapely.box(X0, Y0, X0 + 300, Y0 + 300)
+    gpd.GeoDataFrame({"名称": ["甲"]}, geometry=[box], crs=4545).to_file(site)
+    args = [
+        "--no-pack",
+        "--constraint",
+        f"{gdb}:城镇开发边界",
+        "--constraint",
+        f"{gdb}:生态保护红线",
+    ]
+    _, [got] = check_json(site, *args)
+    assert got["verdict"] == "clear" and got["conflicts"] == []
+    assert got["development_boundary"]["class"] == "城镇开发边界"
+    assert got["development_boundary"]["inside_share"] == 1.0
