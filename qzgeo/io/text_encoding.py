@@ -57,7 +57,11 @@ def not_utf8_message(path: Path, encoding: str, reason: str) -> str:
     excel = " (Excel: 'CSV UTF-8')" if path.suffix.lower() == ".csv" else ""
     fix = "pass its encoding with --encoding"
     with contextlib.suppress(OSError, LookupError):
-        for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+        data = path.read_bytes()
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text", Notepad
+            fix = "it is UTF-16 (it starts with a byte-order mark), which GDAL does not read here"
+            return f"cannot read {path}: {fix}; save it as UTF-8{excel}"
+        for number, line in enumerate(data.splitlines(), start=1):
             try:
                 line.decode(encoding)
             except UnicodeDecodeError as exc:

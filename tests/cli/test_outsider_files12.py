@@ -332,3 +332,16 @@ def test_a_filegdb_boundary_feature_class_is_a_boundary(tmp_path: Path) -> None:
     assert got["verdict"] == "clear" and got["conflicts"] == []
     assert got["development_boundary"]["class"] == "城镇开发边界"
     assert got["development_boundary"]["inside_share"] == 1.0
+
+
+def test_a_utf16_csv_is_told_it_is_utf16(tmp_path: Path) -> None:
+    """A CSV saved as UTF-16 with a byte-order mark (Notepad's "Unicode"): the message showed
+    its first line "read as GBK" and told to pass --encoding GBK or cp1252; with --encoding
+    utf-16 GDAL still cannot read it. Only saving it as UTF-8 helps."""
+    ring = "108.68 21.95,108.683 21.95,108.683 21.953,108.68 21.953,108.68 21.95"
+    src = tmp_path / "选址.csv"
+    src.write_bytes(b"\xff\xfe" + f'名称,WKT\r\n甲,"POLYGON(({ring}))"\r\n'.encode("utf-16-le"))
+    for extra in ([], ["--encoding", "utf-16"]):
+        res = qzgeo("check", src, "--crs", "EPSG:4490", *extra)
+        assert_exit2(res, str(src), "UTF-16", "save it as UTF-8")
+        assert "--encoding GBK" not in res.output
