@@ -211,7 +211,7 @@ def _out_encoding(value: str | None) -> str | None:
     if value is None:
         return None
     from qzgeo._errors import OutputError
-    from qzgeo.io.shapefile import write_encoding
+    from qzgeo.io.shapefile_write import write_encoding
 
     try:
         return write_encoding(value)

@@ -18,7 +18,7 @@ import pyogrio
 from qzgeo._errors import OutputError
 from qzgeo.io.atomic import atomic_path, write_with
 from qzgeo.io.jzd_write import write_jzd
-from qzgeo.io.shapefile import write_encoding, write_shapefile
+from qzgeo.io.shapefile_write import write_encoding, write_shapefile
 from qzgeo.io.vector import PYOGRIO_ERRORS
 from qzgeo.notices import Notices
 
