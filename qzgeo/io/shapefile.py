@@ -238,7 +238,9 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
     """
     cpg = sidecar(path, ".cpg")
     if cpg is not None:
-        return ("GB18030", None) if _gb_code_page(cpg) else (None, _other_cpg_note(path, cpg))
+        if _gb_code_page(cpg):
+            return "GB18030", _utf8_under_gb_note(path, cpg)
+        return None, _other_cpg_note(path, cpg)
     dbf = sidecar(path, ".dbf")
     if dbf is None:
         msg = f"{path}: the .dbf file is missing; copy all the shapefile's files together"
@@ -297,6 +299,23 @@ def _other_cpg_note(path: Path, cpg: Path) -> str | None:
     return (
         f"{path.name}: its .cpg says {text!r} and the text is read so, but it also reads as "
         f"GBK{shown}; if GBK is meant: --encoding GBK"
+    )
+
+
+def _utf8_under_gb_note(path: Path, cpg: Path) -> str | None:
+    """A note when a GB ``.cpg`` holds text that is valid UTF-8 (and not ASCII).
+
+    Chinese in UTF-8 decodes as GB18030 too, without an error: 工业用地 becomes 宸ヤ笟鐢ㄥ湴 (a
+    UTF-8 .dbf beside a .cpg copied from a GBK export). GBK text is rarely valid UTF-8.
+    """
+    dbf = sidecar(path, ".dbf")
+    sample = _first_non_ascii(dbf) if dbf is not None and _decodes(dbf, "utf-8") else None
+    if sample is None:
+        return None
+    as_gb, as_utf8 = sample.decode("gb18030", "replace")[:16], sample.decode("utf-8")[:16]
+    return (
+        f"{path.name}: its .cpg says {_cpg_text(cpg)!r} and the text is read so ({as_gb!r}), "
+        f"but it is valid UTF-8, {as_utf8!r}; if UTF-8 is meant: --encoding UTF-8"
     )
 
 

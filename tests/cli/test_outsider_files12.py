@@ -345,3 +345,20 @@ def test_a_utf16_csv_is_told_it_is_utf16(tmp_path: Path) -> None:
         res = qzgeo("check", src, "--crs", "EPSG:4490", *extra)
         assert_exit2(res, str(src), "UTF-16", "save it as UTF-8")
         assert "--encoding GBK" not in res.output
+
+
+def test_utf8_text_under_a_gbk_cpg_is_said(tmp_path: Path) -> None:
+    """A UTF-8 DBF beside a .cpg of GBK (copied from another export, or left by an older
+    tool): the text was read as GB18030 without a word, 工业用地 became 宸ヤ笟鐢ㄥ湴 in every
+    output. It is still read as the .cpg says, and a note shows the UTF-8 reading."""
+    src = tmp_path / "地块.shp"
+    gdf = gpd.GeoDataFrame(
+        {"DLMC": ["工业用地"]}, geometry=[shapely.box(X0, Y0, X0 + 300, Y0 + 300)], crs=4545
+    )
+    pyogrio.write_dataframe(gdf, src, encoding="UTF-8")
+    src.with_suffix(".cpg").write_text("GBK", encoding="ascii")
+    _, [site] = check_json(src, "--label-field", "DLMC")
+    said = "\n".join(site["warnings"])
+    assert ".cpg says 'GBK'" in said and "'工业用地'" in said and "--encoding UTF-8" in said, said
+    _, [site] = check_json(src, "--label-field", "DLMC", "--encoding", "UTF-8")
+    assert site["site"] == "工业用地"
