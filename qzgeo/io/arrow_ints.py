@@ -10,13 +10,17 @@ instead; columns without a null stay numpy integers, as the rest of qzgeo expect
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyogrio
 
-__all__ = ["ARROW_TO_PANDAS", "plain_integers", "read_dataframe"]
+if TYPE_CHECKING:
+    from qzgeo.notices import Notices
+
+__all__ = ["ARROW_TO_PANDAS", "note_rounded_codes", "plain_integers", "read_dataframe"]
 
 _NULLABLE = {
     pa.int8(): pd.Int8Dtype(),
@@ -55,3 +59,32 @@ def read_dataframe(path: Path, *, use_arrow: bool, **kwargs: Any) -> Any:
         return pyogrio.read_dataframe(path, use_arrow=False, **kwargs)
     kwargs = {"arrow_to_pandas_kwargs": ARROW_TO_PANDAS, **kwargs}
     return plain_integers(pyogrio.read_dataframe(path, use_arrow=True, **kwargs))
+
+
+#: The first whole number a float64 cannot hold exactly next to its neighbours (2**53).
+_EXACT_FLOAT_INTEGERS = 2.0**53
+
+
+def note_rounded_codes(df: pd.DataFrame, path: Path, notes: Notices) -> None:
+    """Say which float columns of ``df`` hold whole numbers past 2**53 (16 digits and more).
+
+    A 19-digit 宗地代码 stored as a Double (an ArcGIS 10.x FileGDB has no 64-bit integers) or
+    a GeoPackage REAL lost its last digits in the file itself: two parcels' codes may read
+    as one number. qzgeo cannot restore them; it says so. (A shapefile's ``N(20,0)`` field
+    has its own notice, :func:`qzgeo.io.shapefile.note_shapefile_read`.)
+    """
+    if path.suffix.lower() == ".shp":
+        return
+    for name in df.columns:
+        if df[name].dtype.kind != "f":
+            continue
+        v = df[name].to_numpy(dtype=float, na_value=np.nan)
+        big = np.isfinite(v) & (np.abs(v) >= _EXACT_FLOAT_INTEGERS) & (v == np.round(v))
+        if big.any():
+            notes.add(
+                f"{path.name}: field {str(name)!r} holds whole numbers of 16 digits and more "
+                f"as floating point (e.g. {v[big][0]:.0f}): digits past the 16th are lost in "
+                "the file itself (an ArcGIS 10.x FileGDB keeps 64-bit integers as Double); "
+                "store such codes as text at the source",
+                source=path.name,
+            )

@@ -23,7 +23,7 @@ from pyproj import CRS
 
 from qzgeo._errors import CRSError, InputError, MissingInputError
 from qzgeo.geo.crs import STORAGE_CRS
-from qzgeo.io.arrow_ints import read_dataframe
+from qzgeo.io.arrow_ints import note_rounded_codes, read_dataframe
 from qzgeo.io.csv_wkt import note_unparsed_wkt
 from qzgeo.io.dxf import read_dxf
 from qzgeo.io.guard import (
@@ -360,6 +360,7 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
         if path.suffix.lower() == ".shp":
             note_shapefile_read(gdf, path, notes)
         note_unparsed_wkt(gdf, path, notes)
+        note_rounded_codes(gdf, path, notes)
         if gdf.attrs.pop("arcs", False):
             notes.add(
                 f"{path.name}: the layer holds curves (arcs); read as straight segments, one "

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyogrio
 import pytest
 import shapely
-from _cli import assert_exit2, check_json, qzgeo
+from _cli import assert_exit2, check_json, qzgeo, warnings_of
 from pyproj import Geod, Transformer
 
 _INT64 = {pa.int64(): pd.Int64Dtype()}.get
@@ -362,3 +362,24 @@ def test_utf8_text_under_a_gbk_cpg_is_said(tmp_path: Path) -> None:
     assert ".cpg says 'GBK'" in said and "'工业用地'" in said and "--encoding UTF-8" in said, said
     _, [site] = check_json(src, "--label-field", "DLMC", "--encoding", "UTF-8")
     assert site["site"] == "工业用地"
+
+
+def test_codes_a_filegdb_kept_as_double_are_said_to_be_rounded(tmp_path: Path) -> None:
+    """An ArcGIS 10.x FileGDB has no 64-bit integers: GDAL (like ArcGIS) writes a 19-digit
+    宗地代码 as a Double, and 4507020010010000001 and …002 read back as one number. That is
+    in the file before qzgeo reads it, but nothing said so: the report now does."""
+    gdb = tmp_path / "宗地.gdb"
+    boxes = [shapely.box(X0 + 1000 * i, Y0, X0 + 1000 * i + 300, Y0 + 300) for i in range(2)]
+    codes = np.array([4507020010010000001, 4507020010010000002], dtype="int64")
+    gdf = gpd.GeoDataFrame({"ZDDM": codes, "MJ": [1.5, 2.25]}, geometry=boxes, crs=4545)
+    with pytest.warns(RuntimeWarning, match="Float64"):  # GDAL says so when writing
+        pyogrio.write_dataframe(gdf, gdb, layer="zd", driver="OpenFileGDB")
+    assert pyogrio.read_info(gdb)["dtypes"][0] == "float64"
+    _, sites = check_json(f"{gdb}:zd")
+    said = warnings_of(sites)
+    assert "field 'ZDDM' holds whole numbers of 16 digits and more" in said, said
+    assert "'MJ'" not in said
+    out = tmp_path / "out"
+    assert qzgeo("analyze", "--parcels", gdb, "--out", out).exit_code == 0
+    report = (out / "internal" / "parcels_report.json").read_text(encoding="utf-8")
+    assert "field 'ZDDM' holds whole numbers" in report
