@@ -185,11 +185,13 @@ def read_user_constraints(
             msg = f"{arg} has no column {class_field!r} for --class-field; its columns are: {cols}"
             raise InputError(msg)
         col = class_field or next((c for c in CLASS_COLUMNS if c in gdf.columns), None)
+        # A FileGDB's or GeoPackage's layer names its class (三线.gdb:城镇开发边界), not the file
+        default = layer or Path(path).stem
         if col is None:
-            classes = pd.Series(Path(path).stem, index=gdf.index, dtype="string")
+            classes = pd.Series(default, index=gdf.index, dtype="string")
         else:
             classes = gdf[col].astype("string").fillna("").str.strip()
-            classes = classes.mask(classes == "", Path(path).stem)
+            classes = classes.mask(classes == "", default)
         # a red line drawn in GK keeps its edges, whatever zone the overlay runs in
         out.append((name, drawn_edges(gdf).to_crs(STORAGE_CRS), classes))
     return out

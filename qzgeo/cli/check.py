@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 @click.option(
     "--class-field",
     default=None,
-    help="Class column of the --constraint layers (default 类别/class/CLASS/DLMC, else file name).",
+    help="Class column of the --constraint layers (default 类别/class/CLASS/DLMC, else the "
+    "layer or file name).",
 )
 @click.option(
     "--mode",

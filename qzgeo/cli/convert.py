@@ -154,6 +154,10 @@ def _check_out(
             f"--out-encoding applies to .shp and 界址点 .txt outputs; {out.suffix} is always UTF-8"
         )
         raise click.BadParameter(msg, param_hint="--out-encoding")
+    blocking = next((p for p in out.absolute().parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:  # mkdir would fail with a bare "[Errno 17] File exists"
+        msg = f"{blocking} is a file, not a folder: OUT cannot be written in it; choose another OUT"
+        raise click.BadParameter(msg, param_hint="OUT")
     if not is_postgis_uri(source) and Path(source).resolve() == out.resolve():
         msg = "OUT is the input file; write to another file (inputs are never modified)"
         raise click.BadParameter(msg, param_hint="OUT")
@@ -207,7 +211,7 @@ def _out_encoding(value: str | None) -> str | None:
     if value is None:
         return None
     from qzgeo._errors import OutputError
-    from qzgeo.io.shapefile import write_encoding
+    from qzgeo.io.shapefile_write import write_encoding
 
     try:
         return write_encoding(value)

@@ -141,7 +141,8 @@ _READING = (
     click.option(
         "--swap-xy/--no-swap-xy",
         default=None,
-        help="界址点 .txt: the X column holds eastings (default: decided from the magnitudes).",
+        help="X holds northings (Chinese survey order): exchange X and Y (界址点 .txt: default "
+        "decided from the magnitudes; other files: not swapped unless given).",
     ),
     click.option(
         "--max-bytes",

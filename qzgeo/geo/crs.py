@@ -316,7 +316,7 @@ EPSG:4528, which expects 40 xxx xxx): use EPSG:4549, not EPSG:4528
         msg = (
             f"{source}: looks like swapped X/Y (the first column holds the northing or latitude) "
             f"for {name}; "
-            "swap the columns (for 界址点 files: swap_xy=True / --swap-xy) and read again"
+            "read it again with --swap-xy (swap_xy=True), or swap the axes in the file"
         )
         raise CRSError(msg)
     _check_prefix_variant(c, med_e, name, source)
@@ -407,12 +407,15 @@ OLD_DATUMS = {"xian": "Xian 1980 (西安80)", "beijing": "Beijing 1954 (北京54
 
 
 def old_datum(crs: CRS | str | None) -> str | None:
-    """The name of ``crs``'s datum if it is Xian 1980 or Beijing 1954, else ``None``.
+    """The name of ``crs``'s datum if it is Xian 1980, Beijing 1954 or another datum on their
+    ellipsoids (Krassowsky, IAG 1975), else ``None``.
 
     Examples
     --------
     >>> old_datum("EPSG:2381"), old_datum("EPSG:4545")
     ('Xian 1980 (西安80)', None)
+    >>> old_datum("EPSG:4555")
+    'New Beijing (Krassowsky 1940 ellipsoid, like Beijing 1954 (北京54))'
     """
     if crs is None:
         return None
@@ -423,6 +426,12 @@ def old_datum(crs: CRS | str | None) -> str | None:
         return OLD_DATUMS["xian"]
     if "beijing" in key and "1954" in key:
         return OLD_DATUMS["beijing"]
+    # Another datum on their ellipsoids (New Beijing 新北京54, a PROJ string with +ellps=krass
+    # and no +towgs84) is as far from CGCS2000, and PROJ would move it by nothing too.
+    ellipsoid = c.ellipsoid.name if c.ellipsoid is not None and not c.is_bound else ""
+    for word, family in (("krass", "beijing"), ("iag 1975", "xian"), ("iau 1976", "xian")):
+        if word in ellipsoid.lower():
+            return f"{datum} ({ellipsoid} ellipsoid, like {OLD_DATUMS[family]})"
     return None
 
 

@@ -240,15 +240,25 @@ def admit_path(path: str | os.PathLike[str]) -> Path:
     ------
     InputError
         A ``/vsi*`` path, a ``PREFIX:`` path, a format not on the allow-list (``.vrt``...),
-        or a file whose first bytes do not match its extension (or name a VRT).
+        a file whose first bytes do not match its extension (or name a VRT), or a folder
+        other than a FileGDB or a folder of shapefiles.
     """
     text = os.fspath(path)
     shown = repr(text) if any(ord(c) < 32 for c in text) else text
     refuse_virtual(text)
     p = Path(text)
-    if p.is_dir():
-        return p
     suffix = p.suffix.lower()
+    if p.is_dir():
+        # GDAL opens a folder with whichever driver claims its files (MapInfo .tab, CSV...):
+        # only a FileGDB and a folder of shapefiles are on the allow-list.
+        if suffix != ".gdb" and not any(f.suffix.lower() == ".shp" for f in p.iterdir()):
+            why = (
+                "a folder is read only as a FileGDB (.gdb) or a folder of shapefiles, and this "
+                "one holds no .shp; give the file itself (a .shp, .gpkg, .geojson, .kml or "
+                "界址点 .txt)"
+            )
+            raise _refuse(shown, why)
+        return p
     if suffix not in ALLOWED_SUFFIXES:
         raise _refuse(shown, f"the format {suffix or '(no extension)'!r} is not accepted")
     with p.open("rb") as fh:

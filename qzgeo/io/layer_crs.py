@@ -11,10 +11,11 @@ import mmap
 from pathlib import Path
 
 import geopandas as gpd
+import shapely
 from pyproj import CRS
 
 from qzgeo._errors import CRSError
-from qzgeo.geo.crs import STORAGE_CRS, resolve_crs
+from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, resolve_crs, sample_coordinates
 from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84
 from qzgeo.io.postgis_uri import redact_uri
 from qzgeo.io.shapefile import sidecar
@@ -87,13 +88,26 @@ def undeclared_geojson_crs(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFram
 
 
 def settle_crs(
-    gdf: gpd.GeoDataFrame, crs: str | CRS | None, src: str, notes: Notices, *, given_by: str
+    gdf: gpd.GeoDataFrame,
+    crs: str | CRS | None,
+    src: str,
+    notes: Notices,
+    *,
+    given_by: str,
+    swap_xy: bool | None = None,
 ) -> gpd.GeoDataFrame:
     """``gdf`` with its CRS resolved (ESRI names to EPSG); a notice if ``crs`` disagrees.
 
     ``crs`` (``--crs``) only sets the CRS of a file without one: one the file declares wins,
-    and the user is told rather than left to believe the option applied.
+    and the user is told rather than left to believe the option applied. ``swap_xy``
+    (``--swap-xy``): the X of the data holds northings (Chinese survey order, in CAD and
+    shapefile exports too), so x and y are exchanged, with a note; a 界址点 .txt has done so
+    in its reader.
     """
+    if swap_xy and not src.lower().endswith(".txt"):
+        swapped = shapely.transform(gdf.geometry.values, lambda xy: xy[:, ::-1])
+        gdf = gdf.set_geometry(gpd.GeoSeries(swapped, index=gdf.index, crs=gdf.crs).values)
+        notes.add(f"{redact_uri(src)}: X and Y exchanged (--swap-xy)", source=src)
     resolved = resolve_crs(gdf.crs)
     gdf = gdf if resolved == gdf.crs else gdf.set_crs(resolved, allow_override=True)
     if crs is not None and resolve_crs(CRS.from_user_input(crs)) != gdf.crs:
@@ -106,6 +120,37 @@ def settle_crs(
             source=src,
         )
     return gdf
+
+
+def check_layer_coordinates(
+    gdf: gpd.GeoDataFrame,
+    src: str,
+    crs: str | CRS | None,
+    *,
+    extent: tuple[float, float, float, float] | None = None,
+) -> None:
+    """:func:`qzgeo.geo.crs.check_coordinates` on ``gdf``, the fix aimed at where its CRS is.
+
+    Its advice ("use EPSG:4524, not EPSG:4545") is for ``crs`` (``--crs``); a CRS the file
+    declares itself (a .prj, a GeoJSON ``crs`` member, 带号) is not replaced by ``--crs``
+    (:func:`settle_crs`), so the fix is in the file.
+    """
+    try:
+        check_coordinates(
+            sample_coordinates(gdf.geometry.values), gdf.crs, source=src, extent=extent
+        )
+    except CRSError as exc:
+        given = crs is not None and resolve_crs(CRS.from_user_input(crs)) == gdf.crs
+        if given or not any(w in str(exc) for w in ("use EPSG:", "check `crs` / --crs")):
+            raise  # the CRS came from --crs, or the fix is not a CRS (swapped X/Y, a vertex)
+        where = "the .prj" if src.lower().endswith(".shp") else "the CRS the file declares"
+        fix = "replace the .prj (ArcGIS 定义投影, QGIS Assign Projection)"
+        if "://" in src:  # PostGIS: the table's SRID
+            where, fix = "the table's SRID", "set the right one (UpdateGeometrySRID)"
+        elif not src.lower().endswith(".shp"):
+            fix = 'fix it in the file (GeoJSON: its "crs" member; 界址点: 带号)'
+        msg = f"{exc}. That CRS is {where}, which --crs does not replace: {fix}"
+        raise CRSError(msg) from exc
 
 
 def _crs_hint(gdf: gpd.GeoDataFrame) -> str:

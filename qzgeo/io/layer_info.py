@@ -24,15 +24,17 @@ _MULTI_LAYER_SUFFIXES = frozenset({".gpkg", ".gml", ".kml"})
 
 
 def default_layer(path: str | os.PathLike[str], layer: str | None) -> str | None:
-    """``layer``, else the only layer with geometry of a file that has several layers.
+    """``layer``, else the only layer with geometry of a file or folder that has several layers.
 
     A GeoPackage often holds a table besides its features (QGIS's ``layer_styles``): its one
-    layer with geometry is meant. With several layers with geometry the choice is refused,
-    not guessed (GDAL would take the first).
+    layer with geometry is meant. With several layers with geometry (a FileGDB's feature
+    classes, a folder of shapefiles too) the choice is refused, not guessed (GDAL would take
+    the first).
     """
-    if layer is not None or Path(path).suffix.lower() not in _MULTI_LAYER_SUFFIXES:
+    folder = Path(path).is_dir()
+    if layer is not None or not (folder or Path(path).suffix.lower() in _MULTI_LAYER_SUFFIXES):
         return layer
-    if not Path(path).is_file():
+    if not (folder or Path(path).is_file()):
         return None  # the reader says what is missing
     admit_path(path)  # GDAL opens nothing the allow-list refuses, not even to list layers
     try:
@@ -47,11 +49,14 @@ def default_layer(path: str | os.PathLike[str], layer: str | None) -> str | None
         return None
     if len(spatial) == 1:
         return spatial[0]
-    msg = (
-        f"{path} has {len(spatial)} layers with geometry ({', '.join(spatial)}); name the one "
-        f"to read: --layer {spatial[-1]} (analyze, convert), {path}:{spatial[-1]} (check), "
+    pick = (
+        f"--layer {spatial[-1]} (analyze, convert), {path}:{spatial[-1]} (check), "
         f'layer = "{spatial[-1]}" (a pack\'s catalog)'
     )
+    if folder and Path(path).suffix.lower() != ".gdb":  # a folder of shapefiles (io.guard)
+        pick = f"{Path(path) / spatial[-1]}.shp (check, analyze, convert)"
+    listed = ", ".join(spatial)
+    msg = f"{path} has {len(spatial)} layers with geometry ({listed}); name the one to read: {pick}"
     raise InputError(msg)
 
 

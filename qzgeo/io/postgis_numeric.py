@@ -1,4 +1,5 @@
-"""PostGIS ``numeric`` columns that a float cannot hold, read as PostgreSQL's text of them.
+"""PostGIS ``numeric`` columns that a float cannot hold, read as PostgreSQL's text of them;
+integer columns with NULLs kept integers.
 
 pandas turns every ``numeric`` into a float64: 15 significant digits survive, no more. A
 19-digit parcel number kept as ``numeric(19,0)`` (what a DBF ``N(19,0)`` field often becomes
@@ -6,6 +7,11 @@ once loaded) lost its last digits in every output, silently. Such a column is re
 instead, digit for digit, with a notice: ``numeric(p, s)`` with ``p`` over 15 always; an
 unconstrained ``numeric`` when one of its values does not survive the round trip through a
 float8.
+
+An integer column with a NULL comes out of pandas as floats too (a ``bigint`` 宗地代码 of 19
+digits rounded to 16, 4507020010010000001 and …002 both written as 4507020010009999872). A
+nullable ``bigint`` is read as text beside itself, and such columns become pandas' nullable
+integers, digit for digit.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import pandas as pd
 
 from qzgeo.io.postgis_uri import PostgisSource, require_postgis_extras
 from qzgeo.notices import Notice, Notices, attach_notices, notices_of
@@ -20,7 +27,14 @@ from qzgeo.notices import Notice, Notices, attach_notices, notices_of
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-__all__ = ["FLOAT_DIGITS", "read_as_text", "text_columns", "wide_numerics"]
+__all__ = [
+    "FLOAT_DIGITS",
+    "integer_columns",
+    "nullable_integers",
+    "read_as_text",
+    "text_columns",
+    "wide_numerics",
+]
 
 #: Significant decimal digits every float64 keeps (DBL_DIG).
 FLOAT_DIGITS = 15
@@ -57,10 +71,51 @@ def wide_numerics(conn: Connection, src: PostgisSource) -> dict[str, str]:
     return out
 
 
-def read_as_text(columns: dict[str, str]) -> list[Any]:
-    """The select items that read ``columns`` as text, beside ``*``."""
+#: pandas' nullable integer dtype of each PostgreSQL integer type.
+_NULLABLE = {"smallint": "Int16", "integer": "Int32", "bigint": "Int64"}
+
+
+def nullable_integers(conn: Connection, src: PostgisSource) -> dict[str, str]:
+    """``{column: type}`` of the table's integer columns that may hold NULL."""
     sa = require_postgis_extras()
-    return [sa.cast(sa.column(c), sa.Text).label(_LABEL + c) for c in columns]
+    rows = conn.execute(
+        sa.text(
+            "SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND c.relname = :table AND a.attnum > 0 "
+            "AND NOT a.attisdropped AND NOT a.attnotnull "
+            "AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) "
+            "ORDER BY a.attnum"
+        ),
+        {"schema": src.schema, "table": src.table},
+    ).all()
+    return {str(name): str(declared) for name, declared in rows}
+
+
+def read_as_text(columns: dict[str, str]) -> list[Any]:
+    """The select items that read ``columns`` as text, beside ``*`` (of integer columns, the
+    ``bigint`` ones: a float holds every ``integer`` and ``smallint`` exactly)."""
+    sa = require_postgis_extras()
+    return [
+        sa.cast(sa.column(c), sa.Text).label(_LABEL + c)
+        for c, t in columns.items()
+        if t not in _NULLABLE or t == "bigint"
+    ]
+
+
+def integer_columns(gdf: gpd.GeoDataFrame, columns: dict[str, str]) -> gpd.GeoDataFrame:
+    """Make each of ``columns`` (:func:`nullable_integers`) that pandas read as floats (it
+    holds a NULL) nullable integers, from its text for a ``bigint``."""
+    for c, t in columns.items():
+        text = gdf.pop(_LABEL + c) if t == "bigint" else None
+        if c not in gdf.columns or gdf[c].dtype.kind != "f":
+            continue
+        if text is None:  # a float holds every integer and smallint exactly
+            gdf[c] = gdf[c].astype(_NULLABLE[t])
+        else:
+            digits = [None if pd.isna(v) else int(v) for v in text]
+            gdf[c] = pd.Series(digits, index=gdf.index, dtype=_NULLABLE[t])
+    return gdf
 
 
 def text_columns(

@@ -24,7 +24,13 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 from qzgeo._errors import CRSError, InputError
 from qzgeo.io.guard import current_caps
 from qzgeo.io.postgis_conn import connect, db_reason, engine_for, require_postgis
-from qzgeo.io.postgis_numeric import read_as_text, text_columns, wide_numerics
+from qzgeo.io.postgis_numeric import (
+    integer_columns,
+    nullable_integers,
+    read_as_text,
+    text_columns,
+    wide_numerics,
+)
 from qzgeo.io.postgis_uri import PostgisSource, parse_postgis_uri, require_postgis_extras
 from qzgeo.notices import Notice, Notices, attach_notices
 
@@ -127,8 +133,8 @@ def read_postgis_layer(
         geom_col, srid = _geometry_column(conn, src)
         target_crs = _resolve_crs(conn, src, geom_col, srid, crs)
         key = _one_key(conn, src)
-        wide = wide_numerics(conn, src)
-        columns: list[Any] = [sa.text("*"), *read_as_text(wide)]
+        wide, ints = wide_numerics(conn, src), nullable_integers(conn, src)
+        columns: list[Any] = [sa.text("*"), *read_as_text(wide), *read_as_text(ints)]
         if key is not None and not key.integer:  # ids as PostgreSQL writes the key (numeric
             # keys would come back as floats: 19 digits do not survive that)
             columns.append(sa.cast(sa.column(key.column), sa.Text).label(_ID))
@@ -144,7 +150,7 @@ def read_postgis_layer(
             f"{len(gdf)}; run again when no one writes to it, or analyze it without --chunk-rows"
         )
         raise InputError(msg)
-    return text_columns(_index_by_key(gdf, key, src), wide, src)
+    return text_columns(integer_columns(_index_by_key(gdf, key, src), ints), wide, src)
 
 
 def postgis_key_ranges(uri: str, rows: int) -> list[KeyRange]:

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyogrio
 import shapely
 
+from qzgeo.io.arrow_ints import ARROW_TO_PANDAS, plain_integers, read_dataframe
 from qzgeo.io.guard import open_options
 
 __all__ = ["RawWKB", "keep_raw_wkb", "raw_wkb_wanted", "read_frame_keeping_wkb", "wkb_column"]
@@ -77,16 +78,18 @@ def read_frame_keeping_wkb(path: Path, kwargs: dict[str, Any]) -> gpd.GeoDataFra
     sink = _SINK.get()
     plain = sink is not None and _plain_fields(str(path), kwargs.get("layer"))
     if not plain:
-        return pyogrio.read_dataframe(path, use_arrow=True, fid_as_index=True, **kwargs)
+        return read_dataframe(path, use_arrow=True, fid_as_index=True, **kwargs)
     meta, table = pyogrio.read_arrow(path, return_fids=True, datetime_as_string=True, **kwargs)
     name = meta["geometry_name"] or "wkb_geometry"
     if name not in table.column_names:
-        return pyogrio.read_dataframe(path, use_arrow=True, fid_as_index=True, **kwargs)
+        return read_dataframe(path, use_arrow=True, fid_as_index=True, **kwargs)
     wkb = table.column(name).combine_chunks()
     if isinstance(wkb, pa.ExtensionArray):
         wkb = wkb.storage
     try:
-        df = table.drop_columns([name]).to_pandas(self_destruct=True)
+        df = plain_integers(
+            table.drop_columns([name]).to_pandas(self_destruct=True, **ARROW_TO_PANDAS)
+        )
     except UnicodeDecodeError as ex:  # as pyogrio says it
         msg = "The file being read is not encoded in UTF-8; please use_arrow=False"
         raise pyogrio.errors.DataSourceError(msg) from ex

@@ -10,29 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import shutil
 import struct
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
-import pyogrio
 import shapely
 
-from qzgeo._errors import InputError, MissingInputError, OutputError
-from qzgeo.io.atomic import TEMP_PREFIX, signals_held
+from qzgeo._errors import InputError, MissingInputError
+from qzgeo.io.text_encoding import ENCODING_FIX, readings
 from qzgeo.notices import Notices
 
 log = logging.getLogger(__name__)
-
-_DBF_NAME_BYTES = 10
-_DBF_TEXT_BYTES = 254
-_SHP_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".fix")
 
 
 def sidecar(path: Path, ext: str) -> Path | None:
@@ -247,7 +238,9 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
     """
     cpg = sidecar(path, ".cpg")
     if cpg is not None:
-        return ("GB18030", None) if _gb_code_page(cpg) else (None, _other_cpg_note(path, cpg))
+        if _gb_code_page(cpg):
+            return "GB18030", _utf8_under_gb_note(path, cpg)
+        return None, _other_cpg_note(path, cpg)
     dbf = sidecar(path, ".dbf")
     if dbf is None:
         msg = f"{path}: the .dbf file is missing; copy all the shapefile's files together"
@@ -260,7 +253,9 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
         if enc == "utf-8":
             log.info("%s", note)
             return label, None
-        return label, note
+        sample = _first_non_ascii(dbf)  # the file's own text both ways: Latin-1 reads as GBK too
+        shown = "" if sample is None else f" (first such text {readings(sample, 0)})"
+        return label, note + shown
     msg = (
         f"{path}: no .cpg file and the attribute text is neither UTF-8 nor GBK; pass the "
         "encoding (encoding=... / --encoding, e.g. big5) or add a .cpg file"
@@ -307,6 +302,23 @@ def _other_cpg_note(path: Path, cpg: Path) -> str | None:
     )
 
 
+def _utf8_under_gb_note(path: Path, cpg: Path) -> str | None:
+    """A note when a GB ``.cpg`` holds text that is valid UTF-8 (and not ASCII).
+
+    Chinese in UTF-8 decodes as GB18030 too, without an error: 工业用地 becomes 宸ヤ笟鐢ㄥ湴 (a
+    UTF-8 .dbf beside a .cpg copied from a GBK export). GBK text is rarely valid UTF-8.
+    """
+    dbf = sidecar(path, ".dbf")
+    sample = _first_non_ascii(dbf) if dbf is not None and _decodes(dbf, "utf-8") else None
+    if sample is None:
+        return None
+    as_gb, as_utf8 = sample.decode("gb18030", "replace")[:16], sample.decode("utf-8")[:16]
+    return (
+        f"{path.name}: its .cpg says {_cpg_text(cpg)!r} and the text is read so ({as_gb!r}), "
+        f"but it is valid UTF-8, {as_utf8!r}; if UTF-8 is meant: --encoding UTF-8"
+    )
+
+
 #: Python codecs of the Western .cpg texts ArcGIS and QGIS write (upper case, no spaces).
 _CPG_CODECS = {
     "1252": "cp1252",
@@ -350,11 +362,16 @@ def cpg_mismatch(path: Path, encoding: str | None) -> str | None:
     if cpg is None or dbf is None or _gb_code_page(cpg):
         return None
     declared = _cpg_text(cpg)
-    fix = (
-        "it decodes as GBK: pass --encoding GBK (or write GBK in the .cpg)"
-        if _decodes(dbf, "gb18030")
-        else "pass its encoding with --encoding (or fix the .cpg)"
-    )
+    fix = "pass its encoding with --encoding (or fix the .cpg)"
+    for chunk in _dbf_text_chunks(dbf):  # values joined by b"\n": show the first that fails
+        try:
+            chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            start = chunk.rfind(b"\n", 0, exc.start) + 1
+            value = chunk[start:].split(b"\n", 1)[0]
+            shown = readings(value, exc.start - start)
+            fix = f"a value reads {shown}: {ENCODING_FIX} (or fix the .cpg)"
+            break
     return f"its .cpg says {declared!r} but the attribute text is not in that encoding; {fix}"
 
 
@@ -370,121 +387,3 @@ def _gb_code_page(cpg: Path) -> bool:
         return False
     key = "".join(c for c in text.upper() if c not in " -_")
     return key in _GB_CODE_PAGES
-
-
-def _check_dbf_limits(gdf: gpd.GeoDataFrame, target: Path, encoding: str) -> None:
-    """Refuse field names and text that a DBF would cut, or that ``encoding`` cannot hold."""
-    columns = [str(c) for c in gdf.columns if c != gdf.geometry.name]
-    _check_encodable(gdf, columns, target, encoding)
-    long_names = [c for c in columns if len(c.encode(encoding)) > _DBF_NAME_BYTES]
-    if long_names:
-        listed = ", ".join(f"{c!r} ({len(c.encode(encoding))} bytes)" for c in long_names)
-        fits_gbk = all(len(c.encode("gb18030")) <= _DBF_NAME_BYTES for c in long_names)
-        hint = (
-            " (they fit in GBK: add --out-encoding GBK)" if encoding == "UTF-8" and fits_gbk else ""
-        )
-        msg = (
-            f"cannot write {target.name}: field names longer than the 10-byte DBF limit in "
-            f"{encoding}: {listed}{hint}. Shapefiles would cut them; rename the columns or "
-            "write a GeoPackage (.gpkg) instead"
-        )
-        raise OutputError(msg)
-    for c in columns:
-        col = gdf[c]
-        if col.dtype == object or pd.api.types.is_string_dtype(col):
-            sizes = col.dropna().map(lambda v: len(str(v).encode(encoding)))
-            if len(sizes) and sizes.max() > _DBF_TEXT_BYTES:
-                msg = (
-                    f"cannot write {target.name}: column {c!r} holds text of {sizes.max()} bytes, "
-                    "over the 254-byte DBF limit; write a GeoPackage (.gpkg) instead"
-                )
-                raise OutputError(msg)
-
-
-def _check_encodable(
-    gdf: gpd.GeoDataFrame, columns: list[str], target: Path, encoding: str
-) -> None:
-    """Refuse a name or text that ``encoding`` has no code for (GDAL would write '?')."""
-    if encoding == "UTF-8":  # every str has a UTF-8 code
-        return
-    for c in columns:
-        texts = [c]
-        col = gdf[c]
-        if col.dtype == object or pd.api.types.is_string_dtype(col):
-            texts += [str(v) for v in col.dropna()]
-        for t in texts:
-            try:
-                t.encode(encoding)
-            except UnicodeEncodeError as exc:
-                bad = t[exc.start : exc.end]
-                where = "field name" if t is texts[0] else f"a value of column {c!r}"
-                msg = (
-                    f"cannot write {target.name} in {encoding}: {where} ({t!r}) holds {bad!r}, "
-                    f"which {encoding} has no code for; use --out-encoding GB18030 or UTF-8"
-                )
-                raise OutputError(msg) from exc
-
-
-def _replace_shapefile(tmpdir: Path, target: Path) -> None:
-    """Move the files written in ``tmpdir`` over ``target``'s, the ``.shp`` last.
-
-    Ctrl-C or SIGTERM is held back meanwhile: between two renames it would leave the new
-    ``.dbf`` beside the old ``.shp`` (a shapefile whose records do not match).
-    """
-    written = {p.suffix.lower(): p for p in tmpdir.iterdir()}
-    for p in written.values():
-        with p.open("rb") as fh:
-            os.fsync(fh.fileno())
-    with signals_held():
-        # Stale indexes of an old file would describe the wrong geometries: remove them.
-        for ext in _SHP_SIDECARS:
-            if ext not in written:
-                with contextlib.suppress(FileNotFoundError):
-                    target.with_suffix(ext).unlink()
-        for ext in sorted(written, key=lambda e: e == ".shp"):  # the .shp last
-            os.replace(written[ext], target.with_suffix(ext))
-
-
-#: Encodings a Shapefile (or a 界址点 file) can be written in: UTF-8, or GBK for tools that
-#: read only the national code pages (ArcGIS 10.x, older CAD exports). GB18030 is GBK's
-#: superset (every Chinese character); GDAL and ArcGIS read its .cpg like GBK's.
-WRITE_ENCODINGS = ("UTF-8", "GBK", "GB18030")
-
-
-def write_encoding(value: str | None) -> str:
-    """One of :data:`WRITE_ENCODINGS` from a user's spelling (``utf8``, ``gbk``, ``cp936``...)."""
-    if value is None:
-        return "UTF-8"
-    key = value.strip().upper().replace("_", "-")
-    aliases = {"UTF8": "UTF-8", "CP936": "GBK", "936": "GBK", "GB2312": "GBK"}
-    key = aliases.get(key, key)
-    if key not in WRITE_ENCODINGS:
-        msg = f"cannot write text as {value!r}; use one of {', '.join(WRITE_ENCODINGS)}"
-        raise OutputError(msg)
-    return key
-
-
-def write_shapefile(gdf: gpd.GeoDataFrame, target: Path, *, encoding: str = "UTF-8") -> Path:
-    """Write ``gdf`` as a shapefile with a ``.cpg``, replacing each file atomically.
-
-    ``encoding``: the DBF's text encoding (:data:`WRITE_ENCODINGS`), written to the ``.cpg``.
-    """
-    encoding = write_encoding(encoding)
-    _check_dbf_limits(gdf, target, encoding)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}tmp-{target.stem}.", dir=target.parent))
-    try:
-        pyogrio.write_dataframe(
-            gdf,
-            tmpdir / target.name,
-            driver="ESRI Shapefile",
-            encoding=encoding,
-            layer_options={"DBF_DATE_LAST_UPDATE": "2000-01-01"},
-        )
-        _replace_shapefile(tmpdir, target)
-    except OSError as exc:
-        msg = f"could not write {target}: {exc.strerror or exc}; the previous file is unchanged"
-        raise OutputError(msg) from exc
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-    return target

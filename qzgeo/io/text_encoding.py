@@ -9,6 +9,7 @@ step; they are refused at the read instead.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -40,7 +41,10 @@ def require_utf8(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def not_utf8_message(path: Path, encoding: str, reason: str) -> str:
     """The message for a text file (CSV, GeoJSON) not in the encoding it was read in.
 
-    Excel on Chinese Windows saves "CSV (逗号分隔)" in GBK: say so when the text decodes as GBK.
+    Nothing is guessed: bytes that are not UTF-8 decode as GBK (Excel on Chinese Windows saves
+    "CSV (逗号分隔)" in it) and as cp1252 (Western Windows) alike, a Latin-1 "Cafés" as GBK
+    "Caf閟". The first line that is not ``encoding`` is shown read both ways, with its number,
+    and the user passes the encoding that reads right.
 
     Examples
     --------
@@ -48,18 +52,67 @@ def not_utf8_message(path: Path, encoding: str, reason: str) -> str:
     >>> p = Path(tempfile.mkdtemp()) / "宗地.csv"
     >>> _ = p.write_bytes("名称,WKT\\n钦州,\\n".encode("gbk"))
     >>> print(not_utf8_message(p, "utf-8", "invalid continuation byte").split(": ", 1)[1])
-    its text is not valid utf-8 (invalid continuation byte); it decodes as GBK: pass --encoding GBK, or save it as UTF-8 (Excel: 'CSV UTF-8')
+    its text is not valid utf-8 (invalid continuation byte); line 1 reads as GBK '名称,WKT', as cp1252 'Ãû³Æ,WKT': pass the encoding that reads right with --encoding (--encoding GBK for Chinese Windows: Excel, ArcGIS; --encoding cp1252 for Western Windows), or save it as UTF-8 (Excel: 'CSV UTF-8')
     """  # noqa: E501
     excel = " (Excel: 'CSV UTF-8')" if path.suffix.lower() == ".csv" else ""
-    try:
-        path.read_bytes().decode("gb18030")
-        fix = "it decodes as GBK: pass --encoding GBK"
-    except (OSError, UnicodeDecodeError):
-        fix = "pass its encoding with --encoding"
+    fix = "pass its encoding with --encoding"
+    with contextlib.suppress(OSError, LookupError):
+        data = path.read_bytes()
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text", Notepad
+            fix = "it is UTF-16 (it starts with a byte-order mark), which GDAL does not read here"
+            return f"cannot read {path}: {fix}; save it as UTF-8{excel}"
+        for number, line in enumerate(data.splitlines(), start=1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError as exc:
+                fix = f"line {number} reads {readings(line, exc.start)}: " + ENCODING_FIX
+                break
     return (
         f"cannot read {path}: its text is not valid {encoding} ({reason}); {fix}, or save it "
         f"as UTF-8{excel}"
     )
+
+
+def dbf_text_message(path: Path, encoding: str, reason: str, start: int) -> str:
+    """The message for a shapefile whose DBF is not in the encoding it was read in.
+
+    :func:`require_utf8` names the field whose values fail (``field 'DLMC': ...``): the text
+    is in another encoding. A failure before any value is in a field name, most often one a
+    10-byte DBF limit cut inside a multibyte character.
+
+    Examples
+    --------
+    >>> print(dbf_text_message(Path("地块.shp"), "utf-8", "field 'DLMC': bad", 0))
+    cannot read 地块.shp: the text of field 'DLMC' is not valid utf-8 (bad); give the right encoding (--encoding / a .cpg file)
+    """  # noqa: E501
+    field = re.match(r"field ('[^']*'): (.*)", reason, re.S)
+    if field is not None:
+        return (
+            f"cannot read {path}: the text of field {field[1]} is not valid {encoding} "
+            f"({field[2]}); give the right encoding (--encoding / a .cpg file)"
+        )
+    return (
+        f"cannot read {path}: a field name or text is not valid {encoding} ({reason} at byte "
+        f"{start}; a DBF field name cut inside a character?). Rename the field and export "
+        "again, or give the right encoding (--encoding / a .cpg file)"
+    )
+
+
+#: How to pass the encoding that reads right (see :func:`readings`).
+ENCODING_FIX = (
+    "pass the encoding that reads right with --encoding (--encoding GBK for Chinese Windows: "
+    "Excel, ArcGIS; --encoding cp1252 for Western Windows)"
+)
+
+
+def readings(line: bytes, at: int) -> str:
+    """``line`` around byte ``at`` as GBK and as cp1252 (60 bytes at most: a WKT is long)."""
+    part = line[max(0, at - 30) : at + 30]
+    out = []
+    for label, codec in (("GBK", "gb18030"), ("cp1252", "cp1252")):
+        text = part.decode(codec, errors="replace").strip()
+        out.append(f"as {label} {text!r}")
+    return ", ".join(out)
 
 
 _XML_ENCODING_RE = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']""")

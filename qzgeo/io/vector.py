@@ -22,7 +22,8 @@ import shapely
 from pyproj import CRS
 
 from qzgeo._errors import CRSError, InputError, MissingInputError
-from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, sample_coordinates
+from qzgeo.geo.crs import STORAGE_CRS
+from qzgeo.io.arrow_ints import note_rounded_codes, read_dataframe
 from qzgeo.io.csv_wkt import note_unparsed_wkt
 from qzgeo.io.dxf import read_dxf
 from qzgeo.io.guard import (
@@ -36,7 +37,7 @@ from qzgeo.io.guard import (
 from qzgeo.io.input_checks import check_datum
 from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.kml_names import restore_kml_names
-from qzgeo.io.layer_crs import from_gcj02, require_crs, settle_crs
+from qzgeo.io.layer_crs import check_layer_coordinates, from_gcj02, require_crs, settle_crs
 from qzgeo.io.layer_info import default_layer
 from qzgeo.io.postgis_read import KeyRange, read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
@@ -48,7 +49,12 @@ from qzgeo.io.shapefile import (
     note_shapefile_read,
     shapefile_encoding,
 )
-from qzgeo.io.text_encoding import not_utf8_message, require_utf8, xml_encoding_message
+from qzgeo.io.text_encoding import (
+    dbf_text_message,
+    not_utf8_message,
+    require_utf8,
+    xml_encoding_message,
+)
 from qzgeo.notices import Notice, Notices, attach_notices, notices_of
 
 #: GDAL's advice to name a driver ("CSV:path"): qzgeo refuses such paths (io/guard), so the
@@ -72,7 +78,8 @@ def _list_layers(path: str, mtime_ns: int, size: int) -> list[str]:
     try:
         return [name for name, _ in ogr_layers(path)]
     except pyogrio.errors.DataSourceError as exc:
-        msg = f"cannot open {path}: {exc}"
+        said = _GDAL_PREFIX_HINT.sub("", str(exc)).strip().rstrip(";. ")
+        msg = f"cannot open {path}: {said}; the file may be corrupt or truncated"
         raise InputError(msg) from exc
 
 
@@ -239,12 +246,11 @@ def read_layer(
         encoding_used = gdf.attrs.get("encoding")
         gdf = require_crs(_require_geometry(gdf, path), crs, path)
     check_vertices(gdf, redact_uri(src))
-    gdf = settle_crs(gdf, crs, src, notes, given_by=crs_given_by or f"--crs {crs}")
+    given_by = crs_given_by or f"--crs {crs}"
+    gdf = settle_crs(gdf, crs, src, notes, given_by=given_by, swap_xy=swap_xy)
     gdf = check_datum(gdf, src, notes, assumed=assume_datum_shift_negligible, towgs84=towgs84)
     if check_crs:
-        check_coordinates(
-            sample_coordinates(gdf.geometry.values), gdf.crs, source=redact_uri(src), extent=extent
-        )
+        check_layer_coordinates(gdf, redact_uri(src), crs, extent=extent)
     if datum == "gcj02":
         gdf = from_gcj02(gdf, src)
     attach_notices(gdf, notes)
@@ -354,6 +360,7 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
         if path.suffix.lower() == ".shp":
             note_shapefile_read(gdf, path, notes)
         note_unparsed_wkt(gdf, path, notes)
+        note_rounded_codes(gdf, path, notes)
         if gdf.attrs.pop("arcs", False):
             notes.add(
                 f"{path.name}: the layer holds curves (arcs); read as straight segments, one "
@@ -364,11 +371,7 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
     except UnicodeDecodeError as exc:
         if path.suffix.lower() != ".shp":
             raise InputError(not_utf8_message(path, exc.encoding, exc.reason)) from exc
-        msg = (
-            f"cannot read {path}: a field name or text is not valid {exc.encoding} ({exc.reason} "
-            f"at byte {exc.start}; a DBF field name cut inside a character?). Rename the field "
-            "and export again, or give the right encoding (--encoding / a .cpg file)"
-        )
+        msg = dbf_text_message(path, exc.encoding, exc.reason, exc.start)
         cpg = cpg_mismatch(path, encoding)
         raise InputError(msg if cpg is None else f"{msg}; {cpg}") from exc
     except (*PYOGRIO_ERRORS, RuntimeError, shapely.errors.GEOSException) as exc:
@@ -437,7 +440,7 @@ def _pyogrio_read(
             if arrow and on_invalid == "raise" and raw_wkb_wanted():  # the chunks of analyze
                 keep = {k: v for k, v in kwargs.items() if k not in ("fid_as_index", "on_invalid")}
                 return require_utf8(read_frame_keeping_wkb(path, keep))
-            return require_utf8(pyogrio.read_dataframe(path, use_arrow=arrow, **kwargs))
+            return require_utf8(read_dataframe(path, use_arrow=arrow, **kwargs))
         except UnicodeDecodeError:
             raise  # a ValueError too, but not one the row-by-row path would read better
         except ValueError:

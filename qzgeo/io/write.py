@@ -18,7 +18,7 @@ import pyogrio
 from qzgeo._errors import OutputError
 from qzgeo.io.atomic import atomic_path, write_with
 from qzgeo.io.jzd_write import write_jzd
-from qzgeo.io.shapefile import write_encoding, write_shapefile
+from qzgeo.io.shapefile_write import write_encoding, write_shapefile
 from qzgeo.io.vector import PYOGRIO_ERRORS
 from qzgeo.notices import Notices
 
@@ -66,6 +66,21 @@ def _append_layer(tmp: Path, layer: str, gdf: gpd.GeoDataFrame | pd.DataFrame) -
         # (~1.5x faster on 300k parcels, same schema).
         use_arrow=True,
     )
+
+
+def _dbf_integers(data: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``data`` with its 64-bit integer columns whose values fit in 32 bits made 32-bit.
+
+    A GeoPackage INTEGER is always 64-bit, and GDAL writes a 64-bit column to a DBF as
+    ``N(18,0)`` or wider, which ArcGIS opens as Double (标识码 1 shown as 1.0); a 32-bit one
+    becomes ``N(9,0)``, a Long. Wider values (a 19-digit 宗地代码) stay 64-bit, every digit kept.
+    """
+    narrow = {}
+    for name in data.columns:
+        kind = str(data[name].dtype)
+        if kind in ("int64", "Int64") and data[name].dropna().between(-(2**31), 2**31 - 1).all():
+            narrow[name] = kind.replace("64", "32")
+    return data.astype(narrow) if narrow else data
 
 
 #: Output formats by file extension.
@@ -150,7 +165,7 @@ def _write_by_suffix(
         text = "GBK" if encoding is None else write_encoding(encoding)
         return write_jzd(data, target, zone=zone, prefix=prefix, notices=notices, encoding=text)
     if suffix == ".shp":
-        return write_shapefile(data, target, encoding=write_encoding(encoding))
+        return write_shapefile(_dbf_integers(data), target, encoding=write_encoding(encoding))
     if suffix == ".parquet":
         return write_with(target, lambda tmp: data.to_parquet(tmp))
     driver = WRITE_FORMATS[suffix]

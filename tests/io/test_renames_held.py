@@ -19,7 +19,7 @@ import pyogrio
 import pytest
 import shapely
 
-from qzgeo.io import outdir, shapefile
+from qzgeo.io import outdir, shapefile_write
 from qzgeo.io.atomic import signals_held
 from qzgeo.io.outdir import output_build
 
@@ -35,7 +35,7 @@ def test_ctrl_c_during_a_shapefile_replace_lands_after_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = tmp_path / "zones.shp"
-    shapefile.write_shapefile(_layer(3), target)
+    shapefile_write.write_shapefile(_layer(3), target)
     real = os.replace
     calls = []
 
@@ -45,9 +45,9 @@ def test_ctrl_c_during_a_shapefile_replace_lands_after_it(
         if len(calls) == 1:
             signal.raise_signal(signal.SIGINT)
 
-    monkeypatch.setattr(shapefile.os, "replace", replace_then_ctrl_c)
+    monkeypatch.setattr(shapefile_write.os, "replace", replace_then_ctrl_c)
     with pytest.raises(KeyboardInterrupt):
-        shapefile.write_shapefile(_layer(5), target)
+        shapefile_write.write_shapefile(_layer(5), target)
     assert len(calls) >= 4  # every file was moved before the interrupt
     monkeypatch.undo()
     got = pyogrio.read_dataframe(target)

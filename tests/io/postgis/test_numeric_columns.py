@@ -9,10 +9,12 @@ text of each value is the oracle.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -93,3 +95,39 @@ def test_unconstrained_numerics_are_text_only_when_a_float_would_round(
     assert gdf["small"].tolist() == [k / 8 for k in range(1, 6)]
     notes = " ".join(n.message for n in notices_of(gdf))
     assert "big (numeric)" in notes and "small" not in notes and "no primary key" in notes
+
+
+def test_integer_columns_with_a_null_stay_integers(
+    pg_uri: str, pg_schema: str, pg_sql: Sql, minipack: Path, tmp_path: Path
+) -> None:
+    """A ``bigint`` 宗地代码 with one parcel still without its code (NULL): pandas read the
+    column as floats, and analyze wrote 4507020010010000001 and …002 both as the integer
+    4507020010009999872; an ``integer`` column with a NULL became REAL."""
+    pg_sql(
+        f"CREATE TABLE {pg_schema}.codes (gid serial PRIMARY KEY, code bigint, n integer, "
+        "geom geometry(Polygon, 4524))"
+    )
+    for k, (code, n) in enumerate([(4507020010010000001, 1), (4507020010010000002, None),
+                                   (None, 3)]):  # fmt: skip
+        pg_sql(
+            f"INSERT INTO {pg_schema}.codes (code, n, geom) VALUES "
+            "(:code, :n, ST_MakeEnvelope(:x, :y, :x + 150, :y + 100, 4524))",
+            {"code": code, "n": n, "x": X0 + 200 * k, "y": Y0},
+        )
+    uri = f"{pg_uri}?table={pg_schema}.codes"
+    gdf = read_postgis_layer(uri)
+    want = [v for (v,) in pg_sql(f"SELECT code FROM {pg_schema}.codes ORDER BY gid")]
+    assert [None if pd.isna(v) else int(v) for v in gdf["code"]] == want
+    assert gdf["n"].dtype.kind == "i" or str(gdf["n"].dtype) == "Int32"
+    for extra in ([], ["--chunk-rows", "1"]):
+        out = tmp_path / f"out{len(extra)}"
+        res = CliRunner().invoke(
+            cli, ["analyze", "--parcels", uri, "--pack", str(minipack), "--out", str(out), *extra]
+        )
+        assert res.exit_code == 0, res.output
+        with sqlite3.connect(out / "internal" / "parcels.gpkg") as con:
+            rows = con.execute("SELECT code, n, typeof(n) FROM parcels ORDER BY source_fid")
+            got = rows.fetchall()
+        con.close()
+        assert [r[0] for r in got] == want
+        assert [r[1] for r in got] == [1, None, 3] and got[0][2] == "integer"

@@ -1,0 +1,144 @@
+"""Writing shapefiles safely: what a DBF would cut is refused, the files replaced atomically.
+
+The writer refuses what a DBF would silently cut (long field names, long text) and replaces
+the sidecar files of an old shapefile atomically, one by one, the ``.shp`` last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from qzgeo._errors import OutputError
+from qzgeo.io.atomic import TEMP_PREFIX, signals_held
+
+__all__ = ["WRITE_ENCODINGS", "write_encoding", "write_shapefile"]
+
+_DBF_NAME_BYTES = 10
+_DBF_TEXT_BYTES = 254
+_SHP_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".fix")
+
+
+def _check_dbf_limits(gdf: gpd.GeoDataFrame, target: Path, encoding: str) -> None:
+    """Refuse field names and text that a DBF would cut, or that ``encoding`` cannot hold."""
+    columns = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+    _check_encodable(gdf, columns, target, encoding)
+    long_names = [c for c in columns if len(c.encode(encoding)) > _DBF_NAME_BYTES]
+    if long_names:
+        listed = ", ".join(f"{c!r} ({len(c.encode(encoding))} bytes)" for c in long_names)
+        fits_gbk = all(len(c.encode("gb18030")) <= _DBF_NAME_BYTES for c in long_names)
+        hint = (
+            " (they fit in GBK: add --out-encoding GBK)" if encoding == "UTF-8" and fits_gbk else ""
+        )
+        msg = (
+            f"cannot write {target.name}: field names longer than the 10-byte DBF limit in "
+            f"{encoding}: {listed}{hint}. Shapefiles would cut them; rename the columns or "
+            "write a GeoPackage (.gpkg) instead"
+        )
+        raise OutputError(msg)
+    for c in columns:
+        col = gdf[c]
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            sizes = col.dropna().map(lambda v: len(str(v).encode(encoding)))
+            if len(sizes) and sizes.max() > _DBF_TEXT_BYTES:
+                msg = (
+                    f"cannot write {target.name}: column {c!r} holds text of {sizes.max()} bytes, "
+                    "over the 254-byte DBF limit; write a GeoPackage (.gpkg) instead"
+                )
+                raise OutputError(msg)
+
+
+def _check_encodable(
+    gdf: gpd.GeoDataFrame, columns: list[str], target: Path, encoding: str
+) -> None:
+    """Refuse a name or text that ``encoding`` has no code for (GDAL would write '?')."""
+    if encoding == "UTF-8":  # every str has a UTF-8 code
+        return
+    for c in columns:
+        texts = [c]
+        col = gdf[c]
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            texts += [str(v) for v in col.dropna()]
+        for t in texts:
+            try:
+                t.encode(encoding)
+            except UnicodeEncodeError as exc:
+                bad = t[exc.start : exc.end]
+                where = "field name" if t is texts[0] else f"a value of column {c!r}"
+                msg = (
+                    f"cannot write {target.name} in {encoding}: {where} ({t!r}) holds {bad!r}, "
+                    f"which {encoding} has no code for; use --out-encoding GB18030 or UTF-8"
+                )
+                raise OutputError(msg) from exc
+
+
+def _replace_shapefile(tmpdir: Path, target: Path) -> None:
+    """Move the files written in ``tmpdir`` over ``target``'s, the ``.shp`` last.
+
+    Ctrl-C or SIGTERM is held back meanwhile: between two renames it would leave the new
+    ``.dbf`` beside the old ``.shp`` (a shapefile whose records do not match).
+    """
+    written = {p.suffix.lower(): p for p in tmpdir.iterdir()}
+    for p in written.values():
+        with p.open("rb") as fh:
+            os.fsync(fh.fileno())
+    with signals_held():
+        # Stale indexes of an old file would describe the wrong geometries: remove them.
+        for ext in _SHP_SIDECARS:
+            if ext not in written:
+                with contextlib.suppress(FileNotFoundError):
+                    target.with_suffix(ext).unlink()
+        for ext in sorted(written, key=lambda e: e == ".shp"):  # the .shp last
+            os.replace(written[ext], target.with_suffix(ext))
+
+
+#: Encodings a Shapefile (or a 界址点 file) can be written in: UTF-8, or GBK for tools that
+#: read only the national code pages (ArcGIS 10.x, older CAD exports). GB18030 is GBK's
+#: superset (every Chinese character); GDAL and ArcGIS read its .cpg like GBK's.
+WRITE_ENCODINGS = ("UTF-8", "GBK", "GB18030")
+
+
+def write_encoding(value: str | None) -> str:
+    """One of :data:`WRITE_ENCODINGS` from a user's spelling (``utf8``, ``gbk``, ``cp936``...)."""
+    if value is None:
+        return "UTF-8"
+    key = value.strip().upper().replace("_", "-")
+    aliases = {"UTF8": "UTF-8", "CP936": "GBK", "936": "GBK", "GB2312": "GBK"}
+    key = aliases.get(key, key)
+    if key not in WRITE_ENCODINGS:
+        msg = f"cannot write text as {value!r}; use one of {', '.join(WRITE_ENCODINGS)}"
+        raise OutputError(msg)
+    return key
+
+
+def write_shapefile(gdf: gpd.GeoDataFrame, target: Path, *, encoding: str = "UTF-8") -> Path:
+    """Write ``gdf`` as a shapefile with a ``.cpg``, replacing each file atomically.
+
+    ``encoding``: the DBF's text encoding (:data:`WRITE_ENCODINGS`), written to the ``.cpg``.
+    """
+    encoding = write_encoding(encoding)
+    _check_dbf_limits(gdf, target, encoding)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}tmp-{target.stem}.", dir=target.parent))
+    try:
+        pyogrio.write_dataframe(
+            gdf,
+            tmpdir / target.name,
+            driver="ESRI Shapefile",
+            encoding=encoding,
+            layer_options={"DBF_DATE_LAST_UPDATE": "2000-01-01"},
+        )
+        _replace_shapefile(tmpdir, target)
+    except OSError as exc:
+        msg = f"could not write {target}: {exc.strerror or exc}; the previous file is unchanged"
+        raise OutputError(msg) from exc
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return target
