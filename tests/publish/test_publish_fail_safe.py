@@ -45,3 +45,17 @@ def test_a_zone_name_field_outside_publish_fields_is_shown_internally_only(built
     assert pack.layers["zones"].name_field == "名称"
     assert shown_name_field(pack, "zones", public=True) is None
     assert shown_name_field(pack, "zones", public=False) == "名称"
+
+
+def test_a_file_holding_an_internal_layer_has_no_hash_in_the_public_manifest() -> None:
+    # the minipack's mini.gpkg holds the public zones and the internal control lines
+    from support import get_path
+
+    from qzgeo.pack.load import load_pack_layers
+    from qzgeo.publish.bundle import public_input_hashes
+
+    loaded = load_pack_layers(load_pack(get_path("minipack")))
+    sens = {s.sensitivity for s in loaded.pack.layers.values() if s.path == "mini.gpkg"}
+    assert sens == {"public", "internal"}
+    (gpkg,) = [k for k in loaded.input_hashes if k.endswith("mini.gpkg")]
+    assert gpkg not in public_input_hashes(loaded)
