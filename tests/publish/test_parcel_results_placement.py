@@ -6,6 +6,7 @@ the suite."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -43,3 +44,27 @@ def test_results_of_a_pack_with_an_internal_constraint_layer_stay_internal(
     public = out / "public"
     leaked = [p.name for p in public.rglob("*")] if public.exists() else []
     assert not [n for n in leaked if n in PARCEL_FILES or n.startswith("parcels")], leaked
+
+
+def test_results_that_became_internal_leave_no_earlier_public_copy(tmp_path: Path) -> None:
+    """Run 1: every layer public, results in ``public/``. Run 2: the control lines made
+    internal, results in ``internal/``; the earlier public copies are removed, not left to be
+    posted beside the new internal ones."""
+    pack = tmp_path / "pack"
+    shutil.copytree(get_path("minipack"), pack)
+    catalog = pack / "layers" / "catalog.toml"
+    text = catalog.read_text(encoding="utf-8")
+    assert text.count('sensitivity = "internal"') == 1
+    catalog.write_text(text.replace('sensitivity = "internal"', 'sensitivity = "public"'), "utf-8")
+    parcels = tmp_path / "parcels.gpkg"
+    gpd.GeoDataFrame(
+        {"name": ["a"]}, geometry=[shapely.box(X0 + 300, Y0 + 300, X0 + 400, Y0 + 400)], crs=4524
+    ).to_file(parcels)
+    out = tmp_path / "out"
+    run_analyze(parcels, out, pack_dir=pack)
+    assert (out / "public" / "parcels.gpkg").is_file()  # the case: public at first
+    catalog.write_text(text, encoding="utf-8")
+    run_analyze(parcels, out, pack_dir=pack)
+    assert (out / "internal" / "parcels.gpkg").is_file()
+    left = sorted(p.name for p in (out / "public").iterdir() if p.name in PARCEL_FILES)
+    assert left == []
