@@ -1,0 +1,25 @@
+"""An output folder that qzgeo owns (marked by an earlier run) still may not hold an input:
+``qzgeo analyze out/internal/parcels.gpkg --out out`` would replace its own input. Only the
+inputs check stands between them (the folder is qzgeo's), and a mutant accepting inputs
+below the folder (not the folder itself) passed the suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qzgeo._errors import OutputError
+from qzgeo.io.outdir import MARKER, check_out_dir
+
+
+def test_an_input_inside_a_marked_output_folder_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "internal").mkdir(parents=True)
+    (out / MARKER).write_text("qzgeo", encoding="utf-8")
+    earlier = out / "internal" / "parcels.gpkg"
+    earlier.write_bytes(b"an earlier run's output, now an input")
+    assert check_out_dir(out) == out.resolve()  # the folder itself is fine
+    with pytest.raises(OutputError, match="holds the input"):
+        check_out_dir(out, inputs=[earlier])
+    assert earlier.read_bytes() == b"an earlier run's output, now an input"
