@@ -1,7 +1,9 @@
 """An output folder that qzgeo owns (marked by an earlier run) still may not hold an input:
 ``qzgeo analyze out/internal/parcels.gpkg --out out`` would replace its own input. Only the
 inputs check stands between them (the folder is qzgeo's), and a mutant accepting inputs
-below the folder (not the folder itself) passed the suite."""
+below the folder (not the folder itself) passed the suite. The same for the plan pack: an
+output folder in its data folders or holding it (one accepting any folder but the pack's
+own passed too)."""
 
 from __future__ import annotations
 
@@ -23,3 +25,14 @@ def test_an_input_inside_a_marked_output_folder_is_refused(tmp_path: Path) -> No
     with pytest.raises(OutputError, match="holds the input"):
         check_out_dir(out, inputs=[earlier])
     assert earlier.read_bytes() == b"an earlier run's output, now an input"
+
+
+@pytest.mark.parametrize("where", ["layers/out", "styles/out", "maps/x/out", ".", ".."])
+def test_an_output_folder_in_or_around_the_pack_is_refused(tmp_path: Path, where: str) -> None:
+    pack = tmp_path / "city" / "pack"
+    for d in ("layers", "styles", "maps"):
+        (pack / d).mkdir(parents=True)
+    (tmp_path / "city" / MARKER).write_text("qzgeo", encoding="utf-8")  # '..': qzgeo's own
+    out = (pack / where).resolve()
+    with pytest.raises(OutputError, match="plan pack"):
+        check_out_dir(out, pack=pack)
