@@ -121,9 +121,9 @@ def build_parcel_plan(loaded: LoadedPack, *, planar_crs: CRS | None = None) -> P
         layers.append(z.layer_id)
         fids.append(z.fid)
         names.append(z.name)
-    # derived from every constraint AND zone layer that went in: internal if any of them is
+    # derived from every constraint, zone and coverage layer: internal if any of them is
     internal = any(c.sensitivity != "public" for c in constraints) or any(
-        not s.is_public for s in pack.zone_layers()
+        not s.is_public for s in pack.parcel_layers()
     )
     return ParcelPlan(
         planar_crs_wkt=planar.to_wkt(),

@@ -194,3 +194,9 @@ class Pack:
 
     def zone_layers(self) -> list[LayerSpec]:
         return [s for s in self.layers.values() if s.role == "zone"]
+
+    def parcel_layers(self) -> list[LayerSpec]:
+        """The layers a parcel analysis derives from besides the constraints: the zones, and
+        the coverage layer, whose outline decides each parcel's 未核查 part."""
+        cover = [self.layers[self.coverage_layer]] if self.coverage_layer in self.layers else []
+        return [*self.zone_layers(), *cover]

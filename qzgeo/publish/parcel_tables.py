@@ -37,8 +37,9 @@ __all__ = [
 
 
 def results_public(pack: Pack) -> bool:
-    """Parcel results are public only if every layer they derive from is (zones, constraints)."""
-    return all(s.is_public for s in (*pack.constraint_layers(), *pack.zone_layers()))
+    """Parcel results are public only if every layer they derive from is (zones, constraints,
+    the coverage layer: its outline shapes each parcel's 未核查 part)."""
+    return all(s.is_public for s in (*pack.constraint_layers(), *pack.parcel_layers()))
 
 
 #: The report of ``qzgeo analyze``, always internal. Not ``report.json``: that is publish's, and
