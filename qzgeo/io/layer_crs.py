@@ -131,9 +131,9 @@ def check_layer_coordinates(
 ) -> None:
     """:func:`qzgeo.geo.crs.check_coordinates` on ``gdf``, the fix aimed at where its CRS is.
 
-    Its advice ("use EPSG:4524, not EPSG:4545") is for ``crs`` (``--crs``); a CRS the file
-    declares itself (a .prj, a GeoJSON ``crs`` member, 带号) is not replaced by ``--crs``
-    (:func:`settle_crs`), so the fix is in the file.
+    Its advice (the zone-prefixed EPSG code instead of the plain one) is for ``crs``
+    (``--crs``); a CRS the file declares itself (a .prj, a GeoJSON ``crs`` member, 带号) is
+    not replaced by ``--crs`` (:func:`settle_crs`), so the fix is in the file.
     """
     try:
         check_coordinates(
