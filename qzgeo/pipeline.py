@@ -248,6 +248,7 @@ def run_analyze(
         only = None if make_map else analysis_layer_ids(pack)
         loaded = prepare_pack(pack, only=only, validate=True).loaded
         repairs.extend(loaded.report)
+        repairs.warnings.extend(_unconstrained(pack))
         if chunks is not None:
             with chunk_measure(dask=dask, scheduler=scheduler, workers=workers) as measure:
                 st = stream_parcels_into(
@@ -276,6 +277,19 @@ def run_analyze(
         declared=kept_declared(declared_fields(parcels_path, layer)),
     )  # fmt: skip
     return AnalyzeSummary(result, files, notes, repairs, overlay, engine, outside_of=beyond)
+
+
+def _unconstrained(pack: Pack) -> list[str]:
+    """The warning of a pack without a constraint layer: every parcel would be available
+    whole, without a word (as ``check`` warns for its sites)."""
+    if pack.constraint_layers():
+        return []
+    return [
+        f'{pack.catalog_path}: the pack has no constraint layer (role = "constraint" with '
+        "`constraint` or `constraint_classes`), so no red line was checked and every "
+        "parcel's available_m2 is its whole area; add the 生态保护红线, 永久基本农田 and "
+        "城镇开发边界 layers to the pack"
+    ]
 
 
 def _write_in_memory(
