@@ -24,6 +24,7 @@ from qzgeo.io.outdir import PARTS, Build, output_build, staged
 from qzgeo.io.write_stream import arrow_batch, write_gpkg_stream
 from qzgeo.pack.model import Pack
 from qzgeo.publish.checks import zone_names_published
+from qzgeo.publish.tables import csv_bytes
 
 __all__ = [
     "ParcelOutputs",
@@ -142,7 +143,7 @@ def summary_csv(summary: pd.DataFrame) -> bytes:
         d = _decimals(str(c))
         if d is not None:  # + 0.0: a -0.0 of rounding is written 0
             table[c] = [f"{v + 0.0:.{d}f}" for v in table[c].to_numpy(dtype=float).round(d)]
-    return table.to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+    return csv_bytes(table)  # no float column is left for its float format
 
 
 def _xlsx_bytes(summary: pd.DataFrame) -> bytes:
