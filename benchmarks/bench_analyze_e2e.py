@@ -50,7 +50,7 @@ sys.path.insert(0, str(HERE))
 CRS = "EPSG:4524"
 LAYOUTS = ("voronoi", "grid")
 METHODS = ("baseline", "qzgeo", "floor_io", "floor_geos", "floor_must")
-CLI = "import sys; from qzgeo.cli.main import cli; cli(prog_name='qzgeo')"
+CLI = "import sys; from qzgeo.cli.main import main; main()"
 SITE = (108.600, 21.700, 108.605, 21.705)  # a 0.5 km box on the 钦州港 shore (EPSG:4490)
 
 

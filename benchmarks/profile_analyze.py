@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CLI = "from qzgeo.cli.main import cli; cli(prog_name='qzgeo')"
+CLI = "from qzgeo.cli.main import main; main()"
 
 # step -> (file suffix, function name, caller function name or None)
 STEPS = [

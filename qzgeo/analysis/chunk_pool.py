@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyogrio
+import shapely
 
 from qzgeo._errors import QzgeoError
 from qzgeo.analysis.overlay import OverlayReport
@@ -52,6 +53,7 @@ from qzgeo.analysis.parcels import (
 from qzgeo.analysis.processes import alive, stop_workers, worker_pool
 from qzgeo.geo.coverage import CheckedArea
 from qzgeo.geo.repair import RepairReport
+from qzgeo.io.gpkg_rtree import LeafPack, pack_leaves
 from qzgeo.io.gpkg_tiles import rtree_tiles
 from qzgeo.io.guard import ReadCaps, read_caps
 from qzgeo.io.postgis_read import KeyRange, postgis_key_ranges
@@ -127,6 +129,7 @@ class ChunkResult:
     available_m2: float = 0.0
     unchecked_m2: float = 0.0
     table_path: str | None = None  # the table, spilled to an Arrow file (see _spill)
+    leaves: LeafPack | None = None  # the table's rows packed for the output's R-tree
 
 
 #: One chunk: its position (features before it, for messages), the selector of
@@ -241,6 +244,8 @@ def complete_chunk(
         zone_totals(result, plan, zone=measured[0]["zone"].to_numpy()), repairs, measured[1],
         len(result), int(result["conflict"].sum()), float(result["available_m2"].sum()),
         float(result["unchecked_m2"].sum()),
+        # the boxes of the rows as written (the parcels' own CRS), packed here, in parallel
+        leaves=pack_leaves(shapely.bounds(np.asarray(result.geometry.values))),
     )  # fmt: skip
 
 

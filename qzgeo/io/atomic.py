@@ -172,6 +172,48 @@ def _space_left_if_full(folder: Path) -> str | None:
     return f"{free / 1e6:.1f} MB" if free < FULL_BELOW else None
 
 
+class EarlyFlush:
+    """Writes a file's pages to disk in a thread while the caller goes on with it.
+
+    :func:`atomic_path` syncs the whole file before moving it in place; for a streamed
+    GeoPackage of 1M parcels (~250 MB) that took ~0.25 s at the end of the run. :meth:`kick`
+    syncs what is written so far, in a thread (unless a sync is running), while the caller
+    adds the last parts (the spatial index): the final sync then has only those left.
+    Syncing after each chunk instead gained nothing more (pages SQLite writes again are
+    written twice). Nothing changes on failure: a sync of a temporary file that is then
+    removed is only wasted work.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._busy = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def kick(self) -> None:
+        if not self._busy.acquire(blocking=False):
+            return  # a sync is running: it takes most of what there is
+        if self._thread is not None:
+            self._thread.join()
+        self._thread = threading.Thread(target=self._sync, name="qzgeo-flush", daemon=True)
+        self._thread.start()
+
+    def _sync(self) -> None:
+        try:
+            with contextlib.suppress(OSError):  # not there yet, or gone: the final sync says
+                fd = os.open(self.path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        finally:
+            self._busy.release()
+
+    def close(self) -> None:
+        """Wait for a running sync (before the file is moved, removed or synced again)."""
+        if self._thread is not None:
+            self._thread.join()
+
+
 def _fsync(path: Path) -> None:
     with path.open("rb") as fh:
         os.fsync(fh.fileno())

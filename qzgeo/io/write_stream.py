@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,8 @@ import pyogrio
 import shapely
 
 from qzgeo._errors import OutputError
-from qzgeo.io.atomic import atomic_path
+from qzgeo.io.atomic import EarlyFlush, atomic_path
+from qzgeo.io.gpkg_rtree import LeafPack, rtree_writable, write_rtree
 from qzgeo.io.raw_wkb import MULTI_OF_ONE, RawWKB, wkb_column
 from qzgeo.io.vector import PYOGRIO_ERRORS
 from qzgeo.io.write import GPKG_DATASET_OPTIONS, pin_gpkg_timestamps
@@ -105,6 +108,7 @@ def write_gpkg_stream(
     *,
     crs: Any,
     geometry_type: str = "MultiPolygon",
+    leaves: Callable[[], Sequence[LeafPack]] | None = None,
 ) -> tuple[Path, int]:
     """Write Arrow ``tables`` (of :func:`arrow_batch`) as one layer of a new GeoPackage.
 
@@ -112,6 +116,10 @@ def write_gpkg_stream(
     cast to the first one's schema. An exception raised while the tables are made ends the
     stream and is raised again here, unchanged, after GDAL has let go of the file (which is
     removed); without a single row the layer is written empty, with its CRS.
+
+    ``leaves``: called once the tables are written, the rows' boxes packed into leaves, one
+    :class:`~qzgeo.io.gpkg_rtree.LeafPack` per table with rows, in order: the spatial index is
+    then written from them (:func:`qzgeo.io.gpkg_rtree.write_rtree`) instead of by GDAL.
     """
     pin_gpkg_timestamps()
     source = _Batches(iter(tables))
@@ -125,26 +133,71 @@ def write_gpkg_stream(
                 empty, tmp, layer=layer, driver="GPKG", dataset_options=GPKG_DATASET_OPTIONS
             )
             return Path(path), 0
-        reader = pa.RecordBatchReader.from_batches(first.schema, source.started(first))
+        flush = EarlyFlush(tmp)
         try:
-            pyogrio.write_arrow(
-                reader, tmp, layer=layer, driver="GPKG", geometry_name=_GEOM,
-                geometry_type=geometry_type, crs=_crs_text(crs),
-                dataset_options=GPKG_DATASET_OPTIONS,
-                layer_options={"SPATIAL_INDEX": "YES", "GEOMETRY_NAME": _GEOM},
-            )  # fmt: skip
-        except PYOGRIO_ERRORS as exc:
-            if source.error is not None:
-                raise source.error from None
-            msg = f"cannot write {path} ({exc}); is the disk full or the folder read-only?"
-            raise OutputError(msg) from exc
-        except RuntimeError:  # pyogrio's "error while accessing batch from stream"
-            if source.error is not None:
-                raise source.error from None
-            raise
-        if source.error is not None:  # the stream ended early: do not keep a partial file
-            raise source.error
+            own_index = leaves is not None and rtree_writable()
+            _write_layer(tmp, layer, source, first, crs=crs, geometry_type=geometry_type,
+                         index=not own_index, shown=path)  # fmt: skip
+            if own_index and leaves is not None:
+                flush.kick()  # GDAL's pages go to disk while the index is made
+                _index(tmp, layer, leaves(), crs=crs, geometry_type=geometry_type)
+        finally:
+            flush.close()
     return Path(path), source.rows
+
+
+def _write_layer(
+    tmp: Path,
+    layer: str,
+    source: _Batches,
+    first: pa.Table,
+    *,
+    crs: Any,
+    geometry_type: str,
+    index: bool,
+    shown: str | os.PathLike[str],
+) -> None:
+    """GDAL writes the stream of ``source`` (from its table ``first``) as ``layer``, with its
+    spatial index if ``index``."""
+    reader = pa.RecordBatchReader.from_batches(first.schema, source.started(first))
+    try:
+        pyogrio.write_arrow(
+            reader, tmp, layer=layer, driver="GPKG", geometry_name=_GEOM,
+            geometry_type=geometry_type, crs=_crs_text(crs),
+            dataset_options=GPKG_DATASET_OPTIONS,
+            layer_options={"SPATIAL_INDEX": "YES" if index else "NO", "GEOMETRY_NAME": _GEOM},
+        )  # fmt: skip
+    except PYOGRIO_ERRORS as exc:
+        if source.error is not None:
+            raise source.error from None
+        msg = f"cannot write {shown} ({exc}); is the disk full or the folder read-only?"
+        raise OutputError(msg) from exc
+    except RuntimeError:  # pyogrio's "error while accessing batch from stream"
+        if source.error is not None:
+            raise source.error from None
+        raise
+    if source.error is not None:  # the stream ended early: do not keep a partial file
+        raise source.error
+
+
+def _index(
+    path: Path, layer: str, packs: Sequence[LeafPack], *, crs: Any, geometry_type: str
+) -> None:
+    """The spatial index of ``layer`` from ``packs``, with the schema GDAL gives one: read
+    from a one-row GeoPackage GDAL writes here with its own index."""
+    with tempfile.TemporaryDirectory(prefix="qzgeo-rtree-") as folder:
+        reference = Path(folder) / "reference.gpkg"
+        one = gpd.GeoDataFrame(geometry=gpd.GeoSeries([shapely.box(0, 0, 1, 1)], crs=crs))
+        pyogrio.write_dataframe(
+            one, reference, layer=layer, driver="GPKG", geometry_type=geometry_type,
+            dataset_options=GPKG_DATASET_OPTIONS,
+            layer_options={"SPATIAL_INDEX": "YES", "GEOMETRY_NAME": _GEOM},
+        )  # fmt: skip
+        try:
+            write_rtree(path, layer, _GEOM, packs, reference=reference)
+        except (OSError, sqlite3.Error) as exc:
+            msg = f"cannot write the spatial index of {layer} ({exc}); is the disk full?"
+            raise OutputError(msg) from exc
 
 
 class _Batches:

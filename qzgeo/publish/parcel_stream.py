@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyogrio
 
-from qzgeo._errors import InputError
+from qzgeo._errors import InputError, OutputError
 from qzgeo.analysis.chunk_pool import (
     ChunkContext,
     ChunkMeasure,
@@ -56,6 +56,7 @@ from qzgeo.analysis.parcels import (
 )
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.digest import input_digest, sha256_path
+from qzgeo.io.gpkg_rtree import LeafPack
 from qzgeo.io.guard import ReadCaps, current_caps, read_caps
 from qzgeo.io.layer_info import declared_fields
 from qzgeo.io.postgis_read import chunk_refusal, postgis_keyed_count
@@ -263,9 +264,8 @@ def analyze_parcels_streamed(
     else:
         results = run_chunks(ctx, starts, pool=pool, threads=workers)
     out = Path(out_dir)
-    write_gpkg_stream(
-        out / "parcels.gpkg", "parcels", acc.tables(results, _bar(n, progress)), crs=probe.crs
-    )
+    tables = acc.tables(results, _bar(n, progress))
+    write_gpkg_stream(out / "parcels.gpkg", "parcels", tables, crs=probe.crs, leaves=acc.leaf_packs)
     if acc.parcels == 0:  # no polygon at all: the error of an empty parcel layer
         check_parcels(probe.iloc[:0], where=str(parcels_path))
     way = f"{pool.processes} processes" if pool is not None else f"threads ({workers})"
@@ -321,6 +321,7 @@ class _Totals:
         self.plan, self.repairs = plan, repairs
         self.overlay = OverlayReport()
         self.totals: list[pd.DataFrame] = []
+        self.leaves: list[LeafPack] | None = []  # None: a chunk came without (GDAL indexes)
         self.parcels = self.conflicts = 0
         self.available_m2 = self.unchecked_m2 = 0.0
         self.engine = ""
@@ -342,10 +343,22 @@ class _Totals:
                 self.unchecked_m2 += r.unchecked_m2
                 if bar is not None:
                     bar.update(r.read)
+                if r.table is not None and r.table.num_rows:  # the tables written
+                    if r.leaves is None or r.leaves.rows != r.table.num_rows:
+                        self.leaves = None
+                    elif self.leaves is not None:
+                        self.leaves.append(r.leaves)
                 yield r.table
         finally:
             if bar is not None:
                 bar.close()
+
+    def leaf_packs(self) -> list[LeafPack]:
+        """The leaves of the rows written, for the R-tree (:func:`write_gpkg_stream`)."""
+        if self.leaves is None:
+            msg = "a chunk's rows came without their boxes"
+            raise OutputError(msg)
+        return self.leaves
 
     def finish(
         self,
