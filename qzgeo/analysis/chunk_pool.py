@@ -30,16 +30,16 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyogrio
 import shapely
 
 from qzgeo._errors import QzgeoError
+from qzgeo.analysis.chunk_plan import ChunkSource, ChunkStart, chunk_starts, fid_column
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcel_extent import count_unchecked
 from qzgeo.analysis.parcels import (
@@ -54,10 +54,8 @@ from qzgeo.analysis.processes import alive, stop_workers, worker_pool
 from qzgeo.geo.coverage import CheckedArea
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.gpkg_rtree import LeafPack, pack_leaves
-from qzgeo.io.gpkg_tiles import rtree_tiles
 from qzgeo.io.guard import ReadCaps, read_caps
-from qzgeo.io.postgis_read import KeyRange, postgis_key_ranges
-from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
+from qzgeo.io.postgis_uri import redact_uri
 from qzgeo.io.raw_wkb import RawWKB, keep_raw_wkb
 from qzgeo.io.vector import read_layer_features
 from qzgeo.io.write_stream import arrow_batch
@@ -78,24 +76,6 @@ __all__ = [
     "read_chunk",
     "run_chunks",
 ]
-
-
-@dataclass(frozen=True)
-class ChunkSource:
-    """Where the parcels are and how to read them (the options of ``read_layer``)."""
-
-    path: str
-    layer: str | None = None
-    crs: str | None = None
-    datum: str | None = None
-    read_kwargs: dict[str, Any] = field(default_factory=dict)
-    fid: str | None = None  # a GeoPackage's primary key: chunks are ranges of it
-    declared: tuple[tuple[str, str], ...] = ()  # (field, dtype): written back with its type
-
-    @property
-    def shown(self) -> str:
-        """``path`` for messages: a PostGIS URI's password hidden."""
-        return redact_uri(self.path)
 
 
 @dataclass(frozen=True)
@@ -130,46 +110,6 @@ class ChunkResult:
     unchecked_m2: float = 0.0
     table_path: str | None = None  # the table, spilled to an Arrow file (see _spill)
     leaves: LeafPack | None = None  # the table's rows packed for the output's R-tree
-
-
-#: One chunk: its position (features before it, for messages), the selector of
-#: :func:`qzgeo.io.vector.read_layer_features`, at most how many features, and how many it
-#: must hold (``None``: as many as the file has there; a PostGIS key range counts its own).
-ChunkStart = tuple[int, int | str | KeyRange, int, int | None]
-
-
-def chunk_starts(source: ChunkSource, n: int, rows: int) -> list[ChunkStart]:
-    """Every chunk of at most ``rows`` features.
-
-    A GeoPackage with an R-tree holding one box per feature is cut into spatial tiles
-    (:func:`qzgeo.io.gpkg_tiles.rtree_tiles`: neighbouring parcels in one chunk, chunks in a
-    spatially coherent order, so the output's R-tree is built 4x faster); any other
-    GeoPackage into ranges of its primary key (the FIDs are read once, ~0.1 s per million);
-    a PostGIS table into ranges of its primary key, in key order
-    (:func:`qzgeo.io.postgis_read.postgis_key_ranges`); other formats by position.
-    """
-    if is_postgis_uri(source.path):
-        ranges = postgis_key_ranges(source.path, rows)
-        return [(k * rows, r, rows, None) for k, r in enumerate(ranges)]
-    if source.fid is None:
-        return [(s, s, rows, None) for s in range(0, max(n, 1), rows)]
-    _, fids = pyogrio.read_arrow(
-        source.path, layer=source.layer, columns=[], read_geometry=False, return_fids=True
-    )[:2]
-    fid_values = np.asarray(
-        fids.column(0).to_numpy() if isinstance(fids, pa.Table) else fids, dtype=np.int64
-    )
-    tiles = rtree_tiles(source.path, source.layer, source.fid, rows, fid_values)
-    if tiles is not None:
-        positions = np.cumsum([0, *(k for _, k in tiles)])
-        return [(int(p), w, k + 1, k) for p, (w, k) in zip(positions, tiles, strict=False)]
-    bounds = [int(v) for v in fid_values[::rows]] or [0]
-    key = source.fid.replace('"', '""')
-    out: list[ChunkStart] = []
-    for k, lo in enumerate(bounds):
-        hi = f' AND "{key}" < {bounds[k + 1]}' if k + 1 < len(bounds) else ""
-        out.append((k * rows, f'"{key}" >= {lo}{hi}', rows, None))
-    return out
 
 
 def analyze_chunk(ctx: ChunkContext, spec: ChunkStart, *, threads: int = 1) -> ChunkResult:
@@ -471,11 +411,3 @@ def run_chunks(
     finally:
         for f in pending:
             f.cancel()
-
-
-def fid_column(path: str | Path, layer: str | None) -> str | None:
-    """The primary key of a GeoPackage layer (FIDs ascend in reading order), else ``None``."""
-    if Path(path).suffix.lower() != ".gpkg":
-        return None
-    fid = pyogrio.read_info(path, layer=layer).get("fid_column")
-    return str(fid) if fid else None

@@ -423,9 +423,7 @@ def _needs_repair(geoms: npt.NDArray[np.object_], family: str | None) -> npt.NDA
     n = len(geoms)
     bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     bad |= shapely.has_z(geoms)
-    has_m = getattr(shapely, "has_m", None)  # shapely >= 2.1
-    if has_m is not None:
-        bad |= has_m(geoms)
+    bad |= shapely.has_m(geoms)
     types = shapely.get_type_id(geoms)
     known = types >= 0
     if family is not None:

@@ -42,7 +42,7 @@ def rtree_tiles(
 
     ``None`` (chunk by FID ranges then) when one chunk would do, when the layer has no R-tree
     or its ids are not exactly the features' FIDs (features without geometry, a stale
-    index), or when the file is already in a spatial order: the boxes of a sample of 20 000
+    index), or when the file is already in a spatial order: the boxes of a sample of 8 000
     features, taken in FID order, tell (:func:`_file_order_is_compact`).
     """
     n = len(fids)
@@ -51,7 +51,7 @@ def rtree_tiles(
     try:
         info = pyogrio.read_info(path, layer=layer)
         table = _ident(f"rtree_{info['layer_name']}_{info['geometry_name']}")
-        sample = np.sort(fids[:: max(1, n // 20_000)])
+        sample = np.sort(fids[:: max(1, n // 8_000)])
         ids = ",".join(str(int(v)) for v in sample)
         got = _boxes(path, f"{table} WHERE id IN ({ids})")
         if len(got[0]) != len(sample):

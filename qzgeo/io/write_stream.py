@@ -15,6 +15,7 @@ import itertools
 import os
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,7 @@ def write_gpkg_stream(
     crs: Any,
     geometry_type: str = "MultiPolygon",
     leaves: Callable[[], Sequence[LeafPack]] | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> tuple[Path, int]:
     """Write Arrow ``tables`` (of :func:`arrow_batch`) as one layer of a new GeoPackage.
 
@@ -120,6 +122,8 @@ def write_gpkg_stream(
     ``leaves``: called once the tables are written, the rows' boxes packed into leaves, one
     :class:`~qzgeo.io.gpkg_rtree.LeafPack` per table with rows, in order: the spatial index is
     then written from them (:func:`qzgeo.io.gpkg_rtree.write_rtree`) instead of by GDAL.
+    ``meanwhile``: called once the rows are written (not without rows), in a thread while
+    the index is written; its error is raised here, and the file is not kept.
     """
     pin_gpkg_timestamps()
     source = _Batches(iter(tables))
@@ -140,10 +144,38 @@ def write_gpkg_stream(
                          index=not own_index, shown=path)  # fmt: skip
             if own_index and leaves is not None:
                 flush.kick()  # GDAL's pages go to disk while the index is made
-                _index(tmp, layer, leaves(), crs=crs, geometry_type=geometry_type)
+                with _alongside(meanwhile):
+                    _index(tmp, layer, leaves(), crs=crs, geometry_type=geometry_type)
+            elif meanwhile is not None:
+                meanwhile()
         finally:
             flush.close()
     return Path(path), source.rows
+
+
+@contextlib.contextmanager
+def _alongside(task: Callable[[], object] | None) -> Iterator[None]:
+    """Run ``task`` in a thread while the body runs (SQLite lets go of the GIL); wait for it
+    at the end, and raise its error if the body raised none."""
+    if task is None:
+        yield
+        return
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            task()
+        except BaseException as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="qzgeo-meanwhile")
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+    if failed:
+        raise failed[0]
 
 
 def _write_layer(

@@ -40,6 +40,7 @@ from qzgeo.analysis.chunk_pool import (
     ChunkPool,
     ChunkResult,
     ChunkSource,
+    ChunkStart,
     chunk_starts,
     fid_column,
     measure_elsewhere,
@@ -264,16 +265,31 @@ def analyze_parcels_streamed(
     else:
         results = run_chunks(ctx, starts, pool=pool, threads=workers)
     out = Path(out_dir)
-    tables = acc.tables(results, _bar(n, progress))
-    write_gpkg_stream(out / "parcels.gpkg", "parcels", tables, crs=probe.crs, leaves=acc.leaf_packs)
+    acc.engine = _engine(pool, measure, workers, starts, chunk_rows)
+    report = Path(report_dir) if report_dir is not None else out
+    done: list[StreamedParcels] = []  # the summary and report, written while the index is
+    write_gpkg_stream(
+        out / "parcels.gpkg", "parcels", acc.tables(results, _bar(n, progress)), crs=probe.crs,
+        leaves=acc.leaf_packs, meanwhile=lambda: done.append(acc.finish(out, extra, report)),
+    )  # fmt: skip
     if acc.parcels == 0:  # no polygon at all: the error of an empty parcel layer
         check_parcels(probe.iloc[:0], where=str(parcels_path))
+    return done[0] if done else acc.finish(out, extra, report)
+
+
+def _engine(
+    pool: ChunkPool | None,
+    measure: ChunkMeasure | None,
+    workers: int,
+    starts: list[ChunkStart],
+    rows: int,
+) -> str:
+    """How the chunks were analyzed, for the command's last line and the report."""
     way = f"{pool.processes} processes" if pool is not None else f"threads ({workers})"
     way = measure.label if measure is not None else way
     spatial = any(spec[3] is not None for spec in starts)  # tiles of the file's R-tree
     kind = "spatial chunk(s) of up to" if spatial else "chunk(s) of"
-    acc.engine = f"{way}, {len(starts)} {kind} {chunk_rows} parcels"
-    return acc.finish(out, extra, Path(report_dir) if report_dir is not None else out)
+    return f"{way}, {len(starts)} {kind} {rows} parcels"
 
 
 def _chunked_caps(

@@ -206,3 +206,46 @@ def test_every_geopackage_is_version_1_2(tmp_path: Path, rows: int) -> None:
     layered = write_gpkg(tmp_path / "l.gpkg", {"a": frame, "b": frame})
     assert _gpkg_version(streamed) == _gpkg_version(layered) == 10200
     assert pyogrio.read_info(layered, layer="b")["features"] == rows
+
+
+def _packs(tables: list[gpd.GeoDataFrame]) -> list:
+    from qzgeo.io.gpkg_rtree import pack_leaves
+
+    return [pack_leaves(shapely.bounds(np.asarray(t.geometry.values))) for t in tables]
+
+
+def test_meanwhile_runs_once_the_rows_are_in_and_before_the_file_is(tmp_path: Path) -> None:
+    """The summary of a streamed run is written while the index is: after the last row,
+    before the GeoPackage is moved in place."""
+    chunks = [frame(3, 0), frame(2, 3)]
+    target = tmp_path / "out.gpkg"
+    seen: list[bool] = []
+    write_gpkg_stream(
+        target, "parcels", iter([arrow_batch(c) for c in chunks]), crs=CRS,
+        leaves=lambda: _packs(chunks), meanwhile=lambda: seen.append(target.exists()),
+    )  # fmt: skip
+    assert seen == [False] and pyogrio.read_info(target)["features"] == 5
+
+
+def test_an_error_meanwhile_is_raised_and_no_file_is_kept(tmp_path: Path) -> None:
+    chunks = [frame(3, 0)]
+    target = tmp_path / "out.gpkg"
+
+    def fail() -> None:
+        raise OutputError("summary: disk full")
+
+    with pytest.raises(OutputError, match="summary: disk full"):
+        write_gpkg_stream(
+            target, "parcels", iter([arrow_batch(c) for c in chunks]), crs=CRS,
+            leaves=lambda: _packs(chunks), meanwhile=fail,
+        )  # fmt: skip
+    assert listing(tmp_path) == []
+
+
+def test_meanwhile_is_not_called_without_rows(tmp_path: Path) -> None:
+    called: list[int] = []
+    write_gpkg_stream(
+        tmp_path / "out.gpkg", "parcels", iter([None]), crs=CRS,
+        leaves=lambda: [], meanwhile=lambda: called.append(1),
+    )  # fmt: skip
+    assert called == []
