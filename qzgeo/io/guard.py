@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import mmap
 import os
 import re
@@ -150,12 +151,33 @@ def open_options(path: str | os.PathLike[str]) -> dict[str, str]:
     return {"WRITE_GFS": "NO"} if suffix == ".gml" else {}
 
 
+@functools.lru_cache(maxsize=16)
+def _feature_count(path: str, layer: str | None, mtime_ns: int, size: int) -> int:
+    """A layer's feature count, once per file version (each chunk of a big file asks)."""
+    info = pyogrio.read_info(path, layer=layer, **open_options(path))
+    return int(info.get("features") or 0)
+
+
 def ogr_layers(path: str | os.PathLike[str]) -> list[tuple[str, str | None]]:
     """``pyogrio.list_layers(path)`` as ``(name, geometry type)``, with :func:`open_options`.
 
     ``pyogrio.list_layers`` takes no open options, so a GML file's layers are listed one
-    :func:`pyogrio.read_info` at a time.
+    :func:`pyogrio.read_info` at a time. A file's list is kept per version of it (a big
+    file is read in chunks, and each chunk asked again: ~2 ms a time).
     """
+    p = Path(os.fspath(path))
+    if p.is_file():
+        st = p.stat()
+        return list(_layers_of(str(p), st.st_mtime_ns, st.st_size))
+    return _ogr_layers(path)
+
+
+@functools.lru_cache(maxsize=16)
+def _layers_of(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, str | None], ...]:
+    return tuple(_ogr_layers(path))
+
+
+def _ogr_layers(path: str | os.PathLike[str]) -> list[tuple[str, str | None]]:
     options = open_options(path)
     if not options:
         try:
@@ -365,10 +387,10 @@ def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
         return _duplicate_ids(p, layer) if _mentions_id(p) else []
     caps = current_caps()
     try:
-        info = pyogrio.read_info(p, layer=layer, **open_options(p))
+        st = p.stat()
+        n = _feature_count(str(p), layer, st.st_mtime_ns, st.st_size)
     except Exception:
         return []
-    n = int(info.get("features") or 0)
     if n > caps.max_features:
         where = f"{shown} (layer {layer!r})" if layer else shown
         msg = (
