@@ -53,6 +53,7 @@ from qzgeo.analysis.parcels import (
 from qzgeo.analysis.processes import alive, stop_workers, worker_pool
 from qzgeo.geo.coverage import CheckedArea
 from qzgeo.geo.repair import RepairReport
+from qzgeo.io.gpkg_count import distinct_fids
 from qzgeo.io.gpkg_rtree import LeafPack, pack_leaves
 from qzgeo.io.gpkg_tiles import rtree_tiles
 from qzgeo.io.guard import ReadCaps, read_caps
@@ -156,8 +157,8 @@ def chunk_starts(source: ChunkSource, n: int, rows: int) -> list[ChunkStart]:
     _, fids = pyogrio.read_arrow(
         source.path, layer=source.layer, columns=[], read_geometry=False, return_fids=True
     )[:2]
-    fid_values = np.asarray(
-        fids.column(0).to_numpy() if isinstance(fids, pa.Table) else fids, dtype=np.int64
+    fid_values = distinct_fids(  # a stale GeoPackage count: GDAL repeats the last FIDs
+        np.asarray(fids.column(0).to_numpy() if isinstance(fids, pa.Table) else fids, np.int64)
     )
     tiles = rtree_tiles(source.path, source.layer, source.fid, rows, fid_values)
     if tiles is not None:
