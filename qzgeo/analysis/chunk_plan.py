@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyogrio
 
+from qzgeo.io.gpkg_count import distinct_fids
 from qzgeo.io.gpkg_tiles import rtree_tiles
 from qzgeo.io.postgis_read import KeyRange, postgis_key_ranges
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
@@ -103,8 +104,8 @@ def _fids(source: ChunkSource, n: int) -> npt.NDArray[np.int64]:
     _, fids = pyogrio.read_arrow(
         source.path, layer=source.layer, columns=[], read_geometry=False, return_fids=True
     )[:2]
-    return np.asarray(
-        fids.column(0).to_numpy() if isinstance(fids, pa.Table) else fids, dtype=np.int64
+    return distinct_fids(  # a stale GeoPackage count: GDAL repeats the last FIDs
+        np.asarray(fids.column(0).to_numpy() if isinstance(fids, pa.Table) else fids, np.int64)
     )
 
 

@@ -26,6 +26,7 @@ from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.io.arrow_ints import note_rounded_codes, read_dataframe
 from qzgeo.io.csv_wkt import note_unparsed_wkt
 from qzgeo.io.dxf import read_dxf
+from qzgeo.io.gpkg_count import one_row_per_fid
 from qzgeo.io.guard import (
     admit_source,
     check_vertices,
@@ -87,20 +88,8 @@ def _list_layers(path: str, mtime_ns: int, size: int) -> list[str]:
 #: several times their size in memory. Override with ``max_bytes=``, ``QZGEO_MAX_BYTES`` or
 #: ``--max-bytes``.
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
-TEXT_SUFFIXES = frozenset(
-    {
-        ".geojson",
-        ".json",
-        ".geojsonl",
-        ".geojsons",
-        ".ndjson",
-        ".txt",
-        ".csv",
-        ".kml",
-        ".gml",
-        ".dxf",
-    }
-)
+_JSON_SUFFIXES = (".geojson", ".json", ".geojsonl", ".geojsons", ".ndjson")
+TEXT_SUFFIXES = frozenset((*_JSON_SUFFIXES, ".txt", ".csv", ".kml", ".gml", ".dxf"))
 #: The exceptions pyogrio raises for unreadable or unwritable data.
 PYOGRIO_ERRORS = (
     pyogrio.errors.DataSourceError,
@@ -355,6 +344,7 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
                     source=path.name,
                     feature=fid,
                 )
+        gdf = one_row_per_fid(gdf, path, layer, notes)  # a stale GeoPackage count
         if encoding is None and path.suffix.lower() == ".shp":
             encoding = cpg_label(path) or str(pyogrio.read_info(path)["encoding"])
         if path.suffix.lower() == ".shp":

@@ -1,0 +1,127 @@
+"""A GeoPackage whose stored feature count is stale: each feature read once, and said.
+
+GDAL keeps a layer's feature count in ``gpkg_ogr_contents``, up to date through triggers. A
+tool that deletes rows with those triggers dropped (GDAL itself drops them around bulk loads
+and restores them after; a crash in between, or another program, leaves them dropped) leaves
+the count higher than the rows. When that count equals the highest FID, GDAL's Arrow reader
+(3.12) takes the FIDs to be 1..count without gaps and returns the last rows a second time,
+so that the read holds ``count`` rows: a parcel counted twice in every total. Filtered reads
+(``where``, ``skip_features``) and the row-by-row reader are not affected.
+
+:func:`one_row_per_fid` keeps one row per FID, after checking that the repeated rows are the
+same as the first ones, and records a warning with the stale count, the real one and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyogrio
+import shapely
+
+from qzgeo._errors import InputError
+from qzgeo.notices import Notices
+
+__all__ = ["count_fix", "distinct_fids", "one_row_per_fid"]
+
+_PLAIN_NAME = re.compile(r"[^\W\d]\w*")
+
+
+def one_row_per_fid(gdf: Any, path: Path, layer: str | None, notes: Notices) -> Any:
+    """``gdf`` (a GeoPackage layer read with its FIDs as index) with each FID once.
+
+    A FID read more than once is GDAL's artifact of a stale feature count (see the module):
+    the repeats are dropped, and a warning naming the file, the stored count, the real one
+    and the fix is added to ``notes``. Repeats that differ from the first read of their FID
+    are no such artifact: :class:`~qzgeo._errors.InputError`. Other formats pass unchanged.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": [1, 2, 2]}, index=pd.Index([1, 2, 2], name="fid"))
+    >>> notes = Notices()
+    >>> one_row_per_fid(df, Path("x.shp"), None, notes).index.tolist()
+    [1, 2, 2]
+    >>> len(notes)
+    0
+    """
+    if path.suffix.lower() != ".gpkg" or gdf.index.is_unique:  # one pass: the FIDs ascend
+        return gdf
+    again = gdf.index.duplicated(keep="first")
+    out = gdf[~again]
+    repeated = gdf[again]
+    first = out.loc[repeated.index]
+    if not _same_rows(repeated, first):
+        fid = repeated.index[~_row_equal(repeated, first)][0]
+        msg = (
+            f"cannot read {path}: GDAL returned feature {fid} twice with different contents "
+            f"(the layer's stored feature count may be stale). {count_fix(path, layer)}"
+        )
+        raise InputError(msg)
+    info = pyogrio.read_info(path, layer=layer)
+    notes.add(
+        f"{path.name}: layer {info['layer_name']!r}: gpkg_ogr_contents says "
+        f"{info['features']} features, the table holds {len(out)} (a stale count: a tool or "
+        "a crash bypassed GDAL's count triggers); GDAL's reader returned "
+        f"{int(again.sum())} feature(s) twice, read once here. "
+        f"{count_fix(path, info['layer_name'])}",
+        source=path.name,
+    )
+    return out
+
+
+def count_fix(path: Path, layer: str | None) -> str:
+    """How to set a GeoPackage layer's stored feature count right (GDAL's ``ogrinfo``).
+
+    Examples
+    --------
+    >>> print(count_fix(Path("a.gpkg"), "宗地"))  # doctest: +NORMALIZE_WHITESPACE
+    Fix the count with: ogrinfo a.gpkg -sql "UPDATE gpkg_ogr_contents SET feature_count =
+    (SELECT count(*) FROM 宗地) WHERE table_name = '宗地'", or save the layer again (ogr2ogr
+    -f GPKG fixed.gpkg a.gpkg), which also restores the count triggers
+    """
+    name = layer or "LAYER"
+    table = name if _PLAIN_NAME.fullmatch(name) else f"[{name}]"
+    literal = name.replace("'", "''")
+    return (
+        f'Fix the count with: ogrinfo {path} -sql "UPDATE gpkg_ogr_contents SET '
+        f"feature_count = (SELECT count(*) FROM {table}) WHERE table_name = '{literal}'\", "
+        f"or save the layer again (ogr2ogr -f GPKG fixed.gpkg {path}), which also restores "
+        "the count triggers"
+    )
+
+
+def distinct_fids(fids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The FIDs of an unfiltered GeoPackage read, each once (they ascend as read).
+
+    Examples
+    --------
+    >>> distinct_fids(np.array([1, 2, 4, 4])).tolist()
+    [1, 2, 4]
+    """
+    if len(fids) < 2 or bool((fids[1:] > fids[:-1]).all()):
+        return fids
+    return np.unique(fids)
+
+
+def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    return bool(_row_equal(a, b).all())
+
+
+def _row_equal(a: pd.DataFrame, b: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Row by row, whether ``a`` and ``b`` (same index, same columns) hold the same values
+    (a missing value equals a missing value)."""
+    geom = a.geometry.name if isinstance(a, gpd.GeoDataFrame) else None
+    same = np.ones(len(a), dtype=bool)
+    for col in a.columns:
+        x, y = a[col].reset_index(drop=True), b[col].reset_index(drop=True)
+        if col == geom:
+            x, y = pd.Series(shapely.to_wkb(x.to_numpy())), pd.Series(shapely.to_wkb(y.to_numpy()))
+        eq = (x == y).fillna(False).to_numpy(dtype=bool)
+        same &= eq | (x.isna() & y.isna()).to_numpy(dtype=bool)
+    return same
