@@ -281,6 +281,7 @@ def _card_and_entry(
         description=mspec.description,
         n_layers=len(mspec.layers) + len(mspec.analysis),
     )
+    card.pdf = pdf
     if png is not None:
         card.thumbnail_png = png
     else:
