@@ -214,8 +214,8 @@ def parse_params(raw: Any, problems: list[str]) -> dict[str, float]:
         problems.append(f"{where} must be a table of name = number, got {raw!r}")
         return {}
     out: dict[str, float] = {}
+    folded = {p.casefold(): p for p in QZGEO_PARAMS}
     for key in sorted(k for k in raw if k not in QZGEO_PARAMS):
-        folded = {p.casefold(): p for p in QZGEO_PARAMS}
         close = difflib.get_close_matches(str(key).casefold(), folded, n=1, cutoff=_PARAM_CUTOFF)
         if close:
             meant = folded[close[0]]
