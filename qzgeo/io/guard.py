@@ -82,6 +82,8 @@ RASTER_DRIVERS: dict[str, tuple[str, ...]] = {
     ".tiff": ("GTiff",),
     ".img": ("HFA", "ENVI"),
     ".asc": ("AAIGrid",),
+    # SRTM tiles (N21E108.hgt): raw big-endian int16, placed by GDAL from the file name
+    ".hgt": ("SRTMHGT",),
 }
 RASTER_SUFFIXES = frozenset(RASTER_DRIVERS)
 
@@ -314,8 +316,8 @@ def refuse_pending_writes(path: Path, shown: str | None = None) -> None:
 
 
 def admit_raster(path: str | os.PathLike[str]) -> Path:
-    """Refuse a raster GDAL must not open: not a GeoTIFF, IMG or ASCII grid, a VRT, a /vsi*
-    or PREFIX: path (a ``.vrt`` DEM can name any file or URL), or one that is not UTF-8."""
+    """Refuse a raster GDAL must not open: not a GeoTIFF, IMG, ASCII grid or SRTM tile, a VRT,
+    a /vsi* or PREFIX: path (a ``.vrt`` DEM can name any file or URL), or one not UTF-8."""
     refuse_undecodable(path, what="raster")
     text = os.fspath(path)
     shown = repr(text) if any(ord(c) < 32 for c in text) else text
@@ -325,7 +327,8 @@ def admit_raster(path: str | os.PathLike[str]) -> Path:
     if p.suffix.lower() not in RASTER_SUFFIXES:
         msg = (
             f"{shown}: the raster format {p.suffix.lower() or '(no extension)'!r} is not "
-            "accepted; give a GeoTIFF (.tif), .img or .asc (driver allow-list: no VRT; "
+            "accepted; give a GeoTIFF (.tif), .img, .asc or an SRTM .hgt tile (driver "
+            "allow-list: no VRT; "
             f"a mosaic: gdal_translate {shown} out.tif)"
         )
         raise InputError(msg)
