@@ -31,6 +31,7 @@ import shapely
 from qzgeo._errors import InputError
 from qzgeo.io.paths import refuse_undecodable
 from qzgeo.io.shapefile import dbf_wide_integers
+from qzgeo.io.text_encoding import utf16_said
 
 #: Extensions GDAL may open (OGR drivers GPKG, ESRI Shapefile, GeoJSON(Seq), FlatGeobuf,
 #: KML, GML, CSV) and those qzgeo reads itself (界址点 .txt, DXF, GeoParquet).
@@ -270,6 +271,10 @@ def admit_path(path: str | os.PathLike[str]) -> Path:
         raise _refuse(shown, f"the file is not a {suffix} file (its first bytes do not match)")
     if any(m in head for m in _FORBIDDEN_CONTENT):
         raise _refuse(shown, "the file is a GDAL virtual data source, which is not accepted")
+    if suffix in _GEOJSON_SUFFIXES and (utf16 := utf16_said(head)) is not None:
+        # GDAL says "not recognized as a supported format", read as "corrupt"
+        msg = f"cannot read {shown}: {utf16}; save it as UTF-8 (Notepad: Save As, Encoding UTF-8)"
+        raise InputError(msg)
     if suffix == ".gpkg":
         refuse_pending_writes(p, shown)
     return p
