@@ -248,7 +248,9 @@ def site_labels(
     (['450702001001GB00001'], ['宗地代码'])
     """
     if label_field is not None and label_field not in sites.columns:
-        msg = f"label field {label_field!r} is not a column of the sites; they have {list(sites)}"
+        # the user's columns: not the geometry nor the source and feature id qzgeo added
+        theirs = [c for c in sites.columns if c not in (SOURCE_COL, FID_COL, sites.geometry.name)]
+        msg = f"label field {label_field!r} is not a column of the sites; they have {theirs}"
         raise InputError(msg)
     cols = [label_field] if label_field else [c for c in LABEL_COLUMNS if c in sites.columns]
     values = [sites[c].tolist() for c in cols]
