@@ -31,6 +31,7 @@ from qzgeo.analysis.site_results import SiteReport, exit_code
 from qzgeo.analysis.sites import read_sites, split_source
 from qzgeo.analysis.siting import SitingContext, check_sites
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
+from qzgeo.geo.area import M2_PER_HA, M2_PER_MU
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.digest import input_digest
 from qzgeo.io.guard import ReadCaps, read_caps
@@ -184,23 +185,33 @@ class AnalyzeSummary:
     outside_of: str = "the pack's extent"
 
     def one_line(self) -> str:
-        """``N parcels, K in conflict, X ha available[, Y ha unchecked]; repairs; retries;
-        engine``."""
+        """``N parcels, K in conflict, X 公顷 (Y 亩) available[, ... unchecked]; repairs;
+        retries; engine``."""
         r, (n, n_conf, avail, unchecked) = self.result, self.counts
         if r is not None:
             n, n_conf, avail = len(r), int(r["conflict"].sum()), float(r["available_m2"].sum())
             unchecked = float(r["unchecked_m2"].sum())
         conflicts = "no conflicts" if n_conf == 0 else f"{n_conf} in conflict"
+        # 公顷 and 亩 as `publish` and the tables say them, not "ha"
         beyond = (
-            f", {unchecked / 10_000:.2f} ha unchecked (outside {self.outside_of})"
-            if unchecked > 0
-            else ""
+            f", {_ha_mu(unchecked)} unchecked (outside {self.outside_of})" if unchecked > 0 else ""
         )
         return (
-            f"{n} parcels, {conflicts}, {avail / 10_000:.2f} ha available{beyond}; "
+            f"{n} parcels, {conflicts}, {_ha_mu(avail)} available{beyond}; "
             f"{self.repairs.summary(see=PARCEL_REPORT)}; "
             f"{len(self.overlay.retries)} overlay retries; {self.engine}"
         )
+
+
+def _ha_mu(m2: float) -> str:
+    """``X.XX 公顷 (Y.Y 亩)``: an area as the command line prints it.
+
+    Examples
+    --------
+    >>> _ha_mu(20_000.0)
+    '2.00 公顷 (30.0 亩)'
+    """
+    return f"{m2 / M2_PER_HA:.2f} 公顷 ({m2 / M2_PER_MU:.1f} 亩)"
 
 
 def run_analyze(

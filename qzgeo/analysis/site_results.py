@@ -92,6 +92,7 @@ class SiteReport:
     geometry: shapely.Geometry | None = None
     patches: list[tuple[Conflict, shapely.Geometry]] = field(default_factory=list)
     partly_outside: bool = False  # part of the site lies outside the pack's extent/coverage
+    site_field: str | None = None  # the column ``site`` came from; None: file and feature id
 
     @property
     def verdict(self) -> str:
@@ -107,6 +108,7 @@ class SiteReport:
         """JSON-ready dict with a fixed key order and rounding (m² to 0.01, shares to 1e-6)."""
         return {
             "site": self.site,
+            "site_field": self.site_field,
             "source": self.source,
             "index": self.index,
             **area_units(self.area_m2),

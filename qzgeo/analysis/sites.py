@@ -43,7 +43,11 @@ BOUNDARY_HINT = "城镇开发边界"
 CLASS_COLUMNS = ("类别", "class", "CLASS", "DLMC")
 MODES = ("auto", "exclusion", "boundary")
 SOURCE_COL, FID_COL = "_site_source", "_site_fid"
-LABEL_COLUMNS = ("名称", "地块名称", "name", "Name", "NAME")  # Name: a KML placemark
+# Columns naming a site, the first with a value. 宗地代码 (ZDDM in 地籍数据库 exports; also
+# 宗地编码, 宗地号) is how GIS staff name parcels; a 名称 someone wrote comes first. Name: KML.
+LABEL_COLUMNS = (
+    "名称", "地块名称", "宗地代码", "ZDDM", "zddm", "宗地编码", "宗地号", "name", "Name", "NAME",
+)  # fmt: skip
 
 
 def split_source(arg: str) -> tuple[str, str | None]:
@@ -228,25 +232,42 @@ def site_origin(sites: gpd.GeoDataFrame) -> tuple[list[str | None], list[Any]]:
     return srcs, [f.item() if hasattr(f, "item") else f for f in fids]
 
 
-def site_labels(sites: gpd.GeoDataFrame, label_field: str | None) -> list[str]:
+def site_labels(
+    sites: gpd.GeoDataFrame, label_field: str | None
+) -> tuple[list[str], list[str | None]]:
+    """Each site's label and the column it came from (None: made of the file and feature id).
+
+    Without ``label_field``, the first of :data:`LABEL_COLUMNS` with a value in that row.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> code = "450702001001GB00001"
+    >>> g = gpd.GeoDataFrame({"宗地代码": [code]}, geometry=[shapely.box(0, 0, 1, 1)])
+    >>> site_labels(g, None)
+    (['450702001001GB00001'], ['宗地代码'])
+    """
     if label_field is not None and label_field not in sites.columns:
-        msg = f"label field {label_field!r} is not a column of the sites; they have {list(sites)}"
+        # the user's columns: not the geometry nor the source and feature id qzgeo added
+        theirs = [c for c in sites.columns if c not in (SOURCE_COL, FID_COL, sites.geometry.name)]
+        msg = f"label field {label_field!r} is not a column of the sites; they have {theirs}"
         raise InputError(msg)
     cols = [label_field] if label_field else [c for c in LABEL_COLUMNS if c in sites.columns]
     values = [sites[c].tolist() for c in cols]
     srcs, fids = site_origin(sites)
-    out = []
+    out, used = [], []
     for i in range(len(sites)):
-        label = None
-        for col in values:
+        label, field = None, None
+        for name, col in zip(cols, values, strict=True):
             value = col[i]
             if isinstance(value, str):
                 if value.strip():
-                    label = value.strip()
+                    label, field = value.strip(), name
                     break
             elif value is not None and not pd.isna(value):
-                label = str(value)
+                label, field = str(value), name
                 break
+        used.append(field)
         if label is None:
             if srcs[i] is not None:
                 path, layer = split_source(str(srcs[i]))
@@ -254,7 +275,7 @@ def site_labels(sites: gpd.GeoDataFrame, label_field: str | None) -> list[str]:
             else:
                 label = str(fids[i])
         out.append(label)
-    return out
+    return out, used
 
 
 def clean_sites(geoms: npt.NDArray[np.object_], labels: list[str]) -> tuple[Any, list[list[str]]]:

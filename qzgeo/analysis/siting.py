@@ -291,11 +291,9 @@ def check_sites(
     ctx
         From :meth:`SitingContext.from_pack`. Returns one :class:`SiteReport` per site, in order.
     label_field
-        Column naming the sites; default 名称/name/NAME, else ``file:fid`` (or the index).
-    with_patches
-        Also keep the conflict patches (lon/lat geometries) for maps.
-    min_area_m2
-        Overlaps smaller than this are round-off, not conflicts.
+        Column naming the sites; default as :func:`qzgeo.analysis.sites.site_labels` says.
+    with_patches, min_area_m2
+        Also keep the conflict patches (lon/lat, for maps); overlaps under this are round-off.
     notices
         From :func:`qzgeo.analysis.sites.read_sites`: each goes into the report of its site
         (by source and feature id), or of every site of its source. Sites partly outside
@@ -318,7 +316,7 @@ def check_sites(
     if (n := len(sites)) == 0:
         return []
     notes = Notices([*(notices or ()), *site_extent_notices(sites, ctx.extent)])
-    labels = site_labels(sites, label_field)
+    labels, fields = site_labels(sites, label_field)
     geoms, repairs = clean_sites(np.asarray(sites.geometry.values, dtype=object), labels)
     lonlat, planar = _project(gpd.GeoSeries(geoms, crs=sites.crs), ctx.planar_crs, repairs)
     site_m2 = ellipsoidal_area(lonlat)
@@ -336,6 +334,7 @@ def check_sites(
     return [
         SiteReport(
             site=labels[i],
+            site_field=fields[i],
             source=srcs[i],
             index=fids[i],
             area_m2=float(site_m2[i]),

@@ -62,7 +62,12 @@ if TYPE_CHECKING:
     help="Report format.",
 )
 @out_opt
-@click.option("--label-field", default=None, help="Site column naming the sites (default 名称).")
+@click.option(
+    "--label-field",
+    default=None,
+    help="Site column naming the sites (default: 名称, 地块名称, 宗地代码/ZDDM or name, the "
+    "first with a value; the JSON says which as site_field).",
+)
 @crs_opt
 @from_gcj02_opt
 @max_vertices_opt

@@ -160,8 +160,12 @@ title = {title}
 title_en = "Overview (placeholder)"
 audience = "public"
 layers = ["zones", "corridor"]
-basemap = "osm"                   # osm, tianditu_vec, tianditu_img, amap or none
-basemaps = ["none"]
+# No tile basemap: the map opens anywhere, offline too, and asks no foreign host for tiles.
+# Others: tianditu_vec, tianditu_img (天地图; key in $QZGEO_TIANDITU_KEY), amap, osm.
+basemap = "none"
+# OpenStreetMap's tiles come from a host outside China (slow or blocked on many phones
+# there); to offer them anyway as a second choice:
+# basemaps = ["osm"]
 description = "示意：由 qzgeo new-pack 生成的占位数据。"
 """
 
@@ -172,8 +176,8 @@ title_en = "Conflicts (internal, placeholder)"
 audience = "internal"
 layers = ["control_lines", "zones", "corridor"]
 analysis = ["available_land", "conflicts"]
-basemap = "osm"
-basemaps = ["none"]
+basemap = "none"                  # no tiles, no foreign host; see overview.toml for others
+# basemaps = ["osm"]              # OpenStreetMap: a host outside China, only if you must
 description = "内部：分区相对控制线的冲突图斑与可用地（占位数据）。"
 """
 

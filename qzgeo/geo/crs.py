@@ -31,7 +31,7 @@ _GK6_ZONE_FIRST_EPSG, _GK6_CM_FIRST_EPSG, _GK6_FIRST_ZONE, _GK6_LAST_ZONE = 4491
 FloatArray = npt.NDArray[np.float64]
 
 #: lon/lat box of China, for the plausibility check of coordinates and for :func:`gk_zone`: its
-#: land reaches 73.48E (乌恰县) and 135.08E (抚远, 黑瞎子岛).
+#: land reaches 73.48E (乌恰县) and 135.08E (抚远, 黑瞎子岛), its islands 3.8N (曾母暗沙).
 CHINA_BOUNDS = (73.0, 3.0, 135.1, 54.0)
 
 

@@ -32,6 +32,7 @@ import shapely
 from qzgeo._errors import InputError
 from qzgeo.io.paths import refuse_undecodable
 from qzgeo.io.shapefile import dbf_wide_integers
+from qzgeo.io.text_encoding import utf16_said
 
 #: Extensions GDAL may open (OGR drivers GPKG, ESRI Shapefile, GeoJSON(Seq), FlatGeobuf,
 #: KML, GML, CSV) and those qzgeo reads itself (界址点 .txt, DXF, GeoParquet).
@@ -83,6 +84,8 @@ RASTER_DRIVERS: dict[str, tuple[str, ...]] = {
     ".tiff": ("GTiff",),
     ".img": ("HFA", "ENVI"),
     ".asc": ("AAIGrid",),
+    # SRTM tiles (N21E108.hgt): raw big-endian int16, placed by GDAL from the file name
+    ".hgt": ("SRTMHGT",),
 }
 RASTER_SUFFIXES = frozenset(RASTER_DRIVERS)
 
@@ -290,6 +293,10 @@ def admit_path(path: str | os.PathLike[str]) -> Path:
         raise _refuse(shown, f"the file is not a {suffix} file (its first bytes do not match)")
     if any(m in head for m in _FORBIDDEN_CONTENT):
         raise _refuse(shown, "the file is a GDAL virtual data source, which is not accepted")
+    if suffix in _GEOJSON_SUFFIXES and (utf16 := utf16_said(head)) is not None:
+        # GDAL says "not recognized as a supported format", read as "corrupt"
+        msg = f"cannot read {shown}: {utf16}; save it as UTF-8 (Notepad: Save As, Encoding UTF-8)"
+        raise InputError(msg)
     if suffix == ".gpkg":
         refuse_pending_writes(p, shown)
     return p
@@ -336,8 +343,8 @@ def refuse_pending_writes(path: Path, shown: str | None = None) -> None:
 
 
 def admit_raster(path: str | os.PathLike[str]) -> Path:
-    """Refuse a raster GDAL must not open: not a GeoTIFF, IMG or ASCII grid, a VRT, a /vsi*
-    or PREFIX: path (a ``.vrt`` DEM can name any file or URL), or one that is not UTF-8."""
+    """Refuse a raster GDAL must not open: not a GeoTIFF, IMG, ASCII grid or SRTM tile, a VRT,
+    a /vsi* or PREFIX: path (a ``.vrt`` DEM can name any file or URL), or one not UTF-8."""
     refuse_undecodable(path, what="raster")
     text = os.fspath(path)
     shown = repr(text) if any(ord(c) < 32 for c in text) else text
@@ -347,7 +354,8 @@ def admit_raster(path: str | os.PathLike[str]) -> Path:
     if p.suffix.lower() not in RASTER_SUFFIXES:
         msg = (
             f"{shown}: the raster format {p.suffix.lower() or '(no extension)'!r} is not "
-            "accepted; give a GeoTIFF (.tif), .img or .asc (driver allow-list: no VRT; "
+            "accepted; give a GeoTIFF (.tif), .img, .asc or an SRTM .hgt tile (driver "
+            "allow-list: no VRT; "
             f"a mosaic: gdal_translate {shown} out.tif)"
         )
         raise InputError(msg)

@@ -38,6 +38,30 @@ def require_utf8(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf
 
 
+def utf16_said(head: bytes) -> str | None:
+    """What to say of text whose first bytes are UTF-16 (Notepad's "Unicode", Excel's "Unicode
+    text"), which GDAL reads as no known format; ``None`` for other text.
+
+    With a byte-order mark, or without one when its first characters are ASCII with a zero
+    byte beside each (a GeoJSON's ``{"type"``, a CSV's header).
+
+    Examples
+    --------
+    >>> utf16_said('{"type": "FeatureCollection"}'.encode("utf-16-le"))
+    'it is UTF-16 (UTF-16LE without a byte-order mark), which GDAL does not read here'
+    >>> utf16_said(b'{"type": "FeatureCollection"}') is None
+    True
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "it is UTF-16 (it starts with a byte-order mark), which GDAL does not read here"
+    part = head[: min(len(head), 64) // 2 * 2]
+    for zeros, chars, name in ((part[1::2], part[0::2], "LE"), (part[0::2], part[1::2], "BE")):
+        if len(part) >= 4 and not any(zeros) and all(0 < c < 128 for c in chars):
+            bare = f"UTF-16{name} without a byte-order mark"
+            return f"it is UTF-16 ({bare}), which GDAL does not read here"
+    return None
+
+
 def not_utf8_message(path: Path, encoding: str, reason: str) -> str:
     """The message for a text file (CSV, GeoJSON) not in the encoding it was read in.
 
@@ -58,9 +82,8 @@ def not_utf8_message(path: Path, encoding: str, reason: str) -> str:
     fix = "pass its encoding with --encoding"
     with contextlib.suppress(OSError, LookupError):
         data = path.read_bytes()
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text", Notepad
-            fix = "it is UTF-16 (it starts with a byte-order mark), which GDAL does not read here"
-            return f"cannot read {path}: {fix}; save it as UTF-8{excel}"
+        if (utf16 := utf16_said(data[:64])) is not None:  # Excel's "Unicode text", Notepad
+            return f"cannot read {path}: {utf16}; save it as UTF-8{excel}"
         for number, line in enumerate(data.splitlines(), start=1):
             try:
                 line.decode(encoding)

@@ -13,6 +13,7 @@ from typing import Any
 
 __all__ = [
     "PACK_STR_KEYS",
+    "QZGEO_PARAMS",
     "check_coverage_layer",
     "check_crs",
     "check_pack_name",
@@ -185,8 +186,27 @@ def check_crs(
     return value
 
 
+#: The ``[params]`` qzgeo itself reads (the other keys are the pack build script's).
+QZGEO_PARAMS = ("min_patch_m2", "publish_simplify_m")
+# How alike (difflib ratio, case folded) a free key must be to one of QZGEO_PARAMS to be taken
+# for a misspelling: min_patch_m, min_patch_mu, publish_simplfy_m are; min_area_m2 is not.
+_PARAM_CUTOFF = 0.82
+
+
 def parse_params(raw: Any, problems: list[str]) -> dict[str, float]:
-    """``[params]``: every value a number (TOML ``1.5``, not ``"1.5 m2"``)."""
+    """``[params]``: every value a number (TOML ``1.5``, not ``"1.5 m2"``), no misspelt key.
+
+    ``[params]`` takes free keys, but one very like a key qzgeo reads was meant to be that key
+    and would be ignored without a word.
+
+    Examples
+    --------
+    >>> problems = []
+    >>> parse_params({"min_patch_m": 5.0, "canal_width_m": 150}, problems)
+    {'min_patch_m': 5.0, 'canal_width_m': 150}
+    >>> print(problems[0])  # doctest: +ELLIPSIS
+    catalog.toml [params]: `min_patch_m` is not a key qzgeo reads (did you mean `min_patch_m2`?)...
+    """
     where = "catalog.toml [params]"
     if raw is None:
         return {}
@@ -194,6 +214,16 @@ def parse_params(raw: Any, problems: list[str]) -> dict[str, float]:
         problems.append(f"{where} must be a table of name = number, got {raw!r}")
         return {}
     out: dict[str, float] = {}
+    folded = {p.casefold(): p for p in QZGEO_PARAMS}
+    for key in sorted(k for k in raw if k not in QZGEO_PARAMS):
+        close = difflib.get_close_matches(str(key).casefold(), folded, n=1, cutoff=_PARAM_CUTOFF)
+        if close:
+            meant = folded[close[0]]
+            problems.append(
+                f"{where}: `{key}` is not a key qzgeo reads (did you mean `{meant}`?), so it "
+                f"would be ignored; rename it `{meant}`, or, if the pack's build script reads "
+                f"it, give it a name less like `{meant}`. qzgeo reads {', '.join(QZGEO_PARAMS)}"
+            )
     for key, value in raw.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             problems.append(

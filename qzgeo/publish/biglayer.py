@@ -47,7 +47,7 @@ from folium.map import Layer
 from qzgeo._errors import CRSError, GeometryError, PublishError
 from qzgeo.publish.assets import RawElement, script_json
 
-__all__ = ["BigPolygonLayer", "js_json"]
+__all__ = ["YES_NO", "BigPolygonLayer", "js_json"]
 
 #: Leaflet path options the canvas renderer understands.
 STYLE_KEYS = frozenset(
@@ -71,6 +71,8 @@ DEFAULT_STYLE: dict[str, Any] = {
     "fillColor": "#3388ff",
     "fillOpacity": 0.4,
 }
+#: How a true/false value reads in a tooltip: 是/否, not True/False (the data keep booleans).
+YES_NO = {True: "是", False: "否"}
 _GEOGRAPHIC_EPSG = (4490, 4326)
 _METRES_PER_DEGREE = 111_320.0  # along a meridian; conservative for longitude elsewhere
 _POLYGON_TYPES = (3, 6)  # shapely type ids: Polygon, MultiPolygon
@@ -440,7 +442,9 @@ def _texts(column: pd.Series) -> np.ndarray:
         floats = column.to_numpy(dtype=float, na_value=np.nan)
         missing |= ~np.isfinite(floats)
         texts = [f"{v:.10g}" for v in floats.tolist()]
-    elif kind in "iub":
+    elif kind == "b" or pd.api.types.infer_dtype(column, skipna=True) == "boolean":
+        texts = [None if m else YES_NO[bool(v)] for v, m in zip(column, missing, strict=True)]
+    elif kind in "iu":
         texts = list(column.astype(str))
     elif pd.api.types.infer_dtype(column, skipna=True) == "string":
         texts = column.tolist()
@@ -459,6 +463,8 @@ def _display(value: Any) -> str | None:
         if not math.isfinite(value):
             return None
         return f"{value:.10g}"
+    if isinstance(value, bool | np.bool_):
+        return YES_NO[bool(value)]
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return str(value)

@@ -34,6 +34,7 @@ class Card:
     n_layers: int
     thumbnail_svg: str = ""
     thumbnail_png: str | None = None
+    pdf: str | None = None  # the map's PDF sheet (``publish --pdf``), relative to the gallery
 
 
 def _ring_path(
@@ -118,7 +119,9 @@ header h1{margin:0;font-size:22px}
 header p{margin:6px 0 0;font-size:13px;opacity:.9}
 main{display:flex;flex-wrap:wrap;gap:18px;padding:20px 24px}
 .card{background:#fff;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.2);width:320px;
-max-width:100%;overflow:hidden;text-decoration:none;color:inherit;display:block}
+max-width:100%;overflow:hidden;display:block}
+.card a.open{text-decoration:none;color:inherit;display:block}
+.card a.sheet{display:block;padding:0 12px 10px;font-size:13px;color:#24435c}
 .card:hover{box-shadow:0 2px 10px rgba(0,0,0,.3)}
 .card img,.card svg{display:block;width:100%;height:auto;aspect-ratio:8/5;object-fit:cover}
 .card .body{padding:10px 12px}
@@ -150,10 +153,17 @@ def gallery_html(title: str, notice: str, cards: Sequence[Card]) -> str:
         )
         en = f'<p class="en">{e(c.title_en)}</p>' if c.title_en else ""
         desc = f'<p class="desc">{e(c.description)}</p>' if c.description else ""
+        # the sheet's link beside the page's, not inside it: links do not nest
+        sheet = (
+            f'<a class="sheet" href="{e(quote(c.pdf))}" type="application/pdf">'
+            "PDF 图纸 · PDF sheet</a>"
+            if c.pdf
+            else ""
+        )
         items.append(
-            f'<a class="card" href="{e(quote(c.file))}">{thumb}<div class="body">'
-            f"<h2>{e(c.title)}</h2>{en}{badge}"
-            f'<span class="meta">{c.n_layers} 个图层</span>{desc}</div></a>'
+            f'<div class="card"><a class="open" href="{e(quote(c.file))}">{thumb}'
+            f'<div class="body"><h2>{e(c.title)}</h2>{en}{badge}'
+            f'<span class="meta">{c.n_layers} 个图层</span>{desc}</div></a>{sheet}</div>'
         )
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8"/>\n'

@@ -17,6 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from qzgeo._errors import PublishError
+from qzgeo.geo.crs import CHINA_BOUNDS
 from qzgeo.io.atomic import atomic_path, write_text
 from qzgeo.pack.model import MapSpec, Pack
 from qzgeo.publish.basemaps import Basemap, resolve_tianditu_key
@@ -44,7 +45,8 @@ __all__ = [
 ]
 
 DEFAULT_NOTICE = "本图为示意图，不作为规划管理、用地审批或权属认定的依据。"
-_DEFAULT_BOUNDS = (73.0, 18.0, 135.0, 54.0)  # China: a pack with no data and no extent
+# A pack with no data and no extent opens on all of China, 南海诸岛 (to 3.8°N) included
+_DEFAULT_BOUNDS = CHINA_BOUNDS
 
 
 @dataclass
@@ -281,6 +283,7 @@ def _card_and_entry(
         description=mspec.description,
         n_layers=len(mspec.layers) + len(mspec.analysis),
     )
+    card.pdf = pdf
     if png is not None:
         card.thumbnail_png = png
     else:

@@ -178,10 +178,8 @@ def test_parts_outside_the_coverage_are_unchecked(tmp_path: Path, crs: str) -> N
     assert bool(result.loc["island", "conflict"]) and result.loc["island", "unchecked_m2"] == 0
     for name in ("inside", "across_border", "island", "island_edge"):
         assert result.loc[name, "unchecked_m2"] == 0.0, name
-    assert (
-        f"{result['unchecked_m2'].sum() / 1e4:.2f} ha unchecked (outside the pack's coverage)"
-        in line
-    )
+    ha = result["unchecked_m2"].sum() / 1e4
+    assert f"{ha:.2f} 公顷 ({ha * 15:.1f} 亩) unchecked (outside the pack's coverage)" in line
     assert report["unchecked_ha"] == pytest.approx(result["unchecked_m2"].sum() / 1e4)
     assert report["coverage"] == {"layer": "districts", "extent": list(EXTENT)}
     # one warning, counting them (a coverage hugs the land: thousands of parcels may cross

@@ -161,7 +161,8 @@ def test_summary_has_the_unchecked_total(tmp_path: Path, chunk_rows: int | None)
     result, ctx = analyze(tmp_path, boundary=True, crs="EPSG:4524", chunk_rows=chunk_rows)
     assert ctx["report"]["unchecked_ha"] == pytest.approx(result["unchecked_m2"].sum() / 1e4)
     ha = result["unchecked_m2"].sum() / 1e4
-    assert f"{ha:.2f} ha unchecked (outside the pack's extent)" in ctx["line"]  # printed last
+    printed = f"{ha:.2f} 公顷 ({ha * 15:.1f} 亩) unchecked (outside the pack's extent)"
+    assert printed in ctx["line"]  # printed last
     summary = pd.read_csv(tmp_path / "out" / "internal" / "parcels_summary.csv")
     total = summary[summary["分区图层"] == "合计"].iloc[0]
     # the file holds 公顷 to 6 decimals (0.01 m²): each figure within half of that

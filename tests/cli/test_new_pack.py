@@ -88,3 +88,23 @@ def test_a_title_too_long_for_the_maps_is_refused_before_writing(tmp_path: Path)
     assert code == 0, out
     code, _, err = _run("validate", "--pack", str(pack))
     assert code == 0, err
+
+
+def test_skeleton_maps_fetch_no_foreign_tiles(tmp_path: Path) -> None:
+    # Public maps must open without a foreign host: the skeleton starts with no tile basemap
+    # and offers OpenStreetMap only as a commented option a pack author may switch on.
+    pack = tmp_path / "p"
+    code, out, _ = _run("new-pack", str(pack), "--center", "121.1,41.1")
+    assert code == 0, out
+    for name in ("overview.toml", "conflicts.toml"):
+        text = (pack / "maps" / name).read_text(encoding="utf-8")
+        spec = tomllib.loads(text)
+        assert spec["basemap"] == "none", name
+        assert "osm" not in spec.get("basemaps", []), name
+        assert any(ln.lstrip().startswith("#") and "osm" in ln for ln in text.splitlines()), name
+    code, _, err = _run("publish", "--pack", str(pack), "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    pages = list((tmp_path / "out").rglob("*.html"))
+    assert pages
+    for page in pages:
+        assert "openstreetmap.org" not in page.read_text(encoding="utf-8"), page

@@ -58,3 +58,32 @@ def test_misspelt_layer_key_names_the_nearest(pack: Path) -> None:
     _edit(pack, 'sensitivity = "public"', 'sensitivty = "public"')
     said = [p for p in load_pack(pack).problems if "sensitivty" in p]
     assert len(said) == 1 and "(did you mean `sensitivity`?)" in said[0], said
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [
+        ("min_patch_m", "min_patch_m2"),
+        ("min_patch_mu", "min_patch_m2"),
+        ("Min_Patch_M2", "min_patch_m2"),
+        ("publish_simplfy_m", "publish_simplify_m"),
+    ],
+)
+def test_misspelt_param_names_the_key_qzgeo_reads(pack: Path, key: str, meant: str) -> None:
+    # `min_patch_m = 5` was ignored and the default 1 m² used, without a word
+    _edit(pack, "min_patch_m2 = 1.0", f"{key} = 5.0")
+    (problem,) = load_pack(pack).problems
+    assert "[params]" in problem and f"`{key}`" in problem
+    assert f"(did you mean `{meant}`?)" in problem
+    res = CliRunner().invoke(cli, ["validate", "--pack", str(pack)])
+    assert res.exit_code == 2 and f"`{key}`" in res.output, res.output
+    assert "Traceback" not in res.output
+
+
+def test_the_build_scripts_own_params_stay_free(pack: Path) -> None:
+    # keys qzgeo does not read and that are nothing like those it does: the pack's own
+    free = "udb_shore_margin_m = 200\ncanal_width_m = 150\nmin_area_m2 = 3.0\n"
+    _edit(pack, "min_patch_m2 = 1.0", f"min_patch_m2 = 1.0\n{free}")
+    loaded = load_pack(pack)
+    assert loaded.problems == []
+    assert loaded.params["min_area_m2"] == 3.0 and loaded.params["min_patch_m2"] == 1.0

@@ -170,7 +170,7 @@ def test_posted_under_a_sub_path(site: dict[str, Path], tmp_path: Path) -> None:
     with serve(root) as base:
 
         def probe(page):
-            page.click("a.card")
+            page.click(".card a.open")
             page.wait_for_load_state("load")
             for _ in range(200):
                 if page.evaluate("!!(window.qzgeo && window.qzgeo.instances[0].ready)"):

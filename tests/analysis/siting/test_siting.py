@@ -193,6 +193,7 @@ def test_json_is_deterministic_and_ordered(ctx: SitingContext) -> None:
     data = json.loads(text)
     assert list(data[0]) == [
         "site",
+        "site_field",
         "source",
         "index",
         "area_m2",

@@ -148,6 +148,7 @@ def site_json() -> str:
     c = lonlat.centroid
     d = {
         "site": "东片地块",
+        "site_field": "名称",  # the column the label came from
         "source": "<SITE>",  # the path as given: replaced by the test
         "index": 1,  # the GeoPackage feature id (FIDs start at 1)
         **units(total),

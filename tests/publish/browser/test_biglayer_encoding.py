@@ -6,6 +6,7 @@ import json
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from _biglayer_helpers import HOSTILE, decode_payload, offline_html, parcel_map, voronoi_parcels
@@ -246,3 +247,16 @@ def test_empty_layer_renders():
     payload = json.loads(layer.payload_js)
     assert payload["n"] == [0, 0, 0, 0] and payload["bounds"] is None
     assert layer._get_self_bounds() == [[None, None], [None, None]]
+
+
+def test_boolean_tooltips_read_shi_and_fou(parcels):
+    # planners read 是/否, not True/False or true/false; a missing value stays missing
+    gdf = parcels.head(4).copy()
+    gdf["plain"] = [True, False, True, False]
+    gdf["nullable"] = pd.array([True, None, False, True], dtype="boolean")
+    gdf["mixed"] = np.array([True, None, False, np.bool_(True)], dtype=object)
+    layer = BigPolygonLayer(gdf, name="p", tooltip_fields=["plain", "nullable", "mixed"])
+    tt = json.loads(layer.payload_js)["tooltip"]
+    texts = [[None if i < 0 else tt["dict"][i] for i in col] for col in tt["columns"]]
+    assert texts == [["是", "否", "是", "否"], ["是", None, "否", "是"], ["是", None, "否", "是"]]
+    assert not {"True", "False", "true", "false"} & set(tt["dict"])
