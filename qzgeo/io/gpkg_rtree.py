@@ -309,18 +309,17 @@ def _write_nodes(con: sqlite3.Connection, name: str, packs: Sequence[LeafPack]) 
     # is the only leaf), then each level above, bottom up.
     first_leaf = 1 if leaves == 1 else 2
     row0, leaf0 = 0, first_leaf
-    blobs: list[bytes] = []
     for p in packs:
         cells = p.cells.copy()
         cells["id"] = cells["id"].astype(np.int64) + row0 + 1  # FIDs from 1, in row order
-        blobs.append(_nodes(cells, p.ends, depth=None))
+        # each pack's leaves as it comes: one pack's blobs in memory, not the whole tree's
+        _insert_nodes(con, name, leaf0, _nodes(cells, p.ends, depth=None))
         con.execute(
             f'INSERT INTO "{name}_rowid" SELECT ? + key, ? + value FROM json_each(?) '
             "WHERE value >= ?",
             (row0 + 1, leaf0 - p.offset, p.leaf_of_row, p.offset),
         )
         row0, leaf0 = row0 + p.rows, leaf0 + p.leaves
-    _insert_nodes(con, name, first_leaf, b"".join(blobs))
     boxes = np.concatenate([p.boxes for p in packs])
     numbers = np.arange(first_leaf, first_leaf + leaves)
     depth, next_no = 0, first_leaf + leaves
