@@ -160,6 +160,15 @@ def test_every_row_without_a_box_is_left_out_and_an_all_empty_layer_has_an_empty
     assert query(path, (0, 0, 1e9, 1e9)) == set()
 
 
+def test_a_chunk_of_rows_without_boxes_before_the_only_leaf(tmp_path: Path) -> None:
+    """Hypothesis found it: a first chunk of one empty geometry (no leaf), then one row (the
+    only leaf, the root): the empty chunk must write no node."""
+    gdf = parcels(2, 0, empties=[0])
+    path = write(tmp_path / "own.gpkg", gdf, [1])
+    assert checks(path) == ("ok", "ok")
+    assert query(path, (0, 0, 1e9, 1e9)) == {2}
+
+
 def test_one_leaf_is_the_root(tmp_path: Path) -> None:
     gdf = parcels(51, 8)
     path = write(tmp_path / "own.gpkg", gdf, [])

@@ -45,6 +45,8 @@ SMALL_M = 1_000.0
 
 def _tiny_m2(geom: shapely.Geometry, epsg: int) -> float:
     """Planar area / PROJ's areal scale factor at the centroid: PROJ, not qzgeo."""
+    if shapely.is_empty(geom):  # a piece the cut leaves nothing of
+        return 0.0
     crs = CRS.from_epsg(epsg)
     c = shapely.centroid(geom)
     lon, lat = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(c.x, c.y)
