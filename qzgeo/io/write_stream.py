@@ -227,8 +227,11 @@ def _index(
         )  # fmt: skip
         try:
             write_rtree(path, layer, _GEOM, packs, reference=reference)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.OperationalError) as exc:  # full, read-only, locked
             msg = f"cannot write the spatial index of {layer} ({exc}); is the disk full?"
+            raise OutputError(msg) from exc
+        except sqlite3.Error as exc:  # a constraint broken: a bug here, not the user's
+            msg = f"cannot write the spatial index of {layer} ({exc}); please report this"
             raise OutputError(msg) from exc
 
 
