@@ -367,6 +367,9 @@ def _nodes(cells: np.ndarray, ends: Ints, *, depth: int | None) -> bytes:
 def _insert_nodes(con: sqlite3.Connection, name: str, first: int, blob: bytes) -> None:
     """Insert the nodes of ``blob`` (whole nodes, one after the other) numbered from ``first``."""
     n = len(blob) // _NODE_BYTES
+    if n == 0:  # a chunk whose rows all lack a box: WITH RECURSIVE yields i = 0 even for
+        # n = 0, a stray empty node numbered as the next chunk's first leaf (UNIQUE failed)
+        return
     con.execute(
         f"WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i + 1 < ?) "
         f'INSERT INTO "{name}_node" SELECT ? + i, substr(?, i * {_NODE_BYTES} + 1, '
