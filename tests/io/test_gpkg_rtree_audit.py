@@ -19,7 +19,7 @@ import pytest
 import shapely
 
 from qzgeo._errors import OutputError
-from qzgeo.io.gpkg_rtree import pack_leaves, write_rtree
+from qzgeo.io.gpkg_rtree import pack_leaves, str_order, write_rtree
 from qzgeo.io.write_stream import arrow_batch, write_gpkg_stream
 
 CRS = "EPSG:4524"
@@ -140,3 +140,21 @@ def test_n_rows_whose_fids_are_not_1_to_n_are_refused(tmp_path: Path, shift: str
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
     assert not any(t.startswith("rtree_") for t in tables)
     assert RTREE not in tables
+
+
+@pytest.mark.parametrize("shift", [5.0, -1e7, -5e5])
+def test_str_slices_hold_the_least_x_first_also_below_zero(shift: float) -> None:
+    """Sort-tile-recursive: the first vertical slice (ceil(sqrt(nodes)) nodes) holds the
+    points of least x, west of zero too (a double's bits sort as it does only once the
+    negative ones are flipped); each slice is in y order. Oracle: numpy's argsort."""
+    rng = np.random.default_rng(3)
+    n, per = 600, 51
+    cx = rng.permutation(n) * 1_000.0 + shift
+    cy = rng.uniform(-1e6, 1e6, n)
+    order = str_order(cx, cy, per)
+    per_slice = int(np.ceil(np.sqrt(-(-n // per)))) * per
+    assert sorted(order.tolist()) == list(range(n))
+    for k in range(0, n, per_slice):
+        part = order[k : k + per_slice]
+        assert set(part.tolist()) == set(np.argsort(cx)[k : k + per_slice].tolist())
+        assert (np.diff(cy[part]) > 0).all()
