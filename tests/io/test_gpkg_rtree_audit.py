@@ -158,3 +158,24 @@ def test_str_slices_hold_the_least_x_first_also_below_zero(shift: float) -> None
         part = order[k : k + per_slice]
         assert set(part.tolist()) == set(np.argsort(cx)[k : k + per_slice].tolist())
         assert (np.diff(cy[part]) > 0).all()
+
+
+@pytest.mark.parametrize("layer", ['a"b', "宗地 \"一\" 'x'"])
+def test_a_layer_name_with_double_quotes_gets_its_index(tmp_path: Path, layer: str) -> None:
+    """The R*Tree's tables are named after the layer: a double quote in it must be escaped
+    in SQL (it was 'unrecognized token', reported as a full disk)."""
+    gdf = parcels(300, 31, empties=[7])
+    packs = [pack_leaves(shapely.bounds(np.asarray(gdf.geometry.values)))]
+    path = tmp_path / "q.gpkg"
+    write_gpkg_stream(path, layer, iter([arrow_batch(gdf)]), crs=CRS, leaves=lambda: packs)
+    table = "rtree_" + layer + "_geom"
+    quoted = '"' + table.replace('"', '""') + '"'
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        assert con.execute("SELECT rtreecheck(?)", (table,)).fetchone()[0] == "ok"
+        ids = {r[0] for r in con.execute(f"SELECT id FROM {quoted}")}
+    assert ids == set(range(1, 301)) - {8}
+    box = windows(32, 1)[0]
+    got = set(pyogrio.read_dataframe(path, layer=layer, bbox=box, fid_as_index=True).index)
+    b = shapely.bounds(np.asarray(gdf.geometry.values))
+    want = shapely.intersects(np.asarray(gdf.geometry.values), shapely.box(*box))
+    assert got == set((np.flatnonzero(want & np.isfinite(b).all(axis=1)) + 1).tolist())
