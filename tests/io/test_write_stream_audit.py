@@ -6,6 +6,8 @@ Oracles: what pyogrio and plain SQLite read back, and the folder's listing.
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -62,4 +64,29 @@ def test_a_full_disk_while_the_index_is_written_is_an_output_error_and_no_file(
     monkeypatch.setattr(ws, "write_rtree", full)
     with pytest.raises(OutputError, match="disk is full"):
         _write(tmp_path / "out.gpkg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_error_meanwhile_after_the_index_is_done_is_still_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary fails only once the index is written (a slow disk): the writer waits for
+    it, raises its error and keeps no file, rather than moving the GeoPackage in place."""
+    index_done = threading.Event()
+    real = ws.write_rtree
+
+    def index(*args: object, **kwargs: object) -> None:
+        real(*args, **kwargs)  # type: ignore[arg-type]
+        index_done.set()
+
+    def late_failure() -> None:
+        index_done.wait(10)
+        time.sleep(0.2)  # past the end of the writer's own work
+        raise OutputError("summary: disk full")
+
+    monkeypatch.setattr(ws, "write_rtree", index)
+    target = tmp_path / "out.gpkg"
+    with pytest.raises(OutputError, match="summary: disk full"):
+        _write(target, meanwhile=late_failure)
+    assert index_done.is_set()
     assert sorted(p.name for p in tmp_path.iterdir()) == []
