@@ -179,3 +179,17 @@ def test_a_layer_name_with_double_quotes_gets_its_index(tmp_path: Path, layer: s
     b = shapely.bounds(np.asarray(gdf.geometry.values))
     want = shapely.intersects(np.asarray(gdf.geometry.values), shapely.box(*box))
     assert got == set((np.flatnonzero(want & np.isfinite(b).all(axis=1)) + 1).tolist())
+
+
+def test_a_tree_three_levels_above_its_leaves(tmp_path: Path) -> None:
+    """140 000 rows in 5 chunks: 2 749 leaves, 54 nodes above them, 2 above those, then the
+    root (depth 3, as for a million parcels; the other tests stop at 2). SQLite's rtreecheck,
+    the root's depth field, and brute force."""
+    gdf = parcels(140_000, 5, empties=[3, 70_000])
+    path = write(tmp_path / "big.gpkg", gdf, [30_000, 60_000, 90_000, 120_000])
+    assert checks(path) == ("ok", "ok", 0)
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        head = con.execute(f"SELECT substr(data, 1, 2) FROM {RTREE}_node WHERE nodeno = 1")
+        assert int.from_bytes(head.fetchone()[0], "big") == 3
+    for box in windows(9, 20):
+        assert brute(gdf, box, 0.0) <= query(path, box) <= brute(gdf, box, 4.0)
