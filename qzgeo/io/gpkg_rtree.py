@@ -236,7 +236,8 @@ def write_rtree(
 
     ``packs``: the leaves of the layer's rows, in row order (:func:`pack_leaves`, one per
     chunk written); ``reference``: a GeoPackage GDAL wrote with one row in a layer of the same
-    name and geometry column, with its index (:func:`reference_gpkg`).
+    name and geometry column, with its index (as
+    :func:`qzgeo.io.write_stream.write_gpkg_stream` makes one).
     """
     schema = _schema(reference, layer, geometry)
     name = f"rtree_{layer}_{geometry}"
