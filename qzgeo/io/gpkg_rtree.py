@@ -152,7 +152,8 @@ def _unique_keys(v: Floats, pos: Ints, bits: int) -> Ints:
 
 def _rounded(v: Floats, *, down: bool) -> npt.NDArray[np.float32]:
     """``v`` as 32-bit floats rounded outwards, as SQLite stores a box: down for minima."""
-    f = v.astype(np.float32)
+    with np.errstate(over="ignore"):  # beyond float32 (> 3.4e38): +-inf, as SQLite keeps it
+        f = v.astype(np.float32)
     if down:
         return np.where(f > v, np.nextafter(f, np.float32(-np.inf)), f)
     return np.where(f < v, np.nextafter(f, np.float32(np.inf)), f)
@@ -236,7 +237,8 @@ def write_rtree(
 
     ``packs``: the leaves of the layer's rows, in row order (:func:`pack_leaves`, one per
     chunk written); ``reference``: a GeoPackage GDAL wrote with one row in a layer of the same
-    name and geometry column, with its index (:func:`reference_gpkg`).
+    name and geometry column, with its index (as
+    :func:`qzgeo.io.write_stream.write_gpkg_stream` makes one).
     """
     schema = _schema(reference, layer, geometry)
     name = f"rtree_{layer}_{geometry}"
@@ -248,11 +250,13 @@ def write_rtree(
         con.execute("BEGIN")
         _check_rows(con, layer, packs)
         con.execute(schema.table)
-        size = con.execute(f'SELECT length(data) FROM "{name}_node" WHERE nodeno = 1').fetchone()
+        size = con.execute(
+            f"SELECT length(data) FROM {_quote(name + '_node')} WHERE nodeno = 1"
+        ).fetchone()
         if size is None or size[0] != _NODE_BYTES:
             _insert_one_by_one(con, q, packs)  # another node size: SQLite's own insertion
         else:
-            con.execute(f'DELETE FROM "{name}_node"')
+            con.execute(f"DELETE FROM {_quote(name + '_node')}")
             _write_nodes(con, name, packs)
         for sql in schema.triggers:
             con.execute(sql)
@@ -303,7 +307,7 @@ def _write_nodes(con: sqlite3.Connection, name: str, packs: Sequence[LeafPack]) 
     """Every node, parent and row of the tree, one SQL statement per level and per pack."""
     leaves = sum(p.leaves for p in packs)
     if leaves == 0:
-        con.execute(f'INSERT INTO "{name}_node" VALUES (1, zeroblob({_NODE_BYTES}))')
+        con.execute(f"INSERT INTO {_quote(name + '_node')} VALUES (1, zeroblob({_NODE_BYTES}))")
         return
     # Node numbers: the root is 1; the leaves follow in pack order from 2 (1 if the root
     # is the only leaf), then each level above, bottom up.
@@ -315,7 +319,7 @@ def _write_nodes(con: sqlite3.Connection, name: str, packs: Sequence[LeafPack]) 
         # each pack's leaves as it comes: one pack's blobs in memory, not the whole tree's
         _insert_nodes(con, name, leaf0, _nodes(cells, p.ends, depth=None))
         con.execute(
-            f'INSERT INTO "{name}_rowid" SELECT ? + key, ? + value FROM json_each(?) '
+            f"INSERT INTO {_quote(name + '_rowid')} SELECT ? + key, ? + value FROM json_each(?) "
             "WHERE value >= ?",
             (row0 + 1, leaf0 - p.offset, p.leaf_of_row, p.offset),
         )
@@ -338,7 +342,7 @@ def _write_nodes(con: sqlite3.Connection, name: str, packs: Sequence[LeafPack]) 
         parent_of[numbers[order] - numbers[0]] = first + np.arange(len(order)) // LEAF_CELLS
         text, offset = encode_ints(parent_of)
         con.execute(
-            f'INSERT INTO "{name}_parent" SELECT ? + key, value - ? FROM json_each(?)',
+            f"INSERT INTO {_quote(name + '_parent')} SELECT ? + key, value - ? FROM json_each(?)",
             (int(numbers[0]), offset, text),
         )
         boxes = _node_boxes(cells["box"], ends)
@@ -367,11 +371,12 @@ def _nodes(cells: np.ndarray, ends: Ints, *, depth: int | None) -> bytes:
 def _insert_nodes(con: sqlite3.Connection, name: str, first: int, blob: bytes) -> None:
     """Insert the nodes of ``blob`` (whole nodes, one after the other) numbered from ``first``."""
     n = len(blob) // _NODE_BYTES
-    if n == 0:  # a chunk whose rows all lack a box has no leaf (the CTE would make one)
+    if n == 0:  # a chunk whose rows all lack a box: WITH RECURSIVE yields i = 0 even for
+        # n = 0, a stray empty node numbered as the next chunk's first leaf (UNIQUE failed)
         return
     con.execute(
         f"WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i + 1 < ?) "
-        f'INSERT INTO "{name}_node" SELECT ? + i, substr(?, i * {_NODE_BYTES} + 1, '
+        f"INSERT INTO {_quote(name + '_node')} SELECT ? + i, substr(?, i * {_NODE_BYTES} + 1, "
         f"{_NODE_BYTES}) FROM k",
         (n, first, blob),
     )

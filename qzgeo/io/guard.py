@@ -155,7 +155,7 @@ def open_options(path: str | os.PathLike[str]) -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=16)
-def _feature_count(path: str, layer: str | None, mtime_ns: int, size: int) -> int:
+def _feature_count(path: str, layer: str | None, mtime_ns: int, size: int, ino: int = 0) -> int:
     """A layer's feature count, once per file version (each chunk of a big file asks)."""
     info = pyogrio.read_info(path, layer=layer, **open_options(path))
     return int(info.get("features") or 0)
@@ -171,12 +171,14 @@ def ogr_layers(path: str | os.PathLike[str]) -> list[tuple[str, str | None]]:
     p = Path(os.fspath(path))
     if p.is_file():
         st = p.stat()
-        return list(_layers_of(str(p), st.st_mtime_ns, st.st_size))
+        return list(_layers_of(str(p), st.st_mtime_ns, st.st_size, st.st_ino))
     return _ogr_layers(path)
 
 
 @functools.lru_cache(maxsize=16)
-def _layers_of(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, str | None], ...]:
+def _layers_of(
+    path: str, mtime_ns: int, size: int, ino: int = 0
+) -> tuple[tuple[str, str | None], ...]:
     return tuple(_ogr_layers(path))
 
 
@@ -396,7 +398,7 @@ def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
     caps = current_caps()
     try:
         st = p.stat()
-        n = _feature_count(str(p), layer, st.st_mtime_ns, st.st_size)
+        n = _feature_count(str(p), layer, st.st_mtime_ns, st.st_size, st.st_ino)  # a version
     except Exception:
         return []
     if n > caps.max_features:
