@@ -202,8 +202,8 @@ def parse_params(raw: Any, problems: list[str]) -> dict[str, float]:
     Examples
     --------
     >>> problems = []
-    >>> parse_params({"min_patch_m": 5.0, "canal_width_m": 150}, problems)
-    {'min_patch_m': 5.0, 'canal_width_m': 150}
+    >>> parse_params({"min_patch_m": 5.0, "buffer_width_m": 150}, problems)
+    {'min_patch_m': 5.0, 'buffer_width_m': 150}
     >>> print(problems[0])  # doctest: +ELLIPSIS
     catalog.toml [params]: `min_patch_m` is not a key qzgeo reads (did you mean `min_patch_m2`?)...
     """
