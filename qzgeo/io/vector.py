@@ -21,7 +21,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from qzgeo._errors import CRSError, InputError, MissingInputError
+from qzgeo._errors import CRSError, InputError, MissingInputError, QzgeoError
 from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.io.arrow_ints import note_rounded_codes, read_dataframe
 from qzgeo.io.csv_wkt import note_unparsed_wkt
@@ -433,6 +433,13 @@ def _pyogrio_read(
             return require_utf8(read_dataframe(path, use_arrow=arrow, **kwargs))
         except UnicodeDecodeError:
             raise  # a ValueError too, but not one the row-by-row path would read better
+        except OSError as exc:  # qzgeo's own, or the system's (an errno): as they are
+            if isinstance(exc, QzgeoError) or exc.errno is not None:
+                raise
+            # Arrow's bare "Unexpected I/O failure": GDAL stopped inside the file (a FlatGeobuf
+            # whose header counts more features than it holds); the caller names the file
+            msg = f"{exc} (its header or index does not match its features; export it again)"
+            raise pyogrio.errors.DataSourceError(msg) from exc
         except ValueError:
             # pyogrio's Arrow path fails on GeoJSON whose features have an "id" property
             # (the FID column appears twice); the row-by-row path reads them.
