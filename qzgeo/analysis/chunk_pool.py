@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import gc
 import os
+import pickle
 import shutil
 import tempfile
 import threading
@@ -109,6 +110,7 @@ class ChunkResult:
     available_m2: float = 0.0
     unchecked_m2: float = 0.0
     table_path: str | None = None  # the table, spilled to an Arrow file (see _spill)
+    leaves_path: str | None = None  # the leaves, spilled beside it
     leaves: LeafPack | None = None  # the table's rows packed for the output's R-tree
 
 
@@ -262,14 +264,23 @@ def _spill(result: ChunkResult, folder: str | None) -> ChunkResult:
     """
     if folder is None or result.table is None:
         return result
-    path = Path(folder) / f"{uuid.uuid4().hex}.arrow"
+    name = uuid.uuid4().hex
+    path, leaves = Path(folder) / f"{name}.arrow", Path(folder) / f"{name}.leaves"
     try:
         with pa.OSFile(str(path), "wb") as f, pa.ipc.new_file(f, result.table.schema) as w:
             w.write_table(result.table)
+        # The leaves too (~30 bytes a parcel): what crosses the pipe must stay small. A
+        # worker stopped in the middle of sending a big result (Ctrl-C, kill) left half a
+        # message in the pipe, and the pool's manager thread waited for the rest forever,
+        # so the run never exited.
+        leaves.write_bytes(pickle.dumps(result.leaves, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:
         path.unlink(missing_ok=True)
+        leaves.unlink(missing_ok=True)
         return result
-    return dataclasses.replace(result, table=None, table_path=str(path))
+    return dataclasses.replace(
+        result, table=None, table_path=str(path), leaves=None, leaves_path=str(leaves)
+    )
 
 
 def _landed(result: ChunkResult) -> ChunkResult:
@@ -277,11 +288,18 @@ def _landed(result: ChunkResult) -> ChunkResult:
     mapping keeps its pages until the table is written and let go)."""
     if result.table_path is None:
         return result
+    leaves = result.leaves
     try:
         table = pa.ipc.open_file(pa.memory_map(result.table_path)).read_all()
+        if result.leaves_path is not None:
+            leaves = pickle.loads(Path(result.leaves_path).read_bytes())  # our own file
     finally:
         Path(result.table_path).unlink(missing_ok=True)
-    return dataclasses.replace(result, table=table, table_path=None)
+        if result.leaves_path is not None:
+            Path(result.leaves_path).unlink(missing_ok=True)
+    return dataclasses.replace(
+        result, table=table, table_path=None, leaves=leaves, leaves_path=None
+    )
 
 
 def _ready() -> int:

@@ -30,6 +30,29 @@ def test_a_spilled_table_lands_equal_and_its_file_is_removed(tmp_path: Path) -> 
     assert landed.parcels == 3
 
 
+def test_the_leaves_go_beside_the_table_not_through_the_pipe(tmp_path: Path) -> None:
+    """The R-tree leaves (~30 bytes a parcel) are spilled with the table: a worker stopped in
+    the middle of sending a big result left half a message in the pipe, and the pool's
+    manager thread waited for the rest forever (a run stopped by SIGTERM never exited)."""
+    import pickle
+
+    import numpy as np
+
+    from qzgeo.io.gpkg_rtree import pack_leaves
+
+    leaves = pack_leaves(np.array([[0.0, 0, 1, 1], [2, 2, 3, 3], [np.nan] * 4]))
+    result = ChunkResult(0, 3, _result().table, None, RepairReport(), OverlayReport(),
+                         parcels=3, leaves=leaves)  # fmt: skip
+    spilled = _spill(result, str(tmp_path))
+    assert spilled.leaves is None and spilled.leaves_path is not None
+    assert len(pickle.dumps(spilled)) < 4_096  # what the pipe carries
+    landed = _landed(spilled)
+    assert landed.leaves is not None and landed.leaves_path is None
+    assert landed.leaves.cells.tobytes() == leaves.cells.tobytes()
+    assert landed.leaves.leaf_of_row == leaves.leaf_of_row and landed.leaves.rows == 3
+    assert not list(tmp_path.iterdir())
+
+
 def test_without_a_folder_the_table_stays_in_the_result(tmp_path: Path) -> None:
     result = _result()
     assert _spill(result, None) is result
