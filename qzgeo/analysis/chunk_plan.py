@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyogrio
 
 from qzgeo.io.gpkg_count import distinct_fids
-from qzgeo.io.gpkg_tiles import rtree_tiles
+from qzgeo.io.gpkg_tiles import rtree_tiles, sql_ident
 from qzgeo.io.postgis_read import KeyRange, postgis_key_ranges
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.vector import PYOGRIO_ERRORS
@@ -72,11 +72,11 @@ def chunk_starts(source: ChunkSource, n: int, rows: int) -> list[ChunkStart]:
         positions = np.cumsum([0, *(k for _, k in tiles)])
         return [(int(p), w, k + 1, k) for p, (w, k) in zip(positions, tiles, strict=False)]
     bounds = [int(v) for v in fid_values[::rows]] or [0]
-    key = source.fid.replace('"', '""')
+    key = sql_ident(source.fid)
     out: list[ChunkStart] = []
     for k, lo in enumerate(bounds):
-        hi = f' AND "{key}" < {bounds[k + 1]}' if k + 1 < len(bounds) else ""
-        out.append((k * rows, f'"{key}" >= {lo}{hi}', rows, None))
+        hi = f" AND {key} < {bounds[k + 1]}" if k + 1 < len(bounds) else ""
+        out.append((k * rows, f"{key} >= {lo}{hi}", rows, None))
     return out
 
 
@@ -91,7 +91,7 @@ def _fids(source: ChunkSource, n: int) -> npt.NDArray[np.int64]:
     """
     try:
         layer = str(pyogrio.read_info(source.path, layer=source.layer)["layer_name"])
-        table, key = (_ident(v) for v in (layer, str(source.fid)))
+        table, key = (sql_ident(v) for v in (layer, str(source.fid)))
         uri = f"{Path(source.path).resolve().as_uri()}?mode=ro"
         with contextlib.closing(sqlite3.connect(uri, uri=True)) as con:
             # one min() or max() per query: SQLite reads it off the B-tree's end, not a scan
@@ -107,10 +107,6 @@ def _fids(source: ChunkSource, n: int) -> npt.NDArray[np.int64]:
     return distinct_fids(  # a stale GeoPackage count: GDAL repeats the last FIDs
         np.asarray(fids.column(0).to_numpy() if isinstance(fids, pa.Table) else fids, np.int64)
     )
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def fid_column(path: str | Path, layer: str | None) -> str | None:

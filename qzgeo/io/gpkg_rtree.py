@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qzgeo._errors import OutputError
+from qzgeo.io.gpkg_tiles import sql_ident
 
 __all__ = [
     "CELL",
@@ -242,7 +243,7 @@ def write_rtree(
     """
     schema = _schema(reference, layer, geometry)
     name = f"rtree_{layer}_{geometry}"
-    q = _quote(name)
+    q = sql_ident(name)
     con = sqlite3.connect(os.fspath(path), isolation_level=None)
     try:
         con.execute("PRAGMA journal_mode=MEMORY")  # the file is a temporary one: no fsync
@@ -251,12 +252,12 @@ def write_rtree(
         _check_rows(con, layer, packs)
         con.execute(schema.table)
         size = con.execute(
-            f"SELECT length(data) FROM {_quote(name + '_node')} WHERE nodeno = 1"
+            f"SELECT length(data) FROM {sql_ident(name + '_node')} WHERE nodeno = 1"
         ).fetchone()
         if size is None or size[0] != _NODE_BYTES:
             _insert_one_by_one(con, q, packs)  # another node size: SQLite's own insertion
         else:
-            con.execute(f"DELETE FROM {_quote(name + '_node')}")
+            con.execute(f"DELETE FROM {sql_ident(name + '_node')}")
             _write_nodes(con, name, packs)
         for sql in schema.triggers:
             con.execute(sql)
@@ -280,7 +281,7 @@ def _check_rows(con: sqlite3.Connection, layer: str, packs: Sequence[LeafPack]) 
     GDAL's feature count (``gpkg_ogr_contents``) and the least and greatest FID (the ends of
     the table's B-tree) tell without reading the rows: n distinct FIDs from 1 to n.
     """
-    q = _quote(layer)
+    q = sql_ident(layer)
     # one min() or max() per query: SQLite reads it off the B-tree's end, not a scan
     lo = con.execute(f"SELECT min(fid) FROM {q}").fetchone()[0]
     hi = con.execute(f"SELECT max(fid) FROM {q}").fetchone()[0]
@@ -307,7 +308,7 @@ def _write_nodes(con: sqlite3.Connection, name: str, packs: Sequence[LeafPack]) 
     """Every node, parent and row of the tree, one SQL statement per level and per pack."""
     leaves = sum(p.leaves for p in packs)
     if leaves == 0:
-        con.execute(f"INSERT INTO {_quote(name + '_node')} VALUES (1, zeroblob({_NODE_BYTES}))")
+        con.execute(f"INSERT INTO {sql_ident(name + '_node')} VALUES (1, zeroblob({_NODE_BYTES}))")
         return
     # Node numbers: the root is 1; the leaves follow in pack order from 2 (1 if the root
     # is the only leaf), then each level above, bottom up.
@@ -319,7 +320,7 @@ def _write_nodes(con: sqlite3.Connection, name: str, packs: Sequence[LeafPack]) 
         # each pack's leaves as it comes: one pack's blobs in memory, not the whole tree's
         _insert_nodes(con, name, leaf0, _nodes(cells, p.ends, depth=None))
         con.execute(
-            f"INSERT INTO {_quote(name + '_rowid')} SELECT ? + key, ? + value FROM json_each(?) "
+            f"INSERT INTO {sql_ident(name + '_rowid')} SELECT ? + key, ? + value FROM json_each(?) "
             "WHERE value >= ?",
             (row0 + 1, leaf0 - p.offset, p.leaf_of_row, p.offset),
         )
@@ -342,7 +343,8 @@ def _write_nodes(con: sqlite3.Connection, name: str, packs: Sequence[LeafPack]) 
         parent_of[numbers[order] - numbers[0]] = first + np.arange(len(order)) // LEAF_CELLS
         text, offset = encode_ints(parent_of)
         con.execute(
-            f"INSERT INTO {_quote(name + '_parent')} SELECT ? + key, value - ? FROM json_each(?)",
+            f"INSERT INTO {sql_ident(name + '_parent')} "
+            "SELECT ? + key, value - ? FROM json_each(?)",
             (int(numbers[0]), offset, text),
         )
         boxes = _node_boxes(cells["box"], ends)
@@ -376,7 +378,7 @@ def _insert_nodes(con: sqlite3.Connection, name: str, first: int, blob: bytes) -
         return
     con.execute(
         f"WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i + 1 < ?) "
-        f"INSERT INTO {_quote(name + '_node')} SELECT ? + i, substr(?, i * {_NODE_BYTES} + 1, "
+        f"INSERT INTO {sql_ident(name + '_node')} SELECT ? + i, substr(?, i * {_NODE_BYTES} + 1, "
         f"{_NODE_BYTES}) FROM k",
         (n, first, blob),
     )
@@ -418,7 +420,3 @@ def _schema(reference: Path, layer: str, geometry: str) -> _Schema:
         msg = f"GDAL wrote no spatial index for {layer!r} in {reference}"
         raise RuntimeError(msg)
     return _Schema(table[0], [t[0] for t in triggers], tuple(ext), ext_table[0])
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

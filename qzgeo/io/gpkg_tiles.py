@@ -24,7 +24,7 @@ import pyogrio
 
 from qzgeo.io.vector import PYOGRIO_ERRORS
 
-__all__ = ["Tile", "rtree_tiles"]
+__all__ = ["Tile", "rtree_tiles", "sql_ident"]
 
 #: (where clause, number of features) of one tile.
 Tile = tuple[str, int]
@@ -50,7 +50,7 @@ def rtree_tiles(
         return None
     try:
         info = pyogrio.read_info(path, layer=layer)
-        table = _ident(f"rtree_{info['layer_name']}_{info['geometry_name']}")
+        table = sql_ident(f"rtree_{info['layer_name']}_{info['geometry_name']}")
         sample = np.sort(fids[:: max(1, n // 8_000)])
         ids = ",".join(str(int(v)) for v in sample)
         got = _boxes(path, f"{table} WHERE id IN ({ids})")
@@ -70,7 +70,7 @@ def rtree_tiles(
     leaves = _split(sx, sy, rows)
     if len(leaves) < 2:
         return None
-    key = _ident(fid)
+    key = sql_ident(fid)
     return [(f"{key} IN (SELECT id FROM {table}{_where(box)})", len(m)) for box, m in leaves]
 
 
@@ -175,5 +175,12 @@ def _where(box: _Box) -> str:
     return f" WHERE {' AND '.join(terms)}" if terms else ""
 
 
-def _ident(name: str) -> str:
+def sql_ident(name: str) -> str:
+    """``name`` as an SQLite identifier (double quotes, doubled inside).
+
+    Examples
+    --------
+    >>> print(sql_ident('宗地 a"b'))
+    "宗地 a""b"
+    """
     return '"' + name.replace('"', '""') + '"'
