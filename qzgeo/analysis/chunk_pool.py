@@ -6,7 +6,7 @@ one task for a process: it reads its features from the file itself (a GeoPackage
 its primary key or a tile of its R-tree, other formats by position), repairs them, measures
 them with the pack's plan, and returns the rows as an Arrow table with the chunk's totals and
 reports. The caller writes the tables in file order while the workers go on, and keeps at most
-``workers + 1`` chunks in flight, so memory is bounded by the chunks, not the file.
+``workers + AHEAD`` chunks in flight, so memory is bounded by the chunks, not the file.
 
 Every number is computed by the same functions as in memory
 (:func:`~qzgeo.analysis.parcels.measure_parcels` and
@@ -394,6 +394,11 @@ def _idle(folder: Path, seconds: float) -> bool:
     return time.time() - newest > seconds
 
 
+#: Chunks in flight beyond one per worker. With one, a worker that finished its chunk while
+#: the caller was writing one waited for the next to be handed out; with two, it has one.
+AHEAD = 2
+
+
 def run_chunks(
     ctx: ChunkContext,
     starts: Sequence[ChunkStart],
@@ -403,8 +408,8 @@ def run_chunks(
 ) -> Iterator[ChunkResult]:
     """The results of every chunk, in file order.
 
-    With a ``pool`` (:func:`chunk_pool`) the chunks run in its worker processes, at most one
-    more than there are workers in flight; otherwise here, one after the other, with
+    With a ``pool`` (:func:`chunk_pool`) the chunks run in its worker processes, at most
+    :data:`AHEAD` more than there are workers in flight; otherwise here, one after the other, with
     ``threads`` overlay threads. An error in a chunk is raised here, and the chunks not yet
     started are cancelled.
     """
@@ -416,7 +421,7 @@ def run_chunks(
     try:
         for spec in starts:
             pending.append(pool.executor.submit(_task, ctx, spec, pool.spill))
-            if len(pending) > pool.processes:
+            if len(pending) >= pool.processes + AHEAD:
                 yield _landed(pending.popleft().result())
         while pending:
             yield _landed(pending.popleft().result())

@@ -249,3 +249,51 @@ def test_meanwhile_is_not_called_without_rows(tmp_path: Path) -> None:
         leaves=lambda: [], meanwhile=lambda: called.append(1),
     )  # fmt: skip
     assert called == []
+
+
+def _pragma(path: Path, name: str) -> object:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
+        return con.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+def test_a_streamed_layer_has_big_pages_and_an_index_sqlite_accepts(tmp_path: Path) -> None:
+    """SQLite's own answers: the page size, integrity_check and rtreecheck() of the index
+    written into a file of such pages."""
+    from qzgeo.io.write_stream import STREAM_PAGE_BYTES
+
+    chunks = [frame(300, 0), frame(200, 300)]
+    path, rows = write_gpkg_stream(
+        tmp_path / "out.gpkg", "parcels", iter([arrow_batch(c) for c in chunks]), crs=CRS,
+        leaves=lambda: _packs(chunks),
+    )  # fmt: skip
+    assert rows == 500 and _pragma(path, "page_size") == STREAM_PAGE_BYTES > 4096
+    assert _pragma(path, "integrity_check") == "ok"
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        check = con.execute("SELECT rtreecheck('rtree_parcels_geom')").fetchone()[0]
+        hits = con.execute(
+            "SELECT count(*) FROM rtree_parcels_geom WHERE maxx >= ? AND minx <= ?",
+            (X0 + 20.0 * 100, X0 + 20.0 * 109 + 10.0),
+        ).fetchone()[0]
+    assert check == "ok" and hits == 10  # squares 100..109, by their x alone
+    got = pyogrio.read_dataframe(path)
+    assert got["pid"].tolist() == list(range(500))
+
+
+def test_the_page_size_leaves_the_users_sqlite_pragmas_as_they_were(tmp_path: Path) -> None:
+    """The page size goes through GDAL's process-wide OGR_SQLITE_PRAGMA: the user's value
+    (or none) is back once the layer is written."""
+    key = "OGR_SQLITE_PRAGMA"
+    for before in ("cache_size=-4000", None):
+        pyogrio.set_gdal_config_options({key: before})
+        try:
+            write_gpkg_stream(
+                tmp_path / f"{before is None}.gpkg", "parcels", iter([arrow_batch(frame(3))]),
+                crs=CRS,
+            )  # fmt: skip
+            assert pyogrio.get_gdal_config_option(key) == before
+        finally:
+            pyogrio.set_gdal_config_options({key: None})
