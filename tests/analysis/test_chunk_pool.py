@@ -263,3 +263,34 @@ def test_pool_without_forkserver_uses_spawn(
     with chunk_pool(2) as pool:
         spawned = [r.table for r in run_chunks(ctx, starts, pool=pool)]
     assert all(a.equals(b) for a, b in zip(inline, spawned, strict=True))
+
+
+def test_chunks_in_flight_stay_bounded_and_results_come_in_file_order() -> None:
+    """Memory is bounded by the chunks in flight: at most ``processes + AHEAD`` handed out
+    and not yet taken back, however many chunks the file has; results in file order."""
+    from concurrent.futures import Future
+
+    from qzgeo.analysis.chunk_pool import AHEAD, ChunkPool, ChunkResult, run_chunks
+    from qzgeo.analysis.overlay_report import OverlayReport
+    from qzgeo.geo.repair import RepairReport
+
+    class Recording:
+        def __init__(self) -> None:
+            self.out = 0
+            self.most = 0
+
+        def submit(self, fn: object, ctx: object, spec: tuple, spill: object) -> Future:
+            self.out += 1
+            self.most = max(self.most, self.out)
+            done: Future = Future()
+            done.set_result(ChunkResult(spec[0], 0, None, None, RepairReport(), OverlayReport()))
+            return done
+
+    executor = Recording()
+    starts = [(k, k, 1, None) for k in range(40)]
+    got = []
+    for result in run_chunks(None, starts, pool=ChunkPool(executor, 2)):  # type: ignore[arg-type]
+        executor.out -= 1
+        got.append(result.start)
+    assert got == list(range(40))
+    assert executor.most == 2 + AHEAD

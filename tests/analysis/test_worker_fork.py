@@ -45,6 +45,7 @@ PROBE = textwrap.dedent(
             sigint = pool.submit(signal.getsignal, signal.SIGINT).result(timeout=60)
             mask = pool.submit(signal.pthread_sigmask, signal.SIG_BLOCK, []).result(timeout=60)
             frozen = pool.submit(gc.get_freeze_count).result(timeout=60)
+            niceness = {pool.submit(os.nice, 0).result(timeout=60) for _ in range(4)}
         stop.set()
         print(json.dumps({
             "safe": safe,
@@ -54,6 +55,8 @@ PROBE = textwrap.dedent(
             "worker_sigint": int(sigint),
             "worker_mask": sorted(int(s) for s in mask),
             "worker_frozen": frozen,
+            "worker_nice": sorted(niceness),
+            "main_nice": os.nice(0),
             "main_mask": sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
             "main_sigterm_kept": signal.getsignal(signal.SIGTERM) is handler,
         }))
@@ -112,6 +115,18 @@ def test_workers_keep_what_they_start_with_out_of_the_garbage_collector(
     collector's full passes walked them all, again and again (a speed matter only)."""
     got = _probe(case, tmp_path)
     assert isinstance(got["worker_frozen"], int) and got["worker_frozen"] > 10_000, got
+
+
+@pytest.mark.parametrize("case", ["no-thread", "python-thread"])
+def test_workers_give_way_to_the_main_process(case: str, tmp_path: os.PathLike[str]) -> None:
+    """Forked or from a forkserver, the workers run at a lower priority than the main
+    process (which writes their results as they come), and it keeps its own."""
+    from qzgeo.analysis.processes import WORKER_NICENESS
+
+    got = _probe(case, tmp_path)
+    main = os.nice(0)
+    assert got["main_nice"] == main, got
+    assert got["worker_nice"] == [min(main + WORKER_NICENESS, 19)], got
 
 
 @pytest.mark.parametrize("case", ["python-thread", "arrow-pool"])
