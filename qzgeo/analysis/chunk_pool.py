@@ -362,24 +362,35 @@ def _warm(pool: ProcessPoolExecutor, processes: int) -> None:
             return
 
 
-def _spill_folder(shm: Path = Path("/dev/shm")) -> str | None:
-    """A new folder in shared memory (``/dev/shm``) for the workers' tables, else ``None``.
+def _spill_folder(*places: Path) -> str | None:
+    """A new folder for the workers' tables: in shared memory (``/dev/shm``), else in the
+    temporary folder; ``None`` if neither takes one (then the tables go through the pipe).
 
+    ``places``: where to try, in order (default :func:`spill_places`). Not the pipe where
+    there is a folder: a worker stopped while sending a big result leaves half a message
+    there, and the pool's manager thread waits for the rest forever (the run never exits).
     Named after this process: the folders of runs that were killed (no ``finally``) hold
-    memory until a reboot, and are removed here once their process is gone and they have
-    not changed for an hour (a run in another PID namespace sharing ``/dev/shm`` writes to
-    its folder all the time, and is never taken for dead).
+    memory or disk until removed, and are removed here once their process is gone and they
+    have not changed for an hour (a run in another PID namespace sharing the folder writes
+    to its own all the time, and is never taken for dead).
     """
-    if not shm.is_dir():
-        return None
-    for old in shm.glob("qzgeo-chunks-*-*"):
-        pid = old.name.split("-")[2]
-        if pid.isdigit() and not alive(int(pid)) and _idle(old, STALE_SPILL_S):
-            shutil.rmtree(old, ignore_errors=True)
-    try:
-        return tempfile.mkdtemp(prefix=f"qzgeo-chunks-{os.getpid()}-", dir=shm)
-    except OSError:
-        return None
+    for place in places or spill_places():
+        if not place.is_dir():
+            continue
+        for old in place.glob("qzgeo-chunks-*-*"):
+            pid = old.name.split("-")[2]
+            if pid.isdigit() and not alive(int(pid)) and _idle(old, STALE_SPILL_S):
+                shutil.rmtree(old, ignore_errors=True)
+        try:
+            return tempfile.mkdtemp(prefix=f"qzgeo-chunks-{os.getpid()}-", dir=place)
+        except OSError:
+            continue
+    return None
+
+
+def spill_places() -> tuple[Path, ...]:
+    """Where the workers' tables may go, best first: shared memory, then ``$TMPDIR``."""
+    return (Path("/dev/shm"), Path(tempfile.gettempdir()))
 
 
 #: A spill folder of a dead process untouched this long (s) is a killed run's, to remove.

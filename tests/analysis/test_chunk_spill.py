@@ -101,3 +101,31 @@ def test_folders_of_killed_runs_are_removed(tmp_path: Path) -> None:
     new = _spill_folder(tmp_path)
     assert new is not None and Path(new).name.startswith(f"qzgeo-chunks-{os.getpid()}-")
     assert not dead.exists() and live.exists() and other.exists() and busy.exists()
+
+
+def test_without_shared_memory_the_tables_go_to_the_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No /dev/shm (another OS, a container without it): the tables are spilled to the
+    temporary folder, not sent through the pipe (where a worker stopped mid-send left the
+    pool waiting forever), and the folder goes with the pool."""
+    import qzgeo.analysis.chunk_pool as cp
+
+    monkeypatch.setattr(cp, "spill_places", lambda: (tmp_path / "no-shm", tmp_path))
+    with chunk_pool(2) as pool:
+        assert pool is not None and pool.spill is not None
+        folder = Path(pool.spill)
+        assert folder.parent == tmp_path and folder.name.startswith("qzgeo-chunks-")
+        spilled = _spill(_result(), pool.spill)
+        assert spilled.table is None and Path(spilled.table_path or "").parent == folder
+    assert not folder.exists()
+
+
+def test_a_place_that_takes_no_folder_is_passed_over(tmp_path: Path) -> None:
+    from qzgeo.analysis.chunk_pool import _spill_folder
+
+    afile = tmp_path / "a-file"
+    afile.write_bytes(b"")
+    assert _spill_folder(tmp_path / "missing", afile) is None
+    got = _spill_folder(tmp_path / "missing", afile, tmp_path)
+    assert got is not None and Path(got).parent == tmp_path
