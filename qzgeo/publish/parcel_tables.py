@@ -138,12 +138,8 @@ def summary_csv(summary: pd.DataFrame) -> bytes:
     >>> summary_csv(t).decode("utf-8-sig")
     '分区,地块数,可用_公顷,可用_亩\\n甲,2,0.000000,2.50000\\n'
     """
-    table = summary.copy()
-    for c in table.columns:
-        d = _decimals(str(c))
-        if d is not None:  # + 0.0: a -0.0 of rounding is written 0
-            table[c] = [f"{v + 0.0:.{d}f}" for v in table[c].to_numpy(dtype=float).round(d)]
-    return csv_bytes(table)  # no float column is left for its float format
+    places = {str(c): d for c in summary.columns if (d := _decimals(str(c))) is not None}
+    return csv_bytes(summary, decimals=places)  # no float column is left for its float format
 
 
 def _xlsx_bytes(summary: pd.DataFrame) -> bytes:

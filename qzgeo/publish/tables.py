@@ -1,13 +1,15 @@
 """Reports: the analysis GeoPackage, the zone summary CSV/XLSX, and the run report.
 
-CSV files are UTF-8 with a BOM so that Excel opens the Chinese headers; every file is written
-atomically and deterministically.
+CSV files are UTF-8 with a BOM so that Excel opens the Chinese headers; their text cells that a
+spreadsheet would run as a formula start with a ``'`` (:func:`formula_safe`); every file is
+written atomically and deterministically.
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +37,69 @@ SUMMARY_HEADERS = {
 }
 
 
-def csv_bytes(df: pd.DataFrame, *, float_format: str = "%.4f") -> bytes:
-    """A DataFrame as UTF-8-with-BOM CSV bytes (``\\n`` line ends, fixed float format)."""
+#: First characters that make Excel and LibreOffice read a CSV cell as a formula (OWASP "CSV
+#: injection"): ``=HYPERLINK(...)`` becomes a link, ``=cmd|' /C calc'!A0`` runs a program.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(text: str) -> str:
+    """``text`` as a spreadsheet shows it as text: a ``'`` before a leading formula character.
+
+    Zone names, class names and attributes come from pack and user data; a CSV cell that
+    starts with one of :data:`FORMULA_TRIGGERS` is run by Excel and LibreOffice when the file
+    is opened. The ``'`` is OWASP's fix (the cell stays text, the name readable).
+
+    Examples
+    --------
+    >>> print(formula_safe('=HYPERLINK("http://x","y")'))
+    '=HYPERLINK("http://x","y")
+    >>> formula_safe("-1+1"), formula_safe("甲区"), formula_safe("")
+    ("'-1+1", '甲区', '')
+    """
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def _text_cells_safe(col: pd.Series) -> pd.Series:
+    """A column with its text cells through :func:`formula_safe`; numbers, and a column without
+    such a cell, untouched (a negative number written as a number is no formula)."""
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
+        return col
+    cells = list(col)
+    safe = [formula_safe(v) if isinstance(v, str) else v for v in cells]
+    if all(s is v for s, v in zip(safe, cells, strict=True)):
+        return col  # as it was: the bytes of a table without such a cell do not change
+    return pd.Series(safe, index=col.index, dtype=object)
+
+
+def csv_bytes(
+    df: pd.DataFrame, *, float_format: str = "%.4f", decimals: Mapping[str, int] | None = None
+) -> bytes:
+    """A DataFrame as UTF-8-with-BOM CSV bytes (``\\n`` line ends, fixed float format).
+
+    Every CSV qzgeo writes comes from here: headers and text cells go through
+    :func:`formula_safe`, numbers are written as numbers. ``decimals``: columns written to that
+    many decimals in fixed notation, a -0.0 of rounding as 0 (the others by ``float_format``).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"@类": ["=1+1", "甲"], "编号": [-1, 2], "面积": [-0.25, -0.0]})
+    >>> print(csv_bytes(t, decimals={"面积": 2}).decode("utf-8-sig"), end="")
+    '@类,编号,面积
+    '=1+1,-1,-0.25
+    甲,2,0.00
+    """
+    places = decimals or {}
+    cols: list[pd.Series] = []
+    for name, col in df.items():
+        d = places.get(name) if isinstance(name, str) else None
+        if d is None:
+            cols.append(_text_cells_safe(col))
+        else:  # + 0.0: -0.0 is written 0
+            cols.append(pd.Series([f"{v + 0.0:.{d}f}" for v in col.to_numpy(float).round(d)]))
+    table = pd.DataFrame(dict(enumerate(c.set_axis(df.index) for c in cols)), index=df.index)
+    table.columns = pd.Index([formula_safe(c) if isinstance(c, str) else c for c in df.columns])
     buf = io.StringIO()
-    df.to_csv(buf, index=False, float_format=float_format, lineterminator="\n")
+    table.to_csv(buf, index=False, float_format=float_format, lineterminator="\n")
     return buf.getvalue().encode("utf-8-sig")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -41,6 +43,9 @@ def test_a_zone_name_like_a_formula_is_text_in_the_workbook(tmp_path: Path) -> N
     cells = [row[1] for row in sheet.iter_rows(min_row=2, max_row=3)]
     assert [c.value for c in cells] == names
     assert [c.data_type for c in cells] == ["s", "s"]
+    with zipfile.ZipFile(out / "internal" / "parcels_summary.xlsx") as book:
+        xml = book.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    assert not re.search(r"<f[ >]", xml)  # no formula element in the sheet: Excel computes none
 
 
 def test_summary_files_hold_areas_to_a_hundredth_of_a_square_metre(tmp_path: Path) -> None:

@@ -1,0 +1,57 @@
+"""zones.csv of ``qzgeo suitability``: zone and class names like formulas are text (a ``'``
+first), the study area's 要素编号 -1 and the areas are still numbers. Read back with ``csv``."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import geopandas as gpd
+from click.testing import CliRunner
+
+from qzgeo.cli.main import cli
+
+SLOPE = """
+title = "坡度"
+resolution_m = 100
+area = ["study"]
+zones = ["zones"]
+basemap = "none"
+[[factors]]
+id = "slope"
+kind = "slope"
+raster = "dem"
+weight = 1
+[result]
+breaks = [1.5, 2.5, 3.5, 4.5]
+classes = [
+  { name = "=g1", color = "#d7191c" }, { name = "+g2", color = "#fdae61" },
+  { name = "-g3", color = "#ffffbf" }, { name = "@g4", color = "#a6d96a" },
+  { name = "g5", color = "#1a9641" },
+]
+"""
+
+NAMES = ['=HYPERLINK("http://x","y")', "-1+1", "T"]
+
+
+def test_zone_and_class_names_are_text_and_numbers_stay_numbers(make_pack, h, tmp_path):
+    pack = make_pack({"slope": SLOPE})
+    gpkg = pack / "layers" / "synthetic.gpkg"
+    zones = gpd.read_file(gpkg, layer="zones")
+    zones["名称"] = NAMES
+    zones.to_file(gpkg, layer="zones", driver="GPKG")
+    dem = h.gk_plane(tmp_path / "dem.tif", 2.0)
+    args = ["suitability", "--pack", str(pack), "--out", str(tmp_path / "out"), "--no-progress"]
+    res = CliRunner().invoke(cli, [*args, "--dem", str(dem)])
+    assert res.exit_code == 0, res.output
+    raw = (tmp_path / "out" / "public" / "suitability" / "slope" / "zones.csv").read_bytes()
+    header, *rows = csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
+    table = [dict(zip(header, r, strict=True)) for r in rows]
+    assert {r["名称"] for r in table} == {"'" + NAMES[0], "'" + NAMES[1], "T", "（评价范围）"}
+    assert {r["类别"] for r in table} >= {"'=g1", "'+g2", "'-g3", "'@g4", "g5"}
+    for r in table:
+        for cell in r.values():
+            assert not cell.startswith(("=", "+", "-", "@")) or float(cell) < 0, cell
+        assert int(r["要素编号"]) >= -1  # the study area's -1, a number as before
+        assert float(r["面积(m²)"]) >= 0
+    assert {r["要素编号"] for r in table if r["图层"] == "（评价范围）"} == {"-1"}
