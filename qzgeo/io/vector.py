@@ -344,7 +344,7 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
                     source=path.name,
                     feature=fid,
                 )
-        gdf = one_row_per_fid(gdf, path, layer, notes)  # a stale GeoPackage count
+        gdf = one_row_per_fid(gdf, path, layer, notes, whole=_FEATURES.get() is None)
         if encoding is None and path.suffix.lower() == ".shp":
             encoding = cpg_label(path) or str(pyogrio.read_info(path)["encoding"])
         if path.suffix.lower() == ".shp":
