@@ -6,8 +6,9 @@ and restores them after; a crash in between, or another program, leaves them dro
 the count higher than the rows. When that count equals the highest FID, GDAL's Arrow reader
 (3.12) takes the FIDs to be 1..count without gaps and returns the last rows a second time,
 so that the read holds ``count`` rows: a parcel counted twice in every total. Filtered reads
-(``where``, ``skip_features``) are not affected; pyogrio's row-by-row reader
-(``use_arrow=False``) stops at a count too low instead, dropping the last rows.
+(``where``, ``skip_features``) are not affected. pyogrio's row-by-row reader
+(``use_arrow=False``) reads as many rows as the count says, so a count too low dropped the
+last rows without a word; :func:`read_rows` gives it a filter, with which GDAL counts them.
 
 :func:`one_row_per_fid` keeps one row per FID, after checking that the repeated rows are the
 same as the first ones, and records a warning with the stale count, the real one and the fix
@@ -30,7 +31,7 @@ import shapely
 from qzgeo._errors import InputError
 from qzgeo.notices import Notices
 
-__all__ = ["count_fix", "distinct_fids", "one_row_per_fid", "stale_count"]
+__all__ = ["count_fix", "distinct_fids", "one_row_per_fid", "read_rows", "stale_count"]
 
 _PLAIN_NAME = re.compile(r"[^\W\d]\w*")
 
@@ -99,6 +100,20 @@ def stale_count(path: Path, layer: str | None, rows: int, *, twice: int = 0) -> 
     if twice:
         said += f"; GDAL's reader returned {twice} feature(s) twice, read once here"
     return f"{said}. {count_fix(path, name)}"
+
+
+def read_rows(path: Path, **kwargs: Any) -> Any:
+    """``pyogrio.read_dataframe(path, use_arrow=False, **kwargs)``, every row of a GeoPackage
+    whatever its stored count.
+
+    The row-by-row reader reads as many rows as GDAL counts, and GDAL counts a GeoPackage
+    layer with no filter from ``gpkg_ogr_contents``: a count too low dropped the last rows
+    (the layer's parcels with curves, read this way, came out 10 short of 30). A filter that
+    keeps every row makes GDAL count the table itself.
+    """
+    if path.suffix.lower() == ".gpkg" and not kwargs.get("where"):
+        kwargs = {**kwargs, "where": "1 = 1"}  # GDAL's own count, not the stored one
+    return pyogrio.read_dataframe(path, use_arrow=False, **kwargs)
 
 
 def count_fix(path: Path, layer: str | None) -> str:
