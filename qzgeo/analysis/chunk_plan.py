@@ -86,8 +86,10 @@ def _fids(source: ChunkSource, n: int) -> npt.NDArray[np.int64]:
     When its least and greatest FID are ``n - 1`` apart (a layer written in one go), they are
     1..n with no gap: told by two lookups at the ends of the table's B-tree (a millisecond)
     instead of reading every FID (0.1 s per million, before the first chunk can start). A
-    count gone stale behind GDAL's back only makes chunks uneven: ranges of FIDs cover every
-    FID, and tiles of the R-tree are checked against the index's own ids.
+    count gone stale behind GDAL's back (rows deleted, the count still the highest FID) only
+    makes FID ranges uneven (each covers its FIDs, gone or not), and the R-tree's tiles are
+    kept when the FIDs it lacks are none of the table's
+    (:func:`qzgeo.io.gpkg_tiles.rtree_tiles`); :func:`stale_count_read` says it.
     """
     try:
         layer = str(pyogrio.read_info(source.path, layer=source.layer)["layer_name"])
