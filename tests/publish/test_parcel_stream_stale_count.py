@@ -177,3 +177,16 @@ def test_a_right_count_gives_no_warning(originals: dict[bool, Path], tmp_path: P
         _, report, rows = _analyze(path, out, *streamed)
         assert len(rows) == N - 2
         assert not [w for w in report["repairs"]["warnings"] if "gpkg_ogr_contents" in w]
+
+
+def test_worker_processes_say_it_too(
+    originals: dict[bool, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chunks analyzed by worker processes: their counts come back with their rows."""
+    monkeypatch.setattr("qzgeo.publish.parcel_stream.POOL_ABOVE", 1)  # a small file in a pool
+    path = _stale(originals, tmp_path, "high_equal_to_max_fid", rtree=True)
+    n, fids = _table(path)
+    res, report, rows = _analyze(path, tmp_path / "st", "--chunk-rows", str(ROWS), "--workers", "2")
+    assert "2 processes" in res.output, res.output
+    assert [r["source_fid"] for r in rows] == fids
+    _count_warning(report, path, N, n)
