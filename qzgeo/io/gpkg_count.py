@@ -47,8 +47,7 @@ def one_row_per_fid(
     first read of their FID are no such artifact: :class:`~qzgeo._errors.InputError`. A
     ``whole`` layer read (no filter) without repeats gets the same warning when its stored
     count is stale all the same (too low, or too high but not the highest FID: harmless to
-    this reader, not to pyogrio's row-by-row one, which stops at a count too low). Other
-    formats pass unchanged.
+    this read, not to other tools that trust the count). Other formats pass unchanged.
 
     Examples
     --------
@@ -108,8 +107,8 @@ def read_rows(path: Path, **kwargs: Any) -> Any:
 
     The row-by-row reader reads as many rows as GDAL counts, and GDAL counts a GeoPackage
     layer with no filter from ``gpkg_ogr_contents``: a count too low dropped the last rows
-    (the layer's parcels with curves, read this way, came out 10 short of 30). A filter that
-    keeps every row makes GDAL count the table itself.
+    (30 parcels with curves, read this way, came out 20 with a stored count of 20). A filter
+    that keeps every row makes GDAL count the table itself.
     """
     if path.suffix.lower() == ".gpkg" and not kwargs.get("where"):
         kwargs = {**kwargs, "where": "1 = 1"}  # GDAL's own count, not the stored one
