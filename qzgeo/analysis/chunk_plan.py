@@ -18,13 +18,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyogrio
 
-from qzgeo.io.gpkg_count import distinct_fids
+from qzgeo.io.gpkg_count import distinct_fids, stale_count
 from qzgeo.io.gpkg_tiles import rtree_tiles, sql_ident
 from qzgeo.io.postgis_read import KeyRange, postgis_key_ranges
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.vector import PYOGRIO_ERRORS
 
-__all__ = ["ChunkSource", "ChunkStart", "chunk_starts", "fid_column"]
+__all__ = ["ChunkSource", "ChunkStart", "chunk_starts", "fid_column", "stale_count_read"]
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,10 @@ def _fids(source: ChunkSource, n: int) -> npt.NDArray[np.int64]:
     When its least and greatest FID are ``n - 1`` apart (a layer written in one go), they are
     1..n with no gap: told by two lookups at the ends of the table's B-tree (a millisecond)
     instead of reading every FID (0.1 s per million, before the first chunk can start). A
-    count gone stale behind GDAL's back only makes chunks uneven: ranges of FIDs cover every
-    FID, and tiles of the R-tree are checked against the index's own ids.
+    count gone stale behind GDAL's back (rows deleted, the count still the highest FID) only
+    makes FID ranges uneven (each covers its FIDs, gone or not), and the R-tree's tiles are
+    kept when the FIDs it lacks are none of the table's
+    (:func:`qzgeo.io.gpkg_tiles.rtree_tiles`); :func:`stale_count_read` says it.
     """
     try:
         layer = str(pyogrio.read_info(source.path, layer=source.layer)["layer_name"])
@@ -107,6 +109,20 @@ def _fids(source: ChunkSource, n: int) -> npt.NDArray[np.int64]:
     return distinct_fids(  # a stale GeoPackage count: GDAL repeats the last FIDs
         np.asarray(fids.column(0).to_numpy() if isinstance(fids, pa.Table) else fids, np.int64)
     )
+
+
+def stale_count_read(source: ChunkSource, read: int) -> str | None:
+    """The warning of a GeoPackage whose stored feature count is not the ``read`` features its
+    chunks held together (:func:`qzgeo.io.gpkg_count.stale_count`, worded as in memory),
+    else ``None``.
+
+    The chunks count the rows, not the plan: :func:`_fids` takes FIDs contiguous from the
+    table's ends for granted when the stale count is their span, and reads none. Chunks cover
+    every feature once whatever the count, so their sum is the table's; it comes free.
+    """
+    if source.fid is None:  # not a GeoPackage: no stored count
+        return None
+    return stale_count(Path(source.path), source.layer, read)
 
 
 def fid_column(path: str | Path, layer: str | None) -> str | None:

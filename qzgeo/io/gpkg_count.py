@@ -6,10 +6,13 @@ and restores them after; a crash in between, or another program, leaves them dro
 the count higher than the rows. When that count equals the highest FID, GDAL's Arrow reader
 (3.12) takes the FIDs to be 1..count without gaps and returns the last rows a second time,
 so that the read holds ``count`` rows: a parcel counted twice in every total. Filtered reads
-(``where``, ``skip_features``) and the row-by-row reader are not affected.
+(``where``, ``skip_features``) are not affected. pyogrio's row-by-row reader
+(``use_arrow=False``) reads as many rows as the count says, so a count too low dropped the
+last rows without a word; :func:`read_rows` gives it a filter, with which GDAL counts them.
 
 :func:`one_row_per_fid` keeps one row per FID, after checking that the repeated rows are the
-same as the first ones, and records a warning with the stale count, the real one and the fix.
+same as the first ones, and records a warning with the stale count, the real one and the fix
+(:func:`stale_count`, also said by a streamed ``analyze``, whose chunks count the rows).
 """
 
 from __future__ import annotations
@@ -28,18 +31,23 @@ import shapely
 from qzgeo._errors import InputError
 from qzgeo.notices import Notices
 
-__all__ = ["count_fix", "distinct_fids", "one_row_per_fid"]
+__all__ = ["count_fix", "distinct_fids", "one_row_per_fid", "read_rows", "stale_count"]
 
 _PLAIN_NAME = re.compile(r"[^\W\d]\w*")
 
 
-def one_row_per_fid(gdf: Any, path: Path, layer: str | None, notes: Notices) -> Any:
+def one_row_per_fid(
+    gdf: Any, path: Path, layer: str | None, notes: Notices, *, whole: bool = False
+) -> Any:
     """``gdf`` (a GeoPackage layer read with its FIDs as index) with each FID once.
 
     A FID read more than once is GDAL's artifact of a stale feature count (see the module):
     the repeats are dropped, and a warning naming the file, the stored count, the real one
-    and the fix is added to ``notes``. Repeats that differ from the first read of their FID
-    are no such artifact: :class:`~qzgeo._errors.InputError`. Other formats pass unchanged.
+    and the fix (:func:`stale_count`) is added to ``notes``. Repeats that differ from the
+    first read of their FID are no such artifact: :class:`~qzgeo._errors.InputError`. A
+    ``whole`` layer read (no filter) without repeats gets the same warning when its stored
+    count is stale all the same (too low, or too high but not the highest FID: harmless to
+    this read, not to other tools that trust the count). Other formats pass unchanged.
 
     Examples
     --------
@@ -50,7 +58,11 @@ def one_row_per_fid(gdf: Any, path: Path, layer: str | None, notes: Notices) -> 
     >>> len(notes)
     0
     """
-    if path.suffix.lower() != ".gpkg" or gdf.index.is_unique:  # one pass: the FIDs ascend
+    if path.suffix.lower() != ".gpkg":
+        return gdf
+    if gdf.index.is_unique:  # one pass: the FIDs ascend
+        if whole and (said := stale_count(path, layer, len(gdf))) is not None:
+            notes.add(said, source=path.name)
         return gdf
     again = gdf.index.duplicated(keep="first")
     out = gdf[~again]
@@ -63,16 +75,44 @@ def one_row_per_fid(gdf: Any, path: Path, layer: str | None, notes: Notices) -> 
             f"(the layer's stored feature count may be stale). {count_fix(path, layer)}"
         )
         raise InputError(msg)
-    info = pyogrio.read_info(path, layer=layer)
-    notes.add(
-        f"{path.name}: layer {info['layer_name']!r}: gpkg_ogr_contents says "
-        f"{info['features']} features, the table holds {len(out)} (a stale count: a tool or "
-        "a crash bypassed GDAL's count triggers); GDAL's reader returned "
-        f"{int(again.sum())} feature(s) twice, read once here. "
-        f"{count_fix(path, info['layer_name'])}",
-        source=path.name,
-    )
+    if (said := stale_count(path, layer, len(out), twice=int(again.sum()))) is not None:
+        notes.add(said, source=path.name)
     return out
+
+
+def stale_count(path: Path, layer: str | None, rows: int, *, twice: int = 0) -> str | None:
+    """The warning of a GeoPackage layer of ``rows`` features whose stored count is stale,
+    else ``None`` (a count right, or unknown to GDAL).
+
+    The one wording of every path that finds it (a whole read in memory, a streamed run's
+    chunks): the file, the layer, the stored count, the real one, the cause and the fix;
+    ``twice``: the features GDAL's reader returned twice (read once).
+    """
+    info = pyogrio.read_info(path, layer=layer)
+    stored, name = info["features"], str(info["layer_name"])
+    if not twice and (stored is None or stored < 0 or stored == rows):
+        return None
+    said = (
+        f"{path.name}: layer {name!r}: gpkg_ogr_contents says {stored} features, the table "
+        f"holds {rows} (a stale count: a tool or a crash bypassed GDAL's count triggers)"
+    )
+    if twice:
+        said += f"; GDAL's reader returned {twice} feature(s) twice, read once here"
+    return f"{said}. {count_fix(path, name)}"
+
+
+def read_rows(path: Path, **kwargs: Any) -> Any:
+    """``pyogrio.read_dataframe(path, use_arrow=False, **kwargs)``, every row of a GeoPackage
+    whatever its stored count.
+
+    The row-by-row reader reads as many rows as GDAL counts, and GDAL counts a GeoPackage
+    layer with no filter from ``gpkg_ogr_contents``: a count too low dropped the last rows
+    (30 parcels with curves, read this way, came out 20 with a stored count of 20). A filter
+    that keeps every row makes GDAL count the table itself.
+    """
+    if path.suffix.lower() == ".gpkg" and not kwargs.get("where"):
+        kwargs = {**kwargs, "where": "1 = 1"}  # GDAL's own count, not the stored one
+    return pyogrio.read_dataframe(path, use_arrow=False, **kwargs)
 
 
 def count_fix(path: Path, layer: str | None) -> str:

@@ -43,7 +43,8 @@ def rtree_tiles(
     ``None`` (chunk by FID ranges then) when one chunk would do, when the layer has no R-tree
     or its ids are not exactly the features' FIDs (features without geometry, a stale
     index), or when the file is already in a spatial order: the boxes of a sample of 8 000
-    features, taken in FID order, tell (:func:`_file_order_is_compact`).
+    features, taken in FID order, tell (:func:`_file_order_is_compact`). ``fids`` may hold
+    FIDs the table does not (``1..count`` taken from a stale feature count): those are left.
     """
     n = len(fids)
     if n <= rows:
@@ -51,19 +52,22 @@ def rtree_tiles(
     try:
         info = pyogrio.read_info(path, layer=layer)
         table = sql_ident(f"rtree_{info['layer_name']}_{info['geometry_name']}")
+        rows_of = (sql_ident(str(info["layer_name"])), sql_ident(fid))
         sample = np.sort(fids[:: max(1, n // 8_000)])
         ids = ",".join(str(int(v)) for v in sample)
         got = _boxes(path, f"{table} WHERE id IN ({ids})")
-        if len(got[0]) != len(sample):
+        if not _gone(path, *rows_of, np.setdiff1d(sample, got[0])):
             return None
         order = np.argsort(got[0], kind="stable")
         sx, sy = got[1][order], got[2][order]
         if _file_order_is_compact(sx, sy, -(-n // rows)):
             return None
         all_ids, sx, sy = _boxes(path, table)
+        if len(all_ids) < n and not np.setdiff1d(all_ids, fids).size:  # a stale count's FIDs?
+            fids = all_ids if _gone(path, *rows_of, np.setdiff1d(fids, all_ids)) else fids
     except (*PYOGRIO_ERRORS, KeyError):
         return None
-    if len(all_ids) != n or not (np.isfinite(sx).all() and np.isfinite(sy).all()):
+    if len(all_ids) != len(fids) or not (np.isfinite(sx).all() and np.isfinite(sy).all()):
         return None
     if not np.array_equal(np.sort(all_ids), np.sort(fids)):  # a stale index: one box a feature
         return None
@@ -84,6 +88,28 @@ def _boxes(
     sx = np.asarray(col["minx"] + col["maxx"], dtype=float)
     sy = np.asarray(col["miny"] + col["maxy"], dtype=float)
     return np.asarray(col["id"], dtype=np.int64), sx, sy
+
+
+#: At most this many FIDs without a box are looked up in the table (else: FID ranges).
+_GONE_ASKED = 10_000
+
+
+def _gone(path: str | os.PathLike[str], table: str, key: str, fids: npt.NDArray[np.int64]) -> bool:
+    """Whether none of ``fids`` (FIDs without a box in the R-tree) is a row of ``table``.
+
+    The FIDs ``1..count`` that :mod:`qzgeo.analysis.chunk_plan` takes from a layer whose
+    stored count is stale (rows deleted past GDAL's triggers) include the deleted ones: gone
+    from the table, they are no reason to give up the tiles. A feature without geometry (no
+    box either) is a row: then the tiles would miss it.
+    """
+    if not len(fids):
+        return True
+    if len(fids) > _GONE_ASKED:
+        return False
+    listed = ",".join(str(int(v)) for v in fids)
+    sql = f"SELECT count(*) AS n FROM {table} WHERE {key} IN ({listed})"
+    found = pyogrio.read_arrow(path, sql=sql, sql_dialect="SQLITE")[1].column("n")
+    return int(found[0].as_py()) == 0
 
 
 #: File order is kept when its chunks' boxes cover at most this many times the data's box.

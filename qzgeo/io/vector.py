@@ -26,7 +26,7 @@ from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.io.arrow_ints import note_rounded_codes, read_dataframe
 from qzgeo.io.csv_wkt import note_unparsed_wkt
 from qzgeo.io.dxf import read_dxf
-from qzgeo.io.gpkg_count import one_row_per_fid
+from qzgeo.io.gpkg_count import one_row_per_fid, read_rows
 from qzgeo.io.guard import (
     admit_source,
     check_vertices,
@@ -344,7 +344,7 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
                     source=path.name,
                     feature=fid,
                 )
-        gdf = one_row_per_fid(gdf, path, layer, notes)  # a stale GeoPackage count
+        gdf = one_row_per_fid(gdf, path, layer, notes, whole=_FEATURES.get() is None)
         if encoding is None and path.suffix.lower() == ".shp":
             encoding = cpg_label(path) or str(pyogrio.read_info(path)["encoding"])
         if path.suffix.lower() == ".shp":
@@ -443,12 +443,12 @@ def _pyogrio_read(
         except ValueError:
             # pyogrio's Arrow path fails on GeoJSON whose features have an "id" property
             # (the FID column appears twice); the row-by-row path reads them.
-            return pyogrio.read_dataframe(path, use_arrow=False, **kwargs)
+            return read_rows(path, **kwargs)
         except NotImplementedError:
             # Curves (arcs of ArcGIS or CAD parcels: CurvePolygon, MultiSurface), which shapely
             # cannot hold: the row-by-row path has GDAL turn them into straight segments, one
             # every ARC_STEP_DEGREES of arc (set below), and the caller says so.
-            gdf = pyogrio.read_dataframe(path, use_arrow=False, **kwargs)
+            gdf = read_rows(path, **kwargs)
             gdf.attrs["arcs"] = True
             return gdf
 

@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyogrio
 
 from qzgeo._errors import InputError, OutputError
+from qzgeo.analysis.chunk_plan import stale_count_read
 from qzgeo.analysis.chunk_pool import (
     ChunkContext,
     ChunkMeasure,
@@ -258,7 +259,7 @@ def analyze_parcels_streamed(
         fid_column(parcels_path, layer), kept_declared(declared_fields(parcels_path, layer)),
     )  # fmt: skip
     ctx = ChunkContext(source, plan, loaded.coverage, caps, rename)
-    acc = _Totals(plan, repairs if repairs is not None else RepairReport())
+    acc = _Totals(plan, repairs if repairs is not None else RepairReport(), source)
     starts = chunk_starts(source, n, chunk_rows)
     if measure is not None:
         results = measure_elsewhere(ctx, starts, measure)
@@ -333,8 +334,9 @@ def _probe(
 class _Totals:
     """Keeps what a streamed run needs of each chunk: totals, counts and reports."""
 
-    def __init__(self, plan: ParcelPlan, repairs: RepairReport) -> None:
-        self.plan, self.repairs = plan, repairs
+    def __init__(self, plan: ParcelPlan, repairs: RepairReport, source: ChunkSource) -> None:
+        self.plan, self.repairs, self.source = plan, repairs, source
+        self.read = 0  # the features of every chunk: the file's, whatever its stored count
         self.overlay = OverlayReport()
         self.totals: list[pd.DataFrame] = []
         self.leaves: list[LeafPack] | None = []  # None: a chunk came without (GDAL indexes)
@@ -353,6 +355,7 @@ class _Totals:
                 self.overlay.extend(r.overlay)
                 if r.totals is not None:
                     self.totals.append(r.totals)
+                self.read += r.read
                 self.parcels += r.parcels
                 self.conflicts += r.conflicts
                 self.available_m2 += r.available_m2
@@ -383,6 +386,9 @@ class _Totals:
         report_dir: Path,
     ) -> StreamedParcels:
         """Write the summary and the report of every chunk beside ``parcels.gpkg``."""
+        said = stale_count_read(self.source, self.read)  # a stale GeoPackage count
+        if said is not None and said not in self.repairs.warnings:
+            self.repairs.warnings.append(said)
         outputs = write_parcel_tables(
             out,
             out / "parcels.gpkg",
