@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import shapely
 import shapely.affinity
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from shapely import Polygon, box
 
@@ -259,6 +259,9 @@ def _rotated(p: Polygon, k: int) -> Polygon:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(_window_and_part(), st.integers(0, 20), st.sampled_from([(0.0, 0.0), GK, GK_ZONE]))
+@example(  # found by CI's hypothesis: a 1.6e-9 m² corner of a needle, moved to GK eastings
+    (Polygon([(0, -6), (0, 0), (38, 0.001)]), Polygon([(0, 2), (0, 3), (3, 0)])), 0, GK
+)
 def test_start_vertex_winding_and_translation_do_not_matter(
     case: tuple[Polygon, Polygon], k: int, origin: tuple[float, float]
 ) -> None:
@@ -282,6 +285,10 @@ def test_start_vertex_winding_and_translation_do_not_matter(
         tol = 1e-9 + 10 * float(np.spacing(abs(moved[0]) + 100.0)) * (w.length + p.length)
         if sure2:
             assert a2 == pytest.approx(area, rel=1e-9, abs=tol)
+        # A piece's centroid only weighs its area in the scale factor; a sliver of 1e-9 m²
+        # (a corner of a needle 38 m long and 1 mm wide) moves its centroid by ~1e-5 m when
+        # its vertices are rounded to GK eastings' ulps, for nothing in the area.
+        if sure2 and want > 1e-3:
             assert x2 - moved[0] == pytest.approx(x, abs=1e-6)
             assert y2 - moved[1] == pytest.approx(y, abs=1e-6)
 
