@@ -237,3 +237,22 @@ def test_the_default_cap_does_not_refuse_a_streamed_file_its_count_understates(
     assert 100 < pyogrio.read_info(path)["features"] < n
     _, report, rows = _analyze(path, tmp_path / "st", "--chunk-rows", str(ROWS))
     assert [r["source_fid"] for r in rows] == fids and report["parcels"] == n
+
+
+@pytest.mark.parametrize("streamed", [(), ("--chunk-rows", str(ROWS))])
+def test_a_count_too_high_does_not_refuse_a_file_under_max_features(
+    originals: dict[bool, Path], tmp_path: Path, streamed: tuple[str, ...]
+) -> None:
+    """A stored count of N + 60 over ``--max-features`` refused a file of N features, saying
+    it had N + 60: the cap is of the rows (SQLite's count), and a refusal names their number."""
+    path = _stale(originals, tmp_path, "high_set", rtree=True)
+    n, fids = _table(path)
+    stored = pyogrio.read_info(path)["features"]
+    assert n < N + 20 < stored
+    _, report, rows = _analyze(path, tmp_path / "ok", *streamed, "--max-features", str(N + 20))
+    assert [r["source_fid"] for r in rows] == fids and report["parcels"] == n
+    out = tmp_path / "refused"
+    args = ["analyze", "--parcels", str(path), "--out", str(out), "--max-features", str(n - 1)]
+    res = CliRunner().invoke(cli, [*args, *streamed])
+    assert res.exit_code == 2, res.output
+    assert f"has {n} features, over the cap of {n - 1} per layer" in res.output, res.output
