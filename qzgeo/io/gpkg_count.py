@@ -31,7 +31,9 @@ import shapely
 from qzgeo._errors import InputError
 from qzgeo.notices import Notices
 
-__all__ = ["count_fix", "distinct_fids", "one_row_per_fid", "read_rows", "stale_count"]
+__all__ = [
+    "count_fix", "distinct_fids", "one_row_per_fid", "read_rows", "stale_count", "table_rows",
+]  # fmt: skip
 
 _PLAIN_NAME = re.compile(r"[^\W\d]\w*")
 
@@ -113,6 +115,22 @@ def read_rows(path: Path, **kwargs: Any) -> Any:
     if path.suffix.lower() == ".gpkg" and not kwargs.get("where"):
         kwargs = {**kwargs, "where": "1 = 1"}  # GDAL's own count, not the stored one
     return pyogrio.read_dataframe(path, use_arrow=False, **kwargs)
+
+
+def table_rows(path: Path, layer: str | None) -> int | None:
+    """The rows of a GeoPackage layer's table as SQLite counts them, else ``None`` (another
+    format).
+
+    For a cap checked against GDAL's count, which is the stored one (see the module): a
+    stale count over the cap is no reason to refuse a layer whose rows are under it.
+    """
+    if path.suffix.lower() != ".gpkg":
+        return None
+    name = str(pyogrio.read_info(path, layer=layer)["layer_name"])
+    quoted = '"' + name.replace('"', '""') + '"'
+    sql = f"SELECT count(*) AS n FROM {quoted}"
+    table = pyogrio.read_arrow(path, sql=sql, sql_dialect="SQLITE")[1]
+    return int(table.column("n")[0].as_py())
 
 
 def count_fix(path: Path, layer: str | None) -> str:

@@ -30,6 +30,7 @@ import pyogrio
 import shapely
 
 from qzgeo._errors import InputError
+from qzgeo.io.gpkg_count import table_rows
 from qzgeo.io.paths import refuse_undecodable
 from qzgeo.io.shapefile import dbf_wide_integers
 from qzgeo.io.text_encoding import utf16_said
@@ -390,6 +391,9 @@ _GEOJSON_SUFFIXES = frozenset({".geojson", ".json", ".geojsonl", ".geojsons", ".
 def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
     """Feature cap of binary formats before reading; duplicate ids of GeoJSON.
 
+    A GeoPackage over the cap by its stored count is counted again by SQLite (the count may
+    be stale, too high): only its rows are refused, and the refusal says their number.
+
     Text formats are already bounded by their byte cap and counted after reading
     (:func:`check_vertices`): counting them here would parse them twice.
     """
@@ -401,6 +405,10 @@ def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
         n = _feature_count(str(p), layer, st.st_mtime_ns, st.st_size, st.st_ino)  # a version
     except Exception:
         return []
+    if n > caps.max_features:
+        with contextlib.suppress(Exception):  # a GeoPackage's stored count may be stale
+            rows = table_rows(p, layer)
+            n = n if rows is None else rows
     if n > caps.max_features:
         where = f"{shown} (layer {layer!r})" if layer else shown
         msg = (

@@ -260,6 +260,7 @@ def analyze_parcels_streamed(
     )  # fmt: skip
     ctx = ChunkContext(source, plan, loaded.coverage, caps, rename)
     acc = _Totals(plan, repairs if repairs is not None else RepairReport(), source)
+    acc.cap = caps.max_features if caps.features_given else None
     starts = chunk_starts(source, n, chunk_rows)
     if measure is not None:
         results = measure_elsewhere(ctx, starts, measure)
@@ -337,6 +338,7 @@ class _Totals:
     def __init__(self, plan: ParcelPlan, repairs: RepairReport, source: ChunkSource) -> None:
         self.plan, self.repairs, self.source = plan, repairs, source
         self.read = 0  # the features of every chunk: the file's, whatever its stored count
+        self.cap: int | None = None  # --max-features: of the features read, not the count
         self.overlay = OverlayReport()
         self.totals: list[pd.DataFrame] = []
         self.leaves: list[LeafPack] | None = []  # None: a chunk came without (GDAL indexes)
@@ -356,6 +358,7 @@ class _Totals:
                 if r.totals is not None:
                     self.totals.append(r.totals)
                 self.read += r.read
+                self._check_cap()
                 self.parcels += r.parcels
                 self.conflicts += r.conflicts
                 self.available_m2 += r.available_m2
@@ -371,6 +374,20 @@ class _Totals:
         finally:
             if bar is not None:
                 bar.close()
+
+    def _check_cap(self) -> None:
+        """Refuse the layer once its chunks hold more features than ``--max-features``.
+
+        The cap was checked against the stored feature count before the first chunk; a stale
+        count (too low) passed it, and only the chunks count the rows.
+        """
+        if self.cap is not None and self.read > self.cap:
+            msg = (
+                f"{self.source.path} has at least {self.read:,} features (more than its stored "
+                f"feature count says), over the cap of {self.cap} per layer; raise it with "
+                "--max-features N if the data are what you expect"
+            )
+            raise InputError(msg)
 
     def leaf_packs(self) -> list[LeafPack]:
         """The leaves of the rows written, for the R-tree (:func:`write_gpkg_stream`)."""

@@ -111,3 +111,49 @@ def test_a_feature_without_geometry_keeps_fid_ranges(
     assert all(spec[3] is None for spec in plan)
     seen = [r[0] for _, w, _, _ in plan for r in _sql(path, f"SELECT fid FROM parcels WHERE {w}")]
     assert sorted(seen) == list(range(1, N + 1))
+
+
+def test_a_feature_without_geometry_outside_the_sample_keeps_fid_ranges(tmp_path: Path) -> None:
+    """Past 16 000 features the R-tree is first checked on a sample (every other FID here):
+    a row without geometry that the sample skips, beside a stale count's gaps, still keeps
+    FID ranges (the tiles would miss it). Oracle: SQLite's rows of the table."""
+    n = 16_001
+    xy = np.random.default_rng(3).uniform(0, 50_000, size=(n, 2))
+    boxes = shapely.box(36_561_000 + xy[:, 0], 2_400_000 + xy[:, 1],
+                        36_561_020 + xy[:, 0], 2_400_020 + xy[:, 1])  # fmt: skip
+    path = tmp_path / "parcels.gpkg"
+    gdf = gpd.GeoDataFrame({"pid": range(n)}, geometry=boxes, crs="EPSG:4524")
+    pyogrio.write_dataframe(gdf, path, layer="parcels", driver="GPKG")
+    updates = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rtree_%update%'"
+    drops = [f'DROP TRIGGER "{name}"' for (name,) in _sql(path, updates)]
+    _sql(
+        path, *drops, DEL,
+        "DELETE FROM parcels WHERE fid IN (17, 121)",  # the count stays n, the highest FID
+        "UPDATE parcels SET geom = NULL WHERE fid = 34",  # even: not in the sample
+        "DELETE FROM rtree_parcels_geom WHERE id = 34",
+    )  # fmt: skip
+    assert pyogrio.read_info(path)["features"] == n
+    plan = chunk_starts(ChunkSource(str(path), fid="fid"), n, 2_000)
+    seen = [r[0] for _, w, _, _ in plan for r in _sql(path, f"SELECT fid FROM parcels WHERE {w}")]
+    assert sorted(seen) == [r[0] for r in _sql(path, "SELECT fid FROM parcels ORDER BY fid")]
+    assert 34 in seen
+
+
+def test_a_stale_rtree_beside_a_stale_count_keeps_fid_ranges(
+    originals: dict[bool, Path], tmp_path: Path
+) -> None:
+    """An R-tree with an id the table lacks (a box left by a tool) is stale: its tiles would
+    count a feature no chunk reads, even when the count's gaps make its ids look few enough."""
+    path = tmp_path / "stale.gpkg"
+    shutil.copy(originals[True], path)
+    _sql(
+        path, DEL, "DELETE FROM parcels WHERE fid IN (10, 200)",
+        "INSERT INTO rtree_parcels_geom VALUES (9999, 36561000, 36561040, 2400000, 2400040)",
+    )  # fmt: skip
+    plan = chunk_starts(ChunkSource(str(path), fid="fid"), N, ROWS)
+    seen: list[int] = []
+    for _, where, _, expected in plan:
+        got = [r[0] for r in _sql(path, f"SELECT fid FROM parcels WHERE {where}")]
+        assert expected is None or len(got) == expected
+        seen += got
+    assert sorted(seen) == [r[0] for r in _sql(path, "SELECT fid FROM parcels ORDER BY fid")]

@@ -129,3 +129,67 @@ def test_a_place_that_takes_no_folder_is_passed_over(tmp_path: Path) -> None:
     assert _spill_folder(tmp_path / "missing", afile) is None
     got = _spill_folder(tmp_path / "missing", afile, tmp_path)
     assert got is not None and Path(got).parent == tmp_path
+
+
+def _refusing(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """``folder`` takes no new folder (read-only, full, another user's), even for root."""
+    import tempfile
+
+    real = tempfile.mkdtemp
+
+    def mkdtemp(*args: object, dir: str | Path | None = None, **kwargs: object) -> str:
+        if dir is not None and Path(dir) == folder:
+            raise PermissionError(13, "Permission denied", str(folder))
+        return real(*args, dir=dir, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+
+
+def test_a_place_that_refuses_a_folder_is_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/dev/shm there but full or read-only: the tables go to the next place, not the pipe."""
+    from qzgeo.analysis.chunk_pool import _spill_folder
+
+    refusing = tmp_path / "read-only"
+    refusing.mkdir()
+    _refusing(monkeypatch, refusing)
+    got = _spill_folder(refusing, tmp_path)
+    assert got is not None and Path(got).parent == tmp_path
+    assert not list(refusing.iterdir())
+
+
+def test_no_place_for_a_folder_leaves_the_pipe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No /dev/shm and $TMPDIR read-only (or gone): the pool runs, its tables in the pipe."""
+    import os
+
+    import qzgeo.analysis.chunk_pool as cp
+
+    refusing = tmp_path / "read-only"
+    refusing.mkdir()
+    _refusing(monkeypatch, refusing)
+    monkeypatch.setattr(cp, "spill_places", lambda: (tmp_path / "no-shm", refusing))
+    with chunk_pool(2) as pool:
+        assert pool is not None and pool.spill is None
+        assert pool.executor.submit(os.getpid).result(timeout=60) != os.getpid()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["read-only"]
+
+
+def test_the_places_are_shared_memory_then_tmpdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$TMPDIR as the user set it, after /dev/shm (memory first); a $TMPDIR that is gone is
+    not tried (Python's temporary folder falls back to one that takes files)."""
+    import tempfile
+
+    from qzgeo.analysis.chunk_pool import spill_places
+
+    for tmpdir, want in ((tmp_path, tmp_path), (tmp_path / "gone", None)):
+        monkeypatch.setenv("TMPDIR", str(tmpdir))
+        monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads $TMPDIR again
+        places = spill_places()
+        assert places[0] == Path("/dev/shm") and len(places) == 2
+        assert places[1] == want if want is not None else places[1] != tmpdir
+        assert places[1].is_dir()

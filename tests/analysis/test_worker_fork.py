@@ -163,3 +163,37 @@ def test_threads_of_a_program_that_imports_qzgeo_late_are_not_taken_for_the_libr
     )  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.strip() == "False", res.stdout
+
+
+WORKER_START = textwrap.dedent(
+    """
+    import json, os
+    asked = []
+    os.nice = lambda inc: asked.append(inc) or 0  # what the worker asks, whatever it may get
+    from qzgeo.analysis.processes import _init_worker
+    _init_worker(os.getppid(), None)
+    print(json.dumps(asked))
+    """
+)
+
+
+def test_a_worker_asks_for_a_lower_priority_even_where_none_is_left(
+    tmp_path: os.PathLike[str],
+) -> None:
+    """What a worker asks for, not what it gets: at niceness 19 (tests run with ``nice -n
+    19``) the worker's priority cannot go lower, and the probe above cannot tell a worker that
+    never asked. A worker's start is run in a new interpreter (it starts a thread, freezes
+    the garbage collector)."""
+    from qzgeo.analysis.processes import WORKER_NICENESS
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    res = subprocess.run(
+        [sys.executable, "-c", WORKER_START], env=env, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads(res.stdout.strip().splitlines()[-1]) == [WORKER_NICENESS]
+    assert WORKER_NICENESS > 0

@@ -18,6 +18,7 @@ import pytest
 import shapely
 
 from qzgeo._errors import OutputError
+from qzgeo.io.write_stream import STREAM_PAGE_BYTES as STREAM_PAGE
 from qzgeo.io.write_stream import arrow_batch, multi_wkb, write_gpkg_stream
 
 CRS = "EPSG:4524"
@@ -297,3 +298,30 @@ def test_the_page_size_leaves_the_users_sqlite_pragmas_as_they_were(tmp_path: Pa
             assert pyogrio.get_gdal_config_option(key) == before
         finally:
             pyogrio.set_gdal_config_options({key: None})
+
+
+@pytest.mark.parametrize(
+    ("user", "pragma", "want", "page"),
+    [
+        ("auto_vacuum=FULL", "auto_vacuum", 1, STREAM_PAGE),  # the user's pragma runs too
+        ("page_size=8192", "page_size", 8192, 8192),  # the user's page size wins (it runs after)
+    ],
+)
+def test_the_users_sqlite_pragmas_apply_to_the_streamed_file(
+    tmp_path: Path, user: str, pragma: str, want: int, page: int
+) -> None:
+    """OGR_SQLITE_PRAGMA set by the user (environment or --config) is run with the page size,
+    after it: SQLite's own answers on the file written."""
+    key = "OGR_SQLITE_PRAGMA"
+    pyogrio.set_gdal_config_options({key: user})
+    try:
+        path, _ = write_gpkg_stream(
+            tmp_path / "out.gpkg", "parcels", iter([arrow_batch(frame(30))]), crs=CRS
+        )
+        assert pyogrio.get_gdal_config_option(key) == user
+    finally:
+        pyogrio.set_gdal_config_options({key: None})
+    assert _pragma(path, pragma) == want and _pragma(path, "page_size") == page
+    assert _pragma(path, "integrity_check") == "ok"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.gpkg"]  # no -wal, -journal
+    assert pyogrio.read_dataframe(path)["pid"].tolist() == list(range(30))

@@ -131,3 +131,20 @@ def test_analyze_parcels_summary_cells_are_text(minipack: Path, tmp_path: Path) 
         for name, cell in r.items():
             if name.endswith(("_公顷", "_亩")):
                 assert _is_number(cell), (name, cell)
+
+
+def test_fixed_decimals_are_rounded_and_follow_the_index() -> None:
+    """``decimals``: the values rounded, a -0.0 of rounding written 0 (not ``-0.00``, which a
+    reader takes for a negative area), each on its own row when the frame's index is not
+    0..n-1 (a filtered or sorted table). Read back with ``csv``, expected cells by hand."""
+    import pandas as pd
+
+    from qzgeo.publish.tables import csv_bytes
+
+    t = pd.DataFrame(
+        {"名称": ["甲", "=乙", "丙"], "面积": [-0.001, 2.5, -0.004], "n": [3, 1, 2]},
+        index=[30, 10, 20],
+    )
+    header, *rows = csv.reader(io.StringIO(csv_bytes(t, decimals={"面积": 2}).decode("utf-8-sig")))
+    assert header == ["名称", "面积", "n"]
+    assert rows == [["甲", "0.00", "3"], ["'=乙", "2.50", "1"], ["丙", "0.00", "2"]]

@@ -190,3 +190,69 @@ def test_worker_processes_say_it_too(
     assert "2 processes" in res.output, res.output
     assert [r["source_fid"] for r in rows] == fids
     _count_warning(report, path, N, n)
+
+
+@pytest.mark.parametrize("streamed", [(), ("--chunk-rows", str(ROWS))])
+def test_a_count_too_low_does_not_lift_max_features(
+    originals: dict[bool, Path], tmp_path: Path, streamed: tuple[str, ...]
+) -> None:
+    """``--max-features`` caps the features the file holds, not the count it says: a stored
+    count of N - 60 under the cap let a streamed run read all N (the in-memory run refused)."""
+    path = _stale(originals, tmp_path, "low_set", rtree=True)
+    n, _ = _table(path)
+    cap = N - 40  # above the stale count, below the rows
+    assert pyogrio.read_info(path)["features"] < cap < n
+    out = tmp_path / "out"
+    args = ["analyze", "--parcels", str(path), "--out", str(out), "--max-features", str(cap)]
+    res = CliRunner().invoke(cli, [*args, *streamed])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and path.name in res.output, res.output
+    assert f"over the cap of {cap} per layer" in res.output and "--max-features" in res.output
+    assert not list(out.glob("*/parcels*.gpkg"))  # nothing half-written is left
+
+
+def test_a_cap_of_exactly_the_rows_is_kept(originals: dict[bool, Path], tmp_path: Path) -> None:
+    """The cap refuses more features than N, not N (the stale count low all the same)."""
+    path = _stale(originals, tmp_path, "low_set", rtree=True)
+    n, fids = _table(path)
+    _, report, rows = _analyze(
+        path, tmp_path / "st", "--chunk-rows", str(ROWS), "--max-features", str(n)
+    )
+    assert [r["source_fid"] for r in rows] == fids and report["parcels"] == n
+
+
+def test_the_default_cap_does_not_refuse_a_streamed_file_its_count_understates(
+    originals: dict[bool, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --max-features a streamed file is not capped (the default cap bounds one read
+    in memory): a stale count, low but over the default, is no cap either. The default is
+    made small here (it is 5 000 000)."""
+    from qzgeo.io.guard import ReadCaps
+
+    monkeypatch.setattr(
+        "qzgeo.publish.parcel_stream.current_caps", lambda: ReadCaps(max_features=100)
+    )
+    path = _stale(originals, tmp_path, "low_set", rtree=True)
+    n, fids = _table(path)
+    assert 100 < pyogrio.read_info(path)["features"] < n
+    _, report, rows = _analyze(path, tmp_path / "st", "--chunk-rows", str(ROWS))
+    assert [r["source_fid"] for r in rows] == fids and report["parcels"] == n
+
+
+@pytest.mark.parametrize("streamed", [(), ("--chunk-rows", str(ROWS))])
+def test_a_count_too_high_does_not_refuse_a_file_under_max_features(
+    originals: dict[bool, Path], tmp_path: Path, streamed: tuple[str, ...]
+) -> None:
+    """A stored count of N + 60 over ``--max-features`` refused a file of N features, saying
+    it had N + 60: the cap is of the rows (SQLite's count), and a refusal names their number."""
+    path = _stale(originals, tmp_path, "high_set", rtree=True)
+    n, fids = _table(path)
+    stored = pyogrio.read_info(path)["features"]
+    assert n < N + 20 < stored
+    _, report, rows = _analyze(path, tmp_path / "ok", *streamed, "--max-features", str(N + 20))
+    assert [r["source_fid"] for r in rows] == fids and report["parcels"] == n
+    out = tmp_path / "refused"
+    args = ["analyze", "--parcels", str(path), "--out", str(out), "--max-features", str(n - 1)]
+    res = CliRunner().invoke(cli, [*args, *streamed])
+    assert res.exit_code == 2, res.output
+    assert f"has {n} features, over the cap of {n - 1} per layer" in res.output, res.output
