@@ -111,6 +111,7 @@ def write_gpkg_stream(
     geometry_type: str = "MultiPolygon",
     leaves: Callable[[], Sequence[LeafPack]] | None = None,
     meanwhile: Callable[[], object] | None = None,
+    rows: int | None = None,
 ) -> tuple[Path, int]:
     """Write Arrow ``tables`` (of :func:`arrow_batch`) as one layer of a new GeoPackage.
 
@@ -124,6 +125,8 @@ def write_gpkg_stream(
     then written from them (:func:`qzgeo.io.gpkg_rtree.write_rtree`) instead of by GDAL.
     ``meanwhile``: called once the rows are written (not without rows), in a thread while
     the index is written; its error is raised here, and the file is not kept.
+    ``rows``: how many rows the tables hold in all, if the caller knows (a file's feature
+    count); they choose the page size (:data:`BIG_PAGE_ROWS`), else the first table's rows do.
     """
     pin_gpkg_timestamps()
     source = _Batches(iter(tables))
@@ -140,8 +143,9 @@ def write_gpkg_stream(
         flush = EarlyFlush(tmp)
         try:
             own_index = leaves is not None and rtree_writable()
+            big = (first.num_rows if rows is None else rows) >= BIG_PAGE_ROWS
             _write_layer(tmp, layer, source, first, crs=crs, geometry_type=geometry_type,
-                         index=not own_index, shown=path)  # fmt: skip
+                         index=not own_index, shown=path, big=big)  # fmt: skip
             if own_index and leaves is not None:
                 flush.kick()  # GDAL's pages go to disk while the index is made
                 with _alongside(meanwhile):
@@ -188,12 +192,13 @@ def _write_layer(
     geometry_type: str,
     index: bool,
     shown: str | os.PathLike[str],
+    big: bool = False,
 ) -> None:
     """GDAL writes the stream of ``source`` (from its table ``first``) as ``layer``, with its
-    spatial index if ``index``."""
+    spatial index if ``index``, in pages of :data:`STREAM_PAGE_BYTES` if ``big``."""
     reader = pa.RecordBatchReader.from_batches(first.schema, source.started(first))
     try:
-        with page_size(STREAM_PAGE_BYTES):
+        with page_size(STREAM_PAGE_BYTES if big else None):
             pyogrio.write_arrow(
                 reader, tmp, layer=layer, driver="GPKG", geometry_name=_GEOM,
                 geometry_type=geometry_type, crs=_crs_text(crs),
@@ -213,23 +218,30 @@ def _write_layer(
         raise source.error
 
 
-#: SQLite's page size for a streamed layer (SQLite's default is 4 KiB). A million parcels are
+#: SQLite's page size for a big layer (SQLite's default is 4 KiB). A million parcels are
 #: ~230 MB: with 4 KiB pages GDAL's SQLite wrote and linked 56 000 pages, with 32 KiB pages
 #: 7 000, and the write took ~0.2 CPU-s less of ~1.7 (benchmarks/README_e2e.md, round 12).
 #: Reading the whole layer is faster too, 2 km boxes as fast (3.1 / 3.4 / 3.1 ms with 4 /
-#: 32 / 64 KiB pages); 32 KiB reads fewer bytes per box than 64 where pages are cold. Only
-#: big layers are streamed.
+#: 32 / 64 KiB pages); 32 KiB reads fewer bytes per box than 64 where pages are cold.
 STREAM_PAGE_BYTES = 32_768
+#: Rows from which a layer gets :data:`STREAM_PAGE_BYTES` pages. Every
+#: table of a GeoPackage takes a page at least: 10 rows made a 688 KB file with 32 KiB pages
+#: against 98 KB with SQLite's; from 50 000 rows (~11 MB) that is a few per cent.
+BIG_PAGE_ROWS = 50_000
 
 
 @contextlib.contextmanager
-def page_size(size: int) -> Iterator[None]:
-    """GeoPackages that GDAL creates inside have SQLite pages of ``size`` bytes.
+def page_size(size: int | None) -> Iterator[None]:
+    """GeoPackages that GDAL creates inside have SQLite pages of ``size`` bytes (``None``:
+    as they would).
 
     GDAL runs ``OGR_SQLITE_PRAGMA`` on every SQLite file it opens; ``page_size`` takes effect
     in a new, empty one only (the others, e.g. the parcels read meanwhile, keep theirs). A
     value the user set is kept, after this one.
     """
+    if size is None:
+        yield
+        return
     key = "OGR_SQLITE_PRAGMA"
     before = pyogrio.get_gdal_config_option(key)
     pragma = f"page_size={size}" + (f",{before}" if before else "")

@@ -273,6 +273,7 @@ def analyze_parcels_streamed(
     write_gpkg_stream(
         out / "parcels.gpkg", "parcels", acc.tables(results, _bar(n, progress)), crs=probe.crs,
         leaves=acc.leaf_packs, meanwhile=lambda: done.append(acc.finish(out, extra, report)),
+        rows=n,
     )  # fmt: skip
     if acc.parcels == 0:  # no polygon at all: the error of an empty parcel layer
         check_parcels(probe.iloc[:0], where=str(parcels_path))

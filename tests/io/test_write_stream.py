@@ -259,11 +259,15 @@ def _pragma(path: Path, name: str) -> object:
         return con.execute(f"PRAGMA {name}").fetchone()[0]
 
 
-def test_a_streamed_layer_has_big_pages_and_an_index_sqlite_accepts(tmp_path: Path) -> None:
+def test_a_streamed_layer_has_big_pages_and_an_index_sqlite_accepts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SQLite's own answers: the page size, integrity_check and rtreecheck() of the index
-    written into a file of such pages."""
+    written into a file of such pages (big pages from 300 rows here)."""
+    from qzgeo.io import write_stream
     from qzgeo.io.write_stream import STREAM_PAGE_BYTES
 
+    monkeypatch.setattr(write_stream, "BIG_PAGE_ROWS", 300)
     chunks = [frame(300, 0), frame(200, 300)]
     path, rows = write_gpkg_stream(
         tmp_path / "out.gpkg", "parcels", iter([arrow_batch(c) for c in chunks]), crs=CRS,
@@ -300,6 +304,30 @@ def test_the_page_size_leaves_the_users_sqlite_pragmas_as_they_were(tmp_path: Pa
             pyogrio.set_gdal_config_options({key: None})
 
 
+@pytest.mark.parametrize("first", [3, 49_999, 50_000])
+def test_big_pages_from_a_first_table_of_50_000_rows(tmp_path: Path, first: int) -> None:
+    """Every table of a GeoPackage takes a page at least: a small layer keeps SQLite's 4 KiB
+    pages (10 rows: 98 KB, not 688 KB); the first table decides, a later one does not."""
+    from qzgeo.io.write_stream import BIG_PAGE_ROWS, STREAM_PAGE_BYTES
+
+    assert BIG_PAGE_ROWS == 50_000
+    tables = [arrow_batch(frame(first)), arrow_batch(frame(BIG_PAGE_ROWS, first))]
+    path, rows = write_gpkg_stream(tmp_path / "out.gpkg", "parcels", iter(tables), crs=CRS)
+    assert rows == first + BIG_PAGE_ROWS
+    want = STREAM_PAGE_BYTES if first >= BIG_PAGE_ROWS else 4096
+    assert _pragma(path, "page_size") == want and _pragma(path, "integrity_check") == "ok"
+
+
+@pytest.mark.parametrize(("rows", "want"), [(49_999, 4096), (50_000, 32_768)])
+def test_the_callers_row_count_chooses_the_pages(tmp_path: Path, rows: int, want: int) -> None:
+    """A streamed file's chunks are smaller than the file: its feature count, given by the
+    caller, decides (a 300k-parcel file in chunks of 25 000 gets big pages)."""
+    path, _ = write_gpkg_stream(
+        tmp_path / "out.gpkg", "parcels", iter([arrow_batch(frame(10))]), crs=CRS, rows=rows
+    )
+    assert _pragma(path, "page_size") == want
+
+
 @pytest.mark.parametrize(
     ("user", "pragma", "want", "page"),
     [
@@ -308,10 +336,13 @@ def test_the_page_size_leaves_the_users_sqlite_pragmas_as_they_were(tmp_path: Pa
     ],
 )
 def test_the_users_sqlite_pragmas_apply_to_the_streamed_file(
-    tmp_path: Path, user: str, pragma: str, want: int, page: int
+    tmp_path: Path, user: str, pragma: str, want: int, page: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """OGR_SQLITE_PRAGMA set by the user (environment or --config) is run with the page size,
-    after it: SQLite's own answers on the file written."""
+    after it: SQLite's own answers on the file written (big pages from 30 rows here)."""
+    from qzgeo.io import write_stream
+
+    monkeypatch.setattr(write_stream, "BIG_PAGE_ROWS", 30)
     key = "OGR_SQLITE_PRAGMA"
     pyogrio.set_gdal_config_options({key: user})
     try:
