@@ -266,14 +266,13 @@ def analyze_parcels_streamed(
         results = measure_elsewhere(ctx, starts, measure)
     else:
         results = run_chunks(ctx, starts, pool=pool, threads=workers)
-    out = Path(out_dir)
+    out, report = Path(out_dir), Path(report_dir if report_dir is not None else out_dir)
     acc.engine = _engine(pool, measure, workers, starts, chunk_rows)
-    report = Path(report_dir) if report_dir is not None else out
     done: list[StreamedParcels] = []  # the summary and report, written while the index is
+    tables = acc.tables(results, _bar(n, progress))
     write_gpkg_stream(
-        out / "parcels.gpkg", "parcels", acc.tables(results, _bar(n, progress)), crs=probe.crs,
-        leaves=acc.leaf_packs, meanwhile=lambda: done.append(acc.finish(out, extra, report)),
-        rows=n,
+        out / "parcels.gpkg", "parcels", tables, crs=probe.crs, rows=n, leaves=acc.leaf_packs,
+        meanwhile=lambda: done.append(acc.finish(out, extra, report)),
     )  # fmt: skip
     if acc.parcels == 0:  # no polygon at all: the error of an empty parcel layer
         check_parcels(probe.iloc[:0], where=str(parcels_path))
