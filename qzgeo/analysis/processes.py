@@ -205,8 +205,11 @@ def yield_to_parent() -> None:
     after their last chunk (~0.4 s of one core alone at 1M grid parcels). Ahead of the
     workers, it writes each result as it comes and the workers use the rest.
     """
+    nice = getattr(os, "nice", None)  # POSIX only: Windows has no os.nice
+    if nice is None:
+        return
     with contextlib.suppress(OSError):  # a lower priority is always allowed; never fatal
-        os.nice(WORKER_NICENESS)
+        nice(WORKER_NICENESS)
 
 
 #: glibc's mallopt() parameters (malloc.h): M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD.

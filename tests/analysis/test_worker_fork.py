@@ -197,3 +197,12 @@ def test_a_worker_asks_for_a_lower_priority_even_where_none_is_left(
     assert res.returncode == 0, res.stderr[-3000:]
     assert json.loads(res.stdout.strip().splitlines()[-1]) == [WORKER_NICENESS]
     assert WORKER_NICENESS > 0
+
+
+def test_a_worker_starts_where_there_is_no_nice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no ``os.nice``: the worker starts at its priority, not with an
+    AttributeError that would break the pool before its first chunk."""
+    from qzgeo.analysis import processes
+
+    monkeypatch.delattr(processes.os, "nice", raising=False)
+    processes.yield_to_parent()  # no error
