@@ -19,9 +19,10 @@ import pyarrow as pa
 import pyogrio
 
 from qzgeo.io.gpkg_count import distinct_fids, stale_count
-from qzgeo.io.gpkg_tiles import rtree_tiles, sql_ident
+from qzgeo.io.gpkg_tiles import rtree_tiles
 from qzgeo.io.postgis_read import KeyRange, postgis_key_ranges
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
+from qzgeo.io.sqlite_names import sql_ident
 from qzgeo.io.vector import PYOGRIO_ERRORS
 
 __all__ = ["ChunkSource", "ChunkStart", "chunk_starts", "fid_column", "stale_count_read"]

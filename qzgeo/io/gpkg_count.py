@@ -29,6 +29,7 @@ import pyogrio
 import shapely
 
 from qzgeo._errors import InputError
+from qzgeo.io.sqlite_names import sql_ident
 from qzgeo.notices import Notices
 
 __all__ = [
@@ -127,8 +128,7 @@ def table_rows(path: Path, layer: str | None) -> int | None:
     if path.suffix.lower() != ".gpkg":
         return None
     name = str(pyogrio.read_info(path, layer=layer)["layer_name"])
-    quoted = '"' + name.replace('"', '""') + '"'
-    sql = f"SELECT count(*) AS n FROM {quoted}"
+    sql = f"SELECT count(*) AS n FROM {sql_ident(name)}"
     table = pyogrio.read_arrow(path, sql=sql, sql_dialect="SQLITE")[1]
     return int(table.column("n")[0].as_py())
 

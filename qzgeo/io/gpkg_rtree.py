@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qzgeo._errors import OutputError
-from qzgeo.io.gpkg_tiles import sql_ident
+from qzgeo.io.sqlite_names import sql_ident
 
 __all__ = [
     "CELL",

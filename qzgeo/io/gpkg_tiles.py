@@ -22,9 +22,10 @@ import numpy as np
 import numpy.typing as npt
 import pyogrio
 
+from qzgeo.io.sqlite_names import sql_ident
 from qzgeo.io.vector import PYOGRIO_ERRORS
 
-__all__ = ["Tile", "rtree_tiles", "sql_ident"]
+__all__ = ["Tile", "rtree_tiles"]
 
 #: (where clause, number of features) of one tile.
 Tile = tuple[str, int]
@@ -199,14 +200,3 @@ def _where(box: _Box) -> str:
             terms.append(f"{hint} {float(value) / 2.0!r}")
             terms.append(f"{expr} {op} {float(value)!r}")
     return f" WHERE {' AND '.join(terms)}" if terms else ""
-
-
-def sql_ident(name: str) -> str:
-    """``name`` as an SQLite identifier (double quotes, doubled inside).
-
-    Examples
-    --------
-    >>> print(sql_ident('宗地 a"b'))
-    "宗地 a""b"
-    """
-    return '"' + name.replace('"', '""') + '"'

@@ -383,7 +383,7 @@ class _Totals:
         """
         if self.cap is not None and self.read > self.cap:
             msg = (
-                f"{self.source.path} has at least {self.read:,} features (more than its stored "
+                f"{self.source.shown} has at least {self.read:,} features (more than its stored "
                 f"feature count says), over the cap of {self.cap} per layer; raise it with "
                 "--max-features N if the data are what you expect"
             )

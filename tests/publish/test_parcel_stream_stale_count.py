@@ -256,3 +256,20 @@ def test_a_count_too_high_does_not_refuse_a_file_under_max_features(
     res = CliRunner().invoke(cli, [*args, *streamed])
     assert res.exit_code == 2, res.output
     assert f"has {n} features, over the cap of {n - 1} per layer" in res.output, res.output
+
+
+def test_the_cap_refusal_names_a_postgis_table_without_its_password() -> None:
+    """A streamed PostGIS table over --max-features: the message names the table as every
+    other message does, the password hidden."""
+    from qzgeo._errors import InputError
+    from qzgeo.analysis.chunk_plan import ChunkSource
+    from qzgeo.analysis.parcels import ParcelPlan
+    from qzgeo.geo.repair import RepairReport
+    from qzgeo.publish.parcel_stream import _Totals
+
+    uri = "postgresql://gis:s3cret@db/plan?table=地块"
+    acc = _Totals(ParcelPlan.__new__(ParcelPlan), RepairReport(), ChunkSource(uri))
+    acc.cap, acc.read = 10, 11
+    with pytest.raises(InputError) as err:
+        acc._check_cap()
+    assert "s3cret" not in str(err.value) and "gis:***@db" in str(err.value)
