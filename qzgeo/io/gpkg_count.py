@@ -29,6 +29,7 @@ import pyogrio
 import shapely
 
 from qzgeo._errors import InputError
+from qzgeo.io.arrow_ints import read_dataframe
 from qzgeo.io.sqlite_names import sql_ident
 from qzgeo.notices import Notices
 
@@ -115,7 +116,7 @@ def read_rows(path: Path, **kwargs: Any) -> Any:
     """
     if path.suffix.lower() == ".gpkg" and not kwargs.get("where"):
         kwargs = {**kwargs, "where": "1 = 1"}  # GDAL's own count, not the stored one
-    return pyogrio.read_dataframe(path, use_arrow=False, **kwargs)
+    return read_dataframe(path, use_arrow=False, **kwargs)  # integers with a null exact
 
 
 def table_rows(path: Path, layer: str | None) -> int | None:
