@@ -239,7 +239,8 @@ def read_layer(
     gdf = settle_crs(gdf, crs, src, notes, given_by=given_by, swap_xy=swap_xy)
     gdf = check_datum(gdf, src, notes, assumed=assume_datum_shift_negligible, towgs84=towgs84)
     if check_crs:
-        check_layer_coordinates(gdf, redact_uri(src), crs, extent=extent)
+        chunk = _FEATURES.get() is not None
+        check_layer_coordinates(gdf, redact_uri(src), crs, extent=extent, chunk=chunk)
     if datum == "gcj02":
         gdf = from_gcj02(gdf, src)
     attach_notices(gdf, notes)

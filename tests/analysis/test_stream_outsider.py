@@ -228,6 +228,22 @@ def test_a_stray_vertex_is_refused_fast_naming_the_feature(tmp_path: Path) -> No
     assert "feature 5002 (and 1 more)" in errors[0]  # in memory: the GeoPackage FID
 
 
+def test_eastings_without_the_zone_prefix_are_refused_in_chunks_too(tmp_path: Path) -> None:
+    """Each chunk checks a sample of its own coordinates against the CRS (fewer than a
+    whole read does): a file whose eastings lack the zone prefix its CRS declares is refused
+    streamed as in memory, with the same fix."""
+    gdf = window()
+    prefix = float(shapely.get_coordinates(gdf.geometry.iloc[0])[0, 0] // 1_000_000) * 1e6
+    src = write_parcels(
+        gdf.set_geometry(gdf.geometry.translate(-prefix), crs=CRS), tmp_path / "p.gpkg"
+    )
+    for args in ((), CHUNKS):
+        res = qzgeo("analyze", "--parcels", src, "--out", tmp_path / "out", *args)
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert str(src) in res.stderr and "zone prefix" in res.stderr, res.stderr
+        assert not (tmp_path / "out").exists()
+
+
 # --- 3.-5. GeoPackages: primary keys, layers, field types -------------------------------------
 
 
