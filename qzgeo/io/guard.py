@@ -30,6 +30,7 @@ import pyogrio
 import shapely
 
 from qzgeo._errors import InputError
+from qzgeo.io.fgb_count import check_fgb_count
 from qzgeo.io.gpkg_count import table_rows
 from qzgeo.io.paths import refuse_undecodable
 from qzgeo.io.shapefile import dbf_wide_integers
@@ -399,6 +400,8 @@ def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
     """
     if p.suffix.lower() in _GEOJSON_SUFFIXES:
         return _duplicate_ids(p, layer) if _mentions_id(p) else []
+    if p.suffix.lower() == ".fgb":
+        check_fgb_count(p)  # GDAL reads as many features as its header counts, no more
     caps = current_caps()
     try:
         st = p.stat()
