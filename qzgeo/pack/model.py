@@ -124,7 +124,7 @@ class MapSpec:
     sensitivity: Sensitivity
     layers: tuple[str, ...]
     analysis: tuple[str, ...] = ()
-    basemap: str = "osm"
+    basemap: str = "none"  # no tile host asked unless the pack names one
     basemaps: tuple[str, ...] = ()
     title_en: str | None = None
     description: str = ""

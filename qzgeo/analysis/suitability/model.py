@@ -11,7 +11,7 @@ Schema
     resolution_m = 30                   # default cell size; --resolution overrides
     area = ["districts"]                # the study area: union of these layers
     zones = ["port_zones"]              # zonal table; default every zone layer of the pack
-    basemap = "osm"                     # of the web map (osm | none)
+    basemap = "none"                    # of the web map (none, the default, | osm)
 
     [combine]
     method = "weighted_sum"             # the weighted mean of the factor grades (1..5)
@@ -135,7 +135,7 @@ class Model:
     resolution_m: float = 30.0
     short_board: tuple[str, ...] = ()
     short_board_grade: int = 1
-    basemap: str = "osm"
+    basemap: str = "none"  # no tile host asked unless the model names one
     title_en: str | None = None
     description: str = ""
 
@@ -416,7 +416,7 @@ def read_model(pack: Pack, name: str) -> Model:
     if not _is_num(res) or res <= 0:
         ck.add("resolution_m", f"must be a positive number of metres, got {res!r}")
         res = 30.0
-    basemap = raw.get("basemap", "osm")
+    basemap = raw.get("basemap", "none")
     if basemap not in _BASEMAPS:
         ck.add("basemap", f"is {basemap!r}; use one of {', '.join(_BASEMAPS)}")
     if ck.problems:

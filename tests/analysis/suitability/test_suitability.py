@@ -262,3 +262,18 @@ def test_a_stopped_run_replaces_none_of_the_previous_files(make_pack, h, tmp_pat
     assert code == 1, text
     after = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_a_model_that_names_no_basemap_asks_no_tile_host(make_pack, h, tmp_path):
+    """Without ``basemap`` the web map had OpenStreetMap's tiles, from a host outside China
+    (slow or blocked on phones there), though the model asked for none: now it has none."""
+    model = SLOPE_ONLY.replace('basemap = "none"\n', "") + h.FIVE_CLASSES
+    assert "basemap" not in model
+    pack = make_pack({"slope": model})
+    code, out = run(pack, tmp_path / "out", "--dem", str(h.gk_plane(tmp_path / "dem.tif", 2.0)))
+    assert code == 0, out
+    pages = list((tmp_path / "out").rglob("*.html"))
+    assert pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "openstreetmap.org" not in text and "{z}" not in text, page
