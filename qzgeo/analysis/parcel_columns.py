@@ -36,6 +36,11 @@ RESULT_COLUMNS = (
     "conflict",
 )
 
+#: The feature-id column of ``parcels.gpkg``: GDAL takes a column of that name, in any case,
+#: as the feature ids, and stops at text or repeated values (the fid QGIS copies into a
+#: Shapefile it exports, repeated after a merge).
+GPKG_FID = "fid"
+
 
 def keep_own_columns(parcels: gpd.GeoDataFrame, repairs: RepairReport) -> gpd.GeoDataFrame:
     """The parcels with their own columns named like a result renamed ``<name>_input``.
@@ -79,19 +84,21 @@ def kept_declared(declared: Sequence[tuple[str, str]]) -> tuple[tuple[str, str],
 
 
 def input_names(columns: Sequence[str]) -> dict[str, str]:
-    """``{column: new name}`` for the ``columns`` named like a result: ``<name>_input``, or
+    """``{column: new name}`` for the ``columns`` named like a result or like the GeoPackage's
+    feature ids (``fid``, any case): ``<name>_input``, or
     ``<name>_input2``... where that is taken (a file analyze wrote, analyzed again, holds
     both ``area_m2`` and ``area_m2_input``). Depends on the names only, so that the frame
     and the file's declared fields are renamed alike.
 
     Examples
     --------
-    >>> input_names(["area_m2", "area_m2_input", "名称"])
-    {'area_m2': 'area_m2_input2'}
+    >>> input_names(["area_m2", "area_m2_input", "名称", "FID"])
+    {'area_m2': 'area_m2_input2', 'FID': 'FID_input'}
     """
     taken = set(columns)
     out = {}
-    for c in RESULT_COLUMNS:
+    fids = [c for c in columns if c.casefold() == GPKG_FID]
+    for c in [*RESULT_COLUMNS, *fids]:
         if c not in taken:
             continue
         name, n = f"{c}_input", 2
