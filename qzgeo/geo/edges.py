@@ -150,7 +150,9 @@ def densify_rings(geoms: npt.NDArray[np.object_], step: float) -> npt.NDArray[np
     kept a sliver of it: a 41 ha zone came out at 3e-5 m². Segmentizing the rings adds points
     on the edges only, which keeps the area to rounding. Where their rounding crosses such a
     spike (an invalid polygon, which the overlays refuse; ``make_valid`` of it kept nothing),
-    the polygon is kept as it was; an invalid one gets GEOS's segmentize as before.
+    the polygon is kept as it was. An invalid polygon comes out densified and as invalid as it
+    came, for the caller's repair to mend and report: GEOS's validation kept one lobe of a
+    bowtie site drawn in GK, silently (half its area, and no repair said).
 
     Examples
     --------
@@ -170,7 +172,7 @@ def densify_rings(geoms: npt.NDArray[np.object_], step: float) -> npt.NDArray[np
         out = MultiPolygon([rings(p) for p in g.geoms]) if isinstance(g, MultiPolygon) else rings(g)
         if out.is_valid:
             return out
-        return g if g.is_valid else shapely.segmentize(g, step)
+        return g if g.is_valid else out
 
     out = np.empty(len(geoms), dtype=object)
     for k, g in enumerate(geoms):
