@@ -228,20 +228,24 @@ def _polygon(
     rings: list[tuple[_Ring, list[tuple[float, float]]]] = []
     for ring in sorted(parcel.rings.values(), key=lambda r: r.number):
         # File X is the northing: put the easting first.
-        coords = [(y, x) for x, y in ring.coords] if not swap else list(ring.coords)
-        if len(set(coords)) < 3:
-            msg = (
-                f"{name} line {ring.line}: ring {ring.number} of parcel "
-                f"{parcel.attrs['地块编号']!r} has {len(set(coords))} distinct point(s); a ring "
-                "needs at least 3"
-            )
-            raise InputError(msg)
-        if coords[0] != coords[-1]:
-            coords.append(coords[0])
-            _ring_note(
-                notes, (name, parcel, ring, index), "does not repeat its first point; closed it"
-            )
-        rings.append((ring, coords))
+        xy = [(y, x) for x, y in ring.coords] if not swap else list(ring.coords)
+        loops = _closed_loops(xy)
+        if len(loops) > 1:
+            said = f"closes and goes on {len(loops) - 1} time(s); read as {len(loops)} rings"
+            _ring_note(notes, (name, parcel, ring, index), said, kind="note")
+        for coords in loops:
+            if len(set(coords)) < 3:
+                msg = (
+                    f"{name} line {ring.line}: ring {ring.number} of parcel "
+                    f"{parcel.attrs['地块编号']!r} has {len(set(coords))} distinct point(s); a "
+                    "ring needs at least 3"
+                )
+                raise InputError(msg)
+            if coords[0] != coords[-1]:
+                coords.append(coords[0])
+                said = "does not repeat its first point; closed it"
+                _ring_note(notes, (name, parcel, ring, index), said)
+            rings.append((ring, coords))
     depth, hosts = _nesting([coords for _, coords in rings])
     parts: dict[int, list[list[tuple[float, float]]]] = {}
     for i, (ring, coords) in enumerate(rings):
@@ -263,6 +267,24 @@ def _polygon(
             parts[host].append(rings[i][1])
     polys = [shapely.Polygon(shell, holes) for shell, *holes in parts.values()]
     return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+
+
+def _closed_loops(coords: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    """The rings of one 圈号: a new ring begins after each return to the ring's first point.
+
+    Some exports number every ring of a parcel alike (its holes, its other parts): each still
+    repeats its own first point. Read as one ring, they made a ring that crosses itself, and
+    its repair kept the hole as land.
+    """
+    loops, start = [], 0
+    for k in range(len(coords)):
+        if k - start >= 3 and coords[k] == coords[start]:
+            loops.append(coords[start : k + 1])
+            start = k + 1
+    rest = coords[start:]
+    if rest and (not loops or len(set(rest)) > 1):
+        loops.append(rest)  # an open last ring, or the whole of an open one
+    return loops
 
 
 def _nesting(rings: list[list[tuple[float, float]]]) -> tuple[list[int], list[int | None]]:

@@ -67,3 +67,24 @@ def test_island_round_trips_through_write(tmp_path: Path) -> None:
     src = gpd.GeoDataFrame({"地块编号": ["P"]}, geometry=[geom], crs="EPSG:4524")
     back = read_jzd(write_jzd(src, tmp_path / "out.txt"))
     assert back.geometry.iloc[0].area == pytest.approx(1000**2 - 600**2 + 200**2)
+
+
+def test_rings_of_one_number_each_closed_are_read_apart(tmp_path: Path) -> None:
+    """Every ring numbered 1, each repeating its own first point (a hole, then a part)."""
+    shell, hole, part = (
+        _ring(0, 0, 1000, 1000),
+        _ring(200, 200, 800, 800),
+        _ring(2000, 0, 2300, 300),
+    )
+    rows = [
+        f"J{j},1,{N0 + dy:.3f},{E0 + dx:.3f}"
+        for j, (dx, dy) in enumerate([p for r in (shell, hole, part) for p in [*r, r[0]]], start=1)
+    ]
+    text = "[属性描述]\n带号=36\n[地块坐标]\n" + f"{len(rows)},,P,,面,,,,@\n" + "\n".join(rows)
+    path = tmp_path / "p.txt"
+    path.write_text(text + "\n", encoding="gbk")
+    gdf = read_jzd(path)
+    geom = gdf.geometry.iloc[0]
+    assert geom.is_valid
+    assert geom.area == pytest.approx(1000**2 - 600**2 + 300**2)
+    assert any("read as 3 rings" in m for m in notices_of(gdf).messages())
