@@ -303,8 +303,14 @@ def site_labels(
     return out, used
 
 
-def clean_sites(geoms: npt.NDArray[np.object_], labels: list[str]) -> tuple[Any, list[list[str]]]:
-    """Polygonal, valid, 2-D site geometries; a repair note per site touched."""
+def clean_sites(
+    geoms: npt.NDArray[np.object_], labels: list[str], where: list[str] | None = None
+) -> tuple[Any, list[list[str]]]:
+    """Polygonal, valid, 2-D site geometries; a repair note per site touched.
+
+    ``where``: each site's file and feature (``"a.shp: feature 3: "``), to start a refusal.
+    """
+    at = where or [""] * len(geoms)
     repairs: list[list[str]] = [[] for _ in range(len(geoms))]
     out = np.array(geoms, dtype=object)
     bad = shapely.is_missing(out) | shapely.is_empty(out)
@@ -326,7 +332,11 @@ def clean_sites(geoms: npt.NDArray[np.object_], labels: list[str]) -> tuple[Any,
         reason = shapely.is_valid_reason(out[i])
         fixed = valid_polygonal(out[i])
         if fixed.is_empty:
-            msg = f"site {labels[i]!r} is invalid ({reason}) and nothing polygonal remains"
+            msg = (
+                f"{at[i]}site {labels[i]!r} is invalid ({reason}) and nothing polygonal "
+                "remains: fix its outline (an outer ring of 3 or more distinct points, given "
+                "first, its holes inside it) or remove the feature"
+            )
             raise GeometryError(msg)
         repairs[i].append(f"invalid ({reason}); repaired with make_valid")
         out[i] = fixed

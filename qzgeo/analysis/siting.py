@@ -317,7 +317,11 @@ def check_sites(
         return []
     notes = Notices([*(notices or ()), *site_extent_notices(sites, ctx.extent)])
     labels, fields = site_labels(sites, label_field)
-    geoms, repairs = clean_sites(np.asarray(sites.geometry.values, dtype=object), labels)
+    srcs, fids = site_origin(sites)
+    where = [
+        f"{s}: feature {f}: " if s is not None else "" for s, f in zip(srcs, fids, strict=True)
+    ]
+    geoms, repairs = clean_sites(np.asarray(sites.geometry.values, dtype=object), labels, where)
     lonlat, planar = _project(gpd.GeoSeries(geoms, crs=sites.crs), ctx.planar_crs, repairs)
     site_m2 = ellipsoidal_area(lonlat)
     cent = shapely.get_coordinates(shapely.centroid(lonlat))
