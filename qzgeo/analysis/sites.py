@@ -257,6 +257,12 @@ def site_origin(sites: gpd.GeoDataFrame) -> tuple[list[str | None], list[Any]]:
     return srcs, [f.item() if hasattr(f, "item") else f for f in fids]
 
 
+def site_places(sites: gpd.GeoDataFrame) -> list[str]:
+    """``"FILE: feature ID: "`` of each site, to start a message about it ("" unknown)."""
+    srcs, fids = site_origin(sites)
+    return [f"{s}: feature {f}: " if s is not None else "" for s, f in zip(srcs, fids, strict=True)]
+
+
 def site_labels(
     sites: gpd.GeoDataFrame, label_field: str | None
 ) -> tuple[list[str], list[str | None]]:
