@@ -1,4 +1,4 @@
-"""densify_rings leaves an invalid polygon invalid, for the caller's repair to mend and say.
+"""drawn_edges leaves an invalid polygon invalid, for the caller's repair to mend and say.
 
 Found by out13: GEOS's segmentize re-validates a polygon by buffer(0), which keeps one lobe
 of a bowtie. A bowtie site drawn in GK (a Shapefile, a 界址点 file) was checked as one
@@ -28,7 +28,7 @@ BOWTIE = [(E0, N0 + 100), (E0 + 300, N0 + 400), (E0 + 300, N0 + 100), (E0, N0 + 
 
 def test_an_invalid_polygon_comes_out_densified_and_invalid() -> None:
     bow = shapely.Polygon(BOWTIE)
-    [out] = densify_rings(np.array([bow], dtype=object), 10.0)
+    [out] = densify_rings(np.array([bow], dtype=object), 10.0, keep_invalid=True)
     assert not out.is_valid
     assert shapely.get_num_coordinates(out) > 5
     assert shapely.make_valid(out).area == pytest.approx(2 * 150 * 300 / 2)
