@@ -458,10 +458,16 @@ def run_check(
     reports = check_sites(
         site_gdf, context, label_field=label_field, with_patches=with_patches, notices=notices
     )
+    # A constraint feature dropped (NaN vertex, nothing polygonal left) is a red line no site
+    # was checked against: every site's report says so, not only a count on stderr.
+    lost = [
+        f"{r.layer}: feature {r.feature_id} dropped ({r.reason}); no site was checked against it"
+        for r in rep.dropped
+    ]
     for r in reports:
         r.source = redact_text(r.source) if r.source is not None else None
-        r.warnings = [redact_text(w) for w in r.warnings]
-    warnings = [redact_text(w) for w in dict.fromkeys([*notices.messages(), *rep.warnings])]
+        r.warnings = [redact_text(w) for w in [*r.warnings, *lost]]
+    warnings = [redact_text(w) for w in dict.fromkeys([*notices.messages(), *rep.warnings, *lost])]
     public = not constraints and pack is not None and all(s.is_public for s in pack.layers.values())
     return CheckSummary(
         reports,

@@ -7,6 +7,7 @@ replace them without a word; they are kept under another name, and the report sa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import geopandas as gpd
@@ -35,6 +36,16 @@ RESULT_COLUMNS = (
     UNCHECKED,
     "conflict",
 )
+
+#: What joins a constraint layer and its class in a result column's name (``layer:class``).
+CLASS_SEPARATOR = ":"
+#: A column this module renamed (``area_m2_input``, ``area_m2_input2``...).
+_KEPT = re.compile(r"_input\d*$")
+
+#: The feature-id column of ``parcels.gpkg``: GDAL takes a column of that name, in any case,
+#: as the feature ids, and stops at text or repeated values (the fid QGIS copies into a
+#: Shapefile it exports, repeated after a merge).
+GPKG_FID = "fid"
 
 
 def keep_own_columns(parcels: gpd.GeoDataFrame, repairs: RepairReport) -> gpd.GeoDataFrame:
@@ -79,19 +90,25 @@ def kept_declared(declared: Sequence[tuple[str, str]]) -> tuple[tuple[str, str],
 
 
 def input_names(columns: Sequence[str]) -> dict[str, str]:
-    """``{column: new name}`` for the ``columns`` named like a result: ``<name>_input``, or
+    """``{column: new name}`` for the ``columns`` named like a result (a constraint class's
+    ``layer:class`` too) or like the GeoPackage's feature ids (``fid``, any case):
+    ``<name>_input``, or
     ``<name>_input2``... where that is taken (a file analyze wrote, analyzed again, holds
     both ``area_m2`` and ``area_m2_input``). Depends on the names only, so that the frame
     and the file's declared fields are renamed alike.
 
     Examples
     --------
-    >>> input_names(["area_m2", "area_m2_input", "名称"])
-    {'area_m2': 'area_m2_input2'}
+    >>> input_names(["area_m2", "area_m2_input", "名称", "FID", "红线:农田", "红线:农田_input"])
+    {'area_m2': 'area_m2_input2', 'FID': 'FID_input', '红线:农田': '红线:农田_input2'}
     """
     taken = set(columns)
     out = {}
-    for c in RESULT_COLUMNS:
+    fids = [c for c in columns if c.casefold() == GPKG_FID]
+    # the constraint classes' columns, ``layer:class`` (overlay_plan.class_column): which
+    # classes a pack has is not known here, and a ':' is rare in a field name otherwise
+    classes = [c for c in columns if CLASS_SEPARATOR in c and not _KEPT.search(c)]
+    for c in [*RESULT_COLUMNS, *fids, *classes]:
         if c not in taken:
             continue
         name, n = f"{c}_input", 2

@@ -148,13 +148,10 @@ class ClassOverlap:
                 if patch is not None and not patch.is_empty:
                     patches[i].append((conf, self.to_storage(patch)))
             if c is bclass:
-                # beyond the extent and outside the boundary: unchecked; the rest inside
-                off = np.divide(
-                    out_m2 - (0.0 if unchecked is None else unchecked.inside[:, k]),
-                    site_m2,
-                    out=np.zeros(n),
-                    where=site_m2 > 0,
-                )
+                # beyond the extent or coverage: unchecked, inside the boundary or not (a
+                # boundary drawn into the sea past the districts is unchecked there, as in
+                # analyze and the site's warning); the rest of the checked part inside
+                off = np.divide(out_m2, site_m2, out=np.zeros(n), where=site_m2 > 0)
                 off = np.clip(off, 0.0, 1.0 - share)
                 boundary = [
                     BoundaryShare(

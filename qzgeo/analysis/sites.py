@@ -125,24 +125,17 @@ def read_sites(
     for arg in sources:
         gdf, read_notes = _read(arg, crs=crs, datum=datum, options=options)
         notes.extend(read_notes)
-        geoms = gdf.geometry.values
-        missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-        types = shapely.get_type_id(geoms)
-        polygonal = np.isin(types, POLYGONAL_TYPES) & ~missing
-        for i in np.flatnonzero((types == 7) & ~missing).tolist():
-            polygonal[i] = not polygonal_part(geoms[i]).is_empty  # collections with polygons
-        for fid, geom, miss in zip(
-            gdf.index[~polygonal], geoms[~polygonal], missing[~polygonal], strict=True
-        ):
-            kind = "no geometry" if miss else f"a {geom.geom_type}, not a polygon"
-            notes.add(f"{arg}: feature {fid} has {kind}; skipped", source=arg)
+        polygonal = _usable_sites(arg, gdf, notes)
         if not polygonal.any():
+            geoms = gdf.geometry.values
+            missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
             types = sorted({g.geom_type for g in geoms[~missing]}) or ["no geometry"]
             msg = (
                 f"{arg} has no polygon features (found: {', '.join(types)}); "
                 "a site must be a polygon"
             )
             said = [m for m in read_notes.messages() if UNPARSED in m][:3]
+            said += [m for m in notes.messages() if m.startswith(f"{arg}: ")][:3]
             raise InputError("; ".join([msg, *said]))  # why a WKT gave no geometry
         # the CRS checks of the read built this transformer (~40 ms from WGS 84): reuse it.
         # A site drawn in GK (a 界址点 file, a CAD export) keeps its straight edges: measured
@@ -154,6 +147,38 @@ def read_sites(
         frames.append(part)
     out = pd.concat(frames, ignore_index=True)
     return gpd.GeoDataFrame(out, geometry=frames[0].geometry.name, crs=STORAGE_CRS), notes
+
+
+def _usable_sites(arg: str, gdf: gpd.GeoDataFrame, notes: Notices) -> npt.NDArray[np.bool_]:
+    """Which features of ``gdf`` are sites; a note in ``notes`` for each one skipped.
+
+    A NaN or infinite coordinate skips its feature, as analyze drops it: the reprojection and
+    the densification of the edges would drop the vertex without a word, and the check would
+    be of another polygon (a square with a NaN corner checked as a triangle).
+    """
+    geoms = gdf.geometry.values
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    types = shapely.get_type_id(geoms)
+    polygonal = np.isin(types, POLYGONAL_TYPES) & ~missing
+    for i in np.flatnonzero((types == 7) & ~missing).tolist():
+        polygonal[i] = not polygonal_part(geoms[i]).is_empty  # collections with polygons
+    xy, at = shapely.get_coordinates(geoms, return_index=True)
+    finite = np.ones(len(geoms), dtype=bool)
+    finite[at[~np.isfinite(xy).all(axis=1)]] = False  # bounds skip NaN: every vertex
+    for i in np.flatnonzero(~polygonal | ~finite).tolist():
+        if missing[i]:
+            kind = "no geometry"
+        elif not polygonal[i]:
+            kind = f"a {geoms[i].geom_type}, not a polygon"
+        else:
+            xy = shapely.get_coordinates(geoms[i])
+            k = int(np.argmin(np.isfinite(xy).all(axis=1)))
+            kind = (
+                f"a NaN or infinite coordinate (vertex {k + 1}: {xy[k, 0]}, {xy[k, 1]}); fix or "
+                "delete the vertex"
+            )
+        notes.add(f"{arg}: feature {gdf.index[i]} has {kind}; skipped", source=arg)
+    return np.asarray(polygonal & finite)
 
 
 def read_user_constraints(
@@ -232,6 +257,12 @@ def site_origin(sites: gpd.GeoDataFrame) -> tuple[list[str | None], list[Any]]:
     return srcs, [f.item() if hasattr(f, "item") else f for f in fids]
 
 
+def site_places(sites: gpd.GeoDataFrame) -> list[str]:
+    """``"FILE: feature ID: "`` of each site, to start a message about it ("" unknown)."""
+    srcs, fids = site_origin(sites)
+    return [f"{s}: feature {f}: " if s is not None else "" for s, f in zip(srcs, fids, strict=True)]
+
+
 def site_labels(
     sites: gpd.GeoDataFrame, label_field: str | None
 ) -> tuple[list[str], list[str | None]]:
@@ -278,8 +309,14 @@ def site_labels(
     return out, used
 
 
-def clean_sites(geoms: npt.NDArray[np.object_], labels: list[str]) -> tuple[Any, list[list[str]]]:
-    """Polygonal, valid, 2-D site geometries; a repair note per site touched."""
+def clean_sites(
+    geoms: npt.NDArray[np.object_], labels: list[str], where: list[str] | None = None
+) -> tuple[Any, list[list[str]]]:
+    """Polygonal, valid, 2-D site geometries; a repair note per site touched.
+
+    ``where``: each site's file and feature (``"a.shp: feature 3: "``), to start a refusal.
+    """
+    at = where or [""] * len(geoms)
     repairs: list[list[str]] = [[] for _ in range(len(geoms))]
     out = np.array(geoms, dtype=object)
     bad = shapely.is_missing(out) | shapely.is_empty(out)
@@ -301,7 +338,11 @@ def clean_sites(geoms: npt.NDArray[np.object_], labels: list[str]) -> tuple[Any,
         reason = shapely.is_valid_reason(out[i])
         fixed = valid_polygonal(out[i])
         if fixed.is_empty:
-            msg = f"site {labels[i]!r} is invalid ({reason}) and nothing polygonal remains"
+            msg = (
+                f"{at[i]}site {labels[i]!r} is invalid ({reason}) and nothing polygonal "
+                "remains: fix its outline (an outer ring of 3 or more distinct points, given "
+                "first, its holes inside it) or remove the feature"
+            )
             raise GeometryError(msg)
         repairs[i].append(f"invalid ({reason}); repaired with make_valid")
         out[i] = fixed

@@ -42,6 +42,7 @@ from qzgeo.analysis.sites import (
     site_labels,
     site_notes,
     site_origin,
+    site_places,
 )
 from qzgeo.analysis.zones import DENSIFY_M, merge_constraints, planar_zones
 from qzgeo.geo.area import ellipsoidal_area
@@ -317,7 +318,7 @@ def check_sites(
         return []
     notes = Notices([*(notices or ()), *site_extent_notices(sites, ctx.extent)])
     labels, fields = site_labels(sites, label_field)
-    geoms, repairs = clean_sites(np.asarray(sites.geometry.values, dtype=object), labels)
+    geoms, repairs = clean_sites(sites.geometry.to_numpy(dtype=object), labels, site_places(sites))
     lonlat, planar = _project(gpd.GeoSeries(geoms, crs=sites.crs), ctx.planar_crs, repairs)
     site_m2 = ellipsoidal_area(lonlat)
     cent = shapely.get_coordinates(shapely.centroid(lonlat))

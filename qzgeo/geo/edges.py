@@ -142,7 +142,9 @@ def long_edges(geoms: npt.ArrayLike, *, crs: CRS, planar: CRS, min_m: float) -> 
     return LongEdges(int(long.sum()), edge(i, float(length[i])), edge(j, float(offset[j])))
 
 
-def densify_rings(geoms: npt.NDArray[np.object_], step: float) -> npt.NDArray[np.object_]:
+def densify_rings(
+    geoms: npt.NDArray[np.object_], step: float, *, keep_invalid: bool = False
+) -> npt.NDArray[np.object_]:
     """``shapely.segmentize(geoms, step)`` ring by ring, without GEOS's repair of polygons.
 
     GEOS re-validates a segmentized polygon by ``buffer(0)``; for a valid polygon with a
@@ -150,7 +152,10 @@ def densify_rings(geoms: npt.NDArray[np.object_], step: float) -> npt.NDArray[np
     kept a sliver of it: a 41 ha zone came out at 3e-5 m². Segmentizing the rings adds points
     on the edges only, which keeps the area to rounding. Where their rounding crosses such a
     spike (an invalid polygon, which the overlays refuse; ``make_valid`` of it kept nothing),
-    the polygon is kept as it was; an invalid one gets GEOS's segmentize as before.
+    the polygon is kept as it was; an invalid one gets GEOS's segmentize (valid, by buffer(0)),
+    or with ``keep_invalid`` comes out densified and as invalid as it came, for the caller's
+    repair to mend and report: buffer(0) kept one lobe of a bowtie site drawn in GK, silently
+    (half its area, and no repair said).
 
     Examples
     --------
@@ -170,7 +175,9 @@ def densify_rings(geoms: npt.NDArray[np.object_], step: float) -> npt.NDArray[np
         out = MultiPolygon([rings(p) for p in g.geoms]) if isinstance(g, MultiPolygon) else rings(g)
         if out.is_valid:
             return out
-        return g if g.is_valid else shapely.segmentize(g, step)
+        if g.is_valid:
+            return g
+        return out if keep_invalid else shapely.segmentize(g, step)
 
     out = np.empty(len(geoms), dtype=object)
     for k, g in enumerate(geoms):
@@ -200,5 +207,8 @@ def drawn_edges(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """
     if gdf.crs is None or not gdf.crs.is_projected or gdf.empty:
         return gdf
-    geoms = densify_rings(np.asarray(gdf.geometry.values, dtype=object), PROJECTED_EDGE_M)
+    # invalid as drawn stays invalid: the caller's repair mends it and says so
+    geoms = densify_rings(
+        np.asarray(gdf.geometry.values, dtype=object), PROJECTED_EDGE_M, keep_invalid=True
+    )
     return gdf.set_geometry(geoms, crs=gdf.crs)

@@ -31,7 +31,7 @@ from qzgeo._errors import InputError
 from qzgeo.geo.area import M2_PER_HA, MU_PER_HA, ellipsoidal_area
 from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.io.jzd_crs import decide_swap, file_crs
-from qzgeo.notices import Notices, attach_notices
+from qzgeo.notices import Kind, Notices, attach_notices
 
 #: Attribute columns of a parcel header, in file order (after 点数 and 面积).
 PARCEL_FIELDS = ("地块编号", "地块名称", "图形属性", "图幅号", "地块用途", "地类编码")
@@ -225,51 +225,102 @@ def _parse(
 def _polygon(
     parcel: _Parcel, index: int, swap: bool, name: str, notes: Notices
 ) -> shapely.Geometry:
-    parts: list[tuple[list[tuple[float, float]], list[list[tuple[float, float]]]]] = []
-    outers: list[shapely.Polygon] = []
+    rings: list[tuple[_Ring, list[tuple[float, float]]]] = []
     for ring in sorted(parcel.rings.values(), key=lambda r: r.number):
         # File X is the northing: put the easting first.
-        coords = [(y, x) for x, y in ring.coords] if not swap else list(ring.coords)
-        if len(set(coords)) < 3:
-            msg = (
-                f"{name} line {ring.line}: ring {ring.number} of parcel "
-                f"{parcel.attrs['地块编号']!r} has {len(set(coords))} distinct point(s); a ring "
-                "needs at least 3"
-            )
-            raise InputError(msg)
-        if coords[0] != coords[-1]:
-            coords.append(coords[0])
-            notes.add(
-                f"{name} line {ring.line}: ring {ring.number} of parcel "
-                f"{parcel.attrs['地块编号']!r} does not repeat its first point; closed it",
-                kind="repair",
-                source=name,
-                feature=index,
-                line=ring.line,
-            )
-        host = None
-        if parts:
-            pts = shapely.points(np.asarray(coords[:-1]))
-            for k, outer in enumerate(outers):
-                if shapely.covers(outer, pts).mean() >= 0.5:
-                    host = k
-                    break
-        if host is None:
-            if parts:
-                notes.add(
+        xy = [(y, x) for x, y in ring.coords] if not swap else list(ring.coords)
+        loops = _closed_loops(xy)
+        if len(loops) > 1:
+            said = f"closes and goes on {len(loops) - 1} time(s); read as {len(loops)} rings"
+            _ring_note(notes, (name, parcel, ring, index), said, kind="note")
+        for coords in loops:
+            if len(set(coords)) < 3:
+                msg = (
                     f"{name} line {ring.line}: ring {ring.number} of parcel "
-                    f"{parcel.attrs['地块编号']!r} lies outside the outer ring; read as a new part",
-                    kind="note",
-                    source=name,
-                    feature=index,
-                    line=ring.line,
+                    f"{parcel.attrs['地块编号']!r} has {len(set(coords))} distinct point(s); a "
+                    "ring needs at least 3"
                 )
-            parts.append((coords, []))
-            outers.append(shapely.Polygon(coords))
-        else:
-            parts[host][1].append(coords)
-    polys = [shapely.Polygon(shell, holes) for shell, holes in parts]
+                raise InputError(msg)
+            if coords[0] != coords[-1]:
+                coords.append(coords[0])
+                said = "does not repeat its first point; closed it"
+                _ring_note(notes, (name, parcel, ring, index), said)
+            rings.append((ring, coords))
+    depth, hosts = _nesting([coords for _, coords in rings])
+    parts: dict[int, list[list[tuple[float, float]]]] = {}
+    for i, (ring, coords) in enumerate(rings):
+        host = hosts[i]
+        if host is None:
+            if parts:  # not the first part
+                said = (
+                    "lies inside a hole; read as a new part (an island)"
+                    if depth[i]
+                    else "lies outside the outer ring; read as a new part"
+                )
+                _ring_note(notes, (name, parcel, ring, index), said, kind="note")
+            parts[i] = [coords]
+        elif host > i:
+            said = f"lies inside ring {rings[host][0].number}; read as its hole"
+            _ring_note(notes, (name, parcel, ring, index), said, kind="note")
+    for i, host in enumerate(hosts):
+        if host is not None:
+            parts[host].append(rings[i][1])
+    polys = [shapely.Polygon(shell, holes) for shell, *holes in parts.values()]
     return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+
+
+def _closed_loops(coords: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    """The rings of one 圈号: a new ring begins after each return to the ring's first point.
+
+    Some exports number every ring of a parcel alike (its holes, its other parts): each still
+    repeats its own first point. Read as one ring, they made a ring that crosses itself, and
+    its repair kept the hole as land.
+    """
+    loops, start = [], 0
+    for k in range(len(coords)):
+        if k - start >= 3 and coords[k] == coords[start]:
+            loops.append(coords[start : k + 1])
+            start = k + 1
+    rest = coords[start:]
+    if rest and (not loops or len(set(rest)) > 1):
+        loops.append(rest)  # an open last ring, or the whole of an open one
+    return loops
+
+
+def _nesting(rings: list[list[tuple[float, float]]]) -> tuple[list[int], list[int | None]]:
+    """Each ring's depth (how many other rings hold it) and host (the ring whose hole it is).
+
+    A ring is held by another when that one covers most of its vertices (a ring drawn along its
+    shell's edge stays held). Depth decides, as in the even-odd rule, whatever the 圈号 order:
+    an even depth is a part (an island drawn inside a hole is a part too, not a hole of the
+    shell around it), an odd depth a hole of the ring one level up that holds it.
+    """
+    polys = [shapely.Polygon(c) for c in rings]
+    pts = [shapely.points(np.asarray(c[:-1])) for c in rings]
+    held = [
+        [j for j in range(len(rings)) if j != i and shapely.covers(polys[j], pts[i]).mean() >= 0.5]
+        for i in range(len(rings))
+    ]
+    depth = [len(h) for h in held]
+    hosts: list[int | None] = []
+    for i, h in enumerate(held):
+        up = [j for j in h if depth[j] == depth[i] - 1] if depth[i] % 2 else []
+        hosts.append(up[0] if up else None)
+    return depth, hosts
+
+
+def _ring_note(
+    notes: Notices, at: tuple[str, _Parcel, _Ring, int], text: str, kind: Kind = "repair"
+) -> None:
+    name, parcel, ring, index = at
+    notes.add(
+        f"{name} line {ring.line}: ring {ring.number} of parcel "
+        f"{parcel.attrs['地块编号']!r} {text}",
+        kind=kind,
+        source=name,
+        feature=index,
+        line=ring.line,
+    )
 
 
 def _area_warning(parcel: _Parcel, computed_ha: float, name: str) -> str | None:

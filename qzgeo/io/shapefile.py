@@ -34,6 +34,20 @@ def sidecar(path: Path, ext: str) -> Path | None:
     return None
 
 
+def folder_shapefile(path: Path, layer: str | None) -> Path | None:
+    """The Shapefile a folder's ``layer`` is (a folder of shapefiles), else None.
+
+    Read through the folder, a Shapefile got none of the checks of one named itself: a GBK
+    DBF without a .cpg (as ArcGIS writes them) was refused as "a folder where GDAL finds no
+    layer", since GDAL, read through Arrow, takes the text as UTF-8.
+    """
+    if not path.is_dir() or path.suffix.lower() == ".gdb":
+        return None
+    found = sorted(p for p in path.iterdir() if p.suffix.lower() == ".shp" and p.is_file())
+    named = [p for p in found if layer is None or p.stem == layer]
+    return named[0] if len(named) == 1 else None
+
+
 def _check_shp_header(path: Path, ext: str) -> None:
     part = path if ext == ".shp" else sidecar(path, ext)
     if part is None:

@@ -47,6 +47,7 @@ from qzgeo.io.shapefile import (
     check_shapefile,
     cpg_label,
     cpg_mismatch,
+    folder_shapefile,
     note_shapefile_read,
     shapefile_encoding,
 )
@@ -289,7 +290,9 @@ def _read_file(
         return read_dxf(path, crs=None)
     if suffix in (".parquet", ".geoparquet"):
         return _read_parquet(path)
-    return _read_ogr(path, layer=layer, encoding=encoding)
+    # a folder's Shapefile is read as the file: its .cpg, its DBF's encoding, its checks
+    shp = folder_shapefile(path, layer)
+    return _read_ogr(shp or path, layer=None if shp else layer, encoding=encoding)
 
 
 def _require_geometry(gdf: Any, path: Path) -> gpd.GeoDataFrame:

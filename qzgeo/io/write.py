@@ -61,11 +61,32 @@ def _append_layer(tmp: Path, layer: str, gdf: gpd.GeoDataFrame | pd.DataFrame) -
         driver="GPKG",
         append=tmp.exists(),
         dataset_options=None if tmp.exists() else GPKG_DATASET_OPTIONS,
-        layer_options={"SPATIAL_INDEX": "YES"},
+        layer_options={"SPATIAL_INDEX": "YES", **_fid_name(gdf)},
         # Arrow: the columns go to GDAL as arrays in one transaction, not row by row
         # (~1.5x faster on 300k parcels, same schema).
         use_arrow=True,
     )
+
+
+def _fid_name(gdf: gpd.GeoDataFrame | pd.DataFrame) -> dict[str, str]:
+    """The layer option naming the feature-id column when ``gdf`` has a ``fid`` of its own.
+
+    GDAL takes a column named like the feature-id column (``fid``, any case) as the feature
+    ids: fine for unique integers (a GeoPackage's fid kept through a Shapefile), but text or
+    repeated values (a merge of two exports) stopped the write ("UNIQUE constraint failed").
+    Such a column stays an attribute, and the ids get a free name.
+    """
+    own = [c for c in gdf.columns if str(c).casefold() == "fid"]
+    if not own:
+        return {}
+    col = gdf[own[0]]
+    if col.dtype.kind in "iu" and col.notna().all() and col.is_unique:
+        return {}
+    taken = {str(c).casefold() for c in gdf.columns}
+    n = 1
+    while f"fid_{n}" in taken:
+        n += 1
+    return {"FID": f"fid_{n}"}
 
 
 def _dbf_integers(data: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

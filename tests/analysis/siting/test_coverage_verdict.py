@@ -90,9 +90,11 @@ def test_a_site_in_the_neighbouring_city_is_incomplete_not_a_conflict() -> None:
     b = reports[0].development_boundary
     assert b is not None
     assert (b.inside_share, b.outside_share, b.unchecked_share) == (0.0, 0.0, 1.0)
-    # the enclave lies in the pack's 城镇开发边界, drawn over it: inside, as beyond a box edge
+    # the enclave lies in the pack's 城镇开发边界, drawn over it: unchecked all the same (the
+    # pack vouches for no land there), not inside
     b = reports[1].development_boundary
     assert b is not None and b.outside_share == 0.0
+    assert (b.inside_share, b.unchecked_share) == pytest.approx((0.0, 1.0), abs=1e-9)
     assert [c.layer for c in reports[3].conflicts] == ["red"]
     assert reports[3].conflicts[0].area_m2 == pytest.approx(
         _m2(shapely.box(109.40, 22.01, 109.42, 22.03)), rel=1e-6
