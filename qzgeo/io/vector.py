@@ -240,8 +240,8 @@ def read_layer(
     gdf = settle_crs(gdf, crs, src, notes, given_by=given_by, swap_xy=swap_xy)
     gdf = check_datum(gdf, src, notes, assumed=assume_datum_shift_negligible, towgs84=towgs84)
     if check_crs:
-        chunk = _FEATURES.get() is not None
-        check_layer_coordinates(gdf, redact_uri(src), crs, extent=extent, chunk=chunk)
+        chunked = _FEATURES.get() is not None  # a chunk's sample is smaller
+        check_layer_coordinates(gdf, redact_uri(src), crs, extent=extent, chunk=chunked)
     if datum == "gcj02":
         gdf = from_gcj02(gdf, src)
     attach_notices(gdf, notes)
@@ -290,8 +290,7 @@ def _read_file(
         return read_dxf(path, crs=None)
     if suffix in (".parquet", ".geoparquet"):
         return _read_parquet(path)
-    # a folder's Shapefile is read as the file: its .cpg, its DBF's encoding, its checks
-    shp = folder_shapefile(path, layer)
+    shp = folder_shapefile(path, layer)  # read as the file: its .cpg, encoding, checks
     return _read_ogr(shp or path, layer=None if shp else layer, encoding=encoding)
 
 
