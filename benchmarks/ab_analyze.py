@@ -8,6 +8,11 @@ tree given, not the current folder's.
 
     git worktree add /tmp/qz-before <commit>
     python benchmarks/ab_analyze.py /tmp/qz-before,. benchmarks/_work/e2e/grid_1000000.gpkg
+
+The word ``baseline`` in place of a tree runs the geopandas script
+(``baseline_geopandas_analyze.py``) instead, interleaved the same way (round 13):
+
+    python benchmarks/ab_analyze.py baseline,. benchmarks/_work/e2e/grid_300000.gpkg
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import time
 from pathlib import Path
 
 CLI = "from qzgeo.cli.main import main; main()"
+BASELINE = Path(__file__).resolve().with_name("baseline_geopandas_analyze.py")
 
 
 def run(tree: Path, parcels: Path, out: Path) -> tuple[float, float]:
@@ -32,10 +38,15 @@ def run(tree: Path, parcels: Path, out: Path) -> tuple[float, float]:
     env = dict(os.environ, PYTHONPATH=str(tree))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
+    if tree == Path("baseline"):  # the geopandas script, its output a file in ``out``
+        out.mkdir(parents=True)
+        cmd = [sys.executable, str(BASELINE), str(parcels), str(out / "baseline.gpkg")]
+        env = dict(os.environ, PYTHONPATH=str(BASELINE.parents[1]))
+    else:
+        cmd = [sys.executable, "-c", CLI, "analyze", "--parcels", str(parcels), "--out", str(out)]
     done = subprocess.run(
-        [sys.executable, "-c", CLI, "analyze", "--parcels", str(parcels), "--out", str(out)],
-        cwd=tempfile.gettempdir(), env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cmd, cwd=tempfile.gettempdir(), env=env, capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -50,7 +61,7 @@ def main() -> None:
     ap.add_argument("parcels", type=Path)
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    trees = [Path(t).resolve() for t in args.trees.split(",")]
+    trees = [Path(t) if t == "baseline" else Path(t).resolve() for t in args.trees.split(",")]
     parcels = args.parcels.resolve()
     times: dict[Path, list[tuple[float, float]]] = {t: [] for t in trees}
     with tempfile.TemporaryDirectory(prefix="qzgeo-ab-") as folder:
