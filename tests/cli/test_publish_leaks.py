@@ -291,28 +291,27 @@ def test_every_page_has_a_strict_csp(mini: Path, tmp_path: Path) -> None:
         assert "connect-src" not in policy or policy["connect-src"] == ["'none'"], policy
 
 
+def _zones_page_hosts(mini: Path, out: Path, **basemap: str) -> tuple[str, set[str]]:
+    """Publish ``mini`` with a public zones map (``basemap``: its key, if any); its page and
+    the hosts its Content-Security-Policy lets it reach."""
+    write_map(mini, "zones", title="分区", audience="public", layers=["zones"], **basemap)
+    result = run_cli("publish", "--pack", mini, "--out", out)
+    assert result.exit_code == 0, result.output
+    text = (out / "public" / "zones.html").read_text(encoding="utf-8")
+    m = re.search(r'http-equiv="Content-Security-Policy"\s+content="([^"]+)"', text, re.I)
+    assert m, "no Content-Security-Policy meta"
+    return text, set(re.findall(r"https?://[^\s;']+", m.group(1)))
+
+
 def test_a_map_that_names_no_basemap_asks_no_tile_host(mini: Path, tmp_path: Path) -> None:
     """A pack author's map without ``basemap`` opened on OpenStreetMap: the public page
     fetched tiles from a host outside China (slow or blocked on phones there) though nobody
     asked for one. Without ``basemap`` it now has none: no tile URL, no host in its CSP."""
-    write_map(mini, "zones", title="分区", audience="public", layers=["zones"])
-    out = tmp_path / "out"
-    result = run_cli("publish", "--pack", mini, "--out", out)
-    assert result.exit_code == 0, result.output
-    text = (out / "public" / "zones.html").read_text(encoding="utf-8")
-    m = re.search(r'http-equiv="Content-Security-Policy"\s+content="([^"]+)"', text, re.I)
-    assert m, "no Content-Security-Policy meta"
-    assert not re.findall(r"https?://[^\s;']+", m.group(1)), m.group(1)
+    text, hosts = _zones_page_hosts(mini, tmp_path / "out")
+    assert hosts == set(), hosts
     assert "openstreetmap.org" not in text and "{z}" not in text
 
 
 def test_osm_map_csp_allows_only_its_tile_host(mini: Path, tmp_path: Path) -> None:
-    write_map(mini, "zones", title="分区", audience="public", layers=["zones"], basemap="osm")
-    out = tmp_path / "out"
-    result = run_cli("publish", "--pack", mini, "--out", out)
-    assert result.exit_code == 0, result.output
-    text = (out / "public" / "zones.html").read_text(encoding="utf-8")
-    m = re.search(r'http-equiv="Content-Security-Policy"\s+content="([^"]+)"', text, re.I)
-    assert m, "no Content-Security-Policy meta"
-    hosts = set(re.findall(r"https?://[^\s;']+", m.group(1)))
+    _, hosts = _zones_page_hosts(mini, tmp_path / "out", basemap="osm")
     assert hosts and all("openstreetmap.org" in h for h in hosts), hosts
