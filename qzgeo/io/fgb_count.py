@@ -42,13 +42,16 @@ def fgb_header(head: bytes) -> tuple[int, int, int]:
     >>> fgb_header(p.read_bytes())[:2]  # three features, no index
     (3, 0)
     """
-    if len(head) < 12 or head[:3] != _MAGIC or head[4:7] != _MAGIC:
+    if head[:3] != _MAGIC or (len(head) >= 7 and head[4:7] != _MAGIC):
         msg = "not a FlatGeobuf (no magic bytes)"
+        raise ValueError(msg)
+    if len(head) < 12:
+        msg = f"{len(head)} bytes, fewer than its first 12"
         raise ValueError(msg)
     (size,) = struct.unpack_from("<I", head, 8)
     hdr = head[12 : 12 + size]
     if len(hdr) < size or size < 8:
-        msg = "a FlatGeobuf header cut short"
+        msg = f"{len(hdr)} of its {size} bytes"
         raise ValueError(msg)
     (table,) = struct.unpack_from("<I", hdr, 0)
     (back,) = struct.unpack_from("<i", hdr, table)
@@ -93,10 +96,13 @@ def _check(path: str, size: int, mtime_ns: int) -> None:
         head = fh.read(12)
         if len(head) == 12 and head[:3] == _MAGIC:
             head += fh.read(struct.unpack_from("<I", head, 8)[0])
+    if head[:3] != _MAGIC:
+        return  # not a FlatGeobuf at all: the allow-list's magic check says so
     try:
         count, node_size, start = fgb_header(head)
-    except (ValueError, struct.error):
-        return  # not ours to judge: GDAL says what is wrong with it
+    except (ValueError, struct.error) as exc:  # GDAL opened it with no layer: pyogrio crashed
+        msg = f"{p}: its FlatGeobuf header is cut short or corrupt ({exc}); export it again"
+        raise InputError(msg) from exc
     if count == 0 or node_size != 0:
         return
     held = fgb_records(p, start)

@@ -72,3 +72,15 @@ def test_other_counts_are_read_whole(tmp_path: Path, count: int | None, index: b
     path = _fgb(tmp_path / "地块.fgb", count=count, index=index)
     gdf = read_layer(path)
     assert sorted(gdf["地块编号"]) == sorted(f"QZ-{i}" for i in range(N))
+
+
+@pytest.mark.parametrize("keep", [5, 8, 20, 700])
+def test_a_header_cut_short_is_exit_2_not_a_traceback(tmp_path: Path, keep: int) -> None:
+    """A FlatGeobuf cut inside its header: GDAL opened it with no layer, and pyogrio's
+    default layer raised a bare IndexError (a traceback, exit 1)."""
+    whole = _fgb(tmp_path / "whole.fgb").read_bytes()
+    path = tmp_path / "截断.fgb"
+    path.write_bytes(whole[:keep])
+    res = CliRunner().invoke(cli, ["analyze", "--parcels", str(path), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, (res.output, res.exception)
+    assert str(path) in res.output and "cut short" in res.output, res.output
