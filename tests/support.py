@@ -151,3 +151,18 @@ def spike_lonlat() -> Any:
     lat = (xy[:, 1] - 2_399_000) * 2.0**-13 + 21
     assert ((lon - 108) * 2**15 + 36_565_000 == xy[:, 0]).all()  # no rounding
     return shapely.Polygon(np.column_stack([lon, lat]))
+
+
+def circle_wkb(x: float, y: float, diameter: float) -> bytes:
+    """A CURVEPOLYGON (a circle: one closed CIRCULARSTRING from ``(x, y)`` across
+    ``diameter`` and back) as ISO WKB written by hand, which shapely cannot hold and GDAL
+    reads row by row only.
+
+    >>> len(circle_wkb(0.0, 0.0, 1.0))  # 9 bytes of polygon, 9 of arc, 3 points of 16
+    66
+    """
+    import struct
+
+    pts = [(x, y), (x + diameter, y), (x, y)]
+    arc = struct.pack("<BII", 1, 8, len(pts)) + b"".join(struct.pack("<dd", *p) for p in pts)
+    return struct.pack("<BII", 1, 10, 1) + arc

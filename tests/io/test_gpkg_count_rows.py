@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import struct
 from pathlib import Path
 
 import numpy as np
 import pyogrio
 import pytest
+from support import circle_wkb
 
 from qzgeo.io.vector import read_layer, read_layer_features
 from qzgeo.notices import notices_of
@@ -26,12 +26,7 @@ N = 30
 
 def _circles(path: Path) -> Path:
     """N CURVEPOLYGONs (circles of one closed CIRCULARSTRING), WKB written by hand."""
-    wkbs = []
-    for i in range(N):
-        x = X0 + 500 * i
-        pts = [(x, Y0), (x + 300, Y0), (x, Y0)]
-        arc = struct.pack("<BII", 1, 8, len(pts)) + b"".join(struct.pack("<dd", *p) for p in pts)
-        wkbs.append(struct.pack("<BII", 1, 10, 1) + arc)
+    wkbs = [circle_wkb(X0 + 500 * i, Y0, 300) for i in range(N)]
     pyogrio.raw.write(
         path,
         geometry=np.array(wkbs, dtype=object),

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import struct
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyogrio
 from click.testing import CliRunner
+from support import circle_wkb
 
 from qzgeo.cli.main import cli
 from qzgeo.io.vector import read_layer, read_layer_features
@@ -28,12 +28,7 @@ CODES = [4507020010010000001 + 2 * i for i in range(6)]  # odd: none is a float6
 
 def _circles(path: Path) -> Path:
     """Six CURVEPOLYGONs with a 19-digit Integer64 code each, the third one NULL."""
-    wkbs = []
-    for i in range(len(CODES)):
-        x = X0 + 500 * i
-        pts = [(x, Y0), (x + 300, Y0), (x, Y0)]
-        arc = struct.pack("<BII", 1, 8, len(pts)) + b"".join(struct.pack("<dd", *p) for p in pts)
-        wkbs.append(struct.pack("<BII", 1, 10, 1) + arc)
+    wkbs = [circle_wkb(X0 + 500 * i, Y0, 300) for i in range(len(CODES))]
     pyogrio.raw.write(
         path,
         geometry=np.array(wkbs, dtype=object),
