@@ -27,7 +27,7 @@ from qzgeo.analysis.parcels import (
     clean_parcels,
     overlay_crs,
 )
-from qzgeo.analysis.site_results import SiteReport, exit_code
+from qzgeo.analysis.site_results import SiteReport, constraint_notes, exit_code
 from qzgeo.analysis.sites import read_sites, split_source
 from qzgeo.analysis.siting import SitingContext, check_sites
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
@@ -458,12 +458,9 @@ def run_check(
     reports = check_sites(
         site_gdf, context, label_field=label_field, with_patches=with_patches, notices=notices
     )
-    # A constraint feature dropped (NaN vertex, nothing polygonal left) is a red line no site
-    # was checked against: every site's report says so, not only a count on stderr.
-    lost = [
-        f"{r.layer}: feature {r.feature_id} dropped ({r.reason}); no site was checked against it"
-        for r in rep.dropped
-    ]
+    # A constraint feature dropped (NaN vertex, nothing polygonal left) or repaired is in
+    # every site's report, not only a count on stderr.
+    lost = constraint_notes(rep.records)
     for r in reports:
         r.source = redact_text(r.source) if r.source is not None else None
         r.warnings = [redact_text(w) for w in [*r.warnings, *lost]]

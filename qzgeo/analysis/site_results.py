@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,8 +10,17 @@ from typing import Any
 import shapely
 
 from qzgeo.geo.area import M2_PER_HA, M2_PER_MU
+from qzgeo.geo.repair import RepairRecord, first_ids
 
-__all__ = ["BoundaryShare", "Conflict", "SiteDistance", "SiteReport", "area_units", "exit_code"]
+__all__ = [
+    "BoundaryShare",
+    "Conflict",
+    "SiteDistance",
+    "SiteReport",
+    "area_units",
+    "constraint_notes",
+    "exit_code",
+]
 
 
 @dataclass(frozen=True)
@@ -144,3 +154,35 @@ VERDICT_LABELS = {
 def exit_code(reports: Sequence[SiteReport]) -> int:
     """0 when every site is clear, 1 when any site conflicts or was only partly checked."""
     return 1 if any(r.verdict != "clear" for r in reports) else 0
+
+
+def constraint_notes(records: Sequence[RepairRecord]) -> list[str]:
+    """What every site's report says about the constraint features that were not read as drawn.
+
+    A dropped feature is a red line no site was checked against: each is named. Repaired
+    ones (a bowtie made valid, parts that were not polygons removed) are what the sites were
+    checked against: one line per layer, action and reason, with the first feature ids and
+    the area before and after, so a verdict never rests on a repair only stderr mentioned.
+    """
+    lines = [
+        f"{r.layer}: feature {r.feature_id} dropped ({r.reason}); no site was checked against it"
+        for r in records
+        if r.action == "dropped"
+    ]
+    groups: dict[tuple[str, str, str], list[RepairRecord]] = {}
+    for r in records:
+        if r.action != "dropped":
+            # "Self-intersection[x y]": one line per kind of fault, not per vertex
+            kind = re.sub(r"\[[^\]]*\]", "", r.reason)
+            groups.setdefault((r.layer, r.action, kind), []).append(r)
+    for (layer, action, reason), group in groups.items():
+        ids = first_ids(r.feature_id for r in group)
+        more = ", ..." if len(group) > len(ids) else ""
+        before = sum(r.area_before_m2 or 0.0 for r in group)
+        after = sum(r.area_after_m2 or 0.0 for r in group)
+        lines.append(
+            f"{layer}: {len(group)} feature(s) {action}, {reason}: feature "
+            f"{', '.join(ids)}{more}; {before:.2f} m² as drawn, {after:.2f} m² as checked; "
+            "every site was checked against the repaired outline"
+        )
+    return lines

@@ -156,11 +156,21 @@ def open_options(path: str | os.PathLike[str]) -> dict[str, str]:
     return {"WRITE_GFS": "NO"} if suffix == ".gml" else {}
 
 
+#: pyogrio's warning when GDAL reads a layer of Measured (M) geometries as 2D.
+M_WARNING = r"Measured \(M\) geometry types are not supported"
+
+
 @functools.lru_cache(maxsize=16)
-def _feature_count(path: str, layer: str | None, mtime_ns: int, size: int, ino: int = 0) -> int:
-    """A layer's feature count, once per file version (each chunk of a big file asks)."""
-    info = pyogrio.read_info(path, layer=layer, **open_options(path))
-    return int(info.get("features") or 0)
+def _feature_count(
+    path: str, layer: str | None, mtime_ns: int, size: int, ino: int = 0
+) -> tuple[int, bool]:
+    """A layer's feature count, once per file version (each chunk of a big file asks), and
+    whether its geometries are Measured (GDAL reads them without their M values)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        info = pyogrio.read_info(path, layer=layer, **open_options(path))
+    measured = any(re.search(M_WARNING, str(w.message)) for w in caught)
+    return int(info.get("features") or 0), measured
 
 
 def ogr_layers(path: str | os.PathLike[str]) -> list[tuple[str, str | None]]:
@@ -405,9 +415,11 @@ def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
     caps = current_caps()
     try:
         st = p.stat()
-        n = _feature_count(str(p), layer, st.st_mtime_ns, st.st_size, st.st_ino)  # a version
+        n, measured = _feature_count(str(p), layer, st.st_mtime_ns, st.st_size, st.st_ino)
     except Exception:
         return []
+    what = "Measured (M) geometries, read without their M values (2D; areas unchanged)"
+    notes = [f"{shown}: {what}"] if measured else []
     if n > caps.max_features:
         with contextlib.suppress(Exception):  # a GeoPackage's stored count may be stale
             rows = table_rows(p, layer)
@@ -419,7 +431,7 @@ def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
             "raise it with --max-features N if the data are what you expect"
         )
         raise InputError(msg)
-    return []
+    return notes
 
 
 def _mentions_id(p: Path) -> bool:

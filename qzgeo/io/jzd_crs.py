@@ -1,4 +1,5 @@
-"""The CRS of a 界址点坐标 file: 坐标系, 几度分带, 带号 and the eastings' zone prefix; swapped X/Y.
+"""The CRS of a 界址点坐标 file: 坐标系, 几度分带, 带号 (or 中央子午线) and the eastings' zone
+prefix; swapped X/Y.
 
 Split from :mod:`qzgeo.io.jzd_read`, which parses the text.
 """
@@ -77,7 +78,41 @@ def _declared_zone(meta: dict[str, tuple[int, str]], name: str) -> tuple[int, in
     if width_text not in ("3", "6", ""):
         msg = f"{name} line {width_line}: 几度分带 must be 3 or 6, got {width_text!r}"
         raise InputError(msg)
-    return zone_line, zone_meta, 6 if width_text == "6" else 3
+    width = 6 if width_text == "6" else 3
+    cm_line, cm_zone = _meridian_zone(meta, name, width)
+    if cm_zone is not None and zone_meta is not None and cm_zone != zone_meta:
+        msg = (
+            f"{name} lines {zone_line} and {cm_line}: 带号={zone_meta} but 中央子午线 "
+            f"{meta['中央子午线'][1]!r} is zone {cm_zone} of {width}-degree zones; fix one of them"
+        )
+        raise CRSError(msg)
+    if zone_meta is None and cm_zone is not None:
+        return cm_line, cm_zone, width
+    return zone_line, zone_meta, width
+
+
+def _meridian_zone(
+    meta: dict[str, tuple[int, str]], name: str, width: int
+) -> tuple[int, int | None]:
+    """``(line, zone)`` from a 中央子午线 line (``108``, ``108°``, ``E108度``), which some
+    producers write in [属性描述] instead of, or beside, the standard's 带号."""
+    line, text = meta.get("中央子午线", (0, ""))
+    if not text:
+        return line, None
+    digits = text.strip().upper().removeprefix("E").removesuffix("度").removesuffix("°")
+    try:
+        lon = float(digits.removesuffix("E").strip())
+    except ValueError:
+        lon = math.nan
+    zone = lon / 3 if width == 3 else (lon + 3) / 6
+    if not (math.isfinite(zone) and zone.is_integer() and 1 <= zone <= 120):
+        msg = (
+            f"{name} line {line}: 中央子午线 {text!r} is not the central meridian of a "
+            f"{width}-degree Gauss-Krüger zone (e.g. 108 for zone 36 of 3-degree zones, 105 "
+            "or 111 for zones 18 or 19 of 6-degree ones); fix the line or its 几度分带"
+        )
+        raise InputError(msg)
+    return line, int(zone)
 
 
 def _prefix_zones(easting: npt.NDArray[np.float64], name: str) -> npt.NDArray[np.float64]:
@@ -133,7 +168,8 @@ def file_crs(
     if fallback is not None:
         return CRS.from_user_input(fallback)
     msg = (
-        f"{name}: no 带号 in [属性描述] and the eastings carry no zone prefix, so the zone is "
+        f"{name}: no 带号 or 中央子午线 in [属性描述] and the eastings carry no zone prefix, so "
+        "the zone is "
         "unknown; pass crs=... / --crs: the CGCS2000 3-degree GK zone of the data, "
         "EPSG:(4509 + round(central meridian / 3)) for eastings without the zone prefix"
     )
