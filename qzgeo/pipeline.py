@@ -54,6 +54,7 @@ from qzgeo.publish.parcel_tables import (
 )
 from qzgeo.publish.tables import (
     analysis_postgis_targets,
+    available_by_layer,
     run_summary,
     write_analysis,
     write_analysis_postgis,
@@ -87,9 +88,14 @@ class PublishSummary:
 
     def one_line(self) -> str:
         """``N zones, X 公顷 available, K conflict patches`` — what the CLI prints last."""
-        n_zones = len(self.analysis.zone_summary)
+        n_zones, total = len(self.analysis.zone_summary), self.analysis.total_available_ha
+        rows = sum(available_by_layer(self.analysis).values())
+        # zones of nested plans overlap: the headline is their union, not the rows' sum
+        union = (
+            f" (their union; the zone rows add up to {rows:,.1f})" if rows > total + 0.05 else ""
+        )
         return (
-            f"{n_zones} zones, {self.analysis.total_available_ha:,.1f} 公顷 available, "
+            f"{n_zones} zones, {total:,.1f} 公顷 available{union}, "
             f"{len(self.analysis.conflicts)} conflict patches; "
             f"planar CRS {self.analysis.planar_crs}"
         )

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from qzgeo.analysis.zones import AnalysisResult
+from qzgeo.geo.area import M2_PER_HA
 from qzgeo.io.atomic import write_bytes, write_text
 from qzgeo.io.write import write_gpkg
 
@@ -163,11 +164,29 @@ def write_run_report(out_dir: Path, report: dict[str, Any]) -> Path:
     return write_text(out_dir / "report.json", text)
 
 
+#: What ``available_ha`` of ``report.json`` is, said beside it.
+AVAILABLE_IS = (
+    "the union of every zone layer's available land: land in zones of several layers (nested "
+    "plans) counts once, so where layers overlap their zone_summary rows add up to more"
+)
+
+
+def available_by_layer(result: AnalysisResult) -> dict[str, float]:
+    """Available 公顷 per zone layer: the sum of its zones' rows in ``zone_summary``."""
+    rows = result.zone_summary
+    if rows.empty:
+        return {}
+    sums = rows.groupby("zone_layer", sort=True)["available_m2"].sum()
+    return {str(k): round(float(v) / M2_PER_HA, 4) for k, v in sums.items()}
+
+
 def run_summary(result: AnalysisResult) -> dict[str, object]:
     """The ``summary`` of ``report.json``: the headline figures and the planar CRS used."""
     return {
         "zones": len(result.zone_summary),
         "available_ha": round(result.total_available_ha, 4),
+        "available_ha_by_layer": available_by_layer(result),
+        "available_ha_is": AVAILABLE_IS,
         "conflict_patches": len(result.conflicts),
         "planar_crs": result.planar_crs,
         "max_conservation_residual_m2": result.max_residual_m2,
