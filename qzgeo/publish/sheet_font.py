@@ -62,32 +62,45 @@ class FontFace:
     name: str
 
 
-def _faces(path: Path) -> list[FontFace]:
-    try:
-        if path.suffix.lower() in (".ttc", ".otc"):
-            coll = TTCollection(str(path), lazy=True)
-            fonts = list(coll.fonts)
-        else:
-            fonts = [TTFont(str(path), lazy=True)]
-    except (OSError, TTLibError) as exc:
-        msg = f"cannot read the font {path}: {exc}; {_INSTALL}"
-        raise PublishError(msg) from exc
-    faces = []
-    for i, font in enumerate(fonts):
-        cmap = font.getBestCmap() or {}
-        if all(ord(c) in cmap for c in _PROBE):
-            faces.append(FontFace(path, i, str(font["name"].getDebugName(4) or path.stem)))
-    return faces
+#: Face names of Simplified Chinese glyph forms, most wanted first (Noto "SC", Windows
+#: "GB"/YaHei); a face of none of them is taken only if no such face has the glyphs.
+_SIMPLIFIED = (" SC", "SC ", " CN", "GB", "YaHei")
 
 
 def _best_face(path: Path) -> FontFace | None:
-    faces = _faces(path)
-    # Simplified Chinese glyph forms first (Noto "SC", Windows "GB"/YaHei)
-    for tag in (" SC", "SC ", " CN", "GB", "YaHei"):
-        for face in faces:
-            if tag in face.name:
-                return face
-    return faces[0] if faces else None
+    """The face of ``path`` to set sheets in: the first Simplified Chinese face (by name) with
+    the glyphs of :data:`_PROBE`, else the first face with them; ``None`` if none has them."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        msg = f"cannot read the font {path}: {exc}; {_INSTALL}"
+        raise PublishError(msg) from exc
+    return _best_face_of(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _best_face_of(path_text: str, mtime_ns: int, size: int) -> FontFace | None:
+    """:func:`_best_face` once per version of a font file (a sheet asks for it several times).
+
+    Only the candidates' character maps are read, in order of preference: decoding the map of
+    every face of a CJK collection (ten in Noto Sans CJK) took ~1.3 s per call.
+    """
+    path = Path(path_text)
+    try:
+        if path.suffix.lower() in (".ttc", ".otc"):
+            fonts = list(TTCollection(path_text, lazy=True).fonts)
+        else:
+            fonts = [TTFont(path_text, lazy=True)]
+        names = [str(font["name"].getDebugName(4) or path.stem) for font in fonts]
+    except (OSError, TTLibError) as exc:
+        msg = f"cannot read the font {path}: {exc}; {_INSTALL}"
+        raise PublishError(msg) from exc
+    tagged = [i for tag in _SIMPLIFIED for i, name in enumerate(names) if tag in name]
+    for i in dict.fromkeys([*tagged, *range(len(fonts))]):
+        cmap = fonts[i].getBestCmap() or {}
+        if all(ord(c) in cmap for c in _PROBE):
+            return FontFace(path, i, names[i])
+    return None
 
 
 def find_cjk_font(*, bold: bool = False) -> FontFace:
