@@ -36,7 +36,7 @@ from qzgeo.geo.repair import RepairReport
 from qzgeo.io.digest import input_digest
 from qzgeo.io.guard import ReadCaps, read_caps
 from qzgeo.io.layer_info import declared_fields, default_layer
-from qzgeo.io.outdir import check_out_dir, output_build, write_part_file
+from qzgeo.io.outdir import check_out_dir, output_build, write_part, write_part_file
 from qzgeo.io.postgis_uri import redact_text, redact_uri
 from qzgeo.io.vector import ReadOptions, read_layer
 from qzgeo.pack.catalog import load_pack
@@ -406,8 +406,22 @@ def write_check_report(summary: CheckSummary, fmt: str, out_dir: str | Path) -> 
     """Write the report into ``out_dir/public`` if every input is public, else ``/internal``.
 
     Site files are the user's own; pack layers count by their sensitivity, ``--constraint``
-    files as internal (red lines). Returns the path written.
+    files as internal (red lines). ``fmt`` ``"gpkg"``: the sites and their conflict patches
+    as layers (:func:`qzgeo.publish.site_layers.reports_to_layers`). Returns the path written.
     """
+    if fmt == "gpkg":
+        from qzgeo.io.write import write_gpkg
+        from qzgeo.publish.site_layers import reports_to_layers
+
+        layers = reports_to_layers(summary.reports)
+        return write_part(
+            lambda path: write_gpkg(path, layers),
+            "check.gpkg",
+            out_dir,
+            public=summary.sensitivity == "public",
+            inputs=summary.inputs,
+            pack=summary.pack_root,
+        )
     return write_part_file(
         summary.render(fmt),
         f"check.{'txt' if fmt == 'text' else fmt}",

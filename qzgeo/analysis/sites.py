@@ -325,7 +325,8 @@ def clean_sites(
         what = "no geometry" if bad[i] else f"a {out[i].geom_type}"
         msg = f"site {labels[i]!r} has {what}; a site must be a polygon (read_sites skips these)"
         raise GeometryError(msg)
-    for i in np.flatnonzero(shapely.has_z(out)):
+    # M alone too: GDAL's Arrow reader keeps the measures of an ArcGIS PolygonM
+    for i in np.flatnonzero(shapely.has_z(out) | shapely.has_m(out)):
         out[i] = shapely.force_2d(out[i])
         repairs[i].append("Z/M coordinates removed (2D check)")
     for i in np.flatnonzero(types == 7):

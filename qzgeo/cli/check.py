@@ -23,6 +23,9 @@ from qzgeo.cli.options import (
 if TYPE_CHECKING:
     from qzgeo.io.vector import ReadOptions
 
+#: Formats written to a file (in ./qzgeo-out without --out), never to stdout.
+FILE_FORMATS = ("html", "gpkg")
+
 
 @click.command(name="check")
 @click.argument("sites", nargs=-1, required=True, metavar="SITE...")
@@ -56,10 +59,11 @@ if TYPE_CHECKING:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "html"]),
+    type=click.Choice(["text", "json", "html", "gpkg"]),
     default="text",
     show_default=True,
-    help="Report format.",
+    help="Report format. gpkg: layers sites (verdicts, areas) and conflict_patches "
+    "(冲突图斑: where each constraint takes land), CGCS2000 lon/lat, to open in QGIS.",
 )
 @out_opt
 @click.option(
@@ -100,7 +104,7 @@ def command(
     warning about a site's file is in that site's report.
 
     The report goes to stdout (text, json) or to DIR/public/check.* (every input public) or
-    DIR/internal/check.* with --out DIR; html without --out goes to ./qzgeo-out.
+    DIR/internal/check.* with --out DIR; html and gpkg without --out go to ./qzgeo-out.
 
     Exit code 0: all sites clear; 1: a site conflicts with a constraint, lies partly
     outside the 城镇开发边界, or lies partly outside the pack's extent or the land its
@@ -133,8 +137,8 @@ def command(
         crs=crs,
         datum="gcj02" if from_gcj02 else None,
         label_field=label_field,
-        with_patches=fmt == "html",
-        out_dir=None if out_dir is None and fmt != "html" else resolve_out(out_dir),
+        with_patches=fmt in FILE_FORMATS,
+        out_dir=None if out_dir is None and fmt not in FILE_FORMATS else resolve_out(out_dir),
         caps=read_caps_from(max_vertices, max_features),
         read_options=read_options,
     )
@@ -142,7 +146,7 @@ def command(
         click.echo(f"warning: {printable(w)}", err=True)
     if summary.context_summary:
         click.echo(f"constraint and pack layers: {printable(summary.context_summary)}", err=True)
-    if out_dir is None and fmt != "html":
+    if out_dir is None and fmt not in FILE_FORMATS:
         text = summary.render(fmt)
         click.echo(printable(text) if fmt == "text" else text, nl=False)
     else:

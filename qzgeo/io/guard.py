@@ -418,7 +418,7 @@ def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
         n, measured = _feature_count(str(p), layer, st.st_mtime_ns, st.st_size, st.st_ino)
     except Exception:
         return []
-    what = "Measured (M) geometries, read without their M values (2D; areas unchanged)"
+    what = "Measured (M) geometries: their M values are not used (2D; areas unchanged)"
     notes = [f"{shown}: {what}"] if measured else []
     if n > caps.max_features:
         with contextlib.suppress(Exception):  # a GeoPackage's stored count may be stale

@@ -378,8 +378,24 @@ def write_part_file(
     """
     from qzgeo.io.atomic import write_text
 
+    return write_part(
+        lambda path: write_text(path, text), name, out, public=public, inputs=inputs, pack=pack
+    )
+
+
+def write_part(
+    write: Callable[[Path], object],
+    name: str,
+    out: str | os.PathLike[str],
+    *,
+    public: bool,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    pack: str | os.PathLike[str] | None = None,
+) -> Path:
+    """:func:`write_part_file` for any file: ``write(path)`` writes it (atomically)."""
     with output_build(out, inputs=inputs, pack=pack, whole=False) as b:
         part, other = (b.public, "internal") if public else (b.internal, "public")
-        path = write_text(part / name, text)
+        path = part / name
+        write(path)
         (b.out / other / name).unlink(missing_ok=True)
     return path

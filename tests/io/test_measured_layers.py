@@ -81,3 +81,21 @@ def test_a_measured_parcel_layer_is_analyzed_with_the_notice_in_its_report(
     assert "UserWarning" not in res.stderr
     report = json.loads((out / "internal" / "parcels_report.json").read_text("utf-8"))
     assert any("Measured (M)" in w for w in report["repairs"]["warnings"])
+
+
+def test_the_checked_site_has_no_measures_left(tmp_path: Path) -> None:
+    """GDAL's Arrow reader keeps the M values; the site loses them with a repair note (as a
+    Z does), and the geometry written to check.gpkg is 2D."""
+    import pyogrio
+    import shapely
+
+    site = tmp_path / "site.shp"
+    _polygon_m_shapefile(site)
+    res = CliRunner().invoke(cli, ["check", str(site), "--format", "json"])
+    [report] = json.loads(res.stdout)
+    assert report["repairs"] == ["Z/M coordinates removed (2D check)"]
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["check", str(site), "--format", "gpkg", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    _, _, wkb, _ = pyogrio.raw.read(out / "internal" / "check.gpkg", layer="sites")
+    assert not shapely.has_m(shapely.from_wkb(wkb)).any()
