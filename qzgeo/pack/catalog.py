@@ -351,7 +351,7 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
         if not data.get("title"):
             problems.append(f"{where}: `title` is missing")
         problems.extend(text_cap_problems(data, where))
-        problems.extend(map_id_problems(path.stem, where))
+        problems.extend(map_id_problems(path.stem, where, maps))
         basemap = data.get("basemap", "none")  # see MapSpec.basemap
         basemaps = _str_tuple(data.get("basemaps"), where, "basemaps", problems)
         for b in (basemap, *basemaps):
