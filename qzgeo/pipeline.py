@@ -44,6 +44,7 @@ from qzgeo.pack.load import LoadedPack, analysis_layer_ids
 from qzgeo.pack.model import Pack
 from qzgeo.pack.prepared import prepare_pack
 from qzgeo.pack.validate import pack_warnings, validate_pack
+from qzgeo.publish.checks import zone_names_published
 from qzgeo.publish.parcel_stream import chunk_measure, stream_choice, stream_parcels_into
 from qzgeo.publish.parcel_tables import (
     PARCEL_REPORT,
@@ -485,7 +486,13 @@ def run_check(
         r.source = redact_text(r.source) if r.source is not None else None
         r.warnings = [redact_text(w) for w in [*r.warnings, *lost]]
     warnings = [redact_text(w) for w in dict.fromkeys([*notices.messages(), *rep.warnings, *lost])]
-    public = not constraints and pack is not None and all(s.is_public for s in pack.layers.values())
+    # public only if every pack layer is, and the zone names (the 分区 column) are published
+    public = (
+        not constraints
+        and pack is not None
+        and all(s.is_public for s in pack.layers.values())
+        and zone_names_published(pack)
+    )
     return CheckSummary(
         reports,
         warnings,

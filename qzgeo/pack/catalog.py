@@ -63,6 +63,7 @@ from qzgeo.pack.model import (
     MapSpec,
     Pack,
     Symbol,
+    pack_tomls,
 )
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -286,7 +287,7 @@ _STYLE_KEYS = frozenset({"classes", "class_field", "label_field", "legend_title"
 
 def _parse_styles(root: Path, problems: list[str]) -> dict[str, LayerStyle]:
     styles: dict[str, LayerStyle] = {}
-    for path in sorted((root / "styles").glob("*.toml")):
+    for path in pack_tomls(root / "styles"):
         data = _read_toml(path, problems)
         if data is None:
             continue
@@ -337,7 +338,7 @@ _MAP_KEYS = frozenset(
 
 def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
     maps: dict[str, MapSpec] = {}
-    for path in sorted((root / "maps").glob("*.toml")):
+    for path in pack_tomls(root / "maps"):
         data = _read_toml(path, problems)
         if data is None:
             continue
@@ -350,7 +351,7 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
         if not data.get("title"):
             problems.append(f"{where}: `title` is missing")
         problems.extend(text_cap_problems(data, where))
-        problems.extend(map_id_problems(path.stem, where))
+        problems.extend(map_id_problems(path.stem, where, maps))
         basemap = data.get("basemap", "none")  # see MapSpec.basemap
         basemaps = _str_tuple(data.get("basemaps"), where, "basemaps", problems)
         for b in (basemap, *basemaps):

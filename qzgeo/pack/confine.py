@@ -7,6 +7,7 @@ Both are refused as pack problems, listed by ``qzgeo validate``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +41,25 @@ def text_cap_problems(raw: dict[str, Any], where: str) -> list[str]:
     return out
 
 
-def map_id_problems(map_id: str, where: str) -> list[str]:
-    """A map id whose page (``<id>.html``) another page of the output folder takes."""
-    if map_id not in TAKEN_MAP_IDS:
-        return []
-    return [
-        f"{where}: the map id {map_id!r} is taken by {TAKEN_MAP_IDS[map_id]}; "
-        "rename the file (e.g. maps/overview.toml)"
-    ]
+def map_id_problems(map_id: str, where: str, earlier: Iterable[str] = ()) -> list[str]:
+    """A map id whose page (``<id>.html``) another page of the output folder takes.
+
+    Ids are compared ignoring case: on Windows, macOS and the web servers on them
+    ``Index.html`` is ``index.html`` (the gallery), and two maps a case apart are one page.
+    """
+    key = map_id.casefold()
+    if key in TAKEN_MAP_IDS:
+        return [
+            f"{where}: the map id {map_id!r} is taken by {TAKEN_MAP_IDS[key]}; "
+            "rename the file (e.g. maps/overview.toml)"
+        ]
+    twin = next((e for e in earlier if e.casefold() == key), None)
+    if twin is not None:
+        return [
+            f"{where}: the map id {map_id!r} differs from maps/{twin}.toml only in case, and "
+            "their pages are one file on Windows, macOS and many web servers; rename one"
+        ]
+    return []
 
 
 def path_problems(root: Path, spec: LayerSpec) -> list[str]:

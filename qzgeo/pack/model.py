@@ -200,3 +200,13 @@ class Pack:
         the coverage layer, whose outline decides each parcel's 未核查 part."""
         cover = [self.layers[self.coverage_layer]] if self.coverage_layer in self.layers else []
         return [*self.zone_layers(), *cover]
+
+
+def pack_tomls(folder: Path) -> list[Path]:
+    """The ``*.toml`` files of a pack folder (``styles/``, ``maps/``...), in name order.
+
+    Hidden names are not the author's: an editor's lock (Emacs ``.#overview.toml``, a dangling
+    symlink while the file is open) or macOS resource forks (``._overview.toml``, binary,
+    left by a copy to a USB stick or a network share) made the whole pack invalid.
+    """
+    return sorted(p for p in folder.glob("*.toml") if not p.name.startswith("."))

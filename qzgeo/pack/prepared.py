@@ -51,7 +51,7 @@ from qzgeo.io.digest import sha256_path
 from qzgeo.io.frame_codec import frame_from_bytes, frame_to_bytes, same_frame
 from qzgeo.io.guard import current_caps
 from qzgeo.pack.load import LoadedPack, load_pack_layers, read_settings, source_files
-from qzgeo.pack.model import Pack
+from qzgeo.pack.model import Pack, pack_tomls
 from qzgeo.pack.validate import pack_warnings, validate_pack
 
 __all__ = ["CACHE_FORMAT", "Prepared", "code_digest", "pack_key", "prepare_pack", "source_digest"]
@@ -154,7 +154,7 @@ def _pack_files(pack: Pack) -> list[Path] | None:
     root = pack.root
     files = [pack.catalog_path]
     for sub in ("styles", "maps"):
-        files.extend(sorted((root / sub).glob("*.toml")))
+        files.extend(pack_tomls(root / sub))
     for spec in pack.layers.values():
         source = pack.layer_path(spec)
         found = None if "://" in source else source_files(source)

@@ -17,8 +17,12 @@ _DASH_RE = re.compile(r"^[0-9.]+([ ,]+[0-9.]+)*$")
 
 
 def zone_names_published(pack: Pack) -> bool:
-    """Whether every zone layer publishes its ``name_field`` (the analysis ``名称`` column)."""
-    return all(s.name_field is None or s.name_field in s.publish_fields for s in pack.zone_layers())
+    """Whether every zone layer publishes its ``name_field`` (the analysis ``名称`` column).
+
+    A layer without ``name_field`` is named by its ``名称`` column when it has one (see
+    :func:`qzgeo.pack.overlaps.zone_name`), so it must publish ``名称``.
+    """
+    return all((s.name_field or "名称") in s.publish_fields for s in pack.zone_layers())
 
 
 def shown_name_field(pack: Pack, layer_id: str, *, public: bool) -> str | None:

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from qzgeo._errors import PackError
-from qzgeo.pack.model import Pack
+from qzgeo.pack.model import Pack, pack_tomls
 
 KINDS = ("slope", "elevation", "distance", "class")
 RASTER_KINDS = ("slope", "elevation", "class")
@@ -153,7 +153,7 @@ class Model:
 
 def list_models(pack: Pack) -> list[str]:
     """Names of the models a pack declares (``suitability/*.toml``)."""
-    return sorted(p.stem for p in (pack.root / MODEL_DIR).glob("*.toml"))
+    return [p.stem for p in pack_tomls(pack.root / MODEL_DIR)]
 
 
 def _is_num(v: Any) -> bool:
