@@ -101,19 +101,24 @@ def input_names(columns: Sequence[str]) -> dict[str, str]:
     --------
     >>> input_names(["area_m2", "area_m2_input", "名称", "FID", "红线:农田", "红线:农田_input"])
     {'area_m2': 'area_m2_input2', 'FID': 'FID_input', '红线:农田': '红线:农田_input2'}
+    >>> input_names(["AREA_M2", "Conflict", "area_m2_INPUT"])  # a Shapefile's names, any case
+    {'AREA_M2': 'AREA_M2_input2', 'Conflict': 'Conflict_input'}
     """
-    taken = set(columns)
-    out = {}
-    fids = [c for c in columns if c.casefold() == GPKG_FID]
+    # GeoPackage (SQLite) column names are case-insensitive: a Shapefile's AREA_M2 or
+    # CONFLICT clashes with the results' area_m2, conflict as an exact one does
+    taken = {c.casefold() for c in columns}
+    order = [r.casefold() for r in (*RESULT_COLUMNS, GPKG_FID)]
+    clash = sorted(
+        (c for c in columns if c.casefold() in order), key=lambda c: order.index(c.casefold())
+    )
     # the constraint classes' columns, ``layer:class`` (overlay_plan.class_column): which
     # classes a pack has is not known here, and a ':' is rare in a field name otherwise
     classes = [c for c in columns if CLASS_SEPARATOR in c and not _KEPT.search(c)]
-    for c in [*RESULT_COLUMNS, *fids, *classes]:
-        if c not in taken:
-            continue
+    out = {}
+    for c in [*clash, *classes]:
         name, n = f"{c}_input", 2
-        while name in taken:
+        while name.casefold() in taken:
             name, n = f"{c}_input{n}", n + 1
-        taken.add(name)
+        taken.add(name.casefold())
         out[c] = name
     return out
