@@ -45,3 +45,27 @@ def test_parcels_columns_named_like_results_in_another_case_are_kept(tmp_path: P
     )
     assert got["area_m2"] == pytest.approx(_geod_square_m2(X0, Y0, 300.0), abs=0.02)
     assert not got["conflict"]
+
+
+@pytest.mark.parametrize(("ext", "chunked"), [(".geojson", False), (".fgb", True)])
+def test_parcels_columns_differing_only_in_case_are_both_kept(
+    tmp_path: Path, ext: str, chunked: bool
+) -> None:
+    """A GeoJSON or FlatGeobuf may hold ``name`` and ``NAME``; a GeoPackage layer cannot:
+    analyze measured every parcel, then stopped with exit 2 "cannot write parcels.gpkg ... is
+    the disk full?". The second is kept as NAME_2, with a warning."""
+    src = tmp_path / f"宗地{ext}"
+    boxes = [shapely.box(X0 + 1000 * i, Y0, X0 + 1000 * i + 300, Y0 + 300) for i in range(2)]
+    own = {"name": ["甲", "乙"], "NAME": ["A", "B"]}
+    gpd.GeoDataFrame(own, geometry=boxes, crs=4545).to_file(src)
+    out = tmp_path / "out"
+    more = ["--chunk-rows", "1", "--workers", "1"] if chunked else []
+    res = qzgeo("analyze", "--parcels", src, "--out", out, *more)
+    assert res.exit_code == 0, res.output
+    got = gpd.read_file(out / "internal" / "parcels.gpkg")  # FGB: in Hilbert order
+    assert set(zip(got["name"], got["NAME_2"], strict=True)) == {("甲", "A"), ("乙", "B")}
+    expected = {n: _geod_square_m2(X0 + 1000 * i, Y0, 300.0) for i, n in enumerate("甲乙")}
+    for n, m2 in zip(got["name"], got["area_m2"], strict=True):
+        assert m2 == pytest.approx(expected[n], abs=0.02)
+    report = (out / "internal" / "parcels_report.json").read_text(encoding="utf-8")
+    assert "NAME are kept as NAME_2" in report
