@@ -11,7 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
-from _cli import qzgeo
+from _cli import assert_exit2, qzgeo
 from pyproj import Geod, Transformer
 
 GEOD = Geod(ellps="GRS80")
@@ -69,3 +69,21 @@ def test_parcels_columns_differing_only_in_case_are_both_kept(
         assert m2 == pytest.approx(expected[n], abs=0.02)
     report = (out / "internal" / "parcels_report.json").read_text(encoding="utf-8")
     assert "NAME are kept as NAME_2" in report
+
+
+@pytest.mark.parametrize(("ext", "kind"), [(".shp", "Shapefile"), (".gpkg", "GeoPackage")])
+def test_convert_refuses_columns_differing_only_in_case(
+    tmp_path: Path, ext: str, kind: str
+) -> None:
+    """``name`` and ``NAME`` of a GeoJSON into a Shapefile: GDAL renamed the second NAME_1 (a
+    RuntimeWarning on stderr, nothing in the result); into a GeoPackage: GDAL's bare "field
+    already exists". Both are refused naming the two columns and the fix."""
+    src = tmp_path / "宗地.geojson"
+    box = shapely.box(X0, Y0, X0 + 300, Y0 + 300)
+    gpd.GeoDataFrame({"name": ["甲"], "NAME": ["A"]}, geometry=[box], crs=4545).to_file(src)
+    res = qzgeo("convert", src, tmp_path / f"out{ext}")
+    assert_exit2(res, f"out{ext}", "'name' and 'NAME'", kind, ".fgb")
+    assert not (tmp_path / f"out{ext}").exists()
+    res = qzgeo("convert", src, tmp_path / "out.fgb")  # keeps both
+    assert res.exit_code == 0, res.output
+    assert gpd.read_file(tmp_path / "out.fgb")[["name", "NAME"]].values.tolist() == [["甲", "A"]]
