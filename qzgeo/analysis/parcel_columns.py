@@ -62,17 +62,21 @@ def keep_own_columns(parcels: gpd.GeoDataFrame, repairs: RepairReport) -> gpd.Ge
     >>> list(keep_own_columns(p, report).columns), len(report.warnings)
     (['area_m2_input', 'geometry'], 1)
     """
-    names = input_names([str(c) for c in parcels.columns if c != parcels.geometry.name])
-    if not names:
-        return parcels
-    clash = list(names)
-    msg = (
-        f"the parcels' own columns {', '.join(clash)} are kept as {', '.join(names.values())}:"
-        " analyze writes its results under those names"
-    )
-    if msg not in repairs.warnings:
-        repairs.warnings.append(msg)
-    return parcels.rename(columns=names)
+    columns = [str(c) for c in parcels.columns if c != parcels.geometry.name]
+    names = input_names(columns)
+    twins = case_twins(columns)
+    clash = [c for c in names if c not in twins]
+    msgs = [
+        f"the parcels' own columns {', '.join(clash)} are kept as "
+        f"{', '.join(names[c] for c in clash)}: analyze writes its results under those names",
+        f"the parcels' columns {', '.join(twins)} are kept as "
+        f"{', '.join(names[c] for c in twins)}: a GeoPackage's column names ignore case, and "
+        "another column has the same name in another case",
+    ]
+    for msg, some in zip(msgs, (clash, twins), strict=True):
+        if some and msg not in repairs.warnings:
+            repairs.warnings.append(msg)
+    return parcels.rename(columns=names) if names else parcels
 
 
 def kept_declared(declared: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -101,19 +105,52 @@ def input_names(columns: Sequence[str]) -> dict[str, str]:
     --------
     >>> input_names(["area_m2", "area_m2_input", "名称", "FID", "红线:农田", "红线:农田_input"])
     {'area_m2': 'area_m2_input2', 'FID': 'FID_input', '红线:农田': '红线:农田_input2'}
+    >>> input_names(["AREA_M2", "Conflict", "area_m2_INPUT"])  # a Shapefile's names, any case
+    {'AREA_M2': 'AREA_M2_input2', 'Conflict': 'Conflict_input'}
+    >>> input_names(["name", "NAME", "NAME_2"])  # a GeoJSON's: see case_twins
+    {'NAME': 'NAME_3'}
     """
-    taken = set(columns)
-    out = {}
-    fids = [c for c in columns if c.casefold() == GPKG_FID]
+    # GeoPackage (SQLite) column names are case-insensitive: a Shapefile's AREA_M2 or
+    # CONFLICT clashes with the results' area_m2, conflict as an exact one does
+    taken = {c.casefold() for c in columns}
+    order = [r.casefold() for r in (*RESULT_COLUMNS, GPKG_FID)]
+    clash = sorted(
+        (c for c in columns if c.casefold() in order), key=lambda c: order.index(c.casefold())
+    )
     # the constraint classes' columns, ``layer:class`` (overlay_plan.class_column): which
     # classes a pack has is not known here, and a ':' is rare in a field name otherwise
     classes = [c for c in columns if CLASS_SEPARATOR in c and not _KEPT.search(c)]
-    for c in [*RESULT_COLUMNS, *fids, *classes]:
-        if c not in taken:
-            continue
+    out = {}
+    for c in [*clash, *classes]:
         name, n = f"{c}_input", 2
-        while name in taken:
+        while name.casefold() in taken:
             name, n = f"{c}_input{n}", n + 1
-        taken.add(name)
+        taken.add(name.casefold())
         out[c] = name
+    for c in case_twins(columns):
+        if c in out:
+            continue
+        name, n = f"{c}_2", 3
+        while name.casefold() in taken:
+            name, n = f"{c}_{n}", n + 1
+        taken.add(name.casefold())
+        out[c] = name
+    return out
+
+
+def case_twins(columns: Sequence[str]) -> list[str]:
+    """The ``columns`` named like an earlier one in another case (a GeoJSON's ``name`` and
+    ``NAME``): one GeoPackage layer cannot hold both.
+
+    Examples
+    --------
+    >>> case_twins(["name", "NAME", "名称", "Name", "area"])
+    ['NAME', 'Name']
+    """
+    seen: set[str] = set()
+    out = []
+    for c in columns:
+        if c.casefold() in seen:
+            out.append(c)
+        seen.add(c.casefold())
     return out

@@ -160,6 +160,8 @@ def write_layer(
             "(.txt) take an encoding; this format is always UTF-8"
         )
         raise OutputError(msg)
+    if suffix in (".gpkg", ".shp"):
+        _refuse_case_twins(gdf, target)
     data = gdf.reset_index(drop=True)
     try:
         return _write_by_suffix(
@@ -168,6 +170,23 @@ def write_layer(
     except PYOGRIO_ERRORS as exc:
         msg = f"could not write {target}: {exc}; the previous file is unchanged"
         raise OutputError(msg) from exc
+
+
+def _refuse_case_twins(gdf: gpd.GeoDataFrame, target: Path) -> None:
+    """Refuse columns named alike but for case (a GeoJSON's ``name`` and ``NAME``): GeoPackage
+    and DBF field names ignore case, and GDAL stops on the second or renames it NAME_1."""
+    kind = "GeoPackage" if target.suffix.lower() == ".gpkg" else "Shapefile (DBF)"
+    seen: dict[str, str] = {}
+    for c in (str(c) for c in gdf.columns if c != gdf.geometry.name):
+        if c.casefold() in seen:
+            msg = (
+                f"cannot write {target.name}: columns {seen[c.casefold()]!r} and {c!r} differ "
+                f"only in case, which {kind} field names ignore;"
+                " rename one of them in the input, or write GeoJSON (.geojson) or FlatGeobuf "
+                "(.fgb), which keep both"
+            )
+            raise OutputError(msg)
+        seen[c.casefold()] = c
 
 
 def _write_by_suffix(
