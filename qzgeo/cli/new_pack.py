@@ -11,7 +11,10 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import re
+import shlex
+import subprocess
 from pathlib import Path
 
 import click
@@ -305,4 +308,18 @@ def command(folder: Path, name: str | None, title: str, center: str) -> None:
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    click.echo(f"{folder}: pack {pack_name!r} written; next: qzgeo validate --pack {folder}")
+    nxt = f"qzgeo validate --pack {_shell(folder)}"
+    click.echo(f"{folder}: pack {pack_name!r} written; next: {nxt}")
+
+
+def _shell(folder: Path) -> str:
+    """``folder`` as a shell word, so that the printed next step can be pasted as it is.
+
+    A folder named like `我的 规划` was printed bare, and pasting it gave 'Got unexpected extra
+    argument'. Plain paths (Chinese characters included) stay bare.
+    """
+    text = str(folder)
+    if os.name == "nt":
+        return subprocess.list2cmdline([text])  # quoted when it holds a space
+    plain = re.fullmatch(r"[^\s'\"$`\\&|;<>()*?\[\]#~!{}]+", text)
+    return text if plain else shlex.quote(text)

@@ -29,6 +29,8 @@ from qzgeo.geo.crs import (
     STORAGE_CRS,
     extent_status,
     format_extent,
+    gk_epsg,
+    gk_zone_of_epsg,
     old_datum,
     outside_extent_message,
 )
@@ -150,6 +152,40 @@ def enforce_extent(
     return coverage_notices(gdf, area, source=source)
 
 
+def _zone_hint(
+    crs: Any, bounds: tuple[float, float, float, float], extent: tuple[float, float, float, float]
+) -> str:
+    """The CGCS2000 GK zone (without prefix) in which data refused as outside would fit.
+
+    Zones of one family differ only by their central meridian, so data read in the wrong one
+    lie whole multiples of its width east or west of where they are: name the shift that puts
+    them in ``extent``; one or two zones off, that is likelier than another city at the same
+    latitude. Zone-prefixed CRSs carry the zone in the eastings (checked on reading).
+    """
+    epsg = crs.to_epsg() if crs is not None else None
+    width, zone = 0, 0
+    for w in (3, 6):
+        got = gk_zone_of_epsg(epsg, width=w) if epsg else None
+        if got is not None and not got[1]:
+            width, zone = w, got[0]
+    if not width or not (bounds[1] <= extent[3] and bounds[3] >= extent[1]):
+        return ""  # not a GK zone without prefix, or the latitudes miss too
+    for step in (-1, 1, -2, 2):  # a neighbour zone; farther off, the wrong pack is likelier
+        lon0, lon1 = bounds[0] + step * width, bounds[2] + step * width
+        if lon0 <= extent[2] and lon1 >= extent[0]:
+            try:
+                code = gk_epsg(zone + step, width=width)
+            except ValueError:
+                return ""
+            cm = (zone + step) * width - (3 if width == 6 else 0)
+            return (
+                f". In EPSG:{code} (CM {cm}E) they would "
+                f"lie at lon {lon0:.4f}..{lon1:.4f}, in the extent: their CRS is probably "
+                f"EPSG:{code}, not EPSG:{epsg}"
+            )
+    return ""
+
+
 def _enforce_box(
     gdf: gpd.GeoDataFrame,
     extent: tuple[float, float, float, float],
@@ -185,7 +221,8 @@ def _enforce_box(
             )
         )
         x0, y0, x1, y1 = (float(v) for v in shapely.bounds(geoms[i]))
-        raise CRSError(outside_extent_message(source, what, extent, (x0, y0, x1, y1)))
+        msg = outside_extent_message(source, what, extent, (x0, y0, x1, y1))
+        raise CRSError(msg + _zone_hint(gdf.crs, (x0, y0, x1, y1), extent))
     for i in np.flatnonzero(part).tolist() if warn else []:
         fid: Any = gdf.index[i] if per_feature else None
         what = f"feature {fid}" if per_feature else "the layer"

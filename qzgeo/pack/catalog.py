@@ -485,7 +485,9 @@ def load_pack(root: str | Path | None = None) -> Pack:
         or "EPSG:4490",
         planar_crs=check_crs(text["planar_crs"], where, "planar_crs", problems, kind="projected"),
         extent=extent,
-        coverage_layer=check_coverage_layer(text["coverage_layer"], layers, extent, problems),
+        coverage_layer=check_coverage_layer(
+            text["coverage_layer"], layers, extent, problems, extent_given="extent" in head
+        ),
         notice=text["notice"] or "",
         attribution=text["attribution"] or "",
         tianditu_key=text["tianditu_key"] or None,

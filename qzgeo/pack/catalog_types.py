@@ -251,7 +251,28 @@ def parse_extent(raw: Any, problems: list[str]) -> tuple[float, float, float, fl
         )
         return None
     w, s, e, n = (float(v) for v in raw)
-    return (w, s, e, n)
+    if _meets_china((w, s, e, n)):
+        return (w, s, e, n)
+    # A box that misses China cannot hold a layer qzgeo reads: say what was meant rather than
+    # let every layer be "wholly outside the pack extent" (the wrong CRS or zone, it said).
+    if _meets_china((s, w, n, e)):
+        fix = f"it reads lat-first; write lon first: extent = [{s:g}, {w:g}, {n:g}, {e:g}]"
+    elif max(abs(w), abs(s), abs(e), abs(n)) > 180:
+        fix = "these look like projected metres; give the box in CGCS2000 lon/lat (degrees)"
+    else:
+        fix = "it lies outside China (lon 73–135.1, lat 3–54); give the box of the pack's data"
+    problems.append(
+        "catalog.toml [pack]: `extent` must be [minlon, minlat, maxlon, maxlat] in lon/lat, "
+        f"got {raw!r}: {fix}"
+    )
+    return None
+
+
+def _meets_china(box: tuple[float, float, float, float]) -> bool:
+    from qzgeo.geo.crs import CHINA_BOUNDS  # lazy: choosing a pack imports no geo stack
+
+    w, s, e, n = CHINA_BOUNDS
+    return box[0] <= e and box[2] >= w and box[1] <= n and box[3] >= s
 
 
 def check_coverage_layer(
@@ -259,8 +280,13 @@ def check_coverage_layer(
     layers: Collection[str],
     extent: tuple[float, float, float, float] | None,
     problems: list[str],
+    *,
+    extent_given: bool = False,
 ) -> str | None:
     """``[pack] coverage_layer``: a layer id of the catalog, in a pack with an ``extent``.
+
+    ``extent_given``: the catalog has an `extent` that was refused (its own problem says why;
+    "add an extent" would be wrong advice).
 
     Its data (polygons, not empty) are checked by :func:`qzgeo.pack.validate.check_pack`.
     """
@@ -274,10 +300,10 @@ def check_coverage_layer(
             'cover (e.g. coverage_layer = "districts", its 行政区), or remove the key'
         )
         return None
-    if extent is None:
+    if extent is None and not extent_given:
         problems.append(
             f"{where}: `coverage_layer` {value!r} needs an `extent`: the coverage is the "
             "layer's polygons cut to that box; add extent = [minlon, minlat, maxlon, maxlat]"
         )
         return None
-    return value
+    return value if extent is not None else None

@@ -4,6 +4,7 @@ over a folder it does not own."""
 from __future__ import annotations
 
 import json
+import shlex
 import tomllib
 from pathlib import Path
 
@@ -108,3 +109,14 @@ def test_skeleton_maps_fetch_no_foreign_tiles(tmp_path: Path) -> None:
     assert pages
     for page in pages:
         assert "openstreetmap.org" not in page.read_text(encoding="utf-8"), page
+
+
+def test_next_step_printed_for_a_folder_with_a_space_can_be_pasted(tmp_path: Path) -> None:
+    # `新建 规划/urumqi`: printed bare, the pasted command was two arguments and click refused it
+    pack = tmp_path / "新建 规划" / "urumqi"
+    code, out, _ = _run("new-pack", str(pack), "--center", "87.6,43.8")
+    assert code == 0, out
+    words = shlex.split(out.split("next: ", 1)[1])
+    assert words[:3] == ["qzgeo", "validate", "--pack"] and words[3:] == [str(pack)], out
+    code, out, _ = _run(*words[1:])
+    assert code == 0 and "OK (3 layers" in out, out
