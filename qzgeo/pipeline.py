@@ -10,7 +10,8 @@ call these and print what they return. Every command writes through :mod:`qzgeo.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,10 +34,11 @@ from qzgeo.analysis.siting import SitingContext, check_sites
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.geo.area import M2_PER_HA, M2_PER_MU
 from qzgeo.geo.repair import RepairReport
+from qzgeo.io.atomic import write_text
 from qzgeo.io.digest import input_digest
 from qzgeo.io.guard import ReadCaps, read_caps
 from qzgeo.io.layer_info import declared_fields, default_layer
-from qzgeo.io.outdir import check_out_dir, output_build, write_part, write_part_file
+from qzgeo.io.outdir import check_out_dir, output_build, write_part
 from qzgeo.io.postgis_uri import redact_text, redact_uri
 from qzgeo.io.vector import ReadOptions, read_layer
 from qzgeo.pack.catalog import load_pack
@@ -410,26 +412,17 @@ def write_check_report(summary: CheckSummary, fmt: str, out_dir: str | Path) -> 
     files as internal (red lines). ``fmt`` ``"gpkg"``: the sites and their conflict patches
     as layers (:func:`qzgeo.publish.site_layers.reports_to_layers`). Returns the path written.
     """
+    write: Callable[[Path], object]
     if fmt == "gpkg":
-        from qzgeo.io.write import write_gpkg
-        from qzgeo.publish.site_layers import reports_to_layers
+        from qzgeo.publish.site_layers import write_site_layers
 
-        layers = reports_to_layers(summary.reports)
-        return write_part(
-            lambda path: write_gpkg(path, layers),
-            "check.gpkg",
-            out_dir,
-            public=summary.sensitivity == "public",
-            inputs=summary.inputs,
-            pack=summary.pack_root,
-        )
-    return write_part_file(
-        summary.render(fmt),
-        f"check.{'txt' if fmt == 'text' else fmt}",
-        out_dir,
-        public=summary.sensitivity == "public",
-        inputs=summary.inputs,
-        pack=summary.pack_root,
+        write = functools.partial(write_site_layers, summary.reports)
+    else:
+        write = functools.partial(write_text, text=summary.render(fmt))
+    name = f"check.{'txt' if fmt == 'text' else fmt}"
+    public = summary.sensitivity == "public"
+    return write_part(
+        write, name, out_dir, public=public, inputs=summary.inputs, pack=summary.pack_root
     )
 
 

@@ -363,26 +363,6 @@ def staged(build: Build, *, stale: Callable[[], Iterable[Path]] = tuple) -> Iter
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_part_file(
-    text: str,
-    name: str,
-    out: str | os.PathLike[str],
-    *,
-    public: bool,
-    inputs: Iterable[str | os.PathLike[str]] = (),
-    pack: str | os.PathLike[str] | None = None,
-) -> Path:
-    """Write one report ``name`` into ``out/public`` or ``out/internal``; return its path.
-
-    The same file in the other part (an earlier run's, now stale) is removed.
-    """
-    from qzgeo.io.atomic import write_text
-
-    return write_part(
-        lambda path: write_text(path, text), name, out, public=public, inputs=inputs, pack=pack
-    )
-
-
 def write_part(
     write: Callable[[Path], object],
     name: str,
@@ -392,7 +372,11 @@ def write_part(
     inputs: Iterable[str | os.PathLike[str]] = (),
     pack: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """:func:`write_part_file` for any file: ``write(path)`` writes it (atomically)."""
+    """Write one report ``name`` into ``out/public`` or ``out/internal``; return its path.
+
+    ``write(path)`` writes the file (atomically). The same file in the other part (an earlier
+    run's, now stale) is removed.
+    """
     with output_build(out, inputs=inputs, pack=pack, whole=False) as b:
         part, other = (b.public, "internal") if public else (b.internal, "public")
         path = part / name

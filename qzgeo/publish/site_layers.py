@@ -9,6 +9,7 @@ layer's attribute table and the JSON never disagree.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -18,11 +19,12 @@ import shapely
 
 from qzgeo.analysis.site_results import area_units
 from qzgeo.geo.crs import STORAGE_CRS
+from qzgeo.io.write import write_gpkg
 
 if TYPE_CHECKING:
     from qzgeo.analysis.site_results import SiteReport
 
-__all__ = ["reports_to_layers"]
+__all__ = ["reports_to_layers", "write_site_layers"]
 
 
 _SITE_COLUMNS = [
@@ -82,6 +84,11 @@ def reports_to_layers(reports: Sequence[SiteReport]) -> dict[str, gpd.GeoDataFra
             geoms.append(patch)
     patches = gpd.GeoDataFrame(pd.DataFrame(rows, columns=_PATCH_COLUMNS), geometry=_multi(geoms))
     return {"sites": sites, "conflict_patches": patches}
+
+
+def write_site_layers(reports: Sequence[SiteReport], path: Path) -> Path:
+    """Write :func:`reports_to_layers` to the GeoPackage ``path`` (atomic, reproducible)."""
+    return write_gpkg(path, reports_to_layers(reports))
 
 
 def _multi(geoms: list[Any]) -> gpd.GeoSeries:
