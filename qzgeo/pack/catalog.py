@@ -6,10 +6,9 @@ A pack is a folder with three parts::
     styles/*.toml         symbology per layer and per class
     maps/*.toml           one map product per file
 
-Reading a pack never raises for a *semantic* problem (an unknown role, a missing file...):
-those are collected in :attr:`Pack.problems` and reported all at once by
-:func:`qzgeo.pack.validate.validate_pack`. Only an unreadable TOML file stops the reader, and even
-then every unreadable file is listed.
+Reading a pack never raises for a *semantic* problem (an unknown role, a missing file...): those
+are collected in :attr:`Pack.problems` and reported all at once by
+:func:`qzgeo.pack.validate.validate_pack`; even an unreadable TOML file is listed there.
 
 Catalog keys of a layer
 -----------------------
