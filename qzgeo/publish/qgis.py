@@ -42,6 +42,7 @@ from qzgeo.publish.qml import (
     layer_qml,
     layer_sld,
     style_elements,
+    xml_text,
 )
 from qzgeo.publish.render import DRAW_GROUP, DRAW_KIND, GROUP_ORDER, GROUPS
 
@@ -362,8 +363,7 @@ def project_qgs(
     _sub(meta, "title", pack.title)
     _sub(meta, "abstract", pack.notice)
     _sub(meta, "rights", pack.attribution)
-    ET.indent(root, space="  ")
-    body = ET.tostring(root, encoding="unicode")
+    body = xml_text(root, space="  ")
     return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + body + "\n"
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "layer_sld",
     "qgis_color",
     "style_elements",
+    "xml_text",
 ]
 
 #: Millimetres per CSS pixel (96 dpi).
@@ -369,9 +370,19 @@ def style_elements(sym: LayerSymbology) -> list[ET.Element]:
     return elements
 
 
-def _xml(root: ET.Element) -> str:
-    ET.indent(root, space=" ")
-    return ET.tostring(root, encoding="unicode")
+#: Characters XML 1.0 cannot hold, even escaped (C0 controls but tab, LF, CR; U+FFFE/F).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(root: ET.Element, *, space: str = " ") -> str:
+    """``root`` serialised, without the characters XML 1.0 cannot hold.
+
+    ElementTree writes a ``\x0b`` or ``\x00`` of a title or class name as it is, and QGIS
+    then refuses the whole project or style ("not well-formed"). Such characters come only
+    from escapes in a catalog or from stray bytes in data, and draw nothing: they are left out.
+    """
+    ET.indent(root, space=space)
+    return _NOT_XML.sub("", ET.tostring(root, encoding="unicode"))
 
 
 def layer_qml(sym: LayerSymbology) -> str:
@@ -388,7 +399,7 @@ def layer_qml(sym: LayerSymbology) -> str:
     root.extend(style_elements(sym))
     geom = ET.SubElement(root, "layerGeometryType")
     geom.text = _GEOMETRY_TYPE[sym.kind]
-    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + _xml(root) + "\n"
+    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + xml_text(root) + "\n"
 
 
 # --- SLD (GeoServer) ----------------------------------------------------------------------
@@ -483,7 +494,7 @@ def layer_sld(sym: LayerSymbology) -> str:
         _sld_symbolizers(rule, style.default, sym.kind)
     if sym.label_field:
         _sld_label(ET.SubElement(fts, f"{s}Rule"), sym.label_field)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + _xml(root) + "\n"
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + xml_text(root) + "\n"
 
 
 def _sld_label(rule: ET.Element, field: str) -> None:

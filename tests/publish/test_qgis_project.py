@@ -204,6 +204,17 @@ def test_hostile_class_values_survive_as_xml_text() -> None:
     ET.fromstring(layer_sld(sym).split("\n", 1)[1])
 
 
+def test_control_characters_in_class_values_leave_well_formed_xml() -> None:
+    """A stray \x0b or \x00 (a DBF's garbage, a catalog escape) made QML that QGIS refused
+    as not well-formed; such characters draw nothing and are left out."""
+    odd = "生态\x0b保护\x00红线\x1f"
+    style = LayerStyle("t", Symbol(fill="#112233"), classes={odd: Symbol(fill="#abcdef")})
+    sym = LayerSymbology("t", "polygon", style, class_field="类别", label_field="名称")
+    root = ET.fromstring(layer_qml(sym).split("\n", 1)[1])  # the parser is the oracle
+    assert [c.get("value") for c in root.iter("category")] == ["生态保护红线", ""]
+    ET.fromstring(layer_sld(sym).split("\n", 1)[1])
+
+
 # --- opened by QGIS -----------------------------------------------------------------------
 
 
