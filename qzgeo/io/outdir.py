@@ -258,7 +258,10 @@ def output_build(
         if not (target / MARKER).is_file():
             (target / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
     except OSError as exc:
-        msg = f"cannot create the output folder {out}: {exc.strerror or exc}"
+        msg = (
+            f"cannot create the output folder {out}: {exc.strerror or exc}; "
+            "write elsewhere with --out DIR (a folder you can write to)"
+        )
         raise OutputError(msg) from exc
     with _locked(target):
         try:
