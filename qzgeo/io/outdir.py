@@ -232,6 +232,23 @@ def _swap_parts(build: Build) -> None:
             new.rename(old)
 
 
+def refuse_linked_parts(out: Path) -> None:
+    """Refuse ``out/public`` or ``out/internal`` made a symbolic link (to a web root, say).
+
+    publish replaces each part whole, and replaced the link with a folder without a word;
+    the other commands would write through it into a folder qzgeo does not own.
+    """
+    for name in PARTS:
+        part = out / name
+        if part.is_symlink():
+            msg = (
+                f"{part} is a symbolic link (to {part.readlink()}); qzgeo writes its parts as "
+                "folders of its own and would replace or write through the link. Remove the "
+                f"link, then copy or sync {part} to where it is served after each run"
+            )
+            raise OutputError(msg)
+
+
 @contextlib.contextmanager
 def output_build(
     out: str | os.PathLike[str],
@@ -266,6 +283,7 @@ def output_build(
     with _locked(target):
         try:
             check_out_dir(out, inputs=inputs, pack=pack)
+            refuse_linked_parts(target)
             remove_stale(target)
             if not whole:
                 before = part_files(target)

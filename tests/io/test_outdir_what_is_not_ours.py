@@ -9,6 +9,7 @@ own passed too). And temporaries in a folder a part links to are not ours to rem
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,23 @@ def test_stale_temporaries_are_not_hunted_through_a_symlinked_part(tmp_path: Pat
     ours.write_text("x", encoding="utf-8")
     assert remove_stale(out) == [ours]
     assert theirs.exists() and not ours.exists()
+
+
+def test_a_part_made_a_symlink_is_refused_and_left_as_it_is(minipack: Path, tmp_path: Path) -> None:
+    """Found by out14a: publish replaced a ``public`` linked to a web root with a folder of
+    its own, without a word. The link is the user's: refused, naming it, nothing touched."""
+    from click.testing import CliRunner
+
+    from qzgeo.cli.main import cli
+
+    out, www = tmp_path / "out", tmp_path / "www"
+    publish = ["publish", "--pack", str(minipack), "--out", str(out)]
+    assert CliRunner().invoke(cli, publish).exit_code == 0
+    shutil.move(out / "public", www)
+    (www / "own.txt").write_text("mine", encoding="utf-8")
+    (out / "public").symlink_to(www, target_is_directory=True)
+    before = sorted(p.name for p in www.iterdir())
+    res = CliRunner().invoke(cli, publish)
+    assert res.exit_code == 2, res.output
+    assert f"{out / 'public'} is a symbolic link" in res.output and "Remove the" in res.output
+    assert (out / "public").is_symlink() and sorted(p.name for p in www.iterdir()) == before
