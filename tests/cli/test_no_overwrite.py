@@ -14,6 +14,7 @@ from packs import (
     assert_no_traceback,
     edit_catalog,
     layer,
+    minipack_site,
     run_cli,
     tree_digest,
     write_map,
@@ -33,16 +34,6 @@ def _parcels(path: Path) -> Path:
         crs="EPSG:4524",
     )
     gdf.to_file(path, driver="GPKG")
-    return path
-
-
-def _site(path: Path) -> Path:
-    gdf = gpd.GeoDataFrame(
-        {"名称": ["试验地块"]},
-        geometry=[box(X0 + 100, Y0 + 100, X0 + 300, Y0 + 300)],
-        crs="EPSG:4524",
-    )
-    gdf.to_file(path, driver="GeoJSON")
     return path
 
 
@@ -69,7 +60,7 @@ def test_publish_out_inside_the_pack_is_refused(mini: Path, sub: str) -> None:
 
 
 def test_check_out_inside_the_pack_is_refused(mini: Path, tmp_path: Path) -> None:
-    site = _site(tmp_path / "site.geojson")
+    site = minipack_site(tmp_path / "site.geojson")
     before = tree_digest(mini)
     result = run_cli("check", site, "--pack", mini, "--format", "html", "--out", mini / "layers")
     assert_no_traceback(result)
@@ -139,7 +130,7 @@ def test_check_html_goes_internal_unless_all_inputs_public(
 ) -> None:
     if public:
         _all_public(mini)
-    site = _site(tmp_path / "site.geojson")
+    site = minipack_site(tmp_path / "site.geojson")
     out = tmp_path / "out"
     result = run_cli("check", site, "--pack", mini, "--format", "html", "--out", out)
     assert_no_traceback(result)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import geopandas as gpd
 import pytest
 from packs import (
     all_output,
@@ -16,10 +15,10 @@ from packs import (
     edit_catalog,
     grep_tree,
     layer,
+    minipack_site,
     run_cli,
     write_map,
 )
-from shapely.geometry import box
 
 X0, Y0 = 36_564_000.0, 2_399_000.0
 NAMES = ("甲区", "乙区")
@@ -65,16 +64,6 @@ def test_zone_names_without_name_field_stay_off_public_analysis(mini: Path, tmp_
     assert grep_tree(out / "internal", "甲区")  # staff still see the names
 
 
-def _site(path: Path) -> Path:
-    gdf = gpd.GeoDataFrame(
-        {"名称": ["试验地块"]},
-        geometry=[box(X0 + 100, Y0 + 100, X0 + 300, Y0 + 300)],
-        crs="EPSG:4524",
-    )
-    gdf.to_file(path, driver="GeoJSON")
-    return path
-
-
 @pytest.mark.parametrize("name_field", [True, False])
 def test_check_html_of_public_pack_shows_no_unpublished_zone_name(
     mini: Path, tmp_path: Path, name_field: bool
@@ -82,7 +71,7 @@ def test_check_html_of_public_pack_shows_no_unpublished_zone_name(
     # Before the fix check.html went to OUT/public with 分区 = 甲区 although the zone layer
     # does not publish 名称.
     _public_pack(mini, name_field=name_field)
-    site = _site(tmp_path / "site.geojson")
+    site = minipack_site(tmp_path / "site.geojson")
     out = tmp_path / "out"
     result = run_cli("check", site, "--pack", mini, "--format", "html", "--out", out)
     assert_no_traceback(result)

@@ -152,3 +152,18 @@ def grep_tree(root: Path, needle: str | bytes) -> list[Path]:
     """Files under ``root`` whose bytes contain ``needle`` (str is searched as UTF-8)."""
     nb = needle.encode() if isinstance(needle, str) else needle
     return [p for p, data in bytes_under(root).items() if nb in data]
+
+
+def minipack_site(path: Path) -> Path:
+    """A GeoJSON of one 200 m site (名称 试验地块) inside the minipack, in GK zone 36."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    x0, y0 = 36_564_000.0, 2_399_000.0
+    gdf = gpd.GeoDataFrame(
+        {"名称": ["试验地块"]},
+        geometry=[box(x0 + 100, y0 + 100, x0 + 300, y0 + 300)],
+        crs="EPSG:4524",
+    )
+    gdf.to_file(path, driver="GeoJSON")
+    return path
