@@ -42,9 +42,9 @@ from qzgeo.publish.qml import (
     layer_qml,
     layer_sld,
     style_elements,
-    xml_text,
 )
 from qzgeo.publish.render import DRAW_GROUP, DRAW_KIND, GROUP_ORDER, GROUPS
+from qzgeo.publish.xml_text import xml_text
 
 __all__ = ["ProjectLayer", "project_layers", "write_qgis_project"]
 

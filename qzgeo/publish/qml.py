@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from qzgeo._errors import PublishError
 from qzgeo.pack.model import LayerStyle, Symbol
+from qzgeo.publish.xml_text import xml_text
 
 __all__ = [
     "KINDS",
@@ -36,7 +37,6 @@ __all__ = [
     "layer_sld",
     "qgis_color",
     "style_elements",
-    "xml_text",
 ]
 
 #: Millimetres per CSS pixel (96 dpi).
@@ -368,21 +368,6 @@ def style_elements(sym: LayerSymbology) -> list[ET.Element]:
         el.text = text
         elements.append(el)
     return elements
-
-
-#: Characters XML 1.0 cannot hold, even escaped (C0 controls but tab, LF, CR; U+FFFE/F).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def xml_text(root: ET.Element, *, space: str = " ") -> str:
-    """``root`` serialised, without the characters XML 1.0 cannot hold.
-
-    ElementTree writes a ``\x0b`` or ``\x00`` of a title or class name as it is, and QGIS
-    then refuses the whole project or style ("not well-formed"). Such characters come only
-    from escapes in a catalog or from stray bytes in data, and draw nothing: they are left out.
-    """
-    ET.indent(root, space=space)
-    return _NOT_XML.sub("", ET.tostring(root, encoding="unicode"))
 
 
 def layer_qml(sym: LayerSymbology) -> str:
