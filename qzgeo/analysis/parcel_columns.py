@@ -14,6 +14,7 @@ import geopandas as gpd
 
 from qzgeo.analysis.parcel_extent import UNCHECKED
 from qzgeo.geo.repair import RepairReport
+from qzgeo.io.write import case_twins
 
 #: The column of ``parcels.gpkg`` holding each parcel's feature id in the input.
 SOURCE_FID = "source_fid"
@@ -64,7 +65,7 @@ def keep_own_columns(parcels: gpd.GeoDataFrame, repairs: RepairReport) -> gpd.Ge
     """
     columns = [str(c) for c in parcels.columns if c != parcels.geometry.name]
     names = input_names(columns)
-    twins = case_twins(columns)
+    twins = [c for _, c in case_twins(columns)]
     clash = [c for c in names if c not in twins]
     msgs = [
         f"the parcels' own columns {', '.join(clash)} are kept as "
@@ -127,7 +128,7 @@ def input_names(columns: Sequence[str]) -> dict[str, str]:
             name, n = f"{c}_input{n}", n + 1
         taken.add(name.casefold())
         out[c] = name
-    for c in case_twins(columns):
+    for _, c in case_twins(columns):
         if c in out:
             continue
         name, n = f"{c}_2", 3
@@ -135,22 +136,4 @@ def input_names(columns: Sequence[str]) -> dict[str, str]:
             name, n = f"{c}_{n}", n + 1
         taken.add(name.casefold())
         out[c] = name
-    return out
-
-
-def case_twins(columns: Sequence[str]) -> list[str]:
-    """The ``columns`` named like an earlier one in another case (a GeoJSON's ``name`` and
-    ``NAME``): one GeoPackage layer cannot hold both.
-
-    Examples
-    --------
-    >>> case_twins(["name", "NAME", "名称", "Name", "area"])
-    ['NAME', 'Name']
-    """
-    seen: set[str] = set()
-    out = []
-    for c in columns:
-        if c.casefold() in seen:
-            out.append(c)
-        seen.add(c.casefold())
     return out

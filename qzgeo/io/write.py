@@ -8,7 +8,7 @@ byte-identical files.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -172,21 +172,38 @@ def write_layer(
         raise OutputError(msg) from exc
 
 
-def _refuse_case_twins(gdf: gpd.GeoDataFrame, target: Path) -> None:
-    """Refuse columns named alike but for case (a GeoJSON's ``name`` and ``NAME``): GeoPackage
-    and DBF field names ignore case, and GDAL stops on the second or renames it NAME_1."""
-    kind = "GeoPackage" if target.suffix.lower() == ".gpkg" else "Shapefile (DBF)"
+def case_twins(columns: Iterable[str]) -> list[tuple[str, str]]:
+    """``(earlier, later)`` for each column named like an earlier one but for case (a
+    GeoJSON's ``name`` and ``NAME``): one GeoPackage layer or DBF cannot hold both.
+
+    Examples
+    --------
+    >>> case_twins(["name", "NAME", "名称", "Name", "area"])
+    [('name', 'NAME'), ('name', 'Name')]
+    """
     seen: dict[str, str] = {}
-    for c in (str(c) for c in gdf.columns if c != gdf.geometry.name):
-        if c.casefold() in seen:
-            msg = (
-                f"cannot write {target.name}: columns {seen[c.casefold()]!r} and {c!r} differ "
-                f"only in case, which {kind} field names ignore;"
-                " rename one of them in the input, or write GeoJSON (.geojson) or FlatGeobuf "
-                "(.fgb), which keep both"
-            )
-            raise OutputError(msg)
-        seen[c.casefold()] = c
+    out = []
+    for c in columns:
+        first = seen.setdefault(c.casefold(), c)
+        if first != c:
+            out.append((first, c))
+    return out
+
+
+def _refuse_case_twins(gdf: gpd.GeoDataFrame, target: Path) -> None:
+    """Refuse columns named alike but for case: GeoPackage and DBF field names ignore case,
+    and GDAL stops on the second or renames it NAME_1."""
+    kind = "GeoPackage" if target.suffix.lower() == ".gpkg" else "Shapefile (DBF)"
+    twins = case_twins(str(c) for c in gdf.columns if c != gdf.geometry.name)
+    if twins:
+        first, c = twins[0]
+        msg = (
+            f"cannot write {target.name}: columns {first!r} and {c!r} differ "
+            f"only in case, which {kind} field names ignore;"
+            " rename one of them in the input, or write GeoJSON (.geojson) or FlatGeobuf "
+            "(.fgb), which keep both"
+        )
+        raise OutputError(msg)
 
 
 def _write_by_suffix(
