@@ -12,14 +12,13 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 from click.testing import CliRunner
+from packs import new_pack
 
 from qzgeo.cli.main import cli
 
 
 def _pack(tmp_path: Path, *, constrained: bool) -> Path:
-    pack = tmp_path / ("with" if constrained else "without")
-    res = CliRunner().invoke(cli, ["new-pack", str(pack), "--center", "126.6,45.8"])
-    assert res.exit_code == 0, res.output
+    pack = new_pack(tmp_path / ("with" if constrained else "without"), "126.6,45.8")
     if not constrained:  # the control lines kept as a base layer: no red line to check
         cat = pack / "layers" / "catalog.toml"
         text = cat.read_text(encoding="utf-8")

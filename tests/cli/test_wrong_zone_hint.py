@@ -15,6 +15,7 @@ import geopandas as gpd
 import pytest
 import shapely
 from click.testing import CliRunner
+from packs import new_pack
 from pyproj import Transformer
 
 from qzgeo.cli.main import cli
@@ -22,10 +23,7 @@ from qzgeo.cli.main import cli
 
 @pytest.fixture
 def pack(tmp_path: Path) -> Path:
-    folder = tmp_path / "urumqi"
-    res = CliRunner().invoke(cli, ["new-pack", str(folder), "--center", "87.6,43.8"])
-    assert res.exit_code == 0, res.output
-    return folder
+    return new_pack(tmp_path / "urumqi", "87.6,43.8")
 
 
 def _site_in_cm87_labelled(crs: int, path: Path) -> None:

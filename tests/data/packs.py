@@ -167,3 +167,12 @@ def minipack_site(path: Path) -> Path:
     )
     gdf.to_file(path, driver="GeoJSON")
     return path
+
+
+def new_pack(folder: Path, center: str) -> Path:
+    """``qzgeo new-pack FOLDER --center LON,LAT``, as a pack author starts one."""
+    from qzgeo.cli.main import cli
+
+    res = CliRunner().invoke(cli, ["new-pack", str(folder), "--center", center])
+    assert res.exit_code == 0, res.output
+    return folder

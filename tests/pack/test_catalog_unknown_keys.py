@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from packs import new_pack
 
 from qzgeo.cli.main import cli
 from qzgeo.pack.catalog import load_pack
@@ -15,10 +16,7 @@ from qzgeo.pack.catalog import load_pack
 
 @pytest.fixture
 def pack(tmp_path: Path) -> Path:
-    folder = tmp_path / "urumqi"
-    res = CliRunner().invoke(cli, ["new-pack", str(folder), "--center", "87.6,43.8"])
-    assert res.exit_code == 0, res.output
-    return folder
+    return new_pack(tmp_path / "urumqi", "87.6,43.8")
 
 
 def _edit(pack: Path, old: str, new: str) -> None:
