@@ -1,6 +1,6 @@
 """A GeoDataFrame as bytes and back, exactly: Arrow IPC for the columns, WKB for the geometry.
 
-For :mod:`qzgeo.io.cache_store` (no pickle: reading a cache executes nothing). The attribute
+For :mod:`qzgeo.cache_store` (no pickle: reading a cache executes nothing). The attribute
 columns and the index go through Arrow with pandas' metadata (dtypes, index, names restored);
 the geometry as ISO WKB (Z and M kept); the CRS as the text it was made from
 (``CRS.srs``, e.g. ``"EPSG:4490"``) and ``attrs`` as JSON. :func:`same_frame` tells whether

@@ -3,7 +3,7 @@
 Loading a pack (reading, checking, repairing every layer, building its coverage) and
 validating it take ~0.3 s for the bundled pack, most of a cold ``qzgeo check``. The result,
 with whether the pack validated and its warnings, is kept in the cache folder
-(:mod:`qzgeo.io.cache_store`, ``packs/``) under a key that is a SHA-256 of everything it
+(:mod:`qzgeo.cache_store`, ``packs/``) under a key that is a SHA-256 of everything it
 depends on:
 
 * the bytes of ``catalog.toml``, ``styles/*.toml``, ``maps/*.toml`` and of every file a
@@ -44,9 +44,9 @@ from typing import Any
 
 from pyproj import CRS
 
+from qzgeo.cache_store import cache_off, load_entry, save_entry
 from qzgeo.geo.coverage import Coverage
 from qzgeo.geo.repair import Flattened, Outside, RepairRecord, RepairReport
-from qzgeo.io.cache_store import cache_off, load_entry, save_entry
 from qzgeo.io.digest import sha256_path
 from qzgeo.io.frame_codec import frame_from_bytes, frame_to_bytes, same_frame
 from qzgeo.io.guard import current_caps

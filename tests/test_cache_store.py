@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from qzgeo.io import cache_store
-from qzgeo.io.cache_store import KEEP_ENTRIES, cache_folder, load_entry, save_entry, user_cache_dir
+from qzgeo import cache_store
+from qzgeo.cache_store import KEEP_ENTRIES, cache_folder, load_entry, save_entry, user_cache_dir
 
 
 def _key(n: int) -> str:
