@@ -43,6 +43,9 @@ BOUNDARY_HINT = "城镇开发边界"
 CLASS_COLUMNS = ("类别", "class", "CLASS", "DLMC")
 MODES = ("auto", "exclusion", "boundary")
 SOURCE_COL, FID_COL = "_site_source", "_site_fid"
+#: The CRS (WKT) each site was read in: sites wholly outside the extent get the GK zone they
+#: would fit (:func:`qzgeo.io.input_checks.enforce_extent`), though they are in lon/lat by then.
+CRS_COL = "_site_crs"
 # Columns naming a site, the first with a value. 宗地代码 (ZDDM in 地籍数据库 exports; also
 # 宗地编码, 宗地号) is how GIS staff name parcels; a 名称 someone wrote comes first. Name: KML.
 LABEL_COLUMNS = (
@@ -112,8 +115,9 @@ def read_sites(
     Returns
     -------
     (GeoDataFrame, Notices)
-        The attribute columns of the sources plus ``_site_source`` (the argument) and
-        ``_site_fid`` (the feature id in its source), in EPSG:4490; the readers' notices,
+        The attribute columns of the sources plus ``_site_source`` (the argument),
+        ``_site_fid`` (the feature id in its source) and ``_site_crs`` (the WKT of the CRS it
+        was read in), in EPSG:4490; the readers' notices,
         with ``source`` the argument and ``feature`` the feature id (pass them to
         :func:`qzgeo.analysis.siting.check_sites`, which puts each in its site's report).
     """
@@ -144,6 +148,7 @@ def read_sites(
         part = to_crs(drawn_edges(gdf.loc[polygonal]), STORAGE_CRS)
         part[SOURCE_COL] = arg
         part[FID_COL] = part.index.to_numpy()
+        part[CRS_COL] = gdf.crs.to_wkt() if gdf.crs is not None else ""
         frames.append(part)
     out = pd.concat(frames, ignore_index=True)
     return gpd.GeoDataFrame(out, geometry=frames[0].geometry.name, crs=STORAGE_CRS), notes
@@ -280,7 +285,8 @@ def site_labels(
     """
     if label_field is not None and label_field not in sites.columns:
         # the user's columns: not the geometry nor the source and feature id qzgeo added
-        theirs = [c for c in sites.columns if c not in (SOURCE_COL, FID_COL, sites.geometry.name)]
+        ours = (SOURCE_COL, FID_COL, CRS_COL, sites.geometry.name)
+        theirs = [c for c in sites.columns if c not in ours]
         msg = f"label field {label_field!r} is not a column of the sites; they have {theirs}"
         raise InputError(msg)
     cols = [label_field] if label_field else [c for c in LABEL_COLUMNS if c in sites.columns]
@@ -363,12 +369,21 @@ def site_extent_notices(sites: gpd.GeoDataFrame, extent: CheckedArea | None) -> 
     if extent is None or sites.empty:
         return notes
     srcs, fids = site_origin(sites)
+    read_in = sites[CRS_COL].tolist() if CRS_COL in sites.columns else [""] * len(sites)
     for src in dict.fromkeys(srcs):
         rows = [i for i, s in enumerate(srcs) if s == src]
         part = gpd.GeoDataFrame(
             geometry=sites.geometry.values[rows], index=[fids[i] for i in rows], crs=sites.crs
         )
-        notes.extend(enforce_extent(part, extent, source=src or "the sites"))
+        wkt = read_in[rows[0]]
+        notes.extend(
+            enforce_extent(
+                part,
+                extent,
+                source=src or "the sites",
+                read_crs=CRS.from_wkt(wkt) if wkt else None,
+            )
+        )
     if srcs and srcs[0] is None:
         notes = Notices([replace(n, source=None) for n in notes])
     return notes

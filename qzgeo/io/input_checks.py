@@ -122,6 +122,7 @@ def enforce_extent(
     source: str,
     per_feature: bool = True,
     scope: str | None = None,
+    read_crs: Any = None,
 ) -> Notices:
     """Refuse data wholly outside the pack ``extent``; a notice for data partly outside.
 
@@ -129,7 +130,9 @@ def enforce_extent(
     feature partly outside gets a notice; otherwise (a pack layer) only a layer wholly
     outside is refused, and a layer partly outside gets one notice. No ``extent``: no check.
     ``scope`` says which features ``gdf`` holds when it is part of a layer read in chunks
-    (the count of features outside is then the chunk's).
+    (the count of features outside is then the chunk's). ``read_crs``: the CRS the data were
+    read in, if ``gdf`` has been moved since (sites): the refusal names the GK zone in which
+    they would fit.
 
     ``extent`` may be the pack's :class:`~qzgeo.geo.coverage.Coverage`: what lies wholly
     outside its box is refused all the same, and the notices are about the coverage
@@ -145,7 +148,13 @@ def enforce_extent(
         return Notices()
     warn = area.is_box or not per_feature
     notes = _enforce_box(
-        gdf, area.extent, source=source, per_feature=per_feature, scope=scope, warn=warn
+        gdf,
+        area.extent,
+        source=source,
+        per_feature=per_feature,
+        scope=scope,
+        warn=warn,
+        read_crs=read_crs if read_crs is not None else gdf.crs,
     )
     if warn:
         return notes
@@ -194,6 +203,7 @@ def _enforce_box(
     per_feature: bool,
     scope: str | None,
     warn: bool = True,
+    read_crs: Any = None,
 ) -> Notices:
     """:func:`enforce_extent` of the box (``warn``: with the notices of what lies partly out)."""
     notes = Notices()
@@ -222,7 +232,7 @@ def _enforce_box(
         )
         x0, y0, x1, y1 = (float(v) for v in shapely.bounds(geoms[i]))
         msg = outside_extent_message(source, what, extent, (x0, y0, x1, y1))
-        raise CRSError(msg + _zone_hint(gdf.crs, (x0, y0, x1, y1), extent))
+        raise CRSError(msg + _zone_hint(read_crs, (x0, y0, x1, y1), extent))
     for i in np.flatnonzero(part).tolist() if warn else []:
         fid: Any = gdf.index[i] if per_feature else None
         what = f"feature {fid}" if per_feature else "the layer"

@@ -68,3 +68,42 @@ def test_no_zone_hint_when_no_zone_fits(pack: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["analyze", "--pack", pack, "--parcels", site])
     assert res.exit_code == 2 and "wholly outside" in res.stderr
     assert "EPSG:45" not in res.stderr, res.stderr
+
+
+def test_a_site_in_the_next_zone_names_the_zone_that_fits(pack: Path, tmp_path: Path) -> None:
+    """Sites are in lon/lat by the time the extent is checked; the hint comes from the CRS
+    they were read in (it said only "the wrong pack, CRS or GK zone")."""
+    site = tmp_path / "site.shp"
+    _site_in_cm87_labelled(4539, site)
+    res = CliRunner().invoke(cli, ["check", "--pack", str(pack), str(site)])
+    assert res.exit_code == 2, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert "wholly outside the pack extent" in res.stderr and "site.shp" in res.stderr
+    assert "EPSG:4538 (CM 87E)" in res.stderr and "not EPSG:4539" in res.stderr, res.stderr
+
+
+def test_of_two_site_files_the_hint_is_for_the_one_in_the_wrong_zone(
+    pack: Path, tmp_path: Path
+) -> None:
+    good, bad = tmp_path / "good.gpkg", tmp_path / "bad.gpkg"
+    e, n = Transformer.from_crs(4490, 4538, always_xy=True).transform(87.6, 43.8)
+    lon, _ = Transformer.from_crs(4537, 4490, always_xy=True).transform(e, n)
+    assert abs(lon - 84.6) < 1e-9  # CM 84E: the same coordinates 3° west of where they are
+    gdf = gpd.GeoDataFrame({"名称": ["地块"]}, geometry=[shapely.box(e - 200, n - 200, e, n)])
+    gdf.set_crs(4538).to_file(good)  # labelled right
+    gdf.set_crs(4537).to_file(bad)
+    res = CliRunner().invoke(cli, ["check", "--pack", str(pack), str(good), str(bad)])
+    assert res.exit_code == 2, res.output
+    assert "bad.gpkg" in res.stderr and "good.gpkg" not in res.stderr, res.stderr
+    assert "EPSG:4538 (CM 87E)" in res.stderr and "not EPSG:4537" in res.stderr, res.stderr
+
+
+def test_a_lon_lat_site_far_away_gets_no_zone_hint(pack: Path, tmp_path: Path) -> None:
+    site = tmp_path / "beijing.geojson"
+    gdf = gpd.GeoDataFrame({"名称": ["北京"]}, geometry=[shapely.box(116.3, 39.9, 116.31, 39.91)])
+    gdf.set_crs(4326).to_file(site)
+    res = CliRunner().invoke(cli, ["check", "--pack", str(pack), str(site)])
+    assert res.exit_code == 2, res.output
+    assert (
+        "wholly outside the pack extent" in res.stderr and "their CRS is probably" not in res.stderr
+    )
