@@ -13,8 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pyarrow.parquet as pq
-from shapely import box
+from shapely import Point, box
 
 from qzgeo.io.vector import read_layer
 from qzgeo.io.write import write_layer
@@ -50,3 +51,24 @@ def test_notes_stored_by_an_earlier_version_are_not_given_again(tmp_path: Path) 
     got = read_layer(path)
     assert [n for n in notices_of(got) if "jzd.txt" in str(n)] == []
     assert "encoding" not in got.attrs
+
+
+def test_second_geometry_column_is_kept_as_wkt_with_a_note(tmp_path: Path) -> None:
+    """A GeoParquet may hold several geometry columns (DuckDB, Sedona, a centroid column a
+    geopandas user added): GDAL writes one, so convert stopped on a ValueError traceback and
+    analyze on a pyarrow one. The others are kept as WKT text, and the note says so."""
+    parcels = _read_with_notes()
+    parcels["中心点"] = gpd.GeoSeries([Point(108.6225, 21.952)], crs=parcels.crs)
+    parcels.loc[len(parcels)] = ["空", box(108.63, 21.95, 108.64, 21.96), None]
+    path = tmp_path / "two.parquet"
+    parcels.to_parquet(path)
+    got = read_layer(path)
+    assert _text(got["中心点"]) == [parcels["中心点"].iloc[0].wkt, None]
+    notes = notices_of(got).messages()
+    assert any("中心点" in m and "WKT" in m for m in notes), notes
+    back = read_layer(write_layer(got, tmp_path / "two.gpkg"))
+    assert _text(back["中心点"]) == [parcels["中心点"].iloc[0].wkt, None]
+
+
+def _text(column: pd.Series) -> list[str | None]:
+    return [None if pd.isna(v) else v for v in column]
