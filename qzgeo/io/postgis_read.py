@@ -416,11 +416,14 @@ def _resolve_crs(
             .distinct()
             .limit(2)
         ).scalars()
-        found = [int(s) for s in rows if s]
+        # Zeros count: rows without an SRID beside rows with one are not given its CRS.
+        found = sorted(int(s or 0) for s in rows)
         if len(found) > 1:
             msg = (
-                f"PostGIS table {src.qualified} mixes SRIDs in {geom_col!r}; fix it with "
-                "ST_Transform / UpdateGeometrySRID"
+                f"PostGIS table {src.qualified} mixes SRIDs in {geom_col!r} ({found[0]} and "
+                f"{found[1]}, at least; 0 is no CRS); a layer has one CRS: fix it with "
+                "ST_Transform, or ST_SetSRID for the rows of SRID 0, or read a view that "
+                "selects one SRID"
             )
             raise CRSError(msg)
         srid = found[0] if found else 0

@@ -26,6 +26,7 @@ from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.io.arrow_ints import note_rounded_codes, read_dataframe
 from qzgeo.io.csv_wkt import note_unparsed_wkt
 from qzgeo.io.dxf import read_dxf
+from qzgeo.io.geoparquet import read_geoparquet
 from qzgeo.io.gpkg_count import one_row_per_fid, read_rows
 from qzgeo.io.guard import (
     admit_source,
@@ -289,7 +290,7 @@ def _read_file(
     if suffix == ".dxf":
         return read_dxf(path, crs=None)
     if suffix in (".parquet", ".geoparquet"):
-        return _read_parquet(path)
+        return read_geoparquet(path)
     shp = folder_shapefile(path, layer)  # read as the file: its .cpg, encoding, checks
     return _read_ogr(shp or path, layer=None if shp else layer, encoding=encoding)
 
@@ -482,14 +483,6 @@ def _arrow_safe(path: Path, layer: str | None) -> bool:
         return bool(info["capabilities"]["fast_spatial_filter"])
     except (*PYOGRIO_ERRORS, KeyError):
         return False
-
-
-def _read_parquet(path: Path) -> gpd.GeoDataFrame:
-    try:
-        return gpd.read_parquet(path)
-    except (OSError, ValueError, TypeError) as exc:
-        msg = f"cannot read {path} as GeoParquet: {exc}"
-        raise InputError(msg) from exc
 
 
 def to_storage(gdf: gpd.GeoDataFrame, *, crs: str = STORAGE_CRS) -> gpd.GeoDataFrame:
