@@ -89,8 +89,10 @@ def sketch_svg(views: Sequence[LayerView], bounds: tuple[float, float, float, fl
         geoms = np.asarray(gdf.geometry.values, dtype=object)
         # base layers (the sea...) reach far beyond the frame: draw only what is inside it
         geoms = shapely.simplify(shapely.clip_by_rect(geoms, *view), tol)
+        # class keys are the values as text, as `validate`, the legend and the sheet read
+        # them (an integer code 1 is the style class "1"); a missing value stays missing
         classes = (
-            gdf[v.class_field].tolist()
+            gdf[v.class_field].astype(str).where(gdf[v.class_field].notna()).tolist()
             if v.class_field and v.class_field in gdf.columns
             else [None] * len(gdf)
         )
