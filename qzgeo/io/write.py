@@ -225,9 +225,11 @@ def _write_by_suffix(
         return write_shapefile(_dbf_integers(data), target, encoding=write_encoding(encoding))
     if suffix == ".parquet":
         # pandas would store attrs in the file: the reader's notes about the input file
-        # (its name, its text), which a later read would give as this file's own.
-        data.attrs = {}
-        return write_with(target, lambda tmp: data.to_parquet(tmp))
+        # (its name, its text), which a later read would give as this file's own. A shallow
+        # copy: the caller's frame keeps its notes.
+        bare = data.copy(deep=False)
+        bare.attrs = {}
+        return write_with(target, lambda tmp: bare.to_parquet(tmp))
     driver = WRITE_FORMATS[suffix]
     return write_with(
         target,
