@@ -135,6 +135,7 @@ max-width:100%;overflow:hidden;display:block}
 .meta{font-size:12px;color:#777;margin-left:6px}
 footer{font-size:12px;color:#666;padding:0 24px 20px}
 @media (max-width:400px){header,main,footer{padding-left:12px;padding-right:12px}}
+header h1,header p,.card h2,.card .en,.card .desc,footer{overflow-wrap:anywhere}
 """
 
 

@@ -451,3 +451,36 @@ def test_popup_shows_integer_codes_without_grouping(built: Built, tmp_path: Path
     assert "宗地代码450702001" in v.value
     assert "缺码450702" in v.value
     assert "面积_ha12,345.68" in v.value
+
+
+def test_a_long_unbroken_title_wraps_inside_a_narrow_phone(built: Built, tmp_path: Path) -> None:
+    # a map title or description with no break opportunity (a code, a URL) ran past the
+    # screen's edge in the gallery's header and its card
+    text = "规划" + "Q" * 120
+    built.write_map(
+        "long_map",
+        f"""
+        title = "{text}"
+        title_en = "{"E" * 120}"
+        audience = "public"
+        layers = ["zones"]
+        basemap = "none"
+        description = "{"D" * 200}"
+        """,
+    )
+    built.pack = load_pack(built.root)
+    res = publish_maps(
+        built.pack, built.layers, built.analysis, tmp_path / "out", analysis_sensitivity=SENS
+    )
+    index = res.maps["long_map"].parent / "index.html"
+
+    def probe(page):
+        return page.evaluate(
+            """() => ({doc: document.documentElement.scrollWidth,
+            wide: Array.from(document.querySelectorAll("h1, h2, p")).filter(
+              (e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent.slice(0, 20))})"""
+        )
+
+    v = visit(index, probe, width=320, height=640, wait_ready=False)
+    assert v.value["doc"] <= 320, v.value
+    assert not v.value["wide"], v.value
