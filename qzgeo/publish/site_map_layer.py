@@ -46,6 +46,9 @@ class SitesLayer(MacroElement):
             ".bindTooltip(tip).addTo(map);\n"
             '  L.control.layers(null, {"选址 Sites": sites, "冲突 Conflicts": patches})'
             ".addTo(map);\n"
+            # as on the published maps: metres only, and no link out of an offline page
+            '  L.control.scale({imperial: false, position: "bottomleft"}).addTo(map);\n'
+            '  map.attributionControl.setPrefix("Leaflet");\n'
             f"}})({parent.get_name()});\n"
         )
         figure.script.add_child(RawElement(js), name=self.get_name())

@@ -116,7 +116,7 @@ def reports_to_html(
     from qzgeo.publish.site_map_layer import SitesLayer
 
     drawn = [r for r in reports if r.geometry is not None][:max_map_sites]
-    fmap = folium.Map(tiles=None, control_scale=True, height="60%")
+    fmap = folium.Map(tiles=None, control_scale=False, height="60%")  # metric: SitesLayer
     fmap.default_js = []
     fmap.default_css = []
     if drawn:
