@@ -15,10 +15,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
+import shapely
 from pyproj import CRS, Proj, Transformer
 from rasterio.transform import Affine
 
 from qzgeo.geo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
+from qzgeo.geo.repair import valid_polygonal
 from qzgeo.io.atomic import TEMP_PREFIX
 
 __all__ = ["TABLE_COLUMNS", "TOTAL_LAYER", "area_weights", "zone_table"]
@@ -105,7 +107,13 @@ def _layer_rows(
     vector_m2 = ellipsoidal_area(gdf.geometry.to_crs("EPSG:4490").values)
     with rasterio.open(result) as src:
         crs = src.crs.to_wkt()
-    planar = gpd.GeoDataFrame(geometry=gdf.geometry.to_crs(crs).values, crs=crs)
+    geoms = np.asarray(gdf.geometry.to_crs(crs).values, dtype=object)
+    # A zone valid in lon/lat can cross itself in the grid's CRS (a spike whose returning
+    # vertex lies a fraction of a millimetre beside its edge): exactextract then counts whole
+    # cells the ring does not cover. Repaired as the zone overlay repairs it.
+    bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    geoms[bad] = [valid_polygonal(g) for g in geoms[bad]]
+    planar = gpd.GeoDataFrame(geometry=geoms, crs=crs)
     ops = ["unique", "weighted_frac", "weighted_sum", "weighted_mean"]
     stats = exact_extract(str(result), planar, ops, weights=str(weights), output="pandas")
     rows: list[dict[str, object]] = []
