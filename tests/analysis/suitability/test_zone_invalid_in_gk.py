@@ -56,9 +56,7 @@ def test_zone_crossing_itself_in_gk_keeps_its_area(make_pack, h, tmp_path: Path)
         gpkg, layer="zones", driver="GPKG"
     )
     study = shapely.box(*zone.buffer(0.003).bounds)
-    gpd.GeoDataFrame(geometry=[study], crs="EPSG:4490").to_file(
-        gpkg, layer="study", driver="GPKG"
-    )
+    gpd.GeoDataFrame(geometry=[study], crs="EPSG:4490").to_file(gpkg, layer="study", driver="GPKG")
     args = ["suitability", "--pack", str(pack), "--out", str(tmp_path / "out"), "--no-progress"]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
