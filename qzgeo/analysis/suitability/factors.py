@@ -82,7 +82,10 @@ class DistanceFactor:
         self.parts = parts[~shapely.is_empty(parts)]
         self.tree = shapely.STRtree(self.parts)
         merged = shapely.union_all(self.parts)
-        half = math.pi / (4 * QUAD_SEGS)  # half the angle between buffer vertices
+        # Half the widest angle between buffer vertices: GEOS rounds a corner's turn / quantum
+        # to the nearest whole number of fillet segments, so one segment spans up to 1.5
+        # quanta (90° / QUAD_SEGS each); the chord sags by R(1 - cos(half)) inside the circle.
+        half = 0.75 * math.pi / (2 * QUAD_SEGS)
         self.inner, self.outer = [], []
         for b in factor.breaks:
             eps = 1e-6 + 1e-9 * b

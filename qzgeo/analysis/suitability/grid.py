@@ -396,6 +396,17 @@ class GridRaster:
                 f"declared --height-range ({lo:g} to {hi:g} m; {nodata}): a fill value? "
                 f"Declare it: {fill}; if it is a real height, widen --height-range"
             )
+        elif not repeated and deepest >= lo and math.isfinite(float(bad.max())):
+            # Many different heights above any land, none below: not one fill value but
+            # heights in smaller units (an int DEM of decimetres) with no scale declared.
+            msg = (
+                f"{self.what}: raster {p!r} holds heights up to {float(bad.max()):g} over the "
+                f"study area, above any land ({lo:g} to {hi:g} m; {nodata}), as many different "
+                "values, not one fill value: heights in decimetres or centimetres with no "
+                f"scale declared? Declare it: gdal_edit.py -scale 0.1 {p!r} (decimetres; "
+                f"-scale 0.01 for centimetres); if {value:g} is a fill value instead, declare "
+                f"it: {fill}"
+            )
         elif repeated or deepest < DEEPEST_M or deepest >= lo:
             msg = (
                 f"{self.what}: raster {p!r} holds {value:g} over the study area, a height no "

@@ -15,10 +15,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
+import shapely
 from pyproj import CRS, Proj, Transformer
 from rasterio.transform import Affine
 
 from qzgeo.geo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
+from qzgeo.geo.repair import valid_polygonal
 from qzgeo.io.atomic import TEMP_PREFIX
 
 __all__ = ["TABLE_COLUMNS", "TOTAL_LAYER", "area_weights", "zone_table"]
@@ -105,22 +107,33 @@ def _layer_rows(
     vector_m2 = ellipsoidal_area(gdf.geometry.to_crs("EPSG:4490").values)
     with rasterio.open(result) as src:
         crs = src.crs.to_wkt()
-    planar = gpd.GeoDataFrame(geometry=gdf.geometry.to_crs(crs).values, crs=crs)
+    geoms = np.asarray(gdf.geometry.to_crs(crs).values, dtype=object)
+    # A zone valid in lon/lat can cross itself in the grid's CRS (a spike whose returning
+    # vertex lies a fraction of a millimetre beside its edge): exactextract then counts whole
+    # cells the ring does not cover. Repaired as the zone overlay repairs it.
+    bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    geoms[bad] = [valid_polygonal(g) for g in geoms[bad]]
+    planar = gpd.GeoDataFrame(geometry=geoms, crs=crs)
     ops = ["unique", "weighted_frac", "weighted_sum", "weighted_mean"]
     stats = exact_extract(str(result), planar, ops, weights=str(weights), output="pandas")
     rows: list[dict[str, object]] = []
-    for fid, st in enumerate(stats.itertuples(index=False)):
+    # 要素编号 is the feature id every other output gives the zone (zone_summary.csv, the
+    # patch ids: a GeoPackage's fid), not its position; a layer keyed by text is numbered
+    # by position, as qzgeo.pack.load numbers zone layers.
+    ids = gdf.index.tolist() if pd.api.types.is_integer_dtype(gdf.index) else range(len(gdf))
+    for i, st in enumerate(stats.itertuples(index=False)):
+        fid = int(ids[i])
         if lid == TOTAL_LAYER:
             key = {"图层": lid, "要素编号": -1, "名称": TOTAL_LAYER}
         else:
-            label = str(gdf[field].iloc[fid]) if field and field in gdf.columns else str(fid)
+            label = str(gdf[field].iloc[i]) if field and field in gdf.columns else str(fid)
             key = {"图层": lid, "要素编号": fid, "名称": label}
         # sum(code * cover * w) / mean(code weighted by cover * w) = sum(cover * w)
         assessed = st.weighted_sum / st.weighted_mean if st.weighted_mean > 0 else 0.0
         per = dict(
             zip(np.asarray(st.unique).tolist(), np.asarray(st.weighted_frac).tolist(), strict=True)
         )
-        vector = float(vector_m2[fid])
+        vector = float(vector_m2[i])
         rest = vector - assessed
         rest = rest if rest > 1e-6 * vector else 0.0  # below the weights' precision
         for code, cls in enumerate(classes):
