@@ -42,8 +42,29 @@ __all__ = [
 ]
 
 US_FOOT = 1200 / 3937
-_METRES = frozenset({"", "m", "metre", "metres", "meter", "meters"})
-_FEET = {
+_METRES = frozenset({"", "m", "metre", "metres", "meter", "meters", "米", "公尺"})
+#: Band units converted to metres, by their lower-case name (Chinese ones as Chinese DEMs
+#: write them: 米 is in _METRES).
+_UNITS = {
+    "dm": 0.1,
+    "decimetre": 0.1,
+    "decimetres": 0.1,
+    "decimeter": 0.1,
+    "decimeters": 0.1,
+    "分米": 0.1,
+    "cm": 0.01,
+    "centimetre": 0.01,
+    "centimetres": 0.01,
+    "centimeter": 0.01,
+    "centimeters": 0.01,
+    "厘米": 0.01,
+    "mm": 0.001,
+    "millimetre": 0.001,
+    "millimetres": 0.001,
+    "millimeter": 0.001,
+    "millimeters": 0.001,
+    "毫米": 0.001,
+    "英尺": 0.3048,
     "ft": 0.3048,
     "foot": 0.3048,
     "feet": 0.3048,
@@ -85,8 +106,8 @@ def height_unit(src: DatasetReader, shown: str, what: str) -> tuple[float, str |
         return factor, f"{what}: heights of {shown!r} are in {name} (vertical CRS), x {factor:g}"
     if declared.lower() in _METRES:
         return 1.0, None
-    if declared.lower() in _FEET:
-        factor = _FEET[declared.lower()]
+    if declared.lower() in _UNITS:
+        factor = _UNITS[declared.lower()]
         note = (
             f"{what}: heights of {shown!r} are in {declared!r} (band unit); "
             f"converted to metres x {factor:.10g}"
@@ -94,7 +115,7 @@ def height_unit(src: DatasetReader, shown: str, what: str) -> tuple[float, str |
         return factor, note
     msg = (
         f"{what}: raster {shown!r} declares its heights in {declared!r}, a unit qzgeo does not "
-        "convert; give heights in metres (or feet), e.g. gdal_calc.py -A FILE "
+        "convert; give heights in metres (or feet, dm, cm, mm), e.g. gdal_calc.py -A FILE "
         '--calc "A*FACTOR" --outfile dem_m.tif, then clear the unit'
     )
     raise InputError(msg)

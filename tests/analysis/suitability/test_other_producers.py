@@ -122,10 +122,34 @@ def test_dem_in_feet_is_converted_and_said(make_pack, h, tmp_path):
 def test_dem_in_an_unknown_unit_is_refused(make_pack, h, tmp_path):
     pack = make_pack({"p": probe_model(h, 10.0)})
     z, t = plane(h, 10.0)
-    dem = write(tmp_path / "dm.tif", z * 10, t, units="decimetre")
+    dem = write(tmp_path / "fathoms.tif", z / 1.8288, t, units="fathom")
     code, out = run(pack, tmp_path / "out", "--dem", str(dem))
     assert code == 2, out
-    assert "dm.tif" in out and "'decimetre'" in out and "metres" in out
+    assert "fathoms.tif" in out and "'fathom'" in out and "metres" in out
+
+
+@pytest.mark.parametrize(
+    ("unit", "per_metre"),
+    [
+        ("米", 1.0),
+        ("公尺", 1.0),
+        ("decimetre", 10.0),
+        ("分米", 10.0),
+        ("cm", 100.0),
+        ("英尺", 1 / 0.3048),
+    ],
+)
+def test_dem_in_a_unit_chinese_producers_write_is_converted(
+    make_pack, h, tmp_path, unit, per_metre
+):
+    """A DEM from a Chinese producer declares 米 (or 分米, 厘米); 米 was refused as an unknown
+    unit, and a declared decimetre DEM was refused though its unit says how to convert it."""
+    pack = make_pack({"p": probe_model(h, 10.0)})
+    z, t = plane(h, 10.0)
+    dem = write(tmp_path / "dem.tif", z * per_metre, t, units=unit)
+    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    assert code == 0, out
+    assert set(np.unique(slope_grades(tmp_path / "out", "p", h))) == {3}  # 10° plane
 
 
 def test_dem_band_scale_is_applied(make_pack, h, tmp_path):
