@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import shapely
+from pyproj import CRS
 
 from qzgeo._errors import CRSError, InputError, OutputError, QzgeoError
+from qzgeo.geo.crs_twin import gk_twin
 from qzgeo.io.postgis_conn import connect, db_reason, engine_for, require_postgis
 from qzgeo.io.postgis_ids import id_column
 from qzgeo.io.postgis_read import read_postgis_layer
@@ -189,11 +191,7 @@ def _prepare_for_postgis(gdf: gpd.GeoDataFrame, src: PostgisSource) -> gpd.GeoDa
         msg = f"cannot write PostGIS table {src.qualified}: the data has no CRS; set one first"
         raise CRSError(msg)
     if gdf.crs.to_epsg() is None:
-        msg = (
-            f"cannot write PostGIS table {src.qualified}: CRS {gdf.crs.name!r} has no EPSG code; "
-            "use to_crs('EPSG:4490')"
-        )
-        raise CRSError(msg)
+        raise CRSError(_no_epsg_message(gdf.crs, src))
     for col in gdf.columns:
         if not isinstance(col, str):
             msg = f"cannot write PostGIS table {src.qualified}: column name {col!r} is not text"
@@ -212,6 +210,24 @@ def _prepare_for_postgis(gdf: gpd.GeoDataFrame, src: PostgisSource) -> gpd.GeoDa
         out = out.rename_geometry(src.geom)
     out[out.geometry.name] = _promote_to_multi(out.geometry)
     return out
+
+
+def _no_epsg_message(crs: CRS, src: PostgisSource) -> str:
+    """The refusal of a CRS without an EPSG code, with the command-line fix: ``--to-crs``,
+    and the GK zone whose parameters it has, offered, never taken (the datum may differ)."""
+    msg = (
+        f"cannot write PostGIS table {src.qualified}: CRS {crs.name!r} has no EPSG code, "
+        "which a PostGIS SRID needs; reproject it as you write it: qzgeo convert IN OUT "
+        "--to-crs EPSG:4490 (CGCS2000 lon/lat)"
+    )
+    twin = gk_twin(crs)
+    if twin is not None:
+        msg += (
+            f", or --to-crs EPSG:{twin} ({CRS.from_epsg(twin).name}), whose projection it has "
+            "exactly: if its datum is CGCS2000, that keeps the coordinates as they are (qzgeo "
+            "does not assume so: its datum is not named CGCS2000)"
+        )
+    return msg
 
 
 def _promote_to_multi(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
