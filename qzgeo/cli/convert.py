@@ -195,14 +195,16 @@ def _check_postgis_out(source: str, out: str, file_only: Mapping[str, object]) -
 
 
 def _write_postgis(gdf: gpd.GeoDataFrame, uri: str) -> None:
-    """Write ``gdf`` to the PostGIS table ``uri`` (replacing only a table qzgeo wrote)."""
+    """Write ``gdf`` to the PostGIS table ``uri`` (replacing only a table qzgeo wrote), keyed
+    by the source's feature ids, so that analyze names its rows as the source does."""
     from qzgeo.io.postgis import write_postgis_layer
     from qzgeo.io.postgis_uri import parse_postgis_uri
 
-    write_postgis_layer(gdf, uri)
+    key = write_postgis_layer(gdf, uri, keep_ids=True)
     target = parse_postgis_uri(uri)
     click.echo(
-        f"Wrote {len(gdf)} feature(s) to PostGIS table {target.qualified} on {target.server}"
+        f"Wrote {len(gdf)} feature(s) to PostGIS table {target.qualified} on {target.server} "
+        f"(primary key {key}: the source's feature ids)"
     )
 
 

@@ -14,9 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import shapely
+from pyproj import CRS
 
 from qzgeo._errors import CRSError, InputError, OutputError, QzgeoError
+from qzgeo.geo.crs_twin import gk_twin
 from qzgeo.io.postgis_conn import connect, db_reason, engine_for, require_postgis
+from qzgeo.io.postgis_ids import id_column
 from qzgeo.io.postgis_read import read_postgis_layer
 from qzgeo.io.postgis_uri import (
     MAX_IDENTIFIER_BYTES,
@@ -36,7 +39,9 @@ OWNER_MARK = "qzgeo:"
 _OWNER_COMMENT = f"{OWNER_MARK} written by qzgeo; replaced by its next run"
 
 
-def write_postgis_layer(gdf: gpd.GeoDataFrame, uri: str, *, if_exists: str = "replace") -> None:
+def write_postgis_layer(
+    gdf: gpd.GeoDataFrame, uri: str, *, if_exists: str = "replace", keep_ids: bool = False
+) -> str | None:
     """Write a GeoDataFrame to a PostGIS table in one transaction.
 
     ``"replace"`` writes a new table and swaps it for the old one in the same transaction, so
@@ -53,30 +58,50 @@ def write_postgis_layer(gdf: gpd.GeoDataFrame, uri: str, *, if_exists: str = "re
     uri : str
         ``postgresql://user@host:port/db?table=schema.name``; the schema must exist.
     if_exists : {"replace", "fail", "append"}
+    keep_ids : bool
+        Make the index (the source's feature ids, as :func:`qzgeo.io.vector.read_layer` gives
+        them) the new table's primary key, so that reading the table names its rows as the
+        source did: a column that holds the same values (a table's own key), else a new
+        first column ``ogc_fid`` (the name ``ogr2ogr`` gives the ids it writes). Not with
+        ``"append"``.
+
+    Returns
+    -------
+    str or None
+        The primary key column written, with ``keep_ids``.
     """
-    write_postgis_layers([(gdf, uri)], if_exists=if_exists)
+    return write_postgis_layers([(gdf, uri)], if_exists=if_exists, keep_ids=keep_ids)[0]
 
 
 def write_postgis_layers(
-    items: Sequence[tuple[gpd.GeoDataFrame, str]], *, if_exists: str = "replace"
-) -> None:
+    items: Sequence[tuple[gpd.GeoDataFrame, str]],
+    *,
+    if_exists: str = "replace",
+    keep_ids: bool = False,
+) -> list[str | None]:
     """Write several tables of one database in ONE transaction: all are written, or none.
 
     Each ``(gdf, uri)`` is written as :func:`write_postgis_layer` would; the URIs must name
     the same server and database (they differ by ``table=``). Every table name and column is
-    checked before connecting.
+    checked before connecting. Returns the primary key column of each (``keep_ids``).
     """
     if if_exists not in _IF_EXISTS:
         msg = f"if_exists must be one of {', '.join(_IF_EXISTS)}; got {if_exists!r}"
         raise ValueError(msg)
+    if keep_ids and if_exists == "append":
+        msg = "keep_ids makes a new table's primary key: not with if_exists='append'"
+        raise ValueError(msg)
     if not items:
-        return
-    prepared = []
+        return []
+    prepared: list[tuple[PostgisSource, gpd.GeoDataFrame, str | None]] = []
     for gdf, uri in items:
         src = parse_postgis_uri(uri)
-        prepared.append((src, _prepare_for_postgis(gdf, src)))
+        out, key = _prepare_for_postgis(gdf, src), None
+        if keep_ids:
+            out, key = id_column(out, src)
+        prepared.append((src, out, key))
     first = prepared[0][0]
-    if any(src.url != first.url for src, _ in prepared):
+    if any(src.url != first.url for src, _, _ in prepared):
         msg = "the tables of one write must be in the same PostGIS database"
         raise InputError(msg)
     sa = require_postgis_extras()
@@ -85,9 +110,9 @@ def write_postgis_layers(
     try:
         with connect(engine, first) as conn, conn.begin():
             require_postgis(conn, first)
-            for src, out in prepared:
+            for src, out, key in prepared:
                 current = src
-                _write_one(conn, sa, src, out, if_exists)
+                _write_one(conn, sa, src, out, if_exists, key)
     except QzgeoError:
         raise  # already explained; InputError is also a ValueError
     except (sa.exc.DBAPIError, ValueError) as exc:
@@ -102,10 +127,16 @@ def write_postgis_layers(
         raise OutputError(msg) from None
     finally:
         engine.dispose()
+    return [key for _, _, key in prepared]
 
 
 def _write_one(
-    conn: Connection, sa: Any, src: PostgisSource, out: gpd.GeoDataFrame, if_exists: str
+    conn: Connection,
+    sa: Any,
+    src: PostgisSource,
+    out: gpd.GeoDataFrame,
+    if_exists: str,
+    key: str | None,
 ) -> None:
     insp = sa.inspect(conn)
     if src.schema not in insp.get_schema_names():
@@ -123,7 +154,7 @@ def _write_one(
     if exists and if_exists == "append":
         out.to_postgis(src.table, conn, schema=src.schema, if_exists="append")
     else:
-        _write_and_swap(conn, out, src, replace=exists)
+        _write_and_swap(conn, out, src, replace=exists, key=key)
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -160,11 +191,7 @@ def _prepare_for_postgis(gdf: gpd.GeoDataFrame, src: PostgisSource) -> gpd.GeoDa
         msg = f"cannot write PostGIS table {src.qualified}: the data has no CRS; set one first"
         raise CRSError(msg)
     if gdf.crs.to_epsg() is None:
-        msg = (
-            f"cannot write PostGIS table {src.qualified}: CRS {gdf.crs.name!r} has no EPSG code; "
-            "use to_crs('EPSG:4490')"
-        )
-        raise CRSError(msg)
+        raise CRSError(_no_epsg_message(gdf.crs, src))
     for col in gdf.columns:
         if not isinstance(col, str):
             msg = f"cannot write PostGIS table {src.qualified}: column name {col!r} is not text"
@@ -185,6 +212,24 @@ def _prepare_for_postgis(gdf: gpd.GeoDataFrame, src: PostgisSource) -> gpd.GeoDa
     return out
 
 
+def _no_epsg_message(crs: CRS, src: PostgisSource) -> str:
+    """The refusal of a CRS without an EPSG code, with the command-line fix: ``--to-crs``,
+    and the GK zone whose parameters it has, offered, never taken (the datum may differ)."""
+    msg = (
+        f"cannot write PostGIS table {src.qualified}: CRS {crs.name!r} has no EPSG code, "
+        "which a PostGIS SRID needs; reproject it as you write it: qzgeo convert IN OUT "
+        "--to-crs EPSG:4490 (CGCS2000 lon/lat)"
+    )
+    twin = gk_twin(crs)
+    if twin is not None:
+        msg += (
+            f", or --to-crs EPSG:{twin} ({CRS.from_epsg(twin).name}), whose projection it has "
+            "exactly: if its datum is CGCS2000, that keeps the coordinates as they are (qzgeo "
+            "does not assume so: its datum is not named CGCS2000)"
+        )
+    return msg
+
+
 def _promote_to_multi(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
     values = geoms.array
     kinds = shapely.get_type_id(values)
@@ -203,7 +248,7 @@ def _promote_to_multi(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
 
 
 def _write_and_swap(
-    conn: Connection, gdf: gpd.GeoDataFrame, src: PostgisSource, *, replace: bool
+    conn: Connection, gdf: gpd.GeoDataFrame, src: PostgisSource, *, replace: bool, key: str | None
 ) -> None:
     """Write to a fresh table, then drop the old one and rename, all in ``conn``'s transaction."""
     from psycopg import sql
@@ -227,6 +272,12 @@ def _write_and_swap(
             sql.Identifier(src.schema, src.table), sql.Literal(_OWNER_COMMENT)
         ),
     ]
+    if key is not None:
+        statements.append(
+            sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(
+                sql.Identifier(src.schema, src.table), sql.Identifier(key)
+            )
+        )
     raw = conn.connection.driver_connection
     for stmt in statements:
         conn.exec_driver_sql(stmt.as_string(raw))

@@ -31,6 +31,7 @@ from qzgeo.io.postgis_numeric import (
     text_columns,
     wide_numerics,
 )
+from qzgeo.io.postgis_types import column_items, other_types_as_text
 from qzgeo.io.postgis_uri import PostgisSource, parse_postgis_uri, require_postgis_extras
 from qzgeo.notices import Notice, Notices, attach_notices
 
@@ -134,7 +135,8 @@ def read_postgis_layer(
         target_crs = _resolve_crs(conn, src, geom_col, srid, crs)
         key = _one_key(conn, src)
         wide, ints = wide_numerics(conn, src), nullable_integers(conn, src)
-        columns: list[Any] = [sa.text("*"), *read_as_text(wide), *read_as_text(ints)]
+        items, others = column_items(conn, src)
+        columns: list[Any] = [*items, *read_as_text(wide), *read_as_text(ints)]
         if key is not None and not key.integer:  # ids as PostgreSQL writes the key (numeric
             # keys would come back as floats: 19 digits do not survive that)
             columns.append(sa.cast(sa.column(key.column), sa.Text).label(_ID))
@@ -150,7 +152,8 @@ def read_postgis_layer(
             f"{len(gdf)}; run again when no one writes to it, or analyze it without --chunk-rows"
         )
         raise InputError(msg)
-    return text_columns(integer_columns(_index_by_key(gdf, key, src), ints), wide, src)
+    gdf = text_columns(integer_columns(_index_by_key(gdf, key, src), ints), wide, src)
+    return other_types_as_text(gdf, others, src)
 
 
 def postgis_key_ranges(uri: str, rows: int) -> list[KeyRange]:
