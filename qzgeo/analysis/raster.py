@@ -34,6 +34,7 @@ from qzgeo.geo.area import GEOD, m2_to_ha, m2_to_mu
 from qzgeo.geo.crs import STORAGE_CRS, planar_crs_for_bounds
 from qzgeo.io.atomic import atomic_path
 from qzgeo.io.guard import admit_raster
+from qzgeo.pack.class_values import class_texts
 
 CLASSES_TAG = "QZGEO_CLASSES"  # JSON {"code": "class name"} in the GeoTIFF metadata
 OVERLAP_RULE = "lowest code wins (first class of the class table)"
@@ -209,7 +210,7 @@ def _class_names(gdf: gpd.GeoDataFrame, class_field: str | None) -> list[str]:
             f"{values.index[values.isna()][0]!r}; fill it (e.g. fillna('未分类')) or drop them"
         )
         raise InputError(msg)
-    return [str(v) for v in values]
+    return [str(v) for v in class_texts(values)]  # a REAL code 1.0 is the class "1"
 
 
 def _planar_crs(gdf: gpd.GeoDataFrame, crs: Any) -> CRS:

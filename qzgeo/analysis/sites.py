@@ -26,6 +26,7 @@ from qzgeo.io.guard import refuse_virtual
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import ReadOptions, read_layer
 from qzgeo.notices import Notices, notices_of
+from qzgeo.pack.class_values import class_texts
 
 __all__ = [
     "clean_sites",
@@ -224,7 +225,8 @@ def read_user_constraints(
         if col is None:
             classes = pd.Series(default, index=gdf.index, dtype="string")
         else:
-            classes = gdf[col].astype("string").fillna("").str.strip()
+            # a REAL code 1.0 is the class "1", as in the pack's layers
+            classes = class_texts(gdf[col]).fillna("").astype("string").str.strip()
             classes = classes.mask(classes == "", default)
         # a red line drawn in GK keeps its edges, whatever zone the overlay runs in
         out.append((name, drawn_edges(gdf).to_crs(STORAGE_CRS), classes))

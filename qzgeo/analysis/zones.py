@@ -24,6 +24,7 @@ from qzgeo.geo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
 from qzgeo.geo.crs import crs_label
 from qzgeo.geo.edges import densify_rings
 from qzgeo.geo.repair import RepairReport, overlay_op, polygonal_part, valid_polygonal
+from qzgeo.pack.class_values import class_texts
 from qzgeo.pack.load import LoadedPack
 from qzgeo.pack.model import LayerSpec, Pack
 from qzgeo.pack.overlaps import zone_name
@@ -38,7 +39,8 @@ DEFAULT_MIN_PATCH_M2 = 1.0
 
 def _classes_of(spec: LayerSpec, gdf: gpd.GeoDataFrame) -> pd.Series:
     if spec.class_field and spec.class_field in gdf.columns:
-        return gdf[spec.class_field].astype("string").fillna("")
+        # 1.0 of a REAL column is the class "1", as the pack's keys and every map spell it
+        return class_texts(gdf[spec.class_field]).fillna("").astype("string")
     return pd.Series(spec.title, index=gdf.index, dtype="string")
 
 

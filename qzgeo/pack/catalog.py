@@ -45,6 +45,7 @@ from qzgeo.pack.catalog_types import (
     parse_params,
     unknown_key_problems,
 )
+from qzgeo.pack.class_values import class_table
 from qzgeo.pack.confine import map_id_problems, path_problems, text_cap_problems
 from qzgeo.pack.model import (
     ANALYSIS_OUTPUTS,
@@ -231,10 +232,7 @@ def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerS
         problems.append(
             f"{where}: `constraint` must be 'exclusion' or 'boundary', got {constraint!r}"
         )
-    classes = raw.get("constraint_classes") or {}
-    if not isinstance(classes, dict):
-        problems.append(f"{where}: `constraint_classes` must be a table of class = mode")
-        classes = {}
+    classes = class_table(raw.get("constraint_classes"), f"{where}: `constraint_classes`", problems)
     for cls, mode in classes.items():
         if mode not in CONSTRAINT_MODES:
             problems.append(
@@ -263,7 +261,7 @@ def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerS
         name_field=opt["name_field"],
         publish_fields=_str_tuple(raw.get("publish_fields"), where, "publish_fields", problems),
         constraint=constraint,
-        constraint_classes={str(k): str(v) for k, v in classes.items()},
+        constraint_classes={k: str(v) for k, v in classes.items()},
         source=str(raw.get("source", "")),
         licence=str(raw.get("licence", "")),
         precision=str(precision),
@@ -308,13 +306,15 @@ def _parse_styles(root: Path, problems: list[str]) -> dict[str, LayerStyle]:
                 )
             default = _parse_symbol(raw, where, problems)
             classes: dict[str, Symbol] = {}
-            for cls, craw in (raw.get("classes") or {}).items():
+            for cls, craw in class_table(
+                raw.get("classes"), f"{where} `classes`", problems
+            ).items():
                 merged = {k: v for k, v in raw.items() if k in SYMBOL_KEYS and k != "legend"}
                 if isinstance(craw, dict):
                     for key in sorted(set(craw) - SYMBOL_KEYS):
                         problems.append(f"{where} class {cls!r}: unknown symbol key `{key}`")
                     merged.update(craw)
-                classes[str(cls)] = _parse_symbol(merged, f"{where} class {cls!r}", problems)
+                classes[cls] = _parse_symbol(merged, f"{where} class {cls!r}", problems)
             styles[lid] = LayerStyle(
                 layer_id=lid,
                 default=default,

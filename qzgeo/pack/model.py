@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from qzgeo.io.postgis_uri import is_postgis_uri
+from qzgeo.pack.class_values import class_text
 
 #: Who may see a layer (``sensitivity``) or a map (``audience`` in ``maps/*.toml``): a public
 #: map or folder holds nothing derived from an internal layer.
@@ -72,10 +73,11 @@ class LayerSpec:
     def is_public(self) -> bool:
         return self.sensitivity == "public"
 
-    def constraint_mode(self, cls: str | None) -> str | None:
-        """Mode (exclusion/boundary) of class ``cls``, or ``None`` if it does not constrain."""
-        if cls is not None and cls in self.constraint_classes:
-            return self.constraint_classes[cls]
+    def constraint_mode(self, cls: object) -> str | None:
+        """Mode (exclusion/boundary) of class value ``cls``; ``None`` if it does not constrain."""
+        key = class_text(cls)
+        if key is not None and key in self.constraint_classes:
+            return self.constraint_classes[key]
         return self.constraint
 
 
@@ -109,8 +111,10 @@ class LayerStyle:
     source_file: str = ""
 
     def symbol_for(self, cls: object) -> Symbol:
-        if isinstance(cls, str) and cls in self.classes:
-            return self.classes[cls]
+        """The symbol of class value ``cls`` (1.0 is the class "1"), else the default one."""
+        key = class_text(cls)
+        if key is not None and key in self.classes:
+            return self.classes[key]
         return self.default
 
 

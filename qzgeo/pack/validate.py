@@ -22,6 +22,7 @@ from qzgeo.io.guard import admit_path, open_options
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.postgis_uri import is_postgis_uri
 from qzgeo.io.vector import list_layers
+from qzgeo.pack.class_values import class_key, class_texts
 from qzgeo.pack.coverage import coverage_problems
 from qzgeo.pack.load import read_pack_layer
 from qzgeo.pack.model import ANALYSIS_OUTPUTS, LayerSpec, Pack
@@ -117,12 +118,13 @@ def check_pack(pack: Pack, *, check_data: bool = True) -> list[str]:
                     f"{', '.join(sorted(names))}"
                 )
         if spec.class_field and spec.class_field in names:
-            classes[spec.id] = {str(v) for v in gdf[spec.class_field].dropna().unique()}
+            classes[spec.id] = set(class_texts(gdf[spec.class_field]).dropna())
             for cls in spec.constraint_classes:
                 if cls not in classes[spec.id]:
                     problems.append(
                         f"{where}: constraint class {cls!r} does not occur in field "
                         f"{spec.class_field!r}; values are {', '.join(sorted(classes[spec.id]))}"
+                        + _decimal_text_hint(cls, classes[spec.id])
                     )
     if pack.reference_layer is not None and pack.reference_layer not in pack.layers:
         problems.append(
@@ -168,8 +170,19 @@ def _check_styles(
                 if cls not in classes[lid]:
                     problems.append(
                         f"{where}: unknown style class {cls!r}; the layer's classes are "
-                        f"{', '.join(sorted(classes[lid]))}"
+                        f"{', '.join(sorted(classes[lid]))}" + _decimal_text_hint(cls, classes[lid])
                     )
+
+
+def _decimal_text_hint(cls: str, values: set[str]) -> str:
+    """Why a key "1.0" misses a text field holding "1.0": the key is the number's class, "1"."""
+    texts = sorted(v for v in values if v != cls and class_key(v) == cls)
+    if not texts:
+        return ""
+    return (
+        f" (the field holds {texts[0]!r} as text, while a key spelling a decimal number is the "
+        f"class of that number, {cls!r}: store the field as numbers, or its codes without '.0')"
+    )
 
 
 def _check_maps(pack: Pack, problems: list[str]) -> None:

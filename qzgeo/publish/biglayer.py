@@ -45,6 +45,7 @@ from branca.element import Figure
 from folium.map import Layer
 
 from qzgeo._errors import CRSError, GeometryError, PublishError
+from qzgeo.pack.class_values import class_key, class_texts
 from qzgeo.publish.assets import RawElement, script_json
 
 __all__ = ["YES_NO", "BigPolygonLayer", "js_json"]
@@ -387,7 +388,7 @@ def _classes(
     ]
     lookup: dict[str, int] = {}
     for key, style in (styles or {}).items():
-        lookup[str(key)] = len(table)
+        lookup[class_key(str(key)) or ""] = len(table)  # "1.0" is the class of 1.0, "1"
         table.append(_check_style(f"styles[{key!r}]", style))
     if len(table) > 65_536:
         msg = f"{len(table)} styles is too many for one layer; use at most 65 536 classes"
@@ -395,7 +396,7 @@ def _classes(
     if style_by is None or not lookup:
         return table, np.zeros(len(gdf), dtype=np.int64)
     values = gdf[style_by]
-    cls = values.astype(str).map(lookup).where(values.notna()).fillna(0)
+    cls = class_texts(values).map(lookup).fillna(0)  # a missing value has no class
     return table, cls.to_numpy(dtype=np.int64)
 
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import numpy as np
 import shapely
 
+from qzgeo.pack.class_values import class_texts
 from qzgeo.pack.model import Symbol
 from qzgeo.publish.csp import gallery_csp
 from qzgeo.publish.render import LayerView, draw_order
@@ -89,10 +90,10 @@ def sketch_svg(views: Sequence[LayerView], bounds: tuple[float, float, float, fl
         geoms = np.asarray(gdf.geometry.values, dtype=object)
         # base layers (the sea...) reach far beyond the frame: draw only what is inside it
         geoms = shapely.simplify(shapely.clip_by_rect(geoms, *view), tol)
-        # class keys are the values as text, as `validate`, the legend and the sheet read
-        # them (an integer code 1 is the style class "1"); a missing value stays missing
+        # classes as `validate`, the legend and the sheet read them (an integer code 1 and a
+        # REAL 1.0 are the style class "1"); a missing value stays missing
         classes = (
-            gdf[v.class_field].astype(str).where(gdf[v.class_field].notna()).tolist()
+            class_texts(gdf[v.class_field]).tolist()
             if v.class_field and v.class_field in gdf.columns
             else [None] * len(gdf)
         )

@@ -18,6 +18,7 @@ from qzgeo._errors import PublishError
 from qzgeo.geo.crs import planar_crs_for_bounds
 from qzgeo.geo.gcj02 import geoms_wgs84_to_gcj02
 from qzgeo.geo.repair import geometry_family
+from qzgeo.pack.class_values import class_texts
 
 COORD_DECIMALS = 6  # 1e-6 degree is about 0.1 m
 SIMPLIFY_VERTICES = 5_000
@@ -182,17 +183,30 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
-def to_feature_collection(prepared: Prepared) -> dict[str, Any]:
-    """GeoJSON FeatureCollection of a prepared layer (coordinates already rounded)."""
+def to_feature_collection(prepared: Prepared, class_field: str | None = None) -> dict[str, Any]:
+    """GeoJSON FeatureCollection of a prepared layer (coordinates already rounded).
+
+    With ``class_field``, each feature also carries ``qz_class``: its class as the pack's style
+    keys spell it (:func:`~qzgeo.pack.class_values.class_text`), which the page looks its
+    symbol up by. The page never makes it from the property: JSON has turned a REAL 1.0 into
+    the number 1, and a value is written with 6 decimals at most.
+    """
     gdf = prepared.gdf
     fields = [c for c in gdf.columns if c != gdf.geometry.name]
     columns = {f: gdf[f].tolist() for f in fields}
+    classes = (
+        class_texts(gdf[class_field]).tolist()
+        if class_field is not None and class_field in gdf.columns
+        else None
+    )
     features = []
     for i, geom in enumerate(gdf.geometry.values):
         props = {f: json_value(columns[f][i]) for f in fields}
-        features.append(
-            {"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)}
-        )
+        feature: dict[str, Any] = {"type": "Feature", "properties": props}
+        feature["geometry"] = shapely.geometry.mapping(geom)
+        if classes is not None:
+            feature["qz_class"] = classes[i]
+        features.append(feature)
     return {"type": "FeatureCollection", "features": features}
 
 

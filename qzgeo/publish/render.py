@@ -18,6 +18,7 @@ import folium
 from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
+from qzgeo.pack.class_values import class_texts
 from qzgeo.pack.model import LayerStyle, Symbol
 from qzgeo.publish.assets import RawElement, head_html, script_json
 from qzgeo.publish.basemaps import Basemap
@@ -97,8 +98,7 @@ def symbol_config(sym: Symbol) -> dict[str, Any]:
 def _class_values(view: LayerView) -> list[str]:
     if not view.class_field or view.class_field not in view.prepared.gdf.columns:
         return []
-    values = view.prepared.gdf[view.class_field].dropna().astype(str)
-    return sorted(set(values))
+    return sorted(set(class_texts(view.prepared.gdf[view.class_field]).dropna()))
 
 
 def legend_entries(view: LayerView) -> list[dict[str, Any]]:
@@ -137,7 +137,7 @@ def layer_config(view: LayerView) -> dict[str, Any]:
         "default": symbol_config(default),
         "legend_title": (style.legend_title if style and style.legend_title else view.title),
         "legend": legend_entries(view),
-        "data": None if view.big else to_feature_collection(view.prepared),
+        "data": None if view.big else to_feature_collection(view.prepared, view.class_field),
     }
 
 

@@ -14,6 +14,7 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.path import Path as MplPath
 from pyproj import CRS
 
+from qzgeo.pack.class_values import class_texts
 from qzgeo.pack.model import Symbol
 from qzgeo.publish.render import LayerView, draw_order
 from qzgeo.publish.sheet_legend import (
@@ -49,7 +50,7 @@ def _symbol_groups(view: LayerView, gdf: gpd.GeoDataFrame) -> list[tuple[Symbol,
     default = style.default if style else Symbol()
     if style is None or not style.classes or not view.class_field:
         return [(default, np.arange(len(gdf)))]
-    values = gdf[view.class_field].astype(str).to_numpy() if view.class_field in gdf else None
+    values = class_texts(gdf[view.class_field]).to_numpy() if view.class_field in gdf else None
     if values is None:
         return [(default, np.arange(len(gdf)))]
     groups = []

@@ -26,6 +26,7 @@ from qzgeo.analysis.suitability.factors import DistanceFactor, raster_grades
 from qzgeo.analysis.suitability.grid import Grid, GridRaster, Scale, burn, burn_each
 from qzgeo.analysis.suitability.model import GRADE_NAMES, Factor, Model, list_models
 from qzgeo.analysis.suitability.source import HeightRange
+from qzgeo.pack.class_values import class_key, class_texts
 from qzgeo.pack.load import LoadedPack
 from qzgeo.pack.model import Pack
 
@@ -114,11 +115,12 @@ def _class_filter(
     if not cf or cf not in gdf.columns:
         problems.append(f"{where}: layer {lid!r} has no class_field; drop `classes` or add one")
         return np.asarray([], dtype=object)
-    values = set(gdf[cf].astype(str))
+    texts = class_texts(gdf[cf])  # a REAL code 1.0 is the class "1" (or "1.0") of the model
+    values = set(texts.dropna())
     for c in classes:
-        if c not in values:
+        if class_key(c) not in values:
             problems.append(f"{where}: class {c!r} is not in {lid}.{cf}; values: {sorted(values)}")
-    keep = gdf[cf].astype(str).isin(classes).to_numpy()
+    keep = texts.isin({class_key(c) for c in classes}).to_numpy()
     return np.asarray(gdf.geometry.values[keep], dtype=object)
 
 

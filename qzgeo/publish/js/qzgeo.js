@@ -119,12 +119,13 @@
     return s;
   }
 
-  function symbolOf(lay, props) {
-    if (lay.class_field && props) {
-      var v = props[lay.class_field];
-      if (v !== null && v !== undefined && Object.prototype.hasOwnProperty.call(lay.styles, String(v))) {
-        return lay.styles[String(v)];
-      }
+  // A feature's class is the text the server wrote beside its properties (qz_class), as the
+  // style keys spell it: the property itself has been through JSON (a REAL 1.0 is the number
+  // 1 here, and decimals are cut to 6).
+  function symbolOf(lay, f) {
+    var c = f ? f.qz_class : null;
+    if (lay.class_field && typeof c === "string" && Object.prototype.hasOwnProperty.call(lay.styles, c)) {
+      return lay.styles[c];
     }
     return lay.default;
   }
@@ -242,9 +243,9 @@
     var entries = [];
     var hits = [];
     var gj = L.geoJSON(lay.data, {
-      style: function (f) { return pathStyle(symbolOf(lay, f.properties), kindOf(f.geometry, lay.kind)); },
+      style: function (f) { return pathStyle(symbolOf(lay, f), kindOf(f.geometry, lay.kind)); },
       pointToLayer: function (f, latlng) {
-        return L.circleMarker(latlng, pathStyle(symbolOf(lay, f.properties), "point"));
+        return L.circleMarker(latlng, pathStyle(symbolOf(lay, f), "point"));
       },
       onEachFeature: function (f, layer) {
         var name = featureName(lay, f.properties);
@@ -267,7 +268,7 @@
         }
         if (kindOf(f.geometry, lay.kind) !== "point") {
           layer.on("mouseover", function () {
-            layer.setStyle({ weight: (Number(symbolOf(lay, f.properties).weight) || 1) + 2 });
+            layer.setStyle({ weight: (Number(symbolOf(lay, f).weight) || 1) + 2 });
           });
           layer.on("mouseout", function () { gj.resetStyle(layer); });
         }
