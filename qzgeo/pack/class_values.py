@@ -20,10 +20,11 @@ import decimal
 import math
 import numbers
 import re
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["class_key", "class_table", "class_text", "class_texts"]
 
@@ -47,15 +48,21 @@ def class_text(value: object) -> str | None:
     >>> [class_text(v) for v in (1.0, 1, -3.0, 0.5, "1.0", "工业", None, float("nan"))]
     ['1', '1', '-3', '0.5', '1.0', '工业', None, None]
     """
-    if value is None or value is pd.NA or value is pd.NaT:
+    if value is None:
+        return None
+    # pandas and numpy only if loaded (values of theirs exist only then): choosing the pack
+    # (the catalog's keys) must not import them (tests/cli/test_light_start.py)
+    pd_ = sys.modules.get("pandas")
+    if pd_ is not None and (value is pd_.NA or value is pd_.NaT):
         return None
     if isinstance(value, str):
         return value
-    if isinstance(value, bool | np.bool_):
+    np_ = sys.modules.get("numpy")
+    if isinstance(value, bool) or (np_ is not None and isinstance(value, np_.bool_)):
         return str(bool(value))
     if isinstance(value, numbers.Integral):
         return str(int(value))
-    if isinstance(value, float | np.floating):
+    if isinstance(value, float) or (np_ is not None and isinstance(value, np_.floating)):
         return _float_text(float(value))
     if isinstance(value, decimal.Decimal):  # a PostgreSQL numeric read whole
         if value.is_nan():
@@ -72,6 +79,9 @@ def class_text(value: object) -> str | None:
 
 def class_texts(values: pd.Series) -> pd.Series:
     """:func:`class_text` of every value of a column (object dtype, ``None`` where missing)."""
+    import numpy as np
+    import pandas as pd
+
     if values.dtype.kind == "f":  # a whole layer of REAL codes at numpy speed
         floats = values.to_numpy(dtype=float, na_value=np.nan)
         whole = np.isfinite(floats) & (np.floor(floats) == floats) & (np.abs(floats) < _EXACT)
