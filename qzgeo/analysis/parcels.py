@@ -29,6 +29,7 @@ from qzgeo.analysis.overlay import (
 from qzgeo.analysis.overlay_plan import DEFAULT_MAX_VERTICES, Target
 from qzgeo.analysis.parcel_columns import SOURCE_FID, keep_own_columns
 from qzgeo.analysis.parcel_extent import UNCHECKED, inner_box, settle_unchecked
+from qzgeo.analysis.zone_pick import largest_zone
 from qzgeo.analysis.zones import merge_constraints, planar_zones
 from qzgeo.geo.area import fixed_point_m2, from_fixed_point_m2, m2_to_ha, m2_to_mu
 from qzgeo.geo.coverage import CheckedArea, as_coverage
@@ -54,10 +55,6 @@ __all__ = [
 ]
 
 NO_ZONE = ""  # zone_layer / zone_name of a parcel outside every zone
-#: Zone overlaps of a parcel within ZONE_TIE_REL·largest + ZONE_TIE_ABS_M2 of the largest tie
-#: with it (overlays round crossing points to ~1e-9 m: ~1e-6 m² over a kilometre of edge).
-ZONE_TIE_REL = 1e-9
-ZONE_TIE_ABS_M2 = 1e-6
 
 
 @dataclass(frozen=True)
@@ -165,17 +162,7 @@ def measure_parcels(
         df, pairs, report = overlay_areas_and_groups(
             parcels, plan.overlay, zones, workers=workers, chunk_size=chunk_size, progress=progress
         )
-        pairs = pairs[pairs["m2"] > 0]
-        # Largest overlap wins; ties go to the zone listed first in the pack. Overlaps equal
-        # but for rounding are ties: two zones drawn along the same line (a zone and the
-        # district holding it) give one parcel overlaps measured from different vertices.
-        pos, m2 = pairs["pos"].to_numpy(), pairs["m2"].to_numpy()
-        top = np.zeros(len(parcels))
-        np.maximum.at(top, pos, m2)
-        near = m2 >= top[pos] * (1.0 - ZONE_TIE_REL) - ZONE_TIE_ABS_M2
-        best = pairs[near].sort_values(["pos", "group"]).drop_duplicates("pos")
-        zone[best["pos"].to_numpy()] = best["group"].to_numpy()
-        zone_m2[best["pos"].to_numpy()] = best["m2"].to_numpy()
+        zone, zone_m2 = largest_zone(pairs, df["area_m2"].to_numpy(dtype=float))
     df = settle_unchecked(df, parcels, plan.overlay, plan.extent, report=report)
     df["zone"] = zone
     df["zone_m2"] = zone_m2
@@ -276,7 +263,8 @@ def analyze_parcels(
     -------
     GeoDataFrame in the parcels' CRS with their geometry as given, indexed like ``parcels``:
     the parcel attributes; ``zone_layer``, ``zone_fid``, ``zone_name`` (the zone with the
-    largest overlap, empty if none) and ``zone_m2``; ``area_m2/ha/mu``; one
+    largest overlap, empty if none; see :func:`~qzgeo.analysis.zone_pick.largest_zone`) and
+    ``zone_m2``; ``area_m2/ha/mu``; one
     ``"{layer}:{class}"`` column per constraint class (m² of overlap; for a boundary class the
     m² inside it); ``inside_boundary`` (share inside the 城镇开发边界); ``constrained_m2``;
     ``available_m2/ha/mu``; ``unchecked_m2`` (the part outside the pack's extent or its
