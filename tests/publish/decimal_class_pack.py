@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,16 @@ def strips() -> list[shapely.Polygon]:
 
 def decimal_pack(folder: Path, spelling: str) -> Path:
     """new-pack's pack with zones classed by 代码 REAL 1.0/2.0/3.0, style keys per ``spelling``."""
+    return coded_pack(folder, [1.0, 2.0, 3.0], spelling)
+
+
+def coded_pack(folder: Path, codes: list[float] | list[int], spelling: str = "int_keys") -> Path:
+    """new-pack's pack with three zones classed by a 代码 column of ``codes`` (REAL for floats,
+    INTEGER for ints), one style class per code spelled per ``spelling``."""
     pack = new_pack(folder, "121.1,41.1")
     gdf = gpd.GeoDataFrame(
-        {"名称": list(NAMES.values()), "代码": [1.0, 2.0, 3.0]}, geometry=strips(), crs="EPSG:4490"
+        {"名称": list(NAMES.values()), "代码": codes}, geometry=strips(), crs="EPSG:4490"
     )
-    assert gdf["代码"].dtype.kind == "f"  # written as a GeoPackage REAL
     gdf.to_file(pack / "layers" / "zones.gpkg", layer="zones")
     cat = pack / "layers" / "catalog.toml"
     text = cat.read_text(encoding="utf-8")
@@ -53,6 +59,25 @@ def decimal_pack(folder: Path, spelling: str) -> Path:
     text = text.replace("\n[control_lines]", classes + "\n[control_lines]", 1)
     styles.write_text(text, encoding="utf-8")
     return pack
+
+
+class PathFills(HTMLParser):
+    """The ``fill`` of every ``<path>`` of a page (upper case): ``PathFills.of(text)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fills: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "path" and a.get("fill"):
+            self.fills.append((a["fill"] or "").upper())
+
+    @classmethod
+    def of(cls, text: str) -> list[str]:
+        parser = cls()
+        parser.feed(text)
+        return parser.fills
 
 
 def run(*args: str | Path) -> Any:

@@ -12,22 +12,19 @@ from __future__ import annotations
 
 import re
 import zlib
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from decimal_class_pack import COLOURS, DEFAULT, NAMES, SPELLINGS, decimal_pack, page_config, run
-
-
-class _Fills(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fills: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "path" and a.get("fill"):
-            self.fills.append((a["fill"] or "").upper())
+from decimal_class_pack import (
+    COLOURS,
+    DEFAULT,
+    NAMES,
+    SPELLINGS,
+    PathFills,
+    decimal_pack,
+    page_config,
+    run,
+)
 
 
 def _pdf_fills(pdf: Path) -> set[tuple[int, int, int]]:
@@ -78,10 +75,9 @@ def test_the_page_styles_each_feature_by_its_class(published: Path) -> None:
 
 
 def test_the_gallery_sketch_colours_the_classes(published: Path) -> None:
-    parser = _Fills()
-    parser.feed((published / "public" / "index.html").read_text(encoding="utf-8"))
-    assert set(COLOURS.values()) <= set(parser.fills), parser.fills
-    assert DEFAULT not in parser.fills
+    fills = PathFills.of((published / "public" / "index.html").read_text(encoding="utf-8"))
+    assert set(COLOURS.values()) <= set(fills), fills
+    assert DEFAULT not in fills
 
 
 def test_the_pdf_sheet_colours_the_classes(published: Path) -> None:

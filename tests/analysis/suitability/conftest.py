@@ -190,6 +190,26 @@ def geod_area_gk(geom: Polygon) -> float:
     return abs(GEOD.polygon_area_perimeter(lon, lat)[0])
 
 
+def one_factor_model(
+    *,
+    kind: str,
+    breaks: list[float],
+    layers: list[str] | None = None,
+    resolution_m: float = 100,
+) -> str:
+    """A model of one factor graded 5..1 by ``breaks`` over the study area, the zones as its
+    zones, and the five result classes: ``distance`` to ``layers``, or ``slope`` of the DEM."""
+    source = f"layers = {layers!r}" if kind == "distance" else 'raster = "dem"'
+    title = "距离" if kind == "distance" else "坡度"
+    fid = "near" if kind == "distance" else "slope"
+    return (
+        f'title = "{title}"\nresolution_m = {resolution_m}\narea = ["study"]\n'
+        'zones = ["zones"]\nbasemap = "none"\n[[factors]]\n'
+        f'id = "{fid}"\nkind = "{kind}"\n{source}\nbreaks = {breaks!r}\n'
+        "grades = [5, 4, 3, 2, 1]\nweight = 1\n" + FIVE_CLASSES
+    ).replace("'", '"')
+
+
 @pytest.fixture
 def h() -> object:
     """This module: the geometry constants and DEM makers, for the tests."""

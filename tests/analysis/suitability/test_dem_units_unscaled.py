@@ -18,21 +18,6 @@ from rasterio.transform import Affine
 
 from qzgeo.cli.main import cli
 
-MODEL = """
-title = "坡度"
-resolution_m = 100
-area = ["study"]
-zones = ["zones"]
-basemap = "none"
-[[factors]]
-id = "slope"
-kind = "slope"
-raster = "dem"
-breaks = [9.7, 9.95, 10.05, 10.3]
-grades = [5, 4, 3, 2, 1]
-weight = 1
-"""
-
 
 def unscaled_dem(h: object, path: Path, per_metre: float) -> Path:
     """A 10° plane rising east from 1000 m, written in 1 / ``per_metre`` m units, int32."""
@@ -58,7 +43,7 @@ def run(pack: Path, out: Path, *args: str) -> tuple[int, str]:
 def test_unscaled_decimetres_name_the_scale_fix_which_works(
     make_pack, h, tmp_path, per_metre, scale
 ):
-    pack = make_pack({"p": MODEL + h.FIVE_CLASSES})
+    pack = make_pack({"p": h.one_factor_model(kind="slope", breaks=[9.7, 9.95, 10.05, 10.3])})
     dem = unscaled_dem(h, tmp_path / "dem_dm.tif", per_metre)
     code, out = run(pack, tmp_path / "out", "--dem", str(dem))
     assert code == 2, out

@@ -19,20 +19,6 @@ from shapely import LineString
 from qzgeo.cli.main import cli
 
 BREAKS = [4000, 5000, 6000, 7000]
-MODEL = f"""
-title = "距离"
-resolution_m = 100
-area = ["study"]
-zones = ["zones"]
-basemap = "none"
-[[factors]]
-id = "near"
-kind = "distance"
-layers = ["road"]
-breaks = {BREAKS}
-grades = [5, 4, 3, 2, 1]
-weight = 1
-"""
 
 
 def bent_line(h: object) -> tuple[LineString, tuple[float, float]]:
@@ -53,7 +39,7 @@ def bent_line(h: object) -> tuple[LineString, tuple[float, float]]:
 
 
 def test_cells_just_inside_a_break_beyond_a_gentle_bend(make_pack, h, tmp_path: Path) -> None:
-    pack = make_pack({"near": MODEL + h.FIVE_CLASSES})
+    pack = make_pack({"near": h.one_factor_model(kind="distance", breaks=BREAKS, layers=["road"])})
     line, (cx, cy) = bent_line(h)
     gpd.GeoDataFrame(geometry=[line], crs=h.GK).to_file(
         pack / "layers" / "synthetic.gpkg", layer="road", driver="GPKG"

@@ -16,24 +16,15 @@ from click.testing import CliRunner
 
 from qzgeo.cli.main import cli
 
-MODEL = """
-title = "距离"
-resolution_m = 100
-area = ["study"]
-zones = ["zones"]
-basemap = "none"
-[[factors]]
-id = "near"
-kind = "distance"
-layers = ["hubs"]
-breaks = [1000, 2000, 3000, 4000]
-grades = [5, 4, 3, 2, 1]
-weight = 1
-"""
-
 
 def test_zone_ids_are_the_feature_ids(make_pack, h, tmp_path: Path) -> None:
-    pack = make_pack({"near": MODEL + h.FIVE_CLASSES})
+    pack = make_pack(
+        {
+            "near": h.one_factor_model(
+                kind="distance", breaks=[1000, 2000, 3000, 4000], layers=["hubs"]
+            )
+        }
+    )
     gpkg = pack / "layers" / "synthetic.gpkg"
     with sqlite3.connect(gpkg) as db:  # feature 2 deleted in an editor; A and T keep 1 and 3
         db.execute("DELETE FROM zones WHERE 名称 = 'B'")

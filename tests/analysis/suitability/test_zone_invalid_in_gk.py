@@ -20,21 +20,6 @@ from pyproj import Geod
 
 from qzgeo.cli.main import cli
 
-MODEL = """
-title = "距离"
-resolution_m = 50
-area = ["study"]
-zones = ["zones"]
-basemap = "none"
-[[factors]]
-id = "near"
-kind = "distance"
-layers = ["hubs"]
-breaks = [1e5, 2e5, 3e5, 4e5]
-grades = [5, 4, 3, 2, 1]
-weight = 1
-"""
-
 
 def spike_zone() -> shapely.Polygon:
     """A 17 ha zone near 108.65°E 21.66°N: out along a diagonal to a tip and back 20 % of it."""
@@ -50,7 +35,13 @@ def test_zone_crossing_itself_in_gk_keeps_its_area(make_pack, h, tmp_path: Path)
     zone = spike_zone()
     planar = gpd.GeoSeries([zone], crs="EPSG:4490").to_crs(h.GK).iloc[0]
     assert zone.is_valid and not planar.is_valid  # the case: valid only in lon/lat
-    pack = make_pack({"near": MODEL + h.FIVE_CLASSES})
+    pack = make_pack(
+        {
+            "near": h.one_factor_model(
+                kind="distance", breaks=[1e5, 2e5, 3e5, 4e5], layers=["hubs"], resolution_m=50
+            )
+        }
+    )
     gpkg = pack / "layers" / "synthetic.gpkg"
     gpd.GeoDataFrame({"名称": ["spike"]}, geometry=[zone], crs="EPSG:4490").to_file(
         gpkg, layer="zones", driver="GPKG"
