@@ -42,6 +42,9 @@ BLOCK = 512  # window and tile size in cells
 #: A DEM whose cells are more than this many times the grid's gets a note (see GridRaster).
 COARSE_RATIO = 4.0
 MAX_CELLS = 4_000_000_000
+#: Cells a side of the grid needs at the least: a cell's slope and distances come from its
+#: neighbours, and a study area of one or two cells is no evaluation.
+MIN_SIDE = 3
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -66,6 +69,16 @@ class Grid:
         minx, miny = math.floor(minx / res) * res, math.floor(miny / res) * res
         width = max(1, math.ceil(maxx / res - minx / res - 1e-9))
         height = max(1, math.ceil(maxy / res - miny / res - 1e-9))
+        if width < MIN_SIDE or height < MIN_SIDE:
+            w_km, h_km = (maxx - bounds[0]) / 1000, (maxy - bounds[1]) / 1000
+            finest = math.floor(min(maxx - bounds[0], maxy - bounds[1]) / MIN_SIDE)
+            msg = (
+                f"at {res:g} m the study area ({w_km:.1f} x {h_km:.1f} km) is a {width} x "
+                f"{height} grid; a grid needs at least {MIN_SIDE} x {MIN_SIDE} cells (a cell's "
+                f"slope is taken from its neighbours): use a --resolution (or the model's "
+                f"resolution_m) of at most {finest:g} m"
+            )
+            raise InputError(msg)
         if width * height > MAX_CELLS:
             msg = (
                 f"a {width} x {height} grid at {res:g} m is too large; "

@@ -162,3 +162,17 @@ def test_foreign_output_folder_is_not_overwritten(make_pack, h, tmp_path):
     code, out = run(make_pack({"m": GOOD + h.FIVE_CLASSES}), tmp_path / "out")
     assert code == 2 and "was not written by qzgeo" in out
     assert (folder / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+@pytest.mark.parametrize("where", ["option", "model"])
+def test_a_resolution_coarser_than_the_study_area_names_the_finest_that_works(
+    make_pack, h, tmp_path, where
+):
+    """The study area is 6 km square (conftest SIZE): at 5 km it was a 2 x 2 grid, and the run
+    said the DEM had no value in the study area, or graded two cells as the evaluation."""
+    model = GOOD if where == "option" else GOOD.replace("resolution_m = 100", "resolution_m = 5000")
+    dem = h.gk_plane(tmp_path / "dem.tif", 5.0)
+    args = ["--dem", str(dem)] + (["--resolution", "5000"] if where == "option" else [])
+    code, out = run(make_pack({"m": model + h.FIVE_CLASSES}), tmp_path / "out", *args)
+    assert code == 2, out
+    assert "at 5000 m" in out and "6.0 x 6.0 km" in out and "at most 2000 m" in out, out
