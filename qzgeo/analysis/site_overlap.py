@@ -6,7 +6,7 @@ shared overlay engine (:func:`qzgeo.analysis.overlay.plan_overlay`) and indexed 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -38,20 +38,28 @@ class Unchecked:
 
 @dataclass
 class ClassOverlap:
-    """Constraint classes (planar), their overlay plan and an index of the plan's parts."""
+    """Constraint classes (planar), their overlay plan and an index of the plan's parts.
+
+    ``given_plan``: the plan of these classes, made before (qzgeo's cache); else it is made.
+    """
 
     planar_crs: CRS
     classes: list[ConstraintClass]
     boundary_class: ConstraintClass | None
+    given_plan: InitVar[OverlayPlan | None] = None
     plan: OverlayPlan = field(init=False, repr=False)
     part_tree: shapely.STRtree = field(init=False, repr=False)
     to_lonlat: Transformer = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, given_plan: OverlayPlan | None) -> None:
         shapely.prepare([c.geometry for c in self.classes])
         # The plan's columns are read by position; positional layer ids keep two --constraint
         # files with the same stem (and so the same "layer:class") apart.
-        self.plan = plan_overlay([replace(c, layer_id=str(k)) for k, c in enumerate(self.classes)])
+        if given_plan is None:
+            given_plan = plan_overlay(
+                [replace(c, layer_id=str(k)) for k, c in enumerate(self.classes)]
+            )
+        self.plan = given_plan
         self.part_tree = shapely.STRtree(self.plan.classes.parts)
         self.to_lonlat = cached_transformer(self.planar_crs, STORAGE_CRS)
 

@@ -17,7 +17,7 @@ points found in the GK plane.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -44,6 +44,7 @@ from qzgeo.analysis.sites import (
     site_origin,
     site_places,
 )
+from qzgeo.analysis.siting_cache import CachedContext, context_key, load_context, save_context
 from qzgeo.analysis.zones import DENSIFY_M, merge_constraints, planar_zones
 from qzgeo.geo.area import ellipsoidal_area
 from qzgeo.geo.coverage import CheckedArea, as_coverage
@@ -89,7 +90,8 @@ class SitingContext:
         coverage) get a warning (:func:`qzgeo.analysis.sites.site_extent_notices`) and the
         verdict ``incomplete``.
     plan : OverlayPlan
-        The classes prepared for :func:`qzgeo.analysis.overlay.overlay_areas` (built here, once).
+        The classes prepared for :func:`qzgeo.analysis.overlay.overlay_areas` (built here, once;
+        or ``given_plan``, the plan of the same classes made before: qzgeo's cache).
     """
 
     planar_crs: CRS
@@ -100,11 +102,12 @@ class SitingContext:
     warnings: list[str] = field(default_factory=list)
     report: RepairReport = field(default_factory=RepairReport)
     extent: CheckedArea | None = None
+    given_plan: InitVar[OverlayPlan | None] = None
     plan: OverlayPlan = field(init=False, repr=False)
     overlap: ClassOverlap = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self.overlap = ClassOverlap(self.planar_crs, self.classes, self.boundary_class)
+    def __post_init__(self, given_plan: OverlayPlan | None) -> None:
+        self.overlap = ClassOverlap(self.planar_crs, self.classes, self.boundary_class, given_plan)
         self.plan = self.overlap.plan
         shapely.prepare(self.zone_geoms)
         self._zone_tree = shapely.STRtree(self.zone_geoms)
@@ -201,8 +204,13 @@ class SitingContext:
         if pack is None:
             return _without_pack(cls, user, mode=mode, report=report)
         wanted = [s.id for s in pack.zone_layers()] + [d.layer for d in pack.distances]
+        key = None
         if not constraint_sources:
             wanted += [s.id for s in pack.constraint_layers()]
+            key = context_key(pack, wanted)
+            cached = load_context(key) if key is not None else None
+            if cached is not None:
+                return cls._of_cached(cached)
         loaded = prepare_pack(pack, only=wanted).loaded  # from the cache after the first run
         report.extend(loaded.report)
         planar = loaded.planar_crs
@@ -213,12 +221,7 @@ class SitingContext:
         zones = list(planar_zones(loaded))
         targets, warnings = build_targets(pack.distances, loaded.layers, planar_crs=planar)
         if not classes:  # else every site is 合规 without a red line looked at
-            warnings.append(
-                f"{pack.catalog_path}: the pack has no constraint class (a layer with role = "
-                '"constraint" and `constraint` or `constraint_classes`), so no red line was '
-                "checked; add the 生态保护红线, 永久基本农田 and 城镇开发边界 layers, "
-                "or pass --constraint"
-            )
+            warnings.append(_no_class_warning(pack))
         ctx = cls(
             planar_crs=planar,
             classes=sorted(classes, key=lambda c: (c.layer_id, c.cls)),
@@ -230,7 +233,45 @@ class SitingContext:
             extent=loaded.coverage,
         )
         ctx.warnings.extend(report.warnings)  # about the inputs of every verdict
+        if key is not None:
+            save_context(key, ctx._to_cached())
         return ctx
+
+    @classmethod
+    def _of_cached(cls, c: CachedContext) -> SitingContext:
+        return cls(
+            planar_crs=c.planar_crs,
+            classes=c.classes,
+            zone_names=c.zone_names,
+            zone_geoms=c.zone_geoms,
+            distances=c.distances,
+            warnings=c.warnings,
+            report=c.report,
+            extent=c.coverage,
+            given_plan=c.plan,
+        )
+
+    def _to_cached(self) -> CachedContext:
+        return CachedContext(
+            planar_crs=self.planar_crs,
+            classes=self.classes,
+            plan=self.plan,
+            zone_names=self.zone_names,
+            zone_geoms=self.zone_geoms,
+            distances=self.distances,
+            warnings=self.warnings,
+            report=self.report,
+            coverage=as_coverage(self.extent),
+        )
+
+
+def _no_class_warning(pack: Pack) -> str:
+    return (
+        f"{pack.catalog_path}: the pack has no constraint class (a layer with role = "
+        '"constraint" and `constraint` or `constraint_classes`), so no red line was '
+        "checked; add the 生态保护红线, 永久基本农田 and 城镇开发边界 layers, "
+        "or pass --constraint"
+    )
 
 
 def _check_arguments(

@@ -13,6 +13,7 @@ projected once per planar CRS by :func:`coverage_in`.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import shapely
+from pyproj import CRS
 
 from qzgeo.geo.crs import STORAGE_CRS, format_extent
 from qzgeo.geo.edges import densify_rings
@@ -34,6 +36,7 @@ __all__ = [
     "Extent",
     "as_coverage",
     "coverage_in",
+    "remember_coverage_in",
 ]
 
 Extent = tuple[float, float, float, float]
@@ -135,23 +138,52 @@ def _from_wkb(wkb: bytes) -> Any:
     return shapely.from_wkb(wkb)
 
 
-@functools.lru_cache(maxsize=16)
+#: Projected coverages, per CRS (WKT) and coverage: built once per process, or remembered from
+#: qzgeo's cache (:func:`remember_coverage_in`). A few entries: one pack, a CRS or two.
+_PROJECTED: dict[tuple[str, Coverage], Any] = {}
+_KEEP_PROJECTED = 16
+_PROJECTED_LOCK = threading.Lock()
+
+
 def coverage_in(crs_wkt: str, coverage: Coverage) -> Any:
     """A coverage layer's polygon in the CRS ``crs_wkt``, edges densified in lon/lat first.
 
     Built once per CRS and coverage (shared: copy it before preparing it, as GEOS prepared
     geometries are not thread-safe). A polygon the projection made invalid (two rings a
-    hair apart) is repaired.
+    hair apart) is repaired. In lon/lat itself (sites, once read) it is the coverage as it is:
+    its edges are straight there.
     """
     if coverage.wkb is None:
         msg = "coverage_in is for a coverage layer; the extent box is projected by extent_polygon"
         raise ValueError(msg)
-    # Ring by ring: GEOS's segmentize of a polygon re-validates it by buffer(0), which kept a
-    # sliver of a valid polygon with a near-degenerate spike (geo.edges.densify_rings).
-    shape = densify_rings(np.array([coverage.lonlat()], dtype=object), DENSIFY_DEG)[0]
-    t = cached_transformer(STORAGE_CRS, crs_wkt)
-    out = shapely.transform(shape, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
-    return out if shapely.is_valid(out) else _polygons(shapely.make_valid(out))
+    got = _PROJECTED.get((crs_wkt, coverage))
+    if got is not None:
+        return got
+    if crs_wkt == _storage_wkt():
+        out = coverage.lonlat()
+    else:
+        # Ring by ring: GEOS's segmentize of a polygon re-validates it by buffer(0), which kept
+        # a sliver of a valid polygon with a near-degenerate spike (geo.edges.densify_rings).
+        shape = densify_rings(np.array([coverage.lonlat()], dtype=object), DENSIFY_DEG)[0]
+        t = cached_transformer(STORAGE_CRS, crs_wkt)
+        out = shapely.transform(shape, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+        out = out if shapely.is_valid(out) else _polygons(shapely.make_valid(out))
+    remember_coverage_in(crs_wkt, coverage, out)
+    return out
+
+
+def remember_coverage_in(crs_wkt: str, coverage: Coverage, shape: Any) -> None:
+    """Take ``shape`` as :func:`coverage_in` ``(crs_wkt, coverage)`` from now on in this process
+    (a projection kept in qzgeo's cache, :mod:`qzgeo.analysis.siting_cache`)."""
+    with _PROJECTED_LOCK:  # overlay threads project coverages too
+        if len(_PROJECTED) >= _KEEP_PROJECTED:
+            _PROJECTED.pop(next(iter(_PROJECTED)))
+        _PROJECTED[(crs_wkt, coverage)] = shape
+
+
+@functools.lru_cache(maxsize=1)
+def _storage_wkt() -> str:
+    return str(CRS.from_user_input(STORAGE_CRS).to_wkt())
 
 
 def _polygons(geom: Any) -> Any:

@@ -37,7 +37,7 @@ import hashlib
 import json
 import os
 import platform
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ from pyproj import CRS
 
 from qzgeo.cache_store import cache_off, load_entry, save_entry
 from qzgeo.geo.coverage import Coverage
-from qzgeo.geo.repair import Flattened, Outside, RepairRecord, RepairReport
+from qzgeo.geo.report_codec import report_from_json, report_to_json
 from qzgeo.io.digest import sha256_path
 from qzgeo.io.frame_codec import frame_from_bytes, frame_to_bytes, same_frame
 from qzgeo.io.guard import current_caps
@@ -268,12 +268,7 @@ def _encode(entry: _Entry) -> tuple[dict[str, Any], dict[str, bytes]]:
     meta = {
         "layers": list(loaded.layers),
         "planar_crs": loaded.planar_crs.srs,
-        "report": {
-            "records": [asdict(r) for r in loaded.report.records],
-            "warnings": list(loaded.report.warnings),
-            "flattened": [asdict(f) for f in loaded.report.flattened],
-            "outside": [asdict(o) for o in loaded.report.outside],
-        },
+        "report": report_to_json(loaded.report),
         "input_hashes": loaded.input_hashes,
         "coverage": None if cov is None else {"extent": list(cov.extent), "layer": cov.layer},
         "validated": entry.validated,
@@ -283,13 +278,7 @@ def _encode(entry: _Entry) -> tuple[dict[str, Any], dict[str, bytes]]:
 
 
 def _decode(pack: Pack, meta: dict[str, Any], blobs: dict[str, bytes]) -> _Entry:
-    rep = meta["report"]
-    report = RepairReport(
-        records=[RepairRecord(**r) for r in rep["records"]],
-        warnings=[str(w) for w in rep["warnings"]],
-        flattened=[Flattened(**f) for f in rep["flattened"]],
-        outside=[Outside(**o) for o in rep["outside"]],
-    )
+    report = report_from_json(meta["report"])
     cov = meta["coverage"]
     coverage = None
     if cov is not None:

@@ -31,24 +31,22 @@ def _qzgeo(
     )  # fmt: skip
 
 
-def _entries(cache: Path) -> dict[str, tuple[int, int]]:
+def _entries(cache: Path, kind: str) -> dict[str, tuple[int, int]]:
     """Each entry's inode and modification time: a hit marks its entry used (a newer time,
     the same file); a miss would replace it (another inode)."""
-    return {
-        p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (cache / "packs").glob("*.qzc")
-    }
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (cache / kind).glob("*.qzc")}
 
 
-def _age(cache: Path) -> tuple[str, int, int]:
-    """The one entry, made a second older: its name, inode and new time."""
-    [(name, (ino, mtime))] = _entries(cache).items()
-    os.utime(cache / "packs" / name, ns=(mtime - 10**9, mtime - 10**9))
+def _age(cache: Path, kind: str = "packs") -> tuple[str, int, int]:
+    """The one entry of ``kind``, made a second older: its name, inode and new time."""
+    [(name, (ino, mtime))] = _entries(cache, kind).items()
+    os.utime(cache / kind / name, ns=(mtime - 10**9, mtime - 10**9))
     return name, ino, mtime - 10**9
 
 
-def _was_hit(cache: Path, aged: tuple[str, int, int]) -> bool:
+def _was_hit(cache: Path, aged: tuple[str, int, int], kind: str = "packs") -> bool:
     name, ino, mtime = aged
-    now = _entries(cache)
+    now = _entries(cache, kind)
     return name in now and now[name][0] == ino and now[name][1] > mtime
 
 
@@ -73,9 +71,9 @@ def test_check_json_is_the_same_cached_or_not(sites: Path, tmp_path: Path) -> No
     args = ("check", sites, "--format", "json")
     first = _qzgeo(*args, cache=cache)
     assert first.returncode in (0, 1), first.stderr
-    aged = _age(cache)  # the first run saved the pack
+    aged = _age(cache, "siting")  # the first run saved the pack's siting context
     second = _qzgeo(*args, cache=cache)
-    assert _was_hit(cache, aged)  # ... and the second used it
+    assert _was_hit(cache, aged, "siting")  # ... and the second used it
     off = _qzgeo(*args, cache=tmp_path / "unused", no_cache=True)
     assert not (tmp_path / "unused").exists()
     assert '"verdict"' in first.stdout
