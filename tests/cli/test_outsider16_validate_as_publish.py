@@ -5,6 +5,7 @@ skeleton and runs `qzgeo validate` after each change, as the guide says. Each ed
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -116,3 +117,21 @@ def test_validate_prints_the_basemap_warning_publish_gives(tmp_path: Path) -> No
     assert val.exit_code == 0, val.output
     assert w in val.stderr, val.stderr
 
+
+def test_the_skeletons_basemap_suggestions_do_what_they_say(tmp_path: Path) -> None:
+    # overview.toml said "to offer them anyway as a second choice: # basemaps = ["osm"]" under
+    # basemap = "none": done as told, publish warned that the alternatives were not added
+    pack = _pack(tmp_path)
+    for name in ("overview.toml", "conflicts.toml"):
+        path = pack / "maps" / name
+        lines = path.read_text(encoding="utf-8").splitlines()
+        proposed = [ln[2:] for ln in lines if re.match(r"# basemaps? = ", ln)]
+        kept = [ln for ln in lines if not ln.startswith('basemap = "none"')] if proposed else lines
+        path.write_text("\n".join(kept + proposed) + "\n", encoding="utf-8")
+    val = _run("validate", "--pack", pack)
+    assert val.exit_code == 0, val.output
+    assert "not added" not in val.stderr, val.stderr
+    pub = _run("publish", "--pack", pack, "--out", tmp_path / "o")
+    assert pub.exit_code == 0, pub.output
+    page = (tmp_path / "o" / "public" / "overview.html").read_text(encoding="utf-8")
+    assert "tile.openstreetmap.org" in page  # offered, as the comment promised
