@@ -166,9 +166,12 @@ layers = ["zones", "corridor"]
 # No tile basemap: the map opens anywhere, offline too, and asks no foreign host for tiles.
 # Others: tianditu_vec, tianditu_img (天地图; key in $QZGEO_TIANDITU_KEY), amap, osm.
 basemap = "none"
-# OpenStreetMap's tiles come from a host outside China (slow or blocked on many phones
-# there); to offer them anyway as a second choice:
-# basemaps = ["osm"]
+# With "none" the page has no tile layer at all, so `basemaps` (the others a reader may switch
+# to) are offered only beside a tile basemap. To start on 天地图 and offer OpenStreetMap (a
+# host outside China: slow or blocked on many phones there) and no basemap, replace the line
+# above with:
+# basemap = "tianditu_vec"
+# basemaps = ["osm", "none"]
 description = "示意：由 qzgeo new-pack 生成的占位数据。"
 """
 
@@ -179,8 +182,9 @@ title_en = "Conflicts (internal, placeholder)"
 audience = "internal"
 layers = ["control_lines", "zones", "corridor"]
 analysis = ["available_land", "conflicts"]
-basemap = "none"                  # no tiles, no foreign host; see overview.toml for others
-# basemaps = ["osm"]              # OpenStreetMap: a host outside China, only if you must
+basemap = "none"                  # no tiles, no foreign host; or, in its place (see overview.toml):
+# basemap = "tianditu_vec"
+# basemaps = ["osm", "none"]
 description = "内部：分区相对控制线的冲突图斑与可用地（占位数据）。"
 """
 

@@ -10,7 +10,10 @@ from qzgeo.cli.options import pack_opt
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.coverage import coverage_reach_warnings
 from qzgeo.pack.load import load_pack_layers
+from qzgeo.pack.model import ANALYSIS_OUTPUTS, Pack
 from qzgeo.pack.validate import check_pack, pack_warnings
+from qzgeo.publish.checks import mapped_ids, published_field_problems, style_problems
+from qzgeo.publish.plans import unused_basemap_warnings
 
 
 @click.command(name="validate")
@@ -23,7 +26,7 @@ def command(pack_dir: Path | None) -> None:
     catalog `crs` a file overrides, an encoding guessed, zones of one layer that overlap...).
     """
     pack = load_pack(pack_dir)
-    problems = check_pack(pack)
+    problems = check_pack(pack) + _publish_problems(pack)
     if problems:
         click.echo(f"{pack.root}: {len(problems)} problem(s)", err=True)
         for p in problems:
@@ -31,9 +34,25 @@ def command(pack_dir: Path | None) -> None:
         raise SystemExit(2)
     loaded = load_pack_layers(pack)
     reach = coverage_reach_warnings(pack, loaded.layers, loaded.coverage)
-    for w in pack_warnings(pack) + list(loaded.report.warnings) + reach:
+    warnings = pack_warnings(pack) + list(loaded.report.warnings) + reach + _map_warnings(pack)
+    for w in dict.fromkeys(warnings):
         click.echo(f"warning: {w}", err=True)
     click.echo(
         f"{pack.root}: OK ({len(pack.layers)} layers, {len(pack.styles)} styles, "
         f"{len(pack.maps)} maps)"
     )
+
+
+def _publish_problems(pack: Pack) -> list[str]:
+    """What `publish` refuses beyond `check_pack`: a public map's style reading a field its
+    layer does not publish, a colour or dash that cannot be drawn."""
+    internal = any(not s.is_public for s in pack.analysis_inputs())
+    sens = {name: "internal" if internal else "public" for name in ANALYSIS_OUTPUTS}
+    fields = [p for m in pack.maps.values() for p in published_field_problems(pack, m, sens)]
+    return fields + style_problems(pack, mapped_ids(pack))
+
+
+def _map_warnings(pack: Pack) -> list[str]:
+    """The warnings `publish` gives about the maps' basemaps (not about a missing 天地图 key:
+    that is the machine's, not the pack's)."""
+    return [w for m in pack.maps.values() for w in unused_basemap_warnings(m)]

@@ -199,6 +199,11 @@ class Pack:
     def zone_layers(self) -> list[LayerSpec]:
         return [s for s in self.layers.values() if s.role == "zone"]
 
+    def analysis_inputs(self) -> list[LayerSpec]:
+        """The layers available land and conflicts derive from: every zone and constraint
+        layer (the outputs are internal if any of them is)."""
+        return [s for s in self.layers.values() if s.role == "zone" or s.is_constraint]
+
     def parcel_layers(self) -> list[LayerSpec]:
         """The layers a parcel analysis derives from besides the constraints: the zones, and
         the coverage layer, whose outline decides each parcel's 未核查 part."""

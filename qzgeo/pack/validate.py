@@ -186,7 +186,8 @@ def _decimal_text_hint(cls: str, values: set[str]) -> str:
 
 
 def _check_maps(pack: Pack, problems: list[str]) -> None:
-    internal_constraints = [s.id for s in pack.constraint_layers() if not s.is_public]
+    # an internal zone layer makes the analysis internal as an internal red line does
+    internal_inputs = [s.id for s in pack.analysis_inputs() if not s.is_public]
     for m in pack.maps.values():
         for lid in m.layers:
             spec = pack.layers.get(lid)
@@ -200,10 +201,10 @@ def _check_maps(pack: Pack, problems: list[str]) -> None:
                     f"{m.source_file}: public map shows internal layer {lid!r}; remove it or set "
                     '`audience = "internal"`'
                 )
-        if m.sensitivity == "public" and m.analysis and internal_constraints:
+        if m.sensitivity == "public" and m.analysis and internal_inputs:
             problems.append(
                 f"{m.source_file}: public map shows analysis outputs {list(m.analysis)} derived "
-                f"from internal layer(s) {', '.join(internal_constraints)}; make the map internal"
+                f"from internal layer(s) {', '.join(internal_inputs)}; make the map internal"
             )
 
 

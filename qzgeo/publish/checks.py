@@ -94,23 +94,12 @@ def map_problems(pack: Pack, mspec: MapSpec, analysis_sensitivity: Mapping[str, 
                 f"{where}: layer {lid!r} is not in layers/catalog.toml; "
                 "add it to the catalog or remove it from `layers`"
             )
-            continue
-        if public and not spec.is_public:
+        elif public and not spec.is_public:
             problems.append(
                 f"{where}: public map names internal layer {lid!r} "
                 f"(sensitivity = {spec.sensitivity!r}); remove {lid!r} from `layers` "
                 "or set audience = 'internal'"
             )
-            continue
-        if public:
-            needed = style_fields(pack.styles.get(lid), layer_class_field(pack, lid))
-            for f in needed:
-                if f not in spec.publish_fields:
-                    problems.append(
-                        f"{where}: layer {lid!r} is styled by field {f!r}, which is not in its "
-                        f"publish_fields {list(spec.publish_fields)}; add {f!r} to "
-                        "publish_fields in layers/catalog.toml (it will be public)"
-                    )
     for name in mspec.analysis:
         sens = analysis_sensitivity.get(name, "internal")
         if public and sens != "public":
@@ -119,12 +108,45 @@ def map_problems(pack: Pack, mspec: MapSpec, analysis_sensitivity: Mapping[str, 
                 f"internal data (sensitivity = {sens!r}); remove {name!r} from `analysis` "
                 "or set audience = 'internal'"
             )
-        elif public:
-            for f in style_fields(pack.styles.get(name), analysis_class_field(pack, name)):
-                if f not in ANALYSIS_FIELDS.get(name, ()):
-                    problems.append(
-                        f"{where}: analysis {name!r} is styled by field {f!r}, which is not "
-                        f"published (fields {list(ANALYSIS_FIELDS.get(name, ()))}); "
-                        "style it by one of those"
-                    )
+    return problems + published_field_problems(pack, mspec, analysis_sensitivity)
+
+
+def published_field_problems(
+    pack: Pack, mspec: MapSpec, analysis_sensitivity: Mapping[str, str]
+) -> list[str]:
+    """Fields the styles of a public map read that its layers do not publish.
+
+    ``qzgeo validate`` runs these with :func:`style_problems`: its own checks hold no
+    counterpart, and a pack it calls OK must not be refused by ``publish``.
+    """
+    if mspec.sensitivity != "public":
+        return []
+    where = mspec.source_file or f"maps/{mspec.id}.toml"
+    problems: list[str] = []
+    for lid in mspec.layers:
+        spec = pack.layers.get(lid)
+        if spec is None or not spec.is_public:
+            continue  # map_problems and validate report these
+        for f in style_fields(pack.styles.get(lid), layer_class_field(pack, lid)):
+            if f not in spec.publish_fields:
+                problems.append(
+                    f"{where}: layer {lid!r} is styled by field {f!r}, which is not in its "
+                    f"publish_fields {list(spec.publish_fields)}; add {f!r} to "
+                    "publish_fields in layers/catalog.toml (it will be public)"
+                )
+    for name in mspec.analysis:
+        if analysis_sensitivity.get(name, "internal") != "public":
+            continue
+        for f in style_fields(pack.styles.get(name), analysis_class_field(pack, name)):
+            if f not in ANALYSIS_FIELDS.get(name, ()):
+                problems.append(
+                    f"{where}: analysis {name!r} is styled by field {f!r}, which is not "
+                    f"published (fields {list(ANALYSIS_FIELDS.get(name, ()))}); "
+                    "style it by one of those"
+                )
     return problems
+
+
+def mapped_ids(pack: Pack) -> list[str]:
+    """Every layer and analysis output some map of the pack shows, sorted."""
+    return sorted({lid for m in pack.maps.values() for lid in (*m.layers, *m.analysis)})

@@ -37,21 +37,27 @@ _ANALYSIS_FALLBACK = {
 }
 
 
+def unused_basemap_warnings(mspec: MapSpec) -> list[str]:
+    """``basemaps`` listed beside ``basemap = "none"``: the page gets no tile layer at all."""
+    extra = [n for n in dict.fromkeys(mspec.basemaps) if n != "none"]
+    if mspec.basemap != "none" or not extra:
+        return []
+    where = mspec.source_file or f"maps/{mspec.id}.toml"
+    return [
+        f"{where}: basemap = 'none' keeps the page free of tile requests; "
+        f"the alternative basemaps {extra} are not added"
+    ]
+
+
 def choose_basemaps(
     mspec: MapSpec, key: str | None
 ) -> tuple[list[Basemap], str | None, str, list[str], list[str]]:
     """Tile layers of a map, its default, the overlay datum, build warnings, in-map notes."""
     where = mspec.source_file or f"maps/{mspec.id}.toml"
     names = list(dict.fromkeys([mspec.basemap, *mspec.basemaps]))
-    warnings: list[str] = []
+    warnings = unused_basemap_warnings(mspec)
     notes: list[str] = []
     if mspec.basemap == "none":
-        extra = [n for n in names if n != "none"]
-        if extra:
-            warnings.append(
-                f"{where}: basemap = 'none' keeps the page free of tile requests; "
-                f"the alternative basemaps {extra} are not added"
-            )
         return [], None, "wgs84", warnings, notes
     resolved: list[Basemap] = []
     keyless: list[str] = []

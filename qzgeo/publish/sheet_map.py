@@ -114,16 +114,17 @@ def _anchor(geom: Any, kind: str) -> tuple[float, float, float]:
 
 def label_candidates(
     views: Sequence[LayerView], projected: dict[str, gpd.GeoDataFrame], scale: int
-) -> list[tuple[float, float, str, str]]:
-    """(x, y, text, kind) of labels: one per distinct name and layer, biggest features first."""
-    out: list[tuple[float, float, float, str, str, int]] = []
+) -> list[tuple[float, float, str, str, tuple[float, float] | None]]:
+    """(x, y, text, kind, room) of labels: one per distinct name and layer, biggest features
+    first; ``room`` is a polygon's bounding box (width, height in metres), else None."""
+    out: list[tuple[float, float, float, str, str, int, tuple[float, float] | None]] = []
     for rank, view in enumerate(views):
         field = view.label_field
         gdf = projected.get(view.id)
         if not view.labels or not field or gdf is None or field not in gdf:
             continue
         kind = view.prepared.kind
-        best: dict[str, tuple[float, float, float]] = {}
+        best: dict[str, tuple[float, float, float, Any]] = {}
         for geom, value in zip(gdf.geometry.values, gdf[field].to_numpy(), strict=True):
             if value is None or value != value or not str(value).strip():
                 continue
@@ -132,15 +133,19 @@ def label_candidates(
             if not text:
                 continue
             if text not in best or size > best[text][2]:
-                best[text] = (x, y, size)
-        for text, (x, y, size) in best.items():
+                best[text] = (x, y, size, geom)
+        for text, (x, y, size, geom) in best.items():
             paper = size / scale**2 * 1e6 if kind == "polygon" else size / scale * 1e3
             if kind == "polygon" and paper < _LABEL_MIN_MM2:
                 continue
-            out.append((x, y, paper, text, kind, rank))
+            room = None
+            if kind == "polygon":
+                x0, y0, x1, y1 = shapely.bounds(geom)
+                room = (float(x1 - x0), float(y1 - y0))
+            out.append((x, y, paper, text, kind, rank, room))
     # zones (higher in the map's layer list) and bigger features are placed first
     out.sort(key=lambda r: (r[4] != "polygon", -r[5], -r[2]))
-    return [(x, y, text, kind) for x, y, _, text, kind, _ in out]
+    return [(x, y, text, kind, room) for x, y, _, text, kind, _, room in out]
 
 
 def draw_labels(
@@ -162,9 +167,11 @@ def draw_labels(
     # copyable text (in the embedded font) exactly once.
     halo = [patheffects.Stroke(linewidth=1.6 * unit, foreground="white")]
     n = 0
-    for x, y, text, kind in label_candidates(views, projected, scale):
+    for x, y, text, kind, room in label_candidates(views, projected, scale):
         w = text_width(text, size) * mm
         h = size * MM_PER_PT * 1.3 * mm
+        if room is not None and (w > room[0] or h > room[1]):
+            continue  # as on the web map: a zone's name only where it fits in the zone's box
         dx = 0.0 if kind != "point" else 1.5 * unit * mm + w / 2
         cx = x + dx
         box = (cx - w / 2, y - h / 2, cx + w / 2, y + h / 2)

@@ -484,3 +484,36 @@ def test_a_long_unbroken_title_wraps_inside_a_narrow_phone(built: Built, tmp_pat
     v = visit(index, probe, width=320, height=640, wait_ready=False)
     assert v.value["doc"] <= 320, v.value
     assert not v.value["wide"], v.value
+
+
+LONG_TITLE = (
+    "铁山港临港产业园与银海滨海新城及北海综合保税区规划分区示意图"
+    "（含铁路、车站及城镇开发边界外围地区说明）"
+)
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (360, 640)])
+def test_a_long_title_clears_the_controls_on_a_portrait_phone(
+    built: Built, tmp_path: Path, width: int, height: int
+) -> None:
+    # a 北海 map title of 51 characters wrapped onto 4 lines ran under the search box and
+    # the 图层 button (20 px of its last line hidden on a 390 px phone)
+    text = (built.root / "maps" / "public_map.toml").read_text(encoding="utf-8")
+    built.write_map("public_map", text.replace('title = "公开示意图"', f'title = "{LONG_TITLE}"'))
+    res = publish_maps(
+        built.pack, built.layers, built.analysis, tmp_path / "out", analysis_sensitivity=SENS
+    )
+    sel = [".qz-title", ".qz-search", ".qz-layers", ".qz-legend", ".leaflet-control-zoom"]
+    v = visit(
+        res.maps["public_map"],
+        lambda page: {s: _rect(page, s) for s in sel},
+        width=width,
+        height=height,
+    )
+    rects = v.value
+    title = rects.pop(".qz-title")
+    assert title is not None
+    assert [s for s, r in rects.items() if r is not None and _overlap(title, r)] == [], (
+        title,
+        rects,
+    )

@@ -322,3 +322,31 @@ def test_labels_are_searchable_text_once_with_embedded_fonts(tmp_path: Path) -> 
         assert framed.count(name) == 1, (name, framed)
     for row in _run("pdffonts", str(info.path)).splitlines()[2:]:
         assert re.search(r"\byes\s+yes\s+yes\b", row), row  # embedded, subset, unicode
+
+
+def test_a_zone_label_wider_than_its_zone_is_left_out(tmp_path: Path) -> None:
+    """As on the web map, a zone's name is printed only where it fits in the zone's box: a
+    long 北海 name was printed across its neighbours, 3 times the zone's width."""
+    import datetime as dt
+
+    long = "北海市银海区冯家江生态修复与滨海休闲旅游综合开发示范片区（近期实施范围，含道路绿地）"
+    names = ("甲区", long, "乙区")
+    page, views = _square_views(0.05, names)
+    info = write_sheet(
+        page,
+        views,
+        tmp_path / "s.pdf",
+        organisation="测试单位",
+        date=dt.date(2024, 1, 2),
+        planar_crs="EPSG:4545",
+    )
+    # independent: the square's width on paper (Geod along its southern edge, at the scale)
+    square_mm = Geod(ellps="GRS80").inv(108.5, 21.8, 108.55, 21.8)[2] / info.scale * 1000
+    words = re.findall(
+        r'xMin="([\d.]+)"[^>]*xMax="([\d.]+)"[^>]*>([^<]+)<',
+        _run("pdftotext", "-bbox", str(info.path), "-"),
+    )
+    printed = {t: (float(b) - float(a)) / PT_PER_MM for a, b, t in words if t in names}
+    assert set(printed) == {"甲区", "乙区"}, printed
+    assert info.labels == 2
+    assert all(width <= square_mm for width in printed.values()), (printed, square_mm)
