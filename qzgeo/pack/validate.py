@@ -238,11 +238,13 @@ def _data_lon_range(pack: Pack) -> tuple[float, float] | None:
 
 def pack_warnings(pack: Pack) -> list[str]:
     """Warnings about a valid pack: a ``planar_crs`` far from the data (naming the right zone),
-    constraint classes a styled layer draws with no symbol of their own, map layers with no
+    constraint classes and class values in the data a styled layer draws with no symbol of
+    their own, map layers with no
     style, lon/lat layers whose long edges the maps and the analysis draw apart."""
     return (
         _planar_crs_warnings(pack)
         + _unstyled_class_warnings(pack)
+        + _unstyled_value_warnings(pack)
         + _unstyled_map_layer_warnings(pack)
         + long_edge_warnings(pack)
     )
@@ -329,6 +331,42 @@ def _unstyled_class_warnings(pack: Pack) -> list[str]:
                     f"symbol; maps draw it with the layer's default under 「其他 Other」; add "
                     f'[{spec.id}.classes."{cls}"] with its fill, stroke and legend'
                 )
+    return out
+
+
+#: Values named in one warning about class values without a symbol; the count says the rest.
+_UNSTYLED_SHOWN = 10
+
+
+def _unstyled_value_warnings(pack: Pack) -> list[str]:
+    """Class values in a layer's data that its style's ``classes`` miss (and that are not a
+    constraint class, warned about above): the maps draw them under 「其他」, as one class."""
+    out = []
+    for spec in pack.layers.values():
+        style = pack.styles.get(spec.id)
+        field = (style.class_field or spec.class_field) if style is not None else None
+        if style is None or not style.classes or not field:
+            continue
+        try:
+            gdf = read_pack_layer(pack, spec)
+        except QzgeoError:  # validation reports it
+            continue
+        if field not in gdf.columns:
+            continue  # validation reports it
+        values = {v for v in class_texts(gdf[field]) if v is not None}
+        missing = sorted(values - set(style.classes) - set(spec.constraint_classes))
+        if not missing:
+            continue
+        shown = ", ".join(repr(v) for v in missing[:_UNSTYLED_SHOWN])
+        more = (
+            f" and {len(missing) - _UNSTYLED_SHOWN} more" if len(missing) > _UNSTYLED_SHOWN else ""
+        )
+        out.append(
+            f"styles/{style.source_file} [{spec.id}]: {len(missing)} value(s) of {field!r} in "
+            f"the data have no symbol ({shown}{more}); maps draw them alike, with the layer's "
+            f'default, under 「其他 Other」; add [{spec.id}.classes."VALUE"] tables for those '
+            "that must be told apart"
+        )
     return out
 
 

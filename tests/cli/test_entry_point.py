@@ -50,3 +50,20 @@ def test_an_early_flush_of_a_file_not_there_yet_is_harmless(tmp_path: Path) -> N
     flush.kick()
     flush.close()
     assert (tmp_path / "later.gpkg").read_bytes() == b"x"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["--help"], 0, "Usage: qzgeo"),
+        (["check", "/no/such/site.geojson"], 2, "/no/such/site.geojson"),
+    ],
+)
+def test_python_m_qzgeo_is_the_command(args: list[str], code: int, needle: str) -> None:
+    """``python -m qzgeo`` (no console script on PATH) ran nothing and exited 0."""
+    out = subprocess.run(
+        [sys.executable, "-m", "qzgeo", *args],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert out.returncode == code
+    assert needle in out.stdout + out.stderr
