@@ -24,6 +24,10 @@ from qzgeo.notices import Notices, attach_notices
 
 _POLYLINES = ("LWPOLYLINE", "POLYLINE")
 _FLATTEN = 0.01  # max distance of the flattened arc from the true arc, in drawing units
+# How near its first point a polyline must end to be closed, in drawing units: a point snapped
+# onto the start (a micrometre in metres). Not relative to the coordinates' size: that took an
+# end 24 m from the start (365 m in zone-prefixed eastings) for closed.
+_CLOSED_WITHIN = 1e-6
 
 
 def read_dxf(path: str | os.PathLike[str], *, crs: str | CRS | None = None) -> gpd.GeoDataFrame:
@@ -73,7 +77,7 @@ def read_dxf(path: str | os.PathLike[str], *, crs: str | CRS | None = None) -> g
             msg = f"{path.name}: {kind} handle {handle} cannot be read: {exc}"
             raise InputError(msg) from exc
         closed = bool(getattr(entity, "is_closed", False)) or (
-            len(pts) > 1 and np.allclose(pts[0], pts[-1])
+            len(pts) > 1 and np.allclose(pts[0], pts[-1], rtol=0.0, atol=_CLOSED_WITHIN)
         )
         if not closed:
             open_lines.append(f"{kind} handle {handle} on layer {entity.dxf.layer!r}")
