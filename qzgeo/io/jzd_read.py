@@ -64,6 +64,15 @@ class _Parcel:
     n_rows: int = 0
 
 
+#: The file's syntax typed with a Chinese input method (，＝＠［］): read as ASCII.
+_SYNTAX = str.maketrans("，＝＠［］", ",=@[]")
+#: Full-width ASCII forms (digits, ．, －, letters) as ASCII, for numbers and the keys and values
+#: that give the CRS; never applied to names, whose （）stay as written.
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+#: [属性描述] keys whose values are read as numbers or datum names.
+_CRS_KEYS = ("坐标系", "几度分带", "带号", "中央子午线")
+
+
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 
 
@@ -188,7 +197,7 @@ def _parse(
     section: str | None = None
     for lineno, raw in enumerate(text.splitlines(), start=1):
         where = f"{name} line {lineno}"
-        line = raw.strip().replace("，", ",")
+        line = raw.strip().translate(_SYNTAX)
         if not line:
             continue
         if line.startswith("[") and line.endswith("]"):
@@ -200,14 +209,14 @@ def _parse(
             msg = f"{where}: expected a [属性描述] or [地块坐标] section header, got {line[:40]!r}"
             raise InputError(msg)
         if section == "属性描述":
-            key, sep, value = line.partition("=")
-            if sep:
-                meta[key.strip()] = (lineno, value.strip())
+            _add_meta(meta, line, (name, lineno), notes)
         elif section == "地块坐标":
             fields = [f.strip() for f in line.split(",")]
             if fields[-1] == "@":
+                fields[:2] = [f.translate(_FULLWIDTH) for f in fields[:2]]
                 parcels.append(_parse_header(fields, lineno, where))
             else:
+                fields[1:4] = [f.translate(_FULLWIDTH) for f in fields[1:4]]
                 _add_vertex(parcels, fields, lineno, where)
     if not parcels:
         msg = f"{name}: no parcels found (no [地块坐标] header line ending in ',@')"
@@ -220,6 +229,26 @@ def _parse(
             )
             raise InputError(msg)
     return meta, parcels
+
+
+def _add_meta(
+    meta: dict[str, tuple[int, str]], line: str, at: tuple[str, int], notes: Notices
+) -> None:
+    """A ``key=value`` line of [属性描述]; one without ``=`` is said, not dropped unseen (a
+    坐标系 line lost so was taken for CGCS2000)."""
+    name, lineno = at
+    key, sep, value = line.partition("=")
+    if not sep:
+        notes.add(
+            f"{name} line {lineno}: [属性描述] line {line[:40]!r} has no '='; ignored (write "
+            "it key=value)",
+            source=name,
+            line=lineno,
+        )
+        return
+    key = key.strip().translate(_FULLWIDTH)
+    value = value.strip()
+    meta[key] = (lineno, value.translate(_FULLWIDTH) if key in _CRS_KEYS else value)
 
 
 def _polygon(
