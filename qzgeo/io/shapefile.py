@@ -20,6 +20,7 @@ import numpy as np
 import shapely
 
 from qzgeo._errors import InputError, MissingInputError
+from qzgeo.io.dbf_numbers import overflowed_fields
 from qzgeo.io.text_encoding import ENCODING_FIX, readings
 from qzgeo.notices import Notices
 
@@ -165,6 +166,7 @@ def note_shapefile_read(gdf: gpd.GeoDataFrame, path: Path, notes: Notices) -> No
             source=path.name,
             feature=fid,
         )
+    _note_overflowed(gdf, path, notes)
     for name in rounded_integer_fields(path, gdf):
         notes.add(
             f"{path.name}: field {name!r} holds integers too long for 64 bits (over "
@@ -172,6 +174,35 @@ def note_shapefile_read(gdf: gpd.GeoDataFrame, path: Path, notes: Notices) -> No
             "16 digits: store such codes as text (a character field)",
             source=path.name,
         )
+
+
+def _note_overflowed(gdf: gpd.GeoDataFrame, path: Path, notes: Notices) -> None:
+    """Say which number cells of the features read hold overflow stars (``***``): GDAL reads
+    them as empty, the number being lost in the file itself."""
+    dbf = sidecar(path, ".dbf")
+    if dbf is None or not len(gdf):
+        return
+    for raw, fids in overflowed_fields(dbf, gdf.index.to_numpy()).items():
+        name = _field_name(raw, gdf)
+        shown = ", ".join(str(f) for f in fids[:10]) + (", ..." if len(fids) > 10 else "")
+        notes.add(
+            f"{path.name}: field {name!r} holds '***' (a number too wide for the field, as "
+            f"ArcGIS and GDAL write an overflow) in {len(fids)} feature(s) ({shown}); the "
+            "number is lost in the file itself and is read as empty: export the layer again "
+            "with a wider field (or to GeoPackage)",
+            source=path.name,
+            feature=fids[0] if len(fids) == 1 else None,
+        )
+
+
+def _field_name(raw: bytes, gdf: gpd.GeoDataFrame) -> str:
+    """A raw DBF field name as the column of ``gdf`` it is, else as GB18030 text."""
+    for enc in ("utf-8", "gb18030"):
+        with contextlib.suppress(UnicodeDecodeError):
+            name = raw.decode(enc)
+            if name in gdf.columns:
+                return name
+    return raw.decode("gb18030", errors="replace")
 
 
 def rounded_integer_fields(path: Path, gdf: gpd.GeoDataFrame) -> list[str]:
