@@ -48,6 +48,7 @@ def overflowed_fields(dbf: Path, fids: np.ndarray) -> dict[bytes, list[int]]:
             if not fields or not len(wanted) or record_len == 0:
                 return {}
             found: dict[bytes, list[int]] = {}
+            every = int(wanted[-1] - wanted[0]) + 1 == len(wanted)  # a whole file, a chunk
             first = int(wanted[0])
             fh.seek(header_len + first * record_len)
             while first <= wanted[-1]:
@@ -55,7 +56,7 @@ def overflowed_fields(dbf: Path, fids: np.ndarray) -> dict[bytes, list[int]]:
                 block = np.frombuffer(fh.read(n * record_len), dtype=np.uint8)
                 rows = block[: len(block) // record_len * record_len].reshape(-1, record_len)
                 ids = np.arange(first, first + len(rows))
-                keep = np.isin(ids, wanted)
+                keep = True if every else np.isin(ids, wanted)
                 for name, offset, width in fields:
                     cells = rows[:, offset : offset + width]
                     hit = keep & (cells == ord("*")).any(axis=1)
