@@ -8,6 +8,7 @@ files of an old shapefile atomically, one by one, the ``.shp`` last.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import logging
 import struct
@@ -295,12 +296,13 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
             continue
         label = "UTF-8" if enc == "utf-8" else "GB18030"
         note = f"{path.name}: no .cpg file; the attribute text decodes as {label}, read as {label}"
+        cut = _cut_note(path, dbf, enc)
         if enc == "utf-8":
             log.info("%s", note)
-            return label, None
+            return label, cut
         sample = _first_non_ascii(dbf)  # the file's own text both ways: Latin-1 reads as GBK too
         shown = "" if sample is None else f" (first such text {readings(sample, 0)})"
-        return label, note + shown
+        return label, note + shown + ("" if cut is None else f"; {cut}")
     msg = (
         f"{path}: no .cpg file and the attribute text is neither UTF-8 nor GBK; pass the "
         "encoding (encoding=... / --encoding, e.g. big5) or add a .cpg file"
@@ -383,13 +385,54 @@ def _first_non_ascii(dbf: Path) -> bytes | None:
 
 
 def _decodes(dbf: Path, encoding: str) -> bool:
-    """Whether every field name and text of the DBF decodes strictly as ``encoding``."""
+    """Whether every field name and text of the DBF decodes strictly as ``encoding`` (a field
+    name cut inside a character by the 10-byte limit decodes: see :func:`_cut_names`)."""
     try:
-        for chunk in _dbf_text_chunks(dbf):
-            chunk.decode(encoding)
+        for k, chunk in enumerate(_dbf_text_chunks(dbf)):
+            if k == 0:  # the field names
+                _cut_names(chunk.split(b"\n"), encoding)
+            else:
+                chunk.decode(encoding)
     except UnicodeDecodeError:
         return False
     return True
+
+
+#: A DBF field name holds at most 10 bytes: a longer one was cut there, often inside a
+#: character (GBK 用地性质分类 after one ASCII letter).
+_DBF_NAME_BYTES = 10
+
+
+def _cut_names(names: list[bytes], encoding: str) -> list[str]:
+    """The names that decode only as cut at the 10-byte limit inside a character (their whole
+    characters); :class:`UnicodeDecodeError` for a name that does not decode even so.
+
+    Such a file was refused as "neither UTF-8 nor GBK; e.g. big5" when it had no .cpg, though
+    GDAL reads it in GBK, the cut character dropped.
+    """
+    cut = []
+    for name in names:
+        try:
+            name.decode(encoding)
+        except UnicodeDecodeError:
+            if len(name) < _DBF_NAME_BYTES:
+                raise
+            cut.append(codecs.getincrementaldecoder(encoding)().decode(name, final=False))
+    return cut
+
+
+def _cut_note(path: Path, dbf: Path, encoding: str) -> str | None:
+    """What to say of field names cut inside a character, if any."""
+    with dbf.open("rb") as fh:
+        names, _ = _dbf_fields(fh.read(_dbf_header(dbf)[1]))
+    cut = _cut_names(names, encoding)
+    if not cut:
+        return None
+    return (
+        f"{path.name}: field name(s) {', '.join(repr(c) for c in cut)} were cut inside a "
+        "character by the DBF's 10-byte limit; read without the cut character (rename the "
+        "field, or keep the data in GeoPackage)"
+    )
 
 
 def cpg_mismatch(path: Path, encoding: str | None) -> str | None:
