@@ -21,7 +21,7 @@ import numpy as np
 import shapely
 
 from qzgeo._errors import InputError, MissingInputError
-from qzgeo.io.dbf_numbers import overflowed_fields
+from qzgeo.io.dbf_numbers import odd_cells
 from qzgeo.io.text_encoding import ENCODING_FIX, readings
 from qzgeo.notices import Notices
 
@@ -178,21 +178,31 @@ def note_shapefile_read(gdf: gpd.GeoDataFrame, path: Path, notes: Notices) -> No
 
 
 def _note_overflowed(gdf: gpd.GeoDataFrame, path: Path, notes: Notices) -> None:
-    """Say which number cells of the features read hold overflow stars (``***``): GDAL reads
-    them as empty, the number being lost in the file itself."""
+    """Say which cells of the features read GDAL reads otherwise than they hold: number cells
+    with overflow stars (``***``: read as empty, the number lost in the file itself) and dates
+    no calendar has (``20230230``: rolled over into another date)."""
     dbf = sidecar(path, ".dbf")
     if dbf is None or not len(gdf):
         return
-    for raw, fids in overflowed_fields(dbf, gdf.index.to_numpy()).items():
-        name = _field_name(raw, gdf)
+    odd = odd_cells(dbf, gdf.index.to_numpy())
+    for raw, fids in odd.stars.items():
         shown = ", ".join(str(f) for f in fids[:10]) + (", ..." if len(fids) > 10 else "")
         notes.add(
-            f"{path.name}: field {name!r} holds '***' (a number too wide for the field, as "
-            f"ArcGIS and GDAL write an overflow) in {len(fids)} feature(s) ({shown}); the "
-            "number is lost in the file itself and is read as empty: export the layer again "
-            "with a wider field (or to GeoPackage)",
+            f"{path.name}: field {_field_name(raw, gdf)!r} holds '***' (a number too wide for "
+            f"the field, as ArcGIS and GDAL write an overflow) in {len(fids)} feature(s) "
+            f"({shown}); the number is lost in the file itself and is read as empty: export "
+            "the layer again with a wider field (or to GeoPackage)",
             source=path.name,
             feature=fids[0] if len(fids) == 1 else None,
+        )
+    for raw, dates in odd.bad_dates.items():
+        shown = ", ".join(f"feature {f}: {text}" for f, text in dates[:10])
+        notes.add(
+            f"{path.name}: date field {_field_name(raw, gdf)!r} holds day(s) no calendar has "
+            f"({shown}{', ...' if len(dates) > 10 else ''}); GDAL reads such a date as "
+            "another one (20230230 as 2023-03-02): correct them in the file",
+            source=path.name,
+            feature=dates[0][0] if len(dates) == 1 else None,
         )
 
 
