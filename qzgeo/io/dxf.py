@@ -103,9 +103,29 @@ def read_dxf(path: str | os.PathLike[str], *, crs: str | CRS | None = None) -> g
             "polylines become polygons)",
             source=path.name,
         )
+    _note_nested(geoms, handles, path.name, notes)
     gdf = gpd.GeoDataFrame({"layer": layers, "handle": handles}, geometry=geoms, crs=crs)
     attach_notices(gdf, notes)
     return gdf
+
+
+def _note_nested(
+    geoms: list[shapely.Polygon], handles: list[str], name: str, notes: Notices
+) -> None:
+    """Say which polylines lie inside another: DXF has no holes, so a hole drawn as a second
+    closed polyline is a polygon of its own and the outer one's area includes it. Both are
+    read; whether it is a hole or a parcel within a parcel, the drawing does not say."""
+    tree = shapely.STRtree(geoms)
+    outer, inner = tree.query(geoms, predicate="contains_properly")
+    for i, j in zip(outer.tolist(), inner.tolist(), strict=True):
+        notes.add(
+            f"{name}: polyline handle {handles[j]} lies inside polyline handle {handles[i]}; "
+            "both are read as polygons, the outer one's area including the inner one's. If it "
+            "is a hole, cut it out (in CAD, or QGIS Vector > Geoprocessing > Difference) and "
+            "read that",
+            source=name,
+            feature=i,
+        )
 
 
 def _polyline_points(entity: Any) -> npt.NDArray[np.float64]:

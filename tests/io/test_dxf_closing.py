@@ -1,4 +1,5 @@
-"""DXF polylines are polygons only when they close: an end a few metres from the start is open.
+"""DXF polylines are polygons only when they close (an end a few metres from the start is open);
+one inside another is said (DXF has no holes).
 
 ``np.allclose`` with its default relative tolerance took an end within 1e-5 of the
 coordinates' size for the start: 365 m in zone-prefixed eastings (36 566 227 m), 24 m in
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 from qzgeo._errors import GeometryError
 from qzgeo.cli.main import cli
 from qzgeo.io.dxf import read_dxf
+from qzgeo.notices import notices_of
 
 ezdxf = pytest.importorskip("ezdxf")
 
@@ -49,3 +51,29 @@ def test_a_polyline_back_on_its_start_is_a_polygon(tmp_path: Path, flagged: bool
     """Ending on the first point (snapped in CAD) closes it, as the closed flag does."""
     gdf = read_dxf(_drawing(tmp_path / "宗地.dxf", 0.0, flagged=flagged), crs="EPSG:4524")
     assert gdf.geometry.area.tolist() == [300.0 * 300.0]  # planar, in drawing units
+
+
+def test_a_polyline_inside_another_is_said(tmp_path: Path) -> None:
+    """DXF has no holes: a hole drawn as a second closed polyline was read as a parcel of its
+    own, and the outer parcel's area included it, without a word (a 200 m square around a
+    100 m one: 40 000 m² where the parcel with its hole is 30 000)."""
+    doc = ezdxf.new("R2010")
+    msp = doc.modelspace()
+    outer = msp.add_lwpolyline(
+        [(E0, N0), (E0 + 200, N0), (E0 + 200, N0 + 200), (E0, N0 + 200)], close=True
+    )
+    inner = msp.add_lwpolyline(
+        [(E0 + 50, N0 + 50), (E0 + 150, N0 + 50), (E0 + 150, N0 + 150), (E0 + 50, N0 + 150)],
+        close=True,
+    )
+    beside = msp.add_lwpolyline(
+        [(E0 + 300, N0), (E0 + 400, N0), (E0 + 400, N0 + 100), (E0 + 300, N0 + 100)], close=True
+    )
+    doc.saveas(tmp_path / "宗地.dxf")
+    gdf = read_dxf(tmp_path / "宗地.dxf", crs="EPSG:4524")
+    assert gdf.geometry.area.tolist() == [40_000.0, 10_000.0, 10_000.0]  # read as drawn
+    said = [n for n in notices_of(gdf) if "lies inside" in str(n)]
+    assert len(said) == 1, said
+    handle = f"polyline handle {inner.dxf.handle} lies inside polyline handle {outer.dxf.handle}"
+    assert handle in str(said[0]) and said[0].feature == 0
+    assert beside.dxf.handle not in str(said[0])
