@@ -117,11 +117,17 @@ def _note_nested(
     read; whether it is a hole or a parcel within a parcel, the drawing does not say."""
     tree = shapely.STRtree(geoms)
     outer, inner = tree.query(geoms, predicate="contains_properly")
+    held: dict[int, list[str]] = {}
     for i, j in zip(outer.tolist(), inner.tolist(), strict=True):
+        held.setdefault(i, []).append(handles[j])
+    for i, inside in held.items():  # one notice per outer polyline (a block of 500 parcels)
+        shown = ", ".join(inside[:10]) + (
+            f" and {len(inside) - 10} more" if len(inside) > 10 else ""
+        )
         notes.add(
-            f"{name}: polyline handle {handles[j]} lies inside polyline handle {handles[i]}; "
-            "both are read as polygons, the outer one's area including the inner one's. If it "
-            "is a hole, cut it out (in CAD, or QGIS Vector > Geoprocessing > Difference) and "
+            f"{name}: polyline handle(s) {shown} lie inside polyline handle {handles[i]}; "
+            "each is read as a polygon, the outer one's area including theirs. If they are "
+            "holes, cut them out (in CAD, or QGIS Vector > Geoprocessing > Difference) and "
             "read that",
             source=name,
             feature=i,

@@ -72,8 +72,8 @@ def test_a_polyline_inside_another_is_said(tmp_path: Path) -> None:
     doc.saveas(tmp_path / "宗地.dxf")
     gdf = read_dxf(tmp_path / "宗地.dxf", crs="EPSG:4524")
     assert gdf.geometry.area.tolist() == [40_000.0, 10_000.0, 10_000.0]  # read as drawn
-    said = [n for n in notices_of(gdf) if "lies inside" in str(n)]
+    said = [n for n in notices_of(gdf) if "lie inside" in str(n)]
     assert len(said) == 1, said
-    handle = f"polyline handle {inner.dxf.handle} lies inside polyline handle {outer.dxf.handle}"
+    handle = f"polyline handle(s) {inner.dxf.handle} lie inside polyline handle {outer.dxf.handle}"
     assert handle in str(said[0]) and said[0].feature == 0
     assert beside.dxf.handle not in str(said[0])
