@@ -35,8 +35,10 @@ from qzgeo.notices import Kind, Notices, attach_notices
 
 #: Attribute columns of a parcel header, in file order (after 点数 and 面积).
 PARCEL_FIELDS = ("地块编号", "地块名称", "图形属性", "图幅号", "地块用途", "地类编码")
-#: Column holding the area declared in the file, in 公顷.
-DECLARED_AREA = "申报面积_公顷"
+#: Column holding the area declared in the file, in 公顷 (ha). Every column of a parcel fits
+#: the 10-byte field names of a GBK Shapefile (申报面积_公顷 did not: a 界址点 file could not be
+#: converted to a Shapefile at all).
+DECLARED_AREA = "申报面积ha"
 #: Column holding the point count declared in the file.
 DECLARED_POINTS = "申报点数"
 #: Column holding the line number of the parcel's header.
@@ -399,7 +401,7 @@ def read_jzd(
     Returns
     -------
     GeoDataFrame with columns 地块编号, 地块名称, 图形属性, 图幅号, 地块用途, 地类编码,
-    申报面积_公顷 (declared), 申报点数 (declared), 行号 (line of the parcel header). ``attrs``
+    申报面积ha (declared, 公顷), 申报点数 (declared), 行号 (line of the parcel header). ``attrs``
     holds ``notices`` (:class:`~qzgeo.notices.Notices`), ``encoding`` and ``metadata`` (the
     [属性描述] pairs).
 

@@ -47,7 +47,7 @@ def test_a_file_typed_all_in_full_width_reads_as_its_ascii_twin(tmp_path: Path) 
     gdf = read_jzd(_write(tmp_path, named.translate(WIDE)))
     assert gdf.crs.to_epsg() == 4524
     assert gdf.geometry.iloc[0].area == 40_000.0  # planar, in the zone: 200 m x 200 m
-    assert gdf["申报面积_公顷"].iloc[0] == 4.0 and gdf["申报点数"].iloc[0] == 5
+    assert gdf["申报面积ha"].iloc[0] == 4.0 and gdf["申报点数"].iloc[0] == 5
     assert gdf["地块编号"].iloc[0] == "钦州港（一）"  # names keep their full-width （）
     # The declared 4 公顷 matches the ellipsoidal area (pyproj.Geod): no area warning.
     assert _geod_m2() == pytest.approx(40_000.0, rel=1e-3)
