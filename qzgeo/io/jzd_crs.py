@@ -16,7 +16,12 @@ from qzgeo._errors import CRSError, InputError
 from qzgeo.geo.crs import gk_epsg
 from qzgeo.notices import Notices
 
-__all__ = ["decide_swap", "file_crs"]
+__all__ = ["FULLWIDTH", "decide_swap", "file_crs"]
+
+#: Full-width ASCII forms (digits, ．, －, letters) as ASCII (str.translate), for numbers, keys
+#: and the datum a 坐标系 names, typed with a Chinese input method; never applied to names,
+#: whose （）stay as written.
+FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 
 
 def _looks_northing(a: npt.NDArray[np.float64]) -> bool:
@@ -41,7 +46,8 @@ _LOCAL_SYSTEM_WORDS = ("独立", "城市", "地方", "城建", "工程", "假定
 
 def _datum(meta: dict[str, tuple[int, str]], name: str, notes: Notices) -> str | None:
     """'cgcs2000', 'xian80' or 'beijing54' from 坐标系; None if it is not recognised."""
-    lineno, text = meta.get("坐标系", (0, ""))
+    lineno, written = meta.get("坐标系", (0, ""))
+    text = written.translate(FULLWIDTH)  # ２０００ is 2000; messages quote it as written
     if not text:
         notes.add(f"{name}: no 坐标系 given; assuming 2000国家大地坐标系 (CGCS2000)", source=name)
         return "cgcs2000"
@@ -53,7 +59,7 @@ def _datum(meta: dict[str, tuple[int, str]], name: str, notes: Notices) -> str |
         return "xian80"
     if "北京" in text or "1954" in text or "54" in text:
         return "beijing54"
-    notes.add(f"{name} line {lineno}: unknown 坐标系 {text!r}", source=name, line=lineno)
+    notes.add(f"{name} line {lineno}: unknown 坐标系 {written!r}", source=name, line=lineno)
     return None
 
 

@@ -30,7 +30,7 @@ from pyproj import CRS
 from qzgeo._errors import InputError
 from qzgeo.geo.area import M2_PER_HA, MU_PER_HA, ellipsoidal_area
 from qzgeo.geo.crs import STORAGE_CRS
-from qzgeo.io.jzd_crs import decide_swap, file_crs
+from qzgeo.io.jzd_crs import FULLWIDTH, decide_swap, file_crs
 from qzgeo.notices import Kind, Notices, attach_notices
 
 #: Attribute columns of a parcel header, in file order (after 点数 and 面积).
@@ -68,11 +68,9 @@ class _Parcel:
 
 #: The file's syntax typed with a Chinese input method (，＝＠［］): read as ASCII.
 _SYNTAX = str.maketrans("，＝＠［］", ",=@[]")
-#: Full-width ASCII forms (digits, ．, －, letters) as ASCII, for numbers and the keys and values
-#: that give the CRS; never applied to names, whose （）stay as written.
-_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
-#: [属性描述] keys whose values are read as numbers or datum names.
-_CRS_KEYS = ("坐标系", "几度分带", "带号", "中央子午线")
+#: [属性描述] keys whose values are read as numbers (坐标系 is kept as written: messages
+#: quote it).
+_CRS_KEYS = ("几度分带", "带号", "中央子午线")
 
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
@@ -215,10 +213,10 @@ def _parse(
         elif section == "地块坐标":
             fields = [f.strip() for f in line.split(",")]
             if fields[-1] == "@":
-                fields[:2] = [f.translate(_FULLWIDTH) for f in fields[:2]]
+                fields[:2] = [f.translate(FULLWIDTH) for f in fields[:2]]
                 parcels.append(_parse_header(fields, lineno, where))
             else:
-                fields[1:4] = [f.translate(_FULLWIDTH) for f in fields[1:4]]
+                fields[1:4] = [f.translate(FULLWIDTH) for f in fields[1:4]]
                 _add_vertex(parcels, fields, lineno, where)
     if not parcels:
         msg = f"{name}: no parcels found (no [地块坐标] header line ending in ',@')"
@@ -248,9 +246,9 @@ def _add_meta(
             line=lineno,
         )
         return
-    key = key.strip().translate(_FULLWIDTH)
+    key = key.strip().translate(FULLWIDTH)
     value = value.strip()
-    meta[key] = (lineno, value.translate(_FULLWIDTH) if key in _CRS_KEYS else value)
+    meta[key] = (lineno, value.translate(FULLWIDTH) if key in _CRS_KEYS else value)
 
 
 def _polygon(
