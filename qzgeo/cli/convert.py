@@ -90,6 +90,7 @@ def command(
 
     file_only = {"--out-layer": out_layer, "--zone": zone, "--no-prefix": no_prefix}
     out = _check_out(source, out_arg, out_encoding, file_only)
+    _refuse_dropping_layers(out, out_layer or out.stem)
     gdf = read_layer(
         source,
         layer=layer,
@@ -170,6 +171,30 @@ def _check_out(
         )
         raise click.BadParameter(msg, param_hint="OUT")
     return out
+
+
+def _refuse_dropping_layers(out: Path, layer: str) -> None:
+    """Refuse a GeoPackage OUT that holds other layers than the one written: OUT is replaced
+    whole, and a user's 规划.gpkg with 道路 and 水系 lost both without a word (ogr2ogr and
+    QGIS add a layer to such a file)."""
+    import pyogrio
+
+    from qzgeo.io.guard import ogr_layers
+
+    if out.suffix.lower() != ".gpkg" or not out.is_file():
+        return
+    try:
+        others = [name for name, _ in ogr_layers(out) if name != layer]
+    except pyogrio.errors.DataSourceError:  # not a GeoPackage: no layer of it to keep
+        return
+    if others:
+        msg = (
+            f"{out} already holds layer(s) {', '.join(others[:10])}"
+            f"{', ...' if len(others) > 10 else ''} besides {layer!r}; OUT is replaced as a "
+            "whole, so they would be lost. Write to a new .gpkg (and add its layer in QGIS, or "
+            f"with ogr2ogr -update), or delete {out.name} first if you mean to replace it"
+        )
+        raise click.BadParameter(msg, param_hint="OUT")
 
 
 def _check_postgis_out(source: str, out: str, file_only: Mapping[str, object]) -> None:

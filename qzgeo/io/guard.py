@@ -272,6 +272,15 @@ def refuse_virtual(path: str | os.PathLike[str]) -> None:
         raise _refuse(shown, why)
 
 
+#: What to do with files users commonly have in a format that is not on the allow-list.
+_SUFFIX_HINTS = {
+    ".kmz": "a KMZ of Google Earth or 奥维地图 is a zip holding a .kml: unzip it and give "
+    "the .kml inside, often doc.kml",
+    ".zip": "unzip it and give the file inside",
+    ".dwg": "save it as DXF in CAD (closed polylines become polygons) and give the .dxf",
+}
+
+
 def admit_path(path: str | os.PathLike[str]) -> Path:
     """Refuse a path GDAL must not open (driver allow-list, by extension and first bytes).
 
@@ -299,7 +308,9 @@ def admit_path(path: str | os.PathLike[str]) -> Path:
             raise _refuse(shown, why)
         return p
     if suffix not in ALLOWED_SUFFIXES:
-        raise _refuse(shown, f"the format {suffix or '(no extension)'!r} is not accepted")
+        hint = _SUFFIX_HINTS.get(suffix)
+        why = f"the format {suffix or '(no extension)'!r} is not accepted"
+        raise _refuse(shown, why if hint is None else f"{why} ({hint})")
     with p.open("rb") as fh:
         head = fh.read(4096)
     magic = _MAGIC.get(suffix)

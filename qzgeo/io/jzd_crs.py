@@ -16,7 +16,12 @@ from qzgeo._errors import CRSError, InputError
 from qzgeo.geo.crs import gk_epsg
 from qzgeo.notices import Notices
 
-__all__ = ["decide_swap", "file_crs"]
+__all__ = ["FULLWIDTH", "decide_swap", "file_crs"]
+
+#: Full-width ASCII forms (digits, ．, －, letters) as ASCII (str.translate), for numbers, keys
+#: and the datum a 坐标系 names, typed with a Chinese input method; never applied to names,
+#: whose （）stay as written.
+FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 
 
 def _looks_northing(a: npt.NDArray[np.float64]) -> bool:
@@ -41,7 +46,8 @@ _LOCAL_SYSTEM_WORDS = ("独立", "城市", "地方", "城建", "工程", "假定
 
 def _datum(meta: dict[str, tuple[int, str]], name: str, notes: Notices) -> str | None:
     """'cgcs2000', 'xian80' or 'beijing54' from 坐标系; None if it is not recognised."""
-    lineno, text = meta.get("坐标系", (0, ""))
+    lineno, written = meta.get("坐标系", (0, ""))
+    text = written.translate(FULLWIDTH)  # ２０００ is 2000; messages quote it as written
     if not text:
         notes.add(f"{name}: no 坐标系 given; assuming 2000国家大地坐标系 (CGCS2000)", source=name)
         return "cgcs2000"
@@ -53,7 +59,7 @@ def _datum(meta: dict[str, tuple[int, str]], name: str, notes: Notices) -> str |
         return "xian80"
     if "北京" in text or "1954" in text or "54" in text:
         return "beijing54"
-    notes.add(f"{name} line {lineno}: unknown 坐标系 {text!r}", source=name, line=lineno)
+    notes.add(f"{name} line {lineno}: unknown 坐标系 {written!r}", source=name, line=lineno)
     return None
 
 
@@ -128,6 +134,36 @@ def _prefix_zones(easting: npt.NDArray[np.float64], name: str) -> npt.NDArray[np
     return zones
 
 
+#: Zone numbers of 6-degree Gauss-Krüger zones over China (3-degree ones are 25..45).
+_GK6_ZONES = range(13, 24)
+
+
+def _zone_width(
+    meta: dict[str, tuple[int, str]], zone: int | None, width: int, name: str, notes: Notices
+) -> int:
+    """The zone width: 几度分带, else 6 for a zone number only 6-degree zones over China have
+    (13..23: 3-degree zone 19 would lie at 57E), with a note; else 3.
+
+    Files without 几度分带 were refused ("3-degree GK zone must be in 25..45, got 19").
+    """
+    line, given = meta.get("几度分带", (0, ""))
+    if given.strip() or zone not in _GK6_ZONES:
+        if width == 3 and zone in _GK6_ZONES:
+            msg = (
+                f"{name} line {line}: 几度分带=3 but zone {zone} is a 6-degree zone number "
+                "(3-degree zones over China are 25..45); fix 几度分带 (6) or 带号, or pass "
+                "crs=... / --crs"
+            )
+            raise CRSError(msg)
+        return width
+    notes.add(
+        f"{name}: no 几度分带 in [属性描述]; zone {zone} is a 6-degree zone number (3-degree "
+        "zones over China are 25..45): read as a 6-degree zone (add 几度分带=6 to say so)",
+        source=name,
+    )
+    return 6
+
+
 def file_crs(
     meta: dict[str, tuple[int, str]],
     easting: npt.NDArray[np.float64],
@@ -137,6 +173,8 @@ def file_crs(
 ) -> CRS:
     zone_line, zone_meta, width = _declared_zone(meta, name)
     zones = _prefix_zones(easting, name)
+    zone = int(zones[0]) if len(zones) == 1 else zone_meta
+    width = _zone_width(meta, zone, width, name, notes)
     datum = _datum(meta, name, notes)
     if datum is None:
         if fallback is not None:

@@ -30,13 +30,15 @@ from pyproj import CRS
 from qzgeo._errors import InputError
 from qzgeo.geo.area import M2_PER_HA, MU_PER_HA, ellipsoidal_area
 from qzgeo.geo.crs import STORAGE_CRS
-from qzgeo.io.jzd_crs import decide_swap, file_crs
+from qzgeo.io.jzd_crs import FULLWIDTH, decide_swap, file_crs
 from qzgeo.notices import Kind, Notices, attach_notices
 
 #: Attribute columns of a parcel header, in file order (after 点数 and 面积).
 PARCEL_FIELDS = ("地块编号", "地块名称", "图形属性", "图幅号", "地块用途", "地类编码")
-#: Column holding the area declared in the file, in 公顷.
-DECLARED_AREA = "申报面积_公顷"
+#: Column holding the area declared in the file, in 公顷 (ha). Every column of a parcel fits
+#: the 10-byte field names of a GBK Shapefile (申报面积_公顷 did not: a 界址点 file could not be
+#: converted to a Shapefile at all).
+DECLARED_AREA = "申报面积ha"
 #: Column holding the point count declared in the file.
 DECLARED_POINTS = "申报点数"
 #: Column holding the line number of the parcel's header.
@@ -62,6 +64,13 @@ class _Parcel:
     attrs: dict[str, str]
     rings: dict[int, _Ring] = field(default_factory=dict)
     n_rows: int = 0
+
+
+#: The file's syntax typed with a Chinese input method (，＝＠［］): read as ASCII.
+_SYNTAX = str.maketrans("，＝＠［］", ",=@[]")
+#: [属性描述] keys whose values are read as numbers (坐标系 is kept as written: messages
+#: quote it).
+_CRS_KEYS = ("几度分带", "带号", "中央子午线")
 
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
@@ -188,7 +197,7 @@ def _parse(
     section: str | None = None
     for lineno, raw in enumerate(text.splitlines(), start=1):
         where = f"{name} line {lineno}"
-        line = raw.strip().replace("，", ",")
+        line = raw.strip().translate(_SYNTAX)
         if not line:
             continue
         if line.startswith("[") and line.endswith("]"):
@@ -200,14 +209,14 @@ def _parse(
             msg = f"{where}: expected a [属性描述] or [地块坐标] section header, got {line[:40]!r}"
             raise InputError(msg)
         if section == "属性描述":
-            key, sep, value = line.partition("=")
-            if sep:
-                meta[key.strip()] = (lineno, value.strip())
+            _add_meta(meta, line, (name, lineno), notes)
         elif section == "地块坐标":
             fields = [f.strip() for f in line.split(",")]
             if fields[-1] == "@":
+                fields[:2] = [f.translate(FULLWIDTH) for f in fields[:2]]
                 parcels.append(_parse_header(fields, lineno, where))
             else:
+                fields[1:4] = [f.translate(FULLWIDTH) for f in fields[1:4]]
                 _add_vertex(parcels, fields, lineno, where)
     if not parcels:
         msg = f"{name}: no parcels found (no [地块坐标] header line ending in ',@')"
@@ -220,6 +229,26 @@ def _parse(
             )
             raise InputError(msg)
     return meta, parcels
+
+
+def _add_meta(
+    meta: dict[str, tuple[int, str]], line: str, at: tuple[str, int], notes: Notices
+) -> None:
+    """A ``key=value`` line of [属性描述]; one without ``=`` is said, not dropped unseen (a
+    坐标系 line lost so was taken for CGCS2000)."""
+    name, lineno = at
+    key, sep, value = line.partition("=")
+    if not sep:
+        notes.add(
+            f"{name} line {lineno}: [属性描述] line {line[:40]!r} has no '='; ignored (write "
+            "it key=value)",
+            source=name,
+            line=lineno,
+        )
+        return
+    key = key.strip().translate(FULLWIDTH)
+    value = value.strip()
+    meta[key] = (lineno, value.translate(FULLWIDTH) if key in _CRS_KEYS else value)
 
 
 def _polygon(
@@ -370,7 +399,7 @@ def read_jzd(
     Returns
     -------
     GeoDataFrame with columns 地块编号, 地块名称, 图形属性, 图幅号, 地块用途, 地类编码,
-    申报面积_公顷 (declared), 申报点数 (declared), 行号 (line of the parcel header). ``attrs``
+    申报面积ha (declared, 公顷), 申报点数 (declared), 行号 (line of the parcel header). ``attrs``
     holds ``notices`` (:class:`~qzgeo.notices.Notices`), ``encoding`` and ``metadata`` (the
     [属性描述] pairs).
 

@@ -8,6 +8,7 @@ files of an old shapefile atomically, one by one, the ``.shp`` last.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import logging
 import struct
@@ -20,6 +21,7 @@ import numpy as np
 import shapely
 
 from qzgeo._errors import InputError, MissingInputError
+from qzgeo.io.dbf_numbers import odd_cells
 from qzgeo.io.text_encoding import ENCODING_FIX, readings
 from qzgeo.notices import Notices
 
@@ -165,6 +167,7 @@ def note_shapefile_read(gdf: gpd.GeoDataFrame, path: Path, notes: Notices) -> No
             source=path.name,
             feature=fid,
         )
+    _note_overflowed(gdf, path, notes)
     for name in rounded_integer_fields(path, gdf):
         notes.add(
             f"{path.name}: field {name!r} holds integers too long for 64 bits (over "
@@ -172,6 +175,45 @@ def note_shapefile_read(gdf: gpd.GeoDataFrame, path: Path, notes: Notices) -> No
             "16 digits: store such codes as text (a character field)",
             source=path.name,
         )
+
+
+def _note_overflowed(gdf: gpd.GeoDataFrame, path: Path, notes: Notices) -> None:
+    """Say which cells of the features read GDAL reads otherwise than they hold: number cells
+    with overflow stars (``***``: read as empty, the number lost in the file itself) and dates
+    no calendar has (``20230230``: rolled over into another date)."""
+    dbf = sidecar(path, ".dbf")
+    if dbf is None or not len(gdf):
+        return
+    odd = odd_cells(dbf, gdf.index.to_numpy())
+    for raw, fids in odd.stars.items():
+        shown = ", ".join(str(f) for f in fids[:10]) + (", ..." if len(fids) > 10 else "")
+        notes.add(
+            f"{path.name}: field {_field_name(raw, gdf)!r} holds '***' (a number too wide for "
+            f"the field, as ArcGIS and GDAL write an overflow) in {len(fids)} feature(s) "
+            f"({shown}); the number is lost in the file itself and is read as empty: export "
+            "the layer again with a wider field (or to GeoPackage)",
+            source=path.name,
+            feature=fids[0] if len(fids) == 1 else None,
+        )
+    for raw, dates in odd.bad_dates.items():
+        shown = ", ".join(f"feature {f}: {text}" for f, text in dates[:10])
+        notes.add(
+            f"{path.name}: date field {_field_name(raw, gdf)!r} holds day(s) no calendar has "
+            f"({shown}{', ...' if len(dates) > 10 else ''}); GDAL reads such a date as "
+            "another one (20230230 as 2023-03-02): correct them in the file",
+            source=path.name,
+            feature=dates[0][0] if len(dates) == 1 else None,
+        )
+
+
+def _field_name(raw: bytes, gdf: gpd.GeoDataFrame) -> str:
+    """A raw DBF field name as the column of ``gdf`` it is, else as GB18030 text."""
+    for enc in ("utf-8", "gb18030"):
+        with contextlib.suppress(UnicodeDecodeError):
+            name = raw.decode(enc)
+            if name in gdf.columns:
+                return name
+    return raw.decode("gb18030", errors="replace")
 
 
 def rounded_integer_fields(path: Path, gdf: gpd.GeoDataFrame) -> list[str]:
@@ -264,12 +306,13 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
             continue
         label = "UTF-8" if enc == "utf-8" else "GB18030"
         note = f"{path.name}: no .cpg file; the attribute text decodes as {label}, read as {label}"
+        cut = _cut_note(path, dbf, enc)
         if enc == "utf-8":
             log.info("%s", note)
-            return label, None
+            return label, cut
         sample = _first_non_ascii(dbf)  # the file's own text both ways: Latin-1 reads as GBK too
         shown = "" if sample is None else f" (first such text {readings(sample, 0)})"
-        return label, note + shown
+        return label, note + shown + ("" if cut is None else f"; {cut}")
     msg = (
         f"{path}: no .cpg file and the attribute text is neither UTF-8 nor GBK; pass the "
         "encoding (encoding=... / --encoding, e.g. big5) or add a .cpg file"
@@ -352,13 +395,54 @@ def _first_non_ascii(dbf: Path) -> bytes | None:
 
 
 def _decodes(dbf: Path, encoding: str) -> bool:
-    """Whether every field name and text of the DBF decodes strictly as ``encoding``."""
+    """Whether every field name and text of the DBF decodes strictly as ``encoding`` (a field
+    name cut inside a character by the 10-byte limit decodes: see :func:`_cut_names`)."""
     try:
-        for chunk in _dbf_text_chunks(dbf):
-            chunk.decode(encoding)
+        for k, chunk in enumerate(_dbf_text_chunks(dbf)):
+            if k == 0:  # the field names
+                _cut_names(chunk.split(b"\n"), encoding)
+            else:
+                chunk.decode(encoding)
     except UnicodeDecodeError:
         return False
     return True
+
+
+#: A DBF field name holds at most 10 bytes: a longer one was cut there, often inside a
+#: character (GBK 用地性质分类 after one ASCII letter).
+_DBF_NAME_BYTES = 10
+
+
+def _cut_names(names: list[bytes], encoding: str) -> list[str]:
+    """The names that decode only as cut at the 10-byte limit inside a character (their whole
+    characters); :class:`UnicodeDecodeError` for a name that does not decode even so.
+
+    Such a file was refused as "neither UTF-8 nor GBK; e.g. big5" when it had no .cpg, though
+    GDAL reads it in GBK, the cut character dropped.
+    """
+    cut = []
+    for name in names:
+        try:
+            name.decode(encoding)
+        except UnicodeDecodeError:
+            if len(name) < _DBF_NAME_BYTES:
+                raise
+            cut.append(codecs.getincrementaldecoder(encoding)().decode(name, final=False))
+    return cut
+
+
+def _cut_note(path: Path, dbf: Path, encoding: str) -> str | None:
+    """What to say of field names cut inside a character, if any."""
+    with dbf.open("rb") as fh:
+        names, _ = _dbf_fields(fh.read(_dbf_header(dbf)[1]))
+    cut = _cut_names(names, encoding)
+    if not cut:
+        return None
+    return (
+        f"{path.name}: field name(s) {', '.join(repr(c) for c in cut)} were cut inside a "
+        "character by the DBF's 10-byte limit; read without the cut character (rename the "
+        "field, or keep the data in GeoPackage)"
+    )
 
 
 def cpg_mismatch(path: Path, encoding: str | None) -> str | None:
