@@ -2,4 +2,5 @@
 
 from qzgeo.cli.main import main
 
-main()
+if __name__ == "__main__":  # importing the module (doctest, tooling) must not run the command
+    main()

@@ -341,7 +341,7 @@ def _write_in_memory(
             declared=declared,
         )
         notes = list(outputs.notes)
-        place.files = [outputs.gpkg, outputs.csv, *([outputs.xlsx] if outputs.xlsx else [])]
+        place.files = outputs.results
         if make_map:
             from qzgeo.publish.parcels_map import write_parcels_map
 

@@ -166,3 +166,40 @@ def circle_wkb(x: float, y: float, diameter: float) -> bytes:
     pts = [(x, y), (x + diameter, y), (x, y)]
     arc = struct.pack("<BII", 1, 8, len(pts)) + b"".join(struct.pack("<dd", *p) for p in pts)
     return struct.pack("<BII", 1, 10, 1) + arc
+
+
+QGIS_PYTHON = "/usr/bin/python3"
+
+
+def run_qgis(script: str, spec: dict[str, Any], folder: Path) -> Any:
+    """Run ``script`` with Debian's python3-qgis (argv[1]: a JSON file holding ``spec``, which
+    names in ``out`` where the script writes its JSON answer) and return that answer.
+
+    Skips without QGIS, unless ``QZGEO_REQUIRE_QGIS=1`` (CI), as tests/publish/
+    test_qgis_project.py does."""
+    import json
+    import os
+    import subprocess
+
+    import pytest
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": ""}
+    try:
+        check = [QGIS_PYTHON, "-c", "import qgis.core"]
+        ok = subprocess.run(check, env=env, capture_output=True, timeout=120).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    if not ok:
+        msg = f"{QGIS_PYTHON} cannot import qgis: apt-get install python3-qgis qgis-providers"
+        if os.environ.get("QZGEO_REQUIRE_QGIS") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "probe.py").write_text(script, encoding="utf-8")
+    (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+    done = subprocess.run(
+        [QGIS_PYTHON, str(folder / "probe.py"), str(folder / "spec.json")],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(Path(spec["out"]).read_text(encoding="utf-8"))

@@ -42,6 +42,7 @@ CARRIED = (
     "suitability",
     "parcels.gpkg",
     "parcels_summary.csv",
+    "parcels_summary.csvt",
     "parcels_summary.xlsx",
     "parcels.html",
     "parcels_report.json",

@@ -459,7 +459,7 @@ def stream_parcels_into(
             failed.set()
             raise
         o = streamed.outputs
-        place.files = [o.gpkg, o.csv, *([o.xlsx] if o.xlsx else [])]
+        place.files = o.results
     streamed.files = [*place.files, place.final(o.report)]
     return streamed
 

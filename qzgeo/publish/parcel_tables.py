@@ -24,7 +24,7 @@ from qzgeo.io.outdir import PARTS, Build, output_build, staged
 from qzgeo.io.write_stream import arrow_batch, write_gpkg_stream
 from qzgeo.pack.model import Pack
 from qzgeo.publish.checks import zone_names_published
-from qzgeo.publish.tables import csv_bytes
+from qzgeo.publish.tables import csv_bytes, write_csv
 
 __all__ = [
     "ParcelOutputs",
@@ -48,7 +48,10 @@ def results_public(pack: Pack) -> bool:
 PARCEL_REPORT = "parcels_report.json"
 
 #: What ``qzgeo analyze`` writes in its part (``PARCEL_REPORT`` aside, always internal).
-PARCEL_FILES = ("parcels.gpkg", "parcels_summary.csv", "parcels_summary.xlsx", "parcels.html")
+PARCEL_FILES = (
+    *("parcels.gpkg", "parcels_summary.csv", "parcels_summary.csvt", "parcels_summary.xlsx"),
+    "parcels.html",
+)
 
 
 @dataclass
@@ -138,8 +141,11 @@ def summary_csv(summary: pd.DataFrame) -> bytes:
     >>> summary_csv(t).decode("utf-8-sig")
     '分区,地块数,可用_公顷,可用_亩\\n甲,2,0.000000,2.50000\\n'
     """
-    places = {str(c): d for c in summary.columns if (d := _decimals(str(c))) is not None}
-    return csv_bytes(summary, decimals=places)  # no float column is left for its float format
+    return csv_bytes(summary, decimals=_places(summary))  # no float column left to format
+
+
+def _places(summary: pd.DataFrame) -> dict[str, int]:
+    return {str(c): d for c in summary.columns if (d := _decimals(str(c))) is not None}
 
 
 def _xlsx_bytes(summary: pd.DataFrame) -> bytes:
@@ -198,9 +204,16 @@ class ParcelOutputs:
 
     gpkg: Path
     csv: Path
+    csvt: Path
     report: Path
     xlsx: Path | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def results(self) -> list[Path]:
+        """The files of the results (``parcels_report.json`` aside): ``parcels.gpkg``, the
+        summary's CSV, its ``.csvt`` (the column types QGIS reads) and ``.xlsx``."""
+        return [self.gpkg, self.csv, self.csvt, *([self.xlsx] if self.xlsx else [])]
 
 
 def write_parcel_outputs(
@@ -256,7 +269,7 @@ def write_parcel_tables(
     ``counts`` is (parcels, parcels in conflict); ``parcels_report.json`` goes to ``report_dir``
     (default ``out``).
     """
-    csv = write_bytes(out / "parcels_summary.csv", summary_csv(summary))
+    csv, csvt = write_csv(out / "parcels_summary.csv", summary, decimals=_places(summary))
     notes: list[str] = []
     xlsx: Path | None = None
     try:
@@ -282,7 +295,7 @@ def write_parcel_tables(
     }
     text = json.dumps(rep, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
     report = write_text(Path(report_dir or out) / PARCEL_REPORT, text)
-    return ParcelOutputs(gpkg=gpkg, csv=csv, report=report, xlsx=xlsx, notes=notes)
+    return ParcelOutputs(gpkg=gpkg, csv=csv, csvt=csvt, report=report, xlsx=xlsx, notes=notes)
 
 
 def _coverage_entry(plan: ParcelPlan) -> dict[str, Any]:

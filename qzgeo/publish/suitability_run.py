@@ -24,7 +24,7 @@ from qzgeo.analysis.suitability.job import (
 from qzgeo.analysis.suitability.model import Model, read_model
 from qzgeo.analysis.suitability.source import height_range
 from qzgeo.analysis.suitability.zonal import TOTAL_LAYER, zone_table
-from qzgeo.io.atomic import write_bytes, write_errors_explained
+from qzgeo.io.atomic import write_errors_explained
 from qzgeo.io.outdir import check_out_dir, output_build, staged
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.prepared import prepare_pack
@@ -37,7 +37,7 @@ from qzgeo.publish.suitability_write import (
     suitability_report,
     write_grids,
 )
-from qzgeo.publish.tables import csv_bytes
+from qzgeo.publish.tables import write_csv
 
 __all__ = ["SuitabilityResult", "run_suitability"]
 
@@ -122,7 +122,7 @@ def run_suitability(
         )
         study = table[table["图层"] == TOTAL_LAYER]
         job.totals = dict(zip(study["类别"], study["面积(m²)"].astype(float), strict=True))
-        outputs.append(write_bytes(folder / "zones.csv", csv_bytes(table, float_format="%.6f")))
+        outputs += write_csv(folder / "zones.csv", table, float_format="%.6f")
         outputs += write_result_map(
             folder, pack=pack, model=m, layers=loaded.layers, public=sensitivity == "public",
             notes=warnings,

@@ -104,6 +104,47 @@ def csv_bytes(
     return buf.getvalue().encode("utf-8-sig")
 
 
+def csvt_bytes(df: pd.DataFrame, *, decimals: Mapping[str, int] | None = None) -> bytes:
+    """The GDAL ``.csvt`` of :func:`csv_bytes` ``(df)``: one quoted type per column.
+
+    QGIS opens a CSV dropped on it, or picked in its Browser, with GDAL's CSV driver, which
+    reads every column as text (counts sorted 1, 10, 2; areas not summable) unless a ``.csvt``
+    beside it names the types; its delimited-text reader takes them from there too instead of
+    guessing (a zone named ``007`` stays text). Columns written with fixed ``decimals`` are
+    Real; booleans, written ``True``/``False``, and anything not numeric are String.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"名称": ["007"], "数": [2], "大数": [2**40], "面积": [1.5], "是": [True]})
+    >>> csvt_bytes(t, decimals={"面积": 2}).decode()
+    '"String","Integer","Integer64","Real","String"\\n'
+    """
+    places = decimals or {}
+    kinds = []
+    for name, col in df.items():
+        if name in places or pd.api.types.is_float_dtype(col):
+            kinds.append("Real")
+        elif pd.api.types.is_integer_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            small = col.dropna().abs().le(2**31 - 1).all()  # the range of a 32-bit Integer
+            kinds.append("Integer" if small else "Integer64")
+        else:
+            kinds.append("String")
+    return (",".join(f'"{k}"' for k in kinds) + "\n").encode("ascii")
+
+
+def write_csv(
+    path: Path,
+    df: pd.DataFrame,
+    *,
+    float_format: str = "%.4f",
+    decimals: Mapping[str, int] | None = None,
+) -> list[Path]:
+    """Write ``df`` as :func:`csv_bytes` to ``path`` and its :func:`csvt_bytes` beside it."""
+    data = csv_bytes(df, float_format=float_format, decimals=decimals)
+    types = csvt_bytes(df, decimals=decimals)
+    return [write_bytes(path, data), write_bytes(path.with_suffix(".csvt"), types)]
+
+
 def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     """The zone summary with Chinese headers (class columns become ``<class>(公顷)``)."""
     table = pd.DataFrame(summary.drop(columns="geometry", errors="ignore"))
@@ -123,8 +164,7 @@ def write_analysis(result: AnalysisResult, out_dir: Path) -> list[Path]:
             "zone_summary": summary,
         },
     )
-    csv = write_bytes(out_dir / "zone_summary.csv", csv_bytes(summary_table(summary)))
-    return [gpkg, csv]
+    return [gpkg, *write_csv(out_dir / "zone_summary.csv", summary_table(summary))]
 
 
 ANALYSIS_TABLES = ("available_land", "conflicts", "zone_summary")

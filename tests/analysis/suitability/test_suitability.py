@@ -235,6 +235,7 @@ def test_rerun_is_byte_identical(make_pack, h, tmp_path, cache):
         "result.png",
         "result.tif",
         "zones.csv",
+        "zones.csvt",
     }
     with rasterio.open(folder / "result.tif") as src:
         assert src.driver == "GTiff" and src.profile["tiled"] and src.compression.name == "deflate"

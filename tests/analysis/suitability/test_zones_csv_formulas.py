@@ -55,3 +55,9 @@ def test_zone_and_class_names_are_text_and_numbers_stay_numbers(make_pack, h, tm
         assert int(r["要素编号"]) >= -1  # the study area's -1, a number as before
         assert float(r["面积(m²)"]) >= 0
     assert {r["要素编号"] for r in table if r["图层"] == "（评价范围）"} == {"-1"}
+    # the .csvt beside it gives QGIS (GDAL's CSV driver) the types: else every column is text
+    folder = tmp_path / "out" / "public" / "suitability" / "slope"
+    [types] = csv.reader(io.StringIO((folder / "zones.csvt").read_text("ascii")))
+    kind = dict(zip(header, types, strict=True))
+    assert kind["名称"] == kind["类别"] == kind["图层"] == "String"
+    assert kind["要素编号"] == "Integer" and kind["面积(m²)"] == "Real"
