@@ -212,6 +212,10 @@ def _parse(
             _add_meta(meta, line, (name, lineno), notes)
         elif section == "地块坐标":
             fields = [f.strip() for f in line.split(",")]
+            # Some producers end a header with ',@,': the empty fields after the '@' are no
+            # values (read as a vertex row, its 面积 was taken for a 圈号).
+            while len(fields) > 1 and not fields[-1] and "@" in fields:
+                fields.pop()
             if fields[-1] == "@":
                 fields[:2] = [f.translate(FULLWIDTH) for f in fields[:2]]
                 parcels.append(_parse_header(fields, lineno, where))
