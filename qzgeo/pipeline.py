@@ -194,8 +194,7 @@ class AnalyzeSummary:
     outside_of: str = "the pack's extent"
 
     def one_line(self) -> str:
-        """``N parcels, K in conflict, X 公顷 (Y 亩) available[, ... unchecked]; repairs;
-        retries; engine``."""
+        """``N parcels, K in conflict, X 公顷 (Y 亩) available[...]; repairs; retries; engine``."""
         r, (n, n_conf, avail, unchecked) = self.result, self.counts
         if r is not None:
             n, n_conf, avail = len(r), int(r["conflict"].sum()), float(r["available_m2"].sum())
@@ -300,8 +299,7 @@ def run_analyze(
 
 
 def _unconstrained(pack: Pack) -> list[str]:
-    """The warning of a pack without a constraint layer: every parcel would be available
-    whole, without a word (as ``check`` warns for its sites)."""
+    """The warning of a pack without a constraint layer (``check`` warns for its sites)."""
     if pack.constraint_layers():
         return []
     return [
@@ -388,6 +386,7 @@ class CheckSummary:
     sensitivity: str = "internal"  # public only if every pack layer is and no --constraint
     pack_root: Path | None = None
     inputs: list[str] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)  # what the readers changed (a ring closed)
 
     @property
     def exit_code(self) -> int:
@@ -444,13 +443,12 @@ def run_check(
 ) -> CheckSummary:
     """Check site polygons against a pack (or the user's own constraint layers).
 
-    ``sites`` are ``PATH[:LAYER]`` (every polygon is a site); ``constraints`` (with
-    ``class_field`` and ``mode``) replace the pack's; ``crs``/``datum`` apply to inputs
-    without a CRS / to GCJ-02 sites; ``label_field`` names the sites; ``with_patches`` keeps
-    the conflict patches (HTML); ``out_dir`` (where :func:`write_check_report` will write) is
-    checked before any work; ``caps`` cap vertices and features; ``read_options``: encoding,
-    X/Y order, size cap and datum assumption of every input. Every notice about a site is in
-    its report (PostGIS passwords redacted); ``warnings`` repeats them for stderr.
+    ``sites`` are ``PATH[:LAYER]`` (each polygon a site); ``constraints`` (``class_field``,
+    ``mode``) replace the pack's; ``crs``/``datum`` apply to inputs without a CRS / to GCJ-02 sites;
+    ``label_field`` names the sites; ``with_patches`` keeps the conflict patches (HTML); ``out_dir``
+    (see :func:`write_check_report`) is checked first; ``caps`` cap vertices and features;
+    ``read_options``: encoding, X/Y order, size cap, datum of every input. Each notice about a site
+    is in its report (PostGIS passwords redacted), and in ``warnings`` or ``repairs``.
     """
     pack = None if no_pack else load_pack(pack_dir)
     inputs = [split_source(s)[0] for s in (*sites, *constraints)]
@@ -478,7 +476,8 @@ def run_check(
     for r in reports:
         r.source = redact_text(r.source) if r.source is not None else None
         r.warnings = [redact_text(w) for w in [*r.warnings, *lost]]
-    warnings = [redact_text(w) for w in dict.fromkeys([*notices.messages(), *rep.warnings, *lost])]
+    told = [n.message for n in notices if n.kind != "repair"]  # repairs: CheckSummary.repairs
+    warnings = [redact_text(w) for w in dict.fromkeys([*told, *rep.warnings, *lost])]
     # public only if every pack layer is, and the zone names (the 分区 column) are published
     public = (
         not constraints
@@ -494,6 +493,7 @@ def run_check(
         sensitivity="public" if public else "internal",
         pack_root=pack.root if pack else None,
         inputs=inputs,
+        repairs=[redact_text(m) for m in notices.messages(kind="repair")],
     )
 
 

@@ -35,6 +35,7 @@ from qzgeo.geo.area import fixed_point_m2, from_fixed_point_m2, m2_to_ha, m2_to_
 from qzgeo.geo.coverage import CheckedArea, as_coverage
 from qzgeo.geo.crs import STORAGE_CRS, cached_transformer, gk_zone_of_epsg
 from qzgeo.geo.repair import RepairReport, repair_layer
+from qzgeo.geo.repair_notices import file_notices
 from qzgeo.io.input_checks import enforce_extent, refuse_wholly_outside
 from qzgeo.notices import notices_of
 from qzgeo.pack.load import LoadedPack
@@ -391,11 +392,12 @@ def clean_parcels(
 
     ``scope`` names the features of a chunk, for the extent check's message.
 
-    The reader's notices and the extent check (parcels wholly outside ``extent`` are refused)
-    go to ``repairs.warnings`` (each message once); invalid geometries are repaired or dropped
-    and reported; then :func:`check_parcels` (``where`` names them, default ``source``). With
-    the pack's coverage (:class:`~qzgeo.geo.coverage.Coverage`) as ``extent``, parcels wholly
-    outside its box are refused all the same; those outside the coverage get no notice each
+    The reader's repairs (a ring closed) go to ``repairs.records``; its other notices and the
+    extent check (parcels wholly outside ``extent`` are refused) to ``repairs.warnings`` (each
+    message once). Invalid geometries are repaired or dropped and reported; then
+    :func:`check_parcels` (``where`` names them, default ``source``). With the pack's coverage
+    (:class:`~qzgeo.geo.coverage.Coverage`) as ``extent``, parcels wholly outside its box are
+    refused all the same; those outside the coverage get no notice each
     (:func:`qzgeo.analysis.parcel_extent.count_unchecked` counts them in one).
     """
     notes = notices_of(parcels)
@@ -407,7 +409,7 @@ def clean_parcels(
             notes.extend(enforce_extent(parcels[~sure], area.extent, source=source, scope=scope))
         else:  # the parcels outside the coverage: counted from the results (count_unchecked)
             refuse_wholly_outside(parcels[~sure], area.extent, source=source, scope=scope)
-    repairs.warnings.extend(m for m in notes.messages() if m not in repairs.warnings)
+    file_notices(notes, repairs, layer="parcels")  # a ring closed on read is a repair
     parcels = keep_own_columns(parcels, repairs)
     parcels = repair_layer(parcels, layer_id="parcels", report=repairs, family="polygon")
     if not parcels.empty or where is None:

@@ -144,6 +144,8 @@ def command(
     )
     for w in summary.warnings:
         click.echo(f"warning: {printable(w)}", err=True)
+    for w in summary.repairs:  # as a site's report and analyze's report file them
+        click.echo(f"repair: {printable(w)}", err=True)
     if summary.context_summary:
         click.echo(f"constraint and pack layers: {printable(summary.context_summary)}", err=True)
     if out_dir is None and fmt not in FILE_FORMATS:
