@@ -20,6 +20,7 @@ import shapely
 from pyproj import CRS
 
 from qzgeo._errors import GeometryError, InputError
+from qzgeo.io.dxf_codepage import UNICODE_FROM, gbk_misread, names_and_text
 from qzgeo.notices import Notices, attach_notices
 
 _POLYLINES = ("LWPOLYLINE", "POLYLINE")
@@ -30,7 +31,9 @@ _FLATTEN = 0.01  # max distance of the flattened arc from the true arc, in drawi
 _CLOSED_WITHIN = 1e-6
 
 
-def read_dxf(path: str | os.PathLike[str], *, crs: str | CRS | None = None) -> gpd.GeoDataFrame:
+def read_dxf(
+    path: str | os.PathLike[str], *, crs: str | CRS | None = None, encoding: str | None = None
+) -> gpd.GeoDataFrame:
     """Read the closed polylines of a DXF file's model space as polygons.
 
     Parameters
@@ -39,11 +42,15 @@ def read_dxf(path: str | os.PathLike[str], *, crs: str | CRS | None = None) -> g
         The ``.dxf`` file.
     crs
         CRS of the drawing coordinates (e.g. ``"EPSG:4528"``); DXF files do not carry one.
+    encoding
+        Code page of a DXF R12–R2004 (default: its ``$DWGCODEPAGE``, or GBK when the names
+        are GBK under another code page, with a warning); R2007 and later are UTF-8.
 
     Returns
     -------
     GeoDataFrame with columns ``layer`` (CAD layer) and ``handle``; ``attrs["notices"]``
-    lists the entity types that were not read (text, hatches, blocks...).
+    lists the entity types that were not read (text, hatches, blocks...) and a code page
+    not read as declared; ``attrs["encoding"]`` the code page given or chosen.
 
     Raises
     ------
@@ -52,14 +59,9 @@ def read_dxf(path: str | os.PathLike[str], *, crs: str | CRS | None = None) -> g
     GeometryError
         Open polylines (listed by handle) or polylines with fewer than 3 points.
     """
-    import ezdxf
-
     path = Path(path)
-    try:
-        doc = ezdxf.readfile(path)
-    except (OSError, ezdxf.DXFError) as exc:
-        msg = f"cannot read {path} as DXF: {exc}"
-        raise InputError(msg) from exc
+    notes = Notices()
+    doc, used = _open(path, encoding, notes)
     layers: list[str] = []
     handles: list[str] = []
     geoms: list[shapely.Polygon] = []
@@ -96,7 +98,6 @@ def read_dxf(path: str | os.PathLike[str], *, crs: str | CRS | None = None) -> g
             + ". Close them in CAD (or delete them) and export again"
         )
         raise GeometryError(msg)
-    notes = Notices()
     for kind, n in sorted(skipped.items()):
         notes.add(
             f"{path.name}: {n} {kind} entit{'y' if n == 1 else 'ies'} not read (only closed "
@@ -106,7 +107,55 @@ def read_dxf(path: str | os.PathLike[str], *, crs: str | CRS | None = None) -> g
     _note_nested(geoms, handles, path.name, notes)
     gdf = gpd.GeoDataFrame({"layer": layers, "handle": handles}, geometry=geoms, crs=crs)
     attach_notices(gdf, notes)
+    if used is not None:
+        gdf.attrs["encoding"] = used
     return gdf
+
+
+def _readfile(path: Path, encoding: str | None = None) -> Any:
+    import ezdxf
+
+    try:  # strict when a code page is given or chosen: a byte it lacks is not skipped
+        return ezdxf.readfile(path, encoding, "strict" if encoding else "surrogateescape")
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"{path.name}: cannot read as {encoding} text ({exc}); set $DWGCODEPAGE to the "
+            "drawing's code page in CAD (ANSI_936 for GBK) or pass the right --encoding"
+        )
+        raise InputError(msg) from exc
+    except (OSError, LookupError, ezdxf.DXFError) as exc:
+        msg = f"cannot read {path} as DXF: {exc}"
+        raise InputError(msg) from exc
+
+
+def _open(path: Path, encoding: str | None, notes: Notices) -> tuple[Any, str | None]:
+    """The drawing read in ``encoding``, else in its code page, else (its names GBK under
+    another code page: :func:`qzgeo.io.dxf_codepage.gbk_misread`) in GBK, said."""
+    doc = _readfile(path)
+    declared = f"$DWGCODEPAGE = {doc.header.get('$DWGCODEPAGE', 'ANSI_1252')}"
+    if doc.dxfversion >= UNICODE_FROM:  # UTF-8 whatever the header or --encoding says
+        if encoding is not None:
+            notes.add(
+                f"{path.name}: DXF {doc.acad_release} text is UTF-8; encoding {encoding!r} "
+                "not applied",
+                kind="note",
+                source=path.name,
+            )
+        return doc, None
+    if encoding is not None:
+        return _readfile(path, encoding), encoding
+    found = gbk_misread(names_and_text(doc), doc.encoding)
+    if found is None:
+        return doc, None
+    gbk = found.encode(doc.encoding, "surrogateescape").decode("gbk")
+    notes.add(
+        f"{path.name}: its header says {declared} ({doc.encoding}), but its layer names and "
+        f"text are GBK ({found!r} read as {doc.encoding} is {gbk!r} in GBK): read as GBK. Set "
+        "$DWGCODEPAGE to ANSI_936 in CAD (or save as DXF 2007 or later), or pass --encoding "
+        f"{doc.encoding} to read it as declared",
+        source=path.name,
+    )
+    return _readfile(path, "gbk"), "gbk"
 
 
 def _note_nested(

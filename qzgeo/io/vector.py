@@ -288,7 +288,7 @@ def _read_file(
     if suffix == ".txt":
         return read_jzd(path, encoding=encoding, swap_xy=swap_xy, crs=crs)
     if suffix == ".dxf":
-        return read_dxf(path, crs=None)
+        return read_dxf(path, crs=None, encoding=encoding)
     if suffix in (".parquet", ".geoparquet"):
         return read_geoparquet(path)
     shp = folder_shapefile(path, layer)  # read as the file: its .cpg, encoding, checks
