@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 import shapely
 
-from qzgeo.cli.options import CRS, crs_opt, from_gcj02_opt, reading_options
+from qzgeo.cli.options import CRS, caps_options, crs_opt, from_gcj02_opt, reading_options
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 @click.option("--layer", default=None, help="Layer to read from a multi-layer source.")
 @click.option("--out-layer", default=None, help="Layer name in the output (default: its stem).")
 @reading_options
+@caps_options
 @click.option(
     "--zone",
     type=click.IntRange(25, 45),

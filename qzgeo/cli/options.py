@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from qzgeo.io.guard import ReadCaps
+from qzgeo.io.guard import ReadCaps, read_caps
 
 
 def _announce_pack(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
@@ -236,6 +236,19 @@ def read_caps_from(max_vertices: int | None, max_features: int | None) -> ReadCa
         max_features=max_features or caps.max_features,
         features_given=max_features is not None,
     )
+
+
+def caps_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--max-vertices`` and ``--max-features`` and apply them to every read of the
+    command (for commands that do not pass caps to the pipeline): a refusal names them."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        caps = read_caps_from(kwargs.pop("max_vertices"), kwargs.pop("max_features"))
+        with read_caps(caps):
+            return f(*args, **kwargs)
+
+    return max_vertices_opt(max_features_opt(wrapper))
 
 
 def printable(text: object) -> str:

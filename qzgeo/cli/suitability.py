@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from qzgeo.cli.options import out_opt, pack_opt, resolve_out
+from qzgeo.cli.options import caps_options, out_opt, pack_opt, resolve_out
 from qzgeo.publish.suitability_run import run_suitability
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -71,6 +71,7 @@ def _parse_rasters(dem: Path | None, pairs: tuple[str, ...]) -> dict[str, Path]:
     "--progress/--no-progress", default=None, help="Progress bar (default: on a terminal)."
 )
 @out_opt
+@caps_options
 def command(
     pack_dir: Path | None,
     model: str | None,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from qzgeo.cli.options import pack_opt
+from qzgeo.cli.options import caps_options, pack_opt
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.coverage import coverage_reach_warnings
 from qzgeo.pack.load import load_pack_layers
@@ -18,6 +18,7 @@ from qzgeo.publish.plans import unused_basemap_warnings
 
 @click.command(name="validate")
 @pack_opt
+@caps_options
 def command(pack_dir: Path | None) -> None:
     """Check a plan pack: catalog, data files, styles and maps. Exit code 2 on problems.
 

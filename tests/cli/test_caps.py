@@ -2,8 +2,8 @@
 duplicate GeoJSON ids.
 
 Options assumed: ``--max-vertices N`` (per feature) and ``--max-features N`` (per layer) on
-``publish``, ``check`` and ``analyze``; refusals name the layer, the count, the cap and the
-option that raises it.
+``publish``, ``check``, ``analyze``, ``convert``, ``validate`` and ``suitability``; refusals name
+the layer, the count, the cap and the option that raises it.
 """
 
 from __future__ import annotations
@@ -210,3 +210,31 @@ def test_duplicate_geojson_ids_in_a_pack_layer_are_warned(mini: Path, tmp_path: 
     assert "duplicate" in result.stderr.lower(), result.stderr
     report = json.loads((out / "internal" / "report.json").read_text(encoding="utf-8"))
     assert any("duplicate" in w.lower() and "dup" in w for w in report["warnings"])
+
+
+def test_convert_takes_the_cap_options_its_refusals_name(tmp_path: Path) -> None:
+    """`qzgeo convert` refused a feature over 1,000,000 vertices with "raise the cap with
+    --max-vertices N", and then `--max-vertices` was "No such option" there."""
+    src = tmp_path / "大图斑.geojson"
+    src.write_text(_fc([_polygon_feature(3000), _polygon_feature(5, "小")]), encoding="utf-8")
+    result = run_cli("convert", src, tmp_path / "a.gpkg", "--max-vertices", "1000")
+    _assert_cap_refusal(result, "--max-vertices", "大图斑.geojson", "1000")
+    result = run_cli("convert", src, tmp_path / "b.gpkg", "--max-features", "1")
+    _assert_cap_refusal(result, "--max-features", "大图斑.geojson")
+    result = run_cli("convert", src, tmp_path / "c.gpkg", "--max-vertices", "5000")
+    assert result.exit_code == 0, all_output(result)
+    assert (tmp_path / "c.gpkg").is_file()
+
+
+def test_validate_takes_the_cap_options_publish_takes(mini: Path) -> None:
+    """A pack layer over the cap: `validate` named --max-vertices, which only publish had."""
+    _add_big_layer(mini, 3000)
+    result = run_cli("validate", "--pack", mini, "--max-vertices", "1000")
+    _assert_cap_refusal(result, "--max-vertices", "big", "1000")
+    result = run_cli("validate", "--pack", mini, "--max-vertices", "5000")
+    assert result.exit_code == 0, all_output(result)
+
+
+def test_suitability_takes_the_cap_options(tmp_path: Path) -> None:
+    result = run_cli("suitability", "--out", tmp_path / "o", "--max-features", "1")
+    _assert_cap_refusal(result, "--max-features")
