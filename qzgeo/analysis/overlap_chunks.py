@@ -5,9 +5,11 @@ a pair split across chunks is found here, after the rows are written, with bound
 
 - while the chunks stream, only each row's box is kept (four float32, rounded outwards, as the
   output's R-tree holds them) and its chunk: 18 bytes a parcel;
-- the rows are cut into slabs of about ``slab_rows`` by the x of their box's centre; in each
-  slab the rows whose boxes meet a box of another chunk are the candidates (an STRtree of
-  boxes of that slab and its reach only);
+- the rows that can meet another chunk's are picked in numpy (:func:`near_other_chunks`:
+  their box meets another chunk's extent and shares a cell of a grid with another chunk's
+  box), and cut into slabs of about ``slab_rows`` by the x of their box's centre; in each
+  slab the pairs of boxes of different chunks that meet are found (an STRtree of the boxes
+  of that slab and its reach only);
 - the candidates' geometries are read back from the written ``parcels.gpkg`` (by its primary
   key: the geometries measured, in the parcels' CRS) a slab at a time, and the same exact
   search as in memory runs on them; a pair is kept by the slab of its first row only.
@@ -35,7 +37,7 @@ from qzgeo.analysis.parcel_overlaps import (
     shared_m2,
 )
 
-__all__ = ["ChunkBoxes", "cross_chunk_overlaps"]
+__all__ = ["ChunkBoxes", "cross_chunk_overlaps", "near_other_chunks"]
 
 Ints = npt.NDArray[np.int64]
 
@@ -73,7 +75,7 @@ def _slabs(
 ) -> Iterator[tuple[Ints, Ints, Ints]]:
     """Per slab: its rows and the pairs (row of the slab, later row) of boxes that meet and
     lie in different chunks. Rows are ranked by the x of their box's centre."""
-    has = _near_other_chunks(boxes, chunk)
+    has = near_other_chunks(boxes, chunk)
     order = has[np.argsort(boxes[has, 0] + boxes[has, 2], kind="stable")]
     rank = np.full(len(boxes), -1, dtype=np.int64)
     rank[order] = np.arange(len(order))
@@ -88,7 +90,7 @@ def _slabs(
         yield own, a[keep].astype(np.int64), b[keep].astype(np.int64)
 
 
-def _near_other_chunks(boxes: npt.NDArray[np.float32], chunk: npt.NDArray[Any]) -> Ints:
+def near_other_chunks(boxes: npt.NDArray[np.float32], chunk: npt.NDArray[Any]) -> Ints:
     """The rows whose box meets the extent of a chunk other than its own: only they can
     overlap a parcel of another chunk (with chunks of neighbours, those along their edges).
 
@@ -106,7 +108,47 @@ def _near_other_chunks(boxes: npt.NDArray[np.float32], chunk: npt.NDArray[Any]) 
         meets = np.asarray((b[:, 0] <= hi[:, 0]) & (b[:, 2] >= lo[:, 0]), dtype=bool)
         meets &= (b[:, 1] <= hi[:, 1]) & (b[:, 3] >= lo[:, 1])
         near[s : s + block] = meets.sum(axis=1) >= 2  # its own chunk's, and another's
-    return np.flatnonzero(near & ok)
+    return _sharing_cells(boxes, chunk, np.flatnonzero(near & ok))
+
+
+#: Grid cells a box is cut into at most; a bigger one is tested against every row.
+MAX_CELLS = 4096
+
+
+def _sharing_cells(boxes: npt.NDArray[np.float32], chunk: npt.NDArray[Any], rows: Ints) -> Ints:
+    """Of ``rows``, those whose box shares a cell of a grid with a box of another chunk.
+
+    A chunk is not a rectangle (rows of a file cut where the count says), so the test by
+    extents leaves too many; boxes that meet share a cell of any grid. The cells are twice a
+    typical box; each row is listed in the cells its box covers, and cells holding rows of two
+    chunks or more mark them all.
+    """
+    if len(rows) < 2:
+        return rows
+    b = boxes[rows].astype(np.float64)
+    cell = max(2.0 * float(np.median(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]))), 1e-6)
+    c0 = np.floor((b[:, :2] - b[:, :2].min(axis=0)) / cell).astype(np.int64)
+    c1 = np.floor((b[:, 2:] - b[:, :2].min(axis=0)) / cell).astype(np.int64)
+    nx, ny = c1[:, 0] - c0[:, 0] + 1, c1[:, 1] - c0[:, 1] + 1
+    big = nx * ny > MAX_CELLS
+    k = np.flatnonzero(~big)
+    n = (nx * ny)[k]
+    row = np.repeat(k, n)
+    off = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    key = (c0[row, 0] + off % nx[row]) * (int(c1[:, 1].max()) + 1) + c0[row, 1] + off // nx[row]
+    order = np.argsort(key, kind="stable")
+    key, row = key[order], row[order]
+    of = chunk[rows][row].astype(np.int64)
+    head = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    mixed = np.minimum.reduceat(of, head) != np.maximum.reduceat(of, head)
+    near = np.zeros(len(rows), dtype=bool)
+    near[row[np.repeat(mixed, np.diff(np.r_[head, len(key)]))]] = True
+    for r in np.flatnonzero(big):  # rare: a parcel many times the size of most
+        meets = (b[:, 0] <= b[r, 2]) & (b[:, 2] >= b[r, 0]) & (b[:, 1] <= b[r, 3])
+        meets &= (b[:, 3] >= b[r, 1]) & (chunk[rows] != chunk[rows[r]])
+        if meets.any():
+            near[meets] = near[r] = True
+    return rows[near]
 
 
 def _read_rows(gpkg: Path, layer: str, rows: Ints) -> tuple[npt.NDArray[np.object_], list[Any]]:

@@ -302,6 +302,7 @@ class ParcelOverlaps:
         hi, lo = fixed_point_m2(m2)
         self.pairs += len(m2)
         self.hi, self.lo = self.hi + int(hi.sum()), self.lo + int(lo.sum())
+        fa, fb, m2 = _first_named(np.asarray(fa, dtype=object), np.asarray(fb, dtype=object), m2)
         rows = [(_plain(p), _plain(q), float(v)) for p, q, v in zip(fa, fb, m2, strict=True)]
         rows = [(min(p, q), max(p, q), v) if type(p) is type(q) else (p, q, v) for p, q, v in rows]
         self.named = sorted([*self.named, *rows], key=_pair_key)[:MAX_PAIRS_NAMED]
@@ -338,6 +339,21 @@ class ParcelOverlaps:
             "overlap_mu": m2 / M2_PER_MU,
             "first_pairs": [{"fids": [p, q], "m2": v} for p, q, v in self.named],
         }
+
+
+def _first_named(
+    fa: npt.NDArray[np.object_], fb: npt.NDArray[np.object_], m2: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_], npt.NDArray[np.float64]]:
+    """The pairs that can be among the first named: all of them, unless the ids are integers
+    (a whole layer twice: a million pairs, not a million Python tuples to sort)."""
+    try:
+        a, b = fa.astype(np.int64), fb.astype(np.int64)
+    except (TypeError, ValueError, OverflowError):
+        return fa, fb, m2
+    if not (a == fa).all() or not (b == fb).all():
+        return fa, fb, m2
+    pick = np.lexsort((np.maximum(a, b), np.minimum(a, b)))[:MAX_PAIRS_NAMED]
+    return fa[pick], fb[pick], m2[pick]
 
 
 def _plain(v: Any) -> Any:

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from support import ROOT
 
+from qzgeo.analysis.overlap_chunks import near_other_chunks
 from qzgeo.analysis.parcel_overlaps import overlapping_pairs
 from qzgeo.pipeline import run_analyze
 from qzgeo.publish import parcel_stream
@@ -208,3 +209,30 @@ def test_the_search_finds_what_relate_finds_pair_by_pair() -> None:
         meet = shapely.relate_pattern(g[i], g[j], "2********")
         want = zip(i[meet].tolist(), j[meet].tolist(), strict=True)
         assert sorted(zip(a.tolist(), b.tolist(), strict=True)) == sorted(want)
+
+
+@pytest.mark.parametrize("layout", ["bands", "random", "blocks"])
+def test_the_rows_read_back_hold_every_pair_of_boxes_across_chunks(layout: str) -> None:
+    """Boxes of ten chunks (bands, random rows, blocks of a grid; a few boxes 100 times the
+    others): every box meeting a box of another chunk (the oracle: an STRtree of them all)
+    is among the rows read back."""
+    rng = np.random.default_rng({"bands": 0, "random": 1, "blocks": 2}[layout])
+    n = 3000
+    x, y = rng.uniform(0, 1000, n), rng.uniform(0, 1000, n)
+    w, h = rng.lognormal(1.5, 0.6, n), rng.lognormal(1.5, 0.6, n)
+    w[rng.integers(0, n, 3)] *= 100
+    boxes = np.column_stack([x, y, x + w, y + h]).astype(np.float32)
+    order = {
+        "bands": np.argsort(y),
+        "random": np.arange(n),
+        "blocks": np.lexsort((x // 100, y // 100)),
+    }[layout]
+    boxes = boxes[order]
+    chunk = np.repeat(np.arange(10), n // 10).astype(np.uint16)
+    near = set(near_other_chunks(boxes, chunk).tolist())
+    g = shapely.box(*boxes.T.astype(float))
+    a, b = shapely.STRtree(g).query(g)
+    across = chunk[a] != chunk[b]
+    assert set(a[across].tolist()) | set(b[across].tolist()) <= near
+    if layout == "bands":  # the rows along the chunks' edges, not all
+        assert len(near) < n / 2
