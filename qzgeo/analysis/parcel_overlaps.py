@@ -15,7 +15,8 @@ How, sound on any input and cheap where parcels tile:
    can only be bounded by unmatched segments. Parcels with one (the coverage's edge, a gap,
    a vertex the neighbour lacks, or an overlap) are *open*.
 2. Every open parcel is checked exactly against its neighbours (GEOS ``relate``: interiors
-   meeting in two dimensions). From each parcel found in a pair, its matched neighbours are
+   meeting in two dimensions; not for two convex parcels with a matched segment between
+   them, which lie on either side of its line). From each parcel found in a pair, its matched neighbours are
    checked too, until none is new: the count of parcels over a point does not change across
    a matched segment, so land under two parcels is reached from its open edge that way.
 3. The shared land of each pair is cut and measured on the ellipsoid; pairs sharing less
@@ -188,17 +189,60 @@ def _match_segments(geoms: npt.NDArray[np.object_]) -> _Matching:
 
 
 def _overlapping(
-    geoms: npt.NDArray[np.object_], tree: shapely.STRtree, which: Ints
+    geoms: npt.NDArray[np.object_], tree: shapely.STRtree, which: Ints, m: _Matching
 ) -> tuple[Ints, Ints]:
-    """Pairs (a in ``which``, b) of parcels whose interiors meet in two dimensions."""
+    """Pairs (a in ``which``, b) of parcels whose interiors meet in two dimensions.
+
+    Two convex parcels with a matched segment between them lie on either side of its line:
+    no ``relate`` for them (most of an open parcel's neighbours in a coverage).
+    """
     if not len(which):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     q, b = tree.query(geoms[which], predicate="intersects")
     a = which[q]
     keep = a != b
-    a, b = a[keep], b[keep]
+    a, b = a[keep].astype(np.int64), b[keep].astype(np.int64)
+    a, b = _not_apart(geoms, a, b, m)
     inner = shapely.relate_pattern(geoms[a], geoms[b], "2********")
-    return a[inner].astype(np.int64), b[inner].astype(np.int64)
+    return a[inner], b[inner]
+
+
+def _not_apart(geoms: npt.NDArray[np.object_], a: Ints, b: Ints, m: _Matching) -> tuple[Ints, Ints]:
+    """The pairs (a, b) but those of two convex parcels with a matched segment between
+    them: each lies on its side of the segment's line, so their interiors cannot meet."""
+    left, right = m.neighbours()
+    n = len(geoms)
+    involved = np.zeros(n, dtype=bool)
+    involved[a] = involved[b] = True
+    mine = involved[left] | involved[right]
+    sides = np.unique(np.minimum(left, right)[mine] * n + np.maximum(left, right)[mine])
+    apart = np.isin(np.minimum(a, b) * n + np.maximum(a, b), sides)
+    both = np.unique(np.concatenate([a[apart], b[apart]]))
+    convex = np.zeros(n, dtype=bool)
+    convex[both] = _convex(geoms[both])
+    apart &= convex[a] & convex[b]
+    return a[~apart], b[~apart]
+
+
+def _convex(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
+    """Polygons of one ring that turn one way only at every vertex (collinear ones allowed)."""
+    out = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+    ids = np.flatnonzero(out)
+    xy, own = shapely.get_coordinates(geoms[ids], return_index=True)
+    if not len(xy):
+        return out
+    d = np.diff(xy, axis=0)  # edge vectors; those between two polygons are left out below
+    turn = d[:-1, 0] * d[1:, 1] - d[:-1, 1] * d[1:, 0]
+    same = own[2:] == own[:-2]  # both edges of the turn in one ring
+    start = np.flatnonzero(np.r_[True, own[1:] != own[:-1]])
+    last = np.r_[start[1:], len(xy)] - 1
+    # the turn at the first vertex: the ring's last edge, then its first
+    wrap = d[last - 1, 0] * d[start, 1] - d[last - 1, 1] * d[start, 0]
+    turns, of = np.r_[turn[same], wrap], np.r_[own[1:-1][same], own[start]]
+    pos = np.bincount(of, weights=turns > 0, minlength=len(ids))
+    neg = np.bincount(of, weights=turns < 0, minlength=len(ids))
+    out[ids] = (pos == 0) | (neg == 0)
+    return out
 
 
 def overlapping_pairs(
@@ -214,12 +258,12 @@ def overlapping_pairs(
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     m = _match_segments(geoms)
     if among is not None and len(among[0]) <= PAIRS_PER_OPEN * int(m.open.sum()):
-        i, j = np.minimum(*among), np.maximum(*among)
+        i, j = _not_apart(geoms, np.minimum(*among), np.maximum(*among), m)
         meet = shapely.relate_pattern(geoms[i], geoms[j], "2********")
         return _pairs([i[meet]], [j[meet]])
     tree = shapely.STRtree(geoms)
     checked = m.open.copy()
-    found_a, found_b = _overlapping(geoms, tree, np.flatnonzero(m.open))
+    found_a, found_b = _overlapping(geoms, tree, np.flatnonzero(m.open), m)
     pairs = [(found_a, found_b)]
     neighbours: tuple[Ints, Ints] | None = None
     while len(found_a):
@@ -231,7 +275,7 @@ def overlapping_pairs(
         todo = np.unique(np.concatenate([near, neighbours[1][at]]))
         todo = todo[~checked[todo]]
         checked[todo] = True
-        found_a, found_b = _overlapping(geoms, tree, todo)
+        found_a, found_b = _overlapping(geoms, tree, todo, m)
         pairs.append((found_a, found_b))
     return _pairs([p[0] for p in pairs], [p[1] for p in pairs])
 
