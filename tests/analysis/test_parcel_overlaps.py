@@ -187,7 +187,8 @@ def test_chunks_find_the_pairs_in_memory_finds(
 
 def test_the_search_finds_what_relate_finds_pair_by_pair() -> None:
     """Voronoi coverages (shared vertices), some edges given extra vertices, with copies,
-    shifted and shrunk parcels added: the pairs are those ``relate`` finds over all pairs."""
+    shifted and shrunk parcels and two neighbours merged added: the pairs are those
+    ``relate`` finds over all pairs."""
     rng = np.random.default_rng(7)
     for _ in range(12):
         pts = shapely.multipoints(rng.uniform(0, 1000, (300, 2)))
@@ -200,6 +201,10 @@ def test_the_search_finds_what_relate_finds_pair_by_pair() -> None:
         for k in rng.integers(0, len(cells), 4):
             c = cells[k]
             extra += [c, shapely.affinity.translate(c, 3, -2), shapely.affinity.scale(c, 0.4, 0.4)]
+            # two neighbours as one parcel (not convex, as often): it shares their outer
+            # edges with their neighbours, and overlaps both
+            (near,) = np.flatnonzero(shapely.touches(cells, c) & (shapely.area(cells) > 0))[:1]
+            extra.append(shapely.union(c, cells[near]))
         g = np.concatenate([cells, np.asarray(extra, dtype=object)])
         g = g[rng.permutation(len(g))]
         a, b = overlapping_pairs(g)
@@ -236,3 +241,16 @@ def test_the_rows_read_back_hold_every_pair_of_boxes_across_chunks(layout: str) 
     assert set(a[across].tolist()) | set(b[across].tolist()) <= near
     if layout == "bands":  # the rows along the chunks' edges, not all
         assert len(near) < n / 2
+
+
+def test_a_hook_over_the_neighbour_it_shares_an_edge_with() -> None:
+    """Q and a hook-shaped P share the segment (10, 0)-(10, 8), matched both ways, and P's
+    hook reaches over Q's top: two parcels with a matched segment overlap when one is not
+    convex."""
+    q = Polygon([(0, 0), (10, 0), (10, 8), (10, 10), (0, 10)])
+    p = Polygon([(10, 0), (20, 0), (20, 20), (5, 20), (5, 9), (9, 9), (10, 8)])
+    assert p.is_valid and shapely.relate_pattern(p, q, "2********")
+    ring = [box(-10 + 10 * i, -10 + 10 * j, 10 * i, 10 * j) for i in range(4) for j in range(4)]
+    others = [c for c in ring if not c.intersects(shapely.union(p, q))]  # neighbours around
+    a, b = overlapping_pairs(np.asarray([q, p, *others], dtype=object))
+    assert (a.tolist(), b.tolist()) == ([0], [1])
