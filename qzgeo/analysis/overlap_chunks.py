@@ -35,6 +35,7 @@ from qzgeo.analysis.parcel_overlaps import (
     ParcelOverlaps,
     overlapping_pairs,
     shared_m2,
+    sliver_area,
 )
 
 __all__ = ["ChunkBoxes", "cross_chunk_overlaps", "near_other_chunks"]
@@ -187,7 +188,8 @@ def cross_chunk_overlaps(
             continue
         rows = np.unique(np.concatenate([a, b]))
         geoms, fids = _read_rows(gpkg, layer, rows)
-        i, j = overlapping_pairs(geoms, (np.searchsorted(rows, a), np.searchsorted(rows, b)))
+        among = (np.searchsorted(rows, a), np.searchsorted(rows, b))
+        i, j = overlapping_pairs(geoms, among, least=sliver_area(found.crs))
         ri, rj = rows[i], rows[j]
         mine = np.isin(_first_of(boxes, ri, rj), own) & (chunk[ri] != chunk[rj])
         i, j = i[mine], j[mine]

@@ -16,9 +16,10 @@ How, sound on any input and cheap where parcels tile:
    a vertex the neighbour lacks, or an overlap) are *open*.
 2. Every open parcel is checked exactly against its neighbours (GEOS ``relate``: interiors
    meeting in two dimensions; not for two convex parcels with a matched segment between
-   them, which lie on either side of its line). From each parcel found in a pair, its matched neighbours are
-   checked too, until none is new: the count of parcels over a point does not change across
-   a matched segment, so land under two parcels is reached from its open edge that way.
+   them, which lie on either side of its line). From each parcel found in a pair (sharing
+   more than a rounding sliver, :data:`SLIVER_M2`), its matched neighbours are checked too,
+   until none is new: the count of parcels over a point does not change across a matched
+   segment, so land under two parcels is reached from its open edge that way.
 3. The shared land of each pair is cut and measured on the ellipsoid; pairs sharing less
    than :data:`OVERLAP_MIN_M2` are rounding slivers (neighbours whose shared edge has a vertex
    on one side only), not overlaps.
@@ -55,6 +56,7 @@ __all__ = [
     "find_overlaps",
     "overlapping_pairs",
     "shared_m2",
+    "sliver_area",
 ]
 
 #: Parcels sharing less than this (m²) do not overlap: the overlay's conflict tolerance, the
@@ -189,7 +191,7 @@ def _match_segments(geoms: npt.NDArray[np.object_]) -> _Matching:
 
 
 def _overlapping(
-    geoms: npt.NDArray[np.object_], tree: shapely.STRtree, which: Ints, m: _Matching
+    geoms: npt.NDArray[np.object_], tree: shapely.STRtree, which: Ints, m: _Matching, least: float
 ) -> tuple[Ints, Ints]:
     """Pairs (a in ``which``, b) of parcels whose interiors meet in two dimensions.
 
@@ -203,8 +205,22 @@ def _overlapping(
     keep = a != b
     a, b = a[keep].astype(np.int64), b[keep].astype(np.int64)
     a, b = _not_apart(geoms, a, b, m)
+    return _meeting(geoms, a, b, least)
+
+
+def _meeting(geoms: npt.NDArray[np.object_], a: Ints, b: Ints, least: float) -> tuple[Ints, Ints]:
+    """The pairs whose interiors meet and share at least ``least`` (CRS units²): less is a
+    rounding sliver along an edge with a vertex on one side only, which neither counts nor
+    leads on (a cadastre's every such edge would otherwise be cut and measured)."""
     inner = shapely.relate_pattern(geoms[a], geoms[b], "2********")
-    return a[inner], b[inner]
+    a, b = a[inner], b[inner]
+    if least > 0 and len(a):
+        try:
+            area = shapely.area(shapely.intersection(geoms[a], geoms[b]))
+        except shapely.errors.GEOSException:  # measured with the 1 mm retry (shared_m2)
+            return a, b
+        a, b = a[area >= least], b[area >= least]
+    return a, b
 
 
 def _not_apart(geoms: npt.NDArray[np.object_], a: Ints, b: Ints, m: _Matching) -> tuple[Ints, Ints]:
@@ -246,9 +262,12 @@ def _convex(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
 
 
 def overlapping_pairs(
-    geoms: npt.NDArray[np.object_], among: tuple[Ints, Ints] | None = None
+    geoms: npt.NDArray[np.object_],
+    among: tuple[Ints, Ints] | None = None,
+    least: float = 0.0,
 ) -> tuple[Ints, Ints]:
-    """Every pair ``i < j`` of polygons whose interiors meet (see the module's method).
+    """Every pair ``i < j`` of polygons whose interiors meet (see the module's method), by
+    at least ``least`` (CRS units², planar: :func:`sliver_area`).
 
     ``among``: only pairs of these (``i``, ``j``) are wanted (those across chunks); when they
     are fewer than the open parcels' neighbours, each is checked as it is instead.
@@ -259,11 +278,10 @@ def overlapping_pairs(
     m = _match_segments(geoms)
     if among is not None and len(among[0]) <= PAIRS_PER_OPEN * int(m.open.sum()):
         i, j = _not_apart(geoms, np.minimum(*among), np.maximum(*among), m)
-        meet = shapely.relate_pattern(geoms[i], geoms[j], "2********")
-        return _pairs([i[meet]], [j[meet]])
+        return _pairs(*([x] for x in _meeting(geoms, i, j, least)))
     tree = shapely.STRtree(geoms)
     checked = m.open.copy()
-    found_a, found_b = _overlapping(geoms, tree, np.flatnonzero(m.open), m)
+    found_a, found_b = _overlapping(geoms, tree, np.flatnonzero(m.open), m, least)
     pairs = [(found_a, found_b)]
     neighbours: tuple[Ints, Ints] | None = None
     while len(found_a):
@@ -275,7 +293,7 @@ def overlapping_pairs(
         todo = np.unique(np.concatenate([near, neighbours[1][at]]))
         todo = todo[~checked[todo]]
         checked[todo] = True
-        found_a, found_b = _overlapping(geoms, tree, todo, m)
+        found_a, found_b = _overlapping(geoms, tree, todo, m, least)
         pairs.append((found_a, found_b))
     return _pairs([p[0] for p in pairs], [p[1] for p in pairs])
 
@@ -297,6 +315,21 @@ def _adjacency(n: int, left: Ints, right: Ints) -> tuple[Ints, Ints]:
     order = np.argsort(src, kind="stable")
     starts = np.searchsorted(src[order], np.arange(n + 1))
     return starts.astype(np.int64), dst[order].astype(np.int64)
+
+
+#: Land shared by two parcels under this (m²) is a rounding sliver, not followed further:
+#: a vertex computed on a neighbour's edge lies ~1e-9 m off it (~1e-8 m² along 10 m).
+SLIVER_M2 = 1e-6
+
+
+def sliver_area(crs: Any) -> float:
+    """:data:`SLIVER_M2` in the units² of ``crs`` (a degree² taken at the equator, where it
+    is largest: the smallest threshold, so nothing more is left out)."""
+    crs = pyproj.CRS.from_user_input(crs)
+    if crs.is_geographic:
+        return SLIVER_M2 / (6_378_137.0 * np.pi / 180.0) ** 2
+    metres = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+    return SLIVER_M2 / metres**2
 
 
 def shared_m2(
@@ -420,7 +453,7 @@ def find_overlaps(
     """The pairs of parcels ``geoms`` (feature ids ``fids``) sharing at least
     :data:`OVERLAP_MIN_M2`, counted in a :class:`ParcelOverlaps` of ``source``."""
     geoms = np.asarray(geoms, dtype=object)
-    i, j = overlapping_pairs(geoms)
+    i, j = overlapping_pairs(geoms, least=sliver_area(crs))
     m2 = shared_m2(geoms[i], geoms[j], crs)
     keep = m2 >= OVERLAP_MIN_M2
     found = ParcelOverlaps(source)
