@@ -1,11 +1,9 @@
 """The only place that strings the stages together: catalog → load & normalise → analyze → publish.
 
-One function per command: :func:`run_publish` (``qzgeo publish``), :func:`run_analyze`
-(``qzgeo analyze``) and :func:`run_check` (``qzgeo check``);
-:func:`qzgeo.publish.suitability_run.run_suitability` (``qzgeo suitability``) lives apart so
-that the other commands do not import the raster stack. The CLI modules only parse options,
-call these and print what they return. Every command writes through :mod:`qzgeo.io.outdir`
-(``OUT/public``, ``OUT/internal``).
+One function per command: :func:`run_publish`, :func:`run_analyze` and :func:`run_check`;
+:func:`qzgeo.publish.suitability_run.run_suitability` lives apart so that the other commands
+do not import the raster stack. The CLI modules only parse options, call these and print what
+they return. Every command writes through :mod:`qzgeo.io.outdir` (``OUT/public``, ``/internal``).
 """
 
 from __future__ import annotations
@@ -21,6 +19,7 @@ from qzgeo.analysis.chunk_pool import chunk_pool
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcel_columns import kept_declared
 from qzgeo.analysis.parcel_extent import count_unchecked
+from qzgeo.analysis.parcel_overlaps import ParcelOverlaps, find_overlaps
 from qzgeo.analysis.parcels import (
     ParcelPlan,
     analyze_parcels,
@@ -45,7 +44,7 @@ from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids
 from qzgeo.pack.model import Pack
 from qzgeo.pack.prepared import prepare_pack
-from qzgeo.pack.validate import pack_warnings, validate_pack
+from qzgeo.pack.validate import pack_warnings, unconstrained_warnings, validate_pack
 from qzgeo.publish.checks import zone_names_published
 from qzgeo.publish.parcel_stream import chunk_measure, stream_choice, stream_parcels_into
 from qzgeo.publish.parcel_tables import (
@@ -192,6 +191,8 @@ class AnalyzeSummary:
     counts: tuple[int, int, float, float] = (0, 0, 0.0, 0.0)
     # what lies outside is "the pack's coverage" with a `coverage_layer`, else its extent
     outside_of: str = "the pack's extent"
+    # parcels that overlap: counted once per parcel over the shared land in every total
+    overlaps: ParcelOverlaps | None = None
 
     def one_line(self) -> str:
         """``N parcels, K in conflict, X 公顷 (Y 亩) available[...]; repairs; retries; engine``."""
@@ -204,6 +205,9 @@ class AnalyzeSummary:
         beyond = (
             f", {_ha_mu(unchecked)} unchecked (outside {self.outside_of})" if unchecked > 0 else ""
         )
+        o = self.overlaps
+        if o is not None and o.pairs:  # the totals are too large by the shared land: say so
+            beyond += f", {o.pairs} overlapping pair(s) sharing {_ha_mu(o.m2)} counted twice"
         return (
             f"{n} parcels, {conflicts}, {_ha_mu(avail)} available{beyond}; "
             f"{self.repairs.summary(see=PARCEL_REPORT)}; "
@@ -267,7 +271,7 @@ def run_analyze(
         only = None if make_map else analysis_layer_ids(pack)
         loaded = prepare_pack(pack, only=only, validate=True).loaded
         repairs.extend(loaded.report)
-        repairs.warnings.extend(_unconstrained(pack))
+        repairs.warnings.extend(unconstrained_warnings(pack))
         if chunks is not None:
             with chunk_measure(dask=dask, scheduler=scheduler, workers=workers) as measure:
                 st = stream_parcels_into(
@@ -277,37 +281,30 @@ def run_analyze(
                 )  # fmt: skip
             counts = (st.parcels, st.conflicts, st.available_m2, st.unchecked_m2)
             return AnalyzeSummary(
-                None, st.files, st.notes, repairs, st.overlay, st.engine, counts, beyond
-            )
+                None, st.files, st.notes, repairs, st.overlay, st.engine, counts, beyond,
+                st.overlaps,
+            )  # fmt: skip
         parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum, **kw)
     shown = redact_uri(str(parcels_path))  # a PostGIS password never reaches a message
     parcels = clean_parcels(parcels, extent=loaded.coverage, source=shown, repairs=repairs)
+    overlaps = find_overlaps(parcels.geometry.values, parcels.index, parcels.crs, source=shown)
+    if (said := overlaps.message()) is not None:
+        repairs.warnings.append(said)
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(parcels.crs, loaded.planar_crs))
     overlay = OverlayReport()
     result, engine = _run_engine(
         parcels, loaded, plan, overlay, workers=workers, use_dask=use_dask, scheduler=scheduler,
         progress=progress,
     )  # fmt: skip
-    shown = redact_uri(str(parcels_path))  # a PostGIS password never reaches a message
     if (tally := count_unchecked(result, plan.extent, source=shown)) is not None:
         repairs.add_outside(tally)
     files, notes = _write_in_memory(
         result, plan, loaded, parcels_path, out_dir, repairs, overlay, make_map=make_map,
-        declared=kept_declared(declared_fields(parcels_path, layer)),
+        declared=kept_declared(declared_fields(parcels_path, layer)), overlaps=overlaps,
     )  # fmt: skip
-    return AnalyzeSummary(result, files, notes, repairs, overlay, engine, outside_of=beyond)
-
-
-def _unconstrained(pack: Pack) -> list[str]:
-    """The warning of a pack without a constraint layer (``check`` warns for its sites)."""
-    if pack.constraint_layers():
-        return []
-    return [
-        f'{pack.catalog_path}: the pack has no constraint layer (role = "constraint" with '
-        "`constraint` or `constraint_classes`), so no red line was checked and every "
-        "parcel's available_m2 is its whole area; add the 生态保护红线, 永久基本农田 and "
-        "城镇开发边界 layers to the pack"
-    ]
+    return AnalyzeSummary(
+        result, files, notes, repairs, overlay, engine, outside_of=beyond, overlaps=overlaps
+    )
 
 
 def _write_in_memory(
@@ -321,6 +318,7 @@ def _write_in_memory(
     *,
     make_map: bool,
     declared: Sequence[tuple[str, str]] = (),
+    overlaps: ParcelOverlaps | None = None,
 ) -> tuple[list[Path], list[str]]:
     """Write the outputs of an in-memory ``qzgeo analyze``; the files and the notes."""
     pack = loaded.pack
@@ -337,6 +335,7 @@ def _write_in_memory(
             extra={"inputs": input_digest(parcels_path)},
             report_dir=place.build.internal,
             declared=declared,
+            overlaps=overlaps,
         )
         notes = list(outputs.notes)
         place.files = outputs.results

@@ -43,6 +43,7 @@ from qzgeo._errors import QzgeoError
 from qzgeo.analysis.chunk_plan import ChunkSource, ChunkStart, chunk_starts, fid_column
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcel_extent import count_unchecked
+from qzgeo.analysis.parcel_overlaps import ParcelOverlaps, find_overlaps
 from qzgeo.analysis.parcels import (
     ParcelPlan,
     clean_parcels,
@@ -112,6 +113,7 @@ class ChunkResult:
     table_path: str | None = None  # the table, spilled to an Arrow file (see _spill)
     leaves_path: str | None = None  # the leaves, spilled beside it
     leaves: LeafPack | None = None  # the table's rows packed for the output's R-tree
+    overlaps: ParcelOverlaps | None = None  # the chunk's parcels that overlap one another
 
 
 def analyze_chunk(ctx: ChunkContext, spec: ChunkStart, *, threads: int = 1) -> ChunkResult:
@@ -181,6 +183,9 @@ def complete_chunk(
         repairs.add_outside(tally)
     if ctx.rename is not None:
         result = ctx.rename(result)
+    # pairs within the chunk; those across chunks: qzgeo.analysis.overlap_chunks
+    shown = ctx.source.shown
+    overlaps = find_overlaps(chunk.geometry.values, chunk.index, chunk.crs, source=shown)
     return ChunkResult(
         start, read, arrow_batch(result, declared=ctx.source.declared, raw=raw),
         zone_totals(result, plan, zone=measured[0]["zone"].to_numpy()), repairs, measured[1],
@@ -188,6 +193,7 @@ def complete_chunk(
         float(result["unchecked_m2"].sum()),
         # the boxes of the rows as written (the parcels' own CRS), packed here, in parallel
         leaves=pack_leaves(shapely.bounds(np.asarray(result.geometry.values))),
+        overlaps=overlaps,
     )  # fmt: skip
 
 

@@ -143,5 +143,8 @@ def command(
     )
     for note in summary.notes:
         click.echo(f"note: {printable(note)}", err=True)
+    said = summary.overlaps.message() if summary.overlaps is not None else None
+    if said is not None:  # the totals below count shared land twice: not only in the report
+        click.echo(f"warning: {printable(said)}", err=True)
     click.echo(f"wrote {', '.join(str(f) for f in summary.files)}")
     click.echo(f"{summary.one_line()} [{time.perf_counter() - started:.1f} s]")

@@ -236,6 +236,19 @@ def _data_lon_range(pack: Pack) -> tuple[float, float] | None:
     return (min(wests), max(easts)) if wests else None
 
 
+def unconstrained_warnings(pack: Pack) -> list[str]:
+    """The warning of a pack without a constraint layer: every parcel would be available
+    whole, without a word (as ``check`` warns for its sites)."""
+    if pack.constraint_layers():
+        return []
+    return [
+        f'{pack.catalog_path}: the pack has no constraint layer (role = "constraint" with '
+        "`constraint` or `constraint_classes`), so no red line was checked and every "
+        "parcel's available_m2 is its whole area; add the 生态保护红线, 永久基本农田 and "
+        "城镇开发边界 layers to the pack"
+    ]
+
+
 def pack_warnings(pack: Pack) -> list[str]:
     """Warnings about a valid pack: a ``planar_crs`` far from the data (naming the right zone),
     constraint classes and class values in the data a styled layer draws with no symbol of

@@ -47,8 +47,10 @@ from qzgeo.analysis.chunk_pool import (
     measure_elsewhere,
     run_chunks,
 )
+from qzgeo.analysis.overlap_chunks import ChunkBoxes, cross_chunk_overlaps
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcel_columns import kept_declared
+from qzgeo.analysis.parcel_overlaps import ParcelOverlaps
 from qzgeo.analysis.parcels import (
     ParcelPlan,
     build_parcel_plan,
@@ -106,6 +108,7 @@ class StreamedParcels:
     overlay: OverlayReport = field(default_factory=OverlayReport)
     files: list[Path] = field(default_factory=list)
     engine: str = ""
+    overlaps: ParcelOverlaps | None = None
 
     @property
     def notes(self) -> list[str]:
@@ -259,7 +262,7 @@ def analyze_parcels_streamed(
         fid_column(parcels_path, layer), kept_declared(declared_fields(parcels_path, layer)),
     )  # fmt: skip
     ctx = ChunkContext(source, plan, loaded.coverage, caps, rename)
-    acc = _Totals(plan, repairs if repairs is not None else RepairReport(), source)
+    acc = _Totals(plan, repairs or RepairReport(), source, ChunkBoxes(probe.crs, chunk_rows))
     acc.cap = caps.max_features if caps.features_given else None
     starts = chunk_starts(source, n, chunk_rows)
     if measure is not None:
@@ -268,11 +271,11 @@ def analyze_parcels_streamed(
         results = run_chunks(ctx, starts, pool=pool, threads=workers)
     out, report = Path(out_dir), Path(report_dir if report_dir is not None else out_dir)
     acc.engine = _engine(pool, measure, workers, starts, chunk_rows)
-    done: list[StreamedParcels] = []  # the summary and report, written while the index is
+    done: list[StreamedParcels] = []  # summary, report: written while the index is (1 chunk)
     tables = acc.tables(results, _bar(n, progress))
     write_gpkg_stream(
         out / "parcels.gpkg", "parcels", tables, crs=probe.crs, rows=n, leaves=acc.leaf_packs,
-        meanwhile=lambda: done.append(acc.finish(out, extra, report)),
+        meanwhile=None if starts[1:] else (lambda: done.append(acc.finish(out, extra, report))),
     )  # fmt: skip
     if acc.parcels == 0:  # no polygon at all: the error of an empty parcel layer
         check_parcels(probe.iloc[:0], where=str(parcels_path))
@@ -332,10 +335,15 @@ def _probe(
     return n, probe
 
 
+_Boxes = ChunkBoxes | None  # the rows' boxes (:mod:`qzgeo.analysis.overlap_chunks`)
+
+
 class _Totals:
     """Keeps what a streamed run needs of each chunk: totals, counts and reports."""
 
-    def __init__(self, plan: ParcelPlan, repairs: RepairReport, source: ChunkSource) -> None:
+    def __init__(
+        self, plan: ParcelPlan, repairs: RepairReport, source: ChunkSource, boxes: _Boxes = None
+    ) -> None:
         self.plan, self.repairs, self.source = plan, repairs, source
         self.read = 0  # the features of every chunk: the file's, whatever its stored count
         self.cap: int | None = None  # --max-features: of the features read, not the count
@@ -345,6 +353,7 @@ class _Totals:
         self.parcels = self.conflicts = 0
         self.available_m2 = self.unchecked_m2 = 0.0
         self.engine = ""
+        self.overlaps, self.boxes = ParcelOverlaps(source.shown), boxes or ChunkBoxes()
 
     def tables(self, results: Iterator[ChunkResult], bar: Any) -> Iterator[pa.Table | None]:
         """The chunks' Arrow tables in file order, each chunk's numbers added on the way."""
@@ -355,6 +364,7 @@ class _Totals:
                 new = [m for m in r.repairs.warnings if m not in self.repairs.warnings]
                 self.repairs.warnings.extend(new)  # each message once, as in memory
                 self.overlay.extend(r.overlay)
+                self.overlaps.extend(r.overlaps or ParcelOverlaps(""))  # pairs in the chunk
                 if r.totals is not None:
                     self.totals.append(r.totals)
                 self.read += r.read
@@ -370,6 +380,7 @@ class _Totals:
                         self.leaves = None
                     elif self.leaves is not None:
                         self.leaves.append(r.leaves)
+                        self.boxes.add(r.leaves.cells, r.table.num_rows)  # pairs across chunks
                 yield r.table
         finally:
             if bar is not None:
@@ -406,6 +417,10 @@ class _Totals:
         said = stale_count_read(self.source, self.read)  # a stale GeoPackage count
         if said is not None and said not in self.repairs.warnings:
             self.repairs.warnings.append(said)
+        if len(self.boxes.boxes) > 1:  # pairs across chunks, read back from the rows written
+            self.overlaps.extend(cross_chunk_overlaps(out / "parcels.gpkg", self.boxes))
+        if (said := self.overlaps.message()) is not None:
+            self.repairs.warnings.append(said)
         outputs = write_parcel_tables(
             out,
             out / "parcels.gpkg",
@@ -416,10 +431,12 @@ class _Totals:
             overlay_report=self.overlay,
             extra=extra() if callable(extra) else extra,
             report_dir=report_dir,
+            overlaps=self.overlaps,
         )
         return StreamedParcels(
             outputs, self.plan, self.parcels, self.conflicts, self.available_m2,
             self.unchecked_m2, len(self.totals), self.overlay, engine=self.engine,
+            overlaps=self.overlaps,
         )  # fmt: skip
 
 

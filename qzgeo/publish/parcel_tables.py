@@ -16,6 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from qzgeo.analysis.overlay import OverlayReport
+from qzgeo.analysis.parcel_overlaps import ParcelOverlaps
 from qzgeo.analysis.parcels import ParcelPlan, parcel_summary
 from qzgeo.geo.coverage import as_coverage
 from qzgeo.geo.repair import RepairReport
@@ -226,12 +227,14 @@ def write_parcel_outputs(
     extra: dict[str, Any] | None = None,
     report_dir: str | Path | None = None,
     declared: Sequence[tuple[str, str]] = (),
+    overlaps: ParcelOverlaps | None = None,
 ) -> ParcelOutputs:
     """Write ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and ``parcels_report.json``.
 
     ``parcels_report.json`` (repairs of every layer, internal ones too) goes to ``report_dir``
     (default ``out_dir``). Every file is written atomically and deterministically.
-    ``declared``: the parcel file's field types (integers with nulls kept integers...).
+    ``declared``: the parcel file's field types (integers with nulls kept integers...);
+    ``overlaps``: the parcels that overlap (``overlapping_parcels`` of the report).
     """
     out = Path(out_dir)
     # the writer of the streamed path, so that every parcels.gpkg has one layout
@@ -249,6 +252,7 @@ def write_parcel_outputs(
         overlay_report=overlay_report,
         extra=extra,
         report_dir=report_dir,
+        overlaps=overlaps,
     )
 
 
@@ -263,11 +267,13 @@ def write_parcel_tables(
     overlay_report: OverlayReport | None = None,
     extra: dict[str, Any] | None = None,
     report_dir: str | Path | None = None,
+    overlaps: ParcelOverlaps | None = None,
 ) -> ParcelOutputs:
     """Write the summary (CSV, Excel) and ``parcels_report.json`` beside a written ``gpkg``.
 
     ``counts`` is (parcels, parcels in conflict); ``parcels_report.json`` goes to ``report_dir``
-    (default ``out``).
+    (default ``out``). ``overlapping_parcels``: the pairs of parcels that overlap, the area
+    they share (which the zone totals count once per parcel over it) and the first pairs.
     """
     csv, csvt = write_csv(out / "parcels_summary.csv", summary, decimals=_places(summary))
     notes: list[str] = []
@@ -291,6 +297,7 @@ def write_parcel_tables(
         "sensitivity": plan.sensitivity,
         "repairs": (repairs or RepairReport()).to_dict(),
         "overlay": (overlay_report or OverlayReport()).to_dict(),
+        "overlapping_parcels": (overlaps or ParcelOverlaps("")).to_dict(),
         **(extra or {}),
     }
     text = json.dumps(rep, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"

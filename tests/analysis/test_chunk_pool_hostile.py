@@ -127,9 +127,10 @@ def test_a_rerun_with_processes_is_byte_identical(tmp_path: Path) -> None:
         assert a[f"internal/{name}"] == b[f"internal/{name}"], name
     report = json.loads(a["internal/parcels_report.json"])
     assert set(report) == {
-        "conflicts", "coverage", "inputs", "overlay", "parcels", "repairs", "sensitivity",
-        "unchecked_ha",
+        "conflicts", "coverage", "inputs", "overlapping_parcels", "overlay", "parcels",
+        "repairs", "sensitivity", "unchecked_ha",
     }  # fmt: skip
+    assert report["overlapping_parcels"]["pairs"] == 0  # a tessellation: checked, none
     # the bundled pack vouches for its districts: what unchecked_ha lies outside of
     assert report["coverage"] == {"layer": "districts", "extent": [107.9, 21.3, 109.9, 23.0]}
     assert a == b  # nothing else of the folder (xlsx, marker) varies either
