@@ -251,12 +251,13 @@ def geodesic_edges(geoms: npt.NDArray[np.object_], step_m: float) -> npt.NDArray
         )
 
     out = np.asarray(geoms, dtype=object).copy()
-    for k, g in enumerate(out):
-        if not isinstance(g, Polygon | MultiPolygon) or g.is_empty:
-            continue
-        xy = shapely.get_coordinates(g)
-        _, _, d = _GRS80.inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])
-        if (np.asarray(d) <= step_m).all():  # pairs across rings too: a safe over-estimate
-            continue
-        out[k] = poly(g) if isinstance(g, Polygon) else MultiPolygon([poly(p) for p in g.geoms])
+    # every edge at once (pairs across rings too: a safe over-estimate), then only the few
+    # geometries with a long one are rebuilt
+    xy, at = shapely.get_coordinates(out, return_index=True)
+    _, _, d = _GRS80.inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])
+    long = (np.asarray(d) > step_m) & (at[:-1] == at[1:])
+    for k in np.unique(at[:-1][long]).tolist():
+        g = out[k]
+        if isinstance(g, Polygon | MultiPolygon) and not g.is_empty:
+            out[k] = poly(g) if isinstance(g, Polygon) else MultiPolygon([poly(p) for p in g.geoms])
     return out
