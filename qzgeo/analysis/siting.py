@@ -49,6 +49,7 @@ from qzgeo.analysis.zones import DENSIFY_M, merge_constraints, planar_zones
 from qzgeo.geo.area import ellipsoidal_area
 from qzgeo.geo.coverage import CheckedArea, as_coverage
 from qzgeo.geo.crs import STORAGE_CRS, extent_status, planar_crs_for_bounds
+from qzgeo.geo.edges import PROJECTED_EDGE_M, drawn_edges, geodesic_edges
 from qzgeo.geo.repair import RepairReport, polygonal_part
 from qzgeo.io.vector import ReadOptions
 from qzgeo.notices import Notices
@@ -398,9 +399,21 @@ def check_sites(
 def _project(
     gs: gpd.GeoSeries, planar_crs: CRS, repairs: list[list[str]]
 ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
-    """The sites in lon/lat and in the planar CRS (repaired if reprojection folded a ring)."""
+    """The sites in lon/lat and in the planar CRS (repaired if reprojection folded a ring).
+
+    A site's area is that of its lon/lat polygon, whose edges are geodesics: its long edges
+    get points along them before the projection, so its overlaps are cut along the same
+    edges. Straight in the planar CRS instead, a 10 km lon/lat square at 75.5E (CM 75E) was
+    24 m² smaller than its area, and touching the 城镇开发边界 from inside at a vertex (so
+    not wholly inside) it had those 24 m² "城镇开发边界外" and the verdict conflict.
+    """
+    gs = drawn_edges(gpd.GeoDataFrame(geometry=gs)).geometry  # a GK site: straight there
     lonlat = np.asarray(gs.to_crs(STORAGE_CRS).values, dtype=object)
     planar = np.asarray(gs.to_crs(planar_crs).values, dtype=object)
+    dense = geodesic_edges(lonlat, PROJECTED_EDGE_M)  # what drawn_edges leaves is short
+    if (moved := np.flatnonzero([d is not g for d, g in zip(dense, lonlat, strict=True)])).size:
+        again = gpd.GeoSeries(dense[moved], crs=STORAGE_CRS).to_crs(planar_crs)
+        planar[moved] = np.asarray(again.values, dtype=object)
     for i in np.flatnonzero(~shapely.is_valid(planar)).tolist():
         # Reprojection can fold a near-degenerate ring; repair rather than fail in GEOS.
         planar[i] = polygonal_part(shapely.make_valid(planar[i]))

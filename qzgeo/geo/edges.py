@@ -212,3 +212,52 @@ def drawn_edges(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         np.asarray(gdf.geometry.values, dtype=object), PROJECTED_EDGE_M, keep_invalid=True
     )
     return gdf.set_geometry(geoms, crs=gdf.crs)
+
+
+_GRS80 = Geod(ellps="GRS80")
+
+
+def geodesic_edges(geoms: npt.NDArray[np.object_], step_m: float) -> npt.NDArray[np.object_]:
+    """Lon/lat polygons with a point every ``step_m`` or less along the geodesics between their
+    vertices; a geometry with no edge longer (nearly every site) is kept as the same object.
+
+    A polygon measured on the ellipsoid (:func:`qzgeo.geo.area.ellipsoidal_area`) has geodesic
+    edges; moved to a planar CRS vertex by vertex, its edges become straight lines there, which
+    part from the geodesics far from the central meridian. The points keep the planar polygon
+    on the one measured.
+
+    Examples
+    --------
+    >>> sq = shapely.box(108.0, 22.0, 108.01, 22.01)
+    >>> out = geodesic_edges(np.array([sq, shapely.box(0, 0, 1e-4, 1e-4)], dtype=object), 500.0)
+    >>> int(shapely.get_num_coordinates(out[0])), int(shapely.get_num_coordinates(out[1]))
+    (13, 5)
+    """
+
+    def ring(xy: FloatArray) -> FloatArray:
+        _, _, d = _GRS80.inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])
+        pts = [xy[:1]]
+        for k, n in enumerate(np.ceil(np.asarray(d) / step_m).astype(int).tolist()):
+            if n > 1:
+                a, b = xy[k], xy[k + 1]
+                pts.append(np.asarray(_GRS80.npts(a[0], a[1], b[0], b[1], n - 1)))
+            pts.append(xy[k + 1 : k + 2])
+        return np.vstack(pts)
+
+    def poly(p: Polygon) -> Polygon:
+        return Polygon(
+            ring(shapely.get_coordinates(p.exterior)),
+            [ring(shapely.get_coordinates(h)) for h in p.interiors],
+        )
+
+    out = np.asarray(geoms, dtype=object).copy()
+    # every edge at once (pairs across rings too: a safe over-estimate), then only the few
+    # geometries with a long one are rebuilt
+    xy, at = shapely.get_coordinates(out, return_index=True)
+    _, _, d = _GRS80.inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])
+    long = (np.asarray(d) > step_m) & (at[:-1] == at[1:])
+    for k in np.unique(at[:-1][long]).tolist():
+        g = out[k]
+        if isinstance(g, Polygon | MultiPolygon) and not g.is_empty:
+            out[k] = poly(g) if isinstance(g, Polygon) else MultiPolygon([poly(p) for p in g.geoms])
+    return out
