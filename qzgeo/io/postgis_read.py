@@ -344,9 +344,7 @@ def _index_by_key(gdf: gpd.GeoDataFrame, key: _Key | None, src: PostgisSource) -
 def _geometry_column(conn: Connection, src: PostgisSource) -> tuple[str, int]:
     sa = require_postgis_extras()
     insp = sa.inspect(conn)
-    if src.table not in insp.get_table_names(schema=src.schema) + insp.get_view_names(
-        schema=src.schema
-    ):
+    if src.table not in _relations(insp, src.schema):
         _raise_missing_table(conn, src)
     rows = conn.execute(
         sa.text(
@@ -380,6 +378,15 @@ def _geometry_column(conn: Connection, src: PostgisSource) -> tuple[str, int]:
     return next(iter(columns.items()))
 
 
+def _relations(insp: Any, schema: str) -> list[str]:
+    """Tables, views and materialized views of ``schema``: all are read alike."""
+    return [
+        *insp.get_table_names(schema=schema),
+        *insp.get_view_names(schema=schema),
+        *insp.get_materialized_view_names(schema=schema),
+    ]
+
+
 def _raise_missing_table(conn: Connection, src: PostgisSource) -> None:
     sa = require_postgis_extras()
     insp = sa.inspect(conn)
@@ -390,8 +397,7 @@ def _raise_missing_table(conn: Connection, src: PostgisSource) -> None:
             f"{_case_hint(src.schema, schemas)}; check table=schema.name"
         )
         raise InputError(msg)
-    names = sorted(insp.get_table_names(schema=src.schema) + insp.get_view_names(src.schema))
-    names = [n for n in names if n not in _POSTGIS_CATALOG]
+    names = [n for n in sorted(_relations(insp, src.schema)) if n not in _POSTGIS_CATALOG]
     listing = ", ".join(names) if names else "none"
     msg = (
         f"PostGIS table {src.qualified} does not exist in {src.server}"
