@@ -449,16 +449,21 @@ def _resolve_crs(
         except PyprojCRSError:
             msg = f"crs {crs!r} for PostGIS table {src.qualified} is not a CRS; use 'EPSG:4490'"
             raise CRSError(msg) from None
-    auth = conn.execute(
-        sa.text("SELECT auth_name, auth_srid FROM spatial_ref_sys WHERE srid = :srid"),
+    row = conn.execute(
+        sa.text("SELECT auth_name, auth_srid, srtext FROM spatial_ref_sys WHERE srid = :srid"),
         {"srid": srid},
     ).one_or_none()
-    name, code = (str(auth[0]), int(auth[1])) if auth else ("EPSG", srid)
-    try:
-        return CRS.from_authority(name, code)
-    except PyprojCRSError:
-        msg = (
-            f"PostGIS table {src.qualified} has SRID {srid} ({name}:{code}), unknown to PROJ; "
-            "transform it to an EPSG CRS"
-        )
-        raise CRSError(msg) from None
+    auth, code, wkt = row if row is not None else ("EPSG", srid, None)
+    with contextlib.suppress(PyprojCRSError):
+        if auth is not None and code is not None:
+            return CRS.from_authority(str(auth), int(code))
+    # A CRS without a known authority (ogr2ogr adds a .prj's own CRS with NULL auth_name) is
+    # read from its WKT, as a file with that .prj is.
+    with contextlib.suppress(PyprojCRSError):
+        if wkt:
+            return CRS.from_wkt(str(wkt))
+    msg = (
+        f"PostGIS table {src.qualified} has SRID {srid} ({auth}:{code}), unknown to PROJ and "
+        "without a readable srtext in spatial_ref_sys; transform it to an EPSG CRS"
+    )
+    raise CRSError(msg)

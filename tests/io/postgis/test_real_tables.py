@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
+import geopandas as gpd
 import pytest
 from click.testing import CliRunner
+from pyproj import CRS
 
 from qzgeo.cli.main import cli
 from qzgeo.io.postgis import read_postgis_layer
@@ -77,3 +80,55 @@ def test_check_names_postgis_constraints_and_sites_by_their_tables(
     assert conflict["class"] == "永久基本农田"
     assert conflict["layer"] == f"{pg_schema}.永久基本农田"
     assert conflict["area_m2"] == pytest.approx(float(want), abs=1.0)  # type: ignore[arg-type]
+
+
+# A city's own GK CRS (CGCS2000 ellipsoid, CM 108.5E, false easting 0), as ogr2ogr or QGIS put
+# a .prj without an EPSG code into spatial_ref_sys: auth_name and auth_srid NULL.
+CITY_GK = (
+    'PROJCS["城市坐标系",GEOGCS["China Geodetic Coordinate System 2000",DATUM["China_2000",'
+    'SPHEROID["CGCS2000",6378137,298.257222101]],PRIMEM["Greenwich",0],'
+    'UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],'
+    'PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",108.5],'
+    'PARAMETER["scale_factor",1],PARAMETER["false_easting",0],PARAMETER["false_northing",0],'
+    'UNIT["metre",1]]'
+)
+
+
+def test_srid_without_authority_is_read_by_its_wkt(
+    pg_uri: str, pg_schema: str, pg_sql: Sql, minipack: Path, tmp_path: Path
+) -> None:
+    """A table whose SRID's spatial_ref_sys row has no authority (a custom CRS inserted by
+    ogr2ogr) crashed analyze with a TypeError traceback (``int(None)``); it is read with the
+    row's WKT, as a file with that .prj is."""
+    srid = 900000 + int(pg_schema[-5:], 16) % 98000  # user SRIDs end at 998999
+    pg_sql(
+        "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, srtext, proj4text) "
+        "VALUES (:srid, NULL, NULL, :wkt, :proj4)",
+        {
+            "srid": srid,
+            "wkt": CITY_GK,
+            "proj4": "+proj=tmerc +lon_0=108.5 +k=1 +x_0=0 +y_0=0 +ellps=GRS80 +units=m",
+        },
+    )
+    try:
+        pg_sql(f"CREATE TABLE {pg_schema}.p (gid int PRIMARY KEY, geom geometry(Polygon, {srid}))")
+        pg_sql(
+            f"INSERT INTO {pg_schema}.p SELECT i, ST_Transform(ST_MakeEnvelope(108.605 + i * "
+            f"0.006, 21.675, 108.61 + i * 0.006, 21.679, 4490), {srid}) "
+            "FROM generate_series(1, 4) i"
+        )
+        got = read_postgis_layer(f"{pg_uri}?table={pg_schema}.p")
+        assert got.crs == CRS.from_wkt(CITY_GK)
+        out = tmp_path / "out"
+        args = ["analyze", "--parcels", f"{pg_uri}?table={pg_schema}.p", "--pack", str(minipack)]
+        res = CliRunner().invoke(cli, [*args, "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        want = dict(
+            pg_sql(f"SELECT gid, ST_Area(ST_Transform(geom, 4490)::geography) FROM {pg_schema}.p")
+        )
+        parcels = gpd.read_file(out / "internal" / "parcels.gpkg").set_index("gid")
+        for gid, area in want.items():
+            assert parcels.loc[gid, "area_m2"] == pytest.approx(float(area), abs=0.01)  # type: ignore[arg-type]
+    finally:
+        pg_sql(f"DROP TABLE IF EXISTS {pg_schema}.p")
+        pg_sql("DELETE FROM spatial_ref_sys WHERE srid = :srid", {"srid": srid})
