@@ -356,6 +356,7 @@ def _geometry_column(conn: Connection, src: PostgisSource) -> tuple[str, int]:
     ).all()
     columns = {str(r[0]): int(r[1]) for r in rows}
     if not columns:
+        _refuse_ungranted(conn, src)
         msg = (
             f"PostGIS table {src.qualified} has no geometry column; geography columns are not "
             "read: expose them as geometry in a view (geog::geometry)"
@@ -385,6 +386,36 @@ def _relations(insp: Any, schema: str) -> list[str]:
         *insp.get_view_names(schema=schema),
         *insp.get_materialized_view_names(schema=schema),
     ]
+
+
+def _refuse_ungranted(conn: Connection, src: PostgisSource) -> None:
+    """Refuse a table the user may not read: PostGIS's ``geometry_columns`` leaves it out,
+    which would otherwise read as "no geometry column"."""
+    sa = require_postgis_extras()
+    schema_ok, table_ok, user = conn.execute(
+        sa.text(
+            "SELECT has_schema_privilege(n.oid, 'USAGE'), has_table_privilege(c.oid, 'SELECT'), "
+            "current_user FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND c.relname = :table"
+        ),
+        {"schema": src.schema, "table": src.table},
+    ).one()
+    from psycopg import sql
+
+    raw = conn.connection.driver_connection
+    who, schema = sql.Identifier(str(user)), sql.Identifier(src.schema)
+    table = sql.Identifier(src.schema, src.table)
+    grant = None
+    if not schema_ok:
+        grant = sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, who)
+    elif not table_ok:
+        grant = sql.SQL("GRANT SELECT ON {} TO {}").format(table, who)
+    if grant is not None:
+        msg = (
+            f"PostGIS table {src.qualified} on {src.server} may not be read by user {user}; "
+            f"ask its owner to run: {grant.as_string(raw)}"
+        )
+        raise InputError(msg)
 
 
 def _raise_missing_table(conn: Connection, src: PostgisSource) -> None:

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from pyproj import CRS
 
+from qzgeo._errors import InputError
 from qzgeo.cli.main import cli
 from qzgeo.io.postgis import read_postgis_layer
 
@@ -132,3 +133,25 @@ def test_srid_without_authority_is_read_by_its_wkt(
     finally:
         pg_sql(f"DROP TABLE IF EXISTS {pg_schema}.p")
         pg_sql("DELETE FROM spatial_ref_sys WHERE srid = :srid", {"srid": srid})
+
+
+def test_table_not_granted_is_said_so(pg_uri: str, pg_schema: str, pg_sql: Sql) -> None:
+    """A user without SELECT on the table (or USAGE on its schema) was told the table 'has
+    no geometry column; geography columns are not read' (PostGIS's geometry_columns lists
+    only what the user may read); the refusal now names the missing grant."""
+    _zongdi(pg_sql, pg_schema)
+    role = f"r_{pg_schema}"
+    pg_sql(f"CREATE ROLE {role} LOGIN")
+    try:
+        uri = pg_uri.replace("://postgres@", f"://{role}@") + f"?table={pg_schema}.宗地"
+        with pytest.raises(InputError, match="USAGE") as info:
+            read_postgis_layer(uri)
+        assert "geometry column" not in str(info.value)
+        pg_sql(f"GRANT USAGE ON SCHEMA {pg_schema} TO {role}")
+        with pytest.raises(InputError, match=f'GRANT SELECT ON "{pg_schema}"."宗地" TO "{role}"'):
+            read_postgis_layer(uri)
+        pg_sql(f'GRANT SELECT ON {pg_schema}."宗地" TO {role}')
+        assert len(read_postgis_layer(uri)) == 6
+    finally:
+        pg_sql(f"DROP OWNED BY {role}")
+        pg_sql(f"DROP ROLE {role}")
