@@ -135,7 +135,7 @@ def read_postgis_layer(
         target_crs = _resolve_crs(conn, src, geom_col, srid, crs)
         key = _one_key(conn, src)
         wide, ints = wide_numerics(conn, src), nullable_integers(conn, src)
-        items, others = column_items(conn, src)
+        items, others = column_items(conn, src, geom_col)
         columns: list[Any] = [*items, *read_as_text(wide), *read_as_text(ints)]
         if key is not None and not key.integer:  # ids as PostgreSQL writes the key (numeric
             # keys would come back as floats: 19 digits do not survive that)

@@ -18,6 +18,7 @@ from pyproj import CRS
 from qzgeo._errors import InputError
 from qzgeo.cli.main import cli
 from qzgeo.io.postgis import read_postgis_layer
+from qzgeo.notices import notices_of
 
 pytestmark = pytest.mark.postgis
 Sql = Callable[..., list[tuple[object, ...]]]
@@ -155,3 +156,23 @@ def test_table_not_granted_is_said_so(pg_uri: str, pg_schema: str, pg_sql: Sql) 
     finally:
         pg_sql(f"DROP OWNED BY {role}")
         pg_sql(f"DROP ROLE {role}")
+
+
+def test_second_geometry_column_is_read_as_wkt(pg_uri: str, pg_schema: str, pg_sql: Sql) -> None:
+    """A table with a second geometry column (ArcGIS ``Shape`` and a centroid ``中心点``)
+    read with ``&geom=Shape`` gave the other as hex EWKB text ('01010000208A11...') in every
+    output, with no notice; it is read as WKT (``ST_AsText``), with a notice naming it."""
+    pg_sql(
+        f'CREATE TABLE {pg_schema}.two ("OBJECTID" int PRIMARY KEY, '
+        '"Shape" geometry(Polygon, 4490), "中心点" geometry(Point, 4490))'
+    )
+    pg_sql(
+        f"INSERT INTO {pg_schema}.two SELECT i, ST_MakeEnvelope(108.6 + i * 0.01, 21.6, "
+        "108.605 + i * 0.01, 21.605, 4490), ST_SetSRID(ST_MakePoint(108.6 + i * 0.01, 21.6), "
+        "4490) FROM generate_series(1, 3) i"
+    )
+    got = read_postgis_layer(f"{pg_uri}?table={pg_schema}.two&geom=Shape")
+    want = dict(pg_sql(f'SELECT "OBJECTID", ST_AsText("中心点") FROM {pg_schema}.two'))
+    assert got["中心点"].to_dict() == want
+    notes = [n.message for n in notices_of(got)]
+    assert any("中心点" in n and "WKT" in n for n in notes), notes
