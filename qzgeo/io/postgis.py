@@ -259,19 +259,16 @@ def _write_and_swap(
     statements = []
     if replace:
         statements.append(sql.SQL("DROP TABLE {}").format(sql.Identifier(src.schema, src.table)))
-    statements += [
+    statements.append(
         sql.SQL("ALTER TABLE {} RENAME TO {}").format(
             sql.Identifier(src.schema, tmp), sql.Identifier(src.table)
-        ),
-        # GeoAlchemy2 named the spatial index after the temporary table; use its usual name.
-        sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
-            sql.Identifier(src.schema, f"idx_{tmp}_{geom}"),
-            sql.Identifier(f"idx_{src.table}_{geom}"),
-        ),
+        )
+    )
+    statements.append(
         sql.SQL("COMMENT ON TABLE {} IS {}").format(
             sql.Identifier(src.schema, src.table), sql.Literal(_OWNER_COMMENT)
-        ),
-    ]
+        )
+    )
     if key is not None:
         statements.append(
             sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(
@@ -281,3 +278,33 @@ def _write_and_swap(
     raw = conn.connection.driver_connection
     for stmt in statements:
         conn.exec_driver_sql(stmt.as_string(raw))
+    # GeoAlchemy2 named the spatial index after the temporary table; give it its usual name,
+    # or the first free one: an old output renamed (zones_2022) keeps idx_zones_geometry.
+    index = sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
+        sql.Identifier(src.schema, f"idx_{tmp}_{geom}"),
+        sql.Identifier(_free_index_name(conn, src.schema, f"idx_{src.table}_{geom}")),
+    )
+    conn.exec_driver_sql(index.as_string(raw))
+
+
+def _free_index_name(conn: Connection, schema: str, wanted: str) -> str:
+    """``wanted``, else ``wanted_2``, ``wanted_3``...: the first name not taken in ``schema``,
+    cut to PostgreSQL's 63 bytes (which would cut two long names to the same one)."""
+    sa = require_postgis_extras()
+    taken = set(
+        conn.execute(
+            sa.text(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :schema"
+            ),
+            {"schema": schema},
+        ).scalars()
+    )
+    n = 1
+    while True:
+        tail = f"_{n}" if n > 1 else ""
+        room = MAX_IDENTIFIER_BYTES - len(tail.encode())
+        name = wanted.encode()[:room].decode("utf-8", errors="ignore") + tail
+        if name not in taken:
+            return name
+        n += 1

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
+import shapely
 from click.testing import CliRunner
 from pyproj import CRS
 
 from qzgeo._errors import InputError
 from qzgeo.cli.main import cli
-from qzgeo.io.postgis import read_postgis_layer
+from qzgeo.io.postgis import read_postgis_layer, write_postgis_layer
 from qzgeo.notices import notices_of
 
 pytestmark = pytest.mark.postgis
@@ -176,3 +177,37 @@ def test_second_geometry_column_is_read_as_wkt(pg_uri: str, pg_schema: str, pg_s
     assert got["中心点"].to_dict() == want
     notes = [n.message for n in notices_of(got)]
     assert any("中心点" in n and "WKT" in n for n in notes), notes
+
+
+def _gist_indexes(pg_sql: Sql, schema: str) -> dict[str, str]:
+    rows = pg_sql(
+        "SELECT t.relname, i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+        "JOIN pg_am a ON a.oid = i.relam WHERE n.nspname = :s AND a.amname = 'gist'",
+        {"s": schema},
+    )
+    return {str(t): str(i) for t, i in rows}
+
+
+def test_write_beside_a_kept_old_output_and_long_names(
+    pg_uri: str, pg_schema: str, pg_sql: Sql
+) -> None:
+    """A DBA keeps last year's output (ALTER TABLE zones RENAME TO zones_2022): its spatial
+    index keeps the name idx_zones_geometry, and writing zones again failed ('relation
+    "idx_zones_geometry" already exists'). So did a second table whose name of 60 bytes or
+    more (legal up to 63) shares the first 59 with another: PostgreSQL cut both index names
+    to the same 63 bytes. The index takes a free name instead."""
+    gdf = gpd.GeoDataFrame(
+        {"名称": ["甲"]}, geometry=[shapely.box(108.6, 21.6, 108.61, 21.61)], crs="EPSG:4490"
+    )
+    write_postgis_layer(gdf, f"{pg_uri}?table={pg_schema}.zones")
+    pg_sql(f"ALTER TABLE {pg_schema}.zones RENAME TO zones_2022")
+    write_postgis_layer(gdf, f"{pg_uri}?table={pg_schema}.zones")
+    long = "钦州市钦南区宗地数据二零二三年版本第一"  # 57 bytes
+    for last in "甲乙":
+        write_postgis_layer(gdf, f"{pg_uri}?table={pg_schema}.{long}{last}")
+    names = _gist_indexes(pg_sql, pg_schema)
+    assert set(names) == {"zones", "zones_2022", f"{long}甲", f"{long}乙"}
+    assert names["zones_2022"] == "idx_zones_geometry"
+    assert len(set(names.values())) == 4
+    assert all(len(n.encode()) <= 63 for n in names.values())
