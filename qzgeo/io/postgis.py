@@ -105,6 +105,8 @@ def write_postgis_layers(
         msg = "the tables of one write must be in the same PostGIS database"
         raise InputError(msg)
     sa = require_postgis_extras()
+    from psycopg import Error as DriverError  # from statements run on the driver's cursor
+
     engine = engine_for(first)
     current = first
     try:
@@ -115,7 +117,7 @@ def write_postgis_layers(
                 _write_one(conn, sa, src, out, if_exists, key)
     except QzgeoError:
         raise  # already explained; InputError is also a ValueError
-    except (sa.exc.DBAPIError, ValueError) as exc:
+    except (sa.exc.DBAPIError, DriverError, ValueError) as exc:
         reason = db_reason(exc, current).rstrip(".")
         if "other objects depend on it" in reason:
             reason += " (drop or recreate the dependent views after writing)"
@@ -254,9 +256,23 @@ def _write_and_swap(
     from psycopg import sql
 
     tmp = f"qzgeo_tmp_{uuid.uuid4().hex[:16]}"
-    gdf.to_postgis(tmp, conn, schema=src.schema, if_exists="fail", index=False)
+    # geopandas' COPY doubles a '%' in a column name (容积率%) and psycopg's COPY never
+    # halves it: such columns are written under stand-in names, then renamed.
+    stand_in = {
+        c: f"qzgeo_col_{k}"
+        for k, c in enumerate(gdf.columns)
+        if "%" in c and c != gdf.geometry.name
+    }
+    gdf.rename(columns=stand_in).to_postgis(
+        tmp, conn, schema=src.schema, if_exists="fail", index=False
+    )
     geom = gdf.geometry.name
-    statements = []
+    statements = [
+        sql.SQL("ALTER TABLE {} RENAME COLUMN {} TO {}").format(
+            sql.Identifier(src.schema, tmp), sql.Identifier(alias), sql.Identifier(name)
+        )
+        for name, alias in stand_in.items()
+    ]
     if replace:
         statements.append(sql.SQL("DROP TABLE {}").format(sql.Identifier(src.schema, src.table)))
     statements.append(
@@ -275,16 +291,24 @@ def _write_and_swap(
                 sql.Identifier(src.schema, src.table), sql.Identifier(key)
             )
         )
-    raw = conn.connection.driver_connection
-    for stmt in statements:
-        conn.exec_driver_sql(stmt.as_string(raw))
+    _execute(conn, statements)
     # GeoAlchemy2 named the spatial index after the temporary table; give it its usual name,
     # or the first free one: an old output renamed (zones_2022) keeps idx_zones_geometry.
     index = sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
         sql.Identifier(src.schema, f"idx_{tmp}_{geom}"),
         sql.Identifier(_free_index_name(conn, src.schema, f"idx_{src.table}_{geom}")),
     )
-    conn.exec_driver_sql(index.as_string(raw))
+    _execute(conn, [index])
+
+
+def _execute(conn: Connection, statements: Sequence[Any]) -> None:
+    """Run psycopg ``sql`` statements on ``conn``'s transaction, without parameters: a '%'
+    in a name (容积率%) is then no placeholder, as it is through SQLAlchemy."""
+    raw = conn.connection.driver_connection
+    assert raw is not None  # an open connection has its driver's
+    with raw.cursor() as cur:
+        for stmt in statements:
+            cur.execute(stmt)
 
 
 def _free_index_name(conn: Connection, schema: str, wanted: str) -> str:

@@ -211,3 +211,22 @@ def test_write_beside_a_kept_old_output_and_long_names(
     assert names["zones_2022"] == "idx_zones_geometry"
     assert len(set(names.values())) == 4
     assert all(len(n.encode()) <= 63 for n in names.values())
+
+
+def test_write_column_with_a_percent_sign(pg_uri: str, pg_schema: str, pg_sql: Sql) -> None:
+    """容积率% and 绿地率% are common column names: writing them crashed with a traceback
+    ('column "容积率%%" ... does not exist': geopandas' COPY doubles a '%' that psycopg's
+    COPY never halves). They are written under their names, values intact."""
+    gdf = gpd.GeoDataFrame(
+        {"容积率%": [1.5, 2.0], "绿地率 %(x)s": ["30", "35"]},
+        geometry=[
+            shapely.box(108.6, 21.6, 108.61, 21.61),
+            shapely.box(108.62, 21.6, 108.63, 21.61),
+        ],
+        crs="EPSG:4490",
+    )
+    write_postgis_layer(gdf, f"{pg_uri}?table={pg_schema}.plots")
+    rows = pg_sql(f'SELECT "容积率%", "绿地率 %(x)s" FROM {pg_schema}.plots ORDER BY 1')
+    assert rows == [(1.5, "30"), (2.0, "35")]
+    got = read_postgis_layer(f"{pg_uri}?table={pg_schema}.plots")
+    assert list(got.columns) == ["容积率%", "绿地率 %(x)s", "geometry"]
