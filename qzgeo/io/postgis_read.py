@@ -31,7 +31,7 @@ from qzgeo.io.postgis_numeric import (
     text_columns,
     wide_numerics,
 )
-from qzgeo.io.postgis_types import column_items, other_types_as_text
+from qzgeo.io.postgis_types import column_items, other_types_as_text, read_frame
 from qzgeo.io.postgis_uri import PostgisSource, parse_postgis_uri, require_postgis_extras
 from qzgeo.notices import Notice, Notices, attach_notices
 
@@ -144,7 +144,7 @@ def read_postgis_layer(
         if key is not None:
             query = query.order_by(sa.column(key.column))
         query, checked = _chunk_of(query, key, features, src)
-        gdf = gpd.read_postgis(query, conn, geom_col=geom_col, crs=target_crs)
+        gdf = read_frame(query, conn, src, geom_col, target_crs)
     if checked is not None and len(gdf) != checked.rows:
         msg = (
             f"PostGIS table {src.qualified} changed while it was read in chunks: its rows with "

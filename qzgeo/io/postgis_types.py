@@ -22,13 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 
+from qzgeo._errors import InputError
 from qzgeo.io.postgis_uri import PostgisSource, require_postgis_extras
 from qzgeo.notices import Notice, Notices, attach_notices, notices_of
 
 if TYPE_CHECKING:
+    from pyproj import CRS
     from sqlalchemy.engine import Connection
 
-__all__ = ["column_items", "other_types_as_text"]
+__all__ = ["column_items", "other_types_as_text", "read_frame"]
 
 #: ``pg_type.typname`` of the types every writer holds (or qzgeo handles elsewhere).
 _KEPT = frozenset(
@@ -105,3 +107,20 @@ def other_types_as_text(
     notes.extend(Notices([Notice(msg, source=src.qualified)]))
     attach_notices(gdf, notes)
     return gdf
+
+
+def read_frame(
+    query: Any, conn: Connection, src: PostgisSource, geom_col: str, crs: CRS
+) -> gpd.GeoDataFrame:
+    """``gpd.read_postgis``; curved geometries (CURVEPOLYGON, MULTISURFACE, which shapely
+    does not read) are refused with the fix instead of a traceback."""
+    try:
+        return gpd.read_postgis(query, conn, geom_col=geom_col, crs=crs)
+    except NotImplementedError:
+        msg = (
+            f"PostGIS table {src.qualified} holds curved geometries in {geom_col!r} "
+            "(CURVEPOLYGON, MULTISURFACE... with arcs), which qzgeo does not read; read a "
+            f"view that makes them straight segments: CREATE VIEW ... AS SELECT <columns>, "
+            f"ST_CurveToLine({geom_col}) AS {geom_col} FROM ..."
+        )
+        raise InputError(msg) from None

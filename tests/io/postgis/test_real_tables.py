@@ -230,3 +230,25 @@ def test_write_column_with_a_percent_sign(pg_uri: str, pg_schema: str, pg_sql: S
     assert rows == [(1.5, "30"), (2.0, "35")]
     got = read_postgis_layer(f"{pg_uri}?table={pg_schema}.plots")
     assert list(got.columns) == ["容积率%", "绿地率 %(x)s", "geometry"]
+
+
+def test_curved_geometries_are_refused_with_the_fix(
+    pg_uri: str, pg_schema: str, pg_sql: Sql, minipack: Path, tmp_path: Path
+) -> None:
+    """Parcels with true arcs (CURVEPOLYGON, MULTISURFACE: an ArcGIS geodatabase or QGIS
+    curve digitizing put into PostGIS) crashed analyze with a traceback ('NotImplementedError:
+    Nonlinear geometry types are not currently supported'); exit 2 names them and the fix."""
+    pg_sql(f"CREATE TABLE {pg_schema}.arcs (gid int PRIMARY KEY, geom geometry(Geometry, 4545))")
+    pg_sql(
+        f"INSERT INTO {pg_schema}.arcs VALUES (1, ST_GeomFromText('CURVEPOLYGON(CIRCULARSTRING("
+        "564000 2399000, 564100 2399100, 564200 2399000, 564100 2398900, 564000 2399000))', "
+        "4545)), (2, ST_GeomFromText('POLYGON((565000 2399000, 565100 2399000, 565100 2399100, "
+        "565000 2399000))', 4545))"
+    )
+    uri = f"{pg_uri}?table={pg_schema}.arcs"
+    res = CliRunner().invoke(
+        cli, ["analyze", "--parcels", uri, "--pack", str(minipack), "--out", str(tmp_path / "out")]
+    )
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    assert "ST_CurveToLine" in res.output and f"{pg_schema}.arcs" in res.output
