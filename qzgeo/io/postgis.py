@@ -275,6 +275,7 @@ def _write_and_swap(
     ]
     if replace:
         statements.append(sql.SQL("DROP TABLE {}").format(sql.Identifier(src.schema, src.table)))
+    grants = _grants(conn, src) if replace else []
     statements.append(
         sql.SQL("ALTER TABLE {} RENAME TO {}").format(
             sql.Identifier(src.schema, tmp), sql.Identifier(src.table)
@@ -291,7 +292,7 @@ def _write_and_swap(
                 sql.Identifier(src.schema, src.table), sql.Identifier(key)
             )
         )
-    _execute(conn, statements)
+    _execute(conn, [*statements, *grants])
     # GeoAlchemy2 named the spatial index after the temporary table; give it its usual name,
     # or the first free one: an old output renamed (zones_2022) keeps idx_zones_geometry.
     index = sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
@@ -299,6 +300,40 @@ def _write_and_swap(
         sql.Identifier(_free_index_name(conn, src.schema, f"idx_{src.table}_{geom}")),
     )
     _execute(conn, [index])
+
+
+#: Privileges ``aclexplode`` names on a table.
+_PRIVILEGES = frozenset(
+    ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN")
+)
+
+
+def _grants(conn: Connection, src: PostgisSource) -> list[Any]:
+    """GRANTs that give the new table what others were granted on the one it replaces (the
+    map server's read-only role would lose the layer at every run)."""
+    from psycopg import sql
+
+    sa = require_postgis_extras()
+    rows = conn.execute(
+        sa.text(
+            "SELECT r.rolname, a.privilege_type, a.is_grantable FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN aclexplode(c.relacl) a "
+            "LEFT JOIN pg_roles r ON r.oid = a.grantee "
+            "WHERE n.nspname = :schema AND c.relname = :table AND a.grantee <> c.relowner"
+        ),
+        {"schema": src.schema, "table": src.table},
+    ).all()
+    table = sql.Identifier(src.schema, src.table)
+    return [
+        sql.SQL("GRANT {} ON {} TO {}{}").format(
+            sql.SQL(str(privilege)),
+            table,
+            sql.Identifier(str(role)) if role is not None else sql.SQL("PUBLIC"),
+            sql.SQL(" WITH GRANT OPTION" if grantable else ""),
+        )
+        for role, privilege, grantable in rows
+        if str(privilege) in _PRIVILEGES
+    ]
 
 
 def _execute(conn: Connection, statements: Sequence[Any]) -> None:

@@ -252,3 +252,30 @@ def test_curved_geometries_are_refused_with_the_fix(
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output
     assert "ST_CurveToLine" in res.output and f"{pg_schema}.arcs" in res.output
+
+
+def test_replace_keeps_the_grants(pg_uri: str, pg_schema: str, pg_sql: Sql) -> None:
+    """The map server's read-only role was granted SELECT on an output; qzgeo's next run
+    replaced the table and the grant was gone (GeoServer and QGIS users lost the layer).
+    The new table gets the old one's grants in the same transaction."""
+    gdf = gpd.GeoDataFrame(
+        {"名称": ["甲"]}, geometry=[shapely.box(108.6, 21.6, 108.61, 21.61)], crs="EPSG:4490"
+    )
+    uri = f"{pg_uri}?table={pg_schema}.zones"
+    write_postgis_layer(gdf, uri)
+    role = f"r_{pg_schema}"
+    pg_sql(f"CREATE ROLE {role}")
+    try:
+        pg_sql(f"GRANT SELECT, UPDATE ON {pg_schema}.zones TO {role}")
+        pg_sql(f"GRANT SELECT ON {pg_schema}.zones TO PUBLIC")
+        write_postgis_layer(gdf, uri)
+        [(select, update, insert, public)] = pg_sql(
+            "SELECT has_table_privilege(:r, :t, 'SELECT'), has_table_privilege(:r, :t, 'UPDATE'), "
+            "has_table_privilege(:r, :t, 'INSERT'), (SELECT bool_or(a.grantee = 0) FROM "
+            "pg_class c, aclexplode(c.relacl) a WHERE c.oid = CAST(:t AS regclass))",
+            {"r": role, "t": f"{pg_schema}.zones"},
+        )
+        assert (select, update, insert, public) == (True, True, False, True)
+    finally:
+        pg_sql(f"DROP OWNED BY {role}")
+        pg_sql(f"DROP ROLE {role}")
