@@ -284,14 +284,14 @@ def _one_key(conn: Connection, src: PostgisSource) -> _Key | None:
     if not rows:
         return None
     if len(rows) > 1:
-        columns = ", ".join(str(r[1]) for r in rows)
-        msg = (
+        q = ['"' + str(n).replace('"', '""') + '"' for n in (rows[0][0], *(r[1] for r in rows))]
+        msg = (  # names quoted: PostgreSQL folds Parcels_pkey to parcels_pkey
             f"PostGIS table {src.qualified} has a primary key of {len(rows)} columns "
-            f"({columns}); qzgeo names each row by one column (its id in reports and "
-            "source_fid). Give the table a one-column key: ALTER TABLE ... DROP CONSTRAINT "
-            f"{rows[0][0]}, ADD COLUMN gid bigserial PRIMARY KEY, ADD UNIQUE ({columns}); or "
-            "read a view of it (CREATE VIEW ... AS SELECT * FROM ...): a view's rows are "
-            "numbered by position, with a warning"
+            f"({', '.join(str(r[1]) for r in rows)}); qzgeo names each row by one column (its id "
+            "in reports and source_fid). Give the table a one-column key: ALTER TABLE ... DROP "
+            f"CONSTRAINT {q[0]}, ADD COLUMN gid bigserial PRIMARY KEY, ADD UNIQUE "
+            f"({', '.join(q[1:])}); or read a view of it (CREATE VIEW ... AS SELECT * FROM ...): "
+            "a view's rows are numbered by position, with a warning"
         )
         raise InputError(msg)
     return _Key(str(rows[0][1]), str(rows[0][2]) in _INTEGERS)

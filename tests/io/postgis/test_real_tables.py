@@ -279,3 +279,21 @@ def test_replace_keeps_the_grants(pg_uri: str, pg_schema: str, pg_sql: Sql) -> N
     finally:
         pg_sql(f"DROP OWNED BY {role}")
         pg_sql(f"DROP ROLE {role}")
+
+
+def test_composite_key_fix_quotes_mixed_case_names(
+    pg_uri: str, pg_schema: str, pg_sql: Sql
+) -> None:
+    """The refusal of a key of several columns gave 'DROP CONSTRAINT Parcels_pkey ... ADD
+    UNIQUE (OBJECTID, Part)', which PostgreSQL folds to lower case: the fix it offered failed
+    ('constraint "parcels_pkey" does not exist'). The names are quoted; the fix runs."""
+    pg_sql(
+        f'CREATE TABLE {pg_schema}."Parcels" ("OBJECTID" int, "Part" int, '
+        'geom geometry(Polygon, 4490), PRIMARY KEY ("OBJECTID", "Part"))'
+    )
+    with pytest.raises(InputError) as info:
+        read_postgis_layer(f"{pg_uri}?table={pg_schema}.Parcels")
+    fix = str(info.value).split("ALTER TABLE ... ", 1)[1].split("; or", 1)[0]
+    assert '"Parcels_pkey"' in fix and '("OBJECTID", "Part")' in fix
+    pg_sql(f'ALTER TABLE {pg_schema}."Parcels" {fix}')
+    assert len(read_postgis_layer(f"{pg_uri}?table={pg_schema}.Parcels")) == 0
