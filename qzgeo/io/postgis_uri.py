@@ -233,7 +233,8 @@ def check_identifier(name: str, *, what: str) -> None:
     if not name.isidentifier():
         msg = (
             f"{what} {name!r} is not a plain identifier; use letters (Chinese allowed), digits "
-            "and _, not starting with a digit"
+            "and _, not starting with a digit (one so named in the database: read a view of it "
+            f'with a plain name, CREATE VIEW v AS SELECT * FROM "{name}", or rename it)'
         )
         raise InputError(msg)
     if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:

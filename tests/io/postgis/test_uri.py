@@ -155,3 +155,14 @@ def test_password_parameter_never_shown(query: str) -> None:
     res = CliRunner().invoke(cli, ["check", uri, "--no-pack", "--constraint", uri])
     assert res.exit_code == 2, res.output
     assert "pw9" not in res.output and "Qz" not in res.output
+
+
+@pytest.mark.parametrize("table", ["规划.宗地 2023", "规划.parcels-2023", "Parcels 2023"])
+def test_refused_name_offers_a_view(table: str) -> None:
+    """A table that exists under such a name (QGIS imports keep a layer's name) can only be
+    read through a view; the refusal said only 'use letters ... digits and _'."""
+    from urllib.parse import quote
+
+    with pytest.raises(InputError, match="CREATE VIEW") as info:
+        parse_postgis_uri(f"{BASE}?table={quote(table)}")
+    assert f'"{table.rsplit(".", 1)[-1]}"' in str(info.value)
