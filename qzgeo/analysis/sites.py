@@ -24,6 +24,7 @@ from qzgeo.geo.reproject import to_crs
 from qzgeo.io.csv_wkt import UNPARSED
 from qzgeo.io.guard import refuse_virtual
 from qzgeo.io.input_checks import enforce_extent
+from qzgeo.io.postgis_uri import is_postgis_uri, parse_postgis_uri
 from qzgeo.io.vector import ReadOptions, read_layer
 from qzgeo.notices import Notices, notices_of
 from qzgeo.pack.class_values import class_texts
@@ -72,6 +73,24 @@ def split_source(arg: str) -> tuple[str, str | None]:
     if not path or not layer:
         return arg, None
     return path, layer
+
+
+def source_names(path: str) -> tuple[str, str]:
+    """``(name, stem)`` of a source for labels: ``("红线.shp", "红线")`` for a file,
+    ``("规划.红线", "红线")`` for a PostGIS table (``Path`` would cut its URI at ``/`` and
+    ``.``: ``db?table=规划`` for every table of the schema).
+
+    Examples
+    --------
+    >>> source_names("data/红线.shp")
+    ('红线.shp', '红线')
+    >>> source_names("postgresql://gis@db/plan?table=规划.红线")
+    ('规划.红线', '红线')
+    """
+    if is_postgis_uri(path):
+        src = parse_postgis_uri(path)
+        return src.qualified, src.table
+    return Path(path).name, Path(path).stem
 
 
 def _read(
@@ -205,9 +224,9 @@ def read_user_constraints(
     out = []
     for arg in sources:
         path, layer = split_source(arg)
-        name = Path(path).stem + (f":{layer}" if layer else "")
+        named, stem = source_names(path)  # most notices start with the file: not twice
+        name = (named if is_postgis_uri(path) else stem) + (f":{layer}" if layer else "")
         gdf, notes = _read(arg, crs=crs, datum=datum, options=options)
-        named = Path(path).name  # most notices start with the file: not twice
         report.warnings.extend(
             m if named in m.split(" ", 1)[0] else f"{arg}: {m}" for m in notes.messages()
         )
@@ -221,7 +240,7 @@ def read_user_constraints(
             raise InputError(msg)
         col = class_field or next((c for c in CLASS_COLUMNS if c in gdf.columns), None)
         # A FileGDB's or GeoPackage's layer names its class (三线.gdb:城镇开发边界), not the file
-        default = layer or Path(path).stem
+        default = layer or stem
         if col is None:
             classes = pd.Series(default, index=gdf.index, dtype="string")
         else:
@@ -310,7 +329,7 @@ def site_labels(
         if label is None:
             if srcs[i] is not None:
                 path, layer = split_source(str(srcs[i]))
-                label = Path(path).name + (f":{layer}" if layer else "") + f":{fids[i]}"
+                label = source_names(path)[0] + (f":{layer}" if layer else "") + f":{fids[i]}"
             else:
                 label = str(fids[i])
         out.append(label)

@@ -105,6 +105,8 @@ def write_postgis_layers(
         msg = "the tables of one write must be in the same PostGIS database"
         raise InputError(msg)
     sa = require_postgis_extras()
+    from psycopg import Error as DriverError  # from statements run on the driver's cursor
+
     engine = engine_for(first)
     current = first
     try:
@@ -115,7 +117,7 @@ def write_postgis_layers(
                 _write_one(conn, sa, src, out, if_exists, key)
     except QzgeoError:
         raise  # already explained; InputError is also a ValueError
-    except (sa.exc.DBAPIError, ValueError) as exc:
+    except (sa.exc.DBAPIError, DriverError, ValueError) as exc:
         reason = db_reason(exc, current).rstrip(".")
         if "other objects depend on it" in reason:
             reason += " (drop or recreate the dependent views after writing)"
@@ -254,30 +256,114 @@ def _write_and_swap(
     from psycopg import sql
 
     tmp = f"qzgeo_tmp_{uuid.uuid4().hex[:16]}"
-    gdf.to_postgis(tmp, conn, schema=src.schema, if_exists="fail", index=False)
+    # geopandas' COPY doubles a '%' in a column name (容积率%) and psycopg's COPY never
+    # halves it: such columns are written under stand-in names, then renamed.
+    stand_in = {
+        c: f"qzgeo_col_{k}"
+        for k, c in enumerate(gdf.columns)
+        if "%" in c and c != gdf.geometry.name
+    }
+    gdf.rename(columns=stand_in).to_postgis(
+        tmp, conn, schema=src.schema, if_exists="fail", index=False
+    )
     geom = gdf.geometry.name
-    statements = []
+    statements = [
+        sql.SQL("ALTER TABLE {} RENAME COLUMN {} TO {}").format(
+            sql.Identifier(src.schema, tmp), sql.Identifier(alias), sql.Identifier(name)
+        )
+        for name, alias in stand_in.items()
+    ]
     if replace:
         statements.append(sql.SQL("DROP TABLE {}").format(sql.Identifier(src.schema, src.table)))
-    statements += [
+    grants = _grants(conn, src) if replace else []
+    statements.append(
         sql.SQL("ALTER TABLE {} RENAME TO {}").format(
             sql.Identifier(src.schema, tmp), sql.Identifier(src.table)
-        ),
-        # GeoAlchemy2 named the spatial index after the temporary table; use its usual name.
-        sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
-            sql.Identifier(src.schema, f"idx_{tmp}_{geom}"),
-            sql.Identifier(f"idx_{src.table}_{geom}"),
-        ),
+        )
+    )
+    statements.append(
         sql.SQL("COMMENT ON TABLE {} IS {}").format(
             sql.Identifier(src.schema, src.table), sql.Literal(_OWNER_COMMENT)
-        ),
-    ]
+        )
+    )
     if key is not None:
         statements.append(
             sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(
                 sql.Identifier(src.schema, src.table), sql.Identifier(key)
             )
         )
+    _execute(conn, [*statements, *grants])
+    # GeoAlchemy2 named the spatial index after the temporary table; give it its usual name,
+    # or the first free one: an old output renamed (zones_2022) keeps idx_zones_geometry.
+    index = sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
+        sql.Identifier(src.schema, f"idx_{tmp}_{geom}"),
+        sql.Identifier(_free_index_name(conn, src.schema, f"idx_{src.table}_{geom}")),
+    )
+    _execute(conn, [index])
+
+
+#: Privileges ``aclexplode`` names on a table.
+_PRIVILEGES = frozenset(
+    ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN")
+)
+
+
+def _grants(conn: Connection, src: PostgisSource) -> list[Any]:
+    """GRANTs that give the new table what others were granted on the one it replaces (the
+    map server's read-only role would lose the layer at every run)."""
+    from psycopg import sql
+
+    sa = require_postgis_extras()
+    rows = conn.execute(
+        sa.text(
+            "SELECT r.rolname, a.privilege_type, a.is_grantable FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN aclexplode(c.relacl) a "
+            "LEFT JOIN pg_roles r ON r.oid = a.grantee "
+            "WHERE n.nspname = :schema AND c.relname = :table AND a.grantee <> c.relowner"
+        ),
+        {"schema": src.schema, "table": src.table},
+    ).all()
+    table = sql.Identifier(src.schema, src.table)
+    return [
+        sql.SQL("GRANT {} ON {} TO {}{}").format(
+            sql.SQL(str(privilege)),
+            table,
+            sql.Identifier(str(role)) if role is not None else sql.SQL("PUBLIC"),
+            sql.SQL(" WITH GRANT OPTION" if grantable else ""),
+        )
+        for role, privilege, grantable in rows
+        if str(privilege) in _PRIVILEGES
+    ]
+
+
+def _execute(conn: Connection, statements: Sequence[Any]) -> None:
+    """Run psycopg ``sql`` statements on ``conn``'s transaction, without parameters: a '%'
+    in a name (容积率%) is then no placeholder, as it is through SQLAlchemy."""
     raw = conn.connection.driver_connection
-    for stmt in statements:
-        conn.exec_driver_sql(stmt.as_string(raw))
+    assert raw is not None  # an open connection has its driver's
+    with raw.cursor() as cur:
+        for stmt in statements:
+            cur.execute(stmt)
+
+
+def _free_index_name(conn: Connection, schema: str, wanted: str) -> str:
+    """``wanted``, else ``wanted_2``, ``wanted_3``...: the first name not taken in ``schema``,
+    cut to PostgreSQL's 63 bytes (which would cut two long names to the same one)."""
+    sa = require_postgis_extras()
+    taken = set(
+        conn.execute(
+            sa.text(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :schema"
+            ),
+            {"schema": schema},
+        ).scalars()
+    )
+    n = 1
+    while True:
+        tail = f"_{n}" if n > 1 else ""
+        room = MAX_IDENTIFIER_BYTES - len(tail.encode())
+        name = wanted.encode()[:room].decode("utf-8", errors="ignore") + tail
+        if name not in taken:
+            return name
+        n += 1

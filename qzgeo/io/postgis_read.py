@@ -31,7 +31,7 @@ from qzgeo.io.postgis_numeric import (
     text_columns,
     wide_numerics,
 )
-from qzgeo.io.postgis_types import column_items, other_types_as_text
+from qzgeo.io.postgis_types import column_items, other_types_as_text, read_frame
 from qzgeo.io.postgis_uri import PostgisSource, parse_postgis_uri, require_postgis_extras
 from qzgeo.notices import Notice, Notices, attach_notices
 
@@ -135,7 +135,7 @@ def read_postgis_layer(
         target_crs = _resolve_crs(conn, src, geom_col, srid, crs)
         key = _one_key(conn, src)
         wide, ints = wide_numerics(conn, src), nullable_integers(conn, src)
-        items, others = column_items(conn, src)
+        items, others = column_items(conn, src, geom_col)
         columns: list[Any] = [*items, *read_as_text(wide), *read_as_text(ints)]
         if key is not None and not key.integer:  # ids as PostgreSQL writes the key (numeric
             # keys would come back as floats: 19 digits do not survive that)
@@ -144,7 +144,7 @@ def read_postgis_layer(
         if key is not None:
             query = query.order_by(sa.column(key.column))
         query, checked = _chunk_of(query, key, features, src)
-        gdf = gpd.read_postgis(query, conn, geom_col=geom_col, crs=target_crs)
+        gdf = read_frame(query, conn, src, geom_col, target_crs)
     if checked is not None and len(gdf) != checked.rows:
         msg = (
             f"PostGIS table {src.qualified} changed while it was read in chunks: its rows with "
@@ -284,14 +284,14 @@ def _one_key(conn: Connection, src: PostgisSource) -> _Key | None:
     if not rows:
         return None
     if len(rows) > 1:
-        columns = ", ".join(str(r[1]) for r in rows)
-        msg = (
+        q = ['"' + str(n).replace('"', '""') + '"' for n in (rows[0][0], *(r[1] for r in rows))]
+        msg = (  # names quoted: PostgreSQL folds Parcels_pkey to parcels_pkey
             f"PostGIS table {src.qualified} has a primary key of {len(rows)} columns "
-            f"({columns}); qzgeo names each row by one column (its id in reports and "
-            "source_fid). Give the table a one-column key: ALTER TABLE ... DROP CONSTRAINT "
-            f"{rows[0][0]}, ADD COLUMN gid bigserial PRIMARY KEY, ADD UNIQUE ({columns}); or "
-            "read a view of it (CREATE VIEW ... AS SELECT * FROM ...): a view's rows are "
-            "numbered by position, with a warning"
+            f"({', '.join(str(r[1]) for r in rows)}); qzgeo names each row by one column (its id "
+            "in reports and source_fid). Give the table a one-column key: ALTER TABLE ... DROP "
+            f"CONSTRAINT {q[0]}, ADD COLUMN gid bigserial PRIMARY KEY, ADD UNIQUE "
+            f"({', '.join(q[1:])}); or read a view of it (CREATE VIEW ... AS SELECT * FROM ...): "
+            "a view's rows are numbered by position, with a warning"
         )
         raise InputError(msg)
     return _Key(str(rows[0][1]), str(rows[0][2]) in _INTEGERS)
@@ -344,9 +344,7 @@ def _index_by_key(gdf: gpd.GeoDataFrame, key: _Key | None, src: PostgisSource) -
 def _geometry_column(conn: Connection, src: PostgisSource) -> tuple[str, int]:
     sa = require_postgis_extras()
     insp = sa.inspect(conn)
-    if src.table not in insp.get_table_names(schema=src.schema) + insp.get_view_names(
-        schema=src.schema
-    ):
+    if src.table not in _relations(insp, src.schema):
         _raise_missing_table(conn, src)
     rows = conn.execute(
         sa.text(
@@ -358,6 +356,7 @@ def _geometry_column(conn: Connection, src: PostgisSource) -> tuple[str, int]:
     ).all()
     columns = {str(r[0]): int(r[1]) for r in rows}
     if not columns:
+        _refuse_ungranted(conn, src)
         msg = (
             f"PostGIS table {src.qualified} has no geometry column; geography columns are not "
             "read: expose them as geometry in a view (geog::geometry)"
@@ -380,6 +379,45 @@ def _geometry_column(conn: Connection, src: PostgisSource) -> tuple[str, int]:
     return next(iter(columns.items()))
 
 
+def _relations(insp: Any, schema: str) -> list[str]:
+    """Tables, views and materialized views of ``schema``: all are read alike."""
+    return [
+        *insp.get_table_names(schema=schema),
+        *insp.get_view_names(schema=schema),
+        *insp.get_materialized_view_names(schema=schema),
+    ]
+
+
+def _refuse_ungranted(conn: Connection, src: PostgisSource) -> None:
+    """Refuse a table the user may not read: PostGIS's ``geometry_columns`` leaves it out,
+    which would otherwise read as "no geometry column"."""
+    sa = require_postgis_extras()
+    schema_ok, table_ok, user = conn.execute(
+        sa.text(
+            "SELECT has_schema_privilege(n.oid, 'USAGE'), has_table_privilege(c.oid, 'SELECT'), "
+            "current_user FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND c.relname = :table"
+        ),
+        {"schema": src.schema, "table": src.table},
+    ).one()
+    from psycopg import sql
+
+    raw = conn.connection.driver_connection
+    who, schema = sql.Identifier(str(user)), sql.Identifier(src.schema)
+    table = sql.Identifier(src.schema, src.table)
+    grant = None
+    if not schema_ok:
+        grant = sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, who)
+    elif not table_ok:
+        grant = sql.SQL("GRANT SELECT ON {} TO {}").format(table, who)
+    if grant is not None:
+        msg = (
+            f"PostGIS table {src.qualified} on {src.server} may not be read by user {user}; "
+            f"ask its owner to run: {grant.as_string(raw)}"
+        )
+        raise InputError(msg)
+
+
 def _raise_missing_table(conn: Connection, src: PostgisSource) -> None:
     sa = require_postgis_extras()
     insp = sa.inspect(conn)
@@ -390,8 +428,7 @@ def _raise_missing_table(conn: Connection, src: PostgisSource) -> None:
             f"{_case_hint(src.schema, schemas)}; check table=schema.name"
         )
         raise InputError(msg)
-    names = sorted(insp.get_table_names(schema=src.schema) + insp.get_view_names(src.schema))
-    names = [n for n in names if n not in _POSTGIS_CATALOG]
+    names = [n for n in sorted(_relations(insp, src.schema)) if n not in _POSTGIS_CATALOG]
     listing = ", ".join(names) if names else "none"
     msg = (
         f"PostGIS table {src.qualified} does not exist in {src.server}"
@@ -443,16 +480,21 @@ def _resolve_crs(
         except PyprojCRSError:
             msg = f"crs {crs!r} for PostGIS table {src.qualified} is not a CRS; use 'EPSG:4490'"
             raise CRSError(msg) from None
-    auth = conn.execute(
-        sa.text("SELECT auth_name, auth_srid FROM spatial_ref_sys WHERE srid = :srid"),
+    row = conn.execute(
+        sa.text("SELECT auth_name, auth_srid, srtext FROM spatial_ref_sys WHERE srid = :srid"),
         {"srid": srid},
     ).one_or_none()
-    name, code = (str(auth[0]), int(auth[1])) if auth else ("EPSG", srid)
-    try:
-        return CRS.from_authority(name, code)
-    except PyprojCRSError:
-        msg = (
-            f"PostGIS table {src.qualified} has SRID {srid} ({name}:{code}), unknown to PROJ; "
-            "transform it to an EPSG CRS"
-        )
-        raise CRSError(msg) from None
+    auth, code, wkt = row if row is not None else ("EPSG", srid, None)
+    with contextlib.suppress(PyprojCRSError):
+        if auth is not None and code is not None:
+            return CRS.from_authority(str(auth), int(code))
+    # A CRS without a known authority (ogr2ogr adds a .prj's own CRS with NULL auth_name) is
+    # read from its WKT, as a file with that .prj is.
+    with contextlib.suppress(PyprojCRSError):
+        if wkt:
+            return CRS.from_wkt(str(wkt))
+    msg = (
+        f"PostGIS table {src.qualified} has SRID {srid} ({auth}:{code}), unknown to PROJ and "
+        "without a readable srtext in spatial_ref_sys; transform it to an EPSG CRS"
+    )
+    raise CRSError(msg)

@@ -11,7 +11,9 @@ each column and its type, and the fix: a view that casts them as the user wants 
 
 Kept as they are: integers, floats, ``numeric`` (see :mod:`qzgeo.io.postgis_numeric`),
 booleans, text of every kind (``varchar``, ``char``, ``citext``...), enums, ``date``,
-``timestamp``, ``timestamptz`` and PostGIS' own types. A domain counts as its base type.
+``timestamp``, ``timestamptz`` and PostGIS' own types, but for a geometry or geography column
+beside the one read as geometry: it is read as its WKT (``ST_AsText``), not as hex EWKB. A
+domain counts as its base type.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 
+from qzgeo._errors import InputError
 from qzgeo.io.postgis_uri import PostgisSource, require_postgis_extras
 from qzgeo.notices import Notice, Notices, attach_notices, notices_of
 
 if TYPE_CHECKING:
+    from pyproj import CRS
     from sqlalchemy.engine import Connection
 
-__all__ = ["column_items", "other_types_as_text"]
+__all__ = ["column_items", "other_types_as_text", "read_frame"]
 
 #: ``pg_type.typname`` of the types every writer holds (or qzgeo handles elsewhere).
 _KEPT = frozenset(
@@ -40,9 +44,16 @@ _KEPT = frozenset(
 _LABEL = "qzgeo:as_text:"
 
 
-def column_items(conn: Connection, src: PostgisSource) -> tuple[list[Any], dict[str, str]]:
+#: Types of a second geometry column: its hex EWKB is no use to anyone; read as WKT.
+_SHAPES = frozenset(("geometry", "geography"))
+
+
+def column_items(
+    conn: Connection, src: PostgisSource, geom_col: str
+) -> tuple[list[Any], dict[str, str]]:
     """The select items that read the table (``*`` when every type is kept), and
-    ``{column: declared type}`` of the columns they read as text."""
+    ``{column: declared type}`` of the columns they read as text (a geometry or geography
+    column other than ``geom_col`` as its WKT)."""
     sa = require_postgis_extras()
     rows = conn.execute(
         sa.text(
@@ -60,16 +71,20 @@ def column_items(conn: Connection, src: PostgisSource) -> tuple[list[Any], dict[
     as_text = {
         str(name): str(declared)
         for name, declared, base, kind, category in rows
-        if str(base) not in _KEPT and str(kind) != "e" and str(category) != "S"
+        if (str(base) not in _KEPT and str(kind) != "e" and str(category) != "S")
+        or (str(base) in _SHAPES and str(name) != geom_col)
     }
     if not as_text:
         return [sa.text("*")], {}
-    items = [
-        sa.cast(sa.column(str(r[0])), sa.Text).label(_LABEL + str(r[0]))
-        if str(r[0]) in as_text
-        else sa.column(str(r[0]))
-        for r in rows
-    ]
+    shapes = {str(r[0]) for r in rows if str(r[2]) in _SHAPES}
+
+    def item(c: str) -> Any:
+        if c not in as_text:
+            return sa.column(c)
+        text = sa.func.ST_AsText(sa.column(c)) if c in shapes else sa.cast(sa.column(c), sa.Text)
+        return text.label(_LABEL + c)
+
+    items = [item(str(r[0])) for r in rows]
     return items, as_text
 
 
@@ -83,7 +98,8 @@ def other_types_as_text(
     listed = ", ".join(f"{c} ({t})" for c, t in columns.items())
     msg = (
         f"PostGIS table {src.qualified}: {listed} are of types that GIS formats do not hold; "
-        "read as PostgreSQL's text of them (column::text); to have them otherwise, read a "
+        "read as PostgreSQL's text of them (column::text; a geometry or geography column "
+        "other than the one read as geometry: its WKT, ST_AsText); to have them otherwise, read a "
         "view that casts them (an interval's seconds: extract(epoch FROM column); a field of a "
         "json: column ->> 'key'; an array: array_to_string(column, ';'))"
     )
@@ -91,3 +107,20 @@ def other_types_as_text(
     notes.extend(Notices([Notice(msg, source=src.qualified)]))
     attach_notices(gdf, notes)
     return gdf
+
+
+def read_frame(
+    query: Any, conn: Connection, src: PostgisSource, geom_col: str, crs: CRS
+) -> gpd.GeoDataFrame:
+    """``gpd.read_postgis``; curved geometries (CURVEPOLYGON, MULTISURFACE, which shapely
+    does not read) are refused with the fix instead of a traceback."""
+    try:
+        return gpd.read_postgis(query, conn, geom_col=geom_col, crs=crs)
+    except NotImplementedError:
+        msg = (
+            f"PostGIS table {src.qualified} holds curved geometries in {geom_col!r} "
+            "(CURVEPOLYGON, MULTISURFACE... with arcs), which qzgeo does not read; read a "
+            f"view that makes them straight segments: CREATE VIEW ... AS SELECT <columns>, "
+            f"ST_CurveToLine({geom_col}) AS {geom_col} FROM ..."
+        )
+        raise InputError(msg) from None

@@ -127,6 +127,12 @@ def parse_postgis_uri(uri: str) -> PostgisSource:
         if key in params:
             msg = f"{shown}: parameter {key!r} is given twice"
             raise InputError(msg)
+        if key.lower() == "password":
+            msg = (
+                f"{shown}: a password is not taken from the URI's query; set PGPASSWORD or "
+                "put it in ~/.pgpass (or user:password@host, which shows in shell history)"
+            )
+            raise InputError(msg)
         if key not in ("table", "geom", *_PASSTHROUGH):
             allowed = ", ".join(("table", "geom", *_PASSTHROUGH))
             msg = f"{shown}: unknown parameter {key!r}; only {allowed} are allowed (no SQL in URIs)"
@@ -194,7 +200,10 @@ def redact_uri(uri: str) -> str:
     'postgresql://gis:***@db/plan?table=t'
     >>> redact_uri("postgresql://gis:a/b?c@db/plan?table=t")
     'postgresql://gis:***@db/plan?table=t'
+    >>> redact_uri("postgresql://gis@db/plan?table=t&password=a@b")
+    'postgresql://gis@db/plan?table=t&password=***'
     """
+    uri = _QUERY_PASSWORD.sub(r"\1***", uri)  # libpq's ?password=, before the "@" search
     scheme, sep, rest = uri.partition("://")
     userinfo, at, host = rest.rpartition("@")
     if not sep or not at or ":" not in userinfo:
@@ -204,6 +213,8 @@ def redact_uri(uri: str) -> str:
 
 # The password runs to the last "@" before the end of the line or the next URI.
 _URI_PASSWORD = re.compile(r"(postgres(?:ql)?(?:\+\w+)?://[^:/@\s]*):(?:(?!://)[^\n])*@")
+# libpq also takes it as a query parameter: ?password=... up to the next parameter.
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#\s]*", re.IGNORECASE)
 
 
 def redact_text(text: str) -> str:
@@ -214,7 +225,7 @@ def redact_text(text: str) -> str:
     >>> redact_text("cannot read postgresql://gis:s3cret@db/plan?table=t: no table")
     'cannot read postgresql://gis:***@db/plan?table=t: no table'
     """
-    return _URI_PASSWORD.sub(r"\1:***@", text)
+    return _URI_PASSWORD.sub(r"\1:***@", _QUERY_PASSWORD.sub(r"\1***", text))
 
 
 def check_identifier(name: str, *, what: str) -> None:
@@ -222,7 +233,8 @@ def check_identifier(name: str, *, what: str) -> None:
     if not name.isidentifier():
         msg = (
             f"{what} {name!r} is not a plain identifier; use letters (Chinese allowed), digits "
-            "and _, not starting with a digit"
+            "and _, not starting with a digit (one so named in the database: read a view of it "
+            f'with a plain name, CREATE VIEW v AS SELECT * FROM "{name}", or rename it)'
         )
         raise InputError(msg)
     if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:

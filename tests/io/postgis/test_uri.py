@@ -133,3 +133,36 @@ def test_unencoded_password_never_shown(password: str) -> None:
     assert res.exit_code == 2, res.output
     assert password not in res.output
     assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("query", ["table=zones&password=Qz@pw9", "password=Qz@pw9&table=zones"])
+def test_password_parameter_never_shown(query: str) -> None:
+    """libpq takes ``?password=`` too; qzgeo refuses it (keep it out of URIs), and the
+    refusal printed it: 'postgresql://gis@h/plan?table=zones&password=Qz@pw9: unknown
+    parameter'. It is hidden, and the refusal says where a password goes."""
+    from click.testing import CliRunner
+
+    from qzgeo.cli.main import cli
+    from qzgeo.io.postgis_uri import redact_text, redact_uri
+
+    uri = f"postgresql://gis@127.0.0.1:1/plan?{query}"
+    for shown in (redact_uri(uri), redact_text(f"cannot read {uri}: no such table")):
+        assert "Qz" not in shown and "pw9" not in shown, shown
+        assert "127.0.0.1:1/plan" in shown and "zones" in shown, shown
+    with pytest.raises(InputError, match="PGPASSWORD") as info:
+        parse_postgis_uri(uri)
+    assert "pw9" not in str(info.value)
+    res = CliRunner().invoke(cli, ["check", uri, "--no-pack", "--constraint", uri])
+    assert res.exit_code == 2, res.output
+    assert "pw9" not in res.output and "Qz" not in res.output
+
+
+@pytest.mark.parametrize("table", ["规划.宗地 2023", "规划.parcels-2023", "Parcels 2023"])
+def test_refused_name_offers_a_view(table: str) -> None:
+    """A table that exists under such a name (QGIS imports keep a layer's name) can only be
+    read through a view; the refusal said only 'use letters ... digits and _'."""
+    from urllib.parse import quote
+
+    with pytest.raises(InputError, match="CREATE VIEW") as info:
+        parse_postgis_uri(f"{BASE}?table={quote(table)}")
+    assert f'"{table.rsplit(".", 1)[-1]}"' in str(info.value)
