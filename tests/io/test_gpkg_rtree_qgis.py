@@ -9,21 +9,17 @@ the geometries written, no qzgeo code). Run with Debian's ``/usr/bin/python3``, 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import textwrap
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pytest
 import shapely
+from support import run_qgis
 
 from qzgeo.io.gpkg_rtree import pack_leaves
 from qzgeo.io.write_stream import arrow_batch, write_gpkg_stream
 
-QGIS_PYTHON = "/usr/bin/python3"
 CRS = "EPSG:4524"
 
 PROBE = textwrap.dedent(
@@ -50,30 +46,7 @@ PROBE = textwrap.dedent(
 
 
 def _qgis(spec: dict[str, object], folder: Path) -> dict[str, object]:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": ""}
-    probe = folder / "probe.py"
-    probe.write_text(PROBE, encoding="utf-8")
-    (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
-    try:
-        ok = (
-            subprocess.run(
-                [QGIS_PYTHON, "-c", "import qgis.core"], env=env, capture_output=True, timeout=120
-            ).returncode
-            == 0
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        ok = False
-    if not ok:
-        msg = f"{QGIS_PYTHON} cannot import qgis: apt-get install python3-qgis qgis-providers"
-        if os.environ.get("QZGEO_REQUIRE_QGIS") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    done = subprocess.run(
-        [QGIS_PYTHON, str(probe), str(folder / "spec.json")],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(Path(str(spec["out"])).read_text(encoding="utf-8"))
+    return run_qgis(PROBE, spec, folder)  # type: ignore[no-any-return]
 
 
 def test_qgis_finds_through_the_packed_index_what_a_box_test_finds(tmp_path: Path) -> None:
