@@ -7,10 +7,12 @@ included), so this module imports nothing beyond the standard library.
 from __future__ import annotations
 
 import os
+import stat
+from pathlib import Path
 
 from qzgeo._errors import InputError
 
-__all__ = ["refuse_undecodable"]
+__all__ = ["refuse_special", "refuse_undecodable"]
 
 
 def refuse_undecodable(path: str | os.PathLike[str], *, what: str = "path") -> None:
@@ -38,3 +40,20 @@ def refuse_undecodable(path: str | os.PathLike[str], *, what: str = "path") -> N
             "unzip -O GBK"
         )
         raise InputError(msg) from None
+
+
+def refuse_special(path: Path, shown: str | None = None) -> None:
+    """Refuse a path that is there but is neither a file nor a folder (a named pipe, a
+    device such as /dev/zero, a socket), also through a symlink: opening a pipe waits for a
+    writer for ever, and a device is read without end.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # missing or unreadable: the caller says which
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        msg = (
+            f"{shown or path} is not a file but a named pipe, device or socket; give the data "
+            "file itself (copy what it delivers into a file first)"
+        )
+        raise InputError(msg)
