@@ -251,11 +251,17 @@ def parse_extent(raw: Any, problems: list[str]) -> tuple[float, float, float, fl
         )
         return None
     w, s, e, n = (float(v) for v in raw)
-    if _meets_china((w, s, e, n)):
+    on_earth = max(abs(w), abs(e)) <= 180 and max(abs(s), abs(n)) <= 90  # inf is not
+    if on_earth and _meets_china((w, s, e, n)):
         return (w, s, e, n)
     # A box that misses China cannot hold a layer qzgeo reads: say what was meant rather than
     # let every layer be "wholly outside the pack extent" (the wrong CRS or zone, it said).
-    if _meets_china((s, w, n, e)):
+    if _meets_china((w, s, e, n)):
+        fix = (
+            "a longitude lies outside -180..180 or a latitude outside -90..90; give the box "
+            "of the pack's data"
+        )
+    elif _meets_china((s, w, n, e)):
         fix = f"it reads lat-first; write lon first: extent = [{s:g}, {w:g}, {n:g}, {e:g}]"
     elif max(abs(w), abs(s), abs(e), abs(n)) > 180:
         fix = "these look like projected metres; give the box in CGCS2000 lon/lat (degrees)"
