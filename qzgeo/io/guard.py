@@ -34,7 +34,7 @@ from qzgeo.io.fgb_count import check_fgb_count
 from qzgeo.io.gpkg_count import table_rows
 from qzgeo.io.paths import refuse_special, refuse_undecodable
 from qzgeo.io.shapefile import dbf_wide_integers
-from qzgeo.io.text_encoding import utf16_said
+from qzgeo.io.text_encoding import refuse_json_nul, utf16_said
 
 #: Extensions GDAL may open (OGR drivers GPKG, ESRI Shapefile, GeoJSON(Seq), FlatGeobuf,
 #: KML, GML, CSV) and those qzgeo reads itself (界址点 .txt, DXF, GeoParquet).
@@ -423,6 +423,7 @@ def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
     (:func:`check_vertices`): counting them here would parse them twice.
     """
     if p.suffix.lower() in _GEOJSON_SUFFIXES:
+        refuse_json_nul(p, shown)
         return _duplicate_ids(p, layer) if _mentions_id(p) else []
     if p.suffix.lower() == ".fgb":
         check_fgb_count(p)  # GDAL reads as many features as its header counts, no more
