@@ -6,13 +6,14 @@ included), so this module imports nothing beyond the standard library.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
 
 from qzgeo._errors import InputError
 
-__all__ = ["refuse_special", "refuse_undecodable"]
+__all__ = ["read_text_file", "refuse_special", "refuse_undecodable"]
 
 
 def refuse_undecodable(path: str | os.PathLike[str], *, what: str = "path") -> None:
@@ -57,3 +58,32 @@ def refuse_special(path: Path, shown: str | None = None) -> None:
             "file itself (copy what it delivers into a file first)"
         )
         raise InputError(msg)
+
+
+#: The largest pack TOML qzgeo reads (a catalog of a thousand layers is ~0.5 MB).
+MAX_TOML_BYTES = 16_000_000
+
+
+def read_text_file(path: Path, cap: int = MAX_TOML_BYTES) -> str:
+    """The text of a small file of the pack (a TOML), refusing what is not one.
+
+    A named pipe as ``maps/x.toml`` (or ``layers/catalog.toml``) made validate wait for ever,
+    ``styles/x.toml`` linked to /dev/zero filled the memory until the process was killed, and
+    a map saved in GBK ended in a UnicodeDecodeError traceback.
+
+    Raises
+    ------
+    OSError
+        Not a regular file, over ``cap`` bytes or not UTF-8 (its ``strerror`` says which).
+    """
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise OSError(errno.EINVAL, "not a file but a folder, named pipe, device or socket")
+    with path.open("rb") as fh:
+        data = fh.read(cap + 1)
+    if len(data) > cap:
+        raise OSError(errno.EFBIG, f"over {cap:,} bytes, too big for a pack file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        why = f"not UTF-8 at byte {exc.start:,}; save it as UTF-8"
+        raise OSError(errno.EILSEQ, why) from None
