@@ -164,6 +164,14 @@ def check_crs(
     from pyproj import CRS
     from pyproj.exceptions import CRSError
 
+    if isinstance(value, str) and "://" in value:
+        # with PROJ_NETWORK=ON in the user's environment PROJ fetched the grid from that host
+        problems.append(
+            f"{where}: `{key}` {value[:200]!r} names a URL, which PROJ would fetch a grid from; "
+            "qzgeo asks no host for data: use an EPSG code, or a grid installed locally "
+            "(projsync, or the file in PROJ's data folder) by its name"
+        )
+        return None
     try:
         crs = CRS.from_user_input(value)
     except CRSError:
