@@ -32,6 +32,10 @@ _UNPORTABLE_CHARS = frozenset('<>:"/\\|?*')
 #: must fit the 255 bytes of a file name.
 MAX_MAP_ID_BYTES = 120
 
+#: Bidi embeddings, overrides and isolates: invisible, they show 'RTL' as 'LTR' on a page or
+#: PDF sheet (a title that reads otherwise than it is written).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
 #: Longest title (characters) and description a page may carry.
 MAX_TITLE_CHARS = 200
 MAX_DESCRIPTION_CHARS = 2000
@@ -44,6 +48,13 @@ def text_cap_problems(raw: dict[str, Any], where: str) -> list[str]:
     caps["description"] = MAX_DESCRIPTION_CHARS
     for key, cap in caps.items():
         value = raw.get(key)
+        text = value if isinstance(value, str) else ""
+        bidi = sorted({f"U+{ord(c):04X}" for c in text if c in _BIDI_CONTROLS})
+        if bidi:
+            out.append(
+                f"{where}: `{key}` holds the invisible direction control(s) {', '.join(bidi)}, "
+                f"which reorder the text on pages and sheets (in {text[:40]!r}); delete them"
+            )
         if isinstance(value, str) and len(value) > cap:
             out.append(
                 f"{where}: `{key}` is {len(value):,} characters long, over the cap of {cap}; "
