@@ -305,13 +305,20 @@ def command(folder: Path, name: str | None, title: str, center: str) -> None:
     if not _NAME_RE.match(pack_name):
         msg = f"{pack_name!r} is not a pack id; use lower-case letters, digits and _"
         raise click.BadParameter(msg, param_hint="--name")
-    if folder.exists() and any(folder.iterdir()):
-        msg = f"{folder} is not empty; new-pack writes only into a new or empty folder"
-        raise click.BadParameter(msg, param_hint="FOLDER")
-    for rel, text in skeleton_files(pack_name, title, lon, lat).items():
-        path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    try:
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            msg = f"{folder} is not empty; new-pack writes only into a new or empty folder"
+            raise click.BadParameter(msg, param_hint="FOLDER")
+        for rel, text in skeleton_files(pack_name, title, lon, lat).items():
+            path = folder / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    except OSError as exc:  # a file on the way, a name too long, a folder not writable
+        msg = (
+            f"cannot write the pack into {folder}: {exc.strerror} ({exc.filename}); choose a "
+            "new folder in a writable place"
+        )
+        raise click.BadParameter(msg, param_hint="FOLDER") from None
     nxt = f"qzgeo validate --pack {_shell(folder)}"
     click.echo(f"{folder}: pack {pack_name!r} written; next: {nxt}")
 

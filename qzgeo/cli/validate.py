@@ -36,6 +36,13 @@ def command(pack_dir: Path | None) -> None:
     loaded = load_pack_layers(pack)
     reach = coverage_reach_warnings(pack, loaded.layers, loaded.coverage)
     warnings = pack_warnings(pack) + list(loaded.report.warnings) + reach + _map_warnings(pack)
+    # a feature publish leaves out is said here too: validate said OK over a pack whose only
+    # zone (a NaN coordinate) publish then dropped
+    warnings += [
+        f"layer {r.layer!r} feature {r.feature_id}: {r.reason}; publish leaves it out (fix the "
+        "feature in the file)"
+        for r in loaded.report.dropped
+    ]
     for w in dict.fromkeys(warnings):
         click.echo(f"warning: {w}", err=True)
     click.echo(

@@ -32,9 +32,9 @@ import shapely
 from qzgeo._errors import InputError
 from qzgeo.io.fgb_count import check_fgb_count
 from qzgeo.io.gpkg_count import table_rows
-from qzgeo.io.paths import refuse_undecodable
+from qzgeo.io.paths import refuse_special, refuse_undecodable
 from qzgeo.io.shapefile import dbf_wide_integers
-from qzgeo.io.text_encoding import utf16_said
+from qzgeo.io.text_encoding import refuse_json_nul, utf16_said
 
 #: Extensions GDAL may open (OGR drivers GPKG, ESRI Shapefile, GeoJSON(Seq), FlatGeobuf,
 #: KML, GML, CSV) and those qzgeo reads itself (界址点 .txt, DXF, GeoParquet).
@@ -295,6 +295,7 @@ def admit_path(path: str | os.PathLike[str]) -> Path:
     shown = repr(text) if any(ord(c) < 32 for c in text) else text
     refuse_virtual(text)
     p = Path(text)
+    refuse_special(p, shown)
     suffix = p.suffix.lower()
     if p.is_dir():
         # GDAL opens a folder with whichever driver claims its files (MapInfo .tab, CSV...):
@@ -354,6 +355,7 @@ def refuse_pending_writes(path: Path, shown: str | None = None) -> None:
         )
         raise InputError(msg)
     journal = path.with_name(path.name + "-journal")
+    refuse_special(journal)  # a pipe would block the read below
     with contextlib.suppress(OSError), journal.open("rb") as fh:
         if fh.read(len(_HOT_JOURNAL)) == _HOT_JOURNAL:
             msg = (
@@ -376,6 +378,7 @@ def admit_raster(path: str | os.PathLike[str]) -> Path:
     if text.startswith("/vsi") or _PREFIX_RE.match(text):
         raise _refuse(shown, "a /vsi* or PREFIX: source is not accepted")
     p = Path(text)
+    refuse_special(p, shown)
     if p.suffix.lower() not in RASTER_SUFFIXES:
         msg = (
             f"{shown}: the raster format {p.suffix.lower() or '(no extension)'!r} is not "
@@ -420,6 +423,7 @@ def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
     (:func:`check_vertices`): counting them here would parse them twice.
     """
     if p.suffix.lower() in _GEOJSON_SUFFIXES:
+        refuse_json_nul(p, shown)
         return _duplicate_ids(p, layer) if _mentions_id(p) else []
     if p.suffix.lower() == ".fgb":
         check_fgb_count(p)  # GDAL reads as many features as its header counts, no more

@@ -8,7 +8,9 @@ commands (``analyze``, ``check --out``, ``suitability``) replace only their own 
 only add theirs to the record.
 
 A folder written before the record existed has none: the files there are taken as qzgeo's
-(as they were then), and the record starts with the next run.
+(as they were then), and the record starts with the next run. Only if its marker is the one
+qzgeo writes, though: a folder whose ``.qzgeo`` someone else made (empty, or another tool's)
+has no file of qzgeo's.
 
 Examples
 --------
@@ -35,6 +37,7 @@ from qzgeo._errors import OutputError
 from qzgeo.io.atomic import TEMP_PREFIX, write_text
 
 __all__ = [
+    "MARKER_OPENING",
     "RECORD",
     "FileState",
     "foreign_files",
@@ -75,16 +78,32 @@ def part_files(out: Path) -> dict[str, FileState]:
     return found
 
 
+#: How every marker (``OUT/.qzgeo``) qzgeo has written begins.
+MARKER_OPENING = "This folder is written by qzgeo."
+
+
+def _marked_by_qzgeo(out: Path) -> bool:
+    marker = out / ".qzgeo"
+    if not marker.is_file():  # a pipe would block the read
+        return False
+    try:
+        with marker.open("rb") as fh:
+            return fh.read(len(MARKER_OPENING)) == MARKER_OPENING.encode()
+    except OSError:
+        return False
+
+
 def read_record(out: Path) -> set[str] | None:
-    """The files the record lists, ``None`` if ``out`` has no record (a folder written
-    before records were kept) or one qzgeo cannot read."""
+    """The files the record lists, ``None`` if ``out`` has no record (or one qzgeo cannot
+    read) and qzgeo's own marker (a folder written before records were kept); an empty set
+    if neither: nothing there is qzgeo's."""
     try:
         data = json.loads((out / RECORD).read_text(encoding="utf-8"))
         files = data["files"]
     except (OSError, ValueError, KeyError, TypeError):
-        return None
+        files = None
     if not isinstance(files, list):
-        return None
+        return None if _marked_by_qzgeo(out) else set()
     return {f for f in files if isinstance(f, str)}
 
 

@@ -28,7 +28,14 @@ from pathlib import Path
 
 from qzgeo._errors import InputError, OutputError
 from qzgeo.io.atomic import TEMP_PREFIX, signals_held
-from qzgeo.io.out_record import RECORD, part_files, refuse_foreign, update_record, write_record
+from qzgeo.io.out_record import (
+    MARKER_OPENING,
+    RECORD,
+    part_files,
+    refuse_foreign,
+    update_record,
+    write_record,
+)
 from qzgeo.io.paths import refuse_undecodable
 
 MARKER = ".qzgeo"
@@ -51,7 +58,7 @@ CARRIED = (
     "check.html",
 )
 _MARKER_TEXT = (
-    "This folder is written by qzgeo. Post public/ as it is; internal/ is for staff only.\n"
+    f"{MARKER_OPENING} Post public/ as it is; internal/ is for staff only.\n"
     "qzgeo replaces public/ and internal/ on every run: keep your own files outside them\n"
     "(publish refuses to run while they hold a file qzgeo did not write; see .qzgeo.files).\n"
 )

@@ -17,6 +17,8 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 
+from qzgeo._errors import InputError
+
 
 def require_utf8(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """``gdf``, after checking that its Arrow-held text columns are valid UTF-8.
@@ -160,3 +162,29 @@ def xml_encoding_message(path: Path) -> str | None:
         f"not know; save it as UTF-8 (e.g. iconv -f {declared} -t UTF-8, then write "
         'encoding="UTF-8" in its first line)'
     )
+
+
+def refuse_json_nul(path: Path, shown: str) -> None:
+    r"""Refuse a JSON text holding an escaped NUL (``\u0000``) in a string.
+
+    GDAL keeps a string up to its NUL and drops the rest without a word: ``"ab\u0000cd"``
+    was read as ``"ab"``. An escaped backslash before ``u0000`` (``"\\u0000"``, the six
+    characters) is no NUL and passes.
+    """
+    import mmap  # lazy: only GeoJSON sources come here
+
+    if path.stat().st_size == 0:
+        return
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        at = mm.find(b"\\u0000")
+        while at >= 0:
+            slashes = len(mm[max(0, at - 64) : at]) - len(mm[max(0, at - 64) : at].rstrip(b"\\"))
+            if slashes % 2 == 0:  # the backslash of \u0000 is not itself escaped
+                before = mm[max(0, at - 40) : at].decode("utf-8", "replace")
+                msg = (
+                    f"{shown}: a text holds a NUL character (\\u0000) at byte {at:,}, after "
+                    f"{before!r}; GDAL would keep the text only up to it. Remove the \\u0000 "
+                    "(or replace it with a space) in the file and run again"
+                )
+                raise InputError(msg)
+            at = mm.find(b"\\u0000", at + 1)

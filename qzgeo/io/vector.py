@@ -41,6 +41,7 @@ from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.kml_names import restore_kml_names
 from qzgeo.io.layer_crs import check_layer_coordinates, from_gcj02, require_crs, settle_crs
 from qzgeo.io.layer_info import default_layer
+from qzgeo.io.paths import refuse_special
 from qzgeo.io.postgis_read import KeyRange, read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.raw_wkb import raw_wkb_wanted, read_frame_keeping_wkb
@@ -128,6 +129,7 @@ def check_input_file(path: str | os.PathLike[str], *, max_bytes: int | None = No
     if not p.exists():
         msg = f"{p} does not exist; check the path"
         raise MissingInputError(msg)
+    refuse_special(p)
     if p.is_dir():
         return p
     size = p.stat().st_size

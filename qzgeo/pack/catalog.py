@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from qzgeo._errors import PackError
-from qzgeo.io.paths import refuse_undecodable
+from qzgeo.io.paths import read_text_file, refuse_undecodable
 from qzgeo.pack.catalog_types import (
     PACK_STR_KEYS,
     check_coverage_layer,
@@ -88,9 +88,9 @@ def _bundled_root() -> Path:
 
 def pack_name_of(root: Path) -> str:
     """The ``[pack] name`` of the catalog in ``root`` (the folder name if it has none)."""
+    catalog = root / "layers" / "catalog.toml"
     try:
-        with (root / "layers" / "catalog.toml").open("rb") as fh:
-            head = tomllib.load(fh).get("pack", {})
+        head = tomllib.loads(read_text_file(catalog)).get("pack", {})
     except (OSError, tomllib.TOMLDecodeError):
         return root.name
     name = head.get("name") if isinstance(head, dict) else None
@@ -149,8 +149,7 @@ def _utf8_root(root: Path, how: str) -> tuple[Path, str]:
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(read_text_file(path))
     except tomllib.TOMLDecodeError as exc:
         problems.append(f"{path}: not valid TOML ({exc}); fix the syntax")
     except OSError as exc:
@@ -440,7 +439,7 @@ def load_pack(root: str | Path | None = None) -> Pack:
         )
         raise PackError([msg])
     catalog_path = root / "layers" / "catalog.toml"
-    if not catalog_path.is_file():
+    if not catalog_path.exists():
         msg = f"{catalog_path} is missing; a pack needs layers/catalog.toml"
         raise PackError([msg])
     parsed = _read_toml(catalog_path, problems)

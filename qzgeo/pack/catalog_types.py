@@ -164,6 +164,14 @@ def check_crs(
     from pyproj import CRS
     from pyproj.exceptions import CRSError
 
+    if isinstance(value, str) and "://" in value:
+        # with PROJ_NETWORK=ON in the user's environment PROJ fetched the grid from that host
+        problems.append(
+            f"{where}: `{key}` {value[:200]!r} names a URL, which PROJ would fetch a grid from; "
+            "qzgeo asks no host for data: use an EPSG code, or a grid installed locally "
+            "(projsync, or the file in PROJ's data folder) by its name"
+        )
+        return None
     try:
         crs = CRS.from_user_input(value)
     except CRSError:
@@ -251,11 +259,17 @@ def parse_extent(raw: Any, problems: list[str]) -> tuple[float, float, float, fl
         )
         return None
     w, s, e, n = (float(v) for v in raw)
-    if _meets_china((w, s, e, n)):
+    on_earth = max(abs(w), abs(e)) <= 180 and max(abs(s), abs(n)) <= 90  # inf is not
+    if on_earth and _meets_china((w, s, e, n)):
         return (w, s, e, n)
     # A box that misses China cannot hold a layer qzgeo reads: say what was meant rather than
     # let every layer be "wholly outside the pack extent" (the wrong CRS or zone, it said).
-    if _meets_china((s, w, n, e)):
+    if _meets_china((w, s, e, n)):
+        fix = (
+            "a longitude lies outside -180..180 or a latitude outside -90..90; give the box "
+            "of the pack's data"
+        )
+    elif _meets_china((s, w, n, e)):
         fix = f"it reads lat-first; write lon first: extent = [{s:g}, {w:g}, {n:g}, {e:g}]"
     elif max(abs(w), abs(s), abs(e), abs(n)) > 180:
         fix = "these look like projected metres; give the box in CGCS2000 lon/lat (degrees)"

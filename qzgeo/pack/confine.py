@@ -21,6 +21,21 @@ TAKEN_MAP_IDS = {
     "check": "check.html, the page `qzgeo check --out` writes",
 }
 
+#: Names Windows keeps for devices, whatever the extension (``CON.html`` cannot be made there),
+#: and the characters a Windows file name may not hold: a public folder posted from or
+#: copied to Windows (IIS, a share, a zip opened in Explorer) loses such a page.
+_DEVICE_NAMES = frozenset(
+    {"con", "prn", "aux", "nul", *(f"{p}{n}" for p in ("com", "lpt") for n in range(1, 10))}
+)
+_UNPORTABLE_CHARS = frozenset('<>:"/\\|?*')
+#: Longest map id (UTF-8 bytes): its page's temporary name (``.qzgeo-tmp-<id>.html.<pid>-...``)
+#: must fit the 255 bytes of a file name.
+MAX_MAP_ID_BYTES = 120
+
+#: Bidi embeddings, overrides and isolates: invisible, they show 'RTL' as 'LTR' on a page or
+#: PDF sheet (a title that reads otherwise than it is written).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
 #: Longest title (characters) and description a page may carry.
 MAX_TITLE_CHARS = 200
 MAX_DESCRIPTION_CHARS = 2000
@@ -33,6 +48,13 @@ def text_cap_problems(raw: dict[str, Any], where: str) -> list[str]:
     caps["description"] = MAX_DESCRIPTION_CHARS
     for key, cap in caps.items():
         value = raw.get(key)
+        text = value if isinstance(value, str) else ""
+        bidi = sorted({f"U+{ord(c):04X}" for c in text if c in _BIDI_CONTROLS})
+        if bidi:
+            out.append(
+                f"{where}: `{key}` holds the invisible direction control(s) {', '.join(bidi)}, "
+                f"which reorder the text on pages and sheets (in {text[:40]!r}); delete them"
+            )
         if isinstance(value, str) and len(value) > cap:
             out.append(
                 f"{where}: `{key}` is {len(value):,} characters long, over the cap of {cap}; "
@@ -48,6 +70,12 @@ def map_id_problems(map_id: str, where: str, earlier: Iterable[str] = ()) -> lis
     ``Index.html`` is ``index.html`` (the gallery), and two maps a case apart are one page.
     """
     key = map_id.casefold()
+    unportable = _unportable(map_id)
+    if unportable:
+        return [
+            f"{where}: the map id {map_id[:40]!r} (the file name) {unportable}, and it names the "
+            "map's page; rename the file to letters, digits and _ (e.g. maps/overview.toml)"
+        ]
     if key in TAKEN_MAP_IDS:
         return [
             f"{where}: the map id {map_id!r} is taken by {TAKEN_MAP_IDS[key]}; "
@@ -60,6 +88,20 @@ def map_id_problems(map_id: str, where: str, earlier: Iterable[str] = ()) -> lis
             "their pages are one file on Windows, macOS and many web servers; rename one"
         ]
     return []
+
+
+def _unportable(map_id: str) -> str:
+    """Why ``<map_id>.html`` is not a page name every system can hold ("" if it is)."""
+    if len(map_id.encode("utf-8")) > MAX_MAP_ID_BYTES:
+        return f"is {len(map_id.encode('utf-8'))} bytes long, over the cap of {MAX_MAP_ID_BYTES}"
+    if map_id.split(".")[0].rstrip(" ").casefold() in _DEVICE_NAMES:
+        return "is a device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9)"
+    bad = sorted({c for c in map_id if c in _UNPORTABLE_CHARS or ord(c) < 32})
+    if bad:
+        return f"holds {''.join(bad)!r}, which a Windows file name may not"
+    if map_id.endswith((" ", ".")):
+        return "ends in a space or dot, which Windows drops"
+    return ""
 
 
 def path_problems(root: Path, spec: LayerSpec) -> list[str]:

@@ -69,3 +69,18 @@ def test_refused_extent_is_one_problem_with_a_coverage_layer(pack: Path) -> None
     cat.write_text(text, encoding="utf-8")
     out = _validate_with(pack, "extent = [43.3, 87.1, 44.3, 88.1]")
     assert "1 problem(s)" in out and "`extent`" in out, out
+
+
+@pytest.mark.parametrize(
+    "extent",
+    [
+        "extent = [-1e308, -1e308, 1e308, 1e308]",
+        "extent = [-inf, 43.3, inf, 44.3]",
+        "extent = [87.1, -100.0, 88.1, 44.3]",
+        "extent = [-400, 43.3, 400, 44.3]",
+    ],
+)
+def test_an_extent_past_the_poles_or_the_antimeridian_is_a_problem(pack: Path, extent: str) -> None:
+    # These met China and passed validate (OK), publish exit 0: a box that is no place on Earth.
+    out = _validate_with(pack, extent)
+    assert "`extent`" in out and "outside -180..180" in out, out

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from qzgeo._errors import PackError
+from qzgeo.io.paths import read_text_file
 from qzgeo.pack.model import Pack, pack_tomls
 
 KINDS = ("slope", "elevation", "distance", "class")
@@ -380,12 +381,13 @@ def read_model(pack: Pack, name: str) -> Model:
         msg = f"{MODEL_DIR}/{name}.toml does not exist in {pack.root}; {hint}"
         raise PackError([msg])
     try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
+        raw = tomllib.loads(read_text_file(path))
     except tomllib.TOMLDecodeError as exc:
         raise PackError(
             [f"{MODEL_DIR}/{path.name}: not valid TOML ({exc}); fix the syntax"]
         ) from exc
+    except OSError as exc:
+        raise PackError([f"{MODEL_DIR}/{path.name}: cannot be read ({exc.strerror})"]) from None
     ck = _Checker(path, pack)
     for k in sorted(set(raw) - _TOP_KEYS):
         ck.add(k, f"is not a model key; known keys: {', '.join(sorted(_TOP_KEYS))}")
