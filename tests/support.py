@@ -30,6 +30,17 @@ def get_path(name: str) -> Path:
     return path
 
 
+def minipack_with_map(tmp_path: Path, stem: str) -> Path:
+    """A copy of the minipack at ``tmp_path/pack`` whose map ``zones`` is ``maps/{stem}.toml``
+    (a map id is its file's name)."""
+    import shutil
+
+    pack = tmp_path / "pack"
+    shutil.copytree(get_path("minipack"), pack)
+    (pack / "maps" / "zones.toml").rename(pack / "maps" / f"{stem}.toml")
+    return pack
+
+
 def die_in_worker(result):  # type: ignore[no-untyped-def]
     """A ``rename`` for chunk_pool tests: kills the worker process that calls it (as the
     kernel's OOM killer would)."""

@@ -211,7 +211,11 @@ def _target(name: str, spec: list[Any] | None, blobs: dict[str, bytes]) -> Targe
 
 
 def _geoms_to_bytes(geoms: ObjArray) -> bytes:
-    """Geometries as ``count | lengths (int64) | WKB...``; a missing geometry has length -1."""
+    """Geometries as ``count | lengths (int64) | WKB...``; a missing geometry has length -1.
+
+    Bare arrays, not :mod:`qzgeo.io.frame_codec`'s GeoDataFrames: a hit must stay cheaper than
+    the rebuild it replaces, and a frame's Arrow → pandas conversion is most of that cost.
+    """
     arr = np.asarray(geoms, dtype=object).reshape(-1)
     wkb = shapely.to_wkb(arr)
     sizes = np.asarray([-1 if b is None else len(b) for b in wkb], dtype="<i8")

@@ -5,23 +5,14 @@ and manifest pointing at nothing."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support import minipack_with_map as _with_map
 
 from qzgeo.cli.main import cli
 from qzgeo.pack.catalog import load_pack
-
-MINIPACK = Path(__file__).resolve().parents[1] / "data" / "minipack"
-
-
-def _with_map(tmp_path: Path, stem: str) -> Path:
-    pack = tmp_path / "pack"
-    shutil.copytree(MINIPACK, pack)
-    (pack / "maps" / "zones.toml").rename(pack / "maps" / f"{stem}.toml")
-    return pack
 
 
 @pytest.mark.parametrize(
