@@ -38,7 +38,7 @@ from qzgeo.analysis.parcel_overlaps import (
     sliver_area,
 )
 
-__all__ = ["ChunkBoxes", "cross_chunk_overlaps", "near_other_chunks"]
+__all__ = ["ChunkBoxes", "PlannedSlabs", "cross_chunk_overlaps", "near_other_chunks", "plan_slabs"]
 
 Ints = npt.NDArray[np.int64]
 
@@ -71,9 +71,35 @@ class ChunkBoxes:
         return boxes, chunk
 
 
+Slab = tuple[Ints, Ints, Ints]
+
+
+class PlannedSlabs:
+    """The slabs of :func:`_slabs` with the first one worked out already: the rows' boxes are
+    all that needs, so a streamed run finds it while the output's R-tree is written (SQLite
+    lets go of the GIL), not after. The others follow one at a time, as they are wanted (a
+    file in random order has many, each of up to a chunk of rows and their pairs)."""
+
+    def __init__(self, found: ChunkBoxes) -> None:
+        self.boxes, self.chunk = found.arrays()
+        self._rest = _slabs(self.boxes, self.chunk, found.slab_rows)
+        self._first = next(self._rest, None)
+
+    def __iter__(self) -> Iterator[Slab]:
+        if self._first is not None:
+            first, self._first = self._first, None
+            yield first
+        yield from self._rest
+
+
+def plan_slabs(found: ChunkBoxes) -> PlannedSlabs | None:
+    """The slabs of the pairs across chunks (``None`` with fewer than two chunks)."""
+    return PlannedSlabs(found) if len(found.boxes) > 1 else None
+
+
 def _slabs(
     boxes: npt.NDArray[np.float32], chunk: npt.NDArray[Any], slab_rows: int
-) -> Iterator[tuple[Ints, Ints, Ints]]:
+) -> Iterator[Slab]:
     """Per slab: its rows and the pairs (row of the slab, later row) of boxes that meet and
     lie in different chunks. Rows are ranked by the x of their box's centre."""
     has = near_other_chunks(boxes, chunk)
@@ -174,16 +200,23 @@ def _read_rows(gpkg: Path, layer: str, rows: Ints) -> tuple[npt.NDArray[np.objec
 
 
 def cross_chunk_overlaps(
-    gpkg: Path, found: ChunkBoxes, source: str = "", *, layer: str = "parcels"
+    gpkg: Path,
+    found: ChunkBoxes,
+    source: str = "",
+    *,
+    layer: str = "parcels",
+    planned: PlannedSlabs | None = None,
 ) -> ParcelOverlaps:
     """The overlapping pairs of parcels in different chunks (see the module's method), of
     the rows written to ``layer`` of ``gpkg``; ``source`` names the parcels' file (or
-    :meth:`ParcelOverlaps.extend` one that does)."""
+    :meth:`ParcelOverlaps.extend` one that does). ``planned``: :func:`plan_slabs` of
+    ``found``, if made beforehand."""
     out = ParcelOverlaps(source)
     if len(found.boxes) < 2:
         return out
-    boxes, chunk = found.arrays()
-    for own, a, b in _slabs(boxes, chunk, found.slab_rows):
+    planned = planned if planned is not None else PlannedSlabs(found)
+    boxes, chunk = planned.boxes, planned.chunk
+    for own, a, b in planned:
         if not len(a):
             continue
         rows = np.unique(np.concatenate([a, b]))

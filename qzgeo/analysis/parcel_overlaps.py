@@ -38,6 +38,7 @@ import numpy.typing as npt
 import pyproj
 import shapely
 
+from qzgeo.analysis.convex_apart import convex_apart
 from qzgeo.analysis.zone_pick import ZONE_MIN_M2
 from qzgeo.geo.area import (
     M2_PER_HA,
@@ -115,6 +116,20 @@ class _Matching:
     owner: Ints  # the parcel of each coordinate
     first: Ints
     second: Ints
+    known: npt.NDArray[np.bool_] | None = None  # whose convexity was worked out
+    is_convex: npt.NDArray[np.bool_] | None = None
+
+    def convex(self, geoms: npt.NDArray[np.object_], rows: Ints) -> npt.NDArray[np.bool_]:
+        """Whether each parcel is convex (:func:`_convex`), for all of them; those of
+        ``rows`` worked out (once: the searches ask about the same parcels again)."""
+        if self.known is None:
+            self.known = np.zeros(len(geoms), dtype=bool)
+            self.is_convex = np.zeros(len(geoms), dtype=bool)
+        assert self.is_convex is not None
+        todo = np.unique(rows[~self.known[rows]])
+        self.is_convex[todo] = _convex(geoms[todo])
+        self.known[todo] = True
+        return self.is_convex
 
     def neighbours(self) -> tuple[Ints, Ints]:
         """Pairs of distinct parcels with a matched segment between them."""
@@ -200,18 +215,31 @@ def _overlapping(
     """
     if not len(which):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    q, b = tree.query(geoms[which], predicate="intersects")
+    # boxes only: GEOS's intersects per pair cost more than the numpy test of _meeting
+    q, b = tree.query(geoms[which])
     a = which[q]
     keep = a != b
     a, b = a[keep].astype(np.int64), b[keep].astype(np.int64)
     a, b = _not_apart(geoms, a, b, m)
-    return _meeting(geoms, a, b, least)
+    return _meeting(geoms, a, b, least, m)
 
 
-def _meeting(geoms: npt.NDArray[np.object_], a: Ints, b: Ints, least: float) -> tuple[Ints, Ints]:
+def _meeting(
+    geoms: npt.NDArray[np.object_], a: Ints, b: Ints, least: float, m: _Matching
+) -> tuple[Ints, Ints]:
     """The pairs whose interiors meet and share at least ``least`` (CRS units²): less is a
     rounding sliver along an edge with a vertex on one side only, which neither counts nor
-    leads on (a cadastre's every such edge would otherwise be cut and measured)."""
+    leads on (a cadastre's every such edge would otherwise be cut and measured).
+
+    Convex pairs told apart in numpy (:func:`qzgeo.analysis.convex_apart.convex_apart`: most
+    of an open parcel's neighbours, those meeting it at a corner) skip GEOS; of the rest, only
+    those that intersect at all are related.
+    """
+    if len(a):
+        rest = ~convex_apart(geoms, m.convex(geoms, np.concatenate([a, b])), a, b)
+        a, b = a[rest], b[rest]
+        touch = shapely.intersects(geoms[a], geoms[b])
+        a, b = a[touch], b[touch]
     inner = shapely.relate_pattern(geoms[a], geoms[b], "2********")
     a, b = a[inner], b[inner]
     if least > 0 and len(a):
@@ -233,9 +261,7 @@ def _not_apart(geoms: npt.NDArray[np.object_], a: Ints, b: Ints, m: _Matching) -
     mine = involved[left] | involved[right]
     sides = np.unique(np.minimum(left, right)[mine] * n + np.maximum(left, right)[mine])
     apart = np.isin(np.minimum(a, b) * n + np.maximum(a, b), sides)
-    both = np.unique(np.concatenate([a[apart], b[apart]]))
-    convex = np.zeros(n, dtype=bool)
-    convex[both] = _convex(geoms[both])
+    convex = m.convex(geoms, np.concatenate([a[apart], b[apart]]))
     apart &= convex[a] & convex[b]
     return a[~apart], b[~apart]
 
@@ -278,7 +304,7 @@ def overlapping_pairs(
     m = _match_segments(geoms)
     if among is not None and len(among[0]) <= PAIRS_PER_OPEN * int(m.open.sum()):
         i, j = _not_apart(geoms, np.minimum(*among), np.maximum(*among), m)
-        return _pairs(*([x] for x in _meeting(geoms, i, j, least)))
+        return _pairs(*([x] for x in _meeting(geoms, i, j, least, m)))
     tree = shapely.STRtree(geoms)
     checked = m.open.copy()
     found_a, found_b = _overlapping(geoms, tree, np.flatnonzero(m.open), m, least)

@@ -22,24 +22,20 @@ import dataclasses
 import functools
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import pandas as pd
-import pyarrow as pa
 import pyogrio
 
-from qzgeo._errors import InputError, OutputError
-from qzgeo.analysis.chunk_plan import stale_count_read
+from qzgeo._errors import InputError
 from qzgeo.analysis.chunk_pool import (
     ChunkContext,
     ChunkMeasure,
     ChunkPool,
-    ChunkResult,
     ChunkSource,
     ChunkStart,
     chunk_starts,
@@ -47,20 +43,17 @@ from qzgeo.analysis.chunk_pool import (
     measure_elsewhere,
     run_chunks,
 )
-from qzgeo.analysis.overlap_chunks import ChunkBoxes, cross_chunk_overlaps
-from qzgeo.analysis.overlay import OverlayReport
+from qzgeo.analysis.overlap_chunks import (
+    ChunkBoxes,
+)
 from qzgeo.analysis.parcel_columns import kept_declared
-from qzgeo.analysis.parcel_overlaps import ParcelOverlaps
 from qzgeo.analysis.parcels import (
-    ParcelPlan,
     build_parcel_plan,
     check_parcels,
     overlay_crs,
-    summary_from_totals,
 )
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.digest import input_digest, sha256_path
-from qzgeo.io.gpkg_rtree import LeafPack
 from qzgeo.io.guard import ReadCaps, current_caps, read_caps
 from qzgeo.io.layer_info import declared_fields
 from qzgeo.io.postgis_read import chunk_refusal, postgis_keyed_count
@@ -69,12 +62,11 @@ from qzgeo.io.vector import read_layer_features
 from qzgeo.io.write_stream import write_gpkg_stream
 from qzgeo.pack.load import LoadedPack
 from qzgeo.publish.parcel_tables import (
-    ParcelOutputs,
     parcel_place,
     published_zone_names,
     results_public,
-    write_parcel_tables,
 )
+from qzgeo.publish.parcel_totals import StreamedParcels, StreamTotals
 
 __all__ = [
     "CHUNK_ROWS",
@@ -92,27 +84,6 @@ __all__ = [
 
 #: Formats read in chunks (GDAL can skip to a feature without parsing the ones before).
 STREAM_SUFFIXES = frozenset({".gpkg", ".fgb", ".shp"})
-
-
-@dataclass
-class StreamedParcels:
-    """What :func:`analyze_parcels_streamed` wrote and counted."""
-
-    outputs: ParcelOutputs
-    plan: ParcelPlan
-    parcels: int = 0
-    conflicts: int = 0
-    available_m2: float = 0.0
-    unchecked_m2: float = 0.0
-    chunks: int = 0
-    overlay: OverlayReport = field(default_factory=OverlayReport)
-    files: list[Path] = field(default_factory=list)
-    engine: str = ""
-    overlaps: ParcelOverlaps | None = None
-
-    @property
-    def notes(self) -> list[str]:
-        return list(self.outputs.notes)
 
 
 #: Files with more parcels than this are streamed by default (threads: in chunks of
@@ -262,7 +233,7 @@ def analyze_parcels_streamed(
         fid_column(parcels_path, layer), kept_declared(declared_fields(parcels_path, layer)),
     )  # fmt: skip
     ctx = ChunkContext(source, plan, loaded.coverage, caps, rename)
-    acc = _Totals(plan, repairs or RepairReport(), source, ChunkBoxes(probe.crs, chunk_rows))
+    acc = StreamTotals(plan, repairs or RepairReport(), source, ChunkBoxes(probe.crs, chunk_rows))
     acc.cap = caps.max_features if caps.features_given else None
     starts = chunk_starts(source, n, chunk_rows)
     if measure is not None:
@@ -273,9 +244,13 @@ def analyze_parcels_streamed(
     acc.engine = _engine(pool, measure, workers, starts, chunk_rows)
     done: list[StreamedParcels] = []  # summary, report: written while the index is (1 chunk)
     tables = acc.tables(results, _bar(n, progress))
+
+    def one() -> None:  # one chunk: no pairs across chunks, the summary written meanwhile
+        done.append(acc.finish(out, extra, report))
+
     write_gpkg_stream(
         out / "parcels.gpkg", "parcels", tables, crs=probe.crs, rows=n, leaves=acc.leaf_packs,
-        meanwhile=None if starts[1:] else (lambda: done.append(acc.finish(out, extra, report))),
+        meanwhile=acc.plan_pairs if starts[1:] else one,  # the pairs across chunks, or all
     )  # fmt: skip
     if acc.parcels == 0:  # no polygon at all: the error of an empty parcel layer
         check_parcels(probe.iloc[:0], where=str(parcels_path))
@@ -333,111 +308,6 @@ def _probe(
         )
         raise InputError(msg)
     return n, probe
-
-
-_Boxes = ChunkBoxes | None  # the rows' boxes (:mod:`qzgeo.analysis.overlap_chunks`)
-
-
-class _Totals:
-    """Keeps what a streamed run needs of each chunk: totals, counts and reports."""
-
-    def __init__(
-        self, plan: ParcelPlan, repairs: RepairReport, source: ChunkSource, boxes: _Boxes = None
-    ) -> None:
-        self.plan, self.repairs, self.source = plan, repairs, source
-        self.read = 0  # the features of every chunk: the file's, whatever its stored count
-        self.cap: int | None = None  # --max-features: of the features read, not the count
-        self.overlay = OverlayReport()
-        self.totals: list[pd.DataFrame] = []
-        self.leaves: list[LeafPack] | None = []  # None: a chunk came without (GDAL indexes)
-        self.parcels = self.conflicts = 0
-        self.available_m2 = self.unchecked_m2 = 0.0
-        self.engine = ""
-        self.overlaps, self.boxes = ParcelOverlaps(source.shown), boxes or ChunkBoxes()
-
-    def tables(self, results: Iterator[ChunkResult], bar: Any) -> Iterator[pa.Table | None]:
-        """The chunks' Arrow tables in file order, each chunk's numbers added on the way."""
-        try:
-            for r in results:
-                self.repairs.records.extend(r.repairs.records)
-                self.repairs.extend_flattened(r.repairs)
-                new = [m for m in r.repairs.warnings if m not in self.repairs.warnings]
-                self.repairs.warnings.extend(new)  # each message once, as in memory
-                self.overlay.extend(r.overlay)
-                self.overlaps.extend(r.overlaps or ParcelOverlaps(""))  # pairs in the chunk
-                if r.totals is not None:
-                    self.totals.append(r.totals)
-                self.read += r.read
-                self._check_cap()
-                self.parcels += r.parcels
-                self.conflicts += r.conflicts
-                self.available_m2 += r.available_m2
-                self.unchecked_m2 += r.unchecked_m2
-                if bar is not None:
-                    bar.update(r.read)
-                if r.table is not None and r.table.num_rows:  # the tables written
-                    if r.leaves is None or r.leaves.rows != r.table.num_rows:
-                        self.leaves = None
-                    elif self.leaves is not None:
-                        self.leaves.append(r.leaves)
-                        self.boxes.add(r.leaves.cells, r.table.num_rows)  # pairs across chunks
-                yield r.table
-        finally:
-            if bar is not None:
-                bar.close()
-
-    def _check_cap(self) -> None:
-        """Refuse the layer once its chunks hold more features than ``--max-features``.
-
-        The cap was checked against the stored feature count before the first chunk; a stale
-        count (too low) passed it, and only the chunks count the rows.
-        """
-        if self.cap is not None and self.read > self.cap:
-            msg = (
-                f"{self.source.shown} has at least {self.read:,} features (more than its stored "
-                f"feature count says), over the cap of {self.cap} per layer; raise it with "
-                "--max-features N if the data are what you expect"
-            )
-            raise InputError(msg)
-
-    def leaf_packs(self) -> list[LeafPack]:
-        """The leaves of the rows written, for the R-tree (:func:`write_gpkg_stream`)."""
-        if self.leaves is None:
-            msg = "a chunk's rows came without their boxes"
-            raise OutputError(msg)
-        return self.leaves
-
-    def finish(
-        self,
-        out: Path,
-        extra: dict[str, Any] | Callable[[], dict[str, Any]] | None,
-        report_dir: Path,
-    ) -> StreamedParcels:
-        """Write the summary and the report of every chunk beside ``parcels.gpkg``."""
-        said = stale_count_read(self.source, self.read)  # a stale GeoPackage count
-        if said is not None and said not in self.repairs.warnings:
-            self.repairs.warnings.append(said)
-        if len(self.boxes.boxes) > 1:  # pairs across chunks, read back from the rows written
-            self.overlaps.extend(cross_chunk_overlaps(out / "parcels.gpkg", self.boxes))
-        if (said := self.overlaps.message()) is not None:
-            self.repairs.warnings.append(said)
-        outputs = write_parcel_tables(
-            out,
-            out / "parcels.gpkg",
-            summary_from_totals(pd.concat(self.totals, ignore_index=True), self.plan),
-            self.plan,
-            counts=(self.parcels, self.conflicts),
-            repairs=self.repairs,
-            overlay_report=self.overlay,
-            extra=extra() if callable(extra) else extra,
-            report_dir=report_dir,
-            overlaps=self.overlaps,
-        )
-        return StreamedParcels(
-            outputs, self.plan, self.parcels, self.conflicts, self.available_m2,
-            self.unchecked_m2, len(self.totals), self.overlay, engine=self.engine,
-            overlaps=self.overlaps,
-        )  # fmt: skip
 
 
 def stream_parcels_into(

@@ -31,7 +31,7 @@ from support import ROOT
 from qzgeo.analysis.overlap_chunks import near_other_chunks
 from qzgeo.analysis.parcel_overlaps import overlapping_pairs
 from qzgeo.pipeline import run_analyze
-from qzgeo.publish import parcel_stream
+from qzgeo.publish import parcel_totals
 
 CRS = "EPSG:4524"
 #: Inside the bundled pack's 港口核心区 (port_core), within its coverage.
@@ -156,14 +156,14 @@ def test_chunks_find_the_pairs_in_memory_finds(
     path = write(tmp_path, geoms, name=f"p{suffix}")
     whole, rep_whole = analyze(path, tmp_path / "whole")
     across: list[int] = []  # the pairs found across chunks (not within one)
-    real = parcel_stream.cross_chunk_overlaps
+    real = parcel_totals.cross_chunk_overlaps
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         found = real(*args, **kwargs)
         across.append(found.pairs)
         return found
 
-    monkeypatch.setattr(parcel_stream, "cross_chunk_overlaps", spy)
+    monkeypatch.setattr(parcel_totals, "cross_chunk_overlaps", spy)
     chunked, rep_chunked = analyze(path, tmp_path / "chunks", chunk_rows=20)
     assert across and across[0] > 0
     assert whole.result is not None and chunked.result is None  # in memory, and streamed

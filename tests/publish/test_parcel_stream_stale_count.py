@@ -265,7 +265,7 @@ def test_the_cap_refusal_names_a_postgis_table_without_its_password() -> None:
     from qzgeo.analysis.chunk_plan import ChunkSource
     from qzgeo.analysis.parcels import ParcelPlan
     from qzgeo.geo.repair import RepairReport
-    from qzgeo.publish.parcel_stream import _Totals
+    from qzgeo.publish.parcel_totals import StreamTotals as _Totals
 
     uri = "postgresql://gis:s3cret@db/plan?table=地块"
     acc = _Totals(ParcelPlan.__new__(ParcelPlan), RepairReport(), ChunkSource(uri))

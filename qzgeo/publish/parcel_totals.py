@@ -1,0 +1,167 @@
+"""What a streamed ``qzgeo analyze`` keeps of its chunks, and what it wrote and counted.
+
+:class:`StreamTotals` takes each chunk's result as it is written (totals, counts, reports, the
+rows' boxes) and, once the rows are in ``parcels.gpkg``, finds the overlapping parcels of
+different chunks and writes the summary and the report (:class:`StreamedParcels`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from qzgeo._errors import InputError, OutputError
+from qzgeo.analysis.chunk_plan import stale_count_read
+from qzgeo.analysis.chunk_pool import ChunkResult, ChunkSource
+from qzgeo.analysis.overlap_chunks import (
+    ChunkBoxes,
+    PlannedSlabs,
+    cross_chunk_overlaps,
+    plan_slabs,
+)
+from qzgeo.analysis.overlay import OverlayReport
+from qzgeo.analysis.parcel_overlaps import ParcelOverlaps
+from qzgeo.analysis.parcels import ParcelPlan, summary_from_totals
+from qzgeo.geo.repair import RepairReport
+from qzgeo.io.gpkg_rtree import LeafPack
+from qzgeo.publish.parcel_tables import ParcelOutputs, write_parcel_tables
+
+__all__ = ["StreamTotals", "StreamedParcels"]
+
+
+@dataclass
+class StreamedParcels:
+    """What :func:`analyze_parcels_streamed` wrote and counted."""
+
+    outputs: ParcelOutputs
+    plan: ParcelPlan
+    parcels: int = 0
+    conflicts: int = 0
+    available_m2: float = 0.0
+    unchecked_m2: float = 0.0
+    chunks: int = 0
+    overlay: OverlayReport = field(default_factory=OverlayReport)
+    files: list[Path] = field(default_factory=list)
+    engine: str = ""
+    overlaps: ParcelOverlaps | None = None
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self.outputs.notes)
+
+
+_Boxes = ChunkBoxes | None  # the rows' boxes (:mod:`qzgeo.analysis.overlap_chunks`)
+
+
+class StreamTotals:
+    """Keeps what a streamed run needs of each chunk: totals, counts and reports."""
+
+    def __init__(
+        self, plan: ParcelPlan, repairs: RepairReport, source: ChunkSource, boxes: _Boxes = None
+    ) -> None:
+        self.plan, self.repairs, self.source = plan, repairs, source
+        self.read = 0  # the features of every chunk: the file's, whatever its stored count
+        self.cap: int | None = None  # --max-features: of the features read, not the count
+        self.overlay = OverlayReport()
+        self.totals: list[pd.DataFrame] = []
+        self.leaves: list[LeafPack] | None = []  # None: a chunk came without (GDAL indexes)
+        self.parcels = self.conflicts = 0
+        self.available_m2 = self.unchecked_m2 = 0.0
+        self.engine = ""
+        self.overlaps, self.boxes = ParcelOverlaps(source.shown), boxes or ChunkBoxes()
+        self.slabs: PlannedSlabs | None = None
+
+    def plan_pairs(self) -> None:
+        """The first slab of the pairs across chunks, from the boxes alone (while the index
+        is written: :func:`write_gpkg_stream`'s ``meanwhile``)."""
+        self.slabs = plan_slabs(self.boxes)
+
+    def tables(self, results: Iterator[ChunkResult], bar: Any) -> Iterator[pa.Table | None]:
+        """The chunks' Arrow tables in file order, each chunk's numbers added on the way."""
+        try:
+            for r in results:
+                self.repairs.records.extend(r.repairs.records)
+                self.repairs.extend_flattened(r.repairs)
+                new = [m for m in r.repairs.warnings if m not in self.repairs.warnings]
+                self.repairs.warnings.extend(new)  # each message once, as in memory
+                self.overlay.extend(r.overlay)
+                self.overlaps.extend(r.overlaps or ParcelOverlaps(""))  # pairs in the chunk
+                if r.totals is not None:
+                    self.totals.append(r.totals)
+                self.read += r.read
+                self._check_cap()
+                self.parcels += r.parcels
+                self.conflicts += r.conflicts
+                self.available_m2 += r.available_m2
+                self.unchecked_m2 += r.unchecked_m2
+                if bar is not None:
+                    bar.update(r.read)
+                if r.table is not None and r.table.num_rows:  # the tables written
+                    if r.leaves is None or r.leaves.rows != r.table.num_rows:
+                        self.leaves = None
+                    elif self.leaves is not None:
+                        self.leaves.append(r.leaves)
+                        self.boxes.add(r.leaves.cells, r.table.num_rows)  # pairs across chunks
+                yield r.table
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _check_cap(self) -> None:
+        """Refuse the layer once its chunks hold more features than ``--max-features``.
+
+        The cap was checked against the stored feature count before the first chunk; a stale
+        count (too low) passed it, and only the chunks count the rows.
+        """
+        if self.cap is not None and self.read > self.cap:
+            msg = (
+                f"{self.source.shown} has at least {self.read:,} features (more than its stored "
+                f"feature count says), over the cap of {self.cap} per layer; raise it with "
+                "--max-features N if the data are what you expect"
+            )
+            raise InputError(msg)
+
+    def leaf_packs(self) -> list[LeafPack]:
+        """The leaves of the rows written, for the R-tree (:func:`write_gpkg_stream`)."""
+        if self.leaves is None:
+            msg = "a chunk's rows came without their boxes"
+            raise OutputError(msg)
+        return self.leaves
+
+    def finish(
+        self,
+        out: Path,
+        extra: dict[str, Any] | Callable[[], dict[str, Any]] | None,
+        report_dir: Path,
+    ) -> StreamedParcels:
+        """Write the summary and the report of every chunk beside ``parcels.gpkg``."""
+        said = stale_count_read(self.source, self.read)  # a stale GeoPackage count
+        if said is not None and said not in self.repairs.warnings:
+            self.repairs.warnings.append(said)
+        if len(self.boxes.boxes) > 1:  # pairs across chunks, read back from the rows written
+            found = cross_chunk_overlaps(out / "parcels.gpkg", self.boxes, planned=self.slabs)
+            self.overlaps.extend(found)
+        if (said := self.overlaps.message()) is not None:
+            self.repairs.warnings.append(said)
+        outputs = write_parcel_tables(
+            out,
+            out / "parcels.gpkg",
+            summary_from_totals(pd.concat(self.totals, ignore_index=True), self.plan),
+            self.plan,
+            counts=(self.parcels, self.conflicts),
+            repairs=self.repairs,
+            overlay_report=self.overlay,
+            extra=extra() if callable(extra) else extra,
+            report_dir=report_dir,
+            overlaps=self.overlaps,
+        )
+        return StreamedParcels(
+            outputs, self.plan, self.parcels, self.conflicts, self.available_m2,
+            self.unchecked_m2, len(self.totals), self.overlay, engine=self.engine,
+            overlaps=self.overlaps,
+        )  # fmt: skip
