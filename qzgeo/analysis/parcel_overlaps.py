@@ -86,6 +86,10 @@ class _Rings:
 def _rings(geoms: npt.NDArray[np.object_]) -> _Rings:
     """The rings of polygons: single-ring polygons (nearly all) read at once, others by part."""
     simple = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+    if simple.all():  # most chunks: no copies of the coordinates, no lookups
+        xy, own = shapely.get_coordinates(geoms, return_index=True)
+        start = np.r_[True, own[1:] != own[:-1]] if len(own) else np.zeros(0, bool)
+        return _Rings(xy, own.astype(np.int64), start, np.ones(int(start.sum()), bool))
     ids = np.flatnonzero(simple)
     xy1, own1 = shapely.get_coordinates(geoms[ids], return_index=True)
     own1 = ids[own1]
@@ -170,13 +174,16 @@ def _match_segments(geoms: npt.NDArray[np.object_]) -> _Matching:
     again, which cost a third of the time).
     """
     r = _rings(geoms)
-    ring_id = np.cumsum(r.start) - 1
     first = np.flatnonzero(r.start)
+    counts = np.diff(np.r_[first, len(r.xy)])
+    ring_id = np.repeat(np.arange(len(first)), counts)
     sa = np.flatnonzero(~r.start[1:])  # segment k runs from coordinate sa[k] to sa[k] + 1
-    # signed area of each ring (from its first point, for precision): its orientation
-    x, y = r.xy[:, 0] - r.xy[first[ring_id], 0], r.xy[:, 1] - r.xy[first[ring_id], 1]
-    cross = x[sa] * y[sa + 1] - x[sa + 1] * y[sa]
-    twice = np.bincount(ring_id[sa], weights=cross, minlength=len(first))
+    # signed area of each ring (from its first point, for precision): its orientation; the
+    # products of consecutive coordinates by slices, those across two rings left out
+    rel = r.xy - np.repeat(r.xy[first], counts, axis=0)
+    cross = rel[:-1, 0] * rel[1:, 1] - rel[1:, 0] * rel[:-1, 1]
+    cross[r.start[1:]] = 0.0
+    twice = np.bincount(ring_id[:-1], weights=cross, minlength=len(first))
     flip = (twice > 0) != r.shell  # the interior is on the right: reverse its segments
     bits = np.ascontiguousarray(r.xy + 0.0).view(np.uint64)  # + 0.0: -0.0 is 0.0
     key, check, up, flat = _segment_keys(bits, sa)
