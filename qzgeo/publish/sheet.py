@@ -232,9 +232,10 @@ def _embed_fonts(
         t.set_fontproperties(FontProperties(fname=files[weights[t]], size=t.get_fontsize()))
     if not lost:
         return regular.name, []
+    # no font path: a public map's warnings go to the public manifest.json
     where = ", ".join(repr(w) for w in list(holders)[:3]) + (" ..." if len(holders) > 3 else "")
     said = (
-        f"the font {regular.name} ({regular.path}) has no glyph for {''.join(lost)!r} "
+        f"the font {regular.name} has no glyph for {''.join(lost)!r} "
         f"(in {where}): set as {MISSING_MARK}; set {FONT_ENV} to a font that has them"
     )
     return regular.name, [said]
