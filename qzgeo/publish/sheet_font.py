@@ -193,7 +193,9 @@ def mark_missing(face: FontFace, text: str) -> tuple[str, str]:
     and those characters (an emoji with its modifiers, a ZWJ sequence or a flag get one mark).
 
     A variation selector the font lacks after a character it has is dropped: it only asks
-    for another form of that character.
+    for another form of that character. So is a format character (a zero-width joiner or
+    space, a soft hyphen): a sheet is set without shaping, on one line, where it could only
+    draw a mark (a soft hyphen's bar) or break the text a reader searches (工业‍业‍园区).
     """
     widths, _ = _advances(face.path, face.index)
     out: list[str] = []
@@ -201,7 +203,9 @@ def mark_missing(face: FontFace, text: str) -> tuple[str, str]:
     i = 0
     while i < len(text):
         c = text[i]
-        if ord(c) in widths or c.isspace() or not _drawn(c):
+        if unicodedata.category(c) == "Cf":
+            i += 1
+        elif ord(c) in widths or c.isspace() or not _drawn(c):
             out.append(c)
             i += 1
         elif ord(c) in _VARIATION:

@@ -77,3 +77,22 @@ def test_publish_pdf_with_an_emoji_title_warns_in_report_json(tmp_path: Path) ->
     public = json.dumps(manifest, ensure_ascii=False)
     assert "🏭" in public
     assert "/usr/" not in public and str(tmp_path) not in public  # no path of the build machine
+
+
+def test_format_characters_leave_no_mark_and_keep_the_text_searchable(tmp_path: Path) -> None:
+    """Text pasted from a web page or Word carries invisible format characters: a soft hyphen
+    (U+00AD) was drawn as a bar between 划 and 图, and a zero-width joiner between 工业 and 园区
+    made the PDF's text read 工业‍业‍园区 (a search for 工业园区 found nothing)."""
+    pytest.importorskip("matplotlib")
+    from test_sheet import _square_views
+
+    from qzgeo.publish.sheet import write_sheet
+
+    page, views = _square_views(0.05)
+    page.title = "工业\u200d园区\u200b规划\u00ad图\u2060甲"
+    info = write_sheet(
+        page, views, tmp_path / "s.pdf", organisation="单位", date=dt.date(2024, 1, 2)
+    )
+    first = _text(info.path).splitlines()[0]
+    assert first == "工业园区规划图甲", [hex(ord(c)) for c in first]
+    assert not info.warnings
