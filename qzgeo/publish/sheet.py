@@ -34,7 +34,15 @@ from qzgeo.geo.crs import planar_crs_for_bounds
 from qzgeo.io.atomic import atomic_path
 from qzgeo.pack.model import MapSpec, Pack
 from qzgeo.publish.render import LayerView, MapPage
-from qzgeo.publish.sheet_font import FontFace, advance_measure, find_cjk_font, subset_font
+from qzgeo.publish.sheet_font import (
+    FONT_ENV,
+    MISSING_MARK,
+    FontFace,
+    advance_measure,
+    find_cjk_font,
+    mark_missing,
+    subset_font,
+)
 from qzgeo.publish.sheet_layout import (
     Box,
     Layout,
@@ -201,19 +209,36 @@ def _panel(ax: Axes, layout: Layout, views: Sequence[LayerView], notes: _Notes, 
     draw_legend(ax, legend_blocks(views), legend_box, u, upright=not layout.side)
 
 
-def _embed_fonts(fig: Figure, tmp: Path, regular: FontFace, bold: FontFace) -> str:
-    """Set every text in a subset of the CJK font (bold texts in the bold face)."""
+def _embed_fonts(
+    fig: Figure, tmp: Path, regular: FontFace, bold: FontFace
+) -> tuple[str, list[str]]:
+    """Set every text in a subset of the CJK font (bold texts in the bold face); return the
+    font's name and a warning naming the characters it has no glyph for, set as □."""
     texts = [t for t in fig.findobj(Text) if t.get_text()]
-    for t in texts:
-        t.set_text(_one_line(t.get_text()))
     weights = {t: str(t.get_fontweight()) in ("bold", "700", "heavy", "black") for t in texts}
+    lost: dict[str, None] = {}  # the characters set as □, and the texts they were in
+    holders: dict[str, None] = {}
+    for t in texts:
+        text, missing = mark_missing(bold if weights[t] else regular, _one_line(t.get_text()))
+        if missing:
+            lost.update(dict.fromkeys(missing))
+            holders[t.get_text()] = None
+        t.set_text(text)
     files = {
         False: subset_font(regular, [t.get_text() for t in texts if not weights[t]], tmp / "r.ttf"),
         True: subset_font(bold, [t.get_text() for t in texts if weights[t]], tmp / "b.ttf"),
     }
     for t in texts:
         t.set_fontproperties(FontProperties(fname=files[weights[t]], size=t.get_fontsize()))
-    return regular.name
+    if not lost:
+        return regular.name, []
+    # no font path: a public map's warnings go to the public manifest.json
+    where = ", ".join(repr(w) for w in list(holders)[:3]) + (" ..." if len(holders) > 3 else "")
+    said = (
+        f"the font {regular.name} has no glyph for {''.join(lost)!r} "
+        f"(in {where}): set as {MISSING_MARK}; set {FONT_ENV} to a font that has them"
+    )
+    return regular.name, [said]
 
 
 def _creation_datetime(date: dt.date | dt.datetime) -> dt.datetime:
@@ -280,7 +305,7 @@ def write_sheet(
     Raises
     ------
     PublishError
-        Unknown paper or orientation, no CJK font, a character the font lacks.
+        Unknown paper or orientation, no CJK font (a character it lacks is set as □, warned).
     """
     regular, bold = find_cjk_font(), find_cjk_font(bold=True)
     layout, title = _layout(page, paper, orientation, internal, regular, bold)
@@ -299,7 +324,7 @@ def write_sheet(
         north_arrow(paper_ax, layout, ground, crs)
         draw_title(paper_ax, layout.title, title)
         _panel(paper_ax, layout, views, notes, scale)
-        font = _embed_fonts(fig, Path(tmp), regular, bold)
+        font, glyphless = _embed_fonts(fig, Path(tmp), regular, bold)
         with atomic_path(path) as out:
             fig.savefig(out, format="pdf", metadata=_metadata(page, organisation, date, internal))
     return SheetInfo(
@@ -313,7 +338,7 @@ def write_sheet(
         crs=crs.to_string(),
         labels=n_labels,
         font=font,
-        warnings=[*title.warnings, *_outside_frame(views, projected, ground)],
+        warnings=[*title.warnings, *glyphless, *_outside_frame(views, projected, ground)],
     )
 
 
@@ -440,7 +465,7 @@ def write_map_sheet(
             paper=paper or mspec.paper or "A3",
             orientation=orientation or mspec.orientation or "landscape",
         )
-    except PublishError as exc:  # e.g. a character the font lacks: say which map uses it
+    except PublishError as exc:  # e.g. notes that do not fit: say which map it is
         msg = f"{where}, PDF sheet: {exc}"
         raise PublishError(msg) from exc
     sheet = f"{info.paper} {info.orientation} PDF sheet"

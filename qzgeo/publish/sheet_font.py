@@ -156,6 +156,68 @@ def advance_measure(face: FontFace) -> Callable[[str], float]:
     return measure
 
 
+#: The 缺字 mark: how Chinese print shows a character it cannot set, here one the font lacks.
+MISSING_MARK = "□"
+_VARIATION = range(0xFE00, 0xFE10)
+# what follows an emoji within the one character a reader sees: skin tones, tags (subdivision
+# flags), variation selectors (VS16 asks for the colour form) and combining marks
+_MODIFIERS = (range(0x1F3FB, 0x1F400), range(0xE0020, 0xE0080), _VARIATION, range(0xE0100, 0xE01F0))
+_INDICATORS = range(0x1F1E6, 0x1F200)  # two regional indicators are one flag
+
+
+def _drawn(c: str) -> bool:
+    """Whether matplotlib draws a glyph for ``c`` (private-use and unassigned: as a box)."""
+    return c.isprintable() or unicodedata.category(c) in ("Co", "Cn")
+
+
+def _cluster_end(text: str, i: int) -> int:
+    """The end of the character a reader sees starting at ``text[i]`` (an emoji sequence)."""
+    j = i + 1
+    if ord(text[i]) in _INDICATORS and j < len(text) and ord(text[j]) in _INDICATORS:
+        j += 1
+    while j < len(text):
+        if any(ord(text[j]) in r for r in _MODIFIERS) or unicodedata.category(text[j]) in (
+            "Mn",
+            "Me",
+        ):
+            j += 1
+        elif text[j] == "\u200d" and j + 1 < len(text):  # a ZWJ sequence: 👨‍👩‍👧
+            j += 2
+        else:
+            break
+    return j
+
+
+def mark_missing(face: FontFace, text: str) -> tuple[str, str]:
+    """``text`` with each character ``face`` has no glyph for set as :data:`MISSING_MARK`,
+    and those characters (an emoji with its modifiers, a ZWJ sequence or a flag get one mark).
+
+    A variation selector the font lacks after a character it has is dropped: it only asks
+    for another form of that character. So is a format character (a zero-width joiner or
+    space, a soft hyphen): a sheet is set without shaping, on one line, where it could only
+    draw a mark (a soft hyphen's bar) or break the text a reader searches (工业‍业‍园区).
+    """
+    widths, _ = _advances(face.path, face.index)
+    out: list[str] = []
+    lost: list[str] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if unicodedata.category(c) == "Cf":
+            i += 1
+        elif ord(c) in widths or c.isspace() or not _drawn(c):
+            out.append(c)
+            i += 1
+        elif ord(c) in _VARIATION:
+            i += 1
+        else:
+            j = _cluster_end(text, i)
+            out.append(MISSING_MARK)
+            lost.append(text[i:j])
+            i = j
+    return "".join(out), "".join(lost)
+
+
 def _to_truetype(font: TTFont) -> None:
     """Replace CFF outlines by quadratic ``glyf`` outlines (fontTools' otf2ttf recipe)."""
     order = font.getGlyphOrder()
@@ -201,12 +263,11 @@ def subset_font(face: FontFace, text: Iterable[str], out: Path) -> Path:
     Raises
     ------
     PublishError
-        If the face lacks a glyph for a character of ``text`` (named in the message).
+        If the face lacks a glyph for a character of ``text`` (named in the message):
+        :func:`mark_missing` first.
     """
     # private-use and unassigned characters are not printable but drawn (as a box) all the same
-    drawn = {
-        c for s in text for c in s if c.isprintable() or unicodedata.category(c) in ("Co", "Cn")
-    }
+    drawn = {c for s in text for c in s if _drawn(c)}
     chars = drawn | {chr(i) for i in range(32, 127)}
     opts = subset.Options()
     opts.font_number = face.index

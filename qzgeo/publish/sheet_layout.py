@@ -238,4 +238,21 @@ def graticule_ticks(ground: tuple[float, float, float, float], crs: CRS) -> list
             )
             if 0.02 < pos < 0.98:
                 ticks.append(Tick(side, pos, format_degrees(v, axis)))
-    return ticks
+    return _spaced(ticks)
+
+
+#: The least distance between two ticks of a side (of its length), about a label's width.
+_MIN_TICK_GAP = 0.05
+
+
+def _spaced(ticks: list[Tick]) -> list[Tick]:
+    """``ticks`` less those closer than :data:`_MIN_TICK_GAP` to another of their side: where
+    a frame reaches a pole, every meridian crosses its edge within a few mm and their labels
+    were stacked on one spot (no one of them is the right one to keep)."""
+    return [
+        t
+        for t in ticks
+        if not any(
+            o is not t and o.side == t.side and abs(o.pos - t.pos) < _MIN_TICK_GAP for o in ticks
+        )
+    ]
