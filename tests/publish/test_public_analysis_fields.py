@@ -126,3 +126,41 @@ def test_public_analysis_styled_by_an_unpublished_source_field_is_refused(
         assert "maps/zones.toml" in text and repr(field) in text, text
         assert "publish_fields" in text, text
     assert not (tmp_path / "out" / "public").exists()
+
+
+def _site(path: Path) -> Path:
+    """One site over both zones, crossing every control line of the minipack."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    x0, y0 = 36_564_000.0, 2_399_000.0
+    gdf = gpd.GeoDataFrame(
+        {"名称": ["试验地块"]},
+        geometry=[box(x0 + 50, y0 + 50, x0 + 1950, y0 + 950)],
+        crs="EPSG:4524",
+    )
+    gdf.to_file(path, driver="GeoJSON")
+    return path
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [("check", "--format", "html"), ("analyze", "--parcels")],
+    ids=["check-html", "analyze"],
+)
+def test_site_and_parcel_results_name_no_unpublished_class(
+    mini: Path, tmp_path: Path, cmd: tuple[str, ...]
+) -> None:
+    # Before the fix check.html and parcels.gpkg/parcels_summary.* of this all-public pack
+    # went to OUT/public naming the classes (control_lines / 永久基本农田: … 公顷, columns
+    # control_lines:永久基本农田_m2), which the control lines do not publish.
+    _all_public(mini, zone_fields=["名称", "主导产业"], class_fields=[])
+    site = _site(tmp_path / "site.geojson")
+    out = tmp_path / "out"
+    result = run_cli(*cmd, site, "--pack", mini, "--out", out)
+    assert_no_traceback(result)
+    assert result.exit_code in (0, 1), all_output(result)
+    if (out / "public").exists():
+        for cls in CLASSES:
+            assert grep_tree(out / "public", cls) == [], cls
+    assert grep_tree(out / "internal", "永久基本农田")  # the result names them, for staff
