@@ -45,7 +45,7 @@ from qzgeo.pack.load import LoadedPack, analysis_layer_ids
 from qzgeo.pack.model import Pack
 from qzgeo.pack.prepared import prepare_pack
 from qzgeo.pack.validate import pack_warnings, unconstrained_warnings, validate_pack
-from qzgeo.publish.checks import zone_names_published
+from qzgeo.publish.checks import constraint_classes_published, zone_names_published
 from qzgeo.publish.parcel_stream import chunk_measure, stream_choice, stream_parcels_into
 from qzgeo.publish.parcel_tables import (
     PARCEL_REPORT,
@@ -477,12 +477,13 @@ def run_check(
         r.warnings = [redact_text(w) for w in [*r.warnings, *lost]]
     told = [n.message for n in notices if n.kind != "repair"]  # repairs: CheckSummary.repairs
     warnings = [redact_text(w) for w in dict.fromkeys([*told, *rep.warnings, *lost])]
-    # public only if every pack layer is, and the zone names (the 分区 column) are published
+    # public only if every pack layer is, and the zone names (分区) and classes are published
     public = (
         not constraints
         and pack is not None
         and all(s.is_public for s in pack.layers.values())
         and zone_names_published(pack)
+        and constraint_classes_published(pack)
     )
     return CheckSummary(
         reports,

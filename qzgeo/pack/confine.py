@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from qzgeo.pack.model import LayerSpec
+from qzgeo.pack.model import LayerSpec, Pack
 
 #: Map ids whose page another page of the same folder takes: the gallery, and what
 #: ``qzgeo analyze --map`` and ``qzgeo check --out`` write (and replace, or remove) there.
@@ -49,17 +49,51 @@ def text_cap_problems(raw: dict[str, Any], where: str) -> list[str]:
     for key, cap in caps.items():
         value = raw.get(key)
         text = value if isinstance(value, str) else ""
-        bidi = sorted({f"U+{ord(c):04X}" for c in text if c in _BIDI_CONTROLS})
-        if bidi:
-            out.append(
-                f"{where}: `{key}` holds the invisible direction control(s) {', '.join(bidi)}, "
-                f"which reorder the text on pages and sheets (in {text[:40]!r}); delete them"
-            )
+        out.extend(bidi_problems(text, f"{where}: `{key}`"))
         if isinstance(value, str) and len(value) > cap:
             out.append(
                 f"{where}: `{key}` is {len(value):,} characters long, over the cap of {cap}; "
                 f"shorten it (it starts {value[:20]!r})"
             )
+    return out
+
+
+def bidi_problems(text: str | None, what: str) -> list[str]:
+    """The bidi controls of ``text``, a text some page, sheet or gallery shows (none: [])."""
+    text = text or ""
+    bidi = sorted({f"U+{ord(c):04X}" for c in text if c in _BIDI_CONTROLS})
+    if not bidi:
+        return []
+    return [
+        f"{what} holds the invisible direction control(s) {', '.join(bidi)}, "
+        f"which reorder the text on pages and sheets (in {text[:40]!r}); delete them"
+    ]
+
+
+def shown_text_problems(pack: Pack) -> list[str]:
+    """Bidi controls in the pack's other shown texts than titles (:func:`text_cap_problems`):
+    the gallery's and sheets' [pack] texts, the sources on every page, the legends, the
+    distance labels of site reports, and the map ids that name the pages' files."""
+    where = "catalog.toml [pack]"
+    out = bidi_problems(pack.title, f"{where}: `title`")
+    for key in ("notice", "attribution", "organisation_name"):
+        out += bidi_problems(getattr(pack, key), f"{where}: `{key.removesuffix('_name')}`")
+    for spec in pack.layers.values():
+        for key in ("source", "licence"):
+            out += bidi_problems(getattr(spec, key), f"catalog.toml layer {spec.id!r}: `{key}`")
+    for d in pack.distances:
+        for key in ("label", "label_en"):
+            out += bidi_problems(
+                getattr(d, key), f"catalog.toml [[distances]] {d.layer!r}: `{key}`"
+            )
+    for style in pack.styles.values():
+        at = f"{style.source_file} [{style.layer_id}]"
+        out += bidi_problems(style.legend_title, f"{at}: `legend_title`")
+        out += bidi_problems(style.default.legend, f"{at}: `legend`")
+        for cls, sym in style.classes.items():
+            out += bidi_problems(sym.legend, f"{at} class {cls!r}: `legend`")
+    for mid in pack.maps:
+        out += bidi_problems(mid, f"maps/{mid}.toml: the map id (its page's file name)")
     return out
 
 

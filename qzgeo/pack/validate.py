@@ -23,6 +23,7 @@ from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.postgis_uri import is_postgis_uri
 from qzgeo.io.vector import list_layers
 from qzgeo.pack.class_values import class_key, class_texts
+from qzgeo.pack.confine import shown_text_problems
 from qzgeo.pack.coverage import coverage_problems
 from qzgeo.pack.load import read_pack_layer
 from qzgeo.pack.model import ANALYSIS_OUTPUTS, LayerSpec, Pack
@@ -93,7 +94,7 @@ def _read(pack: Pack, spec: LayerSpec, problems: list[str]) -> gpd.GeoDataFrame 
 
 def check_pack(pack: Pack, *, check_data: bool = True) -> list[str]:
     """Return every problem of ``pack`` (an empty list means it is valid)."""
-    problems = list(pack.problems)
+    problems = [*pack.problems, *shown_text_problems(pack)]
     fields: dict[str, set[str]] = {}
     classes: dict[str, set[str]] = {}
     for spec in pack.layers.values():

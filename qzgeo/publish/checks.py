@@ -25,6 +25,25 @@ def zone_names_published(pack: Pack) -> bool:
     return all((s.name_field or "名称") in s.publish_fields for s in pack.zone_layers())
 
 
+def constraint_classes_published(pack: Pack) -> bool:
+    """Whether every constraint layer with a ``class_field`` publishes it (the ``类别`` of
+    冲突图斑; a layer without one gives its title, which every map shows anyway)."""
+    return all(
+        s.class_field is None or s.class_field in s.publish_fields for s in pack.constraint_layers()
+    )
+
+
+def published_analysis_fields(pack: Pack, name: str) -> tuple[str, ...]:
+    """The columns of analysis output ``name`` a public map may embed: those of
+    :data:`ANALYSIS_FIELDS` whose source fields the pack's layers publish."""
+    hidden = set()
+    if not zone_names_published(pack):
+        hidden.add("名称")
+    if not constraint_classes_published(pack):
+        hidden.add("类别")
+    return tuple(f for f in ANALYSIS_FIELDS.get(name, ()) if f not in hidden)
+
+
 def shown_name_field(pack: Pack, layer_id: str, *, public: bool) -> str | None:
     """A zone layer's ``name_field`` where it may be shown: internal, or published."""
     spec = pack.layers[layer_id]
@@ -137,14 +156,26 @@ def published_field_problems(
     for name in mspec.analysis:
         if analysis_sensitivity.get(name, "internal") != "public":
             continue
+        published = published_analysis_fields(pack, name)
         for f in style_fields(pack.styles.get(name), analysis_class_field(pack, name)):
-            if f not in ANALYSIS_FIELDS.get(name, ()):
+            if f not in published:
                 problems.append(
                     f"{where}: analysis {name!r} is styled by field {f!r}, which is not "
-                    f"published (fields {list(ANALYSIS_FIELDS.get(name, ()))}); "
+                    f"published (fields {list(published)}{_source_hint(f)}); "
                     "style it by one of those"
                 )
     return problems
+
+
+def _source_hint(field: str) -> str:
+    if field == "名称":
+        return "; 名称 is published when every zone layer lists its name_field in publish_fields"
+    if field == "类别":
+        return (
+            "; 类别 is published when every constraint layer with a class_field lists it "
+            "in publish_fields"
+        )
+    return ""
 
 
 def mapped_ids(pack: Pack) -> list[str]:

@@ -194,6 +194,15 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def part_build(build: Mapping[str, object], part: str, ids: Sequence[str]) -> dict[str, object]:
+    """The build options the manifest of ``part`` records: the public one names no internal map
+    (``only`` keeps the ids of the part's maps, ``ids``)."""
+    only = build.get("only")
+    if part == "internal" or not isinstance(only, list):
+        return dict(build)
+    return {**build, "only": [m for m in only if m in ids]}
+
+
 def manifest_json(
     *,
     maps: Sequence[Mapping[str, object]],

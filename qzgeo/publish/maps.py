@@ -22,7 +22,7 @@ from qzgeo.io.atomic import atomic_path, write_text
 from qzgeo.pack.model import MapSpec, Pack
 from qzgeo.publish.basemaps import Basemap, resolve_tianditu_key
 from qzgeo.publish.checks import map_problems, mapped_ids, style_problems
-from qzgeo.publish.gallery import Card, gallery_html, manifest_json, sketch_svg
+from qzgeo.publish.gallery import Card, gallery_html, manifest_json, part_build, sketch_svg
 from qzgeo.publish.plans import ANALYSIS_TITLES, LayerPlan, choose_basemaps, layer_plans
 from qzgeo.publish.prepare import (
     BIG_LAYER_FEATURES,
@@ -340,7 +340,7 @@ def write_galleries(
             out / part / "manifest.json",
             manifest_json(
                 maps=entries,
-                build=build,
+                build=part_build(build, part, [m for m, b in built.items() if b.part == part]),
                 inputs=inputs if part == "internal" else public_inputs,
                 warnings=warnings,
             ),

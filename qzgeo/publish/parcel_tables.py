@@ -24,7 +24,7 @@ from qzgeo.io.atomic import write_bytes, write_text
 from qzgeo.io.outdir import PARTS, Build, output_build, staged
 from qzgeo.io.write_stream import arrow_batch, write_gpkg_stream
 from qzgeo.pack.model import Pack
-from qzgeo.publish.checks import zone_names_published
+from qzgeo.publish.checks import constraint_classes_published, zone_names_published
 from qzgeo.publish.tables import csv_bytes, write_csv
 
 __all__ = [
@@ -40,8 +40,10 @@ __all__ = [
 
 def results_public(pack: Pack) -> bool:
     """Parcel results are public only if every layer they derive from is (zones, constraints,
-    the coverage layer: its outline shapes each parcel's 未核查 part)."""
-    return all(s.is_public for s in (*pack.constraint_layers(), *pack.parcel_layers()))
+    the coverage layer: its outline shapes each parcel's 未核查 part), and the constraint
+    classes they name (columns ``layer:class``) are published."""
+    layers = (*pack.constraint_layers(), *pack.parcel_layers())
+    return all(s.is_public for s in layers) and constraint_classes_published(pack)
 
 
 #: The report of ``qzgeo analyze``, always internal. Not ``report.json``: that is publish's, and

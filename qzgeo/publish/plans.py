@@ -18,8 +18,8 @@ from qzgeo.publish.checks import (
     ANALYSIS_FIELDS,
     analysis_class_field,
     layer_class_field,
+    published_analysis_fields,
     style_fields,
-    zone_names_published,
 )
 from qzgeo.publish.render import GROUPS
 
@@ -152,9 +152,10 @@ def _analysis_plan(
 ) -> LayerPlan | None:
     style = pack.styles.get(aname) or LayerStyle(aname, _ANALYSIS_FALLBACK[aname])
     class_field = analysis_class_field(pack, aname)
-    base = [f for f in ANALYSIS_FIELDS[aname] if f in gdf.columns]
-    if public and not zone_names_published(pack):
-        base = [f for f in base if f != "名称"]  # zone names a zone layer does not publish
+    # on a public map, only the columns whose source fields the pack's layers publish: zone
+    # names (名称) and constraint classes (类别) are attributes of those layers
+    shown = published_analysis_fields(pack, aname) if public else ANALYSIS_FIELDS[aname]
+    base = [f for f in shown if f in gdf.columns]
     fields = list(dict.fromkeys([*base, *style_fields(style, class_field)]))
     missing = [f for f in fields if f not in gdf.columns]
     if missing:
