@@ -40,6 +40,7 @@ from qzgeo.io.layer_info import declared_fields, default_layer
 from qzgeo.io.outdir import check_out_dir, output_build, write_part
 from qzgeo.io.postgis_uri import redact_text, redact_uri
 from qzgeo.io.vector import ReadOptions, read_layer
+from qzgeo.notices import counted
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids
 from qzgeo.pack.model import Pack
@@ -97,8 +98,8 @@ class PublishSummary:
             f" (their union; the zone rows add up to {rows:,.1f})" if rows > total + 0.05 else ""
         )
         return (
-            f"{n_zones} zones, {total:,.1f} 公顷 available{union}, "
-            f"{len(self.analysis.conflicts)} conflict patches; "
+            f"{counted(n_zones, 'zone')}, {total:,.1f} 公顷 available{union}, "
+            f"{counted(len(self.analysis.conflicts), 'conflict patch')}; "
             f"planar CRS {self.analysis.planar_crs}"
         )
 
@@ -209,9 +210,9 @@ class AnalyzeSummary:
         if o is not None and o.pairs:  # the totals are too large by the shared land: say so
             beyond += f", {o.pairs} overlapping pair(s) sharing {_ha_mu(o.m2)} counted twice"
         return (
-            f"{n} parcels, {conflicts}, {_ha_mu(avail)} available{beyond}; "
+            f"{counted(n, 'parcel')}, {conflicts}, {_ha_mu(avail)} available{beyond}; "
             f"{self.repairs.summary(see=PARCEL_REPORT)}; "
-            f"{len(self.overlay.retries)} overlay retries; {self.engine}"
+            f"{counted(len(self.overlay.retries), 'overlay retry')}; {self.engine}"
         )
 
 
@@ -364,7 +365,7 @@ def _run_engine(
         result = analyze_parcels_dask(
             parcels, loaded, scheduler=scheduler, n_workers=workers, report=overlay, plan=plan
         )
-        return result, f"dask ({scheduler or f'local, {workers} processes'})"
+        return result, f"dask ({scheduler or 'local, ' + counted(workers, 'process')})"
     result = analyze_parcels(
         parcels, loaded, workers=workers, progress=progress, report=overlay, plan=plan
     )
