@@ -1,9 +1,8 @@
 """The only place that strings the stages together: catalog → load & normalise → analyze → publish.
 
-One function per command: :func:`run_publish`, :func:`run_analyze` and :func:`run_check`;
-:func:`qzgeo.publish.suitability_run.run_suitability` lives apart so that the other commands
-do not import the raster stack. The CLI modules only parse options, call these and print what
-they return. Every command writes through :mod:`qzgeo.io.outdir` (``OUT/public``, ``/internal``).
+One function per command (:func:`run_publish`, :func:`run_analyze`, :func:`run_check`; and apart,
+not to import the raster stack, ``publish.suitability_run.run_suitability``); the CLI modules
+parse options, call these and print what they return, written through :mod:`qzgeo.io.outdir`.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from qzgeo.analysis.chunk_pool import chunk_pool
+from qzgeo.analysis.edge_notes import long_edge_warning
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcel_columns import kept_declared
 from qzgeo.analysis.parcel_extent import count_unchecked
@@ -289,9 +289,9 @@ def run_analyze(
     shown = redact_uri(str(parcels_path))  # a PostGIS password never reaches a message
     parcels = clean_parcels(parcels, extent=loaded.coverage, source=shown, repairs=repairs)
     overlaps = find_overlaps(parcels.geometry.values, parcels.index, parcels.crs, source=shown)
-    if (said := overlaps.message()) is not None:
-        repairs.warnings.append(said)
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(parcels.crs, loaded.planar_crs))
+    said = (overlaps.message(), long_edge_warning(parcels, plan.planar_crs, shown))
+    repairs.warnings.extend(s for s in said if s is not None)
     overlay = OverlayReport()
     result, engine = _run_engine(
         parcels, loaded, plan, overlay, workers=workers, use_dask=use_dask, scheduler=scheduler,

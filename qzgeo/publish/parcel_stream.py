@@ -46,6 +46,7 @@ from qzgeo.analysis.chunk_pool import (
     measure_elsewhere,
     run_chunks,
 )
+from qzgeo.analysis.edge_notes import EdgeTally
 from qzgeo.analysis.overlap_chunks import ChunkBoxes, cross_chunk_overlaps
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcel_columns import kept_declared
@@ -352,7 +353,7 @@ class _Totals:
         self.leaves: list[LeafPack] | None = []  # None: a chunk came without (GDAL indexes)
         self.parcels = self.conflicts = 0
         self.available_m2 = self.unchecked_m2 = 0.0
-        self.engine = ""
+        self.engine, self.edges = "", EdgeTally()  # the long lon/lat edges of every chunk
         self.overlaps, self.boxes = ParcelOverlaps(source.shown), boxes or ChunkBoxes()
 
     def tables(self, results: Iterator[ChunkResult], bar: Any) -> Iterator[pa.Table | None]:
@@ -365,6 +366,7 @@ class _Totals:
                 self.repairs.warnings.extend(new)  # each message once, as in memory
                 self.overlay.extend(r.overlay)
                 self.overlaps.extend(r.overlaps or ParcelOverlaps(""))  # pairs in the chunk
+                self.edges.add(r.edges or EdgeTally())
                 if r.totals is not None:
                     self.totals.append(r.totals)
                 self.read += r.read
@@ -387,11 +389,8 @@ class _Totals:
                 bar.close()
 
     def _check_cap(self) -> None:
-        """Refuse the layer once its chunks hold more features than ``--max-features``.
-
-        The cap was checked against the stored feature count before the first chunk; a stale
-        count (too low) passed it, and only the chunks count the rows.
-        """
+        """Refuse the layer once its chunks hold more features than ``--max-features`` (a
+        stale, too low, stored count passed the check made before the first chunk)."""
         if self.cap is not None and self.read > self.cap:
             msg = (
                 f"{self.source.shown} has at least {self.read:,} features (more than its stored "
@@ -419,8 +418,8 @@ class _Totals:
             self.repairs.warnings.append(said)
         if len(self.boxes.boxes) > 1:  # pairs across chunks, read back from the rows written
             self.overlaps.extend(cross_chunk_overlaps(out / "parcels.gpkg", self.boxes))
-        if (said := self.overlaps.message()) is not None:
-            self.repairs.warnings.append(said)
+        told = (self.overlaps.message(), self.edges.message(self.source.shown))
+        self.repairs.warnings.extend(s for s in told if s is not None)  # as in memory
         outputs = write_parcel_tables(
             out,
             out / "parcels.gpkg",
