@@ -67,3 +67,15 @@ def test_a_bare_multi_layer_file_is_refused_not_read_as_its_first(
     text = all_output(result)
     assert result.exit_code == 2, text
     assert "roads, 地块" in text and "--layer 地块" in text, text
+
+
+def test_a_catalog_path_with_a_layer_names_the_layer_key(mini: Path) -> None:
+    catalog = mini / "layers" / "catalog.toml"
+    text = catalog.read_text(encoding="utf-8")
+    old = 'path = "mini.gpkg"\nlayer = "zones"'
+    assert text.count(old) == 1
+    catalog.write_text(text.replace(old, 'path = "mini.gpkg:zones"'), encoding="utf-8")
+    result = run_cli("validate", "--pack", mini)
+    text = all_output(result)
+    assert result.exit_code == 2, text
+    assert "'mini.gpkg:zones' not found" in text and 'layer = "zones" (a pack\'s catalog)' in text
