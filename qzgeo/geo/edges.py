@@ -140,7 +140,17 @@ def long_edges(geoms: npt.ArrayLike, *, crs: CRS, planar: CRS, min_m: float) -> 
     >>> long_edges([box(122.05, 41.70, 122.051, 41.701)], crs=ll, planar=gk, min_m=1e3) is None
     True
     """
-    a, b, row = _edges(geoms)
+    arr = np.asarray(geoms, dtype=object)
+    # Only geometries whose box could hold such an edge are taken apart (parcels of a few
+    # hundred metres are the many): m per degree at most 111.32 km (longitude, on the
+    # equator) and 111.70 km (latitude, at the poles), so the box's span is never under-read.
+    lo_x, lo_y, hi_x, hi_y = shapely.bounds(arr).T
+    span = np.hypot((hi_x - lo_x) * 111_320.0, (hi_y - lo_y) * 111_700.0)
+    cand = np.flatnonzero(span > min_m)  # NaN (empty) is not
+    if cand.size == 0:
+        return None
+    a, b, row = _edges(arr[cand])
+    row = cand[row]
     coslat = np.cos(np.radians(np.maximum(np.abs(a[:, 1]), np.abs(b[:, 1]))))
     rough = _M_PER_DEG * np.hypot((b[:, 0] - a[:, 0]) * coslat, b[:, 1] - a[:, 1])
     keep = rough > _PREFILTER * min_m
