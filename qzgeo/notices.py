@@ -16,13 +16,33 @@ from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-__all__ = ["KINDS", "Notice", "Notices", "attach_notices", "notices_of"]
+__all__ = ["KINDS", "Notice", "Notices", "attach_notices", "counted", "notices_of"]
 
 Kind = Literal["warning", "repair", "note"]
 #: ``warning``: something may be wrong with the input or the answer; ``repair``: the data were
 #: changed (a ring closed, a geometry fixed); ``note``: an assumption the user may want to see.
 KINDS: tuple[str, ...] = ("warning", "repair", "note")
 ATTR = "notices"
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun`` in the number ``n`` asks for, for the lines a user reads ("1 parcel",
+    not "1 parcels"); ``plural`` where the English rule below is wrong.
+
+    Examples
+    --------
+    >>> counted(1, "parcel"), counted(0, "zone"), counted(2, "overlay retry")
+    ('1 parcel', '0 zones', '2 overlay retries')
+    >>> counted(3, "conflict patch"), counted(2, "process"), counted(2, "day")
+    ('3 conflict patches', '2 processes', '2 days')
+    """
+    if n == 1:
+        return f"{n} {noun}"
+    if plural is None and noun.endswith(("s", "x", "ch", "sh")):
+        plural = noun + "es"
+    elif plural is None and noun.endswith("y") and noun[-2:-1] not in tuple("aeiou"):
+        plural = noun[:-1] + "ies"
+    return f"{n} {plural or noun + 's'}"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,8 @@
 """The only place that strings the stages together: catalog → load & normalise → analyze → publish.
 
-One function per command: :func:`run_publish`, :func:`run_analyze` and :func:`run_check`;
-:func:`qzgeo.publish.suitability_run.run_suitability` lives apart so that the other commands
-do not import the raster stack. The CLI modules only parse options, call these and print what
-they return. Every command writes through :mod:`qzgeo.io.outdir` (``OUT/public``, ``/internal``).
+One function per command (:func:`run_publish`, :func:`run_analyze`, :func:`run_check`; and apart,
+not to import the raster stack, ``publish.suitability_run.run_suitability``); the CLI modules
+parse options, call these and print what they return, written through :mod:`qzgeo.io.outdir`.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from qzgeo.analysis.chunk_pool import chunk_pool
+from qzgeo.analysis.edge_notes import long_edge_warning
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcel_columns import kept_declared
 from qzgeo.analysis.parcel_extent import count_unchecked
@@ -40,6 +40,7 @@ from qzgeo.io.layer_info import declared_fields, default_layer
 from qzgeo.io.outdir import check_out_dir, output_build, write_part
 from qzgeo.io.postgis_uri import redact_text, redact_uri
 from qzgeo.io.vector import ReadOptions, read_layer
+from qzgeo.notices import counted
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids
 from qzgeo.pack.model import Pack
@@ -97,8 +98,8 @@ class PublishSummary:
             f" (their union; the zone rows add up to {rows:,.1f})" if rows > total + 0.05 else ""
         )
         return (
-            f"{n_zones} zones, {total:,.1f} 公顷 available{union}, "
-            f"{len(self.analysis.conflicts)} conflict patches; "
+            f"{counted(n_zones, 'zone')}, {total:,.1f} 公顷 available{union}, "
+            f"{counted(len(self.analysis.conflicts), 'conflict patch')}; "
             f"planar CRS {self.analysis.planar_crs}"
         )
 
@@ -209,20 +210,15 @@ class AnalyzeSummary:
         if o is not None and o.pairs:  # the totals are too large by the shared land: say so
             beyond += f", {o.pairs} overlapping pair(s) sharing {_ha_mu(o.m2)} counted twice"
         return (
-            f"{n} parcels, {conflicts}, {_ha_mu(avail)} available{beyond}; "
+            f"{counted(n, 'parcel')}, {conflicts}, {_ha_mu(avail)} available{beyond}; "
             f"{self.repairs.summary(see=PARCEL_REPORT)}; "
-            f"{len(self.overlay.retries)} overlay retries; {self.engine}"
+            f"{counted(len(self.overlay.retries), 'overlay retry')}; {self.engine}"
         )
 
 
 def _ha_mu(m2: float) -> str:
-    """``X.XX 公顷 (Y.Y 亩)``: an area as the command line prints it.
-
-    Examples
-    --------
-    >>> _ha_mu(20_000.0)
-    '2.00 公顷 (30.0 亩)'
-    """
+    """``X.XX 公顷 (Y.Y 亩)``: an area as the command line prints it, e.g. ``_ha_mu(20_000.0)``
+    gives ``'2.00 公顷 (30.0 亩)'``."""
     return f"{m2 / M2_PER_HA:.2f} 公顷 ({m2 / M2_PER_MU:.1f} 亩)"
 
 
@@ -288,9 +284,9 @@ def run_analyze(
     shown = redact_uri(str(parcels_path))  # a PostGIS password never reaches a message
     parcels = clean_parcels(parcels, extent=loaded.coverage, source=shown, repairs=repairs)
     overlaps = find_overlaps(parcels.geometry.values, parcels.index, parcels.crs, source=shown)
-    if (said := overlaps.message()) is not None:
-        repairs.warnings.append(said)
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(parcels.crs, loaded.planar_crs))
+    said = (overlaps.message(), long_edge_warning(parcels, plan.planar_crs, shown))
+    repairs.warnings.extend(s for s in said if s is not None)
     overlay = OverlayReport()
     result, engine = _run_engine(
         parcels, loaded, plan, overlay, workers=workers, use_dask=use_dask, scheduler=scheduler,
@@ -364,7 +360,7 @@ def _run_engine(
         result = analyze_parcels_dask(
             parcels, loaded, scheduler=scheduler, n_workers=workers, report=overlay, plan=plan
         )
-        return result, f"dask ({scheduler or f'local, {workers} processes'})"
+        return result, f"dask ({scheduler or 'local, ' + counted(workers, 'process')})"
     result = analyze_parcels(
         parcels, loaded, workers=workers, progress=progress, report=overlay, plan=plan
     )

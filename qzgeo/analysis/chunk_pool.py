@@ -41,6 +41,7 @@ import shapely
 
 from qzgeo._errors import QzgeoError
 from qzgeo.analysis.chunk_plan import ChunkSource, ChunkStart, chunk_starts, fid_column
+from qzgeo.analysis.edge_notes import EdgeTally
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcel_extent import count_unchecked
 from qzgeo.analysis.parcel_overlaps import ParcelOverlaps, find_overlaps
@@ -114,6 +115,7 @@ class ChunkResult:
     leaves_path: str | None = None  # the leaves, spilled beside it
     leaves: LeafPack | None = None  # the table's rows packed for the output's R-tree
     overlaps: ParcelOverlaps | None = None  # the chunk's parcels that overlap one another
+    edges: EdgeTally | None = None  # the chunk's long lon/lat edges (qzgeo.analysis.edge_notes)
 
 
 def analyze_chunk(ctx: ChunkContext, spec: ChunkStart, *, threads: int = 1) -> ChunkResult:
@@ -193,7 +195,7 @@ def complete_chunk(
         float(result["unchecked_m2"].sum()),
         # the boxes of the rows as written (the parcels' own CRS), packed here, in parallel
         leaves=pack_leaves(shapely.bounds(np.asarray(result.geometry.values))),
-        overlaps=overlaps,
+        overlaps=overlaps, edges=EdgeTally.of(chunk, plan.planar_crs),
     )  # fmt: skip
 
 

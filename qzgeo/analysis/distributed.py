@@ -41,6 +41,7 @@ from qzgeo.analysis.parcels import (
     overlay_crs,
     to_planar,
 )
+from qzgeo.notices import counted
 from qzgeo.pack.load import LoadedPack
 
 __all__ = [
@@ -303,7 +304,7 @@ class DaskChunks:
         self._plan_future: Any = None
         self._inflight: deque[tuple[pd.Index, list[Any]]] = deque()
         workers = len(client.nthreads())
-        self.label = f"dask ({client.scheduler.address}, {workers} workers)"
+        self.label = f"dask ({client.scheduler.address}, {counted(workers, 'worker')})"
 
     def put(self, planar: gpd.GeoDataFrame, plan: ParcelPlan) -> list[Measured]:
         """Send one chunk, in the plan's planar CRS; return the chunks measured meanwhile.

@@ -24,6 +24,7 @@ from qzgeo.geo.reproject import to_crs
 from qzgeo.io.csv_wkt import UNPARSED
 from qzgeo.io.guard import refuse_virtual
 from qzgeo.io.input_checks import enforce_extent
+from qzgeo.io.layer_info import layer_form_hint
 from qzgeo.io.postgis_uri import is_postgis_uri, parse_postgis_uri
 from qzgeo.io.vector import ReadOptions, read_layer
 from qzgeo.notices import Notices, notices_of
@@ -101,7 +102,7 @@ def _read(
     if "://" not in path:
         refuse_virtual(arg)
     if "://" not in path and not Path(path).exists():
-        msg = f"{path} does not exist; check the file name"
+        msg = f"{path} does not exist; {layer_form_hint(path) or 'check the file name'}"
         raise InputError(msg)
     kw = (options or ReadOptions()).kwargs()
     gdf = read_layer(path, layer=layer, crs=crs, datum=datum, **kw)

@@ -28,6 +28,7 @@ from pyproj import CRS
 
 from qzgeo._errors import CRSError, InputError, PackError
 from qzgeo.analysis.distances import DistanceTarget, build_targets, measure
+from qzgeo.analysis.edge_notes import site_edge_warnings
 from qzgeo.analysis.overlay import OverlayPlan
 from qzgeo.analysis.overlay_plan import POLYGONAL_TYPES, ConstraintClass
 from qzgeo.analysis.parcel_extent import checked_polygon, outside_parts
@@ -374,6 +375,7 @@ def check_sites(
     distances = measure(ctx.distances, planar, planar_crs=ctx.planar_crs)
     srcs, fids = site_origin(sites)
     told = [site_notes(notes, srcs[i], fids[i], repairs[i]) for i in range(n)]
+    long = site_edge_warnings(lonlat, CRS(STORAGE_CRS), ctx.planar_crs, labels, fids)
     return [
         SiteReport(
             site=labels[i],
@@ -386,7 +388,7 @@ def check_sites(
             development_boundary=boundary[i],
             zones=zones[i],
             distances=distances[i],
-            warnings=[*ctx.warnings, *told[i][0]],
+            warnings=[*ctx.warnings, *told[i][0], *long[i]],
             repairs=told[i][1],
             geometry=lonlat[i],
             patches=patches[i],

@@ -119,10 +119,11 @@ def command(
             "once; leave out one of them"
         )
         raise click.BadParameter(msg, param_hint="--chunk-rows")
+    from qzgeo.io.layer_info import layer_form_hint
     from qzgeo.io.postgis_uri import is_postgis_uri
 
     if not is_postgis_uri(parcels_path) and not Path(parcels_path).exists():
-        msg = f"{parcels_path} does not exist"
+        msg = f"{parcels_path} does not exist; {layer_form_hint(parcels_path) or 'check the path'}"
         raise click.BadParameter(msg, param_hint="--parcels")
     summary = run_analyze(
         parcels_path if is_postgis_uri(parcels_path) else Path(parcels_path),

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from qzgeo.cli.options import caps_options, pack_opt
+from qzgeo.notices import counted
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pack.coverage import coverage_reach_warnings
 from qzgeo.pack.load import load_pack_layers
@@ -46,8 +47,8 @@ def command(pack_dir: Path | None) -> None:
     for w in dict.fromkeys(warnings):
         click.echo(f"warning: {w}", err=True)
     click.echo(
-        f"{pack.root}: OK ({len(pack.layers)} layers, {len(pack.styles)} styles, "
-        f"{len(pack.maps)} maps)"
+        f"{pack.root}: OK ({counted(len(pack.layers), 'layer')}, "
+        f"{counted(len(pack.styles), 'style')}, {counted(len(pack.maps), 'map')})"
     )
 
 

@@ -47,12 +47,16 @@ class LongEdges:
     """The edges of a layer longer than the threshold: how many, the longest, the worst offset.
 
     ``worst`` is the edge whose drawing on the maps (straight in Web Mercator or in lon/lat,
-    whichever is farther) is farthest from its straight chord in the planar CRS; ``value`` in m.
+    whichever is farther) is farthest from its straight chord in the planar CRS; ``geodesic``
+    the edge whose geodesic is farthest from that chord (``value`` in m); ``rows`` the rows
+    with a long edge.
     """
 
     count: int
     longest: Edge
     worst: Edge
+    geodesic: Edge
+    rows: tuple[int, ...]
 
 
 def _edges(geoms: npt.ArrayLike) -> tuple[FloatArray, FloatArray, IntArray]:
@@ -95,6 +99,22 @@ def _map_offsets_m(a: FloatArray, b: FloatArray, crs: CRS, planar: CRS) -> Float
     return np.maximum(off[0], off[1]) / norm
 
 
+def _geodesic_offsets_m(
+    a: FloatArray, b: FloatArray, geod: Geod, crs: CRS, planar: CRS
+) -> FloatArray:
+    """How far the middle of each edge's geodesic lies from its straight chord in ``planar`` (m)."""
+    az, _, dist = geod.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+    mlon, mlat, _ = geod.fwd(a[:, 0], a[:, 1], az, np.asarray(dist) / 2.0)
+    t = cached_transformer(crs, planar)
+    xa, ya = t.transform(a[:, 0], a[:, 1])
+    xb, yb = t.transform(b[:, 0], b[:, 1])
+    xm, ym = t.transform(mlon, mlat)
+    cx, cy = np.asarray(xb) - xa, np.asarray(yb) - ya
+    norm = np.hypot(cx, cy)
+    norm[norm == 0] = np.inf
+    return np.abs(cx * (np.asarray(ym) - ya) - cy * (np.asarray(xm) - xa)) / norm
+
+
 def long_edges(geoms: npt.ArrayLike, *, crs: CRS, planar: CRS, min_m: float) -> LongEdges | None:
     """The edges of lon/lat ``geoms`` longer than ``min_m`` (geodesic), or ``None`` if none.
 
@@ -115,12 +135,22 @@ def long_edges(geoms: npt.ArrayLike, *, crs: CRS, planar: CRS, min_m: float) -> 
     >>> from shapely import box
     >>> ll, gk = CRS.from_epsg(4490), CRS.from_epsg(4549)  # CGCS2000, GK CM 120°E
     >>> found = long_edges([box(122.05, 41.70, 122.20, 41.83)], crs=ll, planar=gk, min_m=1e3)
-    >>> found.count, round(found.longest.value), round(found.worst.value, 1)
-    (4, 14439, 2.7)
+    >>> found.count, round(found.longest.value), round(found.worst.value, 1), found.rows
+    (4, 14439, 2.7, (0,))
     >>> long_edges([box(122.05, 41.70, 122.051, 41.701)], crs=ll, planar=gk, min_m=1e3) is None
     True
     """
-    a, b, row = _edges(geoms)
+    arr = np.asarray(geoms, dtype=object)
+    # Only geometries whose box could hold such an edge are taken apart (parcels of a few
+    # hundred metres are the many): m per degree at most 111.32 km (longitude, on the
+    # equator) and 111.70 km (latitude, at the poles), so the box's span is never under-read.
+    lo_x, lo_y, hi_x, hi_y = shapely.bounds(arr).T
+    span = np.hypot((hi_x - lo_x) * 111_320.0, (hi_y - lo_y) * 111_700.0)
+    cand = np.flatnonzero(span > min_m)  # NaN (empty) is not
+    if cand.size == 0:
+        return None
+    a, b, row = _edges(arr[cand])
+    row = cand[row]
     coslat = np.cos(np.radians(np.maximum(np.abs(a[:, 1]), np.abs(b[:, 1]))))
     rough = _M_PER_DEG * np.hypot((b[:, 0] - a[:, 0]) * coslat, b[:, 1] - a[:, 1])
     keep = rough > _PREFILTER * min_m
@@ -132,14 +162,21 @@ def long_edges(geoms: npt.ArrayLike, *, crs: CRS, planar: CRS, min_m: float) -> 
         return None
     a, b, row, length = a[long], b[long], row[long], np.asarray(length)[long]
     offset = _map_offsets_m(a, b, crs, planar)
+    geo_off = _geodesic_offsets_m(a, b, geod, crs, planar)
 
     def edge(i: int, value: float) -> Edge:
         return Edge(
             int(row[i]), (float(a[i, 0]), float(a[i, 1])), (float(b[i, 0]), float(b[i, 1])), value
         )
 
-    i, j = int(np.argmax(length)), int(np.argmax(offset))
-    return LongEdges(int(long.sum()), edge(i, float(length[i])), edge(j, float(offset[j])))
+    i, j, k = int(np.argmax(length)), int(np.argmax(offset)), int(np.argmax(geo_off))
+    return LongEdges(
+        int(long.sum()),
+        edge(i, float(length[i])),
+        edge(j, float(offset[j])),
+        edge(k, float(geo_off[k])),
+        tuple(int(r) for r in np.unique(row)),
+    )
 
 
 def densify_rings(

@@ -17,7 +17,7 @@ from qzgeo.io.guard import admit_path, ogr_layers, open_options
 from qzgeo.io.postgis_read import postgis_fields
 from qzgeo.io.postgis_uri import is_postgis_uri
 
-__all__ = ["declared_fields", "default_layer"]
+__all__ = ["declared_fields", "default_layer", "layer_form_hint", "layer_ways"]
 
 #: Formats that may hold several layers with geometry.
 _MULTI_LAYER_SUFFIXES = frozenset({".gpkg", ".gml", ".kml"})
@@ -49,15 +49,42 @@ def default_layer(path: str | os.PathLike[str], layer: str | None) -> str | None
         return None
     if len(spatial) == 1:
         return spatial[0]
-    pick = (
-        f"--layer {spatial[-1]} (analyze, convert), {path}:{spatial[-1]} (check), "
-        f'layer = "{spatial[-1]}" (a pack\'s catalog)'
-    )
+    pick = layer_ways(path, spatial[-1])
     if folder and Path(path).suffix.lower() != ".gdb":  # a folder of shapefiles (io.guard)
         pick = f"{Path(path) / spatial[-1]}.shp (check, analyze, convert)"
     listed = ", ".join(spatial)
     msg = f"{path} has {len(spatial)} layers with geometry ({listed}); name the one to read: {pick}"
     raise InputError(msg)
+
+
+def layer_ways(path: str | os.PathLike[str], layer: str) -> str:
+    """How each command is told to read ``layer`` of the multi-layer file ``path``."""
+    return (
+        f"--layer {layer} (analyze, convert), {path}:{layer} (check), "
+        f'layer = "{layer}" (a pack\'s catalog)'
+    )
+
+
+def layer_form_hint(arg: str) -> str:
+    """The supported way, when a missing input ``arg`` is an existing file with a layer
+    written GDAL's way (``FILE.gpkg:LAYER``, which only check reads) or QGIS's way
+    (``FILE.gpkg|layername=LAYER``, which none does); "" for any other missing path.
+
+    Examples
+    --------
+    >>> layer_form_hint("no/such.gpkg")
+    ''
+    """
+    base, bar, rest = arg.partition("|")
+    if bar:
+        key, eq, layer = rest.partition("=")
+        layer = layer if eq and key.strip().lower() == "layername" else "LAYER"
+    else:
+        base, _, layer = arg.rpartition(":")
+    if not base or not layer or not Path(base).is_file():
+        return ""
+    qgis = ", and QGIS's `|layername=` is read nowhere" if bar else ""
+    return f"{base} is a file{qgis}: name its layer with {layer_ways(base, layer)}"
 
 
 def declared_fields(

@@ -18,7 +18,14 @@ from pyproj import CRS
 
 from qzgeo._errors import CRSError, InputError, OutputError, QzgeoError
 from qzgeo.geo.crs_twin import gk_twin
-from qzgeo.io.postgis_conn import connect, db_reason, engine_for, require_postgis
+from qzgeo.io.postgis_conn import (
+    connect,
+    db_reason,
+    engine_for,
+    lock_timeout_message,
+    require_postgis,
+    set_lock_timeout,
+)
 from qzgeo.io.postgis_ids import id_column
 from qzgeo.io.postgis_read import read_postgis_layer
 from qzgeo.io.postgis_uri import (
@@ -108,24 +115,24 @@ def write_postgis_layers(
     from psycopg import Error as DriverError  # from statements run on the driver's cursor
 
     engine = engine_for(first)
-    current = first
+    current, waits = first, 0.0
     try:
         with connect(engine, first) as conn, conn.begin():
             require_postgis(conn, first)
+            waits = set_lock_timeout(conn)
             for src, out, key in prepared:
                 current = src
                 _write_one(conn, sa, src, out, if_exists, key)
     except QzgeoError:
         raise  # already explained; InputError is also a ValueError
     except (sa.exc.DBAPIError, DriverError, ValueError) as exc:
+        unchanged = "table is" if len(prepared) == 1 else "tables are all"
         reason = db_reason(exc, current).rstrip(".")
         if "other objects depend on it" in reason:
             reason += " (drop or recreate the dependent views after writing)"
-        unchanged = "table is" if len(prepared) == 1 else "tables are all"
-        msg = (
-            f"could not write PostGIS table {current.qualified} on {current.server}: {reason}; "
-            f"the previous {unchanged} unchanged"
-        )
+        said = f"could not write PostGIS table {current.qualified} on {current.server}: {reason}"
+        said = lock_timeout_message(exc, current, waits) or said
+        msg = f"{said}; the previous {unchanged} unchanged"
         raise OutputError(msg) from None
     finally:
         engine.dispose()

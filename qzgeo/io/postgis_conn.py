@@ -4,6 +4,7 @@ messages that never show the password."""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from qzgeo._errors import InputError
@@ -12,7 +13,20 @@ from qzgeo.io.postgis_uri import PostgisSource, require_postgis_extras
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["connect", "db_reason", "engine_for", "require_postgis"]
+__all__ = [
+    "LOCK_TIMEOUT_ENV",
+    "connect",
+    "db_reason",
+    "engine_for",
+    "lock_timeout_message",
+    "require_postgis",
+    "set_lock_timeout",
+]
+
+#: Seconds a write waits for a table another session holds (an open transaction that read
+#: it, QGIS editing it): PostgreSQL waits forever by default, and so did ``--to-postgis``.
+LOCK_TIMEOUT_ENV = "QZGEO_PG_LOCK_TIMEOUT"
+_LOCK_TIMEOUT_S = 30.0
 
 
 def engine_for(src: PostgisSource) -> Engine:
@@ -55,3 +69,42 @@ def require_postgis(conn: Connection, src: PostgisSource) -> None:
     if found is None:
         msg = f"database {src.server} has no PostGIS; run CREATE EXTENSION postgis; in it"
         raise InputError(msg)
+
+
+def _lock_timeout_s() -> float:
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return _LOCK_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 86_400:
+        msg = f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds (0 < s <= 86400); e.g. 120"
+        raise InputError(msg)
+    return value
+
+
+def set_lock_timeout(conn: Connection) -> float:
+    """Make every lock of ``conn``'s transaction wait at most :data:`LOCK_TIMEOUT_ENV` seconds
+    (default 30); the seconds."""
+    sa = require_postgis_extras()
+    seconds = _lock_timeout_s()
+    conn.execute(
+        sa.text("SELECT set_config('lock_timeout', :ms, true)"), {"ms": f"{seconds * 1000:.0f}"}
+    )
+    return seconds
+
+
+def lock_timeout_message(exc: BaseException, src: PostgisSource, seconds: float) -> str | None:
+    """What to do when ``exc`` is PostgreSQL's lock timeout (SQLSTATE 55P03) on ``src``."""
+    orig = getattr(exc, "orig", None) or exc
+    if getattr(orig, "sqlstate", None) != "55P03":
+        return None
+    return (
+        f"PostGIS table {src.qualified} on {src.server} is locked by another session (an open "
+        f"transaction that read or edits it, e.g. QGIS or psql): waited {seconds:g} s; "
+        "commit or end that session (SELECT pid, usename, state, query FROM pg_stat_activity "
+        f"WHERE pid IN (SELECT pid FROM pg_locks WHERE relation = '{src.qualified}'::regclass)) "
+        f"and run again, or wait longer with {LOCK_TIMEOUT_ENV}=SECONDS"
+    )

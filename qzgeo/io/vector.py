@@ -40,7 +40,7 @@ from qzgeo.io.input_checks import check_datum
 from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.kml_names import restore_kml_names
 from qzgeo.io.layer_crs import check_layer_coordinates, from_gcj02, require_crs, settle_crs
-from qzgeo.io.layer_info import default_layer
+from qzgeo.io.layer_info import default_layer, layer_form_hint
 from qzgeo.io.paths import refuse_special
 from qzgeo.io.postgis_read import KeyRange, read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
@@ -127,7 +127,7 @@ def check_input_file(path: str | os.PathLike[str], *, max_bytes: int | None = No
     refuse_virtual(path)
     p = Path(path)
     if not p.exists():
-        msg = f"{p} does not exist; check the path"
+        msg = f"{p} does not exist; {layer_form_hint(str(path)) or 'check the path'}"
         raise MissingInputError(msg)
     refuse_special(p)
     if p.is_dir():

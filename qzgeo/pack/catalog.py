@@ -46,7 +46,7 @@ from qzgeo.pack.catalog_types import (
     unknown_key_problems,
 )
 from qzgeo.pack.class_values import class_table
-from qzgeo.pack.confine import map_id_problems, path_problems, text_cap_problems
+from qzgeo.pack.confine import map_id_problems, path_problems, read_toml, text_cap_problems
 from qzgeo.pack.model import (
     ANALYSIS_OUTPUTS,
     BASEMAPS,
@@ -130,7 +130,7 @@ def resolve_pack_dir(root: str | Path | None = None) -> tuple[Path, str]:
     config = Path.cwd() / CONFIG_FILE
     if config.is_file():
         problems: list[str] = []
-        data = _read_toml(config, problems)
+        data = read_toml(config, problems)
         if data is None:
             raise PackError(problems)
         value = data.get("pack")
@@ -145,16 +145,6 @@ def _utf8_root(root: Path, how: str) -> tuple[Path, str]:
     """``(root, how)``, once GDAL can be given paths under ``root`` (see refuse_undecodable)."""
     refuse_undecodable(root, what=f"plan pack folder (chosen by {how})")
     return root, how
-
-
-def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
-    try:
-        return tomllib.loads(read_text_file(path))
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(f"{path}: not valid TOML ({exc}); fix the syntax")
-    except OSError as exc:
-        problems.append(f"{path}: cannot be read ({exc.strerror})")
-    return None
 
 
 def _str_tuple(value: Any, where: str, key: str, problems: list[str]) -> tuple[str, ...]:
@@ -284,7 +274,7 @@ _STYLE_KEYS = frozenset({"classes", "class_field", "label_field", "legend_title"
 def _parse_styles(root: Path, problems: list[str]) -> dict[str, LayerStyle]:
     styles: dict[str, LayerStyle] = {}
     for path in pack_tomls(root / "styles"):
-        data = _read_toml(path, problems)
+        data = read_toml(path, problems, root=root)
         if data is None:
             continue
         for lid, raw in data.items():
@@ -337,7 +327,7 @@ _MAP_KEYS = frozenset(
 def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
     maps: dict[str, MapSpec] = {}
     for path in pack_tomls(root / "maps"):
-        data = _read_toml(path, problems)
+        data = read_toml(path, problems, root=root)
         if data is None:
             continue
         where = f"maps/{path.name}"
@@ -442,7 +432,7 @@ def load_pack(root: str | Path | None = None) -> Pack:
     if not catalog_path.exists():
         msg = f"{catalog_path} is missing; a pack needs layers/catalog.toml"
         raise PackError([msg])
-    parsed = _read_toml(catalog_path, problems)
+    parsed = read_toml(catalog_path, problems, root=root)
     catalog = parsed or {}
     unknown_key_problems(catalog, problems)
     head = catalog.get("pack", {})

@@ -1,16 +1,19 @@
-"""What a pack may say: layer paths confined to the pack, titles of a sane size.
+"""What a pack may say: layer paths and TOML files confined to the pack, titles of a sane size.
 
 A catalog ``path`` that is absolute, climbs with ``../`` or is a symlink out of the pack would
-let a pack read (and publish) any file of the machine; a 50 MB title made a 157 MB page.
-Both are refused as pack problems, listed by ``qzgeo validate``.
+let a pack read (and publish) any file of the machine, and so would ``styles/x.toml`` or
+``maps/x.toml`` linked out of it; a 50 MB title made a 157 MB page.
+All are refused as pack problems, listed by ``qzgeo validate``.
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from qzgeo.io.paths import read_text_file
 from qzgeo.pack.model import LayerSpec, Pack
 
 #: Map ids whose page another page of the same folder takes: the gallery, and what
@@ -152,3 +155,24 @@ def path_problems(root: Path, spec: LayerSpec) -> list[str]:
             "copy the data into the pack's layers/ folder and give a relative path"
         ]
     return []
+
+
+def read_toml(path: Path, problems: list[str], root: Path | None = None) -> dict[str, Any] | None:
+    """The table of a TOML file, or ``None`` with a problem for ``problems``.
+
+    With ``root`` (a pack's TOML), a file that resolves (symlinks followed) outside the pack
+    folder is a problem and is not read, as a layer ``path`` out of the pack is one.
+    """
+    if root is not None and not path.resolve().is_relative_to(root.resolve()):
+        problems.append(
+            f"{path}: a link to {path.resolve()}, outside the pack ({root.resolve()}); "
+            "copy the file into the pack in place of the link"
+        )
+        return None
+    try:
+        return tomllib.loads(read_text_file(path))
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"{path}: not valid TOML ({exc}); fix the syntax")
+    except OSError as exc:
+        problems.append(f"{path}: cannot be read ({exc.strerror})")
+    return None

@@ -20,6 +20,7 @@ from qzgeo.geo.crs import crs_label, planar_crs_for_bounds
 from qzgeo.geo.edges import Edge, long_edges
 from qzgeo.io.guard import admit_path, open_options
 from qzgeo.io.input_checks import enforce_extent
+from qzgeo.io.layer_info import layer_form_hint
 from qzgeo.io.postgis_uri import is_postgis_uri
 from qzgeo.io.vector import list_layers
 from qzgeo.pack.class_values import class_key, class_texts
@@ -65,7 +66,10 @@ def _read(pack: Pack, spec: LayerSpec, problems: list[str]) -> gpd.GeoDataFrame 
     if not path.is_relative_to(pack.root):
         return None  # refused by load_pack: a path must stay inside the pack
     if not path.exists():
-        problems.append(f"{where}: file {spec.path!r} not found in {path.parent}; fix `path`")
+        hint = layer_form_hint(str(path))  # `path = "x.gpkg:zones"`: the layer goes in `layer`
+        problems.append(
+            f"{where}: file {spec.path!r} not found in {path.parent}; {hint or 'fix `path`'}"
+        )
         return None
     try:
         admit_path(path)  # driver allow-list before GDAL opens anything: no VRT, /vsi*, PREFIX:

@@ -1,9 +1,8 @@
 """`qzgeo analyze` on big parcel files: read, analyze and write in chunks of rows.
 
 Peak memory is bounded by the chunks, not by the file: each chunk of ``chunk_rows`` features is
-read (with the same checks as :func:`qzgeo.io.vector.read_layer`), repaired, measured with the
-one :class:`~qzgeo.analysis.parcels.ParcelPlan` and encoded
-(:func:`qzgeo.analysis.chunk_pool.analyze_chunk`: in worker processes, here, or measured on a
+read (with the checks of :func:`qzgeo.io.vector.read_layer`), repaired, measured with the one
+:class:`~qzgeo.analysis.parcels.ParcelPlan` and encoded (in worker processes, here, or on a
 Dask cluster), then written in file order into ``parcels.gpkg`` as one Arrow stream; only the
 per-zone totals, the counts and the reports stay in memory. Every per-parcel number is computed
 exactly as in memory (the engine's area scale lattice is fixed, chunks only cut the work), so
@@ -43,9 +42,7 @@ from qzgeo.analysis.chunk_pool import (
     measure_elsewhere,
     run_chunks,
 )
-from qzgeo.analysis.overlap_chunks import (
-    ChunkBoxes,
-)
+from qzgeo.analysis.overlap_chunks import ChunkBoxes
 from qzgeo.analysis.parcel_columns import kept_declared
 from qzgeo.analysis.parcels import (
     build_parcel_plan,
@@ -60,6 +57,7 @@ from qzgeo.io.postgis_read import chunk_refusal, postgis_keyed_count
 from qzgeo.io.postgis_uri import is_postgis_uri
 from qzgeo.io.vector import read_layer_features
 from qzgeo.io.write_stream import write_gpkg_stream
+from qzgeo.notices import counted
 from qzgeo.pack.load import LoadedPack
 from qzgeo.publish.parcel_tables import (
     parcel_place,
@@ -265,11 +263,11 @@ def _engine(
     rows: int,
 ) -> str:
     """How the chunks were analyzed, for the command's last line and the report."""
-    way = f"{pool.processes} processes" if pool is not None else f"threads ({workers})"
+    way = f"{pool.processes} processes" if pool is not None else f"threads ({workers})"  # >= 2
     way = measure.label if measure is not None else way
     spatial = any(spec[3] is not None for spec in starts)  # tiles of the file's R-tree
-    kind = "spatial chunk(s) of up to" if spatial else "chunk(s) of"
-    return f"{way}, {len(starts)} {kind} {rows} parcels"
+    chunks = counted(len(starts), "spatial chunk" if spatial else "chunk")
+    return f"{way}, {chunks} of {'up to ' if spatial else ''}{counted(rows, 'parcel')}"
 
 
 def _chunked_caps(

@@ -18,6 +18,7 @@ import pyarrow as pa
 from qzgeo._errors import InputError, OutputError
 from qzgeo.analysis.chunk_plan import stale_count_read
 from qzgeo.analysis.chunk_pool import ChunkResult, ChunkSource
+from qzgeo.analysis.edge_notes import EdgeTally
 from qzgeo.analysis.overlap_chunks import (
     ChunkBoxes,
     PlannedSlabs,
@@ -72,7 +73,7 @@ class StreamTotals:
         self.leaves: list[LeafPack] | None = []  # None: a chunk came without (GDAL indexes)
         self.parcels = self.conflicts = 0
         self.available_m2 = self.unchecked_m2 = 0.0
-        self.engine = ""
+        self.engine, self.edges = "", EdgeTally()  # the long lon/lat edges of every chunk
         self.overlaps, self.boxes = ParcelOverlaps(source.shown), boxes or ChunkBoxes()
         self.slabs: PlannedSlabs | None = None
 
@@ -91,6 +92,7 @@ class StreamTotals:
                 self.repairs.warnings.extend(new)  # each message once, as in memory
                 self.overlay.extend(r.overlay)
                 self.overlaps.extend(r.overlaps or ParcelOverlaps(""))  # pairs in the chunk
+                self.edges.add(r.edges or EdgeTally())
                 if r.totals is not None:
                     self.totals.append(r.totals)
                 self.read += r.read
@@ -113,11 +115,8 @@ class StreamTotals:
                 bar.close()
 
     def _check_cap(self) -> None:
-        """Refuse the layer once its chunks hold more features than ``--max-features``.
-
-        The cap was checked against the stored feature count before the first chunk; a stale
-        count (too low) passed it, and only the chunks count the rows.
-        """
+        """Refuse the layer once its chunks hold more features than ``--max-features`` (a
+        stale, too low, stored count passed the check made before the first chunk)."""
         if self.cap is not None and self.read > self.cap:
             msg = (
                 f"{self.source.shown} has at least {self.read:,} features (more than its stored "
@@ -146,8 +145,8 @@ class StreamTotals:
         if len(self.boxes.boxes) > 1:  # pairs across chunks, read back from the rows written
             found = cross_chunk_overlaps(out / "parcels.gpkg", self.boxes, planned=self.slabs)
             self.overlaps.extend(found)
-        if (said := self.overlaps.message()) is not None:
-            self.repairs.warnings.append(said)
+        told = (self.overlaps.message(), self.edges.message(self.source.shown))
+        self.repairs.warnings.extend(s for s in told if s is not None)  # as in memory
         outputs = write_parcel_tables(
             out,
             out / "parcels.gpkg",

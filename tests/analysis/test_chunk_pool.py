@@ -27,10 +27,10 @@ from pool_support import CRS, quad_parcels, qzgeo, result_rows, write_parcels
 pytestmark = pytest.mark.slow
 
 RUNS = {
-    "processes": ([], "2 processes, 3 chunk(s) of 25000 parcels"),
+    "processes": ([], "2 processes, 3 chunks of 25000 parcels"),
     "threads": (["--workers", "1"], "threads (1)"),
-    "chunks": (["--chunk-rows", "7000"], "2 processes, 9 chunk(s) of 7000 parcels"),
-    "inline_chunks": (["--workers", "1", "--chunk-rows", "7000"], "threads (1), 9 chunk(s)"),
+    "chunks": (["--chunk-rows", "7000"], "2 processes, 9 chunks of 7000 parcels"),
+    "inline_chunks": (["--workers", "1", "--chunk-rows", "7000"], "threads (1), 9 chunks"),
 }
 PACK = ROOT / "layers"
 

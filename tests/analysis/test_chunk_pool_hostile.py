@@ -29,7 +29,7 @@ from pool_support import (
 
 pytestmark = pytest.mark.slow
 
-ENGINE = "2 processes, 3 chunk(s) of 25000 parcels"
+ENGINE = "2 processes, 3 chunks of 25000 parcels"
 BOWTIE = 55_000  # row (FID 55 001)
 NULLS = [50_000, 52_000, 55_555, 60_000]
 

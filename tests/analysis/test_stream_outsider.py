@@ -121,7 +121,7 @@ def test_a_gbk_shapefile_of_60k_parcels_in_worker_processes(tmp_path: Path) -> N
     assert (tmp_path / "p.cpg").read_text() == "GBK"
     assert "王堃".encode("gbk") in (tmp_path / "p.dbf").read_bytes()
     mem = analyze(tmp_path / "p.shp", tmp_path / "mem", "--workers", "1", engine="threads (1) [")
-    pool = analyze(tmp_path / "p.shp", tmp_path / "pool", engine="2 processes, 3 chunk(s)")
+    pool = analyze(tmp_path / "p.shp", tmp_path / "pool", engine="2 processes, 3 chunks")
     rows = assert_same(pool, mem)
     want = gdf.set_index("pid")
     assert (rows["权利人"] == want["权利人"]).all() and (rows["地块编号"] == want["地块编号"]).all()
@@ -162,7 +162,7 @@ def test_other_writers_stream_the_rows_of_the_reference(ref, tmp_path: Path, nam
     src, rtree = tmp_path / name, name.endswith(".fgb")
     rows = gdf if rtree else gdf.sample(frac=1.0, random_state=5)
     pyogrio.write_dataframe(rows, src, layer_options={"SPATIAL_INDEX": "YES" if rtree else "NO"})
-    ch = analyze(src, tmp_path / "ch", *CHUNKS, engine="5 chunk(s) of 1500")
+    ch = analyze(src, tmp_path / "ch", *CHUNKS, engine="5 chunks of 1500")
     assert_same(ch, mem, fids=False)  # the FlatGeobuf's index reorders the rows
 
 
@@ -190,7 +190,7 @@ def test_hostile_rows_in_a_later_chunk_are_reported_never_lost(tmp_path: Path, e
     src = tmp_path / f"p.{ext}"
     pyogrio.write_dataframe(gdf, src, layer_options={"SPATIAL_INDEX": "NO"} if ext == "fgb" else {})
     mem = analyze(src, tmp_path / "mem")
-    rows = assert_same(analyze(src, tmp_path / "ch", *CHUNKS, engine="5 chunk(s)"), mem)
+    rows = assert_same(analyze(src, tmp_path / "ch", *CHUNKS, engine="5 chunks"), mem)
     fid = (lambda k: str(k + 1)) if ext == "gpkg" else str  # GeoPackage FIDs start at 1
     recs = {r["feature_id"]: (r["action"], r["reason"]) for r in report(mem)["repairs"]["repairs"]}
     assert recs == {
@@ -263,7 +263,7 @@ def objectid(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path
     con.close()
     assert pyogrio.read_info(src)["fid_column"] == "objectid"
     mem = analyze(src, tmp / "mem")
-    ch = analyze(src, tmp / "ch", *CHUNKS, engine="spatial chunk(s) of up to 1500")
+    ch = analyze(src, tmp / "ch", *CHUNKS, engine="spatial chunks of up to 1500")
     return src, mem, ch, int(gdf.loc[100, "objectid"])
 
 

@@ -29,6 +29,6 @@ def test_the_last_line_says_gong_qing_and_mu(tmp_path: Path) -> None:
     geod = Geod(ellps="GRS80")
     m2 = sum(abs(geod.geometry_area_perimeter(b)[0]) for b in boxes)
     last = res.stdout.strip().splitlines()[-1]
-    assert last.startswith("1 parcels, no conflicts"), last
+    assert last.startswith("1 parcel, no conflicts"), last
     assert f"{m2 / 1e4:.2f} 公顷 ({m2 / (1e4 / 15):.1f} 亩) available" in last, last
     assert " ha " not in last

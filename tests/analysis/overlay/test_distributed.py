@@ -144,9 +144,9 @@ def test_cli_streams_chunks_to_a_scheduler_with_the_same_rows(  # type: ignore[n
         out[name] = res.output
     # the parcels are in random order: spatial tiles of the file's R-tree (two chunks in file
     # order cover the area only twice: they are kept)
-    assert "threads (2), 4 spatial chunk(s) of up to 1000 parcels" in out["threads"]
-    assert f"dask ({address}, 2 workers), 4 spatial chunk(s) of up to 1000" in out["dask"]
-    assert f"dask ({address}, 2 workers), 2 chunk(s) of 1500 parcels" in out["auto"]
+    assert "threads (2), 4 spatial chunks of up to 1000 parcels" in out["threads"]
+    assert f"dask ({address}, 2 workers), 4 spatial chunks of up to 1000" in out["dask"]
+    assert f"dask ({address}, 2 workers), 2 chunks of 1500 parcels" in out["auto"]
     part = "internal"  # the minipack's control lines are internal
     # spatial chunks write rows tile by tile: compare them by parcel id
     rows = {

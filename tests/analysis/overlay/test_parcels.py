@@ -225,7 +225,7 @@ def test_cli_analyze_in_chunks_gives_the_same_rows(tmp_path: Path) -> None:
     mem = runner.invoke(cli, [*args, "--out", str(tmp_path / "mem")])
     chunked = runner.invoke(cli, [*args, "--out", str(tmp_path / "chunks"), "--chunk-rows", "3"])
     assert mem.exit_code == 0 and chunked.exit_code == 0, chunked.output
-    assert "3 chunk(s) of 3 parcels" in chunked.output
+    assert "3 chunks of 3 parcels" in chunked.output
     a = gpd.read_file(tmp_path / "mem" / "internal" / "parcels.gpkg")
     b = gpd.read_file(tmp_path / "chunks" / "internal" / "parcels.gpkg")
     pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))

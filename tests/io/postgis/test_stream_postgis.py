@@ -117,7 +117,7 @@ def test_streamed_postgis_rows_are_the_in_memory_rows(
     mem = _cli(uri, minipack, tmp_path / "mem")
     assert "chunk" not in mem
     out = _cli(uri, minipack, tmp_path / "chunks", "--chunk-rows", str(ROWS), "--workers", "1")
-    assert f"8 chunk(s) of {ROWS} parcels" in out, out
+    assert f"8 chunks of {ROWS} parcels" in out, out
     _assert_same_run(tmp_path / "chunks", tmp_path / "mem")
     rows = _rows(tmp_path / "chunks")
     assert len(rows) == NX * NY - 1  # the NULL one dropped (and said so in parcels_report.json)
@@ -146,7 +146,7 @@ def test_streamed_postgis_in_worker_processes_matches_postgis(
     summary = run_analyze(
         uri, tmp_path / "procs", pack_dir=minipack, chunk_rows=ROWS, workers=2, processes=True
     )
-    assert summary.engine.startswith("2 processes, 8 chunk(s)"), summary.engine
+    assert summary.engine.startswith("2 processes, 8 chunks"), summary.engine
     _assert_same_run(tmp_path / "procs", tmp_path / "mem")
     rows = _rows(tmp_path / "procs").set_index("source_fid")
     want = dict(
