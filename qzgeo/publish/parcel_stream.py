@@ -234,25 +234,21 @@ def analyze_parcels_streamed(
     acc = StreamTotals(plan, repairs or RepairReport(), source, ChunkBoxes(probe.crs, chunk_rows))
     acc.cap = caps.max_features if caps.features_given else None
     starts = chunk_starts(source, n, chunk_rows)
-    if measure is not None:
-        results = measure_elsewhere(ctx, starts, measure)
-    else:
-        results = run_chunks(ctx, starts, pool=pool, threads=workers)
+    results = (
+        measure_elsewhere(ctx, starts, measure) if measure is not None
+        else run_chunks(ctx, starts, pool=pool, threads=workers)
+    )  # fmt: skip
     out, report = Path(out_dir), Path(report_dir if report_dir is not None else out_dir)
     acc.engine = _engine(pool, measure, workers, starts, chunk_rows)
-    done: list[StreamedParcels] = []  # summary, report: written while the index is (1 chunk)
     tables = acc.tables(results, _bar(n, progress))
-
-    def one() -> None:  # one chunk: no pairs across chunks, the summary written meanwhile
-        done.append(acc.finish(out, extra, report))
-
+    meanwhile = functools.partial(acc.finish, out, extra, report, keep=True)  # one chunk: all
     write_gpkg_stream(
         out / "parcels.gpkg", "parcels", tables, crs=probe.crs, rows=n, leaves=acc.leaf_packs,
-        meanwhile=acc.plan_pairs if starts[1:] else one,  # the pairs across chunks, or all
+        meanwhile=acc.plan_pairs if starts[1:] else meanwhile,  # the pairs across chunks
     )  # fmt: skip
     if acc.parcels == 0:  # no polygon at all: the error of an empty parcel layer
         check_parcels(probe.iloc[:0], where=str(parcels_path))
-    return done[0] if done else acc.finish(out, extra, report)
+    return acc.finished or acc.finish(out, extra, report)
 
 
 def _engine(

@@ -76,6 +76,7 @@ class StreamTotals:
         self.engine, self.edges = "", EdgeTally()  # the long lon/lat edges of every chunk
         self.overlaps, self.boxes = ParcelOverlaps(source.shown), boxes or ChunkBoxes()
         self.slabs: PlannedSlabs | None = None
+        self.finished: StreamedParcels | None = None  # finish(..., keep=True)
 
     def plan_pairs(self) -> None:
         """The first slab of the pairs across chunks, from the boxes alone (while the index
@@ -137,8 +138,11 @@ class StreamTotals:
         out: Path,
         extra: dict[str, Any] | Callable[[], dict[str, Any]] | None,
         report_dir: Path,
+        *,
+        keep: bool = False,
     ) -> StreamedParcels:
-        """Write the summary and the report of every chunk beside ``parcels.gpkg``."""
+        """Write the summary and the report of every chunk beside ``parcels.gpkg`` (and keep
+        what it returns as :attr:`finished` if ``keep``: it ran in a thread)."""
         said = stale_count_read(self.source, self.read)  # a stale GeoPackage count
         if said is not None and said not in self.repairs.warnings:
             self.repairs.warnings.append(said)
@@ -159,8 +163,11 @@ class StreamTotals:
             report_dir=report_dir,
             overlaps=self.overlaps,
         )
-        return StreamedParcels(
+        done = StreamedParcels(
             outputs, self.plan, self.parcels, self.conflicts, self.available_m2,
             self.unchecked_m2, len(self.totals), self.overlay, engine=self.engine,
             overlaps=self.overlaps,
         )  # fmt: skip
+        if keep:
+            self.finished = done
+        return done
