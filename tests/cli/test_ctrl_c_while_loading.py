@@ -43,3 +43,15 @@ def test_ctrl_c_while_the_command_loads_prints_one_line(tmp_path: object) -> Non
     assert "Traceback" not in res.stderr, res.stderr
     assert res.stderr.strip() == "Aborted!"
     assert res.returncode == 1
+
+
+def test_the_command_line_loads_no_pack_code_before_it_handles_ctrl_c() -> None:
+    """Everything imported before click's handler is a window where Ctrl-C gives a traceback.
+    Importing the ``qzgeo`` package imported the pack catalog (~0.2 s of a 0.3 s window)."""
+    probe = "import sys, qzgeo.cli.main; print(sorted(m for m in sys.modules if 'qzgeo.' in m))"
+    res = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True, text=True, check=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert "qzgeo.pack" not in res.stdout, res.stdout
