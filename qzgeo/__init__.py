@@ -14,12 +14,19 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qzgeo.pack.catalog import get_path, load_pack
+if TYPE_CHECKING:
+    from qzgeo.pack.catalog import get_path, load_pack
 
 
 def __getattr__(name: str) -> Any:
+    # get_path and load_pack on demand too: the command line imports this package first, and
+    # the catalog's imports (~0.2 s) ran before its Ctrl-C handling (a traceback, not one line).
+    if name in ("get_path", "load_pack"):
+        from qzgeo.pack import catalog
+
+        return getattr(catalog, name)
     # __version__ on demand: importlib.metadata costs ~40 ms of every command's start.
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from qzgeo._errors import QzgeoError, Stopped
+from qzgeo.io.atomic import signals_held
 
 # command name -> module under qzgeo.cli; each module defines a click command named `command`.
 COMMANDS = {
@@ -38,7 +39,9 @@ class QzgeoGroup(click.Group):
         module = COMMANDS.get(cmd_name)
         if module is None:
             return None
-        with _imports_without_gc():
+        # Ctrl-C lands after the import, where click ends the run with one line: inside it,
+        # numpy turns the KeyboardInterrupt into an ImportError (a traceback).
+        with _imports_without_gc(), signals_held((signal.SIGINT,)):
             command: click.Command = importlib.import_module(f"qzgeo.cli.{module}").command
         return command
 

@@ -8,19 +8,23 @@ the GeoJSON files with the city's data, keeping the field names, and run ``qzgeo
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
 import os
 import re
 import shlex
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import click
 
 from qzgeo._errors import InputError
 from qzgeo.geo.crs import gk_epsg, gk_zone
+from qzgeo.io.atomic import TEMP_PREFIX, signals_held, sweep_dead_writers
 from qzgeo.io.paths import refuse_undecodable
 from qzgeo.pack.confine import MAX_TITLE_CHARS
 
@@ -306,21 +310,55 @@ def command(folder: Path, name: str | None, title: str, center: str) -> None:
         msg = f"{pack_name!r} is not a pack id; use lower-case letters, digits and _"
         raise click.BadParameter(msg, param_hint="--name")
     try:
+        if folder.is_dir():
+            sweep_dead_writers(folder / _STAGE)  # what a killed new-pack left
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
             msg = f"{folder} is not empty; new-pack writes only into a new or empty folder"
             raise click.BadParameter(msg, param_hint="FOLDER")
-        for rel, text in skeleton_files(pack_name, title, lon, lat).items():
-            path = folder / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+        _write_whole(folder, skeleton_files(pack_name, title, lon, lat))
     except OSError as exc:  # a file on the way, a name too long, a folder not writable
         msg = (
-            f"cannot write the pack into {folder}: {exc.strerror} ({exc.filename}); choose a "
-            "new folder in a writable place"
+            f"cannot write the pack into {folder}: {exc.strerror or exc} "
+            f"({exc.filename or folder}); choose a new folder in a writable place"
         )
         raise click.BadParameter(msg, param_hint="FOLDER") from None
     nxt = f"qzgeo validate --pack {_shell(folder)}"
     click.echo(f"{folder}: pack {pack_name!r} written; next: {nxt}")
+
+
+#: The hidden folder inside FOLDER where the skeleton is made: ``.qzgeo-tmp-pack.PID-...``.
+_STAGE = "pack"
+
+
+def _write_whole(folder: Path, files: dict[str, str]) -> None:
+    """Write ``files`` under ``folder`` all or none: in a hidden folder inside it, whose
+    parts are then moved in. Written one by one, a full disk or Ctrl-C part-way left a half
+    pack that new-pack then refused to complete (the folder was not empty)."""
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        stage = Path(
+            tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}tmp-{_STAGE}.{os.getpid()}-", dir=folder)
+        )
+    except OSError:
+        if made:
+            folder.rmdir()
+        raise
+    try:
+        for rel, text in files.items():
+            path = stage / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        with signals_held():  # the parts go in together
+            for part in sorted({Path(rel).parts[0] for rel in files}):
+                (stage / part).rename(folder / part)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        if made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    stage.rmdir()
 
 
 def _shell(folder: Path) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -43,15 +44,7 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
     'hello'
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    sweep_dead_writers(target)
-    fd, name = tempfile.mkstemp(
-        prefix=f"{TEMP_PREFIX}tmp-{target.name}.{os.getpid()}-",
-        suffix=suffix or "".join(target.suffixes),
-        dir=target.parent,
-    )
-    os.close(fd)
-    tmp = Path(name)
+    tmp = temp_beside(target, suffix=suffix or "".join(target.suffixes))
     tmp.unlink()  # drivers such as GPKG refuse to open an existing empty file
     try:
         yield tmp
@@ -82,6 +75,29 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
         raise
 
 
+def temp_beside(target: Path, *, suffix: str = "", folder: bool = False) -> Path:
+    """A new temporary file (or ``folder``) beside ``target``, named for it and this process
+    (``.qzgeo-tmp-NAME.PID-random``), after removing those of writers that are gone.
+
+    A folder that cannot be written is an :class:`OutputError` naming ``target`` (the
+    temporary's own name meant nothing to the user)."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sweep_dead_writers(target)
+        prefix = f"{TEMP_PREFIX}tmp-{target.name}.{os.getpid()}-"
+        if folder:
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
+    except OSError as exc:
+        msg = (
+            f"could not write {target}: {exc.strerror or exc} ({exc.filename or target.parent}); "
+            "nothing was changed. Write elsewhere (a folder you can write to)"
+        )
+        raise OutputError(msg) from exc
+    os.close(fd)
+    return Path(name)
+
+
 def sweep_dead_writers(target: Path) -> list[Path]:
     """Remove the temporaries of ``target`` (and their ``-journal``/``-wal``) whose writer
     process is gone: a writer killed by SIGKILL or a power cut leaves one, and a target in the
@@ -101,7 +117,10 @@ def sweep_dead_writers(target: Path) -> list[Path]:
         if not dash or not pid.isdigit() or _running(int(pid)):
             continue
         with contextlib.suppress(OSError):
-            path.unlink()
+            if path.is_dir() and not path.is_symlink():  # a shapefile's folder
+                shutil.rmtree(path)
+            else:
+                path.unlink()
             removed.append(path)
     return removed
 

@@ -42,7 +42,7 @@ MARKER = ".qzgeo"
 LOCK = ".qzgeo.lock"
 _BUILD_PREFIX = TEMP_PREFIX + "build-"
 PARTS = ("public", "internal")
-PACK_FOLDERS = ("layers", "styles", "maps")
+PACK_FOLDERS = ("layers", "styles", "maps", "suitability")
 #: Outputs of other commands (analyze, check, suitability) that a whole build (publish) into
 #: the same folder carries over instead of dropping as stale.
 CARRIED = (
@@ -91,7 +91,7 @@ def check_out_dir(
         Input files of the run (PostGIS URIs are skipped): none may lie inside ``out``.
     pack
         The plan pack folder: ``out`` may not be it, hold it, or lie inside its
-        ``layers/``, ``styles/`` or ``maps/``.
+        ``layers/``, ``styles/``, ``maps/`` or ``suitability/``.
 
     Raises
     ------

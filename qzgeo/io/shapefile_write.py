@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,7 +16,7 @@ import pandas as pd
 import pyogrio
 
 from qzgeo._errors import OutputError
-from qzgeo.io.atomic import TEMP_PREFIX, signals_held
+from qzgeo.io.atomic import signals_held, temp_beside
 
 __all__ = ["WRITE_ENCODINGS", "write_encoding", "write_shapefile"]
 
@@ -125,8 +124,8 @@ def write_shapefile(gdf: gpd.GeoDataFrame, target: Path, *, encoding: str = "UTF
     """
     encoding = write_encoding(encoding)
     _check_dbf_limits(gdf, target, encoding)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}tmp-{target.stem}.", dir=target.parent))
+    # Named for OUT and this process: the next write removes it if this one is killed.
+    tmpdir = temp_beside(target, folder=True)
     try:
         pyogrio.write_dataframe(
             gdf,
