@@ -116,9 +116,10 @@ def certified_valid(
     if len(idx) == 0:
         return out
     sub = geoms if len(idx) == n else geoms[idx]
-    counts = shapely.get_num_coordinates(sub).astype(np.int64)
+    xy, which = shapely.get_coordinates(sub, return_index=True)
+    counts = np.bincount(which, minlength=len(sub)).astype(np.int64)  # cheaper than asking GEOS
     # Points as complex numbers x + iy: one array to compare, subtract and gather.
-    z = shapely.get_coordinates(sub).view(np.complex128).ravel()
+    z = xy.view(np.complex128).ravel()
     # NaN, infinite and huge coordinates are refused by the comparisons, not reported.
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         out[idx] = convex_rings(z, counts, lambda i: _without_holes(sub[i]))
@@ -207,19 +208,23 @@ def _turns_once(z: ComplexArray, s: IntArray, e: IntArray) -> BoolArray:
     # Edge j: point j -> j + 1. Slot e - 1 (which would cross to the next run) holds the
     # ring's first edge again, so that turn j, at point j + 1, from edge j to slot j + 1, covers
     # every vertex of the ring for j in s .. e - 2, the first point (= point e - 1) last.
-    d = np.empty(len(z), dtype=np.complex128)
-    np.subtract(z[1:], z[:-1], out=d[:-1])
-    d[e - 1] = d[s]
-    turn, change = _turns_and_changes(d)
+    turn, change = _turns_and_changes(_edges(z.real, s, e), _edges(z.imag, s, e))
     # With signs in {-1, 0, 1}, |sum| = number of vertices only if all are 1 or all are -1.
     signs = _run_sums(turn, s, e - 1)
     changes = _run_sums(change, s, e - 1)
     return (np.abs(signs) == e - s - 1) & (changes == 2)
 
 
-def _turns_and_changes(d: ComplexArray) -> tuple[npt.NDArray[np.int8], BoolArray]:
-    """Turn signs from each edge ``d`` to the next, and whether the half-turn changes there."""
-    dx, dy = d.real, d.imag
+def _edges(v: FloatArray, s: IntArray, e: IntArray) -> FloatArray:
+    """One coordinate of each edge, contiguous (numpy's fast loops), slot e - 1 as above."""
+    d = np.empty(len(v))
+    np.subtract(v[1:], v[:-1], out=d[:-1])
+    d[e - 1] = d[s]
+    return d
+
+
+def _turns_and_changes(dx: FloatArray, dy: FloatArray) -> tuple[npt.NDArray[np.int8], BoolArray]:
+    """Turn signs from each edge to the next, and whether the half-turn changes there."""
     turn = _turn_signs(dx[:-1], dy[:-1], dx[1:], dy[1:])
     half = _half(dx, dy)
     return turn, half[:-1] != half[1:]
