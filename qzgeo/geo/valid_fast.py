@@ -25,6 +25,9 @@ Holes need no count of their own: a polygon's coordinates list its exterior ring
 its holes, and the exterior ring closes on its first point, so the coordinates of a polygon
 with a hole visit that point again before their end: they are no simple ring and are not
 certified. (An empty hole has no coordinates; GEOS finds it valid, as the certificate does.)
+Only where repeated points are dropped (a second pass, for the rings that failed with them)
+is GEOS asked for the number of holes: dropping them would merge a hole made of copies of
+the first point, invalid, into the closing point.
 
 The error margin
 ----------------
