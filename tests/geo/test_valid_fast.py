@@ -296,3 +296,14 @@ def test_needs_repair_is_unchanged(
         expected |= (types >= 0) & ~np.isin(types, [3, 6])
     expected |= ~expected & ~shapely.is_valid(geoms)
     assert (repair._needs_repair(geoms, family) == expected).all()
+
+
+@pytest.mark.parametrize("head", ["concave", "convex"])
+def test_valid_mask_after_a_sample(head: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether or not the sample makes certifying the rest worth it, the answer is is_valid's."""
+    monkeypatch.setattr(vf, "SAMPLE", 4)
+    concave = Polygon([(0, 0), (10, 0), (10, 10), (5, 4), (0, 10)])
+    first = concave if head == "concave" else Polygon(SQUARE)
+    geoms = arr(*[first] * 4, *[Polygon(INVALID[k]) for k in sorted(INVALID)], Polygon(SQUARE))
+    assert (valid_mask(geoms) == shapely.is_valid(geoms)).all()
+    assert valid_mask(geoms)[-1]
