@@ -39,8 +39,8 @@ Arithmetic", 1997) bounds how far rounding can move it from its exact value: by
 ``(3 + 16u) u (|l| + |r|)``, ``u = 2**-53``, whatever the size of the coordinates, as each
 difference and product is off by at most half a unit in its last place, and the final
 subtraction keeps the sign of its exact result. A turn counts only where ``|det|`` exceeds
-more than twice that, ``8u (|l| + |r|)``, plus ``1e-300`` for products so small that they
-lose relative precision (underflow); so a turn counted as left is left in exact arithmetic,
+``8u (|l| + |r|)``, over twice that, plus ``1e-300`` for products so small that they lose
+relative precision (underflow); so a turn counted as left is left in exact arithmetic,
 and a vertex exactly on its neighbours' line (a spike, a collinear run) never counts. Overflow
 or a NaN or infinite coordinate makes the margin infinite or the comparison NaN: no turn
 counts. Which half-turn an edge points into (by the signs of its ``dx`` and ``dy``) needs no
