@@ -36,6 +36,7 @@ from qzgeo.analysis.suitability.source import (
     open_admitted,
     source_vrt,
 )
+from qzgeo.geo.crs_twin import prefix_twin
 from qzgeo.io.guard import admit_raster
 
 BLOCK = 512  # window and tile size in cells
@@ -269,7 +270,7 @@ class GridRaster:
         if src.crs is None:
             msg = (
                 f"{self.what}: raster {p!r} has no CRS; set the real one, e.g. "
-                f"gdal_edit.py -a_srs EPSG:4490 {p!r} (never guessed)"
+                f"{self._set_crs('EPSG:4490')} (never guessed)"
             )
             raise CRSError(msg)
         if src.count < 1:
@@ -297,6 +298,7 @@ class GridRaster:
         if not all(map(math.isfinite, box)) or (
             box[0] >= g[2] or box[2] <= g[0] or box[1] >= g[3] or box[3] <= g[1]
         ):
+            self._zone_prefix(crs, (min(xs) + max(xs)) / 2)
             ll = Transformer.from_crs(self.grid.crs, "EPSG:4490", always_xy=True)
             area = ll.transform_bounds(*g)
             msg = (
@@ -306,6 +308,28 @@ class GridRaster:
                 "check its CRS"
             )
             raise InputError(msg)
+
+    def _set_crs(self, crs: str) -> str:
+        """The command that gives the file ``crs``: an ASCII grid keeps its CRS only in a
+        ``.prj`` beside it (``gdal_edit.py`` writes an ``.aux.xml`` its driver does not read)."""
+        p = str(self.path)
+        if self.src.driver == "AAIGrid":
+            return f"gdal_translate -a_srs {crs} {p!r} {str(self.path.with_suffix('.tif'))!r}"
+        return f"gdal_edit.py -a_srs {crs} {p!r}"
+
+    def _zone_prefix(self, crs: CRS, easting: float) -> None:
+        """Refuse GK eastings that carry the zone number in front in a CRS without it (or the
+        other way round), naming the CRS that fits: the file lies hundreds of km away."""
+        twin = prefix_twin(crs, easting)
+        if twin is None:
+            return
+        has = "carry the zone number in front" if easting >= 1e7 else "carry no zone number"
+        msg = (
+            f"{self.what}: raster {str(self.path)!r} has eastings of about {easting:.0f}, which "
+            f"{has}, but its CRS is {crs.name}; set the CRS that fits them: "
+            f"{self._set_crs(f'EPSG:{twin}')}"
+        )
+        raise CRSError(msg)
 
     def _not_an_image(self) -> None:
         """Refuse a rendering of the data: band 1 of an RGB map is a red channel, and a band
