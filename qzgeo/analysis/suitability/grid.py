@@ -23,7 +23,6 @@ from pyproj import CRS, Proj, Transformer
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.features import rasterize
 from rasterio.transform import Affine
-from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from qzgeo._errors import CRSError, InputError
@@ -36,6 +35,7 @@ from qzgeo.analysis.suitability.source import (
     open_admitted,
     source_vrt,
 )
+from qzgeo.analysis.suitability.warp import GridWarp, source_cell_m
 from qzgeo.geo.crs_twin import prefix_twin
 from qzgeo.io.guard import admit_raster
 
@@ -234,24 +234,16 @@ class GridRaster:
                         "(--height-range), not only land's"
                     )
             self.band = rasterio.open(source_vrt(self.src, str(p), heights=heights, factor=factor))
-            self.vrt = WarpedVRT(
+            self.vrt = GridWarp(
                 self.band,
-                crs=grid.crs.to_wkt(),
+                grid.crs,
                 # One cell more on every side: the slope of an edge cell takes its neighbour
                 # beyond the grid from the raster, not a one-sided difference.
-                transform=grid.transform * Affine.translation(-1, -1),
-                width=grid.width + 2,
-                height=grid.height + 2,
-                dtype="float32",
-                nodata=np.nan,
-                src_nodata=None,  # NaN (the file's nodata) spreads to every cell it touches
-                resampling=Resampling.nearest if nearest else Resampling.bilinear,
-                # Bilinear at the cell centre, also when the grid is coarser than the raster:
-                # GDAL's downsampling kernel (radius from the ratio of the part of the grid
-                # the raster covers) does not keep a plane a plane unless that ratio is whole;
-                # a 10° plane of 20 m read at 30 m had slopes from 9.55° to 10.45°.
-                XSCALE=1,
-                YSCALE=1,
+                grid.transform * Affine.translation(-1, -1),
+                (grid.height + 2, grid.width + 2),
+                res=grid.res,
+                cell_m=source_cell_m(self.src, grid.crs),
+                nearest=nearest,
             )
         except BaseException:
             self.src.close()
@@ -376,13 +368,7 @@ class GridRaster:
                 f"at least 2 x 2. Give a DEM of the study area near the grid's {res:g} m"
             )
             raise InputError(msg)
-        c, r = src.width // 2, src.height // 2
-        pts = [src.transform @ (c + dc, r + dr) for dc, dr in ((0, 0), (1, 0), (0, 1))]
-        to_grid = Transformer.from_crs(
-            CRS.from_wkt(src.crs.to_wkt()), self.grid.crs, always_xy=True
-        )
-        x, y = to_grid.transform([q[0] for q in pts], [q[1] for q in pts])
-        cell = math.sqrt(abs((x[1] - x[0]) * (y[2] - y[0]) - (y[1] - y[0]) * (x[2] - x[0])))
+        cell = source_cell_m(src, self.grid.crs)
         if not math.isfinite(cell) or cell <= COARSE_RATIO * res:
             return []
         return [
@@ -401,7 +387,7 @@ class GridRaster:
         rr0, cc0 = max(0, r0), max(0, c0)
         rr1, cc1 = min(grid.height + 2, r0 + h), min(grid.width + 2, c0 + w)
         try:
-            data = self.vrt.read(1, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0), masked=True)
+            vals = self.vrt.read(Window(cc0, rr0, cc1 - cc0, rr1 - rr0))
         except rasterio.errors.RasterioIOError as exc:  # else taken for a failed write
             p = str(self.path)
             msg = (
@@ -409,7 +395,6 @@ class GridRaster:
                 f"downloaded file? Download it again; gdalinfo -checksum {p!r} shows the error"
             )
             raise InputError(msg) from exc
-        vals = np.ma.filled(data.astype(np.float64), np.nan)
         out[rr0 - r0 : rr1 - r0, cc0 - c0 : cc1 - c0] = vals
         if self.heights:
             self._no_fill(out)
