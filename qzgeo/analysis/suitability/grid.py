@@ -311,8 +311,16 @@ class GridRaster:
 
     def _zone_prefix(self, crs: CRS, easting: float) -> None:
         """Refuse GK eastings that carry the zone number in front in a CRS without it (or the
-        other way round), naming the CRS that fits: the file lies hundreds of km away."""
+        other way round), naming the CRS that fits, and metres in a lon/lat CRS: the file
+        lies far away."""
         twin = prefix_twin(crs, easting)
+        if twin is None and crs.is_geographic and not abs(easting) <= 360:
+            msg = (
+                f"{self.what}: raster {str(self.path)!r} has x of about {easting:.0f}, metres, "
+                f"not degrees, but its CRS is {crs.name} (lon/lat); set the projected CRS it "
+                f"was made in, e.g. {self._set_crs('EPSG:CODE')}"
+            )
+            raise CRSError(msg)
         if twin is None:
             return
         has = "carry the zone number in front" if easting >= 1e7 else "carry no zone number"

@@ -111,3 +111,13 @@ def test_eastings_without_prefix_in_a_zone_crs_name_the_central_meridian_crs(
     flat = " ".join(out.split())
     assert code == 2 and "bare.tif" in flat and "prefix" in flat
     assert "gdal_edit.py -a_srs EPSG:4545" in flat, out
+
+
+def test_metres_labelled_lon_lat_say_so(make_pack, h, tmp_path):
+    """GK metres with a lon/lat CRS (a CRS set by hand to the wrong one): not "check its CRS"
+    only, but that the coordinates are metres, not degrees."""
+    dem = _gk(tmp_path / "metres.tif", h, "EPSG:4490", 0.0)
+    code, out = run(make_pack({"m": MODEL + h.FIVE_CLASSES}), tmp_path / "out", "--dem", str(dem))
+    flat = " ".join(out.split())
+    assert code == 2 and "metres.tif" in flat
+    assert "metres, not degrees" in flat and "gdal_edit.py -a_srs" in flat, out
