@@ -418,7 +418,10 @@ class GridRaster:
             return
         value, repeated = fill_value(self.src, bad.tolist(), self.valid)
         p, deepest = str(self.path), self._lowest(float(bad.min()))
-        fill = f"gdal_edit.py -a_nodata {value:g} {p!r}"
+        # In full when 6 digits are not the value: -3.40282e+38 declared for the float32 fill
+        # -3.4028234663852886e+38 matches no cell.
+        exact = f"{value:g}" if float(f"{value:g}") == value else repr(value)
+        fill = f"gdal_edit.py -a_nodata {exact} {p!r}"
         nodata = f"nodata declared: {self.src.nodata!r}"
         if self.declared:
             msg = (
