@@ -20,7 +20,7 @@ import numpy.typing as npt
 import rasterio
 import shapely
 from pyproj import CRS, Proj, Transformer
-from rasterio.enums import ColorInterp, Resampling
+from rasterio.enums import ColorInterp, MaskFlags, Resampling
 from rasterio.features import rasterize
 from rasterio.transform import Affine
 from rasterio.windows import Window
@@ -341,6 +341,17 @@ class GridRaster:
             msg = (
                 f"{self.what}: raster {p!r} is an RGB image (a rendered map?), not "
                 f"{wanted}; give the data the map was drawn from"
+            )
+            raise InputError(msg)
+        alpha = [i + 1 for i, c in enumerate(src.colorinterp) if c == ColorInterp.alpha]
+        if alpha and src.nodata is None and MaskFlags.alpha not in src.mask_flag_enums[0]:
+            # GDAL reads only a Byte or UInt16 alpha band as a mask: under a float or Int16
+            # one (gdalwarp -dstalpha on such a DEM) the voids would be values of 0.
+            fixed = str(self.path.with_name(f"{self.path.stem}_nodata.tif"))
+            msg = (
+                f"{self.what}: raster {p!r} marks its voids with band {alpha[0]}, an alpha "
+                f"band of {src.dtypes[alpha[0] - 1]} that GDAL does not read as a mask; turn "
+                f"it into nodata: gdalwarp -srcalpha -dstnodata -9999 {p!r} {fixed!r}"
             )
             raise InputError(msg)
         if self.heights and src.colorinterp[0] == ColorInterp.palette:

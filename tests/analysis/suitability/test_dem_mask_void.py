@@ -76,3 +76,39 @@ def test_masked_void_is_no_value_like_a_nodata_void(make_pack, h, tmp_path):
     assert set(np.unique(want)) == {0, 4}  # 5°, or no value in and next to the void
     assert (got == want).all(), f"{int((got != want).sum())} cells differ; grades {np.unique(got)}"
     assert "no value over" in said
+
+
+def test_an_alpha_band_gdal_does_not_read_as_a_mask_is_refused_with_the_fix(make_pack, h, tmp_path):
+    """``gdalwarp -dstalpha`` on a float32 DEM writes a float32 alpha band, which GDAL does
+    not take for a mask (only a Byte or UInt16 one): its voids (alpha 0) were heights of 0 m.
+    """
+    import shlex
+    import subprocess
+
+    masked = _dem(tmp_path / "masked.tif", h, masked=True)
+    dem = tmp_path / "alpha.tif"
+    subprocess.run(
+        ["gdalwarp", "-q", "-dstalpha", str(masked), str(dem)], check=True, capture_output=True
+    )
+    pack = make_pack({"m": MODEL + h.FIVE_CLASSES})
+    res = CliRunner().invoke(
+        cli,
+        [
+            "suitability",
+            "--pack",
+            str(pack),
+            "--out",
+            str(tmp_path / "a"),
+            "--no-progress",
+            "--dem",
+            str(dem),
+        ],
+    )
+    flat = " ".join(res.output.split())
+    assert res.exit_code == 2 and "alpha.tif" in flat and "alpha" in flat, res.output
+    cmd = flat[flat.index("gdalwarp ") :].split(";")[0].rstrip(".")
+    subprocess.run(shlex.split(cmd), check=True, capture_output=True, cwd=tmp_path)
+    fixed = Path(shlex.split(cmd)[-1])
+    got, said = _grades(pack, tmp_path / "b", fixed if fixed.is_absolute() else tmp_path / fixed)
+    want, _ = _grades(pack, tmp_path / "c", _dem(tmp_path / "nan.tif", h, masked=False))
+    assert (got == want).all() and "no value over" in said
