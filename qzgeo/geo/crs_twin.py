@@ -14,7 +14,7 @@ from pyproj import CRS
 
 from qzgeo.geo.crs import gk_epsg, tm_parameters
 
-__all__ = ["gk_twin"]
+__all__ = ["gk_twin", "prefix_twin"]
 
 #: False easting of a GK zone without the zone number in front.
 _FALSE_EASTING = 500_000.0
@@ -51,6 +51,39 @@ def gk_twin(crs: CRS) -> int | None:
             continue
         if _same_projection(crs, CRS.from_epsg(code)):
             return code
+    return None
+
+
+def prefix_twin(crs: CRS, easting: float) -> int | None:
+    """EPSG code of the CGCS2000 GK zone that fits ``easting`` when ``crs`` (a GK zone) and
+    the easting disagree on the zone number in front (36 520 000 in a CRS of false easting
+    500 000, or 520 000 in one of 36 500 000); ``None`` when they agree.
+
+    Examples
+    --------
+    >>> prefix_twin(CRS.from_epsg(4545), 36_520_000.0), prefix_twin(CRS.from_epsg(4524), 520_000.0)
+    (4524, 4545)
+    >>> prefix_twin(CRS.from_epsg(4545), 520_000.0) is None
+    True
+    """
+    code, tm = gk_twin(crs), tm_parameters(crs)
+    if code is None or tm is None:
+        return None
+    fe, cm = tm
+    prefix = fe != _FALSE_EASTING
+    if prefix == (easting >= 1e7) or (prefix and easting >= 1e6):
+        return None
+    for width in (3, 6):
+        zone = round(cm / 3) if width == 3 else round((cm + 3) / 6)
+        try:
+            if gk_epsg(zone, prefix=prefix, width=width) != code:
+                continue
+            # eastings with a prefix name their zone, which may be another than the CRS's
+            return gk_epsg(
+                int(easting // 1e6) if easting >= 1e7 else zone, prefix=not prefix, width=width
+            )
+        except ValueError:
+            return None
     return None
 
 

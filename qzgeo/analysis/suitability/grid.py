@@ -20,10 +20,9 @@ import numpy.typing as npt
 import rasterio
 import shapely
 from pyproj import CRS, Proj, Transformer
-from rasterio.enums import ColorInterp, Resampling
+from rasterio.enums import ColorInterp, MaskFlags, Resampling
 from rasterio.features import rasterize
 from rasterio.transform import Affine
-from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from qzgeo._errors import CRSError, InputError
@@ -36,6 +35,8 @@ from qzgeo.analysis.suitability.source import (
     open_admitted,
     source_vrt,
 )
+from qzgeo.analysis.suitability.warp import GridWarp, source_cell_m
+from qzgeo.geo.crs_twin import prefix_twin
 from qzgeo.io.guard import admit_raster
 
 BLOCK = 512  # window and tile size in cells
@@ -233,24 +234,16 @@ class GridRaster:
                         "(--height-range), not only land's"
                     )
             self.band = rasterio.open(source_vrt(self.src, str(p), heights=heights, factor=factor))
-            self.vrt = WarpedVRT(
+            self.vrt = GridWarp(
                 self.band,
-                crs=grid.crs.to_wkt(),
+                grid.crs,
                 # One cell more on every side: the slope of an edge cell takes its neighbour
                 # beyond the grid from the raster, not a one-sided difference.
-                transform=grid.transform * Affine.translation(-1, -1),
-                width=grid.width + 2,
-                height=grid.height + 2,
-                dtype="float32",
-                nodata=np.nan,
-                src_nodata=None,  # NaN (the file's nodata) spreads to every cell it touches
-                resampling=Resampling.nearest if nearest else Resampling.bilinear,
-                # Bilinear at the cell centre, also when the grid is coarser than the raster:
-                # GDAL's downsampling kernel (radius from the ratio of the part of the grid
-                # the raster covers) does not keep a plane a plane unless that ratio is whole;
-                # a 10° plane of 20 m read at 30 m had slopes from 9.55° to 10.45°.
-                XSCALE=1,
-                YSCALE=1,
+                grid.transform * Affine.translation(-1, -1),
+                (grid.height + 2, grid.width + 2),
+                res=grid.res,
+                cell_m=source_cell_m(self.src, grid.crs),
+                nearest=nearest,
             )
         except BaseException:
             self.src.close()
@@ -269,7 +262,7 @@ class GridRaster:
         if src.crs is None:
             msg = (
                 f"{self.what}: raster {p!r} has no CRS; set the real one, e.g. "
-                f"gdal_edit.py -a_srs EPSG:4490 {p!r} (never guessed)"
+                f"{self._set_crs('EPSG:4490')} (never guessed)"
             )
             raise CRSError(msg)
         if src.count < 1:
@@ -297,6 +290,7 @@ class GridRaster:
         if not all(map(math.isfinite, box)) or (
             box[0] >= g[2] or box[2] <= g[0] or box[1] >= g[3] or box[3] <= g[1]
         ):
+            self._zone_prefix(crs, (min(xs) + max(xs)) / 2)
             ll = Transformer.from_crs(self.grid.crs, "EPSG:4490", always_xy=True)
             area = ll.transform_bounds(*g)
             msg = (
@@ -306,6 +300,36 @@ class GridRaster:
                 "check its CRS"
             )
             raise InputError(msg)
+
+    def _set_crs(self, crs: str) -> str:
+        """The command that gives the file ``crs``: an ASCII grid keeps its CRS only in a
+        ``.prj`` beside it (``gdal_edit.py`` writes an ``.aux.xml`` its driver does not read)."""
+        p = str(self.path)
+        if self.src.driver == "AAIGrid":
+            return f"gdal_translate -a_srs {crs} {p!r} {str(self.path.with_suffix('.tif'))!r}"
+        return f"gdal_edit.py -a_srs {crs} {p!r}"
+
+    def _zone_prefix(self, crs: CRS, easting: float) -> None:
+        """Refuse GK eastings that carry the zone number in front in a CRS without it (or the
+        other way round), naming the CRS that fits, and metres in a lon/lat CRS: the file
+        lies far away."""
+        twin = prefix_twin(crs, easting)
+        if twin is None and crs.is_geographic and not abs(easting) <= 360:
+            msg = (
+                f"{self.what}: raster {str(self.path)!r} has x of about {easting:.0f}, metres, "
+                f"not degrees, but its CRS is {crs.name} (lon/lat); set the projected CRS it "
+                f"was made in, e.g. {self._set_crs('EPSG:CODE')}"
+            )
+            raise CRSError(msg)
+        if twin is None:
+            return
+        has = "carry the zone number in front" if easting >= 1e7 else "carry no zone number"
+        msg = (
+            f"{self.what}: raster {str(self.path)!r} has eastings of about {easting:.0f}, which "
+            f"{has}, but its CRS is {crs.name}; set the CRS that fits them: "
+            f"{self._set_crs(f'EPSG:{twin}')}"
+        )
+        raise CRSError(msg)
 
     def _not_an_image(self) -> None:
         """Refuse a rendering of the data: band 1 of an RGB map is a red channel, and a band
@@ -317,6 +341,17 @@ class GridRaster:
             msg = (
                 f"{self.what}: raster {p!r} is an RGB image (a rendered map?), not "
                 f"{wanted}; give the data the map was drawn from"
+            )
+            raise InputError(msg)
+        alpha = [i + 1 for i, c in enumerate(src.colorinterp) if c == ColorInterp.alpha]
+        if alpha and src.nodata is None and MaskFlags.alpha not in src.mask_flag_enums[0]:
+            # GDAL reads only a Byte or UInt16 alpha band as a mask: under a float or Int16
+            # one (gdalwarp -dstalpha on such a DEM) the voids would be values of 0.
+            fixed = str(self.path.with_name(f"{self.path.stem}_nodata.tif"))
+            msg = (
+                f"{self.what}: raster {p!r} marks its voids with band {alpha[0]}, an alpha "
+                f"band of {src.dtypes[alpha[0] - 1]} that GDAL does not read as a mask; turn "
+                f"it into nodata: gdalwarp -srcalpha -dstnodata -9999 {p!r} {fixed!r}"
             )
             raise InputError(msg)
         if self.heights and src.colorinterp[0] == ColorInterp.palette:
@@ -352,13 +387,7 @@ class GridRaster:
                 f"at least 2 x 2. Give a DEM of the study area near the grid's {res:g} m"
             )
             raise InputError(msg)
-        c, r = src.width // 2, src.height // 2
-        pts = [src.transform @ (c + dc, r + dr) for dc, dr in ((0, 0), (1, 0), (0, 1))]
-        to_grid = Transformer.from_crs(
-            CRS.from_wkt(src.crs.to_wkt()), self.grid.crs, always_xy=True
-        )
-        x, y = to_grid.transform([q[0] for q in pts], [q[1] for q in pts])
-        cell = math.sqrt(abs((x[1] - x[0]) * (y[2] - y[0]) - (y[1] - y[0]) * (x[2] - x[0])))
+        cell = source_cell_m(src, self.grid.crs)
         if not math.isfinite(cell) or cell <= COARSE_RATIO * res:
             return []
         return [
@@ -377,7 +406,7 @@ class GridRaster:
         rr0, cc0 = max(0, r0), max(0, c0)
         rr1, cc1 = min(grid.height + 2, r0 + h), min(grid.width + 2, c0 + w)
         try:
-            data = self.vrt.read(1, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0), masked=True)
+            vals = self.vrt.read(Window(cc0, rr0, cc1 - cc0, rr1 - rr0))
         except rasterio.errors.RasterioIOError as exc:  # else taken for a failed write
             p = str(self.path)
             msg = (
@@ -385,7 +414,6 @@ class GridRaster:
                 f"downloaded file? Download it again; gdalinfo -checksum {p!r} shows the error"
             )
             raise InputError(msg) from exc
-        vals = np.ma.filled(data.astype(np.float64), np.nan)
         out[rr0 - r0 : rr1 - r0, cc0 - c0 : cc1 - c0] = vals
         if self.heights:
             self._no_fill(out)
@@ -401,7 +429,10 @@ class GridRaster:
             return
         value, repeated = fill_value(self.src, bad.tolist(), self.valid)
         p, deepest = str(self.path), self._lowest(float(bad.min()))
-        fill = f"gdal_edit.py -a_nodata {value:g} {p!r}"
+        # In full when 6 digits are not the value: -3.40282e+38 declared for the float32 fill
+        # -3.4028234663852886e+38 matches no cell.
+        exact = f"{value:g}" if float(f"{value:g}") == value else repr(value)
+        fill = f"gdal_edit.py -a_nodata {exact} {p!r}"
         nodata = f"nodata declared: {self.src.nodata!r}"
         if self.declared:
             msg = (

@@ -2,9 +2,10 @@
 
 Band 1 of the file is wrapped in a small in-memory VRT that
 
-- turns the declared nodata into NaN *before* the warp, so that a cell whose resampling
-  kernel touches a void has no value (GDAL's warper would otherwise average the valid part
-  of the kernel, which moves the cell's height and biases the slope next to every void);
+- turns the declared nodata (or the cells under a mask or alpha band) into NaN *before* the
+  warp, so that a cell whose resampling kernel touches a void has no value (GDAL's warper
+  would otherwise average the valid part of the kernel, which moves the cell's height and
+  biases the slope next to every void);
 - applies the band's scale and offset (an int16 DEM of decimetres with scale 0.1);
 - for heights, converts the declared vertical unit (band unit or vertical CRS) to metres,
   and refuses a unit it does not know.
@@ -22,7 +23,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 import rasterio
 from pyproj import CRS
-from rasterio.enums import Resampling
+from rasterio.enums import MaskFlags, Resampling
 from rasterio.io import DatasetReader
 from rasterio.transform import Affine
 
@@ -128,6 +129,12 @@ def source_vrt(src: DatasetReader, path: str, *, heights: bool, factor: float = 
     if not heights:
         scale, offset, factor = 1.0, 0.0, 1.0
     nodata = "" if src.nodata is None else f"<NODATA>{src.nodata!r}</NODATA>"
+    # A void declared by a mask (an internal or .msk mask, an alpha band: gdalwarp -dstalpha)
+    # rather than a nodata value: masked cells hold 0 or anything, and were read as heights.
+    # Masked source cells are not copied, so they keep the VRT's NaN.
+    flags = set(src.mask_flag_enums[0])
+    if MaskFlags.per_dataset in flags or MaskFlags.alpha in flags:
+        nodata += "<UseMaskBand>true</UseMaskBand>"
     # One NaN cell around the file: a cell centre beyond its edge took the edge heights
     # (GDAL's bilinear clamps there), as if the ground were flat outside the DEM.
     gt = ", ".join(repr(float(v)) for v in (src.transform * Affine.translation(-1, -1)).to_gdal())
