@@ -208,9 +208,9 @@ def _refuse_replacing(out: Path, layer: str, *, overwrite: bool) -> None:
     _refuse_dropping_layers(out, layer)
     found = [p for p in files if p.exists()]
     if found and not overwrite:
-        what = str(out) if found == [out] else f"{out} (its {', '.join(p.name for p in found)})"
+        what = "" if found == [out] else f" (found: {', '.join(p.name for p in found)})"
         msg = (
-            f"{what} already exists, and convert does not write over a file unless told: "
+            f"{out} already exists{what}, and convert does not write over a file unless told: "
             "add --overwrite to replace it, or choose another OUT"
         )
         raise click.BadParameter(msg, param_hint="OUT")
