@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 import click
 import shapely
 
-from qzgeo.cli.options import CRS, caps_options, crs_opt, from_gcj02_opt, reading_options
+from qzgeo.cli.options import (
+    CRS,
+    caps_options,
+    crs_opt,
+    from_gcj02_opt,
+    overwrite_opt,
+    reading_options,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -54,6 +61,7 @@ if TYPE_CHECKING:
 @click.option(
     "--repair", is_flag=True, default=False, help="Repair invalid geometries and list each repair."
 )
+@overwrite_opt
 def command(
     source: str,
     out_arg: str,
@@ -67,13 +75,14 @@ def command(
     no_prefix: bool,
     out_encoding: str | None,
     repair: bool,
+    overwrite: bool,
 ) -> None:
     """Convert SOURCE (file or postgresql:// URI) to OUT; the format follows OUT's extension.
 
     Formats: .gpkg .geojson .shp .fgb .parquet and 界址点 .txt (read also: DXF and any format
     GDAL reads), or a PostGIS table postgresql://user@host/db?table=schema.name (a table
-    qzgeo wrote is replaced, any other is never touched). The input is never modified; OUT is
-    replaced atomically.
+    qzgeo wrote is replaced, any other is never touched). The input is never modified; an
+    existing OUT is refused unless --overwrite is given, and then replaced atomically.
 
     \b
     Examples:
@@ -81,6 +90,7 @@ def command(
       qzgeo convert zones.shp zones.geojson --to-crs EPSG:4490
       qzgeo convert parcels.gpkg parcels.txt --zone 36
       qzgeo convert zones.gpkg zones.shp --out-encoding GBK   # for ArcGIS 10.x
+      qzgeo convert zones.gpkg zones.geojson --overwrite      # replace an old one
       qzgeo convert zones.gpkg 'postgresql://gis@db/plan?table=规划.zones'
     """
     from qzgeo._errors import InputError
@@ -91,7 +101,8 @@ def command(
 
     file_only = {"--out-layer": out_layer, "--zone": zone, "--no-prefix": no_prefix}
     out = _check_out(source, out_arg, out_encoding, file_only)
-    _refuse_dropping_layers(out, out_layer or out.stem)
+    if not is_postgis_uri(out_arg):
+        _refuse_replacing(out, out_layer or out.stem, overwrite=overwrite)
     gdf = read_layer(
         source,
         layer=layer,
@@ -172,6 +183,37 @@ def _check_out(
         )
         raise click.BadParameter(msg, param_hint="OUT")
     return out
+
+
+def _refuse_replacing(out: Path, layer: str, *, overwrite: bool) -> None:
+    """Refuse an OUT that is not qzgeo's to replace: a file there unless ``--overwrite`` (as
+    ogr2ogr; a user's notes.txt became a 界址点 file), and even so a symbolic link (replaced by
+    a regular file, its target left with the old data) or a folder. A shapefile OUT is all
+    the files it is written as (a lone zones.dbf of another shapefile was replaced)."""
+    from qzgeo.io.shapefile_write import shapefile_files
+
+    files = shapefile_files(out) if out.suffix.lower() == ".shp" else [out]
+    for path in files:
+        if path.is_symlink():
+            target = path.resolve()
+            msg = (
+                f"{path} is a symbolic link to {target}: writing it would replace the link with "
+                f"a new file and leave {target} as it was. Give the target path itself as OUT "
+                "(with --overwrite if it exists)"
+            )
+            raise click.BadParameter(msg, param_hint="OUT")
+        if path.is_dir():
+            msg = f"{path} is a folder, not a file: it is never replaced; name a file as OUT"
+            raise click.BadParameter(msg, param_hint="OUT")
+    _refuse_dropping_layers(out, layer)
+    found = [p for p in files if p.exists()]
+    if found and not overwrite:
+        what = "" if found == [out] else f" (found: {', '.join(p.name for p in found)})"
+        msg = (
+            f"{out} already exists{what}, and convert does not write over a file unless told: "
+            "add --overwrite to replace it, or choose another OUT"
+        )
+        raise click.BadParameter(msg, param_hint="OUT")
 
 
 def _refuse_dropping_layers(out: Path, layer: str) -> None:

@@ -49,6 +49,16 @@ out_opt = click.option(
     help="Output folder. Default: ./qzgeo-out (created if needed).",
 )
 
+overwrite_opt = click.option(
+    "--overwrite",
+    is_flag=True,
+    default=False,
+    help=(
+        "Replace OUT when it exists (as ogr2ogr -overwrite); without it an existing file OUT is "
+        "refused. A symbolic link or a folder at OUT is refused even so."
+    ),
+)
+
 
 class CRSParam(click.ParamType):
     """A CRS PROJ knows (``EPSG:4524``, WKT, a PROJ string); the value stays a string."""

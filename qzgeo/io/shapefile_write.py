@@ -18,11 +18,17 @@ import pyogrio
 from qzgeo._errors import OutputError
 from qzgeo.io.atomic import signals_held, temp_beside
 
-__all__ = ["WRITE_ENCODINGS", "write_encoding", "write_shapefile"]
+__all__ = ["WRITE_ENCODINGS", "shapefile_files", "write_encoding", "write_shapefile"]
 
 _DBF_NAME_BYTES = 10
 _DBF_TEXT_BYTES = 254
 _SHP_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".fix")
+
+
+def shapefile_files(target: Path) -> list[Path]:
+    """Every file that writing the shapefile ``target`` replaces or removes: its ``.shp``,
+    ``.shx``, ``.dbf``, ``.prj``, ``.cpg`` and the spatial indexes of an old one."""
+    return [target.with_suffix(ext) for ext in _SHP_SIDECARS]
 
 
 def _check_dbf_limits(gdf: gpd.GeoDataFrame, target: Path, encoding: str) -> None:

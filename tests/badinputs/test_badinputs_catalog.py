@@ -227,7 +227,7 @@ def case_18_jzd_variants(tmp: Path) -> None:
     assert notices_of(mismatch).messages(kind="warning") == [
         "18_jzd_count_mismatch.txt line 12: parcel 'QZ-B' declares 7 points but has 5 vertex rows"
     ]
-    code, msg = convert(str(DATA / "18_jzd_bad_number.txt"), str(tmp / "o.gpkg"))
+    code, msg = convert(str(DATA / "18_jzd_bad_number.txt"), str(tmp / "bad.gpkg"))
     assert code == 2 and "18_jzd_bad_number.txt line 9" in msg and "'24OOOOO.000'" in msg
 
 

@@ -44,9 +44,10 @@ def test_a_geopackage_with_other_layers_is_not_replaced(
 
 
 def test_its_own_layer_alone_is_replaced(tmp_path: Path) -> None:
-    """A re-run into the file it wrote (one layer, the one written) still replaces it."""
+    """A re-run into the file it wrote (one layer, the one written) still replaces it, when
+    told to (--overwrite: an existing OUT is refused without it)."""
     out = _plan(tmp_path / "宗地.gpkg", "宗地")
-    res = qzgeo("convert", _parcels(tmp_path / "in.shp"), out)
+    res = qzgeo("convert", _parcels(tmp_path / "in.shp"), out, "--overwrite")
     assert res.exit_code == 0, res.output
     assert [n for n, _ in pyogrio.list_layers(out)] == ["宗地"]
     assert gpd.read_file(out)["名称"].tolist() == ["甲"]
