@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,7 +17,6 @@ import geopandas as gpd
 from qzgeo.analysis.chunk_pool import chunk_pool
 from qzgeo.analysis.edge_notes import long_edge_warning
 from qzgeo.analysis.overlay import OverlayReport
-from qzgeo.analysis.parcel_columns import kept_declared
 from qzgeo.analysis.parcel_extent import count_unchecked
 from qzgeo.analysis.parcel_overlaps import ParcelOverlaps, find_overlaps
 from qzgeo.analysis.parcels import (
@@ -34,9 +33,8 @@ from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.geo.area import M2_PER_HA, M2_PER_MU
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.atomic import write_text
-from qzgeo.io.digest import input_digest
 from qzgeo.io.guard import ReadCaps, read_caps
-from qzgeo.io.layer_info import declared_fields, default_layer
+from qzgeo.io.layer_info import default_layer
 from qzgeo.io.outdir import check_out_dir, output_build, write_part
 from qzgeo.io.postgis_uri import redact_text, redact_uri
 from qzgeo.io.vector import ReadOptions, read_layer
@@ -50,10 +48,8 @@ from qzgeo.publish.checks import constraint_classes_published, zone_names_publis
 from qzgeo.publish.parcel_stream import chunk_measure, stream_choice, stream_parcels_into
 from qzgeo.publish.parcel_tables import (
     PARCEL_REPORT,
-    parcel_place,
-    published_zone_names,
-    results_public,
-    write_parcel_outputs,
+    parcel_audience,
+    write_parcel_results,
 )
 from qzgeo.publish.tables import (
     analysis_postgis_targets,
@@ -194,6 +190,8 @@ class AnalyzeSummary:
     outside_of: str = "the pack's extent"
     # parcels that overlap: counted once per parcel over the shared land in every total
     overlaps: ParcelOverlaps | None = None
+    # where the results went and what that means (with --public: the input's columns too)
+    audience: str | None = None
 
     def one_line(self) -> str:
         """``N parcels, K in conflict, X 公顷 (Y 亩) available[...]; repairs; retries; engine``."""
@@ -239,31 +237,31 @@ def run_analyze(
     read_options: ReadOptions | None = None,
     chunk_rows: int | None = None,
     processes: bool = False,
+    public: bool = False,
 ) -> AnalyzeSummary:
     """Analyze a parcel layer against a pack and write ``parcels.gpkg`` and its tables.
 
-    ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``) and with ``make_map``
-    ``parcels.html`` go to ``out_dir/public`` when every zone and constraint layer is public,
-    else ``out_dir/internal`` (:mod:`qzgeo.io.outdir`); ``parcels_report.json`` always
-    internal. ``layer``/``crs``/``datum``/``read_options`` read the parcels (notices to
-    ``parcels_report.json``); ``workers``/``use_dask``/``scheduler``: threads, or a Dask cluster;
-    ``caps``: vertex and feature caps; ``chunk_rows``: parcels per streamed chunk;
-    ``processes``: big files are analyzed by ``workers`` worker processes (the calling
-    script needs ``if __name__ == "__main__":``, as for any multiprocessing pool).
+    ``parcels.gpkg``, ``parcels_summary.csv`` (+ ``.xlsx``), with ``make_map`` ``parcels.html``
+    go to ``out_dir/internal`` (:mod:`qzgeo.io.outdir`), with ``public`` to ``out_dir/public``
+    (:func:`~qzgeo.publish.parcel_tables.results_audience`); ``parcels_report.json`` internal.
+    ``layer``/``crs``/``datum``/``read_options`` read the parcels (notices to the report);
+    ``workers``/``use_dask``/``scheduler``: threads, or a Dask cluster; ``caps``: vertex and
+    feature caps; ``chunk_rows``: parcels per streamed chunk; ``processes``: big files are
+    analyzed by ``workers`` processes (the script needs ``if __name__ == "__main__":``).
     """
     pack = load_pack(pack_dir)
     check_out_dir(out_dir, inputs=[parcels_path], pack=pack.root)
     layer = default_layer(parcels_path, layer)
+    public, told = parcel_audience(pack, parcels_path, layer, public=public)
     dask, kw = use_dask or bool(scheduler), (read_options or ReadOptions()).kwargs()
     chunks = stream_choice(
         parcels_path, layer, chunk_rows, dask=dask, make_map=make_map,
         workers=workers if processes else 1,
     )  # fmt: skip
-    repairs = RepairReport()
+    repairs = RepairReport(warnings=[told] if public and told else [])
     beyond = "the pack's coverage" if pack.coverage_layer else "the pack's extent"
     with read_caps(caps), chunk_pool(chunks.processes if chunks else 1) as pool:
-        # the worker processes start while the pack is validated and read (or taken from
-        # the cache: qzgeo.pack.prepared)
+        # the worker processes start meanwhile (the pack read, or cached: qzgeo.pack.prepared)
         only = None if make_map else analysis_layer_ids(pack)
         loaded = prepare_pack(pack, only=only, validate=True).loaded
         repairs.extend(loaded.report)
@@ -273,12 +271,11 @@ def run_analyze(
                 st = stream_parcels_into(
                     out_dir, parcels_path, loaded, repairs, chunks.rows, layer=layer, crs=crs,
                     datum=datum, read_kwargs=kw, workers=workers, progress=progress, pool=pool,
-                    measure=measure,
+                    measure=measure, public=public,
                 )  # fmt: skip
-            counts = (st.parcels, st.conflicts, st.available_m2, st.unchecked_m2)
             return AnalyzeSummary(
-                None, st.files, st.notes, repairs, st.overlay, st.engine, counts, beyond,
-                st.overlaps,
+                None, st.files, st.notes, repairs, st.overlay, st.engine, st.counts, beyond,
+                st.overlaps, told,
             )  # fmt: skip
         parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum, **kw)
     shown = redact_uri(str(parcels_path))  # a PostGIS password never reaches a message
@@ -294,53 +291,14 @@ def run_analyze(
     )  # fmt: skip
     if (tally := count_unchecked(result, plan.extent, source=shown)) is not None:
         repairs.add_outside(tally)
-    files, notes = _write_in_memory(
+    files, notes = write_parcel_results(
         result, plan, loaded, parcels_path, out_dir, repairs, overlay, make_map=make_map,
-        declared=kept_declared(declared_fields(parcels_path, layer)), overlaps=overlaps,
+        public=public, layer=layer, overlaps=overlaps,
     )  # fmt: skip
     return AnalyzeSummary(
-        result, files, notes, repairs, overlay, engine, outside_of=beyond, overlaps=overlaps
-    )
-
-
-def _write_in_memory(
-    result: gpd.GeoDataFrame,
-    plan: ParcelPlan,
-    loaded: LoadedPack,
-    parcels_path: str | Path,
-    out_dir: str | Path,
-    repairs: RepairReport,
-    overlay: OverlayReport,
-    *,
-    make_map: bool,
-    declared: Sequence[tuple[str, str]] = (),
-    overlaps: ParcelOverlaps | None = None,
-) -> tuple[list[Path], list[str]]:
-    """Write the outputs of an in-memory ``qzgeo analyze``; the files and the notes."""
-    pack = loaded.pack
-    public = plan.sensitivity == "public" and results_public(pack)
-    if public:
-        result = published_zone_names(result, pack)
-    with parcel_place(out_dir, parcels_path, pack, public=public) as place:
-        outputs = write_parcel_outputs(
-            result,
-            plan,
-            place.part,
-            repairs=repairs,
-            overlay_report=overlay,
-            extra={"inputs": input_digest(parcels_path)},
-            report_dir=place.build.internal,
-            declared=declared,
-            overlaps=overlaps,
-        )
-        notes = list(outputs.notes)
-        place.files = outputs.results
-        if make_map:
-            from qzgeo.publish.parcels_map import write_parcels_map
-
-            page = write_parcels_map(result, loaded, place.part, public=public, notes=notes)
-            place.files.append(page)
-    return [*place.files, place.final(outputs.report)], notes
+        result, files, notes, repairs, overlay, engine, outside_of=beyond, overlaps=overlaps,
+        audience=told,
+    )  # fmt: skip
 
 
 def _run_engine(
@@ -404,8 +362,15 @@ def write_check_report(summary: CheckSummary, fmt: str, out_dir: str | Path) -> 
 
     Site files are the user's own; pack layers count by their sensitivity, ``--constraint``
     files as internal (red lines). ``fmt`` ``"gpkg"``: the sites and their conflict patches
-    as layers (:func:`qzgeo.publish.site_layers.reports_to_layers`). Returns the path written.
+    as layers (:func:`qzgeo.publish.site_layers.reports_to_layers`). A public copy names each
+    site file by its name alone (:func:`~qzgeo.publish.site_report.public_reports`). Returns
+    the path written.
     """
+    public = summary.sensitivity == "public"
+    if public:  # the site files by name: a path as typed names the user's home folders
+        from qzgeo.publish.site_report import public_reports
+
+        summary = replace(summary, reports=public_reports(summary.reports))
     write: Callable[[Path], object]
     if fmt == "gpkg":
         from qzgeo.publish.site_layers import write_site_layers
@@ -414,7 +379,6 @@ def write_check_report(summary: CheckSummary, fmt: str, out_dir: str | Path) -> 
     else:
         write = functools.partial(write_text, text=summary.render(fmt))
     name = f"check.{'txt' if fmt == 'text' else fmt}"
-    public = summary.sensitivity == "public"
     return write_part(
         write, name, out_dir, public=public, inputs=summary.inputs, pack=summary.pack_root
     )

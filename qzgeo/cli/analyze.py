@@ -17,6 +17,7 @@ from qzgeo.cli.options import (
     out_opt,
     pack_opt,
     printable,
+    public_opt,
     read_caps_from,
     reading_options,
     resolve_out,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 )
 @pack_opt
 @out_opt
+@public_opt
 @crs_opt
 @from_gcj02_opt
 @reading_options
@@ -90,6 +92,7 @@ def command(
     layer: str | None,
     pack_dir: Path | None,
     out_dir: Path | None,
+    public: bool,
     crs: str | None,
     from_gcj02: bool,
     read_options: ReadOptions,
@@ -104,8 +107,9 @@ def command(
 ) -> None:
     """Analyze parcels against a plan pack: parcels.gpkg, parcels_summary.csv, parcels_report.json.
 
-    The results go to OUT/public when every zone and constraint layer of the pack is public,
-    else to OUT/internal; parcels_report.json always to OUT/internal.
+    The results go to OUT/internal: they hold every column of the parcel file. With --public,
+    to OUT/public (to post) when every layer they derive from is public, else exit 2;
+    parcels_report.json always to OUT/internal.
     """
     from qzgeo.pipeline import run_analyze
 
@@ -141,6 +145,7 @@ def command(
         read_options=read_options,
         chunk_rows=chunk_rows,
         processes=True,  # the qzgeo command's entry point is import-safe for workers
+        public=public,
     )
     for note in summary.notes:
         click.echo(f"note: {printable(note)}", err=True)
@@ -148,4 +153,6 @@ def command(
     if said is not None:  # the totals below count shared land twice: not only in the report
         click.echo(f"warning: {printable(said)}", err=True)
     click.echo(f"wrote {', '.join(str(f) for f in summary.files)}")
+    if summary.audience is not None:  # beside the files: what posting OUT/public means
+        click.echo(f"{'warning' if public else 'note'}: {printable(summary.audience)}")
     click.echo(f"{summary.one_line()} [{time.perf_counter() - started:.1f} s]")

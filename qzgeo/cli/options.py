@@ -59,6 +59,15 @@ overwrite_opt = click.option(
     ),
 )
 
+public_opt = click.option(
+    "--public",
+    "public",
+    is_flag=True,
+    help="Write the results to OUT/public/, the folder to post, with every attribute column "
+    "of the input (owners' names, ID numbers...: remove those first). Only when every pack "
+    "layer they derive from is public (else exit 2 naming it). Default: OUT/internal/.",
+)
+
 
 class CRSParam(click.ParamType):
     """A CRS PROJ knows (``EPSG:4524``, WKT, a PROJ string); the value stays a string."""

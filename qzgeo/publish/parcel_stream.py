@@ -310,17 +310,20 @@ def stream_parcels_into(
     loaded: LoadedPack,
     repairs: RepairReport,
     chunk_rows: int,
+    *,
+    public: bool = False,
     **kwargs: Any,
 ) -> StreamedParcels:
     """:func:`analyze_parcels_streamed` into ``out_dir/public`` or ``out_dir/internal``.
 
     The same placement as the in-memory ``qzgeo analyze`` (:mod:`qzgeo.io.outdir`): public
-    only if every zone and constraint layer is (then unpublished zone names are replaced);
+    only if asked and allowed (:func:`~qzgeo.publish.parcel_tables.results_audience`; then
+    unpublished zone names are replaced);
     ``parcels_report.json`` always internal; the same outputs of an earlier run in the other
     part are removed. ``kwargs`` go to :func:`analyze_parcels_streamed`.
     """
     pack = loaded.pack
-    public = results_public(pack)
+    public = public and results_public(pack)
     failed = threading.Event()  # ends the hash at once: an error is not held back by it
     with (
         parcel_place(out_dir, parcels_path, pack, public=public) as place,

@@ -15,35 +15,115 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from qzgeo._errors import InputError
 from qzgeo.analysis.overlay import OverlayReport
+from qzgeo.analysis.parcel_columns import kept_declared
 from qzgeo.analysis.parcel_overlaps import ParcelOverlaps
 from qzgeo.analysis.parcels import ParcelPlan, parcel_summary
 from qzgeo.geo.coverage import as_coverage
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.atomic import write_bytes, write_text
+from qzgeo.io.digest import input_digest
+from qzgeo.io.layer_info import declared_fields
 from qzgeo.io.outdir import PARTS, Build, output_build, staged
+from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 from qzgeo.io.write_stream import arrow_batch, write_gpkg_stream
+from qzgeo.pack.load import LoadedPack
 from qzgeo.pack.model import Pack
-from qzgeo.publish.checks import constraint_classes_published, zone_names_published
+from qzgeo.publish.checks import zone_names_published
 from qzgeo.publish.tables import csv_bytes, write_csv
 
 __all__ = [
     "ParcelOutputs",
     "ParcelPlace",
+    "audience_note",
+    "parcel_audience",
     "parcel_place",
     "published_zone_names",
+    "results_audience",
+    "results_blockers",
     "results_public",
     "write_parcel_outputs",
+    "write_parcel_results",
     "write_parcel_tables",
 ]
 
 
 def results_public(pack: Pack) -> bool:
-    """Parcel results are public only if every layer they derive from is (zones, constraints,
+    """Parcel results may be public only if every layer they derive from is (zones, constraints,
     the coverage layer: its outline shapes each parcel's 未核查 part), and the constraint
-    classes they name (columns ``layer:class``) are published."""
-    layers = (*pack.constraint_layers(), *pack.parcel_layers())
-    return all(s.is_public for s in layers) and constraint_classes_published(pack)
+    classes they name (columns ``layer:class``) are published (:func:`results_blockers`)."""
+    return not results_blockers(pack)
+
+
+def results_blockers(pack: Pack) -> list[str]:
+    """What keeps parcel results out of ``OUT/public``, each with its fix; ``[]``: nothing."""
+    where = pack.catalog_path
+    why = [
+        f'layer {s.id!r} is {s.sensitivity} (set sensitivity = "public" in {where} only '
+        "if it may be posted)"
+        for s in {s.id: s for s in (*pack.constraint_layers(), *pack.parcel_layers())}.values()
+        if not s.is_public
+    ]
+    why += [
+        f"constraint layer {s.id!r} does not publish its class_field {s.class_field!r}, which "
+        f"names the result columns (add it to publish_fields in {where})"
+        for s in pack.constraint_layers()
+        if s.class_field is not None and s.class_field not in s.publish_fields
+    ]
+    return why
+
+
+def results_audience(pack: Pack, *, public: bool) -> bool:
+    """Whether ``qzgeo analyze`` writes its results to ``OUT/public``: only when asked
+    (``--public``), as they hold every column of the user's parcel file, whose sensitivity
+    nobody declared (owners' names, ID numbers); asked when the pack does not allow it, an
+    :class:`~qzgeo.InputError` naming what prevents it and the fix."""
+    if not public:
+        return False
+    why = results_blockers(pack)
+    if why:
+        msg = (
+            f"--public: the parcel results of pack {pack.root} cannot go to OUT/public: "
+            f"{'; '.join(why)}. Run without --public (they go to OUT/internal/, for staff)"
+        )
+        raise InputError(msg)
+    return True
+
+
+def parcel_audience(
+    pack: Pack, parcels_path: str | os.PathLike[str], layer: str | None, *, public: bool
+) -> tuple[bool, str | None]:
+    """Whether ``qzgeo analyze`` writes to ``OUT/public`` (:func:`results_audience`), and
+    what it says about it (:func:`audience_note`)."""
+    public = results_audience(pack, public=public)
+    return public, audience_note(pack, parcels_path, layer, public=public)
+
+
+def audience_note(
+    pack: Pack, parcels_path: str | os.PathLike[str], layer: str | None, *, public: bool
+) -> str | None:
+    """What ``qzgeo analyze`` says about where its results went, beside the files it wrote.
+
+    With ``public``: that the parcel file's attribute columns are published with them (also a
+    warning of ``parcels_report.json``); without, where the pack allows it: how to publish.
+    """
+    if not public:
+        if not results_public(pack):
+            return None
+        return (
+            "the parcel results are internal (OUT/internal/): they hold every attribute column "
+            "of the parcel file; add --public to write them to OUT/public/, the folder to post"
+        )
+    text = os.fspath(parcels_path)
+    name = redact_uri(text) if is_postgis_uri(text) else Path(text).name
+    fields = [f for f, _ in declared_fields(parcels_path, layer)]
+    cols = f" ({', '.join(fields)})" if fields and not is_postgis_uri(text) else ""
+    return (
+        f"--public: OUT/public/parcels.gpkg holds every attribute column of {name}{cols} as it "
+        "is: they are published with the results; remove from the parcel file any column that "
+        "must not be posted (owners' names, ID numbers) and run again, or run without --public"
+    )
 
 
 #: The report of ``qzgeo analyze``, always internal. Not ``report.json``: that is publish's, and
@@ -88,7 +168,8 @@ def parcel_place(
 ) -> Iterator[ParcelPlace]:
     """The output folder of ``qzgeo analyze``, its part for the results, and stale files gone.
 
-    ``public``: only if every zone and constraint layer is (:func:`results_public`).
+    ``public``: only if asked and every layer the results derive from is
+    (:func:`results_audience`).
     """
     part_name = "public" if public else "internal"
     place: ParcelPlace | None = None
@@ -111,6 +192,51 @@ def parcel_place(
         place = ParcelPlace(stage, stage.part(part_name), "internal" if public else "public")
         yield place
         place.files = [place.final(p) for p in place.files]
+
+
+def write_parcel_results(
+    result: gpd.GeoDataFrame,
+    plan: ParcelPlan,
+    loaded: LoadedPack,
+    parcels_path: str | Path,
+    out_dir: str | Path,
+    repairs: RepairReport,
+    overlay: OverlayReport,
+    *,
+    make_map: bool,
+    public: bool,
+    layer: str | None = None,
+    overlaps: ParcelOverlaps | None = None,
+) -> tuple[list[Path], list[str]]:
+    """Write the outputs of an in-memory ``qzgeo analyze``; the files and the notes.
+
+    ``public``: asked and allowed (:func:`results_audience`); the plan must agree. ``layer``:
+    of ``parcels_path``, whose declared field types ``parcels.gpkg`` keeps.
+    """
+    pack = loaded.pack
+    public = public and plan.sensitivity == "public"
+    if public:
+        result = published_zone_names(result, pack)
+    with parcel_place(out_dir, parcels_path, pack, public=public) as place:
+        outputs = write_parcel_outputs(
+            result,
+            plan,
+            place.part,
+            repairs=repairs,
+            overlay_report=overlay,
+            extra={"inputs": input_digest(parcels_path)},
+            report_dir=place.build.internal,
+            declared=kept_declared(declared_fields(parcels_path, layer)),
+            overlaps=overlaps,
+        )
+        notes = list(outputs.notes)
+        place.files = outputs.results
+        if make_map:
+            from qzgeo.publish.parcels_map import write_parcels_map
+
+            page = write_parcels_map(result, loaded, place.part, public=public, notes=notes)
+            place.files.append(page)
+    return [*place.files, place.final(outputs.report)], notes
 
 
 def published_zone_names(result: gpd.GeoDataFrame, pack: Pack) -> gpd.GeoDataFrame:

@@ -55,6 +55,11 @@ class StreamedParcels:
     def notes(self) -> list[str]:
         return list(self.outputs.notes)
 
+    @property
+    def counts(self) -> tuple[int, int, float, float]:
+        """Parcels, in conflict, available m², unchecked m² (``AnalyzeSummary.counts``)."""
+        return (self.parcels, self.conflicts, self.available_m2, self.unchecked_m2)
+
 
 _Boxes = ChunkBoxes | None  # the rows' boxes (:mod:`qzgeo.analysis.overlap_chunks`)
 

@@ -6,22 +6,74 @@ Every renderer takes the :class:`qzgeo.analysis.siting.SiteReport` list that
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
 from collections.abc import Sequence
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 import shapely
 
+from qzgeo._errors import InputError
 from qzgeo.analysis.site_results import VERDICT_LABELS
+from qzgeo.analysis.sites import split_source
+from qzgeo.io.postgis_uri import is_postgis_uri, parse_postgis_uri
 
 if TYPE_CHECKING:
     from qzgeo.analysis.site_results import BoundaryShare, SiteReport
 
-__all__ = ["reports_to_html", "reports_to_json", "reports_to_text"]
+__all__ = [
+    "public_reports",
+    "public_source",
+    "reports_to_html",
+    "reports_to_json",
+    "reports_to_text",
+]
 
 _C1 = re.compile("[\x7f-\x9f]")
+
+
+def public_source(source: str) -> str:
+    """A site's source as a public report names it: the file's name, not the path as typed
+    (an absolute path names the user's home folders); a PostGIS table by ``schema.table``.
+
+    Examples
+    --------
+    >>> public_source("/home/alice/选址/plan.gpkg:sites"), public_source("site.geojson")
+    ('plan.gpkg:sites', 'site.geojson')
+    >>> public_source("postgresql://u:***@db.example/gis?table=zoning.地块")
+    'zoning.地块'
+    """
+    if is_postgis_uri(source):
+        try:
+            return parse_postgis_uri(source).qualified
+        except InputError:
+            return "PostGIS table"
+    path, layer = split_source(source)
+    return PurePath(path).name + (f":{layer}" if layer else "")
+
+
+def public_reports(reports: Sequence[SiteReport]) -> list[SiteReport]:
+    """The reports as ``OUT/public`` shows them: each site's source by :func:`public_source`,
+    in its warnings and repairs too; the internal copies and stdout keep the path as typed."""
+    out = []
+    for r in reports:
+        if r.source is None:
+            out.append(r)
+            continue
+        path, shown = split_source(r.source)[0], public_source(r.source)
+        swaps = ((r.source, shown), (path, PurePath(path).name))
+        bare = [_swapped(t, swaps) for t in r.warnings], [_swapped(t, swaps) for t in r.repairs]
+        out.append(dataclasses.replace(r, source=shown, warnings=bare[0], repairs=bare[1]))
+    return out
+
+
+def _swapped(text: str, swaps: Sequence[tuple[str, str]]) -> str:
+    for old, new in swaps:
+        text = text.replace(old, new)
+    return text
 
 
 def reports_to_json(reports: Sequence[SiteReport]) -> str:

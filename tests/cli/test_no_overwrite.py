@@ -150,7 +150,8 @@ def test_analyze_outputs_internal_unless_all_inputs_public(
         _all_public(mini)
     parcels = _parcels(tmp_path / "parcels.gpkg")
     out = tmp_path / "out"
-    result = run_cli("analyze", "--parcels", parcels, "--pack", mini, "--out", out, "--map")
+    asked = ["--public"] if public else []  # never public unasked: the parcel file's columns
+    result = run_cli("analyze", "--parcels", parcels, "--pack", mini, "--out", out, "--map", *asked)
     assert_no_traceback(result)
     assert result.exit_code == 0, result.output
     part = out / ("public" if public else "internal")
@@ -236,7 +237,7 @@ def test_public_pack_in_worker_processes(mini: Path, tmp_path: Path) -> None:
     cli = "from qzgeo.cli.main import cli; cli(prog_name='qzgeo')"
     out = {}
     for name, extra in (("pool", []), ("one", ["--workers", "1"])):
-        args = ["analyze", "--parcels", str(parcels), "--pack", str(mini)]
+        args = ["analyze", "--parcels", str(parcels), "--pack", str(mini), "--public"]
         res = subprocess.run(
             [sys.executable, "-c", cli, *args, "--out", str(tmp_path / name), *extra],
             capture_output=True, text=True, check=False,

@@ -227,10 +227,11 @@ def test_parcels_tooltip_uses_published_fields_only(mini: Path, tmp_path: Path) 
     _unpublished_names(mini)
     parcels = _parcels(tmp_path / "parcels.gpkg")
     out = tmp_path / "out"
-    result = run_cli("analyze", "--parcels", parcels, "--pack", mini, "--out", out, "--map")
+    args = ("analyze", "--parcels", parcels, "--pack", mini, "--out", out, "--map", "--public")
+    result = run_cli(*args)
     assert_no_traceback(result)
     assert result.exit_code == 0, result.output
-    # every input is public, so the map is public
+    # every input is public and --public asks for it, so the map is public
     page = out / "public" / "parcels.html"
     assert page.is_file(), sorted(str(p.relative_to(out)) for p in out.rglob("*"))
     for name in ("甲区", "乙区"):

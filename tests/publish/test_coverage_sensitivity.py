@@ -1,7 +1,8 @@
 """A parcel result derives from the pack's coverage layer too: its outline decides each
 parcel's 未核查 (unchecked) part. With every zone and constraint layer public but the coverage
 layer internal, `analyze` put its parcels (their ``unchecked_m2`` tracing the internal outline)
-in ``public/``. They go to ``internal/`` now, in memory and streamed."""
+in ``public/``. They go to ``internal/`` now, in memory and streamed; asked public
+(``--public``), the run is refused naming the coverage layer."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 import shapely
 from support import get_path
 
+from qzgeo._errors import InputError
 from qzgeo.pack.catalog import load_pack
 from qzgeo.pipeline import run_analyze
 from qzgeo.publish.parcel_tables import results_public
@@ -66,7 +68,7 @@ def test_results_shaped_by_an_internal_coverage_layer_stay_internal(
     public_pack = _pack(tmp_path, "public")
     assert results_public(load_pack(public_pack))  # the case: public but for the coverage
     out = tmp_path / "out-public"
-    run_analyze(parcels, out, pack_dir=public_pack, chunk_rows=chunk_rows)
+    run_analyze(parcels, out, pack_dir=public_pack, chunk_rows=chunk_rows, public=True)
     got = gpd.read_file(out / "public" / "parcels.gpkg")
     assert got["unchecked_m2"].iloc[0] > 0  # parcel a crosses the county's edge
 
@@ -75,5 +77,7 @@ def test_results_shaped_by_an_internal_coverage_layer_stay_internal(
     out = tmp_path / "out-internal"
     run_analyze(parcels, out, pack_dir=internal_pack, chunk_rows=chunk_rows)
     assert (out / "internal" / "parcels.gpkg").is_file()
+    with pytest.raises(InputError, match="'county' is internal"):
+        run_analyze(parcels, out, pack_dir=internal_pack, chunk_rows=chunk_rows, public=True)
     public = out / "public"
     assert not (public.exists() and any(p.name.startswith("parcels") for p in public.iterdir()))

@@ -1,8 +1,8 @@
-"""Where ``qzgeo analyze`` puts parcel results: public only if every zone and constraint
-layer is. The minipack's control lines are internal, so its results go to ``internal/`` and
-nothing of them to ``public/``, in memory and streamed (whose placement rests on
-:func:`results_public` alone). A mutant making results public when *any* layer is passed
-the suite."""
+"""Where ``qzgeo analyze`` puts parcel results: public only if asked (``public=True``,
+``--public``) and every zone and constraint layer is. The minipack's control lines are
+internal, so its results go to ``internal/`` and nothing of them to ``public/``, in memory
+and streamed (whose placement rests on :func:`results_public` alone). A mutant making results
+public when *any* layer is passed the suite."""
 
 from __future__ import annotations
 
@@ -47,9 +47,9 @@ def test_results_of_a_pack_with_an_internal_constraint_layer_stay_internal(
 
 
 def test_results_that_became_internal_leave_no_earlier_public_copy(tmp_path: Path) -> None:
-    """Run 1: every layer public, results in ``public/``. Run 2: the control lines made
-    internal, results in ``internal/``; the earlier public copies are removed, not left to be
-    posted beside the new internal ones."""
+    """Run 1: every layer public, results asked public, in ``public/``. Run 2: the control
+    lines made internal, results in ``internal/``; the earlier public copies are removed, not
+    left to be posted beside the new internal ones."""
     pack = tmp_path / "pack"
     shutil.copytree(get_path("minipack"), pack)
     catalog = pack / "layers" / "catalog.toml"
@@ -61,7 +61,7 @@ def test_results_that_became_internal_leave_no_earlier_public_copy(tmp_path: Pat
         {"name": ["a"]}, geometry=[shapely.box(X0 + 300, Y0 + 300, X0 + 400, Y0 + 400)], crs=4524
     ).to_file(parcels)
     out = tmp_path / "out"
-    run_analyze(parcels, out, pack_dir=pack)
+    run_analyze(parcels, out, pack_dir=pack, public=True)
     assert (out / "public" / "parcels.gpkg").is_file()  # the case: public at first
     catalog.write_text(text, encoding="utf-8")
     run_analyze(parcels, out, pack_dir=pack)
