@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyogrio
 import shapely
 
 from qzgeo.analysis.parcel_columns import SOURCE_FID
@@ -37,13 +36,11 @@ from qzgeo.analysis.parcel_overlaps import (
     shared_m2,
     sliver_area,
 )
+from qzgeo.io.gpkg_rows import read_rows_by_fid
 
-__all__ = ["ChunkBoxes", "PlannedSlabs", "cross_chunk_overlaps", "near_other_chunks", "plan_slabs"]
+__all__ = ["ChunkBoxes", "cross_chunk_overlaps", "near_other_chunks"]
 
 Ints = npt.NDArray[np.int64]
-
-#: Primary keys per read of the written GeoPackage (one SQL ``IN`` list).
-READ_IDS = 20_000
 
 
 class ChunkBoxes:
@@ -72,29 +69,6 @@ class ChunkBoxes:
 
 
 Slab = tuple[Ints, Ints, Ints]
-
-
-class PlannedSlabs:
-    """The slabs of :func:`_slabs` with the first one worked out already: the rows' boxes are
-    all that needs, so a streamed run finds it while the output's R-tree is written (SQLite
-    lets go of the GIL), not after. The others follow one at a time, as they are wanted (a
-    file in random order has many, each of up to a chunk of rows and their pairs)."""
-
-    def __init__(self, found: ChunkBoxes) -> None:
-        self.boxes, self.chunk = found.arrays()
-        self._rest = _slabs(self.boxes, self.chunk, found.slab_rows)
-        self._first = next(self._rest, None)
-
-    def __iter__(self) -> Iterator[Slab]:
-        if self._first is not None:
-            first, self._first = self._first, None
-            yield first
-        yield from self._rest
-
-
-def plan_slabs(found: ChunkBoxes) -> PlannedSlabs | None:
-    """The slabs of the pairs across chunks (``None`` with fewer than two chunks)."""
-    return PlannedSlabs(found) if len(found.boxes) > 1 else None
 
 
 def _slabs(
@@ -178,24 +152,17 @@ def _sharing_cells(boxes: npt.NDArray[np.float32], chunk: npt.NDArray[Any], rows
     return rows[near]
 
 
-def _read_rows(gpkg: Path, layer: str, rows: Ints) -> tuple[npt.NDArray[np.object_], list[Any]]:
-    """The geometries and source feature ids of output ``rows`` (0-based: fid - 1), in order."""
-    geoms = np.empty(len(rows), dtype=object)
-    fids: list[Any] = [None] * len(rows)
-    for s in range(0, len(rows), READ_IDS):
-        part = rows[s : s + READ_IDS]
-        ids = ",".join(str(int(k) + 1) for k in part)
-        got = pyogrio.read_dataframe(
-            gpkg, layer=layer, columns=[SOURCE_FID], where=f"fid IN ({ids})", fid_as_index=True
-        )
-        at = np.searchsorted(part, got.index.to_numpy(dtype=np.int64) - 1)
-        g = np.asarray(got.geometry.values, dtype=object)
-        # written as MultiPolygon: one part back to the Polygon that was measured
-        single = (shapely.get_type_id(g) == 6) & (shapely.get_num_geometries(g) == 1)
-        g[single] = shapely.get_geometry(g[single], 0)
-        geoms[s + at] = g
-        for k, v in zip(at.tolist(), got[SOURCE_FID].tolist(), strict=True):
-            fids[s + k] = v
+def _read_rows(
+    gpkg: Path, layer: str, geometry: str, rows: Ints
+) -> tuple[npt.NDArray[np.object_], list[Any]]:
+    """The geometries and source feature ids of output ``rows`` (0-based: fid - 1), in order.
+
+    Read with SQLite alone (:func:`qzgeo.io.gpkg_rows.read_rows_by_fid`): it waits for the
+    lock of the index being written meanwhile, where GDAL's connection would fail."""
+    geoms, fids = read_rows_by_fid(gpkg, layer, geometry, SOURCE_FID, rows + 1)
+    # written as MultiPolygon: one part back to the Polygon that was measured
+    single = (shapely.get_type_id(geoms) == 6) & (shapely.get_num_geometries(geoms) == 1)
+    geoms[single] = shapely.get_geometry(geoms[single], 0)
     return geoms, fids
 
 
@@ -205,22 +172,20 @@ def cross_chunk_overlaps(
     source: str = "",
     *,
     layer: str = "parcels",
-    planned: PlannedSlabs | None = None,
+    geometry: str = "geom",
 ) -> ParcelOverlaps:
     """The overlapping pairs of parcels in different chunks (see the module's method), of
     the rows written to ``layer`` of ``gpkg``; ``source`` names the parcels' file (or
-    :meth:`ParcelOverlaps.extend` one that does). ``planned``: :func:`plan_slabs` of
-    ``found``, if made beforehand."""
+    :meth:`ParcelOverlaps.extend` one that does)."""
     out = ParcelOverlaps(source)
     if len(found.boxes) < 2:
         return out
-    planned = planned if planned is not None else PlannedSlabs(found)
-    boxes, chunk = planned.boxes, planned.chunk
-    for own, a, b in planned:
+    boxes, chunk = found.arrays()
+    for own, a, b in _slabs(boxes, chunk, found.slab_rows):
         if not len(a):
             continue
         rows = np.unique(np.concatenate([a, b]))
-        geoms, fids = _read_rows(gpkg, layer, rows)
+        geoms, fids = _read_rows(gpkg, layer, geometry, rows)
         among = (np.searchsorted(rows, a), np.searchsorted(rows, b))
         i, j = overlapping_pairs(geoms, among, least=sliver_area(found.crs))
         ri, rj = rows[i], rows[j]

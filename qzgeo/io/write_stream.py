@@ -11,6 +11,7 @@ in memory.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import sqlite3
@@ -110,7 +111,7 @@ def write_gpkg_stream(
     crs: Any,
     geometry_type: str = "MultiPolygon",
     leaves: Callable[[], Sequence[LeafPack]] | None = None,
-    meanwhile: Callable[[], object] | None = None,
+    meanwhile: Callable[[Path], object] | None = None,
     rows: int | None = None,
 ) -> tuple[Path, int]:
     """Write Arrow ``tables`` (of :func:`arrow_batch`) as one layer of a new GeoPackage.
@@ -123,8 +124,10 @@ def write_gpkg_stream(
     ``leaves``: called once the tables are written, the rows' boxes packed into leaves, one
     :class:`~qzgeo.io.gpkg_rtree.LeafPack` per table with rows, in order: the spatial index is
     then written from them (:func:`qzgeo.io.gpkg_rtree.write_rtree`) instead of by GDAL.
-    ``meanwhile``: called once the rows are written (not without rows), in a thread while
-    the index is written; its error is raised here, and the file is not kept.
+    ``meanwhile``: called once the rows are written (not without rows) with the path they
+    are in (the temporary file, committed), in a thread while the index is written (a reader
+    of that file must wait for the index's lock: SQLite with a busy timeout, not GDAL); its
+    error is raised here, and the file is not kept.
     ``rows``: how many rows the tables hold in all, if the caller knows (a file's feature
     count); they choose the page size (:data:`BIG_PAGE_ROWS`), else the first table's rows do.
     """
@@ -148,10 +151,10 @@ def write_gpkg_stream(
                          index=not own_index, shown=path, big=big)  # fmt: skip
             if own_index and leaves is not None:
                 flush.kick()  # GDAL's pages go to disk while the index is made
-                with _alongside(meanwhile):
+                with _alongside(None if meanwhile is None else functools.partial(meanwhile, tmp)):
                     _index(tmp, layer, leaves(), crs=crs, geometry_type=geometry_type)
             elif meanwhile is not None:
-                meanwhile()
+                meanwhile(tmp)
         finally:
             flush.close()
     return Path(path), source.rows

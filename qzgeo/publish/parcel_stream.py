@@ -241,10 +241,10 @@ def analyze_parcels_streamed(
     out, report = Path(out_dir), Path(report_dir if report_dir is not None else out_dir)
     acc.engine = _engine(pool, measure, workers, starts, chunk_rows)
     tables = acc.tables(results, _bar(n, progress))
-    meanwhile = functools.partial(acc.finish, out, extra, report, keep=True)  # one chunk: all
+    meanwhile = functools.partial(acc.finish_meanwhile, out=out, extra=extra, report_dir=report)
     write_gpkg_stream(
         out / "parcels.gpkg", "parcels", tables, crs=probe.crs, rows=n, leaves=acc.leaf_packs,
-        meanwhile=acc.plan_pairs if starts[1:] else meanwhile,  # the pairs across chunks
+        meanwhile=acc.pairs_across if starts[1:] else meanwhile,  # one chunk: no pairs across
     )  # fmt: skip
     if acc.parcels == 0:  # no polygon at all: the error of an empty parcel layer
         check_parcels(probe.iloc[:0], where=str(parcels_path))

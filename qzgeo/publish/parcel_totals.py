@@ -19,12 +19,7 @@ from qzgeo._errors import InputError, OutputError
 from qzgeo.analysis.chunk_plan import stale_count_read
 from qzgeo.analysis.chunk_pool import ChunkResult, ChunkSource
 from qzgeo.analysis.edge_notes import EdgeTally
-from qzgeo.analysis.overlap_chunks import (
-    ChunkBoxes,
-    PlannedSlabs,
-    cross_chunk_overlaps,
-    plan_slabs,
-)
+from qzgeo.analysis.overlap_chunks import ChunkBoxes, cross_chunk_overlaps
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcel_overlaps import ParcelOverlaps
 from qzgeo.analysis.parcels import ParcelPlan, summary_from_totals
@@ -80,13 +75,14 @@ class StreamTotals:
         self.available_m2 = self.unchecked_m2 = 0.0
         self.engine, self.edges = "", EdgeTally()  # the long lon/lat edges of every chunk
         self.overlaps, self.boxes = ParcelOverlaps(source.shown), boxes or ChunkBoxes()
-        self.slabs: PlannedSlabs | None = None
-        self.finished: StreamedParcels | None = None  # finish(..., keep=True)
+        self.across: ParcelOverlaps | None = None  # pairs_across, if it ran
+        self.finished: StreamedParcels | None = None  # finish_meanwhile
 
-    def plan_pairs(self) -> None:
-        """The first slab of the pairs across chunks, from the boxes alone (while the index
-        is written: :func:`write_gpkg_stream`'s ``meanwhile``)."""
-        self.slabs = plan_slabs(self.boxes)
+    def pairs_across(self, gpkg: Path) -> None:
+        """The overlapping pairs of parcels of different chunks, from the rows written to
+        ``gpkg`` (while its index is written: :func:`write_gpkg_stream`'s ``meanwhile``)."""
+        if len(self.boxes.boxes) > 1:
+            self.across = cross_chunk_overlaps(gpkg, self.boxes)
 
     def tables(self, results: Iterator[ChunkResult], bar: Any) -> Iterator[pa.Table | None]:
         """The chunks' Arrow tables in file order, each chunk's numbers added on the way."""
@@ -143,17 +139,15 @@ class StreamTotals:
         out: Path,
         extra: dict[str, Any] | Callable[[], dict[str, Any]] | None,
         report_dir: Path,
-        *,
-        keep: bool = False,
     ) -> StreamedParcels:
-        """Write the summary and the report of every chunk beside ``parcels.gpkg`` (and keep
-        what it returns as :attr:`finished` if ``keep``: it ran in a thread)."""
+        """Write the summary and the report of every chunk beside ``parcels.gpkg``."""
         said = stale_count_read(self.source, self.read)  # a stale GeoPackage count
         if said is not None and said not in self.repairs.warnings:
             self.repairs.warnings.append(said)
-        if len(self.boxes.boxes) > 1:  # pairs across chunks, read back from the rows written
-            found = cross_chunk_overlaps(out / "parcels.gpkg", self.boxes, planned=self.slabs)
-            self.overlaps.extend(found)
+        if self.across is None:  # pairs across chunks, read back from the rows written
+            self.pairs_across(out / "parcels.gpkg")
+        if self.across is not None:
+            self.overlaps.extend(self.across)
         told = (self.overlaps.message(), self.edges.message(self.source.shown))
         self.repairs.warnings.extend(s for s in told if s is not None)  # as in memory
         outputs = write_parcel_tables(
@@ -168,11 +162,20 @@ class StreamTotals:
             report_dir=report_dir,
             overlaps=self.overlaps,
         )
-        done = StreamedParcels(
+        return StreamedParcels(
             outputs, self.plan, self.parcels, self.conflicts, self.available_m2,
             self.unchecked_m2, len(self.totals), self.overlay, engine=self.engine,
             overlaps=self.overlaps,
         )  # fmt: skip
-        if keep:
-            self.finished = done
-        return done
+
+    def finish_meanwhile(
+        self,
+        written: Path,
+        *,
+        out: Path,
+        extra: dict[str, Any] | Callable[[], dict[str, Any]] | None,
+        report_dir: Path,
+    ) -> None:
+        """:meth:`finish`, kept as :attr:`finished`: run in a thread while the index of
+        ``written`` (the rows of a run of one chunk: no pairs across chunks) is written."""
+        self.finished = self.finish(out, extra, report_dir)

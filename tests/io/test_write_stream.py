@@ -223,7 +223,7 @@ def test_meanwhile_runs_once_the_rows_are_in_and_before_the_file_is(tmp_path: Pa
     seen: list[bool] = []
     write_gpkg_stream(
         target, "parcels", iter([arrow_batch(c) for c in chunks]), crs=CRS,
-        leaves=lambda: _packs(chunks), meanwhile=lambda: seen.append(target.exists()),
+        leaves=lambda: _packs(chunks), meanwhile=lambda _: seen.append(target.exists()),
     )  # fmt: skip
     assert seen == [False] and pyogrio.read_info(target)["features"] == 5
 
@@ -232,7 +232,7 @@ def test_an_error_meanwhile_is_raised_and_no_file_is_kept(tmp_path: Path) -> Non
     chunks = [frame(3, 0)]
     target = tmp_path / "out.gpkg"
 
-    def fail() -> None:
+    def fail(_: Path) -> None:
         raise OutputError("summary: disk full")
 
     with pytest.raises(OutputError, match="summary: disk full"):
@@ -247,7 +247,7 @@ def test_meanwhile_is_not_called_without_rows(tmp_path: Path) -> None:
     called: list[int] = []
     write_gpkg_stream(
         tmp_path / "out.gpkg", "parcels", iter([None]), crs=CRS,
-        leaves=lambda: [], meanwhile=lambda: called.append(1),
+        leaves=lambda: [], meanwhile=lambda _: called.append(1),
     )  # fmt: skip
     assert called == []
 

@@ -47,7 +47,7 @@ def test_meanwhile_runs_when_gdal_builds_the_index(
     monkeypatch.setattr(ws, "rtree_writable", lambda: False)
     target = tmp_path / "out.gpkg"
     seen: list[bool] = []
-    _write(target, meanwhile=lambda: seen.append(target.exists()))
+    _write(target, meanwhile=lambda _: seen.append(target.exists()))
     assert seen == [False]
     assert pyogrio.read_info(target)["features"] == 5
 
@@ -79,7 +79,7 @@ def test_an_error_meanwhile_after_the_index_is_done_is_still_raised(
         real(*args, **kwargs)  # type: ignore[arg-type]
         index_done.set()
 
-    def late_failure() -> None:
+    def late_failure(_: Path) -> None:
         index_done.wait(10)
         time.sleep(0.2)  # past the end of the writer's own work
         raise OutputError("summary: disk full")
