@@ -248,6 +248,10 @@ def write_rtree(
     try:
         con.execute("PRAGMA journal_mode=MEMORY")  # the file is a temporary one: no fsync
         con.execute("PRAGMA synchronous=OFF")
+        # No page written before the commit: spilling the cache takes the file's exclusive
+        # lock for the rest of the transaction, and the rows read back meanwhile
+        # (qzgeo.io.gpkg_rows) would wait for the whole index (~20 MB of nodes a million rows)
+        con.execute("PRAGMA cache_spill=OFF")
         con.execute("BEGIN")
         _check_rows(con, layer, packs)
         con.execute(schema.table)
