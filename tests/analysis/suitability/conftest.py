@@ -108,6 +108,14 @@ classes = [
 ]
 """
 
+#: A slope-only model on a 100 m grid reading the raster ``dem`` (what ``--dem`` gives), with
+#: :data:`FIVE_CLASSES`: the model of the tests of DEM files from other producers.
+SLOPE_DEM_MODEL = (
+    'title = "t"\nresolution_m = 100\narea = ["study"]\nbasemap = "none"\n[[factors]]\n'
+    'id = "slope"\nkind = "slope"\nraster = "dem"\nbreaks = [3, 8, 15, 25]\n'
+    "grades = [5, 4, 3, 2, 1]\nweight = 1\n" + FIVE_CLASSES
+)
+
 
 def _write_pack(root: Path, models: dict[str, str]) -> Path:
     (root / "layers").mkdir(parents=True)

@@ -21,20 +21,6 @@ from rasterio.transform import Affine
 
 from qzgeo.cli.main import cli
 
-MODEL = """
-title = "t"
-resolution_m = 100
-area = ["study"]
-basemap = "none"
-[[factors]]
-id = "slope"
-kind = "slope"
-raster = "dem"
-breaks = [3, 8, 15, 25]
-grades = [5, 4, 3, 2, 1]
-weight = 1
-"""
-
 
 def run(pack: Path, out: Path, *args: str) -> tuple[int, str]:
     res = CliRunner().invoke(
@@ -68,7 +54,7 @@ def _asc(path: Path, h) -> Path:
 
 def test_ascii_grid_without_crs_names_a_fix_that_gives_it_one(make_pack, h, tmp_path):
     dem = _asc(tmp_path / "dem.asc", h)
-    pack = make_pack({"m": MODEL + h.FIVE_CLASSES})
+    pack = make_pack({"m": h.SLOPE_DEM_MODEL})
     code, out = run(pack, tmp_path / "out", "--dem", str(dem))
     assert code == 2 and "dem.asc" in out and "has no CRS" in out
     fix = " ".join(out.split())  # the message may wrap
@@ -97,7 +83,7 @@ def test_zone_prefixed_eastings_in_a_crs_without_the_prefix_name_the_zone_crs(
 ):
     # zone 36 (central meridian 108E) with the prefix is EPSG:4524
     dem = _gk(tmp_path / "prefixed.tif", h, "EPSG:4545", 36_000_000.0)
-    code, out = run(make_pack({"m": MODEL + h.FIVE_CLASSES}), tmp_path / "out", "--dem", str(dem))
+    code, out = run(make_pack({"m": h.SLOPE_DEM_MODEL}), tmp_path / "out", "--dem", str(dem))
     flat = " ".join(out.split())
     assert code == 2 and "prefixed.tif" in flat and "zone" in flat
     assert "gdal_edit.py -a_srs EPSG:4524" in flat, out
@@ -107,7 +93,7 @@ def test_eastings_without_prefix_in_a_zone_crs_name_the_central_meridian_crs(
     make_pack, h, tmp_path
 ):
     dem = _gk(tmp_path / "bare.tif", h, "EPSG:4524", 0.0)
-    code, out = run(make_pack({"m": MODEL + h.FIVE_CLASSES}), tmp_path / "out", "--dem", str(dem))
+    code, out = run(make_pack({"m": h.SLOPE_DEM_MODEL}), tmp_path / "out", "--dem", str(dem))
     flat = " ".join(out.split())
     assert code == 2 and "bare.tif" in flat and "prefix" in flat
     assert "gdal_edit.py -a_srs EPSG:4545" in flat, out
@@ -117,7 +103,7 @@ def test_metres_labelled_lon_lat_say_so(make_pack, h, tmp_path):
     """GK metres with a lon/lat CRS (a CRS set by hand to the wrong one): not "check its CRS"
     only, but that the coordinates are metres, not degrees."""
     dem = _gk(tmp_path / "metres.tif", h, "EPSG:4490", 0.0)
-    code, out = run(make_pack({"m": MODEL + h.FIVE_CLASSES}), tmp_path / "out", "--dem", str(dem))
+    code, out = run(make_pack({"m": h.SLOPE_DEM_MODEL}), tmp_path / "out", "--dem", str(dem))
     flat = " ".join(out.split())
     assert code == 2 and "metres.tif" in flat
     assert "metres, not degrees" in flat and "gdal_edit.py -a_srs" in flat, out

@@ -18,20 +18,6 @@ from rasterio.transform import Affine
 
 from qzgeo.cli.main import cli
 
-MODEL = """
-title = "t"
-resolution_m = 100
-area = ["study"]
-basemap = "none"
-[[factors]]
-id = "slope"
-kind = "slope"
-raster = "dem"
-breaks = [3, 8, 15, 25]
-grades = [5, 4, 3, 2, 1]
-weight = 1
-"""
-
 
 def run(pack: Path, out: Path, dem: Path) -> tuple[int, str]:
     res = CliRunner().invoke(
@@ -58,7 +44,7 @@ def test_float32_lowest_fill_fix_declares_the_value_the_cells_hold(make_pack, h,
     dem = tmp_path / "arcgis.tif"
     with rasterio.open(dem, "w", **prof) as dst:
         dst.write(z, 1)
-    pack = make_pack({"m": MODEL + h.FIVE_CLASSES})
+    pack = make_pack({"m": h.SLOPE_DEM_MODEL})
     code, out = run(pack, tmp_path / "out", dem)
     flat = " ".join(out.split())
     assert code == 2 and "arcgis.tif" in flat and "gdal_edit.py -a_nodata" in flat, out

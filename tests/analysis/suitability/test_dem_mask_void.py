@@ -16,20 +16,6 @@ from rasterio.transform import Affine
 
 from qzgeo.cli.main import cli
 
-MODEL = """
-title = "t"
-resolution_m = 100
-area = ["study"]
-basemap = "none"
-[[factors]]
-id = "slope"
-kind = "slope"
-raster = "dem"
-breaks = [3, 8, 15, 25]
-grades = [5, 4, 3, 2, 1]
-weight = 1
-"""
-
 
 def _dem(path: Path, h, *, masked: bool) -> Path:
     """A 5° plane (20 m cells) with a void: under a mask holding 0, or NaN as nodata."""
@@ -70,7 +56,7 @@ def _grades(pack: Path, out: Path, dem: Path) -> tuple[np.ndarray, str]:
 
 
 def test_masked_void_is_no_value_like_a_nodata_void(make_pack, h, tmp_path):
-    pack = make_pack({"m": MODEL + h.FIVE_CLASSES})
+    pack = make_pack({"m": h.SLOPE_DEM_MODEL})
     got, said = _grades(pack, tmp_path / "a", _dem(tmp_path / "masked.tif", h, masked=True))
     want, _ = _grades(pack, tmp_path / "b", _dem(tmp_path / "nan.tif", h, masked=False))
     assert set(np.unique(want)) == {0, 4}  # 5°, or no value in and next to the void
@@ -90,7 +76,7 @@ def test_an_alpha_band_gdal_does_not_read_as_a_mask_is_refused_with_the_fix(make
     subprocess.run(
         ["gdalwarp", "-q", "-dstalpha", str(masked), str(dem)], check=True, capture_output=True
     )
-    pack = make_pack({"m": MODEL + h.FIVE_CLASSES})
+    pack = make_pack({"m": h.SLOPE_DEM_MODEL})
     res = CliRunner().invoke(
         cli,
         [

@@ -20,20 +20,6 @@ import rasterio
 from rasterio.transform import Affine
 from rasterio.windows import Window
 
-MODEL = """
-title = "t"
-resolution_m = 100
-area = ["study"]
-basemap = "none"
-[[factors]]
-id = "slope"
-kind = "slope"
-raster = "dem"
-breaks = [3, 8, 15, 25]
-grades = [5, 4, 3, 2, 1]
-weight = 1
-"""
-
 # The peak of this process's own memory: VmHWM, which starts afresh with the program.
 # ru_maxrss would not: Linux carries the forking process's peak across exec, so under a
 # pytest session of ~900 MB it read ~900 MB whatever the command did.
@@ -79,7 +65,7 @@ def _fine_plane(path: Path, h, *, res: float, n: int, degrees: float) -> Path:
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="VmHWM is Linux's")
 def test_a_1m_dem_on_a_100m_grid_stays_in_bounded_memory(make_pack, h, tmp_path):
     dem = _fine_plane(tmp_path / "lidar.tif", h, res=1.0, n=8_000, degrees=5.0)
-    pack = make_pack({"m": MODEL + h.FIVE_CLASSES})
+    pack = make_pack({"m": h.SLOPE_DEM_MODEL})
     args = ["suitability", "--pack", str(pack), "--out", str(tmp_path / "out"), "--no-progress"]
     proc = subprocess.run(
         [sys.executable, "-c", RUN, *args, "--dem", str(dem)],
