@@ -61,9 +61,9 @@ def prefix_twin(crs: CRS, easting: float) -> int | None:
 
     Examples
     --------
-    >>> prefix_twin(CRS.from_epsg(4545), 36_520_000.0), prefix_twin(CRS.from_epsg(4524), 520_000.0)
-    (4524, 4545)
-    >>> prefix_twin(CRS.from_epsg(4545), 520_000.0) is None
+    >>> prefix_twin(CRS.from_epsg(4548), 39_520_000.0), prefix_twin(CRS.from_epsg(4527), 520_000.0)
+    (4527, 4548)
+    >>> prefix_twin(CRS.from_epsg(4548), 520_000.0) is None
     True
     """
     code, tm = gk_twin(crs), tm_parameters(crs)
