@@ -56,6 +56,7 @@ CARRIED = (
     "check.json",
     "check.txt",
     "check.html",
+    "check.gpkg",
 )
 _MARKER_TEXT = (
     f"{MARKER_OPENING} Post public/ as it is; internal/ is for staff only.\n"

@@ -78,6 +78,19 @@ def test_other_commands_outputs_are_recorded_and_carried(tmp_path: Path) -> None
     assert (out / "internal" / "parcels.gpkg").read_bytes() == b"rows"
 
 
+@pytest.mark.parametrize("fmt", ["text", "json", "html", "gpkg"])
+def test_every_check_output_is_carried_over_a_publish(tmp_path: Path, fmt: str) -> None:
+    """``check --out OUT --format gpkg`` wrote ``check.gpkg``, which the next publish into OUT
+    dropped (only check.json, .txt and .html were carried)."""
+    name = {"text": "check.txt"}.get(fmt, f"check.{fmt}")  # as qzgeo.pipeline names them
+    out = tmp_path / "out"
+    _publish(out)
+    with output_build(out, whole=False) as b:
+        (b.internal / name).write_bytes(b"sites")
+    _publish(out)
+    assert (out / "internal" / name).read_bytes() == b"sites"
+
+
 def test_a_users_file_survives_other_commands_unrecorded(tmp_path: Path) -> None:
     out = tmp_path / "out"
     _publish(out)
