@@ -150,6 +150,29 @@ def make_pack(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
     return make
 
 
+def study_profile(res: float, n: int, **extra: object) -> dict[str, object]:
+    """A GTiff profile of ``n`` x ``n`` float32 cells of ``res`` m in :data:`GK`, from 1 km
+    west and north of the study area; no nodata unless ``extra`` gives one."""
+    return {
+        "driver": "GTiff", "width": n, "height": n, "count": 1, "dtype": "float32", "crs": GK,
+        "transform": Affine(res, 0, X0 - 1_000, 0, -res, Y0 + SIZE + 1_000), **extra,
+    }  # fmt: skip
+
+
+def run_suitability(pack: Path, out: Path, *args: str) -> tuple[int, str]:
+    """``qzgeo suitability --pack PACK --out OUT --no-progress ARGS``: exit code and output
+    (never a traceback)."""
+    from click.testing import CliRunner
+
+    from qzgeo.cli.main import cli
+
+    res = CliRunner().invoke(
+        cli, ["suitability", "--pack", str(pack), "--out", str(out), "--no-progress", *args]
+    )
+    assert "Traceback" not in res.output
+    return res.exit_code, res.output
+
+
 def write_dem(path: Path, z: np.ndarray, transform: Affine, crs: str | None) -> Path:
     profile = {
         "driver": "GTiff",

@@ -15,19 +15,9 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
-from click.testing import CliRunner
 from rasterio.transform import Affine
-
-from qzgeo.cli.main import cli
-
-
-def run(pack: Path, out: Path, *args: str) -> tuple[int, str]:
-    res = CliRunner().invoke(
-        cli, ["suitability", "--pack", str(pack), "--out", str(out), "--no-progress", *args]
-    )
-    assert "Traceback" not in res.output
-    return res.exit_code, res.output
 
 
 def _asc(path: Path, h) -> Path:
@@ -55,7 +45,7 @@ def _asc(path: Path, h) -> Path:
 def test_ascii_grid_without_crs_names_a_fix_that_gives_it_one(make_pack, h, tmp_path):
     dem = _asc(tmp_path / "dem.asc", h)
     pack = make_pack({"m": h.SLOPE_DEM_MODEL})
-    code, out = run(pack, tmp_path / "out", "--dem", str(dem))
+    code, out = h.run_suitability(pack, tmp_path / "out", "--dem", str(dem))
     assert code == 2 and "dem.asc" in out and "has no CRS" in out
     fix = " ".join(out.split())  # the message may wrap
     cmd = fix[fix.index("gdal_") :].split(";")[0].split(" (")[0].split(")")[0]
@@ -65,7 +55,7 @@ def test_ascii_grid_without_crs_names_a_fix_that_gives_it_one(make_pack, h, tmp_
     subprocess.run(argv, check=True, cwd=tmp_path, capture_output=True)
     fixed = Path(argv[-1]) if argv[-1].endswith(".tif") else dem
     fixed = fixed if fixed.is_absolute() else tmp_path / fixed
-    code, out = run(pack, tmp_path / "out2", "--dem", str(fixed))
+    code, out = h.run_suitability(pack, tmp_path / "out2", "--dem", str(fixed))
     assert code == 0, out
 
 
@@ -78,32 +68,35 @@ def _gk(path: Path, h, crs: str, shift: float) -> Path:
     return h.write_dem(path, z, t, crs)
 
 
-def test_zone_prefixed_eastings_in_a_crs_without_the_prefix_name_the_zone_crs(
-    make_pack, h, tmp_path
+@pytest.mark.parametrize(
+    ("name", "labelled", "shift", "word", "fits"),
+    [
+        # zone 36 (central meridian 108E) with the prefix is EPSG:4524. The words are the
+        # message's own: the tests these replace matched "prefix" in their temporary folder's name
+        ("prefixed.tif", "EPSG:4545", 36_000_000.0, "carry the zone number in front", "EPSG:4524"),
+        ("bare.tif", "EPSG:4524", 0.0, "carry no zone number", "EPSG:4545"),
+    ],
+    ids=["prefixed-eastings-in-a-cm-crs", "bare-eastings-in-a-zone-crs"],
+)
+def test_eastings_and_crs_disagreeing_on_the_zone_prefix_name_the_crs_that_fits(
+    make_pack, h, tmp_path, name, labelled, shift, word, fits
 ):
-    # zone 36 (central meridian 108E) with the prefix is EPSG:4524
-    dem = _gk(tmp_path / "prefixed.tif", h, "EPSG:4545", 36_000_000.0)
-    code, out = run(make_pack({"m": h.SLOPE_DEM_MODEL}), tmp_path / "out", "--dem", str(dem))
+    dem = _gk(tmp_path / name, h, labelled, shift)
+    code, out = h.run_suitability(
+        make_pack({"m": h.SLOPE_DEM_MODEL}), tmp_path / "out", "--dem", str(dem)
+    )
     flat = " ".join(out.split())
-    assert code == 2 and "prefixed.tif" in flat and "zone" in flat
-    assert "gdal_edit.py -a_srs EPSG:4524" in flat, out
-
-
-def test_eastings_without_prefix_in_a_zone_crs_name_the_central_meridian_crs(
-    make_pack, h, tmp_path
-):
-    dem = _gk(tmp_path / "bare.tif", h, "EPSG:4524", 0.0)
-    code, out = run(make_pack({"m": h.SLOPE_DEM_MODEL}), tmp_path / "out", "--dem", str(dem))
-    flat = " ".join(out.split())
-    assert code == 2 and "bare.tif" in flat and "prefix" in flat
-    assert "gdal_edit.py -a_srs EPSG:4545" in flat, out
+    assert code == 2 and name in flat and word in flat
+    assert f"gdal_edit.py -a_srs {fits}" in flat, out
 
 
 def test_metres_labelled_lon_lat_say_so(make_pack, h, tmp_path):
     """GK metres with a lon/lat CRS (a CRS set by hand to the wrong one): not "check its CRS"
     only, but that the coordinates are metres, not degrees."""
     dem = _gk(tmp_path / "metres.tif", h, "EPSG:4490", 0.0)
-    code, out = run(make_pack({"m": h.SLOPE_DEM_MODEL}), tmp_path / "out", "--dem", str(dem))
+    code, out = h.run_suitability(
+        make_pack({"m": h.SLOPE_DEM_MODEL}), tmp_path / "out", "--dem", str(dem)
+    )
     flat = " ".join(out.split())
     assert code == 2 and "metres.tif" in flat
     assert "metres, not degrees" in flat and "gdal_edit.py -a_srs" in flat, out

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from click.testing import CliRunner
-from rasterio.transform import Affine
 
 from qzgeo.cli.main import cli
 
@@ -22,15 +21,7 @@ def _dem(path: Path, h, *, masked: bool) -> Path:
     res, n = 20.0, 400
     z = np.tile(np.tan(np.radians(5.0)) * res * np.arange(n, dtype=np.float32), (n, 1)) + 10.0
     void = (slice(150, 200), slice(120, 220))
-    prof = {
-        "driver": "GTiff",
-        "width": n,
-        "height": n,
-        "count": 1,
-        "dtype": "float32",
-        "crs": h.GK,
-        "transform": Affine(res, 0, h.X0 - 1_000, 0, -res, h.Y0 + h.SIZE + 1_000),
-    }
+    prof = h.study_profile(res, n)
     if masked:
         z[void] = 0.0
         mask = np.full(z.shape, 255, dtype=np.uint8)

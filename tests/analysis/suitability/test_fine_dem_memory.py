@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-from rasterio.transform import Affine
 from rasterio.windows import Window
 
 # The peak of this process's own memory: VmHWM, which starts afresh with the program.
@@ -36,25 +35,13 @@ print("RC", res.exit_code, "RSS_MB", int(hwm[0].split()[1]) // 1024)
 
 
 def _fine_plane(path: Path, h, *, res: float, n: int, degrees: float) -> Path:
-    """An int16 plane of ``degrees`` rising eastwards: ``n`` x ``n`` cells of ``res`` m from
+    """A float32 plane of ``degrees`` rising eastwards: ``n`` x ``n`` cells of ``res`` m from
     (X0 - 1 km, top Y0 + SIZE + 1 km)."""
-    x0, top = h.X0 - 1_000.0, h.Y0 + h.SIZE + 1_000.0
     row = (math.tan(math.radians(degrees)) * res * (np.arange(n) + 0.5)).astype(np.float32)
-    prof = {
-        "driver": "GTiff",
-        "width": n,
-        "height": n,
-        "count": 1,
-        "dtype": "float32",
-        "crs": h.GK,
-        "transform": Affine(res, 0, x0, 0, -res, top),
-        "nodata": -9999.0,
-        "tiled": True,
-        "blockxsize": 512,
-        "blockysize": 512,
-        "compress": "deflate",
-        "predictor": 3,
-    }
+    prof = h.study_profile(
+        res, n, nodata=-9999.0, tiled=True, blockxsize=512, blockysize=512,
+        compress="deflate", predictor=3,
+    )  # fmt: skip
     with rasterio.open(path, "w", **prof) as dst:
         for r in range(0, n, 1024):
             k = min(1024, n - r)
