@@ -226,13 +226,11 @@ def analyze_parcels_streamed(
     with read_caps(caps):
         n, probe = _probe(parcels_path, counted, chunk_rows, read)
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(probe.crs, loaded.planar_crs))
-    source = ChunkSource(
-        str(parcels_path), layer, crs, datum, dict(read_kwargs or {}),
-        fid_column(parcels_path, layer), kept_declared(declared_fields(parcels_path, layer)),
-    )  # fmt: skip
+    source = _source(parcels_path, layer, crs, datum, read_kwargs)
     ctx = ChunkContext(source, plan, loaded.coverage, caps, rename)
     acc = StreamTotals(plan, repairs or RepairReport(), source, ChunkBoxes(probe.crs, chunk_rows))
     acc.cap = caps.max_features if caps.features_given else None
+    acc.render = None if pool is None else pool.executor.submit  # the Excel file: a worker's
     starts = chunk_starts(source, n, chunk_rows)
     results = (
         measure_elsewhere(ctx, starts, measure) if measure is not None
@@ -249,6 +247,20 @@ def analyze_parcels_streamed(
     if acc.parcels == 0:  # no polygon at all: the error of an empty parcel layer
         check_parcels(probe.iloc[:0], where=str(parcels_path))
     return acc.finished or acc.finish(out, extra, report)
+
+
+def _source(
+    path: str | Path,
+    layer: str | None,
+    crs: str | None,
+    datum: str | None,
+    read_kwargs: dict[str, Any] | None,
+) -> ChunkSource:
+    """Where each chunk is read from, and how (the options of ``read_layer``)."""
+    return ChunkSource(
+        str(path), layer, crs, datum, dict(read_kwargs or {}), fid_column(path, layer),
+        kept_declared(declared_fields(path, layer)),
+    )  # fmt: skip
 
 
 def _engine(

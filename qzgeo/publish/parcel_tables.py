@@ -7,7 +7,7 @@ import io
 import json
 import os
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ __all__ = [
     "results_audience",
     "results_blockers",
     "results_public",
+    "summary_xlsx",
     "write_parcel_outputs",
     "write_parcel_results",
     "write_parcel_tables",
@@ -277,7 +278,9 @@ def _places(summary: pd.DataFrame) -> dict[str, int]:
     return {str(c): d for c in summary.columns if (d := _decimals(str(c))) is not None}
 
 
-def _xlsx_bytes(summary: pd.DataFrame) -> bytes:
+def summary_xlsx(summary: pd.DataFrame) -> bytes:
+    """The summary table as the bytes of ``parcels_summary.xlsx`` (the same bytes on every
+    run: dates pinned); ``ImportError`` without openpyxl."""
     from datetime import datetime
 
     from openpyxl import Workbook
@@ -396,18 +399,21 @@ def write_parcel_tables(
     extra: dict[str, Any] | None = None,
     report_dir: str | Path | None = None,
     overlaps: ParcelOverlaps | None = None,
+    excel: Callable[[], bytes] | None = None,
 ) -> ParcelOutputs:
     """Write the summary (CSV, Excel) and ``parcels_report.json`` beside a written ``gpkg``.
 
     ``counts`` is (parcels, parcels in conflict); ``parcels_report.json`` goes to ``report_dir``
     (default ``out``). ``overlapping_parcels``: the pairs of parcels that overlap, the area
     they share (which the zone totals count once per parcel over it) and the first pairs.
+    ``excel``: gives the Excel file's bytes when they were made elsewhere (a worker process:
+    :func:`summary_xlsx` of ``summary``); it may raise ``ImportError`` as that does.
     """
     csv, csvt = write_csv(out / "parcels_summary.csv", summary, decimals=_places(summary))
     notes: list[str] = []
     xlsx: Path | None = None
     try:
-        data = _xlsx_bytes(summary)
+        data = summary_xlsx(summary) if excel is None else excel()
     except ImportError:
         notes.append(
             "openpyxl is not installed, so no parcels_summary.xlsx; "

@@ -8,6 +8,8 @@ different chunks and writes the summary and the report (:class:`StreamedParcels`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from qzgeo.analysis.parcel_overlaps import ParcelOverlaps
 from qzgeo.analysis.parcels import ParcelPlan, summary_from_totals
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.gpkg_rtree import LeafPack
-from qzgeo.publish.parcel_tables import ParcelOutputs, write_parcel_tables
+from qzgeo.publish.parcel_tables import ParcelOutputs, summary_xlsx, write_parcel_tables
 
 __all__ = ["StreamTotals", "StreamedParcels"]
 
@@ -77,6 +79,10 @@ class StreamTotals:
         self.overlaps, self.boxes = ParcelOverlaps(source.shown), boxes or ChunkBoxes()
         self.across: ParcelOverlaps | None = None  # pairs_across, if it ran
         self.finished: StreamedParcels | None = None  # finish_meanwhile
+        # Runs a function elsewhere (a worker pool's submit): the Excel summary is made there.
+        self.render: Callable[..., Future[bytes]] | None = None
+        self._xlsx: Future[bytes] | None = None
+        self._summary: pd.DataFrame | None = None
 
     def pairs_across(self, gpkg: Path) -> None:
         """The overlapping pairs of parcels of different chunks, from the rows written to
@@ -115,6 +121,40 @@ class StreamTotals:
         finally:
             if bar is not None:
                 bar.close()
+        self._start_xlsx()
+
+    def summary(self) -> pd.DataFrame:
+        """The summary table of every chunk's totals (once all chunks are in)."""
+        if self._summary is None:
+            totals = pd.concat(self.totals, ignore_index=True)
+            self._summary = summary_from_totals(totals, self.plan)
+        return self._summary
+
+    def _start_xlsx(self) -> None:
+        """Have :attr:`render` (an idle worker) make the Excel summary while this process
+        writes the index and finds the pairs across chunks: openpyxl's import alone took
+        ~0.2 s of the run's tail, when one core had nothing to do."""
+        if self.render is None or not self.totals:
+            return
+        try:
+            self._xlsx = self.render(summary_xlsx, self.summary())
+        except (RuntimeError, BrokenProcessPool):  # a pool shut down or broken: made here
+            self._xlsx = None
+
+    def _xlsx_bytes(self) -> Callable[[], bytes] | None:
+        """What :func:`write_parcel_tables` takes as ``excel``: the worker's bytes (made here
+        if the worker died meanwhile), ``None`` if they are to be made there."""
+        made = self._xlsx
+        if made is None:
+            return None
+
+        def result() -> bytes:
+            try:
+                return made.result()
+            except BrokenProcessPool:
+                return summary_xlsx(self.summary())
+
+        return result
 
     def _check_cap(self) -> None:
         """Refuse the layer once its chunks hold more features than ``--max-features`` (a
@@ -153,7 +193,7 @@ class StreamTotals:
         outputs = write_parcel_tables(
             out,
             out / "parcels.gpkg",
-            summary_from_totals(pd.concat(self.totals, ignore_index=True), self.plan),
+            self.summary(),
             self.plan,
             counts=(self.parcels, self.conflicts),
             repairs=self.repairs,
@@ -161,6 +201,7 @@ class StreamTotals:
             extra=extra() if callable(extra) else extra,
             report_dir=report_dir,
             overlaps=self.overlaps,
+            excel=self._xlsx_bytes(),
         )
         return StreamedParcels(
             outputs, self.plan, self.parcels, self.conflicts, self.available_m2,
