@@ -40,6 +40,7 @@ __all__ = [
     "ParcelTrees",
     "boundary_mask",
     "cached_cell_index",
+    "summed_area",
 ]
 
 IntArray = npt.NDArray[np.int64]

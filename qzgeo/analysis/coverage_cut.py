@@ -27,7 +27,7 @@ import shapely
 from pyproj import CRS
 
 from qzgeo.analysis.cell_index import CellIndex
-from qzgeo.analysis.overlay_plan import DEFAULT_MAX_VERTICES, subdivide
+from qzgeo.analysis.coverage_store import coverage_parts
 from qzgeo.geo.coverage import EDGE_TOLERANCE_M2, Coverage, coverage_in
 from qzgeo.geo.repair import retry_on_grid
 
@@ -35,13 +35,6 @@ __all__ = ["coverage_outside", "coverage_sides"]
 
 #: Parcels from which the cell index of the coverage pays for itself (~15 ms to build).
 _CELLS_FROM = 2_000
-
-
-@functools.lru_cache(maxsize=8)
-def _coverage_index(crs_wkt: str, cov: Coverage) -> CellIndex | None:
-    """The cell index of the coverage's polygons in ``crs_wkt`` (``None``: not indexable)."""
-    parts = np.asarray(shapely.get_parts(coverage_in(crs_wkt, cov)), dtype=object).reshape(-1)
-    return CellIndex.build(parts)
 
 
 def coverage_sides(
@@ -101,7 +94,7 @@ def coverage_outside(
     """
     wkt = crs.to_wkt()
     near = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
-    index = _coverage_index(wkt, cov) if len(near) >= _CELLS_FROM else None
+    index = coverage_parts(wkt, cov).index if len(near) >= _CELLS_FROM else None
     if index is not None:
         sure_in, sure_out = coverage_sides(shapely.bounds(geoms[near]), index)
     else:  # a few sites go straight to the prepared polygon
@@ -129,12 +122,7 @@ def coverage_outside(
 def _coverage_pieces(crs_wkt: str, cov: Coverage) -> tuple[npt.NDArray[np.object_], Any]:
     """The coverage in ``crs_wkt`` subdivided (pieces of at most 512 vertices) and indexed:
     a parcel is cut by the few pieces it meets, not by the whole outline."""
-    pieces = [
-        q
-        for poly in shapely.get_parts(coverage_in(crs_wkt, cov))
-        for q in subdivide(poly, DEFAULT_MAX_VERTICES)
-    ]
-    arr = np.asarray(pieces, dtype=object).reshape(-1)
+    arr = coverage_parts(crs_wkt, cov).pieces
     return arr, shapely.STRtree(arr)
 
 

@@ -54,7 +54,16 @@ from qzgeo.pack.load import LoadedPack, load_pack_layers, read_settings, source_
 from qzgeo.pack.model import Pack, pack_tomls
 from qzgeo.pack.validate import pack_warnings, validate_pack
 
-__all__ = ["CACHE_FORMAT", "Prepared", "code_digest", "pack_key", "prepare_pack", "source_digest"]
+__all__ = [
+    "CACHE_FORMAT",
+    "Prepared",
+    "code_digest",
+    "library_versions",
+    "pack_key",
+    "prepare_pack",
+    "proj_grids",
+    "source_digest",
+]
 
 #: Bumped whenever what an entry holds changes meaning.
 CACHE_FORMAT = 1
@@ -127,7 +136,7 @@ def pack_key(pack: Pack, *, only: list[str] | None = None) -> str | None:
     material = {
         "format": CACHE_FORMAT,
         "code": code_digest(),
-        "libraries": _library_versions(),
+        "libraries": library_versions(),
         "root": str(pack.root),
         # The catalog as this command parsed it: one saved since (while the command ran) is
         # hashed below, and the entry must not be found again under the new file's key.
@@ -136,7 +145,7 @@ def pack_key(pack: Pack, *, only: list[str] | None = None) -> str | None:
         "caps": repr(current_caps()),
         "env": dict(read_settings()),
         "gdal_config_files": _gdal_config_files(),
-        "proj_grids": _proj_grids(),
+        "proj_grids": proj_grids(),
         "files": {str(p): sha256_path(p) for p in files},
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode("utf-8")).hexdigest()
@@ -176,7 +185,7 @@ def _gdal_config_files() -> dict[str, str | None]:
     return {str(p): sha256_path(p) if p.is_file() else None for p in paths}
 
 
-def _proj_grids() -> dict[str, Any]:
+def proj_grids() -> dict[str, Any]:
     """Every file in PROJ's search folders (name, size, time) and whether its network is on.
 
     PROJ picks a transformation by the grids it finds: installing ``cn_*.tif`` in
@@ -218,7 +227,7 @@ def source_digest(package: Path) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _library_versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
     import geopandas
     import numpy
     import pandas

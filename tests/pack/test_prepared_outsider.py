@@ -195,7 +195,7 @@ def test_every_library_that_reads_pack_layers_is_in_the_key() -> None:
 
     package = Path(qzgeo.__file__).parent
     used = set().union(*(_third_party_imports(package / sub) for sub in ("geo", "io", "pack")))
-    keyed = set(prepared._library_versions())  # what the key names
+    keyed = set(prepared.library_versions())  # what the key names
     assert used - _POSTGIS_ONLY <= keyed, sorted(used - _POSTGIS_ONLY - keyed)
 
 
