@@ -88,7 +88,7 @@ def command(
     Examples:
       qzgeo convert 界址点.txt parcels.gpkg
       qzgeo convert zones.shp zones.geojson --to-crs EPSG:4490
-      qzgeo convert parcels.gpkg parcels.txt --zone 36
+      qzgeo convert parcels.gpkg parcels.txt --zone 39
       qzgeo convert zones.gpkg zones.shp --out-encoding GBK   # for ArcGIS 10.x
       qzgeo convert zones.gpkg zones.geojson --overwrite      # replace an old one
       qzgeo convert zones.gpkg 'postgresql://gis@db/plan?table=规划.zones'

@@ -141,7 +141,7 @@ def write_layer(
     >>> import tempfile, pathlib
     >>> from shapely import box
     >>> from qzgeo.io.vector import read_layer
-    >>> g = gpd.GeoDataFrame({"名称": ["甲"]}, geometry=[box(108.6, 21.7, 108.61, 21.71)],
+    >>> g = gpd.GeoDataFrame({"名称": ["甲"]}, geometry=[box(117.6, 31.7, 117.61, 31.71)],
     ...                      crs="EPSG:4490")
     >>> out = write_layer(g, pathlib.Path(tempfile.mkdtemp()) / "a.fgb")
     >>> read_layer(out)["名称"].tolist()
