@@ -131,7 +131,7 @@ def command(
     _warn_unused_zone(out, zone, no_prefix, written)
     write_layer(
         gdf, out, layer=out_layer, zone=zone, prefix=not no_prefix, notices=written,
-        encoding=out_encoding,
+        encoding=out_encoding, replace=overwrite,  # a file made during the write is not lost
     )  # fmt: skip
     for n in written:
         click.echo(f"{n.kind}: {n}", err=True)
