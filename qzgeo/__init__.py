@@ -12,15 +12,17 @@ Examples
 True
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
+# typing.TYPE_CHECKING without importing typing: this package is imported before the command
+# line holds Ctrl-C back (qzgeo.cli.entry), and typing took ~3 ms of that window (mypy takes
+# any name TYPE_CHECKING as true).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from qzgeo.pack.catalog import get_path, load_pack
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     # get_path and load_pack on demand too: the command line imports this package first, and
     # the catalog's imports (~0.2 s) ran before its Ctrl-C handling (a traceback, not one line).
     if name in ("get_path", "load_pack"):

@@ -170,7 +170,7 @@ def overlay_areas(
     >>> from shapely import box
     >>> from qzgeo.analysis.overlay_plan import ConstraintClass
     >>> red = ConstraintClass("red", "生态保护红线", "exclusion", "internal", box(0, 0, 50, 100))
-    >>> parcels = gpd.GeoDataFrame(geometry=[box(0, 0, 100, 100)], crs="EPSG:4545")
+    >>> parcels = gpd.GeoDataFrame(geometry=[box(0, 0, 100, 100)], crs="EPSG:4548")
     >>> df, rep = overlay_areas(parcels, [red], ellipsoidal=False)
     >>> row = df.iloc[0]
     >>> float(row["area_m2"]), float(row["red:生态保护红线"]), float(row["available_m2"])

@@ -71,9 +71,9 @@ def extent_polygon(crs_wkt: str, extent: tuple[float, float, float, float]) -> s
 
     Examples
     --------
-    >>> p = extent_polygon(CRS.from_epsg(4545).to_wkt(), (108.0, 21.0, 109.0, 22.0))
+    >>> p = extent_polygon(CRS.from_epsg(4548).to_wkt(), (117.0, 31.0, 118.0, 32.0))
     >>> round(p.area / 1e6)  # km², planar
-    11474
+    10534
     """
     lon0, lat0, lon1, lat1 = extent
     t = np.linspace(0.0, 1.0, _EDGE_POINTS, endpoint=False)
@@ -98,9 +98,9 @@ def inner_box(
 
     Examples
     --------
-    >>> r = inner_box(CRS.from_epsg(4524).to_wkt(), (108.5, 21.6, 108.7, 21.8))
+    >>> r = inner_box(CRS.from_epsg(4527).to_wkt(), (117.5, 31.6, 117.7, 31.8))
     >>> [round(v) for v in r]
-    [36551777, 2389674, 36572384, 2411736]
+    [39547453, 3497714, 39566287, 3519782]
     """
     lon0, lat0, lon1, lat1 = extent
     t = np.linspace(0.0, 1.0, n)

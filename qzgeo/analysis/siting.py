@@ -347,10 +347,10 @@ def check_sites(
     --------
     >>> from shapely import box
     >>> from qzgeo.analysis.overlay_plan import ConstraintClass
-    >>> x, y = 560_000, 2_400_000  # a GK zone-36 position (no prefix), on the coast
+    >>> x, y = 560_000, 3_500_000  # a 3-degree GK position on CM 117E (no zone prefix)
     >>> red = ConstraintClass("red", "红线", "exclusion", "internal", box(x, y, x + 500, y + 500))
-    >>> ctx = SitingContext.from_layers(constraints=[red], planar_crs="EPSG:4545")
-    >>> site = gpd.GeoDataFrame(geometry=[box(x + 250, y, x + 750, y + 500)], crs="EPSG:4545")
+    >>> ctx = SitingContext.from_layers(constraints=[red], planar_crs="EPSG:4548")
+    >>> site = gpd.GeoDataFrame(geometry=[box(x + 250, y, x + 750, y + 500)], crs="EPSG:4548")
     >>> rep = check_sites(site, ctx)[0]; rep.verdict, round(rep.conflicts[0].share, 6)
     ('conflict', 0.5)
     """

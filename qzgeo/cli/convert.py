@@ -88,7 +88,7 @@ def command(
     Examples:
       qzgeo convert 界址点.txt parcels.gpkg
       qzgeo convert zones.shp zones.geojson --to-crs EPSG:4490
-      qzgeo convert parcels.gpkg parcels.txt --zone 36
+      qzgeo convert parcels.gpkg parcels.txt --zone 39
       qzgeo convert zones.gpkg zones.shp --out-encoding GBK   # for ArcGIS 10.x
       qzgeo convert zones.gpkg zones.geojson --overwrite      # replace an old one
       qzgeo convert zones.gpkg 'postgresql://gis@db/plan?table=规划.zones'
@@ -131,7 +131,7 @@ def command(
     _warn_unused_zone(out, zone, no_prefix, written)
     write_layer(
         gdf, out, layer=out_layer, zone=zone, prefix=not no_prefix, notices=written,
-        encoding=out_encoding,
+        encoding=out_encoding, replace=overwrite,  # a file made during the write is not lost
     )  # fmt: skip
     for n in written:
         click.echo(f"{n.kind}: {n}", err=True)

@@ -70,7 +70,7 @@ public_opt = click.option(
 
 
 class CRSParam(click.ParamType):
-    """A CRS PROJ knows (``EPSG:4524``, WKT, a PROJ string); the value stays a string."""
+    """A CRS PROJ knows (``EPSG:4527``, WKT, a PROJ string); the value stays a string."""
 
     name = "crs"
 

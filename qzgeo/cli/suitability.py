@@ -39,7 +39,7 @@ def _parse_rasters(dem: Path | None, pairs: tuple[str, ...]) -> dict[str, Path]:
     "--dem",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="DEM (GeoTIFF, .img or .asc with a CRS, or an SRTM tile such as N21E108.hgt; heights "
+    help="DEM (GeoTIFF, .img or .asc with a CRS, or an SRTM tile such as N31E117.hgt; heights "
     "in metres or declared feet): 'dem'.",
 )
 @click.option(

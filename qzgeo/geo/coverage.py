@@ -67,12 +67,12 @@ class Coverage:
 
     Examples
     --------
-    >>> Coverage((108.0, 21.0, 109.0, 22.0)).describe()
-    'the pack extent [108.0, 21.0, 109.0, 22.0]'
-    >>> land = [shapely.box(108.5, 21.5, 109.5, 21.6)]  # reaches past the east edge
-    >>> cov = Coverage.of_polygons(land, (108.0, 21.0, 109.0, 22.0), layer="districts")
+    >>> Coverage((117.0, 31.0, 118.0, 32.0)).describe()
+    'the pack extent [117.0, 31.0, 118.0, 32.0]'
+    >>> land = [shapely.box(117.5, 31.5, 118.5, 31.6)]  # reaches past the east edge
+    >>> cov = Coverage.of_polygons(land, (117.0, 31.0, 118.0, 32.0), layer="districts")
     >>> cov.lonlat().bounds
-    (108.5, 21.5, 109.0, 21.6)
+    (117.5, 31.5, 118.0, 31.6)
     >>> cov.describe()[:45]
     "the pack coverage (layer 'districts' within t"
     """
@@ -125,7 +125,7 @@ def as_coverage(area: CheckedArea | None) -> Coverage | None:
 
     Examples
     --------
-    >>> as_coverage((108.0, 21.0, 109.0, 22.0)).is_box, as_coverage(None)
+    >>> as_coverage((117.0, 31.0, 118.0, 32.0)).is_box, as_coverage(None)
     (True, None)
     """
     if area is None or isinstance(area, Coverage):

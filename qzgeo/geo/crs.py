@@ -40,8 +40,8 @@ def gk_zone(lon: float, *, width: int = 3) -> int:
 
     Examples
     --------
-    >>> gk_zone(108.6), gk_zone(108.6, width=6)
-    (36, 19)
+    >>> gk_zone(117.2), gk_zone(117.2, width=6)
+    (39, 20)
     """
     if width == 3:
         zone, first, last = round(lon / 3.0), _GK3_FIRST_ZONE, _GK3_LAST_ZONE
@@ -68,8 +68,8 @@ def gk_zone_of_epsg(epsg: int, *, width: int = 3) -> tuple[int, bool] | None:
 
     Examples
     --------
-    >>> gk_zone_of_epsg(4524), gk_zone_of_epsg(4545), gk_zone_of_epsg(4497, width=6)
-    ((36, True), (36, False), (19, True))
+    >>> gk_zone_of_epsg(4527), gk_zone_of_epsg(4548), gk_zone_of_epsg(4498, width=6)
+    ((39, True), (39, False), (20, True))
     """
     if width == 3:
         zone_first, cm_first, first, last = (
@@ -412,7 +412,7 @@ def old_datum(crs: CRS | str | None) -> str | None:
 
     Examples
     --------
-    >>> old_datum("EPSG:2381"), old_datum("EPSG:4545")
+    >>> old_datum("EPSG:2384"), old_datum("EPSG:4548")
     ('Xian 1980 (西安80)', None)
     >>> old_datum("EPSG:4555")
     'New Beijing (Krassowsky 1940 ellipsoid, like Beijing 1954 (北京54))'

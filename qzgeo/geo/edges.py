@@ -265,10 +265,10 @@ def geodesic_edges(geoms: npt.NDArray[np.object_], step_m: float) -> npt.NDArray
 
     Examples
     --------
-    >>> sq = shapely.box(108.0, 22.0, 108.01, 22.01)
+    >>> sq = shapely.box(117.0, 32.0, 117.01, 32.01)
     >>> out = geodesic_edges(np.array([sq, shapely.box(0, 0, 1e-4, 1e-4)], dtype=object), 500.0)
     >>> int(shapely.get_num_coordinates(out[0])), int(shapely.get_num_coordinates(out[1]))
-    (13, 5)
+    (11, 5)
     """
 
     def ring(xy: FloatArray) -> FloatArray:

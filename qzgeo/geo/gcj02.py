@@ -50,9 +50,9 @@ def wgs84_to_gcj02(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, 
 
     Examples
     --------
-    >>> lon, lat = wgs84_to_gcj02(108.6, 21.9)
-    >>> round(float(lon) - 108.6, 4), round(float(lat) - 21.9, 4)
-    (0.0037, -0.0029)
+    >>> lon, lat = wgs84_to_gcj02(117.2, 31.9)
+    >>> round(float(lon) - 117.2, 4), round(float(lat) - 31.9, 4)
+    (0.0055, -0.002)
     """
     lon_a, lat_a = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     dlon, dlat = _delta(lon_a, lat_a)
@@ -66,9 +66,9 @@ def gcj02_to_wgs84(
 
     Examples
     --------
-    >>> g = wgs84_to_gcj02(108.6, 21.9)
+    >>> g = wgs84_to_gcj02(117.2, 31.9)
     >>> lon, lat = gcj02_to_wgs84(*g)
-    >>> abs(float(lon) - 108.6) < 1e-9 and abs(float(lat) - 21.9) < 1e-9
+    >>> abs(float(lon) - 117.2) < 1e-9 and abs(float(lat) - 31.9) < 1e-9
     True
     """
     glon, glat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
@@ -146,7 +146,7 @@ def detect_gcj02_offset(
 ) -> Gcj02Check:
     """Check lon/lat ``geoms`` for the systematic GCJ-02 offset against a ``reference``.
 
-    GCJ-02 data stored as WGS84 sit ~500 m south-east of true positions in Guangxi. This can
+    GCJ-02 data stored as WGS84 sit ~500 m south-east of true positions in south China. This can
     only be seen against a trusted layer that shares edges with the data (a coastline, a base
     map's boundaries): the check compares the median distance from the data's vertices to the
     reference as stored and after converting GCJ-02 → WGS84, over the vertices within
@@ -158,7 +158,7 @@ def detect_gcj02_offset(
     Examples
     --------
     >>> from shapely import LineString
-    >>> coast = [LineString([(108.5, 21.6), (108.7, 21.7), (108.9, 21.65)])]
+    >>> coast = [LineString([(117.5, 31.6), (117.7, 31.7), (117.9, 31.65)])]
     >>> shifted = geoms_wgs84_to_gcj02(coast)
     >>> detect_gcj02_offset(shifted, coast).looks_gcj02
     True

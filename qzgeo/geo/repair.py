@@ -338,7 +338,7 @@ def repair_layer(
     --------
     >>> from shapely import Polygon
     >>> bowtie = Polygon([(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)])
-    >>> gdf = gpd.GeoDataFrame(geometry=[bowtie], crs="EPSG:4545")
+    >>> gdf = gpd.GeoDataFrame(geometry=[bowtie], crs="EPSG:4548")
     >>> rep = RepairReport()
     >>> fixed = repair_layer(gdf, layer_id="demo", report=rep)
     >>> bool(fixed.geometry.iloc[0].is_valid), rep.records[0].action

@@ -133,8 +133,8 @@ def to_crs(gdf: gpd.GeoDataFrame, crs: str | CRS) -> gpd.GeoDataFrame:
 
     Examples
     --------
-    >>> g = gpd.GeoDataFrame(geometry=[shapely.Point(108.6, 21.7)], crs="EPSG:4326")
-    >>> to_crs(g, "EPSG:4545").geometry.iloc[0].equals_exact(g.to_crs(4545).geometry.iloc[0], 0)
+    >>> g = gpd.GeoDataFrame(geometry=[shapely.Point(117.2, 31.7)], crs="EPSG:4326")
+    >>> to_crs(g, "EPSG:4548").geometry.iloc[0].equals_exact(g.to_crs(4548).geometry.iloc[0], 0)
     True
     """
     target = CRS.from_user_input(crs)

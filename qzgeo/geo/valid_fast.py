@@ -46,7 +46,7 @@ or a NaN or infinite coordinate makes the margin infinite or the comparison NaN:
 counts. Which half-turn an edge points into (by the signs of its ``dx`` and ``dy``) needs no
 margin: the sign of a difference of two floats is exact. The margin is relative, so tiny
 parcels far from the origin (0.01 m edges at x = 38 500 000, 1e-7 degree edges at longitude
-108) are certified as readily as large ones; only corners within about 1e-15 (relative) of
+117) are certified as readily as large ones; only corners within about 1e-15 (relative) of
 straight are left to GEOS. Without the margin, collinear triangles whose coordinate
 differences round are certified (tests/geo/test_valid_fast.py holds one).
 """

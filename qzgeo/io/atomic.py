@@ -7,6 +7,7 @@ partial file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import signal
@@ -28,11 +29,15 @@ STOP_SIGNALS = tuple(
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(
+    target: str | os.PathLike[str], *, suffix: str | None = None, replace: bool = True
+) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success move it over ``target``.
 
     The caller writes the complete file to the yielded path (by any library). The temporary
     file keeps the target's suffix so that drivers that dispatch on the extension work.
+    ``replace=False``: a file at ``target`` when the write is done (one another program made
+    meanwhile) is left as it is, an :class:`OutputError` (see :func:`link_new`).
 
     Examples
     --------
@@ -49,7 +54,13 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
     try:
         yield tmp
         _fsync(tmp)
-        os.replace(tmp, target)
+        if replace:
+            os.replace(tmp, target)
+        else:
+            try:
+                link_new(tmp, target)
+            except FileExistsError:
+                raise appeared_error(target) from None
         _fsync_dir(target.parent)
     except QzgeoError:
         # Already explained (qzgeo's OutputError is also an OSError): do not wrap it again.
@@ -73,6 +84,44 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
     except BaseException:
         _cleanup(tmp)
         raise
+
+
+#: os.link's errors on a file system without hard links (FAT, exFAT, some network shares).
+_NO_HARD_LINKS = frozenset(
+    {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS, errno.EXDEV}
+)
+
+
+def link_new(tmp: Path, target: Path) -> None:
+    """Give the complete file ``tmp`` the name ``target`` unless a file already has it
+    (``FileExistsError``, ``tmp`` kept); ``tmp``'s own name is then removed.
+
+    A check that ``target`` is free before a long write, then a rename, would replace a file
+    made between the two: a hard link is made only if the name is free, in one step. Where
+    the file system has no hard links, the name is reserved by creating an empty file there
+    (exclusively), then ``tmp`` is moved over it: a kill between the two leaves that empty
+    file, never someone else's replaced.
+    """
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+        os.replace(tmp, target)
+        return
+    tmp.unlink()
+
+
+def appeared_error(target: Path) -> OutputError:
+    """The error of a write that found ``target`` made by another program while it ran."""
+    msg = (
+        f"{target} appeared while it was being written (another program made it): it is left "
+        "as it is and nothing was written. Add --overwrite to replace it, or choose another OUT"
+    )
+    return OutputError(msg)
 
 
 def temp_beside(target: Path, *, suffix: str = "", folder: bool = False) -> Path:
@@ -137,9 +186,10 @@ def _running(pid: int) -> bool:
     return True
 
 
-def write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:
-    """Atomically write ``data`` to ``target`` and return the path."""
-    with atomic_path(target) as tmp:
+def write_bytes(target: str | os.PathLike[str], data: bytes, *, replace: bool = True) -> Path:
+    """Atomically write ``data`` to ``target`` and return the path (``replace``: see
+    :func:`atomic_path`)."""
+    with atomic_path(target, replace=replace) as tmp:
         tmp.write_bytes(data)
     return Path(target)
 
@@ -149,9 +199,12 @@ def write_text(target: str | os.PathLike[str], text: str, *, encoding: str = "ut
     return write_bytes(target, text.encode(encoding))
 
 
-def write_with(target: str | os.PathLike[str], writer: Callable[[Path], object]) -> Path:
-    """Atomically create ``target`` by calling ``writer(tmp_path)``."""
-    with atomic_path(target) as tmp:
+def write_with(
+    target: str | os.PathLike[str], writer: Callable[[Path], object], *, replace: bool = True
+) -> Path:
+    """Atomically create ``target`` by calling ``writer(tmp_path)`` (``replace``: see
+    :func:`atomic_path`)."""
+    with atomic_path(target, replace=replace) as tmp:
         writer(tmp)
     return Path(target)
 

@@ -86,7 +86,7 @@ RASTER_DRIVERS: dict[str, tuple[str, ...]] = {
     ".tiff": ("GTiff",),
     ".img": ("HFA", "ENVI"),
     ".asc": ("AAIGrid",),
-    # SRTM tiles (N21E108.hgt): raw big-endian int16, placed by GDAL from the file name
+    # SRTM tiles (N31E117.hgt): raw big-endian int16, placed by GDAL from the file name
     ".hgt": ("SRTMHGT",),
 }
 RASTER_SUFFIXES = frozenset(RASTER_DRIVERS)

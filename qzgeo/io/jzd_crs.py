@@ -75,7 +75,7 @@ def _declared_zone(meta: dict[str, tuple[int, str]], name: str) -> tuple[int, in
         if not (math.isfinite(value) and value.is_integer() and 1 <= value <= 120):
             msg = (
                 f"{name} line {zone_line}: 带号 {zone_text!r} is not a zone number (a whole "
-                "number, 1..120: e.g. 36 for a 3-degree zone on 108E); fix the file's 带号 line"
+                "number, 1..120: e.g. 39 for a 3-degree zone on 117E); fix the file's 带号 line"
             )
             raise InputError(msg) from None
         zone_meta = int(value)
@@ -100,7 +100,7 @@ def _declared_zone(meta: dict[str, tuple[int, str]], name: str) -> tuple[int, in
 def _meridian_zone(
     meta: dict[str, tuple[int, str]], name: str, width: int
 ) -> tuple[int, int | None]:
-    """``(line, zone)`` from a 中央子午线 line (``108``, ``108°``, ``E108度``), which some
+    """``(line, zone)`` from a 中央子午线 line (``117``, ``117°``, ``E117度``), which some
     producers write in [属性描述] instead of, or beside, the standard's 带号."""
     line, text = meta.get("中央子午线", (0, ""))
     if not text:
@@ -114,8 +114,8 @@ def _meridian_zone(
     if not (math.isfinite(zone) and zone.is_integer() and 1 <= zone <= 120):
         msg = (
             f"{name} line {line}: 中央子午线 {text!r} is not the central meridian of a "
-            f"{width}-degree Gauss-Krüger zone (e.g. 108 for zone 36 of 3-degree zones, 105 "
-            "or 111 for zones 18 or 19 of 6-degree ones); fix the line or its 几度分带"
+            f"{width}-degree Gauss-Krüger zone (e.g. 117 for zone 39 of 3-degree zones, 117 "
+            "or 123 for zones 20 or 21 of 6-degree ones); fix the line or its 几度分带"
         )
         raise InputError(msg)
     return line, int(zone)

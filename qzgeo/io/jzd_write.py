@@ -56,8 +56,10 @@ def write_jzd(
     prefix: bool = True,
     encoding: str = "gbk",
     notices: Notices | None = None,
+    replace: bool = True,
 ) -> Path:
-    """Write polygons as a 界址点坐标 text file (atomically).
+    """Write polygons as a 界址点坐标 text file (atomically; ``replace``: see
+    :func:`qzgeo.io.atomic.atomic_path`).
 
     Columns the format cannot hold are named in ``notices`` when given (else logged).
 
@@ -110,7 +112,7 @@ def write_jzd(
             "it in GB18030 or UTF-8 (convert --out-encoding GB18030, or encoding='GB18030')"
         )
         raise InputError(msg) from exc
-    return write_bytes(path, data)
+    return write_bytes(path, data, replace=replace)
 
 
 def _source_zone(crs: CRS, west: float, east: float) -> int:

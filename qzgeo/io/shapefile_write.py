@@ -16,7 +16,7 @@ import pandas as pd
 import pyogrio
 
 from qzgeo._errors import OutputError
-from qzgeo.io.atomic import signals_held, temp_beside
+from qzgeo.io.atomic import appeared_error, link_new, signals_held, temp_beside
 
 __all__ = ["WRITE_ENCODINGS", "shapefile_files", "write_encoding", "write_shapefile"]
 
@@ -84,7 +84,7 @@ def _check_encodable(
                 raise OutputError(msg) from exc
 
 
-def _replace_shapefile(tmpdir: Path, target: Path) -> None:
+def _replace_shapefile(tmpdir: Path, target: Path, *, replace: bool = True) -> None:
     """Move the files written in ``tmpdir`` over ``target``'s, the ``.shp`` last.
 
     Ctrl-C or SIGTERM is held back meanwhile: between two renames it would leave the new
@@ -95,6 +95,9 @@ def _replace_shapefile(tmpdir: Path, target: Path) -> None:
         with p.open("rb") as fh:
             os.fsync(fh.fileno())
     with signals_held():
+        if not replace:
+            _link_all_new(written, target)
+            return
         # Stale indexes of an old file would describe the wrong geometries: remove them.
         for ext in _SHP_SIDECARS:
             if ext not in written:
@@ -102,6 +105,24 @@ def _replace_shapefile(tmpdir: Path, target: Path) -> None:
                     target.with_suffix(ext).unlink()
         for ext in sorted(written, key=lambda e: e == ".shp"):  # the .shp last
             os.replace(written[ext], target.with_suffix(ext))
+
+
+def _link_all_new(written: dict[str, Path], target: Path) -> None:
+    """Give the written files ``target``'s names, all or none: a file of the shapefile that
+    exists (an index too: it would describe other geometries) leaves every name as it was."""
+    found = [p for p in shapefile_files(target) if os.path.lexists(p)]
+    if found:
+        raise appeared_error(found[0])
+    done: list[Path] = []
+    for ext in sorted(written, key=lambda e: e == ".shp"):  # the .shp last, as when replacing
+        dst = target.with_suffix(ext)
+        try:
+            link_new(written[ext], dst)
+        except FileExistsError:
+            for p in done:  # our own links, made a moment ago
+                p.unlink(missing_ok=True)
+            raise appeared_error(dst) from None
+        done.append(dst)
 
 
 #: Encodings a Shapefile (or a 界址点 file) can be written in: UTF-8, or GBK for tools that
@@ -123,10 +144,14 @@ def write_encoding(value: str | None) -> str:
     return key
 
 
-def write_shapefile(gdf: gpd.GeoDataFrame, target: Path, *, encoding: str = "UTF-8") -> Path:
+def write_shapefile(
+    gdf: gpd.GeoDataFrame, target: Path, *, encoding: str = "UTF-8", replace: bool = True
+) -> Path:
     """Write ``gdf`` as a shapefile with a ``.cpg``, replacing each file atomically.
 
     ``encoding``: the DBF's text encoding (:data:`WRITE_ENCODINGS`), written to the ``.cpg``.
+    ``replace=False``: if any of :func:`shapefile_files` exists when the files are put in
+    place (made by another program meanwhile), none is written (an :class:`OutputError`).
     """
     encoding = write_encoding(encoding)
     _check_dbf_limits(gdf, target, encoding)
@@ -140,7 +165,9 @@ def write_shapefile(gdf: gpd.GeoDataFrame, target: Path, *, encoding: str = "UTF
             encoding=encoding,
             layer_options={"DBF_DATE_LAST_UPDATE": "2000-01-01"},
         )
-        _replace_shapefile(tmpdir, target)
+        _replace_shapefile(tmpdir, target, replace=replace)
+    except OutputError:
+        raise
     except OSError as exc:
         msg = f"could not write {target}: {exc.strerror or exc}; the previous file is unchanged"
         raise OutputError(msg) from exc

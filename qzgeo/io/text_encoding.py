@@ -76,7 +76,7 @@ def not_utf8_message(path: Path, encoding: str, reason: str) -> str:
     --------
     >>> import tempfile
     >>> p = Path(tempfile.mkdtemp()) / "宗地.csv"
-    >>> _ = p.write_bytes("名称,WKT\\n钦州,\\n".encode("gbk"))
+    >>> _ = p.write_bytes("名称,WKT\\n甲地,\\n".encode("gbk"))
     >>> print(not_utf8_message(p, "utf-8", "invalid continuation byte").split(": ", 1)[1])
     its text is not valid utf-8 (invalid continuation byte); line 1 reads as GBK '名称,WKT', as cp1252 'Ãû³Æ,WKT': pass the encoding that reads right with --encoding (--encoding GBK for Chinese Windows: Excel, ArcGIS; --encoding cp1252 for Western Windows), or save it as UTF-8 (Excel: 'CSV UTF-8')
     """  # noqa: E501

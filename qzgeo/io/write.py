@@ -39,7 +39,10 @@ def pin_gpkg_timestamps() -> None:
 
 
 def write_gpkg(
-    path: str | os.PathLike[str], layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame]
+    path: str | os.PathLike[str],
+    layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
+    *,
+    replace: bool = True,
 ) -> Path:
     """Write several layers into one new GeoPackage, atomically and reproducibly.
 
@@ -47,7 +50,7 @@ def write_gpkg(
     layers to an old one. A plain DataFrame becomes an attribute table.
     """
     pin_gpkg_timestamps()
-    with atomic_path(path) as tmp:
+    with atomic_path(path, replace=replace) as tmp:
         for name, gdf in layers.items():
             _append_layer(tmp, name, gdf)
     return Path(path)
@@ -125,6 +128,7 @@ def write_layer(
     prefix: bool = True,
     notices: Notices | None = None,
     encoding: str | None = None,
+    replace: bool = True,
 ) -> Path:
     """Write one layer to ``path``, the format chosen by the extension (see :data:`WRITE_FORMATS`).
 
@@ -135,13 +139,15 @@ def write_layer(
     instead of being cut. ``zone``, ``prefix`` and ``encoding`` (default GBK) apply to 界址点
     ``.txt`` output (see :func:`qzgeo.io.jzd_write.write_jzd`); ``encoding`` to no other
     format (GeoPackage, GeoJSON, FlatGeobuf and GeoParquet are always UTF-8).
+    ``replace=False``: a file at ``path`` (or a Shapefile's file) when the write is done, made
+    by another program meanwhile, is left as it is and the write is an :class:`OutputError`.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> from shapely import box
     >>> from qzgeo.io.vector import read_layer
-    >>> g = gpd.GeoDataFrame({"名称": ["甲"]}, geometry=[box(108.6, 21.7, 108.61, 21.71)],
+    >>> g = gpd.GeoDataFrame({"名称": ["甲"]}, geometry=[box(117.6, 31.7, 117.61, 31.71)],
     ...                      crs="EPSG:4490")
     >>> out = write_layer(g, pathlib.Path(tempfile.mkdtemp()) / "a.fgb")
     >>> read_layer(out)["名称"].tolist()
@@ -165,7 +171,7 @@ def write_layer(
     data = gdf.reset_index(drop=True)
     try:
         return _write_by_suffix(
-            data, target, suffix, layer or target.stem, zone, prefix, notices, encoding
+            data, target, suffix, layer or target.stem, zone, prefix, notices, encoding, replace
         )
     except PYOGRIO_ERRORS as exc:
         msg = f"could not write {target}: {exc}; the previous file is unchanged"
@@ -215,23 +221,29 @@ def _write_by_suffix(
     prefix: bool,
     notices: Notices | None,
     encoding: str | None,
+    replace: bool,
 ) -> Path:
     if suffix == ".gpkg":
-        return write_gpkg(target, {name: data})
+        return write_gpkg(target, {name: data}, replace=replace)
     if suffix == ".txt":
         text = "GBK" if encoding is None else write_encoding(encoding)
-        return write_jzd(data, target, zone=zone, prefix=prefix, notices=notices, encoding=text)
+        return write_jzd(
+            data, target, zone=zone, prefix=prefix, notices=notices, encoding=text, replace=replace
+        )
     if suffix == ".shp":
-        return write_shapefile(_dbf_integers(data), target, encoding=write_encoding(encoding))
+        return write_shapefile(
+            _dbf_integers(data), target, encoding=write_encoding(encoding), replace=replace
+        )
     if suffix == ".parquet":
         # pandas would store attrs in the file: the reader's notes about the input file
         # (its name, its text), which a later read would give as this file's own. A shallow
         # copy: the caller's frame keeps its notes.
         bare = data.copy(deep=False)
         bare.attrs = {}
-        return write_with(target, lambda tmp: bare.to_parquet(tmp))
+        return write_with(target, lambda tmp: bare.to_parquet(tmp), replace=replace)
     driver = WRITE_FORMATS[suffix]
     return write_with(
         target,
         lambda tmp: pyogrio.write_dataframe(data, tmp, layer=name, driver=driver),
+        replace=replace,
     )

@@ -126,9 +126,9 @@ class BigPolygonLayer(Layer):
     >>> import folium, geopandas as gpd
     >>> from shapely import box
     >>> gdf = gpd.GeoDataFrame({"cls": ["R", "G"]},
-    ...     geometry=[box(108.60, 21.95, 108.61, 21.96), box(108.61, 21.95, 108.62, 21.96)],
+    ...     geometry=[box(117.60, 31.95, 117.61, 31.96), box(117.61, 31.95, 117.62, 31.96)],
     ...     crs="EPSG:4490")
-    >>> m = folium.Map(location=[21.955, 108.61], zoom_start=14)
+    >>> m = folium.Map(location=[31.955, 117.61], zoom_start=14)
     >>> layer = BigPolygonLayer(gdf, name="地块", style_by="cls",
     ...     styles={"R": {"fillColor": "#f5d76e"}, "G": {"fillColor": "#66bb6a"}},
     ...     tooltip_fields=["cls"]).add_to(m)

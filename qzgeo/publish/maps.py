@@ -81,7 +81,7 @@ def publish_error(problems: Sequence[str]) -> PublishError:
 
 
 def _bounds(views: Sequence[LayerView], pack: Pack) -> tuple[float, float, float, float]:
-    # Frame the map's subject: its zones, else its other non-base layers (a canal running
+    # Frame the map's subject: its zones, else its other non-base layers (a river running
     # through a zone map must not zoom it out); base layers only frame a map of base layers.
     shown = [v for v in views if len(v.prepared.gdf)]
     subject = (

@@ -180,14 +180,14 @@ def tick_step(span_deg: float, target: int = 5) -> float:
 
 
 def format_degrees(value: float, axis: str) -> str:
-    """``108°30′E`` / ``21°45′N`` / ``108°30′05″E`` (seconds only when not whole minutes).
+    """``117°30′E`` / ``31°45′N`` / ``117°30′05″E`` (seconds only when not whole minutes).
 
     Examples
     --------
-    >>> format_degrees(108.5, "lon"), format_degrees(21.0, "lat")
-    ('108°30′E', '21°N')
-    >>> format_degrees(108.5 + 5 / 3600, "lon")
-    '108°30′05″E'
+    >>> format_degrees(117.5, "lon"), format_degrees(31.0, "lat")
+    ('117°30′E', '31°N')
+    >>> format_degrees(117.5 + 5 / 3600, "lon")
+    '117°30′05″E'
     """
     hemi = ("E" if value >= 0 else "W") if axis == "lon" else ("N" if value >= 0 else "S")
     total = round(abs(value) * 3600)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -112,6 +113,25 @@ def _anchor(geom: Any, kind: str) -> tuple[float, float, float]:
     return p.x, p.y, 0.0
 
 
+def label_text(value: str) -> str:
+    """A data value as a sheet label: line breaks, tabs and other controls (and any other
+    space) as one-line spaces, trimmed; nothing else changed.
+
+    The sheet's writer then sets every text alike (:func:`qzgeo.publish.sheet_font.mark_missing`):
+    format characters leave no mark, a ZWJ emoji sequence is one character, a private-use one
+    is the missing mark. Made a space here, a zero-width joiner split 工业园区 into '工业 园区'
+    and a family emoji into three marks.
+
+    Examples
+    --------
+    >>> label_text(" 工业\\u200d园区\\n一期\\t")
+    '工业\\u200d园区 一期'
+    """
+    return "".join(
+        " " if c.isspace() or unicodedata.category(c) == "Cc" else c for c in value
+    ).strip()
+
+
 def label_candidates(
     views: Sequence[LayerView], projected: dict[str, gpd.GeoDataFrame], scale: int
 ) -> list[tuple[float, float, str, str, tuple[float, float] | None]]:
@@ -129,7 +149,7 @@ def label_candidates(
             if value is None or value != value or not str(value).strip():
                 continue
             x, y, size = _anchor(geom, kind)
-            text = "".join(c if c.isprintable() else " " for c in str(value)).strip()
+            text = label_text(str(value))
             if not text:
                 continue
             if text not in best or size > best[text][2]:

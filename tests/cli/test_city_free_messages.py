@@ -61,3 +61,61 @@ def test_jzd_writer_fills_地块名称(tmp_path: Path, caplog: pytest.LogCapture
     assert read_jzd(path)["地块名称"].tolist() == ["港区一号"]
     messages = " ".join(r.getMessage() for r in caplog.records)
     assert "column(s) 备注 are not written" in messages and "column(s) 名称" not in messages
+
+
+# The bundled pack's place, written as the engine's code would: its names, its CRS codes
+# (3-degree zone 36 / CM 108E, 6-degree zone 19, Xian 1980 CM 108E) and its longitude as a
+# meridian (108°, 108E, E108度, N21E108) or a lon/lat pair near it. Docstring examples are
+# what users copy, so they too must take another zone.
+PACK_PLACE = re.compile(
+    r"钦州|平陆|qinzhou|pinglu|canal|guangxi|广西"
+    r"|(?<![\d.])45(?:45|24)(?!\d)|EPSG:?\s*(?:4497|2381)(?!\d)|zone[ -]36(?!\d)"
+    r"|(?<![\d.])108(?:\.\d+)?\s*(?:°|E(?![a-z\d])|度)|E108(?!\d)"
+    r"|(?<![\d.])108\.\d+,\s*2[12]\.\d|\(108(?:\.\d+)?[,)]",
+    re.IGNORECASE,
+)
+ENGINE = Path(__import__("qzgeo").__file__).parent
+
+
+def _engine_files() -> list[Path]:
+    return sorted(
+        p
+        for p in ENGINE.rglob("*")
+        if p.is_file() and p.suffix in {".py", ".js", ".css", ".html", ".toml", ".txt"}
+    )
+
+
+def test_engine_source_names_no_city() -> None:
+    hits = [
+        f"{p.relative_to(ENGINE.parent)}:{n}: {line.strip()}"
+        for p in _engine_files()
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if PACK_PLACE.search(line)
+    ]
+    assert len(_engine_files()) > 100  # the scan reads the package, not an empty folder
+    assert not hits, "\n".join(hits)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'crs="EPSG:4545"',
+        "gk_zone(108.6)",
+        "on 108E)",
+        "(``108°``, ``E108度``)",
+        "N21E108.hgt",
+        "box(108.6, 21.7, 108.61, 21.71)",
+        "钦州,",
+        "108 for zone 36",
+        'old_datum("EPSG:2381")',
+    ],
+)
+def test_the_source_scan_catches_the_pack_place(line: str) -> None:
+    assert PACK_PLACE.search(line)
+
+
+@pytest.mark.parametrize(
+    "line", ["1e-108", "EPSG:4548", "45450 m", "box(117.0, 32.0, 117.01, 32.01)", "1108E"]
+)
+def test_the_source_scan_lets_other_numbers_pass(line: str) -> None:
+    assert not PACK_PLACE.search(line)

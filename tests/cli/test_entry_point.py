@@ -1,4 +1,5 @@
-"""The ``qzgeo`` console script: ``qzgeo.cli.main:main``, the same command as ``cli``.
+"""The ``qzgeo`` console script: ``qzgeo.cli.entry:main`` (Ctrl-C answered while it loads:
+test_ctrl_c_at_start.py), which runs ``qzgeo.cli.main:main``, the same command as ``cli``.
 
 ``main`` freezes the run's objects before Python's exit collections (a quicker exit); the
 exit codes and output must be those of ``cli``.
@@ -20,9 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_console_script_is_main() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert project["project"]["scripts"]["qzgeo"] == "qzgeo.cli.main:main"
+    assert project["project"]["scripts"]["qzgeo"] == "qzgeo.cli.entry:main"
 
 
+@pytest.mark.parametrize("entry", ["qzgeo.cli.entry", "qzgeo.cli.main"])
 @pytest.mark.parametrize(
     ("args", "code", "needle"),
     [
@@ -31,9 +33,9 @@ def test_the_console_script_is_main() -> None:
         (["no-such-command"], 2, "No such command"),
     ],
 )
-def test_main_exits_as_cli_does(args: list[str], code: int, needle: str) -> None:
+def test_main_exits_as_cli_does(args: list[str], code: int, needle: str, entry: str) -> None:
     out = subprocess.run(
-        [sys.executable, "-c", "from qzgeo.cli.main import main; main()", *args],
+        [sys.executable, "-c", f"from {entry} import main; main()", *args],
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )  # fmt: skip
     assert out.returncode == code

@@ -96,3 +96,26 @@ def test_format_characters_leave_no_mark_and_keep_the_text_searchable(tmp_path: 
     first = _text(info.path).splitlines()[0]
     assert first == "工业园区规划图甲", [hex(ord(c)) for c in first]
     assert not info.warnings
+
+
+def test_a_label_keeps_its_joined_characters_together(tmp_path: Path) -> None:
+    """A zero-width joiner in a zone's name was made a space before the label was set: 工业‍园区
+    printed (and searched) as '工业 园区', a family emoji as three marks '□ □ □'. A label
+    follows the sheet's rule for every text: format characters leave no mark (a sheet is set
+    without shaping), a ZWJ sequence is one character (one mark), a private-use character is
+    a mark like in a title, not a space."""
+    pytest.importorskip("matplotlib")
+    from test_sheet import _square_views
+
+    from qzgeo.publish.sheet import write_sheet
+
+    names = ("工业\u200d园区", "甲\U0001f468\u200d\U0001f469\u200d\U0001f467乙", "丙\ue000丁")
+    page, views = _square_views(0.05, names)
+    info = write_sheet(
+        page, views, tmp_path / "s.pdf", organisation="单位", date=dt.date(2024, 1, 2)
+    )
+    assert info.labels == len(names)
+    text = _text(info.path)
+    for shown in ("工业园区", "甲□乙", "丙□丁"):
+        assert shown in text, (shown, text)
+    assert "工业 园区" not in text and "□ □" not in text, text

@@ -23,7 +23,7 @@ Schema
     title = "坡度"
     kind = "slope"                      # slope | elevation | distance | class
     raster = "dem"                      # slope/elevation/class: a raster name (--dem is "dem")
-    # layers = ["canal"]                # distance: catalog layer ids; `classes` filters them
+    # layers = ["river"]                # distance: catalog layer ids; `classes` filters them
     breaks = [3, 8, 15, 25]             # ascending; value <= breaks[0] -> grades[0], ...
     grades = [5, 4, 3, 2, 1]            # len(breaks) + 1 grades in 1..5 (5 = most suitable)
     # classes = { "11" = 5, "50" = 1 }  # class: raster code -> grade

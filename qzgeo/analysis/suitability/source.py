@@ -221,7 +221,7 @@ def open_admitted(path: Path) -> DatasetReader:
         # GDAL only says "not recognized": say what an SRTM tile must be
         size = path.stat().st_size if path.is_file() else 0
         msg = (
-            f"an SRTM .hgt tile is placed by its name, like N21E108.hgt or S04W061.hgt, and "
+            f"an SRTM .hgt tile is placed by its name, like N31E117.hgt or S04W061.hgt, and "
             "holds 1201 x 1201 or 3601 x 3601 big-endian 16-bit heights (2,884,802 or "
             f"25,934,402 bytes); {path.name} has {size:,} bytes. Download the tile again, or "
             "name it after its south-west corner"

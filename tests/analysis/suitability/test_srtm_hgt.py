@@ -83,5 +83,5 @@ def test_a_tile_that_is_not_one_is_exit_2_saying_what_a_tile_is(make_pack, h, tm
         bad.write_bytes(b"\x00\x0a" * (size // 2))
         code, out = _run(pack, tmp_path / "out", bad)
         assert code == 2, out
-        assert name in out and f"{size:,} bytes" in out and "N21E108.hgt" in out, out
+        assert name in out and f"{size:,} bytes" in out and "N31E117.hgt" in out, out
         assert "1201 x 1201" in out

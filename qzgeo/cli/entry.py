@@ -1,0 +1,45 @@
+"""The ``qzgeo`` console script: Ctrl-C while the command line loads ends it in one line.
+
+Python's own handler turns Ctrl-C into a ``KeyboardInterrupt`` from its start; click's
+handling (``Aborted!``, exit 1) only begins once click and qzgeo's command line are imported
+(~0.1 s, longer on a busy machine): Ctrl-C in between printed a traceback of whatever was
+loading. Importing this module (it imports only ``os``, ``signal`` and ``sys``) answers Ctrl-C
+as click does, at once, until :func:`main` has loaded the command line and hands Ctrl-C back
+to Python and click; the console script's own code between the two (pip's wrapper compiles
+a regular expression) is covered too. Left before it: the interpreter's start, the wrapper's
+``import re`` and the light packages ``qzgeo`` and ``qzgeo.cli``.
+
+Import it only to run the command (the console script, ``python -m qzgeo``).
+"""
+
+import os
+import signal
+import sys
+
+
+def _aborted(signum: int, frame: object) -> None:
+    # Exactly click's end of a run on Ctrl-C; at once and uncatchable: an exception raised
+    # inside an import can be turned into another one (numpy makes it an ImportError, a
+    # traceback), and nothing is written yet that would need cleaning up.
+    sys.stderr.write("\nAborted!\n")
+    sys.stderr.flush()
+    os._exit(1)
+
+
+# Only Python's default handler is replaced: Ctrl-C ignored (a background job, nohup) stays
+# ignored. Set on import, not in main(): the console script runs its own code in between.
+_HELD = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+if _HELD:
+    try:
+        signal.signal(signal.SIGINT, _aborted)
+    except ValueError:  # not the main thread: no handler can be set
+        _HELD = False
+
+
+def main() -> None:
+    """Load :mod:`qzgeo.cli.main`, give Ctrl-C back to Python, run :func:`qzgeo.cli.main.main`."""
+    from qzgeo.cli import main as command_line
+
+    if _HELD and signal.getsignal(signal.SIGINT) is _aborted:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    command_line.main()
