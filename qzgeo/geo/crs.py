@@ -339,9 +339,8 @@ EPSG:4528, which expects 40 xxx xxx): use EPSG:4549, not EPSG:4528
         # in China, but far outside the zone (the band test of _fits)
         why = f"more than 500 km from the central meridian ({tm[1]:g}E) of {name}'s zone"
     else:
-        why = "outside China (lon 73–135.1, lat 3–54)" + (
-            " and the pack extent" if extent is not None else ""
-        )
+        why = "outside China (lon 73–135.1, lat 3–54)"
+        why += " and the pack extent" if extent is not None else ""
     if c.is_projected and _inside(x, y, CHINA_BOUNDS):  # degrees given a CRS of metres
         why += f" (the numbers look like lon/lat degrees: {STORAGE_CRS} (CGCS2000) or EPSG:4326)"
     msg = (
