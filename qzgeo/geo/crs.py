@@ -230,7 +230,8 @@ def _suggest_gk(crs: CRS, easting: float) -> str | None:
     # EPSG calls the 3-degree families "3-degree Gauss-Kruger", the 6-degree ones "Gauss-Kruger".
     width = 6 if "Gauss-Kruger" in crs.name and "3-degree" not in crs.name else 3
     try:
-        if easting >= 1e7:
+        if easting >= 1e7:  # the prefix names the width: 6-degree zones 13..23, 3-degree 25..45
+            width = 6 if easting < (_GK6_LAST_ZONE + 1) * 1e6 else 3
             return f"EPSG:{gk_epsg(int(easting // 1e6), prefix=True, width=width, datum=datum)}"
         zone = round(cm / 3) if width == 3 else round((cm + 3) / 6)
         return f"EPSG:{gk_epsg(zone, prefix=False, width=width, datum=datum)}"
@@ -338,9 +339,10 @@ EPSG:4528, which expects 40 xxx xxx): use EPSG:4549, not EPSG:4528
         # in China, but far outside the zone (the band test of _fits)
         why = f"more than 500 km from the central meridian ({tm[1]:g}E) of {name}'s zone"
     else:
-        why = "outside China (lon 73–135.1, lat 3–54)" + (
-            " and the pack extent" if extent is not None else ""
-        )
+        why = "outside China (lon 73–135.1, lat 3–54)"
+        why += " and the pack extent" if extent is not None else ""
+    if c.is_projected and _inside(x, y, CHINA_BOUNDS):  # degrees given a CRS of metres
+        why += f" (the numbers look like lon/lat degrees: {STORAGE_CRS} (CGCS2000) or EPSG:4326)"
     msg = (
         f"{source}: in {name} the data lie at {where}, {why}; the declared CRS is probably "
         "wrong: check `crs` / --crs"

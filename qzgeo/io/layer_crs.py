@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import mmap
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -160,8 +161,15 @@ def check_layer_coordinates(
         if "://" in src:  # PostGIS: the table's SRID
             where, fix = "the table's SRID", "set the right one (UpdateGeometrySRID)"
         elif not src.lower().endswith(".shp"):
-            fix = 'fix it in the file (GeoJSON: its "crs" member; 界址点: 带号)'
-        msg = f"{exc}. That CRS is {where}, which --crs does not replace: {fix}"
+            code = m.group(1) if (m := re.search(r"use (EPSG:\d+)", str(exc))) else "EPSG:…"
+            fix = (
+                f"fix it in the file (GeoPackage and others: `ogr2ogr -a_srs {code} NEW IN`, or "
+                'QGIS 指定投影 (Assign Projection) and export; GeoJSON: its "crs" member; '
+                "界址点: 带号)"
+            )
+        msg = (
+            f"{exc}. That CRS is {where}, which --crs does not replace (nor a catalog `crs`): {fix}"
+        )
         raise CRSError(msg) from exc
 
 

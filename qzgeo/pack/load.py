@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 from pyproj import CRS
 
-from qzgeo._errors import PackError
+from qzgeo._errors import PackError, QzgeoError
 from qzgeo.geo.coverage import Coverage
 from qzgeo.geo.crs import planar_crs_for_bounds
 from qzgeo.geo.edges import drawn_edges
@@ -24,6 +24,7 @@ from qzgeo.io.digest import sha256_path
 from qzgeo.io.guard import current_caps
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import read_layer, to_storage
+from qzgeo.notices import ATTR as NOTICES_ATTR
 from qzgeo.notices import notices_of
 from qzgeo.pack.coverage import pack_coverage
 from qzgeo.pack.model import LayerSpec, Pack
@@ -95,6 +96,13 @@ def _files_state(files: list[Path]) -> tuple[tuple[Any, ...], ...] | None:
         return None
 
 
+#: What the readers' "--encoding" advice means for a catalog layer (no such option or key).
+PACK_ENCODING_FIX = (
+    " (a catalog layer takes no --encoding: for a Shapefile, write its encoding, e.g. GBK, into "
+    "a .cpg file beside the .shp; save any other file as UTF-8)"
+)
+
+
 def read_pack_layer(pack: Pack, spec: LayerSpec) -> gpd.GeoDataFrame:
     """One catalog layer as :func:`qzgeo.io.vector.read_layer` reads it (not yet repaired).
 
@@ -118,14 +126,23 @@ def read_pack_layer(pack: Pack, spec: LayerSpec) -> gpd.GeoDataFrame:
         _READS.move_to_end(key)
         return _copy(_READS[key])
     given_by = f"`crs` {spec.crs!r} of catalog.toml layer {spec.id!r} (remove it)"
-    gdf = read_layer(
-        source,
-        layer=spec.layer,
-        crs=spec.crs,
-        datum=spec.datum,
-        extent=pack.extent,
-        crs_given_by=given_by,
-    )
+    try:
+        gdf = read_layer(
+            source,
+            layer=spec.layer,
+            crs=spec.crs,
+            datum=spec.datum,
+            extent=pack.extent,
+            crs_given_by=given_by,
+        )
+    except QzgeoError as exc:
+        if "--encoding" not in str(exc):
+            raise
+        msg = f"{exc}{PACK_ENCODING_FIX}"
+        raise type(exc)(msg) from exc
+    for d in gdf.attrs.get(NOTICES_ATTR, []):  # the readers' advice names a command-line option
+        if isinstance(d, dict) and "--encoding" in str(d.get("message", "")):
+            d["message"] = f"{d['message']}{PACK_ENCODING_FIX}"
     if key is not None:
         _READS[key] = _copy(gdf)
         while len(_READS) > _READS_KEPT:

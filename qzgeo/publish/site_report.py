@@ -283,6 +283,9 @@ def _table(reports: Sequence[SiteReport], title: str) -> str:
         ".qz-check-scroll{overflow-x:auto;max-width:100%}"
         ".qz-check table{border-collapse:collapse}.qz-check td,.qz-check th"
         "{border:1px solid #999;padding:3px 6px;font-size:13px;vertical-align:top}"
+        # CJK may break between any two characters: without a floor the table shrank its
+        # columns to the phone's width, a site name one character a line, instead of scrolling
+        ".qz-check td,.qz-check th{min-width:7em}.qz-check td:last-child{min-width:16em}"
         ".qz-check tr.conflict td{background:#fde2de}"
         ".qz-check tr.incomplete td{background:#fff3cd}</style>"
     )

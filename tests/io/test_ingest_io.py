@@ -320,6 +320,14 @@ def test_esri_names_resolve() -> None:
         ("EPSG:4490", (21.7, 108.6), "swapped X/Y"),
         ("EPSG:4490", (2.0, 48.0), "outside China"),
         ("EPSG:4524", (36_564_161.0, 9e9), "outside China"),
+        # The prefix names the width: 13..23 are 6-degree zones over China, 25..45 3-degree
+        # ones (喀什 at 76E: 6-degree zone 13 or 3-degree zone 25, both CM 75E). The fix was
+        # missing when the CRS was of the other width.
+        ("EPSG:4513", (13_586_051.0, 4_371_161.0), "use EPSG:4491, not EPSG:4513"),
+        ("EPSG:4534", (13_586_051.0, 4_371_161.0), "use EPSG:4491, not EPSG:4534"),
+        ("EPSG:4491", (25_586_051.0, 4_371_161.0), "use EPSG:4513, not EPSG:4491"),
+        # Degrees in a catalog `crs` of metres: say so, not only "outside China".
+        ("EPSG:4534", (76.0, 39.47), "numbers look like lon/lat degrees"),
     ],
 )
 def test_check_coordinates_catches(crs: str, xy: tuple[float, float], message: str) -> None:
