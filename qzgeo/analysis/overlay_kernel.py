@@ -29,6 +29,7 @@ from qzgeo.analysis.overlay_threads import (
     start_indexes,
 )
 from qzgeo.geo.area import AreaScale, rounding_m2
+from qzgeo.geo.area_lattice import lattice_wide
 from qzgeo.geo.area_moments import Measured, ellipsoidal_m2, measure, remainder_m2, wide
 from qzgeo.geo.convex_clip import clip_areas, convex_windows
 from qzgeo.geo.green_area import agreement_m2, agrees, pair_areas
@@ -81,6 +82,18 @@ class _Pairs:
     pieces: Measured
 
 
+@dataclass
+class _Rules:
+    """Per parcel of a chunk: ``curved`` gets the curvature term, ``cut`` the area lattice
+    (:func:`~qzgeo.geo.area_moments.measure`); their pieces follow them."""
+
+    curved: npt.NDArray[np.bool_]
+    cut: npt.NDArray[np.bool_]
+
+    def at(self, idx: IntArray) -> _Rules:
+        return _Rules(self.curved[idx], self.cut[idx])
+
+
 class ChunkRunner:
     """Runs chunks on threads; each thread prepares its own copy of every target's parts.
 
@@ -117,10 +130,10 @@ class ChunkRunner:
     def parts(self, k: int) -> ObjArray:
         return prepared_copy(self.targets[k].parts)
 
-    def measure(self, geoms: ObjArray, curved: npt.NDArray[np.bool_]) -> Measured:
+    def measure(self, geoms: ObjArray, rules: _Rules) -> Measured:
         """Areas of ``geoms``; with a scale, ellipsoidal (:func:`~qzgeo.geo.area_moments.measure`:
-        ``curved``, the wide parcels and their pieces, get the curvature term)."""
-        return measure(geoms, self.scale, curved)
+        the wide parcels and their pieces get the curvature term, the widest the lattice)."""
+        return measure(geoms, self.scale, rules.curved, rules.cut)
 
     def run(
         self, start: int, geoms: ObjArray, bounds: FloatArray | None = None
@@ -130,16 +143,17 @@ class ChunkRunner:
         trees = ParcelTrees(geoms, bounds=bounds)
         # Only ellipsoidal areas need the curvature term (planar ones are exact as they are).
         curved = wide(trees.bounds()) & (self.scale is not None)
-        parcels = self.measure(geoms, curved)
+        rules = _Rules(curved, curved & lattice_wide(trees.bounds()))
+        parcels = self.measure(geoms, rules)
         results = []
         for k, target in enumerate(self.targets):
             parts = self.parts(k)
-            pairs = self._pairs(trees, k, parts, parcels, curved, target, start, report)
+            pairs = self._pairs(trees, k, parts, parcels, rules, target, start, report)
             rem_pos = np.zeros(0, dtype=np.int64)
             rem_m2 = np.zeros(0)
             if target.remainder and self.check:
                 rem_pos, rem_m2 = self._remainder(
-                    k, trees, (parcels, curved), pairs, parts, start, report
+                    k, trees, (parcels, rules), pairs, parts, start, report
                 )
             results.append(
                 TargetResult(
@@ -160,7 +174,7 @@ class ChunkRunner:
         k: int,
         parts: ObjArray,
         parcels: Measured,
-        curved: npt.NDArray[np.bool_],
+        rules: _Rules,
         target: Target,
         start: int,
         report: OverlayReport,
@@ -183,9 +197,7 @@ class ChunkRunner:
         order = np.lexsort((pi, ci))
         pi, ci, full = pi[order], ci[order], full[order]
         part_idx = np.flatnonzero(~full)
-        measured = self._pieces(
-            k, (geoms, curved), ci[part_idx], parts, pi[part_idx], start, report
-        )
+        measured = self._pieces(k, (geoms, rules), ci[part_idx], parts, pi[part_idx], start, report)
         m2 = np.empty(len(pi))
         m2[full] = area[ci[full]]
         m2[part_idx] = measured.m2
@@ -196,7 +208,7 @@ class ChunkRunner:
     def _pieces(
         self,
         k: int,
-        chunk: tuple[ObjArray, npt.NDArray[np.bool_]],
+        chunk: tuple[ObjArray, _Rules],
         ci: IntArray,
         parts: ObjArray,
         pi: IntArray,
@@ -204,19 +216,21 @@ class ChunkRunner:
         report: OverlayReport,
     ) -> Measured:
         """Planar area, centroid and m² of each ``geoms[ci] ∩ parts[pi]`` (``chunk``: the
-        parcels and which of them are ``curved``).
+        parcels and their :class:`_Rules`).
 
         A pair whose parcel is convex is clipped in numpy (:mod:`qzgeo.geo.convex_clip`,
         ~4x cheaper than a GEOS overlay; with second moments for the pieces of curved
         parcels); the others, and the pairs it is not sure of (a touch, which the overlay
         reports as dropped lines or points), are overlaid by GEOS.
         """
-        geoms, curved = chunk
+        geoms, rules = chunk
         uniq, inv = np.unique(ci, return_inverse=True)
         windows = convex_windows(geoms[uniq])
-        sel = np.flatnonzero(windows.of[inv] >= 0)
+        # A parcel the area lattice cuts (qzgeo.geo.area_lattice) has its pieces cut too: they
+        # need their geometry, so GEOS's overlay.
+        sel = np.flatnonzero(((windows.of >= 0) & ~rules.cut[uniq])[inv])
         runs, win = ring_runs(self.targets[k].parts), windows.of[inv][sel]
-        clip = clip_areas(runs, pi[sel], windows, win, second=curved[ci[sel]])
+        clip = clip_areas(runs, pi[sel], windows, win, second=rules.curved[ci[sel]])
         done, rest = sel[clip.sure], np.ones(len(ci), dtype=bool)
         rest[done] = False
         rest = np.flatnonzero(rest)
@@ -225,15 +239,16 @@ class ChunkRunner:
             report,
         )  # fmt: skip
         out = Measured.zeros(len(ci))
-        out.put(rest, self.measure(pieces, curved[ci[rest]]))
+        out.put(rest, self.measure(pieces, rules.at(ci[rest])))
         s = clip.sure
         out.planar[done], out.x[done], out.y[done] = clip.area[s], clip.x[s], clip.y[s]
         out.sxx[done], out.sxy[done], out.syy[done] = clip.sxx[s], clip.sxy[s], clip.syy[s]
         out.m2[done] = out.planar[done]
         if self.scale is not None:
             moments = (out.sxx[done], out.sxy[done], out.syy[done])
+            curved = rules.curved[ci[done]]
             out.m2[done] = ellipsoidal_m2(
-                self.scale, out.planar[done], out.x[done], out.y[done], moments, curved[ci[done]]
+                self.scale, out.planar[done], out.x[done], out.y[done], moments, curved
             )
         return out
 
@@ -241,7 +256,7 @@ class ChunkRunner:
         self,
         k: int,
         trees: ParcelTrees,
-        measured: tuple[Measured, npt.NDArray[np.bool_]],
+        measured: tuple[Measured, _Rules],
         pairs: _Pairs,
         parts: ObjArray,
         start: int,
@@ -258,7 +273,7 @@ class ChunkRunner:
         which the conservation check then compares with the pieces.
         """
         geoms = trees.geoms
-        parcels, curved = measured
+        parcels, rules = measured
         inside = np.zeros(len(geoms), dtype=bool)
         inside[pairs.ci[pairs.full]] = True
         sel = np.flatnonzero(~inside[pairs.ci])
@@ -283,36 +298,43 @@ class ChunkRunner:
         rounding = per_piece * np.bincount(slot, minlength=len(uniq))
         zero = ~redo & (np.abs(rest) <= np.minimum(slack, rounding))
         redo |= ~zero & (rest <= slack)
-        rem = self._rest_m2(rest, parcels, uniq, slot, pairs, sel, redo | zero)
+        rem = self._rest_m2(rest, (parcels, uniq, rules.cut[uniq]), slot, pairs, sel, redo | zero)
         if redo.any():
             again = redo[slot]
             rem[redo] = self._difference(
-                (geoms, curved), ci_p[again], pi_p[again], parts, self.targets[k], start, report
+                (geoms, rules), ci_p[again], pi_p[again], parts, self.targets[k], start, report
             )
         return uniq, rem
 
     def _rest_m2(
         self,
         rest: FloatArray,
-        parcels: Measured,
-        uniq: IntArray,
+        of: tuple[Measured, IntArray, npt.NDArray[np.bool_]],
         slot: IntArray,
         pairs: _Pairs,
         sel: IntArray,
         redo: npt.NDArray[np.bool_],
     ) -> FloatArray:
-        """m² of planar remainders ``rest`` (``redo``: to be measured otherwise, left 0)."""
+        """m² of planar remainders ``rest`` (``redo``: to be measured otherwise, left 0) of
+        the parcels ``uniq`` (``of``: the chunk's, these, and which the lattice ``cut``)."""
+        parcels, uniq, cut = of
         keep = ~redo
         if self.scale is None or not keep.any():
             out = np.zeros(len(rest))
             out[keep] = rest[keep]
             return out
         pieces = pairs.pieces.take(sel)
-        return remainder_m2(self.scale, rest, parcels, uniq, pieces, pairs.ci[sel], slot, keep)
+        out = remainder_m2(self.scale, rest, parcels, uniq, pieces, pairs.ci[sel], slot, keep)
+        # A cut parcel's m² is a sum over the lattice's cells, not one quadratic model: its
+        # remainder is what its pieces leave of it, as additive as the cells are.
+        k = np.flatnonzero(keep & cut)
+        if len(k):
+            out[k] = parcels.m2[uniq[k]] - np.bincount(slot, pieces.m2, len(rest))[k]
+        return out
 
     def _difference(
         self,
-        chunk: tuple[ObjArray, npt.NDArray[np.bool_]],
+        chunk: tuple[ObjArray, _Rules],
         ci_p: IntArray,
         pi_p: IntArray,
         parts: ObjArray,
@@ -324,7 +346,7 @@ class ChunkRunner:
 
         The parts of one target are disjoint, so subtracting them one at a time is exact.
         """
-        geoms, curved = chunk
+        geoms, rules = chunk
         # Pairs are sorted by parcel; the rank of a pair within its parcel gives the round.
         first = np.r_[True, ci_p[1:] != ci_p[:-1]]
         starts = np.flatnonzero(first)
@@ -339,7 +361,7 @@ class ChunkRunner:
             rest[slot] = self._overlay(
                 "difference", rest[slot], parts[pi_p[m]], start + ci_p[m], target, report
             )
-        return self.measure(rest, curved[uniq]).m2
+        return self.measure(rest, rules.at(uniq)).m2
 
     def _overlay(
         self,

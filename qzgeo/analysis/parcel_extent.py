@@ -31,6 +31,7 @@ from pyproj import CRS
 from qzgeo.analysis.coverage_cut import coverage_outside
 from qzgeo.analysis.overlay import OverlayPlan, OverlayReport, conflict_flags, overlay_areas
 from qzgeo.geo.area import AreaScale
+from qzgeo.geo.area_lattice import lattice_wide
 from qzgeo.geo.area_moments import measure, wide
 from qzgeo.geo.coverage import (
     EDGE_TOLERANCE_M2,
@@ -287,8 +288,10 @@ def excluded_m2(
     covered = np.asarray([shapely.union_all(g) for g in np.split(bits, heads[1:])], dtype=object)
     b = shapely.total_bounds(covered)
     scale = AreaScale(crs, (float(b[0]), float(b[1]), float(b[2]), float(b[3])))
-    # As the overlay measures: wide pieces get the scale factor integrated over them.
-    out[pi[heads]] = measure(covered, scale, wide(shapely.bounds(covered))).m2
+    # As the overlay measures: wide pieces get the scale factor integrated over them, the
+    # widest cell by cell.
+    bounds = shapely.bounds(covered)
+    out[pi[heads]] = measure(covered, scale, wide(bounds), lattice_wide(bounds)).m2
     return out
 
 
