@@ -139,9 +139,10 @@ def check_input_file(path: str | os.PathLike[str], *, max_bytes: int | None = No
     cap = max_bytes_limit(max_bytes)
     if p.suffix.lower() in TEXT_SUFFIXES and size > cap:
         msg = (
-            f"{p} is {size / 1e6:,.0f} MB, over the {cap / 1e6:,.0f} MB cap for text formats; "
-            "convert it to GeoPackage or FlatGeobuf (ogr2ogr), or raise the cap with "
-            "--max-bytes / QZGEO_MAX_BYTES / max_bytes="
+            # in bytes, as --max-bytes takes them: in whole MB a low cap read "0 MB over 0 MB"
+            f"{p} is {size:,} bytes ({size / 1e6:,.1f} MB), over the cap of {cap:,} bytes for "
+            "text formats; convert it to GeoPackage or FlatGeobuf (ogr2ogr), or raise the cap "
+            "(in bytes) with --max-bytes / QZGEO_MAX_BYTES / max_bytes="
         )
         raise InputError(msg)
     return p
