@@ -55,6 +55,7 @@ from qzgeo.io.shapefile import (
 )
 from qzgeo.io.text_encoding import (
     dbf_text_message,
+    gdal_said,
     not_utf8_message,
     require_utf8,
     xml_encoding_message,
@@ -376,7 +377,7 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
         if error is not None:
             raise error from exc
         cpg = cpg_mismatch(path, encoding) if "not encoded in UTF-8" in str(exc) else None
-        said = _GDAL_PREFIX_HINT.sub("", str(exc)).strip().rstrip(";. ")
+        said = _GDAL_PREFIX_HINT.sub("", gdal_said(exc)).strip().rstrip(";. ")
         msg = f"cannot read {path}: {cpg or f'{said}; the file may be corrupt or truncated'}"
         if "unknown encoding" in said and path.suffix.lower() in (".kml", ".gml"):
             msg = xml_encoding_message(path) or msg
