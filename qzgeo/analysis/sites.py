@@ -161,7 +161,8 @@ def read_sites(
             )
             said = [m for m in read_notes.messages() if UNPARSED in m][:3]
             said += [m for m in notes.messages() if m.startswith(f"{arg}: ")][:3]
-            raise InputError("; ".join([msg, *said]))  # why a WKT gave no geometry
+            # an arg typed as the bare file name starts the reader's notes too: once each
+            raise InputError("; ".join([msg, *dict.fromkeys(said)]))  # why a WKT gave none
         # the CRS checks of the read built this transformer (~40 ms from WGS 84): reuse it.
         # A site drawn in GK (a 界址点 file, a CAD export) keeps its straight edges: measured
         # between its vertices in lon/lat, a 10 km square at 88.4E was 20.5 m² over the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,10 +80,11 @@ def command(
 ) -> None:
     """Convert SOURCE (file or postgresql:// URI) to OUT; the format follows OUT's extension.
 
-    Formats: .gpkg .geojson .shp .fgb .parquet and 界址点 .txt (read also: DXF and any format
-    GDAL reads), or a PostGIS table postgresql://user@host/db?table=schema.name (a table
-    qzgeo wrote is replaced, any other is never touched). The input is never modified; an
-    existing OUT is refused unless --overwrite is given, and then replaced atomically.
+    Formats: .gpkg .geojson .shp .fgb .parquet and 界址点 .txt (read also: DXF, KML, GML, CSV
+    and FileGDB; convert others with ogr2ogr -f GPKG first), or a PostGIS table
+    postgresql://user@host/db?table=schema.name (a table qzgeo wrote is replaced, any other is
+    never touched). The input is never modified; an existing OUT is refused unless --overwrite
+    is given, and then replaced atomically.
 
     \b
     Examples:
@@ -101,6 +103,7 @@ def command(
 
     file_only = {"--out-layer": out_layer, "--zone": zone, "--no-prefix": no_prefix}
     out = _check_out(source, out_arg, out_encoding, file_only)
+    _check_gpkg_layer(out, out_layer)
     if not is_postgis_uri(out_arg):
         _refuse_replacing(out, out_layer or out.stem, overwrite=overwrite)
     gdf = read_layer(
@@ -183,6 +186,28 @@ def _check_out(
         )
         raise click.BadParameter(msg, param_hint="OUT")
     return out
+
+
+def _check_gpkg_layer(out: Path, out_layer: str | None) -> None:
+    """A GeoPackage OUT's layer name GDAL takes, checked before the input is read: the
+    default, OUT's stem, may not be one (``-宗地.gpkg``)."""
+    from qzgeo.io.write import gpkg_layer_problem
+
+    if out.suffix.lower() != ".gpkg":
+        return
+    why = gpkg_layer_problem(out_layer if out_layer is not None else out.stem)
+    if why is None:
+        return
+    given = "--out-layer" if out_layer is not None else "OUT"
+    fix = "another --out-layer" if out_layer is not None else "a layer name with --out-layer"
+    suggestion = (out_layer or out.stem).lstrip(string.punctuation.replace("_", ""))
+    example = f" (e.g. --out-layer {suggestion})" if suggestion else ""
+    msg = (
+        f"{why}"
+        + ("" if out_layer is not None else f" (the default, {out.name}'s stem)")
+        + f"; give {fix}{example}"
+    )
+    raise click.BadParameter(msg, param_hint=given)
 
 
 def _refuse_replacing(out: Path, layer: str, *, overwrite: bool) -> None:

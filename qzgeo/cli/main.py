@@ -6,6 +6,7 @@ import contextlib
 import gc
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -45,10 +46,16 @@ class QzgeoGroup(click.Group):
             command: click.Command = importlib.import_module(f"qzgeo.cli.{module}").command
         return command
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["qzgeo.args"] = list(args)  # as typed, for the hint of _dash_file
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             with _stoppable():
                 return super().invoke(ctx)
+        except click.NoSuchOption as exc:
+            raise _dash_file(exc, ctx.meta.get("qzgeo.args", [])) or exc from None
         except Stopped as exc:
             name = signal.Signals(exc.signum).name
             click.echo(
@@ -68,6 +75,20 @@ class QzgeoGroup(click.Group):
             # Files that vanish or cannot be opened are the user's to fix, not a crash.
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)
+
+
+def _dash_file(exc: click.NoSuchOption, args: list[str]) -> click.UsageError | None:
+    """A file named like an option (``-宗地.txt``) that click took for one: say so, and the
+    two ways to give it, instead of "No such option '-s'"."""
+    command = exc.ctx.info_name if exc.ctx is not None else "check"
+    for arg in args[: args.index("--")] if "--" in args else args:
+        if arg.startswith(exc.option_name) and arg.startswith("-") and os.path.lexists(arg):
+            msg = (
+                f"{arg} is a file whose name starts with '-', read as an option; give it as "
+                f"./{arg}, or put -- before the file names (e.g. qzgeo {command} -- {arg})"
+            )
+            return click.UsageError(msg, exc.ctx)
+    return None
 
 
 #: Set by :func:`main` (the console script, whose process ends with the command).

@@ -128,9 +128,9 @@ def current_caps() -> ReadCaps:
 
 def _refuse(path: str, why: str) -> InputError:
     return InputError(
-        f"{path}: {why}; GDAL opens only GeoPackage, Shapefile, GeoJSON, FlatGeobuf, KML, "
-        "GML and CSV files here (driver allow-list; no VRT, no /vsi* or PREFIX: paths). "
-        "Convert the data to GeoPackage"
+        f"{path}: {why}; GDAL opens only GeoPackage, Shapefile, GeoJSON, FlatGeobuf, KML, GML "
+        "and CSV files here (driver allow-list; no VRT, no /vsi* or PREFIX: paths). Convert the"
+        " data to GeoPackage first: ogr2ogr -f GPKG OUT.gpkg IN (or QGIS: Export, Save As)"
     )
 
 

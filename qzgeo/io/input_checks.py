@@ -169,7 +169,9 @@ def _zone_hint(
     Zones of one family differ only by their central meridian, so data read in the wrong one
     lie whole multiples of its width east or west of where they are: name the shift that puts
     them in ``extent``; one or two zones off, that is likelier than another city at the same
-    latitude. Zone-prefixed CRSs carry the zone in the eastings (checked on reading).
+    latitude. A 6-degree zone's data may be 3-degree ones 3° off (the CM 111E of the other
+    list picked in ArcGIS). Zone-prefixed CRSs carry the zone in the eastings (checked on
+    reading).
     """
     epsg = crs.to_epsg() if crs is not None else None
     width, zone = 0, 0
@@ -179,14 +181,18 @@ def _zone_hint(
             width, zone = w, got[0]
     if not width or not (bounds[1] <= extent[3] and bounds[3] >= extent[1]):
         return ""  # not a GK zone without prefix, or the latitudes miss too
-    for step in (-1, 1, -2, 2):  # a neighbour zone; farther off, the wrong pack is likelier
-        lon0, lon1 = bounds[0] + step * width, bounds[2] + step * width
+    cm0 = zone * width - (3 if width == 6 else 0)
+    # a neighbour zone, then one of the other family (the 6-degree CM 111E picked for the
+    # 3-degree CM 108E: 3° off); farther off, the wrong pack is likelier
+    for shift in (-width, width, -3, 3, -2 * width, 2 * width):
+        w = width if shift % width == 0 else 9 - width
+        lon0, lon1 = bounds[0] + shift, bounds[2] + shift
         if lon0 <= extent[2] and lon1 >= extent[0]:
+            cm = cm0 + shift
             try:
-                code = gk_epsg(zone + step, width=width)
+                code = gk_epsg((cm + (3 if w == 6 else 0)) // w, width=w)
             except ValueError:
                 return ""
-            cm = (zone + step) * width - (3 if width == 6 else 0)
             return (
                 f". In EPSG:{code} (CM {cm}E) they would "
                 f"lie at lon {lon0:.4f}..{lon1:.4f}, in the extent: their CRS is probably "

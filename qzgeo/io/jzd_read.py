@@ -177,6 +177,14 @@ def _add_vertex(parcels: list[_Parcel], fields: list[str], lineno: int, where: s
     if len(fields) < 4:
         msg = f"{where}: expected '点号,圈号,X,Y', got {','.join(fields)[:60]!r}"
         raise InputError(msg)
+    if len(fields) == 6 and all(f.isascii() and f.isdigit() for f in fields[2:]):
+        # X and Y were read as the northing's whole metres and its decimals
+        msg = (
+            f"{where}: {','.join(fields)!r} looks like coordinates written with decimal commas "
+            f"(X {fields[2]},{fields[3]}, Y {fields[4]},{fields[5]}); write them with a decimal "
+            f"point ({fields[2]}.{fields[3]}) and read the file again"
+        )
+        raise InputError(msg)
     try:
         ring_no = int(fields[1])
     except ValueError:

@@ -89,6 +89,7 @@ def write_jzd(
     if len(gdf) == 0:
         msg = "no features to write to a 界址点 file"
         raise InputError(msg)
+    refuse_missing_geometry(gdf, Path(path).name)
     if "地块名称" not in gdf.columns and "名称" in gdf.columns and _fits(gdf["名称"]):
         gdf = gdf.rename(columns={"名称": "地块名称"})  # the format's name field
     _warn_unwritten_columns(gdf, Path(path).name, notices)
@@ -113,6 +114,22 @@ def write_jzd(
         )
         raise InputError(msg) from exc
     return write_bytes(path, data, replace=replace)
+
+
+def refuse_missing_geometry(gdf: gpd.GeoDataFrame, name: str) -> None:
+    """Refuse features without a geometry, by the ids the reader gave them (a row whose shape
+    was deleted in QGIS or ArcGIS): a 界址点 parcel is its points, and with no geometry at all
+    the zone of the data's centre came from NaN bounds (a ValueError)."""
+    geoms = gdf.geometry.to_numpy()
+    bad = gdf.index[shapely.is_missing(geoms) | shapely.is_empty(geoms)]
+    if len(bad):
+        ids = ", ".join(map(str, bad[:10])) + (", ..." if len(bad) > 10 else "")
+        msg = (
+            f"cannot write {name}: {len(bad)} of {len(gdf)} feature(s) have no geometry "
+            f"(feature{'s' if len(bad) > 1 else ''} {ids}), and a 界址点 parcel is its points; "
+            "delete them in the input, or write a GeoPackage (.gpkg), which keeps them"
+        )
+        raise InputError(msg)
 
 
 def _source_zone(crs: CRS, west: float, east: float) -> int:

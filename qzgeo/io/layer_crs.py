@@ -177,8 +177,12 @@ def _crs_hint(gdf: gpd.GeoDataFrame) -> str:
     """What the coordinates look like, as a hint for the message (never applied)."""
     from qzgeo.geo.crs import gk_epsg
 
-    if gdf.empty or gdf.geometry.is_empty.all():
+    if gdf.empty:
         return "e.g. EPSG:4490 for CGCS2000 lon/lat"
+    # is_empty is False for a missing geometry: a CSV whose every WKT cell failed to parse
+    # has bounds of NaN, which crashed the zone below
+    if (gdf.geometry.isna() | gdf.geometry.is_empty).all():
+        return "no feature has a geometry to tell its CRS by; e.g. EPSG:4490 for CGCS2000 lon/lat"
     x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
     if x0 >= 73 and x1 <= 136 and y0 >= 3 and y1 <= 54:
         return "the coordinates look like lon/lat: EPSG:4490 (CGCS2000) or EPSG:4326 (WGS84)"

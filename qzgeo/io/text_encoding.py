@@ -9,6 +9,7 @@ step; they are refused at the read instead.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import re
 from pathlib import Path
@@ -188,3 +189,45 @@ def refuse_json_nul(path: Path, shown: str) -> None:
                 )
                 raise InputError(msg)
             at = mm.find(b"\\u0000", at + 1)
+
+
+#: pyogrio's wrapping of a GDAL error it could not decode (the message names a lone byte).
+_RAW_ERROR = re.compile(r"Could not decode error message to UTF-8\. Raw error: (b'.*?'|b\".*?\")")
+
+
+def gdal_said(exc: BaseException) -> str:
+    r"""GDAL's message in ``exc`` as text: a byte it names shown as ``byte 0xEF``, and for a
+    character outside ASCII where JSON wants syntax, the likely cause (full-width digits or
+    punctuation typed with a Chinese input method), instead of pyogrio's "Raw error: b'...'".
+
+    Examples
+    --------
+    >>> gdal_said(RuntimeError("Could not decode error message to UTF-8. Raw error: "
+    ...                        "b'At line 1, character 31: Unexpected character (\\xef)'"))[:60]
+    'At line 1, character 31: Unexpected character (byte 0xEF: a '
+    """
+    text = str(exc)
+    found = _RAW_ERROR.search(text)
+    if found is None:
+        return text
+    try:
+        raw = ast.literal_eval(found.group(1))
+    except (ValueError, SyntaxError):
+        return text
+    if not isinstance(raw, bytes):
+        return text
+    # UTF-8 text in the message (a file or field name) kept; a lone byte named
+    said = re.sub(
+        r"\\x([0-9a-f]{2})",
+        lambda m: f"byte 0x{m.group(1).upper()}",
+        raw.decode("utf-8", "backslashreplace"),
+    )
+    if "Unexpected character (byte 0x" in said:  # GeoJSON: a character JSON has no place for
+        said = re.sub(
+            r"\(byte (0x[0-9A-F]{2})\)",
+            r"(byte \1: a character that is not ASCII where the syntax needs a digit, a comma or"
+            r" a bracket; full-width digits or punctuation (１ ， ．) typed with a Chinese input"
+            r" method? retype them in ASCII)",
+            said,
+        )
+    return text[: found.start()] + said + text[found.end() :]

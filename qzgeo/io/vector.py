@@ -55,6 +55,7 @@ from qzgeo.io.shapefile import (
 )
 from qzgeo.io.text_encoding import (
     dbf_text_message,
+    gdal_said,
     not_utf8_message,
     require_utf8,
     xml_encoding_message,
@@ -139,9 +140,10 @@ def check_input_file(path: str | os.PathLike[str], *, max_bytes: int | None = No
     cap = max_bytes_limit(max_bytes)
     if p.suffix.lower() in TEXT_SUFFIXES and size > cap:
         msg = (
-            f"{p} is {size / 1e6:,.0f} MB, over the {cap / 1e6:,.0f} MB cap for text formats; "
-            "convert it to GeoPackage or FlatGeobuf (ogr2ogr), or raise the cap with "
-            "--max-bytes / QZGEO_MAX_BYTES / max_bytes="
+            # in bytes, as --max-bytes takes them: in whole MB a low cap read "0 MB over 0 MB"
+            f"{p} is {size:,} bytes ({size / 1e6:,.1f} MB), over the cap of {cap:,} bytes for "
+            "text formats; convert it to GeoPackage or FlatGeobuf (ogr2ogr), or raise the cap "
+            "(in bytes) with --max-bytes / QZGEO_MAX_BYTES / max_bytes="
         )
         raise InputError(msg)
     return p
@@ -375,7 +377,7 @@ def _read_ogr(path: Path, *, layer: str | None, encoding: str | None) -> gpd.Geo
         if error is not None:
             raise error from exc
         cpg = cpg_mismatch(path, encoding) if "not encoded in UTF-8" in str(exc) else None
-        said = _GDAL_PREFIX_HINT.sub("", str(exc)).strip().rstrip(";. ")
+        said = _GDAL_PREFIX_HINT.sub("", gdal_said(exc)).strip().rstrip(";. ")
         msg = f"cannot read {path}: {cpg or f'{said}; the file may be corrupt or truncated'}"
         if "unknown encoding" in said and path.suffix.lower() in (".kml", ".gml"):
             msg = xml_encoding_message(path) or msg

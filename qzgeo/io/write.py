@@ -8,6 +8,7 @@ byte-identical files.
 from __future__ import annotations
 
 import os
+import string
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pyogrio
 
 from qzgeo._errors import OutputError
 from qzgeo.io.atomic import atomic_path, write_with
-from qzgeo.io.jzd_write import write_jzd
+from qzgeo.io.jzd_write import refuse_missing_geometry, write_jzd
 from qzgeo.io.shapefile_write import write_encoding, write_shapefile
 from qzgeo.io.vector import PYOGRIO_ERRORS
 from qzgeo.notices import Notices
@@ -38,6 +39,28 @@ def pin_gpkg_timestamps() -> None:
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
 
 
+#: First characters GDAL refuses in a GeoPackage layer name ("may not contain special
+#: characters or spaces"): every ASCII punctuation mark but "_" (GDAL 3.12).
+_GPKG_BAD_FIRST = frozenset(string.punctuation) - {"_"}
+
+
+def gpkg_layer_problem(name: str) -> str | None:
+    """Why GDAL would refuse ``name`` as a GeoPackage layer name, or None.
+
+    Examples
+    --------
+    >>> gpkg_layer_problem("-宗地")
+    "layer name '-宗地' starts with '-', which GDAL refuses in a GeoPackage"
+    >>> gpkg_layer_problem("宗地-2024") is None
+    True
+    """
+    if not name:
+        return "the layer name is empty"
+    if name[0] in _GPKG_BAD_FIRST:
+        return f"layer name {name!r} starts with {name[0]!r}, which GDAL refuses in a GeoPackage"
+    return None
+
+
 def write_gpkg(
     path: str | os.PathLike[str],
     layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
@@ -49,6 +72,10 @@ def write_gpkg(
     The file is always rebuilt from scratch: re-runs replace the GeoPackage, they never append
     layers to an old one. A plain DataFrame becomes an attribute table.
     """
+    for name in layers:
+        if (why := gpkg_layer_problem(name)) is not None:
+            msg = f"cannot write {Path(path).name}: {why}; name the layer otherwise"
+            raise OutputError(msg)
     pin_gpkg_timestamps()
     with atomic_path(path, replace=replace) as tmp:
         for name, gdf in layers.items():
@@ -168,6 +195,8 @@ def write_layer(
         raise OutputError(msg)
     if suffix in (".gpkg", ".shp"):
         _refuse_case_twins(gdf, target)
+    if suffix == ".txt":  # before the ids are reset: the features named as read
+        refuse_missing_geometry(gdf, target.name)
     data = gdf.reset_index(drop=True)
     try:
         return _write_by_suffix(
