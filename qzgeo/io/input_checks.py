@@ -182,8 +182,8 @@ def _zone_hint(
     if not width or not (bounds[1] <= extent[3] and bounds[3] >= extent[1]):
         return ""  # not a GK zone without prefix, or the latitudes miss too
     cm0 = zone * width - (3 if width == 6 else 0)
-    # a neighbour zone, then one of the other family (the 6-degree CM 111E picked for the
-    # 3-degree CM 108E: 3° off); farther off, the wrong pack is likelier
+    # a neighbour zone, then one of the other family (the 6-degree CM 120E picked for the
+    # 3-degree CM 117E: 3° off); farther off, the wrong pack is likelier
     for shift in (-width, width, -3, 3, -2 * width, 2 * width):
         w = width if shift % width == 0 else 9 - width
         lon0, lon1 = bounds[0] + shift, bounds[2] + shift
