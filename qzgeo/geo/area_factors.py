@@ -56,17 +56,26 @@ def accurate_k2(crs: CRS, lon: FloatArray, lat: FloatArray) -> FloatArray:
     ell = crs.ellipsoid
     a = ell.semi_major_metre  # type: ignore[union-attr]
     e2 = 1.0 - (ell.semi_minor_metre / a) ** 2  # type: ignore[union-attr]
+    # math's sin and cos, not numpy's: numpy's vector loops may round an element otherwise
+    # than its scalar loop does the array's tail, and a node must get one value in any chunk
     phi = np.radians(lat)
-    w = 1.0 - e2 * np.sin(phi) ** 2
-    element = a * a * (1.0 - e2) / w**2 * np.cos(phi) * (math.pi / 180.0) ** 2  # M N cos φ
+    sin = np.fromiter((math.sin(p) for p in phi.tolist()), dtype=np.float64, count=len(phi))
+    cos = np.fromiter((math.cos(p) for p in phi.tolist()), dtype=np.float64, count=len(phi))
+    w = 1.0 - e2 * sin**2
+    element = a * a * (1.0 - e2) / w**2 * cos * (math.pi / 180.0) ** 2  # M N cos φ
     return np.asarray(j / element, dtype=np.float64)
 
 
 def _weights(v: FloatArray, nodes: FloatArray) -> tuple[npt.NDArray[np.int64], FloatArray]:
-    """Left node and linear weight of each ``v`` between the equally spaced ``nodes``."""
-    t = (v - nodes[0]) / FACTOR_CELL
-    i = np.clip(np.floor(t).astype(np.int64), 0, len(nodes) - 2)
-    return i, t - i
+    """Left node and linear weight of each ``v`` between the equally spaced ``nodes``.
+
+    The weight is taken from ``v`` alone (``v / FACTOR_CELL`` less its floor), not from ``v``
+    less the first node: that difference, divided, rounded otherwise for another first node,
+    and a parcel's area changed in its last bit with the chunk it came in."""
+    t = v / FACTOR_CELL
+    k = np.floor(t)
+    i = np.clip(k.astype(np.int64) - round(float(nodes[0]) / FACTOR_CELL), 0, len(nodes) - 2)
+    return i, t - k
 
 
 def areal_scale_grid(crs: CRS, xs: npt.ArrayLike, ys: npt.ArrayLike) -> FloatArray:
