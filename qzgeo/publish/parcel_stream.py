@@ -230,7 +230,7 @@ def analyze_parcels_streamed(
     ctx = ChunkContext(source, plan, loaded.coverage, caps, rename)
     acc = StreamTotals(plan, repairs or RepairReport(), source, ChunkBoxes(probe.crs, chunk_rows))
     acc.cap = caps.max_features if caps.features_given else None
-    acc.render = None if pool is None else pool.executor.submit  # the Excel file: a worker's
+    acc.submit = None if pool is None else pool.executor.submit  # the tail's work: a worker's
     starts = chunk_starts(source, n, chunk_rows)
     results = (
         measure_elsewhere(ctx, starts, measure) if measure is not None

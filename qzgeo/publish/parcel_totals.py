@@ -79,16 +79,26 @@ class StreamTotals:
         self.overlaps, self.boxes = ParcelOverlaps(source.shown), boxes or ChunkBoxes()
         self.across: ParcelOverlaps | None = None  # pairs_across, if it ran
         self.finished: StreamedParcels | None = None  # finish_meanwhile
-        # Runs a function elsewhere (a worker pool's submit): the Excel summary is made there.
-        self.render: Callable[..., Future[bytes]] | None = None
+        # Runs a function in an idle worker (a pool's submit): the work of the run's tail, the
+        # Excel summary and the pairs across chunks, goes there while this process writes
+        # the output's index (the two threads here held each other up on the GIL).
+        self.submit: Callable[..., Future[Any]] | None = None
         self._xlsx: Future[bytes] | None = None
         self._summary: pd.DataFrame | None = None
 
     def pairs_across(self, gpkg: Path) -> None:
         """The overlapping pairs of parcels of different chunks, from the rows written to
-        ``gpkg`` (while its index is written: :func:`write_gpkg_stream`'s ``meanwhile``)."""
-        if len(self.boxes.boxes) > 1:
-            self.across = cross_chunk_overlaps(gpkg, self.boxes)
+        ``gpkg`` (while its index is written: :func:`write_gpkg_stream`'s ``meanwhile``), in
+        an idle worker if there is one (it reads the rows with SQLite as this process would)."""
+        if len(self.boxes.boxes) < 2:
+            return
+        if self.submit is not None:
+            try:
+                self.across = self.submit(cross_chunk_overlaps, gpkg, self.boxes).result()
+                return
+            except (RuntimeError, BrokenProcessPool):  # no pool any more: found here
+                pass
+        self.across = cross_chunk_overlaps(gpkg, self.boxes)
 
     def tables(self, results: Iterator[ChunkResult], bar: Any) -> Iterator[pa.Table | None]:
         """The chunks' Arrow tables in file order, each chunk's numbers added on the way."""
@@ -131,13 +141,12 @@ class StreamTotals:
         return self._summary
 
     def _start_xlsx(self) -> None:
-        """Have :attr:`render` (an idle worker) make the Excel summary while this process
-        writes the index and finds the pairs across chunks: openpyxl's import alone took
-        ~0.2 s of the run's tail, when one core had nothing to do."""
-        if self.render is None or not self.totals:
+        """Have an idle worker (:attr:`submit`) make the Excel summary while this process
+        writes the index: openpyxl's import alone took ~0.2 s of the run's tail."""
+        if self.submit is None or not self.totals:
             return
         try:
-            self._xlsx = self.render(summary_xlsx, self.summary())
+            self._xlsx = self.submit(summary_xlsx, self.summary())
         except (RuntimeError, BrokenProcessPool):  # a pool shut down or broken: made here
             self._xlsx = None
 
