@@ -3,7 +3,7 @@
 Where: ``$QZGEO_CACHE_DIR`` if set, else the user cache folder (``$XDG_CACHE_HOME/qzgeo`` or
 ``~/.cache/qzgeo``; ``~/Library/Caches/qzgeo`` on macOS; ``%LOCALAPPDATA%\\qzgeo\\Cache`` on
 Windows). qzgeo writes only in one subfolder per kind of entry (``packs/``, ``siting/``,
-``transforms/``), made private (``0o700``); ``QZGEO_NO_CACHE=1`` turns the cache off. A folder
+``coverage/``, ``transforms/``), made private (``0o700``); ``QZGEO_NO_CACHE=1`` turns the cache off. A folder
 another user could write to (not owned by this user, or group/world-writable) is not used: a
 cache is trusted to hold what qzgeo computed.
 
