@@ -80,8 +80,8 @@ def cache_folder(kind: str, *, create: bool = False) -> Path | None:
     if cache_off():
         return None
     env = os.environ.get(CACHE_ENV, "").strip()
-    folder = (Path(env).expanduser() if env else user_cache_dir()) / kind
     try:
+        folder = (Path(env).expanduser() if env else user_cache_dir()) / kind
         if create:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         st = folder.lstat()

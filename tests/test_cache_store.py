@@ -211,3 +211,20 @@ def test_a_folder_swapped_after_its_check_is_not_read(
     assert (
         not save_entry("packs", _key(2), {}, {}) or (tmp_path / "mine" / f"{_key(2)}.qzc").exists()
     )
+
+
+def test_no_home_directory_is_no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `docker run --user 1234` (no passwd entry) with HOME unset, a service without HOME:
+    # Path.home() raises RuntimeError, and every command stopped on its traceback (exit 1,
+    # the code of a conflict in `qzgeo check`) before it reached the cache's own try.
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(cache_store.Path, "home", staticmethod(no_home))
+    monkeypatch.delenv("QZGEO_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("LOCALAPPDATA", raising=False)
+    monkeypatch.delenv("QZGEO_NO_CACHE", raising=False)
+    assert cache_folder("packs", create=True) is None
+    assert not save_entry("packs", _key(1), META, BLOBS)
+    assert load_entry("packs", _key(1)) is None
