@@ -114,7 +114,11 @@ _WRITE_FLAGS = (
 #: Where the platform allows, the folder is checked as opened and used through that handle:
 #: checked by its name, then used by its name, it could be swapped in between by whoever can
 #: write to its parent (a shared ``$QZGEO_CACHE_DIR``) for a folder of theirs.
-_BY_HANDLE = os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+_BY_HANDLE = (
+    {os.open, os.unlink, os.rename} <= os.supports_dir_fd  # os.replace goes with os.rename
+    and os.scandir in os.supports_fd
+    and hasattr(os, "O_DIRECTORY")
+)
 
 
 @dataclass
