@@ -3,9 +3,11 @@
 Where: ``$QZGEO_CACHE_DIR`` if set, else the user cache folder (``$XDG_CACHE_HOME/qzgeo`` or
 ``~/.cache/qzgeo``; ``~/Library/Caches/qzgeo`` on macOS; ``%LOCALAPPDATA%\\qzgeo\\Cache`` on
 Windows). qzgeo writes only in one subfolder per kind of entry (``packs/``, ``siting/``,
-``transforms/``, ``coverage/``), made private (``0o700``); ``QZGEO_NO_CACHE=1`` turns the
-cache off. A folder another user could write to (not owned by this user, or
-group/world-writable) is not used: a cache is trusted to hold what qzgeo computed.
+``coverage/``, ``transforms/``), made private (``0o700``); ``QZGEO_NO_CACHE=1`` turns the
+cache off. A folder another user could write to (not owned by this user, or group/world-writable)
+is not used: a cache is trusted to hold what qzgeo computed. The folder is checked as opened and
+used through that handle (POSIX), so that no one who can write beside it can swap it for theirs
+between the check and the use; an entry that is a link is not followed.
 
 One entry is one file named by its key (a SHA-256 of everything the entry depends on)::
 
@@ -25,10 +27,12 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import stat
 import sys
-import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +80,8 @@ def cache_folder(kind: str, *, create: bool = False) -> Path | None:
     if cache_off():
         return None
     env = os.environ.get(CACHE_ENV, "").strip()
-    folder = (Path(env).expanduser() if env else user_cache_dir()) / kind
     try:
+        folder = (Path(env).expanduser() if env else user_cache_dir()) / kind
         if create:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         st = folder.lstat()
@@ -95,27 +99,73 @@ def _private(st: os.stat_result) -> bool:
     return True
 
 
-def _entry_path(folder: Path, key: str) -> Path:
+def _entry_name(key: str) -> str:
     if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
         msg = f"a cache key is a SHA-256 in hex, got {key!r}"
         raise ValueError(msg)
-    return folder / f"{key}{_SUFFIX}"
+    return f"{key}{_SUFFIX}"
+
+
+#: An entry is opened, never followed through a link (one planted there points elsewhere).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+_WRITE_FLAGS = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+)
+#: Where the platform allows, the folder is checked as opened and used through that handle:
+#: checked by its name, then used by its name, it could be swapped in between by whoever can
+#: write to its parent (a shared ``$QZGEO_CACHE_DIR``) for a folder of theirs.
+_BY_HANDLE = (
+    {os.open, os.unlink, os.rename} <= os.supports_dir_fd  # os.replace goes with os.rename
+    and os.scandir in os.supports_fd
+    and hasattr(os, "O_DIRECTORY")
+)
+
+
+@dataclass
+class _Folder:
+    path: Path
+    fd: int | None  # the checked folder, opened; None: by path (no dir_fd on this platform)
+
+    def target(self, name: str) -> str:
+        return name if self.fd is not None else str(self.path / name)
+
+
+@contextlib.contextmanager
+def _opened_folder(kind: str, *, create: bool) -> Iterator[_Folder | None]:
+    folder = cache_folder(kind, create=create)
+    if folder is None or not _BY_HANDLE:
+        yield None if folder is None else _Folder(folder, None)
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        yield None
+        return
+    try:
+        yield _Folder(folder, fd) if _private(os.fstat(fd)) else None
+    finally:
+        os.close(fd)
 
 
 def load_entry(kind: str, key: str) -> tuple[dict[str, Any], dict[str, bytes]] | None:
     """The ``(meta, blobs)`` saved under ``key``, or ``None`` (absent, damaged, cache off)."""
-    folder = cache_folder(kind)
-    if folder is None:
-        return None
-    path = _entry_path(folder, key)
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    entry = _decode(data, key)
-    if entry is not None:
-        with contextlib.suppress(OSError):
-            os.utime(path)  # recently used: kept by the pruning
+    name = _entry_name(key)
+    with _opened_folder(kind, create=False) as at:
+        if at is None:
+            return None
+        try:
+            fd = os.open(at.target(name), _READ_FLAGS, dir_fd=at.fd)
+            with os.fdopen(fd, "rb") as fh:
+                data = fh.read()
+                entry = _decode(data, key)
+                if entry is not None:  # recently used: kept by the pruning
+                    with contextlib.suppress(OSError):
+                        if os.utime in os.supports_fd:
+                            os.utime(fh.fileno())
+                        else:
+                            os.utime(at.target(name), dir_fd=at.fd)
+        except OSError:
+            return None
     return entry
 
 
@@ -147,10 +197,7 @@ def save_entry(kind: str, key: str, meta: dict[str, Any], blobs: dict[str, bytes
 
     ``meta`` must be JSON-serialisable. Older entries beyond :data:`KEEP_ENTRIES` are removed.
     """
-    folder = cache_folder(kind, create=True)
-    if folder is None:
-        return False
-    path = _entry_path(folder, key)
+    name = _entry_name(key)
     try:
         header = json.dumps(
             {"key": key, "meta": meta, "blobs": [[name, len(b)] for name, b in blobs.items()]},
@@ -162,40 +209,47 @@ def save_entry(kind: str, key: str, meta: dict[str, Any], blobs: dict[str, bytes
     digest.update(header)
     for b in blobs.values():
         digest.update(b)
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(_MAGIC + digest.digest() + len(header).to_bytes(8, "little") + header)
-            for b in blobs.values():
-                fh.write(b)
-        os.replace(tmp, path)
-    except OSError:
-        if tmp is not None:
+    with _opened_folder(kind, create=True) as at:
+        if at is None:
+            return False
+        tmp = at.target(f"{_TMP_PREFIX}{secrets.token_hex(8)}")
+        try:
+            fd = os.open(tmp, _WRITE_FLAGS, 0o600, dir_fd=at.fd)
+        except OSError:
+            return False
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(_MAGIC + digest.digest() + len(header).to_bytes(8, "little") + header)
+                for b in blobs.values():
+                    fh.write(b)
+            os.replace(tmp, at.target(name), src_dir_fd=at.fd, dst_dir_fd=at.fd)
+        except OSError:
             with contextlib.suppress(OSError):
-                Path(tmp).unlink()
-        return False
-    _prune(folder)
+                os.unlink(tmp, dir_fd=at.fd)
+            return False
+        _prune(at)
     return True
 
 
-def _prune(folder: Path) -> None:
+def _prune(at: _Folder) -> None:
     """Keep the :data:`KEEP_ENTRIES` most recently used entries; remove stale temporary files.
 
     Only files named as this module names them are ever removed.
     """
-    entries: list[tuple[float, Path]] = []
+    entries: list[tuple[float, str]] = []
     now = time.time()
     try:
-        for p in folder.iterdir():
-            with contextlib.suppress(OSError):
-                if p.name.startswith(_TMP_PREFIX) and now - p.stat().st_mtime > _STALE_TMP_S:
-                    p.unlink()
-                elif p.suffix == _SUFFIX and len(p.stem) == 64:
-                    entries.append((p.stat().st_mtime, p))
+        with os.scandir(at.fd if at.fd is not None else at.path) as found:
+            for p in found:
+                with contextlib.suppress(OSError):
+                    mtime = p.stat(follow_symlinks=False).st_mtime
+                    if p.name.startswith(_TMP_PREFIX) and now - mtime > _STALE_TMP_S:
+                        os.unlink(at.target(p.name), dir_fd=at.fd)
+                    elif p.name.endswith(_SUFFIX) and len(p.name) == 64 + len(_SUFFIX):
+                        entries.append((mtime, p.name))
     except OSError:
         return
     entries.sort(key=lambda e: e[0], reverse=True)
-    for _, p in entries[KEEP_ENTRIES:]:
+    for _, name in entries[KEEP_ENTRIES:]:
         with contextlib.suppress(OSError):
-            p.unlink()
+            os.unlink(at.target(name), dir_fd=at.fd)

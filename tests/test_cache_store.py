@@ -134,7 +134,7 @@ def test_a_read_marks_an_entry_recently_used(cache: Path) -> None:
 
 
 def test_a_failed_write_leaves_no_file(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(src: object, dst: object) -> None:
+    def broken(src: object, dst: object, **kw: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(cache_store.os, "replace", broken)
@@ -176,4 +176,55 @@ def test_what_the_header_cannot_hold_is_not_saved(cache: Path) -> None:
     gbk_folder = os.fsdecode("规划".encode("gbk"))
     assert not save_entry("packs", _key(1), {"warnings": [f"/data/{gbk_folder}/a.shp"]}, {})
     assert not save_entry("packs", _key(2), {"x": object()}, {})
-    assert list((cache / "packs").iterdir()) == []
+    assert not (cache / "packs").exists() or list((cache / "packs").iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
+@pytest.mark.parametrize("swap_at", [1, 2])
+def test_a_folder_swapped_after_its_check_is_not_read(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, swap_at: int
+) -> None:
+    # Whoever can write beside the folder (a shared $QZGEO_CACHE_DIR) can rename it away and
+    # put a folder of theirs under its name once it has been checked: its entries were read
+    # (and new ones written there). Theirs is the world-writable folder here; the entry in it
+    # is sound, as another qzgeo would write it.
+    key = _key(1)
+    assert save_entry("packs", key, META, BLOBS)
+    monkeypatch.setenv("QZGEO_CACHE_DIR", str(tmp_path / "theirs"))
+    assert save_entry("packs", key, {"forged": True}, {})
+    monkeypatch.setenv("QZGEO_CACHE_DIR", str(cache))
+    forged = tmp_path / "theirs" / "packs"
+    forged.chmod(0o777)
+
+    real_private, calls = cache_store._private, []
+
+    def check_then_swap(st: os.stat_result) -> bool:
+        ok = real_private(st)
+        calls.append(ok)
+        if len(calls) == swap_at and forged.exists():
+            (cache / "packs").rename(tmp_path / "mine")
+            forged.rename(cache / "packs")
+        return ok
+
+    monkeypatch.setattr(cache_store, "_private", check_then_swap)
+    assert load_entry("packs", key) in (None, (META, BLOBS))
+    assert (
+        not save_entry("packs", _key(2), {}, {}) or (tmp_path / "mine" / f"{_key(2)}.qzc").exists()
+    )
+
+
+def test_no_home_directory_is_no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `docker run --user 1234` (no passwd entry) with HOME unset, a service without HOME:
+    # Path.home() raises RuntimeError, and every command stopped on its traceback (exit 1,
+    # the code of a conflict in `qzgeo check`) before it reached the cache's own try.
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(cache_store.Path, "home", staticmethod(no_home))
+    monkeypatch.delenv("QZGEO_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("LOCALAPPDATA", raising=False)
+    monkeypatch.delenv("QZGEO_NO_CACHE", raising=False)
+    assert cache_folder("packs", create=True) is None
+    assert not save_entry("packs", _key(1), META, BLOBS)
+    assert load_entry("packs", _key(1)) is None

@@ -235,7 +235,9 @@ class SitingContext:
             extent=loaded.coverage,
         )
         ctx.warnings.extend(report.warnings)  # about the inputs of every verdict
-        if key is not None:
+        # A file saved while it was read: the context matches neither state; not kept (under
+        # the old files' key, a later run at the old files would get the new ones' context)
+        if key is not None and context_key(pack, wanted) == key:
             save_context(key, ctx._to_cached())
         return ctx
 
