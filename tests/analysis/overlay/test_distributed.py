@@ -193,13 +193,67 @@ def test_cli_bad_scheduler_exits_2(tmp_path: Path) -> None:
             idle = CliRunner().invoke(
                 cli, [*args, "--out", str(tmp_path / "b"), "--scheduler", empty.scheduler_address]
             )
+            tls = CliRunner().invoke(
+                cli, [*args, "--out", str(tmp_path / "c"), "--scheduler", "tls://127.0.0.1:1"]
+            )
     finally:
         empty.close()
     for res, needle in [
         (down, "cannot reach the Dask scheduler 'tcp://127.0.0.1:1'"),
+        (tls, "a tls:// address needs the certificates in Dask's config"),
         (idle, f"the Dask scheduler '{empty.scheduler_address}' has no worker; start some"),
     ]:
         assert res.exit_code == 2, (res.output, res.exception)
         assert isinstance(res.exception, SystemExit) and "Traceback" not in res.output
         assert needle in res.output, res.output
     assert not (tmp_path / "a" / "internal" / "parcels.gpkg").exists()
+
+
+def test_workers_without_this_qzgeo_exit_2(  # type: ignore[no-untyped-def]
+    cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers whose qzgeo is another version (here: this process claims another one) are
+    refused before any parcel is sent: exit 2, the workers named, how to fix; no output left.
+    A worker without qzgeo failed with a traceback from Dask's scatter of the plan."""
+    from importlib.metadata import version
+
+    import qzgeo.analysis.distributed as dist
+
+    real = version("qzgeo")
+    monkeypatch.setattr(dist, "version", lambda name: "9.9.9")  # here only, not on the workers
+    src = tmp_path / "parcels.gpkg"
+    voronoi_parcels(20).to_file(src, layer="parcels", driver="GPKG")
+    res = CliRunner().invoke(
+        cli,
+        ["analyze", "--parcels", str(src), "--pack", str(MINIPACK), "--chunk-rows", "10",
+         "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "out")],
+    )  # fmt: skip
+    assert res.exit_code == 2, (res.output, res.exception)
+    assert "Traceback" not in res.output
+    said = f"2 workers of the Dask scheduler '{cluster.scheduler_address}' cannot run qzgeo 9.9.9"
+    assert said in res.output, res.output
+    assert f": qzgeo {real}" in res.output and "pip install 'qzgeo[dask]==9.9.9'" in res.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_dask_chunks_survive_lost_workers(loaded_minipack, cluster) -> None:  # type: ignore[no-untyped-def]
+    """Every worker killed while a chunk is in flight (its scattered partitions lost with
+    them): the chunk is sent again and measured as on one machine, not a traceback from Dask
+    (FutureCancelledError ... already forgotten)."""
+    from qzgeo.analysis.distributed import DaskChunks
+    from qzgeo.analysis.parcels import build_parcel_plan, measure_parcels
+
+    parcels = voronoi_parcels(600)
+    parcels.index = parcels.index * 3 + 2
+    plan = build_parcel_plan(loaded_minipack, planar_crs=parcels.crs)
+    with distributed.Client(cluster) as client:
+        measure = DaskChunks(client, window=2, npartitions=2)
+        assert measure.put(parcels, plan) == []
+        distributed.wait(measure._inflight[0][-1])  # measured, held by the workers
+        client.restart()  # kills and restarts every worker process: their data are gone
+        (df, report), *more = measure.flush()
+    assert more == []
+    want, want_report = measure_parcels(parcels, plan, workers=1)
+    pd.testing.assert_frame_equal(df, want, check_exact=True)
+    assert report.to_dict() == want_report.to_dict()
