@@ -110,19 +110,52 @@ def dask_client(
         finally:
             client.close()
         return
-    with _ctrl_c_ignored():  # by the worker processes started now (they inherit it)
-        cluster = distributed.LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=threads_per_worker,
-            processes=True,
-            dashboard_address=None,
-        )
-    client = distributed.Client(cluster)
+    with _quiet_logs() as mute:
+        with _ctrl_c_ignored():  # by the worker processes started now (they inherit it)
+            cluster = distributed.LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=threads_per_worker,
+                processes=True,
+                # any free port: None still serves HTTP on 8787, and warned when it was taken
+                # (a second run, a notebook's cluster)
+                dashboard_address=":0",
+                silence_logs=logging.CRITICAL,  # the worker processes': see _quiet_logs
+            )
+        client = distributed.Client(cluster)
+        try:
+            yield client
+        except BaseException:  # Ctrl-C, SIGTERM, an error: the cluster stops mid-work
+            mute()
+            raise
+        finally:
+            client.close()
+            cluster.close()
+
+
+@contextlib.contextmanager
+def _quiet_logs() -> Iterator[Any]:
+    """A local cluster's log lines kept off the terminal; yields ``mute`` for its shutdown.
+
+    The scheduler and the nannies of a local cluster run in this process: their INFO lines
+    (~20 a run) reached the terminal through the root handler of ``qzgeo -v``'s logging,
+    and when a run is stopped mid-work (Ctrl-C) the cluster's shutdown logged tracebacks
+    (``KeyError`` in a scatter, lost scattered data, closed comms) about work that was
+    being dropped anyway. Warnings (memory) still show; ``qzgeo -v`` shows everything.
+    """
+    loggers = [logging.getLogger(name) for name in ("distributed", "asyncio")]
+    levels = [lg.level for lg in loggers]
+    if logging.getLogger().getEffectiveLevel() >= logging.WARNING:
+        loggers[0].setLevel(logging.WARNING)
+
+    def mute() -> None:
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL + 1)
+
     try:
-        yield client
+        yield mute
     finally:
-        client.close()
-        cluster.close()
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 @contextlib.contextmanager
