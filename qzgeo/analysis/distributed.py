@@ -107,6 +107,12 @@ def dask_client(
             _wait_for_a_worker(client, scheduler)
             check_workers(client, scheduler)
             yield client
+        except distributed.comm.CommClosedError as exc:  # not any OSError: the outputs' too
+            msg = (
+                f"lost the connection to the Dask scheduler {scheduler!r} during the run "
+                f"({exc}); is it still running? Nothing was written: run again"
+            )
+            raise QzgeoError(msg) from exc
         finally:
             client.close()
         return
@@ -450,6 +456,13 @@ class DaskChunks:
             try:
                 return list(self.client.gather(futures))
             except CancelledError as exc:
+                if self.client.status != "running":  # the scheduler is gone, not a worker
+                    msg = (
+                        "lost the connection to the Dask scheduler "
+                        f"{self.client.scheduler.address!r} during the run ({exc}); is it "
+                        "still running? Nothing was written: run again"
+                    )
+                    raise QzgeoError(msg) from exc
                 if attempt == RESENDS:
                     msg = (
                         f"the Dask cluster at {self.client.scheduler.address} lost a chunk "

@@ -304,3 +304,25 @@ def test_local_dask_run_is_quiet_even_after_ctrl_c(tmp_path: Path) -> None:
     assert stopped.returncode == 1, stopped.stderr
     assert [s for s in stopped.stderr.splitlines() if s.strip()][1:] == ["Aborted!"], stopped.stderr
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.slow
+def test_scheduler_gone_mid_run_is_an_error_naming_it(loaded_minipack) -> None:  # type: ignore[no-untyped-def]
+    """The scheduler stops with a chunk in flight: a QzgeoError naming it (the CLI's exit 2
+    and message), not distributed's 'in <TCP (closed) ConnectionPool.broadcast ...>'."""
+    from qzgeo._errors import QzgeoError
+    from qzgeo.analysis.distributed import DaskChunks, dask_client
+    from qzgeo.analysis.parcels import build_parcel_plan
+
+    parcels = voronoi_parcels(300)
+    plan = build_parcel_plan(loaded_minipack, planar_crs=parcels.crs)
+    doomed = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    address = doomed.scheduler_address
+    gone = pytest.raises(QzgeoError, match=f"lost the connection to the Dask scheduler '{address}'")
+    with gone, dask_client(address) as client:
+        measure = DaskChunks(client, window=2)
+        measure.put(parcels, plan)
+        doomed.close()
+        measure.flush()
