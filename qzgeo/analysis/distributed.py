@@ -19,10 +19,13 @@ the parcels (see ``benchmarks/README_overlay.md``). The Dask path is for a real 
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import threading
 from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import CancelledError
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import geopandas as gpd
@@ -47,12 +50,17 @@ from qzgeo.pack.load import LoadedPack
 __all__ = [
     "DaskChunks",
     "analyze_parcels_dask",
+    "check_workers",
     "dask_chunks",
     "dask_client",
     "overlay_areas_dask",
+    "worker_version",
 ]
 
 _POS = "_qzgeo_pos"
+#: Times a chunk is sent again after the cluster lost it (a worker died holding its data).
+RESENDS = 2
+logger = logging.getLogger(__name__)
 
 
 def _imports() -> tuple[Any, Any]:
@@ -82,6 +90,13 @@ def dask_client(
     if scheduler:
         try:
             client = distributed.Client(scheduler)
+        except TypeError as exc:  # tls:// without certificates in the Dask config
+            msg = (
+                f"cannot connect to the Dask scheduler {scheduler!r}: {exc}; a tls:// address "
+                "needs the certificates in Dask's config (distributed.comm.tls.ca-file and "
+                "distributed.comm.tls.client.cert/key, or DASK_DISTRIBUTED__COMM__TLS__CA_FILE...)"
+            )
+            raise QzgeoError(msg) from exc
         except (OSError, ValueError) as exc:
             msg = (
                 f"cannot reach the Dask scheduler {scheduler!r} ({exc}); is it running? "
@@ -90,23 +105,63 @@ def dask_client(
             raise QzgeoError(msg) from exc
         try:
             _wait_for_a_worker(client, scheduler)
+            check_workers(client, scheduler)
             yield client
+        except distributed.comm.CommClosedError as exc:  # not any OSError: the outputs' too
+            msg = (
+                f"lost the connection to the Dask scheduler {scheduler!r} during the run "
+                f"({exc}); is it still running? Nothing was written: run again"
+            )
+            raise QzgeoError(msg) from exc
         finally:
             client.close()
         return
-    with _ctrl_c_ignored():  # by the worker processes started now (they inherit it)
-        cluster = distributed.LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=threads_per_worker,
-            processes=True,
-            dashboard_address=None,
-        )
-    client = distributed.Client(cluster)
+    with _quiet_logs() as mute:
+        with _ctrl_c_ignored():  # by the worker processes started now (they inherit it)
+            cluster = distributed.LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=threads_per_worker,
+                processes=True,
+                # any free port: None still serves HTTP on 8787, and warned when it was taken
+                # (a second run, a notebook's cluster)
+                dashboard_address=":0",
+                silence_logs=logging.CRITICAL,  # the worker processes': see _quiet_logs
+            )
+        client = distributed.Client(cluster)
+        try:
+            yield client
+        except BaseException:  # Ctrl-C, SIGTERM, an error: the cluster stops mid-work
+            mute()
+            raise
+        finally:
+            client.close()
+            cluster.close()
+
+
+@contextlib.contextmanager
+def _quiet_logs() -> Iterator[Any]:
+    """A local cluster's log lines kept off the terminal; yields ``mute`` for its shutdown.
+
+    The scheduler and the nannies of a local cluster run in this process: their INFO lines
+    (~20 a run) reached the terminal through the root handler of ``qzgeo -v``'s logging,
+    and when a run is stopped mid-work (Ctrl-C) the cluster's shutdown logged tracebacks
+    (``KeyError`` in a scatter, lost scattered data, closed comms) about work that was
+    being dropped anyway. Warnings (memory) still show; ``qzgeo -v`` shows everything.
+    """
+    loggers = [logging.getLogger(name) for name in ("distributed", "asyncio")]
+    levels = [lg.level for lg in loggers]
+    if logging.getLogger().getEffectiveLevel() >= logging.WARNING:
+        loggers[0].setLevel(logging.WARNING)
+
+    def mute() -> None:
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL + 1)
+
     try:
-        yield client
+        yield mute
     finally:
-        client.close()
-        cluster.close()
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 @contextlib.contextmanager
@@ -138,6 +193,40 @@ def _wait_for_a_worker(client: Any, scheduler: str) -> None:
             f"`dask worker {scheduler}` (with qzgeo installed: pip install 'qzgeo[dask]')"
         )
         raise QzgeoError(msg) from exc
+
+
+def worker_version() -> str:
+    """qzgeo's version where this runs: sent to every Dask worker by :func:`check_workers`.
+
+    Unpickling it there imports this module, as every task does: a worker without qzgeo fails.
+    """
+    try:
+        return version("qzgeo")
+    except PackageNotFoundError:  # a source tree on sys.path, not installed
+        return "(not installed)"
+
+
+def check_workers(client: Any, scheduler: str) -> None:
+    """Every worker of ``client`` imports qzgeo and has this machine's version, or an error.
+
+    Without this a worker lacking qzgeo failed the run with a traceback from Dask; one with
+    another version would measure with other code than the one this machine runs.
+    """
+    mine = worker_version()
+    found = client.run(worker_version, on_error="return")
+    wrong = {w: v for w, v in found.items() if v != mine}
+    if not wrong:
+        return
+    said = "; ".join(
+        f"{w}: {'qzgeo ' + v if isinstance(v, str) else f'cannot load qzgeo ({v})'}"
+        for w, v in sorted(wrong.items())
+    )
+    msg = (
+        f"{counted(len(wrong), 'worker')} of the Dask scheduler {scheduler!r} cannot run "
+        f"qzgeo {mine} ({said}); install this version on every worker host "
+        f"(pip install 'qzgeo[dask]=={mine}') and restart `dask worker`"
+    )
+    raise QzgeoError(msg)
 
 
 def _measure_partition(part: gpd.GeoDataFrame, plan: ParcelPlan) -> tuple[pd.DataFrame, Any]:
@@ -250,11 +339,11 @@ def analyze_parcels_dask(
 
 
 Measured = tuple[pd.DataFrame, OverlayReport]
+#: One partition of a chunk as sent to a worker: WKB, index labels, positions in the chunk.
+Part = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]
 
 
-def _measure_wkb(
-    part: tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]], plan: ParcelPlan
-) -> Measured:
+def _measure_wkb(part: Part, plan: ParcelPlan) -> Measured:
     """Measure one partition of a chunk: WKB in the plan's planar CRS, labels, positions."""
     wkb, labels, pos = part
     frame = gpd.GeoDataFrame(
@@ -302,7 +391,8 @@ class DaskChunks:
         self.client, self.window, self.npartitions = client, window, npartitions
         self._plan: ParcelPlan | None = None
         self._plan_future: Any = None
-        self._inflight: deque[tuple[pd.Index, list[Any]]] = deque()
+        # per chunk in flight: its index, its partitions (kept to send again) and its futures
+        self._inflight: deque[tuple[pd.Index, list[Part], list[Any]]] = deque()
         workers = len(client.nthreads())
         self.label = f"dask ({client.scheduler.address}, {counted(workers, 'worker')})"
 
@@ -314,7 +404,8 @@ class DaskChunks:
         """
         if plan is not self._plan:  # once per run: every chunk is measured with one plan
             self._plan, self._plan_future = plan, self.client.scatter(plan, broadcast=True)
-        self._inflight.append((planar.index, self._submit(planar)))
+        parts = self._partitions(planar)
+        self._inflight.append((planar.index, parts, self._send(parts)))
         done = []
         while len(self._inflight) >= self.window:
             done.append(self._gather(*self._inflight.popleft()))
@@ -327,7 +418,7 @@ class DaskChunks:
             done.append(self._gather(*self._inflight.popleft()))
         return done
 
-    def _submit(self, planar: gpd.GeoDataFrame) -> list[Any]:
+    def _partitions(self, planar: gpd.GeoDataFrame) -> list[Part]:
         n = len(planar)
         order = np.argsort(planar.hilbert_distance().to_numpy(), kind="stable")
         wkb = shapely.to_wkb(planar.geometry.to_numpy()[order])
@@ -335,13 +426,15 @@ class DaskChunks:
         cuts = np.array_split(
             np.arange(n), min(self.npartitions or _partitions(self.client, n), max(n, 1))
         )
-        parts = [(wkb[c], labels[c], order[c]) for c in cuts if len(c)]
+        return [(wkb[c], labels[c], order[c]) for c in cuts if len(c)]
+
+    def _send(self, parts: list[Part]) -> list[Any]:
         # Scattered, not embedded in the task graph: the scheduler passes them to a worker.
         data = self.client.scatter(parts, hash=False)
         return [self.client.submit(_measure_wkb, d, self._plan_future, pure=False) for d in data]
 
-    def _gather(self, index: pd.Index, futures: list[Any]) -> Measured:
-        outs = self.client.gather(futures)
+    def _gather(self, index: pd.Index, parts: list[Part], futures: list[Any]) -> Measured:
+        outs = self._results(parts, futures)
         df = pd.concat([o[0] for o in outs]).sort_values(_POS).drop(columns=_POS)
         if len(df) != len(index):
             msg = f"the Dask path measured {len(df)} of {len(index)} parcels; please report"
@@ -351,6 +444,37 @@ class DaskChunks:
         for o in outs:
             report.extend(o[1])
         return df, report
+
+    def _results(self, parts: list[Part], futures: list[Any]) -> list[Measured]:
+        """The chunk's results; sent again (``RESENDS`` times) if the cluster lost them.
+
+        Scattered data live on one worker only: when it dies (killed, out of memory, its host
+        gone) the scheduler cannot recompute them and cancels the chunk's tasks. The client
+        still holds the partitions, so it sends them, and the plan, again.
+        """
+        for attempt in range(RESENDS + 1):
+            try:
+                return list(self.client.gather(futures))
+            except CancelledError as exc:
+                if self.client.status != "running":  # the scheduler is gone, not a worker
+                    msg = (
+                        "lost the connection to the Dask scheduler "
+                        f"{self.client.scheduler.address!r} during the run ({exc}); is it "
+                        "still running? Nothing was written: run again"
+                    )
+                    raise QzgeoError(msg) from exc
+                if attempt == RESENDS:
+                    msg = (
+                        f"the Dask cluster at {self.client.scheduler.address} lost a chunk "
+                        f"{RESENDS + 1} times ({exc}): its workers keep dying; see their logs "
+                        "(memory limit? dask worker --memory-limit) or run without --scheduler"
+                    )
+                    raise QzgeoError(msg) from exc
+                logger.warning("a Dask worker was lost (%s); sending its chunk again", exc)
+                _wait_for_a_worker(self.client, self.client.scheduler.address)
+                self._plan_future = self.client.scatter(self._plan, broadcast=True)
+                futures = self._send(parts)
+        raise AssertionError  # unreachable: the last attempt returns or raises
 
 
 @contextlib.contextmanager

@@ -193,13 +193,136 @@ def test_cli_bad_scheduler_exits_2(tmp_path: Path) -> None:
             idle = CliRunner().invoke(
                 cli, [*args, "--out", str(tmp_path / "b"), "--scheduler", empty.scheduler_address]
             )
+            tls = CliRunner().invoke(
+                cli, [*args, "--out", str(tmp_path / "c"), "--scheduler", "tls://127.0.0.1:1"]
+            )
     finally:
         empty.close()
     for res, needle in [
         (down, "cannot reach the Dask scheduler 'tcp://127.0.0.1:1'"),
+        (tls, "a tls:// address needs the certificates in Dask's config"),
         (idle, f"the Dask scheduler '{empty.scheduler_address}' has no worker; start some"),
     ]:
         assert res.exit_code == 2, (res.output, res.exception)
         assert isinstance(res.exception, SystemExit) and "Traceback" not in res.output
         assert needle in res.output, res.output
     assert not (tmp_path / "a" / "internal" / "parcels.gpkg").exists()
+
+
+def test_workers_without_this_qzgeo_exit_2(  # type: ignore[no-untyped-def]
+    cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers whose qzgeo is another version (here: this process claims another one) are
+    refused before any parcel is sent: exit 2, the workers named, how to fix; no output left.
+    A worker without qzgeo failed with a traceback from Dask's scatter of the plan."""
+    from importlib.metadata import version
+
+    import qzgeo.analysis.distributed as dist
+
+    real = version("qzgeo")
+    monkeypatch.setattr(dist, "version", lambda name: "9.9.9")  # here only, not on the workers
+    src = tmp_path / "parcels.gpkg"
+    voronoi_parcels(20).to_file(src, layer="parcels", driver="GPKG")
+    res = CliRunner().invoke(
+        cli,
+        ["analyze", "--parcels", str(src), "--pack", str(MINIPACK), "--chunk-rows", "10",
+         "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "out")],
+    )  # fmt: skip
+    assert res.exit_code == 2, (res.output, res.exception)
+    assert "Traceback" not in res.output
+    said = f"2 workers of the Dask scheduler '{cluster.scheduler_address}' cannot run qzgeo 9.9.9"
+    assert said in res.output, res.output
+    assert f": qzgeo {real}" in res.output and "pip install 'qzgeo[dask]==9.9.9'" in res.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_dask_chunks_survive_lost_workers(loaded_minipack, cluster) -> None:  # type: ignore[no-untyped-def]
+    """Every worker killed while a chunk is in flight (its scattered partitions lost with
+    them): the chunk is sent again and measured as on one machine, not a traceback from Dask
+    (FutureCancelledError ... already forgotten)."""
+    from qzgeo.analysis.distributed import DaskChunks
+    from qzgeo.analysis.parcels import build_parcel_plan, measure_parcels
+
+    parcels = voronoi_parcels(600)
+    parcels.index = parcels.index * 3 + 2
+    plan = build_parcel_plan(loaded_minipack, planar_crs=parcels.crs)
+    with distributed.Client(cluster) as client:
+        measure = DaskChunks(client, window=2, npartitions=2)
+        assert measure.put(parcels, plan) == []
+        distributed.wait(measure._inflight[0][-1])  # measured, held by the workers
+        client.restart()  # kills and restarts every worker process: their data are gone
+        (df, report), *more = measure.flush()
+    assert more == []
+    want, want_report = measure_parcels(parcels, plan, workers=1)
+    pd.testing.assert_frame_equal(df, want, check_exact=True)
+    assert report.to_dict() == want_report.to_dict()
+
+
+_CTRL_C_AFTER_FIRST_CHUNK = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # even if the test runner ignores it
+from qzgeo.analysis import distributed
+put = distributed.DaskChunks.put
+def put_then_ctrl_c(self, planar, plan):
+    done = put(self, planar, plan)
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C with a chunk in flight
+    return done
+distributed.DaskChunks.put = put_then_ctrl_c
+from qzgeo.cli.main import main
+sys.argv = ["qzgeo", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.slow
+def test_local_dask_run_is_quiet_even_after_ctrl_c(tmp_path: Path) -> None:
+    """`qzgeo analyze --dask`: no log lines of the local cluster (33 INFO lines a run before),
+    and Ctrl-C with a chunk in flight ends with click's 'Aborted!' alone (before: tracebacks
+    of the cluster's shutdown, KeyError in scatter, lost scattered data), no output left."""
+    import os
+    import subprocess
+    import sys
+
+    import qzgeo
+
+    src = tmp_path / "parcels.gpkg"
+    voronoi_parcels(40).to_file(src, layer="parcels", driver="GPKG")
+    env = {**os.environ, "PYTHONPATH": str(Path(qzgeo.__file__).parents[1])}
+    args = ["analyze", "--parcels", str(src), "--pack", str(MINIPACK), "--dask", "--chunk-rows"]
+    full = subprocess.run(
+        [sys.executable, "-m", "qzgeo", *args, "20", "--out", str(tmp_path / "a")],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert full.returncode == 0, full.stderr
+    assert full.stderr.splitlines() == [f"pack: minipack ({MINIPACK}; from --pack)"]
+    ctrl_c = [sys.executable, "-c", _CTRL_C_AFTER_FIRST_CHUNK]
+    stopped = subprocess.run(
+        [*ctrl_c, *args, "20", "--out", str(tmp_path / "b")],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert stopped.returncode == 1, stopped.stderr
+    assert [s for s in stopped.stderr.splitlines() if s.strip()][1:] == ["Aborted!"], stopped.stderr
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.slow
+def test_scheduler_gone_mid_run_is_an_error_naming_it(loaded_minipack) -> None:  # type: ignore[no-untyped-def]
+    """The scheduler stops with a chunk in flight: a QzgeoError naming it (the CLI's exit 2
+    and message), not distributed's 'in <TCP (closed) ConnectionPool.broadcast ...>'."""
+    from qzgeo._errors import QzgeoError
+    from qzgeo.analysis.distributed import DaskChunks, dask_client
+    from qzgeo.analysis.parcels import build_parcel_plan
+
+    parcels = voronoi_parcels(300)
+    plan = build_parcel_plan(loaded_minipack, planar_crs=parcels.crs)
+    doomed = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    address = doomed.scheduler_address
+    gone = pytest.raises(QzgeoError, match=f"lost the connection to the Dask scheduler '{address}'")
+    with gone, dask_client(address) as client:
+        measure = DaskChunks(client, window=2)
+        measure.put(parcels, plan)
+        doomed.close()
+        measure.flush()
