@@ -75,13 +75,18 @@ PACK_PLACE = re.compile(
     re.IGNORECASE,
 )
 ENGINE = Path(__import__("qzgeo").__file__).parent
+#: Where ``pip install .`` puts the bundled pack, inside the installed package (pyproject's
+#: data-files): the city's data, not the engine's code.
+BUNDLED_PACK = ENGINE / "_pack"
 
 
 def _engine_files() -> list[Path]:
     return sorted(
         p
         for p in ENGINE.rglob("*")
-        if p.is_file() and p.suffix in {".py", ".js", ".css", ".html", ".toml", ".txt"}
+        if p.is_file()
+        and p.suffix in {".py", ".js", ".css", ".html", ".toml", ".txt"}
+        and not p.is_relative_to(BUNDLED_PACK)
     )
 
 
