@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pytest
@@ -38,6 +39,13 @@ def _parcels(path: Path) -> Path:
     return path
 
 
+def _analyze(mini: Path, parcels: Path, out: Path, *extra: str) -> Any:
+    """``qzgeo analyze`` of ``parcels`` on the pack ``mini`` into ``out``: no traceback."""
+    result = run_cli("analyze", "--parcels", parcels, "--pack", mini, "--out", out, *extra)
+    assert_no_traceback(result)
+    return result
+
+
 def _leaks(public: Path) -> list[Path]:
     if not public.exists():
         return []
@@ -53,8 +61,7 @@ def test_all_public_pack_publishes_no_parcel_attribute_by_default(
     _all_public(mini)
     parcels = _parcels(tmp_path / "parcels.gpkg")
     out = tmp_path / "out"
-    result = run_cli("analyze", "--parcels", parcels, "--pack", mini, "--out", out, *extra)
-    assert_no_traceback(result)
+    result = _analyze(mini, parcels, out, *extra)
     assert result.exit_code == 0, all_output(result)
     assert _leaks(out / "public") == []
     assert (out / "internal" / "parcels.gpkg").is_file()
@@ -71,12 +78,10 @@ def test_public_flag_publishes_and_says_the_columns_go_with_them(
     parcels = _parcels(tmp_path / "parcels.gpkg")
     out = tmp_path / "out"
     # an earlier run without --public: its internal copies are removed by this one
-    first = run_cli("analyze", "--parcels", parcels, "--pack", mini, "--out", out)
+    first = _analyze(mini, parcels, out)
     assert first.exit_code == 0, all_output(first)
     assert (out / "internal" / "parcels.gpkg").is_file()
-    args = ("analyze", "--parcels", parcels, "--pack", mini, "--out", out, "--public")
-    result = run_cli(*args, *extra)
-    assert_no_traceback(result)
+    result = _analyze(mini, parcels, out, "--public", *extra)
     assert result.exit_code == 0, all_output(result)
     assert (out / "public" / "parcels.gpkg").is_file()
     assert not (out / "internal" / "parcels.gpkg").exists()
@@ -86,7 +91,7 @@ def test_public_flag_publishes_and_says_the_columns_go_with_them(
     warned = [w for w in report["repairs"]["warnings"] if "身份证号" in w]
     assert len(warned) == 1 and warned[0] in said, (report["repairs"]["warnings"], said)
     # and back: a run without --public removes the public copies
-    again = run_cli("analyze", "--parcels", parcels, "--pack", mini, "--out", out, *extra)
+    again = _analyze(mini, parcels, out, *extra)
     assert again.exit_code == 0, all_output(again)
     assert _leaks(out / "public") == []
 
@@ -94,9 +99,7 @@ def test_public_flag_publishes_and_says_the_columns_go_with_them(
 def test_public_flag_with_an_internal_layer_is_refused(mini: Path, tmp_path: Path) -> None:
     parcels = _parcels(tmp_path / "parcels.gpkg")
     out = tmp_path / "out"
-    args = ("analyze", "--parcels", parcels, "--pack", mini, "--out", out, "--public")
-    result = run_cli(*args)
-    assert_no_traceback(result)
+    result = _analyze(mini, parcels, out, "--public")
     assert result.exit_code == 2, all_output(result)
     text = all_output(result)
     assert "control_lines" in text and "internal" in text and "catalog.toml" in text, text
@@ -113,9 +116,7 @@ def test_public_flag_with_an_unpublished_class_field_is_refused(mini: Path, tmp_
     edit_catalog(mini, fn)
     parcels = _parcels(tmp_path / "parcels.gpkg")
     out = tmp_path / "out"
-    args = ("analyze", "--parcels", parcels, "--pack", mini, "--out", out, "--public")
-    result = run_cli(*args)
-    assert_no_traceback(result)
+    result = _analyze(mini, parcels, out, "--public")
     assert result.exit_code == 2, all_output(result)
     text = all_output(result)
     assert "control_lines" in text and "publish_fields" in text, text
