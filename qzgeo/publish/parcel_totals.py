@@ -7,12 +7,13 @@ different chunks and writes the summary and the report (:class:`StreamedParcels`
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -30,6 +31,8 @@ from qzgeo.io.gpkg_rtree import LeafPack
 from qzgeo.publish.parcel_tables import ParcelOutputs, summary_xlsx, write_parcel_tables
 
 __all__ = ["StreamTotals", "StreamedParcels"]
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -83,22 +86,15 @@ class StreamTotals:
         # Excel summary and the pairs across chunks, goes there while this process writes
         # the output's index (the two threads here held each other up on the GIL).
         self.submit: Callable[..., Future[Any]] | None = None
-        self._xlsx: Future[bytes] | None = None
+        self._xlsx: Callable[[], bytes] | None = None
         self._summary: pd.DataFrame | None = None
 
     def pairs_across(self, gpkg: Path) -> None:
         """The overlapping pairs of parcels of different chunks, from the rows written to
         ``gpkg`` (while its index is written: :func:`write_gpkg_stream`'s ``meanwhile``), in
         an idle worker if there is one (it reads the rows with SQLite as this process would)."""
-        if len(self.boxes.boxes) < 2:
-            return
-        if self.submit is not None:
-            try:
-                self.across = self.submit(cross_chunk_overlaps, gpkg, self.boxes).result()
-                return
-            except (RuntimeError, BrokenProcessPool):  # no pool any more: found here
-                pass
-        self.across = cross_chunk_overlaps(gpkg, self.boxes)
+        if len(self.boxes.boxes) > 1:
+            self.across = self._in_worker(cross_chunk_overlaps, gpkg, self.boxes)()
 
     def tables(self, results: Iterator[ChunkResult], bar: Any) -> Iterator[pa.Table | None]:
         """The chunks' Arrow tables in file order, each chunk's numbers added on the way."""
@@ -143,25 +139,23 @@ class StreamTotals:
     def _start_xlsx(self) -> None:
         """Have an idle worker (:attr:`submit`) make the Excel summary while this process
         writes the index: openpyxl's import alone took ~0.2 s of the run's tail."""
-        if self.submit is None or not self.totals:
-            return
-        try:
-            self._xlsx = self.submit(summary_xlsx, self.summary())
-        except (RuntimeError, BrokenProcessPool):  # a pool shut down or broken: made here
-            self._xlsx = None
+        if self.submit is not None and self.totals:
+            self._xlsx = self._in_worker(summary_xlsx, self.summary())
 
-    def _xlsx_bytes(self) -> Callable[[], bytes] | None:
-        """What :func:`write_parcel_tables` takes as ``excel``: the worker's bytes (made here
-        if the worker died meanwhile), ``None`` if they are to be made there."""
-        made = self._xlsx
-        if made is None:
-            return None
+    def _in_worker(self, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
+        """``fn(*args)`` started in an idle worker (:attr:`submit`) if there is one; the call
+        returned gives its result, or computes it here if no worker could (the pool shut
+        down or broken, before or meanwhile). The worker's own errors are raised as they are."""
+        started: Future[T] | None = None
+        if self.submit is not None:
+            with contextlib.suppress(RuntimeError, BrokenProcessPool):
+                started = self.submit(fn, *args)
 
-        def result() -> bytes:
-            try:
-                return made.result()
-            except BrokenProcessPool:
-                return summary_xlsx(self.summary())
+        def result() -> T:
+            if started is not None:
+                with contextlib.suppress(BrokenProcessPool):
+                    return started.result()
+            return fn(*args)
 
         return result
 
@@ -210,7 +204,7 @@ class StreamTotals:
             extra=extra() if callable(extra) else extra,
             report_dir=report_dir,
             overlaps=self.overlaps,
-            excel=self._xlsx_bytes(),
+            excel=self._xlsx,
         )
         return StreamedParcels(
             outputs, self.plan, self.parcels, self.conflicts, self.available_m2,
