@@ -16,6 +16,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from qzgeo._errors import CRSError, PublishError
@@ -73,6 +74,11 @@ TOOLTIP_LABELS = {
     "available_ha": "可用面积（公顷）",
     "conflict": "是否冲突",
 }
+#: Tooltip field of the part outside the pack's extent or coverage: shown only when a parcel
+#: has one, so that the tooltip adds up (面积 = 可用 + 受约束 + 未核查) without reading
+#: "可用 0, 冲突 否" as land lost to a constraint.
+UNCHECKED_TOOLTIP = ("unchecked_ha", "未核查面积（公顷）")
+_LABELS = {**TOOLTIP_LABELS, UNCHECKED_TOOLTIP[0]: UNCHECKED_TOOLTIP[1]}
 REQUIRED = ("zone_name", "area_m2", "constrained_m2", "available_m2", "conflict")
 NO_ZONE_TEXT = "（不在分区内）"
 PARCELS_ID = "parcels"
@@ -128,11 +134,19 @@ def _map_table(result: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             "available_ha": np.round(
                 result["available_m2"].to_numpy(dtype=float) / 10_000, _HA_DECIMALS
             ),
+            UNCHECKED_TOOLTIP[0]: np.round(_unchecked_m2(result) / 10_000, _HA_DECIMALS),
             "conflict": np.where(result["conflict"].fillna(False).to_numpy(bool), "是", "否"),
             STATE_FIELD: parcel_states(result).to_numpy(),
         }
     )
     return gpd.GeoDataFrame(table, geometry=result.geometry.to_numpy(), crs=result.crs)
+
+
+def _unchecked_m2(result: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """``unchecked_m2`` of every parcel (0 for a result made before the column existed)."""
+    if "unchecked_m2" not in result.columns:
+        return np.zeros(len(result))
+    return result["unchecked_m2"].fillna(0.0).to_numpy(dtype=float)
 
 
 def _check_result(result: gpd.GeoDataFrame) -> None:
@@ -236,7 +250,7 @@ def _parcels_view(
             "部分受限指与控制线重叠但未超过冲突容差" + simplified_note(prepared)
         ),
         big=True,
-        field_labels={f: TOOLTIP_LABELS[f] for f in fields},
+        field_labels={f: _LABELS[f] for f in fields},
     )
 
 
@@ -297,8 +311,9 @@ def publish_parcels_map(
 
     Parcels are coloured by a derived ``状态`` (冲突, 部分受限, 可用); a tooltip shows their
     id, zone (on a public page only if every zone layer publishes its ``name_field``), areas
-    in 公顷 and conflict. Underneath: the zone layers and, on an internal page, the
-    constraint layers, as outlines.
+    in 公顷 (未核查 too when a parcel has land outside the pack's extent or coverage) and
+    conflict. Underneath: the zone layers and, on an internal page, the constraint layers, as
+    outlines.
 
     ``sensitivity`` must be ``"internal"`` when any zone or constraint layer is internal
     (:func:`parcels_sensitivity`). ``layers`` are the pack's layers in EPSG:4490
@@ -328,6 +343,8 @@ def publish_parcels_map(
     messages = list(build_warnings)
     views = map_views(pack, plans, datum=datum, simplify_m=simplify_m, cache={}, warnings=messages)
     fields = tooltip_fields(pack, internal=internal)
+    if (_unchecked_m2(parcels_result_gdf) > 0).any():
+        fields.insert(fields.index("available_ha") + 1, UNCHECKED_TOOLTIP[0])
     prepared = prepare_layer(
         _map_table(parcels_result_gdf)[[*fields, STATE_FIELD, "geometry"]],
         fields=[*fields, STATE_FIELD],

@@ -248,3 +248,26 @@ def test_the_parcels_map_names_the_coverage(tmp_path: Path) -> None:
     assert "部分未核查 Partly outside the plan's coverage" in page
     assert "Partly outside the plan's extent" not in page
     assert (result["unchecked_m2"] > 0).sum() == 6
+
+
+def test_the_parcels_map_shows_the_unchecked_area(tmp_path: Path) -> None:
+    """A parcel's tooltip adds up where some of it is 未核查.
+
+    It showed 面积 and 可用面积 only: the neighbour (wholly outside the districts, no conflict)
+    read 面积 114.6 公顷, 可用 0, 冲突 否, as if its land were lost to a constraint that is no
+    conflict. The page now gives 未核查面积 too, per parcel, equal to the oracle's.
+    """
+    _, _, _ = analyze(tmp_path, make_map=True)
+    page = (tmp_path / "out" / "internal" / "parcels.html").read_text(encoding="utf-8")
+    start = page.index("new L.QzgeoBigLayer(") + len("new L.QzgeoBigLayer(")
+    tooltip = json.JSONDecoder().raw_decode(page, start)[0]["tooltip"]
+    assert "unchecked_ha" in tooltip["fields"]
+    labels = dict(zip(tooltip["fields"], tooltip["aliases"], strict=True))
+    assert labels["unchecked_ha"] == "未核查面积（公顷）"
+    cols = {
+        f: [tooltip["dict"][j] for j in c]
+        for f, c in zip(tooltip["fields"], tooltip["columns"], strict=True)
+    }
+    for k, (name, geom) in enumerate(PARCELS.items()):  # rows in the file's order
+        want = oracle(shapely.segmentize(geom, STEP))["unchecked_m2"] / 10_000
+        assert float(cols["unchecked_ha"][k]) == pytest.approx(want, abs=0.6e-4), name
