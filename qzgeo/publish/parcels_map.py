@@ -66,9 +66,11 @@ STATE_SYMBOLS = {
         fill="#1a9641", fill_opacity=0.55, stroke="#0b5d24", weight=0.6, legend="可用 Available"
     ),
 }
-#: Tooltip fields of a parcel and their labels.
+#: Tooltip fields of a parcel and their labels. ``parcel_id`` is the result's index: the
+#: feature id of the file read (``source_fid`` of parcels.gpkg, what QGIS selects by), not
+#: the parcel's own number, which :data:`PARCEL_NUMBER_COLUMNS` shows when the file has one.
 TOOLTIP_LABELS = {
-    "parcel_id": "地块编号",
+    "parcel_id": "要素编号 fid",
     "zone_name": "所在分区",
     "area_ha": "面积（公顷）",
     "available_ha": "可用面积（公顷）",
@@ -79,6 +81,10 @@ TOOLTIP_LABELS = {
 #: "可用 0, 冲突 否" as land lost to a constraint.
 UNCHECKED_TOOLTIP = ("unchecked_ha", "未核查面积（公顷）")
 _LABELS = {**TOOLTIP_LABELS, UNCHECKED_TOOLTIP[0]: UNCHECKED_TOOLTIP[1]}
+#: Columns holding a parcel's own number, first found first: shown first in the tooltip,
+#: labelled with the column's name (a planner looks a parcel up by it, not by its fid).
+PARCEL_NUMBER_COLUMNS = ("地块编号", "宗地代码", "ZDDM", "宗地编号", "DKBH", "地块代码")
+NUMBER_TOOLTIP = "parcel_no"
 REQUIRED = ("zone_name", "area_m2", "constrained_m2", "available_m2", "conflict")
 NO_ZONE_TEXT = "（不在分区内）"
 PARCELS_ID = "parcels"
@@ -122,12 +128,44 @@ def parcel_states(result: pd.DataFrame) -> pd.Series:
     return pd.Series(state, index=result.index, name=STATE_FIELD, dtype=object)
 
 
+def parcel_number_column(result: pd.DataFrame) -> str | None:
+    """The first of :data:`PARCEL_NUMBER_COLUMNS` with a value in some row, or ``None``.
+
+    Examples
+    --------
+    >>> parcel_number_column(pd.DataFrame({"ZDDM": [None, "450702001001GB00001"]}))
+    'ZDDM'
+    >>> parcel_number_column(pd.DataFrame({"地块编号": [None], "名称": ["A"]})) is None
+    True
+    """
+    for col in PARCEL_NUMBER_COLUMNS:
+        if col in result.columns and result[col].notna().any():
+            return col
+    return None
+
+
+def _numbers(result: pd.DataFrame, col: str | None) -> list[str]:
+    """The parcels' own numbers as text ("" where missing; ``"7"``, not ``"7.0"``)."""
+    if col is None:
+        return [""] * len(result)
+    out = []
+    for v in result[col].tolist():
+        if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA:
+            out.append("")
+        elif isinstance(v, float) and v.is_integer():
+            out.append(str(int(v)))
+        else:
+            out.append(str(v))
+    return out
+
+
 def _map_table(result: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Only what the page shows: id, zone, areas in 公顷, conflict as 是/否, state."""
+    """Only what the page shows: numbers, zone, areas in 公顷, conflict as 是/否, state."""
     zone = result["zone_name"].astype(object).where(result["zone_name"].notna(), "")
     zone = zone.map(lambda z: str(z) if str(z) != "" else NO_ZONE_TEXT)
     table = pd.DataFrame(
         {
+            NUMBER_TOOLTIP: _numbers(result, parcel_number_column(result)),
             "parcel_id": [str(i) for i in result.index],
             "zone_name": zone.to_numpy(),
             "area_ha": np.round(result["area_m2"].to_numpy(dtype=float) / 10_000, _HA_DECIMALS),
@@ -216,9 +254,15 @@ def _as_outlines(plans: list[LayerPlan]) -> list[LayerPlan]:
 
 
 def _parcels_view(
-    prepared: Prepared, n_total: int, fields: list[str], *, coverage: bool = False
+    prepared: Prepared,
+    n_total: int,
+    fields: list[str],
+    *,
+    coverage: bool = False,
+    number_col: str | None = None,
 ) -> LayerView:
-    """The parcels by state; ``coverage``: the pack vouches for a coverage layer, not its box."""
+    """The parcels by state; ``coverage``: the pack vouches for a coverage layer, not its box;
+    ``number_col``: the column the parcels' own numbers come from (their label)."""
     counts = prepared.gdf[STATE_FIELD].value_counts()
     symbols = dict(STATE_SYMBOLS)
     if coverage:
@@ -250,7 +294,7 @@ def _parcels_view(
             "部分受限指与控制线重叠但未超过冲突容差" + simplified_note(prepared)
         ),
         big=True,
-        field_labels={f: _LABELS[f] for f in fields},
+        field_labels={f: (number_col or "") if f == NUMBER_TOOLTIP else _LABELS[f] for f in fields},
     )
 
 
@@ -345,6 +389,11 @@ def publish_parcels_map(
     fields = tooltip_fields(pack, internal=internal)
     if (_unchecked_m2(parcels_result_gdf) > 0).any():
         fields.insert(fields.index("available_ha") + 1, UNCHECKED_TOOLTIP[0])
+    # The parcels' own numbers: the page is internal, or the user made the input's columns
+    # public (--public; parcels_audience); nothing else of the input's columns is shown.
+    number_col = parcel_number_column(parcels_result_gdf)
+    if number_col is not None:
+        fields.insert(0, NUMBER_TOOLTIP)
     prepared = prepare_layer(
         _map_table(parcels_result_gdf)[[*fields, STATE_FIELD, "geometry"]],
         fields=[*fields, STATE_FIELD],
@@ -356,7 +405,11 @@ def publish_parcels_map(
     messages.extend(prepared.notes)
     views.append(
         _parcels_view(
-            prepared, len(parcels_result_gdf), fields, coverage=pack.coverage_layer is not None
+            prepared,
+            len(parcels_result_gdf),
+            fields,
+            coverage=pack.coverage_layer is not None,
+            number_col=number_col,
         )
     )
     page = map_page(pack, mspec, views, tiles=tiles, basemap=default, datum=datum, notes=notes)

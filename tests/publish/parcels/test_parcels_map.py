@@ -93,7 +93,9 @@ def test_tooltips_are_limited_and_labelled(page: tuple[Path, str], analyzed: Ana
     _, text = page
     tt = payload(text)["tooltip"]
     assert tt["fields"] == ["parcel_id", "zone_name", "area_ha", "available_ha", "conflict"]
-    assert tt["aliases"] == ["地块编号", "所在分区", "面积（公顷）", "可用面积（公顷）", "是否冲突"]
+    # the index is the feature id, and says so; no number column in these parcels
+    heads = ["要素编号 fid", "所在分区", "面积（公顷）", "可用面积（公顷）", "是否冲突"]
+    assert tt["aliases"] == heads
     rows = tooltip_rows(payload(text))
     res = analyzed.result
     k = int(np.flatnonzero(res["conflict"].to_numpy())[0])
@@ -290,3 +292,30 @@ def test_cli_analyze_map(analyzed: Analysed, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert not list((tmp_path / "nomap").rglob("parcels.html"))
     assert "parcels.html" not in res.output
+
+
+def test_the_parcels_own_numbers_lead_the_tooltip(analyzed: Analysed, tmp_path: Path) -> None:
+    """A planner looks a parcel up by its 宗地代码, not by its fid: the column's own name and
+    values (as text: 7.0 is "7", a missing one empty, markup inert) lead the tooltip."""
+    res = analyzed.result.copy()
+    codes: list[object] = [f"450702001001GB{i:05d}" for i in range(len(res))]
+    codes[0], codes[1], codes[2] = None, 7.0, "<img src=x onerror=window.__pwned=3>"
+    res["地块编号"] = None  # empty everywhere: not the one shown
+    res["宗地代码"] = codes
+    text = publish_parcels_map(
+        res, analyzed.pack, tmp_path / "p.html", sensitivity="internal",
+        layers=analyzed.loaded.layers,
+    ).read_text(encoding="utf-8")  # fmt: skip
+    tt = payload(text)["tooltip"]
+    assert tt["fields"][:2] == ["parcel_no", "parcel_id"]
+    assert tt["aliases"][:2] == ["宗地代码", "要素编号 fid"]
+    rows = tooltip_rows(payload(text))
+    assert [r["parcel_no"] for r in rows[:4]] == ["", "7", codes[2], codes[3]]
+    assert [r["parcel_id"] for r in rows[:4]] == [str(i) for i in res.index[:4]]
+    assert "<img src=x onerror=window.__pwned=3>" not in CONFIG_RE.sub("", text)
+    # without such a column the tooltip is as before
+    plain = publish_parcels_map(
+        res.drop(columns=["宗地代码"]), analyzed.pack, tmp_path / "q.html",
+        sensitivity="internal", layers=analyzed.loaded.layers,
+    ).read_text(encoding="utf-8")  # fmt: skip
+    assert "parcel_no" not in payload(plain)["tooltip"]["fields"]
