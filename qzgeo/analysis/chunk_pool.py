@@ -362,24 +362,27 @@ def chunk_pool(processes: int) -> Iterator[ChunkPool | None]:
         yield None
         return
     spill = _spill_folder()
+    pool: ProcessPoolExecutor | None = None
+    warm: threading.Thread | None = None
+    # One `try` from the folder on: Ctrl-C between the workers' start and the body (the
+    # warm-up thread's start) left the folder, and the workers to Python's exit handler,
+    # which lets them leave without removing it.
     try:
         pool = worker_pool(processes, preload=__name__, spill=spill)
-    except BaseException:
-        if spill is not None:
-            shutil.rmtree(spill, ignore_errors=True)
-        raise
-    # With a forkserver the first submit waits for it to import this module (~0.4 s): do it
-    # in a thread, so that the caller reads the pack meanwhile (forked workers are running).
-    warm = threading.Thread(target=_warm, args=(pool, processes))
-    warm.start()
-    try:
+        # With a forkserver the first submit waits for it to import this module (~0.4 s): do
+        # it in a thread, so that the caller reads the pack meanwhile (forked workers run).
+        warm = threading.Thread(target=_warm, args=(pool, processes))
+        warm.start()
         yield ChunkPool(pool, processes, spill)
     except BaseException:
-        stop_workers(pool)
+        if pool is not None:
+            stop_workers(pool)
         raise
     finally:
-        warm.join()
-        pool.shutdown(wait=True, cancel_futures=True)
+        if warm is not None and warm.ident is not None:  # started
+            warm.join()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         if spill is not None:  # tables of cancelled or failed chunks
             shutil.rmtree(spill, ignore_errors=True)
 
