@@ -129,7 +129,7 @@ def _parse_header(fields: list[str], lineno: int, where: str) -> _Parcel:
 
 
 def _add_vertex(parcels: list[_Parcel], fields: list[str], lineno: int, where: str) -> None:
-    """A vertex row ``点号,圈号,X,Y`` of the last parcel."""
+    """A vertex row ``点号,圈号,X,Y`` of the last parcel (fields after Y: see :func:`_extras`)."""
     if not parcels:
         msg = f"{where}: vertex row before any parcel header line (ending in ',@')"
         raise InputError(msg)
@@ -162,6 +162,7 @@ def _parse(
     meta: dict[str, tuple[int, str]] = {}
     parcels: list[_Parcel] = []
     section: str | None = None
+    extras: list[tuple[int, str, list[str]]] = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
         where = f"{name} line {lineno}"
         line = raw.strip().translate(_SYNTAX)
@@ -186,9 +187,12 @@ def _parse(
             if fields[-1] == "@":
                 fields[:2] = [f.translate(FULLWIDTH) for f in fields[:2]]
                 parcels.append(_parse_header(fields, lineno, where))
+                extras.append((lineno, "header", fields[8:-1]))
             else:
                 fields[1:4] = [f.translate(FULLWIDTH) for f in fields[1:4]]
                 _add_vertex(parcels, fields, lineno, where)
+                extras.append((lineno, "vertex", fields[4:]))
+    _extras(extras, name, notes)
     if not parcels:
         msg = f"{name}: no parcels found (no [地块坐标] header line ending in ',@')"
         raise InputError(msg)
@@ -200,6 +204,28 @@ def _parse(
             )
             raise InputError(msg)
     return meta, parcels
+
+
+def _extras(rows: list[tuple[int, str, list[str]]], name: str, notes: Notices) -> None:
+    """Say the fields after ``点号,圈号,X,Y`` or after a header's 地类编码, once per file and
+    form: they are read past, not dropped unseen (empty ones, a trailing comma, hold nothing)."""
+    forms = {"vertex": "点号,圈号,X,Y", "header": "点数,面积,地块编号,...,地类编码,@"}
+    for what, form in forms.items():
+        said = [(line, full) for line, w, fields in rows if w == what and (full := _filled(fields))]
+        if not said:
+            continue
+        line, fields = said[0]
+        notes.add(
+            f"{name}: {len(said)} line(s) have more fields than {form} (first: line {line}, "
+            f"extra {','.join(fields)[:60]!r}); read without the extra fields. If they are not "
+            "extra but a column is missing or added in front, fix the file and read it again",
+            source=name,
+            line=line,
+        )
+
+
+def _filled(fields: list[str]) -> list[str]:
+    return [f for f in fields if f]
 
 
 def _add_meta(
