@@ -25,16 +25,9 @@ from qzgeo.geo.coverage import (
     as_coverage,
     coverage_in,
 )
-from qzgeo.geo.crs import (
-    STORAGE_CRS,
-    extent_status,
-    format_extent,
-    gk_epsg,
-    gk_zone_of_epsg,
-    old_datum,
-    outside_extent_message,
-)
+from qzgeo.geo.crs import STORAGE_CRS, gk_epsg, gk_zone_of_epsg, old_datum
 from qzgeo.geo.edges import densify_rings
+from qzgeo.geo.extent import extent_status, format_extent, outside_extent_message
 from qzgeo.notices import Notices
 
 __all__ = [
