@@ -53,17 +53,25 @@ def extent_status(
     return out, part
 
 
+#: The likely causes of user data (parcels, sites) wholly outside the pack extent, with the
+#: command line's fixes. A pack's own layer gets its catalog's (``causes``).
+INPUT_CAUSES = (
+    "Likely the wrong pack (pass --pack for this city), the wrong CRS "
+    "(check --crs / the .prj) or the wrong GK zone (check 带号 / the zone prefix)"
+)
+
+
 def outside_extent_message(
     source: str,
     what: str,
     extent: tuple[float, float, float, float],
     bounds: tuple[float, float, float, float],
+    causes: str = INPUT_CAUSES,
 ) -> str:
-    """Why data wholly outside the pack extent are refused, and the likely causes."""
+    """Why data wholly outside the pack extent are refused, and the likely ``causes``."""
     minx, miny, maxx, maxy = bounds
     return (
         f"{source}: {what} at lon {minx:.4f}..{maxx:.4f}, lat {miny:.4f}..{maxy:.4f} lies wholly "
         f"outside the pack extent {format_extent(extent)} (lon/lat); the answer would be "
-        "meaningless. Likely the wrong pack (pass --pack for this city), the wrong CRS "
-        "(check --crs / the .prj) or the wrong GK zone (check 带号 / the zone prefix)"
+        f"meaningless. {causes}"
     )
