@@ -110,6 +110,28 @@ def test_a_folder_others_can_write_to_is_not_used(cache: Path) -> None:
     assert load_entry("packs", _key(1)) == (META, BLOBS)
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown needs root")
+def test_a_kind_folder_of_another_user_is_not_used(cache: Path) -> None:
+    assert save_entry("packs", _key(1), META, BLOBS)
+    os.chown(cache / "packs", 65534, 65534)  # nobody's, mode 0o700 still
+    assert cache_folder("packs") is None
+    assert load_entry("packs", _key(1)) is None
+    assert not save_entry("packs", _key(2), META, BLOBS)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
+def test_a_shared_top_folder_is_used_through_private_kind_folders(cache: Path) -> None:
+    # The top folder may be shared ($QZGEO_CACHE_DIR=/srv/qzgeo-cache, 1777 or 0777): qzgeo
+    # writes only in its kind folders, each checked private as opened (a folder put in its
+    # place is someone else's, or a link: refused), so the top folder is not checked.
+    cache.mkdir()
+    cache.chmod(0o1777)
+    assert save_entry("packs", _key(1), META, BLOBS)
+    assert (cache / "packs").stat().st_mode & 0o777 == 0o700
+    cache.chmod(0o777)
+    assert load_entry("packs", _key(1)) == (META, BLOBS)
+
+
 def test_only_the_newest_entries_are_kept_and_nothing_else_is_touched(cache: Path) -> None:
     (cache / "packs").mkdir(parents=True, mode=0o700)
     mine = cache / "packs" / "notes.txt"  # not an entry: never removed

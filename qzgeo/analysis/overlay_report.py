@@ -18,7 +18,8 @@ class OverlayReport:
     ``retries``: pairs whose overlay raised a GEOS error and were redone with a 1 mm grid.
     ``dropped_parts``: non-polygonal pieces (lines, points where a parcel only touches a class)
     left out of an overlay result; their area is zero. ``conservation_failures``: parcels whose
-    available + constrained area differs from the parcel area by more than 1e-6 relative.
+    available + constrained area differs from the parcel area by more than 0.01 m² + 1e-9
+    of it, or 1e-6 of it if less (``error_m2``).
     """
 
     retries: list[dict[str, Any]] = field(default_factory=list)

@@ -49,8 +49,9 @@ from qzgeo.analysis.siting_cache import CachedContext, context_key, load_context
 from qzgeo.analysis.zones import DENSIFY_M, merge_constraints, planar_zones
 from qzgeo.geo.area import ellipsoidal_area
 from qzgeo.geo.coverage import CheckedArea, as_coverage
-from qzgeo.geo.crs import STORAGE_CRS, extent_status, planar_crs_for_bounds
+from qzgeo.geo.crs import STORAGE_CRS, planar_crs_for_bounds
 from qzgeo.geo.edges import PROJECTED_EDGE_M, drawn_edges, geodesic_edges
+from qzgeo.geo.extent import extent_status
 from qzgeo.geo.repair import RepairReport, polygonal_part
 from qzgeo.io.vector import ReadOptions
 from qzgeo.notices import Notices

@@ -23,8 +23,9 @@ import numpy.typing as npt
 import shapely
 from pyproj import CRS
 
-from qzgeo.geo.crs import STORAGE_CRS, format_extent
+from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.geo.edges import densify_rings
+from qzgeo.geo.extent import format_extent
 from qzgeo.geo.reproject import cached_transformer
 
 __all__ = [

@@ -401,7 +401,7 @@ def _check_prefix_variant(crs: CRS, med_e: float, name: str, source: str) -> Non
         raise CRSError(msg)
 
 
-# --- Old datums and the pack extent ------------------------------------------------------------
+# --- Old datums ------------------------------------------------------------
 
 #: Datums that differ from CGCS2000 by tens of metres: moving their data needs a real datum
 #: transformation (7 parameters), which PROJ does not have for them.
@@ -435,64 +435,3 @@ def old_datum(crs: CRS | str | None) -> str | None:
         if word in ellipsoid.lower():
             return f"{datum} ({ellipsoid} ellipsoid, like {OLD_DATUMS[family]})"
     return None
-
-
-def format_extent(extent: tuple[float, float, float, float]) -> str:
-    """``[minlon, minlat, maxlon, maxlat]`` as written in catalog.toml.
-
-    Examples
-    --------
-    >>> format_extent((107.9, 21.3, 109.9, 23.0))
-    '[107.9, 21.3, 109.9, 23.0]'
-    """
-    return (
-        "["
-        + ", ".join(f"{float(v):g}" if float(v) % 1 else f"{float(v):.1f}" for v in extent)
-        + "]"
-    )
-
-
-def extent_status(
-    geoms_lonlat: npt.ArrayLike, extent: tuple[float, float, float, float]
-) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Per geometry (lon/lat): ``(wholly_outside, partly_outside)`` of the ``extent`` box.
-
-    Bounding boxes settle most geometries; only those straddling the box's edge are tested
-    exactly. Missing and empty geometries are neither.
-    """
-    geoms = np.asarray(geoms_lonlat, dtype=object)
-    minx, miny, maxx, maxy = extent
-    with np.errstate(invalid="ignore"):
-        b = shapely.bounds(geoms)
-        present = np.isfinite(b).all(axis=1)
-        inside = (
-            present & (b[:, 0] >= minx) & (b[:, 1] >= miny) & (b[:, 2] <= maxx) & (b[:, 3] <= maxy)
-        )
-        apart = present & (
-            (b[:, 2] < minx) | (b[:, 0] > maxx) | (b[:, 3] < miny) | (b[:, 1] > maxy)
-        )
-    out = apart.copy()
-    part = np.zeros(len(geoms), dtype=bool)
-    edge = np.flatnonzero(present & ~inside & ~apart)
-    if edge.size:
-        box = shapely.box(*extent)
-        meets = shapely.intersects(geoms[edge], box)
-        out[edge] = ~meets
-        part[edge] = meets & ~shapely.covered_by(geoms[edge], box)
-    return out, part
-
-
-def outside_extent_message(
-    source: str,
-    what: str,
-    extent: tuple[float, float, float, float],
-    bounds: tuple[float, float, float, float],
-) -> str:
-    """Why data wholly outside the pack extent are refused, and the likely causes."""
-    minx, miny, maxx, maxy = bounds
-    return (
-        f"{source}: {what} at lon {minx:.4f}..{maxx:.4f}, lat {miny:.4f}..{maxy:.4f} lies wholly "
-        f"outside the pack extent {format_extent(extent)} (lon/lat); the answer would be "
-        "meaningless. Likely the wrong pack (pass --pack for this city), the wrong CRS "
-        "(check --crs / the .prj) or the wrong GK zone (check 带号 / the zone prefix)"
-    )

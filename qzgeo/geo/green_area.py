@@ -60,7 +60,7 @@ TOL_REL = 1e-12
 #: Parcel boxes are widened by this (m) to find the part edges near them.
 EXPAND = 1e-6
 #: Green and GEOS agree when they differ by at most AGREE_REL·A + AGREE_ABS_M2, A the parcel's
-#: planar area, and never by more than AGREE_CAP·A (far below the 1e-6 conservation check).
+#: planar area, and never by more than AGREE_CAP·A (conservation: 0.01 m² + 1e-9·A, ≤ 1e-6·A).
 AGREE_REL = 1e-9
 AGREE_ABS_M2 = 1e-6
 AGREE_CAP = 1e-8

@@ -25,16 +25,14 @@ from qzgeo.geo.coverage import (
     as_coverage,
     coverage_in,
 )
-from qzgeo.geo.crs import (
-    STORAGE_CRS,
+from qzgeo.geo.crs import STORAGE_CRS, gk_epsg, gk_zone_of_epsg, old_datum
+from qzgeo.geo.edges import densify_rings
+from qzgeo.geo.extent import (
+    INPUT_CAUSES,
     extent_status,
     format_extent,
-    gk_epsg,
-    gk_zone_of_epsg,
-    old_datum,
     outside_extent_message,
 )
-from qzgeo.geo.edges import densify_rings
 from qzgeo.notices import Notices
 
 __all__ = [
@@ -123,6 +121,7 @@ def enforce_extent(
     per_feature: bool = True,
     scope: str | None = None,
     read_crs: Any = None,
+    causes: str = INPUT_CAUSES,
 ) -> Notices:
     """Refuse data wholly outside the pack ``extent``; a notice for data partly outside.
 
@@ -132,7 +131,8 @@ def enforce_extent(
     ``scope`` says which features ``gdf`` holds when it is part of a layer read in chunks
     (the count of features outside is then the chunk's). ``read_crs``: the CRS the data were
     read in, if ``gdf`` has been moved since (sites): the refusal names the GK zone in which
-    they would fit.
+    they would fit. ``causes``: the likely causes said with a refusal and their fixes (a pack
+    layer's are in its catalog, not on the command line).
 
     ``extent`` may be the pack's :class:`~qzgeo.geo.coverage.Coverage`: what lies wholly
     outside its box is refused all the same, and the notices are about the coverage
@@ -155,6 +155,7 @@ def enforce_extent(
         scope=scope,
         warn=warn,
         read_crs=read_crs if read_crs is not None else gdf.crs,
+        causes=causes,
     )
     if warn:
         return notes
@@ -210,6 +211,7 @@ def _enforce_box(
     scope: str | None,
     warn: bool = True,
     read_crs: Any = None,
+    causes: str = INPUT_CAUSES,
 ) -> Notices:
     """:func:`enforce_extent` of the box (``warn``: with the notices of what lies partly out)."""
     notes = Notices()
@@ -237,7 +239,7 @@ def _enforce_box(
             )
         )
         x0, y0, x1, y1 = (float(v) for v in shapely.bounds(geoms[i]))
-        msg = outside_extent_message(source, what, extent, (x0, y0, x1, y1))
+        msg = outside_extent_message(source, what, extent, (x0, y0, x1, y1), causes)
         raise CRSError(msg + _zone_hint(read_crs, (x0, y0, x1, y1), extent))
     for i in np.flatnonzero(part).tolist() if warn else []:
         fid: Any = gdf.index[i] if per_feature else None

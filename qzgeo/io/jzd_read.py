@@ -31,6 +31,7 @@ from qzgeo._errors import InputError
 from qzgeo.geo.area import M2_PER_HA, MU_PER_HA, ellipsoidal_area
 from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.io.jzd_crs import FULLWIDTH, decide_swap, file_crs
+from qzgeo.io.jzd_text import decode_jzd
 from qzgeo.notices import Kind, Notices, attach_notices
 
 #: Attribute columns of a parcel header, in file order (after 点数 and 面积).
@@ -71,48 +72,6 @@ _SYNTAX = str.maketrans("，＝＠［］", ",=@[]")
 #: [属性描述] keys whose values are read as numbers (坐标系 is kept as written: messages
 #: quote it).
 _CRS_KEYS = ("几度分带", "带号", "中央子午线")
-
-
-_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
-
-
-def _decode(data: bytes, encoding: str | None, name: str, notes: Notices) -> tuple[str, str]:
-    """Decode with ``encoding``, else by the BOM (UTF-8, UTF-16), else UTF-8 if it decodes,
-    else GBK (with a note: that one is a guess)."""
-    if encoding is not None:
-        try:
-            return data.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError) as exc:
-            msg = f"{name}: cannot decode as {encoding!r} ({exc}); try encoding='gbk' or 'utf-8'"
-            raise InputError(msg) from exc
-    for bom, codec in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data.decode(codec).lstrip("\ufeff"), codec
-            except UnicodeDecodeError as exc:
-                msg = f"{name}: starts with a {codec} byte-order mark but is not {codec} ({exc})"
-                raise InputError(msg) from exc
-    # UTF-8 text read as GBK decodes to mojibake without an error, GBK text read as strict
-    # UTF-8 fails: so trying UTF-8 first is the safe order for a GBK-default format.
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        msg = (
-            f"{name}: neither GBK nor UTF-8 text ({exc}); pass encoding=... / --encoding "
-            "(UTF-16 files need a byte-order mark, or --encoding utf-16-le)"
-        )
-        raise InputError(msg) from exc
-    notes.add(
-        f"{name}: no encoding given and the text is not UTF-8; read as GBK (GB18030). "
-        "If names look wrong, pass --encoding",
-        kind="note",
-        source=name,
-    )
-    return text, "gbk"
 
 
 def _number(text: str, what: str, where: str, expected: str = "'点号,圈号,X,Y'") -> float:
@@ -170,7 +129,7 @@ def _parse_header(fields: list[str], lineno: int, where: str) -> _Parcel:
 
 
 def _add_vertex(parcels: list[_Parcel], fields: list[str], lineno: int, where: str) -> None:
-    """A vertex row ``点号,圈号,X,Y`` of the last parcel."""
+    """A vertex row ``点号,圈号,X,Y`` of the last parcel (fields after Y: see :func:`_extras`)."""
     if not parcels:
         msg = f"{where}: vertex row before any parcel header line (ending in ',@')"
         raise InputError(msg)
@@ -203,6 +162,7 @@ def _parse(
     meta: dict[str, tuple[int, str]] = {}
     parcels: list[_Parcel] = []
     section: str | None = None
+    extras: list[tuple[int, str, list[str]]] = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
         where = f"{name} line {lineno}"
         line = raw.strip().translate(_SYNTAX)
@@ -227,9 +187,12 @@ def _parse(
             if fields[-1] == "@":
                 fields[:2] = [f.translate(FULLWIDTH) for f in fields[:2]]
                 parcels.append(_parse_header(fields, lineno, where))
+                extras.append((lineno, "header", fields[8:-1]))
             else:
                 fields[1:4] = [f.translate(FULLWIDTH) for f in fields[1:4]]
                 _add_vertex(parcels, fields, lineno, where)
+                extras.append((lineno, "vertex", fields[4:]))
+    _extras(extras, name, notes)
     if not parcels:
         msg = f"{name}: no parcels found (no [地块坐标] header line ending in ',@')"
         raise InputError(msg)
@@ -241,6 +204,28 @@ def _parse(
             )
             raise InputError(msg)
     return meta, parcels
+
+
+def _extras(rows: list[tuple[int, str, list[str]]], name: str, notes: Notices) -> None:
+    """Say the fields after ``点号,圈号,X,Y`` or after a header's 地类编码, once per file and
+    form: they are read past, not dropped unseen (empty ones, a trailing comma, hold nothing)."""
+    forms = {"vertex": "点号,圈号,X,Y", "header": "点数,面积,地块编号,...,地类编码,@"}
+    for what, form in forms.items():
+        said = [(line, full) for line, w, fields in rows if w == what and (full := _filled(fields))]
+        if not said:
+            continue
+        line, fields = said[0]
+        notes.add(
+            f"{name}: {len(said)} line(s) have more fields than {form} (first: line {line}, "
+            f"extra {','.join(fields)[:60]!r}); read without the extra fields. If they are not "
+            "extra but a column is missing or added in front, fix the file and read it again",
+            source=name,
+            line=line,
+        )
+
+
+def _filled(fields: list[str]) -> list[str]:
+    return [f for f in fields if f]
 
 
 def _add_meta(
@@ -441,7 +426,7 @@ def read_jzd(
         msg = f"cannot read {path}: {exc.strerror or exc}"
         raise InputError(msg) from exc
     notes = Notices()
-    text, used = _decode(data, encoding, name, notes)
+    text, used = decode_jzd(data, encoding, name, notes)
     meta, parcels = _parse(text, name, notes)
     _point_count_notices(parcels, name, notes)
     all_xy = np.asarray(

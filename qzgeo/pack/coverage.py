@@ -14,7 +14,8 @@ import shapely
 from qzgeo._errors import PackError
 from qzgeo.geo.area import ellipsoidal_area
 from qzgeo.geo.coverage import Coverage
-from qzgeo.geo.crs import STORAGE_CRS, format_extent
+from qzgeo.geo.crs import STORAGE_CRS
+from qzgeo.geo.extent import format_extent
 from qzgeo.pack.model import Pack
 from qzgeo.pack.overlaps import zone_name
 

@@ -25,7 +25,7 @@ from qzgeo.io.guard import current_caps
 from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.vector import read_layer, to_storage
 from qzgeo.notices import ATTR as NOTICES_ATTR
-from qzgeo.notices import notices_of
+from qzgeo.notices import Notices, notices_of
 from qzgeo.pack.coverage import pack_coverage
 from qzgeo.pack.model import LayerSpec, Pack
 from qzgeo.pack.overlaps import zone_overlap_warnings
@@ -101,6 +101,30 @@ PACK_ENCODING_FIX = (
     " (a catalog layer takes no --encoding: for a Shapefile, write its encoding, e.g. GBK, into "
     "a .cpg file beside the .shp; save any other file as UTF-8)"
 )
+#: The same for "--swap-xy": a catalog has no key to read a layer's axes swapped.
+PACK_SWAP_FIX = (
+    " (a catalog layer takes no --swap-xy: swap X and Y in the file itself, e.g. QGIS "
+    "Processing › Swap X and Y coordinates, and save it over the layer)"
+)
+#: Readers' advice naming a command-line option, and what it means for a catalog layer.
+_PACK_FIXES = (("--encoding", PACK_ENCODING_FIX), ("--swap-xy", PACK_SWAP_FIX))
+
+
+def enforce_layer_extent(pack: Pack, spec: LayerSpec, gdf: gpd.GeoDataFrame) -> Notices:
+    """:func:`~qzgeo.io.input_checks.enforce_extent` of one catalog layer (the layer as one),
+    a refusal advising the catalog keys: a pack layer takes no --pack nor --crs."""
+    where = f"catalog.toml layer {spec.id!r}"
+    crs = (
+        f"the wrong `crs` {spec.crs!r} of {where} (another GK zone?)"
+        if spec.crs is not None
+        else "the wrong CRS: the one its file declares (fix the .prj or the file's CRS; "
+        f"a file that declares none takes `crs` in {where})"
+    )
+    causes = (
+        f"Likely the wrong `extent` of catalog.toml's [pack] (it must hold the pack's "
+        f"layers) or {crs}"
+    )
+    return enforce_extent(gdf, pack.extent, source=spec.path, per_feature=False, causes=causes)
 
 
 def read_pack_layer(pack: Pack, spec: LayerSpec) -> gpd.GeoDataFrame:
@@ -136,13 +160,15 @@ def read_pack_layer(pack: Pack, spec: LayerSpec) -> gpd.GeoDataFrame:
             crs_given_by=given_by,
         )
     except QzgeoError as exc:
-        if "--encoding" not in str(exc):
+        fixes = "".join(fix for flag, fix in _PACK_FIXES if flag in str(exc))
+        if not fixes:
             raise
-        msg = f"{exc}{PACK_ENCODING_FIX}"
+        msg = f"{exc}{fixes}"
         raise type(exc)(msg) from exc
     for d in gdf.attrs.get(NOTICES_ATTR, []):  # the readers' advice names a command-line option
-        if isinstance(d, dict) and "--encoding" in str(d.get("message", "")):
-            d["message"] = f"{d['message']}{PACK_ENCODING_FIX}"
+        if isinstance(d, dict):
+            text = str(d.get("message", ""))
+            d["message"] = text + "".join(fix for flag, fix in _PACK_FIXES if flag in text)
     if key is not None:
         _READS[key] = _copy(gdf)
         while len(_READS) > _READS_KEPT:
@@ -181,7 +207,7 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
         source = pack.layer_path(spec)
         gdf = read_pack_layer(pack, spec)
         notes = notices_of(gdf)
-        notes.extend(enforce_extent(gdf, pack.extent, source=spec.path, per_feature=False))
+        notes.extend(enforce_layer_extent(pack, spec, gdf))
         report.warnings.extend(f"{spec.id}: {n}" for n in notes)
         gdf = _numbered_zones(gdf, spec, report)
         gdf = repair_layer(gdf, layer_id=spec.id, report=report)

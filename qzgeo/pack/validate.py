@@ -19,14 +19,13 @@ from qzgeo._errors import PackError, QzgeoError
 from qzgeo.geo.crs import crs_label, planar_crs_for_bounds
 from qzgeo.geo.edges import Edge, long_edges
 from qzgeo.io.guard import admit_path, open_options
-from qzgeo.io.input_checks import enforce_extent
 from qzgeo.io.layer_info import layer_form_hint
 from qzgeo.io.postgis_uri import is_postgis_uri
 from qzgeo.io.vector import list_layers
 from qzgeo.pack.class_values import class_key, class_texts
 from qzgeo.pack.confine import shown_text_problems
 from qzgeo.pack.coverage import coverage_problems
-from qzgeo.pack.load import read_pack_layer
+from qzgeo.pack.load import enforce_layer_extent, read_pack_layer
 from qzgeo.pack.model import ANALYSIS_OUTPUTS, LayerSpec, Pack
 from qzgeo.pack.overlaps import zone_name
 
@@ -89,7 +88,7 @@ def _read(pack: Pack, spec: LayerSpec, problems: list[str]) -> gpd.GeoDataFrame 
             return None
     try:
         gdf = read_pack_layer(pack, spec)
-        enforce_extent(gdf, pack.extent, source=spec.path, per_feature=False)
+        enforce_layer_extent(pack, spec, gdf)
     except QzgeoError as exc:
         problems.append(f"{where}: {exc}")
         return None

@@ -95,8 +95,9 @@ def test_inside_boundary_is_a_share_at_most_1(check: bool) -> None:
 
 
 def test_a_piece_off_by_1e_5_is_a_conservation_failure(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The check compares available + constrained with the area to 1e-6 relative: one piece
-    of a covered parcel 1e-5 of the parcel too large is reported (the 10 % case aside)."""
+    """The check compares available + constrained with the area to 1e-6 relative on a small
+    parcel: one piece of a covered parcel 1e-5 of the parcel too large is reported (the 10 %
+    case aside)."""
     from qzgeo.analysis import overlay_kernel
 
     real = overlay_kernel.clip_areas
