@@ -254,15 +254,10 @@ def _as_outlines(plans: list[LayerPlan]) -> list[LayerPlan]:
 
 
 def _parcels_view(
-    prepared: Prepared,
-    n_total: int,
-    fields: list[str],
-    *,
-    coverage: bool = False,
-    number_col: str | None = None,
+    prepared: Prepared, n_total: int, labels: dict[str, str], *, coverage: bool = False
 ) -> LayerView:
-    """The parcels by state; ``coverage``: the pack vouches for a coverage layer, not its box;
-    ``number_col``: the column the parcels' own numbers come from (their label)."""
+    """The parcels by state, with the tooltip fields ``labels`` (field: label); ``coverage``:
+    the pack vouches for a coverage layer, not its box."""
     counts = prepared.gdf[STATE_FIELD].value_counts()
     symbols = dict(STATE_SYMBOLS)
     if coverage:
@@ -287,14 +282,14 @@ def _parcels_view(
         class_field=STATE_FIELD,
         label_field=None,
         name_field=None,
-        fields=list(fields),
+        fields=list(labels),
         labels=False,
         provenance=(
             f"地块：qzgeo 地块分析结果，共 {n_total} 个（{tally}），面积按 CGCS2000 椭球计算；"
             "部分受限指与控制线重叠但未超过冲突容差" + simplified_note(prepared)
         ),
         big=True,
-        field_labels={f: (number_col or "") if f == NUMBER_TOOLTIP else _LABELS[f] for f in fields},
+        field_labels=dict(labels),
     )
 
 
@@ -334,6 +329,20 @@ def tooltip_fields(pack: Pack, *, internal: bool) -> list[str]:
     if not internal and not zone_names_published(pack):
         fields.remove("zone_name")
     return fields
+
+
+def _page_fields(result: gpd.GeoDataFrame, pack: Pack, *, internal: bool) -> dict[str, str]:
+    """The tooltip's fields for ``result`` and their labels (the parcels' own numbers: the
+    name of the column they come from)."""
+    fields = tooltip_fields(pack, internal=internal)
+    if (_unchecked_m2(result) > 0).any():
+        fields.insert(fields.index("available_ha") + 1, UNCHECKED_TOOLTIP[0])
+    # The parcels' own numbers: the page is internal, or the user made the input's columns
+    # public (--public; parcels_audience); nothing else of the input's columns is shown.
+    number_col = parcel_number_column(result)
+    if number_col is not None:
+        fields.insert(0, NUMBER_TOOLTIP)
+    return {f: (number_col or "") if f == NUMBER_TOOLTIP else _LABELS[f] for f in fields}
 
 
 def publish_parcels_map(
@@ -386,14 +395,8 @@ def publish_parcels_map(
         notes.insert(0, "内部资料：本图含内部控制线及由其导出的地块分析结果，不得公开发布。")
     messages = list(build_warnings)
     views = map_views(pack, plans, datum=datum, simplify_m=simplify_m, cache={}, warnings=messages)
-    fields = tooltip_fields(pack, internal=internal)
-    if (_unchecked_m2(parcels_result_gdf) > 0).any():
-        fields.insert(fields.index("available_ha") + 1, UNCHECKED_TOOLTIP[0])
-    # The parcels' own numbers: the page is internal, or the user made the input's columns
-    # public (--public; parcels_audience); nothing else of the input's columns is shown.
-    number_col = parcel_number_column(parcels_result_gdf)
-    if number_col is not None:
-        fields.insert(0, NUMBER_TOOLTIP)
+    labels = _page_fields(parcels_result_gdf, pack, internal=internal)
+    fields = list(labels)
     prepared = prepare_layer(
         _map_table(parcels_result_gdf)[[*fields, STATE_FIELD, "geometry"]],
         fields=[*fields, STATE_FIELD],
@@ -405,11 +408,7 @@ def publish_parcels_map(
     messages.extend(prepared.notes)
     views.append(
         _parcels_view(
-            prepared,
-            len(parcels_result_gdf),
-            fields,
-            coverage=pack.coverage_layer is not None,
-            number_col=number_col,
+            prepared, len(parcels_result_gdf), labels, coverage=pack.coverage_layer is not None
         )
     )
     page = map_page(pack, mspec, views, tiles=tiles, basemap=default, datum=datum, notes=notes)
