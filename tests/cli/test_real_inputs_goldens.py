@@ -63,3 +63,17 @@ def test_site_json(tmp_path: Path) -> None:
     assert res.exit_code == 1, res.output
     got = res.stdout.replace(f'"source": "{site}"', '"source": "<SITE>"')
     assert got == (GOLDEN / "minipack_site.json").read_text("utf-8")
+
+
+def test_report_available_ha_to_six_decimals(tmp_path: Path) -> None:
+    # 公顷 to 6 decimals (0.01 m²) as every table: report.json said 4 (1 m²). The oracle: the
+    # golden zones' available m² (one zone layer: the union is their sum), by hand to 公顷
+    import json
+
+    text = (GOLDEN / "minipack_zone_summary.csv").read_text("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    want = sum(float(r["可用面积(m²)"]) for r in rows) / 1e4
+    rep = json.loads((_publish(tmp_path) / "report.json").read_text(encoding="utf-8"))
+    got = rep["summary"]["available_ha"]
+    assert abs(got - want) <= 1.01e-6, (got, want)
+    assert got == round(got, 6) and rep["summary"]["available_ha_by_layer"] == {"zones": got}
