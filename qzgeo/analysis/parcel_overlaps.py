@@ -432,11 +432,11 @@ class ParcelOverlaps:
         return (
             f"{self.source}: {self.pairs} pair(s) of parcels overlap ({said}"
             + (f"; and {more} more pair(s)" if more else "")
-            + f"), sharing {m2:,.2f} m² ({m2 / M2_PER_HA:.4f} 公顷, {m2 / M2_PER_MU:.3f} 亩) "
+            + f"), sharing {m2:,.2f} m² ({m2 / M2_PER_HA:.6f} 公顷, {m2 / M2_PER_MU:.5f} 亩) "
             "in all. Each parcel's own row is right, but the zone totals of "
             "parcels_summary (面积, 受约束, 可用) and the run's totals count that land once "
-            "per parcel over it: subtract overlapping_parcels.overlap_m2 of "
-            "parcels_report.json, or remove the duplicate parcels or dissolve the "
+            "per parcel over it (as its 合计 row says): subtract overlapping_parcels.overlap_m2 "
+            "of parcels_report.json, or remove the duplicate parcels or dissolve the "
             "overlapping ones (in QGIS: select them by feature id) and run qzgeo analyze again"
         )
 

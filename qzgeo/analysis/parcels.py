@@ -362,21 +362,30 @@ def summary_from_totals(totals: pd.DataFrame, plan: ParcelPlan) -> pd.DataFrame:
 
 
 def _summary_row(layer: str, name: str, t: dict[str, Any], plan: ParcelPlan) -> dict[str, Any]:
-    r: dict[str, Any] = {
-        "分区图层": layer,
-        "分区": name,
-        "地块数": int(t["n"]),
-        "面积_公顷": float(m2_to_ha(_total(t, "area_m2"))),
-        "面积_亩": float(m2_to_mu(_total(t, "area_m2"))),
-        "受约束_公顷": float(m2_to_ha(_total(t, "constrained_m2"))),
-        "可用_公顷": float(m2_to_ha(_total(t, "available_m2"))),
-        "可用_亩": float(m2_to_mu(_total(t, "available_m2"))),
-        "未核查_公顷": float(m2_to_ha(_total(t, UNCHECKED))),
-        "冲突地块数": int(t["conflict"]),
-    }
+    r: dict[str, Any] = {"分区图层": layer, "分区": name, "地块数": int(t["n"])}
+    for label, col in SUMMARY_AREAS:
+        r.update(_in_units(label, _total(t, col)))
+    r["冲突地块数"] = int(t["conflict"])
     for col in plan.overlay.columns:
-        r[f"{col}_公顷"] = float(m2_to_ha(_total(t, col)))
+        r.update(_in_units(col, _total(t, col)))
     return r
+
+
+#: The summary's areas: header, column of the result. Each is given in m², 公顷 and 亩
+#: (:data:`SUMMARY_UNITS`), so that no figure needs converting by hand.
+SUMMARY_AREAS = (
+    ("面积", "area_m2"),
+    ("受约束", "constrained_m2"),
+    ("可用", "available_m2"),
+    ("未核查", UNCHECKED),
+)
+#: Suffixes of the summary's area columns, one per unit.
+SUMMARY_UNITS = ("_m²", "_公顷", "_亩")
+
+
+def _in_units(label: str, m2: float) -> dict[str, float]:
+    ha, mu = float(m2_to_ha(m2)), float(m2_to_mu(m2))
+    return dict(zip((label + u for u in SUMMARY_UNITS), (m2, ha, mu), strict=True))
 
 
 def clean_parcels(

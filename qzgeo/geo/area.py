@@ -25,6 +25,14 @@ M2_PER_HA = 10_000.0
 MU_PER_HA = 15.0
 M2_PER_MU = M2_PER_HA / MU_PER_HA
 
+#: Decimals of an area printed in a table or on a page, per unit: 0.01 m², and in 公顷 and 亩
+#: the fewest decimals that still carry 0.01 m² (1e-6 公顷 = 0.01 m²; 1e-5 亩 ≈ 0.0067 m²).
+#: Every CSV, Excel sheet and page prints areas so; GeoPackage and PostGIS columns keep
+#: every digit.
+M2_DECIMALS = 2
+HA_DECIMALS = 6
+MU_DECIMALS = 5
+
 GEOD = Geod(ellps="GRS80")
 
 

@@ -47,6 +47,7 @@ from folium.map import Layer
 from qzgeo._errors import CRSError, GeometryError, PublishError
 from qzgeo.pack.class_values import class_key, class_texts
 from qzgeo.publish.assets import RawElement, script_json
+from qzgeo.publish.prepare import PAGE_AREA_DECIMALS
 
 __all__ = ["YES_NO", "BigPolygonLayer", "js_json"]
 
@@ -422,7 +423,8 @@ def _tooltip(
 ) -> dict[str, Any] | None:
     if not fields:
         return None
-    texts = np.concatenate([_texts(gdf[field]) for field in fields])
+    # areas as the small layers' popups and every table print them (PAGE_AREA_DECIMALS)
+    texts = np.concatenate([_texts(gdf[f], PAGE_AREA_DECIMALS.get(str(f))) for f in fields])
     # One dictionary for all fields, in order of first appearance (reproducible).
     codes, uniques = pd.factorize(texts, use_na_sentinel=True)
     columns = codes.reshape(len(fields), len(gdf))
@@ -434,15 +436,20 @@ def _tooltip(
     }
 
 
-def _texts(column: pd.Series) -> np.ndarray:
-    """Tooltip text of every value of a column (object array, None where missing)."""
+def _texts(column: pd.Series, decimals: int | None = None) -> np.ndarray:
+    """Tooltip text of every value of a column (object array, None where missing); an area
+    column's floats rounded to ``decimals``, trailing zeros dropped (as a JSON number)."""
     missing = column.isna().to_numpy().copy()
     kind = column.dtype.kind
     texts: list[str | None]
     if kind == "f":
         floats = column.to_numpy(dtype=float, na_value=np.nan)
         missing |= ~np.isfinite(floats)
-        texts = [f"{v:.10g}" for v in floats.tolist()]
+        if decimals is None:
+            texts = [f"{v:.10g}" for v in floats.tolist()]
+        else:
+            shown = (f"{v + 0.0:.{decimals}f}" for v in np.round(floats, decimals).tolist())
+            texts = [t.rstrip("0").rstrip(".") if "." in t else t for t in shown]
     elif kind == "b" or pd.api.types.infer_dtype(column, skipna=True) == "boolean":
         texts = [None if m else YES_NO[bool(v)] for v, m in zip(column, missing, strict=True)]
     elif kind in "iu":

@@ -20,6 +20,7 @@ from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcel_columns import kept_declared
 from qzgeo.analysis.parcel_overlaps import ParcelOverlaps
 from qzgeo.analysis.parcels import ParcelPlan, parcel_summary
+from qzgeo.geo.area import HA_DECIMALS, M2_DECIMALS, MU_DECIMALS
 from qzgeo.geo.coverage import as_coverage
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.atomic import write_bytes, write_text
@@ -31,6 +32,7 @@ from qzgeo.io.write_stream import arrow_batch, write_gpkg_stream
 from qzgeo.pack.load import LoadedPack
 from qzgeo.pack.model import Pack
 from qzgeo.publish.checks import zone_names_published
+from qzgeo.publish.summary_note import overlap_noted
 from qzgeo.publish.tables import csv_bytes, write_csv
 
 __all__ = [
@@ -251,10 +253,11 @@ def published_zone_names(result: gpd.GeoDataFrame, pack: Pack) -> gpd.GeoDataFra
     return out
 
 
-#: Decimals of the summary's area columns in its files, by column suffix: 0.01 m², as the
-#: area columns of parcels.gpkg. Unrounded, a zone's 未核查 of 0.002 m² of rounding showed
-#: as 1.93e-07 公顷 in Excel and 2893.430579028195 as every digit of a double.
-SUMMARY_DECIMALS = {"_公顷": 6, "_亩": 5}
+#: Decimals of the summary's area columns in its files, by column suffix: 0.01 m², as every
+#: table and page (:data:`qzgeo.geo.area.HA_DECIMALS`). Unrounded, a zone's 未核查 of
+#: 0.002 m² of rounding showed as 1.93e-07 公顷 in Excel and 2893.430579028195 as every
+#: digit of a double.
+SUMMARY_DECIMALS = {"_m²": M2_DECIMALS, "_公顷": HA_DECIMALS, "_亩": MU_DECIMALS}
 
 
 def _decimals(column: str) -> int | None:
@@ -407,13 +410,15 @@ def write_parcel_tables(
     (default ``out``). ``overlapping_parcels``: the pairs of parcels that overlap, the area
     they share (which the zone totals count once per parcel over it) and the first pairs.
     ``excel``: gives the Excel file's bytes when they were made elsewhere (a worker process:
-    :func:`summary_xlsx` of ``summary``); it may raise ``ImportError`` as that does.
+    :func:`summary_xlsx` of ``summary``); it may raise ``ImportError`` as that does. With
+    overlapping parcels, the 合计 row says so (:func:`~qzgeo.publish.summary_note.overlap_noted`).
     """
-    csv, csvt = write_csv(out / "parcels_summary.csv", summary, decimals=_places(summary))
+    noted = overlap_noted(summary, overlaps)
+    csv, csvt = write_csv(out / "parcels_summary.csv", noted, decimals=_places(noted))
     notes: list[str] = []
     xlsx: Path | None = None
-    try:
-        data = summary_xlsx(summary) if excel is None else excel()
+    try:  # one made elsewhere has no note of the overlaps (found at the end)
+        data = summary_xlsx(noted) if excel is None or noted is not summary else excel()
     except ImportError:
         notes.append(
             "openpyxl is not installed, so no parcels_summary.xlsx; "

@@ -20,6 +20,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from qzgeo._errors import CRSError, PublishError
+from qzgeo.geo.area import HA_DECIMALS
 from qzgeo.io.atomic import write_text
 from qzgeo.notices import Notices
 from qzgeo.pack.load import LoadedPack
@@ -88,7 +89,7 @@ NUMBER_TOOLTIP = "parcel_no"
 REQUIRED = ("zone_name", "area_m2", "constrained_m2", "available_m2", "conflict")
 NO_ZONE_TEXT = "（不在分区内）"
 PARCELS_ID = "parcels"
-_HA_DECIMALS = 4  # 0.0001 公顷 = 1 m²
+_HA_DECIMALS = HA_DECIMALS  # 0.000001 公顷 = 0.01 m², as every table and page
 
 
 def parcels_sensitivity(pack: Pack) -> str:

@@ -15,6 +15,7 @@ import shapely
 from pyproj import CRS
 
 from qzgeo._errors import PublishError
+from qzgeo.geo.area import HA_DECIMALS, M2_DECIMALS, MU_DECIMALS
 from qzgeo.geo.crs import planar_crs_for_bounds
 from qzgeo.geo.gcj02 import geoms_wgs84_to_gcj02
 from qzgeo.geo.repair import geometry_family
@@ -193,7 +194,7 @@ def to_feature_collection(prepared: Prepared, class_field: str | None = None) ->
     """
     gdf = prepared.gdf
     fields = [c for c in gdf.columns if c != gdf.geometry.name]
-    columns = {f: gdf[f].tolist() for f in fields}
+    columns = {f: _shown(gdf[f], PAGE_AREA_DECIMALS.get(f)) for f in fields}
     classes = (
         class_texts(gdf[class_field]).tolist()
         if class_field is not None and class_field in gdf.columns
@@ -208,6 +209,18 @@ def to_feature_collection(prepared: Prepared, class_field: str | None = None) ->
             feature["qz_class"] = classes[i]
         features.append(feature)
     return {"type": "FeatureCollection", "features": features}
+
+
+#: Decimals of the area fields on a page, as in every table (:data:`HA_DECIMALS`...);
+#: other numbers keep :func:`json_value`'s 6.
+PAGE_AREA_DECIMALS = {"area_m2": M2_DECIMALS, "area_ha": HA_DECIMALS, "area_mu": MU_DECIMALS}
+
+
+def _shown(col: pd.Series, decimals: int | None) -> list[Any]:
+    """A column's values for the page: an area column rounded to its ``decimals``."""
+    if decimals is None or not pd.api.types.is_float_dtype(col):
+        return col.tolist()
+    return col.to_numpy(dtype=float).round(decimals).tolist()
 
 
 def simplified_note(prepared: Prepared) -> str:

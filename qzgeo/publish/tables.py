@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from qzgeo.analysis.zones import AnalysisResult
-from qzgeo.geo.area import M2_PER_HA
+from qzgeo.geo.area import HA_DECIMALS, M2_DECIMALS, M2_PER_HA, MU_DECIMALS
 from qzgeo.io.atomic import write_bytes, write_text
 from qzgeo.io.write import write_gpkg
 
@@ -164,7 +164,28 @@ def write_analysis(result: AnalysisResult, out_dir: Path) -> list[Path]:
             "zone_summary": summary,
         },
     )
-    return [gpkg, *write_csv(out_dir / "zone_summary.csv", summary_table(summary))]
+    table = summary_table(summary)
+    return [gpkg, *write_csv(out_dir / "zone_summary.csv", table, decimals=area_places(table))]
+
+
+#: Decimals of the zone summary's area columns, by header suffix (:data:`HA_DECIMALS`...).
+AREA_HEADER_DECIMALS = {"(m²)": M2_DECIMALS, "(公顷)": HA_DECIMALS, "(亩)": MU_DECIMALS}
+
+
+def area_places(table: pd.DataFrame) -> dict[str, int]:
+    """The decimals of each area column of a table with Chinese headers (:func:`summary_table`).
+
+    Examples
+    --------
+    >>> area_places(pd.DataFrame(columns=["名称", "分区面积(m²)", "农田(公顷)", "可用面积(亩)"]))
+    {'分区面积(m²)': 2, '农田(公顷)': 6, '可用面积(亩)': 5}
+    """
+    return {
+        str(c): d
+        for c in table.columns
+        for s, d in AREA_HEADER_DECIMALS.items()
+        if str(c).endswith(s)
+    }
 
 
 ANALYSIS_TABLES = ("available_land", "conflicts", "zone_summary")
@@ -217,14 +238,14 @@ def available_by_layer(result: AnalysisResult) -> dict[str, float]:
     if rows.empty:
         return {}
     sums = rows.groupby("zone_layer", sort=True)["available_m2"].sum()
-    return {str(k): round(float(v) / M2_PER_HA, 4) for k, v in sums.items()}
+    return {str(k): round(float(v) / M2_PER_HA, HA_DECIMALS) for k, v in sums.items()}
 
 
 def run_summary(result: AnalysisResult) -> dict[str, object]:
     """The ``summary`` of ``report.json``: the headline figures and the planar CRS used."""
     return {
         "zones": len(result.zone_summary),
-        "available_ha": round(result.total_available_ha, 4),
+        "available_ha": round(result.total_available_ha, HA_DECIMALS),
         "available_ha_by_layer": available_by_layer(result),
         "available_ha_is": AVAILABLE_IS,
         "conflict_patches": len(result.conflicts),

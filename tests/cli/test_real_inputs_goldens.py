@@ -26,8 +26,21 @@ def _publish(tmp: Path) -> Path:
 
 
 def test_zone_summary_csv(tmp_path: Path) -> None:
-    got = (_publish(tmp_path) / "zone_summary.csv").read_bytes()
-    assert got.decode("utf-8") == (GOLDEN / "minipack_zone_summary.csv").read_text("utf-8")
+    # Areas are printed to 0.01 m² (m² 2 decimals, 公顷 6, 亩 5: README). The oracle's m²
+    # and qzgeo's differ by ~1e-5 m², so a value on a rounding tie (749922.63 m² is
+    # 1124.883945 亩 exactly) may print one unit apart in its last decimal: the layout and
+    # text byte for byte, each number to within that unit, with the same decimals.
+    got = (_publish(tmp_path) / "zone_summary.csv").read_text("utf-8").splitlines()
+    want = (GOLDEN / "minipack_zone_summary.csv").read_text("utf-8").splitlines()
+    assert got[0] == want[0] and len(got) == len(want)
+    for g_row, w_row in zip(got[1:], want[1:], strict=True):
+        for g, w in zip(g_row.split(","), w_row.split(","), strict=True):
+            if "." not in w:
+                assert g == w
+                continue
+            places = len(w.split(".")[1])
+            assert len(g.split(".")[1]) == places, (g, w)
+            assert abs(float(g) - float(w)) <= 1.01 * 10.0**-places, (g, w)
 
 
 def test_conflicts_table(tmp_path: Path) -> None:
@@ -50,3 +63,17 @@ def test_site_json(tmp_path: Path) -> None:
     assert res.exit_code == 1, res.output
     got = res.stdout.replace(f'"source": "{site}"', '"source": "<SITE>"')
     assert got == (GOLDEN / "minipack_site.json").read_text("utf-8")
+
+
+def test_report_available_ha_to_six_decimals(tmp_path: Path) -> None:
+    # 公顷 to 6 decimals (0.01 m²) as every table: report.json said 4 (1 m²). The oracle: the
+    # golden zones' available m² (one zone layer: the union is their sum), by hand to 公顷
+    import json
+
+    text = (GOLDEN / "minipack_zone_summary.csv").read_text("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    want = sum(float(r["可用面积(m²)"]) for r in rows) / 1e4
+    rep = json.loads((_publish(tmp_path) / "report.json").read_text(encoding="utf-8"))
+    got = rep["summary"]["available_ha"]
+    assert abs(got - want) <= 1.01e-6, (got, want)
+    assert got == round(got, 6) and rep["summary"]["available_ha_by_layer"] == {"zones": got}

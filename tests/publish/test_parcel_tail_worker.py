@@ -137,3 +137,22 @@ def test_pairs_across_chunks_found_by_a_worker_are_those_found_in_memory(tmp_pat
     clear = (shared > 1.01 * OVERLAP_MIN_M2) | (shared < 0.99 * OVERLAP_MIN_M2)
     assert clear.all()  # no pair within 1 % of the threshold: the count cannot depend on it
     assert got["pairs"] == int((shared >= OVERLAP_MIN_M2).sum()) > 60
+
+
+def test_the_workers_excel_summary_says_the_overlaps_found_after_it(
+    loaded: LoadedPack, tmp_path: Path
+) -> None:
+    """The worker makes the Excel summary before the pairs across chunks are known: with
+    overlapping parcels, the file must still say them in its 合计 row, as the CSV does."""
+    import openpyxl
+
+    gdf = quad_parcels(30)
+    gdf.loc[len(gdf)] = {**gdf.iloc[0].to_dict(), "pid": len(gdf)}  # fid 1 twice: chunks 1, 3
+    src = write_parcels(gdf, tmp_path / "parcels.gpkg")
+    here = _run(src, loaded, tmp_path / "here", None)
+    pool = Pool()
+    there = _run(src, loaded, tmp_path / "there", pool)
+    assert there.outputs.xlsx is not None and here.outputs.xlsx is not None
+    assert there.outputs.xlsx.read_bytes() == here.outputs.xlsx.read_bytes()
+    sheet = openpyxl.load_workbook(there.outputs.xlsx).active
+    assert str(sheet.cell(sheet.max_row, 2).value).startswith("注意：1 对地块相互重叠")

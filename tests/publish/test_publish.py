@@ -478,3 +478,26 @@ def test_big_integers_and_missing_dates_reach_the_page_as_they_are() -> None:
     props = [f["properties"] for f in to_feature_collection(prepared)["features"]]
     assert [p["代码"] for p in props] == ["4611686018427387905", "-9007199254740993", 2**53]
     assert [p["日期"] for p in props] == ["2024-01-02T00:00:00", None, None]
+
+
+def test_page_areas_are_printed_as_in_the_tables() -> None:
+    # m² to 2 decimals, 公顷 to 6 and 亩 to 5 (README): the conflicts page showed 亩 and m²
+    # to 6 decimals, other numbers keep 6
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from qzgeo.publish.prepare import prepare_layer, to_feature_collection
+
+    m2 = 1234.5678901
+    gdf = gpd.GeoDataFrame(
+        {"area_m2": [m2], "area_ha": [m2 / 1e4], "area_mu": [m2 * 15 / 1e4], "w": [0.123456789]},
+        geometry=[Point(108.6, 21.7)],
+        crs="EPSG:4490",
+    )
+    fields = ["area_m2", "area_ha", "area_mu", "w"]
+    prepared = prepare_layer(gdf, fields=fields, what="layer 'z'")
+    (feature,) = to_feature_collection(prepared)["features"]
+    # by hand: 1234.5678901 m² = 0.12345678901 公顷 = 1.85185183515 亩
+    assert feature["properties"] == {
+        "area_m2": 1234.57, "area_ha": 0.123457, "area_mu": 1.85185, "w": 0.123457
+    }  # fmt: skip

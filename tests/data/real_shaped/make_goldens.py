@@ -89,10 +89,11 @@ def zone_summary() -> str:
         n = sum(1 for v in per.values() if v >= 1.0)  # min_patch_m2 default 1 m²
         vals = []
         for v in (total, avail, constrained):
-            vals += [f"{v:.4f}", f"{v / 1e4:.4f}", f"{v / MU:.4f}"]
+            # README: m² to 2 decimals, 公顷 to 6, 亩 to 5 (each carries 0.01 m²)
+            vals += [f"{v:.2f}", f"{v / 1e4:.6f}", f"{v / MU:.5f}"]
         w.writerow(
             ["zones", fid, row["名称"], *vals, n]
-            + [f"{per[c] / 1e4:.4f}" for c in ("城镇开发边界", "永久基本农田", "生态保护红线")]
+            + [f"{per[c] / 1e4:.6f}" for c in ("城镇开发边界", "永久基本农田", "生态保护红线")]
         )
     return "\ufeff" + buf.getvalue()
 

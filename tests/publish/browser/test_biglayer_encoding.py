@@ -119,9 +119,24 @@ def test_tooltip_columns_are_deduplicated_text(parcels):
     texts = [tt["dict"][i] for i in tt["columns"][0]]
     assert texts == parcels["cls"].tolist()
     assert len([s for s in tt["dict"] if s in {"R", "G", "M", "W"}]) == 4
-    assert [tt["dict"][i] for i in tt["columns"][1]][:3] == [
-        f"{v:.10g}" for v in parcels["area_mu"][:3]
-    ]
+    # 亩 to 5 decimals (0.01 m²) as every table and page prints it, not 10 digits
+    shown = [tt["dict"][i] for i in tt["columns"][1]]
+    assert all(len(t.partition(".")[2]) <= 5 for t in shown), shown[:3]
+    for text, v in zip(shown, parcels["area_mu"], strict=True):
+        assert abs(float(text) - float(v)) <= 0.5e-5 + 1e-12, (text, v)
+
+
+def test_tooltip_areas_are_printed_as_in_the_tables(parcels):
+    # m² to 2 decimals, 公顷 to 6, 亩 to 5 (README), as a small layer's popup; it was 10
+    # significant digits; other numbers keep them
+    gdf = parcels.iloc[:1].copy()
+    m2 = 749922.629989274
+    gdf["area_m2"], gdf["area_ha"], gdf["area_mu"], gdf["w"] = m2, m2 / 1e4, m2 * 15 / 1e4, 1 / 3
+    fields = ["area_m2", "area_ha", "area_mu", "w"]
+    tt = json.loads(BigPolygonLayer(gdf, name="p", tooltip_fields=fields).payload_js)["tooltip"]
+    # by hand: 749922.629989274 m² = 74.9922629989274 公顷 = 1124.883944983911 亩
+    want = ["749922.63", "74.992263", "1124.88394", "0.3333333333"]
+    assert [tt["dict"][col[0]] for col in tt["columns"]] == want
 
 
 def test_missing_tooltip_values_are_marked(parcels):

@@ -319,3 +319,15 @@ def test_the_parcels_own_numbers_lead_the_tooltip(analyzed: Analysed, tmp_path: 
         sensitivity="internal", layers=analyzed.loaded.layers,
     ).read_text(encoding="utf-8")  # fmt: skip
     assert "parcel_no" not in payload(plain)["tooltip"]["fields"]
+
+
+def test_tooltip_areas_carry_a_hundredth_of_a_square_metre(
+    page: tuple[Path, str], analyzed: Analysed
+) -> None:
+    # 公顷 to 6 decimals (0.01 m²), as parcels_summary and every table: it was 4 (1 m²)
+    rows = tooltip_rows(payload(page[1]))
+    res = analyzed.result
+    for k, row in enumerate(rows):
+        for field, col in (("area_ha", "area_m2"), ("available_ha", "available_m2")):
+            want = float(f"{float(res[col].iloc[k]) / 10_000:.6f}")  # by hand, from m²
+            assert float(str(row[field])) == want, (k, field, row[field], want)
