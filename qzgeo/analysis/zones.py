@@ -23,7 +23,8 @@ from qzgeo.analysis.overlay_plan import ConstraintClass, merge_polygons
 from qzgeo.geo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
 from qzgeo.geo.crs import crs_label
 from qzgeo.geo.edges import densify_rings
-from qzgeo.geo.repair import RepairReport, overlay_op, polygonal_part, valid_polygonal
+from qzgeo.geo.overlay_retry import overlay_op
+from qzgeo.geo.repair import RepairReport, polygonal_part, valid_polygonal
 from qzgeo.pack.class_values import class_texts
 from qzgeo.pack.load import LoadedPack
 from qzgeo.pack.model import LayerSpec, Pack
