@@ -146,10 +146,13 @@ class RepairReport:
             return "no features repaired or dropped"
         # features, not records: one feature may have several (Z removed, then made valid)
         dropped = {(r.layer, r.feature_id) for r in self.dropped}
-        kept = {(r.layer, r.feature_id) for r in self.records} - dropped
-        n_rep = len(kept) + sum(f.features for f in self.flattened)
+        cut = {(r.layer, r.feature_id) for r in self.records if r.action == "parts dropped"}
+        cut -= dropped  # kept, but not whole: neither "repaired" nor "dropped" says that
+        n_rep = len({(r.layer, r.feature_id) for r in self.records} - dropped - cut)
+        n_rep += sum(f.features for f in self.flattened)
+        parts = f", {len(cut)} with parts dropped" if cut else ""
         n_warn = len(self.warnings) + len(self.outside)
-        line = f"{n_rep} feature(s) repaired, {len(dropped)} dropped, {n_warn} warning(s)"
+        line = f"{n_rep} feature(s) repaired{parts}, {len(dropped)} dropped, {n_warn} warning(s)"
         return f"{line}; see {see}" if see else line
 
     def to_dict(self) -> dict[str, Any]:
