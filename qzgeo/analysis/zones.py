@@ -362,7 +362,11 @@ def _check_conservation(where: str, zone: float, avail: float, removed: float) -
     from qzgeo._errors import GeometryError
 
     residual = abs(avail + removed - zone)
-    if zone > 0 and residual > max(CONSERVATION_RTOL * zone, 0.01):
+    # Not the parcels' 0.01 m² + 1e-9·A (overlay.CONSERVATION_RTOL): the bundled packs' zones
+    # miss by 1.5e-5 m² at most, but a class drawn from two layers, or a near-degenerate
+    # spike, leaves 0.03 m² on 1e6 m² zones (tests/analysis/test_zone_class_totals.py,
+    # test_zones.py), 3x that rule. A NaN residual (a NaN area) is a failure too.
+    if zone > 0 and not residual <= max(CONSERVATION_RTOL * zone, 0.01):
         msg = (
             f"area not conserved for {where}: available {avail:.3f} + constrained "
             f"{removed:.3f} != zone {zone:.3f} m²; please report this with the input data"
