@@ -19,6 +19,8 @@ processes writing one key leave one whole file), and read only if its digest, it
 sizes all agree: a truncated, corrupt or foreign file is a miss, never an error or a wrong
 answer. Nothing is unpickled: the header is JSON, the blobs are bytes (Arrow IPC, WKB).
 A cache that cannot be written (a read-only home, CI) is no cache; nothing fails for it.
+A folder refused as not private is said (:func:`take_refusals`): the user would only see
+slow runs, and the fix is theirs to make.
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ __all__ = [
     "NO_CACHE_ENV",
     "cache_folder",
     "cache_off",
+    "is_refusal",
     "load_entry",
     "save_entry",
+    "take_refusals",
     "user_cache_dir",
 ]
 
@@ -87,7 +91,48 @@ def cache_folder(kind: str, *, create: bool = False) -> Path | None:
         st = folder.lstat()
     except (OSError, RuntimeError):  # RuntimeError: no home directory to expand
         return None
-    return folder if _private(st) else None
+    return folder if _private_or_said(folder, st) else None
+
+
+#: Folders refused since the last :func:`take_refusals`: folder -> the warning about it.
+_REFUSED: dict[str, str] = {}
+
+
+def take_refusals() -> list[str]:
+    """The warnings about cache folders refused since the last call (one per folder).
+
+    A run takes them when it reports (report.json, check's warnings, stderr): a refused folder
+    silently turns the cache off, and the user would only see slow runs.
+    """
+    said = list(_REFUSED.values())
+    _REFUSED.clear()
+    return said
+
+
+def is_refusal(message: str) -> bool:
+    """Whether ``message`` is one of :func:`take_refusals`' (the terminal prints those too)."""
+    return message.startswith(_REFUSAL_START)
+
+
+_REFUSAL_START = "qzgeo's cache folder "
+
+
+def _private_or_said(folder: Path, st: os.stat_result) -> bool:
+    if _private(st):
+        return True
+    if not stat.S_ISDIR(st.st_mode):
+        what = "it is not a folder (a file or a link)"
+    elif hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+        what = f"it belongs to another user (uid {st.st_uid}, you are {os.geteuid()})"
+    else:
+        what = f"others can write to it (mode {stat.S_IMODE(st.st_mode):04o})"
+    _REFUSED[str(folder)] = (
+        f"{_REFUSAL_START}{folder} is not used, so runs are slower: {what}; fix: "
+        f"`chmod 700 {folder}` if it is yours, or remove it (qzgeo makes it again), or set "
+        f"{CACHE_ENV} to a folder of your own; {NO_CACHE_ENV}=1 turns the cache off and this "
+        "warning with it"
+    )
+    return False
 
 
 def _private(st: os.stat_result) -> bool:
@@ -142,7 +187,7 @@ def _opened_folder(kind: str, *, create: bool) -> Iterator[_Folder | None]:
         yield None
         return
     try:
-        yield _Folder(folder, fd) if _private(os.fstat(fd)) else None
+        yield _Folder(folder, fd) if _private_or_said(folder, os.fstat(fd)) else None
     finally:
         os.close(fd)
 

@@ -30,6 +30,7 @@ from qzgeo.analysis.site_results import SiteReport, constraint_notes, exit_code
 from qzgeo.analysis.sites import read_sites, split_source
 from qzgeo.analysis.siting import SitingContext, check_sites
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
+from qzgeo.cache_store import take_refusals
 from qzgeo.geo.area import M2_PER_HA, M2_PER_MU
 from qzgeo.geo.repair import RepairReport
 from qzgeo.io.atomic import write_text
@@ -132,6 +133,7 @@ def run_publish(
         Vertex and feature caps of the layers read; a vector PDF sheet per map beside its
         page, on this paper (default: the map's, else A3 landscape).
     """
+    take_refusals()  # a cache folder refused before this run is said again if it still is
     pack = load_pack(pack_dir)
     validate_pack(pack)
     check_out_dir(out_dir, pack=pack.root)
@@ -160,6 +162,7 @@ def run_publish(
             warnings.extend(w for w in published.warnings if w not in warnings)
             # The QGIS project holds every layer, internal ones included: INTERNAL folder only.
             outputs.extend(write_pack_qgis(loaded, result, build.internal))
+        warnings.extend(w for w in take_refusals() if w not in warnings)  # the cache's, last
         report = {"pack": pack.name, "summary": run_summary(result), **loaded.report.to_dict()}
         outputs.append(write_run_report(build.internal, {**report, "warnings": warnings}))
         tables = write_analysis_postgis(result, to_postgis) if to_postgis else []
@@ -247,8 +250,9 @@ def run_analyze(
     ``layer``/``crs``/``datum``/``read_options`` read the parcels (notices to the report);
     ``workers``/``use_dask``/``scheduler``: threads, or a Dask cluster; ``caps``: vertex and
     feature caps; ``chunk_rows``: parcels per streamed chunk; ``processes``: big files are
-    analyzed by ``workers`` processes (the script needs ``if __name__ == "__main__":``).
-    """
+    analyzed by ``workers`` processes (the script needs ``if __name__ == "__main__":``). A cache
+    folder refused is in ``repairs.warnings`` (:func:`qzgeo.cache_store.is_refusal`)."""
+    take_refusals()  # a cache folder refused before this run is said again if it still is
     pack = load_pack(pack_dir)
     check_out_dir(out_dir, inputs=[parcels_path], pack=pack.root)
     layer = default_layer(parcels_path, layer)
@@ -409,6 +413,7 @@ def run_check(
     ``read_options``: encoding, X/Y order, size cap, datum of every input. Each notice about a site
     is in its report (PostGIS passwords redacted), and in ``warnings`` or ``repairs``.
     """
+    take_refusals()  # a cache folder refused before this run is said again if it still is
     pack = None if no_pack else load_pack(pack_dir)
     inputs = [split_source(s)[0] for s in (*sites, *constraints)]
     if out_dir is not None:
@@ -429,9 +434,9 @@ def run_check(
     reports = check_sites(
         site_gdf, context, label_field=label_field, with_patches=with_patches, notices=notices
     )
-    # A constraint feature dropped (NaN vertex, nothing polygonal left) or repaired is in
-    # every site's report, not only a count on stderr.
-    lost = constraint_notes(rep.records)
+    # A constraint feature dropped (NaN vertex, nothing polygonal left) or repaired, and a
+    # cache folder refused, are in every site's report, not only a count on stderr.
+    lost = [*constraint_notes(rep.records), *take_refusals()]  # the cache's: checks done
     for r in reports:
         r.source = redact_text(r.source) if r.source is not None else None
         r.warnings = [redact_text(w) for w in [*r.warnings, *lost]]

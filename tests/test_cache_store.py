@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -250,3 +251,66 @@ def test_no_home_directory_is_no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cache_folder("packs", create=True) is None
     assert not save_entry("packs", _key(1), META, BLOBS)
     assert load_entry("packs", _key(1)) is None
+
+
+@pytest.fixture(autouse=True)
+def _no_refusal_left() -> Iterator[None]:
+    """A refusal a test provokes is not left for the next test's run to report."""
+    yield
+    cache_store.take_refusals()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
+def test_a_refused_folder_is_said_once_with_the_fix(cache: Path) -> None:
+    # Refused, the cache was off without a word: the user saw only slow runs.
+    (cache / "packs").mkdir(parents=True)
+    (cache / "packs").chmod(0o775)
+    cache_store.take_refusals()
+    for _ in range(3):
+        assert load_entry("packs", _key(1)) is None
+        assert not save_entry("packs", _key(1), META, BLOBS)
+    [said] = cache_store.take_refusals()
+    assert cache_store.is_refusal(said)
+    assert str(cache / "packs") in said and "0775" in said and "others can write" in said
+    assert f"chmod 700 {cache / 'packs'}" in said and "remove it" in said
+    assert "QZGEO_CACHE_DIR" in said and "QZGEO_NO_CACHE=1" in said
+    assert cache_store.take_refusals() == []  # taken: said once
+
+
+def test_a_link_in_place_of_the_folder_is_said(cache: Path, tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    cache.mkdir()
+    (cache / "siting").symlink_to(tmp_path / "elsewhere")
+    assert cache_folder("siting", create=True) is None
+    [said] = cache_store.take_refusals()
+    assert str(cache / "siting") in said and "not a folder" in said
+
+
+def test_a_usable_or_absent_folder_is_not_said(cache: Path) -> None:
+    assert load_entry("packs", _key(1)) is None  # absent: nothing to say
+    assert save_entry("packs", _key(1), META, BLOBS)
+    assert load_entry("packs", _key(1)) == (META, BLOBS)
+    assert cache_store.take_refusals() == []
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
+def test_a_cache_turned_off_on_purpose_is_not_said(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (cache / "packs").mkdir(parents=True)
+    (cache / "packs").chmod(0o777)
+    monkeypatch.setenv("QZGEO_NO_CACHE", "1")
+    assert cache_folder("packs", create=True) is None
+    assert not save_entry("packs", _key(1), META, BLOBS)
+    assert cache_store.take_refusals() == []
+
+
+def test_no_home_directory_is_not_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(cache_store.Path, "home", staticmethod(no_home))
+    for name in ("QZGEO_CACHE_DIR", "XDG_CACHE_HOME", "LOCALAPPDATA", "QZGEO_NO_CACHE"):
+        monkeypatch.delenv(name, raising=False)
+    assert cache_folder("packs", create=True) is None
+    assert cache_store.take_refusals() == []

@@ -29,7 +29,7 @@ from pyproj import CRS
 from qzgeo.analysis.cell_index import CellIndex
 from qzgeo.analysis.coverage_store import coverage_parts
 from qzgeo.geo.coverage import EDGE_TOLERANCE_M2, Coverage, coverage_in
-from qzgeo.geo.repair import retry_on_grid
+from qzgeo.geo.overlay_retry import retry_on_grid
 
 __all__ = ["coverage_outside", "coverage_sides"]
 

@@ -33,7 +33,7 @@ from qzgeo.geo.area_lattice import lattice_wide
 from qzgeo.geo.area_moments import Measured, ellipsoidal_m2, measure, remainder_m2, wide
 from qzgeo.geo.convex_clip import clip_areas, convex_windows
 from qzgeo.geo.green_area import agreement_m2, agrees, pair_areas
-from qzgeo.geo.repair import RETRY_GRID_SIZE, retry_on_grid
+from qzgeo.geo.overlay_retry import RETRY_GRID_SIZE, retry_on_grid
 
 __all__ = [
     "PREFILTER_MIN_PARCELS",

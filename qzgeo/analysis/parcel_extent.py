@@ -41,7 +41,8 @@ from qzgeo.geo.coverage import (
 )
 from qzgeo.geo.crs import STORAGE_CRS, cached_transformer
 from qzgeo.geo.edges import densify_rings
-from qzgeo.geo.repair import FLATTENED_IDS, Outside, first_ids, retry_on_grid
+from qzgeo.geo.overlay_retry import retry_on_grid
+from qzgeo.geo.repair import FLATTENED_IDS, Outside, first_ids
 
 __all__ = [
     "UNCHECKED",

@@ -48,7 +48,7 @@ from qzgeo.geo.area import (
     from_fixed_point_m2,
 )
 from qzgeo.geo.crs import STORAGE_CRS, cached_transformer
-from qzgeo.geo.repair import retry_on_grid
+from qzgeo.geo.overlay_retry import retry_on_grid
 
 __all__ = [
     "MAX_PAIRS_NAMED",

@@ -23,7 +23,8 @@ from qzgeo.analysis.overlay_plan import ConstraintClass, merge_polygons
 from qzgeo.geo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
 from qzgeo.geo.crs import crs_label
 from qzgeo.geo.edges import densify_rings
-from qzgeo.geo.repair import RepairReport, overlay_op, polygonal_part, valid_polygonal
+from qzgeo.geo.overlay_retry import overlay_op
+from qzgeo.geo.repair import RepairReport, polygonal_part, valid_polygonal
 from qzgeo.pack.class_values import class_texts
 from qzgeo.pack.load import LoadedPack
 from qzgeo.pack.model import LayerSpec, Pack
@@ -361,7 +362,11 @@ def _check_conservation(where: str, zone: float, avail: float, removed: float) -
     from qzgeo._errors import GeometryError
 
     residual = abs(avail + removed - zone)
-    if zone > 0 and residual > max(CONSERVATION_RTOL * zone, 0.01):
+    # Not the parcels' 0.01 m² + 1e-9·A (overlay.CONSERVATION_RTOL): the bundled packs' zones
+    # miss by 1.5e-5 m² at most, but a class drawn from two layers, or a near-degenerate
+    # spike, leaves 0.03 m² on 1e6 m² zones (tests/analysis/test_zone_class_totals.py,
+    # test_zones.py), 3x that rule. A NaN residual (a NaN area) is a failure too.
+    if zone > 0 and not residual <= max(CONSERVATION_RTOL * zone, 0.01):
         msg = (
             f"area not conserved for {where}: available {avail:.3f} + constrained "
             f"{removed:.3f} != zone {zone:.3f} m²; please report this with the input data"

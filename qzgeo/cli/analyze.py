@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from qzgeo.cache_store import is_refusal
 from qzgeo.cli.options import (
     crs_opt,
     from_gcj02_opt,
@@ -152,6 +153,8 @@ def command(
     said = summary.overlaps.message() if summary.overlaps is not None else None
     if said is not None:  # the totals below count shared land twice: not only in the report
         click.echo(f"warning: {printable(said)}", err=True)
+    for w in filter(is_refusal, summary.repairs.warnings):  # else only slow runs would show it
+        click.echo(f"warning: {printable(w)}", err=True)
     click.echo(f"wrote {', '.join(str(f) for f in summary.files)}")
     if summary.audience is not None:  # beside the files: what posting OUT/public means
         click.echo(f"{'warning' if public else 'note'}: {printable(summary.audience)}")

@@ -19,6 +19,9 @@ from qzgeo._errors import CRSError
 from qzgeo.geo.reproject import cached_transformer
 
 STORAGE_CRS = "EPSG:4490"
+#: The fix for a CRS that does not fit the coordinates, as the command line sets it; a pack
+#: layer's refusal says the catalog's instead (:func:`qzgeo.pack.load.read_pack_layer`).
+CRS_FIX = "check `crs` / --crs"
 
 # EPSG codes of the CGCS2000 3-degree Gauss-Krüger zones: zone 25 (CM 75E) .. zone 45 (CM 135E).
 # "zone" variants carry the zone number as an easting prefix (36 500 000); "CM" variants do not.
@@ -324,9 +327,9 @@ EPSG:4528, which expects 40 xxx xxx): use EPSG:4549, not EPSG:4528
     lon, lat = _to_lonlat(c, x, y)
     if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
         ok = np.isfinite(lon) & np.isfinite(lat)
-        k, why = int(np.argmin(ok)), "the declared CRS is wrong; check `crs` / --crs"
+        k, why = int(np.argmin(ok)), f"the declared CRS is wrong; {CRS_FIX}"
         if ok.mean() > 0.5:  # most do: a stray vertex rather than a wrong CRS
-            why = "a stray vertex? Fix or delete it (or check `crs` / --crs)"
+            why = f"a stray vertex? Fix or delete it (or {CRS_FIX})"
         msg = (
             f"{source}: coordinates such as ({x[k]:.3f}, {y[k]:.3f}) do not transform from {name} "
             f"(the result is infinite): {why}"
@@ -345,7 +348,7 @@ EPSG:4528, which expects 40 xxx xxx): use EPSG:4549, not EPSG:4528
         why += f" (the numbers look like lon/lat degrees: {STORAGE_CRS} (CGCS2000) or EPSG:4326)"
     msg = (
         f"{source}: in {name} the data lie at {where}, {why}; the declared CRS is probably "
-        "wrong: check `crs` / --crs"
+        f"wrong: {CRS_FIX}"
     )
     raise CRSError(msg)
 

@@ -22,7 +22,6 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
-from qzgeo._errors import GeometryError
 from qzgeo.geo.area import ellipsoidal_area
 from qzgeo.geo.valid_fast import valid_mask
 
@@ -147,10 +146,13 @@ class RepairReport:
             return "no features repaired or dropped"
         # features, not records: one feature may have several (Z removed, then made valid)
         dropped = {(r.layer, r.feature_id) for r in self.dropped}
-        kept = {(r.layer, r.feature_id) for r in self.records} - dropped
-        n_rep = len(kept) + sum(f.features for f in self.flattened)
+        cut = {(r.layer, r.feature_id) for r in self.records if r.action == "parts dropped"}
+        cut -= dropped  # kept, but not whole: neither "repaired" nor "dropped" says that
+        n_rep = len({(r.layer, r.feature_id) for r in self.records} - dropped - cut)
+        n_rep += sum(f.features for f in self.flattened)
+        parts = f", {len(cut)} with parts dropped" if cut else ""
         n_warn = len(self.warnings) + len(self.outside)
-        line = f"{n_rep} feature(s) repaired, {len(dropped)} dropped, {n_warn} warning(s)"
+        line = f"{n_rep} feature(s) repaired{parts}, {len(dropped)} dropped, {n_warn} warning(s)"
         return f"{line}; see {see}" if see else line
 
     def to_dict(self) -> dict[str, Any]:
@@ -235,79 +237,6 @@ def _non_polygonal_parts(geom: BaseGeometry) -> str:
     kinds = [p.geom_type for p in shapely.get_parts(geom)]
     kinds = [k for k in kinds if k not in ("Polygon", "MultiPolygon")]
     return ", ".join(f"{kinds.count(k)} {k}" for k in sorted(set(kinds)))
-
-
-#: Snapping grid of the retry when a GEOS overlay fails: 1 mm in a metric CRS.
-RETRY_GRID_SIZE = 0.001
-
-
-def retry_on_grid(
-    func: Callable[..., Any],
-    *geoms: Any,
-    grid_size: float = RETRY_GRID_SIZE,
-    context: str = "",
-) -> tuple[Any, str | None]:
-    """``func(*geoms)``, retried with ``grid_size=`` if GEOS raises a TopologyException.
-
-    The one implementation of qzgeo's "1 mm retry": near-coincident boundaries (vertices a few
-    nanometres apart) can make GEOS overlays fail, and snapping both inputs to a 1 mm grid
-    (in a metric CRS) makes them robust. ``func`` is any shapely function taking
-    ``grid_size`` (``intersection``, ``difference``, ``union_all``...).
-
-    Returns
-    -------
-    The result and, if a retry was needed, the first GEOS error message (else ``None``).
-
-    Raises
-    ------
-    GeometryError
-        The retry failed too; the message names ``context``.
-
-    Examples
-    --------
-    >>> from shapely import box
-    >>> result, error = retry_on_grid(shapely.intersection, box(0, 0, 2, 2), box(1, 1, 3, 3))
-    >>> result.area, error
-    (1.0, None)
-    """
-    try:
-        return func(*geoms), None
-    except shapely.errors.GEOSException as exc:
-        try:
-            return func(*geoms, grid_size=grid_size), str(exc)
-        except shapely.errors.GEOSException as exc2:
-            name = getattr(func, "__name__", "overlay")
-            where = f" ({context})" if context else ""
-            msg = f"{name}{where} failed even on a {grid_size:g} grid: {exc2}; repair the inputs"
-            raise GeometryError(msg) from exc2
-
-
-def overlay_op(
-    a: BaseGeometry,
-    b: BaseGeometry,
-    *,
-    op: str = "intersection",
-    grid_size: float = RETRY_GRID_SIZE,
-    report: RepairReport | None = None,
-    context: str = "",
-) -> BaseGeometry:
-    """``shapely.<op>(a, b)``, retried on a snapping grid if GEOS raises a TopologyException.
-
-    See :func:`retry_on_grid`; a retry is noted in ``report.warnings``.
-
-    Examples
-    --------
-    >>> from shapely import box
-    >>> overlay_op(box(0, 0, 2, 2), box(1, 1, 3, 3)).area
-    1.0
-    """
-    result, error = retry_on_grid(getattr(shapely, op), a, b, grid_size=grid_size, context=context)
-    if error is not None and report is not None:
-        report.warnings.append(
-            f"{op}{f' ({context})' if context else ''}: GEOS failed ({error}); retried on a "
-            f"{grid_size} grid"
-        )
-    return result
 
 
 def repair_layer(

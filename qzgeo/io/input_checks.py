@@ -25,7 +25,7 @@ from qzgeo.geo.coverage import (
     as_coverage,
     coverage_in,
 )
-from qzgeo.geo.crs import STORAGE_CRS, gk_epsg, gk_zone_of_epsg, old_datum
+from qzgeo.geo.crs import CRS_FIX, STORAGE_CRS, gk_epsg, gk_zone_of_epsg, old_datum
 from qzgeo.geo.edges import densify_rings
 from qzgeo.geo.extent import (
     INPUT_CAUSES,
@@ -396,6 +396,6 @@ def _refuse_stray_vertices(gdf: gpd.GeoDataFrame, lonlat: np.ndarray, *, source:
     msg = (
         f"{source}: feature {gdf.index[i]}{more} has a vertex at ({xy[k, 0]:.3f}, "
         f"{xy[k, 1]:.3f}) that does not transform from {f'EPSG:{code}' if code else gdf.crs.name}"
-        ": a stray vertex? Fix or delete it (or check `crs` / --crs)"
+        f": a stray vertex? Fix or delete it (or {CRS_FIX})"
     )
     raise CRSError(msg)

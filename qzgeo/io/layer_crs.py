@@ -16,7 +16,13 @@ import shapely
 from pyproj import CRS
 
 from qzgeo._errors import CRSError
-from qzgeo.geo.crs import STORAGE_CRS, check_coordinates, resolve_crs, sample_coordinates
+from qzgeo.geo.crs import (
+    CRS_FIX,
+    STORAGE_CRS,
+    check_coordinates,
+    resolve_crs,
+    sample_coordinates,
+)
 from qzgeo.geo.gcj02 import geoms_gcj02_to_wgs84
 from qzgeo.io.postgis_uri import redact_uri
 from qzgeo.io.shapefile import sidecar
@@ -123,6 +129,10 @@ def settle_crs(
     return gdf
 
 
+#: How a refusal says the CRS was the file's own: the fix is in the file, not in a setting.
+FILE_CRS_SAID = "which --crs does not replace (nor a catalog `crs`)"
+
+
 #: Coordinates checked against the CRS in a layer read whole, and in each chunk of a layer
 #: read in chunks: every chunk is checked, so 1M parcels in 16 chunks still have 64 000
 #: checked (20 000 read whole). 20 000 a chunk cost ~1 % of a streamed run's CPU.
@@ -154,7 +164,7 @@ def check_layer_coordinates(
         )
     except CRSError as exc:
         given = crs is not None and resolve_crs(CRS.from_user_input(crs)) == gdf.crs
-        if given or not any(w in str(exc) for w in ("use EPSG:", "check `crs` / --crs")):
+        if given or not any(w in str(exc) for w in ("use EPSG:", CRS_FIX)):
             raise  # the CRS came from --crs, or the fix is not a CRS (swapped X/Y, a vertex)
         where = "the .prj" if src.lower().endswith(".shp") else "the CRS the file declares"
         fix = "replace the .prj (ArcGIS 定义投影, QGIS Assign Projection)"
@@ -167,9 +177,7 @@ def check_layer_coordinates(
                 'QGIS 指定投影 (Assign Projection) and export; GeoJSON: its "crs" member; '
                 "界址点: 带号)"
             )
-        msg = (
-            f"{exc}. That CRS is {where}, which --crs does not replace (nor a catalog `crs`): {fix}"
-        )
+        msg = f"{exc}. That CRS is {where}, {FILE_CRS_SAID}: {fix}"
         raise CRSError(msg) from exc
 
 

@@ -288,6 +288,12 @@ def output_build(
             f"cannot create the output folder {out}: {exc.strerror or exc}; "
             "write elsewhere with --out DIR (a folder you can write to)"
         )
+        if not created and target.is_dir():  # it is there: creating it was never the problem
+            msg = (
+                f"the output folder {out} exists but cannot be written to: "
+                f"{exc.strerror or exc}; make it writable (e.g. `chmod u+w {out}`) or write "
+                "elsewhere with --out DIR (a folder you can write to)"
+            )
         raise OutputError(msg) from exc
     with _locked(target):
         try:

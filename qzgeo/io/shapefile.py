@@ -309,7 +309,7 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
         if not _decodes(dbf, enc):
             continue
         label = "UTF-8" if enc == "utf-8" else "GB18030"
-        note = f"{path.name}: no .cpg file; the attribute text decodes as {label}, read as {label}"
+        note = f"{path}: no .cpg file; the attribute text decodes as {label}, read as {label}"
         cut = _cut_note(path, dbf, enc)
         if enc == "utf-8":
             log.info("%s", note)
@@ -358,7 +358,7 @@ def _other_cpg_note(path: Path, cpg: Path) -> str | None:
         as_cpg, as_gbk = sample.decode(codec, "replace")[:16], sample.decode("gb18030")[:16]
         shown = f": {as_gbk!r} reads as {as_cpg!r}"
     return (
-        f"{path.name}: its .cpg says {text!r} and the text is read so, but it also reads as "
+        f"{path}: its .cpg says {text!r} and the text is read so, but it also reads as "
         f"GBK{shown}; if GBK is meant: --encoding GBK"
     )
 
@@ -375,7 +375,7 @@ def _utf8_under_gb_note(path: Path, cpg: Path) -> str | None:
         return None
     as_gb, as_utf8 = sample.decode("gb18030", "replace")[:16], sample.decode("utf-8")[:16]
     return (
-        f"{path.name}: its .cpg says {_cpg_text(cpg)!r} and the text is read so ({as_gb!r}), "
+        f"{path}: its .cpg says {_cpg_text(cpg)!r} and the text is read so ({as_gb!r}), "
         f"but it is valid UTF-8, {as_utf8!r}; if UTF-8 is meant: --encoding UTF-8"
     )
 
@@ -443,7 +443,7 @@ def _cut_note(path: Path, dbf: Path, encoding: str) -> str | None:
     if not cut:
         return None
     return (
-        f"{path.name}: field name(s) {', '.join(repr(c) for c in cut)} were cut inside a "
+        f"{path}: field name(s) {', '.join(repr(c) for c in cut)} were cut inside a "
         "character by the DBF's 10-byte limit; read without the cut character (rename the "
         "field, or keep the data in GeoPackage)"
     )

@@ -16,13 +16,14 @@ from pyproj import CRS
 
 from qzgeo._errors import PackError, QzgeoError
 from qzgeo.geo.coverage import Coverage
-from qzgeo.geo.crs import planar_crs_for_bounds
+from qzgeo.geo.crs import CRS_FIX, planar_crs_for_bounds
 from qzgeo.geo.edges import drawn_edges
 from qzgeo.geo.gcj02 import detect_gcj02_offset
 from qzgeo.geo.repair import RepairReport, repair_layer
 from qzgeo.io.digest import sha256_path
 from qzgeo.io.guard import current_caps
 from qzgeo.io.input_checks import enforce_extent
+from qzgeo.io.layer_crs import FILE_CRS_SAID
 from qzgeo.io.vector import read_layer, to_storage
 from qzgeo.notices import ATTR as NOTICES_ATTR
 from qzgeo.notices import Notices, notices_of
@@ -110,6 +111,17 @@ PACK_SWAP_FIX = (
 _PACK_FIXES = (("--encoding", PACK_ENCODING_FIX), ("--swap-xy", PACK_SWAP_FIX))
 
 
+def catalog_crs_fix(spec: LayerSpec, said: str) -> str:
+    """What a pack layer's coordinates refused for their CRS (``said``) ask of its catalog:
+    the command line's "--crs" means nothing there (as in :func:`enforce_layer_extent`)."""
+    where = f"catalog.toml layer {spec.id!r}"
+    if FILE_CRS_SAID in said:  # the file's own CRS was used (said next): the fix is there
+        return "check the CRS its file declares"
+    if spec.crs is not None:
+        return f"check `crs` {spec.crs!r} of {where}"
+    return f"check the CRS its file declares (a file that declares none takes `crs` in {where})"
+
+
 def enforce_layer_extent(pack: Pack, spec: LayerSpec, gdf: gpd.GeoDataFrame) -> Notices:
     """:func:`~qzgeo.io.input_checks.enforce_extent` of one catalog layer (the layer as one),
     a refusal advising the catalog keys: a pack layer takes no --pack nor --crs."""
@@ -160,10 +172,11 @@ def read_pack_layer(pack: Pack, spec: LayerSpec) -> gpd.GeoDataFrame:
             crs_given_by=given_by,
         )
     except QzgeoError as exc:
-        fixes = "".join(fix for flag, fix in _PACK_FIXES if flag in str(exc))
-        if not fixes:
+        text = str(exc).replace(CRS_FIX, catalog_crs_fix(spec, str(exc)))
+        fixes = "".join(fix for flag, fix in _PACK_FIXES if flag in text)
+        if not fixes and text == str(exc):
             raise
-        msg = f"{exc}{fixes}"
+        msg = f"{text}{fixes}"
         raise type(exc)(msg) from exc
     for d in gdf.attrs.get(NOTICES_ATTR, []):  # the readers' advice names a command-line option
         if isinstance(d, dict):

@@ -20,6 +20,7 @@ from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcel_columns import kept_declared
 from qzgeo.analysis.parcel_overlaps import ParcelOverlaps
 from qzgeo.analysis.parcels import ParcelPlan, parcel_summary
+from qzgeo.cache_store import take_refusals
 from qzgeo.geo.area import HA_DECIMALS, M2_DECIMALS, MU_DECIMALS
 from qzgeo.geo.coverage import as_coverage
 from qzgeo.geo.repair import RepairReport
@@ -417,6 +418,9 @@ def write_parcel_tables(
     csv, csvt = write_csv(out / "parcels_summary.csv", noted, decimals=_places(noted))
     notes: list[str] = []
     xlsx: Path | None = None
+    repairs = repairs or RepairReport()
+    # written last: every cache folder looked at in the run is in (said once, see analyze)
+    repairs.warnings.extend(w for w in take_refusals() if w not in repairs.warnings)
     try:  # one made elsewhere has no note of the overlaps (found at the end)
         data = summary_xlsx(noted) if excel is None or noted is not summary else excel()
     except ImportError:
@@ -434,7 +438,7 @@ def write_parcel_tables(
         "unchecked_ha": float(summary["未核查_公顷"].iloc[-1]) if len(summary) else 0.0,
         **_coverage_entry(plan),
         "sensitivity": plan.sensitivity,
-        "repairs": (repairs or RepairReport()).to_dict(),
+        "repairs": repairs.to_dict(),
         "overlay": (overlay_report or OverlayReport()).to_dict(),
         "overlapping_parcels": (overlaps or ParcelOverlaps("")).to_dict(),
         **(extra or {}),

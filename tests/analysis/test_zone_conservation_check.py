@@ -28,3 +28,10 @@ def test_a_lost_percent_of_a_zone_is_an_error_naming_the_zone(
     monkeypatch.setattr(zones, "polygonal_part", shrunk)
     with pytest.raises(GeometryError, match=r"area not conserved for zone zones#\d+"):
         zones.analyze_pack(loaded)
+
+
+def test_a_nan_area_is_not_taken_as_conserved() -> None:
+    # `residual > tolerance` is False for NaN: a zone whose pieces measured NaN passed.
+    with pytest.raises(GeometryError, match="area not conserved for zone z#1"):
+        zones._check_conservation("zone z#1", 1e6, float("nan"), 4e5)
+    assert zones._check_conservation("zone z#1", 1e6, 6e5, 4e5) == 0.0

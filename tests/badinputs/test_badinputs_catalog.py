@@ -25,7 +25,8 @@ from qzgeo._errors import GeometryError, InputError
 from qzgeo.cli.main import cli
 from qzgeo.geo.area import ellipsoidal_area
 from qzgeo.geo.gcj02 import detect_gcj02_offset
-from qzgeo.geo.repair import RepairReport, overlay_op, repair_layer
+from qzgeo.geo.overlay_retry import overlay_op
+from qzgeo.geo.repair import RepairReport, repair_layer
 from qzgeo.io.vector import read_layer
 from qzgeo.io.write import write_layer
 from qzgeo.notices import notices_of

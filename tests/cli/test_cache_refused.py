@@ -1,0 +1,75 @@
+"""A cache folder qzgeo refuses (others can write to it) is said, once, by `analyze` and
+`publish`: on stderr and in the report beside the results. Refused silently, the cache was
+off and the user only saw slow runs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from qzgeo.cache_store import is_refusal
+from qzgeo.cli.main import cli
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
+
+
+def _refused(cache: Path) -> Path:
+    packs = cache / "packs"
+    packs.mkdir(parents=True)
+    packs.chmod(0o777)
+    return packs
+
+
+def _said(lines: list[str], packs: Path) -> list[str]:
+    found = [w for w in (x.removeprefix("warning: ") for x in lines) if is_refusal(w)]
+    assert all(str(packs) in w and "chmod 700" in w and "0777" in w for w in found), found
+    return found
+
+
+def test_publish_says_a_refused_cache_folder(minipack: Path, tmp_path: Path, cache: Path) -> None:
+    packs = _refused(cache)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        cli, ["publish", "--pack", str(minipack), "--out", str(out), "--no-maps"]
+    )
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert len(_said(res.stderr.splitlines(), packs)) == 1
+    report = json.loads((out / "internal" / "report.json").read_text(encoding="utf-8"))
+    assert len(_said(report["warnings"], packs)) == 1
+
+
+def test_analyze_says_a_refused_cache_folder(tmp_path: Path, cache: Path) -> None:
+    packs = _refused(cache)
+    parcels = tmp_path / "parcels.gpkg"
+    boxes = [shapely.box(108.55 + 0.01 * i, 21.65, 108.558 + 0.01 * i, 21.658) for i in range(3)]
+    gpd.GeoDataFrame({"地块编号": ["P0", "P1", "P2"]}, geometry=boxes, crs="EPSG:4490").to_file(
+        parcels
+    )
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["analyze", "--parcels", str(parcels), "--out", str(out)])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert len(_said(res.stderr.splitlines(), packs)) == 1
+    report = json.loads((out / "internal" / "parcels_report.json").read_text(encoding="utf-8"))
+    assert len(_said(report["repairs"]["warnings"], packs)) == 1
+
+
+def test_no_cache_on_purpose_is_not_said(tmp_path: Path, cache: Path, monkeypatch) -> None:
+    _refused(cache)
+    monkeypatch.setenv("QZGEO_NO_CACHE", "1")
+    parcels = tmp_path / "parcels.gpkg"
+    gpd.GeoDataFrame(
+        {"地块编号": ["P0"]},
+        geometry=[shapely.box(108.55, 21.65, 108.558, 21.658)],
+        crs="EPSG:4490",
+    ).to_file(parcels)
+    res = CliRunner().invoke(
+        cli, ["analyze", "--parcels", str(parcels), "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert "cache folder" not in res.stderr
