@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from packs import new_pack
 
 from qzgeo.cli.main import cli
 
@@ -18,9 +19,7 @@ GOOD = "extent = [87.1, 43.3, 88.1, 44.3]"
 
 @pytest.fixture
 def pack(tmp_path: Path) -> Path:
-    folder = tmp_path / "urumqi"
-    res = CliRunner().invoke(cli, ["new-pack", str(folder), "--center", "87.6,43.8"])
-    assert res.exit_code == 0, res.output
+    folder = new_pack(tmp_path / "urumqi", "87.6,43.8")
     assert GOOD in (folder / "layers" / "catalog.toml").read_text(encoding="utf-8")
     return folder
 

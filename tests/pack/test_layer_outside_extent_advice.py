@@ -11,6 +11,7 @@ import geopandas as gpd
 import pytest
 import shapely
 from click.testing import CliRunner
+from packs import new_pack
 
 from qzgeo._errors import CRSError
 from qzgeo.cli.main import cli
@@ -24,9 +25,7 @@ ELSEWHERE = "extent = [100.1, 30.3, 101.1, 31.3]"
 
 @pytest.fixture
 def pack(tmp_path: Path) -> Path:
-    folder = tmp_path / "urumqi"
-    res = CliRunner().invoke(cli, ["new-pack", str(folder), "--center", "87.6,43.8"])
-    assert res.exit_code == 0, res.output
+    folder = new_pack(tmp_path / "urumqi", "87.6,43.8")
     return folder
 
 
