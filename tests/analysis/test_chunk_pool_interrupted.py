@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -106,3 +107,44 @@ def test_ctrl_c_held_while_the_workers_fork_stops_them(
         for pool in pools:  # before the fix: do not leave them to the next tests
             processes.stop_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def test_ctrl_c_while_the_workers_are_let_go_removes_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by Ctrl-C just after `qzgeo analyze` had put its outputs in place: "Aborted!",
+    exit 1, but the run's /dev/shm/qzgeo-chunks-PID-* folder was left: the interrupt landed
+    in the pool's shutdown, before the folder's removal."""
+    workers = []
+    real_pool = cp.worker_pool
+
+    def worker_pool(*args: Any, **kwargs: Any) -> ProcessPoolExecutor:
+        pool = real_pool(*args, **kwargs)
+        shutdown = pool.shutdown
+
+        def interrupted(*args: Any, **kwargs: Any) -> None:
+            workers.extend((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown = shutdown  # type: ignore[method-assign]
+            raise KeyboardInterrupt  # Ctrl-C as it waits for the workers to leave
+
+        pool.shutdown = interrupted  # type: ignore[method-assign]
+        return pool
+
+    monkeypatch.setattr(cp, "spill_places", lambda: (tmp_path,))
+    monkeypatch.setattr(cp, "worker_pool", worker_pool)
+    with pytest.raises(KeyboardInterrupt), cp.chunk_pool(2) as pool:
+        assert pool is not None and pool.spill is not None
+    assert workers and not list(tmp_path.iterdir())
+    for worker in workers:
+        # Not worker.join(): the pool's own thread may reap it first (then it looks alive).
+        deadline = time.monotonic() + 30
+        while processes.alive(worker.pid) and not _zombie(worker.pid):
+            assert time.monotonic() < deadline, f"worker {worker.pid} left running"
+            time.sleep(0.05)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
