@@ -45,8 +45,24 @@ def main() -> None:
     try:
         command_line.main()
     except SystemExit:
-        _forget_interrupts()
+        _ended()
         raise
+
+
+def _ended() -> None:
+    """The command has ended, its exit code chosen: Ctrl-C from here on changes nothing.
+
+    Its outputs are in place (or cleaned up after a Ctrl-C); what is left is Python's exit.
+    A Ctrl-C there printed a ``KeyboardInterrupt`` from an exit handler or, once Python had
+    put back SIGINT's default, ended the process by SIGINT (status 130, no message) after a
+    complete run. Ignored instead (only where it has Python's handler: ours to change).
+    """
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except KeyboardInterrupt:  # pressed just before: raised as the handler is changed
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _forget_interrupts()
 
 
 def _forget_interrupts() -> None:
