@@ -379,12 +379,20 @@ def chunk_pool(processes: int) -> Iterator[ChunkPool | None]:
             stop_workers(pool)
         raise
     finally:
-        if warm is not None and warm.ident is not None:  # started
-            warm.join()
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-        if spill is not None:  # tables of cancelled or failed chunks
-            shutil.rmtree(spill, ignore_errors=True)
+        # Ctrl-C while the workers are let go (the outputs written) skipped the folder's
+        # removal, and left the workers to Python's exit.
+        try:
+            if warm is not None and warm.ident is not None:  # started
+                warm.join()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:
+            if pool is not None:
+                stop_workers(pool)
+            raise
+        finally:
+            if spill is not None:  # tables of cancelled or failed chunks
+                shutil.rmtree(spill, ignore_errors=True)
 
 
 def _warm(pool: ProcessPoolExecutor, processes: int) -> None:

@@ -114,16 +114,26 @@ def _forked_pool(processes: int, spill: str | None) -> ProcessPoolExecutor:
     handlers' signals blocked (see the module's docstring)."""
     held = {signal.SIGINT} | {s for s in signal.valid_signals() if callable(signal.getsignal(s))}
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    pool: ProcessPoolExecutor | None = None
     try:
-        pool = ProcessPoolExecutor(
-            processes, mp_context=multiprocessing.get_context("fork"),
-            initializer=_init_worker, initargs=(os.getpid(), spill, sorted(mask)),
-        )  # fmt: skip
-        # With "fork" the pool forks every worker on its first task, in the calling thread,
-        # before it starts a thread of its own.
-        pool.submit(os.getpid)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        try:
+            pool = ProcessPoolExecutor(
+                processes, mp_context=multiprocessing.get_context("fork"),
+                initializer=_init_worker, initargs=(os.getpid(), spill, sorted(mask)),
+            )  # fmt: skip
+            # With "fork" the pool forks every worker on its first task, in the calling
+            # thread, before it starts a thread of its own.
+            pool.submit(os.getpid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    except BaseException:
+        # A Ctrl-C (or SIGTERM) held during the fork is raised as the signals are unblocked,
+        # before the caller has the pool: stop its workers here, or they were left to
+        # Python's exit handler (and the caller never learned of them).
+        if pool is not None:
+            stop_workers(pool)
+            pool.shutdown(wait=True, cancel_futures=True)
+        raise
     return pool
 
 
