@@ -231,6 +231,7 @@ def analyze_parcels_streamed(
     acc = StreamTotals(plan, repairs or RepairReport(), source, ChunkBoxes(probe.crs, chunk_rows))
     acc.cap = caps.max_features if caps.features_given else None
     acc.submit = None if pool is None else pool.executor.submit  # the tail's work: a worker's
+    acc.spill = None if pool is None else pool.spill  # where the rows' boxes go to it
     starts = chunk_starts(source, n, chunk_rows)
     results = (
         measure_elsewhere(ctx, starts, measure) if measure is not None

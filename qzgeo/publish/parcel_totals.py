@@ -8,6 +8,7 @@ different chunks and writes the summary and the report (:class:`StreamedParcels`
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
@@ -22,7 +23,7 @@ from qzgeo._errors import InputError, OutputError
 from qzgeo.analysis.chunk_plan import stale_count_read
 from qzgeo.analysis.chunk_pool import ChunkResult, ChunkSource
 from qzgeo.analysis.edge_notes import EdgeTally
-from qzgeo.analysis.overlap_chunks import ChunkBoxes, cross_chunk_overlaps
+from qzgeo.analysis.overlap_chunks import ChunkBoxes, MappedBoxes, cross_chunk_overlaps
 from qzgeo.analysis.overlay import OverlayReport
 from qzgeo.analysis.parcel_overlaps import ParcelOverlaps
 from qzgeo.analysis.parcels import ParcelPlan, summary_from_totals
@@ -86,6 +87,7 @@ class StreamTotals:
         # Excel summary and the pairs across chunks, goes there while this process writes
         # the output's index (the two threads here held each other up on the GIL).
         self.submit: Callable[..., Future[Any]] | None = None
+        self.spill: str | None = None  # a folder (in memory) to hand the worker the boxes in
         self._xlsx: Callable[[], bytes] | None = None
         self._summary: pd.DataFrame | None = None
 
@@ -93,8 +95,21 @@ class StreamTotals:
         """The overlapping pairs of parcels of different chunks, from the rows written to
         ``gpkg`` (while its index is written: :func:`write_gpkg_stream`'s ``meanwhile``), in
         an idle worker if there is one (it reads the rows with SQLite as this process would)."""
-        if len(self.boxes.boxes) > 1:
+        if self.boxes.chunks < 2:
+            return
+        if self.submit is None or self.spill is None:
             self.across = self._in_worker(cross_chunk_overlaps, gpkg, self.boxes)()
+            return
+        # mapped by the worker from the spill folder, not pickled to it (10M rows: ~400 MB)
+        path = Path(self.spill) / f"boxes-{os.getpid()}.f32"
+        try:
+            try:
+                found: ChunkBoxes | MappedBoxes = self.boxes.to_file(path)
+            except OSError:  # the folder full (it is in memory): pickled to the worker then
+                found = self.boxes
+            self.across = self._in_worker(cross_chunk_overlaps, gpkg, found)()
+        finally:
+            path.unlink(missing_ok=True)
 
     def tables(self, results: Iterator[ChunkResult], bar: Any) -> Iterator[pa.Table | None]:
         """The chunks' Arrow tables in file order, each chunk's numbers added on the way."""

@@ -156,3 +156,41 @@ def test_the_workers_excel_summary_says_the_overlaps_found_after_it(
     assert there.outputs.xlsx.read_bytes() == here.outputs.xlsx.read_bytes()
     sheet = openpyxl.load_workbook(there.outputs.xlsx).active
     assert str(sheet.cell(sheet.max_row, 2).value).startswith("注意：1 对地块相互重叠")
+
+
+def test_the_worker_maps_the_boxes_from_the_spill_folder(
+    loaded: LoadedPack, tmp_path: Path
+) -> None:
+    """The boxes of every row go to the worker as a file in the pool's spill folder, mapped
+    there, not pickled (10M rows: the worker was ~400 MB larger than the other); the pairs
+    are those found here, and the file is gone when the search has ended."""
+    from qzgeo.analysis.overlap_chunks import MappedBoxes
+
+    gdf = quad_parcels(30)
+    gdf.loc[len(gdf)] = {**gdf.iloc[0].to_dict(), "pid": len(gdf)}  # fid 1 twice: chunks 1, 3
+    src = write_parcels(gdf, tmp_path / "parcels.gpkg")
+    here = _run(src, loaded, tmp_path / "here", None)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    sent: list[tuple[Any, ...]] = []
+
+    class Recording(Pool):
+        def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+            if fn is cross_chunk_overlaps:
+                sent.append(args)
+                assert list(spill.iterdir()) == [args[1].path]  # the file while it runs
+            return super().submit(fn, *args, **kwargs)
+
+    pool = Recording()
+    (tmp_path / "there").mkdir()
+    try:
+        there = analyze_parcels_streamed(
+            src, loaded, tmp_path / "there", chunk_rows=ROWS, pool=ChunkPool(pool, 2, str(spill))
+        )
+    finally:
+        pool.shutdown()
+    assert len(sent) == 1 and isinstance(sent[0][1], MappedBoxes)
+    assert sent[0][1].sizes == [ROWS, ROWS, 901 - 2 * ROWS]
+    assert not list(spill.iterdir())
+    assert there.overlaps.to_dict() == here.overlaps.to_dict()
+    assert there.overlaps.pairs == 1
