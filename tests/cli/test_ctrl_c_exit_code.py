@@ -38,13 +38,18 @@ if __name__ == "__main__":
 """
 
 
-def test_ctrl_c_inside_an_exec_exits_1_under_python_m(tmp_path: Path) -> None:
-    (tmp_path / "qzgeo_interrupted.py").write_text(STUB, encoding="utf-8")
+def _run_module(tmp_path: Path, name: str, source: str) -> subprocess.CompletedProcess[str]:
+    """``python -m NAME`` of ``source``, as a user runs ``python -m qzgeo``."""
+    (tmp_path / f"{name}.py").write_text(source, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
-    out = subprocess.run(
-        [sys.executable, "-m", "qzgeo_interrupted"],
+    return subprocess.run(
+        [sys.executable, "-m", name],
         capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env,
     )  # fmt: skip
+
+
+def test_ctrl_c_inside_an_exec_exits_1_under_python_m(tmp_path: Path) -> None:
+    out = _run_module(tmp_path, "qzgeo_interrupted", STUB)
     assert out.stderr.rstrip().endswith("Aborted!"), out.stderr
     assert out.returncode == 1, (out.returncode, out.stderr)
 
@@ -75,11 +80,6 @@ if __name__ == "__main__":
 def test_ctrl_c_after_the_command_ended_keeps_its_exit_code(tmp_path: Path) -> None:
     """Found by Ctrl-C at 2.18 s into a 60 000-parcel `python -m qzgeo analyze`: its outputs
     were complete and in place, and the process died by SIGINT (status 130, no message)."""
-    (tmp_path / "qzgeo_ended.py").write_text(ENDED, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
-    out = subprocess.run(
-        [sys.executable, "-m", "qzgeo_ended"],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env,
-    )  # fmt: skip
+    out = _run_module(tmp_path, "qzgeo_ended", ENDED)
     assert out.returncode == 0, (out.returncode, out.stderr)
     assert "KeyboardInterrupt" not in out.stderr, out.stderr
