@@ -103,6 +103,21 @@ class SiteReport:
     patches: list[tuple[Conflict, shapely.Geometry]] = field(default_factory=list)
     partly_outside: bool = False  # part of the site lies outside the pack's extent/coverage
     site_field: str | None = None  # the column ``site`` came from; None: file and feature id
+    unchecked_m2: float = 0.0  # m² of the site outside the pack's extent/coverage
+
+    @property
+    def wholly_unchecked(self) -> bool:
+        """No part of the site lies in the area the pack covers (a site inside the extent
+        box but outside every polygon of its ``coverage_layer``): "未核查", not "部分未核查"."""
+        slack = min(0.01 + 1e-9 * self.area_m2, 1e-6 * self.area_m2)
+        return self.partly_outside and self.unchecked_m2 >= self.area_m2 - slack
+
+    @property
+    def verdict_label(self) -> tuple[str, str]:
+        """How :attr:`verdict` is written for people (Chinese, English)."""
+        if self.verdict == "incomplete" and self.wholly_unchecked:
+            return NOT_CHECKED_LABEL
+        return VERDICT_LABELS[self.verdict]
 
     @property
     def verdict(self) -> str:
@@ -129,6 +144,9 @@ class SiteReport:
             ),
             "zones": list(self.zones),
             "distances": [d.to_dict() for d in self.distances],
+            # only for a site reaching outside the pack's extent or coverage, as
+            # development_boundary's unchecked_share: the JSON of every other site is unchanged
+            **({"unchecked_m2": round(self.unchecked_m2, 2)} if self.partly_outside else {}),
             "verdict": self.verdict,
             "warnings": list(self.warnings),
             "repairs": list(self.repairs),
@@ -149,6 +167,8 @@ VERDICT_LABELS = {
     "incomplete": ("部分未核查", "incomplete: part outside the area the pack covers"),
     "clear": ("合规", "clear"),
 }
+#: An ``"incomplete"`` site none of which the pack covers.
+NOT_CHECKED_LABEL = ("未核查", "not checked: outside the area the pack covers")
 
 
 def exit_code(reports: Sequence[SiteReport]) -> int:

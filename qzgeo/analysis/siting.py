@@ -333,8 +333,8 @@ def check_sites(
     Parameters
     ----------
     sites
-        Site polygons in any CRS (e.g. from :func:`read_sites`). Invalid polygons are repaired
-        with ``make_valid`` and the repair is reported; non-polygons raise GeometryError.
+        Site polygons in any CRS (e.g. :func:`read_sites`); invalid ones repaired (make_valid)
+        and the repair reported; non-polygons raise GeometryError.
     ctx
         From :meth:`SitingContext.from_pack`. Returns one :class:`SiteReport` per site, in order.
     label_field
@@ -342,9 +342,8 @@ def check_sites(
     with_patches, min_area_m2
         Also keep the conflict patches (lon/lat, for maps); overlaps under this are round-off.
     notices
-        From :func:`qzgeo.analysis.sites.read_sites`: each goes into the report of its site
-        (by source and feature id), or of every site of its source. Sites partly outside
-        ``ctx.extent`` get a warning; wholly outside, CRSError (exit 2).
+        From :func:`qzgeo.analysis.sites.read_sites`: each in the report of its site (by source
+        and feature id) or its source's. Partly outside ``ctx.extent``: a warning; wholly, CRSError.
 
     Examples
     --------
@@ -396,6 +395,7 @@ def check_sites(
             geometry=lonlat[i],
             patches=patches[i],
             partly_outside=bool(partly[i]),
+            unchecked_m2=0.0 if unchecked is None else float(unchecked.m2[i]),
         )
         for i in range(n)
     ]

@@ -42,12 +42,23 @@ from qzgeo.publish.render import LayerView, render_page
 
 __all__ = ["STATE_FIELD", "parcel_states", "parcels_sensitivity", "publish_parcels_map"]
 
-#: Column of the derived parcel state (冲突 / 部分未核查 / 部分受限 / 可用).
+#: Column of the derived parcel state (冲突 / 未核查 / 部分未核查 / 部分受限 / 可用).
 STATE_FIELD = "状态"
 CONFLICT, UNCHECKED, PARTLY, AVAILABLE = "冲突", "部分未核查", "部分受限", "可用"
+NOT_CHECKED = "未核查"
+#: What a parcel may have available and still be "not checked": below half the 0.01 m² an
+#: area is printed to, i.e. 0.00 m² in every table.
+_NONE_AVAILABLE_M2 = 0.005
 STATE_SYMBOLS = {
     CONFLICT: Symbol(
         fill="#d7191c", fill_opacity=0.65, stroke="#8b0000", weight=0.6, legend="冲突 Conflict"
+    ),
+    NOT_CHECKED: Symbol(
+        fill="#e0e0e0",
+        fill_opacity=0.65,
+        stroke="#5f5f5f",
+        weight=0.6,
+        legend="未核查 Outside the plan's extent",
     ),
     UNCHECKED: Symbol(
         fill="#bababa",
@@ -103,29 +114,35 @@ def parcels_sensitivity(pack: Pack) -> str:
 
 
 def parcel_states(result: pd.DataFrame) -> pd.Series:
-    """State of every parcel: 冲突 (conflict), 部分未核查, 部分受限 or 可用.
+    """State of every parcel: 冲突 (conflict), 未核查, 部分未核查, 部分受限 or 可用.
 
     部分未核查 is a parcel not in conflict with a part outside the pack's extent, or its
     coverage (``[pack] coverage_layer``; ``unchecked_m2 > 0``): that part is checked
-    against nothing. 部分受限 is a parcel that overlaps a constraint (``constrained_m2 > 0``)
-    by no more than the conflict tolerance of the overlay, so it is not flagged as a
-    conflict.
+    against nothing. 未核查 is such a parcel with nothing available (``available_m2``
+    0.00): none of it is in the area the pack covers, e.g. inside the extent box but outside
+    every polygon of the coverage. 部分受限 is a parcel that overlaps a constraint
+    (``constrained_m2 > 0``) by no more than the conflict tolerance of the overlay, so it is
+    not flagged as a conflict.
 
     Examples
     --------
-    >>> df = pd.DataFrame({"conflict": [True, False, False, False],
-    ...                    "constrained_m2": [5.0, 0.2, 0.0, 0.0],
-    ...                    "unchecked_m2": [0.0, 0.0, 0.0, 3.0]})
+    >>> df = pd.DataFrame({"conflict": [True, False, False, False, False],
+    ...                    "constrained_m2": [5.0, 0.2, 0.0, 0.0, 0.0],
+    ...                    "available_m2": [0.0, 9.8, 10.0, 7.0, 0.0],
+    ...                    "unchecked_m2": [0.0, 0.0, 0.0, 3.0, 10.0]})
     >>> parcel_states(df).tolist()
-    ['冲突', '部分受限', '可用', '部分未核查']
+    ['冲突', '部分受限', '可用', '部分未核查', '未核查']
     """
     conflict = result["conflict"].fillna(False).to_numpy(dtype=bool)
     constrained = result["constrained_m2"].fillna(0.0).to_numpy(dtype=float) > 0
-    unchecked = np.zeros(len(result), dtype=bool)
+    unchecked = none = np.zeros(len(result), dtype=bool)
     if "unchecked_m2" in result.columns:
         unchecked = result["unchecked_m2"].fillna(0.0).to_numpy(dtype=float) > 0
+        # NaN available (a parcel not measured) is not "nothing available"
+        none = result["available_m2"].to_numpy(dtype=float) < _NONE_AVAILABLE_M2
     state = np.where(constrained, PARTLY, AVAILABLE)
-    state = np.where(conflict, CONFLICT, np.where(unchecked, UNCHECKED, state))
+    state = np.where(unchecked, np.where(none, NOT_CHECKED, UNCHECKED), state)
+    state = np.where(conflict, CONFLICT, state)
     return pd.Series(state, index=result.index, name=STATE_FIELD, dtype=object)
 
 
@@ -264,8 +281,11 @@ def _parcels_view(
     if coverage:
         legend = "部分未核查 Partly outside the plan's coverage"
         symbols[UNCHECKED] = dataclasses.replace(symbols[UNCHECKED], legend=legend)
-    # 部分未核查 only where there is such a parcel: most analyses lie inside the extent
-    shown = {k: v for k, v in symbols.items() if k != UNCHECKED or counts.get(k, 0)}
+        legend = "未核查 Outside the plan's coverage"
+        symbols[NOT_CHECKED] = dataclasses.replace(symbols[NOT_CHECKED], legend=legend)
+    # (部分)未核查 only where there is such a parcel: most analyses lie inside the extent
+    rare = (UNCHECKED, NOT_CHECKED)
+    shown = {k: v for k, v in symbols.items() if k not in rare or counts.get(k, 0)}
     tally = "、".join(f"{s} {int(counts.get(s, 0))}" for s in shown)
     style = LayerStyle(
         layer_id=PARCELS_ID,

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import shapely
 
 from qzgeo._errors import InputError
-from qzgeo.analysis.site_results import VERDICT_LABELS
 from qzgeo.analysis.sites import split_source
 from qzgeo.io.postgis_uri import is_postgis_uri, parse_postgis_uri
 
@@ -126,7 +125,7 @@ def reports_to_text(reports: Sequence[SiteReport]) -> str:
             m = dd.to_dict()["distance_m"]
             label = f"{dd.label} {dd.label_en}".strip()
             lines.append(f"{label}: " + ("未知 unknown" if m is None else f"{m:.2f} m"))
-        zh, en = VERDICT_LABELS[r.verdict]
+        zh, en = r.verdict_label
         lines.append(f"结论 Verdict: {zh} {en.upper()}")
         for w in r.warnings:
             lines.append(f"警告 Warning: {w}")
@@ -134,10 +133,13 @@ def reports_to_text(reports: Sequence[SiteReport]) -> str:
             lines.append(f"修复 Repair: {rep}")
         lines.append("")
     n_conf = sum(r.verdict == "conflict" for r in reports)
-    n_part = sum(r.verdict == "incomplete" for r in reports)
+    n_none = sum(r.verdict == "incomplete" and r.wholly_unchecked for r in reports)
+    n_part = sum(r.verdict == "incomplete" for r in reports) - n_none
     lines.append(
-        f"共 {len(reports)} 个地块: {len(reports) - n_conf - n_part} 合规 clear, "
-        f"{n_conf} 冲突 conflict" + (f", {n_part} 部分未核查 incomplete" if n_part else "")
+        f"共 {len(reports)} 个地块: {len(reports) - n_conf - n_part - n_none} 合规 clear, "
+        f"{n_conf} 冲突 conflict"
+        + (f", {n_part} 部分未核查 incomplete" if n_part else "")
+        + (f", {n_none} 未核查 not checked" if n_none else "")
     )
     return "\n".join(lines) + "\n"
 
@@ -269,7 +271,7 @@ def _table(reports: Sequence[SiteReport], title: str) -> str:
             "<td>—</td>" if m is None else f"<td>{m:.2f}</td>"
             for m in (x["distance_m"] for x in d["distances"])
         )
-        verdict = " ".join(VERDICT_LABELS[r.verdict])
+        verdict = " ".join(r.verdict_label)
         src = "" if r.source is None else f"{r.source}:{r.index}"
         rows.append(
             f'<tr class="{r.verdict}"><td>{e(r.site)}</td><td>{e(src)}</td>'

@@ -271,3 +271,26 @@ def test_the_parcels_map_shows_the_unchecked_area(tmp_path: Path) -> None:
     for k, (name, geom) in enumerate(PARCELS.items()):  # rows in the file's order
         want = oracle(shapely.segmentize(geom, STEP))["unchecked_m2"] / 10_000
         assert float(cols["unchecked_ha"][k]) == pytest.approx(want, abs=0.6e-4), name
+
+
+def test_the_map_tells_unchecked_from_partly_unchecked(tmp_path: Path) -> None:
+    """A parcel none of which the pack covers is "未核查" on the map, not "部分未核查"
+    (partly): its tooltip shows 可用 0 beside 未核查面积 = 面积, and "partly" would say that
+    some of it was checked."""
+    from qzgeo.publish.parcels_map import parcel_states
+
+    result, _, _ = analyze(tmp_path, make_map=True)
+    states = dict(zip(result.index, parcel_states(result), strict=True))
+    for name in ("neighbour", "neighbour_udb", "hole"):  # wholly outside the districts
+        assert states[name] == "未核查", (name, states[name])
+    for name in ("across_north", "across_hole"):
+        assert result.loc[name, "available_m2"] > 0, name  # so partly checked
+        assert states[name] == "部分未核查", (name, states[name])
+    # a conflict stays one, wholly outside (on a red line the pack holds) or partly
+    assert states["red_out"] == states["island"] == states["across_west"] == "冲突"
+    assert states["inside"] == states["island_edge"] == "可用"
+    page = (tmp_path / "out" / "internal" / "parcels.html").read_text("utf-8")
+    assert "未核查 Outside the plan&#x27;s coverage" in page or (
+        "未核查 Outside the plan's coverage" in page
+    )
+    assert "部分未核查 Partly outside the plan" in page

@@ -100,7 +100,12 @@ def test_a_site_in_the_neighbouring_city_is_incomplete_not_a_conflict() -> None:
         _m2(shapely.box(109.40, 22.01, 109.42, 22.03)), rel=1e-6
     )
     assert not reports[2].warnings
-    assert "1 合规 clear, 1 冲突 conflict, 2 部分未核查 incomplete" in reports_to_text(reports)
+    # none of either site is covered: "未核查", not "部分未核查" (partly unchecked)
+    assert [r.wholly_unchecked for r in reports] == [True, True, False, True]  # red: conflict
+    assert reports[0].unchecked_m2 == pytest.approx(reports[0].area_m2, abs=0.01)
+    text = reports_to_text(reports)
+    assert "1 合规 clear, 1 冲突 conflict, 2 未核查 not checked" in text
+    assert text.count("结论 Verdict: 未核查 NOT CHECKED") == 2 and "部分未核查" not in text
 
 
 def test_a_site_across_the_coverage_edge_reports_the_part_outside() -> None:
@@ -120,6 +125,21 @@ def test_a_site_across_the_coverage_edge_reports_the_part_outside() -> None:
     (warned,) = [w for w in rep.warnings if "partly outside the pack coverage" in w]
     said = float(re.search(r"; ([\d,.]+) m²", warned).group(1).replace(",", ""))
     assert said == pytest.approx(outside, abs=0.05)
+    assert rep.unchecked_m2 == pytest.approx(outside, abs=0.05)
+    assert rep.to_dict()["unchecked_m2"] == pytest.approx(outside, abs=0.05)
+    assert not rep.wholly_unchecked
+
+
+def test_a_site_partly_in_the_coverage_is_partly_unchecked() -> None:
+    """Across the districts' south edge, its covered part inside the 城镇开发边界: incomplete; the
+    text says 部分未核查 (partly), since its part inside was checked."""
+    ctx = _context()
+    across = shapely.box(108.99, 21.715, 109.01, 21.74)  # across its south edge
+    (rep,) = check_sites(_sites(across=across), ctx)
+    assert rep.verdict == "incomplete" and not rep.wholly_unchecked
+    outside = _m2(across.difference(COVERAGE.lonlat()))
+    assert 0 < rep.unchecked_m2 == pytest.approx(outside, abs=0.05)
+    assert "结论 Verdict: 部分未核查 INCOMPLETE" in reports_to_text([rep])
 
 
 def test_a_site_along_the_coverage_edge_is_clear() -> None:
@@ -156,3 +176,6 @@ def test_a_site_in_beihai_against_the_bundled_pack_is_incomplete(tmp_path: Path)
     (d,) = json.loads(r.stdout)
     assert d["verdict"] == "incomplete" and d["conflicts"] == []
     assert d["development_boundary"]["unchecked_share"] == 1.0
+    assert d["unchecked_m2"] == d["area_m2"]
+    r = CliRunner().invoke(cli, ["check", "--pack", str(ROOT), str(site)])
+    assert "结论 Verdict: 未核查 NOT CHECKED: OUTSIDE THE AREA THE PACK COVERS" in r.stdout
