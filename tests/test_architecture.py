@@ -15,12 +15,13 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "qzgeo"
 
-#: Rank of each stage; the modules at the base (errors, notices, the cache folder) are
-#: importable by all.
+#: Rank of each stage; the modules at the base (errors, notices, the cache folder, progress
+#: bars) are importable by all.
 STAGES = {
     "qzgeo._errors": 0,
     "qzgeo.notices": 0,
     "qzgeo.cache_store": 0,
+    "qzgeo.progress": 0,
     "qzgeo.geo": 1,
     "qzgeo.io": 2,
     "qzgeo.pack": 3,

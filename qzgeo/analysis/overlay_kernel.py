@@ -8,7 +8,6 @@ and records what went beyond a plain overlay in an :class:`OverlayReport`.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -413,11 +412,9 @@ class ChunkRunner:
 def _progress_bar(total: int, enabled: bool, desc: str) -> Any:
     if not enabled:
         return None
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        return None
-    return tqdm(total=total, desc=desc, unit="parcel", file=sys.stderr)
+    from qzgeo.progress import progress_bar
+
+    return progress_bar(total=total, desc=desc, unit="parcel")
 
 
 def start_cell_indexes(

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -375,6 +374,6 @@ def _inputs(
 def _bar(total: int, enabled: bool) -> Any:
     if not enabled:
         return None
-    from tqdm import tqdm
+    from qzgeo.progress import progress_bar
 
-    return tqdm(total=total, desc="parcels", unit="parcel", file=sys.stderr)
+    return progress_bar(total=total, desc="parcels", unit="parcel")

@@ -18,7 +18,6 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 from rasterio.windows import Window
-from tqdm import tqdm
 
 from qzgeo._errors import InputError, PackError
 from qzgeo.analysis.suitability.combine import apply_limits, classify, short_board, weighted_score
@@ -29,6 +28,7 @@ from qzgeo.analysis.suitability.source import HeightRange
 from qzgeo.pack.class_values import class_key, class_texts
 from qzgeo.pack.load import LoadedPack
 from qzgeo.pack.model import Pack
+from qzgeo.progress import progress_bar
 
 __all__ = [
     "UNASSESSED",
@@ -199,7 +199,7 @@ def stream_job(
     grid, scale = job.grid, Scale(job.grid)
     names = [c.name for c in model.classes]
     total = -(-grid.height // 512) * -(-grid.width // 512)
-    for win in tqdm(
+    for win in progress_bar(
         grid.windows(),
         total=total,
         disable=None if progress is None else not progress,
