@@ -49,34 +49,18 @@ NOT_CHECKED = "未核查"
 #: What a parcel may have available and still be "not checked": below half the 0.01 m² an
 #: area is printed to, i.e. 0.00 m² in every table.
 _NONE_AVAILABLE_M2 = 0.005
+
+
+def _state(fill: str, stroke: str, legend: str, opacity: float = 0.65) -> Symbol:
+    return Symbol(fill=fill, fill_opacity=opacity, stroke=stroke, weight=0.6, legend=legend)
+
+
 STATE_SYMBOLS = {
-    CONFLICT: Symbol(
-        fill="#d7191c", fill_opacity=0.65, stroke="#8b0000", weight=0.6, legend="冲突 Conflict"
-    ),
-    NOT_CHECKED: Symbol(
-        fill="#e0e0e0",
-        fill_opacity=0.65,
-        stroke="#5f5f5f",
-        weight=0.6,
-        legend="未核查 Outside the plan's extent",
-    ),
-    UNCHECKED: Symbol(
-        fill="#bababa",
-        fill_opacity=0.65,
-        stroke="#5f5f5f",
-        weight=0.6,
-        legend="部分未核查 Partly outside the plan's extent",
-    ),
-    PARTLY: Symbol(
-        fill="#fdae61",
-        fill_opacity=0.65,
-        stroke="#a6611a",
-        weight=0.6,
-        legend="部分受限 Partly constrained",
-    ),
-    AVAILABLE: Symbol(
-        fill="#1a9641", fill_opacity=0.55, stroke="#0b5d24", weight=0.6, legend="可用 Available"
-    ),
+    CONFLICT: _state("#d7191c", "#8b0000", "冲突 Conflict"),
+    NOT_CHECKED: _state("#e0e0e0", "#5f5f5f", "未核查 Outside the plan's extent"),
+    UNCHECKED: _state("#bababa", "#5f5f5f", "部分未核查 Partly outside the plan's extent"),
+    PARTLY: _state("#fdae61", "#a6611a", "部分受限 Partly constrained"),
+    AVAILABLE: _state("#1a9641", "#0b5d24", "可用 Available", opacity=0.55),
 }
 #: Tooltip fields of a parcel and their labels. ``parcel_id`` is the result's index: the
 #: feature id of the file read (``source_fid`` of parcels.gpkg, what QGIS selects by), not
