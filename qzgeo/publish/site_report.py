@@ -19,6 +19,7 @@ import shapely
 from qzgeo._errors import InputError
 from qzgeo.analysis.sites import split_source
 from qzgeo.io.postgis_uri import is_postgis_uri, parse_postgis_uri
+from qzgeo.notices import counted
 
 if TYPE_CHECKING:
     from qzgeo.analysis.site_results import BoundaryShare, SiteReport
@@ -244,6 +245,21 @@ def _fix_ids(root: Any) -> None:
         stack.extend(el._children.values())
 
 
+#: Characters of warnings and repairs shown open in a row; more are folded into a
+#: <details>: one long-edge warning (~700 characters) in the 16em column made its row taller
+#: than a phone's screen, a screen per site to scroll past to the next verdict.
+NOTES_OPEN_CHARS = 240
+
+
+def _notes_cell(notes: list[str]) -> str:
+    """The warnings and repairs of a site, escaped; folded (tap to open) when long."""
+    text = "<br>".join(html.escape(n) for n in notes)
+    if sum(len(n) for n in notes) <= NOTES_OPEN_CHARS:
+        return text
+    n = len(notes)
+    return f"<details><summary>{n} 条说明 {counted(n, 'note')}</summary>{text}</details>"
+
+
 def _table(reports: Sequence[SiteReport], title: str) -> str:
     e = html.escape
     head = (
@@ -277,7 +293,7 @@ def _table(reports: Sequence[SiteReport], title: str) -> str:
             f'<tr class="{r.verdict}"><td>{e(r.site)}</td><td>{e(src)}</td>'
             f"<td>{d['area_ha']:.6f} / {d['area_mu']:.5f}</td><td>{conf}</td>"
             f"<td>{outside}</td><td>{e('、'.join(r.zones)) or '—'}</td>{dist}"
-            f"<td>{verdict}</td><td>{'<br>'.join(e(w) for w in r.warnings + r.repairs)}</td></tr>"
+            f"<td>{verdict}</td><td>{_notes_cell(r.warnings + r.repairs)}</td></tr>"
         )
     style = (
         "<style>.qz-check{font-family:sans-serif;margin:1em}"

@@ -53,3 +53,32 @@ def test_site_names_are_not_squeezed_to_one_character_a_line(tmp_path: Path) -> 
     cells = visit(page, probe, wait_ready=False).value
     assert [c["text"] for c in cells] == names
     assert all(c["lines"] == 1 for c in cells), cells
+
+
+def test_long_warnings_fold_so_a_row_fits_the_phone(tmp_path: Path) -> None:
+    """A lon/lat site with 1.5 km edges carries a ~700-character long-edge warning: in the
+    16em column its row was taller than the phone's screen (北海地块 on the bundled pack, seen
+    at 390 px). Now the notes fold into a <details> and open on a tap."""
+    gk = shapely.box(X0 + 200, Y0 + 200, X0 + 1700, Y0 + 1700)
+    sites = tmp_path / "sites.geojson"
+    site = gpd.GeoDataFrame({"名称": ["长边地块"]}, geometry=[gk], crs="EPSG:4524")
+    site.to_crs("EPSG:4490").to_file(sites)  # four vertices: edges of 1.5 km in lon/lat
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        cli, ["check", str(sites), "--pack", str(MINIPACK), "--format", "html", "--out", str(out)]
+    )
+    assert res.exit_code in (0, 1), res.output
+    (page,) = out.glob("*/check.html")
+
+    def probe(p):
+        before = p.locator(".qz-check tr").nth(1).bounding_box()["height"]
+        if not p.locator(".qz-check details").count():
+            return before, "", ""
+        shown = p.locator(".qz-check details").first.inner_text()
+        p.locator(".qz-check summary").first.click()
+        return before, shown, p.locator(".qz-check details").first.inner_text()
+
+    before, shown, opened = visit(page, probe, wait_ready=False).value
+    assert before < 300, before  # the screen is 844 px high
+    assert "longer than 1 km" not in shown and "note" in shown
+    assert "longer than 1 km" in opened
