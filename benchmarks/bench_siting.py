@@ -21,8 +21,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from qzgeo.analysis.site_check import check_sites
 from qzgeo.analysis.sites import read_sites
-from qzgeo.analysis.siting import SitingContext, check_sites
+from qzgeo.analysis.siting import SitingContext
 from qzgeo.io.write import write_gpkg
 from qzgeo.pack.catalog import load_pack
 from qzgeo.publish.site_report import reports_to_json

@@ -26,9 +26,10 @@ from qzgeo.analysis.parcels import (
     clean_parcels,
     overlay_crs,
 )
+from qzgeo.analysis.site_check import check_sites
 from qzgeo.analysis.site_results import SiteReport, constraint_notes, exit_code
 from qzgeo.analysis.sites import read_sites, split_source
-from qzgeo.analysis.siting import SitingContext, check_sites
+from qzgeo.analysis.siting import SitingContext
 from qzgeo.analysis.zones import AnalysisResult, analyze_pack
 from qzgeo.cache_store import take_refusals
 from qzgeo.geo.area import M2_PER_HA, M2_PER_MU

@@ -140,7 +140,7 @@ def read_sites(
         ``_site_fid`` (the feature id in its source) and ``_site_crs`` (the WKT of the CRS it
         was read in), in EPSG:4490; the readers' notices,
         with ``source`` the argument and ``feature`` the feature id (pass them to
-        :func:`qzgeo.analysis.siting.check_sites`, which puts each in its site's report).
+        :func:`qzgeo.analysis.site_check.check_sites`, which puts each in its site's report).
     """
     if not sources:
         msg = "no site given; pass at least one SITE file"

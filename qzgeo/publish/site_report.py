@@ -1,7 +1,7 @@
 """Reports of the siting check (选址合规性检查): JSON, a bilingual text summary, an HTML map.
 
 Every renderer takes the :class:`qzgeo.analysis.siting.SiteReport` list that
-:func:`qzgeo.analysis.siting.check_sites` returns; the output is byte-identical across re-runs.
+:func:`qzgeo.analysis.site_check.check_sites` returns; the output is byte-identical across re-runs.
 """
 
 from __future__ import annotations

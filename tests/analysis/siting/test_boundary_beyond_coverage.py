@@ -17,7 +17,8 @@ import shapely
 from support import geod_ring_area
 
 from qzgeo.analysis.overlay_plan import ConstraintClass
-from qzgeo.analysis.siting import SitingContext, check_sites
+from qzgeo.analysis.site_check import check_sites
+from qzgeo.analysis.siting import SitingContext
 from qzgeo.geo.coverage import Coverage
 
 EXTENT = (107.9, 21.3, 109.9, 23.0)

@@ -22,8 +22,9 @@ from support import ROOT, geod_ring_area
 
 from qzgeo._errors import CRSError
 from qzgeo.analysis.overlay_plan import ConstraintClass
+from qzgeo.analysis.site_check import check_sites
 from qzgeo.analysis.site_results import exit_code
-from qzgeo.analysis.siting import SitingContext, check_sites
+from qzgeo.analysis.siting import SitingContext
 from qzgeo.geo.coverage import Coverage
 from qzgeo.publish.site_report import reports_to_text
 

@@ -14,8 +14,9 @@ import shapely
 from pyproj import Geod
 
 from qzgeo.analysis.overlay_plan import ConstraintClass
+from qzgeo.analysis.site_check import check_sites
 from qzgeo.analysis.site_results import exit_code
-from qzgeo.analysis.siting import SitingContext, check_sites
+from qzgeo.analysis.siting import SitingContext
 from qzgeo.publish.site_report import reports_to_html, reports_to_json, reports_to_text
 
 EXTENT = (107.9, 21.3, 109.9, 23.0)

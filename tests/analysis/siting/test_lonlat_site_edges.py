@@ -17,7 +17,8 @@ import shapely
 from pyproj import Geod, Transformer
 
 from qzgeo.analysis.overlay_plan import ConstraintClass
-from qzgeo.analysis.siting import SitingContext, check_sites
+from qzgeo.analysis.site_check import check_sites
+from qzgeo.analysis.siting import SitingContext
 
 PLANAR = "EPSG:4534"  # CGCS2000 3-degree GK CM 75E, no prefix
 

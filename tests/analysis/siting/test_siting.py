@@ -20,9 +20,10 @@ from pyproj import CRS
 
 from qzgeo._errors import CRSError, GeometryError, InputError
 from qzgeo.analysis.overlay_plan import ConstraintClass, subdivide
+from qzgeo.analysis.site_check import check_sites
 from qzgeo.analysis.site_results import exit_code
 from qzgeo.analysis.sites import split_source
-from qzgeo.analysis.siting import SitingContext, check_sites
+from qzgeo.analysis.siting import SitingContext
 from qzgeo.pack.catalog import load_pack
 from qzgeo.publish.site_report import reports_to_json, reports_to_text
 
