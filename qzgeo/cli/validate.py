@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from qzgeo.cache_store import take_refusals
 from qzgeo.cli.options import caps_options, pack_opt
 from qzgeo.notices import counted
 from qzgeo.pack.catalog import load_pack
@@ -27,6 +28,7 @@ def command(pack_dir: Path | None) -> None:
     would give about the pack and its layers is printed (layers partly outside the extent, a
     catalog `crs` a file overrides, an encoding guessed, zones of one layer that overlap...).
     """
+    take_refusals()  # a cache folder refused before this run is said again if it still is
     pack = load_pack(pack_dir)
     problems = check_pack(pack) + _publish_problems(pack)
     if problems:
@@ -37,6 +39,7 @@ def command(pack_dir: Path | None) -> None:
     loaded = load_pack_layers(pack)
     reach = coverage_reach_warnings(pack, loaded.layers, loaded.coverage)
     warnings = pack_warnings(pack) + list(loaded.report.warnings) + reach + _map_warnings(pack)
+    warnings += take_refusals()  # a cache folder refused while loading: runs are slower
     # a feature publish leaves out is said here too: validate said OK over a pack whose only
     # zone (a NaN coordinate) publish then dropped
     warnings += [

@@ -24,6 +24,7 @@ from qzgeo.analysis.suitability.job import (
 from qzgeo.analysis.suitability.model import Model, read_model
 from qzgeo.analysis.suitability.source import height_range
 from qzgeo.analysis.suitability.zonal import TOTAL_LAYER, zone_table
+from qzgeo.cache_store import take_refusals
 from qzgeo.io.atomic import write_errors_explained
 from qzgeo.io.outdir import check_out_dir, output_build, staged
 from qzgeo.pack.catalog import load_pack
@@ -90,6 +91,7 @@ def run_suitability(
     from qzgeo.publish.suitability_map import write_result_map
 
     valid = height_range(heights) if heights is not None else None  # refused before any read
+    take_refusals()  # a cache folder refused before this run is said again if it still is
     pack = load_pack(pack_dir)
     validate_pack(pack, check_data=False)
     m = read_model(pack, pick_model(pack, model))
@@ -99,6 +101,9 @@ def run_suitability(
     if problems:
         raise PackError(problems)
     loaded = prepare_pack(pack, only=m.layer_ids()).loaded  # from the cache after a first run
+    # About this machine, not the data: said with the result (stderr), kept out of the files
+    # that may be public (a cache path names the user's home folder)
+    machine = take_refusals()
     job = prepare_job(pack, loaded, m, used, given, resolution_m, heights=valid)
     internal_ids = [lid for lid in m.layer_ids() if not pack.layers[lid].is_public]
     sensitivity = "internal" if internal_ids or internal else "public"
@@ -135,4 +140,5 @@ def run_suitability(
     totals = {k: round(v, 2) for k, v in job.totals.items()}
     used_ids = [f.id for f in used]
     outputs = [stage.final(p) for p in outputs]
-    return SuitabilityResult(m, final, sensitivity, outputs, used_ids, missing, totals, warnings)
+    said = warnings + machine
+    return SuitabilityResult(m, final, sensitivity, outputs, used_ids, missing, totals, said)

@@ -1,5 +1,6 @@
-"""A cache folder qzgeo refuses (others can write to it) is said, once, by `analyze` and
-`publish`: on stderr and in the report beside the results. Refused silently, the cache was
+"""A cache folder qzgeo refuses (others can write to it) is said, once, by `analyze`,
+`publish`, `suitability` and `validate`: on stderr and in the report beside the results (not in
+suitability's, which may be public). Refused silently, the cache was
 off and the user only saw slow runs."""
 
 from __future__ import annotations
@@ -73,3 +74,32 @@ def test_no_cache_on_purpose_is_not_said(tmp_path: Path, cache: Path, monkeypatc
     )
     assert res.exit_code == 0, res.output + repr(res.exception)
     assert "cache folder" not in res.stderr
+
+
+def test_suitability_says_a_refused_cache_folder_outside_its_files(
+    tmp_path: Path, cache: Path
+) -> None:
+    """On stderr, once; not in the output folder, which may be public (a cache path names the
+    user's home folder)."""
+    packs = _refused(cache)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["suitability", "--out", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert len(_said(res.stderr.splitlines(), packs)) == 1
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert files
+    assert not [p for p in files if str(packs).encode() in p.read_bytes()]
+
+
+def test_validate_says_a_refused_cache_folder(minipack: Path, cache: Path) -> None:
+    """validate loads the layers as publish does: a WGS 84 layer's transformation to the pack's
+    CGCS2000 is kept in the cache's transforms/ folder, refused here."""
+    gpkg = minipack / "layers" / "mini.gpkg"
+    zones = gpd.read_file(gpkg, layer="zones")
+    zones.to_crs("EPSG:4326").to_file(gpkg, layer="zones", driver="GPKG")
+    folder = cache / "transforms"
+    folder.mkdir(parents=True)
+    folder.chmod(0o777)
+    res = CliRunner().invoke(cli, ["validate", "--pack", str(minipack)])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert len(_said(res.stderr.splitlines(), folder)) == 1
