@@ -4,6 +4,10 @@ Each round runs every command once, in turn (so a slower minute of a shared mach
 all of them alike), N rounds; prints the median and fastest wall time of each, and its CPU time
 (user + system of the child). A command exiting other than 0 or 1 stops the run. Round 15 used
 it for a cold ``qzgeo check`` of two trees (README_e2e.md).
+
+This tree's ``qzgeo`` is byte-compiled first, as ``pip install .`` does (where
+``PYTHONDONTWRITEBYTECODE`` is set, a new process would compile it from source every time);
+another tree given by ``PYTHONPATH=`` needs ``python -m compileall -q TREE/qzgeo`` first.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ def _children_cpu() -> float:
 
 
 def main() -> None:
+    from bench_analyze_e2e import compiled
+
+    compiled()
     n = int(sys.argv[1])
     cases = [a.split("=", 1) for a in sys.argv[2:]]
     wall: dict[str, list[float]] = {k: [] for k, _ in cases}
