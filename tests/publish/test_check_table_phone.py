@@ -23,6 +23,16 @@ MINIPACK = Path(__file__).resolve().parents[1] / "data" / "minipack"
 X0, Y0 = 36_564_000.0, 2_399_000.0  # inside the minipack's zones (EPSG:4524)
 
 
+def _check_page(sites: Path, out: Path) -> Path:
+    """check.html of ``sites`` on the minipack, written by the CLI."""
+    res = CliRunner().invoke(
+        cli, ["check", str(sites), "--pack", str(MINIPACK), "--format", "html", "--out", str(out)]
+    )
+    assert res.exit_code in (0, 1), res.output
+    (page,) = out.glob("*/check.html")
+    return page
+
+
 def test_site_names_are_not_squeezed_to_one_character_a_line(tmp_path: Path) -> None:
     """On a 390 px phone the table shrank every column to fit the screen instead of scrolling
     in its box: CJK text may break between any two characters, so 老城地块甲 stood one character
@@ -33,12 +43,7 @@ def test_site_names_are_not_squeezed_to_one_character_a_line(tmp_path: Path) -> 
         shapely.box(X0 + 100 + 400 * i, Y0 + 100, X0 + 400 + 400 * i, Y0 + 400) for i in (0, 1)
     ]
     gpd.GeoDataFrame({"名称": names}, geometry=boxes, crs="EPSG:4524").to_file(sites)
-    out = tmp_path / "out"
-    res = CliRunner().invoke(
-        cli, ["check", str(sites), "--pack", str(MINIPACK), "--format", "html", "--out", str(out)]
-    )
-    assert res.exit_code in (0, 1), res.output
-    (page,) = out.glob("*/check.html")
+    page = _check_page(sites, tmp_path / "out")
 
     def probe(p):
         # lines of each name: the rectangles of its text (the row is as high as its
@@ -63,12 +68,7 @@ def test_long_warnings_fold_so_a_row_fits_the_phone(tmp_path: Path) -> None:
     sites = tmp_path / "sites.geojson"
     site = gpd.GeoDataFrame({"名称": ["长边地块"]}, geometry=[gk], crs="EPSG:4524")
     site.to_crs("EPSG:4490").to_file(sites)  # four vertices: edges of 1.5 km in lon/lat
-    out = tmp_path / "out"
-    res = CliRunner().invoke(
-        cli, ["check", str(sites), "--pack", str(MINIPACK), "--format", "html", "--out", str(out)]
-    )
-    assert res.exit_code in (0, 1), res.output
-    (page,) = out.glob("*/check.html")
+    page = _check_page(sites, tmp_path / "out")
 
     def probe(p):
         before = p.locator(".qz-check tr").nth(1).bounding_box()["height"]
