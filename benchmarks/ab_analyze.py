@@ -13,6 +13,10 @@ The word ``baseline`` in place of a tree runs the geopandas script
 (``baseline_geopandas_analyze.py``) instead, interleaved the same way (round 13):
 
     python benchmarks/ab_analyze.py baseline,. benchmarks/_work/e2e/grid_300000.gpkg
+
+Each tree's ``qzgeo`` is byte-compiled first, as ``pip install .`` compiles it (this machine
+sets ``PYTHONDONTWRITEBYTECODE``: a new process would compile ~110 modules from source each
+time); ``--no-compile`` leaves the trees as they are (round 21 measured what that costs).
 """
 
 from __future__ import annotations
@@ -60,8 +64,15 @@ def main() -> None:
     ap.add_argument("trees", help="comma-separated source trees (qzgeo checkouts)")
     ap.add_argument("parcels", type=Path)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--no-compile", action="store_true", help="leave the trees' bytecode as is")
     args = ap.parse_args()
     trees = [Path(t) if t == "baseline" else Path(t).resolve() for t in args.trees.split(",")]
+    if not args.no_compile:
+        from bench_analyze_e2e import compiled
+
+        for tree in trees:
+            if tree != Path("baseline"):
+                compiled(tree / "qzgeo")
     parcels = args.parcels.resolve()
     times: dict[Path, list[tuple[float, float]]] = {t: [] for t in trees}
     with tempfile.TemporaryDirectory(prefix="qzgeo-ab-") as folder:
