@@ -11,21 +11,12 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
-from qzgeo.analysis.chunk_pool import chunk_pool
 from qzgeo.analysis.edge_notes import long_edge_warning
 from qzgeo.analysis.overlay import OverlayReport
-from qzgeo.analysis.parcel_extent import count_unchecked
-from qzgeo.analysis.parcel_overlaps import ParcelOverlaps, find_overlaps
-from qzgeo.analysis.parcels import (
-    ParcelPlan,
-    analyze_parcels,
-    build_parcel_plan,
-    clean_parcels,
-    overlay_crs,
-)
 from qzgeo.analysis.site_check import check_sites
 from qzgeo.analysis.site_results import SiteReport, constraint_notes, exit_code
 from qzgeo.analysis.sites import read_sites, split_source
@@ -47,12 +38,6 @@ from qzgeo.pack.model import Pack
 from qzgeo.pack.prepared import prepare_pack
 from qzgeo.pack.validate import pack_warnings, unconstrained_warnings, validate_pack
 from qzgeo.publish.checks import constraint_classes_published, zone_names_published
-from qzgeo.publish.parcel_stream import chunk_measure, stream_choice, stream_parcels_into
-from qzgeo.publish.parcel_tables import (
-    PARCEL_REPORT,
-    parcel_audience,
-    write_parcel_results,
-)
 from qzgeo.publish.tables import (
     analysis_postgis_targets,
     available_by_layer,
@@ -61,6 +46,10 @@ from qzgeo.publish.tables import (
     write_analysis_postgis,
     write_run_report,
 )
+
+if TYPE_CHECKING:  # run_analyze imports them when it runs: a cold `check` needs none of them
+    from qzgeo.analysis.parcel_overlaps import ParcelOverlaps
+    from qzgeo.analysis.parcels import ParcelPlan
 
 
 @dataclass
@@ -199,6 +188,8 @@ class AnalyzeSummary:
 
     def one_line(self) -> str:
         """``N parcels, K in conflict, X 公顷 (Y 亩) available[...]; repairs; retries; engine``."""
+        from qzgeo.publish.parcel_tables import PARCEL_REPORT
+
         r, (n, n_conf, avail, unchecked) = self.result, self.counts
         if r is not None:
             n, n_conf, avail = len(r), int(r["conflict"].sum()), float(r["available_m2"].sum())
@@ -253,6 +244,13 @@ def run_analyze(
     feature caps; ``chunk_rows``: parcels per streamed chunk; ``processes``: big files are
     analyzed by ``workers`` processes (the script needs ``if __name__ == "__main__":``). A cache
     folder refused is in ``repairs.warnings`` (:func:`qzgeo.cache_store.is_refusal`)."""
+    from qzgeo.analysis.chunk_pool import chunk_pool
+    from qzgeo.analysis.parcel_extent import count_unchecked
+    from qzgeo.analysis.parcel_overlaps import find_overlaps
+    from qzgeo.analysis.parcels import build_parcel_plan, clean_parcels, overlay_crs
+    from qzgeo.publish.parcel_stream import chunk_measure, stream_choice, stream_parcels_into
+    from qzgeo.publish.parcel_tables import parcel_audience, write_parcel_results
+
     take_refusals()  # a cache folder refused before this run is said again if it still is
     pack = load_pack(pack_dir)
     check_out_dir(out_dir, inputs=[parcels_path], pack=pack.root)
@@ -317,6 +315,8 @@ def _run_engine(
     scheduler: str | None,
     progress: bool,
 ) -> tuple[gpd.GeoDataFrame, str]:
+    from qzgeo.analysis.parcels import analyze_parcels
+
     if use_dask or scheduler:
         from qzgeo.analysis.distributed import analyze_parcels_dask
 

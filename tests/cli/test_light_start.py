@@ -37,3 +37,43 @@ def test_cli_and_pack_choice_import_no_geospatial_module(tmp_path: object) -> No
     )
     loaded = set(json.loads(res.stdout))
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+CHECK_PROBE = """
+import json, sys
+from qzgeo.cli.main import main
+sys.argv = ["qzgeo", "check", sys.argv[1], "--format", "json"]
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("qzgeo."))), file=sys.stderr)
+"""
+
+#: The parcels path (`analyze`): a cold `check` has no use for it (~25 ms of imports).
+PARCELS_PATH = (
+    "qzgeo.analysis.chunk_pool",
+    "qzgeo.analysis.parcels",
+    "qzgeo.analysis.parcel_overlaps",
+    "qzgeo.publish.parcel_stream",
+    "qzgeo.publish.parcel_tables",
+)
+
+
+def test_a_check_imports_no_module_of_the_parcels_path(tmp_path) -> None:
+    from data.packs import minipack_site
+    from support import MINIPACK
+
+    site = minipack_site(tmp_path / "site.geojson")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "QZGEO_PACK": str(MINIPACK)}
+    res = subprocess.run(
+        [sys.executable, "-c", CHECK_PROBE, str(site)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=str(tmp_path),
+    )
+    loaded = set(json.loads(res.stderr.strip().splitlines()[-1]))
+    assert "qzgeo.analysis.site_check" in loaded  # it did check
+    assert loaded.isdisjoint(PARCELS_PATH), sorted(loaded & set(PARCELS_PATH))
