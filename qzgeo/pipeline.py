@@ -245,11 +245,8 @@ def run_analyze(
     analyzed by ``workers`` processes (the script needs ``if __name__ == "__main__":``). A cache
     folder refused is in ``repairs.warnings`` (:func:`qzgeo.cache_store.is_refusal`)."""
     from qzgeo.analysis.chunk_pool import chunk_pool
-    from qzgeo.analysis.parcel_extent import count_unchecked
-    from qzgeo.analysis.parcel_overlaps import find_overlaps
-    from qzgeo.analysis.parcels import build_parcel_plan, clean_parcels, overlay_crs
     from qzgeo.publish.parcel_stream import chunk_measure, stream_choice, stream_parcels_into
-    from qzgeo.publish.parcel_tables import parcel_audience, write_parcel_results
+    from qzgeo.publish.parcel_tables import parcel_audience
 
     take_refusals()  # a cache folder refused before this run is said again if it still is
     pack = load_pack(pack_dir)
@@ -281,6 +278,36 @@ def run_analyze(
                 st.overlaps, told,
             )  # fmt: skip
         parcels = read_layer(parcels_path, layer=layer, crs=crs, datum=datum, **kw)
+    return _in_memory(
+        parcels, loaded, repairs, parcels_path, out_dir, layer=layer, workers=workers,
+        use_dask=use_dask, scheduler=scheduler, progress=progress, make_map=make_map,
+        public=public, outside_of=beyond, audience=told,
+    )  # fmt: skip
+
+
+def _in_memory(
+    parcels: gpd.GeoDataFrame,
+    loaded: LoadedPack,
+    repairs: RepairReport,
+    parcels_path: str | Path,
+    out_dir: str | Path,
+    *,
+    layer: str | None,
+    workers: int,
+    use_dask: bool,
+    scheduler: str | None,
+    progress: bool,
+    make_map: bool,
+    public: bool,
+    outside_of: str,
+    audience: str | None,
+) -> AnalyzeSummary:
+    """:func:`run_analyze` of a layer read whole: cleaned, analyzed and written."""
+    from qzgeo.analysis.parcel_extent import count_unchecked
+    from qzgeo.analysis.parcel_overlaps import find_overlaps
+    from qzgeo.analysis.parcels import build_parcel_plan, clean_parcels, overlay_crs
+    from qzgeo.publish.parcel_tables import write_parcel_results
+
     shown = redact_uri(str(parcels_path))  # a PostGIS password never reaches a message
     parcels = clean_parcels(parcels, extent=loaded.coverage, source=shown, repairs=repairs)
     overlaps = find_overlaps(parcels.geometry.values, parcels.index, parcels.crs, source=shown)
@@ -299,8 +326,8 @@ def run_analyze(
         public=public, layer=layer, overlaps=overlaps,
     )  # fmt: skip
     return AnalyzeSummary(
-        result, files, notes, repairs, overlay, engine, outside_of=beyond, overlaps=overlaps,
-        audience=told,
+        result, files, notes, repairs, overlay, engine, outside_of=outside_of,
+        overlaps=overlaps, audience=audience,
     )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ import shapely
 from qzgeo._errors import PackError
 from qzgeo.analysis.suitability.job import (
     UNASSESSED,
+    SuitabilityJob,
     job_warnings,
     pick_model,
     plan_factors,
@@ -28,6 +29,8 @@ from qzgeo.cache_store import take_refusals
 from qzgeo.io.atomic import write_errors_explained
 from qzgeo.io.outdir import check_out_dir, output_build, staged
 from qzgeo.pack.catalog import load_pack
+from qzgeo.pack.load import LoadedPack
+from qzgeo.pack.model import Pack
 from qzgeo.pack.prepared import prepare_pack
 from qzgeo.pack.validate import validate_pack
 from qzgeo.publish.checks import shown_name_field
@@ -101,9 +104,7 @@ def run_suitability(
     if problems:
         raise PackError(problems)
     loaded = prepare_pack(pack, only=m.layer_ids()).loaded  # from the cache after a first run
-    # About this machine, not the data: said with the result (stderr), kept out of the files
-    # that may be public (a cache path names the user's home folder)
-    machine = take_refusals()
+    machine = take_refusals()  # stderr only: kept out of files that may be public (a home path)
     job = prepare_job(pack, loaded, m, used, given, resolution_m, heights=valid)
     internal_ids = [lid for lid in m.layer_ids() if not pack.layers[lid].is_public]
     sensitivity = "internal" if internal_ids or internal else "public"
@@ -118,16 +119,7 @@ def run_suitability(
         folder.mkdir(parents=True)
         outputs = write_grids(folder, job, m, used, sensitivity=sensitivity, progress=progress)
         warnings = job_warnings(m, job, missing, given, internal_ids, internal)
-        table = zone_table(
-            folder / "result.tif",
-            {lid: loaded.layers[lid] for lid in m.zones},
-            {lid: shown_name_field(pack, lid, public=sensitivity == "public") for lid in m.zones},
-            [UNASSESSED, *(c.name for c in m.classes)],
-            gpd.GeoDataFrame(geometry=[shapely.union_all(job.area)], crs=job.grid.crs),
-        )
-        study = table[table["图层"] == TOTAL_LAYER]
-        job.totals = dict(zip(study["类别"], study["面积(m²)"].astype(float), strict=True))
-        outputs += write_csv(folder / "zones.csv", table, float_format="%.6f")
+        outputs += _zones_csv(folder, pack, loaded, m, job, public=sensitivity == "public")
         outputs += write_result_map(
             folder, pack=pack, model=m, layers=loaded.layers, public=sensitivity == "public",
             notes=warnings,
@@ -142,3 +134,20 @@ def run_suitability(
     outputs = [stage.final(p) for p in outputs]
     said = warnings + machine
     return SuitabilityResult(m, final, sensitivity, outputs, used_ids, missing, totals, said)
+
+
+def _zones_csv(
+    folder: Path, pack: Pack, loaded: LoadedPack, m: Model, job: SuitabilityJob, *, public: bool
+) -> list[Path]:
+    """``zones.csv``: each zone's area per class, the study area's (TOTAL_LAYER) rows kept in
+    ``job.totals`` for the report."""
+    table = zone_table(
+        folder / "result.tif",
+        {lid: loaded.layers[lid] for lid in m.zones},
+        {lid: shown_name_field(pack, lid, public=public) for lid in m.zones},
+        [UNASSESSED, *(c.name for c in m.classes)],
+        gpd.GeoDataFrame(geometry=[shapely.union_all(job.area)], crs=job.grid.crs),
+    )
+    study = table[table["图层"] == TOTAL_LAYER]
+    job.totals = dict(zip(study["类别"], study["面积(m²)"].astype(float), strict=True))
+    return write_csv(folder / "zones.csv", table, float_format="%.6f")
