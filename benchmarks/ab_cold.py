@@ -8,10 +8,15 @@ it for a cold ``qzgeo check`` of two trees (README_e2e.md).
 This tree's ``qzgeo`` is byte-compiled first, as ``pip install .`` does (where
 ``PYTHONDONTWRITEBYTECODE`` is set, a new process would compile it from source every time);
 another tree given by ``PYTHONPATH=`` needs ``python -m compileall -q TREE/qzgeo`` first.
+
+The commands run with ``PYTHONSAFEPATH=1``: ``python -c`` would otherwise put the current
+folder first on ``sys.path`` and, run from a checkout's root, import that checkout's ``qzgeo``
+whatever ``PYTHONPATH`` names. A tree without the pack's data beside it needs ``--pack``.
 """
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import subprocess
@@ -28,6 +33,7 @@ def main() -> None:
     from bench_analyze_e2e import compiled
 
     compiled()
+    env = {**os.environ, "PYTHONSAFEPATH": "1"}
     n = int(sys.argv[1])
     cases = [a.split("=", 1) for a in sys.argv[2:]]
     wall: dict[str, list[float]] = {k: [] for k, _ in cases}
@@ -35,7 +41,7 @@ def main() -> None:
     for _ in range(n):
         for k, c in cases:
             c0, t0 = _children_cpu(), time.perf_counter()
-            r = subprocess.run(c, shell=True, capture_output=True, check=False)
+            r = subprocess.run(c, shell=True, capture_output=True, check=False, env=env)
             wall[k].append(time.perf_counter() - t0)
             cpu[k].append(_children_cpu() - c0)
             if r.returncode not in (0, 1):
