@@ -21,8 +21,9 @@ from qzgeo.notices import Notices
 # of a 3-degree zone and 0.25 % of a 6-degree one, so neither alone, nor a tolerance wide
 # enough for both (0.5 %: 250 m² of a 5 公顷 parcel), checks the file.
 _AREA_RTOL = 1e-5
-#: The most a declared 面积's rounding is taken to cover, as a share of the area.
-_AREA_CAP = 0.005
+#: The most a declared 面积's rounding is taken to cover: 0.5 % of the area or 5 m², the
+#: tolerance before the rounding was read (a 面积 of 45 公顷 is not taken to ±0.5 公顷).
+_AREA_CAP, _AREA_CAP_HA = 0.005, 0.0005
 
 #: Units a 面积 may carry, as 公顷 per unit (no unit: 公顷).
 AREA_UNITS = {
@@ -73,8 +74,8 @@ def _area_warning(
     declared, step, line, code = parcel
     if declared is None or not math.isfinite(computed_ha) or computed_ha <= 0:
         return None
-    # A 面积 written without decimals (45) is taken to 0.5 % at most, not to half a 公顷.
-    tolerance = min(step, _AREA_CAP * computed_ha) + _AREA_RTOL * computed_ha
+    cap = max(_AREA_CAP * computed_ha, _AREA_CAP_HA)
+    tolerance = min(step, cap) + _AREA_RTOL * computed_ha
     if any(v is not None and abs(declared - v) <= tolerance for v in (computed_ha, planar_ha)):
         return None
     msg = (

@@ -66,3 +66,11 @@ def test_the_rounding_is_that_of_the_written_digits(tmp_path: Path) -> None:
     assert len(_declares(tmp_path, ring, "50020平方米")) == 1
     assert _declares(tmp_path, ring, "50000.0平方米") == []
     assert _declares(tmp_path, ring, "75.00亩") == []  # 50 000 m² = 75 亩
+
+
+def test_a_small_parcel_declared_to_2_decimals_is_not_blamed(tmp_path: Path) -> None:
+    # 10 m x 10.3 m = 103 m² planar: 0.01 公顷 to two decimals (±50 m², taken to 5 m² at most)
+    x0 = 36_564_000.0
+    ring = rect(x0, 2_399_000.0, x0 + 10.0, 2_399_010.3)
+    assert _declares(tmp_path, ring, "0.01") == []
+    assert len(_declares(tmp_path, ring, "0.02")) == 1
