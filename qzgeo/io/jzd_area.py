@@ -12,6 +12,7 @@ import shapely
 
 from qzgeo.geo.area import M2_PER_HA, MU_PER_HA, ellipsoidal_area
 from qzgeo.geo.crs import STORAGE_CRS
+from qzgeo.geo.edges import drawn_edges
 from qzgeo.notices import Notices
 
 # A declared 面积 is the planar area in the file's Gauss-Krüger plane (CASS, 勘测定界) or the
@@ -58,8 +59,8 @@ def area_notices(
 ) -> None:
     """Add a warning to ``notes`` for each parcel of ``gdf`` whose declared 面积 is neither
     its ellipsoidal area nor its planar one (in ``gdf``'s CRS) to the declaration's rounding."""
-    with np.errstate(all="ignore"):
-        lonlat = gdf.geometry.to_crs(STORAGE_CRS)
+    with np.errstate(all="ignore"):  # the edges straight in the file's plane, as check reads
+        lonlat = drawn_edges(gdf).geometry.to_crs(STORAGE_CRS)
     computed = ellipsoidal_area(lonlat.values) / M2_PER_HA
     planar = _planar_ha(gdf)
     for i, (d, ha) in enumerate(zip(declared, computed, strict=True)):

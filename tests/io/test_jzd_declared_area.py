@@ -16,9 +16,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
+import shapely
 
 from qzgeo.io.jzd_read import read_jzd
+from qzgeo.io.jzd_write import write_jzd
 from qzgeo.notices import notices_of
 from tests.data.real_shaped.oracles import projected_polygon_m2
 from tests.data.real_shaped.real_shaped import GK36, JzdParcel, jzd_text, rect, write_text
@@ -74,3 +77,22 @@ def test_a_small_parcel_declared_to_2_decimals_is_not_blamed(tmp_path: Path) -> 
     ring = rect(x0, 2_399_000.0, x0 + 10.0, 2_399_010.3)
     assert _declares(tmp_path, ring, "0.01") == []
     assert len(_declares(tmp_path, ring, "0.02")) == 1
+
+
+def test_the_written_area_is_that_of_the_polygon_written(tmp_path: Path) -> None:
+    """Found by out21: `convert` to 界址点 declared the area of the geodesic polygon through
+    the vertices, not of the polygon the file holds (edges straight in its GK plane, as
+    `check` reads it): a 10 km square 140 km from the central meridian was declared
+    9994.8084 公顷 while the file's polygon is 9994.806304 (21 m² apart), and the reader
+    measured the declaration the same wrong way."""
+    x0, y0 = 640_000.0, 2_420_000.0  # EPSG:4545, 140 km east of 108°E
+    ring = rect(x0, y0, x0 + 10_000.0, y0 + 10_000.0)
+    want_ha = projected_polygon_m2(ring, crs="EPSG:4545") / 1e4
+    path = tmp_path / "big.txt"
+    gdf = gpd.GeoDataFrame(geometry=[shapely.Polygon(ring)], crs="EPSG:4545")
+    write_jzd(gdf, path)
+    header = next(ln for ln in path.read_text("gbk").splitlines() if ln.endswith("@"))
+    declared = float(header.split(",")[1])
+    assert declared == pytest.approx(want_ha, abs=0.00005 + 1e-9), (declared, want_ha)
+    read = read_jzd(path)
+    assert not [n for n in notices_of(read) if "declares" in n.message]
