@@ -310,8 +310,10 @@ def _in_memory(
 
     shown = redact_uri(str(parcels_path))  # a PostGIS password never reaches a message
     parcels = clean_parcels(parcels, extent=loaded.coverage, source=shown, repairs=repairs)
-    overlaps = find_overlaps(parcels.geometry.values, parcels.index, parcels.crs, source=shown)
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(parcels.crs, loaded.planar_crs))
+    overlaps = find_overlaps(
+        parcels.geometry.values, parcels.index, parcels.crs, source=shown, planar=plan.planar_crs
+    )
     said = (overlaps.message(), long_edge_warning(parcels, plan.planar_crs, shown))
     repairs.warnings.extend(s for s in said if s is not None)
     overlay = OverlayReport()

@@ -209,7 +209,9 @@ def complete_chunk(
         result = ctx.rename(result)
     # pairs within the chunk; those across chunks: qzgeo.analysis.overlap_chunks
     shown = ctx.source.shown
-    overlaps = find_overlaps(chunk.geometry.values, chunk.index, chunk.crs, source=shown)
+    overlaps = find_overlaps(
+        chunk.geometry.values, chunk.index, chunk.crs, source=shown, planar=plan.planar_crs
+    )
     return ChunkResult(
         start, read, arrow_batch(result, declared=ctx.source.declared, raw=raw),
         zone_totals(result, plan, zone=measured[0]["zone"].to_numpy()), repairs, measured[1],

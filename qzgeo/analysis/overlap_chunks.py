@@ -45,12 +45,13 @@ Ints = npt.NDArray[np.int64]
 
 class ChunkBoxes:
     """The box and chunk of every row written, in output order (rows without a box: NaN);
-    ``crs``: the rows'; ``slab_rows``: the rows of a slab (those of a chunk)."""
+    ``crs``: the rows'; ``slab_rows``: the rows of a slab (those of a chunk); ``planar``:
+    the overlay's CRS, where lon/lat rows' shared land is measured."""
 
-    def __init__(self, crs: Any = None, slab_rows: int = 250_000) -> None:
+    def __init__(self, crs: Any = None, slab_rows: int = 250_000, planar: Any = None) -> None:
         self.boxes: list[npt.NDArray[np.float32]] = []
         self.rows = 0
-        self.crs, self.slab_rows = crs, slab_rows
+        self.crs, self.slab_rows, self.planar = crs, slab_rows, planar
 
     def add(self, cells: npt.NDArray[Any], rows: int) -> None:
         """A chunk's rows: ``cells`` of its :class:`~qzgeo.io.gpkg_rtree.LeafPack` (``id``: the
@@ -76,15 +77,19 @@ class ChunkBoxes:
         with path.open("wb") as f:
             for b in self.boxes:
                 b.tofile(f)
-        return MappedBoxes(path, [len(b) for b in self.boxes], self.crs, self.slab_rows)
+        sizes = [len(b) for b in self.boxes]
+        return MappedBoxes(path, sizes, self.crs, self.slab_rows, self.planar)
 
 
 class MappedBoxes:
     """:class:`ChunkBoxes` saved by :meth:`ChunkBoxes.to_file`: the same :meth:`arrays`, the
     boxes mapped from the file (read-only) rather than held."""
 
-    def __init__(self, path: Path, sizes: list[int], crs: Any, slab_rows: int) -> None:
+    def __init__(
+        self, path: Path, sizes: list[int], crs: Any, slab_rows: int, planar: Any = None
+    ) -> None:
         self.path, self.sizes, self.crs, self.slab_rows = path, sizes, crs, slab_rows
+        self.planar = planar
 
     @property
     def chunks(self) -> int:
@@ -231,7 +236,7 @@ def cross_chunk_overlaps(
         ri, rj = rows[i], rows[j]
         mine = np.isin(_first_of(boxes, ri, rj), own) & (chunk[ri] != chunk[rj])
         i, j = i[mine], j[mine]
-        m2 = shared_m2(geoms[i], geoms[j], found.crs)
+        m2 = shared_m2(geoms[i], geoms[j], found.crs, planar=found.planar)
         keep = m2 >= OVERLAP_MIN_M2
         ids = np.asarray(fids, dtype=object)
         out.add(ids[i[keep]], ids[j[keep]], m2[keep])

@@ -35,20 +35,17 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyproj
 import shapely
 
 from qzgeo.analysis.convex_apart import convex_apart
+from qzgeo.analysis.overlap_area import shared_m2, sliver_area
 from qzgeo.analysis.zone_pick import ZONE_MIN_M2
 from qzgeo.geo.area import (
     M2_PER_HA,
     M2_PER_MU,
-    ellipsoidal_area,
     fixed_point_m2,
     from_fixed_point_m2,
 )
-from qzgeo.geo.crs import STORAGE_CRS, cached_transformer
-from qzgeo.geo.overlay_retry import retry_on_grid
 
 __all__ = [
     "MAX_PAIRS_NAMED",
@@ -350,43 +347,6 @@ def _adjacency(n: int, left: Ints, right: Ints) -> tuple[Ints, Ints]:
     return starts.astype(np.int64), dst[order].astype(np.int64)
 
 
-#: Land shared by two parcels under this (m²) is a rounding sliver, not followed further:
-#: a vertex computed on a neighbour's edge lies ~1e-9 m off it (~1e-8 m² along 10 m).
-SLIVER_M2 = 1e-6
-
-
-def sliver_area(crs: Any) -> float:
-    """:data:`SLIVER_M2` in the units² of ``crs`` (a degree² taken at the equator, where it
-    is largest: the smallest threshold, so nothing more is left out)."""
-    crs = pyproj.CRS.from_user_input(crs)
-    if crs.is_geographic:
-        return SLIVER_M2 / (6_378_137.0 * np.pi / 180.0) ** 2
-    metres = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
-    return SLIVER_M2 / metres**2
-
-
-def shared_m2(
-    a: npt.NDArray[np.object_], b: npt.NDArray[np.object_], crs: Any
-) -> npt.NDArray[np.float64]:
-    """The ellipsoidal area (m², CGCS2000) that polygons ``a`` and ``b`` share, pair by pair."""
-    if not len(a):
-        return np.zeros(0)
-    crs = pyproj.CRS.from_user_input(crs)
-    try:
-        cut = shapely.intersection(a, b)
-    except shapely.errors.GEOSException:  # near-coincident edges: the 1 mm retry, pair by pair
-        grid = 1e-8 if crs.is_geographic else 1e-3
-        pairs = zip(a, b, strict=True)
-        cut = np.array(
-            [retry_on_grid(shapely.intersection, p, q, grid_size=grid)[0] for p, q in pairs],
-            dtype=object,
-        )
-    if not crs.is_geographic:
-        to_ll = cached_transformer(crs.to_wkt(), STORAGE_CRS)
-        cut = shapely.transform(cut, lambda xy: np.column_stack(to_ll.transform(*xy.T)))
-    return np.asarray(ellipsoidal_area(cut), dtype=np.float64)
-
-
 @dataclass
 class ParcelOverlaps:
     """Overlapping parcel pairs of one run, as counted chunk by chunk (in any order).
@@ -481,13 +441,14 @@ def _id_key(v: Any) -> tuple[int, int, str]:
 
 
 def find_overlaps(
-    geoms: npt.NDArray[np.object_], fids: Any, crs: Any, source: str
+    geoms: npt.NDArray[np.object_], fids: Any, crs: Any, source: str, *, planar: Any = None
 ) -> ParcelOverlaps:
     """The pairs of parcels ``geoms`` (feature ids ``fids``) sharing at least
-    :data:`OVERLAP_MIN_M2`, counted in a :class:`ParcelOverlaps` of ``source``."""
+    :data:`OVERLAP_MIN_M2`, counted in a :class:`ParcelOverlaps` of ``source``; lon/lat
+    parcels measured in ``planar`` (the overlay's CRS), as their areas are."""
     geoms = np.asarray(geoms, dtype=object)
     i, j = overlapping_pairs(geoms, least=sliver_area(crs))
-    m2 = shared_m2(geoms[i], geoms[j], crs)
+    m2 = shared_m2(geoms[i], geoms[j], crs, planar=planar)
     keep = m2 >= OVERLAP_MIN_M2
     found = ParcelOverlaps(source)
     ids = np.asarray(fids, dtype=object)

@@ -248,10 +248,25 @@ def read_user_constraints(
         else:
             # a REAL code 1.0 is the class "1", as in the pack's layers
             classes = class_texts(gdf[col]).fillna("").astype("string").str.strip()
+            blank = (classes == "").to_numpy()
+            if blank.any():
+                report.warnings.append(_blank_classes(arg, col, gdf.index[blank], default, mode))
             classes = classes.mask(classes == "", default)
         # a red line drawn in GK keeps its edges, whatever zone the overlay runs in
         out.append((name, drawn_edges(gdf).to_crs(STORAGE_CRS), classes))
     return out
+
+
+def _blank_classes(arg: str, col: str, ids: pd.Index, default: str, mode: str) -> str:
+    """The warning for features of a --constraint layer with no class in ``col``."""
+    boundary = mode == "boundary" or (mode == "auto" and BOUNDARY_HINT in default)
+    first = ", ".join(str(i) for i in ids[:10]) + (", ..." if len(ids) > 10 else "")
+    return (
+        f"{arg}: {len(ids)} feature(s) have no {col} (feature {first}); they are checked as "
+        f"the class {default!r} (its layer or file name), "
+        + ("a boundary" if boundary else "an exclusion: a conflict wherever a site meets them")
+        + f"; fill in their {col}, or pass --class-field with the column that holds the class"
+    )
 
 
 def merge_user_constraints(

@@ -28,8 +28,7 @@ import shapely
 from pyproj import CRS
 
 from qzgeo._errors import InputError
-from qzgeo.geo.area import M2_PER_HA, MU_PER_HA, ellipsoidal_area
-from qzgeo.geo.crs import STORAGE_CRS
+from qzgeo.io.jzd_area import AREA_UNITS, area_notices, half_unit_ha
 from qzgeo.io.jzd_crs import FULLWIDTH, decide_swap, file_crs
 from qzgeo.io.jzd_text import decode_jzd
 from qzgeo.notices import Kind, Notices, attach_notices
@@ -45,10 +44,6 @@ DECLARED_POINTS = "申报点数"
 #: Column holding the line number of the parcel's header.
 LINE = "行号"
 
-# Relative and absolute (公顷) tolerance between the declared and computed areas. Planar GK
-# and ellipsoidal areas differ by less than 0.1 % inside a 3-degree zone.
-_AREA_RTOL, _AREA_ATOL_HA = 0.005, 0.0005
-
 
 @dataclass
 class _Ring:
@@ -62,6 +57,8 @@ class _Parcel:
     line: int
     points: int | None
     area_ha: float | None
+    #: Half a unit of the last digit the 面积 was written with, in 公顷.
+    area_step_ha: float
     attrs: dict[str, str]
     rings: dict[int, _Ring] = field(default_factory=dict)
     n_rows: int = 0
@@ -83,17 +80,6 @@ def _number(text: str, what: str, where: str, expected: str = "'点号,圈号,X,
         msg = f"{where}: {what} {text!r} is not a finite number; expected {expected}"
         raise InputError(msg)
     return value
-
-
-#: Units a 面积 may carry, as 公顷 per unit (no unit: 公顷).
-AREA_UNITS = {
-    "公顷": 1.0,
-    "ha": 1.0,
-    "平方米": 1 / M2_PER_HA,
-    "m²": 1 / M2_PER_HA,
-    "m2": 1 / M2_PER_HA,
-    "亩": 1 / MU_PER_HA,
-}
 
 
 def _area_ha(text: str, where: str) -> float:
@@ -125,7 +111,8 @@ def _parse_header(fields: list[str], lineno: int, where: str) -> _Parcel:
             "(polygon) parcels can be read"
         )
         raise InputError(msg)
-    return _Parcel(line=lineno, points=points, area_ha=area, attrs=attrs)
+    step = half_unit_ha(values[1]) if values[1] else 0.0
+    return _Parcel(line=lineno, points=points, area_ha=area, area_step_ha=step, attrs=attrs)
 
 
 def _add_vertex(parcels: list[_Parcel], fields: list[str], lineno: int, where: str) -> None:
@@ -349,25 +336,6 @@ def _ring_note(
     )
 
 
-def _area_warning(parcel: _Parcel, computed_ha: float, name: str) -> str | None:
-    declared = parcel.area_ha
-    if declared is None or not math.isfinite(computed_ha) or computed_ha <= 0:
-        return None
-    if abs(declared - computed_ha) <= max(_AREA_RTOL * computed_ha, _AREA_ATOL_HA):
-        return None
-    msg = (
-        f"{name} line {parcel.line}: parcel {parcel.attrs['地块编号']!r} declares "
-        f"{declared:g} 公顷 "
-        f"but its computed ellipsoidal area is {computed_ha:.4f} 公顷"
-    )
-    ratio = declared / computed_ha
-    if abs(ratio / MU_PER_HA - 1) < 0.02:
-        msg += " (declared ≈ computed × 15: looks like 亩, 1 公顷 = 15 亩)"
-    elif abs(ratio / M2_PER_HA - 1) < 0.02:
-        msg += " (declared ≈ computed × 10⁴: looks like m², 1 公顷 = 10 000 m²)"
-    return msg
-
-
 def read_jzd(
     path: str | os.PathLike[str],
     *,
@@ -437,13 +405,8 @@ def read_jzd(
     out_crs = file_crs(meta, easting, name, notes, crs)
     geoms = [_polygon(p, i, swap, name, notes) for i, p in enumerate(parcels)]
     gdf = _parcels_frame(parcels, geoms, out_crs)
-    with np.errstate(all="ignore"):
-        lonlat = gdf.geometry.to_crs(STORAGE_CRS)
-    computed = ellipsoidal_area(lonlat.values) / M2_PER_HA
-    for i, (p, ha) in enumerate(zip(parcels, computed, strict=True)):
-        w = _area_warning(p, float(ha), name)
-        if w is not None:
-            notes.add(w, source=name, feature=i, line=p.line)
+    declared = [(p.area_ha, p.area_step_ha, p.line, p.attrs["地块编号"]) for p in parcels]
+    area_notices(gdf, declared, name, notes)
     attach_notices(gdf, notes)
     gdf.attrs["encoding"] = used
     gdf.attrs["metadata"] = {k: v for k, (_, v) in meta.items()}

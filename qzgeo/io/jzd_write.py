@@ -23,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from qzgeo._errors import CRSError, InputError
 from qzgeo.geo.area import M2_PER_HA, ellipsoidal_area
 from qzgeo.geo.crs import STORAGE_CRS, gk_epsg, gk_zone, gk_zone_of_epsg
+from qzgeo.geo.edges import drawn_edges
 from qzgeo.io.atomic import write_bytes
 from qzgeo.io.jzd_read import DECLARED_AREA, DECLARED_POINTS, LINE, PARCEL_FIELDS
 from qzgeo.notices import Notices
@@ -66,7 +67,8 @@ def write_jzd(
     Coordinates go out in CGCS2000 3-degree GK ``zone`` (default: the zone of ``gdf``'s CRS
     when it is a CGCS2000 3-degree GK one reaching the data, else the zone of the data's
     centre), X = northing, Y = easting with the zone prefix unless ``prefix=False``, to the
-    millimetre. The declared area is the ellipsoidal area in 公顷. Columns named like the
+    millimetre. The declared area is the ellipsoidal area in 公顷 of the polygon written (its
+    edges straight in that zone). Columns named like the
     header fields (地块编号, 地块名称, 图幅号, 地块用途, 地类编码) fill them (a 名称 column fills
     地块名称 when there is none); 地块编号 defaults to the row number. Holes get 圈号 2, 3...;
     the parts of a MultiPolygon follow with the next 圈号 (the reader tells parts from holes
@@ -99,7 +101,9 @@ def write_jzd(
         zone = _source_zone(gdf.crs, float(minx), float(maxx))
     _check_zone_reach(zone, float(minx), float(maxx), Path(path).name)
     projected = gdf.geometry.to_crs(CRS.from_epsg(gk_epsg(zone, prefix=prefix)))
-    areas_ha = ellipsoidal_area(lonlat.values) / M2_PER_HA
+    # the polygon the file holds: its edges straight in the file's GK plane, as it is read
+    drawn = drawn_edges(gpd.GeoDataFrame(geometry=projected, crs=projected.crs))
+    areas_ha = ellipsoidal_area(drawn.geometry.to_crs(STORAGE_CRS).values) / M2_PER_HA
     lines = _metadata_lines(zone)
     for i, geom in enumerate(projected):
         lines.extend(_parcel_lines(gdf, i, geom, float(areas_ha[i])))

@@ -382,9 +382,22 @@ def _unstyled_value_warnings(pack: Pack) -> list[str]:
             f"styles/{style.source_file} [{spec.id}]: {len(missing)} value(s) of {field!r} in "
             f"the data have no symbol ({shown}{more}); maps draw them alike, with the layer's "
             f'default, under 「其他 Other」; add [{spec.id}.classes."VALUE"] tables for those '
-            "that must be told apart"
+            "that must be told apart" + _unchecked_values(spec, field)
         )
     return out
+
+
+def _unchecked_values(spec: LayerSpec, field: str) -> str:
+    """What the unstyled-values warning adds for a constraint layer: those values are in no
+    constraint class (a typo of one, 生态红线 for 生态保护红线, drops its red lines)."""
+    if not spec.constraint_classes or spec.constraint is not None or field != spec.class_field:
+        return ""
+    return (
+        f". They are in no constraint class either: no site or parcel is checked against "
+        f"those features; declare the ones that constrain in constraint_classes of catalog.toml "
+        f"layer {spec.id!r} (its classes: {', '.join(spec.constraint_classes)}), or fix the "
+        "values"
+    )
 
 
 def _unstyled_map_layer_warnings(pack: Pack) -> list[str]:

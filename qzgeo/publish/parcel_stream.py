@@ -227,7 +227,8 @@ def analyze_parcels_streamed(
     plan = build_parcel_plan(loaded, planar_crs=overlay_crs(probe.crs, loaded.planar_crs))
     source = _source(parcels_path, layer, crs, datum, read_kwargs)
     ctx = ChunkContext(source, plan, loaded.coverage, caps, rename)
-    acc = StreamTotals(plan, repairs or RepairReport(), source, ChunkBoxes(probe.crs, chunk_rows))
+    boxes = ChunkBoxes(probe.crs, chunk_rows, plan.planar_crs)
+    acc = StreamTotals(plan, repairs or RepairReport(), source, boxes)
     acc.cap = caps.max_features if caps.features_given else None
     acc.submit = None if pool is None else pool.executor.submit  # the tail's work: a worker's
     acc.spill = None if pool is None else pool.spill  # where the rows' boxes go to it

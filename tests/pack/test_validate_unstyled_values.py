@@ -37,3 +37,20 @@ def test_a_styled_pack_gets_no_such_warning(tmp_path: Path) -> None:
     code, out = _validate(copy_bundled_pack(tmp_path / "pack"))
     assert code == 0, out
     assert "have no symbol" not in out
+
+
+def test_a_constraint_value_outside_its_classes_is_said_to_be_unchecked(tmp_path: Path) -> None:
+    """Found by out21: a red line whose 类别 was typed 生态红线 (for 生态保护红线) got only the
+    maps' 「其他」 warning, as if it were cosmetic; it is in no constraint class, and no site
+    or parcel is checked against it."""
+    pack = copy_bundled_pack(tmp_path / "pack")
+    gpkg = pack / "layers" / "qinzhou.gpkg"
+    gdf = pyogrio.read_dataframe(gpkg, layer="control_lines")
+    row = gdf.index[gdf["类别"] == "生态保护红线"][0]
+    gdf.loc[row, "类别"] = "生态红线"
+    pyogrio.write_dataframe(gdf, gpkg, layer="control_lines")
+    code, out = _validate(pack)
+    assert code == 0, out
+    [line] = [ln for ln in out.splitlines() if "'生态红线'" in ln]
+    assert "in no constraint class" in line and "no site or parcel is checked" in line, line
+    assert "constraint_classes of catalog.toml layer 'control_lines'" in line, line
