@@ -12,6 +12,7 @@ exits 2 with the same words.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,11 @@ CASES = {
         "`publish_simplify_m`",
     ),
     "min-patch-inf": (CATALOG, "min_patch_m2 = 1.0", "min_patch_m2 = inf", "`min_patch_m2`"),
+    "fill-banana": (STYLES, 'fill = "#BB9674"', 'fill = "banana"', "`fill`"),
+    "fill-rgb-out-of-range": (STYLES, 'fill = "#BB9674"', 'fill = "rgb(300, 2)"', "`fill`"),
+    "stroke-true": (STYLES, 'stroke = "#1565C0"', "stroke = true", "`stroke`"),
+    "dash-number": (STYLES, 'dash = "8 4"', "dash = 8", "`dash`"),
+    "dash-dot": (STYLES, 'dash = "8 4"', 'dash = "."', "`dash`"),
     "map-title-number": (OVERVIEW, 'title = "新规划包（示意）"', "title = 5", "`title`"),
     "map-description-list": (
         OVERVIEW,
@@ -65,8 +71,9 @@ def test_mistyped_value_is_a_validate_and_publish_problem(tmp_path: Path, case: 
     checked = run_cli("validate", "--pack", pack)
     assert_no_traceback(checked)
     assert checked.exit_code == 2, all_output(checked)
-    lines = [ln for ln in all_output(checked).splitlines() if said in ln]
-    assert any(where in ln and "got" in ln for ln in lines), all_output(checked)
+    value = re.sub(r'[\[\]"]', "", new.rsplit("=", 1)[1]).strip().lower()  # as said
+    lines = [ln.lower() for ln in all_output(checked).splitlines() if said in ln]
+    assert any(where in ln and value in ln for ln in lines), all_output(checked)
 
     out = tmp_path / "out"
     published = run_cli("publish", "--pack", pack, "--out", out, "--pdf")
@@ -74,3 +81,37 @@ def test_mistyped_value_is_a_validate_and_publish_problem(tmp_path: Path, case: 
     assert published.exit_code == 2, all_output(published)
     assert said in all_output(published)
     assert not (out / "public").exists()
+
+
+def test_a_colour_of_a_layer_on_no_map_is_a_validate_problem(tmp_path: Path) -> None:
+    # the QGIS project draws every styled layer: publish stopped on it with no file named
+    pack = new_pack(tmp_path / "pack", "121.1,41.1")
+    for name in ("overview", "conflicts"):
+        path = pack / "maps" / f"{name}.toml"
+        text = path.read_text(encoding="utf-8").replace(', "corridor"]', "]")
+        path.write_text(text, encoding="utf-8")
+    styles = pack / STYLES
+    text = styles.read_text(encoding="utf-8")
+    styles.write_text(text.replace('stroke = "#1565C0"', 'stroke = "banana"'), encoding="utf-8")
+    checked = run_cli("validate", "--pack", pack)
+    assert checked.exit_code == 2, all_output(checked)
+    assert "styles/layers.toml [corridor]: `stroke` = 'banana'" in all_output(checked)
+    published = run_cli("publish", "--pack", pack, "--out", tmp_path / "out")
+    assert published.exit_code == 2, all_output(published)
+    assert "styles/layers.toml [corridor]" in all_output(published)
+
+
+def test_css_rgb_colours_are_drawn_on_the_pdf_sheets(tmp_path: Path) -> None:
+    # validate passed them, QGIS read them, and publish --pdf crashed: matplotlib reads no rgb()
+    pack = new_pack(tmp_path / "pack", "121.1,41.1")
+    styles = pack / STYLES
+    text = styles.read_text(encoding="utf-8")
+    text = text.replace('stroke = "#1565C0"', 'stroke = "rgba(21, 101, 192, 0.8)"')
+    text = text.replace('fill = "#BB9674"', 'fill = "rgb(73%, 59%, 45%)"')
+    styles.write_text(text.replace('stroke = "#6B4F33"', 'stroke = "SaddleBrown"'), "utf-8")
+    assert run_cli("validate", "--pack", pack).exit_code == 0
+    out = tmp_path / "out"
+    published = run_cli("publish", "--pack", pack, "--out", out, "--pdf")
+    assert_no_traceback(published)
+    assert published.exit_code == 0, all_output(published)
+    assert (out / "public" / "overview.pdf").is_file()
