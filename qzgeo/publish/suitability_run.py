@@ -36,6 +36,7 @@ from qzgeo.pack.validate import validate_pack
 from qzgeo.publish.checks import shown_name_field
 from qzgeo.publish.suitability_write import (
     finish_folder,
+    moved_outputs,
     stale_outputs,
     suitability_folder,
     suitability_report,
@@ -129,6 +130,7 @@ def run_suitability(
         )
         outputs.append(finish_folder(folder, report, previous))
         stale = [final / name for name in stale_outputs(report, previous)]
+        stale += moved_outputs(build.out, sensitivity, m.name)
     totals = {k: round(v, 2) for k, v in job.totals.items()}
     used_ids = [f.id for f in used]
     outputs = [stage.final(p) for p in outputs]

@@ -130,16 +130,8 @@ def suitability_folder(out: Path, sensitivity: str, name: str) -> tuple[Path, li
         The folder holds files but no ``report.json`` of ours: it is not ours to write over.
     """
     folder = out / sensitivity / "suitability" / name
-    previous: list[str] = []
-    report = folder / "report.json"
-    if report.is_file():
-        try:
-            data = json.loads(report.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
-        if isinstance(data, dict) and data.get("tool") == TOOL:
-            previous = [str(p) for p in data.get("outputs", {})]
-    elif folder.is_dir() and any(folder.iterdir()):
+    previous = _listed(folder) or []
+    if not (folder / "report.json").is_file() and folder.is_dir() and any(folder.iterdir()):
         msg = (
             f"{folder} exists and was not written by {TOOL} (no report.json of ours); "
             "choose another --out or empty the folder"
@@ -147,6 +139,31 @@ def suitability_folder(out: Path, sensitivity: str, name: str) -> tuple[Path, li
         raise OutputError(msg)
     folder.mkdir(parents=True, exist_ok=True)
     return folder, previous
+
+
+def _listed(folder: Path) -> list[str] | None:
+    """The outputs the ``report.json`` of a run of ours in ``folder`` lists; ``None``: none."""
+    try:
+        data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("tool") != TOOL:
+        return None
+    return [str(p) for p in data.get("outputs", {})]
+
+
+def moved_outputs(out: Path, sensitivity: str, name: str) -> list[Path]:
+    """What an earlier run of model ``name`` wrote into the other part of ``out``, now that
+    its outputs go to ``sensitivity``: a layer it reads became internal, and its public copy
+    (the map drawing that layer) must not stay in ``public/`` to be posted."""
+    other = "internal" if sensitivity == "public" else "public"
+    folder = out / other / "suitability" / name
+    listed = _listed(folder)
+    if listed is None:
+        return []
+    return [
+        folder / f for f in (*listed, "report.json") if "/" not in f and f not in ("", ".", "..")
+    ]
 
 
 def _writers(

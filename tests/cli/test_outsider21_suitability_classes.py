@@ -93,3 +93,24 @@ def test_published_class_field_still_draws_the_classes(tmp_path: Path) -> None:
     out = tmp_path / "out"
     page = _public_map(pack, out)
     assert "SECRETCLS" in page.read_text(encoding="utf-8")
+
+
+def test_a_model_whose_layer_became_internal_leaves_nothing_in_public(tmp_path: Path) -> None:
+    # The author marks the control lines internal and runs the model again: the results went
+    # to OUT/internal, and the earlier public copy (its map drawing every control line) stayed
+    # in OUT/public, the folder that is posted.
+    pack = _pack(tmp_path, publish_class=True)
+    out = tmp_path / "out"
+    _public_map(pack, out)
+    edit_catalog(pack, lambda doc: layer(doc, "control_lines").update(sensitivity="internal"))
+    result = run_cli("suitability", "--pack", pack, "--out", out)
+    assert_no_traceback(result)
+    assert result.exit_code == 0, all_output(result)
+    assert (out / "internal" / "suitability" / "urban" / "map.html").is_file()
+    left = sorted(p.name for p in (out / "public").rglob("*") if p.is_file())
+    assert left == [], left
+    assert grep_tree(out / "public", "SECRETCLS") == []
+    # and back: the internal copy goes when the outputs are public again
+    edit_catalog(pack, lambda doc: layer(doc, "control_lines").update(sensitivity="public"))
+    assert run_cli("suitability", "--pack", pack, "--out", out).exit_code == 0
+    assert not list((out / "internal").rglob("*.html"))
