@@ -120,6 +120,8 @@ def run_suitability(
         folder.mkdir(parents=True)
         outputs = write_grids(folder, job, m, used, sensitivity=sensitivity, progress=progress)
         warnings = job_warnings(m, job, missing, given, internal_ids, internal)
+        if sensitivity == "public":  # a raster by its name: a path as typed names home folders
+            warnings = [_by_name(w, given) for w in warnings]
         outputs += _zones_csv(folder, pack, loaded, m, job, public=sensitivity == "public")
         outputs += write_result_map(
             folder, pack=pack, model=m, layers=loaded.layers, public=sensitivity == "public",
@@ -136,6 +138,13 @@ def run_suitability(
     outputs = [stage.final(p) for p in outputs]
     said = warnings + machine
     return SuitabilityResult(m, final, sensitivity, outputs, used_ids, missing, totals, said)
+
+
+def _by_name(text: str, rasters: Mapping[str, Path]) -> str:
+    """``text`` with each raster's path as given replaced by its file name."""
+    for path in sorted(rasters.values(), key=lambda p: -len(str(p))):
+        text = text.replace(str(path), path.name)
+    return text
 
 
 def _zones_csv(

@@ -255,7 +255,9 @@ def suitability_report(
         "short_board": [k for k in m.short_board if k in job.weights],  # the rule applied
         "hard_limits": [{"layer": h.layer, "classes": list(h.classes)} for h in m.hard_limits],
         "rasters": {
-            k: {"path": str(p), "sha256": sha256_file(p)} for k, p in sorted(given.items())
+            # a public report names a raster by its name: a path as typed names home folders
+            k: {"path": p.name if sensitivity == "public" else str(p), "sha256": sha256_file(p)}
+            for k, p in sorted(given.items())
         },
         "areas_m2": {k: round(v, 2) for k, v in job.totals.items()},
         "outputs": {p.name: sha256_file(p) for p in outputs},
