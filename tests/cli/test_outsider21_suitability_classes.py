@@ -35,7 +35,7 @@ grades = [5, 4, 3, 2, 1]
 weight = 1.0
 [[hard_limits]]
 layer = "control_lines"
-classes = ["生态保护红线"]
+{classes}
 [result]
 breaks = [2.5, 3.5]
 classes = [
@@ -46,7 +46,7 @@ classes = [
 """
 
 
-def _pack(tmp_path: Path, *, publish_class: bool) -> Path:
+def _pack(tmp_path: Path, *, publish_class: bool, by_class: bool = True) -> Path:
     pack = new_pack(tmp_path / "pack", "121.1,41.1")
 
     def fn(doc: dict) -> None:
@@ -66,7 +66,9 @@ def _pack(tmp_path: Path, *, publish_class: bool) -> Path:
     path.unlink()
     both.to_file(path, driver="GeoJSON")
     (pack / "suitability").mkdir()
-    (pack / "suitability" / "urban.toml").write_text(MODEL, encoding="utf-8")
+    classes = 'classes = ["生态保护红线"]' if by_class else ""  # else the whole layer
+    model = MODEL.replace("{classes}", classes)
+    (pack / "suitability" / "urban.toml").write_text(model, encoding="utf-8")
     return pack
 
 
@@ -80,7 +82,7 @@ def _public_map(pack: Path, out: Path) -> Path:
 
 
 def test_unpublished_class_field_stays_off_the_public_suitability_map(tmp_path: Path) -> None:
-    pack = _pack(tmp_path, publish_class=False)
+    pack = _pack(tmp_path, publish_class=False, by_class=False)
     out = tmp_path / "out"
     page = _public_map(pack, out)
     assert grep_tree(out / "public", "SECRETCLS") == []
@@ -114,3 +116,18 @@ def test_a_model_whose_layer_became_internal_leaves_nothing_in_public(tmp_path: 
     edit_catalog(pack, lambda doc: layer(doc, "control_lines").update(sensitivity="public"))
     assert run_cli("suitability", "--pack", pack, "--out", out).exit_code == 0
     assert not list((out / "internal").rglob("*.html"))
+
+
+def test_hard_limits_by_unpublished_classes_keep_the_outputs_internal(tmp_path: Path) -> None:
+    # The result is 不适宜 exactly where the named classes lie: it shows which of the public
+    # control lines are 生态保护红线, an attribute the layer does not publish. analyze --public
+    # and a public check refuse such a pack; suitability put its outputs in OUT/public.
+    pack = _pack(tmp_path, publish_class=False, by_class=True)
+    out = tmp_path / "out"
+    result = run_cli("suitability", "--pack", pack, "--out", out)
+    assert_no_traceback(result)
+    assert result.exit_code == 0, all_output(result)
+    assert not (out / "public").exists() or not list((out / "public").rglob("*.*"))
+    assert (out / "internal" / "suitability" / "urban" / "map.html").is_file()
+    said = all_output(result)
+    assert "control_lines" in said and "publish_fields" in said, said
