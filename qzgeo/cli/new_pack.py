@@ -26,7 +26,7 @@ from qzgeo._errors import InputError
 from qzgeo.geo.crs import gk_epsg, gk_zone
 from qzgeo.io.atomic import TEMP_PREFIX, signals_held, sweep_dead_writers
 from qzgeo.io.paths import refuse_undecodable
-from qzgeo.pack.confine import MAX_TITLE_CHARS
+from qzgeo.pack.confine import MAX_TITLE_CHARS, bidi_problems
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _M_PER_DEG_LAT = 111_000.0
@@ -300,6 +300,8 @@ def command(folder: Path, name: str | None, title: str, center: str) -> None:
             f"the overview map's title {marked[:20]!r}… would be {len(marked)} characters "
             f"(the title and （示意）), over the cap of {MAX_TITLE_CHARS}; shorten the title"
         )
+        raise click.BadParameter(msg, param_hint="--title")
+    for msg in bidi_problems(title, "the title"):  # every later command would refuse it
         raise click.BadParameter(msg, param_hint="--title")
     try:  # every command refuses such a pack folder (GDAL cannot be given its paths)
         refuse_undecodable(folder.absolute(), what="folder")

@@ -14,7 +14,7 @@ from qzgeo.pack.coverage import coverage_reach_warnings
 from qzgeo.pack.load import load_pack_layers
 from qzgeo.pack.model import ANALYSIS_OUTPUTS, Pack
 from qzgeo.pack.validate import check_pack, pack_warnings
-from qzgeo.publish.checks import mapped_ids, published_field_problems, style_problems
+from qzgeo.publish.checks import published_field_problems, style_problems
 from qzgeo.publish.plans import unused_basemap_warnings
 
 
@@ -61,7 +61,7 @@ def _publish_problems(pack: Pack) -> list[str]:
     internal = any(not s.is_public for s in pack.analysis_inputs())
     sens = {name: "internal" if internal else "public" for name in ANALYSIS_OUTPUTS}
     fields = [p for m in pack.maps.values() for p in published_field_problems(pack, m, sens)]
-    return fields + style_problems(pack, mapped_ids(pack))
+    return fields + style_problems(pack, sorted(pack.styles))  # the QGIS project draws all
 
 
 def _map_warnings(pack: Pack) -> list[str]:

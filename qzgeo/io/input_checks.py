@@ -225,7 +225,9 @@ def _enforce_box(
     if not per_feature:  # the layer as one: wholly outside if every feature is
         present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
         whole = bool(out[present].all()) if present.any() else False
-        geoms = np.asarray([shapely.box(*shapely.total_bounds(geoms[present]))], dtype=object)
+        # a layer of null or empty geometries only has no box (total_bounds raised)
+        box = shapely.box(*shapely.total_bounds(geoms[present])) if present.any() else None
+        geoms = np.asarray([box], dtype=object)
         out, part = np.array([whole]), np.array([not whole and bool(part.any() or out.any())])
     if out.any():
         i = int(np.flatnonzero(out)[0])

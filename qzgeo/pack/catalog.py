@@ -43,6 +43,7 @@ from qzgeo.pack.catalog_types import (
     opt_str,
     parse_extent,
     parse_params,
+    symbol_values,
     unknown_key_problems,
 )
 from qzgeo.pack.class_values import class_table
@@ -258,7 +259,7 @@ def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerS
 
 
 def _parse_symbol(raw: dict[str, Any], where: str, problems: list[str]) -> Symbol:
-    known = {k: v for k, v in raw.items() if k in SYMBOL_KEYS}
+    known = symbol_values({k: v for k, v in raw.items() if k in SYMBOL_KEYS}, where, problems)
     if known.get("pattern") not in (None, "stripe"):
         problems.append(f"{where}: `pattern` must be 'stripe', got {known['pattern']!r}")
     try:
@@ -278,7 +279,7 @@ def _parse_styles(root: Path, problems: list[str]) -> dict[str, LayerStyle]:
         if data is None:
             continue
         for lid, raw in data.items():
-            where = f"{path.name} [{lid}]"
+            where = f"styles/{path.name} [{lid}]"
             if not isinstance(raw, dict):
                 problems.append(f"{where}: must be a table of symbol keys")
                 continue
@@ -298,7 +299,8 @@ def _parse_styles(root: Path, problems: list[str]) -> dict[str, LayerStyle]:
             for cls, craw in class_table(
                 raw.get("classes"), f"{where} `classes`", problems
             ).items():
-                merged = {k: v for k, v in raw.items() if k in SYMBOL_KEYS and k != "legend"}
+                # the layer's keys as parsed for its default: a wrong one is said once
+                merged = {k: v for k, v in vars(default).items() if k in raw and k != "legend"}
                 if isinstance(craw, dict):
                     for key in sorted(set(craw) - SYMBOL_KEYS):
                         problems.append(f"{where} class {cls!r}: unknown symbol key `{key}`")
@@ -308,9 +310,9 @@ def _parse_styles(root: Path, problems: list[str]) -> dict[str, LayerStyle]:
                 layer_id=lid,
                 default=default,
                 classes=classes,
-                class_field=raw.get("class_field"),
-                label_field=raw.get("label_field"),
-                legend_title=raw.get("legend_title"),
+                class_field=opt_str(raw, "class_field", where, problems),
+                label_field=opt_str(raw, "label_field", where, problems),
+                legend_title=opt_str(raw, "legend_title", where, problems),
                 source_file=path.name,
             )
     return styles
@@ -359,14 +361,14 @@ def _parse_maps(root: Path, problems: list[str]) -> dict[str, MapSpec]:
             problems.append(f"{where}: `layers` is empty; name at least one catalog layer")
         maps[path.stem] = MapSpec(
             id=path.stem,
-            title=str(data.get("title", path.stem)),
+            title=opt_str(data, "title", where, problems) or path.stem,
             title_en=opt_str(data, "title_en", where, problems),
             sensitivity=audience if audience in SENSITIVITIES else "internal",
             layers=layers,
             analysis=analysis,
             basemap=str(basemap),
             basemaps=basemaps,
-            description=str(data.get("description", "")),
+            description=opt_str(data, "description", where, problems) or "",
             source_file=where,
             paper=paper,
             orientation=orientation,

@@ -8,7 +8,8 @@ problem (:func:`qzgeo.pack.catalog.load_pack`), never a crash later in a stage.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection
+import math
+from collections.abc import Callable, Collection
 from typing import Any
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "opt_str",
     "parse_extent",
     "parse_params",
+    "symbol_values",
     "unknown_key_problems",
 ]
 
@@ -239,7 +241,60 @@ def parse_params(raw: Any, problems: list[str]) -> dict[str, float]:
                 f"got {value!r}"
             )
             continue
+        if key in _PARAM_RANGES and not (math.isfinite(value) and _PARAM_RANGES[key][1](value)):
+            what = _PARAM_RANGES[key][0]
+            problems.append(f"{where}: `{key}` must be a number {what}, got {value!r}")
+            continue
         out[str(key)] = value
+    return out
+
+
+#: What each of QZGEO_PARAMS must be, and the test of it.
+_PARAM_RANGES: dict[str, tuple[str, Callable[[float], bool]]] = {
+    "min_patch_m2": ("of 0 or more (m²)", lambda v: v >= 0),
+    "publish_simplify_m": ("greater than 0 (metres)", lambda v: v > 0),
+}
+#: The number keys of a style symbol: what a value must be, the test of it, an example.
+_SYMBOL_NUMBERS: dict[str, tuple[str, Callable[[float], bool], float]] = {
+    "fill_opacity": ("from 0 to 1", lambda v: 0 <= v <= 1, 0.4),
+    "opacity": ("from 0 to 1", lambda v: 0 <= v <= 1, 1.0),
+    "weight": ("of 0 or more", lambda v: v >= 0, 1.5),
+    "radius": ("of 0 or more", lambda v: v >= 0, 5.0),
+    "pattern_angle": ("of degrees", lambda v: True, 45.0),
+}
+
+
+def symbol_values(raw: dict[str, Any], where: str, problems: list[str]) -> dict[str, Any]:
+    """``raw`` (a symbol's keys) less the values a symbol cannot be drawn with, each a problem
+    naming ``where``, the key, the value and the fix: a number key that holds text or lies
+    outside its range (``weight = "thick"``, ``fill_opacity = 7``), a ``legend`` that is no
+    text. Left in, they crashed the PDF sheets and the QGIS project after ``validate`` said OK.
+
+    Examples
+    --------
+    >>> problems: list[str] = []
+    >>> symbol_values({"weight": "2", "fill_opacity": 0.5}, "styles/s.toml [roads]", problems)
+    {'fill_opacity': 0.5}
+    >>> print(problems[0])  # doctest: +ELLIPSIS
+    styles/s.toml [roads]: `weight` must be a number of 0 or more, without quotes ...got '2'
+    """
+    out = {}
+    for key, value in raw.items():
+        if key == "legend" and not isinstance(value, str):
+            problems.append(
+                f'{where}: `legend` must be text in quotes (legend = "..."), got {value!r}'
+            )
+            continue
+        if key in _SYMBOL_NUMBERS:
+            what, fits, eg = _SYMBOL_NUMBERS[key]
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (number and math.isfinite(value) and fits(value)):
+                problems.append(
+                    f"{where}: `{key}` must be a number {what}, without quotes "
+                    f"(e.g. {key} = {eg}), got {value!r}"
+                )
+                continue
+        out[key] = value
     return out
 
 

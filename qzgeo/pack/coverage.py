@@ -16,10 +16,33 @@ from qzgeo.geo.area import ellipsoidal_area
 from qzgeo.geo.coverage import Coverage
 from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.geo.extent import format_extent
-from qzgeo.pack.model import Pack
+from qzgeo.pack.model import LayerSpec, Pack
 from qzgeo.pack.overlaps import zone_name
 
-__all__ = ["coverage_problems", "coverage_reach_warnings", "pack_coverage"]
+__all__ = ["area_layer_problems", "coverage_problems", "coverage_reach_warnings", "pack_coverage"]
+
+
+def area_layer_problems(spec: LayerSpec, gdf: gpd.GeoDataFrame) -> list[str]:
+    """A zone or constraint layer is analysed as areas: its points and lines were left out
+    without a word (a zone of lines: "0 zones"; a 城镇开发边界 drawn as a line: every zone
+    wholly outside it, a conflict)."""
+    if not (spec.role == "zone" or spec.is_constraint):
+        return []
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    types = shapely.get_type_id(present)
+    odd = ~np.isin(types, (3, 6))
+    for i in np.flatnonzero(types == 7):  # a collection of polygons is polygonal
+        odd[i] = not np.isin(shapely.get_type_id(shapely.get_parts(present[i])), (3, 6)).all()
+    if not odd.any():
+        return []
+    kinds = ", ".join(sorted({g.geom_type for g in present[odd]}))
+    return [
+        f"catalog.toml layer {spec.id!r} ({spec.path}): a {spec.role} layer is analysed as "
+        f"areas, but {int(odd.sum())} of its {len(present)} features are {kinds}, which the "
+        "analysis would leave out; draw them as polygons (lines: QGIS Lines to Polygons, "
+        'shapely.polygonize), or give the layer role = "base" (drawn, not analysed)'
+    ]
 
 
 def coverage_problems(pack: Pack, gdf: gpd.GeoDataFrame) -> list[str]:

@@ -28,7 +28,7 @@ from qzgeo.io.vector import read_layer, to_storage
 from qzgeo.notices import ATTR as NOTICES_ATTR
 from qzgeo.notices import Notices, notices_of
 from qzgeo.pack.class_values import class_texts
-from qzgeo.pack.coverage import pack_coverage
+from qzgeo.pack.coverage import area_layer_problems, pack_coverage
 from qzgeo.pack.model import LayerSpec, Pack
 from qzgeo.pack.overlaps import zone_overlap_warnings
 
@@ -220,6 +220,8 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
             continue
         source = pack.layer_path(spec)
         gdf = read_pack_layer(pack, spec)
+        if wrong := area_layer_problems(spec, gdf):  # validate says it too
+            raise PackError(wrong)
         notes = notices_of(gdf)
         notes.extend(enforce_layer_extent(pack, spec, gdf))
         report.warnings.extend(f"{spec.id}: {n}" for n in notes)

@@ -24,7 +24,7 @@ from qzgeo.io.postgis_uri import is_postgis_uri
 from qzgeo.io.vector import list_layers
 from qzgeo.pack.class_values import class_key, class_texts
 from qzgeo.pack.confine import shown_text_problems
-from qzgeo.pack.coverage import coverage_problems
+from qzgeo.pack.coverage import area_layer_problems, coverage_problems
 from qzgeo.pack.load import enforce_layer_extent, read_pack_layer
 from qzgeo.pack.model import ANALYSIS_OUTPUTS, LayerSpec, Pack
 from qzgeo.pack.overlaps import zone_name
@@ -109,6 +109,7 @@ def check_pack(pack: Pack, *, check_data: bool = True) -> list[str]:
             continue
         if spec.id == pack.coverage_layer:
             problems.extend(coverage_problems(pack, gdf))
+        problems.extend(area_layer_problems(spec, gdf))
         names = {str(c) for c in gdf.columns if c != gdf.geometry.name}
         fields[spec.id] = names
         for key, value in (("class_field", spec.class_field), ("name_field", spec.name_field)):

@@ -5,15 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from qzgeo._errors import PublishError
 from qzgeo.pack.model import LayerStyle, MapSpec, Pack, Symbol
+from qzgeo.publish.colors import css_rgba
 
 ANALYSIS_FIELDS: dict[str, tuple[str, ...]] = {
     "available_land": ("名称", "area_ha", "area_mu"),
     "conflicts": ("名称", "类别", "area_ha", "area_mu"),
 }
 
-_COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|rgba?\([0-9.,\s%]+\))$")
-_DASH_RE = re.compile(r"^[0-9.]+([ ,]+[0-9.]+)*$")
+_NUMBER = r"([0-9]+\.?[0-9]*|\.[0-9]+)"
+_DASH_RE = re.compile(rf"^{_NUMBER}([ ,]+{_NUMBER})*$")
 
 
 def zone_names_published(pack: Pack) -> bool:
@@ -81,9 +83,11 @@ def analysis_class_field(pack: Pack, name: str) -> str | None:
 def _symbol_problems(sym: Symbol, where: str) -> Iterable[str]:
     for key in ("fill", "stroke", "pattern_color"):
         value = getattr(sym, key)
-        if value is not None and not _COLOR_RE.match(str(value)):
-            yield f"{where}: `{key}` = {value!r} is not a colour; use '#rrggbb' or a CSS name"
-    if sym.dash is not None and not _DASH_RE.match(str(sym.dash)):
+        try:
+            _ = value is None or css_rgba(value)
+        except PublishError as exc:  # it says why and the fix
+            yield f"{where}: `{key}` = {exc}"
+    if sym.dash is not None and not (isinstance(sym.dash, str) and _DASH_RE.match(sym.dash)):
         yield f"{where}: `dash` = {sym.dash!r} must be dash lengths like '6 4'"
 
 
@@ -176,8 +180,3 @@ def _source_hint(field: str) -> str:
             "in publish_fields"
         )
     return ""
-
-
-def mapped_ids(pack: Pack) -> list[str]:
-    """Every layer and analysis output some map of the pack shows, sorted."""
-    return sorted({lid for m in pack.maps.values() for lid in (*m.layers, *m.analysis)})

@@ -21,7 +21,7 @@ from qzgeo.geo.crs import CHINA_BOUNDS
 from qzgeo.io.atomic import atomic_path, write_text
 from qzgeo.pack.model import MapSpec, Pack
 from qzgeo.publish.basemaps import Basemap, resolve_tianditu_key
-from qzgeo.publish.checks import map_problems, mapped_ids, style_problems
+from qzgeo.publish.checks import map_problems, style_problems
 from qzgeo.publish.gallery import Card, gallery_html, manifest_json, part_build, sketch_svg
 from qzgeo.publish.plans import ANALYSIS_TITLES, LayerPlan, choose_basemaps, layer_plans
 from qzgeo.publish.prepare import (
@@ -231,7 +231,7 @@ def _checked_plans(
     problems: list[str] = []
     for mspec in pack.maps.values():
         problems.extend(map_problems(pack, mspec, analysis_sensitivity))
-    problems.extend(style_problems(pack, mapped_ids(pack)))
+    problems.extend(style_problems(pack, sorted(pack.styles)))  # the QGIS project draws all
     if problems:
         raise publish_error(problems)
     plans = {m.id: layer_plans(pack, m, layers, analysis, problems) for m in selected}

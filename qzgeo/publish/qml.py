@@ -24,8 +24,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from qzgeo._errors import PublishError
 from qzgeo.pack.model import LayerStyle, Symbol
+from qzgeo.publish.colors import css_rgba
 from qzgeo.publish.xml_text import xml_text
 
 __all__ = [
@@ -54,9 +54,6 @@ LABEL_SIZE_PT = 10.0  # .qz-label: 13 px bold
 LABEL_HALO_MM = 0.6
 OTHER_LABEL = "其他"
 
-_HEX_RE = re.compile(r"^#([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
-_RGB_RE = re.compile(r"^rgba?\(\s*([^)]*)\)$")
-
 
 @dataclass(frozen=True)
 class LayerSymbology:
@@ -74,46 +71,6 @@ class LayerSymbology:
     title: str = ""
 
 
-def _css_named(name: str) -> tuple[int, int, int, int]:
-    try:
-        from matplotlib.colors import to_rgba
-
-        r, g, b, a = to_rgba(name.lower())
-    except (ImportError, ValueError):
-        msg = (
-            f"colour {name!r} cannot be converted for QGIS; write it as '#rrggbb' in styles/*.toml"
-        )
-        raise PublishError(msg) from None
-    return round(r * 255), round(g * 255), round(b * 255), round(a * 255)
-
-
-def _rgba(value: str) -> tuple[int, int, int, int]:
-    text = value.strip()
-    if m := _HEX_RE.match(text):
-        digits = m.group(1)
-        if len(digits) in (3, 4):
-            digits = "".join(c * 2 for c in digits)
-        if len(digits) == 6:
-            digits += "ff"
-        r, g, b, a = (int(digits[i : i + 2], 16) for i in range(0, 8, 2))
-        return r, g, b, a
-    if m := _RGB_RE.match(text):
-        parts = [p.strip() for p in m.group(1).split(",")]
-        try:
-            rgb = [
-                round(float(p[:-1]) * 2.55) if p.endswith("%") else round(float(p))
-                for p in parts[:3]
-            ]
-            alpha = round(float(parts[3]) * 255) if len(parts) == 4 else 255
-        except (ValueError, IndexError):
-            alpha, rgb = -1, []
-        if len(rgb) == 3 and all(0 <= v <= 255 for v in (*rgb, alpha)):
-            return rgb[0], rgb[1], rgb[2], alpha
-        msg = f"colour {value!r} is not a valid rgb()/rgba() colour; use '#rrggbb'"
-        raise PublishError(msg)
-    return _css_named(text)
-
-
 def qgis_color(value: str, opacity: float = 1.0) -> str:
     """A CSS colour at ``opacity`` as QGIS writes colours: ``"r,g,b,a"`` (0-255).
 
@@ -124,7 +81,7 @@ def qgis_color(value: str, opacity: float = 1.0) -> str:
     >>> qgis_color("#abc")
     '170,187,204,255'
     """
-    r, g, b, a = _rgba(value)
+    r, g, b, a = css_rgba(value)
     alpha = round(a * min(max(float(opacity), 0.0), 1.0))
     return f"{r},{g},{b},{alpha}"
 
@@ -400,7 +357,7 @@ def _css(parent: ET.Element, values: Iterable[tuple[str, str]]) -> None:
 
 
 def _hex(value: str) -> str:
-    r, g, b, _ = _rgba(value)
+    r, g, b, _ = css_rgba(value)
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
@@ -411,7 +368,7 @@ def _sld_stroke(parent: ET.Element, sym: Symbol) -> None:
     values = [
         ("stroke", _hex(sym.stroke)),
         ("stroke-width", _num(sym.weight)),
-        ("stroke-opacity", _num(sym.opacity * _rgba(sym.stroke)[3] / 255)),
+        ("stroke-opacity", _num(sym.opacity * css_rgba(sym.stroke)[3] / 255)),
         ("stroke-linejoin", "round"),
     ]
     if sym.dash:

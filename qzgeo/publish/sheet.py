@@ -409,8 +409,9 @@ def sheet_date(pack: Pack, mspec: MapSpec | None = None) -> dt.datetime:
     """The date of a sheet: ``$SOURCE_DATE_EPOCH``, else the day of its newest input file.
 
     Inputs are ``layers/catalog.toml`` and, for a public map, its own ``maps/*.toml``, its
-    layers' styles and files; for an internal map (or none), every style, map and local layer
-    file, so that the same inputs give the same PDF bytes. A public sheet's date (printed as
+    layers' styles and files (but a file an internal layer reads too); for an internal map (or
+    none), every style, map and local layer file, so that the same inputs give the same PDF
+    bytes. A public sheet's date (printed as
     编制日期, and the PDF's CreationDate) says nothing of an internal layer: the day an
     internal file was edited, let alone its time, would be a fact derived from it.
     """
@@ -424,7 +425,10 @@ def sheet_date(pack: Pack, mspec: MapSpec | None = None) -> dt.datetime:
     else:
         styles = {pack.styles[lid].source_file for lid in mspec.layers if lid in pack.styles}
         files = [root / "maps" / f"{mspec.id}.toml", *(root / "styles" / n for n in styles)]
+        # a file an internal layer also reads (one GeoPackage of every layer) is dated by it
+        internal = {pack.layer_path(s) for s in pack.layers.values() if not s.is_public}
         specs = [pack.layers[lid] for lid in mspec.layers if lid in pack.layers]
+        specs = [s for s in specs if pack.layer_path(s) not in internal]
     files += [pack.catalog_path, *(Path(pack.layer_path(s)) for s in specs if "://" not in s.path)]
     newest = max((int(f.stat().st_mtime) for f in files if f.is_file()), default=0)
     day = dt.datetime.fromtimestamp(newest, tz=dt.UTC).date()

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from matplotlib.axes import Axes
-from matplotlib.colors import to_rgba
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Rectangle
 
 from qzgeo._errors import PublishError
 from qzgeo.pack.model import Symbol
+from qzgeo.publish.colors import sheet_rgba
 from qzgeo.publish.render import GROUP_ORDER, LayerView, legend_entries
 from qzgeo.publish.sheet_font import FONT_ENV, advance_measure, find_cjk_font
 
@@ -90,17 +90,17 @@ def hatch(sym: Symbol) -> str | None:
 def polygon_style(sym: Symbol, unit: float) -> dict[str, Any]:
     """Keyword arguments of a polygon patch or collection drawn with ``sym``."""
     lw = line_width(sym, unit)
-    face = to_rgba(sym.fill, sym.fill_opacity) if sym.fill else (0.0, 0.0, 0.0, 0.0)
+    face = sheet_rgba(sym.fill, sym.fill_opacity) if sym.fill else (0.0, 0.0, 0.0, 0.0)
     style: dict[str, Any] = {
         "facecolor": face,
-        "edgecolor": to_rgba(sym.stroke, sym.opacity) if lw > 0 else "none",
+        "edgecolor": sheet_rgba(sym.stroke, sym.opacity) if lw > 0 else "none",
         "linewidth": lw,
         "linestyle": dash_style(sym, unit),
     }
     h = hatch(sym)
     if h:
         style["hatch"] = h
-        style["hatchcolor"] = to_rgba(sym.pattern_color or sym.stroke, sym.opacity)
+        style["hatchcolor"] = sheet_rgba(sym.pattern_color or sym.stroke, sym.opacity)
         style["hatch_linewidth"] = 0.5 * unit
     return style
 
@@ -108,7 +108,7 @@ def polygon_style(sym: Symbol, unit: float) -> dict[str, Any]:
 def line_style(sym: Symbol, unit: float) -> dict[str, Any]:
     """Keyword arguments of a line collection drawn with ``sym``."""
     return {
-        "colors": [to_rgba(sym.stroke, sym.opacity)],
+        "colors": [sheet_rgba(sym.stroke, sym.opacity)],
         "linewidths": max(line_width(sym, unit), 0.25 * unit),
         "linestyles": dash_style(sym, unit),
         "capstyle": "butt",
@@ -121,8 +121,8 @@ def point_style(sym: Symbol, unit: float) -> dict[str, Any]:
     diameter_pt = 2 * sym.radius * PT_PER_PX * 1.6 * unit
     return {
         "s": diameter_pt**2,
-        "facecolors": [to_rgba(sym.fill, sym.fill_opacity) if sym.fill else "none"],
-        "edgecolors": [to_rgba(sym.stroke, sym.opacity)],
+        "facecolors": [sheet_rgba(sym.fill, sym.fill_opacity) if sym.fill else "none"],
+        "edgecolors": [sheet_rgba(sym.stroke, sym.opacity)],
         "linewidths": line_width(sym, unit),
     }
 
@@ -171,13 +171,13 @@ def draw_swatch(
         )
     else:
         r = min(w, h) / 2 * min(1.0, sym.radius / 6.0)
-        face = to_rgba(sym.fill, sym.fill_opacity) if sym.fill else "none"
+        face = sheet_rgba(sym.fill, sym.fill_opacity) if sym.fill else "none"
         ax.add_patch(
             Circle(
                 (x + w / 2, y + h / 2),
                 r,
                 facecolor=face,
-                edgecolor=to_rgba(sym.stroke, sym.opacity),
+                edgecolor=sheet_rgba(sym.stroke, sym.opacity),
                 linewidth=line_width(sym, unit),
             )
         )

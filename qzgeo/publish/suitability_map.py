@@ -8,6 +8,7 @@ places it exactly; nodata is transparent.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -109,6 +110,9 @@ def _pack_views(
             continue
         style = pack.styles.get(lid)
         cls = spec.class_field if style and style.classes else None
+        if style is not None and public and cls not in spec.publish_fields:
+            # an unpublished class field stays off a public page: the layer is drawn alike
+            cls, style = None, dataclasses.replace(style, classes={})
         fields = list(dict.fromkeys([*spec.publish_fields, *([cls] if cls else [])]))
         fields = [f for f in fields if f in layers[lid].columns]
         prepared = prepare_layer(

@@ -36,6 +36,7 @@ from qzgeo.pack.validate import validate_pack
 from qzgeo.publish.checks import shown_name_field
 from qzgeo.publish.suitability_write import (
     finish_folder,
+    moved_outputs,
     stale_outputs,
     suitability_folder,
     suitability_report,
@@ -107,7 +108,8 @@ def run_suitability(
     machine = take_refusals()  # stderr only: kept out of files that may be public (a home path)
     job = prepare_job(pack, loaded, m, used, given, resolution_m, heights=valid)
     internal_ids = [lid for lid in m.layer_ids() if not pack.layers[lid].is_public]
-    sensitivity = "internal" if internal_ids or internal else "public"
+    hidden = _unpublished_limits(pack, m)
+    sensitivity = "internal" if internal_ids or hidden or internal else "public"
     stale: list[Path] = []
     with (
         output_build(out_dir, inputs=given.values(), pack=pack.root, whole=False) as build,
@@ -118,7 +120,9 @@ def run_suitability(
         folder = stage.tmp / final.relative_to(build.out)
         folder.mkdir(parents=True)
         outputs = write_grids(folder, job, m, used, sensitivity=sensitivity, progress=progress)
-        warnings = job_warnings(m, job, missing, given, internal_ids, internal)
+        warnings = job_warnings(m, job, missing, given, internal_ids, internal) + hidden
+        if sensitivity == "public":  # a raster by its name: a path as typed names home folders
+            warnings = [_by_name(w, given) for w in warnings]
         outputs += _zones_csv(folder, pack, loaded, m, job, public=sensitivity == "public")
         outputs += write_result_map(
             folder, pack=pack, model=m, layers=loaded.layers, public=sensitivity == "public",
@@ -129,11 +133,35 @@ def run_suitability(
         )
         outputs.append(finish_folder(folder, report, previous))
         stale = [final / name for name in stale_outputs(report, previous)]
+        stale += moved_outputs(build.out, sensitivity, m.name)
     totals = {k: round(v, 2) for k, v in job.totals.items()}
     used_ids = [f.id for f in used]
     outputs = [stage.final(p) for p in outputs]
     said = warnings + machine
     return SuitabilityResult(m, final, sensitivity, outputs, used_ids, missing, totals, said)
+
+
+def _unpublished_limits(pack: Pack, m: Model) -> list[str]:
+    """Why hard limits by class keep the outputs internal: the result shows where those
+    classes are, and the layer does not publish the field that names them (as ``qzgeo
+    analyze --public`` and a public ``check`` need the constraints' class_field published)."""
+    out = []
+    for lid in dict.fromkeys(h.layer for h in m.hard_limits if h.classes):
+        spec = pack.layers[lid]
+        if spec.is_public and spec.class_field not in spec.publish_fields:
+            out.append(
+                f"outputs are internal: hard limits by classes of layer {lid!r}, whose "
+                f"class_field {spec.class_field!r} is not in its publish_fields (add it in "
+                f"{pack.catalog_path} only if the classes may be posted)"
+            )
+    return out
+
+
+def _by_name(text: str, rasters: Mapping[str, Path]) -> str:
+    """``text`` with each raster's path as given replaced by its file name."""
+    for path in sorted(rasters.values(), key=lambda p: -len(str(p))):
+        text = text.replace(str(path), path.name)
+    return text
 
 
 def _zones_csv(

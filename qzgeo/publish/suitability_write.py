@@ -130,16 +130,8 @@ def suitability_folder(out: Path, sensitivity: str, name: str) -> tuple[Path, li
         The folder holds files but no ``report.json`` of ours: it is not ours to write over.
     """
     folder = out / sensitivity / "suitability" / name
-    previous: list[str] = []
-    report = folder / "report.json"
-    if report.is_file():
-        try:
-            data = json.loads(report.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
-        if isinstance(data, dict) and data.get("tool") == TOOL:
-            previous = [str(p) for p in data.get("outputs", {})]
-    elif folder.is_dir() and any(folder.iterdir()):
+    previous = _listed(folder) or []
+    if not (folder / "report.json").is_file() and folder.is_dir() and any(folder.iterdir()):
         msg = (
             f"{folder} exists and was not written by {TOOL} (no report.json of ours); "
             "choose another --out or empty the folder"
@@ -147,6 +139,31 @@ def suitability_folder(out: Path, sensitivity: str, name: str) -> tuple[Path, li
         raise OutputError(msg)
     folder.mkdir(parents=True, exist_ok=True)
     return folder, previous
+
+
+def _listed(folder: Path) -> list[str] | None:
+    """The outputs the ``report.json`` of a run of ours in ``folder`` lists; ``None``: none."""
+    try:
+        data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("tool") != TOOL:
+        return None
+    return [str(p) for p in data.get("outputs", {})]
+
+
+def moved_outputs(out: Path, sensitivity: str, name: str) -> list[Path]:
+    """What an earlier run of model ``name`` wrote into the other part of ``out``, now that
+    its outputs go to ``sensitivity``: a layer it reads became internal, and its public copy
+    (the map drawing that layer) must not stay in ``public/`` to be posted."""
+    other = "internal" if sensitivity == "public" else "public"
+    folder = out / other / "suitability" / name
+    listed = _listed(folder)
+    if listed is None:
+        return []
+    return [
+        folder / f for f in (*listed, "report.json") if "/" not in f and f not in ("", ".", "..")
+    ]
 
 
 def _writers(
@@ -238,7 +255,9 @@ def suitability_report(
         "short_board": [k for k in m.short_board if k in job.weights],  # the rule applied
         "hard_limits": [{"layer": h.layer, "classes": list(h.classes)} for h in m.hard_limits],
         "rasters": {
-            k: {"path": str(p), "sha256": sha256_file(p)} for k, p in sorted(given.items())
+            # a public report names a raster by its name: a path as typed names home folders
+            k: {"path": p.name if sensitivity == "public" else str(p), "sha256": sha256_file(p)}
+            for k, p in sorted(given.items())
         },
         "areas_m2": {k: round(v, 2) for k, v in job.totals.items()},
         "outputs": {p.name: sha256_file(p) for p in outputs},

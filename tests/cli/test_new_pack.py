@@ -91,6 +91,15 @@ def test_a_title_too_long_for_the_maps_is_refused_before_writing(tmp_path: Path)
     assert code == 0, err
 
 
+def test_a_title_with_a_direction_control_is_refused_before_writing(tmp_path: Path) -> None:
+    # outsider a21: new-pack wrote the U+202E (pasted from a web page) into the pack and the
+    # overview map, and the pack's very first `qzgeo validate` refused both
+    pack = tmp_path / "p"
+    code, _, err = _run("new-pack", str(pack), "--title", "某市\u202e规划")
+    assert code == 2 and "--title" in err and "U+202E" in err, err
+    assert not pack.exists()
+
+
 def test_skeleton_maps_fetch_no_foreign_tiles(tmp_path: Path) -> None:
     # Public maps must open without a foreign host: the skeleton starts with no tile basemap
     # and offers OpenStreetMap only as a commented option a pack author may switch on.

@@ -49,3 +49,22 @@ def test_the_epoch_wins(minipack: Path, monkeypatch: pytest.MonkeyPatch) -> None
     pack = load_pack(minipack)
     got = sheet_date(pack, pack.maps["zones"])
     assert got == dt.datetime.fromtimestamp(1700000000, tz=dt.UTC)
+
+
+def test_a_file_shared_with_an_internal_layer_does_not_date_a_public_sheet(
+    minipack: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outsider a21: the minipack keeps its public zones and its internal red lines in one
+    GeoPackage, as many packs do. Editing the red lines (15:33 on 7 June 2025) dated the
+    public zones sheet 2025-06-07: the day of an internal edit reached OUT/public."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    before = dt.datetime(2024, 3, 1, 10, 0, tzinfo=dt.UTC)
+    for f in minipack.rglob("*"):
+        if f.is_file():
+            _at(f, before)
+    _at(minipack / "layers" / "mini.gpkg", dt.datetime(2025, 6, 7, 15, 33, tzinfo=dt.UTC))
+    pack = load_pack(minipack)
+    zones, red = pack.layers["zones"], pack.layers["control_lines"]
+    assert pack.layer_path(zones) == pack.layer_path(red) and not red.is_public  # the case
+    assert sheet_date(pack, pack.maps["zones"]) == dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
+    assert sheet_date(pack, pack.maps["conflicts"]) == dt.datetime(2025, 6, 7, tzinfo=dt.UTC)

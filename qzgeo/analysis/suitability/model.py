@@ -50,6 +50,7 @@ from typing import Any
 
 from qzgeo._errors import PackError
 from qzgeo.io.paths import read_text_file
+from qzgeo.pack.confine import bidi_problems
 from qzgeo.pack.model import Pack, pack_tomls
 
 KINDS = ("slope", "elevation", "distance", "class")
@@ -366,6 +367,24 @@ def _combine(raw: Any, factor_ids: list[str], ck: _Checker) -> tuple[tuple[str, 
     return tuple(short), grade
 
 
+def _shown_texts(
+    raw: dict[str, Any],
+    factors: list[Factor],
+    classes: tuple[ResultClass, ...],
+    limits: tuple[HardLimit, ...],
+    ck: _Checker,
+) -> None:
+    """The texts the map, ``report.json`` and ``zones.csv`` show may hold no bidi control, as
+    a pack's titles may not (:func:`qzgeo.pack.confine.bidi_problems`)."""
+    shown = [(k, raw.get(k)) for k in ("title", "title_en", "description")]
+    shown += [(f"factors[{i}].title", f.title) for i, f in enumerate(factors)]
+    shown += [(f"result.classes[{i}].name", c.name) for i, c in enumerate(classes)]
+    shown += [(f"hard_limits[{i}].title", h.title) for i, h in enumerate(limits)]
+    for key, text in shown:
+        if isinstance(text, str):
+            ck.problems += bidi_problems(text, f"{ck.where}: `{key}`")
+
+
 def read_model(pack: Pack, name: str) -> Model:
     """Read and validate ``suitability/<name>.toml`` of ``pack``; every problem at once.
 
@@ -421,6 +440,7 @@ def read_model(pack: Pack, name: str) -> Model:
     basemap = raw.get("basemap", "none")
     if basemap not in _BASEMAPS:
         ck.add("basemap", f"is {basemap!r}; use one of {', '.join(_BASEMAPS)}")
+    _shown_texts(raw, factors, classes, limits, ck)
     if ck.problems:
         raise PackError(ck.problems)
     return Model(

@@ -85,6 +85,16 @@ def run(pack: Path, out: Path, *args: str) -> tuple[int, str]:
         ),
         # weights each finite but summing to infinity: a ZeroDivisionError traceback
         (lambda s: s.replace("weight = 1", "weight = 1e308"), ["weights", "sum", "1e+308"]),
+        # a bidi control reordered the title and the class names on the public map.html,
+        # report.json and zones.csv, though the pack's own titles may hold none (outsider a21)
+        (
+            lambda s: s.replace('title = "t"', 'title = "适宜\u202e性"'),
+            ["suitability/m.toml", "`title`", "U+202E"],
+        ),
+        (
+            lambda s: s.replace('id = "near"', 'id = "near"\ntitle = "距\u2066道路"'),
+            ["`factors[0].title`", "U+2066"],
+        ),
     ],
 )
 def test_bad_model(make_pack, h, tmp_path, edit, needles):
