@@ -25,17 +25,20 @@ print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
 """
 
 
-def test_cli_and_pack_choice_import_no_geospatial_module(tmp_path: object) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    res = subprocess.run(
-        [sys.executable, "-c", PROBE, str(tmp_path)],
+def _run(probe: str, arg: object, folder: object, **env: str) -> subprocess.CompletedProcess:
+    """``probe`` in a new interpreter, from ``folder``, with this checkout first on the path."""
+    return subprocess.run(
+        [sys.executable, "-c", probe, str(arg)],
         capture_output=True,
         text=True,
         check=True,
-        env=env,
-        cwd=str(tmp_path),
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        cwd=str(folder),
     )
-    loaded = set(json.loads(res.stdout))
+
+
+def test_cli_and_pack_choice_import_no_geospatial_module(tmp_path: object) -> None:
+    loaded = set(json.loads(_run(PROBE, tmp_path, tmp_path).stdout))
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
 
 
@@ -65,15 +68,7 @@ def test_a_check_imports_no_module_of_the_parcels_path(tmp_path) -> None:
     from support import MINIPACK
 
     site = minipack_site(tmp_path / "site.geojson")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "QZGEO_PACK": str(MINIPACK)}
-    res = subprocess.run(
-        [sys.executable, "-c", CHECK_PROBE, str(site)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-        cwd=str(tmp_path),
-    )
+    res = _run(CHECK_PROBE, site, tmp_path, QZGEO_PACK=str(MINIPACK))
     loaded = set(json.loads(res.stderr.strip().splitlines()[-1]))
     assert "qzgeo.analysis.site_check" in loaded  # it did check
     assert loaded.isdisjoint(PARCELS_PATH), sorted(loaded & set(PARCELS_PATH))

@@ -98,6 +98,20 @@ licence = "CC0-1.0"
 precision = "schematic"
 """
 
+#: A slope-only model on a 100 m grid reading the raster ``dem``, without its [result].
+SLOPE_ONLY = """
+title = "坡度"
+resolution_m = 100
+area = ["study"]
+zones = ["zones"]
+basemap = "none"
+[[factors]]
+id = "slope"
+kind = "slope"
+raster = "dem"
+weight = 1
+"""
+
 FIVE_CLASSES = """
 [result]
 breaks = [1.5, 2.5, 3.5, 4.5]

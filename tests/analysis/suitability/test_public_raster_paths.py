@@ -11,22 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-SLOPE = """
-title = "坡度"
-resolution_m = 100
-area = ["study"]
-zones = ["zones"]
-basemap = "none"
-[[factors]]
-id = "slope"
-kind = "slope"
-raster = "dem"
-weight = 1
-"""
-
 
 def test_public_outputs_name_the_dem_by_its_file_name(make_pack, h, tmp_path: Path) -> None:
-    pack = make_pack({"slope": SLOPE + h.FIVE_CLASSES})
+    pack = make_pack({"slope": h.SLOPE_ONLY + h.FIVE_CLASSES})
     home = tmp_path / "home" / "zhang" / "机密"
     home.mkdir(parents=True)
     dem = h.gk_plane(home / "dem.tif", 2.0)

@@ -19,18 +19,6 @@ from pyproj import Geod
 
 from qzgeo.cli.main import cli
 
-SLOPE_ONLY = """
-title = "坡度"
-resolution_m = 100
-area = ["study"]
-zones = ["zones"]
-basemap = "none"
-[[factors]]
-id = "slope"
-kind = "slope"
-raster = "dem"
-weight = 1
-"""
 N = 1201  # SRTM3: 3 arc-second posts, the tile's edges shared with its neighbours
 
 
@@ -62,7 +50,7 @@ def test_an_srtm_tile_is_read_and_graded(make_pack, h, tmp_path):
     dem = _hgt(tmp_path / "N21E108.hgt", 10.0, 21.6, 21.85)
     with rasterio.open(dem) as src:  # the oracle's own reading: GDAL places it by its name
         assert src.driver == "SRTMHGT" and src.crs.to_epsg() == 4326
-    pack = make_pack({"slope": SLOPE_ONLY + h.FIVE_CLASSES})
+    pack = make_pack({"slope": h.SLOPE_ONLY + h.FIVE_CLASSES})
     code, out = _run(pack, tmp_path / "out", dem)
     assert code == 0, out
     with rasterio.open(
@@ -77,7 +65,7 @@ def test_an_srtm_tile_is_read_and_graded(make_pack, h, tmp_path):
 
 def test_a_tile_that_is_not_one_is_exit_2_saying_what_a_tile_is(make_pack, h, tmp_path):
     # a truncated download, and a whole tile renamed dem.hgt (GDAL places a tile by its name)
-    pack = make_pack({"slope": SLOPE_ONLY + h.FIVE_CLASSES})
+    pack = make_pack({"slope": h.SLOPE_ONLY + h.FIVE_CLASSES})
     for name, size in (("N21E108.hgt", 2_000), ("dem.hgt", 2 * N * N)):
         bad = tmp_path / name
         bad.write_bytes(b"\x00\x0a" * (size // 2))

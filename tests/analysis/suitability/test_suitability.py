@@ -16,19 +16,6 @@ from pyproj import Transformer
 
 from qzgeo.cli.main import cli
 
-SLOPE_ONLY = """
-title = "坡度"
-resolution_m = 100
-area = ["study"]
-zones = ["zones"]
-basemap = "none"
-[[factors]]
-id = "slope"
-kind = "slope"
-raster = "dem"
-weight = 1
-"""
-
 DISTANCE = """
 title = "距离"
 resolution_m = 100
@@ -84,7 +71,7 @@ def zone_rows(folder: Path) -> pd.DataFrame:
 
 @pytest.mark.parametrize(("degrees", "grade"), [(2.0, 5), (20.0, 2)])
 def test_gk_plane_grades_to_one_class_with_geod_areas(make_pack, h, tmp_path, degrees, grade):
-    pack = make_pack({"slope": SLOPE_ONLY + h.FIVE_CLASSES})
+    pack = make_pack({"slope": h.SLOPE_ONLY + h.FIVE_CLASSES})
     dem = h.gk_plane(tmp_path / "dem.tif", degrees)
     code, out = run(pack, tmp_path / "out", "--dem", str(dem))
     assert code == 0, out
@@ -109,7 +96,7 @@ def test_gk_plane_grades_to_one_class_with_geod_areas(make_pack, h, tmp_path, de
 
 
 def test_geographic_dem_of_20_degrees(make_pack, h, tmp_path):
-    pack = make_pack({"slope": SLOPE_ONLY + h.FIVE_CLASSES})
+    pack = make_pack({"slope": h.SLOPE_ONLY + h.FIVE_CLASSES})
     dem = h.geographic_plane(tmp_path / "dem4490.tif", 20.0)
     code, out = run(pack, tmp_path / "out", "--dem", str(dem))
     assert code == 0, out
@@ -215,7 +202,7 @@ def test_zone_class_areas_vs_exact_cell_coverage(make_pack, h, tmp_path):
 
 
 def test_rerun_is_byte_identical(make_pack, h, tmp_path, cache):
-    pack = make_pack({"slope": SLOPE_ONLY + h.FIVE_CLASSES})
+    pack = make_pack({"slope": h.SLOPE_ONLY + h.FIVE_CLASSES})
     dem = h.gk_plane(tmp_path / "dem.tif", 20.0)
     folder = tmp_path / "out" / "public" / "suitability" / "slope"
     digests = []
@@ -247,7 +234,7 @@ def test_a_stopped_run_replaces_none_of_the_previous_files(make_pack, h, tmp_pat
     """Ctrl-C while the map is drawn, after the rasters and the table: the previous run's
     files stay, all of them (the new result.tif beside the old report.json and zones.csv
     would describe two different DEMs), and nothing half-written is left."""
-    pack = make_pack({"slope": SLOPE_ONLY + h.FIVE_CLASSES})
+    pack = make_pack({"slope": h.SLOPE_ONLY + h.FIVE_CLASSES})
     out = tmp_path / "out"
     code, text = run(pack, out, "--dem", str(h.gk_plane(tmp_path / "dem1.tif", 20.0)))
     assert code == 0, text
@@ -268,7 +255,7 @@ def test_a_stopped_run_replaces_none_of_the_previous_files(make_pack, h, tmp_pat
 def test_a_model_that_names_no_basemap_asks_no_tile_host(make_pack, h, tmp_path):
     """Without ``basemap`` the web map had OpenStreetMap's tiles, from a host outside China
     (slow or blocked on phones there), though the model asked for none: now it has none."""
-    model = SLOPE_ONLY.replace('basemap = "none"\n', "") + h.FIVE_CLASSES
+    model = h.SLOPE_ONLY.replace('basemap = "none"\n', "") + h.FIVE_CLASSES
     assert "basemap" not in model
     pack = make_pack({"slope": model})
     code, out = run(pack, tmp_path / "out", "--dem", str(h.gk_plane(tmp_path / "dem.tif", 2.0)))

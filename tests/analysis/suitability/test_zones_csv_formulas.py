@@ -11,17 +11,8 @@ from click.testing import CliRunner
 
 from qzgeo.cli.main import cli
 
-SLOPE = """
-title = "坡度"
-resolution_m = 100
-area = ["study"]
-zones = ["zones"]
-basemap = "none"
-[[factors]]
-id = "slope"
-kind = "slope"
-raster = "dem"
-weight = 1
+#: The slope model's classes named like formulas.
+FORMULA_CLASSES = """
 [result]
 breaks = [1.5, 2.5, 3.5, 4.5]
 classes = [
@@ -35,7 +26,7 @@ NAMES = ['=HYPERLINK("http://x","y")', "-1+1", "T"]
 
 
 def test_zone_and_class_names_are_text_and_numbers_stay_numbers(make_pack, h, tmp_path):
-    pack = make_pack({"slope": SLOPE})
+    pack = make_pack({"slope": h.SLOPE_ONLY + FORMULA_CLASSES})
     gpkg = pack / "layers" / "synthetic.gpkg"
     zones = gpd.read_file(gpkg, layer="zones")
     zones["名称"] = NAMES
