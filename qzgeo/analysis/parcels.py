@@ -491,6 +491,7 @@ def check_parcels(
         if dropped:
             said = "; ".join(f"feature {r.feature_id}: {r.reason}" for r in dropped[:5])
             msg = f"{where}: none of its {len(dropped)} feature(s) is a usable polygon ({said})"
+            msg += "; give the parcels' polygon layer, or fix the features named"
         raise GeometryError(msg)
     types = shapely.get_type_id(np.asarray(parcels.geometry.values, dtype=object))
     if not np.isin(types, (3, 6)).all():

@@ -476,7 +476,9 @@ def test_analyze_of_a_layer_whose_every_feature_is_dropped_names_them(tmp_path: 
         encoding="utf-8",
     )
     res = qzgeo("analyze", "--parcels", src, "--crs", "EPSG:4490", "--out", tmp_path / "o")
-    assert_exit2(res, "宗地.csv: none of its 2 feature(s)", "null or empty", "LineString")
+    assert_exit2(
+        res, "宗地.csv: none of its 2 feature(s)", "null or empty", "LineString", "polygon layer"
+    )
 
 
 def test_local_file_with_a_colon_in_its_name_is_told_how_to_read_it(
