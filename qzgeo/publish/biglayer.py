@@ -438,7 +438,7 @@ def _tooltip(
 
 def _texts(column: pd.Series, decimals: int | None = None) -> np.ndarray:
     """Tooltip text of every value of a column (object array, None where missing); an area
-    column's floats rounded to ``decimals``, trailing zeros dropped (as a JSON number)."""
+    column's floats in fixed notation to ``decimals``, as the tables print them."""
     missing = column.isna().to_numpy().copy()
     kind = column.dtype.kind
     texts: list[str | None]
@@ -448,8 +448,7 @@ def _texts(column: pd.Series, decimals: int | None = None) -> np.ndarray:
         if decimals is None:
             texts = [f"{v:.10g}" for v in floats.tolist()]
         else:
-            shown = (f"{v + 0.0:.{decimals}f}" for v in np.round(floats, decimals).tolist())
-            texts = [t.rstrip("0").rstrip(".") if "." in t else t for t in shown]
+            texts = [f"{v + 0.0:.{decimals}f}" for v in np.round(floats, decimals).tolist()]
     elif kind == "b" or pd.api.types.infer_dtype(column, skipna=True) == "boolean":
         texts = [None if m else YES_NO[bool(v)] for v, m in zip(column, missing, strict=True)]
     elif kind in "iu":

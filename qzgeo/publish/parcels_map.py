@@ -37,7 +37,7 @@ from qzgeo.publish.maps import (
     publish_error,
     simplify_tolerance,
 )
-from qzgeo.publish.prepare import Prepared, prepare_layer, simplified_note
+from qzgeo.publish.prepare import Prepared, fixed_text, prepare_layer, simplified_note
 from qzgeo.publish.render import LayerView, render_page
 
 __all__ = ["STATE_FIELD", "parcel_states", "parcels_sensitivity", "publish_parcels_map"]
@@ -170,11 +170,11 @@ def _map_table(result: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             NUMBER_TOOLTIP: _numbers(result, parcel_number_column(result)),
             "parcel_id": [str(i) for i in result.index],
             "zone_name": zone.to_numpy(),
-            "area_ha": np.round(result["area_m2"].to_numpy(dtype=float) / 10_000, _HA_DECIMALS),
-            "available_ha": np.round(
-                result["available_m2"].to_numpy(dtype=float) / 10_000, _HA_DECIMALS
+            "area_ha": fixed_text(result["area_m2"].to_numpy(dtype=float) / 1e4, _HA_DECIMALS),
+            "available_ha": fixed_text(
+                result["available_m2"].to_numpy(dtype=float) / 1e4, _HA_DECIMALS
             ),
-            UNCHECKED_TOOLTIP[0]: np.round(_unchecked_m2(result) / 10_000, _HA_DECIMALS),
+            UNCHECKED_TOOLTIP[0]: fixed_text(_unchecked_m2(result) / 1e4, _HA_DECIMALS),
             "conflict": np.where(result["conflict"].fillna(False).to_numpy(bool), "是", "否"),
             STATE_FIELD: parcel_states(result).to_numpy(),
         }

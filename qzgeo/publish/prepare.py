@@ -10,6 +10,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 from pyproj import CRS
@@ -217,10 +218,25 @@ PAGE_AREA_DECIMALS = {"area_m2": M2_DECIMALS, "area_ha": HA_DECIMALS, "area_mu":
 
 
 def _shown(col: pd.Series, decimals: int | None) -> list[Any]:
-    """A column's values for the page: an area column rounded to its ``decimals``."""
+    """A column's values for the page: an area column as :func:`fixed_text` gives it."""
     if decimals is None or not pd.api.types.is_float_dtype(col):
         return col.tolist()
-    return col.to_numpy(dtype=float).round(decimals).tolist()
+    return fixed_text(col.to_numpy(dtype=float), decimals)
+
+
+def fixed_text(values: npt.ArrayLike, decimals: int) -> list[str | None]:
+    """Areas as the tables print them: fixed notation to ``decimals`` (a JSON number would
+    drop the trailing zeros, 139.07779 公顷 beside the table's 139.077790), -0 as 0, NaN None.
+
+    Examples
+    --------
+    >>> fixed_text([139.07779, -0.0000001, float("nan")], 6)
+    ['139.077790', '0.000000', None]
+    """
+    out: list[str | None] = []
+    for v in np.asarray(values, dtype=float).round(decimals):
+        out.append(f"{v + 0.0:.{decimals}f}" if math.isfinite(v) else None)
+    return out
 
 
 def simplified_note(prepared: Prepared) -> str:

@@ -42,7 +42,7 @@ from qzgeo.publish.suitability_write import (
     suitability_report,
     write_grids,
 )
-from qzgeo.publish.tables import write_csv
+from qzgeo.publish.tables import area_places, write_csv
 
 __all__ = ["SuitabilityResult", "run_suitability"]
 
@@ -178,4 +178,4 @@ def _zones_csv(
     )
     study = table[table["图层"] == TOTAL_LAYER]
     job.totals = dict(zip(study["类别"], study["面积(m²)"].astype(float), strict=True))
-    return write_csv(folder / "zones.csv", table, float_format="%.6f")
+    return write_csv(folder / "zones.csv", table, decimals=area_places(table))

@@ -499,5 +499,9 @@ def test_page_areas_are_printed_as_in_the_tables() -> None:
     (feature,) = to_feature_collection(prepared)["features"]
     # by hand: 1234.5678901 m² = 0.12345678901 公顷 = 1.85185183515 亩
     assert feature["properties"] == {
-        "area_m2": 1234.57, "area_ha": 0.123457, "area_mu": 1.85185, "w": 0.123457
+        "area_m2": "1234.57", "area_ha": "0.123457", "area_mu": "1.85185", "w": 0.123457
     }  # fmt: skip
+    # fixed notation: a JSON number dropped the trailing zeros (2.5 公顷 beside 2.500000)
+    gdf = gdf.assign(area_m2=[2500.0], area_ha=[0.25], area_mu=[3.75])
+    (feature,) = to_feature_collection(prepare_layer(gdf, fields=fields, what="z"))["features"]
+    assert [feature["properties"][f] for f in fields[:3]] == ["2500.00", "0.250000", "3.75000"]

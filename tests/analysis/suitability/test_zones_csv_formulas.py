@@ -52,3 +52,22 @@ def test_zone_and_class_names_are_text_and_numbers_stay_numbers(make_pack, h, tm
     kind = dict(zip(header, types, strict=True))
     assert kind["名称"] == kind["类别"] == kind["图层"] == "String"
     assert kind["要素编号"] == "Integer" and kind["面积(m²)"] == "Real"
+
+
+def test_areas_are_printed_to_one_precision_per_unit(make_pack, h, tmp_path):
+    """m² to 2 decimals, 公顷 to 6 and 亩 to 5 (0.01 m² in each), as every other table: zones.csv
+    printed all three to 6 (1e-6 m², 1e-6 亩) and its 亩 disagreed with its m² past 0.01 m²."""
+    pack = make_pack({"slope": h.SLOPE_ONLY + h.FIVE_CLASSES})
+    dem = h.gk_plane(tmp_path / "dem.tif", 2.0)
+    args = ["suitability", "--pack", str(pack), "--out", str(tmp_path / "out"), "--no-progress"]
+    res = CliRunner().invoke(cli, [*args, "--dem", str(dem)])
+    assert res.exit_code == 0, res.output
+    raw = (tmp_path / "out" / "public" / "suitability" / "slope" / "zones.csv").read_bytes()
+    header, *rows = csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
+    table = [dict(zip(header, r, strict=True)) for r in rows]
+    assert table
+    for r in table:
+        m2, ha, mu = r["面积(m²)"], r["面积(公顷)"], r["面积(亩)"]
+        assert [len(v.split(".")[1]) for v in (m2, ha, mu)] == [2, 6, 5], r
+        assert abs(float(ha) * 10_000 - float(m2)) <= 0.01  # 1 公顷 = 10 000 m²
+        assert abs(float(mu) * 10_000 / 15 - float(m2)) <= 0.01  # 1 公顷 = 15 亩

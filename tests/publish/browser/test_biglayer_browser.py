@@ -126,7 +126,7 @@ def test_hover_shows_the_right_parcel_as_literal_text(page, parcels):
         assert hover["feature"] == str(i)
         assert hover["heads"] == ["地块", "类别", "面积(亩)"]
         row = parcels.iloc[i]
-        assert hover["cells"] == [row["parcel"], row["cls"], f"{row['area_mu']:.10g}"]
+        assert hover["cells"] == [row["parcel"], row["cls"], f"{row['area_mu']:.5f}"]
         assert hover["markup"] == 0
         assert hover["cursor"] == "pointer"
     outside = hovers[-1]

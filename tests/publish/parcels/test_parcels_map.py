@@ -105,6 +105,8 @@ def test_tooltips_are_limited_and_labelled(page: tuple[Path, str], analyzed: Ana
     assert float(rows[k]["available_ha"]) == pytest.approx(
         res["available_m2"].iloc[k] / 1e4, abs=1e-4
     )
+    # 公顷 to 6 decimals in fixed notation, as every table (11.99841 beside 11.998410 before)
+    assert all(len(r[f].split(".")[1]) == 6 for r in rows for f in ("area_ha", "available_ha"))
     # No other attribute of the result (e.g. the overlap columns) reaches the page.
     assert "control_lines:生态保护红线" not in text
     assert "inside_boundary" not in text
