@@ -51,6 +51,8 @@ def gpkg_layer_problem(name: str) -> str | None:
     --------
     >>> gpkg_layer_problem("-宗地")
     "layer name '-宗地' starts with '-', which GDAL refuses in a GeoPackage"
+    >>> gpkg_layer_problem("gpkg_宗地")
+    "layer name 'gpkg_宗地' starts with 'gpkg', which a GeoPackage reserves for its own tables"
     >>> gpkg_layer_problem("宗地-2024") is None
     True
     """
@@ -58,7 +60,34 @@ def gpkg_layer_problem(name: str) -> str | None:
         return "the layer name is empty"
     if name[0] in _GPKG_BAD_FIRST:
         return f"layer name {name!r} starts with {name[0]!r}, which GDAL refuses in a GeoPackage"
+    if (reserved := _gpkg_reserved(name)) is not None:
+        return (
+            f"layer name {name!r} starts with {name[: len(reserved)]!r}, which a "
+            f"{'GeoPackage' if reserved == 'gpkg' else 'SQLite database'} reserves for its own "
+            "tables"
+        )
     return None
+
+
+def _gpkg_reserved(name: str) -> str | None:
+    """The reserved start of ``name``: ``gpkg`` (GDAL: lower case only) or ``sqlite_`` (SQLite:
+    any case), as GDAL's and SQLite's refusals read them, or None."""
+    if name.startswith("gpkg"):
+        return "gpkg"
+    return "sqlite_" if name.casefold().startswith("sqlite_") else None
+
+
+def gpkg_layer_fixed(name: str) -> str:
+    """``name`` without the start :func:`gpkg_layer_problem` refuses (an example of a name to
+    give instead; empty when nothing is left).
+
+    >>> gpkg_layer_fixed("-宗地"), gpkg_layer_fixed("gpkg_宗地"), gpkg_layer_fixed("SQLite_x")
+    ('宗地', '宗地', 'x')
+    """
+    name = name.lstrip("".join(_GPKG_BAD_FIRST))
+    if (reserved := _gpkg_reserved(name)) is not None:
+        name = name[len(reserved) :].lstrip("_").lstrip("".join(_GPKG_BAD_FIRST))
+    return name
 
 
 def write_gpkg(
