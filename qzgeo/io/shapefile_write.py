@@ -17,6 +17,7 @@ import pyogrio
 
 from qzgeo._errors import OutputError
 from qzgeo.io.atomic import appeared_error, link_new, signals_held, temp_beside
+from qzgeo.notices import Notices
 
 __all__ = ["WRITE_ENCODINGS", "shapefile_files", "write_encoding", "write_shapefile"]
 
@@ -144,17 +145,37 @@ def write_encoding(value: str | None) -> str:
     return key
 
 
+def _say_times_as_text(gdf: gpd.GeoDataFrame, target: Path, notices: Notices | None) -> None:
+    """Name the date-and-time columns: a DBF has dates only (D), and GDAL writes such a
+    column as text (``2024-01-02T13:45:00``), which ArcGIS and Excel take for no date."""
+    stamped = [str(c) for c in gdf.columns if pd.api.types.is_datetime64_any_dtype(gdf[c])]
+    if stamped and notices is not None:
+        msg = (
+            f"{target.name}: column(s) {', '.join(map(repr, stamped))} hold dates with times, "
+            "which a DBF cannot: written as text (e.g. 2024-01-02T13:45:00); write a "
+            "GeoPackage (.gpkg) to keep them as dates and times"
+        )
+        notices.add(msg, source=target.name)
+
+
 def write_shapefile(
-    gdf: gpd.GeoDataFrame, target: Path, *, encoding: str = "UTF-8", replace: bool = True
+    gdf: gpd.GeoDataFrame,
+    target: Path,
+    *,
+    encoding: str = "UTF-8",
+    replace: bool = True,
+    notices: Notices | None = None,
 ) -> Path:
     """Write ``gdf`` as a shapefile with a ``.cpg``, replacing each file atomically.
 
     ``encoding``: the DBF's text encoding (:data:`WRITE_ENCODINGS`), written to the ``.cpg``.
     ``replace=False``: if any of :func:`shapefile_files` exists when the files are put in
     place (made by another program meanwhile), none is written (an :class:`OutputError`).
+    Date-and-time columns, written as text, are named in ``notices``.
     """
     encoding = write_encoding(encoding)
     _check_dbf_limits(gdf, target, encoding)
+    _say_times_as_text(gdf, target, notices)
     # Named for OUT and this process: the next write removes it if this one is killed.
     tmpdir = temp_beside(target, folder=True)
     try:
@@ -164,6 +185,9 @@ def write_shapefile(
             driver="ESRI Shapefile",
             encoding=encoding,
             layer_options={"DBF_DATE_LAST_UPDATE": "2000-01-01"},
+            # Arrow: a date column (datetime.date cells, as a GeoPackage DATE is read) goes to
+            # GDAL as a date and becomes a DBF date, D(8); row by row it became text, C(80)
+            use_arrow=True,
         )
         _replace_shapefile(tmpdir, target, replace=replace)
     except OutputError:

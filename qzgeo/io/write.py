@@ -290,7 +290,11 @@ def _write_by_suffix(
         )
     if suffix == ".shp":
         return write_shapefile(
-            _dbf_integers(data), target, encoding=write_encoding(encoding), replace=replace
+            _dbf_integers(data),
+            target,
+            encoding=write_encoding(encoding),
+            replace=replace,
+            notices=notices,
         )
     if suffix == ".parquet":
         # pandas would store attrs in the file: the reader's notes about the input file
