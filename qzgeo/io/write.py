@@ -7,12 +7,14 @@ byte-identical files.
 
 from __future__ import annotations
 
+import json
 import os
 import string
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -227,6 +229,8 @@ def write_layer(
     if suffix == ".txt":  # before the ids are reset: the features named as read
         refuse_missing_geometry(gdf, target.name)
     data = gdf.reset_index(drop=True)
+    if suffix not in (".parquet", ".txt"):  # GeoParquet holds lists and structs as they are
+        data = json_cells(data)
     try:
         return _write_by_suffix(
             data, target, suffix, layer or target.stem, zone, prefix, notices, encoding, replace
@@ -234,6 +238,43 @@ def write_layer(
     except PYOGRIO_ERRORS as exc:
         msg = f"could not write {target}: {exc}; the previous file is unchanged"
         raise OutputError(msg) from exc
+
+
+def _json_text(value: object) -> object:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+def json_cells(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` with its lists and JSON objects as JSON text.
+
+    GDAL reads a GeoJSON array property (DataV's ``"center": [108.6, 21.9]``) as a list field,
+    pyogrio as NumPy arrays, and a JSON object (``"parent": {"adcode": 450000}``) as dicts.
+    Written as they were, the arrays became ``[108.6 21.9]`` (NumPy's text) and the dicts
+    Python's text, or a struct column ``parent.adcode`` whose null cells came out as 0.
+    GDAL's GeoJSON writer turns the JSON text back into arrays and objects.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> g = gpd.GeoDataFrame({"c": [np.array([108.6, 21.9]), None], "p": [{"a": 1}, None]},
+    ...                      geometry=[Point(0, 0)] * 2)
+    >>> json_cells(g)[["c", "p"]].to_numpy().tolist()
+    [['[108.6, 21.9]', '{"a": 1}'], [None, None]]
+    """
+    out = gdf
+    for name in gdf.columns:
+        col = gdf[name]
+        if name == gdf.geometry.name or col.dtype != object:
+            continue
+        if any(isinstance(v, dict | list | tuple | np.ndarray) for v in col):
+            if out is gdf:
+                out = gdf.copy()
+            out[name] = pd.Series([_json_text(v) for v in col], index=col.index, dtype=object)
+    return out
 
 
 def case_twins(columns: Iterable[str]) -> list[tuple[str, str]]:
