@@ -228,7 +228,7 @@ def write_layer(
         _refuse_case_twins(gdf, target)
     if suffix == ".txt":  # before the ids are reset: the features named as read
         refuse_missing_geometry(gdf, target.name)
-    data = gdf.reset_index(drop=True)
+    data = _source_fids(gdf) if suffix == ".gpkg" else gdf.reset_index(drop=True)
     if suffix not in (".parquet", ".txt"):  # GeoParquet holds lists and structs as they are
         data = json_cells(data)
     try:
@@ -238,6 +238,24 @@ def write_layer(
     except PYOGRIO_ERRORS as exc:
         msg = f"could not write {target}: {exc}; the previous file is unchanged"
         raise OutputError(msg) from exc
+
+
+def _source_fids(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` with its feature ids (the index :func:`~qzgeo.io.vector.read_layer` gives: a
+    GeoPackage's or FileGDB's fids, a table's integer key) as a ``fid`` column, which GDAL
+    writes as the GeoPackage's fids, as ``ogr2ogr`` keeps them; renumbered 1, 2... they no
+    longer named the features as the source and ``analyze``'s ``source_fid`` do (3, 7, 12
+    became 1, 2, 3). Ids from 0 (a Shapefile's, a GeoJSON's: record numbers, not fids of
+    their own) and ids that are not unique positive integers are numbered afresh, as a
+    ``fid`` column of the data's own is left as it is (:func:`_fid_name`).
+    """
+    ids = gdf.index
+    own = any(str(c).casefold() == "fid" for c in gdf.columns)
+    if own or ids.dtype.kind not in "iu" or not ids.is_unique or not len(ids) or ids.min() < 1:
+        return gdf.reset_index(drop=True)
+    out = gdf.reset_index(drop=True)
+    out.insert(0, "fid", ids.to_numpy(dtype="int64"))
+    return out
 
 
 def _json_text(value: object) -> object:
