@@ -19,7 +19,13 @@ from qzgeo._errors import OutputError
 from qzgeo.io.atomic import appeared_error, link_new, signals_held, temp_beside
 from qzgeo.notices import Notices
 
-__all__ = ["WRITE_ENCODINGS", "shapefile_files", "write_encoding", "write_shapefile"]
+__all__ = [
+    "WRITE_ENCODINGS",
+    "refuse_mixed_shapes",
+    "shapefile_files",
+    "write_encoding",
+    "write_shapefile",
+]
 
 _DBF_NAME_BYTES = 10
 _DBF_TEXT_BYTES = 254
@@ -59,6 +65,39 @@ def _check_dbf_limits(gdf: gpd.GeoDataFrame, target: Path, encoding: str) -> Non
                     "over the 254-byte DBF limit; write a GeoPackage (.gpkg) instead"
                 )
                 raise OutputError(msg)
+
+
+#: The kind of shape a Shapefile holds, by geometry type: one kind per file.
+_SHAPE_KINDS = {
+    "Point": "points",
+    "MultiPoint": "points",
+    "LineString": "lines",
+    "MultiLineString": "lines",
+    "Polygon": "polygons",
+    "MultiPolygon": "polygons",
+}
+
+
+def refuse_mixed_shapes(gdf: gpd.GeoDataFrame, target: Path) -> None:
+    """Refuse a layer of several kinds of shape (polygons and lines of a GeoJSON or a DXF):
+    a Shapefile holds one, and GDAL stopped at the first other one with "Attempt to write
+    non-polygon (LINESTRING) geometry to POLYGON type shapefile", no feature, no fix.
+    ``gdf``'s index names the features (the ids its reader gave them)."""
+    types = gdf.geometry.geom_type
+    kinds = types.map(lambda t: _SHAPE_KINDS.get(t, t)).where(types.notna())
+    found = kinds.dropna().unique().tolist()
+    if len(found) < 2:
+        return
+    first = kinds.dropna().iloc[0]
+    other = kinds[kinds.notna() & (kinds != first)]
+    ids = ", ".join(map(str, other.index[:10])) + (", ..." if len(other) > 10 else "")
+    counts = ", ".join(f"{n} {k}" for k, n in kinds.value_counts(sort=False).items())
+    msg = (
+        f"cannot write {target.name}: a Shapefile holds one kind of shape, and this layer "
+        f"holds {counts} (not {first}: feature(s) {ids}); write a GeoPackage (.gpkg), which "
+        "holds them all, or split the layer by geometry type first"
+    )
+    raise OutputError(msg)
 
 
 def _check_encodable(

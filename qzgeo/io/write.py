@@ -21,7 +21,7 @@ import pyogrio
 from qzgeo._errors import OutputError
 from qzgeo.io.atomic import atomic_path, write_with
 from qzgeo.io.jzd_write import refuse_missing_geometry, write_jzd
-from qzgeo.io.shapefile_write import write_encoding, write_shapefile
+from qzgeo.io.shapefile_write import refuse_mixed_shapes, write_encoding, write_shapefile
 from qzgeo.io.vector import PYOGRIO_ERRORS
 from qzgeo.notices import Notices
 
@@ -226,6 +226,8 @@ def write_layer(
         raise OutputError(msg)
     if suffix in (".gpkg", ".shp"):
         _refuse_case_twins(gdf, target)
+    if suffix == ".shp":
+        refuse_mixed_shapes(gdf, target)
     if suffix == ".txt":  # before the ids are reset: the features named as read
         refuse_missing_geometry(gdf, target.name)
     data = _source_fids(gdf) if suffix == ".gpkg" else gdf.reset_index(drop=True)
