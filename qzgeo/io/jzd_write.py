@@ -147,8 +147,9 @@ def _refuse_not_polygons(gdf: gpd.GeoDataFrame, name: str) -> None:
     shown = ", ".join(f"feature {i}: {k}" for i, k in bad.iloc[:10].items())
     msg = (
         f"cannot write {name}: {len(bad)} of {len(gdf)} feature(s) are not polygons ({shown}"
-        f"{', ...' if len(bad) > 10 else ''}), and a 界址点 file holds parcel boundaries "
-        "only; remove them from the input, or write a GeoPackage (.gpkg), which keeps them"
+        f"{', ...' if len(bad) > 10 else ''}), and a 界址点 file holds polygons only (parcel "
+        "boundaries); remove them from the input, or write a GeoPackage (.gpkg), which keeps "
+        "them"
     )
     raise InputError(msg)
 
