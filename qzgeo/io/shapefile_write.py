@@ -227,6 +227,9 @@ def write_shapefile(
             # Arrow: a date column (datetime.date cells, as a GeoPackage DATE is read) goes to
             # GDAL as a date and becomes a DBF date, D(8); row by row it became text, C(80)
             use_arrow=True,
+            # points beside multipoints: a MultiPoint shapefile (GDAL refused the multipoint
+            # in a Point one); polygons and lines are the same shapes single or multi
+            promote_to_multi=bool({"Point", "MultiPoint"} <= set(gdf.geometry.geom_type)),
         )
         _replace_shapefile(tmpdir, target, replace=replace)
     except OutputError:

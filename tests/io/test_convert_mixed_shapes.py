@@ -54,3 +54,22 @@ def test_jzd_out_names_the_file_features_and_the_fix(tmp_path: Path) -> None:
     res = qzgeo("convert", _mixed(tmp_path), out)
     assert_exit2(res, "混合.txt", "feature 1: LineString, feature 2: Point", ".gpkg")
     assert not out.exists()
+
+
+def test_points_beside_multipoints_make_a_multipoint_shapefile(tmp_path: Path) -> None:
+    """GDAL made a Point shapefile from the first feature and refused the MultiPoint after it
+    ("Attempt to write non-point (MULTIPOINT) geometry to point shapefile")."""
+    import pyogrio
+
+    shapes = [
+        {"type": "Point", "coordinates": [108.6, 21.9]},
+        {"type": "MultiPoint", "coordinates": [[108.6, 21.9], [108.61, 21.91]]},
+    ]
+    src = tmp_path / "井位.geojson"
+    feats = [{"type": "Feature", "properties": {}, "geometry": g} for g in shapes]
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
+    out = tmp_path / "井位.shp"
+    res = qzgeo("convert", src, out)
+    assert res.exit_code == 0, res.output
+    got = pyogrio.read_dataframe(out)
+    assert got.geometry.get_coordinates().shape == (3, 2)  # every point kept
