@@ -32,8 +32,15 @@ log = logging.getLogger(__name__)
 
 
 def _text_field(value: object, column: str, row: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """A header field's text: empty for an empty cell (``None``, NaN, and pandas' ``<NA>`` of
+    an integer or text column with empty cells, which was written as the text ``<NA>``), a
+    whole float as an integer (地类编码 ``203.0`` of a Real field is the code ``203``)."""
+    if value is None or value is pd.NA or value is pd.NaT:
         return ""
+    if isinstance(value, float | np.floating) and math.isnan(value):
+        return ""
+    if isinstance(value, float | np.floating) and math.isfinite(value) and value == int(value):
+        return str(int(value))
     text = str(value)
     if any(ch in text for ch in ",，\r\n@"):
         msg = (
