@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -191,7 +190,7 @@ def _check_out(
 def _check_gpkg_layer(out: Path, out_layer: str | None) -> None:
     """A GeoPackage OUT's layer name GDAL takes, checked before the input is read: the
     default, OUT's stem, may not be one (``-宗地.gpkg``)."""
-    from qzgeo.io.write import gpkg_layer_problem
+    from qzgeo.io.write import gpkg_layer_fixed, gpkg_layer_problem
 
     if out.suffix.lower() != ".gpkg":
         return
@@ -200,7 +199,7 @@ def _check_gpkg_layer(out: Path, out_layer: str | None) -> None:
         return
     given = "--out-layer" if out_layer is not None else "OUT"
     fix = "another --out-layer" if out_layer is not None else "a layer name with --out-layer"
-    suggestion = (out_layer or out.stem).lstrip(string.punctuation.replace("_", ""))
+    suggestion = gpkg_layer_fixed(out_layer or out.stem)
     example = f" (e.g. --out-layer {suggestion})" if suggestion else ""
     msg = (
         f"{why}"

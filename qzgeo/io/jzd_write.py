@@ -32,8 +32,15 @@ log = logging.getLogger(__name__)
 
 
 def _text_field(value: object, column: str, row: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """A header field's text: empty for an empty cell (``None``, NaN, and pandas' ``<NA>`` of
+    an integer or text column with empty cells, which was written as the text ``<NA>``), a
+    whole float as an integer (地类编码 ``203.0`` of a Real field is the code ``203``)."""
+    if value is None or value is pd.NA or value is pd.NaT:
         return ""
+    if isinstance(value, float | np.floating) and math.isnan(value):
+        return ""
+    if isinstance(value, float | np.floating) and math.isfinite(value) and value == int(value):
+        return str(int(value))
     text = str(value)
     if any(ch in text for ch in ",，\r\n@"):
         msg = (
@@ -92,6 +99,7 @@ def write_jzd(
         msg = "no features to write to a 界址点 file"
         raise InputError(msg)
     refuse_missing_geometry(gdf, Path(path).name)
+    _refuse_not_polygons(gdf, Path(path).name)
     if "地块名称" not in gdf.columns and "名称" in gdf.columns and _fits(gdf["名称"]):
         gdf = gdf.rename(columns={"名称": "地块名称"})  # the format's name field
     _warn_unwritten_columns(gdf, Path(path).name, notices)
@@ -134,6 +142,23 @@ def refuse_missing_geometry(gdf: gpd.GeoDataFrame, name: str) -> None:
             "delete them in the input, or write a GeoPackage (.gpkg), which keeps them"
         )
         raise InputError(msg)
+
+
+def _refuse_not_polygons(gdf: gpd.GeoDataFrame, name: str) -> None:
+    """Refuse lines and points (a GeoJSON or DXF of mixed shapes), named by the reader's ids:
+    it said only "feature 1 is LineString", no file and no fix."""
+    kinds = gdf.geometry.geom_type
+    bad = kinds[~kinds.isin(["Polygon", "MultiPolygon"])]
+    if not len(bad):
+        return
+    shown = ", ".join(f"feature {i}: {k}" for i, k in bad.iloc[:10].items())
+    msg = (
+        f"cannot write {name}: {len(bad)} of {len(gdf)} feature(s) are not polygons ({shown}"
+        f"{', ...' if len(bad) > 10 else ''}), and a 界址点 file holds polygons only (parcel "
+        "boundaries); remove them from the input, or write a GeoPackage (.gpkg), which keeps "
+        "them"
+    )
+    raise InputError(msg)
 
 
 def _source_zone(crs: CRS, west: float, east: float) -> int:

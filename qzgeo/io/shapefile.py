@@ -183,8 +183,8 @@ def note_shapefile_read(gdf: gpd.GeoDataFrame, path: Path, notes: Notices) -> No
 
 def _note_overflowed(gdf: gpd.GeoDataFrame, path: Path, notes: Notices) -> None:
     """Say which cells of the features read GDAL reads otherwise than they hold: number cells
-    with overflow stars (``***``: read as empty, the number lost in the file itself) and dates
-    no calendar has (``20230230``: rolled over into another date)."""
+    of stars (``***``: read as empty; GDAL's NULL, or a dBASE-style overflow that lost the
+    number) and dates no calendar has (``20230230``: rolled over into another date)."""
     dbf = sidecar(path, ".dbf")
     if dbf is None or not len(gdf):
         return
@@ -192,10 +192,11 @@ def _note_overflowed(gdf: gpd.GeoDataFrame, path: Path, notes: Notices) -> None:
     for raw, fids in odd.stars.items():
         shown = ", ".join(str(f) for f in fids[:10]) + (", ..." if len(fids) > 10 else "")
         notes.add(
-            f"{path.name}: field {_field_name(raw, gdf)!r} holds '***' (a number too wide for "
-            f"the field, as ArcGIS and GDAL write an overflow) in {len(fids)} feature(s) "
-            f"({shown}); the number is lost in the file itself and is read as empty: export "
-            "the layer again with a wider field (or to GeoPackage)",
+            f"{path.name}: field {_field_name(raw, gdf)!r} holds '***' in {len(fids)} "
+            f"feature(s) ({shown}), read as empty: GDAL, QGIS and qzgeo write it for an empty "
+            "cell (NULL), dBASE-style tools for a number too wide for the field (lost in the "
+            "file itself); if those features had a number, export the layer again with a "
+            "wider field (or to GeoPackage)",
             source=path.name,
             feature=fids[0] if len(fids) == 1 else None,
         )

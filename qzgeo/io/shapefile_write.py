@@ -17,8 +17,15 @@ import pyogrio
 
 from qzgeo._errors import OutputError
 from qzgeo.io.atomic import appeared_error, link_new, signals_held, temp_beside
+from qzgeo.notices import Notices
 
-__all__ = ["WRITE_ENCODINGS", "shapefile_files", "write_encoding", "write_shapefile"]
+__all__ = [
+    "WRITE_ENCODINGS",
+    "refuse_mixed_shapes",
+    "shapefile_files",
+    "write_encoding",
+    "write_shapefile",
+]
 
 _DBF_NAME_BYTES = 10
 _DBF_TEXT_BYTES = 254
@@ -58,6 +65,39 @@ def _check_dbf_limits(gdf: gpd.GeoDataFrame, target: Path, encoding: str) -> Non
                     "over the 254-byte DBF limit; write a GeoPackage (.gpkg) instead"
                 )
                 raise OutputError(msg)
+
+
+#: The kind of shape a Shapefile holds, by geometry type: one kind per file.
+_SHAPE_KINDS = {
+    "Point": "points",
+    "MultiPoint": "points",
+    "LineString": "lines",
+    "MultiLineString": "lines",
+    "Polygon": "polygons",
+    "MultiPolygon": "polygons",
+}
+
+
+def refuse_mixed_shapes(gdf: gpd.GeoDataFrame, target: Path) -> None:
+    """Refuse a layer of several kinds of shape (polygons and lines of a GeoJSON or a DXF):
+    a Shapefile holds one, and GDAL stopped at the first other one with "Attempt to write
+    non-polygon (LINESTRING) geometry to POLYGON type shapefile", no feature, no fix.
+    ``gdf``'s index names the features (the ids its reader gave them)."""
+    types = gdf.geometry.geom_type
+    kinds = types.map(lambda t: _SHAPE_KINDS.get(t, t)).where(types.notna())
+    found = kinds.dropna().unique().tolist()
+    if len(found) < 2:
+        return
+    first = kinds.dropna().iloc[0]
+    other = kinds[kinds.notna() & (kinds != first)]
+    ids = ", ".join(map(str, other.index[:10])) + (", ..." if len(other) > 10 else "")
+    counts = ", ".join(f"{n} {k}" for k, n in kinds.value_counts(sort=False).items())
+    msg = (
+        f"cannot write {target.name}: a Shapefile holds one kind of shape, and this layer "
+        f"holds {counts} (not {first}: feature(s) {ids}); write a GeoPackage (.gpkg), which "
+        "holds them all, or split the layer by geometry type first"
+    )
+    raise OutputError(msg)
 
 
 def _check_encodable(
@@ -144,17 +184,37 @@ def write_encoding(value: str | None) -> str:
     return key
 
 
+def _say_times_as_text(gdf: gpd.GeoDataFrame, target: Path, notices: Notices | None) -> None:
+    """Name the date-and-time columns: a DBF has dates only (D), and GDAL writes such a
+    column as text (``2024-01-02T13:45:00``), which ArcGIS and Excel take for no date."""
+    stamped = [str(c) for c in gdf.columns if pd.api.types.is_datetime64_any_dtype(gdf[c])]
+    if stamped and notices is not None:
+        msg = (
+            f"{target.name}: column(s) {', '.join(map(repr, stamped))} hold dates with times, "
+            "which a DBF cannot: written as text (e.g. 2024-01-02T13:45:00); write a "
+            "GeoPackage (.gpkg) to keep them as dates and times"
+        )
+        notices.add(msg, source=target.name)
+
+
 def write_shapefile(
-    gdf: gpd.GeoDataFrame, target: Path, *, encoding: str = "UTF-8", replace: bool = True
+    gdf: gpd.GeoDataFrame,
+    target: Path,
+    *,
+    encoding: str = "UTF-8",
+    replace: bool = True,
+    notices: Notices | None = None,
 ) -> Path:
     """Write ``gdf`` as a shapefile with a ``.cpg``, replacing each file atomically.
 
     ``encoding``: the DBF's text encoding (:data:`WRITE_ENCODINGS`), written to the ``.cpg``.
     ``replace=False``: if any of :func:`shapefile_files` exists when the files are put in
     place (made by another program meanwhile), none is written (an :class:`OutputError`).
+    Date-and-time columns, written as text, are named in ``notices``.
     """
     encoding = write_encoding(encoding)
     _check_dbf_limits(gdf, target, encoding)
+    _say_times_as_text(gdf, target, notices)
     # Named for OUT and this process: the next write removes it if this one is killed.
     tmpdir = temp_beside(target, folder=True)
     try:
@@ -164,6 +224,12 @@ def write_shapefile(
             driver="ESRI Shapefile",
             encoding=encoding,
             layer_options={"DBF_DATE_LAST_UPDATE": "2000-01-01"},
+            # Arrow: a date column (datetime.date cells, as a GeoPackage DATE is read) goes to
+            # GDAL as a date and becomes a DBF date, D(8); row by row it became text, C(80)
+            use_arrow=True,
+            # points beside multipoints: a MultiPoint shapefile (GDAL refused the multipoint
+            # in a Point one); polygons and lines are the same shapes single or multi
+            promote_to_multi=bool({"Point", "MultiPoint"} <= set(gdf.geometry.geom_type)),
         )
         _replace_shapefile(tmpdir, target, replace=replace)
     except OutputError:

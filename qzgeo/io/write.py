@@ -7,19 +7,21 @@ byte-identical files.
 
 from __future__ import annotations
 
+import json
 import os
 import string
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
 from qzgeo._errors import OutputError
 from qzgeo.io.atomic import atomic_path, write_with
 from qzgeo.io.jzd_write import refuse_missing_geometry, write_jzd
-from qzgeo.io.shapefile_write import write_encoding, write_shapefile
+from qzgeo.io.shapefile_write import refuse_mixed_shapes, write_encoding, write_shapefile
 from qzgeo.io.vector import PYOGRIO_ERRORS
 from qzgeo.notices import Notices
 
@@ -51,6 +53,8 @@ def gpkg_layer_problem(name: str) -> str | None:
     --------
     >>> gpkg_layer_problem("-宗地")
     "layer name '-宗地' starts with '-', which GDAL refuses in a GeoPackage"
+    >>> gpkg_layer_problem("gpkg_宗地")
+    "layer name 'gpkg_宗地' starts with 'gpkg', which a GeoPackage reserves for its own tables"
     >>> gpkg_layer_problem("宗地-2024") is None
     True
     """
@@ -58,7 +62,34 @@ def gpkg_layer_problem(name: str) -> str | None:
         return "the layer name is empty"
     if name[0] in _GPKG_BAD_FIRST:
         return f"layer name {name!r} starts with {name[0]!r}, which GDAL refuses in a GeoPackage"
+    if (reserved := _gpkg_reserved(name)) is not None:
+        return (
+            f"layer name {name!r} starts with {name[: len(reserved)]!r}, which a "
+            f"{'GeoPackage' if reserved == 'gpkg' else 'SQLite database'} reserves for its own "
+            "tables"
+        )
     return None
+
+
+def _gpkg_reserved(name: str) -> str | None:
+    """The reserved start of ``name``: ``gpkg`` (GDAL: lower case only) or ``sqlite_`` (SQLite:
+    any case), as GDAL's and SQLite's refusals read them, or None."""
+    if name.startswith("gpkg"):
+        return "gpkg"
+    return "sqlite_" if name.casefold().startswith("sqlite_") else None
+
+
+def gpkg_layer_fixed(name: str) -> str:
+    """``name`` without the start :func:`gpkg_layer_problem` refuses (an example of a name to
+    give instead; empty when nothing is left).
+
+    >>> gpkg_layer_fixed("-宗地"), gpkg_layer_fixed("gpkg_宗地"), gpkg_layer_fixed("SQLite_x")
+    ('宗地', '宗地', 'x')
+    """
+    name = name.lstrip("".join(_GPKG_BAD_FIRST))
+    if (reserved := _gpkg_reserved(name)) is not None:
+        name = name[len(reserved) :].lstrip("_").lstrip("".join(_GPKG_BAD_FIRST))
+    return name
 
 
 def write_gpkg(
@@ -195,9 +226,13 @@ def write_layer(
         raise OutputError(msg)
     if suffix in (".gpkg", ".shp"):
         _refuse_case_twins(gdf, target)
+    if suffix == ".shp":
+        refuse_mixed_shapes(gdf, target)
     if suffix == ".txt":  # before the ids are reset: the features named as read
         refuse_missing_geometry(gdf, target.name)
-    data = gdf.reset_index(drop=True)
+    data = _source_fids(gdf) if suffix == ".gpkg" else gdf.reset_index(drop=True)
+    if suffix not in (".parquet", ".txt"):  # GeoParquet holds lists and structs as they are
+        data = json_cells(data)
     try:
         return _write_by_suffix(
             data, target, suffix, layer or target.stem, zone, prefix, notices, encoding, replace
@@ -205,6 +240,61 @@ def write_layer(
     except PYOGRIO_ERRORS as exc:
         msg = f"could not write {target}: {exc}; the previous file is unchanged"
         raise OutputError(msg) from exc
+
+
+def _source_fids(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` with its feature ids (the index :func:`~qzgeo.io.vector.read_layer` gives: a
+    GeoPackage's or FileGDB's fids, a table's integer key) as a ``fid`` column, which GDAL
+    writes as the GeoPackage's fids, as ``ogr2ogr`` keeps them; renumbered 1, 2... they no
+    longer named the features as the source and ``analyze``'s ``source_fid`` do (3, 7, 12
+    became 1, 2, 3). Ids from 0 (a Shapefile's, a GeoJSON's: record numbers, not fids of
+    their own) and ids that are not unique positive integers are numbered afresh, as a
+    ``fid`` column of the data's own is left as it is (:func:`_fid_name`).
+    """
+    ids = gdf.index
+    own = any(str(c).casefold() == "fid" for c in gdf.columns)
+    if own or ids.dtype.kind not in "iu" or not ids.is_unique or not len(ids) or ids.min() < 1:
+        return gdf.reset_index(drop=True)
+    out = gdf.reset_index(drop=True)
+    out.insert(0, "fid", ids.to_numpy(dtype="int64"))
+    return out
+
+
+def _json_text(value: object) -> object:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+def json_cells(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` with its lists and JSON objects as JSON text.
+
+    GDAL reads a GeoJSON array property (DataV's ``"center": [108.6, 21.9]``) as a list field,
+    pyogrio as NumPy arrays, and a JSON object (``"parent": {"adcode": 450000}``) as dicts.
+    Written as they were, the arrays became ``[108.6 21.9]`` (NumPy's text) and the dicts
+    Python's text, or a struct column ``parent.adcode`` whose null cells came out as 0.
+    GDAL's GeoJSON writer turns the JSON text back into arrays and objects.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> g = gpd.GeoDataFrame({"c": [np.array([108.6, 21.9]), None], "p": [{"a": 1}, None]},
+    ...                      geometry=[Point(0, 0)] * 2)
+    >>> json_cells(g)[["c", "p"]].to_numpy().tolist()
+    [['[108.6, 21.9]', '{"a": 1}'], [None, None]]
+    """
+    out = gdf
+    for name in gdf.columns:
+        col = gdf[name]
+        if name == gdf.geometry.name or col.dtype != object:
+            continue
+        if any(isinstance(v, dict | list | tuple | np.ndarray) for v in col):
+            if out is gdf:
+                out = gdf.copy()
+            out[name] = pd.Series([_json_text(v) for v in col], index=col.index, dtype=object)
+    return out
 
 
 def case_twins(columns: Iterable[str]) -> list[tuple[str, str]]:
@@ -261,7 +351,11 @@ def _write_by_suffix(
         )
     if suffix == ".shp":
         return write_shapefile(
-            _dbf_integers(data), target, encoding=write_encoding(encoding), replace=replace
+            _dbf_integers(data),
+            target,
+            encoding=write_encoding(encoding),
+            replace=replace,
+            notices=notices,
         )
     if suffix == ".parquet":
         # pandas would store attrs in the file: the reader's notes about the input file

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -292,11 +293,11 @@ def summary_xlsx(summary: pd.DataFrame) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "汇总"
-    ws.append(list(summary.columns))
+    ws.append([_excel_cell(c) for c in summary.columns])
     decimals = [_decimals(str(c)) for c in summary.columns]
     for rec in summary.itertuples(index=False):
         row = zip(rec, decimals, strict=True)
-        ws.append([v if d is None else round(float(v), d) + 0.0 for v, d in row])
+        ws.append([_excel_cell(v) if d is None else round(float(v), d) + 0.0 for v, d in row])
     for k, d in enumerate(decimals, start=1):
         if d is not None:  # shown as written to the CSV, not as 1.93E-07
             for (cell,) in ws.iter_rows(min_row=2, min_col=k, max_col=k):
@@ -327,9 +328,27 @@ def summary_xlsx(summary: pd.DataFrame) -> bytes:
     return out.getvalue()
 
 
-def _pin_core_dates(xml: bytes) -> bytes:
-    import re
+#: Characters an .xlsx cannot hold as they are (XML 1.0 has no C0 control but tab, LF, CR),
+#: and an ``_xHHHH_`` already in the text, which Excel would read as such an escape.
+_NOT_XLSX = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]|_(?=x[0-9A-Fa-f]{4}_)")
 
+
+def _excel_cell(value: object) -> object:
+    r"""``value`` as an .xlsx cell holds it: a control character of text (``\x0b`` from a CAD
+    or Word export) in OOXML's escape ``_x000B_``, which Excel and WPS show as the character;
+    openpyxl refused it (IllegalCharacterError: a traceback and no summary at all).
+
+    Examples
+    --------
+    >>> _excel_cell("甲\x0b区"), _excel_cell("_x0041_"), _excel_cell(2.5)
+    ('甲_x000B_区', '_x005F_x0041_', 2.5)
+    """
+    if not isinstance(value, str):
+        return value
+    return _NOT_XLSX.sub(lambda m: f"_x{ord(m.group()[0]):04X}_", value)
+
+
+def _pin_core_dates(xml: bytes) -> bytes:
     pattern = rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)"
     return re.sub(pattern, rb"\g<1>2000-01-01T00:00:00Z\2", xml)
 

@@ -96,3 +96,22 @@ def test_dates_no_calendar_has_are_said(tmp_path: Path) -> None:
         assert bad in said[0], said
     assert "20240229" not in said[0] and "feature 2" not in said[0]
     assert pd.Timestamp(gdf["批准日期"].iloc[1]) == pd.Timestamp("2024-02-29")
+
+
+def test_an_empty_number_gdal_wrote_is_not_called_lost(tmp_path: Path) -> None:
+    """GDAL (and QGIS, and qzgeo convert) writes an empty number cell as '*' across the field
+    and truncates an overflow instead: converting a GeoPackage whose 面积 is empty for one
+    parcel to .shp and reading it back said the number was "lost in the file itself" by "an
+    overflow, as ArcGIS and GDAL write" it, and to export again with a wider field. Found in
+    round 21's convert/tables audit."""
+    boxes = [shapely.box(E0 + 300 * i, N0, E0 + 300 * i + 200, N0 + 200) for i in range(2)]
+    src = tmp_path / "宗地.gpkg"
+    gpd.GeoDataFrame({"面积": [4.0, None]}, geometry=boxes, crs=4524).to_file(src)
+    runner = CliRunner()
+    shp = tmp_path / "宗地.shp"
+    assert runner.invoke(cli, ["convert", str(src), str(shp)]).exit_code == 0
+    res = runner.invoke(cli, ["convert", str(shp), str(tmp_path / "回读.gpkg")])
+    assert res.exit_code == 0, res.output
+    assert "holds '***' in 1 feature(s) (1)" in res.output
+    assert "as ArcGIS and GDAL write an overflow" not in res.output
+    assert "empty cell (NULL)" in res.output

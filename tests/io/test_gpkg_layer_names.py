@@ -52,3 +52,32 @@ def test_names_gdal_takes_still_written(parcels: Path, stem: str) -> None:
     res = qzgeo("convert", parcels, out)
     assert res.exit_code == 0, res.output
     assert [name for name, _ in pyogrio.list_layers(out)] == [stem]
+
+
+@pytest.mark.parametrize(
+    ("stem", "said", "fixed"),
+    [
+        ("gpkg_宗地", "'gpkg'", "宗地"),
+        ("sqlite_宗地", "'sqlite_'", "宗地"),
+        ("SQLite_x", "'SQLite_'", "x"),
+    ],
+)
+def test_reserved_prefixes_are_named_before_reading(
+    parcels: Path, stem: str, said: str, fixed: str
+) -> None:
+    """A GeoPackage reserves names starting 'gpkg' (GDAL: lower case) and SQLite 'sqlite_' (any
+    case): OUT gpkg_宗地.gpkg failed after the whole read with GDAL's or SQLite's words ("object
+    name reserved for internal use", the whole CREATE TABLE), no --out-layer."""
+    out = parcels.parent / f"{stem}.gpkg"
+    res = qzgeo("convert", parcels, out)
+    assert_exit2(res, repr(stem), said, f"--out-layer {fixed}")
+    assert "CREATE TABLE" not in res.output
+    assert not out.exists()
+    res = qzgeo("convert", parcels, out, "--out-layer", fixed)
+    assert res.exit_code == 0, res.output
+
+
+def test_gpkg_in_upper_case_is_still_written(parcels: Path) -> None:
+    out = parcels.parent / "GPKG_宗地.gpkg"  # GDAL refuses only lower-case 'gpkg'
+    assert qzgeo("convert", parcels, out).exit_code == 0
+    assert [name for name, _ in pyogrio.list_layers(out)] == ["GPKG_宗地"]
