@@ -25,19 +25,24 @@ classes = [
 NAMES = ['=HYPERLINK("http://x","y")', "-1+1", "T"]
 
 
-def test_zone_and_class_names_are_text_and_numbers_stay_numbers(make_pack, h, tmp_path):
-    pack = make_pack({"slope": h.SLOPE_ONLY + FORMULA_CLASSES})
-    gpkg = pack / "layers" / "synthetic.gpkg"
-    zones = gpd.read_file(gpkg, layer="zones")
-    zones["名称"] = NAMES
-    zones.to_file(gpkg, layer="zones", driver="GPKG")
+def _zones_csv(pack, h, tmp_path) -> tuple[list[str], list[dict[str, str]]]:
+    """zones.csv of the slope model of ``pack`` on a 2-degree plane, as text cells."""
     dem = h.gk_plane(tmp_path / "dem.tif", 2.0)
     args = ["suitability", "--pack", str(pack), "--out", str(tmp_path / "out"), "--no-progress"]
     res = CliRunner().invoke(cli, [*args, "--dem", str(dem)])
     assert res.exit_code == 0, res.output
     raw = (tmp_path / "out" / "public" / "suitability" / "slope" / "zones.csv").read_bytes()
     header, *rows = csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
-    table = [dict(zip(header, r, strict=True)) for r in rows]
+    return header, [dict(zip(header, r, strict=True)) for r in rows]
+
+
+def test_zone_and_class_names_are_text_and_numbers_stay_numbers(make_pack, h, tmp_path):
+    pack = make_pack({"slope": h.SLOPE_ONLY + FORMULA_CLASSES})
+    gpkg = pack / "layers" / "synthetic.gpkg"
+    zones = gpd.read_file(gpkg, layer="zones")
+    zones["名称"] = NAMES
+    zones.to_file(gpkg, layer="zones", driver="GPKG")
+    header, table = _zones_csv(pack, h, tmp_path)
     assert {r["名称"] for r in table} == {"'" + NAMES[0], "'" + NAMES[1], "T", "（评价范围）"}
     assert {r["类别"] for r in table} >= {"'=g1", "'+g2", "'-g3", "'@g4", "g5"}
     for r in table:
@@ -58,13 +63,7 @@ def test_areas_are_printed_to_one_precision_per_unit(make_pack, h, tmp_path):
     """m² to 2 decimals, 公顷 to 6 and 亩 to 5 (0.01 m² in each), as every other table: zones.csv
     printed all three to 6 (1e-6 m², 1e-6 亩) and its 亩 disagreed with its m² past 0.01 m²."""
     pack = make_pack({"slope": h.SLOPE_ONLY + h.FIVE_CLASSES})
-    dem = h.gk_plane(tmp_path / "dem.tif", 2.0)
-    args = ["suitability", "--pack", str(pack), "--out", str(tmp_path / "out"), "--no-progress"]
-    res = CliRunner().invoke(cli, [*args, "--dem", str(dem)])
-    assert res.exit_code == 0, res.output
-    raw = (tmp_path / "out" / "public" / "suitability" / "slope" / "zones.csv").read_bytes()
-    header, *rows = csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
-    table = [dict(zip(header, r, strict=True)) for r in rows]
+    _, table = _zones_csv(pack, h, tmp_path)
     assert table
     for r in table:
         m2, ha, mu = r["面积(m²)"], r["面积(公顷)"], r["面积(亩)"]
