@@ -271,19 +271,19 @@ def _json_text(value: object) -> object:
 def json_cells(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """``gdf`` with its lists and JSON objects as JSON text.
 
-    GDAL reads a GeoJSON array property (DataV's ``"center": [108.6, 21.9]``) as a list field,
-    pyogrio as NumPy arrays, and a JSON object (``"parent": {"adcode": 450000}``) as dicts.
-    Written as they were, the arrays became ``[108.6 21.9]`` (NumPy's text) and the dicts
+    GDAL reads a GeoJSON array property (DataV's ``"center": [1.5, 2.5]``) as a list field,
+    pyogrio as NumPy arrays, and a JSON object (``"parent": {"adcode": 100000}``) as dicts.
+    Written as they were, the arrays became ``[1.5 2.5]`` (NumPy's text) and the dicts
     Python's text, or a struct column ``parent.adcode`` whose null cells came out as 0.
     GDAL's GeoJSON writer turns the JSON text back into arrays and objects.
 
     Examples
     --------
     >>> from shapely import Point
-    >>> g = gpd.GeoDataFrame({"c": [np.array([108.6, 21.9]), None], "p": [{"a": 1}, None]},
+    >>> g = gpd.GeoDataFrame({"c": [np.array([1.5, 2.5]), None], "p": [{"a": 1}, None]},
     ...                      geometry=[Point(0, 0)] * 2)
     >>> json_cells(g)[["c", "p"]].to_numpy().tolist()
-    [['[108.6, 21.9]', '{"a": 1}'], [None, None]]
+    [['[1.5, 2.5]', '{"a": 1}'], [None, None]]
     """
     out = gdf
     for name in gdf.columns:
