@@ -27,8 +27,12 @@ from qzgeo.io.layer_crs import FILE_CRS_SAID
 from qzgeo.io.vector import read_layer, to_storage
 from qzgeo.notices import ATTR as NOTICES_ATTR
 from qzgeo.notices import Notices, notices_of
-from qzgeo.pack.class_values import class_texts
 from qzgeo.pack.coverage import area_layer_problems, pack_coverage
+from qzgeo.pack.load_warnings import (
+    long_edge_warnings,
+    planar_reach_warnings,
+    unclassed_constraint_warnings,
+)
 from qzgeo.pack.model import LayerSpec, Pack
 from qzgeo.pack.overlaps import zone_overlap_warnings
 
@@ -215,6 +219,7 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
     hashes: dict[str, str] = {}
     if only is not None and pack.coverage_layer is not None:
         only = [*only, pack.coverage_layer]
+    lonlat: dict[str, gpd.GeoDataFrame] = {}  # layers stored in lon/lat, as read
     for spec in pack.layers.values():
         if only is not None and spec.id not in only:
             continue
@@ -227,6 +232,8 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
         report.warnings.extend(f"{spec.id}: {n}" for n in notes)
         gdf = _numbered_zones(gdf, spec, report)
         gdf = repair_layer(gdf, layer_id=spec.id, report=report)
+        if gdf.crs is not None and gdf.crs.is_geographic:
+            lonlat[spec.id] = gdf
         layers[spec.id] = to_storage(drawn_edges(gdf), crs=pack.storage_crs)
         if "://" not in source:
             rel = (
@@ -252,6 +259,8 @@ def load_pack_layers(pack: Pack, *, only: list[str] | None = None) -> LoadedPack
             minx = min(b[0] for b in bounds)
             maxx = max(b[2] for b in bounds)
             planar = planar_crs_for_bounds((minx, 0.0, maxx, 0.0))
+    report.warnings.extend(planar_reach_warnings(pack, layers, planar))
+    report.warnings.extend(long_edge_warnings(pack, lonlat, planar))
     report.warnings.extend(zone_overlap_warnings(pack, layers, planar))
     report.warnings.extend(unclassed_constraint_warnings(pack, layers))
     return LoadedPack(
@@ -276,29 +285,6 @@ def _numbered_zones(
         "numbers them by position (0, 1, ...) in key order; the key stays a column"
     )
     return gdf.reset_index(drop=True)
-
-
-def unclassed_constraint_warnings(pack: Pack, layers: dict[str, gpd.GeoDataFrame]) -> list[str]:
-    """Features of a constraint layer with an empty class cell: in no constraint class, so
-    nothing is checked against them (a layer's ``constraint`` mode, when it has one, takes
-    them in)."""
-    out = []
-    for spec in pack.constraint_layers():
-        gdf = layers.get(spec.id)
-        field = spec.class_field
-        if gdf is None or not field or field not in gdf.columns or spec.constraint is not None:
-            continue
-        blank = class_texts(gdf[field]).fillna("").astype("string").str.strip() == ""
-        ids = gdf.index[blank.to_numpy()]
-        if len(ids):
-            first = ", ".join(str(i) for i in ids[:10]) + (", ..." if len(ids) > 10 else "")
-            out.append(
-                f"{spec.id}: {len(ids)} feature(s) of constraint layer {spec.id!r} "
-                f"({spec.path}) have no {field} (fid {first}): they are in no constraint "
-                "class, so no site or parcel is checked against them; fill in their "
-                f"{field} with one of {', '.join(spec.constraint_classes)}"
-            )
-    return out
 
 
 def analysis_layer_ids(pack: Pack) -> list[str] | None:

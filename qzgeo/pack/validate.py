@@ -8,17 +8,12 @@ extent checks as loading, so that what validates also loads.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import geopandas as gpd
-import pyogrio
-from pyproj import CRS
 
 from qzgeo._errors import PackError, QzgeoError
-from qzgeo.geo.crs import crs_label, planar_crs_for_bounds
-from qzgeo.geo.edges import Edge, long_edges
-from qzgeo.io.guard import admit_path, open_options
+from qzgeo.io.guard import admit_path
 from qzgeo.io.layer_info import layer_form_hint
 from qzgeo.io.postgis_uri import is_postgis_uri
 from qzgeo.io.vector import list_layers
@@ -27,7 +22,6 @@ from qzgeo.pack.confine import shown_text_problems
 from qzgeo.pack.coverage import area_layer_problems, coverage_problems
 from qzgeo.pack.load import enforce_layer_extent, read_pack_layer
 from qzgeo.pack.model import ANALYSIS_OUTPUTS, LayerSpec, Pack
-from qzgeo.pack.overlaps import zone_name
 
 # Formats that hold one layer: no need to list layers first.
 _SINGLE_LAYER_SUFFIXES = frozenset(
@@ -213,34 +207,6 @@ def _check_maps(pack: Pack, problems: list[str]) -> None:
             )
 
 
-#: A planar CRS whose central meridian is farther than this from any of the data is "far".
-PLANAR_CRS_REACH_DEG = 3.0
-
-
-def _data_lon_range(pack: Pack) -> tuple[float, float] | None:
-    """West and east longitude of the pack's file layers (header bounds, no data read)."""
-    from pyproj import Transformer
-
-    wests, easts = [], []
-    for spec in pack.layers.values():
-        path = pack.layer_path(spec)
-        if is_postgis_uri(spec.path) or not Path(path).exists():
-            continue
-        try:
-            info = pyogrio.read_info(
-                path, layer=spec.layer, force_total_bounds=True, **open_options(path)
-            )
-            crs = CRS.from_user_input(spec.crs or info["crs"])
-            t = Transformer.from_crs(crs, "EPSG:4490", always_xy=True)
-            w, _, e, _ = t.transform_bounds(*info["total_bounds"])
-        except Exception:  # unreadable layers are validate's problems already
-            continue
-        if all(map(math.isfinite, (w, e))):
-            wests.append(w)
-            easts.append(e)
-    return (min(wests), max(easts)) if wests else None
-
-
 def unconstrained_warnings(pack: Pack) -> list[str]:
     """The warning of a pack without a constraint layer: every parcel would be available
     whole, without a word (as ``check`` warns for its sites)."""
@@ -255,82 +221,18 @@ def unconstrained_warnings(pack: Pack) -> list[str]:
 
 
 def pack_warnings(pack: Pack) -> list[str]:
-    """Warnings about a valid pack: a ``planar_crs`` far from the data (naming the right zone),
-    constraint classes and class values in the data a styled layer draws with no symbol of
-    their own, map layers with no
-    style, lon/lat layers whose long edges the maps and the analysis draw apart."""
+    """Warnings about how a valid pack's maps draw it: constraint classes and class values in
+    the data a styled layer draws with no symbol of their own, map layers with no style.
+
+    What bears on results (a ``planar_crs`` far from the data, long lon/lat edges, constraint
+    features in no class) is said by loading the layers (:mod:`qzgeo.pack.load_warnings`), so
+    that it travels with every result.
+    """
     return (
-        _planar_crs_warnings(pack)
-        + _unstyled_class_warnings(pack)
+        _unstyled_class_warnings(pack)
         + _unstyled_value_warnings(pack)
         + _unstyled_map_layer_warnings(pack)
-        + long_edge_warnings(pack)
     )
-
-
-#: A lon/lat edge longer than this (m) is drawn apart by the maps and the analysis: 1.7 cm in
-#: the middle at 41°N, 0.8 cm at 22°N, growing with the square of the length (2.7 m at 12.5 km).
-LONG_EDGE_M = 1_000.0
-#: The densifying step the warning proposes: ≤ 200 m in any direction, < 1 mm apart.
-DENSIFY_STEP_DEG = 0.0018
-
-
-def long_edge_warnings(pack: Pack) -> list[str]:
-    """One warning per layer stored in a geographic CRS with edges longer than ~1 km.
-
-    The maps draw an edge straight in lon/lat (QGIS) or Web Mercator (the web maps), the
-    analysis straight in the planar CRS: a site drawn just outside a long edge is partly inside
-    it for the analysis. The warning names the longest edge, the widest gap and the fix.
-    Layers are read as validation read them (cached): no second read.
-    """
-    planar = _analysis_crs(pack)
-    if planar is None:
-        return []
-    out = []
-    for spec in pack.layers.values():
-        path = pack.layer_path(spec)
-        if is_postgis_uri(spec.path) or not Path(path).exists():
-            continue
-        try:
-            gdf = read_pack_layer(pack, spec)
-        except QzgeoError:  # validation reports it
-            continue
-        if gdf.crs is None or not gdf.crs.is_geographic or gdf.empty:
-            continue
-        found = long_edges(gdf.geometry.values, crs=gdf.crs, planar=planar, min_m=LONG_EDGE_M)
-        if found is None:
-            continue
-
-        def where(e: Edge, gdf: gpd.GeoDataFrame = gdf, spec: LayerSpec = spec) -> str:
-            fid = gdf.index[e.row]
-            return (
-                f"{zone_name(spec, gdf, fid)} (fid {fid}), {e.start[0]:.5f}°E {e.start[1]:.5f}°N"
-                f" – {e.end[0]:.5f}°E {e.end[1]:.5f}°N"
-            )
-
-        gap = found.worst.value
-        out.append(
-            f"catalog.toml layer {spec.id!r} ({spec.path}): {found.count} edge(s) longer than "
-            f"{LONG_EDGE_M / 1000:g} km in lon/lat, the longest {found.longest.value / 1000:.1f}"
-            f" km ({where(found.longest)}). The maps draw an edge straight in lon/lat (Web "
-            f"Mercator), the analysis straight in {crs_label(planar)}: the two lines are up to "
-            f"{gap:.2f} m apart ({where(found.worst)}), so a site drawn up to {gap:.2f} m "
-            "outside such an edge on the map can be inside it for the analysis. Densify the "
-            f"layer to edges of ~200 m in lon/lat: `ogr2ogr -segmentize {DENSIFY_STEP_DEG:g} "
-            f"out.gpkg in.gpkg`, or shapely.segmentize(geometry, {DENSIFY_STEP_DEG:g})"
-        )
-    return out
-
-
-def _analysis_crs(pack: Pack) -> CRS | None:
-    """The planar CRS the analysis will use: ``planar_crs``, else the GK zone of the data."""
-    if pack.planar_crs:
-        try:
-            return CRS.from_user_input(pack.planar_crs)
-        except Exception:  # an unknown CRS is reported by the loader
-            return None
-    lons = _data_lon_range(pack)
-    return None if lons is None else planar_crs_for_bounds((lons[0], 0.0, lons[1], 0.0))
 
 
 def _unstyled_class_warnings(pack: Pack) -> list[str]:
@@ -383,22 +285,9 @@ def _unstyled_value_warnings(pack: Pack) -> list[str]:
             f"styles/{style.source_file} [{spec.id}]: {len(missing)} value(s) of {field!r} in "
             f"the data have no symbol ({shown}{more}); maps draw them alike, with the layer's "
             f'default, under 「其他 Other」; add [{spec.id}.classes."VALUE"] tables for those '
-            "that must be told apart" + _unchecked_values(spec, field)
+            "that must be told apart"
         )
     return out
-
-
-def _unchecked_values(spec: LayerSpec, field: str) -> str:
-    """What the unstyled-values warning adds for a constraint layer: those values are in no
-    constraint class (a typo of one, 生态红线 for 生态保护红线, drops its red lines)."""
-    if not spec.constraint_classes or spec.constraint is not None or field != spec.class_field:
-        return ""
-    return (
-        f". They are in no constraint class either: no site or parcel is checked against "
-        f"those features; declare the ones that constrain in constraint_classes of catalog.toml "
-        f"layer {spec.id!r} (its classes: {', '.join(spec.constraint_classes)}), or fix the "
-        "values"
-    )
 
 
 def _unstyled_map_layer_warnings(pack: Pack) -> list[str]:
@@ -412,34 +301,6 @@ def _unstyled_map_layer_warnings(pack: Pack) -> list[str]:
         f"{', '.join(sorted(files))}: layer {lid!r} has no style; the maps draw it with the "
         f"default symbol (a dark grey line, no fill); add a [{lid}] table to a file in styles/"
         for lid, files in sorted(shown.items())
-    ]
-
-
-def _planar_crs_warnings(pack: Pack) -> list[str]:
-    """A ``planar_crs`` whose central meridian is far from the data, naming the right zone."""
-    from qzgeo.geo.crs import central_meridian, gk_epsg, gk_zone
-
-    if not pack.planar_crs:
-        return []
-    try:
-        planar = CRS.from_user_input(pack.planar_crs)
-    except Exception:  # an unknown CRS is reported by the loader
-        return []
-    cm = central_meridian(planar)
-    lons = _data_lon_range(pack)
-    if cm is None or lons is None:
-        return []
-    west, east = lons
-    if max(abs(west - cm), abs(east - cm)) <= PLANAR_CRS_REACH_DEG:
-        return []
-    try:
-        right = CRS.from_epsg(gk_epsg(gk_zone((west + east) / 2.0)))
-    except ValueError:
-        return []  # outside China's GK zones; the extent checks report that
-    return [
-        f"catalog.toml [pack]: planar_crs {crs_label(planar)} has its central meridian at "
-        f"{cm:g}°E but the data span {west:.2f}–{east:.2f}°E; use {crs_label(right)} "
-        "(the 3° Gauss-Krüger zone of the data's centre)"
     ]
 
 

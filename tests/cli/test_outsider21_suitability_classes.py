@@ -131,3 +131,25 @@ def test_hard_limits_by_unpublished_classes_keep_the_outputs_internal(tmp_path: 
     assert (out / "internal" / "suitability" / "urban" / "map.html").is_file()
     said = all_output(result)
     assert "control_lines" in said and "publish_fields" in said, said
+
+
+def test_the_packs_load_warnings_travel_with_the_result_and_stay_out_of_public(
+    tmp_path: Path,
+) -> None:
+    # SECRETCLS is in no constraint class: loading the pack says so. The warning reached
+    # neither suitability's report.json nor its stderr; in a public report it would quote a
+    # field the layer does not publish, so public files get the count and stderr the text.
+    pack = _pack(tmp_path, publish_class=False, by_class=False)
+    out = tmp_path / "out"
+    result = run_cli("suitability", "--pack", pack, "--out", out)
+    assert result.exit_code == 0, all_output(result)
+    said = [ln for ln in all_output(result).splitlines() if "'SECRETCLS'" in ln]
+    assert said and "in no constraint class" in said[0], all_output(result)
+    report = (out / "public" / "suitability" / "urban" / "report.json").read_text("utf-8")
+    assert "loading the pack's layers gave" in report and "qzgeo validate" in report, report
+    assert grep_tree(out / "public", "SECRETCLS") == []
+    # internal outputs carry the warning itself
+    result = run_cli("suitability", "--pack", pack, "--out", out, "--internal")
+    assert result.exit_code == 0, all_output(result)
+    report = (out / "internal" / "suitability" / "urban" / "report.json").read_text("utf-8")
+    assert "'SECRETCLS'" in report and "in no constraint class" in report, report
