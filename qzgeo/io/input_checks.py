@@ -74,6 +74,8 @@ def check_datum(
                 kind="note",
                 source=name,
             )
+        if (said := unknown_datum_notice(crs, name)) is not None:
+            notes.add(said, source=name)
         return gdf
     if towgs84 is not None:
         return _apply_towgs84(gdf, towgs84, name, old, notes)
@@ -93,6 +95,32 @@ def check_datum(
         source=name,
     )
     return gdf
+
+
+#: Datums read as CGCS2000 without a word: CGCS2000 itself, and WGS 84 and the ITRF frames it
+#: is realised in, which agree with it to well under a metre in China.
+_KNOWN_DATUM_WORDS = ("china 2000", "china_2000", "cgcs2000", "world geodetic system 1984",
+                      "wgs_1984", "wgs 1984", "wgs84", "international terrestrial reference frame",
+                      "itrf")  # fmt: skip
+
+
+def unknown_datum_notice(crs: CRS | None, name: str) -> str | None:
+    """What reading ``crs``'s data as CGCS2000 assumes when its datum is none qzgeo knows (an
+    ESRI .prj's D_unknown on GRS 1980, EPSG:4019 "Not specified"): the coordinates are taken
+    as CGCS2000 with no shift, a guess said rather than made silently. ``None`` for CGCS2000,
+    WGS 84 and ITRF, and for a CRS without a datum (said elsewhere)."""
+    if crs is None or crs.datum is None or crs.is_bound:  # bound: its +towgs84 shift applies
+        return None
+    datum = crs.datum.name
+    if any(w in datum.lower() for w in _KNOWN_DATUM_WORDS):
+        return None
+    ellipsoid = crs.ellipsoid.name if crs.ellipsoid is not None else "an unnamed ellipsoid"
+    return (
+        f"{name}: its CRS names datum {datum!r} (on {ellipsoid}), not CGCS2000: read as "
+        "CGCS2000 with no datum shift, as a CAD or survey export in CGCS2000 with an unnamed "
+        "datum should be; if the data are on another datum (a city's local system), convert "
+        "them to CGCS2000 with the bureau's parameters first"
+    )
 
 
 def _apply_towgs84(

@@ -109,7 +109,9 @@ def long_edge_warnings(pack: Pack, lonlat: dict[str, gpd.GeoDataFrame], planar: 
 def unclassed_constraint_warnings(pack: Pack, layers: dict[str, gpd.GeoDataFrame]) -> list[str]:
     """Features of a constraint layer in no constraint class: an empty class cell, or a value
     ``constraint_classes`` does not list (生态红线 typed for 生态保护红线). Nothing is checked
-    against them (a layer's ``constraint`` mode, when it has one, takes them in)."""
+    against them (a layer's ``constraint`` mode, when it has one, takes them in). A value the
+    layer's style draws as a class of its own is taken as meant not to constrain (the bundled
+    pack's 运河保护范围 beside the 运河管理范围 that does)."""
     out = []
     for spec in pack.constraint_layers():
         gdf = layers.get(spec.id)
@@ -126,7 +128,10 @@ def unclassed_constraint_warnings(pack: Pack, layers: dict[str, gpd.GeoDataFrame
                 "constraint class, so no site or parcel is checked against them; fill in their "
                 f"{field} with one of {', '.join(spec.constraint_classes)}"
             )
-        unlisted = sorted({v for v in texts[~blank] if spec.constraint_mode(v) is None})
+        drawn = _styled_classes(pack, spec)
+        unlisted = sorted(
+            {v for v in texts[~blank] if spec.constraint_mode(v) is None and v not in drawn}
+        )
         for value in unlisted:
             rows = (texts == value).to_numpy()
             out.append(
@@ -134,9 +139,18 @@ def unclassed_constraint_warnings(pack: Pack, layers: dict[str, gpd.GeoDataFrame
                 f"({spec.path}) have {field} {value!r} (fid {_ids(gdf.index[rows])}), which is "
                 "in no constraint class: no site or parcel is checked against them; declare it "
                 f"in constraint_classes of catalog.toml layer {spec.id!r} (its classes: "
-                f"{', '.join(spec.constraint_classes)}) if it constrains, or fix the value"
+                f"{', '.join(spec.constraint_classes)}) if it constrains, or fix the value "
+                "(a class that does not constrain on purpose is quiet once its style draws it)"
             )
     return out
+
+
+def _styled_classes(pack: Pack, spec: LayerSpec) -> set[str]:
+    """The class values ``spec``'s style draws with a symbol of their own."""
+    style = pack.styles.get(spec.id)
+    if style is None or (style.class_field or spec.class_field) != spec.class_field:
+        return set()
+    return set(style.classes)
 
 
 def _ids(index: pd.Index) -> str:
