@@ -206,7 +206,10 @@ def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerS
         problems.append(f"{where}: `path` is missing; give the data file relative to layers/")
         path = ""
     for key in ("title", "source", "licence", "precision"):
-        if not isinstance(raw.get(key), str) or not raw.get(key):
+        if key in raw and not isinstance(raw[key], str):  # not "missing": it is there
+            shown = f'in quotes, e.g. {key} = "..."'
+            problems.append(f"{where}: `{key}` must be a string ({shown}), got {raw[key]!r}")
+        elif not raw.get(key):
             problems.append(f"{where}: `{key}` is missing; every layer states it")
     problems.extend(text_cap_problems(raw, where))
     precision = raw.get("precision", "")
