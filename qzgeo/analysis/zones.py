@@ -149,7 +149,8 @@ def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
     -------
     AnalysisResult
         ``available_land`` (one row per zone feature), ``conflicts`` (one row per patch, with a
-        stable ``id``), ``zone_summary`` (per zone: areas in m², 公顷 and 亩, per class overlap).
+        stable ``id``), ``zone_summary`` (per zone: areas in m², 公顷 and 亩, and its overlap
+        with each class in the same three units).
         Outputs derived from an internal layer are marked internal in ``sensitivity``;
         ``planar_crs`` names the CRS the geometry work used.
     """
@@ -258,8 +259,8 @@ def _analyze_zone(z: ZoneFeature, ctx: _ZoneContext) -> _ZoneOutcome:
         **_units("constrained_", removed_m2),
         "conflict_patches": len(rows),
     }
-    for cls, m2 in sorted(per_class.items()):
-        summary[f"{cls}_ha"] = float(m2_to_ha(m2))
+    for cls, m2 in sorted(per_class.items()):  # in m², 公顷 and 亩, as the headline columns
+        summary.update(_units(f"{cls}_", m2))
     summary["geometry"] = _valid(ctx.to_storage(zone))
     avail_row = {"id": f"{z.layer_id}-{z.fid}", **ids, "area_m2": avail_m2, "geometry": avail_geo}
     return _ZoneOutcome(avail_row, summary, rows, available, slivers, residual)
@@ -274,8 +275,10 @@ def _summary_frame(
         summary = gpd.GeoDataFrame(
             columns=[*_SUMMARY_COLS, "geometry"], geometry="geometry", crs=storage
         )
-    # One column per constraint class, zero where a zone does not touch it, in a fixed order.
-    class_cols = sorted({f"{c.conflict_class}_ha" for c in constraints})
+    # Three columns per constraint class (m², 公顷, 亩), zero where a zone does not touch it,
+    # the classes in name order.
+    classes = sorted({c.conflict_class for c in constraints})
+    class_cols = [f"{cls}_{unit}" for cls in classes for unit in ("m2", "ha", "mu")]
     for col in class_cols:
         summary[col] = summary[col].fillna(0.0) if col in summary else 0.0
     base_cols = [c for c in summary.columns if c not in class_cols and c != "geometry"]
