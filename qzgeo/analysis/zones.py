@@ -19,6 +19,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
+from qzgeo._errors import PackError
 from qzgeo.analysis.overlay_plan import ConstraintClass, merge_polygons
 from qzgeo.geo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
 from qzgeo.geo.crs import crs_label
@@ -162,6 +163,7 @@ def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
         report=loaded.report,
         min_patch=float(pack.params.get("min_patch_m2", DEFAULT_MIN_PATCH_M2)),
     )
+    _refuse_summary_twins(ctx.constraints)
     outcomes = [_analyze_zone(z, ctx) for z in planar_zones(loaded)]
     # Zones of several layers overlap (片区 range, 三区, 六区): the headline total is the area of
     # the union of the available land, not a sum that would count land twice.
@@ -188,6 +190,28 @@ def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
         planar_crs=crs_label(planar),
         max_residual_m2=max((o.residual_m2 for o in outcomes), default=0.0),
     )
+
+
+#: Class names whose zone summary columns would be a zone's own: ``available`` gives
+#: ``available_m2``, which took the class's overlap in place of the zone's available land.
+_SUMMARY_OWN = {"zone": "分区面积", "available": "可用面积", "constrained": "受限面积"}
+
+
+def _refuse_summary_twins(constraints: list[ConstraintClass]) -> None:
+    """Refuse a class whose summary columns (``<class>_m2``…, in the CSV ``<class>(m²)``…)
+    are the zone's own area columns: the class's figures replaced the zone's without a word."""
+    problems = []
+    for c in constraints:
+        cls = c.conflict_class
+        if cls in _SUMMARY_OWN or cls in _SUMMARY_OWN.values():
+            problems.append(
+                f"constraint class {cls!r} of layer {c.layer_id!r} would name the zone summary's "
+                f"columns {cls}_m2/_ha/_mu ({cls}(m²)… in zone_summary.csv), which are each "
+                "zone's own area columns; rename that class value in the layer's data (and in "
+                f"catalog.toml and styles/), e.g. to '{cls}类'"
+            )
+    if problems:
+        raise PackError(sorted(set(problems)))
 
 
 @dataclass
