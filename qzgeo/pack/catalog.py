@@ -403,6 +403,10 @@ def _parse_distances(
                 f"{', '.join(sorted(layers))}"
             )
             continue
+        if label is not None and not isinstance(label, str):  # there, but not text
+            example = f'in quotes, e.g. label = "距{layers[layer].title}"'
+            problems.append(f"{where}: `label` must be a string ({example}), got {label!r}")
+            continue
         if not isinstance(label, str) or not label.strip():
             problems.append(f'{where}: `label` is missing; e.g. label = "距{layers[layer].title}"')
             continue

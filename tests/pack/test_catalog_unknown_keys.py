@@ -100,3 +100,11 @@ def test_a_layer_text_of_another_type_is_named_with_its_value(
     assert len(said) == 1, said
     assert f"got {value}" in said[0] and f'{key} = "..."' in said[0], said
     assert "missing" not in said[0]
+
+
+def test_a_distance_label_of_another_type_is_named_with_its_value(pack: Path) -> None:
+    """``label = 5`` under [[distances]] was said to be missing."""
+    _edit(pack, 'label = "距交通走廊"', "label = 5")
+    said = [p for p in load_pack(pack).problems if "[[distances]]" in p]
+    assert len(said) == 1, said
+    assert "`label`" in said[0] and "got 5" in said[0] and "missing" not in said[0], said
