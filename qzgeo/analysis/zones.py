@@ -19,6 +19,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
+from qzgeo._errors import PackError
 from qzgeo.analysis.overlay_plan import ConstraintClass, merge_polygons
 from qzgeo.geo.area import ellipsoidal_area, m2_to_ha, m2_to_mu
 from qzgeo.geo.crs import crs_label
@@ -149,7 +150,8 @@ def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
     -------
     AnalysisResult
         ``available_land`` (one row per zone feature), ``conflicts`` (one row per patch, with a
-        stable ``id``), ``zone_summary`` (per zone: areas in m², 公顷 and 亩, per class overlap).
+        stable ``id``), ``zone_summary`` (per zone: areas in m², 公顷 and 亩, and its overlap
+        with each class in the same three units).
         Outputs derived from an internal layer are marked internal in ``sensitivity``;
         ``planar_crs`` names the CRS the geometry work used.
     """
@@ -161,6 +163,7 @@ def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
         report=loaded.report,
         min_patch=float(pack.params.get("min_patch_m2", DEFAULT_MIN_PATCH_M2)),
     )
+    _refuse_summary_twins(ctx.constraints)
     outcomes = [_analyze_zone(z, ctx) for z in planar_zones(loaded)]
     # Zones of several layers overlap (片区 range, 三区, 六区): the headline total is the area of
     # the union of the available land, not a sum that would count land twice.
@@ -187,6 +190,28 @@ def analyze_pack(loaded: LoadedPack) -> AnalysisResult:
         planar_crs=crs_label(planar),
         max_residual_m2=max((o.residual_m2 for o in outcomes), default=0.0),
     )
+
+
+#: Class names whose zone summary columns would be a zone's own: ``available`` gives
+#: ``available_m2``, which took the class's overlap in place of the zone's available land.
+_SUMMARY_OWN = {"zone": "分区面积", "available": "可用面积", "constrained": "受限面积"}
+
+
+def _refuse_summary_twins(constraints: list[ConstraintClass]) -> None:
+    """Refuse a class whose summary columns (``<class>_m2``…, in the CSV ``<class>(m²)``…)
+    are the zone's own area columns: the class's figures replaced the zone's without a word."""
+    problems = []
+    for c in constraints:
+        cls = c.conflict_class
+        if cls in _SUMMARY_OWN or cls in _SUMMARY_OWN.values():
+            problems.append(
+                f"constraint class {cls!r} of layer {c.layer_id!r} would name the zone summary's "
+                f"columns {cls}_m2/_ha/_mu ({cls}(m²)… in zone_summary.csv), which are each "
+                "zone's own area columns; rename that class value in the layer's data (and in "
+                f"catalog.toml and styles/), e.g. to '{cls}类'"
+            )
+    if problems:
+        raise PackError(sorted(set(problems)))
 
 
 @dataclass
@@ -258,8 +283,8 @@ def _analyze_zone(z: ZoneFeature, ctx: _ZoneContext) -> _ZoneOutcome:
         **_units("constrained_", removed_m2),
         "conflict_patches": len(rows),
     }
-    for cls, m2 in sorted(per_class.items()):
-        summary[f"{cls}_ha"] = float(m2_to_ha(m2))
+    for cls, m2 in sorted(per_class.items()):  # in m², 公顷 and 亩, as the headline columns
+        summary.update(_units(f"{cls}_", m2))
     summary["geometry"] = _valid(ctx.to_storage(zone))
     avail_row = {"id": f"{z.layer_id}-{z.fid}", **ids, "area_m2": avail_m2, "geometry": avail_geo}
     return _ZoneOutcome(avail_row, summary, rows, available, slivers, residual)
@@ -274,8 +299,10 @@ def _summary_frame(
         summary = gpd.GeoDataFrame(
             columns=[*_SUMMARY_COLS, "geometry"], geometry="geometry", crs=storage
         )
-    # One column per constraint class, zero where a zone does not touch it, in a fixed order.
-    class_cols = sorted({f"{c.conflict_class}_ha" for c in constraints})
+    # Three columns per constraint class (m², 公顷, 亩), zero where a zone does not touch it,
+    # the classes in name order.
+    classes = sorted({c.conflict_class for c in constraints})
+    class_cols = [f"{cls}_{unit}" for cls in classes for unit in ("m2", "ha", "mu")]
     for col in class_cols:
         summary[col] = summary[col].fillna(0.0) if col in summary else 0.0
     base_cols = [c for c in summary.columns if c not in class_cols and c != "geometry"]

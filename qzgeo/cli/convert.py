@@ -34,7 +34,11 @@ if TYPE_CHECKING:
 )
 @from_gcj02_opt
 @click.option("--layer", default=None, help="Layer to read from a multi-layer source.")
-@click.option("--out-layer", default=None, help="Layer name in the output (default: its stem).")
+@click.option(
+    "--out-layer",
+    default=None,
+    help="Layer name of a .gpkg, .geojson or .fgb OUT (default: OUT's stem).",
+)
 @reading_options
 @caps_options
 @click.option(
@@ -102,7 +106,7 @@ def command(
 
     file_only = {"--out-layer": out_layer, "--zone": zone, "--no-prefix": no_prefix}
     out = _check_out(source, out_arg, out_encoding, file_only)
-    _check_gpkg_layer(out, out_layer)
+    _check_out_layer(out, out_layer)
     if not is_postgis_uri(out_arg):
         _refuse_replacing(out, out_layer or out.stem, overwrite=overwrite)
     gdf = read_layer(
@@ -187,12 +191,35 @@ def _check_out(
     return out
 
 
-def _check_gpkg_layer(out: Path, out_layer: str | None) -> None:
-    """A GeoPackage OUT's layer name GDAL takes, checked before the input is read: the
-    default, OUT's stem, may not be one (``-宗地.gpkg``)."""
+#: Outputs with no layer name of their own: a Shapefile's layer is its file name, GeoParquet
+#: and 界址点 files have none.
+_NO_LAYER_NAME = {".shp": "a Shapefile's layer is its file name", ".parquet": "", ".txt": ""}
+
+
+def _check_out_layer(out: Path, out_layer: str | None) -> None:
+    """``--out-layer`` checked before the input is read: a name OUT's format can hold (GDAL
+    named a GeoJSON or FlatGeobuf layer given as '' after the file, and a Shapefile, GeoParquet
+    or 界址点 OUT took no layer name at all, without a word); a GeoPackage OUT's layer name
+    GDAL takes: the default, OUT's stem, may not be one (``-宗地.gpkg``)."""
     from qzgeo.io.write import gpkg_layer_fixed, gpkg_layer_problem
 
-    if out.suffix.lower() != ".gpkg":
+    suffix = out.suffix.lower()
+    if out_layer is not None and suffix in _NO_LAYER_NAME:
+        reason = _NO_LAYER_NAME[suffix] or f"a {suffix} file holds no layer name"
+        named = out.with_name(f"{out_layer}{out.suffix}")
+        rename = f" (name OUT {named} instead)" if suffix == ".shp" else ""
+        msg = (
+            f"--out-layer {out_layer!r} names a layer of a .gpkg, .geojson or .fgb OUT; {reason}, "
+            f"so it would be ignored: leave --out-layer out{rename}"
+        )
+        raise click.BadParameter(msg, param_hint="--out-layer")
+    if out_layer == "" and suffix != ".gpkg":
+        msg = (
+            f"the layer name is empty; give a name, or leave --out-layer out for the default, "
+            f"{out.stem!r} (OUT's stem)"
+        )
+        raise click.BadParameter(msg, param_hint="--out-layer")
+    if suffix != ".gpkg":
         return
     why = gpkg_layer_problem(out_layer if out_layer is not None else out.stem)
     if why is None:

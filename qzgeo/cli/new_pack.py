@@ -26,7 +26,12 @@ from qzgeo._errors import InputError
 from qzgeo.geo.crs import gk_epsg, gk_zone
 from qzgeo.io.atomic import TEMP_PREFIX, signals_held, sweep_dead_writers
 from qzgeo.io.paths import refuse_undecodable
-from qzgeo.pack.confine import MAX_TITLE_CHARS, bidi_problems
+from qzgeo.pack.confine import (
+    MAX_TITLE_CHARS,
+    bidi_problems,
+    windows_name_fixed,
+    windows_name_problem,
+)
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _M_PER_DEG_LAT = 111_000.0
@@ -307,6 +312,7 @@ def command(folder: Path, name: str | None, title: str, center: str) -> None:
         refuse_undecodable(folder.absolute(), what="folder")
     except InputError as exc:
         raise click.BadParameter(str(exc), param_hint="FOLDER") from None
+    _refuse_windows_names(folder, name)
     pack_name = name or folder.resolve().name.lower().replace("-", "_")
     if not _NAME_RE.match(pack_name):
         msg = f"{pack_name!r} is not a pack id; use lower-case letters, digits and _"
@@ -326,6 +332,24 @@ def command(folder: Path, name: str | None, title: str, center: str) -> None:
         raise click.BadParameter(msg, param_hint="FOLDER") from None
     nxt = f"qzgeo validate --pack {_shell(folder)}"
     click.echo(f"{folder}: pack {pack_name!r} written; next: {nxt}")
+
+
+def _refuse_windows_names(folder: Path, name: str | None) -> None:
+    """The pack folder's name and the pack id (which names ``<id>.qgz`` and ``<id>.gpkg`` of
+    every publish) must be names Windows can hold: a pack made here is copied to planners'
+    Windows machines, where a folder ``con`` or ``规划.`` cannot be made."""
+    own = folder.resolve().name
+    if why := windows_name_problem(own):
+        msg = (
+            f"the folder name {own!r} {why}; choose another FOLDER (e.g. {windows_name_fixed(own)})"
+        )
+        raise click.BadParameter(msg, param_hint="FOLDER")
+    if name is not None and (why := windows_name_problem(name)):
+        msg = (
+            f"the pack id {name!r} {why}, and every publish names its QGIS project after it "
+            f"({name}.qgz); choose another --name (e.g. {windows_name_fixed(name, '_city')})"
+        )
+        raise click.BadParameter(msg, param_hint="--name")
 
 
 #: The hidden folder inside FOLDER where the skeleton is made: ``.qzgeo-tmp-pack.PID-...``.

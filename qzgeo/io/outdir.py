@@ -392,11 +392,25 @@ def staged(build: Build, *, stale: Callable[[], Iterable[Path]] = tuple) -> Iter
                 os.replace(src, dst)
             for old in stale():
                 old.unlink(missing_ok=True)
+                _prune(old.parent, build.out)
     except OutputError as exc:
         # name the final place, not the hidden staging folder
         raise OutputError(str(exc).replace(str(tmp), str(build.out))) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _prune(folder: Path, out: Path) -> None:
+    """Remove ``folder`` and then its parents, up to (not including) a part of ``out``, while
+    they are empty: the folders the removal of a run's stale files emptied (a suitability
+    model's, whose outputs moved to the other part, stayed in ``public/`` to be posted). A
+    folder holding anything, a file of someone else's included, stays."""
+    while folder.is_relative_to(out) and folder.parent != out and folder != out:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or not a folder): it and its parents stay
+            return
+        folder = folder.parent
 
 
 def write_part(

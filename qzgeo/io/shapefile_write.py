@@ -171,6 +171,26 @@ def _link_all_new(written: dict[str, Path], target: Path) -> None:
 WRITE_ENCODINGS = ("UTF-8", "GBK", "GB18030")
 
 
+#: The DBF header's language driver id (byte 29) of an encoding with one: 0x4D is code page
+#: 936 (GBK), which ArcGIS writes for Simplified Chinese and GDAL reads as CP936 when the .cpg
+#: is lost (files copied without it). GDAL writes 0 beside a .cpg; UTF-8 and GB18030 have no
+#: id of their own and keep 0 (their .cpg alone says what they are).
+_LDID = {"GBK": 0x4D}
+_LDID_BYTE = 29
+
+
+def _mark_code_page(tmpdir: Path, encoding: str) -> None:
+    """Set the language driver id of the DBF written in ``tmpdir`` for ``encoding``
+    (:data:`_LDID`), if it has one."""
+    ldid = _LDID.get(encoding)
+    if ldid is None:
+        return
+    dbf = next(p for p in tmpdir.iterdir() if p.suffix.lower() == ".dbf")
+    with dbf.open("r+b") as f:
+        f.seek(_LDID_BYTE)
+        f.write(bytes([ldid]))
+
+
 def write_encoding(value: str | None) -> str:
     """One of :data:`WRITE_ENCODINGS` from a user's spelling (``utf8``, ``gbk``, ``cp936``...)."""
     if value is None:
@@ -207,7 +227,8 @@ def write_shapefile(
 ) -> Path:
     """Write ``gdf`` as a shapefile with a ``.cpg``, replacing each file atomically.
 
-    ``encoding``: the DBF's text encoding (:data:`WRITE_ENCODINGS`), written to the ``.cpg``.
+    ``encoding``: the DBF's text encoding (:data:`WRITE_ENCODINGS`), written to the ``.cpg``
+    (and for GBK to the DBF header's language driver id too, 0x4D: code page 936).
     ``replace=False``: if any of :func:`shapefile_files` exists when the files are put in
     place (made by another program meanwhile), none is written (an :class:`OutputError`).
     Date-and-time columns, written as text, are named in ``notices``.
@@ -231,6 +252,7 @@ def write_shapefile(
             # in a Point one); polygons and lines are the same shapes single or multi
             promote_to_multi=bool({"Point", "MultiPoint"} <= set(gdf.geometry.geom_type)),
         )
+        _mark_code_page(tmpdir, encoding)
         _replace_shapefile(tmpdir, target, replace=replace)
     except OutputError:
         raise

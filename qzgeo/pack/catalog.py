@@ -206,7 +206,10 @@ def _parse_layer(raw: dict[str, Any], where: str, problems: list[str]) -> LayerS
         problems.append(f"{where}: `path` is missing; give the data file relative to layers/")
         path = ""
     for key in ("title", "source", "licence", "precision"):
-        if not isinstance(raw.get(key), str) or not raw.get(key):
+        if key in raw and not isinstance(raw[key], str):  # not "missing": it is there
+            shown = f'in quotes, e.g. {key} = "..."'
+            problems.append(f"{where}: `{key}` must be a string ({shown}), got {raw[key]!r}")
+        elif not raw.get(key):
             problems.append(f"{where}: `{key}` is missing; every layer states it")
     problems.extend(text_cap_problems(raw, where))
     precision = raw.get("precision", "")
@@ -399,6 +402,10 @@ def _parse_distances(
                 f"{where}: `layer` {layer!r} is not a layer id; known layers are "
                 f"{', '.join(sorted(layers))}"
             )
+            continue
+        if label is not None and not isinstance(label, str):  # there, but not text
+            example = f'in quotes, e.g. label = "距{layers[layer].title}"'
+            problems.append(f"{where}: `label` must be a string ({example}), got {label!r}")
             continue
         if not isinstance(label, str) or not label.strip():
             problems.append(f'{where}: `label` is missing; e.g. label = "距{layers[layer].title}"')

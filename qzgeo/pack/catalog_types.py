@@ -12,6 +12,8 @@ import math
 from collections.abc import Callable, Collection
 from typing import Any
 
+from qzgeo.pack.confine import windows_name_fixed, windows_name_problem
+
 __all__ = [
     "PACK_STR_KEYS",
     "QZGEO_PARAMS",
@@ -71,6 +73,12 @@ def check_pack_name(name: str, where: str, problems: list[str]) -> str:
             "GeoPackage are named after it (<name>.qgz, <name>.gpkg); use one without "
             '/ \\ : * ? " < > |, a leading dot or control characters, at most 100 characters '
             '(e.g. name = "mycity")'
+        )
+    elif windows_name_problem(f"{name}.qgz"):  # the output folder is copied to Windows
+        problems.append(
+            f"{where}: name {name!r} is a device name on Windows (CON, PRN, AUX, NUL, COM1-9, "
+            f"LPT1-9), where the QGIS project and its GeoPackage named after it ({name}.qgz, "
+            f'{name}.gpkg) cannot be made; use e.g. name = "{windows_name_fixed(name)}"'
         )
     return name
 

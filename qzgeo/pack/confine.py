@@ -28,7 +28,8 @@ TAKEN_MAP_IDS = {
 #: and the characters a Windows file name may not hold: a public folder posted from or
 #: copied to Windows (IIS, a share, a zip opened in Explorer) loses such a page.
 _DEVICE_NAMES = frozenset(
-    {"con", "prn", "aux", "nul", *(f"{p}{n}" for p in ("com", "lpt") for n in range(1, 10))}
+    {"con", "prn", "aux", "nul"}
+    | {f"{p}{n}" for p in ("com", "lpt") for n in (*"123456789", *"\u00b9\u00b2\u00b3")}
 )
 _UNPORTABLE_CHARS = frozenset('<>:"/\\|?*')
 #: Longest map id (UTF-8 bytes): its page's temporary name (``.qzgeo-tmp-<id>.html.<pid>-...``)
@@ -131,14 +132,43 @@ def _unportable(map_id: str) -> str:
     """Why ``<map_id>.html`` is not a page name every system can hold ("" if it is)."""
     if len(map_id.encode("utf-8")) > MAX_MAP_ID_BYTES:
         return f"is {len(map_id.encode('utf-8'))} bytes long, over the cap of {MAX_MAP_ID_BYTES}"
-    if map_id.split(".")[0].rstrip(" ").casefold() in _DEVICE_NAMES:
+    return windows_name_problem(map_id)
+
+
+def windows_name_problem(name: str) -> str:
+    """Why a file or folder ``name`` cannot be made on Windows ("" if it can): a device name
+    whatever its extension, a character Windows refuses, a trailing space or dot (dropped).
+    Packs and output folders are copied to planners' Windows machines.
+
+    Examples
+    --------
+    >>> windows_name_problem("con"), windows_name_problem("锦州")
+    ('is a device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9)', '')
+    >>> windows_name_problem("a?b"), windows_name_problem("规划.")
+    ("holds '?', which a Windows file name may not", 'ends in a space or dot, which Windows drops')
+    """
+    if name.split(".")[0].rstrip(" ").casefold() in _DEVICE_NAMES:
         return "is a device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9)"
-    bad = sorted({c for c in map_id if c in _UNPORTABLE_CHARS or ord(c) < 32})
+    bad = sorted({c for c in name if c in _UNPORTABLE_CHARS or ord(c) < 32})
     if bad:
         return f"holds {''.join(bad)!r}, which a Windows file name may not"
-    if map_id.endswith((" ", ".")):
+    if name.endswith((" ", ".")):
         return "ends in a space or dot, which Windows drops"
     return ""
+
+
+def windows_name_fixed(name: str, suffix: str = "_pack") -> str:
+    """``name`` made one :func:`windows_name_problem` takes: refused characters as ``_``, no
+    trailing space or dot, ``suffix`` after a device name (an example for a message).
+
+    >>> windows_name_fixed("con"), windows_name_fixed("a?b. "), windows_name_fixed("aux.x")
+    ('con_pack', 'a_b', 'aux_pack.x')
+    """
+    fixed = "".join("_" if c in _UNPORTABLE_CHARS or ord(c) < 32 else c for c in name)
+    head, dot, tail = fixed.rstrip(" .").partition(".")
+    if head.rstrip(" ").casefold() in _DEVICE_NAMES:
+        head += suffix
+    return head + dot + tail or suffix.strip("_")
 
 
 def path_problems(root: Path, spec: LayerSpec) -> list[str]:

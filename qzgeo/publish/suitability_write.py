@@ -137,8 +137,7 @@ def suitability_folder(out: Path, sensitivity: str, name: str) -> tuple[Path, li
             "choose another --out or empty the folder"
         )
         raise OutputError(msg)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder, previous
+    return folder, previous  # made when the staged outputs move in: a failed run leaves none
 
 
 def _listed(folder: Path) -> list[str] | None:

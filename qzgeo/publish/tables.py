@@ -145,10 +145,23 @@ def write_csv(
     return [write_bytes(path, data), write_bytes(path.with_suffix(".csvt"), types)]
 
 
+#: The unit suffix of a class column of the zone summary -> that of its Chinese header.
+_CLASS_UNITS = {"_m2": "(m²)", "_ha": "(公顷)", "_mu": "(亩)"}
+
+
+def _class_header(column: str) -> str:
+    """``<class>_m2`` / ``_ha`` / ``_mu`` as ``<class>(m²)`` / ``(公顷)`` / ``(亩)``."""
+    for suffix, unit in _CLASS_UNITS.items():
+        if column.endswith(suffix):
+            return column.removesuffix(suffix) + unit
+    return column
+
+
 def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """The zone summary with Chinese headers (class columns become ``<class>(公顷)``)."""
+    """The zone summary with Chinese headers (class columns become ``<class>(m²)``,
+    ``<class>(公顷)`` and ``<class>(亩)``)."""
     table = pd.DataFrame(summary.drop(columns="geometry", errors="ignore"))
-    renamed = {c: SUMMARY_HEADERS.get(c, c.removesuffix("_ha") + "(公顷)") for c in table.columns}
+    renamed = {c: SUMMARY_HEADERS.get(c, _class_header(c)) for c in table.columns}
     return table.rename(columns=renamed)
 
 

@@ -77,3 +77,23 @@ def test_report_available_ha_to_six_decimals(tmp_path: Path) -> None:
     got = rep["summary"]["available_ha"]
     assert abs(got - want) <= 1.01e-6, (got, want)
     assert got == round(got, 6) and rep["summary"]["available_ha_by_layer"] == {"zones": got}
+
+
+def test_zone_summary_layer_has_each_class_in_three_units(tmp_path: Path) -> None:
+    """The class columns were in 公顷 only beside headline columns in m², 公顷 and 亩: the
+    GeoPackage layer holds each class as ``<class>_m2``, ``_ha``, ``_mu`` (every digit), the
+    classes in name order after the headline columns, equal to the oracle's m² (the golden
+    CSV, geopandas.overlay and pyproj.Geod) and to 1 公顷 = 15 亩 = 10 000 m²."""
+    gdf = gpd.read_file(_publish(tmp_path) / "analysis.gpkg", layer="zone_summary")
+    classes = ["城镇开发边界外", "永久基本农田", "生态保护红线"]  # sorted by name
+    want_cols = [f"{c}_{u}" for c in classes for u in ("m2", "ha", "mu")]
+    assert list(gdf.columns)[-len(want_cols) - 1 : -1] == want_cols
+    text = (GOLDEN / "minipack_zone_summary.csv").read_text("utf-8-sig")
+    rows = {int(r["要素编号"]): r for r in csv.DictReader(io.StringIO(text))}
+    for _, row in gdf.iterrows():
+        oracle = rows[int(row["zone_fid"])]
+        for c in classes:
+            m2 = float(oracle[f"{c}(m²)"])
+            assert abs(row[f"{c}_m2"] - m2) <= 0.01, (c, row[f"{c}_m2"], m2)
+            assert abs(row[f"{c}_ha"] - row[f"{c}_m2"] / 10_000) <= 1e-9
+            assert abs(row[f"{c}_mu"] - row[f"{c}_m2"] * 15 / 10_000) <= 1e-9

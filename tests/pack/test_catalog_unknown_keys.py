@@ -85,3 +85,26 @@ def test_the_build_scripts_own_params_stay_free(pack: Path) -> None:
     loaded = load_pack(pack)
     assert loaded.problems == []
     assert loaded.params["min_area_m2"] == 3.0 and loaded.params["min_patch_m2"] == 1.0
+
+
+@pytest.mark.parametrize(("key", "value"), [("title", "5"), ("licence", "[1, 2]")])
+def test_a_layer_text_of_another_type_is_named_with_its_value(
+    pack: Path, key: str, value: str
+) -> None:
+    """``title = 5`` was said to be missing: the key is there, its value is not text."""
+    text = (pack / "layers" / "catalog.toml").read_text(encoding="utf-8")
+    layers = text[text.index("[[layers]]") :]  # the first layer's, not [pack]'s title
+    line = next(ln for ln in layers.splitlines() if ln.startswith(f"{key} = "))
+    _edit(pack, line, f"{key} = {value}")
+    said = [p for p in load_pack(pack).problems if f"`{key}`" in p]
+    assert len(said) == 1, said
+    assert f"got {value}" in said[0] and f'{key} = "..."' in said[0], said
+    assert "missing" not in said[0]
+
+
+def test_a_distance_label_of_another_type_is_named_with_its_value(pack: Path) -> None:
+    """``label = 5`` under [[distances]] was said to be missing."""
+    _edit(pack, 'label = "距交通走廊"', "label = 5")
+    said = [p for p in load_pack(pack).problems if "[[distances]]" in p]
+    assert len(said) == 1, said
+    assert "`label`" in said[0] and "got 5" in said[0] and "missing" not in said[0], said

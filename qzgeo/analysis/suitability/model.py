@@ -162,6 +162,11 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _or(text: str | None, default: str) -> str:
+    """``text``, or ``default`` where the key is absent (or was refused)."""
+    return default if text is None else text
+
+
 def _is_grade(v: Any, top: int = 5) -> bool:
     """A whole grade 1..``top``; TOML's ``true`` is a bool, which Python counts as 1."""
     return isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= top
@@ -177,6 +182,16 @@ class _Checker:
 
     def add(self, key: str, text: str) -> None:
         self.problems.append(f"{self.where}: `{key}` {text}")
+
+    def text(self, table: dict[str, Any], key: str, shown: str = "") -> str | None:
+        """``table[key]`` if it is a string (absent: None), else a problem, as the catalog's
+        titles (a number or a list was shown as Python wrote it: ``['a']``)."""
+        value = table.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        fix = f'in quotes, e.g. {key} = "..."'
+        self.add(shown or key, f"must be a string ({fix}), got {value!r}")
+        return None
 
     def layer_ids(self, key: str, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -284,7 +299,7 @@ def _factor(raw: Any, i: int, ck: _Checker) -> Factor | None:
         optional = False
     return Factor(
         id=fid,
-        title=str(raw.get("title", fid)),
+        title=_or(ck.text(raw, "title", f"{key}.title"), fid),
         kind=kind,
         weight=float(weight),
         breaks=breaks,
@@ -317,8 +332,9 @@ def _limits(raw: Any, ck: _Checker) -> tuple[HardLimit, ...]:
         if not isinstance(cls, list) or not all(isinstance(c, str) for c in cls):
             ck.add(f"{key}.classes", f"must be a list of class values, got {cls!r}")
             cls = []
+        title = ck.text(item, "title", f"{key}.title") or ""
         if isinstance(lid, str):
-            out.append(HardLimit(layer=lid, classes=tuple(cls), title=str(item.get("title", ""))))
+            out.append(HardLimit(layer=lid, classes=tuple(cls), title=title))
     return tuple(out)
 
 
@@ -440,13 +456,14 @@ def read_model(pack: Pack, name: str) -> Model:
     basemap = raw.get("basemap", "none")
     if basemap not in _BASEMAPS:
         ck.add("basemap", f"is {basemap!r}; use one of {', '.join(_BASEMAPS)}")
+    texts = {k: ck.text(raw, k) for k in ("title", "title_en", "description")}
     _shown_texts(raw, factors, classes, limits, ck)
     if ck.problems:
         raise PackError(ck.problems)
     return Model(
         name=name,
         path=path,
-        title=str(raw.get("title", name)),
+        title=_or(texts["title"], name),
         factors=tuple(factors),
         hard_limits=limits,
         breaks=breaks,
@@ -457,6 +474,6 @@ def read_model(pack: Pack, name: str) -> Model:
         short_board=short,
         short_board_grade=short_grade,
         basemap=str(basemap),
-        title_en=raw.get("title_en"),
-        description=str(raw.get("description", "")),
+        title_en=texts["title_en"],
+        description=texts["description"] or "",
     )

@@ -95,6 +95,24 @@ def run(pack: Path, out: Path, *args: str) -> tuple[int, str]:
             lambda s: s.replace('id = "near"', 'id = "near"\ntitle = "距\u2066道路"'),
             ["`factors[0].title`", "U+2066"],
         ),
+        # a title that is not text was shown as Python writes it (5, ['a']) on the map, in
+        # report.json and on stdout; the catalog's titles are refused so
+        (
+            lambda s: s.replace('title = "t"', 'title = "t"\ntitle_en = 5'),
+            ["suitability/m.toml", "`title_en`", "got 5", 'title_en = "..."'],
+        ),
+        (
+            lambda s: s.replace('title = "t"', 'title = ["t"]\ndescription = 7'),
+            ["`title`", "got ['t']", "`description`", "got 7", "2 problem(s)"],
+        ),
+        (
+            lambda s: s.replace('id = "near"', 'id = "near"\ntitle = 3'),
+            ["`factors[0] (id='near').title`", "got 3", 'title = "..."'],
+        ),
+        (
+            lambda s: s + '[[hard_limits]]\nlayer = "redline"\ntitle = 1.5\n',
+            ["`hard_limits[0].title`", "got 1.5"],
+        ),
     ],
 )
 def test_bad_model(make_pack, h, tmp_path, edit, needles):

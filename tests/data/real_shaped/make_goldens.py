@@ -78,7 +78,9 @@ def zone_summary() -> str:
     head = ["图层", "要素编号", "名称"]
     for what in ("分区面积", "可用面积", "受限面积"):
         head += [f"{what}(m²)", f"{what}(公顷)", f"{what}(亩)"]
-    head += ["冲突图斑数", "城镇开发边界外(公顷)", "永久基本农田(公顷)", "生态保护红线(公顷)"]
+    head += ["冲突图斑数"]
+    for cls in ("城镇开发边界外", "永久基本农田", "生态保护红线"):  # by name, each in 3 units
+        head += [f"{cls}(m²)", f"{cls}(公顷)", f"{cls}(亩)"]
     w.writerow(head)
     for fid, row in zones.iterrows():
         pieces = _pieces(row.geometry, cons)
@@ -91,10 +93,10 @@ def zone_summary() -> str:
         for v in (total, avail, constrained):
             # README: m² to 2 decimals, 公顷 to 6, 亩 to 5 (each carries 0.01 m²)
             vals += [f"{v:.2f}", f"{v / 1e4:.6f}", f"{v / MU:.5f}"]
-        w.writerow(
-            ["zones", fid, row["名称"], *vals, n]
-            + [f"{per[c] / 1e4:.6f}" for c in ("城镇开发边界", "永久基本农田", "生态保护红线")]
-        )
+        vals.append(n)
+        for c in ("城镇开发边界", "永久基本农田", "生态保护红线"):
+            vals += [f"{per[c]:.2f}", f"{per[c] / 1e4:.6f}", f"{per[c] / MU:.5f}"]
+        w.writerow(["zones", fid, row["名称"], *vals])
     return "\ufeff" + buf.getvalue()
 
 
