@@ -85,12 +85,15 @@ def write_postgis_layers(
     *,
     if_exists: str = "replace",
     keep_ids: bool = False,
+    geometry_type: str | None = None,
 ) -> list[str | None]:
     """Write several tables of one database in ONE transaction: all are written, or none.
 
     Each ``(gdf, uri)`` is written as :func:`write_postgis_layer` would; the URIs must name
     the same server and database (they differ by ``table=``). Every table name and column is
     checked before connecting. Returns the primary key column of each (``keep_ids``).
+    ``geometry_type`` (``"MULTIPOLYGON"``) types the geometry column of a table whose data
+    has no geometry to tell it (no rows, or only NULL ones).
     """
     if if_exists not in _IF_EXISTS:
         msg = f"if_exists must be one of {', '.join(_IF_EXISTS)}; got {if_exists!r}"
@@ -122,7 +125,7 @@ def write_postgis_layers(
             waits = set_lock_timeout(conn)
             for src, out, key in prepared:
                 current = src
-                _write_one(conn, sa, src, out, if_exists, key)
+                _write_one(conn, sa, src, out, if_exists, key, geometry_type)
     except QzgeoError:
         raise  # already explained; InputError is also a ValueError
     except (sa.exc.DBAPIError, DriverError, ValueError) as exc:
@@ -146,6 +149,7 @@ def _write_one(
     out: gpd.GeoDataFrame,
     if_exists: str,
     key: str | None,
+    geometry_type: str | None = None,
 ) -> None:
     insp = sa.inspect(conn)
     if src.schema not in insp.get_schema_names():
@@ -163,7 +167,7 @@ def _write_one(
     if exists and if_exists == "append":
         out.to_postgis(src.table, conn, schema=src.schema, if_exists="append")
     else:
-        _write_and_swap(conn, out, src, replace=exists, key=key)
+        _write_and_swap(conn, out, src, replace=exists, key=key, geometry_type=geometry_type)
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -257,7 +261,13 @@ def _promote_to_multi(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
 
 
 def _write_and_swap(
-    conn: Connection, gdf: gpd.GeoDataFrame, src: PostgisSource, *, replace: bool, key: str | None
+    conn: Connection,
+    gdf: gpd.GeoDataFrame,
+    src: PostgisSource,
+    *,
+    replace: bool,
+    key: str | None,
+    geometry_type: str | None = None,
 ) -> None:
     """Write to a fresh table, then drop the old one and rename, all in ``conn``'s transaction."""
     from psycopg import sql
@@ -280,6 +290,17 @@ def _write_and_swap(
         )
         for name, alias in stand_in.items()
     ]
+    typmod = _column_type(gdf.geometry, geometry_type)
+    if typmod is not None:
+        statements.append(
+            sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE geometry({}, {}) USING {}").format(
+                sql.Identifier(src.schema, tmp),
+                sql.Identifier(geom),
+                sql.SQL(typmod),
+                sql.Literal(int(gdf.crs.to_epsg())),
+                sql.Identifier(geom),
+            )
+        )
     if replace:
         statements.append(sql.SQL("DROP TABLE {}").format(sql.Identifier(src.schema, src.table)))
     grants = _grants(conn, src) if replace else []
@@ -307,6 +328,23 @@ def _write_and_swap(
         sql.Identifier(_free_index_name(conn, src.schema, f"idx_{src.table}_{geom}")),
     )
     _execute(conn, [index])
+
+
+def _column_type(geoms: gpd.GeoSeries, fallback: str | None) -> str | None:
+    """The geometry type of a column that geopandas leaves untyped (``geometry(Geometry,
+    SRID)``, which QGIS splits into a layer per type, and which takes points into a polygon
+    table) though its geometries are of one type: some are NULL, or there are none
+    (``fallback``). ``None`` where geopandas types it, or the types are mixed."""
+    present = geoms.array[~geoms.isna().to_numpy()]
+    if len(present) == len(geoms) > 0:
+        return None  # geopandas typed it from the geometries
+    kinds = set(shapely.get_type_id(present).tolist())
+    if len(kinds) > 1:
+        return None
+    name = shapely.GeometryType(kinds.pop()).name if kinds else fallback
+    if name is None:
+        return None
+    return name + ("Z" if shapely.has_z(present).any() else "")
 
 
 #: Privileges ``aclexplode`` names on a table.
