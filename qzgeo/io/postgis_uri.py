@@ -5,10 +5,11 @@ A table is named by a URI::
     postgresql://user:password@host:port/dbname?table=schema.name[&geom=geom_col]
 
 ``table`` is required (``schema.`` defaults to ``public``); ``geom`` picks the geometry column
-when a table has several, and names it when writing. ``sslmode`` and ``connect_timeout`` pass
-through to libpq; nothing else is accepted, in particular no SQL. Identifiers are matched
-exactly (they are always quoted), so ``table=Parcels`` is not ``parcels``. Leave the password
-out and use ``PGPASSWORD`` or ``~/.pgpass`` to keep it out of catalogs and shell history.
+when a table has several, and names it when writing. ``sslmode``, ``connect_timeout`` and
+``client_encoding`` (the encoding of a ``SQL_ASCII`` database's text) pass through to libpq;
+nothing else is accepted, in particular no SQL. Identifiers are matched exactly (they are
+always quoted), so ``table=Parcels`` is not ``parcels``. Leave the password out and use
+``PGPASSWORD`` or ``~/.pgpass`` to keep it out of catalogs and shell history.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 _SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
-_PASSTHROUGH = ("sslmode", "connect_timeout")
+_PASSTHROUGH = ("sslmode", "connect_timeout", "client_encoding")
 #: PostgreSQL silently truncates longer names (NAMEDATALEN - 1).
 MAX_IDENTIFIER_BYTES = 63
 
