@@ -133,6 +133,7 @@ def write_postgis_layers(
         reason = db_reason(exc, current).rstrip(".")
         if "other objects depend on it" in reason:
             reason += " (drop or recreate the dependent views after writing)"
+        reason += _privilege_fix(exc, current)
         said = f"could not write PostGIS table {current.qualified} on {current.server}: {reason}"
         said = lock_timeout_message(exc, current, waits) or said
         msg = f"{said}; the previous {unchanged} unchanged"
@@ -171,6 +172,20 @@ def _write_one(
 
 
 # --- helpers --------------------------------------------------------------------------------
+
+
+def _privilege_fix(exc: BaseException, src: PostgisSource) -> str:
+    """What to do about PostgreSQL's "permission denied" (SQLSTATE 42501) of a write, or ''."""
+    orig = getattr(exc, "orig", None) or exc
+    if getattr(orig, "sqlstate", None) != "42501":
+        return ""
+    role = '"{}"'.format(src.user.replace('"', '""')) if src.user else "YOUR_ROLE"
+    schema = src.schema.replace('"', '""')
+    return (
+        f" (a table is written by a role that may create tables in its schema, and replaced "
+        f"by the one that owns it: ask the schema's owner to run GRANT CREATE ON SCHEMA "
+        f'"{schema}" TO {role}, or name a schema you may write in table=schema.name)'
+    )
 
 
 def _require_owned(conn: Connection, src: PostgisSource) -> None:

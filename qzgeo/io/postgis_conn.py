@@ -123,6 +123,7 @@ def lock_timeout_message(exc: BaseException, src: PostgisSource, seconds: float)
         f"PostGIS table {src.qualified} on {src.server} is locked by another session (an open "
         f"transaction that read or edits it, e.g. QGIS or psql): waited {seconds:g} s; "
         "commit or end that session (SELECT pid, usename, state, query FROM pg_stat_activity "
-        f"WHERE pid IN (SELECT pid FROM pg_locks WHERE relation = '{src.qualified}'::regclass)) "
+        "WHERE pid IN (SELECT pid FROM pg_locks WHERE relation = "
+        f'\'"{src.schema}"."{src.table}"\'::regclass)) '
         f"and run again, or wait longer with {LOCK_TIMEOUT_ENV}=SECONDS"
     )

@@ -232,10 +232,11 @@ def redact_text(text: str) -> str:
 def check_identifier(name: str, *, what: str) -> None:
     """Refuse a schema, table or column name that is not a plain identifier of <= 63 bytes."""
     if not name.isidentifier():
+        quoted = '"{}"'.format(name.replace('"', '""'))
         msg = (
             f"{what} {name!r} is not a plain identifier; use letters (Chinese allowed), digits "
             "and _, not starting with a digit (one so named in the database: read a view of it "
-            f'with a plain name, CREATE VIEW v AS SELECT * FROM "{name}", or rename it)'
+            f"with a plain name, CREATE VIEW v AS SELECT * FROM {quoted}, or rename it)"
         )
         raise InputError(msg)
     if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:

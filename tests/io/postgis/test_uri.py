@@ -166,3 +166,14 @@ def test_refused_name_offers_a_view(table: str) -> None:
     with pytest.raises(InputError, match="CREATE VIEW") as info:
         parse_postgis_uri(f"{BASE}?table={quote(table)}")
     assert f'"{table.rsplit(".", 1)[-1]}"' in str(info.value)
+
+
+def test_offered_view_quotes_a_quote() -> None:
+    """The view offered for a name with a double quote in it was SQL that does not run:
+    FROM "a"b" instead of FROM "a""b"."""
+    from urllib.parse import quote
+
+    table = quote('s.a"b')
+    with pytest.raises(InputError) as info:
+        parse_postgis_uri(f"{BASE}?table={table}")
+    assert 'SELECT * FROM "a""b",' in str(info.value)
