@@ -177,3 +177,18 @@ def test_offered_view_quotes_a_quote() -> None:
     with pytest.raises(InputError) as info:
         parse_postgis_uri(f"{BASE}?table={table}")
     assert 'SELECT * FROM "a""b",' in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("query", "offered"),
+    [
+        ("table=规划-2023.宗地", 'SELECT * FROM "规划-2023".宗地,'),
+        ("table=s.t&geom=Shape-1", 'SELECT <columns>, "Shape-1" AS geom FROM s.t,'),
+    ],
+)
+def test_offered_view_fits_a_schema_or_a_column(query: str, offered: str) -> None:
+    """A schema or geometry column of such a name was offered a view of a table so named:
+    FROM "规划-2023" (no such table), FROM "Shape-1" (a column)."""
+    with pytest.raises(InputError) as info:
+        parse_postgis_uri(f"{BASE}?{query}")
+    assert offered in str(info.value)
