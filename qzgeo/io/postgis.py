@@ -236,8 +236,28 @@ def _prepare_for_postgis(gdf: gpd.GeoDataFrame, src: PostgisSource) -> gpd.GeoDa
             msg = f"cannot write geometry as {src.geom!r}: the data already has such a column"
             raise OutputError(msg)
         out = out.rename_geometry(src.geom)
+    _refuse_mixed_dimensions(out.geometry, src)
     out[out.geometry.name] = _promote_to_multi(out.geometry)
     return out
+
+
+def _refuse_mixed_dimensions(geoms: gpd.GeoSeries, src: PostgisSource) -> None:
+    """A column is 2D or 3D: PostgreSQL refused the other rows ("Column has Z dimension but
+    geometry does not") with no fix; said before connecting, with the features."""
+    values = geoms.array
+    solid = ~(shapely.is_missing(values) | shapely.is_empty(values))
+    with_z = shapely.has_z(values) & solid
+    flat = solid & ~with_z
+    if not (with_z.any() and flat.any()):
+        return
+    first = ", ".join(str(i) for i in geoms.index[flat][:3])
+    msg = (
+        f"cannot write PostGIS table {src.qualified}: {int(with_z.sum())} geometries have Z "
+        f"coordinates and {int(flat.sum())} do not (feature {first}...), and a PostGIS "
+        "column is either 2D or 3D: make them all 2D (ogr2ogr -dim XY OUT IN), or give the "
+        "others a Z"
+    )
+    raise OutputError(msg)
 
 
 def _no_epsg_message(crs: CRS, src: PostgisSource) -> str:

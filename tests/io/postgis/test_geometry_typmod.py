@@ -68,3 +68,16 @@ def test_analysis_tables_without_rows_are_multipolygons(
         name: ("MULTIPOLYGON", 4490, 2)
         for name in ("qz_available_land", "qz_conflicts", "qz_zone_summary")
     }
+
+
+def test_mixed_2d_and_3d_is_refused_with_the_fix(pg_uri: str, pg_schema: str, pg_sql: Sql) -> None:
+    """PostgreSQL refused it ("Column has Z dimension but geometry does not"), no fix said."""
+    from qzgeo._errors import OutputError
+
+    box = shapely.box(500000, 2400000, 500100, 2400100)
+    gdf = _parcels([shapely.force_3d(box, 3.0), box, None])
+    with pytest.raises(OutputError) as info:
+        write_postgis_layer(gdf, f"{pg_uri}?table={pg_schema}.地块")
+    msg = str(info.value)
+    assert f"{pg_schema}.地块" in msg and "feature 1..." in msg and "-dim XY" in msg
+    assert _typmods(pg_sql, pg_schema) == {}
