@@ -374,7 +374,7 @@ def _column_type(geoms: gpd.GeoSeries, fallback: str | None) -> str | None:
     if len(present) == len(geoms) > 0:
         return None  # geopandas typed it from the geometries
     kinds = set(shapely.get_type_id(present).tolist())
-    if len(kinds) > 1:
+    if len(kinds) > 1 or shapely.GeometryType.LINEARRING in kinds:  # written as LINESTRING
         return None
     name = shapely.GeometryType(kinds.pop()).name if kinds else fallback
     if name is None:

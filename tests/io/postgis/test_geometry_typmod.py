@@ -53,7 +53,12 @@ def test_null_geometries_keep_the_column_typed(pg_uri: str, pg_schema: str, pg_s
 def test_mixed_types_stay_untyped(pg_uri: str, pg_schema: str, pg_sql: Sql) -> None:
     geoms = [shapely.box(500000, 2400000, 500100, 2400100), shapely.Point(500000, 2400000), None]
     write_postgis_layer(_parcels(geoms), f"{pg_uri}?table={pg_schema}.mixed")
-    assert _typmods(pg_sql, pg_schema) == {"mixed": ("GEOMETRY", 4545, 2)}
+    ring = shapely.LinearRing([(500000, 2400000), (500100, 2400000), (500100, 2400100)])
+    write_postgis_layer(_parcels([ring, None]), f"{pg_uri}?table={pg_schema}.rings")
+    assert _typmods(pg_sql, pg_schema) == {
+        "mixed": ("GEOMETRY", 4545, 2),
+        "rings": ("GEOMETRY", 4545, 2),  # as geopandas writes them: LineStrings
+    }
 
 
 def test_analysis_tables_without_rows_are_multipolygons(
