@@ -119,13 +119,15 @@ def write_postgis_layers(
 
     engine = engine_for(first)
     current, waits = first, 0.0
+    existed: list[bool] = []  # of each table reached: whether it was there before
     try:
         with connect(engine, first) as conn, conn.begin():
             require_postgis(conn, first)
             waits = set_lock_timeout(conn)
             for src, out, key in prepared:
                 current = src
-                _write_one(conn, sa, src, out, if_exists, key, geometry_type)
+                existed.append(_exists(conn, sa, src))
+                _write_one(conn, src, out, (if_exists, existed[-1]), key, geometry_type)
     except QzgeoError:
         raise  # already explained; InputError is also a ValueError
     except (sa.exc.DBAPIError, DriverError, ValueError) as exc:
@@ -136,7 +138,9 @@ def write_postgis_layers(
         reason += _privilege_fix(exc, current)
         said = f"could not write PostGIS table {current.qualified} on {current.server}: {reason}"
         said = lock_timeout_message(exc, current, waits) or said
-        msg = f"{said}; the previous {unchanged} unchanged"
+        # a new table's write that failed wrote nothing: no "previous table" to speak of
+        kept = f"the previous {unchanged} unchanged" if any(existed) else "no table was written"
+        msg = f"{said}; {kept}"
         raise OutputError(msg) from None
     finally:
         engine.dispose()
@@ -145,21 +149,14 @@ def write_postgis_layers(
 
 def _write_one(
     conn: Connection,
-    sa: Any,
     src: PostgisSource,
     out: gpd.GeoDataFrame,
-    if_exists: str,
+    mode: tuple[str, bool],
     key: str | None,
     geometry_type: str | None = None,
 ) -> None:
-    insp = sa.inspect(conn)
-    if src.schema not in insp.get_schema_names():
-        msg = (
-            f"schema {src.schema!r} does not exist in {src.server}; create it "
-            "(CREATE SCHEMA) or name another one in table=schema.name"
-        )
-        raise OutputError(msg)
-    exists = insp.has_table(src.table, schema=src.schema)
+    """Write ``out`` as ``src``; ``mode``: ``if_exists`` and whether the table exists."""
+    if_exists, exists = mode
     if exists and if_exists == "replace":
         _require_owned(conn, src)
     if exists and if_exists == "fail":
@@ -169,6 +166,18 @@ def _write_one(
         out.to_postgis(src.table, conn, schema=src.schema, if_exists="append")
     else:
         _write_and_swap(conn, out, src, replace=exists, key=key, geometry_type=geometry_type)
+
+
+def _exists(conn: Connection, sa: Any, src: PostgisSource) -> bool:
+    """Whether ``src``'s table is there; its schema must be."""
+    insp = sa.inspect(conn)
+    if src.schema not in insp.get_schema_names():
+        msg = (
+            f"schema {src.schema!r} does not exist in {src.server}; create it "
+            "(CREATE SCHEMA) or name another one in table=schema.name"
+        )
+        raise OutputError(msg)
+    return bool(insp.has_table(src.table, schema=src.schema))
 
 
 # --- helpers --------------------------------------------------------------------------------

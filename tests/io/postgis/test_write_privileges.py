@@ -52,6 +52,8 @@ def test_no_create_privilege_names_the_grant(
     msg = str(info.value)
     role = reader.split("//")[1].split("@")[0]
     assert "permission denied" in msg
+    # there was no table of that name: nothing was left "unchanged"
+    assert msg.endswith("no table was written") and "previous" not in msg
     assert f'GRANT CREATE ON SCHEMA "{pg_schema}" TO "{role}"' in msg
     assert pg_sql(f"SELECT count(*) FROM pg_tables WHERE schemaname = '{pg_schema}'") == [(0,)]
     gpkg = tmp_path / "in.gpkg"
