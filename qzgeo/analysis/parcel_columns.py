@@ -43,6 +43,9 @@ CLASS_SEPARATOR = ":"
 #: A column this module renamed (``area_m2_input``, ``area_m2_input2``...).
 _KEPT = re.compile(r"_input\d*$")
 
+#: The name of the results' geometry column, which a parcel table's other column may have.
+GEOMETRY = "geometry"
+
 #: The feature-id column of ``parcels.gpkg``: GDAL takes a column of that name, in any case,
 #: as the feature ids, and stops at text or repeated values (the fid QGIS copies into a
 #: Shapefile it exports, repeated after a merge).
@@ -110,6 +113,8 @@ def input_names(columns: Sequence[str]) -> dict[str, str]:
     {'AREA_M2': 'AREA_M2_input2', 'Conflict': 'Conflict_input'}
     >>> input_names(["name", "NAME", "NAME_2"])  # a GeoJSON's: see case_twins
     {'NAME': 'NAME_3'}
+    >>> input_names(["geometry", "名称"])  # a PostGIS table's text column; its geometry: geom
+    {'geometry': 'geometry_input'}
     """
     # GeoPackage (SQLite) column names are case-insensitive: a Shapefile's AREA_M2 or
     # CONFLICT clashes with the results' area_m2, conflict as an exact one does
@@ -118,6 +123,8 @@ def input_names(columns: Sequence[str]) -> dict[str, str]:
     clash = sorted(
         (c for c in columns if c.casefold() in order), key=lambda c: order.index(c.casefold())
     )
+    if GEOMETRY in columns:  # a column beside the geometry (``geom``): the results' geometry
+        clash.append(GEOMETRY)
     # the constraint classes' columns, ``layer:class`` (overlay_plan.class_column): which
     # classes a pack has is not known here, and a ':' is rare in a field name otherwise
     classes = [c for c in columns if CLASS_SEPARATOR in c and not _KEPT.search(c)]

@@ -85,12 +85,15 @@ def write_postgis_layers(
     *,
     if_exists: str = "replace",
     keep_ids: bool = False,
+    geometry_type: str | None = None,
 ) -> list[str | None]:
     """Write several tables of one database in ONE transaction: all are written, or none.
 
     Each ``(gdf, uri)`` is written as :func:`write_postgis_layer` would; the URIs must name
     the same server and database (they differ by ``table=``). Every table name and column is
     checked before connecting. Returns the primary key column of each (``keep_ids``).
+    ``geometry_type`` (``"MULTIPOLYGON"``) types the geometry column of a table whose data
+    has no geometry to tell it (no rows, or only NULL ones).
     """
     if if_exists not in _IF_EXISTS:
         msg = f"if_exists must be one of {', '.join(_IF_EXISTS)}; got {if_exists!r}"
@@ -116,13 +119,15 @@ def write_postgis_layers(
 
     engine = engine_for(first)
     current, waits = first, 0.0
+    existed: list[bool] = []  # of each table reached: whether it was there before
     try:
         with connect(engine, first) as conn, conn.begin():
             require_postgis(conn, first)
             waits = set_lock_timeout(conn)
             for src, out, key in prepared:
                 current = src
-                _write_one(conn, sa, src, out, if_exists, key)
+                existed.append(_exists(conn, sa, src))
+                _write_one(conn, src, out, (if_exists, existed[-1]), key, geometry_type)
     except QzgeoError:
         raise  # already explained; InputError is also a ValueError
     except (sa.exc.DBAPIError, DriverError, ValueError) as exc:
@@ -130,9 +135,12 @@ def write_postgis_layers(
         reason = db_reason(exc, current).rstrip(".")
         if "other objects depend on it" in reason:
             reason += " (drop or recreate the dependent views after writing)"
+        reason += _privilege_fix(exc, current)
         said = f"could not write PostGIS table {current.qualified} on {current.server}: {reason}"
         said = lock_timeout_message(exc, current, waits) or said
-        msg = f"{said}; the previous {unchanged} unchanged"
+        # a new table's write that failed wrote nothing: no "previous table" to speak of
+        kept = f"the previous {unchanged} unchanged" if any(existed) else "no table was written"
+        msg = f"{said}; {kept}"
         raise OutputError(msg) from None
     finally:
         engine.dispose()
@@ -141,20 +149,14 @@ def write_postgis_layers(
 
 def _write_one(
     conn: Connection,
-    sa: Any,
     src: PostgisSource,
     out: gpd.GeoDataFrame,
-    if_exists: str,
+    mode: tuple[str, bool],
     key: str | None,
+    geometry_type: str | None = None,
 ) -> None:
-    insp = sa.inspect(conn)
-    if src.schema not in insp.get_schema_names():
-        msg = (
-            f"schema {src.schema!r} does not exist in {src.server}; create it "
-            "(CREATE SCHEMA) or name another one in table=schema.name"
-        )
-        raise OutputError(msg)
-    exists = insp.has_table(src.table, schema=src.schema)
+    """Write ``out`` as ``src``; ``mode``: ``if_exists`` and whether the table exists."""
+    if_exists, exists = mode
     if exists and if_exists == "replace":
         _require_owned(conn, src)
     if exists and if_exists == "fail":
@@ -163,10 +165,36 @@ def _write_one(
     if exists and if_exists == "append":
         out.to_postgis(src.table, conn, schema=src.schema, if_exists="append")
     else:
-        _write_and_swap(conn, out, src, replace=exists, key=key)
+        _write_and_swap(conn, out, src, replace=exists, key=key, geometry_type=geometry_type)
+
+
+def _exists(conn: Connection, sa: Any, src: PostgisSource) -> bool:
+    """Whether ``src``'s table is there; its schema must be."""
+    insp = sa.inspect(conn)
+    if src.schema not in insp.get_schema_names():
+        msg = (
+            f"schema {src.schema!r} does not exist in {src.server}; create it "
+            "(CREATE SCHEMA) or name another one in table=schema.name"
+        )
+        raise OutputError(msg)
+    return bool(insp.has_table(src.table, schema=src.schema))
 
 
 # --- helpers --------------------------------------------------------------------------------
+
+
+def _privilege_fix(exc: BaseException, src: PostgisSource) -> str:
+    """What to do about PostgreSQL's "permission denied" (SQLSTATE 42501) of a write, or ''."""
+    orig = getattr(exc, "orig", None) or exc
+    if getattr(orig, "sqlstate", None) != "42501":
+        return ""
+    role = '"{}"'.format(src.user.replace('"', '""')) if src.user else "YOUR_ROLE"
+    schema = src.schema.replace('"', '""')
+    return (
+        f" (a table is written by a role that may create tables in its schema, and replaced "
+        f"by the one that owns it: ask the schema's owner to run GRANT CREATE ON SCHEMA "
+        f'"{schema}" TO {role}, or name a schema you may write in table=schema.name)'
+    )
 
 
 def _require_owned(conn: Connection, src: PostgisSource) -> None:
@@ -217,8 +245,28 @@ def _prepare_for_postgis(gdf: gpd.GeoDataFrame, src: PostgisSource) -> gpd.GeoDa
             msg = f"cannot write geometry as {src.geom!r}: the data already has such a column"
             raise OutputError(msg)
         out = out.rename_geometry(src.geom)
+    _refuse_mixed_dimensions(out.geometry, src)
     out[out.geometry.name] = _promote_to_multi(out.geometry)
     return out
+
+
+def _refuse_mixed_dimensions(geoms: gpd.GeoSeries, src: PostgisSource) -> None:
+    """A column is 2D or 3D: PostgreSQL refused the other rows ("Column has Z dimension but
+    geometry does not") with no fix; said before connecting, with the features."""
+    values = geoms.array
+    solid = ~(shapely.is_missing(values) | shapely.is_empty(values))
+    with_z = shapely.has_z(values) & solid
+    flat = solid & ~with_z
+    if not (with_z.any() and flat.any()):
+        return
+    first = ", ".join(str(i) for i in geoms.index[flat][:3])
+    msg = (
+        f"cannot write PostGIS table {src.qualified}: {int(with_z.sum())} geometries have Z "
+        f"coordinates and {int(flat.sum())} do not (feature {first}...), and a PostGIS "
+        "column is either 2D or 3D: make them all 2D (ogr2ogr -dim XY OUT IN), or give the "
+        "others a Z"
+    )
+    raise OutputError(msg)
 
 
 def _no_epsg_message(crs: CRS, src: PostgisSource) -> str:
@@ -257,7 +305,13 @@ def _promote_to_multi(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
 
 
 def _write_and_swap(
-    conn: Connection, gdf: gpd.GeoDataFrame, src: PostgisSource, *, replace: bool, key: str | None
+    conn: Connection,
+    gdf: gpd.GeoDataFrame,
+    src: PostgisSource,
+    *,
+    replace: bool,
+    key: str | None,
+    geometry_type: str | None = None,
 ) -> None:
     """Write to a fresh table, then drop the old one and rename, all in ``conn``'s transaction."""
     from psycopg import sql
@@ -280,6 +334,17 @@ def _write_and_swap(
         )
         for name, alias in stand_in.items()
     ]
+    typmod = _column_type(gdf.geometry, geometry_type)
+    if typmod is not None:
+        statements.append(
+            sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE geometry({}, {}) USING {}").format(
+                sql.Identifier(src.schema, tmp),
+                sql.Identifier(geom),
+                sql.SQL(typmod),
+                sql.Literal(int(gdf.crs.to_epsg())),
+                sql.Identifier(geom),
+            )
+        )
     if replace:
         statements.append(sql.SQL("DROP TABLE {}").format(sql.Identifier(src.schema, src.table)))
     grants = _grants(conn, src) if replace else []
@@ -307,6 +372,23 @@ def _write_and_swap(
         sql.Identifier(_free_index_name(conn, src.schema, f"idx_{src.table}_{geom}")),
     )
     _execute(conn, [index])
+
+
+def _column_type(geoms: gpd.GeoSeries, fallback: str | None) -> str | None:
+    """The geometry type of a column that geopandas leaves untyped (``geometry(Geometry,
+    SRID)``, which QGIS splits into a layer per type, and which takes points into a polygon
+    table) though its geometries are of one type: some are NULL, or there are none
+    (``fallback``). ``None`` where geopandas types it, or the types are mixed."""
+    present = geoms.array[~geoms.isna().to_numpy()]
+    if len(present) == len(geoms) > 0:
+        return None  # geopandas typed it from the geometries
+    kinds = set(shapely.get_type_id(present).tolist())
+    if len(kinds) > 1 or shapely.GeometryType.LINEARRING in kinds:  # written as LINESTRING
+        return None
+    name = shapely.GeometryType(kinds.pop()).name if kinds else fallback
+    if name is None:
+        return None
+    return name + ("Z" if shapely.has_z(present).any() else "")
 
 
 #: Privileges ``aclexplode`` names on a table.

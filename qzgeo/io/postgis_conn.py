@@ -33,7 +33,13 @@ def engine_for(src: PostgisSource) -> Engine:
     """An engine for ``src`` that keeps no connection open between calls."""
     sa = require_postgis_extras()
     # libpq waits forever for an unreachable host by default.
-    connect_args = {} if "connect_timeout" in dict(src.options) else {"connect_timeout": 10}
+    options = dict(src.options)
+    connect_args: dict[str, object] = {}
+    if "connect_timeout" not in options:
+        connect_args["connect_timeout"] = 10
+    if "client_encoding" not in options:
+        # Text as UTF-8 whatever PGCLIENTENCODING says; a SQL_ASCII database is refused below.
+        connect_args["client_encoding"] = "UTF8"
     # NullPool: one short-lived connection per call, nothing left open between CLI steps.
     return sa.create_engine(src.url, poolclass=sa.pool.NullPool, connect_args=connect_args)
 
@@ -42,13 +48,25 @@ def connect(engine: Engine, src: PostgisSource) -> Connection:
     """A connection of ``engine``, or an InputError saying what to check."""
     sa = require_postgis_extras()
     try:
-        return engine.connect()
+        conn = engine.connect()
     except sa.exc.DBAPIError as exc:
         msg = (
             f"cannot connect to PostGIS at {src.server}: {db_reason(exc, src)}; check host, "
             "port, database and credentials (PGPASSWORD or ~/.pgpass)"
         )
         raise InputError(msg) from None
+    raw = conn.connection.driver_connection
+    encoding = raw.info.parameter_status("server_encoding") if raw is not None else None
+    if encoding == "SQL_ASCII" and "client_encoding" not in dict(src.options):
+        conn.close()
+        msg = (
+            f"database {src.server} has encoding SQL_ASCII: PostgreSQL keeps its text as bytes "
+            "without knowing their encoding (GBK in many older databases), and qzgeo does not "
+            "guess it; name it in the URI, &client_encoding=GBK (or UTF8: the encoding the "
+            "text was written in), or move the data into a UTF8 database (createdb -E UTF8)"
+        )
+        raise InputError(msg)
+    return conn
 
 
 def db_reason(exc: BaseException, src: PostgisSource) -> str:
@@ -105,6 +123,7 @@ def lock_timeout_message(exc: BaseException, src: PostgisSource, seconds: float)
         f"PostGIS table {src.qualified} on {src.server} is locked by another session (an open "
         f"transaction that read or edits it, e.g. QGIS or psql): waited {seconds:g} s; "
         "commit or end that session (SELECT pid, usename, state, query FROM pg_stat_activity "
-        f"WHERE pid IN (SELECT pid FROM pg_locks WHERE relation = '{src.qualified}'::regclass)) "
+        "WHERE pid IN (SELECT pid FROM pg_locks WHERE relation = "
+        f'\'"{src.schema}"."{src.table}"\'::regclass)) '
         f"and run again, or wait longer with {LOCK_TIMEOUT_ENV}=SECONDS"
     )

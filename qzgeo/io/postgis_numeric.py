@@ -4,9 +4,10 @@ integer columns with NULLs kept integers.
 pandas turns every ``numeric`` into a float64: 15 significant digits survive, no more. A
 19-digit parcel number kept as ``numeric(19,0)`` (what a DBF ``N(19,0)`` field often becomes
 once loaded) lost its last digits in every output, silently. Such a column is read as text
-instead, digit for digit, with a notice: ``numeric(p, s)`` with ``p`` over 15 always; an
-unconstrained ``numeric`` when one of its values does not survive the round trip through a
-float8.
+instead, digit for digit, with a notice: ``numeric(p, 0)`` with ``p`` over 15 always (codes);
+an unconstrained ``numeric``, or a ``numeric(p, s)`` with ``p`` over 15 and decimals (ArcGIS
+keeps a Double as ``numeric(38,8)``), when one of its values does not survive the round trip
+through a float8.
 
 An integer column with a NULL comes out of pandas as floats too (a ``bigint`` 宗地代码 of 19
 digits rounded to 16, 4507020010010000001 and …002 both written as 4507020010009999872). A
@@ -48,7 +49,8 @@ def wide_numerics(conn: Connection, src: PostgisSource) -> dict[str, str]:
     rows = conn.execute(
         sa.text(
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
-            "information_schema._pg_numeric_precision(a.atttypid, a.atttypmod) "
+            "information_schema._pg_numeric_precision(a.atttypid, a.atttypmod), "
+            "information_schema._pg_numeric_scale(a.atttypid, a.atttypmod) "
             "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = :schema AND c.relname = :table AND a.attnum > 0 "
@@ -58,11 +60,14 @@ def wide_numerics(conn: Connection, src: PostgisSource) -> dict[str, str]:
     ).all()
     table = sa.table(src.table, schema=src.schema)
     out = {}
-    for name, declared, precision in rows:
-        if precision is not None:
-            if int(precision) > FLOAT_DIGITS:
-                out[str(name)] = str(declared)
+    for name, declared, precision, scale in rows:
+        if precision is not None and int(precision) <= FLOAT_DIGITS:
             continue
+        if precision is not None and not scale:  # numeric(19,0): codes, text as they are
+            out[str(name)] = str(declared)
+            continue
+        # unconstrained, or quantities declared wide (ArcGIS's numeric(38,8) for a Double):
+        # text only if a value does not survive a float8
         col = sa.column(str(name))
         lossy = sa.select(sa.literal(1)).select_from(table)
         lossy = lossy.where(sa.cast(sa.cast(col, sa.Float(53)), sa.Numeric) != col)

@@ -112,10 +112,26 @@ def other_types_as_text(
 def read_frame(
     query: Any, conn: Connection, src: PostgisSource, geom_col: str, crs: CRS
 ) -> gpd.GeoDataFrame:
-    """``gpd.read_postgis``; curved geometries (CURVEPOLYGON, MULTISURFACE, which shapely
-    does not read) are refused with the fix instead of a traceback."""
+    """``gpd.read_postgis``; curved geometries (CURVEPOLYGON, MULTISURFACE) and 3D surfaces
+    (POLYHEDRALSURFACE, TIN, TRIANGLE), which shapely does not read, are refused with the fix
+    instead of a traceback."""
+    from shapely.errors import GEOSException
+
     try:
         return gpd.read_postgis(query, conn, geom_col=geom_col, crs=crs)
+    except GEOSException as exc:
+        if "Unknown WKB type" not in str(exc):
+            raise
+        g = geom_col
+        msg = (
+            f"PostGIS table {src.qualified} holds 3D surfaces in {g!r} (POLYHEDRALSURFACE, "
+            "TIN or TRIANGLE: a CityGML or terrain import), which qzgeo does not read; read a "
+            "view of their footprints: CREATE VIEW ... AS SELECT <columns>, CASE WHEN "
+            f"GeometryType({g}) IN ('POLYHEDRALSURFACE', 'TIN', 'TRIANGLE') THEN (SELECT "
+            "ST_Multi(ST_CollectionExtract(ST_Union(ST_MakePolygon(ST_ExteriorRing("
+            f"ST_Force2D(d.geom)))), 3)) FROM ST_Dump({g}) d) ELSE {g} END AS {g} FROM ..."
+        )
+        raise InputError(msg) from None
     except NotImplementedError:
         msg = (
             f"PostGIS table {src.qualified} holds curved geometries in {geom_col!r} "

@@ -5,10 +5,11 @@ A table is named by a URI::
     postgresql://user:password@host:port/dbname?table=schema.name[&geom=geom_col]
 
 ``table`` is required (``schema.`` defaults to ``public``); ``geom`` picks the geometry column
-when a table has several, and names it when writing. ``sslmode`` and ``connect_timeout`` pass
-through to libpq; nothing else is accepted, in particular no SQL. Identifiers are matched
-exactly (they are always quoted), so ``table=Parcels`` is not ``parcels``. Leave the password
-out and use ``PGPASSWORD`` or ``~/.pgpass`` to keep it out of catalogs and shell history.
+when a table has several, and names it when writing. ``sslmode``, ``connect_timeout`` and
+``client_encoding`` (the encoding of a ``SQL_ASCII`` database's text) pass through to libpq;
+nothing else is accepted, in particular no SQL. Identifiers are matched exactly (they are
+always quoted), so ``table=Parcels`` is not ``parcels``. Leave the password out and use
+``PGPASSWORD`` or ``~/.pgpass`` to keep it out of catalogs and shell history.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 _SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
-_PASSTHROUGH = ("sslmode", "connect_timeout")
+_PASSTHROUGH = ("sslmode", "connect_timeout", "client_encoding")
 #: PostgreSQL silently truncates longer names (NAMEDATALEN - 1).
 MAX_IDENTIFIER_BYTES = 63
 
@@ -144,7 +145,8 @@ def parse_postgis_uri(uri: str) -> PostgisSource:
     schema, table = split_table(params["table"], what=shown)
     geom = params.get("geom") or None
     if geom is not None:
-        check_identifier(geom, what=f"{shown}: geometry column")
+        view = f"SELECT <columns>, {{}} AS geom FROM {params.get('table') or '...'}"
+        check_identifier(geom, what=f"{shown}: geometry column", view=view)
     return PostgisSource(
         host=parts.hostname,
         port=port,
@@ -228,13 +230,15 @@ def redact_text(text: str) -> str:
     return _URI_PASSWORD.sub(r"\1:***@", _QUERY_PASSWORD.sub(r"\1***", text))
 
 
-def check_identifier(name: str, *, what: str) -> None:
-    """Refuse a schema, table or column name that is not a plain identifier of <= 63 bytes."""
+def check_identifier(name: str, *, what: str, view: str = "SELECT * FROM {}") -> None:
+    """Refuse a schema, table or column name that is not a plain identifier of <= 63 bytes;
+    ``view``: the query of a view that reads it under a plain name, ``{}`` the name quoted."""
     if not name.isidentifier():
+        quoted = '"{}"'.format(name.replace('"', '""'))
         msg = (
             f"{what} {name!r} is not a plain identifier; use letters (Chinese allowed), digits "
             "and _, not starting with a digit (one so named in the database: read a view of it "
-            f'with a plain name, CREATE VIEW v AS SELECT * FROM "{name}", or rename it)'
+            f"with a plain name, CREATE VIEW v AS {view.format(quoted)}, or rename it)"
         )
         raise InputError(msg)
     if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
@@ -249,6 +253,6 @@ def split_table(value: str, *, what: str, default_schema: str = "public") -> tup
         msg = f"{what}: table {value!r} has more than one '.'; use table=schema.name"
         raise InputError(msg)
     schema, table = pieces if len(pieces) == 2 else (default_schema, pieces[0])
-    check_identifier(schema, what=f"{what}: schema")
-    check_identifier(table, what=f"{what}: table")
+    check_identifier(table, what=f"{what}: table")  # first: it goes into the schema's view
+    check_identifier(schema, what=f"{what}: schema", view=f"SELECT * FROM {{}}.{table}")
     return schema, table

@@ -228,7 +228,9 @@ def write_analysis_postgis(result: AnalysisResult, uri: str) -> list[str]:
         "conflicts": result.conflicts,
         "zone_summary": result.zone_summary,
     }
-    write_postgis_layers([(frames[name], target) for name, target in targets.items()])
+    items = [(frames[name], target) for name, target in targets.items()]
+    # Polygons, even when a table has none (a run without conflicts).
+    write_postgis_layers(items, geometry_type="MULTIPOLYGON")
     return [parse_postgis_uri(t).qualified for t in targets.values()]
 
 

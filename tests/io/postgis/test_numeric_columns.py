@@ -131,3 +131,28 @@ def test_integer_columns_with_a_null_stay_integers(
         con.close()
         assert [r[0] for r in got] == want
         assert [r[1] for r in got] == [1, None, 3] and got[0][2] == "integer"
+
+
+def test_arcgis_doubles_are_numbers_when_a_float_holds_them(
+    pg_uri: str, pg_schema: str, pg_sql: Sql
+) -> None:
+    """ArcGIS (an enterprise geodatabase on PostgreSQL) keeps a Double field as
+    ``numeric(38,8)``: its 面积 were read as text because of the declared 38 digits, so
+    parcels.gpkg had a TEXT column of areas (nothing to sum in QGIS). A column of such
+    quantities is text only if a value does not survive a float8; a ``numeric(p,0)`` over 15
+    digits (a code) stays text as before."""
+    pg_sql(
+        f"CREATE TABLE {pg_schema}.sde (objectid integer PRIMARY KEY, 面积 numeric(38,8), "
+        "精确 numeric(38,8), code numeric(20,0), geom geometry(Polygon, 4524)); "
+        f"INSERT INTO {pg_schema}.sde SELECT k, CASE WHEN k = 2 THEN NULL ELSE 1234.5678 * k "
+        "END, 12345678.12345678 + k, 450702001001 + k, ST_MakeEnvelope(36564000 + 200 * k, "
+        "2399000, 36564150 + 200 * k, 2399100, 4524) FROM generate_series(1, 3) AS k"
+    )
+    gdf = read_postgis_layer(f"{pg_uri}?table={pg_schema}.sde")
+    assert gdf["面积"].dtype.kind == "f"
+    assert gdf["面积"].tolist()[::2] == [1234.5678, 3703.7034] and pd.isna(gdf["面积"].iloc[1])
+    assert gdf["精确"].tolist() == ["12345679.12345678", "12345680.12345678", "12345681.12345678"]
+    assert gdf["code"].tolist() == [str(450702001001 + k) for k in (1, 2, 3)]
+    notes = " ".join(n.message for n in notices_of(gdf))
+    assert "精确 (numeric(38,8))" in notes and "code (numeric(20,0))" in notes
+    assert "面积" not in notes

@@ -166,3 +166,29 @@ def test_refused_name_offers_a_view(table: str) -> None:
     with pytest.raises(InputError, match="CREATE VIEW") as info:
         parse_postgis_uri(f"{BASE}?table={quote(table)}")
     assert f'"{table.rsplit(".", 1)[-1]}"' in str(info.value)
+
+
+def test_offered_view_quotes_a_quote() -> None:
+    """The view offered for a name with a double quote in it was SQL that does not run:
+    FROM "a"b" instead of FROM "a""b"."""
+    from urllib.parse import quote
+
+    table = quote('s.a"b')
+    with pytest.raises(InputError) as info:
+        parse_postgis_uri(f"{BASE}?table={table}")
+    assert 'SELECT * FROM "a""b",' in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("query", "offered"),
+    [
+        ("table=规划-2023.宗地", 'SELECT * FROM "规划-2023".宗地,'),
+        ("table=s.t&geom=Shape-1", 'SELECT <columns>, "Shape-1" AS geom FROM s.t,'),
+    ],
+)
+def test_offered_view_fits_a_schema_or_a_column(query: str, offered: str) -> None:
+    """A schema or geometry column of such a name was offered a view of a table so named:
+    FROM "规划-2023" (no such table), FROM "Shape-1" (a column)."""
+    with pytest.raises(InputError) as info:
+        parse_postgis_uri(f"{BASE}?{query}")
+    assert offered in str(info.value)
