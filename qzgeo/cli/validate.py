@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from qzgeo.analysis.suitability.model import list_models, model_problems
 from qzgeo.cache_store import take_refusals
 from qzgeo.cli.options import caps_options, pack_opt
 from qzgeo.notices import counted
@@ -30,7 +31,7 @@ def command(pack_dir: Path | None) -> None:
     """
     take_refusals()  # a cache folder refused before this run is said again if it still is
     pack = load_pack(pack_dir)
-    problems = check_pack(pack) + _publish_problems(pack)
+    problems = check_pack(pack) + _publish_problems(pack) + model_problems(pack)
     if problems:
         click.echo(f"{pack.root}: {len(problems)} problem(s)", err=True)
         for p in problems:
@@ -49,9 +50,11 @@ def command(pack_dir: Path | None) -> None:
     ]
     for w in dict.fromkeys(warnings):
         click.echo(f"warning: {w}", err=True)
+    models = len(list_models(pack))
     click.echo(
         f"{pack.root}: OK ({counted(len(pack.layers), 'layer')}, "
-        f"{counted(len(pack.styles), 'style')}, {counted(len(pack.maps), 'map')})"
+        f"{counted(len(pack.styles), 'style')}, {counted(len(pack.maps), 'map')}"
+        + (f", {counted(models, 'suitability model')})" if models else ")")
     )
 
 

@@ -158,6 +158,18 @@ def list_models(pack: Pack) -> list[str]:
     return [p.stem for p in pack_tomls(pack.root / MODEL_DIR)]
 
 
+def model_problems(pack: Pack) -> list[str]:
+    """Every problem of every model of ``pack`` (:func:`read_model`'s), for ``qzgeo validate``:
+    a model's mistakes were found only when ``qzgeo suitability`` ran it."""
+    problems: list[str] = []
+    for name in list_models(pack):
+        try:
+            read_model(pack, name)
+        except PackError as exc:
+            problems.extend(exc.problems)
+    return problems
+
+
 def _is_num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
