@@ -228,10 +228,24 @@ def write_analysis_postgis(result: AnalysisResult, uri: str) -> list[str]:
         "conflicts": result.conflicts,
         "zone_summary": result.zone_summary,
     }
-    items = [(frames[name], target) for name, target in targets.items()]
+    items = [(_numbered(frames[name]), target) for name, target in targets.items()]
     # Polygons, even when a table has none (a run without conflicts).
-    write_postgis_layers(items, geometry_type="MULTIPOLYGON")
+    write_postgis_layers(items, geometry_type="MULTIPOLYGON", keep_ids=True)
     return [parse_postgis_uri(t).qualified for t in targets.values()]
+
+
+def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a first column ``ogc_fid`` 1..n, its index: the table's primary key.
+
+    QGIS opens a PostGIS table without a key read-only, by its ctid, and asks which column is
+    unique; ``id`` is text (``port_zones-3``). An integer key numbered as a GeoPackage's fids,
+    under the name ``ogr2ogr`` gives them, is one QGIS takes as it is."""
+    from qzgeo.io.postgis_ids import ID_COLUMN
+
+    ids = pd.RangeIndex(1, len(frame) + 1)
+    out = frame.set_axis(ids)
+    out.insert(0, ID_COLUMN, ids.to_numpy(dtype="int64"))
+    return out
 
 
 def write_run_report(out_dir: Path, report: dict[str, Any]) -> Path:
