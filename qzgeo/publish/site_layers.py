@@ -88,7 +88,8 @@ def reports_to_layers(reports: Sequence[SiteReport]) -> dict[str, gpd.GeoDataFra
 
 def write_site_layers(reports: Sequence[SiteReport], path: Path) -> Path:
     """Write :func:`reports_to_layers` to the GeoPackage ``path`` (atomic, reproducible)."""
-    return write_gpkg(path, reports_to_layers(reports))
+    layers = reports_to_layers(reports)
+    return write_gpkg(path, layers, multipolygon=list(layers))
 
 
 def _multi(geoms: list[Any]) -> gpd.GeoSeries:

@@ -176,6 +176,7 @@ def write_analysis(result: AnalysisResult, out_dir: Path) -> list[Path]:
             "conflicts": result.conflicts,
             "zone_summary": summary,
         },
+        multipolygon=("available_land", "conflicts", "zone_summary"),
     )
     table = summary_table(summary)
     return [gpkg, *write_csv(out_dir / "zone_summary.csv", table, decimals=area_places(table))]

@@ -124,7 +124,9 @@ def test_analyze_postgis_without_key_says_rows_are_positions(
     output, report = _run(pg_uri, f"{pg_schema}.v", minipack, tmp_path / "out")
     warnings = report["repairs"]["warnings"]  # type: ignore[index]
     assert any(f"{pg_schema}.v has no primary key" in w for w in warnings), warnings
-    assert "1 warning(s); see parcels_report.json" in output
+    # the view's, and the minipack's own (its lon/lat red lines have 2 km edges)
+    assert len(warnings) == 2, warnings
+    assert "2 warning(s); see parcels_report.json" in output
 
 
 def test_analyze_repair_areas_are_ellipsoidal(
