@@ -95,8 +95,12 @@ def _unchecked(b: BoundaryShare, before: str, after: str = "") -> str:
 
 
 def reports_to_text(reports: Sequence[SiteReport]) -> str:
-    """A human summary in Chinese and English, one block per site, then a total line."""
+    """A human summary in Chinese and English, one block per site, then a total line.
+
+    A warning every site has (about the pack or the run, not the site) is printed once, after
+    the total line, not in each of hundreds of blocks; the JSON keeps it in every site's."""
     lines: list[str] = []
+    common = _common_warnings(reports)
     for r in reports:
         d = r.to_dict()
         where = f" ({r.source}:{r.index})" if r.source is not None else ""
@@ -128,8 +132,7 @@ def reports_to_text(reports: Sequence[SiteReport]) -> str:
             lines.append(f"{label}: " + ("未知 unknown" if m is None else f"{m:.2f} m"))
         zh, en = r.verdict_label
         lines.append(f"结论 Verdict: {zh} {en.upper()}")
-        for w in r.warnings:
-            lines.append(f"警告 Warning: {w}")
+        lines.extend(f"警告 Warning: {w}" for w in r.warnings if w not in common)
         for rep in r.repairs:
             lines.append(f"修复 Repair: {rep}")
         lines.append("")
@@ -142,7 +145,16 @@ def reports_to_text(reports: Sequence[SiteReport]) -> str:
         + (f", {n_part} 部分未核查 incomplete" if n_part else "")
         + (f", {n_none} 未核查 not checked" if n_none else "")
     )
+    lines.extend(f"警告 Warning（每个地块 every site）: {w}" for w in common)
     return "\n".join(lines) + "\n"
+
+
+def _common_warnings(reports: Sequence[SiteReport]) -> list[str]:
+    """The warnings every one of two or more reports has, in the first one's order."""
+    if len(reports) < 2:
+        return []
+    rest = [set(r.warnings) for r in reports[1:]]
+    return [w for w in dict.fromkeys(reports[0].warnings) if all(w in s for s in rest)]
 
 
 def reports_to_html(
