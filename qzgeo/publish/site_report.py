@@ -284,6 +284,7 @@ def _table(reports: Sequence[SiteReport], title: str) -> str:
         + "<th>结论 Verdict</th><th>警告 Warnings</th></tr>"
     )
     rows = []
+    common = _common_warnings(reports)
     for r in reports:
         d = r.to_dict()
         conf = (
@@ -305,7 +306,7 @@ def _table(reports: Sequence[SiteReport], title: str) -> str:
             f'<tr class="{r.verdict}"><td>{e(r.site)}</td><td>{e(src)}</td>'
             f"<td>{d['area_ha']:.6f} / {d['area_mu']:.5f}</td><td>{conf}</td>"
             f"<td>{outside}</td><td>{e('、'.join(r.zones)) or '—'}</td>{dist}"
-            f"<td>{verdict}</td><td>{_notes_cell(r.warnings + r.repairs)}</td></tr>"
+            f"<td>{verdict}</td><td>{_notes_cell(_own(r, common) + r.repairs)}</td></tr>"
         )
     style = (
         "<style>.qz-check{font-family:sans-serif;margin:1em}"
@@ -321,5 +322,16 @@ def _table(reports: Sequence[SiteReport], title: str) -> str:
     )
     return (
         f'{style}<div class="qz-check"><h2>{e(title)}</h2><div class="qz-check-scroll"><table>'
-        f"{head}{''.join(rows)}</table></div></div>"
+        f"{head}{''.join(rows)}</table></div>{_every_site(common)}</div>"
     )
+
+
+def _own(r: SiteReport, common: list[str]) -> list[str]:
+    return [w for w in r.warnings if w not in common]
+
+
+def _every_site(common: list[str]) -> str:
+    """The warnings every site has, once, under the table (folded when long)."""
+    if not common:
+        return ""
+    return f"<p>警告（每个地块）Warnings for every site: {_notes_cell(common)}</p>"

@@ -41,3 +41,19 @@ def test_a_warning_every_site_has_is_printed_once(minipack: Path, tmp_path: Path
     for w in own:
         block = out.split("== 地块 Site: 乙")[1].split("共 2 个地块")[0]
         assert f"警告 Warning: {w}" in block, out
+
+
+def test_the_page_shows_it_once_too(minipack: Path, tmp_path: Path) -> None:
+    import html
+
+    sites = _sites(tmp_path)
+    as_json = run_cli("check", sites, "--pack", minipack, "--format", "json")
+    first, second = (set(d["warnings"]) for d in json.loads(as_json.stdout))
+    out = tmp_path / "out"
+    r = run_cli("check", sites, "--pack", minipack, "--format", "html", "--out", out)
+    assert r.exit_code in (0, 1), all_output(r)
+    page = (out / "internal" / "check.html").read_text("utf-8")
+    for w in first & second:
+        assert page.count(html.escape(w)) == 1, w
+    for w in second - first:
+        assert page.count(html.escape(w)) == 1, w  # in 乙's row
