@@ -88,8 +88,8 @@ def long_edge_warnings(pack: Pack, lonlat: dict[str, gpd.GeoDataFrame], planar: 
         def where(e: Edge, gdf: gpd.GeoDataFrame = gdf, spec: LayerSpec = spec) -> str:
             fid = gdf.index[e.row]
             return (
-                f"{zone_name(spec, gdf, fid)} (fid {fid}), {e.start[0]:.5f}°E {e.start[1]:.5f}°N"
-                f" – {e.end[0]:.5f}°E {e.end[1]:.5f}°N"
+                f"{_shown_name(spec, gdf, fid)} (fid {fid}), {e.start[0]:.5f}°E "
+                f"{e.start[1]:.5f}°N – {e.end[0]:.5f}°E {e.end[1]:.5f}°N"
             )
 
         gap = found.worst.value
@@ -143,6 +143,15 @@ def unclassed_constraint_warnings(pack: Pack, layers: dict[str, gpd.GeoDataFrame
                 "(a class that does not constrain on purpose is quiet once its style draws it)"
             )
     return out
+
+
+def _shown_name(spec: LayerSpec, gdf: gpd.GeoDataFrame, fid: object) -> str:
+    """A feature's name where the layer publishes it, else its layer's title and fid: the
+    warning travels with public results too (a public ``check`` page)."""
+    field = spec.name_field or ("名称" if "名称" in gdf.columns else None)
+    if field is not None and field in spec.publish_fields:
+        return zone_name(spec, gdf, fid)
+    return f"{spec.title} #{fid}"
 
 
 def _styled_classes(pack: Pack, spec: LayerSpec) -> set[str]:

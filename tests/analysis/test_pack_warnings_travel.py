@@ -117,3 +117,27 @@ def test_long_lon_lat_edges_of_a_red_line_are_said_by_check(minipack: Path, tmp_
     assert said.startswith("catalog.toml layer 'control_lines' (mini.gpkg): "), said
     km = float(re.search(r"the longest ([\d.]+) km", said).group(1))  # type: ignore[union-attr]
     assert km == pytest.approx(longest / 1000.0, abs=0.05)
+
+
+@pytest.mark.parametrize("published", [False, True])
+def test_long_edge_warnings_name_a_feature_only_by_a_published_field(
+    minipack: Path, tmp_path: Path, published: bool
+) -> None:
+    """The warning travels into public results (a public check's page): a name the layer does
+    not publish stays out of it; the layer's title and the fid say which feature."""
+    gpkg = minipack.joinpath(*GPKG)
+    gdf = pyogrio.read_dataframe(gpkg, layer="control_lines")
+    gdf["名称"] = "SECRETNAME"
+    pyogrio.write_dataframe(gdf, gpkg, layer="control_lines")
+    if published:
+        cat = minipack / "layers" / "catalog.toml"
+        text = cat.read_text("utf-8").replace(
+            'publish_fields = ["类别"]', 'publish_fields = ["类别", "名称"]'
+        )
+        cat.write_text(text, encoding="utf-8")
+    site = tmp_path / "site.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.box(108.62, 21.69, 108.621, 21.691)], crs=4490).to_file(site)
+    (said,) = [w for w in _check_warnings(site, minipack) if "edge(s) longer than" in w]
+    assert ("SECRETNAME" in said) is published, said
+    if not published:
+        assert "三条控制线 #" in said, said

@@ -35,7 +35,8 @@ def _add_road(pack: Path, geom: BaseGeometry, *, crs: str = "EPSG:4490") -> None
     cat.write_text(
         cat.read_text(encoding="utf-8")
         + '\n[[layers]]\nid = "road"\ntitle = "道路"\nrole = "corridor"\npath = "road.gpkg"\n'
-        'layer = "road"\nsensitivity = "public"\nname_field = "名称"\nsource = "test"\n'
+        'layer = "road"\nsensitivity = "public"\nname_field = "名称"\n'
+        'publish_fields = ["名称"]\nsource = "test"\n'
         'licence = "CC0-1.0"\nprecision = "schematic"\n',
         encoding="utf-8",
     )
