@@ -112,7 +112,10 @@ def unknown_datum_notice(crs: CRS | None, name: str) -> str | None:
     if crs is None or crs.datum is None or crs.is_bound:  # bound: its +towgs84 shift applies
         return None
     datum = crs.datum.name
-    if any(w in datum.lower() for w in _KNOWN_DATUM_WORDS):
+    low = datum.lower()
+    # "Unknown based on WGS84 ellipsoid" names an ellipsoid, not the datum
+    unnamed = low.startswith(("unknown", "not specified", "not_specified", "unspecified", "d_unk"))
+    if not unnamed and any(w in low for w in _KNOWN_DATUM_WORDS):
         return None
     ellipsoid = crs.ellipsoid.name if crs.ellipsoid is not None else "an unnamed ellipsoid"
     return (
