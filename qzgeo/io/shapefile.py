@@ -21,6 +21,7 @@ import numpy as np
 import shapely
 
 from qzgeo._errors import InputError, MissingInputError
+from qzgeo.io.dbf_ldid import declared_code_page, utf8_under_ldid_note
 from qzgeo.io.dbf_numbers import odd_cells
 from qzgeo.io.text_encoding import ENCODING_FIX, readings
 from qzgeo.notices import Notices
@@ -292,7 +293,8 @@ def _dbf_text_chunks(dbf: Path, *, chunk_records: int = 4096) -> Iterator[bytes]
 def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
     """Encoding of a shapefile's DBF and a note for the user (None: GDAL knows, from .cpg).
 
-    Without a ``.cpg``, the text is tried as strict UTF-8, then GB18030 (a GBK superset);
+    Without a ``.cpg``, a Chinese code page the DBF header names is taken
+    (:mod:`qzgeo.io.dbf_ldid`), else the text is tried as strict UTF-8, then GB18030;
     text that is neither is refused rather than read as mojibake. A ``.cpg`` naming a GB code
     page (GB2312, GBK, 936...) is read as GB18030, their superset: Chinese tools write
     "GB2312" for GBK text, and GB2312 alone loses characters such as 堃 and 镕.
@@ -306,6 +308,12 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
     if dbf is None:
         msg = f"{path}: the .dbf file is missing; copy all the shapefile's files together"
         raise MissingInputError(msg)
+    if (page := declared_code_page(dbf)) is not None and _decodes(dbf, page.codec):
+        notes = (
+            utf8_under_ldid_note(path, _first_non_ascii(dbf), page),
+            _cut_note(path, dbf, page.codec),
+        )
+        return page.gdal, "; ".join(n for n in notes if n) or None
     for enc in ("utf-8", "gb18030"):
         if not _decodes(dbf, enc):
             continue
