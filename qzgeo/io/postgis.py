@@ -157,6 +157,7 @@ def _write_one(
 ) -> None:
     """Write ``out`` as ``src``; ``mode``: ``if_exists`` and whether the table exists."""
     if_exists, exists = mode
+    _require_srid(conn, src, out)
     if exists and if_exists == "replace":
         _require_owned(conn, src)
     if exists and if_exists == "fail":
@@ -195,6 +196,26 @@ def _privilege_fix(exc: BaseException, src: PostgisSource) -> str:
         f"by the one that owns it: ask the schema's owner to run GRANT CREATE ON SCHEMA "
         f'"{schema}" TO {role}, or name a schema you may write in table=schema.name)'
     )
+
+
+def _require_srid(conn: Connection, src: PostgisSource, gdf: gpd.GeoDataFrame) -> None:
+    """Refuse an SRID the database's ``spatial_ref_sys`` lacks (a trimmed catalog): the table
+    was written, and then PostGIS could not transform it nor QGIS place it."""
+    sa = require_postgis_extras()
+    srid = int(gdf.crs.to_epsg())
+    found = conn.execute(
+        sa.text("SELECT 1 FROM spatial_ref_sys WHERE srid = :srid"), {"srid": srid}
+    ).first()
+    if found is not None:
+        return
+    msg = (
+        f"cannot write PostGIS table {src.qualified} on {src.server}: SRID {srid} "
+        f"({gdf.crs.name}) is not in the database's spatial_ref_sys, so PostGIS could not "
+        "transform the table nor QGIS place it; restore the row (PostGIS's spatial_ref_sys.sql "
+        f"holds it: INSERT INTO spatial_ref_sys ... WHERE srid = {srid}), or write the data in "
+        "a CRS the table has (qzgeo convert IN OUT --to-crs EPSG:...)"
+    )
+    raise OutputError(msg)
 
 
 def _require_owned(conn: Connection, src: PostgisSource) -> None:
