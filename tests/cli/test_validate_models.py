@@ -52,3 +52,13 @@ def test_a_pack_without_models_says_nothing_of_them(tmp_path: Path) -> None:
     shutil.rmtree(pack / "suitability", ignore_errors=True)
     r = run_cli("validate", "--pack", pack)
     assert r.exit_code == 0 and "suitability" not in r.stdout, all_output(r)
+
+
+def test_a_missing_key_is_one_problem_saying_it_is_missing(tmp_path: Path) -> None:
+    pack = _pack_with_model(tmp_path, {'area = ["districts"]': "", 'kind = "slope"': ""})
+    r = run_cli("validate", "--pack", pack)
+    assert r.exit_code == 2, all_output(r)
+    area = [ln for ln in r.stderr.splitlines() if "`area`" in ln]
+    assert len(area) == 1 and "is missing or empty" in area[0], r.stderr
+    kind = [ln for ln in r.stderr.splitlines() if ".kind`" in ln]
+    assert len(kind) == 1 and "is missing; use one of" in kind[0], r.stderr

@@ -258,7 +258,8 @@ def _factor(raw: Any, i: int, ck: _Checker) -> Factor | None:
     kind = raw.get("kind")
     _factor_keys(raw, key, kind, ck)
     if kind not in KINDS:
-        ck.add(f"{key}.kind", f"is {kind!r}; use one of {', '.join(KINDS)}")
+        said = "is missing" if kind is None else f"is {kind!r}"
+        ck.add(f"{key}.kind", f"{said}; use one of {', '.join(KINDS)}")
         return None
     weight: Any = raw.get("weight")
     if not _is_num(weight) or weight <= 0:
@@ -277,9 +278,12 @@ def _factor(raw: Any, i: int, ck: _Checker) -> Factor | None:
         else:
             raster = value
     else:
-        layers = ck.layer_ids(f"{key}.layers", raw.get("layers"))
+        given = raw.get("layers")
+        layers = ck.layer_ids(f"{key}.layers", given) if given is not None else ()
         if not layers:
-            ck.add(f"{key}.layers", "is empty; name the layers to measure the distance to")
+            ck.add(
+                f"{key}.layers", "is missing or empty; name the layers to measure the distance to"
+            )
         cls = raw.get("classes", [])
         if not isinstance(cls, list) or not all(isinstance(c, str) for c in cls):
             ck.add(f"{key}.classes", f"must be a list of class values, got {cls!r}")
@@ -339,7 +343,10 @@ def _limits(raw: Any, ck: _Checker) -> tuple[HardLimit, ...]:
         for k in sorted(set(item) - _LIMIT_KEYS):
             ck.add(f"{key}.{k}", f"is not a hard-limit key; use {', '.join(sorted(_LIMIT_KEYS))}")
         lid = item.get("layer")
-        ck.layer_ids(f"{key}.layer", [lid] if isinstance(lid, str) else lid)
+        if lid is None:
+            ck.add(f"{key}.layer", "is missing; name the catalog layer that limits")
+        else:
+            ck.layer_ids(f"{key}.layer", [lid] if isinstance(lid, str) else lid)
         cls = item.get("classes", [])
         if not isinstance(cls, list) or not all(isinstance(c, str) for c in cls):
             ck.add(f"{key}.classes", f"must be a list of class values, got {cls!r}")
@@ -452,9 +459,9 @@ def read_model(pack: Pack, name: str) -> Model:
     short, short_grade = _combine(raw.get("combine"), ids, ck)
     breaks, classes = _result(raw.get("result"), ck)
     limits = _limits(raw.get("hard_limits"), ck)
-    area = ck.layer_ids("area", raw.get("area"))
+    area = ck.layer_ids("area", raw["area"]) if raw.get("area") is not None else ()
     if not area:
-        ck.add("area", "is empty; name the layers whose union is the study area")
+        ck.add("area", "is missing or empty; name the layers whose union is the study area")
     zones_raw = raw.get("zones")
     zones = (
         ck.layer_ids("zones", zones_raw)
