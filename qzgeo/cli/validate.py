@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from qzgeo.analysis.suitability.model import list_models, model_problems
+from qzgeo.analysis.suitability.model import list_models
+from qzgeo.analysis.suitability.problems import model_problems
 from qzgeo.cache_store import take_refusals
 from qzgeo.cli.options import caps_options, pack_opt
 from qzgeo.notices import counted

@@ -158,18 +158,6 @@ def list_models(pack: Pack) -> list[str]:
     return [p.stem for p in pack_tomls(pack.root / MODEL_DIR)]
 
 
-def model_problems(pack: Pack) -> list[str]:
-    """Every problem of every model of ``pack`` (:func:`read_model`'s), for ``qzgeo validate``:
-    a model's mistakes were found only when ``qzgeo suitability`` ran it."""
-    problems: list[str] = []
-    for name in list_models(pack):
-        try:
-            read_model(pack, name)
-        except PackError as exc:
-            problems.extend(exc.problems)
-    return problems
-
-
 def _is_num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -245,6 +233,21 @@ def _factor_keys(raw: dict[str, Any], key: str, kind: Any, ck: _Checker) -> None
             ck.add(f"{key}.{k}", f"is not used by a {kind!r} factor; drop it or change `kind`")
 
 
+def _distance_targets(
+    raw: dict[str, Any], key: str, ck: _Checker
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A distance factor's ``layers`` and the ``classes`` of them it measures to."""
+    given = raw.get("layers")
+    layers = ck.layer_ids(f"{key}.layers", given) if given is not None else ()
+    if not layers:
+        ck.add(f"{key}.layers", "is missing or empty; name the layers to measure the distance to")
+    cls = raw.get("classes", [])
+    if not isinstance(cls, list) or not all(isinstance(c, str) for c in cls):
+        ck.add(f"{key}.classes", f"must be a list of class values, got {cls!r}")
+        return layers, ()
+    return layers, tuple(cls)
+
+
 def _factor(raw: Any, i: int, ck: _Checker) -> Factor | None:
     key = f"factors[{i}]"
     if not isinstance(raw, dict):
@@ -278,17 +281,7 @@ def _factor(raw: Any, i: int, ck: _Checker) -> Factor | None:
         else:
             raster = value
     else:
-        given = raw.get("layers")
-        layers = ck.layer_ids(f"{key}.layers", given) if given is not None else ()
-        if not layers:
-            ck.add(
-                f"{key}.layers", "is missing or empty; name the layers to measure the distance to"
-            )
-        cls = raw.get("classes", [])
-        if not isinstance(cls, list) or not all(isinstance(c, str) for c in cls):
-            ck.add(f"{key}.classes", f"must be a list of class values, got {cls!r}")
-        else:
-            classes = tuple(cls)
+        layers, classes = _distance_targets(raw, key, ck)
     if kind == "class":
         table = raw.get("classes")
         if not isinstance(table, dict) or not table:
