@@ -18,15 +18,9 @@ import numpy as np
 from pyproj import CRS
 
 from qzgeo.geo.crs import crs_label
-from qzgeo.geo.edges import Edge, LongEdges, long_edges
+from qzgeo.geo.edges import DENSIFY_STEP_DEG, LONG_EDGE_M, Edge, LongEdges, long_edges
 
-__all__ = ["LONG_EDGE_M", "EdgeTally", "long_edge_warning", "site_edge_warnings"]
-
-#: The length (m) from which an edge is reported, as for the pack's layers
-#: (:data:`qzgeo.pack.validate.LONG_EDGE_M`; 1.7 cm apart in the middle at 41°N).
-LONG_EDGE_M = 1_000.0
-#: The densifying step proposed: ≤ 200 m in any direction.
-_STEP_DEG = 0.0018
+__all__ = ["EdgeTally", "long_edge_warning", "site_edge_warnings"]
 
 
 def _where(e: Edge, ids: Sequence[object]) -> str:
@@ -91,8 +85,8 @@ class EdgeTally:
             f"in lon/lat (Web Mercator), up to {self.drawn[0]:.2f} m from the planar line "
             f"({self.drawn[1]}), so a boundary drawn that close to such an edge on the map may "
             "lie on its other side for the analysis. Densify the input to edges of ~200 m in "
-            f"lon/lat: `ogr2ogr -segmentize {_STEP_DEG:g} out.gpkg in.gpkg`, or "
-            f"shapely.segmentize(geometry, {_STEP_DEG:g})"
+            f"lon/lat: `ogr2ogr -segmentize {DENSIFY_STEP_DEG:g} out.gpkg in.gpkg`, or "
+            f"shapely.segmentize(geometry, {DENSIFY_STEP_DEG:g})"
         )
 
 

@@ -24,6 +24,7 @@ import click
 
 from qzgeo._errors import InputError
 from qzgeo.geo.crs import gk_epsg, gk_zone
+from qzgeo.geo.edges import DENSIFY_STEP_DEG
 from qzgeo.io.atomic import TEMP_PREFIX, signals_held, sweep_dead_writers
 from qzgeo.io.paths import refuse_undecodable
 from qzgeo.pack.confine import (
@@ -35,9 +36,10 @@ from qzgeo.pack.confine import (
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _M_PER_DEG_LAT = 111_000.0
-#: Placeholder edges are split every 0.0018° (≤ 200 m): the maps draw a lon/lat edge straight in
-#: lon/lat, the analysis straight in the planar CRS, and `validate` warns about edges over 1 km.
-_STEP_DEG = 0.0018
+#: Placeholder edges are split every DENSIFY_STEP_DEG (≤ 200 m): the maps draw a lon/lat edge
+#: straight in lon/lat, the analysis straight in the planar CRS, and loading a pack warns about
+#: edges over 1 km.
+_STEP_DEG = DENSIFY_STEP_DEG
 
 CATALOG = """\
 # Plan pack "{name}": the catalog. Every key is described in docs/pack-guide.md.

@@ -16,14 +16,12 @@ import pandas as pd
 from pyproj import CRS
 
 from qzgeo.geo.crs import central_meridian, crs_label, gk_epsg, gk_zone
-from qzgeo.geo.edges import Edge, long_edges
+from qzgeo.geo.edges import DENSIFY_STEP_DEG, LONG_EDGE_M, Edge, long_edges
 from qzgeo.pack.class_values import class_texts
 from qzgeo.pack.model import LayerSpec, Pack
 from qzgeo.pack.overlaps import zone_name
 
 __all__ = [
-    "DENSIFY_STEP_DEG",
-    "LONG_EDGE_M",
     "PLANAR_CRS_REACH_DEG",
     "long_edge_warnings",
     "planar_reach_warnings",
@@ -32,11 +30,6 @@ __all__ = [
 
 #: A planar CRS whose central meridian is farther than this from any of the data is "far".
 PLANAR_CRS_REACH_DEG = 3.0
-#: A lon/lat edge longer than this (m) is drawn apart by the maps and the analysis: 1.7 cm in
-#: the middle at 41°N, 0.8 cm at 22°N, growing with the square of the length (2.7 m at 12.5 km).
-LONG_EDGE_M = 1_000.0
-#: The densifying step the warning proposes: ≤ 200 m in any direction, < 1 mm apart.
-DENSIFY_STEP_DEG = 0.0018
 #: Feature ids named in one warning; the count says the rest.
 _IDS_SHOWN = 10
 
