@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-__all__ = ["CodePage", "declared_code_page", "utf8_under_ldid_note"]
+__all__ = ["CodePage", "declared_code_page", "mark_code_page", "utf8_under_ldid_note"]
 
 
 class CodePage(NamedTuple):
@@ -34,6 +34,21 @@ _CHINESE_LDIDS = {
     0x78: ("big5", "BIG5", "950 (Big5)"),  # Taiwan Big5
 }
 _LDID_BYTE = 29
+#: The id qzgeo writes for an encoding it writes with one: 0x4D for GBK, as ArcGIS does. GDAL
+#: writes 0 beside a .cpg; UTF-8 and GB18030 have no id of their own and keep 0 (their .cpg
+#: alone says what they are).
+_WRITTEN = {"GBK": 0x4D}
+
+
+def mark_code_page(dbf: Path, encoding: str) -> None:
+    """Set the language driver id of ``dbf``, just written in ``encoding``, if it has one:
+    read back by :func:`declared_code_page` (and GDAL, ArcGIS) when the .cpg is lost."""
+    ldid = _WRITTEN.get(encoding)
+    if ldid is None:
+        return
+    with dbf.open("r+b") as f:
+        f.seek(_LDID_BYTE)
+        f.write(bytes([ldid]))
 
 
 def declared_code_page(dbf: Path) -> CodePage | None:

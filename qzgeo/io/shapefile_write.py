@@ -17,6 +17,7 @@ import pyogrio
 
 from qzgeo._errors import OutputError
 from qzgeo.io.atomic import appeared_error, link_new, signals_held, temp_beside
+from qzgeo.io.dbf_ldid import mark_code_page
 from qzgeo.notices import Notices
 
 __all__ = [
@@ -171,24 +172,9 @@ def _link_all_new(written: dict[str, Path], target: Path) -> None:
 WRITE_ENCODINGS = ("UTF-8", "GBK", "GB18030")
 
 
-#: The DBF header's language driver id (byte 29) of an encoding with one: 0x4D is code page
-#: 936 (GBK), which ArcGIS writes for Simplified Chinese and GDAL reads as CP936 when the .cpg
-#: is lost (files copied without it). GDAL writes 0 beside a .cpg; UTF-8 and GB18030 have no
-#: id of their own and keep 0 (their .cpg alone says what they are).
-_LDID = {"GBK": 0x4D}
-_LDID_BYTE = 29
-
-
 def _mark_code_page(tmpdir: Path, encoding: str) -> None:
-    """Set the language driver id of the DBF written in ``tmpdir`` for ``encoding``
-    (:data:`_LDID`), if it has one."""
-    ldid = _LDID.get(encoding)
-    if ldid is None:
-        return
-    dbf = next(p for p in tmpdir.iterdir() if p.suffix.lower() == ".dbf")
-    with dbf.open("r+b") as f:
-        f.seek(_LDID_BYTE)
-        f.write(bytes([ldid]))
+    """The code page's id in the header of the DBF written in ``tmpdir`` (GDAL writes 0)."""
+    mark_code_page(next(p for p in tmpdir.iterdir() if p.suffix.lower() == ".dbf"), encoding)
 
 
 def write_encoding(value: str | None) -> str:
