@@ -120,9 +120,9 @@ def run_suitability(
         folder = stage.tmp / final.relative_to(build.out)
         folder.mkdir(parents=True)
         outputs = write_grids(folder, job, m, used, sensitivity=sensitivity, progress=progress)
-        warnings = job_warnings(m, job, missing, given, internal_ids, internal) + hidden
-        loading, machine = _load_warnings(loaded, sensitivity, machine)
-        warnings += loading
+        in_files, stderr_only = _load_warnings(loaded, public=sensitivity == "public")
+        warnings = job_warnings(m, job, missing, given, internal_ids, internal) + hidden + in_files
+        machine += stderr_only
         if sensitivity == "public":  # a raster by its name: a path as typed names home folders
             warnings = [_by_name(w, given) for w in warnings]
         outputs += _zones_csv(folder, pack, loaded, m, job, public=sensitivity == "public")
@@ -159,19 +159,17 @@ def _unpublished_limits(pack: Pack, m: Model) -> list[str]:
     return out
 
 
-def _load_warnings(
-    loaded: LoadedPack, sensitivity: str, machine: list[str]
-) -> tuple[list[str], list[str]]:
-    """The pack's load warnings (a planar_crs far from the data, a red line in no class...) for
-    the result's files, and what is said on stderr only. Public outputs get their count: a
-    warning may quote a value of a field the layer does not publish."""
+def _load_warnings(loaded: LoadedPack, *, public: bool) -> tuple[list[str], list[str]]:
+    """The pack's load warnings (a planar_crs far from the data, a red line in no class...):
+    those for the result's files, and those said on stderr only. Public outputs get their
+    count: a warning may quote a value of a field the layer does not publish."""
     said = list(dict.fromkeys(loaded.report.warnings))
-    if sensitivity != "public" or not said:
-        return said, machine
+    if not public or not said:
+        return said, []
     return [
         f"loading the pack's layers gave {len(said)} warning(s), said when this ran and by "
         "`qzgeo validate` (not written here: they may quote fields the layers do not publish)"
-    ], machine + said
+    ], said
 
 
 def _by_name(text: str, rasters: Mapping[str, Path]) -> str:
