@@ -33,6 +33,7 @@ from qzgeo.io.postgis_uri import redact_text, redact_uri
 from qzgeo.io.vector import ReadOptions, read_layer
 from qzgeo.notices import counted
 from qzgeo.pack.catalog import load_pack
+from qzgeo.pack.coverage import coverage_reach_warnings
 from qzgeo.pack.load import LoadedPack, analysis_layer_ids
 from qzgeo.pack.model import Pack
 from qzgeo.pack.prepared import prepare_pack
@@ -132,7 +133,8 @@ def run_publish(
     with read_caps(caps):
         loaded = prepare_pack(pack).loaded
     result = analyze_pack(loaded)
-    warnings = pack_warnings(pack) + list(loaded.report.warnings) + list(result.notes)
+    warnings = pack_warnings(pack) + list(loaded.report.warnings)
+    warnings += coverage_reach_warnings(pack, loaded.layers, loaded.coverage) + list(result.notes)
     with output_build(out_dir, pack=pack.root) as build:
         outputs = write_analysis(result, build.internal)
         published = None
@@ -266,6 +268,7 @@ def run_analyze(
         loaded = prepare_pack(pack, only=only, validate=True).loaded
         repairs.extend(loaded.report)
         repairs.warnings.extend(unconstrained_warnings(pack))
+        repairs.warnings.extend(coverage_reach_warnings(pack, loaded.layers, loaded.coverage))
         if chunks is not None:
             with chunk_measure(dask=dask, scheduler=scheduler, workers=workers) as measure:
                 st = stream_parcels_into(

@@ -76,6 +76,10 @@ def test_publish_conserves_area_and_names_no_other_city(tmp_path: Path) -> None:
     # the wind farm lies wholly outside the 城镇开发边界: no available land to draw, and the
     # warning says which zone that is (it said only "1 feature(s) without geometry")
     (empty,) = [w for w in report["warnings"] if w.startswith("layer 'available_land'")]
+    # the land of the 城镇开发边界 past the districts is unchecked in every zone's numbers:
+    # said with them, not by validate alone
+    (reach,) = [w for w in report["warnings"] if "outside the coverage layer" in w]
+    assert "867.8 公顷" in reach and "control_lines" in reach, reach
     assert "黑山400兆瓦风电项目（示意）" in empty, empty
     summary = gpd.read_file(out / "internal" / "analysis.gpkg", layer="zone_summary")
     assert len(summary) == 6
@@ -117,6 +121,9 @@ def test_analyze_and_convert(tmp_path: Path, port_point: shapely.Point) -> None:
     assert r.exit_code == 0, r.stderr
     assert "6 parcels" in r.stdout
     _assert_clean(r, out)
+    report = json.loads((out / "internal" / "parcels_report.json").read_text(encoding="utf-8"))
+    said = json.dumps(report, ensure_ascii=False)
+    assert "lie outside the coverage layer 'districts'" in said, said[:2000]
     conv = tmp_path / "conv"
     conv.mkdir()
     for target in ("port.geojson", "port.fgb", "port.txt"):
