@@ -106,16 +106,15 @@ def check_pack(pack: Pack, *, check_data: bool = True) -> list[str]:
         problems.extend(area_layer_problems(spec, gdf))
         names = {str(c) for c in gdf.columns if c != gdf.geometry.name}
         fields[spec.id] = names
+        its = f"is not a field of {spec.path} (its fields: {', '.join(sorted(names)) or 'none'})"
         for key, value in (("class_field", spec.class_field), ("name_field", spec.name_field)):
             if value and value not in names:
-                known = ", ".join(sorted(names))
-                problems.append(f"{where}: `{key}` {value!r} is not a field; fields are {known}")
+                fix = f"name one of them in `{key}`, or add the field to the file"
+                problems.append(f"{where}: `{key}` {value!r} {its}; {fix}")
         for f in spec.publish_fields:
             if f not in names:
-                problems.append(
-                    f"{where}: publish field {f!r} is not a field; fields are "
-                    f"{', '.join(sorted(names))}"
-                )
+                fix = "add the field to the file, or take it out of `publish_fields`"
+                problems.append(f"{where}: publish field {f!r} {its}; {fix}")
         if spec.class_field and spec.class_field in names:
             classes[spec.id] = set(class_texts(gdf[spec.class_field]).dropna())
             for cls in spec.constraint_classes:
@@ -163,7 +162,10 @@ def _check_styles(
             )
         for key, value in (("class_field", style.class_field), ("label_field", style.label_field)):
             if value and known is not None and value not in known:
-                problems.append(f"{where}: `{key}` {value!r} is not a field of the layer")
+                problems.append(
+                    f"{where}: `{key}` {value!r} is not a field of the layer (its fields: "
+                    f"{', '.join(sorted(known)) or 'none'}); name one of them"
+                )
         if check_data and lid in classes and class_field == (spec.class_field if spec else None):
             for cls in style.classes:
                 if cls not in classes[lid]:
