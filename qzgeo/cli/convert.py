@@ -123,11 +123,13 @@ def command(
             " name another layer with --layer, or export the data again)"
         )
         raise InputError(msg)
-    for n in notices_of(gdf):
-        click.echo(f"{n.kind}: {n}", err=True)
+    said = [f"{n.kind}: {n}" for n in notices_of(gdf)]
+    for line in said:
+        click.echo(line, err=True)
     if "encoding" in gdf.attrs:
         click.echo(f"Read {source} as {gdf.attrs['encoding']} text", err=True)
-    gdf = _repair_or_warn(gdf, repair=repair, layer_id=out_layer or out.stem)
+    gdf, repaired = _repair_or_warn(gdf, repair=repair, layer_id=out_layer or out.stem)
+    said += repaired
     if to_crs is not None:
         gdf = gdf.to_crs(to_crs)
     if is_postgis_uri(out_arg):
@@ -138,6 +140,7 @@ def command(
     write_layer(
         gdf, out, layer=out_layer, zone=zone, prefix=not no_prefix, notices=written,
         encoding=out_encoding, replace=overwrite,  # a file made during the write is not lost
+        description=_lineage(source, said),
     )  # fmt: skip
     for n in written:
         click.echo(f"{n.kind}: {n}", err=True)
@@ -340,29 +343,64 @@ def _out_encoding(value: str | None) -> str | None:
         raise click.BadParameter(str(exc), param_hint="--out-encoding") from exc
 
 
-def _repair_or_warn(gdf: gpd.GeoDataFrame, *, repair: bool, layer_id: str) -> gpd.GeoDataFrame:
-    """``--repair``: repair and list each repair; else warn about invalid geometries copied."""
+def _repair_or_warn(
+    gdf: gpd.GeoDataFrame, *, repair: bool, layer_id: str
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """``--repair``: repair and list each repair; else warn about invalid geometries copied.
+    The lines said are returned too (they go into a GeoPackage's description)."""
     from qzgeo.geo.repair import RepairReport, repair_layer
 
+    said: list[str] = []
     if repair:
         report = RepairReport()
         gdf = repair_layer(gdf, layer_id=layer_id, report=report)
-        for r in report.records:
-            click.echo(f"Repair: feature {r.feature_id}: {r.reason} -> {r.action}", err=True)
-        for f in report.flattened:
-            click.echo(f"Repair: {f.features} feature(s): {f.reason}", err=True)
-        click.echo(report.summary(see=None), err=True)
+        said += [
+            f"Repair: feature {r.feature_id}: {r.reason} -> {r.action}" for r in report.records
+        ]
+        said += [f"Repair: {f.features} feature(s): {f.reason}" for f in report.flattened]
+        if report.records or report.flattened:
+            said.append(report.summary(see=None))
+        else:
+            click.echo(report.summary(see=None), err=True)
     else:
         geoms = gdf.geometry.values
         invalid = int((~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)).sum())
         if invalid:
             noun = "geometry" if invalid == 1 else "geometries"
-            click.echo(
+            said.append(
                 f"warning: {invalid} invalid {noun} copied unchanged; add --repair to repair "
-                "them (each repair is listed)",
-                err=True,
+                "them (each repair is listed)"
             )
-    return gdf
+    for line in said:
+        click.echo(line, err=True)
+    return gdf, said
+
+
+#: Lines of a conversion's notes kept in a GeoPackage's description; the count says the rest.
+LINEAGE_LINES = 50
+
+
+def _lineage(source: str, said: list[str]) -> str | None:
+    """What a conversion said, for the layer's description: the file it came from and the
+    notes (an encoding or a datum assumed, repairs), so that they travel with the data into
+    QGIS (Layer Properties > Metadata), not only to this terminal. ``None`` without notes."""
+    if not said:
+        return None
+    from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
+
+    name = redact_uri(source) if is_postgis_uri(source) else Path(source).name
+    # the notes name the file as given (a home folder's path): the data keep its name only
+    given = [source] if is_postgis_uri(source) else [str(Path(source).resolve()), source]
+    lines = []
+    for line in said[:LINEAGE_LINES]:
+        for path in given:
+            line = line.replace(path, name)
+        lines.append(line)
+    if len(said) > LINEAGE_LINES:
+        lines.append(
+            f"... and {len(said) - LINEAGE_LINES} more (run qzgeo convert again to see them)"
+        )
+    return "\n".join([f"qzgeo convert of {name}; what the conversion said:", *lines])
 
 
 def _warn_unused_zone(out: Path, zone: int | None, no_prefix: bool, notes: Notices) -> None:

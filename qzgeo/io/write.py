@@ -99,6 +99,7 @@ def write_gpkg(
     *,
     replace: bool = True,
     multipolygon: Collection[str] = (),
+    descriptions: Mapping[str, str] | None = None,
 ) -> Path:
     """Write several layers into one new GeoPackage, atomically and reproducibly.
 
@@ -107,7 +108,9 @@ def write_gpkg(
     ``multipolygon`` are MultiPolygon layers whatever their rows (polygons promoted): GDAL
     typed a layer by the rows it got, Polygon in one run, MultiPolygon in the next and
     Unknown when empty (check.gpkg's conflict_patches of a clear site), which QGIS and a
-    script reading the layer by its type then met differently.
+    script reading the layer by its type then met differently. ``descriptions``: a layer's
+    ``gpkg_contents.description``, which QGIS shows as the layer's abstract (Properties >
+    Metadata).
     """
     for name in layers:
         if (why := gpkg_layer_problem(name)) is not None:
@@ -116,14 +119,21 @@ def write_gpkg(
     pin_gpkg_timestamps()
     with atomic_path(path, replace=replace) as tmp:
         for name, gdf in layers.items():
-            _append_layer(tmp, name, gdf, multi=name in multipolygon)
+            told = (descriptions or {}).get(name)
+            _append_layer(tmp, name, gdf, multi=name in multipolygon, description=told)
     return Path(path)
 
 
 def _append_layer(
-    tmp: Path, layer: str, gdf: gpd.GeoDataFrame | pd.DataFrame, *, multi: bool = False
+    tmp: Path,
+    layer: str,
+    gdf: gpd.GeoDataFrame | pd.DataFrame,
+    *,
+    multi: bool = False,
+    description: str | None = None,
 ) -> None:
     typed: dict[str, Any] = {"geometry_type": "MultiPolygon", "promote_to_multi": True}
+    told = {"DESCRIPTION": description} if description else {}
     pyogrio.write_dataframe(
         gdf,
         tmp,
@@ -131,7 +141,7 @@ def _append_layer(
         driver="GPKG",
         append=tmp.exists(),
         dataset_options=None if tmp.exists() else GPKG_DATASET_OPTIONS,
-        layer_options={"SPATIAL_INDEX": "YES", **_fid_name(gdf)},
+        layer_options={"SPATIAL_INDEX": "YES", **_fid_name(gdf), **told},
         # Arrow: the columns go to GDAL as arrays in one transaction, not row by row
         # (~1.5x faster on 300k parcels, same schema).
         use_arrow=True,
@@ -197,6 +207,7 @@ def write_layer(
     notices: Notices | None = None,
     encoding: str | None = None,
     replace: bool = True,
+    description: str | None = None,
 ) -> Path:
     """Write one layer to ``path``, the format chosen by the extension (see :data:`WRITE_FORMATS`).
 
@@ -209,6 +220,8 @@ def write_layer(
     format (GeoPackage, GeoJSON, FlatGeobuf and GeoParquet are always UTF-8).
     ``replace=False``: a file at ``path`` (or a Shapefile's file) when the write is done, made
     by another program meanwhile, is left as it is and the write is an :class:`OutputError`.
+    ``description``: a GeoPackage layer's description (its abstract in QGIS); other formats
+    have no place for it.
 
     Examples
     --------
@@ -244,6 +257,10 @@ def write_layer(
     if suffix not in (".parquet", ".txt"):  # GeoParquet holds lists and structs as they are
         data = json_cells(data)
     try:
+        if suffix == ".gpkg":
+            name = layer or target.stem
+            told = {name: description} if description else None
+            return write_gpkg(target, {name: data}, replace=replace, descriptions=told)
         return _write_by_suffix(
             data, target, suffix, layer or target.stem, zone, prefix, notices, encoding, replace
         )
@@ -352,8 +369,6 @@ def _write_by_suffix(
     encoding: str | None,
     replace: bool,
 ) -> Path:
-    if suffix == ".gpkg":
-        return write_gpkg(target, {name: data}, replace=replace)
     if suffix == ".txt":
         text = "GBK" if encoding is None else write_encoding(encoding)
         return write_jzd(

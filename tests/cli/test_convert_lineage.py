@@ -1,0 +1,115 @@
+"""What `qzgeo convert` assumed travels with the GeoPackage it writes, not only to stderr.
+
+A GBK Shapefile without a .cpg, converted to a GeoPackage, was read as GB18030 with a note on
+the terminal; the GeoPackage itself held no trace of the guess, and whoever opened it in QGIS
+later could not know. The notes (encoding guessed, repairs, invalid geometries copied) are now
+the layer's ``gpkg_contents.description``, which QGIS shows as the layer's abstract. Read here
+with sqlite3, not with qzgeo.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from tests.cli._cli import qzgeo
+
+
+def _description(gpkg: Path) -> str:
+    with sqlite3.connect(gpkg) as con:
+        ((text,),) = con.execute("SELECT description FROM gpkg_contents").fetchall()
+    return str(text or "")
+
+
+def _gbk_shapefile_without_cpg(tmp_path: Path) -> Path:
+    shp = tmp_path / "宗地.shp"
+    gdf = gpd.GeoDataFrame(
+        {"名称": ["王堃地块"]},
+        geometry=[shapely.box(542_000, 2_427_000, 542_300, 2_427_300)],
+        crs="EPSG:4545",
+    )
+    gdf.to_file(shp, encoding="GBK")
+    shp.with_suffix(".cpg").unlink()
+    return shp
+
+
+def test_the_encoding_guess_is_in_the_layer_description(tmp_path: Path) -> None:
+    shp = _gbk_shapefile_without_cpg(tmp_path)
+    out = tmp_path / "out.gpkg"
+    res = qzgeo("convert", shp, out)
+    assert res.exit_code == 0, res.output
+    told = _description(out)
+    assert told.startswith("qzgeo convert of 宗地.shp"), told
+    assert "no .cpg file" in told and "GB18030" in told, told
+    assert str(tmp_path) not in told  # the file's name, not where it was on this machine
+    assert gpd.read_file(out)["名称"].tolist() == ["王堃地块"]
+    first = out.read_bytes()
+    res = qzgeo("convert", shp, out, "--overwrite")
+    assert res.exit_code == 0, res.output
+    assert out.read_bytes() == first  # a re-run is byte-identical
+
+
+def test_repairs_are_in_the_description_and_a_clean_copy_says_nothing(tmp_path: Path) -> None:
+    src = tmp_path / "parcels.geojson"
+    bowtie = shapely.Polygon([(108.60, 21.90), (108.61, 21.91), (108.61, 21.90), (108.60, 21.91)])
+    gdf = gpd.GeoDataFrame(
+        {"名称": ["甲", "乙"]},
+        geometry=[bowtie, shapely.box(108.62, 21.90, 108.63, 21.91)],
+        crs="EPSG:4490",
+    )
+    gdf.to_file(src)
+    copied, repaired = tmp_path / "copied.gpkg", tmp_path / "repaired.gpkg"
+    assert qzgeo("convert", src, copied).exit_code == 0
+    assert "1 invalid geometry copied unchanged" in _description(copied)
+    assert qzgeo("convert", src, repaired, "--repair").exit_code == 0
+    told = _description(repaired)
+    assert "Repair: feature" in told, told
+    clean = tmp_path / "clean.gpkg"
+    assert qzgeo("convert", repaired, clean).exit_code == 0
+    assert _description(clean) == ""
+
+
+QGIS_PYTHON = (
+    "/usr/bin/python3"  # Debian's, with python3-qgis (as tests/publish/test_qgis_project.py)
+)
+_ABSTRACT = """
+import sys
+from qgis.core import QgsApplication, QgsVectorLayer
+app = QgsApplication([], False)
+app.initQgis()
+layer = QgsVectorLayer(sys.argv[1], "x", "ogr")
+assert layer.isValid(), sys.argv[1]
+sys.stdout.buffer.write(layer.metadata().abstract().encode("utf-8"))
+"""
+
+
+def test_qgis_shows_the_notes_as_the_layer_abstract(tmp_path: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": ""}
+    try:
+        ok = (
+            subprocess.run(
+                [QGIS_PYTHON, "-c", "import qgis.core"], env=env, capture_output=True, timeout=120
+            ).returncode
+            == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    if not ok:
+        msg = f"{QGIS_PYTHON} cannot import qgis: apt-get install python3-qgis"
+        if os.environ.get("QZGEO_REQUIRE_QGIS") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    out = tmp_path / "out.gpkg"
+    assert qzgeo("convert", _gbk_shapefile_without_cpg(tmp_path), out).exit_code == 0
+    seen = subprocess.run(
+        [QGIS_PYTHON, "-c", _ABSTRACT, str(out)], env=env, capture_output=True, timeout=120
+    )
+    assert seen.returncode == 0, seen.stderr.decode("utf-8", "replace")
+    assert seen.stdout.decode("utf-8") == _description(out)
+    assert "no .cpg file" in seen.stdout.decode("utf-8")
