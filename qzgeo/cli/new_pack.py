@@ -1,8 +1,9 @@
 """`qzgeo new-pack DIR`: write a minimal, valid, commented plan pack to start a city from.
 
 The skeleton has one zone layer, one constraint layer (a 生态保护红线 and a 城镇开发边界), one
-corridor line that site reports measure distances to, a style per layer and two maps (a public
-overview, an internal conflict map). Its geometry is a placeholder around ``--center``: replace
+corridor line that site reports measure distances to, a style per layer, two maps (a public
+overview, an internal conflict map) and a suitability model (双评价) that runs with the city's
+DEM. Its geometry is a placeholder around ``--center``: replace
 the GeoJSON files with the city's data, keeping the field names, and run ``qzgeo validate``.
 """
 
@@ -200,6 +201,58 @@ description = "内部：分区相对控制线的冲突图斑与可用地（占�
 """
 
 
+MODEL = """\
+# A starting 双评价-style model (城镇建设适宜性), written by `qzgeo new-pack`: its breaks and
+# weights are PLACEHOLDERS, not values of any official evaluation; set them from your city's.
+# Run it with the city's DEM: qzgeo suitability --pack DIR --dem dem.tif (without a DEM the
+# slope factor is left out, the other weights renormalised, and the output says so).
+# Every key is described in README.md (双评价: qzgeo suitability).
+title = "城镇建设适宜性（示意）"
+title_en = "Suitability for urban construction (placeholder)"
+description = "占位模型：坡度（需 DEM）与距交通走廊距离；生态保护红线为硬约束。"
+resolution_m = 50
+area = ["zones"]                  # the study area: the union of these polygon layers
+zones = ["zones"]                 # the area table: m², 公顷 and 亩 of each class per feature
+basemap = "none"
+
+[combine]
+method = "weighted_sum"
+short_board = ["slope"]           # 木桶: slope grade 1 (> 25°) makes a cell 不适宜
+short_board_grade = 1
+
+[[factors]]
+id = "slope"
+title = "坡度"
+kind = "slope"
+raster = "dem"
+breaks = [3, 8, 15, 25]           # degrees
+grades = [5, 4, 3, 2, 1]
+weight = 0.6
+optional = true
+
+[[factors]]
+id = "corridor_distance"
+title = "距交通走廊距离"
+kind = "distance"
+layers = ["corridor"]
+breaks = [500, 1000, 2000, 4000]  # metres
+grades = [5, 4, 3, 2, 1]
+weight = 0.4
+
+[[hard_limits]]                   # 不适宜 wherever these classes lie
+layer = "control_lines"
+classes = ["生态保护红线"]
+
+[result]
+breaks = [2.5, 3.5]               # score < 2.5 不适宜; < 3.5 一般适宜; else 适宜
+classes = [
+  { name = "不适宜", color = "#d7301f" },
+  { name = "一般适宜", color = "#fdcc8a" },
+  { name = "适宜", color = "#31a354" },
+]
+"""
+
+
 def _feature(props: dict[str, str], geometry: dict[str, object]) -> dict[str, object]:
     return {"type": "Feature", "properties": props, "geometry": geometry}
 
@@ -272,6 +325,7 @@ def skeleton_files(name: str, title: str, lon: float, lat: float) -> dict[str, s
         "styles/layers.toml": STYLES,
         "maps/overview.toml": OVERVIEW.format(title=_toml_string(_marked_schematic(title))),
         "maps/conflicts.toml": CONFLICTS,
+        "suitability/urban.toml": MODEL,
     }
 
 

@@ -19,7 +19,7 @@ from qzgeo.cli.main import cli
 from qzgeo.io.atomic import TEMP_PREFIX
 
 #: The skeleton's files, found by listing a pack new-pack wrote (the oracle: a complete run).
-_FILES = 7
+_FILES = 8
 
 
 def _disk_full_after(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
@@ -55,7 +55,7 @@ def test_a_full_disk_part_way_leaves_no_half_pack(
     assert again.exit_code == 0, again.output
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     assert len(files) == _FILES, files
-    assert all(p.parts[0] in ("layers", "maps", "styles") for p in map(Path, files))
+    assert all(p.parts[0] in ("layers", "maps", "styles", "suitability") for p in map(Path, files))
 
 
 def test_the_hidden_folder_of_a_killed_run_is_removed(tmp_path: Path) -> None:
@@ -68,4 +68,4 @@ def test_the_hidden_folder_of_a_killed_run_is_removed(tmp_path: Path) -> None:
     (left / "layers" / "catalog.toml").write_text("half", encoding="utf-8")
     res = CliRunner().invoke(cli, ["new-pack", str(folder)])
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in folder.iterdir()) == ["layers", "maps", "styles"]
+    assert sorted(p.name for p in folder.iterdir()) == ["layers", "maps", "styles", "suitability"]
