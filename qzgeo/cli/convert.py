@@ -392,14 +392,15 @@ def _lineage(source: str, said: list[str]) -> str | None:
     # the notes name the file as given (a home folder's path): the data keep its name only
     given = [source] if is_postgis_uri(source) else [str(Path(source).resolve()), source]
     lines = []
-    for line in said[:LINEAGE_LINES]:
+    # the first lines and the last (the repairs' count), the rest counted
+    kept = said if len(said) <= LINEAGE_LINES else [*said[: LINEAGE_LINES - 1], said[-1]]
+    for line in kept:
         for path in given:
             line = line.replace(path, name)
         lines.append(line)
     if len(said) > LINEAGE_LINES:
-        lines.append(
-            f"... and {len(said) - LINEAGE_LINES} more (run qzgeo convert again to see them)"
-        )
+        left = len(said) - LINEAGE_LINES
+        lines.insert(-1, f"... and {left} more (run qzgeo convert again to see them)")
     return "\n".join([f"qzgeo convert of {name}; what the conversion said:", *lines])
 
 

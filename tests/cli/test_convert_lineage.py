@@ -113,3 +113,19 @@ def test_qgis_shows_the_notes_as_the_layer_abstract(tmp_path: Path) -> None:
     assert seen.returncode == 0, seen.stderr.decode("utf-8", "replace")
     assert seen.stdout.decode("utf-8") == _description(out)
     assert "no .cpg file" in seen.stdout.decode("utf-8")
+
+
+def test_many_repairs_keep_their_count_and_say_how_many_more(tmp_path: Path) -> None:
+    src = tmp_path / "bowties.geojson"
+    corners = [(0.0, 0.0), (0.0009, 0.0009), (0.0009, 0.0), (0.0, 0.0009)]  # a bow-tie
+    bowties = [
+        shapely.Polygon([(108.6 + i / 1e3 + dx, 21.9 + dy) for dx, dy in corners])
+        for i in range(120)
+    ]
+    gpd.GeoDataFrame({"n": range(120)}, geometry=bowties, crs="EPSG:4490").to_file(src)
+    out = tmp_path / "out.gpkg"
+    assert qzgeo("convert", src, out, "--repair").exit_code == 0
+    lines = _description(out).splitlines()
+    assert len(lines) == 52  # the heading, 49 repairs, the count of the rest, the total
+    assert lines[-2] == "... and 71 more (run qzgeo convert again to see them)"
+    assert lines[-1].startswith("120 feature(s) repaired"), lines[-1]
