@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -388,9 +389,11 @@ def _lineage(source: str, said: list[str]) -> str | None:
         return None
     from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
 
-    name = redact_uri(source) if is_postgis_uri(source) else Path(source).name
-    # the notes name the file as given (a home folder's path): the data keep its name only
+    name = redact_uri(source) if is_postgis_uri(source) else Path(source).resolve().name
+    # the notes name the file as given (a home folder's path): the data keep its name only;
+    # a bare name ("a.shp", ".") hides nothing and is not replaced inside other words
     given = [source] if is_postgis_uri(source) else [str(Path(source).resolve()), source]
+    given = [p for p in given if "/" in p or os.sep in p or is_postgis_uri(p)]
     lines = []
     # the first lines and the last (the repairs' count), the rest counted
     kept = said if len(said) <= LINEAGE_LINES else [*said[: LINEAGE_LINES - 1], said[-1]]
