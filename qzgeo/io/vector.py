@@ -313,6 +313,8 @@ def _require_geometry(gdf: Any, path: Path) -> gpd.GeoDataFrame:
         wkt = [c for c, v in firsts.items() if len(v) and _WKT_RE.match(str(v.iloc[0]))]
         if wkt:
             msg += f" (GDAL reads geometry only from a column named WKT: rename {wkt[0]!r} to WKT)"
+        elif {"X", "Y"} <= {str(c).strip().upper().removesuffix("坐标") for c in gdf.columns}:
+            msg += "; boundary points (点号, X, Y) go in a 界址点坐标 .txt, its format in README"
         raise InputError(msg)
     return gdf
 
