@@ -65,7 +65,7 @@ def _pack(tmp_path: Path, *, publish_class: bool, by_class: bool = True) -> Path
     both = gpd.GeoDataFrame(pd.concat([lines, extra], ignore_index=True), crs=lines.crs)
     path.unlink()
     both.to_file(path, driver="GeoJSON")
-    (pack / "suitability").mkdir()
+    (pack / "suitability").mkdir(exist_ok=True)  # new-pack writes a model of its own: replaced
     classes = 'classes = ["生态保护红线"]' if by_class else ""  # else the whole layer
     model = MODEL.replace("{classes}", classes)
     (pack / "suitability" / "urban.toml").write_text(model, encoding="utf-8")

@@ -13,6 +13,8 @@ def model_problems(pack: Pack) -> list[str]:
     """Every problem of every model of ``pack`` (:func:`read_model`'s): a model's mistakes
     were found only when ``qzgeo suitability`` ran it."""
     problems: list[str] = []
+    if not pack.layers:  # the catalog gave no layer (a TOML error, said): every id would fail
+        return problems
     for name in list_models(pack):
         try:
             read_model(pack, name)
