@@ -37,10 +37,6 @@ from qzgeo.pack.confine import (
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _M_PER_DEG_LAT = 111_000.0
-#: Placeholder edges are split every DENSIFY_STEP_DEG (≤ 200 m): the maps draw a lon/lat edge
-#: straight in lon/lat, the analysis straight in the planar CRS, and loading a pack warns about
-#: edges over 1 km.
-_STEP_DEG = DENSIFY_STEP_DEG
 
 CATALOG = """\
 # Plan pack "{name}": the catalog. Every key is described in docs/pack-guide.md.
@@ -258,10 +254,12 @@ def _feature(props: dict[str, str], geometry: dict[str, object]) -> dict[str, ob
 
 
 def _densified(corners: list[tuple[float, float]]) -> list[list[float]]:
-    """The polyline through ``corners`` with vertices at most ``_STEP_DEG`` apart."""
+    """The polyline through ``corners`` with vertices at most ``DENSIFY_STEP_DEG`` (≤ 200 m)
+    apart: the maps draw a lon/lat edge straight in lon/lat, the analysis straight in the
+    planar CRS, and loading a pack warns about edges over 1 km."""
     out = [corners[0]]
     for (x0, y0), (x1, y1) in itertools.pairwise(corners):
-        n = max(1, math.ceil(math.hypot(x1 - x0, y1 - y0) / _STEP_DEG))
+        n = max(1, math.ceil(math.hypot(x1 - x0, y1 - y0) / DENSIFY_STEP_DEG))
         out.extend((x0 + (x1 - x0) * i / n, y0 + (y1 - y0) * i / n) for i in range(1, n + 1))
     return [[round(x, 6), round(y, 6)] for x, y in out]
 

@@ -257,13 +257,10 @@ def write_layer(
     if suffix not in (".parquet", ".txt"):  # GeoParquet holds lists and structs as they are
         data = json_cells(data)
     try:
-        if suffix == ".gpkg":
-            name = layer or target.stem
-            told = {name: description} if description else None
-            return write_gpkg(target, {name: data}, replace=replace, descriptions=told)
         return _write_by_suffix(
-            data, target, suffix, layer or target.stem, zone, prefix, notices, encoding, replace
-        )
+            data, target, suffix, layer or target.stem, zone, prefix, notices, encoding, replace,
+            description=description,
+        )  # fmt: skip
     except PYOGRIO_ERRORS as exc:
         msg = f"could not write {target}: {exc}; the previous file is unchanged"
         raise OutputError(msg) from exc
@@ -368,7 +365,12 @@ def _write_by_suffix(
     notices: Notices | None,
     encoding: str | None,
     replace: bool,
+    *,
+    description: str | None = None,
 ) -> Path:
+    if suffix == ".gpkg":
+        told = {name: description} if description else None
+        return write_gpkg(target, {name: data}, replace=replace, descriptions=told)
     if suffix == ".txt":
         text = "GBK" if encoding is None else write_encoding(encoding)
         return write_jzd(
