@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     "parcels_path",
     required=True,
     metavar="FILE|URI",
-    help="Parcel polygons (GeoPackage, Shapefile, GeoJSON, FlatGeobuf...) or a PostGIS table: "
-    "postgresql://user@host/db?table=schema.name (rows named by its primary key).",
+    help="Parcel polygons (GeoPackage, Shapefile, GeoJSON, MapInfo, FlatGeobuf...) or a PostGIS "
+    "table: postgresql://user@host/db?table=schema.name (rows named by its primary key).",
 )
 @click.option(
     "--layer",

@@ -98,7 +98,8 @@ def command(
     """Check SITE polygons against the plan's constraints and zones, and measure distances.
 
     SITE is a GeoPackage (PATH:LAYER), Shapefile, GeoJSON, KML (奥维, Google Earth), GML, DXF,
-    FlatGeobuf, GeoParquet, FileGDB, CSV with a WKT column or 界址点坐标 .txt file; every
+    MapInfo (.tab, .mif), FlatGeobuf, GeoParquet, FileGDB, CSV with a WKT column or 界址点坐标
+    .txt file; every
     polygon feature is a site. Distances are measured to the layers the pack lists in
     [[distances]]. --crs and the reading options (--encoding, --swap-xy, ...) apply to every
     input; --from-gcj02 to the SITE files only (red-line files are never GCJ-02). Every

@@ -84,8 +84,8 @@ def command(
 ) -> None:
     """Convert SOURCE (file or postgresql:// URI) to OUT; the format follows OUT's extension.
 
-    Formats: .gpkg .geojson .shp .fgb .parquet and 界址点 .txt (read also: DXF, KML, GML, CSV
-    and FileGDB; convert others with ogr2ogr -f GPKG first), or a PostGIS table
+    Formats: .gpkg .geojson .shp .fgb .parquet and 界址点 .txt (read also: DXF, KML, GML, CSV,
+    MapInfo .tab/.mif and FileGDB; convert others with ogr2ogr -f GPKG first), or a PostGIS table
     postgresql://user@host/db?table=schema.name (a table qzgeo wrote is replaced, any other is
     never touched). The input is never modified; an existing OUT is refused unless --overwrite
     is given, and then replaced atomically.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from qzgeo._errors import InputError
 
-__all__ = ["check_fgb_count", "fgb_header", "fgb_records"]
+__all__ = ["arrow_safe", "check_fgb_count", "fgb_header", "fgb_records"]
 
 _MAGIC = b"fgb"
 _FEATURES_COUNT, _INDEX_NODE_SIZE = 8, 9
@@ -92,10 +92,7 @@ def check_fgb_count(path: Path) -> None:
 def _check(path: str, size: int, mtime_ns: int) -> None:
     """:func:`check_fgb_count` once per file version (chunks read the same file again)."""
     p = Path(path)
-    with p.open("rb") as fh:
-        head = fh.read(12)
-        if len(head) == 12 and head[:3] == _MAGIC:
-            head += fh.read(struct.unpack_from("<I", head, 8)[0])
+    head = _head(p)
     if head[:3] != _MAGIC:
         return  # not a FlatGeobuf at all: the allow-list's magic check says so
     try:
@@ -114,3 +111,26 @@ def _check(path: str, size: int, mtime_ns: int) -> None:
             "index: ogr2ogr -f FlatGeobuf -lco SPATIAL_INDEX=YES), or as a GeoPackage"
         )
         raise InputError(msg)
+
+
+def arrow_safe(path: Path) -> bool:
+    """Whether GDAL's Arrow reader may read ``path``.
+
+    Not a FlatGeobuf without a spatial index: it alone may hold null or empty geometries, and
+    GDAL 3.12's Arrow reader then returns a corrupt geometry column (the process crashed).
+    """
+    if path.suffix.lower() != ".fgb":
+        return True
+    try:
+        return fgb_header(_head(path))[1] != 0
+    except (OSError, ValueError, struct.error):
+        return False
+
+
+def _head(path: Path) -> bytes:
+    """A FlatGeobuf's magic, header size and header."""
+    with path.open("rb") as fh:
+        head = fh.read(12)
+        if len(head) == 12 and head[:3] == _MAGIC:
+            head += fh.read(struct.unpack_from("<I", head, 8)[0])
+    return head

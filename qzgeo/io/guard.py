@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import mmap
 import os
 import re
 import warnings
@@ -31,13 +30,15 @@ import shapely
 
 from qzgeo._errors import InputError
 from qzgeo.io.fgb_count import check_fgb_count
+from qzgeo.io.geojson_ids import duplicate_ids
 from qzgeo.io.gpkg_count import table_rows
+from qzgeo.io.mapinfo import MAPINFO_SUFFIXES, admit_mapinfo
 from qzgeo.io.paths import refuse_special, refuse_undecodable
 from qzgeo.io.shapefile import dbf_wide_integers
 from qzgeo.io.text_encoding import refuse_json_nul, utf16_said
 
 #: Extensions GDAL may open (OGR drivers GPKG, ESRI Shapefile, GeoJSON(Seq), FlatGeobuf,
-#: KML, GML, CSV) and those qzgeo reads itself (界址点 .txt, DXF, GeoParquet).
+#: KML, GML, CSV, MapInfo File) and those qzgeo reads itself (界址点 .txt, DXF, GeoParquet).
 ALLOWED_SUFFIXES = frozenset(
     {
         ".gpkg",
@@ -55,6 +56,8 @@ ALLOWED_SUFFIXES = frozenset(
         ".dxf",
         ".parquet",
         ".geoparquet",
+        ".tab",
+        ".mif",
     }
 )
 _OWN_READERS = frozenset({".txt", ".dxf", ".parquet", ".geoparquet"})
@@ -128,9 +131,10 @@ def current_caps() -> ReadCaps:
 
 def _refuse(path: str, why: str) -> InputError:
     return InputError(
-        f"{path}: {why}; GDAL opens only GeoPackage, Shapefile, GeoJSON, FlatGeobuf, KML, GML "
-        "and CSV files here (driver allow-list; no VRT, no /vsi* or PREFIX: paths). Convert the"
-        " data to GeoPackage first: ogr2ogr -f GPKG OUT.gpkg IN (or QGIS: Export, Save As)"
+        f"{path}: {why}; GDAL opens only GeoPackage, Shapefile, GeoJSON, FlatGeobuf, KML, GML, "
+        "CSV and MapInfo (native .tab, .mif) files here (driver allow-list; no VRT, no /vsi* or "
+        "PREFIX: paths). Convert the data to GeoPackage first: ogr2ogr -f GPKG OUT.gpkg IN (or "
+        "QGIS: Export, Save As)"
     )
 
 
@@ -303,7 +307,7 @@ def admit_path(path: str | os.PathLike[str]) -> Path:
         if suffix != ".gdb" and not any(f.suffix.lower() == ".shp" for f in p.iterdir()):
             why = (
                 "a folder is read only as a FileGDB (.gdb) or a folder of shapefiles, and this "
-                "one holds no .shp; give the file itself (a .shp, .gpkg, .geojson, .kml or "
+                "one holds no .shp; give the file itself (a .shp, .tab, .gpkg, .geojson, .kml or "
                 "界址点 .txt)"
             )
             raise _refuse(shown, why)
@@ -325,6 +329,8 @@ def admit_path(path: str | os.PathLike[str]) -> Path:
         raise InputError(msg)
     if suffix == ".gpkg":
         refuse_pending_writes(p, shown)
+    if suffix in MAPINFO_SUFFIXES:
+        admit_mapinfo(p, head, shown)
     return p
 
 
@@ -424,7 +430,7 @@ def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
     """
     if p.suffix.lower() in _GEOJSON_SUFFIXES:
         refuse_json_nul(p, shown)
-        return _duplicate_ids(p, layer) if _mentions_id(p) else []
+        return duplicate_ids(p, layer)
     if p.suffix.lower() == ".fgb":
         check_fgb_count(p)  # GDAL reads as many features as its header counts, no more
     caps = current_caps()
@@ -447,35 +453,6 @@ def _layer_checks(p: Path, shown: str, layer: str | None) -> list[str]:
         )
         raise InputError(msg)
     return notes
-
-
-def _mentions_id(p: Path) -> bool:
-    """Whether the file has an ``"id"`` member anywhere (cheap: no parse)."""
-    with p.open("rb") as fh:
-        if p.stat().st_size == 0:
-            return False
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            return mm.find(b'"id"') >= 0
-
-
-def _duplicate_ids(p: Path, layer: str | None) -> list[str]:
-    """GDAL renumbers duplicate GeoJSON feature ids silently but for a warning: keep it."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with contextlib.suppress(Exception):
-            pyogrio.read_dataframe(
-                p, layer=layer, read_geometry=False, columns=[], fid_as_index=True
-            )
-    out = []
-    for w in caught:
-        m = re.search(r"Several features with id = (\S+)", str(w.message))
-        if m:
-            out.append(
-                f"{p.name}: duplicate GeoJSON feature id {m.group(1)} (maybe others too); "
-                "GDAL renumbered the duplicates, so feature ids in reports differ from the "
-                "file's. Give every feature a unique id"
-            )
-    return out
 
 
 def check_vertices(gdf: gpd.GeoDataFrame, source: str) -> None:

@@ -26,6 +26,7 @@ from qzgeo.geo.crs import STORAGE_CRS
 from qzgeo.io.arrow_ints import note_rounded_codes, read_dataframe
 from qzgeo.io.csv_wkt import note_unparsed_wkt
 from qzgeo.io.dxf import read_dxf
+from qzgeo.io.fgb_count import arrow_safe
 from qzgeo.io.geoparquet import read_geoparquet
 from qzgeo.io.gpkg_count import one_row_per_fid, read_rows
 from qzgeo.io.guard import (
@@ -41,6 +42,7 @@ from qzgeo.io.jzd_read import read_jzd
 from qzgeo.io.kml_names import restore_kml_names
 from qzgeo.io.layer_crs import check_layer_coordinates, from_gcj02, require_crs, settle_crs
 from qzgeo.io.layer_info import default_layer, layer_form_hint
+from qzgeo.io.mapinfo import MAPINFO_SUFFIXES, read_mapinfo
 from qzgeo.io.paths import refuse_special
 from qzgeo.io.postgis_read import KeyRange, read_postgis_layer
 from qzgeo.io.postgis_uri import is_postgis_uri, redact_uri
@@ -295,6 +297,8 @@ def _read_file(
         return read_dxf(path, crs=None, encoding=encoding)
     if suffix in (".parquet", ".geoparquet"):
         return read_geoparquet(path)
+    if suffix in MAPINFO_SUFFIXES:
+        return read_mapinfo(path, layer=layer, encoding=encoding, read=_read_ogr)
     shp = folder_shapefile(path, layer)  # read as the file: its .cpg, encoding, checks
     return _read_ogr(shp or path, layer=None if shp else layer, encoding=encoding)
 
@@ -436,7 +440,7 @@ def _pyogrio_read(
             **open_options(path),
         }
         try:
-            arrow = _arrow_safe(path, layer)
+            arrow = arrow_safe(path)
             if arrow and on_invalid == "raise" and raw_wkb_wanted():  # the chunks of analyze
                 keep = {k: v for k, v in kwargs.items() if k not in ("fid_as_index", "on_invalid")}
                 return require_utf8(read_frame_keeping_wkb(path, keep))
@@ -474,21 +478,6 @@ if "OGR_ARC_STEPSIZE" not in os.environ:
 def arc_step_degrees() -> str:
     """The degrees of arc per segment GDAL uses for curves here: the user's or qzgeo's."""
     return os.environ.get("OGR_ARC_STEPSIZE", str(ARC_STEP_DEGREES))
-
-
-def _arrow_safe(path: Path, layer: str | None) -> bool:
-    """Whether GDAL's Arrow reader may read ``path``.
-
-    Not a FlatGeobuf without a spatial index: it alone may hold null or empty geometries, and
-    GDAL 3.12's Arrow reader then returns a corrupt geometry column (the process crashed).
-    """
-    if path.suffix.lower() != ".fgb":
-        return True
-    try:
-        info = pyogrio.read_info(path, layer=layer, **open_options(path))
-        return bool(info["capabilities"]["fast_spatial_filter"])
-    except (*PYOGRIO_ERRORS, KeyError):
-        return False
 
 
 def to_storage(gdf: gpd.GeoDataFrame, *, crs: str = STORAGE_CRS) -> gpd.GeoDataFrame:
