@@ -69,8 +69,8 @@ FILE_FORMATS = ("html", "gpkg")
 @click.option(
     "--label-field",
     default=None,
-    help="Site column naming the sites (default: 名称, 地块名称, 宗地代码/ZDDM or name, the "
-    "first with a value; the JSON says which as site_field).",
+    help="Site column naming the sites (default: 名称, 地块名称, 项目名称, 宗地代码/ZDDM, "
+    "地块编号 or name, the first with a value; the JSON says which as site_field).",
 )
 @crs_opt
 @from_gcj02_opt
