@@ -34,7 +34,7 @@ from qzgeo.io.geojson_ids import duplicate_ids
 from qzgeo.io.gpkg_count import table_rows
 from qzgeo.io.mapinfo import MAPINFO_SUFFIXES, admit_mapinfo
 from qzgeo.io.paths import refuse_special, refuse_undecodable
-from qzgeo.io.shapefile import dbf_wide_integers
+from qzgeo.io.shapefile import dbf_wide_integers, sidecar
 from qzgeo.io.text_encoding import refuse_json_nul, utf16_said
 
 #: Extensions GDAL may open (OGR drivers GPKG, ESRI Shapefile, GeoJSON(Seq), FlatGeobuf,
@@ -282,7 +282,25 @@ _SUFFIX_HINTS = {
     "the .kml inside, often doc.kml",
     ".zip": "unzip it and give the file inside",
     ".dwg": "save it as DXF in CAD (closed polylines become polygons) and give the .dxf",
+    ".xlsx": "a spreadsheet: boundary points (点号, X, Y) go in a 界址点坐标 .txt, one parcel "
+    "after another; polygons as WKT, save it as CSV UTF-8 with a WKT column",
+    ".dat": "a 南方CASS coordinate file (点名,编码,Y,X,H) holds points, not parcels: put a "
+    "parcel's boundary points in order into a 界址点坐标 .txt, or draw it in CASS and save "
+    "the drawing as DXF",
 }
+_SUFFIX_HINTS[".xls"] = _SUFFIX_HINTS[".xlsx"]
+#: Files that belong to another one: the file to give instead (its data and geometry).
+_PART_OF = {
+    **dict.fromkeys((".dbf", ".shx", ".prj", ".cpg", ".sbn", ".sbx", ".qix"), ".shp"),
+    **dict.fromkeys((".dat", ".map", ".id", ".ind"), ".tab"),
+    ".mid": ".mif",
+}
+
+
+def _owner(p: Path) -> Path | None:
+    """The Shapefile or MapInfo file ``p`` is a part of (a .dbf beside its .shp...), if any."""
+    owner = _PART_OF.get(p.suffix.lower())
+    return None if owner is None else sidecar(p, owner)
 
 
 def admit_path(path: str | os.PathLike[str]) -> Path:
@@ -313,9 +331,13 @@ def admit_path(path: str | os.PathLike[str]) -> Path:
             raise _refuse(shown, why)
         return p
     if suffix not in ALLOWED_SUFFIXES:
-        hint = _SUFFIX_HINTS.get(suffix)
+        if (owner := _owner(p)) is not None:
+            msg = f"{shown} is a part of {owner.name}, not a layer of its own: give {owner}"
+            raise InputError(msg)
         why = f"the format {suffix or '(no extension)'!r} is not accepted"
-        raise _refuse(shown, why if hint is None else f"{why} ({hint})")
+        if (hint := _SUFFIX_HINTS.get(suffix)) is not None:  # its own fix, not ogr2ogr's
+            raise InputError(f"{shown}: {why}: {hint}")
+        raise _refuse(shown, why)
     with p.open("rb") as fh:
         head = fh.read(4096)
     magic = _MAGIC.get(suffix)
