@@ -336,7 +336,8 @@ def admit_path(path: str | os.PathLike[str]) -> Path:
             raise InputError(msg)
         why = f"the format {suffix or '(no extension)'!r} is not accepted"
         if (hint := _SUFFIX_HINTS.get(suffix)) is not None:  # its own fix, not ogr2ogr's
-            raise InputError(f"{shown}: {why}: {hint}")
+            msg = f"{shown}: {why}: {hint}"
+            raise InputError(msg)
         raise _refuse(shown, why)
     with p.open("rb") as fh:
         head = fh.read(4096)

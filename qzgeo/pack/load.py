@@ -105,7 +105,8 @@ def _files_state(files: list[Path]) -> tuple[tuple[Any, ...], ...] | None:
 #: What the readers' "--encoding" advice means for a catalog layer (no such option or key).
 PACK_ENCODING_FIX = (
     " (a catalog layer takes no --encoding: for a Shapefile, write its encoding, e.g. GBK, into "
-    "a .cpg file beside the .shp; save any other file as UTF-8)"
+    "a .cpg file beside the .shp; for a MapInfo file, its Charset line, e.g. Charset "
+    '"WindowsSimpChinese"; save any other file as UTF-8)'
 )
 #: The same for "--swap-xy": a catalog has no key to read a layer's axes swapped.
 PACK_SWAP_FIX = (

@@ -10,7 +10,10 @@ tables still are, since they name other files as a GDAL VRT does.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import json
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -222,3 +225,33 @@ def test_convert_takes_a_mif_to_a_geopackage(tmp_path: Path) -> None:
     with sqlite3.connect(out) as db:  # what QGIS shows as the layer's abstract
         (desc,) = db.execute("SELECT description FROM gpkg_contents").fetchone()
     assert 'n.mif: its header says Charset "Neutral"' in desc and "GB18030" in desc
+
+
+def test_a_pack_layer_in_mapinfo_publishes_the_same_figures(tmp_path: Path) -> None:
+    """A new city's zones kept in MapInfo (Charset "Neutral", GBK, as older tables are): the
+    same zone figures as the GeoJSON they came from, and the note (with the fix a catalog
+    layer takes: its Charset line) in report.json."""
+    pack = tmp_path / "hp"
+    assert qzgeo("new-pack", pack, "--center", "126.6,45.7").exit_code == 0
+    outs = {}
+    for kind in ("geojson", "mif"):
+        if kind == "mif":
+            zones = pyogrio.read_dataframe(pack / "layers" / "zones.geojson")
+            mif = pack / "layers" / "zones.mif"
+            pyogrio.write_dataframe(
+                zones, mif, driver="MapInfo File", layer_options={"ENCODING": "CP936"}
+            )
+            mif.write_bytes(mif.read_bytes().replace(b"WindowsSimpChinese", b"Neutral"))
+            catalog = pack / "layers" / "catalog.toml"
+            text = catalog.read_text(encoding="utf-8")
+            catalog.write_text(text.replace('"zones.geojson"', '"zones.mif"'), encoding="utf-8")
+        res = qzgeo("publish", "--pack", pack, "--out", tmp_path / kind)
+        assert res.exit_code == 0, res.output
+        rows = (tmp_path / kind / "internal" / "zone_summary.csv").read_text("utf-8-sig")
+        outs[kind] = [r for r in csv.DictReader(io.StringIO(rows))]
+    for row in outs["mif"]:  # feature ids: MapInfo counts from 1, GeoJSON from 0
+        row["要素编号"] = str(int(row["要素编号"]) - 1)
+    assert outs["mif"] == outs["geojson"]
+    report = json.loads((tmp_path / "mif" / "internal" / "report.json").read_text("utf-8"))
+    said = " ".join(report["warnings"])
+    assert 'zones.mif: its header says Charset "Neutral"' in said and "Charset line" in said
