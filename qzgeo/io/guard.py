@@ -353,7 +353,7 @@ def admit_path(path: str | os.PathLike[str]) -> Path:
     if suffix == ".gpkg":
         refuse_pending_writes(p, shown)
     if suffix in MAPINFO_SUFFIXES:
-        admit_mapinfo(p, head, shown)
+        admit_mapinfo(p, shown)
     return p
 
 

@@ -25,7 +25,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -56,23 +55,23 @@ _SAVE_COPY = (
 )
 
 
-@dataclass(frozen=True)
-class _Header:
-    charset: str | None  # as the file says it, e.g. "WindowsSimpChinese"; None: not said
-    head: bytes
-
-
-def _header(path: Path) -> _Header:
+def _head(path: Path) -> bytes:
+    """The header: a ``.tab`` file's start, a ``.mif`` file's up to its ``Data`` line."""
     with path.open("rb") as fh:
         head = fh.read(_HEADER_BYTES)
     if path.suffix.lower() == ".mif":  # the header ends where the geometry starts
         found = re.search(rb"^\s*data\s*$", head, re.I | re.M)
         head = head[: found.start()] if found else head
-    m = _CHARSET_RE.search(head)
-    return _Header(m.group(1).decode("ascii") if m else None, head)
+    return head
 
 
-def admit_mapinfo(path: Path, head: bytes, shown: str) -> None:
+def _charset(path: Path) -> str | None:
+    """The ``Charset`` the header says, e.g. ``"WindowsSimpChinese"``; None: none said."""
+    m = _CHARSET_RE.search(_head(path))
+    return m.group(1).decode("ascii") if m else None
+
+
+def admit_mapinfo(path: Path, shown: str) -> None:
     """Refuse a MapInfo file qzgeo must not open, or one missing files of its set.
 
     Raises
@@ -82,6 +81,7 @@ def admit_mapinfo(path: Path, head: bytes, shown: str) -> None:
     MissingInputError
         A file of the set (``.dat``/``.map``, ``.mid``) is not beside it.
     """
+    head = _head(path)  # a table of many fields says it is seamless past 4 kB
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     name = path.name
     if path.suffix.lower() == ".mif":
@@ -137,16 +137,18 @@ def _is_utf8(files: list[Path]) -> bool:
 
 
 @contextlib.contextmanager
-def _with_charset(path: Path, header: _Header, encoding: str) -> Iterator[Path]:
+def _neutral_copy(path: Path) -> Iterator[Path]:
     """``path`` as a copy in a temporary folder whose header says ``Charset "Neutral"``, so that
-    GDAL hands the text over undecoded and ``encoding`` decodes it (the rest linked, not copied).
-    """
+    GDAL hands the text over undecoded for ``--encoding`` to decode (the other files of the set
+    linked, not copied; a ``.mif``'s geometry after its header copied as it is)."""
     tmp = Path(tempfile.mkdtemp(prefix="qzgeo-mapinfo-"))
     try:
-        src = path.read_bytes()
-        neutral = _CHARSET_RE.sub(lambda m: m.group(0).replace(m.group(1), b"Neutral"), src, 1)
         copy = tmp / path.name
-        copy.write_bytes(neutral)
+        with path.open("rb") as src, copy.open("wb") as dst:
+            head = src.read(_HEADER_BYTES)
+            sub = _CHARSET_RE.sub
+            dst.write(sub(lambda m: m.group(0).replace(m.group(1), b"Neutral"), head, 1))
+            shutil.copyfileobj(src, dst)
         for other in path.parent.glob(f"{glob.escape(path.stem)}.*"):
             if other.is_file() and other.suffix.lower() != path.suffix.lower():
                 (tmp / other.name).symlink_to(other.resolve())
@@ -183,9 +185,8 @@ def read_mapinfo(
 ) -> gpd.GeoDataFrame:
     """Read a MapInfo ``.tab`` or ``.mif`` with ``read(path, layer=, encoding=)`` (the OGR
     reader), deciding how its text is decoded and saying so in the layer's notices."""
-    header = _header(path)
     notes = Notices()
-    charset = header.charset
+    charset = _charset(path)
     neutral = charset is None or charset.lower() == "neutral"
     said = f'Charset "{charset}"' if charset else "no Charset"
     if neutral and encoding is None and not _is_utf8(_data_files(path)):
@@ -204,7 +205,7 @@ def read_mapinfo(
             kind="note",
             source=path.name,
         )
-        with _with_charset(path, header, encoding) as copy:
+        with _neutral_copy(path) as copy:
             try:
                 gdf = read(copy, layer=layer, encoding=encoding)
             except QzgeoError as exc:  # name the user's file, not the copy

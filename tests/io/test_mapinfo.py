@@ -190,6 +190,12 @@ def _tab_header(path: Path, text: str) -> Path:
             '    Table Char (254) ;\nbegin_metadata\n"\\IsSeamless" = "TRUE"\nend_metadata\n',
             "a seamless table",
         ),
+        (  # 300 fields: the seamless flag lies past the first 4 kB
+            'Definition Table\n  Type NATIVE Charset "WindowsLatin1"\n  Fields 300\n'
+            + "".join(f"    F{i:03d} Char (254) ;\n" for i in range(300))
+            + 'begin_metadata\n"\\IsSeamless" = "TRUE"\nend_metadata\n',
+            "a seamless table",
+        ),
     ],
 )
 def test_tables_that_name_other_files_are_refused(tmp_path: Path, text: str, said: str) -> None:
