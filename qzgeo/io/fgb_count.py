@@ -122,9 +122,10 @@ def arrow_safe(path: Path) -> bool:
     if path.suffix.lower() != ".fgb":
         return True
     try:
-        return fgb_header(_head(path))[1] != 0
+        count, node_size, _ = fgb_header(_head(path))
     except (OSError, ValueError, struct.error):
         return False
+    return count > 0 and node_size != 0  # a count of 0 (unknown): GDAL builds no index
 
 
 def _head(path: Path) -> bytes:

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from qzgeo._errors import InputError
 from qzgeo.cli.main import cli
+from qzgeo.io.fgb_count import arrow_safe
 from qzgeo.io.vector import read_layer, read_layer_features
 
 N = 10
@@ -84,3 +85,14 @@ def test_a_header_cut_short_is_exit_2_not_a_traceback(tmp_path: Path, keep: int)
     res = CliRunner().invoke(cli, ["analyze", "--parcels", str(path), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2, (res.output, res.exception)
     assert str(path) in res.output and "cut short" in res.output, res.output
+
+
+@pytest.mark.parametrize(("count", "index"), [(None, True), (None, False), (0, False)])
+def test_arrow_safe_agrees_with_gdal_on_the_spatial_index(
+    tmp_path: Path, count: int | None, index: bool
+) -> None:
+    """Read from the header without opening GDAL (it was a ``read_info`` per chunk): the
+    answer is GDAL's own ``fast_spatial_filter``, also for a count of 0 (unknown)."""
+    path = _fgb(tmp_path / "a.fgb", count=count, index=index)
+    assert arrow_safe(path) is pyogrio.read_info(path)["capabilities"]["fast_spatial_filter"]
+    assert arrow_safe(tmp_path / "a.gpkg") is True
