@@ -52,9 +52,10 @@ CRS_COL = "_site_crs"
 # Columns naming a site, the first with a value. 宗地代码 (ZDDM in 地籍数据库 exports; also
 # 宗地编码, 宗地号) is how GIS staff name parcels; a 名称 someone wrote comes first (项目名称 in a
 # 选址 file). A 界址点 file's parcel without a 地块名称 has its 地块编号 (DKBH). Name: KML.
+# 文字: the text a DXF drawing writes inside the polygon (a CASS 宗地图's 宗地号).
 LABEL_COLUMNS = (
     "名称", "地块名称", "项目名称", "宗地代码", "ZDDM", "zddm", "宗地编码", "宗地号", "地块编号",
-    "DKBH", "name", "Name", "NAME",
+    "DKBH", "name", "Name", "NAME", "文字",
 )  # fmt: skip
 
 

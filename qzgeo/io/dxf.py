@@ -25,6 +25,9 @@ from qzgeo.io.dxf_codepage import UNICODE_FROM, gbk_misread, names_and_text
 from qzgeo.notices import Notices, attach_notices
 
 _POLYLINES = ("LWPOLYLINE", "POLYLINE")
+_TEXTS = ("TEXT", "MTEXT")
+#: The column of the text written inside each polygon (a CASS 宗地图's 宗地号, a 地块编号).
+TEXT_COLUMN = "文字"
 _FLATTEN = 0.01  # max distance of the flattened arc from the true arc, in drawing units
 # How near its first point a polyline must end to be closed, in drawing units: a point snapped
 # onto the start (a micrometre in metres). Not relative to the coordinates' size: that took an
@@ -49,9 +52,11 @@ def read_dxf(
 
     Returns
     -------
-    GeoDataFrame with columns ``layer`` (CAD layer) and ``handle``; ``attrs["notices"]``
-    lists the entity types that were not read (text, hatches, blocks...) and a code page
-    not read as declared; ``attrs["encoding"]`` the code page given or chosen.
+    GeoDataFrame with columns ``layer`` (CAD layer), ``handle`` and :data:`TEXT_COLUMN`: the
+    TEXT and MTEXT written inside the polygon (the innermost around its insertion point), in
+    reading order, top to bottom; ``attrs["notices"]`` lists the entity types that were not
+    read (hatches, blocks, text outside every polygon...) and a code page not read as
+    declared; ``attrs["encoding"]`` the code page given or chosen.
 
     Raises
     ------
@@ -69,8 +74,12 @@ def read_dxf(
     open_lines: list[str] = []
     curved: list[str] = []  # handles of the polylines with arcs
     skipped: Counter[str] = Counter()
+    texts: list[tuple[float, float, str]] = []
     for entity in doc.modelspace():
         kind = entity.dxftype()
+        if kind in _TEXTS and (text := _text_of(entity)) is not None:
+            texts.append(text)
+            continue
         if kind not in _POLYLINES or (kind == "POLYLINE" and not _is_2d_or_3d_polyline(entity)):
             skipped[kind] += 1
             continue
@@ -102,13 +111,57 @@ def read_dxf(
             + ". Close them in CAD (or delete them) and export again"
         )
         raise GeometryError(msg)
+    written, outside = _place_texts(texts, geoms)
     _note_read(skipped, curved, path.name, notes)
+    if outside:
+        notes.add(
+            f"{path.name}: {outside} TEXT/MTEXT entit{'y' if outside == 1 else 'ies'} outside "
+            f"every closed polyline not read (a text inside one is its {TEXT_COLUMN})",
+            source=path.name,
+        )
     _note_nested(geoms, handles, path.name, notes)
-    gdf = gpd.GeoDataFrame({"layer": layers, "handle": handles}, geometry=geoms, crs=crs)
+    gdf = gpd.GeoDataFrame(
+        {"layer": layers, "handle": handles, TEXT_COLUMN: written}, geometry=geoms, crs=crs
+    )
     attach_notices(gdf, notes)
     if used is not None:
         gdf.attrs["encoding"] = used
     return gdf
+
+
+def _text_of(entity: Any) -> tuple[float, float, str] | None:
+    """A TEXT or MTEXT's insertion point and its plain text (formatting codes removed)."""
+    try:
+        text = " ".join(entity.plain_text().split())
+        point = entity.dxf.insert
+    except Exception:  # ezdxf raises several types for broken entities: leave it unread
+        return None
+    return (float(point.x), float(point.y), text) if text else None
+
+
+def _place_texts(
+    texts: list[tuple[float, float, str]], geoms: list[shapely.Polygon]
+) -> tuple[list[str | None], int]:
+    """Each polygon's texts (those whose insertion point lies in it and in no smaller polygon
+    inside it), top to bottom then left to right, joined by spaces; how many fell outside all.
+    """
+    out: list[list[tuple[float, float, str]]] = [[] for _ in geoms]
+    if not texts or not geoms:
+        return [None] * len(geoms), len(texts)
+    xy = np.asarray([(x, y) for x, y, _ in texts])
+    tree = shapely.STRtree(geoms)
+    at, poly = tree.query(shapely.points(xy), predicate="intersects")
+    areas = shapely.area(np.asarray(geoms, dtype=object))
+    best: dict[int, int] = {}
+    for t, g in zip(at.tolist(), poly.tolist(), strict=True):
+        if t not in best or areas[g] < areas[best[t]]:  # the innermost polygon around it
+            best[t] = g
+    for t, g in best.items():
+        out[g].append(texts[t])
+    joined = [
+        " ".join(s for _, _, s in sorted(ts, key=lambda v: (-v[1], v[0]))) or None for ts in out
+    ]
+    return joined, len(texts) - len(best)
 
 
 def _note_read(skipped: Counter[str], curved: list[str], name: str, notes: Notices) -> None:
