@@ -130,10 +130,15 @@ def read_dxf(
 
 
 def _text_of(entity: Any) -> tuple[float, float, str] | None:
-    """A TEXT or MTEXT's insertion point and its plain text (formatting codes removed)."""
+    """A TEXT or MTEXT's position and its plain text (formatting codes removed): a TEXT aligned
+    other than left on its baseline (a 宗地号 centred in its parcel) stands at its alignment
+    point, its insertion point then being only where CAD last drew its first letter."""
     try:
         text = " ".join(entity.plain_text().split())
         point = entity.dxf.insert
+        aligned = entity.dxftype() == "TEXT" and (entity.dxf.halign or entity.dxf.valign)
+        if aligned and entity.dxf.hasattr("align_point"):
+            point = entity.dxf.align_point
     except Exception:  # ezdxf raises several types for broken entities: leave it unread
         return None
     return (float(point.x), float(point.y), text) if text else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import ezdxf
+from ezdxf.enums import TextEntityAlignment
 
 from qzgeo.io.dxf import TEXT_COLUMN, read_dxf
 from qzgeo.notices import notices_of
@@ -26,7 +27,11 @@ def _drawing(path: Path) -> Path:
     pond = [(X0 + 120, Y0 + 10), (X0 + 150, Y0 + 10), (X0 + 150, Y0 + 40), (X0 + 120, Y0 + 40)]
     msp.add_lwpolyline(pond, close=True)  # inside the east parcel
     msp.add_text("1500.00", dxfattribs={"insert": (X0 + 40, Y0 + 70), "height": 2})
-    msp.add_text("0102003", dxfattribs={"insert": (X0 + 40, Y0 + 80), "height": 3})
+    zdh = msp.add_text("0102003", dxfattribs={"insert": (X0 + 40, Y0 + 80), "height": 3})
+    # centred on (X0 + 50, Y0 + 80) as CASS places a 宗地号; its insertion point left stale
+    # in the next parcel, where the text is not
+    zdh.set_placement((X0 + 50, Y0 + 80), align=TextEntityAlignment.MIDDLE_CENTER)
+    zdh.dxf.insert = (X0 + 140, Y0 + 60)
     msp.add_mtext("工业\\P用地", dxfattribs={"insert": (X0 + 140, Y0 + 80), "char_height": 3})
     msp.add_text("坑塘", dxfattribs={"insert": (X0 + 130, Y0 + 20)})  # the pond's, not east's
     msp.add_text("图名：港区宗地图", dxfattribs={"insert": (X0, Y0 + 200)})  # outside all
