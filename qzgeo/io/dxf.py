@@ -84,20 +84,10 @@ def read_dxf(
             skipped[kind] += 1
             continue
         handle = str(entity.dxf.handle)
-        try:
-            pts, arcs = _polyline_points(entity)
-        except Exception as exc:  # ezdxf raises several types for broken entities
-            msg = f"{path.name}: {kind} handle {handle} cannot be read: {exc}"
-            raise InputError(msg) from exc
-        closed = bool(getattr(entity, "is_closed", False)) or (
-            len(pts) > 1 and np.allclose(pts[0], pts[-1], rtol=0.0, atol=_CLOSED_WITHIN)
-        )
-        if not closed:
+        if (found := _closed_points(entity, path)) is None:
             open_lines.append(f"{kind} handle {handle} on layer {entity.dxf.layer!r}")
             continue
-        if len(np.unique(pts, axis=0)) < 3:
-            msg = f"{path.name}: {kind} handle {handle} has fewer than 3 distinct points"
-            raise GeometryError(msg)
+        pts, arcs = found
         if arcs:
             curved.append(handle)
         geoms.append(shapely.Polygon(pts))
@@ -112,13 +102,7 @@ def read_dxf(
         )
         raise GeometryError(msg)
     written, outside = _place_texts(texts, geoms)
-    _note_read(skipped, curved, path.name, notes)
-    if outside:
-        notes.add(
-            f"{path.name}: {outside} TEXT/MTEXT entit{'y' if outside == 1 else 'ies'} outside "
-            f"every closed polyline not read (a text inside one is its {TEXT_COLUMN})",
-            source=path.name,
-        )
+    _note_read(skipped, curved, outside, path.name, notes)
     _note_nested(geoms, handles, path.name, notes)
     gdf = gpd.GeoDataFrame(
         {"layer": layers, "handle": handles, TEXT_COLUMN: written}, geometry=geoms, crs=crs
@@ -169,13 +153,41 @@ def _place_texts(
     return joined, len(texts) - len(best)
 
 
-def _note_read(skipped: Counter[str], curved: list[str], name: str, notes: Notices) -> None:
-    """Say the entities not read, and the polylines whose arcs were flattened inside the
-    circle: their areas come out a little small (as the curves of a GeoPackage are said)."""
+def _closed_points(entity: Any, path: Path) -> tuple[npt.NDArray[np.float64], bool] | None:
+    """A closed polyline's vertices and whether it has arcs; None if it is open."""
+    kind, handle = entity.dxftype(), str(entity.dxf.handle)
+    try:
+        pts, arcs = _polyline_points(entity)
+    except Exception as exc:  # ezdxf raises several types for broken entities
+        msg = f"{path.name}: {kind} handle {handle} cannot be read: {exc}"
+        raise InputError(msg) from exc
+    closed = bool(getattr(entity, "is_closed", False)) or (
+        len(pts) > 1 and np.allclose(pts[0], pts[-1], rtol=0.0, atol=_CLOSED_WITHIN)
+    )
+    if not closed:
+        return None
+    if len(np.unique(pts, axis=0)) < 3:
+        msg = f"{path.name}: {kind} handle {handle} has fewer than 3 distinct points"
+        raise GeometryError(msg)
+    return pts, arcs
+
+
+def _note_read(
+    skipped: Counter[str], curved: list[str], outside: int, name: str, notes: Notices
+) -> None:
+    """Say the entities not read (text outside every polygon too), and the polylines whose
+    arcs were flattened inside the circle: their areas come out a little small (as the
+    curves of a GeoPackage are said)."""
     for kind, n in sorted(skipped.items()):
         notes.add(
             f"{name}: {n} {kind} entit{'y' if n == 1 else 'ies'} not read (only closed "
             "polylines become polygons)",
+            source=name,
+        )
+    if outside:
+        notes.add(
+            f"{name}: {outside} TEXT/MTEXT entit{'y' if outside == 1 else 'ies'} outside "
+            f"every closed polyline not read (a text inside one is its {TEXT_COLUMN})",
             source=name,
         )
     if not curved:

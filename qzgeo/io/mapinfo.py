@@ -45,6 +45,8 @@ _LATIN_CHARSETS = {
     "iso8859_1": "latin-1",
     "macroman": "mac-roman",
 }
+#: Code pages of other ``Charset`` names: ``--encoding`` naming the same one changes nothing.
+_CHARSETS = {**_LATIN_CHARSETS, "windowssimpchinese": "gbk", "windowstradchinese": "cp950"}
 _CHARSET_RE = re.compile(rb'^\s*!?charset\s+"?([A-Za-z0-9_-]+)', re.I | re.M)
 _TYPE_RE = re.compile(rb"^\s*type\s+([A-Za-z]+)", re.I | re.M)
 _COLUMNS_RE = re.compile(rb"^\s*columns\s+(\d+)", re.I | re.M)
@@ -157,6 +159,16 @@ def _neutral_copy(path: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _same_codec(encoding: str, charset: str | None) -> bool:
+    """Whether ``--encoding`` names the code page the ``Charset`` says (GBK and
+    WindowsSimpChinese, cp1252 and WindowsLatin1)."""
+    known = _CHARSETS.get((charset or "").lower())
+    try:
+        return known is not None and codecs.lookup(encoding).name == codecs.lookup(known).name
+    except LookupError:
+        return False
+
+
 def _mojibake(gdf: gpd.GeoDataFrame, codec: str) -> tuple[str, str] | None:
     """A text of ``gdf`` (a column name or a value) that reads as Chinese once taken back to
     the bytes of ``codec`` and decoded as GB18030: (as read, as GBK), or None."""
@@ -197,6 +209,8 @@ def read_mapinfo(
             kind="note",
             source=path.name,
         )
+    if not neutral and encoding is not None and _same_codec(encoding, charset):
+        encoding = None  # GDAL decodes it so already
     if neutral or encoding is None:
         gdf = read(path, layer=layer, encoding=encoding)
     else:

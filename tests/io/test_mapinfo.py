@@ -83,6 +83,8 @@ def test_a_mapinfo_pro_mif_is_checked_with_its_hole_subtracted(tmp_path: Path) -
     assert sites[0]["area_m2"] == pytest.approx(_oracle_m2([OUTER, HOLE]), abs=0.01)
     assert sites[0]["warnings"] == []
     assert "14998" not in res.stdout  # the hole's 1 200 m² is not counted
+    _, again = check_json(mif, "--encoding", "GBK")  # what the Charset says: nothing to say
+    assert again == sites
 
 
 def test_a_tab_set_with_windows_upper_case_names_is_read_by_check_and_analyze(
