@@ -32,6 +32,7 @@ import pandas as pd
 from pyproj import CRS
 
 from qzgeo._errors import InputError, MissingInputError, QzgeoError
+from qzgeo.io.dxf_codepage import gbk_misread
 from qzgeo.io.shapefile import sidecar
 from qzgeo.notices import Notices, attach_notices, notices_of
 
@@ -169,23 +170,19 @@ def _same_codec(encoding: str, charset: str | None) -> bool:
         return False
 
 
-def _mojibake(gdf: gpd.GeoDataFrame, codec: str) -> tuple[str, str] | None:
-    """A text of ``gdf`` (a column name or a value) that reads as Chinese once taken back to
-    the bytes of ``codec`` and decoded as GB18030: (as read, as GBK), or None."""
-    texts = [str(c) for c in gdf.columns]
-    for col in gdf.columns:
-        if col != gdf.geometry.name and pd.api.types.is_object_dtype(gdf[col]):
-            texts += [v for v in gdf[col].head(200).tolist() if isinstance(v, str)]
-    for t in texts:
-        if not any(0x80 <= ord(ch) <= 0xFF for ch in t) or any(ord(ch) > 0x2122 for ch in t):
-            continue
-        try:
-            again = t.encode(codec).decode("gb18030")
-        except (UnicodeError, LookupError):
-            continue
-        if any("\u4e00" <= ch <= "\u9fff" for ch in again):
-            return t, again
-    return None
+def _misread(gdf: gpd.GeoDataFrame, codec: str) -> tuple[str, str] | None:
+    """A column name or text value of ``gdf`` that is GBK read as ``codec``, and its GBK
+    reading; None if not. Names and values apart: GDAL's decoding drops bytes ``codec`` lacks
+    (cp1252 has no 0x81), and a value cut so no longer decodes, which would clear them all."""
+    values = [
+        v
+        for col in gdf.columns
+        if col != gdf.geometry.name and pd.api.types.is_object_dtype(gdf[col])
+        for v in gdf[col].head(200).tolist()
+        if isinstance(v, str)
+    ]
+    found = gbk_misread([str(c) for c in gdf.columns], codec) or gbk_misread(values, codec)
+    return None if found is None else (found, found.encode(codec).decode("gbk"))
 
 
 def read_mapinfo(
@@ -225,7 +222,7 @@ def read_mapinfo(
             except QzgeoError as exc:  # name the user's file, not the copy
                 raise type(exc)(str(exc).replace(str(copy), str(path))) from exc
     codec = _LATIN_CHARSETS.get((charset or "").lower()) if encoding is None else None
-    found = _mojibake(gdf, codec) if codec else None
+    found = _misread(gdf, codec) if codec else None
     if found is not None:
         notes.add(
             f"{path.name}: its header says {said}, but its text looks like GBK read that way "
