@@ -49,6 +49,8 @@ _LATIN_CHARSETS = {
 #: Code pages of other ``Charset`` names: ``--encoding`` naming the same one changes nothing.
 _CHARSETS = {**_LATIN_CHARSETS, "windowssimpchinese": "gbk", "windowstradchinese": "cp950"}
 _CHARSET_RE = re.compile(rb'^\s*!?charset\s+"?([A-Za-z0-9_-]+)', re.I | re.M)
+#: Every place a header says its charset: ``!charset X``, ``Charset "X"`` (a .tab says it twice).
+_ANY_CHARSET_RE = re.compile(rb'(charset\s+"?)[A-Za-z0-9_-]+("?)', re.I)
 _TYPE_RE = re.compile(rb"^\s*type\s+([A-Za-z]+)", re.I | re.M)
 _COLUMNS_RE = re.compile(rb"^\s*columns\s+(\d+)", re.I | re.M)
 _HEADER_BYTES = 65536
@@ -149,8 +151,8 @@ def _neutral_copy(path: Path) -> Iterator[Path]:
         copy = tmp / path.name
         with path.open("rb") as src, copy.open("wb") as dst:
             head = src.read(_HEADER_BYTES)
-            sub = _CHARSET_RE.sub
-            dst.write(sub(lambda m: m.group(0).replace(m.group(1), b"Neutral"), head, 1))
+            cut = len(_head(path))  # a .mif's geometry and text objects left as they are
+            dst.write(_ANY_CHARSET_RE.sub(rb"\1Neutral\2", head[:cut]) + head[cut:])
             shutil.copyfileobj(src, dst)
         for other in path.parent.glob(f"{glob.escape(path.stem)}.*"):
             if other.is_file() and other.suffix.lower() != path.suffix.lower():

@@ -263,3 +263,20 @@ def test_a_pack_layer_in_mapinfo_publishes_the_same_figures(tmp_path: Path) -> N
     report = json.loads((tmp_path / "mif" / "internal" / "report.json").read_text("utf-8"))
     said = " ".join(report["warnings"])
     assert 'zones.mif: its header says Charset "Neutral"' in said and "Charset line" in said
+
+
+def test_a_tab_under_a_latin_charset_is_read_as_gbk_when_asked(tmp_path: Path) -> None:
+    """A .tab says its charset twice (``!charset`` and in its ``Definition Table``): both are
+    re-labelled in the copy read for ``--encoding``."""
+    gdf = gpd.GeoDataFrame(
+        {"地块名称": ["港区一号地"]}, geometry=[shapely.Polygon(OUTER, [HOLE])], crs=4545
+    )
+    tab = tmp_path / "dk.tab"
+    pyogrio.write_dataframe(gdf, tab, driver="MapInfo File", layer_options={"ENCODING": "CP936"})
+    header = tab.read_bytes()
+    assert header.count(b"WindowsSimpChinese") == 2
+    tab.write_bytes(header.replace(b"WindowsSimpChinese", b"WindowsLatin1"))
+    _, sites = check_json(tab)
+    assert "--encoding GBK" in " ".join(sites[0]["warnings"])
+    _, sites = check_json(tab, "--encoding", "GBK")
+    assert sites[0]["site"] == "港区一号地"
