@@ -156,7 +156,8 @@ _READING = (
         default=None,
         help="Text encoding of a Shapefile DBF or a 界址点 .txt (default: .cpg, else a BOM, "
         "else UTF-8, else GBK), of a CSV or GeoJSON (default UTF-8), or of a DXF R12-R2004 "
-        "(default its $DWGCODEPAGE; GBK names under another code page are read as GBK).",
+        "(default its $DWGCODEPAGE; GBK names under another code page are read as GBK), or of "
+        "a MapInfo .tab/.mif (default its Charset; given, it overrides the Charset).",
     ),
     click.option(
         "--swap-xy/--no-swap-xy",
