@@ -203,9 +203,8 @@ def read_layer(
     datum
         ``"gcj02"`` converts AMap-style GCJ-02 lon/lat to WGS84/CGCS2000 on load.
     encoding
-        Text encoding of a Shapefile's DBF, a 界址点 file or a MapInfo file. Default: the
-        ``.cpg`` file (a MapInfo file's ``Charset``); else strict UTF-8, else GB18030 (a GBK
-        superset), recorded in ``attrs["encoding"]``.
+        Text encoding of a Shapefile's DBF, a 界址点 or MapInfo file. Default: the ``.cpg``
+        (``Charset``); else strict UTF-8, else GB18030 (GBK's superset); ``attrs["encoding"]``.
     max_bytes, swap_xy
         Size cap for text formats (default :data:`DEFAULT_MAX_BYTES`, ``$QZGEO_MAX_BYTES``);
         界址点 files only: force (``True``) or forbid (``False``) swapping the X/Y columns.
