@@ -48,9 +48,11 @@ _LATIN_CHARSETS = {
 }
 #: Code pages of other ``Charset`` names: ``--encoding`` naming the same one changes nothing.
 _CHARSETS = {**_LATIN_CHARSETS, "windowssimpchinese": "gbk", "windowstradchinese": "cp950"}
-_CHARSET_RE = re.compile(rb'^\s*!?charset\s+"?([A-Za-z0-9_-]+)', re.I | re.M)
-#: Every place a header says its charset: ``!charset X``, ``Charset "X"`` (a .tab says it twice).
-_ANY_CHARSET_RE = re.compile(rb'(charset\s+"?)[A-Za-z0-9_-]+("?)', re.I)
+#: Where a header says its charset: ``!charset X`` and ``Type NATIVE Charset "X"`` (a .tab says
+#: it twice), ``Charset "X"`` (a .mif); not a field that happens to be named Charset.
+_CHARSET_RE = re.compile(
+    rb'^(\s*!charset\s+|\s*(?:type\s+\w+\s+)?charset\s+")([A-Za-z0-9_-]+)', re.I | re.M
+)
 _TYPE_RE = re.compile(rb"^\s*type\s+([A-Za-z]+)", re.I | re.M)
 _COLUMNS_RE = re.compile(rb"^\s*columns\s+(\d+)", re.I | re.M)
 _HEADER_BYTES = 65536
@@ -63,17 +65,21 @@ _SAVE_COPY = (
 def _head(path: Path) -> bytes:
     """The header: a ``.tab`` file's start, a ``.mif`` file's up to its ``Data`` line."""
     with path.open("rb") as fh:
-        head = fh.read(_HEADER_BYTES)
+        return _header_of(fh.read(_HEADER_BYTES), path)
+
+
+def _header_of(start: bytes, path: Path) -> bytes:
+    """The header within a file's first bytes ``start`` (see :func:`_head`)."""
     if path.suffix.lower() == ".mif":  # the header ends where the geometry starts
-        found = re.search(rb"^\s*data\s*$", head, re.I | re.M)
-        head = head[: found.start()] if found else head
-    return head
+        found = re.search(rb"^\s*data\s*$", start, re.I | re.M)
+        return start[: found.start()] if found else start
+    return start
 
 
 def _charset(path: Path) -> str | None:
     """The ``Charset`` the header says, e.g. ``"WindowsSimpChinese"``; None: none said."""
     m = _CHARSET_RE.search(_head(path))
-    return m.group(1).decode("ascii") if m else None
+    return m.group(2).decode("ascii") if m else None
 
 
 def admit_mapinfo(path: Path, shown: str) -> None:
@@ -151,8 +157,8 @@ def _neutral_copy(path: Path) -> Iterator[Path]:
         copy = tmp / path.name
         with path.open("rb") as src, copy.open("wb") as dst:
             head = src.read(_HEADER_BYTES)
-            cut = len(_head(path))  # a .mif's geometry and text objects left as they are
-            dst.write(_ANY_CHARSET_RE.sub(rb"\1Neutral\2", head[:cut]) + head[cut:])
+            cut = len(_header_of(head, path))  # a .mif's geometry and texts left as they are
+            dst.write(_CHARSET_RE.sub(rb"\1Neutral", head[:cut]) + head[cut:])
             shutil.copyfileobj(src, dst)
         for other in path.parent.glob(f"{glob.escape(path.stem)}.*"):
             if other.is_file() and other.suffix.lower() != path.suffix.lower():
